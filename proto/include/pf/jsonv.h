@@ -1,0 +1,40 @@
+/*
+ * jsonv.h - strict field access for jansson objects.
+ *
+ * Every decoder in posfleet reads fields through these: each checks presence,
+ * type, range or length, and on failure fills err with the field's path
+ * ("health: power.battery_pct: 140 out of range 0..100"). Unknown fields are
+ * ignored by design (forward compatibility). Optional getters leave *out
+ * unchanged when the field is absent or null.
+ */
+#ifndef PF_JSONV_H
+#define PF_JSONV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "pf/error.h"
+
+/* Parses buf[0..len) as one JSON object of at most max bytes; *out is owned by caller. */
+int pf_json_parse_object(const char *buf, size_t len, size_t max, json_t **out,
+                         struct pf_error *err) PF_WUR;
+
+int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
+                int64_t *out, struct pf_error *err) PF_WUR;
+int pf_json_bool(json_t *obj, const char *key, bool required, bool *out,
+                 struct pf_error *err) PF_WUR;
+/* Copies a string of minlen..maxlen bytes (no NUL inside) into out[maxlen + 1]. */
+int pf_json_str(json_t *obj, const char *key, bool required, size_t minlen, size_t maxlen,
+                char *out, struct pf_error *err) PF_WUR;
+/* Maps a string to its index in a NULL-terminated names table. */
+int pf_json_enum(json_t *obj, const char *key, bool required, const char *const *names,
+                 int *out, struct pf_error *err) PF_WUR;
+/* Returns the nested object (borrowed) or NULL; required and wrong type set err. */
+int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out,
+                struct pf_error *err) PF_WUR;
+
+/* Serializes compactly into a caller buffer; PF_ETOOBIG if it does not fit. */
+int pf_json_dump(json_t *obj, char *buf, size_t len, size_t *outlen) PF_WUR;
+
+#endif

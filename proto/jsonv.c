@@ -1,0 +1,139 @@
+/*
+ * jsonv.c - strict typed getters over jansson.
+ */
+#include "pf/jsonv.h"
+
+#include <string.h>
+
+int pf_json_parse_object(const char *buf, size_t len, size_t max, json_t **out,
+                         struct pf_error *err)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    if (len > max)
+        return pf_error_set(err, PF_ETOOBIG, "%zu bytes exceeds the limit of %zu", len, max);
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return pf_error_set(err, PF_EPARSE, "malformed JSON at line %d column %d: %s", jerr.line,
+                            jerr.column, jerr.text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return pf_error_set(err, PF_ESCHEMA, "top level is not an object");
+    }
+    *out = root;
+    return 0;
+}
+
+static json_t *jsonv__get(json_t *obj, const char *key, bool required, int *rc,
+                          struct pf_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *rc = 0;
+    if (!v || json_is_null(v)) {
+        if (required)
+            *rc = pf_error_set(err, PF_ESCHEMA, "%s: required field missing", key);
+        return NULL;
+    }
+    return v;
+}
+
+int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
+                int64_t *out, struct pf_error *err)
+{
+    int rc;
+    json_t *v = jsonv__get(obj, key, required, &rc, err);
+    json_int_t x;
+
+    if (!v)
+        return rc;
+    if (!json_is_integer(v))
+        return pf_error_set(err, PF_ESCHEMA, "%s: expected an integer", key);
+    x = json_integer_value(v);
+    if (x < min || x > max)
+        return pf_error_set(err, PF_ERANGE, "%s: %lld out of range %lld..%lld", key,
+                            (long long)x, (long long)min, (long long)max);
+    *out = x;
+    return 0;
+}
+
+int pf_json_bool(json_t *obj, const char *key, bool required, bool *out, struct pf_error *err)
+{
+    int rc;
+    json_t *v = jsonv__get(obj, key, required, &rc, err);
+
+    if (!v)
+        return rc;
+    if (!json_is_boolean(v))
+        return pf_error_set(err, PF_ESCHEMA, "%s: expected true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int pf_json_str(json_t *obj, const char *key, bool required, size_t minlen, size_t maxlen,
+                char *out, struct pf_error *err)
+{
+    int rc;
+    json_t *v = jsonv__get(obj, key, required, &rc, err);
+    size_t n;
+
+    if (!v)
+        return rc;
+    if (!json_is_string(v))
+        return pf_error_set(err, PF_ESCHEMA, "%s: expected a string", key);
+    n = json_string_length(v);
+    if (n < minlen || n > maxlen)
+        return pf_error_set(err, PF_ERANGE, "%s: length %zu out of range %zu..%zu", key, n,
+                            minlen, maxlen);
+    if (memchr(json_string_value(v), '\0', n))
+        return pf_error_set(err, PF_ESCHEMA, "%s: contains a NUL byte", key);
+    memcpy(out, json_string_value(v), n);
+    out[n] = '\0';
+    return 0;
+}
+
+int pf_json_enum(json_t *obj, const char *key, bool required, const char *const *names, int *out,
+                 struct pf_error *err)
+{
+    int rc;
+    json_t *v = jsonv__get(obj, key, required, &rc, err);
+
+    if (!v)
+        return rc;
+    if (!json_is_string(v))
+        return pf_error_set(err, PF_ESCHEMA, "%s: expected a string", key);
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(names[i], json_string_value(v)) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return pf_error_set(err, PF_ERANGE, "%s: unknown value", key);
+}
+
+int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out, struct pf_error *err)
+{
+    int rc;
+    json_t *v = jsonv__get(obj, key, required, &rc, err);
+
+    *out = NULL;
+    if (!v)
+        return rc;
+    if (!json_is_object(v))
+        return pf_error_set(err, PF_ESCHEMA, "%s: expected an object", key);
+    *out = v;
+    return 0;
+}
+
+int pf_json_dump(json_t *obj, char *buf, size_t len, size_t *outlen)
+{
+    size_t n = json_dumpb(obj, buf, len, JSON_COMPACT);
+
+    if (n == 0 || n >= len)
+        return PF_ETOOBIG;
+    buf[n] = '\0';
+    if (outlen)
+        *outlen = n;
+    return 0;
+}
