@@ -1,0 +1,185 @@
+/*
+ * commands.c - every posfleet command, one row each.
+ *
+ * A row with a request template needs no code: the parser validates the
+ * arguments, pfc_run_template builds the path (holes and query parameters)
+ * and the JSON body from the argument specs, and the renderer prints the
+ * answer (or --json prints it raw). A row with a run function owns its flow,
+ * like `devices --all`, which follows the "next" cursor page by page.
+ */
+#include "commands.h"
+
+#include <string.h>
+
+#include "cli.h"
+#include "render.h"
+
+#define PFC_MAX_PAGES 100000
+
+static const struct pfc_opt serial_pos[] = {
+        {.name = "SERIAL", .type = PFC_OPT_SERIAL, .body = "serial", .help = "terminal serial"},
+        {0},
+};
+
+static const struct pfc_opt devices_opts[] = {
+        {.name = "status",
+         .type = PFC_OPT_ENUM,
+         .choices = "online|offline|never|revoked",
+         .query = "status",
+         .help = "only terminals in this state"},
+        {.name = "model",
+         .type = PFC_OPT_STR,
+         .metavar = "M",
+         .query = "model",
+         .help = "only this model"},
+        {.name = "fw",
+         .type = PFC_OPT_STR,
+         .metavar = "V",
+         .query = "fw",
+         .help = "only this firmware version"},
+        {.name = "alert",
+         .type = PFC_OPT_STR,
+         .metavar = "KIND",
+         .query = "alert",
+         .help = "only terminals with this open alert (tamper, paper_out, ...)"},
+        {.name = "limit",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = 10000,
+         .query = "limit",
+         .help = "terminals per page (the server's default otherwise)"},
+        {.name = "all", .type = PFC_OPT_FLAG, .help = "follow the pages to the end of the list"},
+        {0},
+};
+
+static const struct pfc_opt device_add_opts[] = {
+        {.name = "model",
+         .type = PFC_OPT_STR,
+         .metavar = "M",
+         .required = true,
+         .body = "model",
+         .help = "terminal model"},
+        {.name = "hw-rev",
+         .type = PFC_OPT_STR,
+         .metavar = "R",
+         .body = "hw_rev",
+         .help = "hardware revision"},
+        {.name = "merchant",
+         .type = PFC_OPT_STR,
+         .metavar = "ID",
+         .body = "merchant_id",
+         .help = "merchant the terminal is bound to"},
+        {0},
+};
+
+static const struct pfc_opt device_opts[] = {
+        {.name = "health",
+         .type = PFC_OPT_INT,
+         .min = 0,
+         .max = 1000,
+         .query = "health",
+         .help = "recent health reports to show (the server's default otherwise)"},
+        {0},
+};
+
+static int cmd__devices(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err);
+
+/* clang-format off */
+const struct pfc_command pfc_commands[] = {
+    {"devices", NULL, devices_opts, "GET", "/v1/devices", pfc_render_devices, cmd__devices,
+     "list terminals (filters; --all follows every page)"},
+    {"device", serial_pos, device_opts, "GET", "/v1/devices/{SERIAL}", pfc_render_device, NULL,
+     "show one terminal: identity, versions, health, self-test, alerts"},
+    {"device add", serial_pos, device_add_opts, "POST", "/v1/devices", pfc_render_added, NULL,
+     "register a terminal so that posfleetd accepts its messages"},
+    {"device revoke", serial_pos, NULL, "POST", "/v1/devices/{SERIAL}/revoke", pfc_render_revoked,
+     NULL, "revoke a terminal: its messages are dropped, nothing is sent to it"},
+    {"summary", NULL, NULL, "GET", "/v1/summary", pfc_render_summary, NULL,
+     "fleet counts, alerts by kind, models and firmware versions"},
+    {"alerts", NULL, NULL, "GET", "/v1/alerts", pfc_render_alerts, NULL,
+     "open alerts across the fleet"},
+};
+/* clang-format on */
+const size_t pfc_ncommands = sizeof(pfc_commands) / sizeof(pfc_commands[0]);
+
+/* The "next" cursor of a page: a serial, or NULL at the end. */
+static int cmd__next(json_t *page, const char **next, struct pf_error *err)
+{
+    json_t *n = json_object_get(page, "next");
+
+    *next = NULL;
+    if (!n || json_is_null(n))
+        return 0;
+    if (!json_is_string(n) || !json_string_length(n))
+        return pf_error_set(err, PF_ESCHEMA, "unexpected answer from posfleetd: bad \"next\"");
+    *next = json_string_value(n);
+    return 0;
+}
+
+static int cmd__devices(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err)
+{
+    char path[PFC_URL_MAX], after[PFC_STR_MAX + 1] = "", cursor[PFC_STR_MAX + 2];
+    json_t *all = NULL, *page = NULL, *devs;
+    const char *next;
+    int rc;
+
+    if ((rc = pfc_request_path(a, NULL, NULL, path, sizeof(path), err)) ||
+        (rc = pfc_call(ctx, "GET", path, NULL, NULL, &all, err)))
+        return rc;
+    if (!json_is_array(json_object_get(all, "devices"))) {
+        rc = pf_error_set(err, PF_ESCHEMA, "unexpected answer from posfleetd: no \"devices\"");
+        goto out_all;
+    }
+    if ((rc = cmd__next(all, &next, err)))
+        goto out_all;
+
+    if (!pfc_args_flag(a, "all")) {
+        rc = pfc_emit(ctx, a, pfc_render_devices, all, err);
+        if (!rc && next && !ctx->json)
+            fprintf(ctx->io->err, "posfleet: more terminals after %s: use --all for every page\n",
+                    next);
+        goto out_all;
+    }
+
+    /* --all: append every following page to the first one's list. */
+    devs = json_object_get(all, "devices");
+    for (int pages = 1; next; pages++) {
+        if (pages >= PFC_MAX_PAGES || strlen(next) > PFC_STR_MAX || !strcmp(next, after)) {
+            rc = pf_error_set(err, PF_ESCHEMA,
+                              "unexpected answer from posfleetd: the pages do not end");
+            goto out_all;
+        }
+        snprintf(after, sizeof(after), "%s", next);
+        if ((rc = pfc_request_path(a, "after", after, path, sizeof(path), err)) ||
+            (rc = pfc_call(ctx, "GET", path, NULL, NULL, &page, err)))
+            goto out_all;
+        if (!json_is_array(json_object_get(page, "devices"))) {
+            rc = pf_error_set(err, PF_ESCHEMA, "unexpected answer from posfleetd: no \"devices\"");
+            goto out_page;
+        }
+        if (json_array_extend(devs, json_object_get(page, "devices"))) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+            goto out_page;
+        }
+        if ((rc = cmd__next(page, &next, err)))
+            goto out_page;
+        /* next points into page, which goes now: keep a copy (too long ends the loop above). */
+        if (next)
+            snprintf(cursor, sizeof(cursor), "%s", next);
+        next = next ? cursor : NULL;
+        json_decref(page);
+        page = NULL;
+    }
+    if (json_object_set_new(all, "next", json_null())) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out_all;
+    }
+    rc = pfc_emit(ctx, a, pfc_render_devices, all, err);
+    goto out_all;
+
+out_page:
+    json_decref(page);
+out_all:
+    json_decref(all);
+    return rc;
+}

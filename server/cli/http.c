@@ -1,0 +1,265 @@
+/*
+ * http.c - libcurl transport for the posfleet CLI.
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+struct pfc_http {
+    CURL *curl;
+    char base[PFC_URL_MAX + 1];
+    char auth[PFC_TOKEN_MAX + 32]; /* "Authorization: Bearer ..." or "" */
+    long connect_timeout_ms;
+    long timeout_ms;
+};
+
+struct http__buf {
+    char *data;
+    size_t len, cap;
+    bool too_big;
+};
+
+int pfc_http_new(const struct pfc_http_conf *conf, struct pfc_http **out, struct pf_error *err)
+{
+    struct pfc_http *h;
+    size_t blen = strlen(conf->base_url);
+
+    if (blen > PFC_URL_MAX)
+        return pf_error_set(err, PF_EINVAL, "server URL longer than %d characters", PFC_URL_MAX);
+    if (conf->token && strlen(conf->token) > PFC_TOKEN_MAX)
+        return pf_error_set(err, PF_EINVAL, "token longer than %d characters", PFC_TOKEN_MAX);
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    h->curl = curl_easy_init();
+    if (!h->curl) {
+        free(h);
+        return pf_error_set(err, PF_ENOMEM, "cannot initialise libcurl");
+    }
+    memcpy(h->base, conf->base_url, blen + 1);
+    while (blen > 0 && h->base[blen - 1] == '/')
+        h->base[--blen] = '\0';
+    if (conf->token)
+        snprintf(h->auth, sizeof(h->auth), "Authorization: Bearer %s", conf->token);
+    h->connect_timeout_ms = conf->connect_timeout_ms;
+    h->timeout_ms = conf->timeout_ms;
+    *out = h;
+    return 0;
+}
+
+void pfc_http_free(struct pfc_http *h)
+{
+    if (!h)
+        return;
+    curl_easy_cleanup(h->curl);
+    explicit_bzero(h->auth, sizeof(h->auth));
+    free(h);
+}
+
+const char *pfc_http_base(const struct pfc_http *h)
+{
+    return h->base;
+}
+
+static size_t http__write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct http__buf *b = userdata;
+    size_t n = size * nmemb;
+
+    if (b->len + n + 1 > PFC_RESP_MAX) {
+        b->too_big = true;
+        return 0; /* aborts the transfer */
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *p;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->data, cap);
+        if (!p)
+            return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* Lower-cases the first letter of strerror's text: "connection refused". */
+static void http__os_reason(long os_errno, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", strerror((int)os_errno));
+    if (buf[0])
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+}
+
+static int http__transport_error(struct pfc_http *h, CURLcode cc, const char *errbuf,
+                                 struct pf_error *err)
+{
+    char reason[CURL_ERROR_SIZE + 64];
+    long os_errno = 0;
+    double connect_s = 0;
+
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
+        if (os_errno)
+            http__os_reason(os_errno, reason, sizeof(reason));
+        else
+            snprintf(reason, sizeof(reason), "connection failed");
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        snprintf(reason, sizeof(reason), "unknown host");
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        curl_easy_getinfo(h->curl, CURLINFO_CONNECT_TIME, &connect_s);
+        if (connect_s <= 0)
+            return pf_error_set(err, PF_ETIMEOUT,
+                                "cannot reach posfleetd at %s: no connection within %ld ms",
+                                h->base, h->connect_timeout_ms);
+        return pf_error_set(err, PF_ETIMEOUT, "posfleetd at %s did not answer within %ld ms",
+                            h->base, h->timeout_ms);
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        snprintf(reason, sizeof(reason), "connection closed without an answer");
+        break;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return pf_error_set(err, PF_EINVAL, "bad server URL %s: %s", h->base,
+                            errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    default:
+        snprintf(reason, sizeof(reason), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        break;
+    }
+    return pf_error_set(err, PF_ECONN, "cannot reach posfleetd at %s: %s", h->base, reason);
+}
+
+int pfc_http_request(struct pfc_http *h, const char *method, const char *path, const char *body,
+                     struct pfc_http_resp *resp, struct pf_error *err)
+{
+    char url[PFC_URL_MAX * 2 + 1];
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *headers = NULL, *tmp;
+    struct http__buf buf = {0};
+    CURLcode cc;
+    int rc = 0;
+    int n;
+
+    memset(resp, 0, sizeof(*resp));
+    errbuf[0] = '\0';
+    n = snprintf(url, sizeof(url), "%s%s", h->base, path);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return pf_error_set(err, PF_ETOOBIG, "request URL too long");
+
+    const char *hdrs[] = {"Accept: application/json",
+                          body ? "Content-Type: application/json" : NULL,
+                          "Expect:", h->auth[0] ? h->auth : NULL};
+    for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+        if (!hdrs[i])
+            continue;
+        tmp = curl_slist_append(headers, hdrs[i]);
+        if (!tmp) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+            goto out_headers;
+        }
+        headers = tmp;
+    }
+
+    curl_easy_reset(h->curl);
+    curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "posfleet-cli");
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, http__write);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &buf);
+    if (!strcmp(method, "GET")) {
+        curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (!strcmp(method, "POST")) {
+            curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+        } else {
+            curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
+        }
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+    }
+
+    cc = curl_easy_perform(h->curl);
+    if (cc == CURLE_WRITE_ERROR && buf.too_big) {
+        rc = pf_error_set(err, PF_ETOOBIG, "answer from posfleetd at %s exceeds %u bytes", h->base,
+                          PFC_RESP_MAX);
+        goto out_buf;
+    }
+    if (cc != CURLE_OK) {
+        rc = http__transport_error(h, cc, errbuf, err);
+        goto out_buf;
+    }
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (!buf.data) {
+        buf.data = calloc(1, 1);
+        if (!buf.data) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+            goto out_headers;
+        }
+    }
+    resp->data = buf.data;
+    resp->len = buf.len;
+    buf.data = NULL;
+
+out_buf:
+    free(buf.data);
+out_headers:
+    /* The list holds copies of the Authorization header: wipe them before freeing. */
+    for (tmp = headers; tmp; tmp = tmp->next)
+        explicit_bzero(tmp->data, strlen(tmp->data));
+    curl_slist_free_all(headers);
+    return rc;
+}
+
+void pfc_http_resp_release(struct pfc_http_resp *resp)
+{
+    free(resp->data);
+    resp->data = NULL;
+    resp->len = 0;
+}
+
+int pfc_url_escape(const char *s, char *buf, size_t len, size_t *off)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool plain = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                     c == '-' || c == '.' || c == '_' || c == '~';
+
+        if (*off + (plain ? 1 : 3) + 1 > len) {
+            if (*off < len)
+                buf[*off] = '\0';
+            return PF_ETOOBIG;
+        }
+        if (plain) {
+            buf[(*off)++] = (char)c;
+        } else {
+            buf[(*off)++] = '%';
+            buf[(*off)++] = hex[c >> 4];
+            buf[(*off)++] = hex[c & 15];
+        }
+    }
+    if (*off < len)
+        buf[*off] = '\0';
+    return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * http.h - one HTTP exchange with posfleetd over libcurl.
+ *
+ * A struct pfc_http holds the curl handle (connections are reused across the
+ * requests of one command, e.g. pages of `devices --all`), the base URL, the
+ * bearer token and the timeouts. It never logs or prints the token. A request
+ * returns 0 whenever posfleetd answered, whatever the status; failing to get
+ * an answer is PF_ECONN or PF_ETIMEOUT with err reading
+ * "cannot reach posfleetd at URL: connection refused".
+ *
+ * Ownership: pfc_http_new copies the URL and token; pfc_http_free wipes the
+ * token. A response's data is owned by the caller (pfc_http_resp_release).
+ */
+#ifndef PFC_HTTP_H
+#define PFC_HTTP_H
+
+#include <stddef.h>
+
+#include "pf/error.h"
+
+#define PFC_URL_MAX   512
+#define PFC_TOKEN_MAX 1024
+#define PFC_RESP_MAX  (64u * 1024 * 1024) /* largest answer accepted */
+
+struct pfc_http;
+
+struct pfc_http_conf {
+    const char *base_url; /* "http://host:port", optionally with a path prefix */
+    const char *token;    /* NULL: no Authorization header */
+    long connect_timeout_ms;
+    long timeout_ms;
+};
+
+struct pfc_http_resp {
+    long status;
+    char *data; /* NUL-terminated body, owned */
+    size_t len;
+};
+
+int pfc_http_new(const struct pfc_http_conf *conf, struct pfc_http **out,
+                 struct pf_error *err) PF_WUR;
+void pfc_http_free(struct pfc_http *h);
+
+/* path starts with '/' and is already escaped; body (may be NULL) is sent as JSON. */
+int pfc_http_request(struct pfc_http *h, const char *method, const char *path, const char *body,
+                     struct pfc_http_resp *resp, struct pf_error *err) PF_WUR;
+void pfc_http_resp_release(struct pfc_http_resp *resp);
+
+/* The base URL as configured (for messages). */
+const char *pfc_http_base(const struct pfc_http *h);
+
+/*
+ * Percent-encodes s (everything but RFC 3986 unreserved characters) onto
+ * buf at *off; PF_ETOOBIG if it does not fit (buf stays NUL-terminated).
+ */
+int pfc_url_escape(const char *s, char *buf, size_t len, size_t *off) PF_WUR;
+
+#endif

@@ -1,0 +1,544 @@
+/*
+ * render.c - human output for the API's answers.
+ */
+#include "render.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "apierr.h"
+#include "table.h"
+
+/* Names of the self-test components, for answers that send them as an array. */
+static const char *const render__components[] = {
+        "power", "network", "screen", "printer", "card_reader", "secure_element", NULL};
+
+json_t *pfc_json_find(json_t *obj, const char *paths)
+{
+    const char *p = paths;
+
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t plen = bar ? (size_t)(bar - p) : strlen(p);
+        json_t *cur = obj;
+        const char *seg = p, *end = p + plen;
+
+        while (cur && seg < end) {
+            const char *dot = memchr(seg, '.', (size_t)(end - seg));
+            size_t slen = dot ? (size_t)(dot - seg) : (size_t)(end - seg);
+
+            cur = json_is_object(cur) ? json_object_getn(cur, seg, slen) : NULL;
+            seg += slen + (dot ? 1 : 0);
+        }
+        if (cur && !json_is_null(cur))
+            return cur;
+        p = end + (bar ? 1 : 0);
+    }
+    return NULL;
+}
+
+static bool render__int(json_t *obj, const char *paths, int64_t *out)
+{
+    json_t *v = pfc_json_find(obj, paths);
+
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    if (json_is_real(v)) {
+        *out = (int64_t)json_real_value(v);
+        return true;
+    }
+    return false;
+}
+
+static bool render__true(json_t *obj, const char *paths)
+{
+    return json_is_true(pfc_json_find(obj, paths));
+}
+
+/* A scalar (or an array of scalars) as text; "-" when absent. */
+static void render__text(json_t *v, char *buf, size_t len)
+{
+    char tmp[256];
+
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_STRING:
+        pfc_text_clean(json_string_value(v), buf, len);
+        if (!buf[0])
+            snprintf(buf, len, "-");
+        return;
+    case JSON_INTEGER:
+        snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return;
+    case JSON_REAL:
+        snprintf(buf, len, "%.1f", json_real_value(v));
+        return;
+    case JSON_TRUE:
+        snprintf(buf, len, "yes");
+        return;
+    case JSON_FALSE:
+        snprintf(buf, len, "no");
+        return;
+    case JSON_ARRAY: {
+        size_t i, off = 0;
+        json_t *e;
+
+        buf[0] = '\0';
+        json_array_foreach(v, i, e)
+        {
+            json_t *k = json_is_object(e) ? json_object_get(e, "kind") : e;
+
+            render__text(k, tmp, sizeof(tmp));
+            if (off < len)
+                off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", tmp);
+        }
+        if (!buf[0])
+            snprintf(buf, len, "-");
+        return;
+    }
+    case JSON_OBJECT:
+        snprintf(buf, len, "{...}");
+        return;
+    case JSON_NULL:
+        break;
+    }
+    snprintf(buf, len, "-");
+}
+
+static void render__get(json_t *obj, const char *paths, char *buf, size_t len)
+{
+    render__text(pfc_json_find(obj, paths), buf, len);
+}
+
+static void render__battery(json_t *o, char *buf, size_t len)
+{
+    int64_t pct;
+
+    if (!render__int(o, "battery_pct|power.battery_pct", &pct)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    snprintf(buf, len, "%" PRId64 "%%%s", pct,
+             render__true(o, "charging|power.charging") ? " chg" : "");
+}
+
+static void render__signal(json_t *o, char *buf, size_t len)
+{
+    char net[32];
+    int64_t dbm;
+
+    render__get(o, "net_type|net.type", net, sizeof(net));
+    if (!render__int(o, "signal_dbm|net.signal_dbm", &dbm)) {
+        snprintf(buf, len, "%s", net);
+        return;
+    }
+    if (!strcmp(net, "-"))
+        snprintf(buf, len, "%" PRId64 " dBm", dbm);
+    else
+        snprintf(buf, len, "%" PRId64 " dBm %s", dbm, net);
+}
+
+static void render__status(json_t *o, char *buf, size_t len)
+{
+    json_t *st = pfc_json_find(o, "status");
+
+    if (st) {
+        render__text(st, buf, len);
+        return;
+    }
+    if (json_is_boolean(pfc_json_find(o, "online")))
+        snprintf(buf, len, "%s", render__true(o, "online") ? "online" : "offline");
+    else
+        snprintf(buf, len, "-");
+}
+
+static void render__ago(json_t *o, const char *paths, int64_t now_ms, char *buf, size_t len)
+{
+    int64_t ms = 0;
+
+    render__int(o, paths, &ms);
+    pfc_reltime(now_ms, ms, buf, len);
+}
+
+static int render__table_done(struct pfc_table *t, FILE *out, int rc, struct pf_error *err)
+{
+    if (!rc)
+        pfc_table_print(t, out, NULL);
+    pfc_table_release(t);
+    return rc ? pf_error_set(err, rc, "out of memory") : 0;
+}
+
+int pfc_render_devices(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                       struct pf_error *err)
+{
+    static const char *const head[] = {"SERIAL",    "MODEL",   "FW",    "SLOT",   "FEE",   "STATUS",
+                                       "LAST-SEEN", "BATTERY", "PAPER", "SIGNAL", "ALERTS"};
+    json_t *devs = json_object_get(resp, "devices"), *d;
+    struct pfc_table t;
+    size_t i;
+    int rc;
+
+    (void)a;
+    if (!json_is_array(devs))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no \"devices\" list");
+    if (json_array_size(devs) == 0) {
+        fprintf(out, "no terminals\n");
+        return 0;
+    }
+    if ((rc = pfc_table_init(&t, 11, head, "llllllrrlrl")))
+        return pf_error_set(err, rc, "table");
+    json_array_foreach(devs, i, d)
+    {
+        char c[11][96];
+        const char *row[11];
+
+        render__get(d, "serial", c[0], sizeof(c[0]));
+        render__get(d, "model", c[1], sizeof(c[1]));
+        render__get(d, "fw_version|fw.version", c[2], sizeof(c[2]));
+        render__get(d, "fw_slot|fw.slot", c[3], sizeof(c[3]));
+        render__get(d, "fee_version", c[4], sizeof(c[4]));
+        render__status(d, c[5], sizeof(c[5]));
+        render__ago(d, "last_seen_ms", now_ms, c[6], sizeof(c[6]));
+        render__battery(d, c[7], sizeof(c[7]));
+        render__get(d, "paper", c[8], sizeof(c[8]));
+        render__signal(d, c[9], sizeof(c[9]));
+        render__get(d, "alerts", c[10], sizeof(c[10]));
+        for (size_t k = 0; k < 11; k++)
+            row[k] = c[k];
+        if ((rc = pfc_table_add(&t, row)))
+            break;
+    }
+    return render__table_done(&t, out, rc, err);
+}
+
+/* "  label         value" with the value cleaned. */
+static void render__kv(FILE *out, const char *label, const char *value)
+{
+    char clean[256];
+
+    pfc_text_clean(value, clean, sizeof(clean));
+    fprintf(out, "  %-14s %s\n", label, clean[0] ? clean : "-");
+}
+
+static void render__kv_json(FILE *out, const char *label, json_t *obj, const char *paths)
+{
+    char v[256];
+
+    render__get(obj, paths, v, sizeof(v));
+    render__kv(out, label, v);
+}
+
+/* Prints every member of an object as a key/value line, one level of nesting flattened. */
+static void render__members(FILE *out, json_t *obj, const char *prefix)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v)
+    {
+        char label[96], clean[64], text[256];
+
+        pfc_text_clean(key, clean, sizeof(clean));
+        snprintf(label, sizeof(label), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", clean);
+        if (json_is_object(v) && !prefix) {
+            render__members(out, v, label);
+            continue;
+        }
+        render__text(v, text, sizeof(text));
+        render__kv(out, label, text);
+    }
+}
+
+static void render__selftest(FILE *out, json_t *st)
+{
+    if (json_is_object(st) && json_object_size(st)) {
+        render__members(out, st, NULL);
+    } else if (json_is_array(st) && json_array_size(st)) {
+        size_t i;
+        json_t *v;
+
+        json_array_foreach(st, i, v)
+        {
+            char text[64], label[32];
+
+            if (i < sizeof(render__components) / sizeof(render__components[0]) - 1)
+                snprintf(label, sizeof(label), "%s", render__components[i]);
+            else
+                snprintf(label, sizeof(label), "component %zu", i);
+            render__text(v, text, sizeof(text));
+            render__kv(out, label, text);
+        }
+    } else {
+        fprintf(out, "  not reported\n");
+    }
+}
+
+/* "pass" when nothing failed, else "fail:printer,screen". */
+static void render__selftest_brief(json_t *st, char *buf, size_t len)
+{
+    size_t off = 0;
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(st)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    buf[0] = '\0';
+    json_object_foreach(st, key, v)
+    {
+        const char *s = json_string_value(v);
+        char clean[32];
+
+        if (!s || strcmp(s, "fail"))
+            continue;
+        pfc_text_clean(key, clean, sizeof(clean));
+        if (off < len)
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "fail:", clean);
+    }
+    if (!buf[0])
+        snprintf(buf, len, "pass");
+}
+
+static int render__open_alerts(FILE *out, int64_t now_ms, json_t *alerts, bool with_serial,
+                               struct pf_error *err)
+{
+    static const char *const head[] = {"SERIAL", "KIND", "OPENED", "DETAIL"};
+    struct pfc_table t;
+    size_t i, skip = with_serial ? 0 : 1;
+    json_t *al;
+    int rc;
+
+    if ((rc = pfc_table_init(&t, 4 - skip, head + skip, NULL)))
+        return pf_error_set(err, rc, "table");
+    json_array_foreach(alerts, i, al)
+    {
+        char c[4][160];
+        const char *row[4];
+
+        if (json_is_string(al)) {
+            /* The device list gives kinds only. */
+            render__text(al, c[1], sizeof(c[1]));
+            snprintf(c[2], sizeof(c[2]), "-");
+            snprintf(c[3], sizeof(c[3]), "-");
+            c[0][0] = '\0';
+        } else {
+            render__get(al, "serial", c[0], sizeof(c[0]));
+            render__get(al, "kind", c[1], sizeof(c[1]));
+            render__ago(al, "opened_ms", now_ms, c[2], sizeof(c[2]));
+            render__get(al, "detail", c[3], sizeof(c[3]));
+        }
+        for (size_t k = 0; k < 4; k++)
+            row[k] = c[k];
+        if ((rc = pfc_table_add(&t, row + skip)))
+            break;
+    }
+    if (!rc)
+        pfc_table_print(&t, out, with_serial ? NULL : "  ");
+    pfc_table_release(&t);
+    return rc ? pf_error_set(err, rc, "out of memory") : 0;
+}
+
+static int render__health(FILE *out, int64_t now_ms, json_t *health, struct pf_error *err)
+{
+    static const char *const head[] = {"WHEN",  "SEQ", "BATTERY",  "SIGNAL", "TEMP",
+                                       "PAPER", "FW",  "SELFTEST", "TXNS"};
+    struct pfc_table t;
+    json_t *h;
+    size_t i;
+    int rc;
+
+    if ((rc = pfc_table_init(&t, 9, head, "lrrrrlllr")))
+        return pf_error_set(err, rc, "table");
+    json_array_foreach(health, i, h)
+    {
+        char c[9][96];
+        const char *row[9];
+        int64_t temp;
+
+        render__ago(h, "ts_ms|ts", now_ms, c[0], sizeof(c[0]));
+        render__get(h, "seq", c[1], sizeof(c[1]));
+        render__battery(h, c[2], sizeof(c[2]));
+        render__signal(h, c[3], sizeof(c[3]));
+        if (render__int(h, "temp_c", &temp))
+            snprintf(c[4], sizeof(c[4]), "%" PRId64 " C", temp);
+        else
+            snprintf(c[4], sizeof(c[4]), "-");
+        render__get(h, "paper", c[5], sizeof(c[5]));
+        render__get(h, "fw_version|fw.version", c[6], sizeof(c[6]));
+        render__selftest_brief(pfc_json_find(h, "selftest"), c[7], sizeof(c[7]));
+        render__get(h, "txn_count|txn.count", c[8], sizeof(c[8]));
+        for (size_t k = 0; k < 9; k++)
+            row[k] = c[k];
+        if ((rc = pfc_table_add(&t, row)))
+            break;
+    }
+    if (!rc)
+        pfc_table_print(&t, out, "  ");
+    pfc_table_release(&t);
+    return rc ? pf_error_set(err, rc, "out of memory") : 0;
+}
+
+int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                      struct pf_error *err)
+{
+    json_t *dev = json_is_object(json_object_get(resp, "device")) ? json_object_get(resp, "device")
+                                                                  : resp;
+    json_t *birth = pfc_json_find(resp, "birth|device.birth");
+    json_t *health = pfc_json_find(resp, "health|device.health");
+    json_t *latest = json_is_array(health) ? json_array_get(health, 0) : NULL;
+    json_t *alerts = pfc_json_find(resp, "alerts|device.alerts");
+    json_t *selftest, *counters;
+    char v[200], w[200], line[512];
+    int64_t ms = 0, temp;
+
+    (void)a;
+    if (!json_is_object(dev) || !json_is_string(json_object_get(dev, "serial")))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no device \"serial\"");
+
+    render__get(dev, "serial", v, sizeof(v));
+    render__status(dev, w, sizeof(w));
+    fprintf(out, "terminal %s  (%s)\n", v, w);
+    render__kv_json(out, "model", dev, "model|birth.model");
+    render__kv_json(out, "hw rev", dev, "hw_rev");
+    render__kv_json(out, "merchant", dev, "merchant_id");
+    if (render__int(dev, "last_seen_ms", &ms) && ms > 0) {
+        pfc_reltime(now_ms, ms, v, sizeof(v));
+        pfc_utctime(ms, w, sizeof(w));
+        snprintf(line, sizeof(line), "%s (%s)", v, w);
+        render__kv(out, "last seen", line);
+    } else {
+        render__kv(out, "last seen", "never");
+    }
+
+    fprintf(out, "\nversions\n");
+    render__get(dev, "fw_version|fw.version", v, sizeof(v));
+    render__get(dev, "fw_slot|fw.slot", w, sizeof(w));
+    snprintf(line, sizeof(line), "%s (slot %s)", v, w);
+    render__kv(out, "firmware", line);
+    render__kv_json(out, "fee table", dev, "fee_version");
+    render__kv_json(out, "agent", birth, "agent_version");
+    render__kv_json(out, "last boot", birth, "boot");
+
+    fprintf(out, "\npower, network, paper\n");
+    render__battery(dev, v, sizeof(v));
+    render__kv(out, "battery", v);
+    if (render__int(dev, "temp_c", &temp) || render__int(latest, "temp_c", &temp))
+        snprintf(v, sizeof(v), "%" PRId64 " C", temp);
+    else
+        snprintf(v, sizeof(v), "-");
+    render__kv(out, "temperature", v);
+    render__signal(dev, v, sizeof(v));
+    render__kv(out, "network", v);
+    render__kv_json(out, "paper", dev, "paper");
+    render__kv_json(out, "tamper", dev, "tamper");
+    if (latest) {
+        render__kv_json(out, "storage free", latest, "storage_free_kb");
+        render__kv_json(out, "memory free", latest, "mem_free_kb");
+        render__kv_json(out, "uptime s", latest, "uptime_s");
+    }
+
+    fprintf(out, "\nself-test\n");
+    selftest = pfc_json_find(resp, "selftest|device.selftest|birth.selftest");
+    if (!selftest && latest)
+        selftest = pfc_json_find(latest, "selftest");
+    render__selftest(out, selftest);
+
+    fprintf(out, "\ncounters\n");
+    counters = pfc_json_find(resp, "counters|device.counters");
+    if (json_is_object(counters) && json_object_size(counters))
+        render__members(out, counters, NULL);
+    else
+        fprintf(out, "  none reported\n");
+
+    fprintf(out, "\nopen alerts\n");
+    if (json_is_array(alerts) && json_array_size(alerts)) {
+        if (render__open_alerts(out, now_ms, alerts, false, err))
+            return err ? err->code : PF_ENOMEM;
+    } else {
+        fprintf(out, "  none\n");
+    }
+
+    fprintf(out, "\nrecent health (newest first)\n");
+    if (json_is_array(health) && json_array_size(health))
+        return render__health(out, now_ms, health, err);
+    fprintf(out, "  none\n");
+    return 0;
+}
+
+int pfc_render_added(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                     struct pf_error *err)
+{
+    char serial[96], model[96];
+
+    (void)now_ms;
+    (void)err;
+    render__get(resp, "serial", serial, sizeof(serial));
+    if (!strcmp(serial, "-"))
+        pfc_text_clean(pfc_args_pos(a, "SERIAL"), serial, sizeof(serial));
+    render__get(resp, "model", model, sizeof(model));
+    if (!strcmp(model, "-"))
+        pfc_text_clean(pfc_args_get(a, "model"), model, sizeof(model));
+    fprintf(out, "registered %s (model %s)\n", serial, model);
+    return 0;
+}
+
+int pfc_render_revoked(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                       struct pf_error *err)
+{
+    char serial[96];
+
+    (void)now_ms;
+    (void)err;
+    render__get(resp, "serial", serial, sizeof(serial));
+    if (!strcmp(serial, "-"))
+        pfc_text_clean(pfc_args_pos(a, "SERIAL"), serial, sizeof(serial));
+    fprintf(out, "revoked %s: its messages are dropped and nothing is sent to it\n", serial);
+    return 0;
+}
+
+static void render__counts(FILE *out, const char *title, json_t *obj)
+{
+    fprintf(out, "\n%s\n", title);
+    if (!json_is_object(obj) || !json_object_size(obj)) {
+        fprintf(out, "  none\n");
+        return;
+    }
+    render__members(out, obj, NULL);
+}
+
+int pfc_render_summary(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                       struct pf_error *err)
+{
+    (void)now_ms;
+    (void)a;
+    if (!json_is_integer(json_object_get(resp, "total")))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no \"total\" count");
+    fprintf(out, "terminals\n");
+    render__kv_json(out, "total", resp, "total");
+    render__kv_json(out, "online", resp, "online");
+    render__kv_json(out, "offline", resp, "offline");
+    render__kv_json(out, "never seen", resp, "never_seen");
+    render__kv_json(out, "revoked", resp, "revoked");
+    render__counts(out, "open alerts by kind", json_object_get(resp, "alerts"));
+    render__counts(out, "models", json_object_get(resp, "models"));
+    render__counts(out, "firmware", json_object_get(resp, "firmware"));
+    return 0;
+}
+
+int pfc_render_alerts(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                      struct pf_error *err)
+{
+    json_t *alerts = json_object_get(resp, "alerts");
+
+    (void)a;
+    if (!json_is_array(alerts))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no \"alerts\" list");
+    if (!json_array_size(alerts)) {
+        fprintf(out, "no open alerts\n");
+        return 0;
+    }
+    return render__open_alerts(out, now_ms, alerts, true, err);
+}
