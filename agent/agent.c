@@ -1,0 +1,857 @@
+/*
+ * agent.c - one terminal's session: connect with backoff, birth, periodic
+ * health through the on-disk queue, PUBACK bookkeeping. Driven by the caller's
+ * poll loop through libmosquitto's loop_read/loop_write/loop_misc.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "log.h"
+#include "pf/fileio.h"
+#include "pf/msg.h"
+#include "pf/topic.h"
+#include "pf/version.h"
+#include "queue.h"
+
+#define AGENT_WINDOW 8            /* health reports in flight at once */
+#define AGENT_STOP_GRACE_MS 2000  /* how long a graceful stop may take */
+#define AGENT_SEQ_MAX_FILE 32
+
+enum agent__state {
+    AGENT_IDLE,       /* created, not started */
+    AGENT_WAIT_RETRY, /* no connection; next attempt at retry_at */
+    AGENT_CONNECTING, /* socket open, waiting for CONNACK */
+    AGENT_CONNECTED,  /* CONNACK received */
+    AGENT_STOPPING,   /* DISCONNECT sent, waiting for the socket to close */
+    AGENT_STOPPED,
+};
+
+struct agent__inflight {
+    int mid;
+    uint32_t seq;
+    int64_t sent_at; /* monotonic ms; reset on reconnect */
+};
+
+struct pfa_agent {
+    struct pfa_log log;
+    const struct pf_clock *clock;
+    struct pfa_hal *hal;
+    struct mosquitto *mosq;
+    struct pfa_queue *queue;
+    struct pfa_backoff backoff;
+    uint64_t rng;
+
+    char serial[PF_SERIAL_MAX + 1];
+    char model[PF_MODEL_MAX + 1];
+    char hw_rev[PF_HWREV_MAX + 1];
+    char fw_version[PF_VERSION_MAX + 1];
+    char fee_version[PF_VERSION_MAX + 1];
+    enum pf_slot fw_slot;
+    enum pf_boot_outcome boot;
+    enum pf_check boot_selftest[PF_COMP_COUNT];
+    char *host;
+    char *seq_path;
+    int port;
+    int keepalive_s;
+    int64_t connect_timeout_ms;
+    int64_t interval_ms;
+    int jitter_pct;
+
+    enum agent__state state;
+    bool connect_started; /* libmosquitto has host and port: use reconnect_async */
+    bool reported_once;
+    int64_t start_mono;
+    int64_t retry_at;
+    int64_t connect_deadline;
+    int64_t next_report_at;
+    int64_t next_misc_at;
+    int64_t stop_deadline;
+    bool pump_pending; /* publish queued reports at the next opportunity */
+
+    uint32_t next_seq;
+    struct agent__inflight inflight[AGENT_WINDOW];
+    int ninflight;
+    struct pfa_agent_stats st;
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int64_t agent__now(const struct pfa_agent *a)
+{
+    return pf_clock_mono_ms(a->clock);
+}
+
+static int64_t agent__jittered_interval(struct pfa_agent *a)
+{
+    int64_t spread = a->interval_ms * a->jitter_pct / 100;
+
+    return a->interval_ms + pfa_rand_range(&a->rng, -spread, spread);
+}
+
+static int agent__topic(const struct pfa_agent *a, enum pf_dir dir, const char *leaf, char *buf,
+                        size_t len)
+{
+    return pf_topic_build(buf, len, dir, a->serial, leaf);
+}
+
+static int agent__load_seq(struct pfa_agent *a)
+{
+    char *buf = NULL, *end;
+    size_t len;
+    unsigned long v;
+    uint32_t last = 0, qlast;
+    int rc = pf_file_read(a->seq_path, AGENT_SEQ_MAX_FILE, &buf, &len);
+
+    if (rc == 0) {
+        errno = 0;
+        v = strtoul(buf, &end, 10);
+        if (errno || end == buf || (*end && *end != '\n') || v > UINT32_MAX) {
+            pfa_warn(&a->log, "%s: not a sequence number; starting after the queue",
+                     a->seq_path);
+        } else {
+            last = (uint32_t)v;
+        }
+        free(buf);
+    } else if (rc != PF_ENOENT) {
+        return rc;
+    }
+    if (pfa_queue_last_seq(a->queue, &qlast) == 0 && qlast > last)
+        last = qlast;
+    a->next_seq = last + 1;
+    a->st.last_seq = last;
+    return 0;
+}
+
+static int agent__save_seq(struct pfa_agent *a, uint32_t seq)
+{
+    char buf[16];
+    int n = snprintf(buf, sizeof(buf), "%u\n", seq);
+
+    return pf_file_write_atomic(a->seq_path, buf, (size_t)n, 0600);
+}
+
+/* ---- publishing --------------------------------------------------------- */
+
+static int agent__publish(struct pfa_agent *a, const char *leaf, const char *payload, size_t len,
+                          int *mid)
+{
+    char topic[PF_TOPIC_MAX];
+    int rc = agent__topic(a, PF_DIR_DEV, leaf, topic, sizeof(topic));
+
+    if (rc != 0)
+        return rc;
+    rc = mosquitto_publish_v5(a->mosq, mid, topic, (int)len, payload, 1, false, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        pfa_warn(&a->log, "publish %s: %s", leaf, mosquitto_strerror(rc));
+        return PF_ECONN;
+    }
+    return 0;
+}
+
+static bool agent__is_inflight(const struct pfa_agent *a, uint32_t seq)
+{
+    for (int i = 0; i < a->ninflight; i++) {
+        if (a->inflight[i].seq == seq)
+            return true;
+    }
+    return false;
+}
+
+/* Publishes queued reports, oldest first, up to the in-flight window. */
+static void agent__pump(struct pfa_agent *a)
+{
+    size_t n = pfa_queue_len(a->queue);
+
+    a->pump_pending = false;
+    if (a->state != AGENT_CONNECTED)
+        return;
+    for (size_t i = 0; i < n && a->ninflight < AGENT_WINDOW; i++) {
+        char *buf;
+        size_t len;
+        uint32_t seq;
+        int mid = 0, rc;
+
+        if (pfa_queue_seq_at(a->queue, i, &seq) != 0)
+            break;
+        if (agent__is_inflight(a, seq))
+            continue;
+        rc = pfa_queue_read(a->queue, seq, &buf, &len);
+        if (rc != 0) {
+            pfa_warn(&a->log, "queue: report %u unreadable (%s); dropping it", seq,
+                     pf_strerror(rc));
+            if (pfa_queue_remove(a->queue, seq) == 0)
+                a->st.queue_dropped++;
+            n = pfa_queue_len(a->queue);
+            i--;
+            continue;
+        }
+        rc = agent__publish(a, PF_DEV_HEALTH, buf, len, &mid);
+        free(buf);
+        if (rc != 0)
+            return;
+        a->inflight[a->ninflight].mid = mid;
+        a->inflight[a->ninflight].seq = seq;
+        a->inflight[a->ninflight].sent_at = agent__now(a);
+        a->ninflight++;
+        pfa_debug(&a->log, "health seq %u published (mid %d)", seq, mid);
+    }
+}
+
+/* ---- health ----------------------------------------------------------- */
+
+static void agent__sample(struct pfa_agent *a, struct pf_health *h)
+{
+    const struct pfa_hal_ops *ops = a->hal->ops;
+    struct pfa_hal_txn txn;
+    int64_t now = agent__now(a);
+
+    memset(h, 0, sizeof(*h));
+    h->ts_ms = pf_clock_wall_ms(a->clock);
+    pfa_hal_selftest_all(a->hal, h->selftest);
+    if (ops->power(a->hal, &h->battery_pct, &h->charging) != 0) {
+        pfa_warn(&a->log, "hal: power probe failed");
+        h->battery_pct = 0;
+        h->charging = false;
+        h->selftest[PF_COMP_POWER] = PF_CHECK_FAIL;
+    }
+    if (ops->network(a->hal, &h->net_type, &h->signal_dbm) != 0) {
+        pfa_warn(&a->log, "hal: network probe failed");
+        h->net_type = PF_NET_NONE;
+        h->signal_dbm = -150;
+        h->selftest[PF_COMP_NETWORK] = PF_CHECK_FAIL;
+    }
+    if (ops->temperature(a->hal, &h->temp_c) != 0) {
+        pfa_warn(&a->log, "hal: temperature probe failed");
+        h->temp_c = 0;
+    }
+    if (ops->storage_free(a->hal, &h->storage_free_kb) != 0) {
+        pfa_warn(&a->log, "hal: storage probe failed");
+        h->storage_free_kb = 0;
+    }
+    if (ops->mem_free(a->hal, &h->mem_free_kb) != 0) {
+        pfa_warn(&a->log, "hal: memory probe failed");
+        h->mem_free_kb = 0;
+    }
+    if (ops->paper(a->hal, &h->paper) != 0) {
+        pfa_warn(&a->log, "hal: paper probe failed");
+        h->paper = PF_PAPER_OUT;
+        h->selftest[PF_COMP_PRINTER] = PF_CHECK_FAIL;
+    }
+    if (ops->tamper(a->hal, &h->tamper) != 0) {
+        /* A tamper switch that cannot be read is treated as tripped. */
+        pfa_warn(&a->log, "hal: tamper probe failed");
+        h->tamper = true;
+        h->selftest[PF_COMP_SECURE_ELEMENT] = PF_CHECK_FAIL;
+    }
+    if (ops->faults(a->hal, &h->err_reader, &h->err_printer) != 0) {
+        pfa_warn(&a->log, "hal: fault counters unreadable");
+        h->err_reader = h->err_printer = 0;
+    }
+    if (ops->transactions(a->hal, &txn) != 0) {
+        pfa_warn(&a->log, "hal: transaction totals unreadable");
+        memset(&txn, 0, sizeof(txn));
+        memcpy(txn.currency, "XXX", 4);
+    }
+    h->txn_count = txn.count;
+    h->txn_amount_minor = txn.amount_minor;
+    memcpy(h->currency, txn.currency, sizeof(h->currency));
+    h->uptime_s = (uint64_t)((now - a->start_mono) / 1000);
+    memcpy(h->fw_version, a->fw_version, sizeof(h->fw_version));
+    h->fw_slot = a->fw_slot;
+    memcpy(h->fee_version, a->fee_version, sizeof(h->fee_version));
+    h->err_reconnects = a->st.reconnects;
+    h->err_queue_dropped = a->st.queue_dropped;
+}
+
+/*
+ * Takes one report and stores it in the queue. A report that can go out at
+ * once (connected, nothing older waiting) is marked queued=false; anything
+ * that will wait is marked queued=true, since it is delivered late.
+ */
+static void agent__report(struct pfa_agent *a)
+{
+    char buf[PF_MSG_MAX];
+    struct pf_health h;
+    size_t len;
+    unsigned dropped = 0;
+    uint32_t seq = a->next_seq;
+    int rc;
+
+    agent__sample(a, &h);
+    h.seq = seq;
+    h.queued = !(a->state == AGENT_CONNECTED && pfa_queue_len(a->queue) == 0);
+    rc = pf_health_encode(&h, buf, sizeof(buf), &len);
+    if (rc != 0) {
+        pfa_err(&a->log, "health seq %u: cannot encode: %s", seq, pf_strerror(rc));
+        return;
+    }
+    rc = agent__save_seq(a, seq);
+    if (rc != 0) {
+        pfa_err(&a->log, "%s: cannot save sequence number: %s", a->seq_path, pf_strerror(rc));
+        return;
+    }
+    a->next_seq = seq + 1;
+    a->st.last_seq = seq;
+    rc = pfa_queue_push(a->queue, seq, buf, len, &dropped);
+    if (rc != 0) {
+        pfa_err(&a->log, "health seq %u: cannot queue: %s", seq, pf_strerror(rc));
+        return;
+    }
+    a->st.reports_made++;
+    if (dropped) {
+        a->st.queue_dropped += dropped;
+        pfa_warn(&a->log, "queue full: dropped %u oldest report(s)", dropped);
+    }
+    a->reported_once = true;
+    pfa_debug(&a->log, "health seq %u queued (%zu waiting)", seq, pfa_queue_len(a->queue));
+    agent__pump(a);
+}
+
+/* ---- connection --------------------------------------------------------- */
+
+static void agent__schedule_retry(struct pfa_agent *a)
+{
+    int64_t delay = pfa_backoff_next(&a->backoff);
+
+    a->retry_at = agent__now(a) + delay;
+    a->state = AGENT_WAIT_RETRY;
+    pfa_info(&a->log, "reconnecting in %lld ms", (long long)delay);
+}
+
+/* The session ended (or never started): count it and plan the next attempt. */
+static void agent__lost(struct pfa_agent *a, const char *why)
+{
+    switch (a->state) {
+    case AGENT_CONNECTED:
+        a->st.reconnects++;
+        a->st.connected = false;
+        pfa_warn(&a->log, "connection lost: %s", why);
+        agent__schedule_retry(a);
+        break;
+    case AGENT_CONNECTING:
+        a->st.connect_failures++;
+        pfa_warn(&a->log, "connect failed: %s", why);
+        agent__schedule_retry(a);
+        break;
+    case AGENT_STOPPING:
+        a->state = AGENT_STOPPED;
+        a->st.connected = false;
+        pfa_info(&a->log, "disconnected");
+        break;
+    default:
+        break;
+    }
+}
+
+static void agent__connect_start(struct pfa_agent *a)
+{
+    int rc;
+
+    if (!a->connect_started) {
+        rc = mosquitto_connect_bind_async(a->mosq, a->host, a->port, a->keepalive_s, NULL);
+        /* Only argument and memory errors leave libmosquitto without host and port. */
+        if (rc != MOSQ_ERR_INVAL && rc != MOSQ_ERR_NOMEM)
+            a->connect_started = true;
+    } else {
+        rc = mosquitto_reconnect_async(a->mosq);
+    }
+    a->state = AGENT_CONNECTING;
+    a->connect_deadline = agent__now(a) + a->connect_timeout_ms;
+    if (rc != MOSQ_ERR_SUCCESS) {
+        agent__lost(a, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        return;
+    }
+    pfa_debug(&a->log, "connecting to %s:%d", a->host, a->port);
+}
+
+static void agent__on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
+                              const mosquitto_property *props)
+{
+    struct pfa_agent *a = ud;
+    char topic[PF_TOPIC_MAX], buf[PF_MSG_MAX];
+    struct pf_state state = {PF_STATE_ONLINE, 0};
+    struct pf_birth birth;
+    size_t len;
+    int64_t now;
+
+    (void)mosq;
+    (void)props;
+    if (rc != 0) {
+        pfa_err(&a->log, "broker refused the connection: %s", mosquitto_reason_string(rc));
+        return; /* libmosquitto closes the socket; the disconnect callback retries */
+    }
+    now = agent__now(a);
+    a->state = AGENT_CONNECTED;
+    a->st.connected = true;
+    a->st.connects++;
+    pfa_backoff_reset(&a->backoff);
+    a->next_misc_at = now;
+    pfa_info(&a->log, "connected to %s:%d (session %s)", a->host, a->port,
+             flags ? "resumed" : "new");
+
+    state.ts_ms = pf_clock_wall_ms(a->clock);
+    if (pf_state_encode(&state, buf, sizeof(buf), &len) == 0)
+        (void)agent__publish(a, PF_DEV_STATE, buf, len, NULL);
+
+    memset(&birth, 0, sizeof(birth));
+    birth.ts_ms = pf_clock_wall_ms(a->clock);
+    memcpy(birth.model, a->model, sizeof(birth.model));
+    memcpy(birth.hw_rev, a->hw_rev, sizeof(birth.hw_rev));
+    memcpy(birth.fw_version, a->fw_version, sizeof(birth.fw_version));
+    birth.fw_slot = a->fw_slot;
+    memcpy(birth.fee_version, a->fee_version, sizeof(birth.fee_version));
+    birth.boot = a->boot;
+    memcpy(birth.agent_version, PFA_AGENT_VERSION, sizeof(PFA_AGENT_VERSION));
+    memcpy(birth.selftest, a->boot_selftest, sizeof(birth.selftest));
+    if (pf_birth_encode(&birth, buf, sizeof(buf), &len) == 0)
+        (void)agent__publish(a, PF_DEV_BIRTH, buf, len, NULL);
+    else
+        pfa_err(&a->log, "birth: cannot encode");
+
+    if (agent__topic(a, PF_DIR_CMD, "#", topic, sizeof(topic)) == 0) {
+        rc = mosquitto_subscribe_v5(a->mosq, NULL, topic, 1, 0, NULL);
+        if (rc != MOSQ_ERR_SUCCESS)
+            pfa_warn(&a->log, "subscribe %s: %s", topic, mosquitto_strerror(rc));
+    }
+    /* Reports still in flight from the last connection are resent by
+     * libmosquitto after this callback returns; restart their ack clocks and
+     * publish newer reports only after that (the pump runs after the read). */
+    for (int i = 0; i < a->ninflight; i++)
+        a->inflight[i].sent_at = now;
+    if (!a->reported_once)
+        a->next_report_at = now; /* first report right after the first birth */
+    a->pump_pending = true;
+}
+
+static void agent__on_disconnect(struct mosquitto *mosq, void *ud, int rc,
+                                 const mosquitto_property *props)
+{
+    struct pfa_agent *a = ud;
+
+    (void)mosq;
+    (void)props;
+    agent__lost(a, rc == 0 ? "closed" : mosquitto_strerror(rc));
+}
+
+static void agent__on_publish(struct mosquitto *mosq, void *ud, int mid, int reason,
+                              const mosquitto_property *props)
+{
+    struct pfa_agent *a = ud;
+
+    (void)mosq;
+    (void)props;
+    for (int i = 0; i < a->ninflight; i++) {
+        uint32_t seq;
+        int rc;
+
+        if (a->inflight[i].mid != mid)
+            continue;
+        seq = a->inflight[i].seq;
+        a->inflight[i] = a->inflight[--a->ninflight];
+        if (reason >= 0x80)
+            pfa_warn(&a->log, "health seq %u refused by the broker: %s; dropping it", seq,
+                     mosquitto_reason_string(reason));
+        rc = pfa_queue_remove(a->queue, seq);
+        if (rc == 0 && reason < 0x80)
+            a->st.reports_acked++;
+        else if (rc != 0 && rc != PF_ENOENT)
+            pfa_err(&a->log, "queue: cannot remove report %u: %s", seq, pf_strerror(rc));
+        pfa_debug(&a->log, "health seq %u acknowledged", seq);
+        a->pump_pending = true;
+        return;
+    }
+}
+
+static void agent__on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *m,
+                              const mosquitto_property *props)
+{
+    struct pfa_agent *a = ud;
+    struct pf_error err = {0};
+    enum pf_dir dir;
+    char serial[PF_SERIAL_MAX + 1];
+    const char *leaf;
+    struct pf_ack ack;
+
+    (void)mosq;
+    (void)props;
+    if (pf_topic_parse(m->topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_CMD ||
+        strcmp(serial, a->serial) != 0) {
+        pfa_warn(&a->log, "ignoring a message on an unexpected topic");
+        return;
+    }
+    if (strcmp(leaf, PF_CMD_ACK) == 0) {
+        if (pf_ack_decode(m->payload, (size_t)m->payloadlen, &ack, &err) != 0) {
+            pfa_warn(&a->log, "ack rejected: %s", err.msg);
+            return;
+        }
+        a->st.acks_received++;
+        pfa_debug(&a->log, "ack for event %s", ack.id);
+        return;
+    }
+    pfa_debug(&a->log, "ignoring command %s (not supported by this agent)", leaf);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int pfa_agent_lib_init(void)
+{
+    return mosquitto_lib_init() == MOSQ_ERR_SUCCESS ? 0 : PF_EIO;
+}
+
+void pfa_agent_lib_cleanup(void)
+{
+    mosquitto_lib_cleanup();
+}
+
+static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
+                             struct pf_error *err)
+{
+    char topic[PF_TOPIC_MAX], will[PF_MSG_MAX];
+    struct pf_state offline = {PF_STATE_OFFLINE, 0};
+    mosquitto_property *props = NULL;
+    size_t len;
+    int rc;
+
+    a->mosq = mosquitto_new(a->serial, false, a);
+    if (!a->mosq)
+        return pf_error_set(err, PF_ENOMEM, "mqtt: cannot create client");
+    mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_connect_v5_callback_set(a->mosq, agent__on_connect);
+    mosquitto_disconnect_v5_callback_set(a->mosq, agent__on_disconnect);
+    mosquitto_publish_v5_callback_set(a->mosq, agent__on_publish);
+    mosquitto_message_v5_callback_set(a->mosq, agent__on_message);
+
+    if (pfa_config_tls(cfg)) {
+        rc = mosquitto_tls_set(a->mosq, cfg->tls_ca, NULL, cfg->tls_cert, cfg->tls_key, NULL);
+        if (rc != MOSQ_ERR_SUCCESS)
+            return pf_error_set(err, PF_EINVAL, "tls: cannot use tls.ca %s, tls.cert %s, tls.key %s: %s",
+                                cfg->tls_ca, cfg->tls_cert, cfg->tls_key, mosquitto_strerror(rc));
+    } else {
+        pfa_warn(&a->log, "no tls.* keys: connecting WITHOUT TLS (development only)");
+    }
+
+    rc = agent__topic(a, PF_DIR_DEV, PF_DEV_STATE, topic, sizeof(topic));
+    if (rc == 0)
+        rc = pf_state_encode(&offline, will, sizeof(will), &len);
+    if (rc != 0)
+        return pf_error_set(err, rc, "mqtt: last will: %s", pf_strerror(rc));
+    rc = mosquitto_will_set_v5(a->mosq, topic, (int)len, will, 1, false, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pf_error_set(err, PF_EINVAL, "mqtt: last will: %s", mosquitto_strerror(rc));
+
+    /*
+     * A persistent session needs the Session Expiry Interval on every CONNECT,
+     * but only mosquitto_connect_bind_v5() (which connects TCP synchronously)
+     * takes CONNECT properties. libmosquitto 2.0 remembers the interval from
+     * that call even when it fails its argument checks, and sends it on every
+     * later (re)connect, so hand it over here with no host (MOSQ_ERR_INVAL, no
+     * I/O) and connect with the non-blocking calls. tests/unit/test_agent_session.c
+     * checks the interval reaches a real broker.
+     */
+    rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                      (uint32_t)cfg->session_expiry_s);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pf_error_set(err, PF_ENOMEM, "mqtt: session expiry property");
+    (void)mosquitto_connect_bind_v5(a->mosq, NULL, a->port, a->keepalive_s, NULL, props);
+    mosquitto_property_free_all(&props);
+    return 0;
+}
+
+int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struct pf_clock *clock,
+                  const struct pfa_agent_opts *opts, struct pfa_agent **out, struct pf_error *err)
+{
+    struct pfa_agent_opts none = {0};
+    struct pfa_agent *a;
+    char path[PATH_MAX];
+    int rc;
+
+    if (!opts)
+        opts = &none;
+    if (!cfg->state_dir || !cfg->broker_host || !pf_serial_valid(cfg->serial))
+        return pf_error_set(err, PF_EINVAL, "agent: incomplete configuration");
+    a = calloc(1, sizeof(*a));
+    if (!a)
+        return pf_error_set(err, PF_ENOMEM, "agent: out of memory");
+    a->clock = clock;
+    a->hal = hal;
+    memcpy(a->serial, cfg->serial, sizeof(a->serial));
+    memcpy(a->model, cfg->model, sizeof(a->model));
+    memcpy(a->hw_rev, cfg->hw_rev, sizeof(a->hw_rev));
+    memcpy(a->fw_version, cfg->fw_version, sizeof(a->fw_version));
+    memcpy(a->fee_version, cfg->fee_version, sizeof(a->fee_version));
+    a->fw_slot = cfg->fw_slot;
+    a->boot = PF_BOOT_NORMAL;
+    a->log.level = cfg->log_level;
+    a->log.tag = opts->log_no_tag ? NULL : a->serial;
+    a->log.out = opts->log_out;
+    a->port = cfg->broker_port;
+    a->keepalive_s = cfg->keepalive_s;
+    a->connect_timeout_ms = (int64_t)cfg->connect_timeout_s * 1000;
+    a->interval_ms = (int64_t)cfg->health_interval_s * 1000;
+    a->jitter_pct = cfg->health_jitter_pct;
+    a->rng = opts->seed ? opts->seed : pfa_rand_seed();
+    pfa_backoff_init(&a->backoff, cfg->backoff_min_ms, cfg->backoff_max_ms,
+                     pfa_rand_next(&a->rng) | 1);
+    a->state = AGENT_IDLE;
+    a->retry_at = PFA_DEADLINE_NONE;
+    a->start_mono = agent__now(a);
+
+    a->host = strdup(cfg->broker_host);
+    if (snprintf(path, sizeof(path), "%s/seq", cfg->state_dir) >= (int)sizeof(path)) {
+        rc = pf_error_set(err, PF_ETOOBIG, "state_dir: path too long");
+        goto out_free;
+    }
+    a->seq_path = strdup(path);
+    if (!a->host || !a->seq_path) {
+        rc = pf_error_set(err, PF_ENOMEM, "agent: out of memory");
+        goto out_free;
+    }
+    rc = pf_mkdir_p(cfg->state_dir, 0700);
+    if (rc != 0) {
+        pf_error_set(err, rc, "state_dir %s: %s", cfg->state_dir, pf_strerror(rc));
+        goto out_free;
+    }
+    if (snprintf(path, sizeof(path), "%s/queue", cfg->state_dir) >= (int)sizeof(path)) {
+        rc = pf_error_set(err, PF_ETOOBIG, "state_dir: path too long");
+        goto out_free;
+    }
+    rc = pfa_queue_open(path, (size_t)cfg->queue_max, &a->queue, err);
+    if (rc != 0)
+        goto out_free;
+    a->st.queue_dropped = pfa_queue_dropped(a->queue);
+    rc = agent__load_seq(a);
+    if (rc != 0) {
+        pf_error_set(err, rc, "%s: %s", a->seq_path, pf_strerror(rc));
+        goto out_free;
+    }
+    rc = agent__mqtt_setup(a, cfg, err);
+    if (rc != 0)
+        goto out_free;
+
+    /* Boot self-test: its results go into the birth message. */
+    pfa_hal_selftest_all(hal, a->boot_selftest);
+    for (int c = 0; c < PF_COMP_COUNT; c++) {
+        if (a->boot_selftest[c] == PF_CHECK_FAIL)
+            pfa_warn(&a->log, "self-test: %s failed", pf_component_names[c]);
+    }
+    a->next_report_at = a->start_mono + agent__jittered_interval(a);
+    *out = a;
+    return 0;
+
+out_free:
+    pfa_agent_free(a);
+    return rc;
+}
+
+void pfa_agent_free(struct pfa_agent *a)
+{
+    if (!a)
+        return;
+    if (a->mosq)
+        mosquitto_destroy(a->mosq);
+    pfa_queue_close(a->queue);
+    free(a->host);
+    free(a->seq_path);
+    free(a);
+}
+
+void pfa_agent_start(struct pfa_agent *a, int64_t delay_ms)
+{
+    if (a->state != AGENT_IDLE)
+        return;
+    a->state = AGENT_WAIT_RETRY;
+    a->retry_at = agent__now(a) + (delay_ms > 0 ? delay_ms : 0);
+}
+
+/* ---- driving -------------------------------------------------------------- */
+
+static bool agent__has_socket(const struct pfa_agent *a)
+{
+    return a->state == AGENT_CONNECTING || a->state == AGENT_CONNECTED ||
+           a->state == AGENT_STOPPING;
+}
+
+int pfa_agent_fd(const struct pfa_agent *a)
+{
+    return agent__has_socket(a) ? mosquitto_socket(a->mosq) : -1;
+}
+
+bool pfa_agent_want_write(const struct pfa_agent *a)
+{
+    return pfa_agent_fd(a) >= 0 && mosquitto_want_write(a->mosq);
+}
+
+/* After any libmosquitto I/O: notice a closed socket and publish what is waiting. */
+static void agent__after_io(struct pfa_agent *a, int rc)
+{
+    if (agent__has_socket(a) && (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(a->mosq) < 0))
+        agent__lost(a, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    if (a->pump_pending)
+        agent__pump(a);
+}
+
+void pfa_agent_on_readable(struct pfa_agent *a)
+{
+    if (!agent__has_socket(a))
+        return;
+    agent__after_io(a, mosquitto_loop_read(a->mosq, 16));
+}
+
+void pfa_agent_on_writable(struct pfa_agent *a)
+{
+    if (!agent__has_socket(a))
+        return;
+    agent__after_io(a, mosquitto_loop_write(a->mosq, 16));
+}
+
+static int64_t agent__min(int64_t x, int64_t y)
+{
+    return x < y ? x : y;
+}
+
+int64_t pfa_agent_next_deadline_ms(const struct pfa_agent *a)
+{
+    int64_t d = PFA_DEADLINE_NONE;
+
+    switch (a->state) {
+    case AGENT_IDLE:
+    case AGENT_STOPPED:
+        return PFA_DEADLINE_NONE;
+    case AGENT_WAIT_RETRY:
+        d = a->retry_at;
+        break;
+    case AGENT_CONNECTING:
+        d = a->connect_deadline;
+        break;
+    case AGENT_CONNECTED:
+        d = a->next_misc_at;
+        for (int i = 0; i < a->ninflight; i++)
+            d = agent__min(d, a->inflight[i].sent_at + (int64_t)a->keepalive_s * 2000);
+        if (a->pump_pending)
+            d = agent__min(d, agent__now(a));
+        break;
+    case AGENT_STOPPING:
+        return a->stop_deadline;
+    }
+    return agent__min(d, a->next_report_at);
+}
+
+void pfa_agent_tick(struct pfa_agent *a)
+{
+    int64_t now = agent__now(a);
+
+    switch (a->state) {
+    case AGENT_IDLE:
+    case AGENT_STOPPED:
+        return;
+    case AGENT_STOPPING:
+        if (now >= a->stop_deadline) {
+            pfa_warn(&a->log, "stop: broker did not confirm in time; closing");
+            a->state = AGENT_STOPPED;
+            a->st.connected = false;
+        }
+        return;
+    case AGENT_WAIT_RETRY:
+        if (now >= a->retry_at)
+            agent__connect_start(a);
+        break;
+    case AGENT_CONNECTING:
+        if (now >= a->connect_deadline) {
+            /* reconnect_async closes the stale socket on the next attempt. */
+            agent__lost(a, "no CONNACK before connect_timeout_s");
+        }
+        break;
+    case AGENT_CONNECTED:
+        if (now >= a->next_misc_at) {
+            int rc = mosquitto_loop_misc(a->mosq);
+            a->next_misc_at = now + (int64_t)a->keepalive_s * 250;
+            agent__after_io(a, rc == MOSQ_ERR_NO_CONN ? MOSQ_ERR_CONN_LOST : rc);
+        }
+        for (int i = 0; a->state == AGENT_CONNECTED && i < a->ninflight; i++) {
+            if (now - a->inflight[i].sent_at >= (int64_t)a->keepalive_s * 2000) {
+                /* No PUBACK in two keepalives: publish it again. */
+                pfa_warn(&a->log, "health seq %u: no PUBACK; sending again",
+                         a->inflight[i].seq);
+                a->inflight[i--] = a->inflight[--a->ninflight];
+                a->pump_pending = true;
+            }
+        }
+        break;
+    }
+    if (a->state != AGENT_STOPPING && a->state != AGENT_STOPPED && now >= a->next_report_at) {
+        a->next_report_at = now + agent__jittered_interval(a);
+        agent__report(a);
+    }
+    if (a->pump_pending)
+        agent__pump(a);
+}
+
+void pfa_agent_report_now(struct pfa_agent *a)
+{
+    a->next_report_at = agent__now(a);
+}
+
+void pfa_agent_stop(struct pfa_agent *a)
+{
+    switch (a->state) {
+    case AGENT_CONNECTED:
+        /* Reason 0x04: the broker publishes the will, so the server sees "offline".
+         * The DISCONNECT may be written (and the socket closed) inside the call. */
+        a->state = AGENT_STOPPING;
+        a->st.connected = false;
+        a->stop_deadline = agent__now(a) + AGENT_STOP_GRACE_MS;
+        if (mosquitto_disconnect_v5(a->mosq, MQTT_RC_DISCONNECT_WITH_WILL_MSG, NULL) !=
+                    MOSQ_ERR_SUCCESS ||
+            mosquitto_socket(a->mosq) < 0)
+            a->state = AGENT_STOPPED;
+        return;
+    case AGENT_STOPPING:
+    case AGENT_STOPPED:
+        return;
+    default:
+        break;
+    }
+    a->state = AGENT_STOPPED;
+    a->st.connected = false;
+}
+
+bool pfa_agent_stopped(const struct pfa_agent *a)
+{
+    return a->state == AGENT_STOPPED;
+}
+
+void pfa_agent_stats(const struct pfa_agent *a, struct pfa_agent_stats *st)
+{
+    *st = a->st;
+    st->queue_len = pfa_queue_len(a->queue);
+    st->retry_at = a->state == AGENT_WAIT_RETRY ? a->retry_at : PFA_DEADLINE_NONE;
+}
+
+const char *pfa_agent_serial(const struct pfa_agent *a)
+{
+    return a->serial;
+}
+
+int pfa_agent_set_firmware(struct pfa_agent *a, const char *version, enum pf_slot slot)
+{
+    if (!pf_version_valid(version) || strlen(version) > PF_VERSION_MAX)
+        return PF_EINVAL;
+    memcpy(a->fw_version, version, strlen(version) + 1);
+    a->fw_slot = slot;
+    return 0;
+}
+
+int pfa_agent_set_fee_version(struct pfa_agent *a, const char *version)
+{
+    if ((*version && !pf_version_valid(version)) || strlen(version) > PF_VERSION_MAX)
+        return PF_EINVAL;
+    memcpy(a->fee_version, version, strlen(version) + 1);
+    return 0;
+}

@@ -1,0 +1,232 @@
+/*
+ * config.c - posfleet-agent's configuration keys, defaults and checks.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pf/conf.h"
+#include "pf/fileio.h"
+#include "pf/topic.h"
+#include "pf/version.h"
+
+#define CONFIG_PATH_MAX 1023
+
+enum config__type { CFG_STR, CFG_PATH, CFG_INT, CFG_SERIAL, CFG_VERSION, CFG_SLOT, CFG_LEVEL,
+                    CFG_HAL };
+
+struct config__key {
+    const char *name;
+    enum config__type type;
+    size_t off;
+    size_t size;   /* CFG_STR / CFG_VERSION: buffer size */
+    int64_t min, max; /* CFG_INT */
+    bool required;
+};
+
+#define OFF(f) offsetof(struct pfa_config, f)
+#define SZ(f) sizeof(((struct pfa_config *)0)->f)
+
+static const struct config__key config__keys[] = {
+    {"serial", CFG_SERIAL, OFF(serial), SZ(serial), 0, 0, true},
+    {"model", CFG_STR, OFF(model), SZ(model), 0, 0, true},
+    {"hw_rev", CFG_STR, OFF(hw_rev), SZ(hw_rev), 0, 0, true},
+    {"broker.host", CFG_PATH, OFF(broker_host), 0, 0, 0, true},
+    {"broker.port", CFG_INT, OFF(broker_port), 0, 1, 65535, false},
+    {"tls.ca", CFG_PATH, OFF(tls_ca), 0, 0, 0, false},
+    {"tls.cert", CFG_PATH, OFF(tls_cert), 0, 0, 0, false},
+    {"tls.key", CFG_PATH, OFF(tls_key), 0, 0, 0, false},
+    {"state_dir", CFG_PATH, OFF(state_dir), 0, 0, 0, true},
+    {"hal", CFG_HAL, OFF(hal), SZ(hal), 0, 0, false},
+    {"hal.dir", CFG_PATH, OFF(hal_dir), 0, 0, 0, false},
+    {"health_interval_s", CFG_INT, OFF(health_interval_s), 0, 1, 86400, false},
+    {"health_jitter_pct", CFG_INT, OFF(health_jitter_pct), 0, 0, 50, false},
+    {"queue_max", CFG_INT, OFF(queue_max), 0, 1, 100000, false},
+    {"backoff_min_ms", CFG_INT, OFF(backoff_min_ms), 0, 10, 3600000, false},
+    {"backoff_max_ms", CFG_INT, OFF(backoff_max_ms), 0, 10, 86400000, false},
+    {"keepalive_s", CFG_INT, OFF(keepalive_s), 0, 10, 1200, false},
+    {"session_expiry_s", CFG_INT, OFF(session_expiry_s), 0, 0, 604800, false},
+    {"connect_timeout_s", CFG_INT, OFF(connect_timeout_s), 0, 1, 600, false},
+    {"fw_version", CFG_VERSION, OFF(fw_version), SZ(fw_version), 0, 0, false},
+    {"fw_slot", CFG_SLOT, OFF(fw_slot), 0, 0, 0, false},
+    {"fee_version", CFG_VERSION, OFF(fee_version), SZ(fee_version), 0, 0, false},
+    {"log_level", CFG_LEVEL, OFF(log_level), 0, 0, 0, false},
+};
+#define CONFIG_NKEYS (sizeof(config__keys) / sizeof(config__keys[0]))
+
+struct config__ctx {
+    struct pfa_config *cfg;
+    bool seen[CONFIG_NKEYS];
+};
+
+void pfa_config_init(struct pfa_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->broker_port = 8883;
+    memcpy(cfg->hal, "sim", 4);
+    cfg->health_interval_s = 60;
+    cfg->health_jitter_pct = 10;
+    cfg->queue_max = 500;
+    cfg->backoff_min_ms = 1000;
+    cfg->backoff_max_ms = 300000;
+    cfg->keepalive_s = 60;
+    cfg->session_expiry_s = 3600;
+    cfg->connect_timeout_s = 30;
+    memcpy(cfg->fw_version, "1.0.0", 6);
+    cfg->fw_slot = PF_SLOT_A;
+    cfg->fee_version[0] = '\0';
+    cfg->log_level = PFA_LOG_INFO;
+}
+
+void pfa_config_release(struct pfa_config *cfg)
+{
+    free(cfg->broker_host);
+    free(cfg->tls_ca);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->state_dir);
+    free(cfg->hal_dir);
+    cfg->broker_host = cfg->tls_ca = cfg->tls_cert = cfg->tls_key = NULL;
+    cfg->state_dir = cfg->hal_dir = NULL;
+}
+
+bool pfa_config_tls(const struct pfa_config *cfg)
+{
+    return cfg->tls_ca != NULL;
+}
+
+static bool config__printable(const char *s)
+{
+    for (; *s; s++) {
+        if (*s < 0x21 || *s > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+static int config__set(const struct config__key *k, struct pfa_config *cfg, const char *value,
+                       struct pf_error *err)
+{
+    char *field = (char *)cfg + k->off;
+    int64_t v;
+    int rc;
+
+    switch (k->type) {
+    case CFG_STR:
+        if (!*value || !config__printable(value))
+            return pf_error_set(err, PF_EINVAL, "%s: must be printable ASCII without blanks",
+                                k->name);
+        return pf_conf_str(k->name, value, field, k->size, err);
+    case CFG_PATH: {
+        char **slot = (char **)(void *)field;
+        if (!*value)
+            return pf_error_set(err, PF_EINVAL, "%s: empty value", k->name);
+        if (strlen(value) > CONFIG_PATH_MAX)
+            return pf_error_set(err, PF_ETOOBIG, "%s: longer than %d characters", k->name,
+                                CONFIG_PATH_MAX);
+        free(*slot);
+        *slot = strdup(value);
+        return *slot ? 0 : pf_error_set(err, PF_ENOMEM, "%s: out of memory", k->name);
+    }
+    case CFG_INT:
+        rc = pf_conf_int(k->name, value, k->min, k->max, &v, err);
+        if (rc == 0)
+            *(int *)(void *)field = (int)v;
+        return rc;
+    case CFG_SERIAL:
+        if (!pf_serial_valid(value))
+            return pf_error_set(err, PF_EINVAL,
+                                "%s: must be 1..%d characters of A-Z a-z 0-9 _ -", k->name,
+                                PF_SERIAL_MAX);
+        return pf_conf_str(k->name, value, field, SZ(serial), err);
+    case CFG_VERSION:
+        /* fee_version may be empty: no fee table installed yet. */
+        if (!(k->off == OFF(fee_version) && !*value) && !pf_version_valid(value))
+            return pf_error_set(err, PF_EINVAL, "%s: not a version (e.g. 1.4.2)", k->name);
+        return pf_conf_str(k->name, value, field, k->size, err);
+    case CFG_SLOT:
+        if (strcmp(value, "a") == 0)
+            cfg->fw_slot = PF_SLOT_A;
+        else if (strcmp(value, "b") == 0)
+            cfg->fw_slot = PF_SLOT_B;
+        else
+            return pf_error_set(err, PF_EINVAL, "%s: expected a or b", k->name);
+        return 0;
+    case CFG_LEVEL:
+        if (pfa_log_level_parse(value, &cfg->log_level) != 0)
+            return pf_error_set(err, PF_EINVAL, "%s: expected error, warn, info or debug",
+                                k->name);
+        return 0;
+    case CFG_HAL:
+        if (strcmp(value, "sim") != 0)
+            return pf_error_set(err, PF_EINVAL, "%s: unknown backend \"%.32s\" (known: sim)",
+                                k->name, value);
+        return pf_conf_str(k->name, value, field, k->size, err);
+    }
+    return PF_EINVAL;
+}
+
+static int config__cb(void *vctx, const char *key, const char *value, struct pf_error *err)
+{
+    struct config__ctx *ctx = vctx;
+
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        if (strcmp(config__keys[i].name, key) == 0) {
+            ctx->seen[i] = true;
+            return config__set(&config__keys[i], ctx->cfg, value, err);
+        }
+    }
+    return pf_error_set(err, PF_EINVAL, "%s: unknown key", key);
+}
+
+static int config__check(const struct config__ctx *ctx, const char *name, struct pf_error *err)
+{
+    const struct pfa_config *cfg = ctx->cfg;
+    int ntls;
+
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        if (config__keys[i].required && !ctx->seen[i])
+            return pf_error_set(err, PF_ESCHEMA, "%s: %s: required key missing", name,
+                                config__keys[i].name);
+    }
+    ntls = !!cfg->tls_ca + !!cfg->tls_cert + !!cfg->tls_key;
+    if (ntls != 0 && ntls != 3)
+        return pf_error_set(err, PF_ESCHEMA,
+                            "%s: tls.ca, tls.cert and tls.key go together (give all or none)",
+                            name);
+    if (cfg->backoff_min_ms > cfg->backoff_max_ms)
+        return pf_error_set(err, PF_ERANGE, "%s: backoff_min_ms: %d is above backoff_max_ms %d",
+                            name, cfg->backoff_min_ms, cfg->backoff_max_ms);
+    return 0;
+}
+
+int pfa_config_parse(const char *buf, size_t len, const char *name, struct pfa_config *cfg,
+                     struct pf_error *err)
+{
+    struct config__ctx ctx;
+    int rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.cfg = cfg;
+    pfa_config_init(cfg);
+    rc = pf_conf_parse(buf, len, name, config__cb, &ctx, err);
+    if (rc == 0)
+        rc = config__check(&ctx, name, err);
+    return rc;
+}
+
+int pfa_config_load(const char *path, struct pfa_config *cfg, struct pf_error *err)
+{
+    char *buf;
+    size_t len;
+    int rc;
+
+    pfa_config_init(cfg);
+    rc = pf_file_read(path, 256 * 1024, &buf, &len);
+    if (rc != 0)
+        return pf_error_set(err, rc, "%s: %s", path, pf_strerror(rc));
+    rc = pfa_config_parse(buf, len, path, cfg, err);
+    free(buf);
+    return rc;
+}

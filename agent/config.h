@@ -1,0 +1,60 @@
+/*
+ * config.h - posfleet-agent's configuration file (pf/conf.h "key = value").
+ *
+ * docs/agent.md lists every key. pfa_config_load() fills a caller-owned
+ * struct pfa_config from a file; pfa_config_parse() does the same from memory
+ * (what the tests and posfleet-sim call). Path-like values are heap strings
+ * owned by the struct: pfa_config_release() frees them. On error nothing in
+ * *cfg needs freeing beyond pfa_config_release(), and err says "FILE:LINE: key:
+ * reason" (or "FILE: key: reason" for a key that is missing altogether).
+ */
+#ifndef PFA_CONFIG_H
+#define PFA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "pf/error.h"
+#include "pf/msg.h"
+
+struct pfa_config {
+    char serial[PF_SERIAL_MAX + 1];
+    char model[PF_MODEL_MAX + 1];
+    char hw_rev[PF_HWREV_MAX + 1];
+    char *broker_host;
+    int broker_port;
+    char *tls_ca;   /* all three TLS paths or none (plain TCP, development only) */
+    char *tls_cert;
+    char *tls_key;
+    char *state_dir;
+    char hal[16];  /* backend name: "sim" */
+    char *hal_dir; /* sim backend: directory of value files; NULL = all defaults */
+    int health_interval_s;
+    int health_jitter_pct;
+    int queue_max;
+    int backoff_min_ms;
+    int backoff_max_ms;
+    int keepalive_s;
+    int session_expiry_s;
+    int connect_timeout_s;
+    char fw_version[PF_VERSION_MAX + 1];
+    enum pf_slot fw_slot;
+    char fee_version[PF_VERSION_MAX + 1];
+    enum pfa_log_level log_level;
+};
+
+/* Sets every default and clears the required keys. */
+void pfa_config_init(struct pfa_config *cfg);
+void pfa_config_release(struct pfa_config *cfg);
+
+/* pfa_config_init() + parse + check that required keys are present and consistent. */
+int pfa_config_load(const char *path, struct pfa_config *cfg, struct pf_error *err) PF_WUR;
+int pfa_config_parse(const char *buf, size_t len, const char *name, struct pfa_config *cfg,
+                     struct pf_error *err) PF_WUR;
+
+/* True when the broker connection uses TLS (tls.* keys given). */
+bool pfa_config_tls(const struct pfa_config *cfg);
+
+#endif

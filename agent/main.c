@@ -1,0 +1,181 @@
+/*
+ * main.c - posfleet-agent: parse options, build the agent, drive it with poll().
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "config.h"
+#include "hal.h"
+
+#define MAIN_DEFAULT_CONFIG "/etc/posfleet/agent.conf"
+#define MAIN_ONCE_TIMEOUT_MS 60000
+
+static volatile sig_atomic_t main__signalled;
+
+static void main__on_signal(int sig)
+{
+    main__signalled = sig;
+}
+
+static void main__usage(FILE *f)
+{
+    fprintf(f, "usage: posfleet-agent [-c FILE] [--once] [--check-config]\n"
+               "\n"
+               "  -c, --config FILE   configuration file (default " MAIN_DEFAULT_CONFIG ")\n"
+               "      --once          send one health report, wait for its PUBACK, exit\n"
+               "                      (exit 1 if not delivered within 60 s; it stays queued)\n"
+               "      --check-config  parse the configuration, print nothing, exit 0 or 2\n"
+               "  -h, --help          this help\n"
+               "  -V, --version       print the agent version\n"
+               "\n"
+               "Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.\n"
+               "SIGTERM or SIGINT: disconnect gracefully (the server sees the terminal offline).\n");
+}
+
+static int main__run(struct pfa_agent *a, bool once)
+{
+    sigset_t block, orig;
+    struct sigaction sa;
+    struct pfa_agent_stats st;
+    int64_t once_deadline = pf_clock_mono_ms(&pf_clock_system) + MAIN_ONCE_TIMEOUT_MS;
+    bool stopping = false;
+    int status = 0;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = main__on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* Signals are delivered only inside ppoll(), so none is lost between checks. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+
+    pfa_agent_start(a, 0);
+    if (once)
+        pfa_agent_report_now(a);
+    while (!pfa_agent_stopped(a)) {
+        struct pollfd pfd = {pfa_agent_fd(a), POLLIN, 0};
+        int64_t now = pf_clock_mono_ms(&pf_clock_system);
+        int64_t deadline = pfa_agent_next_deadline_ms(a);
+        struct timespec ts;
+        int64_t wait;
+        int n;
+
+        if (!stopping && main__signalled) {
+            stopping = true;
+            pfa_agent_stop(a);
+            continue;
+        }
+        if (once && !stopping) {
+            pfa_agent_stats(a, &st);
+            if (st.reports_acked > 0 || now >= once_deadline) {
+                status = st.reports_acked > 0 ? 0 : 1;
+                stopping = true;
+                pfa_agent_stop(a);
+                continue;
+            }
+            if (deadline > once_deadline)
+                deadline = once_deadline;
+        }
+        if (pfd.fd >= 0 && pfa_agent_want_write(a))
+            pfd.events |= POLLOUT;
+        wait = deadline == PFA_DEADLINE_NONE ? 1000 : deadline - now;
+        if (wait < 0)
+            wait = 0;
+        ts.tv_sec = wait / 1000;
+        ts.tv_nsec = (wait % 1000) * 1000000;
+        n = ppoll(&pfd, pfd.fd >= 0 ? 1 : 0, &ts, &orig);
+        if (n < 0 && errno != EINTR) {
+            fprintf(stderr, "posfleet-agent: poll: %s\n", strerror(errno));
+            status = 1;
+            break;
+        }
+        if (n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+            pfa_agent_on_readable(a);
+        if (n > 0 && (pfd.revents & POLLOUT) && pfa_agent_fd(a) == pfd.fd)
+            pfa_agent_on_writable(a);
+        pfa_agent_tick(a);
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+            {"config", required_argument, NULL, 'c'},
+            {"once", no_argument, NULL, 'o'},
+            {"check-config", no_argument, NULL, 'k'},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
+            {NULL, 0, NULL, 0},
+    };
+    const char *path = MAIN_DEFAULT_CONFIG;
+    struct pfa_config cfg;
+    struct pf_error err = {0};
+    struct pfa_hal *hal = NULL;
+    struct pfa_agent *agent = NULL;
+    bool once = false, check = false;
+    int opt, status = 1;
+
+    while ((opt = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'o':
+            once = true;
+            break;
+        case 'k':
+            check = true;
+            break;
+        case 'h':
+            main__usage(stdout);
+            return 0;
+        case 'V':
+            printf("posfleet-agent %s\n", PFA_AGENT_VERSION);
+            return 0;
+        default:
+            main__usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        main__usage(stderr);
+        return 2;
+    }
+    if (pfa_config_load(path, &cfg, &err) != 0) {
+        fprintf(stderr, "posfleet-agent: %s\n", err.msg);
+        pfa_config_release(&cfg);
+        return 2;
+    }
+    if (check) {
+        pfa_config_release(&cfg);
+        return 0;
+    }
+    if (pfa_agent_lib_init() != 0) {
+        fprintf(stderr, "posfleet-agent: cannot initialise libmosquitto\n");
+        goto out_config;
+    }
+    if (pfa_hal_new(cfg.hal, cfg.hal_dir, &hal, &err) != 0 ||
+        pfa_agent_new(&cfg, hal, &pf_clock_system, NULL, &agent, &err) != 0) {
+        fprintf(stderr, "posfleet-agent: %s\n", err.msg);
+        goto out_lib;
+    }
+    status = main__run(agent, once);
+    pfa_agent_free(agent);
+out_lib:
+    pfa_hal_free(hal);
+    pfa_agent_lib_cleanup();
+out_config:
+    pfa_config_release(&cfg);
+    return status;
+}
