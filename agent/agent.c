@@ -3,7 +3,7 @@
  * health through the on-disk queue, PUBACK bookkeeping. Driven by the caller's
  * poll loop through libmosquitto's loop_read/loop_write/loop_misc.
  */
-#include "agent.h"
+#include "pfa/agent.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
-#include "log.h"
+#include "pfa/backoff.h"
+#include "pfa/log.h"
 #include "pf/fileio.h"
 #include "pf/msg.h"
 #include "pf/topic.h"
 #include "pf/version.h"
-#include "queue.h"
+#include "pfa/queue.h"
 
 #define AGENT_WINDOW 8            /* health reports in flight at once */
 #define AGENT_STOP_GRACE_MS 2000  /* how long a graceful stop may take */

@@ -1,7 +1,7 @@
 /*
  * backoff.c - full-jitter exponential backoff and the agent's random draws.
  */
-#include "backoff.h"
+#include "pfa/backoff.h"
 
 #include <sys/random.h>
 #include <time.h>

@@ -1,7 +1,7 @@
 /*
  * config.c - posfleet-agent's configuration keys, defaults and checks.
  */
-#include "config.h"
+#include "pfa/config.h"
 
 #include <stdlib.h>
 #include <string.h>

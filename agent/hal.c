@@ -1,7 +1,7 @@
 /*
  * hal.c - backend selection and the helpers shared by every backend.
  */
-#include "hal.h"
+#include "pfa/hal.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /*
  * log.c - level-filtered lines on stderr: "posfleet-agent LEVEL [tag] message".
  */
-#include "log.h"
+#include "pfa/log.h"
 
 #include <stdarg.h>
 #include <string.h>

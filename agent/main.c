@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent.h"
-#include "config.h"
-#include "hal.h"
+#include "pfa/agent.h"
+#include "pfa/config.h"
+#include "pfa/hal.h"
 
 #define MAIN_DEFAULT_CONFIG "/etc/posfleet/agent.conf"
 #define MAIN_ONCE_TIMEOUT_MS 60000

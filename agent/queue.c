@@ -1,7 +1,7 @@
 /*
  * queue.c - bounded, crash-safe, ordered report queue: a file per report.
  */
-#include "queue.h"
+#include "pfa/queue.h"
 
 #include <dirent.h>
 #include <errno.h>

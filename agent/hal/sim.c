@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hal.h"
+#include "pfa/hal.h"
 #include "pf/fileio.h"
 
 #define SIM_VALUE_MAX 63

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "hal.h"
+#include "pfa/config.h"
+#include "pfa/hal.h"
 #include "pf/clock.h"
 #include "pf/error.h"
 

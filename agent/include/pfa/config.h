@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "log.h"
+#include "pfa/log.h"
 #include "pf/error.h"
 #include "pf/msg.h"
 
