@@ -1,0 +1,49 @@
+/*
+ * api.h - posfleetd's HTTP API (docs/server.md is the reference).
+ *
+ *   GET  /metrics                     Prometheus text, no token
+ *   GET  /v1/devices                  list with filters, keyset pages   viewer+
+ *   GET  /v1/devices/{serial}         one terminal, recent health       viewer+
+ *   POST /v1/devices                  register a terminal               ops
+ *   POST /v1/devices/{serial}/revoke  revoke a terminal                 ops
+ *   GET  /v1/summary                  fleet counts                      viewer+
+ *   GET  /v1/alerts                   open alerts                       viewer+
+ *
+ * Requests carry "Authorization: Bearer TOKEN" (tokens.h). Errors are
+ * {"error": pf_errname(code), "message": text} with 400, 401, 403, 404, 409,
+ * 413 or 500. Every state change is audited by the store with the token's
+ * name and role.
+ *
+ * The API borrows everything in struct pfs_api; it runs on the loop thread.
+ */
+#ifndef PFS_API_H
+#define PFS_API_H
+
+#include "http.h"
+#include "ingest.h"
+#include "metrics.h"
+#include "pf/clock.h"
+#include "store/store.h"
+#include "tokens.h"
+
+#define PFS_API_LIMIT_DEFAULT 100
+#define PFS_API_LIMIT_MAX 1000
+#define PFS_API_HEALTH_DEFAULT 10
+#define PFS_API_HEALTH_MAX 1000
+
+struct pfs_api {
+    struct pfs_store *store;
+    struct pfs_ingest *ingest;
+    struct pfs_metrics *metrics;
+    const struct pfs_tokens *tokens;
+    const struct pf_clock *clock;
+    const struct pfs_log *log;
+    /* Called after a state change so the server can commit/refresh. May be NULL. */
+    void (*changed)(void *ctx);
+    void *changed_ctx;
+};
+
+/* A pfs_http_handler; ctx is a struct pfs_api. */
+void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_resp *resp);
+
+#endif

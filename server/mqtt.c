@@ -1,0 +1,297 @@
+/*
+ * mqtt.c - libmosquitto driven by uv_poll and timers on posfleetd's loop.
+ */
+#include "mqtt.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MQTT_MISC_MS 1000
+#define MQTT_RECEIVE_MAX 1000
+
+static void mqtt__schedule_reconnect(struct pfs_mqtt *m);
+static void mqtt__on_poll(uv_poll_t *p, int status, int events);
+
+static void mqtt__poll_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void mqtt__poll_close(struct pfs_mqtt *m)
+{
+    if (!m->poll)
+        return;
+    uv_poll_stop(m->poll);
+    uv_close((uv_handle_t *)m->poll, mqtt__poll_closed);
+    m->poll = NULL;
+}
+
+/* The connection is gone: stop watching it and try again later. */
+static void mqtt__lost(struct pfs_mqtt *m, int rc)
+{
+    bool was = m->connected || m->poll;
+
+    mqtt__poll_close(m);
+    m->connected = false;
+    if (m->stopping)
+        return;
+    if (was)
+        pfs_log_warn(m->log, "mqtt: connection to %s:%d lost: %s", m->cfg->mqtt_host,
+                     m->cfg->mqtt_port, mosquitto_strerror(rc));
+    mqtt__schedule_reconnect(m);
+}
+
+static void mqtt__update_events(struct pfs_mqtt *m)
+{
+    int ev = UV_READABLE;
+
+    if (!m->poll)
+        return;
+    if (mosquitto_want_write(m->mosq))
+        ev |= UV_WRITABLE;
+    uv_poll_start(m->poll, ev, mqtt__on_poll);
+}
+
+static void mqtt__on_poll(uv_poll_t *p, int status, int events)
+{
+    struct pfs_mqtt *m = p->data;
+    int rc = MOSQ_ERR_SUCCESS;
+
+    if (status < 0) {
+        mqtt__lost(m, MOSQ_ERR_CONN_LOST);
+        return;
+    }
+    if (events & UV_READABLE) {
+        /* Drain what the socket holds, a bounded number of packets per wake-up. */
+        for (int i = 0; i < 64 && rc == MOSQ_ERR_SUCCESS; i++) {
+            errno = 0;
+            rc = mosquitto_loop_read(m->mosq, 1);
+            if (errno == EAGAIN || errno == EWOULDBLOCK || !m->poll)
+                break;
+        }
+    }
+    if (rc == MOSQ_ERR_SUCCESS && m->poll && (events & UV_WRITABLE))
+        rc = mosquitto_loop_write(m->mosq, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mqtt__lost(m, rc);
+        return;
+    }
+    mqtt__update_events(m);
+}
+
+static void mqtt__on_misc(uv_timer_t *t)
+{
+    struct pfs_mqtt *m = t->data;
+    int rc;
+
+    if (!m->poll)
+        return;
+    rc = mosquitto_loop_misc(m->mosq);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mqtt__lost(m, rc);
+        return;
+    }
+    mqtt__update_events(m);
+}
+
+static void mqtt__connect(struct pfs_mqtt *m)
+{
+    const struct pfs_config *c = m->cfg;
+    mosquitto_property *props = NULL;
+    int rc, fd;
+
+    mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                 (uint32_t)c->mqtt_session_expiry_s);
+    rc = mosquitto_connect_bind_v5(m->mosq, c->mqtt_host, c->mqtt_port, c->mqtt_keepalive_s,
+                                   NULL, props);
+    mosquitto_property_free_all(&props);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        pfs_log_warn(m->log, "mqtt: cannot connect to %s:%d: %s", c->mqtt_host, c->mqtt_port,
+                     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        mqtt__schedule_reconnect(m);
+        return;
+    }
+    fd = mosquitto_socket(m->mosq);
+    m->poll = calloc(1, sizeof(*m->poll));
+    if (!m->poll || uv_poll_init_socket(m->loop, m->poll, fd) != 0) {
+        free(m->poll);
+        m->poll = NULL;
+        mosquitto_disconnect(m->mosq);
+        pfs_log_error(m->log, "mqtt: cannot watch the broker socket");
+        mqtt__schedule_reconnect(m);
+        return;
+    }
+    m->poll->data = m;
+    uv_poll_start(m->poll, UV_READABLE, mqtt__on_poll);
+    mqtt__update_events(m);
+}
+
+static void mqtt__on_reconnect_timer(uv_timer_t *t)
+{
+    struct pfs_mqtt *m = t->data;
+
+    if (!m->stopping && !m->poll)
+        mqtt__connect(m);
+}
+
+static void mqtt__schedule_reconnect(struct pfs_mqtt *m)
+{
+    const struct pfs_config *c = m->cfg;
+    uint64_t hi = (uint64_t)c->mqtt_reconnect_min_ms;
+    uint64_t delay;
+
+    if (m->stopping || uv_is_active((uv_handle_t *)&m->reconnect_timer))
+        return;
+    for (int i = 0; i < m->attempt && hi < (uint64_t)c->mqtt_reconnect_max_ms; i++)
+        hi *= 2;
+    if (hi > (uint64_t)c->mqtt_reconnect_max_ms)
+        hi = (uint64_t)c->mqtt_reconnect_max_ms;
+    /* Full jitter in [min, hi]. */
+    delay = (uint64_t)c->mqtt_reconnect_min_ms +
+            randombytes_uniform((uint32_t)(hi - (uint64_t)c->mqtt_reconnect_min_ms + 1));
+    m->attempt++;
+    pfs_log_info(m->log, "mqtt: reconnecting in %llu ms", (unsigned long long)delay);
+    uv_timer_start(&m->reconnect_timer, mqtt__on_reconnect_timer, delay, 0);
+}
+
+static void mqtt__on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+                             const mosquitto_property *props)
+{
+    struct pfs_mqtt *m = obj;
+    int src;
+
+    (void)props;
+    if (rc != 0) {
+        pfs_log_error(m->log, "mqtt: broker refused the connection: %s",
+                      mosquitto_reason_string(rc));
+        return; /* the broker closes the socket; the read path notices */
+    }
+    m->connected = true;
+    m->attempt = 0;
+    m->connects++;
+    pfs_log_info(m->log, "mqtt: connected to %s:%d as %s (session %s)", m->cfg->mqtt_host,
+                 m->cfg->mqtt_port, m->cfg->mqtt_client_id,
+                 (flags & 1) ? "resumed" : "new");
+    src = mosquitto_subscribe_v5(mosq, NULL, m->sub, 1, 0, NULL);
+    if (src != MOSQ_ERR_SUCCESS)
+        pfs_log_error(m->log, "mqtt: subscribe %s: %s", m->sub, mosquitto_strerror(src));
+}
+
+static void mqtt__on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+                               const int *granted_qos, const mosquitto_property *props)
+{
+    struct pfs_mqtt *m = obj;
+
+    (void)mosq;
+    (void)mid;
+    (void)props;
+    if (qos_count < 1 || granted_qos[0] > 2)
+        pfs_log_error(m->log, "mqtt: subscription to %s refused by the broker", m->sub);
+    else
+        pfs_log_info(m->log, "mqtt: subscribed to %s (QoS %d)", m->sub, granted_qos[0]);
+}
+
+static void mqtt__on_disconnect(struct mosquitto *mosq, void *obj, int rc,
+                                const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)props;
+    mqtt__lost(obj, rc);
+}
+
+static void mqtt__on_message(struct mosquitto *mosq, void *obj,
+                             const struct mosquitto_message *msg,
+                             const mosquitto_property *props)
+{
+    struct pfs_mqtt *m = obj;
+
+    (void)mosq;
+    (void)props;
+    m->on_message(m->ctx, msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+}
+
+static void mqtt__on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+    struct pfs_mqtt *m = obj;
+
+    (void)mosq;
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        pfs_log_warn(m->log, "mqtt: %s", str);
+}
+
+int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config *cfg,
+                   const struct pfs_log *log, pfs_mqtt_message_cb on_message, void *ctx,
+                   struct pf_error *err)
+{
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    m->loop = loop;
+    m->cfg = cfg;
+    m->log = log;
+    m->on_message = on_message;
+    m->ctx = ctx;
+    if (cfg->mqtt_shared_group[0])
+        snprintf(m->sub, sizeof(m->sub), "$share/%s/" PF_TOPIC_ROOT "/dev/+/+",
+                 cfg->mqtt_shared_group);
+    else
+        snprintf(m->sub, sizeof(m->sub), PF_TOPIC_ROOT "/dev/+/+");
+    m->mosq = mosquitto_new(cfg->mqtt_client_id, false, m);
+    if (!m->mosq)
+        return pf_error_set(err, PF_ENOMEM, "mqtt: cannot create the client");
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, MQTT_RECEIVE_MAX);
+    if (pfs_config_tls(cfg)) {
+        rc = mosquitto_tls_set(m->mosq, cfg->mqtt_ca, NULL, cfg->mqtt_cert, cfg->mqtt_key, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            rc = pf_error_set(err, PF_EINVAL, "mqtt: TLS files (mqtt.ca, mqtt.cert, mqtt.key): %s",
+                              mosquitto_strerror(rc));
+            goto out_destroy;
+        }
+    } else {
+        pfs_log_warn(log, "mqtt: no mqtt.ca/cert/key: plain TCP, for development only");
+    }
+    mosquitto_connect_v5_callback_set(m->mosq, mqtt__on_connect);
+    mosquitto_disconnect_v5_callback_set(m->mosq, mqtt__on_disconnect);
+    mosquitto_message_v5_callback_set(m->mosq, mqtt__on_message);
+    mosquitto_subscribe_v5_callback_set(m->mosq, mqtt__on_subscribe);
+    mosquitto_log_callback_set(m->mosq, mqtt__on_log);
+    uv_timer_init(loop, &m->misc_timer);
+    uv_timer_init(loop, &m->reconnect_timer);
+    m->misc_timer.data = m;
+    m->reconnect_timer.data = m;
+    m->timers_open = true;
+    uv_timer_start(&m->misc_timer, mqtt__on_misc, MQTT_MISC_MS, MQTT_MISC_MS);
+    mqtt__connect(m);
+    return 0;
+
+out_destroy:
+    mosquitto_destroy(m->mosq);
+    m->mosq = NULL;
+    return rc;
+}
+
+void pfs_mqtt_stop(struct pfs_mqtt *m)
+{
+    m->stopping = true;
+    if (m->timers_open) {
+        uv_close((uv_handle_t *)&m->misc_timer, NULL);
+        uv_close((uv_handle_t *)&m->reconnect_timer, NULL);
+        m->timers_open = false;
+    }
+    if (m->mosq && m->poll) {
+        uv_poll_stop(m->poll);
+        if (mosquitto_disconnect_v5(m->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL) ==
+            MOSQ_ERR_SUCCESS)
+            (void)mosquitto_loop_write(m->mosq, 1);
+    }
+    mqtt__poll_close(m);
+    if (m->mosq) {
+        mosquitto_destroy(m->mosq);
+        m->mosq = NULL;
+    }
+}

@@ -1,0 +1,57 @@
+/*
+ * mqtt.h - posfleetd's MQTT v5 connection on the libuv loop.
+ *
+ * libmosquitto without its own thread: a uv_poll on mosquitto_socket() calls
+ * mosquitto_loop_read/_write, a 1 s timer calls mosquitto_loop_misc (keep
+ * alive, retries). The session is persistent (clean start false, session
+ * expiry) under the configured client id, so messages published while
+ * posfleetd restarts are delivered when it returns. It subscribes to
+ * pf/v1/dev/+/+ (or $share/GROUP/pf/v1/dev/+/+) with QoS 1 and reconnects
+ * with jittered exponential backoff when the broker goes away.
+ *
+ * Each message is handed to on_message on the loop thread; the payload is
+ * valid only during the call.
+ */
+#ifndef PFS_MQTT_H
+#define PFS_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "pf/error.h"
+#include "pf/topic.h"
+
+struct mosquitto;
+
+typedef void (*pfs_mqtt_message_cb)(void *ctx, const char *topic, const void *payload,
+                                    size_t len);
+
+struct pfs_mqtt {
+    uv_loop_t *loop;
+    struct mosquitto *mosq;
+    uv_poll_t *poll; /* heap: one per connection, freed by its close callback */
+    uv_timer_t misc_timer;
+    uv_timer_t reconnect_timer;
+    bool timers_open;
+    bool connected; /* CONNACK received */
+    bool stopping;
+    int attempt;    /* reconnect attempts since the last success */
+    char sub[PFS_CLIENT_ID_MAX + 64];
+    const struct pfs_config *cfg;
+    const struct pfs_log *log;
+    pfs_mqtt_message_cb on_message;
+    void *ctx;
+    unsigned long connects; /* successful connections, for tests */
+};
+
+/* Creates the client and starts connecting (failures retry with backoff). */
+int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config *cfg,
+                   const struct pfs_log *log, pfs_mqtt_message_cb on_message, void *ctx,
+                   struct pf_error *err) PF_WUR;
+/* Disconnects cleanly (the session stays on the broker) and closes handles. */
+void pfs_mqtt_stop(struct pfs_mqtt *m);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * server.c - wiring the loop: store, ingest, MQTT, HTTP, timers, signals.
+ */
+#include "server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVER_RETENTION_PERIOD_MS (10 * 60 * 1000)
+#define SERVER_RETENTION_CHUNK 5000
+#define SERVER_RETENTION_CHUNKS 20
+
+static void server__flush(struct pfs_server *s)
+{
+    if (s->handles_open)
+        uv_timer_stop(&s->batch_timer);
+    if (s->ingest_open && pfs_ingest_flush(&s->ingest) != 0)
+        pfs_log_error(&s->log, "store: batch lost; reports since the last commit are missing");
+}
+
+static void server__on_batch_timer(uv_timer_t *t)
+{
+    server__flush(t->data);
+}
+
+/* After writes into the batch: commit now if full, else within batch_ms. */
+static void server__batch_kick(struct pfs_server *s)
+{
+    int pending = pfs_store_batch_pending(s->store);
+
+    if (pending >= s->cfg.store_batch_max)
+        server__flush(s);
+    else if (pending > 0 && !uv_is_active((uv_handle_t *)&s->batch_timer))
+        uv_timer_start(&s->batch_timer, server__on_batch_timer, (uint64_t)s->cfg.store_batch_ms,
+                       0);
+}
+
+static void server__on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct pfs_server *s = ctx;
+
+    (void)pfs_ingest_message(&s->ingest, topic, payload, len);
+    server__batch_kick(s);
+}
+
+static void server__on_silent_timer(uv_timer_t *t)
+{
+    struct pfs_server *s = t->data;
+
+    if (pfs_ingest_silent_check(&s->ingest) > 0)
+        server__batch_kick(s);
+}
+
+static void server__on_retention_timer(uv_timer_t *t)
+{
+    struct pfs_server *s = t->data;
+    int64_t before = pf_clock_wall_ms(&s->clock) - (int64_t)s->cfg.store_health_days * 86400000;
+    int total = 0;
+
+    for (int i = 0; i < SERVER_RETENTION_CHUNKS; i++) {
+        int n = 0;
+
+        if (pfs_store_health_expire(s->store, before, SERVER_RETENTION_CHUNK, &n) != 0) {
+            pfs_log_error(&s->log, "store: expiring old health reports failed");
+            break;
+        }
+        total += n;
+        server__flush(s);
+        if (n < SERVER_RETENTION_CHUNK)
+            break;
+    }
+    if (total)
+        pfs_log_info(&s->log, "store: %d health reports older than %d days removed", total,
+                     s->cfg.store_health_days);
+}
+
+static void server__shutdown(struct pfs_server *s)
+{
+    if (s->stopped)
+        return;
+    s->stopped = true;
+    if (s->handles_open)
+        pfs_log_info(&s->log, "shutting down");
+    server__flush(s);
+    if (s->mqtt_open) {
+        pfs_mqtt_stop(&s->mqtt);
+        s->mqtt_open = false;
+    }
+    if (s->http_open) {
+        pfs_http_stop(&s->http);
+        s->http_open = false;
+    }
+    if (s->handles_open) {
+        uv_close((uv_handle_t *)&s->batch_timer, NULL);
+        uv_close((uv_handle_t *)&s->silent_timer, NULL);
+        uv_close((uv_handle_t *)&s->retention_timer, NULL);
+        uv_close((uv_handle_t *)&s->stop_async, NULL);
+        if (s->opts.signals) {
+            uv_close((uv_handle_t *)&s->sigterm, NULL);
+            uv_close((uv_handle_t *)&s->sigint, NULL);
+        }
+        s->handles_open = false;
+    }
+}
+
+static void server__on_signal(uv_signal_t *h, int signum)
+{
+    struct pfs_server *s = h->data;
+
+    pfs_log_info(&s->log, "signal %d", signum);
+    server__shutdown(s);
+}
+
+static void server__on_stop(uv_async_t *a)
+{
+    server__shutdown(a->data);
+}
+
+int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *opts,
+                   struct pfs_server **out, struct pf_error *err)
+{
+    struct pfs_store_opts so = {0};
+    struct pfs_ingest_opts io = {0};
+    struct pfs_http_opts ho = {0};
+    struct pfs_server *s;
+    int rc;
+
+    *out = NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    s->opts = *opts;
+    s->log.level = cfg->log_level;
+    s->clock = pf_clock_system;
+    pfs_metrics_init(&s->metrics);
+    if (uv_loop_init(&s->loop) != 0) {
+        rc = pf_error_set(err, PF_EIO, "cannot create the event loop");
+        goto out_free;
+    }
+    s->loop_open = true;
+    if (cfg->http_tokens[0]) {
+        rc = pfs_tokens_load(&s->tokens, cfg->http_tokens, err);
+        if (rc) {
+            pf_error_prefix(err, "http.tokens");
+            goto out_free;
+        }
+    } else {
+        pfs_log_warn(&s->log, "http.tokens not set: every /v1 request will be refused");
+    }
+    so.path = cfg->store_path;
+    rc = pfs_store_open(&so, &s->store, err);
+    if (rc)
+        goto out_free;
+    io.health_keep = cfg->store_health_keep;
+    io.silent_ms = (int64_t)cfg->silent_after * cfg->report_interval_s * 1000;
+    rc = pfs_ingest_init(&s->ingest, &io, s->store, &s->metrics, &s->log, &s->clock, err);
+    if (rc)
+        goto out_free;
+    s->ingest_open = true;
+
+    uv_timer_init(&s->loop, &s->batch_timer);
+    uv_timer_init(&s->loop, &s->silent_timer);
+    uv_timer_init(&s->loop, &s->retention_timer);
+    uv_async_init(&s->loop, &s->stop_async, server__on_stop);
+    s->batch_timer.data = s->silent_timer.data = s->retention_timer.data = s;
+    s->stop_async.data = s;
+    if (opts->signals) {
+        uv_signal_init(&s->loop, &s->sigterm);
+        uv_signal_init(&s->loop, &s->sigint);
+        s->sigterm.data = s->sigint.data = s;
+        uv_signal_start(&s->sigterm, server__on_signal, SIGTERM);
+        uv_signal_start(&s->sigint, server__on_signal, SIGINT);
+    }
+    s->handles_open = true;
+    {
+        /* Check silence a few times per silent period, at most every 5 s. */
+        uint64_t every = (uint64_t)io.silent_ms / 4;
+
+        if (every > 5000)
+            every = 5000;
+        if (every < 100)
+            every = 100;
+        uv_timer_start(&s->silent_timer, server__on_silent_timer, every, every);
+    }
+    if (cfg->store_health_days > 0)
+        uv_timer_start(&s->retention_timer, server__on_retention_timer, 1000,
+                       SERVER_RETENTION_PERIOD_MS);
+
+    s->api.store = s->store;
+    s->api.ingest = &s->ingest;
+    s->api.metrics = &s->metrics;
+    s->api.tokens = &s->tokens;
+    s->api.clock = &s->clock;
+    s->api.log = &s->log;
+    ho.addr = cfg->http_addr;
+    ho.port = cfg->http_port;
+    ho.body_max = (size_t)cfg->http_body_max;
+    rc = pfs_http_start(&s->http, &s->loop, &ho, pfs_api_handle, &s->api, &s->log, err);
+    if (rc)
+        goto out_free;
+    s->http_open = true;
+    pfs_log_info(&s->log, "http: listening on %s:%d", cfg->http_addr, s->http.port);
+    if (opts->mqtt) {
+        rc = pfs_mqtt_start(&s->mqtt, &s->loop, &s->cfg, &s->log, server__on_message, s, err);
+        if (rc)
+            goto out_free;
+        s->mqtt_open = true;
+    }
+    *out = s;
+    return 0;
+
+out_free:
+    pfs_server_free(s);
+    return rc;
+}
+
+int pfs_server_run(struct pfs_server *s)
+{
+    int rc = uv_run(&s->loop, UV_RUN_DEFAULT);
+
+    (void)rc;
+    return 0;
+}
+
+void pfs_server_stop(struct pfs_server *s)
+{
+    uv_async_send(&s->stop_async);
+}
+
+void pfs_server_free(struct pfs_server *s)
+{
+    if (!s)
+        return;
+    if (s->loop_open) {
+        server__shutdown(s);
+        /* Let the closed handles finish. */
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+    }
+    if (s->ingest_open)
+        pfs_ingest_release(&s->ingest);
+    pfs_store_close(s->store);
+    pfs_tokens_release(&s->tokens);
+    if (s->loop_open && uv_loop_close(&s->loop) != 0)
+        pfs_log_error(&s->log, "event loop: handles still open at exit");
+    free(s);
+}
+
+int pfs_server_http_port(const struct pfs_server *s)
+{
+    return s->http.port;
+}

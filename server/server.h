@@ -1,0 +1,72 @@
+/*
+ * server.h - posfleetd's core: one libuv loop that owns everything.
+ *
+ * The loop drives the MQTT connection (mqtt.h), the HTTP API (http.h,
+ * api.h), the ingest batch timer, the silent-terminal check, health
+ * retention and signals. SQLite is touched only from the loop thread.
+ *
+ * pfs_server_new() opens the store, loads tokens, binds the HTTP port and
+ * starts connecting to the broker; pfs_server_run() runs until SIGTERM/SIGINT
+ * (when opts.signals) or pfs_server_stop(), then commits the pending batch,
+ * disconnects and stops the API. pfs_server_free() closes the store.
+ */
+#ifndef PFS_SERVER_H
+#define PFS_SERVER_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "api.h"
+#include "config.h"
+#include "http.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "pf/clock.h"
+#include "store/store.h"
+#include "tokens.h"
+
+struct pfs_server_opts {
+    bool signals; /* stop on SIGTERM/SIGINT */
+    bool mqtt;    /* connect to the broker (tests of the API alone turn it off) */
+};
+
+struct pfs_server {
+    struct pfs_config cfg;
+    struct pfs_server_opts opts;
+    struct pfs_log log;
+    struct pf_clock clock;
+    uv_loop_t loop;
+    bool loop_open;
+    struct pfs_store *store;
+    struct pfs_metrics metrics;
+    struct pfs_ingest ingest;
+    bool ingest_open;
+    struct pfs_tokens tokens;
+    struct pfs_api api;
+    struct pfs_http http;
+    bool http_open;
+    struct pfs_mqtt mqtt;
+    bool mqtt_open;
+    uv_timer_t batch_timer;
+    uv_timer_t silent_timer;
+    uv_timer_t retention_timer;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    uv_async_t stop_async;
+    bool handles_open;
+    bool stopped;
+};
+
+int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *opts,
+                   struct pfs_server **out, struct pf_error *err) PF_WUR;
+/* Runs the loop until stopped; returns 0 after a clean shutdown. */
+int pfs_server_run(struct pfs_server *s) PF_WUR;
+/* Asks the loop to shut down; safe from any thread. */
+void pfs_server_stop(struct pfs_server *s);
+void pfs_server_free(struct pfs_server *s);
+/* The bound HTTP port (useful with http.port = 0). */
+int pfs_server_http_port(const struct pfs_server *s);
+
+#endif

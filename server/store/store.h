@@ -1,0 +1,221 @@
+/*
+ * store.h - posfleetd's persistent state behind one interface.
+ *
+ * Everything posfleetd keeps (the device registry, each terminal's latest
+ * state, the health history, alerts and the audit log) goes through these
+ * functions; only the backend files under server/store/ speak SQL. A backend is
+ * one file implementing this whole header (store_sqlite.c, the embedded
+ * default); a second backend (PostgreSQL) would be another file chosen by
+ * CMake, with no change to any caller.
+ *
+ * Threading: a store is used by one thread only (posfleetd's loop).
+ *
+ * Two write paths:
+ *  - The ingest path (health, birth, state, alerts) writes into an open batch:
+ *    the first write begins a transaction and pfs_store_flush() commits it, so
+ *    a burst of reports costs one commit (synchronous=NORMAL).
+ *  - Administrative changes (registry, revocation) commit any open batch
+ *    first, then run in their own transaction with synchronous=FULL and write
+ *    an audit row (actor, role, action, target, before and after as JSON) in
+ *    the same transaction.
+ * Reads see the open batch.
+ *
+ * Ownership: every struct below is caller-owned; strings handed to callbacks
+ * are valid only during the call.
+ */
+#ifndef PFS_STORE_H
+#define PFS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pf/error.h"
+#include "pf/msg.h"
+
+#define PFS_MERCHANT_MAX 64
+#define PFS_ALERT_KIND_MAX 31
+#define PFS_ALERT_DETAIL_MAX 255
+#define PFS_ACTOR_MAX 64
+
+struct pfs_store;
+
+enum pfs_dev_status { PFS_DEV_REGISTERED, PFS_DEV_REVOKED };
+extern const char *const pfs_dev_status_names[]; /* "registered", "revoked", NULL */
+
+struct pfs_store_opts {
+    const char *path; /* SQLite database file; created with its directory's permissions */
+};
+
+/* Who makes an administrative change (from the API token). */
+struct pfs_actor {
+    const char *name;
+    const char *role;
+};
+
+/* A registry entry. merchant_id and hw_rev are "" when not set. */
+struct pfs_device {
+    char serial[PF_SERIAL_MAX + 1];
+    char model[PF_MODEL_MAX + 1];
+    char hw_rev[PF_HWREV_MAX + 1];
+    char merchant_id[PFS_MERCHANT_MAX + 1];
+    enum pfs_dev_status status;
+    int64_t created_ms;
+    int64_t revoked_ms; /* 0 unless revoked */
+};
+
+/* The latest state of a terminal. */
+struct pfs_dev_state {
+    bool seen; /* false: no accepted message ever (the other fields are zero) */
+    bool online;
+    int64_t last_seen_ms; /* server time of the last accepted message */
+    /* Running firmware and fee table: from the newest of birth and health. */
+    char fw_version[PF_VERSION_MAX + 1];
+    enum pf_slot fw_slot;
+    char fee_version[PF_VERSION_MAX + 1];
+    bool have_birth;
+    struct pf_birth birth;
+    bool have_health;
+    struct pf_health health; /* the newest report (by seq, or ts after a reset) */
+};
+
+/* A stored health report. */
+struct pfs_health_row {
+    int64_t recv_ms;   /* when posfleetd received it */
+    int64_t stored_ms; /* when its batch was committed */
+    struct pf_health h;
+};
+
+struct pfs_alert {
+    char serial[PF_SERIAL_MAX + 1];
+    char kind[PFS_ALERT_KIND_MAX + 1];
+    int64_t opened_ms;
+    int64_t closed_ms; /* 0 while open */
+    char detail[PFS_ALERT_DETAIL_MAX + 1];
+};
+
+struct pfs_audit {
+    int64_t ts_ms;
+    char actor[PFS_ACTOR_MAX + 1];
+    char role[16];
+    char action[32];
+    char target[64];
+    const char *before; /* JSON text or NULL */
+    const char *after;  /* JSON text or NULL */
+};
+
+/* Device list filters; NULL or 0 fields do not filter. */
+enum pfs_conn_filter {
+    PFS_FILTER_ANY,
+    PFS_FILTER_ONLINE,  /* registered, online */
+    PFS_FILTER_OFFLINE, /* registered, seen, offline */
+    PFS_FILTER_NEVER,   /* registered, never seen */
+    PFS_FILTER_REVOKED,
+};
+struct pfs_dev_filter {
+    enum pfs_conn_filter conn;
+    const char *model;
+    const char *fw;
+    const char *alert;  /* has this kind of alert open */
+    const char *after;  /* keyset: serials strictly above this one */
+    int limit;          /* rows to return, >= 1 */
+};
+
+struct pfs_summary {
+    int64_t total, online, offline, never_seen, revoked;
+};
+
+/* Per-terminal data the server caches at startup: every terminal ever seen. */
+struct pfs_seen {
+    const char *serial;
+    enum pfs_dev_status status;
+    bool online;
+    int64_t last_seen_ms;
+    bool have_health;
+    uint32_t health_seq;
+    int64_t health_ts_ms;
+};
+
+typedef int (*pfs_device_cb)(void *ctx, const struct pfs_device *d, const struct pfs_dev_state *s,
+                             const char *alerts_csv);
+typedef int (*pfs_health_cb)(void *ctx, const struct pfs_health_row *row);
+typedef int (*pfs_alert_cb)(void *ctx, const struct pfs_alert *a);
+typedef int (*pfs_audit_cb)(void *ctx, const struct pfs_audit *a);
+typedef int (*pfs_seen_cb)(void *ctx, const struct pfs_seen *s);
+/* group is "alerts", "models" or "firmware". */
+typedef int (*pfs_group_cb)(void *ctx, const char *group, const char *key, int64_t count);
+
+/* Opens (creating if needed) and migrates the store. */
+int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out,
+                   struct pf_error *err) PF_WUR;
+/* Commits any open batch and closes. NULL is a no-op. */
+void pfs_store_close(struct pfs_store *st);
+/* The schema version now in the store (the highest migration applied). */
+int pfs_store_schema_version(struct pfs_store *st, int *version) PF_WUR;
+
+/* --- registry (administrative: own transaction, FULL sync, audited) --- */
+
+/* PF_EEXIST if the serial is registered (or revoked). Closes an open
+ * unknown_serial alert for it. */
+int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
+                         const struct pfs_actor *actor, int64_t now_ms,
+                         struct pf_error *err) PF_WUR;
+/* PF_EUNKNOWN_SERIAL if absent, PF_ESTATE if already revoked. */
+int pfs_store_device_revoke(struct pfs_store *st, const char *serial,
+                            const struct pfs_actor *actor, int64_t now_ms,
+                            struct pf_error *err) PF_WUR;
+
+/* --- reads --- */
+
+/* PF_EUNKNOWN_SERIAL if not registered. d or s may be NULL. */
+int pfs_store_device_get(struct pfs_store *st, const char *serial, struct pfs_device *d,
+                         struct pfs_dev_state *s) PF_WUR;
+/* Sorted by serial. *more is set when rows beyond the limit exist. */
+int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f,
+                          pfs_device_cb cb, void *ctx, bool *more) PF_WUR;
+/* The newest n reports of a terminal, newest first. */
+int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs_health_cb cb,
+                            void *ctx) PF_WUR;
+/* Open alerts, of one terminal or (serial NULL) all, by serial then kind. */
+int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb cb,
+                          void *ctx) PF_WUR;
+int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_cb cb,
+                      void *ctx) PF_WUR;
+/* Audit rows, newest first; target NULL for all. */
+int pfs_store_audit_list(struct pfs_store *st, const char *target, int limit, pfs_audit_cb cb,
+                         void *ctx) PF_WUR;
+/* Every terminal with a latest state (for the server's cache at startup). */
+int pfs_store_seen_each(struct pfs_store *st, pfs_seen_cb cb, void *ctx) PF_WUR;
+/* Number of health rows stored for a terminal. */
+int pfs_store_health_count(struct pfs_store *st, const char *serial, int64_t *n) PF_WUR;
+
+/* --- ingest (batched) --- */
+
+/* Appends to the history; updates the latest state only if the report is
+ * newer than the one held (higher seq, or higher ts after a reset). Marks the
+ * terminal online and seen at recv_ms. *newer tells which (may be NULL). */
+int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct pf_health *h,
+                         int64_t recv_ms, bool *newer) PF_WUR;
+/* Records the birth (unless an older one than held), marks online and seen. */
+int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct pf_birth *b,
+                        int64_t recv_ms) PF_WUR;
+/* Records an online/offline state message. */
+int pfs_store_state_put(struct pfs_store *st, const char *serial, const struct pf_state *m,
+                        int64_t recv_ms) PF_WUR;
+/* PF_EEXIST if one of that kind is open already (nothing changed). */
+int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *kind,
+                         int64_t now_ms, const char *detail) PF_WUR;
+/* PF_ENOENT if none of that kind is open. */
+int pfs_store_alert_close(struct pfs_store *st, const char *serial, const char *kind,
+                          int64_t now_ms) PF_WUR;
+/* Keeps the newest keep reports of a terminal. */
+int pfs_store_health_prune(struct pfs_store *st, const char *serial, int keep) PF_WUR;
+/* Deletes reports received before before_ms, at most max rows per call. */
+int pfs_store_health_expire(struct pfs_store *st, int64_t before_ms, int max,
+                            int *deleted) PF_WUR;
+/* Writes currently in the open batch (0 if none is open). */
+int pfs_store_batch_pending(struct pfs_store *st);
+/* Commits the open batch, stamping its health rows with stored_ms. *rows gets
+ * the number of health rows committed (may be NULL). No-op without a batch. */
+int pfs_store_flush(struct pfs_store *st, int64_t stored_ms, int *rows) PF_WUR;
+
+#endif
