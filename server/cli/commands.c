@@ -17,6 +17,12 @@
 #define PFC_MAX_PAGES 100000
 
 static const struct pfc_opt serial_pos[] = {
+        {.name = "SERIAL", .type = PFC_OPT_SERIAL, .help = "terminal serial"},
+        {0},
+};
+
+/* device add sends the serial in the body rather than the path. */
+static const struct pfc_opt device_add_pos[] = {
         {.name = "SERIAL", .type = PFC_OPT_SERIAL, .body = "serial", .help = "terminal serial"},
         {0},
 };
@@ -90,7 +96,7 @@ const struct pfc_command pfc_commands[] = {
      "list terminals (filters; --all follows every page)"},
     {"device", serial_pos, device_opts, "GET", "/v1/devices/{SERIAL}", pfc_render_device, NULL,
      "show one terminal: identity, versions, health, self-test, alerts"},
-    {"device add", serial_pos, device_add_opts, "POST", "/v1/devices", pfc_render_added, NULL,
+    {"device add", device_add_pos, device_add_opts, "POST", "/v1/devices", pfc_render_added, NULL,
      "register a terminal so that posfleetd accepts its messages"},
     {"device revoke", serial_pos, NULL, "POST", "/v1/devices/{SERIAL}/revoke", pfc_render_revoked,
      NULL, "revoke a terminal: its messages are dropped, nothing is sent to it"},
