@@ -1,0 +1,480 @@
+/*
+ * test_server_ingest.c - ingest: every kind of bad message is counted by
+ * reason and stores nothing; unknown and revoked serials; alerts opened and
+ * closed by reports; silence; the device map survives a restart.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alerts.h"
+#include "ingest.h"
+#include "metrics.h"
+#include "pf/msg.h"
+#include "store/store.h"
+#include "testutil.h"
+
+static char dir[256];
+static char dbpath[300];
+static int64_t now_ms = 1800000000000;
+static const struct pfs_actor ops = {"alice", "ops"};
+static const struct pfs_log quiet = {PFS_LOG_ERROR};
+
+static int64_t test_wall(void *ctx)
+{
+    (void)ctx;
+    return now_ms;
+}
+
+static int64_t test_mono(void *ctx)
+{
+    (void)ctx;
+    return now_ms;
+}
+
+static const struct pf_clock test_clock = {test_wall, test_mono, NULL};
+
+struct rig {
+    struct pfs_store *st;
+    struct pfs_metrics m;
+    struct pfs_ingest ing;
+};
+
+static void rig_open(struct rig *r)
+{
+    struct pfs_store_opts so = {.path = dbpath};
+    struct pfs_ingest_opts io = {.health_keep = 5, .silent_ms = 180000};
+    struct pf_error err = {0};
+
+    pfs_metrics_init(&r->m);
+    ck_assert_int_eq(pfs_store_open(&so, &r->st, &err), 0);
+    ck_assert_int_eq(pfs_ingest_init(&r->ing, &io, r->st, &r->m, &quiet, &test_clock, &err), 0);
+}
+
+static void rig_close(struct rig *r)
+{
+    ck_assert_int_eq(pfs_ingest_flush(&r->ing), 0);
+    pfs_ingest_release(&r->ing);
+    pfs_store_close(r->st);
+}
+
+static void setup(void)
+{
+    struct rig r;
+    struct pfs_device d = {0};
+    struct pf_error err = {0};
+
+    pf_test_tmpdir(dir, sizeof(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
+    rig_open(&r);
+    snprintf(d.model, sizeof(d.model), "PX-500");
+    snprintf(d.serial, sizeof(d.serial), "T1");
+    ck_assert_int_eq(pfs_store_device_add(r.st, &d, &ops, 1, &err), 0);
+    snprintf(d.serial, sizeof(d.serial), "T2");
+    ck_assert_int_eq(pfs_store_device_add(r.st, &d, &ops, 1, &err), 0);
+    rig_close(&r);
+}
+
+static void teardown(void)
+{
+    pf_test_rmtree(dir);
+}
+
+static struct pf_health good_health(uint32_t seq)
+{
+    struct pf_health h;
+
+    memset(&h, 0, sizeof(h));
+    h.seq = seq;
+    h.ts_ms = 1764220060000 + seq * 60000LL;
+    h.battery_pct = 80;
+    h.net_type = PF_NET_WIFI;
+    h.signal_dbm = -60;
+    h.temp_c = 35;
+    snprintf(h.fw_version, sizeof(h.fw_version), "1.4.2");
+    snprintf(h.fee_version, sizeof(h.fee_version), "2026.11.1");
+    h.paper = PF_PAPER_OK;
+    snprintf(h.currency, sizeof(h.currency), "CNY");
+    return h;
+}
+
+static int send_health(struct rig *r, const char *serial, const struct pf_health *h)
+{
+    char topic[PF_TOPIC_MAX], buf[PF_MSG_MAX];
+    size_t n = 0;
+
+    ck_assert_int_eq(pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, serial, PF_DEV_HEALTH), 0);
+    ck_assert_int_eq(pf_health_encode(h, buf, sizeof(buf), &n), 0);
+    return pfs_ingest_message(&r->ing, topic, buf, n);
+}
+
+static int64_t health_rows(struct rig *r, const char *serial)
+{
+    int64_t n = -1;
+
+    ck_assert_int_eq(pfs_store_health_count(r->st, serial, &n), 0);
+    return n;
+}
+
+static int count_alert_cb(void *ctx, const struct pfs_alert *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int open_alerts(struct rig *r, const char *serial)
+{
+    int n = 0;
+
+    ck_assert_int_eq(pfs_store_alerts_open(r->st, serial, count_alert_cb, &n), 0);
+    return n;
+}
+
+static bool has_alert(struct rig *r, const char *serial, int kind)
+{
+    struct pfs_dev *d = pfs_devmap_get(&r->ing.devs, serial);
+
+    return d && (d->alerts & PFS_ALERT_BIT(kind));
+}
+
+START_TEST(good_health_stored)
+{
+    struct rig r;
+    struct pf_health h = good_health(1);
+    struct pfs_dev_state s;
+
+    rig_open(&r);
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    ck_assert_uint_eq(r.m.accepted[PFS_MSG_HEALTH], 1);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(health_rows(&r, "T1"), 1);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T1", NULL, &s), 0);
+    ck_assert(s.online);
+    ck_assert_int_eq(s.last_seen_ms, now_ms);
+    ck_assert_uint_eq(r.m.store_batch_size.count, 1);
+    rig_close(&r);
+}
+END_TEST
+
+static const struct {
+    const char *topic;
+    const char *payload;
+    int code;
+} bad[] = {
+    {"pf/v1/dev/T1/health", "{", PF_EPARSE},
+    {"pf/v1/dev/T1/health", "", PF_EPARSE},
+    {"pf/v1/dev/T1/health", "[1,2]", PF_ESCHEMA},
+    {"pf/v1/dev/T1/health", "{\"v\":1}", PF_ESCHEMA},
+    {"pf/v1/dev/T1/health", "{\"v\":2,\"seq\":1}", PF_EVERSION},
+    {"pf/v1/dev/T1/health", "{\"v\":1,\"v\":1}", PF_EPARSE},
+    {"pf/v1/dev/T1/state", "{\"v\":1,\"state\":\"sleeping\"}", PF_ERANGE},
+    {"pf/v1/dev/T1/state", "{\"v\":\"1\",\"state\":\"online\"}", PF_ESCHEMA},
+    {"pf/v1/dev/T1/birth", "{\"v\":1,\"ts\":1}", PF_ESCHEMA},
+    {"pf/v1/dev/T1", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+    {"pf/v1/cmd/T1/health", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+    {"pf/v1/dev/T1/bogus", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+    {"pf/v1/dev/T+1/state", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+    {"other/T1/state", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+};
+
+START_TEST(bad_messages_counted_nothing_stored)
+{
+    struct rig r;
+    struct pfs_dev_state s;
+    uint64_t total = 0;
+
+    rig_open(&r);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = pfs_ingest_message(&r.ing, bad[i].topic, bad[i].payload, strlen(bad[i].payload));
+
+        ck_assert_msg(rc == bad[i].code, "case %zu: got %s want %s", i, pf_errname(rc),
+                      pf_errname(bad[i].code));
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_uint_ge(r.m.rejected[-bad[i].code], 1);
+    for (int i = 0; i < PFS_REASON_SLOTS; i++)
+        total += r.m.rejected[i];
+    ck_assert_uint_eq(total, sizeof(bad) / sizeof(bad[0]));
+    ck_assert_uint_eq(r.m.rejected[-PF_ETOPIC], 5);
+    ck_assert_uint_eq(r.m.accepted[PFS_MSG_HEALTH] + r.m.accepted[PFS_MSG_STATE] +
+                          r.m.accepted[PFS_MSG_BIRTH],
+                      0);
+    ck_assert_int_eq(pfs_store_batch_pending(r.st), 0);
+    ck_assert_int_eq(health_rows(&r, "T1"), 0);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T1", NULL, &s), 0);
+    ck_assert(!s.seen);
+    ck_assert_int_eq(open_alerts(&r, NULL), 0);
+    rig_close(&r);
+}
+END_TEST
+
+/* Copies src into out with the first `from` replaced by `to`. */
+static void replace(const char *src, const char *from, const char *to, char *out, size_t size)
+{
+    const char *p = strstr(src, from);
+
+    ck_assert_ptr_nonnull(p);
+    snprintf(out, size, "%.*s%s%s", (int)(p - src), src, to, p + strlen(from));
+}
+
+START_TEST(out_of_range_and_oversized)
+{
+    struct rig r;
+    char buf[PF_MSG_MAX], out[PF_MSG_MAX + 16], big[PF_MSG_MAX + 64];
+    struct pf_health h = good_health(1);
+    size_t n = 0;
+
+    rig_open(&r);
+    ck_assert_int_eq(pf_health_encode(&h, buf, sizeof(buf), &n), 0);
+    replace(buf, "\"battery_pct\":80", "\"battery_pct\":140", out, sizeof(out));
+    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/health", out, strlen(out)),
+                     PF_ERANGE);
+    replace(buf, "\"battery_pct\":80", "\"battery_pct\":\"80\"", out, sizeof(out));
+    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/health", out, strlen(out)),
+                     PF_ESCHEMA);
+    memset(big, ' ', sizeof(big));
+    memcpy(big, "{\"v\":1}", 7);
+    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/health", big, sizeof(big)),
+                     PF_ETOOBIG);
+    ck_assert_uint_eq(r.m.rejected[-PF_ERANGE], 1);
+    ck_assert_uint_eq(r.m.rejected[-PF_ESCHEMA], 1);
+    ck_assert_uint_eq(r.m.rejected[-PF_ETOOBIG], 1);
+    ck_assert_int_eq(pfs_store_batch_pending(r.st), 0);
+    ck_assert_int_eq(health_rows(&r, "T1"), 0);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(unknown_serial_alert_once)
+{
+    struct rig r;
+    struct pf_health h = good_health(1);
+
+    rig_open(&r);
+    ck_assert_int_eq(send_health(&r, "GHOST", &h), PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(send_health(&r, "GHOST", &h), PF_EUNKNOWN_SERIAL);
+    ck_assert_uint_eq(r.m.rejected[-PF_EUNKNOWN_SERIAL], 2);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(health_rows(&r, "GHOST"), 0);
+    ck_assert_int_eq(open_alerts(&r, "GHOST"), 1);
+    ck_assert(has_alert(&r, "GHOST", PFS_ALERT_UNKNOWN_SERIAL));
+    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_UNKNOWN_SERIAL], 1);
+    rig_close(&r);
+
+    /* After a restart the alert is known and not duplicated; registering closes it. */
+    rig_open(&r);
+    ck_assert(has_alert(&r, "GHOST", PFS_ALERT_UNKNOWN_SERIAL));
+    ck_assert_int_eq(send_health(&r, "GHOST", &h), PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(open_alerts(&r, "GHOST"), 1);
+    {
+        struct pfs_device d = {0};
+        struct pf_error err = {0};
+
+        snprintf(d.serial, sizeof(d.serial), "GHOST");
+        snprintf(d.model, sizeof(d.model), "PX");
+        ck_assert_int_eq(pfs_store_device_add(r.st, &d, &ops, now_ms, &err), 0);
+        ck_assert_int_eq(pfs_ingest_registered(&r.ing, "GHOST"), 0);
+    }
+    ck_assert_int_eq(open_alerts(&r, "GHOST"), 0);
+    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_UNKNOWN_SERIAL], 0);
+    ck_assert_int_eq(send_health(&r, "GHOST", &h), 0);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(health_rows(&r, "GHOST"), 1);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(revoked_dropped_at_once)
+{
+    struct rig r;
+    struct pf_health h = good_health(1);
+    struct pf_error err = {0};
+
+    rig_open(&r);
+    ck_assert_int_eq(send_health(&r, "T2", &h), 0);
+    ck_assert_int_eq(pfs_store_device_revoke(r.st, "T2", &ops, now_ms, &err), 0);
+    ck_assert_int_eq(pfs_ingest_revoked(&r.ing, "T2"), 0);
+    h = good_health(2);
+    ck_assert_int_eq(send_health(&r, "T2", &h), PF_EREVOKED);
+    ck_assert_uint_eq(r.m.rejected[-PF_EREVOKED], 1);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(health_rows(&r, "T2"), 1);
+    rig_close(&r);
+    /* Still dropped after a restart (read back from the registry). */
+    rig_open(&r);
+    ck_assert_int_eq(send_health(&r, "T2", &h), PF_EREVOKED);
+    ck_assert_int_eq(health_rows(&r, "T2"), 1);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(alerts_follow_reports)
+{
+    struct rig r;
+    struct pf_health h = good_health(1);
+
+    rig_open(&r);
+    h.tamper = true;
+    h.battery_pct = 5;
+    h.paper = PF_PAPER_OUT;
+    h.selftest[PF_COMP_CARD_READER] = PF_CHECK_FAIL;
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    ck_assert(has_alert(&r, "T1", PFS_ALERT_TAMPER));
+    ck_assert(has_alert(&r, "T1", PFS_ALERT_BATTERY_CRITICAL));
+    ck_assert(has_alert(&r, "T1", PFS_ALERT_PAPER_OUT));
+    ck_assert(has_alert(&r, "T1", PFS_ALERT_SELFTEST_FAILED));
+    ck_assert_int_eq(open_alerts(&r, "T1"), 4);
+
+    /* A late queued report that is all well must not close them. */
+    {
+        struct pf_health late = good_health(0);
+
+        late.queued = true;
+        ck_assert_int_eq(send_health(&r, "T1", &late), 0);
+        ck_assert_int_eq(open_alerts(&r, "T1"), 4);
+    }
+    /* Charging clears battery_critical; low paper clears paper_out. */
+    h = good_health(2);
+    h.tamper = true;
+    h.battery_pct = 3;
+    h.charging = true;
+    h.paper = PF_PAPER_LOW;
+    h.selftest[PF_COMP_CARD_READER] = PF_CHECK_FAIL;
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    ck_assert(!has_alert(&r, "T1", PFS_ALERT_BATTERY_CRITICAL));
+    ck_assert(!has_alert(&r, "T1", PFS_ALERT_PAPER_OUT));
+    ck_assert_int_eq(open_alerts(&r, "T1"), 2);
+    h = good_health(3);
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    ck_assert_int_eq(open_alerts(&r, "T1"), 0);
+    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_TAMPER], 0);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(birth_selftest_and_state)
+{
+    struct rig r;
+    struct pf_birth b;
+    struct pf_state st = {.state = PF_STATE_OFFLINE};
+    char buf[PF_MSG_MAX];
+    size_t n = 0;
+    struct pfs_dev_state s;
+
+    rig_open(&r);
+    memset(&b, 0, sizeof(b));
+    b.ts_ms = 1764220000000;
+    snprintf(b.model, sizeof(b.model), "PX-500");
+    snprintf(b.hw_rev, sizeof(b.hw_rev), "r2");
+    snprintf(b.fw_version, sizeof(b.fw_version), "1.4.2");
+    snprintf(b.agent_version, sizeof(b.agent_version), "0.1.0");
+    b.selftest[PF_COMP_SCREEN] = PF_CHECK_FAIL;
+    ck_assert_int_eq(pf_birth_encode(&b, buf, sizeof(buf), &n), 0);
+    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/birth", buf, n), 0);
+    ck_assert(has_alert(&r, "T1", PFS_ALERT_SELFTEST_FAILED));
+    ck_assert_int_eq(pf_state_encode(&st, buf, sizeof(buf), &n), 0);
+    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/state", buf, n), 0);
+    ck_assert_uint_eq(r.m.accepted[PFS_MSG_BIRTH], 1);
+    ck_assert_uint_eq(r.m.accepted[PFS_MSG_STATE], 1);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T1", NULL, &s), 0);
+    ck_assert(s.have_birth && !s.online);
+    ck_assert_str_eq(s.birth.agent_version, "0.1.0");
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(silent_opens_and_closes)
+{
+    struct rig r;
+    struct pf_health h = good_health(1);
+
+    rig_open(&r);
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    now_ms += 180000;
+    ck_assert_int_eq(pfs_ingest_silent_check(&r.ing), 0); /* not more than the limit yet */
+    now_ms += 1;
+    ck_assert_int_eq(pfs_ingest_silent_check(&r.ing), 1);
+    ck_assert_int_eq(pfs_ingest_silent_check(&r.ing), 0); /* only once */
+    ck_assert(has_alert(&r, "T1", PFS_ALERT_SILENT));
+    ck_assert(!has_alert(&r, "T2", PFS_ALERT_SILENT)); /* never seen: not silent */
+    ck_assert_int_eq(open_alerts(&r, "T1"), 1);
+    h = good_health(2);
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    ck_assert(!has_alert(&r, "T1", PFS_ALERT_SILENT));
+    ck_assert_int_eq(open_alerts(&r, "T1"), 0);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(history_bounded_per_terminal)
+{
+    struct rig r;
+
+    rig_open(&r);
+    for (uint32_t i = 1; i <= 40; i++) {
+        struct pf_health h = good_health(i);
+
+        ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    }
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    /* keep 5, pruned every keep/8 (at least 1) reports */
+    ck_assert_int_le(health_rows(&r, "T1"), 5 + 1);
+    ck_assert_int_ge(health_rows(&r, "T1"), 5);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(map_rebuilt_after_restart)
+{
+    struct rig r;
+    struct pf_health h = good_health(7);
+    struct pfs_dev *d;
+
+    rig_open(&r);
+    h.tamper = true;
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    rig_close(&r);
+    rig_open(&r);
+    d = pfs_devmap_get(&r.ing.devs, "T1");
+    ck_assert_ptr_nonnull(d);
+    ck_assert(d->seen && d->online && d->have_health);
+    ck_assert_uint_eq(d->seq, 7);
+    ck_assert(d->alerts & PFS_ALERT_BIT(PFS_ALERT_TAMPER));
+    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_TAMPER], 1);
+    {
+        struct pfs_gauges g;
+
+        pfs_ingest_gauges(&r.ing, &g);
+        ck_assert_int_eq(g.terminals_online, 1);
+        ck_assert_int_eq(g.alerts_open[PFS_ALERT_TAMPER], 1);
+    }
+    rig_close(&r);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("server_ingest");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, good_health_stored);
+    tcase_add_test(tc, bad_messages_counted_nothing_stored);
+    tcase_add_test(tc, out_of_range_and_oversized);
+    tcase_add_test(tc, unknown_serial_alert_once);
+    tcase_add_test(tc, revoked_dropped_at_once);
+    tcase_add_test(tc, alerts_follow_reports);
+    tcase_add_test(tc, birth_selftest_and_state);
+    tcase_add_test(tc, silent_opens_and_closes);
+    tcase_add_test(tc, history_bounded_per_terminal);
+    tcase_add_test(tc, map_rebuilt_after_restart);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pf_test_run(suite());
+}
