@@ -53,22 +53,32 @@ int pf_bundle_verify_meta(const char *manifest, size_t mlen, const char *msig, s
                           struct pf_manifest *out, struct pf_keyring *kr_out,
                           struct pf_error *err)
 {
-    struct pf_keyring *kr = kr_out;
-    int rc;
+    struct pf_keyring *kr = NULL;
+    const struct pf_keyring *use = trust->keyring;
+    int rc = 0;
 
     if (!manifest)
         return pf_error_set(err, PF_EMISSING_ENTRY, "bundle: manifest.json missing");
     if (!msig || msiglen == 0)
         return pf_error_set(err, PF_ENO_SIG, "manifest: manifest.json.minisig missing or empty");
-    if (!keyring)
+    if (!keyring && !trust->keyring)
         return pf_error_set(err, PF_EMISSING_ENTRY, "bundle: keyring.json missing");
-    if (!kr && !(kr = malloc(sizeof(*kr))))
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    rc = pf_keyring_verify(keyring, klen, ksig, ksiglen, &trust->root, trust->min_keyring_serial,
-                           kr, err);
-    if (rc == 0)
-        rc = pf_manifest_verify(manifest, mlen, msig, msiglen, kr, pol, out, err);
-    if (kr != kr_out)
-        free(kr);
+    if (keyring) {
+        kr = malloc(sizeof(*kr));
+        if (!kr)
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        /* With a trusted keyring at hand an older embedded one is merely superseded. */
+        rc = pf_keyring_verify(keyring, klen, ksig, ksiglen, &trust->root,
+                               trust->keyring ? 0 : trust->min_keyring_serial, kr, err);
+        if (rc)
+            goto out;
+        if (!use || kr->serial > use->serial)
+            use = kr;
+    }
+    rc = pf_manifest_verify(manifest, mlen, msig, msiglen, use, pol, out, err);
+    if (rc == 0 && kr_out)
+        memcpy(kr_out, use, sizeof(*kr_out));
+out:
+    free(kr);
     return rc;
 }

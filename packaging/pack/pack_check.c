@@ -14,13 +14,16 @@
 #include "pack.h"
 #include "pf/bundle.h"
 #include "pf/bundle_time.h"
+#include "pf/fileio.h"
 
 static const char verify__usage[] =
     "usage: posfleet-pack verify --root ROOT.pub [--kind firmware|fee-table] [--model M]\n"
     "         [--hw-rev R] [--installed VERSION] [--now TIME] [--min-keyring-serial N]\n"
-    "         [--max-payload BYTES] [--extract DIR] BUNDLE\n"
+    "         [--max-payload BYTES] [--keyring DIR] [--extract DIR] BUNDLE\n"
     "Checks the keyring chain from ROOT.pub, the manifest signature and key, the policy\n"
-    "given by the options, and every payload's size and digest in one pass. --extract\n"
+    "given by the options, and every payload's size and digest in one pass. --keyring\n"
+    "supplies the current keyring (DIR/keyring.json, verified from ROOT.pub), which wins\n"
+    "over the embedded one when newer (revocations after packing). --extract\n"
     "writes the payloads into DIR (absent or empty) only if everything verified.\n";
 
 int pfp_cmd_verify(int argc, char **argv)
@@ -34,13 +37,15 @@ int pfp_cmd_verify(int argc, char **argv)
                                          {"min-keyring-serial", required_argument, NULL, 's'},
                                          {"max-payload", required_argument, NULL, 'M'},
                                          {"extract", required_argument, NULL, 'x'},
+                                         {"keyring", required_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     struct pf_error err = {0};
     struct pf_trust trust = {0};
     struct pf_policy pol = {.kind = -1, .now = (int64_t)time(NULL)};
     struct pf_manifest *m = NULL;
-    const char *root = NULL, *extract = NULL;
+    const char *root = NULL, *extract = NULL, *kdir = NULL;
+    struct pf_keyring *kr = NULL;
     char id[PF_MS_KEYID_HEX + 1];
     int c, rc;
 
@@ -78,6 +83,7 @@ int pfp_cmd_verify(int argc, char **argv)
                 goto usage;
             break;
         case 'x': extract = optarg; break;
+        case 'K': kdir = optarg; break;
         case 'h': fputs(verify__usage, stdout); return 0;
         default: goto usage;
         }
@@ -91,10 +97,34 @@ int pfp_cmd_verify(int argc, char **argv)
     m = malloc(sizeof(*m));
     if (!m)
         return 1;
+    if (kdir) {
+        char kp[4096], ksp[4096], *doc = NULL, *sig = NULL;
+        size_t dl = 0, sl = 0;
+        snprintf(kp, sizeof(kp), "%.4000s/%s", kdir, PF_BUNDLE_KEYRING);
+        snprintf(ksp, sizeof(ksp), "%.4000s/%s", kdir, PF_BUNDLE_KEYRING_SIG);
+        kr = malloc(sizeof(*kr));
+        rc = kr ? pf_file_read(kp, PF_KEYRING_MAX_BYTES, &doc, &dl) : PF_ENOMEM;
+        if (rc == 0)
+            rc = pf_file_read(ksp, PF_MS_SIG_MAX, &sig, &sl);
+        if (rc)
+            pf_error_set(&err, rc, "%s: cannot read the keyring: %s", kdir, pf_strerror(rc));
+        else
+            rc = pf_keyring_verify(doc, dl, sig, sl, &trust.root, 0, kr, &err);
+        free(doc);
+        free(sig);
+        if (rc) {
+            pfp_fail("verify", &err);
+            free(kr);
+            free(m);
+            return 1;
+        }
+        trust.keyring = kr;
+    }
     if (extract)
         rc = pf_bundle_extract(argv[optind], extract, &trust, &pol, m, &err);
     else
         rc = pf_bundle_read_file(argv[optind], &trust, &pol, NULL, m, &err);
+    free(kr);
     if (rc) {
         pfp_fail("verify", &err);
         free(m);

@@ -361,6 +361,34 @@ START_TEST(test_refuse_keyring_rollback)
 }
 END_TEST
 
+START_TEST(test_refuse_revoked_after_pack)
+{
+    /* The bundle embeds keyring serial 7, packed before the firmware key leaked; the
+     * terminal already holds serial 8 revoking it. The newer keyring decides. */
+    struct t *t = t_setup();
+    struct pf_trust trust = fx_trust(&t->f);
+    struct pf_policy pol = fx_policy(&t->f);
+    struct pf_keyring *newer = malloc(sizeof(*newer));
+    struct pf_error err = {0};
+    struct counting_sink cs;
+
+    memcpy(newer, t->f.kr, sizeof(*newer));
+    newer->serial = 8;
+    memcpy(newer->revoked[1].key_id, t->f.pub[FX_FW].key_id, PF_MS_KEYID_LEN);
+    newer->revoked[1].revoked_at = t->f.now;
+    newer->nrevoked = 2;
+    trust.keyring = newer;
+    ck_assert_int_eq(t_run_pol(t, &trust, &pol, &err, &cs), PF_EKEY_REVOKED);
+    ck_assert_int_eq(cs.begins, 0);
+    /* With an older trusted keyring, the embedded newer one decides and the bundle passes. */
+    pf_test_rmtree(t->out);
+    newer->serial = 6;
+    ck_assert_msg(t_run_pol(t, &trust, &pol, &err, &cs) == 0, "%s", err.msg);
+    free(newer);
+    t_free(t);
+}
+END_TEST
+
 START_TEST(test_refuse_expired)
 {
     struct t *t = t_setup();
@@ -902,6 +930,7 @@ static Suite *bundle_suite(void)
     tcase_add_test(att, test_refuse_root_chain_bad_endorsement);
     tcase_add_test(att, test_refuse_keyring_tampered);
     tcase_add_test(att, test_refuse_keyring_rollback);
+    tcase_add_test(att, test_refuse_revoked_after_pack);
     tcase_add_test(att, test_refuse_expired);
     tcase_add_test(att, test_refuse_rollback);
     tcase_add_test(att, test_refuse_model);

@@ -50,10 +50,18 @@
 /* Read block size of the bundle reader. */
 #define PF_BUNDLE_BLOCK (1u << 20)
 
-/* What the verifying side trusts. */
+/*
+ * What the verifying side trusts. A bundle embeds the keyring current when it
+ * was packed; a later revocation only reaches terminals through a newer
+ * keyring. So the verifier also takes the newest keyring the caller has
+ * verified before (persisted by the agent, distributed by posfleetd): the
+ * newer of the two by serial decides. The embedded one, if present, must still
+ * verify from the root.
+ */
 struct pf_trust {
-    struct pf_ms_pubkey root;    /* the anchor the terminal ships with (or its newest) */
-    int64_t min_keyring_serial;  /* refuse older keyrings (PF_EROLLBACK); 0 = any */
+    struct pf_ms_pubkey root;          /* the anchor the terminal ships with (or its newest) */
+    int64_t min_keyring_serial;        /* refuse an older embedded keyring (PF_EROLLBACK); 0 = any */
+    const struct pf_keyring *keyring;  /* optional, already verified; NULL = embedded only */
 };
 
 /*
@@ -61,8 +69,9 @@ struct pf_trust {
  * and key, then parses the manifest and applies the policy. Order of checks:
  * NO_SIG, ROOT_CHAIN / BAD_SIG (keyring), KEY_UNKNOWN, KEY_REVOKED,
  * KEY_EXPIRED, KEY_ROLE, BAD_SIG (manifest), parse, EXPIRED, MODEL, HWREV,
- * ROLLBACK, LIMIT. kr_out (optional, caller-allocated) receives the verified
- * keyring so the caller can persist its root and serial.
+ * ROLLBACK, LIMIT. kr_out (optional, caller-allocated) receives the keyring
+ * that decided (embedded or trust->keyring) so the caller can persist the
+ * newest root and keyring. keyring may be NULL when trust->keyring is given.
  */
 int pf_bundle_verify_meta(const char *manifest, size_t mlen, const char *msig, size_t msiglen,
                           const char *keyring, size_t klen, const char *ksig, size_t ksiglen,
