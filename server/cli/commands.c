@@ -51,9 +51,9 @@ static const struct pfc_opt devices_opts[] = {
         {.name = "limit",
          .type = PFC_OPT_INT,
          .min = 1,
-         .max = 10000,
+         .max = 1000,
          .query = "limit",
-         .help = "terminals per page (the server's default otherwise)"},
+         .help = "terminals per page, 1..1000 (posfleetd sends 100 otherwise)"},
         {.name = "all", .type = PFC_OPT_FLAG, .help = "follow the pages to the end of the list"},
         {0},
 };

@@ -140,16 +140,29 @@ static void render__signal(json_t *o, char *buf, size_t len)
         snprintf(buf, len, "%" PRId64 " dBm %s", dbm, net);
 }
 
+/*
+ * online, offline, never or revoked. posfleetd's "status" is the registration
+ * state (registered, revoked); connection comes from "online" and
+ * "last_seen_ms". A status that already is a connection word is kept.
+ */
 static void render__status(json_t *o, char *buf, size_t len)
 {
-    json_t *st = pfc_json_find(o, "status");
+    static const char *const words[] = {"online", "offline", "never", "revoked"};
+    const char *st = json_string_value(pfc_json_find(o, "status"));
+    int64_t seen = 0;
 
-    if (st) {
-        render__text(st, buf, len);
-        return;
+    for (size_t i = 0; st && i < sizeof(words) / sizeof(words[0]); i++) {
+        if (!strcmp(st, words[i])) {
+            snprintf(buf, len, "%s", st);
+            return;
+        }
     }
-    if (json_is_boolean(pfc_json_find(o, "online")))
+    if (!render__int(o, "last_seen_ms", &seen) || seen <= 0)
+        snprintf(buf, len, "never");
+    else if (json_is_boolean(pfc_json_find(o, "online")))
         snprintf(buf, len, "%s", render__true(o, "online") ? "online" : "offline");
+    else if (st)
+        pfc_text_clean(st, buf, len);
     else
         snprintf(buf, len, "-");
 }
@@ -213,13 +226,20 @@ int pfc_render_devices(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     return render__table_done(&t, out, rc, err);
 }
 
-/* "  label         value" with the value cleaned. */
-static void render__kv(FILE *out, const char *label, const char *value)
+#define RENDER_LABEL_W 14
+
+/* "  label         value" with the value cleaned; labels padded to width. */
+static void render__kv_w(FILE *out, int width, const char *label, const char *value)
 {
     char clean[256];
 
     pfc_text_clean(value, clean, sizeof(clean));
-    fprintf(out, "  %-14s %s\n", label, clean[0] ? clean : "-");
+    fprintf(out, "  %-*s %s\n", width, label, clean[0] ? clean : "-");
+}
+
+static void render__kv(FILE *out, const char *label, const char *value)
+{
+    render__kv_w(out, RENDER_LABEL_W, label, value);
 }
 
 static void render__kv_json(FILE *out, const char *label, json_t *obj, const char *paths)
@@ -230,31 +250,86 @@ static void render__kv_json(FILE *out, const char *label, json_t *obj, const cha
     render__kv(out, label, v);
 }
 
-/* Prints every member of an object as a key/value line, one level of nesting flattened. */
-static void render__members(FILE *out, json_t *obj, const char *prefix)
+struct render__members_opts {
+    bool skip_zero;          /* leave out members whose value is 0 */
+    const char *const *skip; /* top-level keys shown elsewhere, NULL-terminated */
+};
+
+static bool render__skipped(const struct render__members_opts *o, const char *prefix,
+                            const char *key, json_t *v)
+{
+    if (o && o->skip_zero && json_is_integer(v) && json_integer_value(v) == 0)
+        return true;
+    for (size_t i = 0; !prefix && o && o->skip && o->skip[i]; i++) {
+        if (!strcmp(o->skip[i], key))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Walks an object's members (one level of nesting flattened to "a.b"):
+ * measures the widest label into *maxw when out is NULL, prints otherwise.
+ * Returns how many members it took.
+ */
+static size_t render__walk(FILE *out, int width, json_t *obj, const char *prefix,
+                           const struct render__members_opts *o, int *maxw)
 {
     const char *key;
+    size_t n = 0;
     json_t *v;
 
     json_object_foreach(obj, key, v)
     {
         char label[96], clean[64], text[256];
 
+        if (render__skipped(o, prefix, key, v))
+            continue;
         pfc_text_clean(key, clean, sizeof(clean));
         snprintf(label, sizeof(label), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", clean);
         if (json_is_object(v) && !prefix) {
-            render__members(out, v, label);
+            n += render__walk(out, width, v, label, o, maxw);
             continue;
         }
+        n++;
+        if ((int)strlen(label) > *maxw)
+            *maxw = (int)strlen(label);
+        if (!out)
+            continue;
         render__text(v, text, sizeof(text));
-        render__kv(out, label, text);
+        render__kv_w(out, width, label, text);
     }
+    return n;
+}
+
+/* Prints an object's members as aligned key/value lines; returns how many. */
+static size_t render__members(FILE *out, json_t *obj, const struct render__members_opts *o)
+{
+    int w = RENDER_LABEL_W;
+
+    if (!json_is_object(obj))
+        return 0;
+    render__walk(NULL, 0, obj, NULL, o, &w);
+    return render__walk(out, w, obj, NULL, o, &w);
+}
+
+/* "45s", "12m05s", "3h07m", "2d04h". */
+static void render__duration(int64_t s, char *buf, size_t len)
+{
+    if (s < 60)
+        snprintf(buf, len, "%" PRId64 "s", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", s / 86400, s % 86400 / 3600);
 }
 
 static void render__selftest(FILE *out, json_t *st)
 {
     if (json_is_object(st) && json_object_size(st)) {
-        render__members(out, st, NULL);
+        (void)render__members(out, st, NULL);
     } else if (json_is_array(st) && json_array_size(st)) {
         size_t i;
         json_t *v;
@@ -390,9 +465,13 @@ int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
     json_t *health = pfc_json_find(resp, "health|device.health");
     json_t *latest = json_is_array(health) ? json_array_get(health, 0) : NULL;
     json_t *alerts = pfc_json_find(resp, "alerts|device.alerts");
-    json_t *selftest, *counters;
+    /* Shown in other sections of the card, or not counters at all. */
+    static const char *const not_counters[] = {"seq",         "ts_ms",    "storage_free_kb",
+                                               "mem_free_kb", "uptime_s", NULL};
+    static const struct render__members_opts counter_opts = {.skip = not_counters};
+    json_t *selftest, *counters, *src;
     char v[200], w[200], line[512];
-    int64_t ms = 0, temp;
+    int64_t ms = 0, temp, num;
 
     (void)a;
     if (!json_is_object(dev) || !json_is_string(json_object_get(dev, "serial")))
@@ -434,10 +513,19 @@ int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
     render__kv(out, "network", v);
     render__kv_json(out, "paper", dev, "paper");
     render__kv_json(out, "tamper", dev, "tamper");
-    if (latest) {
-        render__kv_json(out, "storage free", latest, "storage_free_kb");
-        render__kv_json(out, "memory free", latest, "mem_free_kb");
-        render__kv_json(out, "uptime s", latest, "uptime_s");
+    counters = pfc_json_find(resp, "counters|device.counters");
+    src = latest ? latest : counters;
+    if (render__int(src, "storage_free_kb", &num)) {
+        snprintf(v, sizeof(v), "%" PRId64 " kB", num);
+        render__kv(out, "storage free", v);
+    }
+    if (render__int(src, "mem_free_kb", &num)) {
+        snprintf(v, sizeof(v), "%" PRId64 " kB", num);
+        render__kv(out, "memory free", v);
+    }
+    if (render__int(src, "uptime_s", &num)) {
+        render__duration(num, v, sizeof(v));
+        render__kv(out, "uptime", v);
     }
 
     fprintf(out, "\nself-test\n");
@@ -447,10 +535,7 @@ int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
     render__selftest(out, selftest);
 
     fprintf(out, "\ncounters\n");
-    counters = pfc_json_find(resp, "counters|device.counters");
-    if (json_is_object(counters) && json_object_size(counters))
-        render__members(out, counters, NULL);
-    else
+    if (!render__members(out, counters, &counter_opts))
         fprintf(out, "  none reported\n");
 
     fprintf(out, "\nopen alerts\n");
@@ -501,12 +586,15 @@ int pfc_render_revoked(FILE *out, int64_t now_ms, const struct pfc_args *a, json
 
 static void render__counts(FILE *out, const char *title, json_t *obj)
 {
+    static const struct render__members_opts opts = {.skip_zero = true};
+
     fprintf(out, "\n%s\n", title);
     if (!json_is_object(obj) || !json_object_size(obj)) {
         fprintf(out, "  none\n");
         return;
     }
-    render__members(out, obj, NULL);
+    if (!render__members(out, obj, &opts))
+        fprintf(out, "  none\n");
 }
 
 int pfc_render_summary(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,

@@ -69,13 +69,13 @@ static const struct bad bad_usage[] = {
          "posfleet: devices: --status: expected one of online|offline|never|revoked, got 'bogus'"},
         {{"devices", "--status", NULL}, "posfleet: devices: --status: needs a value"},
         {{"devices", "--limit", "0", NULL},
-         "posfleet: devices: --limit: expected a whole number from 1 to 10000, got '0'"},
+         "posfleet: devices: --limit: expected a whole number from 1 to 1000, got '0'"},
         {{"devices", "--limit=abc", NULL},
-         "posfleet: devices: --limit: expected a whole number from 1 to 10000, got 'abc'"},
+         "posfleet: devices: --limit: expected a whole number from 1 to 1000, got 'abc'"},
         {{"devices", "--limit", "10x", NULL},
-         "posfleet: devices: --limit: expected a whole number from 1 to 10000, got '10x'"},
+         "posfleet: devices: --limit: expected a whole number from 1 to 1000, got '10x'"},
         {{"devices", "--limit", "99999999999999999999", NULL},
-         "posfleet: devices: --limit: expected a whole number from 1 to 10000, got "
+         "posfleet: devices: --limit: expected a whole number from 1 to 1000, got "
          "'99999999999999999999'"},
         {{"devices", "--all=yes", NULL}, "posfleet: devices: --all: takes no value"},
         {{"devices", "--bogus", NULL}, "posfleet: devices: unknown option '--bogus'"},

@@ -372,6 +372,95 @@ START_TEST(test_alerts)
 }
 END_TEST
 
+/* posfleetd's "status" is the registration state; the column shows the connection. */
+START_TEST(test_devices_status_derived)
+{
+    json_t *j = load("{\"devices\":["
+                     "{\"serial\":\"A\",\"status\":\"registered\",\"online\":true,"
+                     "\"last_seen_ms\":1799999999000},"
+                     "{\"serial\":\"B\",\"status\":\"registered\",\"online\":false,"
+                     "\"last_seen_ms\":1799999000000},"
+                     "{\"serial\":\"C\",\"status\":\"registered\",\"online\":false,"
+                     "\"last_seen_ms\":null},"
+                     "{\"serial\":\"D\",\"status\":\"revoked\",\"online\":false,"
+                     "\"last_seen_ms\":1799000000000}],\"next\":null}");
+    struct pf_error err = {0};
+    struct capture c;
+    const char *out;
+
+    cap_open(&c);
+    ck_assert_int_eq(pfc_render_devices(c.f, NOW, NULL, j, &err), 0);
+    out = cap_text(&c);
+    ck_assert_ptr_nonnull(strstr(out, "\nA       -      -   -     -    online      1s ago"));
+    ck_assert_ptr_nonnull(strstr(out, "\nB       -      -   -     -    offline    16m ago"));
+    ck_assert_ptr_nonnull(strstr(out, "\nC       -      -   -     -    never        never"));
+    ck_assert_ptr_nonnull(strstr(out, "\nD       -      -   -     -    revoked    11d ago"));
+    cap_close(&c);
+    json_decref(j);
+}
+END_TEST
+
+/* Zero counts are left out; long labels widen their section instead of breaking it. */
+START_TEST(test_summary_zero_and_long_labels)
+{
+    json_t *j = load("{\"total\":1,\"online\":1,\"offline\":0,\"never_seen\":0,"
+                     "\"revoked\":0,\"alerts\":{\"tamper\":0,\"battery_critical\":1,"
+                     "\"paper_out\":0},\"models\":{\"A920\":1},\"firmware\":{}}");
+    json_t *zero = load("{\"total\":1,\"alerts\":{\"tamper\":0}}");
+    struct pf_error err = {0};
+    struct capture c;
+
+    cap_open(&c);
+    ck_assert_int_eq(pfc_render_summary(c.f, NOW, NULL, j, &err), 0);
+    ck_assert_ptr_nonnull(strstr(cap_text(&c), "\nopen alerts by kind\n"
+                                               "  battery_critical 1\n"
+                                               "\nmodels\n"
+                                               "  A920           1\n"
+                                               "\nfirmware\n"
+                                               "  none\n"));
+    /* The terminal counts themselves are shown even when zero. */
+    ck_assert_ptr_nonnull(strstr(cap_text(&c), "  offline        0\n"));
+    cap_close(&c);
+
+    cap_open(&c);
+    ck_assert_int_eq(pfc_render_summary(c.f, NOW, NULL, zero, &err), 0);
+    ck_assert_ptr_nonnull(strstr(cap_text(&c), "\nopen alerts by kind\n  none\n"));
+    cap_close(&c);
+    json_decref(j);
+    json_decref(zero);
+}
+END_TEST
+
+/* The shape posfleetd sends: flat counters, with fields the card shows elsewhere. */
+START_TEST(test_device_card_counters)
+{
+    json_t *j = load("{\"serial\":\"PF1\",\"status\":\"registered\",\"online\":true,"
+                     "\"last_seen_ms\":1799999999000,\"health\":[],\"alerts\":[],"
+                     "\"counters\":{\"reconnects\":2,\"txn_amount_minor\":45000,"
+                     "\"currency\":\"EUR\",\"storage_free_kb\":100000,"
+                     "\"mem_free_kb\":20000,\"uptime_s\":93784,\"seq\":2,"
+                     "\"ts_ms\":1799999999000}}");
+    struct pf_error err = {0};
+    struct capture c;
+    const char *out;
+
+    cap_open(&c);
+    ck_assert_int_eq(pfc_render_device(c.f, NOW, NULL, j, &err), 0);
+    out = cap_text(&c);
+    ck_assert_ptr_nonnull(strstr(out, "terminal PF1  (online)\n"));
+    ck_assert_ptr_nonnull(strstr(out, "  storage free   100000 kB\n"
+                                      "  memory free    20000 kB\n"
+                                      "  uptime         1d02h\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\ncounters\n"
+                                      "  reconnects       2\n"
+                                      "  txn_amount_minor 45000\n"
+                                      "  currency         EUR\n"
+                                      "\nopen alerts\n"));
+    cap_close(&c);
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(test_json_find)
 {
     json_t *j = load("{\"a\":{\"b\":{\"c\":7}},\"n\":null,\"s\":\"x\"}");
@@ -401,6 +490,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_device_card_sparse);
     tcase_add_test(tc, test_summary);
     tcase_add_test(tc, test_alerts);
+    tcase_add_test(tc, test_devices_status_derived);
+    tcase_add_test(tc, test_summary_zero_and_long_labels);
+    tcase_add_test(tc, test_device_card_counters);
     tcase_add_test(tc, test_json_find);
     suite_add_tcase(s, tc);
     return s;
