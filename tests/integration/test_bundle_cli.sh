@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# test_bundle_cli.sh - posfleet-keys ring commands and posfleet-pack round trips:
+# keyring life cycle (init, add, revoke, rotate-root, show), firmware and fee-table
+# bundles (create, sign, verify, inspect, extract), and refusals with their codes.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PACK="$PF_BUILD/packaging/posfleet-pack"
+KEYS="$PF_KEYS"
+pf_require_bin "$PACK"
+pf_require_bin "$KEYS"
+cd "$PF_TMP"
+
+# expect_refused CODE CMD...: the command exits 1 and names CODE on stderr.
+expect_refused() {
+    local code="$1" rc=0
+    shift
+    "$@" >out.txt 2>err.txt || rc=$?
+    [[ $rc == 1 ]] || pf_fail "'$*' exited $rc, expected a refusal [$code]: $(cat err.txt)"
+    grep -q "\[$code\]" err.txt || pf_fail "'$*' refused without [$code]: $(cat err.txt)"
+}
+
+# --- keys -----------------------------------------------------------------
+$KEYS init --dir k >init.txt
+$KEYS add --dir k --role firmware --name fw-2026 >add.txt
+$KEYS add --dir k --role fee-table --name fees-2026 --days 30 >>add.txt
+[[ $(stat -c %a k/root.key) == 600 ]] || pf_fail "root.key is not 0600"
+[[ $(stat -c %a k/signing/fw-2026.key) == 600 ]] || pf_fail "signing key is not 0600"
+for f in k/root.key k/signing/fw-2026.key k/signing/fees-2026.key; do
+    secret=$(sed -n 2p "$f")
+    ! grep -rqF "$secret" init.txt add.txt k/keyring.json || pf_fail "secret of $f printed"
+done
+$KEYS init --dir k 2>/dev/null && pf_fail "init over an existing key directory succeeded"
+$KEYS show --dir k >show.txt
+grep -q "fw-2026" show.txt && grep -q "fees-2026" show.txt || pf_fail "show misses keys"
+$KEYS show --dir k --json | jq -e '.serial == 3 and (.keys | length) == 2' >/dev/null ||
+    pf_fail "keyring serial/keys unexpected"
+cp k/root.pub anchor.pub
+
+# --- firmware bundle --------------------------------------------------------
+head -c 1500000 /dev/urandom >fw.img
+$PACK create --kind firmware --version 1.4.2 --model PX-200 --hw-rev B --keyring k \
+    --key k/signing/fw-2026.key --notes "fixes the printer" -o fw.tar fw.img >/dev/null
+tar tf fw.tar >list.txt
+diff -u <(printf '%s\n' manifest.json manifest.json.minisig keyring.json keyring.json.minisig fw.img) \
+    list.txt || pf_fail "stock tar lists unexpected entries"
+$PACK verify --root anchor.pub --kind firmware --model PX-200 --hw-rev B --installed 1.4.1 fw.tar \
+    >/dev/null || pf_fail "good bundle refused"
+$PACK inspect --json fw.tar | jq -e '.manifest.version == "1.4.2" and
+    .manifest.payloads[0].size == 1500000 and .keyring.signer.role == "firmware" and
+    .verified == false' >/dev/null || pf_fail "inspect --json"
+$PACK inspect fw.tar | grep -q "fw-2026" || pf_fail "inspect does not name the signer"
+
+expect_refused MODEL $PACK verify --root anchor.pub --model PX-900 fw.tar
+expect_refused HWREV $PACK verify --root anchor.pub --hw-rev C fw.tar
+expect_refused ROLLBACK $PACK verify --root anchor.pub --installed 1.4.2 fw.tar
+expect_refused EXPIRED $PACK verify --root anchor.pub \
+    --now "$(date -u -d '+100 days' +%Y-%m-%dT%H:%M:%SZ)" fw.tar
+$KEYS init --dir other >/dev/null
+expect_refused ROOT_CHAIN $PACK verify --root other/root.pub fw.tar
+
+# Extraction: only into a fresh folder, only when everything verified.
+$PACK verify --root anchor.pub --extract ex fw.tar >/dev/null
+cmp ex/fw.img fw.img || pf_fail "extracted payload differs"
+[[ $(ls -A ex | wc -l) == 1 ]] || pf_fail "extraction left extra files"
+expect_refused EXIST $PACK verify --root anchor.pub --extract ex fw.tar
+cp fw.tar bad.tar
+printf '\xff' | dd of=bad.tar bs=1 seek=$(( $(stat -c %s bad.tar) - 20000 )) conv=notrunc status=none
+expect_refused DIGEST $PACK verify --root anchor.pub --extract ex2 bad.tar
+[[ ! -e ex2 ]] || pf_fail "refused extraction left its folder behind"
+
+# --- sign as a separate step, compressed -------------------------------------
+$PACK create --kind firmware --version 1.5.0 --model PX-200 --hw-rev B --keyring k \
+    --signer k/signing/fw-2026.pub --compress zstd -o fw2.tar.zst fw.img >/dev/null
+expect_refused NO_SIG $PACK verify --root anchor.pub fw2.tar.zst
+expect_refused KEY_UNKNOWN $PACK sign --key k/signing/fees-2026.key fw2.tar.zst
+$PACK sign --key k/signing/fw-2026.key fw2.tar.zst >/dev/null
+$PACK verify --root anchor.pub --installed 1.4.2 fw2.tar.zst >/dev/null || pf_fail "signed zstd bundle"
+$PACK inspect --json fw2.tar.zst | jq -e '.compression == "zstd"' >/dev/null || pf_fail "zstd"
+
+# --- fee tables ---------------------------------------------------------------
+cat >fees.json <<'JSON'
+{"schema": 1, "version": "2026.12.1", "currency": "EUR",
+ "effective_at": "2026-12-01T00:00:00Z",
+ "rates": {"debit_card": {"rate_bp": 90, "cap_minor": 500},
+           "credit_card": {"rate_bp": 150, "cap_minor": 1000},
+           "qr_code": {"rate_bp": 60, "cap_minor": 300},
+           "contactless": {"rate_bp": 80, "cap_minor": 500}},
+ "settlement": {"t0_surcharge_bp": 25, "t1_surcharge_bp": 0},
+ "mcc": ["5411", "5812"]}
+JSON
+$PACK create --kind fee-table --fee-table fees.json --model PX-200 --hw-rev B --keyring k \
+    --key k/signing/fees-2026.key -o fees.tar >/dev/null
+$PACK verify --root anchor.pub --kind fee-table --installed 2026.11.5 fees.tar >/dev/null ||
+    pf_fail "fee-table bundle refused"
+tar tf fees.tar | grep -qx fee-table.json || pf_fail "fee table payload name"
+expect_refused KEY_ROLE $PACK create --kind fee-table --fee-table fees.json --model PX-200 \
+    --hw-rev B --keyring k --key k/signing/fw-2026.key -o role.tar
+[[ ! -e role.tar ]] || pf_fail "refused create left a bundle"
+jq '.rates.credit_card.rate_bp = 12000' fees.json >bad-fees.json
+expect_refused FEETABLE $PACK create --kind fee-table --fee-table bad-fees.json --model PX-200 \
+    --hw-rev B --keyring k --key k/signing/fees-2026.key -o badfees.tar
+grep -q "rates.credit_card: rate_bp" err.txt || pf_fail "fee table refusal does not name the field"
+[[ ! -e badfees.tar ]] || pf_fail "invalid fee table was packed"
+
+# --- revocation and root rotation ---------------------------------------------
+$KEYS revoke --dir k --name fw-2026 --reason "laptop stolen" >/dev/null
+# fw.tar embeds the older keyring; the current keyring wins.
+expect_refused KEY_REVOKED $PACK verify --root anchor.pub --keyring k fw.tar
+$KEYS add --dir k --role firmware --name fw-2027 >/dev/null
+$KEYS rotate-root --dir k >/dev/null
+[[ -e k/retired ]] && [[ $(stat -c %a k/retired/*.key) == 600 ]] || pf_fail "retired root"
+cmp -s k/root.pub anchor.pub && pf_fail "rotate-root kept the old root"
+$KEYS show --dir k --root anchor.pub | grep -q "endorsed by the previous root" ||
+    pf_fail "show does not walk the chain from the old anchor"
+$PACK create --kind firmware --version 1.6.0 --model PX-200 --hw-rev B --keyring k \
+    --key k/signing/fw-2027.key -o fw3.tar fw.img >/dev/null
+# A terminal that shipped with the first root walks the chain to the new one.
+$PACK verify --root anchor.pub --installed 1.5.0 fw3.tar >/dev/null || pf_fail "chain walk"
+$PACK verify --root k/root.pub fw3.tar >/dev/null || pf_fail "new root"
+expect_refused KEY_REVOKED $PACK create --kind firmware --version 1.7.0 --model PX-200 \
+    --hw-rev B --keyring k --key k/signing/fw-2026.key -o revoked.tar fw.img
+pf_log "ok"
