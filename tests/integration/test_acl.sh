@@ -87,7 +87,7 @@ pf_log "2. reading: only one's own cmd subtree, whatever the subscription"
 # delivers retained messages at once, so read checks apply to those too.
 pf_mqtt_pub posfleetd -q 1 -r -t "pf/v1/cmd/$B/retained" -m "retained-for-B" ||
     pf_fail "posfleetd cannot publish a retained command"
-pf_mqtt_sub_spawn sub-b "$B" -q 1 -d -t "pf/v1/cmd/$B/#"
+pf_mqtt_sub_spawn sub-b "$B" -i "$B" -q 1 -d -t "pf/v1/cmd/$B/#"
 pf_mqtt_sub_spawn sub-a-wild "$A" -q 1 -d -t "pf/v1/cmd/$B/#" -t "pf/v1/cmd/$B/ping" \
     -t 'pf/v1/cmd/+/#' -t 'pf/v1/cmd/+/ping' -t 'pf/v1/+/+/ping' -t 'pf/v1/#' -t '#' \
     -t '+/+/+/+' -t 'pf/v1/dev/#' -t "pf/v1/dev/$B/#" -t '$share/g/pf/v1/cmd/#'
@@ -130,12 +130,18 @@ denied=$(grep -c 'received PUBACK.*RC:135' "$PF_TMP/logs/impersonate.log" || tru
 [[ "$denied" == 2 ]] ||
     pf_fail "A, asking for client id or username '$B', was allowed to publish as B ($denied/2 denied)"
 [[ "$(takeovers)" == 0 ]] || pf_fail "a client asking for B's client id took B's session over"
+if grep -q "as $B (.*u'$A')" "$(pf_log_of mosquitto)"; then
+    pf_fail "the broker let A's certificate use client id '$B'"
+fi
+grep -q "as $A (.*u'$A')" "$(pf_log_of mosquitto)" ||
+    pf_fail "the broker log does not show A connected under its own client id"
 pf_mqtt_pub posfleetd -q 1 -t "pf/v1/cmd/$B/ping" -m marker-b3 || pf_fail "posfleetd cannot command B"
 pf_wait_for 15 "B still subscribed after A asked for its client id" \
     has_line sub-b "pf/v1/cmd/$B/ping marker-b3"
 pf_kill sub-b
 # A retained forgery would be delivered to posfleetd now.
-pf_mqtt_sub_spawn observer2 posfleetd -q 1 -t "pf/v1/dev/$B/#" -t "pf/v1/dev/$A/#"
+pf_mqtt_sub_spawn observer2 posfleetd -q 1 -d -t "pf/v1/dev/$B/#" -t "pf/v1/dev/$A/#"
+pf_wait_for 15 "posfleetd's subscription" has_text observer2 'Subscribed (mid'
 pf_mqtt_pub "$A" -q 1 -t "pf/v1/dev/$A/health" -m marker-3 || pf_fail "A cannot publish its own report"
 pf_wait_for 15 "A's marker at posfleetd" has_line observer2 "pf/v1/dev/$A/health marker-3"
 has_line observer2 "pf/v1/dev/$B/health report-of-B" || pf_fail "B's retained report is missing"
@@ -153,7 +159,7 @@ timeout 10 mosquitto_sub -h 127.0.0.1 -p "$PF_BROKER_PORT" --cafile "$PKI/ca.crt
     -u posfleetd -P x -t 'pf/v1/dev/#' -E -W 5 >/dev/null 2>&1 &&
     pf_fail "a client with a username but no certificate connected"
 # Plain MQTT on the TLS port.
-timeout 10 mosquitto_sub -h 127.0.0.1 -p "$PF_BROKER_PORT" -V mqttv5 -t '#' -E -W 5 \
+timeout 10 mosquitto_sub -h 127.0.0.1 -p "$PF_BROKER_PORT" -V mqttv5 -t '#' -E -W 3 \
     >/dev/null 2>&1 && pf_fail "a plain-TCP client connected"
 # Another CA, same names (a terminal serial and the service name).
 OTHER="$(pf_tmpdir other-ca)"
