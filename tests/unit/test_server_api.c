@@ -1,0 +1,658 @@
+/*
+ * test_server_api.c - the server core in-process: HTTP API over loopback
+ * sockets (auth, roles, validation, listing, revocation, audit, metrics),
+ * and, with a real mosquitto broker on a free port, MQTT ingest, the
+ * persistent session across a posfleetd restart and reconnect after a
+ * broker restart.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pf/msg.h"
+#include "server.h"
+#include "testutil.h"
+#include "tokens.h"
+
+static char dir[256];
+static struct pfs_config cfg;
+static struct pfs_server *srv;
+static pthread_t srv_thread;
+static int port;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void *run_server(void *arg)
+{
+    return pfs_server_run(arg) == 0 ? NULL : arg;
+}
+
+static void server_start(bool mqtt)
+{
+    struct pfs_server_opts opts = {.signals = false, .mqtt = mqtt};
+    struct pf_error err = {0};
+
+    ck_assert_msg(pfs_server_new(&cfg, &opts, &srv, &err) == 0, "%s", err.msg);
+    port = pfs_server_http_port(srv);
+    ck_assert_int_gt(port, 0);
+    ck_assert_int_eq(pthread_create(&srv_thread, NULL, run_server, srv), 0);
+}
+
+static void server_stop(void)
+{
+    pfs_server_stop(srv);
+    ck_assert_int_eq(pthread_join(srv_thread, NULL), 0);
+    pfs_server_free(srv);
+    srv = NULL;
+}
+
+static void setup(void)
+{
+    char path[400], file[1024], a[100], s[100], v[100];
+
+    pf_test_tmpdir(dir, sizeof(dir));
+    ck_assert_int_eq(pfs_token_hash_hex("tok-ops", 7, a), 0);
+    ck_assert_int_eq(pfs_token_hash_hex("tok-sup", 7, s), 0);
+    ck_assert_int_eq(pfs_token_hash_hex("tok-view", 8, v), 0);
+    snprintf(file, sizeof(file), "alice ops %s\nsam support %s\nvic viewer %s\n", a, s, v);
+    snprintf(path, sizeof(path), "%s/tokens", dir);
+    write_file(path, file);
+    pfs_config_defaults(&cfg);
+    snprintf(cfg.http_tokens, sizeof(cfg.http_tokens), "%s", path);
+    snprintf(cfg.store_path, sizeof(cfg.store_path), "%s/posfleetd.db", dir);
+    cfg.http_port = 0;
+    cfg.http_body_max = 4096;
+    cfg.log_level = PFS_LOG_ERROR;
+    cfg.mqtt_reconnect_min_ms = 50;
+    cfg.mqtt_reconnect_max_ms = 400;
+    cfg.store_batch_ms = 5;
+}
+
+static void teardown(void)
+{
+    if (srv)
+        server_stop();
+    pf_test_rmtree(dir);
+}
+
+/* --- a minimal HTTP/1.1 client over a loopback socket --- */
+
+struct resp {
+    int status;
+    json_t *json;
+    char body[65536];
+};
+
+static void http(const char *method, const char *path, const char *token, const char *body,
+                 struct resp *r)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[8192];
+    size_t got = 0;
+    char *raw = malloc(1 << 20);
+    int fd, n;
+    char *hdr_end;
+
+    ck_assert_ptr_nonnull(raw);
+    memset(r, 0, sizeof(*r));
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    n = snprintf(req, sizeof(req),
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                 method, path, token ? "Authorization: Bearer " : "", token ? token : "",
+                 token ? "\r\n" : "", body ? strlen(body) : 0);
+    ck_assert_int_eq(write(fd, req, (size_t)n), n);
+    if (body && *body) {
+        size_t off = 0, len = strlen(body);
+
+        while (off < len) {
+            ssize_t w = write(fd, body + off, len - off);
+
+            if (w < 0 && errno == EPIPE)
+                break;
+            ck_assert_int_gt(w, 0);
+            off += (size_t)w;
+        }
+    }
+    for (;;) {
+        ssize_t rd = read(fd, raw + got, (1 << 20) - 1 - got);
+
+        if (rd <= 0)
+            break;
+        got += (size_t)rd;
+    }
+    close(fd);
+    raw[got] = '\0';
+    ck_assert_msg(sscanf(raw, "HTTP/1.1 %d", &r->status) == 1, "no status line: %.80s", raw);
+    hdr_end = strstr(raw, "\r\n\r\n");
+    ck_assert_ptr_nonnull(hdr_end);
+    snprintf(r->body, sizeof(r->body), "%s", hdr_end + 4);
+    r->json = json_loads(r->body, 0, NULL);
+    free(raw);
+}
+
+static void resp_release(struct resp *r)
+{
+    json_decref(r->json);
+    r->json = NULL;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void expect_error(struct resp *r, int status, const char *name)
+{
+    ck_assert_msg(r->status == status, "status %d want %d: %s", r->status, status, r->body);
+    ck_assert_ptr_nonnull(r->json);
+    ck_assert_str_eq(jstr(r->json, "error"), name);
+    ck_assert_ptr_nonnull(jstr(r->json, "message"));
+}
+
+static void add_device(const char *serial, const char *model)
+{
+    char body[256];
+    struct resp r;
+
+    snprintf(body, sizeof(body), "{\"serial\":\"%s\",\"model\":\"%s\"}", serial, model);
+    http("POST", "/v1/devices", "tok-ops", body, &r);
+    ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+    resp_release(&r);
+}
+
+static long long count_rows(const char *sql)
+{
+    char path[400];
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    long long n = -1;
+
+    snprintf(path, sizeof(path), "%s/posfleetd.db", dir);
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+/* --- API --- */
+
+START_TEST(auth_and_roles)
+{
+    struct resp r;
+
+    server_start(false);
+    http("GET", "/v1/devices", NULL, NULL, &r);
+    expect_error(&r, 401, "AUTH");
+    resp_release(&r);
+    http("GET", "/v1/devices", "tok-wrong", NULL, &r);
+    expect_error(&r, 401, "AUTH");
+    resp_release(&r);
+    http("GET", "/v1/devices", "tok-view", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "devices")), 0);
+    ck_assert(json_is_null(json_object_get(r.json, "next")));
+    resp_release(&r);
+    http("POST", "/v1/devices", "tok-view", "{\"serial\":\"T1\",\"model\":\"PX\"}", &r);
+    expect_error(&r, 403, "PERM");
+    resp_release(&r);
+    http("POST", "/v1/devices", "tok-sup", "{\"serial\":\"T1\",\"model\":\"PX\"}", &r);
+    expect_error(&r, 403, "PERM");
+    resp_release(&r);
+    http("GET", "/v1/devices/T1", "tok-view", NULL, &r);
+    expect_error(&r, 404, "UNKNOWN_SERIAL");
+    resp_release(&r);
+    http("GET", "/nothing", "tok-view", NULL, &r);
+    expect_error(&r, 404, "NOENT");
+    resp_release(&r);
+    server_stop();
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM devices"), 0);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit"), 0);
+}
+END_TEST
+
+START_TEST(register_validation)
+{
+    static const struct {
+        const char *body;
+        int status;
+        const char *error;
+        const char *mentions;
+    } cases[] = {
+        {"{\"serial\":\"T1\"", 400, "PARSE", "malformed"},
+        {"[1]", 400, "PARSE", "object"},
+        {"{\"model\":\"PX\"}", 400, "INVAL", "serial"},
+        {"{\"serial\":\"T/1\",\"model\":\"PX\"}", 400, "INVAL", "serial"},
+        {"{\"serial\":\"T1\"}", 400, "INVAL", "model"},
+        {"{\"serial\":\"T1\",\"model\":7}", 400, "INVAL", "model"},
+        {"{\"serial\":\"T1\",\"model\":\"PX\",\"hw_rev\":\"r1234567890123456\"}", 400, "INVAL",
+         "hw_rev"},
+        {"{\"serial\":\"T1\",\"model\":\"PX\",\"merchant_id\":\"\\u0001\"}", 400, "INVAL",
+         "merchant_id"},
+    };
+    struct resp r;
+    char big[6000];
+
+    server_start(false);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        http("POST", "/v1/devices", "tok-ops", cases[i].body, &r);
+        ck_assert_msg(r.status == cases[i].status, "case %zu: %d %s", i, r.status, r.body);
+        ck_assert_str_eq(jstr(r.json, "error"), cases[i].error);
+        ck_assert_msg(strstr(jstr(r.json, "message"), cases[i].mentions), "case %zu: %s", i,
+                      r.body);
+        resp_release(&r);
+    }
+    memset(big, ' ', sizeof(big));
+    big[sizeof(big) - 1] = '\0';
+    big[0] = '{';
+    big[sizeof(big) - 2] = '}';
+    http("POST", "/v1/devices", "tok-ops", big, &r);
+    expect_error(&r, 413, "TOOBIG");
+    resp_release(&r);
+
+    http("POST", "/v1/devices", "tok-ops",
+         "{\"serial\":\"T1\",\"model\":\"PX-500\",\"hw_rev\":\"r2\",\"merchant_id\":\"M1\"}", &r);
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_str_eq(jstr(r.json, "serial"), "T1");
+    ck_assert_str_eq(jstr(r.json, "model"), "PX-500");
+    ck_assert_str_eq(jstr(r.json, "hw_rev"), "r2");
+    ck_assert_str_eq(jstr(r.json, "merchant_id"), "M1");
+    ck_assert_str_eq(jstr(r.json, "status"), "registered");
+    ck_assert(json_is_false(json_object_get(r.json, "online")));
+    ck_assert(json_is_null(json_object_get(r.json, "last_seen_ms")));
+    resp_release(&r);
+    http("POST", "/v1/devices", "tok-ops", "{\"serial\":\"T1\",\"model\":\"OTHER\"}", &r);
+    expect_error(&r, 409, "EXIST");
+    resp_release(&r);
+    server_stop();
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM devices"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM devices WHERE model='PX-500'"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit WHERE actor='alice' AND role='ops'"
+                                " AND action='device.add' AND target='T1'"),
+                     1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit"), 1);
+}
+END_TEST
+
+START_TEST(list_pages_filters_summary)
+{
+    const char *serials[] = {"A1", "A2", "B1", "B2", "C1"};
+    struct resp r;
+    json_t *arr;
+
+    server_start(false);
+    for (int i = 0; i < 5; i++)
+        add_device(serials[i], i < 2 ? "PX" : "QX");
+    http("GET", "/v1/devices?limit=2", "tok-view", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    arr = json_object_get(r.json, "devices");
+    ck_assert_int_eq(json_array_size(arr), 2);
+    ck_assert_str_eq(jstr(json_array_get(arr, 0), "serial"), "A1");
+    ck_assert_str_eq(jstr(r.json, "next"), "A2");
+    resp_release(&r);
+    http("GET", "/v1/devices?limit=2&after=A2", "tok-view", NULL, &r);
+    arr = json_object_get(r.json, "devices");
+    ck_assert_str_eq(jstr(json_array_get(arr, 0), "serial"), "B1");
+    ck_assert_str_eq(jstr(r.json, "next"), "B2");
+    resp_release(&r);
+    http("GET", "/v1/devices?limit=2&after=B2", "tok-view", NULL, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "devices")), 1);
+    ck_assert(json_is_null(json_object_get(r.json, "next")));
+    resp_release(&r);
+    http("GET", "/v1/devices?model=QX&status=never", "tok-view", NULL, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "devices")), 3);
+    resp_release(&r);
+    http("GET", "/v1/devices?status=online", "tok-view", NULL, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "devices")), 0);
+    resp_release(&r);
+
+    http("GET", "/v1/devices?status=sleepy", "tok-view", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "status"));
+    resp_release(&r);
+    http("GET", "/v1/devices?limit=0", "tok-view", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("GET", "/v1/devices?limit=1001", "tok-view", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("GET", "/v1/devices?alert=nosuch", "tok-view", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+
+    http("POST", "/v1/devices/C1/revoke", "tok-view", NULL, &r);
+    expect_error(&r, 403, "PERM");
+    resp_release(&r);
+    http("POST", "/v1/devices/C1/revoke", "tok-ops", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jstr(r.json, "status"), "revoked");
+    resp_release(&r);
+    http("POST", "/v1/devices/C1/revoke", "tok-ops", NULL, &r);
+    expect_error(&r, 409, "STATE");
+    resp_release(&r);
+    http("POST", "/v1/devices/ZZ/revoke", "tok-ops", NULL, &r);
+    expect_error(&r, 404, "UNKNOWN_SERIAL");
+    resp_release(&r);
+    http("GET", "/v1/devices?status=revoked", "tok-view", NULL, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "devices")), 1);
+    resp_release(&r);
+
+    http("GET", "/v1/summary", "tok-view", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "total")), 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "never_seen")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "revoked")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "online")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "models"), "QX")),
+                     3);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(r.json, "alerts"), "tamper")), 0);
+    resp_release(&r);
+    http("GET", "/v1/alerts", "tok-view", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "alerts")), 0);
+    resp_release(&r);
+    http("GET", "/v1/devices/A1?health=5", "tok-sup", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "health")), 0);
+    ck_assert(json_is_null(json_object_get(r.json, "birth")));
+    resp_release(&r);
+    http("GET", "/v1/devices/A1?health=x", "tok-sup", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    server_stop();
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit WHERE action='device.revoke'"), 1);
+}
+END_TEST
+
+START_TEST(metrics_without_token)
+{
+    struct resp r;
+
+    server_start(false);
+    http("GET", "/metrics", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "posfleet_terminals_online 0"));
+    ck_assert_ptr_nonnull(strstr(r.body, "posfleet_messages_accepted_total{type=\"health\"} 0"));
+    ck_assert_ptr_nonnull(strstr(r.body, "posfleet_alerts_open{kind=\"tamper\"} 0"));
+    ck_assert_ptr_nonnull(strstr(r.body, "posfleet_store_write_seconds_bucket{le=\"+Inf\"}"));
+    ck_assert_ptr_nonnull(strstr(r.body, "posfleet_store_batch_size_count"));
+    resp_release(&r);
+}
+END_TEST
+
+/* --- with a real broker --- */
+
+static pid_t broker_pid;
+static int broker_port;
+
+static int free_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    p = ntohs(sa.sin_port);
+    close(fd);
+    return p;
+}
+
+static bool port_open(int p)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok;
+
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+static void broker_start(void)
+{
+    char conf[400], text[256];
+    int64_t deadline = mono_ms() + 10000;
+
+    snprintf(conf, sizeof(conf), "%s/mosquitto.conf", dir);
+    snprintf(text, sizeof(text),
+             "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", broker_port);
+    write_file(conf, text);
+    broker_pid = fork();
+    ck_assert_int_ge(broker_pid, 0);
+    if (broker_pid == 0) {
+        int devnull = open("/dev/null", 1);
+
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("mosquitto", "mosquitto", "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    while (!port_open(broker_port)) {
+        ck_assert_msg(mono_ms() < deadline, "mosquitto did not start");
+        poll(NULL, 0, 20);
+    }
+}
+
+static void broker_stop(void)
+{
+    int st;
+
+    kill(broker_pid, SIGTERM);
+    waitpid(broker_pid, &st, 0);
+}
+
+static void on_published(struct mosquitto *m, void *obj, int mid)
+{
+    (void)m;
+    (void)mid;
+    *(int *)obj = 1;
+}
+
+/* Publishes one health report with QoS 1 and waits for its PUBACK. */
+static void publish_health(const char *serial, uint32_t seq)
+{
+    int done = 0;
+    struct mosquitto *m = mosquitto_new(NULL, true, &done);
+    struct pf_health h;
+    char topic[PF_TOPIC_MAX], buf[PF_MSG_MAX];
+    size_t n = 0;
+    int64_t deadline = mono_ms() + 5000;
+
+    memset(&h, 0, sizeof(h));
+    h.seq = seq;
+    h.ts_ms = 1764220000000 + seq;
+    h.battery_pct = 90;
+    h.tamper = seq == 1;
+    h.net_type = PF_NET_ETH;
+    snprintf(h.fw_version, sizeof(h.fw_version), "1.0");
+    snprintf(h.currency, sizeof(h.currency), "EUR");
+    ck_assert_int_eq(pf_health_encode(&h, buf, sizeof(buf), &n), 0);
+    ck_assert_int_eq(pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, serial, PF_DEV_HEALTH), 0);
+    ck_assert_ptr_nonnull(m);
+    mosquitto_publish_callback_set(m, on_published);
+    ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", broker_port, 30), MOSQ_ERR_SUCCESS);
+    ck_assert_int_eq(mosquitto_publish(m, NULL, topic, (int)n, buf, 1, false), MOSQ_ERR_SUCCESS);
+    while (!done && mono_ms() < deadline)
+        mosquitto_loop(m, 50, 1);
+    ck_assert_msg(done, "no PUBACK from the broker");
+    mosquitto_disconnect(m);
+    mosquitto_destroy(m);
+}
+
+/* The newest health seq the API shows for serial, or -1. */
+static long long api_seq(const char *serial)
+{
+    char path[128];
+    struct resp r;
+    long long seq = -1;
+    json_t *c;
+
+    snprintf(path, sizeof(path), "/v1/devices/%s?health=1", serial);
+    http("GET", path, "tok-view", NULL, &r);
+    c = json_object_get(r.json, "counters");
+    if (r.status == 200 && json_is_object(c))
+        seq = json_integer_value(json_object_get(c, "seq"));
+    resp_release(&r);
+    return seq;
+}
+
+static bool wait_seq(const char *serial, long long want, int ms)
+{
+    int64_t deadline = mono_ms() + ms;
+
+    while (mono_ms() < deadline) {
+        if (api_seq(serial) == want)
+            return true;
+        poll(NULL, 0, 20);
+    }
+    return false;
+}
+
+static void mqtt_setup(void)
+{
+    setup();
+    broker_port = free_port();
+    cfg.mqtt_port = broker_port;
+    snprintf(cfg.mqtt_client_id, sizeof(cfg.mqtt_client_id), "posfleetd-test");
+    broker_start();
+}
+
+static void mqtt_teardown(void)
+{
+    if (srv)
+        server_stop();
+    broker_stop();
+    teardown();
+}
+
+START_TEST(mqtt_ingest_session_and_reconnect)
+{
+    struct resp r;
+    uint32_t seq;
+    bool ok = false;
+
+    server_start(true);
+    add_device("T1", "PX");
+    /* Until the server has subscribed, a publish may be lost: retry with new seqs. */
+    for (seq = 1; seq < 200 && !ok; seq++) {
+        publish_health("T1", seq);
+        ok = wait_seq("T1", seq, 300);
+    }
+    ck_assert_msg(ok, "health never arrived over MQTT");
+    seq--;
+    http("GET", "/v1/devices/T1", "tok-view", NULL, &r);
+    ck_assert(json_is_true(json_object_get(r.json, "online")));
+    resp_release(&r);
+
+    /* An unknown serial over the real broker: ignored, alert raised. */
+    publish_health("GHOST", 1);
+    {
+        int64_t deadline = mono_ms() + 5000;
+        bool seen = false;
+
+        while (!seen && mono_ms() < deadline) {
+            http("GET", "/v1/alerts", "tok-view", NULL, &r);
+            seen = strstr(r.body, "\"GHOST\"") && strstr(r.body, "unknown_serial");
+            resp_release(&r);
+            if (!seen)
+                poll(NULL, 0, 20);
+        }
+        ck_assert(seen);
+    }
+    http("GET", "/metrics", NULL, NULL, &r);
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "posfleet_messages_rejected_total{reason=\"UNKNOWN_SERIAL\"} 1"));
+    ck_assert_ptr_nonnull(strstr(r.body, "posfleet_terminals_online 1"));
+    ck_assert_ptr_nonnull(strstr(r.body, "posfleet_alerts_open{kind=\"unknown_serial\"} 1"));
+    resp_release(&r);
+
+    /* posfleetd down: the broker keeps its session and queues the report. */
+    server_stop();
+    publish_health("T1", seq + 1);
+    server_start(true);
+    ck_assert_msg(wait_seq("T1", seq + 1, 10000), "report queued during the restart was lost");
+
+    /* The broker restarts: posfleetd reconnects and subscribes again. */
+    broker_stop();
+    broker_start();
+    ok = false;
+    for (uint32_t s = seq + 2; s < seq + 200 && !ok; s++) {
+        publish_health("T1", s);
+        ok = wait_seq("T1", s, 300);
+    }
+    ck_assert_msg(ok, "no reconnect after the broker restart");
+
+    server_stop();
+    ck_assert_int_ge(count_rows("SELECT count(*) FROM health WHERE serial='T1' AND stored_ms"
+                                " >= recv_ms"),
+                     3);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM health WHERE serial='GHOST'"), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("server_api");
+    TCase *tc = tcase_create("api");
+    TCase *tm = tcase_create("mqtt");
+
+    signal(SIGPIPE, SIG_IGN);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, auth_and_roles);
+    tcase_add_test(tc, register_validation);
+    tcase_add_test(tc, list_pages_filters_summary);
+    tcase_add_test(tc, metrics_without_token);
+    suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(tm, mqtt_setup, mqtt_teardown);
+    tcase_set_timeout(tm, 90);
+    tcase_add_test(tm, mqtt_ingest_session_and_reconnect);
+    suite_add_tcase(s, tm);
+    return s;
+}
+
+int main(void)
+{
+    return pf_test_run(suite());
+}
