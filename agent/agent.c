@@ -531,8 +531,14 @@ static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
     if (pfa_config_tls(cfg)) {
         rc = mosquitto_tls_set(a->mosq, cfg->tls_ca, NULL, cfg->tls_cert, cfg->tls_key, NULL);
         if (rc != MOSQ_ERR_SUCCESS)
-            return pf_error_set(err, PF_EINVAL, "tls: cannot use tls.ca %s, tls.cert %s, tls.key %s: %s",
+            return pf_error_set(err, PF_EINVAL,
+                                "tls: cannot use tls.ca %s, tls.cert %s, tls.key %s: %s",
                                 cfg->tls_ca, cfg->tls_cert, cfg->tls_key, mosquitto_strerror(rc));
+        /* Verify the broker; TLS 1.2 or later (libmosquitto's floor); security
+         * level 2 whatever the system openssl.cnf says (or whether it is read). */
+        rc = mosquitto_tls_opts_set(a->mosq, 1, NULL, "DEFAULT:@SECLEVEL=2");
+        if (rc != MOSQ_ERR_SUCCESS)
+            return pf_error_set(err, PF_EINVAL, "tls: options: %s", mosquitto_strerror(rc));
     } else {
         pfa_warn(&a->log, "no tls.* keys: connecting WITHOUT TLS (development only)");
     }
@@ -702,6 +708,18 @@ void pfa_agent_on_readable(struct pfa_agent *a)
     if (!agent__has_socket(a))
         return;
     agent__after_io(a, mosquitto_loop_read(a->mosq, 16));
+}
+
+void pfa_agent_on_error(struct pfa_agent *a)
+{
+    if (!agent__has_socket(a))
+        return;
+    /* Read what the peer sent before hanging up (a DISCONNECT, a refusal). */
+    agent__after_io(a, mosquitto_loop_read(a->mosq, 16));
+    /* libmosquitto may keep a dead socket (a TLS handshake on a refused
+     * connection); the next attempt closes it, and until then fd is -1. */
+    if (agent__has_socket(a))
+        agent__lost(a, "connection closed by peer or refused");
 }
 
 void pfa_agent_on_writable(struct pfa_agent *a)

@@ -221,7 +221,9 @@ static void drive_once(void)
     if (pfd.fd >= 0 && pfa_agent_want_write(E.agent))
         pfd.events |= POLLOUT;
     if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, 5) > 0) {
-        if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+        if (pfd.revents & (POLLHUP | POLLERR))
+            pfa_agent_on_error(E.agent);
+        else if (pfd.revents & POLLIN)
             pfa_agent_on_readable(E.agent);
         if ((pfd.revents & POLLOUT) && pfa_agent_fd(E.agent) == pfd.fd)
             pfa_agent_on_writable(E.agent);

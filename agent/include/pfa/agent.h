@@ -6,7 +6,8 @@
  * caller (posfleet-agent's main, or posfleet-sim for thousands of terminals
  * in one process) polls pfa_agent_fd() for reading, and for writing when
  * pfa_agent_want_write() is true, calls pfa_agent_on_readable() /
- * pfa_agent_on_writable() when the socket is ready and pfa_agent_tick() at
+ * pfa_agent_on_writable() when the socket is ready (pfa_agent_on_error() on
+ * POLLHUP/POLLERR) and pfa_agent_tick() at
  * pfa_agent_next_deadline_ms() (monotonic ms on the agent's clock). The fd can
  * change or disappear (-1) after ANY call into the agent, so re-read fd and
  * want_write after every call. Time comes only from the clock passed in.
@@ -14,7 +15,8 @@
  * Ownership: pfa_agent_new() copies what it needs from cfg (the caller may
  * release it afterwards) and borrows hal and clock, which must outlive the
  * agent. Call pfa_agent_lib_init() once per process before the first agent
- * and pfa_agent_lib_cleanup() after the last one is freed.
+ * and pfa_agent_lib_cleanup() after the last one is freed, and ignore SIGPIPE
+ * (OpenSSL writes to sockets that the peer may have closed).
  */
 #ifndef PFA_AGENT_H
 #define PFA_AGENT_H
@@ -75,6 +77,8 @@ int pfa_agent_fd(const struct pfa_agent *a);
 bool pfa_agent_want_write(const struct pfa_agent *a);
 void pfa_agent_on_readable(struct pfa_agent *a);
 void pfa_agent_on_writable(struct pfa_agent *a);
+/* The socket reported POLLHUP or POLLERR (EPOLLHUP/EPOLLERR): call this, not on_readable. */
+void pfa_agent_on_error(struct pfa_agent *a);
 /* Monotonic ms at which pfa_agent_tick() must run next; PFA_DEADLINE_NONE if never. */
 int64_t pfa_agent_next_deadline_ms(const struct pfa_agent *a);
 /* Runs timers that are due on the agent's clock: connect, keepalive, reports, stop. */
