@@ -76,9 +76,8 @@ static int main__run(struct pfa_agent *a, bool once)
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &orig);
 
+    /* The first report goes out right after the first CONNACK (--once waits for it). */
     pfa_agent_start(a, 0);
-    if (once)
-        pfa_agent_report_now(a);
     while (!pfa_agent_stopped(a)) {
         struct pollfd pfd = {pfa_agent_fd(a), POLLIN, 0};
         int64_t now = pf_clock_mono_ms(&pf_clock_system);
@@ -95,7 +94,6 @@ static int main__run(struct pfa_agent *a, bool once)
         if (once && !stopping) {
             pfa_agent_stats(a, &st);
             if (st.reports_acked > 0 || now >= once_deadline) {
-                status = st.reports_acked > 0 ? 0 : 1;
                 stopping = true;
                 pfa_agent_stop(a);
                 continue;
@@ -124,6 +122,8 @@ static int main__run(struct pfa_agent *a, bool once)
             pfa_agent_on_writable(a);
         pfa_agent_tick(a);
         pfa_agent_stats(a, &st);
+        if (once)
+            status = st.reports_acked > 0 ? 0 : 1;
         if (st.connects != trimmed_at) {
             /* The TLS handshake leaves freed heap behind; give it back (idle footprint). */
             trimmed_at = st.connects;
