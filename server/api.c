@@ -454,6 +454,107 @@ static void api__device_add(struct pfs_api *api, const struct pfs_http_req *req,
     api__json(resp, 201, api__device(&d, &s, NULL));
 }
 
+/* CSV rows "serial,model[,hw_rev[,merchant_id]]" for the bulk import. */
+struct api__csv {
+    const char *p, *end;
+    int line;
+};
+
+static int api__csv_field(const char *name, const char *s, size_t n, size_t min, size_t max,
+                          char *out, int line, struct pf_error *err)
+{
+    if (n < min || n > max)
+        return pf_error_set(err, PF_EINVAL, "line %d: %s: length %zu out of range %zu..%zu",
+                            line, name, n, min, max);
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return pf_error_set(err, PF_EINVAL, "line %d: %s: printable ASCII only", line,
+                                name);
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int api__csv_next(void *ctx, struct pfs_device *d, struct pf_error *err)
+{
+    struct api__csv *c = ctx;
+
+    while (c->p < c->end) {
+        const char *line = c->p, *nl = memchr(line, '\n', (size_t)(c->end - line));
+        const char *e = nl ? nl : c->end, *f[4] = {0};
+        size_t fl[4] = {0};
+        int nf = 0, rc;
+
+        c->p = nl ? nl + 1 : c->end;
+        c->line++;
+        if (e > line && e[-1] == '\r')
+            e--;
+        if (e == line)
+            continue;
+        if (c->line == 1 && (size_t)(e - line) >= 6 && memcmp(line, "serial", 6) == 0 &&
+            (e - line == 6 || line[6] == ','))
+            continue; /* header */
+        for (const char *q = line; nf < 4;) {
+            const char *comma = memchr(q, ',', (size_t)(e - q));
+
+            f[nf] = q;
+            fl[nf] = (size_t)((comma ? comma : e) - q);
+            nf++;
+            if (!comma)
+                break;
+            q = comma + 1;
+            if (nf == 4)
+                return pf_error_set(err, PF_EINVAL, "line %d: more than 4 fields", c->line);
+        }
+        if (nf < 2)
+            return pf_error_set(err, PF_EINVAL, "line %d: expected serial,model[,hw_rev"
+                                                "[,merchant_id]]",
+                                c->line);
+        rc = api__csv_field("serial", f[0], fl[0], 1, PF_SERIAL_MAX, d->serial, c->line, err);
+        if (!rc && !pf_serial_valid(d->serial))
+            rc = pf_error_set(err, PF_EINVAL, "line %d: serial: 1-%d characters of A-Z a-z 0-9 _ -",
+                              c->line, PF_SERIAL_MAX);
+        if (!rc)
+            rc = api__csv_field("model", f[1], fl[1], 1, PF_MODEL_MAX, d->model, c->line, err);
+        if (!rc && nf > 2)
+            rc = api__csv_field("hw_rev", f[2], fl[2], 0, PF_HWREV_MAX, d->hw_rev, c->line, err);
+        if (!rc && nf > 3)
+            rc = api__csv_field("merchant_id", f[3], fl[3], 0, PFS_MERCHANT_MAX, d->merchant_id,
+                                c->line, err);
+        return rc ? rc : 1;
+    }
+    return 0;
+}
+
+static void api__device_import(struct pfs_api *api, const struct pfs_http_req *req,
+                               struct pfs_http_resp *resp, const struct pfs_token *who)
+{
+    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    struct api__csv c = {req->body, req->body + req->body_len, 0};
+    struct pf_error err = {0};
+    int64_t count = 0;
+    int rc;
+
+    if (memchr(req->body, '\0', req->body_len)) {
+        api__error(resp, PF_EPARSE, "body contains a NUL byte");
+        return;
+    }
+    rc = pfs_store_device_import(api->store, api__csv_next, &c, &actor,
+                                 pf_clock_wall_ms(api->clock), &count, &err);
+    if (rc == PF_EEXIST)
+        pf_error_prefix(&err, "line %d", c.line);
+    if (rc) {
+        api__error(resp, rc, "%s (nothing registered)", err.msg);
+        return;
+    }
+    if (pfs_ingest_registry_refresh(api->ingest))
+        pfs_log_error(api->log, "api: import: cache refresh failed");
+    pfs_log_info(api->log, "api: %s (%s) imported %lld terminals", actor.name, actor.role,
+                 (long long)count);
+    api__json(resp, 200, json_pack("{s:I}", "added", (json_int_t)count));
+}
+
 static void api__device_revoke(struct pfs_api *api, struct pfs_http_resp *resp,
                                const struct pfs_token *who, const char *serial)
 {
@@ -586,6 +687,8 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
         api__devices(api, req, resp);
     } else if (post && strcmp(p, devices) == 0) {
         api__device_add(api, req, resp, who);
+    } else if (post && strcmp(p, "/v1/devices/import") == 0) {
+        api__device_import(api, req, resp, who);
     } else if (strncmp(p, "/v1/devices/", 12) == 0) {
         char serial[PF_SERIAL_MAX + 1];
         const char *action;

@@ -25,6 +25,7 @@ void pfs_config_defaults(struct pfs_config *c)
     snprintf(c->http_addr, sizeof(c->http_addr), "127.0.0.1");
     c->http_port = 8080;
     c->http_body_max = 64 * 1024;
+    c->http_import_max = 128 * 1024 * 1024;
     c->report_interval_s = 60;
     c->silent_after = 3;
     c->log_level = PFS_LOG_INFO;
@@ -70,6 +71,7 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value,
     INT("http.port", http_port, 0, 65535);
     STR("http.tokens", http_tokens);
     INT("http.body_max", http_body_max, 1024, 16 * 1024 * 1024);
+    INT("http.import_max", http_import_max, 1024, 1024 * 1024 * 1024);
     INT("report_interval_s", report_interval_s, 1, 86400);
     INT("silent_after", silent_after, 1, 1000);
 #undef STR

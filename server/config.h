@@ -38,6 +38,7 @@ struct pfs_config {
     int http_port;             /* 0: any free port (tests) */
     char http_tokens[PATH_MAX]; /* "" = no tokens: every /v1 call is refused */
     int http_body_max;         /* bytes */
+    int http_import_max;       /* bytes, for POST /v1/devices/import */
     int report_interval_s;
     int silent_after;          /* intervals */
     enum pfs_log_level log_level;

@@ -94,10 +94,12 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
         return MHD_YES;
     }
     if (*upload_data_size) {
-        size_t n = *upload_data_size;
+        size_t n = *upload_data_size, ul = strlen(url);
+        size_t max = ul >= 7 && strcmp(url + ul - 7, "/import") == 0 ? h->import_max
+                                                                      : h->body_max;
 
         *upload_data_size = 0;
-        if (hc->too_big || hc->len + n > h->body_max) {
+        if (hc->too_big || hc->len + n > max) {
             hc->too_big = 1;
             return MHD_YES;
         }
@@ -176,6 +178,7 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     h->ctx = ctx;
     h->log = log;
     h->body_max = opts->body_max;
+    h->import_max = opts->import_max > opts->body_max ? opts->import_max : opts->body_max;
     if (inet_pton(AF_INET, opts->addr, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)opts->port);

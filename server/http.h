@@ -47,6 +47,7 @@ struct pfs_http {
     int handles_open;
     int port;
     size_t body_max;
+    size_t import_max; /* body limit for paths ending in /import */
     pfs_http_handler handler;
     void *ctx;
     const struct pfs_log *log;
@@ -56,6 +57,7 @@ struct pfs_http_opts {
     const char *addr; /* IPv4 or IPv6 literal */
     int port;         /* 0: any free port; pfs_http.port tells which */
     size_t body_max;
+    size_t import_max; /* bulk uploads (paths ending in /import) */
 };
 
 int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_opts *opts,

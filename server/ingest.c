@@ -453,6 +453,33 @@ int pfs_ingest_registered(struct pfs_ingest *ing, const char *serial)
     return 0;
 }
 
+int pfs_ingest_registry_refresh(struct pfs_ingest *ing)
+{
+    size_t it;
+
+    for (struct pfs_dev *d = pfs_devmap_first(&ing->devs, &it); d;
+         d = pfs_devmap_next(&ing->devs, d, &it)) {
+        struct pfs_device dev;
+        int rc;
+
+        if (d->known != PFS_KNOWN_UNKNOWN)
+            continue;
+        rc = pfs_store_device_get(ing->store, d->serial, &dev, NULL);
+        if (rc == PF_EUNKNOWN_SERIAL)
+            continue;
+        if (rc)
+            return rc;
+        if (dev.status == PFS_DEV_REVOKED) {
+            d->known = PFS_KNOWN_REVOKED;
+            continue;
+        }
+        rc = pfs_ingest_registered(ing, d->serial);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int pfs_ingest_revoked(struct pfs_ingest *ing, const char *serial)
 {
     struct pfs_dev *d;

@@ -67,6 +67,8 @@ int pfs_ingest_silent_check(struct pfs_ingest *ing);
 /* The registry changed through the API: keep the map in step at once. */
 int pfs_ingest_registered(struct pfs_ingest *ing, const char *serial) PF_WUR;
 int pfs_ingest_revoked(struct pfs_ingest *ing, const char *serial) PF_WUR;
+/* After a bulk registration: re-reads the registry for serials held as unknown. */
+int pfs_ingest_registry_refresh(struct pfs_ingest *ing) PF_WUR;
 
 void pfs_ingest_gauges(struct pfs_ingest *ing, struct pfs_gauges *g);
 

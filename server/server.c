@@ -197,6 +197,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     ho.addr = cfg->http_addr;
     ho.port = cfg->http_port;
     ho.body_max = (size_t)cfg->http_body_max;
+    ho.import_max = (size_t)cfg->http_import_max;
     rc = pfs_http_start(&s->http, &s->loop, &ho, pfs_api_handle, &s->api, &s->log, err);
     if (rc)
         goto out_free;

@@ -159,6 +159,17 @@ int pfs_store_schema_version(struct pfs_store *st, int *version) PF_WUR;
 int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
                          const struct pfs_actor *actor, int64_t now_ms,
                          struct pf_error *err) PF_WUR;
+/*
+ * Registers many terminals in one transaction, all or nothing. next() fills
+ * the next device and returns 1, 0 at the end, or a negative PF_E* code (with
+ * err filled) to abort. A serial already registered, or twice in the input,
+ * aborts with PF_EEXIST. Each terminal gets its own audit row. *count is the
+ * number registered.
+ */
+typedef int (*pfs_device_next_cb)(void *ctx, struct pfs_device *d, struct pf_error *err);
+int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void *ctx,
+                            const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
+                            struct pf_error *err) PF_WUR;
 /* PF_EUNKNOWN_SERIAL if absent, PF_ESTATE if already revoked. */
 int pfs_store_device_revoke(struct pfs_store *st, const char *serial,
                             const struct pfs_actor *actor, int64_t now_ms,

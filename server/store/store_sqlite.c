@@ -481,6 +481,88 @@ out_end:
     return store__admin_end(st, rc, err);
 }
 
+int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void *ctx,
+                            const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
+                            struct pf_error *err)
+{
+    sqlite3_stmt *ins = NULL, *aud = NULL, *close = st->stmt[ST_ALERT_CLOSE];
+    struct pfs_device d;
+    int rc;
+
+    *count = 0;
+    rc = store__admin_begin(st, err);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO devices (serial, model, hw_rev, merchant_id, status,"
+                           " created_ms) VALUES (?1,?2,?3,?4,'registered',?5)",
+                           -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
+                           " VALUES (?1,?2,?3,'device.import',?4,NULL,?5)",
+                           -1, &aud, NULL) != SQLITE_OK) {
+        rc = store__fail(st, err, "import");
+        goto out_end;
+    }
+    for (;;) {
+        char *after;
+        int step;
+
+        memset(&d, 0, sizeof(d));
+        rc = next(ctx, &d, err);
+        if (rc <= 0)
+            break;
+        d.status = PFS_DEV_REGISTERED;
+        sqlite3_bind_text(ins, 1, d.serial, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, d.model, -1, SQLITE_STATIC);
+        store__bind_text(ins, 3, d.hw_rev);
+        store__bind_text(ins, 4, d.merchant_id);
+        sqlite3_bind_int64(ins, 5, now_ms);
+        step = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (step == SQLITE_CONSTRAINT) {
+            rc = pf_error_set(err, PF_EEXIST, "serial %s: already registered", d.serial);
+            break;
+        }
+        if (step != SQLITE_DONE) {
+            rc = store__fail(st, err, "import");
+            break;
+        }
+        after = store__device_json(&d);
+        if (!after) {
+            rc = pf_error_set(err, PF_ENOMEM, "store: out of memory");
+            break;
+        }
+        sqlite3_bind_int64(aud, 1, now_ms);
+        sqlite3_bind_text(aud, 2, actor && actor->name ? actor->name : "-", -1, SQLITE_STATIC);
+        sqlite3_bind_text(aud, 3, actor && actor->role ? actor->role : "-", -1, SQLITE_STATIC);
+        sqlite3_bind_text(aud, 4, d.serial, -1, SQLITE_STATIC);
+        sqlite3_bind_text(aud, 5, after, -1, SQLITE_STATIC);
+        step = sqlite3_step(aud);
+        sqlite3_reset(aud);
+        free(after);
+        if (step != SQLITE_DONE) {
+            rc = store__fail(st, err, "import audit");
+            break;
+        }
+        sqlite3_bind_text(close, 1, d.serial, -1, SQLITE_STATIC);
+        sqlite3_bind_text(close, 2, "unknown_serial", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(close, 3, now_ms);
+        if (store__step_done(close)) {
+            rc = store__fail(st, err, "close alert");
+            break;
+        }
+        (*count)++;
+    }
+out_end:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(aud);
+    rc = store__admin_end(st, rc < 0 ? rc : 0, err);
+    if (rc)
+        *count = 0;
+    return rc;
+}
+
 int pfs_store_device_revoke(struct pfs_store *st, const char *serial,
                             const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {

@@ -402,6 +402,49 @@ START_TEST(list_pages_filters_summary)
 }
 END_TEST
 
+START_TEST(bulk_import_all_or_nothing)
+{
+    struct resp r;
+
+    server_start(false);
+    add_device("OLD1", "PX");
+    http("POST", "/v1/devices/import", "tok-view", "serial,model\nN1,PX\n", &r);
+    expect_error(&r, 403, "PERM");
+    resp_release(&r);
+    http("POST", "/v1/devices/import", "tok-ops", "serial,model\nN1,PX\nN2,PX,r1,M9\nN 3,PX\n",
+         &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "line 4: serial"));
+    resp_release(&r);
+    http("POST", "/v1/devices/import", "tok-ops", "N1,PX\nOLD1,PX\n", &r);
+    expect_error(&r, 409, "EXIST");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "line 2"));
+    resp_release(&r);
+    http("POST", "/v1/devices/import", "tok-ops", "N1,PX\nN2,PX\nN1,QX\n", &r);
+    expect_error(&r, 409, "EXIST");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "line 3"));
+    resp_release(&r);
+    http("POST", "/v1/devices/import", "tok-ops", "N1,PX,,\nN2,PX,r1,M9,extra\n", &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("GET", "/v1/summary", "tok-view", NULL, &r);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "total")), 1);
+    resp_release(&r);
+    http("POST", "/v1/devices/import", "tok-ops",
+         "serial,model,hw_rev,merchant_id\r\nN1,PX\r\n\r\nN2,QX,r1,M9\r\nN3,QX,,M9\r\n", &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "added")), 3);
+    resp_release(&r);
+    http("GET", "/v1/devices/N2", "tok-view", NULL, &r);
+    ck_assert_str_eq(jstr(r.json, "hw_rev"), "r1");
+    ck_assert_str_eq(jstr(r.json, "merchant_id"), "M9");
+    resp_release(&r);
+    server_stop();
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM devices"), 4);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit WHERE action='device.import'"), 3);
+}
+END_TEST
+
 START_TEST(metrics_without_token)
 {
     struct resp r;
@@ -643,6 +686,7 @@ static Suite *suite(void)
     tcase_add_test(tc, auth_and_roles);
     tcase_add_test(tc, register_validation);
     tcase_add_test(tc, list_pages_filters_summary);
+    tcase_add_test(tc, bulk_import_all_or_nothing);
     tcase_add_test(tc, metrics_without_token);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tm, mqtt_setup, mqtt_teardown);
