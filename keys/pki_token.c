@@ -73,7 +73,7 @@ static int token__lock_dir(const char *file, struct pf_error *err)
     return fd;
 }
 
-/* Checks every line is "NAME ROLE HEX" and that name is not among them. */
+/* Checks every token line is "NAME ROLE HEX" and that name is not among them. */
 static int token__check_file(const char *file, const char *buf, const char *name,
                              struct pf_error *err)
 {
@@ -83,15 +83,17 @@ static int token__check_file(const char *file, const char *buf, const char *name
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
         char copy[256], lname[PFK_TOKEN_NAME_MAX + 2], role[16], hex[80];
-        char extra;
+        char extra, *p;
 
         lineno++;
         if (len >= sizeof(copy))
             return pf_error_set(err, PF_EPARSE, "%s:%zu: line too long", file, lineno);
         memcpy(copy, line, len);
         copy[len] = '\0';
-        if (len > 0) {
-            if (sscanf(copy, "%65s %15s %79s %c", lname, role, hex, &extra) != 3 ||
+        /* Blank lines and '#' comments are kept as they are (posfleetd skips them). */
+        p = copy + strspn(copy, " \t\r");
+        if (*p && *p != '#') {
+            if (sscanf(p, "%65s %15s %79s %c", lname, role, hex, &extra) != 3 ||
                 !token__name_valid(lname) || !pfk_token_role_valid(role) || strlen(hex) != 64)
                 return pf_error_set(err, PF_EPARSE, "%s:%zu: not NAME ROLE HEX", file, lineno);
             if (!strcmp(lname, name))
