@@ -143,6 +143,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         printf("%zu seeds written to %s\n", c.n, write_dir);
+        for (size_t j = 0; j < c.n; j++)
+            free(c.buf[j]);
         return 0;
     }
     if (c.n == 0)
