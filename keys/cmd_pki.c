@@ -24,12 +24,12 @@
 #include "pki_ca.h"
 #include "pki_token.h"
 
-#define PKI_DEFAULT_CA_DAYS 3650
-#define PKI_DEFAULT_CERT_DAYS 825
+#define PKI_DEFAULT_CA_DAYS     3650
+#define PKI_DEFAULT_CERT_DAYS   825
 #define PKI_DEFAULT_DEVICE_DAYS 1825
-#define PKI_DEFAULT_CRL_DAYS 30
-#define PKI_MAX_SAN 16
-#define PKI_BATCH_MAX 1000000
+#define PKI_DEFAULT_CRL_DAYS    30
+#define PKI_MAX_SAN             16
+#define PKI_BATCH_MAX           1000000
 
 static int cmd__fail(const char *cmd, const struct pf_error *err)
 {
@@ -62,12 +62,10 @@ static const char ca_init_usage[] = "--dir DIR [--name NAME] [--days N] [--crl-d
 
 int pfk_cmd_ca_init(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"days", required_argument, NULL, 'D'},
-                                         {"crl-days", required_argument, NULL, 'C'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+            {"dir", required_argument, NULL, 'd'},  {"name", required_argument, NULL, 'n'},
+            {"days", required_argument, NULL, 'D'}, {"crl-days", required_argument, NULL, 'C'},
+            {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *dir = NULL, *name = "posfleet development device CA";
     int days = PKI_DEFAULT_CA_DAYS, crl_days = PKI_DEFAULT_CRL_DAYS, c;
     struct pf_error err = {0};
@@ -254,11 +252,11 @@ static int device__from_count(struct pfk_pki *pki, struct pfk_cert_req *req, con
 int pfk_cmd_device_cert(int argc, char **argv)
 {
     static const struct option opts[] = {
-            {"dir", required_argument, NULL, 'd'},    {"serial", required_argument, NULL, 's'},
+            {"dir", required_argument, NULL, 'd'},     {"serial", required_argument, NULL, 's'},
             {"serials", required_argument, NULL, 'f'}, {"count", required_argument, NULL, 'n'},
-            {"prefix", required_argument, NULL, 'p'}, {"start", required_argument, NULL, 'k'},
-            {"out", required_argument, NULL, 'o'},    {"days", required_argument, NULL, 'D'},
-            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+            {"prefix", required_argument, NULL, 'p'},  {"start", required_argument, NULL, 'k'},
+            {"out", required_argument, NULL, 'o'},     {"days", required_argument, NULL, 'D'},
+            {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *dir = NULL, *out = NULL, *serial = NULL, *file = NULL, *prefix = NULL;
     struct pfk_cert_req req = {.kind = PFK_CERT_DEVICE, .days = PKI_DEFAULT_DEVICE_DAYS};
     char outbuf[PATH_MAX];
@@ -415,9 +413,9 @@ int pfk_cmd_cert_revoke(int argc, char **argv)
         rc = pfk_pki_save_index(&pki, &err);
     if (rc == 0)
         rc = pfk_pki_write_crl(&pki, crl_days, &err);
-    if (rc == 0 && capath)
-        rc = pfk_pki_install_capath(&pki, capath, &err);
     pfk_pki_release(&pki);
+    if (rc == 0 && capath)
+        rc = pfk_pki_install_capath(dir, capath, &err);
     if (rc < 0)
         return cmd__fail(argv[0], &err);
     printf("%zu certificate(s) of %s revoked; CRL written to %s/crl.pem\n", count,
@@ -429,12 +427,10 @@ static const char crl_usage[] = "--dir DIR [--days N] [--capath DIR [--install-o
 
 int pfk_cmd_crl(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
-                                         {"days", required_argument, NULL, 'D'},
-                                         {"capath", required_argument, NULL, 'P'},
-                                         {"install-only", no_argument, NULL, 'I'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+            {"dir", required_argument, NULL, 'd'},    {"days", required_argument, NULL, 'D'},
+            {"capath", required_argument, NULL, 'P'}, {"install-only", no_argument, NULL, 'I'},
+            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *dir = NULL, *capath = NULL;
     int days = PKI_DEFAULT_CRL_DAYS, install_only = 0, c, rc = 0;
     struct pf_error err = {0};
@@ -461,7 +457,8 @@ int pfk_cmd_crl(int argc, char **argv)
                    "Re-signs DIR/crl.pem from the index with a fresh validity of N days\n"
                    "(default %d); run it before the CRL expires, or every terminal is\n"
                    "refused. --capath installs the CA and the CRL into the broker's hashed\n"
-                   "CA directory (HASH.0, HASH.rN); --install-only skips re-signing.\n",
+                   "CA directory (HASH.0, HASH.rN); --install-only skips re-signing and\n"
+                   "needs only DIR/ca.crt and DIR/crl.pem (for the broker host).\n",
                    argv[0], crl_usage, PKI_DEFAULT_CRL_DAYS);
             return 0;
         default:
@@ -470,13 +467,14 @@ int pfk_cmd_crl(int argc, char **argv)
     }
     if (!dir || optind != argc || (install_only && !capath))
         return cmd__usage(argv[0], crl_usage);
-    if (pfk_pki_open(&pki, dir, &err) < 0)
-        return cmd__fail(argv[0], &err);
-    if (!install_only)
+    if (!install_only) {
+        if (pfk_pki_open(&pki, dir, &err) < 0)
+            return cmd__fail(argv[0], &err);
         rc = pfk_pki_write_crl(&pki, days, &err);
+        pfk_pki_release(&pki);
+    }
     if (rc == 0 && capath)
-        rc = pfk_pki_install_capath(&pki, capath, &err);
-    pfk_pki_release(&pki);
+        rc = pfk_pki_install_capath(dir, capath, &err);
     if (rc < 0)
         return cmd__fail(argv[0], &err);
     if (!install_only)

@@ -34,7 +34,7 @@
 #include "pf/topic.h"
 
 #define PKI_INDEX_MAX (64u * 1024 * 1024)
-#define PKI_PEM_MAX (1024u * 1024)
+#define PKI_PEM_MAX   (1024u * 1024)
 
 static const char *const pki__reserved[] = {"posfleetd"};
 
@@ -164,8 +164,8 @@ out_unlink:
  * writes it out. Private keys go through the secure heap and are cleansed. */
 enum pki_pem { PKI_PEM_CERT, PKI_PEM_CRL, PKI_PEM_KEY };
 
-static int pki__write_pem(const char *path, enum pki_pem kind, void *obj, mode_t mode,
-                          bool durable, struct pf_error *err)
+static int pki__write_pem(const char *path, enum pki_pem kind, void *obj, mode_t mode, bool durable,
+                          struct pf_error *err)
 {
     BIO *bio = BIO_new(kind == PKI_PEM_KEY ? BIO_s_secmem() : BIO_s_mem());
     char *data;
@@ -389,9 +389,9 @@ int pfk_pki_save_index(struct pfk_pki *pki, struct pf_error *err)
     buf[0] = '\0';
     for (size_t i = 0; i < pki->n_entries; i++) {
         const struct pfk_pki_entry *e = &pki->entries[i];
-        int n = snprintf(buf + off, cap - off, "%c %s %lld %lld %s %s\n", e->status,
-                         e->serial_hex, (long long)e->not_after, (long long)e->revoked_at,
-                         pfk_kind_name(e->kind), e->name);
+        int n = snprintf(buf + off, cap - off, "%c %s %lld %lld %s %s\n", e->status, e->serial_hex,
+                         (long long)e->not_after, (long long)e->revoked_at, pfk_kind_name(e->kind),
+                         e->name);
         if (n < 0 || (size_t)n >= cap - off) {
             free(buf);
             return pf_error_set(err, PF_ETOOBIG, "index: entry too long");
@@ -476,8 +476,8 @@ static int pki__set_name(X509 *cert, const char *cn)
 
     if (!name)
         return PF_ENOMEM;
-    ok = X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
-                                    -1, 0) &&
+    ok = X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                    0) &&
          X509_set_subject_name(cert, name);
     X509_NAME_free(name);
     return ok ? 0 : PF_ECRYPTO;
@@ -536,8 +536,7 @@ int pfk_pki_create(const char *dir, const char *ca_name, int days, int crl_days,
         !X509_set_pubkey(pki.ca_cert, pki.ca_key) ||
         pki__add_ext(pki.ca_cert, pki.ca_cert, NID_basic_constraints,
                      "critical,CA:TRUE,pathlen:0") < 0 ||
-        pki__add_ext(pki.ca_cert, pki.ca_cert, NID_key_usage, "critical,keyCertSign,cRLSign") <
-                0 ||
+        pki__add_ext(pki.ca_cert, pki.ca_cert, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
         pki__add_ext(pki.ca_cert, pki.ca_cert, NID_subject_key_identifier, "hash") < 0 ||
         !X509_sign(pki.ca_cert, pki.ca_key, EVP_sha256())) {
         rc = pki__ssl_error(err, "CA certificate");
@@ -882,32 +881,57 @@ static bool pki__same_content(const char *path, const char *data, size_t len)
     return same;
 }
 
-int pfk_pki_install_capath(const struct pfk_pki *pki, const char *capath, struct pf_error *err)
+int pfk_pki_install_capath(const char *dir, const char *capath, struct pf_error *err)
 {
     char path[PATH_MAX], name[32], *ca_pem = NULL, *crl_pem = NULL;
     size_t ca_len, crl_len;
     unsigned long hash;
     struct stat st;
+    X509 *ca = NULL;
+    X509_CRL *crl = NULL;
+    EVP_PKEY *ca_pub;
+    BIO *bio;
     int ok = 0, rc, n;
 
-    hash = X509_NAME_hash_ex(X509_get_subject_name(pki->ca_cert), NULL, NULL, &ok);
-    if (!ok)
-        return pki__ssl_error(err, "CA subject hash");
-    rc = pf_mkdir_p(capath, 0755);
-    if (rc < 0)
-        return pf_error_set(err, rc, "%s: %s", capath, pf_strerror(rc));
-
-    if (pki__path(path, sizeof(path), pki->dir, "ca.crt", NULL) < 0 ||
+    if (pki__path(path, sizeof(path), dir, "ca.crt", NULL) < 0 ||
         pf_file_read(path, PKI_PEM_MAX, &ca_pem, &ca_len) < 0) {
-        rc = pf_error_set(err, PF_EIO, "%s/ca.crt: cannot read", pki->dir);
+        rc = pf_error_set(err, PF_ENOENT, "%s/ca.crt: cannot read", dir);
         goto out_free;
     }
-    if (pki__path(path, sizeof(path), pki->dir, "crl.pem", NULL) < 0 ||
+    if (pki__path(path, sizeof(path), dir, "crl.pem", NULL) < 0 ||
         pf_file_read(path, PKI_PEM_MAX, &crl_pem, &crl_len) < 0) {
-        rc = pf_error_set(err, PF_EIO, "%s/crl.pem: cannot read", pki->dir);
+        rc = pf_error_set(err, PF_ENOENT, "%s/crl.pem: cannot read", dir);
+        goto out_free;
+    }
+    /* Only a CRL signed by this CA is installed: a wrong one would lock every
+     * terminal out (OpenSSL fails the handshake on a CRL it cannot verify). */
+    bio = BIO_new_mem_buf(ca_pem, (int)ca_len);
+    ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(crl_pem, (int)crl_len);
+    crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!ca || !crl) {
+        rc = pki__ssl_error(err, ca ? "crl.pem" : "ca.crt");
+        goto out_free;
+    }
+    ca_pub = X509_get0_pubkey(ca);
+    if (!ca_pub || X509_CRL_verify(crl, ca_pub) != 1) {
+        ERR_clear_error();
+        rc = pf_error_set(err, PF_EBAD_SIG, "%s/crl.pem: not signed by %s/ca.crt", dir, dir);
         goto out_free;
     }
 
+    hash = X509_NAME_hash_ex(X509_get_subject_name(ca), NULL, NULL, &ok);
+    if (!ok) {
+        rc = pki__ssl_error(err, "CA subject hash");
+        goto out_free;
+    }
+    rc = pf_mkdir_p(capath, 0755);
+    if (rc < 0) {
+        pf_error_set(err, rc, "%s: %s", capath, pf_strerror(rc));
+        goto out_free;
+    }
     snprintf(name, sizeof(name), "%08lx.0", hash);
     if (pki__path(path, sizeof(path), capath, name, NULL) < 0) {
         rc = pf_error_set(err, PF_ETOOBIG, "%s: path too long", capath);
@@ -915,8 +939,7 @@ int pfk_pki_install_capath(const struct pfk_pki *pki, const char *capath, struct
     }
     if (stat(path, &st) == 0) {
         if (!pki__same_content(path, ca_pem, ca_len)) {
-            rc = pf_error_set(err, PF_EEXIST, "%s: holds a different CA with the same name",
-                              path);
+            rc = pf_error_set(err, PF_EEXIST, "%s: holds a different CA with the same name", path);
             goto out_free;
         }
     } else {
@@ -951,6 +974,8 @@ int pfk_pki_install_capath(const struct pfk_pki *pki, const char *capath, struct
         pf_error_set(err, rc, "%s: %s", path, pf_strerror(rc));
 
 out_free:
+    X509_CRL_free(crl);
+    X509_free(ca);
     free(ca_pem);
     free(crl_pem);
     return rc;

@@ -34,7 +34,7 @@
 
 #include "pf/error.h"
 
-#define PFK_NAME_MAX 64
+#define PFK_NAME_MAX      64
 #define PFK_SERIALHEX_MAX 40
 
 enum pfk_cert_kind {
@@ -112,13 +112,15 @@ int pfk_pki_revoke(struct pfk_pki *pki, const char *cn, bool devices_only, size_
 int pfk_pki_write_crl(struct pfk_pki *pki, int days, struct pf_error *err) PF_WUR;
 
 /*
- * Installs the CA and the current DIR/crl.pem into an OpenSSL hashed directory
+ * Installs DIR/ca.crt and DIR/crl.pem into an OpenSSL hashed directory
  * (Mosquitto's capath): HASH.0 is the CA certificate, HASH.rN the CRLs, each
- * new CRL under the next N. OpenSSL looks for newer HASH.rN files at every
- * handshake, so a running broker applies the CRL without a restart.
+ * new CRL under the next N (nothing is added if the newest already is this
+ * CRL). OpenSSL looks for newer HASH.rN files at every handshake, so a running
+ * broker applies the CRL without a restart. Needs only the public files of
+ * DIR (no key, no lock); refuses a CRL not signed by the CA (PF_EBAD_SIG) and
+ * a capath holding a different CA under the same hash (PF_EEXIST).
  */
-int pfk_pki_install_capath(const struct pfk_pki *pki, const char *capath,
-                           struct pf_error *err) PF_WUR;
+int pfk_pki_install_capath(const char *dir, const char *capath, struct pf_error *err) PF_WUR;
 
 const char *pfk_kind_name(enum pfk_cert_kind kind);
 

@@ -138,8 +138,7 @@ int pfk_token_create(const char *file, const char *name, const char *role, char 
         goto out_free;
 
     randombytes_buf(raw, sizeof(raw));
-    sodium_bin2base64(token, token_len, raw, sizeof(raw),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(token, token_len, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof(raw));
     crypto_generichash(digest, sizeof(digest), (const unsigned char *)token, strlen(token), NULL,
                        0);

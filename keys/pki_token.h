@@ -15,7 +15,7 @@
 
 #include "pf/error.h"
 
-#define PFK_TOKEN_LEN 43 /* characters, without the NUL */
+#define PFK_TOKEN_LEN      43 /* characters, without the NUL */
 #define PFK_TOKEN_NAME_MAX 64
 
 /* True for ops, support, viewer. */

@@ -90,7 +90,7 @@ static int run_out(char *out, size_t outlen, const char *arg0, ...)
     return WEXITSTATUS(status);
 }
 
-#define run(...) run_out(NULL, 0, __VA_ARGS__, (const char *)NULL)
+#define run(...)              run_out(NULL, 0, __VA_ARGS__, (const char *)NULL)
 #define run_capture(buf, ...) run_out(buf, sizeof(buf), __VA_ARGS__, (const char *)NULL)
 
 /* Output of a shell command (the openssl CLI), NUL-terminated; exit status. */
@@ -193,8 +193,7 @@ START_TEST(ca_init_layout_and_modes)
     ck_assert(exists(pki, "index.txt"));
     ck_assert_int_eq(mode_of(tmp, "pki"), 0700);
     /* A CA, self-signed, P-256, and an empty CRL that verifies against it. */
-    ck_assert_int_eq(shell(out, sizeof(out), "openssl x509 -in '%s/ca.crt' -noout -text", pki),
-                     0);
+    ck_assert_int_eq(shell(out, sizeof(out), "openssl x509 -in '%s/ca.crt' -noout -text", pki), 0);
     ck_assert_ptr_nonnull(strstr(out, "CA:TRUE"));
     ck_assert_ptr_nonnull(strstr(out, "prime256v1"));
     ck_assert_ptr_nonnull(strstr(out, "Certificate Sign, CRL Sign"));
@@ -238,8 +237,7 @@ START_TEST(device_cert_issued_and_verifies)
                            pki, devs),
                      0);
     ck_assert_int_eq(
-            shell(out, sizeof(out), "openssl x509 -in '%s/PF-A1_0001.crt' -noout -text", devs),
-            0);
+            shell(out, sizeof(out), "openssl x509 -in '%s/PF-A1_0001.crt' -noout -text", devs), 0);
     ck_assert_ptr_nonnull(strstr(out, "Subject: CN = PF-A1_0001"));
     ck_assert_ptr_nonnull(strstr(out, "TLS Web Client Authentication"));
     ck_assert_ptr_nonnull(strstr(out, "CA:FALSE"));
@@ -258,8 +256,8 @@ END_TEST
 
 START_TEST(device_cert_refusals_write_nothing)
 {
-    static const char *bad[] = {"posfleetd", "a/b", "", "x+y", "#",
-                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"}; /* 33 chars */
+    static const char *bad[] = {
+            "posfleetd", "a/b", "", "x+y", "#", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"}; /* 33 chars */
     char devs[1024], *before, *after;
 
     ca_init();
@@ -310,8 +308,7 @@ START_TEST(server_and_service_certs)
     ck_assert_int_eq(run("server-cert", "--dir", pki, "--cn", "b", "--ip", "not-an-ip"), 1);
     ck_assert_int_eq(run("server-cert", "--dir", pki, "--cn", "ca"), 1);
     ck_assert_int_eq(run("server-cert", "--dir", pki, "--cn", "../x"), 1);
-    ck_assert_int_eq(run("server-cert", "--dir", pki, "--cn", "posfleetd", "--ip", "127.0.0.1"),
-                     1);
+    ck_assert_int_eq(run("server-cert", "--dir", pki, "--cn", "posfleetd", "--ip", "127.0.0.1"), 1);
     ck_assert(!exists(pki, "b.crt"));
 }
 END_TEST
@@ -389,8 +386,7 @@ START_TEST(batch_count_and_file)
     ca_init();
     snprintf(devs, sizeof(devs), "%s/out", tmp);
     ck_assert_int_eq(
-            run("device-cert", "--dir", pki, "--count", "40", "--prefix", "SIM", "--out", devs),
-            0);
+            run("device-cert", "--dir", pki, "--count", "40", "--prefix", "SIM", "--out", devs), 0);
     ck_assert_int_eq(count_files(devs), 80);
     ck_assert(exists(devs, "SIM00001.crt"));
     ck_assert(exists(devs, "SIM00040.key"));
@@ -470,13 +466,12 @@ START_TEST(api_token_line_and_digest)
     fclose(f);
     chmod(file, 0644);
 
-    ck_assert_int_eq(run_capture(token, "api-token", "--name", "alice", "--role", "ops", "--file",
-                                 file),
-                     0);
+    ck_assert_int_eq(
+            run_capture(token, "api-token", "--name", "alice", "--role", "ops", "--file", file), 0);
     ck_assert_int_eq(strlen(token), 44); /* 43 characters and a newline */
     token[43] = '\0';
-    ck_assert_uint_eq(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                      43);
+    ck_assert_uint_eq(
+            strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
     crypto_generichash(digest, sizeof(digest), (const unsigned char *)token, strlen(token), NULL,
                        0);
     sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
@@ -488,23 +483,21 @@ START_TEST(api_token_line_and_digest)
     ck_assert_int_eq(mode_of(tmp, "tokens"), 0600);
     free(content);
 
-    ck_assert_int_eq(run_capture(token, "api-token", "--name", "vic", "--role", "viewer", "--file",
-                                 file),
-                     0);
+    ck_assert_int_eq(
+            run_capture(token, "api-token", "--name", "vic", "--role", "viewer", "--file", file),
+            0);
     before = slurp(tmp, "tokens");
     ck_assert_ptr_nonnull(strstr(before, "\nvic viewer "));
     /* Refusals change nothing and print no token. */
-    ck_assert_int_eq(run_capture(token, "api-token", "--name", "alice", "--role", "viewer",
-                                 "--file", file),
-                     1);
+    ck_assert_int_eq(
+            run_capture(token, "api-token", "--name", "alice", "--role", "viewer", "--file", file),
+            1);
     ck_assert_str_eq(token, "");
-    ck_assert_int_eq(run_capture(token, "api-token", "--name", "bob", "--role", "admin", "--file",
-                                 file),
-                     1);
+    ck_assert_int_eq(
+            run_capture(token, "api-token", "--name", "bob", "--role", "admin", "--file", file), 1);
     ck_assert_str_eq(token, "");
-    ck_assert_int_eq(run_capture(token, "api-token", "--name", "b c", "--role", "ops", "--file",
-                                 file),
-                     1);
+    ck_assert_int_eq(
+            run_capture(token, "api-token", "--name", "b c", "--role", "ops", "--file", file), 1);
     ck_assert_int_eq(run("api-token", "--name", "x", "--role", "ops"), 2);
     content = slurp(tmp, "tokens");
     ck_assert_str_eq(before, content);
@@ -523,9 +516,8 @@ START_TEST(api_token_refuses_malformed_file)
     ck_assert_ptr_nonnull(f);
     fputs("alice ops nothex\n", f);
     fclose(f);
-    ck_assert_int_eq(run_capture(token, "api-token", "--name", "bob", "--role", "ops", "--file",
-                                 file),
-                     1);
+    ck_assert_int_eq(
+            run_capture(token, "api-token", "--name", "bob", "--role", "ops", "--file", file), 1);
     ck_assert_str_eq(token, "");
     content = slurp(tmp, "tokens");
     ck_assert_str_eq(content, "alice ops nothex\n");
