@@ -1,5 +1,6 @@
 /*
- * pki_ca.h - the development PKI of the broker: device CA, certificates, CRL.
+ * pki_ca.h - the development PKI of the broker: device CA, certificates, CRL
+ * (pki_ca.c: CA, index, issuance, revocation; pki_crl.c: CRL and capath).
  *
  * A PKI directory holds the device CA and the record of what it issued
  * (docs/security.md, "Development PKI"):
