@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+#
+# stack.sh - posfleetd, agents and the CLI for integration tests; sourced
+# after lib.sh (which provides the broker, the PKI, pf_spawn and pf_wait_for).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   . "$(dirname "$0")/stack.sh"
+#   pf_pki_init "$(pf_tmpdir pki)"; pf_broker_start "$PF_PKI"
+#   pf_server_start                  # posfleetd on a free HTTP port, ops/support/viewer tokens
+#   pf_cli device add PF1 --model PX-500
+#   pf_agent_start PF1               # a real posfleet-agent with the simulated HAL
+#   pf_wait_for 20 "PF1 online" pf_device_online PF1
+
+PF_AGENTD="$PF_BUILD/agent/posfleet-agent"
+PF_SERVERD="$PF_BUILD/server/posfleetd"
+PF_CLI="$PF_BUILD/server/cli/posfleet"
+
+# pf_server_start [EXTRA_CONF_LINES]: writes $PF_TMP/server/posfleetd.conf and starts
+# posfleetd against the test broker. Exports PF_HTTP_PORT, POSFLEET_URL, PF_STORE and
+# PF_TOKEN_{OPS,SUPPORT,VIEWER} (token files). Waits until the API answers.
+pf_server_start() {
+    local dir="$PF_TMP/server" extra="${1:-}" role
+    pf_require_bin "$PF_SERVERD"
+    pf_require_bin "$PF_CLI"
+    mkdir -p "$dir"
+    if [[ ! -f "$dir/tokens" ]]; then
+        for role in ops support viewer; do
+            "$PF_KEYS" api-token --name "test-$role" --role "$role" --file "$dir/tokens" \
+                >"$dir/$role.token" || pf_fail "cannot create the $role token"
+        done
+    fi
+    export PF_TOKEN_OPS="$dir/ops.token" PF_TOKEN_SUPPORT="$dir/support.token"
+    export PF_TOKEN_VIEWER="$dir/viewer.token"
+    export PF_STORE="$dir/posfleetd.db"
+    PF_HTTP_PORT="${PF_HTTP_PORT:-$(pf_free_port)}"
+    export PF_HTTP_PORT POSFLEET_URL="http://127.0.0.1:$PF_HTTP_PORT"
+    read -r crt key < <(pf_cert_of posfleetd)
+    cat >"$dir/posfleetd.conf" <<CONF
+mqtt.host = 127.0.0.1
+mqtt.port = $PF_BROKER_PORT
+mqtt.ca = $PF_PKI/ca.crt
+mqtt.cert = $crt
+mqtt.key = $key
+mqtt.reconnect_min_ms = 100
+mqtt.reconnect_max_ms = 1000
+store.path = $PF_STORE
+store.batch_ms = 20
+http.addr = 127.0.0.1
+http.port = $PF_HTTP_PORT
+http.tokens = $dir/tokens
+report_interval_s = ${PF_REPORT_INTERVAL:-2}
+silent_after = 3
+log_level = info
+$extra
+CONF
+    pf_spawn posfleetd "$PF_SERVERD" -c "$dir/posfleetd.conf"
+    pf_wait_for 20 "posfleetd to answer on $POSFLEET_URL" pf_cli_quiet summary
+}
+
+# pf_server_stop: SIGTERM posfleetd and wait for a clean exit.
+pf_server_stop() {
+    pf_kill posfleetd 10
+}
+
+# pf_cli ARGS...: the posfleet CLI as ops (PF_CLI_TOKEN overrides the token file).
+pf_cli() {
+    "$PF_CLI" --server "$POSFLEET_URL" --token-file "${PF_CLI_TOKEN:-$PF_TOKEN_OPS}" "$@"
+}
+
+pf_cli_quiet() {
+    pf_cli "$@" >/dev/null 2>&1
+}
+
+# pf_agent_start SERIAL [KEY=VALUE...]: issues SERIAL's certificate if needed, writes
+# its configuration (extra keys override defaults) and starts posfleet-agent.
+# The simulated HAL reads $PF_TMP/agents/SERIAL/hal/ (see pf_hal_set).
+pf_agent_start() {
+    local serial="$1" dir="$PF_TMP/agents/$1" kv
+    shift
+    pf_require_bin "$PF_AGENTD"
+    mkdir -p "$dir/state" "$dir/hal"
+    [[ -f "$PF_PKI/devices/$serial.crt" ]] || pf_device_cert "$PF_PKI" "$serial"
+    read -r crt key < <(pf_cert_of "$serial")
+    {
+        echo "serial = $serial"
+        echo "broker.host = 127.0.0.1"
+        echo "broker.port = $PF_BROKER_PORT"
+        echo "tls.ca = $PF_PKI/ca.crt"
+        echo "tls.cert = $crt"
+        echo "tls.key = $key"
+        echo "state_dir = $dir/state"
+        echo "hal.dir = $dir/hal"
+        echo "backoff_min_ms = 100"
+        echo "backoff_max_ms = 2000"
+        local have=" "
+        for kv in "$@"; do
+            echo "${kv%%=*} = ${kv#*=}"
+            have+="${kv%%=*} "
+        done
+        [[ "$have" == *" model "* ]] || echo "model = PX-500"
+        [[ "$have" == *" hw_rev "* ]] || echo "hw_rev = r2"
+        [[ "$have" == *" fw_version "* ]] || echo "fw_version = 1.0.0"
+        [[ "$have" == *" health_interval_s "* ]] || echo "health_interval_s = ${PF_REPORT_INTERVAL:-2}"
+    } >"$dir/agent.conf"
+    pf_spawn "agent-$serial" "$PF_AGENTD" -c "$dir/agent.conf"
+}
+
+# pf_hal_set SERIAL NAME VALUE: sets a simulated HAL value (read at the next report).
+pf_hal_set() {
+    local f="$PF_TMP/agents/$1/hal/$2"
+    printf '%s\n' "$3" >"$f.tmp" && mv "$f.tmp" "$f"
+}
+
+# pf_device_json SERIAL: the device as posfleetd's API returns it.
+pf_device_json() {
+    pf_cli --json device "$1" 2>/dev/null
+}
+
+# pf_json_get PATH: prints the value at a JSON path ('$.devices[0].serial') of the JSON
+# on stdin, using SQLite's JSON functions (no extra package). Booleans print as 1/0.
+pf_json_get() {
+    local f
+    f=$(mktemp "$PF_TMP/json.XXXXXX")
+    cat >"$f"
+    sqlite3 -batch -noheader :memory: \
+        "select json_extract(cast(readfile('$f') as text), '$1');"
+    rm -f "$f"
+}
+
+# pf_device_online SERIAL: true when posfleetd shows SERIAL online.
+pf_device_online() {
+    [[ "$(pf_device_json "$1" | pf_json_get '$.online')" == 1 ]]
+}
+
+# pf_device_field SERIAL PATH: prints a field of the device's JSON ('$.battery_pct').
+pf_device_field() {
+    pf_device_json "$1" | pf_json_get "$2"
+}
+
+# pf_sql QUERY: reads posfleetd's store (WAL allows a concurrent reader).
+pf_sql() {
+    sqlite3 -batch -noheader "$PF_STORE" "$1"
+}
