@@ -18,6 +18,7 @@
 #include "pf/msg.h"
 #include "pf/topic.h"
 #include "pf/version.h"
+#include "mosq_compat.h"
 #include "pfa/queue.h"
 
 #define AGENT_WINDOW 8            /* health reports in flight at once */
@@ -355,7 +356,10 @@ static void agent__connect_start(struct pfa_agent *a)
     int rc;
 
     if (!a->connect_started) {
+        /* No wake-up socket pair: it is for mosquitto_loop_start() only (mosq_compat.c). */
+        pfa__mosq_pairs_refuse(true);
         rc = mosquitto_connect_bind_async(a->mosq, a->host, a->port, a->keepalive_s, NULL);
+        pfa__mosq_pairs_refuse(false);
         /* Only argument and memory errors leave libmosquitto without host and port. */
         if (rc != MOSQ_ERR_INVAL && rc != MOSQ_ERR_NOMEM)
             a->connect_started = true;
@@ -519,7 +523,10 @@ static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
     size_t len;
     int rc;
 
+    /* mosquitto_new() and the first connect open a wake-up socket pair; refuse it. */
+    pfa__mosq_pairs_refuse(true);
     a->mosq = mosquitto_new(a->serial, false, a);
+    pfa__mosq_pairs_refuse(false);
     if (!a->mosq)
         return pf_error_set(err, PF_ENOMEM, "mqtt: cannot create client");
     mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);

@@ -4,6 +4,7 @@
  * a clock the test moves. An observer client subscribed to the device tree
  * sees what the server would see.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mosquitto.h>
@@ -538,6 +539,83 @@ START_TEST(persistent_session_and_seq_survive_restart)
 }
 END_TEST
 
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+START_TEST(one_descriptor_per_agent)
+{
+    struct pfa_hal *hals[3];
+    struct pfa_agent *more[3];
+    int before;
+
+    /* posfleet-sim runs 15,000 agents under a 20,000-descriptor limit: a
+     * connected agent may hold its socket and nothing else. */
+    broker_start();
+    before = count_fds();
+    agent_new("");
+    ck_assert_int_eq(count_fds(), before);
+    pfa_agent_start(E.agent, 0);
+    ck_assert(drive_until(is_connected, NULL, 10000));
+    ck_assert_int_eq(count_fds(), before + 1);
+    /* Three more in the same process, each on its own state directory. */
+    for (int i = 0; i < 3; i++) {
+        char text[1024];
+        struct pfa_config cfg;
+        struct pf_error err;
+        int n = snprintf(text, sizeof(text),
+                         "serial = T-MORE-%d\nmodel = M\nhw_rev = r1\nbroker.host = 127.0.0.1\n"
+                         "broker.port = %d\nstate_dir = %s/more%d\nlog_level = error\n",
+                         i, E.port, E.dir, i);
+        ck_assert_int_eq(pfa_config_parse(text, (size_t)n, "more", &cfg, &err), 0);
+        ck_assert_int_eq(pfa_hal_sim_new(NULL, &hals[i]), 0);
+        ck_assert_int_eq(pfa_agent_new(&cfg, hals[i], &E.clock, NULL, &more[i], &err), 0);
+        pfa_config_release(&cfg);
+        pfa_agent_start(more[i], 0);
+    }
+    for (int round = 0; round < 2000; round++) {
+        int up = 0;
+        for (int i = 0; i < 3; i++) {
+            struct pfa_agent_stats st;
+            struct pollfd pfd = {pfa_agent_fd(more[i]), POLLIN, 0};
+            if (pfd.fd >= 0 && pfa_agent_want_write(more[i]))
+                pfd.events |= POLLOUT;
+            if (pfd.fd >= 0 && poll(&pfd, 1, 1) > 0) {
+                if (pfd.revents & (POLLHUP | POLLERR))
+                    pfa_agent_on_error(more[i]);
+                else if (pfd.revents & POLLIN)
+                    pfa_agent_on_readable(more[i]);
+                if ((pfd.revents & POLLOUT) && pfa_agent_fd(more[i]) == pfd.fd)
+                    pfa_agent_on_writable(more[i]);
+            }
+            pfa_agent_tick(more[i]);
+            pfa_agent_stats(more[i], &st);
+            up += st.connected;
+        }
+        if (up == 3)
+            break;
+    }
+    ck_assert_int_eq(count_fds(), before + 4);
+    for (int i = 0; i < 3; i++) {
+        struct pfa_agent_stats st;
+        pfa_agent_stats(more[i], &st);
+        ck_assert(st.connected);
+        pfa_agent_free(more[i]);
+        pfa_hal_free(hals[i]);
+    }
+    ck_assert_int_eq(count_fds(), before + 1);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("agent_session");
@@ -551,6 +629,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, reconnect_counted);
     tcase_add_test(tc, graceful_stop_publishes_offline);
     tcase_add_test(tc, persistent_session_and_seq_survive_restart);
+    tcase_add_test(tc, one_descriptor_per_agent);
     suite_add_tcase(s, tc);
     return s;
 }
