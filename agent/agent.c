@@ -21,9 +21,9 @@
 #include "mosq_compat.h"
 #include "pfa/queue.h"
 
-#define AGENT_WINDOW 8            /* health reports in flight at once */
-#define AGENT_STOP_GRACE_MS 2000  /* how long a graceful stop may take */
-#define AGENT_SEQ_MAX_FILE 32
+#define AGENT_WINDOW        8    /* health reports in flight at once */
+#define AGENT_STOP_GRACE_MS 2000 /* how long a graceful stop may take */
+#define AGENT_SEQ_MAX_FILE  32
 
 enum agent__state {
     AGENT_IDLE,       /* created, not started */
@@ -114,8 +114,7 @@ static int agent__load_seq(struct pfa_agent *a)
         errno = 0;
         v = strtoul(buf, &end, 10);
         if (errno || end == buf || (*end && *end != '\n') || v > UINT32_MAX) {
-            pfa_warn(&a->log, "%s: not a sequence number; starting after the queue",
-                     a->seq_path);
+            pfa_warn(&a->log, "%s: not a sequence number; starting after the queue", a->seq_path);
         } else {
             last = (uint32_t)v;
         }
@@ -802,8 +801,7 @@ void pfa_agent_tick(struct pfa_agent *a)
         for (int i = 0; a->state == AGENT_CONNECTED && i < a->ninflight; i++) {
             if (now - a->inflight[i].sent_at >= (int64_t)a->keepalive_s * 2000) {
                 /* No PUBACK in two keepalives: publish it again. */
-                pfa_warn(&a->log, "health seq %u: no PUBACK; sending again",
-                         a->inflight[i].seq);
+                pfa_warn(&a->log, "health seq %u: no PUBACK; sending again", a->inflight[i].seq);
                 a->inflight[i--] = a->inflight[--a->ninflight];
                 a->pump_pending = true;
             }

@@ -13,45 +13,53 @@
 
 #define CONFIG_PATH_MAX 1023
 
-enum config__type { CFG_STR, CFG_PATH, CFG_INT, CFG_SERIAL, CFG_VERSION, CFG_SLOT, CFG_LEVEL,
-                    CFG_HAL };
+enum config__type {
+    CFG_STR,
+    CFG_PATH,
+    CFG_INT,
+    CFG_SERIAL,
+    CFG_VERSION,
+    CFG_SLOT,
+    CFG_LEVEL,
+    CFG_HAL
+};
 
 struct config__key {
     const char *name;
     enum config__type type;
     size_t off;
-    size_t size;   /* CFG_STR / CFG_VERSION: buffer size */
+    size_t size;      /* CFG_STR / CFG_VERSION: buffer size */
     int64_t min, max; /* CFG_INT */
     bool required;
 };
 
 #define OFF(f) offsetof(struct pfa_config, f)
-#define SZ(f) sizeof(((struct pfa_config *)0)->f)
+#define SZ(f)  sizeof(((struct pfa_config *)0)->f)
 
 static const struct config__key config__keys[] = {
-    {"serial", CFG_SERIAL, OFF(serial), SZ(serial), 0, 0, true},
-    {"model", CFG_STR, OFF(model), SZ(model), 0, 0, true},
-    {"hw_rev", CFG_STR, OFF(hw_rev), SZ(hw_rev), 0, 0, true},
-    {"broker.host", CFG_PATH, OFF(broker_host), 0, 0, 0, true},
-    {"broker.port", CFG_INT, OFF(broker_port), 0, 1, 65535, false},
-    {"tls.ca", CFG_PATH, OFF(tls_ca), 0, 0, 0, false},
-    {"tls.cert", CFG_PATH, OFF(tls_cert), 0, 0, 0, false},
-    {"tls.key", CFG_PATH, OFF(tls_key), 0, 0, 0, false},
-    {"state_dir", CFG_PATH, OFF(state_dir), 0, 0, 0, true},
-    {"hal", CFG_HAL, OFF(hal), SZ(hal), 0, 0, false},
-    {"hal.dir", CFG_PATH, OFF(hal_dir), 0, 0, 0, false},
-    {"health_interval_s", CFG_INT, OFF(health_interval_s), 0, 1, 86400, false},
-    {"health_jitter_pct", CFG_INT, OFF(health_jitter_pct), 0, 0, 50, false},
-    {"queue_max", CFG_INT, OFF(queue_max), 0, 1, 100000, false},
-    {"backoff_min_ms", CFG_INT, OFF(backoff_min_ms), 0, 10, 3600000, false},
-    {"backoff_max_ms", CFG_INT, OFF(backoff_max_ms), 0, 10, 86400000, false},
-    {"keepalive_s", CFG_INT, OFF(keepalive_s), 0, 10, 1200, false},
-    {"session_expiry_s", CFG_INT, OFF(session_expiry_s), 0, 0, 604800, false},
-    {"connect_timeout_s", CFG_INT, OFF(connect_timeout_s), 0, 1, 600, false},
-    {"fw_version", CFG_VERSION, OFF(fw_version), SZ(fw_version), 0, 0, false},
-    {"fw_slot", CFG_SLOT, OFF(fw_slot), 0, 0, 0, false},
-    {"fee_version", CFG_VERSION, OFF(fee_version), SZ(fee_version), 0, 0, false},
-    {"log_level", CFG_LEVEL, OFF(log_level), 0, 0, 0, false},
+        {"serial", CFG_SERIAL, OFF(serial), SZ(serial), 0, 0, true},
+        {"model", CFG_STR, OFF(model), SZ(model), 0, 0, true},
+        {"hw_rev", CFG_STR, OFF(hw_rev), SZ(hw_rev), 0, 0, true},
+        {"broker.host", CFG_PATH, OFF(broker_host), 0, 0, 0, true},
+        {"broker.port", CFG_INT, OFF(broker_port), 0, 1, 65535, false},
+        {"tls.ca", CFG_PATH, OFF(tls_ca), 0, 0, 0, false},
+        {"tls.cert", CFG_PATH, OFF(tls_cert), 0, 0, 0, false},
+        {"tls.key", CFG_PATH, OFF(tls_key), 0, 0, 0, false},
+        {"state_dir", CFG_PATH, OFF(state_dir), 0, 0, 0, true},
+        {"hal", CFG_HAL, OFF(hal), SZ(hal), 0, 0, false},
+        {"hal.dir", CFG_PATH, OFF(hal_dir), 0, 0, 0, false},
+        {"health_interval_s", CFG_INT, OFF(health_interval_s), 0, 1, 86400, false},
+        {"health_jitter_pct", CFG_INT, OFF(health_jitter_pct), 0, 0, 50, false},
+        {"queue_max", CFG_INT, OFF(queue_max), 0, 1, 100000, false},
+        {"backoff_min_ms", CFG_INT, OFF(backoff_min_ms), 0, 10, 3600000, false},
+        {"backoff_max_ms", CFG_INT, OFF(backoff_max_ms), 0, 10, 86400000, false},
+        {"keepalive_s", CFG_INT, OFF(keepalive_s), 0, 10, 1200, false},
+        {"session_expiry_s", CFG_INT, OFF(session_expiry_s), 0, 0, 604800, false},
+        {"connect_timeout_s", CFG_INT, OFF(connect_timeout_s), 0, 1, 600, false},
+        {"fw_version", CFG_VERSION, OFF(fw_version), SZ(fw_version), 0, 0, false},
+        {"fw_slot", CFG_SLOT, OFF(fw_slot), 0, 0, 0, false},
+        {"fee_version", CFG_VERSION, OFF(fee_version), SZ(fee_version), 0, 0, false},
+        {"log_level", CFG_LEVEL, OFF(log_level), 0, 0, 0, false},
 };
 #define CONFIG_NKEYS (sizeof(config__keys) / sizeof(config__keys[0]))
 
@@ -136,9 +144,8 @@ static int config__set(const struct config__key *k, struct pfa_config *cfg, cons
         return rc;
     case CFG_SERIAL:
         if (!pf_serial_valid(value))
-            return pf_error_set(err, PF_EINVAL,
-                                "%s: must be 1..%d characters of A-Z a-z 0-9 _ -", k->name,
-                                PF_SERIAL_MAX);
+            return pf_error_set(err, PF_EINVAL, "%s: must be 1..%d characters of A-Z a-z 0-9 _ -",
+                                k->name, PF_SERIAL_MAX);
         return pf_conf_str(k->name, value, field, SZ(serial), err);
     case CFG_VERSION:
         /* fee_version may be empty: no fee table installed yet. */
@@ -155,8 +162,7 @@ static int config__set(const struct config__key *k, struct pfa_config *cfg, cons
         return 0;
     case CFG_LEVEL:
         if (pfa_log_level_parse(value, &cfg->log_level) != 0)
-            return pf_error_set(err, PF_EINVAL, "%s: expected error, warn, info or debug",
-                                k->name);
+            return pf_error_set(err, PF_EINVAL, "%s: expected error, warn, info or debug", k->name);
         return 0;
     case CFG_HAL:
         if (strcmp(value, "sim") != 0)

@@ -16,7 +16,7 @@
 #include "pfa/config.h"
 #include "pfa/hal.h"
 
-#define MAIN_DEFAULT_CONFIG "/etc/posfleet/agent.conf"
+#define MAIN_DEFAULT_CONFIG  "/etc/posfleet/agent.conf"
 #define MAIN_ONCE_TIMEOUT_MS 60000
 
 static volatile sig_atomic_t main__signalled;
@@ -41,17 +41,18 @@ static void main__openssl_lean(void)
 
 static void main__usage(FILE *f)
 {
-    fprintf(f, "usage: posfleet-agent [-c FILE] [--once] [--check-config]\n"
-               "\n"
-               "  -c, --config FILE   configuration file (default " MAIN_DEFAULT_CONFIG ")\n"
-               "      --once          send one health report, wait for its PUBACK, exit\n"
-               "                      (exit 1 if not delivered within 60 s; it stays queued)\n"
-               "      --check-config  parse the configuration, print nothing, exit 0 or 2\n"
-               "  -h, --help          this help\n"
-               "  -V, --version       print the agent version\n"
-               "\n"
-               "Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.\n"
-               "SIGTERM or SIGINT: disconnect gracefully (the server sees the terminal offline).\n");
+    fprintf(f,
+            "usage: posfleet-agent [-c FILE] [--once] [--check-config]\n"
+            "\n"
+            "  -c, --config FILE   configuration file (default " MAIN_DEFAULT_CONFIG ")\n"
+            "      --once          send one health report, wait for its PUBACK, exit\n"
+            "                      (exit 1 if not delivered within 60 s; it stays queued)\n"
+            "      --check-config  parse the configuration, print nothing, exit 0 or 2\n"
+            "  -h, --help          this help\n"
+            "  -V, --version       print the agent version\n"
+            "\n"
+            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.\n"
+            "SIGTERM or SIGINT: disconnect gracefully (the server sees the terminal offline).\n");
 }
 
 static int main__run(struct pfa_agent *a, bool once)
@@ -136,12 +137,9 @@ static int main__run(struct pfa_agent *a, bool once)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-            {"config", required_argument, NULL, 'c'},
-            {"once", no_argument, NULL, 'o'},
-            {"check-config", no_argument, NULL, 'k'},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
-            {NULL, 0, NULL, 0},
+            {"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
+            {"check-config", no_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     const char *path = MAIN_DEFAULT_CONFIG;
     struct pfa_config cfg;

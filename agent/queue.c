@@ -14,7 +14,7 @@
 
 #include "pf/fileio.h"
 
-#define QUEUE_SUFFIX ".msg"
+#define QUEUE_SUFFIX   ".msg"
 #define QUEUE_NAME_LEN 10 /* zero-padded decimal uint32 */
 #define QUEUE_FILE_MAX 65536
 

@@ -74,32 +74,31 @@ END_TEST
 
 START_TEST(every_key)
 {
-    static const char text[] =
-            "# a terminal in a shop\n"
-            "serial = T-0001\n"
-            "model = PX-500\n"
-            "hw_rev = r2\n"
-            "broker.host = broker.example\n"
-            "broker.port = 18883\n"
-            "tls.ca = /etc/posfleet/ca.pem\n"
-            "tls.cert = /etc/posfleet/T-0001.pem\n"
-            "tls.key = /etc/posfleet/T-0001.key\n"
-            "\n"
-            "state_dir = /tmp/st\n"
-            "hal = sim\n"
-            "hal.dir = /tmp/hal\n"
-            "health_interval_s = 5\n"
-            "health_jitter_pct = 0\n"
-            "queue_max = 3\n"
-            "backoff_min_ms = 100\n"
-            "backoff_max_ms = 100\n"
-            "keepalive_s = 10\n"
-            "session_expiry_s = 0\n"
-            "connect_timeout_s = 7\n"
-            "fw_version = 1.4.2\n"
-            "fw_slot = b\n"
-            "fee_version = 2026.11.1\n"
-            "log_level = debug\n";
+    static const char text[] = "# a terminal in a shop\n"
+                               "serial = T-0001\n"
+                               "model = PX-500\n"
+                               "hw_rev = r2\n"
+                               "broker.host = broker.example\n"
+                               "broker.port = 18883\n"
+                               "tls.ca = /etc/posfleet/ca.pem\n"
+                               "tls.cert = /etc/posfleet/T-0001.pem\n"
+                               "tls.key = /etc/posfleet/T-0001.key\n"
+                               "\n"
+                               "state_dir = /tmp/st\n"
+                               "hal = sim\n"
+                               "hal.dir = /tmp/hal\n"
+                               "health_interval_s = 5\n"
+                               "health_jitter_pct = 0\n"
+                               "queue_max = 3\n"
+                               "backoff_min_ms = 100\n"
+                               "backoff_max_ms = 100\n"
+                               "keepalive_s = 10\n"
+                               "session_expiry_s = 0\n"
+                               "connect_timeout_s = 7\n"
+                               "fw_version = 1.4.2\n"
+                               "fw_slot = b\n"
+                               "fee_version = 2026.11.1\n"
+                               "log_level = debug\n";
     struct pfa_config cfg;
     struct pf_error err;
 
@@ -161,8 +160,7 @@ START_TEST(bad_identity)
     ck_assert_int_eq(parse("serial = T/1\n", &cfg, &err), PF_EINVAL);
     ck_assert_str_eq(err.msg, "agent.conf:1: serial: must be 1..32 characters of A-Z a-z 0-9 _ -");
     pfa_config_release(&cfg);
-    ck_assert_int_eq(parse("serial = 123456789012345678901234567890123\n", &cfg, &err),
-                     PF_EINVAL);
+    ck_assert_int_eq(parse("serial = 123456789012345678901234567890123\n", &cfg, &err), PF_EINVAL);
     pfa_config_release(&cfg);
     ck_assert_int_eq(parse("model = two words\n", &cfg, &err), PF_EINVAL);
     ck_assert(strstr(err.msg, "agent.conf:1: model:"));
@@ -185,8 +183,7 @@ START_TEST(missing_and_inconsistent)
     ck_assert_int_eq(parse("model = M\n", &cfg, &err), PF_ESCHEMA);
     ck_assert_str_eq(err.msg, "agent.conf: serial: required key missing");
     pfa_config_release(&cfg);
-    expect_bad("tls.ca = /ca.pem\n", PF_ESCHEMA, "tls.ca, tls.cert and tls.key go together",
-               NULL);
+    expect_bad("tls.ca = /ca.pem\n", PF_ESCHEMA, "tls.ca, tls.cert and tls.key go together", NULL);
     expect_bad("tls.ca = /ca.pem\ntls.cert = /c.pem\n", PF_ESCHEMA, "go together", NULL);
     expect_bad("backoff_min_ms = 5000\nbackoff_max_ms = 4000\n", PF_ERANGE,
                "backoff_min_ms: 5000 is above backoff_max_ms 4000", NULL);
@@ -211,8 +208,7 @@ START_TEST(load_file)
     ck_assert_int_eq(cfg.queue_max, 9);
     pfa_config_release(&cfg);
 
-    ck_assert_int_eq(pf_file_write_atomic(path, BASE "queue_max = many\n", strlen(BASE) + 17,
-                                          0600),
+    ck_assert_int_eq(pf_file_write_atomic(path, BASE "queue_max = many\n", strlen(BASE) + 17, 0600),
                      0);
     ck_assert_int_eq(pfa_config_load(path, &cfg, &err), PF_EPARSE);
     /* The message names the file and the line, then the key. */

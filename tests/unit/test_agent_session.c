@@ -24,7 +24,7 @@
 #include "pfa/agent.h"
 #include "testutil.h"
 
-#define SERIAL "T-SESS-1"
+#define SERIAL   "T-SESS-1"
 #define MAX_SEEN 64
 
 struct seen {
@@ -88,7 +88,8 @@ static int free_port(void)
 
 static bool port_open(int port)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
@@ -174,8 +175,7 @@ static void agent_new(const char *extra)
                      E.port, E.state_dir, E.hal_dir, extra);
 
     ck_assert_int_eq(pfa_config_parse(text, (size_t)n, "test.conf", &cfg, &err), 0);
-    ck_assert_msg(pfa_agent_new(&cfg, E.hal, &E.clock, &opts, &E.agent, &err) == 0, "%s",
-                  err.msg);
+    ck_assert_msg(pfa_agent_new(&cfg, E.hal, &E.clock, &opts, &E.agent, &err) == 0, "%s", err.msg);
     pfa_config_release(&cfg);
 }
 
@@ -295,8 +295,7 @@ static bool failures_at_least(void *arg)
 
 static void wait_seen(int n)
 {
-    ck_assert_msg(drive_until(seen_count, &n, 10000), "observer saw %d of %d messages", E.nseen,
-                  n);
+    ck_assert_msg(drive_until(seen_count, &n, 10000), "observer saw %d of %d messages", E.nseen, n);
 }
 
 static void decode_health(int i, struct pf_health *h)
@@ -513,8 +512,8 @@ START_TEST(persistent_session_and_seq_survive_restart)
     /* The terminal dies (no DISCONNECT). An ack published while it is away... */
     pfa_agent_free(E.agent);
     E.agent = NULL;
-    ck_assert_int_eq(mosquitto_publish(E.obs, NULL, "pf/v1/cmd/" SERIAL "/ack",
-                                       (int)strlen(ack), ack, 1, false),
+    ck_assert_int_eq(mosquitto_publish(E.obs, NULL, "pf/v1/cmd/" SERIAL "/ack", (int)strlen(ack),
+                                       ack, 1, false),
                      MOSQ_ERR_SUCCESS);
     for (int i = 0; i < 20; i++)
         mosquitto_loop(E.obs, 10, 10);

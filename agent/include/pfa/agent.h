@@ -37,23 +37,23 @@ struct pfa_agent;
 
 /* Optional knobs that are not configuration-file keys. Zeroed = defaults. */
 struct pfa_agent_opts {
-    uint64_t seed;       /* random seed for backoff and report jitter; 0 = random */
-    FILE *log_out;       /* NULL = stderr */
-    bool log_no_tag;     /* do not prefix lines with the serial */
+    uint64_t seed;   /* random seed for backoff and report jitter; 0 = random */
+    FILE *log_out;   /* NULL = stderr */
+    bool log_no_tag; /* do not prefix lines with the serial */
 };
 
 struct pfa_agent_stats {
-    bool connected;          /* CONNACK received, session up */
-    uint32_t connects;       /* successful CONNACKs since start */
-    uint32_t reconnects;     /* connections lost (each followed by a retry): errors.reconnects */
+    bool connected;            /* CONNACK received, session up */
+    uint32_t connects;         /* successful CONNACKs since start */
+    uint32_t reconnects;       /* connections lost (each followed by a retry): errors.reconnects */
     uint32_t connect_failures; /* attempts that ended before a CONNACK */
-    uint32_t reports_made;   /* health reports written to the queue */
-    uint32_t reports_acked;  /* health reports PUBACKed and removed */
-    uint32_t queue_dropped;  /* errors.queue_dropped */
-    size_t queue_len;        /* reports waiting for a PUBACK */
-    uint32_t last_seq;       /* seq of the latest report (0 before the first) */
-    uint32_t acks_received;  /* application acks on cmd/{serial}/ack */
-    int64_t retry_at;        /* monotonic ms of the next connect attempt, or PFA_DEADLINE_NONE */
+    uint32_t reports_made;     /* health reports written to the queue */
+    uint32_t reports_acked;    /* health reports PUBACKed and removed */
+    uint32_t queue_dropped;    /* errors.queue_dropped */
+    size_t queue_len;          /* reports waiting for a PUBACK */
+    uint32_t last_seq;         /* seq of the latest report (0 before the first) */
+    uint32_t acks_received;    /* application acks on cmd/{serial}/ack */
+    int64_t retry_at;          /* monotonic ms of the next connect attempt, or PFA_DEADLINE_NONE */
 };
 
 int pfa_agent_lib_init(void) PF_WUR;

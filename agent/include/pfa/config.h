@@ -25,7 +25,7 @@ struct pfa_config {
     char hw_rev[PF_HWREV_MAX + 1];
     char *broker_host;
     int broker_port;
-    char *tls_ca;   /* all three TLS paths or none (plain TCP, development only) */
+    char *tls_ca; /* all three TLS paths or none (plain TCP, development only) */
     char *tls_cert;
     char *tls_key;
     char *state_dir;

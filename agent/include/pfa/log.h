@@ -27,9 +27,9 @@ const char *pfa_log_level_name(enum pfa_log_level level);
 void pfa_log_printf(const struct pfa_log *log, enum pfa_log_level level, const char *fmt, ...)
         PF_PRINTF(3, 4);
 
-#define pfa_err(log, ...) pfa_log_printf((log), PFA_LOG_ERROR, __VA_ARGS__)
-#define pfa_warn(log, ...) pfa_log_printf((log), PFA_LOG_WARN, __VA_ARGS__)
-#define pfa_info(log, ...) pfa_log_printf((log), PFA_LOG_INFO, __VA_ARGS__)
+#define pfa_err(log, ...)   pfa_log_printf((log), PFA_LOG_ERROR, __VA_ARGS__)
+#define pfa_warn(log, ...)  pfa_log_printf((log), PFA_LOG_WARN, __VA_ARGS__)
+#define pfa_info(log, ...)  pfa_log_printf((log), PFA_LOG_INFO, __VA_ARGS__)
 #define pfa_debug(log, ...) pfa_log_printf((log), PFA_LOG_DEBUG, __VA_ARGS__)
 
 #endif
