@@ -3,7 +3,7 @@
  * broker takes them (benchmark load generator, not shipped).
  *
  *   bench_pub --port P [--host H] [--terminals N] [--reports R] [--prefix S]
- *             [--cafile F --cert F --key F]
+ *             [--seq-base B] [--cafile F --cert F --key F]
  *
  * Each message is a valid health report whose ts is the publish time, so a
  * consumer can compute publish-to-commit latency. Prints one JSON line with
@@ -60,7 +60,7 @@ static long arg_long(const char *s)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *prefix = "BN", *cafile = NULL, *cert = NULL, *key = NULL;
-    long port = 0, terminals = 10000, reports = 1, total;
+    long port = 0, terminals = 10000, reports = 1, seq_base = 0, total;
     struct bench b = {0};
     struct mosquitto *m;
     struct pf_health h;
@@ -75,6 +75,8 @@ int main(int argc, char **argv)
             terminals = arg_long(argv[i + 1]);
         else if (!strcmp(argv[i], "--reports"))
             reports = arg_long(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seq-base"))
+            seq_base = arg_long(argv[i + 1]);
         else if (!strcmp(argv[i], "--prefix"))
             prefix = argv[i + 1];
         else if (!strcmp(argv[i], "--cafile"))
@@ -127,7 +129,7 @@ int main(int argc, char **argv)
             size_t n;
 
             snprintf(serial, sizeof(serial), "%s%06ld", prefix, t);
-            h.seq = (uint32_t)(r + 1);
+            h.seq = (uint32_t)(seq_base + r + 1);
             h.ts_ms = now_ms();
             h.uptime_s = (uint64_t)r * 60;
             if (pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, serial, PF_DEV_HEALTH) ||
