@@ -625,6 +625,10 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
         rc = pf_error_set(err, PF_ENOMEM, "agent: out of memory");
         goto out_free;
     }
+    /* The client first: a bad TLS file must not leave a state directory behind. */
+    rc = agent__mqtt_setup(a, cfg, err);
+    if (rc != 0)
+        goto out_free;
     rc = pf_mkdir_p(cfg->state_dir, 0700);
     if (rc != 0) {
         pf_error_set(err, rc, "state_dir %s: %s", cfg->state_dir, pf_strerror(rc));
@@ -643,10 +647,6 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
         pf_error_set(err, rc, "%s: %s", a->seq_path, pf_strerror(rc));
         goto out_free;
     }
-    rc = agent__mqtt_setup(a, cfg, err);
-    if (rc != 0)
-        goto out_free;
-
     /* Boot self-test: its results go into the birth message. */
     pfa_hal_selftest_all(hal, a->boot_selftest);
     for (int c = 0; c < PF_COMP_COUNT; c++) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -615,6 +616,28 @@ START_TEST(one_descriptor_per_agent)
 }
 END_TEST
 
+START_TEST(bad_tls_files_refused)
+{
+    char text[2048];
+    struct pfa_config cfg;
+    struct pf_error err;
+    struct stat st;
+    int n = snprintf(text, sizeof(text),
+                     "serial = " SERIAL "\nmodel = M\nhw_rev = r1\nbroker.host = 127.0.0.1\n"
+                     "state_dir = %s\ntls.ca = %s/missing-ca.pem\ntls.cert = %s/c.pem\n"
+                     "tls.key = %s/c.key\n",
+                     E.state_dir, E.dir, E.dir, E.dir);
+
+    ck_assert_int_eq(pfa_config_parse(text, (size_t)n, "t.conf", &cfg, &err), 0);
+    ck_assert_int_eq(pfa_agent_new(&cfg, E.hal, &E.clock, NULL, &E.agent, &err), PF_EINVAL);
+    ck_assert_ptr_null(E.agent);
+    ck_assert_msg(strstr(err.msg, "missing-ca.pem"), "%s", err.msg);
+    /* Nothing was written. */
+    ck_assert_int_ne(stat(E.state_dir, &st), 0);
+    pfa_config_release(&cfg);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("agent_session");
@@ -629,6 +652,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, graceful_stop_publishes_offline);
     tcase_add_test(tc, persistent_session_and_seq_survive_restart);
     tcase_add_test(tc, one_descriptor_per_agent);
+    tcase_add_test(tc, bad_tls_files_refused);
     suite_add_tcase(s, tc);
     return s;
 }
