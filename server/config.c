@@ -108,6 +108,13 @@ bool pfs_config_tls(const struct pfs_config *c)
     return c->mqtt_ca[0] || c->mqtt_cert[0] || c->mqtt_key[0];
 }
 
+int pfs_config_mqtt_port(const struct pfs_config *c)
+{
+    if (c->mqtt_port)
+        return c->mqtt_port;
+    return pfs_config_tls(c) ? 8883 : 1883;
+}
+
 static bool config__id_valid(const char *s)
 {
     for (; *s; s++) {

@@ -52,5 +52,7 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value,
 int pfs_config_check(const struct pfs_config *c, struct pf_error *err) PF_WUR;
 /* True when TLS files are configured. */
 bool pfs_config_tls(const struct pfs_config *c);
+/* mqtt.port, or its default: 8883 with TLS, 1883 without. */
+int pfs_config_mqtt_port(const struct pfs_config *c);
 
 #endif

@@ -41,7 +41,7 @@ static void mqtt__lost(struct pfs_mqtt *m, int rc)
         return;
     if (was)
         pfs_log_warn(m->log, "mqtt: connection to %s:%d lost: %s", m->cfg->mqtt_host,
-                     m->cfg->mqtt_port, mosquitto_strerror(rc));
+                     pfs_config_mqtt_port(m->cfg), mosquitto_strerror(rc));
     mqtt__schedule_reconnect(m);
 }
 
@@ -106,11 +106,12 @@ static void mqtt__connect(struct pfs_mqtt *m)
 
     mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
                                  (uint32_t)c->mqtt_session_expiry_s);
-    rc = mosquitto_connect_bind_v5(m->mosq, c->mqtt_host, c->mqtt_port, c->mqtt_keepalive_s,
+    rc = mosquitto_connect_bind_v5(m->mosq, c->mqtt_host, pfs_config_mqtt_port(c), c->mqtt_keepalive_s,
                                    NULL, props);
     mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS) {
-        pfs_log_warn(m->log, "mqtt: cannot connect to %s:%d: %s", c->mqtt_host, c->mqtt_port,
+        pfs_log_warn(m->log, "mqtt: cannot connect to %s:%d: %s", c->mqtt_host,
+                     pfs_config_mqtt_port(c),
                      rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         mqtt__schedule_reconnect(m);
         return;
@@ -174,7 +175,7 @@ static void mqtt__on_connect(struct mosquitto *mosq, void *obj, int rc, int flag
     m->attempt = 0;
     m->connects++;
     pfs_log_info(m->log, "mqtt: connected to %s:%d as %s (session %s)", m->cfg->mqtt_host,
-                 m->cfg->mqtt_port, m->cfg->mqtt_client_id,
+                 pfs_config_mqtt_port(m->cfg), m->cfg->mqtt_client_id,
                  (flags & 1) ? "resumed" : "new");
     src = mosquitto_subscribe_v5(mosq, NULL, m->sub, 1, 0, NULL);
     if (src != MOSQ_ERR_SUCCESS)

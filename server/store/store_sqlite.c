@@ -250,7 +250,7 @@ int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out,
     sqlite3_busy_timeout(st->db, 5000);
     rc = store__exec(st,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY",
+                     " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768",
                      err);
     if (rc)
         goto out_close;
@@ -889,21 +889,32 @@ int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_c
     int rc;
 
     memset(sum, 0, sizeof(*sum));
-    if (sqlite3_prepare_v2(
-            st->db,
-            "SELECT count(*), coalesce(sum(d.status='registered' AND s.online=1), 0),"
-            " coalesce(sum(d.status='registered' AND s.serial IS NOT NULL AND s.online=0), 0),"
-            " coalesce(sum(d.status='registered' AND s.serial IS NULL), 0),"
-            " coalesce(sum(d.status='revoked'), 0)" STORE__DEV_FROM,
-            -1, &s, NULL) != SQLITE_OK)
+    /* Registry counts from the status index; connection counts from the (much
+     * smaller) set of terminals ever seen. */
+    if (sqlite3_prepare_v2(st->db, "SELECT status, count(*) FROM devices GROUP BY status", -1,
+                           &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(s, 1);
+
+        sum->total += n;
+        if (strcmp((const char *)sqlite3_column_text(s, 0), "revoked") == 0)
+            sum->revoked += n;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return PF_EIO;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT coalesce(sum(s.online=1), 0), coalesce(sum(s.online=0), 0)"
+                           " FROM device_state s JOIN devices d ON d.serial = s.serial"
+                           " WHERE d.status = 'registered'",
+                           -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     rc = PF_EIO;
     if (sqlite3_step(s) == SQLITE_ROW) {
-        sum->total = sqlite3_column_int64(s, 0);
-        sum->online = sqlite3_column_int64(s, 1);
-        sum->offline = sqlite3_column_int64(s, 2);
-        sum->never_seen = sqlite3_column_int64(s, 3);
-        sum->revoked = sqlite3_column_int64(s, 4);
+        sum->online = sqlite3_column_int64(s, 0);
+        sum->offline = sqlite3_column_int64(s, 1);
+        sum->never_seen = sum->total - sum->revoked - sum->online - sum->offline;
         rc = 0;
     }
     sqlite3_finalize(s);
