@@ -891,7 +891,7 @@ int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_c
     memset(sum, 0, sizeof(*sum));
     /* Registry counts from the status index; connection counts from the (much
      * smaller) set of terminals ever seen. */
-    if (sqlite3_prepare_v2(st->db, "SELECT status, count(*) FROM devices GROUP BY status", -1,
+    if (sqlite3_prepare_v2(st->db, "SELECT status, sum(n) FROM device_counts GROUP BY status", -1,
                            &s, NULL) != SQLITE_OK)
         return PF_EIO;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -926,7 +926,7 @@ int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_c
                        cb, ctx);
     if (!rc)
         rc = store__groups(st, "models",
-                           "SELECT model, count(*) FROM devices GROUP BY model ORDER BY model",
+                           "SELECT model, sum(n) FROM device_counts GROUP BY model ORDER BY model",
                            cb, ctx);
     if (!rc)
         rc = store__groups(st, "firmware",

@@ -410,6 +410,56 @@ START_TEST(list_filters_and_pages)
 }
 END_TEST
 
+static int group_cb(void *ctx, const char *group, const char *key, int64_t count)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+
+    snprintf(out + n, 512 - n, "%s:%s=%lld;", group, key, (long long)count);
+    return 0;
+}
+
+START_TEST(summary_counts_follow_registry)
+{
+    struct pfs_store *st = open_store();
+    struct pfs_summary sum;
+    struct pf_error err = {0};
+    char groups[512] = "";
+    sqlite3 *db;
+
+    add(st, "A", "PX");
+    add(st, "B", "PX");
+    add(st, "C", "QX");
+    ck_assert_int_eq(pfs_store_device_revoke(st, "B", &ops, 5, &err), 0);
+    ck_assert_int_eq(pfs_store_summary(st, &sum, group_cb, groups), 0);
+    ck_assert_int_eq(sum.total, 3);
+    ck_assert_int_eq(sum.revoked, 1);
+    ck_assert_int_eq(sum.never_seen, 2);
+    ck_assert_ptr_nonnull(strstr(groups, "models:PX=2;models:QX=1;"));
+    pfs_store_close(st);
+
+    /* A store from before migration 002: the counts are rebuilt from the registry. */
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "DROP TABLE device_counts; DROP TRIGGER device_counts_insert;"
+                                  " DROP TRIGGER device_counts_update;"
+                                  " DROP TRIGGER device_counts_delete;"
+                                  " DELETE FROM schema_migrations WHERE version >= 2;"
+                                  " INSERT INTO devices (serial, model, status, created_ms)"
+                                  " VALUES ('D', 'QX', 'registered', 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    st = open_store();
+    groups[0] = '\0';
+    ck_assert_int_eq(pfs_store_summary(st, &sum, group_cb, groups), 0);
+    ck_assert_int_eq(sum.total, 4);
+    ck_assert_int_eq(sum.revoked, 1);
+    ck_assert_ptr_nonnull(strstr(groups, "models:PX=2;models:QX=2;"));
+    pfs_store_close(st);
+}
+END_TEST
+
 START_TEST(open_bad_path)
 {
     struct pfs_store_opts o = {.path = "/nonexistent-dir/x/y.db"};
@@ -438,6 +488,7 @@ static Suite *suite(void)
     tcase_add_test(tc, alerts_open_close);
     tcase_add_test(tc, unknown_alert_closed_on_register);
     tcase_add_test(tc, list_filters_and_pages);
+    tcase_add_test(tc, summary_counts_follow_registry);
     tcase_add_test(tc, open_bad_path);
     suite_add_tcase(s, tc);
     return s;
