@@ -65,6 +65,9 @@ struct pfa_agent {
     int64_t interval_ms;
     int jitter_pct;
 
+    bool (*may_connect)(void *ctx, struct pfa_agent *a);
+    void *gate_ctx;
+
     enum agent__state state;
     bool connect_started; /* libmosquitto has host and port: use reconnect_async */
     bool reported_once;
@@ -354,6 +357,12 @@ static void agent__connect_start(struct pfa_agent *a)
 {
     int rc;
 
+    if (a->may_connect && !a->may_connect(a->gate_ctx, a)) {
+        a->retry_at = agent__now(a) + pfa_rand_range(&a->rng, 50, 250);
+        a->st.gate_deferrals++;
+        return;
+    }
+
     if (!a->connect_started) {
         /* No wake-up socket pair: it is for mosquitto_loop_start() only (mosq_compat.c). */
         pfa__mosq_pairs_refuse(true);
@@ -603,6 +612,8 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     a->log.level = cfg->log_level;
     a->log.tag = opts->log_no_tag ? NULL : a->serial;
     a->log.out = opts->log_out;
+    a->may_connect = opts->may_connect;
+    a->gate_ctx = opts->gate_ctx;
     a->port = cfg->broker_port;
     a->keepalive_s = cfg->keepalive_s;
     a->connect_timeout_ms = (int64_t)cfg->connect_timeout_s * 1000;

@@ -638,6 +638,54 @@ START_TEST(bad_tls_files_refused)
 }
 END_TEST
 
+static bool gate_open;
+static int gate_calls;
+
+static bool gate(void *ctx, struct pfa_agent *a)
+{
+    ck_assert_ptr_eq(ctx, &gate_calls);
+    ck_assert_ptr_eq(a, E.agent);
+    gate_calls++;
+    return gate_open;
+}
+
+START_TEST(connect_gate_postpones)
+{
+    char text[1024];
+    struct pfa_config cfg;
+    struct pf_error err;
+    struct pfa_agent_stats st;
+    struct pfa_agent_opts opts = {.seed = 5, .may_connect = gate, .gate_ctx = &gate_calls};
+    int n = snprintf(text, sizeof(text),
+                     "serial = " SERIAL "\nmodel = M\nhw_rev = r1\nbroker.host = 127.0.0.1\n"
+                     "broker.port = %d\nstate_dir = %s\nlog_level = error\n",
+                     E.port, E.state_dir);
+
+    broker_start();
+    ck_assert_int_eq(pfa_config_parse(text, (size_t)n, "t.conf", &cfg, &err), 0);
+    ck_assert_int_eq(pfa_agent_new(&cfg, E.hal, &E.clock, &opts, &E.agent, &err), 0);
+    pfa_config_release(&cfg);
+    pfa_agent_start(E.agent, 0);
+    for (int i = 1; i <= 5; i++) {
+        pfa_agent_tick(E.agent);
+        pfa_agent_stats(E.agent, &st);
+        ck_assert_int_eq(gate_calls, i);
+        ck_assert_uint_eq(st.gate_deferrals, (uint32_t)i);
+        ck_assert_uint_eq(st.connect_failures, 0);
+        ck_assert_int_eq(pfa_agent_fd(E.agent), -1);
+        ck_assert_int_ge(st.retry_at - E.mono, 50);
+        ck_assert_int_le(st.retry_at - E.mono, 250);
+        /* Not due yet: no new call. */
+        pfa_agent_tick(E.agent);
+        ck_assert_int_eq(gate_calls, i);
+        advance(st.retry_at - E.mono);
+    }
+    gate_open = true;
+    ck_assert(drive_until(is_connected, NULL, 10000));
+    ck_assert_int_eq(gate_calls, 6);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("agent_session");
@@ -653,6 +701,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, persistent_session_and_seq_survive_restart);
     tcase_add_test(tc, one_descriptor_per_agent);
     tcase_add_test(tc, bad_tls_files_refused);
+    tcase_add_test(tc, connect_gate_postpones);
     suite_add_tcase(s, tc);
     return s;
 }

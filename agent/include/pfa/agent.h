@@ -40,6 +40,13 @@ struct pfa_agent_opts {
     uint64_t seed;   /* random seed for backoff and report jitter; 0 = random */
     FILE *log_out;   /* NULL = stderr */
     bool log_no_tag; /* do not prefix lines with the serial */
+    /*
+     * Connection gate (posfleet-sim's process-wide connect rate): called when
+     * a connection attempt is due; returning false postpones it by a random
+     * 50..250 ms without counting a failure. NULL = always allowed.
+     */
+    bool (*may_connect)(void *ctx, struct pfa_agent *a);
+    void *gate_ctx;
 };
 
 struct pfa_agent_stats {
@@ -53,6 +60,7 @@ struct pfa_agent_stats {
     size_t queue_len;          /* reports waiting for a PUBACK */
     uint32_t last_seq;         /* seq of the latest report (0 before the first) */
     uint32_t acks_received;    /* application acks on cmd/{serial}/ack */
+    uint32_t gate_deferrals;   /* attempts postponed by opts.may_connect */
     int64_t retry_at;          /* monotonic ms of the next connect attempt, or PFA_DEADLINE_NONE */
 };
 
