@@ -686,6 +686,29 @@ START_TEST(connect_gate_postpones)
 }
 END_TEST
 
+START_TEST(flaky_link_by_shutdown)
+{
+    struct pfa_agent_stats st;
+
+    /* What posfleet-sim does for a "flaky link" fault profile. */
+    broker_start();
+    agent_new("backoff_min_ms = 100\nbackoff_max_ms = 200\n");
+    pfa_agent_start(E.agent, 0);
+    for (uint32_t round = 1; round <= 3; round++) {
+        ck_assert(drive_until(is_connected, NULL, 10000));
+        ck_assert_int_eq(shutdown(pfa_agent_fd(E.agent), SHUT_RDWR), 0);
+        ck_assert(drive_until(is_waiting, NULL, 10000));
+        pfa_agent_stats(E.agent, &st);
+        ck_assert_uint_eq(st.reconnects, round);
+        ck_assert_int_eq(pfa_agent_fd(E.agent), -1);
+        advance(200);
+    }
+    ck_assert(drive_until(is_connected, NULL, 10000));
+    pfa_agent_stats(E.agent, &st);
+    ck_assert_uint_eq(st.connects, 4);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("agent_session");
@@ -702,6 +725,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, one_descriptor_per_agent);
     tcase_add_test(tc, bad_tls_files_refused);
     tcase_add_test(tc, connect_gate_postpones);
+    tcase_add_test(tc, flaky_link_by_shutdown);
     suite_add_tcase(s, tc);
     return s;
 }
