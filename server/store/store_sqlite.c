@@ -710,11 +710,26 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f,
     sqlite3_stmt *s;
     const char *binds[4];
     int nb = 0, rows = 0, rc = 0, step;
+    bool seen_only, by_alert;
+    const char *key, *from;
     struct pfs_device d;
     struct pfs_dev_state ds;
 
     *more = false;
-    n = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE__DEV_COLS STORE__DEV_FROM " WHERE 1");
+    /* Filters that need a latest state are driven from device_state (the terminals
+     * ever seen, usually far fewer than those registered). */
+    seen_only = f->conn == PFS_FILTER_ONLINE || f->conn == PFS_FILTER_OFFLINE || f->fw;
+    /* An alert filter alone is driven from the open alerts. */
+    by_alert = !seen_only && f->alert;
+    key = seen_only ? "s" : by_alert ? "a" : "d";
+    if (seen_only)
+        from = " FROM device_state s CROSS JOIN devices d ON d.serial = s.serial";
+    else if (by_alert)
+        from = " FROM alerts a CROSS JOIN devices d ON d.serial = a.serial"
+               " LEFT JOIN device_state s ON s.serial = d.serial";
+    else
+        from = STORE__DEV_FROM;
+    n = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE__DEV_COLS "%s WHERE 1", from);
     switch (f->conn) {
     case PFS_FILTER_ONLINE:
         n += (size_t)snprintf(sql + n, sizeof(sql) - n,
@@ -743,7 +758,11 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f,
         n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND s.fw_version = ?%d", nb + 1);
         binds[nb++] = f->fw;
     }
-    if (f->alert) {
+    if (f->alert && by_alert) {
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+                              " AND a.kind = ?%d AND a.closed_ms IS NULL", nb + 1);
+        binds[nb++] = f->alert;
+    } else if (f->alert) {
         n += (size_t)snprintf(sql + n, sizeof(sql) - n,
                               " AND EXISTS (SELECT 1 FROM alerts a WHERE a.serial = d.serial"
                               " AND a.kind = ?%d AND a.closed_ms IS NULL)",
@@ -751,10 +770,10 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f,
         binds[nb++] = f->alert;
     }
     if (f->after) {
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND d.serial > ?%d", nb + 1);
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND %s.serial > ?%d", key, nb + 1);
         binds[nb++] = f->after;
     }
-    snprintf(sql + n, sizeof(sql) - n, " ORDER BY d.serial LIMIT %d", f->limit + 1);
+    snprintf(sql + n, sizeof(sql) - n, " ORDER BY %s.serial LIMIT %d", key, f->limit + 1);
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     for (int i = 0; i < nb; i++)
@@ -906,7 +925,7 @@ int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_c
         return PF_EIO;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT coalesce(sum(s.online=1), 0), coalesce(sum(s.online=0), 0)"
-                           " FROM device_state s JOIN devices d ON d.serial = s.serial"
+                           " FROM device_state s CROSS JOIN devices d ON d.serial = s.serial"
                            " WHERE d.status = 'registered'",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
@@ -930,7 +949,7 @@ int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_c
                            cb, ctx);
     if (!rc)
         rc = store__groups(st, "firmware",
-                           "SELECT s.fw_version, count(*) FROM device_state s JOIN devices d"
+                           "SELECT s.fw_version, count(*) FROM device_state s CROSS JOIN devices d"
                            " ON d.serial = s.serial WHERE s.fw_version IS NOT NULL AND"
                            " d.status = 'registered' GROUP BY s.fw_version ORDER BY 1",
                            cb, ctx);
@@ -978,7 +997,7 @@ int pfs_store_seen_each(struct pfs_store *st, pfs_seen_cb cb, void *ctx)
 
     if (sqlite3_prepare_v2(st->db,
                            "SELECT s.serial, d.status, s.online, s.last_seen_ms, s.health_seq,"
-                           " s.health_ts_ms FROM device_state s JOIN devices d"
+                           " s.health_ts_ms FROM device_state s CROSS JOIN devices d"
                            " ON d.serial = s.serial",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
