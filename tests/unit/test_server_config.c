@@ -1,0 +1,152 @@
+/*
+ * test_server_config.c - posfleetd's configuration keys, defaults and checks.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+static char dir[256];
+
+static void setup(void)
+{
+    pf_test_tmpdir(dir, sizeof(dir));
+}
+
+static void teardown(void)
+{
+    pf_test_rmtree(dir);
+}
+
+static int load_text(struct pfs_config *c, const char *text, struct pf_error *err)
+{
+    char path[300];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/posfleetd.conf", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    pfs_config_defaults(c);
+    return pfs_config_load(c, path, err);
+}
+
+START_TEST(defaults)
+{
+    struct pfs_config c;
+    struct pf_error err = {0};
+
+    pfs_config_defaults(&c);
+    ck_assert_int_eq(pfs_config_check(&c, &err), 0);
+    ck_assert_str_eq(c.mqtt_host, "127.0.0.1");
+    ck_assert_str_eq(c.mqtt_client_id, "posfleetd");
+    ck_assert_str_eq(c.http_addr, "127.0.0.1");
+    ck_assert_int_eq(c.http_port, 8080);
+    ck_assert_int_eq(c.store_health_keep, 1000);
+    ck_assert_int_eq(c.report_interval_s, 60);
+    ck_assert_int_eq(c.silent_after, 3);
+    ck_assert(!pfs_config_tls(&c));
+    ck_assert_int_eq(pfs_config_mqtt_port(&c), 1883);
+}
+END_TEST
+
+START_TEST(full_file)
+{
+    struct pfs_config c;
+    struct pf_error err = {0};
+
+    ck_assert_int_eq(load_text(&c,
+                               "# posfleetd\n"
+                               "mqtt.host = broker.example\n"
+                               "mqtt.ca = /etc/posfleet/ca.crt\n"
+                               "mqtt.cert = /etc/posfleet/posfleetd.crt\n"
+                               "mqtt.key = /etc/posfleet/posfleetd.key\n"
+                               "mqtt.client_id = posfleetd-2\n"
+                               "mqtt.shared_group = posfleetd\n"
+                               "store.path = /var/lib/posfleet/x.db\n"
+                               "store.health_keep = 50\n"
+                               "store.health_days = 30\n"
+                               "http.addr = ::1\n"
+                               "http.port = 9000\n"
+                               "http.tokens = /etc/posfleet/tokens\n"
+                               "report_interval_s = 30\n"
+                               "silent_after = 4\n"
+                               "log_level = debug\n",
+                               &err),
+                     0);
+    ck_assert(pfs_config_tls(&c));
+    ck_assert_int_eq(pfs_config_mqtt_port(&c), 8883);
+    ck_assert_str_eq(c.mqtt_shared_group, "posfleetd");
+    ck_assert_int_eq(c.store_health_keep, 50);
+    ck_assert_int_eq(c.store_health_days, 30);
+    ck_assert_str_eq(c.http_addr, "::1");
+    ck_assert_int_eq(c.http_port, 9000);
+    ck_assert_int_eq(c.silent_after, 4);
+    ck_assert_int_eq(c.log_level, PFS_LOG_DEBUG);
+}
+END_TEST
+
+START_TEST(bad_files)
+{
+    static const struct {
+        const char *text;
+        int code;
+        const char *mentions;
+    } cases[] = {
+        {"mqtt.hots = x\n", PF_EINVAL, "mqtt.hots: unknown key"},
+        {"mqtt.port = 0\n", PF_ERANGE, "mqtt.port"},
+        {"mqtt.port = 70000\n", PF_ERANGE, "mqtt.port"},
+        {"http.port = abc\n", PF_EPARSE, "http.port"},
+        {"log_level = loud\n", PF_ERANGE, "log_level"},
+        {"mqtt.ca = /x\n", PF_EINVAL, "give all three or none"},
+        {"mqtt.client_id = a/b\n", PF_EINVAL, "mqtt.client_id"},
+        {"mqtt.shared_group = g+\n", PF_EINVAL, "mqtt.shared_group"},
+        {"store.health_keep = 0\n", PF_ERANGE, "store.health_keep"},
+        {"silent_after = 3\nsilent_after = 4\n", PF_EEXIST, ":2:"},
+        {"mqtt.reconnect_min_ms = 5000\nmqtt.reconnect_max_ms = 100\n", PF_EINVAL,
+         "reconnect_min_ms"},
+        {"store.path =\n", PF_EINVAL, "store.path"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pfs_config c;
+        struct pf_error err = {0};
+        int rc = load_text(&c, cases[i].text, &err);
+
+        ck_assert_msg(rc == cases[i].code, "case %zu: %s (%s)", i, pf_errname(rc), err.msg);
+        ck_assert_msg(strstr(err.msg, cases[i].mentions), "case %zu: %s", i, err.msg);
+    }
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+    struct pfs_config c;
+    struct pf_error err = {0};
+
+    pfs_config_defaults(&c);
+    ck_assert_int_eq(pfs_config_load(&c, "/nonexistent/posfleetd.conf", &err), PF_ENOENT);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("server_config");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, full_file);
+    tcase_add_test(tc, bad_files);
+    tcase_add_test(tc, missing_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pf_test_run(suite());
+}
