@@ -298,19 +298,28 @@ pf__broker_config() {
         -e "s|@CRL_FILE@|$bdir/crl.pem|" \
         -e "s|@CERT_FILE@|$pki/broker.crt|" \
         -e "s|@KEY_FILE@|$pki/broker.key|" \
+        -e "s|@PERSIST_DIR@|$bdir/data|" \
         "$PF_SRC/packaging/mosquitto/posfleet.conf.in" >"$conf"
 }
 
-# True once the broker completes a TLS handshake and a SUBACK for posfleetd.
+# The harness probes the broker with its own identity, never posfleetd's or a
+# terminal's: a second connection with someone's certificate would take over
+# that client's session.
+PF_PROBE_ID=pf-harness-probe
+
+# True once the broker completes a TLS handshake and a SUBACK for the probe.
 pf__broker_ready() {
     # shellcheck disable=SC2046
-    timeout 5 mosquitto_sub $(pf_mqtt_opts posfleetd) -t pf/v1/dev/_ready -E -W 4 >/dev/null 2>&1
+    timeout 5 mosquitto_sub $(pf_mqtt_opts "$PF_PROBE_ID") -t "pf/v1/cmd/$PF_PROBE_ID/ready" \
+        -E -W 4 >/dev/null 2>&1
 }
 
 # pf_broker_start PKI_DIR [BROKER_DIR]: writes the broker's configuration
 # (packaging/mosquitto templates), installs the CA and CRL into its hashed CA
 # directory, starts Mosquitto on a free port (or $PF_BROKER_PORT when set, as
 # pf_broker_restart does) and waits until it accepts TLS connections.
+# Sessions persist in BROKER_DIR/data across pf_broker_restart. The readiness
+# probe connects as $PF_PROBE_ID (a device certificate issued on first use).
 # Exports PF_BROKER_PORT, PF_BROKER_PID, PF_BROKER_CONF, PF_BROKER_DIR.
 pf_broker_start() {
     local pki="$1" bdir="${2:-$PF_TMP/broker}" mosq fixed_port="${PF_BROKER_PORT:-}" attempt
@@ -324,8 +333,9 @@ pf_broker_start() {
         pf_fail "mosquitto_sub not found: apt-get install mosquitto-clients"
     pf_require_bin "$PF_KEYS"
     export PF_PKI="$pki"
-    mkdir -p "$bdir"
+    mkdir -p "$bdir/data"
     cp "$PF_SRC/packaging/mosquitto/posfleet.acl" "$bdir/posfleet.acl"
+    [[ -e "$pki/devices/$PF_PROBE_ID.crt" ]] || pf_device_cert "$pki" "$PF_PROBE_ID"
     "$PF_KEYS" crl --dir "$pki" --capath "$bdir/capath" --install-only >/dev/null ||
         pf_fail "cannot install the CA and CRL into $bdir/capath"
     cp "$pki/crl.pem" "$bdir/crl.pem"
@@ -376,7 +386,8 @@ pf_broker_stop() {
 }
 
 # pf_broker_restart: stops the broker and starts it again on the same port
-# with the same PKI; connected clients reconnect on their own.
+# with the same PKI and its saved sessions; connected clients reconnect on
+# their own.
 pf_broker_restart() {
     [[ -n "${PF_BROKER_PORT:-}" ]] || pf_fail "pf_broker_restart: no broker was started"
     pf_broker_stop
