@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define B2_FILE_BLOCK (1u << 20)
+#define B2_FILE_BLOCK (1u << 16) /* cache-sized, as PF_BUNDLE_BLOCK */
 
 void pf_b2_hex(const uint8_t digest[PF_B2_LEN], char out[PF_B2_HEX_LEN + 1])
 {

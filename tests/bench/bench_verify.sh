@@ -13,7 +13,9 @@
 # commands alternate REPETITIONS times: `b2sum BUNDLE` and
 # `posfleet-pack verify --root ROOT.pub BUNDLE` (keyring chain, manifest
 # signature, policy, one-pass read with BLAKE2b-256 of the payload). Wall time
-# per run from date +%s%N, peak RSS from /usr/bin/time -f %M. Prints the
+# per run from date +%s%N; CPU time (user + system) and peak RSS from
+# /usr/bin/time -f "%U %S %M". Throughput ratios are given on both medians: on a
+# shared machine the CPU-time ratio is the steadier one. Prints the runs, the
 # medians and a markdown table row. Not part of ctest: it needs a quiet machine.
 set -euo pipefail
 
@@ -43,14 +45,14 @@ head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >fw.img
 rm fw.img
 BYTES=$(stat -c %s bundle.tar)
 
-# run_once CMD...: prints "seconds rss_kib" for one run.
+# run_once CMD...: prints "wall_s rss_kib cpu_s" for one run.
 run_once() {
     local t0 t1
     t0=$(date +%s%N)
-    "$TIME" -f "%M" -o rss.txt "$@" >/dev/null
+    "$TIME" -f "%M %U %S" -o rss.txt "$@" >/dev/null
     t1=$(date +%s%N)
     printf '%s %s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')" \
-        "$(tail -n 1 rss.txt)"
+        "$(tail -n 1 rss.txt | awk '{ printf "%d %.2f", $1, $2 + $3 }')"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -68,19 +70,22 @@ done
 
 b2_t=$(cut -d' ' -f1 b2.txt | median)
 v_t=$(cut -d' ' -f1 verify.txt | median)
+b2_c=$(cut -d' ' -f3 b2.txt | median)
+v_c=$(cut -d' ' -f3 verify.txt | median)
 b2_rss=$(cut -d' ' -f2 b2.txt | sort -n | tail -n 1)
 v_rss=$(cut -d' ' -f2 verify.txt | sort -n | tail -n 1)
 mib=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1048576 }')
 b2_tp=$(awk -v m="$mib" -v t="$b2_t" 'BEGIN { printf "%.0f", m / t }')
 v_tp=$(awk -v m="$mib" -v t="$v_t" 'BEGIN { printf "%.0f", m / t }')
 ratio=$(awk -v a="$b2_t" -v b="$v_t" 'BEGIN { printf "%.0f", 100 * a / b }')
+cratio=$(awk -v a="$b2_c" -v b="$v_c" 'BEGIN { printf "%.0f", 100 * a / b }')
 
 echo "bundle: $mib MiB, $REPS alternating repetitions, warm page cache"
-echo "b2sum runs (s rss_kib):";  sed 's/^/  /' b2.txt
-echo "verify runs (s rss_kib):"; sed 's/^/  /' verify.txt
+echo "b2sum runs (wall_s rss_kib cpu_s):";  sed 's/^/  /' b2.txt
+echo "verify runs (wall_s rss_kib cpu_s):"; sed 's/^/  /' verify.txt
 echo
-echo "| date | bundle | b2sum median | posfleet-pack verify median | verify/b2sum throughput | verify peak RSS | b2sum peak RSS |"
+echo "| date | bundle | b2sum median wall (CPU) | posfleet-pack verify median wall (CPU) | verify/b2sum throughput, wall (CPU) | verify peak RSS | b2sum peak RSS |"
 echo "|---|---|---|---|---|---|---|"
-printf '| %s | %s MiB | %s s (%s MiB/s) | %s s (%s MiB/s) | %s %% | %.1f MiB | %.1f MiB |\n' \
-    "$(date -u +%Y-%m-%d)" "$mib" "$b2_t" "$b2_tp" "$v_t" "$v_tp" "$ratio" \
+printf '| %s | %s MiB | %s s, %s MiB/s (%s s) | %s s, %s MiB/s (%s s) | %s %% (%s %%) | %.1f MiB | %.1f MiB |\n' \
+    "$(date -u +%Y-%m-%d)" "$mib" "$b2_t" "$b2_tp" "$b2_c" "$v_t" "$v_tp" "$v_c" "$ratio" "$cratio" \
     "$(awk -v k="$v_rss" 'BEGIN { print k / 1024 }')" "$(awk -v k="$b2_rss" 'BEGIN { print k / 1024 }')"
