@@ -88,6 +88,7 @@ pf_log "2. reading: only one's own cmd subtree, whatever the subscription"
 pf_mqtt_pub posfleetd -q 1 -r -t "pf/v1/cmd/$B/retained" -m "retained-for-B" ||
     pf_fail "posfleetd cannot publish a retained command"
 pf_mqtt_sub_spawn sub-b "$B" -i "$B" -q 1 -d -t "pf/v1/cmd/$B/#"
+# shellcheck disable=SC2016 # $share is a literal topic prefix
 pf_mqtt_sub_spawn sub-a-wild "$A" -q 1 -d -t "pf/v1/cmd/$B/#" -t "pf/v1/cmd/$B/ping" \
     -t 'pf/v1/cmd/+/#' -t 'pf/v1/cmd/+/ping' -t 'pf/v1/+/+/ping' -t 'pf/v1/#' -t '#' \
     -t '+/+/+/+' -t 'pf/v1/dev/#' -t "pf/v1/dev/$B/#" -t '$share/g/pf/v1/cmd/#'
