@@ -98,8 +98,7 @@ static int ring__load(const struct ring_paths *p, struct pf_keyring *kr, struct 
     if ((rc = pf_keyring_verify(doc, len, sig, siglen, &pub, 0, kr, err)) != 0)
         goto out;
     if (!pf_ms_pubkey_equal(pf_keyring_current_root(kr), &pub)) {
-        rc = pf_error_set(err, PF_EROOT_CHAIN, "%s is not the keyring's current root",
-                          p->root_pub);
+        rc = pf_error_set(err, PF_EROOT_CHAIN, "%s is not the keyring's current root", p->root_pub);
         goto out;
     }
     if (root) {
@@ -129,7 +128,7 @@ static const char *ring__dir_opt(int argc, char **argv)
 int pfk_cmd_init(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {0}};
+            {"dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {0}};
     struct pf_error err = {0};
     struct ring_paths p;
     struct pf_ms_pubkey pub;
@@ -197,10 +196,10 @@ int pfk_cmd_add(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     static const char usage[] =
-        "usage: posfleet-keys add --role firmware|fee-table --name NAME [--dir DIR]\n"
-        "                         [--not-before TIME] [--not-after TIME | --days N]\n"
-        "TIME is UTC like 2026-12-01T00:00:00Z; default window: now .. now + 365 days.\n"
-        "Writes DIR/signing/NAME.key (0600) and NAME.pub and re-signs the keyring.\n";
+            "usage: posfleet-keys add --role firmware|fee-table --name NAME [--dir DIR]\n"
+            "                         [--not-before TIME] [--not-after TIME | --days N]\n"
+            "TIME is UTC like 2026-12-01T00:00:00Z; default window: now .. now + 365 days.\n"
+            "Writes DIR/signing/NAME.key (0600) and NAME.pub and re-signs the keyring.\n";
     struct pf_error err = {0};
     struct ring_paths p;
     struct pf_ms_seckey root, sec;
@@ -220,11 +219,21 @@ int pfk_cmd_add(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 'r': role = optarg; break;
-        case 'n': name = optarg; break;
-        case 'b': nb = optarg; break;
-        case 'a': na = optarg; break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'r':
+            role = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'b':
+            nb = optarg;
+            break;
+        case 'a':
+            na = optarg;
+            break;
         case 'D':
             errno = 0;
             days = strtol(optarg, &end, 10);
@@ -233,8 +242,12 @@ int pfk_cmd_add(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
     }
     for (int i = 0; role && pf_key_role_names[i]; i++) {
@@ -323,14 +336,12 @@ out:
 
 int pfk_cmd_revoke(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
-                                         {"key-id", required_argument, NULL, 'k'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"reason", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0}};
-    static const char usage[] =
-        "usage: posfleet-keys revoke (--key-id HEX | --name NAME) [--reason TEXT] [--dir DIR]\n";
+    static const struct option opts[] = {
+            {"dir", required_argument, NULL, 'd'},  {"key-id", required_argument, NULL, 'k'},
+            {"name", required_argument, NULL, 'n'}, {"reason", required_argument, NULL, 'r'},
+            {"help", no_argument, NULL, 'h'},       {0}};
+    static const char usage[] = "usage: posfleet-keys revoke (--key-id HEX | --name NAME) "
+                                "[--reason TEXT] [--dir DIR]\n";
     struct pf_error err = {0};
     struct ring_paths p;
     struct pf_ms_seckey root;
@@ -345,12 +356,24 @@ int pfk_cmd_revoke(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 'k': keyid = optarg; break;
-        case 'n': name = optarg; break;
-        case 'r': reason = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'k':
+            keyid = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'r':
+            reason = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
     }
     if (optind != argc || (!keyid == !name) || ring__paths(&p, dir) != 0 ||
@@ -409,11 +432,12 @@ out:
 int pfk_cmd_rotate_root(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {0}};
+            {"dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {0}};
     static const char usage[] =
-        "usage: posfleet-keys rotate-root [--dir DIR]\n"
-        "Creates a new root endorsed by the current one; the old secret key moves to\n"
-        "DIR/retired/root-KEYID.key. Terminals follow the chain from the root they ship with.\n";
+            "usage: posfleet-keys rotate-root [--dir DIR]\n"
+            "Creates a new root endorsed by the current one; the old secret key moves to\n"
+            "DIR/retired/root-KEYID.key. Terminals follow the chain from the root they ship "
+            "with.\n";
     struct pf_error err = {0};
     struct ring_paths p;
     struct pf_ms_seckey old, fresh;
@@ -421,7 +445,7 @@ int pfk_cmd_rotate_root(int argc, char **argv)
     struct pf_keyring *kr = NULL;
     struct pf_keyring_root *nr;
     char rdir[PATH_MAX], retired[PATH_MAX], newkey[PATH_MAX], oldid[PF_MS_KEYID_HEX + 1],
-        newid[PF_MS_KEYID_HEX + 1];
+            newid[PF_MS_KEYID_HEX + 1];
     const char *dir = ring__dir_opt(argc, argv);
     bool have_old = false;
     int c, rc = 1;
@@ -512,8 +536,9 @@ int pfk_cmd_show(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     static const char usage[] =
-        "usage: posfleet-keys show [--dir DIR] [--root ANCHOR.pub] [--json]\n"
-        "Verifies the keyring from ANCHOR (default DIR/root.pub) and prints its public parts.\n";
+            "usage: posfleet-keys show [--dir DIR] [--root ANCHOR.pub] [--json]\n"
+            "Verifies the keyring from ANCHOR (default DIR/root.pub) and prints its public "
+            "parts.\n";
     struct pf_error err = {0};
     struct ring_paths p;
     struct pf_ms_pubkey anchor;
@@ -529,11 +554,21 @@ int pfk_cmd_show(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 'r': rootp = optarg; break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'r':
+            rootp = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
     }
     if (optind != argc || ring__paths(&p, dir) != 0) {
@@ -588,8 +623,8 @@ int pfk_cmd_show(int argc, char **argv)
             state = now < k->not_before ? "not yet valid" : "expired";
         if (pf_time_format(k->not_before, t1) != 0 || pf_time_format(k->not_after, t2) != 0)
             t1[0] = t2[0] = '\0';
-        printf("  %s  %-10s %-20s %s .. %s  %s\n", id, pf_key_role_names[k->role], k->name, t1,
-               t2, state);
+        printf("  %s  %-10s %-20s %s .. %s  %s\n", id, pf_key_role_names[k->role], k->name, t1, t2,
+               state);
     }
     printf("revocations:\n");
     if (kr->nrevoked == 0)

@@ -48,8 +48,8 @@ int pf_b2_file(const char *path, uint8_t digest[PF_B2_LEN], uint64_t *size, stru
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return pf_error_set(err, errno == ENOENT ? PF_ENOENT : PF_EIO, "%s: cannot open: %s",
-                            path, strerror(errno));
+        return pf_error_set(err, errno == ENOENT ? PF_ENOENT : PF_EIO, "%s: cannot open: %s", path,
+                            strerror(errno));
     buf = malloc(B2_FILE_BLOCK);
     if (!buf) {
         rc = pf_error_set(err, PF_ENOMEM, "%s: out of memory", path);

@@ -20,7 +20,7 @@
 enum { META_MANIFEST, META_MANIFEST_SIG, META_KEYRING, META_KEYRING_SIG, META_COUNT };
 
 static const char *const bundle__meta_names[META_COUNT] = {
-    PF_BUNDLE_MANIFEST, PF_BUNDLE_MANIFEST_SIG, PF_BUNDLE_KEYRING, PF_BUNDLE_KEYRING_SIG};
+        PF_BUNDLE_MANIFEST, PF_BUNDLE_MANIFEST_SIG, PF_BUNDLE_KEYRING, PF_BUNDLE_KEYRING_SIG};
 static const size_t bundle__meta_max[META_COUNT] = {PF_MANIFEST_MAX_BYTES, PF_MS_SIG_MAX,
                                                     PF_KEYRING_MAX_BYTES, PF_MS_SIG_MAX};
 
@@ -78,8 +78,7 @@ static int bundle__read_small(struct archive *a, const char *name, size_t max, c
             char *nb;
             if (cap > max) {
                 free(buf);
-                return pf_error_set(err, PF_ELIMIT, "bundle: %s: larger than %zu bytes", name,
-                                    max);
+                return pf_error_set(err, PF_ELIMIT, "bundle: %s: larger than %zu bytes", name, max);
             }
             cap *= 2;
             nb = realloc(buf, cap + 1);
@@ -117,8 +116,8 @@ static int bundle__verify_meta(struct bundle__reader *r, struct pf_error *err)
     rc = pf_bundle_verify_meta(r->meta[META_MANIFEST], r->meta_len[META_MANIFEST],
                                r->meta[META_MANIFEST_SIG], r->meta_len[META_MANIFEST_SIG],
                                r->meta[META_KEYRING], r->meta_len[META_KEYRING],
-                               r->meta[META_KEYRING_SIG], r->meta_len[META_KEYRING_SIG],
-                               r->trust, r->pol, r->m, NULL, err);
+                               r->meta[META_KEYRING_SIG], r->meta_len[META_KEYRING_SIG], r->trust,
+                               r->pol, r->m, NULL, err);
     if (rc == 0)
         r->verified = true;
     return rc;
@@ -193,11 +192,10 @@ static int bundle__payload(struct bundle__reader *r, struct archive_entry *e, co
         if (ar == ARCHIVE_EOF)
             break;
         if (ar != ARCHIVE_OK)
-            return pf_error_set(err, PF_ESIZE, "payload %s: truncated after %llu of %llu bytes (%s)",
-                                name, (unsigned long long)r->v->seen,
-                                (unsigned long long)p->size,
-                                archive_error_string(r->a) ? archive_error_string(r->a)
-                                                           : "read error");
+            return pf_error_set(
+                    err, PF_ESIZE, "payload %s: truncated after %llu of %llu bytes (%s)", name,
+                    (unsigned long long)r->v->seen, (unsigned long long)p->size,
+                    archive_error_string(r->a) ? archive_error_string(r->a) : "read error");
         if (off < 0 || (uint64_t)off != r->v->seen)
             return pf_error_set(err, PF_EENTRY_TYPE, "payload %s: sparse entries are refused",
                                 name);
@@ -238,8 +236,7 @@ static int bundle__run(struct bundle__reader *r, struct pf_error *err)
         }
         if (meta >= 0) {
             if (r->meta[meta] || r->verified)
-                return pf_error_set(err, PF_EEXTRA_ENTRY, "bundle: %s appears twice or late",
-                                    name);
+                return pf_error_set(err, PF_EEXTRA_ENTRY, "bundle: %s appears twice or late", name);
             if (archive_entry_size_is_set(e) &&
                 (uint64_t)archive_entry_size(e) > bundle__meta_max[meta])
                 return pf_error_set(err, PF_ELIMIT, "bundle: %s: larger than %zu bytes", name,
@@ -333,9 +330,9 @@ int pf_bundle_read(const struct pf_bundle_source *src, const struct pf_trust *tr
     return rc;
 }
 
-int pf_bundle_read_file(const char *path, const struct pf_trust *trust,
-                        const struct pf_policy *pol, const struct pf_bundle_sink *sink,
-                        struct pf_manifest *out, struct pf_error *err)
+int pf_bundle_read_file(const char *path, const struct pf_trust *trust, const struct pf_policy *pol,
+                        const struct pf_bundle_sink *sink, struct pf_manifest *out,
+                        struct pf_error *err)
 {
     struct archive *a = bundle__archive_new();
     int rc;
@@ -463,8 +460,7 @@ static int bundle__x_begin(void *ctx, const struct pf_manifest_payload *p, struc
     archive_entry_set_perm(e, 0600);
     archive_entry_set_size(e, (la_int64_t)p->size);
     if (archive_write_header(x->disk, e) != ARCHIVE_OK)
-        rc = pf_error_set(err, PF_EIO, "extract: %s: %s", p->name,
-                          archive_error_string(x->disk));
+        rc = pf_error_set(err, PF_EIO, "extract: %s: %s", p->name, archive_error_string(x->disk));
     else {
         snprintf(x->parts[x->nparts++], PF_MANIFEST_NAME_MAX + 1, "%s", p->name);
         x->open_entry = true;
@@ -491,8 +487,7 @@ static int bundle__x_end(void *ctx, const struct pf_manifest_payload *p, struct 
 
     x->open_entry = false;
     if (archive_write_finish_entry(x->disk) != ARCHIVE_OK)
-        return pf_error_set(err, PF_EIO, "extract: %s: %s", p->name,
-                            archive_error_string(x->disk));
+        return pf_error_set(err, PF_EIO, "extract: %s: %s", p->name, archive_error_string(x->disk));
     return 0;
 }
 
@@ -521,8 +516,7 @@ static int bundle__fresh_dir(const char *dir, bool *created, struct pf_error *er
         if (errno != ENOENT)
             return pf_error_set(err, PF_EIO, "extract: %s: %s", dir, strerror(errno));
         if (mkdir(dir, 0700) < 0)
-            return pf_error_set(err, PF_EIO, "extract: cannot create %s: %s", dir,
-                                strerror(errno));
+            return pf_error_set(err, PF_EIO, "extract: cannot create %s: %s", dir, strerror(errno));
         *created = true;
         return 0;
     }
@@ -571,14 +565,11 @@ int pf_bundle_extract(const char *bundle_path, const char *dir, const struct pf_
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out_free;
     }
-    archive_write_disk_set_options(x->disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                ARCHIVE_EXTRACT_NO_OVERWRITE |
-                                                ARCHIVE_EXTRACT_NO_AUTODIR);
-    sink = (struct pf_bundle_sink){.begin = bundle__x_begin,
-                                   .write = bundle__x_write,
-                                   .end = bundle__x_end,
-                                   .ctx = x};
+    archive_write_disk_set_options(
+            x->disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                             ARCHIVE_EXTRACT_NO_OVERWRITE | ARCHIVE_EXTRACT_NO_AUTODIR);
+    sink = (struct pf_bundle_sink){
+            .begin = bundle__x_begin, .write = bundle__x_write, .end = bundle__x_end, .ctx = x};
     rc = pf_bundle_read_file(bundle_path, trust, pol, &sink, out, err);
     if (x->open_entry)
         (void)archive_write_finish_entry(x->disk);

@@ -31,8 +31,7 @@ int pf_time_parse(const char *s, int64_t *out)
 
     if (!s || strlen(s) != PF_TIME_STR_LEN)
         return PF_EPARSE;
-    if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-        s[19] != 'Z')
+    if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
         return PF_EPARSE;
     if (bundle_time__num(s, 4, &y) || bundle_time__num(s + 5, 2, &mo) ||
         bundle_time__num(s + 8, 2, &d) || bundle_time__num(s + 11, 2, &h) ||

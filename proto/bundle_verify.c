@@ -50,8 +50,7 @@ out_clear:
 int pf_bundle_verify_meta(const char *manifest, size_t mlen, const char *msig, size_t msiglen,
                           const char *keyring, size_t klen, const char *ksig, size_t ksiglen,
                           const struct pf_trust *trust, const struct pf_policy *pol,
-                          struct pf_manifest *out, struct pf_keyring *kr_out,
-                          struct pf_error *err)
+                          struct pf_manifest *out, struct pf_keyring *kr_out, struct pf_error *err)
 {
     struct pf_keyring *kr = NULL;
     const struct pf_keyring *use = trust->keyring;

@@ -9,8 +9,8 @@
 
 #define FEETABLE_SCHEMA 1
 
-const char *const pf_fee_channel_names[] = {"debit_card", "credit_card", "qr_code",
-                                            "contactless", NULL};
+const char *const pf_fee_channel_names[] = {"debit_card", "credit_card", "qr_code", "contactless",
+                                            NULL};
 
 static int feetable__rates(json_t *root, struct pf_feetable *ft, struct pf_error *err)
 {
@@ -35,7 +35,8 @@ static int feetable__rates(json_t *root, struct pf_feetable *ft, struct pf_error
     {
         const char *key;
         json_t *val;
-        json_object_foreach(rates, key, val) {
+        json_object_foreach(rates, key, val)
+        {
             bool known = false;
             (void)val;
             for (int i = 0; i < PF_FEE_CHANNELS; i++)
@@ -55,12 +56,12 @@ static int feetable__settlement(json_t *root, struct pf_feetable *ft, struct pf_
 
     if ((rc = pf_json_obj(root, "settlement", true, &s, err)) != 0)
         return rc;
-    if ((rc = pf_json_int(s, "t0_surcharge_bp", true, 0, PF_FEETABLE_MAX_SURCHARGE_BP, &v,
-                          err)) != 0)
+    if ((rc = pf_json_int(s, "t0_surcharge_bp", true, 0, PF_FEETABLE_MAX_SURCHARGE_BP, &v, err)) !=
+        0)
         return pf_error_prefix(err, "settlement");
     ft->surcharge_bp[PF_SETTLE_T0] = (int32_t)v;
-    if ((rc = pf_json_int(s, "t1_surcharge_bp", true, 0, PF_FEETABLE_MAX_SURCHARGE_BP, &v,
-                          err)) != 0)
+    if ((rc = pf_json_int(s, "t1_surcharge_bp", true, 0, PF_FEETABLE_MAX_SURCHARGE_BP, &v, err)) !=
+        0)
         return pf_error_prefix(err, "settlement");
     ft->surcharge_bp[PF_SETTLE_T1] = (int32_t)v;
     for (int i = 0; i < PF_FEE_CHANNELS; i++) {
@@ -88,7 +89,8 @@ static int feetable__mcc(json_t *root, struct pf_feetable *ft, struct pf_error *
         return pf_error_set(err, PF_ESCHEMA, "mcc: at least one merchant category required");
     if (json_array_size(a) > PF_FEETABLE_MAX_MCC)
         return pf_error_set(err, PF_ELIMIT, "mcc: more than %d categories", PF_FEETABLE_MAX_MCC);
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         const char *s = json_is_string(e) ? json_string_value(e) : NULL;
         unsigned v = 0;
 

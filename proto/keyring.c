@@ -9,7 +9,7 @@
 #include "pf/fileio.h"
 #include "pf/jsonv.h"
 
-#define KEYRING_SCHEMA 1
+#define KEYRING_SCHEMA      1
 #define KEYRING_ENDORSE_TAG "posfleet-root-endorsement-v1"
 
 const char *const pf_key_role_names[] = {"firmware", "fee-table", NULL};
@@ -74,7 +74,8 @@ static int keyring__roots(json_t *root, struct pf_keyring *kr, struct pf_error *
         return rc;
     if (!a || json_array_size(a) == 0)
         return pf_error_set(err, PF_ESCHEMA, "roots: at least one root key required");
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         struct pf_keyring_root *r = &kr->roots[i];
         char b64[100];
         size_t got = 0;
@@ -88,10 +89,9 @@ static int keyring__roots(json_t *root, struct pf_keyring *kr, struct pf_error *
         if ((rc = pf_json_str(e, "endorsement", false, 88, 88, b64, err)) != 0)
             return pf_error_prefix(err, "roots[%zu]", i);
         r->endorsed = b64[0] != '\0';
-        if (r->endorsed &&
-            (sodium_base642bin(r->endorsement, 64, b64, 88, NULL, &got, &end,
-                               sodium_base64_VARIANT_ORIGINAL) != 0 ||
-             got != 64 || end != b64 + 88))
+        if (r->endorsed && (sodium_base642bin(r->endorsement, 64, b64, 88, NULL, &got, &end,
+                                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                            got != 64 || end != b64 + 88))
             return pf_error_set(err, PF_EPARSE, "roots[%zu]: endorsement: malformed base64", i);
         if (i > 0 && !r->endorsed)
             return pf_error_set(err, PF_EROOT_CHAIN,
@@ -109,7 +109,8 @@ static int keyring__keys(json_t *root, struct pf_keyring *kr, struct pf_error *e
 
     if (rc || !a)
         return rc;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         struct pf_keyring_key *k = &kr->keys[i];
 
         if (!json_is_object(e))
@@ -139,15 +140,16 @@ static int keyring__revoked(json_t *root, struct pf_keyring *kr, struct pf_error
 
     if (rc || !a)
         return rc;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         struct pf_keyring_revocation *r = &kr->revoked[i];
         char idhex[PF_MS_KEYID_HEX + 1];
 
         if (!json_is_object(e))
             return pf_error_set(err, PF_ESCHEMA, "revoked[%zu]: expected an object", i);
         r->reason[0] = '\0';
-        if ((rc = pf_json_str(e, "key_id", true, PF_MS_KEYID_HEX, PF_MS_KEYID_HEX, idhex,
-                              err)) != 0 ||
+        if ((rc = pf_json_str(e, "key_id", true, PF_MS_KEYID_HEX, PF_MS_KEYID_HEX, idhex, err)) !=
+                    0 ||
             (rc = keyring__time(e, "revoked_at", &r->revoked_at, err)) != 0 ||
             (rc = pf_json_str(e, "reason", false, 0, PF_KEY_REASON_MAX, r->reason, err)) != 0)
             return pf_error_prefix(err, "revoked[%zu]", i);
@@ -337,8 +339,8 @@ const struct pf_ms_pubkey *pf_keyring_current_root(const struct pf_keyring *kr)
 }
 
 int pf_keyring_verify(const char *buf, size_t len, const char *sig, size_t siglen,
-                      const struct pf_ms_pubkey *anchor, int64_t min_serial,
-                      struct pf_keyring *kr, struct pf_error *err)
+                      const struct pf_ms_pubkey *anchor, int64_t min_serial, struct pf_keyring *kr,
+                      struct pf_error *err)
 {
     struct pf_ms_sig s;
     char id[PF_MS_KEYID_HEX + 1];

@@ -11,8 +11,8 @@
 
 const char *const pf_bundle_kind_names[] = {"firmware", "fee-table", NULL};
 
-static const char *const manifest__reserved[] = {
-    "manifest.json", "manifest.json.minisig", "keyring.json", "keyring.json.minisig", NULL};
+static const char *const manifest__reserved[] = {"manifest.json", "manifest.json.minisig",
+                                                 "keyring.json", "keyring.json.minisig", NULL};
 
 bool pf_manifest_name_valid(const char *name)
 {
@@ -46,8 +46,8 @@ static int manifest__time(json_t *obj, const char *key, int64_t *out, struct pf_
 }
 
 /* A non-empty array of unique short strings. */
-static int manifest__strings(json_t *root, const char *key, size_t maxlen, char *out,
-                             size_t stride, size_t *count, struct pf_error *err)
+static int manifest__strings(json_t *root, const char *key, size_t maxlen, char *out, size_t stride,
+                             size_t *count, struct pf_error *err)
 {
     json_t *a = json_object_get(root, key), *e;
     size_t i;
@@ -61,7 +61,8 @@ static int manifest__strings(json_t *root, const char *key, size_t maxlen, char 
     if (json_array_size(a) > PF_MANIFEST_MAX_TARGETS)
         return pf_error_set(err, PF_ELIMIT, "%s: more than %d entries", key,
                             PF_MANIFEST_MAX_TARGETS);
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         size_t n;
         char *dst = out + i * stride;
 
@@ -69,8 +70,7 @@ static int manifest__strings(json_t *root, const char *key, size_t maxlen, char 
             return pf_error_set(err, PF_ESCHEMA, "%s[%zu]: expected a string", key, i);
         n = json_string_length(e);
         if (n == 0 || n > maxlen || memchr(json_string_value(e), '\0', n))
-            return pf_error_set(err, PF_ERANGE, "%s[%zu]: length must be 1..%zu", key, i,
-                                maxlen);
+            return pf_error_set(err, PF_ERANGE, "%s[%zu]: length must be 1..%zu", key, i, maxlen);
         memcpy(dst, json_string_value(e), n);
         dst[n] = '\0';
         for (size_t j = 0; j < i; j++) {
@@ -97,7 +97,8 @@ static int manifest__payloads(json_t *root, struct pf_manifest *m, struct pf_err
     if (json_array_size(a) > PF_MANIFEST_MAX_PAYLOADS)
         return pf_error_set(err, PF_ELIMIT, "payloads: more than %d payloads",
                             PF_MANIFEST_MAX_PAYLOADS);
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         struct pf_manifest_payload *p = &m->payloads[i];
         char hex[PF_B2_HEX_LEN + 1];
         int64_t size;
@@ -106,8 +107,7 @@ static int manifest__payloads(json_t *root, struct pf_manifest *m, struct pf_err
             return pf_error_set(err, PF_ESCHEMA, "payloads[%zu]: expected an object", i);
         if ((rc = pf_json_str(e, "name", true, 1, PF_MANIFEST_NAME_MAX, p->name, err)) != 0 ||
             (rc = pf_json_int(e, "size", true, 0, INT64_MAX, &size, err)) != 0 ||
-            (rc = pf_json_str(e, "blake2b_256", true, PF_B2_HEX_LEN, PF_B2_HEX_LEN, hex, err)) !=
-                0)
+            (rc = pf_json_str(e, "blake2b_256", true, PF_B2_HEX_LEN, PF_B2_HEX_LEN, hex, err)) != 0)
             return pf_error_prefix(err, "payloads[%zu]", i);
         if (!pf_manifest_name_valid(p->name))
             return pf_error_set(err, PF_EUNSAFE_PATH,
@@ -161,7 +161,7 @@ int pf_manifest_parse(const char *buf, size_t len, struct pf_manifest *m, struct
         (rc = manifest__time(root, "created", &m->created, err)) != 0 ||
         (rc = manifest__time(root, "expires", &m->expires, err)) != 0 ||
         (rc = pf_json_str(root, "key_id", true, PF_MS_KEYID_HEX, PF_MS_KEYID_HEX, idhex, err)) !=
-            0 ||
+                0 ||
         (rc = pf_json_str(root, "notes", false, 0, PF_MANIFEST_NOTES_MAX, m->notes, err)) != 0)
         goto out_decref;
     if (pf_ms_keyid_parse(idhex, m->key_id) != 0) {

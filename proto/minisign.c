@@ -11,9 +11,9 @@
 
 #include "pf/fileio.h"
 
-#define MS_PK_BLOB 42     /* "Ed" || key id || pk */
-#define MS_SIG_BLOB 74    /* "ED" || key id || sig */
-#define MS_SK_BLOB 158    /* minisign SeckeyStruct */
+#define MS_PK_BLOB     42  /* "Ed" || key id || pk */
+#define MS_SIG_BLOB    74  /* "ED" || key id || sig */
+#define MS_SK_BLOB     158 /* minisign SeckeyStruct */
 #define MS_KEYFILE_MAX 4096
 
 static const char ms__untrusted_prefix[] = "untrusted comment: ";
@@ -104,8 +104,7 @@ static int ms__b64_decode(const char *s, size_t n, uint8_t *out, size_t want)
     size_t got = 0;
     const char *end = NULL;
 
-    if (sodium_base642bin(out, want, s, n, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) !=
-            0 ||
+    if (sodium_base642bin(out, want, s, n, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         got != want || end != s + n)
         return -1;
     return 0;
@@ -166,8 +165,7 @@ static bool ms__has_prefix(const char *s, size_t n, const char *prefix)
     return n >= p && memcmp(s, prefix, p) == 0;
 }
 
-int pf_ms_pubkey_parse(const char *buf, size_t len, struct pf_ms_pubkey *pub,
-                       struct pf_error *err)
+int pf_ms_pubkey_parse(const char *buf, size_t len, struct pf_ms_pubkey *pub, struct pf_error *err)
 {
     const char *starts[2];
     size_t lens[2];
@@ -221,9 +219,9 @@ static void ms__sk_checksum(const uint8_t *blob, uint8_t chk[32])
     crypto_generichash_state st;
 
     crypto_generichash_init(&st, NULL, 0, 32);
-    crypto_generichash_update(&st, blob, 2);        /* sig_alg */
-    crypto_generichash_update(&st, blob + 54, 8);   /* key id */
-    crypto_generichash_update(&st, blob + 62, 64);  /* sk */
+    crypto_generichash_update(&st, blob, 2);       /* sig_alg */
+    crypto_generichash_update(&st, blob + 54, 8);  /* key id */
+    crypto_generichash_update(&st, blob + 62, 64); /* sk */
     crypto_generichash_final(&st, chk, 32);
 }
 

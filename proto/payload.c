@@ -36,9 +36,8 @@ int pf_payload_verifier_update(struct pf_payload_verifier *v, const void *buf, s
                                struct pf_error *err)
 {
     if (len > v->size - v->seen)
-        return pf_error_set(err, PF_EEXCESS,
-                            "payload %s: more than the declared %llu bytes", v->name,
-                            (unsigned long long)v->size);
+        return pf_error_set(err, PF_EEXCESS, "payload %s: more than the declared %llu bytes",
+                            v->name, (unsigned long long)v->size);
     crypto_generichash_update(&v->hash, buf, len);
     v->seen += len;
     return 0;
@@ -55,8 +54,8 @@ int pf_payload_verifier_final(struct pf_payload_verifier *v, struct pf_error *er
     if (sodium_memcmp(got, v->digest, PF_B2_LEN) != 0) {
         char hex[PF_B2_HEX_LEN + 1];
         pf_b2_hex(got, hex);
-        return pf_error_set(err, PF_EDIGEST, "payload %s: BLAKE2b-256 %s does not match the manifest",
-                            v->name, hex);
+        return pf_error_set(err, PF_EDIGEST,
+                            "payload %s: BLAKE2b-256 %s does not match the manifest", v->name, hex);
     }
     return 0;
 }

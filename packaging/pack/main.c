@@ -11,10 +11,10 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
-    {"create", pfp_cmd_create, "build a bundle from a firmware image or a fee table"},
-    {"sign", pfp_cmd_sign, "sign (or re-sign) a bundle's manifest"},
-    {"verify", pfp_cmd_verify, "verify a bundle as a terminal would (optionally extract)"},
-    {"inspect", pfp_cmd_inspect, "show what a bundle holds (--json for machines)"},
+        {"create", pfp_cmd_create, "build a bundle from a firmware image or a fee table"},
+        {"sign", pfp_cmd_sign, "sign (or re-sign) a bundle's manifest"},
+        {"verify", pfp_cmd_verify, "verify a bundle as a terminal would (optionally extract)"},
+        {"inspect", pfp_cmd_inspect, "show what a bundle holds (--json for machines)"},
 };
 
 static void usage(FILE *f)

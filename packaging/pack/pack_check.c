@@ -17,14 +17,14 @@
 #include "pf/fileio.h"
 
 static const char verify__usage[] =
-    "usage: posfleet-pack verify --root ROOT.pub [--kind firmware|fee-table] [--model M]\n"
-    "         [--hw-rev R] [--installed VERSION] [--now TIME] [--min-keyring-serial N]\n"
-    "         [--max-payload BYTES] [--keyring DIR] [--extract DIR] BUNDLE\n"
-    "Checks the keyring chain from ROOT.pub, the manifest signature and key, the policy\n"
-    "given by the options, and every payload's size and digest in one pass. --keyring\n"
-    "supplies the current keyring (DIR/keyring.json, verified from ROOT.pub), which wins\n"
-    "over the embedded one when newer (revocations after packing). --extract\n"
-    "writes the payloads into DIR (absent or empty) only if everything verified.\n";
+        "usage: posfleet-pack verify --root ROOT.pub [--kind firmware|fee-table] [--model M]\n"
+        "         [--hw-rev R] [--installed VERSION] [--now TIME] [--min-keyring-serial N]\n"
+        "         [--max-payload BYTES] [--keyring DIR] [--extract DIR] BUNDLE\n"
+        "Checks the keyring chain from ROOT.pub, the manifest signature and key, the policy\n"
+        "given by the options, and every payload's size and digest in one pass. --keyring\n"
+        "supplies the current keyring (DIR/keyring.json, verified from ROOT.pub), which wins\n"
+        "over the embedded one when newer (revocations after packing). --extract\n"
+        "writes the payloads into DIR (absent or empty) only if everything verified.\n";
 
 int pfp_cmd_verify(int argc, char **argv)
 {
@@ -53,14 +53,20 @@ int pfp_cmd_verify(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'r': root = optarg; break;
+        case 'r':
+            root = optarg;
+            break;
         case 'k':
             pol.kind = !strcmp(optarg, "firmware") ? 0 : !strcmp(optarg, "fee-table") ? 1 : -2;
             if (pol.kind == -2)
                 goto usage;
             break;
-        case 'm': pol.model = optarg; break;
-        case 'w': pol.hw_rev = optarg; break;
+        case 'm':
+            pol.model = optarg;
+            break;
+        case 'w':
+            pol.hw_rev = optarg;
+            break;
         case 'i':
             if (!pf_version_valid(optarg))
                 goto usage;
@@ -82,10 +88,17 @@ int pfp_cmd_verify(int argc, char **argv)
             if (errno || *end)
                 goto usage;
             break;
-        case 'x': extract = optarg; break;
-        case 'K': kdir = optarg; break;
-        case 'h': fputs(verify__usage, stdout); return 0;
-        default: goto usage;
+        case 'x':
+            extract = optarg;
+            break;
+        case 'K':
+            kdir = optarg;
+            break;
+        case 'h':
+            fputs(verify__usage, stdout);
+            return 0;
+        default:
+            goto usage;
         }
     }
     if (!root || optind + 1 != argc)
@@ -174,10 +187,10 @@ static int inspect__entries(const char *path, struct inspect_entry *ents, size_t
                  archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
         ents[*n].size = archive_entry_size(e);
         ents[*n].type = archive_entry_hardlink(e) ? 'h'
-                        : t == AE_IFREG          ? '-'
-                        : t == AE_IFLNK          ? 'l'
-                        : t == AE_IFDIR          ? 'd'
-                                                 : '?';
+                        : t == AE_IFREG           ? '-'
+                        : t == AE_IFLNK           ? 'l'
+                        : t == AE_IFDIR           ? 'd'
+                                                  : '?';
         (*n)++;
     }
     *filter = archive_filter_name(a, 0);
@@ -197,7 +210,7 @@ static json_t *inspect__time(int64_t t)
 int pfp_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+            {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     struct pf_error err = {0};
     struct pf_bundle_meta meta = {0};
     struct pf_manifest *m = NULL;
@@ -207,7 +220,7 @@ int pfp_cmd_inspect(int argc, char **argv)
     const struct pf_keyring_key *signer = NULL;
     const char *filter = "none";
     char id[PF_MS_KEYID_HEX + 1], hex[PF_B2_HEX_LEN + 1], t1[PF_TIME_STR_LEN + 1],
-        t2[PF_TIME_STR_LEN + 1];
+            t2[PF_TIME_STR_LEN + 1];
     size_t nents = 0;
     bool json = false, have_sig = false, have_kr = false;
     int c, rc = 1;
@@ -273,17 +286,17 @@ int pfp_cmd_inspect(int argc, char **argv)
         json_object_set_new(man, "notes", json_string(m->notes));
         for (size_t i = 0; i < m->npayloads; i++) {
             pf_b2_hex(m->payloads[i].digest, hex);
-            json_array_append_new(pl, json_pack("{s:s,s:I,s:s}", "name", m->payloads[i].name,
-                                                "size", (json_int_t)m->payloads[i].size,
-                                                "blake2b_256", hex));
+            json_array_append_new(pl,
+                                  json_pack("{s:s,s:I,s:s}", "name", m->payloads[i].name, "size",
+                                            (json_int_t)m->payloads[i].size, "blake2b_256", hex));
         }
         json_object_set_new(man, "payloads", pl);
         json_object_set_new(root, "manifest", man);
         if (have_sig) {
             pf_ms_keyid_hex(sig.key_id, id);
-            json_object_set_new(root, "signature",
-                                json_pack("{s:s,s:s}", "key_id", id, "trusted_comment",
-                                          sig.trusted_comment));
+            json_object_set_new(
+                    root, "signature",
+                    json_pack("{s:s,s:s}", "key_id", id, "trusted_comment", sig.trusted_comment));
         } else {
             json_object_set_new(root, "signature", json_null());
         }
@@ -293,9 +306,9 @@ int pfp_cmd_inspect(int argc, char **argv)
             json_object_set_new(k, "root", json_string(id));
             json_object_set_new(k, "root_chain_length", json_integer((json_int_t)kr->nroots));
             if (signer)
-                json_object_set_new(k, "signer", json_pack("{s:s,s:s}", "name", signer->name,
-                                                           "role",
-                                                           pf_key_role_names[signer->role]));
+                json_object_set_new(k, "signer",
+                                    json_pack("{s:s,s:s}", "name", signer->name, "role",
+                                              pf_key_role_names[signer->role]));
             json_object_set_new(root, "keyring", k);
         } else {
             json_object_set_new(root, "keyring", json_null());

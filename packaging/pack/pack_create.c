@@ -24,13 +24,15 @@
 #define CREATE_BLOCK (1u << 20)
 
 static const char create__usage[] =
-    "usage: posfleet-pack create --kind firmware|fee-table --model M [--model M...]\n"
-    "         --hw-rev R [--hw-rev R...] --keyring DIR (--key SIGNING.key | --signer SIGNING.pub)\n"
-    "         [--version V] [--notes TEXT] [--expires TIME | --expires-days N] [--created TIME]\n"
-    "         [--fee-table TABLE.json] [--compress none|gzip|zstd] -o BUNDLE [PAYLOAD...]\n"
-    "A firmware bundle carries the PAYLOAD files (named by their base names); a fee-table\n"
-    "bundle carries --fee-table, validated first, as fee-table.json (its version by default).\n"
-    "TIME is UTC like 2026-12-01T00:00:00Z; default expiry 90 days after creation.\n";
+        "usage: posfleet-pack create --kind firmware|fee-table --model M [--model M...]\n"
+        "         --hw-rev R [--hw-rev R...] --keyring DIR (--key SIGNING.key | --signer "
+        "SIGNING.pub)\n"
+        "         [--version V] [--notes TEXT] [--expires TIME | --expires-days N] [--created "
+        "TIME]\n"
+        "         [--fee-table TABLE.json] [--compress none|gzip|zstd] -o BUNDLE [PAYLOAD...]\n"
+        "A firmware bundle carries the PAYLOAD files (named by their base names); a fee-table\n"
+        "bundle carries --fee-table, validated first, as fee-table.json (its version by default).\n"
+        "TIME is UTC like 2026-12-01T00:00:00Z; default expiry 90 days after creation.\n";
 
 struct create_opts {
     int kind;
@@ -132,7 +134,9 @@ static int create__parse(int argc, char **argv, struct create_opts *o)
         case 'k':
             o->kind = !strcmp(optarg, "firmware") ? 0 : !strcmp(optarg, "fee-table") ? 1 : -2;
             break;
-        case 'V': o->version = optarg; break;
+        case 'V':
+            o->version = optarg;
+            break;
         case 'm':
             if (o->nmodels == PF_MANIFEST_MAX_TARGETS)
                 return 2;
@@ -143,23 +147,43 @@ static int create__parse(int argc, char **argv, struct create_opts *o)
                 return 2;
             o->revs[o->nrevs++] = optarg;
             break;
-        case 'n': o->notes = optarg; break;
-        case 'K': o->keyring_dir = optarg; break;
-        case 's': o->key = optarg; break;
-        case 'S': o->signer = optarg; break;
-        case 'f': o->fee_table = optarg; break;
-        case 'e': o->expires = optarg; break;
+        case 'n':
+            o->notes = optarg;
+            break;
+        case 'K':
+            o->keyring_dir = optarg;
+            break;
+        case 's':
+            o->key = optarg;
+            break;
+        case 'S':
+            o->signer = optarg;
+            break;
+        case 'f':
+            o->fee_table = optarg;
+            break;
+        case 'e':
+            o->expires = optarg;
+            break;
         case 'E':
             errno = 0;
             o->expires_days = strtol(optarg, &end, 10);
             if (errno || *end || o->expires_days < 1 || o->expires_days > 3650)
                 return 2;
             break;
-        case 'c': o->created = optarg; break;
-        case 'z': o->compress = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'h': return -1;
-        default: return 2;
+        case 'c':
+            o->created = optarg;
+            break;
+        case 'z':
+            o->compress = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'h':
+            return -1;
+        default:
+            return 2;
         }
     }
     if (o->kind < 0 || !o->nmodels || !o->nrevs || !o->keyring_dir || !o->out ||
@@ -230,8 +254,10 @@ int pfp_cmd_create(int argc, char **argv)
             snprintf(copy, sizeof(copy), "%s", argv[i]);
             snprintf(p->name, sizeof(p->name), "%s", basename(copy));
             if (!pf_manifest_name_valid(p->name) || pf_manifest_payload_find(m, p->name)) {
-                fprintf(stderr, "posfleet-pack create: payload name '%s' is not a plain unique "
-                                "file name [UNSAFE_PATH]\n", p->name);
+                fprintf(stderr,
+                        "posfleet-pack create: payload name '%s' is not a plain unique "
+                        "file name [UNSAFE_PATH]\n",
+                        p->name);
                 goto out;
             }
             paths[m->npayloads++] = argv[i];
@@ -290,8 +316,8 @@ int pfp_cmd_create(int argc, char **argv)
     snprintf(kspath, sizeof(kspath), "%s/%s", o.keyring_dir, PF_BUNDLE_KEYRING_SIG);
     if ((prc = pf_file_read(kpath, PF_KEYRING_MAX_BYTES, &kdoc, &klen)) != 0 ||
         (prc = pf_file_read(kspath, PF_MS_SIG_MAX, &ksig, &ksiglen)) != 0) {
-        fprintf(stderr, "posfleet-pack create: cannot read the keyring in %s: %s\n",
-                o.keyring_dir, pf_strerror(prc));
+        fprintf(stderr, "posfleet-pack create: cannot read the keyring in %s: %s\n", o.keyring_dir,
+                pf_strerror(prc));
         goto out;
     }
     if (pf_keyring_parse(kdoc, klen, kr, &err) != 0 ||
@@ -350,8 +376,7 @@ int pfp_cmd_create(int argc, char **argv)
         goto out;
     }
     if (rename(tmp, o.out) != 0) {
-        fprintf(stderr, "posfleet-pack create: cannot rename to %s: %s\n", o.out,
-                strerror(errno));
+        fprintf(stderr, "posfleet-pack create: cannot rename to %s: %s\n", o.out, strerror(errno));
         goto out;
     }
     tmp_made = false;

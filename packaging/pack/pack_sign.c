@@ -90,10 +90,18 @@ int pfp_cmd_sign(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': key = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(sign__usage, stdout); return 0;
-        default: fputs(sign__usage, stderr); return 2;
+        case 'k':
+            key = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(sign__usage, stdout);
+            return 0;
+        default:
+            fputs(sign__usage, stderr);
+            return 2;
         }
     }
     if (!key || optind + 1 != argc) {
@@ -122,8 +130,9 @@ int pfp_cmd_sign(int argc, char **argv)
     if (memcmp(sec.key_id, m->key_id, PF_MS_KEYID_LEN) != 0) {
         pf_ms_keyid_hex(m->key_id, a);
         pf_ms_keyid_hex(sec.key_id, b);
-        fprintf(stderr, "posfleet-pack sign: the manifest names key %s, %s is key %s [KEY_UNKNOWN]\n",
-                a, key, b);
+        fprintf(stderr,
+                "posfleet-pack sign: the manifest names key %s, %s is key %s [KEY_UNKNOWN]\n", a,
+                key, b);
         goto out;
     }
     if (pf_time_format(m->created, when) != 0)

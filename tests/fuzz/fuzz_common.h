@@ -23,7 +23,7 @@
 #include "pf/manifest.h"
 #include "pf/minisign.h"
 
-#define FUZZ_NOW INT64_C(1795737600) /* 2026-11-27T00:00:00Z */
+#define FUZZ_NOW     INT64_C(1795737600) /* 2026-11-27T00:00:00Z */
 #define FUZZ_SIG_SEP "\n--signature--\n"
 
 typedef void (*fuzz_add_fn)(const void *buf, size_t len, void *ctx);
@@ -56,8 +56,11 @@ static inline struct pf_trust fuzz_trust(void)
 
 static inline struct pf_policy fuzz_policy(void)
 {
-    struct pf_policy p = {.kind = -1, .model = "PX-200", .hw_rev = "B",
-                          .installed_version = "1.0.0", .now = FUZZ_NOW};
+    struct pf_policy p = {.kind = -1,
+                          .model = "PX-200",
+                          .hw_rev = "B",
+                          .installed_version = "1.0.0",
+                          .now = FUZZ_NOW};
     return p;
 }
 
@@ -84,8 +87,8 @@ static inline char *fuzz_keyring(size_t *len, char *sig, size_t *siglen)
     snprintf(kr->keys[1].name, sizeof(kr->keys[1].name), "fee");
     kr->keys[1].role = PF_ROLE_FEETABLE;
     for (int i = 0; i < 2; i++) {
-        kr->keys[i].not_before = 946684800;   /* 2000 */
-        kr->keys[i].not_after = 4102444800;   /* 2100 */
+        kr->keys[i].not_before = 946684800; /* 2000 */
+        kr->keys[i].not_after = 4102444800; /* 2100 */
     }
     kr->nkeys = 2;
     memset(kr->revoked[0].key_id, 0x42, PF_MS_KEYID_LEN);
@@ -142,16 +145,16 @@ static inline char *fuzz_manifest(const char *const *names, const char *const *d
 static inline void *fuzz_bundle(int filter, size_t *outlen)
 {
     static const char *const names[] = {"fw.img", "boot.bin"};
-    static const char *const datas[] = {"firmware image bytes for the fuzz seed",
-                                        "boot loader"};
+    static const char *const datas[] = {"firmware image bytes for the fuzz seed", "boot loader"};
     char msig[PF_MS_SIG_MAX], ksig[PF_MS_SIG_MAX];
     size_t mlen, msiglen, klen, ksiglen, cap = 1 << 16, used = 0;
     char *mdoc = fuzz_manifest(names, datas, 2, &mlen, msig, &msiglen);
     char *kdoc = fuzz_keyring(&klen, ksig, &ksiglen);
     const void *bufs[] = {mdoc, msig, kdoc, ksig, datas[0], datas[1]};
     size_t lens[] = {mlen, msiglen, klen, ksiglen, strlen(datas[0]), strlen(datas[1])};
-    const char *entry_names[] = {PF_BUNDLE_MANIFEST, PF_BUNDLE_MANIFEST_SIG, PF_BUNDLE_KEYRING,
-                                 PF_BUNDLE_KEYRING_SIG, names[0], names[1]};
+    const char *entry_names[] = {PF_BUNDLE_MANIFEST, PF_BUNDLE_MANIFEST_SIG,
+                                 PF_BUNDLE_KEYRING,  PF_BUNDLE_KEYRING_SIG,
+                                 names[0],           names[1]};
     unsigned char *out = malloc(cap);
     struct archive *a = archive_write_new();
 

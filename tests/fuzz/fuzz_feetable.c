@@ -23,14 +23,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 void fuzz_seeds(fuzz_add_fn add, void *ctx)
 {
-    static const char doc[] =
-        "{\"schema\":1,\"version\":\"2026.12.1\",\"currency\":\"EUR\","
-        "\"effective_at\":\"2026-12-01T00:00:00Z\","
-        "\"rates\":{\"debit_card\":{\"rate_bp\":90,\"cap_minor\":500},"
-        "\"credit_card\":{\"rate_bp\":150,\"cap_minor\":1000},"
-        "\"qr_code\":{\"rate_bp\":60,\"cap_minor\":300},"
-        "\"contactless\":{\"rate_bp\":80,\"cap_minor\":500}},"
-        "\"settlement\":{\"t0_surcharge_bp\":25,\"t1_surcharge_bp\":0},"
-        "\"mcc\":[\"5411\",\"5812\"]}";
+    static const char doc[] = "{\"schema\":1,\"version\":\"2026.12.1\",\"currency\":\"EUR\","
+                              "\"effective_at\":\"2026-12-01T00:00:00Z\","
+                              "\"rates\":{\"debit_card\":{\"rate_bp\":90,\"cap_minor\":500},"
+                              "\"credit_card\":{\"rate_bp\":150,\"cap_minor\":1000},"
+                              "\"qr_code\":{\"rate_bp\":60,\"cap_minor\":300},"
+                              "\"contactless\":{\"rate_bp\":80,\"cap_minor\":500}},"
+                              "\"settlement\":{\"t0_surcharge_bp\":25,\"t1_surcharge_bp\":0},"
+                              "\"mcc\":[\"5411\",\"5812\"]}";
     add(doc, sizeof(doc) - 1, ctx);
 }

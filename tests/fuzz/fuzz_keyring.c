@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pf_keyring_verify(doc, dlen, sig, slen, &trust.root, 0, kr, &err) == 0) {
         for (size_t i = 0; i < kr->nkeys; i++)
             if (pf_keyring_check_key(kr, kr->keys[i].pub.key_id, PF_ROLE_FIRMWARE, FUZZ_NOW, NULL,
-                                     &err) != 0 && err.code == 0)
+                                     &err) != 0 &&
+                err.code == 0)
                 abort(); /* a refusal always carries its code */
     }
     free(kr);

@@ -17,7 +17,7 @@
 #include "pf/fileio.h"
 
 #define SMOKE_MAX_SEEDS 64
-#define SMOKE_MAX_LEN (1u << 20)
+#define SMOKE_MAX_LEN   (1u << 20)
 
 struct corpus {
     size_t n;

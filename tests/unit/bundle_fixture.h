@@ -194,12 +194,16 @@ static inline void fx_tar(const char *path, const struct fx_entry *ents, size_t 
             archive_entry_set_hardlink(e, ents[i].link);
             archive_entry_set_size(e, 0);
             break;
-        case FX_FIFO: archive_entry_set_filetype(e, AE_IFIFO); break;
+        case FX_FIFO:
+            archive_entry_set_filetype(e, AE_IFIFO);
+            break;
         case FX_CHR:
             archive_entry_set_filetype(e, AE_IFCHR);
             archive_entry_set_rdev(e, 0x0103);
             break;
-        case FX_DIR: archive_entry_set_filetype(e, AE_IFDIR); break;
+        case FX_DIR:
+            archive_entry_set_filetype(e, AE_IFDIR);
+            break;
         }
         if (archive_write_header(a, e) != ARCHIVE_OK)
             fx_fail(archive_error_string(a));
@@ -214,8 +218,8 @@ static inline void fx_tar(const char *path, const struct fx_entry *ents, size_t 
 }
 
 /* The four metadata entries, in bundle order, into ents[0..4). */
-static inline void fx_meta(const struct fx *f, struct fx_entry *ents, const char *mdoc,
-                           size_t mlen, const char *msig, size_t msiglen)
+static inline void fx_meta(const struct fx *f, struct fx_entry *ents, const char *mdoc, size_t mlen,
+                           const char *msig, size_t msiglen)
 {
     ents[0] = (struct fx_entry){PF_BUNDLE_MANIFEST, mdoc, mlen, FX_REG, NULL};
     ents[1] = (struct fx_entry){PF_BUNDLE_MANIFEST_SIG, msig, msiglen, FX_REG, NULL};

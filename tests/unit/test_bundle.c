@@ -129,15 +129,15 @@ static int t_run(struct t *t, struct pf_error *err, struct counting_sink *cs)
     return t_run_pol(t, &trust, &pol, err, cs);
 }
 
-#define REFUSED(t, code, before_payload)                                                     \
-    do {                                                                                     \
-        struct pf_error err_ = {0};                                                          \
-        struct counting_sink cs_;                                                            \
-        int rc_ = t_run((t), &err_, &cs_);                                                   \
-        ck_assert_msg(rc_ == (code), "expected %s, got %s: %s", pf_errname(code),            \
-                      pf_errname(rc_), err_.msg);                                            \
-        if (before_payload)                                                                  \
-            ck_assert_int_eq(cs_.begins, 0);                                                 \
+#define REFUSED(t, code, before_payload)                                                           \
+    do {                                                                                           \
+        struct pf_error err_ = {0};                                                                \
+        struct counting_sink cs_;                                                                  \
+        int rc_ = t_run((t), &err_, &cs_);                                                         \
+        ck_assert_msg(rc_ == (code), "expected %s, got %s: %s", pf_errname(code), pf_errname(rc_), \
+                      err_.msg);                                                                   \
+        if (before_payload)                                                                        \
+            ck_assert_int_eq(cs_.begins, 0);                                                       \
     } while (0)
 
 START_TEST(test_roundtrip_extract)
@@ -849,8 +849,8 @@ START_TEST(test_bitflips)
     n = entry_offsets(t->bundle, hdr, data, size, 8);
     ck_assert_uint_eq(n, 5);
     for (size_t i = 0; i < n; i++) {
-        int64_t spots[] = {hdr[i] + 0,   hdr[i] + 100, hdr[i] + 124, hdr[i] + 150,
-                           data[i],      data[i] + size[i] / 2,      data[i] + size[i] - 1};
+        int64_t spots[] = {hdr[i] + 0, hdr[i] + 100,          hdr[i] + 124,         hdr[i] + 150,
+                           data[i],    data[i] + size[i] / 2, data[i] + size[i] - 1};
         for (size_t s = 0; s < sizeof(spots) / sizeof(spots[0]); s++) {
             for (int bit = 0; bit < 8; bit += 3) {
                 struct pf_error err = {0};

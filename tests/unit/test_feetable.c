@@ -7,15 +7,14 @@
 #include "pf/feetable.h"
 #include "testutil.h"
 
-static const char good_doc[] =
-    "{\"schema\":1,\"version\":\"2026.12.1\",\"currency\":\"EUR\","
-    "\"effective_at\":\"2026-12-01T00:00:00Z\","
-    "\"rates\":{\"debit_card\":{\"rate_bp\":90,\"cap_minor\":500},"
-    "\"credit_card\":{\"rate_bp\":150,\"cap_minor\":1000},"
-    "\"qr_code\":{\"rate_bp\":60,\"cap_minor\":300},"
-    "\"contactless\":{\"rate_bp\":80,\"cap_minor\":500}},"
-    "\"settlement\":{\"t0_surcharge_bp\":25,\"t1_surcharge_bp\":0},"
-    "\"mcc\":[\"5411\",\"5812\",\"5999\"]}";
+static const char good_doc[] = "{\"schema\":1,\"version\":\"2026.12.1\",\"currency\":\"EUR\","
+                               "\"effective_at\":\"2026-12-01T00:00:00Z\","
+                               "\"rates\":{\"debit_card\":{\"rate_bp\":90,\"cap_minor\":500},"
+                               "\"credit_card\":{\"rate_bp\":150,\"cap_minor\":1000},"
+                               "\"qr_code\":{\"rate_bp\":60,\"cap_minor\":300},"
+                               "\"contactless\":{\"rate_bp\":80,\"cap_minor\":500}},"
+                               "\"settlement\":{\"t0_surcharge_bp\":25,\"t1_surcharge_bp\":0},"
+                               "\"mcc\":[\"5411\",\"5812\",\"5999\"]}";
 
 START_TEST(test_good)
 {
@@ -50,28 +49,30 @@ START_TEST(test_refusals)
         const char *value; /* NULL deletes */
         const char *mention;
     } cases[] = {
-        {"schema", "3", "schema"},
-        {"version", "\"next\"", "version"},
-        {"currency", "\"eur\"", "currency"},
-        {"currency", "\"EURO\"", "currency"},
-        {"effective_at", "\"2026-12-01\"", "effective_at"},
-        {"effective_at", NULL, "effective_at"},
-        {"rates", NULL, "rates"},
-        {"rates.qr_code", NULL, "rates: qr_code"},
-        {"rates.crypto", "{\"rate_bp\":1,\"cap_minor\":1}", "rates.crypto"},
-        {"rates.credit_card", "{\"rate_bp\":20000,\"cap_minor\":1}", "rates.credit_card: rate_bp"},
-        {"rates.credit_card", "{\"rate_bp\":-1,\"cap_minor\":1}", "rates.credit_card: rate_bp"},
-        {"rates.debit_card", "{\"rate_bp\":90}", "rates.debit_card: cap_minor"},
-        {"rates.debit_card", "{\"rate_bp\":90,\"cap_minor\":0}", "rates.debit_card: cap_minor"},
-        {"rates.debit_card", "{\"rate_bp\":\"90\",\"cap_minor\":5}", "rates.debit_card: rate_bp"},
-        {"settlement", NULL, "settlement"},
-        {"settlement", "{\"t0_surcharge_bp\":5000,\"t1_surcharge_bp\":0}",
-         "settlement: t0_surcharge_bp"},
-        {"settlement", "{\"t0_surcharge_bp\":5}", "settlement: t1_surcharge_bp"},
-        {"mcc", "[]", "mcc"},
-        {"mcc", "[5411]", "mcc[0]"},
-        {"mcc", "[\"5411\",\"541\"]", "mcc[1]"},
-        {"mcc", "[\"5411\",\"5411\"]", "mcc[1]"},
+            {"schema", "3", "schema"},
+            {"version", "\"next\"", "version"},
+            {"currency", "\"eur\"", "currency"},
+            {"currency", "\"EURO\"", "currency"},
+            {"effective_at", "\"2026-12-01\"", "effective_at"},
+            {"effective_at", NULL, "effective_at"},
+            {"rates", NULL, "rates"},
+            {"rates.qr_code", NULL, "rates: qr_code"},
+            {"rates.crypto", "{\"rate_bp\":1,\"cap_minor\":1}", "rates.crypto"},
+            {"rates.credit_card", "{\"rate_bp\":20000,\"cap_minor\":1}",
+             "rates.credit_card: rate_bp"},
+            {"rates.credit_card", "{\"rate_bp\":-1,\"cap_minor\":1}", "rates.credit_card: rate_bp"},
+            {"rates.debit_card", "{\"rate_bp\":90}", "rates.debit_card: cap_minor"},
+            {"rates.debit_card", "{\"rate_bp\":90,\"cap_minor\":0}", "rates.debit_card: cap_minor"},
+            {"rates.debit_card", "{\"rate_bp\":\"90\",\"cap_minor\":5}",
+             "rates.debit_card: rate_bp"},
+            {"settlement", NULL, "settlement"},
+            {"settlement", "{\"t0_surcharge_bp\":5000,\"t1_surcharge_bp\":0}",
+             "settlement: t0_surcharge_bp"},
+            {"settlement", "{\"t0_surcharge_bp\":5}", "settlement: t1_surcharge_bp"},
+            {"mcc", "[]", "mcc"},
+            {"mcc", "[5411]", "mcc[0]"},
+            {"mcc", "[\"5411\",\"541\"]", "mcc[1]"},
+            {"mcc", "[\"5411\",\"5411\"]", "mcc[1]"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -106,13 +107,13 @@ END_TEST
 START_TEST(test_surcharge_sum)
 {
     static const char doc[] =
-        "{\"schema\":1,\"version\":\"1\",\"currency\":\"USD\","
-        "\"effective_at\":\"2026-12-01T00:00:00Z\","
-        "\"rates\":{\"debit_card\":{\"rate_bp\":9500,\"cap_minor\":500},"
-        "\"credit_card\":{\"rate_bp\":150,\"cap_minor\":1000},"
-        "\"qr_code\":{\"rate_bp\":60,\"cap_minor\":300},"
-        "\"contactless\":{\"rate_bp\":80,\"cap_minor\":500}},"
-        "\"settlement\":{\"t0_surcharge_bp\":600,\"t1_surcharge_bp\":0},\"mcc\":[\"5411\"]}";
+            "{\"schema\":1,\"version\":\"1\",\"currency\":\"USD\","
+            "\"effective_at\":\"2026-12-01T00:00:00Z\","
+            "\"rates\":{\"debit_card\":{\"rate_bp\":9500,\"cap_minor\":500},"
+            "\"credit_card\":{\"rate_bp\":150,\"cap_minor\":1000},"
+            "\"qr_code\":{\"rate_bp\":60,\"cap_minor\":300},"
+            "\"contactless\":{\"rate_bp\":80,\"cap_minor\":500}},"
+            "\"settlement\":{\"t0_surcharge_bp\":600,\"t1_surcharge_bp\":0},\"mcc\":[\"5411\"]}";
     struct pf_feetable ft;
     struct pf_error err = {0};
 

@@ -18,8 +18,8 @@ START_TEST(test_encode_parse_roundtrip)
     ck_assert_str_eq(kr->keys[1].name, "fee");
     ck_assert_int_eq(kr->keys[1].role, PF_ROLE_FEETABLE);
     ck_assert(pf_ms_pubkey_equal(&kr->keys[0].pub, &f.pub[FX_FW]));
-    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 7, kr,
-                                       &err), 0);
+    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 7, kr, &err),
+                     0);
     free(kr);
     fx_release(&f);
 }
@@ -32,21 +32,26 @@ START_TEST(test_check_key)
     const struct pf_keyring_key *k = NULL;
 
     fx_init(&f);
-    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_FW].key_id, PF_ROLE_FIRMWARE, f.now, &k,
-                                          &err), 0);
+    ck_assert_int_eq(
+            pf_keyring_check_key(f.kr, f.pub[FX_FW].key_id, PF_ROLE_FIRMWARE, f.now, &k, &err), 0);
     ck_assert_str_eq(k->name, "fw");
-    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_FEE].key_id, PF_ROLE_FIRMWARE, f.now,
-                                          NULL, &err), PF_EKEY_ROLE);
-    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_EXPIRED].key_id, PF_ROLE_FIRMWARE,
-                                          f.now, NULL, &err), PF_EKEY_EXPIRED);
-    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_REVOKED].key_id, PF_ROLE_FIRMWARE,
-                                          f.now, NULL, &err), PF_EKEY_REVOKED);
+    ck_assert_int_eq(
+            pf_keyring_check_key(f.kr, f.pub[FX_FEE].key_id, PF_ROLE_FIRMWARE, f.now, NULL, &err),
+            PF_EKEY_ROLE);
+    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_EXPIRED].key_id, PF_ROLE_FIRMWARE, f.now,
+                                          NULL, &err),
+                     PF_EKEY_EXPIRED);
+    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_REVOKED].key_id, PF_ROLE_FIRMWARE, f.now,
+                                          NULL, &err),
+                     PF_EKEY_REVOKED);
     ck_assert_ptr_nonnull(strstr(err.msg, "leaked"));
-    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_OUTSIDER].key_id, PF_ROLE_FIRMWARE,
-                                          f.now, NULL, &err), PF_EKEY_UNKNOWN);
+    ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_OUTSIDER].key_id, PF_ROLE_FIRMWARE, f.now,
+                                          NULL, &err),
+                     PF_EKEY_UNKNOWN);
     /* Not yet valid is outside the window too. */
     ck_assert_int_eq(pf_keyring_check_key(f.kr, f.pub[FX_FW].key_id, PF_ROLE_FIRMWARE,
-                                          f.now - 2 * 86400, NULL, &err), PF_EKEY_EXPIRED);
+                                          f.now - 2 * 86400, NULL, &err),
+                     PF_EKEY_EXPIRED);
     fx_release(&f);
 }
 END_TEST
@@ -70,8 +75,8 @@ START_TEST(test_chain_walk)
     pf_keyring_endorse(&s1, &p2, f.kr->roots[2].endorsement);
     f.kr->nroots = 3;
     fx_sign_keyring(&f, &s2);
-    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 0, kr,
-                                       &err), 0);
+    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 0, kr, &err),
+                     0);
     ck_assert(pf_ms_pubkey_equal(pf_keyring_current_root(kr), &p2));
     ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &p1, 0, kr, &err), 0);
     ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &p2, 0, kr, &err), 0);
@@ -80,15 +85,15 @@ START_TEST(test_chain_walk)
     /* Break the middle link: endorsed by a stranger. */
     pf_keyring_endorse(&sf, &p1, f.kr->roots[1].endorsement);
     fx_sign_keyring(&f, &s2);
-    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 0, kr,
-                                       &err), PF_EROOT_CHAIN);
+    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 0, kr, &err),
+                     PF_EROOT_CHAIN);
     /* An anchor past the broken link does not need it. */
     ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &p1, 0, kr, &err), 0);
     /* Keyring signed by a root that is not the chain's last. */
     pf_keyring_endorse(&f.root_sec, &p1, f.kr->roots[1].endorsement);
     fx_sign_keyring(&f, &s1);
-    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 0, kr,
-                                       &err), PF_EBAD_SIG);
+    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 0, kr, &err),
+                     PF_EBAD_SIG);
     ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, NULL, 0, &f.root_pub, 0, kr, &err),
                      PF_ENO_SIG);
     pf_ms_seckey_wipe(&s1);
@@ -106,16 +111,18 @@ START_TEST(test_parse_refusals)
         int code;
         const char *field;
     } cases[] = {
-        {"[]", PF_ESCHEMA, "top level"},
-        {"{\"schema\":2}", PF_EVERSION, "schema"},
-        {"{\"schema\":1,\"serial\":0}", PF_ERANGE, "serial"},
-        {"{\"schema\":1,\"serial\":1,\"issued\":\"yesterday\"}", PF_ERANGE, "issued"},
-        {"{\"schema\":1,\"serial\":1,\"issued\":\"2026-02-30T00:00:00Z\"}", PF_EPARSE, "issued"},
-        {"{\"schema\":1,\"serial\":1,\"issued\":\"2026-01-01T00:00:00Z\",\"roots\":[]}",
-         PF_ESCHEMA, "roots"},
-        {"{\"schema\":1,\"serial\":1,\"issued\":\"2026-01-01T00:00:00Z\",\"roots\":[{\"public_key\":"
-         "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
-         PF_EPARSE, "public_key"},
+            {"[]", PF_ESCHEMA, "top level"},
+            {"{\"schema\":2}", PF_EVERSION, "schema"},
+            {"{\"schema\":1,\"serial\":0}", PF_ERANGE, "serial"},
+            {"{\"schema\":1,\"serial\":1,\"issued\":\"yesterday\"}", PF_ERANGE, "issued"},
+            {"{\"schema\":1,\"serial\":1,\"issued\":\"2026-02-30T00:00:00Z\"}", PF_EPARSE,
+             "issued"},
+            {"{\"schema\":1,\"serial\":1,\"issued\":\"2026-01-01T00:00:00Z\",\"roots\":[]}",
+             PF_ESCHEMA, "roots"},
+            {"{\"schema\":1,\"serial\":1,\"issued\":\"2026-01-01T00:00:00Z\",\"roots\":[{\"public_"
+             "key\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
+             PF_EPARSE, "public_key"},
     };
     struct pf_keyring *kr = malloc(sizeof(*kr));
 

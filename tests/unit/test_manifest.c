@@ -53,36 +53,36 @@ START_TEST(test_parse_refusals)
         const char *json_value; /* NULL: delete the field */
         int code;
     } cases[] = {
-        {"schema", "2", PF_EVERSION},
-        {"kind", "\"bootloader\"", PF_ERANGE},
-        {"version", "\"1.x\"", PF_EPARSE},
-        {"version", NULL, PF_ESCHEMA},
-        {"models", "[]", PF_ESCHEMA},
-        {"models", "[\"A\",\"A\"]", PF_ESCHEMA},
-        {"models", "\"PX-200\"", PF_ESCHEMA},
-        {"hw_revs", NULL, PF_ESCHEMA},
-        {"created", "\"2026-11-01\"", PF_ERANGE},
-        {"expires", "\"2026-10-01T00:00:00Z\"", PF_ERANGE},
-        {"key_id", "\"0123\"", PF_ERANGE},
-        {"key_id", "\"0123456789ABCDEX\"", PF_EPARSE},
-        {"payloads", "[]", PF_ESCHEMA},
-        {"payloads", "[{\"name\":\"../x\",\"size\":1,\"blake2b_256\":\"00\"}]", PF_ERANGE},
-        {"payloads",
-         "[{\"name\":\"../x\",\"size\":1,\"blake2b_256\":"
-         "\"0000000000000000000000000000000000000000000000000000000000000000\"}]",
-         PF_EUNSAFE_PATH},
-        {"payloads",
-         "[{\"name\":\"manifest.json\",\"size\":1,\"blake2b_256\":"
-         "\"0000000000000000000000000000000000000000000000000000000000000000\"}]",
-         PF_EUNSAFE_PATH},
-        {"payloads",
-         "[{\"name\":\"a\",\"size\":-1,\"blake2b_256\":"
-         "\"0000000000000000000000000000000000000000000000000000000000000000\"}]",
-         PF_ERANGE},
-        {"payloads",
-         "[{\"name\":\"a\",\"size\":1,\"blake2b_256\":"
-         "\"000000000000000000000000000000000000000000000000000000000000000G\"}]",
-         PF_EPARSE},
+            {"schema", "2", PF_EVERSION},
+            {"kind", "\"bootloader\"", PF_ERANGE},
+            {"version", "\"1.x\"", PF_EPARSE},
+            {"version", NULL, PF_ESCHEMA},
+            {"models", "[]", PF_ESCHEMA},
+            {"models", "[\"A\",\"A\"]", PF_ESCHEMA},
+            {"models", "\"PX-200\"", PF_ESCHEMA},
+            {"hw_revs", NULL, PF_ESCHEMA},
+            {"created", "\"2026-11-01\"", PF_ERANGE},
+            {"expires", "\"2026-10-01T00:00:00Z\"", PF_ERANGE},
+            {"key_id", "\"0123\"", PF_ERANGE},
+            {"key_id", "\"0123456789ABCDEX\"", PF_EPARSE},
+            {"payloads", "[]", PF_ESCHEMA},
+            {"payloads", "[{\"name\":\"../x\",\"size\":1,\"blake2b_256\":\"00\"}]", PF_ERANGE},
+            {"payloads",
+             "[{\"name\":\"../x\",\"size\":1,\"blake2b_256\":"
+             "\"0000000000000000000000000000000000000000000000000000000000000000\"}]",
+             PF_EUNSAFE_PATH},
+            {"payloads",
+             "[{\"name\":\"manifest.json\",\"size\":1,\"blake2b_256\":"
+             "\"0000000000000000000000000000000000000000000000000000000000000000\"}]",
+             PF_EUNSAFE_PATH},
+            {"payloads",
+             "[{\"name\":\"a\",\"size\":-1,\"blake2b_256\":"
+             "\"0000000000000000000000000000000000000000000000000000000000000000\"}]",
+             PF_ERANGE},
+            {"payloads",
+             "[{\"name\":\"a\",\"size\":1,\"blake2b_256\":"
+             "\"000000000000000000000000000000000000000000000000000000000000000G\"}]",
+             PF_EPARSE},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -92,13 +92,13 @@ START_TEST(test_parse_refusals)
         int rc;
 
         if (cases[i].json_value)
-            json_object_set_new(o, cases[i].key, json_loads(cases[i].json_value,
-                                                             JSON_DECODE_ANY, NULL));
+            json_object_set_new(o, cases[i].key,
+                                json_loads(cases[i].json_value, JSON_DECODE_ANY, NULL));
         else
             json_object_del(o, cases[i].key);
         rc = parse_obj(o, &m, &err);
-        ck_assert_msg(rc == cases[i].code, "case %zu (%s): %s: %s", i, cases[i].key,
-                      pf_errname(rc), err.msg);
+        ck_assert_msg(rc == cases[i].code, "case %zu (%s): %s: %s", i, cases[i].key, pf_errname(rc),
+                      err.msg);
         ck_assert_msg(strstr(err.msg, cases[i].key), "case %zu: message '%s' lacks the field", i,
                       err.msg);
         ck_assert_msg(strncmp(err.msg, "manifest: ", 10) == 0, "%s", err.msg);

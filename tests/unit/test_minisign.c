@@ -20,8 +20,9 @@ START_TEST(test_sign_verify)
     size_t len;
 
     ck_assert_int_eq(pf_ms_keygen(&pub, &sec), 0);
-    ck_assert_int_eq(pf_ms_sign(&sec, msg, sizeof(msg) - 1, "kind:firmware", buf, sizeof(buf),
-                                &len, &err), 0);
+    ck_assert_int_eq(
+            pf_ms_sign(&sec, msg, sizeof(msg) - 1, "kind:firmware", buf, sizeof(buf), &len, &err),
+            0);
     ck_assert_int_eq(pf_ms_sig_parse(buf, len, &sig, &err), 0);
     ck_assert_str_eq(sig.trusted_comment, "kind:firmware");
     ck_assert_int_eq(pf_ms_verify(&pub, &sig, msg, sizeof(msg) - 1, &err), 0);
@@ -61,11 +62,12 @@ START_TEST(test_sig_parse_refusals)
 {
     struct pf_ms_sig sig;
     struct pf_error err = {0};
-    static const char legacy[] =
-        "untrusted comment: x\n"
-        "RWQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
-        "trusted comment: y\n"
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n";
+    static const char legacy[] = "untrusted comment: x\n"
+                                 "RWQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+                                 "trusted comment: y\n"
+                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                                 "AAAAAAAAAAAAAAAAAAAAA==\n";
 
     ck_assert_int_eq(pf_ms_sig_parse("", 0, &sig, &err), PF_ENO_SIG);
     ck_assert_int_eq(pf_ms_sig_parse("garbage\n", 8, &sig, &err), PF_EBAD_SIG);

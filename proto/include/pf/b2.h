@@ -13,7 +13,7 @@
 
 #include "pf/error.h"
 
-#define PF_B2_LEN 32
+#define PF_B2_LEN     32
 #define PF_B2_HEX_LEN 64
 
 /* Writes 64 lowercase hex characters and a NUL into out. */

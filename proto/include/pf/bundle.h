@@ -41,10 +41,10 @@
 #include "pf/manifest.h"
 #include "pf/minisign.h"
 
-#define PF_BUNDLE_MANIFEST "manifest.json"
+#define PF_BUNDLE_MANIFEST     "manifest.json"
 #define PF_BUNDLE_MANIFEST_SIG "manifest.json.minisig"
-#define PF_BUNDLE_KEYRING "keyring.json"
-#define PF_BUNDLE_KEYRING_SIG "keyring.json.minisig"
+#define PF_BUNDLE_KEYRING      "keyring.json"
+#define PF_BUNDLE_KEYRING_SIG  "keyring.json.minisig"
 /* Archive entries: 4 metadata + payloads; more is refused (PF_ELIMIT). */
 #define PF_BUNDLE_MAX_ENTRIES (4 + PF_MANIFEST_MAX_PAYLOADS)
 /* Read block size of the bundle reader. 64 KiB keeps each block in L2 between the
@@ -60,9 +60,9 @@
  * verify from the root.
  */
 struct pf_trust {
-    struct pf_ms_pubkey root;          /* the anchor the terminal ships with (or its newest) */
-    int64_t min_keyring_serial;        /* refuse an older embedded keyring (PF_EROLLBACK); 0 = any */
-    const struct pf_keyring *keyring;  /* optional, already verified; NULL = embedded only */
+    struct pf_ms_pubkey root;         /* the anchor the terminal ships with (or its newest) */
+    int64_t min_keyring_serial;       /* refuse an older embedded keyring (PF_EROLLBACK); 0 = any */
+    const struct pf_keyring *keyring; /* optional, already verified; NULL = embedded only */
 };
 
 /*
@@ -129,9 +129,9 @@ struct pf_bundle_source {
 int pf_bundle_read(const struct pf_bundle_source *src, const struct pf_trust *trust,
                    const struct pf_policy *pol, const struct pf_bundle_sink *sink,
                    struct pf_manifest *out, struct pf_error *err) PF_WUR;
-int pf_bundle_read_file(const char *path, const struct pf_trust *trust,
-                        const struct pf_policy *pol, const struct pf_bundle_sink *sink,
-                        struct pf_manifest *out, struct pf_error *err) PF_WUR;
+int pf_bundle_read_file(const char *path, const struct pf_trust *trust, const struct pf_policy *pol,
+                        const struct pf_bundle_sink *sink, struct pf_manifest *out,
+                        struct pf_error *err) PF_WUR;
 int pf_bundle_read_mem(const void *buf, size_t len, const struct pf_trust *trust,
                        const struct pf_policy *pol, const struct pf_bundle_sink *sink,
                        struct pf_manifest *out, struct pf_error *err) PF_WUR;
@@ -155,8 +155,7 @@ struct pf_bundle_meta {
     char *manifest, *manifest_sig, *keyring, *keyring_sig;
     size_t manifest_len, manifest_sig_len, keyring_len, keyring_sig_len;
 };
-int pf_bundle_meta_load(const char *path, struct pf_bundle_meta *meta,
-                        struct pf_error *err) PF_WUR;
+int pf_bundle_meta_load(const char *path, struct pf_bundle_meta *meta, struct pf_error *err) PF_WUR;
 void pf_bundle_meta_release(struct pf_bundle_meta *meta);
 
 #endif

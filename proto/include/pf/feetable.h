@@ -17,12 +17,12 @@
 #include "pf/error.h"
 #include "pf/version.h"
 
-#define PF_FEETABLE_PAYLOAD "fee-table.json"
-#define PF_FEETABLE_MAX_BYTES (64 * 1024)
-#define PF_FEETABLE_MAX_MCC 1000
-#define PF_FEETABLE_MAX_RATE_BP 10000      /* 100 % */
+#define PF_FEETABLE_PAYLOAD          "fee-table.json"
+#define PF_FEETABLE_MAX_BYTES        (64 * 1024)
+#define PF_FEETABLE_MAX_MCC          1000
+#define PF_FEETABLE_MAX_RATE_BP      10000 /* 100 % */
 #define PF_FEETABLE_MAX_SURCHARGE_BP 1000  /* 10 % */
-#define PF_FEETABLE_MAX_CAP_MINOR INT64_C(1000000000)
+#define PF_FEETABLE_MAX_CAP_MINOR    INT64_C(1000000000)
 
 enum pf_fee_channel {
     PF_FEE_DEBIT_CARD,
@@ -37,16 +37,16 @@ extern const char *const pf_fee_channel_names[];
 enum pf_settlement { PF_SETTLE_T0, PF_SETTLE_T1 };
 
 struct pf_fee_rate {
-    int32_t rate_bp;    /* basis points of the amount */
-    int64_t cap_minor;  /* per-transaction ceiling in minor units */
+    int32_t rate_bp;   /* basis points of the amount */
+    int64_t cap_minor; /* per-transaction ceiling in minor units */
 };
 
 struct pf_feetable {
     char version[PF_VERSION_MAX + 1];
-    char currency[4];              /* ISO 4217, e.g. "EUR" */
-    int64_t effective_at;          /* Unix seconds */
+    char currency[4];     /* ISO 4217, e.g. "EUR" */
+    int64_t effective_at; /* Unix seconds */
     struct pf_fee_rate rates[PF_FEE_CHANNELS];
-    int32_t surcharge_bp[2];       /* indexed by enum pf_settlement */
+    int32_t surcharge_bp[2]; /* indexed by enum pf_settlement */
     size_t nmcc;
     uint16_t mcc[PF_FEETABLE_MAX_MCC];
 };

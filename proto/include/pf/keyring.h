@@ -24,12 +24,12 @@
 #include "pf/error.h"
 #include "pf/minisign.h"
 
-#define PF_KEYRING_MAX_BYTES (256 * 1024)
-#define PF_KEYRING_MAX_ROOTS 16
-#define PF_KEYRING_MAX_KEYS 64
+#define PF_KEYRING_MAX_BYTES   (256 * 1024)
+#define PF_KEYRING_MAX_ROOTS   16
+#define PF_KEYRING_MAX_KEYS    64
 #define PF_KEYRING_MAX_REVOKED 256
-#define PF_KEY_NAME_MAX 64
-#define PF_KEY_REASON_MAX 200
+#define PF_KEY_NAME_MAX        64
+#define PF_KEY_REASON_MAX      200
 
 enum pf_key_role { PF_ROLE_FIRMWARE = 0, PF_ROLE_FEETABLE = 1 };
 /* "firmware", "fee-table", NULL */
@@ -37,16 +37,16 @@ extern const char *const pf_key_role_names[];
 
 struct pf_keyring_root {
     struct pf_ms_pubkey pub;
-    bool endorsed;            /* false only for the first root */
-    uint8_t endorsement[64];  /* by the previous root, see pf_keyring_endorse() */
+    bool endorsed;           /* false only for the first root */
+    uint8_t endorsement[64]; /* by the previous root, see pf_keyring_endorse() */
 };
 
 struct pf_keyring_key {
     char name[PF_KEY_NAME_MAX + 1];
-    int role;                 /* enum pf_key_role */
+    int role; /* enum pf_key_role */
     struct pf_ms_pubkey pub;
-    int64_t not_before;       /* Unix seconds, inclusive */
-    int64_t not_after;        /* Unix seconds, inclusive */
+    int64_t not_before; /* Unix seconds, inclusive */
+    int64_t not_after;  /* Unix seconds, inclusive */
 };
 
 struct pf_keyring_revocation {
@@ -81,8 +81,8 @@ int pf_keyring_encode(const struct pf_keyring *kr, char **out, size_t *len,
  * min_serial), plus parse errors. kr is filled only on success.
  */
 int pf_keyring_verify(const char *buf, size_t len, const char *sig, size_t siglen,
-                      const struct pf_ms_pubkey *anchor, int64_t min_serial,
-                      struct pf_keyring *kr, struct pf_error *err) PF_WUR;
+                      const struct pf_ms_pubkey *anchor, int64_t min_serial, struct pf_keyring *kr,
+                      struct pf_error *err) PF_WUR;
 
 const struct pf_ms_pubkey *pf_keyring_current_root(const struct pf_keyring *kr);
 

@@ -19,12 +19,12 @@
 #include "pf/minisign.h"
 #include "pf/version.h"
 
-#define PF_MANIFEST_MAX_BYTES (64 * 1024)
+#define PF_MANIFEST_MAX_BYTES    (64 * 1024)
 #define PF_MANIFEST_MAX_PAYLOADS 16
-#define PF_MANIFEST_MAX_TARGETS 32
-#define PF_MANIFEST_NAME_MAX 64   /* payload names, models */
-#define PF_MANIFEST_HWREV_MAX 32
-#define PF_MANIFEST_NOTES_MAX 4096
+#define PF_MANIFEST_MAX_TARGETS  32
+#define PF_MANIFEST_NAME_MAX     64 /* payload names, models */
+#define PF_MANIFEST_HWREV_MAX    32
+#define PF_MANIFEST_NOTES_MAX    4096
 /* Default per-payload size ceiling when a policy does not set one (4 GiB). */
 #define PF_MANIFEST_DEFAULT_MAX_PAYLOAD (UINT64_C(4) << 30)
 
@@ -57,7 +57,7 @@ struct pf_manifest {
 /* What the installing side knows about itself. NULL/0 fields are not checked
  * (posfleetd checks signatures and expiry but has no model or installed version). */
 struct pf_policy {
-    int kind;                      /* enum pf_bundle_kind, or -1 for any */
+    int kind; /* enum pf_bundle_kind, or -1 for any */
     const char *model;
     const char *hw_rev;
     const char *installed_version; /* refuse unless the manifest's is strictly above */

@@ -22,11 +22,11 @@
 
 #include "pf/error.h"
 
-#define PF_MS_KEYID_LEN 8
-#define PF_MS_KEYID_HEX 16
-#define PF_MS_PK_B64_LEN 56      /* base64 of "Ed" || key id || pk */
-#define PF_MS_COMMENT_MAX 1024   /* trusted comment bytes */
-#define PF_MS_SIG_MAX 2048       /* a signature file is never larger */
+#define PF_MS_KEYID_LEN   8
+#define PF_MS_KEYID_HEX   16
+#define PF_MS_PK_B64_LEN  56   /* base64 of "Ed" || key id || pk */
+#define PF_MS_COMMENT_MAX 1024 /* trusted comment bytes */
+#define PF_MS_SIG_MAX     2048 /* a signature file is never larger */
 
 struct pf_ms_pubkey {
     uint8_t key_id[PF_MS_KEYID_LEN];
@@ -89,8 +89,7 @@ int pf_ms_verify(const struct pf_ms_pubkey *pub, const struct pf_ms_sig *sig, co
                  size_t len, struct pf_error *err) PF_WUR;
 
 /* Raw Ed25519 over a short message (root endorsements inside keyrings). */
-void pf_ms_sign_raw(const struct pf_ms_seckey *sec, const void *msg, size_t len,
-                    uint8_t sig[64]);
+void pf_ms_sign_raw(const struct pf_ms_seckey *sec, const void *msg, size_t len, uint8_t sig[64]);
 bool pf_ms_verify_raw(const struct pf_ms_pubkey *pub, const void *msg, size_t len,
                       const uint8_t sig[64]);
 
