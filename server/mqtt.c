@@ -53,7 +53,11 @@ static void mqtt__update_events(struct pfs_mqtt *m)
         return;
     if (mosquitto_want_write(m->mosq))
         ev |= UV_WRITABLE;
-    uv_poll_start(m->poll, ev, mqtt__on_poll);
+    /* Restarting the poll costs an epoll_ctl(); only do it when the set changes. */
+    if (ev != m->poll_events) {
+        uv_poll_start(m->poll, ev, mqtt__on_poll);
+        m->poll_events = ev;
+    }
 }
 
 static void mqtt__on_poll(uv_poll_t *p, int status, int events)
@@ -128,6 +132,7 @@ static void mqtt__connect(struct pfs_mqtt *m)
     }
     m->poll->data = m;
     uv_poll_start(m->poll, UV_READABLE, mqtt__on_poll);
+    m->poll_events = UV_READABLE;
     mqtt__update_events(m);
 }
 
@@ -231,6 +236,10 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
     int rc;
 
     memset(m, 0, sizeof(*m));
+    if (sodium_init() < 0)
+        return pf_error_set(err, PF_ECRYPTO, "mqtt: libsodium failed to initialise");
+    mosquitto_lib_init();
+    m->lib_init = true;
     m->loop = loop;
     m->cfg = cfg;
     m->log = log;
@@ -242,8 +251,10 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
     else
         snprintf(m->sub, sizeof(m->sub), PF_TOPIC_ROOT "/dev/+/+");
     m->mosq = mosquitto_new(cfg->mqtt_client_id, false, m);
-    if (!m->mosq)
-        return pf_error_set(err, PF_ENOMEM, "mqtt: cannot create the client");
+    if (!m->mosq) {
+        rc = pf_error_set(err, PF_ENOMEM, "mqtt: cannot create the client");
+        goto out_destroy;
+    }
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, MQTT_RECEIVE_MAX);
     if (pfs_config_tls(cfg)) {
@@ -273,6 +284,8 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
 out_destroy:
     mosquitto_destroy(m->mosq);
     m->mosq = NULL;
+    mosquitto_lib_cleanup();
+    m->lib_init = false;
     return rc;
 }
 
@@ -294,5 +307,9 @@ void pfs_mqtt_stop(struct pfs_mqtt *m)
     if (m->mosq) {
         mosquitto_destroy(m->mosq);
         m->mosq = NULL;
+    }
+    if (m->lib_init) {
+        mosquitto_lib_cleanup();
+        m->lib_init = false;
     }
 }

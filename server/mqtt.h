@@ -33,11 +33,13 @@ struct pfs_mqtt {
     uv_loop_t *loop;
     struct mosquitto *mosq;
     uv_poll_t *poll; /* heap: one per connection, freed by its close callback */
+    int poll_events; /* UV_READABLE/UV_WRITABLE currently watched */
     uv_timer_t misc_timer;
     uv_timer_t reconnect_timer;
     bool timers_open;
     bool connected; /* CONNACK received */
     bool stopping;
+    bool lib_init;  /* mosquitto_lib_init() done */
     int attempt;    /* reconnect attempts since the last success */
     char sub[PFS_CLIENT_ID_MAX + 64];
     const struct pfs_config *cfg;

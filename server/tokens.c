@@ -163,6 +163,8 @@ int pfs_tokens_auth(const struct pfs_tokens *t, const char *token, size_t len,
     *out = NULL;
     if (!token || len == 0)
         return PF_EAUTH;
+    if (sodium_init() < 0)
+        return PF_ECRYPTO;
     if (crypto_generichash(h, sizeof(h), (const unsigned char *)token, len, NULL, 0) != 0)
         return PF_ECRYPTO;
     /* Compare with every entry so timing does not depend on where a match is. */
@@ -181,7 +183,8 @@ int pfs_token_hash_hex(const char *token, size_t len, char out[2 * PFS_TOKEN_HAS
 {
     uint8_t h[PFS_TOKEN_HASH_LEN];
 
-    if (crypto_generichash(h, sizeof(h), (const unsigned char *)token, len, NULL, 0) != 0)
+    if (sodium_init() < 0 ||
+        crypto_generichash(h, sizeof(h), (const unsigned char *)token, len, NULL, 0) != 0)
         return PF_ECRYPTO;
     sodium_bin2hex(out, 2 * PFS_TOKEN_HASH_LEN + 1, h, sizeof(h));
     return 0;
