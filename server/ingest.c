@@ -76,6 +76,7 @@ int pfs_ingest_init(struct pfs_ingest *ing, const struct pfs_ingest_opts *opts,
     ing->clock = clock;
     ing->health_keep = opts->health_keep > 0 ? opts->health_keep : 1000;
     ing->silent_ms = opts->silent_ms;
+    ing->started_ms = pf_clock_wall_ms(clock);
     pfs_devmap_init(&ing->devs);
     rc = pfs_store_seen_each(store, ingest__load_seen, ing);
     if (!rc)
@@ -422,9 +423,12 @@ int pfs_ingest_silent_check(struct pfs_ingest *ing)
     for (struct pfs_dev *d = pfs_devmap_first(&ing->devs, &it); d;
          d = pfs_devmap_next(&ing->devs, d, &it)) {
         char detail[PFS_ALERT_DETAIL_MAX + 1];
+        /* Messages sent while posfleetd was down arrive after it starts (persistent
+         * session), so silence counts from the later of last seen and startup. */
+        int64_t since = d->last_seen_ms > ing->started_ms ? d->last_seen_ms : ing->started_ms;
 
         if (d->known != PFS_KNOWN_REGISTERED || !d->seen ||
-            (d->alerts & PFS_ALERT_BIT(PFS_ALERT_SILENT)) || now - d->last_seen_ms <= ing->silent_ms)
+            (d->alerts & PFS_ALERT_BIT(PFS_ALERT_SILENT)) || now - since <= ing->silent_ms)
             continue;
         snprintf(detail, sizeof(detail), "no message for %" PRId64 " s (limit %" PRId64 " s)",
                  (now - d->last_seen_ms) / 1000, ing->silent_ms / 1000);

@@ -36,6 +36,7 @@ struct pfs_ingest {
     const struct pf_clock *clock;
     int health_keep;
     int64_t silent_ms;
+    int64_t started_ms; /* silence is not measured across posfleetd's own downtime */
     struct pfs_devmap devs;
     int64_t alerts_open[PFS_ALERT_COUNT];
     /* Rate limit for rejection log lines. */

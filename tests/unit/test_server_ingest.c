@@ -407,6 +407,24 @@ START_TEST(silent_opens_and_closes)
 }
 END_TEST
 
+START_TEST(silence_not_counted_across_restart)
+{
+    struct rig r;
+    struct pf_health h = good_health(1);
+
+    rig_open(&r);
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    rig_close(&r);
+    now_ms += 3600000; /* posfleetd was down for an hour */
+    rig_open(&r);
+    ck_assert_int_eq(pfs_ingest_silent_check(&r.ing), 0);
+    now_ms += 180001;
+    ck_assert_int_eq(pfs_ingest_silent_check(&r.ing), 1);
+    ck_assert(has_alert(&r, "T1", PFS_ALERT_SILENT));
+    rig_close(&r);
+}
+END_TEST
+
 START_TEST(history_bounded_per_terminal)
 {
     struct rig r;
@@ -468,6 +486,7 @@ static Suite *suite(void)
     tcase_add_test(tc, alerts_follow_reports);
     tcase_add_test(tc, birth_selftest_and_state);
     tcase_add_test(tc, silent_opens_and_closes);
+    tcase_add_test(tc, silence_not_counted_across_restart);
     tcase_add_test(tc, history_bounded_per_terminal);
     tcase_add_test(tc, map_rebuilt_after_restart);
     suite_add_tcase(s, tc);
