@@ -336,7 +336,7 @@ int pfk_cmd_device_cert(int argc, char **argv)
     if (pki.index_dirty) {
         struct pf_error err2 = {0};
         if (pfk_pki_save_index(&pki, &err2) < 0) {
-            rc = -1;
+            rc = err2.code;
             err = err2;
         }
     }

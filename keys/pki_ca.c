@@ -459,7 +459,10 @@ static int pki__check_req(const struct pfk_pki *pki, const struct pfk_cert_req *
     }
     for (size_t i = 0; i < pki->n_entries; i++) {
         const struct pfk_pki_entry *e = &pki->entries[i];
-        if (e->status == 'R' && e->kind == req->kind && !strcmp(e->name, req->cn))
+        /* Services and the broker get a new certificate after a revocation
+         * (key rotation); a revoked terminal serial stays retired. */
+        if (e->status == 'R' && e->kind == PFK_CERT_DEVICE && req->kind == PFK_CERT_DEVICE &&
+            !strcmp(e->name, req->cn))
             return pf_error_set(err, PF_EREVOKED, "%s: revoked; a retired identity is not reissued",
                                 req->cn);
     }

@@ -91,7 +91,8 @@ void pfk_pki_release(struct pfk_pki *pki);
  * records it in the in-memory index (pfk_pki_save_index persists it). With
  * durable false the files are not fsync'ed one by one (batch issuance calls
  * sync() once at the end). Refuses a device CN that is reserved or not a valid
- * serial (PF_EINVAL) and a CN whose certificate was revoked (PF_EREVOKED).
+ * serial (PF_EINVAL) and a terminal serial that was revoked (PF_EREVOKED);
+ * a revoked broker or service certificate may be replaced.
  */
 int pfk_pki_issue(struct pfk_pki *pki, const struct pfk_cert_req *req, const char *out_dir,
                   bool durable, struct pf_error *err) PF_WUR;

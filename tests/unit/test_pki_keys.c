@@ -378,6 +378,26 @@ START_TEST(revoke_unknown_changes_nothing)
 }
 END_TEST
 
+START_TEST(service_cert_rotates_after_revocation)
+{
+    char crt[1024], before[128], after[128], out[8192];
+
+    ca_init();
+    ck_assert_int_eq(run("server-cert", "--dir", pki, "--cn", "posfleetd"), 0);
+    snprintf(crt, sizeof(crt), "%s/posfleetd.crt", pki);
+    cert_serial(crt, before, sizeof(before));
+    ck_assert_int_eq(run("cert-revoke", "--dir", pki, "--cn", "posfleetd"), 0);
+    ck_assert_int_eq(run("server-cert", "--dir", pki, "--cn", "posfleetd"), 0);
+    cert_serial(crt, after, sizeof(after));
+    ck_assert_str_ne(before, after);
+    ck_assert_int_eq(shell(out, sizeof(out),
+                           "openssl verify -crl_check -CAfile '%s/ca.crt' -CRLfile '%s/crl.pem' "
+                           "'%s' 2>&1",
+                           pki, pki, crt),
+                     0);
+}
+END_TEST
+
 START_TEST(batch_count_and_file)
 {
     char devs[1024], list[1024], *index;
@@ -539,6 +559,7 @@ int main(void)
     tcase_add_test(tc, server_and_service_certs);
     tcase_add_test(tc, revoke_puts_serial_in_crl);
     tcase_add_test(tc, revoke_unknown_changes_nothing);
+    tcase_add_test(tc, service_cert_rotates_after_revocation);
     tcase_add_test(tc, batch_count_and_file);
     tcase_add_test(tc, capath_install_and_newer_crl);
     tcase_add_test(tc, crl_this_update_strictly_increases);
