@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const pfs_alert_names[] = {"tamper",      "selftest_failed", "battery_critical",
-                                       "paper_out",   "silent",          "unknown_serial",
+const char *const pfs_alert_names[] = {"tamper",    "selftest_failed", "battery_critical",
+                                       "paper_out", "silent",          "unknown_serial",
                                        NULL};
 
 int pfs_alert_kind(const char *name)

@@ -24,8 +24,8 @@ enum pfs_alert_kind {
 };
 #define PFS_ALERT_BIT(k) (1u << (k))
 /* Kinds that a health report decides (open or close). */
-#define PFS_ALERTS_FROM_HEALTH                                                              \
-    (PFS_ALERT_BIT(PFS_ALERT_TAMPER) | PFS_ALERT_BIT(PFS_ALERT_SELFTEST_FAILED) |            \
+#define PFS_ALERTS_FROM_HEALTH                                                                     \
+    (PFS_ALERT_BIT(PFS_ALERT_TAMPER) | PFS_ALERT_BIT(PFS_ALERT_SELFTEST_FAILED) |                  \
      PFS_ALERT_BIT(PFS_ALERT_BATTERY_CRITICAL) | PFS_ALERT_BIT(PFS_ALERT_PAPER_OUT))
 /* Kinds that a birth decides. */
 #define PFS_ALERTS_FROM_BIRTH PFS_ALERT_BIT(PFS_ALERT_SELFTEST_FAILED)

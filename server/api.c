@@ -49,8 +49,7 @@ static void api__json(struct pfs_http_resp *resp, int status, json_t *o)
     json_decref(o);
 }
 
-static void api__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-    PF_PRINTF(3, 4);
+static void api__error(struct pfs_http_resp *resp, int code, const char *fmt, ...) PF_PRINTF(3, 4);
 
 static void api__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
 {
@@ -111,20 +110,20 @@ static json_t *api__device(const struct pfs_device *d, const struct pfs_dev_stat
     json_object_set_new(o, "status", json_string(pfs_dev_status_names[d->status]));
     json_object_set_new(o, "created_ms", json_integer(d->created_ms));
     json_object_set_new(o, "revoked_ms", d->revoked_ms ? json_integer(d->revoked_ms) : json_null());
-    json_object_set_new(o, "online", json_boolean(s->seen && s->online &&
-                                                  d->status == PFS_DEV_REGISTERED));
+    json_object_set_new(o, "online",
+                        json_boolean(s->seen && s->online && d->status == PFS_DEV_REGISTERED));
     json_object_set_new(o, "last_seen_ms", s->seen ? json_integer(s->last_seen_ms) : json_null());
     json_object_set_new(o, "fw_version", s->seen ? api__str_or_null(s->fw_version) : json_null());
-    json_object_set_new(o, "fw_slot", s->seen && s->fw_version[0]
-                                          ? json_string(pf_slot_names[s->fw_slot])
-                                          : json_null());
+    json_object_set_new(o, "fw_slot",
+                        s->seen && s->fw_version[0] ? json_string(pf_slot_names[s->fw_slot])
+                                                    : json_null());
     json_object_set_new(o, "fee_version",
                         s->seen && s->fw_version[0] ? json_string(s->fee_version) : json_null());
     json_object_set_new(o, "battery_pct", hh ? json_integer(h->battery_pct) : json_null());
     json_object_set_new(o, "charging", hh ? json_boolean(h->charging) : json_null());
     json_object_set_new(o, "signal_dbm", hh ? json_integer(h->signal_dbm) : json_null());
-    json_object_set_new(o, "net_type", hh ? json_string(pf_net_type_names[h->net_type])
-                                          : json_null());
+    json_object_set_new(o, "net_type",
+                        hh ? json_string(pf_net_type_names[h->net_type]) : json_null());
     json_object_set_new(o, "temp_c", hh ? json_integer(h->temp_c) : json_null());
     json_object_set_new(o, "paper", hh ? json_string(pf_paper_names[h->paper]) : json_null());
     json_object_set_new(o, "tamper", hh ? json_boolean(h->tamper) : json_null());
@@ -137,28 +136,27 @@ static json_t *api__health_row(const struct pfs_health_row *r)
     const struct pf_health *h = &r->h;
 
     return json_pack(
-        "{s:I, s:I, s:I, s:o, s:b, s:i, s:b, s:s, s:i, s:i, s:I, s:I, s:I, s:s, s:s, s:s, s:s,"
-        " s:b, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:s}}",
-        "seq", (json_int_t)h->seq, "ts_ms", (json_int_t)h->ts_ms, "recv_ms",
-        (json_int_t)r->recv_ms, "stored_ms",
-        r->stored_ms ? json_integer(r->stored_ms) : json_null(), "queued", h->queued,
-        "battery_pct", h->battery_pct, "charging", h->charging, "net_type",
-        pf_net_type_names[h->net_type], "signal_dbm", h->signal_dbm, "temp_c", h->temp_c,
-        "storage_free_kb", (json_int_t)h->storage_free_kb, "mem_free_kb",
-        (json_int_t)h->mem_free_kb, "uptime_s", (json_int_t)h->uptime_s, "fw_version",
-        h->fw_version, "fw_slot", pf_slot_names[h->fw_slot], "fee_version", h->fee_version,
-        "paper", pf_paper_names[h->paper], "tamper", h->tamper, "selftest",
-        api__selftest(h->selftest), "errors", "reconnects", (json_int_t)h->err_reconnects,
-        "queue_dropped", (json_int_t)h->err_queue_dropped, "reader", (json_int_t)h->err_reader,
-        "printer", (json_int_t)h->err_printer, "txn", "count", (json_int_t)h->txn_count,
-        "amount_minor", (json_int_t)h->txn_amount_minor, "currency", h->currency);
+            "{s:I, s:I, s:I, s:o, s:b, s:i, s:b, s:s, s:i, s:i, s:I, s:I, s:I, s:s, s:s, s:s, s:s,"
+            " s:b, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:s}}",
+            "seq", (json_int_t)h->seq, "ts_ms", (json_int_t)h->ts_ms, "recv_ms",
+            (json_int_t)r->recv_ms, "stored_ms",
+            r->stored_ms ? json_integer(r->stored_ms) : json_null(), "queued", h->queued,
+            "battery_pct", h->battery_pct, "charging", h->charging, "net_type",
+            pf_net_type_names[h->net_type], "signal_dbm", h->signal_dbm, "temp_c", h->temp_c,
+            "storage_free_kb", (json_int_t)h->storage_free_kb, "mem_free_kb",
+            (json_int_t)h->mem_free_kb, "uptime_s", (json_int_t)h->uptime_s, "fw_version",
+            h->fw_version, "fw_slot", pf_slot_names[h->fw_slot], "fee_version", h->fee_version,
+            "paper", pf_paper_names[h->paper], "tamper", h->tamper, "selftest",
+            api__selftest(h->selftest), "errors", "reconnects", (json_int_t)h->err_reconnects,
+            "queue_dropped", (json_int_t)h->err_queue_dropped, "reader", (json_int_t)h->err_reader,
+            "printer", (json_int_t)h->err_printer, "txn", "count", (json_int_t)h->txn_count,
+            "amount_minor", (json_int_t)h->txn_amount_minor, "currency", h->currency);
 }
 
 /* --- auth --- */
 
 static int api__auth(struct pfs_api *api, const struct pfs_http_req *req,
-                     struct pfs_http_resp *resp, enum pfs_role need,
-                     const struct pfs_token **who)
+                     struct pfs_http_resp *resp, enum pfs_role need, const struct pfs_token **who)
 {
     const char *hdr = pfs_http_header(req, "Authorization");
     const char *tok;
@@ -283,8 +281,8 @@ static int api__health_cb(void *ctx, const struct pfs_health_row *r)
 
 static int api__alert_cb(void *ctx, const struct pfs_alert *a)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "serial", a->serial, "kind", a->kind,
-                          "opened_ms", (json_int_t)a->opened_ms, "detail", a->detail);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "serial", a->serial, "kind", a->kind, "opened_ms",
+                          (json_int_t)a->opened_ms, "detail", a->detail);
 
     if (!o || json_array_append_new(ctx, o))
         return PF_ENOMEM;
@@ -293,8 +291,8 @@ static int api__alert_cb(void *ctx, const struct pfs_alert *a)
 
 static int api__alert_kind_cb(void *ctx, const struct pfs_alert *a)
 {
-    json_t *o = json_pack("{s:s, s:I, s:s}", "kind", a->kind, "opened_ms",
-                          (json_int_t)a->opened_ms, "detail", a->detail);
+    json_t *o = json_pack("{s:s, s:I, s:s}", "kind", a->kind, "opened_ms", (json_int_t)a->opened_ms,
+                          "detail", a->detail);
 
     if (!o || json_array_append_new(ctx, o))
         return PF_ENOMEM;
@@ -345,14 +343,13 @@ static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
     if (s->seen && s->have_birth) {
         const struct pf_birth *b = &s->birth;
 
-        json_object_set_new(
-            o, "birth",
-            json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "ts_ms",
-                      (json_int_t)b->ts_ms, "model", b->model, "hw_rev", b->hw_rev,
-                      "fw_version", b->fw_version, "fw_slot", pf_slot_names[b->fw_slot],
-                      "fee_version", b->fee_version, "boot", pf_boot_outcome_names[b->boot],
-                      "agent_version", b->agent_version, "selftest",
-                      api__selftest(b->selftest)));
+        json_object_set_new(o, "birth",
+                            json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "ts_ms",
+                                      (json_int_t)b->ts_ms, "model", b->model, "hw_rev", b->hw_rev,
+                                      "fw_version", b->fw_version, "fw_slot",
+                                      pf_slot_names[b->fw_slot], "fee_version", b->fee_version,
+                                      "boot", pf_boot_outcome_names[b->boot], "agent_version",
+                                      b->agent_version, "selftest", api__selftest(b->selftest)));
     } else {
         json_object_set_new(o, "birth", json_null());
     }
@@ -361,20 +358,20 @@ static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
 
         json_object_set_new(o, "selftest", api__selftest(h->selftest));
         json_object_set_new(
-            o, "counters",
-            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}",
-                      "reconnects", (json_int_t)h->err_reconnects, "queue_dropped",
-                      (json_int_t)h->err_queue_dropped, "reader", (json_int_t)h->err_reader,
-                      "printer", (json_int_t)h->err_printer, "txn_count",
-                      (json_int_t)h->txn_count, "txn_amount_minor",
-                      (json_int_t)h->txn_amount_minor, "currency", h->currency,
-                      "storage_free_kb", (json_int_t)h->storage_free_kb, "mem_free_kb",
-                      (json_int_t)h->mem_free_kb, "uptime_s", (json_int_t)h->uptime_s,
-                      "seq", (json_int_t)h->seq, "ts_ms", (json_int_t)h->ts_ms));
+                o, "counters",
+                json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}",
+                          "reconnects", (json_int_t)h->err_reconnects, "queue_dropped",
+                          (json_int_t)h->err_queue_dropped, "reader", (json_int_t)h->err_reader,
+                          "printer", (json_int_t)h->err_printer, "txn_count",
+                          (json_int_t)h->txn_count, "txn_amount_minor",
+                          (json_int_t)h->txn_amount_minor, "currency", h->currency,
+                          "storage_free_kb", (json_int_t)h->storage_free_kb, "mem_free_kb",
+                          (json_int_t)h->mem_free_kb, "uptime_s", (json_int_t)h->uptime_s, "seq",
+                          (json_int_t)h->seq, "ts_ms", (json_int_t)h->ts_ms));
     } else {
-        json_object_set_new(o, "selftest", s->seen && s->have_birth
-                                               ? api__selftest(s->birth.selftest)
-                                               : json_null());
+        json_object_set_new(o, "selftest",
+                            s->seen && s->have_birth ? api__selftest(s->birth.selftest)
+                                                     : json_null());
         json_object_set_new(o, "counters", json_null());
     }
     json_object_set_new(o, "health", health);
@@ -440,8 +437,8 @@ static void api__device_add(struct pfs_api *api, const struct pfs_http_req *req,
         api__error(resp, rc, "%s", err.msg);
         return;
     }
-    pfs_log_info(api->log, "api: %s (%s) registered %s model %s", actor.name, actor.role,
-                 d.serial, d.model);
+    pfs_log_info(api->log, "api: %s (%s) registered %s model %s", actor.name, actor.role, d.serial,
+                 d.model);
     if (pfs_ingest_registered(api->ingest, d.serial))
         pfs_log_error(api->log, "api: %s: cache update failed", d.serial);
     if (api->changed)
@@ -464,12 +461,11 @@ static int api__csv_field(const char *name, const char *s, size_t n, size_t min,
                           char *out, int line, struct pf_error *err)
 {
     if (n < min || n > max)
-        return pf_error_set(err, PF_EINVAL, "line %d: %s: length %zu out of range %zu..%zu",
-                            line, name, n, min, max);
+        return pf_error_set(err, PF_EINVAL, "line %d: %s: length %zu out of range %zu..%zu", line,
+                            name, n, min, max);
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return pf_error_set(err, PF_EINVAL, "line %d: %s: printable ASCII only", line,
-                                name);
+            return pf_error_set(err, PF_EINVAL, "line %d: %s: printable ASCII only", line, name);
     }
     memcpy(out, s, n);
     out[n] = '\0';
@@ -508,8 +504,9 @@ static int api__csv_next(void *ctx, struct pfs_device *d, struct pf_error *err)
                 return pf_error_set(err, PF_EINVAL, "line %d: more than 4 fields", c->line);
         }
         if (nf < 2)
-            return pf_error_set(err, PF_EINVAL, "line %d: expected serial,model[,hw_rev"
-                                                "[,merchant_id]]",
+            return pf_error_set(err, PF_EINVAL,
+                                "line %d: expected serial,model[,hw_rev"
+                                "[,merchant_id]]",
                                 c->line);
         rc = api__csv_field("serial", f[0], fl[0], 1, PF_SERIAL_MAX, d->serial, c->line, err);
         if (!rc && !pf_serial_valid(d->serial))

@@ -26,10 +26,10 @@
 #include "store/store.h"
 #include "tokens.h"
 
-#define PFS_API_LIMIT_DEFAULT 100
-#define PFS_API_LIMIT_MAX 1000
+#define PFS_API_LIMIT_DEFAULT  100
+#define PFS_API_LIMIT_MAX      1000
 #define PFS_API_HEALTH_DEFAULT 10
-#define PFS_API_HEALTH_MAX 1000
+#define PFS_API_HEALTH_MAX     1000
 
 struct pfs_api {
     struct pfs_store *store;

@@ -42,14 +42,13 @@ static int config__int(const char *key, const char *value, int64_t min, int64_t 
     return rc;
 }
 
-int pfs_config_set(struct pfs_config *c, const char *key, const char *value,
-                   struct pf_error *err)
+int pfs_config_set(struct pfs_config *c, const char *key, const char *value, struct pf_error *err)
 {
-#define STR(k, f)                                                                           \
-    if (strcmp(key, k) == 0)                                                               \
+#define STR(k, f)                                                                                  \
+    if (strcmp(key, k) == 0)                                                                       \
     return pf_conf_str(key, value, c->f, sizeof(c->f), err)
-#define INT(k, f, lo, hi)                                                                   \
-    if (strcmp(key, k) == 0)                                                               \
+#define INT(k, f, lo, hi)                                                                          \
+    if (strcmp(key, k) == 0)                                                                       \
     return config__int(key, value, lo, hi, &c->f, err)
     STR("mqtt.host", mqtt_host);
     INT("mqtt.port", mqtt_port, 1, 65535);
@@ -136,8 +135,7 @@ int pfs_config_check(const struct pfs_config *c, struct pf_error *err)
     if (!config__id_valid(c->mqtt_shared_group))
         return pf_error_set(err, PF_EINVAL, "mqtt.shared_group: contains / + # or blanks");
     if (c->mqtt_reconnect_min_ms > c->mqtt_reconnect_max_ms)
-        return pf_error_set(err, PF_EINVAL,
-                            "mqtt.reconnect_min_ms: above mqtt.reconnect_max_ms");
+        return pf_error_set(err, PF_EINVAL, "mqtt.reconnect_min_ms: above mqtt.reconnect_max_ms");
     if (!c->store_path[0])
         return pf_error_set(err, PF_EINVAL, "store.path: empty");
     if (!c->http_addr[0])

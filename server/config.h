@@ -14,13 +14,13 @@
 #include "log.h"
 #include "pf/error.h"
 
-#define PFS_HOST_MAX 255
+#define PFS_HOST_MAX      255
 #define PFS_CLIENT_ID_MAX 64
 
 struct pfs_config {
     char mqtt_host[PFS_HOST_MAX + 1];
-    int mqtt_port;                      /* 0: 8883 with TLS, 1883 without */
-    char mqtt_ca[PATH_MAX];             /* CA file; all three empty: plain TCP */
+    int mqtt_port;          /* 0: 8883 with TLS, 1883 without */
+    char mqtt_ca[PATH_MAX]; /* CA file; all three empty: plain TCP */
     char mqtt_cert[PATH_MAX];
     char mqtt_key[PATH_MAX];
     char mqtt_client_id[PFS_CLIENT_ID_MAX + 1];
@@ -30,17 +30,17 @@ struct pfs_config {
     int mqtt_reconnect_min_ms;
     int mqtt_reconnect_max_ms;
     char store_path[PATH_MAX];
-    int store_health_keep;     /* reports kept per terminal */
-    int store_health_days;     /* 0: no age limit */
-    int store_batch_ms;        /* longest a health report waits for its commit */
-    int store_batch_max;       /* writes per batch before an immediate commit */
+    int store_health_keep; /* reports kept per terminal */
+    int store_health_days; /* 0: no age limit */
+    int store_batch_ms;    /* longest a health report waits for its commit */
+    int store_batch_max;   /* writes per batch before an immediate commit */
     char http_addr[64];
-    int http_port;             /* 0: any free port (tests) */
+    int http_port;              /* 0: any free port (tests) */
     char http_tokens[PATH_MAX]; /* "" = no tokens: every /v1 call is refused */
-    int http_body_max;         /* bytes */
-    int http_import_max;       /* bytes, for POST /v1/devices/import */
+    int http_body_max;          /* bytes */
+    int http_import_max;        /* bytes, for POST /v1/devices/import */
     int report_interval_s;
-    int silent_after;          /* intervals */
+    int silent_after; /* intervals */
     enum pfs_log_level log_level;
 };
 

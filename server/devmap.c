@@ -42,8 +42,7 @@ struct pfs_dev *pfs_devmap_get(struct pfs_devmap *m, const char *serial)
 {
     if (!m->nbuckets)
         return NULL;
-    for (struct pfs_dev *d = m->buckets[devmap__hash(serial) & (m->nbuckets - 1)]; d;
-         d = d->next) {
+    for (struct pfs_dev *d = m->buckets[devmap__hash(serial) & (m->nbuckets - 1)]; d; d = d->next) {
         if (strcmp(d->serial, serial) == 0)
             return d;
     }

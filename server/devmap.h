@@ -25,12 +25,12 @@ struct pfs_dev {
     bool seen;
     bool online;
     bool have_health;
-    uint32_t seq;             /* newest report held */
+    uint32_t seq; /* newest report held */
     int64_t ts_ms;
     int64_t last_seen_ms;
-    uint32_t alerts;          /* PFS_ALERT_BIT()s open */
+    uint32_t alerts; /* PFS_ALERT_BIT()s open */
     uint32_t rows_since_prune;
-    int64_t logged_ms;        /* last time a drop was logged (rate limit) */
+    int64_t logged_ms; /* last time a drop was logged (rate limit) */
     struct pfs_dev *next;
 };
 

@@ -95,8 +95,7 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size, ul = strlen(url);
-        size_t max = ul >= 7 && strcmp(url + ul - 7, "/import") == 0 ? h->import_max
-                                                                      : h->body_max;
+        size_t max = ul >= 7 && strcmp(url + ul - 7, "/import") == 0 ? h->import_max : h->body_max;
 
         *upload_data_size = 0;
         if (hc->too_big || hc->len + n > max) {
@@ -189,14 +188,12 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     } else {
         return pf_error_set(err, PF_EINVAL, "http.addr: '%s' is not an IP address", opts->addr);
     }
-    h->daemon = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, http__access, h,
-                                 MHD_OPTION_EXTERNAL_LOGGER, http__log, h,
-                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_NOTIFY_COMPLETED, http__completed, h,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-                                 MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(
+            flags, (uint16_t)opts->port, NULL, NULL, http__access, h, MHD_OPTION_EXTERNAL_LOGGER,
+            http__log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+            http__completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(128 * 1024), MHD_OPTION_END);
     if (!h->daemon)
         return pf_error_set(err, PF_EIO, "http: cannot listen on %s:%d", opts->addr, opts->port);
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);

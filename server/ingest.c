@@ -14,7 +14,7 @@
 #include "pf/topic.h"
 
 #define INGEST_LOG_WINDOW_MS 10000
-#define INGEST_LOG_LINES 20
+#define INGEST_LOG_LINES     20
 
 static int ingest__load_seen(void *ctx, const struct pfs_seen *s)
 {
@@ -63,9 +63,8 @@ static int ingest__load_alert(void *ctx, const struct pfs_alert *a)
 }
 
 int pfs_ingest_init(struct pfs_ingest *ing, const struct pfs_ingest_opts *opts,
-                    struct pfs_store *store, struct pfs_metrics *metrics,
-                    const struct pfs_log *log, const struct pf_clock *clock,
-                    struct pf_error *err)
+                    struct pfs_store *store, struct pfs_metrics *metrics, const struct pfs_log *log,
+                    const struct pf_clock *clock, struct pf_error *err)
 {
     int rc;
 
@@ -134,8 +133,8 @@ static int ingest__store_failed(struct pfs_ingest *ing, const char *serial, int 
     return ingest__reject(ing, PF_EIO);
 }
 
-static int ingest__alert_open(struct pfs_ingest *ing, struct pfs_dev *d, int kind,
-                              int64_t now, const char *detail)
+static int ingest__alert_open(struct pfs_ingest *ing, struct pfs_dev *d, int kind, int64_t now,
+                              const char *detail)
 {
     int rc;
 
@@ -146,8 +145,7 @@ static int ingest__alert_open(struct pfs_ingest *ing, struct pfs_dev *d, int kin
         return rc;
     d->alerts |= PFS_ALERT_BIT(kind);
     ing->alerts_open[kind]++;
-    pfs_log_info(ing->log, "alert: %s: %s opened (%s)", d->serial, pfs_alert_names[kind],
-                 detail);
+    pfs_log_info(ing->log, "alert: %s: %s opened (%s)", d->serial, pfs_alert_names[kind], detail);
     return 0;
 }
 
@@ -169,8 +167,7 @@ static int ingest__alert_close(struct pfs_ingest *ing, struct pfs_dev *d, int ki
 /* Brings the alerts in mask to the state in want. */
 static int ingest__alerts_apply(struct pfs_ingest *ing, struct pfs_dev *d, uint32_t mask,
                                 uint32_t want,
-                                char detail[PFS_ALERT_COUNT][PFS_ALERT_DETAIL_MAX + 1],
-                                int64_t now)
+                                char detail[PFS_ALERT_COUNT][PFS_ALERT_DETAIL_MAX + 1], int64_t now)
 {
     for (int k = 0; k < PFS_ALERT_COUNT; k++) {
         int rc = 0;
@@ -281,8 +278,8 @@ static int ingest__health(struct pfs_ingest *ing, struct pfs_dev *d, const void 
     return 0;
 }
 
-static int ingest__birth(struct pfs_ingest *ing, struct pfs_dev *d, const void *payload,
-                         size_t len, int64_t now)
+static int ingest__birth(struct pfs_ingest *ing, struct pfs_dev *d, const void *payload, size_t len,
+                         int64_t now)
 {
     char detail[PFS_ALERT_COUNT][PFS_ALERT_DETAIL_MAX + 1];
     struct pf_error err = {0};
@@ -312,8 +309,8 @@ static int ingest__birth(struct pfs_ingest *ing, struct pfs_dev *d, const void *
     return 0;
 }
 
-static int ingest__state(struct pfs_ingest *ing, struct pfs_dev *d, const void *payload,
-                         size_t len, int64_t now)
+static int ingest__state(struct pfs_ingest *ing, struct pfs_dev *d, const void *payload, size_t len,
+                         int64_t now)
 {
     struct pf_error err = {0};
     struct pf_state m;
@@ -336,8 +333,7 @@ static int ingest__state(struct pfs_ingest *ing, struct pfs_dev *d, const void *
     return 0;
 }
 
-int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *payload,
-                       size_t len)
+int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *payload, size_t len)
 {
     char serial[PF_SERIAL_MAX + 1];
     const char *leaf;

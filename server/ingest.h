@@ -52,14 +52,12 @@ struct pfs_ingest_opts {
 
 /* Loads the device map and open alerts from the store. */
 int pfs_ingest_init(struct pfs_ingest *ing, const struct pfs_ingest_opts *opts,
-                    struct pfs_store *store, struct pfs_metrics *metrics,
-                    const struct pfs_log *log, const struct pf_clock *clock,
-                    struct pf_error *err) PF_WUR;
+                    struct pfs_store *store, struct pfs_metrics *metrics, const struct pfs_log *log,
+                    const struct pf_clock *clock, struct pf_error *err) PF_WUR;
 void pfs_ingest_release(struct pfs_ingest *ing);
 
 /* 0 if stored, else the rejection reason (a PF_E* code, already counted). */
-int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *payload,
-                       size_t len);
+int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *payload, size_t len);
 /* Commits the open batch and records its latency and size. */
 int pfs_ingest_flush(struct pfs_ingest *ing) PF_WUR;
 /* Opens the silent alert for terminals quiet for too long; returns how many. */

@@ -18,11 +18,11 @@ struct pfs_log {
 };
 
 void pfs_log(const struct pfs_log *log, enum pfs_log_level level, const char *fmt, ...)
-    PF_PRINTF(3, 4);
+        PF_PRINTF(3, 4);
 
 #define pfs_log_error(l, ...) pfs_log((l), PFS_LOG_ERROR, __VA_ARGS__)
-#define pfs_log_warn(l, ...) pfs_log((l), PFS_LOG_WARN, __VA_ARGS__)
-#define pfs_log_info(l, ...) pfs_log((l), PFS_LOG_INFO, __VA_ARGS__)
+#define pfs_log_warn(l, ...)  pfs_log((l), PFS_LOG_WARN, __VA_ARGS__)
+#define pfs_log_info(l, ...)  pfs_log((l), PFS_LOG_INFO, __VA_ARGS__)
 #define pfs_log_debug(l, ...) pfs_log((l), PFS_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -19,10 +19,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check-config", no_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+            {"config", required_argument, NULL, 'c'},
+            {"check-config", no_argument, NULL, 'C'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
     };
     struct pfs_server_opts opts = {.signals = true, .mqtt = true};
     struct pfs_config cfg;

@@ -122,20 +122,22 @@ int pfs_metrics_render(const struct pfs_metrics *m, const struct pfs_gauges *g, 
             metrics__add(&b, "posfleet_messages_rejected_total{reason=\"%s\"} %llu\n",
                          pf_errname(-i), (unsigned long long)m->rejected[i]);
     }
-    metrics__add(&b, "# HELP posfleet_store_errors_total Store writes that failed.\n"
-                     "# TYPE posfleet_store_errors_total counter\n"
-                     "posfleet_store_errors_total %llu\n",
+    metrics__add(&b,
+                 "# HELP posfleet_store_errors_total Store writes that failed.\n"
+                 "# TYPE posfleet_store_errors_total counter\n"
+                 "posfleet_store_errors_total %llu\n",
                  (unsigned long long)m->store_errors);
-    metrics__add(&b, "# HELP posfleet_terminals_online Registered terminals currently online.\n"
-                     "# TYPE posfleet_terminals_online gauge\nposfleet_terminals_online %lld\n",
+    metrics__add(&b,
+                 "# HELP posfleet_terminals_online Registered terminals currently online.\n"
+                 "# TYPE posfleet_terminals_online gauge\nposfleet_terminals_online %lld\n",
                  (long long)g->terminals_online);
     metrics__add(&b, "# HELP posfleet_alerts_open Open alerts, by kind.\n"
                      "# TYPE posfleet_alerts_open gauge\n");
     for (int i = 0; i < PFS_ALERT_COUNT; i++)
         metrics__add(&b, "posfleet_alerts_open{kind=\"%s\"} %lld\n", pfs_alert_names[i],
                      (long long)g->alerts_open[i]);
-    metrics__hist(&b, "posfleet_store_write_seconds",
-                  "Time to commit one batch of ingest writes.", &m->store_write_seconds);
+    metrics__hist(&b, "posfleet_store_write_seconds", "Time to commit one batch of ingest writes.",
+                  &m->store_write_seconds);
     metrics__hist(&b, "posfleet_store_batch_size", "Writes per committed ingest batch.",
                   &m->store_batch_size);
     if (b.failed) {

@@ -18,7 +18,7 @@ enum pfs_msg_type { PFS_MSG_BIRTH, PFS_MSG_HEALTH, PFS_MSG_STATE, PFS_MSG_TYPE_C
 extern const char *const pfs_msg_type_names[]; /* "birth", "health", "state" */
 
 #define PFS_REASON_SLOTS 64 /* indexed by -PF_E* code */
-#define PFS_HIST_MAX 16
+#define PFS_HIST_MAX     16
 
 struct pfs_hist {
     const double *le; /* upper bounds, ascending; +Inf implied */

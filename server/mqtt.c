@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MQTT_MISC_MS 1000
+#define MQTT_MISC_MS     1000
 #define MQTT_RECEIVE_MAX 1000
 
 static void mqtt__schedule_reconnect(struct pfs_mqtt *m);
@@ -110,8 +110,8 @@ static void mqtt__connect(struct pfs_mqtt *m)
 
     mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
                                  (uint32_t)c->mqtt_session_expiry_s);
-    rc = mosquitto_connect_bind_v5(m->mosq, c->mqtt_host, pfs_config_mqtt_port(c), c->mqtt_keepalive_s,
-                                   NULL, props);
+    rc = mosquitto_connect_bind_v5(m->mosq, c->mqtt_host, pfs_config_mqtt_port(c),
+                                   c->mqtt_keepalive_s, NULL, props);
     mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS) {
         pfs_log_warn(m->log, "mqtt: cannot connect to %s:%d: %s", c->mqtt_host,
@@ -209,15 +209,15 @@ static void mqtt__on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     mqtt__lost(obj, rc);
 }
 
-static void mqtt__on_message(struct mosquitto *mosq, void *obj,
-                             const struct mosquitto_message *msg,
+static void mqtt__on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
                              const mosquitto_property *props)
 {
     struct pfs_mqtt *m = obj;
 
     (void)mosq;
     (void)props;
-    m->on_message(m->ctx, msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+    m->on_message(m->ctx, msg->topic, msg->payload,
+                  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
 
 static void mqtt__on_log(struct mosquitto *mosq, void *obj, int level, const char *str)

@@ -26,8 +26,7 @@
 
 struct mosquitto;
 
-typedef void (*pfs_mqtt_message_cb)(void *ctx, const char *topic, const void *payload,
-                                    size_t len);
+typedef void (*pfs_mqtt_message_cb)(void *ctx, const char *topic, const void *payload, size_t len);
 
 struct pfs_mqtt {
     uv_loop_t *loop;
@@ -39,8 +38,8 @@ struct pfs_mqtt {
     bool timers_open;
     bool connected; /* CONNACK received */
     bool stopping;
-    bool lib_init;  /* mosquitto_lib_init() done */
-    int attempt;    /* reconnect attempts since the last success */
+    bool lib_init; /* mosquitto_lib_init() done */
+    int attempt;   /* reconnect attempts since the last success */
     char sub[PFS_CLIENT_ID_MAX + 64];
     const struct pfs_config *cfg;
     const struct pfs_log *log;

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #define SERVER_RETENTION_PERIOD_MS (10 * 60 * 1000)
-#define SERVER_RETENTION_CHUNK 5000
-#define SERVER_RETENTION_CHUNKS 20
+#define SERVER_RETENTION_CHUNK     5000
+#define SERVER_RETENTION_CHUNKS    20
 
 static void server__flush(struct pfs_server *s)
 {
@@ -32,8 +32,7 @@ static void server__batch_kick(struct pfs_server *s)
     if (pending >= s->cfg.store_batch_max)
         server__flush(s);
     else if (pending > 0 && !uv_is_active((uv_handle_t *)&s->batch_timer))
-        uv_timer_start(&s->batch_timer, server__on_batch_timer, (uint64_t)s->cfg.store_batch_ms,
-                       0);
+        uv_timer_start(&s->batch_timer, server__on_batch_timer, (uint64_t)s->cfg.store_batch_ms, 0);
 }
 
 static void server__on_message(void *ctx, const char *topic, const void *payload, size_t len)

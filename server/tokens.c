@@ -92,8 +92,8 @@ int pfs_tokens_parse(struct pfs_tokens *t, const char *buf, size_t len, const ch
                 role = i;
         }
         if (role < 0) {
-            rc = pf_error_set(err, PF_EPARSE, "%s:%d: role must be ops, support or viewer",
-                              name, lineno);
+            rc = pf_error_set(err, PF_EPARSE, "%s:%d: role must be ops, support or viewer", name,
+                              lineno);
             goto out_free;
         }
         tok.role = (enum pfs_role)role;
@@ -106,8 +106,7 @@ int pfs_tokens_parse(struct pfs_tokens *t, const char *buf, size_t len, const ch
         for (size_t i = 0; i < t->n; i++) {
             if (strcmp(t->v[i].name, tok.name) == 0 ||
                 memcmp(t->v[i].hash, tok.hash, PFS_TOKEN_HASH_LEN) == 0) {
-                rc = pf_error_set(err, PF_EEXIST, "%s:%d: duplicate name or token", name,
-                                  lineno);
+                rc = pf_error_set(err, PF_EEXIST, "%s:%d: duplicate name or token", name, lineno);
                 goto out_free;
             }
         }

@@ -32,10 +32,10 @@
 #include "pf/error.h"
 #include "pf/msg.h"
 
-#define PFS_MERCHANT_MAX 64
-#define PFS_ALERT_KIND_MAX 31
+#define PFS_MERCHANT_MAX     64
+#define PFS_ALERT_KIND_MAX   31
 #define PFS_ALERT_DETAIL_MAX 255
-#define PFS_ACTOR_MAX 64
+#define PFS_ACTOR_MAX        64
 
 struct pfs_store;
 
@@ -115,9 +115,9 @@ struct pfs_dev_filter {
     enum pfs_conn_filter conn;
     const char *model;
     const char *fw;
-    const char *alert;  /* has this kind of alert open */
-    const char *after;  /* keyset: serials strictly above this one */
-    int limit;          /* rows to return, >= 1 */
+    const char *alert; /* has this kind of alert open */
+    const char *after; /* keyset: serials strictly above this one */
+    int limit;         /* rows to return, >= 1 */
 };
 
 struct pfs_summary {
@@ -171,9 +171,8 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
                             const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
                             struct pf_error *err) PF_WUR;
 /* PF_EUNKNOWN_SERIAL if absent, PF_ESTATE if already revoked. */
-int pfs_store_device_revoke(struct pfs_store *st, const char *serial,
-                            const struct pfs_actor *actor, int64_t now_ms,
-                            struct pf_error *err) PF_WUR;
+int pfs_store_device_revoke(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
+                            int64_t now_ms, struct pf_error *err) PF_WUR;
 
 /* --- reads --- */
 
@@ -181,8 +180,8 @@ int pfs_store_device_revoke(struct pfs_store *st, const char *serial,
 int pfs_store_device_get(struct pfs_store *st, const char *serial, struct pfs_device *d,
                          struct pfs_dev_state *s) PF_WUR;
 /* Sorted by serial. *more is set when rows beyond the limit exist. */
-int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f,
-                          pfs_device_cb cb, void *ctx, bool *more) PF_WUR;
+int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, pfs_device_cb cb,
+                          void *ctx, bool *more) PF_WUR;
 /* The newest n reports of a terminal, newest first. */
 int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs_health_cb cb,
                             void *ctx) PF_WUR;
@@ -213,16 +212,15 @@ int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct p
 int pfs_store_state_put(struct pfs_store *st, const char *serial, const struct pf_state *m,
                         int64_t recv_ms) PF_WUR;
 /* PF_EEXIST if one of that kind is open already (nothing changed). */
-int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *kind,
-                         int64_t now_ms, const char *detail) PF_WUR;
+int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *kind, int64_t now_ms,
+                         const char *detail) PF_WUR;
 /* PF_ENOENT if none of that kind is open. */
 int pfs_store_alert_close(struct pfs_store *st, const char *serial, const char *kind,
                           int64_t now_ms) PF_WUR;
 /* Keeps the newest keep reports of a terminal. */
 int pfs_store_health_prune(struct pfs_store *st, const char *serial, int keep) PF_WUR;
 /* Deletes reports received before before_ms, at most max rows per call. */
-int pfs_store_health_expire(struct pfs_store *st, int64_t before_ms, int max,
-                            int *deleted) PF_WUR;
+int pfs_store_health_expire(struct pfs_store *st, int64_t before_ms, int max, int *deleted) PF_WUR;
 /* Writes currently in the open batch (0 if none is open). */
 int pfs_store_batch_pending(struct pfs_store *st);
 /* Commits the open batch, stamping its health rows with stored_ms. *rows gets

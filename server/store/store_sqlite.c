@@ -35,77 +35,85 @@ enum {
 };
 
 static const char *const store__sql[ST_COUNT] = {
-    [ST_HEALTH_INS] =
-        "INSERT INTO health (serial, seq, ts_ms, recv_ms, queued, battery_pct, charging,"
-        " net_type, signal_dbm, temp_c, storage_free_kb, mem_free_kb, uptime_s, fw_version,"
-        " fw_slot, fee_version, paper, tamper, selftest, err_reconnects, err_queue_dropped,"
-        " err_reader, err_printer, txn_count, txn_amount_minor, currency) VALUES"
-        " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
-        "?23,?24,?25,?26)",
-    /* Same parameter numbers as ST_HEALTH_INS (?4 = recv_ms = last seen). */
-    [ST_STATE_HEALTH] =
-        "INSERT INTO device_state (serial, online, last_seen_ms, health_seq, health_ts_ms,"
-        " battery_pct, charging, net_type, signal_dbm, temp_c, storage_free_kb, mem_free_kb,"
-        " uptime_s, fw_version, fw_slot, fee_version, paper, tamper, selftest, err_reconnects,"
-        " err_queue_dropped, err_reader, err_printer, txn_count, txn_amount_minor, currency)"
-        " VALUES (?1,1,?4,?2,?3,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
-        "?22,?23,?24,?25,?26)"
-        " ON CONFLICT (serial) DO UPDATE SET online=1,"
-        " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
-        " health_seq=excluded.health_seq, health_ts_ms=excluded.health_ts_ms,"
-        " battery_pct=excluded.battery_pct, charging=excluded.charging,"
-        " net_type=excluded.net_type, signal_dbm=excluded.signal_dbm, temp_c=excluded.temp_c,"
-        " storage_free_kb=excluded.storage_free_kb, mem_free_kb=excluded.mem_free_kb,"
-        " uptime_s=excluded.uptime_s, fw_version=excluded.fw_version,"
-        " fw_slot=excluded.fw_slot, fee_version=excluded.fee_version, paper=excluded.paper,"
-        " tamper=excluded.tamper, selftest=excluded.selftest,"
-        " err_reconnects=excluded.err_reconnects,"
-        " err_queue_dropped=excluded.err_queue_dropped, err_reader=excluded.err_reader,"
-        " err_printer=excluded.err_printer, txn_count=excluded.txn_count,"
-        " txn_amount_minor=excluded.txn_amount_minor, currency=excluded.currency"
-        " WHERE device_state.health_seq IS NULL OR excluded.health_seq > device_state.health_seq"
-        " OR excluded.health_ts_ms > device_state.health_ts_ms",
-    [ST_STATE_TOUCH] = "UPDATE device_state SET online=1, last_seen_ms=max(last_seen_ms, ?2)"
-                       " WHERE serial=?1",
-    [ST_STATE_BIRTH] =
-        "INSERT INTO device_state (serial, online, last_seen_ms, birth_ts_ms, birth_model,"
-        " birth_hw_rev, fw_version, fw_slot, fee_version, boot, agent_version, birth_selftest)"
-        " VALUES (?1,1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-        " ON CONFLICT (serial) DO UPDATE SET online=1,"
-        " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
-        " birth_ts_ms=excluded.birth_ts_ms, birth_model=excluded.birth_model,"
-        " birth_hw_rev=excluded.birth_hw_rev, fw_version=excluded.fw_version,"
-        " fw_slot=excluded.fw_slot, fee_version=excluded.fee_version, boot=excluded.boot,"
-        " agent_version=excluded.agent_version, birth_selftest=excluded.birth_selftest"
-        " WHERE device_state.birth_ts_ms IS NULL"
-        " OR excluded.birth_ts_ms >= device_state.birth_ts_ms",
-    [ST_STATE_CONN] = "INSERT INTO device_state (serial, online, last_seen_ms, state_ts_ms)"
-                      " VALUES (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET"
-                      " online=excluded.online,"
-                      " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
-                      " state_ts_ms=excluded.state_ts_ms",
-    [ST_ALERT_OPEN] = "INSERT INTO alerts (serial, kind, opened_ms, detail) VALUES (?1,?2,?3,?4)"
-                      " ON CONFLICT DO NOTHING",
-    [ST_ALERT_CLOSE] = "UPDATE alerts SET closed_ms=?3 WHERE serial=?1 AND kind=?2"
-                       " AND closed_ms IS NULL",
-    [ST_HEALTH_PRUNE] = "DELETE FROM health WHERE serial=?1 AND id <= (SELECT id FROM health"
-                        " WHERE serial=?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-    [ST_HEALTH_EXPIRE] = "DELETE FROM health WHERE id IN (SELECT id FROM health ORDER BY id"
-                         " LIMIT ?2) AND recv_ms < ?1",
-    [ST_FLUSH_STAMP] = "UPDATE health SET stored_ms=?1 WHERE id >= ?2",
-    [ST_DEV_GET] = NULL, /* built from STORE__DEV_COLS below */
+        [ST_HEALTH_INS] =
+                "INSERT INTO health (serial, seq, ts_ms, recv_ms, queued, battery_pct, charging,"
+                " net_type, signal_dbm, temp_c, storage_free_kb, mem_free_kb, uptime_s, fw_version,"
+                " fw_slot, fee_version, paper, tamper, selftest, err_reconnects, err_queue_dropped,"
+                " err_reader, err_printer, txn_count, txn_amount_minor, currency) VALUES"
+                " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+                "?23,?24,?25,?26)",
+        /* Same parameter numbers as ST_HEALTH_INS (?4 = recv_ms = last seen). */
+        [ST_STATE_HEALTH] =
+                "INSERT INTO device_state (serial, online, last_seen_ms, health_seq, health_ts_ms,"
+                " battery_pct, charging, net_type, signal_dbm, temp_c, storage_free_kb, "
+                "mem_free_kb,"
+                " uptime_s, fw_version, fw_slot, fee_version, paper, tamper, selftest, "
+                "err_reconnects,"
+                " err_queue_dropped, err_reader, err_printer, txn_count, txn_amount_minor, "
+                "currency)"
+                " VALUES "
+                "(?1,1,?4,?2,?3,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
+                "?22,?23,?24,?25,?26)"
+                " ON CONFLICT (serial) DO UPDATE SET online=1,"
+                " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
+                " health_seq=excluded.health_seq, health_ts_ms=excluded.health_ts_ms,"
+                " battery_pct=excluded.battery_pct, charging=excluded.charging,"
+                " net_type=excluded.net_type, signal_dbm=excluded.signal_dbm, "
+                "temp_c=excluded.temp_c,"
+                " storage_free_kb=excluded.storage_free_kb, mem_free_kb=excluded.mem_free_kb,"
+                " uptime_s=excluded.uptime_s, fw_version=excluded.fw_version,"
+                " fw_slot=excluded.fw_slot, fee_version=excluded.fee_version, paper=excluded.paper,"
+                " tamper=excluded.tamper, selftest=excluded.selftest,"
+                " err_reconnects=excluded.err_reconnects,"
+                " err_queue_dropped=excluded.err_queue_dropped, err_reader=excluded.err_reader,"
+                " err_printer=excluded.err_printer, txn_count=excluded.txn_count,"
+                " txn_amount_minor=excluded.txn_amount_minor, currency=excluded.currency"
+                " WHERE device_state.health_seq IS NULL OR excluded.health_seq > "
+                "device_state.health_seq"
+                " OR excluded.health_ts_ms > device_state.health_ts_ms",
+        [ST_STATE_TOUCH] = "UPDATE device_state SET online=1, last_seen_ms=max(last_seen_ms, ?2)"
+                           " WHERE serial=?1",
+        [ST_STATE_BIRTH] =
+                "INSERT INTO device_state (serial, online, last_seen_ms, birth_ts_ms, birth_model,"
+                " birth_hw_rev, fw_version, fw_slot, fee_version, boot, agent_version, "
+                "birth_selftest)"
+                " VALUES (?1,1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+                " ON CONFLICT (serial) DO UPDATE SET online=1,"
+                " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
+                " birth_ts_ms=excluded.birth_ts_ms, birth_model=excluded.birth_model,"
+                " birth_hw_rev=excluded.birth_hw_rev, fw_version=excluded.fw_version,"
+                " fw_slot=excluded.fw_slot, fee_version=excluded.fee_version, boot=excluded.boot,"
+                " agent_version=excluded.agent_version, birth_selftest=excluded.birth_selftest"
+                " WHERE device_state.birth_ts_ms IS NULL"
+                " OR excluded.birth_ts_ms >= device_state.birth_ts_ms",
+        [ST_STATE_CONN] = "INSERT INTO device_state (serial, online, last_seen_ms, state_ts_ms)"
+                          " VALUES (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET"
+                          " online=excluded.online,"
+                          " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
+                          " state_ts_ms=excluded.state_ts_ms",
+        [ST_ALERT_OPEN] =
+                "INSERT INTO alerts (serial, kind, opened_ms, detail) VALUES (?1,?2,?3,?4)"
+                " ON CONFLICT DO NOTHING",
+        [ST_ALERT_CLOSE] = "UPDATE alerts SET closed_ms=?3 WHERE serial=?1 AND kind=?2"
+                           " AND closed_ms IS NULL",
+        [ST_HEALTH_PRUNE] = "DELETE FROM health WHERE serial=?1 AND id <= (SELECT id FROM health"
+                            " WHERE serial=?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        [ST_HEALTH_EXPIRE] = "DELETE FROM health WHERE id IN (SELECT id FROM health ORDER BY id"
+                             " LIMIT ?2) AND recv_ms < ?1",
+        [ST_FLUSH_STAMP] = "UPDATE health SET stored_ms=?1 WHERE id >= ?2",
+        [ST_DEV_GET] = NULL, /* built from STORE__DEV_COLS below */
 };
 
 /* Columns read by store__dev_read(), in that order. */
-#define STORE__DEV_COLS                                                                      \
-    "d.serial, d.model, d.hw_rev, d.merchant_id, d.status, d.created_ms, d.revoked_ms,"     \
-    " s.serial IS NOT NULL, s.online, s.last_seen_ms, s.fw_version, s.fw_slot,"             \
-    " s.fee_version, s.birth_ts_ms, s.birth_model, s.birth_hw_rev, s.boot,"                 \
-    " s.agent_version, s.birth_selftest, s.health_seq, s.health_ts_ms, s.battery_pct,"      \
-    " s.charging, s.net_type, s.signal_dbm, s.temp_c, s.storage_free_kb, s.mem_free_kb,"    \
-    " s.uptime_s, s.paper, s.tamper, s.selftest, s.err_reconnects, s.err_queue_dropped,"    \
-    " s.err_reader, s.err_printer, s.txn_count, s.txn_amount_minor, s.currency,"            \
-    " (SELECT group_concat(kind) FROM (SELECT kind FROM alerts a WHERE a.serial = d.serial" \
+#define STORE__DEV_COLS                                                                            \
+    "d.serial, d.model, d.hw_rev, d.merchant_id, d.status, d.created_ms, d.revoked_ms,"            \
+    " s.serial IS NOT NULL, s.online, s.last_seen_ms, s.fw_version, s.fw_slot,"                    \
+    " s.fee_version, s.birth_ts_ms, s.birth_model, s.birth_hw_rev, s.boot,"                        \
+    " s.agent_version, s.birth_selftest, s.health_seq, s.health_ts_ms, s.battery_pct,"             \
+    " s.charging, s.net_type, s.signal_dbm, s.temp_c, s.storage_free_kb, s.mem_free_kb,"           \
+    " s.uptime_s, s.paper, s.tamper, s.selftest, s.err_reconnects, s.err_queue_dropped,"           \
+    " s.err_reader, s.err_printer, s.txn_count, s.txn_amount_minor, s.currency,"                   \
+    " (SELECT group_concat(kind) FROM (SELECT kind FROM alerts a WHERE a.serial = d.serial"        \
     " AND a.closed_ms IS NULL ORDER BY kind))"
 #define STORE__DEV_FROM " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial"
 
@@ -189,8 +197,8 @@ static int store__migrate(struct pfs_store *st, struct pf_error *err)
                      err);
     if (rc)
         return rc;
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                           &s, NULL) != SQLITE_OK)
         return store__fail(st, err, "schema version");
     if (sqlite3_step(s) == SQLITE_ROW)
         have = sqlite3_column_int(s, 0);
@@ -228,8 +236,7 @@ static int store__migrate(struct pfs_store *st, struct pf_error *err)
     return 0;
 }
 
-int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out,
-                   struct pf_error *err)
+int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out, struct pf_error *err)
 {
     struct pfs_store *st;
     int rc;
@@ -262,8 +269,8 @@ int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out,
 
         if (i == ST_DEV_GET)
             sql = "SELECT " STORE__DEV_COLS STORE__DEV_FROM " WHERE d.serial = ?1";
-        if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+            SQLITE_OK) {
             rc = store__fail(st, err, "prepare");
             goto out_close;
         }
@@ -294,8 +301,8 @@ int pfs_store_schema_version(struct pfs_store *st, int *version)
     sqlite3_stmt *s;
     int rc = PF_EIO;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_migrations", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_migrations", -1, &s, NULL) !=
+        SQLITE_OK)
         return PF_EIO;
     if (sqlite3_step(s) == SQLITE_ROW) {
         *version = sqlite3_column_int(s, 0);
@@ -379,8 +386,8 @@ static int store__admin_end(struct pfs_store *st, int rc, struct pf_error *err)
 
 static char *store__device_json(const struct pfs_device *d)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "serial", d->serial, "model",
-                          d->model, "hw_rev", *d->hw_rev ? d->hw_rev : NULL, "merchant_id",
+    json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "serial", d->serial, "model", d->model,
+                          "hw_rev", *d->hw_rev ? d->hw_rev : NULL, "merchant_id",
                           *d->merchant_id ? d->merchant_id : NULL, "status",
                           pfs_dev_status_names[d->status]);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -563,8 +570,8 @@ out_end:
     return rc;
 }
 
-int pfs_store_device_revoke(struct pfs_store *st, const char *serial,
-                            const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_store_device_revoke(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
+                            int64_t now_ms, struct pf_error *err)
 {
     struct pfs_device cur, rec;
     sqlite3_stmt *s = NULL;
@@ -586,8 +593,8 @@ int pfs_store_device_revoke(struct pfs_store *st, const char *serial,
         goto out_end;
     }
     if (sqlite3_prepare_v2(st->db,
-                           "UPDATE devices SET status='revoked', revoked_ms=?2 WHERE serial=?1",
-                           -1, &s, NULL) != SQLITE_OK) {
+                           "UPDATE devices SET status='revoked', revoked_ms=?2 WHERE serial=?1", -1,
+                           &s, NULL) != SQLITE_OK) {
         rc = store__fail(st, err, "revoke");
         goto out_end;
     }
@@ -623,8 +630,8 @@ static void store__dev_read(sqlite3_stmt *s, struct pfs_device *d, struct pfs_de
         store__col_text(s, 2, d->hw_rev, sizeof(d->hw_rev));
         store__col_text(s, 3, d->merchant_id, sizeof(d->merchant_id));
         d->status = strcmp((const char *)sqlite3_column_text(s, 4), "revoked") == 0
-                        ? PFS_DEV_REVOKED
-                        : PFS_DEV_REGISTERED;
+                            ? PFS_DEV_REVOKED
+                            : PFS_DEV_REGISTERED;
         d->created_ms = sqlite3_column_int64(s, 5);
         d->revoked_ms = sqlite3_column_int64(s, 6);
     }
@@ -702,8 +709,8 @@ int pfs_store_device_get(struct pfs_store *st, const char *serial, struct pfs_de
     return rc;
 }
 
-int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f,
-                          pfs_device_cb cb, void *ctx, bool *more)
+int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, pfs_device_cb cb,
+                          void *ctx, bool *more)
 {
     char sql[4096];
     size_t n;
@@ -759,8 +766,8 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f,
         binds[nb++] = f->fw;
     }
     if (f->alert && by_alert) {
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
-                              " AND a.kind = ?%d AND a.closed_ms IS NULL", nb + 1);
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND a.kind = ?%d AND a.closed_ms IS NULL",
+                              nb + 1);
         binds[nb++] = f->alert;
     } else if (f->alert) {
         n += (size_t)snprintf(sql + n, sizeof(sql) - n,
@@ -803,13 +810,13 @@ int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs
     int rc = 0, step;
 
     if (sqlite3_prepare_v2(
-            st->db,
-            "SELECT seq, ts_ms, recv_ms, stored_ms, queued, battery_pct, charging, net_type,"
-            " signal_dbm, temp_c, storage_free_kb, mem_free_kb, uptime_s, fw_version, fw_slot,"
-            " fee_version, paper, tamper, selftest, err_reconnects, err_queue_dropped,"
-            " err_reader, err_printer, txn_count, txn_amount_minor, currency FROM health"
-            " WHERE serial = ?1 ORDER BY id DESC LIMIT ?2",
-            -1, &s, NULL) != SQLITE_OK)
+                st->db,
+                "SELECT seq, ts_ms, recv_ms, stored_ms, queued, battery_pct, charging, net_type,"
+                " signal_dbm, temp_c, storage_free_kb, mem_free_kb, uptime_s, fw_version, fw_slot,"
+                " fee_version, paper, tamper, selftest, err_reconnects, err_queue_dropped,"
+                " err_reader, err_printer, txn_count, txn_amount_minor, currency FROM health"
+                " WHERE serial = ?1 ORDER BY id DESC LIMIT ?2",
+                -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, n);
@@ -881,8 +888,8 @@ int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb
     return rc;
 }
 
-static int store__groups(struct pfs_store *st, const char *group, const char *sql,
-                         pfs_group_cb cb, void *ctx)
+static int store__groups(struct pfs_store *st, const char *group, const char *sql, pfs_group_cb cb,
+                         void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0, step;
@@ -1005,8 +1012,8 @@ int pfs_store_seen_each(struct pfs_store *st, pfs_seen_cb cb, void *ctx)
         memset(&x, 0, sizeof(x));
         x.serial = (const char *)sqlite3_column_text(s, 0);
         x.status = strcmp((const char *)sqlite3_column_text(s, 1), "revoked") == 0
-                       ? PFS_DEV_REVOKED
-                       : PFS_DEV_REGISTERED;
+                           ? PFS_DEV_REVOKED
+                           : PFS_DEV_REGISTERED;
         x.online = sqlite3_column_int(s, 2) != 0;
         x.last_seen_ms = sqlite3_column_int64(s, 3);
         x.have_health = sqlite3_column_type(s, 4) != SQLITE_NULL;
@@ -1027,8 +1034,8 @@ int pfs_store_health_count(struct pfs_store *st, const char *serial, int64_t *n)
     sqlite3_stmt *s;
     int rc = PF_EIO;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM health WHERE serial = ?1", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM health WHERE serial = ?1", -1, &s, NULL) !=
+        SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -1152,8 +1159,8 @@ int pfs_store_state_put(struct pfs_store *st, const char *serial, const struct p
     return store__step_done(s);
 }
 
-int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *kind,
-                         int64_t now_ms, const char *detail)
+int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *kind, int64_t now_ms,
+                         const char *detail)
 {
     sqlite3_stmt *s = st->stmt[ST_ALERT_OPEN];
     int rc = store__batch_write(st);

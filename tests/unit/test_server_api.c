@@ -256,16 +256,16 @@ START_TEST(register_validation)
         const char *error;
         const char *mentions;
     } cases[] = {
-        {"{\"serial\":\"T1\"", 400, "PARSE", "malformed"},
-        {"[1]", 400, "PARSE", "object"},
-        {"{\"model\":\"PX\"}", 400, "INVAL", "serial"},
-        {"{\"serial\":\"T/1\",\"model\":\"PX\"}", 400, "INVAL", "serial"},
-        {"{\"serial\":\"T1\"}", 400, "INVAL", "model"},
-        {"{\"serial\":\"T1\",\"model\":7}", 400, "INVAL", "model"},
-        {"{\"serial\":\"T1\",\"model\":\"PX\",\"hw_rev\":\"r1234567890123456\"}", 400, "INVAL",
-         "hw_rev"},
-        {"{\"serial\":\"T1\",\"model\":\"PX\",\"merchant_id\":\"\\u0001\"}", 400, "INVAL",
-         "merchant_id"},
+            {"{\"serial\":\"T1\"", 400, "PARSE", "malformed"},
+            {"[1]", 400, "PARSE", "object"},
+            {"{\"model\":\"PX\"}", 400, "INVAL", "serial"},
+            {"{\"serial\":\"T/1\",\"model\":\"PX\"}", 400, "INVAL", "serial"},
+            {"{\"serial\":\"T1\"}", 400, "INVAL", "model"},
+            {"{\"serial\":\"T1\",\"model\":7}", 400, "INVAL", "model"},
+            {"{\"serial\":\"T1\",\"model\":\"PX\",\"hw_rev\":\"r1234567890123456\"}", 400, "INVAL",
+             "hw_rev"},
+            {"{\"serial\":\"T1\",\"model\":\"PX\",\"merchant_id\":\"\\u0001\"}", 400, "INVAL",
+             "merchant_id"},
     };
     struct resp r;
     char big[6000];
@@ -383,7 +383,7 @@ START_TEST(list_pages_filters_summary)
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "models"), "QX")),
                      3);
     ck_assert_int_eq(
-        json_integer_value(json_object_get(json_object_get(r.json, "alerts"), "tamper")), 0);
+            json_integer_value(json_object_get(json_object_get(r.json, "alerts"), "tamper")), 0);
     resp_release(&r);
     http("GET", "/v1/alerts", "tok-view", NULL, &r);
     ck_assert_int_eq(r.status, 200);
@@ -411,8 +411,7 @@ START_TEST(bulk_import_all_or_nothing)
     http("POST", "/v1/devices/import", "tok-view", "serial,model\nN1,PX\n", &r);
     expect_error(&r, 403, "PERM");
     resp_release(&r);
-    http("POST", "/v1/devices/import", "tok-ops", "serial,model\nN1,PX\nN2,PX,r1,M9\nN 3,PX\n",
-         &r);
+    http("POST", "/v1/devices/import", "tok-ops", "serial,model\nN1,PX\nN2,PX,r1,M9\nN 3,PX\n", &r);
     expect_error(&r, 400, "INVAL");
     ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "line 4: serial"));
     resp_release(&r);
@@ -498,8 +497,8 @@ static void broker_start(void)
     int64_t deadline = mono_ms() + 10000;
 
     snprintf(conf, sizeof(conf), "%s/mosquitto.conf", dir);
-    snprintf(text, sizeof(text),
-             "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", broker_port);
+    snprintf(text, sizeof(text), "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n",
+             broker_port);
     write_file(conf, text);
     broker_pid = fork();
     ck_assert_int_ge(broker_pid, 0);
@@ -645,7 +644,7 @@ START_TEST(mqtt_ingest_session_and_reconnect)
     }
     http("GET", "/metrics", NULL, NULL, &r);
     ck_assert_ptr_nonnull(
-        strstr(r.body, "posfleet_messages_rejected_total{reason=\"UNKNOWN_SERIAL\"} 1"));
+            strstr(r.body, "posfleet_messages_rejected_total{reason=\"UNKNOWN_SERIAL\"} 1"));
     ck_assert_ptr_nonnull(strstr(r.body, "posfleet_terminals_online 1"));
     ck_assert_ptr_nonnull(strstr(r.body, "posfleet_alerts_open{kind=\"unknown_serial\"} 1"));
     resp_release(&r);

@@ -96,19 +96,19 @@ START_TEST(bad_files)
         int code;
         const char *mentions;
     } cases[] = {
-        {"mqtt.hots = x\n", PF_EINVAL, "mqtt.hots: unknown key"},
-        {"mqtt.port = 0\n", PF_ERANGE, "mqtt.port"},
-        {"mqtt.port = 70000\n", PF_ERANGE, "mqtt.port"},
-        {"http.port = abc\n", PF_EPARSE, "http.port"},
-        {"log_level = loud\n", PF_ERANGE, "log_level"},
-        {"mqtt.ca = /x\n", PF_EINVAL, "give all three or none"},
-        {"mqtt.client_id = a/b\n", PF_EINVAL, "mqtt.client_id"},
-        {"mqtt.shared_group = g+\n", PF_EINVAL, "mqtt.shared_group"},
-        {"store.health_keep = 0\n", PF_ERANGE, "store.health_keep"},
-        {"silent_after = 3\nsilent_after = 4\n", PF_EEXIST, ":2:"},
-        {"mqtt.reconnect_min_ms = 5000\nmqtt.reconnect_max_ms = 100\n", PF_EINVAL,
-         "reconnect_min_ms"},
-        {"store.path =\n", PF_EINVAL, "store.path"},
+            {"mqtt.hots = x\n", PF_EINVAL, "mqtt.hots: unknown key"},
+            {"mqtt.port = 0\n", PF_ERANGE, "mqtt.port"},
+            {"mqtt.port = 70000\n", PF_ERANGE, "mqtt.port"},
+            {"http.port = abc\n", PF_EPARSE, "http.port"},
+            {"log_level = loud\n", PF_ERANGE, "log_level"},
+            {"mqtt.ca = /x\n", PF_EINVAL, "give all three or none"},
+            {"mqtt.client_id = a/b\n", PF_EINVAL, "mqtt.client_id"},
+            {"mqtt.shared_group = g+\n", PF_EINVAL, "mqtt.shared_group"},
+            {"store.health_keep = 0\n", PF_ERANGE, "store.health_keep"},
+            {"silent_after = 3\nsilent_after = 4\n", PF_EEXIST, ":2:"},
+            {"mqtt.reconnect_min_ms = 5000\nmqtt.reconnect_max_ms = 100\n", PF_EINVAL,
+             "reconnect_min_ms"},
+            {"store.path =\n", PF_EINVAL, "store.path"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -162,20 +162,20 @@ static const struct {
     const char *payload;
     int code;
 } bad[] = {
-    {"pf/v1/dev/T1/health", "{", PF_EPARSE},
-    {"pf/v1/dev/T1/health", "", PF_EPARSE},
-    {"pf/v1/dev/T1/health", "[1,2]", PF_ESCHEMA},
-    {"pf/v1/dev/T1/health", "{\"v\":1}", PF_ESCHEMA},
-    {"pf/v1/dev/T1/health", "{\"v\":2,\"seq\":1}", PF_EVERSION},
-    {"pf/v1/dev/T1/health", "{\"v\":1,\"v\":1}", PF_EPARSE},
-    {"pf/v1/dev/T1/state", "{\"v\":1,\"state\":\"sleeping\"}", PF_ERANGE},
-    {"pf/v1/dev/T1/state", "{\"v\":\"1\",\"state\":\"online\"}", PF_ESCHEMA},
-    {"pf/v1/dev/T1/birth", "{\"v\":1,\"ts\":1}", PF_ESCHEMA},
-    {"pf/v1/dev/T1", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
-    {"pf/v1/cmd/T1/health", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
-    {"pf/v1/dev/T1/bogus", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
-    {"pf/v1/dev/T+1/state", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
-    {"other/T1/state", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+        {"pf/v1/dev/T1/health", "{", PF_EPARSE},
+        {"pf/v1/dev/T1/health", "", PF_EPARSE},
+        {"pf/v1/dev/T1/health", "[1,2]", PF_ESCHEMA},
+        {"pf/v1/dev/T1/health", "{\"v\":1}", PF_ESCHEMA},
+        {"pf/v1/dev/T1/health", "{\"v\":2,\"seq\":1}", PF_EVERSION},
+        {"pf/v1/dev/T1/health", "{\"v\":1,\"v\":1}", PF_EPARSE},
+        {"pf/v1/dev/T1/state", "{\"v\":1,\"state\":\"sleeping\"}", PF_ERANGE},
+        {"pf/v1/dev/T1/state", "{\"v\":\"1\",\"state\":\"online\"}", PF_ESCHEMA},
+        {"pf/v1/dev/T1/birth", "{\"v\":1,\"ts\":1}", PF_ESCHEMA},
+        {"pf/v1/dev/T1", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+        {"pf/v1/cmd/T1/health", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+        {"pf/v1/dev/T1/bogus", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+        {"pf/v1/dev/T+1/state", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
+        {"other/T1/state", "{\"v\":1,\"state\":\"online\"}", PF_ETOPIC},
 };
 
 START_TEST(bad_messages_counted_nothing_stored)
@@ -198,7 +198,7 @@ START_TEST(bad_messages_counted_nothing_stored)
     ck_assert_uint_eq(total, sizeof(bad) / sizeof(bad[0]));
     ck_assert_uint_eq(r.m.rejected[-PF_ETOPIC], 5);
     ck_assert_uint_eq(r.m.accepted[PFS_MSG_HEALTH] + r.m.accepted[PFS_MSG_STATE] +
-                          r.m.accepted[PFS_MSG_BIRTH],
+                              r.m.accepted[PFS_MSG_BIRTH],
                       0);
     ck_assert_int_eq(pfs_store_batch_pending(r.st), 0);
     ck_assert_int_eq(health_rows(&r, "T1"), 0);

@@ -8,8 +8,7 @@
 #include "testutil.h"
 #include "tokens.h"
 
-static void line_for(char *out, size_t size, const char *name, const char *role,
-                     const char *token)
+static void line_for(char *out, size_t size, const char *name, const char *role, const char *token)
 {
     char hex[2 * PFS_TOKEN_HASH_LEN + 1];
 
@@ -27,8 +26,8 @@ START_TEST(parse_and_auth)
     line_for(a, sizeof(a), "alice", "ops", "tok-alice");
     line_for(b, sizeof(b), "sam", "support", "tok-sam");
     line_for(c, sizeof(c), "vic", "viewer", "tok-vic");
-    snprintf(file, sizeof(file), "# posfleetd tokens\n\n%s\r\n   %s\n\t# indented comment\n%s",
-             a, b, c);
+    snprintf(file, sizeof(file), "# posfleetd tokens\n\n%s\r\n   %s\n\t# indented comment\n%s", a,
+             b, c);
     ck_assert_int_eq(pfs_tokens_parse(&t, file, strlen(file), "tokens", &err), 0);
     ck_assert_uint_eq(t.n, 3);
     ck_assert_int_eq(pfs_tokens_auth(&t, "tok-sam", 7, &who), 0);
@@ -61,26 +60,26 @@ END_TEST
 START_TEST(bad_lines)
 {
     static const char good_hex[] =
-        "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8";
+            "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8";
     static const struct {
         const char *text;
         int code;
         const char *where;
     } cases[] = {
-        {"alice ops\n", PF_EPARSE, "t:1:"},
-        {"# ok\nalice admin 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
-         PF_EPARSE, "t:2:"},
-        {"alice ops 0E5751C026E543B2E8AB2EB06099DAA1D1E5DF47778F7787FAAB45CDF12FE3A8\n",
-         PF_EPARSE, "t:1:"},
-        {"alice ops 0e5751c0\n", PF_EPARSE, "t:1:"},
-        {"alice ops 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8 extra\n",
-         PF_EPARSE, "t:1:"},
-        {"alice ops 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n"
-         "alice viewer 1e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
-         PF_EEXIST, "t:2:"},
-        {"alice ops 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n"
-         "bob viewer 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
-         PF_EEXIST, "t:2:"},
+            {"alice ops\n", PF_EPARSE, "t:1:"},
+            {"# ok\nalice admin 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
+             PF_EPARSE, "t:2:"},
+            {"alice ops 0E5751C026E543B2E8AB2EB06099DAA1D1E5DF47778F7787FAAB45CDF12FE3A8\n",
+             PF_EPARSE, "t:1:"},
+            {"alice ops 0e5751c0\n", PF_EPARSE, "t:1:"},
+            {"alice ops 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8 extra\n",
+             PF_EPARSE, "t:1:"},
+            {"alice ops 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n"
+             "alice viewer 1e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
+             PF_EEXIST, "t:2:"},
+            {"alice ops 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n"
+             "bob viewer 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
+             PF_EEXIST, "t:2:"},
     };
     (void)good_hex;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -88,10 +87,10 @@ START_TEST(bad_lines)
         struct pf_error err = {0};
 
         ck_assert_msg(pfs_tokens_parse(&t, cases[i].text, strlen(cases[i].text), "t", &err) ==
-                          cases[i].code,
+                              cases[i].code,
                       "case %zu", i);
-        ck_assert_msg(strncmp(err.msg, cases[i].where, strlen(cases[i].where)) == 0,
-                      "case %zu: %s", i, err.msg);
+        ck_assert_msg(strncmp(err.msg, cases[i].where, strlen(cases[i].where)) == 0, "case %zu: %s",
+                      i, err.msg);
         ck_assert_ptr_null(t.v);
         ck_assert_uint_eq(t.n, 0);
     }

@@ -173,8 +173,7 @@ START_TEST(audit_append_only)
     pfs_store_close(st);
     ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
     ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_ne(sqlite3_exec(db, "UPDATE audit SET actor='x'", NULL, NULL, NULL),
-                     SQLITE_OK);
+    ck_assert_int_ne(sqlite3_exec(db, "UPDATE audit SET actor='x'", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM audit WHERE actor='alice'"), 1);
 }
@@ -381,18 +380,21 @@ START_TEST(list_filters_and_pages)
         const char *model, *fw, *alert, *first;
         int n;
     } cases[] = {
-        {PFS_FILTER_ONLINE, NULL, NULL, NULL, "A", 1},
-        {PFS_FILTER_OFFLINE, NULL, NULL, NULL, "B", 1},
-        {PFS_FILTER_NEVER, NULL, NULL, NULL, "C", 2},
-        {PFS_FILTER_REVOKED, NULL, NULL, NULL, "E", 1},
-        {PFS_FILTER_ANY, "QX", NULL, NULL, "C", 3},
-        {PFS_FILTER_ANY, NULL, "1.1", NULL, "A", 2},
-        {PFS_FILTER_ANY, NULL, NULL, "tamper", "B", 1},
-        {PFS_FILTER_ANY, NULL, NULL, "silent", NULL, 0},
+            {PFS_FILTER_ONLINE, NULL, NULL, NULL, "A", 1},
+            {PFS_FILTER_OFFLINE, NULL, NULL, NULL, "B", 1},
+            {PFS_FILTER_NEVER, NULL, NULL, NULL, "C", 2},
+            {PFS_FILTER_REVOKED, NULL, NULL, NULL, "E", 1},
+            {PFS_FILTER_ANY, "QX", NULL, NULL, "C", 3},
+            {PFS_FILTER_ANY, NULL, "1.1", NULL, "A", 2},
+            {PFS_FILTER_ANY, NULL, NULL, "tamper", "B", 1},
+            {PFS_FILTER_ANY, NULL, NULL, "silent", NULL, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct pfs_dev_filter g = {.conn = cases[i].conn, .model = cases[i].model,
-                                   .fw = cases[i].fw, .alert = cases[i].alert, .limit = 100};
+        struct pfs_dev_filter g = {.conn = cases[i].conn,
+                                   .model = cases[i].model,
+                                   .fw = cases[i].fw,
+                                   .alert = cases[i].alert,
+                                   .limit = 100};
 
         c.n = 0;
         ck_assert_int_eq(pfs_store_device_list(st, &g, collect_cb, &c, &more), 0);
