@@ -235,18 +235,24 @@ static int device__from_count(struct pfk_pki *pki, struct pfk_cert_req *req, con
 
     for (int v = last; v >= 100000; v /= 10)
         width++;
+    int rc = 0;
+
+    /* req->cn borrows the local buffer only for the loop; it is cleared before returning. */
     req->cn = serial;
-    for (int i = 0; i < count; i++) {
-        int rc;
+    for (int i = 0; i < count && rc == 0; i++) {
         if (snprintf(serial, sizeof(serial), "%s%0*d", prefix, width, start + i) >=
-            (int)sizeof(serial))
-            return pf_error_set(err, PF_EINVAL, "%s: prefix too long", prefix);
+            (int)sizeof(serial)) {
+            rc = pf_error_set(err, PF_EINVAL, "%s: prefix too long", prefix);
+            break;
+        }
         rc = pfk_pki_issue(pki, req, out, false, err);
         if (rc < 0)
-            return rc;
+            break;
+        rc = 0;
         (*issued)++;
     }
-    return 0;
+    req->cn = NULL;
+    return rc;
 }
 
 int pfk_cmd_device_cert(int argc, char **argv)
