@@ -98,6 +98,7 @@ static void server__shutdown(struct pfs_server *s)
         if (s->opts.signals) {
             uv_close((uv_handle_t *)&s->sigterm, NULL);
             uv_close((uv_handle_t *)&s->sigint, NULL);
+            uv_close((uv_handle_t *)&s->sighup, NULL);
         }
         s->handles_open = false;
     }
@@ -109,6 +110,24 @@ static void server__on_signal(uv_signal_t *h, int signum)
 
     pfs_log_info(&s->log, "signal %d", signum);
     server__shutdown(s);
+}
+
+static void server__on_hup(uv_signal_t *h, int signum)
+{
+    struct pfs_server *s = h->data;
+    struct pfs_tokens fresh;
+    struct pf_error err = {0};
+
+    (void)signum;
+    if (!s->cfg.http_tokens[0])
+        return;
+    if (pfs_tokens_load(&fresh, s->cfg.http_tokens, &err) != 0) {
+        pfs_log_error(&s->log, "SIGHUP: http.tokens: %s (keeping the previous tokens)", err.msg);
+        return;
+    }
+    pfs_tokens_release(&s->tokens);
+    s->tokens = fresh;
+    pfs_log_info(&s->log, "SIGHUP: %zu tokens loaded", s->tokens.n);
 }
 
 static void server__on_stop(uv_async_t *a)
@@ -168,9 +187,11 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (opts->signals) {
         uv_signal_init(&s->loop, &s->sigterm);
         uv_signal_init(&s->loop, &s->sigint);
-        s->sigterm.data = s->sigint.data = s;
+        uv_signal_init(&s->loop, &s->sighup);
+        s->sigterm.data = s->sigint.data = s->sighup.data = s;
         uv_signal_start(&s->sigterm, server__on_signal, SIGTERM);
         uv_signal_start(&s->sigint, server__on_signal, SIGINT);
+        uv_signal_start(&s->sighup, server__on_hup, SIGHUP);
     }
     s->handles_open = true;
     {

@@ -9,6 +9,7 @@
  * starts connecting to the broker; pfs_server_run() runs until SIGTERM/SIGINT
  * (when opts.signals) or pfs_server_stop(), then commits the pending batch,
  * disconnects and stops the API. pfs_server_free() closes the store.
+ * SIGHUP re-reads the tokens file (a bad file is logged and the old tokens stay).
  */
 #ifndef PFS_SERVER_H
 #define PFS_SERVER_H
@@ -54,6 +55,7 @@ struct pfs_server {
     uv_timer_t retention_timer;
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    uv_signal_t sighup;
     uv_async_t stop_async;
     bool handles_open;
     bool stopped;
