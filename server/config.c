@@ -14,7 +14,7 @@ void pfs_config_defaults(struct pfs_config *c)
     memset(c, 0, sizeof(*c));
     snprintf(c->mqtt_host, sizeof(c->mqtt_host), "127.0.0.1");
     snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "posfleetd");
-    c->mqtt_keepalive_s = 30;
+    c->mqtt_keepalive_s = 60;
     c->mqtt_session_expiry_s = 3600;
     c->mqtt_reconnect_min_ms = 500;
     c->mqtt_reconnect_max_ms = 30000;
