@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# demo.sh - the first quick-start command: installs what is missing, builds, creates a
+# development CA and certificates, starts a local Mosquitto (TLS, client certificates,
+# pattern ACLs), posfleetd on embedded SQLite and six simulated terminals (one with paper
+# out, one tampered, one on a critical battery), waits until they have reported and prints
+# the fleet and its alerts as ops see them. The stack keeps running in the background.
+#
+#   packaging/scripts/demo.sh          start (or restart) the demo
+#   packaging/scripts/demo.sh stop     stop everything the demo started
+#
+# Everything lives in run/demo/ in the source tree; only loopback addresses are used.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+run=$src/run/demo
+build=${POSFLEET_DEMO_BUILD:-$src/build}
+
+stop() {
+    [ -d "$run/pids" ] || return 0
+    for f in "$run"/pids/*; do
+        [ -e "$f" ] || continue
+        pid=$(cat "$f")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+        rm -f "$f"
+    done
+}
+
+if [ "${1:-}" = stop ]; then
+    stop
+    echo "posfleet demo stopped (state kept in $run; delete it for a fresh start)"
+    exit 0
+fi
+
+"$src/packaging/scripts/deps.sh"
+echo "== building in $build" >&2
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSFLEET_SANITIZE=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" >/dev/null
+
+keys=$build/keys/posfleet-keys
+cli=$build/server/cli/posfleet
+stop
+rm -rf "$run"
+mkdir -p "$run"/{pids,logs,broker/data,broker/capath,server,agents}
+chmod 700 "$run"
+
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 12000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+    echo "demo: no free port" >&2; exit 1
+}
+# wait_for TIMEOUT_S WHAT CMD...: polls CMD until it succeeds.
+wait_for() {
+    local limit=$(( $(date +%s) + $1 )) what=$2; shift 2
+    until "$@" >/dev/null 2>&1; do
+        if [ "$(date +%s)" -ge "$limit" ]; then
+            echo "demo: timed out waiting for $what; logs in $run/logs" >&2; exit 1
+        fi
+        sleep 0.1
+    done
+}
+spawn() { # NAME CMD...
+    local name=$1; shift
+    nohup "$@" >"$run/logs/$name.log" 2>&1 </dev/null &
+    echo $! >"$run/pids/$name"
+}
+
+echo "== development PKI (device CA, broker and posfleetd certificates)" >&2
+pki=$run/pki
+"$keys" ca-init --dir "$pki" --name "posfleet demo device CA" >/dev/null
+"$keys" server-cert --dir "$pki" --cn broker --ip 127.0.0.1 --dns localhost >/dev/null
+"$keys" server-cert --dir "$pki" --cn posfleetd >/dev/null
+
+echo "== Mosquitto" >&2
+mport=$(free_port)
+cp "$src/packaging/mosquitto/posfleet.acl" "$run/broker/posfleet.acl"
+"$keys" crl --dir "$pki" --capath "$run/broker/capath" --install-only >/dev/null
+cp "$pki/crl.pem" "$run/broker/crl.pem"
+sed -e "s|@ACL_FILE@|$run/broker/posfleet.acl|" -e "s|@USER@|$(id -un)|" \
+    -e "s|@PORT@|$mport|" -e "s|@BIND@|127.0.0.1|" -e "s|@CAPATH@|$run/broker/capath|" \
+    -e "s|@CRL_FILE@|$run/broker/crl.pem|" -e "s|@CERT_FILE@|$pki/broker.crt|" \
+    -e "s|@KEY_FILE@|$pki/broker.key|" -e "s|@PERSIST_DIR@|$run/broker/data|" \
+    "$src/packaging/mosquitto/posfleet.conf.in" >"$run/broker/mosquitto.conf"
+spawn mosquitto mosquitto -c "$run/broker/mosquitto.conf"
+wait_for 20 "Mosquitto to listen on $mport" bash -c "exec 3<>/dev/tcp/127.0.0.1/$mport"
+
+echo "== posfleetd" >&2
+hport=$(free_port)
+"$keys" api-token --name demo-ops --role ops --file "$run/server/tokens" >"$run/ops.token"
+"$keys" api-token --name demo-support --role support --file "$run/server/tokens" >"$run/support.token"
+chmod 600 "$run"/*.token
+cat >"$run/server/posfleetd.conf" <<CONF
+mqtt.host = 127.0.0.1
+mqtt.port = $mport
+mqtt.ca = $pki/ca.crt
+mqtt.cert = $pki/posfleetd.crt
+mqtt.key = $pki/posfleetd.key
+store.path = $run/server/posfleetd.db
+http.addr = 127.0.0.1
+http.port = $hport
+http.tokens = $run/server/tokens
+report_interval_s = 10
+silent_after = 3
+CONF
+spawn posfleetd "$build/server/posfleetd" -c "$run/server/posfleetd.conf"
+export POSFLEET_URL=http://127.0.0.1:$hport POSFLEET_TOKEN_FILE=$run/ops.token
+wait_for 20 "posfleetd's API" "$cli" summary
+
+echo "== six simulated terminals" >&2
+#        serial       model    fault
+fleet=("PF-DEMO-0001 PX-500  -"
+       "PF-DEMO-0002 PX-500  paper=out"
+       "PF-DEMO-0003 PX-700  tamper=1"
+       "PF-DEMO-0004 PX-700  battery_pct=3 charging=0"
+       "PF-DEMO-0005 PX-500  -"
+       "PF-DEMO-0006 PX-300  paper=low")
+for line in "${fleet[@]}"; do
+    read -r serial model faults <<<"$line"
+    "$cli" device add "$serial" --model "$model" --hw-rev r2 >/dev/null
+    "$keys" device-cert --dir "$pki" --serial "$serial" >/dev/null
+    d=$run/agents/$serial
+    mkdir -p "$d/state" "$d/hal"
+    for kv in $faults; do [ "$kv" = - ] || echo "${kv#*=}" >"$d/hal/${kv%%=*}"; done
+    cat >"$d/agent.conf" <<CONF
+serial = $serial
+model = $model
+hw_rev = r2
+broker.host = 127.0.0.1
+broker.port = $mport
+tls.ca = $pki/ca.crt
+tls.cert = $pki/devices/$serial.crt
+tls.key = $pki/devices/$serial.key
+state_dir = $d/state
+hal.dir = $d/hal
+health_interval_s = 10
+fw_version = 2.3.1
+fee_version = 2026.11.1
+CONF
+    spawn "agent-$serial" "$build/agent/posfleet-agent" -c "$d/agent.conf"
+done
+
+reported() { # every terminal online with a health report
+    local n
+    n=$("$cli" --json devices | grep -c '"battery_pct": [0-9]' || true)
+    [ "$n" -ge ${#fleet[@]} ]
+}
+wait_for 60 "all terminals to report" reported
+alerts_in() { [ "$("$cli" --json alerts | grep -c '"kind"')" -ge 3 ]; }
+wait_for 30 "alerts to be derived" alerts_in
+
+echo
+echo "posfleet devices"
+"$cli" devices
+echo
+echo "posfleet alerts"
+"$cli" alerts
+echo
+echo "posfleet summary"
+"$cli" summary
+cat <<EOT
+
+The demo stack is running in the background (logs in $run/logs).
+Use the CLI as ops:
+  export POSFLEET_URL=$POSFLEET_URL POSFLEET_TOKEN_FILE=$run/ops.token
+  $cli device PF-DEMO-0003
+  echo 0 > $run/agents/PF-DEMO-0003/hal/tamper      # clear the tamper switch, watch the alert close
+Stop it with:
+  packaging/scripts/demo.sh stop
+EOT
