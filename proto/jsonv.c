@@ -126,6 +126,70 @@ int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out, struc
     return 0;
 }
 
+int pf_json_open_message(const char *buf, size_t len, size_t max, int want, json_t **out,
+                         struct pf_error *err)
+{
+    int64_t v;
+    int rc = pf_json_parse_object(buf, len, max, out, err);
+
+    if (rc)
+        return rc;
+    rc = pf_json_int(*out, "v", true, 1, 1000, &v, err);
+    if (rc == 0 && v != want)
+        rc = pf_error_set(err, PF_EVERSION, "v: schema version %lld not supported (want %d)",
+                          (long long)v, want);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int pf_json_int32(json_t *obj, const char *key, bool required, int min, int max, int *out,
+                  struct pf_error *err)
+{
+    int64_t x = *out;
+    int rc = pf_json_int(obj, key, required, min, max, &x, err);
+
+    if (rc == 0)
+        *out = (int)x;
+    return rc;
+}
+
+int pf_json_u32(json_t *obj, const char *key, bool required, uint32_t *out, struct pf_error *err)
+{
+    int64_t x = *out;
+    int rc = pf_json_int(obj, key, required, 0, UINT32_MAX, &x, err);
+
+    if (rc == 0)
+        *out = (uint32_t)x;
+    return rc;
+}
+
+int pf_json_u53(json_t *obj, const char *key, bool required, uint64_t *out, struct pf_error *err)
+{
+    int64_t x = (int64_t)*out;
+    int rc = pf_json_int(obj, key, required, 0, INT64_C(1) << 53, &x, err);
+
+    if (rc == 0)
+        *out = (uint64_t)x;
+    return rc;
+}
+
+int pf_json_printable(json_t *obj, const char *key, bool required, size_t minlen, size_t maxlen,
+                      char *out, struct pf_error *err)
+{
+    int rc = pf_json_str(obj, key, required, minlen, maxlen, out, err);
+
+    if (rc || !json_object_get(obj, key))
+        return rc;
+    for (const char *p = out; *p; p++) {
+        if (*p < 0x20 || *p > 0x7e)
+            return pf_error_set(err, PF_ERANGE, "%s: non-printable character", key);
+    }
+    return 0;
+}
+
 int pf_json_dump(json_t *obj, char *buf, size_t len, size_t *outlen)
 {
     size_t n = json_dumpb(obj, buf, len, JSON_COMPACT);

@@ -22,9 +22,6 @@ const char *const pf_conn_state_names[] = {"online", "offline", NULL};
 
 /* 2100-01-01 in ms: a sanity bound for timestamps. */
 #define MSG_TS_MAX 4102444800000LL
-#define MSG_U32_MAX 4294967295LL
-/* 2^53: the largest integer every JSON consumer represents exactly. */
-#define MSG_U53_MAX 9007199254740992LL
 
 /* ---- encoding ---------------------------------------------------------- */
 
@@ -101,54 +98,9 @@ int pf_ack_encode(const struct pf_ack *m, char *buf, size_t len, size_t *outlen)
 
 /* ---- decoding ---------------------------------------------------------- */
 
-/* Parses the envelope shared by every message: size bound, object, schema version. */
 static int msg__open(const char *buf, size_t len, json_t **root, struct pf_error *err)
 {
-    int64_t v;
-    int rc = pf_json_parse_object(buf, len, PF_MSG_MAX, root, err);
-
-    if (rc)
-        return rc;
-    rc = pf_json_int(*root, "v", true, 1, 1000, &v, err);
-    if (rc == 0 && v != PF_SCHEMA_VERSION)
-        rc = pf_error_set(err, PF_EVERSION, "v: schema version %lld not supported (want %d)",
-                          (long long)v, PF_SCHEMA_VERSION);
-    if (rc) {
-        json_decref(*root);
-        *root = NULL;
-    }
-    return rc;
-}
-
-static int msg__int(json_t *o, const char *key, bool req, int64_t min, int64_t max, int *out,
-                    struct pf_error *err)
-{
-    int64_t x = *out;
-    int rc = pf_json_int(o, key, req, min, max, &x, err);
-
-    if (rc == 0)
-        *out = (int)x;
-    return rc;
-}
-
-static int msg__u32(json_t *o, const char *key, bool req, uint32_t *out, struct pf_error *err)
-{
-    int64_t x = *out;
-    int rc = pf_json_int(o, key, req, 0, MSG_U32_MAX, &x, err);
-
-    if (rc == 0)
-        *out = (uint32_t)x;
-    return rc;
-}
-
-static int msg__u64(json_t *o, const char *key, bool req, uint64_t *out, struct pf_error *err)
-{
-    int64_t x = (int64_t)*out;
-    int rc = pf_json_int(o, key, req, 0, MSG_U53_MAX, &x, err);
-
-    if (rc == 0)
-        *out = (uint64_t)x;
-    return rc;
+    return pf_json_open_message(buf, len, PF_MSG_MAX, PF_SCHEMA_VERSION, root, err);
 }
 
 static int msg__version(json_t *o, const char *key, bool req, bool allow_empty, char *out,
@@ -160,16 +112,6 @@ static int msg__version(json_t *o, const char *key, bool req, bool allow_empty, 
         return rc;
     if (!(allow_empty && out[0] == '\0') && !pf_version_valid(out))
         return pf_error_set(err, PF_ERANGE, "%s: not a version (N[.N[.N[.N]]])", key);
-    return 0;
-}
-
-/* Printable ASCII only, so stored identifiers never carry control characters. */
-static int msg__printable(const char *key, const char *s, struct pf_error *err)
-{
-    for (; *s; s++) {
-        if (*s < 0x20 || *s > 0x7e)
-            return pf_error_set(err, PF_ERANGE, "%s: non-printable character", key);
-    }
     return 0;
 }
 
@@ -219,10 +161,8 @@ int pf_birth_decode(const char *buf, size_t len, struct pf_birth *m, struct pf_e
     if (rc)
         goto out_prefix;
     if ((rc = pf_json_int(root, "ts", true, 0, MSG_TS_MAX, &m->ts_ms, err)) ||
-        (rc = pf_json_str(root, "model", true, 1, PF_MODEL_MAX, m->model, err)) ||
-        (rc = msg__printable("model", m->model, err)) ||
-        (rc = pf_json_str(root, "hw_rev", true, 1, PF_HWREV_MAX, m->hw_rev, err)) ||
-        (rc = msg__printable("hw_rev", m->hw_rev, err)) ||
+        (rc = pf_json_printable(root, "model", true, 1, PF_MODEL_MAX, m->model, err)) ||
+        (rc = pf_json_printable(root, "hw_rev", true, 1, PF_HWREV_MAX, m->hw_rev, err)) ||
         (rc = msg__fw(root, m->fw_version, &m->fw_slot, err)) ||
         (rc = msg__version(root, "fee_version", true, true, m->fee_version, err)) ||
         (rc = pf_json_enum(root, "boot", true, pf_boot_outcome_names, &boot, err)) ||
@@ -243,27 +183,27 @@ static int msg__health_fields(json_t *root, struct pf_health *m, struct pf_error
     json_t *power, *net, *errors, *txn;
     int net_type = 0, paper = 0, rc;
 
-    if ((rc = msg__u32(root, "seq", true, &m->seq, err)) ||
+    if ((rc = pf_json_u32(root, "seq", true, &m->seq, err)) ||
         (rc = pf_json_int(root, "ts", true, 0, MSG_TS_MAX, &m->ts_ms, err)))
         return rc;
 
     if ((rc = pf_json_obj(root, "power", true, &power, err)))
         return rc;
-    if ((rc = msg__int(power, "battery_pct", true, 0, 100, &m->battery_pct, err)) ||
+    if ((rc = pf_json_int32(power, "battery_pct", true, 0, 100, &m->battery_pct, err)) ||
         (rc = pf_json_bool(power, "charging", true, &m->charging, err)))
         return pf_error_prefix(err, "power");
 
     if ((rc = pf_json_obj(root, "net", true, &net, err)))
         return rc;
     if ((rc = pf_json_enum(net, "type", true, pf_net_type_names, &net_type, err)) ||
-        (rc = msg__int(net, "signal_dbm", true, -150, 0, &m->signal_dbm, err)))
+        (rc = pf_json_int32(net, "signal_dbm", true, -150, 0, &m->signal_dbm, err)))
         return pf_error_prefix(err, "net");
     m->net_type = (enum pf_net_type)net_type;
 
-    if ((rc = msg__int(root, "temp_c", true, -40, 125, &m->temp_c, err)) ||
-        (rc = msg__u64(root, "storage_free_kb", true, &m->storage_free_kb, err)) ||
-        (rc = msg__u64(root, "mem_free_kb", true, &m->mem_free_kb, err)) ||
-        (rc = msg__u64(root, "uptime_s", true, &m->uptime_s, err)) ||
+    if ((rc = pf_json_int32(root, "temp_c", true, -40, 125, &m->temp_c, err)) ||
+        (rc = pf_json_u53(root, "storage_free_kb", true, &m->storage_free_kb, err)) ||
+        (rc = pf_json_u53(root, "mem_free_kb", true, &m->mem_free_kb, err)) ||
+        (rc = pf_json_u53(root, "uptime_s", true, &m->uptime_s, err)) ||
         (rc = msg__fw(root, m->fw_version, &m->fw_slot, err)) ||
         (rc = msg__version(root, "fee_version", true, true, m->fee_version, err)) ||
         (rc = pf_json_enum(root, "paper", true, pf_paper_names, &paper, err)) ||
@@ -274,16 +214,16 @@ static int msg__health_fields(json_t *root, struct pf_health *m, struct pf_error
 
     if ((rc = pf_json_obj(root, "errors", true, &errors, err)))
         return rc;
-    if ((rc = msg__u32(errors, "reconnects", true, &m->err_reconnects, err)) ||
-        (rc = msg__u32(errors, "queue_dropped", true, &m->err_queue_dropped, err)) ||
-        (rc = msg__u32(errors, "reader", true, &m->err_reader, err)) ||
-        (rc = msg__u32(errors, "printer", true, &m->err_printer, err)))
+    if ((rc = pf_json_u32(errors, "reconnects", true, &m->err_reconnects, err)) ||
+        (rc = pf_json_u32(errors, "queue_dropped", true, &m->err_queue_dropped, err)) ||
+        (rc = pf_json_u32(errors, "reader", true, &m->err_reader, err)) ||
+        (rc = pf_json_u32(errors, "printer", true, &m->err_printer, err)))
         return pf_error_prefix(err, "errors");
 
     if ((rc = pf_json_obj(root, "txn", true, &txn, err)))
         return rc;
-    if ((rc = msg__u32(txn, "count", true, &m->txn_count, err)) ||
-        (rc = msg__u64(txn, "amount_minor", true, &m->txn_amount_minor, err)) ||
+    if ((rc = pf_json_u32(txn, "count", true, &m->txn_count, err)) ||
+        (rc = pf_json_u53(txn, "amount_minor", true, &m->txn_amount_minor, err)) ||
         (rc = pf_json_str(txn, "currency", true, PF_CURRENCY_LEN, PF_CURRENCY_LEN, m->currency,
                           err)))
         return pf_error_prefix(err, "txn");
@@ -336,8 +276,7 @@ int pf_ack_decode(const char *buf, size_t len, struct pf_ack *m, struct pf_error
     memset(m, 0, sizeof(*m));
     rc = msg__open(buf, len, &root, err);
     if (rc == 0) {
-        if (!(rc = pf_json_str(root, "id", true, 1, sizeof(m->id) - 1, m->id, err)))
-            rc = msg__printable("id", m->id, err);
+        rc = pf_json_printable(root, "id", true, 1, sizeof(m->id) - 1, m->id, err);
         json_decref(root);
     }
     if (rc)

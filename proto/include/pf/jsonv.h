@@ -34,6 +34,25 @@ int pf_json_enum(json_t *obj, const char *key, bool required, const char *const 
 int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out,
                 struct pf_error *err) PF_WUR;
 
+/*
+ * Parses a protocol message: pf_json_parse_object() plus the required schema
+ * version field "v", which must equal want (PF_EVERSION otherwise).
+ */
+int pf_json_open_message(const char *buf, size_t len, size_t max, int want, json_t **out,
+                         struct pf_error *err) PF_WUR;
+
+/* Typed shorthands over pf_json_int for the common ranges. */
+int pf_json_int32(json_t *obj, const char *key, bool required, int min, int max, int *out,
+                  struct pf_error *err) PF_WUR;
+int pf_json_u32(json_t *obj, const char *key, bool required, uint32_t *out,
+                struct pf_error *err) PF_WUR;
+/* 0 .. 2^53, the integers every JSON consumer represents exactly. */
+int pf_json_u53(json_t *obj, const char *key, bool required, uint64_t *out,
+                struct pf_error *err) PF_WUR;
+/* A string of printable ASCII only (0x20..0x7e), minlen..maxlen bytes. */
+int pf_json_printable(json_t *obj, const char *key, bool required, size_t minlen, size_t maxlen,
+                      char *out, struct pf_error *err) PF_WUR;
+
 /* Serializes compactly into a caller buffer; PF_ETOOBIG if it does not fit. */
 int pf_json_dump(json_t *obj, char *buf, size_t len, size_t *outlen) PF_WUR;
 
