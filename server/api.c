@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,6 +633,69 @@ static void api__alerts(struct pfs_api *api, struct pfs_http_resp *resp)
     api__json(resp, 200, json_pack("{s:o}", "alerts", arr));
 }
 
+struct api__audit {
+    json_t *arr;
+    int64_t last_id;
+};
+
+static int api__audit_cb(void *ctx, const struct pfs_audit *a)
+{
+    struct api__audit *l = ctx;
+    json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
+    json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
+    json_t *o =
+            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
+                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
+                      a->action, "target", a->target, "before", before, "after", after);
+
+    if (!o || json_array_append_new(l->arr, o))
+        return PF_ENOMEM;
+    l->last_id = a->id;
+    return 0;
+}
+
+static void api__audit(struct pfs_api *api, const struct pfs_http_req *req,
+                       struct pfs_http_resp *resp)
+{
+    struct api__audit l = {0};
+    const char *target = pfs_http_query(req, "target");
+    const char *v;
+    long limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int rc;
+
+    v = pfs_http_query(req, "limit");
+    if (v && api__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+        api__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        return;
+    }
+    v = pfs_http_query(req, "before");
+    if (v && api__int_arg(v, 1, LONG_MAX, &before)) {
+        api__error(resp, PF_EINVAL, "before: must be an audit id");
+        return;
+    }
+    l.arr = json_array();
+    if (!l.arr) {
+        api__error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    /* One row more than asked tells whether another page follows. */
+    rc = pfs_store_audit_list(api->store, target, before, (int)limit + 1, api__audit_cb, &l);
+    if (rc) {
+        json_decref(l.arr);
+        api__error(resp, rc, "audit: %s", pf_strerror(rc));
+        return;
+    }
+    if (json_array_size(l.arr) > (size_t)limit) {
+        json_array_remove(l.arr, (size_t)limit);
+        l.last_id =
+                json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
+        api__json(resp, 200,
+                  json_pack("{s:o, s:I}", "audit", l.arr, "next", (json_int_t)l.last_id));
+    } else {
+        api__json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
+    }
+}
+
 static void api__metrics(struct pfs_api *api, struct pfs_http_resp *resp)
 {
     struct pfs_gauges g;
@@ -678,7 +742,11 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
         api__error(resp, PF_ENOENT, "no such endpoint: %.64s", p);
         return;
     }
-    if (api__auth(api, req, resp, post ? PFS_ROLE_OPS : PFS_ROLE_VIEWER, &who))
+    if (api__auth(api, req, resp,
+                  post                              ? PFS_ROLE_OPS
+                  : strncmp(p, "/v1/audit", 9) == 0 ? PFS_ROLE_SUPPORT
+                                                    : PFS_ROLE_VIEWER,
+                  &who))
         return;
     if (get && (strcmp(p, devices) == 0 || strcmp(p, "/v1/devices/") == 0)) {
         api__devices(api, req, resp);
@@ -703,6 +771,8 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
         api__summary(api, resp);
     } else if (get && strcmp(p, "/v1/alerts") == 0) {
         api__alerts(api, resp);
+    } else if (get && strcmp(p, "/v1/audit") == 0) {
+        api__audit(api, req, resp);
     } else {
         api__error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
     }

@@ -94,6 +94,7 @@ struct pfs_alert {
 };
 
 struct pfs_audit {
+    int64_t id; /* increasing; a cursor for paging backwards */
     int64_t ts_ms;
     char actor[PFS_ACTOR_MAX + 1];
     char role[16];
@@ -190,9 +191,10 @@ int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb
                           void *ctx) PF_WUR;
 int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_cb cb,
                       void *ctx) PF_WUR;
-/* Audit rows, newest first; target NULL for all. */
-int pfs_store_audit_list(struct pfs_store *st, const char *target, int limit, pfs_audit_cb cb,
-                         void *ctx) PF_WUR;
+/* Audit rows, newest first; target NULL for all; before_id > 0 returns only
+ * rows older than that id (keyset paging). */
+int pfs_store_audit_list(struct pfs_store *st, const char *target, int64_t before_id, int limit,
+                         pfs_audit_cb cb, void *ctx) PF_WUR;
 /* Every terminal with a latest state (for the server's cache at startup). */
 int pfs_store_seen_each(struct pfs_store *st, pfs_seen_cb cb, void *ctx) PF_WUR;
 /* Number of health rows stored for a terminal. */

@@ -963,29 +963,32 @@ int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_c
     return rc;
 }
 
-int pfs_store_audit_list(struct pfs_store *st, const char *target, int limit, pfs_audit_cb cb,
-                         void *ctx)
+int pfs_store_audit_list(struct pfs_store *st, const char *target, int64_t before_id, int limit,
+                         pfs_audit_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_audit a;
     int rc = 0, step;
 
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT ts_ms, actor, role, action, target, before, after FROM audit"
-                           " WHERE (?1 IS NULL OR target = ?1) ORDER BY id DESC LIMIT ?2",
+                           "SELECT id, ts_ms, actor, role, action, target, before, after"
+                           " FROM audit WHERE (?1 IS NULL OR target = ?1) AND (?3 <= 0 OR id < ?3)"
+                           " ORDER BY id DESC LIMIT ?2",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     store__bind_text(s, 1, target);
     sqlite3_bind_int(s, 2, limit);
+    sqlite3_bind_int64(s, 3, before_id);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&a, 0, sizeof(a));
-        a.ts_ms = sqlite3_column_int64(s, 0);
-        store__col_text(s, 1, a.actor, sizeof(a.actor));
-        store__col_text(s, 2, a.role, sizeof(a.role));
-        store__col_text(s, 3, a.action, sizeof(a.action));
-        store__col_text(s, 4, a.target, sizeof(a.target));
-        a.before = (const char *)sqlite3_column_text(s, 5);
-        a.after = (const char *)sqlite3_column_text(s, 6);
+        a.id = sqlite3_column_int64(s, 0);
+        a.ts_ms = sqlite3_column_int64(s, 1);
+        store__col_text(s, 2, a.actor, sizeof(a.actor));
+        store__col_text(s, 3, a.role, sizeof(a.role));
+        store__col_text(s, 4, a.action, sizeof(a.action));
+        store__col_text(s, 5, a.target, sizeof(a.target));
+        a.before = (const char *)sqlite3_column_text(s, 6);
+        a.after = (const char *)sqlite3_column_text(s, 7);
         rc = cb(ctx, &a);
         if (rc)
             break;

@@ -397,6 +397,36 @@ START_TEST(list_pages_filters_summary)
     http("GET", "/v1/devices/A1?health=x", "tok-sup", NULL, &r);
     expect_error(&r, 400, "INVAL");
     resp_release(&r);
+
+    /* The audit log: support and ops read it, newest first, in keyset pages. */
+    http("GET", "/v1/audit", "tok-view", NULL, &r);
+    expect_error(&r, 403, "PERM");
+    resp_release(&r);
+    http("GET", "/v1/audit?limit=1", "tok-sup", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    arr = json_object_get(r.json, "audit");
+    ck_assert_int_eq(json_array_size(arr), 1);
+    ck_assert_str_eq(jstr(json_array_get(arr, 0), "action"), "device.revoke");
+    ck_assert_str_eq(jstr(json_array_get(arr, 0), "actor"), "alice");
+    ck_assert_str_eq(jstr(json_object_get(json_array_get(arr, 0), "after"), "status"), "revoked");
+    {
+        char path[64];
+        json_int_t next = json_integer_value(json_object_get(r.json, "next"));
+
+        ck_assert_int_gt(next, 0);
+        resp_release(&r);
+        snprintf(path, sizeof(path), "/v1/audit?limit=10&before=%lld", (long long)next);
+        http("GET", path, "tok-ops", NULL, &r);
+        arr = json_object_get(r.json, "audit");
+        ck_assert_int_eq(json_array_size(arr), 5); /* the five registrations */
+        ck_assert_str_eq(jstr(json_array_get(arr, 0), "action"), "device.add");
+        ck_assert(json_is_null(json_object_get(json_array_get(arr, 0), "before")));
+        ck_assert(json_is_null(json_object_get(r.json, "next")));
+        resp_release(&r);
+    }
+    http("GET", "/v1/audit?target=C1", "tok-sup", NULL, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "audit")), 2);
+    resp_release(&r);
     server_stop();
     ck_assert_int_eq(count_rows("SELECT count(*) FROM audit WHERE action='device.revoke'"), 1);
 }
