@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config
-      libmosquitto-dev mosquitto mosquitto-clients
+      libmosquitto-dev mosquitto-dev mosquitto mosquitto-clients
       libuv1-dev libsqlite3-dev sqlite3 libjansson-dev libsodium-dev libarchive-dev
       libmicrohttpd-dev libcurl4-openssl-dev libssl-dev openssl check
       minisign time procps curl)

@@ -288,9 +288,15 @@ pf_mqtt_sub_spawn() {
     pf_spawn "$logname" stdbuf -oL -eL mosquitto_sub $(pf_mqtt_opts "$name") -v "$@"
 }
 
+# The ACL plugin (packaging/mosquitto/plugin) built in this build tree.
+PF_ACL_PLUGIN="$PF_BUILD/packaging/posfleet_acl.so"
+
 pf__broker_config() {
     local conf="$1" bdir="$2" pki="$3" port="$4"
+    [[ -f "$PF_ACL_PLUGIN" ]] ||
+        pf_fail "$PF_ACL_PLUGIN is missing: build the tree first (needs mosquitto-dev)"
     sed -e "s|@ACL_FILE@|$bdir/posfleet.acl|" \
+        -e "s|@ACL_PLUGIN@|$PF_ACL_PLUGIN|" \
         -e "s|@USER@|$(id -un)|" \
         -e "s|@PORT@|$port|" \
         -e "s|@BIND@|127.0.0.1|" \

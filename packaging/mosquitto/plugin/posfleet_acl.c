@@ -1,0 +1,166 @@
+/*
+ * posfleet_acl.c - Mosquitto 2 plugin (plugin API version 5) that refuses
+ * subscriptions posfleet's ACL does not allow.
+ *
+ * Mosquitto 2.0's acl_file checks read at delivery and write at publish, but
+ * grants every SUBSCRIBE. This plugin reads the same ACL file (option
+ * `plugin_opt_acl_file`) and answers MOSQ_EVT_ACL_CHECK:
+ *   - SUBSCRIBE: denied unless the filter ($share/GROUP/ removed) lies within
+ *     one of the client's read rules; the broker then answers SUBACK 0x87 (v5)
+ *     or 0x80 (v3.1.1) for that filter;
+ *   - READ and WRITE: denied unless a rule of the client allows the topic;
+ *   - UNSUBSCRIBE: never refused.
+ * What it allows it does not grant: it returns MOSQ_ERR_PLUGIN_DEFER, and
+ * Mosquitto asks the next ACL check, acl_file, which must allow it too. With
+ * no acl_file configured every deferred check ends as a denial, so the two
+ * together are "deny unless both allow" (packaging/mosquitto/README.md).
+ *
+ * The identity is the username, the certificate CN (use_identity_as_username);
+ * %c uses the client id. On SIGHUP (MOSQ_EVT_RELOAD) the file is read again;
+ * if it no longer parses the previous policy stays and an error is logged.
+ *
+ * Links against nothing: the mosquitto_* functions come from the broker.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "acl_policy.h"
+
+#define PFACL_EXPORT __attribute__((visibility("default")))
+
+_Static_assert(PFACL_READ == MOSQ_ACL_READ, "access bits follow Mosquitto");
+_Static_assert(PFACL_WRITE == MOSQ_ACL_WRITE, "access bits follow Mosquitto");
+_Static_assert(PFACL_SUBSCRIBE == MOSQ_ACL_SUBSCRIBE, "access bits follow Mosquitto");
+
+struct pfacl_plugin {
+    mosquitto_plugin_id_t *id;
+    char *path; /* the ACL file, owned */
+    struct pfacl_policy policy;
+};
+
+static int plugin__acl_check(int event, void *event_data, void *userdata)
+{
+    const struct mosquitto_evt_acl_check *ed = event_data;
+    const struct pfacl_plugin *pl = userdata;
+    const char *username, *clientid;
+
+    (void)event;
+    if (ed->access == MOSQ_ACL_UNSUBSCRIBE)
+        return MOSQ_ERR_PLUGIN_DEFER;
+    username = mosquitto_client_username(ed->client);
+    clientid = mosquitto_client_id(ed->client);
+    if (ed->topic &&
+        pfacl_allowed(&pl->policy, username, clientid, (unsigned)ed->access, ed->topic))
+        return MOSQ_ERR_PLUGIN_DEFER;
+    if (ed->access == MOSQ_ACL_SUBSCRIBE)
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "posfleet_acl: subscription of %s to %.200s refused",
+                             username ? username : "(no username)", ed->topic ? ed->topic : "");
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+static int plugin__reload(int event, void *event_data, void *userdata)
+{
+    struct pfacl_plugin *pl = userdata;
+    struct pfacl_policy fresh;
+    struct pf_error err = {0};
+
+    (void)event;
+    (void)event_data;
+    if (pfacl_policy_load(&fresh, pl->path, &err) != 0) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "posfleet_acl: reload: %s; keeping the previous ACL",
+                             err.msg);
+        return MOSQ_ERR_SUCCESS;
+    }
+    pfacl_policy_release(&pl->policy);
+    pl->policy = fresh;
+    mosquitto_log_printf(MOSQ_LOG_INFO, "posfleet_acl: reloaded %s (%zu rules)", pl->path,
+                         pl->policy.count);
+    return MOSQ_ERR_SUCCESS;
+}
+
+PFACL_EXPORT int mosquitto_plugin_version(int supported_version_count,
+                                          const int *supported_versions)
+{
+    int i;
+
+    for (i = 0; i < supported_version_count; i++) {
+        if (supported_versions[i] == 5)
+            return 5;
+    }
+    return -1;
+}
+
+static void plugin__free(struct pfacl_plugin *pl)
+{
+    pfacl_policy_release(&pl->policy);
+    free(pl->path);
+    free(pl);
+}
+
+PFACL_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+                                       struct mosquitto_opt *options, int option_count)
+{
+    struct pfacl_plugin *pl;
+    struct pf_error err = {0};
+    const char *path = NULL;
+    int i, rc;
+
+    for (i = 0; i < option_count; i++) {
+        if (options[i].key && strcmp(options[i].key, "acl_file") == 0)
+            path = options[i].value;
+    }
+    if (!path || !*path) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "posfleet_acl: plugin_opt_acl_file is required");
+        return MOSQ_ERR_INVAL;
+    }
+    pl = calloc(1, sizeof(*pl));
+    if (!pl)
+        return MOSQ_ERR_NOMEM;
+    pl->id = identifier;
+    pl->path = strdup(path);
+    if (!pl->path) {
+        plugin__free(pl);
+        return MOSQ_ERR_NOMEM;
+    }
+    if (pfacl_policy_load(&pl->policy, pl->path, &err) != 0) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "posfleet_acl: %s", err.msg);
+        plugin__free(pl);
+        return MOSQ_ERR_INVAL;
+    }
+    rc = mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, plugin__acl_check, NULL, pl);
+    if (rc != MOSQ_ERR_SUCCESS)
+        goto out_free;
+    rc = mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, plugin__reload, NULL, pl);
+    if (rc != MOSQ_ERR_SUCCESS)
+        goto out_unregister_acl;
+    mosquitto_log_printf(MOSQ_LOG_INFO, "posfleet_acl: %s (%zu rules), subscriptions checked",
+                         pl->path, pl->policy.count);
+    *userdata = pl;
+    return MOSQ_ERR_SUCCESS;
+
+out_unregister_acl:
+    (void)mosquitto_callback_unregister(identifier, MOSQ_EVT_ACL_CHECK, plugin__acl_check, NULL);
+out_free:
+    mosquitto_log_printf(MOSQ_LOG_ERR, "posfleet_acl: cannot register callbacks (%d)", rc);
+    plugin__free(pl);
+    return rc;
+}
+
+PFACL_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options,
+                                          int option_count)
+{
+    struct pfacl_plugin *pl = userdata;
+
+    (void)options;
+    (void)option_count;
+    if (!pl)
+        return MOSQ_ERR_SUCCESS;
+    (void)mosquitto_callback_unregister(pl->id, MOSQ_EVT_ACL_CHECK, plugin__acl_check, NULL);
+    (void)mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, plugin__reload, NULL);
+    plugin__free(pl);
+    return MOSQ_ERR_SUCCESS;
+}
