@@ -44,18 +44,18 @@ static int ingest__load_alert(void *ctx, const struct pfs_alert *a)
     if (kind < 0)
         return 0;
     if (!d) {
-        struct pfs_device dev;
+        enum pfs_dev_status status;
 
         rc = pfs_devmap_put(&ing->devs, a->serial, &d, NULL);
         if (rc)
             return rc;
-        rc = pfs_store_device_get(ing->store, a->serial, &dev, NULL);
+        rc = pfs_store_device_status(ing->store, a->serial, &status);
         if (rc == PF_EUNKNOWN_SERIAL)
             d->known = PFS_KNOWN_UNKNOWN;
         else if (rc)
             return rc;
         else
-            d->known = dev.status == PFS_DEV_REVOKED ? PFS_KNOWN_REVOKED : PFS_KNOWN_REGISTERED;
+            d->known = status == PFS_DEV_REVOKED ? PFS_KNOWN_REVOKED : PFS_KNOWN_REGISTERED;
     }
     d->alerts |= PFS_ALERT_BIT(kind);
     ing->alerts_open[kind]++;
@@ -187,7 +187,7 @@ static int ingest__alerts_apply(struct pfs_ingest *ing, struct pfs_dev *d, uint3
 /* Finds the terminal in the map, reading the registry for a serial not seen yet. */
 static int ingest__lookup(struct pfs_ingest *ing, const char *serial, struct pfs_dev **out)
 {
-    struct pfs_device dev;
+    enum pfs_dev_status status = PFS_DEV_REGISTERED;
     struct pfs_dev *d = pfs_devmap_get(&ing->devs, serial);
     int rc;
 
@@ -195,7 +195,7 @@ static int ingest__lookup(struct pfs_ingest *ing, const char *serial, struct pfs
         *out = d;
         return 0;
     }
-    rc = pfs_store_device_get(ing->store, serial, &dev, NULL);
+    rc = pfs_store_device_status(ing->store, serial, &status);
     if (rc && rc != PF_EUNKNOWN_SERIAL)
         return rc;
     {
@@ -207,7 +207,7 @@ static int ingest__lookup(struct pfs_ingest *ing, const char *serial, struct pfs
     if (rc == PF_EUNKNOWN_SERIAL)
         d->known = PFS_KNOWN_UNKNOWN;
     else
-        d->known = dev.status == PFS_DEV_REVOKED ? PFS_KNOWN_REVOKED : PFS_KNOWN_REGISTERED;
+        d->known = status == PFS_DEV_REVOKED ? PFS_KNOWN_REVOKED : PFS_KNOWN_REGISTERED;
     *out = d;
     return 0;
 }
@@ -459,17 +459,17 @@ int pfs_ingest_registry_refresh(struct pfs_ingest *ing)
 
     for (struct pfs_dev *d = pfs_devmap_first(&ing->devs, &it); d;
          d = pfs_devmap_next(&ing->devs, d, &it)) {
-        struct pfs_device dev;
+        enum pfs_dev_status status;
         int rc;
 
         if (d->known != PFS_KNOWN_UNKNOWN)
             continue;
-        rc = pfs_store_device_get(ing->store, d->serial, &dev, NULL);
+        rc = pfs_store_device_status(ing->store, d->serial, &status);
         if (rc == PF_EUNKNOWN_SERIAL)
             continue;
         if (rc)
             return rc;
-        if (dev.status == PFS_DEV_REVOKED) {
+        if (status == PFS_DEV_REVOKED) {
             d->known = PFS_KNOWN_REVOKED;
             continue;
         }

@@ -89,9 +89,6 @@ out_close:
 int pfc_call(struct pfc_ctx *ctx, const char *method, const char *path, json_t *body,
              const char *subject, json_t **out, struct pf_error *err)
 {
-    struct pfc_http_resp resp;
-    json_error_t jerr;
-    json_t *parsed = NULL;
     char *text = NULL;
     int rc;
 
@@ -101,8 +98,23 @@ int pfc_call(struct pfc_ctx *ctx, const char *method, const char *path, json_t *
         if (!text)
             return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
-    rc = pfc_http_request(ctx->http, method, path, text, &resp, err);
+    rc = pfc_call_raw(ctx, method, path, "application/json", text, text ? strlen(text) : 0,
+                      subject, out, err);
     free(text);
+    return rc;
+}
+
+int pfc_call_raw(struct pfc_ctx *ctx, const char *method, const char *path,
+                 const char *content_type, const char *body, size_t len, const char *subject,
+                 json_t **out, struct pf_error *err)
+{
+    struct pfc_http_resp resp;
+    json_error_t jerr;
+    json_t *parsed = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = pfc_http_request_typed(ctx->http, method, path, content_type, body, len, &resp, err);
     if (rc)
         return rc;
     if (resp.len)

@@ -55,6 +55,11 @@ int pfc_main(int argc, char **argv, const struct pfc_io *io);
 int pfc_call(struct pfc_ctx *ctx, const char *method, const char *path, json_t *body,
              const char *subject, json_t **out, struct pf_error *err) PF_WUR;
 
+/* pfc_call with a body of len bytes of content_type (the CSV import). */
+int pfc_call_raw(struct pfc_ctx *ctx, const char *method, const char *path,
+                 const char *content_type, const char *body, size_t len, const char *subject,
+                 json_t **out, struct pf_error *err) PF_WUR;
+
 /* Prints an answer: pretty JSON with --json, else through render. */
 int pfc_emit(struct pfc_ctx *ctx, const struct pfc_args *a, pfc_render_fn render, json_t *resp,
              struct pf_error *err) PF_WUR;

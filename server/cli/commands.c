@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "import.h"
 #include "render.h"
 
 #define PFC_MAX_PAGES 100000
@@ -88,6 +89,27 @@ static const struct pfc_opt device_opts[] = {
         {0},
 };
 
+static const struct pfc_opt import_pos[] = {
+        {.name = "FILE", .type = PFC_OPT_STR, .help = "CSV: serial,model[,hw_rev[,merchant_id]]"},
+        {0},
+};
+
+static const struct pfc_opt import_opts[] = {
+        {.name = "credentials-out",
+         .type = PFC_OPT_STR,
+         .metavar = "FILE",
+         .help = "write serial,model,hw_rev,cert,key lines (posfleet-sim --credentials)"},
+        {.name = "pki",
+         .type = PFC_OPT_STR,
+         .metavar = "DIR",
+         .help = "development CA: issue missing certificates with posfleet-keys"},
+        {.name = "certs",
+         .type = PFC_OPT_STR,
+         .metavar = "DIR",
+         .help = "where the certificates are (default PKI/devices)"},
+        {0},
+};
+
 static int cmd__devices(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err);
 
 /* clang-format off */
@@ -98,6 +120,8 @@ const struct pfc_command pfc_commands[] = {
      "show one terminal: identity, versions, health, self-test, alerts"},
     {"device add", device_add_pos, device_add_opts, "POST", "/v1/devices", pfc_render_added, NULL,
      "register a terminal so that posfleetd accepts its messages"},
+    {"device import", import_pos, import_opts, "POST", "/v1/devices/import", NULL,
+     pfc_cmd_device_import, "register terminals from a CSV file, all or nothing"},
     {"device revoke", serial_pos, NULL, "POST", "/v1/devices/{SERIAL}/revoke", pfc_render_revoked,
      NULL, "revoke a terminal: its messages are dropped, nothing is sent to it"},
     {"summary", NULL, NULL, "GET", "/v1/summary", pfc_render_summary, NULL,

@@ -61,6 +61,11 @@ void pfc_http_free(struct pfc_http *h)
     free(h);
 }
 
+void pfc_http_set_timeout(struct pfc_http *h, long timeout_ms)
+{
+    h->timeout_ms = timeout_ms;
+}
+
 const char *pfc_http_base(const struct pfc_http *h)
 {
     return h->base;
@@ -146,7 +151,16 @@ static int http__transport_error(struct pfc_http *h, CURLcode cc, const char *er
 int pfc_http_request(struct pfc_http *h, const char *method, const char *path, const char *body,
                      struct pfc_http_resp *resp, struct pf_error *err)
 {
+    return pfc_http_request_typed(h, method, path, "application/json", body,
+                                  body ? strlen(body) : 0, resp, err);
+}
+
+int pfc_http_request_typed(struct pfc_http *h, const char *method, const char *path,
+                           const char *content_type, const char *body, size_t len,
+                           struct pfc_http_resp *resp, struct pf_error *err)
+{
     char url[PFC_URL_MAX * 2 + 1];
+    char ctype[96];
     char errbuf[CURL_ERROR_SIZE];
     struct curl_slist *headers = NULL, *tmp;
     struct http__buf buf = {0};
@@ -160,8 +174,8 @@ int pfc_http_request(struct pfc_http *h, const char *method, const char *path, c
     if (n < 0 || (size_t)n >= sizeof(url))
         return pf_error_set(err, PF_ETOOBIG, "request URL too long");
 
-    const char *hdrs[] = {"Accept: application/json",
-                          body ? "Content-Type: application/json" : NULL,
+    snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+    const char *hdrs[] = {"Accept: application/json", body ? ctype : NULL,
                           "Expect:", h->auth[0] ? h->auth : NULL};
     for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
         if (!hdrs[i])
@@ -195,7 +209,7 @@ int pfc_http_request(struct pfc_http *h, const char *method, const char *path, c
             curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
         }
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
     }
 
     cc = curl_easy_perform(h->curl);

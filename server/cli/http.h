@@ -44,7 +44,14 @@ void pfc_http_free(struct pfc_http *h);
 /* path starts with '/' and is already escaped; body (may be NULL) is sent as JSON. */
 int pfc_http_request(struct pfc_http *h, const char *method, const char *path, const char *body,
                      struct pfc_http_resp *resp, struct pf_error *err) PF_WUR;
+/* The same with a body of len bytes of content_type ("text/csv"); body may be NULL. */
+int pfc_http_request_typed(struct pfc_http *h, const char *method, const char *path,
+                           const char *content_type, const char *body, size_t len,
+                           struct pfc_http_resp *resp, struct pf_error *err) PF_WUR;
 void pfc_http_resp_release(struct pfc_http_resp *resp);
+
+/* Replaces the whole-request timeout (a long import). */
+void pfc_http_set_timeout(struct pfc_http *h, long timeout_ms);
 
 /* The base URL as configured (for messages). */
 const char *pfc_http_base(const struct pfc_http *h);

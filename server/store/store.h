@@ -180,6 +180,9 @@ int pfs_store_device_revoke(struct pfs_store *st, const char *serial, const stru
 /* PF_EUNKNOWN_SERIAL if not registered. d or s may be NULL. */
 int pfs_store_device_get(struct pfs_store *st, const char *serial, struct pfs_device *d,
                          struct pfs_dev_state *s) PF_WUR;
+/* Registration status only (cheap): PF_EUNKNOWN_SERIAL if not registered. */
+int pfs_store_device_status(struct pfs_store *st, const char *serial,
+                            enum pfs_dev_status *status) PF_WUR;
 /* Sorted by serial. *more is set when rows beyond the limit exist. */
 int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, pfs_device_cb cb,
                           void *ctx, bool *more) PF_WUR;

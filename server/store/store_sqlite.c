@@ -23,6 +23,7 @@ enum {
     ST_HEALTH_INS,
     ST_STATE_HEALTH,
     ST_STATE_TOUCH,
+    ST_BIRTH,
     ST_STATE_BIRTH,
     ST_STATE_CONN,
     ST_ALERT_OPEN,
@@ -31,6 +32,7 @@ enum {
     ST_HEALTH_EXPIRE,
     ST_FLUSH_STAMP,
     ST_DEV_GET,
+    ST_DEV_STATUS,
     ST_COUNT
 };
 
@@ -42,50 +44,36 @@ static const char *const store__sql[ST_COUNT] = {
                 " err_reader, err_printer, txn_count, txn_amount_minor, currency) VALUES"
                 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
                 "?23,?24,?25,?26)",
-        /* Same parameter numbers as ST_HEALTH_INS (?4 = recv_ms = last seen). */
         [ST_STATE_HEALTH] =
-                "INSERT INTO device_state (serial, online, last_seen_ms, health_seq, health_ts_ms,"
-                " battery_pct, charging, net_type, signal_dbm, temp_c, storage_free_kb, "
-                "mem_free_kb,"
-                " uptime_s, fw_version, fw_slot, fee_version, paper, tamper, selftest, "
-                "err_reconnects,"
-                " err_queue_dropped, err_reader, err_printer, txn_count, txn_amount_minor, "
-                "currency)"
-                " VALUES "
-                "(?1,1,?4,?2,?3,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
-                "?22,?23,?24,?25,?26)"
+                "INSERT INTO device_state (serial, online, last_seen_ms, fw_version, fw_slot,"
+                " fee_version, health_id, health_seq, health_ts_ms) VALUES "
+                "(?1,1,?2,?3,?4,?5,?6,?7,?8)"
                 " ON CONFLICT (serial) DO UPDATE SET online=1,"
                 " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
-                " health_seq=excluded.health_seq, health_ts_ms=excluded.health_ts_ms,"
-                " battery_pct=excluded.battery_pct, charging=excluded.charging,"
-                " net_type=excluded.net_type, signal_dbm=excluded.signal_dbm, "
-                "temp_c=excluded.temp_c,"
-                " storage_free_kb=excluded.storage_free_kb, mem_free_kb=excluded.mem_free_kb,"
-                " uptime_s=excluded.uptime_s, fw_version=excluded.fw_version,"
-                " fw_slot=excluded.fw_slot, fee_version=excluded.fee_version, paper=excluded.paper,"
-                " tamper=excluded.tamper, selftest=excluded.selftest,"
-                " err_reconnects=excluded.err_reconnects,"
-                " err_queue_dropped=excluded.err_queue_dropped, err_reader=excluded.err_reader,"
-                " err_printer=excluded.err_printer, txn_count=excluded.txn_count,"
-                " txn_amount_minor=excluded.txn_amount_minor, currency=excluded.currency"
+                " fw_version=excluded.fw_version, fw_slot=excluded.fw_slot,"
+                " fee_version=excluded.fee_version, health_id=excluded.health_id,"
+                " health_seq=excluded.health_seq, health_ts_ms=excluded.health_ts_ms"
                 " WHERE device_state.health_seq IS NULL OR excluded.health_seq > "
                 "device_state.health_seq"
                 " OR excluded.health_ts_ms > device_state.health_ts_ms",
         [ST_STATE_TOUCH] = "UPDATE device_state SET online=1, last_seen_ms=max(last_seen_ms, ?2)"
                            " WHERE serial=?1",
+        [ST_BIRTH] =
+                "INSERT INTO device_birth (serial, ts_ms, model, hw_rev, fw_version, fw_slot,"
+                " fee_version, boot, agent_version, selftest)"
+                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+                " ON CONFLICT (serial) DO UPDATE SET ts_ms=excluded.ts_ms,"
+                " model=excluded.model, hw_rev=excluded.hw_rev, fw_version=excluded.fw_version,"
+                " fw_slot=excluded.fw_slot, fee_version=excluded.fee_version,"
+                " boot=excluded.boot, agent_version=excluded.agent_version,"
+                " selftest=excluded.selftest WHERE excluded.ts_ms >= device_birth.ts_ms",
         [ST_STATE_BIRTH] =
-                "INSERT INTO device_state (serial, online, last_seen_ms, birth_ts_ms, birth_model,"
-                " birth_hw_rev, fw_version, fw_slot, fee_version, boot, agent_version, "
-                "birth_selftest)"
-                " VALUES (?1,1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+                "INSERT INTO device_state (serial, online, last_seen_ms, fw_version, fw_slot,"
+                " fee_version) VALUES (?1,1,?2,?3,?4,?5)"
                 " ON CONFLICT (serial) DO UPDATE SET online=1,"
                 " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
-                " birth_ts_ms=excluded.birth_ts_ms, birth_model=excluded.birth_model,"
-                " birth_hw_rev=excluded.birth_hw_rev, fw_version=excluded.fw_version,"
-                " fw_slot=excluded.fw_slot, fee_version=excluded.fee_version, boot=excluded.boot,"
-                " agent_version=excluded.agent_version, birth_selftest=excluded.birth_selftest"
-                " WHERE device_state.birth_ts_ms IS NULL"
-                " OR excluded.birth_ts_ms >= device_state.birth_ts_ms",
+                " fw_version=excluded.fw_version, fw_slot=excluded.fw_slot,"
+                " fee_version=excluded.fee_version",
         [ST_STATE_CONN] = "INSERT INTO device_state (serial, online, last_seen_ms, state_ts_ms)"
                           " VALUES (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET"
                           " online=excluded.online,"
@@ -102,20 +90,26 @@ static const char *const store__sql[ST_COUNT] = {
                              " LIMIT ?2) AND recv_ms < ?1",
         [ST_FLUSH_STAMP] = "UPDATE health SET stored_ms=?1 WHERE id >= ?2",
         [ST_DEV_GET] = NULL, /* built from STORE__DEV_COLS below */
+        [ST_DEV_STATUS] = "SELECT status FROM devices WHERE serial = ?1",
 };
 
 /* Columns read by store__dev_read(), in that order. */
 #define STORE__DEV_COLS                                                                            \
     "d.serial, d.model, d.hw_rev, d.merchant_id, d.status, d.created_ms, d.revoked_ms,"            \
     " s.serial IS NOT NULL, s.online, s.last_seen_ms, s.fw_version, s.fw_slot,"                    \
-    " s.fee_version, s.birth_ts_ms, s.birth_model, s.birth_hw_rev, s.boot,"                        \
-    " s.agent_version, s.birth_selftest, s.health_seq, s.health_ts_ms, s.battery_pct,"             \
-    " s.charging, s.net_type, s.signal_dbm, s.temp_c, s.storage_free_kb, s.mem_free_kb,"           \
-    " s.uptime_s, s.paper, s.tamper, s.selftest, s.err_reconnects, s.err_queue_dropped,"           \
-    " s.err_reader, s.err_printer, s.txn_count, s.txn_amount_minor, s.currency,"                   \
+    " s.fee_version, b.ts_ms, b.model, b.hw_rev, b.boot, b.agent_version, b.selftest,"             \
+    " h.seq, h.ts_ms, h.battery_pct, h.charging, h.net_type, h.signal_dbm, h.temp_c,"              \
+    " h.storage_free_kb, h.mem_free_kb, h.uptime_s, h.paper, h.tamper, h.selftest,"                \
+    " h.err_reconnects, h.err_queue_dropped, h.err_reader, h.err_printer, h.txn_count,"            \
+    " h.txn_amount_minor, h.currency,"                                                             \
     " (SELECT group_concat(kind) FROM (SELECT kind FROM alerts a WHERE a.serial = d.serial"        \
-    " AND a.closed_ms IS NULL ORDER BY kind))"
-#define STORE__DEV_FROM " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial"
+    " AND a.closed_ms IS NULL ORDER BY kind)),"                                                    \
+    " b.fw_version, b.fw_slot, b.fee_version, h.fw_version, h.fw_slot, h.fee_version"
+/* The birth and the newest report of each row. */
+#define STORE__DEV_JOINS                                                                           \
+    " LEFT JOIN device_birth b ON b.serial = d.serial LEFT JOIN health h ON h.id = s.health_id"
+#define STORE__DEV_FROM                                                                            \
+    " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial" STORE__DEV_JOINS
 
 struct pfs_store {
     sqlite3 *db;
@@ -186,6 +180,24 @@ static void store__selftest_decode(sqlite3_stmt *s, int col, enum pf_check *c)
 
 /* --- open, migrate, close --- */
 
+/* True if migration version v is recorded in schema_migrations. */
+static int store__migration_applied(struct pfs_store *st, int v, bool *applied)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int(s, 1, v);
+    rc = sqlite3_step(s);
+    *applied = rc == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
+}
+
+/* Applies, in order, each embedded migration not yet recorded, each in its own
+ * transaction. Refuses a store that has a migration newer than this binary. */
 static int store__migrate(struct pfs_store *st, struct pf_error *err)
 {
     sqlite3_stmt *s = NULL;
@@ -211,8 +223,11 @@ static int store__migrate(struct pfs_store *st, struct pf_error *err)
                             highest);
     for (const struct pfs_migration *m = pfs_migrations; m->sql; m++) {
         char rec[256];
+        bool applied = false;
 
-        if (m->version <= have)
+        if (store__migration_applied(st, m->version, &applied))
+            return store__fail(st, err, "schema version");
+        if (applied)
             continue;
         rc = store__exec(st, "BEGIN IMMEDIATE", err);
         if (rc)
@@ -656,9 +671,9 @@ static void store__dev_read(sqlite3_stmt *s, struct pfs_device *d, struct pfs_de
         b->boot = (enum pf_boot_outcome)sqlite3_column_int(s, 16);
         store__col_text(s, 17, b->agent_version, sizeof(b->agent_version));
         store__selftest_decode(s, 18, b->selftest);
-        snprintf(b->fw_version, sizeof(b->fw_version), "%s", ds->fw_version);
-        b->fw_slot = ds->fw_slot;
-        snprintf(b->fee_version, sizeof(b->fee_version), "%s", ds->fee_version);
+        store__col_text(s, 40, b->fw_version, sizeof(b->fw_version));
+        b->fw_slot = sqlite3_column_int(s, 41) == PF_SLOT_B ? PF_SLOT_B : PF_SLOT_A;
+        store__col_text(s, 42, b->fee_version, sizeof(b->fee_version));
     }
     ds->have_health = sqlite3_column_type(s, 19) != SQLITE_NULL;
     if (ds->have_health) {
@@ -684,9 +699,9 @@ static void store__dev_read(sqlite3_stmt *s, struct pfs_device *d, struct pfs_de
         h->txn_count = (uint32_t)sqlite3_column_int64(s, 36);
         h->txn_amount_minor = (uint64_t)sqlite3_column_int64(s, 37);
         store__col_text(s, 38, h->currency, sizeof(h->currency));
-        snprintf(h->fw_version, sizeof(h->fw_version), "%s", ds->fw_version);
-        h->fw_slot = ds->fw_slot;
-        snprintf(h->fee_version, sizeof(h->fee_version), "%s", ds->fee_version);
+        store__col_text(s, 43, h->fw_version, sizeof(h->fw_version));
+        h->fw_slot = sqlite3_column_int(s, 44) == PF_SLOT_B ? PF_SLOT_B : PF_SLOT_A;
+        store__col_text(s, 45, h->fee_version, sizeof(h->fee_version));
     }
 }
 
@@ -700,6 +715,26 @@ int pfs_store_device_get(struct pfs_store *st, const char *serial, struct pfs_de
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         store__dev_read(q, d, s);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc;
+}
+
+int pfs_store_device_status(struct pfs_store *st, const char *serial, enum pfs_dev_status *status)
+{
+    sqlite3_stmt *q = st->stmt[ST_DEV_STATUS];
+    int rc;
+
+    sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *status = strcmp((const char *)sqlite3_column_text(q, 0), "revoked") == 0
+                          ? PFS_DEV_REVOKED
+                          : PFS_DEV_REGISTERED;
         rc = 0;
     } else {
         rc = rc == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
@@ -730,10 +765,10 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, 
     by_alert = !seen_only && f->alert;
     key = seen_only ? "s" : by_alert ? "a" : "d";
     if (seen_only)
-        from = " FROM device_state s CROSS JOIN devices d ON d.serial = s.serial";
+        from = " FROM device_state s CROSS JOIN devices d ON d.serial = s.serial" STORE__DEV_JOINS;
     else if (by_alert)
         from = " FROM alerts a CROSS JOIN devices d ON d.serial = a.serial"
-               " LEFT JOIN device_state s ON s.serial = d.serial";
+               " LEFT JOIN device_state s ON s.serial = d.serial" STORE__DEV_JOINS;
     else
         from = STORE__DEV_FROM;
     n = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE__DEV_COLS "%s WHERE 1", from);
@@ -1055,7 +1090,8 @@ int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct 
                          int64_t recv_ms, bool *newer)
 {
     char selftest[PF_COMP_COUNT + 1];
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = st->stmt[ST_HEALTH_INS];
+    int64_t id;
     int rc;
 
     if (newer)
@@ -1064,44 +1100,53 @@ int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct 
     if (rc)
         return rc;
     store__selftest_encode(h->selftest, selftest);
-    for (int k = 0; k < 2; k++) {
-        s = st->stmt[k == 0 ? ST_HEALTH_INS : ST_STATE_HEALTH];
-        sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)h->seq);
-        sqlite3_bind_int64(s, 3, h->ts_ms);
-        sqlite3_bind_int64(s, 4, recv_ms);
-        if (k == 0)
-            sqlite3_bind_int(s, 5, h->queued);
-        sqlite3_bind_int(s, 6, h->battery_pct);
-        sqlite3_bind_int(s, 7, h->charging);
-        sqlite3_bind_int(s, 8, (int)h->net_type);
-        sqlite3_bind_int(s, 9, h->signal_dbm);
-        sqlite3_bind_int(s, 10, h->temp_c);
-        sqlite3_bind_int64(s, 11, (sqlite3_int64)h->storage_free_kb);
-        sqlite3_bind_int64(s, 12, (sqlite3_int64)h->mem_free_kb);
-        sqlite3_bind_int64(s, 13, (sqlite3_int64)h->uptime_s);
-        sqlite3_bind_text(s, 14, h->fw_version, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 15, (int)h->fw_slot);
-        sqlite3_bind_text(s, 16, h->fee_version, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 17, (int)h->paper);
-        sqlite3_bind_int(s, 18, h->tamper);
-        sqlite3_bind_text(s, 19, selftest, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 20, h->err_reconnects);
-        sqlite3_bind_int64(s, 21, h->err_queue_dropped);
-        sqlite3_bind_int64(s, 22, h->err_reader);
-        sqlite3_bind_int64(s, 23, h->err_printer);
-        sqlite3_bind_int64(s, 24, h->txn_count);
-        sqlite3_bind_int64(s, 25, (sqlite3_int64)h->txn_amount_minor);
-        sqlite3_bind_text(s, 26, h->currency, -1, SQLITE_STATIC);
-        rc = store__step_done(s);
-        if (rc)
-            return rc;
-        if (k == 0) {
-            if (st->batch_first_id == 0)
-                st->batch_first_id = sqlite3_last_insert_rowid(st->db);
-            st->batch_rows++;
-        }
-    }
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)h->seq);
+    sqlite3_bind_int64(s, 3, h->ts_ms);
+    sqlite3_bind_int64(s, 4, recv_ms);
+    sqlite3_bind_int(s, 5, h->queued);
+    sqlite3_bind_int(s, 6, h->battery_pct);
+    sqlite3_bind_int(s, 7, h->charging);
+    sqlite3_bind_int(s, 8, (int)h->net_type);
+    sqlite3_bind_int(s, 9, h->signal_dbm);
+    sqlite3_bind_int(s, 10, h->temp_c);
+    sqlite3_bind_int64(s, 11, (sqlite3_int64)h->storage_free_kb);
+    sqlite3_bind_int64(s, 12, (sqlite3_int64)h->mem_free_kb);
+    sqlite3_bind_int64(s, 13, (sqlite3_int64)h->uptime_s);
+    sqlite3_bind_text(s, 14, h->fw_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 15, (int)h->fw_slot);
+    sqlite3_bind_text(s, 16, h->fee_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 17, (int)h->paper);
+    sqlite3_bind_int(s, 18, h->tamper);
+    sqlite3_bind_text(s, 19, selftest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 20, h->err_reconnects);
+    sqlite3_bind_int64(s, 21, h->err_queue_dropped);
+    sqlite3_bind_int64(s, 22, h->err_reader);
+    sqlite3_bind_int64(s, 23, h->err_printer);
+    sqlite3_bind_int64(s, 24, h->txn_count);
+    sqlite3_bind_int64(s, 25, (sqlite3_int64)h->txn_amount_minor);
+    sqlite3_bind_text(s, 26, h->currency, -1, SQLITE_STATIC);
+    rc = store__step_done(s);
+    if (rc)
+        return rc;
+    id = sqlite3_last_insert_rowid(st->db);
+    if (st->batch_first_id == 0)
+        st->batch_first_id = id;
+    st->batch_rows++;
+
+    /* The latest state moves only for a newer report (decided in SQL). */
+    s = st->stmt[ST_STATE_HEALTH];
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, recv_ms);
+    sqlite3_bind_text(s, 3, h->fw_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, (int)h->fw_slot);
+    sqlite3_bind_text(s, 5, h->fee_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, id);
+    sqlite3_bind_int64(s, 7, (sqlite3_int64)h->seq);
+    sqlite3_bind_int64(s, 8, h->ts_ms);
+    rc = store__step_done(s);
+    if (rc)
+        return rc;
     if (sqlite3_changes(st->db) > 0) {
         if (newer)
             *newer = true;
@@ -1118,26 +1163,35 @@ int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct p
                         int64_t recv_ms)
 {
     char selftest[PF_COMP_COUNT + 1];
-    sqlite3_stmt *s = st->stmt[ST_STATE_BIRTH];
+    sqlite3_stmt *s = st->stmt[ST_BIRTH];
     int rc = store__batch_write(st);
 
     if (rc)
         return rc;
     store__selftest_encode(b->selftest, selftest);
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, recv_ms);
-    sqlite3_bind_int64(s, 3, b->ts_ms);
-    sqlite3_bind_text(s, 4, b->model, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, b->hw_rev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, b->fw_version, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 7, (int)b->fw_slot);
-    sqlite3_bind_text(s, 8, b->fee_version, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 9, (int)b->boot);
-    sqlite3_bind_text(s, 10, b->agent_version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 11, selftest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, b->ts_ms);
+    sqlite3_bind_text(s, 3, b->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, b->hw_rev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, b->fw_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, (int)b->fw_slot);
+    sqlite3_bind_text(s, 7, b->fee_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 8, (int)b->boot);
+    sqlite3_bind_text(s, 9, b->agent_version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, selftest, -1, SQLITE_STATIC);
     rc = store__step_done(s);
-    if (rc || sqlite3_changes(st->db) > 0)
+    if (rc)
         return rc;
+    if (sqlite3_changes(st->db) > 0) {
+        /* The newest birth: its versions are the running ones. */
+        s = st->stmt[ST_STATE_BIRTH];
+        sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, recv_ms);
+        sqlite3_bind_text(s, 3, b->fw_version, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 4, (int)b->fw_slot);
+        sqlite3_bind_text(s, 5, b->fee_version, -1, SQLITE_STATIC);
+        return store__step_done(s);
+    }
     s = st->stmt[ST_STATE_TOUCH];
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, recv_ms);

@@ -446,7 +446,7 @@ START_TEST(summary_counts_follow_registry)
                                   "DROP TABLE device_counts; DROP TRIGGER device_counts_insert;"
                                   " DROP TRIGGER device_counts_update;"
                                   " DROP TRIGGER device_counts_delete;"
-                                  " DELETE FROM schema_migrations WHERE version >= 2;"
+                                  " DELETE FROM schema_migrations WHERE version = 2;"
                                   " INSERT INTO devices (serial, model, status, created_ms)"
                                   " VALUES ('D', 'QX', 'registered', 1)",
                                   NULL, NULL, NULL),
