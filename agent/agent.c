@@ -11,6 +11,7 @@
 #include <mqtt_protocol.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pfa/backoff.h"
 #include "pfa/log.h"
@@ -20,6 +21,8 @@
 #include "pf/version.h"
 #include "mosq_compat.h"
 #include "pfa/queue.h"
+#include "pfa/update.h"
+#include "pf/msg_update.h"
 
 #define AGENT_WINDOW        8    /* health reports in flight at once */
 #define AGENT_STOP_GRACE_MS 2000 /* how long a graceful stop may take */
@@ -78,6 +81,9 @@ struct pfa_agent {
     int64_t next_misc_at;
     int64_t stop_deadline;
     bool pump_pending; /* publish queued reports at the next opportunity */
+
+    struct pfa_update *upd; /* update engine; NULL when not configured */
+    bool exit_on_reboot;
 
     uint32_t next_seq;
     struct agent__inflight inflight[AGENT_WINDOW];
@@ -331,6 +337,8 @@ static void agent__schedule_retry(struct pfa_agent *a)
 /* The session ended (or never started): count it and plan the next attempt. */
 static void agent__lost(struct pfa_agent *a, const char *why)
 {
+    if (a->upd)
+        pfa_update_on_disconnect(a->upd);
     switch (a->state) {
     case AGENT_CONNECTED:
         a->st.reconnects++;
@@ -440,6 +448,8 @@ static void agent__on_connect(struct mosquitto *mosq, void *ud, int rc, int flag
     if (!a->reported_once)
         a->next_report_at = now; /* first report right after the first birth */
     a->pump_pending = true;
+    if (a->upd)
+        pfa_update_on_connect(a->upd);
 }
 
 static void agent__on_disconnect(struct mosquitto *mosq, void *ud, int rc,
@@ -505,8 +515,12 @@ static void agent__on_message(struct mosquitto *mosq, void *ud, const struct mos
         }
         a->st.acks_received++;
         pfa_debug(&a->log, "ack for event %s", ack.id);
+        if (a->upd)
+            pfa_update_on_ack(a->upd, ack.id);
         return;
     }
+    if (a->upd && pfa_update_on_message(a->upd, leaf, m->payload, (size_t)m->payloadlen))
+        return;
     pfa_debug(&a->log, "ignoring command %s (not supported by this agent)", leaf);
 }
 
@@ -585,6 +599,72 @@ static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
     return 0;
 }
 
+/* ---- update engine glue ------------------------------------------------------ */
+
+static int agent__upd_publish(void *ctx, const char *leaf, const void *buf, size_t len, int qos)
+{
+    struct pfa_agent *a = ctx;
+    char topic[PF_TOPIC_MAX];
+
+    if (a->state != AGENT_CONNECTED || agent__topic(a, PF_DIR_DEV, leaf, topic, sizeof(topic)))
+        return PF_ECONN;
+    if (mosquitto_publish_v5(a->mosq, NULL, topic, (int)len, buf, qos, false, NULL) !=
+        MOSQ_ERR_SUCCESS)
+        return PF_ECONN;
+    return 0;
+}
+
+static void agent__upd_reboot(void *ctx)
+{
+    struct pfa_agent *a = ctx;
+
+    pfa_info(&a->log, "rebooting to finish an update");
+    if (a->exit_on_reboot)
+        _exit(0); /* simulation: the supervisor starts the agent again ("boot") */
+}
+
+static void agent__upd_identity(void *ctx, const char *fw, enum pf_slot slot, const char *fee)
+{
+    struct pfa_agent *a = ctx;
+
+    if (pfa_agent_set_firmware(a, fw, slot) != 0 || pfa_agent_set_fee_version(a, fee) != 0)
+        pfa_warn(&a->log, "update: cannot report firmware %s / fee table %s", fw, fee);
+}
+
+static int agent__upd_setup(struct pfa_agent *a, const struct pfa_config *cfg,
+                            struct pf_error *err)
+{
+    struct pfa_update_config uc;
+    struct pfa_update_io io = {agent__upd_publish, agent__upd_reboot, NULL, agent__upd_identity,
+                               a};
+
+    pfa_update_config_init(&uc);
+    uc.state_dir = cfg->state_dir;
+    uc.slot_a = cfg->upd_slot_a;
+    uc.slot_b = cfg->upd_slot_b;
+    uc.boot_backend = cfg->upd_boot;
+    uc.boot_env = cfg->upd_boot_env;
+    uc.boot_cmdline = cfg->upd_boot_cmdline;
+    uc.trust_root = cfg->upd_trust_root;
+    uc.keyring = cfg->upd_keyring;
+    uc.feetable_dir = cfg->upd_feetable_dir;
+    uc.model = cfg->model;
+    uc.hw_rev = cfg->hw_rev;
+    uc.fw_version = cfg->fw_version;
+    uc.fw_slot = cfg->fw_slot;
+    uc.battery_min_pct = cfg->upd_battery_min_pct;
+    uc.storage_margin_kb = cfg->upd_storage_margin_kb;
+    uc.retry_s = cfg->upd_retry_s;
+    uc.stall_s = cfg->upd_stall_s;
+    uc.resend_s = cfg->upd_resend_s;
+    uc.boot_tries = cfg->upd_boot_tries;
+    uc.chunk_size = (uint32_t)cfg->upd_chunk_kb * 1024u;
+    uc.window = cfg->upd_window;
+    uc.persist_bytes = (uint64_t)cfg->upd_persist_kb * 1024u;
+    a->exit_on_reboot = cfg->upd_exit_on_reboot != 0;
+    return pfa_update_new(&uc, a->hal, a->clock, &io, &a->log, &a->upd, err);
+}
+
 int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struct pf_clock *clock,
                   const struct pfa_agent_opts *opts, struct pfa_agent **out, struct pf_error *err)
 {
@@ -658,6 +738,9 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
         pf_error_set(err, rc, "%s: %s", a->seq_path, pf_strerror(rc));
         goto out_free;
     }
+    /* The update engine's boot step (post-update self-test, commit or fallback). */
+    if (pfa_config_updates(cfg) && (rc = agent__upd_setup(a, cfg, err)) != 0)
+        goto out_free;
     /* Boot self-test: its results go into the birth message. */
     pfa_hal_selftest_all(hal, a->boot_selftest);
     for (int c = 0; c < PF_COMP_COUNT; c++) {
@@ -679,6 +762,7 @@ void pfa_agent_free(struct pfa_agent *a)
         return;
     if (a->mosq)
         mosquitto_destroy(a->mosq);
+    pfa_update_free(a->upd);
     pfa_queue_close(a->queue);
     free(a->host);
     free(a->seq_path);
@@ -775,6 +859,8 @@ int64_t pfa_agent_next_deadline_ms(const struct pfa_agent *a)
     case AGENT_STOPPING:
         return a->stop_deadline;
     }
+    if (a->upd)
+        d = agent__min(d, pfa_update_next_deadline_ms(a->upd));
     return agent__min(d, a->next_report_at);
 }
 
@@ -819,6 +905,8 @@ void pfa_agent_tick(struct pfa_agent *a)
         }
         break;
     }
+    if (a->upd && a->state != AGENT_STOPPING && a->state != AGENT_STOPPED)
+        pfa_update_tick(a->upd);
     if (a->state != AGENT_STOPPING && a->state != AGENT_STOPPED && now >= a->next_report_at) {
         a->next_report_at = now + agent__jittered_interval(a);
         agent__report(a);

@@ -21,7 +21,8 @@ enum config__type {
     CFG_VERSION,
     CFG_SLOT,
     CFG_LEVEL,
-    CFG_HAL
+    CFG_HAL,
+    CFG_BOOT
 };
 
 struct config__key {
@@ -60,6 +61,24 @@ static const struct config__key config__keys[] = {
         {"fw_slot", CFG_SLOT, OFF(fw_slot), 0, 0, 0, false},
         {"fee_version", CFG_VERSION, OFF(fee_version), SZ(fee_version), 0, 0, false},
         {"log_level", CFG_LEVEL, OFF(log_level), 0, 0, 0, false},
+        {"update.slot_a", CFG_PATH, OFF(upd_slot_a), 0, 0, 0, false},
+        {"update.slot_b", CFG_PATH, OFF(upd_slot_b), 0, 0, 0, false},
+        {"update.boot", CFG_BOOT, OFF(upd_boot), SZ(upd_boot), 0, 0, false},
+        {"update.boot_env", CFG_PATH, OFF(upd_boot_env), 0, 0, 0, false},
+        {"update.boot_cmdline", CFG_PATH, OFF(upd_boot_cmdline), 0, 0, 0, false},
+        {"update.trust_root", CFG_PATH, OFF(upd_trust_root), 0, 0, 0, false},
+        {"update.keyring", CFG_PATH, OFF(upd_keyring), 0, 0, 0, false},
+        {"update.feetable_dir", CFG_PATH, OFF(upd_feetable_dir), 0, 0, 0, false},
+        {"update.battery_min_pct", CFG_INT, OFF(upd_battery_min_pct), 0, 0, 100, false},
+        {"update.storage_margin_kb", CFG_INT, OFF(upd_storage_margin_kb), 0, 0, 1 << 30, false},
+        {"update.retry_s", CFG_INT, OFF(upd_retry_s), 0, 1, 86400, false},
+        {"update.stall_s", CFG_INT, OFF(upd_stall_s), 0, 1, 86400, false},
+        {"update.resend_s", CFG_INT, OFF(upd_resend_s), 0, 1, 86400, false},
+        {"update.boot_tries", CFG_INT, OFF(upd_boot_tries), 0, 1, 20, false},
+        {"update.chunk_kb", CFG_INT, OFF(upd_chunk_kb), 0, 1, 256, false},
+        {"update.window", CFG_INT, OFF(upd_window), 0, 1, 64, false},
+        {"update.persist_kb", CFG_INT, OFF(upd_persist_kb), 0, 1, 1 << 20, false},
+        {"update.exit_on_reboot", CFG_INT, OFF(upd_exit_on_reboot), 0, 0, 1, false},
 };
 #define CONFIG_NKEYS (sizeof(config__keys) / sizeof(config__keys[0]))
 
@@ -85,6 +104,16 @@ void pfa_config_init(struct pfa_config *cfg)
     cfg->fw_slot = PF_SLOT_A;
     cfg->fee_version[0] = '\0';
     cfg->log_level = PFA_LOG_INFO;
+    memcpy(cfg->upd_boot, "file", 5);
+    cfg->upd_battery_min_pct = 30;
+    cfg->upd_storage_margin_kb = 1024;
+    cfg->upd_retry_s = 300;
+    cfg->upd_stall_s = 120;
+    cfg->upd_resend_s = 30;
+    cfg->upd_boot_tries = 3;
+    cfg->upd_chunk_kb = 64;
+    cfg->upd_window = 4;
+    cfg->upd_persist_kb = 4096;
 }
 
 void pfa_config_release(struct pfa_config *cfg)
@@ -95,8 +124,22 @@ void pfa_config_release(struct pfa_config *cfg)
     free(cfg->tls_key);
     free(cfg->state_dir);
     free(cfg->hal_dir);
+    free(cfg->upd_slot_a);
+    free(cfg->upd_slot_b);
+    free(cfg->upd_boot_env);
+    free(cfg->upd_boot_cmdline);
+    free(cfg->upd_trust_root);
+    free(cfg->upd_keyring);
+    free(cfg->upd_feetable_dir);
+    cfg->upd_slot_a = cfg->upd_slot_b = cfg->upd_boot_env = cfg->upd_boot_cmdline = NULL;
+    cfg->upd_trust_root = cfg->upd_keyring = cfg->upd_feetable_dir = NULL;
     cfg->broker_host = cfg->tls_ca = cfg->tls_cert = cfg->tls_key = NULL;
     cfg->state_dir = cfg->hal_dir = NULL;
+}
+
+bool pfa_config_updates(const struct pfa_config *cfg)
+{
+    return cfg->upd_slot_a != NULL;
 }
 
 bool pfa_config_tls(const struct pfa_config *cfg)
@@ -169,6 +212,10 @@ static int config__set(const struct config__key *k, struct pfa_config *cfg, cons
             return pf_error_set(err, PF_EINVAL, "%s: unknown backend \"%.32s\" (known: sim)",
                                 k->name, value);
         return pf_conf_str(k->name, value, field, k->size, err);
+    case CFG_BOOT:
+        if (strcmp(value, "file") && strcmp(value, "uboot") && strcmp(value, "grub"))
+            return pf_error_set(err, PF_EINVAL, "%s: expected file, uboot or grub", k->name);
+        return pf_conf_str(k->name, value, field, k->size, err);
     }
     return PF_EINVAL;
 }
@@ -201,6 +248,21 @@ static int config__check(const struct config__ctx *ctx, const char *name, struct
         return pf_error_set(err, PF_ESCHEMA,
                             "%s: tls.ca, tls.cert and tls.key go together (give all or none)",
                             name);
+    if (cfg->upd_slot_a || cfg->upd_slot_b || cfg->upd_trust_root || cfg->upd_feetable_dir) {
+        const char *missing = !cfg->upd_slot_a        ? "update.slot_a"
+                              : !cfg->upd_slot_b       ? "update.slot_b"
+                              : !cfg->upd_trust_root   ? "update.trust_root"
+                              : !cfg->upd_feetable_dir ? "update.feetable_dir"
+                              : !cfg->upd_boot_env && strcmp(cfg->upd_boot, "uboot") != 0
+                                      ? "update.boot_env"
+                                      : NULL;
+        if (missing)
+            return pf_error_set(err, PF_ESCHEMA, "%s: %s: required when updates are configured",
+                                name, missing);
+        if (strcmp(cfg->upd_slot_a, cfg->upd_slot_b) == 0)
+            return pf_error_set(err, PF_EINVAL, "%s: update.slot_a and update.slot_b are the same",
+                                name);
+    }
     if (cfg->backoff_min_ms > cfg->backoff_max_ms)
         return pf_error_set(err, PF_ERANGE, "%s: backoff_min_ms: %d is above backoff_max_ms %d",
                             name, cfg->backoff_min_ms, cfg->backoff_max_ms);

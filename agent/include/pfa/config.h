@@ -43,6 +43,25 @@ struct pfa_config {
     enum pf_slot fw_slot;
     char fee_version[PF_VERSION_MAX + 1];
     enum pfa_log_level log_level;
+    /* Update engine (docs/agent.md, "Updates"): enabled when update.slot_a is set. */
+    char *upd_slot_a;
+    char *upd_slot_b;
+    char upd_boot[8]; /* boot-control backend: file, uboot, grub */
+    char *upd_boot_env;
+    char *upd_boot_cmdline;
+    char *upd_trust_root;
+    char *upd_keyring;
+    char *upd_feetable_dir;
+    int upd_battery_min_pct;
+    int upd_storage_margin_kb;
+    int upd_retry_s;
+    int upd_stall_s;
+    int upd_resend_s;
+    int upd_boot_tries;
+    int upd_chunk_kb;
+    int upd_window;
+    int upd_persist_kb;
+    int upd_exit_on_reboot; /* simulation: the process exits when it "reboots" */
 };
 
 /* Sets every default and clears the required keys. */
@@ -53,6 +72,9 @@ void pfa_config_release(struct pfa_config *cfg);
 int pfa_config_load(const char *path, struct pfa_config *cfg, struct pf_error *err) PF_WUR;
 int pfa_config_parse(const char *buf, size_t len, const char *name, struct pfa_config *cfg,
                      struct pf_error *err) PF_WUR;
+
+/* True when the update engine is configured (update.slot_a given). */
+bool pfa_config_updates(const struct pfa_config *cfg);
 
 /* True when the broker connection uses TLS (tls.* keys given). */
 bool pfa_config_tls(const struct pfa_config *cfg);

@@ -1,0 +1,109 @@
+/*
+ * boot.c - boot-control backend selection and helpers shared by the
+ * backends: the booted slot from the kernel command line, and running the
+ * bootloader's environment tools without a shell.
+ */
+#include "pfa/boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pf/fileio.h"
+
+extern char **environ;
+
+int pfa_boot_new(const char *backend, const char *path, const char *cmdline, enum pf_slot initial,
+                 struct pfa_boot **out, struct pf_error *err)
+{
+    if (strcmp(backend, "file") == 0) {
+        if (!path)
+            return pf_error_set(err, PF_EINVAL, "boot: the file backend needs an env path");
+        return pfa_boot_file_new(path, initial, out, err);
+    }
+    if (strcmp(backend, "uboot") == 0)
+        return pfa_boot_uboot_new(path, cmdline, out, err);
+    if (strcmp(backend, "grub") == 0) {
+        if (!path)
+            return pf_error_set(err, PF_EINVAL, "boot: the grub backend needs the grubenv path");
+        return pfa_boot_grub_new(path, cmdline, out, err);
+    }
+    return pf_error_set(err, PF_EINVAL, "boot: unknown backend \"%.32s\" (file, uboot, grub)",
+                        backend);
+}
+
+void pfa_boot_free(struct pfa_boot *b)
+{
+    if (b)
+        b->ops->free(b);
+}
+
+int pfa__boot_cmdline_slot(const char *path, enum pf_slot *slot, struct pf_error *err)
+{
+    char *buf = NULL, *p;
+    size_t len;
+    int rc = pf_file_read(path ? path : "/proc/cmdline", 8192, &buf, &len);
+
+    if (rc)
+        return pf_error_set(err, rc, "boot: %s: %s", path ? path : "/proc/cmdline",
+                            pf_strerror(rc));
+    for (p = buf; (p = strstr(p, "posfleet.slot=")) != NULL; p++) {
+        if (p != buf && p[-1] != ' ')
+            continue;
+        p += strlen("posfleet.slot=");
+        if ((p[0] == 'a' || p[0] == 'b') && (p[1] == '\0' || p[1] == ' ' || p[1] == '\n')) {
+            *slot = p[0] == 'a' ? PF_SLOT_A : PF_SLOT_B;
+            free(buf);
+            return 0;
+        }
+        break;
+    }
+    free(buf);
+    return pf_error_set(err, PF_ENOENT, "boot: no posfleet.slot=a|b on the kernel command line");
+}
+
+int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *err)
+{
+    posix_spawn_file_actions_t fa;
+    int pipefd[2], status = 0, rc = 0;
+    size_t got = 0;
+    pid_t pid;
+
+    if (pipe(pipefd) != 0)
+        return pf_error_set(err, PF_EIO, "boot: pipe: %s", strerror(errno));
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+        rc = pf_error_set(err, PF_EIO, "boot: cannot run %s", argv[0]);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        goto out_actions;
+    }
+    close(pipefd[1]);
+    for (;;) {
+        char sink[256];
+        ssize_t n = out && got + 1 < cap ? read(pipefd[0], out + got, cap - 1 - got)
+                                          : read(pipefd[0], sink, sizeof(sink));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (out && got + 1 < cap)
+            got += (size_t)n;
+    }
+    close(pipefd[0]);
+    if (out && cap)
+        out[got] = '\0';
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        rc = pf_error_set(err, PF_EIO, "boot: %s failed (status %d)", argv[0], status);
+out_actions:
+    posix_spawn_file_actions_destroy(&fa);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * boot.h - boot control for A/B firmware slots.
+ *
+ * One backend per file under agent/boot/, behind struct pfa_boot_ops:
+ *   file   (boot/file.c)   a key=value file written atomically; it also plays
+ *                          the bootloader in simulation (pfa_boot_new() runs
+ *                          the boot decision once: counts a trial boot down or
+ *                          falls back when the counter is exhausted);
+ *   uboot  (boot/uboot.c)  U-Boot environment through fw_printenv / fw_setenv -s;
+ *   grub   (boot/grub.c)   GRUB environment block through grub-editenv.
+ * docs/update.md documents the variables and the bootloader scripts.
+ *
+ * The model, for every backend: `good` is the committed slot; during a trial
+ * `target` is the new slot, which the bootloader boots while `tries` lasts,
+ * then falls back to `good`. Every state change is ONE atomic write of the
+ * environment: try (target + counter + trial flag), commit, fallback.
+ * The booted slot is what the platform reports (kernel command line for the
+ * real backends, the simulated boot decision for file).
+ *
+ * Ownership: pfa_boot_new() returns a heap handle; pfa_boot_free() frees it.
+ */
+#ifndef PFA_BOOT_H
+#define PFA_BOOT_H
+
+#include <stdbool.h>
+
+#include "pf/error.h"
+#include "pf/msg.h"
+
+struct pfa_boot_env {
+    enum pf_slot booted; /* slot the running system came from */
+    enum pf_slot good;   /* committed slot */
+    enum pf_slot target; /* slot the bootloader boots next */
+    bool trial;          /* target is on trial (not committed yet) */
+    int tries;           /* trial boots left */
+};
+
+struct pfa_boot;
+
+struct pfa_boot_ops {
+    const char *name;
+    /* Reads the environment (and the booted slot). */
+    int (*load)(struct pfa_boot *b, struct pfa_boot_env *env, struct pf_error *err);
+    /* One write: target = slot, trial, tries = tries; good unchanged. */
+    int (*try_slot)(struct pfa_boot *b, enum pf_slot slot, int tries, struct pf_error *err);
+    /* One write: good = target = slot, trial off. */
+    int (*commit)(struct pfa_boot *b, enum pf_slot slot, struct pf_error *err);
+    /* One write: target = good, trial off. */
+    int (*fallback)(struct pfa_boot *b, struct pf_error *err);
+    void (*free)(struct pfa_boot *b);
+};
+
+struct pfa_boot {
+    const struct pfa_boot_ops *ops;
+    void *priv;
+    /* Test hook (fault injection): called before each environment write. */
+    void (*before_write)(void *ctx);
+    void *hook_ctx;
+};
+
+/*
+ * Creates the backend named "file", "uboot" or "grub". path: the env file
+ * (file, grub) or the fw_env.config (uboot; NULL = the tool's default).
+ * cmdline: where the booted slot is read for uboot/grub ("posfleet.slot=a|b"),
+ * NULL = /proc/cmdline. initial: the slot a fresh file environment starts on.
+ */
+int pfa_boot_new(const char *backend, const char *path, const char *cmdline, enum pf_slot initial,
+                 struct pfa_boot **out, struct pf_error *err) PF_WUR;
+void pfa_boot_free(struct pfa_boot *b);
+
+static inline enum pf_slot pfa_slot_other(enum pf_slot s)
+{
+    return s == PF_SLOT_A ? PF_SLOT_B : PF_SLOT_A;
+}
+
+/* Backend constructors (agent/boot/X.c). */
+int pfa_boot_file_new(const char *path, enum pf_slot initial, struct pfa_boot **out,
+                      struct pf_error *err) PF_WUR;
+int pfa_boot_uboot_new(const char *fw_env_config, const char *cmdline, struct pfa_boot **out,
+                       struct pf_error *err) PF_WUR;
+int pfa_boot_grub_new(const char *envfile, const char *cmdline, struct pfa_boot **out,
+                      struct pf_error *err) PF_WUR;
+
+/* Shared by the backends (agent/boot/boot.c). */
+int pfa__boot_cmdline_slot(const char *path, enum pf_slot *slot, struct pf_error *err) PF_WUR;
+/* Runs argv (no shell), captures up to cap-1 bytes of stdout; nonzero exit is PF_EIO. */
+int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *err) PF_WUR;
+
+#endif

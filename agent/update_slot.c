@@ -1,0 +1,191 @@
+/*
+ * update_slot.c - payload writer for slots and staging files (see
+ * pfa/update_slot.h).
+ */
+#include "pfa/update_slot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h> /* SYNC_FILE_RANGE_WRITE without _GNU_SOURCE */
+#include <sys/syscall.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SLOT_KICK (8u << 20) /* writeback request granularity */
+
+int pfa_slot_open(struct pfa_slot_writer *w, const char *path, const struct pf_manifest_payload *p,
+                  uint64_t resume, struct pfa_fault *fault, struct pf_error *err)
+{
+    struct stat st;
+    uint8_t *buf = NULL;
+    uint64_t off = 0;
+    int rc = 0;
+
+    memset(w, 0, sizeof(*w));
+    w->fault = fault;
+    w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (w->fd < 0)
+        return pf_error_set(err, errno == ENOSPC ? PF_ENOSPACE : PF_EIO, "slot %s: %s", path,
+                            strerror(errno));
+    w->regular = fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (p) {
+        w->v = pf_payload_verifier_new(p);
+        if (!w->v) {
+            rc = pf_error_set(err, PF_ENOMEM, "slot: out of memory");
+            goto out_close;
+        }
+    }
+    if (resume == 0)
+        return 0;
+    /* Resume: the digest must cover the prefix already written, so hash it again. */
+    buf = malloc(PFA_SLOT_BLOCK);
+    if (!buf) {
+        rc = pf_error_set(err, PF_ENOMEM, "slot: out of memory");
+        goto out_close;
+    }
+    while (off < resume) {
+        size_t want = resume - off < PFA_SLOT_BLOCK ? (size_t)(resume - off) : PFA_SLOT_BLOCK;
+        ssize_t n = pread(w->fd, buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = pf_error_set(err, PF_EIO, "slot %s: cannot re-read %llu bytes to resume", path,
+                              (unsigned long long)resume);
+            goto out_close;
+        }
+        if (w->v && (rc = pf_payload_verifier_update(w->v, buf, (size_t)n, err)) != 0)
+            goto out_close;
+        off += (uint64_t)n;
+    }
+    w->written = w->kicked = resume;
+    free(buf);
+    return 0;
+
+out_close:
+    free(buf);
+    pfa_slot_close(w);
+    return rc;
+}
+
+int pfa_slot_write(struct pfa_slot_writer *w, const void *buf, size_t len, struct pf_error *err)
+{
+    const uint8_t *p = buf;
+    size_t done = 0;
+    int rc;
+
+    if (w->v && (rc = pf_payload_verifier_update(w->v, buf, len, err)) != 0)
+        return rc;
+    pfa_fault_write_point(w->fault, w->fd, buf, len, w->written);
+    while (done < len) {
+        ssize_t n = pwrite(w->fd, p + done, len - done, (off_t)(w->written + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return pf_error_set(err, errno == ENOSPC ? PF_ENOSPACE : PF_EIO, "slot: write: %s",
+                                n < 0 ? strerror(errno) : "no progress");
+        done += (size_t)n;
+    }
+    w->written += len;
+    if (w->written - w->kicked >= SLOT_KICK) {
+        /* Start writeback now; the final fdatasync then waits for little. */
+        (void)syscall(SYS_sync_file_range, w->fd, (off_t)w->kicked,
+                      (off_t)(w->written - w->kicked), (unsigned)SYNC_FILE_RANGE_WRITE);
+        w->kicked = w->written;
+    }
+    return 0;
+}
+
+int pfa_slot_sync(struct pfa_slot_writer *w, struct pf_error *err)
+{
+    if (fdatasync(w->fd) != 0)
+        return pf_error_set(err, PF_EIO, "slot: fdatasync: %s", strerror(errno));
+    return 0;
+}
+
+int pfa_slot_finish(struct pfa_slot_writer *w, struct pf_error *err)
+{
+    int rc;
+
+    if (w->v && (rc = pf_payload_verifier_final(w->v, err)) != 0)
+        return rc;
+    if (w->regular && ftruncate(w->fd, (off_t)w->written) != 0)
+        return pf_error_set(err, PF_EIO, "slot: truncate: %s", strerror(errno));
+    return pfa_slot_sync(w, err);
+}
+
+void pfa_slot_close(struct pfa_slot_writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    pf_payload_verifier_free(w->v);
+    w->v = NULL;
+}
+
+int pfa_slot_verify(const char *path, uint64_t size, const uint8_t digest[PF_B2_LEN],
+                    struct pf_error *err)
+{
+    struct pf_manifest_payload p;
+    struct pfa_slot_writer w;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memcpy(p.name, "slot", 5);
+    p.size = size;
+    memcpy(p.digest, digest, PF_B2_LEN);
+    rc = pfa_slot_open(&w, path, &p, size, NULL, err);
+    if (rc == PF_EIO)
+        rc = pf_error_set(err, PF_ESIZE, "slot %s: shorter than %llu bytes", path,
+                          (unsigned long long)size);
+    if (rc == 0)
+        rc = pf_payload_verifier_final(w.v, err);
+    if (rc == 0)
+        pfa_slot_close(&w);
+    return rc;
+}
+
+/* ---- staged bundle install -------------------------------------------------------- */
+
+struct slot__sink {
+    struct pfa_slot_writer w;
+    const char *path;
+    int payloads;
+};
+
+static int slot__begin(void *ctx, const struct pf_manifest_payload *p, struct pf_error *err)
+{
+    struct slot__sink *s = ctx;
+
+    if (s->payloads++ > 0)
+        return pf_error_set(err, PF_EEXTRA_ENTRY, "firmware bundle: more than one payload");
+    return pfa_slot_open(&s->w, s->path, NULL, 0, NULL, err);
+}
+
+static int slot__write(void *ctx, const void *buf, size_t len, struct pf_error *err)
+{
+    return pfa_slot_write(&((struct slot__sink *)ctx)->w, buf, len, err);
+}
+
+static int slot__end(void *ctx, const struct pf_manifest_payload *p, struct pf_error *err)
+{
+    (void)p;
+    return pfa_slot_finish(&((struct slot__sink *)ctx)->w, err);
+}
+
+int pfa_slot_install_bundle(const char *bundle_path, const char *slot_path,
+                            const struct pf_trust *trust, const struct pf_policy *pol,
+                            struct pf_manifest *out, struct pf_error *err)
+{
+    struct slot__sink s;
+    struct pf_bundle_sink sink = {slot__begin, slot__write, slot__end, &s};
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    s.w.fd = -1;
+    s.path = slot_path;
+    rc = pf_bundle_read_file(bundle_path, trust, pol, &sink, out, err);
+    pfa_slot_close(&s.w);
+    return rc;
+}
