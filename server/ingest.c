@@ -117,7 +117,22 @@ static void ingest__log_reject(struct pfs_ingest *ing, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    /* Decoder reasons may quote payload bytes; keep the log one clean line. */
+    for (char *p = line; *p; p++) {
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    }
     pfs_log_warn(ing->log, "ingest: %s", line);
+}
+
+/* Copies untrusted text for a log line: control and non-ASCII bytes become '?'. */
+static void ingest__printable(const char *in, char *out, size_t size)
+{
+    size_t i = 0;
+
+    for (; in[i] && i + 1 < size; i++)
+        out[i] = (unsigned char)in[i] < 0x20 || (unsigned char)in[i] > 0x7e ? '?' : in[i];
+    out[i] = '\0';
 }
 
 static int ingest__reject(struct pfs_ingest *ing, int code)
@@ -344,7 +359,10 @@ int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *pa
 
     rc = pf_topic_parse(topic, &dir, serial, &leaf);
     if (rc || dir != PF_DIR_DEV) {
-        ingest__log_reject(ing, "rejected TOPIC: '%.*s'", PF_TOPIC_MAX, topic ? topic : "");
+        char shown[PF_TOPIC_MAX + 1];
+
+        ingest__printable(topic ? topic : "", shown, sizeof(shown));
+        ingest__log_reject(ing, "rejected TOPIC: '%s'", shown);
         return ingest__reject(ing, PF_ETOPIC);
     }
     if (strcmp(leaf, PF_DEV_HEALTH) == 0)
@@ -354,7 +372,10 @@ int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *pa
     else if (strcmp(leaf, PF_DEV_STATE) == 0)
         type = PFS_MSG_STATE;
     else {
-        ingest__log_reject(ing, "%s: rejected TOPIC: leaf '%.32s'", serial, leaf);
+        char shown[33];
+
+        ingest__printable(leaf, shown, sizeof(shown));
+        ingest__log_reject(ing, "%s: rejected TOPIC: leaf '%s'", serial, shown);
         return ingest__reject(ing, PF_ETOPIC);
     }
     rc = ingest__lookup(ing, serial, &d);
