@@ -5,9 +5,11 @@
  *   GET  /v1/devices                  list with filters, keyset pages   viewer+
  *   GET  /v1/devices/{serial}         one terminal, recent health       viewer+
  *   POST /v1/devices                  register a terminal               ops
+ *   POST /v1/devices/import           register many (CSV), all or none  ops
  *   POST /v1/devices/{serial}/revoke  revoke a terminal                 ops
  *   GET  /v1/summary                  fleet counts                      viewer+
  *   GET  /v1/alerts                   open alerts                       viewer+
+ *   GET  /v1/audit                    audit log, newest first           support+
  *
  * Requests carry "Authorization: Bearer TOKEN" (tokens.h). Errors are
  * {"error": pf_errname(code), "message": text} with 400, 401, 403, 404, 409,
