@@ -61,7 +61,7 @@ int sim_models_parse(const char *s, struct sim_model_mix *mix, size_t max,
 /*
  * Reads a credentials file (posfleet device import --credentials-out): lines
  * "serial,model,hw_rev,cert,key", '#' comments, an optional header line
- * starting with "serial,". A relative cert or key path is taken relative to
+ * starting with "serial," before the first terminal. A relative cert or key path is taken relative to
  * the file's directory. Errors name the line.
  */
 int sim_fleet_load(const char *path, struct sim_fleet *f, struct pf_error *err) PF_WUR;
@@ -84,15 +84,20 @@ void sim_fleet_release(struct sim_fleet *f);
 /* ---- connect-rate gate ----------------------------------------------------- */
 
 /*
- * At most `rate` connection attempts in each one-second bucket of the sim's
- * clock (buckets counted from t0), paced evenly inside the bucket (attempt k of
- * a bucket is allowed from k/rate s into it, 20 ms early at most), so neither
- * the start nor a broker restart makes a burst.
+ * At most `rate` connection attempts in any one-second window (a token bucket
+ * of max(1, rate/50) tokens refilled at rate minus that, sim_gate.c), so
+ * neither the start nor a broker restart makes a burst. The loop also holds
+ * attempts while rate/2 (at least 1) handshakes are still in progress, so a
+ * slow broker or a busy simulator slows the attempts instead of piling them up.
  */
 struct sim_gate {
     uint32_t rate; /* attempts per second, >= 1 */
+    uint32_t cap;  /* bucket size */
+    uint32_t refill;
+    double tokens;
+    int64_t last;
     int64_t t0;
-    int64_t bucket; /* index of the current bucket */
+    int64_t bucket; /* index of the current one-second bucket from t0 */
     uint32_t used;  /* attempts granted in it */
     uint64_t granted;
     uint32_t peak; /* most attempts granted in one bucket */

@@ -114,6 +114,7 @@ int sim_fleet_load(const char *path, struct sim_fleet *f, struct pf_error *err)
 {
     char *buf = NULL, *dir = NULL, *slash;
     size_t len, cap = 0, lineno = 0;
+    bool data_seen = false;
     const char *p, *end;
     int rc = pf_file_read(path, FLEET_FILE_MAX, &buf, &len);
 
@@ -137,7 +138,7 @@ int sim_fleet_load(const char *path, struct sim_fleet *f, struct pf_error *err)
         lineno++;
         if (e > p && e[-1] == '\r')
             e--;
-        if (e == p || *p == '#' || (lineno == 1 && e - p >= 7 && !memcmp(p, "serial,", 7))) {
+        if (e == p || *p == '#' || (!data_seen && e - p >= 7 && !memcmp(p, "serial,", 7))) {
             p = nl ? nl + 1 : end;
             continue;
         }
@@ -155,6 +156,7 @@ int sim_fleet_load(const char *path, struct sim_fleet *f, struct pf_error *err)
                 break;
             q = c + 1;
         }
+        data_seen = true;
         if (nf != 5) {
             rc = pf_error_set(err, PF_EINVAL, "%s:%zu: expected serial,model,hw_rev,cert,key",
                               path, lineno);

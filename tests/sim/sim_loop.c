@@ -42,6 +42,7 @@ struct sim_term {
     int64_t flaky_at; /* next shutdown() of a flaky link, or PFA_DEADLINE_NONE */
     uint32_t connects;
     bool connected;
+    bool connecting;
     bool flaky;
     bool stopped;
 };
@@ -67,6 +68,8 @@ struct sim_ctx {
     int64_t t0;
 
     size_t connected;
+    size_t connecting; /* sockets open without a CONNACK yet */
+    size_t connecting_max;
     size_t stopped;
     uint64_t connacks;
     int64_t connack_bucket;
@@ -127,6 +130,9 @@ static bool sim__gate_cb(void *ctx, struct pfa_agent *a)
     struct sim_ctx *s = ctx;
 
     (void)a;
+    /* Handshakes in progress count too: a slow broker (or a busy sim) slows the attempts. */
+    if (s->connecting >= s->connecting_max)
+        return false;
     return sim_gate_try(&s->gate, sim__now());
 }
 
@@ -219,6 +225,13 @@ static void sim__refresh(struct sim_ctx *s, size_t i, int64_t now)
     }
     if (st.connected != t->connected)
         sim__set_connected(s, t, st.connected, now);
+    if ((fd >= 0 && !st.connected && !t->stopped) != t->connecting) {
+        t->connecting = !t->connecting;
+        if (t->connecting)
+            s->connecting++;
+        else
+            s->connecting--;
+    }
     if (!t->stopped && pfa_agent_stopped(t->agent)) {
         t->stopped = true;
         s->stopped++;
@@ -560,6 +573,7 @@ int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
     /* Ramp: terminal i's first attempt is due i/rate s after start; the gate holds the rate. */
     s.t0 = sim__now();
     sim_gate_init(&s.gate, o->rate, s.t0);
+    s.connecting_max = o->rate / 2 > 0 ? o->rate / 2 : 1;
     for (size_t i = 0; i < s.n; i++) {
         pfa_agent_start(s.t[i].agent, (int64_t)(i * 1000 / o->rate));
         s.heap[i] = i;
