@@ -1099,6 +1099,7 @@ void pfa_update_stats(const struct pfa_update *u, struct pfa_update_stats *st)
 {
     *st = u->stats;
     st->outbox = u->st.nout;
+    st->crash_points = u->fault.count;
     st->busy = u->st.phase != PFA_UPD_IDLE;
 }
 

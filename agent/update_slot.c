@@ -139,10 +139,10 @@ int pfa_slot_verify(const char *path, uint64_t size, const uint8_t digest[PF_B2_
     if (rc == PF_EIO)
         rc = pf_error_set(err, PF_ESIZE, "slot %s: shorter than %llu bytes", path,
                           (unsigned long long)size);
-    if (rc == 0)
+    if (rc == 0) {
         rc = pf_payload_verifier_final(w.v, err);
-    if (rc == 0)
         pfa_slot_close(&w);
+    }
     return rc;
 }
 

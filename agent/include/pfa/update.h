@@ -84,6 +84,7 @@ struct pfa_update_stats {
     uint32_t events_acked;
     uint32_t stalls;          /* re-requests after no progress */
     size_t outbox;            /* events waiting for an ack */
+    long crash_points;        /* power-cut test hook: crash points passed (update_fault.h) */
     bool busy;                /* an update is in progress */
 };
 
