@@ -265,6 +265,26 @@ START_TEST(identities)
 }
 END_TEST
 
+/* A name too long for the expansion's stack buffer takes the heap path. */
+START_TEST(long_names)
+{
+    struct pfacl_policy p;
+    char *name = repeat('n', 1000), *other = repeat('n', 999);
+    char topic[1100];
+
+    load_shipped(&p);
+    snprintf(topic, sizeof(topic), "pf/v1/cmd/%s/#", name);
+    ck_assert(pfacl_allowed(&p, name, name, S, topic));
+    ck_assert(!pfacl_allowed(&p, other, other, S, topic));
+    snprintf(topic, sizeof(topic), "pf/v1/dev/%s/health", name);
+    ck_assert(pfacl_allowed(&p, name, name, W, topic));
+    ck_assert(!pfacl_allowed(&p, name, name, R, topic));
+    free(name);
+    free(other);
+    pfacl_policy_release(&p);
+}
+END_TEST
+
 START_TEST(overlong_topics)
 {
     struct pfacl_policy p;
@@ -420,6 +440,7 @@ static Suite *acl_suite(void)
     tcase_add_test(tc, service_subscribe);
     tcase_add_test(tc, read_write);
     tcase_add_test(tc, identities);
+    tcase_add_test(tc, long_names);
     tcase_add_test(tc, overlong_topics);
     tcase_add_test(tc, parse_rules);
     tcase_add_test(tc, parse_errors);

@@ -283,9 +283,11 @@ bool pfacl_filter_within(const char *filter, const char *rule)
     return f == NULL;
 }
 
-/* The rule's filter with %u and %c replaced, as Mosquitto's acl_file does;
- * NULL when out of memory. */
-static char *policy__expand(const char *filter, const char *username, const char *clientid)
+/* The rule's filter with %u and %c replaced, as Mosquitto's acl_file does:
+ * in BUF when it fits (the usual case, no allocation per message), otherwise
+ * in memory the caller frees. NULL when out of memory. */
+static char *policy__expand(const char *filter, const char *username, const char *clientid,
+                            char *buf, size_t bufsize)
 {
     size_t ulen = strlen(username), clen = strlen(clientid), len = 0, i;
     char *out, *o;
@@ -298,7 +300,7 @@ static char *policy__expand(const char *filter, const char *username, const char
             len++;
         }
     }
-    out = malloc(len + 1);
+    out = len < bufsize ? buf : malloc(len + 1);
     if (!out)
         return NULL;
     o = out;
@@ -349,7 +351,7 @@ bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, cons
     unsigned need;
     size_t i;
     bool ok;
-    char *x;
+    char *x, buf[256];
 
     if (!policy || !topic || !policy__name_ok(username) || !policy__name_ok(clientid))
         return false;
@@ -379,11 +381,12 @@ bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, cons
                 return true;
             continue;
         }
-        x = policy__expand(rule->filter, username, clientid);
+        x = policy__expand(rule->filter, username, clientid, buf, sizeof(buf));
         if (!x)
             return false;
         ok = pfacl_filter_within(filter, x);
-        free(x);
+        if (x != buf)
+            free(x);
         if (ok)
             return true;
     }
