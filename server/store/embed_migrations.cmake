@@ -12,6 +12,12 @@ foreach(f ${FILES})
     message(FATAL_ERROR "migration ${f}: name must start with its number")
   endif()
   math(EXPR num "${num} + 0")
+  # Two files with one number would leave one of them unapplied forever.
+  if(DEFINED seen_${num})
+    message(FATAL_ERROR "store migrations ${seen_${num}} and ${name}.sql share number ${num}: "
+                        "renumber the newer one to the next free number")
+  endif()
+  set(seen_${num} "${name}.sql")
   file(READ ${f} hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
   string(APPEND body "static const unsigned char mig_${count}[] = {${hex} 0};\n")
