@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store/store_migrations.h"
+#include "store/store_sqlite_internal.h"
 
 const char *const pfs_dev_status_names[] = {"registered", "revoked", NULL};
 
@@ -1277,4 +1278,9 @@ int pfs_store_health_expire(struct pfs_store *st, int64_t before_ms, int max, in
     if (!rc)
         *deleted = sqlite3_changes(st->db);
     return rc;
+}
+
+sqlite3 *pfs_store_sqlite_db(struct pfs_store *st)
+{
+    return st->db;
 }
