@@ -1,4 +1,4 @@
--- 004: signed update bundles posfleetd serves, the offers it made, the
+-- 005: signed update bundles posfleetd serves, the offers it made, the
 -- outcome events terminals reported (each recorded once: the event id is
 -- the idempotency key per terminal) and each terminal's current update.
 -- Times are ms since the Unix epoch unless named _s (manifest seconds).
