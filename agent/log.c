@@ -43,4 +43,6 @@ void pfa_log_printf(const struct pfa_log *log, enum pfa_log_level level, const c
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     va_end(ap);
     fprintf(log && log->out ? log->out : stderr, "%s\n", line);
+    if (log && log->tap)
+        log->tap(log->tap_ctx, level, line);
 }

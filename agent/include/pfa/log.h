@@ -18,6 +18,9 @@ struct pfa_log {
     enum pfa_log_level level; /* messages above this level are dropped */
     const char *tag;          /* borrowed; printed after the level, may be NULL */
     FILE *out;                /* NULL means stderr */
+    /* Optional: also handed every line printed (diagnostics keep the last ones). */
+    void (*tap)(void *ctx, enum pfa_log_level level, const char *line);
+    void *tap_ctx;
 };
 
 /* Parses "error", "warn", "info" or "debug"; PF_EINVAL otherwise. */
