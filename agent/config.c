@@ -79,6 +79,10 @@ static const struct config__key config__keys[] = {
         {"update.window", CFG_INT, OFF(upd_window), 0, 1, 64, false},
         {"update.persist_kb", CFG_INT, OFF(upd_persist_kb), 0, 1, 1 << 20, false},
         {"update.exit_on_reboot", CFG_INT, OFF(upd_exit_on_reboot), 0, 0, 1, false},
+        {"diag.payment_host", CFG_PATH, OFF(diag_payment_host), 0, 0, 0, false},
+        {"diag.payment_port", CFG_INT, OFF(diag_payment_port), 0, 1, 65535, false},
+        {"diag.log_lines", CFG_INT, OFF(diag_log_lines), 0, 0, 1000, false},
+        {"diag.archive_max_kb", CFG_INT, OFF(diag_archive_max_kb), 0, 1, 4096, false},
 };
 #define CONFIG_NKEYS (sizeof(config__keys) / sizeof(config__keys[0]))
 
@@ -114,6 +118,9 @@ void pfa_config_init(struct pfa_config *cfg)
     cfg->upd_chunk_kb = 64;
     cfg->upd_window = 4;
     cfg->upd_persist_kb = 4096;
+    cfg->diag_payment_port = 443;
+    cfg->diag_log_lines = 200;
+    cfg->diag_archive_max_kb = 256;
 }
 
 void pfa_config_release(struct pfa_config *cfg)
@@ -131,10 +138,46 @@ void pfa_config_release(struct pfa_config *cfg)
     free(cfg->upd_trust_root);
     free(cfg->upd_keyring);
     free(cfg->upd_feetable_dir);
+    free(cfg->diag_payment_host);
+    cfg->diag_payment_host = NULL;
     cfg->upd_slot_a = cfg->upd_slot_b = cfg->upd_boot_env = cfg->upd_boot_cmdline = NULL;
     cfg->upd_trust_root = cfg->upd_keyring = cfg->upd_feetable_dir = NULL;
     cfg->broker_host = cfg->tls_ca = cfg->tls_cert = cfg->tls_key = NULL;
     cfg->state_dir = cfg->hal_dir = NULL;
+}
+
+void pfa_config_each(const struct pfa_config *cfg, pfa_config_each_cb cb, void *ctx)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        const struct config__key *k = &config__keys[i];
+        const char *p = (const char *)cfg + k->off;
+        char buf[32];
+        const char *v = "";
+
+        switch (k->type) {
+        case CFG_STR:
+        case CFG_SERIAL:
+        case CFG_VERSION:
+        case CFG_HAL:
+        case CFG_BOOT:
+            v = p;
+            break;
+        case CFG_PATH:
+            v = *(char *const *)(const void *)p ? *(char *const *)(const void *)p : "";
+            break;
+        case CFG_INT:
+            snprintf(buf, sizeof(buf), "%d", *(const int *)(const void *)p);
+            v = buf;
+            break;
+        case CFG_SLOT:
+            v = pf_slot_names[*(const enum pf_slot *)(const void *)p];
+            break;
+        case CFG_LEVEL:
+            v = pfa_log_level_name(*(const enum pfa_log_level *)(const void *)p);
+            break;
+        }
+        cb(ctx, k->name, v);
+    }
 }
 
 bool pfa_config_updates(const struct pfa_config *cfg)

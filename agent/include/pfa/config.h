@@ -62,6 +62,11 @@ struct pfa_config {
     int upd_window;
     int upd_persist_kb;
     int upd_exit_on_reboot; /* simulation: the process exits when it "reboots" */
+    /* Diagnostics (docs/agent.md, "Diagnostics"). */
+    char *diag_payment_host; /* net check target; NULL = not configured */
+    int diag_payment_port;
+    int diag_log_lines;      /* log lines kept in memory for the logs command */
+    int diag_archive_max_kb; /* upper bound of a diagnostic archive */
 };
 
 /* Sets every default and clears the required keys. */
@@ -72,6 +77,14 @@ void pfa_config_release(struct pfa_config *cfg);
 int pfa_config_load(const char *path, struct pfa_config *cfg, struct pf_error *err) PF_WUR;
 int pfa_config_parse(const char *buf, size_t len, const char *name, struct pfa_config *cfg,
                      struct pf_error *err) PF_WUR;
+
+/*
+ * Calls cb for every key in the table's order with its effective value as
+ * text ("" for an absent optional key). The value is only valid during the
+ * call. Diagnostics render the configuration from this, redacted.
+ */
+typedef void (*pfa_config_each_cb)(void *ctx, const char *key, const char *value);
+void pfa_config_each(const struct pfa_config *cfg, pfa_config_each_cb cb, void *ctx);
 
 /* True when the update engine is configured (update.slot_a given). */
 bool pfa_config_updates(const struct pfa_config *cfg);
