@@ -4,6 +4,7 @@
 #include "mqtt.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <sodium.h>
@@ -220,6 +221,29 @@ static void mqtt__on_message(struct mosquitto *mosq, void *obj, const struct mos
                   msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
 
+static void mqtt__on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    struct pfs_mqtt *m = obj;
+
+    (void)mosq;
+    if (m->on_published)
+        m->on_published(m->published_ctx, mid);
+}
+
+int pfs_mqtt_publish(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
+                     int qos, int *mid)
+{
+    int rc;
+
+    if (!m->mosq || !m->connected || !m->poll || len > (size_t)INT32_MAX)
+        return PF_ECONN;
+    rc = mosquitto_publish_v5(m->mosq, mid, topic, (int)len, payload, qos, false, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return PF_ECONN;
+    mqtt__update_events(m);
+    return 0;
+}
+
 static void mqtt__on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
     struct pfs_mqtt *m = obj;
@@ -271,6 +295,7 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
     mosquitto_disconnect_v5_callback_set(m->mosq, mqtt__on_disconnect);
     mosquitto_message_v5_callback_set(m->mosq, mqtt__on_message);
     mosquitto_subscribe_v5_callback_set(m->mosq, mqtt__on_subscribe);
+    mosquitto_publish_callback_set(m->mosq, mqtt__on_publish);
     mosquitto_log_callback_set(m->mosq, mqtt__on_log);
     uv_timer_init(loop, &m->misc_timer);
     uv_timer_init(loop, &m->reconnect_timer);

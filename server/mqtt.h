@@ -27,6 +27,8 @@
 struct mosquitto;
 
 typedef void (*pfs_mqtt_message_cb)(void *ctx, const char *topic, const void *payload, size_t len);
+/* A published message (id mid) was written to the connection. */
+typedef void (*pfs_mqtt_published_cb)(void *ctx, int mid);
 
 struct pfs_mqtt {
     uv_loop_t *loop;
@@ -45,6 +47,8 @@ struct pfs_mqtt {
     const struct pfs_log *log;
     pfs_mqtt_message_cb on_message;
     void *ctx;
+    pfs_mqtt_published_cb on_published; /* optional, set after start */
+    void *published_ctx;
     unsigned long connects; /* successful connections, for tests */
 };
 
@@ -52,6 +56,10 @@ struct pfs_mqtt {
 int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config *cfg,
                    const struct pfs_log *log, pfs_mqtt_message_cb on_message, void *ctx,
                    struct pf_error *err) PF_WUR;
+/* Publishes (not retained); *mid (optional) gets the message id. PF_ECONN when
+ * not connected or the client refuses. The payload is copied. */
+int pfs_mqtt_publish(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
+                     int qos, int *mid) PF_WUR;
 /* Disconnects cleanly (the session stays on the broker) and closes handles. */
 void pfs_mqtt_stop(struct pfs_mqtt *m);
 
