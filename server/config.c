@@ -29,6 +29,9 @@ void pfs_config_defaults(struct pfs_config *c)
     c->report_interval_s = 60;
     c->silent_after = 3;
     c->log_level = PFS_LOG_INFO;
+    c->update_chunk_max = 256 * 1024;
+    c->update_window = 16;
+    c->update_deadline_min = 24 * 60;
 }
 
 static int config__int(const char *key, const char *value, int64_t min, int64_t max, int *out,
@@ -73,6 +76,12 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("http.import_max", http_import_max, 1024, 1024 * 1024 * 1024);
     INT("report_interval_s", report_interval_s, 1, 86400);
     INT("silent_after", silent_after, 1, 1000);
+    STR("artifacts.dir", artifacts_dir);
+    STR("update.trust_root", update_trust_root);
+    STR("update.keyring", update_keyring);
+    INT("update.chunk_max", update_chunk_max, 1024, 256 * 1024);
+    INT("update.window", update_window, 1, 1024);
+    INT("update.deadline_min", update_deadline_min, 1, 30 * 24 * 60);
 #undef STR
 #undef INT
     if (strcmp(key, "log_level") == 0) {

@@ -41,6 +41,12 @@ struct pfs_config {
     int http_import_max;        /* bytes, for POST /v1/devices/import */
     int report_interval_s;
     int silent_after; /* intervals */
+    char artifacts_dir[PATH_MAX];     /* "" = "artifacts" next to store.path */
+    char update_trust_root[PATH_MAX]; /* minisign public key; "" = uploads refused */
+    char update_keyring[PATH_MAX];    /* dir with keyring.json(.minisig); "" = embedded */
+    int update_chunk_max;             /* bytes per chunk frame at most */
+    int update_window;                /* chunks in flight per terminal */
+    int update_deadline_min;          /* default offer deadline */
     enum pfs_log_level log_level;
 };
 
