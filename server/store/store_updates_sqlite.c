@@ -1,6 +1,6 @@
 /*
  * store_updates_sqlite.c - the SQLite backend of store_updates.h (tables of
- * migration 004). Shares the connection of store_sqlite.c.
+ * migration 005). Shares the connection of store_sqlite.c.
  */
 #include "store/store_updates.h"
 
