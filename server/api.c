@@ -12,6 +12,7 @@
 
 #include "alerts.h"
 #include "pf/jsonv.h"
+#include "updates.h"
 
 /* --- responses --- */
 
@@ -378,6 +379,10 @@ static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
     json_object_set_new(o, "health", health);
     json_object_set_new(o, "alerts", alerts);
     health = alerts = NULL;
+    if (api->updates && (rc = pfs_updates_device_json(api->updates, serial, o)) != 0) {
+        api__error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
+        goto out_free;
+    }
     api__json(resp, 200, o);
     o = NULL;
 out_free:
@@ -707,6 +712,8 @@ static void api__metrics(struct pfs_api *api, struct pfs_http_resp *resp)
         api__error(resp, rc, "metrics: %s", pf_strerror(rc));
         return;
     }
+    if (api->updates && pfs_updates_metrics(api->updates, &resp->body, &resp->len) != 0)
+        pfs_log_warn(api->log, "metrics: update counts unavailable");
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4";
 }
@@ -747,6 +754,8 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
                   : strncmp(p, "/v1/audit", 9) == 0 ? PFS_ROLE_SUPPORT
                                                     : PFS_ROLE_VIEWER,
                   &who))
+        return;
+    if (api->updates && pfs_updates_api(api->updates, req, resp, who))
         return;
     if (get && (strcmp(p, devices) == 0 || strcmp(p, "/v1/devices/") == 0)) {
         api__devices(api, req, resp);

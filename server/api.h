@@ -10,6 +10,7 @@
  *   GET  /v1/summary                  fleet counts                      viewer+
  *   GET  /v1/alerts                   open alerts                       viewer+
  *   GET  /v1/audit                    audit log, newest first           support+
+ *   .../bundles, .../update, .../updates  see updates.h
  *
  * Requests carry "Authorization: Bearer TOKEN" (tokens.h). Errors are
  * {"error": pf_errname(code), "message": text} with 400, 401, 403, 404, 409,
@@ -33,8 +34,11 @@
 #define PFS_API_HEALTH_DEFAULT 10
 #define PFS_API_HEALTH_MAX     1000
 
+struct pfs_updates;
+
 struct pfs_api {
     struct pfs_store *store;
+    struct pfs_updates *updates; /* bundles, offers, update history (updates.h); may be NULL */
     struct pfs_ingest *ingest;
     struct pfs_metrics *metrics;
     const struct pfs_tokens *tokens;

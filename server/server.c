@@ -39,6 +39,9 @@ static void server__on_message(void *ctx, const char *topic, const void *payload
 {
     struct pfs_server *s = ctx;
 
+    /* chunkreq and event (updates.h) commit or answer by themselves. */
+    if (s->updates_open && pfs_updates_message(&s->updates, topic, payload, len))
+        return;
     (void)pfs_ingest_message(&s->ingest, topic, payload, len);
     server__batch_kick(s);
 }
@@ -177,6 +180,11 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->ingest_open = true;
+    rc = pfs_updates_init(&s->updates, &s->cfg, s->store, &s->ingest, &s->mqtt, &s->log,
+                          &s->clock, err);
+    if (rc)
+        goto out_free;
+    s->updates_open = true;
 
     uv_timer_init(&s->loop, &s->batch_timer);
     uv_timer_init(&s->loop, &s->silent_timer);
@@ -209,6 +217,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
                        SERVER_RETENTION_PERIOD_MS);
 
     s->api.store = s->store;
+    s->api.updates = &s->updates;
     s->api.ingest = &s->ingest;
     s->api.metrics = &s->metrics;
     s->api.tokens = &s->tokens;
@@ -228,6 +237,8 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         if (rc)
             goto out_free;
         s->mqtt_open = true;
+        s->mqtt.on_published = pfs_updates_published;
+        s->mqtt.published_ctx = &s->updates;
     }
     *out = s;
     return 0;
@@ -259,6 +270,8 @@ void pfs_server_free(struct pfs_server *s)
         /* Let the closed handles finish. */
         uv_run(&s->loop, UV_RUN_DEFAULT);
     }
+    if (s->updates_open)
+        pfs_updates_release(&s->updates);
     if (s->ingest_open)
         pfs_ingest_release(&s->ingest);
     pfs_store_close(s->store);

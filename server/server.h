@@ -27,6 +27,7 @@
 #include "pf/clock.h"
 #include "store/store.h"
 #include "tokens.h"
+#include "updates.h"
 
 struct pfs_server_opts {
     bool signals; /* stop on SIGTERM/SIGINT */
@@ -44,6 +45,8 @@ struct pfs_server {
     struct pfs_metrics metrics;
     struct pfs_ingest ingest;
     bool ingest_open;
+    struct pfs_updates updates;
+    bool updates_open;
     struct pfs_tokens tokens;
     struct pfs_api api;
     struct pfs_http http;
