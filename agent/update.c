@@ -390,6 +390,9 @@ static int upd__open_step(struct pfa_update *u, struct pf_error *err)
         if (rc == 0)
             u->w.written = u->st.done;
     } else {
+        if (u->st.offer.kind == PF_KIND_FEETABLE &&
+            strcmp(pfa_feestore_newest_version(u->fees), u->st.offer.version) == 0)
+            return PF_EEXIST; /* staged before a restart: only the outcome is missing */
         if (!u->man && (rc = upd__verify_meta(u, err)) != 0)
             return rc;
         if (u->st.offer.kind == PF_KIND_FIRMWARE) {
@@ -441,6 +444,11 @@ static void upd__request(struct pfa_update *u)
 static void upd__fail_download(struct pfa_update *u, int rc, const struct pf_error *err,
                                bool refused)
 {
+    if (rc == PF_EEXIST && u->st.entry == UPD_STEP_PAYLOAD &&
+        u->st.offer.kind == PF_KIND_FEETABLE) {
+        upd__finish(u, PF_UPD_SUCCESS, NULL, "staged before a restart");
+        return;
+    }
     upd__finish(u, refused ? PF_UPD_REFUSED : PF_UPD_FAILED, pf_errname(rc),
                 err && err->msg[0] ? err->msg : pf_strerror(rc));
 }

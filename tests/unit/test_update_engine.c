@@ -350,6 +350,7 @@ static void drv_offer_now(struct drv *d)
 static int drv_loop(struct drv *d, int64_t timeout_ms)
 {
     int64_t end = pf_clock_mono_ms(&pf_clock_system) + timeout_ms, last_offer = 0;
+    const struct drv_offer *last_offered = NULL;
     struct pfa_update_stats st;
 
     pfa_update_on_connect(d->u);
@@ -359,9 +360,11 @@ static int drv_loop(struct drv *d, int64_t timeout_ms)
         if (d->rebooted)
             return 3;
         pfa_update_stats(d->u, &st);
-        if (!st.busy && drv_current(d) && now - last_offer >= 500) {
+        if (!st.busy && drv_current(d) &&
+            (drv_current(d) != last_offered || now - last_offer >= 500)) {
             drv_offer_now(d);
             last_offer = now;
+            last_offered = drv_current(d);
         }
         drv_deliver(d);
         if (d->rebooted)
@@ -598,12 +601,12 @@ static int drv_main_run(const char *dir)
     snprintf(d->dir, sizeof(d->dir), "%s", dir);
     d->tamper_at = -1;
     d->log_events = -1;
+    if ((rc = drv_load_offers(d)) != 0)
+        return 1;
     /* First thing after a cut: the invariants must hold. */
     rc = drv_check(d);
     if (rc)
         return rc;
-    if ((rc = drv_load_offers(d)) != 0)
-        return 1;
     drv_load_log(d);
     budget = drv_budget(d, -1);
     if (budget > 0) {
