@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "bundles.h"
 #include "cli.h"
 #include "import.h"
 #include "render.h"
@@ -110,14 +111,35 @@ static const struct pfc_opt import_opts[] = {
         {0},
 };
 
+static const struct pfc_opt bundle_upload_pos[] = {
+        {.name = "FILE", .type = PFC_OPT_STR, .help = "signed bundle (uncompressed tar)"},
+        {0},
+};
+
+static const struct pfc_opt update_pos[] = {
+        {.name = "SERIAL", .type = PFC_OPT_SERIAL, .help = "terminal serial"},
+        {.name = "BUNDLE", .type = PFC_OPT_STR, .body = "bundle", .help = "bundle id (posfleet bundles)"},
+        {0},
+};
+
+static const struct pfc_opt update_opts[] = {
+        {.name = "deadline-min",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = 43200,
+         .body = "deadline_min",
+         .help = "minutes the terminal has to finish (posfleetd's update.deadline_min otherwise)"},
+        {0},
+};
+
 static int cmd__devices(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err);
 
 /* clang-format off */
 const struct pfc_command pfc_commands[] = {
     {"devices", NULL, devices_opts, "GET", "/v1/devices", pfc_render_devices, cmd__devices,
      "list terminals (filters; --all follows every page)"},
-    {"device", serial_pos, device_opts, "GET", "/v1/devices/{SERIAL}", pfc_render_device, NULL,
-     "show one terminal: identity, versions, health, self-test, alerts"},
+    {"device", serial_pos, device_opts, "GET", "/v1/devices/{SERIAL}", pfc_render_device_updates,
+     NULL, "show one terminal: identity, versions, health, self-test, alerts, updates"},
     {"device add", device_add_pos, device_add_opts, "POST", "/v1/devices", pfc_render_added, NULL,
      "register a terminal so that posfleetd accepts its messages"},
     {"device import", import_pos, import_opts, "POST", "/v1/devices/import", NULL,
@@ -128,6 +150,12 @@ const struct pfc_command pfc_commands[] = {
      "fleet counts, alerts by kind, models and firmware versions"},
     {"alerts", NULL, NULL, "GET", "/v1/alerts", pfc_render_alerts, NULL,
      "open alerts across the fleet"},
+    {"bundle upload", bundle_upload_pos, NULL, "POST", "/v1/bundles", NULL, pfc_cmd_bundle_upload,
+     "upload a signed bundle: posfleetd verifies and stores it"},
+    {"bundles", NULL, NULL, "GET", "/v1/bundles", pfc_render_bundles, NULL,
+     "stored bundles, newest first"},
+    {"update", update_pos, update_opts, "POST", "/v1/devices/{SERIAL}/update", pfc_render_offer,
+     NULL, "offer a stored bundle to one terminal"},
 };
 /* clang-format on */
 const size_t pfc_ncommands = sizeof(pfc_commands) / sizeof(pfc_commands[0]);
