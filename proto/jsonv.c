@@ -129,7 +129,7 @@ int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out, struc
 int pf_json_open_message(const char *buf, size_t len, size_t max, int want, json_t **out,
                          struct pf_error *err)
 {
-    int64_t v;
+    int64_t v = 0;
     int rc = pf_json_parse_object(buf, len, max, out, err);
 
     if (rc)
