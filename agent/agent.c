@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pfa/backoff.h"
+#include "pfa/diag.h"
 #include "pfa/log.h"
 #include "pf/fileio.h"
 #include "pf/msg.h"
@@ -83,6 +84,7 @@ struct pfa_agent {
     bool pump_pending; /* publish queued reports at the next opportunity */
 
     struct pfa_update *upd; /* update engine; NULL when not configured */
+    struct pfa_diag *diag;  /* remote diagnostics (diag.c) */
     bool exit_on_reboot;
 
     uint32_t next_seq;
@@ -521,6 +523,19 @@ static void agent__on_message(struct mosquitto *mosq, void *ud, const struct mos
     }
     if (a->upd && pfa_update_on_message(a->upd, leaf, m->payload, (size_t)m->payloadlen))
         return;
+    if (a->diag) {
+        void *corr = NULL;
+        uint16_t corr_len = 0;
+        bool mine;
+
+        (void)mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len,
+                                             false);
+        mine = pfa_diag_on_message(a->diag, leaf, m->payload, (size_t)m->payloadlen, corr,
+                                   corr_len);
+        free(corr);
+        if (mine)
+            return;
+    }
     pfa_debug(&a->log, "ignoring command %s (not supported by this agent)", leaf);
 }
 
@@ -597,6 +612,51 @@ static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
     (void)mosquitto_connect_bind_v5(a->mosq, NULL, a->port, a->keepalive_s, NULL, props);
     mosquitto_property_free_all(&props);
     return 0;
+}
+
+/* ---- diagnostics glue ------------------------------------------------------------ */
+
+static int agent__diag_publish(void *ctx, const char *leaf, const void *buf, size_t len,
+                               const void *corr, size_t corr_len)
+{
+    struct pfa_agent *a = ctx;
+    mosquitto_property *props = NULL;
+    char topic[PF_TOPIC_MAX];
+    int rc;
+
+    if (a->state != AGENT_CONNECTED || agent__topic(a, PF_DIR_DEV, leaf, topic, sizeof(topic)))
+        return PF_ECONN;
+    if (corr_len && mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+                                                  (uint16_t)corr_len) != MOSQ_ERR_SUCCESS)
+        return PF_ENOMEM;
+    rc = mosquitto_publish_v5(a->mosq, NULL, topic, (int)len, buf, 1, false, props);
+    mosquitto_property_free_all(&props);
+    return rc == MOSQ_ERR_SUCCESS ? 0 : PF_ECONN;
+}
+
+static void agent__diag_identity(void *ctx, struct pfa_diag_identity *out)
+{
+    struct pfa_agent *a = ctx;
+    struct pfa_update_stats us;
+
+    out->fw_version = a->fw_version;
+    out->fw_slot = a->fw_slot;
+    out->fee_version = a->fee_version;
+    out->boot = a->boot;
+    out->update_configured = a->upd != NULL;
+    out->update_busy = false;
+    if (a->upd) {
+        pfa_update_stats(a->upd, &us);
+        out->update_busy = us.busy;
+    }
+}
+
+static void agent__diag_reboot(void *ctx)
+{
+    struct pfa_agent *a = ctx;
+
+    if (a->exit_on_reboot)
+        _exit(0); /* simulation: the supervisor starts the agent again ("boot") */
 }
 
 /* ---- update engine glue ------------------------------------------------------ */
@@ -741,6 +801,15 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     /* The update engine's boot step (post-update self-test, commit or fallback). */
     if (pfa_config_updates(cfg) && (rc = agent__upd_setup(a, cfg, err)) != 0)
         goto out_free;
+    {
+        struct pfa_diag_io dio = {agent__diag_publish, agent__diag_identity, agent__diag_reboot,
+                                  a};
+
+        if (!pfa_config_updates(cfg))
+            a->exit_on_reboot = cfg->upd_exit_on_reboot != 0;
+        if ((rc = pfa_diag_new(cfg, hal, clock, &a->log, &dio, &a->diag, err)) != 0)
+            goto out_free;
+    }
     /* Boot self-test: its results go into the birth message. */
     pfa_hal_selftest_all(hal, a->boot_selftest);
     for (int c = 0; c < PF_COMP_COUNT; c++) {
@@ -763,6 +832,7 @@ void pfa_agent_free(struct pfa_agent *a)
     if (a->mosq)
         mosquitto_destroy(a->mosq);
     pfa_update_free(a->upd);
+    pfa_diag_free(a->diag);
     pfa_queue_close(a->queue);
     free(a->host);
     free(a->seq_path);
@@ -861,6 +931,8 @@ int64_t pfa_agent_next_deadline_ms(const struct pfa_agent *a)
     }
     if (a->upd)
         d = agent__min(d, pfa_update_next_deadline_ms(a->upd));
+    if (a->diag)
+        d = agent__min(d, pfa_diag_next_deadline_ms(a->diag));
     return agent__min(d, a->next_report_at);
 }
 
@@ -907,6 +979,8 @@ void pfa_agent_tick(struct pfa_agent *a)
     }
     if (a->upd && a->state != AGENT_STOPPING && a->state != AGENT_STOPPED)
         pfa_update_tick(a->upd);
+    if (a->diag && a->state != AGENT_STOPPING && a->state != AGENT_STOPPED)
+        pfa_diag_tick(a->diag);
     if (a->state != AGENT_STOPPING && a->state != AGENT_STOPPED && now >= a->next_report_at) {
         a->next_report_at = now + agent__jittered_interval(a);
         agent__report(a);
