@@ -338,3 +338,28 @@ void pfs_mqtt_stop(struct pfs_mqtt *m)
         m->lib_init = false;
     }
 }
+
+int pfs_mqtt_publish_props(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
+                           int qos, const struct pfs_mqtt_props *p, int *mid)
+{
+    mosquitto_property *props = NULL;
+    int rc = MOSQ_ERR_SUCCESS;
+
+    if (!m->mosq || !m->connected || !m->poll || len > (size_t)INT32_MAX ||
+        (p && p->corr_len > UINT16_MAX))
+        return PF_ECONN;
+    if (p && p->response_topic)
+        rc = mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, p->response_topic);
+    if (rc == MOSQ_ERR_SUCCESS && p && p->corr_len)
+        rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, p->corr,
+                                           (uint16_t)p->corr_len);
+    if (rc == MOSQ_ERR_SUCCESS && p && p->expiry_s)
+        rc = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, p->expiry_s);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_publish_v5(m->mosq, mid, topic, (int)len, payload, qos, false, props);
+    mosquitto_property_free_all(&props);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return PF_ECONN;
+    mqtt__update_events(m);
+    return 0;
+}

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "config.h"
@@ -60,6 +61,17 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
  * not connected or the client refuses. The payload is copied. */
 int pfs_mqtt_publish(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
                      int qos, int *mid) PF_WUR;
+
+/* MQTT v5 request properties (diagnostics): any field may be 0/NULL. */
+struct pfs_mqtt_props {
+    const char *response_topic;
+    const void *corr; /* correlation data */
+    size_t corr_len;
+    uint32_t expiry_s; /* Message Expiry Interval; 0 = none */
+};
+/* pfs_mqtt_publish with v5 properties. */
+int pfs_mqtt_publish_props(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
+                           int qos, const struct pfs_mqtt_props *p, int *mid) PF_WUR;
 /* Disconnects cleanly (the session stays on the broker) and closes handles. */
 void pfs_mqtt_stop(struct pfs_mqtt *m);
 
