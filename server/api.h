@@ -36,6 +36,8 @@
 
 struct pfs_updates;
 
+struct pfs_lifectl;
+
 struct pfs_api {
     struct pfs_store *store;
     struct pfs_updates *updates; /* bundles, offers, update history (updates.h); may be NULL */
@@ -47,6 +49,8 @@ struct pfs_api {
     /* Called after a state change so the server can commit/refresh. May be NULL. */
     void (*changed)(void *ctx);
     void *changed_ctx;
+    /* Lifecycle (api_lifecycle.c): lock commands, activation. May be NULL. */
+    struct pfs_lifectl *lifectl;
 };
 
 /* A pfs_http_handler; ctx is a struct pfs_api. */

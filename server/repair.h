@@ -1,0 +1,54 @@
+/*
+ * repair.h - repair records (RMA): states, fault codes, field checks.
+ *
+ *   open -> received -> diagnosed -> repaired -> returned_to_stock
+ *   any state before the end -> scrapped
+ *   (a step may be skipped forward: open -> diagnosed is allowed, backwards is not)
+ *
+ * A repair opens by a swap (the old terminal), by support, or by posfleetd when
+ * a terminal reports tamper. Closing it (returned_to_stock or scrapped) is
+ * what unlocks, or retires, the terminal. Fault codes come from the fixed
+ * list below; docs/support.md ("Fault codes") explains each.
+ */
+#ifndef PFS_REPAIR_H
+#define PFS_REPAIR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pf/error.h"
+
+enum pfs_repair_state {
+    PFS_REPAIR_OPEN,
+    PFS_REPAIR_RECEIVED,
+    PFS_REPAIR_DIAGNOSED,
+    PFS_REPAIR_REPAIRED,
+    PFS_REPAIR_RETURNED,
+    PFS_REPAIR_SCRAPPED,
+    PFS_REPAIR_STATE_COUNT
+};
+/* "open", "received", "diagnosed", "repaired", "returned_to_stock", "scrapped", NULL */
+extern const char *const pfs_repair_state_names[];
+/* "swap", "support", "tamper", NULL */
+extern const char *const pfs_repair_source_names[];
+/* The documented fault codes, NULL-terminated. */
+extern const char *const pfs_fault_codes[];
+
+#define PFS_REPAIR_REASON_MAX 200
+#define PFS_REPAIR_NOTES_MAX  2000
+#define PFS_REPAIR_PARTS_MAX  16
+#define PFS_REPAIR_PART_MAX   64
+#define PFS_REPAIR_FAULTS_MAX 8
+
+int pfs_repair_state_parse(const char *name);
+bool pfs_repair_state_final(enum pfs_repair_state s);
+/* PF_ESTATE with the reason if a repair may not move from -> to. */
+int pfs_repair_next(enum pfs_repair_state from, enum pfs_repair_state to,
+                    struct pf_error *err) PF_WUR;
+/* Checks an array of fault codes (PF_EINVAL naming the bad entry). */
+int pfs_repair_faults_check(json_t *a, struct pf_error *err) PF_WUR;
+/* Checks an array of part names. */
+int pfs_repair_parts_check(json_t *a, struct pf_error *err) PF_WUR;
+
+#endif

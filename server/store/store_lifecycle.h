@@ -1,0 +1,158 @@
+/*
+ * store_lifecycle.h - merchants, terminal lifecycle, repairs, history and the
+ * searchable audit log, on the store of store.h.
+ *
+ * Every change here is administrative: it commits the ingest batch, runs in
+ * its own transaction with synchronous=FULL and writes its audit row (with
+ * references to the terminals and merchant it concerns) and the terminals'
+ * history lines in that same transaction. Nothing changes when a call fails.
+ * Changes made by posfleetd itself (activation on the first report, the
+ * tamper lock) are audited with the actor "posfleetd", role "system".
+ *
+ * Views (terminal, repair, history) are returned as JSON text the caller
+ * frees with free(). Transition rules live in lifecycle.c, merchant.c and
+ * repair.c; this file applies them. One thread only, like the store.
+ */
+#ifndef PFS_STORE_LIFECYCLE_H
+#define PFS_STORE_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lifecycle.h"
+#include "merchant.h"
+#include "repair.h"
+#include "store/store.h"
+
+struct pfs_term {
+    char serial[PF_SERIAL_MAX + 1];
+    char model[PF_MODEL_MAX + 1];
+    enum pfs_term_state state;
+    bool revoked; /* registry status */
+    char merchant_id[PFS_MERCHANT_ID_MAX + 1];
+    bool lock_want;  /* payments must be disabled */
+    bool lock_acked; /* the terminal confirmed lock_cmd */
+    char lock_cmd[65];
+};
+
+/* A lock or unlock command that the terminal has not confirmed yet. */
+struct pfs_lock_pending {
+    const char *serial;
+    const char *cmd_id;
+    bool lock;
+    const char *reason;
+};
+
+typedef int (*pfs_merchant_cb)(void *ctx, const struct pfs_merchant *m);
+typedef int (*pfs_json_cb)(void *ctx, const char *json);
+typedef int (*pfs_lock_pending_cb)(void *ctx, const struct pfs_lock_pending *p);
+/* Mutates *m for a merchant change; fills err and returns PF_E* to refuse. */
+typedef int (*pfs_merchant_change_fn)(void *ctx, struct pfs_merchant *m, struct pf_error *err);
+/*
+ * Called inside the swap's transaction to move what other modules keep per
+ * terminal (rollout memberships) from old to new; a non-zero return rolls the
+ * whole swap back. db is the backend's handle (sqlite3 *).
+ */
+typedef int (*pfs_swap_hook)(void *ctx, void *db, const char *old_serial, const char *new_serial,
+                             struct pf_error *err);
+
+/* The model family (what a swap must match): the model up to its first '-',
+ * or the whole model. */
+void pfs_model_family(const char *model, char *out, size_t size);
+
+/* --- merchants --- */
+int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
+                           const struct pfs_actor *actor, int64_t now_ms,
+                           struct pf_error *err) PF_WUR;
+/* PF_ENOENT if there is no such merchant. */
+int pfs_store_merchant_get(struct pfs_store *st, const char *id, struct pfs_merchant *m) PF_WUR;
+/* status < 0: any. Sorted by id, ids above after. */
+int pfs_store_merchant_list(struct pfs_store *st, int status, const char *after, int limit,
+                            pfs_merchant_cb cb, void *ctx, bool *more) PF_WUR;
+/* Reads the merchant, lets change() modify it, checks the result (closing
+ * needs no bound terminal) and writes it with an audit row "merchant.ACTION".
+ * A new fee plan or time zone reaches the bound terminals at once. */
+int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *action,
+                              pfs_merchant_change_fn change, void *ctx,
+                              const struct pfs_actor *actor, int64_t now_ms,
+                              struct pfs_merchant *out, struct pf_error *err) PF_WUR;
+
+/* The terminals bound to a merchant, as small JSON objects, by serial. */
+int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_cb cb,
+                                 void *ctx) PF_WUR;
+
+/* --- terminals --- */
+/* PF_EUNKNOWN_SERIAL if the serial is not registered. */
+int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term *t) PF_WUR;
+int pfs_store_term_json(struct pfs_store *st, const char *serial, char **json) PF_WUR;
+/* in_stock -> installed; the merchant must be approved or active (an approved
+ * merchant becomes active). Copies its fee plan and time zone. */
+int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *merchant_id,
+                        const struct pfs_actor *actor, int64_t now_ms,
+                        struct pf_error *err) PF_WUR;
+int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
+                          int64_t now_ms, struct pf_error *err) PF_WUR;
+/* -> retired, and the registry entry revoked (messages dropped from now on). */
+int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
+                          int64_t now_ms, struct pf_error *err) PF_WUR;
+/* Replaces tags of a terminal (JSON array text of strings). */
+int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *tags_json,
+                        const struct pfs_actor *actor, int64_t now_ms,
+                        struct pf_error *err) PF_WUR;
+/* The swap, one transaction (docs/support.md). *repair_id: OLD's repair. */
+int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char *new_serial,
+                        const char *reason, pfs_swap_hook hook, void *hook_ctx,
+                        const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
+                        struct pf_error *err) PF_WUR;
+
+/* --- posfleetd's own transitions (from ingest) --- */
+/* installed -> active on the first report after binding; *changed tells. */
+int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t now_ms,
+                            bool *changed) PF_WUR;
+/* Tamper: -> locked with lock command cmd_id pending and a repair opened.
+ * *changed is false (nothing written) when the state does not allow it. */
+int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *cmd_id,
+                          int64_t now_ms, bool *changed, struct pf_error *err) PF_WUR;
+/* A lock report: marks the pending command acknowledged when the id matches
+ * and locked is the wanted state. *matched tells. */
+int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const char *cmd_id,
+                               bool locked, int64_t now_ms, bool *matched) PF_WUR;
+int pfs_store_lock_pending_each(struct pfs_store *st, pfs_lock_pending_cb cb, void *ctx) PF_WUR;
+/* Terminals bound but not yet reporting (state installed). */
+typedef int (*pfs_serial_cb)(void *ctx, const char *serial);
+int pfs_store_term_installed_each(struct pfs_store *st, pfs_serial_cb cb, void *ctx) PF_WUR;
+
+/* --- repairs --- */
+/* Support opens a repair for a terminal in stock (-> in_repair). */
+int pfs_store_repair_open(struct pfs_store *st, const char *serial, const char *reason,
+                          const char *faults_json, const struct pfs_actor *actor, int64_t now_ms,
+                          int64_t *id, struct pf_error *err) PF_WUR;
+struct pfs_repair_change {
+    int to;                  /* enum pfs_repair_state, or -1 to keep */
+    const char *faults_json; /* replace fault codes, or NULL */
+    const char *parts_json;  /* replace parts, or NULL */
+    const char *notes;       /* append to the notes, or NULL */
+    const char *unlock_cmd;  /* command id used if the change unlocks the terminal */
+};
+/* Moves a repair; returned_to_stock puts the terminal in stock (sending an
+ * unlock when it was locked), scrapped retires it. *unlock tells whether an
+ * unlock command is now pending. */
+int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_repair_change *c,
+                            const struct pfs_actor *actor, int64_t now_ms, bool *unlock,
+                            char *serial_out, struct pf_error *err) PF_WUR;
+int pfs_store_repair_json(struct pfs_store *st, int64_t id, char **json) PF_WUR;
+/* serial NULL: all; state < 0 any, -2 only open ones; newest first. */
+int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, int limit,
+                          pfs_json_cb cb, void *ctx) PF_WUR;
+
+/* --- history and audit --- */
+/* {"serial","terminal":{...},"events":[...],"repairs":[...],"updates":[...]} */
+int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit,
+                           char **json) PF_WUR;
+/* Audit rows about a terminal (target or reference), a merchant, and/or
+ * since a time; newest first, before_id for paging. */
+int pfs_store_audit_query(struct pfs_store *st, const char *serial, const char *merchant_id,
+                          int64_t since_ms, int64_t before_id, int limit, pfs_audit_cb cb,
+                          void *ctx) PF_WUR;
+
+#endif
