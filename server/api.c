@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "alerts.h"
+#include "api_lifecycle.h"
 #include "pf/jsonv.h"
 #include "updates.h"
 
@@ -749,6 +750,9 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
         api__error(resp, PF_ENOENT, "no such endpoint: %.64s", p);
         return;
     }
+    /* Merchants, lifecycle, repairs: authenticated by their own roles. */
+    if (pfs_api_lifecycle_handle(api, req, resp))
+        return;
     if (api__auth(api, req, resp,
                   post                              ? PFS_ROLE_OPS
                   : strncmp(p, "/v1/audit", 9) == 0 ? PFS_ROLE_SUPPORT
