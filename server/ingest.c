@@ -289,6 +289,8 @@ static int ingest__health(struct pfs_ingest *ing, struct pfs_dev *d, const void 
     }
     if (rc)
         return ingest__store_failed(ing, d->serial, rc);
+    if (ing->hooks.health)
+        ing->hooks.health(ing->hooks.ctx, d->serial, &h, newer);
     ing->metrics->accepted[PFS_MSG_HEALTH]++;
     return 0;
 }
@@ -371,6 +373,8 @@ int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *pa
         type = PFS_MSG_BIRTH;
     else if (strcmp(leaf, PF_DEV_STATE) == 0)
         type = PFS_MSG_STATE;
+    else if (ing->hooks.claims && ing->hooks.claims(ing->hooks.ctx, leaf))
+        type = -1; /* a hook's leaf, after the registry checks below */
     else {
         char shown[33];
 
@@ -389,6 +393,14 @@ int pfs_ingest_message(struct pfs_ingest *ing, const char *topic, const void *pa
             d->logged_ms = now;
         }
         return ingest__reject(ing, PF_EREVOKED);
+    }
+    if (type < 0) {
+        rc = ing->hooks.leaf(ing->hooks.ctx, serial, leaf, payload, len);
+        if (rc)
+            return ingest__reject(ing, rc);
+        if (ingest__heard(ing, d, now))
+            return ingest__store_failed(ing, serial, PF_EIO);
+        return 0;
     }
     switch (type) {
     case PFS_MSG_HEALTH:

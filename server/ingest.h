@@ -29,7 +29,20 @@
 
 #define PFS_UNKNOWN_LOG_WINDOW_MS (5 * 60 * 1000)
 
+/* Optional hooks of other modules (lifecycle); called on the loop thread for
+ * registered terminals only. */
+struct pfs_ingest_hooks {
+    void *ctx;
+    /* After a health report is stored; newer as in pfs_store_health_put(). */
+    void (*health)(void *ctx, const char *serial, const struct pf_health *h, bool newer);
+    /* True if the module takes messages on this dev leaf... */
+    bool (*claims)(void *ctx, const char *leaf);
+    /* ...which then go here (0, or the rejection reason). */
+    int (*leaf)(void *ctx, const char *serial, const char *leaf, const void *payload, size_t len);
+};
+
 struct pfs_ingest {
+    struct pfs_ingest_hooks hooks;
     struct pfs_store *store;
     struct pfs_metrics *metrics;
     const struct pfs_log *log;

@@ -3,7 +3,6 @@
  */
 #include "lifectl.h"
 
-#include <mosquitto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +59,7 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
     int rc;
 
     c->sent_ms = pf_clock_mono_ms(lc->clock);
-    if (!lc->mqtt || !lc->mqtt->mosq || !lc->mqtt->connected)
+    if (!lc->mqtt || !lc->mqtt->connected)
         return; /* stays pending; the timer tries again */
     snprintf(m.id, sizeof(m.id), "%s", c->id);
     snprintf(m.reason, sizeof(m.reason), "%s", c->reason);
@@ -69,10 +68,10 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
         pfs_log_error(lc->log, "lifecycle: %s: cannot encode the lock command", c->serial);
         return;
     }
-    rc = mosquitto_publish_v5(lc->mqtt->mosq, NULL, topic, (int)len, buf, 1, false, NULL);
-    if (rc != MOSQ_ERR_SUCCESS) {
+    rc = pfs_mqtt_publish(lc->mqtt, topic, buf, len, 1, NULL);
+    if (rc) {
         pfs_log_warn(lc->log, "lifecycle: %s: publishing %s %s: %s", c->serial,
-                     c->lock ? "lock" : "unlock", c->id, mosquitto_strerror(rc));
+                     c->lock ? "lock" : "unlock", c->id, pf_strerror(rc));
         return;
     }
     c->sends++;
