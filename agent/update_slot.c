@@ -189,3 +189,96 @@ int pfa_slot_install_bundle(const char *bundle_path, const char *slot_path,
     pfa_slot_close(&s.w);
     return rc;
 }
+
+/* ---- staged install from byte ranges ---------------------------------------------- */
+
+static int slot__pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return PF_EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int pfa_slot_install_staged(const char *bundle_path, const struct pf_offer *offer,
+                            const char *slot_path, const struct pf_trust *trust,
+                            const struct pf_policy *pol, struct pf_manifest *out,
+                            struct pf_error *err)
+{
+    static const char *const names[4] = {PF_BUNDLE_MANIFEST, PF_BUNDLE_MANIFEST_SIG,
+                                         PF_BUNDLE_KEYRING, PF_BUNDLE_KEYRING_SIG};
+    static const uint64_t limits[4] = {PF_MANIFEST_MAX_BYTES, 2048, PF_KEYRING_MAX_BYTES, 2048};
+    char *meta[4] = {NULL, NULL, NULL, NULL};
+    size_t mlen[4] = {0, 0, 0, 0};
+    const struct pf_offer_entry *pe;
+    struct pfa_slot_writer w = {.fd = -1};
+    uint8_t *buf = NULL;
+    uint64_t off = 0;
+    int fd, rc = 0;
+
+    fd = open(bundle_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pf_error_set(err, errno == ENOENT ? PF_ENOENT : PF_EIO, "%s: %s", bundle_path,
+                            strerror(errno));
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        const struct pf_offer_entry *e = pf_offer_entry_find(offer, names[i]);
+        if (!e) {
+            rc = pf_error_set(err, PF_EMISSING_ENTRY, "%s: no range", names[i]);
+        } else if (e->size > limits[i]) {
+            rc = pf_error_set(err, PF_ELIMIT, "%s: %llu bytes, above the limit", names[i],
+                              (unsigned long long)e->size);
+        } else if (!(meta[i] = malloc(e->size + 1))) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        } else if (slot__pread_all(fd, meta[i], e->size, e->offset) != 0) {
+            rc = pf_error_set(err, PF_EIO, "%s: cannot read %s", bundle_path, names[i]);
+        } else {
+            mlen[i] = e->size;
+        }
+    }
+    if (rc == 0)
+        rc = pf_bundle_verify_meta(meta[0], mlen[0], meta[1], mlen[1], meta[2], mlen[2], meta[3],
+                                   mlen[3], trust, pol, out, NULL, err);
+    for (int i = 0; i < 4; i++)
+        free(meta[i]);
+    if (rc)
+        goto out_close;
+    if (out->npayloads != 1) {
+        rc = pf_error_set(err, PF_ELIMIT, "%zu payloads; a firmware bundle carries one",
+                          out->npayloads);
+        goto out_close;
+    }
+    pe = pf_offer_entry_find(offer, out->payloads[0].name);
+    if (!pe || pe->size != out->payloads[0].size) {
+        rc = pf_error_set(err, PF_ESIZE, "payload %s: range does not match the manifest",
+                          out->payloads[0].name);
+        goto out_close;
+    }
+    buf = malloc(PFA_SLOT_BLOCK);
+    if (!buf) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out_close;
+    }
+    rc = pfa_slot_open(&w, slot_path, &out->payloads[0], 0, NULL, err);
+    while (rc == 0 && off < pe->size) {
+        size_t n = pe->size - off < PFA_SLOT_BLOCK ? (size_t)(pe->size - off) : PFA_SLOT_BLOCK;
+        if (slot__pread_all(fd, buf, n, pe->offset + off) != 0)
+            rc = pf_error_set(err, PF_EIO, "%s: short payload", bundle_path);
+        else
+            rc = pfa_slot_write(&w, buf, n, err);
+        off += n;
+    }
+    if (rc == 0)
+        rc = pfa_slot_finish(&w, err);
+    pfa_slot_close(&w);
+out_close:
+    free(buf);
+    close(fd);
+    return rc;
+}

@@ -12,7 +12,8 @@
  *                                   DIR/offers; exit 0 all done, 3 rebooted,
  *                                   4 invariant violated, 1 error
  *   unit_update_engine install BUNDLE SLOT ROOT.pub
- *                                   staged install (verify + write + fsync)
+ *                                   staged install through the bundle reader
+ *   unit_update_engine offer BUNDLE prints the offer JSON posfleetd would send
  *
  * DIR layout (made by the fault script): root.pub, offers ("BUNDLE EXPECT
  * [bad]" per line: EXPECT the final status, bad = the self-test fails on that
@@ -675,6 +676,29 @@ static int drv_main_install(const char *bundle, const char *slot, const char *ro
     return rc ? 1 : 0;
 }
 
+/* Prints the offer posfleetd would send for a bundle (id "bench", 1 h deadline). */
+static int drv_main_offer(const char *bundle)
+{
+    struct pf_offer *o = calloc(1, sizeof(*o));
+    struct pf_error err = {0};
+    char buf[PF_UPDATE_MSG_MAX];
+    size_t len;
+    int rc = pf_offer_from_bundle(bundle, o, &err);
+
+    if (rc == 0) {
+        snprintf(o->id, sizeof(o->id), "bench");
+        o->deadline_ms = pf_clock_wall_ms(&pf_clock_system) + 3600000;
+        o->max_chunk = 65536;
+        rc = pf_offer_encode(o, buf, sizeof(buf), &len);
+    }
+    if (rc == 0)
+        printf("%.*s\n", (int)len, buf);
+    else
+        fprintf(stderr, "offer: %s\n", err.msg);
+    free(o);
+    return rc ? 1 : 0;
+}
+
 /* ---- Check suite ---------------------------------------------------------------------------- */
 
 /* A test terminal: fixture keys, a temp DIR, bundles built with the fixture. */
@@ -797,6 +821,17 @@ static void t_slot_is(struct t_env *t, const char *slot, const void *data, size_
     size_t n;
 
     snprintf(path, sizeof(path), "%s/%s", t->dir, slot);
+    ck_assert_int_eq(pf_file_read(path, len + 16, &buf, &n), 0);
+    ck_assert_uint_eq(n, len);
+    ck_assert_int_eq(memcmp(buf, data, len), 0);
+    free(buf);
+}
+
+static void t_slot_is_path(const char *path, const void *data, size_t len)
+{
+    char *buf = NULL;
+    size_t n;
+
     ck_assert_int_eq(pf_file_read(path, len + 16, &buf, &n), 0);
     ck_assert_uint_eq(n, len);
     ck_assert_int_eq(memcmp(buf, data, len), 0);
@@ -1169,6 +1204,29 @@ START_TEST(staged_bundle_install_and_slot_verify)
     unlink(slot);
     ck_assert_int_eq(pfa_slot_install_bundle(bundle, slot, &trust, &pol, m, &err), PF_EROLLBACK);
     ck_assert_int_ne(stat(slot, &st), 0); /* refused before the slot was touched */
+
+    /* The same from the offer's byte ranges (the engine's path, no archive reader). */
+    {
+        struct pf_offer *o = calloc(1, sizeof(*o));
+        ck_assert_int_eq(pf_offer_from_bundle(bundle, o, &err), 0);
+        ck_assert_int_eq(pfa_slot_install_staged(bundle, o, slot, &trust, &pol, m, &err),
+                         PF_EROLLBACK);
+        ck_assert_int_ne(stat(slot, &st), 0);
+        pol.installed_version = "1.0.0";
+        img[0] ^= 1; /* the image as packed */
+        ck_assert_int_eq(pfa_slot_install_staged(bundle, o, slot, &trust, &pol, m, &err), 0);
+        ck_assert_int_eq(pfa_slot_verify(slot, 500000, m->payloads[0].digest, &err), 0);
+        t_slot_is_path(slot, img, 500000);
+        /* An untrusted server shifting the payload range: the digest refuses it. */
+        o->entries[4].offset -= 1;
+        ck_assert_int_eq(pfa_slot_install_staged(bundle, o, slot, &trust, &pol, m, &err),
+                         PF_EDIGEST);
+        o->entries[4].offset += 1;
+        o->entries[4].size -= 1;
+        ck_assert_int_eq(pfa_slot_install_staged(bundle, o, slot, &trust, &pol, m, &err),
+                         PF_ESIZE);
+        free(o);
+    }
     free(m);
     free(img);
     pf_test_rmtree(dir);
@@ -1208,6 +1266,8 @@ int main(int argc, char **argv)
     }
     if (argc == 5 && strcmp(argv[1], "install") == 0)
         return drv_main_install(argv[2], argv[3], argv[4]);
+    if (argc == 3 && strcmp(argv[1], "offer") == 0)
+        return drv_main_offer(argv[2]);
     if (argc > 1) {
         fprintf(stderr, "usage: %s [run DIR | install BUNDLE SLOT ROOT.pub]\n", argv[0]);
         return 2;

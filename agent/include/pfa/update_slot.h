@@ -18,6 +18,7 @@
 #include "pfa/update_fault.h"
 #include "pf/bundle.h"
 #include "pf/error.h"
+#include "pf/msg_update.h"
 
 #define PFA_SLOT_BLOCK (64u * 1024u)
 
@@ -58,5 +59,17 @@ int pfa_slot_verify(const char *path, uint64_t size, const uint8_t digest[PF_B2_
 int pfa_slot_install_bundle(const char *bundle_path, const char *slot_path,
                             const struct pf_trust *trust, const struct pf_policy *pol,
                             struct pf_manifest *out, struct pf_error *err) PF_WUR;
+
+/*
+ * The same from the offer's byte ranges, as the engine does with chunks: the
+ * four metadata entries are read at their offsets and verified
+ * (pf_bundle_verify_meta), then the one payload's range is read in 64 KiB
+ * blocks, hashed and written in the same pass, and synced. No archive reader
+ * is involved: the ranges are untrusted, the manifest's digests decide.
+ */
+int pfa_slot_install_staged(const char *bundle_path, const struct pf_offer *offer,
+                            const char *slot_path, const struct pf_trust *trust,
+                            const struct pf_policy *pol, struct pf_manifest *out,
+                            struct pf_error *err) PF_WUR;
 
 #endif
