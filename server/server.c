@@ -98,6 +98,8 @@ static void server__shutdown(struct pfs_server *s)
         uv_close((uv_handle_t *)&s->silent_timer, NULL);
         uv_close((uv_handle_t *)&s->retention_timer, NULL);
         uv_close((uv_handle_t *)&s->stop_async, NULL);
+        if (s->lifectl_open)
+            pfs_lifectl_stop(&s->lifectl);
         if (s->opts.signals) {
             uv_close((uv_handle_t *)&s->sigterm, NULL);
             uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -185,6 +187,19 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->updates_open = true;
+    {
+        /* Lock commands are retried every report interval (1-30 s) until confirmed. */
+        int64_t retry = (int64_t)cfg->report_interval_s * 1000;
+
+        rc = pfs_lifectl_init(&s->lifectl, &s->loop, s->store, opts->mqtt ? &s->mqtt : NULL,
+                              &s->clock, &s->log, retry < 1000 ? 1000 : retry > 30000 ? 30000 : retry,
+                              err);
+        if (rc)
+            goto out_free;
+        s->lifectl_open = true;
+        s->ingest.hooks = (struct pfs_ingest_hooks){&s->lifectl, pfs_lifectl_on_health,
+                                                    pfs_lifectl_claims, pfs_lifectl_on_leaf};
+    }
 
     uv_timer_init(&s->loop, &s->batch_timer);
     uv_timer_init(&s->loop, &s->silent_timer);
@@ -218,6 +233,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
 
     s->api.store = s->store;
     s->api.updates = &s->updates;
+    s->api.lifectl = &s->lifectl;
     s->api.ingest = &s->ingest;
     s->api.metrics = &s->metrics;
     s->api.tokens = &s->tokens;
@@ -270,6 +286,8 @@ void pfs_server_free(struct pfs_server *s)
         /* Let the closed handles finish. */
         uv_run(&s->loop, UV_RUN_DEFAULT);
     }
+    if (s->lifectl_open)
+        pfs_lifectl_release(&s->lifectl);
     if (s->updates_open)
         pfs_updates_release(&s->updates);
     if (s->ingest_open)

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "http.h"
 #include "ingest.h"
+#include "lifectl.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
@@ -47,6 +48,8 @@ struct pfs_server {
     bool ingest_open;
     struct pfs_updates updates;
     bool updates_open;
+    struct pfs_lifectl lifectl; /* activation, tamper locks (lifectl.h) */
+    bool lifectl_open;
     struct pfs_tokens tokens;
     struct pfs_api api;
     struct pfs_http http;
