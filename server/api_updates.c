@@ -146,7 +146,8 @@ static void api_upd__upload(struct pfs_updates *u, const struct pfs_http_req *re
     if (rc) {
         pfs_log_warn(u->log, "api: %s (%s): bundle upload refused: %s: %s", actor->name,
                      actor->role, pf_errname(rc), err.msg);
-        api_upd__error(resp, rc, "%s", err.msg[0] ? err.msg : pf_strerror(rc));
+        /* The verifier's reason as posfleet-pack shows it: "[DIGEST] payload ...". */
+        api_upd__error(resp, rc, "[%s] %s", pf_errname(rc), err.msg[0] ? err.msg : pf_strerror(rc));
     } else {
         json_t *o = api_upd__bundle(b);
 
@@ -219,7 +220,7 @@ static void api_upd__offer(struct pfs_updates *u, const struct pfs_http_req *req
     }
     rc = pfs_updates_offer(u, serial, json_string_value(jb), (int)dl, actor, &o, &err);
     if (rc) {
-        api_upd__error(resp, rc, "%s", err.msg[0] ? err.msg : pf_strerror(rc));
+        api_upd__error(resp, rc, "[%s] %s", pf_errname(rc), err.msg[0] ? err.msg : pf_strerror(rc));
         goto out_free;
     }
     api_upd__json(resp, 201,
