@@ -7,11 +7,14 @@
 #   tests/bench/run.sh install        (Release build, updates docs/benchmarks.md)
 #
 # Defaults: $POSFLEET_BUILD or build/, 256 MiB, 5 repetitions. The install is
-# the update engine's staged path, pfa_slot_install_bundle(): the bundle reader
-# checks keyring, signature and policy, then hashes each 64 KiB block of the
-# payload and writes it into the slot in the same pass, asking the kernel to
-# write back every 8 MiB so disk writes overlap the hashing, and fdatasyncs at
-# the end (run through the engine suite's driver: unit_update_engine install).
+# the update engine's staged path, pfa_slot_install_staged() in the lean tool
+# pf_update_install (tests/fault/): metadata read at the offer's byte ranges and
+# verified (keyring chain, signature, policy), then each 64 KiB block of the
+# payload read, hashed and written into the slot in the same pass, the kernel
+# asked to write back every 8 MiB so disk writes overlap the hashing, and one
+# fdatasync at the end. The offer (byte ranges) is made beforehand, untimed,
+# as posfleetd would send it. If the build has no tests/fault/pf_update_install
+# yet, the script compiles it from the build's static libraries.
 # The image and bundle are read once first so all three start from the page
 # cache; each run writes a fresh slot file in the same directory. Wall time from
 # date +%s%N, peak RSS from /usr/bin/time. Prints ROW| lines (see run.sh).
@@ -22,6 +25,7 @@ BUILD="${1:-${POSFLEET_BUILD:-$SRC/build}}"
 SIZE_MIB="${2:-256}"
 REPS="${3:-5}"
 DRV="$BUILD/tests/unit_update_engine"
+TOOL="$BUILD/tests/fault/pf_update_install"
 PACK="$BUILD/packaging/posfleet-pack"
 KEYS="$BUILD/keys/posfleet-keys"
 TIME=/usr/bin/time
@@ -29,18 +33,26 @@ TIME=/usr/bin/time
 for b in "$DRV" "$PACK" "$KEYS" b2sum dd "$TIME"; do
     command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 2; }
 done
-if nm -an "$DRV" 2>/dev/null | grep -q __asan_init; then
-    echo "warning: $DRV is built with AddressSanitizer; figures will be meaningless" >&2
-fi
-
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pf-bench-install.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
+if [[ ! -x "$TOOL" ]]; then
+    TOOL="$WORK/pf_update_install"
+    cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$SRC/proto/include" \
+        -I"$SRC/agent/include" -include "$SRC/proto/include/pf/banned.h" \
+        "$SRC/tests/fault/update_install.c" "$BUILD/agent/libpfa_core.a" \
+        "$BUILD/proto/libpf_proto.a" -Wl,--as-needed \
+        $(pkg-config --libs jansson libsodium libarchive libmosquitto) -o "$TOOL"
+fi
+if nm -an "$TOOL" 2>/dev/null | grep -q __asan_init; then
+    echo "warning: $TOOL is built with AddressSanitizer; figures will be meaningless" >&2
+fi
 cd "$WORK"
 "$KEYS" init --dir k >/dev/null
 "$KEYS" add --dir k --role firmware --name bench >/dev/null
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >fw.img
 "$PACK" create --kind firmware --version 2.0.0 --model BENCH --hw-rev A --keyring k \
     --key k/signing/bench.key -o bundle.tar fw.img >/dev/null
+"$DRV" offer bundle.tar >offer.json
 cat fw.img bundle.tar >/dev/null
 sync
 echo "disk: $(df -h . | awk 'NR == 2 { print $1 " on " $6 }')" >&2
@@ -65,7 +77,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 for i in $(seq "$REPS"); do
     run_once b2sum fw.img >>b2.txt
     run_once dd if=fw.img of=slot bs=1M conv=fsync status=none >>dd.txt
-    run_once "$DRV" install bundle.tar slot k/root.pub >>pf.txt
+    run_once "$TOOL" bundle.tar offer.json slot k/root.pub >>pf.txt
     cmp -s fw.img slot || { echo "installed slot differs from the image" >&2; exit 1; }
     echo "run $i: b2sum $(tail -n1 b2.txt | cut -d' ' -f1) s, dd $(tail -n1 dd.txt | cut -d' ' -f1) s," \
         "install $(tail -n1 pf.txt | cut -d' ' -f1) s ($(tail -n1 pf.txt | cut -d' ' -f2) KiB)" >&2
