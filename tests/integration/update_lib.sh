@@ -44,6 +44,7 @@ upd_agent_start() {
 # upd_agent_restart SERIAL: the agent again with the configuration it had.
 upd_agent_restart() {
     local dir="$PF_TMP/agents/$1"
+    echo $(($(upd_boots "$1") + 1)) >"$dir/boots"
     pf_spawn "agent-$1" "$PF_AGENTD" -c "$dir/agent.conf"
 }
 
@@ -63,6 +64,14 @@ upd_offer() {
     pf_cli update "$serial" "$id" "$@" >/dev/null || pf_fail "posfleet update $serial $id"
 }
 
+# upd_boots SERIAL: how many times the test restarted the agent as a reboot.
+upd_boots() {
+    local f="$PF_TMP/agents/$1/boots"
+    [[ -f "$f" ]] && cat "$f" || echo 0
+}
+
+# upd__reboots SERIAL: reboot requests of the running agent process (the sim HAL
+# counts per process).
 upd__reboots() {
     local f="$PF_TMP/agents/$1/hal/reboots"
     [[ -f "$f" ]] && cat "$f" || echo 0
@@ -89,4 +98,44 @@ upd_status() {
 # upd_events SERIAL STATUS: how many events of that status posfleetd recorded.
 upd_events() {
     pf_sql "select count(*) from update_events where serial='$1' and status='$2'"
+}
+
+# upd__exited SERIAL: true when the agent process has exited (a zombie counts).
+upd__exited() {
+    local pid
+    pid="$(pf_pid_of "agent-$1")" || return 1
+    ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]
+}
+
+# upd__status_is SERIAL STATUS: restarts the agent whenever it exited for a reboot,
+# then compares the current update's status.
+upd__status_is() {
+    if upd__exited "$1"; then
+        wait "$(pf_pid_of "agent-$1")" 2>/dev/null || true
+        upd_agent_restart "$1"
+    fi
+    [[ "$(upd_status "$1")" == "$2" ]]
+}
+
+# upd_wait_status SERIAL STATUS TIMEOUT_S: waits for the status, acting as the
+# bootloader (restarting the agent after each reboot request) meanwhile.
+upd_wait_status() {
+    pf_wait_for "$3" "$1's update to reach $2" upd__status_is "$1" "$2"
+}
+
+# upd_pack_fees VERSION EFFECTIVE_AT OUT: a fee-table bundle.
+upd_pack_fees() {
+    cat >"$PF_TMP/fees-$1.json" <<JSON
+{"schema": 1, "version": "$1", "currency": "EUR",
+ "effective_at": "$2",
+ "rates": {"debit_card": {"rate_bp": 90, "cap_minor": 500},
+           "credit_card": {"rate_bp": 150, "cap_minor": 1000},
+           "qr_code": {"rate_bp": 60, "cap_minor": 300},
+           "contactless": {"rate_bp": 80, "cap_minor": 500}},
+ "settlement": {"t0_surcharge_bp": 25, "t1_surcharge_bp": 0},
+ "mcc": ["5411", "5812"]}
+JSON
+    "$PF_PACK" create --kind fee-table --fee-table "$PF_TMP/fees-$1.json" --model PX-500 \
+        --hw-rev r2 --keyring "$UPD_KEYS" --key "$UPD_KEYS/signing/fees.key" -o "$3" >/dev/null ||
+        pf_fail "posfleet-pack create fee-table $1"
 }
