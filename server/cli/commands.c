@@ -13,6 +13,7 @@
 
 #include "bundles.h"
 #include "cli.h"
+#include "commands_lifecycle.h"
 #include "import.h"
 #include "render.h"
 
@@ -156,6 +157,57 @@ const struct pfc_command pfc_commands[] = {
      "stored bundles, newest first"},
     {"update", update_pos, update_opts, "POST", "/v1/devices/{SERIAL}/update", pfc_render_offer,
      NULL, "offer a stored bundle to one terminal"},
+    /* Merchants, lifecycle, swap, repairs, audit: commands_lifecycle.c. */
+    {"merchants", NULL, pfc_merchants_opts, "GET", "/v1/merchants", pfc_render_merchants, NULL,
+     "list merchants"},
+    {"merchant list", NULL, pfc_merchants_opts, "GET", "/v1/merchants", pfc_render_merchants,
+     NULL, "list merchants"},
+    {"merchant add", pfc_merchant_add_pos, pfc_merchant_fields, "POST", "/v1/merchants",
+     pfc_render_merchant, pfc_cmd_lifecycle, "enter a merchant's application (status applied)"},
+    {"merchant show", pfc_merchant_id_pos, NULL, "GET", "/v1/merchants/{ID}", pfc_render_merchant,
+     NULL, "one merchant and its terminals"},
+    {"merchant update", pfc_merchant_id_pos, pfc_merchant_update_fields, "POST",
+     "/v1/merchants/{ID}/update", pfc_render_merchant, pfc_cmd_lifecycle,
+     "change a merchant's fields (fee plan and time zone reach its terminals)"},
+    {"merchant approve", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/approve",
+     pfc_render_merchant, pfc_cmd_lifecycle, "approve an application"},
+    {"merchant reject", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/reject",
+     pfc_render_merchant, pfc_cmd_lifecycle, "reject an application"},
+    {"merchant activate", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/activate",
+     pfc_render_merchant, pfc_cmd_lifecycle, "activate an approved merchant (binding does it too)"},
+    {"merchant suspend", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/suspend",
+     pfc_render_merchant, pfc_cmd_lifecycle, "suspend an active merchant"},
+    {"merchant resume", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/resume",
+     pfc_render_merchant, pfc_cmd_lifecycle, "make a suspended merchant active again"},
+    {"merchant close", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/close",
+     pfc_render_merchant, pfc_cmd_lifecycle, "close a merchant (no terminal may be bound)"},
+    {"bind", pfc_bind_pos, NULL, "POST", "/v1/devices/{SERIAL}/bind", pfc_render_terminal,
+     pfc_cmd_lifecycle, "install a terminal in stock at a merchant"},
+    {"unbind", serial_pos, NULL, "POST", "/v1/devices/{SERIAL}/unbind", pfc_render_terminal,
+     pfc_cmd_lifecycle, "take a bound terminal back into stock"},
+    {"retire", serial_pos, NULL, "POST", "/v1/devices/{SERIAL}/retire", pfc_render_terminal,
+     pfc_cmd_lifecycle, "retire a terminal and revoke it in posfleetd"},
+    {"tag", serial_pos, pfc_tags_opts, "POST", "/v1/devices/{SERIAL}/tags", pfc_render_terminal,
+     pfc_cmd_lifecycle, "set a terminal's tags (they follow a swap)"},
+    {"lifecycle", serial_pos, NULL, "GET", "/v1/devices/{SERIAL}/lifecycle", pfc_render_terminal,
+     NULL, "a terminal's state, merchant, fee plan, time zone and lock"},
+    {"swap", pfc_swap_pos, pfc_swap_opts, "POST", "/v1/devices/{OLD}/swap", pfc_render_swap,
+     pfc_cmd_lifecycle, "replace a bound terminal with one in stock; the old one goes to repair"},
+    {"history", serial_pos, pfc_history_opts, "GET", "/v1/devices/{SERIAL}/history",
+     pfc_render_history, NULL, "a terminal's bindings, swaps, locks, repairs and updates"},
+    {"repair open", serial_pos, pfc_repair_open_opts, "POST", "/v1/devices/{SERIAL}/repair",
+     pfc_render_repair, pfc_cmd_lifecycle, "open a repair for a terminal in stock"},
+    {"repair list", NULL, pfc_repair_list_opts, "GET", "/v1/repairs", pfc_render_repairs, NULL,
+     "repair records (open ones unless --state)"},
+    {"repair show", pfc_repair_id_pos, NULL, "GET", "/v1/repairs/{ID}", pfc_render_repair, NULL,
+     "one repair record with the terminal's state when it opened"},
+    {"repair update", pfc_repair_id_pos, pfc_repair_update_opts, "POST", "/v1/repairs/{ID}",
+     pfc_render_repair, pfc_cmd_lifecycle, "move a repair on, record faults, parts and notes"},
+    {"repair close", pfc_repair_id_pos, pfc_repair_close_opts, "POST", "/v1/repairs/{ID}/close",
+     pfc_render_repair, pfc_cmd_lifecycle,
+     "close a repair: back to stock (and unlocked) or scrapped (retired)"},
+    {"audit", NULL, pfc_audit_opts, "GET", "/v1/audit", pfc_render_audit, NULL,
+     "who changed what: by terminal, merchant or time"},
 };
 /* clang-format on */
 const size_t pfc_ncommands = sizeof(pfc_commands) / sizeof(pfc_commands[0]);

@@ -1,0 +1,619 @@
+/*
+ * commands_lifecycle.c - merchants, bind/unbind/retire, swap, repairs,
+ * history and audit for people (docs/cli.md, "Lifecycle").
+ */
+#include "commands_lifecycle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "apierr.h"
+#include "cli.h"
+#include "render.h"
+#include "table.h"
+
+/* --- arguments --- */
+
+const struct pfc_opt pfc_merchant_id_pos[] = {
+        {.name = "ID", .type = PFC_OPT_STR, .help = "merchant id"},
+        {0},
+};
+
+const struct pfc_opt pfc_merchant_add_pos[] = {
+        {.name = "ID", .type = PFC_OPT_STR, .body = "id", .help = "merchant id (A-Z a-z 0-9 . _ -)"},
+        {0},
+};
+
+#define MERCHANT_FIELDS(req)                                                                       \
+    {.name = "name", .type = PFC_OPT_STR, .metavar = "TEXT", .required = req, .body = "name",     \
+     .help = "registered name"},                                                                   \
+            {.name = "uscc", .type = PFC_OPT_STR, .metavar = "CODE", .required = req,              \
+             .body = "uscc", .help = "unified social credit code (18 characters)"},                \
+            {.name = "mcc", .type = PFC_OPT_STR, .metavar = "NNNN", .required = req,               \
+             .body = "mcc", .help = "merchant category code, 4 digits"},                           \
+            {.name = "address", .type = PFC_OPT_STR, .metavar = "TEXT", .required = req,           \
+             .body = "address", .help = "shop address"},                                           \
+            {.name = "contact", .type = PFC_OPT_STR, .metavar = "NAME", .required = req,           \
+             .body = "contact_name", .help = "contact person"},                                    \
+            {.name = "phone", .type = PFC_OPT_STR, .metavar = "PHONE", .required = req,            \
+             .body = "contact_phone", .help = "contact phone (+, digits, blanks, -)"},             \
+            {.name = "tz", .type = PFC_OPT_STR, .metavar = "ZONE", .required = req, .body = "tz", \
+             .help = "IANA time zone of the maintenance window (Asia/Shanghai)"},                  \
+            {.name = "settlement", .type = PFC_OPT_ENUM, .choices = "T0|T1", .required = req,     \
+             .body = "settlement", .help = "settlement cycle"},                                    \
+            {.name = "fee-plan", .type = PFC_OPT_STR, .metavar = "ID,ID", .body = "fee_plan",     \
+             .help = "fee-table bundle ids or versions, comma-separated (\"\" for none)"},         \
+    {                                                                                              \
+        0                                                                                          \
+    }
+
+const struct pfc_opt pfc_merchant_fields[] = {MERCHANT_FIELDS(true)};
+const struct pfc_opt pfc_merchant_update_fields[] = {MERCHANT_FIELDS(false)};
+
+const struct pfc_opt pfc_merchants_opts[] = {
+        {.name = "status",
+         .type = PFC_OPT_ENUM,
+         .choices = "applied|approved|rejected|active|suspended|closed",
+         .query = "status",
+         .help = "only merchants in this status"},
+        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+         .help = "merchants per page"},
+        {.name = "after", .type = PFC_OPT_STR, .metavar = "ID", .query = "after",
+         .help = "start after this merchant id"},
+        {0},
+};
+
+const struct pfc_opt pfc_bind_pos[] = {
+        {.name = "SERIAL", .type = PFC_OPT_SERIAL, .help = "terminal serial"},
+        {.name = "MERCHANT", .type = PFC_OPT_STR, .body = "merchant_id", .help = "merchant id"},
+        {0},
+};
+
+const struct pfc_opt pfc_swap_pos[] = {
+        {.name = "OLD", .type = PFC_OPT_SERIAL, .help = "the bound terminal that goes to repair"},
+        {.name = "NEW", .type = PFC_OPT_SERIAL, .body = "new", .help = "its replacement, in stock"},
+        {0},
+};
+
+const struct pfc_opt pfc_swap_opts[] = {
+        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .required = true,
+         .body = "reason", .help = "why (goes into the repair record)"},
+        {0},
+};
+
+const struct pfc_opt pfc_tags_opts[] = {
+        {.name = "tags", .type = PFC_OPT_STR, .metavar = "T,T", .required = true, .body = "tags",
+         .help = "the terminal's tags, comma-separated (\"\" clears them)"},
+        {0},
+};
+
+const struct pfc_opt pfc_history_opts[] = {
+        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+         .help = "newest events and repairs to show"},
+        {0},
+};
+
+const struct pfc_opt pfc_repair_id_pos[] = {
+        {.name = "ID", .type = PFC_OPT_STR, .help = "repair number"},
+        {0},
+};
+
+const struct pfc_opt pfc_repair_open_opts[] = {
+        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .required = true,
+         .body = "reason", .help = "what is wrong"},
+        {.name = "faults", .type = PFC_OPT_STR, .metavar = "CODE,CODE", .body = "fault_codes",
+         .help = "fault codes (docs/support.md)"},
+        {0},
+};
+
+const struct pfc_opt pfc_repair_list_opts[] = {
+        {.name = "serial", .type = PFC_OPT_SERIAL, .query = "serial", .help = "one terminal's"},
+        {.name = "state", .type = PFC_OPT_ENUM,
+         .choices = "open|all|received|diagnosed|repaired|returned_to_stock|scrapped",
+         .query = "state", .help = "open (default: not closed), all, or one state"},
+        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+         .help = "repairs to show"},
+        {0},
+};
+
+const struct pfc_opt pfc_repair_update_opts[] = {
+        {.name = "state", .type = PFC_OPT_ENUM, .choices = "received|diagnosed|repaired",
+         .body = "state", .help = "move the repair on"},
+        {.name = "faults", .type = PFC_OPT_STR, .metavar = "CODE,CODE", .body = "fault_codes",
+         .help = "replace the fault codes"},
+        {.name = "parts", .type = PFC_OPT_STR, .metavar = "PART,PART", .body = "parts",
+         .help = "replace the parts replaced"},
+        {.name = "notes", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "notes",
+         .help = "append a technician's note"},
+        {0},
+};
+
+const struct pfc_opt pfc_repair_close_opts[] = {
+        {.name = "outcome", .type = PFC_OPT_ENUM, .choices = "returned_to_stock|scrapped",
+         .required = true, .body = "outcome",
+         .help = "back in stock (unlocks a locked terminal) or scrapped (retires it)"},
+        {.name = "faults", .type = PFC_OPT_STR, .metavar = "CODE,CODE", .body = "fault_codes",
+         .help = "replace the fault codes"},
+        {.name = "parts", .type = PFC_OPT_STR, .metavar = "PART,PART", .body = "parts",
+         .help = "replace the parts replaced"},
+        {.name = "notes", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "notes",
+         .help = "append a technician's note"},
+        {0},
+};
+
+const struct pfc_opt pfc_audit_opts[] = {
+        {.name = "serial", .type = PFC_OPT_SERIAL, .query = "serial",
+         .help = "changes that concern this terminal"},
+        {.name = "merchant", .type = PFC_OPT_STR, .metavar = "ID", .query = "merchant",
+         .help = "changes that concern this merchant"},
+        {.name = "since", .type = PFC_OPT_STR, .metavar = "T", .query = "since",
+         .help = "from this time: ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)"},
+        {.name = "before", .type = PFC_OPT_INT, .min = 1, .max = INT64_MAX, .query = "before",
+         .help = "older than this audit id (the \"next\" of a page)"},
+        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+         .help = "rows to show"},
+        {0},
+};
+
+/* --- run --- */
+
+static const char *const cmd__list_fields[] = {"fee_plan", "tags", "fault_codes", "parts", NULL};
+
+/* "a, b,c" -> ["a","b","c"]; "" -> []. */
+static json_t *cmd__split(const char *s)
+{
+    json_t *arr = json_array();
+
+    while (arr && *s) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma ? (size_t)(comma - s) : strlen(s);
+        const char *p = s;
+
+        while (n && *p == ' ') {
+            p++;
+            n--;
+        }
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n && json_array_append_new(arr, json_stringn(p, n))) {
+            json_decref(arr);
+            return NULL;
+        }
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    return arr;
+}
+
+int pfc_cmd_lifecycle(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err)
+{
+    char path[PFC_URL_MAX];
+    json_t *body = NULL, *resp = NULL;
+    int rc;
+
+    if ((rc = pfc_request_path(a, NULL, NULL, path, sizeof(path), err)) ||
+        (rc = pfc_request_body(a, &body, err)))
+        return rc;
+    for (int i = 0; body && cmd__list_fields[i]; i++) {
+        json_t *v = json_object_get(body, cmd__list_fields[i]), *arr;
+
+        if (!json_is_string(v))
+            continue;
+        arr = cmd__split(json_string_value(v));
+        if (!arr || json_object_set_new(body, cmd__list_fields[i], arr)) {
+            json_decref(body);
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        }
+    }
+    if (!body && strcmp(a->cmd->method, "POST") == 0 && !(body = json_object()))
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    rc = pfc_call(ctx, a->cmd->method, path, body, pfc_args_pos(a, "SERIAL"), &resp, err);
+    json_decref(body);
+    if (!rc)
+        rc = pfc_emit(ctx, a, a->cmd->render, resp, err);
+    json_decref(resp);
+    return rc;
+}
+
+/* --- rendering --- */
+
+/* A field as clean text: strings as they are, numbers, booleans, lists joined; "-" if absent. */
+static void lr__text(json_t *o, const char *key, char *buf, size_t len)
+{
+    json_t *v = key ? json_object_get(o, key) : o;
+    char raw[1024] = "";
+
+    if (!v || json_is_null(v)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    if (json_is_string(v)) {
+        snprintf(raw, sizeof(raw), "%s", json_string_value(v));
+    } else if (json_is_integer(v)) {
+        snprintf(raw, sizeof(raw), "%lld", (long long)json_integer_value(v));
+    } else if (json_is_boolean(v)) {
+        snprintf(raw, sizeof(raw), "%s", json_is_true(v) ? "yes" : "no");
+    } else if (json_is_array(v)) {
+        size_t i, n = 0;
+        json_t *e;
+
+        json_array_foreach(v, i, e) {
+            if (json_is_string(e) && n < sizeof(raw))
+                n += (size_t)snprintf(raw + n, sizeof(raw) - n, "%s%s", i ? "," : "",
+                                      json_string_value(e));
+        }
+        if (!json_array_size(v))
+            snprintf(raw, sizeof(raw), "-");
+    } else {
+        char *d = json_dumps(v, JSON_COMPACT);
+
+        snprintf(raw, sizeof(raw), "%s", d ? d : "?");
+        free(d);
+    }
+    pfc_text_clean(raw, buf, len);
+}
+
+static void lr__kv(FILE *out, const char *label, json_t *o, const char *key)
+{
+    char v[1024];
+
+    lr__text(o, key, v, sizeof(v));
+    fprintf(out, "%-14s %s\n", label, v);
+}
+
+static void lr__time(FILE *out, const char *label, json_t *o, const char *key, int64_t now_ms)
+{
+    json_t *v = json_object_get(o, key);
+    char rel[32], utc[40];
+
+    if (!json_is_integer(v)) {
+        fprintf(out, "%-14s -\n", label);
+        return;
+    }
+    pfc_reltime(now_ms, json_integer_value(v), rel, sizeof(rel));
+    pfc_utctime(json_integer_value(v), utc, sizeof(utc));
+    fprintf(out, "%-14s %s (%s)\n", label, rel, utc);
+}
+
+static int lr__table_end(struct pfc_table *t, FILE *out, int rc, struct pf_error *err)
+{
+    if (!rc)
+        pfc_table_print(t, out, "");
+    pfc_table_release(t);
+    return rc ? pf_error_set(err, PF_ENOMEM, "out of memory") : 0;
+}
+
+int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                        struct pf_error *err)
+{
+    json_t *terms = json_object_get(resp, "terminals");
+
+    (void)a;
+    if (!json_is_string(json_object_get(resp, "id")))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no merchant \"id\"");
+    lr__kv(out, "merchant", resp, "id");
+    lr__kv(out, "name", resp, "name");
+    lr__kv(out, "status", resp, "status");
+    lr__kv(out, "credit code", resp, "uscc");
+    lr__kv(out, "MCC", resp, "mcc");
+    lr__kv(out, "address", resp, "address");
+    lr__kv(out, "contact", resp, "contact_name");
+    lr__kv(out, "phone", resp, "contact_phone");
+    lr__kv(out, "time zone", resp, "tz");
+    lr__kv(out, "settlement", resp, "settlement");
+    lr__kv(out, "fee plan", resp, "fee_plan");
+    lr__time(out, "applied", resp, "created_ms", now_ms);
+    lr__time(out, "updated", resp, "updated_ms", now_ms);
+    if (json_is_array(terms)) {
+        static const char *const head[] = {"SERIAL", "MODEL", "STATE", "BOUND", "LOCKED"};
+        struct pfc_table t;
+        size_t i;
+        json_t *e;
+        int rc;
+
+        fprintf(out, "\nterminals: %zu\n", json_array_size(terms));
+        if (!json_array_size(terms))
+            return 0;
+        if (pfc_table_init(&t, 5, head, NULL))
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        rc = 0;
+        json_array_foreach(terms, i, e) {
+            char s[64], m[64], st[32], b[32], l[8];
+            const char *row[] = {s, m, st, b, l};
+
+            lr__text(e, "serial", s, sizeof(s));
+            lr__text(e, "model", m, sizeof(m));
+            lr__text(e, "state", st, sizeof(st));
+            pfc_reltime(now_ms, json_integer_value(json_object_get(e, "bound_ms")), b, sizeof(b));
+            lr__text(e, "locked", l, sizeof(l));
+            if ((rc = pfc_table_add(&t, row)))
+                break;
+        }
+        return lr__table_end(&t, out, rc, err);
+    }
+    return 0;
+}
+
+int pfc_render_merchants(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                         struct pf_error *err)
+{
+    static const char *const head[] = {"ID", "STATUS", "NAME", "MCC", "TZ", "SETTLE", "FEE-PLAN"};
+    json_t *list = json_object_get(resp, "merchants"), *e;
+    struct pfc_table t;
+    size_t i;
+    int rc = 0;
+
+    (void)a;
+    (void)now_ms;
+    if (!json_is_array(list))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no \"merchants\" list");
+    if (!json_array_size(list)) {
+        fprintf(out, "no merchants\n");
+        return 0;
+    }
+    if (pfc_table_init(&t, 7, head, NULL))
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    json_array_foreach(list, i, e) {
+        char c[7][128];
+        const char *row[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
+        static const char *const keys[] = {"id",  "status",     "name",    "mcc",
+                                           "tz", "settlement", "fee_plan"};
+
+        for (int k = 0; k < 7; k++)
+            lr__text(e, keys[k], c[k], sizeof(c[k]));
+        if ((rc = pfc_table_add(&t, row)))
+            break;
+    }
+    rc = lr__table_end(&t, out, rc, err);
+    if (!rc && json_is_string(json_object_get(resp, "next")))
+        fprintf(out, "more after %s: use --after\n", json_string_value(json_object_get(resp, "next")));
+    return rc;
+}
+
+int pfc_render_terminal(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                        struct pf_error *err)
+{
+    json_t *lock = json_object_get(resp, "lock");
+
+    (void)a;
+    if (!json_is_string(json_object_get(resp, "state")))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no terminal \"state\"");
+    lr__kv(out, "terminal", resp, "serial");
+    lr__kv(out, "model", resp, "model");
+    lr__kv(out, "state", resp, "state");
+    lr__kv(out, "merchant", resp, "merchant_id");
+    lr__time(out, "bound", resp, "bound_ms", now_ms);
+    lr__kv(out, "fee plan", resp, "fee_plan");
+    lr__kv(out, "time zone", resp, "tz");
+    lr__kv(out, "tags", resp, "tags");
+    lr__kv(out, "locked", resp, "locked");
+    if (json_is_object(lock)) {
+        char id[80], act[16], ack[8];
+
+        lr__text(lock, "command", id, sizeof(id));
+        lr__text(lock, "action", act, sizeof(act));
+        lr__text(lock, "acknowledged", ack, sizeof(ack));
+        fprintf(out, "%-14s %s %s, %s\n", "lock command", act, id,
+                strcmp(ack, "yes") == 0 ? "confirmed by the terminal" : "waiting for the terminal");
+    }
+    lr__kv(out, "open repair", resp, "repair_id");
+    if (json_is_object(json_object_get(resp, "provision")))
+        lr__kv(out, "at first link", resp, "provision");
+    return 0;
+}
+
+int pfc_render_swap(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                    struct pf_error *err)
+{
+    json_t *o = json_object_get(resp, "old"), *n = json_object_get(resp, "new");
+    json_t *r = json_object_get(resp, "repair");
+    char os[64], ns[64], m[80], rid[32];
+
+    (void)a;
+    (void)now_ms;
+    if (!json_is_object(o) || !json_is_object(n) || !json_is_object(r))
+        return pf_error_set(err, PF_ESCHEMA, "answer lacks \"old\", \"new\" or \"repair\"");
+    lr__text(o, "serial", os, sizeof(os));
+    lr__text(n, "serial", ns, sizeof(ns));
+    lr__text(n, "merchant_id", m, sizeof(m));
+    lr__text(r, "id", rid, sizeof(rid));
+    fprintf(out, "swapped %s for %s at merchant %s\n", os, ns, m);
+    fprintf(out, "%s is installed; at its first connection it gets the fleet's firmware and"
+                 " the merchant's fee plan\n", ns);
+    fprintf(out, "%s is in repair: repair %s\n", os, rid);
+    return 0;
+}
+
+int pfc_render_repair(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                      struct pf_error *err)
+{
+    json_t *snap = json_object_get(resp, "snapshot");
+
+    (void)a;
+    if (!json_is_integer(json_object_get(resp, "id")))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no repair \"id\"");
+    lr__kv(out, "repair", resp, "id");
+    lr__kv(out, "terminal", resp, "serial");
+    lr__kv(out, "state", resp, "state");
+    lr__kv(out, "opened by", resp, "source");
+    lr__kv(out, "reason", resp, "reason");
+    lr__kv(out, "merchant", resp, "merchant_id");
+    lr__kv(out, "replaced by", resp, "replaced_by");
+    lr__kv(out, "fault codes", resp, "fault_codes");
+    lr__kv(out, "parts", resp, "parts");
+    lr__time(out, "opened", resp, "opened_ms", now_ms);
+    lr__time(out, "received", resp, "received_ms", now_ms);
+    lr__time(out, "diagnosed", resp, "diagnosed_ms", now_ms);
+    lr__time(out, "repaired", resp, "repaired_ms", now_ms);
+    lr__time(out, "closed", resp, "closed_ms", now_ms);
+    if (json_is_object(snap)) {
+        json_t *h = json_object_get(snap, "health"), *al = json_object_get(snap, "alerts");
+
+        fprintf(out, "\nat opening:\n");
+        if (json_is_object(h)) {
+            char b[16], fw[40], t[8], p[16];
+
+            lr__text(h, "battery_pct", b, sizeof(b));
+            lr__text(h, "fw_version", fw, sizeof(fw));
+            lr__text(h, "tamper", t, sizeof(t));
+            lr__text(h, "paper", p, sizeof(p));
+            fprintf(out, "  last health: battery %s%%, firmware %s, paper %s, tamper %s\n", b, fw,
+                    p, t);
+        } else {
+            fprintf(out, "  last health: none\n");
+        }
+        if (json_is_array(al) && json_array_size(al)) {
+            size_t i;
+            json_t *e;
+
+            json_array_foreach(al, i, e) {
+                char k[40], d[200];
+
+                lr__text(e, "kind", k, sizeof(k));
+                lr__text(e, "detail", d, sizeof(d));
+                fprintf(out, "  alert: %s (%s)\n", k, d);
+            }
+        } else {
+            fprintf(out, "  alerts: none\n");
+        }
+    }
+    if (json_is_string(json_object_get(resp, "notes")) &&
+        json_string_length(json_object_get(resp, "notes"))) {
+        char n[2048];
+
+        lr__text(resp, "notes", n, sizeof(n));
+        fprintf(out, "\nnotes:\n  %s\n", n);
+    }
+    return 0;
+}
+
+int pfc_render_repairs(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                       struct pf_error *err)
+{
+    static const char *const head[] = {"ID", "SERIAL", "STATE", "SOURCE", "OPENED", "FAULTS",
+                                       "REASON"};
+    json_t *list = json_object_get(resp, "repairs"), *e;
+    struct pfc_table t;
+    size_t i;
+    int rc = 0;
+
+    (void)a;
+    if (!json_is_array(list))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no \"repairs\" list");
+    if (!json_array_size(list)) {
+        fprintf(out, "no repairs\n");
+        return 0;
+    }
+    if (pfc_table_init(&t, 7, head, "rllllll"))
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    json_array_foreach(list, i, e) {
+        char c[7][128];
+        const char *row[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
+
+        lr__text(e, "id", c[0], sizeof(c[0]));
+        lr__text(e, "serial", c[1], sizeof(c[1]));
+        lr__text(e, "state", c[2], sizeof(c[2]));
+        lr__text(e, "source", c[3], sizeof(c[3]));
+        pfc_reltime(now_ms, json_integer_value(json_object_get(e, "opened_ms")), c[4], sizeof(c[4]));
+        lr__text(e, "fault_codes", c[5], sizeof(c[5]));
+        lr__text(e, "reason", c[6], sizeof(c[6]));
+        if ((rc = pfc_table_add(&t, row)))
+            break;
+    }
+    return lr__table_end(&t, out, rc, err);
+}
+
+int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                       struct pf_error *err)
+{
+    static const char *const head[] = {"WHEN", "EVENT", "FROM", "TO", "MERCHANT", "OTHER",
+                                       "REPAIR", "BY", "DETAIL"};
+    json_t *term = json_object_get(resp, "terminal"), *events = json_object_get(resp, "events");
+    json_t *repairs = json_object_get(resp, "repairs"), *e;
+    struct pfc_table t;
+    size_t i;
+    int rc = 0;
+
+    if (!json_is_object(term) || !json_is_array(events))
+        return pf_error_set(err, PF_ESCHEMA, "answer lacks \"terminal\" or \"events\"");
+    rc = pfc_render_terminal(out, now_ms, a, term, err);
+    if (rc)
+        return rc;
+    fprintf(out, "\nhistory (oldest first):\n");
+    if (!json_array_size(events)) {
+        fprintf(out, "  none\n");
+    } else {
+        if (pfc_table_init(&t, 9, head, NULL))
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        json_array_foreach(events, i, e) {
+            char c[9][128];
+            const char *row[9] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]};
+            static const char *const keys[] = {NULL,    "kind",      "from",  "to",    "merchant_id",
+                                               "other", "repair_id", "actor", "detail"};
+
+            pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), c[0], sizeof(c[0]));
+            for (int k = 1; k < 9; k++)
+                lr__text(e, keys[k], c[k], sizeof(c[k]));
+            if ((rc = pfc_table_add(&t, row)))
+                break;
+        }
+        rc = lr__table_end(&t, out, rc, err);
+        if (rc)
+            return rc;
+    }
+    if (json_is_array(repairs) && json_array_size(repairs)) {
+        fprintf(out, "\nrepairs:\n");
+        rc = pfc_render_repairs(out, now_ms, a, resp, err);
+    }
+    if (!rc && json_is_array(json_object_get(resp, "updates")) &&
+        json_array_size(json_object_get(resp, "updates"))) {
+        fprintf(out, "\nupdates:\n");
+        json_array_foreach(json_object_get(resp, "updates"), i, e) {
+            char line[512];
+
+            lr__text(e, NULL, line, sizeof(line));
+            fprintf(out, "  %s\n", line);
+        }
+    }
+    return rc;
+}
+
+int pfc_render_audit(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                     struct pf_error *err)
+{
+    static const char *const head[] = {"ID", "WHEN", "WHO", "ROLE", "ACTION", "TARGET"};
+    json_t *list = json_object_get(resp, "audit"), *e;
+    struct pfc_table t;
+    size_t i;
+    int rc = 0;
+
+    (void)a;
+    (void)now_ms;
+    if (!json_is_array(list))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no \"audit\" list");
+    if (!json_array_size(list)) {
+        fprintf(out, "no audit rows\n");
+        return 0;
+    }
+    if (pfc_table_init(&t, 6, head, "rlllll"))
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    json_array_foreach(list, i, e) {
+        char c[6][128];
+        const char *row[6] = {c[0], c[1], c[2], c[3], c[4], c[5]};
+
+        lr__text(e, "id", c[0], sizeof(c[0]));
+        pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), c[1], sizeof(c[1]));
+        lr__text(e, "actor", c[2], sizeof(c[2]));
+        lr__text(e, "role", c[3], sizeof(c[3]));
+        lr__text(e, "action", c[4], sizeof(c[4]));
+        lr__text(e, "target", c[5], sizeof(c[5]));
+        if ((rc = pfc_table_add(&t, row)))
+            break;
+    }
+    rc = lr__table_end(&t, out, rc, err);
+    if (!rc && json_is_integer(json_object_get(resp, "next")))
+        fprintf(out, "older rows: --before %lld\n",
+                (long long)json_integer_value(json_object_get(resp, "next")));
+    return rc;
+}
