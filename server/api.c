@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "alerts.h"
+#include "api_diag.h"
 #include "api_lifecycle.h"
 #include "pf/jsonv.h"
 #include "updates.h"
@@ -752,6 +753,9 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
     }
     /* Merchants, lifecycle, repairs: authenticated by their own roles. */
     if (pfs_api_lifecycle_handle(api, req, resp))
+        return;
+    /* Diagnostics: support or ops, authenticated there. */
+    if (pfs_api_diag_handle(api, api->diag, req, resp))
         return;
     if (api__auth(api, req, resp,
                   post                              ? PFS_ROLE_OPS

@@ -11,6 +11,7 @@
  *   GET  /v1/alerts                   open alerts                       viewer+
  *   GET  /v1/audit                    audit log, newest first           support+
  *   .../bundles, .../update, .../updates  see updates.h
+ *   .../devices/{serial}/diag, /v1/diag/{id}  see api_diag.h
  *
  * Requests carry "Authorization: Bearer TOKEN" (tokens.h). Errors are
  * {"error": pf_errname(code), "message": text} with 400, 401, 403, 404, 409,
@@ -37,6 +38,7 @@
 struct pfs_updates;
 
 struct pfs_lifectl;
+struct pfs_diag;
 
 struct pfs_api {
     struct pfs_store *store;
@@ -51,6 +53,8 @@ struct pfs_api {
     void *changed_ctx;
     /* Lifecycle (api_lifecycle.c): lock commands, activation. May be NULL. */
     struct pfs_lifectl *lifectl;
+    /* Remote diagnostics (api_diag.c). May be NULL. */
+    struct pfs_diag *diag;
 };
 
 /* A pfs_http_handler; ctx is a struct pfs_api. */

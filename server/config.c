@@ -32,6 +32,8 @@ void pfs_config_defaults(struct pfs_config *c)
     c->update_chunk_max = 256 * 1024;
     c->update_window = 16;
     c->update_deadline_min = 24 * 60;
+    c->diag_rate_terminal = 10;
+    c->diag_rate_user = 60;
 }
 
 static int config__int(const char *key, const char *value, int64_t min, int64_t max, int *out,
@@ -82,6 +84,8 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("update.chunk_max", update_chunk_max, 1024, 256 * 1024);
     INT("update.window", update_window, 1, 1024);
     INT("update.deadline_min", update_deadline_min, 1, 30 * 24 * 60);
+    INT("diag.rate_terminal", diag_rate_terminal, 1, 1000);
+    INT("diag.rate_user", diag_rate_user, 1, 1000);
 #undef STR
 #undef INT
     if (strcmp(key, "log_level") == 0) {

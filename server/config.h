@@ -47,6 +47,8 @@ struct pfs_config {
     int update_chunk_max;             /* bytes per chunk frame at most */
     int update_window;                /* chunks in flight per terminal */
     int update_deadline_min;          /* default offer deadline */
+    int diag_rate_terminal;           /* diagnostic requests per terminal per minute */
+    int diag_rate_user;               /* diagnostic requests per API user per minute */
     enum pfs_log_level log_level;
 };
 

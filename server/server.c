@@ -42,6 +42,9 @@ static void server__on_message(void *ctx, const char *topic, const void *payload
     /* chunkreq and event (updates.h) commit or answer by themselves. */
     if (s->updates_open && pfs_updates_message(&s->updates, topic, payload, len))
         return;
+    /* Diagnostic answers and archive chunks (diag.h) write by themselves. */
+    if (s->diag_open && pfs_diag_message(&s->diag, topic, payload, len))
+        return;
     (void)pfs_ingest_message(&s->ingest, topic, payload, len);
     server__batch_kick(s);
 }
@@ -92,6 +95,10 @@ static void server__shutdown(struct pfs_server *s)
     if (s->http_open) {
         pfs_http_stop(&s->http);
         s->http_open = false;
+    }
+    if (s->diag_open) {
+        pfs_diag_release(&s->diag);
+        s->diag_open = false;
     }
     if (s->handles_open) {
         uv_close((uv_handle_t *)&s->batch_timer, NULL);
@@ -231,6 +238,16 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         uv_timer_start(&s->retention_timer, server__on_retention_timer, 1000,
                        SERVER_RETENTION_PERIOD_MS);
 
+    {
+        struct pfs_diag_opts dopts = {cfg->diag_rate_terminal, cfg->diag_rate_user};
+
+        rc = pfs_diag_init(&s->diag, &dopts, s->store, &s->mqtt, &s->loop, &s->clock, &s->log,
+                           err);
+        if (rc)
+            goto out_free;
+        s->diag_open = true;
+        s->api.diag = &s->diag;
+    }
     s->api.store = s->store;
     s->api.updates = &s->updates;
     s->api.lifectl = &s->lifectl;

@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "diag.h"
 #include "http.h"
 #include "ingest.h"
 #include "lifectl.h"
@@ -50,6 +51,8 @@ struct pfs_server {
     bool updates_open;
     struct pfs_lifectl lifectl; /* activation, tamper locks (lifectl.h) */
     bool lifectl_open;
+    struct pfs_diag diag; /* remote diagnostics (diag.h) */
+    bool diag_open;
     struct pfs_tokens tokens;
     struct pfs_api api;
     struct pfs_http http;
