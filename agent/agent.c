@@ -15,6 +15,7 @@
 
 #include "pfa/backoff.h"
 #include "pfa/diag.h"
+#include "pfa/lock.h"
 #include "pfa/log.h"
 #include "pf/fileio.h"
 #include "pf/msg.h"
@@ -85,6 +86,7 @@ struct pfa_agent {
 
     struct pfa_update *upd; /* update engine; NULL when not configured */
     struct pfa_diag *diag;  /* remote diagnostics (diag.c) */
+    struct pfa_lock *lock;  /* payment lock (lock.c) */
     bool exit_on_reboot;
 
     uint32_t next_seq;
@@ -521,6 +523,8 @@ static void agent__on_message(struct mosquitto *mosq, void *ud, const struct mos
             pfa_update_on_ack(a->upd, ack.id);
         return;
     }
+    if (pfa_lock_on_message(a->lock, leaf, m->payload, (size_t)m->payloadlen))
+        return;
     if (a->upd && pfa_update_on_message(a->upd, leaf, m->payload, (size_t)m->payloadlen))
         return;
     if (a->diag) {
@@ -810,6 +814,12 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
         if ((rc = pfa_diag_new(cfg, hal, clock, &a->log, &dio, &a->diag, err)) != 0)
             goto out_free;
     }
+    {
+        struct pfa_lock_io lio = {NULL, agent__upd_publish, a};
+
+        if ((rc = pfa_lock_new(cfg->state_dir, cfg->hal_dir, &lio, &a->log, &a->lock, err)) != 0)
+            goto out_free;
+    }
     /* Boot self-test: its results go into the birth message. */
     pfa_hal_selftest_all(hal, a->boot_selftest);
     for (int c = 0; c < PF_COMP_COUNT; c++) {
@@ -833,6 +843,7 @@ void pfa_agent_free(struct pfa_agent *a)
         mosquitto_destroy(a->mosq);
     pfa_update_free(a->upd);
     pfa_diag_free(a->diag);
+    pfa_lock_free(a->lock);
     pfa_queue_close(a->queue);
     free(a->host);
     free(a->seq_path);
