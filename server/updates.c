@@ -271,6 +271,12 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
         pf_error_prefix(err, "stored bundle %s", b.id);
         goto out_free;
     }
+    /* The bundle is what was verified at upload, under its content address; the
+     * terminal checks every byte it receives against the signed manifest anyway. */
+    if (pf_b2_from_hex(b.id, o->bundle) != 0) {
+        rc = pf_error_set(err, PF_EIO, "stored bundle id %s is malformed", b.id);
+        goto out_free;
+    }
     randombytes_buf(rnd, sizeof(rnd));
     snprintf(o->id, sizeof(o->id), "o%" PRId64 "-%02x%02x%02x%02x", now, rnd[0], rnd[1], rnd[2],
              rnd[3]);
