@@ -16,7 +16,10 @@
 
 #include "pf/error.h"
 
-/* Parses buf[0..len) as one JSON object of at most max bytes; *out is owned by caller. */
+/*
+ * Parses buf[0..len) as one JSON object of at most max bytes; *out is owned by caller.
+ * Duplicate keys are refused (PF_EPARSE): use this for signed documents and API bodies.
+ */
 int pf_json_parse_object(const char *buf, size_t len, size_t max, json_t **out,
                          struct pf_error *err) PF_WUR;
 
@@ -35,8 +38,9 @@ int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out,
                 struct pf_error *err) PF_WUR;
 
 /*
- * Parses a protocol message: pf_json_parse_object() plus the required schema
- * version field "v", which must equal want (PF_EVERSION otherwise).
+ * Parses a protocol message: like pf_json_parse_object() but a repeated key keeps its
+ * last value (telemetry is unsigned and read by posfleet alone; this is its hot path),
+ * plus the required schema version field "v", which must equal want (PF_EVERSION).
  */
 int pf_json_open_message(const char *buf, size_t len, size_t max, int want, json_t **out,
                          struct pf_error *err) PF_WUR;
