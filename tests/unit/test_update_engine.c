@@ -14,6 +14,8 @@
  *   unit_update_engine install BUNDLE SLOT ROOT.pub
  *                                   staged install through the bundle reader
  *   unit_update_engine offer BUNDLE prints the offer JSON posfleetd would send
+ *   unit_update_engine peer DIR HOST PORT CA CERT KEY SERIAL
+ *                                   the server side over the real broker
  *
  * DIR layout (made by the fault script): root.pub, offers ("BUNDLE EXPECT
  * [bad]" per line: EXPECT the final status, bad = the self-test fails on that
@@ -32,6 +34,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include "bundle_fixture.h"
 #include "pfa/boot.h"
@@ -676,6 +681,196 @@ static int drv_main_install(const char *bundle, const char *slot, const char *ro
     return rc ? 1 : 0;
 }
 
+
+static int atoi_checked_port(const char *s)
+{
+    long v = strtol(s, NULL, 10);
+
+    return v > 0 && v < 65536 ? (int)v : 1883;
+}
+
+/* ---- driver mode: MQTT peer ------------------------------------------------------------
+ *
+ * unit_update_engine peer DIR HOST PORT CA CERT KEY SERIAL: the server side of
+ * the update protocol for one terminal, over the real broker with posfleetd's
+ * certificate: offers DIR/offers in order (re-offered at each birth and every
+ * 3 s until a final outcome), answers chunk requests from the bundle file
+ * (binary frames, QoS 0), records events once by id in DIR/events.log and acks
+ * each. Flags per offer line: "tamper" flips a payload byte in transit,
+ * "pause" stops answering at half the payload while DIR/pause exists (and
+ * writes DIR/paused). DIR/stats: chunk frame bytes sent per offer.
+ */
+struct peer {
+    struct drv d;
+    struct mosquitto *m;
+    char serial[PF_SERIAL_MAX + 1];
+    bool tamper[DRV_MAX_OFFERS], pause[DRV_MAX_OFFERS];
+    uint64_t sent[DRV_MAX_OFFERS];
+    int64_t last_offer;
+};
+
+static void peer_publish(struct peer *p, const char *leaf, const void *buf, size_t len, int qos)
+{
+    char topic[PF_TOPIC_MAX];
+
+    if (pf_topic_build(topic, sizeof(topic), PF_DIR_CMD, p->serial, leaf) == 0)
+        (void)mosquitto_publish_v5(p->m, NULL, topic, (int)len, buf, qos, false, NULL);
+}
+
+static void peer_offer(struct peer *p)
+{
+    struct drv_offer *o = drv_current(&p->d);
+    char buf[PF_UPDATE_MSG_MAX];
+    size_t len;
+
+    p->last_offer = pf_clock_mono_ms(&pf_clock_system);
+    if (o && pf_offer_encode(&o->offer, buf, sizeof(buf), &len) == 0)
+        peer_publish(p, PF_CMD_OFFER, buf, len, 1);
+}
+
+static void peer_stats(struct peer *p)
+{
+    char path[512], buf[1024];
+    size_t n = 0;
+
+    for (int i = 0; i < p->d.noffers; i++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s %llu %llu\n", p->d.offers[i].offer.id,
+                              (unsigned long long)p->sent[i],
+                              (unsigned long long)p->d.offers[i].offer.size);
+    drv_path(&p->d, "stats", path, sizeof(path));
+    if (pf_file_write_atomic(path, buf, n, 0600) != 0)
+        fprintf(stderr, "peer: cannot write %s\n", path);
+}
+
+static void peer_on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg,
+                            const mosquitto_property *props)
+{
+    struct peer *p = ud;
+    enum pf_dir dir;
+    char serial[PF_SERIAL_MAX + 1], path[512];
+    const char *leaf;
+
+    (void)m;
+    (void)props;
+    if (pf_topic_parse(msg->topic, &dir, serial, &leaf) != 0 || strcmp(serial, p->serial) != 0)
+        return;
+    if (strcmp(leaf, PF_DEV_BIRTH) == 0) {
+        peer_offer(p);
+    } else if (strcmp(leaf, PF_DEV_CHUNKREQ) == 0) {
+        struct pf_chunkreq r;
+        struct drv_offer *o;
+        int i;
+
+        if (pf_chunkreq_decode(msg->payload, (size_t)msg->payloadlen, &r, NULL) != 0)
+            return;
+        o = drv_offer_of(&p->d, r.bundle);
+        i = o ? (int)(o - p->d.offers) : 0;
+        drv_path(&p->d, "pause", path, sizeof(path));
+        if (o && p->pause[i] && access(path, F_OK) == 0 &&
+            r.offset >= o->offer.entries[o->offer.nentries - 1].offset +
+                                o->offer.entries[o->offer.nentries - 1].size / 2) {
+            drv_path(&p->d, "paused", path, sizeof(path));
+            if (pf_file_write_atomic(path, "1", 1, 0600) != 0)
+                fprintf(stderr, "peer: cannot write %s\n", path);
+            return;
+        }
+        p->d.tamper_at = o && p->tamper[i] ? 1000 : -1;
+        p->d.nto = 0;
+        drv_chunkreq(&p->d, msg->payload, (size_t)msg->payloadlen);
+        for (int k = 0; k < p->d.nto; k++) {
+            struct drv_msg *dm = &p->d.to_agent[k];
+            peer_publish(p, dm->leaf, dm->data, dm->len, 0);
+            if (o && strcmp(dm->leaf, PF_CMD_CHUNK) == 0)
+                p->sent[i] += dm->len;
+        }
+        drv_drop_queue(&p->d);
+    } else if (strcmp(leaf, PF_DEV_EVENT) == 0) {
+        p->d.nto = 0;
+        drv_event(&p->d, msg->payload, (size_t)msg->payloadlen);
+        for (int k = 0; k < p->d.nto; k++)
+            peer_publish(p, p->d.to_agent[k].leaf, p->d.to_agent[k].data, p->d.to_agent[k].len,
+                         1);
+        drv_drop_queue(&p->d);
+        peer_stats(p);
+        if (!drv_current(&p->d)) {
+            drv_path(&p->d, "done", path, sizeof(path));
+            if (pf_file_write_atomic(path, "1", 1, 0600) != 0)
+                fprintf(stderr, "peer: cannot write %s\n", path);
+        }
+    }
+}
+
+static void peer_on_connect(struct mosquitto *m, void *ud, int rc, int flags,
+                            const mosquitto_property *props)
+{
+    struct peer *p = ud;
+    char topic[PF_TOPIC_MAX];
+
+    (void)flags;
+    (void)props;
+    if (rc == 0 && pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, p->serial, "#") == 0) {
+        mosquitto_subscribe_v5(m, NULL, topic, 1, 0, NULL);
+        fprintf(stderr, "peer: connected\n");
+    }
+}
+
+static volatile sig_atomic_t peer__stop;
+
+static void peer__on_term(int sig)
+{
+    (void)sig;
+    peer__stop = 1;
+}
+
+static int drv_main_peer(char **argv)
+{
+    struct peer *p = calloc(1, sizeof(*p));
+    char path[512], line[700];
+    FILE *f;
+    int rc;
+
+    snprintf(p->d.dir, sizeof(p->d.dir), "%s", argv[2]);
+    snprintf(p->serial, sizeof(p->serial), "%s", argv[8]);
+    p->d.tamper_at = -1;
+    if (drv_load_offers(&p->d) != 0)
+        return 1;
+    drv_path(&p->d, "offers", path, sizeof(path));
+    f = fopen(path, "r");
+    for (int i = 0; f && i < p->d.noffers && fgets(line, sizeof(line), f); i++) {
+        p->tamper[i] = strstr(line, " tamper") != NULL;
+        p->pause[i] = strstr(line, " pause") != NULL;
+    }
+    if (f)
+        fclose(f);
+    drv_path(&p->d, "events.log", path, sizeof(path));
+    p->d.log_events = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    signal(SIGTERM, peer__on_term);
+    mosquitto_lib_init();
+    p->m = mosquitto_new("posfleetd", true, p);
+    mosquitto_int_option(p->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_message_v5_callback_set(p->m, peer_on_message);
+    mosquitto_connect_v5_callback_set(p->m, peer_on_connect);
+    if (mosquitto_tls_set(p->m, argv[5], NULL, argv[6], argv[7], NULL) != MOSQ_ERR_SUCCESS)
+        return 1;
+    rc = mosquitto_connect(p->m, argv[3], atoi_checked_port(argv[4]), 10);
+    while (!peer__stop) {
+        if (rc != MOSQ_ERR_SUCCESS) {
+            poll(NULL, 0, 200); /* broker down (restart): try again */
+            rc = mosquitto_reconnect(p->m);
+            continue;
+        }
+        rc = mosquitto_loop(p->m, 100, 1);
+        if (rc == MOSQ_ERR_SUCCESS && drv_current(&p->d) &&
+            pf_clock_mono_ms(&pf_clock_system) - p->last_offer > 3000)
+            peer_offer(p);
+    }
+    mosquitto_destroy(p->m);
+    mosquitto_lib_cleanup();
+    close(p->d.log_events);
+    free(p);
+    return 0;
+}
+
 /* Prints the offer posfleetd would send for a bundle (id "bench", 1 h deadline). */
 static int drv_main_offer(const char *bundle)
 {
@@ -1268,6 +1463,8 @@ int main(int argc, char **argv)
         return drv_main_install(argv[2], argv[3], argv[4]);
     if (argc == 3 && strcmp(argv[1], "offer") == 0)
         return drv_main_offer(argv[2]);
+    if (argc == 9 && strcmp(argv[1], "peer") == 0)
+        return drv_main_peer(argv);
     if (argc > 1) {
         fprintf(stderr, "usage: %s [run DIR | install BUNDLE SLOT ROOT.pub]\n", argv[0]);
         return 2;
