@@ -181,8 +181,16 @@ static int args__take_option(int argc, char **argv, int *i, const struct pfc_opt
     size_t len;
     int idx;
 
+    char shortname[4];
+
     if (!strcmp(s, "-h"))
         s = "--help";
+    /* "-x" is the option named "x" (a one-letter alias declared in the table). */
+    if (s[0] == '-' && s[1] && s[1] != '-' && !s[2] &&
+        (args__lookup(cmd_opts, s + 1, 1) >= 0 || args__lookup(pfc_global_opts, s + 1, 1) >= 0)) {
+        snprintf(shortname, sizeof(shortname), "--%c", s[1]);
+        s = shortname;
+    }
     if (strncmp(s, "--", 2) || !s[2])
         return pf_error_set(err, PF_EINVAL, "unknown option '%.40s'", s);
     name = s + 2;
@@ -269,7 +277,8 @@ int pfc_args_parse(int argc, char **argv, const struct pfc_command *table, size_
     /* With --help nothing else is required. */
     if (pfc_args_flag(a, "help"))
         return 0;
-    if (npos < maxpos)
+    /* A positional named "[NAME]" is optional (only trailing ones make sense). */
+    if (npos < maxpos && cmd->pos[npos].name[0] != '[')
         return pf_error_set(err, PF_EINVAL, "%s: missing %s", cmd->name, cmd->pos[npos].name);
     for (size_t k = 0; cmd->opts && cmd->opts[k].name; k++) {
         if (cmd->opts[k].required && !a->val[k])

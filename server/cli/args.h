@@ -35,7 +35,8 @@ enum pfc_opt_type {
     PFC_OPT_SERIAL, /* a terminal serial (pf_serial_valid) */
 };
 
-/* An option (name without the leading "--") or a positional argument (name in capitals). */
+/* An option (name without the leading "--") or a positional argument (name in
+ * capitals; "[NAME]" makes a trailing positional optional). */
 struct pfc_opt {
     const char *name;
     enum pfc_opt_type type;

@@ -13,6 +13,7 @@
 
 #include "bundles.h"
 #include "cli.h"
+#include "diag.h"
 #include "commands_lifecycle.h"
 #include "import.h"
 #include "render.h"
@@ -133,6 +134,43 @@ static const struct pfc_opt update_opts[] = {
         {0},
 };
 
+static const struct pfc_opt diag_pos[] = {
+        {.name = "SERIAL", .type = PFC_OPT_SERIAL, .help = "terminal serial"},
+        {.name = "COMMAND",
+         .type = PFC_OPT_STR,
+         .help = "selftest, logs, net, config, versions, loglevel, reboot or archive"},
+        {.name = "[ARG]", .type = PFC_OPT_STR, .help = "loglevel: error, warn, info or debug"},
+        {0},
+};
+
+static const struct pfc_opt diag_opts[] = {
+        {.name = "lines", .type = PFC_OPT_INT, .metavar = "N", .min = 1, .max = 500,
+         .help = "logs: how many of the last lines (the terminal sends 50 otherwise)"},
+        {.name = "minutes", .type = PFC_OPT_INT, .metavar = "M", .min = 1, .max = 1440,
+         .help = "loglevel: for how long (15 otherwise), then the configured level again"},
+        {.name = "max-kb", .type = PFC_OPT_INT, .metavar = "K", .min = 1, .max = 4096,
+         .help = "archive: size bound in KiB (the terminal's own bound caps it)"},
+        {.name = "output", .type = PFC_OPT_STR, .metavar = "FILE",
+         .help = "archive: save the .tar.gz here"},
+        {.name = "n", .type = PFC_OPT_INT, .metavar = "N", .min = 1, .max = 500,
+         .help = "the same as --lines"},
+        {.name = "o", .type = PFC_OPT_STR, .metavar = "FILE", .help = "the same as --output"},
+        {.name = "deadline", .type = PFC_OPT_INT, .metavar = "S", .min = 1, .max = 3600,
+         .help = "seconds the terminal has to run it (30 otherwise); never run later"},
+        {0},
+};
+
+static const struct pfc_opt diag_show_pos[] = {
+        {.name = "ID", .type = PFC_OPT_STR, .help = "diagnostic request id"},
+        {0},
+};
+
+static const struct pfc_opt diag_list_opts[] = {
+        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 500, .query = "limit",
+         .help = "requests to show (20 otherwise)"},
+        {0},
+};
+
 static int cmd__devices(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err);
 
 /* clang-format off */
@@ -151,6 +189,12 @@ const struct pfc_command pfc_commands[] = {
      "fleet counts, alerts by kind, models and firmware versions"},
     {"alerts", NULL, NULL, "GET", "/v1/alerts", pfc_render_alerts, NULL,
      "open alerts across the fleet"},
+    {"diag", diag_pos, diag_opts, "POST", "/v1/devices/{SERIAL}/diag", pfc_render_diag,
+     pfc_cmd_diag, "run an allowlisted diagnostic on a terminal and wait for the answer"},
+    {"diag list", serial_pos, diag_list_opts, "GET", "/v1/devices/{SERIAL}/diag",
+     pfc_render_diag_list, NULL, "a terminal's diagnostic requests, newest first"},
+    {"diag show", diag_show_pos, NULL, "GET", "/v1/diag/{ID}", pfc_render_diag, NULL,
+     "one diagnostic request and the terminal's answer"},
     {"bundle upload", bundle_upload_pos, NULL, "POST", "/v1/bundles", NULL, pfc_cmd_bundle_upload,
      "upload a signed bundle: posfleetd verifies and stores it"},
     {"bundles", NULL, NULL, "GET", "/v1/bundles", pfc_render_bundles, NULL,
