@@ -33,7 +33,10 @@ topic write pf/v1/dev/#
 user bench-sub
 topic read pf/v1/dev/#
 ACL
+reloads=$(grep -c 'Reloading config' "$PF_TMP/logs/mosquitto.log" || true)
 kill -HUP "$PF_BROKER_PID"
+pf_wait_for 10 "the broker to reload its ACL" \
+    eval "(( \$(grep -c 'Reloading config' '$PF_TMP/logs/mosquitto.log') > $reloads ))"
 PF_REPORT_INTERVAL=60 pf_server_start
 
 csv="$PF_TMP/devices.csv"
