@@ -1226,7 +1226,7 @@ int pfs_store_lock_pending_each(struct pfs_store *st, pfs_lock_pending_cb cb, vo
 
     if (sqlite3_prepare_v2(db,
                            "SELECT serial, lock_cmd, lock_want, coalesce(lock_reason, '') FROM"
-                           " terminals WHERE lock_acked = 0 AND lock_cmd IS NOT NULL",
+                           " terminals WHERE lock_acked = 0 AND lock_cmd IS NOT NULL AND state <> 'retired'",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1394,8 +1394,20 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
             pf_error_prefix(err, "repair %lld: terminal %s", (long long)id, serial);
             goto out_end;
         }
-        if (to != t.state) {
+        if (to != t.state && (to == PFS_TERM_IN_STOCK || to == PFS_TERM_RETIRED)) {
+            /* Out of the field for good: a merchant gets a terminal back only by binding. */
+            char *tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", serial,
+                                     0);
+            struct life__row r = {to, NULL, NULL, NULL, tags, 0, NULL};
+
+            rc = life__row_put(db, serial, &r, now_ms, err);
+            free(tags);
+            if (!rc && t.merchant_id[0])
+                rc = life__registry_merchant(db, serial, NULL, err);
+        } else if (to != t.state) {
             rc = life__state_put(db, serial, to, now_ms, err);
+        }
+        if (!rc && to != t.state) {
             if (!rc)
                 rc = life__event(db, serial, now_ms, pfs_term_event_names[ev], (int)t.state,
                                  (int)to, NULL, NULL, id, actor,

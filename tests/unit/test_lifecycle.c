@@ -1,0 +1,1018 @@
+/*
+ * test_lifecycle.c - merchants (fields, GB 32100-2015 credit codes, review
+ * flow), the terminal state table, repair states, the lock codecs, and the
+ * store's lifecycle changes: every transition, every refusal with nothing
+ * changed, swaps, tamper locks, repairs and the audit queries.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "merchant.h"
+#include "pf/msg_lifecycle.h"
+#include "repair.h"
+#include "store/store.h"
+#include "store/store_lifecycle.h"
+#include "testutil.h"
+
+static char dir[256];
+static char dbpath[300];
+static const struct pfs_actor ops = {"alice", "ops"};
+static const struct pfs_actor sup = {"sam", "support"};
+
+static void setup(void)
+{
+    pf_test_tmpdir(dir, sizeof(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
+}
+
+static void teardown(void)
+{
+    pf_test_rmtree(dir);
+}
+
+/* ---- credit codes ---------------------------------------------------------- */
+
+/* Published codes: the example of GB 32100-2015 and registered companies. */
+static const char *const valid_codes[] = {
+        "91350100M000100Y43", /* GB 32100-2015 example */
+        "9144030071526726XG", /* Shenzhen Tencent Computer Systems Co., Ltd. */
+        "914403001922038216", /* Huawei Technologies Co., Ltd. */
+        "91110000802100433B", /* Beijing Baidu Netcom Science and Technology Co., Ltd. */
+        "91110108551385082Q", /* Beijing Xiaomi Technology Co., Ltd. */
+};
+
+START_TEST(uscc_published_codes_pass)
+{
+    for (size_t i = 0; i < sizeof(valid_codes) / sizeof(valid_codes[0]); i++)
+        ck_assert_msg(pfs_uscc_valid(valid_codes[i]), "%s", valid_codes[i]);
+    ck_assert_int_eq(pfs_uscc_check_char("91350100M000100Y4"), '3');
+    ck_assert_int_eq(pfs_uscc_check_char("9144030071526726X"), 'G');
+}
+END_TEST
+
+START_TEST(uscc_invalid_codes_fail)
+{
+    static const char *const bad[] = {
+            "91350100M000100Y44",  /* wrong check character */
+            "9144030071526726XH",  /* wrong check character */
+            "914403001922038217",  /* wrong check character */
+            "91110000802100433A",  /* wrong check character */
+            "91350100M000010Y43",  /* two characters swapped */
+            "91350100M000100Y4",   /* 17 characters */
+            "91350100M000100Y433", /* 19 characters */
+            "",                    /* empty */
+            "91350100I000100Y43",  /* I is not in the character set */
+            "91350100O000100Y43",  /* O */
+            "91350100S000100Y43",  /* S */
+            "91350100V000100Y43",  /* V */
+            "91350100Z000100Y43",  /* Z */
+            "91350100m000100Y43",  /* lower case */
+            "913A0100M000100Y4X",  /* division code (3-8) not digits */
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!pfs_uscc_valid(bad[i]), "%s accepted", bad[i]);
+}
+END_TEST
+
+/* ---- merchant fields ------------------------------------------------------------ */
+
+static json_t *merchant_body(void)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "id", "M1", "name",
+                     "Lucky Noodles", "uscc", "9144030071526726XG", "mcc", "5812", "address",
+                     "1 Nanshan Road, Shenzhen", "contact_name", "Li Wei", "contact_phone",
+                     "+86 138-0000-0000", "tz", "Asia/Shanghai", "settlement", "T1", "fee_plan",
+                     "fee-2026.11");
+}
+
+START_TEST(merchant_valid_fields)
+{
+    struct pfs_merchant m;
+    struct pf_error err = {0};
+    json_t *b = merchant_body();
+
+    memset(&m, 0, sizeof(m));
+    json_object_set_new(b, "name", json_string("幸运面馆"));
+    ck_assert_int_eq(pfs_merchant_from_json(b, true, &m, &err), 0);
+    ck_assert_str_eq(m.id, "M1");
+    ck_assert_str_eq(m.uscc, "9144030071526726XG");
+    ck_assert_int_eq(m.settlement, PFS_SETTLE_T1);
+    ck_assert_uint_eq(m.nfees, 1);
+    ck_assert_str_eq(m.fee_plan[0], "fee-2026.11");
+    ck_assert_int_eq(m.status, PFS_MERCHANT_APPLIED);
+    json_decref(b);
+}
+END_TEST
+
+/* Each bad value is refused with PF_EINVAL, the message names the field, and
+ * the merchant is left as it was. */
+START_TEST(merchant_each_field_refused)
+{
+    static const struct {
+        const char *field;
+        const char *json; /* the bad value as JSON */
+    } cases[] = {
+            {"id", "\"\""},
+            {"id", "\"M 1\""},
+            {"id", "\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "\""},
+            {"id", "7"},
+            {"name", "\"\""},
+            {"name", "\" padded\""},
+            {"name", "\"tab\\there\""},
+            {"name", "12"},
+            {"uscc", "\"9144030071526726XH\""},
+            {"uscc", "\"9144030071526726X\""},
+            {"uscc", "\"9144030071526726XGG\""},
+            {"uscc", "\"91440300715267I6XG\""},
+            {"mcc", "\"581\""},
+            {"mcc", "\"58A2\""},
+            {"mcc", "5812"},
+            {"address", "\"\""},
+            {"contact_name", "\"\""},
+            {"contact_phone", "\"phone me\""},
+            {"contact_phone", "\"+12\""},
+            {"contact_phone", "\"1234567890123456\""},
+            {"tz", "\"Mars/Olympus_Mons\""},
+            {"tz", "\"../../etc/passwd\""},
+            {"tz", "\"Asia//Shanghai\""},
+            {"tz", "\"\""},
+            {"settlement", "\"T2\""},
+            {"settlement", "\"t1\""},
+            {"fee_plan", "\"fee-1\""},
+            {"fee_plan", "[\"\"]"},
+            {"fee_plan", "[\"a b\"]"},
+            {"fee_plan", "[\"x\", \"x\"]"},
+            {"fee_plan", "[1]"},
+            {"fee_plan", "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pfs_merchant m, before;
+        struct pf_error err = {0};
+        json_t *b = merchant_body();
+
+        memset(&m, 0x5a, sizeof(m));
+        before = m;
+        json_object_set_new(b, cases[i].field, json_loads(cases[i].json, JSON_DECODE_ANY, NULL));
+        ck_assert_int_eq(pfs_merchant_from_json(b, true, &m, &err), PF_EINVAL);
+        ck_assert_msg(strncmp(err.msg, cases[i].field, strlen(cases[i].field)) == 0,
+                      "case %zu: '%s' does not name %s", i, err.msg, cases[i].field);
+        ck_assert_msg(memcmp(&m, &before, sizeof(m)) == 0, "case %zu changed the merchant", i);
+        json_decref(b);
+    }
+}
+END_TEST
+
+START_TEST(merchant_required_fields)
+{
+    static const char *const req[] = {"id",           "name",          "uscc", "mcc",
+                                      "address",      "contact_name",  "tz",   "settlement",
+                                      "contact_phone"};
+
+    for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+        struct pfs_merchant m;
+        struct pf_error err = {0};
+        json_t *b = merchant_body();
+
+        memset(&m, 0, sizeof(m));
+        json_object_del(b, req[i]);
+        ck_assert_int_eq(pfs_merchant_from_json(b, true, &m, &err), PF_EINVAL);
+        ck_assert_msg(strstr(err.msg, req[i]) == err.msg, "%s: %s", req[i], err.msg);
+        json_decref(b);
+    }
+}
+END_TEST
+
+START_TEST(merchant_update_keeps_and_refuses)
+{
+    struct pfs_merchant m;
+    struct pf_error err = {0};
+    json_t *b = merchant_body(), *u;
+
+    memset(&m, 0, sizeof(m));
+    ck_assert_int_eq(pfs_merchant_from_json(b, true, &m, &err), 0);
+    u = json_pack("{s:s}", "tz", "Asia/Urumqi");
+    ck_assert_int_eq(pfs_merchant_from_json(u, false, &m, &err), 0);
+    ck_assert_str_eq(m.tz, "Asia/Urumqi");
+    ck_assert_str_eq(m.name, "Lucky Noodles");
+    json_decref(u);
+    u = json_pack("{s:s}", "id", "M2");
+    ck_assert_int_eq(pfs_merchant_from_json(u, false, &m, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "id: cannot be changed");
+    json_decref(u);
+    u = json_pack("{s:s}", "status", "active");
+    ck_assert_int_eq(pfs_merchant_from_json(u, false, &m, &err), PF_EINVAL);
+    ck_assert_int_eq(m.status, PFS_MERCHANT_APPLIED);
+    json_decref(u);
+    json_decref(b);
+}
+END_TEST
+
+START_TEST(tz_names)
+{
+    ck_assert(pfs_tz_valid("Asia/Shanghai", NULL));
+    ck_assert(pfs_tz_valid("UTC", NULL));
+    ck_assert(pfs_tz_valid("America/Argentina/Buenos_Aires", NULL));
+    ck_assert(!pfs_tz_valid("Asia/Nowhere", NULL));
+    ck_assert(!pfs_tz_valid("/etc/passwd", NULL));
+    ck_assert(!pfs_tz_valid("Asia/../../etc/passwd", NULL));
+    ck_assert(!pfs_tz_valid(".hidden", NULL));
+    ck_assert(!pfs_tz_valid("", NULL));
+    /* Without a zoneinfo database the strict pattern decides. */
+    ck_assert(pfs_tz_valid("Asia/Nowhere", "/nonexistent-zoneinfo"));
+    ck_assert(!pfs_tz_valid("Asia/No where", "/nonexistent-zoneinfo"));
+}
+END_TEST
+
+/* ---- review flow and state tables --------------------------------------------- */
+
+START_TEST(merchant_flow_every_pair)
+{
+    /* expect[status][action]: the status reached, or -1 when refused. */
+    static const int expect[PFS_MERCHANT_STATUS_COUNT][PFS_MACT_COUNT] = {
+            /*             approve reject activate suspend resume close */
+            [PFS_MERCHANT_APPLIED] = {PFS_MERCHANT_APPROVED, PFS_MERCHANT_REJECTED, -1, -1, -1,
+                                      PFS_MERCHANT_CLOSED},
+            [PFS_MERCHANT_APPROVED] = {-1, -1, PFS_MERCHANT_ACTIVE, -1, -1, PFS_MERCHANT_CLOSED},
+            [PFS_MERCHANT_REJECTED] = {-1, -1, -1, -1, -1, PFS_MERCHANT_CLOSED},
+            [PFS_MERCHANT_ACTIVE] = {-1, -1, -1, PFS_MERCHANT_SUSPENDED, -1, PFS_MERCHANT_CLOSED},
+            [PFS_MERCHANT_SUSPENDED] = {-1, -1, -1, -1, PFS_MERCHANT_ACTIVE, PFS_MERCHANT_CLOSED},
+            [PFS_MERCHANT_CLOSED] = {-1, -1, -1, -1, -1, -1},
+    };
+
+    for (int s = 0; s < PFS_MERCHANT_STATUS_COUNT; s++) {
+        for (int a = 0; a < PFS_MACT_COUNT; a++) {
+            enum pfs_merchant_status to = PFS_MERCHANT_STATUS_COUNT;
+            struct pf_error err = {0};
+            int rc = pfs_merchant_next((enum pfs_merchant_status)s,
+                                       (enum pfs_merchant_action)a, &to, &err);
+
+            if (expect[s][a] < 0) {
+                ck_assert_msg(rc == PF_ESTATE, "%s %s allowed", pfs_merchant_status_names[s],
+                              pfs_merchant_action_names[a]);
+                ck_assert_int_eq(to, PFS_MERCHANT_STATUS_COUNT);
+                ck_assert_ptr_nonnull(strstr(err.msg, pfs_merchant_status_names[s]));
+            } else {
+                ck_assert_int_eq(rc, 0);
+                ck_assert_int_eq(to, expect[s][a]);
+            }
+        }
+    }
+    ck_assert(pfs_merchant_bindable(PFS_MERCHANT_APPROVED));
+    ck_assert(pfs_merchant_bindable(PFS_MERCHANT_ACTIVE));
+    ck_assert(!pfs_merchant_bindable(PFS_MERCHANT_SUSPENDED));
+    ck_assert(!pfs_merchant_bindable(PFS_MERCHANT_APPLIED));
+}
+END_TEST
+
+START_TEST(terminal_table_every_pair)
+{
+    enum { IS = PFS_TERM_IN_STOCK, IN = PFS_TERM_INSTALLED, AC = PFS_TERM_ACTIVE,
+           LO = PFS_TERM_LOCKED, IR = PFS_TERM_IN_REPAIR, RE = PFS_TERM_RETIRED, NO = -1 };
+    /* expect[event][state]: in_stock installed active locked in_repair retired */
+    static const int expect[PFS_TEV_COUNT][PFS_TERM_STATE_COUNT] = {
+            [PFS_TEV_BIND] = {IN, NO, NO, NO, NO, NO},
+            [PFS_TEV_UNBIND] = {NO, IS, IS, NO, NO, NO},
+            [PFS_TEV_ACTIVATE] = {NO, AC, NO, NO, NO, NO},
+            [PFS_TEV_TAMPER] = {LO, LO, LO, NO, NO, NO},
+            [PFS_TEV_SWAP_OUT] = {NO, IR, IR, IR, NO, NO},
+            [PFS_TEV_SWAP_IN] = {IN, NO, NO, NO, NO, NO},
+            [PFS_TEV_REPAIR_OPEN] = {IR, NO, NO, NO, NO, NO},
+            [PFS_TEV_REPAIR_RECEIVE] = {NO, NO, NO, IR, IR, NO},
+            [PFS_TEV_REPAIR_RETURN] = {NO, NO, NO, IS, IS, NO},
+            [PFS_TEV_REPAIR_SCRAP] = {NO, NO, NO, RE, RE, NO},
+            [PFS_TEV_RETIRE] = {RE, NO, NO, NO, RE, NO},
+    };
+
+    for (int e = 0; e < PFS_TEV_COUNT; e++) {
+        for (int s = 0; s < PFS_TERM_STATE_COUNT; s++) {
+            enum pfs_term_state to = PFS_TERM_STATE_COUNT;
+            struct pf_error err = {0};
+            int rc = pfs_life_next((enum pfs_term_state)s, (enum pfs_term_event)e, &to, &err);
+
+            if (expect[e][s] == NO) {
+                ck_assert_msg(rc == PF_ESTATE, "%s from %s allowed", pfs_term_event_names[e],
+                              pfs_term_state_names[s]);
+                ck_assert_int_eq(to, PFS_TERM_STATE_COUNT);
+                ck_assert_ptr_nonnull(strstr(err.msg, pfs_term_state_names[s]));
+            } else {
+                ck_assert_msg(rc == 0, "%s from %s: %s", pfs_term_event_names[e],
+                              pfs_term_state_names[s], err.msg);
+                ck_assert_int_eq(to, expect[e][s]);
+            }
+        }
+    }
+}
+END_TEST
+
+START_TEST(repair_states_and_codes)
+{
+    struct pf_error err = {0};
+    json_t *a;
+
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_OPEN, PFS_REPAIR_RECEIVED, &err), 0);
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_OPEN, PFS_REPAIR_DIAGNOSED, &err), 0);
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_REPAIRED, PFS_REPAIR_RETURNED, &err), 0);
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_RECEIVED, PFS_REPAIR_SCRAPPED, &err), 0);
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_DIAGNOSED, PFS_REPAIR_RECEIVED, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_RECEIVED, PFS_REPAIR_RECEIVED, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_RETURNED, PFS_REPAIR_SCRAPPED, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_repair_next(PFS_REPAIR_SCRAPPED, PFS_REPAIR_RETURNED, &err), PF_ESTATE);
+    a = json_pack("[s, s]", "TAMPER", "CARD_READER");
+    ck_assert_int_eq(pfs_repair_faults_check(a, &err), 0);
+    json_array_append_new(a, json_string("GREMLINS"));
+    ck_assert_int_eq(pfs_repair_faults_check(a, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "fault_codes[2]: not a documented fault code (docs/support.md)");
+    json_decref(a);
+}
+END_TEST
+
+/* ---- lock codecs --------------------------------------------------------------- */
+
+static int lock_dec(const char *json)
+{
+    struct pf_lock_cmd c;
+    struct pf_error err = {0};
+
+    return pf_lock_cmd_decode(json, strlen(json), &c, &err);
+}
+
+static int report_dec(const char *json)
+{
+    struct pf_lock_report r;
+    struct pf_error err = {0};
+
+    return pf_lock_report_decode(json, strlen(json), &r, &err);
+}
+
+START_TEST(lock_codecs)
+{
+    struct pf_lock_cmd c = {.id = "lock-1", .lock = true, .reason = "tamper", .ts_ms = 5}, c2;
+    struct pf_lock_report r = {.id = "lock-1", .locked = true}, r2;
+    struct pf_error err = {0};
+    char buf[256];
+    size_t len = 0;
+
+    ck_assert_int_eq(pf_lock_cmd_encode(&c, buf, sizeof(buf), &len), 0);
+    ck_assert_int_eq(pf_lock_cmd_decode(buf, len, &c2, &err), 0);
+    ck_assert_str_eq(c2.id, "lock-1");
+    ck_assert(c2.lock);
+    ck_assert_str_eq(c2.reason, "tamper");
+    ck_assert_int_eq(pf_lock_report_encode(&r, buf, sizeof(buf), &len), 0);
+    ck_assert_int_eq(pf_lock_report_decode(buf, len, &r2, &err), 0);
+    ck_assert(r2.locked);
+    ck_assert_int_eq(lock_dec("{\"v\":1,\"id\":\"x\",\"action\":\"melt\"}"), PF_ERANGE);
+    ck_assert_int_eq(lock_dec("{\"v\":1,\"id\":\"a/b\",\"action\":\"lock\"}"), PF_ERANGE);
+    ck_assert_int_eq(lock_dec("{\"v\":1,\"action\":\"lock\"}"), PF_ESCHEMA);
+    ck_assert_int_eq(lock_dec("{\"v\":1,\"id\":\"x\",\"action\":true}"), PF_ESCHEMA);
+    ck_assert_int_eq(lock_dec("{\"v\":1,"), PF_EPARSE);
+    ck_assert_int_eq(report_dec("{\"v\":1,\"id\":\"x\"}"), PF_ESCHEMA);
+    ck_assert_int_eq(report_dec("{\"v\":2,\"id\":\"x\",\"locked\":true}"), PF_EVERSION);
+    ck_assert_int_eq(report_dec("{\"v\":1,\"id\":\"x\",\"locked\":1}"), PF_ESCHEMA);
+}
+END_TEST
+
+/* ---- store ------------------------------------------------------------------------ */
+
+static struct pfs_store *open_store(void)
+{
+    struct pfs_store_opts o = {.path = dbpath};
+    struct pfs_store *st = NULL;
+    struct pf_error err = {0};
+
+    ck_assert_int_eq(pfs_store_open(&o, &st, &err), 0);
+    return st;
+}
+
+static void add_device(struct pfs_store *st, const char *serial, const char *model)
+{
+    struct pfs_device d;
+    struct pf_error err = {0};
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.serial, sizeof(d.serial), "%s", serial);
+    snprintf(d.model, sizeof(d.model), "%s", model);
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), 0);
+}
+
+static int count_cb(void *ctx, const char *json)
+{
+    (void)json;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void add_merchant(struct pfs_store *st, const char *id, const char *uscc)
+{
+    struct pfs_merchant m;
+    struct pf_error err = {0};
+    json_t *b = merchant_body();
+
+    memset(&m, 0, sizeof(m));
+    json_object_set_new(b, "id", json_string(id));
+    json_object_set_new(b, "uscc", json_string(uscc));
+    ck_assert_int_eq(pfs_merchant_from_json(b, true, &m, &err), 0);
+    json_decref(b);
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 2000, &err), 0);
+}
+
+static int approve_fn(void *ctx, struct pfs_merchant *m, struct pf_error *err)
+{
+    enum pfs_merchant_status to;
+    int rc = pfs_merchant_next(m->status, *(enum pfs_merchant_action *)ctx, &to, err);
+
+    if (!rc)
+        m->status = to;
+    return rc;
+}
+
+static int merchant_act(struct pfs_store *st, const char *id, enum pfs_merchant_action act,
+                        struct pf_error *err)
+{
+    return pfs_store_merchant_change(st, id, pfs_merchant_action_names[act], approve_fn, &act,
+                                     &ops, 3000, NULL, err);
+}
+
+/* What must not move when a change is refused. */
+struct snap {
+    char *term[3];
+    int64_t audit, events, repairs;
+};
+
+static int64_t count(struct pfs_store *st, const char *table)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    char sql[128];
+    int64_t n = -1;
+
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    (void)st;
+    return n;
+}
+
+static void snap_take(struct pfs_store *st, struct snap *s, const char *a, const char *b,
+                      const char *c)
+{
+    const char *serials[3] = {a, b, c};
+
+    for (int i = 0; i < 3; i++) {
+        s->term[i] = NULL;
+        if (serials[i])
+            ck_assert_int_eq(pfs_store_term_json(st, serials[i], &s->term[i]), 0);
+    }
+    s->audit = count(st, "audit");
+    s->events = count(st, "terminal_events");
+    s->repairs = count(st, "repairs");
+}
+
+static void snap_same(struct pfs_store *st, struct snap *before, const char *a, const char *b,
+                      const char *c)
+{
+    struct snap now;
+
+    snap_take(st, &now, a, b, c);
+    for (int i = 0; i < 3; i++) {
+        if (before->term[i])
+            ck_assert_str_eq(now.term[i], before->term[i]);
+        free(now.term[i]);
+        free(before->term[i]);
+    }
+    ck_assert_int_eq(now.audit, before->audit);
+    ck_assert_int_eq(now.events, before->events);
+    ck_assert_int_eq(now.repairs, before->repairs);
+}
+
+static enum pfs_term_state state_of(struct pfs_store *st, const char *serial)
+{
+    struct pfs_term t;
+
+    ck_assert_int_eq(pfs_store_term_get(st, serial, &t), 0);
+    return t.state;
+}
+
+START_TEST(store_bind_unbind_retire)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_term t;
+    struct snap s;
+    bool changed = false;
+
+    add_device(st, "T1", "PX-500");
+    add_device(st, "T2", "PX-500");
+    add_merchant(st, "M1", valid_codes[1]);
+    ck_assert_int_eq(state_of(st, "T1"), PFS_TERM_IN_STOCK);
+
+    /* A merchant still applying gets no terminal. */
+    snap_take(st, &s, "T1", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 4000, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "applied"));
+    snap_same(st, &s, "T1", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M9", &ops, 4000, &err), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_term_bind(st, "NOPE", "M1", &ops, 4000, &err), PF_EUNKNOWN_SERIAL);
+
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 4000, &err), 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    {
+        struct pfs_merchant m;
+
+        ck_assert_int_eq(pfs_store_merchant_get(st, "M1", &m), 0);
+        ck_assert_int_eq(m.status, PFS_MERCHANT_ACTIVE); /* its first terminal */
+    }
+    {
+        char *j = NULL;
+
+        ck_assert_int_eq(pfs_store_term_json(st, "T1", &j), 0);
+        ck_assert_ptr_nonnull(strstr(j, "\"fee_plan\":[\"fee-2026.11\"]"));
+        ck_assert_ptr_nonnull(strstr(j, "\"tz\":\"Asia/Shanghai\""));
+        free(j);
+    }
+
+    /* One terminal, one merchant: binding again is refused, nothing changes. */
+    snap_take(st, &s, "T1", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 4100, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "bound to merchant M1"));
+    snap_same(st, &s, "T1", NULL, NULL);
+
+    /* Closing a merchant with a bound terminal is refused. */
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_CLOSE, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "still bound"));
+
+    /* Retiring a bound terminal is refused. */
+    snap_take(st, &s, "T1", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_retire(st, "T1", &ops, 4200, &err), PF_ESTATE);
+    snap_same(st, &s, "T1", NULL, NULL);
+
+    /* The first report after binding makes it active, once. */
+    ck_assert_int_eq(pfs_store_term_activate(st, "T1", 4300, &changed), 0);
+    ck_assert(changed);
+    ck_assert_int_eq(state_of(st, "T1"), PFS_TERM_ACTIVE);
+    ck_assert_int_eq(pfs_store_term_activate(st, "T1", 4400, &changed), 0);
+    ck_assert(!changed);
+    ck_assert_int_eq(pfs_store_term_activate(st, "T2", 4400, &changed), 0);
+    ck_assert(!changed);
+    ck_assert_int_eq(state_of(st, "T2"), PFS_TERM_IN_STOCK);
+
+    ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 4500, &err), 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    ck_assert_str_eq(t.merchant_id, "");
+    snap_take(st, &s, "T1", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 4600, &err), PF_ESTATE);
+    snap_same(st, &s, "T1", NULL, NULL);
+
+    ck_assert_int_eq(pfs_store_term_retire(st, "T1", &ops, 4700, &err), 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_RETIRED);
+    ck_assert(t.revoked);
+    /* A retired terminal cannot be bound again, retired again or unbound. */
+    snap_take(st, &s, "T1", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 4800, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "retired"));
+    ck_assert_int_eq(pfs_store_term_retire(st, "T1", &ops, 4800, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 4800, &err), PF_ESTATE);
+    snap_same(st, &s, "T1", NULL, NULL);
+
+    /* Now the merchant has no terminal and may close. */
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_CLOSE, &err), 0);
+    pfs_store_close(st);
+}
+END_TEST
+
+static void put_health(struct pfs_store *st, const char *serial, uint32_t seq, bool tamper)
+{
+    struct pf_health h;
+
+    memset(&h, 0, sizeof(h));
+    h.seq = seq;
+    h.ts_ms = 10000 + seq;
+    h.battery_pct = 61;
+    h.net_type = PF_NET_4G;
+    h.signal_dbm = -80;
+    h.temp_c = 30;
+    h.tamper = tamper;
+    snprintf(h.fw_version, sizeof(h.fw_version), "1.2.3");
+    snprintf(h.currency, sizeof(h.currency), "CNY");
+    ck_assert_int_eq(pfs_store_health_put(st, serial, &h, 10000 + seq, NULL), 0);
+    ck_assert_int_eq(pfs_store_flush(st, 10000 + seq, NULL), 0);
+}
+
+START_TEST(store_swap)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_term t;
+    struct snap s;
+    int64_t rid = 0;
+    char *j = NULL;
+
+    add_device(st, "OLD", "PX-500");
+    add_device(st, "NEW", "PX-700");
+    add_device(st, "ALIEN", "QT-100");
+    add_device(st, "SPARE", "PX-500");
+    add_merchant(st, "M1", valid_codes[2]);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+
+    /* OLD not bound. */
+    snap_take(st, &s, "OLD", "NEW", NULL);
+    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "NEW", "broken", NULL, NULL, &sup, 5000,
+                                         &rid, &err),
+                     PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "old OLD"));
+    snap_same(st, &s, "OLD", "NEW", NULL);
+
+    ck_assert_int_eq(pfs_store_term_bind(st, "OLD", "M1", &ops, 5000, &err), 0);
+    ck_assert_int_eq(pfs_store_term_tags(st, "OLD", "[\"vip\",\"north\"]", &ops, 5001, &err), 0);
+    put_health(st, "OLD", 1, false);
+    ck_assert_int_eq(pfs_store_alert_open(st, "OLD", "paper_out", 5002, "paper out"), 0);
+    ck_assert_int_eq(pfs_store_flush(st, 5003, NULL), 0);
+
+    /* Another model family. */
+    snap_take(st, &s, "OLD", "ALIEN", NULL);
+    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "ALIEN", "broken", NULL, NULL, &sup, 5100,
+                                         &rid, &err),
+                     PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "family QT"));
+    snap_same(st, &s, "OLD", "ALIEN", NULL);
+
+    /* NEW not in stock (bound elsewhere). */
+    ck_assert_int_eq(pfs_store_term_bind(st, "SPARE", "M1", &ops, 5200, &err), 0);
+    snap_take(st, &s, "OLD", "SPARE", NULL);
+    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "SPARE", "broken", NULL, NULL, &sup, 5300,
+                                         &rid, &err),
+                     PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "new SPARE"));
+    snap_same(st, &s, "OLD", "SPARE", NULL);
+    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "OLD", "x", NULL, NULL, &sup, 5300, &rid, &err),
+                     PF_EINVAL);
+
+    /* The swap itself. */
+    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "NEW", "card reader dead", NULL, NULL, &sup,
+                                         6000, &rid, &err),
+                     0);
+    ck_assert_int_gt(rid, 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_REPAIR);
+    ck_assert_str_eq(t.merchant_id, "");
+    ck_assert_int_eq(pfs_store_term_json(st, "NEW", &j), 0);
+    ck_assert_ptr_nonnull(strstr(j, "\"tags\":[\"vip\",\"north\"]"));
+    ck_assert_ptr_nonnull(strstr(j, "\"fee_plan\":[\"fee-2026.11\"]"));
+    ck_assert_ptr_nonnull(strstr(j, "\"provision\":{\"firmware\":\"fleet_target\""));
+    free(j);
+    ck_assert_int_eq(pfs_store_repair_json(st, rid, &j), 0);
+    ck_assert_ptr_nonnull(strstr(j, "\"source\":\"swap\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"replaced_by\":\"NEW\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"kind\":\"paper_out\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"battery_pct\":61"));
+    free(j);
+    pfs_store_close(st);
+}
+END_TEST
+
+struct audit_seen {
+    int n;
+    char actions[16][32];
+};
+
+static int audit_cb(void *ctx, const struct pfs_audit *a)
+{
+    struct audit_seen *s = ctx;
+
+    if (s->n < 16)
+        snprintf(s->actions[s->n], sizeof(s->actions[0]), "%s", a->action);
+    s->n++;
+    return 0;
+}
+
+static bool audit_has(const struct audit_seen *s, const char *action)
+{
+    for (int i = 0; i < s->n && i < 16; i++) {
+        if (strcmp(s->actions[i], action) == 0)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(store_audit_queries)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct audit_seen a;
+    int64_t rid = 0;
+
+    add_device(st, "A1", "PX-500");
+    add_device(st, "A2", "PX-500");
+    add_device(st, "B1", "PX-500");
+    add_merchant(st, "MA", valid_codes[3]);
+    add_merchant(st, "MB", valid_codes[4]);
+    ck_assert_int_eq(merchant_act(st, "MA", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(merchant_act(st, "MB", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "A1", "MA", &ops, 7000, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "B1", "MB", &ops, 8000, &err), 0);
+    ck_assert_int_eq(pfs_store_term_swap(st, "A1", "A2", "dropped", NULL, NULL, &sup, 9000, &rid,
+                                         &err),
+                     0);
+
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(pfs_store_audit_query(st, "A2", NULL, 0, 0, 100, audit_cb, &a), 0);
+    ck_assert(audit_has(&a, "terminal.swap"));
+    ck_assert(audit_has(&a, "device.add"));
+    ck_assert(!audit_has(&a, "terminal.bind")); /* that was A1's */
+
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(pfs_store_audit_query(st, NULL, "MA", 0, 0, 100, audit_cb, &a), 0);
+    ck_assert(audit_has(&a, "merchant.add"));
+    ck_assert(audit_has(&a, "merchant.approve"));
+    ck_assert(audit_has(&a, "merchant.activate"));
+    ck_assert(audit_has(&a, "terminal.bind"));
+    ck_assert(audit_has(&a, "terminal.swap"));
+    for (int i = 0; i < a.n; i++)
+        ck_assert_str_ne(a.actions[i], "device.add");
+
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(pfs_store_audit_query(st, NULL, NULL, 8000, 0, 100, audit_cb, &a), 0);
+    ck_assert_int_eq(a.n, 3); /* B1's bind, MB activated by it, the swap */
+
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(pfs_store_audit_query(st, "B1", "MA", 0, 0, 100, audit_cb, &a), 0);
+    ck_assert_int_eq(a.n, 0);
+    pfs_store_close(st);
+}
+END_TEST
+
+START_TEST(store_tamper_lock_and_repair)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_repair_change c = {.to = -1};
+    struct pfs_term t;
+    struct snap s;
+    bool changed = false, matched = false, unlock = false;
+    char serial[PF_SERIAL_MAX + 1];
+    int64_t rid = 0;
+    char *j = NULL;
+
+    add_device(st, "TT", "PX-500");
+    add_merchant(st, "M1", valid_codes[0]);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "TT", "M1", &ops, 1000, &err), 0);
+    put_health(st, "TT", 1, true);
+
+    ck_assert_int_eq(pfs_store_term_tamper(st, "TT", "lock-a", 2000, &changed, &err), 0);
+    ck_assert(changed);
+    ck_assert_int_eq(pfs_store_term_get(st, "TT", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_LOCKED);
+    ck_assert(t.lock_want);
+    ck_assert(!t.lock_acked);
+    ck_assert_str_eq(t.lock_cmd, "lock-a");
+    ck_assert_str_eq(t.merchant_id, "M1");
+
+    /* A second tamper report changes nothing. */
+    snap_take(st, &s, "TT", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_tamper(st, "TT", "lock-b", 2100, &changed, &err), 0);
+    ck_assert(!changed);
+    snap_same(st, &s, "TT", NULL, NULL);
+
+    /* A report for another id, or the wrong state, acknowledges nothing. */
+    ck_assert_int_eq(pfs_store_term_lock_report(st, "TT", "lock-old", true, 2200, &matched), 0);
+    ck_assert(!matched);
+    ck_assert_int_eq(pfs_store_term_lock_report(st, "TT", "lock-a", false, 2200, &matched), 0);
+    ck_assert(!matched);
+    ck_assert_int_eq(pfs_store_term_lock_report(st, "TT", "lock-a", true, 2300, &matched), 0);
+    ck_assert(matched);
+    ck_assert_int_eq(pfs_store_term_get(st, "TT", &t), 0);
+    ck_assert(t.lock_acked);
+
+    /* The tamper repair is open, with the tamper fault and a snapshot. */
+    {
+        int open = 0;
+
+        ck_assert_int_eq(pfs_store_repair_list(st, "TT", -2, 10, count_cb, &open), 0);
+        ck_assert_int_eq(open, 1);
+    }
+    {
+        struct pfs_store *s2 = st;
+        char *rj = NULL;
+
+        ck_assert_int_eq(pfs_store_term_json(s2, "TT", &rj), 0);
+        ck_assert_ptr_nonnull(strstr(rj, "\"repair_id\":1"));
+        free(rj);
+    }
+    rid = 1;
+    ck_assert_int_eq(pfs_store_repair_json(st, rid, &j), 0);
+    ck_assert_ptr_nonnull(strstr(j, "\"source\":\"tamper\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"fault_codes\":[\"TAMPER\"]"));
+    ck_assert_ptr_nonnull(strstr(j, "\"tamper\":true"));
+    free(j);
+
+    /* Support cannot open a second repair, nor retire it while its repair is open. */
+    snap_take(st, &s, "TT", NULL, NULL);
+    ck_assert_int_eq(pfs_store_repair_open(st, "TT", "again", NULL, &sup, 2400, &rid, &err),
+                     PF_EEXIST);
+    ck_assert_int_eq(pfs_store_term_retire(st, "TT", &ops, 2400, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_term_unbind(st, "TT", &ops, 2400, &err), PF_ESTATE);
+    snap_same(st, &s, "TT", NULL, NULL);
+
+    /* received -> the terminal is in repair (still locked). */
+    c.to = PFS_REPAIR_RECEIVED;
+    c.unlock_cmd = "unlock-x";
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &c, &sup, 2500, &unlock, serial, &err), 0);
+    ck_assert(!unlock);
+    ck_assert_str_eq(serial, "TT");
+    ck_assert_int_eq(pfs_store_term_get(st, "TT", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_REPAIR);
+    ck_assert(t.lock_want);
+
+    /* Backwards is refused. */
+    snap_take(st, &s, "TT", NULL, NULL);
+    c.to = PFS_REPAIR_RECEIVED;
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &c, &sup, 2600, &unlock, serial, &err),
+                     PF_ESTATE);
+    snap_same(st, &s, "TT", NULL, NULL);
+
+    c.to = PFS_REPAIR_DIAGNOSED;
+    c.faults_json = "[\"TAMPER\",\"PHYSICAL\"]";
+    c.notes = "case opened, seal broken";
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &c, &sup, 2700, &unlock, serial, &err), 0);
+    c.to = PFS_REPAIR_REPAIRED;
+    c.faults_json = NULL;
+    c.parts_json = "[\"casing\",\"tamper mesh\"]";
+    c.notes = "replaced casing";
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &c, &sup, 2800, &unlock, serial, &err), 0);
+    c.to = PFS_REPAIR_RETURNED;
+    c.parts_json = NULL;
+    c.notes = NULL;
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &c, &sup, 2900, &unlock, serial, &err), 0);
+    ck_assert(unlock);
+    ck_assert_int_eq(pfs_store_term_get(st, "TT", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    ck_assert_str_eq(t.merchant_id, "");
+    ck_assert(!t.lock_want);
+    ck_assert(!t.lock_acked);
+    ck_assert_str_eq(t.lock_cmd, "unlock-x");
+    ck_assert_int_eq(pfs_store_repair_json(st, 1, &j), 0);
+    ck_assert_ptr_nonnull(strstr(j, "\"state\":\"returned_to_stock\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"parts\":[\"casing\",\"tamper mesh\"]"));
+    ck_assert_ptr_nonnull(strstr(j, "case opened, seal broken\\nreplaced casing"));
+    ck_assert_ptr_nonnull(strstr(j, "\"closed_ms\":2900"));
+    free(j);
+
+    /* A closed repair does not move. */
+    snap_take(st, &s, "TT", NULL, NULL);
+    c.to = PFS_REPAIR_SCRAPPED;
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &c, &sup, 3000, &unlock, serial, &err),
+                     PF_ESTATE);
+    snap_same(st, &s, "TT", NULL, NULL);
+    ck_assert_int_eq(pfs_store_term_lock_report(st, "TT", "unlock-x", false, 3100, &matched), 0);
+    ck_assert(matched);
+
+    /* Support's own repair, then scrapped: the terminal is retired and revoked. */
+    ck_assert_int_eq(pfs_store_repair_open(st, "TT", "screen flicker", "[\"DISPLAY\"]", &sup, 3200,
+                                           &rid, &err),
+                     0);
+    ck_assert_int_eq(state_of(st, "TT"), PFS_TERM_IN_REPAIR);
+    c.to = PFS_REPAIR_SCRAPPED;
+    ck_assert_int_eq(pfs_store_repair_change(st, rid, &c, &sup, 3300, &unlock, serial, &err), 0);
+    ck_assert(!unlock);
+    ck_assert_int_eq(pfs_store_term_get(st, "TT", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_RETIRED);
+    ck_assert(t.revoked);
+
+    /* The history has it all, in order. */
+    ck_assert_int_eq(pfs_store_history_json(st, "TT", 100, &j), 0);
+    {
+        const char *kinds[] = {"\"kind\":\"bind\"",         "\"kind\":\"lock\"",
+                               "\"kind\":\"locked\"",       "\"kind\":\"repair_receive\"",
+                               "\"kind\":\"repair_return\"", "\"kind\":\"unlock\"",
+                               "\"kind\":\"unlocked\"",     "\"kind\":\"repair_open\"",
+                               "\"kind\":\"repair_scrap\""};
+        const char *p = j;
+
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+            p = strstr(p, kinds[i]);
+            ck_assert_msg(p != NULL, "history lacks %s in order: %s", kinds[i], j);
+        }
+    }
+    free(j);
+    pfs_store_close(st);
+}
+END_TEST
+
+static int pending_cb(void *ctx, const struct pfs_lock_pending *p)
+{
+    (*(int *)ctx)++;
+    ck_assert_str_eq(p->cmd_id, "lock-p");
+    ck_assert(p->lock);
+    return 0;
+}
+
+START_TEST(store_lock_pending_survives_reopen)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    bool changed = false;
+    int n = 0;
+
+    add_device(st, "LP", "PX-500");
+    ck_assert_int_eq(pfs_store_term_tamper(st, "LP", "lock-p", 100, &changed, &err), 0);
+    ck_assert(changed);
+    pfs_store_close(st);
+    st = open_store();
+    ck_assert_int_eq(pfs_store_lock_pending_each(st, pending_cb, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(state_of(st, "LP"), PFS_TERM_LOCKED);
+    pfs_store_close(st);
+}
+END_TEST
+
+START_TEST(store_merchant_changes)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_merchant m;
+    struct snap s;
+
+    add_merchant(st, "M1", valid_codes[0]);
+    memset(&m, 0, sizeof(m));
+    {
+        json_t *b = merchant_body();
+
+        json_object_set_new(b, "id", json_string("M1"));
+        json_object_set_new(b, "uscc", json_string(valid_codes[1]));
+        ck_assert_int_eq(pfs_merchant_from_json(b, true, &m, &err), 0);
+        ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 1, &err), PF_EEXIST);
+        json_object_set_new(b, "id", json_string("M2"));
+        json_object_set_new(b, "uscc", json_string(valid_codes[0]));
+        ck_assert_int_eq(pfs_merchant_from_json(b, true, &m, &err), 0);
+        ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 1, &err), PF_EEXIST);
+        ck_assert_str_eq(err.msg, "uscc: 91350100M000100Y43 belongs to another merchant");
+        json_decref(b);
+    }
+    snap_take(st, &s, NULL, NULL, NULL);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_SUSPEND, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "cannot suspend a merchant that is applied (only active)");
+    ck_assert_int_eq(merchant_act(st, "M9", PFS_MACT_APPROVE, &err), PF_ENOENT);
+    snap_same(st, &s, NULL, NULL, NULL);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_ACTIVATE, &err), 0);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_SUSPEND, &err), 0);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_RESUME, &err), 0);
+    ck_assert_int_eq(pfs_store_merchant_get(st, "M1", &m), 0);
+    ck_assert_int_eq(m.status, PFS_MERCHANT_ACTIVE);
+    pfs_store_close(st);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("lifecycle");
+    TCase *pure = tcase_create("rules");
+    TCase *store = tcase_create("store");
+
+    tcase_add_test(pure, uscc_published_codes_pass);
+    tcase_add_test(pure, uscc_invalid_codes_fail);
+    tcase_add_test(pure, merchant_valid_fields);
+    tcase_add_test(pure, merchant_each_field_refused);
+    tcase_add_test(pure, merchant_required_fields);
+    tcase_add_test(pure, merchant_update_keeps_and_refuses);
+    tcase_add_test(pure, tz_names);
+    tcase_add_test(pure, merchant_flow_every_pair);
+    tcase_add_test(pure, terminal_table_every_pair);
+    tcase_add_test(pure, repair_states_and_codes);
+    tcase_add_test(pure, lock_codecs);
+    suite_add_tcase(s, pure);
+    tcase_add_checked_fixture(store, setup, teardown);
+    tcase_set_timeout(store, 60);
+    tcase_add_test(store, store_bind_unbind_retire);
+    tcase_add_test(store, store_swap);
+    tcase_add_test(store, store_audit_queries);
+    tcase_add_test(store, store_tamper_lock_and_repair);
+    tcase_add_test(store, store_lock_pending_survives_reopen);
+    tcase_add_test(store, store_merchant_changes);
+    suite_add_tcase(s, store);
+    return s;
+}
+
+int main(void)
+{
+    return pf_test_run(suite());
+}
