@@ -23,10 +23,10 @@
 #include "pf/msg.h"
 #include "pf/topic.h"
 
-#define IMPORT_FILE_MAX    (1024u * 1024 * 1024)
-#define IMPORT_TIMEOUT_MS  (600L * 1000) /* unless --timeout: a million rows take seconds */
-#define IMPORT_KEYS_ENV    "POSFLEET_KEYS"
-#define IMPORT_KEYS_BIN    "posfleet-keys"
+#define IMPORT_FILE_MAX   (1024u * 1024 * 1024)
+#define IMPORT_TIMEOUT_MS (600L * 1000) /* unless --timeout: a million rows take seconds */
+#define IMPORT_KEYS_ENV   "POSFLEET_KEYS"
+#define IMPORT_KEYS_BIN   "posfleet-keys"
 
 /* A growing text buffer. */
 struct import__buf {
@@ -79,8 +79,8 @@ static int import__rows(const char *csv, size_t len, import__row_fn row, void *c
         line++;
         if (e > p && e[-1] == '\r')
             e--;
-        if (e == p || (line == 1 && e - p >= 6 && !memcmp(p, "serial", 6) &&
-                       (e - p == 6 || p[6] == ','))) {
+        if (e == p ||
+            (line == 1 && e - p >= 6 && !memcmp(p, "serial", 6) && (e - p == 6 || p[6] == ','))) {
             p = nl ? nl + 1 : end;
             continue;
         }
@@ -150,8 +150,7 @@ static int import__row(void *vctx, const char *f[4], const size_t fl[4], int nf)
 }
 
 /* posfleet-keys device-cert --dir PKI --serials LIST --out CERTS; its stdout is not ours. */
-static int import__issue(const char *pki, const char *list, const char *certs,
-                         struct pf_error *err)
+static int import__issue(const char *pki, const char *list, const char *certs, struct pf_error *err)
 {
     const char *bin = getenv(IMPORT_KEYS_ENV);
     int status;
@@ -289,8 +288,7 @@ int pfc_cmd_device_import(struct pfc_ctx *ctx, const struct pfc_args *a, struct 
                             "certificates) or --certs DIR (certificates already there)");
     rc = pf_file_read(file, IMPORT_FILE_MAX, &csv, &len);
     if (rc)
-        return pf_error_set(err, rc == PF_ENOENT ? PF_EINVAL : rc, "%s: %s", file,
-                            pf_strerror(rc));
+        return pf_error_set(err, rc == PF_ENOENT ? PF_EINVAL : rc, "%s: %s", file, pf_strerror(rc));
     if (!pfc_args_get(a, "timeout"))
         pfc_http_set_timeout(ctx->http, IMPORT_TIMEOUT_MS);
     rc = pfc_call_raw(ctx, "POST", "/v1/devices/import", "text/csv", csv, len, NULL, &resp, err);

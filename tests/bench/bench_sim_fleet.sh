@@ -10,7 +10,9 @@
 # own counters (attempts per second) and from the broker's log (new clients per
 # wall-clock second), against the configured rate.
 #
-# Knobs: SIZES="1000 5000 15000" WINDOW=60 SETTLE=20 RATE=500 (attempts/s).
+# Knobs: SIZES="1000 5000 15000" WINDOW=60 SETTLE=20 RATE=200 (attempts/s). Each new TLS
+# session costs the broker (Mosquitto 2.0.11, OpenSSL 3.0) about 4 ms of CPU and the sim
+# about as much, so on two cores a higher RATE is held back by the in-flight cap anyway.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/stack.sh"
@@ -18,7 +20,7 @@ set -euo pipefail
 SIZES=${SIZES:-"1000 5000 15000"}
 WINDOW=${WINDOW:-60}
 SETTLE=${SETTLE:-20}
-RATE=${RATE:-500}
+RATE=${RATE:-200}
 PF_SIM="$PF_BUILD/tests/sim/posfleet-sim"
 pf_require_bin "$PF_SIM"
 max=0
@@ -60,7 +62,7 @@ for n in $SIZES; do
         --ca "$PF_PKI/ca.crt" --rate "$RATE" --interval 60 --state-dir "$state/agents.$n" \
         --status "$state/status.json" --json --seed "$n"
     t0=$(date +%s%3N)
-    pf_wait_for $((n / RATE * 4 + 60)) "$n terminals connected" sim_has "$n"
+    pf_wait_for $((n / 50 + 60)) "$n terminals connected" sim_has "$n"
     pf_log "$n connected in $(($(date +%s%3N) - t0)) ms"
     pf_wait_for 120 "posfleetd to see $n online" eval "[[ \$(summary '\$.online') == $n ]]"
     sleep "$SETTLE" # let the connection burst's births and first reports drain (measurement)
@@ -85,7 +87,7 @@ for n in $SIZES; do
         before=$(status '$.connects')
         bstop=$(date +%s%3N)
         pf_broker_restart
-        pf_wait_for 300 "all $n back after the broker restart" sim_has "$n" $((before + n))
+        pf_wait_for $((n / 50 + 120)) "all $n back after the broker restart" sim_has "$n" $((before + n))
         back=$(($(date +%s%3N) - bstop))
         peak=$(status '$.peak_attempts_per_s'); cpeak=$(status '$.peak_connects_per_s')
         bpeak=$(awk '/New client connected .* as FLT/ { sub(":", "", $1); c[$1]++ }

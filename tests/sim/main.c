@@ -125,10 +125,33 @@ static FILE *main__open_out(const char *path)
 }
 
 enum {
-    OPT_CREDS = 256, OPT_COUNT, OPT_PREFIX, OPT_START, OPT_CERTS, OPT_MODELS, OPT_EMIT,
-    OPT_BROKER, OPT_CA, OPT_RATE, OPT_BMIN, OPT_BMAX, OPT_KEEPALIVE, OPT_INTERVAL, OPT_JITTER,
-    OPT_FW, OPT_FAULT, OPT_FLAKY, OPT_FAULTS_OUT, OPT_DURATION, OPT_STATE, OPT_STATUS, OPT_JSON,
-    OPT_QUIET, OPT_LOG, OPT_LOGLEVEL, OPT_SEED,
+    OPT_CREDS = 256,
+    OPT_COUNT,
+    OPT_PREFIX,
+    OPT_START,
+    OPT_CERTS,
+    OPT_MODELS,
+    OPT_EMIT,
+    OPT_BROKER,
+    OPT_CA,
+    OPT_RATE,
+    OPT_BMIN,
+    OPT_BMAX,
+    OPT_KEEPALIVE,
+    OPT_INTERVAL,
+    OPT_JITTER,
+    OPT_FW,
+    OPT_FAULT,
+    OPT_FLAKY,
+    OPT_FAULTS_OUT,
+    OPT_DURATION,
+    OPT_STATE,
+    OPT_STATUS,
+    OPT_JSON,
+    OPT_QUIET,
+    OPT_LOG,
+    OPT_LOGLEVEL,
+    OPT_SEED,
 };
 
 int main(int argc, char **argv)
@@ -165,9 +188,17 @@ int main(int argc, char **argv)
             {NULL, 0, NULL, 0},
     };
     struct sim_opts o = {
-            .broker_host = "127.0.0.1", .broker_port = 8883, .interval_s = 60, .jitter_pct = 10,
-            .backoff_min_ms = 1000, .backoff_max_ms = 60000, .keepalive_s = 60, .rate = 200,
-            .flaky_every_s = 30, .fw_version = "1.0.0", .log_level = PFA_LOG_ERROR,
+            .broker_host = "127.0.0.1",
+            .broker_port = 8883,
+            .interval_s = 60,
+            .jitter_pct = 10,
+            .backoff_min_ms = 1000,
+            .backoff_max_ms = 60000,
+            .keepalive_s = 60,
+            .rate = 200,
+            .flaky_every_s = 30,
+            .fw_version = "1.0.0",
+            .log_level = PFA_LOG_ERROR,
     };
     struct sim_model_mix mix[SIM_MODELS_MAX];
     struct sim_fleet fleet = {0};
@@ -225,8 +256,8 @@ int main(int argc, char **argv)
             break;
         case OPT_BMIN:
         case OPT_BMAX:
-            if (main__num(opt == OPT_BMIN ? "--backoff-min" : "--backoff-max", optarg, 10,
-                          86400000, &v))
+            if (main__num(opt == OPT_BMIN ? "--backoff-min" : "--backoff-max", optarg, 10, 86400000,
+                          &v))
                 return 2;
             *(opt == OPT_BMIN ? &o.backoff_min_ms : &o.backoff_max_ms) = (int)v;
             break;

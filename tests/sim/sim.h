@@ -50,7 +50,7 @@ struct sim_model_mix {
     unsigned weight;
 };
 
-#define SIM_MODELS_MAX 16
+#define SIM_MODELS_MAX    16
 #define SIM_DEFAULT_MODEL "PX-500"
 #define SIM_DEFAULT_HWREV "r1"
 
@@ -61,8 +61,8 @@ int sim_models_parse(const char *s, struct sim_model_mix *mix, size_t max,
 /*
  * Reads a credentials file (posfleet device import --credentials-out): lines
  * "serial,model,hw_rev,cert,key", '#' comments, an optional header line
- * starting with "serial," before the first terminal. A relative cert or key path is taken relative to
- * the file's directory. Errors name the line.
+ * starting with "serial," before the first terminal. A relative cert or key path is taken relative
+ * to the file's directory. Errors name the line.
  */
 int sim_fleet_load(const char *path, struct sim_fleet *f, struct pf_error *err) PF_WUR;
 
@@ -122,9 +122,9 @@ enum sim_fault {
 extern const char *const sim_fault_names[SIM_FAULT_COUNT];
 
 struct sim_faults {
-    double pct[SIM_FAULT_COUNT];    /* requested percentage of the fleet */
-    size_t count[SIM_FAULT_COUNT];  /* terminals that got it: round(n * pct / 100) */
-    uint8_t *bits;                  /* per terminal: 1 << enum sim_fault; owned */
+    double pct[SIM_FAULT_COUNT];   /* requested percentage of the fleet */
+    size_t count[SIM_FAULT_COUNT]; /* terminals that got it: round(n * pct / 100) */
+    uint8_t *bits;                 /* per terminal: 1 << enum sim_fault; owned */
     size_t n;
 };
 
@@ -138,8 +138,7 @@ int sim_faults_parse(struct sim_faults *f, const char *spec, struct pf_error *er
 int sim_faults_assign(struct sim_faults *f, size_t n, uint64_t seed, struct pf_error *err) PF_WUR;
 
 /* Writes "SERIAL KIND" lines, one per assigned fault. */
-int sim_faults_write(const struct sim_faults *f, const struct sim_fleet *fleet,
-                     FILE *out) PF_WUR;
+int sim_faults_write(const struct sim_faults *f, const struct sim_fleet *fleet, FILE *out) PF_WUR;
 
 void sim_faults_release(struct sim_faults *f);
 
@@ -168,7 +167,7 @@ struct sim_opts {
 };
 
 /* Runs the fleet until the duration ends or a signal arrives; prints the summary. */
-int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet, const struct sim_faults *faults,
-            struct pf_error *err) PF_WUR;
+int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
+            const struct sim_faults *faults, struct pf_error *err) PF_WUR;
 
 #endif

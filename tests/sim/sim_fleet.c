@@ -40,8 +40,8 @@ int sim_models_parse(const char *s, struct sim_model_mix *mix, size_t max, struc
             size_t nl = (size_t)(end - colon - 1);
 
             if (nl == 0 || nl >= sizeof(num))
-                return pf_error_set(err, PF_EINVAL, "--models: bad weight after %.*s",
-                                    (int)mlen, p);
+                return pf_error_set(err, PF_EINVAL, "--models: bad weight after %.*s", (int)mlen,
+                                    p);
             memcpy(num, colon + 1, nl);
             num[nl] = '\0';
             errno = 0;
@@ -158,8 +158,8 @@ int sim_fleet_load(const char *path, struct sim_fleet *f, struct pf_error *err)
         }
         data_seen = true;
         if (nf != 5) {
-            rc = pf_error_set(err, PF_EINVAL, "%s:%zu: expected serial,model,hw_rev,cert,key",
-                              path, lineno);
+            rc = pf_error_set(err, PF_EINVAL, "%s:%zu: expected serial,model,hw_rev,cert,key", path,
+                              lineno);
             goto out_fleet;
         }
         if (f->n == cap) {
@@ -187,8 +187,8 @@ int sim_fleet_load(const char *path, struct sim_fleet *f, struct pf_error *err)
             goto out_fleet;
         }
         if (fleet__field(fs[2], fl[2], PF_HWREV_MAX, t->hw_rev)) {
-            rc = pf_error_set(err, PF_EINVAL, "%s:%zu: hw_rev: at most %d characters", path,
-                              lineno, PF_HWREV_MAX);
+            rc = pf_error_set(err, PF_EINVAL, "%s:%zu: hw_rev: at most %d characters", path, lineno,
+                              PF_HWREV_MAX);
             goto out_fleet;
         }
         if (!t->hw_rev[0])
@@ -322,8 +322,8 @@ int sim_fleet_write_csv(const struct sim_fleet *f, FILE *out)
     if (fprintf(out, "serial,model,hw_rev\n") < 0)
         return PF_EIO;
     for (size_t i = 0; i < f->n; i++) {
-        if (fprintf(out, "%s,%s,%s\n", f->terms[i].serial, f->terms[i].model,
-                    f->terms[i].hw_rev) < 0)
+        if (fprintf(out, "%s,%s,%s\n", f->terms[i].serial, f->terms[i].model, f->terms[i].hw_rev) <
+            0)
             return PF_EIO;
     }
     return fflush(out) == 0 && !ferror(out) ? 0 : PF_EIO;

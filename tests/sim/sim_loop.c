@@ -310,8 +310,8 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     cfg.backoff_max_ms = o->backoff_max_ms;
     cfg.keepalive_s = o->keepalive_s;
     cfg.log_level = (enum pfa_log_level)o->log_level;
-    if (!cfg.broker_host || !cfg.state_dir || (o->ca && (!cfg.tls_ca || !cfg.tls_cert ||
-                                                        !cfg.tls_key))) {
+    if (!cfg.broker_host || !cfg.state_dir ||
+        (o->ca && (!cfg.tls_ca || !cfg.tls_cert || !cfg.tls_key))) {
         pfa_config_release(&cfg);
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
@@ -373,17 +373,16 @@ static json_t *sim__status_json(const struct sim_ctx *s, int64_t now)
                   "terminals", (json_int_t)s->n, "connected", (json_int_t)s->connected,
                   "all_connected_ms", sim__ms_or_null(s->all_connected_at), "connects",
                   (json_int_t)s->connacks, "attempts", (json_int_t)s->gate.granted, "reconnects",
-                  (json_int_t)tot.reconnects, "connect_failures",
-                  (json_int_t)tot.connect_failures, "gate_deferrals",
-                  (json_int_t)tot.gate_deferrals, "reports_made", (json_int_t)tot.reports_made,
-                  "reports_acked", (json_int_t)tot.reports_acked, "queue_dropped",
-                  (json_int_t)tot.queue_dropped, "queue_len", (json_int_t)tot.queue_len,
-                  "rate_limit", (json_int_t)s->gate.rate, "peak_attempts_per_s",
-                  (json_int_t)s->gate.peak, "peak_connects_per_s", (json_int_t)s->connack_peak,
-                  "flaky_drops", (json_int_t)s->flaky_drops, "outages", (json_int_t)s->outages,
-                  "last_outage_ms", sim__ms_or_null(s->last_outage_ms), "in_outage",
-                  s->outage_at >= 0, "faults", faults ? faults : json_null(), "elapsed_ms",
-                  (json_int_t)(now - s->t0));
+                  (json_int_t)tot.reconnects, "connect_failures", (json_int_t)tot.connect_failures,
+                  "gate_deferrals", (json_int_t)tot.gate_deferrals, "reports_made",
+                  (json_int_t)tot.reports_made, "reports_acked", (json_int_t)tot.reports_acked,
+                  "queue_dropped", (json_int_t)tot.queue_dropped, "queue_len",
+                  (json_int_t)tot.queue_len, "rate_limit", (json_int_t)s->gate.rate,
+                  "peak_attempts_per_s", (json_int_t)s->gate.peak, "peak_connects_per_s",
+                  (json_int_t)s->connack_peak, "flaky_drops", (json_int_t)s->flaky_drops, "outages",
+                  (json_int_t)s->outages, "last_outage_ms", sim__ms_or_null(s->last_outage_ms),
+                  "in_outage", s->outage_at >= 0, "faults", faults ? faults : json_null(),
+                  "elapsed_ms", (json_int_t)(now - s->t0));
     return j;
 }
 
@@ -530,9 +529,16 @@ static int sim__setup_signals(struct sim_ctx *s, sigset_t *orig, struct pf_error
 int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
             const struct sim_faults *faults, struct pf_error *err)
 {
-    struct sim_ctx s = {.o = o, .fleet = fleet, .faults = faults, .n = fleet->n,
-                        .ep = -1, .sigfd = -1, .all_connected_at = -1, .outage_at = -1,
-                        .last_outage_ms = -1, .connack_bucket = -1};
+    struct sim_ctx s = {.o = o,
+                        .fleet = fleet,
+                        .faults = faults,
+                        .n = fleet->n,
+                        .ep = -1,
+                        .sigfd = -1,
+                        .all_connected_at = -1,
+                        .outage_at = -1,
+                        .last_outage_ms = -1,
+                        .connack_bucket = -1};
     struct epoll_event *events = NULL;
     sigset_t orig;
     bool stopping = false, state_made = false;
