@@ -18,12 +18,13 @@ static int upst__exec(sqlite3 *db, const char *sql)
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : PF_EIO;
 }
 
-/* Commit the ingest batch, then a FULL-durability transaction of our own. */
-static int upst__begin(struct pfs_store *st, struct pf_error *err)
+/* Commit the ingest batch (its health rows stamped stored at now_ms), then a
+ * FULL-durability transaction of our own. */
+static int upst__begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
 
-    if (pfs_store_flush(st, 0, NULL))
+    if (pfs_store_flush(st, now_ms, NULL))
         return pf_error_set(err, PF_EIO, "store: commit batch: %s", sqlite3_errmsg(db));
     if (upst__exec(db, "PRAGMA synchronous=FULL"))
         return pf_error_set(err, PF_EIO, "store: %s", sqlite3_errmsg(db));
@@ -148,7 +149,7 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
     int rc;
 
     *created = false;
-    rc = upst__begin(st, err);
+    rc = upst__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = upst__run(db,
@@ -227,7 +228,7 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     json_t *after;
     int rc;
 
-    rc = upst__begin(st, err);
+    rc = upst__begin(st, o->created_ms, err);
     if (rc)
         return rc;
     rc = upst__run(db,
@@ -272,7 +273,7 @@ int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
 
     *recorded = false;
     pf_b2_hex(e->bundle, bundle);
-    rc = upst__begin(st, NULL);
+    rc = upst__begin(st, recv_ms, NULL);
     if (rc)
         return rc;
     rc = upst__run(db,
