@@ -1407,9 +1407,9 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
         } else if (to != t.state) {
             rc = life__state_put(db, serial, to, now_ms, err);
         }
-        if (!rc && to != t.state) {
-            if (!rc)
-                rc = life__event(db, serial, now_ms, pfs_term_event_names[ev], (int)t.state,
+        if (!rc) {
+            /* Every step of the repair is a line of the terminal's history. */
+            rc = life__event(db, serial, now_ms, pfs_term_event_names[ev], (int)t.state,
                                  (int)to, NULL, NULL, id, actor,
                                  pfs_repair_state_names[c->to], err);
         }
