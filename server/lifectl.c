@@ -129,12 +129,18 @@ int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *
     return 0;
 }
 
-void pfs_lifectl_release(struct pfs_lifectl *lc)
+void pfs_lifectl_stop(struct pfs_lifectl *lc)
 {
     if (lc->timer_open) {
+        uv_timer_stop(&lc->timer);
         uv_close((uv_handle_t *)&lc->timer, NULL);
         lc->timer_open = false;
     }
+}
+
+void pfs_lifectl_release(struct pfs_lifectl *lc)
+{
+    pfs_lifectl_stop(lc);
     free(lc->cmds);
     free(lc->installed);
     lc->cmds = NULL;

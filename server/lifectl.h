@@ -67,7 +67,9 @@ struct pfs_lifectl {
 int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
                      struct pfs_mqtt *mqtt, const struct pf_clock *clock,
                      const struct pfs_log *log, int64_t retry_ms, struct pf_error *err) PF_WUR;
-/* Closes the timer (the loop must run once more) and frees memory. */
+/* Stops and closes the retry timer (the loop must run once more). */
+void pfs_lifectl_stop(struct pfs_lifectl *lc);
+/* Frees memory (and closes the timer if pfs_lifectl_stop was not called). */
 void pfs_lifectl_release(struct pfs_lifectl *lc);
 
 /* A fresh command id for serial. */
