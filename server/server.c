@@ -45,7 +45,8 @@ static void server__on_message(void *ctx, const char *topic, const void *payload
     /* Diagnostic answers and archive chunks (diag.h) write by themselves. */
     if (s->diag_open && pfs_diag_message(&s->diag, topic, payload, len))
         return;
-    (void)pfs_ingest_message(&s->ingest, topic, payload, len);
+    if (pfs_ingest_message(&s->ingest, topic, payload, len) == 0 && s->updates_open)
+        pfs_updates_after(&s->updates, topic); /* a birth: offer again what is unfinished */
     server__batch_kick(s);
 }
 

@@ -182,6 +182,28 @@ bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *p
     return true;
 }
 
+void pfs_updates_after(struct pfs_updates *u, const char *topic)
+{
+    char serial[PF_SERIAL_MAX + 1], *body = NULL;
+    const char *leaf;
+    enum pf_dir dir;
+    int rc;
+
+    if (pf_topic_parse(topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_DEV ||
+        strcmp(leaf, PF_DEV_BIRTH) != 0)
+        return;
+    rc = pfs_store_offer_pending(u->store, serial, pf_clock_wall_ms(u->clock), &body);
+    if (rc == 0) {
+        if (updates__send(u, serial, PF_CMD_OFFER, body, strlen(body), 1) == 0) {
+            u->stats.reoffers++;
+            pfs_log_info(u->log, "updates: %s: offer sent again after its birth", serial);
+        }
+    } else if (rc != PF_ENOENT) {
+        u->stats.store_errors++;
+    }
+    free(body);
+}
+
 int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
                        const struct pfs_actor *actor, struct pfs_bundle_rec *rec, bool *created,
                        struct pf_error *err)
@@ -283,7 +305,7 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
     o->deadline_ms = now + (int64_t)(deadline_min > 0 ? deadline_min : u->cfg->update_deadline_min) *
                                    60000;
     o->max_chunk = u->chunks.chunk_max;
-    rc = pf_offer_encode(o, msg, PF_UPDATE_MSG_MAX, &mlen);
+    rc = pf_offer_encode(o, msg, PF_UPDATE_MSG_MAX - 1, &mlen);
     if (rc) {
         pf_error_set(err, rc, "offer: cannot encode: %s", pf_strerror(rc));
         goto out_free;
@@ -298,7 +320,8 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
     out->created_ms = now;
     out->deadline_ms = o->deadline_ms;
     /* Recorded first: the terminal's events for it may follow at once. */
-    rc = pfs_store_offer_put(u->store, out, &b, actor, err);
+    msg[mlen] = '\0';
+    rc = pfs_store_offer_put(u->store, out, &b, msg, actor, err);
     if (rc)
         goto out_free;
     rc = updates__send(u, serial, PF_CMD_OFFER, msg, mlen, 1);

@@ -4,8 +4,9 @@
  *
  *  - Uploads: a bundle verified and stored (artifacts.h), its metadata in the
  *    store (store_updates.h), audited as bundle.upload.
- *  - Offers: pf_offer_from_bundle on the stored file, recorded (audited as
- *    device.update) and published on pf/v1/cmd/{serial}/offer with QoS 1.
+ *  - Offers: pf_offer_from_bundle on the stored file, recorded with its body
+ *    (audited as device.update) and published on pf/v1/cmd/{serial}/offer with
+ *    QoS 1; sent again (same id) at each birth until a final outcome.
  *  - Chunks: requests on pf/v1/dev/{serial}/chunkreq answered by the chunk
  *    server (chunks.h), for registered, unrevoked terminals only.
  *  - Events: pf/v1/dev/{serial}/event decoded, recorded once per (serial,
@@ -41,6 +42,7 @@ struct pfs_updates_stats {
     uint64_t uploads;                        /* bundles stored (new) */
     uint64_t uploads_refused;
     uint64_t offers;
+    uint64_t reoffers;                       /* offers sent again at a birth */
     uint64_t events[PF_UPD_STATUS_COUNT];    /* recorded, by status */
     uint64_t events_duplicate;               /* retransmissions acknowledged again */
     uint64_t events_bad;                     /* refused by the codec */
@@ -70,6 +72,9 @@ void pfs_updates_release(struct pfs_updates *u);
 /* True if topic is a dev/ leaf of this module (chunkreq, event): then it was handled. */
 bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload,
                          size_t len);
+/* After ingest accepted a message: a birth re-sends the terminal's current offer
+ * (same id) while it has no final outcome and its deadline has not passed. */
+void pfs_updates_after(struct pfs_updates *u, const char *topic);
 /* For pfs_mqtt.on_published. */
 void pfs_updates_published(void *ctx, int mid);
 

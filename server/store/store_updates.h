@@ -75,11 +75,15 @@ int pfs_store_bundle_get(struct pfs_store *st, const char *id, struct pfs_bundle
 /* Newest upload first. */
 int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, void *ctx) PF_WUR;
 
-/* Records an offer and makes it the terminal's current update (audited as
- * device.update). PF_EEXIST if the offer id is taken. */
+/* Records an offer with its encoded body and makes it the terminal's current
+ * update (audited as device.update). PF_EEXIST if the offer id is taken. */
 int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
-                        const struct pfs_bundle_rec *b, const struct pfs_actor *actor,
-                        struct pf_error *err) PF_WUR;
+                        const struct pfs_bundle_rec *b, const char *body,
+                        const struct pfs_actor *actor, struct pf_error *err) PF_WUR;
+/* The encoded body of the terminal's current offer (heap, caller frees) if it
+ * has no final outcome yet and its deadline is after now_ms; else PF_ENOENT. */
+int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms,
+                            char **body) PF_WUR;
 
 /*
  * Records an outcome event of serial once: *recorded is false when

@@ -220,8 +220,8 @@ int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, voi
 /* --- offers --- */
 
 int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
-                        const struct pfs_bundle_rec *b, const struct pfs_actor *actor,
-                        struct pf_error *err)
+                        const struct pfs_bundle_rec *b, const char *body,
+                        const struct pfs_actor *actor, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     const char *kind = pf_bundle_kind_names[b->kind];
@@ -232,10 +232,10 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     if (rc)
         return rc;
     rc = upst__run(db,
-                   "INSERT INTO update_offers (id, serial, bundle, created_ms, deadline_ms, actor)"
-                   " VALUES (?1,?2,?3,?4,?5,?6)",
-                   "SSSiiS", o->id, o->serial, o->bundle, o->created_ms, o->deadline_ms,
-                   actor && actor->name ? actor->name : "-");
+                   "INSERT INTO update_offers (id, serial, bundle, created_ms, deadline_ms, actor,"
+                   " body) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                   "SSSiiSs", o->id, o->serial, o->bundle, o->created_ms, o->deadline_ms,
+                   actor && actor->name ? actor->name : "-", body);
     if (!rc)
         rc = upst__run(db,
                        "INSERT INTO update_state (serial, offer, bundle, kind, version, status,"
@@ -258,6 +258,33 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
     return upst__end(st, rc, err);
+}
+
+int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms,
+                            char **body)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *body = NULL;
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT o.body FROM update_state u JOIN update_offers o ON o.id = u.offer"
+                           " WHERE u.serial = ?1 AND u.status NOT IN"
+                           " ('success','failed','rolled_back','refused') AND o.deadline_ms > ?2"
+                           " AND o.body IS NOT NULL",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *body = strdup((const char *)sqlite3_column_text(s, 0));
+        rc = *body ? 0 : PF_ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
 }
 
 /* --- events --- */

@@ -96,7 +96,7 @@ static void offer(struct pfs_store *st, const char *id, const char *serial,
     snprintf(o.bundle, sizeof(o.bundle), "%s", b->id);
     o.created_ms = 5000;
     o.deadline_ms = 9000;
-    ck_assert_int_eq(pfs_store_offer_put(st, &o, b, &ops, &err), expect);
+    ck_assert_int_eq(pfs_store_offer_put(st, &o, b, "{}", &ops, &err), expect);
 }
 
 static void event(struct pf_update_event *e, const char *id, const char *offer,
