@@ -87,8 +87,8 @@ static json_t *api_upd__bundle(const struct pfs_bundle_rec *b)
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I}", "id", b->id, "kind",
                      pf_bundle_kind_names[b->kind], "version", b->version, "models",
                      api_upd__list(b->models), "hw_revs", api_upd__list(b->hw_revs), "size",
-                     (json_int_t)b->size, "manifest", b->manifest, "created",
-                     (json_int_t)b->created_s, "expires", (json_int_t)b->expires_s,
+                     (json_int_t)b->size, "manifest", b->manifest, "created_s",
+                     (json_int_t)b->created_s, "expires_s", (json_int_t)b->expires_s,
                      "uploaded_ms", (json_int_t)b->uploaded_ms);
 }
 
