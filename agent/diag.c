@@ -337,6 +337,28 @@ static void diag__load_recent(struct pfa_diag *d)
     free(buf);
 }
 
+static void diag__load_archive_id(struct pfa_diag *d)
+{
+    char path[PATH_MAX], *buf = NULL, *sp, *end;
+    unsigned long long size;
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/archive.id", d->dir);
+    if (pf_file_read(path, PF_DIAG_ID_MAX + 32, &buf, &len) != 0)
+        return;
+    sp = strchr(buf, ' ');
+    if (sp) {
+        *sp = '\0';
+        errno = 0;
+        size = strtoull(sp + 1, &end, 10);
+        if (!errno && end != sp + 1 && size <= PF_DIAG_ARCHIVE_MAX && pf_diag_id_valid(buf)) {
+            snprintf(d->archive_id, sizeof(d->archive_id), "%s", buf);
+            d->archive_size = size;
+        }
+    }
+    free(buf);
+}
+
 /* ---- commands ------------------------------------------------------------------------ */
 
 static json_t *diag__selftest_json(struct pfa_diag *d)
@@ -840,6 +862,15 @@ static void diag__cmd_archive(struct pfa_diag *d, const struct pf_diag_req *q)
     pf_b2_hex(digest, digest_hex);
     snprintf(d->archive_id, sizeof(d->archive_id), "%s", q->id);
     d->archive_size = outlen;
+    {
+        /* Which archive archive.tgz is, so a restarted agent still serves its chunks. */
+        char meta[PF_DIAG_ID_MAX + 32];
+        int ml = snprintf(meta, sizeof(meta), "%s %zu\n", q->id, outlen);
+
+        snprintf(path, sizeof(path), "%s/archive.id", d->dir);
+        if (pf_file_write_atomic(path, meta, (size_t)ml, 0600) != 0)
+            pfa_warn(d->log, "diag: %s: cannot record the archive id", path);
+    }
     ent = json_array();
     omitted = json_array();
     for (size_t i = 0; i < n; i++)
@@ -1105,6 +1136,7 @@ int pfa_diag_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struct
         goto out_free;
     }
     diag__load_recent(d);
+    diag__load_archive_id(d);
     log->tap = diag__tap;
     log->tap_ctx = d;
     *out = d;

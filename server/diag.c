@@ -244,7 +244,7 @@ static void diag__xfer_ask(struct pfs_diag *d, struct pfs_diag_xfer *x)
 
 static void diag__xfer_end(struct pfs_diag *d, struct pfs_diag_xfer *x, int done, const char *why)
 {
-    if (pfs_store_diag_archive_done(d->store, x->id, done) != 0)
+    if (pfs_store_diag_archive_done(d->store, x->id, done, diag__wall(d)) != 0)
         pfs_log_error(d->log, "diag %s: cannot record the archive's end", x->id);
     if (done == 1) {
         d->n.archives++;
@@ -310,7 +310,8 @@ static void diag__on_chunk(struct pfs_diag *d, const char *serial, const void *p
     }
     if ((int64_t)h.offset != x->received || h.length == 0)
         return; /* a duplicate of a resent request: the next ask covers it */
-    rc = pfs_store_diag_chunk_put(d->store, x->id, (int64_t)h.offset, data, h.length, &received);
+    rc = pfs_store_diag_chunk_put(d->store, x->id, (int64_t)h.offset, data, h.length,
+                                  diag__wall(d), &received);
     if (rc) {
         pfs_log_warn(d->log, "diag %s: chunk at %llu: %s", x->id, (unsigned long long)h.offset,
                      pf_strerror(rc));

@@ -111,7 +111,7 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
     char *after_s = NULL;
     int rc = 0;
 
-    if (pfs_store_flush(st, 0, NULL))
+    if (pfs_store_flush(st, now_ms, NULL))
         return pf_error_set(err, PF_EIO, "store: commit batch: %s", sqlite3_errmsg(db));
     if (sdiag__exec(db, "PRAGMA synchronous=FULL") || sdiag__exec(db, "BEGIN IMMEDIATE")) {
         rc = pf_error_set(err, PF_EIO, "store: diag: %s", sqlite3_errmsg(db));
@@ -231,7 +231,7 @@ int pfs_store_diag_answer(struct pfs_store *st, const char *serial, const struct
     int rc;
 
     *late = false;
-    if (pfs_store_flush(st, 0, NULL))
+    if (pfs_store_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db, "SELECT status FROM diag_requests WHERE id = ?1 AND serial = ?2",
                            -1, &s, NULL) != SQLITE_OK)
@@ -288,7 +288,7 @@ int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb 
     sqlite3_finalize(s);
     if (rc || rows == 0)
         return rc;
-    if (pfs_store_flush(st, 0, NULL))
+    if (pfs_store_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db,
                            "UPDATE diag_requests SET status = 'expired', code = 'TIMEOUT'"
@@ -304,14 +304,14 @@ int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb 
 }
 
 int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset,
-                             const void *data, size_t len, int64_t *received)
+                             const void *data, size_t len, int64_t now_ms, int64_t *received)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
     int64_t have = -1, size = -1;
     int rc;
 
-    if (pfs_store_flush(st, 0, NULL))
+    if (pfs_store_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db,
                            "SELECT archive_received, archive_size FROM diag_requests WHERE id=?1",
@@ -358,13 +358,13 @@ int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offse
     return 0;
 }
 
-int pfs_store_diag_archive_done(struct pfs_store *st, const char *id, int done)
+int pfs_store_diag_archive_done(struct pfs_store *st, const char *id, int done, int64_t now_ms)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
     int rc;
 
-    if (pfs_store_flush(st, 0, NULL))
+    if (pfs_store_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db, "UPDATE diag_requests SET archive_done=?2 WHERE id=?1", -1, &s,
                            NULL) != SQLITE_OK)

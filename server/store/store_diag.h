@@ -6,8 +6,9 @@
  * Like store.h: one thread, caller-owned structs, strings handed to callbacks
  * valid only during the call. Creating a request is administrative: it
  * commits the open ingest batch, then writes the request and its audit row in
- * one synchronous=FULL transaction. Answers and chunks commit the batch and
- * write in their own statement.
+ * one synchronous=FULL transaction. Answers and chunks commit the batch
+ * (stamped with now_ms, like the ingest's own commits) and write in their own
+ * statement.
  */
 #ifndef PFS_STORE_DIAG_H
 #define PFS_STORE_DIAG_H
@@ -69,9 +70,11 @@ int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb 
 
 /* Appends a chunk at offset == archive_received; PF_ERANGE otherwise. *received gets the new total. */
 int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset,
-                             const void *data, size_t len, int64_t *received) PF_WUR;
+                             const void *data, size_t len, int64_t now_ms,
+                             int64_t *received) PF_WUR;
 /* done: 1 complete and verified, 2 failed. */
-int pfs_store_diag_archive_done(struct pfs_store *st, const char *id, int done) PF_WUR;
+int pfs_store_diag_archive_done(struct pfs_store *st, const char *id, int done,
+                                int64_t now_ms) PF_WUR;
 /* The archive's bytes received so far, in order (heap, caller frees). */
 int pfs_store_diag_archive_read(struct pfs_store *st, const char *id, void **buf,
                                 size_t *len) PF_WUR;
