@@ -44,11 +44,12 @@ static int life__exec(sqlite3 *db, const char *sql)
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : PF_EIO;
 }
 
-static int life__begin(struct pfs_store *st, struct pf_error *err)
+/* Commits the ingest batch (its health rows stamped stored at now_ms) first. */
+static int life__begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
 
-    if (pfs_store_flush(st, 0, NULL))
+    if (pfs_store_flush(st, now_ms, NULL))
         return life__fail(db, err, "commit batch");
     if (life__exec(db, "PRAGMA synchronous=FULL"))
         return life__fail(db, err, "synchronous");
@@ -318,7 +319,7 @@ int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
     bool taken = false;
     int rc;
 
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = pfs_store_merchant_get(st, m->id, &cur);
@@ -407,7 +408,7 @@ int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *
     bool taken = false;
     int rc;
 
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = pfs_store_merchant_get(st, id, &cur);
@@ -704,7 +705,7 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     char *before = NULL, *fees = NULL;
     int rc;
 
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -779,7 +780,7 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
     char *before = NULL;
     int rc;
 
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -824,7 +825,7 @@ int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct
     int64_t open = 0;
     int rc;
 
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -879,7 +880,7 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
     sqlite3_stmt *s;
     int rc;
 
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -981,7 +982,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     *repair_id = 0;
     if (strcmp(old_serial, new_serial) == 0)
         return pf_error_set(err, PF_EINVAL, "swap: old and new are the same terminal");
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, old_serial, &o, err);
@@ -1127,7 +1128,7 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
     rc = pfs_store_term_get(st, serial, &t);
     if (rc || t.state != PFS_TERM_INSTALLED)
         return rc;
-    rc = life__begin(st, &err);
+    rc = life__begin(st, now_ms, &err);
     if (rc)
         return rc;
     before = life__term_text(db, serial);
@@ -1161,7 +1162,7 @@ int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *
         return rc;
     if (pfs_life_next(t.state, PFS_TEV_TAMPER, &to, NULL) != 0 || t.lock_want)
         return 0; /* already locked, in repair or retired */
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     before = life__term_text(db, serial);
@@ -1199,7 +1200,7 @@ int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const c
         return rc;
     if (t.lock_acked || strcmp(t.lock_cmd, cmd_id) != 0 || t.lock_want != locked)
         return 0;
-    rc = life__begin(st, &err);
+    rc = life__begin(st, now_ms, &err);
     if (rc)
         return rc;
     rc = life__prepare(db, "UPDATE terminals SET lock_acked = 1 WHERE serial = ?1", &s, &err);
@@ -1301,7 +1302,7 @@ int pfs_store_repair_open(struct pfs_store *st, const char *serial, const char *
     int rc;
 
     *id = 0;
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -1349,7 +1350,7 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
     int rc;
 
     *unlock = false;
-    rc = life__begin(st, err);
+    rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__prepare(db, "SELECT serial, state, coalesce(merchant_id, '') FROM repairs WHERE id=?1",
