@@ -338,6 +338,27 @@ START_TEST(test_archive_bound)
         ck_assert_int_eq(pf_diag_chunk_decode(f->last, f->last_len, &h, &data, &err), 0);
         ck_assert_uint_eq(h.length, 100);
         ck_assert_uint_eq(h.flags, 0);
+        /* After a restart of the agent the same archive is still served, from any offset. */
+        {
+            struct pfa_diag_io io = {fx_publish, fx_identity, NULL, f};
+            struct pfa_config cfg;
+            char text[512];
+
+            pfa_diag_free(f->d);
+            snprintf(text, sizeof(text),
+                     "serial = T1\nmodel = PX-500\nhw_rev = r2\nbroker.host = 127.0.0.1\n"
+                     "state_dir = %s/state\n",
+                     f->dir);
+            ck_assert_int_eq(pfa_config_parse(text, strlen(text), "test", &cfg, &err), 0);
+            ck_assert_int_eq(pfa_diag_new(&cfg, f->hal, &f->clock, &f->log, &io, &f->d, &err), 0);
+            pfa_config_release(&cfg);
+            q = "{\"v\":1,\"id\":\"d10\",\"offset\":100,\"length\":32768}";
+            ck_assert(pfa_diag_on_message(f->d, "diagchunk", q, strlen(q), NULL, 0));
+            ck_assert_int_eq(pf_diag_chunk_decode(f->last, f->last_len, &h, &data, &err), 0);
+            ck_assert_uint_eq(h.offset, 100);
+            ck_assert_uint_eq(h.offset + h.length, h.size);
+            ck_assert_uint_eq(h.flags, PF_DIAG_CHUNK_LAST);
+        }
         q = "{\"v\":1,\"id\":\"d11\",\"offset\":0,\"length\":100}";
         ck_assert(pfa_diag_on_message(f->d, "diagchunk", q, strlen(q), NULL, 0));
         ck_assert_int_eq(pf_diag_chunk_decode(f->last, f->last_len, &h, &data, &err), 0);
