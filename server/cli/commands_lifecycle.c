@@ -570,10 +570,15 @@ int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         json_array_size(json_object_get(resp, "updates"))) {
         fprintf(out, "\nupdates:\n");
         json_array_foreach(json_object_get(resp, "updates"), i, e) {
-            char line[512];
+            char when[40], st[32], kind[16], ver[40], code[64];
 
-            lr__text(e, NULL, line, sizeof(line));
-            fprintf(out, "  %s\n", line);
+            pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), when, sizeof(when));
+            lr__text(e, "status", st, sizeof(st));
+            lr__text(e, "kind", kind, sizeof(kind));
+            lr__text(e, "version", ver, sizeof(ver));
+            lr__text(e, "code", code, sizeof(code));
+            fprintf(out, "  %s  %s %s  %s%s%s\n", when, kind, ver, st,
+                    strcmp(code, "-") ? " " : "", strcmp(code, "-") ? code : "");
         }
     }
     return rc;

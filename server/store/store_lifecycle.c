@@ -922,13 +922,45 @@ static const char life__snapshot_sql[] =
         " WHERE s.serial = ?1)),"
         " 'alerts', json((SELECT json_group_array(json_object('kind', kind, 'opened_ms',"
         " opened_ms, 'detail', detail)) FROM alerts WHERE serial = ?1 AND closed_ms IS NULL)),"
-        " 'diagnostics', json('[]'))";
+        " 'diagnostics', json(%s))";
+
+/* The terminal's five newest answered diagnostic requests (diag module's table). */
+static const char life__snapshot_diag[] =
+        "(SELECT json_group_array(json_object('id', id, 'command', command, 'status', status,"
+        " 'code', code, 'answered_ms', answered_ms, 'result', json(result))) FROM (SELECT *"
+        " FROM diag_requests WHERE serial = ?1 AND answered_ms IS NOT NULL ORDER BY"
+        " created_ms DESC LIMIT 5))";
+
+/* True if a table exists (the update server's tables may not, yet). */
+static bool life__table_exists(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *s;
+    bool yes;
+
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1,
+                           &s, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    yes = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return yes;
+}
+
+/* The snapshot a repair keeps of its terminal (JSON text, heap). */
+static char *life__snapshot(sqlite3 *db, const char *serial, int64_t now)
+{
+    char sql[sizeof(life__snapshot_sql) + sizeof(life__snapshot_diag)];
+
+    snprintf(sql, sizeof(sql), life__snapshot_sql,
+             life__table_exists(db, "diag_requests") ? life__snapshot_diag : "'[]'");
+    return life__text1(db, sql, serial, now);
+}
 
 static int life__repair_insert(sqlite3 *db, const char *serial, const char *source,
                                const char *reason, const char *merchant, const char *replaced_by,
                                const char *faults, int64_t now, int64_t *id, struct pf_error *err)
 {
-    char *snap = life__text1(db, life__snapshot_sql, serial, now);
+    char *snap = life__snapshot(db, serial, now);
     sqlite3_stmt *s;
     int rc;
 
@@ -1049,7 +1081,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     if (!rc && rid > 0) {
         /* A tamper repair is already open: it now also records the swap. */
         sqlite3_stmt *s;
-        char *snap = life__text1(db, life__snapshot_sql, old_serial, now_ms);
+        char *snap = life__snapshot(db, old_serial, now_ms);
 
         rc = life__prepare(db,
                            "UPDATE repairs SET replaced_by=?2, merchant_id=coalesce(merchant_id,"
@@ -1529,21 +1561,6 @@ static int life__collect(sqlite3 *db, const char *sql, const char *serial, int l
     return step == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-/* True if a table exists (the update server's tables may not, yet). */
-static bool life__table_exists(sqlite3 *db, const char *name)
-{
-    sqlite3_stmt *s;
-    bool yes;
-
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1,
-                           &s, NULL) != SQLITE_OK)
-        return false;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    yes = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return yes;
-}
-
 int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, char **json)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
@@ -1571,13 +1588,14 @@ int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, 
              life__repair_view);
     if (!rc)
         rc = life__collect(db, sql, serial, limit, repairs);
-    /* Update outcomes, once the update server keeps them (table update_events). */
+    /* Update outcomes, from the update server's table when it exists. */
     if (!rc && life__table_exists(db, "update_events"))
-        (void)life__collect(db,
-                            "SELECT json_object('ts_ms', ts_ms, 'kind', 'update', 'detail',"
-                            " json(CAST(json_object('row', rowid) AS TEXT))) FROM update_events"
-                            " WHERE serial = ?1 ORDER BY rowid DESC LIMIT ?2",
-                            serial, limit, updates);
+        rc = life__collect(db,
+                           "SELECT json_object('ts_ms', recv_ms, 'offer', offer, 'bundle', bundle,"
+                           " 'kind', kind, 'version', version, 'status', status, 'reason',"
+                           " reason, 'code', code, 'message', message) FROM update_events"
+                           " WHERE serial = ?1 ORDER BY seq DESC LIMIT ?2",
+                           serial, limit, updates);
     if (rc)
         goto out_free;
     o = json_pack("{s:s, s:o, s:O, s:O, s:O}", "serial", serial, "terminal",

@@ -683,6 +683,7 @@ START_TEST(store_swap)
     ck_assert_ptr_nonnull(strstr(j, "\"replaced_by\":\"NEW\""));
     ck_assert_ptr_nonnull(strstr(j, "\"kind\":\"paper_out\""));
     ck_assert_ptr_nonnull(strstr(j, "\"battery_pct\":61"));
+    ck_assert_ptr_nonnull(strstr(j, "\"diagnostics\":[]"));
     free(j);
     pfs_store_close(st);
 }
