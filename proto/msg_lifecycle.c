@@ -44,8 +44,8 @@ int pf_lock_cmd_encode(const struct pf_lock_cmd *m, char *buf, size_t len, size_
     if (!pf_lock_id_valid(m->id))
         return PF_EINVAL;
     return lock__dump(json_pack("{s:i, s:s, s:s, s:s, s:I}", "v", PF_SCHEMA_VERSION, "id", m->id,
-                                "action", lock__actions[m->lock ? 1 : 0], "reason", m->reason,
-                                "ts", (json_int_t)m->ts_ms),
+                                "action", lock__actions[m->lock ? 1 : 0], "reason", m->reason, "ts",
+                                (json_int_t)m->ts_ms),
                       buf, len, outlen);
 }
 

@@ -62,8 +62,7 @@ static void lapi__json(struct pfs_http_resp *resp, int status, json_t *o)
     json_decref(o);
 }
 
-static void lapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-        PF_PRINTF(3, 4);
+static void lapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...) PF_PRINTF(3, 4);
 
 static void lapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
 {
@@ -91,8 +90,7 @@ static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
 }
 
 static int lapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
-                      struct pfs_http_resp *resp, enum pfs_role need,
-                      const struct pfs_token **who)
+                      struct pfs_http_resp *resp, enum pfs_role need, const struct pfs_token **who)
 {
     const char *hdr = pfs_http_header(req, "Authorization");
     const char *tok;
@@ -318,8 +316,8 @@ static void lapi__merchant_show(struct pfs_api *api, struct pfs_http_resp *resp,
 }
 
 struct lapi__mchange {
-    json_t *body;                /* update: the fields */
-    int act;                     /* or a review action, -1 for update */
+    json_t *body; /* update: the fields */
+    int act;      /* or a review action, -1 for update */
 };
 
 static int lapi__mchange_fn(void *ctx, struct pfs_merchant *m, struct pf_error *err)
@@ -351,7 +349,8 @@ static void lapi__merchant_change(struct pfs_api *api, const struct pfs_http_req
     c.body = lapi__body(req, resp);
     if (!c.body)
         return;
-    rc = pfs_store_merchant_change(api->store, id, act < 0 ? "update" : pfs_merchant_action_names[act],
+    rc = pfs_store_merchant_change(api->store, id,
+                                   act < 0 ? "update" : pfs_merchant_action_names[act],
                                    lapi__mchange_fn, &c, actor, lapi__now(api), &m, &err);
     json_decref(c.body);
     if (rc) {
@@ -431,8 +430,8 @@ static void lapi__bind(struct pfs_api *api, const struct pfs_http_req *req,
     }
     if (api->lifectl && pfs_lifectl_installed(api->lifectl, serial))
         pfs_log_error(api->log, "api: %s: out of memory", serial);
-    pfs_log_info(api->log, "api: %s (%s) bound %s to merchant %s", actor->name, actor->role,
-                 serial, merchant);
+    pfs_log_info(api->log, "api: %s (%s) bound %s to merchant %s", actor->name, actor->role, serial,
+                 merchant);
     lapi__changed(api);
     lapi__term_view(api, resp, 200, serial);
 }
@@ -478,7 +477,8 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
         lapi__error(resp, PF_EINVAL, "tags: an array of at most 32 tags");
         return;
     }
-    json_array_foreach(tags, i, v) {
+    json_array_foreach(tags, i, v)
+    {
         const char *s = json_string_value(v);
         size_t n = s ? strlen(s) : 0;
         bool ok = n >= 1 && n <= 32;
@@ -489,8 +489,7 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
                  s[k] == ':';
         if (!ok) {
             json_decref(body);
-            lapi__error(resp, PF_EINVAL, "tags[%zu]: 1-32 characters of A-Z a-z 0-9 . _ : -",
-                        i);
+            lapi__error(resp, PF_EINVAL, "tags[%zu]: 1-32 characters of A-Z a-z 0-9 . _ : -", i);
             return;
         }
     }
@@ -510,8 +509,7 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
 }
 
 static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
-                       struct pfs_http_resp *resp, const struct pfs_actor *actor,
-                       const char *old)
+                       struct pfs_http_resp *resp, const struct pfs_actor *actor, const char *old)
 {
     char new_serial[PF_SERIAL_MAX + 1] = "", reason[PFS_REPAIR_REASON_MAX + 1] = "";
     struct pf_error err = {0};
@@ -533,20 +531,20 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
         lapi__error(resp, PF_EINVAL, "%s", err.msg);
         return;
     }
-    rc = pfs_store_term_swap(api->store, old, new_serial, reason,
-                             api->lifectl ? api->lifectl->swap_hook : NULL,
-                             api->lifectl ? api->lifectl->swap_hook_ctx : NULL, actor,
-                             lapi__now(api), &rid, &err);
+    rc = pfs_store_term_swap(
+            api->store, old, new_serial, reason, api->lifectl ? api->lifectl->swap_hook : NULL,
+            api->lifectl ? api->lifectl->swap_hook_ctx : NULL, actor, lapi__now(api), &rid, &err);
     if (rc) {
         lapi__error(resp, rc, "%s", err.msg);
         return;
     }
     if (api->lifectl && pfs_lifectl_installed(api->lifectl, new_serial))
         pfs_log_error(api->log, "api: %s: out of memory", new_serial);
-    pfs_log_info(api->log, "api: %s (%s) swapped %s for %s (repair %lld)", actor->name,
-                 actor->role, old, new_serial, (long long)rid);
+    pfs_log_info(api->log, "api: %s (%s) swapped %s for %s (repair %lld)", actor->name, actor->role,
+                 old, new_serial, (long long)rid);
     lapi__changed(api);
-    if (pfs_store_term_json(api->store, old, &ot) || pfs_store_term_json(api->store, new_serial, &nt) ||
+    if (pfs_store_term_json(api->store, old, &ot) ||
+        pfs_store_term_json(api->store, new_serial, &nt) ||
         pfs_store_repair_json(api->store, rid, &rt)) {
         free(ot);
         free(nt);
@@ -554,8 +552,8 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
         lapi__error(resp, PF_EIO, "swap done; reading it back failed");
         return;
     }
-    o = json_pack("{s:o, s:o, s:o}", "old", json_loads(ot, 0, NULL), "new",
-                  json_loads(nt, 0, NULL), "repair", json_loads(rt, 0, NULL));
+    o = json_pack("{s:o, s:o, s:o}", "old", json_loads(ot, 0, NULL), "new", json_loads(nt, 0, NULL),
+                  "repair", json_loads(rt, 0, NULL));
     free(ot);
     free(nt);
     free(rt);
@@ -738,8 +736,9 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
         rc = lapi__arrays(body, &faults, &parts, &err);
     json_decref(body);
     if (!rc && c.to < 0 && !faults && !parts && !notes[0])
-        rc = pf_error_set(&err, PF_EINVAL, "nothing to change: give state, fault_codes, parts"
-                                           " or notes");
+        rc = pf_error_set(&err, PF_EINVAL,
+                          "nothing to change: give state, fault_codes, parts"
+                          " or notes");
     if (rc) {
         lapi__error(resp, PF_EINVAL, "%s", err.msg);
         goto out_free;
@@ -791,10 +790,10 @@ static int lapi__audit_cb(void *ctx, const struct pfs_audit *a)
     struct lapi__audit *l = ctx;
     json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
     json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
-    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
-                          "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role,
-                          "action", a->action, "target", a->target, "before", before, "after",
-                          after);
+    json_t *o =
+            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
+                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
+                      a->action, "target", a->target, "before", before, "after", after);
 
     if (!o || json_array_append_new(l->arr, o))
         return PF_ENOMEM;

@@ -97,8 +97,8 @@ static int lifectl__installed_load(void *ctx, const char *serial)
 }
 
 int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
-                     struct pfs_mqtt *mqtt, const struct pf_clock *clock,
-                     const struct pfs_log *log, int64_t retry_ms, struct pf_error *err)
+                     struct pfs_mqtt *mqtt, const struct pf_clock *clock, const struct pfs_log *log,
+                     int64_t retry_ms, struct pf_error *err)
 {
     int rc;
 
@@ -212,8 +212,7 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
 
         rc = pfs_store_term_activate(lc->store, serial, wall, &changed);
         if (rc)
-            pfs_log_error(lc->log, "lifecycle: %s: activation failed: %s", serial,
-                          pf_strerror(rc));
+            pfs_log_error(lc->log, "lifecycle: %s: activation failed: %s", serial, pf_strerror(rc));
         else if (changed)
             pfs_log_info(lc->log, "lifecycle: %s: active (first report after binding)", serial);
     }
@@ -227,8 +226,7 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
         if (rc) {
             pfs_log_error(lc->log, "lifecycle: %s: tamper lock failed: %s", serial, err.msg);
         } else if (changed) {
-            pfs_log_warn(lc->log, "lifecycle: %s: tamper reported: locking, repair opened",
-                         serial);
+            pfs_log_warn(lc->log, "lifecycle: %s: tamper reported: locking, repair opened", serial);
             if (pfs_lifectl_send(lc, serial, id, true, "tamper"))
                 pfs_log_error(lc->log, "lifecycle: %s: out of memory", serial);
             return;
@@ -261,8 +259,8 @@ int pfs_lifectl_on_leaf(void *ctx, const char *serial, const char *leaf, const v
         pfs_log_warn(lc->log, "lifecycle: %s: rejected %s: %s", serial, pf_errname(rc), err.msg);
         return rc;
     }
-    rc = pfs_store_term_lock_report(lc->store, serial, r.id, r.locked,
-                                    pf_clock_wall_ms(lc->clock), &matched);
+    rc = pfs_store_term_lock_report(lc->store, serial, r.id, r.locked, pf_clock_wall_ms(lc->clock),
+                                    &matched);
     if (rc) {
         pfs_log_error(lc->log, "lifecycle: %s: recording the lock report failed: %s", serial,
                       pf_strerror(rc));

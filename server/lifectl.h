@@ -65,8 +65,8 @@ struct pfs_lifectl {
 /* Loads pending commands and installed terminals; starts the retry timer when
  * loop is not NULL. */
 int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
-                     struct pfs_mqtt *mqtt, const struct pf_clock *clock,
-                     const struct pfs_log *log, int64_t retry_ms, struct pf_error *err) PF_WUR;
+                     struct pfs_mqtt *mqtt, const struct pf_clock *clock, const struct pfs_log *log,
+                     int64_t retry_ms, struct pf_error *err) PF_WUR;
 /* Stops and closes the retry timer (the loop must run once more). */
 void pfs_lifectl_stop(struct pfs_lifectl *lc);
 /* Frees memory (and closes the timer if pfs_lifectl_stop was not called). */

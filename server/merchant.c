@@ -11,8 +11,8 @@
 
 #include "pf/jsonv.h"
 
-const char *const pfs_merchant_status_names[] = {"applied", "approved",  "rejected", "active",
-                                                 "suspended", "closed", NULL};
+const char *const pfs_merchant_status_names[] = {"applied",   "approved", "rejected", "active",
+                                                 "suspended", "closed",   NULL};
 const char *const pfs_merchant_action_names[] = {"approve", "reject", "activate", "suspend",
                                                  "resume",  "close",  NULL};
 const char *const pfs_settlement_names[] = {"T0", "T1", NULL};
@@ -160,8 +160,7 @@ static int merchant__text(json_t *o, const char *key, bool required, size_t max,
             chars++;
     }
     if (chars == 0 || chars > max || bytes >= outsz)
-        return pf_error_set(err, PF_EINVAL, "%s: %zu characters, expected 1..%zu", key, chars,
-                            max);
+        return pf_error_set(err, PF_EINVAL, "%s: %zu characters, expected 1..%zu", key, chars, max);
     if (s[0] == ' ' || s[bytes - 1] == ' ')
         return pf_error_set(err, PF_EINVAL, "%s: leading or trailing blanks", key);
     memcpy(out, s, bytes + 1);
@@ -196,8 +195,8 @@ static int merchant__ascii(json_t *o, const char *key, bool required, size_t min
 
 static bool merchant__id_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 static bool merchant__phone_valid(const char *p)
@@ -228,7 +227,8 @@ static int merchant__fee_plan(json_t *o, struct pfs_merchant *m, struct pf_error
         return pf_error_set(err, PF_EINVAL, "fee_plan: must be an array of fee-table ids");
     if (json_array_size(a) > PFS_FEE_PLAN_MAX)
         return pf_error_set(err, PF_EINVAL, "fee_plan: at most %d entries", PFS_FEE_PLAN_MAX);
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         const char *s = json_string_value(v);
         size_t n = s ? json_string_length(v) : 0;
 
@@ -297,8 +297,7 @@ int pfs_merchant_from_json(json_t *o, bool create, struct pfs_merchant *m, struc
     if ((rc = merchant__text(o, "contact_name", create, PFS_CONTACT_MAX, n.contact_name,
                              sizeof(n.contact_name), err)))
         return rc;
-    if ((rc = merchant__ascii(o, "contact_phone", create, 1, PFS_PHONE_MAX, n.contact_phone,
-                              err)))
+    if ((rc = merchant__ascii(o, "contact_phone", create, 1, PFS_PHONE_MAX, n.contact_phone, err)))
         return rc;
     if (!merchant__phone_valid(n.contact_phone))
         return pf_error_set(err, PF_EINVAL,
@@ -372,7 +371,8 @@ int pfs_merchant_fee_plan_parse(const char *text, struct pfs_merchant *m)
         json_decref(a);
         return PF_EPARSE;
     }
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (i >= PFS_FEE_PLAN_MAX || !json_is_string(v))
             break;
         snprintf(m->fee_plan[i], sizeof(m->fee_plan[i]), "%s", json_string_value(v));

@@ -26,16 +26,16 @@
 
 #include "pf/error.h"
 
-#define PFS_MERCHANT_ID_MAX      64
-#define PFS_MERCHANT_NAME_MAX    128
-#define PFS_USCC_LEN             18
-#define PFS_MCC_LEN              4
-#define PFS_ADDRESS_MAX          256
-#define PFS_CONTACT_MAX          64
-#define PFS_PHONE_MAX            20
-#define PFS_TZ_MAX               64
-#define PFS_FEE_PLAN_MAX         8  /* fee-table bundle ids or versions per plan */
-#define PFS_FEE_REF_MAX          64
+#define PFS_MERCHANT_ID_MAX   64
+#define PFS_MERCHANT_NAME_MAX 128
+#define PFS_USCC_LEN          18
+#define PFS_MCC_LEN           4
+#define PFS_ADDRESS_MAX       256
+#define PFS_CONTACT_MAX       64
+#define PFS_PHONE_MAX         20
+#define PFS_TZ_MAX            64
+#define PFS_FEE_PLAN_MAX      8 /* fee-table bundle ids or versions per plan */
+#define PFS_FEE_REF_MAX       64
 
 enum pfs_merchant_status {
     PFS_MERCHANT_APPLIED,

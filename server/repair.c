@@ -5,26 +5,25 @@
 
 #include <string.h>
 
-const char *const pfs_repair_state_names[] = {"open",     "received",          "diagnosed",
-                                              "repaired", "returned_to_stock", "scrapped",
-                                              NULL};
+const char *const pfs_repair_state_names[] = {
+        "open", "received", "diagnosed", "repaired", "returned_to_stock", "scrapped", NULL};
 const char *const pfs_repair_source_names[] = {"swap", "support", "tamper", NULL};
 
 const char *const pfs_fault_codes[] = {
-        "TAMPER",        /* tamper switch or secure element tripped */
-        "CARD_READER",   /* card reader (chip, swipe or contactless) faulty */
-        "PRINTER",       /* printer mechanism or cutter */
-        "DISPLAY",       /* screen or touch panel */
-        "KEYPAD",        /* PIN pad or keys */
-        "BATTERY",       /* battery does not hold charge or swells */
-        "CHARGING",      /* charging port or charger circuit */
-        "NETWORK",       /* modem, SIM slot, Wi-Fi or Ethernet */
-        "BOOT",          /* does not boot, boot loop, recovery */
-        "STORAGE",       /* flash storage errors or full */
-        "SECURE_ELEMENT",/* secure element or key injection */
-        "PHYSICAL",      /* casing, water or drop damage */
-        "NO_FAULT_FOUND",/* tested and found working */
-        "OTHER",         /* described in the notes */
+        "TAMPER",         /* tamper switch or secure element tripped */
+        "CARD_READER",    /* card reader (chip, swipe or contactless) faulty */
+        "PRINTER",        /* printer mechanism or cutter */
+        "DISPLAY",        /* screen or touch panel */
+        "KEYPAD",         /* PIN pad or keys */
+        "BATTERY",        /* battery does not hold charge or swells */
+        "CHARGING",       /* charging port or charger circuit */
+        "NETWORK",        /* modem, SIM slot, Wi-Fi or Ethernet */
+        "BOOT",           /* does not boot, boot loop, recovery */
+        "STORAGE",        /* flash storage errors or full */
+        "SECURE_ELEMENT", /* secure element or key injection */
+        "PHYSICAL",       /* casing, water or drop damage */
+        "NO_FAULT_FOUND", /* tested and found working */
+        "OTHER",          /* described in the notes */
         NULL};
 
 int pfs_repair_state_parse(const char *name)
@@ -71,7 +70,8 @@ int pfs_repair_faults_check(json_t *a, struct pf_error *err)
         return pf_error_set(err, PF_EINVAL, "fault_codes: must be an array");
     if (json_array_size(a) > PFS_REPAIR_FAULTS_MAX)
         return pf_error_set(err, PF_EINVAL, "fault_codes: at most %d", PFS_REPAIR_FAULTS_MAX);
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (!json_is_string(v) || !repair__fault_known(json_string_value(v)))
             return pf_error_set(err, PF_EINVAL,
                                 "fault_codes[%zu]: not a documented fault code (docs/support.md)",
@@ -89,7 +89,8 @@ int pfs_repair_parts_check(json_t *a, struct pf_error *err)
         return pf_error_set(err, PF_EINVAL, "parts: must be an array");
     if (json_array_size(a) > PFS_REPAIR_PARTS_MAX)
         return pf_error_set(err, PF_EINVAL, "parts: at most %d", PFS_REPAIR_PARTS_MAX);
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         const char *s = json_string_value(v);
         size_t n = s ? json_string_length(v) : 0;
 

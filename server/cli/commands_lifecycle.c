@@ -20,28 +20,66 @@ const struct pfc_opt pfc_merchant_id_pos[] = {
 };
 
 const struct pfc_opt pfc_merchant_add_pos[] = {
-        {.name = "ID", .type = PFC_OPT_STR, .body = "id", .help = "merchant id (A-Z a-z 0-9 . _ -)"},
+        {.name = "ID",
+         .type = PFC_OPT_STR,
+         .body = "id",
+         .help = "merchant id (A-Z a-z 0-9 . _ -)"},
         {0},
 };
 
 #define MERCHANT_FIELDS(req)                                                                       \
-    {.name = "name", .type = PFC_OPT_STR, .metavar = "TEXT", .required = req, .body = "name",     \
+    {.name = "name",                                                                               \
+     .type = PFC_OPT_STR,                                                                          \
+     .metavar = "TEXT",                                                                            \
+     .required = req,                                                                              \
+     .body = "name",                                                                               \
      .help = "registered name"},                                                                   \
-            {.name = "uscc", .type = PFC_OPT_STR, .metavar = "CODE", .required = req,              \
-             .body = "uscc", .help = "unified social credit code (18 characters)"},                \
-            {.name = "mcc", .type = PFC_OPT_STR, .metavar = "NNNN", .required = req,               \
-             .body = "mcc", .help = "merchant category code, 4 digits"},                           \
-            {.name = "address", .type = PFC_OPT_STR, .metavar = "TEXT", .required = req,           \
-             .body = "address", .help = "shop address"},                                           \
-            {.name = "contact", .type = PFC_OPT_STR, .metavar = "NAME", .required = req,           \
-             .body = "contact_name", .help = "contact person"},                                    \
-            {.name = "phone", .type = PFC_OPT_STR, .metavar = "PHONE", .required = req,            \
-             .body = "contact_phone", .help = "contact phone (+, digits, blanks, -)"},             \
-            {.name = "tz", .type = PFC_OPT_STR, .metavar = "ZONE", .required = req, .body = "tz", \
+            {.name = "uscc",                                                                       \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "CODE",                                                                    \
+             .required = req,                                                                      \
+             .body = "uscc",                                                                       \
+             .help = "unified social credit code (18 characters)"},                                \
+            {.name = "mcc",                                                                        \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "NNNN",                                                                    \
+             .required = req,                                                                      \
+             .body = "mcc",                                                                        \
+             .help = "merchant category code, 4 digits"},                                          \
+            {.name = "address",                                                                    \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "TEXT",                                                                    \
+             .required = req,                                                                      \
+             .body = "address",                                                                    \
+             .help = "shop address"},                                                              \
+            {.name = "contact",                                                                    \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "NAME",                                                                    \
+             .required = req,                                                                      \
+             .body = "contact_name",                                                               \
+             .help = "contact person"},                                                            \
+            {.name = "phone",                                                                      \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "PHONE",                                                                   \
+             .required = req,                                                                      \
+             .body = "contact_phone",                                                              \
+             .help = "contact phone (+, digits, blanks, -)"},                                      \
+            {.name = "tz",                                                                         \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "ZONE",                                                                    \
+             .required = req,                                                                      \
+             .body = "tz",                                                                         \
              .help = "IANA time zone of the maintenance window (Asia/Shanghai)"},                  \
-            {.name = "settlement", .type = PFC_OPT_ENUM, .choices = "T0|T1", .required = req,     \
-             .body = "settlement", .help = "settlement cycle"},                                    \
-            {.name = "fee-plan", .type = PFC_OPT_STR, .metavar = "ID,ID", .body = "fee_plan",     \
+            {.name = "settlement",                                                                 \
+             .type = PFC_OPT_ENUM,                                                                 \
+             .choices = "T0|T1",                                                                   \
+             .required = req,                                                                      \
+             .body = "settlement",                                                                 \
+             .help = "settlement cycle"},                                                          \
+            {.name = "fee-plan",                                                                   \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "ID,ID",                                                                   \
+             .body = "fee_plan",                                                                   \
              .help = "fee-table bundle ids or versions, comma-separated (\"\" for none)"},         \
     {                                                                                              \
         0                                                                                          \
@@ -56,9 +94,16 @@ const struct pfc_opt pfc_merchants_opts[] = {
          .choices = "applied|approved|rejected|active|suspended|closed",
          .query = "status",
          .help = "only merchants in this status"},
-        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+        {.name = "limit",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = 1000,
+         .query = "limit",
          .help = "merchants per page"},
-        {.name = "after", .type = PFC_OPT_STR, .metavar = "ID", .query = "after",
+        {.name = "after",
+         .type = PFC_OPT_STR,
+         .metavar = "ID",
+         .query = "after",
          .help = "start after this merchant id"},
         {0},
 };
@@ -76,19 +121,31 @@ const struct pfc_opt pfc_swap_pos[] = {
 };
 
 const struct pfc_opt pfc_swap_opts[] = {
-        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .required = true,
-         .body = "reason", .help = "why (goes into the repair record)"},
+        {.name = "reason",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .required = true,
+         .body = "reason",
+         .help = "why (goes into the repair record)"},
         {0},
 };
 
 const struct pfc_opt pfc_tags_opts[] = {
-        {.name = "tags", .type = PFC_OPT_STR, .metavar = "T,T", .required = true, .body = "tags",
+        {.name = "tags",
+         .type = PFC_OPT_STR,
+         .metavar = "T,T",
+         .required = true,
+         .body = "tags",
          .help = "the terminal's tags, comma-separated (\"\" clears them)"},
         {0},
 };
 
 const struct pfc_opt pfc_history_opts[] = {
-        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+        {.name = "limit",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = 1000,
+         .query = "limit",
          .help = "newest events and repairs to show"},
         {0},
 };
@@ -99,58 +156,111 @@ const struct pfc_opt pfc_repair_id_pos[] = {
 };
 
 const struct pfc_opt pfc_repair_open_opts[] = {
-        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .required = true,
-         .body = "reason", .help = "what is wrong"},
-        {.name = "faults", .type = PFC_OPT_STR, .metavar = "CODE,CODE", .body = "fault_codes",
+        {.name = "reason",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .required = true,
+         .body = "reason",
+         .help = "what is wrong"},
+        {.name = "faults",
+         .type = PFC_OPT_STR,
+         .metavar = "CODE,CODE",
+         .body = "fault_codes",
          .help = "fault codes (docs/support.md)"},
         {0},
 };
 
 const struct pfc_opt pfc_repair_list_opts[] = {
         {.name = "serial", .type = PFC_OPT_SERIAL, .query = "serial", .help = "one terminal's"},
-        {.name = "state", .type = PFC_OPT_ENUM,
+        {.name = "state",
+         .type = PFC_OPT_ENUM,
          .choices = "open|all|received|diagnosed|repaired|returned_to_stock|scrapped",
-         .query = "state", .help = "open (default: not closed), all, or one state"},
-        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+         .query = "state",
+         .help = "open (default: not closed), all, or one state"},
+        {.name = "limit",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = 1000,
+         .query = "limit",
          .help = "repairs to show"},
         {0},
 };
 
 const struct pfc_opt pfc_repair_update_opts[] = {
-        {.name = "state", .type = PFC_OPT_ENUM, .choices = "received|diagnosed|repaired",
-         .body = "state", .help = "move the repair on"},
-        {.name = "faults", .type = PFC_OPT_STR, .metavar = "CODE,CODE", .body = "fault_codes",
+        {.name = "state",
+         .type = PFC_OPT_ENUM,
+         .choices = "received|diagnosed|repaired",
+         .body = "state",
+         .help = "move the repair on"},
+        {.name = "faults",
+         .type = PFC_OPT_STR,
+         .metavar = "CODE,CODE",
+         .body = "fault_codes",
          .help = "replace the fault codes"},
-        {.name = "parts", .type = PFC_OPT_STR, .metavar = "PART,PART", .body = "parts",
+        {.name = "parts",
+         .type = PFC_OPT_STR,
+         .metavar = "PART,PART",
+         .body = "parts",
          .help = "replace the parts replaced"},
-        {.name = "notes", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "notes",
+        {.name = "notes",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .body = "notes",
          .help = "append a technician's note"},
         {0},
 };
 
 const struct pfc_opt pfc_repair_close_opts[] = {
-        {.name = "outcome", .type = PFC_OPT_ENUM, .choices = "returned_to_stock|scrapped",
-         .required = true, .body = "outcome",
+        {.name = "outcome",
+         .type = PFC_OPT_ENUM,
+         .choices = "returned_to_stock|scrapped",
+         .required = true,
+         .body = "outcome",
          .help = "back in stock (unlocks a locked terminal) or scrapped (retires it)"},
-        {.name = "faults", .type = PFC_OPT_STR, .metavar = "CODE,CODE", .body = "fault_codes",
+        {.name = "faults",
+         .type = PFC_OPT_STR,
+         .metavar = "CODE,CODE",
+         .body = "fault_codes",
          .help = "replace the fault codes"},
-        {.name = "parts", .type = PFC_OPT_STR, .metavar = "PART,PART", .body = "parts",
+        {.name = "parts",
+         .type = PFC_OPT_STR,
+         .metavar = "PART,PART",
+         .body = "parts",
          .help = "replace the parts replaced"},
-        {.name = "notes", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "notes",
+        {.name = "notes",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .body = "notes",
          .help = "append a technician's note"},
         {0},
 };
 
 const struct pfc_opt pfc_audit_opts[] = {
-        {.name = "serial", .type = PFC_OPT_SERIAL, .query = "serial",
+        {.name = "serial",
+         .type = PFC_OPT_SERIAL,
+         .query = "serial",
          .help = "changes that concern this terminal"},
-        {.name = "merchant", .type = PFC_OPT_STR, .metavar = "ID", .query = "merchant",
+        {.name = "merchant",
+         .type = PFC_OPT_STR,
+         .metavar = "ID",
+         .query = "merchant",
          .help = "changes that concern this merchant"},
-        {.name = "since", .type = PFC_OPT_STR, .metavar = "T", .query = "since",
+        {.name = "since",
+         .type = PFC_OPT_STR,
+         .metavar = "T",
+         .query = "since",
          .help = "from this time: ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)"},
-        {.name = "before", .type = PFC_OPT_INT, .min = 1, .max = INT64_MAX, .query = "before",
+        {.name = "before",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = INT64_MAX,
+         .query = "before",
          .help = "older than this audit id (the \"next\" of a page)"},
-        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+        {.name = "limit",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = 1000,
+         .query = "limit",
          .help = "rows to show"},
         {0},
 };
@@ -238,7 +348,8 @@ static void lr__text(json_t *o, const char *key, char *buf, size_t len)
         size_t i, n = 0;
         json_t *e;
 
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             if (json_is_string(e) && n < sizeof(raw))
                 n += (size_t)snprintf(raw + n, sizeof(raw) - n, "%s%s", i ? "," : "",
                                       json_string_value(e));
@@ -318,7 +429,8 @@ int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
         if (pfc_table_init(&t, 5, head, NULL))
             return pf_error_set(err, PF_ENOMEM, "out of memory");
         rc = 0;
-        json_array_foreach(terms, i, e) {
+        json_array_foreach(terms, i, e)
+        {
             char s[64], m[64], st[32], b[32], l[8];
             const char *row[] = {s, m, st, b, l};
 
@@ -354,10 +466,11 @@ int pfc_render_merchants(FILE *out, int64_t now_ms, const struct pfc_args *a, js
     }
     if (pfc_table_init(&t, 7, head, NULL))
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         char c[7][128];
         const char *row[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
-        static const char *const keys[] = {"id",  "status",     "name",    "mcc",
+        static const char *const keys[] = {"id", "status",     "name",    "mcc",
                                            "tz", "settlement", "fee_plan"};
 
         for (int k = 0; k < 7; k++)
@@ -367,7 +480,8 @@ int pfc_render_merchants(FILE *out, int64_t now_ms, const struct pfc_args *a, js
     }
     rc = lr__table_end(&t, out, rc, err);
     if (!rc && json_is_string(json_object_get(resp, "next")))
-        fprintf(out, "more after %s: use --after\n", json_string_value(json_object_get(resp, "next")));
+        fprintf(out, "more after %s: use --after\n",
+                json_string_value(json_object_get(resp, "next")));
     return rc;
 }
 
@@ -419,8 +533,10 @@ int pfc_render_swap(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t 
     lr__text(n, "merchant_id", m, sizeof(m));
     lr__text(r, "id", rid, sizeof(rid));
     fprintf(out, "swapped %s for %s at merchant %s\n", os, ns, m);
-    fprintf(out, "%s is installed; at its first connection it gets the fleet's firmware and"
-                 " the merchant's fee plan\n", ns);
+    fprintf(out,
+            "%s is installed; at its first connection it gets the fleet's firmware and"
+            " the merchant's fee plan\n",
+            ns);
     fprintf(out, "%s is in repair: repair %s\n", os, rid);
     return 0;
 }
@@ -467,7 +583,8 @@ int pfc_render_repair(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
             size_t i;
             json_t *e;
 
-            json_array_foreach(al, i, e) {
+            json_array_foreach(al, i, e)
+            {
                 char k[40], d[200];
 
                 lr__text(e, "kind", k, sizeof(k));
@@ -491,8 +608,8 @@ int pfc_render_repair(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
 int pfc_render_repairs(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                        struct pf_error *err)
 {
-    static const char *const head[] = {"ID", "SERIAL", "STATE", "SOURCE", "OPENED", "FAULTS",
-                                       "REASON"};
+    static const char *const head[] = {"ID",     "SERIAL", "STATE", "SOURCE",
+                                       "OPENED", "FAULTS", "REASON"};
     json_t *list = json_object_get(resp, "repairs"), *e;
     struct pfc_table t;
     size_t i;
@@ -507,7 +624,8 @@ int pfc_render_repairs(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     }
     if (pfc_table_init(&t, 7, head, "rllllll"))
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         char c[7][128];
         const char *row[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
 
@@ -515,7 +633,8 @@ int pfc_render_repairs(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         lr__text(e, "serial", c[1], sizeof(c[1]));
         lr__text(e, "state", c[2], sizeof(c[2]));
         lr__text(e, "source", c[3], sizeof(c[3]));
-        pfc_reltime(now_ms, json_integer_value(json_object_get(e, "opened_ms")), c[4], sizeof(c[4]));
+        pfc_reltime(now_ms, json_integer_value(json_object_get(e, "opened_ms")), c[4],
+                    sizeof(c[4]));
         lr__text(e, "fault_codes", c[5], sizeof(c[5]));
         lr__text(e, "reason", c[6], sizeof(c[6]));
         if ((rc = pfc_table_add(&t, row)))
@@ -527,8 +646,8 @@ int pfc_render_repairs(FILE *out, int64_t now_ms, const struct pfc_args *a, json
 int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                        struct pf_error *err)
 {
-    static const char *const head[] = {"WHEN", "EVENT", "FROM", "TO", "MERCHANT", "OTHER",
-                                       "REPAIR", "BY", "DETAIL"};
+    static const char *const head[] = {"WHEN",  "EVENT",  "FROM", "TO",    "MERCHANT",
+                                       "OTHER", "REPAIR", "BY",   "DETAIL"};
     json_t *term = json_object_get(resp, "terminal"), *events = json_object_get(resp, "events");
     json_t *repairs = json_object_get(resp, "repairs"), *e;
     struct pfc_table t;
@@ -546,11 +665,13 @@ int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     } else {
         if (pfc_table_init(&t, 9, head, NULL))
             return pf_error_set(err, PF_ENOMEM, "out of memory");
-        json_array_foreach(events, i, e) {
+        json_array_foreach(events, i, e)
+        {
             char c[9][128];
             const char *row[9] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]};
-            static const char *const keys[] = {NULL,    "kind",      "from",  "to",    "merchant_id",
-                                               "other", "repair_id", "actor", "detail"};
+            static const char *const keys[] = {NULL,        "kind",        "from",
+                                               "to",        "merchant_id", "other",
+                                               "repair_id", "actor",       "detail"};
 
             pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), c[0], sizeof(c[0]));
             for (int k = 1; k < 9; k++)
@@ -569,7 +690,8 @@ int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     if (!rc && json_is_array(json_object_get(resp, "updates")) &&
         json_array_size(json_object_get(resp, "updates"))) {
         fprintf(out, "\nupdates:\n");
-        json_array_foreach(json_object_get(resp, "updates"), i, e) {
+        json_array_foreach(json_object_get(resp, "updates"), i, e)
+        {
             char when[40], st[32], kind[16], ver[40], code[64];
 
             pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), when, sizeof(when));
@@ -577,8 +699,8 @@ int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json
             lr__text(e, "kind", kind, sizeof(kind));
             lr__text(e, "version", ver, sizeof(ver));
             lr__text(e, "code", code, sizeof(code));
-            fprintf(out, "  %s  %s %s  %s%s%s\n", when, kind, ver, st,
-                    strcmp(code, "-") ? " " : "", strcmp(code, "-") ? code : "");
+            fprintf(out, "  %s  %s %s  %s%s%s\n", when, kind, ver, st, strcmp(code, "-") ? " " : "",
+                    strcmp(code, "-") ? code : "");
         }
     }
     return rc;
@@ -603,7 +725,8 @@ int pfc_render_audit(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t
     }
     if (pfc_table_init(&t, 6, head, "rlllll"))
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         char c[6][128];
         const char *row[6] = {c[0], c[1], c[2], c[3], c[4], c[5]};
 

@@ -155,8 +155,9 @@ static int life__audit(sqlite3 *db, const struct pfs_actor *actor, int64_t now, 
             break;
         if (i == 0 && !ser && !merchant)
             continue;
-        rc = life__prepare(db, "INSERT INTO audit_ref (audit_id, serial, merchant_id) VALUES (?1,?2,?3)",
-                           &s, err);
+        rc = life__prepare(
+                db, "INSERT INTO audit_ref (audit_id, serial, merchant_id) VALUES (?1,?2,?3)", &s,
+                err);
         if (rc)
             return rc;
         sqlite3_bind_int64(s, 1, id);
@@ -200,7 +201,7 @@ static int life__event(sqlite3 *db, const char *serial, int64_t now, const char 
 /* --- merchants --- */
 
 #define LIFE_MERCHANT_COLS                                                                         \
-    "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"        \
+    "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"         \
     " status, created_ms, updated_ms"
 
 static void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m)
@@ -244,8 +245,8 @@ int pfs_store_merchant_get(struct pfs_store *st, const char *id, struct pfs_merc
     sqlite3_stmt *s;
     int rc;
 
-    if (sqlite3_prepare_v2(db, "SELECT " LIFE_MERCHANT_COLS " FROM merchants WHERE id = ?1", -1,
-                           &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT " LIFE_MERCHANT_COLS " FROM merchants WHERE id = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
@@ -468,9 +469,9 @@ int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *
     before = life__merchant_text(&cur);
     after = life__merchant_text(&rec);
     snprintf(act, sizeof(act), "merchant.%s", action);
-    rc = before && after ? life__audit(db, actor, now_ms, act, id, before, after, NULL, NULL, id,
-                                       err)
-                         : pf_error_set(err, PF_ENOMEM, "out of memory");
+    rc = before && after
+                 ? life__audit(db, actor, now_ms, act, id, before, after, NULL, NULL, id, err)
+                 : pf_error_set(err, PF_ENOMEM, "out of memory");
     if (!rc && out)
         *out = rec;
 out_end:
@@ -530,11 +531,12 @@ int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term
         t->revoked = sqlite3_column_text(s, 2) &&
                      strcmp((const char *)sqlite3_column_text(s, 2), "revoked") == 0;
         life__col(s, 3, state, sizeof(state));
-        if (state[0])
+        /* A terminal revoked in the registry (device revoke) is out of the fleet. */
+        if (t->revoked)
+            t->state = PFS_TERM_RETIRED;
+        else if (state[0] && pfs_term_state_parse(state) >= 0)
             t->state = (enum pfs_term_state)pfs_term_state_parse(state);
         else
-            t->state = t->revoked ? PFS_TERM_RETIRED : PFS_TERM_IN_STOCK;
-        if ((int)t->state < 0)
             t->state = PFS_TERM_IN_STOCK;
         life__col(s, 4, t->merchant_id, sizeof(t->merchant_id));
         t->lock_want = sqlite3_column_int(s, 5) != 0;
@@ -547,8 +549,9 @@ int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term
 
 static const char life__term_view[] =
         "SELECT json_object('serial', d.serial, 'model', d.model, 'registry', d.status,"
-        " 'state', coalesce(t.state, CASE d.status WHEN 'revoked' THEN 'retired'"
-        " ELSE 'in_stock' END), 'merchant_id', t.merchant_id, 'fee_plan', json(t.fee_plan),"
+        " 'state', CASE WHEN d.status = 'revoked' THEN 'retired'"
+        " ELSE coalesce(t.state, 'in_stock') END, 'merchant_id', t.merchant_id, 'fee_plan', "
+        "json(t.fee_plan),"
         " 'tz', t.tz, 'tags', json(coalesce(t.tags, '[]')), 'bound_ms', t.bound_ms,"
         " 'locked', json(CASE WHEN coalesce(t.lock_want, 0) THEN 'true' ELSE 'false' END),"
         " 'lock', CASE WHEN t.lock_cmd IS NULL THEN NULL ELSE json_object('command', t.lock_cmd,"
@@ -689,8 +692,7 @@ static int life__audit_term(sqlite3 *db, const struct pfs_actor *actor, int64_t 
 
     if (!after)
         return life__fail(db, err, "terminal view");
-    rc = life__audit(db, actor, now, action, serial, before, after, serial, serial2, merchant,
-                     err);
+    rc = life__audit(db, actor, now, action, serial, before, after, serial, serial2, merchant, err);
     free(after);
     return rc;
 }
@@ -763,8 +765,8 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
         rc = life__event(db, serial, now_ms, "bind", (int)t.state, (int)to, merchant_id, NULL, 0,
                          actor, NULL, err);
     if (!rc)
-        rc = life__audit_term(db, actor, now_ms, "terminal.bind", serial, before, NULL,
-                              merchant_id, err);
+        rc = life__audit_term(db, actor, now_ms, "terminal.bind", serial, before, NULL, merchant_id,
+                              err);
 out_end:
     free(before);
     free(fees);
@@ -937,8 +939,8 @@ static bool life__table_exists(sqlite3 *db, const char *name)
     sqlite3_stmt *s;
     bool yes;
 
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1,
-                           &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1, &s,
+                           NULL) != SQLITE_OK)
         return false;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     yes = sqlite3_step(s) == SQLITE_ROW;
@@ -990,8 +992,9 @@ static int life__repair_insert(sqlite3 *db, const char *serial, const char *sour
 
 static int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id)
 {
-    return life__count(db, "SELECT coalesce(max(id), 0) FROM repairs WHERE serial = ?1 AND"
-                           " closed_ms IS NULL",
+    return life__count(db,
+                       "SELECT coalesce(max(id), 0) FROM repairs WHERE serial = ?1 AND"
+                       " closed_ms IS NULL",
                        serial, id);
 }
 
@@ -1048,10 +1051,10 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     tz = life__text1(db, "SELECT tz FROM terminals WHERE serial = ?1", old_serial, 0);
     tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", old_serial, 0);
     {
-        json_t *p = json_pack("{s:s, s:s, s:o, s:s, s:I}", "firmware", "fleet_target", "from",
-                              old_serial, "fee_plan",
-                              fees ? json_loads(fees, 0, NULL) : json_array(), "reason", "swap",
-                              "since_ms", (json_int_t)now_ms);
+        json_t *p =
+                json_pack("{s:s, s:s, s:o, s:s, s:I}", "firmware", "fleet_target", "from",
+                          old_serial, "fee_plan", fees ? json_loads(fees, 0, NULL) : json_array(),
+                          "reason", "swap", "since_ms", (json_int_t)now_ms);
 
         prov = p ? json_dumps(p, JSON_COMPACT) : NULL;
         json_decref(p);
@@ -1117,12 +1120,13 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
                               json_loads(nb, 0, NULL));
         char *oa = life__term_text(db, old_serial), *na = life__term_text(db, new_serial);
         char *rj = life__repair_text(db, rid);
-        json_t *a = oa && na && rj ? json_pack("{s:o, s:o, s:o, s:s}", "old",
-                                               json_loads(oa, 0, NULL), "new",
-                                               json_loads(na, 0, NULL), "repair",
-                                               json_loads(rj, 0, NULL), "reason", reason)
-                                   : NULL;
-        char *bs = b ? json_dumps(b, JSON_COMPACT) : NULL, *as = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        json_t *a = oa && na && rj
+                            ? json_pack("{s:o, s:o, s:o, s:s}", "old", json_loads(oa, 0, NULL),
+                                        "new", json_loads(na, 0, NULL), "repair",
+                                        json_loads(rj, 0, NULL), "reason", reason)
+                            : NULL;
+        char *bs = b ? json_dumps(b, JSON_COMPACT) : NULL,
+             *as = a ? json_dumps(a, JSON_COMPACT) : NULL;
 
         rc = bs && as ? life__audit(db, actor, now_ms, "terminal.swap", old_serial, bs, as,
                                     old_serial, new_serial, o.merchant_id, err)
@@ -1147,8 +1151,7 @@ out_end:
     return life__end(st, rc, err);
 }
 
-int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t now_ms,
-                            bool *changed)
+int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t now_ms, bool *changed)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pf_error err = {0};
@@ -1167,8 +1170,7 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
     rc = before ? life__state_put(db, serial, PFS_TERM_ACTIVE, now_ms, &err) : PF_EIO;
     if (!rc)
         rc = life__event(db, serial, now_ms, "activate", PFS_TERM_INSTALLED, PFS_TERM_ACTIVE,
-                         t.merchant_id, NULL, 0, &life__system, "first report after binding",
-                         &err);
+                         t.merchant_id, NULL, 0, &life__system, "first report after binding", &err);
     if (!rc)
         rc = life__audit_term(db, &life__system, now_ms, "terminal.activate", serial, before, NULL,
                               t.merchant_id, &err);
@@ -1257,16 +1259,16 @@ int pfs_store_lock_pending_each(struct pfs_store *st, pfs_lock_pending_cb cb, vo
     sqlite3_stmt *s;
     int rc = 0, step;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT serial, lock_cmd, lock_want, coalesce(lock_reason, '') FROM"
-                           " terminals WHERE lock_acked = 0 AND lock_cmd IS NOT NULL AND state <> 'retired'",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+                db,
+                "SELECT serial, lock_cmd, lock_want, coalesce(lock_reason, '') FROM"
+                " terminals WHERE lock_acked = 0 AND lock_cmd IS NOT NULL AND state <> 'retired'",
+                -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct pfs_lock_pending p = {(const char *)sqlite3_column_text(s, 0),
-                                     (const char *)sqlite3_column_text(s, 1),
-                                     sqlite3_column_int(s, 2) != 0,
-                                     (const char *)sqlite3_column_text(s, 3)};
+        struct pfs_lock_pending p = {
+                (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+                sqlite3_column_int(s, 2) != 0, (const char *)sqlite3_column_text(s, 3)};
 
         rc = cb(ctx, &p);
         if (rc)
@@ -1385,7 +1387,8 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
     rc = life__begin(st, now_ms, err);
     if (rc)
         return rc;
-    rc = life__prepare(db, "SELECT serial, state, coalesce(merchant_id, '') FROM repairs WHERE id=?1",
+    rc = life__prepare(db,
+                       "SELECT serial, state, coalesce(merchant_id, '') FROM repairs WHERE id=?1",
                        &s, err);
     if (rc)
         goto out_end;
@@ -1429,8 +1432,7 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
         }
         if (to != t.state && (to == PFS_TERM_IN_STOCK || to == PFS_TERM_RETIRED)) {
             /* Out of the field for good: a merchant gets a terminal back only by binding. */
-            char *tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", serial,
-                                     0);
+            char *tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", serial, 0);
             struct life__row r = {to, NULL, NULL, NULL, tags, 0, NULL};
 
             rc = life__row_put(db, serial, &r, now_ms, err);
@@ -1442,9 +1444,8 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
         }
         if (!rc) {
             /* Every step of the repair is a line of the terminal's history. */
-            rc = life__event(db, serial, now_ms, pfs_term_event_names[ev], (int)t.state,
-                                 (int)to, NULL, NULL, id, actor,
-                                 pfs_repair_state_names[c->to], err);
+            rc = life__event(db, serial, now_ms, pfs_term_event_names[ev], (int)t.state, (int)to,
+                             NULL, NULL, id, actor, pfs_repair_state_names[c->to], err);
         }
         if (!rc && c->to == PFS_REPAIR_SCRAPPED) {
             rc = life__prepare(db,
@@ -1467,18 +1468,17 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
         if (rc)
             goto out_end;
     }
-    rc = life__prepare(
-            db,
-            "UPDATE repairs SET state = coalesce(?2, state),"
-            " fault_codes = coalesce(?3, fault_codes), parts = coalesce(?4, parts),"
-            " notes = CASE WHEN ?5 IS NULL THEN notes WHEN notes = '' THEN ?5"
-            " ELSE notes || char(10) || ?5 END,"
-            " received_ms = CASE WHEN ?2 = 'received' THEN ?6 ELSE received_ms END,"
-            " diagnosed_ms = CASE WHEN ?2 = 'diagnosed' THEN ?6 ELSE diagnosed_ms END,"
-            " repaired_ms = CASE WHEN ?2 = 'repaired' THEN ?6 ELSE repaired_ms END,"
-            " closed_ms = CASE WHEN ?2 IN ('returned_to_stock', 'scrapped') THEN ?6"
-            " ELSE closed_ms END, updated_ms = ?6 WHERE id = ?1",
-            &s, err);
+    rc = life__prepare(db,
+                       "UPDATE repairs SET state = coalesce(?2, state),"
+                       " fault_codes = coalesce(?3, fault_codes), parts = coalesce(?4, parts),"
+                       " notes = CASE WHEN ?5 IS NULL THEN notes WHEN notes = '' THEN ?5"
+                       " ELSE notes || char(10) || ?5 END,"
+                       " received_ms = CASE WHEN ?2 = 'received' THEN ?6 ELSE received_ms END,"
+                       " diagnosed_ms = CASE WHEN ?2 = 'diagnosed' THEN ?6 ELSE diagnosed_ms END,"
+                       " repaired_ms = CASE WHEN ?2 = 'repaired' THEN ?6 ELSE repaired_ms END,"
+                       " closed_ms = CASE WHEN ?2 IN ('returned_to_stock', 'scrapped') THEN ?6"
+                       " ELSE closed_ms END, updated_ms = ?6 WHERE id = ?1",
+                       &s, err);
     if (rc)
         goto out_end;
     sqlite3_bind_int64(s, 1, id);
@@ -1496,8 +1496,8 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
                                c->to >= 0 && pfs_repair_state_final((enum pfs_repair_state)c->to)
                                        ? "repair.close"
                                        : "repair.update",
-                               serial, before, after, serial, NULL,
-                               merchant[0] ? merchant : NULL, err)
+                               serial, before, after, serial, NULL, merchant[0] ? merchant : NULL,
+                               err)
                  : life__fail(db, err, "repair view");
     if (!rc && c->to < 0)
         rc = life__event(db, serial, now_ms, "repair_update", -1, -1, NULL, NULL, id, actor,
@@ -1577,15 +1577,15 @@ int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, 
         rc = PF_ENOMEM;
         goto out_free;
     }
-    rc = life__collect(db,
-                       "SELECT json_object('id', id, 'ts_ms', ts_ms, 'kind', kind, 'from', from_state,"
-                       " 'to', to_state, 'merchant_id', merchant_id, 'other', other, 'repair_id',"
-                       " repair_id, 'actor', actor, 'detail', detail) FROM (SELECT * FROM"
-                       " terminal_events WHERE serial = ?1 ORDER BY id DESC LIMIT ?2)"
-                       " ORDER BY id",
-                       serial, limit, events);
-    snprintf(sql, sizeof(sql), "%s WHERE serial = ?1 ORDER BY id DESC LIMIT ?2",
-             life__repair_view);
+    rc = life__collect(
+            db,
+            "SELECT json_object('id', id, 'ts_ms', ts_ms, 'kind', kind, 'from', from_state,"
+            " 'to', to_state, 'merchant_id', merchant_id, 'other', other, 'repair_id',"
+            " repair_id, 'actor', actor, 'detail', detail) FROM (SELECT * FROM"
+            " terminal_events WHERE serial = ?1 ORDER BY id DESC LIMIT ?2)"
+            " ORDER BY id",
+            serial, limit, events);
+    snprintf(sql, sizeof(sql), "%s WHERE serial = ?1 ORDER BY id DESC LIMIT ?2", life__repair_view);
     if (!rc)
         rc = life__collect(db, sql, serial, limit, repairs);
     /* Update outcomes, from the update server's table when it exists. */

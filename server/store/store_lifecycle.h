@@ -88,8 +88,7 @@ int pfs_store_term_json(struct pfs_store *st, const char *serial, char **json) P
 /* in_stock -> installed; the merchant must be approved or active (an approved
  * merchant becomes active). Copies its fee plan and time zone. */
 int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *merchant_id,
-                        const struct pfs_actor *actor, int64_t now_ms,
-                        struct pf_error *err) PF_WUR;
+                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err) PF_WUR;
 int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
                           int64_t now_ms, struct pf_error *err) PF_WUR;
 /* -> retired, and the registry entry revoked (messages dropped from now on). */
@@ -97,8 +96,7 @@ int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct
                           int64_t now_ms, struct pf_error *err) PF_WUR;
 /* Replaces tags of a terminal (JSON array text of strings). */
 int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *tags_json,
-                        const struct pfs_actor *actor, int64_t now_ms,
-                        struct pf_error *err) PF_WUR;
+                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err) PF_WUR;
 /* The swap, one transaction (docs/support.md). *repair_id: OLD's repair. */
 int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char *new_serial,
                         const char *reason, pfs_swap_hook hook, void *hook_ctx,
@@ -147,8 +145,7 @@ int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, i
 
 /* --- history and audit --- */
 /* {"serial","terminal":{...},"events":[...],"repairs":[...],"updates":[...]} */
-int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit,
-                           char **json) PF_WUR;
+int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, char **json) PF_WUR;
 /* Audit rows about a terminal (target or reference), a merchant, and/or
  * since a time; newest first, before_id for paging. */
 int pfs_store_audit_query(struct pfs_store *st, const char *serial, const char *merchant_id,

@@ -120,7 +120,9 @@ START_TEST(merchant_each_field_refused)
     } cases[] = {
             {"id", "\"\""},
             {"id", "\"M 1\""},
-            {"id", "\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "\""},
+            {"id", "\""
+                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                   "\""},
             {"id", "7"},
             {"name", "\"\""},
             {"name", "\" padded\""},
@@ -171,9 +173,9 @@ END_TEST
 
 START_TEST(merchant_required_fields)
 {
-    static const char *const req[] = {"id",           "name",          "uscc", "mcc",
-                                      "address",      "contact_name",  "tz",   "settlement",
-                                      "contact_phone"};
+    static const char *const req[] = {"id",  "name",       "uscc",
+                                      "mcc", "address",    "contact_name",
+                                      "tz",  "settlement", "contact_phone"};
 
     for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
         struct pfs_merchant m;
@@ -250,8 +252,8 @@ START_TEST(merchant_flow_every_pair)
         for (int a = 0; a < PFS_MACT_COUNT; a++) {
             enum pfs_merchant_status to = PFS_MERCHANT_STATUS_COUNT;
             struct pf_error err = {0};
-            int rc = pfs_merchant_next((enum pfs_merchant_status)s,
-                                       (enum pfs_merchant_action)a, &to, &err);
+            int rc = pfs_merchant_next((enum pfs_merchant_status)s, (enum pfs_merchant_action)a,
+                                       &to, &err);
 
             if (expect[s][a] < 0) {
                 ck_assert_msg(rc == PF_ESTATE, "%s %s allowed", pfs_merchant_status_names[s],
@@ -273,8 +275,15 @@ END_TEST
 
 START_TEST(terminal_table_every_pair)
 {
-    enum { IS = PFS_TERM_IN_STOCK, IN = PFS_TERM_INSTALLED, AC = PFS_TERM_ACTIVE,
-           LO = PFS_TERM_LOCKED, IR = PFS_TERM_IN_REPAIR, RE = PFS_TERM_RETIRED, NO = -1 };
+    enum {
+        IS = PFS_TERM_IN_STOCK,
+        IN = PFS_TERM_INSTALLED,
+        AC = PFS_TERM_ACTIVE,
+        LO = PFS_TERM_LOCKED,
+        IR = PFS_TERM_IN_REPAIR,
+        RE = PFS_TERM_RETIRED,
+        NO = -1
+    };
     /* expect[event][state]: in_stock installed active locked in_repair retired */
     static const int expect[PFS_TEV_COUNT][PFS_TERM_STATE_COUNT] = {
             [PFS_TEV_BIND] = {IN, NO, NO, NO, NO, NO},
@@ -435,8 +444,8 @@ static int approve_fn(void *ctx, struct pfs_merchant *m, struct pf_error *err)
 static int merchant_act(struct pfs_store *st, const char *id, enum pfs_merchant_action act,
                         struct pf_error *err)
 {
-    return pfs_store_merchant_change(st, id, pfs_merchant_action_names[act], approve_fn, &act,
-                                     &ops, 3000, NULL, err);
+    return pfs_store_merchant_change(st, id, pfs_merchant_action_names[act], approve_fn, &act, &ops,
+                                     3000, NULL, err);
 }
 
 /* What must not move when a change is refused. */
@@ -589,6 +598,11 @@ START_TEST(store_bind_unbind_retire)
     ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 4800, &err), PF_ESTATE);
     snap_same(st, &s, "T1", NULL, NULL);
 
+    /* A terminal revoked through the registry is retired for the lifecycle too. */
+    ck_assert_int_eq(pfs_store_device_revoke(st, "T2", &ops, 4900, &err), 0);
+    ck_assert_int_eq(state_of(st, "T2"), PFS_TERM_RETIRED);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T2", "M1", &ops, 4900, &err), PF_ESTATE);
+
     /* Now the merchant has no terminal and may close. */
     ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_CLOSE, &err), 0);
     pfs_store_close(st);
@@ -631,9 +645,9 @@ START_TEST(store_swap)
 
     /* OLD not bound. */
     snap_take(st, &s, "OLD", "NEW", NULL);
-    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "NEW", "broken", NULL, NULL, &sup, 5000,
-                                         &rid, &err),
-                     PF_ESTATE);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "NEW", "broken", NULL, NULL, &sup, 5000, &rid, &err),
+            PF_ESTATE);
     ck_assert_ptr_nonnull(strstr(err.msg, "old OLD"));
     snap_same(st, &s, "OLD", "NEW", NULL);
 
@@ -645,18 +659,18 @@ START_TEST(store_swap)
 
     /* Another model family. */
     snap_take(st, &s, "OLD", "ALIEN", NULL);
-    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "ALIEN", "broken", NULL, NULL, &sup, 5100,
-                                         &rid, &err),
-                     PF_ESTATE);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "ALIEN", "broken", NULL, NULL, &sup, 5100, &rid, &err),
+            PF_ESTATE);
     ck_assert_ptr_nonnull(strstr(err.msg, "family QT"));
     snap_same(st, &s, "OLD", "ALIEN", NULL);
 
     /* NEW not in stock (bound elsewhere). */
     ck_assert_int_eq(pfs_store_term_bind(st, "SPARE", "M1", &ops, 5200, &err), 0);
     snap_take(st, &s, "OLD", "SPARE", NULL);
-    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "SPARE", "broken", NULL, NULL, &sup, 5300,
-                                         &rid, &err),
-                     PF_ESTATE);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "SPARE", "broken", NULL, NULL, &sup, 5300, &rid, &err),
+            PF_ESTATE);
     ck_assert_ptr_nonnull(strstr(err.msg, "new SPARE"));
     snap_same(st, &s, "OLD", "SPARE", NULL);
     ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "OLD", "x", NULL, NULL, &sup, 5300, &rid, &err),
@@ -729,9 +743,8 @@ START_TEST(store_audit_queries)
     ck_assert_int_eq(merchant_act(st, "MB", PFS_MACT_APPROVE, &err), 0);
     ck_assert_int_eq(pfs_store_term_bind(st, "A1", "MA", &ops, 7000, &err), 0);
     ck_assert_int_eq(pfs_store_term_bind(st, "B1", "MB", &ops, 8000, &err), 0);
-    ck_assert_int_eq(pfs_store_term_swap(st, "A1", "A2", "dropped", NULL, NULL, &sup, 9000, &rid,
-                                         &err),
-                     0);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "A1", "A2", "dropped", NULL, NULL, &sup, 9000, &rid, &err), 0);
 
     memset(&a, 0, sizeof(a));
     ck_assert_int_eq(pfs_store_audit_query(st, "A2", NULL, 0, 0, 100, audit_cb, &a), 0);
@@ -901,10 +914,10 @@ START_TEST(store_tamper_lock_and_repair)
     /* The history has it all, in order. */
     ck_assert_int_eq(pfs_store_history_json(st, "TT", 100, &j), 0);
     {
-        const char *kinds[] = {"\"kind\":\"bind\"",         "\"kind\":\"lock\"",
-                               "\"kind\":\"locked\"",       "\"kind\":\"repair_receive\"",
+        const char *kinds[] = {"\"kind\":\"bind\"",          "\"kind\":\"lock\"",
+                               "\"kind\":\"locked\"",        "\"kind\":\"repair_receive\"",
                                "\"kind\":\"repair_return\"", "\"kind\":\"unlock\"",
-                               "\"kind\":\"unlocked\"",     "\"kind\":\"repair_open\"",
+                               "\"kind\":\"unlocked\"",      "\"kind\":\"repair_open\"",
                                "\"kind\":\"repair_scrap\""};
         const char *p = j;
 

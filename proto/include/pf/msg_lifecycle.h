@@ -19,10 +19,10 @@
 
 #include "pf/error.h"
 
-#define PF_CMD_LOCK       "lock" /* server -> terminal */
-#define PF_DEV_LOCK       "lock" /* terminal -> server */
-#define PF_LOCK_ID_MAX    64     /* [A-Za-z0-9._:-] */
-#define PF_LOCK_REASON_MAX 64    /* printable ASCII */
+#define PF_CMD_LOCK        "lock" /* server -> terminal */
+#define PF_DEV_LOCK        "lock" /* terminal -> server */
+#define PF_LOCK_ID_MAX     64     /* [A-Za-z0-9._:-] */
+#define PF_LOCK_REASON_MAX 64     /* printable ASCII */
 
 struct pf_lock_cmd {
     char id[PF_LOCK_ID_MAX + 1];
