@@ -1,0 +1,400 @@
+/*
+ * test_api_lifecycle.c - the lifecycle API in-process over loopback: roles of
+ * every route, authentication, error statuses and names, refusals that change
+ * nothing, routes that fall through to api.c, and a bind/swap/repair round.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "testutil.h"
+#include "tokens.h"
+
+static char dir[256];
+static struct pfs_config cfg;
+static struct pfs_server *srv;
+static pthread_t srv_thread;
+static int port;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void *run_server(void *arg)
+{
+    return pfs_server_run(arg) == 0 ? NULL : arg;
+}
+
+static void server_start(bool mqtt)
+{
+    struct pfs_server_opts opts = {.signals = false, .mqtt = mqtt};
+    struct pf_error err = {0};
+
+    ck_assert_msg(pfs_server_new(&cfg, &opts, &srv, &err) == 0, "%s", err.msg);
+    port = pfs_server_http_port(srv);
+    ck_assert_int_gt(port, 0);
+    ck_assert_int_eq(pthread_create(&srv_thread, NULL, run_server, srv), 0);
+}
+
+static void server_stop(void)
+{
+    pfs_server_stop(srv);
+    ck_assert_int_eq(pthread_join(srv_thread, NULL), 0);
+    pfs_server_free(srv);
+    srv = NULL;
+}
+
+static void setup(void)
+{
+    char path[400], file[1024], a[100], s[100], v[100];
+
+    pf_test_tmpdir(dir, sizeof(dir));
+    ck_assert_int_eq(pfs_token_hash_hex("tok-ops", 7, a), 0);
+    ck_assert_int_eq(pfs_token_hash_hex("tok-sup", 7, s), 0);
+    ck_assert_int_eq(pfs_token_hash_hex("tok-view", 8, v), 0);
+    snprintf(file, sizeof(file), "alice ops %s\nsam support %s\nvic viewer %s\n", a, s, v);
+    snprintf(path, sizeof(path), "%s/tokens", dir);
+    write_file(path, file);
+    pfs_config_defaults(&cfg);
+    snprintf(cfg.http_tokens, sizeof(cfg.http_tokens), "%s", path);
+    snprintf(cfg.store_path, sizeof(cfg.store_path), "%s/posfleetd.db", dir);
+    cfg.http_port = 0;
+    cfg.http_body_max = 4096;
+    cfg.log_level = PFS_LOG_ERROR;
+    cfg.mqtt_reconnect_min_ms = 50;
+    cfg.mqtt_reconnect_max_ms = 400;
+    cfg.store_batch_ms = 5;
+}
+
+static void teardown(void)
+{
+    if (srv)
+        server_stop();
+    pf_test_rmtree(dir);
+}
+
+/* --- a minimal HTTP/1.1 client over a loopback socket --- */
+
+struct resp {
+    int status;
+    json_t *json;
+    char body[65536];
+};
+
+static void http(const char *method, const char *path, const char *token, const char *body,
+                 struct resp *r)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[8192];
+    size_t got = 0;
+    char *raw = malloc(1 << 20);
+    int fd, n;
+    char *hdr_end;
+
+    ck_assert_ptr_nonnull(raw);
+    memset(r, 0, sizeof(*r));
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    n = snprintf(req, sizeof(req),
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                 method, path, token ? "Authorization: Bearer " : "", token ? token : "",
+                 token ? "\r\n" : "", body ? strlen(body) : 0);
+    ck_assert_int_eq(write(fd, req, (size_t)n), n);
+    if (body && *body) {
+        size_t off = 0, len = strlen(body);
+
+        while (off < len) {
+            ssize_t w = write(fd, body + off, len - off);
+
+            if (w < 0 && errno == EPIPE)
+                break;
+            ck_assert_int_gt(w, 0);
+            off += (size_t)w;
+        }
+    }
+    for (;;) {
+        ssize_t rd = read(fd, raw + got, (1 << 20) - 1 - got);
+
+        if (rd <= 0)
+            break;
+        got += (size_t)rd;
+    }
+    close(fd);
+    raw[got] = '\0';
+    ck_assert_msg(sscanf(raw, "HTTP/1.1 %d", &r->status) == 1, "no status line: %.80s", raw);
+    hdr_end = strstr(raw, "\r\n\r\n");
+    ck_assert_ptr_nonnull(hdr_end);
+    snprintf(r->body, sizeof(r->body), "%s", hdr_end + 4);
+    r->json = json_loads(r->body, 0, NULL);
+    free(raw);
+}
+
+static void resp_release(struct resp *r)
+{
+    json_decref(r->json);
+    r->json = NULL;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void expect_error(struct resp *r, int status, const char *name)
+{
+    ck_assert_msg(r->status == status, "status %d want %d: %s", r->status, status, r->body);
+    ck_assert_ptr_nonnull(r->json);
+    ck_assert_str_eq(jstr(r->json, "error"), name);
+    ck_assert_ptr_nonnull(jstr(r->json, "message"));
+}
+
+static void add_device(const char *serial, const char *model)
+{
+    char body[256];
+    struct resp r;
+
+    snprintf(body, sizeof(body), "{\"serial\":\"%s\",\"model\":\"%s\"}", serial, model);
+    http("POST", "/v1/devices", "tok-ops", body, &r);
+    ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+    resp_release(&r);
+}
+
+static const char merchant_json[] =
+        "{\"id\":\"M1\",\"name\":\"Lucky Noodles\",\"uscc\":\"9144030071526726XG\","
+        "\"mcc\":\"5812\",\"address\":\"1 Nanshan Road\",\"contact_name\":\"Li Wei\","
+        "\"contact_phone\":\"+86 138 0000 0000\",\"tz\":\"Asia/Shanghai\",\"settlement\":\"T1\","
+        "\"fee_plan\":[\"fee-2026.11\"]}";
+
+static void call(const char *method, const char *path, const char *token, const char *body,
+                 int status)
+{
+    struct resp r;
+
+    http(method, path, token, body, &r);
+    ck_assert_msg(r.status == status, "%s %s as %s: status %d want %d: %s", method, path,
+                  token ? token : "-", r.status, status, r.body);
+    resp_release(&r);
+}
+
+START_TEST(roles_of_every_route)
+{
+    static const struct {
+        const char *method, *path, *body;
+        const char *min; /* lowest role allowed: tok-view, tok-sup or tok-ops */
+    } routes[] = {
+            {"GET", "/v1/merchants", NULL, "tok-view"},
+            {"GET", "/v1/merchants/M1", NULL, "tok-view"},
+            {"POST", "/v1/merchants/M1/update", "{}", "tok-ops"},
+            {"POST", "/v1/merchants/M1/suspend", NULL, "tok-ops"},
+            {"GET", "/v1/devices/T1/lifecycle", NULL, "tok-view"},
+            {"GET", "/v1/devices/T1/history", NULL, "tok-view"},
+            {"POST", "/v1/devices/T1/unbind", NULL, "tok-ops"},
+            {"POST", "/v1/devices/T1/tags", "{\"tags\":[]}", "tok-ops"},
+            {"POST", "/v1/devices/T1/swap", "{\"new\":\"T9\",\"reason\":\"x\"}", "tok-sup"},
+            {"POST", "/v1/devices/T1/repair", "{\"reason\":\"x\"}", "tok-sup"},
+            {"GET", "/v1/repairs", NULL, "tok-view"},
+            {"GET", "/v1/repairs/1", NULL, "tok-view"},
+            {"POST", "/v1/repairs/1", "{\"notes\":\"x\"}", "tok-sup"},
+            {"POST", "/v1/repairs/1/close", "{\"outcome\":\"scrapped\"}", "tok-sup"},
+            {"GET", "/v1/audit?serial=T1", NULL, "tok-sup"},
+    };
+    static const char *const tokens[] = {"tok-view", "tok-sup", "tok-ops"};
+
+    server_start(false);
+    add_device("T1", "PX-500");
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        struct resp r;
+        int min = 0;
+
+        while (strcmp(tokens[min], routes[i].min) != 0)
+            min++;
+        http(routes[i].method, routes[i].path, NULL, routes[i].body, &r);
+        expect_error(&r, 401, "AUTH");
+        resp_release(&r);
+        http(routes[i].method, routes[i].path, "tok-bogus", routes[i].body, &r);
+        expect_error(&r, 401, "AUTH");
+        resp_release(&r);
+        for (int t = 0; t < 3; t++) {
+            http(routes[i].method, routes[i].path, tokens[t], routes[i].body, &r);
+            if (t < min)
+                expect_error(&r, 403, "PERM");
+            else
+                ck_assert_msg(r.status != 401 && r.status != 403, "%s %s as %s: %d %s",
+                              routes[i].method, routes[i].path, tokens[t], r.status, r.body);
+            resp_release(&r);
+        }
+    }
+    /* A support token cannot add a merchant or bind. */
+    call("POST", "/v1/merchants", "tok-sup", merchant_json, 403);
+    call("POST", "/v1/devices/T1/bind", "tok-sup", "{\"merchant_id\":\"M1\"}", 403);
+}
+END_TEST
+
+START_TEST(errors_and_nothing_changed)
+{
+    struct resp r;
+    char before[65536];
+
+    server_start(false);
+    add_device("T1", "PX-500");
+    http("POST", "/v1/merchants", "tok-ops", "{\"id\":", &r);
+    expect_error(&r, 400, "PARSE");
+    resp_release(&r);
+    http("POST", "/v1/merchants", "tok-ops",
+         "{\"id\":\"M1\",\"name\":\"x\",\"uscc\":\"9144030071526726XH\"}", &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_str_eq(jstr(r.json, "message"), "uscc: check character is 'H', expected 'G'");
+    resp_release(&r);
+    http("GET", "/v1/merchants", "tok-view", NULL, &r);
+    ck_assert_str_eq(r.body, "{\"merchants\":[],\"next\":null}");
+    resp_release(&r);
+    call("POST", "/v1/merchants", "tok-ops", merchant_json, 201);
+    http("POST", "/v1/merchants", "tok-ops", merchant_json, &r);
+    expect_error(&r, 409, "EXIST");
+    resp_release(&r);
+    http("GET", "/v1/merchants/M9", "tok-view", NULL, &r);
+    expect_error(&r, 404, "NOENT");
+    resp_release(&r);
+    http("GET", "/v1/devices/NOPE/lifecycle", "tok-view", NULL, &r);
+    expect_error(&r, 404, "UNKNOWN_SERIAL");
+    resp_release(&r);
+    http("GET", "/v1/devices/T1/lifecycle", "tok-view", NULL, &r);
+    snprintf(before, sizeof(before), "%s", r.body);
+    resp_release(&r);
+    /* Binding to a merchant under review is refused and changes nothing. */
+    http("POST", "/v1/devices/T1/bind", "tok-ops", "{\"merchant_id\":\"M1\"}", &r);
+    expect_error(&r, 409, "STATE");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "applied"));
+    resp_release(&r);
+    http("GET", "/v1/devices/T1/lifecycle", "tok-view", NULL, &r);
+    ck_assert_str_eq(r.body, before);
+    resp_release(&r);
+    http("POST", "/v1/devices/T1/bind", "tok-ops", "{}", &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "merchant_id"));
+    resp_release(&r);
+    http("POST", "/v1/devices/T1/swap", "tok-sup", "{\"new\":\"a/b\",\"reason\":\"x\"}", &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("POST", "/v1/repairs/1", "tok-sup", "{}", &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("POST", "/v1/repairs/1", "tok-sup", "{\"state\":\"fixed\"}", &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("POST", "/v1/repairs/99", "tok-sup", "{\"notes\":\"x\"}", &r);
+    expect_error(&r, 404, "NOENT");
+    resp_release(&r);
+    http("GET", "/v1/repairs/abc", "tok-view", NULL, &r);
+    expect_error(&r, 404, "NOENT");
+    resp_release(&r);
+    http("POST", "/v1/merchants/M1/frobnicate", "tok-ops", NULL, &r);
+    expect_error(&r, 404, "NOENT");
+    resp_release(&r);
+    http("GET", "/v1/audit?since=yesterday", "tok-sup", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("GET", "/v1/audit?serial=a%2Fb", "tok-sup", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    /* Routes that are not the lifecycle's still reach api.c. */
+    call("GET", "/v1/audit", "tok-sup", NULL, 200);
+    call("GET", "/v1/audit", "tok-view", NULL, 403);
+    call("POST", "/v1/devices/T1/revoke", "tok-ops", NULL, 200);
+    http("POST", "/v1/devices/T1/frobnicate", "tok-ops", NULL, &r);
+    expect_error(&r, 404, "NOENT");
+    resp_release(&r);
+    http("GET", "/v1/devices/T1/lifecycle", "tok-view", NULL, &r);
+    ck_assert_str_eq(jstr(r.json, "state"), "retired");
+    resp_release(&r);
+}
+END_TEST
+
+START_TEST(bind_swap_repair_round)
+{
+    struct resp r;
+    json_int_t rid;
+
+    server_start(false);
+    add_device("T1", "PX-500");
+    add_device("T2", "PX-500");
+    call("POST", "/v1/merchants", "tok-ops", merchant_json, 201);
+    call("POST", "/v1/merchants/M1/approve", "tok-ops", NULL, 200);
+    call("POST", "/v1/devices/T1/bind", "tok-ops", "{\"merchant_id\":\"M1\"}", 200);
+    http("GET", "/v1/merchants/M1", "tok-view", NULL, &r);
+    ck_assert_str_eq(jstr(r.json, "status"), "active");
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "terminals"), 0), "serial"), "T1");
+    resp_release(&r);
+    http("POST", "/v1/devices/T1/swap", "tok-sup", "{\"new\":\"T2\",\"reason\":\"reader\"}", &r);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(json_object_get(r.json, "new"), "merchant_id"), "M1");
+    ck_assert_str_eq(jstr(json_object_get(r.json, "old"), "state"), "in_repair");
+    rid = json_integer_value(json_object_get(json_object_get(r.json, "repair"), "id"));
+    ck_assert_int_gt(rid, 0);
+    resp_release(&r);
+    {
+        char path[64];
+
+        snprintf(path, sizeof(path), "/v1/repairs/%lld/close", (long long)rid);
+        http("POST", path, "tok-sup", "{\"outcome\":\"returned_to_stock\",\"parts\":[\"reader\"]}",
+             &r);
+        ck_assert_msg(r.status == 200, "%s", r.body);
+        ck_assert_str_eq(jstr(r.json, "state"), "returned_to_stock");
+        resp_release(&r);
+        http("POST", path, "tok-sup", "{\"outcome\":\"scrapped\"}", &r);
+        expect_error(&r, 409, "STATE");
+        resp_release(&r);
+    }
+    http("GET", "/v1/audit?serial=T2&limit=1", "tok-sup", NULL, &r);
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "audit"), 0), "action"),
+                     "terminal.swap");
+    ck_assert(json_is_integer(json_object_get(r.json, "next")));
+    resp_release(&r);
+    http("GET", "/v1/audit?merchant=M1", "tok-sup", NULL, &r);
+    ck_assert_int_ge(json_array_size(json_object_get(r.json, "audit")), 5);
+    resp_release(&r);
+    http("GET", "/v1/devices/T1/history", "tok-view", NULL, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "repairs")), 1);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"kind\":\"swap_out\""));
+    resp_release(&r);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("api_lifecycle");
+    TCase *tc = tcase_create("api");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, roles_of_every_route);
+    tcase_add_test(tc, errors_and_nothing_changed);
+    tcase_add_test(tc, bind_swap_repair_round);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pf_test_run(suite());
+}
