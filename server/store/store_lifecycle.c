@@ -578,6 +578,33 @@ int pfs_store_term_json(struct pfs_store *st, const char *serial, char **json)
     return *json ? 0 : PF_EIO;
 }
 
+int pfs_store_term_binding(struct pfs_store *st, const char *serial,
+                           char merchant_id[PFS_MERCHANT_ID_MAX + 1], char tz[PFS_TZ_MAX + 1],
+                           char *fee_plan, size_t fee_plan_size)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    sqlite3_stmt *s;
+    int rc;
+
+    merchant_id[0] = tz[0] = '\0';
+    snprintf(fee_plan, fee_plan_size, "[]");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT t.merchant_id, t.tz, t.fee_plan FROM devices d LEFT JOIN"
+                           " terminals t ON t.serial = d.serial WHERE d.serial = ?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_text(s, 0)) {
+        life__col(s, 0, merchant_id, PFS_MERCHANT_ID_MAX + 1);
+        life__col(s, 1, tz, PFS_TZ_MAX + 1);
+        if (sqlite3_column_text(s, 2))
+            life__col(s, 2, fee_plan, fee_plan_size);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
+}
+
 /* Writes a terminal's lifecycle row (insert or update), leaving the lock
  * columns alone. NULL fields are written as NULL. */
 struct life__row {

@@ -85,6 +85,12 @@ int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_
 /* PF_EUNKNOWN_SERIAL if the serial is not registered. */
 int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term *t) PF_WUR;
 int pfs_store_term_json(struct pfs_store *st, const char *serial, char **json) PF_WUR;
+/* What the binding decides, for rollouts: the merchant ("" unbound), the IANA
+ * time zone of the maintenance window ("" unbound) and the fee plan as a JSON
+ * array text ("[]" unbound). */
+int pfs_store_term_binding(struct pfs_store *st, const char *serial,
+                           char merchant_id[PFS_MERCHANT_ID_MAX + 1], char tz[PFS_TZ_MAX + 1],
+                           char *fee_plan, size_t fee_plan_size) PF_WUR;
 /* in_stock -> installed; the merchant must be approved or active (an approved
  * merchant becomes active). Copies its fee plan and time zone. */
 int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *merchant_id,

@@ -512,6 +512,14 @@ static enum pfs_term_state state_of(struct pfs_store *st, const char *serial)
     return t.state;
 }
 
+static int tz_fn(void *ctx, struct pfs_merchant *m, struct pf_error *err)
+{
+    (void)ctx;
+    (void)err;
+    snprintf(m->tz, sizeof(m->tz), "Asia/Urumqi");
+    return 0;
+}
+
 START_TEST(store_bind_unbind_retire)
 {
     struct pfs_store *st = open_store();
@@ -551,6 +559,30 @@ START_TEST(store_bind_unbind_retire)
         ck_assert_ptr_nonnull(strstr(j, "\"fee_plan\":[\"fee-2026.11\"]"));
         ck_assert_ptr_nonnull(strstr(j, "\"tz\":\"Asia/Shanghai\""));
         free(j);
+    }
+
+    {
+        char mid[PFS_MERCHANT_ID_MAX + 1], tz[PFS_TZ_MAX + 1], fees[256];
+
+        ck_assert_int_eq(pfs_store_term_binding(st, "T1", mid, tz, fees, sizeof(fees)), 0);
+        ck_assert_str_eq(mid, "M1");
+        ck_assert_str_eq(tz, "Asia/Shanghai");
+        ck_assert_str_eq(fees, "[\"fee-2026.11\"]");
+        ck_assert_int_eq(pfs_store_term_binding(st, "T2", mid, tz, fees, sizeof(fees)), 0);
+        ck_assert_str_eq(mid, "");
+        ck_assert_str_eq(fees, "[]");
+        ck_assert_int_eq(pfs_store_term_binding(st, "T9", mid, tz, fees, sizeof(fees)),
+                         PF_EUNKNOWN_SERIAL);
+    }
+
+    /* The merchant's new time zone reaches its bound terminal. */
+    ck_assert_int_eq(
+            pfs_store_merchant_change(st, "M1", "update", tz_fn, NULL, &ops, 4050, NULL, &err), 0);
+    {
+        char mid[PFS_MERCHANT_ID_MAX + 1], tz[PFS_TZ_MAX + 1], fees[256];
+
+        ck_assert_int_eq(pfs_store_term_binding(st, "T1", mid, tz, fees, sizeof(fees)), 0);
+        ck_assert_str_eq(tz, "Asia/Urumqi");
     }
 
     /* One terminal, one merchant: binding again is refused, nothing changes. */
