@@ -571,6 +571,9 @@ static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
     if (!a->mosq)
         return pf_error_set(err, PF_ENOMEM, "mqtt: cannot create client");
     mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    /* No Nagle: an answer written right after the PUBACK of its request must not wait for
+     * the broker's delayed ACK (40 ms on Linux) - diagnostics round trips (docs/benchmarks.md). */
+    mosquitto_int_option(a->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(a->mosq, agent__on_connect);
     mosquitto_disconnect_v5_callback_set(a->mosq, agent__on_disconnect);
     mosquitto_publish_v5_callback_set(a->mosq, agent__on_publish);
@@ -805,6 +808,8 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     /* The update engine's boot step (post-update self-test, commit or fallback). */
     if (pfa_config_updates(cfg) && (rc = agent__upd_setup(a, cfg, err)) != 0)
         goto out_free;
+    if (a->upd)
+        a->boot = pfa_update_boot_outcome(a->upd);
     {
         struct pfa_diag_io dio = {agent__diag_publish, agent__diag_identity, agent__diag_reboot,
                                   a};

@@ -65,6 +65,7 @@ struct pfa_update {
     int64_t reboot_check_at;    /* mono ms (SWITCH waiting for the terminal to be idle) */
     size_t fresh;               /* outbox tail not published yet (waits for the persist) */
     bool reboot_pending;
+    enum pf_boot_outcome boot_outcome;
     struct pfa_update_stats stats;
 };
 
@@ -785,6 +786,7 @@ static int upd__boot(struct pfa_update *u, struct pf_error *err)
                 upd__reboot(u);
                 return 0;
             }
+            u->boot_outcome = PF_BOOT_ROLLED_BACK;
             upd__finish(u, PF_UPD_ROLLED_BACK, "BOOT_LIMIT",
                         "the bootloader fell back after the boot counter ran out");
             return 0;
@@ -808,12 +810,14 @@ static int upd__boot(struct pfa_update *u, struct pf_error *err)
             u->env.trial = false;
         }
         memcpy(s->fw_floor, s->slots[s->target].version, sizeof(s->fw_floor));
+        u->boot_outcome = PF_BOOT_UPDATED;
         upd__finish(u, PF_UPD_SUCCESS, NULL, "self-test passed; committed");
         return 0;
     case PFA_UPD_FALLBACK:
         if (u->env.booted != s->target) {
             char code[PF_UPDATE_CODE_MAX + 1];
             memcpy(code, s->code, sizeof(code));
+            u->boot_outcome = PF_BOOT_ROLLED_BACK;
             upd__finish(u, PF_UPD_ROLLED_BACK, code, "self-test failed on the new slot");
             return 0;
         }
@@ -1109,6 +1113,11 @@ void pfa_update_stats(const struct pfa_update *u, struct pfa_update_stats *st)
     st->outbox = u->st.nout;
     st->crash_points = u->fault.count;
     st->busy = u->st.phase != PFA_UPD_IDLE;
+}
+
+enum pf_boot_outcome pfa_update_boot_outcome(const struct pfa_update *u)
+{
+    return u->boot_outcome;
 }
 
 bool pfa_update_reboot_pending(const struct pfa_update *u)

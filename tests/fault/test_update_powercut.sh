@@ -138,7 +138,7 @@ POINTS=$((k - 1))
 ((POINTS > 50)) || fail "only $POINTS crash points: injection is not reaching the engine"
 echo "exhaustive: a cut at each of $POINTS crash points, all recovered" >&2
 while ((CUTS < TARGET)); do
-    scenario random 40
+    scenario random 20
 done
 echo "fault_update_powercut: $CUTS power cuts ($POINTS exhaustive + random), $BOOTS boots," \
     "$((SECONDS - start)) s: every boot verified, every update ended as expected" >&2

@@ -698,7 +698,8 @@ static int atoi_checked_port(const char *s)
  * (binary frames, QoS 0), records events once by id in DIR/events.log and acks
  * each. Flags per offer line: "tamper" flips a payload byte in transit,
  * "pause" stops answering at half the payload while DIR/pause exists (and
- * writes DIR/paused). DIR/stats: chunk frame bytes sent per offer.
+ * writes DIR/paused). DIR/stats: per offer, chunk frame bytes sent, bundle
+ * size, and ms from the first to the last chunk sent.
  */
 struct peer {
     struct drv d;
@@ -706,6 +707,7 @@ struct peer {
     char serial[PF_SERIAL_MAX + 1];
     bool tamper[DRV_MAX_OFFERS], pause[DRV_MAX_OFFERS];
     uint64_t sent[DRV_MAX_OFFERS];
+    int64_t first_ms[DRV_MAX_OFFERS], last_ms[DRV_MAX_OFFERS]; /* chunk send times */
     int64_t last_offer;
 };
 
@@ -734,9 +736,10 @@ static void peer_stats(struct peer *p)
     size_t n = 0;
 
     for (int i = 0; i < p->d.noffers; i++)
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s %llu %llu\n", p->d.offers[i].offer.id,
-                              (unsigned long long)p->sent[i],
-                              (unsigned long long)p->d.offers[i].offer.size);
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s %llu %llu %lld\n",
+                              p->d.offers[i].offer.id, (unsigned long long)p->sent[i],
+                              (unsigned long long)p->d.offers[i].offer.size,
+                              (long long)(p->last_ms[i] - p->first_ms[i]));
     drv_path(&p->d, "stats", path, sizeof(path));
     if (pf_file_write_atomic(path, buf, n, 0600) != 0)
         fprintf(stderr, "peer: cannot write %s\n", path);
@@ -780,8 +783,12 @@ static void peer_on_message(struct mosquitto *m, void *ud, const struct mosquitt
         for (int k = 0; k < p->d.nto; k++) {
             struct drv_msg *dm = &p->d.to_agent[k];
             peer_publish(p, dm->leaf, dm->data, dm->len, 0);
-            if (o && strcmp(dm->leaf, PF_CMD_CHUNK) == 0)
+            if (o && strcmp(dm->leaf, PF_CMD_CHUNK) == 0) {
                 p->sent[i] += dm->len;
+                p->last_ms[i] = pf_clock_mono_ms(&pf_clock_system);
+                if (!p->first_ms[i])
+                    p->first_ms[i] = p->last_ms[i];
+            }
         }
         drv_drop_queue(&p->d);
     } else if (strcmp(leaf, PF_DEV_EVENT) == 0) {
@@ -1049,6 +1056,7 @@ START_TEST(firmware_update_commits_after_selftest)
     pfa_update_identity(t.d->u, &fw, &slot, &fee);
     ck_assert_str_eq(fw, "1.1.0");
     ck_assert_int_eq(slot, PF_SLOT_B);
+    ck_assert_int_eq(pfa_update_boot_outcome(t.d->u), PF_BOOT_UPDATED);
     ck_assert_int_eq(drv_check(t.d), 0);
     /* accepted, downloading 0/25/50/75, verifying, installing, rebooting, success */
     ck_assert_int_ge(t.d->nseen, 8);
@@ -1073,6 +1081,7 @@ START_TEST(selftest_failure_rolls_back)
     pfa_update_identity(t.d->u, &fw, &slot, &fee);
     ck_assert_str_eq(fw, "1.0.0");
     ck_assert_int_eq(slot, PF_SLOT_A);
+    ck_assert_int_eq(pfa_update_boot_outcome(t.d->u), PF_BOOT_ROLLED_BACK);
     snprintf(env, sizeof(env), "%s/bootenv", t.dir);
     ck_assert_int_eq(pf_file_read(env, 256, &buf, &n), 0);
     ck_assert_str_eq(buf, "slot=a\ngood=a\ntrial=0\ntries=0\n");

@@ -108,6 +108,9 @@ int64_t pfa_update_next_deadline_ms(const struct pfa_update *u);
 void pfa_update_identity(const struct pfa_update *u, const char **fw_version, enum pf_slot *slot,
                          const char **fee_version);
 void pfa_update_stats(const struct pfa_update *u, struct pfa_update_stats *st);
+/* What this boot was, for the birth message: updated (a new slot committed),
+ * rolled_back (back on the previous slot after a failed trial), or normal. */
+enum pf_boot_outcome pfa_update_boot_outcome(const struct pfa_update *u);
 /* True once a reboot was requested (simulation: the process should exit). */
 bool pfa_update_reboot_pending(const struct pfa_update *u);
 
