@@ -644,21 +644,18 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
         lapi__error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
         return;
     }
+    /* "open" (the default) means not closed yet, whatever step the repair is at. */
     if (v && strcmp(v, "all") == 0) {
         state = -1;
     } else if (v && strcmp(v, "open") != 0) {
         state = pfs_repair_state_parse(v);
         if (state < 0) {
             lapi__error(resp, PF_EINVAL,
-                        "state: all, open (not closed), or one of open, received, diagnosed,"
+                        "state: open (not closed), all, or one of received, diagnosed,"
                         " repaired, returned_to_stock, scrapped");
             return;
         }
-        if (state == PFS_REPAIR_OPEN)
-            state = PFS_REPAIR_OPEN;
     }
-    if (v && strcmp(v, "open") == 0)
-        state = PFS_REPAIR_OPEN;
     v = pfs_http_query(req, "limit");
     if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         lapi__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);

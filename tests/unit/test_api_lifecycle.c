@@ -355,6 +355,27 @@ START_TEST(bind_swap_repair_round)
     {
         char path[64];
 
+        static const struct {
+            const char *query;
+            size_t n;
+        } lists[] = {{"", 1},
+                     {"?state=open", 1},
+                     {"?state=received", 1},
+                     {"?state=diagnosed", 0},
+                     {"?state=all&serial=T1", 1},
+                     {"?serial=T2", 0}};
+
+        snprintf(path, sizeof(path), "/v1/repairs/%lld", (long long)rid);
+        call("POST", path, "tok-sup", "{\"state\":\"received\"}", 200);
+        for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+            char q[80];
+
+            snprintf(q, sizeof(q), "/v1/repairs%s", lists[i].query);
+            http("GET", q, "tok-view", NULL, &r);
+            ck_assert_msg(json_array_size(json_object_get(r.json, "repairs")) == lists[i].n,
+                          "%s: %s", q, r.body);
+            resp_release(&r);
+        }
         snprintf(path, sizeof(path), "/v1/repairs/%lld/close", (long long)rid);
         http("POST", path, "tok-sup", "{\"outcome\":\"returned_to_stock\",\"parts\":[\"reader\"]}",
              &r);
