@@ -31,7 +31,7 @@ static int64_t diag__mono(const struct pfs_diag *d)
 
 /* ---- rate limits ---------------------------------------------------------------- */
 
-static struct pfs_diag_rate *diag__rate_slot(struct pfs_diag *d, const char *key)
+static struct pfs_diag_rate *diag__rate_slot(struct pfs_diag *d, const char *key, int64_t now)
 {
     struct pfs_diag_rate *oldest = &d->rates[0];
 
@@ -46,6 +46,7 @@ static struct pfs_diag_rate *diag__rate_slot(struct pfs_diag *d, const char *key
     /* Reuse the least recently used key: its window is the oldest anyway. */
     memset(oldest, 0, sizeof(*oldest));
     snprintf(oldest->key, sizeof(oldest->key), "%s", key);
+    oldest->last_ms = now; /* not the next one evicted while in use */
     return oldest;
 }
 
@@ -149,7 +150,7 @@ int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command
     if (status == PFS_DEV_REVOKED)
         return pf_error_set(err, PF_EREVOKED, "%s is revoked: nothing is sent to it", serial);
 
-    rt = diag__rate_slot(d, serial);
+    rt = diag__rate_slot(d, serial, mono);
     if (diag__rate_count(rt, mono) >= d->opts.rate_terminal) {
         d->n.rate_limited++;
         return pf_error_set(err, PF_ELIMIT,
@@ -160,8 +161,7 @@ int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command
         char ukey[72];
 
         snprintf(ukey, sizeof(ukey), "user:%s", actor && actor->name ? actor->name : "-");
-        ru = diag__rate_slot(d, ukey);
-        /* rt may have been the slot just reused for ru: look it up again. */
+        ru = diag__rate_slot(d, ukey, mono);
         if (diag__rate_count(ru, mono) >= d->opts.rate_user) {
             d->n.rate_limited++;
             return pf_error_set(err, PF_ELIMIT,
@@ -191,12 +191,12 @@ int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command
     free(args_s);
     if (rc)
         return rc;
-    diag__rate_add(diag__rate_slot(d, serial), mono);
+    diag__rate_add(diag__rate_slot(d, serial, mono), mono);
     {
         char ukey[72];
 
         snprintf(ukey, sizeof(ukey), "user:%s", actor && actor->name ? actor->name : "-");
-        diag__rate_add(diag__rate_slot(d, ukey), mono);
+        diag__rate_add(diag__rate_slot(d, ukey, mono), mono);
     }
     rc = diag__publish_request(d, &q, serial);
     if (rc) {
