@@ -80,7 +80,7 @@ pf_wait_for 60 "$want_alerts paper_out alerts" \
 time_ms() {
     local t
     t=$(date +%s%N)
-    "$@" >/dev/null || pf_fail "failed: $*"
+    "$@" >/dev/null 2>>"$state/stderr" || pf_fail "failed: $* ($(tail -1 "$state/stderr"))"
     awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
 }
 sq() { sqlite3 -batch -noheader "$PF_STORE" "$1"; }
@@ -112,7 +112,7 @@ bench_row() {
     local figure="$1" sql="$2" i p b
     shift 2
     : >"$state/p"; : >"$state/b"
-    pf_cli "$@" >/dev/null # warm-up, not counted
+    pf_cli "$@" >/dev/null 2>&1 # warm-up, not counted
     for ((i = 0; i < REPS; i++)); do
         time_ms pf_cli "$@" >>"$state/p"
         time_ms sq "$sql" >>"$state/b"

@@ -63,7 +63,7 @@ pf_spawn sim "$PF_SIM" --credentials "$work/creds" --broker "127.0.0.1:$PF_BROKE
     --fault battery_low=5 --fault paper_out=3 --fault tamper=2 --fault selftest_fail=4 \
     --faults-out "$work/faults" --status "$work/status.json" --state-dir "$state" \
     --seed 42 --json
-pf_wait_for 60 "the sim to connect all $N" sim_has "$N"
+pf_wait_for 120 "the sim to connect all $N" sim_has "$N"
 pf_wait_for 30 "posfleetd to see all $N online" eval "[[ \$(summary '\$.online') == $N ]]"
 
 # Faults: exact counts, and exactly the serials the simulator chose.
@@ -93,7 +93,7 @@ pf_wait_for 30 "posfleetd's alerts to match the sim's faults" alerts_match
 # ---- broker restart: everyone comes back, paced by the gate ---------------------------------
 connects_before=$(status '$.connects')
 pf_broker_restart
-pf_wait_for 60 "all $N to reconnect after the broker restart" \
+pf_wait_for 120 "all $N to reconnect after the broker restart" \
     sim_has "$N" $((connects_before + N))
 pf_wait_for 30 "posfleetd to see all $N online again" eval "[[ \$(summary '\$.online') == $N ]]"
 peak=$(status '$.peak_attempts_per_s')
