@@ -59,6 +59,7 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
     int rc;
 
     c->sent_ms = pf_clock_mono_ms(lc->clock);
+    c->delivered = false;
     if (!lc->mqtt || !lc->mqtt->connected)
         return; /* stays pending; the timer tries again */
     snprintf(m.id, sizeof(m.id), "%s", c->id);
@@ -74,6 +75,7 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
                      c->lock ? "lock" : "unlock", c->id, pf_strerror(rc));
         return;
     }
+    c->delivered = true;
     c->sends++;
     lc->published++;
     pfs_log_info(lc->log, "lifecycle: %s: %s command %s sent (%u)", c->serial,
@@ -86,8 +88,12 @@ static void lifectl__on_timer(uv_timer_t *t)
     int64_t now = pf_clock_mono_ms(lc->clock);
 
     for (size_t i = 0; i < lc->ncmds; i++) {
-        if (lc->cmds[i].sent_ms == 0 || now - lc->cmds[i].sent_ms >= lc->retry_ms)
-            lifectl__publish(lc, &lc->cmds[i]);
+        struct pfs_lifectl_cmd *c = &lc->cmds[i];
+
+        /* Not yet with the broker, or heard from the terminal since and unanswered. */
+        if (c->sent_ms == 0 ||
+            (now - c->sent_ms >= lc->retry_ms && (!c->delivered || c->heard_ms > c->sent_ms)))
+            lifectl__publish(lc, c);
     }
 }
 
@@ -233,8 +239,11 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
         }
     }
     c = lifectl__cmd(lc, serial);
-    if (c && pf_clock_mono_ms(lc->clock) - c->sent_ms >= LIFECTL_RESEND_MIN_MS)
-        lifectl__publish(lc, c); /* it is back: do not wait for the timer */
+    if (c) {
+        c->heard_ms = pf_clock_mono_ms(lc->clock);
+        if (c->heard_ms - c->sent_ms >= LIFECTL_RESEND_MIN_MS)
+            lifectl__publish(lc, c); /* connected and unanswered: send it again now */
+    }
 }
 
 bool pfs_lifectl_claims(void *ctx, const char *leaf)

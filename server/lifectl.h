@@ -6,10 +6,12 @@
  * (store: state locked, lock command pending, repair opened) and publishes
  * the lock command on pf/v1/cmd/{serial}/lock. Lock reports on
  * pf/v1/dev/{serial}/lock acknowledge a command when they echo its id with
- * the wanted state. Until then the command is published again every
- * retry_ms, and at once (at most once a second) when the terminal reports,
- * so a terminal that was offline gets it as soon as it is back. Pending
- * commands live in the store, so a restart of posfleetd resumes them.
+ * the wanted state. Until then the command is published again when the
+ * terminal reports (at most once a second: it is connected and has not
+ * answered), and every retry_ms while the broker has not taken a copy
+ * (posfleetd offline). A terminal that is away gets the copy its broker
+ * session holds, not one per retry. Pending commands live in the store, so
+ * a restart of posfleetd resumes them.
  *
  * The API (api_lifecycle.c) calls pfs_lifectl_installed() after binding or
  * swapping a terminal and pfs_lifectl_send() after a repair closes with an
@@ -38,7 +40,9 @@ struct pfs_lifectl_cmd {
     char id[PF_LOCK_ID_MAX + 1];
     bool lock;
     char reason[PF_LOCK_REASON_MAX + 1];
-    int64_t sent_ms; /* monotonic; 0 = never */
+    int64_t sent_ms;  /* monotonic; 0 = never */
+    int64_t heard_ms; /* monotonic: the terminal's last report */
+    bool delivered;   /* the broker took the last copy */
     unsigned sends;
 };
 
