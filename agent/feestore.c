@@ -38,8 +38,8 @@ static int fee__load(struct pfa_feestore *fs, const char *name, struct pf_feetab
     int rc = pf_file_read(pfa_feestore_path(fs, name), PF_FEETABLE_MAX_BYTES, &buf, &n);
 
     if (rc)
-        return rc == PF_ENOENT ? rc : pf_error_set(err, rc, "fee table %s: %s", name,
-                                                   pf_strerror(rc));
+        return rc == PF_ENOENT ? rc
+                               : pf_error_set(err, rc, "fee table %s: %s", name, pf_strerror(rc));
     rc = pf_feetable_parse(buf, n, ft, err);
     if (rc == 0 && content) {
         *content = buf;
@@ -159,9 +159,8 @@ int pfa_feestore_stage(struct pfa_feestore *fs, const char *version, struct pf_e
     if (rc == PF_ENOENT)
         rc = pf_error_set(err, PF_ENOENT, "fee table: nothing staged");
     if (rc == 0 && strcmp(ft->version, version) != 0)
-        rc = pf_error_set(err, PF_EFEETABLE,
-                          "fee table: version %s differs from the manifest's %s", ft->version,
-                          version);
+        rc = pf_error_set(err, PF_EFEETABLE, "fee table: version %s differs from the manifest's %s",
+                          ft->version, version);
     if (rc == 0)
         rc = fee__write(fs, PFA_FEE_PENDING, buf, len);
     if (rc == 0 || rc == PF_EFEETABLE || rc == PF_EPARSE)

@@ -22,13 +22,13 @@
 #include "pf/jsonv.h"
 #include "pf/msg_update.h"
 
-#define UPD_STEP_PAYLOAD  4
-#define UPD_META_MAX      (256 * 1024) /* keyring.json is the largest metadata entry */
-#define UPD_SIG_MAX       2048
-#define UPD_REBOOT_WAIT   5000 /* ms between busy checks before a reboot */
-#define UPD_BUSY_RETRY    1000 /* ms after a chunkerr "busy" */
-#define UPD_FEE_RECHECK   60000
-#define UPD_KEYRING_MAX   (PF_KEYRING_MAX_BYTES * 2 + 4096)
+#define UPD_STEP_PAYLOAD 4
+#define UPD_META_MAX     (256 * 1024) /* keyring.json is the largest metadata entry */
+#define UPD_SIG_MAX      2048
+#define UPD_REBOOT_WAIT  5000 /* ms between busy checks before a reboot */
+#define UPD_BUSY_RETRY   1000 /* ms after a chunkerr "busy" */
+#define UPD_FEE_RECHECK  60000
+#define UPD_KEYRING_MAX  (PF_KEYRING_MAX_BYTES * 2 + 4096)
 
 static const char *const upd__meta_names[4] = {PF_BUNDLE_MANIFEST, PF_BUNDLE_MANIFEST_SIG,
                                                PF_BUNDLE_KEYRING, PF_BUNDLE_KEYRING_SIG};
@@ -51,19 +51,19 @@ struct pfa_update {
     char fw_version[PF_VERSION_MAX + 1];
 
     /* Download in progress (not persisted: rebuilt from st on resume). */
-    bool open;                  /* writer open for st.entry */
+    bool open; /* writer open for st.entry */
     struct pfa_slot_writer w;
-    struct pf_manifest *man;    /* verified manifest (heap) during the payload step */
+    struct pf_manifest *man;          /* verified manifest (heap) during the payload step */
     const struct pf_offer_entry *cur; /* offer entry of st.entry */
-    uint64_t requested;         /* bytes of the step requested so far */
-    uint64_t persisted;         /* st.done as last persisted */
+    uint64_t requested;               /* bytes of the step requested so far */
+    uint64_t persisted;               /* st.done as last persisted */
     uint32_t next_req;
-    int64_t progress_at;        /* mono ms of the last progress */
-    int64_t next_request_at;    /* mono ms: (re)request chunks */
+    int64_t progress_at;     /* mono ms of the last progress */
+    int64_t next_request_at; /* mono ms: (re)request chunks */
     bool connected;
-    int64_t resend_at;          /* mono ms */
-    int64_t reboot_check_at;    /* mono ms (SWITCH waiting for the terminal to be idle) */
-    size_t fresh;               /* outbox tail not published yet (waits for the persist) */
+    int64_t resend_at;       /* mono ms */
+    int64_t reboot_check_at; /* mono ms (SWITCH waiting for the terminal to be idle) */
+    size_t fresh;            /* outbox tail not published yet (waits for the persist) */
     bool reboot_pending;
     enum pf_boot_outcome boot_outcome;
     struct pfa_update_stats stats;
@@ -316,8 +316,8 @@ static int upd__verify_meta(struct pfa_update *u, struct pf_error *err)
     pol.hw_rev = u->cfg.hw_rev;
     pol.installed_version = installed[0] ? installed : NULL;
     pol.now = upd__wall(u) / 1000;
-    rc = pf_bundle_verify_meta(m[0], l[0], m[1], l[1], m[2], l[2], m[3], l[3], &trust, &pol,
-                               u->man, decided, err);
+    rc = pf_bundle_verify_meta(m[0], l[0], m[1], l[1], m[2], l[2], m[3], l[3], &trust, &pol, u->man,
+                               decided, err);
     if (rc)
         goto out_free;
     if (strcmp(u->man->version, u->st.offer.version) != 0) {
@@ -419,8 +419,8 @@ static int upd__open_step(struct pfa_update *u, struct pf_error *err)
 static void upd__request(struct pfa_update *u)
 {
     const struct pf_offer_entry *e = upd__step_entry(u);
-    uint32_t chunk = u->cfg.chunk_size < u->st.offer.max_chunk ? u->cfg.chunk_size
-                                                               : u->st.offer.max_chunk;
+    uint32_t chunk =
+            u->cfg.chunk_size < u->st.offer.max_chunk ? u->cfg.chunk_size : u->st.offer.max_chunk;
     uint64_t limit = u->st.done + (uint64_t)chunk * (uint64_t)u->cfg.window;
 
     if (!u->connected || !u->open || !e)
@@ -571,9 +571,10 @@ static void upd__on_chunkerr(struct pfa_update *u, const void *payload, size_t l
         u->next_request_at = upd__mono(u) + UPD_BUSY_RETRY;
         return;
     }
-    upd__finish(u, PF_UPD_FAILED, ce.error == PF_CHUNKERR_UNKNOWN_BUNDLE ? "UNKNOWN_BUNDLE"
-                                  : ce.error == PF_CHUNKERR_OUT_OF_RANGE ? "OUT_OF_RANGE"
-                                                                          : "TOO_LARGE",
+    upd__finish(u, PF_UPD_FAILED,
+                ce.error == PF_CHUNKERR_UNKNOWN_BUNDLE ? "UNKNOWN_BUNDLE"
+                : ce.error == PF_CHUNKERR_OUT_OF_RANGE ? "OUT_OF_RANGE"
+                                                       : "TOO_LARGE",
                 ce.message);
 }
 
@@ -641,7 +642,7 @@ static void upd__install(struct pfa_update *u)
             upd__identity(u);
         upd__finish(u, PF_UPD_SUCCESS, NULL,
                     pfa_feestore_pending_version(u->fees)[0] ? "pending until effective_at"
-                                                            : "active");
+                                                             : "active");
         return;
     }
     rec = &u->st.slots[u->st.target];
@@ -733,9 +734,11 @@ static void upd__on_offer(struct pfa_update *u, const void *payload, size_t len)
         upd__finish(u, PF_UPD_FAILED, "DEADLINE", "offer arrived after its deadline");
         goto out_free;
     }
-    if (o->kind == PF_KIND_FIRMWARE && pf_version_cmp(o->version, u->st.fw_floor[0] ? u->st.fw_floor : u->fw_version) <= 0) {
+    if (o->kind == PF_KIND_FIRMWARE &&
+        pf_version_cmp(o->version, u->st.fw_floor[0] ? u->st.fw_floor : u->fw_version) <= 0) {
         u->st.phase = PFA_UPD_OFFERED;
-        upd__finish(u, PF_UPD_REFUSED, pf_errname(PF_EROLLBACK), "version not above the installed one");
+        upd__finish(u, PF_UPD_REFUSED, pf_errname(PF_EROLLBACK),
+                    "version not above the installed one");
         goto out_free;
     }
     u->st.phase = PFA_UPD_OFFERED;
@@ -795,8 +798,8 @@ static int upd__boot(struct pfa_update *u, struct pf_error *err)
         if (failed[0]) {
             s->phase = PFA_UPD_FALLBACK;
             snprintf(s->code, sizeof(s->code), "SELFTEST:%s", failed);
-            upd__event(u, PF_UPD_REBOOTING, NULL, 0, "self-test %s failed: back to slot %s",
-                       failed, pf_slot_names[u->env.good]);
+            upd__event(u, PF_UPD_REBOOTING, NULL, 0, "self-test %s failed: back to slot %s", failed,
+                       pf_slot_names[u->env.good]);
             rc = upd__persist(u);
             if (rc)
                 return pf_error_set(err, rc, "update: cannot persist the fallback");
@@ -876,8 +879,8 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
     struct pfa_update_slotrec *run;
     int rc;
 
-    if (!cfg->state_dir || !cfg->slot_a || !cfg->slot_b || !cfg->trust_root ||
-        !cfg->feetable_dir || !cfg->model || !cfg->hw_rev || !cfg->fw_version)
+    if (!cfg->state_dir || !cfg->slot_a || !cfg->slot_b || !cfg->trust_root || !cfg->feetable_dir ||
+        !cfg->model || !cfg->hw_rev || !cfg->fw_version)
         return pf_error_set(err, PF_EINVAL, "update: incomplete configuration");
     u = calloc(1, sizeof(*u));
     if (!u)
@@ -953,8 +956,7 @@ void pfa_update_free(struct pfa_update *u)
 
 /* ---- driving ------------------------------------------------------------------------------ */
 
-bool pfa_update_on_message(struct pfa_update *u, const char *leaf, const void *payload,
-                           size_t len)
+bool pfa_update_on_message(struct pfa_update *u, const char *leaf, const void *payload, size_t len)
 {
     if (u->reboot_pending)
         return strcmp(leaf, PF_CMD_OFFER) == 0 || strcmp(leaf, PF_CMD_CHUNK) == 0 ||
@@ -1011,8 +1013,7 @@ static void upd__tick_download(struct pfa_update *u, int64_t now)
         upd__finish(u, PF_UPD_FAILED, "TIMEOUT", "no download progress (stalled transfer)");
         return;
     }
-    if (now >= u->next_request_at && u->requested > u->st.done &&
-        now - u->progress_at >= 5000) {
+    if (now >= u->next_request_at && u->requested > u->st.done && now - u->progress_at >= 5000) {
         u->stats.stalls++;
         u->requested = u->st.done; /* chunks lost: ask again from the last byte in place */
     }
@@ -1035,8 +1036,8 @@ void pfa_update_tick(struct pfa_update *u)
             upd__publish_event(u, u->st.outbox[i]);
         u->resend_at = now + (int64_t)u->cfg.resend_s * 1000;
     }
-    if (pfa_feestore_pending_at(u->fees) <= wall / 1000 &&
-        u->hal->ops->busy(u->hal, &busy) == 0 && !busy) {
+    if (pfa_feestore_pending_at(u->fees) <= wall / 1000 && u->hal->ops->busy(u->hal, &busy) == 0 &&
+        !busy) {
         if (pfa_feestore_activate_due(u->fees, wall / 1000, &switched, &err) != 0)
             pfa_err(u->log, "update: %s", err.msg);
         else if (switched) {

@@ -9,8 +9,8 @@
 
 #include "pf/jsonv.h"
 
-const char *const pfa_update_phase_names[] = {"idle",  "offered", "meta",     "download",
-                                              "switch", "trial",  "fallback", NULL};
+const char *const pfa_update_phase_names[] = {"idle",   "offered", "meta",     "download",
+                                              "switch", "trial",   "fallback", NULL};
 
 void pfa_update_state_init(struct pfa_update_state *s)
 {

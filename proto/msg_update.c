@@ -161,12 +161,11 @@ int pf_offer_encode(const struct pf_offer *m, char *buf, size_t len, size_t *out
         json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "name", m->entries[i].name,
                                              "offset", (json_int_t)m->entries[i].offset, "size",
                                              (json_int_t)m->entries[i].size));
-    root = json_pack("{s:i, s:s, s:o, s:s, s:s, s:I, s:o, s:I, s:I, s:o}", "v", PF_SCHEMA_VERSION,
-                     "id", m->id, "bundle", upd__hex(m->bundle), "kind",
-                     pf_bundle_kind_names[m->kind], "version", m->version, "size",
-                     (json_int_t)m->size, "manifest", upd__hex(m->manifest), "deadline",
-                     (json_int_t)m->deadline_ms, "max_chunk", (json_int_t)m->max_chunk,
-                     "entries", arr);
+    root = json_pack(
+            "{s:i, s:s, s:o, s:s, s:s, s:I, s:o, s:I, s:I, s:o}", "v", PF_SCHEMA_VERSION, "id",
+            m->id, "bundle", upd__hex(m->bundle), "kind", pf_bundle_kind_names[m->kind], "version",
+            m->version, "size", (json_int_t)m->size, "manifest", upd__hex(m->manifest), "deadline",
+            (json_int_t)m->deadline_ms, "max_chunk", (json_int_t)m->max_chunk, "entries", arr);
     if (root && m->url[0])
         json_object_set_new(root, "url", json_string(m->url));
     return upd__finish(root, buf, len, outlen);
@@ -211,8 +210,8 @@ static int upd__entries(json_t *root, struct pf_offer *m, struct pf_error *err)
             return pf_error_set(err, PF_EUNSAFE_PATH, "entries[%zu]: name: not a bundle entry name",
                                 i);
         if (e->offset > m->size || e->size > m->size - e->offset)
-            return pf_error_set(err, PF_ERANGE, "entries[%zu] %s: range beyond the bundle size",
-                                i, e->name);
+            return pf_error_set(err, PF_ERANGE, "entries[%zu] %s: range beyond the bundle size", i,
+                                e->name);
         for (size_t j = 0; j < i; j++) {
             if (strcmp(m->entries[j].name, e->name) == 0)
                 return pf_error_set(err, PF_EEXTRA_ENTRY, "entries[%zu]: %s listed twice", i,

@@ -88,7 +88,7 @@ int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *er
     for (;;) {
         char sink[256];
         ssize_t n = out && got + 1 < cap ? read(pipefd[0], out + got, cap - 1 - got)
-                                          : read(pipefd[0], sink, sizeof(sink));
+                                         : read(pipefd[0], sink, sizeof(sink));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

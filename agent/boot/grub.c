@@ -53,7 +53,8 @@ static int grub__load(struct pfa_boot *b, struct pfa_boot_env *env, struct pf_er
         return pf_error_set(err, PF_EPARSE, "boot: grub: posfleet_good unset");
     env->good = v[0] == 'a' ? PF_SLOT_A : PF_SLOT_B;
     env->trial = grub__var(list, "posfleet_trial", v, sizeof(v)) == 0 && !strcmp(v, "1");
-    env->tries = grub__var(list, "posfleet_tries", v, sizeof(v)) == 0 ? (int)strtol(v, NULL, 10) : 0;
+    env->tries =
+            grub__var(list, "posfleet_tries", v, sizeof(v)) == 0 ? (int)strtol(v, NULL, 10) : 0;
     if (env->tries < 0 || env->tries > 100)
         env->tries = 0;
     return pfa__boot_cmdline_slot(p->cmdline, &env->booted, err);

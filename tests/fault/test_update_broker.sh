@@ -13,7 +13,10 @@
 #   3. firmware 1.3.0 with a byte flipped in transit: refused DIGEST, no switch;
 #   4. a fee table effective a few seconds later: success at once, active.json
 #      switches at its time.
-# Every outcome is recorded once by id and acknowledged.
+# Every outcome is recorded once by id and acknowledged. The firmware images are
+# 4 MiB (UPDATE_TEST_FW_MIB=N for more); the offer-2 line gives the MQTT
+# transfer rate (first to last chunk) - with 64 MiB on a Release build it is
+# the "one terminal over MQTT" figure of docs/benchmarks.md.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 
@@ -34,7 +37,7 @@ cd "$W"
 "$PF_KEYS" add --dir k --role firmware --name fw >/dev/null
 "$PF_KEYS" add --dir k --role fee-table --name fees >/dev/null
 for v in 1.1.0 1.2.0 1.3.0; do
-    head -c $((4 * 1024 * 1024)) /dev/urandom >"fw-$v.img"
+    head -c $((${UPDATE_TEST_FW_MIB:-4} * 1024 * 1024)) /dev/urandom >"fw-$v.img"
     "$PACK" create --kind firmware --version "$v" --model PX-200 --hw-rev B --keyring k \
         --key k/signing/fw.key -o "fw-$v.tar" "fw-$v.img" >/dev/null
 done

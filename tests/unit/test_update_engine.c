@@ -80,13 +80,13 @@ struct drv {
     int nseen;
     int nevents; /* events received (with retransmissions) */
     int64_t fake_wall_offset;
-    bool drop_chunks;   /* stall: never answer */
-    int tamper_at;      /* flip a byte in the chunk carrying this payload offset; -1 none */
+    bool drop_chunks; /* stall: never answer */
+    int tamper_at;    /* flip a byte in the chunk carrying this payload offset; -1 none */
     bool rebooted;
     struct pfa_update *u;
     struct pfa_hal *hal;
     struct pfa_log log;
-    int log_events;     /* server.log fd, or -1 */
+    int log_events; /* server.log fd, or -1 */
 };
 
 static void drv_push(struct drv *d, const char *leaf, const void *data, size_t len)
@@ -147,8 +147,8 @@ static void drv_chunkreq(struct drv *d, const void *buf, size_t len)
     h.req = r.req;
     pf_chunk_hdr_encode(&h, frame);
     fd = open(o->bundle, O_RDONLY);
-    if (fd < 0 || pread(fd, frame + PF_CHUNK_HDR_LEN, r.length, (off_t)r.offset) !=
-                          (ssize_t)r.length) {
+    if (fd < 0 ||
+        pread(fd, frame + PF_CHUNK_HDR_LEN, r.length, (off_t)r.offset) != (ssize_t)r.length) {
         fprintf(stderr, "driver: cannot read %s\n", o->bundle);
         exit(1);
     }
@@ -681,7 +681,6 @@ static int drv_main_install(const char *bundle, const char *slot, const char *ro
     return rc ? 1 : 0;
 }
 
-
 static int atoi_checked_port(const char *s)
 {
     long v = strtol(s, NULL, 10);
@@ -795,8 +794,7 @@ static void peer_on_message(struct mosquitto *m, void *ud, const struct mosquitt
         p->d.nto = 0;
         drv_event(&p->d, msg->payload, (size_t)msg->payloadlen);
         for (int k = 0; k < p->d.nto; k++)
-            peer_publish(p, p->d.to_agent[k].leaf, p->d.to_agent[k].data, p->d.to_agent[k].len,
-                         1);
+            peer_publish(p, p->d.to_agent[k].leaf, p->d.to_agent[k].data, p->d.to_agent[k].len, 1);
         drv_drop_queue(&p->d);
         peer_stats(p);
         if (!drv_current(&p->d)) {
@@ -855,6 +853,7 @@ static int drv_main_peer(char **argv)
     mosquitto_lib_init();
     p->m = mosquitto_new("posfleetd", true, p);
     mosquitto_int_option(p->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(p->m, MOSQ_OPT_TCP_NODELAY, 1); /* chunk tails go out at once */
     mosquitto_message_v5_callback_set(p->m, peer_on_message);
     mosquitto_connect_v5_callback_set(p->m, peer_on_connect);
     if (mosquitto_tls_set(p->m, argv[5], NULL, argv[6], argv[7], NULL) != MOSQ_ERR_SUCCESS)
@@ -1345,7 +1344,7 @@ START_TEST(events_are_resent_until_acked)
     pfa_update_stats(t.d->u, &st);
     ck_assert_uint_eq(st.outbox, 1);
     ck_assert_int_eq(drv_loop(t.d, 5000), 0);
-    ck_assert_int_eq(t.d->nseen, 1);  /* recorded once */
+    ck_assert_int_eq(t.d->nseen, 1);   /* recorded once */
     ck_assert_int_eq(t.d->nevents, 2); /* received twice */
     snprintf(path, sizeof(path), "%s/state/update/state.json", t.dir);
     ck_assert_int_eq(pf_file_read(path, PFA_STATE_MAX, &buf, &n), 0);
@@ -1427,8 +1426,7 @@ START_TEST(staged_bundle_install_and_slot_verify)
                          PF_EDIGEST);
         o->entries[4].offset += 1;
         o->entries[4].size -= 1;
-        ck_assert_int_eq(pfa_slot_install_staged(bundle, o, slot, &trust, &pol, m, &err),
-                         PF_ESIZE);
+        ck_assert_int_eq(pfa_slot_install_staged(bundle, o, slot, &trust, &pol, m, &err), PF_ESIZE);
         free(o);
     }
     free(m);

@@ -282,10 +282,10 @@ START_TEST(event_round_trip)
         ck_assert_int_eq(d.kind, PF_KIND_FEETABLE);
         ck_assert_str_eq(d.reason, st == PF_UPD_DEFERRED ? "battery" : "");
         ck_assert_int_eq(d.percent, st == PF_UPD_DOWNLOADING ? 50 : 0);
-        ck_assert_str_eq(d.code, (st == PF_UPD_FAILED || st == PF_UPD_ROLLED_BACK ||
-                                  st == PF_UPD_REFUSED)
-                                         ? "DIGEST"
-                                         : "");
+        ck_assert_str_eq(d.code,
+                         (st == PF_UPD_FAILED || st == PF_UPD_ROLLED_BACK || st == PF_UPD_REFUSED)
+                                 ? "DIGEST"
+                                 : "");
         ck_assert(pf_update_status_final((enum pf_update_status)st) ==
                   (st == PF_UPD_SUCCESS || st == PF_UPD_FAILED || st == PF_UPD_ROLLED_BACK ||
                    st == PF_UPD_REFUSED));

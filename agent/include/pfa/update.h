@@ -34,8 +34,8 @@
 #include "pf/msg.h"
 
 struct pfa_update_config {
-    const char *state_dir;    /* engine files in STATE_DIR/update/ */
-    const char *slot_a;       /* firmware slot files or devices */
+    const char *state_dir; /* engine files in STATE_DIR/update/ */
+    const char *slot_a;    /* firmware slot files or devices */
     const char *slot_b;
     const char *boot_backend; /* "file", "uboot", "grub" */
     const char *boot_env;     /* env file (file, grub) or fw_env.config (uboot) */
@@ -45,17 +45,17 @@ struct pfa_update_config {
     const char *feetable_dir; /* fee tables; active.json is the application's */
     const char *model;
     const char *hw_rev;
-    const char *fw_version;   /* version of the initial slot on a fresh terminal */
-    enum pf_slot fw_slot;     /* initial slot of a fresh file boot environment */
-    int battery_min_pct;      /* consent: battery at least this, or charging */
+    const char *fw_version;    /* version of the initial slot on a fresh terminal */
+    enum pf_slot fw_slot;      /* initial slot of a fresh file boot environment */
+    int battery_min_pct;       /* consent: battery at least this, or charging */
     int64_t storage_margin_kb; /* consent: free storage >= bundle size + this */
-    int retry_s;              /* deferral: try consent again after */
-    int stall_s;              /* no download progress while connected: failed TIMEOUT */
-    int resend_s;             /* unacknowledged events sent again after */
-    int boot_tries;           /* trial boots before the bootloader falls back */
-    uint32_t chunk_size;      /* requested chunk size (capped by the offer) */
-    int window;               /* chunk requests in flight */
-    uint64_t persist_bytes;   /* progress persisted every this many bytes */
+    int retry_s;               /* deferral: try consent again after */
+    int stall_s;               /* no download progress while connected: failed TIMEOUT */
+    int resend_s;              /* unacknowledged events sent again after */
+    int boot_tries;            /* trial boots before the bootloader falls back */
+    uint32_t chunk_size;       /* requested chunk size (capped by the offer) */
+    int window;                /* chunk requests in flight */
+    uint64_t persist_bytes;    /* progress persisted every this many bytes */
 };
 
 /* Defaults for every numeric field (strings NULL). */
@@ -76,16 +76,16 @@ struct pfa_update_io {
 struct pfa_update;
 
 struct pfa_update_stats {
-    uint32_t offers;          /* offers received (valid) */
-    uint32_t bad_messages;    /* refused by the codecs */
-    uint32_t chunks;          /* chunks written */
-    uint32_t chunks_ignored;  /* stale, duplicate or foreign chunks */
-    uint32_t events_sent;     /* publishes of events, retransmissions included */
+    uint32_t offers;         /* offers received (valid) */
+    uint32_t bad_messages;   /* refused by the codecs */
+    uint32_t chunks;         /* chunks written */
+    uint32_t chunks_ignored; /* stale, duplicate or foreign chunks */
+    uint32_t events_sent;    /* publishes of events, retransmissions included */
     uint32_t events_acked;
-    uint32_t stalls;          /* re-requests after no progress */
-    size_t outbox;            /* events waiting for an ack */
-    long crash_points;        /* power-cut test hook: crash points passed (update_fault.h) */
-    bool busy;                /* an update is in progress */
+    uint32_t stalls;   /* re-requests after no progress */
+    size_t outbox;     /* events waiting for an ack */
+    long crash_points; /* power-cut test hook: crash points passed (update_fault.h) */
+    bool busy;         /* an update is in progress */
 };
 
 int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
@@ -94,8 +94,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
 void pfa_update_free(struct pfa_update *u);
 
 /* Handles cmd/{serial}/{leaf}: offer, chunk, chunkerr; false if the leaf is not ours. */
-bool pfa_update_on_message(struct pfa_update *u, const char *leaf, const void *payload,
-                           size_t len);
+bool pfa_update_on_message(struct pfa_update *u, const char *leaf, const void *payload, size_t len);
 /* An application ack (cmd/{serial}/ack) for an event id. */
 void pfa_update_on_ack(struct pfa_update *u, const char *id);
 /* The session came up / went down. */

@@ -24,9 +24,9 @@
 
 struct pfa_slot_writer {
     int fd;
-    uint64_t written;  /* bytes of the payload in place and hashed */
-    uint64_t kicked;   /* writeback requested up to here */
-    bool regular;      /* a file (truncated to size when finished), not a device */
+    uint64_t written;              /* bytes of the payload in place and hashed */
+    uint64_t kicked;               /* writeback requested up to here */
+    bool regular;                  /* a file (truncated to size when finished), not a device */
     struct pf_payload_verifier *v; /* NULL when the caller verifies (bundle reader) */
     struct pfa_fault *fault;       /* optional crash-point counter */
 };

@@ -43,17 +43,17 @@ struct pfa_update_slotrec {
 
 struct pfa_update_state {
     enum pfa_update_phase phase;
-    uint64_t seq; /* state writes so far (diagnostics) */
-    struct pf_offer offer; /* valid unless phase == IDLE */
-    int entry;             /* fetch step: 0..3 metadata, 4 payload */
-    uint64_t done;         /* bytes of that step in place */
-    int64_t retry_at;      /* wall ms: next consent attempt */
+    uint64_t seq;                        /* state writes so far (diagnostics) */
+    struct pf_offer offer;               /* valid unless phase == IDLE */
+    int entry;                           /* fetch step: 0..3 metadata, 4 payload */
+    uint64_t done;                       /* bytes of that step in place */
+    int64_t retry_at;                    /* wall ms: next consent attempt */
     char reason[PF_UPDATE_CODE_MAX + 1]; /* last deferral reason reported */
-    int pct;               /* last download percentage reported */
+    int pct;                             /* last download percentage reported */
     enum pf_slot target;
     char code[PF_UPDATE_CODE_MAX + 1]; /* FALLBACK: why */
     struct pfa_update_slotrec slots[2];
-    char fw_floor[PF_VERSION_MAX + 1]; /* newest committed firmware: never goes down */
+    char fw_floor[PF_VERSION_MAX + 1];     /* newest committed firmware: never goes down */
     char last_offer[PF_UPDATE_ID_MAX + 1]; /* last offer that ended */
     size_t nout;
     char *outbox[PFA_OUTBOX_MAX]; /* encoded events, oldest first */

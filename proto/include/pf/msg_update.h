@@ -38,15 +38,15 @@
 /* Leaves under dev/{serial}/ (terminal -> server); events use PF_DEV_EVENT. */
 #define PF_DEV_CHUNKREQ "chunkreq"
 
-#define PF_UPDATE_ID_MAX   64 /* offer and event ids: [A-Za-z0-9._:-] */
+#define PF_UPDATE_ID_MAX     64 /* offer and event ids: [A-Za-z0-9._:-] */
 #define PF_OFFER_MAX_ENTRIES PF_BUNDLE_MAX_ENTRIES
-#define PF_OFFER_URL_MAX   512
-#define PF_CHUNK_MIN       1024
-#define PF_CHUNK_MAX       (256u * 1024u) /* largest chunk a server may send */
-#define PF_UPDATE_SIZE_MAX (UINT64_C(1) << 40)
-#define PF_UPDATE_MSG_MAX  8192 /* JSON messages of this protocol */
-#define PF_UPDATE_TEXT_MAX 200  /* human-readable messages */
-#define PF_UPDATE_CODE_MAX 48   /* error names, reasons */
+#define PF_OFFER_URL_MAX     512
+#define PF_CHUNK_MIN         1024
+#define PF_CHUNK_MAX         (256u * 1024u) /* largest chunk a server may send */
+#define PF_UPDATE_SIZE_MAX   (UINT64_C(1) << 40)
+#define PF_UPDATE_MSG_MAX    8192 /* JSON messages of this protocol */
+#define PF_UPDATE_TEXT_MAX   200  /* human-readable messages */
+#define PF_UPDATE_CODE_MAX   48   /* error names, reasons */
 
 /* ---- offer ---------------------------------------------------------------- */
 
@@ -181,9 +181,9 @@ struct pf_update_event {
     char version[PF_VERSION_MAX + 1];
     enum pf_update_status status;
     int64_t ts_ms;
-    char reason[PF_UPDATE_CODE_MAX + 1]; /* deferred: busy, battery, storage, ... */
-    int percent;                         /* downloading: 0..100 */
-    char code[PF_UPDATE_CODE_MAX + 1];   /* failed / rolled_back / refused */
+    char reason[PF_UPDATE_CODE_MAX + 1];  /* deferred: busy, battery, storage, ... */
+    int percent;                          /* downloading: 0..100 */
+    char code[PF_UPDATE_CODE_MAX + 1];    /* failed / rolled_back / refused */
     char message[PF_UPDATE_TEXT_MAX + 1]; /* optional human-readable detail */
 };
 
