@@ -20,6 +20,8 @@ pf_cli device add "$S" --model PX-500 >/dev/null || pf_fail "device add"
 pf_device_cert "$PF_PKI" "$S"
 
 life() { pf_cli --json lifecycle "$S" 2>/dev/null | pf_json_get "$1"; }
+state_is() { [[ "$(life '$.state')" == "$1" ]]; }
+acked_is() { [[ "$(life '$.lock.acknowledged')" == "$1" ]]; }
 
 # report TAMPER: the scripted terminal publishes its next health report and, on the
 # same connection (mosquitto_rr subscribes before it publishes), collects a lock
@@ -55,7 +57,7 @@ processed() { [[ "$(pf_device_field "$S" '$.counters.seq')" == "$SEQ" ]]; }
 
 # --- tamper: the same lock command again and again until confirmed ---------------
 report true
-pf_wait_for 20 "$S locked" eval '[[ "$(life "\$.state")" == locked ]]'
+pf_wait_for 20 "$S locked" state_is locked
 id="$(life '$.lock.command')"
 [[ "$id" == lock-* ]] || pf_fail "no lock command id: '$id'"
 pf_wait_for 20 "two copies of $id" report_until_copies "$id" 2
@@ -68,7 +70,7 @@ pf_wait_for 10 "report $SEQ processed" processed
 [[ "$(life '$.lock.acknowledged')" == 0 ]] || pf_fail "a wrong report confirmed the lock"
 
 pf_mqtt_pub "$S" -q 1 -t "pf/v1/dev/$S/lock" -m "{\"v\":1,\"id\":\"$id\",\"locked\":true}"
-pf_wait_for 10 "the lock confirmed" eval '[[ "$(life "\$.lock.acknowledged")" == 1 ]]'
+pf_wait_for 10 "the lock confirmed" acked_is 1
 # Once confirmed it is not sent again: reports after the confirmation bring no copy
 # (the count is taken after one more report, so a copy already in flight is in).
 report false
@@ -90,6 +92,6 @@ pf_broker_start "$PF_PKI" "$PF_BROKER_DIR"
 pf_wait_for 30 "the unlock reached the terminal" report_until_copies "$uid" 1
 grep -q '"action":"unlock"' "$COPIES" || pf_fail "the command does not say unlock"
 pf_mqtt_pub "$S" -q 1 -t "pf/v1/dev/$S/lock" -m "{\"v\":1,\"id\":\"$uid\",\"locked\":false}"
-pf_wait_for 10 "the unlock confirmed" eval '[[ "$(life "\$.lock.acknowledged")" == 1 ]]'
+pf_wait_for 10 "the unlock confirmed" acked_is 1
 [[ "$(life '$.state')" == in_stock ]] || pf_fail "not back in stock"
 pf_log "lifecycle lock retry: OK"

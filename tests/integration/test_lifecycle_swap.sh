@@ -15,6 +15,9 @@ pf_broker_start "$PF_PKI"
 pf_server_start
 
 life() { pf_cli --json lifecycle "$1" 2>/dev/null | pf_json_get "$2"; }
+state_is() { [[ "$(life "$1" '$.state')" == "$2" ]]; }
+has_paper_out() { pf_cli --json alerts | grep -q paper_out; }
+reported() { [[ -n "$(pf_device_field "$1" '$.battery_pct')" ]]; }
 expect_fail() { # expect_fail EXIT PATTERN CLI-ARGS...
     local want="$1" pat="$2" rc
     shift 2
@@ -56,9 +59,9 @@ mkdir -p "$PF_TMP/agents/SW-OLD/hal"
 pf_hal_set SW-OLD paper out
 pf_agent_start SW-OLD
 pf_agent_start SW-NEW
-pf_wait_for 30 "SW-OLD active" eval '[[ "$(life SW-OLD "\$.state")" == active ]]'
-pf_wait_for 30 "SW-OLD paper_out alert" eval 'pf_cli --json alerts | grep -q paper_out'
-pf_wait_for 30 "SW-NEW reports" eval '[[ -n "$(pf_device_field SW-NEW "\$.battery_pct")" ]]'
+pf_wait_for 30 "SW-OLD active" state_is SW-OLD active
+pf_wait_for 30 "SW-OLD paper_out alert" has_paper_out
+pf_wait_for 30 "SW-NEW reports" reported SW-NEW
 [[ "$(life SW-NEW '$.state')" == in_stock ]] || pf_fail "an unbound reporting terminal left stock"
 
 # --- refused swaps change nothing --------------------------------------------------------
@@ -81,7 +84,7 @@ grep -q "swapped SW-OLD for SW-NEW at merchant M-SW" "$PF_TMP/swap.txt" || pf_fa
 [[ "$(life SW-NEW '$.tags')" == '["vip","north"]' ]] || pf_fail "tags did not move"
 [[ "$(life SW-NEW '$.fee_plan')" == '["fee-2026.11","fee-promo"]' ]] || pf_fail "fee plan"
 [[ "$(life SW-NEW '$.provision.firmware')" == fleet_target ]] || pf_fail "no provisioning intent"
-pf_wait_for 30 "SW-NEW active at its next report" eval '[[ "$(life SW-NEW "\$.state")" == active ]]'
+pf_wait_for 30 "SW-NEW active at its next report" state_is SW-NEW active
 rid="$(life SW-OLD '$.repair_id')"
 pf_cli --json repair show "$rid" >"$PF_TMP/repair.json"
 grep -q '"kind": "paper_out"' "$PF_TMP/repair.json" || pf_fail "repair lacks the open alerts"

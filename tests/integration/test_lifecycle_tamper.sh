@@ -18,6 +18,9 @@ HAL="$PF_TMP/agents/$S/hal"
 STATE="$PF_TMP/agents/$S/state"
 
 life() { pf_cli --json lifecycle "$S" 2>/dev/null | pf_json_get "$1"; }
+state_is() { [[ "$(life '$.state')" == "$1" ]]; }
+acked_is() { [[ "$(life '$.lock.acknowledged')" == "$1" ]]; }
+reported_since() { (($(pf_device_field "$S" '$.last_seen_ms') > $1)); }
 payments() { [[ "$(cat "$HAL/payments" 2>/dev/null)" == "$1" ]]; }
 
 pf_cli merchant add M-LT --name "Lucky Noodles" --uscc 9144030071526726XG --mcc 5812 \
@@ -31,13 +34,13 @@ pf_cli bind "$S" M-LT >/dev/null || pf_fail "bind"
 
 # --- first report: active ------------------------------------------------------
 pf_agent_start "$S"
-pf_wait_for 30 "$S active after its first report" eval '[[ "$(life "\$.state")" == active ]]'
+pf_wait_for 30 "$S active after its first report" state_is active
 pf_wait_for 10 "payments enabled at start" payments enabled
 
 # --- tamper: locked, confirmed, repair opened -------------------------------------
 pf_hal_set "$S" tamper 1
-pf_wait_for 30 "$S locked" eval '[[ "$(life "\$.state")" == locked ]]'
-pf_wait_for 30 "the agent confirmed the lock" eval '[[ "$(life "\$.lock.acknowledged")" == 1 ]]'
+pf_wait_for 30 "$S locked" state_is locked
+pf_wait_for 30 "the agent confirmed the lock" acked_is 1
 payments disabled || pf_fail "payments not disabled on the terminal"
 grep -q '"locked":true' "$STATE/lock" || pf_fail "the lock is not persisted in state_dir"
 rid="$(life '$.repair_id')"
@@ -45,7 +48,7 @@ rid="$(life '$.repair_id')"
 pf_cli --json repair show "$rid" | grep -q '"source": "tamper"' || pf_fail "repair source"
 seen="$(pf_device_field "$S" '$.last_seen_ms')"
 pf_wait_for 20 "the locked terminal keeps reporting" \
-    eval '(( $(pf_device_field "$S" "\$.last_seen_ms") > seen ))'
+    reported_since "$seen"
 # A refused transition changes nothing.
 before="$(pf_cli --json lifecycle "$S")"
 set +e
@@ -64,7 +67,7 @@ pf_agent_start "$S"
 pf_wait_for 20 "the restarted agent locks payments again" payments disabled
 seen="$(pf_device_field "$S" '$.last_seen_ms')"
 pf_wait_for 20 "the restarted agent reports" \
-    eval '(( $(pf_device_field "$S" "\$.last_seen_ms") > seen ))'
+    reported_since "$seen"
 [[ "$(life '$.state')" == locked ]] || pf_fail "tamper cleared unlocked the terminal"
 
 # --- posfleetd restarts: still locked -------------------------------------------------
@@ -85,7 +88,7 @@ pf_server_stop
 pf_server_start
 pf_agent_start "$S"
 pf_wait_for 30 "payments enabled after the repair closed" payments enabled
-pf_wait_for 30 "the agent confirmed the unlock" eval '[[ "$(life "\$.lock.acknowledged")" == 1 ]]'
+pf_wait_for 30 "the agent confirmed the unlock" acked_is 1
 grep -q '"locked":false' "$STATE/lock" || pf_fail "the unlock is not persisted"
 
 # --- history and audit -----------------------------------------------------------------
