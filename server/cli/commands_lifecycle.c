@@ -363,6 +363,8 @@ static void lr__text(json_t *o, const char *key, char *buf, size_t len)
         free(d);
     }
     pfc_text_clean(raw, buf, len);
+    if (!buf[0] && len > 1)
+        snprintf(buf, len, "-"); /* no empty cells, no trailing blanks */
 }
 
 static void lr__kv(FILE *out, const char *label, json_t *o, const char *key)
