@@ -80,7 +80,7 @@ const struct pfc_opt pfc_merchant_add_pos[] = {
              .type = PFC_OPT_STR,                                                                  \
              .metavar = "ID,ID",                                                                   \
              .body = "fee_plan",                                                                   \
-             .help = "fee-table bundle ids or versions, comma-separated (\"\" for none)"},         \
+             .help = "fee-table bundle ids or versions, comma-separated (- for none)"},         \
     {                                                                                              \
         0                                                                                          \
     }
@@ -136,7 +136,7 @@ const struct pfc_opt pfc_tags_opts[] = {
          .metavar = "T,T",
          .required = true,
          .body = "tags",
-         .help = "the terminal's tags, comma-separated (\"\" clears them)"},
+         .help = "the terminal's tags, comma-separated (- clears them)"},
         {0},
 };
 
@@ -269,10 +269,13 @@ const struct pfc_opt pfc_audit_opts[] = {
 
 static const char *const cmd__list_fields[] = {"fee_plan", "tags", "fault_codes", "parts", NULL};
 
-/* "a, b,c" -> ["a","b","c"]; "" -> []. */
+/* "a, b,c" -> ["a","b","c"]; "-" -> [] (the parser refuses an empty value). */
 static json_t *cmd__split(const char *s)
 {
     json_t *arr = json_array();
+
+    if (strcmp(s, "-") == 0)
+        return arr;
 
     while (arr && *s) {
         const char *comma = strchr(s, ',');

@@ -91,6 +91,10 @@ grep -q '"kind": "paper_out"' "$PF_TMP/repair.json" || pf_fail "repair lacks the
 grep -q '"battery_pct"' "$PF_TMP/repair.json" || pf_fail "repair lacks the last health"
 grep -q '"replaced_by": "SW-NEW"' "$PF_TMP/repair.json" || pf_fail "repair lacks the replacement"
 pf_cli merchant show M-SW | grep -q "SW-NEW" || pf_fail "merchant does not list SW-NEW"
+# The merchant's fee plan and time zone follow to its terminals; "-" is an empty plan.
+pf_cli merchant update M-SW --fee-plan - --tz Asia/Urumqi >/dev/null || pf_fail "merchant update"
+[[ "$(life SW-NEW '$.fee_plan')" == '[]' ]] || pf_fail "emptied fee plan did not reach SW-NEW"
+[[ "$(life SW-NEW '$.tz')" == Asia/Urumqi ]] || pf_fail "new time zone did not reach SW-NEW"
 pf_cli merchant show M-SW | grep -q "SW-OLD" && pf_fail "merchant still lists SW-OLD"
 
 # --- repair flow (support), history, audit ---------------------------------------------------
