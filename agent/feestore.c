@@ -13,8 +13,8 @@
 #include "pf/fileio.h"
 
 struct pfa_feestore {
-    char dir[PATH_MAX - 64];
-    char path[PATH_MAX]; /* scratch for pfa_feestore_path */
+    char *dir;
+    char *path; /* scratch for pfa_feestore_path: dir + "/" + the longest name */
     char active[PF_VERSION_MAX + 1];
     char pending[PF_VERSION_MAX + 1];
     int64_t pending_at;
@@ -25,7 +25,7 @@ const char *pfa_feestore_path(const struct pfa_feestore *fs, const char *name)
 {
     struct pfa_feestore *m = (struct pfa_feestore *)fs;
 
-    snprintf(m->path, sizeof(m->path), "%s/%s", fs->dir, name);
+    snprintf(m->path, strlen(fs->dir) + 32, "%s/%s", fs->dir, name);
     return m->path;
 }
 
@@ -82,7 +82,7 @@ int pfa_feestore_open(const char *dir, struct pfa_fault *fault, struct pfa_feest
     struct pfa_feestore *fs = NULL;
     int rc;
 
-    if (strlen(dir) + 1 > sizeof(fs->dir))
+    if (strlen(dir) > PATH_MAX - 64)
         return pf_error_set(err, PF_ETOOBIG, "fee tables: %s: path too long", dir);
     rc = pf_mkdir_p(dir, 0755);
     if (rc)
@@ -90,11 +90,16 @@ int pfa_feestore_open(const char *dir, struct pfa_fault *fault, struct pfa_feest
     fs = calloc(1, sizeof(*fs));
     if (!fs)
         return pf_error_set(err, PF_ENOMEM, "fee tables: out of memory");
-    memcpy(fs->dir, dir, strlen(dir) + 1);
+    fs->dir = strdup(dir);
+    fs->path = malloc(strlen(dir) + 32);
+    if (!fs->dir || !fs->path) {
+        pfa_feestore_close(fs);
+        return pf_error_set(err, PF_ENOMEM, "fee tables: out of memory");
+    }
     fs->fault = fault;
     rc = fee__refresh(fs, err);
     if (rc) {
-        free(fs);
+        pfa_feestore_close(fs);
         return rc;
     }
     *out = fs;
@@ -103,6 +108,10 @@ int pfa_feestore_open(const char *dir, struct pfa_fault *fault, struct pfa_feest
 
 void pfa_feestore_close(struct pfa_feestore *fs)
 {
+    if (!fs)
+        return;
+    free(fs->dir);
+    free(fs->path);
     free(fs);
 }
 

@@ -46,8 +46,8 @@ struct pfa_update {
     struct pfa_fault fault;
     struct pfa_update_state st;
     struct pfa_boot_env env;
-    char dir[PATH_MAX - 64]; /* STATE_DIR/update */
-    char state_path[PATH_MAX];
+    char *dir;        /* STATE_DIR/update (heap: thousands of engines share a sim process) */
+    char *state_path; /* dir/state.json */
     char fw_version[PF_VERSION_MAX + 1];
 
     /* Download in progress (not persisted: rebuilt from st on resume). */
@@ -893,11 +893,18 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
     u->w.fd = -1;
     pfa_update_state_init(&u->st);
     pfa_fault_from_env(&u->fault);
-    if (snprintf(u->dir, sizeof(u->dir), "%s/update", cfg->state_dir) >= (int)sizeof(u->dir)) {
+    if (strlen(cfg->state_dir) > PATH_MAX - 64) {
         rc = pf_error_set(err, PF_ETOOBIG, "update: state_dir too long");
         goto out_free;
     }
-    snprintf(u->state_path, sizeof(u->state_path), "%s/state.json", u->dir);
+    u->dir = malloc(strlen(cfg->state_dir) + 8);
+    u->state_path = malloc(strlen(cfg->state_dir) + 20);
+    if (!u->dir || !u->state_path) {
+        rc = pf_error_set(err, PF_ENOMEM, "update: out of memory");
+        goto out_free;
+    }
+    snprintf(u->dir, strlen(cfg->state_dir) + 8, "%s/update", cfg->state_dir);
+    snprintf(u->state_path, strlen(cfg->state_dir) + 20, "%s/state.json", u->dir);
     if ((rc = pf_mkdir_p(u->dir, 0700)) != 0) {
         pf_error_set(err, rc, "update: %s: %s", u->dir, pf_strerror(rc));
         goto out_free;
@@ -951,6 +958,8 @@ void pfa_update_free(struct pfa_update *u)
     pfa_boot_free(u->boot);
     pfa_feestore_close(u->fees);
     pfa_update_state_release(&u->st);
+    free(u->dir);
+    free(u->state_path);
     free(u);
 }
 
