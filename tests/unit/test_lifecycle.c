@@ -735,6 +735,46 @@ START_TEST(store_swap)
 }
 END_TEST
 
+/* A locked terminal swapped out keeps its one (tamper) repair, which records the swap;
+ * the lock stays until that repair closes. */
+START_TEST(store_swap_locked)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_term t;
+    int64_t rid = 0;
+    bool changed = false;
+    char *j = NULL;
+    int n = 0;
+
+    add_device(st, "OLD", "PX-500");
+    add_device(st, "NEW", "PX-500");
+    add_merchant(st, "M1", valid_codes[2]);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "OLD", "M1", &ops, 100, &err), 0);
+    ck_assert_int_eq(pfs_store_term_tamper(st, "OLD", "lock-t", 200, &changed, &err), 0);
+    ck_assert(changed);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "NEW", "tampered", NULL, NULL, &sup, 300, &rid, &err),
+            0);
+    ck_assert_int_eq(rid, 1);
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, -1, 10, count_cb, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(pfs_store_repair_json(st, rid, &j), 0);
+    ck_assert_ptr_nonnull(strstr(j, "\"source\":\"tamper\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"replaced_by\":\"NEW\""));
+    ck_assert_ptr_nonnull(strstr(j, "swapped for NEW: tampered"));
+    free(j);
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_REPAIR);
+    ck_assert(t.lock_want);
+    ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    ck_assert(!t.lock_want);
+    pfs_store_close(st);
+}
+END_TEST
+
 struct audit_seen {
     int n;
     char actions[16][32];
@@ -1050,6 +1090,7 @@ static Suite *suite(void)
     tcase_set_timeout(store, 60);
     tcase_add_test(store, store_bind_unbind_retire);
     tcase_add_test(store, store_swap);
+    tcase_add_test(store, store_swap_locked);
     tcase_add_test(store, store_audit_queries);
     tcase_add_test(store, store_tamper_lock_and_repair);
     tcase_add_test(store, store_lock_pending_survives_reopen);
