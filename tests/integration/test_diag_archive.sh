@@ -43,7 +43,8 @@ pf_cli diag DG-AR archive --max-kb 1 -o "$tgz.small" >"$out" 2>&1 || pf_fail "sm
 grep -q "(bound 1024), TRUNCATED to fit" "$out" || pf_fail "no truncation shown: $(cat "$out")"
 grep -q "left out:.*logs.txt" "$out" || pf_fail "logs.txt not named as left out: $(cat "$out")"
 (( $(stat -c %s "$tgz.small") <= 1024 )) || pf_fail "archive of $(stat -c %s "$tgz.small") bytes over the 1 KiB bound"
-tar -tzf "$tgz.small" | grep -qx manifest.json || pf_fail "the small archive lost its manifest"
+tar -tzf "$tgz.small" >"$PF_TMP/list.small" || pf_fail "the small archive is not a .tar.gz"
+grep -qx manifest.json "$PF_TMP/list.small" || pf_fail "the small archive lost its manifest"
 
 # The terminal's own bound caps what support asks for.
 id=$(diag_post DG-AR archive '{"max_kb":4096}')
