@@ -23,7 +23,7 @@ set -euo pipefail
 AGENT="$PF_BUILD/agent/posfleet-agent"
 DRV="$PF_BUILD/tests/unit_update_engine"
 PACK="$PF_BUILD/packaging/posfleet-pack"
-for b in "$AGENT" "$DRV" "$PACK" "$PF_KEYS"; do pf_require_bin "$b"; done
+for b in "$AGENT" "$DRV" "$PACK" "$PF_KEYS" /usr/bin/time; do pf_require_bin "$b"; done
 SERIAL=TU-0001
 
 PKI="$(pf_tmpdir pki)"
@@ -101,7 +101,12 @@ echo 1 >"$HAL/busy" # a sale is in progress
 BOOT=0
 boot() {
     BOOT=$((BOOT + 1))
-    pf_spawn "agent$BOOT" "$AGENT" -c "$W/agent.conf"
+    if ((BOOT <= 2)); then # downloads 1.1.0 / 1.2.0, then exits at the reboot by itself:
+        # its peak RSS goes to rss.N (meaningful on a build without sanitizers)
+        pf_spawn "agent$BOOT" /usr/bin/time -f "%M" -o "$W/rss.$BOOT" "$AGENT" -c "$W/agent.conf"
+    else
+        pf_spawn "agent$BOOT" "$AGENT" -c "$W/agent.conf"
+    fi
 }
 rebooted() { ! pf_alive "agent$BOOT"; }
 event() { grep -q " $1 $2 $3\$" "$PEER/events.log" 2>/dev/null; }
@@ -147,4 +152,5 @@ pf_wait_for 60 "fee table active at $EFFECTIVE" grep -q '"2026.12.1"' fees/activ
 # offer-2 ran without interruption: its time from first to last chunk gives the rate.
 awk '$1 == "offer-1" || $1 == "offer-2" { r = $2 / $3; printf "%s: %d frame bytes for a %d-byte bundle (%.2f %%), %.1f MiB/s\n", $1, $2, $3, 100 * r, ($4 > 0 ? $2 / 1048576 / ($4 / 1000) : 0); if (r > 1.02) bad = 1 }
      END { exit bad }' "$PEER/stats" >&2 || pf_fail "more than 102 % of the bundle on the wire"
+pf_log "agent peak RSS while downloading 1.1.0 and 1.2.0 (KiB): $(cat rss.1 rss.2 | tr '\n' ' ')"
 pf_log "PASS: $(wc -l <"$PEER/events.log") events recorded once each, 4 outcomes as expected"
