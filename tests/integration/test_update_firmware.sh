@@ -85,4 +85,9 @@ grep -q "update history" "$PF_TMP/device.txt" && grep -q "success" "$PF_TMP/devi
 curl -s "$POSFLEET_URL/metrics" | grep -q 'posfleet_update_events_total{status="success"} 1' ||
     pf_fail "metrics do not count the success"
 curl -s "$POSFLEET_URL/metrics" | grep -q '^posfleet_chunks_sent_total [1-9]' || pf_fail "no chunks counted"
+
+# A clean shutdown, and nothing for the sanitizers to report (sanitized builds).
+pf_server_stop
+! grep -q "Sanitizer\|runtime error" "$(pf_log_of posfleetd)" ||
+    pf_fail "posfleetd: sanitizer report: $(grep -m3 "Sanitizer\|runtime error" "$(pf_log_of posfleetd)")"
 pf_log "firmware update end to end: ok"
