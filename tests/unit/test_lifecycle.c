@@ -775,6 +775,123 @@ START_TEST(store_swap_locked)
 }
 END_TEST
 
+/* Puts a new terminal serial into state (merchant M1 approved, in store st). */
+static void make_in_state(struct pfs_store *st, const char *serial, enum pfs_term_state state)
+{
+    struct pf_error err = {0};
+    bool changed = false;
+    int64_t rid = 0;
+
+    add_device(st, serial, "PX-500");
+    switch (state) {
+    case PFS_TERM_IN_STOCK:
+        break;
+    case PFS_TERM_INSTALLED:
+    case PFS_TERM_ACTIVE:
+        ck_assert_int_eq(pfs_store_term_bind(st, serial, "M1", &ops, 10, &err), 0);
+        if (state == PFS_TERM_ACTIVE) {
+            ck_assert_int_eq(pfs_store_term_activate(st, serial, 11, &changed), 0);
+            ck_assert(changed);
+        }
+        break;
+    case PFS_TERM_LOCKED:
+        ck_assert_int_eq(pfs_store_term_bind(st, serial, "M1", &ops, 10, &err), 0);
+        ck_assert_int_eq(pfs_store_term_tamper(st, serial, "lock-x", 11, &changed, &err), 0);
+        ck_assert(changed);
+        break;
+    case PFS_TERM_IN_REPAIR:
+        ck_assert_int_eq(pfs_store_repair_open(st, serial, "bench", NULL, &sup, 10, &rid, &err), 0);
+        break;
+    case PFS_TERM_RETIRED:
+        ck_assert_int_eq(pfs_store_term_retire(st, serial, &ops, 10, &err), 0);
+        break;
+    default:
+        ck_abort();
+    }
+    ck_assert_int_eq(state_of(st, serial), state);
+}
+
+enum op { OP_BIND, OP_UNBIND, OP_RETIRE, OP_SWAP_OLD, OP_SWAP_NEW, OP_REPAIR, OP_COUNT };
+
+/* Every operation support and ops can make, from every state: allowed ones move the
+ * terminal where the table says, refused ones name the state and change nothing. */
+START_TEST(store_every_operation_from_every_state)
+{
+    static const char *const opname[OP_COUNT] = {"bind",    "unbind",  "retire",
+                                                 "swapold", "swapnew", "repair"};
+    /* want[op][state]: the state reached, or -1 refused (PF_ESTATE), -2 refused (PF_EEXIST). */
+    static const int want[OP_COUNT][PFS_TERM_STATE_COUNT] = {
+            /*            in_stock installed active locked in_repair retired */
+            [OP_BIND] = {PFS_TERM_INSTALLED, -1, -1, -1, -1, -1},
+            [OP_UNBIND] = {-1, PFS_TERM_IN_STOCK, PFS_TERM_IN_STOCK, -1, -1, -1},
+            [OP_RETIRE] = {PFS_TERM_RETIRED, -1, -1, -1, -1 /* open repair */, -1},
+            [OP_SWAP_OLD] = {-1, PFS_TERM_IN_REPAIR, PFS_TERM_IN_REPAIR, PFS_TERM_IN_REPAIR, -1,
+                             -1},
+            [OP_SWAP_NEW] = {PFS_TERM_INSTALLED, -1, -1, -1, -1, -1},
+            [OP_REPAIR] = {PFS_TERM_IN_REPAIR, -1, -1, -2, -2, -1},
+    };
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+
+    add_merchant(st, "M1", valid_codes[0]);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    for (int o = 0; o < OP_COUNT; o++) {
+        for (int from = 0; from < PFS_TERM_STATE_COUNT; from++) {
+            char serial[32], other[32];
+            int64_t rid = 0;
+            struct snap sn;
+            int rc = 0;
+
+            snprintf(serial, sizeof(serial), "S-%s-%d", opname[o], from);
+            snprintf(other, sizeof(other), "O-%s-%d", opname[o], from);
+            make_in_state(st, serial, (enum pfs_term_state)from);
+            if (o == OP_SWAP_OLD)
+                make_in_state(st, other, PFS_TERM_IN_STOCK);
+            if (o == OP_SWAP_NEW)
+                make_in_state(st, other, PFS_TERM_INSTALLED);
+            snap_take(st, &sn, serial, o >= OP_SWAP_OLD && o <= OP_SWAP_NEW ? other : NULL, NULL);
+            pf_error_clear(&err);
+            switch (o) {
+            case OP_BIND:
+                rc = pfs_store_term_bind(st, serial, "M1", &ops, 100, &err);
+                break;
+            case OP_UNBIND:
+                rc = pfs_store_term_unbind(st, serial, &ops, 100, &err);
+                break;
+            case OP_RETIRE:
+                rc = pfs_store_term_retire(st, serial, &ops, 100, &err);
+                break;
+            case OP_SWAP_OLD:
+                rc = pfs_store_term_swap(st, serial, other, "r", NULL, NULL, &sup, 100, &rid, &err);
+                break;
+            case OP_SWAP_NEW:
+                rc = pfs_store_term_swap(st, other, serial, "r", NULL, NULL, &sup, 100, &rid, &err);
+                break;
+            case OP_REPAIR:
+                rc = pfs_store_repair_open(st, serial, "r", NULL, &sup, 100, &rid, &err);
+                break;
+            }
+            if (want[o][from] >= 0) {
+                ck_assert_msg(rc == 0, "%s from %s: %s", opname[o], pfs_term_state_names[from],
+                              err.msg);
+                ck_assert_int_eq(state_of(st, serial), want[o][from]);
+                for (int i = 0; i < 3; i++)
+                    free(sn.term[i]);
+            } else {
+                ck_assert_msg(rc == (want[o][from] == -2 ? PF_EEXIST : PF_ESTATE),
+                              "%s from %s: %d %s", opname[o], pfs_term_state_names[from], rc,
+                              err.msg);
+                ck_assert_msg(err.msg[0], "%s from %s: no reason", opname[o],
+                              pfs_term_state_names[from]);
+                snap_same(st, &sn, serial, o >= OP_SWAP_OLD && o <= OP_SWAP_NEW ? other : NULL,
+                          NULL);
+            }
+        }
+    }
+    pfs_store_close(st);
+}
+END_TEST
+
 struct audit_seen {
     int n;
     char actions[16][32];
@@ -1091,6 +1208,7 @@ static Suite *suite(void)
     tcase_add_test(store, store_bind_unbind_retire);
     tcase_add_test(store, store_swap);
     tcase_add_test(store, store_swap_locked);
+    tcase_add_test(store, store_every_operation_from_every_state);
     tcase_add_test(store, store_audit_queries);
     tcase_add_test(store, store_tamper_lock_and_repair);
     tcase_add_test(store, store_lock_pending_survives_reopen);
