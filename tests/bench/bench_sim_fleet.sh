@@ -62,7 +62,7 @@ for n in $SIZES; do
         --ca "$PF_PKI/ca.crt" --rate "$RATE" --interval 60 --state-dir "$state/agents.$n" \
         --status "$state/status.json" --json --seed "$n"
     t0=$(date +%s%3N)
-    pf_wait_for $((n / 50 + 60)) "$n terminals connected" sim_has "$n"
+    pf_wait_for $((n / 20 + 60)) "$n terminals connected" sim_has "$n"
     pf_log "$n connected in $(($(date +%s%3N) - t0)) ms"
     pf_wait_for 120 "posfleetd to see $n online" eval "[[ \$(summary '\$.online') == $n ]]"
     sleep "$SETTLE" # let the connection burst's births and first reports drain (measurement)
@@ -87,18 +87,21 @@ for n in $SIZES; do
         before=$(status '$.connects')
         bstop=$(date +%s%3N)
         pf_broker_restart
-        pf_wait_for $((n / 50 + 120)) "all $n back after the broker restart" sim_has "$n" $((before + n))
+        pf_wait_for $((n / 20 + 120)) "all $n back after the broker restart" sim_has "$n" $((before + n))
         back=$(($(date +%s%3N) - bstop))
         peak=$(status '$.peak_attempts_per_s'); cpeak=$(status '$.peak_connects_per_s')
-        bpeak=$(awk '/New client connected .* as FLT/ { sub(":", "", $1); c[$1]++ }
-            END { m = 0; for (s in c) if (c[s] > m) m = c[s]; print m }' "$(pf_log_of mosquitto)")
+        # The broker's log since the restart (the harness marks each start).
+        blog=$(pf_log_of mosquitto)
+        bpeak=$(tail -n +"$(grep -n '^--- start' "$blog" | tail -1 | cut -d: -f1)" "$blog" |
+            awk '/New client connected .* as FLT/ { sub(":", "", $1); c[$1]++ }
+            END { m = 0; for (s in c) if (c[s] > m) m = c[s]; print m }')
         pf_wait_for 120 "posfleetd to see $n online again" eval "[[ \$(summary '\$.online') == $n ]]"
         pf_log "restart: all back in $back ms; peak attempts $peak/s, CONNACKs $cpeak/s, broker $bpeak/s"
         floor=$(awk -v n="$n" -v r="$RATE" 'BEGIN { printf "%.1f", n / r }')
         secs=$(awk -v b="$back" 'BEGIN { printf "%.1f", b / 1000 }')
         echo "ROW|broker restart: all $nf terminals back (from broker stop)|$secs s|rate floor $n/$RATE per s: $floor s|$(pct "$secs" "$floor")|≤ 60 s|$(awk -v s="$secs" 'BEGIN { print (s <= 60) ? "yes" : "no" }')"
         echo "ROW|broker restart: peak connection attempts per second (sim)|$peak/s|configured rate: $RATE/s|$(pct "$peak" "$RATE")|≤ 1.00|$( ((peak <= RATE)) && echo yes || echo no)"
-        echo "ROW|broker restart: peak new clients per second (broker log)|$bpeak/s|configured rate: $RATE/s|$(pct "$bpeak" "$RATE")|≤ 1.00|$( ((bpeak <= RATE)) && echo yes || echo no)"
+        echo "ROW|broker restart: peak new clients per second (broker log)|$bpeak/s|configured rate: $RATE/s|$(pct "$bpeak" "$RATE")|≤ 1.50 (rate + in-flight cap)|$( ((bpeak <= RATE + RATE / 2)) && echo yes || echo no)"
     fi
     pf_kill sim 60
     pf_wait_for 120 "posfleetd to see the fleet offline" eval "[[ \$(summary '\$.online') == 0 ]]"

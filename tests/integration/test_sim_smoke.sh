@@ -98,10 +98,11 @@ pf_wait_for 120 "all $N to reconnect after the broker restart" \
 pf_wait_for 30 "posfleetd to see all $N online again" eval "[[ \$(summary '\$.online') == $N ]]"
 peak=$(status '$.peak_attempts_per_s')
 ((peak <= RATE)) || pf_fail "peak connection attempts $peak/s above the configured $RATE/s"
-# The broker's own view, in its wall-clock seconds (not aligned with the sim's buckets).
+# The broker's own view, in its wall-clock seconds: sessions completing in a second were
+# attempted in it (<= RATE) or were in flight at its start (<= RATE/2, the sim's cap).
 bpeak=$(awk '/New client connected .* as SMK/ { sub(":", "", $1); n[$1]++ }
     END { m = 0; for (s in n) if (n[s] > m) m = n[s]; print m }' "$(pf_log_of mosquitto)")
-((bpeak <= RATE + RATE / 10)) || pf_fail "the broker saw $bpeak connections in one second (rate $RATE)"
+((bpeak <= RATE + RATE / 2)) || pf_fail "the broker saw $bpeak connections in one second (rate $RATE)"
 [[ $(status '$.reconnects') -ge "$N" ]] || pf_fail "the sim counted fewer than $N reconnects"
 pf_wait_for 30 "alerts still matching after the restart" alerts_match
 
