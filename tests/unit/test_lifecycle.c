@@ -1204,7 +1204,7 @@ static Suite *suite(void)
     tcase_add_test(pure, lock_codecs);
     suite_add_tcase(s, pure);
     tcase_add_checked_fixture(store, setup, teardown);
-    tcase_set_timeout(store, 60);
+    tcase_set_timeout(store, 110);
     tcase_add_test(store, store_bind_unbind_retire);
     tcase_add_test(store, store_swap);
     tcase_add_test(store, store_swap_locked);
