@@ -27,14 +27,14 @@
 #include "pf/fileio.h"
 #include "pf/msg_diag.h"
 
-#define DIAG_RECENT          16    /* request ids remembered (and persisted) */
-#define DIAG_LINE_MAX        300   /* bytes kept of one log line */
-#define DIAG_LOGS_DEFAULT    50    /* lines when the request does not say */
-#define DIAG_LEVEL_MINUTES   15    /* loglevel default duration */
-#define DIAG_NET_STEP_MS     3000  /* bound of one resolve or one connect */
-#define DIAG_NET_POLL_MS     10    /* tick period while a net check runs */
-#define DIAG_REBOOT_DELAY_MS 300   /* lets the answer leave before the reboot */
-#define DIAG_HEALTH_FILES    20    /* queued reports put in an archive */
+#define DIAG_RECENT          16   /* request ids remembered (and persisted) */
+#define DIAG_LINE_MAX        300  /* bytes kept of one log line */
+#define DIAG_LOGS_DEFAULT    50   /* lines when the request does not say */
+#define DIAG_LEVEL_MINUTES   15   /* loglevel default duration */
+#define DIAG_NET_STEP_MS     3000 /* bound of one resolve or one connect */
+#define DIAG_NET_POLL_MS     10   /* tick period while a net check runs */
+#define DIAG_REBOOT_DELAY_MS 300  /* lets the answer leave before the reboot */
+#define DIAG_HEALTH_FILES    20   /* queued reports put in an archive */
 #define DIAG_FILE_MAX        (64 * 1024)
 
 enum diag__net_phase { NET_RESOLVE, NET_CONNECT, NET_DONE };
@@ -79,7 +79,7 @@ struct pfa_diag {
     struct pfa_log *log;
     struct pfa_diag_io io;
     char serial[PF_SERIAL_MAX + 1];
-    char *dir;          /* STATE_DIR/diag */
+    char *dir; /* STATE_DIR/diag */
     char *state_dir;
     char *broker_host;
     int broker_port;
@@ -181,7 +181,7 @@ static char *diag__log_text(const struct pfa_diag *d, size_t *len)
 
 const char *pfa_diag_redact(const char *key, const char *value)
 {
-    static const char *const secret_words[] = {"password", "passwd", "secret", "token", "psk",
+    static const char *const secret_words[] = {"password", "passwd",  "secret",     "token", "psk",
                                                "pin",      "private", "credential", NULL};
 
     for (int i = 0; secret_words[i]; i++) {
@@ -396,8 +396,7 @@ static json_t *diag__selftest_json(struct pfa_diag *d)
         json_object_set_new(o, "mem_free_kb", json_integer((json_int_t)mem));
     if (ops->paper(d->hal, &paper) == 0)
         json_object_set_new(o, "paper", json_string(pf_paper_names[paper]));
-    json_object_set_new(o, "tamper",
-                        json_boolean(ops->tamper(d->hal, &tamper) != 0 || tamper));
+    json_object_set_new(o, "tamper", json_boolean(ops->tamper(d->hal, &tamper) != 0 || tamper));
     if (ops->busy(d->hal, &busy) == 0)
         json_object_set_new(o, "transaction_in_progress", json_boolean(busy));
     return o;
@@ -461,10 +460,9 @@ static void diag__cmd_loglevel(struct pfa_diag *d, const struct pf_diag_req *q)
              pfa_log_level_name(lv), minutes, pfa_log_level_name(d->base_level));
     d->st.executed++;
     diag__reply(d, q->id, q->cmd, PF_DIAG_OK, NULL, NULL,
-                json_pack("{s:s, s:s, s:s, s:i, s:I}", "level", pfa_log_level_name(lv),
-                          "previous", pfa_log_level_name(prev), "reverts_to",
-                          pfa_log_level_name(d->base_level), "minutes", minutes, "until_ms",
-                          (json_int_t)until_wall));
+                json_pack("{s:s, s:s, s:s, s:i, s:I}", "level", pfa_log_level_name(lv), "previous",
+                          pfa_log_level_name(prev), "reverts_to", pfa_log_level_name(d->base_level),
+                          "minutes", minutes, "until_ms", (json_int_t)until_wall));
 }
 
 static void diag__cmd_reboot(struct pfa_diag *d, const struct pf_diag_req *q)
@@ -713,7 +711,8 @@ static void diag__net_finish(struct pfa_diag *d)
         json_array_append_new(arr, o);
         all_ok = all_ok && t->ok;
     }
-    pfa_info(d->log, "diag %s: network check done (%s)", n->id, all_ok ? "all reachable" : "failures");
+    pfa_info(d->log, "diag %s: network check done (%s)", n->id,
+             all_ok ? "all reachable" : "failures");
     diag__reply(d, n->id, "net", PF_DIAG_OK, NULL, NULL,
                 json_pack("{s:o, s:b, s:b}", "targets", arr, "ok", all_ok, "payment_configured",
                           d->payment_host != NULL));
@@ -772,10 +771,10 @@ static void diag__cmd_archive(struct pfa_diag *d, const struct pf_diag_req *q)
     if (q->max_kb > 0 && (size_t)q->max_kb * 1024 < max)
         max = (size_t)q->max_kb * 1024;
 
-    manifest = json_dumps(tmp = json_pack("{s:i, s:s, s:s, s:I, s:s}", "v", 1, "serial",
-                                           d->serial, "request", q->id, "created_ms",
-                                           (json_int_t)pf_clock_wall_ms(d->clock), "agent",
-                                           PFA_AGENT_VERSION),
+    manifest = json_dumps(tmp = json_pack("{s:i, s:s, s:s, s:I, s:s}", "v", 1, "serial", d->serial,
+                                          "request", q->id, "created_ms",
+                                          (json_int_t)pf_clock_wall_ms(d->clock), "agent",
+                                          PFA_AGENT_VERSION),
                           JSON_INDENT(1));
     json_decref(tmp);
     owned[nown++] = manifest;
@@ -880,9 +879,8 @@ static void diag__cmd_archive(struct pfa_diag *d, const struct pf_diag_req *q)
              n);
     diag__reply(d, q->id, q->cmd, PF_DIAG_OK, NULL, NULL,
                 json_pack("{s:I, s:s, s:I, s:o, s:o, s:b, s:i}", "size", (json_int_t)outlen,
-                          "digest", digest_hex, "bound", (json_int_t)max, "entries", ent,
-                          "omitted", omitted, "truncated", included < n, "chunk_max",
-                          (int)PF_DIAG_CHUNK_MAX));
+                          "digest", digest_hex, "bound", (json_int_t)max, "entries", ent, "omitted",
+                          omitted, "truncated", included < n, "chunk_max", (int)PF_DIAG_CHUNK_MAX));
 
 out_free:
     free(out);
@@ -948,8 +946,8 @@ out_close:
 
 /* ---- dispatch ----------------------------------------------------------------------- */
 
-static void diag__on_request(struct pfa_diag *d, const void *payload, size_t len,
-                             const void *corr, size_t corr_len)
+static void diag__on_request(struct pfa_diag *d, const void *payload, size_t len, const void *corr,
+                             size_t corr_len)
 {
     struct pf_diag_req q;
     struct pf_error err = {0};
@@ -1001,8 +999,8 @@ static void diag__on_request(struct pfa_diag *d, const void *payload, size_t len
         d->st.executed++;
         diag__reply(d, q.id, q.cmd, PF_DIAG_OK, NULL, NULL,
                     json_pack("{s:o, s:I, s:I, s:s}", "lines", diag__log_lines(d, lines), "kept",
-                              (json_int_t)d->ring_len, "capacity", (json_int_t)d->ring_cap,
-                              "level", pfa_log_level_name(d->log->level)));
+                              (json_int_t)d->ring_len, "capacity", (json_int_t)d->ring_cap, "level",
+                              pfa_log_level_name(d->log->level)));
         break;
     }
     case PF_DIAG_NET:

@@ -10,8 +10,8 @@
 
 #include "pf/jsonv.h"
 
-const char *const pf_diag_cmd_names[] = {"selftest", "logs",     "net",    "config", "versions",
-                                         "loglevel", "reboot",   "archive", NULL};
+const char *const pf_diag_cmd_names[] = {"selftest", "logs",   "net",     "config", "versions",
+                                         "loglevel", "reboot", "archive", NULL};
 const char *const pf_diag_status_names[] = {"ok", "refused", "failed", NULL};
 
 static const char *const diag__levels[] = {"error", "warn", "info", "debug", NULL};
@@ -176,8 +176,7 @@ int pf_diag_resp_encode(const struct pf_diag_resp *m, char *buf, size_t len, siz
         }
     }
     root = json_pack("{s:i, s:s, s:s, s:s, s:I}", "v", PF_SCHEMA_VERSION, "id", m->id, "cmd",
-                     m->cmd, "status", pf_diag_status_names[m->status], "ts",
-                     (json_int_t)m->ts_ms);
+                     m->cmd, "status", pf_diag_status_names[m->status], "ts", (json_int_t)m->ts_ms);
     if (!root) {
         json_decref(result);
         return PF_ENOMEM;
@@ -233,15 +232,13 @@ void pf_diag_resp_release(struct pf_diag_resp *m)
 
 /* ---- chunk request ------------------------------------------------------------- */
 
-int pf_diag_chunkreq_encode(const struct pf_diag_chunkreq *m, char *buf, size_t len,
-                            size_t *outlen)
+int pf_diag_chunkreq_encode(const struct pf_diag_chunkreq *m, char *buf, size_t len, size_t *outlen)
 {
     if (!pf_diag_id_valid(m->id) || m->length == 0 || m->length > PF_DIAG_CHUNK_MAX ||
         m->offset > PF_DIAG_ARCHIVE_MAX)
         return PF_EINVAL;
     return diag__finish(json_pack("{s:i, s:s, s:I, s:I}", "v", PF_SCHEMA_VERSION, "id", m->id,
-                                  "offset", (json_int_t)m->offset, "length",
-                                  (json_int_t)m->length),
+                                  "offset", (json_int_t)m->offset, "length", (json_int_t)m->length),
                         buf, len, outlen);
 }
 
@@ -311,8 +308,7 @@ int pf_diag_chunk_decode(const void *buf, size_t len, struct pf_diag_chunk_hdr *
 
     memset(h, 0, sizeof(*h));
     if (len < PF_DIAG_CHUNK_HDR_LEN)
-        return pf_error_set(err, PF_EPARSE, "diag chunk: %zu bytes, shorter than the header",
-                            len);
+        return pf_error_set(err, PF_EPARSE, "diag chunk: %zu bytes, shorter than the header", len);
     if (memcmp(p, PF_DIAG_CHUNK_MAGIC, 4) != 0)
         return pf_error_set(err, PF_EPARSE, "diag chunk: bad magic");
     if (p[4] != PF_DIAG_CHUNK_VERSION)
@@ -396,8 +392,8 @@ int pf_diag_scrub_pan(char *s)
                 break;
             }
         }
-        if (digits >= 13 && digits <= 19 && !(last + 1 < n && isalnum((unsigned char)s[last + 1])) &&
-            diag__luhn(s, i, last)) {
+        if (digits >= 13 && digits <= 19 &&
+            !(last + 1 < n && isalnum((unsigned char)s[last + 1])) && diag__luhn(s, i, last)) {
             size_t keep = 0;
 
             for (size_t k = last + 1; k-- > i;) {

@@ -63,8 +63,7 @@ static void dapi__json(struct pfs_http_resp *resp, int status, json_t *o)
     json_decref(o);
 }
 
-static void dapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-        PF_PRINTF(3, 4);
+static void dapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...) PF_PRINTF(3, 4);
 
 static void dapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
 {
@@ -130,7 +129,8 @@ static json_t *dapi__rec(const struct pfs_diag_rec *r)
     json_object_set_new(o, "code", r->code[0] ? json_string(r->code) : json_null());
     json_object_set_new(o, "message", r->message ? json_string(r->message) : json_null());
     json_object_set_new(o, "result", dapi__loads(r->result));
-    json_object_set_new(o, "answered_ms", r->answered_ms ? json_integer(r->answered_ms) : json_null());
+    json_object_set_new(o, "answered_ms",
+                        r->answered_ms ? json_integer(r->answered_ms) : json_null());
     json_object_set_new(o, "repair_id", r->repair_id ? json_integer(r->repair_id) : json_null());
     if (r->archive_size >= 0)
         arc = json_pack("{s:I, s:I, s:s, s:s}", "size", (json_int_t)r->archive_size, "received",
@@ -222,8 +222,7 @@ static void dapi__list(struct pfs_api *api, const struct pfs_http_req *req,
     dapi__json(resp, 200, json_pack("{s:s, s:o}", "serial", serial, "diag", arr));
 }
 
-static void dapi__get(struct pfs_api *api, struct pfs_http_resp *resp, const char *id,
-                      bool archive)
+static void dapi__get(struct pfs_api *api, struct pfs_http_resp *resp, const char *id, bool archive)
 {
     json_t *o = NULL;
     void *buf = NULL;

@@ -14,10 +14,11 @@
 #include "pf/topic.h"
 #include "store/store_diag.h"
 
-#define DIAG_TICK_MS        250
-#define DIAG_RESEND_MS      3000          /* a chunk request unanswered this long is sent again */
-#define DIAG_XFER_GRACE_MS  (10 * 60000)  /* an archive transfer may run this long past the deadline */
-#define DIAG_WINDOW_MS      60000
+#define DIAG_TICK_MS   250
+#define DIAG_RESEND_MS 3000 /* a chunk request unanswered this long is sent again */
+#define DIAG_XFER_GRACE_MS                                                                         \
+    (10 * 60000) /* an archive transfer may run this long past the deadline */
+#define DIAG_WINDOW_MS 60000
 
 static int64_t diag__wall(const struct pfs_diag *d)
 {
@@ -101,8 +102,8 @@ static int diag__arg_int(json_t *args, const char *key, int min, int max, int *o
 }
 
 int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command, json_t *args,
-                     int deadline_s, const struct pfs_actor *actor, char *id,
-                     int64_t *deadline_ms, struct pf_error *err)
+                     int deadline_s, const struct pfs_actor *actor, char *id, int64_t *deadline_ms,
+                     struct pf_error *err)
 {
     struct pf_diag_req q;
     struct pfs_diag_rec rec;
@@ -176,7 +177,8 @@ int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command
     sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
     snprintf(q.id, sizeof(q.id), "d%s", hex);
     q.ts_ms = now;
-    q.deadline_ms = now + (int64_t)(deadline_s > 0 ? deadline_s : PFS_DIAG_DEADLINE_DEFAULT_S) * 1000;
+    q.deadline_ms =
+            now + (int64_t)(deadline_s > 0 ? deadline_s : PFS_DIAG_DEADLINE_DEFAULT_S) * 1000;
 
     memset(&rec, 0, sizeof(rec));
     memcpy(rec.id, q.id, sizeof(rec.id));
@@ -205,8 +207,7 @@ int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command
     }
     d->n.requests++;
     pfs_log_info(d->log, "diag %s: %s %s by %s (deadline in %d s)", q.id, serial, q.cmd,
-                 actor && actor->name ? actor->name : "-",
-                 (int)((q.deadline_ms - now) / 1000));
+                 actor && actor->name ? actor->name : "-", (int)((q.deadline_ms - now) / 1000));
     memcpy(id, q.id, strlen(q.id) + 1);
     *deadline_ms = q.deadline_ms;
     return 0;
@@ -234,8 +235,8 @@ static void diag__xfer_ask(struct pfs_diag *d, struct pfs_diag_xfer *x)
     memcpy(r.id, x->id, sizeof(r.id));
     r.offset = (uint64_t)x->received;
     r.length = left > (int64_t)PF_DIAG_CHUNK_MAX ? PF_DIAG_CHUNK_MAX : (uint32_t)left;
-    if (r.length == 0 || pf_topic_build(topic, sizeof(topic), PF_DIR_CMD, x->serial,
-                                        PF_CMD_DIAGCHUNK) ||
+    if (r.length == 0 ||
+        pf_topic_build(topic, sizeof(topic), PF_DIR_CMD, x->serial, PF_CMD_DIAGCHUNK) ||
         pf_diag_chunkreq_encode(&r, buf, sizeof(buf), &len))
         return;
     if (pfs_mqtt_publish(d->mqtt, topic, buf, len, 1, NULL) != 0)
@@ -310,8 +311,8 @@ static void diag__on_chunk(struct pfs_diag *d, const char *serial, const void *p
     }
     if ((int64_t)h.offset != x->received || h.length == 0)
         return; /* a duplicate of a resent request: the next ask covers it */
-    rc = pfs_store_diag_chunk_put(d->store, x->id, (int64_t)h.offset, data, h.length,
-                                  diag__wall(d), &received);
+    rc = pfs_store_diag_chunk_put(d->store, x->id, (int64_t)h.offset, data, h.length, diag__wall(d),
+                                  &received);
     if (rc) {
         pfs_log_warn(d->log, "diag %s: chunk at %llu: %s", x->id, (unsigned long long)h.offset,
                      pf_strerror(rc));
@@ -344,8 +345,7 @@ static void diag__on_chunk(struct pfs_diag *d, const char *serial, const void *p
 
 /* ---- answers ---------------------------------------------------------------------- */
 
-static void diag__on_answer(struct pfs_diag *d, const char *serial, const void *payload,
-                            size_t len)
+static void diag__on_answer(struct pfs_diag *d, const char *serial, const void *payload, size_t len)
 {
     struct pf_diag_resp r;
     struct pf_error err = {0};
@@ -419,8 +419,7 @@ static int diag__expired_cb(void *ctx, const struct pfs_diag_rec *r)
 {
     struct pfs_diag *d = ctx;
 
-    pfs_log_info(d->log, "diag %s: %s %s expired without an answer", r->id, r->serial,
-                 r->command);
+    pfs_log_info(d->log, "diag %s: %s %s expired without an answer", r->id, r->serial, r->command);
     return 0;
 }
 

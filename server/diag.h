@@ -50,7 +50,7 @@ struct pfs_diag_opts {
 struct pfs_diag_rate {
     char key[72];
     int64_t last_ms;
-    int n;     /* entries in ts */
+    int n; /* entries in ts */
     int head;
     int64_t ts[PFS_DIAG_RATE_MAX];
 };
@@ -61,7 +61,7 @@ struct pfs_diag_xfer {
     char serial[PF_SERIAL_MAX + 1];
     int64_t size, received;
     char digest[PF_DIAG_CODE_MAX + 32];
-    int64_t asked_ms; /* mono ms of the last chunk request */
+    int64_t asked_ms;   /* mono ms of the last chunk request */
     int64_t give_up_ms; /* wall ms */
 };
 
@@ -101,8 +101,8 @@ bool pfs_diag_message(struct pfs_diag *d, const char *topic, const void *payload
  * connection, PF_EINVAL/PF_ERANGE for bad arguments.
  */
 int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command, json_t *args,
-                     int deadline_s, const struct pfs_actor *actor, char *id,
-                     int64_t *deadline_ms, struct pf_error *err) PF_WUR;
+                     int deadline_s, const struct pfs_actor *actor, char *id, int64_t *deadline_ms,
+                     struct pf_error *err) PF_WUR;
 
 /* Runs the periodic work now (tests). */
 void pfs_diag_poll(struct pfs_diag *d);

@@ -65,10 +65,12 @@ static void diag__render_selftest(FILE *out, json_t *r)
     json_t *c = json_object_get(r, "components"), *v;
     const char *k;
 
-    fprintf(out, "self-test: %s\n", json_is_true(json_object_get(r, "passed")) ? "PASSED" : "FAILED");
+    fprintf(out, "self-test: %s\n",
+            json_is_true(json_object_get(r, "passed")) ? "PASSED" : "FAILED");
     json_object_foreach(c, k, v) diag__kv(out, k, v);
     fprintf(out, "measurements:\n");
-    json_object_foreach(r, k, v) {
+    json_object_foreach(r, k, v)
+    {
         if (strcmp(k, "components") && strcmp(k, "passed"))
             diag__kv(out, k, v);
     }
@@ -79,11 +81,12 @@ static void diag__render_net(FILE *out, json_t *r)
     json_t *t;
     size_t i;
 
-    fprintf(out, "network: %s\n", json_is_true(json_object_get(r, "ok")) ? "all targets reachable"
-                                                                         : "PROBLEMS");
+    fprintf(out, "network: %s\n",
+            json_is_true(json_object_get(r, "ok")) ? "all targets reachable" : "PROBLEMS");
     if (!json_is_true(json_object_get(r, "payment_configured")))
         fprintf(out, "  (no payment host configured on the terminal: diag.payment_host)\n");
-    json_array_foreach(json_object_get(r, "targets"), i, t) {
+    json_array_foreach(json_object_get(r, "targets"), i, t)
+    {
         char line[DIAG_TEXT], conn[32] = "-";
         json_t *err = json_object_get(t, "error"), *cms = json_object_get(t, "connect_ms");
 
@@ -121,13 +124,15 @@ static void diag__render_result(FILE *out, const char *cmd, json_t *r)
         json_object_foreach(json_object_get(r, "config"), k, v) diag__kv(out, k, v);
     } else if (!strcmp(cmd, "versions")) {
         fprintf(out, "versions:\n");
-        json_object_foreach(r, k, v) {
+        json_object_foreach(r, k, v)
+        {
             if (json_is_object(v)) {
                 json_t *sv;
                 const char *sk;
                 char key[64];
 
-                json_object_foreach(v, sk, sv) {
+                json_object_foreach(v, sk, sv)
+                {
                     snprintf(key, sizeof(key), "%s.%s", k, sk);
                     diag__kv(out, key, sv);
                 }
@@ -198,8 +203,8 @@ int pfc_render_diag(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t 
     if (strcmp(status, "ok") != 0) {
         char line[DIAG_TEXT];
 
-        snprintf(line, sizeof(line), "%s by the terminal: %s%s%s", !strcmp(status, "refused") ?
-                 "REFUSED" : "FAILED", diag__str(resp, "code"),
+        snprintf(line, sizeof(line), "%s by the terminal: %s%s%s",
+                 !strcmp(status, "refused") ? "REFUSED" : "FAILED", diag__str(resp, "code"),
                  json_is_string(json_object_get(resp, "message")) ? ": " : "",
                  diag__str(resp, "message"));
         diag__put(out, "", line);
@@ -228,7 +233,8 @@ int pfc_render_diag_list(FILE *out, int64_t now_ms, const struct pfc_args *a, js
         return pf_error_set(err, PF_ESCHEMA, "no \"diag\"");
     if ((rc = pfc_table_init(&t, 6, head, NULL)))
         return pf_error_set(err, rc, "out of memory");
-    json_array_foreach(arr, i, r) {
+    json_array_foreach(arr, i, r)
+    {
         char when[64], status[32], code[64];
         const char *row[6];
 
@@ -294,8 +300,9 @@ int pfc_cmd_diag(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error 
     if (!outpath)
         outpath = pfc_args_get(a, "o");
     if (!strcmp(cmd, "loglevel") && !arg)
-        return pf_error_set(err, PF_EINVAL, "diag: loglevel needs a LEVEL (error, warn, info, "
-                                            "debug)");
+        return pf_error_set(err, PF_EINVAL,
+                            "diag: loglevel needs a LEVEL (error, warn, info, "
+                            "debug)");
     if (arg && strcmp(cmd, "loglevel") != 0)
         return pf_error_set(err, PF_EINVAL, "diag: %s takes no argument '%.40s'", cmd, arg);
     body = json_object();
@@ -334,8 +341,9 @@ int pfc_cmd_diag(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error 
     snprintf(id, sizeof(id), "%s", diag__str(made, "id"));
     deadline = json_integer_value(json_object_get(made, "deadline_ms"));
     json_decref(made);
-    if (!id[0] || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
-                          strlen(id))
+    if (!id[0] ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
+                strlen(id))
         return pf_error_set(err, PF_ESCHEMA, "unexpected answer from posfleetd: no request id");
     if (!ctx->json)
         fprintf(ctx->io->err, "posfleet: %s sent to %s; waiting for the answer\n", id, serial);
@@ -369,8 +377,8 @@ int pfc_cmd_diag(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error 
     else if (!rc && outpath && !strcmp(cmd, "archive"))
         rc = pf_error_set(err, PF_ESTATE, "no complete archive to save");
     if (!rc && !strcmp(diag__str(rec, "status"), "pending"))
-        rc = pf_error_set(err, PF_ETIMEOUT, "%s: no answer from %s yet; see 'posfleet diag show %s'",
-                          id, serial, id);
+        rc = pf_error_set(err, PF_ETIMEOUT,
+                          "%s: no answer from %s yet; see 'posfleet diag show %s'", id, serial, id);
     else if (!rc && !strcmp(diag__str(rec, "status"), "expired"))
         rc = pf_error_set(err, PF_ETIMEOUT, "%s: %s did not answer before the deadline", id,
                           serial);

@@ -117,10 +117,11 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
         rc = pf_error_set(err, PF_EIO, "store: diag: %s", sqlite3_errmsg(db));
         goto out_sync;
     }
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO diag_requests (id, serial, command, args, actor, role,"
-                           " created_ms, deadline_ms, repair_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                           -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+                db,
+                "INSERT INTO diag_requests (id, serial, command, args, actor, role,"
+                " created_ms, deadline_ms, repair_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                -1, &s, NULL) != SQLITE_OK) {
         rc = pf_error_set(err, PF_EIO, "store: diag: %s", sqlite3_errmsg(db));
         goto out_rollback;
     }
@@ -141,9 +142,9 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
             sqlite3_bind_null(s, 9);
     }
     if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = pf_error_set(err, sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY
-                                       ? PF_EEXIST
-                                       : PF_EIO,
+        rc = pf_error_set(err,
+                          sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY ? PF_EEXIST
+                                                                                       : PF_EIO,
                           "store: diag request: %s", sqlite3_errmsg(db));
         goto out_rollback;
     }
@@ -233,8 +234,8 @@ int pfs_store_diag_answer(struct pfs_store *st, const char *serial, const struct
     *late = false;
     if (pfs_store_flush(st, now_ms, NULL))
         return PF_EIO;
-    if (sqlite3_prepare_v2(db, "SELECT status FROM diag_requests WHERE id = ?1 AND serial = ?2",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT status FROM diag_requests WHERE id = ?1 AND serial = ?2", -1,
+                           &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
@@ -303,8 +304,8 @@ int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb 
     return rc;
 }
 
-int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset,
-                             const void *data, size_t len, int64_t now_ms, int64_t *received)
+int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset, const void *data,
+                             size_t len, int64_t now_ms, int64_t *received)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;

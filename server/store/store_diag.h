@@ -32,11 +32,11 @@ struct pfs_diag_rec {
     int64_t deadline_ms;
     char status[PFS_DIAG_STATUS_MAX + 1]; /* pending, ok, refused, failed, expired */
     char code[PF_DIAG_CODE_MAX + 1];
-    const char *message; /* or NULL */
-    const char *result;  /* JSON object text or NULL */
-    int64_t answered_ms; /* 0 if no answer */
-    bool late;           /* the answer came after the deadline */
-    int64_t repair_id;   /* 0 if the terminal had no open repair record */
+    const char *message;  /* or NULL */
+    const char *result;   /* JSON object text or NULL */
+    int64_t answered_ms;  /* 0 if no answer */
+    bool late;            /* the answer came after the deadline */
+    int64_t repair_id;    /* 0 if the terminal had no open repair record */
     int64_t archive_size; /* -1 unless an archive was announced */
     char archive_digest[PF_DIAG_CODE_MAX + 32];
     int64_t archive_received;
@@ -68,10 +68,10 @@ int pfs_store_diag_answer(struct pfs_store *st, const char *serial, const struct
 int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb cb, void *ctx,
                           int *n) PF_WUR;
 
-/* Appends a chunk at offset == archive_received; PF_ERANGE otherwise. *received gets the new total. */
-int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset,
-                             const void *data, size_t len, int64_t now_ms,
-                             int64_t *received) PF_WUR;
+/* Appends a chunk at offset == archive_received; PF_ERANGE otherwise. *received gets the new total.
+ */
+int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset, const void *data,
+                             size_t len, int64_t now_ms, int64_t *received) PF_WUR;
 /* done: 1 complete and verified, 2 failed. */
 int pfs_store_diag_archive_done(struct pfs_store *st, const char *id, int done,
                                 int64_t now_ms) PF_WUR;

@@ -118,8 +118,8 @@ static int fx_send(struct fixture *f, const char *id, const char *cmd, const cha
     int before = f->published;
 
     snprintf(buf, sizeof(buf),
-             "{\"v\":1,\"id\":\"%s\",\"cmd\":\"%s\",\"ts\":%lld,\"deadline\":%lld,\"args\":%s}",
-             id, cmd, (long long)(f->wall - 1000), (long long)(f->wall + deadline_off),
+             "{\"v\":1,\"id\":\"%s\",\"cmd\":\"%s\",\"ts\":%lld,\"deadline\":%lld,\"args\":%s}", id,
+             cmd, (long long)(f->wall - 1000), (long long)(f->wall + deadline_off),
              args ? args : "{}");
     ck_assert(pfa_diag_on_message(f->d, "diag", buf, strlen(buf), id, strlen(id)));
     return f->published - before;

@@ -69,9 +69,9 @@ START_TEST(test_req_refusals)
                      PF_ERANGE);
     ck_assert_int_eq(decode_req("{\"v\":1,\"id\":\"a\",\"cmd\":\"logs\",\"ts\":1}", &q, &err),
                      PF_ESCHEMA);
-    ck_assert_int_eq(decode_req("{\"v\":1,\"id\":\"a\",\"cmd\":\"logs\",\"ts\":5,\"deadline\":4}",
-                                &q, &err),
-                     PF_ERANGE);
+    ck_assert_int_eq(
+            decode_req("{\"v\":1,\"id\":\"a\",\"cmd\":\"logs\",\"ts\":5,\"deadline\":4}", &q, &err),
+            PF_ERANGE);
     ck_assert_int_eq(decode_req("{\"v\":1,\"id\":\"a\",\"cmd\":\"loglevel\",\"ts\":1,"
                                 "\"deadline\":2}",
                                 &q, &err),
@@ -80,9 +80,9 @@ START_TEST(test_req_refusals)
                                 "\"deadline\":2,\"args\":{\"level\":\"verbose\"}}",
                                 &q, &err),
                      PF_ERANGE);
-    ck_assert_int_eq(decode_req("{\"v\":2,\"id\":\"a\",\"cmd\":\"logs\",\"ts\":1,\"deadline\":2}",
-                                &q, &err),
-                     PF_EVERSION);
+    ck_assert_int_eq(
+            decode_req("{\"v\":2,\"id\":\"a\",\"cmd\":\"logs\",\"ts\":1,\"deadline\":2}", &q, &err),
+            PF_EVERSION);
     ck_assert_int_eq(decode_req("{\"v\":1,\"id\":\"a\",\"cmd\":\"logs\",\"ts\":\"1\","
                                 "\"deadline\":2}",
                                 &q, &err),

@@ -57,13 +57,13 @@ struct pfa_diag_io {
 struct pfa_diag;
 
 struct pfa_diag_stats {
-    uint32_t requests;  /* well-formed requests received */
-    uint32_t executed;  /* allowlisted commands run */
-    uint32_t refused;   /* unknown, expired, busy, bad arguments */
-    uint32_t repeats;   /* ids seen before (not run again) */
-    uint32_t bad;       /* undecodable messages */
-    uint32_t chunks;    /* archive chunks sent */
-    uint32_t reboots;   /* reboots requested through the HAL */
+    uint32_t requests; /* well-formed requests received */
+    uint32_t executed; /* allowlisted commands run */
+    uint32_t refused;  /* unknown, expired, busy, bad arguments */
+    uint32_t repeats;  /* ids seen before (not run again) */
+    uint32_t bad;      /* undecodable messages */
+    uint32_t chunks;   /* archive chunks sent */
+    uint32_t reboots;  /* reboots requested through the HAL */
 };
 
 int pfa_diag_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struct pf_clock *clock,

@@ -72,10 +72,10 @@ struct pf_diag_req {
     int64_t ts_ms;                 /* when posfleetd created it */
     int64_t deadline_ms;           /* wall time after which it must not run */
     /* Arguments (absent = 0 / ""): */
-    int lines;            /* logs: 1..PF_DIAG_LINES_MAX */
-    char level[8];        /* loglevel: error, warn, info, debug */
-    int minutes;          /* loglevel: 1..PF_DIAG_MINUTES_MAX */
-    uint32_t max_kb;      /* archive: bound asked for, 1..PF_DIAG_ARCHIVE_MAX/1024 */
+    int lines;       /* logs: 1..PF_DIAG_LINES_MAX */
+    char level[8];   /* loglevel: error, warn, info, debug */
+    int minutes;     /* loglevel: 1..PF_DIAG_MINUTES_MAX */
+    uint32_t max_kb; /* archive: bound asked for, 1..PF_DIAG_ARCHIVE_MAX/1024 */
 };
 
 int pf_diag_req_encode(const struct pf_diag_req *m, char *buf, size_t len, size_t *outlen) PF_WUR;
@@ -88,14 +88,13 @@ struct pf_diag_resp {
     char cmd[PF_DIAG_CMD_MAX + 1];
     enum pf_diag_status status;
     int64_t ts_ms;
-    char code[PF_DIAG_CODE_MAX + 1];     /* refused/failed: a reason name */
-    char message[PF_DIAG_TEXT_MAX + 1];  /* optional, for people */
-    char *result; /* compact JSON object text, heap; NULL when absent */
+    char code[PF_DIAG_CODE_MAX + 1];    /* refused/failed: a reason name */
+    char message[PF_DIAG_TEXT_MAX + 1]; /* optional, for people */
+    char *result;                       /* compact JSON object text, heap; NULL when absent */
 };
 
 /* result (may be NULL) must be a JSON object's text. */
-int pf_diag_resp_encode(const struct pf_diag_resp *m, char *buf, size_t len,
-                        size_t *outlen) PF_WUR;
+int pf_diag_resp_encode(const struct pf_diag_resp *m, char *buf, size_t len, size_t *outlen) PF_WUR;
 int pf_diag_resp_decode(const char *buf, size_t len, struct pf_diag_resp *m,
                         struct pf_error *err) PF_WUR;
 void pf_diag_resp_release(struct pf_diag_resp *m);
