@@ -76,69 +76,109 @@ OFFERS
 
 fail() {
     echo "FAIL fault_update_powercut: $*" >&2
-    [[ -f t/driver.log ]] && tail -n 30 t/driver.log >&2
     exit 1
 }
 
-fresh() {
-    rm -rf t
-    mkdir -p t/hal
-    cp k/root.pub t/root.pub
-    cp offers t/offers
+# Scenarios run in lanes (one directory each), as many at once as there are
+# cores: each is a separate story, so the lanes never share a file.
+LANES=$(nproc 2>/dev/null || echo 2)
+((LANES > 4)) && LANES=4
+
+# scenario MODE K DIR: runs one story to the end in DIR; MODE exhaustive cuts once
+# at point K, MODE random cuts every boot at a random point in 1..K. Writes
+# "CUTS BOOTS" to DIR/result, or the reason to DIR/failed.
+scenario() {
+    local mode="$1" k="$2" t="$3" rc starts=0 cuts=0
+    rm -rf "$t"
+    mkdir -p "$t/hal"
+    cp k/root.pub "$t/root.pub"
+    cp offers "$t/offers"
+    [[ $mode == exhaustive ]] && echo "$k" >"$t/budget"
+    while :; do
+        starts=$((starts + 1))
+        if ((starts >= 2000)); then
+            echo "$mode $k: no end after $starts boots" >"$t/failed"
+            return
+        fi
+        [[ $mode == random ]] && echo $((RANDOM % k + 1)) >"$t/budget"
+        rc=0
+        # (the subshell keeps bash's "Killed" notice off the output)
+        ("$DRV" run "$t" 2>>"$t/driver.log"; exit $?) 2>/dev/null || rc=$?
+        case $rc in
+        0) break ;;
+        3) ;;                         # rebooted into the new slot or back
+        137) cuts=$((cuts + 1)) ;;    # power cut
+        4) echo "$mode $k: invariant violated after boot $starts" >"$t/failed"; return ;;
+        *) echo "$mode $k: driver exited $rc" >"$t/failed"; return ;;
+        esac
+    done
+    # Exactly one final outcome per offer reached the server.
+    if ! awk '$3 ~ /^(success|failed|rolled_back|refused)$/ { n[$2]++ }
+              END { for (o in n) if (n[o] != 1) bad = 1; exit bad }' "$t/server.log"; then
+        echo "$mode $k: an offer has more than one final outcome" >"$t/failed"
+        return
+    fi
+    if [[ $(awk '$3 ~ /^(success|failed|rolled_back|refused)$/' "$t/server.log" | wc -l) != 4 ]]; then
+        echo "$mode $k: missing final outcomes" >"$t/failed"
+        return
+    fi
+    echo "$cuts $starts" >"$t/result"
 }
 
 CUTS=0
 BOOTS=0
-# scenario MODE K: runs one story to the end; MODE exhaustive cuts once at point K,
-# MODE random cuts every boot at a random point in 1..K. Sets LAST_CUTS.
-scenario() {
-    local mode="$1" k="$2" rc starts=0
-    LAST_CUTS=0
-    fresh
-    [[ $mode == exhaustive ]] && echo "$k" >t/budget
-    while :; do
-        starts=$((starts + 1))
-        ((starts < 2000)) || fail "$mode $k: no end after $starts boots"
-        [[ $mode == random ]] && echo $((RANDOM % k + 1)) >t/budget
-        rc=0
-        # (the subshell keeps bash's "Killed" notice off the output)
-        ("$DRV" run t 2>>t/driver.log; exit $?) 2>/dev/null || rc=$?
-        BOOTS=$((BOOTS + 1))
-        case $rc in
-        0) break ;;
-        3) ;;                                 # rebooted into the new slot or back
-        137) LAST_CUTS=$((LAST_CUTS + 1)) ;;  # power cut
-        4) fail "$mode $k: invariant violated after boot $starts" ;;
-        *) fail "$mode $k: driver exited $rc" ;;
-        esac
+# batch MODE K...: one scenario per K, LANES at a time; adds up cuts and boots,
+# sets LAST (the cuts of each K, in order) and fails on the first failure.
+batch() {
+    local mode="$1" i=0 k c b
+    shift
+    LAST=()
+    for k in "$@"; do
+        scenario "$mode" "$k" "lane$i" &
+        i=$((i + 1))
     done
-    # Exactly one final outcome per offer reached the server.
-    awk '$3 ~ /^(success|failed|rolled_back|refused)$/ { n[$2]++ }
-         END { for (o in n) if (n[o] != 1) { print o, n[o]; bad = 1 }; exit bad }' t/server.log ||
-        fail "$mode $k: an offer has more than one final outcome"
-    [[ $(awk '$3 ~ /^(success|failed|rolled_back|refused)$/' t/server.log | wc -l) == 4 ]] ||
-        fail "$mode $k: missing final outcomes"
-    CUTS=$((CUTS + LAST_CUTS))
+    wait
+    for ((i = 0; i < $#; i++)); do
+        if [[ -f "lane$i/failed" ]]; then
+            tail -n 30 "lane$i/driver.log" >&2 || true
+            fail "$(cat "lane$i/failed")"
+        fi
+        read -r c b <"lane$i/result"
+        CUTS=$((CUTS + c))
+        BOOTS=$((BOOTS + b))
+        LAST+=("$c")
+    done
 }
 
 start=$SECONDS
 if [[ -n "${FAULT_ONLY_K:-}" ]]; then # debugging one cut: FAULT_ONLY_K=N PF_KEEP_TMP=1
-    scenario exhaustive "$FAULT_ONLY_K"
+    batch exhaustive "$FAULT_ONLY_K"
     exit 0
 fi
-scenario none 0
-[[ $LAST_CUTS == 0 ]] || fail "a run without cuts was cut"
+batch none 0
+[[ ${LAST[0]} == 0 ]] || fail "a run without cuts was cut"
 k=1
-while :; do
-    scenario exhaustive "$k"
-    ((LAST_CUTS == 1)) || break # k is past the last crash point of the story
-    k=$((k + 1))
+done_points=0
+while ((done_points == 0)); do
+    ks=()
+    for ((i = 0; i < LANES; i++)); do ks+=($((k + i))); done
+    batch exhaustive "${ks[@]}"
+    for ((i = 0; i < LANES; i++)); do
+        if ((LAST[i] != 1)); then # k + i is past the last crash point of the story
+            done_points=1
+            POINTS=$((k + i - 1))
+            break
+        fi
+    done
+    k=$((k + LANES))
 done
-POINTS=$((k - 1))
+# Cuts counted so far include the lanes that ran past the end (they had none).
 ((POINTS > 50)) || fail "only $POINTS crash points: injection is not reaching the engine"
 echo "exhaustive: a cut at each of $POINTS crash points, all recovered" >&2
 while ((CUTS < TARGET)); do
-    scenario random 20
+    ks=()
+    for ((i = 0; i < LANES; i++)); do ks+=(20); done
+    batch random "${ks[@]}"
 done
 echo "fault_update_powercut: $CUTS power cuts ($POINTS exhaustive + random), $BOOTS boots," \
-    "$((SECONDS - start)) s: every boot verified, every update ended as expected" >&2
+    "$LANES lanes, $((SECONDS - start)) s: every boot verified, every update ended as expected" >&2
