@@ -13,8 +13,8 @@
 #include "pf/jsonv.h"
 #include "updates.h"
 
-#define API_UPD_LIST_MAX    1000
-#define API_UPD_HISTORY     50
+#define API_UPD_LIST_MAX 1000
+#define API_UPD_HISTORY  50
 
 static int api_upd__status(int code)
 {
@@ -88,8 +88,8 @@ static json_t *api_upd__bundle(const struct pfs_bundle_rec *b)
                      pf_bundle_kind_names[b->kind], "version", b->version, "models",
                      api_upd__list(b->models), "hw_revs", api_upd__list(b->hw_revs), "size",
                      (json_int_t)b->size, "manifest", b->manifest, "created_s",
-                     (json_int_t)b->created_s, "expires_s", (json_int_t)b->expires_s,
-                     "uploaded_ms", (json_int_t)b->uploaded_ms);
+                     (json_int_t)b->created_s, "expires_s", (json_int_t)b->expires_s, "uploaded_ms",
+                     (json_int_t)b->uploaded_ms);
 }
 
 static json_t *api_upd__str(const char *s)
@@ -99,9 +99,9 @@ static json_t *api_upd__str(const char *s)
 
 static json_t *api_upd__update(const struct pfs_update_rec *r)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "offer", r->offer, "bundle",
-                          r->bundle, "kind", pf_bundle_kind_names[r->kind], "version", r->version,
-                          "status", r->status, "recv_ms", (json_int_t)r->recv_ms);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "offer", r->offer, "bundle", r->bundle,
+                          "kind", pf_bundle_kind_names[r->kind], "version", r->version, "status",
+                          r->status, "recv_ms", (json_int_t)r->recv_ms);
 
     if (!o)
         return NULL;
@@ -257,15 +257,15 @@ int pfs_updates_device_json(struct pfs_updates *u, const char *serial, void *jso
     return 0;
 }
 
-static void api_upd__history(struct pfs_updates *u, struct pfs_http_resp *resp,
-                             const char *serial)
+static void api_upd__history(struct pfs_updates *u, struct pfs_http_resp *resp, const char *serial)
 {
     json_t *o;
     int rc = pfs_store_device_get(u->store, serial, NULL, NULL);
 
     if (rc) {
-        api_upd__error(resp, rc, rc == PF_EUNKNOWN_SERIAL ? "serial %s is not registered"
-                                                          : "reading %s failed",
+        api_upd__error(resp, rc,
+                       rc == PF_EUNKNOWN_SERIAL ? "serial %s is not registered"
+                                                : "reading %s failed",
                        serial);
         return;
     }

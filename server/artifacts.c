@@ -15,8 +15,7 @@
 #include "pf/keyring.h"
 #include "pf/msg_update.h"
 
-static int artifacts__load_keyring(struct pfs_artifacts *a, const char *kdir,
-                                   struct pf_error *err)
+static int artifacts__load_keyring(struct pfs_artifacts *a, const char *kdir, struct pf_error *err)
 {
     char kp[PATH_MAX], ksp[PATH_MAX], *doc = NULL, *sig = NULL;
     size_t dl = 0, sl = 0;
@@ -184,8 +183,9 @@ int pfs_artifacts_put(struct pfs_artifacts *a, const void *buf, size_t len, int6
     rc = pf_offer_from_bundle(tmp, o, err);
     if (rc) {
         if (rc == PF_EINVAL)
-            pf_error_set(err, rc, "compressed bundles cannot be served in chunks; upload the"
-                                  " uncompressed tar");
+            pf_error_set(err, rc,
+                         "compressed bundles cannot be served in chunks; upload the"
+                         " uncompressed tar");
         goto out_free;
     }
     if (stat(path, &sb) == 0 && (uint64_t)sb.st_size == (uint64_t)len) {

@@ -157,8 +157,8 @@ int pfs_chunks_request(struct pfs_chunks *c, const char *serial, const void *pay
     if (t->inflight >= c->window)
         return chunks__err(c, serial, &r, PF_CHUNKERR_BUSY, "too many chunks in flight");
     while (got < r.length) {
-        ssize_t n = pread(fd, c->buf + PF_CHUNK_HDR_LEN + got, r.length - got,
-                          (off_t)(r.offset + got));
+        ssize_t n =
+                pread(fd, c->buf + PF_CHUNK_HDR_LEN + got, r.length - got, (off_t)(r.offset + got));
 
         if (n < 0 && errno == EINTR)
             continue;

@@ -46,11 +46,11 @@ struct pfs_chunk_term {
 };
 
 struct pfs_chunks_stats {
-    uint64_t chunks;     /* chunk frames published */
-    uint64_t bytes;      /* data bytes in them (headers not counted) */
-    uint64_t errors[4];  /* chunkerr sent, by enum pf_chunk_errcode */
-    uint64_t bad;        /* requests the codec refused (no answer possible) */
-    uint64_t io_errors;  /* reads of stored bundles that failed */
+    uint64_t chunks;    /* chunk frames published */
+    uint64_t bytes;     /* data bytes in them (headers not counted) */
+    uint64_t errors[4]; /* chunkerr sent, by enum pf_chunk_errcode */
+    uint64_t bad;       /* requests the codec refused (no answer possible) */
+    uint64_t io_errors; /* reads of stored bundles that failed */
 };
 
 struct pfs_chunks {

@@ -151,8 +151,7 @@ static void updates__event(struct pfs_updates *u, const char *serial, const void
                      serial, e.id);
 }
 
-bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload,
-                         size_t len)
+bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload, size_t len)
 {
     char serial[PF_SERIAL_MAX + 1];
     const char *leaf;
@@ -302,8 +301,8 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
     randombytes_buf(rnd, sizeof(rnd));
     snprintf(o->id, sizeof(o->id), "o%" PRId64 "-%02x%02x%02x%02x", now, rnd[0], rnd[1], rnd[2],
              rnd[3]);
-    o->deadline_ms = now + (int64_t)(deadline_min > 0 ? deadline_min : u->cfg->update_deadline_min) *
-                                   60000;
+    o->deadline_ms =
+            now + (int64_t)(deadline_min > 0 ? deadline_min : u->cfg->update_deadline_min) * 60000;
     o->max_chunk = u->chunks.chunk_max;
     rc = pf_offer_encode(o, msg, PF_UPDATE_MSG_MAX - 1, &mlen);
     if (rc) {
@@ -326,8 +325,7 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
         goto out_free;
     rc = updates__send(u, serial, PF_CMD_OFFER, msg, mlen, 1);
     if (rc) {
-        pf_error_set(err, rc, "offer %s recorded but not published: broker connection lost",
-                     o->id);
+        pf_error_set(err, rc, "offer %s recorded but not published: broker connection lost", o->id);
         goto out_free;
     }
     u->stats.offers++;

@@ -39,14 +39,14 @@
 #include "tokens.h"
 
 struct pfs_updates_stats {
-    uint64_t uploads;                        /* bundles stored (new) */
+    uint64_t uploads; /* bundles stored (new) */
     uint64_t uploads_refused;
     uint64_t offers;
-    uint64_t reoffers;                       /* offers sent again at a birth */
-    uint64_t events[PF_UPD_STATUS_COUNT];    /* recorded, by status */
-    uint64_t events_duplicate;               /* retransmissions acknowledged again */
-    uint64_t events_bad;                     /* refused by the codec */
-    uint64_t dropped;                        /* from unknown or revoked serials */
+    uint64_t reoffers;                    /* offers sent again at a birth */
+    uint64_t events[PF_UPD_STATUS_COUNT]; /* recorded, by status */
+    uint64_t events_duplicate;            /* retransmissions acknowledged again */
+    uint64_t events_bad;                  /* refused by the codec */
+    uint64_t dropped;                     /* from unknown or revoked serials */
     uint64_t store_errors;
 };
 
@@ -70,8 +70,7 @@ int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct
 void pfs_updates_release(struct pfs_updates *u);
 
 /* True if topic is a dev/ leaf of this module (chunkreq, event): then it was handled. */
-bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload,
-                         size_t len);
+bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload, size_t len);
 /* After ingest accepted a message: a birth re-sends the terminal's current offer
  * (same id) while it has no final outcome and its deadline has not passed. */
 void pfs_updates_after(struct pfs_updates *u, const char *topic);

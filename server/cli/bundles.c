@@ -67,8 +67,7 @@ int pfc_cmd_bundle_upload(struct pfc_ctx *ctx, const struct pfc_args *a, struct 
 
     rc = pf_file_read(file, BUNDLES_FILE_MAX, &data, &len);
     if (rc)
-        return pf_error_set(err, rc == PF_ENOENT ? PF_EINVAL : rc, "%s: %s", file,
-                            pf_strerror(rc));
+        return pf_error_set(err, rc == PF_ENOENT ? PF_EINVAL : rc, "%s: %s", file, pf_strerror(rc));
     if (!pfc_args_get(a, "timeout"))
         pfc_http_set_timeout(ctx->http, BUNDLES_TIMEOUT_MS);
     rc = pfc_call_raw(ctx, "POST", "/v1/bundles", "application/octet-stream", data, len, NULL,

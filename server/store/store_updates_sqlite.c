@@ -260,19 +260,19 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     return upst__end(st, rc, err);
 }
 
-int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms,
-                            char **body)
+int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms, char **body)
 {
     sqlite3_stmt *s;
     int rc;
 
     *body = NULL;
-    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
-                           "SELECT o.body FROM update_state u JOIN update_offers o ON o.id = u.offer"
-                           " WHERE u.serial = ?1 AND u.status NOT IN"
-                           " ('success','failed','rolled_back','refused') AND o.deadline_ms > ?2"
-                           " AND o.body IS NOT NULL",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+                pfs_store_sqlite_db(st),
+                "SELECT o.body FROM update_state u JOIN update_offers o ON o.id = u.offer"
+                " WHERE u.serial = ?1 AND u.status NOT IN"
+                " ('success','failed','rolled_back','refused') AND o.deadline_ms > ?2"
+                " AND o.body IS NOT NULL",
+                -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now_ms);
@@ -307,9 +307,8 @@ int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
                    "INSERT INTO update_events (serial, id, offer, bundle, kind, version, status,"
                    " ts_ms, recv_ms, reason, percent, code, message) VALUES (?1,?2,?3,?4,?5,?6,"
                    "?7,?8,?9,?10,?11,?12,?13) ON CONFLICT (serial, id) DO NOTHING",
-                   "SSSSSSSiisnss", serial, e->id, e->offer, bundle,
-                   pf_bundle_kind_names[e->kind], e->version, status, e->ts_ms, recv_ms, e->reason,
-                   pct, e->code, e->message);
+                   "SSSSSSSiisnss", serial, e->id, e->offer, bundle, pf_bundle_kind_names[e->kind],
+                   e->version, status, e->ts_ms, recv_ms, e->reason, pct, e->code, e->message);
     if (rc || sqlite3_changes(db) == 0)
         return upst__end(st, rc, NULL);
     rc = upst__run(db,

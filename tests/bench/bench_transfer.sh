@@ -4,9 +4,9 @@
 # the agent writing and hashing into its inactive slot (TLS on loopback, as in
 # production). Rate = payload bytes / (terminal time of the "verifying" event −
 # terminal time of the "downloading 0 %" event; same machine clock). Use a build
-# without sanitizers (POSFLEET_BUILD=...): ASan costs more than half the rate. Bytes on the wire = chunk data + per chunk the
-# frame header (56 B), the MQTT fixed header (5 B) and topic (2 B + its length),
-# against the bundle file size. Chunk requests travel the other way (~130 B each,
+# without sanitizers (POSFLEET_BUILD=...): ASan costs more than half the rate.
+# Bytes on the wire = chunk data + per chunk the frame header (56 B), the MQTT fixed
+# header (5 B) and topic (2 B + its length), against the bundle file size. Chunk requests travel the other way (~130 B each,
 # reported separately).
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
