@@ -54,6 +54,21 @@ sim_has() {
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 idle_rss=$(rss_kb "$srv")
 
+# Per-terminal cost: the slope between the smallest and the largest fleet (the fixed
+# cost of an idle posfleetd drops out), and the projection to 1,000,000 terminals.
+projection() {
+    local lo cpu_per rss_per proj_cpu proj_rss
+    lo=$(echo "$SIZES" | tr ' ' '\n' | sort -n | head -1)
+    ((lo < max)) || return 0
+    read -r cpu_per rss_per < <(awk -v c1="${cpu[$lo]}" -v c2="${cpu[$max]}" -v r1="${rss[$lo]}" \
+        -v r2="${rss[$max]}" -v n1="$lo" -v n2="$max" \
+        'BEGIN { printf "%.6f %.3f\n", (c2 - c1) / (n2 - n1), (r2 - r1) / (n2 - n1) }')
+    proj_cpu=$(awk -v c="${cpu[$max]}" -v p="$cpu_per" -v n="$max" 'BEGIN { printf "%.1f", (c + p * (1000000 - n)) / 100 }')
+    proj_rss=$(awk -v r="${rss[$max]}" -v p="$rss_per" -v n="$max" 'BEGIN { printf "%.0f", (r + p * (1000000 - n)) / 1024 }')
+    echo "ROW|posfleetd cost per connected terminal (slope $lo→$max)|$(awk -v p="$cpu_per" 'BEGIN { printf "%.5f", p }') % of a core, $rss_per KiB|idle posfleetd: $((idle_rss / 1024)) MiB|—|—|—"
+    echo "ROW|posfleetd projected at 1,000,000 terminals reporting every 60 s (paper)|$proj_cpu cores, $proj_rss MiB|—|—|—|—"
+}
+
 declare -A cpu rss
 for n in $SIZES; do
     head -n $((n + 2)) "$state/creds" >"$state/creds.$n"
@@ -84,6 +99,7 @@ for n in $SIZES; do
     echo "ROW|posfleet-sim resident memory per terminal (TLS), $nf terminals|$((simrss / n)) KiB|—|—|—|—"
 
     if ((n == max)); then
+        projection
         before=$(status '$.connects')
         bstop=$(date +%s%3N)
         pf_broker_restart
@@ -104,18 +120,11 @@ for n in $SIZES; do
         echo "ROW|broker restart: peak new clients per second (broker log)|$bpeak/s|configured rate: $RATE/s|$(pct "$bpeak" "$RATE")|≤ 1.50 (rate + in-flight cap)|$( ((bpeak <= RATE + RATE / 2)) && echo yes || echo no)"
     fi
     pf_kill sim 60
-    pf_wait_for 120 "posfleetd to see the fleet offline" eval "[[ \$(summary '\$.online') == 0 ]]"
+    # The next fleet starts from a quiet server (not a measured figure: a warning only).
+    for _ in $(seq 1 240); do
+        [[ $(summary '$.online') == 0 ]] && break
+        sleep 0.5
+    done
+    [[ $(summary '$.online') == 0 ]] || pf_log "warning: posfleetd still shows $(summary '$.online') online"
 done
 
-# Per-terminal cost: the slope between the smallest and the largest fleet (the fixed
-# cost of an idle posfleetd drops out), and the projection to 1,000,000 terminals.
-lo=$(echo "$SIZES" | tr ' ' '\n' | sort -n | head -1)
-if ((lo < max)); then
-    read -r cpu_per rss_per < <(awk -v c1="${cpu[$lo]}" -v c2="${cpu[$max]}" -v r1="${rss[$lo]}" \
-        -v r2="${rss[$max]}" -v n1="$lo" -v n2="$max" \
-        'BEGIN { printf "%.6f %.3f\n", (c2 - c1) / (n2 - n1), (r2 - r1) / (n2 - n1) }')
-    proj_cpu=$(awk -v c="${cpu[$max]}" -v p="$cpu_per" -v n="$max" 'BEGIN { printf "%.1f", (c + p * (1000000 - n)) / 100 }')
-    proj_rss=$(awk -v r="${rss[$max]}" -v p="$rss_per" -v n="$max" 'BEGIN { printf "%.0f", (r + p * (1000000 - n)) / 1024 }')
-    echo "ROW|posfleetd cost per connected terminal (slope $lo→$max)|$(awk -v p="$cpu_per" 'BEGIN { printf "%.5f", p }') % of a core, $rss_per KiB|idle posfleetd: $((idle_rss / 1024)) MiB|—|—|—"
-    echo "ROW|posfleetd projected at 1,000,000 terminals reporting every 60 s (paper)|$proj_cpu cores, $proj_rss MiB|—|—|—|—"
-fi
