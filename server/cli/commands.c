@@ -120,7 +120,10 @@ static const struct pfc_opt bundle_upload_pos[] = {
 
 static const struct pfc_opt update_pos[] = {
         {.name = "SERIAL", .type = PFC_OPT_SERIAL, .help = "terminal serial"},
-        {.name = "BUNDLE", .type = PFC_OPT_STR, .body = "bundle", .help = "bundle id (posfleet bundles)"},
+        {.name = "BUNDLE",
+         .type = PFC_OPT_STR,
+         .body = "bundle",
+         .help = "bundle id (posfleet bundles)"},
         {0},
 };
 
