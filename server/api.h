@@ -12,6 +12,8 @@
  *   GET  /v1/audit                    audit log, newest first           support+
  *   .../bundles, .../update, .../updates  see updates.h
  *   .../devices/{serial}/diag, /v1/diag/{id}  see api_diag.h
+ *   /v1/merchants..., .../devices/{serial}/{lifecycle,history,bind,unbind,retire,tags,
+ *   swap,repair}, /v1/repairs..., /v1/audit?serial|merchant|since  see api_lifecycle.h
  *
  * Requests carry "Authorization: Bearer TOKEN" (tokens.h). Errors are
  * {"error": pf_errname(code), "message": text} with 400, 401, 403, 404, 409,
