@@ -1301,6 +1301,53 @@ START_TEST(fee_table_activates_at_effective_time)
 }
 END_TEST
 
+START_TEST(fee_store_rollback_and_refusals)
+{
+    char dir[256], path[512], *buf = NULL;
+    char *a = t_feetable("2026.1.1", time(NULL) - 10), *b = t_feetable("2026.2.1", time(NULL) - 5);
+    struct pfa_feestore *fs = NULL;
+    struct pf_error err = {0};
+    bool switched = false;
+    size_t n;
+
+    pf_test_tmpdir(dir, sizeof(dir));
+    ck_assert_int_eq(pfa_feestore_open(dir, NULL, &fs, &err), 0);
+    ck_assert_str_eq(pfa_feestore_active_version(fs), "");
+    ck_assert_int_eq(pfa_feestore_rollback(fs, &err), PF_ENOENT);
+    ck_assert_int_eq(pfa_feestore_stage(fs, "2026.1.1", &err), PF_ENOENT); /* nothing staged */
+    t_write(pfa_feestore_path(fs, PFA_FEE_STAGED), a, strlen(a));
+    ck_assert_int_eq(pfa_feestore_stage(fs, "2026.9.9", &err), PF_EFEETABLE);
+    snprintf(path, sizeof(path), "%s/" PFA_FEE_PENDING, dir);
+    ck_assert_int_ne(access(path, F_OK), 0); /* refused: nothing pending, staged removed */
+    ck_assert_int_ne(access(pfa_feestore_path(fs, PFA_FEE_STAGED), F_OK), 0);
+    t_write(pfa_feestore_path(fs, PFA_FEE_STAGED), "{\"schema\":1}", 12);
+    ck_assert_int_eq(pfa_feestore_stage(fs, "2026.1.1", &err), PF_EFEETABLE);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    for (int i = 0; i < 2; i++) {
+        const char *doc = i == 0 ? a : b;
+        t_write(pfa_feestore_path(fs, PFA_FEE_STAGED), doc, strlen(doc));
+        ck_assert_int_eq(pfa_feestore_stage(fs, i == 0 ? "2026.1.1" : "2026.2.1", &err), 0);
+        ck_assert_int_eq(pfa_feestore_activate_due(fs, time(NULL), &switched, &err), 0);
+        ck_assert(switched);
+    }
+    ck_assert_str_eq(pfa_feestore_active_version(fs), "2026.2.1");
+    ck_assert_int_eq(pfa_feestore_rollback(fs, &err), 0);
+    ck_assert_str_eq(pfa_feestore_active_version(fs), "2026.1.1");
+    ck_assert_int_eq(pf_file_read(pfa_feestore_path(fs, PFA_FEE_ACTIVE), 4096, &buf, &n), 0);
+    ck_assert_str_eq(buf, a);
+    free(buf);
+    ck_assert_int_eq(pfa_feestore_rollback(fs, &err), PF_ENOENT); /* one step back only */
+    pfa_feestore_close(fs);
+    /* Reopened, the store knows what is active. */
+    ck_assert_int_eq(pfa_feestore_open(dir, NULL, &fs, &err), 0);
+    ck_assert_str_eq(pfa_feestore_active_version(fs), "2026.1.1");
+    pfa_feestore_close(fs);
+    free(a);
+    free(b);
+    pf_test_rmtree(dir);
+}
+END_TEST
+
 START_TEST(invalid_fee_table_never_becomes_active)
 {
     struct t_env t;
@@ -1452,6 +1499,7 @@ static Suite *suite(void)
     tcase_add_test(tc, download_resumes_from_the_persisted_offset);
     tcase_add_test(tc, fee_table_activates_at_effective_time);
     tcase_add_test(tc, invalid_fee_table_never_becomes_active);
+    tcase_add_test(tc, fee_store_rollback_and_refusals);
     tcase_add_test(tc, events_are_resent_until_acked);
     tcase_add_test(tc, boot_counter_exhausted_falls_back);
     tcase_add_test(tc, staged_bundle_install_and_slot_verify);
