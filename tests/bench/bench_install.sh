@@ -57,16 +57,16 @@ cat fw.img bundle.tar >/dev/null
 sync
 echo "disk: $(df -h . | awk 'NR == 2 { print $1 " on " $6 }')" >&2
 
-# run_once CMD...: prints "wall_s rss_kib" for one run.
+# run_once CMD...: prints "wall_s rss_kib cpu_s" for one run.
 run_once() {
     local t0 t1
     rm -f slot
     sync
     t0=$(date +%s%N)
-    "$TIME" -f "%M" -o rss.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
+    "$TIME" -f "%M %U %S" -o rss.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
     t1=$(date +%s%N)
     printf '%s %s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')" \
-        "$(tail -n 1 rss.txt)"
+        "$(tail -n 1 rss.txt | awk '{ printf "%d %.2f", $1, $2 + $3 }')"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -80,7 +80,9 @@ for i in $(seq "$REPS"); do
     run_once "$TOOL" bundle.tar offer.json slot k/root.pub >>pf.txt
     cmp -s fw.img slot || { echo "installed slot differs from the image" >&2; exit 1; }
     echo "run $i: b2sum $(tail -n1 b2.txt | cut -d' ' -f1) s, dd $(tail -n1 dd.txt | cut -d' ' -f1) s," \
-        "install $(tail -n1 pf.txt | cut -d' ' -f1) s ($(tail -n1 pf.txt | cut -d' ' -f2) KiB)" >&2
+        "install $(tail -n1 pf.txt | cut -d' ' -f1) s ($(tail -n1 pf.txt | cut -d' ' -f2) KiB);" \
+        "cpu b2sum $(tail -n1 b2.txt | cut -d' ' -f3) s, dd $(tail -n1 dd.txt | cut -d' ' -f3) s," \
+        "install $(tail -n1 pf.txt | cut -d' ' -f3) s" >&2
 done
 B2=$(cut -d' ' -f1 b2.txt | median)
 DD=$(cut -d' ' -f1 dd.txt | median)
@@ -90,6 +92,8 @@ BASE=$(awk -v a="$B2" -v b="$DD" 'BEGIN { print (a > b) ? a : b }')
 RATIO=$(awk -v p="$PF" -v b="$BASE" 'BEGIN { printf "%.2f", p / b }')
 MET=$(awk -v r="$RATIO" 'BEGIN { print (r <= 1.15) ? "yes" : "no" }')
 RMET=$(awk -v r="$RSS" 'BEGIN { print (r <= 4096) ? "yes" : "no" }')
-echo "medians: b2sum $B2 s, dd $DD s, install $PF s; peak RSS $RSS KiB" >&2
+echo "medians: b2sum $B2 s, dd $DD s, install $PF s; peak RSS $RSS KiB;" \
+    "cpu b2sum $(cut -d' ' -f3 b2.txt | median) s, dd $(cut -d' ' -f3 dd.txt | median) s," \
+    "install $(cut -d' ' -f3 pf.txt | median) s (the process's own; the kernel's writeback is not in it)" >&2
 echo "ROW|install staged ${SIZE_MIB} MiB firmware (verify + write slot + fsync), median of $REPS|${PF} s|slower of b2sum ${B2} s / dd ${DD} s|${RATIO}|<= 1.15|${MET}"
 echo "ROW|peak RSS during the ${SIZE_MIB} MiB install|${RSS} KiB|-|-|<= 4096 KiB|${RMET}"
