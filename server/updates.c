@@ -70,6 +70,8 @@ void pfs_updates_release(struct pfs_updates *u)
         pfs_chunks_release(&u->chunks);
     if (u->art_open)
         pfs_artifacts_release(&u->art);
+    free(u->offer_cache);
+    u->offer_cache = NULL;
     u->chunks_open = u->art_open = false;
 }
 
@@ -287,10 +289,20 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
         rc = pf_error_set(err, PF_EINVAL, "artifacts.dir: path too long");
         goto out_free;
     }
-    rc = pf_offer_from_bundle(path, o, err);
-    if (rc) {
-        pf_error_prefix(err, "stored bundle %s", b.id);
-        goto out_free;
+    if (u->offer_cache && strcmp(u->offer_cache_id, b.id) == 0) {
+        *o = *u->offer_cache; /* bundles are immutable: no need to read it again */
+    } else {
+        rc = pf_offer_from_bundle(path, o, err);
+        if (rc) {
+            pf_error_prefix(err, "stored bundle %s", b.id);
+            goto out_free;
+        }
+        if (!u->offer_cache)
+            u->offer_cache = malloc(sizeof(*u->offer_cache));
+        if (u->offer_cache) {
+            *u->offer_cache = *o;
+            snprintf(u->offer_cache_id, sizeof(u->offer_cache_id), "%s", b.id);
+        }
     }
     /* The bundle is what was verified at upload, under its content address; the
      * terminal checks every byte it receives against the signed manifest anyway. */

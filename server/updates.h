@@ -62,6 +62,10 @@ struct pfs_updates {
     struct pfs_chunks chunks;
     bool chunks_open;
     struct pfs_updates_stats stats;
+    /* The offer fields of the bundle offered last (heap): pf_offer_from_bundle
+     * hashes the whole file, and a rollout offers one bundle many times. */
+    struct pf_offer *offer_cache;
+    char offer_cache_id[PF_B2_HEX_LEN + 1];
 };
 
 int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct pfs_store *store,

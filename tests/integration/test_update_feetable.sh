@@ -30,7 +30,7 @@ pf_wait_for 30 "FT1 reports fee table 2026.1" \
 at_s=$(($(date +%s) + 12))
 upd_pack_fees 2026.2 "$(date -u -d "@$at_s" +%Y-%m-%dT%H:%M:%SZ)" "$PF_TMP/fees2.tar"
 id2=$(upd_upload "$PF_TMP/fees2.tar")
-pf_cli bundles | grep -q "fee-table  2026.2" || pf_fail "posfleet bundles does not list the fee table"
+pf_cli bundles | grep "fee-table  2026.2" >/dev/null || pf_fail "posfleet bundles does not list the fee table"
 upd_offer FT1 "$id2"
 upd_wait_status FT1 success 60
 (($(date +%s) < at_s)) || pf_fail "the download took until the effective time; the test proves nothing"

@@ -45,9 +45,9 @@ PF_CLI_TOKEN=$PF_TOKEN_VIEWER pf_cli bundle upload "$PF_TMP/fw.tar" >/dev/null 2
 id=$(upd_upload "$PF_TMP/fw.tar")
 [[ "$id" == "$(b2sum -l 256 "$PF_TMP/fw.tar" | cut -d' ' -f1)" ]] || pf_fail "bundle id $id is not the file's BLAKE2b-256"
 cmp -s "$ART/$id.bundle" "$PF_TMP/fw.tar" || pf_fail "stored artifact differs from the upload"
-pf_cli bundle upload "$PF_TMP/fw.tar" | grep -q "already stored" || pf_fail "re-upload not idempotent"
+pf_cli bundle upload "$PF_TMP/fw.tar" | grep "already stored" >/dev/null || pf_fail "re-upload not idempotent"
 [[ "$(pf_sql "select count(*) from audit where action='bundle.upload'")" == 1 ]] || pf_fail "uploads audited more than once"
-pf_cli bundles | grep -q "^$id  firmware  1.1.0" || pf_fail "posfleet bundles: $(pf_cli bundles)"
+pf_cli bundles | grep "^$id  firmware  1.1.0" >/dev/null || pf_fail "posfleet bundles: $(pf_cli bundles)"
 
 # --- offers that must be refused, each with its reason, nothing recorded ---
 expect_refused() { # WHAT PATTERN CMD...
@@ -82,9 +82,10 @@ done
 pf_cli device UPD1 >"$PF_TMP/device.txt"
 grep -q "update history" "$PF_TMP/device.txt" && grep -q "success" "$PF_TMP/device.txt" ||
     pf_fail "posfleet device shows no update history: $(cat "$PF_TMP/device.txt")"
-curl -s "$POSFLEET_URL/metrics" | grep -q 'posfleet_update_events_total{status="success"} 1' ||
+curl -s "$POSFLEET_URL/metrics" >"$PF_TMP/metrics.txt"
+grep -q 'posfleet_update_events_total{status="success"} 1' "$PF_TMP/metrics.txt" ||
     pf_fail "metrics do not count the success"
-curl -s "$POSFLEET_URL/metrics" | grep -q '^posfleet_chunks_sent_total [1-9]' || pf_fail "no chunks counted"
+grep -q '^posfleet_chunks_sent_total [1-9]' "$PF_TMP/metrics.txt" || pf_fail "no chunks counted"
 
 # A clean shutdown, and nothing for the sanitizers to report (sanitized builds).
 pf_server_stop
