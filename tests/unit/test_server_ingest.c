@@ -167,7 +167,8 @@ static const struct {
         {"pf/v1/dev/T1/health", "[1,2]", PF_ESCHEMA},
         {"pf/v1/dev/T1/health", "{\"v\":1}", PF_ESCHEMA},
         {"pf/v1/dev/T1/health", "{\"v\":2,\"seq\":1}", PF_EVERSION},
-        {"pf/v1/dev/T1/health", "{\"v\":1,\"v\":1}", PF_EPARSE},
+        /* A repeated key keeps its last value, validated like any other. */
+        {"pf/v1/dev/T1/health", "{\"v\":1,\"v\":3}", PF_EVERSION},
         {"pf/v1/dev/T1/state", "{\"v\":1,\"state\":\"sleeping\"}", PF_ERANGE},
         {"pf/v1/dev/T1/state", "{\"v\":\"1\",\"state\":\"online\"}", PF_ESCHEMA},
         {"pf/v1/dev/T1/birth", "{\"v\":1,\"ts\":1}", PF_ESCHEMA},
