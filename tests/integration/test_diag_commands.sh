@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/diag_lib.sh"
 
 export PF_REPORT_INTERVAL=1
-diag_stack
+diag_stack "diag.rate_terminal = 20"
 # The "payment host" of this terminal is posfleetd's HTTP port: a real listener on loopback.
 diag_agent DG-1 diag.payment_host=127.0.0.1 diag.payment_port="$PF_HTTP_PORT"
 out="$PF_TMP/out.txt"
@@ -86,15 +86,27 @@ n_req=$(pf_sql "select count(*) from diag_requests where serial='DG-1'")
 [[ "$(pf_sql "select group_concat(distinct actor) from audit where action='diag.request'")" == test-support ]] ||
     pf_fail "audit actor"
 
-# --- rate limit per terminal (10 a minute by default) ------------------------------------------------------
+# --- a diagnostic made while a repair record is open is attached to it --------------------------------------
+[[ "$(pf_cli --json diag DG-1 versions | pf_json_get '$.repair_id')" == "" ]] ||
+    pf_fail "attached to a repair before any was open"
+repair=$(curl -sf -X POST -H "Authorization: Bearer $(cat "$PF_TOKEN_SUPPORT")" \
+    --data '{"reason":"screen flickers"}' "$POSFLEET_URL/v1/devices/DG-1/repair" | pf_json_get '$.id') ||
+    pf_fail "opening a repair record"
+[[ -n "$repair" ]] || pf_fail "no repair id"
+[[ "$(pf_cli --json diag DG-1 selftest | pf_json_get '$.repair_id')" == "$repair" ]] ||
+    pf_fail "the diagnostic is not attached to repair $repair"
+
+# --- rate limit per terminal (diag.rate_terminal, 20 a minute here) ------------------------------------------
 code=""
-for _ in $(seq 1 12); do
+for _ in $(seq 1 22); do
     code=$(curl -s -o "$PF_TMP/rl.json" -w '%{http_code}' -X POST \
         -H "Authorization: Bearer $(cat "$PF_TOKEN_SUPPORT")" --data '{"command":"versions"}' \
         "$POSFLEET_URL/v1/devices/DG-1/diag")
     [[ "$code" == 429 ]] && break
 done
-[[ "$code" == 429 ]] || pf_fail "no 429 after 12 requests in a minute"
-grep -q "rate limit: terminal DG-1" "$PF_TMP/rl.json" || pf_fail "429 without a reason: $(cat "$PF_TMP/rl.json")"
+[[ "$code" == 429 ]] || pf_fail "no 429 after 22 requests in a minute"
+[[ $(pf_sql "select count(*) from diag_requests where serial='DG-1'") == 20 ]] ||
+    pf_fail "$(pf_sql "select count(*) from diag_requests where serial='DG-1'") requests stored, want 20"
+grep -q "rate limit: terminal DG-1 already has 20 requests" "$PF_TMP/rl.json" || pf_fail "429 without a reason: $(cat "$PF_TMP/rl.json")"
 
 pf_log "diagnostic commands end to end: ok"

@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/diag_lib.sh"
 
 export PF_REPORT_INTERVAL=1
-diag_stack
+diag_stack "diag.rate_user = 3"
 diag_agent DG-RB
 hal="$PF_TMP/agents/DG-RB/hal"
 out="$PF_TMP/out.txt"
@@ -39,5 +39,18 @@ payload="{\"v\":1,\"id\":\"$id\",\"cmd\":\"reboot\",\"ts\":$now,\"deadline\":$((
 pf_mqtt_pub posfleetd -q 1 -t "pf/v1/cmd/DG-RB/diag" -m "$payload"
 pf_wait_for 10 "the repeat noticed" grep -q "diag $id: already handled" "$(pf_log_of agent-DG-RB)"
 [[ "$(cat "$hal/reboots")" == 1 ]] || pf_fail "a repeated request rebooted again"
+
+# The per-user limit (3 a minute here): the support user's third request passes, the fourth not.
+pf_wait_for 20 "posfleetd back on the broker after the takeover" \
+    eval "(( \$(grep -c 'mqtt: subscribed' '$(pf_log_of posfleetd)') >= 2 ))"
+pf_cli diag DG-RB versions >/dev/null 2>&1 || pf_fail "the user's third request"
+set +e
+pf_cli diag DG-RB versions >"$out" 2>&1
+rc=$?
+set -e
+[[ $rc -eq 1 ]] || pf_fail "over the user limit: exit $rc, want 1"
+grep -q "HTTP 429.*rate limit: user test-support already made 3 requests" "$out" ||
+    pf_fail "429 reason: $(cat "$out")"
+[[ $(pf_sql "select count(*) from diag_requests") == 3 ]] || pf_fail "a rate-limited request was stored"
 
 pf_log "diagnostic reboot: ok"
