@@ -703,6 +703,40 @@ START_TEST(mqtt_ingest_session_and_reconnect)
 }
 END_TEST
 
+/*
+ * A "broker" that completes TCP handshakes (the kernel's backlog does) but never
+ * sends a byte: posfleetd must give up after one keep-alive and try again, not wait
+ * for ever for a CONNACK.
+ */
+START_TEST(silent_broker_gets_another_attempt)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t salen = sizeof(sa);
+    int ls = socket(AF_INET, SOCK_STREAM, 0), conns[8], n = 0;
+    int64_t deadline;
+
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(ls, 8), 0);
+    ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sa, &salen), 0);
+    cfg.mqtt_port = ntohs(sa.sin_port);
+    cfg.mqtt_keepalive_s = 5;
+    server_start(true);
+    deadline = mono_ms() + 20000;
+    while (n < 2 && mono_ms() < deadline) {
+        struct pollfd pfd = {.fd = ls, .events = POLLIN};
+
+        if (poll(&pfd, 1, 100) == 1)
+            conns[n++] = accept(ls, NULL, NULL);
+    }
+    ck_assert_msg(n == 2, "posfleetd made %d connection attempts to a silent broker", n);
+    server_stop();
+    while (n > 0)
+        close(conns[--n]);
+    close(ls);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_api");
@@ -721,6 +755,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tm, mqtt_setup, mqtt_teardown);
     tcase_set_timeout(tm, 90);
     tcase_add_test(tm, mqtt_ingest_session_and_reconnect);
+    tcase_add_test(tc, silent_broker_gets_another_attempt);
     suite_add_tcase(s, tm);
     return s;
 }
