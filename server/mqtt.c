@@ -91,24 +91,10 @@ static void mqtt__on_poll(uv_poll_t *p, int status, int events)
 static void mqtt__on_misc(uv_timer_t *t)
 {
     struct pfs_mqtt *m = t->data;
-    uint64_t limit = (uint64_t)m->cfg->mqtt_keepalive_s * 1000;
     int rc;
 
     if (!m->poll)
         return;
-    /*
-     * libmosquitto checks keep-alive only on an established session: a broker that
-     * accepts the TCP connection but never completes TLS or sends CONNACK (one drowning
-     * in a reconnect storm) would leave posfleetd waiting for ever. Give up after one
-     * keep-alive interval and start over.
-     */
-    if (!m->connected && uv_now(m->loop) - m->connect_started > limit) {
-        pfs_log_warn(m->log, "mqtt: no CONNACK from %s:%d within %d s", m->cfg->mqtt_host,
-                     pfs_config_mqtt_port(m->cfg), m->cfg->mqtt_keepalive_s);
-        mqtt__poll_close(m);
-        mqtt__schedule_reconnect(m);
-        return;
-    }
     rc = mosquitto_loop_misc(m->mosq);
     if (rc != MOSQ_ERR_SUCCESS) {
         mqtt__lost(m, rc);
@@ -123,7 +109,6 @@ static void mqtt__connect(struct pfs_mqtt *m)
     mosquitto_property *props = NULL;
     int rc, fd;
 
-    m->connect_started = uv_now(m->loop);
     mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
                                  (uint32_t)c->mqtt_session_expiry_s);
     rc = mosquitto_connect_bind_v5(m->mosq, c->mqtt_host, pfs_config_mqtt_port(c),

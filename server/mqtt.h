@@ -43,7 +43,6 @@ struct pfs_mqtt {
     bool stopping;
     bool lib_init; /* mosquitto_lib_init() done */
     int attempt;   /* reconnect attempts since the last success */
-    uint64_t connect_started; /* uv_now() of the last connect call, for the CONNACK deadline */
     char sub[PFS_CLIENT_ID_MAX + 64];
     const struct pfs_config *cfg;
     const struct pfs_log *log;
