@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -704,9 +705,10 @@ START_TEST(mqtt_ingest_session_and_reconnect)
 END_TEST
 
 /*
- * A "broker" that completes TCP handshakes (the kernel's backlog does) but never
- * sends a byte: posfleetd must give up after one keep-alive and try again, not wait
- * for ever for a CONNACK.
+ * A TLS "broker" that completes TCP handshakes (the kernel's backlog does) but never
+ * answers the TLS ClientHello: posfleetd must give up after one keep-alive and try
+ * again, not wait for ever for a CONNACK (libmosquitto times out only established
+ * sessions).
  */
 START_TEST(silent_broker_gets_another_attempt)
 {
@@ -721,6 +723,18 @@ START_TEST(silent_broker_gets_another_attempt)
     ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sa, &salen), 0);
     cfg.mqtt_port = ntohs(sa.sin_port);
     cfg.mqtt_keepalive_s = 5;
+    snprintf(cfg.mqtt_ca, sizeof(cfg.mqtt_ca), "%s/c.pem", dir);
+    snprintf(cfg.mqtt_cert, sizeof(cfg.mqtt_cert), "%s/c.pem", dir);
+    snprintf(cfg.mqtt_key, sizeof(cfg.mqtt_key), "%s/k.pem", dir);
+    {
+        char cmd[3 * PATH_MAX];
+
+        snprintf(cmd, sizeof(cmd),
+                 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                 "-keyout %s -out %s -days 1 -subj /CN=posfleetd 2>/dev/null",
+                 cfg.mqtt_key, cfg.mqtt_ca);
+        ck_assert_int_eq(system(cmd), 0);
+    }
     server_start(true);
     deadline = mono_ms() + 20000;
     while (n < 2 && mono_ms() < deadline) {
