@@ -417,6 +417,17 @@ pf_broker_apply_crl() {
     fi
 }
 
+# pf_flip_byte FILE OFFSET: inverts every bit of the byte at OFFSET (a negative
+# OFFSET counts from the end). Unlike writing a fixed value, this always changes
+# the file.
+pf_flip_byte() {
+    local f="$1" off="$2" byte
+    ((off >= 0)) || off=$(($(stat -c %s "$f") + off))
+    byte=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+    [[ -n "$byte" ]] || pf_fail "pf_flip_byte: offset $off is outside $f"
+    printf "\\x$(printf %02x $((byte ^ 0xff)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
 # ---------------------------------------------------------------------------
 # posfleetd, posfleet-agent, posfleet-sim
 #

@@ -65,7 +65,7 @@ cmp ex/fw.img fw.img || pf_fail "extracted payload differs"
 [[ $(ls -A ex | wc -l) == 1 ]] || pf_fail "extraction left extra files"
 expect_refused EXIST $PACK verify --root anchor.pub --extract ex fw.tar
 cp fw.tar bad.tar
-printf '\xff' | dd of=bad.tar bs=1 seek=$(( $(stat -c %s bad.tar) - 20000 )) conv=notrunc status=none
+pf_flip_byte bad.tar -20000
 expect_refused DIGEST $PACK verify --root anchor.pub --extract ex2 bad.tar
 [[ ! -e ex2 ]] || pf_fail "refused extraction left its folder behind"
 

@@ -28,8 +28,8 @@ upd_pack_fw 1.1.0 "$PF_TMP/fw.img" "$PF_TMP/fw.tar"
 
 # --- upload: a tampered bundle is refused with the verifier's reason, nothing stored ---
 cp "$PF_TMP/fw.tar" "$PF_TMP/bad.tar"
-printf '\xff' | dd of="$PF_TMP/bad.tar" bs=1 seek=$(($(stat -c %s "$PF_TMP/bad.tar") - 20000)) \
-    conv=notrunc status=none
+pf_flip_byte "$PF_TMP/bad.tar" -20000
+cmp -s "$PF_TMP/fw.tar" "$PF_TMP/bad.tar" && pf_fail "the tampered copy equals the original"
 set +e
 pf_cli bundle upload "$PF_TMP/bad.tar" >/dev/null 2>"$PF_TMP/bad.err"
 rc=$?
