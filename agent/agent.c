@@ -4,6 +4,7 @@
  * poll loop through libmosquitto's loop_read/loop_write/loop_misc.
  */
 #include "pfa/agent.h"
+#include "pfa/boothist.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -735,6 +736,7 @@ static int agent__upd_setup(struct pfa_agent *a, const struct pfa_config *cfg,
 int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struct pf_clock *clock,
                   const struct pfa_agent_opts *opts, struct pfa_agent **out, struct pf_error *err)
 {
+    struct pf_error hist_err = {0};
     struct pfa_agent_opts none = {0};
     struct pfa_agent *a;
     char path[PATH_MAX];
@@ -810,6 +812,10 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
         goto out_free;
     if (a->upd)
         a->boot = pfa_update_boot_outcome(a->upd);
+    /* A history that cannot be written must not keep the terminal from booting. */
+    if (pfa_boothist_record(cfg->state_dir, pf_clock_wall_ms(clock), a->fw_slot, a->fw_version,
+                            a->boot, &hist_err) != 0)
+        pfa_warn(&a->log, "%s", hist_err.msg);
     {
         struct pfa_diag_io dio = {agent__diag_publish, agent__diag_identity, agent__diag_reboot,
                                   a};

@@ -3,6 +3,7 @@
  * deadline and repeat checks, the log ring, the non-blocking net check, the
  * temporary log level, reboot and the archive with its chunks.
  */
+#include "pfa/boothist.h"
 #include "pfa/diag.h"
 
 #include <dirent.h>
@@ -415,6 +416,7 @@ static json_t *diag__versions_json(struct pfa_diag *d)
     json_object_set_new(o, "slot", json_string(pf_slot_names[id.fw_slot]));
     json_object_set_new(o, "fee_table", json_string(id.fee_version ? id.fee_version : ""));
     json_object_set_new(o, "boot", json_string(pf_boot_outcome_names[id.boot]));
+    json_object_set_new(o, "boot_history", pfa_boothist_json(d->state_dir));
     json_object_set_new(o, "updates", json_boolean(id.update_configured));
     json_object_set_new(o, "update_in_progress", json_boolean(id.update_busy));
     snprintf(path, sizeof(path), "%s/update/state.json", d->state_dir);

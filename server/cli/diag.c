@@ -76,6 +76,29 @@ static void diag__render_selftest(FILE *out, json_t *r)
     }
 }
 
+/* The terminal's boot history, oldest first: when, slot, firmware, outcome. */
+static void diag__render_boots(FILE *out, json_t *boots)
+{
+    size_t i;
+    json_t *b;
+
+    if (!json_is_array(boots) || json_array_size(boots) == 0)
+        return;
+    fprintf(out, "boot history (oldest first):\n");
+    json_array_foreach(boots, i, b)
+    {
+        char when[32] = "-", line[DIAG_TEXT];
+        time_t t = (time_t)(json_integer_value(json_object_get(b, "ts")) / 1000);
+        struct tm tm;
+
+        if (t > 0 && gmtime_r(&t, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        snprintf(line, sizeof(line), "  %s  slot %s  %s  %s", when, diag__str(b, "slot"),
+                 diag__str(b, "firmware"), diag__str(b, "boot"));
+        diag__put(out, "", line);
+    }
+}
+
 static void diag__render_net(FILE *out, json_t *r)
 {
     json_t *t;
@@ -126,6 +149,8 @@ static void diag__render_result(FILE *out, const char *cmd, json_t *r)
         fprintf(out, "versions:\n");
         json_object_foreach(r, k, v)
         {
+            if (!strcmp(k, "boot_history"))
+                continue;
             if (json_is_object(v)) {
                 json_t *sv;
                 const char *sk;
@@ -140,6 +165,7 @@ static void diag__render_result(FILE *out, const char *cmd, json_t *r)
                 diag__kv(out, k, v);
             }
         }
+        diag__render_boots(out, json_object_get(r, "boot_history"));
     } else if (!strcmp(cmd, "loglevel")) {
         char until[64];
 

@@ -54,6 +54,8 @@ grep -Eq "diag.payment_port +$PF_HTTP_PORT" "$out" || pf_fail "config: diag keys
 pf_cli diag DG-1 versions >"$out" 2>&1 || pf_fail "versions: $(cat "$out")"
 grep -Eq "firmware +1.0.0" "$out" || pf_fail "versions: $(cat "$out")"
 grep -Eq "agent +0\." "$out" || pf_fail "versions: agent version: $(cat "$out")"
+grep -Eq "^  [0-9-]+ [0-9:]+ UTC  slot a  1\.0\.0  normal$" "$out" ||
+    pf_fail "versions: no boot history: $(cat "$out")"
 
 # --- loglevel: for a while, then back ----------------------------------------------------------------
 pf_cli diag DG-1 loglevel debug --minutes 1 >"$out" 2>&1 || pf_fail "loglevel: $(cat "$out")"
