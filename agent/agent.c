@@ -3,6 +3,8 @@
  * health through the on-disk queue, PUBACK bookkeeping. Driven by the caller's
  * poll loop through libmosquitto's loop_read/loop_write/loop_misc.
  */
+#include <openssl/ssl.h>
+
 #include "pfa/agent.h"
 #include "pfa/boothist.h"
 
@@ -406,8 +408,12 @@ static void agent__on_connect(struct mosquitto *mosq, void *ud, int rc, int flag
     size_t len;
     int64_t now;
 
-    (void)mosq;
     (void)props;
+    if (rc == 0 && mosquitto_ssl_get(mosq)) {
+        /* An idle terminal needs no TLS record buffers (about 34 KiB per connection):
+         * OpenSSL frees them whenever they are empty and allocates them per record. */
+        SSL_set_mode(mosquitto_ssl_get(mosq), SSL_MODE_RELEASE_BUFFERS);
+    }
     if (rc != 0) {
         pfa_err(&a->log, "broker refused the connection: %s", mosquitto_reason_string(rc));
         return; /* libmosquitto closes the socket; the disconnect callback retries */
