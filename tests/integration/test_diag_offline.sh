@@ -29,7 +29,10 @@ id=$(pf_sql "select id from diag_requests where serial='DG-OFF' and command='reb
 [[ -n "$id" ]] || pf_fail "the request was not stored"
 [[ "$(diag_field "$id" '$.status')" == expired ]] || pf_fail "status not expired"
 
-# The terminal returns after the deadline and keeps its persistent session.
+# The terminal returns after the deadline and keeps its persistent session. Mosquitto
+# expires messages with one-second granularity: return once that second has surely passed.
+dl=$(diag_field "$id" '$.deadline_ms')
+pf_wait_for 10 "the broker's expiry of $id to pass" eval "(( \$(date +%s%3N) > $dl + 2000 ))"
 n0=$(pf_sql "select count(*) from health where serial='DG-OFF'")
 pf_agent_start DG-OFF
 pf_wait_for 30 "DG-OFF back online and reporting" \
