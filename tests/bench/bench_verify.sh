@@ -89,3 +89,7 @@ echo "|---|---|---|---|---|---|---|"
 printf '| %s | %s MiB | %s s, %s MiB/s (%s s) | %s s, %s MiB/s (%s s) | %s %% (%s %%) | %.1f MiB | %.1f MiB |\n' \
     "$(date -u +%Y-%m-%d)" "$mib" "$b2_t" "$b2_tp" "$b2_c" "$v_t" "$v_tp" "$v_c" "$ratio" "$cratio" \
     "$(awk -v k="$v_rss" 'BEGIN { print k / 1024 }')" "$(awk -v k="$b2_rss" 'BEGIN { print k / 1024 }')"
+# Rows for tests/bench/run.sh.
+v_rss_mib=$(awk -v k="$v_rss" 'BEGIN { printf "%.1f", k / 1024 }')
+echo "ROW|verify a $mib MiB firmware bundle, median of $REPS|$v_tp MiB/s ($v_t s)|b2sum: $b2_tp MiB/s ($b2_t s)|$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r / 100 }')|≥ 0.90|$( ((ratio >= 90)) && echo yes || echo no)"
+echo "ROW|verify peak resident memory|$v_rss_mib MiB|b2sum: $(awk -v k="$b2_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB|—|≤ 8 MiB|$(awk -v m="$v_rss_mib" 'BEGIN { print (m <= 8) ? "yes" : "no" }')"
