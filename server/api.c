@@ -1,6 +1,7 @@
 /*
  * api.c - routing, authentication and the JSON of the HTTP API.
  */
+#include "api_resp.h"
 #include "api.h"
 
 #include <errno.h>
@@ -18,54 +19,8 @@
 
 /* --- responses --- */
 
-static int api__status(int code)
-{
-    switch (code) {
-    case PF_EAUTH:
-        return 401;
-    case PF_EPERM:
-        return 403;
-    case PF_EUNKNOWN_SERIAL:
-    case PF_ENOENT:
-        return 404;
-    case PF_EEXIST:
-    case PF_ESTATE:
-        return 409;
-    case PF_ETOOBIG:
-        return 413;
-    case PF_EPARSE:
-    case PF_EINVAL:
-    case PF_ESCHEMA:
-    case PF_ERANGE:
-        return 400;
-    default:
-        return 500;
-    }
-}
 
-static void api__json(struct pfs_http_resp *resp, int status, json_t *o)
-{
-    resp->status = status;
-    resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    resp->len = resp->body ? strlen(resp->body) : 0;
-    if (o && !resp->body)
-        resp->status = 500;
-    json_decref(o);
-}
 
-static void api__error(struct pfs_http_resp *resp, int code, const char *fmt, ...) PF_PRINTF(3, 4);
-
-static void api__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    api__json(resp, api__status(code),
-              json_pack("{s:s, s:s}", "error", pf_errname(code), "message", msg));
-}
 
 /* --- JSON of a terminal --- */
 
@@ -168,7 +123,7 @@ static int api__auth(struct pfs_api *api, const struct pfs_http_req *req,
 
     *who = NULL;
     if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
-        api__error(resp, PF_EAUTH, "missing bearer token");
+        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
         return PF_EAUTH;
     }
     tok = hdr + 7;
@@ -176,11 +131,11 @@ static int api__auth(struct pfs_api *api, const struct pfs_http_req *req,
         tok++;
     rc = pfs_tokens_auth(api->tokens, tok, strlen(tok), who);
     if (rc) {
-        api__error(resp, PF_EAUTH, "bad token");
+        pfs_api_error(resp, PF_EAUTH, "bad token");
         return PF_EAUTH;
     }
     if ((*who)->role < need) {
-        api__error(resp, PF_EPERM, "role %s may not do this (needs %s)",
+        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
                    pfs_role_names[(*who)->role], pfs_role_names[need]);
         return PF_EPERM;
     }
@@ -237,7 +192,7 @@ static void api__devices(struct pfs_api *api, const struct pfs_http_req *req,
         for (i = 1; conns[i] && strcmp(conns[i], v) != 0; i++)
             ;
         if (!conns[i]) {
-            api__error(resp, PF_EINVAL, "status: must be online, offline, never or revoked");
+            pfs_api_error(resp, PF_EINVAL, "status: must be online, offline, never or revoked");
             return;
         }
         f.conn = (enum pfs_conn_filter)i;
@@ -246,30 +201,30 @@ static void api__devices(struct pfs_api *api, const struct pfs_http_req *req,
     f.fw = pfs_http_query(req, "fw");
     f.alert = pfs_http_query(req, "alert");
     if (f.alert && pfs_alert_kind(f.alert) < 0) {
-        api__error(resp, PF_EINVAL, "alert: unknown kind '%.32s'", f.alert);
+        pfs_api_error(resp, PF_EINVAL, "alert: unknown kind '%.32s'", f.alert);
         return;
     }
     f.after = pfs_http_query(req, "after");
     v = pfs_http_query(req, "limit");
     if (v) {
         if (api__int_arg(v, 1, PFS_API_LIMIT_MAX, &n)) {
-            api__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+            pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
             return;
         }
         f.limit = (int)n;
     }
     l.arr = json_array();
     if (!l.arr) {
-        api__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_store_device_list(api->store, &f, api__list_cb, &l, &more);
     if (rc) {
         json_decref(l.arr);
-        api__error(resp, rc, "listing devices: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "listing devices: %s", pf_strerror(rc));
         return;
     }
-    api__json(resp, 200,
+    pfs_api_json(resp, 200,
               json_pack("{s:o, s:o}", "devices", l.arr, "next",
                         more ? json_string(l.last) : json_null()));
 }
@@ -314,34 +269,34 @@ static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
     int rc;
 
     if (!s) {
-        api__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     if (v && api__int_arg(v, 0, PFS_API_HEALTH_MAX, &n)) {
-        api__error(resp, PF_EINVAL, "health: must be 0..%d", PFS_API_HEALTH_MAX);
+        pfs_api_error(resp, PF_EINVAL, "health: must be 0..%d", PFS_API_HEALTH_MAX);
         goto out_free;
     }
     rc = pfs_store_device_get(api->store, serial, &d, s);
     if (rc == PF_EUNKNOWN_SERIAL) {
-        api__error(resp, rc, "serial %s is not registered", serial);
+        pfs_api_error(resp, rc, "serial %s is not registered", serial);
         goto out_free;
     }
     if (rc) {
-        api__error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
         goto out_free;
     }
     o = api__device(&d, s, NULL);
     health = json_array();
     alerts = json_array();
     if (!o || !health || !alerts) {
-        api__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         goto out_free;
     }
     rc = pfs_store_health_recent(api->store, serial, (int)n, api__health_cb, health);
     if (!rc)
         rc = pfs_store_alerts_open(api->store, serial, api__alert_kind_cb, alerts);
     if (rc) {
-        api__error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
         goto out_free;
     }
     if (s->seen && s->have_birth) {
@@ -382,10 +337,10 @@ static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
     json_object_set_new(o, "alerts", alerts);
     health = alerts = NULL;
     if (api->updates && (rc = pfs_updates_device_json(api->updates, serial, o)) != 0) {
-        api__error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
         goto out_free;
     }
-    api__json(resp, 200, o);
+    pfs_api_json(resp, 200, o);
     o = NULL;
 out_free:
     json_decref(o);
@@ -416,7 +371,7 @@ static void api__device_add(struct pfs_api *api, const struct pfs_http_req *req,
     memset(&d, 0, sizeof(d));
     rc = pf_json_parse_object(req->body, req->body_len, 64 * 1024, &body, &err);
     if (rc) {
-        api__error(resp, rc == PF_ETOOBIG ? rc : PF_EPARSE, "%s", err.msg);
+        pfs_api_error(resp, rc == PF_ETOOBIG ? rc : PF_EPARSE, "%s", err.msg);
         return;
     }
     rc = pf_json_str(body, "serial", true, 1, PF_SERIAL_MAX, d.serial, &err);
@@ -437,12 +392,12 @@ static void api__device_add(struct pfs_api *api, const struct pfs_http_req *req,
         rc = pf_error_set(&err, PF_EINVAL, "merchant_id: printable ASCII only");
     json_decref(body);
     if (rc) {
-        api__error(resp, PF_EINVAL, "%s", err.msg);
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
         return;
     }
     rc = pfs_store_device_add(api->store, &d, &actor, pf_clock_wall_ms(api->clock), &err);
     if (rc) {
-        api__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     pfs_log_info(api->log, "api: %s (%s) registered %s model %s", actor.name, actor.role, d.serial,
@@ -453,10 +408,10 @@ static void api__device_add(struct pfs_api *api, const struct pfs_http_req *req,
         api->changed(api->changed_ctx);
     rc = pfs_store_device_get(api->store, d.serial, &d, &s);
     if (rc) {
-        api__error(resp, rc, "reading %s back: %s", d.serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading %s back: %s", d.serial, pf_strerror(rc));
         return;
     }
-    api__json(resp, 201, api__device(&d, &s, NULL));
+    pfs_api_json(resp, 201, api__device(&d, &s, NULL));
 }
 
 /* CSV rows "serial,model[,hw_rev[,merchant_id]]" for the bulk import. */
@@ -542,7 +497,7 @@ static void api__device_import(struct pfs_api *api, const struct pfs_http_req *r
     int rc;
 
     if (memchr(req->body, '\0', req->body_len)) {
-        api__error(resp, PF_EPARSE, "body contains a NUL byte");
+        pfs_api_error(resp, PF_EPARSE, "body contains a NUL byte");
         return;
     }
     rc = pfs_store_device_import(api->store, api__csv_next, &c, &actor,
@@ -550,14 +505,14 @@ static void api__device_import(struct pfs_api *api, const struct pfs_http_req *r
     if (rc == PF_EEXIST)
         pf_error_prefix(&err, "line %d", c.line);
     if (rc) {
-        api__error(resp, rc, "%s (nothing registered)", err.msg);
+        pfs_api_error(resp, rc, "%s (nothing registered)", err.msg);
         return;
     }
     if (pfs_ingest_registry_refresh(api->ingest))
         pfs_log_error(api->log, "api: import: cache refresh failed");
     pfs_log_info(api->log, "api: %s (%s) imported %lld terminals", actor.name, actor.role,
                  (long long)count);
-    api__json(resp, 200, json_pack("{s:I}", "added", (json_int_t)count));
+    pfs_api_json(resp, 200, json_pack("{s:I}", "added", (json_int_t)count));
 }
 
 static void api__device_revoke(struct pfs_api *api, struct pfs_http_resp *resp,
@@ -571,7 +526,7 @@ static void api__device_revoke(struct pfs_api *api, struct pfs_http_resp *resp,
 
     rc = pfs_store_device_revoke(api->store, serial, &actor, pf_clock_wall_ms(api->clock), &err);
     if (rc) {
-        api__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     if (pfs_ingest_revoked(api->ingest, serial))
@@ -581,10 +536,10 @@ static void api__device_revoke(struct pfs_api *api, struct pfs_http_resp *resp,
         api->changed(api->changed_ctx);
     rc = pfs_store_device_get(api->store, serial, &d, &s);
     if (rc) {
-        api__error(resp, rc, "reading %s back: %s", serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading %s back: %s", serial, pf_strerror(rc));
         return;
     }
-    api__json(resp, 200, api__device(&d, &s, NULL));
+    pfs_api_json(resp, 200, api__device(&d, &s, NULL));
 }
 
 static int api__group_cb(void *ctx, const char *group, const char *key, int64_t count)
@@ -603,7 +558,7 @@ static void api__summary(struct pfs_api *api, struct pfs_http_resp *resp)
     int rc;
 
     if (!o) {
-        api__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     for (int k = 0; k < PFS_ALERT_COUNT; k++)
@@ -611,7 +566,7 @@ static void api__summary(struct pfs_api *api, struct pfs_http_resp *resp)
     rc = pfs_store_summary(api->store, &sum, api__group_cb, o);
     if (rc) {
         json_decref(o);
-        api__error(resp, rc, "summary: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "summary: %s", pf_strerror(rc));
         return;
     }
     json_object_set_new(o, "total", json_integer(sum.total));
@@ -619,7 +574,7 @@ static void api__summary(struct pfs_api *api, struct pfs_http_resp *resp)
     json_object_set_new(o, "offline", json_integer(sum.offline));
     json_object_set_new(o, "never_seen", json_integer(sum.never_seen));
     json_object_set_new(o, "revoked", json_integer(sum.revoked));
-    api__json(resp, 200, o);
+    pfs_api_json(resp, 200, o);
 }
 
 static void api__alerts(struct pfs_api *api, struct pfs_http_resp *resp)
@@ -628,16 +583,16 @@ static void api__alerts(struct pfs_api *api, struct pfs_http_resp *resp)
     int rc;
 
     if (!arr) {
-        api__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_store_alerts_open(api->store, NULL, api__alert_cb, arr);
     if (rc) {
         json_decref(arr);
-        api__error(resp, rc, "alerts: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "alerts: %s", pf_strerror(rc));
         return;
     }
-    api__json(resp, 200, json_pack("{s:o}", "alerts", arr));
+    pfs_api_json(resp, 200, json_pack("{s:o}", "alerts", arr));
 }
 
 struct api__audit {
@@ -672,34 +627,34 @@ static void api__audit(struct pfs_api *api, const struct pfs_http_req *req,
 
     v = pfs_http_query(req, "limit");
     if (v && api__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        api__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
     v = pfs_http_query(req, "before");
     if (v && api__int_arg(v, 1, LONG_MAX, &before)) {
-        api__error(resp, PF_EINVAL, "before: must be an audit id");
+        pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
         return;
     }
     l.arr = json_array();
     if (!l.arr) {
-        api__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     /* One row more than asked tells whether another page follows. */
     rc = pfs_store_audit_list(api->store, target, before, (int)limit + 1, api__audit_cb, &l);
     if (rc) {
         json_decref(l.arr);
-        api__error(resp, rc, "audit: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
         return;
     }
     if (json_array_size(l.arr) > (size_t)limit) {
         json_array_remove(l.arr, (size_t)limit);
         l.last_id =
                 json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
-        api__json(resp, 200,
+        pfs_api_json(resp, 200,
                   json_pack("{s:o, s:I}", "audit", l.arr, "next", (json_int_t)l.last_id));
     } else {
-        api__json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
+        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
     }
 }
 
@@ -711,7 +666,7 @@ static void api__metrics(struct pfs_api *api, struct pfs_http_resp *resp)
     pfs_ingest_gauges(api->ingest, &g);
     rc = pfs_metrics_render(api->metrics, &g, &resp->body, &resp->len);
     if (rc) {
-        api__error(resp, rc, "metrics: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "metrics: %s", pf_strerror(rc));
         return;
     }
     if (api->updates && pfs_updates_metrics(api->updates, &resp->body, &resp->len) != 0)
@@ -748,7 +703,7 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
         return;
     }
     if (strncmp(p, "/v1/", 4) != 0) {
-        api__error(resp, PF_ENOENT, "no such endpoint: %.64s", p);
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %.64s", p);
         return;
     }
     /* Merchants, lifecycle, repairs: authenticated by their own roles. */
@@ -776,13 +731,13 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
         const char *action;
 
         if (!api__device_path(p + 12, serial, &action)) {
-            api__error(resp, PF_EINVAL, "bad serial in path");
+            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
         } else if (get && *action == '\0') {
             api__device_one(api, req, resp, serial);
         } else if (post && strcmp(action, "revoke") == 0) {
             api__device_revoke(api, resp, who, serial);
         } else {
-            api__error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
         }
     } else if (get && strcmp(p, "/v1/summary") == 0) {
         api__summary(api, resp);
@@ -791,6 +746,6 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
     } else if (get && strcmp(p, "/v1/audit") == 0) {
         api__audit(api, req, resp);
     } else {
-        api__error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
     }
 }

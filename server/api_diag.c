@@ -2,6 +2,7 @@
  * api_diag.c - diagnostics endpoints: create a request, list a terminal's
  * requests, show one, download its archive.
  */
+#include "api_resp.h"
 #include "api_diag.h"
 
 #include <errno.h>
@@ -18,64 +19,8 @@
 #define DAPI_LIST_MAX     500
 #define DAPI_BODY_MAX     4096
 
-static int dapi__status(int code)
-{
-    switch (code) {
-    case PF_EAUTH:
-        return 401;
-    case PF_EPERM:
-        return 403;
-    case PF_EUNKNOWN_SERIAL:
-    case PF_ENOENT:
-        return 404;
-    case PF_EEXIST:
-    case PF_ESTATE:
-    case PF_EREVOKED:
-        return 409;
-    case PF_ETOOBIG:
-        return 413;
-    case PF_ELIMIT:
-        return 429;
-    case PF_ECONN:
-        return 503;
-    case PF_EPARSE:
-    case PF_EINVAL:
-    case PF_ESCHEMA:
-    case PF_ERANGE:
-        return 400;
-    default:
-        return 500;
-    }
-}
 
-static void dapi__json(struct pfs_http_resp *resp, int status, json_t *o)
-{
-    resp->status = status;
-    resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    resp->len = resp->body ? strlen(resp->body) : 0;
-    if (!resp->body) {
-        static const char oom[] = "{\"error\":\"NOMEM\",\"message\":\"out of memory\"}";
 
-        resp->status = 500;
-        resp->body = strdup(oom);
-        resp->len = resp->body ? strlen(oom) : 0;
-    }
-    json_decref(o);
-}
-
-static void dapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...) PF_PRINTF(3, 4);
-
-static void dapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    dapi__json(resp, dapi__status(code),
-               json_pack("{s:s, s:s}", "error", pf_errname(code), "message", msg));
-}
 
 static int dapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
                       struct pfs_http_resp *resp, const struct pfs_token **who)
@@ -85,18 +30,18 @@ static int dapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
 
     *who = NULL;
     if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
-        dapi__error(resp, PF_EAUTH, "missing bearer token");
+        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
         return PF_EAUTH;
     }
     tok = hdr + 7;
     while (*tok == ' ')
         tok++;
     if (pfs_tokens_auth(api->tokens, tok, strlen(tok), who) != 0) {
-        dapi__error(resp, PF_EAUTH, "bad token");
+        pfs_api_error(resp, PF_EAUTH, "bad token");
         return PF_EAUTH;
     }
     if ((*who)->role < PFS_ROLE_SUPPORT) {
-        dapi__error(resp, PF_EPERM, "role %s may not do this (needs support)",
+        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs support)",
                     pfs_role_names[(*who)->role]);
         return PF_EPERM;
     }
@@ -180,10 +125,10 @@ static void dapi__create(struct pfs_api *api, struct pfs_diag *diag, const struc
                               &err);
     json_decref(body);
     if (rc) {
-        dapi__error(resp, rc, "%s", err.msg[0] ? err.msg : pf_strerror(rc));
+        pfs_api_error(resp, rc, "%s", err.msg[0] ? err.msg : pf_strerror(rc));
         return;
     }
-    dapi__json(resp, 202,
+    pfs_api_json(resp, 202,
                json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "serial", serial, "command",
                          command, "status", "pending", "deadline_ms", (json_int_t)deadline_ms));
 }
@@ -202,13 +147,13 @@ static void dapi__list(struct pfs_api *api, const struct pfs_http_req *req,
         errno = 0;
         limit = strtol(lim, &end, 10);
         if (errno || end == lim || *end || limit < 1 || limit > DAPI_LIST_MAX) {
-            dapi__error(resp, PF_EINVAL, "limit: 1..%d", DAPI_LIST_MAX);
+            pfs_api_error(resp, PF_EINVAL, "limit: 1..%d", DAPI_LIST_MAX);
             return;
         }
     }
     rc = pfs_store_device_status(api->store, serial, &(enum pfs_dev_status){0});
     if (rc) {
-        dapi__error(resp, rc, rc == PF_EUNKNOWN_SERIAL ? "unknown serial %s" : "store: %s",
+        pfs_api_error(resp, rc, rc == PF_EUNKNOWN_SERIAL ? "unknown serial %s" : "store: %s",
                     rc == PF_EUNKNOWN_SERIAL ? serial : pf_strerror(rc));
         return;
     }
@@ -216,10 +161,10 @@ static void dapi__list(struct pfs_api *api, const struct pfs_http_req *req,
     rc = arr ? pfs_store_diag_list(api->store, serial, (int)limit, dapi__list_cb, arr) : PF_ENOMEM;
     if (rc) {
         json_decref(arr);
-        dapi__error(resp, rc, "store: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "store: %s", pf_strerror(rc));
         return;
     }
-    dapi__json(resp, 200, json_pack("{s:s, s:o}", "serial", serial, "diag", arr));
+    pfs_api_json(resp, 200, json_pack("{s:s, s:o}", "serial", serial, "diag", arr));
 }
 
 static void dapi__get(struct pfs_api *api, struct pfs_http_resp *resp, const char *id, bool archive)
@@ -230,30 +175,30 @@ static void dapi__get(struct pfs_api *api, struct pfs_http_resp *resp, const cha
     int rc;
 
     if (!pf_diag_id_valid(id)) {
-        dapi__error(resp, PF_EINVAL, "bad diagnostic id");
+        pfs_api_error(resp, PF_EINVAL, "bad diagnostic id");
         return;
     }
     rc = pfs_store_diag_get(api->store, id, dapi__one_cb, &o);
     if (rc) {
         json_decref(o);
-        dapi__error(resp, rc, rc == PF_ENOENT ? "no diagnostic request %s" : "store: %s",
+        pfs_api_error(resp, rc, rc == PF_ENOENT ? "no diagnostic request %s" : "store: %s",
                     rc == PF_ENOENT ? id : pf_strerror(rc));
         return;
     }
     if (!archive) {
-        dapi__json(resp, 200, o);
+        pfs_api_json(resp, 200, o);
         return;
     }
     if (strcmp(json_string_value(json_object_get(json_object_get(o, "archive"), "state")) ?: "",
                "complete") != 0) {
         json_decref(o);
-        dapi__error(resp, PF_ESTATE, "the archive of %s is not complete", id);
+        pfs_api_error(resp, PF_ESTATE, "the archive of %s is not complete", id);
         return;
     }
     json_decref(o);
     rc = pfs_store_diag_archive_read(api->store, id, &buf, &len);
     if (rc) {
-        dapi__error(resp, rc, "store: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "store: %s", pf_strerror(rc));
         return;
     }
     resp->status = 200;
@@ -283,13 +228,13 @@ bool pfs_api_diag_handle(struct pfs_api *api, struct pfs_diag *diag, const struc
         if (dapi__auth(api, req, resp, &who))
             return true;
         if (n == 0 || n > PF_SERIAL_MAX) {
-            dapi__error(resp, PF_EINVAL, "bad serial in path");
+            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
             return true;
         }
         memcpy(serial, p, n);
         serial[n] = '\0';
         if (!pf_serial_valid(serial))
-            dapi__error(resp, PF_EINVAL, "bad serial in path");
+            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
         else if (post)
             dapi__create(api, diag, req, resp, who, serial);
         else
@@ -304,7 +249,7 @@ bool pfs_api_diag_handle(struct pfs_api *api, struct pfs_diag *diag, const struc
     slash = strchr(p, '/');
     n = slash ? (size_t)(slash - p) : strlen(p);
     if (n == 0 || n > PF_DIAG_ID_MAX || (slash && strcmp(slash, "/archive") != 0)) {
-        dapi__error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, req->path);
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, req->path);
         return true;
     }
     memcpy(id, p, n);

@@ -2,6 +2,7 @@
  * api_lifecycle.c - routes, checks and JSON of the lifecycle API.
  */
 #define _GNU_SOURCE /* timegm */
+#include "api_resp.h"
 #include "api_lifecycle.h"
 
 #include <errno.h>
@@ -22,59 +23,8 @@
 
 /* --- responses and auth (the same conventions as api.c) --- */
 
-static int lapi__status(int code)
-{
-    switch (code) {
-    case PF_EAUTH:
-        return 401;
-    case PF_EPERM:
-        return 403;
-    case PF_EUNKNOWN_SERIAL:
-    case PF_ENOENT:
-        return 404;
-    case PF_EEXIST:
-    case PF_ESTATE:
-        return 409;
-    case PF_ETOOBIG:
-        return 413;
-    case PF_EPARSE:
-    case PF_EINVAL:
-    case PF_ESCHEMA:
-    case PF_ERANGE:
-        return 400;
-    default:
-        return 500;
-    }
-}
 
-static void lapi__json(struct pfs_http_resp *resp, int status, json_t *o)
-{
-    resp->status = status;
-    resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    resp->len = resp->body ? strlen(resp->body) : 0;
-    if (!resp->body) {
-        static const char oom[] = "{\"error\":\"NOMEM\",\"message\":\"out of memory\"}";
 
-        resp->status = 500;
-        resp->body = strdup(oom);
-        resp->len = resp->body ? strlen(oom) : 0;
-    }
-    json_decref(o);
-}
-
-static void lapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...) PF_PRINTF(3, 4);
-
-static void lapi__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    lapi__json(resp, lapi__status(code),
-               json_pack("{s:s, s:s}", "error", pf_errname(code), "message", msg));
-}
 
 /* Answers with a JSON text from the store (or the error it stands for). */
 static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
@@ -83,10 +33,10 @@ static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
 
     free(text);
     if (!o) {
-        lapi__error(resp, PF_EIO, "store returned no view");
+        pfs_api_error(resp, PF_EIO, "store returned no view");
         return;
     }
-    lapi__json(resp, status, o);
+    pfs_api_json(resp, status, o);
 }
 
 static int lapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
@@ -97,18 +47,18 @@ static int lapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
 
     *who = NULL;
     if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
-        lapi__error(resp, PF_EAUTH, "missing bearer token");
+        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
         return PF_EAUTH;
     }
     tok = hdr + 7;
     while (*tok == ' ')
         tok++;
     if (pfs_tokens_auth(api->tokens, tok, strlen(tok), who) != 0) {
-        lapi__error(resp, PF_EAUTH, "bad token");
+        pfs_api_error(resp, PF_EAUTH, "bad token");
         return PF_EAUTH;
     }
     if ((*who)->role < need) {
-        lapi__error(resp, PF_EPERM, "role %s may not do this (needs %s)",
+        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
                     pfs_role_names[(*who)->role], pfs_role_names[need]);
         return PF_EPERM;
     }
@@ -126,7 +76,7 @@ static json_t *lapi__body(const struct pfs_http_req *req, struct pfs_http_resp *
         return json_object();
     rc = pf_json_parse_object(req->body, req->body_len, LAPI_BODY_MAX, &body, &err);
     if (rc) {
-        lapi__error(resp, rc == PF_ETOOBIG ? rc : PF_EPARSE, "%s", err.msg);
+        pfs_api_error(resp, rc == PF_ETOOBIG ? rc : PF_EPARSE, "%s", err.msg);
         return NULL;
     }
     return body;
@@ -211,7 +161,7 @@ static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
         }
         if (!pfs_merchant_status_names[status]) {
             json_decref(arr);
-            lapi__error(resp, PF_EINVAL,
+            pfs_api_error(resp, PF_EINVAL,
                         "status: one of applied, approved, rejected, active, suspended, closed");
             return;
         }
@@ -219,18 +169,18 @@ static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
     v = pfs_http_query(req, "limit");
     if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         json_decref(arr);
-        lapi__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
     if (!arr) {
-        lapi__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_store_merchant_list(api->store, status, after, (int)limit, lapi__merchant_cb, arr,
                                  &more);
     if (rc) {
         json_decref(arr);
-        lapi__error(resp, rc, "merchants: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "merchants: %s", pf_strerror(rc));
         return;
     }
     {
@@ -238,7 +188,7 @@ static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
         json_t *next = more && n ? json_incref(json_object_get(json_array_get(arr, n - 1), "id"))
                                  : json_null();
 
-        lapi__json(resp, 200, json_pack("{s:o, s:o}", "merchants", arr, "next", next));
+        pfs_api_json(resp, 200, json_pack("{s:o, s:o}", "merchants", arr, "next", next));
     }
 }
 
@@ -256,21 +206,21 @@ static void lapi__merchant_add(struct pfs_api *api, const struct pfs_http_req *r
     rc = pfs_merchant_from_json(body, true, &m, &err);
     json_decref(body);
     if (rc) {
-        lapi__error(resp, PF_EINVAL, "%s", err.msg);
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
         return;
     }
     rc = pfs_store_merchant_add(api->store, &m, actor, lapi__now(api), &err);
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     pfs_log_info(api->log, "api: %s (%s) added merchant %s", actor->name, actor->role, m.id);
     rc = pfs_store_merchant_get(api->store, m.id, &m);
     if (rc) {
-        lapi__error(resp, rc, "reading merchant %s back: %s", m.id, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading merchant %s back: %s", m.id, pf_strerror(rc));
         return;
     }
-    lapi__json(resp, 201, pfs_merchant_to_json(&m));
+    pfs_api_json(resp, 201, pfs_merchant_to_json(&m));
 }
 
 static int lapi__term_serial_cb(void *ctx, const char *json)
@@ -289,11 +239,11 @@ static void lapi__merchant_show(struct pfs_api *api, struct pfs_http_resp *resp,
     int rc = pfs_store_merchant_get(api->store, id, &m);
 
     if (rc == PF_ENOENT) {
-        lapi__error(resp, rc, "merchant %s: no such merchant", id);
+        pfs_api_error(resp, rc, "merchant %s: no such merchant", id);
         return;
     }
     if (rc) {
-        lapi__error(resp, rc, "merchant %s: %s", id, pf_strerror(rc));
+        pfs_api_error(resp, rc, "merchant %s: %s", id, pf_strerror(rc));
         return;
     }
     o = pfs_merchant_to_json(&m);
@@ -301,18 +251,18 @@ static void lapi__merchant_show(struct pfs_api *api, struct pfs_http_resp *resp,
     if (!o || !terms) {
         json_decref(o);
         json_decref(terms);
-        lapi__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_store_merchant_terminals(api->store, id, lapi__term_serial_cb, terms);
     if (rc) {
         json_decref(o);
         json_decref(terms);
-        lapi__error(resp, rc, "merchant %s: terminals: %s", id, pf_strerror(rc));
+        pfs_api_error(resp, rc, "merchant %s: terminals: %s", id, pf_strerror(rc));
         return;
     }
     json_object_set_new(o, "terminals", terms);
-    lapi__json(resp, 200, o);
+    pfs_api_json(resp, 200, o);
 }
 
 struct lapi__mchange {
@@ -354,13 +304,13 @@ static void lapi__merchant_change(struct pfs_api *api, const struct pfs_http_req
                                    lapi__mchange_fn, &c, actor, lapi__now(api), &m, &err);
     json_decref(c.body);
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     pfs_log_info(api->log, "api: %s (%s) merchant %s: %s", actor->name, actor->role, id,
                  act < 0 ? "update" : pfs_merchant_action_names[act]);
     lapi__changed(api);
-    lapi__json(resp, 200, pfs_merchant_to_json(&m));
+    pfs_api_json(resp, 200, pfs_merchant_to_json(&m));
 }
 
 /* --- terminals --- */
@@ -372,11 +322,11 @@ static void lapi__term_view(struct pfs_api *api, struct pfs_http_resp *resp, int
     int rc = pfs_store_term_json(api->store, serial, &text);
 
     if (rc == PF_EUNKNOWN_SERIAL) {
-        lapi__error(resp, rc, "serial %s is not registered", serial);
+        pfs_api_error(resp, rc, "serial %s is not registered", serial);
         return;
     }
     if (rc) {
-        lapi__error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
         return;
     }
     lapi__text(resp, status, text);
@@ -391,16 +341,16 @@ static void lapi__history(struct pfs_api *api, const struct pfs_http_req *req,
     int rc;
 
     if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        lapi__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
     rc = pfs_store_history_json(api->store, serial, (int)limit, &text);
     if (rc == PF_EUNKNOWN_SERIAL) {
-        lapi__error(resp, rc, "serial %s is not registered", serial);
+        pfs_api_error(resp, rc, "serial %s is not registered", serial);
         return;
     }
     if (rc) {
-        lapi__error(resp, rc, "history of %s: %s", serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "history of %s: %s", serial, pf_strerror(rc));
         return;
     }
     lapi__text(resp, 200, text);
@@ -420,12 +370,12 @@ static void lapi__bind(struct pfs_api *api, const struct pfs_http_req *req,
     rc = pf_json_printable(body, "merchant_id", true, 1, PFS_MERCHANT_ID_MAX, merchant, &err);
     json_decref(body);
     if (rc) {
-        lapi__error(resp, PF_EINVAL, "%s", err.msg);
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
         return;
     }
     rc = pfs_store_term_bind(api->store, serial, merchant, actor, lapi__now(api), &err);
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     if (api->lifectl && pfs_lifectl_installed(api->lifectl, serial))
@@ -444,7 +394,7 @@ static void lapi__unbind_retire(struct pfs_api *api, struct pfs_http_resp *resp,
                     : pfs_store_term_unbind(api->store, serial, actor, lapi__now(api), &err);
 
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     if (retire) {
@@ -474,7 +424,7 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
     tags = json_object_get(body, "tags");
     if (!json_is_array(tags) || json_array_size(tags) > 32) {
         json_decref(body);
-        lapi__error(resp, PF_EINVAL, "tags: an array of at most 32 tags");
+        pfs_api_error(resp, PF_EINVAL, "tags: an array of at most 32 tags");
         return;
     }
     json_array_foreach(tags, i, v)
@@ -489,20 +439,20 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
                  s[k] == ':';
         if (!ok) {
             json_decref(body);
-            lapi__error(resp, PF_EINVAL, "tags[%zu]: 1-32 characters of A-Z a-z 0-9 . _ : -", i);
+            pfs_api_error(resp, PF_EINVAL, "tags[%zu]: 1-32 characters of A-Z a-z 0-9 . _ : -", i);
             return;
         }
     }
     text = json_dumps(tags, JSON_COMPACT);
     json_decref(body);
     if (!text) {
-        lapi__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_store_term_tags(api->store, serial, text, actor, lapi__now(api), &err);
     free(text);
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     lapi__term_view(api, resp, 200, serial);
@@ -528,14 +478,14 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
         rc = pf_json_printable(body, "reason", true, 1, PFS_REPAIR_REASON_MAX, reason, &err);
     json_decref(body);
     if (rc) {
-        lapi__error(resp, PF_EINVAL, "%s", err.msg);
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
         return;
     }
     rc = pfs_store_term_swap(
             api->store, old, new_serial, reason, api->lifectl ? api->lifectl->swap_hook : NULL,
             api->lifectl ? api->lifectl->swap_hook_ctx : NULL, actor, lapi__now(api), &rid, &err);
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
     if (api->lifectl && pfs_lifectl_installed(api->lifectl, new_serial))
@@ -549,7 +499,7 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
         free(ot);
         free(nt);
         free(rt);
-        lapi__error(resp, PF_EIO, "swap done; reading it back failed");
+        pfs_api_error(resp, PF_EIO, "swap done; reading it back failed");
         return;
     }
     o = json_pack("{s:o, s:o, s:o}", "old", json_loads(ot, 0, NULL), "new", json_loads(nt, 0, NULL),
@@ -557,7 +507,7 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
     free(ot);
     free(nt);
     free(rt);
-    lapi__json(resp, 200, o);
+    pfs_api_json(resp, 200, o);
 }
 
 /* Optional "fault_codes" / "parts" arrays of a body, as JSON text (heap). */
@@ -602,20 +552,20 @@ static void lapi__repair_open(struct pfs_api *api, const struct pfs_http_req *re
         rc = lapi__arrays(body, &faults, &parts, &err);
     json_decref(body);
     if (rc) {
-        lapi__error(resp, PF_EINVAL, "%s", err.msg);
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
         goto out_free;
     }
     rc = pfs_store_repair_open(api->store, serial, reason, faults, actor, lapi__now(api), &id,
                                &err);
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         goto out_free;
     }
     pfs_log_info(api->log, "api: %s (%s) opened repair %lld for %s", actor->name, actor->role,
                  (long long)id, serial);
     rc = pfs_store_repair_json(api->store, id, &text);
     if (rc)
-        lapi__error(resp, rc, "reading repair %lld back", (long long)id);
+        pfs_api_error(resp, rc, "reading repair %lld back", (long long)id);
     else
         lapi__text(resp, 201, text);
 out_free:
@@ -641,7 +591,7 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
     int state = -2, rc; /* default: open repairs */
 
     if (serial && !pf_serial_valid(serial)) {
-        lapi__error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
+        pfs_api_error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
         return;
     }
     /* "open" (the default) means not closed yet, whatever step the repair is at. */
@@ -650,7 +600,7 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
     } else if (v && strcmp(v, "open") != 0) {
         state = pfs_repair_state_parse(v);
         if (state < 0) {
-            lapi__error(resp, PF_EINVAL,
+            pfs_api_error(resp, PF_EINVAL,
                         "state: open (not closed), all, or one of received, diagnosed,"
                         " repaired, returned_to_stock, scrapped");
             return;
@@ -658,21 +608,21 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
     }
     v = pfs_http_query(req, "limit");
     if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        lapi__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
     arr = json_array();
     if (!arr) {
-        lapi__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_store_repair_list(api->store, serial, state, (int)limit, lapi__json_cb, arr);
     if (rc) {
         json_decref(arr);
-        lapi__error(resp, rc, "repairs: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "repairs: %s", pf_strerror(rc));
         return;
     }
-    lapi__json(resp, 200, json_pack("{s:o}", "repairs", arr));
+    pfs_api_json(resp, 200, json_pack("{s:o}", "repairs", arr));
 }
 
 static void lapi__repair_show(struct pfs_api *api, struct pfs_http_resp *resp, int64_t id)
@@ -680,7 +630,7 @@ static void lapi__repair_show(struct pfs_api *api, struct pfs_http_resp *resp, i
     char *text = NULL;
 
     if (pfs_store_repair_json(api->store, id, &text)) {
-        lapi__error(resp, PF_ENOENT, "repair %lld: no such repair", (long long)id);
+        pfs_api_error(resp, PF_ENOENT, "repair %lld: no such repair", (long long)id);
         return;
     }
     lapi__text(resp, 200, text);
@@ -737,7 +687,7 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
                           "nothing to change: give state, fault_codes, parts"
                           " or notes");
     if (rc) {
-        lapi__error(resp, PF_EINVAL, "%s", err.msg);
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
         goto out_free;
     }
     if (api->lifectl)
@@ -750,7 +700,7 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
     c.unlock_cmd = unlock_id;
     rc = pfs_store_repair_change(api->store, id, &c, actor, lapi__now(api), &unlock, serial, &err);
     if (rc) {
-        lapi__error(resp, rc, "%s", err.msg);
+        pfs_api_error(resp, rc, "%s", err.msg);
         goto out_free;
     }
     pfs_log_info(api->log, "api: %s (%s) repair %lld of %s%s%s", actor->name, actor->role,
@@ -768,7 +718,7 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
     lapi__changed(api);
     rc = pfs_store_repair_json(api->store, id, &text);
     if (rc)
-        lapi__error(resp, rc, "reading repair %lld back", (long long)id);
+        pfs_api_error(resp, rc, "reading repair %lld back", (long long)id);
     else
         lapi__text(resp, 200, text);
 out_free:
@@ -809,39 +759,39 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
     int rc;
 
     if (serial && !pf_serial_valid(serial)) {
-        lapi__error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
+        pfs_api_error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
         return;
     }
     if (merchant && (!*merchant || strlen(merchant) > PFS_MERCHANT_ID_MAX)) {
-        lapi__error(resp, PF_EINVAL, "merchant: 1-%d characters", PFS_MERCHANT_ID_MAX);
+        pfs_api_error(resp, PF_EINVAL, "merchant: 1-%d characters", PFS_MERCHANT_ID_MAX);
         return;
     }
     v = pfs_http_query(req, "since");
     if (v && lapi__time_arg(v, &since)) {
-        lapi__error(resp, PF_EINVAL,
+        pfs_api_error(resp, PF_EINVAL,
                     "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
         return;
     }
     v = pfs_http_query(req, "limit");
     if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        lapi__error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
     v = pfs_http_query(req, "before");
     if (v && lapi__int_arg(v, 1, LLONG_MAX, &before)) {
-        lapi__error(resp, PF_EINVAL, "before: must be an audit id");
+        pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
         return;
     }
     l.arr = json_array();
     if (!l.arr) {
-        lapi__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_store_audit_query(api->store, serial, merchant, since, before, (int)limit + 1,
                                lapi__audit_cb, &l);
     if (rc) {
         json_decref(l.arr);
-        lapi__error(resp, rc, "audit: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
         return;
     }
     if (json_array_size(l.arr) > (size_t)limit) {
@@ -849,9 +799,9 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
 
         json_array_remove(l.arr, (size_t)limit);
         last = json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
-        lapi__json(resp, 200, json_pack("{s:o, s:I}", "audit", l.arr, "next", last));
+        pfs_api_json(resp, 200, json_pack("{s:o, s:I}", "audit", l.arr, "next", last));
     } else {
-        lapi__json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
+        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
     }
 }
 
@@ -946,7 +896,7 @@ bool pfs_api_lifecycle_handle(struct pfs_api *api, const struct pfs_http_req *re
         }
         need = post ? PFS_ROLE_OPS : PFS_ROLE_VIEWER;
         if (r == R_NONE) {
-            lapi__error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
             return true;
         }
     } else if (strncmp(p, "/v1/devices/", 12) == 0 && lapi__segments(p + 12) == 2 &&
@@ -977,7 +927,7 @@ bool pfs_api_lifecycle_handle(struct pfs_api *api, const struct pfs_http_req *re
         if (r == R_NONE)
             return false; /* api.c's (revoke, ...) */
         if (!pf_serial_valid(a)) {
-            lapi__error(resp, PF_EINVAL, "bad serial in path");
+            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
             return true;
         }
     } else if (strncmp(p, "/v1/repairs", 11) == 0 && (p[11] == '\0' || p[11] == '/')) {
@@ -998,7 +948,7 @@ bool pfs_api_lifecycle_handle(struct pfs_api *api, const struct pfs_http_req *re
         }
         need = post ? PFS_ROLE_SUPPORT : PFS_ROLE_VIEWER;
         if (r == R_NONE) {
-            lapi__error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
             return true;
         }
     } else if (get && strcmp(p, "/v1/audit") == 0 &&

@@ -10,63 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_resp.h"
 #include "pf/jsonv.h"
 #include "updates.h"
 
 #define API_UPD_LIST_MAX 1000
 #define API_UPD_HISTORY  50
 
-static int api_upd__status(int code)
-{
-    switch (code) {
-    case PF_EAUTH:
-        return 401;
-    case PF_EPERM:
-        return 403;
-    case PF_EUNKNOWN_SERIAL:
-    case PF_ENOENT:
-        return 404;
-    case PF_EEXIST:
-    case PF_ESTATE:
-    case PF_EREVOKED:
-        return 409;
-    case PF_ETOOBIG:
-        return 413;
-    case PF_ECONN:
-        return 503;
-    case PF_EIO:
-    case PF_ENOMEM:
-    case PF_ENOSPACE:
-        return 500;
-    default:
-        return 400; /* the request's or the bundle's fault: parse, verifier refusals */
-    }
-}
 
-static void api_upd__json(struct pfs_http_resp *resp, int status, json_t *o)
-{
-    resp->status = status;
-    resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    resp->len = resp->body ? strlen(resp->body) : 0;
-    if (!resp->body)
-        resp->status = 500;
-    json_decref(o);
-}
 
-static void api_upd__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-        PF_PRINTF(3, 4);
-
-static void api_upd__error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    api_upd__json(resp, api_upd__status(code),
-                  json_pack("{s:s, s:s}", "error", pf_errname(code), "message", msg));
-}
 
 static json_t *api_upd__list(const char *csv)
 {
@@ -139,7 +91,7 @@ static void api_upd__upload(struct pfs_updates *u, const struct pfs_http_req *re
     int rc;
 
     if (!b) {
-        api_upd__error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     rc = pfs_updates_upload(u, req->body, req->body_len, actor, b, &created, &err);
@@ -147,7 +99,7 @@ static void api_upd__upload(struct pfs_updates *u, const struct pfs_http_req *re
         pfs_log_warn(u->log, "api: %s (%s): bundle upload refused: %s: %s", actor->name,
                      actor->role, pf_errname(rc), err.msg);
         /* The verifier's reason as posfleet-pack shows it: "[DIGEST] payload ...". */
-        api_upd__error(resp, rc, "[%s] %s", pf_errname(rc), err.msg[0] ? err.msg : pf_strerror(rc));
+        pfs_api_error(resp, rc, "[%s] %s", pf_errname(rc), err.msg[0] ? err.msg : pf_strerror(rc));
     } else {
         json_t *o = api_upd__bundle(b);
 
@@ -156,7 +108,7 @@ static void api_upd__upload(struct pfs_updates *u, const struct pfs_http_req *re
         if (created)
             pfs_log_info(u->log, "api: %s (%s) uploaded %s %s as %s", actor->name, actor->role,
                          pf_bundle_kind_names[b->kind], b->version, b->id);
-        api_upd__json(resp, created ? 201 : 200, o);
+        pfs_api_json(resp, created ? 201 : 200, o);
     }
     free(b);
 }
@@ -169,10 +121,10 @@ static void api_upd__bundles(struct pfs_updates *u, struct pfs_http_resp *resp)
 
     if (rc) {
         json_decref(a);
-        api_upd__error(resp, rc, "listing bundles: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "listing bundles: %s", pf_strerror(rc));
         return;
     }
-    api_upd__json(resp, 200, json_pack("{s:o}", "bundles", a));
+    pfs_api_json(resp, 200, json_pack("{s:o}", "bundles", a));
 }
 
 static void api_upd__bundle_one(struct pfs_updates *u, struct pfs_http_resp *resp, const char *id)
@@ -181,11 +133,11 @@ static void api_upd__bundle_one(struct pfs_updates *u, struct pfs_http_resp *res
     int rc = b ? pfs_store_bundle_get(u->store, id, b) : PF_ENOMEM;
 
     if (rc == PF_ENOENT)
-        api_upd__error(resp, rc, "bundle %.64s is not stored", id);
+        pfs_api_error(resp, rc, "bundle %.64s is not stored", id);
     else if (rc)
-        api_upd__error(resp, rc, "reading bundle: %s", pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading bundle: %s", pf_strerror(rc));
     else
-        api_upd__json(resp, 200, api_upd__bundle(b));
+        pfs_api_json(resp, 200, api_upd__bundle(b));
     free(b);
 }
 
@@ -202,28 +154,28 @@ static void api_upd__offer(struct pfs_updates *u, const struct pfs_http_req *req
     int rc;
 
     if (!body || !json_is_object(body)) {
-        api_upd__error(resp, PF_EPARSE, "body: a JSON object {\"bundle\": ID} expected");
+        pfs_api_error(resp, PF_EPARSE, "body: a JSON object {\"bundle\": ID} expected");
         goto out_free;
     }
     jb = json_object_get(body, "bundle");
     jd = json_object_get(body, "deadline_min");
     if (!json_is_string(jb) || json_string_length(jb) != PF_B2_HEX_LEN) {
-        api_upd__error(resp, PF_ESCHEMA, "bundle: a 64-character bundle id expected");
+        pfs_api_error(resp, PF_ESCHEMA, "bundle: a 64-character bundle id expected");
         goto out_free;
     }
     if (jd && !json_is_null(jd)) {
         dl = json_is_integer(jd) ? json_integer_value(jd) : -1;
         if (dl < 1 || dl > 30 * 24 * 60) {
-            api_upd__error(resp, PF_ERANGE, "deadline_min: 1..43200 minutes");
+            pfs_api_error(resp, PF_ERANGE, "deadline_min: 1..43200 minutes");
             goto out_free;
         }
     }
     rc = pfs_updates_offer(u, serial, json_string_value(jb), (int)dl, actor, &o, &err);
     if (rc) {
-        api_upd__error(resp, rc, "[%s] %s", pf_errname(rc), err.msg[0] ? err.msg : pf_strerror(rc));
+        pfs_api_error(resp, rc, "[%s] %s", pf_errname(rc), err.msg[0] ? err.msg : pf_strerror(rc));
         goto out_free;
     }
-    api_upd__json(resp, 201,
+    pfs_api_json(resp, 201,
                   json_pack("{s:s, s:s, s:s, s:I, s:I}", "offer", o.id, "serial", o.serial,
                             "bundle", o.bundle, "created_ms", (json_int_t)o.created_ms,
                             "deadline_ms", (json_int_t)o.deadline_ms));
@@ -263,7 +215,7 @@ static void api_upd__history(struct pfs_updates *u, struct pfs_http_resp *resp, 
     int rc = pfs_store_device_get(u->store, serial, NULL, NULL);
 
     if (rc) {
-        api_upd__error(resp, rc,
+        pfs_api_error(resp, rc,
                        rc == PF_EUNKNOWN_SERIAL ? "serial %s is not registered"
                                                 : "reading %s failed",
                        serial);
@@ -273,10 +225,10 @@ static void api_upd__history(struct pfs_updates *u, struct pfs_http_resp *resp, 
     rc = o ? pfs_updates_device_json(u, serial, o) : PF_ENOMEM;
     if (rc) {
         json_decref(o);
-        api_upd__error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
+        pfs_api_error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
         return;
     }
-    api_upd__json(resp, 200, o);
+    pfs_api_json(resp, 200, o);
 }
 
 bool pfs_updates_api(struct pfs_updates *u, const struct pfs_http_req *req,
