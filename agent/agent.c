@@ -745,7 +745,6 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     struct pf_error hist_err = {0};
     struct pfa_agent_opts none = {0};
     struct pfa_agent *a;
-    char path[PATH_MAX];
     int rc;
 
     if (!opts)
@@ -782,11 +781,11 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     a->start_mono = agent__now(a);
 
     a->host = strdup(cfg->broker_host);
-    if (snprintf(path, sizeof(path), "%s/seq", cfg->state_dir) >= (int)sizeof(path)) {
+    if (strlen(cfg->state_dir) + sizeof("/update/state.json") >= PATH_MAX) {
         rc = pf_error_set(err, PF_ETOOBIG, "state_dir: path too long");
         goto out_free;
     }
-    a->seq_path = strdup(path);
+    a->seq_path = pf_path_join(cfg->state_dir, "seq");
     if (!a->host || !a->seq_path) {
         rc = pf_error_set(err, PF_ENOMEM, "agent: out of memory");
         goto out_free;
@@ -800,11 +799,13 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
         pf_error_set(err, rc, "state_dir %s: %s", cfg->state_dir, pf_strerror(rc));
         goto out_free;
     }
-    if (snprintf(path, sizeof(path), "%s/queue", cfg->state_dir) >= (int)sizeof(path)) {
-        rc = pf_error_set(err, PF_ETOOBIG, "state_dir: path too long");
-        goto out_free;
+    {
+        char *qdir = pf_path_join(cfg->state_dir, "queue");
+
+        rc = qdir ? pfa_queue_open(qdir, (size_t)cfg->queue_max, &a->queue, err)
+                  : pf_error_set(err, PF_ENOMEM, "agent: out of memory");
+        free(qdir);
     }
-    rc = pfa_queue_open(path, (size_t)cfg->queue_max, &a->queue, err);
     if (rc != 0)
         goto out_free;
     a->st.queue_dropped = pfa_queue_dropped(a->queue);

@@ -322,11 +322,12 @@ static void diag__remember(struct pfa_diag *d, const char *id)
 
 static void diag__load_recent(struct pfa_diag *d)
 {
-    char path[PATH_MAX], *buf = NULL, *p, *nl;
+    char *path = pf_path_join(d->dir, "recent"), *buf = NULL, *p, *nl;
     size_t len;
+    int rc = path ? pf_file_read(path, sizeof(d->recent) + DIAG_RECENT, &buf, &len) : PF_ENOMEM;
 
-    snprintf(path, sizeof(path), "%s/recent", d->dir);
-    if (pf_file_read(path, sizeof(d->recent) + DIAG_RECENT, &buf, &len) != 0)
+    free(path);
+    if (rc != 0)
         return;
     for (p = buf; p && *p && d->nrecent < DIAG_RECENT; p = nl ? nl + 1 : NULL) {
         nl = strchr(p, '\n');
@@ -340,12 +341,13 @@ static void diag__load_recent(struct pfa_diag *d)
 
 static void diag__load_archive_id(struct pfa_diag *d)
 {
-    char path[PATH_MAX], *buf = NULL, *sp, *end;
+    char *path = pf_path_join(d->dir, "archive.id"), *buf = NULL, *sp, *end;
     unsigned long long size;
     size_t len;
+    int rc = path ? pf_file_read(path, PF_DIAG_ID_MAX + 32, &buf, &len) : PF_ENOMEM;
 
-    snprintf(path, sizeof(path), "%s/archive.id", d->dir);
-    if (pf_file_read(path, PF_DIAG_ID_MAX + 32, &buf, &len) != 0)
+    free(path);
+    if (rc != 0)
         return;
     sp = strchr(buf, ' ');
     if (sp) {
@@ -1099,7 +1101,6 @@ int pfa_diag_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struct
 {
     struct pfa_diag *d = calloc(1, sizeof(*d));
     struct diag__cfg_ctx cc = {0};
-    char path[PATH_MAX];
     int rc;
 
     *out = NULL;
@@ -1117,11 +1118,11 @@ int pfa_diag_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struct
     d->state_dir = strdup(cfg->state_dir);
     d->broker_host = strdup(cfg->broker_host);
     d->payment_host = cfg->diag_payment_host ? strdup(cfg->diag_payment_host) : NULL;
-    if (snprintf(path, sizeof(path), "%s/diag", cfg->state_dir) >= (int)sizeof(path)) {
+    if (strlen(cfg->state_dir) + sizeof("/diag/archive.tar.gz") >= PATH_MAX) {
         rc = pf_error_set(err, PF_ETOOBIG, "state_dir: path too long");
         goto out_free;
     }
-    d->dir = strdup(path);
+    d->dir = pf_path_join(cfg->state_dir, "diag");
     d->ring_cap = (size_t)cfg->diag_log_lines;
     if (!d->state_dir || !d->broker_host || !d->dir ||
         (cfg->diag_payment_host && !d->payment_host)) {

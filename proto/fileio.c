@@ -31,33 +31,33 @@ static int fileio__errno(int e)
     }
 }
 
+/*
+ * Path buffers live on the heap here, not in PATH_MAX arrays on the stack: these calls
+ * sit at the bottom of the agent's deepest call chains, and every stack page a terminal
+ * ever touches stays resident for its whole life.
+ */
 int pf_fsync_dir_of(const char *path)
 {
-    char dir[PATH_MAX];
     const char *slash;
     struct stat st;
+    char *dir;
     int fd, rc = 0;
 
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-            return PF_ETOOBIG;
+        dir = strdup(path);
     } else {
         slash = strrchr(path, '/');
-        if (!slash) {
-            dir[0] = '.';
-            dir[1] = '\0';
-        } else if (slash == path) {
-            dir[0] = '/';
-            dir[1] = '\0';
-        } else {
-            size_t n = (size_t)(slash - path);
-            if (n >= sizeof(dir))
-                return PF_ETOOBIG;
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
+        if (!slash)
+            dir = strdup(".");
+        else if (slash == path)
+            dir = strdup("/");
+        else
+            dir = strndup(path, (size_t)(slash - path));
     }
+    if (!dir)
+        return PF_ENOMEM;
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
     if (fd < 0)
         return fileio__errno(errno);
     if (fsync(fd) < 0)
@@ -68,15 +68,23 @@ int pf_fsync_dir_of(const char *path)
 
 int pf_file_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 {
-    char tmp[PATH_MAX];
+    size_t tlen = strlen(path) + 32;
+    char *tmp = malloc(tlen);
     const char *p = buf;
     int fd, rc;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return PF_ETOOBIG;
+    if (!tmp)
+        return PF_ENOMEM;
+    if (strlen(path) >= PATH_MAX) {
+        rc = PF_ETOOBIG;
+        goto out_free;
+    }
+    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return fileio__errno(errno);
+    if (fd < 0) {
+        rc = fileio__errno(errno);
+        goto out_free;
+    }
     while (len > 0) {
         ssize_t w = write(fd, p, len);
         if (w < 0) {
@@ -102,12 +110,15 @@ int pf_file_write_atomic(const char *path, const void *buf, size_t len, mode_t m
         rc = fileio__errno(errno);
         goto out_unlink;
     }
+    free(tmp);
     return pf_fsync_dir_of(path);
 
 out_unlink:
     if (fd >= 0)
         close(fd);
     unlink(tmp);
+out_free:
+    free(tmp);
     return rc;
 }
 
@@ -155,23 +166,40 @@ out_close:
     return rc;
 }
 
+char *pf_path_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p;
+
+    if (dl + nl + 2 > PATH_MAX || !(p = malloc(dl + nl + 2)))
+        return NULL;
+    memcpy(p, dir, dl);
+    p[dl] = '/';
+    memcpy(p + dl + 1, name, nl + 1);
+    return p;
+}
+
 int pf_mkdir_p(const char *path, mode_t mode)
 {
-    char buf[PATH_MAX];
     size_t n = strlen(path);
+    char *buf;
+    int rc = 0;
 
-    if (n == 0 || n >= sizeof(buf))
+    if (n == 0 || n >= PATH_MAX)
         return PF_EINVAL;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
+    buf = strdup(path);
+    if (!buf)
+        return PF_ENOMEM;
+    for (char *p = buf + 1; *p && rc == 0; p++) {
         if (*p != '/')
             continue;
         *p = '\0';
         if (mkdir(buf, mode) < 0 && errno != EEXIST)
-            return fileio__errno(errno);
+            rc = fileio__errno(errno);
         *p = '/';
     }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-        return fileio__errno(errno);
-    return 0;
+    if (rc == 0 && mkdir(buf, mode) < 0 && errno != EEXIST)
+        rc = fileio__errno(errno);
+    free(buf);
+    return rc;
 }

@@ -26,6 +26,13 @@ int pf_file_read(const char *path, size_t max, char **out, size_t *len) PF_WUR;
 /* fsync()s the directory that contains path (or path itself if it is one). */
 int pf_fsync_dir_of(const char *path) PF_WUR;
 
+/*
+ * "dir/name" in a new heap string (caller frees), or NULL when out of memory or
+ * longer than PATH_MAX. For paths built once and kept, without a PATH_MAX
+ * buffer on the stack.
+ */
+char *pf_path_join(const char *dir, const char *name);
+
 /* mkdir -p with the given mode for created components. */
 int pf_mkdir_p(const char *path, mode_t mode) PF_WUR;
 
