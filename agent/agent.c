@@ -427,6 +427,18 @@ static void agent__on_connect(struct mosquitto *mosq, void *ud, int rc, int flag
     pfa_info(&a->log, "connected to %s:%d (session %s)", a->host, a->port,
              flags ? "resumed" : "new");
 
+    /*
+     * Subscribe before announcing ourselves: the broker handles one client's packets in
+     * order, so the subscription exists before posfleetd sees the birth and answers it
+     * (an offer sent again at birth would otherwise reach a new session with no
+     * subscription yet, and be dropped).
+     */
+    if (agent__topic(a, PF_DIR_CMD, "#", topic, sizeof(topic)) == 0) {
+        rc = mosquitto_subscribe_v5(a->mosq, NULL, topic, 1, 0, NULL);
+        if (rc != MOSQ_ERR_SUCCESS)
+            pfa_warn(&a->log, "subscribe %s: %s", topic, mosquitto_strerror(rc));
+    }
+
     state.ts_ms = pf_clock_wall_ms(a->clock);
     if (pf_state_encode(&state, buf, sizeof(buf), &len) == 0)
         (void)agent__publish(a, PF_DEV_STATE, buf, len, NULL);
@@ -446,11 +458,6 @@ static void agent__on_connect(struct mosquitto *mosq, void *ud, int rc, int flag
     else
         pfa_err(&a->log, "birth: cannot encode");
 
-    if (agent__topic(a, PF_DIR_CMD, "#", topic, sizeof(topic)) == 0) {
-        rc = mosquitto_subscribe_v5(a->mosq, NULL, topic, 1, 0, NULL);
-        if (rc != MOSQ_ERR_SUCCESS)
-            pfa_warn(&a->log, "subscribe %s: %s", topic, mosquitto_strerror(rc));
-    }
     /* Reports still in flight from the last connection are resent by
      * libmosquitto after this callback returns; restart their ack clocks and
      * publish newer reports only after that (the pump runs after the read). */
