@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "commands_lifecycle.h"
+#include "commands_rollout.h"
 #include "import.h"
 #include "render.h"
 
@@ -255,6 +256,33 @@ const struct pfc_command pfc_commands[] = {
      "close a repair: back to stock (and unlocked) or scrapped (retired)"},
     {"audit", NULL, pfc_audit_opts, "GET", "/v1/audit", pfc_render_audit, NULL,
      "who changed what: by terminal, merchant or time"},
+    /* Staged rollouts: commands_rollout.c. */
+    {"rollout create", pfc_rollout_create_pos, pfc_rollout_create_opts, "POST", "/v1/rollouts",
+     pfc_render_rollout, pfc_cmd_rollout_create,
+     "plan a staged rollout of a stored bundle to a cohort of terminals"},
+    {"rollout list", NULL, NULL, "GET", "/v1/rollouts", pfc_render_rollouts, NULL,
+     "rollouts, newest first"},
+    {"rollouts", NULL, NULL, "GET", "/v1/rollouts", pfc_render_rollouts, NULL,
+     "rollouts, newest first"},
+    {"rollout show", pfc_rollout_id_pos, pfc_rollout_show_opts, "GET", "/v1/rollouts/{ID}",
+     pfc_render_rollout, pfc_cmd_rollout_show,
+     "one rollout: state, progress per stage, failure reasons (--watch redraws)"},
+    {"rollout members", pfc_rollout_id_pos, pfc_rollout_members_opts, "GET",
+     "/v1/rollouts/{ID}/members", pfc_render_rollout_members, pfc_cmd_rollout_members,
+     "a rollout's terminals and their status"},
+    {"rollout pause", pfc_rollout_id_pos, pfc_rollout_pause_opts, "POST",
+     "/v1/rollouts/{ID}/pause", pfc_render_rollout, pfc_cmd_lifecycle,
+     "stop offering; what is in progress finishes"},
+    {"rollout resume", pfc_rollout_id_pos, NULL, "POST", "/v1/rollouts/{ID}/resume",
+     pfc_render_rollout, pfc_cmd_lifecycle, "go on after a pause; the rates count from now"},
+    {"rollout continue", pfc_rollout_id_pos, NULL, "POST", "/v1/rollouts/{ID}/continue",
+     pfc_render_rollout, pfc_cmd_lifecycle, "open the next stage of a gated rollout"},
+    {"rollout abort", pfc_rollout_id_pos, NULL, "POST", "/v1/rollouts/{ID}/abort",
+     pfc_render_rollout, pfc_cmd_lifecycle,
+     "stop for good: members not reached are skipped, installed ones stay"},
+    {"rollout rollback", pfc_rollout_id_pos, NULL, "POST", "/v1/rollouts/{ID}/rollback",
+     pfc_render_rollout, pfc_cmd_lifecycle,
+     "stop and offer each installed member the bundle it ran before"},
 };
 /* clang-format on */
 const size_t pfc_ncommands = sizeof(pfc_commands) / sizeof(pfc_commands[0]);

@@ -81,6 +81,11 @@ const struct pfc_opt pfc_merchant_add_pos[] = {
              .metavar = "ID,ID",                                                                   \
              .body = "fee_plan",                                                                   \
              .help = "fee-table bundle ids or versions, comma-separated (- for none)"},         \
+            {.name = "region",                                                                     \
+             .type = PFC_OPT_STR,                                                                  \
+             .metavar = "REGION",                                                                  \
+             .body = "region",                                                                     \
+             .help = "region, 32 characters at most (- for none); rollout cohorts filter on it"},        \
     {                                                                                              \
         0                                                                                          \
     }
@@ -319,6 +324,13 @@ int pfc_cmd_lifecycle(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_e
             return pf_error_set(err, PF_ENOMEM, "out of memory");
         }
     }
+    /* --region - clears the region, like "-" for the lists above. */
+    if (json_is_string(json_object_get(body, "region")) &&
+        !strcmp(json_string_value(json_object_get(body, "region")), "-") &&
+        json_object_set_new(body, "region", json_string(""))) {
+        json_decref(body);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
     if (!body && strcmp(a->cmd->method, "POST") == 0 && !(body = json_object()))
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     rc = pfc_call(ctx, a->cmd->method, path, body, pfc_args_pos(a, "SERIAL"), &resp, err);
@@ -417,6 +429,7 @@ int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
     lr__kv(out, "contact", resp, "contact_name");
     lr__kv(out, "phone", resp, "contact_phone");
     lr__kv(out, "time zone", resp, "tz");
+    lr__kv(out, "region", resp, "region");
     lr__kv(out, "settlement", resp, "settlement");
     lr__kv(out, "fee plan", resp, "fee_plan");
     lr__time(out, "applied", resp, "created_ms", now_ms);
