@@ -685,6 +685,8 @@ static int ro__definition_flags(const struct pfc_args *a, const char *bundle, js
         if (rc)
             return rc;
     }
+    json_decref(cohort);
+    cohort = NULL;
 
     if (!(v = pfc_args_get(a, "stages")))
         return pf_error_set(err, PF_EINVAL, "--stages is required (or --definition)");
@@ -1242,7 +1244,7 @@ int pfc_render_rollouts(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
         fprintf(out, "no rollouts\n");
         return 0;
     }
-    if (pfc_table_init(&t, 12, head, "rllllrrrrrrl"))
+    if (pfc_table_init(&t, 12, head, "rlllllrrrrrl"))
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     json_array_foreach(list, i, r)
     {
