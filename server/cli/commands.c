@@ -277,10 +277,10 @@ const struct pfc_command pfc_commands[] = {
      pfc_render_rollout, pfc_cmd_lifecycle, "go on after a pause; the rates count from now"},
     {"rollout continue", pfc_rollout_id_pos, NULL, "POST", "/v1/rollouts/{ID}/continue",
      pfc_render_rollout, pfc_cmd_lifecycle, "open the next stage of a gated rollout"},
-    {"rollout abort", pfc_rollout_id_pos, NULL, "POST", "/v1/rollouts/{ID}/abort",
+    {"rollout abort", pfc_rollout_id_pos, pfc_rollout_abort_opts, "POST", "/v1/rollouts/{ID}/abort",
      pfc_render_rollout, pfc_cmd_lifecycle,
      "stop for good: members not reached are skipped, installed ones stay"},
-    {"rollout rollback", pfc_rollout_id_pos, NULL, "POST", "/v1/rollouts/{ID}/rollback",
+    {"rollout rollback", pfc_rollout_id_pos, pfc_rollout_rollback_opts, "POST", "/v1/rollouts/{ID}/rollback",
      pfc_render_rollout, pfc_cmd_lifecycle,
      "stop and offer each installed member the bundle it ran before"},
 };

@@ -120,6 +120,21 @@ const struct pfc_opt pfc_rollout_pause_opts[] = {
         {0},
 };
 
+const struct pfc_opt pfc_rollout_abort_opts[] = {
+        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "reason",
+         .help = "why (kept with the rollout)"},
+        {0},
+};
+
+const struct pfc_opt pfc_rollout_rollback_opts[] = {
+        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "reason",
+         .help = "why (kept with the rollout)"},
+        {.name = "bundle", .type = PFC_OPT_STR, .metavar = "ID", .body = "bundle",
+         .help = "offer this stored bundle to every installed member instead of the one it ran "
+                 "before (needed for firmware: terminals refuse older versions)"},
+        {0},
+};
+
 /* --- value parsers --- */
 
 int pfc_duration_parse(const char *s, int64_t *seconds)
@@ -848,9 +863,9 @@ int pfc_cmd_rollout_members(struct pfc_ctx *ctx, const struct pfc_args *a, struc
     bool every = pfc_args_flag(a, "all");
     int rc = 0;
 
-    /* People count stages from 1; the API from 0 like the rollout object's "index". */
+    /* stage= counts from 1 like people do (the members' "stage" field from 0). */
     if (stage_arg)
-        snprintf(stage, sizeof(stage), "%lld", (long long)pfc_args_int(a, "stage", 1) - 1);
+        snprintf(stage, sizeof(stage), "%lld", (long long)pfc_args_int(a, "stage", 1));
     for (int pages = 0;; pages++) {
         json_t *list, *next;
 
@@ -1033,17 +1048,15 @@ static void ro__when(int64_t now_ms, int64_t ms, char *buf, size_t len)
     snprintf(buf, len, "%s (%s)", rel, utc);
 }
 
-/* Number of stages: the "stages" array, or a count where a list leaves the array out. */
+/* Number of stages: "stage_count", or the "stages" array. */
 static int64_t ro__nstages(json_t *r)
 {
     json_t *s = json_object_get(r, "stages");
 
+    if (json_is_integer(json_object_get(r, "stage_count")))
+        return ro__int(r, "stage_count");
     if (json_is_array(s))
         return (int64_t)json_array_size(s);
-    if (json_is_integer(s))
-        return (int64_t)json_integer_value(s);
-    if (json_is_integer(json_object_get(r, "nstages")))
-        return ro__int(r, "nstages");
     return -1;
 }
 
@@ -1198,6 +1211,15 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     }
     ro__stage_of(r, buf, sizeof(buf));
     fprintf(out, "members   %lld, stage %s\n", (long long)ro__int(r, "members"), buf);
+    if (json_is_object(json_object_get(r, "plan"))) {
+        json_t *plan = json_object_get(r, "plan");
+        double ms = json_number_value(json_object_get(plan, "select_ms")) +
+                    json_number_value(json_object_get(plan, "order_ms")) +
+                    json_number_value(json_object_get(plan, "insert_ms"));
+
+        fprintf(out, "planned   %lld terminals in %.0f ms\n", (long long)ro__int(plan, "cohort"),
+                ms);
+    }
     ro__str(r, "waiting", "", buf, sizeof(buf));
     if (buf[0])
         fprintf(out, "waiting   %s\n", buf);

@@ -33,6 +33,8 @@ extern const struct pfc_opt pfc_rollout_create_opts[];
 extern const struct pfc_opt pfc_rollout_show_opts[];
 extern const struct pfc_opt pfc_rollout_members_opts[];
 extern const struct pfc_opt pfc_rollout_pause_opts[];
+extern const struct pfc_opt pfc_rollout_abort_opts[];
+extern const struct pfc_opt pfc_rollout_rollback_opts[];
 
 /*
  * The definition object of `rollout create` from its arguments: the BUNDLE

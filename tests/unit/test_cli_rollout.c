@@ -605,11 +605,11 @@ START_TEST(list_table)
     struct pf_error err = {0};
     json_t *j = load(
             "{\"rollouts\":[{\"id\":12,\"name\":\"fees q1\",\"state\":\"running\",\"kind\":"
-            "\"feetable\",\"version\":\"7\",\"members\":1500,\"stage\":0,\"nstages\":3,"
+            "\"feetable\",\"version\":\"7\",\"members\":1500,\"stage\":0,\"stage_count\":3,"
             "\"totals\":{\"installed\":15,\"failed\":0,\"rolled_back\":0,\"timed_out\":2},"
             "\"waiting\":\"outside maintenance window: 1483 terminals\"},"
             "{\"id\":3,\"name\":\"fw 2.1\",\"state\":\"paused\",\"kind\":\"firmware\","
-            "\"version\":\"2.1.0\",\"members\":40,\"stage\":1,\"stages\":2,"
+            "\"version\":\"2.1.0\",\"members\":40,\"stage\":1,\"stage_count\":2,"
             "\"totals\":{\"installed\":10,\"failed\":1,\"rolled_back\":2,\"timed_out\":1},"
             "\"waiting\":\"paused: rollback_rate\"}]}");
 
