@@ -15,6 +15,7 @@
 #include "api_diag.h"
 #include "api_lifecycle.h"
 #include "pf/jsonv.h"
+#include "rollout.h"
 #include "updates.h"
 
 /* --- responses --- */
@@ -719,6 +720,8 @@ void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_r
                   &who))
         return;
     if (api->updates && pfs_updates_api(api->updates, req, resp, who))
+        return;
+    if (api->rollouts && pfs_rollouts_api(api->rollouts, req, resp, who))
         return;
     if (get && (strcmp(p, devices) == 0 || strcmp(p, "/v1/devices/") == 0)) {
         api__devices(api, req, resp);

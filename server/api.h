@@ -14,6 +14,7 @@
  *   .../devices/{serial}/diag, /v1/diag/{id}  see api_diag.h
  *   /v1/merchants..., .../devices/{serial}/{lifecycle,history,bind,unbind,retire,tags,
  *   swap,repair}, /v1/repairs..., /v1/audit?serial|merchant|since  see api_lifecycle.h
+ *   /v1/rollouts...                   see rollout.h
  *
  * Requests carry "Authorization: Bearer TOKEN" (tokens.h). Errors are
  * {"error": pf_errname(code), "message": text} with 400, 401, 403, 404, 409,
@@ -41,6 +42,7 @@ struct pfs_updates;
 
 struct pfs_lifectl;
 struct pfs_diag;
+struct pfs_rollouts;
 
 struct pfs_api {
     struct pfs_store *store;
@@ -57,6 +59,8 @@ struct pfs_api {
     struct pfs_lifectl *lifectl;
     /* Remote diagnostics (api_diag.c). May be NULL. */
     struct pfs_diag *diag;
+    /* Staged rollouts (rollout.h, api_rollouts.c). May be NULL. */
+    struct pfs_rollouts *rollouts;
 };
 
 /* A pfs_http_handler; ctx is a struct pfs_api. */

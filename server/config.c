@@ -34,6 +34,9 @@ void pfs_config_defaults(struct pfs_config *c)
     c->update_deadline_min = 24 * 60;
     c->diag_rate_terminal = 10;
     c->diag_rate_user = 60;
+    c->rollout_tick_ms = 1000;
+    c->rollout_join_scan_s = 60;
+    snprintf(c->rollout_default_tz, sizeof(c->rollout_default_tz), "UTC");
 }
 
 static int config__int(const char *key, const char *value, int64_t min, int64_t max, int *out,
@@ -86,6 +89,9 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("update.deadline_min", update_deadline_min, 1, 30 * 24 * 60);
     INT("diag.rate_terminal", diag_rate_terminal, 1, 1000);
     INT("diag.rate_user", diag_rate_user, 1, 1000);
+    INT("rollout.tick_ms", rollout_tick_ms, 50, 60000);
+    INT("rollout.join_scan_s", rollout_join_scan_s, 1, 86400);
+    STR("rollout.default_tz", rollout_default_tz);
 #undef STR
 #undef INT
     if (strcmp(key, "log_level") == 0) {

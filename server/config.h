@@ -49,6 +49,9 @@ struct pfs_config {
     int update_deadline_min;          /* default offer deadline */
     int diag_rate_terminal;           /* diagnostic requests per terminal per minute */
     int diag_rate_user;               /* diagnostic requests per API user per minute */
+    int rollout_tick_ms;              /* scheduler period (docs/rollouts.md) */
+    int rollout_join_scan_s;          /* how often new registrations join live rollouts */
+    char rollout_default_tz[64];      /* maintenance window zone of unbound terminals */
     enum pfs_log_level log_level;
 };
 

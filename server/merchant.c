@@ -307,6 +307,8 @@ int pfs_merchant_from_json(json_t *o, bool create, struct pfs_merchant *m, struc
         return rc;
     if (!pfs_tz_valid(n.tz, NULL))
         return pf_error_set(err, PF_EINVAL, "tz: '%s' is not an IANA time zone name", n.tz);
+    if ((rc = merchant__ascii(o, "region", false, 0, PFS_REGION_MAX, n.region, err)))
+        return rc;
     v = json_object_get(o, "settlement");
     if (v && !json_is_null(v)) {
         int i;
@@ -340,12 +342,12 @@ json_t *pfs_merchant_to_json(const struct pfs_merchant *m)
 
     for (size_t i = 0; fees && i < m->nfees; i++)
         json_array_append_new(fees, json_string(m->fee_plan[i]));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I}", "id", m->id,
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s}", "id", m->id,
                   "name", m->name, "uscc", m->uscc, "mcc", m->mcc, "address", m->address,
                   "contact_name", m->contact_name, "contact_phone", m->contact_phone, "tz", m->tz,
                   "settlement", pfs_settlement_names[m->settlement], "fee_plan", fees, "status",
                   pfs_merchant_status_names[m->status], "created_ms", (json_int_t)m->created_ms,
-                  "updated_ms", (json_int_t)m->updated_ms);
+                  "updated_ms", (json_int_t)m->updated_ms, "region", m->region);
     return o;
 }
 

@@ -34,6 +34,7 @@
 #define PFS_CONTACT_MAX       64
 #define PFS_PHONE_MAX         20
 #define PFS_TZ_MAX            64
+#define PFS_REGION_MAX        32
 #define PFS_FEE_PLAN_MAX      8 /* fee-table bundle ids or versions per plan */
 #define PFS_FEE_REF_MAX       64
 
@@ -73,6 +74,7 @@ struct pfs_merchant {
     char contact_name[PFS_CONTACT_MAX * 4 + 1];
     char contact_phone[PFS_PHONE_MAX + 1];
     char tz[PFS_TZ_MAX + 1];
+    char region[PFS_REGION_MAX + 1]; /* free text for rollout cohorts ("" none) */
     enum pfs_settlement settlement;
     size_t nfees;
     char fee_plan[PFS_FEE_PLAN_MAX][PFS_FEE_REF_MAX + 1];

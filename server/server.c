@@ -108,6 +108,8 @@ static void server__shutdown(struct pfs_server *s)
         uv_close((uv_handle_t *)&s->stop_async, NULL);
         if (s->lifectl_open)
             pfs_lifectl_stop(&s->lifectl);
+        if (s->rollouts_open)
+            pfs_rollouts_stop(&s->rollouts);
         if (s->opts.signals) {
             uv_close((uv_handle_t *)&s->sigterm, NULL);
             uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -208,6 +210,14 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         s->ingest.hooks = (struct pfs_ingest_hooks){&s->lifectl, pfs_lifectl_on_health,
                                                     pfs_lifectl_claims, pfs_lifectl_on_leaf};
     }
+    /* Rollouts offer only with a broker; their API works either way. */
+    rc = pfs_rollouts_init(&s->rollouts, opts->mqtt ? &s->loop : NULL, &s->cfg, s->store,
+                           &s->updates, &s->log, &s->clock, err);
+    if (rc)
+        goto out_free;
+    s->rollouts_open = true;
+    s->lifectl.swap_hook = pfs_store_rollout_swap; /* a swap moves rollout memberships */
+    s->lifectl.swap_hook_ctx = NULL;
 
     uv_timer_init(&s->loop, &s->batch_timer);
     uv_timer_init(&s->loop, &s->silent_timer);
@@ -252,6 +262,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api.store = s->store;
     s->api.updates = &s->updates;
     s->api.lifectl = &s->lifectl;
+    s->api.rollouts = &s->rollouts;
     s->api.ingest = &s->ingest;
     s->api.metrics = &s->metrics;
     s->api.tokens = &s->tokens;
@@ -304,6 +315,8 @@ void pfs_server_free(struct pfs_server *s)
         /* Let the closed handles finish. */
         uv_run(&s->loop, UV_RUN_DEFAULT);
     }
+    if (s->rollouts_open)
+        pfs_rollouts_release(&s->rollouts);
     if (s->lifectl_open)
         pfs_lifectl_release(&s->lifectl);
     if (s->updates_open)

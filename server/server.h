@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "mqtt.h"
 #include "pf/clock.h"
+#include "rollout.h"
 #include "store/store.h"
 #include "tokens.h"
 #include "updates.h"
@@ -53,6 +54,8 @@ struct pfs_server {
     bool lifectl_open;
     struct pfs_diag diag; /* remote diagnostics (diag.h) */
     bool diag_open;
+    struct pfs_rollouts rollouts; /* staged rollouts (rollout.h) */
+    bool rollouts_open;
     struct pfs_tokens tokens;
     struct pfs_api api;
     struct pfs_http http;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pf/topic.h"
+#include "store/store_rollouts.h"
 
 static int updates__publish(void *ctx, const char *topic, const void *buf, size_t len, int qos,
                             int *mid)
@@ -247,9 +248,9 @@ static bool updates__listed(const char *list, const char *want)
     return false;
 }
 
-int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bundle,
-                      int deadline_min, const struct pfs_actor *actor, struct pfs_offer_rec *out,
-                      struct pf_error *err)
+static int updates__offer(struct pfs_updates *u, const char *serial, const char *bundle,
+                          int64_t deadline_ms, const struct pfs_actor *actor, int64_t rollout,
+                          struct pfs_offer_rec *out, struct pf_error *err)
 {
     struct pfs_bundle_rec b;
     struct pfs_device d;
@@ -313,8 +314,7 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
     randombytes_buf(rnd, sizeof(rnd));
     snprintf(o->id, sizeof(o->id), "o%" PRId64 "-%02x%02x%02x%02x", now, rnd[0], rnd[1], rnd[2],
              rnd[3]);
-    o->deadline_ms =
-            now + (int64_t)(deadline_min > 0 ? deadline_min : u->cfg->update_deadline_min) * 60000;
+    o->deadline_ms = deadline_ms;
     o->max_chunk = u->chunks.chunk_max;
     rc = pf_offer_encode(o, msg, PF_UPDATE_MSG_MAX - 1, &mlen);
     if (rc) {
@@ -332,7 +332,8 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
     out->deadline_ms = o->deadline_ms;
     /* Recorded first: the terminal's events for it may follow at once. */
     msg[mlen] = '\0';
-    rc = pfs_store_offer_put(u->store, out, &b, msg, actor, err);
+    rc = rollout ? pfs_store_rollout_offer(u->store, rollout, out, &b, msg, err)
+                 : pfs_store_offer_put(u->store, out, &b, msg, actor, err);
     if (rc)
         goto out_free;
     rc = updates__send(u, serial, PF_CMD_OFFER, msg, mlen, 1);
@@ -347,4 +348,25 @@ out_free:
     free(o);
     free(msg);
     return rc;
+}
+
+int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bundle,
+                      int deadline_min, const struct pfs_actor *actor, struct pfs_offer_rec *out,
+                      struct pf_error *err)
+{
+    int64_t min = deadline_min > 0 ? deadline_min : u->cfg->update_deadline_min;
+
+    return updates__offer(u, serial, bundle, pf_clock_wall_ms(u->clock) + min * 60000, actor, 0,
+                          out, err);
+}
+
+int pfs_updates_offer_member(struct pfs_updates *u, int64_t rollout, const char *serial,
+                             const char *bundle, int64_t deadline_ms, struct pfs_offer_rec *out,
+                             struct pf_error *err)
+{
+    char name[32];
+    struct pfs_actor actor = {name, "system"};
+
+    snprintf(name, sizeof(name), "rollout/%" PRId64, rollout);
+    return updates__offer(u, serial, bundle, deadline_ms, &actor, rollout, out, err);
 }

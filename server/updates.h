@@ -97,6 +97,16 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
                       struct pf_error *err) PF_WUR;
 
 /*
+ * Offers bundle to serial as member of a rollout: the same checks and
+ * message, recorded together with the member's move to offered (or
+ * reverting) by pfs_store_rollout_offer; PF_ESTATE if the member is no longer
+ * pending. deadline_ms is absolute.
+ */
+int pfs_updates_offer_member(struct pfs_updates *u, int64_t rollout, const char *serial,
+                             const char *bundle, int64_t deadline_ms, struct pfs_offer_rec *out,
+                             struct pf_error *err) PF_WUR;
+
+/*
  * The HTTP endpoints of this module (api_updates.c); true if the request was
  * one of them (resp filled). The caller has authenticated who (POST needs
  * ops; the caller enforces that).

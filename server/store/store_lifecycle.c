@@ -202,7 +202,7 @@ static int life__event(sqlite3 *db, const char *serial, int64_t now, const char 
 
 #define LIFE_MERCHANT_COLS                                                                         \
     "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"         \
-    " status, created_ms, updated_ms"
+    " status, created_ms, updated_ms, region"
 
 static void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m)
 {
@@ -228,6 +228,7 @@ static void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m)
     }
     m->created_ms = sqlite3_column_int64(s, 11);
     m->updated_ms = sqlite3_column_int64(s, 12);
+    life__col(s, 13, m->region, sizeof(m->region));
 }
 
 static char *life__merchant_text(const struct pfs_merchant *m)
@@ -267,10 +268,10 @@ static int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool 
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     rc = life__prepare(db,
                        insert ? "INSERT INTO merchants (" LIFE_MERCHANT_COLS
-                                ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+                                ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
                               : "UPDATE merchants SET name=?2, uscc=?3, mcc=?4, address=?5,"
                                 " contact_name=?6, contact_phone=?7, tz=?8, settlement=?9,"
-                                " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13"
+                                " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13, region=?14"
                                 " WHERE id=?1",
                        &s, err);
     if (!rc) {
@@ -287,6 +288,7 @@ static int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool 
         sqlite3_bind_text(s, 11, pfs_merchant_status_names[m->status], -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 12, m->created_ms);
         sqlite3_bind_int64(s, 13, m->updated_ms);
+        sqlite3_bind_text(s, 14, m->region, -1, SQLITE_STATIC);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : life__fail(db, err, "merchant write");
         sqlite3_finalize(s);
     }

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store_rollouts.h"
 #include "store/store_sqlite_internal.h"
+#include "store/store_tx.h"
 
 static int upst__exec(sqlite3 *db, const char *sql)
 {
@@ -20,7 +22,7 @@ static int upst__exec(sqlite3 *db, const char *sql)
 
 /* Commit the ingest batch (its health rows stamped stored at now_ms), then a
  * FULL-durability transaction of our own. */
-static int upst__begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
+int pfs_store_tx_begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
 
@@ -36,7 +38,7 @@ static int upst__begin(struct pfs_store *st, int64_t now_ms, struct pf_error *er
     return 0;
 }
 
-static int upst__end(struct pfs_store *st, int rc, struct pf_error *err)
+int pfs_store_tx_end(struct pfs_store *st, int rc, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
 
@@ -50,7 +52,7 @@ static int upst__end(struct pfs_store *st, int rc, struct pf_error *err)
 
 /* Runs sql with text/int64 arguments described by fmt ('s' text or NULL if "", 'S' text
  * always, 'i' int64, 'n' int64 or NULL if < 0); PF_EEXIST on a constraint. */
-static int upst__run(sqlite3 *db, const char *sql, const char *fmt, ...)
+int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *s;
     va_list ap;
@@ -100,7 +102,7 @@ static int upst__kind(const char *name)
     return PF_KIND_FIRMWARE;
 }
 
-static int upst__audit(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
+int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
                        const char *action, const char *target, json_t *after)
 {
     char *text = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -108,7 +110,7 @@ static int upst__audit(sqlite3 *db, const struct pfs_actor *actor, int64_t now_m
 
     if (after && !text)
         return PF_ENOMEM;
-    rc = upst__run(db,
+    rc = pfs_store_sql_run(db,
                    "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
                    " VALUES (?1,?2,?3,?4,?5,NULL,?6)",
                    "iSSSSs", now_ms, actor && actor->name ? actor->name : "-",
@@ -149,10 +151,10 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
     int rc;
 
     *created = false;
-    rc = upst__begin(st, now_ms, err);
+    rc = pfs_store_tx_begin(st, now_ms, err);
     if (rc)
         return rc;
-    rc = upst__run(db,
+    rc = pfs_store_sql_run(db,
                    "INSERT INTO bundles (" UPST__BUNDLE_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
                    "?9,?10) ON CONFLICT (id) DO NOTHING",
                    "SSSSSiSiii", b->id, pf_bundle_kind_names[b->kind], b->version, b->models,
@@ -160,17 +162,17 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
                    b->uploaded_ms);
     if (rc) {
         pf_error_set(err, rc, "store: bundle %s: %s", b->id, sqlite3_errmsg(db));
-        return upst__end(st, rc, err);
+        return pfs_store_tx_end(st, rc, err);
     }
     if (sqlite3_changes(db) == 0)
-        return upst__end(st, 0, err);
+        return pfs_store_tx_end(st, 0, err);
     after = json_pack("{s:s, s:s, s:s, s:I}", "kind", pf_bundle_kind_names[b->kind], "version",
                       b->version, "models", b->models, "size", (json_int_t)b->size);
-    rc = after ? upst__audit(db, actor, now_ms, "bundle.upload", b->id, after) : PF_ENOMEM;
+    rc = after ? pfs_store_audit_row(db, actor, now_ms, "bundle.upload", b->id, after) : PF_ENOMEM;
     json_decref(after);
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
-    rc = upst__end(st, rc, err);
+    rc = pfs_store_tx_end(st, rc, err);
     if (rc == 0)
         *created = true;
     return rc;
@@ -219,6 +221,30 @@ int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, voi
 
 /* --- offers --- */
 
+int pfs_store_offer_rows(sqlite3 *db, const struct pfs_offer_rec *o,
+                         const struct pfs_bundle_rec *b, const char *body, const char *actor)
+{
+    int rc;
+
+    rc = pfs_store_sql_run(db,
+                           "INSERT INTO update_offers (id, serial, bundle, created_ms, deadline_ms,"
+                           " actor, body) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                           "SSSiiSs", o->id, o->serial, o->bundle, o->created_ms, o->deadline_ms,
+                           actor, body);
+    if (!rc)
+        rc = pfs_store_sql_run(
+                db,
+                "INSERT INTO update_state (serial, offer, bundle, kind, version, status,"
+                " percent, reason, code, updated_ms) VALUES (?1,?2,?3,?4,?5,'offered',"
+                "NULL,NULL,NULL,?6) ON CONFLICT (serial) DO UPDATE SET"
+                " offer=excluded.offer, bundle=excluded.bundle, kind=excluded.kind,"
+                " version=excluded.version, status='offered', percent=NULL, reason=NULL,"
+                " code=NULL, updated_ms=excluded.updated_ms",
+                "SSSSSi", o->serial, o->id, o->bundle, pf_bundle_kind_names[b->kind], b->version,
+                o->created_ms);
+    return rc;
+}
+
 int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
                         const struct pfs_bundle_rec *b, const char *body,
                         const struct pfs_actor *actor, struct pf_error *err)
@@ -228,36 +254,23 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     json_t *after;
     int rc;
 
-    rc = upst__begin(st, o->created_ms, err);
+    rc = pfs_store_tx_begin(st, o->created_ms, err);
     if (rc)
         return rc;
-    rc = upst__run(db,
-                   "INSERT INTO update_offers (id, serial, bundle, created_ms, deadline_ms, actor,"
-                   " body) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                   "SSSiiSs", o->id, o->serial, o->bundle, o->created_ms, o->deadline_ms,
-                   actor && actor->name ? actor->name : "-", body);
-    if (!rc)
-        rc = upst__run(db,
-                       "INSERT INTO update_state (serial, offer, bundle, kind, version, status,"
-                       " percent, reason, code, updated_ms) VALUES (?1,?2,?3,?4,?5,'offered',"
-                       "NULL,NULL,NULL,?6) ON CONFLICT (serial) DO UPDATE SET"
-                       " offer=excluded.offer, bundle=excluded.bundle, kind=excluded.kind,"
-                       " version=excluded.version, status='offered', percent=NULL, reason=NULL,"
-                       " code=NULL, updated_ms=excluded.updated_ms",
-                       "SSSSSi", o->serial, o->id, o->bundle, kind, b->version, o->created_ms);
+    rc = pfs_store_offer_rows(db, o, b, body, actor && actor->name ? actor->name : "-");
     if (rc) {
         pf_error_set(err, rc, "store: offer %s: %s", o->id,
                      rc == PF_EEXIST ? "offer id taken" : sqlite3_errmsg(db));
-        return upst__end(st, rc, err);
+        return pfs_store_tx_end(st, rc, err);
     }
     after = json_pack("{s:s, s:s, s:s, s:s, s:I}", "offer", o->id, "bundle", o->bundle, "kind",
                       kind, "version", b->version, "deadline_ms", (json_int_t)o->deadline_ms);
-    rc = after ? upst__audit(db, actor, o->created_ms, "device.update", o->serial, after)
+    rc = after ? pfs_store_audit_row(db, actor, o->created_ms, "device.update", o->serial, after)
                : PF_ENOMEM;
     json_decref(after);
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
-    return upst__end(st, rc, err);
+    return pfs_store_tx_end(st, rc, err);
 }
 
 int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms, char **body)
@@ -300,23 +313,25 @@ int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
 
     *recorded = false;
     pf_b2_hex(e->bundle, bundle);
-    rc = upst__begin(st, recv_ms, NULL);
+    rc = pfs_store_tx_begin(st, recv_ms, NULL);
     if (rc)
         return rc;
-    rc = upst__run(db,
+    rc = pfs_store_sql_run(db,
                    "INSERT INTO update_events (serial, id, offer, bundle, kind, version, status,"
                    " ts_ms, recv_ms, reason, percent, code, message) VALUES (?1,?2,?3,?4,?5,?6,"
                    "?7,?8,?9,?10,?11,?12,?13) ON CONFLICT (serial, id) DO NOTHING",
                    "SSSSSSSiisnss", serial, e->id, e->offer, bundle, pf_bundle_kind_names[e->kind],
                    e->version, status, e->ts_ms, recv_ms, e->reason, pct, e->code, e->message);
     if (rc || sqlite3_changes(db) == 0)
-        return upst__end(st, rc, NULL);
-    rc = upst__run(db,
+        return pfs_store_tx_end(st, rc, NULL);
+    rc = pfs_store_sql_run(db,
                    "UPDATE update_state SET status=?3, percent=?4, reason=?5, code=?6,"
                    " updated_ms=?7 WHERE serial=?1 AND offer=?2 AND status NOT IN"
                    " ('success','failed','rolled_back','refused')",
                    "SSSnssi", serial, e->offer, status, pct, e->reason, e->code, recv_ms);
-    rc = upst__end(st, rc, NULL);
+    if (!rc)
+        rc = pfs_store_rollout_on_event(db, serial, e, recv_ms);
+    rc = pfs_store_tx_end(st, rc, NULL);
     if (rc == 0)
         *recorded = true;
     return rc;

@@ -1,0 +1,105 @@
+/*
+ * rollout_def.h - what a rollout is: its definition (docs/rollouts.md,
+ * "Definition"), parsed and checked from the API's JSON, written back with the
+ * defaults filled in, and the pure rules planning and scheduling apply to it:
+ * cumulative stage targets, the stable membership hash, the maintenance
+ * window in a terminal's local time.
+ *
+ * struct pfs_ro_def is caller-owned; pfs_ro_def_release() frees the filter
+ * arrays it holds (JSON array texts, heap). No I/O except reading the time
+ * zone database in pfs_ro_local_minute().
+ */
+#ifndef PFS_ROLLOUT_DEF_H
+#define PFS_ROLLOUT_DEF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pf/b2.h"
+#include "pf/error.h"
+
+#define PFS_RO_NAME_MAX    64
+#define PFS_RO_STAGES_MAX  16
+#define PFS_RO_SERIALS_MAX 100000
+#define PFS_RO_VALUES_MAX  1000 /* values of one filter other than serials */
+#define PFS_RO_REASON_MAX  200
+
+enum pfs_ro_filter {
+    PFS_RO_MODELS,
+    PFS_RO_HW_REVS,
+    PFS_RO_FW_VERSIONS,
+    PFS_RO_FEE_VERSIONS,
+    PFS_RO_MERCHANTS,
+    PFS_RO_MCCS,
+    PFS_RO_REGIONS,
+    PFS_RO_TAGS,
+    PFS_RO_SERIALS,
+    PFS_RO_FILTER_COUNT
+};
+/* The cohort object's keys, by enum pfs_ro_filter; NULL-terminated. */
+extern const char *const pfs_ro_filter_names[];
+
+struct pfs_ro_stage {
+    char size[16]; /* as given: "10%" or "20" */
+    bool pct;      /* size is a share of the cohort */
+    int64_t value; /* basis points (10% = 1000) or a count */
+    int64_t soak_s;
+    bool gate;
+};
+
+struct pfs_ro_def {
+    char name[PFS_RO_NAME_MAX + 1];
+    char bundle[PF_B2_HEX_LEN + 1];
+    char *filters[PFS_RO_FILTER_COUNT]; /* JSON array text, NULL = no filter */
+    size_t nstages;
+    struct pfs_ro_stage stages[PFS_RO_STAGES_MAX];
+    int64_t soak_s;
+    bool gate;
+    double max_failure_rate, max_rollback_rate, max_unhealthy_rate;
+    int64_t min_sample;
+    int win_start, win_end; /* minutes of the local day; end may be 1440 */
+    int64_t max_concurrent;
+    int64_t timeout_s;
+    int64_t retry_s;
+    int64_t start_ms;    /* 0: at creation */
+    int64_t deadline_ms; /* 0: none */
+};
+
+/*
+ * Reads a definition object (unknown keys refused). now_ms fills start_ms
+ * when absent (0: a stored definition, whose deadline may have passed). PF_EINVAL with err naming
+ * the key ("stages[2]: sizes must grow", "window.start: HH:MM").
+ */
+int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_error *err) PF_WUR;
+/* The definition with every default filled in (new object, NULL on ENOMEM). */
+json_t *pfs_ro_def_to_json(const struct pfs_ro_def *d);
+void pfs_ro_def_release(struct pfs_ro_def *d);
+
+/*
+ * Cumulative member count of each stage for a cohort of n terminals
+ * (percentages rounded down, counts capped at n). PF_EINVAL when the cohort
+ * is empty, a stage rounds to zero new terminals, or the last stage does not
+ * reach n; err says which ("stage 1 (1%) rounds to 0 of 50 terminals").
+ */
+int pfs_ro_stage_targets(const struct pfs_ro_def *d, size_t n, size_t targets[PFS_RO_STAGES_MAX],
+                         struct pf_error *err) PF_WUR;
+
+/* The membership order key: the first 8 bytes of BLAKE2b("{id}/{serial}"),
+ * big-endian. */
+uint64_t pfs_ro_hash(int64_t rollout_id, const char *serial);
+
+/* True if minute (0..1439 of the local day) is inside the window. */
+bool pfs_ro_in_window(const struct pfs_ro_def *d, int minute);
+/*
+ * The minute of the local day in time zone tz ("" = UTC) at now_ms. Uses the
+ * process's TZ (set and restored): one thread only. PF_EINVAL for a name that
+ * is not an installed zone.
+ */
+int pfs_ro_local_minute(const char *tz, int64_t now_ms, int *minute) PF_WUR;
+
+/* "2026-11-28T01:00:00Z" -> ms; PF_EINVAL if it is not that form. */
+int pfs_ro_time_parse(const char *s, int64_t *ms) PF_WUR;
+
+#endif

@@ -1,0 +1,1194 @@
+/*
+ * store_rollouts.c - the SQLite backend of store_rollouts.h (tables of
+ * migration 008). Shares the connection and transaction helpers of the other
+ * backend files (store_tx.h).
+ */
+#include "store/store_rollouts.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_sqlite_internal.h"
+#include "store/store_tx.h"
+
+const char *const pfs_ro_state_names[] = {
+        "scheduled", "running",      "paused",      "gated", "completed",
+        "aborted",   "rolling_back", "rolled_back", NULL,
+};
+
+const char *const pfs_ro_member_names[] = {
+        "pending",   "offered",     "deferred",      "downloading", "installing", "installed",
+        "failed",    "rolled_back", "timed_out",     "skipped",     "swapped",    "revert_pending",
+        "reverting", "reverted",    "revert_failed", NULL,
+};
+
+#define RO__LIVE_SQL "('scheduled','running','paused','gated','rolling_back')"
+
+bool pfs_ro_state_live(enum pfs_ro_state s)
+{
+    return s == PFS_RO_SCHEDULED || s == PFS_RO_RUNNING || s == PFS_RO_PAUSED ||
+           s == PFS_RO_GATED || s == PFS_RO_ROLLING_BACK;
+}
+
+static int ro__name_index(const char *const *names, const char *v)
+{
+    for (int i = 0; v && names[i]; i++) {
+        if (strcmp(names[i], v) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static void ro__col(sqlite3_stmt *s, int col, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+
+    snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+static int ro__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_error *err)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, s, NULL) != SQLITE_OK)
+        return pf_error_set(err, PF_EIO, "store: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+static double ro__ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* True if v is one of the comma separated names in list ("" = any). */
+static bool ro__listed(const char *list, const char *v)
+{
+    size_t n = strlen(v);
+
+    if (!*list)
+        return true;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+
+        if (len == n && strncmp(p, v, n) == 0)
+            return true;
+        p += len + (e ? 1 : 0);
+    }
+    return false;
+}
+
+/* --- the cohort --- */
+
+/*
+ * Registered, unrevoked terminals in a state that may install, matching every
+ * filter, not already on the version; since_ms >= 0 keeps those registered
+ * after it. Columns: serial, model, hw_rev, current version of the kind.
+ */
+static int ro__cohort_prepare(sqlite3 *db, const struct pfs_ro_def *d, int kind,
+                              const char *version, int64_t since_ms, sqlite3_stmt **s,
+                              struct pf_error *err)
+{
+    const char *cur = kind == PF_KIND_FIRMWARE ? "s.fw_version" : "s.fee_version";
+    char sql[2048];
+    int rc;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT d.serial, d.model, coalesce(d.hw_rev,''), %s FROM devices d"
+             " LEFT JOIN device_state s ON s.serial = d.serial"
+             " LEFT JOIN terminals t ON t.serial = d.serial"
+             " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
+             " WHERE d.status = 'registered'"
+             " AND coalesce(t.state, 'in_stock') IN ('in_stock','installed','active')"
+             " AND (?1 IS NULL OR d.model IN (SELECT value FROM json_each(?1)))"
+             " AND (?2 IS NULL OR d.hw_rev IN (SELECT value FROM json_each(?2)))"
+             " AND (?3 IS NULL OR s.fw_version IN (SELECT value FROM json_each(?3)))"
+             " AND (?4 IS NULL OR s.fee_version IN (SELECT value FROM json_each(?4)))"
+             " AND (?5 IS NULL OR m.id IN (SELECT value FROM json_each(?5)))"
+             " AND (?6 IS NULL OR m.mcc IN (SELECT value FROM json_each(?6)))"
+             " AND (?7 IS NULL OR m.region IN (SELECT value FROM json_each(?7)))"
+             " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(t.tags) g"
+             "      WHERE g.value IN (SELECT value FROM json_each(?8))))"
+             " AND (?9 IS NULL OR d.serial IN (SELECT value FROM json_each(?9)))"
+             " AND coalesce(%s, '') <> ?10"
+             " AND (?11 < 0 OR d.created_ms > ?11)"
+             " ORDER BY d.serial",
+             cur, cur);
+    if ((rc = ro__prepare(db, sql, s, err)))
+        return rc;
+    for (int f = 0; f < PFS_RO_FILTER_COUNT; f++) {
+        if (d->filters[f])
+            sqlite3_bind_text(*s, f + 1, d->filters[f], -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_text(*s, 10, version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(*s, 11, since_ms);
+    return 0;
+}
+
+struct ro__cand {
+    uint64_t hash;
+    uint32_t row; /* index into the serial-ordered arrays */
+};
+
+static int ro__cand_cmp(const void *a, const void *b)
+{
+    const struct ro__cand *x = a, *y = b;
+
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row; /* rows are in serial order */
+}
+
+struct ro__cohort {
+    char **serial;  /* in serial order */
+    uint16_t *prev; /* index into versions + 1, 0 = none */
+    uint8_t *stage;
+    size_t n, cap;
+    char (*versions)[PF_VERSION_MAX + 1];
+    char (*prev_ids)[PF_B2_HEX_LEN + 1];
+    size_t nver;
+};
+
+static void ro__cohort_free(struct ro__cohort *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->serial[i]);
+    free(c->serial);
+    free(c->prev);
+    free(c->stage);
+    free(c->versions);
+    free(c->prev_ids);
+    memset(c, 0, sizeof(*c));
+}
+
+static int ro__cohort_add(struct ro__cohort *c, const char *serial, const char *version)
+{
+    uint16_t v = 0;
+
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        char **s = realloc(c->serial, cap * sizeof(*s));
+
+        if (!s)
+            return PF_ENOMEM;
+        c->serial = s;
+        uint16_t *p = realloc(c->prev, cap * sizeof(*p));
+        if (!p)
+            return PF_ENOMEM;
+        c->prev = p;
+        c->cap = cap;
+    }
+    if (version && *version) {
+        size_t i;
+
+        for (i = 0; i < c->nver; i++) {
+            if (strcmp(c->versions[i], version) == 0)
+                break;
+        }
+        if (i == c->nver && c->nver < 1000) {
+            void *nv = realloc(c->versions, (c->nver + 1) * sizeof(*c->versions));
+
+            if (!nv)
+                return PF_ENOMEM;
+            c->versions = nv;
+            snprintf(c->versions[c->nver++], sizeof(*c->versions), "%s", version);
+        }
+        if (i < c->nver)
+            v = (uint16_t)(i + 1);
+    }
+    c->serial[c->n] = strdup(serial);
+    if (!c->serial[c->n])
+        return PF_ENOMEM;
+    c->prev[c->n++] = v;
+    return 0;
+}
+
+static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
+                             const struct pfs_bundle_rec *b, int64_t since_ms, struct ro__cohort *c,
+                             struct pf_error *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = ro__cohort_prepare(db, d, b->kind, b->version, since_ms, &s, err)))
+        return rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *serial = (const char *)sqlite3_column_text(s, 0);
+        const char *model = (const char *)sqlite3_column_text(s, 1);
+        const char *hw = (const char *)sqlite3_column_text(s, 2);
+
+        if (!ro__listed(b->models, model) || (*hw && !ro__listed(b->hw_revs, hw)))
+            continue;
+        if (ro__cohort_add(c, serial, (const char *)sqlite3_column_text(s, 3))) {
+            sqlite3_finalize(s);
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        }
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return pf_error_set(err, PF_EIO, "store: cohort: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+/* The newest stored bundle of the kind for each version the cohort runs. */
+static int ro__previous(sqlite3 *db, int kind, struct ro__cohort *c, struct pf_error *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!c->nver)
+        return 0;
+    c->prev_ids = calloc(c->nver, sizeof(*c->prev_ids));
+    if (!c->prev_ids)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    if ((rc = ro__prepare(db,
+                          "SELECT id FROM bundles WHERE kind = ?1 AND version = ?2"
+                          " ORDER BY uploaded_ms DESC LIMIT 1",
+                          &s, err)))
+        return rc;
+    for (size_t i = 0; i < c->nver; i++) {
+        sqlite3_bind_text(s, 1, pf_bundle_kind_names[kind], -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, c->versions[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            ro__col(s, 0, c->prev_ids[i], sizeof(c->prev_ids[i]));
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+/* PF_EEXIST if a serial of the cohort is a member of a live rollout of the
+ * kind other than self. */
+static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct ro__cohort *c,
+                       struct pf_error *err)
+{
+    sqlite3_stmt *r, *m;
+    int rc = 0;
+
+    if ((rc = ro__prepare(db,
+                          "SELECT id FROM rollouts WHERE state IN " RO__LIVE_SQL
+                          " AND kind = ?1 AND id <> ?2",
+                          &r, err)))
+        return rc;
+    if ((rc = ro__prepare(db,
+                          "SELECT 1 FROM rollout_members WHERE rollout = ?1 AND serial = ?2"
+                          " AND status NOT IN ('skipped','swapped')",
+                          &m, err))) {
+        sqlite3_finalize(r);
+        return rc;
+    }
+    sqlite3_bind_text(r, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(r, 2, self);
+    while (!rc && sqlite3_step(r) == SQLITE_ROW) {
+        int64_t other = sqlite3_column_int64(r, 0);
+
+        sqlite3_bind_int64(m, 1, other);
+        for (size_t i = 0; i < c->n; i++) {
+            sqlite3_bind_text(m, 2, c->serial[i], -1, SQLITE_STATIC);
+            if (sqlite3_step(m) == SQLITE_ROW)
+                rc = pf_error_set(err, PF_EEXIST,
+                                  "terminal %s is already in rollout %" PRId64
+                                  " (%s), which is still live",
+                                  c->serial[i], other, kind);
+            sqlite3_reset(m);
+            if (rc)
+                break;
+        }
+    }
+    sqlite3_finalize(m);
+    sqlite3_finalize(r);
+    return rc;
+}
+
+static int ro__count_add(sqlite3 *db, int64_t id, int stage, const char *status, int64_t n)
+{
+    return pfs_store_sql_run(db,
+                             "INSERT INTO rollout_counts (rollout, stage, status, n)"
+                             " VALUES (?1,?2,?3,?4) ON CONFLICT (rollout, stage, status)"
+                             " DO UPDATE SET n = n + excluded.n",
+                             "iiSi", id, (int64_t)stage, status, n);
+}
+
+static int ro__members_insert(sqlite3 *db, int64_t id, const struct ro__cohort *c,
+                              struct pf_error *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = ro__prepare(db,
+                          "INSERT INTO rollout_members (rollout, serial, stage, status,"
+                          " prev_bundle) VALUES (?1,?2,?3,'pending',?4)",
+                          &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    for (size_t i = 0; i < c->n; i++) {
+        const char *prev = c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
+
+        sqlite3_bind_text(s, 2, c->serial[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, c->stage[i]);
+        if (*prev)
+            sqlite3_bind_text(s, 4, prev, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 4);
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) {
+            rc = pf_error_set(err, PF_EIO, "store: member %s: %s", c->serial[i],
+                              sqlite3_errmsg(db));
+            sqlite3_finalize(s);
+            return rc;
+        }
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
+                             const struct pfs_bundle_rec *b, const char *def_json,
+                             const struct pfs_actor *actor, int64_t now_ms, int64_t *id,
+                             struct pfs_ro_plan_stats *stats, struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    struct ro__cohort c = {0};
+    struct ro__cand *order = NULL;
+    size_t targets[PFS_RO_STAGES_MAX];
+    struct timespec t0;
+    const char *kind = pf_bundle_kind_names[b->kind];
+    json_t *after = NULL, *tj;
+    int rc;
+
+    memset(stats, 0, sizeof(*stats));
+    if ((rc = pfs_store_tx_begin(st, now_ms, err)))
+        return rc;
+    rc = pfs_store_sql_run(db,
+                           "INSERT INTO rollouts (name, bundle, kind, version, definition, state,"
+                           " stage, start_ms, deadline_ms, join_ms, created_ms, updated_ms, actor)"
+                           " VALUES (?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?9,?9,?10)",
+                           "SSSSSSiiiS", d->name, b->id, kind, b->version, def_json,
+                           d->start_ms > now_ms ? "scheduled" : "running", d->start_ms,
+                           d->deadline_ms, now_ms, actor && actor->name ? actor->name : "-");
+    if (rc) {
+        pf_error_set(err, rc, "store: rollout: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    *id = sqlite3_last_insert_rowid(db);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((rc = ro__cohort_select(db, d, b, -1, &c, err)))
+        goto out;
+    stats->cohort = (int64_t)c.n;
+    stats->select_ms = ro__ms_since(&t0);
+    if ((rc = pfs_ro_stage_targets(d, c.n, targets, err)) ||
+        (rc = ro__overlap(db, kind, *id, &c, err)))
+        goto out;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    order = malloc(c.n * sizeof(*order));
+    c.stage = malloc(c.n);
+    if (!order || !c.stage) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        order[i].hash = pfs_ro_hash(*id, c.serial[i]);
+        order[i].row = (uint32_t)i;
+    }
+    qsort(order, c.n, sizeof(*order), ro__cand_cmp);
+    for (size_t i = 0, k = 0; i < c.n; i++) {
+        while (i >= targets[k])
+            k++;
+        c.stage[order[i].row] = (uint8_t)k;
+    }
+    stats->order_ms = ro__ms_since(&t0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((rc = ro__previous(db, b->kind, &c, err)) || (rc = ro__members_insert(db, *id, &c, err)))
+        goto out;
+    tj = json_array();
+    for (size_t k = 0; !rc && k < d->nstages; k++) {
+        const struct pfs_ro_stage *sd = &d->stages[k];
+        int64_t n = (int64_t)(targets[k] - (k ? targets[k - 1] : 0));
+
+        rc = pfs_store_sql_run(db,
+                               "INSERT INTO rollout_stages (rollout, idx, size, target, soak_s,"
+                               " gate, opened_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                               "iiSiiii", *id, (int64_t)k, sd->size, (int64_t)targets[k],
+                               sd->soak_s, (int64_t)sd->gate,
+                               k == 0 && d->start_ms <= now_ms ? now_ms : (int64_t)0);
+        if (!rc)
+            rc = ro__count_add(db, *id, (int)k, "pending", n);
+        if (tj)
+            json_array_append_new(tj, json_integer((json_int_t)targets[k]));
+    }
+    if (rc) {
+        json_decref(tj);
+        pf_error_set(err, rc, "store: stages: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    after = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o}", "id", (json_int_t)*id, "name", d->name,
+                      "bundle", b->id, "kind", kind, "version", b->version, "members",
+                      (json_int_t)c.n, "targets", tj ? tj : json_array());
+    {
+        char target[32];
+
+        snprintf(target, sizeof(target), "rollout/%" PRId64, *id);
+        rc = after ? pfs_store_audit_row(db, actor, now_ms, "rollout.create", target, after)
+                   : PF_ENOMEM;
+    }
+    if (rc)
+        pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
+    stats->insert_ms = ro__ms_since(&t0);
+out:
+    json_decref(after);
+    free(order);
+    ro__cohort_free(&c);
+    return pfs_store_tx_end(st, rc, err);
+}
+
+/* --- reading --- */
+
+#define RO__COLS                                                                                   \
+    "id, name, bundle, kind, version, definition, state, stage, start_ms, deadline_ms,"            \
+    " pause_reason, pause_detail, pause_by, pause_ms, base, join_ms, created_ms, updated_ms,"      \
+    " actor"
+
+static int ro__read(sqlite3_stmt *s, struct pfs_rollout_rec *r)
+{
+    char buf[32];
+    json_t *def, *base;
+    struct pf_error err;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(s, 0);
+    ro__col(s, 1, r->name, sizeof(r->name));
+    ro__col(s, 2, r->bundle, sizeof(r->bundle));
+    ro__col(s, 3, buf, sizeof(buf));
+    r->kind = ro__name_index(pf_bundle_kind_names, buf) < 0
+                      ? PF_KIND_FIRMWARE
+                      : ro__name_index(pf_bundle_kind_names, buf);
+    ro__col(s, 4, r->version, sizeof(r->version));
+    ro__col(s, 6, buf, sizeof(buf));
+    r->state = ro__name_index(pfs_ro_state_names, buf) < 0
+                       ? PFS_RO_ABORTED
+                       : (enum pfs_ro_state)ro__name_index(pfs_ro_state_names, buf);
+    r->stage = sqlite3_column_int(s, 7);
+    r->start_ms = sqlite3_column_int64(s, 8);
+    r->deadline_ms = sqlite3_column_int64(s, 9);
+    ro__col(s, 10, r->pause_reason, sizeof(r->pause_reason));
+    ro__col(s, 11, r->pause_detail, sizeof(r->pause_detail));
+    ro__col(s, 12, r->pause_by, sizeof(r->pause_by));
+    r->pause_ms = sqlite3_column_int64(s, 13);
+    base = json_loads((const char *)sqlite3_column_text(s, 14), 0, NULL);
+    for (int i = 0; base && i < PFS_ROM_COUNT; i++)
+        r->base[i] = json_integer_value(json_object_get(base, pfs_ro_member_names[i]));
+    json_decref(base);
+    r->join_ms = sqlite3_column_int64(s, 15);
+    r->created_ms = sqlite3_column_int64(s, 16);
+    r->updated_ms = sqlite3_column_int64(s, 17);
+    ro__col(s, 18, r->actor, sizeof(r->actor));
+    def = json_loads((const char *)sqlite3_column_text(s, 5), 0, NULL);
+    rc = def ? pfs_ro_def_parse(def, 0, &r->def, &err) : PF_EPARSE;
+    json_decref(def);
+    return rc ? PF_EIO : 0;
+}
+
+void pfs_rollout_rec_release(struct pfs_rollout_rec *r)
+{
+    pfs_ro_def_release(&r->def);
+}
+
+int pfs_store_rollout_get(struct pfs_store *st, int64_t id, struct pfs_rollout_rec *r)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st), "SELECT " RO__COLS " FROM rollouts WHERE id=?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
+    rc = rc == SQLITE_ROW ? ro__read(s, r) : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_rollout_list(struct pfs_store *st, bool live_only, int limit, pfs_rollout_cb cb,
+                           void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(
+                pfs_store_sqlite_db(st),
+                live_only ? "SELECT " RO__COLS " FROM rollouts WHERE state IN " RO__LIVE_SQL
+                            " ORDER BY id DESC LIMIT ?1"
+                          : "SELECT " RO__COLS " FROM rollouts ORDER BY id DESC LIMIT ?1",
+                -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int(s, 1, limit);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+        struct pfs_rollout_rec r;
+
+        rc = ro__read(s, &r);
+        if (!rc)
+            rc = cb(ctx, &r);
+        pfs_rollout_rec_release(&r);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_rollout_stages(struct pfs_store *st, int64_t id,
+                             struct pfs_ro_stage_rec out[PFS_RO_STAGES_MAX], size_t *n)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    sqlite3_stmt *s;
+
+    *n = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT idx, size, target, soak_s, gate, opened_ms, settled_ms FROM"
+                           " rollout_stages WHERE rollout = ?1 ORDER BY idx",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    while (*n < PFS_RO_STAGES_MAX && sqlite3_step(s) == SQLITE_ROW) {
+        struct pfs_ro_stage_rec *g = &out[*n];
+
+        memset(g, 0, sizeof(*g));
+        g->idx = sqlite3_column_int(s, 0);
+        ro__col(s, 1, g->size, sizeof(g->size));
+        g->target = sqlite3_column_int64(s, 2);
+        g->soak_s = sqlite3_column_int64(s, 3);
+        g->gate = sqlite3_column_int(s, 4) != 0;
+        g->opened_ms = sqlite3_column_int64(s, 5);
+        g->settled_ms = sqlite3_column_int64(s, 6);
+        (*n)++;
+    }
+    sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(db, "SELECT stage, status, n FROM rollout_counts WHERE rollout = ?1", -1,
+                           &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int k = sqlite3_column_int(s, 0);
+        int m = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 1));
+
+        if (k >= 0 && (size_t)k < *n && m >= 0)
+            out[k].counts[m] = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int pfs_store_rollout_failures(struct pfs_store *st, int64_t id, pfs_ro_reason_cb cb, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT status, coalesce(code,''), count(*) FROM rollout_members"
+                           " WHERE rollout = ?1 AND status IN"
+                           " ('failed','rolled_back','timed_out','revert_failed')"
+                           " GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW)
+        rc = cb(ctx, (const char *)sqlite3_column_text(s, 0),
+                (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2));
+    sqlite3_finalize(s);
+    return rc;
+}
+
+#define RO__MEMBER_COLS                                                                            \
+    "m.serial, m.stage, m.status, coalesce(m.offer,''), m.offered_ms, m.since_ms, m.attempts,"     \
+    " coalesce(m.prev_bundle,''), coalesce(m.code,'')"
+
+static void ro__member_read(sqlite3_stmt *s, struct pfs_ro_member_rec *m, bool joined)
+{
+    int st;
+
+    memset(m, 0, sizeof(*m));
+    ro__col(s, 0, m->serial, sizeof(m->serial));
+    m->stage = sqlite3_column_int(s, 1);
+    st = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 2));
+    m->status = st < 0 ? PFS_ROM_SKIPPED : (enum pfs_ro_member)st;
+    ro__col(s, 3, m->offer, sizeof(m->offer));
+    m->offered_ms = sqlite3_column_int64(s, 4);
+    m->since_ms = sqlite3_column_int64(s, 5);
+    m->attempts = sqlite3_column_int(s, 6);
+    ro__col(s, 7, m->prev_bundle, sizeof(m->prev_bundle));
+    ro__col(s, 8, m->code, sizeof(m->code));
+    if (joined) {
+        m->online = sqlite3_column_int(s, 9) != 0;
+        ro__col(s, 10, m->tz, sizeof(m->tz));
+    }
+}
+
+int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int stage,
+                              const char *after, int limit, pfs_ro_member_cb cb, void *ctx,
+                              bool *more)
+{
+    sqlite3_stmt *s;
+    int rc = 0, n = 0;
+
+    *more = false;
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT " RO__MEMBER_COLS " FROM rollout_members m WHERE"
+                           " m.rollout = ?1 AND (?2 IS NULL OR m.status = ?2) AND"
+                           " (?3 < 0 OR m.stage = ?3) AND m.serial > ?4 ORDER BY m.serial"
+                           " LIMIT ?5",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    if (status >= 0 && status < PFS_ROM_COUNT)
+        sqlite3_bind_text(s, 2, pfs_ro_member_names[status], -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, stage);
+    sqlite3_bind_text(s, 4, after ? after : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, limit + 1);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+        struct pfs_ro_member_rec m;
+
+        if (n++ == limit) {
+            *more = true;
+            break;
+        }
+        ro__member_read(s, &m, false);
+        rc = cb(ctx, &m);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *serial,
+                             struct pfs_ro_member_rec *m)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT " RO__MEMBER_COLS " FROM rollout_members m WHERE"
+                           " m.rollout = ?1 AND m.serial = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        ro__member_read(s, m, false);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+}
+
+int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_member status,
+                                 int max_stage, int after_stage, const char *after_serial,
+                                 int limit, pfs_ro_member_cb cb, void *ctx, bool *more)
+{
+    sqlite3_stmt *s;
+    int rc = 0, n = 0;
+
+    *more = false;
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT " RO__MEMBER_COLS ", coalesce(d.online,0), coalesce(t.tz,'')"
+                           " FROM rollout_members m"
+                           " LEFT JOIN device_state d ON d.serial = m.serial"
+                           " LEFT JOIN terminals t ON t.serial = m.serial"
+                           " WHERE m.rollout = ?1 AND m.status = ?2 AND m.stage <= ?3"
+                           " AND (m.stage, m.serial) > (?4, ?5)"
+                           " ORDER BY m.stage, m.serial LIMIT ?6",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, pfs_ro_member_names[status], -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, max_stage);
+    sqlite3_bind_int(s, 4, after_stage);
+    sqlite3_bind_text(s, 5, after_serial ? after_serial : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, limit + 1);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+        struct pfs_ro_member_rec m;
+
+        if (n++ == limit) {
+            *more = true;
+            break;
+        }
+        ro__member_read(s, &m, true);
+        rc = cb(ctx, &m);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* --- changes --- */
+
+int pfs_store_rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_offer_rec *o,
+                            const struct pfs_bundle_rec *b, const char *body, struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    char actor[32];
+    int rc;
+
+    snprintf(actor, sizeof(actor), "rollout/%" PRId64, id);
+    if ((rc = pfs_store_tx_begin(st, o->created_ms, err)))
+        return rc;
+    rc = pfs_store_offer_rows(db, o, b, body, actor);
+    if (!rc)
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = CASE status WHEN 'pending'"
+                               " THEN 'offered' ELSE 'reverting' END, offer = ?3,"
+                               " offered_ms = ?4, since_ms = ?4, attempts = attempts + 1,"
+                               " code = NULL WHERE rollout = ?1 AND serial = ?2 AND status IN"
+                               " ('pending','revert_pending')",
+                               "iSSi", id, o->serial, o->id, o->created_ms);
+    if (!rc && sqlite3_changes(db) != 1)
+        rc = pf_error_set(err, PF_ESTATE, "member %s of rollout %" PRId64 " is not pending",
+                          o->serial, id);
+    else if (rc)
+        pf_error_set(err, rc, "store: rollout offer: %s", sqlite3_errmsg(db));
+    return pfs_store_tx_end(st, rc, err);
+}
+
+int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *serial,
+                                  const char *code, int64_t now_ms)
+{
+    int rc = pfs_store_tx_begin(st, now_ms, NULL);
+
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(pfs_store_sqlite_db(st),
+                           "UPDATE rollout_members SET status = CASE status WHEN 'pending' THEN"
+                           " 'failed' ELSE 'revert_failed' END, code = ?3, since_ms = ?4"
+                           " WHERE rollout = ?1 AND serial = ?2 AND status IN"
+                           " ('pending','revert_pending')",
+                           "iSSi", id, serial, code, now_ms);
+    return pfs_store_tx_end(st, rc, NULL);
+}
+
+static int ro__member_status(enum pf_update_status e, enum pfs_ro_member cur)
+{
+    bool revert = cur == PFS_ROM_REVERTING || cur == PFS_ROM_REVERT_PENDING;
+    bool final = cur == PFS_ROM_INSTALLED || cur == PFS_ROM_FAILED || cur == PFS_ROM_ROLLED_BACK ||
+                 cur == PFS_ROM_SKIPPED || cur == PFS_ROM_SWAPPED || cur == PFS_ROM_REVERTED ||
+                 cur == PFS_ROM_REVERT_FAILED;
+
+    if (final)
+        return -1;
+    if (revert) {
+        if (e == PF_UPD_SUCCESS)
+            return PFS_ROM_REVERTED;
+        if (e == PF_UPD_FAILED || e == PF_UPD_REFUSED || e == PF_UPD_ROLLED_BACK)
+            return PFS_ROM_REVERT_FAILED;
+        return -1;
+    }
+    switch (e) {
+    case PF_UPD_SUCCESS:
+        return PFS_ROM_INSTALLED;
+    case PF_UPD_FAILED:
+    case PF_UPD_REFUSED:
+        return PFS_ROM_FAILED;
+    case PF_UPD_ROLLED_BACK:
+        return PFS_ROM_ROLLED_BACK;
+    default:
+        break;
+    }
+    if (cur == PFS_ROM_TIMED_OUT)
+        return -1; /* only an outcome replaces a timeout */
+    switch (e) {
+    case PF_UPD_ACCEPTED:
+        return PFS_ROM_OFFERED;
+    case PF_UPD_DEFERRED:
+        return PFS_ROM_DEFERRED;
+    case PF_UPD_DOWNLOADING:
+    case PF_UPD_VERIFYING:
+        return PFS_ROM_DOWNLOADING;
+    case PF_UPD_INSTALLING:
+    case PF_UPD_REBOOTING:
+        return PFS_ROM_INSTALLING;
+    default:
+        return -1;
+    }
+}
+
+int pfs_store_rollout_on_event(void *dbv, const char *serial, const struct pf_update_event *e,
+                               int64_t recv_ms)
+{
+    sqlite3 *db = dbv;
+    sqlite3_stmt *s;
+    int64_t rollout = 0;
+    int cur = -1, to, rc;
+    bool progress_old, progress_new;
+    const char *code;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT rollout, status FROM rollout_members WHERE offer = ?1 AND"
+                           " serial = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, e->offer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        rollout = sqlite3_column_int64(s, 0);
+        cur = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_finalize(s);
+    if (cur < 0)
+        return 0; /* not a rollout's offer */
+    to = ro__member_status(e->status, (enum pfs_ro_member)cur);
+    if (to < 0 || to == cur)
+        return 0;
+    progress_old = cur == PFS_ROM_DOWNLOADING || cur == PFS_ROM_INSTALLING;
+    progress_new = to == PFS_ROM_DOWNLOADING || to == PFS_ROM_INSTALLING;
+    code = e->code[0] ? e->code : e->reason;
+    rc = pfs_store_sql_run(db,
+                           "UPDATE rollout_members SET status = ?3, code = ?4,"
+                           " since_ms = CASE WHEN ?6 THEN since_ms ELSE ?5 END,"
+                           " boot = CASE WHEN ?3 = 'installed' THEN (SELECT boot FROM"
+                           " device_birth WHERE serial = ?2) ELSE boot END"
+                           " WHERE rollout = ?1 AND serial = ?2",
+                           "iSSsii", rollout, serial, pfs_ro_member_names[to], code, recv_ms,
+                           (int64_t)(progress_old && progress_new));
+    return rc;
+}
+
+int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
+                             int64_t *timed_out, int64_t *returned)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    int rc;
+
+    *timed_out = *returned = 0;
+    if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
+        return rc;
+    rc = pfs_store_sql_run(db,
+                           "UPDATE rollout_members SET status = 'timed_out', code = 'TIMEOUT',"
+                           " since_ms = ?2 WHERE rollout = ?1 AND status IN"
+                           " ('downloading','installing') AND since_ms < ?2 - ?3",
+                           "iii", id, now_ms, timeout_ms);
+    *timed_out = rc ? 0 : sqlite3_changes(db);
+    if (!rc) {
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = 'revert_failed',"
+                               " code = 'TIMEOUT', since_ms = ?2 WHERE rollout = ?1 AND"
+                               " status = 'reverting' AND offered_ms < ?2 - ?3",
+                               "iii", id, now_ms, timeout_ms);
+        *timed_out += rc ? 0 : sqlite3_changes(db);
+    }
+    if (!rc) {
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = 'pending', since_ms = ?2"
+                               " WHERE rollout = ?1 AND status IN ('offered','deferred') AND"
+                               " offered_ms < ?2 - ?3",
+                               "iii", id, now_ms, timeout_ms);
+        *returned = rc ? 0 : sqlite3_changes(db);
+    }
+    return pfs_store_tx_end(st, rc, NULL);
+}
+
+int pfs_store_rollout_unhealthy(struct pfs_store *st, int64_t id, int max_stage, int64_t *n)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *n = 0;
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT count(*) FROM rollout_members m"
+                           " LEFT JOIN device_birth b ON b.serial = m.serial"
+                           " WHERE m.rollout = ?1 AND m.status = 'installed' AND m.stage <= ?2"
+                           " AND (coalesce(b.boot,0) - coalesce(m.boot, b.boot, 0) >= 3"
+                           "  OR EXISTS (SELECT 1 FROM alerts a WHERE a.serial = m.serial AND"
+                           "   a.closed_ms IS NULL AND a.kind IN ('selftest_failed','silent')))",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, max_stage);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : PF_EIO;
+}
+
+int pfs_store_rollout_pending_online(struct pfs_store *st, int64_t id, int max_stage, bool *any)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *any = false;
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT 1 FROM rollout_members m JOIN device_state d ON"
+                           " d.serial = m.serial AND d.online = 1 WHERE m.rollout = ?1 AND"
+                           " m.status IN ('pending','revert_pending') AND m.stage <= ?2 LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, max_stage);
+    rc = sqlite3_step(s);
+    *any = rc == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
+}
+
+/* Outcome totals now, as the JSON object stored in rollouts.base. */
+static char *ro__base_json(sqlite3 *db, int64_t id)
+{
+    sqlite3_stmt *s;
+    json_t *o = json_object();
+    char *text;
+
+    if (!o || sqlite3_prepare_v2(db,
+                                 "SELECT status, sum(n) FROM rollout_counts WHERE rollout = ?1"
+                                 " GROUP BY status",
+                                 -1, &s, NULL) != SQLITE_OK) {
+        json_decref(o);
+        return NULL;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    while (sqlite3_step(s) == SQLITE_ROW)
+        json_object_set_new(o, (const char *)sqlite3_column_text(s, 0),
+                            json_integer(sqlite3_column_int64(s, 1)));
+    sqlite3_finalize(s);
+    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return text;
+}
+
+int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_ro_change *c,
+                             const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    sqlite3_stmt *s;
+    char state[32] = "", target[32];
+    char *base = NULL;
+    int cur, rc;
+    json_t *after;
+
+    if ((rc = pfs_store_tx_begin(st, now_ms, err)))
+        return rc;
+    if ((rc = ro__prepare(db, "SELECT state FROM rollouts WHERE id = ?1", &s, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        ro__col(s, 0, state, sizeof(state));
+    sqlite3_finalize(s);
+    cur = ro__name_index(pfs_ro_state_names, state);
+    if (cur < 0) {
+        rc = pf_error_set(err, PF_ENOENT, "no rollout %" PRId64, id);
+        goto out;
+    }
+    if (!(c->from_mask & (1u << cur))) {
+        rc = pf_error_set(err, PF_ESTATE, "rollout %" PRId64 " is %s: cannot %s it", id, state,
+                          c->action);
+        goto out;
+    }
+    if (c->to == PFS_RO_RUNNING && cur == PFS_RO_PAUSED && !(base = ro__base_json(db, id))) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = pfs_store_sql_run(db,
+                           "UPDATE rollouts SET state = ?2, updated_ms = ?3,"
+                           " stage = CASE WHEN ?4 >= 0 THEN ?4 ELSE stage END,"
+                           " pause_reason = CASE WHEN ?2 = 'paused' THEN ?5 ELSE pause_reason END,"
+                           " pause_detail = CASE WHEN ?2 = 'paused' THEN ?6 ELSE pause_detail END,"
+                           " pause_by = CASE WHEN ?2 = 'paused' THEN ?7 ELSE pause_by END,"
+                           " pause_ms = CASE WHEN ?2 = 'paused' THEN ?3 ELSE pause_ms END,"
+                           " base = coalesce(?8, base) WHERE id = ?1",
+                           "iSiissSs", id, pfs_ro_state_names[c->to], now_ms, (int64_t)c->stage,
+                           c->reason, c->detail, actor && actor->name ? actor->name : "posfleetd",
+                           base);
+    if (!rc && c->stage >= 0)
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_stages SET opened_ms = ?3 WHERE rollout = ?1 AND"
+                               " idx = ?2 AND opened_ms = 0",
+                               "iii", id, (int64_t)c->stage, now_ms);
+    if (!rc && cur == PFS_RO_SCHEDULED && c->to == PFS_RO_RUNNING)
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_stages SET opened_ms = ?2 WHERE rollout = ?1 AND"
+                               " idx = 0 AND opened_ms = 0",
+                               "ii", id, now_ms);
+    if (!rc &&
+        (c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_ROLLING_BACK))
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = 'skipped', since_ms = ?2"
+                               " WHERE rollout = ?1 AND status = 'pending'",
+                               "ii", id, now_ms);
+    if (!rc && c->to == PFS_RO_ROLLING_BACK)
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = 'revert_pending',"
+                               " prev_bundle = coalesce(?3, prev_bundle), since_ms = ?2"
+                               " WHERE rollout = ?1 AND status = 'installed' AND"
+                               " coalesce(?3, prev_bundle) IS NOT NULL",
+                               "iis", id, now_ms, c->override_bundle);
+    if (rc) {
+        pf_error_set(err, rc, "store: rollout %" PRId64 ": %s", id, sqlite3_errmsg(db));
+        goto out;
+    }
+    if (actor) {
+        after = json_pack("{s:s, s:s, s:s*, s:s*}", "from", state, "to", pfs_ro_state_names[c->to],
+                          "reason", c->reason, "bundle", c->override_bundle);
+        snprintf(target, sizeof(target), "rollout/%" PRId64, id);
+        {
+            char action[48];
+
+            snprintf(action, sizeof(action), "rollout.%s", c->action);
+            rc = after ? pfs_store_audit_row(db, actor, now_ms, action, target, after) : PF_ENOMEM;
+        }
+        json_decref(after);
+        if (rc)
+            pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
+    }
+out:
+    free(base);
+    return pfs_store_tx_end(st, rc, err);
+}
+
+int pfs_store_rollout_settle(struct pfs_store *st, int64_t id, int idx, int64_t settled_ms)
+{
+    return pfs_store_sql_run(pfs_store_sqlite_db(st),
+                             "UPDATE rollout_stages SET settled_ms = ?3 WHERE rollout = ?1 AND"
+                             " idx = ?2",
+                             "iii", id, (int64_t)idx, settled_ms);
+}
+
+/* Adds serial to rollout id at stage (pending) unless it is a member of a live
+ * rollout of the kind already; *added tells. */
+static int ro__member_join(sqlite3 *db, int64_t id, const char *kind, int stage, const char *serial,
+                           const char *prev, bool *added)
+{
+    sqlite3_stmt *s;
+    char cur[24] = "";
+    bool taken;
+    int rc;
+
+    *added = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM rollouts r JOIN rollout_members m ON m.rollout = r.id"
+                           " AND m.serial = ?2 WHERE r.state IN " RO__LIVE_SQL
+                           " AND r.kind = ?1 AND m.status NOT IN ('skipped','swapped')",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+    taken = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    if (taken)
+        return 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT status FROM rollout_members WHERE rollout = ?1 AND serial = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        ro__col(s, 0, cur, sizeof(cur));
+    sqlite3_finalize(s);
+    if (cur[0]) /* skipped or swapped before: back in, through the counting trigger */
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = 'pending', stage = ?3,"
+                               " offer = NULL, code = NULL WHERE rollout = ?1 AND serial = ?2",
+                               "iSi", id, serial, (int64_t)stage);
+    else if (!(rc = pfs_store_sql_run(db,
+                                      "INSERT INTO rollout_members (rollout, serial, stage,"
+                                      " status, prev_bundle) VALUES (?1,?2,?3,'pending',?4)",
+                                      "iSis", id, serial, (int64_t)stage, prev)))
+        rc = ro__count_add(db, id, stage, "pending", 1);
+    if (!rc)
+        *added = true;
+    return rc;
+}
+
+int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r, int64_t now_ms,
+                           int64_t *added)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    struct ro__cohort c = {0};
+    struct pfs_bundle_rec b;
+    const char *kind = pf_bundle_kind_names[r->kind];
+    int rc;
+
+    *added = 0;
+    if ((rc = pfs_store_bundle_get(st, r->bundle, &b)))
+        return rc;
+    if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
+        return rc;
+    rc = ro__cohort_select(db, &r->def, &b, r->join_ms, &c, NULL);
+    if (!rc)
+        rc = ro__previous(db, r->kind, &c, NULL);
+    for (size_t i = 0; !rc && i < c.n; i++) {
+        const char *prev = c.prev[i] && c.prev_ids ? c.prev_ids[c.prev[i] - 1] : "";
+        bool ok;
+
+        rc = ro__member_join(db, r->id, kind, r->stage, c.serial[i], prev, &ok);
+        *added += ok;
+    }
+    if (!rc)
+        rc = pfs_store_sql_run(db, "UPDATE rollouts SET join_ms = ?2 WHERE id = ?1", "ii", r->id,
+                               now_ms);
+    ro__cohort_free(&c);
+    return pfs_store_tx_end(st, rc, NULL);
+}
+
+int pfs_store_rollout_swap(void *ctx, void *dbv, const char *old_serial, const char *new_serial,
+                           struct pf_error *err)
+{
+    sqlite3 *db = dbv;
+    sqlite3_stmt *s;
+    int rc = 0;
+
+    (void)ctx;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT r.id, r.kind, r.stage, r.state, m.status,"
+                           " coalesce(m.prev_bundle,'') FROM rollouts r JOIN rollout_members m"
+                           " ON m.rollout = r.id AND m.serial = ?1 WHERE r.state IN " RO__LIVE_SQL,
+                           -1, &s, NULL) != SQLITE_OK)
+        return pf_error_set(err, PF_EIO, "store: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(s, 1, old_serial, -1, SQLITE_STATIC);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        char kind[24], state[24], prev[PF_B2_HEX_LEN + 1];
+        int stage = sqlite3_column_int(s, 2);
+        int st = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 4));
+        bool added;
+
+        ro__col(s, 1, kind, sizeof(kind));
+        ro__col(s, 3, state, sizeof(state));
+        ro__col(s, 5, prev, sizeof(prev));
+        if (st == PFS_ROM_PENDING || st == PFS_ROM_OFFERED || st == PFS_ROM_DEFERRED ||
+            st == PFS_ROM_DOWNLOADING || st == PFS_ROM_INSTALLING || st == PFS_ROM_REVERT_PENDING ||
+            st == PFS_ROM_REVERTING)
+            rc = pfs_store_sql_run(db,
+                                   "UPDATE rollout_members SET status = 'swapped', code = ?3"
+                                   " WHERE rollout = ?1 AND serial = ?2",
+                                   "iSS", id, old_serial, new_serial);
+        if (!rc && strcmp(state, "rolling_back") != 0)
+            rc = ro__member_join(db, id, kind, stage, new_serial, prev, &added);
+        if (rc)
+            pf_error_set(err, rc, "store: moving rollout %" PRId64 " membership: %s", id,
+                         sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_rollout_check_counts(struct pfs_store *st, int64_t id, bool *exact)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *exact = false;
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT count(*) FROM (SELECT stage, status, count(*) AS n FROM"
+                           " rollout_members WHERE rollout = ?1 GROUP BY 1, 2) a FULL JOIN"
+                           " (SELECT stage, status, n FROM rollout_counts WHERE rollout = ?1 AND"
+                           " n <> 0) b USING (stage, status) WHERE a.n IS NOT b.n",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *exact = sqlite3_column_int64(s, 0) == 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : PF_EIO;
+}

@@ -1,0 +1,233 @@
+/*
+ * store_rollouts.h - what posfleetd keeps about rollouts (migration 008,
+ * docs/rollouts.md): the rollout row, its stages, one member row per planned
+ * terminal and exact counters per (stage, member status).
+ *
+ * Counters: a trigger moves them on every status change of a member; inserts
+ * (planning, late joiners, swaps) add to them in the same statement batch. So
+ * every function that changes members keeps them exact in its transaction.
+ *
+ * Like store.h: one thread, caller-owned structs. Administrative changes
+ * commit the ingest batch first and run in their own FULL transaction with an
+ * audit row; member changes from offers and events share the transaction of
+ * the offer or event record (store_updates.h).
+ */
+#ifndef PFS_STORE_ROLLOUTS_H
+#define PFS_STORE_ROLLOUTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "merchant.h"
+#include "pf/msg_update.h"
+#include "rollout_def.h"
+#include "store/store.h"
+#include "store/store_updates.h"
+
+enum pfs_ro_state {
+    PFS_RO_SCHEDULED,
+    PFS_RO_RUNNING,
+    PFS_RO_PAUSED,
+    PFS_RO_GATED,
+    PFS_RO_COMPLETED,
+    PFS_RO_ABORTED,
+    PFS_RO_ROLLING_BACK,
+    PFS_RO_ROLLED_BACK,
+    PFS_RO_STATE_COUNT
+};
+extern const char *const pfs_ro_state_names[]; /* NULL-terminated */
+
+enum pfs_ro_member {
+    PFS_ROM_PENDING,
+    PFS_ROM_OFFERED,
+    PFS_ROM_DEFERRED,
+    PFS_ROM_DOWNLOADING,
+    PFS_ROM_INSTALLING,
+    PFS_ROM_INSTALLED,
+    PFS_ROM_FAILED,
+    PFS_ROM_ROLLED_BACK,
+    PFS_ROM_TIMED_OUT,
+    PFS_ROM_SKIPPED,
+    PFS_ROM_SWAPPED,
+    PFS_ROM_REVERT_PENDING,
+    PFS_ROM_REVERTING,
+    PFS_ROM_REVERTED,
+    PFS_ROM_REVERT_FAILED,
+    PFS_ROM_COUNT
+};
+extern const char *const pfs_ro_member_names[]; /* NULL-terminated */
+
+/* Live: the scheduler still acts on it (and its members block overlaps). */
+bool pfs_ro_state_live(enum pfs_ro_state s);
+
+struct pfs_rollout_rec {
+    int64_t id;
+    char name[PFS_RO_NAME_MAX + 1];
+    char bundle[PF_B2_HEX_LEN + 1];
+    int kind; /* enum pf_bundle_kind */
+    char version[PF_VERSION_MAX + 1];
+    enum pfs_ro_state state;
+    int stage;
+    int64_t start_ms, deadline_ms;
+    char pause_reason[32];
+    char pause_detail[PFS_RO_REASON_MAX + 1];
+    char pause_by[64];
+    int64_t pause_ms;
+    int64_t base[PFS_ROM_COUNT]; /* outcome counts at the last resume */
+    int64_t join_ms;
+    int64_t created_ms, updated_ms;
+    char actor[64];
+    struct pfs_ro_def def; /* parsed back from the stored definition; release it */
+};
+void pfs_rollout_rec_release(struct pfs_rollout_rec *r);
+
+struct pfs_ro_stage_rec {
+    int idx;
+    char size[16];
+    int64_t target; /* cumulative members at planning */
+    int64_t soak_s;
+    bool gate;
+    int64_t opened_ms, settled_ms;
+    int64_t counts[PFS_ROM_COUNT];
+};
+
+/* What planning did (for the API answer and the benchmark). */
+struct pfs_ro_plan_stats {
+    int64_t cohort;
+    double select_ms, order_ms, insert_ms;
+};
+
+/*
+ * Plans and stores a rollout of bundle b with definition d in one
+ * transaction: cohort selection, stable-hash order, stage assignment,
+ * previous bundle per member, overlap check, audit "rollout.create".
+ * PF_EINVAL (empty cohort, a stage rounding to zero: err says which),
+ * PF_EEXIST (a member is in a live rollout of the same kind: err names both).
+ */
+int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
+                             const struct pfs_bundle_rec *b, const char *def_json,
+                             const struct pfs_actor *actor, int64_t now_ms, int64_t *id,
+                             struct pfs_ro_plan_stats *stats, struct pf_error *err) PF_WUR;
+
+/* PF_ENOENT if there is no such rollout. */
+int pfs_store_rollout_get(struct pfs_store *st, int64_t id, struct pfs_rollout_rec *r) PF_WUR;
+typedef int (*pfs_rollout_cb)(void *ctx, const struct pfs_rollout_rec *r);
+/* live_only: scheduled, running, paused, gated, rolling_back. Newest first. */
+int pfs_store_rollout_list(struct pfs_store *st, bool live_only, int limit, pfs_rollout_cb cb,
+                           void *ctx) PF_WUR;
+/* The stages with their counters; *n set to the number filled. */
+int pfs_store_rollout_stages(struct pfs_store *st, int64_t id,
+                             struct pfs_ro_stage_rec out[PFS_RO_STAGES_MAX], size_t *n) PF_WUR;
+
+/* Failure histogram: (status, code, n), largest first. */
+typedef int (*pfs_ro_reason_cb)(void *ctx, const char *status, const char *code, int64_t n);
+int pfs_store_rollout_failures(struct pfs_store *st, int64_t id, pfs_ro_reason_cb cb,
+                               void *ctx) PF_WUR;
+
+struct pfs_ro_member_rec {
+    char serial[PF_SERIAL_MAX + 1];
+    int stage;
+    enum pfs_ro_member status;
+    char offer[PF_UPDATE_ID_MAX + 1];
+    int64_t offered_ms, since_ms;
+    int attempts;
+    char prev_bundle[PF_B2_HEX_LEN + 1];
+    char code[PF_UPDATE_CODE_MAX + 1];
+    /* joined by pfs_store_rollout_candidates */
+    bool online;
+    char tz[PFS_TZ_MAX + 1];
+};
+typedef int (*pfs_ro_member_cb)(void *ctx, const struct pfs_ro_member_rec *m);
+/* status < 0 / stage < 0: any. By serial, after `after`. */
+int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int stage,
+                              const char *after, int limit, pfs_ro_member_cb cb, void *ctx,
+                              bool *more) PF_WUR;
+/* A member, PF_ENOENT if serial is not one. */
+int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *serial,
+                             struct pfs_ro_member_rec *m) PF_WUR;
+
+/*
+ * Members in status (pending or revert_pending) of stages <= max_stage, in
+ * (stage, serial) order after the cursor (stage, serial; "" from the start),
+ * with online and time zone joined; at most limit. *more says the scan did
+ * not reach the end.
+ */
+int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_member status,
+                                 int max_stage, int after_stage, const char *after_serial,
+                                 int limit, pfs_ro_member_cb cb, void *ctx, bool *more) PF_WUR;
+
+/*
+ * Offers (rollout id, member serial): like pfs_store_offer_put (no audit row:
+ * the rollout's own audit row covers its offers) plus the member moving from
+ * pending to offered (or revert_pending to reverting) in the same
+ * transaction. PF_ESTATE (nothing written) if the member is not in that
+ * status any more.
+ */
+int pfs_store_rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_offer_rec *o,
+                            const struct pfs_bundle_rec *b, const char *body,
+                            struct pf_error *err) PF_WUR;
+
+/* A member that cannot be offered (unknown model, revoked...): pending ->
+ * failed, revert_pending -> revert_failed, with code. */
+int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *serial,
+                                  const char *code, int64_t now_ms) PF_WUR;
+
+/*
+ * One transaction of the scheduler's time rules: members in progress
+ * (downloading, installing) since before now - timeout -> timed_out (code
+ * TIMEOUT); offered or deferred since their offer's deadline (offered_ms +
+ * timeout) and reverting ones likewise -> back to pending / revert_pending.
+ */
+int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
+                             int64_t *timed_out, int64_t *returned) PF_WUR;
+
+/* Number of installed members of stages <= max_stage that are unhealthy
+ * (docs/rollouts.md, max_unhealthy_rate). */
+int pfs_store_rollout_unhealthy(struct pfs_store *st, int64_t id, int max_stage, int64_t *n) PF_WUR;
+/* True if a pending member of stages <= max_stage is online. */
+int pfs_store_rollout_pending_online(struct pfs_store *st, int64_t id, int max_stage,
+                                     bool *any) PF_WUR;
+
+/*
+ * State changes. from_mask: the states (1 << state) it applies to, else
+ * PF_ESTATE with err saying the current state. Audited as "rollout.ACTION"
+ * when actor is not NULL. Side effects by target:
+ *   paused: reason/detail/by recorded;   running from paused: base = the
+ *   outcome counts now;   aborted / completed: pending members -> skipped;
+ *   rolling_back: pending -> skipped, installed with a previous bundle (or
+ *   all installed when override_bundle is set) -> revert_pending.
+ * stage >= 0 sets the open stage (and its opened_ms); settle marks the open
+ * stage settled at now_ms.
+ */
+struct pfs_ro_change {
+    unsigned from_mask;
+    enum pfs_ro_state to;
+    int stage;          /* -1: unchanged */
+    const char *action; /* audit action suffix, e.g. "pause" */
+    const char *reason, *detail;
+    const char *override_bundle; /* rollback: offer this bundle to every installed member */
+};
+int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_ro_change *c,
+                             const struct pfs_actor *actor, int64_t now_ms,
+                             struct pf_error *err) PF_WUR;
+/* Marks stage idx settled at settled_ms (0 clears it). */
+int pfs_store_rollout_settle(struct pfs_store *st, int64_t id, int idx, int64_t settled_ms) PF_WUR;
+
+/* Registrations after r->join_ms that match the cohort join the open stage;
+ * join_ms becomes now_ms. *added says how many. */
+int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r, int64_t now_ms,
+                           int64_t *added) PF_WUR;
+
+/* The swap hook (pfs_swap_hook; ctx unused): inside the swap's transaction. */
+int pfs_store_rollout_swap(void *ctx, void *db, const char *old_serial, const char *new_serial,
+                           struct pf_error *err);
+
+/* Inside the transaction of pfs_store_update_event_put: moves the member that
+ * holds this offer, if any. db is the sqlite3 handle. */
+int pfs_store_rollout_on_event(void *db, const char *serial, const struct pf_update_event *e,
+                               int64_t recv_ms) PF_WUR;
+
+/* For tests: do the counters equal a recount of the members? */
+int pfs_store_rollout_check_counts(struct pfs_store *st, int64_t id, bool *exact) PF_WUR;
+
+#endif

@@ -1,0 +1,493 @@
+/*
+ * test_rollout.c - rollout definitions (every refusal names its key), stage
+ * targets and rounding, the stable membership hash, the maintenance window,
+ * and the store: planning, overlap refusal, offers and events moving members
+ * with exact counters, the time rules, swaps, abort.
+ */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rollout_def.h"
+#include "store/store.h"
+#include "store/store_rollouts.h"
+#include "store/store_sqlite_internal.h"
+#include "store/store_updates.h"
+#include "testutil.h"
+
+static char dir[256];
+static char dbpath[300];
+static const struct pfs_actor ops = {"alice", "ops"};
+static const char bundle_a[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char bundle_f[] = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+static void setup(void)
+{
+    pf_test_tmpdir(dir, sizeof(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
+}
+
+static void teardown(void)
+{
+    pf_test_rmtree(dir);
+}
+
+static int parse(const char *text, struct pfs_ro_def *d, struct pf_error *err)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    int rc;
+
+    ck_assert_ptr_nonnull(o);
+    rc = pfs_ro_def_parse(o, 1000000, d, err);
+    json_decref(o);
+    return rc;
+}
+
+#define BUNDLE_A "\"bundle\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""
+
+START_TEST(def_defaults_and_round_trip)
+{
+    struct pfs_ro_def d, again;
+    struct pf_error err = {0};
+    json_t *o;
+
+    ck_assert_int_eq(parse("{" BUNDLE_A ",\"stages\":[\"1%\",{\"size\":\"50%\",\"gate\":true},"
+                           "\"100%\"],\"soak_s\":60,\"cohort\":{\"models\":[\"PX-500\"]}}",
+                           &d, &err),
+                     0);
+    ck_assert_int_eq(d.nstages, 3);
+    ck_assert(d.stages[0].pct && d.stages[0].value == 100);
+    ck_assert(!d.stages[0].gate && d.stages[1].gate && !d.stages[2].gate);
+    ck_assert_int_eq(d.stages[2].soak_s, 60);
+    ck_assert_int_eq(d.win_start, 60);
+    ck_assert_int_eq(d.win_end, 300);
+    ck_assert_int_eq(d.max_concurrent, 50);
+    ck_assert_int_eq(d.start_ms, 1000000);
+    ck_assert_str_eq(d.filters[PFS_RO_MODELS], "[\"PX-500\"]");
+    ck_assert_ptr_null(d.filters[PFS_RO_TAGS]);
+    o = pfs_ro_def_to_json(&d);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(pfs_ro_def_parse(o, 0, &again, &err), 0);
+    ck_assert_int_eq(again.nstages, 3);
+    ck_assert(again.stages[1].gate);
+    ck_assert_int_eq(again.start_ms, 1000000 / 1000 * 1000);
+    ck_assert_str_eq(again.filters[PFS_RO_MODELS], "[\"PX-500\"]");
+    json_decref(o);
+    pfs_ro_def_release(&again);
+    pfs_ro_def_release(&d);
+}
+END_TEST
+
+START_TEST(def_refusals_name_the_key)
+{
+    static const struct {
+        const char *body;
+        const char *msg;
+    } bad[] = {
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"colour\":1}", "colour: unknown key"},
+            {"{\"stages\":[\"100%\"]}", "bundle"},
+            {"{\"bundle\":\"xyz\",\"stages\":[\"100%\"]}", "bundle"},
+            {"{" BUNDLE_A "}", "stages: required"},
+            {"{" BUNDLE_A ",\"stages\":[]}", "stages: an array"},
+            {"{" BUNDLE_A ",\"stages\":[\"10%\",\"5%\",\"100%\"]}", "stages[1]: sizes"},
+            {"{" BUNDLE_A ",\"stages\":[\"10%\",\"50%\"]}", "last stage must be 100%"},
+            {"{" BUNDLE_A ",\"stages\":[\"10%\",20,\"100%\"]}", "stages[1]"},
+            {"{" BUNDLE_A ",\"stages\":[\"abc\",\"100%\"]}", "stages[0]: a size"},
+            {"{" BUNDLE_A ",\"stages\":[\"0%\",\"100%\"]}", "stages[0]: a percentage"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"window\":{\"start\":\"25:00\"}}",
+             "window.start"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"criteria\":{\"max_failure_rate\":2}}",
+             "criteria.max_failure_rate"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"cohort\":{\"models\":[]}}", "cohort.models"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"cohort\":{\"shops\":[\"x\"]}}",
+             "cohort.shops: unknown key"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"max_concurrent\":0}", "max_concurrent"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"start_at\":\"tomorrow\"}", "start_at"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"start_at\":\"2026-01-02T00:00:00Z\","
+             "\"deadline\":\"2026-01-01T00:00:00Z\"}",
+             "deadline: must be after the start"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct pfs_ro_def d;
+        struct pf_error err = {0};
+        int rc = parse(bad[i].body, &d, &err);
+
+        ck_assert_msg(rc != 0, "accepted %s", bad[i].body);
+        ck_assert_msg(strstr(err.msg, bad[i].msg) != NULL, "%s: got '%s', want '%s'", bad[i].body,
+                      err.msg, bad[i].msg);
+        for (int f = 0; f < PFS_RO_FILTER_COUNT; f++)
+            ck_assert_ptr_null(d.filters[f]);
+    }
+}
+END_TEST
+
+START_TEST(stage_targets_round_down_and_refuse_zero)
+{
+    struct pfs_ro_def d;
+    struct pf_error err = {0};
+    size_t t[PFS_RO_STAGES_MAX];
+
+    ck_assert_int_eq(parse("{" BUNDLE_A ",\"stages\":[\"1%\",\"10%\",\"100%\"]}", &d, &err), 0);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 50, t, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "stage 1 (1%) rounds to 0 of 50 terminals");
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 0, t, &err), PF_EINVAL);
+    ck_assert(strstr(err.msg, "the cohort is empty") != NULL);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 1000, t, &err), 0);
+    ck_assert_int_eq(t[0], 10);
+    ck_assert_int_eq(t[1], 100);
+    ck_assert_int_eq(t[2], 1000);
+    pfs_ro_def_release(&d);
+    ck_assert_int_eq(parse("{" BUNDLE_A ",\"stages\":[20,\"50%\",\"100%\"]}", &d, &err), 0);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 30, t, &err), PF_EINVAL); /* 50% of 30 < 20 */
+    ck_assert(strstr(err.msg, "stage 2 (50%) rounds to 0 of 30") != NULL);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 101, t, &err), 0);
+    ck_assert_int_eq(t[0], 20);
+    ck_assert_int_eq(t[1], 50);
+    ck_assert_int_eq(t[2], 101);
+    pfs_ro_def_release(&d);
+}
+END_TEST
+
+START_TEST(hash_and_window)
+{
+    struct pfs_ro_def d = {0};
+    int minute = -1;
+
+    ck_assert(pfs_ro_hash(7, "T1") == pfs_ro_hash(7, "T1"));
+    ck_assert(pfs_ro_hash(7, "T1") != pfs_ro_hash(8, "T1"));
+    ck_assert(pfs_ro_hash(7, "T1") != pfs_ro_hash(7, "T2"));
+    d.win_start = 60;
+    d.win_end = 300;
+    ck_assert(!pfs_ro_in_window(&d, 59));
+    ck_assert(pfs_ro_in_window(&d, 60));
+    ck_assert(!pfs_ro_in_window(&d, 300));
+    d.win_start = 22 * 60; /* wraps midnight */
+    d.win_end = 2 * 60;
+    ck_assert(pfs_ro_in_window(&d, 23 * 60));
+    ck_assert(pfs_ro_in_window(&d, 30));
+    ck_assert(!pfs_ro_in_window(&d, 12 * 60));
+    d.win_start = d.win_end = 0;
+    ck_assert(pfs_ro_in_window(&d, 12 * 60));
+    /* 2026-01-15 00:30 UTC is 08:30 in Shanghai and 19:30 the day before in New York. */
+    ck_assert_int_eq(pfs_ro_local_minute("Asia/Shanghai", 1768437000000LL, &minute), 0);
+    ck_assert_int_eq(minute, 8 * 60 + 30);
+    ck_assert_int_eq(pfs_ro_local_minute("America/New_York", 1768437000000LL, &minute), 0);
+    ck_assert_int_eq(minute, 19 * 60 + 30);
+    ck_assert_int_eq(pfs_ro_local_minute("", 1768437000000LL, &minute), 0);
+    ck_assert_int_eq(minute, 30);
+    ck_assert_int_eq(pfs_ro_local_minute("Mars/Olympus", 1768437000000LL, &minute), PF_EINVAL);
+}
+END_TEST
+
+/* --- store --- */
+
+static struct pfs_store *open_store(void)
+{
+    struct pfs_store_opts o = {.path = dbpath};
+    struct pfs_store *st = NULL;
+    struct pf_error err = {0};
+
+    ck_assert_int_eq(pfs_store_open(&o, &st, &err), 0);
+    return st;
+}
+
+static void add_devices(struct pfs_store *st, const char *prefix, int n, const char *model)
+{
+    struct pf_error err = {0};
+
+    for (int i = 0; i < n; i++) {
+        struct pfs_device d = {0};
+
+        snprintf(d.serial, sizeof(d.serial), "%s%04d", prefix, i);
+        snprintf(d.model, sizeof(d.model), "%s", model);
+        ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), 0);
+    }
+}
+
+static void put_bundle(struct pfs_store *st, const char *id, int kind, const char *version)
+{
+    struct pfs_bundle_rec b = {0};
+    struct pf_error err = {0};
+    bool created;
+
+    snprintf(b.id, sizeof(b.id), "%s", id);
+    b.kind = kind;
+    snprintf(b.version, sizeof(b.version), "%s", version);
+    snprintf(b.models, sizeof(b.models), "PX-500");
+    b.size = 4096;
+    memset(b.manifest, 'e', PF_B2_HEX_LEN);
+    b.expires_s = 4000000000LL;
+    ck_assert_int_eq(pfs_store_bundle_put(st, &b, &ops, 1000, &created, &err), 0);
+}
+
+static int64_t create(struct pfs_store *st, const char *def, int *rc_out, struct pf_error *err)
+{
+    struct pfs_ro_def d;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_plan_stats stats;
+    int64_t id = 0;
+    json_t *dj;
+    char *text;
+
+    ck_assert_int_eq(parse(def, &d, err), 0);
+    ck_assert_int_eq(pfs_store_bundle_get(st, d.bundle, &b), 0);
+    dj = pfs_ro_def_to_json(&d);
+    text = json_dumps(dj, JSON_COMPACT);
+    *rc_out = pfs_store_rollout_create(st, &d, &b, text, &ops, 2000000, &id, &stats, err);
+    free(text);
+    json_decref(dj);
+    pfs_ro_def_release(&d);
+    return id;
+}
+
+static void assert_exact(struct pfs_store *st, int64_t id)
+{
+    bool exact = false;
+
+    ck_assert_int_eq(pfs_store_rollout_check_counts(st, id, &exact), 0);
+    ck_assert_msg(exact, "counters differ from the members of rollout %lld", (long long)id);
+}
+
+static int64_t count_of(struct pfs_store *st, int64_t id, int stage, enum pfs_ro_member m)
+{
+    struct pfs_ro_stage_rec s[PFS_RO_STAGES_MAX];
+    size_t n = 0;
+    int64_t sum = 0;
+
+    ck_assert_int_eq(pfs_store_rollout_stages(st, id, s, &n), 0);
+    for (size_t k = 0; k < n; k++) {
+        if (stage < 0 || (int)k == stage)
+            sum += s[k].counts[m];
+    }
+    return sum;
+}
+
+START_TEST(plan_stages_overlap)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_ro_member_rec m;
+    int rc;
+    int64_t id, id2;
+
+    add_devices(st, "T", 200, "PX-500");
+    add_devices(st, "Q", 5, "QX-9"); /* not a target of the bundle */
+    put_bundle(st, bundle_a, PF_KIND_FIRMWARE, "2.0.0");
+    put_bundle(st, bundle_f, PF_KIND_FEETABLE, "7");
+    id = create(st, "{" BUNDLE_A ",\"stages\":[\"10%\",\"50%\",\"100%\"]}", &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(count_of(st, id, 0, PFS_ROM_PENDING), 20);
+    ck_assert_int_eq(count_of(st, id, 1, PFS_ROM_PENDING), 80);
+    ck_assert_int_eq(count_of(st, id, 2, PFS_ROM_PENDING), 100);
+    assert_exact(st, id);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "Q0000", &m), PF_ENOENT);
+    /* the stage of each member follows from the hash order alone */
+    {
+        int below = 0;
+        uint64_t max0 = 0;
+
+        for (int i = 0; i < 200; i++) {
+            char serial[16];
+
+            snprintf(serial, sizeof(serial), "T%04d", i);
+            ck_assert_int_eq(pfs_store_rollout_member(st, id, serial, &m), 0);
+            if (m.stage == 0 && pfs_ro_hash(id, serial) > max0)
+                max0 = pfs_ro_hash(id, serial);
+        }
+        for (int i = 0; i < 200; i++) {
+            char serial[16];
+
+            snprintf(serial, sizeof(serial), "T%04d", i);
+            below += pfs_ro_hash(id, serial) <= max0;
+        }
+        ck_assert_int_eq(below, 20);
+    }
+    /* another firmware rollout over the same terminals: refused, nothing stored */
+    id2 = create(st, "{" BUNDLE_A ",\"stages\":[\"100%\"]}", &rc, &err);
+    ck_assert_int_eq(rc, PF_EEXIST);
+    ck_assert(strstr(err.msg, "is already in rollout") != NULL);
+    {
+        struct pfs_rollout_rec r;
+
+        ck_assert_int_eq(pfs_store_rollout_get(st, id + 1, &r), PF_ENOENT);
+    }
+    /* a fee-table rollout over them is fine; a stage rounding to zero is refused */
+    id2 = create(st,
+                 "{\"bundle\":\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+                 "\"stages\":[\"0.1%\",\"100%\"]}",
+                 &rc, &err);
+    ck_assert_int_eq(rc, PF_EINVAL);
+    ck_assert_str_eq(err.msg, "stage 1 (0.1%) rounds to 0 of 200 terminals");
+    id2 = create(st,
+                 "{\"bundle\":\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+                 "\"stages\":[5,\"100%\"],\"cohort\":{\"serials\":[\"T0001\",\"T0002\",\"T0003\","
+                 "\"T0004\",\"T0005\",\"T0006\",\"Q0001\"]}}",
+                 &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(count_of(st, id2, 0, PFS_ROM_PENDING), 5);
+    ck_assert_int_eq(count_of(st, id2, 1, PFS_ROM_PENDING), 1);
+    pfs_store_close(st);
+}
+END_TEST
+
+static void event(struct pfs_store *st, const char *serial, const char *offer, const char *eid,
+                  enum pf_update_status status, const char *code)
+{
+    struct pf_update_event e = {0};
+    bool recorded = false;
+
+    snprintf(e.id, sizeof(e.id), "%s", eid);
+    snprintf(e.offer, sizeof(e.offer), "%s", offer);
+    ck_assert_int_eq(pf_b2_from_hex(bundle_a, e.bundle), 0);
+    e.kind = PF_KIND_FIRMWARE;
+    snprintf(e.version, sizeof(e.version), "2.0.0");
+    e.status = status;
+    e.ts_ms = 5;
+    if (code)
+        snprintf(e.code, sizeof(e.code), "%s", code);
+    ck_assert_int_eq(pfs_store_update_event_put(st, serial, &e, 3000000, &recorded), 0);
+}
+
+static void offer(struct pfs_store *st, int64_t id, const char *serial, const char *oid,
+                  int64_t now)
+{
+    struct pfs_offer_rec o = {0};
+    struct pfs_bundle_rec b;
+    struct pf_error err = {0};
+
+    ck_assert_int_eq(pfs_store_bundle_get(st, bundle_a, &b), 0);
+    snprintf(o.id, sizeof(o.id), "%s", oid);
+    snprintf(o.serial, sizeof(o.serial), "%s", serial);
+    snprintf(o.bundle, sizeof(o.bundle), "%s", bundle_a);
+    o.created_ms = now;
+    o.deadline_ms = now + 1000;
+    ck_assert_int_eq(pfs_store_rollout_offer(st, id, &o, &b, "{}", &err), 0);
+}
+
+START_TEST(offers_events_and_time_rules)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_ro_member_rec m;
+    struct pfs_offer_rec o = {0};
+    struct pfs_bundle_rec b;
+    int64_t id, timed, returned;
+    int rc;
+
+    add_devices(st, "T", 10, "PX-500");
+    put_bundle(st, bundle_a, PF_KIND_FIRMWARE, "2.0.0");
+    id = create(st, "{" BUNDLE_A ",\"stages\":[\"100%\"],\"timeout_s\":600}", &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    offer(st, id, "T0001", "o1", 2000000);
+    offer(st, id, "T0002", "o2", 2000000);
+    offer(st, id, "T0003", "o3", 2000000);
+    offer(st, id, "T0004", "o4", 2000000);
+    /* a second offer to an offered member is refused and writes nothing */
+    ck_assert_int_eq(pfs_store_bundle_get(st, bundle_a, &b), 0);
+    snprintf(o.id, sizeof(o.id), "o1b");
+    snprintf(o.serial, sizeof(o.serial), "T0001");
+    snprintf(o.bundle, sizeof(o.bundle), "%s", bundle_a);
+    ck_assert_int_eq(pfs_store_rollout_offer(st, id, &o, &b, "{}", &err), PF_ESTATE);
+    ck_assert_int_eq(count_of(st, id, 0, PFS_ROM_OFFERED), 4);
+    event(st, "T0001", "o1", "e1", PF_UPD_DOWNLOADING, NULL);
+    event(st, "T0001", "o1", "e2", PF_UPD_SUCCESS, NULL);
+    event(st, "T0001", "o1", "e3", PF_UPD_DOWNLOADING, NULL); /* after a final: ignored */
+    event(st, "T0002", "o2", "e1", PF_UPD_ROLLED_BACK, "SELFTEST");
+    event(st, "T0003", "o3", "e1", PF_UPD_DOWNLOADING, NULL);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0001", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_INSTALLED);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0002", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_ROLLED_BACK);
+    ck_assert_str_eq(m.code, "SELFTEST");
+    assert_exact(st, id);
+    /* T0003 downloading since 3000000 times out; T0004 never answered: offered again */
+    ck_assert_int_eq(pfs_store_rollout_expire(st, id, 3000000 + 600001, 600000, &timed, &returned),
+                     0);
+    ck_assert_int_eq(timed, 1);
+    ck_assert_int_eq(returned, 1);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_TIMED_OUT);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0004", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    ck_assert_int_eq(m.attempts, 1);
+    /* a late outcome replaces the timeout */
+    event(st, "T0003", "o3", "e2", PF_UPD_SUCCESS, NULL);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_INSTALLED);
+    assert_exact(st, id);
+    pfs_store_close(st);
+}
+END_TEST
+
+START_TEST(swap_moves_membership_and_abort_skips)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_ro_member_rec m;
+    struct pfs_ro_change c = {1u << PFS_RO_RUNNING, PFS_RO_ABORTED, -1, "abort", NULL, NULL, NULL};
+    sqlite3 *db;
+    int64_t id;
+    int rc;
+
+    add_devices(st, "T", 10, "PX-500");
+    add_devices(st, "N", 1, "PX-500");
+    put_bundle(st, bundle_a, PF_KIND_FIRMWARE, "2.0.0");
+    id = create(st,
+                "{" BUNDLE_A ",\"stages\":[\"100%\"],\"cohort\":{\"serials\":[\"T0000\",\"T0001\","
+                "\"T0002\"]}}",
+                &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    offer(st, id, "T0001", "o1", 2000000);
+    db = pfs_store_sqlite_db(st);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(pfs_store_rollout_swap(NULL, db, "T0001", "N0000", &err), 0);
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0001", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_SWAPPED);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "N0000", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    assert_exact(st, id);
+    /* a resume of a running rollout is refused, nothing changes */
+    {
+        struct pfs_ro_change bad = {
+                1u << PFS_RO_PAUSED, PFS_RO_RUNNING, -1, "resume", NULL, NULL, NULL};
+        struct pfs_rollout_rec r;
+
+        ck_assert_int_eq(pfs_store_rollout_change(st, id, &bad, &ops, 2100000, &err), PF_ESTATE);
+        ck_assert_str_eq(err.msg, "rollout 1 is running: cannot resume it");
+        ck_assert_int_eq(pfs_store_rollout_get(st, id, &r), 0);
+        ck_assert_int_eq(r.state, PFS_RO_RUNNING);
+        pfs_rollout_rec_release(&r);
+    }
+    ck_assert_int_eq(pfs_store_rollout_change(st, id, &c, &ops, 2100000, &err), 0);
+    ck_assert_int_eq(count_of(st, id, -1, PFS_ROM_SKIPPED), 3); /* T0000, T0002, N0000 */
+    ck_assert_int_eq(count_of(st, id, -1, PFS_ROM_PENDING), 0);
+    assert_exact(st, id);
+    pfs_store_close(st);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("rollout");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, def_defaults_and_round_trip);
+    tcase_add_test(tc, def_refusals_name_the_key);
+    tcase_add_test(tc, stage_targets_round_down_and_refuse_zero);
+    tcase_add_test(tc, hash_and_window);
+    tcase_add_test(tc, plan_stages_overlap);
+    tcase_add_test(tc, offers_events_and_time_rules);
+    tcase_add_test(tc, swap_moves_membership_and_abort_skips);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pf_test_run(suite());
+}
