@@ -47,6 +47,10 @@ static void main__usage(FILE *f)
             "  --interval S         health report interval (default 60)\n"
             "  --jitter PCT         interval jitter, 0..50 (default 10)\n"
             "  --fw-version V       firmware version reported (default 1.0.0)\n"
+            "updates:\n"
+            "  --update-trust-root FILE   run each terminal's update engine (file-backed A/B\n"
+            "                       slots, boot environment and fee tables in its state\n"
+            "                       directory; a reboot starts its agent again)\n"
             "faults (exact share of the fleet, chosen with --seed):\n"
             "  --fault KIND=PCT     battery_low, paper_out, tamper, selftest_fail, flaky,\n"
             "                       slow_download, power_cut (repeatable)\n"
@@ -152,6 +156,7 @@ enum {
     OPT_LOG,
     OPT_LOGLEVEL,
     OPT_SEED,
+    OPT_TRUST,
 };
 
 int main(int argc, char **argv)
@@ -184,6 +189,7 @@ int main(int argc, char **argv)
             {"log", required_argument, NULL, OPT_LOG},
             {"log-level", required_argument, NULL, OPT_LOGLEVEL},
             {"seed", required_argument, NULL, OPT_SEED},
+            {"update-trust-root", required_argument, NULL, OPT_TRUST},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
     };
@@ -278,6 +284,9 @@ int main(int argc, char **argv)
             break;
         case OPT_FW:
             o.fw_version = optarg;
+            break;
+        case OPT_TRUST:
+            o.update_trust_root = optarg;
             break;
         case OPT_FAULT:
             if (sim_faults_parse(&faults, optarg, &err)) {

@@ -112,7 +112,8 @@ enum sim_fault {
     SIM_FAULT_BATTERY_LOW,   /* battery 4 %, not charging -> battery_critical */
     SIM_FAULT_PAPER_OUT,     /* paper out -> paper_out */
     SIM_FAULT_TAMPER,        /* tamper switch tripped -> tamper */
-    SIM_FAULT_SELFTEST_FAIL, /* screen self-test fails (after an update) -> selftest_failed */
+    SIM_FAULT_SELFTEST_FAIL, /* screen self-test fails -> selftest_failed; with updates only
+                              * while booted into a new firmware (so it rolls back) */
     SIM_FAULT_FLAKY,         /* link dropped with shutdown() every flaky_every_s */
     SIM_FAULT_SLOW_DOWNLOAD, /* placeholder: takes effect with the update engine */
     SIM_FAULT_POWER_CUT,     /* placeholder: power cut during install, update engine */
@@ -159,11 +160,12 @@ struct sim_opts {
     int64_t duration_ms; /* stop after this long; 0 = until SIGINT/SIGTERM */
     uint64_t seed;
     const char *fw_version;
-    const char *status_path; /* JSON status rewritten every second, or NULL */
-    FILE *log;               /* the agents' log lines */
-    int log_level;           /* enum pfa_log_level */
-    bool quiet;              /* no progress lines */
-    bool json;               /* summary as JSON on stdout */
+    const char *update_trust_root; /* run the update engine (NULL: no updates) */
+    const char *status_path;       /* JSON status rewritten every second, or NULL */
+    FILE *log;                     /* the agents' log lines */
+    int log_level;                 /* enum pfa_log_level */
+    bool quiet;                    /* no progress lines */
+    bool json;                     /* summary as JSON on stdout */
 };
 
 /* Runs the fleet until the duration ends or a signal arrives; prints the summary. */

@@ -41,6 +41,7 @@ struct sim_term {
     size_t heap_pos;
     int64_t flaky_at; /* next shutdown() of a flaky link, or PFA_DEADLINE_NONE */
     uint32_t connects;
+    unsigned reboots; /* reboot requests handled (the agent started again) */
     bool connected;
     bool connecting;
     bool flaky;
@@ -79,6 +80,7 @@ struct sim_ctx {
     int64_t outage_at;        /* ms since t0 when the current outage began, or -1 */
     int64_t last_outage_ms;   /* length of the last finished outage, or -1 */
     uint32_t outages;
+    uint64_t reboots; /* agents started again after a reboot request */
     size_t created;
 };
 
@@ -196,14 +198,66 @@ static void sim__epoll_set(struct sim_ctx *s, size_t i, int op, int fd, uint32_t
         (void)epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e);
 }
 
+static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err);
+
+/*
+ * The terminal asked its HAL for a reboot (an update): its agent starts again
+ * on the same hardware, which runs the update engine's boot decision. A
+ * selftest_fail terminal fails its self-test while booted into a new firmware
+ * (odd reboots: install, even: the fallback).
+ */
+static void sim__reboot(struct sim_ctx *s, size_t i, int64_t now)
+{
+    struct sim_term *t = &s->t[i];
+    uint8_t bits = s->faults && s->faults->bits ? s->faults->bits[i] : 0;
+    struct pf_error err = {0};
+
+    t->reboots = pfa_hal_sim_reboots(t->hal);
+    if ((bits & (1u << SIM_FAULT_SELFTEST_FAIL)) &&
+        pfa_hal_sim_set(t->hal, "screen", t->reboots % 2 ? "fail" : "ok") != 0)
+        fprintf(stderr, "posfleet-sim: %s: cannot set the screen fault\n",
+                s->fleet->terms[i].serial);
+    if (t->fd >= 0)
+        (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, t->fd, NULL);
+    t->fd = -1;
+    pfa_agent_free(t->agent);
+    t->agent = NULL;
+    if (t->connected)
+        sim__set_connected(s, t, false, now);
+    if (t->connecting) {
+        t->connecting = false;
+        s->connecting--;
+    }
+    t->connects = 0;
+    t->ev = 0;
+    if (sim__create(s, i, &err) != 0) {
+        fprintf(stderr, "posfleet-sim: %s: cannot boot again: %s\n", s->fleet->terms[i].serial,
+                err.msg);
+        t->stopped = true;
+        s->stopped++;
+        t->deadline = PFA_DEADLINE_NONE;
+        sim__heap_fix(s, t->heap_pos);
+        return;
+    }
+    s->reboots++;
+    pfa_agent_start(t->agent, 0);
+}
+
 /* After any call into terminal i: socket, write interest, connection, deadline. */
 static void sim__refresh(struct sim_ctx *s, size_t i, int64_t now)
 {
     struct sim_term *t = &s->t[i];
     struct pfa_agent_stats st;
-    int fd = pfa_agent_fd(t->agent);
-    uint32_t ev = EPOLLIN | (fd >= 0 && pfa_agent_want_write(t->agent) ? EPOLLOUT : 0);
+    int fd;
+    uint32_t ev;
     int64_t d;
+
+    if (t->agent && !t->stopped && pfa_hal_sim_reboots(t->hal) != t->reboots)
+        sim__reboot(s, i, now);
+    if (!t->agent)
+        return;
+    fd = pfa_agent_fd(t->agent);
+    ev = EPOLLIN | (fd >= 0 && pfa_agent_want_write(t->agent) ? EPOLLOUT : 0);
 
     if (fd != t->fd) {
         /* A closed socket has already left the epoll set; EBADF/ENOENT are fine. */
@@ -248,7 +302,7 @@ static void sim__refresh(struct sim_ctx *s, size_t i, int64_t now)
 
 /* ---- set-up ---------------------------------------------------------------- */
 
-static int sim__apply_faults(struct pfa_hal *hal, uint8_t bits)
+static int sim__apply_faults(struct pfa_hal *hal, uint8_t bits, bool updates)
 {
     int rc = 0;
 
@@ -262,10 +316,35 @@ static int sim__apply_faults(struct pfa_hal *hal, uint8_t bits)
         rc = pfa_hal_sim_set(hal, "paper", "out");
     if (!rc && (bits & (1u << SIM_FAULT_TAMPER)))
         rc = pfa_hal_sim_set(hal, "tamper", "1");
-    /* Until the update engine runs a post-install self-test, fail it from boot. */
-    if (!rc && (bits & (1u << SIM_FAULT_SELFTEST_FAIL)))
+    /* Without updates the self-test fails from boot; with them, see sim__reboot. */
+    if (!rc && !updates && (bits & (1u << SIM_FAULT_SELFTEST_FAIL)))
         rc = pfa_hal_sim_set(hal, "screen", "fail");
     return rc;
+}
+
+/* The update engine's files in the terminal's state directory. */
+static int sim__update_cfg(const struct sim_opts *o, const char *dir, struct pfa_config *cfg)
+{
+    char path[4096];
+
+    snprintf(cfg->upd_boot, sizeof(cfg->upd_boot), "file");
+#define SIM_PATH(field, leaf)                                                                      \
+    do {                                                                                           \
+        if (snprintf(path, sizeof(path), "%s/%s", dir, leaf) >= (int)sizeof(path) ||               \
+            !(cfg->field = strdup(path)))                                                          \
+            return PF_ENOMEM;                                                                      \
+    } while (0)
+    SIM_PATH(upd_slot_a, "slot_a");
+    SIM_PATH(upd_slot_b, "slot_b");
+    SIM_PATH(upd_boot_env, "bootenv");
+    SIM_PATH(upd_feetable_dir, "fees");
+#undef SIM_PATH
+    if (pf_mkdir_p(cfg->upd_feetable_dir, 0700) != 0)
+        return PF_EIO;
+    cfg->upd_trust_root = strdup(o->update_trust_root);
+    cfg->upd_retry_s = 2;
+    cfg->upd_resend_s = 2;
+    return cfg->upd_trust_root ? 0 : PF_ENOMEM;
 }
 
 static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
@@ -285,11 +364,13 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     t->flaky = bits & (1u << SIM_FAULT_FLAKY);
     if (snprintf(dir, sizeof(dir), "%s/%s", o->state_dir, d->serial) >= (int)sizeof(dir))
         return pf_error_set(err, PF_ETOOBIG, "%s: state path too long", d->serial);
-    rc = pfa_hal_sim_new(NULL, &t->hal);
-    if (!rc)
-        rc = sim__apply_faults(t->hal, bits);
-    if (rc)
-        return pf_error_set(err, rc, "%s: simulated HAL: %s", d->serial, pf_strerror(rc));
+    if (!t->hal) { /* a reboot keeps the hardware */
+        rc = pfa_hal_sim_new(NULL, &t->hal);
+        if (!rc)
+            rc = sim__apply_faults(t->hal, bits, o->update_trust_root != NULL);
+        if (rc)
+            return pf_error_set(err, rc, "%s: simulated HAL: %s", d->serial, pf_strerror(rc));
+    }
 
     pfa_config_init(&cfg);
     memcpy(cfg.serial, d->serial, sizeof(cfg.serial));
@@ -310,6 +391,10 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     cfg.backoff_max_ms = o->backoff_max_ms;
     cfg.keepalive_s = o->keepalive_s;
     cfg.log_level = (enum pfa_log_level)o->log_level;
+    if (o->update_trust_root && (pf_mkdir_p(dir, 0700) != 0 || sim__update_cfg(o, dir, &cfg))) {
+        pfa_config_release(&cfg);
+        return pf_error_set(err, PF_EIO, "%s: update engine files", d->serial);
+    }
     if (!cfg.broker_host || !cfg.state_dir ||
         (o->ca && (!cfg.tls_ca || !cfg.tls_cert || !cfg.tls_key))) {
         pfa_config_release(&cfg);
@@ -342,6 +427,8 @@ static void sim__totals(const struct sim_ctx *s, struct sim_totals *tot)
     for (size_t i = 0; i < s->created; i++) {
         struct pfa_agent_stats st;
 
+        if (!s->t[i].agent)
+            continue; /* could not boot again */
         pfa_agent_stats(s->t[i].agent, &st);
         tot->reconnects += st.reconnects;
         tot->connect_failures += st.connect_failures;
@@ -383,6 +470,8 @@ static json_t *sim__status_json(const struct sim_ctx *s, int64_t now)
                   (json_int_t)s->outages, "last_outage_ms", sim__ms_or_null(s->last_outage_ms),
                   "in_outage", s->outage_at >= 0, "faults", faults ? faults : json_null(),
                   "elapsed_ms", (json_int_t)(now - s->t0));
+    if (j)
+        json_object_set_new(j, "reboots", json_integer((json_int_t)s->reboots));
     return j;
 }
 
@@ -487,7 +576,7 @@ static void sim__run_due(struct sim_ctx *s)
         size_t i = s->heap[0];
         struct sim_term *t = &s->t[i];
 
-        if (t->deadline > now)
+        if (t->deadline > now || !t->agent)
             break;
         if (t->connected && t->flaky_at <= now) {
             t->flaky_at = PFA_DEADLINE_NONE;
@@ -504,6 +593,8 @@ static void sim__stop_all(struct sim_ctx *s)
     int64_t now = sim__now();
 
     for (size_t i = 0; i < s->n; i++) {
+        if (!s->t[i].agent)
+            continue;
         pfa_agent_stop(s->t[i].agent);
         sim__refresh(s, i, now);
     }
