@@ -23,16 +23,16 @@
 #include "pf/topic.h"
 #include "table.h"
 
-#define RO_NAME_MAX       64
-#define RO_STAGES_MAX     16
-#define RO_VALUE_MAX      128     /* characters of one cohort filter value */
-#define RO_VALUES_MAX     1000    /* values of one filter other than serials */
-#define RO_SERIALS_MAX    100000  /* --cohort serials= */
-#define RO_COUNT_MAX      100000000
-#define RO_BUNDLE_HEX     64
-#define RO_DEF_FILE_MAX   (16u * 1024 * 1024)
+#define RO_NAME_MAX        64
+#define RO_STAGES_MAX      16
+#define RO_VALUE_MAX       128    /* characters of one cohort filter value */
+#define RO_VALUES_MAX      1000   /* values of one filter other than serials */
+#define RO_SERIALS_MAX     100000 /* --cohort serials= */
+#define RO_COUNT_MAX       100000000
+#define RO_BUNDLE_HEX      64
+#define RO_DEF_FILE_MAX    (16u * 1024 * 1024)
 #define RO_SERIAL_FILE_MAX (4u * 1024 * 1024)
-#define RO_MAX_PAGES      100000
+#define RO_MAX_PAGES       100000
 
 /* --- arguments --- */
 
@@ -54,82 +54,144 @@ const struct pfc_opt pfc_rollout_create_pos[] = {
  * option of its own name (--models ...) if a table ever declares one.
  */
 const struct pfc_opt pfc_rollout_create_opts[] = {
-        {.name = "name", .type = PFC_OPT_STR, .metavar = "TEXT",
+        {.name = "name",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
          .help = "a label for people (64 characters at most)"},
-        {.name = "cohort", .type = PFC_OPT_STR, .metavar = "F=A,B;F=C",
+        {.name = "cohort",
+         .type = PFC_OPT_STR,
+         .metavar = "F=A,B;F=C",
          .help = "filters, ';'-separated, each a comma list: models, hw-revs, fw-versions, "
                  "fee-versions, merchants, mccs, regions, tags, serials (serials=@FILE: one a "
                  "line)"},
-        {.name = "stages", .type = PFC_OPT_STR, .metavar = "S,S,...",
+        {.name = "stages",
+         .type = PFC_OPT_STR,
+         .metavar = "S,S,...",
          .help = "cumulative sizes, percentages or counts: \"1%,10%,50%,100%\", \"20,10%,100%\""},
-        {.name = "soak", .type = PFC_OPT_STR, .metavar = "DURATION",
+        {.name = "soak",
+         .type = PFC_OPT_STR,
+         .metavar = "DURATION",
          .help = "soak after each stage: 90, 90s, 30m, 2h, 1d (posfleetd: 1h)"},
-        {.name = "gate", .type = PFC_OPT_FLAG,
+        {.name = "gate",
+         .type = PFC_OPT_FLAG,
          .help = "wait for 'rollout continue' after every stage's soak"},
-        {.name = "max-failure-rate", .type = PFC_OPT_STR, .metavar = "F",
+        {.name = "max-failure-rate",
+         .type = PFC_OPT_STR,
+         .metavar = "F",
          .help = "pause above this share of failed or timed out outcomes: 0.05 or 5%"},
-        {.name = "max-rollback-rate", .type = PFC_OPT_STR, .metavar = "F",
+        {.name = "max-rollback-rate",
+         .type = PFC_OPT_STR,
+         .metavar = "F",
          .help = "pause above this share of rolled back outcomes"},
-        {.name = "max-unhealthy-rate", .type = PFC_OPT_STR, .metavar = "F",
+        {.name = "max-unhealthy-rate",
+         .type = PFC_OPT_STR,
+         .metavar = "F",
          .help = "pause above this share of installed terminals turning unhealthy"},
-        {.name = "min-sample", .type = PFC_OPT_INT, .metavar = "N", .min = 1, .max = 1000000,
+        {.name = "min-sample",
+         .type = PFC_OPT_INT,
+         .metavar = "N",
+         .min = 1,
+         .max = 1000000,
          .help = "outcomes needed before the rates apply (posfleetd: 10)"},
-        {.name = "window", .type = PFC_OPT_STR, .metavar = "HH:MM-HH:MM",
+        {.name = "window",
+         .type = PFC_OPT_STR,
+         .metavar = "HH:MM-HH:MM",
          .help = "maintenance window in each terminal's local time (posfleetd: 01:00-05:00)"},
-        {.name = "max-concurrent", .type = PFC_OPT_INT, .metavar = "N", .min = 1, .max = 100000,
+        {.name = "max-concurrent",
+         .type = PFC_OPT_INT,
+         .metavar = "N",
+         .min = 1,
+         .max = 100000,
          .help = "terminals offered or installing at once (posfleetd: 50)"},
-        {.name = "update-timeout", .type = PFC_OPT_STR, .metavar = "DURATION",
+        {.name = "update-timeout",
+         .type = PFC_OPT_STR,
+         .metavar = "DURATION",
          .help = "an update in progress longer than this counts as timed out, 1m..7d "
                  "(posfleetd: 2h)"},
-        {.name = "retry", .type = PFC_OPT_STR, .metavar = "DURATION",
+        {.name = "retry",
+         .type = PFC_OPT_STR,
+         .metavar = "DURATION",
          .help = "offer again after this when unanswered, 10s..1d (posfleetd: 15m)"},
-        {.name = "start-at", .type = PFC_OPT_STR, .metavar = "TIME",
+        {.name = "start-at",
+         .type = PFC_OPT_STR,
+         .metavar = "TIME",
          .help = "offer nothing before, RFC 3339 UTC: 2026-11-28T01:00:00Z"},
-        {.name = "deadline", .type = PFC_OPT_STR, .metavar = "TIME",
+        {.name = "deadline",
+         .type = PFC_OPT_STR,
+         .metavar = "TIME",
          .help = "offer nothing after; members never reached are skipped"},
-        {.name = "definition", .type = PFC_OPT_STR, .metavar = "FILE",
+        {.name = "definition",
+         .type = PFC_OPT_STR,
+         .metavar = "FILE",
          .help = "send this definition (JSON) as it is; no other option then"},
         {0},
 };
 
 const struct pfc_opt pfc_rollout_show_opts[] = {
-        {.name = "watch", .type = PFC_OPT_FLAG,
+        {.name = "watch",
+         .type = PFC_OPT_FLAG,
          .help = "redraw until the rollout is completed, aborted or rolled back"},
-        {.name = "interval", .type = PFC_OPT_INT, .metavar = "S", .min = 1, .max = 3600,
+        {.name = "interval",
+         .type = PFC_OPT_INT,
+         .metavar = "S",
+         .min = 1,
+         .max = 3600,
          .help = "seconds between redraws (2)"},
         {0},
 };
 
 const struct pfc_opt pfc_rollout_members_opts[] = {
-        {.name = "status", .type = PFC_OPT_ENUM,
+        {.name = "status",
+         .type = PFC_OPT_ENUM,
          .choices = "pending|offered|deferred|downloading|installing|installed|failed|"
                     "rolled_back|timed_out|skipped|swapped|revert_pending|reverting|reverted|"
                     "revert_failed",
-         .query = "status", .help = "only members in this status"},
-        {.name = "stage", .type = PFC_OPT_INT, .metavar = "N", .min = 1, .max = RO_STAGES_MAX,
+         .query = "status",
+         .help = "only members in this status"},
+        {.name = "stage",
+         .type = PFC_OPT_INT,
+         .metavar = "N",
+         .min = 1,
+         .max = RO_STAGES_MAX,
          .help = "only members of stage N (1 is the first)"},
-        {.name = "limit", .type = PFC_OPT_INT, .min = 1, .max = 1000, .query = "limit",
+        {.name = "limit",
+         .type = PFC_OPT_INT,
+         .min = 1,
+         .max = 1000,
+         .query = "limit",
          .help = "members per page"},
         {.name = "all", .type = PFC_OPT_FLAG, .help = "follow the pages to the end of the list"},
         {0},
 };
 
 const struct pfc_opt pfc_rollout_pause_opts[] = {
-        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "reason",
+        {.name = "reason",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .body = "reason",
          .help = "why (shown with the pause)"},
         {0},
 };
 
 const struct pfc_opt pfc_rollout_abort_opts[] = {
-        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "reason",
+        {.name = "reason",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .body = "reason",
          .help = "why (kept with the rollout)"},
         {0},
 };
 
 const struct pfc_opt pfc_rollout_rollback_opts[] = {
-        {.name = "reason", .type = PFC_OPT_STR, .metavar = "TEXT", .body = "reason",
+        {.name = "reason",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .body = "reason",
          .help = "why (kept with the rollout)"},
-        {.name = "bundle", .type = PFC_OPT_STR, .metavar = "ID", .body = "bundle",
+        {.name = "bundle",
+         .type = PFC_OPT_STR,
+         .metavar = "ID",
+         .body = "bundle",
          .help = "offer this stored bundle to every installed member instead of the one it ran "
                  "before (needed for firmware: terminals refuse older versions)"},
         {0},
@@ -201,8 +263,8 @@ static int ro__rate(const char *flag, const char *v, double *out, struct pf_erro
     if (*end == '%')
         x /= 100.0;
     if (x < 0 || x > 1)
-        return pf_error_set(err, PF_EINVAL, "--%s: %.40s is not between 0 and 1 (0%%..100%%)",
-                            flag, v);
+        return pf_error_set(err, PF_EINVAL, "--%s: %.40s is not between 0 and 1 (0%%..100%%)", flag,
+                            v);
     *out = x;
     return 0;
 }
@@ -369,10 +431,11 @@ struct ro_filter {
 };
 
 static const struct ro_filter ro__filters[] = {
-        {"models", "models"},     {"hw-revs", "hw_revs"},     {"fw-versions", "fw_versions"},
-        {"fee-versions", "fee_versions"}, {"merchants", "merchants"}, {"mccs", "mccs"},
-        {"regions", "regions"},   {"tags", "tags"},           {"serials", "serials"},
-        {NULL, NULL},
+        {"models", "models"},           {"hw-revs", "hw_revs"},
+        {"fw-versions", "fw_versions"}, {"fee-versions", "fee_versions"},
+        {"merchants", "merchants"},     {"mccs", "mccs"},
+        {"regions", "regions"},         {"tags", "tags"},
+        {"serials", "serials"},         {NULL, NULL},
 };
 
 static const struct ro_filter *ro__filter_find(const char *name, size_t n)
@@ -395,8 +458,8 @@ static int ro__filter_value(const struct ro_filter *f, const char *where, const 
     if (!n)
         return pf_error_set(err, PF_EINVAL, "%s: empty value", where);
     if (n > RO_VALUE_MAX)
-        return pf_error_set(err, PF_EINVAL, "%s: '%.40s...' is longer than %d characters", where,
-                            s, RO_VALUE_MAX);
+        return pf_error_set(err, PF_EINVAL, "%s: '%.40s...' is longer than %d characters", where, s,
+                            RO_VALUE_MAX);
     memcpy(v, s, n);
     v[n] = '\0';
     for (size_t i = 0; i < n; i++) {
@@ -408,8 +471,7 @@ static int ro__filter_value(const struct ro_filter *f, const char *where, const 
         return pf_error_set(err, PF_EINVAL,
                             "%s: '%.40s' is not a serial (1 to %d characters of A-Z a-z 0-9 _ -)",
                             where, v, PF_SERIAL_MAX);
-    if (!strcmp(f->key, "mccs") &&
-        (n != 4 || strspn(v, "0123456789") != 4))
+    if (!strcmp(f->key, "mccs") && (n != 4 || strspn(v, "0123456789") != 4))
         return pf_error_set(err, PF_EINVAL, "%s: '%.40s' is not a 4-digit MCC", where, v);
     if (json_array_size(arr) >= (serials ? RO_SERIALS_MAX : RO_VALUES_MAX))
         return pf_error_set(err, PF_EINVAL, "%s: more than %d values", where,
@@ -584,9 +646,8 @@ static int ro__definition_file(const struct pfc_args *a, const char *path, const
     }
     b = json_object_get(def, "bundle");
     if (bundle && b && !(json_is_string(b) && !strcmp(json_string_value(b), bundle))) {
-        rc = pf_error_set(err, PF_EINVAL,
-                          "--definition: %s names another bundle than BUNDLE %.64s", path,
-                          bundle);
+        rc = pf_error_set(err, PF_EINVAL, "--definition: %s names another bundle than BUNDLE %.64s",
+                          path, bundle);
         goto out_def;
     }
     if (!bundle && !b) {
@@ -625,8 +686,8 @@ static int ro__criteria(const struct pfc_args *a, json_t *def, struct pf_error *
             rc = ro__set(crit, rates[i][1], json_real(x), err);
     }
     if (!rc && pfc_args_get(a, "min-sample"))
-        rc = ro__set(crit, "min_sample",
-                     json_integer((json_int_t)pfc_args_int(a, "min-sample", 0)), err);
+        rc = ro__set(crit, "min_sample", json_integer((json_int_t)pfc_args_int(a, "min-sample", 0)),
+                     err);
     if (rc || !json_object_size(crit)) {
         json_decref(crit);
         return rc;
@@ -1001,8 +1062,8 @@ static const char *const ro__k_failed[] = {"failed", "timed_out", NULL};
 static const char *const ro__k_rolled[] = {"rolled_back", NULL};
 static const char *const ro__k_moving[] = {"offered", "downloading", "installing", NULL};
 static const char *const ro__k_pending[] = {"pending", "deferred", NULL};
-static const char *const ro__k_other[] = {"skipped",   "swapped",  "revert_pending",
-                                          "reverting", "reverted", "revert_failed", NULL};
+static const char *const ro__k_other[] = {
+        "skipped", "swapped", "revert_pending", "reverting", "reverted", "revert_failed", NULL};
 
 static void ro__bar(json_t *counts, char *out, size_t len)
 {
@@ -1074,9 +1135,8 @@ static void ro__stage_of(json_t *r, char *buf, size_t len)
 
 static int ro__stage_table(FILE *out, json_t *r, struct pf_error *err)
 {
-    static const char *const head[] = {"STAGE", "SIZE", "MEMBERS", "PROGRESS", "PEND",
-                                       "OFFER", "DL",   "INST",    "FAIL",     "RB",
-                                       "TOUT",  "STATE"};
+    static const char *const head[] = {"STAGE", "SIZE", "MEMBERS", "PROGRESS", "PEND", "OFFER",
+                                       "DL",    "INST", "FAIL",    "RB",       "TOUT", "STATE"};
     json_t *stages = json_object_get(r, "stages"), *st;
     struct pfc_table t;
     size_t i;
@@ -1088,12 +1148,15 @@ static int ro__stage_table(FILE *out, json_t *r, struct pf_error *err)
     {
         json_t *c = json_object_get(st, "counts");
         char num[24], size[24], members[24], bar[PFC_RO_BAR_WIDTH + 3], n[7][24], state[16];
-        const char *row[] = {num, size, members, bar, n[0], n[1], n[2], n[3], n[4], n[5], n[6],
-                             state};
-        int64_t vals[7] = {ro__sum(c, ro__k_pending),   ro__int(c, "offered"),
+        const char *row[] = {num,  size, members, bar,  n[0], n[1],
+                             n[2], n[3], n[4],    n[5], n[6], state};
+        int64_t vals[7] = {ro__sum(c, ro__k_pending),
+                           ro__int(c, "offered"),
                            ro__int(c, "downloading") + ro__int(c, "installing"),
-                           ro__int(c, "installed"),     ro__int(c, "failed"),
-                           ro__int(c, "rolled_back"),   ro__int(c, "timed_out")};
+                           ro__int(c, "installed"),
+                           ro__int(c, "failed"),
+                           ro__int(c, "rolled_back"),
+                           ro__int(c, "timed_out")};
 
         snprintf(num, sizeof(num), "%zu", i + 1);
         ro__str(st, "size", "-", size, sizeof(size));
@@ -1113,12 +1176,14 @@ static int ro__stage_table(FILE *out, json_t *r, struct pf_error *err)
     if (!rc && json_is_object(json_object_get(r, "totals"))) {
         json_t *c = json_object_get(r, "totals");
         char members[24], bar[PFC_RO_BAR_WIDTH + 3], n[7][24];
-        const char *row[] = {"all", "", members, bar, n[0], n[1], n[2], n[3], n[4], n[5], n[6],
-                             ""};
-        int64_t vals[7] = {ro__sum(c, ro__k_pending),   ro__int(c, "offered"),
+        const char *row[] = {"all", "", members, bar, n[0], n[1], n[2], n[3], n[4], n[5], n[6], ""};
+        int64_t vals[7] = {ro__sum(c, ro__k_pending),
+                           ro__int(c, "offered"),
                            ro__int(c, "downloading") + ro__int(c, "installing"),
-                           ro__int(c, "installed"),     ro__int(c, "failed"),
-                           ro__int(c, "rolled_back"),   ro__int(c, "timed_out")};
+                           ro__int(c, "installed"),
+                           ro__int(c, "failed"),
+                           ro__int(c, "rolled_back"),
+                           ro__int(c, "timed_out")};
 
         ro__num(r, "members", members, sizeof(members));
         ro__bar(c, bar, sizeof(bar));
@@ -1181,8 +1246,7 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
                        struct pf_error *err)
 {
     json_t *pause = json_object_get(r, "pause"), *stages = json_object_get(r, "stages");
-    char name[PFC_CELL_MAX * 2], state[32], kind[32], version[64], bundle[80], buf[512],
-            when[96];
+    char name[PFC_CELL_MAX * 2], state[32], kind[32], version[64], bundle[80], buf[512], when[96];
     int rc;
 
     (void)a;
@@ -1230,8 +1294,9 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         ro__str(pause, "detail", "", detail, sizeof(detail));
         ro__str(pause, "by", "-", by, sizeof(by));
         pfc_reltime(now_ms, ro__int(pause, "at_ms"), when, sizeof(when));
-        fprintf(out, "%s %s%s%s (by %s, %s)\n", strcmp(state, "paused") ? "last pause" : "paused   ",
-                reason, detail[0] ? ": " : "", detail, by, when);
+        fprintf(out, "%s %s%s%s (by %s, %s)\n",
+                strcmp(state, "paused") ? "last pause" : "paused   ", reason, detail[0] ? ": " : "",
+                detail, by, when);
     }
     if (ro__int(r, "no_previous") > 0)
         fprintf(out, "no previous bundle for %lld installed members (they keep %s)\n",
@@ -1250,8 +1315,8 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
 int pfc_render_rollouts(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                         struct pf_error *err)
 {
-    static const char *const head[] = {"ID",      "NAME",      "STATE",  "KIND",
-                                       "VERSION", "STAGE",     "MEMBERS", "INSTALLED",
+    static const char *const head[] = {"ID",      "NAME",        "STATE",     "KIND",
+                                       "VERSION", "STAGE",       "MEMBERS",   "INSTALLED",
                                        "FAILED",  "ROLLED-BACK", "TIMED-OUT", "WAITING"};
     json_t *list = json_object_get(resp, "rollouts"), *r;
     struct pfc_table t;
@@ -1273,8 +1338,8 @@ int pfc_render_rollouts(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
         json_t *c = json_object_get(r, "totals");
         char id[24], name[PFC_CELL_MAX + 1], state[32], kind[32], version[64], stage[48],
                 members[24], n[4][24], waiting[PFC_CELL_MAX + 1];
-        const char *row[] = {id,   name, state, kind, version, stage, members, n[0], n[1], n[2],
-                             n[3], waiting};
+        const char *row[] = {id,      name, state, kind, version, stage,
+                             members, n[0], n[1],  n[2], n[3],    waiting};
 
         ro__num(r, "id", id, sizeof(id));
         ro__str(r, "name", "-", name, sizeof(name));
@@ -1317,8 +1382,8 @@ int pfc_render_rollout_members(FILE *out, int64_t now_ms, const struct pfc_args 
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     json_array_foreach(list, i, m)
     {
-        char serial[PFC_CELL_MAX + 1], stage[24], status[32], code[PFC_CELL_MAX + 1],
-                attempts[24], since[32];
+        char serial[PFC_CELL_MAX + 1], stage[24], status[32], code[PFC_CELL_MAX + 1], attempts[24],
+                since[32];
         const char *row[] = {serial, stage, status, code, attempts, since};
 
         ro__str(m, "serial", "-", serial, sizeof(serial));

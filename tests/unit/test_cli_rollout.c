@@ -161,29 +161,53 @@ START_TEST(definition_from_every_flag)
              "mccs=5411;regions=EU-W;tags=pilot;serials=@%s",
              file);
     {
-        const char *const w[] = {"rollout", "create", BUNDLE, "--name", "fw 2.1", "--cohort",
-                                 cohort, "--stages", "20, 0.5%,10%,100%", "--soak", "30m",
-                                 "--gate", "--max-failure-rate", "0.02", "--max-rollback-rate",
-                                 "5%", "--max-unhealthy-rate", "0.1", "--min-sample", "20",
-                                 "--window", "22:00-24:00", "--max-concurrent", "10",
-                                 "--update-timeout", "2h", "--retry", "90", "--start-at",
-                                 "2026-11-28T01:00:00Z", "--deadline", "2026-11-29T01:00:00Z",
+        const char *const w[] = {"rollout",
+                                 "create",
+                                 BUNDLE,
+                                 "--name",
+                                 "fw 2.1",
+                                 "--cohort",
+                                 cohort,
+                                 "--stages",
+                                 "20, 0.5%,10%,100%",
+                                 "--soak",
+                                 "30m",
+                                 "--gate",
+                                 "--max-failure-rate",
+                                 "0.02",
+                                 "--max-rollback-rate",
+                                 "5%",
+                                 "--max-unhealthy-rate",
+                                 "0.1",
+                                 "--min-sample",
+                                 "20",
+                                 "--window",
+                                 "22:00-24:00",
+                                 "--max-concurrent",
+                                 "10",
+                                 "--update-timeout",
+                                 "2h",
+                                 "--retry",
+                                 "90",
+                                 "--start-at",
+                                 "2026-11-28T01:00:00Z",
+                                 "--deadline",
+                                 "2026-11-29T01:00:00Z",
                                  NULL};
 
         text = definition(w, &rc, &err);
     }
     ck_assert_msg(rc == 0, "%s", err.msg);
     ck_assert_str_eq(
-            text,
-            "{\"bundle\":\"" BUNDLE "\",\"name\":\"fw 2.1\",\"cohort\":{\"models\":[\"PX1\","
-            "\"PX2\"],\"hw_revs\":[\"B\"],\"fw_versions\":[\"1.0.0\"],\"fee_versions\":"
-            "[\"fee-7\"],\"merchants\":[\"M1\",\"M2\"],\"mccs\":[\"5411\"],\"regions\":"
-            "[\"EU-W\"],\"tags\":[\"pilot\"],\"serials\":[\"PF1\",\"PF-2\",\"PF_3\"]},"
-            "\"stages\":[20,\"0.5%\",\"10%\",\"100%\"],\"soak_s\":1800,\"gate\":true,"
-            "\"criteria\":{\"max_failure_rate\":0.02,\"max_rollback_rate\":0.05,"
-            "\"max_unhealthy_rate\":0.1,\"min_sample\":20},\"window\":{\"start\":\"22:00\","
-            "\"end\":\"24:00\"},\"max_concurrent\":10,\"timeout_s\":7200,\"retry_s\":90,"
-            "\"start_at\":\"2026-11-28T01:00:00Z\",\"deadline\":\"2026-11-29T01:00:00Z\"}");
+            text, "{\"bundle\":\"" BUNDLE "\",\"name\":\"fw 2.1\",\"cohort\":{\"models\":[\"PX1\","
+                  "\"PX2\"],\"hw_revs\":[\"B\"],\"fw_versions\":[\"1.0.0\"],\"fee_versions\":"
+                  "[\"fee-7\"],\"merchants\":[\"M1\",\"M2\"],\"mccs\":[\"5411\"],\"regions\":"
+                  "[\"EU-W\"],\"tags\":[\"pilot\"],\"serials\":[\"PF1\",\"PF-2\",\"PF_3\"]},"
+                  "\"stages\":[20,\"0.5%\",\"10%\",\"100%\"],\"soak_s\":1800,\"gate\":true,"
+                  "\"criteria\":{\"max_failure_rate\":0.02,\"max_rollback_rate\":0.05,"
+                  "\"max_unhealthy_rate\":0.1,\"min_sample\":20},\"window\":{\"start\":\"22:00\","
+                  "\"end\":\"24:00\"},\"max_concurrent\":10,\"timeout_s\":7200,\"retry_s\":90,"
+                  "\"start_at\":\"2026-11-28T01:00:00Z\",\"deadline\":\"2026-11-29T01:00:00Z\"}");
     free(text);
     pf_test_rmtree(dir);
 }
@@ -205,8 +229,8 @@ START_TEST(definition_minimal_and_durations)
     ck_assert_str_eq(text, "{\"bundle\":\"9F2C\",\"stages\":[\"100%\"]}");
     free(text);
     {
-        const char *const w[] = {"rollout", "create", "9f2c", "--stages", "1%,100%", "--soak",
-                                 "0", "--cohort", "serials=PF1,PF2", NULL};
+        const char *const w[] = {"rollout", "create", "9f2c",     "--stages",        "1%,100%",
+                                 "--soak",  "0",      "--cohort", "serials=PF1,PF2", NULL};
 
         text = definition(w, &rc, &err);
     }
@@ -311,7 +335,8 @@ static const struct bad bads[] = {
          "rollout create: --cohort: expected FILTER=A,B with FILTER one of models, hw-revs, "
          "fw-versions, fee-versions, merchants, mccs, regions, tags, serials; got 'models'"},
         {{"--cohort", "models=A,,B"}, "rollout create: --cohort: models: empty value"},
-        {{"--cohort", "models=A;models=B"}, "rollout create: --cohort: models: given more than once"},
+        {{"--cohort", "models=A;models=B"},
+         "rollout create: --cohort: models: given more than once"},
         {{"--cohort", "mccs=541"}, "rollout create: --cohort: mccs: '541' is not a 4-digit MCC"},
         {{"--cohort", "serials=PF1,bad serial"},
          "rollout create: --cohort: serials: 'bad serial' is not a serial (1 to 32 characters of "
@@ -375,8 +400,8 @@ START_TEST(bad_bundle_and_serial_file)
     write_file(file, "PF1\nPF2\nPF 3\n");
     snprintf(cohort, sizeof(cohort), "serials=@%s", file);
     {
-        const char *const w[] = {"rollout", "create", BUNDLE, "--stages", "100%",
-                                 "--cohort", cohort,  NULL};
+        const char *const w[] = {"rollout", "create",   BUNDLE, "--stages",
+                                 "100%",    "--cohort", cohort, NULL};
 
         ck_assert_ptr_null(definition(w, &rc, &err));
         ck_assert_int_eq(rc, PF_EINVAL);
@@ -388,13 +413,12 @@ START_TEST(bad_bundle_and_serial_file)
     }
     write_file(file, "# nothing\n\n");
     {
-        const char *const w[] = {"rollout", "create", BUNDLE, "--stages", "100%",
-                                 "--cohort", cohort,  NULL};
+        const char *const w[] = {"rollout", "create",   BUNDLE, "--stages",
+                                 "100%",    "--cohort", cohort, NULL};
 
         ck_assert_ptr_null(definition(w, &rc, &err));
         ck_assert_int_eq(rc, PF_EINVAL);
-        snprintf(want, sizeof(want), "rollout create: --cohort: serials: %s lists no serial",
-                 file);
+        snprintf(want, sizeof(want), "rollout create: --cohort: serials: %s lists no serial", file);
         ck_assert_str_eq(err.msg, want);
     }
     pf_test_rmtree(dir);
@@ -438,8 +462,7 @@ START_TEST(definition_file)
         ck_assert_ptr_null(definition(w, &rc, &err));
         ck_assert_int_eq(rc, PF_EINVAL);
         snprintf(want, sizeof(want),
-                 "rollout create: --definition: %s names another bundle than BUNDLE " BUNDLE,
-                 file);
+                 "rollout create: --definition: %s names another bundle than BUNDLE " BUNDLE, file);
         ck_assert_str_eq(err.msg, want);
     }
     {
@@ -603,15 +626,15 @@ START_TEST(list_table)
 {
     struct capture c;
     struct pf_error err = {0};
-    json_t *j = load(
-            "{\"rollouts\":[{\"id\":12,\"name\":\"fees q1\",\"state\":\"running\",\"kind\":"
-            "\"feetable\",\"version\":\"7\",\"members\":1500,\"stage\":0,\"stage_count\":3,"
-            "\"totals\":{\"installed\":15,\"failed\":0,\"rolled_back\":0,\"timed_out\":2},"
-            "\"waiting\":\"outside maintenance window: 1483 terminals\"},"
-            "{\"id\":3,\"name\":\"fw 2.1\",\"state\":\"paused\",\"kind\":\"firmware\","
-            "\"version\":\"2.1.0\",\"members\":40,\"stage\":1,\"stage_count\":2,"
-            "\"totals\":{\"installed\":10,\"failed\":1,\"rolled_back\":2,\"timed_out\":1},"
-            "\"waiting\":\"paused: rollback_rate\"}]}");
+    json_t *j =
+            load("{\"rollouts\":[{\"id\":12,\"name\":\"fees q1\",\"state\":\"running\",\"kind\":"
+                 "\"feetable\",\"version\":\"7\",\"members\":1500,\"stage\":0,\"stage_count\":3,"
+                 "\"totals\":{\"installed\":15,\"failed\":0,\"rolled_back\":0,\"timed_out\":2},"
+                 "\"waiting\":\"outside maintenance window: 1483 terminals\"},"
+                 "{\"id\":3,\"name\":\"fw 2.1\",\"state\":\"paused\",\"kind\":\"firmware\","
+                 "\"version\":\"2.1.0\",\"members\":40,\"stage\":1,\"stage_count\":2,"
+                 "\"totals\":{\"installed\":10,\"failed\":1,\"rolled_back\":2,\"timed_out\":1},"
+                 "\"waiting\":\"paused: rollback_rate\"}]}");
 
     cap_open(&c);
     ck_assert_int_eq(pfc_render_rollouts(c.f, NOW, NULL, j, &err), 0);
