@@ -106,7 +106,7 @@ const struct pfc_opt pfc_rollout_create_opts[] = {
         {.name = "update-timeout",
          .type = PFC_OPT_STR,
          .metavar = "DURATION",
-         .help = "an update in progress longer than this counts as timed out, 1m..7d "
+         .help = "an update in progress longer than this counts as timed out, 10s..7d "
                  "(posfleetd: 2h)"},
         {.name = "retry",
          .type = PFC_OPT_STR,
@@ -720,7 +720,7 @@ static int ro__definition_flags(const struct pfc_args *a, const char *bundle, js
 {
     static const struct ro_duration durations[] = {
             {"soak", "soak_s", 0, 2592000},
-            {"update-timeout", "timeout_s", 60, 604800},
+            {"update-timeout", "timeout_s", 10, 604800},
             {"retry", "retry_s", 10, 86400},
     };
     const char *v, *start = pfc_args_get(a, "start-at"), *deadline = pfc_args_get(a, "deadline");
