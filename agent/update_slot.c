@@ -7,13 +7,49 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h> /* SYNC_FILE_RANGE_WRITE without _GNU_SOURCE */
-#include <sys/syscall.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define SLOT_KICK (8u << 20) /* writeback request granularity */
+
+/* Staged install pipeline: a ring of blocks between the hashing and the writing thread. */
+#define SLOT_PIPE_BLOCK (256u * 1024u)
+#define SLOT_PIPE_RING  4u
+#define SLOT_PIPE_FLUSH (32u << 20) /* the flusher makes this much durable at a time */
+#define SLOT_PIPE_STACK (64u * 1024u)
+
+static void slot__kick(struct pfa_slot_writer *w)
+{
+    if (w->written - w->kicked >= SLOT_KICK) {
+        /* Start writeback now; the final fdatasync then waits for little. */
+        (void)syscall(SYS_sync_file_range, w->fd, (off_t)w->kicked,
+                      (off_t)(w->written - w->kicked), (unsigned)SYNC_FILE_RANGE_WRITE);
+        w->kicked = w->written;
+    }
+}
+
+/* 0 or the errno of the failed write (EIO for a write that makes no progress). */
+static int slot__pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno;
+        if (n == 0)
+            return EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
 
 int pfa_slot_open(struct pfa_slot_writer *w, const char *path, const struct pf_manifest_payload *p,
                   uint64_t resume, struct pfa_fault *fault, struct pf_error *err)
@@ -71,29 +107,16 @@ out_close:
 
 int pfa_slot_write(struct pfa_slot_writer *w, const void *buf, size_t len, struct pf_error *err)
 {
-    const uint8_t *p = buf;
-    size_t done = 0;
-    int rc;
+    int rc, e;
 
     if (w->v && (rc = pf_payload_verifier_update(w->v, buf, len, err)) != 0)
         return rc;
     pfa_fault_write_point(w->fault, w->fd, buf, len, w->written);
-    while (done < len) {
-        ssize_t n = pwrite(w->fd, p + done, len - done, (off_t)(w->written + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return pf_error_set(err, errno == ENOSPC ? PF_ENOSPACE : PF_EIO, "slot: write: %s",
-                                n < 0 ? strerror(errno) : "no progress");
-        done += (size_t)n;
-    }
+    if ((e = slot__pwrite_all(w->fd, buf, len, w->written)) != 0)
+        return pf_error_set(err, e == ENOSPC ? PF_ENOSPACE : PF_EIO, "slot: write: %s",
+                            strerror(e));
     w->written += len;
-    if (w->written - w->kicked >= SLOT_KICK) {
-        /* Start writeback now; the final fdatasync then waits for little. */
-        (void)syscall(SYS_sync_file_range, w->fd, (off_t)w->kicked, (off_t)(w->written - w->kicked),
-                      (unsigned)SYNC_FILE_RANGE_WRITE);
-        w->kicked = w->written;
-    }
+    slot__kick(w);
     return 0;
 }
 
@@ -163,6 +186,193 @@ static int slot__pread_all(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+/*
+ * The payload of a staged install goes through three threads so that hashing,
+ * copying into the page cache and the device's write-out overlap: the calling
+ * thread reads each block into a small ring and hashes it (the verifier
+ * refuses bytes past the declared size before they are handed over); the
+ * writer writes hashed blocks in order and kicks writeback; the flusher
+ * fdatasyncs every SLOT_PIPE_FLUSH bytes, so that the device's caches are
+ * drained while the hashing goes on and the final fdatasync has little left.
+ * A block is written only after it has been hashed and is not refilled before
+ * it has been written: the digest covers exactly the bytes in the slot.
+ */
+struct slot__pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;         /* broadcast on every change below */
+    struct pfa_slot_writer *w; /* written/kicked belong to the writer until it is joined */
+    uint8_t *ring;             /* SLOT_PIPE_RING blocks of SLOT_PIPE_BLOCK */
+    size_t len[SLOT_PIPE_RING];
+    uint64_t filled;  /* blocks hashed and handed to the writer */
+    uint64_t drained; /* blocks written */
+    uint64_t bytes;   /* bytes written, for the flusher */
+    bool eof;         /* nothing more will be filled */
+    bool written;     /* the writer is gone: the flusher stops */
+    bool stop;        /* an error somewhere: everyone stops */
+    int werr;         /* the writer's errno, 0 if none */
+    int ferr;         /* the flusher's errno, 0 if none */
+};
+
+static void *slot__pipe_writer(void *arg)
+{
+    struct slot__pipe *p = arg;
+    struct pfa_slot_writer *w = p->w;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        const uint8_t *buf;
+        size_t len;
+        int e;
+
+        while (!p->stop && !p->eof && p->drained == p->filled)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || p->drained == p->filled)
+            break;
+        buf = p->ring + (size_t)(p->drained % SLOT_PIPE_RING) * SLOT_PIPE_BLOCK;
+        len = p->len[p->drained % SLOT_PIPE_RING];
+        pthread_mutex_unlock(&p->mu);
+        e = slot__pwrite_all(w->fd, buf, len, w->written);
+        if (e == 0) {
+            w->written += len;
+            slot__kick(w);
+        }
+        pthread_mutex_lock(&p->mu);
+        if (e) {
+            p->werr = e;
+            p->stop = true;
+        } else {
+            p->drained++;
+            p->bytes = w->written;
+        }
+        pthread_cond_broadcast(&p->cv);
+    }
+    p->written = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void *slot__pipe_flusher(void *arg)
+{
+    struct slot__pipe *p = arg;
+    uint64_t synced = 0;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        uint64_t upto;
+        int e;
+
+        while (!p->stop && !p->written && p->bytes - synced < SLOT_PIPE_FLUSH)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || p->written)
+            break;
+        upto = p->bytes;
+        pthread_mutex_unlock(&p->mu);
+        e = fdatasync(p->w->fd) == 0 ? 0 : errno;
+        pthread_mutex_lock(&p->mu);
+        if (e) {
+            /* Remembered here: a later fdatasync may not report it again. */
+            p->ferr = e;
+            p->stop = true;
+            pthread_cond_broadcast(&p->cv);
+        }
+        synced = upto;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Stops the pipeline (rc != 0: on an error) and collects the threads' errors. */
+static int slot__pipe_end(struct slot__pipe *p, pthread_t *writer, pthread_t *flusher, int rc,
+                          struct pf_error *err)
+{
+    pthread_mutex_lock(&p->mu);
+    p->eof = true;
+    if (rc)
+        p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (writer)
+        pthread_join(*writer, NULL);
+    if (flusher) {
+        pthread_mutex_lock(&p->mu);
+        p->written = true; /* also when the writer never started */
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(*flusher, NULL);
+    }
+    if (rc == 0 && p->werr)
+        rc = pf_error_set(err, p->werr == ENOSPC ? PF_ENOSPACE : PF_EIO, "slot: write: %s",
+                          strerror(p->werr));
+    if (rc == 0 && p->ferr)
+        rc = pf_error_set(err, PF_EIO, "slot: fdatasync: %s", strerror(p->ferr));
+    return rc;
+}
+
+/* Reads size bytes at offset from fd, hashes them with w's verifier and has them written. */
+static int slot__pipe_run(struct pfa_slot_writer *w, int fd, const char *bundle_path,
+                          uint64_t offset, uint64_t size, struct pf_error *err)
+{
+    struct slot__pipe p;
+    pthread_attr_t attr;
+    pthread_t writer, flusher;
+    sigset_t all, old;
+    bool have_writer = false, have_flusher = false;
+    uint64_t off = 0;
+    int rc = 0;
+
+    memset(&p, 0, sizeof(p));
+    p.w = w;
+    p.ring = aligned_alloc(4096, (size_t)SLOT_PIPE_RING * SLOT_PIPE_BLOCK);
+    if (!p.ring)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    /* The workers take no signals: the agent's handlers keep running on its own thread. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, SLOT_PIPE_STACK);
+    have_writer = pthread_create(&writer, &attr, slot__pipe_writer, &p) == 0;
+    have_flusher = have_writer && pthread_create(&flusher, &attr, slot__pipe_flusher, &p) == 0;
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!have_flusher)
+        rc = pf_error_set(err, PF_ENOMEM, "slot: cannot start the writer threads");
+
+    while (rc == 0 && off < size) {
+        size_t n = size - off < SLOT_PIPE_BLOCK ? (size_t)(size - off) : SLOT_PIPE_BLOCK;
+        size_t slot = (size_t)(p.filled % SLOT_PIPE_RING); /* filled: only this thread moves it */
+        uint8_t *buf = p.ring + slot * SLOT_PIPE_BLOCK;
+        bool stop;
+
+        pthread_mutex_lock(&p.mu);
+        while (!p.stop && p.filled - p.drained >= SLOT_PIPE_RING)
+            pthread_cond_wait(&p.cv, &p.mu);
+        stop = p.stop;
+        pthread_mutex_unlock(&p.mu);
+        if (stop)
+            break; /* the writer's or flusher's error is reported below */
+        if (slot__pread_all(fd, buf, n, offset + off) != 0) {
+            rc = pf_error_set(err, PF_EIO, "%s: short payload", bundle_path);
+            break;
+        }
+        if ((rc = pf_payload_verifier_update(w->v, buf, n, err)) != 0)
+            break;
+        pthread_mutex_lock(&p.mu);
+        p.len[slot] = n;
+        p.filled++;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+        off += n;
+    }
+    rc = slot__pipe_end(&p, have_writer ? &writer : NULL, have_flusher ? &flusher : NULL, rc, err);
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    free(p.ring);
+    return rc;
+}
+
 int pfa_slot_install_staged(const char *bundle_path, const struct pf_offer *offer,
                             const char *slot_path, const struct pf_trust *trust,
                             const struct pf_policy *pol, struct pf_manifest *out,
@@ -175,8 +385,6 @@ int pfa_slot_install_staged(const char *bundle_path, const struct pf_offer *offe
     size_t mlen[4] = {0, 0, 0, 0};
     const struct pf_offer_entry *pe;
     struct pfa_slot_writer w = {.fd = -1};
-    uint8_t *buf = NULL;
-    uint64_t off = 0;
     int fd, rc = 0;
 
     fd = open(bundle_path, O_RDONLY | O_CLOEXEC);
@@ -216,25 +424,13 @@ int pfa_slot_install_staged(const char *bundle_path, const struct pf_offer *offe
                           out->payloads[0].name);
         goto out_close;
     }
-    buf = malloc(PFA_SLOT_BLOCK);
-    if (!buf) {
-        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
-        goto out_close;
-    }
     rc = pfa_slot_open(&w, slot_path, &out->payloads[0], 0, NULL, err);
-    while (rc == 0 && off < pe->size) {
-        size_t n = pe->size - off < PFA_SLOT_BLOCK ? (size_t)(pe->size - off) : PFA_SLOT_BLOCK;
-        if (slot__pread_all(fd, buf, n, pe->offset + off) != 0)
-            rc = pf_error_set(err, PF_EIO, "%s: short payload", bundle_path);
-        else
-            rc = pfa_slot_write(&w, buf, n, err);
-        off += n;
-    }
+    if (rc == 0)
+        rc = slot__pipe_run(&w, fd, bundle_path, pe->offset, pe->size, err);
     if (rc == 0)
         rc = pfa_slot_finish(&w, err);
     pfa_slot_close(&w);
 out_close:
-    free(buf);
     close(fd);
     return rc;
 }
