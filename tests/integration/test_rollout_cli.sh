@@ -4,7 +4,8 @@
 # anything is sent, create plans the rollout, show draws its stages and bars, list and
 # members agree with the store, pause (with the reason shown) and resume, refused state
 # changes exit 1 with posfleetd's reason, a viewer may read but not pause, --watch
-# prints frames until the rollout is aborted, and --json passes the API's answers.
+# prints frames until the rollout is aborted, a real agent's update fills the bar and
+# completes a second rollout, and --json passes the API's answers.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -27,7 +28,7 @@ state_of() { pf_cli --json rollout show "$1" | pf_json_get '$.state'; }
 upd_keys_init
 pf_pki_init "$(pf_tmpdir pki)"
 pf_broker_start "$PF_PKI"
-upd_server_start
+upd_server_start "rollout.tick_ms = 100"
 
 head -c 200000 /dev/urandom >"$PF_TMP/fw.img"
 upd_pack_fw 1.1.0 "$PF_TMP/fw.img" "$PF_TMP/fw.tar"
@@ -162,8 +163,30 @@ frames=$(grep -c "^rollout   $id " "$watch_log")
 [[ "$(state_of "$id")" == aborted ]] || pf_fail "not aborted"
 expect_fail 1 "" rollout resume "$id"
 
+# --- a real update through a rollout: --watch follows it to completed, the bar fills ---
+pf_cli rollout create "$bundle" --name "fw 1.1 AP" --cohort "regions=AP-E" --stages 100% \
+    --soak 0 --window 00:00-00:00 >/dev/null || pf_fail "create the AP-E rollout"
+id2=$(pf_sql "select max(id) from rollouts")
+[[ "$id2" != "$id" ]] || pf_fail "no second rollout"
+pf_spawn watch2 "$PF_CLI" --server "$POSFLEET_URL" --token-file "$PF_TOKEN_VIEWER" \
+    rollout show "$id2" --watch --interval 1
+watch2_pid=$PF_SPAWN_PID
+upd_agent_start RO-AS
+upd_reboot RO-AS 1
+pf_wait_for 60 "rollout $id2 to complete" eval "[[ \$(state_of $id2) == completed ]]"
+pf_wait_for 20 "--watch to end at completed" eval "! kill -0 $watch2_pid 2>/dev/null || [[ \$(ps -o stat= -p $watch2_pid) == Z* ]]"
+wait "$watch2_pid" || pf_fail "--watch of the completed rollout exited $?"
+grep -q "^state     completed$" "$(pf_log_of watch2)" || pf_fail "--watch never showed completed"
+pf_cli rollout show "$id2" >"$PF_TMP/done.txt"
+grep -Eq '^1 +100% +1  \[#{30}\] +0 +0 +0 +1 +0 +0 +0  settled$' "$PF_TMP/done.txt" ||
+    pf_fail "completed stage line: $(cat "$PF_TMP/done.txt")"
+pf_cli rollout list | grep -Eq "^ *$id2 +fw 1.1 AP +completed +firmware +1.1.0 +1/1 +1 +1 +0 +0 +0" ||
+    pf_fail "list after completion: $(pf_cli rollout list)"
+pf_cli rollout members "$id2" | grep -Eq '^RO-AS +1 +installed ' ||
+    pf_fail "members after completion: $(pf_cli rollout members "$id2")"
+
 # --- --json: the API's object unchanged ---
-[[ "$(pf_cli --json rollout list | pf_json_get '$.rollouts[0].id')" == "$id" ]] || pf_fail "--json list"
+[[ "$(pf_cli --json rollout list | pf_json_get '$.rollouts[1].id')" == "$id" ]] || pf_fail "--json list (newest first)"
 [[ "$(pf_cli --json rollout members "$id" --status skipped | pf_json_get '$.members[0].status')" == skipped ]] ||
     pf_fail "--json members --status skipped: $(pf_cli --json rollout members "$id")"
 
