@@ -1039,7 +1039,8 @@ void pfc_rollout_bar(const int64_t *counts, const char *glyphs, size_t nseg, int
 
 static const char ro__glyphs[PFC_RO_SEGMENTS] = {'#', 'x', 'r', '>', '.', '-'};
 static const char ro__legend[] = "legend: # installed  x failed or timed out  r rolled back  "
-                                 "> offered, downloading or installing  . pending  - other";
+                                 "> offered, downloading or installing\n"
+                                 "        . pending or deferred  - skipped, swapped or reverting";
 
 static int64_t ro__int(json_t *o, const char *key)
 {
@@ -1265,7 +1266,7 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         ro__str(r, "actor", "-", buf, sizeof(buf));
         fprintf(out, "created   %s by %s\n", when, buf);
     }
-    if (ro__int(r, "start_at_ms") > 0) {
+    if (ro__int(r, "start_at_ms") > ro__int(r, "created_ms")) { /* a later start */
         ro__when(now_ms, ro__int(r, "start_at_ms"), when, sizeof(when));
         fprintf(out, "starts    %s\n", when);
     }
