@@ -74,7 +74,8 @@ expect_fail 2 "rollout create: --max-concurrent: expected a whole number" \
     rollout create "$bundle" --stages 100% --max-concurrent 0
 [[ "$(rollouts)" == 0 ]] || pf_fail "a refused create stored a rollout"
 # posfleetd's own refusal comes back as its message
-expect_fail 1 "" rollout create "$(printf '0%.0s' {1..64})" --stages 100%
+expect_fail 1 "bundle 0000000000000000000000000000000000000000000000000000000000000000 is not stored" \
+    rollout create "$(printf '0%.0s' {1..64})" --stages 100%
 [[ "$(rollouts)" == 0 ]] || pf_fail "a rollout of an unknown bundle was stored"
 
 # --- create: a quarter first, gated, any time of day ---
@@ -133,12 +134,12 @@ grep -q "^state     paused$" "$PF_TMP/pause.txt" || pf_fail "pause card: $(cat "
 grep -q "^paused    ops: waiting for the bank (by test-ops, " "$PF_TMP/pause.txt" ||
     pf_fail "pause line: $(cat "$PF_TMP/pause.txt")"
 [[ "$(state_of "$id")" == paused ]] || pf_fail "not paused in the API"
-expect_fail 1 "" rollout pause "$id"
-expect_fail 1 "" rollout continue "$id"
+expect_fail 1 "rollout $id is paused: cannot pause it" rollout pause "$id"
+expect_fail 1 "rollout $id is paused: cannot continue it" rollout continue "$id"
 [[ "$(state_of "$id")" == paused ]] || pf_fail "a refused change moved the rollout"
 pf_cli rollout resume "$id" >"$PF_TMP/resume.txt" || pf_fail "resume"
 grep -Eq "^state     (running|gated)$" "$PF_TMP/resume.txt" || pf_fail "resume card: $(cat "$PF_TMP/resume.txt")"
-expect_fail 1 "" rollout resume "$id"
+expect_fail 1 "cannot resume it" rollout resume "$id"
 [[ "$(pf_sql "select count(*) from audit where action in ('rollout.create','rollout.pause','rollout.resume')")" == 3 ]] ||
     pf_fail "audit rows: $(pf_sql "select action from audit where action like 'rollout.%'")"
 
@@ -161,7 +162,7 @@ frames=$(grep -c "^rollout   $id " "$watch_log")
     pf_fail "frames not separated by one blank line: $(cat "$watch_log")"
 ! grep -q $'\e' "$watch_log" || pf_fail "--watch cleared a screen that is not a terminal"
 [[ "$(state_of "$id")" == aborted ]] || pf_fail "not aborted"
-expect_fail 1 "" rollout resume "$id"
+expect_fail 1 "rollout $id is aborted: cannot resume it" rollout resume "$id"
 
 # --- a real update through a rollout: --watch follows it to completed, the bar fills ---
 pf_cli rollout create "$bundle" --name "fw 1.1 AP" --cohort "regions=AP-E" --stages 100% \
