@@ -9,10 +9,11 @@
 # Defaults: $POSFLEET_BUILD or build/, 256 MiB, 5 repetitions. The install is
 # the update engine's staged path, pfa_slot_install_staged() in the lean tool
 # pf_update_install (tests/fault/): metadata read at the offer's byte ranges and
-# verified (keyring chain, signature, policy), then each 64 KiB block of the
-# payload read, hashed and written into the slot in the same pass, the kernel
-# asked to write back every 8 MiB so disk writes overlap the hashing, and one
-# fdatasync at the end. The offer (byte ranges) is made beforehand, untimed,
+# verified (keyring chain, signature, policy), then the payload read and
+# hashed in 256 KiB blocks by one thread while a writer thread writes the
+# hashed blocks into the slot (writeback kicked every 8 MiB) and a flusher
+# thread fdatasyncs every 32 MiB, so hashing, copying and the device's
+# write-out overlap; a last fdatasync at the end. The offer (byte ranges) is made beforehand, untimed,
 # as posfleetd would send it. If the build has no tests/fault/pf_update_install
 # yet, the script compiles it from the build's static libraries.
 # The image and bundle are read once first so all three start from the page

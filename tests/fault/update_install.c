@@ -2,12 +2,13 @@
  * update_install.c - pf_update_install BUNDLE OFFER.json SLOT ROOT.pub:
  * installs a staged firmware bundle into a slot the way the update engine
  * does (pfa_slot_install_staged: the offer's byte ranges, metadata verified,
- * then each 64 KiB block of the payload hashed and written in the same pass,
- * fsync). OFFER.json is the offer posfleetd would send for the bundle
+ * then the payload hashed block by block while worker threads write and flush
+ * the hashed blocks, fsync). OFFER.json is the offer posfleetd would send for the bundle
  * (`unit_update_engine offer BUNDLE`). Exit 0 when the slot holds the
  * verified payload, 1 with the verifier's reason otherwise. Linked
  * --as-needed: the process maps only what the install uses (no libarchive).
- * Used by tests/bench/bench_install.sh.
+ * Used by tests/bench/bench_install.sh, bench_swupdate.sh and
+ * tests/fault/test_install_staged.sh.
  */
 #include <stdio.h>
 #include <stdlib.h>
