@@ -409,11 +409,6 @@ static void agent__on_connect(struct mosquitto *mosq, void *ud, int rc, int flag
     int64_t now;
 
     (void)props;
-    if (rc == 0 && mosquitto_ssl_get(mosq)) {
-        /* An idle terminal needs no TLS record buffers (about 34 KiB per connection):
-         * OpenSSL frees them whenever they are empty and allocates them per record. */
-        SSL_set_mode(mosquitto_ssl_get(mosq), SSL_MODE_RELEASE_BUFFERS);
-    }
     if (rc != 0) {
         pfa_err(&a->log, "broker refused the connection: %s", mosquitto_reason_string(rc));
         return; /* libmosquitto closes the socket; the disconnect callback retries */
@@ -569,6 +564,80 @@ void pfa_agent_lib_cleanup(void)
     mosquitto_lib_cleanup();
 }
 
+/* Why FILE could not be used: the system's reason when it cannot be read, else WHAT. */
+static const char *agent__tls_file_why(const char *file, const char *what)
+{
+    return access(file, R_OK) != 0 ? strerror(errno) : what;
+}
+
+/*
+ * The terminal's TLS context, loaded once: CA, certificate chain and key. Left to
+ * itself libmosquitto 2.0 re-reads and re-parses all three files at every connection
+ * attempt (net__init_ssl_ctx), which with OpenSSL 3's decoders costs milliseconds of
+ * CPU per attempt: after a broker restart a whole fleet of simulated terminals pays
+ * it at once (docs/benchmarks.md, sim_fleet). The settings are the ones libmosquitto
+ * would apply: verify the broker's chain and its name or address (broker.host, as a
+ * certificate host or IP name), TLS 1.2 or later, security level 2 whatever the
+ * system openssl.cnf says (or whether it is read), no compression, no idle record
+ * buffers (about 34 KiB per connection: OpenSSL allocates them per record).
+ * Only libssl calls: the core links libssl, not libcrypto.
+ */
+static int agent__tls_ctx(const struct pfa_config *cfg, SSL_CTX **out, struct pf_error *err)
+{
+    SSL_CTX *ctx;
+    SSL *proto = NULL;
+    int rc = 0;
+
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return pf_error_set(err, PF_ENOMEM, "tls: cannot create a TLS context");
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=2") != 1) {
+        rc = pf_error_set(err, PF_EINVAL, "tls: protocol or cipher settings refused");
+        goto out_free_ctx;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_load_verify_file(ctx, cfg->tls_ca) != 1) {
+        rc = pf_error_set(err, PF_EINVAL, "tls: cannot use tls.ca %s: %s", cfg->tls_ca,
+                          agent__tls_file_why(cfg->tls_ca, "no PEM certificate in it"));
+        goto out_free_ctx;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+        rc = pf_error_set(err, PF_EINVAL, "tls: cannot use tls.cert %s: %s", cfg->tls_cert,
+                          agent__tls_file_why(cfg->tls_cert, "no usable PEM certificate in it"));
+        goto out_free_ctx;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+        rc = pf_error_set(err, PF_EINVAL, "tls: cannot use tls.key %s: %s", cfg->tls_key,
+                          agent__tls_file_why(cfg->tls_key, "no usable PEM private key in it"));
+        goto out_free_ctx;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        rc = pf_error_set(err, PF_EINVAL, "tls: tls.key %s does not belong to tls.cert %s",
+                          cfg->tls_key, cfg->tls_cert);
+        goto out_free_ctx;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* The broker's name goes into the context's verification parameters, which every
+     * connection inherits; SSL_set1_host() takes an IP address as one. */
+    proto = SSL_new(ctx);
+    if (!proto || SSL_set1_host(proto, cfg->broker_host) != 1 ||
+        SSL_CTX_set1_param(ctx, SSL_get0_param(proto)) != 1) {
+        rc = pf_error_set(err, PF_EINVAL, "tls: cannot verify the broker as %s",
+                          cfg->broker_host);
+        goto out_free_ctx;
+    }
+    SSL_free(proto);
+    *out = ctx;
+    return 0;
+
+out_free_ctx:
+    SSL_free(proto);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
 static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
                              struct pf_error *err)
 {
@@ -594,16 +663,17 @@ static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
     mosquitto_message_v5_callback_set(a->mosq, agent__on_message);
 
     if (pfa_config_tls(cfg)) {
-        rc = mosquitto_tls_set(a->mosq, cfg->tls_ca, NULL, cfg->tls_cert, cfg->tls_key, NULL);
+        SSL_CTX *ctx = NULL;
+
+        rc = agent__tls_ctx(cfg, &ctx, err);
+        if (rc != 0)
+            return rc;
+        /* libmosquitto takes its own reference and uses the context as it is. */
+        mosquitto_int_option(a->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+        rc = mosquitto_void_option(a->mosq, MOSQ_OPT_SSL_CTX, ctx);
+        SSL_CTX_free(ctx);
         if (rc != MOSQ_ERR_SUCCESS)
-            return pf_error_set(err, PF_EINVAL,
-                                "tls: cannot use tls.ca %s, tls.cert %s, tls.key %s: %s",
-                                cfg->tls_ca, cfg->tls_cert, cfg->tls_key, mosquitto_strerror(rc));
-        /* Verify the broker; TLS 1.2 or later (libmosquitto's floor); security
-         * level 2 whatever the system openssl.cnf says (or whether it is read). */
-        rc = mosquitto_tls_opts_set(a->mosq, 1, NULL, "DEFAULT:@SECLEVEL=2");
-        if (rc != MOSQ_ERR_SUCCESS)
-            return pf_error_set(err, PF_EINVAL, "tls: options: %s", mosquitto_strerror(rc));
+            return pf_error_set(err, PF_EINVAL, "tls: %s", mosquitto_strerror(rc));
     } else {
         pfa_warn(&a->log, "no tls.* keys: connecting WITHOUT TLS (development only)");
     }
