@@ -42,6 +42,9 @@ struct sim_term {
     int64_t flaky_at; /* next shutdown() of a flaky link, or PFA_DEADLINE_NONE */
     uint32_t connects;
     unsigned reboots; /* reboot requests handled (the agent started again) */
+    /* With updates: the agent's configuration, kept while it runs (the update
+     * engine borrows its paths). */
+    struct pfa_config *cfg;
     bool connected;
     bool connecting;
     bool flaky;
@@ -199,6 +202,7 @@ static void sim__epoll_set(struct sim_ctx *s, size_t i, int op, int fd, uint32_t
 }
 
 static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err);
+static void sim__term_free(struct sim_term *t);
 
 /*
  * The terminal asked its HAL for a reboot (an update): its agent starts again
@@ -220,8 +224,7 @@ static void sim__reboot(struct sim_ctx *s, size_t i, int64_t now)
     if (t->fd >= 0)
         (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, t->fd, NULL);
     t->fd = -1;
-    pfa_agent_free(t->agent);
-    t->agent = NULL;
+    sim__term_free(t);
     if (t->connected)
         sim__set_connected(s, t, false, now);
     if (t->connecting) {
@@ -405,10 +408,31 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     ao.may_connect = sim__gate_cb;
     ao.gate_ctx = s;
     rc = pfa_agent_new(&cfg, t->hal, &pf_clock_system, &ao, &t->agent, err);
+    if (!rc && o->update_trust_root) {
+        t->cfg = malloc(sizeof(*t->cfg));
+        if (t->cfg) {
+            *t->cfg = cfg; /* the update engine borrows its strings */
+            return 0;
+        }
+        pfa_agent_free(t->agent);
+        t->agent = NULL;
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
     pfa_config_release(&cfg);
     if (rc)
         return pf_error_prefix(err, "%s", d->serial);
     return 0;
+}
+
+static void sim__term_free(struct sim_term *t)
+{
+    pfa_agent_free(t->agent);
+    t->agent = NULL;
+    if (t->cfg) {
+        pfa_config_release(t->cfg);
+        free(t->cfg);
+        t->cfg = NULL;
+    }
 }
 
 static int sim__rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -744,7 +768,7 @@ int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
 
 out_agents:
     for (size_t i = 0; i < s.created; i++) {
-        pfa_agent_free(s.t[i].agent);
+        sim__term_free(&s.t[i]);
         pfa_hal_free(s.t[i].hal);
     }
     if (s.created < s.n && s.t && s.t[s.created].hal)
