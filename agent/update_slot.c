@@ -18,7 +18,7 @@
 #define SLOT_KICK (8u << 20) /* writeback request granularity */
 
 /* Staged install pipeline: a ring of blocks between the hashing and the writing thread. */
-#define SLOT_PIPE_BLOCK (256u * 1024u)
+#define SLOT_PIPE_BLOCK (128u * 1024u)
 #define SLOT_PIPE_RING  4u
 #define SLOT_PIPE_FLUSH (32u << 20) /* the flusher makes this much durable at a time */
 #define SLOT_PIPE_STACK (64u * 1024u)

@@ -10,7 +10,7 @@
 # the update engine's staged path, pfa_slot_install_staged() in the lean tool
 # pf_update_install (tests/fault/): metadata read at the offer's byte ranges and
 # verified (keyring chain, signature, policy), then the payload read and
-# hashed in 256 KiB blocks by one thread while a writer thread writes the
+# hashed in 128 KiB blocks by one thread while a writer thread writes the
 # hashed blocks into the slot (writeback kicked every 8 MiB) and a flusher
 # thread fdatasyncs every 32 MiB, so hashing, copying and the device's
 # write-out overlap; a last fdatasync at the end. The offer (byte ranges) is made beforehand, untimed,
