@@ -199,19 +199,31 @@ static int slot__pread_all(int fd, void *buf, size_t len, uint64_t off)
  */
 struct slot__pipe {
     pthread_mutex_t mu;
-    pthread_cond_t cv;         /* broadcast on every change below */
+    pthread_cond_t can_fill;   /* the hashing thread waits: a block was written, or stop */
+    pthread_cond_t can_write;  /* the writer waits: a block was filled, eof, or stop */
+    pthread_cond_t can_flush;  /* the flusher waits: flush_at reached, written, or stop */
     struct pfa_slot_writer *w; /* written/kicked belong to the writer until it is joined */
     uint8_t *ring;             /* SLOT_PIPE_RING blocks of SLOT_PIPE_BLOCK */
     size_t len[SLOT_PIPE_RING];
-    uint64_t filled;  /* blocks hashed and handed to the writer */
-    uint64_t drained; /* blocks written */
-    uint64_t bytes;   /* bytes written, for the flusher */
-    bool eof;         /* nothing more will be filled */
-    bool written;     /* the writer is gone: the flusher stops */
-    bool stop;        /* an error somewhere: everyone stops */
-    int werr;         /* the writer's errno, 0 if none */
-    int ferr;         /* the flusher's errno, 0 if none */
+    uint64_t filled;   /* blocks hashed and handed to the writer */
+    uint64_t drained;  /* blocks written */
+    uint64_t bytes;    /* bytes written */
+    uint64_t flush_at; /* the flusher's next fdatasync once bytes reaches this */
+    bool eof;          /* nothing more will be filled */
+    bool written;      /* the writer is gone: the flusher stops */
+    bool stop;         /* an error somewhere: everyone stops */
+    int werr;          /* the writer's errno, 0 if none */
+    int ferr;          /* the flusher's errno, 0 if none */
 };
+
+/* With mu held. */
+static void slot__pipe_stop(struct slot__pipe *p)
+{
+    p->stop = true;
+    pthread_cond_signal(&p->can_fill);
+    pthread_cond_signal(&p->can_write);
+    pthread_cond_signal(&p->can_flush);
+}
 
 static void *slot__pipe_writer(void *arg)
 {
@@ -225,7 +237,7 @@ static void *slot__pipe_writer(void *arg)
         int e;
 
         while (!p->stop && !p->eof && p->drained == p->filled)
-            pthread_cond_wait(&p->cv, &p->mu);
+            pthread_cond_wait(&p->can_write, &p->mu);
         if (p->stop || p->drained == p->filled)
             break;
         buf = p->ring + (size_t)(p->drained % SLOT_PIPE_RING) * SLOT_PIPE_BLOCK;
@@ -239,15 +251,17 @@ static void *slot__pipe_writer(void *arg)
         pthread_mutex_lock(&p->mu);
         if (e) {
             p->werr = e;
-            p->stop = true;
-        } else {
-            p->drained++;
-            p->bytes = w->written;
+            slot__pipe_stop(p);
+            break;
         }
-        pthread_cond_broadcast(&p->cv);
+        p->drained++;
+        p->bytes = w->written;
+        pthread_cond_signal(&p->can_fill);
+        if (p->bytes >= p->flush_at)
+            pthread_cond_signal(&p->can_flush);
     }
     p->written = true;
-    pthread_cond_broadcast(&p->cv);
+    pthread_cond_signal(&p->can_flush);
     pthread_mutex_unlock(&p->mu);
     return NULL;
 }
@@ -255,28 +269,24 @@ static void *slot__pipe_writer(void *arg)
 static void *slot__pipe_flusher(void *arg)
 {
     struct slot__pipe *p = arg;
-    uint64_t synced = 0;
 
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        uint64_t upto;
         int e;
 
-        while (!p->stop && !p->written && p->bytes - synced < SLOT_PIPE_FLUSH)
-            pthread_cond_wait(&p->cv, &p->mu);
+        while (!p->stop && !p->written && p->bytes < p->flush_at)
+            pthread_cond_wait(&p->can_flush, &p->mu);
         if (p->stop || p->written)
             break;
-        upto = p->bytes;
+        p->flush_at = p->bytes + SLOT_PIPE_FLUSH;
         pthread_mutex_unlock(&p->mu);
         e = fdatasync(p->w->fd) == 0 ? 0 : errno;
         pthread_mutex_lock(&p->mu);
         if (e) {
             /* Remembered here: a later fdatasync may not report it again. */
             p->ferr = e;
-            p->stop = true;
-            pthread_cond_broadcast(&p->cv);
+            slot__pipe_stop(p);
         }
-        synced = upto;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -289,18 +299,13 @@ static int slot__pipe_end(struct slot__pipe *p, pthread_t *writer, pthread_t *fl
     pthread_mutex_lock(&p->mu);
     p->eof = true;
     if (rc)
-        p->stop = true;
-    pthread_cond_broadcast(&p->cv);
+        slot__pipe_stop(p);
+    pthread_cond_signal(&p->can_write);
     pthread_mutex_unlock(&p->mu);
     if (writer)
-        pthread_join(*writer, NULL);
-    if (flusher) {
-        pthread_mutex_lock(&p->mu);
-        p->written = true; /* also when the writer never started */
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
+        pthread_join(*writer, NULL); /* sets written: the flusher stops */
+    if (flusher)
         pthread_join(*flusher, NULL);
-    }
     if (rc == 0 && p->werr)
         rc = pf_error_set(err, p->werr == ENOSPC ? PF_ENOSPACE : PF_EIO, "slot: write: %s",
                           strerror(p->werr));
@@ -326,8 +331,11 @@ static int slot__pipe_run(struct pfa_slot_writer *w, int fd, const char *bundle_
     p.ring = aligned_alloc(4096, (size_t)SLOT_PIPE_RING * SLOT_PIPE_BLOCK);
     if (!p.ring)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
+    p.flush_at = SLOT_PIPE_FLUSH;
     pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.cv, NULL);
+    pthread_cond_init(&p.can_fill, NULL);
+    pthread_cond_init(&p.can_write, NULL);
+    pthread_cond_init(&p.can_flush, NULL);
     /* The workers take no signals: the agent's handlers keep running on its own thread. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -348,7 +356,7 @@ static int slot__pipe_run(struct pfa_slot_writer *w, int fd, const char *bundle_
 
         pthread_mutex_lock(&p.mu);
         while (!p.stop && p.filled - p.drained >= SLOT_PIPE_RING)
-            pthread_cond_wait(&p.cv, &p.mu);
+            pthread_cond_wait(&p.can_fill, &p.mu);
         stop = p.stop;
         pthread_mutex_unlock(&p.mu);
         if (stop)
@@ -362,12 +370,14 @@ static int slot__pipe_run(struct pfa_slot_writer *w, int fd, const char *bundle_
         pthread_mutex_lock(&p.mu);
         p.len[slot] = n;
         p.filled++;
-        pthread_cond_broadcast(&p.cv);
+        pthread_cond_signal(&p.can_write);
         pthread_mutex_unlock(&p.mu);
         off += n;
     }
     rc = slot__pipe_end(&p, have_writer ? &writer : NULL, have_flusher ? &flusher : NULL, rc, err);
-    pthread_cond_destroy(&p.cv);
+    pthread_cond_destroy(&p.can_flush);
+    pthread_cond_destroy(&p.can_write);
+    pthread_cond_destroy(&p.can_fill);
     pthread_mutex_destroy(&p.mu);
     free(p.ring);
     return rc;
