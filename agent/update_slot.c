@@ -27,8 +27,8 @@ static void slot__kick(struct pfa_slot_writer *w)
 {
     if (w->written - w->kicked >= SLOT_KICK) {
         /* Start writeback now; the final fdatasync then waits for little. */
-        (void)syscall(SYS_sync_file_range, w->fd, (off_t)w->kicked,
-                      (off_t)(w->written - w->kicked), (unsigned)SYNC_FILE_RANGE_WRITE);
+        (void)syscall(SYS_sync_file_range, w->fd, (off_t)w->kicked, (off_t)(w->written - w->kicked),
+                      (unsigned)SYNC_FILE_RANGE_WRITE);
         w->kicked = w->written;
     }
 }
