@@ -356,7 +356,7 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     const struct sim_term_desc *d = &s->fleet->terms[i];
     struct sim_term *t = &s->t[i];
     struct pfa_agent_opts ao = {0};
-    struct pfa_config cfg;
+    struct pfa_config *cfg;
     char dir[4096];
     uint8_t bits = s->faults && s->faults->bits ? s->faults->bits[i] : 0;
     int rc;
@@ -375,50 +375,52 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
             return pf_error_set(err, rc, "%s: simulated HAL: %s", d->serial, pf_strerror(rc));
     }
 
-    pfa_config_init(&cfg);
-    memcpy(cfg.serial, d->serial, sizeof(cfg.serial));
-    memcpy(cfg.model, d->model, sizeof(cfg.model));
-    memcpy(cfg.hw_rev, d->hw_rev, sizeof(cfg.hw_rev));
-    snprintf(cfg.fw_version, sizeof(cfg.fw_version), "%s", o->fw_version);
-    cfg.broker_host = strdup(o->broker_host);
-    cfg.broker_port = o->broker_port;
-    cfg.state_dir = strdup(dir);
+    /* On the heap: with updates it lives as long as the agent (the update engine
+     * borrows its strings and arrays). */
+    cfg = malloc(sizeof(*cfg));
+    if (!cfg)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    pfa_config_init(cfg);
+    memcpy(cfg->serial, d->serial, sizeof(cfg->serial));
+    memcpy(cfg->model, d->model, sizeof(cfg->model));
+    memcpy(cfg->hw_rev, d->hw_rev, sizeof(cfg->hw_rev));
+    snprintf(cfg->fw_version, sizeof(cfg->fw_version), "%s", o->fw_version);
+    cfg->broker_host = strdup(o->broker_host);
+    cfg->broker_port = o->broker_port;
+    cfg->state_dir = strdup(dir);
     if (o->ca) {
-        cfg.tls_ca = strdup(o->ca);
-        cfg.tls_cert = strdup(d->cert);
-        cfg.tls_key = strdup(d->key);
+        cfg->tls_ca = strdup(o->ca);
+        cfg->tls_cert = strdup(d->cert);
+        cfg->tls_key = strdup(d->key);
     }
-    cfg.health_interval_s = o->interval_s;
-    cfg.health_jitter_pct = o->jitter_pct;
-    cfg.backoff_min_ms = o->backoff_min_ms;
-    cfg.backoff_max_ms = o->backoff_max_ms;
-    cfg.keepalive_s = o->keepalive_s;
-    cfg.log_level = (enum pfa_log_level)o->log_level;
-    if (o->update_trust_root && (pf_mkdir_p(dir, 0700) != 0 || sim__update_cfg(o, dir, &cfg))) {
-        pfa_config_release(&cfg);
+    cfg->health_interval_s = o->interval_s;
+    cfg->health_jitter_pct = o->jitter_pct;
+    cfg->backoff_min_ms = o->backoff_min_ms;
+    cfg->backoff_max_ms = o->backoff_max_ms;
+    cfg->keepalive_s = o->keepalive_s;
+    cfg->log_level = (enum pfa_log_level)o->log_level;
+    if (o->update_trust_root && (pf_mkdir_p(dir, 0700) != 0 || sim__update_cfg(o, dir, cfg))) {
+        pfa_config_release(cfg);
+        free(cfg);
         return pf_error_set(err, PF_EIO, "%s: update engine files", d->serial);
     }
-    if (!cfg.broker_host || !cfg.state_dir ||
-        (o->ca && (!cfg.tls_ca || !cfg.tls_cert || !cfg.tls_key))) {
-        pfa_config_release(&cfg);
+    if (!cfg->broker_host || !cfg->state_dir ||
+        (o->ca && (!cfg->tls_ca || !cfg->tls_cert || !cfg->tls_key))) {
+        pfa_config_release(cfg);
+        free(cfg);
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
     ao.seed = pfa_rand_next(&s->rng) | 1;
     ao.log_out = o->log;
     ao.may_connect = sim__gate_cb;
     ao.gate_ctx = s;
-    rc = pfa_agent_new(&cfg, t->hal, &pf_clock_system, &ao, &t->agent, err);
+    rc = pfa_agent_new(cfg, t->hal, &pf_clock_system, &ao, &t->agent, err);
     if (!rc && o->update_trust_root) {
-        t->cfg = malloc(sizeof(*t->cfg));
-        if (t->cfg) {
-            *t->cfg = cfg; /* the update engine borrows its strings */
-            return 0;
-        }
-        pfa_agent_free(t->agent);
-        t->agent = NULL;
-        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        t->cfg = cfg;
+        return 0;
     }
-    pfa_config_release(&cfg);
+    pfa_config_release(cfg);
+    free(cfg);
     if (rc)
         return pf_error_prefix(err, "%s", d->serial);
     return 0;
