@@ -231,8 +231,9 @@ static int ro__candidate(void *ctx, const struct pfs_ro_member_rec *m)
     return 0;
 }
 
-static void ro__offer(struct ro__tick *t, const struct pfs_rollout_rec *r,
-                      struct pfs_ro_runtime *rt, int64_t slots, bool revert)
+/* Offers to what the slots allow; returns how many offers were made. */
+static int64_t ro__offer(struct ro__tick *t, const struct pfs_rollout_rec *r,
+                         struct pfs_ro_runtime *rt, int64_t slots, bool revert)
 {
     struct ro__scan sc = {t, r, rt, slots, revert, false, rt->cur_stage, "", 0};
     int max_stage = revert ? PFS_RO_STAGES_MAX : r->stage;
@@ -241,7 +242,7 @@ static void ro__offer(struct ro__tick *t, const struct pfs_rollout_rec *r,
     int rc;
 
     if (slots <= 0)
-        return;
+        return 0;
     snprintf(sc.last_serial, sizeof(sc.last_serial), "%s", rt->cur_serial);
     rc = pfs_store_rollout_candidates(
             t->ro->store, r->id, revert ? PFS_ROM_REVERT_PENDING : PFS_ROM_PENDING, max_stage,
@@ -249,7 +250,7 @@ static void ro__offer(struct ro__tick *t, const struct pfs_rollout_rec *r,
     if (rc) {
         pfs_log_error(t->ro->log, "rollout %" PRId64 ": reading members: %s", r->id,
                       pf_strerror(rc));
-        return;
+        return 0;
     }
     if (more) {
         rt->cur_stage = sc.last_stage;
@@ -260,6 +261,7 @@ static void ro__offer(struct ro__tick *t, const struct pfs_rollout_rec *r,
         rt->cur_serial[0] = '\0';
         rt->outside_window = sc.outside;
     }
+    return slots - sc.slots;
 }
 
 /* --- one rollout --- */
@@ -317,7 +319,10 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
         (void)ro__change(ro, r, 1u << PFS_RO_RUNNING, PFS_RO_PAUSED, -1, "pause", reason, detail);
         return;
     }
-    ro__offer(t, r, rt, r->def.max_concurrent - s.active, false);
+    if (ro__offer(t, r, rt, r->def.max_concurrent - s.active, false) > 0) {
+        ro__waiting(rt, "stage %d: offering", r->stage + 1);
+        return; /* the counts read above are stale now */
+    }
     /* Settled: nothing in progress, nothing deferred, no pending member online. */
     if (s.active || s.deferred) {
         ro__waiting(rt, "stage %d: %" PRId64 " in progress, %" PRId64 " deferred", r->stage + 1,
@@ -328,8 +333,8 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
         return;
     if (any_online) {
         if (rt->outside_window)
-            ro__waiting(rt, "outside maintenance window: %" PRId64 " terminals",
-                        rt->outside_window);
+            ro__waiting(rt, "outside maintenance window: %" PRId64 " terminal%s",
+                        rt->outside_window, rt->outside_window == 1 ? "" : "s");
         else
             ro__waiting(rt, "stage %d: offering", r->stage + 1);
         return;
@@ -350,7 +355,8 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
     }
     if ((size_t)r->stage + 1 >= nst) {
         if (s.pending) {
-            ro__waiting(rt, "%" PRId64 " terminals offline: offered when they connect", s.pending);
+            ro__waiting(rt, "%" PRId64 " terminal%s offline: offered when they connect", s.pending,
+                        s.pending == 1 ? "" : "s");
             return;
         }
         (void)ro__change(ro, r, 1u << PFS_RO_RUNNING, PFS_RO_COMPLETED, -1, "complete", NULL, NULL);
@@ -386,7 +392,7 @@ static void ro__step_rollback(struct ro__tick *t, const struct pfs_rollout_rec *
                          NULL, NULL);
         return;
     }
-    ro__offer(t, r, rt, r->def.max_concurrent - active, true);
+    (void)ro__offer(t, r, rt, r->def.max_concurrent - active, true);
     ro__waiting(rt, "rolling back: %" PRId64 " in progress, %" PRId64 " waiting (online only)",
                 active, pending);
 }
@@ -410,8 +416,8 @@ static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
             ro__waiting(rt, "before start_at");
         return 0;
     }
-    if (pfs_store_rollout_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000, &timed,
-                                 &returned) == 0 &&
+    if (pfs_store_rollout_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000,
+                                 r->def.retry_s * 1000, &timed, &returned) == 0 &&
         (timed || returned)) {
         ro->stats.timed_out += (uint64_t)timed;
         ro->stats.returned += (uint64_t)returned;

@@ -326,7 +326,7 @@ int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_
             goto fail;
     }
     if ((rc = pf_json_int(o, "max_concurrent", false, 1, 100000, &d->max_concurrent, err)) ||
-        (rc = pf_json_int(o, "timeout_s", false, 60, 604800, &d->timeout_s, err)) ||
+        (rc = pf_json_int(o, "timeout_s", false, 10, 604800, &d->timeout_s, err)) ||
         (rc = pf_json_int(o, "retry_s", false, 10, 86400, &d->retry_s, err)) ||
         (rc = ro__time(o, "start_at", &d->start_ms, err)) ||
         (rc = ro__time(o, "deadline", &d->deadline_ms, err)))

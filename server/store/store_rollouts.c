@@ -854,7 +854,7 @@ int pfs_store_rollout_on_event(void *dbv, const char *serial, const struct pf_up
 }
 
 int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                             int64_t *timed_out, int64_t *returned)
+                             int64_t retry_ms, int64_t *timed_out, int64_t *returned)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     int rc;
@@ -877,11 +877,12 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
         *timed_out += rc ? 0 : sqlite3_changes(db);
     }
     if (!rc) {
-        rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = 'pending', since_ms = ?2"
-                               " WHERE rollout = ?1 AND status IN ('offered','deferred') AND"
-                               " offered_ms < ?2 - ?3",
-                               "iii", id, now_ms, timeout_ms);
+        rc = pfs_store_sql_run(
+                db,
+                "UPDATE rollout_members SET status = 'pending', since_ms = ?2"
+                " WHERE rollout = ?1 AND ((status = 'offered' AND since_ms < ?2 - ?4)"
+                " OR (status = 'deferred' AND offered_ms < ?2 - ?3))",
+                "iiii", id, now_ms, timeout_ms, retry_ms);
         *returned = rc ? 0 : sqlite3_changes(db);
     }
     return pfs_store_tx_end(st, rc, NULL);

@@ -175,11 +175,12 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
 /*
  * One transaction of the scheduler's time rules: members in progress
  * (downloading, installing) since before now - timeout -> timed_out (code
- * TIMEOUT); offered or deferred since their offer's deadline (offered_ms +
- * timeout) and reverting ones likewise -> back to pending / revert_pending.
+ * TIMEOUT), reverting ones -> revert_failed; offers unanswered for retry_ms,
+ * and deferred ones past their deadline (offered_ms + timeout) -> pending, to
+ * be offered again.
  */
 int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                             int64_t *timed_out, int64_t *returned) PF_WUR;
+                             int64_t retry_ms, int64_t *timed_out, int64_t *returned) PF_WUR;
 
 /* Number of installed members of stages <= max_stage that are unhealthy
  * (docs/rollouts.md, max_unhealthy_rate). */
