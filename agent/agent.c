@@ -1003,6 +1003,24 @@ void pfa_agent_on_writable(struct pfa_agent *a)
 {
     if (!agent__has_socket(a))
         return;
+    /*
+     * While the TLS handshake is under way only mosquitto_loop_read() advances it
+     * (libmosquitto 2.0 calls SSL_connect there when it wants to; loop_write()
+     * returns without writing). A handshake whose first flight could not be written -
+     * the TCP connection was still being set up, as when a busy broker's accept queue
+     * is full and the SYN is retried - waits for writability, not for data: without
+     * this it would never start, and the attempt would end only at connect_timeout_s
+     * while the socket kept reporting writable. With nothing to read, the read is a
+     * no-op (EAGAIN).
+     */
+    if (a->state == AGENT_CONNECTING) {
+        int rc = mosquitto_loop_read(a->mosq, 1);
+
+        if (rc != MOSQ_ERR_SUCCESS || pfa_agent_fd(a) < 0) {
+            agent__after_io(a, rc);
+            return;
+        }
+    }
     agent__after_io(a, mosquitto_loop_write(a->mosq, 16));
 }
 
