@@ -350,7 +350,8 @@ static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *r
         c.detail = reason[0] ? reason : "paused by ops";
     } else if (strcmp(action, "resume") == 0) {
         c.from_mask = M(PFS_RO_PAUSED);
-        c.to = PFS_RO_RUNNING;
+        /* paused before its start: it waits for start_at again */
+        c.to = r.start_ms > pf_clock_wall_ms(ro->clock) ? PFS_RO_SCHEDULED : PFS_RO_RUNNING;
     } else if (strcmp(action, "continue") == 0) {
         c.from_mask = M(PFS_RO_GATED);
         c.to = PFS_RO_RUNNING;

@@ -1004,10 +1004,11 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
                                "UPDATE rollout_stages SET opened_ms = ?3 WHERE rollout = ?1 AND"
                                " idx = ?2 AND opened_ms = 0",
                                "iii", id, (int64_t)c->stage, now_ms);
-    if (!rc && cur == PFS_RO_SCHEDULED && c->to == PFS_RO_RUNNING)
+    if (!rc && c->to == PFS_RO_RUNNING) /* the open stage opens when the rollout runs */
         rc = pfs_store_sql_run(db,
                                "UPDATE rollout_stages SET opened_ms = ?2 WHERE rollout = ?1 AND"
-                               " idx = 0 AND opened_ms = 0",
+                               " idx = (SELECT stage FROM rollouts WHERE id = ?1) AND"
+                               " opened_ms = 0",
                                "ii", id, now_ms);
     if (!rc &&
         (c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_ROLLING_BACK))

@@ -157,6 +157,7 @@ enum {
     OPT_LOGLEVEL,
     OPT_SEED,
     OPT_TRUST,
+    OPT_FAULT_LIST,
 };
 
 int main(int argc, char **argv)
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
             {"log-level", required_argument, NULL, OPT_LOGLEVEL},
             {"seed", required_argument, NULL, OPT_SEED},
             {"update-trust-root", required_argument, NULL, OPT_TRUST},
+            {"fault-list", required_argument, NULL, OPT_FAULT_LIST},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
     };
@@ -211,6 +213,8 @@ int main(int argc, char **argv)
     struct sim_faults faults = {0};
     struct pf_error err = {0};
     const char *creds = NULL, *prefix = NULL, *certs = NULL, *emit = NULL, *faults_out = NULL;
+    const char *lists[8];
+    size_t nlists = 0;
     const char *log_path = NULL;
     char host[256], tmpl[PATH_MAX];
     long long v, count = 0, start = 1;
@@ -287,6 +291,13 @@ int main(int argc, char **argv)
             break;
         case OPT_TRUST:
             o.update_trust_root = optarg;
+            break;
+        case OPT_FAULT_LIST:
+            if (nlists == sizeof(lists) / sizeof(lists[0])) {
+                fprintf(stderr, "posfleet-sim: --fault-list: at most 8\n");
+                return 2;
+            }
+            lists[nlists++] = optarg;
             break;
         case OPT_FAULT:
             if (sim_faults_parse(&faults, optarg, &err)) {
@@ -384,6 +395,12 @@ int main(int argc, char **argv)
     if (sim_faults_assign(&faults, fleet.n, o.seed ^ 0x5eedfa17ULL, &err)) {
         fprintf(stderr, "posfleet-sim: %s\n", err.msg);
         goto out_fleet;
+    }
+    for (size_t k = 0; k < nlists; k++) {
+        if (sim_faults_list(&faults, &fleet, lists[k], &err)) {
+            fprintf(stderr, "posfleet-sim: %s\n", err.msg);
+            goto out_faults;
+        }
     }
     if (faults_out) {
         FILE *f = main__open_out(faults_out);

@@ -141,6 +141,11 @@ int sim_faults_assign(struct sim_faults *f, size_t n, uint64_t seed, struct pf_e
 /* Writes "SERIAL KIND" lines, one per assigned fault. */
 int sim_faults_write(const struct sim_faults *f, const struct sim_fleet *fleet, FILE *out) PF_WUR;
 
+/* After sim_faults_assign: "KIND=FILE" gives KIND to the serials listed in FILE
+ * (one a line) as well; PF_EINVAL names a serial that is not in the fleet. */
+int sim_faults_list(struct sim_faults *f, const struct sim_fleet *fleet, const char *spec,
+                    struct pf_error *err) PF_WUR;
+
 void sim_faults_release(struct sim_faults *f);
 
 /* ---- the loop -------------------------------------------------------------- */

@@ -89,6 +89,49 @@ int sim_faults_write(const struct sim_faults *f, const struct sim_fleet *fleet, 
     return fflush(out) == 0 && !ferror(out) ? 0 : PF_EIO;
 }
 
+int sim_faults_list(struct sim_faults *f, const struct sim_fleet *fleet, const char *spec,
+                    struct pf_error *err)
+{
+    const char *eq = strchr(spec, '=');
+    char kind[32], line[256];
+    FILE *in;
+    int k, rc = 0;
+    unsigned lineno = 0;
+
+    if (!eq || (size_t)(eq - spec) >= sizeof(kind))
+        return pf_error_set(err, PF_EINVAL, "--fault-list %s: KIND=FILE", spec);
+    memcpy(kind, spec, (size_t)(eq - spec));
+    kind[eq - spec] = '\0';
+    for (k = 0; k < SIM_FAULT_COUNT; k++) {
+        if (strcmp(kind, sim_fault_names[k]) == 0)
+            break;
+    }
+    if (k == SIM_FAULT_COUNT)
+        return pf_error_set(err, PF_EINVAL, "--fault-list %s: unknown kind", spec);
+    in = fopen(eq + 1, "r");
+    if (!in)
+        return pf_error_set(err, PF_EIO, "--fault-list %s: cannot open", eq + 1);
+    while (!rc && fgets(line, sizeof(line), in)) {
+        size_t i, n = strcspn(line, "\r\n");
+
+        lineno++;
+        line[n] = '\0';
+        if (!n)
+            continue;
+        for (i = 0; i < fleet->n && strcmp(fleet->terms[i].serial, line) != 0; i++)
+            ;
+        if (i == fleet->n)
+            rc = pf_error_set(err, PF_EINVAL, "%s line %u: %s is not in the fleet", eq + 1, lineno,
+                              line);
+        else if (!(f->bits[i] & (1u << k))) {
+            f->bits[i] |= (uint8_t)(1u << k);
+            f->count[k]++;
+        }
+    }
+    fclose(in);
+    return rc;
+}
+
 void sim_faults_release(struct sim_faults *f)
 {
     free(f->bits);
