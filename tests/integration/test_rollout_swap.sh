@@ -3,7 +3,8 @@
 # stage-2 member, bound to a merchant) is swapped for NEW (in stock, not in the cohort)
 # while the rollout waits at its gate after stage 1; OLD's row becomes swapped and is
 # never offered, NEW joins the open stage, and after `continue` NEW installs the update
-# with the rest. The counters stay exact throughout.
+# with the rest. The counters stay exact throughout. Then the rollout is rolled back
+# (firmware: only to a re-signed previous release, which every member installs).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -41,4 +42,20 @@ pf_wait_for 180 "the rollout to complete" ro_state_is "$id" completed
     pf_fail "OLD was offered the update after it was swapped out"
 [[ $(ro_count "$id" installed) == 11 ]] || pf_fail "installed: $(ro_json "$id" '$.totals')"
 ro_exact "$id"
-pf_log "rollout $id: $OLD swapped for $NEW during the rollout"
+
+# Rollback: terminals refuse older firmware, so a firmware rollback without a re-signed
+# previous release is refused with the reason; with one, every installed member gets it.
+set +e
+pf_cli rollout rollback "$id" >/dev/null 2>"$RO_WORK/rb.err"
+rc=$?
+set -e
+[[ $rc != 0 ]] && grep -q "anti-rollback" "$RO_WORK/rb.err" ||
+    pf_fail "firmware rollback without --bundle: rc $rc, $(cat "$RO_WORK/rb.err")"
+prev=$(ro_fw_bundle 2.0.1)
+pf_cli rollout rollback "$id" --bundle "$prev" --reason "revert 2.0.0" >/dev/null
+pf_wait_for 180 "the rollback to finish" ro_state_is "$id" rolled_back
+[[ $(ro_count "$id" reverted) == 11 ]] || pf_fail "reverted: $(ro_json "$id" '$.totals')"
+pf_wait_for 60 "posfleetd to see the 11 on 2.0.1" eval \
+    "[[ \$(pf_sql \"select count(*) from device_state where fw_version = '2.0.1'\") == 11 ]]"
+ro_exact "$id"
+pf_log "rollout $id: $OLD swapped for $NEW during the rollout, then rolled back"

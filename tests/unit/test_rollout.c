@@ -470,6 +470,48 @@ START_TEST(swap_moves_membership_and_abort_skips)
 }
 END_TEST
 
+START_TEST(late_registrations_join_the_open_stage)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_ro_member_rec m;
+    struct pfs_ro_change promote = {
+            1u << PFS_RO_RUNNING, PFS_RO_RUNNING, 1, "promote", NULL, NULL, NULL};
+    struct pfs_rollout_rec r;
+    struct pfs_device d = {0};
+    int64_t id, added = -1;
+    int rc;
+
+    add_devices(st, "T", 10, "PX-500");
+    put_bundle(st, bundle_a, PF_KIND_FIRMWARE, "2.0.0");
+    id = create(st, "{" BUNDLE_A ",\"stages\":[\"50%\",\"100%\"]}", &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(pfs_store_rollout_change(st, id, &promote, NULL, 2000001, &err), 0);
+    snprintf(d.serial, sizeof(d.serial), "LATE1");
+    snprintf(d.model, sizeof(d.model), "PX-500");
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 2000002, &err), 0);
+    snprintf(d.serial, sizeof(d.serial), "LATE2");
+    snprintf(d.model, sizeof(d.model), "QX-9"); /* not a target of the bundle */
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 2000002, &err), 0);
+    ck_assert_int_eq(pfs_store_rollout_get(st, id, &r), 0);
+    ck_assert_int_eq(r.stage, 1);
+    ck_assert_int_eq(pfs_store_rollout_join(st, &r, 2000003, &added), 0);
+    ck_assert_int_eq(added, 1);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "LATE1", &m), 0);
+    ck_assert_int_eq(m.stage, 1);
+    ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "LATE2", &m), PF_ENOENT);
+    pfs_rollout_rec_release(&r);
+    /* a second scan finds nobody new */
+    ck_assert_int_eq(pfs_store_rollout_get(st, id, &r), 0);
+    ck_assert_int_eq(pfs_store_rollout_join(st, &r, 2000004, &added), 0);
+    ck_assert_int_eq(added, 0);
+    pfs_rollout_rec_release(&r);
+    assert_exact(st, id);
+    pfs_store_close(st);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rollout");
@@ -484,6 +526,7 @@ static Suite *suite(void)
     tcase_add_test(tc, plan_stages_overlap);
     tcase_add_test(tc, offers_events_and_time_rules);
     tcase_add_test(tc, swap_moves_membership_and_abort_skips);
+    tcase_add_test(tc, late_registrations_join_the_open_stage);
     suite_add_tcase(s, tc);
     return s;
 }
