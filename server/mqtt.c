@@ -48,7 +48,8 @@ static void mqtt__lost(struct pfs_mqtt *m, int rc)
 
 static void mqtt__update_events(struct pfs_mqtt *m)
 {
-    int ev = UV_READABLE;
+    /* UV_DISCONNECT: a peer that hangs up during the handshake is noticed (mqtt__on_poll). */
+    int ev = UV_READABLE | UV_DISCONNECT;
 
     if (!m->poll)
         return;
@@ -70,6 +71,14 @@ static void mqtt__on_poll(uv_poll_t *p, int status, int events)
         mqtt__lost(m, MOSQ_ERR_CONN_LOST);
         return;
     }
+    /*
+     * Until CONNACK, a writable socket may mean the TCP connection has just been set up
+     * under a TLS handshake that could not send its first flight: only loop_read()
+     * advances a handshake in libmosquitto 2.0 (loop_write() returns without writing),
+     * so read first. With nothing to read it is a no-op.
+     */
+    if (!m->connected && (events & (UV_WRITABLE | UV_DISCONNECT)))
+        events |= UV_READABLE;
     if (events & UV_READABLE) {
         /* Drain what the socket holds, a bounded number of packets per wake-up. */
         for (int i = 0; i < 64 && rc == MOSQ_ERR_SUCCESS; i++) {
@@ -83,6 +92,16 @@ static void mqtt__on_poll(uv_poll_t *p, int status, int events)
         rc = mosquitto_loop_write(m->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS) {
         mqtt__lost(m, rc);
+        return;
+    }
+    /*
+     * The peer hung up (or refused the connection) before CONNACK and libmosquitto kept
+     * the socket: a TLS handshake that meets EOF or a reset reports success and waits
+     * for more, so the socket would stay readable for ever (a busy loop until the
+     * keep-alive check). Give the attempt up now; the next one closes the socket.
+     */
+    if (m->poll && !m->connected && (events & UV_DISCONNECT)) {
+        mqtt__lost(m, MOSQ_ERR_CONN_LOST);
         return;
     }
     mqtt__update_events(m);
@@ -103,17 +122,30 @@ static void mqtt__on_misc(uv_timer_t *t)
     mqtt__update_events(m);
 }
 
+/*
+ * Connects without blocking the loop. mosquitto_connect_bind_v5() would do the TCP
+ * connect synchronously: against a broker whose accept queue is full (one drowning in
+ * a reconnect storm) the SYN is dropped and retried for up to two minutes, and the
+ * whole of posfleetd - API, store, timers - would wait. The async calls take no
+ * CONNECT properties, so the Session Expiry Interval is handed over once at start
+ * (mqtt__session_props); libmosquitto 2.0 sends it on every later connect.
+ */
 static void mqtt__connect(struct pfs_mqtt *m)
 {
     const struct pfs_config *c = m->cfg;
-    mosquitto_property *props = NULL;
     int rc, fd;
 
-    mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
-                                 (uint32_t)c->mqtt_session_expiry_s);
-    rc = mosquitto_connect_bind_v5(m->mosq, c->mqtt_host, pfs_config_mqtt_port(c),
-                                   c->mqtt_keepalive_s, NULL, props);
-    mosquitto_property_free_all(&props);
+    if (!m->connect_started) {
+        rc = mosquitto_connect_bind_async(m->mosq, c->mqtt_host, pfs_config_mqtt_port(c),
+                                          c->mqtt_keepalive_s, NULL);
+        /* Only argument and memory errors leave libmosquitto without host and port. */
+        if (rc != MOSQ_ERR_INVAL && rc != MOSQ_ERR_NOMEM)
+            m->connect_started = true;
+    } else {
+        rc = mosquitto_reconnect_async(m->mosq);
+    }
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) < 0)
+        rc = MOSQ_ERR_NO_CONN;
     if (rc != MOSQ_ERR_SUCCESS) {
         pfs_log_warn(m->log, "mqtt: cannot connect to %s:%d: %s", c->mqtt_host,
                      pfs_config_mqtt_port(c),
@@ -132,9 +164,27 @@ static void mqtt__connect(struct pfs_mqtt *m)
         return;
     }
     m->poll->data = m;
-    uv_poll_start(m->poll, UV_READABLE, mqtt__on_poll);
-    m->poll_events = UV_READABLE;
+    m->poll_events = 0;
     mqtt__update_events(m);
+}
+
+/*
+ * Hands the CONNECT properties (Session Expiry Interval) to libmosquitto without
+ * connecting: mosquitto_connect_bind_v5() stores them before it checks its arguments,
+ * and with no host it returns MOSQ_ERR_INVAL without any I/O (the agent core does the
+ * same; unit_agent_session checks the interval reaches a real broker).
+ */
+static int mqtt__session_props(struct pfs_mqtt *m, struct pf_error *err)
+{
+    mosquitto_property *props = NULL;
+
+    if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                     (uint32_t)m->cfg->mqtt_session_expiry_s) != MOSQ_ERR_SUCCESS)
+        return pf_error_set(err, PF_ENOMEM, "mqtt: session expiry property");
+    (void)mosquitto_connect_bind_v5(m->mosq, NULL, pfs_config_mqtt_port(m->cfg),
+                                    m->cfg->mqtt_keepalive_s, NULL, props);
+    mosquitto_property_free_all(&props);
+    return 0;
 }
 
 static void mqtt__on_reconnect_timer(uv_timer_t *t)
@@ -299,6 +349,9 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
     mosquitto_subscribe_v5_callback_set(m->mosq, mqtt__on_subscribe);
     mosquitto_publish_callback_set(m->mosq, mqtt__on_publish);
     mosquitto_log_callback_set(m->mosq, mqtt__on_log);
+    rc = mqtt__session_props(m, err);
+    if (rc != 0)
+        goto out_destroy;
     uv_timer_init(loop, &m->misc_timer);
     uv_timer_init(loop, &m->reconnect_timer);
     m->misc_timer.data = m;

@@ -3,7 +3,9 @@
  *
  * libmosquitto without its own thread: a uv_poll on mosquitto_socket() calls
  * mosquitto_loop_read/_write, a 1 s timer calls mosquitto_loop_misc (keep
- * alive, retries). The session is persistent (clean start false, session
+ * alive, retries). Connection attempts never block the loop (non-blocking TCP
+ * connect); an attempt that gets no CONNACK ends at the keep-alive interval,
+ * one whose peer hangs up ends at once. The session is persistent (clean start false, session
  * expiry) under the configured client id, so messages published while
  * posfleetd restarts are delivered when it returns. It subscribes to
  * pf/v1/dev/+/+ (or $share/GROUP/pf/v1/dev/+/+) with QoS 1 and reconnects
@@ -43,6 +45,7 @@ struct pfs_mqtt {
     bool stopping;
     bool lib_init; /* mosquitto_lib_init() done */
     int attempt;   /* reconnect attempts since the last success */
+    bool connect_started; /* libmosquitto has host and port: reconnect_async from now on */
     char sub[PFS_CLIENT_ID_MAX + 64];
     const struct pfs_config *cfg;
     const struct pfs_log *log;
