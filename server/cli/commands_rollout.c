@@ -678,7 +678,7 @@ static int ro__criteria(const struct pfc_args *a, json_t *def, struct pf_error *
     if (!crit)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]) && !rc; i++) {
-        double x;
+        double x = 0;
 
         if (!(v = pfc_args_get(a, rates[i][0])))
             continue;
