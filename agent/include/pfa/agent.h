@@ -12,8 +12,11 @@
  * change or disappear (-1) after ANY call into the agent, so re-read fd and
  * want_write after every call. Time comes only from the clock passed in.
  *
- * Ownership: pfa_agent_new() copies what it needs from cfg (the caller may
- * release it afterwards) and borrows hal and clock, which must outlive the
+ * Ownership: pfa_agent_new() copies what it needs from cfg, except when the
+ * update engine is configured (pfa_config_updates): that engine borrows cfg's
+ * paths and identity fields, so cfg must then stay in place, unchanged, until
+ * the agent is freed (posfleet-agent keeps it for the process; posfleet-sim
+ * keeps one per terminal). hal and clock are borrowed and must outlive the
  * agent. Call pfa_agent_lib_init() once per process before the first agent
  * and pfa_agent_lib_cleanup() after the last one is freed, and ignore SIGPIPE
  * (OpenSSL writes to sockets that the peer may have closed).
