@@ -75,6 +75,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 : >b2.txt
 : >dd.txt
 : >pf.txt
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for i in $(seq "$REPS"); do
     run_once b2sum fw.img >>b2.txt
     run_once dd if=fw.img of=slot bs=1M conv=fsync status=none >>dd.txt
@@ -96,5 +97,6 @@ RMET=$(awk -v r="$RSS" 'BEGIN { print (r <= 4096) ? "yes" : "no" }')
 echo "medians: b2sum $B2 s, dd $DD s, install $PF s; peak RSS $RSS KiB;" \
     "cpu b2sum $(cut -d' ' -f3 b2.txt | median) s, dd $(cut -d' ' -f3 dd.txt | median) s," \
     "install $(cut -d' ' -f3 pf.txt | median) s (the process's own; the kernel's writeback is not in it)" >&2
-echo "ROW|install staged ${SIZE_MIB} MiB firmware (verify + write slot + fsync), median of $REPS|${PF} s|slower of b2sum ${B2} s / dd ${DD} s|${RATIO}|<= 1.15|${MET}"
+LOAD="load $LOAD0-$(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores"
+echo "ROW|install staged ${SIZE_MIB} MiB firmware (verify + write slot + fsync), median of $REPS, $LOAD|${PF} s|slower of b2sum ${B2} s / dd ${DD} s|${RATIO}|<= 1.15|${MET}"
 echo "ROW|peak RSS during the ${SIZE_MIB} MiB install|${RSS} KiB|-|-|<= 4096 KiB|${RMET}"

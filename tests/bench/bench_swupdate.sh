@@ -121,6 +121,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 : >swu.txt
 : >pf.txt
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for i in $(seq "$REPS"); do
     run_once swu_install swu.crt >>swu.txt
     run_once "$TOOL" bundle.tar offer.json slot k/root.pub >>pf.txt
@@ -131,4 +132,5 @@ PF=$(median <pf.txt)
 RATIO=$(awk -v s="$SWU" -v p="$PF" 'BEGIN { printf "%.2f", s / p }')
 MET=$(awk -v r="$RATIO" 'BEGIN { print (r >= 3) ? "yes" : "no" }')
 echo "medians: swupdate $SWU s, posfleet $PF s; load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-echo "ROW|install ${SIZE_MIB} MiB firmware vs SWUpdate (CMS-signed .swu, raw handler to a file, sha256, + fsync), median of $REPS|${PF} s|swupdate ${SWU} s|${RATIO} x faster|>= 3 x faster|${MET}"
+LOAD="load $LOAD0-$(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores"
+echo "ROW|install ${SIZE_MIB} MiB firmware vs SWUpdate (CMS-signed .swu, raw handler to a file, sha256, + fsync), median of $REPS, $LOAD|${PF} s|swupdate ${SWU} s|${RATIO} x faster|>= 3 x faster|${MET}"
