@@ -3,7 +3,10 @@
 # development CA and certificates, starts a local Mosquitto (TLS, client certificates,
 # pattern ACLs), posfleetd on embedded SQLite and six simulated terminals (one with paper
 # out, one tampered, one on a critical battery), waits until they have reported and prints
-# the fleet and its alerts as ops see them. The stack keeps running in the background.
+# the fleet and its alerts as ops see them; then 200 more terminals in posfleet-sim get a
+# signed firmware through a staged rollout (two of them fail the new firmware's self-test
+# and roll back), and the rollout's progress is printed. The stack keeps running in the
+# background.
 #
 #   packaging/scripts/demo.sh          start (or restart) the demo
 #   packaging/scripts/demo.sh stop     stop everything the demo started
@@ -105,7 +108,11 @@ http.port = $hport
 http.tokens = $run/server/tokens
 report_interval_s = 10
 silent_after = 3
+update.trust_root = $run/keys/root.pub
+rollout.tick_ms = 500
 CONF
+"$keys" init --dir "$run/keys" >/dev/null
+"$keys" add --dir "$run/keys" --role firmware --name demo-fw >/dev/null
 spawn posfleetd "$build/server/posfleetd" -c "$run/server/posfleetd.conf"
 export POSFLEET_URL=http://127.0.0.1:$hport POSFLEET_TOKEN_FILE=$run/ops.token
 wait_for 20 "posfleetd's API" "$cli" summary
@@ -158,6 +165,32 @@ echo "posfleet devices"
 echo
 echo "posfleet alerts"
 "$cli" alerts
+
+echo "== 200 terminals in posfleet-sim, and a staged firmware rollout to them" >&2
+sim=$build/tests/sim/posfleet-sim
+mkdir -p "$run/sim"
+"$sim" --count 200 --prefix PF-SIM- --seed 3 --emit-csv "$run/sim/fleet.csv"
+POSFLEET_KEYS=$keys "$cli" device import "$run/sim/fleet.csv" --pki "$pki" \
+    --credentials-out "$run/sim/creds" >/dev/null
+spawn sim "$sim" --credentials "$run/sim/creds" --broker "127.0.0.1:$mport" --ca "$pki/ca.crt" \
+    --interval 10 --rate 100 --fw-version 2.3.1 --update-trust-root "$run/keys/root.pub" \
+    --fault selftest_fail=1 --faults-out "$run/sim/faults" --state-dir "$run/sim/state" \
+    --status "$run/sim/status.json" --quiet
+online() { [ "$("$cli" --json summary | sed -n 's/.*"online": *\([0-9]*\).*/\1/p')" -ge 206 ]; }
+wait_for 120 "the simulated terminals to connect" online
+head -c 262144 /dev/urandom >"$run/sim/fw-2.4.0.img"
+"$build/packaging/posfleet-pack" create --kind firmware --version 2.4.0 --model PX-500 \
+    --hw-rev r1 --keyring "$run/keys" --key "$run/keys/signing/demo-fw.key" \
+    -o "$run/sim/fw-2.4.0.tar" "$run/sim/fw-2.4.0.img" >/dev/null
+bundle=$("$cli" --json bundle upload "$run/sim/fw-2.4.0.tar" | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p' | head -1)
+rid=$("$cli" --json rollout create "$bundle" --name "firmware 2.4.0" \
+    --cohort "fw-versions=2.3.1" --stages 10%,50%,100% --soak 5s --window 00:00-24:00 \
+    --max-concurrent 50 --max-rollback-rate 0.2 | sed -n 's/^ *"id": *\([0-9]*\).*/\1/p' | head -1)
+finished() { "$cli" --json rollout show "$rid" | grep -q '"state": *"\(completed\|paused\)"'; }
+wait_for 300 "rollout $rid to finish" finished
+echo
+echo "posfleet rollout show $rid"
+"$cli" rollout show "$rid"
 echo
 echo "posfleet summary"
 "$cli" summary
@@ -168,6 +201,8 @@ Use the CLI as ops:
   export POSFLEET_URL=$POSFLEET_URL POSFLEET_TOKEN_FILE=$run/ops.token
   $cli device PF-DEMO-0003
   echo 0 > $run/agents/PF-DEMO-0003/hal/tamper      # clear the tamper switch, watch the alert close
+  $cli rollout list
+  $cli rollout members $rid --status rolled_back
 Stop it with:
   packaging/scripts/demo.sh stop
 EOT
