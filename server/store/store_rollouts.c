@@ -89,7 +89,9 @@ static bool ro__listed(const char *list, const char *v)
 /*
  * Registered, unrevoked terminals in a state that may install, matching every
  * filter, not already on the version; since_ms >= 0 keeps those registered
- * after it. Columns: serial, model, hw_rev, current version of the kind.
+ * after it. Columns: serial, model, hw_rev, current version of the kind; in
+ * serial order. `+d.status` keeps SQLite on the devices table's own order (the
+ * devices_status index would cost a table lookup per registered terminal).
  */
 static int ro__cohort_prepare(sqlite3 *db, const struct pfs_ro_def *d, int kind,
                               const char *version, int64_t since_ms, sqlite3_stmt **s,
@@ -104,10 +106,12 @@ static int ro__cohort_prepare(sqlite3 *db, const struct pfs_ro_def *d, int kind,
              " LEFT JOIN device_state s ON s.serial = d.serial"
              " LEFT JOIN terminals t ON t.serial = d.serial"
              " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
-             " WHERE d.status = 'registered'"
-             " AND coalesce(t.state, 'in_stock') IN ('in_stock','installed','active')"
+             " WHERE +d.status = 'registered'"
+             " AND (?11 < 0 OR d.created_ms > ?11)"
              " AND (?1 IS NULL OR d.model IN (SELECT value FROM json_each(?1)))"
              " AND (?2 IS NULL OR d.hw_rev IN (SELECT value FROM json_each(?2)))"
+             " AND (?9 IS NULL OR d.serial IN (SELECT value FROM json_each(?9)))"
+             " AND coalesce(t.state, 'in_stock') IN ('in_stock','installed','active')"
              " AND (?3 IS NULL OR s.fw_version IN (SELECT value FROM json_each(?3)))"
              " AND (?4 IS NULL OR s.fee_version IN (SELECT value FROM json_each(?4)))"
              " AND (?5 IS NULL OR m.id IN (SELECT value FROM json_each(?5)))"
@@ -115,9 +119,7 @@ static int ro__cohort_prepare(sqlite3 *db, const struct pfs_ro_def *d, int kind,
              " AND (?7 IS NULL OR m.region IN (SELECT value FROM json_each(?7)))"
              " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(t.tags) g"
              "      WHERE g.value IN (SELECT value FROM json_each(?8))))"
-             " AND (?9 IS NULL OR d.serial IN (SELECT value FROM json_each(?9)))"
              " AND coalesce(%s, '') <> ?10"
-             " AND (?11 < 0 OR d.created_ms > ?11)"
              " ORDER BY d.serial",
              cur, cur);
     if ((rc = ro__prepare(db, sql, s, err)))
@@ -145,26 +147,56 @@ static int ro__cand_cmp(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row; /* rows are in serial order */
 }
 
+#define RO__ARENA_BLOCK ((size_t)1 << 20)
+
 struct ro__cohort {
-    char **serial;  /* in serial order */
+    char **serial;  /* in serial order; the strings live in blocks */
     uint16_t *prev; /* index into versions + 1, 0 = none */
     uint8_t *stage;
     size_t n, cap;
     char (*versions)[PF_VERSION_MAX + 1];
     char (*prev_ids)[PF_B2_HEX_LEN + 1];
     size_t nver;
+    char **blocks; /* serial storage, RO__ARENA_BLOCK bytes each */
+    size_t nblocks, used; /* used: bytes taken in the last block */
 };
 
 static void ro__cohort_free(struct ro__cohort *c)
 {
-    for (size_t i = 0; i < c->n; i++)
-        free(c->serial[i]);
+    for (size_t i = 0; i < c->nblocks; i++)
+        free(c->blocks[i]);
+    free(c->blocks);
     free(c->serial);
     free(c->prev);
     free(c->stage);
     free(c->versions);
     free(c->prev_ids);
     memset(c, 0, sizeof(*c));
+}
+
+/* A copy of serial in the cohort's blocks (one allocation per MiB, not per terminal). */
+static char *ro__cohort_strdup(struct ro__cohort *c, const char *serial)
+{
+    size_t len = strlen(serial) + 1;
+    char *p;
+
+    if (len > RO__ARENA_BLOCK)
+        return NULL;
+    if (!c->nblocks || c->used + len > RO__ARENA_BLOCK) {
+        char **nb = realloc(c->blocks, (c->nblocks + 1) * sizeof(*nb));
+
+        if (!nb)
+            return NULL;
+        c->blocks = nb;
+        if (!(c->blocks[c->nblocks] = malloc(RO__ARENA_BLOCK)))
+            return NULL;
+        c->nblocks++;
+        c->used = 0;
+    }
+    p = c->blocks[c->nblocks - 1] + c->used;
+    memcpy(p, serial, len);
+    c->used += len;
+    return p;
 }
 
 static int ro__cohort_add(struct ro__cohort *c, const char *serial, const char *version)
@@ -202,11 +234,127 @@ static int ro__cohort_add(struct ro__cohort *c, const char *serial, const char *
         if (i < c->nver)
             v = (uint16_t)(i + 1);
     }
-    c->serial[c->n] = strdup(serial);
+    c->serial[c->n] = ro__cohort_strdup(c, serial);
     if (!c->serial[c->n])
         return PF_ENOMEM;
     c->prev[c->n++] = v;
     return 0;
+}
+
+/* A statement read in step with the devices scan: its current row's serial
+ * (column 0) or NULL once done. */
+struct ro__merge {
+    sqlite3_stmt *s;
+    const char *serial;
+};
+
+static int ro__merge_next(sqlite3 *db, struct ro__merge *m, struct pf_error *err)
+{
+    int rc = sqlite3_step(m->s);
+
+    m->serial = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(m->s, 0) : NULL;
+    if (rc == SQLITE_ROW && !m->serial)
+        m->serial = "";
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pf_error_set(err, PF_EIO, "store: cohort: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+/* Moves m to the first row whose serial is >= serial; true if it is equal. */
+static int ro__merge_seek(sqlite3 *db, struct ro__merge *m, const char *serial, bool *hit,
+                          struct pf_error *err)
+{
+    int c = 1, rc;
+
+    while (m->serial && (c = strcmp(m->serial, serial)) < 0) {
+        if ((rc = ro__merge_next(db, m, err)))
+            return rc;
+    }
+    *hit = m->serial && c == 0;
+    return 0;
+}
+
+static bool ro__keep(const struct pfs_bundle_rec *b, const char *model, const char *hw)
+{
+    return ro__listed(b->models, model) && (!*hw || ro__listed(b->hw_revs, hw));
+}
+
+/*
+ * The cohort without the per-terminal lookups of ro__cohort_prepare, for the
+ * common case of filters on the devices table only (models, hw_revs, serials)
+ * and no since_ms: the registered devices, the versions of the kind and the
+ * terminals in a state that may not install are three scans in serial order
+ * (all three tables are keyed by serial), merged here. Same rows, same order
+ * as ro__cohort_prepare's query.
+ */
+static int ro__cohort_merge(sqlite3 *db, const struct pfs_ro_def *d,
+                            const struct pfs_bundle_rec *b, struct ro__cohort *c,
+                            struct pf_error *err)
+{
+    const char *cur = b->kind == PF_KIND_FIRMWARE ? "fw_version" : "fee_version";
+    sqlite3_stmt *dev = NULL;
+    struct ro__merge ver = {0}, out = {0};
+    char sql[512];
+    int rc;
+
+    if ((rc = ro__prepare(db,
+                          "SELECT d.serial, d.model, coalesce(d.hw_rev,'') FROM devices d"
+                          " WHERE +d.status = 'registered'"
+                          " AND (?1 IS NULL OR d.model IN (SELECT value FROM json_each(?1)))"
+                          " AND (?2 IS NULL OR d.hw_rev IN (SELECT value FROM json_each(?2)))"
+                          " AND (?3 IS NULL OR d.serial IN (SELECT value FROM json_each(?3)))"
+                          " ORDER BY d.serial",
+                          &dev, err)))
+        goto done;
+    if (d->filters[PFS_RO_MODELS])
+        sqlite3_bind_text(dev, 1, d->filters[PFS_RO_MODELS], -1, SQLITE_STATIC);
+    if (d->filters[PFS_RO_HW_REVS])
+        sqlite3_bind_text(dev, 2, d->filters[PFS_RO_HW_REVS], -1, SQLITE_STATIC);
+    if (d->filters[PFS_RO_SERIALS])
+        sqlite3_bind_text(dev, 3, d->filters[PFS_RO_SERIALS], -1, SQLITE_STATIC);
+    snprintf(sql, sizeof(sql),
+             "SELECT serial, %s FROM device_state WHERE coalesce(%s,'') <> '' ORDER BY serial", cur,
+             cur);
+    if ((rc = ro__prepare(db, sql, &ver.s, err)) ||
+        (rc = ro__prepare(db,
+                          "SELECT serial FROM terminals WHERE state NOT IN"
+                          " ('in_stock','installed','active') ORDER BY serial",
+                          &out.s, err)) ||
+        (rc = ro__merge_next(db, &ver, err)) || (rc = ro__merge_next(db, &out, err)))
+        goto done;
+    while ((rc = sqlite3_step(dev)) == SQLITE_ROW) {
+        const char *serial = (const char *)sqlite3_column_text(dev, 0);
+        const char *model = (const char *)sqlite3_column_text(dev, 1);
+        const char *hw = (const char *)sqlite3_column_text(dev, 2);
+        const char *v = NULL;
+        bool hit;
+
+        if (!serial || !model || !hw) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = ro__merge_seek(db, &out, serial, &hit, err)))
+            goto done;
+        if (hit || !ro__keep(b, model, hw))
+            continue;
+        if ((rc = ro__merge_seek(db, &ver, serial, &hit, err)))
+            goto done;
+        if (hit) {
+            v = (const char *)sqlite3_column_text(ver.s, 1);
+            if (v && strcmp(v, b->version) == 0)
+                continue;
+        }
+        if (ro__cohort_add(c, serial, v)) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    rc = rc == SQLITE_DONE ? 0 : pf_error_set(err, PF_EIO, "store: cohort: %s", sqlite3_errmsg(db));
+done:
+    sqlite3_finalize(out.s);
+    sqlite3_finalize(ver.s);
+    sqlite3_finalize(dev);
+    return rc;
 }
 
 static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
@@ -216,6 +364,10 @@ static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
     sqlite3_stmt *s;
     int rc;
 
+    if (since_ms < 0 && !d->filters[PFS_RO_FW_VERSIONS] && !d->filters[PFS_RO_FEE_VERSIONS] &&
+        !d->filters[PFS_RO_MERCHANTS] && !d->filters[PFS_RO_MCCS] && !d->filters[PFS_RO_REGIONS] &&
+        !d->filters[PFS_RO_TAGS])
+        return ro__cohort_merge(db, d, b, c, err);
     if ((rc = ro__cohort_prepare(db, d, b->kind, b->version, since_ms, &s, err)))
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -223,7 +375,7 @@ static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
         const char *model = (const char *)sqlite3_column_text(s, 1);
         const char *hw = (const char *)sqlite3_column_text(s, 2);
 
-        if (!ro__listed(b->models, model) || (*hw && !ro__listed(b->hw_revs, hw)))
+        if (!ro__keep(b, model, hw))
             continue;
         if (ro__cohort_add(c, serial, (const char *)sqlite3_column_text(s, 3))) {
             sqlite3_finalize(s);
@@ -263,12 +415,35 @@ static int ro__previous(sqlite3 *db, int kind, struct ro__cohort *c, struct pf_e
     return 0;
 }
 
-/* PF_EEXIST if a serial of the cohort is a member of a live rollout of the
- * kind other than self. */
+/* True if serial is one of the cohort's (sorted) serials. */
+static bool ro__cohort_has(const struct ro__cohort *c, const char *serial)
+{
+    size_t lo = 0, hi = c->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(c->serial[mid], serial);
+
+        if (cmp == 0)
+            return true;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/*
+ * PF_EEXIST if a serial of the cohort is a member of a live rollout of the
+ * kind other than self; the error names the lowest such serial. Walks the
+ * smaller side: the other rollout's members in serial order, each looked up
+ * in the cohort, or the cohort, each looked up among the other's members.
+ */
 static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct ro__cohort *c,
                        struct pf_error *err)
 {
-    sqlite3_stmt *r, *m;
+    sqlite3_stmt *r, *m = NULL, *scan = NULL, *cnt = NULL;
     int rc = 0;
 
     if ((rc = ro__prepare(db,
@@ -279,15 +454,42 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
     if ((rc = ro__prepare(db,
                           "SELECT 1 FROM rollout_members WHERE rollout = ?1 AND serial = ?2"
                           " AND status NOT IN ('skipped','swapped')",
-                          &m, err))) {
-        sqlite3_finalize(r);
-        return rc;
-    }
+                          &m, err)) ||
+        (rc = ro__prepare(db,
+                          "SELECT serial FROM rollout_members WHERE rollout = ?1"
+                          " AND status NOT IN ('skipped','swapped') ORDER BY serial",
+                          &scan, err)) ||
+        (rc = ro__prepare(db,
+                          "SELECT coalesce(sum(n),0) FROM rollout_counts WHERE rollout = ?1"
+                          " AND status NOT IN ('skipped','swapped')",
+                          &cnt, err)))
+        goto done;
     sqlite3_bind_text(r, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(r, 2, self);
     while (!rc && sqlite3_step(r) == SQLITE_ROW) {
-        int64_t other = sqlite3_column_int64(r, 0);
+        int64_t other = sqlite3_column_int64(r, 0), members = 0;
+        const char *hit = NULL;
 
+        sqlite3_bind_int64(cnt, 1, other);
+        if (sqlite3_step(cnt) == SQLITE_ROW)
+            members = sqlite3_column_int64(cnt, 0);
+        sqlite3_reset(cnt);
+        if ((uint64_t)members < c->n) {
+            sqlite3_bind_int64(scan, 1, other);
+            while (!hit && sqlite3_step(scan) == SQLITE_ROW) {
+                const char *s = (const char *)sqlite3_column_text(scan, 0);
+
+                if (s && ro__cohort_has(c, s))
+                    hit = s;
+            }
+            if (hit)
+                rc = pf_error_set(err, PF_EEXIST,
+                                  "terminal %s is already in rollout %" PRId64
+                                  " (%s), which is still live",
+                                  hit, other, kind);
+            sqlite3_reset(scan);
+            continue;
+        }
         sqlite3_bind_int64(m, 1, other);
         for (size_t i = 0; i < c->n; i++) {
             sqlite3_bind_text(m, 2, c->serial[i], -1, SQLITE_STATIC);
@@ -301,6 +503,9 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
                 break;
         }
     }
+done:
+    sqlite3_finalize(cnt);
+    sqlite3_finalize(scan);
     sqlite3_finalize(m);
     sqlite3_finalize(r);
     return rc;

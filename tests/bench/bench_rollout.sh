@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# bench_rollout.sh - planning a staged rollout over 1,000,000 registered terminals, and
+# `posfleet rollout show` at that size (docs/rollouts.md).
+#
+# Setup (not timed): posfleetd without a broker (its MQTT port has no listener: the
+# registry and the API work, terminals never connect), TERMINALS rows imported with
+# `posfleet device import` (PX-500/A920/V240m mix, hardware revision r1), one signed
+# firmware bundle targeting all three models uploaded, so the cohort is the whole registry.
+#
+# Plan: `POST /v1/rollouts` with curl (stages 1%,10%,50%,100%, window 00:00-24:00), wall
+# time of the request (curl's time_total) and the plan fields posfleetd answers (select_ms,
+# order_ms, insert_ms), RUNS times; each rollout is aborted before the next one is created
+# (a live rollout over the same terminals would be refused as an overlap; the aborted
+# rollouts' member rows stay, so later runs plan on a store that already holds millions of
+# member rows). Side by side: the sqlite3 shell reading the same serials from the same store
+# (`SELECT serial FROM devices ORDER BY serial` into /dev/null), the floor of a cohort scan.
+#
+# Show: with the last rollout live (running, 1,000,000 pending members), the wall time of
+# `posfleet rollout show ID` (process start, HTTP, JSON, rendering), median of REPS, side by
+# side with the raw `GET /v1/rollouts/ID` with curl. `GET /v1/rollouts` (the list) is logged.
+#
+# Knobs: TERMINALS=1000000 RUNS=5 REPS=20.
+set -euo pipefail
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/stack.sh"
+. "$(dirname "$0")/../integration/update_lib.sh"
+
+TERMINALS=${TERMINALS:-1000000}
+RUNS=${RUNS:-5}
+REPS=${REPS:-20}
+PF_SIM="$PF_BUILD/tests/sim/posfleet-sim"
+pf_require_bin "$PF_SIM"
+pf_require_bin "$PF_PACK"
+if nm -an "$PF_SERVERD" 2>/dev/null | grep -q __asan_init; then
+    pf_log "warning: $PF_SERVERD is built with AddressSanitizer; figures will be meaningless"
+fi
+work=$(pf_tmpdir bench)
+now_ms() { date +%s%3N; }
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+nf=$(echo "$TERMINALS" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta')
+pf_log "load before: $(uptime)"
+
+# ---- posfleetd without a broker, the registry, a bundle ----------------------------------------
+upd_keys_init
+pf_pki_init "$(pf_tmpdir pki)"
+PF_BROKER_PORT=$(pf_free_port) # nobody listens: posfleetd keeps retrying in the background
+PF_REPORT_INTERVAL=60 upd_server_start
+
+csv="$work/fleet.csv"
+"$PF_SIM" --count "$TERMINALS" --prefix RO --models PX-500:5,A920:3,V240m:2 --emit-csv "$csv"
+t0=$(now_ms)
+pf_cli device import "$csv" >&2
+pf_log "import of $TERMINALS terminals: $(($(now_ms) - t0)) ms"
+rm -f "$csv"
+[[ $(pf_cli --json summary | pf_json_get '$.total') == "$TERMINALS" ]] || pf_fail "import incomplete"
+
+head -c 65536 /dev/urandom >"$work/fw.img"
+"$PF_PACK" create --kind firmware --version 2.0.0 --model PX-500 --model A920 --model V240m \
+    --hw-rev r1 --keyring "$UPD_KEYS" --key "$UPD_KEYS/signing/fw.key" -o "$work/fw.tar" \
+    "$work/fw.img" >/dev/null || pf_fail "posfleet-pack create"
+bundle=$(upd_upload "$work/fw.tar")
+[[ -n "$bundle" ]] || pf_fail "bundle upload"
+
+auth="Authorization: Bearer $(cat "$PF_TOKEN_OPS")"
+
+# ---- plan, RUNS times ---------------------------------------------------------------------------
+: >"$work/plan"
+: >"$work/base"
+sq_scan() { sqlite3 -batch -noheader "$PF_STORE" "SELECT serial FROM devices ORDER BY serial" >/dev/null; }
+sq_ms() {
+    local t
+    t=$(date +%s%N)
+    sq_scan || pf_fail "sqlite3 scan failed"
+    awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
+}
+sq_scan # warm the page cache, not counted
+id=""
+for ((r = 1; r <= RUNS; r++)); do
+    if [[ -n "$id" ]]; then
+        pf_cli rollout abort "$id" --reason "bench: next run" >/dev/null || pf_fail "abort $id"
+    fi
+    body="{\"name\": \"bench $r\", \"bundle\": \"$bundle\", \"stages\": [\"1%\", \"10%\", \"50%\", \"100%\"],
+           \"window\": {\"start\": \"00:00\", \"end\": \"24:00\"}}"
+    code=$(curl -sS -o "$work/created.json" -w '%{http_code} %{time_total}' -X POST \
+        -H "$auth" -H 'Content-Type: application/json' --data "$body" "$POSFLEET_URL/v1/rollouts")
+    [[ "${code%% *}" == 201 ]] || pf_fail "POST /v1/rollouts answered $code: $(cat "$work/created.json")"
+    wall=$(awk -v s="${code#* }" 'BEGIN { printf "%.1f", s * 1000 }')
+    id=$(pf_json_get '$.id' <"$work/created.json")
+    cohort=$(pf_json_get '$.plan.cohort' <"$work/created.json")
+    [[ "$cohort" == "$TERMINALS" ]] || pf_fail "rollout $id: cohort $cohort, expected $TERMINALS"
+    sel=$(pf_json_get '$.plan.select_ms' <"$work/created.json")
+    ord=$(pf_json_get '$.plan.order_ms' <"$work/created.json")
+    ins=$(pf_json_get '$.plan.insert_ms' <"$work/created.json")
+    echo "$wall $sel $ord $ins" >>"$work/plan"
+    sq_ms >>"$work/base"
+    pf_log "plan $r (rollout $id): $wall ms (select $sel, order $ord, insert $ins ms); sqlite3 scan $(tail -1 "$work/base") ms"
+done
+[[ $(pf_sql "select count(*) from rollout_members where rollout = $id") == "$TERMINALS" ]] ||
+    pf_fail "rollout $id: member rows missing"
+p=$(cut -d' ' -f1 "$work/plan" | median)
+ps=$(cut -d' ' -f2 "$work/plan" | median)
+po=$(cut -d' ' -f3 "$work/plan" | median)
+pi=$(cut -d' ' -f4 "$work/plan" | median)
+b=$(median <"$work/base")
+secs() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
+echo "ROW|plan a rollout over $nf registered terminals (POST /v1/rollouts: cohort, stages, member rows; median of $RUNS)|$(secs "$p") s (select $(secs "$ps") s, order $(secs "$po") s, insert $(secs "$pi") s)|sqlite3 \`SELECT serial FROM devices ORDER BY serial\`: $(secs "$b") s|$(ratio "$p" "$b")|≤ 2 s|$(awk -v p="$p" 'BEGIN { print (p <= 2000) ? "yes" : "no" }')"
+
+# ---- show ---------------------------------------------------------------------------------------
+time_ms() {
+    local t
+    t=$(date +%s%N)
+    "$@" >/dev/null 2>>"$work/stderr" || pf_fail "failed: $* ($(tail -1 "$work/stderr"))"
+    awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
+}
+get() { curl -sSf -H "$auth" "$POSFLEET_URL$1"; }
+[[ "$(pf_cli --json rollout show "$id" | pf_json_get '$.members')" == "$TERMINALS" ]] ||
+    pf_fail "rollout $id: show does not count $TERMINALS members"
+pf_cli rollout show "$id" >/dev/null # warm-up, not counted
+: >"$work/show"; : >"$work/get"; : >"$work/list"
+for ((i = 0; i < REPS; i++)); do
+    time_ms pf_cli rollout show "$id" >>"$work/show"
+    time_ms get "/v1/rollouts/$id" >>"$work/get"
+    time_ms get "/v1/rollouts" >>"$work/list"
+done
+s=$(median <"$work/show"); g=$(median <"$work/get"); l=$(median <"$work/list")
+pf_log "show: posfleet $s ms, GET $g ms, list GET $l ms (rollouts: $RUNS, member rows: $((RUNS * TERMINALS)))"
+echo "ROW|posfleet rollout show, $nf members (median of $REPS)|$s ms|curl GET /v1/rollouts/ID: $g ms|$(ratio "$s" "$g")|≤ 50 ms|$(awk -v p="$s" 'BEGIN { print (p <= 50) ? "yes" : "no" }')"
+pf_log "load after: $(uptime)"
