@@ -12,6 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>             /* RO_DEBUG */
+static void ro__dbg(const char *what) /* RO_DEBUG */
+{                                     /* RO_DEBUG */
+    struct rusage ru;                 /* RO_DEBUG */
+    getrusage(RUSAGE_SELF, &ru);      /* RO_DEBUG */
+    fprintf(stderr, "RO_DEBUG %s cpu %.3f\n", what,
+            (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6); /* RO_DEBUG */
+} /* RO_DEBUG */
 
 #include "store/store_sqlite_internal.h"
 #include "store/store_tx.h"
@@ -157,7 +166,7 @@ struct ro__cohort {
     char (*versions)[PF_VERSION_MAX + 1];
     char (*prev_ids)[PF_B2_HEX_LEN + 1];
     size_t nver;
-    char **blocks; /* serial storage, RO__ARENA_BLOCK bytes each */
+    char **blocks;        /* serial storage, RO__ARENA_BLOCK bytes each */
     size_t nblocks, used; /* used: bytes taken in the last block */
 };
 
@@ -287,9 +296,8 @@ static bool ro__keep(const struct pfs_bundle_rec *b, const char *model, const ch
  * (all three tables are keyed by serial), merged here. Same rows, same order
  * as ro__cohort_prepare's query.
  */
-static int ro__cohort_merge(sqlite3 *db, const struct pfs_ro_def *d,
-                            const struct pfs_bundle_rec *b, struct ro__cohort *c,
-                            struct pf_error *err)
+static int ro__cohort_merge(sqlite3 *db, const struct pfs_ro_def *d, const struct pfs_bundle_rec *b,
+                            struct ro__cohort *c, struct pf_error *err)
 {
     const char *cur = b->kind == PF_KIND_FIRMWARE ? "fw_version" : "fee_version";
     sqlite3_stmt *dev = NULL;
@@ -436,9 +444,10 @@ static bool ro__cohort_has(const struct ro__cohort *c, const char *serial)
 
 /*
  * PF_EEXIST if a serial of the cohort is a member of a live rollout of the
- * kind other than self; the error names the lowest such serial. Walks the
- * smaller side: the other rollout's members in serial order, each looked up
- * in the cohort, or the cohort, each looked up among the other's members.
+ * kind other than self; the error names the lowest such serial. Reads the
+ * other rollout's members in serial order, each looked up in the cohort
+ * (sorted), unless they far outnumber the cohort: then each terminal of the
+ * cohort is looked up among them.
  */
 static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct ro__cohort *c,
                        struct pf_error *err)
@@ -474,7 +483,7 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
         if (sqlite3_step(cnt) == SQLITE_ROW)
             members = sqlite3_column_int64(cnt, 0);
         sqlite3_reset(cnt);
-        if ((uint64_t)members < c->n) {
+        if ((uint64_t)members <= 4 * (uint64_t)c->n) { /* a row read costs less than a seek */
             sqlite3_bind_int64(scan, 1, other);
             while (!hit && sqlite3_step(scan) == SQLITE_ROW) {
                 const char *s = (const char *)sqlite3_column_text(scan, 0);
@@ -520,38 +529,63 @@ static int ro__count_add(sqlite3 *db, int64_t id, int stage, const char *status,
                              "iiSi", id, (int64_t)stage, status, n);
 }
 
+#define RO__INSERT_BATCH 64
+
+/* INSERT of `rows` members: (?1 = rollout, then serial, stage, prev_bundle per row). */
+static int ro__members_prepare(sqlite3 *db, int rows, sqlite3_stmt **s, struct pf_error *err)
+{
+    char sql[96 + RO__INSERT_BATCH * 40];
+    size_t len;
+
+    len = (size_t)snprintf(sql, sizeof(sql),
+                           "INSERT INTO rollout_members (rollout, serial, stage, status,"
+                           " prev_bundle) VALUES");
+    for (int r = 0; r < rows && len < sizeof(sql); r++)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s(?1,?%d,?%d,'pending',?%d)",
+                                r ? "," : "", 2 + 3 * r, 3 + 3 * r, 4 + 3 * r);
+    return ro__prepare(db, sql, s, err);
+}
+
+/* One row per member, in serial order (the primary key's), RO__INSERT_BATCH
+ * rows per statement: a step per 64 members rather than per member. */
 static int ro__members_insert(sqlite3 *db, int64_t id, const struct ro__cohort *c,
                               struct pf_error *err)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *batch = NULL, *one = NULL, *s;
     int rc;
 
-    if ((rc = ro__prepare(db,
-                          "INSERT INTO rollout_members (rollout, serial, stage, status,"
-                          " prev_bundle) VALUES (?1,?2,?3,'pending',?4)",
-                          &s, err)))
-        return rc;
-    sqlite3_bind_int64(s, 1, id);
-    for (size_t i = 0; i < c->n; i++) {
-        const char *prev = c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
+    if ((rc = ro__members_prepare(db, RO__INSERT_BATCH, &batch, err)) ||
+        (rc = ro__members_prepare(db, 1, &one, err)))
+        goto done;
+    sqlite3_bind_int64(batch, 1, id);
+    sqlite3_bind_int64(one, 1, id);
+    for (size_t i = 0; i < c->n;) {
+        int rows = c->n - i >= RO__INSERT_BATCH ? RO__INSERT_BATCH : 1;
 
-        sqlite3_bind_text(s, 2, c->serial[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 3, c->stage[i]);
-        if (*prev)
-            sqlite3_bind_text(s, 4, prev, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(s, 4);
+        s = rows > 1 ? batch : one;
+        for (int r = 0; r < rows; r++, i++) {
+            const char *prev = c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
+
+            sqlite3_bind_text(s, 2 + 3 * r, c->serial[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int(s, 3 + 3 * r, c->stage[i]);
+            if (*prev)
+                sqlite3_bind_text(s, 4 + 3 * r, prev, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(s, 4 + 3 * r);
+        }
         rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc != SQLITE_DONE) {
-            rc = pf_error_set(err, PF_EIO, "store: member %s: %s", c->serial[i],
+            rc = pf_error_set(err, PF_EIO, "store: member %s: %s", c->serial[i - 1],
                               sqlite3_errmsg(db));
-            sqlite3_finalize(s);
-            return rc;
+            goto done;
         }
+        rc = 0;
     }
-    sqlite3_finalize(s);
-    return 0;
+done:
+    sqlite3_finalize(one);
+    sqlite3_finalize(batch);
+    return rc;
 }
 
 int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
@@ -583,10 +617,12 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
         goto out;
     }
     *id = sqlite3_last_insert_rowid(db);
+    ro__dbg("start"); /* RO_DEBUG */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((rc = ro__cohort_select(db, d, b, -1, &c, err)))
         goto out;
     stats->cohort = (int64_t)c.n;
+    ro__dbg("select"); /* RO_DEBUG */
     stats->select_ms = ro__ms_since(&t0);
     if ((rc = pfs_ro_stage_targets(d, c.n, targets, err)) ||
         (rc = ro__overlap(db, kind, *id, &c, err)))
@@ -608,8 +644,11 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
             k++;
         c.stage[order[i].row] = (uint8_t)k;
     }
+    ro__dbg("order"); /* RO_DEBUG */
     stats->order_ms = ro__ms_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (sqlite3_exec(db, "PRAGMA cache_size = -262144", NULL, NULL, NULL) != SQLITE_OK)
+        rc = PF_EIO; /* RO_DEBUG */
     if ((rc = ro__previous(db, b->kind, &c, err)) || (rc = ro__members_insert(db, *id, &c, err)))
         goto out;
     tj = json_array();
@@ -645,11 +684,16 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     }
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
+    ro__dbg("insert"); /* RO_DEBUG */
     stats->insert_ms = ro__ms_since(&t0);
 out:
     json_decref(after);
     free(order);
-    ro__cohort_free(&c);
+    {
+        int rc_ = pfs_store_tx_end(st, rc, err);
+        ro__dbg("commit");
+        return rc_;
+    } /* RO_DEBUG */
     return pfs_store_tx_end(st, rc, err);
 }
 
@@ -972,7 +1016,11 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
     return pfs_store_tx_end(st, rc, NULL);
 }
 
-static int ro__member_status(enum pf_update_status e, enum pfs_ro_member cur)
+/* The member status an event leads to (-1: unchanged). An offer that expired
+ * before the terminal started it (failed DEADLINE while offered or deferred)
+ * is not a failure of the update: the member goes back to pending and is
+ * offered again. */
+static int ro__member_status(enum pf_update_status e, const char *code, enum pfs_ro_member cur)
 {
     bool revert = cur == PFS_ROM_REVERTING || cur == PFS_ROM_REVERT_PENDING;
     bool final = cur == PFS_ROM_INSTALLED || cur == PFS_ROM_FAILED || cur == PFS_ROM_ROLLED_BACK ||
@@ -988,6 +1036,9 @@ static int ro__member_status(enum pf_update_status e, enum pfs_ro_member cur)
             return PFS_ROM_REVERT_FAILED;
         return -1;
     }
+    if (e == PF_UPD_FAILED && strcmp(code, "DEADLINE") == 0 &&
+        (cur == PFS_ROM_OFFERED || cur == PFS_ROM_DEFERRED))
+        return PFS_ROM_PENDING;
     switch (e) {
     case PF_UPD_SUCCESS:
         return PFS_ROM_INSTALLED;
@@ -1041,7 +1092,7 @@ int pfs_store_rollout_on_event(void *dbv, const char *serial, const struct pf_up
     sqlite3_finalize(s);
     if (cur < 0)
         return 0; /* not a rollout's offer */
-    to = ro__member_status(e->status, (enum pfs_ro_member)cur);
+    to = ro__member_status(e->status, e->code, (enum pfs_ro_member)cur);
     if (to < 0 || to == cur)
         return 0;
     progress_old = cur == PFS_ROM_DOWNLOADING || cur == PFS_ROM_INSTALLING;
@@ -1067,12 +1118,29 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
     *timed_out = *returned = 0;
     if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
         return rc;
+        /* An offered member whose terminal accepted the offer (update_state moved past
+         * 'offered' for that very offer) is in progress, not unanswered: it times out
+         * like a download, and is never offered again while the terminal may still
+         * install the first offer - whose outcome would then be ignored and the new
+         * offer refused as a downgrade. A terminal that accepted just before a
+         * restart of posfleetd asks for its chunks again only after a while. */
+#define RO__ANSWERED                                                                               \
+    "EXISTS (SELECT 1 FROM update_state u WHERE u.serial = rollout_members.serial AND"             \
+    " u.offer = rollout_members.offer AND u.status <> 'offered')"
     rc = pfs_store_sql_run(db,
                            "UPDATE rollout_members SET status = 'timed_out', code = 'TIMEOUT',"
                            " since_ms = ?2 WHERE rollout = ?1 AND status IN"
                            " ('downloading','installing') AND since_ms < ?2 - ?3",
                            "iii", id, now_ms, timeout_ms);
     *timed_out = rc ? 0 : sqlite3_changes(db);
+    if (!rc) {
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = 'timed_out', code = 'TIMEOUT',"
+                               " since_ms = ?2 WHERE rollout = ?1 AND status = 'offered' AND"
+                               " since_ms < ?2 - ?3 AND " RO__ANSWERED,
+                               "iii", id, now_ms, timeout_ms);
+        *timed_out += rc ? 0 : sqlite3_changes(db);
+    }
     if (!rc) {
         rc = pfs_store_sql_run(db,
                                "UPDATE rollout_members SET status = 'revert_failed',"
@@ -1082,12 +1150,13 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
         *timed_out += rc ? 0 : sqlite3_changes(db);
     }
     if (!rc) {
-        rc = pfs_store_sql_run(
-                db,
-                "UPDATE rollout_members SET status = 'pending', since_ms = ?2"
-                " WHERE rollout = ?1 AND ((status = 'offered' AND since_ms < ?2 - ?4)"
-                " OR (status = 'deferred' AND offered_ms < ?2 - ?3))",
-                "iiii", id, now_ms, timeout_ms, retry_ms);
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET status = 'pending', since_ms = ?2"
+                               " WHERE rollout = ?1 AND ((status = 'offered' AND since_ms < ?2 - ?4"
+                               " AND NOT " RO__ANSWERED
+                               ") OR (status = 'deferred' AND offered_ms < ?2 - ?3))",
+                               "iiii", id, now_ms, timeout_ms, retry_ms);
+#undef RO__ANSWERED
         *returned = rc ? 0 : sqlite3_changes(db);
     }
     return pfs_store_tx_end(st, rc, NULL);

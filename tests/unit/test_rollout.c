@@ -413,6 +413,12 @@ START_TEST(offers_events_and_time_rules)
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0004", &m), 0);
     ck_assert_int_eq(m.status, PFS_ROM_PENDING);
     ck_assert_int_eq(m.attempts, 1);
+    /* an offer dropped at its deadline before it started is offered again, not a failure */
+    offer(st, id, "T0005", "o5", 3000000);
+    event(st, "T0005", "o5", "e1", PF_UPD_DEFERRED, NULL);
+    event(st, "T0005", "o5", "e2", PF_UPD_FAILED, "DEADLINE");
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0005", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_PENDING);
     /* a late outcome replaces the timeout */
     event(st, "T0003", "o3", "e2", PF_UPD_SUCCESS, NULL);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
