@@ -12,15 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/resource.h>             /* RO_DEBUG */
-static void ro__dbg(const char *what) /* RO_DEBUG */
-{                                     /* RO_DEBUG */
-    struct rusage ru;                 /* RO_DEBUG */
-    getrusage(RUSAGE_SELF, &ru);      /* RO_DEBUG */
-    fprintf(stderr, "RO_DEBUG %s cpu %.3f\n", what,
-            (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6); /* RO_DEBUG */
-} /* RO_DEBUG */
 
 #include "store/store_sqlite_internal.h"
 #include "store/store_tx.h"
@@ -154,6 +145,42 @@ static int ro__cand_cmp(const void *a, const void *b)
     if (x->hash != y->hash)
         return x->hash < y->hash ? -1 : 1;
     return x->row < y->row ? -1 : x->row > y->row; /* rows are in serial order */
+}
+
+/*
+ * Sorts by hash, ties by row: a stable least-significant-digit radix sort,
+ * 16 bits a pass, of candidates that start in row order (what ro__cand_cmp
+ * orders, in linear time); qsort if the scratch buffer cannot be had.
+ */
+static void ro__cand_sort(struct ro__cand *a, size_t n)
+{
+    struct ro__cand *tmp = n > 1 ? malloc(n * sizeof(*tmp)) : NULL;
+    size_t *count = tmp ? malloc(((size_t)1 << 16) * sizeof(*count)) : NULL;
+
+    if (!count) {
+        free(tmp);
+        if (n > 1)
+            qsort(a, n, sizeof(*a), ro__cand_cmp);
+        return;
+    }
+    for (int shift = 0; shift < 64; shift += 16) {
+        size_t sum = 0;
+
+        memset(count, 0, ((size_t)1 << 16) * sizeof(*count));
+        for (size_t i = 0; i < n; i++)
+            count[(a[i].hash >> shift) & 0xffff]++;
+        for (size_t b = 0; b < ((size_t)1 << 16); b++) {
+            size_t c = count[b];
+
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(a[i].hash >> shift) & 0xffff]++] = a[i];
+        memcpy(a, tmp, n * sizeof(*a));
+    }
+    free(count);
+    free(tmp);
 }
 
 #define RO__ARENA_BLOCK ((size_t)1 << 20)
@@ -617,12 +644,10 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
         goto out;
     }
     *id = sqlite3_last_insert_rowid(db);
-    ro__dbg("start"); /* RO_DEBUG */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((rc = ro__cohort_select(db, d, b, -1, &c, err)))
         goto out;
     stats->cohort = (int64_t)c.n;
-    ro__dbg("select"); /* RO_DEBUG */
     stats->select_ms = ro__ms_since(&t0);
     if ((rc = pfs_ro_stage_targets(d, c.n, targets, err)) ||
         (rc = ro__overlap(db, kind, *id, &c, err)))
@@ -638,17 +663,14 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
         order[i].hash = pfs_ro_hash(*id, c.serial[i]);
         order[i].row = (uint32_t)i;
     }
-    qsort(order, c.n, sizeof(*order), ro__cand_cmp);
+    ro__cand_sort(order, c.n);
     for (size_t i = 0, k = 0; i < c.n; i++) {
         while (i >= targets[k])
             k++;
         c.stage[order[i].row] = (uint8_t)k;
     }
-    ro__dbg("order"); /* RO_DEBUG */
     stats->order_ms = ro__ms_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (sqlite3_exec(db, "PRAGMA cache_size = -262144", NULL, NULL, NULL) != SQLITE_OK)
-        rc = PF_EIO; /* RO_DEBUG */
     if ((rc = ro__previous(db, b->kind, &c, err)) || (rc = ro__members_insert(db, *id, &c, err)))
         goto out;
     tj = json_array();
@@ -684,16 +706,11 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     }
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
-    ro__dbg("insert"); /* RO_DEBUG */
     stats->insert_ms = ro__ms_since(&t0);
 out:
     json_decref(after);
     free(order);
-    {
-        int rc_ = pfs_store_tx_end(st, rc, err);
-        ro__dbg("commit");
-        return rc_;
-    } /* RO_DEBUG */
+    ro__cohort_free(&c);
     return pfs_store_tx_end(st, rc, err);
 }
 
