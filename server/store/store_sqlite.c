@@ -22,6 +22,7 @@ const char *const pfs_dev_status_names[] = {"registered", "revoked", NULL};
 
 enum {
     ST_HEALTH_INS,
+    ST_STATE_HEALTH_SAME_FW,
     ST_STATE_HEALTH,
     ST_STATE_TOUCH,
     ST_BIRTH,
@@ -34,17 +35,36 @@ enum {
     ST_FLUSH_STAMP,
     ST_DEV_GET,
     ST_DEV_STATUS,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
     ST_COUNT
 };
+
+/*
+ * stored_ms of a health row until its batch commits. It takes as many bytes in the record as
+ * a real timestamp, so the stamp at commit overwrites the row in place instead of moving it
+ * (a NULL would grow it). Never visible: reads return 0, as for a NULL, and a batch committed
+ * without a time sets NULL.
+ */
+#define STORE__UNSTAMPED     INT64_C(-140737488355328) /* -2^47: a 6-byte integer, like the time */
+#define STORE__UNSTAMPED_SQL "-140737488355328"
 
 static const char *const store__sql[ST_COUNT] = {
         [ST_HEALTH_INS] =
                 "INSERT INTO health (serial, seq, ts_ms, recv_ms, queued, battery_pct, charging,"
                 " net_type, signal_dbm, temp_c, storage_free_kb, mem_free_kb, uptime_s, fw_version,"
                 " fw_slot, fee_version, paper, tamper, selftest, err_reconnects, err_queue_dropped,"
-                " err_reader, err_printer, txn_count, txn_amount_minor, currency) VALUES"
+                " err_reader, err_printer, txn_count, txn_amount_minor, currency, stored_ms) VALUES"
                 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
-                "?23,?24,?25,?26)",
+                "?23,?24,?25,?26," STORE__UNSTAMPED_SQL ")",
+        /* The common case: a newer report with the versions held. Leaving the versions out
+         * of the SET keeps device_state_fw, one more page per report, untouched. */
+        [ST_STATE_HEALTH_SAME_FW] =
+                "UPDATE device_state SET online=1, last_seen_ms=max(last_seen_ms, ?2),"
+                " health_id=?6, health_seq=?7, health_ts_ms=?8"
+                " WHERE serial=?1 AND fw_version IS ?3 AND fw_slot IS ?4 AND fee_version IS ?5"
+                " AND (health_seq IS NULL OR ?7 > health_seq OR ?8 > health_ts_ms)",
         [ST_STATE_HEALTH] =
                 "INSERT INTO device_state (serial, online, last_seen_ms, fw_version, fw_slot,"
                 " fee_version, health_id, health_seq, health_ts_ms) VALUES "
@@ -92,6 +112,9 @@ static const char *const store__sql[ST_COUNT] = {
         [ST_FLUSH_STAMP] = "UPDATE health SET stored_ms=?1 WHERE id >= ?2",
         [ST_DEV_GET] = NULL, /* built from STORE__DEV_COLS below */
         [ST_DEV_STATUS] = "SELECT status FROM devices WHERE serial = ?1",
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
 };
 
 /* Columns read by store__dev_read(), in that order. */
@@ -330,10 +353,20 @@ int pfs_store_schema_version(struct pfs_store *st, int *version)
 
 /* --- batch --- */
 
+/* Runs one of the prepared transaction statements (no parsing per batch). */
+static int store__txn(struct pfs_store *st, int which)
+{
+    sqlite3_stmt *s = st->stmt[which];
+    int rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : PF_EIO;
+}
+
 static int store__batch_write(struct pfs_store *st)
 {
     if (st->batch_ops == 0) {
-        if (store__exec(st, "BEGIN IMMEDIATE", NULL))
+        if (store__txn(st, ST_BEGIN))
             return PF_EIO;
         st->batch_rows = 0;
         st->batch_first_id = 0;
@@ -355,15 +388,18 @@ int pfs_store_flush(struct pfs_store *st, int64_t stored_ms, int *rows)
         *rows = 0;
     if (st->batch_ops == 0)
         return 0;
-    if (st->batch_first_id > 0 && stored_ms > 0) {
+    if (st->batch_first_id > 0) {
         sqlite3_stmt *s = st->stmt[ST_FLUSH_STAMP];
 
-        sqlite3_bind_int64(s, 1, stored_ms);
+        if (stored_ms > 0)
+            sqlite3_bind_int64(s, 1, stored_ms);
+        else
+            sqlite3_bind_null(s, 1);
         sqlite3_bind_int64(s, 2, st->batch_first_id);
         rc = store__step_done(s);
     }
-    if (store__exec(st, "COMMIT", NULL)) {
-        (void)store__exec(st, "ROLLBACK", NULL);
+    if (store__txn(st, ST_COMMIT)) {
+        (void)store__txn(st, ST_ROLLBACK);
         rc = PF_EIO;
     }
     if (rows && rc == 0)
@@ -864,6 +900,8 @@ int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs
         h->ts_ms = sqlite3_column_int64(s, 1);
         r.recv_ms = sqlite3_column_int64(s, 2);
         r.stored_ms = sqlite3_column_int64(s, 3);
+        if (r.stored_ms == STORE__UNSTAMPED)
+            r.stored_ms = 0; /* in the open batch */
         h->queued = sqlite3_column_int(s, 4) != 0;
         h->battery_pct = sqlite3_column_int(s, 5);
         h->charging = sqlite3_column_int(s, 6) != 0;
@@ -1135,7 +1173,26 @@ int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct 
         st->batch_first_id = id;
     st->batch_rows++;
 
-    /* The latest state moves only for a newer report (decided in SQL). */
+    /* The latest state moves only for a newer report (decided in SQL): first with the
+     * versions held, then, for a first report, new versions or an older report, the
+     * upsert that also writes the versions. */
+    s = st->stmt[ST_STATE_HEALTH_SAME_FW];
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, recv_ms);
+    sqlite3_bind_text(s, 3, h->fw_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, (int)h->fw_slot);
+    sqlite3_bind_text(s, 5, h->fee_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, id);
+    sqlite3_bind_int64(s, 7, (sqlite3_int64)h->seq);
+    sqlite3_bind_int64(s, 8, h->ts_ms);
+    rc = store__step_done(s);
+    if (rc)
+        return rc;
+    if (sqlite3_changes(st->db) > 0) {
+        if (newer)
+            *newer = true;
+        return 0;
+    }
     s = st->stmt[ST_STATE_HEALTH];
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, recv_ms);

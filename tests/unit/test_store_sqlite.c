@@ -421,6 +421,146 @@ static int group_cb(void *ctx, const char *group, const char *key, int64_t count
     return 0;
 }
 
+/* Lists the serials running firmware fw (through the device_state_fw index). */
+static int count_fw(struct pfs_store *st, const char *fw)
+{
+    struct pfs_dev_filter f = {.fw = fw, .limit = 10};
+    struct collect c = {0};
+    bool more;
+
+    ck_assert_int_eq(pfs_store_device_list(st, &f, collect_cb, &c, &more), 0);
+    return c.n;
+}
+
+/* A newer report with the versions held moves the latest state without rewriting the
+ * versions; one with new versions, or a first report, writes them; a late one neither. */
+START_TEST(latest_state_versions)
+{
+    struct pfs_store *st = open_store();
+    struct pf_state on = {.state = PF_STATE_ONLINE, .ts_ms = 1};
+    struct pfs_dev_state s;
+    struct pf_health h;
+    bool newer = false;
+
+    add(st, "T1", "PX");
+    add(st, "T2", "PX");
+    /* T2 is seen first through a state message: a row without versions. */
+    ck_assert_int_eq(pfs_store_state_put(st, "T2", &on, 500), 0);
+    h = health(1, 1000);
+    snprintf(h.fw_version, sizeof(h.fw_version), "1.0");
+    ck_assert_int_eq(pfs_store_health_put(st, "T2", &h, 1000, &newer), 0);
+    ck_assert(newer);
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 1000, &newer), 0);
+    ck_assert(newer);
+    h = health(2, 2000);
+    snprintf(h.fw_version, sizeof(h.fw_version), "1.0");
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 2000, &newer), 0);
+    ck_assert(newer);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert_uint_eq(s.health.seq, 2);
+    ck_assert_int_eq(s.health.ts_ms, 2000);
+    ck_assert_int_eq(s.last_seen_ms, 2000);
+    ck_assert_str_eq(s.fw_version, "1.0");
+    ck_assert_int_eq(count_fw(st, "1.0"), 2);
+    /* New firmware in the next slot and a new fee table. */
+    h = health(3, 3000);
+    snprintf(h.fw_version, sizeof(h.fw_version), "2.0");
+    snprintf(h.fee_version, sizeof(h.fee_version), "2026.2");
+    h.fw_slot = PF_SLOT_B;
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 3000, &newer), 0);
+    ck_assert(newer);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert_uint_eq(s.health.seq, 3);
+    ck_assert_str_eq(s.fw_version, "2.0");
+    ck_assert_int_eq(s.fw_slot, PF_SLOT_B);
+    ck_assert_str_eq(s.fee_version, "2026.2");
+    ck_assert_int_eq(count_fw(st, "1.0"), 1);
+    ck_assert_int_eq(count_fw(st, "2.0"), 1);
+    /* A late report with other versions: history only, the versions stay. */
+    h = health(1, 500);
+    snprintf(h.fw_version, sizeof(h.fw_version), "0.9");
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 4000, &newer), 0);
+    ck_assert(!newer);
+    /* Only the slot changes: that too is written. */
+    h = health(4, 4000);
+    snprintf(h.fw_version, sizeof(h.fw_version), "2.0");
+    snprintf(h.fee_version, sizeof(h.fee_version), "2026.2");
+    h.fw_slot = PF_SLOT_A;
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 4500, &newer), 0);
+    ck_assert(newer);
+    ck_assert_int_eq(pfs_store_flush(st, 5000, NULL), 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert_uint_eq(s.health.seq, 4);
+    ck_assert_str_eq(s.fw_version, "2.0");
+    ck_assert_int_eq(s.fw_slot, PF_SLOT_A);
+    ck_assert_int_eq(s.last_seen_ms, 4500);
+    ck_assert_int_eq(count_fw(st, "0.9"), 0);
+    ck_assert_int_eq(count_fw(st, "2.0"), 1);
+    ck_assert_int_eq(pfs_store_device_get(st, "T2", NULL, &s), 0);
+    ck_assert_str_eq(s.fw_version, "1.0");
+    ck_assert(s.have_health && s.online);
+    pfs_store_close(st);
+}
+END_TEST
+
+struct stamps {
+    int64_t stored[8];
+    int n;
+};
+
+static int stamps_cb(void *ctx, const struct pfs_health_row *r)
+{
+    struct stamps *x = ctx;
+
+    if (x->n < 8)
+        x->stored[x->n++] = r->stored_ms;
+    return 0;
+}
+
+/* stored_ms: 0 while the batch is open, the commit time after, NULL for a batch committed
+ * without one (an administrative change); never anything else. */
+START_TEST(health_stored_ms)
+{
+    struct pfs_store *st = open_store();
+    struct pf_health h = health(1, 1000);
+    struct pf_error err = {0};
+    struct pfs_device d = {0};
+    struct stamps x = {0};
+
+    add(st, "T1", "PX");
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 1000, NULL), 0);
+    ck_assert_int_eq(pfs_store_health_recent(st, "T1", 5, stamps_cb, &x), 0);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert_int_eq(x.stored[0], 0);
+    ck_assert_int_eq(pfs_store_flush(st, 8000, NULL), 0);
+    h = health(2, 2000);
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 2000, NULL), 0);
+    /* A registration commits the open batch first, without a time. */
+    snprintf(d.serial, sizeof(d.serial), "T2");
+    snprintf(d.model, sizeof(d.model), "PX");
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 2500, &err), 0);
+    h = health(3, 3000);
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 3000, NULL), 0);
+    x.n = 0;
+    ck_assert_int_eq(pfs_store_health_recent(st, "T1", 5, stamps_cb, &x), 0);
+    ck_assert_int_eq(x.n, 3);
+    ck_assert_int_eq(x.stored[0], 0);
+    ck_assert_int_eq(x.stored[1], 0);
+    ck_assert_int_eq(x.stored[2], 8000);
+    ck_assert_int_eq(pfs_store_flush(st, 9000, NULL), 0);
+    x.n = 0;
+    ck_assert_int_eq(pfs_store_health_recent(st, "T1", 5, stamps_cb, &x), 0);
+    ck_assert_int_eq(x.stored[0], 9000);
+    ck_assert_int_eq(x.stored[1], 0);
+    pfs_store_close(st);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM health WHERE stored_ms=8000 AND seq=1"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM health WHERE stored_ms IS NULL AND seq=2"),
+                     1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM health WHERE stored_ms=9000 AND seq=3"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM health WHERE stored_ms < 0"), 0);
+}
+END_TEST
+
 START_TEST(summary_counts_follow_registry)
 {
     struct pfs_store *st = open_store();
@@ -491,6 +631,8 @@ static Suite *suite(void)
     tcase_add_test(tc, unknown_alert_closed_on_register);
     tcase_add_test(tc, list_filters_and_pages);
     tcase_add_test(tc, summary_counts_follow_registry);
+    tcase_add_test(tc, latest_state_versions);
+    tcase_add_test(tc, health_stored_ms);
     tcase_add_test(tc, open_bad_path);
     suite_add_tcase(s, tc);
     return s;
