@@ -1126,6 +1126,20 @@ int pfs_store_rollout_on_event(void *dbv, const char *serial, const struct pf_up
     return rc;
 }
 
+/*
+ * An offered member whose terminal accepted the offer (update_state moved past
+ * 'offered' for that very offer) is in progress, not unanswered: it times out
+ * like a download and is never offered again. A new offer while the terminal
+ * still works on the first one is deferred, the first one's outcome is ignored
+ * (it is not the member's offer any more), and once the first one installed
+ * the new one is refused as a downgrade and counted as a failure. A terminal
+ * that accepted just before a kill of posfleetd asks for its chunks again only
+ * after a while, often later than retry_s (tests/fault/test_rollout_crash.sh).
+ */
+#define RO__ANSWERED                                                                               \
+    "EXISTS (SELECT 1 FROM update_state u WHERE u.serial = rollout_members.serial AND"             \
+    " u.offer = rollout_members.offer AND u.status <> 'offered')"
+
 int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
                              int64_t retry_ms, int64_t *timed_out, int64_t *returned)
 {
@@ -1135,15 +1149,6 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
     *timed_out = *returned = 0;
     if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
         return rc;
-        /* An offered member whose terminal accepted the offer (update_state moved past
-         * 'offered' for that very offer) is in progress, not unanswered: it times out
-         * like a download, and is never offered again while the terminal may still
-         * install the first offer - whose outcome would then be ignored and the new
-         * offer refused as a downgrade. A terminal that accepted just before a
-         * restart of posfleetd asks for its chunks again only after a while. */
-#define RO__ANSWERED                                                                               \
-    "EXISTS (SELECT 1 FROM update_state u WHERE u.serial = rollout_members.serial AND"             \
-    " u.offer = rollout_members.offer AND u.status <> 'offered')"
     rc = pfs_store_sql_run(db,
                            "UPDATE rollout_members SET status = 'timed_out', code = 'TIMEOUT',"
                            " since_ms = ?2 WHERE rollout = ?1 AND status IN"
@@ -1173,11 +1178,11 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
                                " AND NOT " RO__ANSWERED
                                ") OR (status = 'deferred' AND offered_ms < ?2 - ?3))",
                                "iiii", id, now_ms, timeout_ms, retry_ms);
-#undef RO__ANSWERED
         *returned = rc ? 0 : sqlite3_changes(db);
     }
     return pfs_store_tx_end(st, rc, NULL);
 }
+#undef RO__ANSWERED
 
 int pfs_store_rollout_unhealthy(struct pfs_store *st, int64_t id, int max_stage, int64_t *n)
 {
