@@ -8,8 +8,9 @@
 # firmware bundle targeting all three models uploaded, so the cohort is the whole registry.
 #
 # Plan: `POST /v1/rollouts` with curl (stages 1%,10%,50%,100%, window 00:00-24:00), wall
-# time of the request (curl's time_total) and the plan fields posfleetd answers (select_ms,
-# order_ms, insert_ms), RUNS times; each rollout is aborted before the next one is created
+# time of the request (curl's time_total), posfleetd's CPU time for it (user + system from
+# /proc: the steadier figure on a shared machine) and the plan fields posfleetd answers
+# (select_ms, order_ms, insert_ms), RUNS times; each rollout is aborted before the next one is created
 # (a live rollout over the same terminals would be refused as an overlap; the aborted
 # rollouts' member rows stay, so later runs plan on a store that already holds millions of
 # member rows). Side by side: the sqlite3 shell reading the same serials from the same store
@@ -63,6 +64,10 @@ bundle=$(upd_upload "$work/fw.tar")
 [[ -n "$bundle" ]] || pf_fail "bundle upload"
 
 auth="Authorization: Bearer $(cat "$PF_TOKEN_OPS")"
+pfd=$(pf_pid_of posfleetd)
+hz=$(getconf CLK_TCK)
+# cpu_ms: posfleetd's CPU time so far (user + system), in ms.
+cpu_ms() { awk -v hz="$hz" '{ printf "%.0f\n", ($14 + $15) * 1000 / hz }' "/proc/$pfd/stat"; }
 
 # ---- plan, RUNS times ---------------------------------------------------------------------------
 : >"$work/plan"
@@ -82,9 +87,11 @@ for ((r = 1; r <= RUNS; r++)); do
     fi
     body="{\"name\": \"bench $r\", \"bundle\": \"$bundle\", \"stages\": [\"1%\", \"10%\", \"50%\", \"100%\"],
            \"window\": {\"start\": \"00:00\", \"end\": \"24:00\"}}"
+    c0=$(cpu_ms)
     code=$(curl -sS -o "$work/created.json" -w '%{http_code} %{time_total}' -X POST \
         -H "$auth" -H 'Content-Type: application/json' --data "$body" "$POSFLEET_URL/v1/rollouts")
     [[ "${code%% *}" == 201 ]] || pf_fail "POST /v1/rollouts answered $code: $(cat "$work/created.json")"
+    cpu=$(($(cpu_ms) - c0))
     wall=$(awk -v s="${code#* }" 'BEGIN { printf "%.1f", s * 1000 }')
     id=$(pf_json_get '$.id' <"$work/created.json")
     cohort=$(pf_json_get '$.plan.cohort' <"$work/created.json")
@@ -92,9 +99,9 @@ for ((r = 1; r <= RUNS; r++)); do
     sel=$(pf_json_get '$.plan.select_ms' <"$work/created.json")
     ord=$(pf_json_get '$.plan.order_ms' <"$work/created.json")
     ins=$(pf_json_get '$.plan.insert_ms' <"$work/created.json")
-    echo "$wall $sel $ord $ins" >>"$work/plan"
+    echo "$wall $sel $ord $ins $cpu" >>"$work/plan"
     sq_ms >>"$work/base"
-    pf_log "plan $r (rollout $id): $wall ms (select $sel, order $ord, insert $ins ms); sqlite3 scan $(tail -1 "$work/base") ms"
+    pf_log "plan $r (rollout $id): $wall ms, posfleetd CPU $cpu ms (select $sel, order $ord, insert $ins ms); sqlite3 scan $(tail -1 "$work/base") ms; $(uptime | sed 's/.*load/load/')"
 done
 [[ $(pf_sql "select count(*) from rollout_members where rollout = $id") == "$TERMINALS" ]] ||
     pf_fail "rollout $id: member rows missing"
@@ -102,9 +109,11 @@ p=$(cut -d' ' -f1 "$work/plan" | median)
 ps=$(cut -d' ' -f2 "$work/plan" | median)
 po=$(cut -d' ' -f3 "$work/plan" | median)
 pi=$(cut -d' ' -f4 "$work/plan" | median)
+pc=$(cut -d' ' -f5 "$work/plan" | median)
 b=$(median <"$work/base")
+load=$(awk '{ print $1 }' /proc/loadavg)
 secs() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
-echo "ROW|plan a rollout over $nf registered terminals (POST /v1/rollouts: cohort, stages, member rows; median of $RUNS)|$(secs "$p") s (select $(secs "$ps") s, order $(secs "$po") s, insert $(secs "$pi") s)|sqlite3 \`SELECT serial FROM devices ORDER BY serial\`: $(secs "$b") s|$(ratio "$p" "$b")|≤ 2 s|$(awk -v p="$p" 'BEGIN { print (p <= 2000) ? "yes" : "no" }')"
+echo "ROW|plan a rollout over $nf registered terminals (POST /v1/rollouts: cohort, stages, member rows; median of $RUNS)|$(secs "$p") s (select $(secs "$ps"), order $(secs "$po"), insert $(secs "$pi") s; posfleetd CPU $(secs "$pc") s; load $load)|sqlite3 \`SELECT serial FROM devices ORDER BY serial\`: $(secs "$b") s|$(ratio "$p" "$b")|≤ 2 s|$(awk -v p="$p" 'BEGIN { print (p <= 2000) ? "yes" : "no" }')"
 
 # ---- show ---------------------------------------------------------------------------------------
 time_ms() {
@@ -125,5 +134,6 @@ for ((i = 0; i < REPS; i++)); do
 done
 s=$(median <"$work/show"); g=$(median <"$work/get"); l=$(median <"$work/list")
 pf_log "show: posfleet $s ms, GET $g ms, list GET $l ms (rollouts: $RUNS, member rows: $((RUNS * TERMINALS)))"
-echo "ROW|posfleet rollout show, $nf members (median of $REPS)|$s ms|curl GET /v1/rollouts/ID: $g ms|$(ratio "$s" "$g")|≤ 50 ms|$(awk -v p="$s" 'BEGIN { print (p <= 50) ? "yes" : "no" }')"
+load=$(awk '{ print $1 }' /proc/loadavg)
+echo "ROW|posfleet rollout show, $nf members (median of $REPS)|$s ms (load $load)|curl GET /v1/rollouts/ID: $g ms|$(ratio "$s" "$g")|≤ 50 ms|$(awk -v p="$s" 'BEGIN { print (p <= 50) ? "yes" : "no" }')"
 pf_log "load after: $(uptime)"

@@ -79,3 +79,20 @@ CREATE TABLE rollout_counts (
     n       INTEGER NOT NULL,
     PRIMARY KEY (rollout, stage, status)
 ) WITHOUT ROWID;
+
+-- Planner statistics for rollout_members, as ANALYZE would write them for a
+-- large fleet (sqlite_stat1: rows, then rows per value of each key prefix).
+-- Without them SQLite assumes about ten rows per rollout and walks every member
+-- of a rollout through the primary key for a condition like
+-- "rollout = ? AND ((status = 'offered' AND ...) OR (status = 'deferred' AND ...))"
+-- instead of two status ranges of rollout_members_status: a scan of 1,000,000
+-- rows on every scheduler tick. noskipscan: a lookup by serial starts from the
+-- live rollouts, not from every rollout id. ANALYZE replaces these with measured
+-- ones whenever it runs; analyzing the (index-free) schema table first creates
+-- sqlite_stat1, and again after the rows makes this connection load them.
+ANALYZE sqlite_schema;
+INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+    ('rollout_members', 'rollout_members', '1000000 100000 1 noskipscan'),
+    ('rollout_members', 'rollout_members_status', '1000000 100000 20000 5000 noskipscan'),
+    ('rollout_members', 'rollout_members_offer', '1000 1');
+ANALYZE sqlite_schema;
