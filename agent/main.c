@@ -7,10 +7,14 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pfa/agent.h"
 #include "pfa/config.h"
@@ -18,6 +22,7 @@
 
 #define MAIN_DEFAULT_CONFIG  "/etc/posfleet/agent.conf"
 #define MAIN_ONCE_TIMEOUT_MS 60000
+#define MAIN_TRIM_MIN_MS     1000 /* at most one idle heap trim a second */
 
 static volatile sig_atomic_t main__signalled;
 
@@ -37,6 +42,36 @@ static void main__openssl_lean(void)
 {
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_SSL_STRINGS, NULL);
+}
+
+/*
+ * Gives back the stack pages below the caller's frame: the TLS handshake runs OpenSSL
+ * calls many frames deeper than the idle loop, and those pages would stay resident
+ * (about 16 KiB) for the life of the agent. Below the stack pointer nothing is live
+ * (the ABI's red zone is 128 bytes; two pages are kept); the pages fault back in,
+ * zeroed, when the stack grows again.
+ */
+static void main__trim_stack(void)
+{
+    pthread_attr_t attr;
+    void *lo;
+    size_t size;
+    volatile char here = 0;
+    long pagesz = sysconf(_SC_PAGESIZE);
+    uintptr_t page = pagesz > 0 ? (uintptr_t)pagesz : 4096, start, end;
+
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+        start = ((uintptr_t)lo + page - 1) & ~(page - 1);
+        end = ((uintptr_t)&here & ~(page - 1)) - 2 * page;
+        /* The main thread's stack is mapped on demand: a range reaching below its
+         * lowest mapped page fails with ENOMEM for that part only. */
+        if (end > start)
+            (void)madvise((void *)start, end - start, MADV_DONTNEED);
+    }
+    pthread_attr_destroy(&attr);
+    (void)here;
 }
 
 static void main__usage(FILE *f)
@@ -61,8 +96,9 @@ static int main__run(struct pfa_agent *a, bool once)
     struct sigaction sa;
     struct pfa_agent_stats st;
     int64_t once_deadline = pf_clock_mono_ms(&pf_clock_system) + MAIN_ONCE_TIMEOUT_MS;
-    bool stopping = false;
+    bool stopping = false, io_since_trim = false;
     uint32_t trimmed_at = 0;
+    int64_t last_trim = 0;
     int status = 0;
 
     memset(&sa, 0, sizeof(sa));
@@ -125,10 +161,24 @@ static int main__run(struct pfa_agent *a, bool once)
         pfa_agent_stats(a, &st);
         if (once)
             status = st.reports_acked > 0 ? 0 : 1;
-        if (st.connects != trimmed_at) {
-            /* The TLS handshake leaves freed heap behind; give it back (idle footprint). */
+        io_since_trim |= n > 0;
+        now = pf_clock_mono_ms(&pf_clock_system);
+        if (st.connects != trimmed_at ||
+            (io_since_trim && st.connected && st.queue_len == 0 && !pfa_agent_want_write(a) &&
+             now - last_trim >= MAIN_TRIM_MIN_MS)) {
+            /*
+             * Give freed heap and stack back to the system (idle footprint): after a
+             * TLS handshake, and once the exchange that followed is over (birth,
+             * reports, their PUBACKs: OpenSSL allocates record buffers per record and
+             * frees them), at most once a second. Without it the pages stay resident
+             * until the heap's top grows past glibc's 128 KiB trim threshold, which an
+             * idle terminal never does.
+             */
             trimmed_at = st.connects;
+            io_since_trim = false;
+            last_trim = now;
             malloc_trim(0);
+            main__trim_stack();
         }
     }
     return status;
