@@ -18,8 +18,9 @@
 # self-signed certificate with the emailProtection purpose SWUpdate expects by
 # default), one image of type "raw" written to a fresh slot file (created
 # empty first: the raw handler opens it O_RDWR without O_CREAT), its sha256 in
-# sw-description, installed-directly = true (streamed into the slot, SWUpdate's
-# fastest mode; without it SWUpdate first copies the image into $TMPDIR).
+# sw-description, installed-directly = true (streamed into the slot, as
+# posfleet does; without it SWUpdate first copies the image into $TMPDIR - no
+# faster here, within the noise).
 # SWUpdate 2022.12's raw handler does not fsync (strace shows no fsync,
 # fdatasync or sync), so its timing includes `sync SLOT` (fsync of the slot
 # file) after swupdate exits: both sides end with the image durable. Each side
