@@ -74,8 +74,8 @@ check_running() {
 }
 
 # The invariants that can be checked while the rollout runs, right after every
-# kill (with exact counters) and every 2 s until it completes: nothing offered after a success, no offer
-# refused or failed, nothing offered before its stage opened.
+# kill and every 2 s until it completes (see watch): nothing offered after a
+# success, no offer refused or failed, nothing offered before its stage opened.
 check_invariants() {
     local bad
     bad=$(q "select count(*) from update_events e join update_offers o on o.serial = e.serial
@@ -94,6 +94,18 @@ check_invariants() {
         and o.bundle = '$fw' join rollout_stages s on s.rollout = m.rollout and s.idx = m.stage
         where m.rollout = $id and (s.opened_ms = 0 or o.created_ms < s.opened_ms)")
     [[ $bad == 0 ]] || pf_fail "$bad offers were made before the member's stage opened"
+}
+
+# watch: called while the rollout runs (every 50-200 ms): it must keep running,
+# and every 2 s the invariants and the counters hold.
+next_check=0
+watch() {
+    check_running
+    if ((SECONDS >= next_check)); then
+        check_invariants
+        ro_exact "$id"
+        next_check=$((SECONDS + 2))
+    fi
 }
 
 # Phase conditions (read from the store; posfleetd may be starting).
@@ -127,7 +139,7 @@ phase() {
 wait_phase() {
     local deadline=$((SECONDS + 180))
     while ! "$2"; do
-        check_running
+        watch
         [[ $(state) == completed ]] && return 1
         ((SECONDS < deadline)) || pf_fail "timed out waiting for phase $1 ($(phase))"
         sleep 0.05
@@ -139,7 +151,7 @@ wait_phase() {
 wait_ms() {
     local end=$(($(date +%s%3N) + $1))
     while (($(date +%s%3N) < end)); do
-        check_running
+        watch
         sleep 0.1
     done
 }
@@ -182,13 +194,8 @@ done
 
 # (Not pf_wait_for: it hides the output of check_running's pf_fail.)
 deadline=$((SECONDS + ${ROLLOUT_CRASH_WAIT_S:-400}))
-next_check=0
 until [[ $(state) == completed ]]; do
-    check_running
-    if ((SECONDS >= next_check)); then
-        check_invariants
-        next_check=$((SECONDS + 2))
-    fi
+    watch
     ((SECONDS < deadline)) || pf_fail "rollout $id did not complete after $restarts restarts: $(phase)"
     sleep 0.2
 done
