@@ -108,8 +108,9 @@ done
 [[ $(pf_sql "select count(*) from rollout_members where rollout = $id") == "$TERMINALS" ]] ||
     pf_fail "rollout $id: member rows missing"
 # The floor of writing the member rows: the sqlite3 shell inserting the last plan's 1,000,000
-# (rollout, serial, stage, 'pending') rows, in serial order, one transaction, into an empty
-# copy of rollout_members with its indexes (the rows staged in a plain table first, not timed).
+# (rollout, serial, stage, 'pending') rows in serial order (sv's rowid order) and committing
+# them (WAL, synchronous FULL, as posfleetd commits a plan), into an empty copy of
+# rollout_members with its indexes; the rows are staged in a plain table first, not timed.
 floor_db="$work/floor.db"
 {
     echo "PRAGMA journal_mode = WAL;"
@@ -122,7 +123,7 @@ floor_db="$work/floor.db"
 for ((r = 0; r < 3; r++)); do
     t=$(date +%s%N)
     sqlite3 -batch "$floor_db" "BEGIN; INSERT INTO rollout_members (rollout, serial, stage, status)
-        SELECT $((100 + r)), serial, stage, 'pending' FROM sv ORDER BY serial; COMMIT;" ||
+        SELECT $((100 + r)), serial, stage, 'pending' FROM sv; COMMIT;" ||
         pf_fail "sqlite3 insert floor"
     awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }' >>"$work/floor"
 done
