@@ -157,6 +157,82 @@ START_TEST(good_health_stored)
 }
 END_TEST
 
+/* Sends h as pf_health_encode() writes it, or with a space after every ':' and ',' (valid
+ * JSON in another encoding: the decoder of record, not the canonical one, takes it). */
+static int send_health_spaced(struct rig *r, const char *serial, const struct pf_health *h,
+                              bool spaced)
+{
+    char topic[PF_TOPIC_MAX], buf[PF_MSG_MAX], out[PF_MSG_MAX];
+    size_t n = 0, m = 0;
+
+    if (!spaced)
+        return send_health(r, serial, h);
+    ck_assert_int_eq(pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, serial, PF_DEV_HEALTH), 0);
+    ck_assert_int_eq(pf_health_encode(h, buf, sizeof(buf), &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_lt(m + 2, sizeof(out));
+        out[m++] = buf[i];
+        if (buf[i] == ':' || buf[i] == ',')
+            out[m++] = ' ';
+    }
+    return pfs_ingest_message(&r->ing, topic, out, m);
+}
+
+/* Both encodings of the same reports leave the same history, latest state and alerts. */
+START_TEST(any_encoding_stored_alike)
+{
+    struct rig r;
+    struct pf_health h = good_health(1);
+    struct pfs_dev_state s1, s2;
+    struct pfs_device d = {0};
+    struct pf_error err = {0};
+
+    rig_open(&r);
+    snprintf(d.serial, sizeof(d.serial), "T3");
+    snprintf(d.model, sizeof(d.model), "PX-500");
+    ck_assert_int_eq(pfs_store_device_add(r.st, &d, &ops, 1, &err), 0);
+    for (int spaced = 0; spaced < 2; spaced++) {
+        const char *serial = spaced ? "T2" : "T1";
+
+        h = good_health(1);
+        h.tamper = true;
+        ck_assert_int_eq(send_health_spaced(&r, serial, &h, spaced), 0);
+        h = good_health(2);
+        h.paper = PF_PAPER_OUT;
+        ck_assert_int_eq(send_health_spaced(&r, serial, &h, spaced), 0);
+        /* A late report: history only. */
+        h = good_health(0);
+        h.battery_pct = 2;
+        ck_assert_int_eq(send_health_spaced(&r, serial, &h, spaced), 0);
+    }
+    /* Out of range in either encoding: the same reason, nothing stored. */
+    h = good_health(3);
+    h.battery_pct = 140;
+    ck_assert_int_eq(send_health_spaced(&r, "T3", &h, false), PF_ERANGE);
+    ck_assert_int_eq(send_health_spaced(&r, "T3", &h, true), PF_ERANGE);
+    ck_assert_uint_eq(r.m.rejected[-PF_ERANGE], 2);
+    ck_assert_uint_eq(r.m.accepted[PFS_MSG_HEALTH], 6);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(health_rows(&r, "T1"), 3);
+    ck_assert_int_eq(health_rows(&r, "T2"), 3);
+    ck_assert_int_eq(health_rows(&r, "T3"), 0);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T1", NULL, &s1), 0);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T2", NULL, &s2), 0);
+    ck_assert_int_eq(memcmp(&s1.health, &s2.health, sizeof(s1.health)), 0);
+    ck_assert_uint_eq(s2.health.seq, 2);
+    ck_assert_int_eq(s2.health.paper, PF_PAPER_OUT);
+    for (int i = 0; i < 2; i++) {
+        const char *serial = i ? "T2" : "T1";
+
+        ck_assert(!has_alert(&r, serial, PFS_ALERT_TAMPER));
+        ck_assert(has_alert(&r, serial, PFS_ALERT_PAPER_OUT));
+        ck_assert(!has_alert(&r, serial, PFS_ALERT_BATTERY_CRITICAL));
+        ck_assert_int_eq(open_alerts(&r, serial), 1);
+    }
+    rig_close(&r);
+}
+END_TEST
+
 static const struct {
     const char *topic;
     const char *payload;
@@ -480,6 +556,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, good_health_stored);
+    tcase_add_test(tc, any_encoding_stored_alike);
     tcase_add_test(tc, bad_messages_counted_nothing_stored);
     tcase_add_test(tc, out_of_range_and_oversized);
     tcase_add_test(tc, unknown_serial_alert_once);
