@@ -18,7 +18,8 @@
 # and, logged and quoted in the row, the shell inserting the last plan's member rows into an
 # empty copy of rollout_members with its indexes, the floor of writing the plan.
 #
-# Show: with the last rollout live (running, 1,000,000 pending members), the wall time of
+# Show: with the last rollout live (running, 1,000,000 pending members) and posfleetd settled
+# after planning it (below 10 % CPU over a second), the wall time of
 # `posfleet rollout show ID` (process start, HTTP, JSON, rendering), median of REPS, side by
 # side with the raw `GET /v1/rollouts/ID` with curl. `GET /v1/rollouts` (the list) is logged.
 #
@@ -47,7 +48,7 @@ pf_log "load before: $(uptime)"
 # ---- posfleetd without a broker, the registry, a bundle ----------------------------------------
 upd_keys_init
 pf_pki_init "$(pf_tmpdir pki)"
-PF_BROKER_PORT=$(pf_free_port) # nobody listens: posfleetd keeps retrying in the background
+PF_BROKER_PORT=1 # nobody listens (nor will a test's broker): posfleetd keeps retrying
 PF_REPORT_INTERVAL=60 upd_server_start
 
 csv="$work/fleet.csv"
@@ -153,6 +154,16 @@ time_ms() {
 get() { curl -sSf -H "$auth" "$POSFLEET_URL$1"; }
 [[ "$(pf_cli --json rollout show "$id" | pf_json_get '$.members')" == "$TERMINALS" ]] ||
     pf_fail "rollout $id: show does not count $TERMINALS members"
+# Settled: posfleetd below 10 % CPU over a second (after a plan its next commits checkpoint
+# the write-ahead log the plan and the aborts filled), at most 120 s.
+t0=$(now_ms)
+deadline=$((SECONDS + 120))
+while ((SECONDS < deadline)); do
+    a=$(cpu_ms)
+    sleep 1
+    (($(cpu_ms) - a < 100)) && break
+done
+pf_log "posfleetd settled $(($(now_ms) - t0)) ms after the last plan"
 pf_cli rollout show "$id" >/dev/null # warm-up, not counted
 : >"$work/show"; : >"$work/get"; : >"$work/list"
 for ((i = 0; i < REPS; i++)); do
