@@ -3,8 +3,8 @@
 # fault_rollout_crash; docs/rollouts.md "Crash safety").
 #
 # A 4-stage firmware rollout (5 %, 20 %, 50 %, 100 %, soak 2 s, window "any
-# time", 100 at once, unanswered offers made again after 30 s) over
-# ROLLOUT_CRASH_N simulated terminals (default 1000).
+# time", 100 at once, unanswered offers made again after ROLLOUT_CRASH_RETRY_S,
+# default 30) over ROLLOUT_CRASH_N simulated terminals (default 1000).
 # While it runs posfleetd is killed with SIGKILL and started again with the same
 # configuration ROLLOUT_CRASH_KILLS times (default 6, at least 5): once while
 # stage 1 is in progress, once in the middle of a later stage (some installed,
@@ -41,6 +41,9 @@ pf_log "N=$N kills=$KILLS seed=$SEED (replay: ROLLOUT_CRASH_SEED=$SEED)"
 
 t0=$SECONDS
 ro_stack "$N" RC
+# Hooks run last-registered first: stop the simulator before rollout_lib.sh
+# removes its state directory, or a terminal still writing leaves it behind.
+pf_at_exit "pf_kill sim"
 pf_log "stack with $N terminals online in $((SECONDS - t0)) s"
 fw=$(ro_fw_bundle 2.0.0)
 RANDOM=$SEED
@@ -50,7 +53,7 @@ q() {
 }
 
 pf_cli --json rollout create "$fw" --name "crash" --stages 5%,20%,50%,100% --soak ${SOAK_S}s \
-    --window 00:00-24:00 --max-concurrent $MAXC --update-timeout 300 --retry 30 \
+    --window 00:00-24:00 --max-concurrent $MAXC --update-timeout 300 --retry "${ROLLOUT_CRASH_RETRY_S:-30}" \
     >"$RO_WORK/create.json"
 id=$(pf_json_get '$.id' <"$RO_WORK/create.json")
 [[ $(pf_json_get '$.members' <"$RO_WORK/create.json") == "$N" ]] || pf_fail "plan has not $N members"
