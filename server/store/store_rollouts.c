@@ -1107,8 +1107,28 @@ int pfs_store_rollout_on_event(void *dbv, const char *serial, const struct pf_up
         cur = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 1));
     }
     sqlite3_finalize(s);
-    if (cur < 0)
-        return 0; /* not a rollout's offer */
+    if (cur < 0) {
+        /* An offer the rollout made to this terminal before its current one (a
+         * terminal that answered slowly was offered again): its install is as
+         * real as any, so a success or a rollback still counts. */
+        if ((e->status != PF_UPD_SUCCESS && e->status != PF_UPD_ROLLED_BACK) ||
+            sqlite3_prepare_v2(db,
+                               "SELECT m.rollout, m.status FROM update_offers o JOIN"
+                               " rollout_members m ON m.serial = o.serial AND"
+                               " o.actor = 'rollout/' || m.rollout WHERE o.id = ?1 AND"
+                               " o.serial = ?2",
+                               -1, &s, NULL) != SQLITE_OK)
+            return 0;
+        sqlite3_bind_text(s, 1, e->offer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            rollout = sqlite3_column_int64(s, 0);
+            cur = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 1));
+        }
+        sqlite3_finalize(s);
+        if (cur < 0)
+            return 0; /* not a rollout's offer */
+    }
     to = ro__member_status(e->status, e->code, (enum pfs_ro_member)cur);
     if (to < 0 || to == cur)
         return 0;

@@ -419,6 +419,16 @@ START_TEST(offers_events_and_time_rules)
     event(st, "T0005", "o5", "e2", PF_UPD_FAILED, "DEADLINE");
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0005", &m), 0);
     ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    /* offered again (the first offer unanswered for retry_s): the first offer's success
+     * still installs the member */
+    ck_assert_int_eq(
+            pfs_store_rollout_expire(st, id, 3000000 + 700000, 600000, 1000, &timed, &returned), 0);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0004", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    offer(st, id, "T0004", "o4b", 3000000 + 700001);
+    event(st, "T0004", "o4", "e1", PF_UPD_SUCCESS, NULL);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0004", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_INSTALLED);
     /* a late outcome replaces the timeout */
     event(st, "T0003", "o3", "e2", PF_UPD_SUCCESS, NULL);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
