@@ -705,7 +705,7 @@ static int ro__duration_set(const struct pfc_args *a, json_t *def, const struct 
                             struct pf_error *err)
 {
     const char *v = pfc_args_get(a, d->flag);
-    int64_t s;
+    int64_t s = 0;
     int rc;
 
     if (!v)
