@@ -63,9 +63,12 @@ int pfa_slot_install_bundle(const char *bundle_path, const char *slot_path,
 /*
  * The same from the offer's byte ranges, as the engine does with chunks: the
  * four metadata entries are read at their offsets and verified
- * (pf_bundle_verify_meta), then the one payload's range is read in 64 KiB
- * blocks, hashed and written in the same pass, and synced. No archive reader
- * is involved: the ranges are untrusted, the manifest's digests decide.
+ * (pf_bundle_verify_meta), then the one payload's range is read in 128 KiB
+ * blocks and hashed by the caller's thread while a writer thread writes the
+ * hashed blocks in order and a flusher thread syncs behind it (a ring of four
+ * blocks: a block is written only once hashed, refilled only once written), and
+ * the slot is synced. No archive reader is involved: the ranges are untrusted,
+ * the manifest's digests decide. docs/update.md explains the pipeline.
  */
 int pfa_slot_install_staged(const char *bundle_path, const struct pf_offer *offer,
                             const char *slot_path, const struct pf_trust *trust,
