@@ -397,6 +397,16 @@ static void ro__step_rollback(struct ro__tick *t, const struct pfs_rollout_rec *
                 active, pending);
 }
 
+/* An offer nobody answered for retry_s: the same offer again. */
+static int ro__resend(void *ctx, const char *serial)
+{
+    struct pfs_rollouts *ro = ctx;
+
+    if (pfs_updates_resend(ro->updates, serial, "(unanswered)") == 0)
+        ro->stats.resent++;
+    return 0;
+}
+
 static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
 {
     struct ro__tick *t = ctx;
@@ -416,6 +426,11 @@ static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
             ro__waiting(rt, "before start_at");
         return 0;
     }
+    if (r->state == PFS_RO_RUNNING || r->state == PFS_RO_ROLLING_BACK ||
+        r->state == PFS_RO_PAUSED || r->state == PFS_RO_GATED)
+        if (pfs_store_rollout_resend(ro->store, r->id, t->now, r->def.retry_s * 1000, RO_SCAN_MIN,
+                                     ro__resend, ro) != 0)
+            pfs_log_warn(ro->log, "rollout %" PRId64 ": cannot read unanswered offers", r->id);
     if (pfs_store_rollout_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000,
                                  r->def.retry_s * 1000, &timed, &returned) == 0 &&
         (timed || returned)) {

@@ -39,7 +39,7 @@ struct pfs_ro_runtime {
 };
 
 struct pfs_rollouts_stats {
-    uint64_t ticks, offers, offer_errors, pauses, promotions, timed_out, returned, joined;
+    uint64_t ticks, offers, offer_errors, resent, pauses, promotions, timed_out, returned, joined;
 };
 
 struct pfs_rollouts {

@@ -186,24 +186,32 @@ bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *p
 
 void pfs_updates_after(struct pfs_updates *u, const char *topic)
 {
-    char serial[PF_SERIAL_MAX + 1], *body = NULL;
+    char serial[PF_SERIAL_MAX + 1];
     const char *leaf;
     enum pf_dir dir;
-    int rc;
 
     if (pf_topic_parse(topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_DEV ||
         strcmp(leaf, PF_DEV_BIRTH) != 0)
         return;
-    rc = pfs_store_offer_pending(u->store, serial, pf_clock_wall_ms(u->clock), &body);
+    (void)pfs_updates_resend(u, serial, "after its birth");
+}
+
+int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *why)
+{
+    char *body = NULL;
+    int rc = pfs_store_offer_pending(u->store, serial, pf_clock_wall_ms(u->clock), &body);
+
     if (rc == 0) {
-        if (updates__send(u, serial, PF_CMD_OFFER, body, strlen(body), 1) == 0) {
+        rc = updates__send(u, serial, PF_CMD_OFFER, body, strlen(body), 1);
+        if (rc == 0) {
             u->stats.reoffers++;
-            pfs_log_info(u->log, "updates: %s: offer sent again after its birth", serial);
+            pfs_log_info(u->log, "updates: %s: offer sent again %s", serial, why);
         }
     } else if (rc != PF_ENOENT) {
         u->stats.store_errors++;
     }
     free(body);
+    return rc;
 }
 
 int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,

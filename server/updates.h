@@ -78,6 +78,10 @@ bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *p
 /* After ingest accepted a message: a birth re-sends the terminal's current offer
  * (same id) while it has no final outcome and its deadline has not passed. */
 void pfs_updates_after(struct pfs_updates *u, const char *topic);
+/* Publishes the terminal's current offer again (same id) if it has no final
+ * outcome and its deadline has not passed; PF_ENOENT when there is none. why
+ * goes to the log ("after its birth"). */
+int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *why);
 /* For pfs_mqtt.on_published. */
 void pfs_updates_published(void *ctx, int mid);
 

@@ -1192,15 +1192,55 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
         *timed_out += rc ? 0 : sqlite3_changes(db);
     }
     if (!rc) {
+        /* Past the offer's deadline the terminal drops it: a new offer is due. Before
+         * that the scheduler sends the same offer again (pfs_store_rollout_resend). */
         rc = pfs_store_sql_run(db,
                                "UPDATE rollout_members SET status = 'pending', since_ms = ?2"
-                               " WHERE rollout = ?1 AND ((status = 'offered' AND since_ms < ?2 - ?4"
-                               " AND NOT " RO__ANSWERED
+                               " WHERE rollout = ?1 AND ((status = 'offered' AND"
+                               " offered_ms < ?2 - ?3 AND NOT " RO__ANSWERED
                                ") OR (status = 'deferred' AND offered_ms < ?2 - ?3))",
-                               "iiii", id, now_ms, timeout_ms, retry_ms);
+                               "iii", id, now_ms, timeout_ms);
         *returned = rc ? 0 : sqlite3_changes(db);
     }
+    (void)retry_ms;
     return pfs_store_tx_end(st, rc, NULL);
+}
+
+int pfs_store_rollout_resend(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t retry_ms,
+                             int limit, pfs_ro_serial_cb cb, void *ctx)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    sqlite3_stmt *s;
+    int rc = 0, n = 0;
+    char(*due)[PF_SERIAL_MAX + 1] = calloc((size_t)(limit > 0 ? limit : 1), sizeof(*due));
+
+    if (!due)
+        return PF_ENOMEM;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT serial FROM rollout_members WHERE rollout = ?1 AND"
+                           " status = 'offered' AND since_ms < ?2 - ?3 AND NOT " RO__ANSWERED
+                           " LIMIT ?4",
+                           -1, &s, NULL) != SQLITE_OK) {
+        free(due);
+        return PF_EIO;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now_ms);
+    sqlite3_bind_int64(s, 3, retry_ms);
+    sqlite3_bind_int(s, 4, limit);
+    while (n < limit && sqlite3_step(s) == SQLITE_ROW)
+        ro__col(s, 0, due[n++], sizeof(due[0]));
+    sqlite3_finalize(s);
+    for (int i = 0; !rc && i < n; i++) {
+        rc = pfs_store_sql_run(db,
+                               "UPDATE rollout_members SET since_ms = ?3 WHERE rollout = ?1 AND"
+                               " serial = ?2",
+                               "iSi", id, due[i], now_ms);
+        if (!rc)
+            rc = cb(ctx, due[i]);
+    }
+    free(due);
+    return rc;
 }
 #undef RO__ANSWERED
 

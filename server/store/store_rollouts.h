@@ -173,14 +173,24 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
                                   const char *code, int64_t now_ms) PF_WUR;
 
 /*
- * One transaction of the scheduler's time rules: members in progress
- * (downloading, installing) since before now - timeout -> timed_out (code
- * TIMEOUT), reverting ones -> revert_failed; offers unanswered for retry_ms,
- * and deferred ones past their deadline (offered_ms + timeout) -> pending, to
- * be offered again.
+ * One transaction of the scheduler's time rules: members in progress since
+ * before now - timeout -> timed_out (code TIMEOUT): downloading, installing,
+ * and offered ones whose terminal accepted; reverting ones -> revert_failed;
+ * unanswered and deferred offers past their deadline (offered_ms + timeout)
+ * -> pending, to be offered anew. retry_ms is unused here (see resend).
  */
 int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
                              int64_t retry_ms, int64_t *timed_out, int64_t *returned) PF_WUR;
+
+/*
+ * Offered members nobody answered for retry_ms (their offer still valid): each
+ * is marked as sent again at now_ms and handed to cb, which publishes the same
+ * offer again (same id: a terminal that got it just ignores the copy). At most
+ * limit per call.
+ */
+typedef int (*pfs_ro_serial_cb)(void *ctx, const char *serial);
+int pfs_store_rollout_resend(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t retry_ms,
+                             int limit, pfs_ro_serial_cb cb, void *ctx) PF_WUR;
 
 /* Number of installed members of stages <= max_stage that are unhealthy
  * (docs/rollouts.md, max_unhealthy_rate). */

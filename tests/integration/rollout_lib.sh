@@ -27,7 +27,8 @@ rollout.join_scan_s = ${RO_JOIN_SCAN_S:-3600}
 ${RO_SERVER_CONF:-}"
     RO_WORK=$(pf_tmpdir rollout)
     RO_STATE=$(mktemp -d "$([[ -w /dev/shm ]] && echo /dev/shm || echo "$PF_TMP")/pf-ro.XXXXXX")
-    pf_at_exit "rm -rf '$RO_STATE'"
+    # Hooks run before the spawned processes are stopped: stop the simulator first.
+    pf_at_exit "pf_alive sim && pf_kill sim 10; rm -rf '$RO_STATE'"
     export POSFLEET_KEYS="$PF_KEYS"
     "$PF_SIM" --count "$n" --prefix "$prefix" --seed 11 --emit-csv "$RO_WORK/fleet.csv"
     pf_cli device import "$RO_WORK/fleet.csv" --pki "$PF_PKI" \

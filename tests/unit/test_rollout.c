@@ -350,6 +350,13 @@ static void event(struct pfs_store *st, const char *serial, const char *offer, c
     ck_assert_int_eq(pfs_store_update_event_put(st, serial, &e, 3000000, &recorded), 0);
 }
 
+static int count_cb(void *ctx, const char *serial)
+{
+    (void)serial;
+    ++*(int *)ctx;
+    return 0;
+}
+
 static void offer(struct pfs_store *st, int64_t id, const char *serial, const char *oid,
                   int64_t now)
 {
@@ -384,6 +391,21 @@ START_TEST(offers_events_and_time_rules)
     offer(st, id, "T0002", "o2", 2000000);
     offer(st, id, "T0003", "o3", 2000000);
     offer(st, id, "T0004", "o4", 2000000);
+    /* unanswered for retry_s: sent again (same offer), then not before retry_s again */
+    {
+        int n = 0;
+
+        ck_assert_int_eq(pfs_store_rollout_resend(st, id, 2000000 + 500, 1000, 100, count_cb, &n),
+                         0);
+        ck_assert_int_eq(n, 0);
+        ck_assert_int_eq(pfs_store_rollout_resend(st, id, 2000000 + 1001, 1000, 100, count_cb, &n),
+                         0);
+        ck_assert_int_eq(n, 4);
+        ck_assert_int_eq(pfs_store_rollout_resend(st, id, 2000000 + 1500, 1000, 100, count_cb, &n),
+                         0);
+        ck_assert_int_eq(n, 4);
+        ck_assert_int_eq(count_of(st, id, 0, PFS_ROM_OFFERED), 4);
+    }
     /* a second offer to an offered member is refused and writes nothing */
     ck_assert_int_eq(pfs_store_bundle_get(st, bundle_a, &b), 0);
     snprintf(o.id, sizeof(o.id), "o1b");
