@@ -3,15 +3,13 @@
  *
  * Encoders build a jansson tree and dump it into the caller's buffer.
  * Decoders go through pf/jsonv.h so every field is checked for presence,
- * type and range, and every rejection names the field. Health reports in
- * their canonical encoding take a shorter path (msg_health_canon.c).
+ * type and range, and every rejection names the field.
  */
 #include "pf/msg.h"
 
 #include <string.h>
 
 #include "pf/jsonv.h"
-#include "pf/msg_health_canon.h"
 
 const char *const pf_slot_names[] = {"a", "b", NULL};
 const char *const pf_boot_outcome_names[] = {"normal", "updated", "rolled_back", "recovery", NULL};
@@ -21,6 +19,9 @@ const char *const pf_check_names[] = {"pass", "fail", "skip", NULL};
 const char *const pf_component_names[] = {"power",       "network",        "screen", "printer",
                                           "card_reader", "secure_element", NULL};
 const char *const pf_conn_state_names[] = {"online", "offline", NULL};
+
+/* 2100-01-01 in ms: a sanity bound for timestamps. */
+#define MSG_TS_MAX 4102444800000LL
 
 /* ---- encoding ---------------------------------------------------------- */
 
@@ -159,7 +160,7 @@ int pf_birth_decode(const char *buf, size_t len, struct pf_birth *m, struct pf_e
     rc = msg__open(buf, len, &root, err);
     if (rc)
         goto out_prefix;
-    if ((rc = pf_json_int(root, "ts", true, 0, PF_MSG_TS_MAX, &m->ts_ms, err)) ||
+    if ((rc = pf_json_int(root, "ts", true, 0, MSG_TS_MAX, &m->ts_ms, err)) ||
         (rc = pf_json_printable(root, "model", true, 1, PF_MODEL_MAX, m->model, err)) ||
         (rc = pf_json_printable(root, "hw_rev", true, 1, PF_HWREV_MAX, m->hw_rev, err)) ||
         (rc = msg__fw(root, m->fw_version, &m->fw_slot, err)) ||
@@ -183,7 +184,7 @@ static int msg__health_fields(json_t *root, struct pf_health *m, struct pf_error
     int net_type = 0, paper = 0, rc;
 
     if ((rc = pf_json_u32(root, "seq", true, &m->seq, err)) ||
-        (rc = pf_json_int(root, "ts", true, 0, PF_MSG_TS_MAX, &m->ts_ms, err)))
+        (rc = pf_json_int(root, "ts", true, 0, MSG_TS_MAX, &m->ts_ms, err)))
         return rc;
 
     if ((rc = pf_json_obj(root, "power", true, &power, err)))
@@ -233,7 +234,7 @@ static int msg__health_fields(json_t *root, struct pf_health *m, struct pf_error
     return pf_json_bool(root, "queued", false, &m->queued, err);
 }
 
-int pf_health_decode_json(const char *buf, size_t len, struct pf_health *m, struct pf_error *err)
+int pf_health_decode(const char *buf, size_t len, struct pf_health *m, struct pf_error *err)
 {
     json_t *root;
     int rc;
@@ -249,15 +250,6 @@ int pf_health_decode_json(const char *buf, size_t len, struct pf_health *m, stru
     return rc;
 }
 
-int pf_health_decode(const char *buf, size_t len, struct pf_health *m, struct pf_error *err)
-{
-    /* The canonical encoding without a JSON tree; every other form, and every rejection,
-     * through jansson (pf/msg_health_canon.h). */
-    if (pf_health_decode_canonical(buf, len, m))
-        return 0;
-    return pf_health_decode_json(buf, len, m, err);
-}
-
 int pf_state_decode(const char *buf, size_t len, struct pf_state *m, struct pf_error *err)
 {
     json_t *root;
@@ -267,7 +259,7 @@ int pf_state_decode(const char *buf, size_t len, struct pf_state *m, struct pf_e
     rc = msg__open(buf, len, &root, err);
     if (rc == 0) {
         if (!(rc = pf_json_enum(root, "state", true, pf_conn_state_names, &st, err)))
-            rc = pf_json_int(root, "ts", false, 0, PF_MSG_TS_MAX, &m->ts_ms, err);
+            rc = pf_json_int(root, "ts", false, 0, MSG_TS_MAX, &m->ts_ms, err);
         m->state = (enum pf_conn_state)st;
         json_decref(root);
     }

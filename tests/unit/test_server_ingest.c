@@ -158,7 +158,7 @@ START_TEST(good_health_stored)
 END_TEST
 
 /* Sends h as pf_health_encode() writes it, or with a space after every ':' and ',' (valid
- * JSON in another encoding: the decoder of record, not the canonical one, takes it). */
+ * JSON in another encoding, which must be stored alike). */
 static int send_health_spaced(struct rig *r, const char *serial, const struct pf_health *h,
                               bool spaced)
 {
