@@ -895,12 +895,32 @@ static void ro__member_read(sqlite3_stmt *s, struct pfs_ro_member_rec *m, bool j
     }
 }
 
+/* Hands up to limit rows of s (which asks for limit + 1) to cb; *more says a row was
+ * left. Finalizes s. */
+static int ro__member_page(sqlite3_stmt *s, int limit, bool joined, pfs_ro_member_cb cb, void *ctx,
+                           bool *more)
+{
+    int rc = 0, n = 0;
+
+    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+        struct pfs_ro_member_rec m;
+
+        if (n++ == limit) {
+            *more = true;
+            break;
+        }
+        ro__member_read(s, &m, joined);
+        rc = cb(ctx, &m);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int stage,
                               const char *after, int limit, pfs_ro_member_cb cb, void *ctx,
                               bool *more)
 {
     sqlite3_stmt *s;
-    int rc = 0, n = 0;
 
     *more = false;
     if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
@@ -916,18 +936,7 @@ int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int 
     sqlite3_bind_int(s, 3, stage);
     sqlite3_bind_text(s, 4, after ? after : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, limit + 1);
-    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
-        struct pfs_ro_member_rec m;
-
-        if (n++ == limit) {
-            *more = true;
-            break;
-        }
-        ro__member_read(s, &m, false);
-        rc = cb(ctx, &m);
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return ro__member_page(s, limit, false, cb, ctx, more);
 }
 
 int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *serial,
@@ -955,7 +964,6 @@ int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_m
                                  int limit, pfs_ro_member_cb cb, void *ctx, bool *more)
 {
     sqlite3_stmt *s;
-    int rc = 0, n = 0;
 
     *more = false;
     if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
@@ -974,18 +982,7 @@ int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_m
     sqlite3_bind_int(s, 4, after_stage);
     sqlite3_bind_text(s, 5, after_serial ? after_serial : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 6, limit + 1);
-    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
-        struct pfs_ro_member_rec m;
-
-        if (n++ == limit) {
-            *more = true;
-            break;
-        }
-        ro__member_read(s, &m, true);
-        rc = cb(ctx, &m);
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return ro__member_page(s, limit, true, cb, ctx, more);
 }
 
 /* --- changes --- */
