@@ -431,8 +431,8 @@ static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
         if (pfs_store_rollout_resend(ro->store, r->id, t->now, r->def.retry_s * 1000, RO_SCAN_MIN,
                                      ro__resend, ro) != 0)
             pfs_log_warn(ro->log, "rollout %" PRId64 ": cannot read unanswered offers", r->id);
-    if (pfs_store_rollout_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000,
-                                 r->def.retry_s * 1000, &timed, &returned) == 0 &&
+    if (pfs_store_rollout_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000, &timed,
+                                 &returned) == 0 &&
         (timed || returned)) {
         ro->stats.timed_out += (uint64_t)timed;
         ro->stats.returned += (uint64_t)returned;

@@ -1158,7 +1158,7 @@ int pfs_store_rollout_on_event(void *dbv, const char *serial, const struct pf_up
     " u.offer = rollout_members.offer AND u.status <> 'offered')"
 
 int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                             int64_t retry_ms, int64_t *timed_out, int64_t *returned)
+                             int64_t *timed_out, int64_t *returned)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     int rc;
@@ -1199,7 +1199,6 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
                                "iii", id, now_ms, timeout_ms);
         *returned = rc ? 0 : sqlite3_changes(db);
     }
-    (void)retry_ms;
     return pfs_store_tx_end(st, rc, NULL);
 }
 

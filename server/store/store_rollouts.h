@@ -177,10 +177,10 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
  * before now - timeout -> timed_out (code TIMEOUT): downloading, installing,
  * and offered ones whose terminal accepted; reverting ones -> revert_failed;
  * unanswered and deferred offers past their deadline (offered_ms + timeout)
- * -> pending, to be offered anew. retry_ms is unused here (see resend).
+ * -> pending, to be offered anew (unanswered ones are sent again: resend).
  */
 int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                             int64_t retry_ms, int64_t *timed_out, int64_t *returned) PF_WUR;
+                             int64_t *timed_out, int64_t *returned) PF_WUR;
 
 /*
  * Offered members nobody answered for retry_ms (their offer still valid): each

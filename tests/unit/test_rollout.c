@@ -425,9 +425,8 @@ START_TEST(offers_events_and_time_rules)
     ck_assert_str_eq(m.code, "SELFTEST");
     assert_exact(st, id);
     /* T0003 downloading since 3000000 times out; T0004 never answered: offered again */
-    ck_assert_int_eq(
-            pfs_store_rollout_expire(st, id, 3000000 + 600001, 600000, 600000, &timed, &returned),
-            0);
+    ck_assert_int_eq(pfs_store_rollout_expire(st, id, 3000000 + 600001, 600000, &timed, &returned),
+                     0);
     ck_assert_int_eq(timed, 1);
     ck_assert_int_eq(returned, 1);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
@@ -443,8 +442,8 @@ START_TEST(offers_events_and_time_rules)
     ck_assert_int_eq(m.status, PFS_ROM_PENDING);
     /* offered again (the first offer unanswered for retry_s): the first offer's success
      * still installs the member */
-    ck_assert_int_eq(
-            pfs_store_rollout_expire(st, id, 3000000 + 700000, 600000, 1000, &timed, &returned), 0);
+    ck_assert_int_eq(pfs_store_rollout_expire(st, id, 3000000 + 700000, 600000, &timed, &returned),
+                     0);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0004", &m), 0);
     ck_assert_int_eq(m.status, PFS_ROM_PENDING);
     offer(st, id, "T0004", "o4b", 3000000 + 700001);
