@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# bench_rollout_fleet.sh - a 4-stage firmware rollout taken end to end over TERMINALS
+# (10,000) simulated terminals on this machine: wall time from create to completed, the
+# peak of concurrent downloads, and the bundle bytes posfleetd moved (docs/rollouts.md).
+#
+# Setup (not timed): a local Mosquitto and posfleetd (posfleetd's defaults except the
+# test stack's, rollout.join_scan_s = 3600 so no registration scan runs, and TICK_MS when
+# set), TERMINALS terminals imported with their certificates and run by one posfleet-sim
+# with the update engine (every terminal a real agent core over TLS with its own
+# certificate, A/B slot files in its state directory on /dev/shm; a reboot starts its agent
+# again, a new TLS session through the sim's connect gate at RATE per second), reporting
+# every INTERVAL s (posfleetd's report_interval_s the same); one signed PX-500/r1 firmware
+# bundle 2.0.0 with a BUNDLE_KIB payload uploaded.
+#
+# Measured: `posfleet rollout create BUNDLE --stages 1%,10%,50%,100% --soak SOAKs
+# --window 00:00-24:00 --max-concurrent MAX_CONCURRENT`, wall time from just before the CLI
+# starts until the rollout's state reads completed (the store polled every 50 ms);
+# posfleetd's own created_ms -> updated_ms of the completed rollout and each stage's
+# opened/settled times are logged.
+#   Peak concurrent downloads, exact: from posfleetd's record of the terminals' update events
+#   (update_events.recv_ms), a terminal downloads from its `accepted` event (it requests the
+#   bundle's metadata chunks at once) until its `verifying` event (the payload is complete
+#   and its digest checked) or an outcome; the largest number of overlapping intervals. The
+#   same way, in progress (posfleetd's offer created_ms until the outcome event: what
+#   max_concurrent limits). Sampled: the rollout's counters (rollout_counts, what
+#   `GET /v1/rollouts/ID` reports: offered, downloading, installing) read from the store with
+#   the sqlite3 shell every SAMPLE_MS (a reader beside posfleetd, no load on its HTTP loop).
+#   Bytes moved: posfleetd's posfleet_chunk_bytes_total (GET /metrics: data bytes of the
+#   chunk frames it published) across the rollout, against the floor members x the bytes a
+#   terminal requests (the four metadata entries and the payload of the bundle's tar); the
+#   terminals' side: the target slot file of every terminal holds the payload (sha256).
+# Checked at the end (a failure fails the bench): completed, every member installed,
+# counters exact (ro_exact), every terminal reporting 2.0.0 to posfleetd; logged: terminals
+# offered more than once, chunk errors, the sim's reboots.
+#
+# Knobs: TERMINALS=10000 MAX_CONCURRENT=500 SOAK=5 BUNDLE_KIB=128 RATE=300 INTERVAL=60
+# SAMPLE_MS=200 TICK_MS= (posfleetd's default rollout.tick_ms, 1000, when empty).
+# 10,000 terminals need 10,064 descriptors in the simulator and ~10,000 in the broker.
+set -euo pipefail
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/stack.sh"
+. "$(dirname "$0")/../integration/update_lib.sh"
+. "$(dirname "$0")/../integration/rollout_lib.sh"
+
+TERMINALS=${TERMINALS:-10000}
+MAX_CONCURRENT=${MAX_CONCURRENT:-500}
+SOAK=${SOAK:-5}
+BUNDLE_KIB=${BUNDLE_KIB:-128}
+RATE=${RATE:-300}
+INTERVAL=${INTERVAL:-60}
+SAMPLE_MS=${SAMPLE_MS:-200}
+TICK_MS=${TICK_MS:-}
+STAGES="1%,10%,50%,100%"
+N=$TERMINALS
+pf_require_bin "$PF_SIM"
+pf_require_bin "$PF_PACK"
+if nm -an "$PF_BUILD/server/posfleetd" 2>/dev/null | grep -q __asan_init; then
+    pf_log "warning: posfleetd is built with AddressSanitizer; figures will be meaningless"
+fi
+now_ms() { date +%s%3N; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+secs() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
+nf=$(printf "%'d" "$N")
+pf_log "load before: $(uptime)"
+
+# ---- the stack (ro_stack's, with the report interval and the rate of this bench) --------------
+export PF_REPORT_INTERVAL=$INTERVAL
+upd_keys_init
+pf_pki_init "$(pf_tmpdir pki)"
+pf_broker_start "$PF_PKI"
+upd_server_start "rollout.join_scan_s = 3600${TICK_MS:+
+rollout.tick_ms = $TICK_MS}"
+RO_WORK=$(pf_tmpdir rollout)
+RO_STATE=$(mktemp -d "$([[ -w /dev/shm ]] && echo /dev/shm || echo "$PF_TMP")/pf-rofleet.XXXXXX")
+pf_at_exit "pf_alive sim && pf_kill sim 60; rm -rf '$RO_STATE'"
+export POSFLEET_KEYS="$PF_KEYS"
+t=$(date +%s)
+"$PF_SIM" --count "$N" --prefix RF --seed 11 --emit-csv "$RO_WORK/fleet.csv"
+pf_cli device import "$RO_WORK/fleet.csv" --pki "$PF_PKI" \
+    --credentials-out "$RO_WORK/creds" >/dev/null
+pf_log "imported $N terminals and issued their certificates in $(($(date +%s) - t)) s"
+t0=$(now_ms)
+ro_sim_start --rate "$RATE" --interval "$INTERVAL"
+online() { pf_cli --json summary | pf_json_get '$.online'; }
+pf_wait_for $((N / RATE * 3 + 180)) "posfleetd to see all $N online" \
+    eval "pf_alive sim && [[ \$(online) == $N ]]"
+pf_log "$N terminals online in $(($(now_ms) - t0)) ms; load $(load)"
+
+# ---- the bundle -----------------------------------------------------------------------------
+head -c $((BUNDLE_KIB * 1024)) /dev/urandom >"$RO_WORK/fw.img"
+"$PF_PACK" create --kind firmware --version 2.0.0 --model PX-500 --hw-rev r1 \
+    --keyring "$UPD_KEYS" --key "$UPD_KEYS/signing/fw.key" -o "$RO_WORK/fw.tar" \
+    "$RO_WORK/fw.img" >/dev/null || pf_fail "posfleet-pack create"
+fw=$(upd_upload "$RO_WORK/fw.tar")
+[[ -n "$fw" ]] || pf_fail "bundle upload"
+# What one terminal requests: the data of every tar entry (four metadata entries, the payload).
+tar -tvf "$RO_WORK/fw.tar" >"$RO_WORK/fw.list"
+pf_log "bundle $fw, $(stat -c %s "$RO_WORK/fw.tar") bytes: $(awk '{ printf "%s %s; ", $6, $3 }' "$RO_WORK/fw.list")"
+[[ $(wc -l <"$RO_WORK/fw.list") == 5 ]] || pf_fail "the bundle has not 5 entries"
+per_term=$(awk '{ s += $3 } END { print s }' "$RO_WORK/fw.list")
+img_sum=$(sha256sum <"$RO_WORK/fw.img" | cut -d' ' -f1)
+
+metric() { curl -sSf "$POSFLEET_URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+hz=$(getconf CLK_TCK)
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+srv=$(pf_pid_of posfleetd)
+sim=$(pf_pid_of sim)
+
+# ---- the rollout ----------------------------------------------------------------------------
+# sample ID: the rollout's counters every SAMPLE_MS, "ms offered downloading installing installed".
+sample() {
+    local pause
+    pause=$(awk -v m="$SAMPLE_MS" 'BEGIN { print m / 1000 }')
+    while :; do
+        sqlite3 -batch -noheader -separator ' ' "$PF_STORE" "select $(now_ms),
+            coalesce(sum(n) filter (where status = 'offered'), 0),
+            coalesce(sum(n) filter (where status = 'downloading'), 0),
+            coalesce(sum(n) filter (where status = 'installing'), 0),
+            coalesce(sum(n) filter (where status = 'installed'), 0)
+            from rollout_counts where rollout = $1" >>"$RO_WORK/samples" 2>/dev/null || true
+        sleep "$pause" # the sampling period (a measurement, not a wait for a condition)
+    done
+}
+bytes0=$(metric posfleet_chunk_bytes_total)
+s0=$(ticks "$srv"); b0=$(ticks "$PF_BROKER_PID"); m0=$(ticks "$sim")
+pf_log "rollout: $STAGES, soak ${SOAK}s, max $MAX_CONCURRENT concurrent; load $(load)"
+t0=$(now_ms)
+pf_cli --json rollout create "$fw" --name "bench fleet" --stages "$STAGES" --soak "${SOAK}s" \
+    --window 00:00-24:00 --max-concurrent "$MAX_CONCURRENT" >"$RO_WORK/create.json"
+id=$(pf_json_get '$.id' <"$RO_WORK/create.json")
+pf_spawn sampler sample "$id"
+[[ $(pf_json_get '$.members' <"$RO_WORK/create.json") == "$N" ]] || pf_fail "plan has not $N members"
+state() { pf_sql "select state from rollouts where id = $id"; }
+left_running() {
+    local s
+    s=$(state)
+    [[ -n "$s" && "$s" != running && "$s" != scheduled ]]
+}
+pf_wait_for $((N / 10 + 600)) "rollout $id to leave running" left_running
+t1=$(now_ms)
+s1=$(ticks "$srv"); b1=$(ticks "$PF_BROKER_PID"); m1=$(ticks "$sim")
+pf_kill sampler
+[[ $(state) == completed ]] ||
+    pf_fail "rollout $id is $(state): $(ro_json "$id" '$.pause') $(ro_json "$id" '$.totals')"
+wall=$((t1 - t0))
+ld=$(load)
+bytes=$(($(metric posfleet_chunk_bytes_total) - bytes0))
+cpu() { awk -v d="$1" -v hz="$hz" 'BEGIN { printf "%.1f", d / hz }'; }
+cpus="posfleetd CPU $(cpu $((s1 - s0))) s, broker $(cpu $((b1 - b0))) s, sim $(cpu $((m1 - m0))) s"
+pf_log "rollout $id completed in $wall ms; $cpus; load $ld"
+read -r c_ms u_ms < <(pf_sql "select created_ms, updated_ms from rollouts where id = $id" | tr '|' ' ')
+pf_log "posfleetd: created -> completed (updated_ms) $((u_ms - c_ms)) ms"
+stage_times=$(pf_sql "select idx, opened_ms, settled_ms from rollout_stages where rollout = $id
+    order by idx" | awk -F'|' -v c="$c_ms" -v u="$u_ms" '
+    { o[NR] = $2; s[NR] = $3; n = NR }
+    END { for (i = 1; i <= n; i++) {
+        nx = (i < n) ? o[i + 1] : u
+        printf "%s%.1f", (i > 1) ? "/" : "", (nx - o[i]) / 1000 } }')
+pf_log "stages (opened -> next opened or completed, s): $stage_times"
+pf_sql "select idx, opened_ms - $c_ms, settled_ms - $c_ms from rollout_stages where rollout = $id
+    order by idx" | while IFS='|' read -r k o s; do
+    pf_log "  stage $((k + 1)): opened +$o ms, settled +$s ms"
+done
+
+# ---- end state ------------------------------------------------------------------------------
+[[ $(ro_count "$id" installed) == "$N" ]] ||
+    pf_fail "$(ro_count "$id" installed) installed, want $N: $(ro_json "$id" '$.totals')"
+ro_exact "$id"
+pf_wait_for 120 "posfleetd to see every terminal on 2.0.0" eval \
+    "[[ \$(pf_sql \"select count(*) from device_state where fw_version = '2.0.0'\") == $N ]]"
+twice=$(pf_sql "select count(*) from (select serial from update_offers where bundle = '$fw'
+    group by serial having count(*) > 1)")
+attempts=$(pf_sql "select max(attempts) from rollout_members where rollout = $id")
+cerr=$(curl -sSf "$POSFLEET_URL/metrics" | awk '/^posfleet_chunk_errors_total/ { printf "%s ", $0 }')
+reboots=$(pf_json_get '$.reboots' <"$RO_WORK/status.json")
+pf_log "end state: $N installed, counters exact, $N on 2.0.0; terminals offered twice: $twice (max attempts $attempts); sim reboots $reboots; $cerr"
+
+# ---- peaks ----------------------------------------------------------------------------------
+# peak SQL-START SQL-END: the most intervals [start, end) of this bundle's offers overlapping,
+# each end counted before a start of the same millisecond.
+peak() {
+    pf_sql "with iv as (select o.id, $1 as s, $2 as e from update_offers o
+            join update_events v on v.offer = o.id where o.bundle = '$fw' group by o.id),
+        ev as (select s as t, 1 as d from iv where s is not null
+            union all select e, -1 from iv where s is not null and e is not null)
+        select coalesce(max(c), 0) from (select sum(d) over (order by t, d
+            rows between unbounded preceding and current row) as c from ev)"
+}
+dl=$(peak "min(case when v.status = 'accepted' then v.recv_ms end)" \
+    "min(case when v.status in ('verifying', 'installing', 'rebooting', 'success', 'failed',
+        'refused', 'rolled_back') then v.recv_ms end)")
+prog=$(peak "o.created_ms" \
+    "min(case when v.status in ('success', 'failed', 'refused', 'rolled_back') then v.recv_ms end)")
+read -r sp_dl sp_prog nsamples < <(awk '{ if ($3 > d) d = $3; if ($2 + $3 + $4 > p) p = $2 + $3 + $4 }
+    END { print d + 0, p + 0, NR }' "$RO_WORK/samples")
+pf_log "peak downloading: $dl exact (update events), $sp_dl sampled; in progress: $prog exact, $sp_prog sampled ($nsamples samples)"
+((prog <= MAX_CONCURRENT)) || pf_log "warning: $prog offers in progress at once, limit $MAX_CONCURRENT"
+
+# ---- bytes ----------------------------------------------------------------------------------
+floor=$((N * per_term))
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+good=$(find "$RO_STATE" -name slot_b -type f -print0 | xargs -0 -r sha256sum |
+    awk -v h="$img_sum" '$1 == h { n++ } END { print n + 0 }')
+pf_log "bytes: $bytes chunk data bytes, floor $N x $per_term = $floor; slot files holding the payload: $good of $N"
+[[ $good == "$N" ]] || pf_fail "$good of $N terminals hold the payload in slot B"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+conf="soak $SOAK s, max $MAX_CONCURRENT concurrent, bundle $BUNDLE_KIB KiB"
+echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; $cpus; load $ld)|—|—|record|yes"
+echo "ROW|peak concurrent downloads in that rollout (accepted → verifying, exact from posfleetd's update events)|$dl (sampled every $SAMPLE_MS ms from the rollout's counters: $sp_dl downloading; in progress $prog exact, $sp_prog sampled; load $ld)|max_concurrent: $MAX_CONCURRENT|$(ratio "$dl" "$MAX_CONCURRENT")|record|yes"
+echo "ROW|bytes moved in that rollout (posfleetd posfleet_chunk_bytes_total)|$(mib "$bytes") ($bytes B; all $nf slot files hold the payload; load $ld)|floor $nf × $per_term B: $(mib "$floor")|$(ratio "$bytes" "$floor")|record|yes"
+pf_log "load after: $(uptime)"
