@@ -12,6 +12,7 @@
 /* Candidates examined per rollout and tick, at least (more when many slots are free). */
 #define RO_SCAN_MIN           256
 #define RO_UNHEALTHY_EVERY_MS 5000
+#define RO_PLAN_ROWS          16384 /* planned members turned into rows per tick */
 /* A reboot loop: this many boots since the install. */
 #define RO_ZONES_MAX 64
 
@@ -284,7 +285,7 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
     size_t nst = 0;
     struct ro__sums s;
     char reason[32], detail[PFS_RO_REASON_MAX + 1];
-    int64_t mono = pf_clock_mono_ms(ro->clock);
+    int64_t mono = pf_clock_mono_ms(ro->clock), planned = 0;
     const struct pfs_ro_stage_rec *open;
     bool any_online = false, settled;
 
@@ -302,6 +303,11 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
             pfs_log_info(ro->log, "rollout %" PRId64 ": %" PRId64 " new terminals joined stage %d",
                          r->id, added, r->stage + 1);
         }
+    }
+    if (pfs_store_rollout_plan_open(ro->store, r->id, r->stage, RO_PLAN_ROWS, t->now, &planned)) {
+        pfs_log_error(ro->log, "rollout %" PRId64 ": writing the members of stage %d failed",
+                      r->id, r->stage + 1);
+        return;
     }
     if (pfs_store_rollout_stages(ro->store, r->id, st, &nst) != 0 || nst == 0 ||
         (size_t)r->stage >= nst)
@@ -322,6 +328,11 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
     if (ro__offer(t, r, rt, r->def.max_concurrent - s.active, false) > 0) {
         ro__waiting(rt, "stage %d: offering", r->stage + 1);
         return; /* the counts read above are stale now */
+    }
+    if (planned) {
+        ro__waiting(rt, "stage %d: %" PRId64 " members still to be written from the plan",
+                    r->stage + 1, planned);
+        return;
     }
     /* Settled: nothing in progress, nothing deferred, no pending member online. */
     if (s.active || s.deferred) {

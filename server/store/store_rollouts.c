@@ -28,6 +28,8 @@ const char *const pfs_ro_member_names[] = {
 };
 
 #define RO__LIVE_SQL "('scheduled','running','paused','gated','rolling_back')"
+/* States in which planned members (rollout_plan) are pending; after, skipped. */
+#define RO__PLANNING_SQL "('scheduled','running','paused','gated')"
 
 bool pfs_ro_state_live(enum pfs_ro_state s)
 {
@@ -469,6 +471,9 @@ static bool ro__cohort_has(const struct ro__cohort *c, const char *serial)
     return false;
 }
 
+static int ro__plan_overlap(sqlite3 *db, int64_t other, const char *kind,
+                            const struct ro__cohort *c, struct pf_error *err);
+
 /*
  * PF_EEXIST if a serial of the cohort is a member of a live rollout of the
  * kind other than self; the error names the lowest such serial. Reads the
@@ -524,10 +529,10 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
                                   " (%s), which is still live",
                                   hit, other, kind);
             sqlite3_reset(scan);
-            continue;
         }
         sqlite3_bind_int64(m, 1, other);
-        for (size_t i = 0; i < c->n; i++) {
+        for (size_t i = 0; !hit && !rc && (uint64_t)members > 4 * (uint64_t)c->n && i < c->n;
+             i++) {
             sqlite3_bind_text(m, 2, c->serial[i], -1, SQLITE_STATIC);
             if (sqlite3_step(m) == SQLITE_ROW)
                 rc = pf_error_set(err, PF_EEXIST,
@@ -535,9 +540,9 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
                                   " (%s), which is still live",
                                   c->serial[i], other, kind);
             sqlite3_reset(m);
-            if (rc)
-                break;
         }
+        if (!rc) /* members of its stages not opened yet */
+            rc = ro__plan_overlap(db, other, kind, c, err);
     }
 done:
     sqlite3_finalize(cnt);
@@ -573,45 +578,440 @@ static int ro__members_prepare(sqlite3 *db, int rows, sqlite3_stmt **s, struct p
     return ro__prepare(db, sql, s, err);
 }
 
-/* One row per member, in serial order (the primary key's), RO__INSERT_BATCH
- * rows per statement: a step per 64 members rather than per member. */
-static int ro__members_insert(sqlite3 *db, int64_t id, const struct ro__cohort *c,
+/* Binds rows[0..n) of c (a statement from ro__members_prepare for n rows) and runs it. */
+static int ro__members_step(sqlite3 *db, sqlite3_stmt *s, const struct ro__cohort *c,
+                            const size_t *rows, int n, struct pf_error *err)
+{
+    int rc;
+
+    for (int r = 0; r < n; r++) {
+        size_t i = rows[r];
+        const char *prev = c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
+
+        sqlite3_bind_text(s, 2 + 3 * r, c->serial[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3 + 3 * r, c->stage[i]);
+        if (*prev)
+            sqlite3_bind_text(s, 4 + 3 * r, prev, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 4 + 3 * r);
+    }
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return pf_error_set(err, PF_EIO, "store: member %s: %s", c->serial[rows[n - 1]],
+                            sqlite3_errmsg(db));
+    return 0;
+}
+
+/* One row per member of c (of stage `only` if it is >= 0), pending, in serial
+ * order (the primary key's), RO__INSERT_BATCH rows per statement: a step per
+ * 64 members rather than per member. Counters are the caller's. */
+static int ro__members_insert(sqlite3 *db, int64_t id, const struct ro__cohort *c, int only,
                               struct pf_error *err)
 {
-    sqlite3_stmt *batch = NULL, *one = NULL, *s;
-    int rc;
+    sqlite3_stmt *batch = NULL, *one = NULL;
+    size_t rows[RO__INSERT_BATCH];
+    int n = 0, rc;
 
     if ((rc = ro__members_prepare(db, RO__INSERT_BATCH, &batch, err)) ||
         (rc = ro__members_prepare(db, 1, &one, err)))
         goto done;
     sqlite3_bind_int64(batch, 1, id);
     sqlite3_bind_int64(one, 1, id);
-    for (size_t i = 0; i < c->n;) {
-        int rows = c->n - i >= RO__INSERT_BATCH ? RO__INSERT_BATCH : 1;
-
-        s = rows > 1 ? batch : one;
-        for (int r = 0; r < rows; r++, i++) {
-            const char *prev = c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
-
-            sqlite3_bind_text(s, 2 + 3 * r, c->serial[i], -1, SQLITE_STATIC);
-            sqlite3_bind_int(s, 3 + 3 * r, c->stage[i]);
-            if (*prev)
-                sqlite3_bind_text(s, 4 + 3 * r, prev, -1, SQLITE_STATIC);
-            else
-                sqlite3_bind_null(s, 4 + 3 * r);
+    for (size_t i = 0; !rc && i <= c->n; i++) {
+        if (i < c->n) {
+            if (only >= 0 && c->stage[i] != only)
+                continue;
+            rows[n++] = i;
+            if (n < RO__INSERT_BATCH)
+                continue;
         }
-        rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE) {
-            rc = pf_error_set(err, PF_EIO, "store: member %s: %s", c->serial[i - 1],
-                              sqlite3_errmsg(db));
-            goto done;
-        }
-        rc = 0;
+        if (n == RO__INSERT_BATCH)
+            rc = ro__members_step(db, batch, c, rows, n, err);
+        for (int r = 0; n < RO__INSERT_BATCH && !rc && r < n; r++)
+            rc = ro__members_step(db, one, c, &rows[r], 1, err);
+        n = 0;
     }
 done:
     sqlite3_finalize(one);
     sqlite3_finalize(batch);
+    return rc;
+}
+
+/* --- the plan: members of stages not opened yet (migration 009) --- */
+
+#define RO__PLAN_CHUNK 4096
+
+struct ro__buf {
+    char *p;
+    size_t len, cap;
+};
+
+static int ro__buf_add(struct ro__buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *p;
+
+        while (b->len + n + 1 > cap)
+            cap *= 2;
+        if (!(p = realloc(b->p, cap)))
+            return PF_ENOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+/*
+ * Writes the members of stages 1.. of c (the first stage's are rows) as plan
+ * chunks: per stage, in serial order, RO__PLAN_CHUNK members a chunk, each
+ * line "SERIAL" or "SERIAL INDEX" into the chunk's own list of previous
+ * bundles.
+ */
+static int ro__plan_write(sqlite3 *db, int64_t id, const struct ro__cohort *c, size_t nstages,
+                          struct pf_error *err)
+{
+    struct ro__buf lines = {0}, prevs = {0};
+    uint16_t *local = calloc(c->nver + 1, sizeof(*local));
+    sqlite3_stmt *ins = NULL;
+    int rc = local ? 0 : pf_error_set(err, PF_ENOMEM, "out of memory");
+
+    if (!rc)
+        rc = ro__prepare(db,
+                         "INSERT INTO rollout_plan (rollout, stage, seq, n, first, last, prevs,"
+                         " members) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                         &ins, err);
+    for (size_t k = 1; !rc && k < nstages; k++) {
+        const char *first = NULL, *last = NULL;
+        int64_t seq = 0, n = 0;
+        uint16_t nprev = 0;
+
+        for (size_t i = 0; !rc && i <= c->n; i++) {
+            if (i < c->n) {
+                const char *prev =
+                        c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
+                char idx[16] = "";
+
+                if (c->stage[i] != k)
+                    continue;
+                if (!n) {
+                    first = c->serial[i];
+                    lines.len = prevs.len = 0;
+                    memset(local, 0, (c->nver + 1) * sizeof(*local));
+                    nprev = 0;
+                }
+                if (*prev && !local[c->prev[i]]) {
+                    local[c->prev[i]] = ++nprev;
+                    rc = ro__buf_add(&prevs, prev, strlen(prev)) || ro__buf_add(&prevs, "\n", 1)
+                                 ? PF_ENOMEM
+                                 : 0;
+                }
+                if (*prev)
+                    snprintf(idx, sizeof(idx), " %u", (unsigned)local[c->prev[i]]);
+                if (!rc && (ro__buf_add(&lines, c->serial[i], strlen(c->serial[i])) ||
+                            ro__buf_add(&lines, idx, strlen(idx)) ||
+                            ro__buf_add(&lines, "\n", 1)))
+                    rc = PF_ENOMEM;
+                last = c->serial[i];
+                if (++n < RO__PLAN_CHUNK)
+                    continue;
+            }
+            if (rc || !n)
+                break;
+            sqlite3_bind_int64(ins, 1, id);
+            sqlite3_bind_int64(ins, 2, (int64_t)k);
+            sqlite3_bind_int64(ins, 3, seq++);
+            sqlite3_bind_int64(ins, 4, n);
+            sqlite3_bind_text(ins, 5, first, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 6, last, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 7, prevs.p ? prevs.p : "", (int)prevs.len, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 8, lines.p, (int)lines.len, SQLITE_STATIC);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = pf_error_set(err, PF_EIO, "store: rollout plan: %s", sqlite3_errmsg(db));
+            sqlite3_reset(ins);
+            n = 0;
+        }
+        if (rc == PF_ENOMEM)
+            pf_error_set(err, rc, "out of memory");
+    }
+    sqlite3_finalize(ins);
+    free(lines.p);
+    free(prevs.p);
+    free(local);
+    return rc;
+}
+
+/*
+ * A plan chunk read back as a cohort of one stage: c.serial points into the
+ * chunk's text (the cohort's one block), c.prev into c.prev_ids.
+ */
+static int ro__plan_decode(int stage, const char *prevs, const char *members, size_t len,
+                           struct ro__cohort *c)
+{
+    char *text = malloc(len + 1), *p, *nl;
+    size_t np = 0;
+
+    memset(c, 0, sizeof(*c));
+    if (!text || !(c->blocks = malloc(sizeof(*c->blocks)))) {
+        free(text);
+        return PF_ENOMEM;
+    }
+    if (len)
+        memcpy(text, members, len);
+    text[len] = '\0';
+    c->blocks[c->nblocks++] = text;
+    for (const char *q = prevs; *q; q++)
+        np += *q == '\n';
+    if (np && !(c->prev_ids = calloc(np, sizeof(*c->prev_ids))))
+        return PF_ENOMEM;
+    for (const char *q = prevs; c->nver < np && *q; c->nver++) {
+        const char *e = strchr(q, '\n');
+
+        snprintf(c->prev_ids[c->nver], sizeof(c->prev_ids[0]), "%.*s", (int)(e - q), q);
+        q = e + 1;
+    }
+    for (p = text; *p; p = nl + 1) {
+        char *sp;
+        unsigned long idx = 0;
+
+        if (!(nl = strchr(p, '\n')))
+            break;
+        *nl = '\0';
+        if ((sp = strchr(p, ' '))) {
+            *sp = '\0';
+            idx = strtoul(sp + 1, NULL, 10);
+        }
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? c->cap * 2 : RO__PLAN_CHUNK;
+            char **s = realloc(c->serial, cap * sizeof(*s));
+            uint16_t *pv = s ? realloc(c->prev, cap * sizeof(*pv)) : NULL;
+            uint8_t *sg = pv ? realloc(c->stage, cap) : NULL;
+
+            if (s)
+                c->serial = s;
+            if (pv)
+                c->prev = pv;
+            if (sg)
+                c->stage = sg;
+            if (!sg)
+                return PF_ENOMEM;
+            c->cap = cap;
+        }
+        c->serial[c->n] = p;
+        c->prev[c->n] = idx <= c->nver ? (uint16_t)idx : 0;
+        c->stage[c->n++] = (uint8_t)stage;
+    }
+    return 0;
+}
+
+/* The members of the rollout's stages <= max_stage still in the plan. */
+static int ro__plan_left(sqlite3 *db, int64_t id, int max_stage, int64_t *left)
+{
+    return pfs_store_sql_int(db,
+                             "SELECT coalesce(sum(n),0) FROM rollout_plan WHERE rollout = ?1 AND"
+                             " stage <= ?2",
+                             left, "ii", id, (int64_t)max_stage);
+}
+
+int pfs_store_rollout_plan_open(struct pfs_store *st, int64_t id, int max_stage, int64_t max_rows,
+                                int64_t now_ms, int64_t *left)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    sqlite3_stmt *s = NULL;
+    int64_t done = 0;
+    int rc;
+
+    if ((rc = ro__plan_left(db, id, max_stage, left)) || !*left)
+        return rc;
+    if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
+        return rc;
+    if ((rc = ro__prepare(db,
+                          "SELECT stage, seq, n, prevs, members FROM rollout_plan WHERE"
+                          " rollout = ?1 AND stage <= ?2 ORDER BY stage, seq LIMIT 1",
+                          &s, NULL)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, max_stage);
+    while (!rc && done < max_rows && sqlite3_step(s) == SQLITE_ROW) {
+        struct ro__cohort c;
+        int stage = sqlite3_column_int(s, 0);
+        int64_t seq = sqlite3_column_int64(s, 1);
+        const char *members = (const char *)sqlite3_column_text(s, 4);
+
+        rc = ro__plan_decode(stage, (const char *)sqlite3_column_text(s, 3),
+                             members ? members : "", (size_t)sqlite3_column_bytes(s, 4), &c);
+        sqlite3_reset(s);
+        if (!rc)
+            rc = ro__members_insert(db, id, &c, -1, NULL);
+        if (!rc)
+            rc = pfs_store_sql_run(db,
+                                   "DELETE FROM rollout_plan WHERE rollout = ?1 AND stage = ?2"
+                                   " AND seq = ?3",
+                                   "iii", id, (int64_t)stage, seq);
+        done += (int64_t)c.n;
+        ro__cohort_free(&c);
+    }
+    if (!rc)
+        rc = ro__plan_left(db, id, max_stage, left);
+out:
+    sqlite3_finalize(s);
+    return pfs_store_tx_end(st, rc, NULL);
+}
+
+/* Where a serial stands in a plan chunk. */
+struct ro__plan_hit {
+    int64_t rollout, seq;
+    int stage;
+    char prev[PF_B2_HEX_LEN + 1];
+    char *members; /* the chunk's text without the serial's line (pull) */
+    int64_t n;     /* members left in the chunk */
+};
+
+/*
+ * Looks serial up in the chunks s yields (rollout, stage, seq, n, prevs,
+ * members), filling up to max hits. with_rest: also the chunk's text without
+ * the serial's line (hit->members, the caller frees it).
+ */
+static int ro__plan_find(sqlite3_stmt *s, const char *serial, bool with_rest,
+                         struct ro__plan_hit *hits, int max, int *nhits)
+{
+    size_t slen = strlen(serial);
+
+    *nhits = 0;
+    while (*nhits < max && sqlite3_step(s) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(s, 5);
+        const char *prevs = (const char *)sqlite3_column_text(s, 4);
+        const char *p = text, *line = NULL, *end;
+        struct ro__plan_hit *h = &hits[*nhits];
+
+        while (p && (p = strstr(p, serial))) {
+            if ((p == text || p[-1] == '\n') && (p[slen] == ' ' || p[slen] == '\n')) {
+                line = p;
+                break;
+            }
+            p += slen;
+        }
+        if (!line)
+            continue;
+        memset(h, 0, sizeof(*h));
+        h->rollout = sqlite3_column_int64(s, 0);
+        h->stage = sqlite3_column_int(s, 1);
+        h->seq = sqlite3_column_int64(s, 2);
+        h->n = sqlite3_column_int64(s, 3) - 1;
+        end = strchr(line, '\n') + 1;
+        if (line[slen] == ' ' && prevs) {
+            unsigned long idx = strtoul(line + slen + 1, NULL, 10);
+
+            for (const char *q = prevs; idx > 0 && *q; idx--) {
+                const char *e = strchr(q, '\n');
+
+                if (!e)
+                    break;
+                if (idx == 1)
+                    snprintf(h->prev, sizeof(h->prev), "%.*s", (int)(e - q), q);
+                q = e + 1;
+            }
+        }
+        if (with_rest) {
+            size_t len = strlen(text) - (size_t)(end - line);
+
+            if (!(h->members = malloc(len + 1)))
+                return PF_ENOMEM;
+            memcpy(h->members, text, (size_t)(line - text));
+            memcpy(h->members + (line - text), end, strlen(end) + 1);
+        }
+        (*nhits)++;
+    }
+    return 0;
+}
+
+#define RO__PLAN_COLS "p.rollout, p.stage, p.seq, p.n, p.prevs, p.members"
+
+/*
+ * Moves serial out of the plan of every live rollout (of kind, or any when kind
+ * is NULL) into a member row, pending in its planned stage (the counters
+ * already count it so): the paths that handle one terminal (swap, join) then
+ * find it as they find every other member.
+ */
+static int ro__plan_pull(sqlite3 *db, const char *kind, const char *serial)
+{
+    struct ro__plan_hit hits[8];
+    sqlite3_stmt *s;
+    int n = 0, rc;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " RO__PLAN_COLS " FROM rollout_plan p JOIN rollouts r ON"
+                           " r.id = p.rollout WHERE r.state IN " RO__PLANNING_SQL " AND"
+                           " (?1 IS NULL OR r.kind = ?1) AND p.first <= ?2 AND p.last >= ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    if (kind)
+        sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+    rc = ro__plan_find(s, serial, true, hits, 8, &n);
+    sqlite3_finalize(s);
+    for (int i = 0; i < n; i++) {
+        struct ro__plan_hit *h = &hits[i];
+
+        if (!rc && h->n > 0)
+            rc = pfs_store_sql_run(db,
+                                   "UPDATE rollout_plan SET n = ?4, members = ?5 WHERE"
+                                   " rollout = ?1 AND stage = ?2 AND seq = ?3",
+                                   "iiiiS", h->rollout, (int64_t)h->stage, h->seq, h->n,
+                                   h->members);
+        else if (!rc)
+            rc = pfs_store_sql_run(db,
+                                   "DELETE FROM rollout_plan WHERE rollout = ?1 AND stage = ?2"
+                                   " AND seq = ?3",
+                                   "iii", h->rollout, (int64_t)h->stage, h->seq);
+        if (!rc)
+            rc = pfs_store_sql_run(db,
+                                   "INSERT INTO rollout_members (rollout, serial, stage, status,"
+                                   " prev_bundle) VALUES (?1,?2,?3,'pending',?4)",
+                                   "iSis", h->rollout, serial, (int64_t)h->stage, h->prev);
+        free(h->members);
+    }
+    return rc;
+}
+
+/*
+ * PF_EEXIST if a serial of c is in the plan of rollout other; the error names
+ * the first one found.
+ */
+static int ro__plan_overlap(sqlite3 *db, int64_t other, const char *kind,
+                            const struct ro__cohort *c, struct pf_error *err)
+{
+    sqlite3_stmt *s;
+    int rc = 0;
+
+    if ((rc = ro__prepare(db,
+                          "SELECT p.members FROM rollout_plan p JOIN rollouts r ON"
+                          " r.id = p.rollout WHERE p.rollout = ?1 AND r.state IN " RO__PLANNING_SQL,
+                          &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, other);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+        const char *p = (const char *)sqlite3_column_text(s, 0);
+        char serial[PF_SERIAL_MAX + 1];
+
+        while (!rc && p && *p) {
+            size_t len = strcspn(p, " \n");
+
+            snprintf(serial, sizeof(serial), "%.*s", (int)len, p);
+            if (ro__cohort_has(c, serial))
+                rc = pf_error_set(err, PF_EEXIST,
+                                  "terminal %s is already in rollout %" PRId64
+                                  " (%s), which is still live",
+                                  serial, other, kind);
+            p = strchr(p, '\n');
+            p = p ? p + 1 : NULL;
+        }
+    }
+    sqlite3_finalize(s);
     return rc;
 }
 
@@ -671,7 +1071,11 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     }
     stats->order_ms = ro__ms_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((rc = ro__previous(db, b->kind, &c, err)) || (rc = ro__members_insert(db, *id, &c, err)))
+    /* The first stage's members as rows, the later stages' as plan chunks: their
+     * rows are written when their stage opens (pfs_store_rollout_plan_open). */
+    if ((rc = ro__previous(db, b->kind, &c, err)) ||
+        (rc = ro__members_insert(db, *id, &c, 0, err)) ||
+        (rc = ro__plan_write(db, *id, &c, d->nstages, err)))
         goto out;
     tj = json_array();
     for (size_t k = 0; !rc && k < d->nstages; k++) {
@@ -916,14 +1320,101 @@ static int ro__member_page(sqlite3_stmt *s, int limit, bool joined, pfs_ro_membe
     return rc;
 }
 
+struct ro__recs {
+    struct pfs_ro_member_rec *v;
+    size_t n, cap;
+};
+
+static int ro__recs_add(void *ctx, const struct pfs_ro_member_rec *m)
+{
+    struct ro__recs *r = ctx;
+
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct pfs_ro_member_rec *v = realloc(r->v, cap * sizeof(*v));
+
+        if (!v)
+            return PF_ENOMEM;
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = *m;
+    return 0;
+}
+
+static int ro__rec_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct pfs_ro_member_rec *)a)->serial,
+                  ((const struct pfs_ro_member_rec *)b)->serial);
+}
+
+/* Up to `want` planned members of each stage (of `stage` if >= 0) after serial
+ * `after`, in status st, added to out. */
+static int ro__plan_page(sqlite3 *db, int64_t id, int stage, const char *after, size_t want,
+                         enum pfs_ro_member st, struct ro__recs *out)
+{
+    sqlite3_stmt *s;
+    size_t taken[PFS_RO_STAGES_MAX] = {0};
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT stage, prevs, members FROM rollout_plan WHERE rollout = ?1"
+                           " AND (?2 < 0 OR stage = ?2) AND last > ?3 ORDER BY stage, seq",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, stage);
+    sqlite3_bind_text(s, 3, after, -1, SQLITE_STATIC);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+        int k = sqlite3_column_int(s, 0);
+        struct ro__cohort c;
+        const char *prevs = (const char *)sqlite3_column_text(s, 1);
+
+        if (k < 0 || k >= PFS_RO_STAGES_MAX || taken[k] >= want)
+            continue;
+        rc = ro__plan_decode(k, prevs ? prevs : "", (const char *)sqlite3_column_text(s, 2),
+                             (size_t)sqlite3_column_bytes(s, 2), &c);
+        for (size_t i = 0; !rc && i < c.n && taken[k] < want; i++) {
+            struct pfs_ro_member_rec m;
+
+            if (strcmp(c.serial[i], after) <= 0)
+                continue;
+            memset(&m, 0, sizeof(m));
+            snprintf(m.serial, sizeof(m.serial), "%s", c.serial[i]);
+            m.stage = k;
+            m.status = st;
+            if (c.prev[i])
+                snprintf(m.prev_bundle, sizeof(m.prev_bundle), "%s", c.prev_ids[c.prev[i] - 1]);
+            rc = ro__recs_add(out, &m);
+            taken[k]++;
+        }
+        ro__cohort_free(&c);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int stage,
                               const char *after, int limit, pfs_ro_member_cb cb, void *ctx,
                               bool *more)
 {
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    struct ro__recs all = {0};
+    struct pfs_rollout_rec r;
+    enum pfs_ro_member planned;
     sqlite3_stmt *s;
+    bool rows_more = false;
+    int rc;
 
     *more = false;
-    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+    if (!after)
+        after = "";
+    if ((rc = pfs_store_rollout_get(st, id, &r)))
+        return rc;
+    planned = pfs_ro_state_live(r.state) && r.state != PFS_RO_ROLLING_BACK ? PFS_ROM_PENDING
+                                                                           : PFS_ROM_SKIPPED;
+    pfs_rollout_rec_release(&r);
+    if (sqlite3_prepare_v2(db,
                            "SELECT " RO__MEMBER_COLS " FROM rollout_members m WHERE"
                            " m.rollout = ?1 AND (?2 IS NULL OR m.status = ?2) AND"
                            " (?3 < 0 OR m.stage = ?3) AND m.serial > ?4 ORDER BY m.serial"
@@ -934,9 +1425,19 @@ int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int 
     if (status >= 0 && status < PFS_ROM_COUNT)
         sqlite3_bind_text(s, 2, pfs_ro_member_names[status], -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, stage);
-    sqlite3_bind_text(s, 4, after ? after : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, after, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, limit + 1);
-    return ro__member_page(s, limit, false, cb, ctx, more);
+    /* rows and planned members merged in serial order: limit + 1 of each kind suffice */
+    rc = ro__member_page(s, limit + 1, false, ro__recs_add, &all, &rows_more);
+    if (!rc && (status < 0 || status == (int)planned))
+        rc = ro__plan_page(db, id, stage, after, (size_t)limit + 1, planned, &all);
+    if (!rc && all.n)
+        qsort(all.v, all.n, sizeof(*all.v), ro__rec_cmp);
+    for (size_t i = 0; !rc && i < all.n && i < (size_t)limit; i++)
+        rc = cb(ctx, &all.v[i]);
+    *more = all.n > (size_t)limit;
+    free(all.v);
+    return rc;
 }
 
 int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *serial,
@@ -956,7 +1457,34 @@ int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *seria
     if (rc == SQLITE_ROW)
         ro__member_read(s, m, false);
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+    if (rc == SQLITE_DONE) { /* in a stage not opened yet? */
+        struct pfs_rollout_rec r;
+        struct ro__plan_hit h;
+        int n = 0;
+
+        if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                               "SELECT " RO__PLAN_COLS " FROM rollout_plan p WHERE p.rollout = ?1"
+                               " AND p.first <= ?2 AND p.last >= ?2",
+                               -1, &s, NULL) != SQLITE_OK)
+            return PF_EIO;
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+        rc = ro__plan_find(s, serial, false, &h, 1, &n);
+        sqlite3_finalize(s);
+        if (rc || !n)
+            return rc ? rc : PF_ENOENT;
+        if ((rc = pfs_store_rollout_get(st, id, &r)))
+            return rc;
+        memset(m, 0, sizeof(*m));
+        snprintf(m->serial, sizeof(m->serial), "%s", serial);
+        m->stage = h.stage;
+        m->status = pfs_ro_state_live(r.state) && r.state != PFS_RO_ROLLING_BACK ? PFS_ROM_PENDING
+                                                                             : PFS_ROM_SKIPPED;
+        pfs_rollout_rec_release(&r);
+        snprintf(m->prev_bundle, sizeof(m->prev_bundle), "%s", h.prev);
+        return 0;
+    }
+    return rc == SQLITE_ROW ? 0 : PF_EIO;
 }
 
 int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_member status,
@@ -1242,26 +1770,14 @@ int pfs_store_rollout_resend(struct pfs_store *st, int64_t id, int64_t now_ms, i
 
 int pfs_store_rollout_unhealthy(struct pfs_store *st, int64_t id, int max_stage, int64_t *n)
 {
-    sqlite3_stmt *s;
-    int rc;
-
-    *n = 0;
-    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
-                           "SELECT count(*) FROM rollout_members m"
-                           " LEFT JOIN device_birth b ON b.serial = m.serial"
-                           " WHERE m.rollout = ?1 AND m.status = 'installed' AND m.stage <= ?2"
-                           " AND (coalesce(b.boot,0) - coalesce(m.boot, b.boot, 0) >= 3"
-                           "  OR EXISTS (SELECT 1 FROM alerts a WHERE a.serial = m.serial AND"
-                           "   a.closed_ms IS NULL AND a.kind IN ('selftest_failed','silent')))",
-                           -1, &s, NULL) != SQLITE_OK)
-        return PF_EIO;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int(s, 2, max_stage);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : PF_EIO;
+    return pfs_store_sql_int(pfs_store_sqlite_db(st),
+                             "SELECT count(*) FROM rollout_members m"
+                             " LEFT JOIN device_birth b ON b.serial = m.serial"
+                             " WHERE m.rollout = ?1 AND m.status = 'installed' AND m.stage <= ?2"
+                             " AND (coalesce(b.boot,0) - coalesce(m.boot, b.boot, 0) >= 3"
+                             "  OR EXISTS (SELECT 1 FROM alerts a WHERE a.serial = m.serial AND"
+                             "   a.closed_ms IS NULL AND a.kind IN ('selftest_failed','silent')))",
+                             n, "ii", id, (int64_t)max_stage);
 }
 
 int pfs_store_rollout_pending_online(struct pfs_store *st, int64_t id, int max_stage, bool *any)
@@ -1368,6 +1884,25 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
                                "UPDATE rollout_members SET status = 'skipped', since_ms = ?2"
                                " WHERE rollout = ?1 AND status = 'pending'",
                                "ii", id, now_ms);
+    if (!rc &&
+        (c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_ROLLING_BACK)) {
+        /* Members of stages never opened: skipped now; they stay in the plan. */
+        rc = pfs_store_sql_run(db,
+                               "INSERT INTO rollout_counts (rollout, stage, status, n)"
+                               " SELECT rollout, stage, 'skipped', sum(n) FROM rollout_plan"
+                               " WHERE rollout = ?1 GROUP BY stage"
+                               " ON CONFLICT (rollout, stage, status) DO UPDATE SET"
+                               " n = n + excluded.n",
+                               "i", id);
+        if (!rc)
+            rc = pfs_store_sql_run(db,
+                                   "UPDATE rollout_counts SET n = n - (SELECT sum(p.n) FROM"
+                                   " rollout_plan p WHERE p.rollout = ?1 AND"
+                                   " p.stage = rollout_counts.stage) WHERE rollout = ?1 AND"
+                                   " status = 'pending' AND stage IN (SELECT stage FROM"
+                                   " rollout_plan WHERE rollout = ?1)",
+                                   "i", id);
+    }
     if (!rc && c->to == PFS_RO_ROLLING_BACK)
         rc = pfs_store_sql_run(db,
                                "UPDATE rollout_members SET status = 'revert_pending',"
@@ -1417,6 +1952,8 @@ static int ro__member_join(sqlite3 *db, int64_t id, const char *kind, int stage,
     int rc;
 
     *added = false;
+    if ((rc = ro__plan_pull(db, kind, serial)))
+        return rc;
     if (sqlite3_prepare_v2(db,
                            "SELECT 1 FROM rollouts r JOIN rollout_members m ON m.rollout = r.id"
                            " AND m.serial = ?2 WHERE r.state IN " RO__LIVE_SQL
@@ -1492,6 +2029,8 @@ int pfs_store_rollout_swap(void *ctx, void *dbv, const char *old_serial, const c
     int rc = 0;
 
     (void)ctx;
+    if ((rc = ro__plan_pull(db, NULL, old_serial)))
+        return pf_error_set(err, rc, "store: rollout plan: %s", sqlite3_errmsg(db));
     if (sqlite3_prepare_v2(db,
                            "SELECT r.id, r.kind, r.stage, r.state, m.status,"
                            " coalesce(m.prev_bundle,'') FROM rollouts r JOIN rollout_members m"
@@ -1528,21 +2067,19 @@ int pfs_store_rollout_swap(void *ctx, void *dbv, const char *old_serial, const c
 
 int pfs_store_rollout_check_counts(struct pfs_store *st, int64_t id, bool *exact)
 {
-    sqlite3_stmt *s;
-    int rc;
+    int64_t differ = -1;
+    int rc = pfs_store_sql_int(pfs_store_sqlite_db(st),
+                               "SELECT count(*) FROM (SELECT stage, status, sum(n) AS n FROM"
+                               " (SELECT stage, status, count(*) AS n FROM rollout_members WHERE"
+                               " rollout = ?1 GROUP BY 1, 2 UNION ALL SELECT p.stage, CASE WHEN"
+                               " r.state IN " RO__PLANNING_SQL " THEN 'pending' ELSE 'skipped'"
+                               " END, sum(p.n) FROM rollout_plan p JOIN rollouts r ON"
+                               " r.id = p.rollout WHERE p.rollout = ?1 GROUP BY 1)"
+                               " GROUP BY 1, 2) a FULL JOIN"
+                               " (SELECT stage, status, n FROM rollout_counts WHERE rollout = ?1"
+                               " AND n <> 0) b USING (stage, status) WHERE a.n IS NOT b.n",
+                               &differ, "i", id);
 
-    *exact = false;
-    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
-                           "SELECT count(*) FROM (SELECT stage, status, count(*) AS n FROM"
-                           " rollout_members WHERE rollout = ?1 GROUP BY 1, 2) a FULL JOIN"
-                           " (SELECT stage, status, n FROM rollout_counts WHERE rollout = ?1 AND"
-                           " n <> 0) b USING (stage, status) WHERE a.n IS NOT b.n",
-                           -1, &s, NULL) != SQLITE_OK)
-        return PF_EIO;
-    sqlite3_bind_int64(s, 1, id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *exact = sqlite3_column_int64(s, 0) == 0;
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : PF_EIO;
+    *exact = !rc && differ == 0;
+    return rc;
 }

@@ -1,7 +1,9 @@
 /*
- * store_rollouts.h - what posfleetd keeps about rollouts (migration 008,
- * docs/rollouts.md): the rollout row, its stages, one member row per planned
- * terminal and exact counters per (stage, member status).
+ * store_rollouts.h - what posfleetd keeps about rollouts (migrations 008 and
+ * 009, docs/rollouts.md): the rollout row, its stages, one member row per
+ * terminal of the stages opened so far, the plan of the later stages (chunks
+ * of serials, turned into member rows when their stage opens) and exact
+ * counters per (stage, member status); a planned member counts as pending.
  *
  * Counters: a trigger moves them on every status change of a member; inserts
  * (planning, late joiners, swaps) add to them in the same statement batch. So
@@ -108,6 +110,15 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
                              const struct pfs_bundle_rec *b, const char *def_json,
                              const struct pfs_actor *actor, int64_t now_ms, int64_t *id,
                              struct pfs_ro_plan_stats *stats, struct pf_error *err) PF_WUR;
+
+/*
+ * Turns the planned members of stages <= max_stage into member rows (pending,
+ * in stage then serial order), about max_rows of them in one transaction;
+ * *left: how many of those stages' members are still planned. The scheduler
+ * calls it every tick; a stage cannot settle while *left > 0.
+ */
+int pfs_store_rollout_plan_open(struct pfs_store *st, int64_t id, int max_stage, int64_t max_rows,
+                                int64_t now_ms, int64_t *left) PF_WUR;
 
 /* PF_ENOENT if there is no such rollout. */
 int pfs_store_rollout_get(struct pfs_store *st, int64_t id, struct pfs_rollout_rec *r) PF_WUR;

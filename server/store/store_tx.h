@@ -20,6 +20,9 @@ int pfs_store_tx_end(struct pfs_store *st, int rc, struct pf_error *err);
 /* Runs sql with arguments described by fmt: 's' text or NULL if "", 'S' text
  * always, 'i' int64, 'n' int64 or NULL if < 0. PF_EEXIST on a constraint. */
 int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...) PF_WUR;
+/* Runs a query (arguments as pfs_store_sql_run) for the first column of its
+ * first row, an integer (0 without a row). */
+int pfs_store_sql_int(sqlite3 *db, const char *sql, int64_t *out, const char *fmt, ...) PF_WUR;
 /* Appends an audit row (after: JSON object or NULL). */
 int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
                         const char *action, const char *target, json_t *after) PF_WUR;

@@ -52,15 +52,15 @@ int pfs_store_tx_end(struct pfs_store *st, int rc, struct pf_error *err)
 
 /* Runs sql with text/int64 arguments described by fmt ('s' text or NULL if "", 'S' text
  * always, 'i' int64, 'n' int64 or NULL if < 0); PF_EEXIST on a constraint. */
-int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...)
+/* Prepares sql and binds the arguments fmt describes (pfs_store_sql_run). */
+static int upst__prepare_v(sqlite3 *db, const char *sql, sqlite3_stmt **out, const char *fmt,
+                           va_list ap)
 {
     sqlite3_stmt *s;
-    va_list ap;
-    int rc, i = 1;
+    int i = 1;
 
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
-    va_start(ap, fmt);
     for (const char *f = fmt; *f; f++, i++) {
         if (*f == 's' || *f == 'S') {
             const char *v = va_arg(ap, const char *);
@@ -78,12 +78,45 @@ int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...)
                 sqlite3_bind_int64(s, i, v);
         }
     }
+    *out = s;
+    return 0;
+}
+
+int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *s;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = upst__prepare_v(db, sql, &s, fmt, ap);
     va_end(ap);
+    if (rc)
+        return rc;
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc == SQLITE_DONE)
         return 0;
     return rc == SQLITE_CONSTRAINT ? PF_EEXIST : PF_EIO;
+}
+
+int pfs_store_sql_int(sqlite3 *db, const char *sql, int64_t *out, const char *fmt, ...)
+{
+    sqlite3_stmt *s;
+    va_list ap;
+    int rc;
+
+    *out = 0;
+    va_start(ap, fmt);
+    rc = upst__prepare_v(db, sql, &s, fmt, ap);
+    va_end(ap);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
 static void upst__col(sqlite3_stmt *s, int col, char *out, size_t size)

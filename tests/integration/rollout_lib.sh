@@ -8,8 +8,10 @@
 #   ro_fee_bundle VERSION          a signed fee-table bundle, uploaded; prints its id
 #   ro_json ID PATH                a field of `posfleet rollout show ID --json`
 #   ro_state_is ID STATE           true when the rollout is in STATE
-#   ro_count ID STATUS [STAGE]     members in STATUS (stage 1-based; all stages without)
+#   ro_count ID STATUS [STAGE]     members in STATUS (stage 1-based; all stages without), rows
+#                                  and planned members of stages not opened yet
 #   ro_exact ID                    fails unless the counters equal a recount of the members
+#                                  (rows, and planned members of stages not opened yet)
 #   ro_sim_serials KIND            serials the simulator gave fault KIND
 
 PF_SIM="$PF_BUILD/tests/sim/posfleet-sim"
@@ -66,13 +68,20 @@ ro_state_is() {
 ro_count() {
     local where=""
     [[ -n "${3:-}" ]] && where=" and stage = $(($3 - 1))"
-    pf_sql "select count(*) from rollout_members where rollout = $1 and status = '$2'$where"
+    pf_sql "select (select count(*) from rollout_members where rollout = $1 and status = '$2'$where)
+        + (select coalesce(sum(p.n), 0) from rollout_plan p join rollouts r on r.id = p.rollout
+        where p.rollout = $1${where/stage/p.stage} and case when r.state in ('scheduled',
+        'running','paused','gated') then 'pending' else 'skipped' end = '$2')"
 }
 
 ro_exact() {
     local bad
-    bad=$(pf_sql "select count(*) from (select stage, status, count(*) as n from rollout_members
-        where rollout = $1 group by 1, 2) a full join (select stage, status, n from
+    bad=$(pf_sql "select count(*) from (select stage, status, sum(n) as n from (select stage,
+        status, count(*) as n from rollout_members where rollout = $1 group by 1, 2 union all
+        select p.stage, case when r.state in ('scheduled','running','paused','gated')
+        then 'pending' else 'skipped' end, sum(p.n) from rollout_plan p join rollouts r on
+        r.id = p.rollout where p.rollout = $1 group by 1)
+        group by 1, 2) a full join (select stage, status, n from
         rollout_counts where rollout = $1 and n <> 0) b using (stage, status)
         where a.n is not b.n")
     [[ "$bad" == 0 ]] || pf_fail "rollout $1: $bad (stage, status) counters differ from the members"

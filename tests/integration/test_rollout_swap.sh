@@ -18,8 +18,7 @@ NEW=RX00012
 cohort="serials=$(seq -f 'RX%05g' 1 11 | paste -sd, -)"
 id=$(pf_cli --json rollout create "$fw" --cohort "$cohort" --stages 2,100% --soak 1s --gate \
     --window 00:00-24:00 | pf_json_get '$.id')
-OLD=$(pf_sql "select serial from rollout_members where rollout = $id and stage = 1
-    order by serial limit 1")
+OLD=$(pf_cli --json rollout members "$id" --stage 2 | pf_json_get '$.members[0].serial')
 [[ -n "$OLD" ]] || pf_fail "no stage-2 member"
 pf_cli merchant add M-SW --uscc 9144030071526726XG --name "Corner Shop" --address "9 Market St" \
     --contact "Wang Fang" --phone 13800000000 --settlement T0 --mcc 5411 --tz UTC >/dev/null

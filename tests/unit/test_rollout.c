@@ -507,6 +507,143 @@ START_TEST(swap_moves_membership_and_abort_skips)
 }
 END_TEST
 
+static int64_t member_rows(struct pfs_store *st, int64_t id)
+{
+    sqlite3_stmt *s;
+    int64_t n = -1;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                                        "SELECT count(*) FROM rollout_members WHERE rollout = ?1",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+struct page {
+    int n;
+    bool sorted;
+    char first[PF_SERIAL_MAX + 1], last[PF_SERIAL_MAX + 1];
+};
+
+static int page_cb(void *ctx, const struct pfs_ro_member_rec *m)
+{
+    struct page *p = ctx;
+
+    if (!p->n) {
+        p->sorted = true;
+        snprintf(p->first, sizeof(p->first), "%s", m->serial);
+    } else if (strcmp(m->serial, p->last) <= 0) {
+        p->sorted = false;
+    }
+    snprintf(p->last, sizeof(p->last), "%s", m->serial);
+    p->n++;
+    return 0;
+}
+
+/* Members of stages not opened yet stay in the plan until their stage opens;
+ * they count, overlap, swap and abort like rows. */
+START_TEST(plan_opens_with_its_stage)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_ro_member_rec m;
+    struct pfs_ro_change promote = {
+            1u << PFS_RO_RUNNING, PFS_RO_RUNNING, 1, "promote", NULL, NULL, NULL};
+    struct pfs_ro_change abort = {
+            1u << PFS_RO_RUNNING, PFS_RO_ABORTED, -1, "abort", NULL, NULL, NULL};
+    char s2[16] = "", s2b[16] = "", def[256];
+    sqlite3 *db;
+    int64_t id, left = -1;
+    int rc;
+
+    add_devices(st, "T", 200, "PX-500");
+    put_bundle(st, bundle_a, PF_KIND_FIRMWARE, "2.0.0");
+    id = create(st, "{" BUNDLE_A ",\"stages\":[\"10%\",\"50%\",\"100%\"]}", &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    add_devices(st, "N", 1, "PX-500"); /* registered after planning: no member */
+    ck_assert_int_eq(member_rows(st, id), 20);
+    assert_exact(st, id);
+    for (int i = 0; i < 200 && !s2b[0]; i++) {
+        char serial[16];
+
+        snprintf(serial, sizeof(serial), "T%04d", i);
+        ck_assert_int_eq(pfs_store_rollout_member(st, id, serial, &m), 0);
+        if (m.stage == 2)
+            snprintf(s2[0] ? s2b : s2, sizeof(s2), "%s", serial);
+    }
+    ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    /* the listing merges rows and planned members in serial order, page by page */
+    {
+        struct page pg = {0};
+        bool more = false;
+
+        ck_assert_int_eq(pfs_store_rollout_members(st, id, -1, -1, "", 1000, page_cb, &pg, &more),
+                         0);
+        ck_assert_int_eq(pg.n, 200);
+        ck_assert(!more && pg.sorted);
+        memset(&pg, 0, sizeof(pg));
+        ck_assert_int_eq(pfs_store_rollout_members(st, id, PFS_ROM_PENDING, 2, "", 1000, page_cb,
+                                                   &pg, &more),
+                         0);
+        ck_assert_int_eq(pg.n, 100);
+        memset(&pg, 0, sizeof(pg));
+        ck_assert_int_eq(pfs_store_rollout_members(st, id, -1, -1, "T0100", 30, page_cb, &pg,
+                                                   &more),
+                         0);
+        ck_assert_int_eq(pg.n, 30);
+        ck_assert(more && pg.sorted);
+        ck_assert_str_eq(pg.first, "T0101");
+        ck_assert_str_eq(pg.last, "T0130");
+    }
+    /* a planned member overlaps like a row */
+    snprintf(def, sizeof(def), "{" BUNDLE_A ",\"stages\":[\"100%%\"],\"cohort\":{\"serials\":"
+             "[\"%s\"]}}", s2);
+    create(st, def, &rc, &err);
+    ck_assert_int_eq(rc, PF_EEXIST);
+    ck_assert_msg(strstr(err.msg, s2) != NULL, "%s", err.msg);
+    /* nothing of a stage not open is written */
+    ck_assert_int_eq(pfs_store_rollout_plan_open(st, id, 0, 1000, 2000001, &left), 0);
+    ck_assert_int_eq(left, 0);
+    ck_assert_int_eq(member_rows(st, id), 20);
+    /* stage 2 opens: its 80 members become rows, a chunk at a time */
+    ck_assert_int_eq(pfs_store_rollout_change(st, id, &promote, NULL, 2000002, &err), 0);
+    ck_assert_int_eq(pfs_store_rollout_plan_open(st, id, 1, 1, 2000003, &left), 0);
+    ck_assert_int_eq(left, 0);
+    ck_assert_int_eq(member_rows(st, id), 100);
+    ck_assert_int_eq(count_of(st, id, 1, PFS_ROM_PENDING), 80);
+    assert_exact(st, id);
+    /* a swap of a member still planned for stage 3: the new terminal joins stage 2 */
+    db = pfs_store_sqlite_db(st);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(pfs_store_rollout_swap(NULL, db, s2, "N0000", &err), 0);
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, s2, &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_SWAPPED);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "N0000", &m), 0);
+    ck_assert_int_eq(m.stage, 1);
+    ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, s2b, &m), 0);
+    ck_assert_int_eq(m.stage, 2);
+    ck_assert_int_eq(count_of(st, id, 2, PFS_ROM_PENDING), 99);
+    assert_exact(st, id);
+    /* an abort skips the planned members too */
+    ck_assert_int_eq(pfs_store_rollout_change(st, id, &abort, &ops, 2000004, &err), 0);
+    ck_assert_int_eq(count_of(st, id, -1, PFS_ROM_PENDING), 0);
+    ck_assert_int_eq(count_of(st, id, -1, PFS_ROM_SKIPPED), 200);
+    ck_assert_int_eq(count_of(st, id, 2, PFS_ROM_SKIPPED), 99);
+    assert_exact(st, id);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, s2b, &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_SKIPPED);
+    ck_assert_int_eq(pfs_store_rollout_plan_open(st, id, 2, 1000, 2000005, &left), 0);
+    ck_assert_int_eq(left, 0);
+    pfs_store_close(st);
+}
+END_TEST
+
 START_TEST(late_registrations_join_the_open_stage)
 {
     struct pfs_store *st = open_store();
@@ -564,6 +701,7 @@ static Suite *suite(void)
     tcase_add_test(tc, offers_events_and_time_rules);
     tcase_add_test(tc, swap_moves_membership_and_abort_skips);
     tcase_add_test(tc, late_registrations_join_the_open_stage);
+    tcase_add_test(tc, plan_opens_with_its_stage);
     suite_add_tcase(s, tc);
     return s;
 }
