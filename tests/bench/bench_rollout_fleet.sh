@@ -60,7 +60,7 @@ fi
 now_ms() { date +%s%3N; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 secs() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
-nf=$(printf "%'d" "$N")
+nf=$(echo "$N" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta')
 pf_log "load before: $(uptime)"
 
 # ---- the stack (ro_stack's, with the report interval and the rate of this bench) --------------
@@ -107,7 +107,8 @@ srv=$(pf_pid_of posfleetd)
 sim=$(pf_pid_of sim)
 
 # ---- the rollout ----------------------------------------------------------------------------
-# sample ID: the rollout's counters every SAMPLE_MS, "ms offered downloading installing installed".
+# sample ID: the rollout's counters every SAMPLE_MS,
+# "ms offered downloading installing installed load1".
 sample() {
     local pause
     pause=$(awk -v m="$SAMPLE_MS" 'BEGIN { print m / 1000 }')
@@ -116,7 +117,8 @@ sample() {
             coalesce(sum(n) filter (where status = 'offered'), 0),
             coalesce(sum(n) filter (where status = 'downloading'), 0),
             coalesce(sum(n) filter (where status = 'installing'), 0),
-            coalesce(sum(n) filter (where status = 'installed'), 0)
+            coalesce(sum(n) filter (where status = 'installed'), 0),
+            '$(cut -d' ' -f1 /proc/loadavg)'
             from rollout_counts where rollout = $1" >>"$RO_WORK/samples" 2>/dev/null || true
         sleep "$pause" # the sampling period (a measurement, not a wait for a condition)
     done
@@ -143,11 +145,10 @@ pf_kill sampler
 [[ $(state) == completed ]] ||
     pf_fail "rollout $id is $(state): $(ro_json "$id" '$.pause') $(ro_json "$id" '$.totals')"
 wall=$((t1 - t0))
-ld=$(load)
 bytes=$(($(metric posfleet_chunk_bytes_total) - bytes0))
 cpu() { awk -v d="$1" -v hz="$hz" 'BEGIN { printf "%.1f", d / hz }'; }
 cpus="posfleetd CPU $(cpu $((s1 - s0))) s, broker $(cpu $((b1 - b0))) s, sim $(cpu $((m1 - m0))) s"
-pf_log "rollout $id completed in $wall ms; $cpus; load $ld"
+pf_log "rollout $id completed in $wall ms; $cpus; load $(load)"
 read -r c_ms u_ms < <(pf_sql "select created_ms, updated_ms from rollouts where id = $id" | tr '|' ' ')
 pf_log "posfleetd: created -> completed (updated_ms) $((u_ms - c_ms)) ms"
 stage_times=$(pf_sql "select idx, opened_ms, settled_ms from rollout_stages where rollout = $id
@@ -191,9 +192,19 @@ dl=$(peak "min(case when v.status = 'accepted' then v.recv_ms end)" \
         'refused', 'rolled_back') then v.recv_ms end)")
 prog=$(peak "o.created_ms" \
     "min(case when v.status in ('success', 'failed', 'refused', 'rolled_back') then v.recv_ms end)")
-read -r sp_dl sp_prog nsamples < <(awk '{ if ($3 > d) d = $3; if ($2 + $3 + $4 > p) p = $2 + $3 + $4 }
-    END { print d + 0, p + 0, NR }' "$RO_WORK/samples")
+read -r sp_dl sp_prog nsamples lo hi < <(awk '{ if ($3 > d) d = $3; if ($2 + $3 + $4 > p) p = $2 + $3 + $4
+        if (NR == 1 || $6 < lo) lo = $6; if ($6 > hi) hi = $6 }
+    END { print d + 0, p + 0, NR, lo + 0, hi + 0 }' "$RO_WORK/samples")
+ld="1-min load $lo–$hi during the rollout"
 pf_log "peak downloading: $dl exact (update events), $sp_dl sampled; in progress: $prog exact, $sp_prog sampled ($nsamples samples)"
+# Offer delivery: posfleetd's offer created_ms to the terminal's own time of accepting it
+# (same machine clock), and the accepted event's way back (terminal ts_ms to recv_ms).
+pf_sql "select v.ts_ms - o.created_ms, v.recv_ms - v.ts_ms from update_offers o
+    join update_events v on v.offer = o.id and v.status = 'accepted' where o.bundle = '$fw'" |
+    tr '|' ' ' >"$RO_WORK/latency"
+pf_log "offer created -> accepted on the terminal: p50 $(cut -d' ' -f1 "$RO_WORK/latency" | sort -n |
+    awk '{ a[NR] = $1 } END { printf "%d ms, p99 %d ms, max %d ms", a[int((NR + 1) / 2)], a[int(NR * 0.99 + 0.5)], a[NR] }'); accepted event -> posfleetd: p50 $(cut -d' ' -f2 "$RO_WORK/latency" | sort -n |
+    awk '{ a[NR] = $1 } END { printf "%d ms, max %d ms", a[int((NR + 1) / 2)], a[NR] }')"
 ((prog <= MAX_CONCURRENT)) || pf_log "warning: $prog offers in progress at once, limit $MAX_CONCURRENT"
 
 # ---- bytes ----------------------------------------------------------------------------------
@@ -206,7 +217,7 @@ pf_log "bytes: $bytes chunk data bytes, floor $N x $per_term = $floor; slot file
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 conf="soak $SOAK s, max $MAX_CONCURRENT concurrent, bundle $BUNDLE_KIB KiB"
-echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; $cpus; load $ld)|—|—|record|yes"
-echo "ROW|peak concurrent downloads in that rollout (accepted → verifying, exact from posfleetd's update events)|$dl (sampled every $SAMPLE_MS ms from the rollout's counters: $sp_dl downloading; in progress $prog exact, $sp_prog sampled; load $ld)|max_concurrent: $MAX_CONCURRENT|$(ratio "$dl" "$MAX_CONCURRENT")|record|yes"
-echo "ROW|bytes moved in that rollout (posfleetd posfleet_chunk_bytes_total)|$(mib "$bytes") ($bytes B; all $nf slot files hold the payload; load $ld)|floor $nf × $per_term B: $(mib "$floor")|$(ratio "$bytes" "$floor")|record|yes"
+echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; $cpus; $ld)|—|—|record|yes"
+echo "ROW|peak concurrent downloads in that rollout (accepted → verifying, exact from posfleetd's update events)|$dl (sampled every $SAMPLE_MS ms from the rollout's counters: $sp_dl downloading; in progress $prog exact, $sp_prog sampled; $ld)|max_concurrent: $MAX_CONCURRENT|$(ratio "$dl" "$MAX_CONCURRENT")|record|yes"
+echo "ROW|bytes moved in that rollout (posfleetd posfleet_chunk_bytes_total)|$(mib "$bytes") ($bytes B; all $nf slot files hold the payload; $ld)|floor $nf × $per_term B: $(mib "$floor")|$(ratio "$bytes" "$floor")|record|yes"
 pf_log "load after: $(uptime)"
