@@ -88,7 +88,8 @@ sed -e "s|@ACL_FILE@|$run/broker/posfleet.acl|" -e "s|@USER@|$(id -un)|" \
     -e "s|@KEY_FILE@|$pki/broker.key|" -e "s|@PERSIST_DIR@|$run/broker/data|" \
     -e "s|@ACL_PLUGIN@|$build/packaging/posfleet_acl.so|" \
     "$src/packaging/mosquitto/posfleet.conf.in" >"$run/broker/mosquitto.conf"
-spawn mosquitto mosquitto -c "$run/broker/mosquitto.conf"
+OPENSSL_CONF="$src/packaging/mosquitto/openssl.cnf" \
+    spawn mosquitto mosquitto -c "$run/broker/mosquitto.conf"
 wait_for 20 "Mosquitto to listen on $mport" bash -c "exec 3<>/dev/tcp/127.0.0.1/$mport"
 
 echo "== posfleetd" >&2

@@ -354,7 +354,8 @@ pf_broker_start() {
         pf__broker_config "$PF_BROKER_CONF" "$bdir" "$pki" "$port"
         log="$PF_TMP/logs/mosquitto.log"
         printf -- '--- start on port %s (attempt %s)\n' "$port" "$attempt" >>"$log"
-        "$mosq" -c "$PF_BROKER_CONF" >>"$log" 2>&1 </dev/null &
+        OPENSSL_CONF="$PF_SRC/packaging/mosquitto/openssl.cnf" \
+            "$mosq" -c "$PF_BROKER_CONF" >>"$log" 2>&1 </dev/null &
         PF_BROKER_PID=$!
         PF_BROKER_PORT="$port"
         export PF_BROKER_PID PF_BROKER_PORT

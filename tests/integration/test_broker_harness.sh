@@ -3,7 +3,8 @@
 # test_broker_harness.sh - the harness itself (lib.sh): a child test script
 # that spawns processes and a broker leaves nothing behind, pf_wait_for fails
 # naming what it waited for, pf_fail prints the collected logs, the temporary
-# directory goes away, and pf_broker_restart keeps the port and the sessions.
+# directory goes away, pf_broker_restart keeps the port and the sessions, and
+# the broker sends no TLS session tickets (packaging/mosquitto/openssl.cnf).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -72,5 +73,14 @@ got="$(timeout 10 mosquitto_sub $(pf_mqtt_opts TS-0001) -i TS-0001 -c -x 3600 -q
     -t 'pf/v1/cmd/TS-0001/#' -C 1 -W 5 2>/dev/null || true)"
 [[ "$got" == queued-across-restart ]] ||
     pf_fail "the session did not survive the restart (got '$got')"
+
+# The broker runs with packaging/mosquitto/openssl.cnf: a TLS 1.3 handshake
+# ends without session tickets (terminals never resume one).
+read -r crt key < <(pf_cert_of TS-0001)
+hs=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$PF_BROKER_PORT" -tls1_3 \
+    -CAfile "$PF_PKI/ca.crt" -cert "$crt" -key "$key" -ign_eof 2>&1 || true)
+grep -q "Verify return code: 0" <<<"$hs" || pf_fail "no TLS 1.3 handshake with the broker: $hs"
+! grep -q "New Session Ticket" <<<"$hs" ||
+    pf_fail "the broker sent $(grep -c "New Session Ticket" <<<"$hs") session tickets"
 
 pf_log "PASS"
