@@ -18,6 +18,7 @@ void pfs_config_defaults(struct pfs_config *c)
     c->mqtt_session_expiry_s = 3600;
     c->mqtt_reconnect_min_ms = 500;
     c->mqtt_reconnect_max_ms = 30000;
+    c->mqtt_read_batch_ms = 20;
     snprintf(c->store_path, sizeof(c->store_path), "/var/lib/posfleet/posfleetd.db");
     c->store_health_keep = 1000;
     c->store_batch_ms = 25;
@@ -69,6 +70,7 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("mqtt.session_expiry_s", mqtt_session_expiry_s, 0, 7 * 86400);
     INT("mqtt.reconnect_min_ms", mqtt_reconnect_min_ms, 10, 600000);
     INT("mqtt.reconnect_max_ms", mqtt_reconnect_max_ms, 10, 600000);
+    INT("mqtt.read_batch_ms", mqtt_read_batch_ms, 0, 1000);
     STR("store.path", store_path);
     INT("store.health_keep", store_health_keep, 1, 1000000);
     INT("store.health_days", store_health_days, 0, 3650);

@@ -16,6 +16,7 @@
 
 static void mqtt__schedule_reconnect(struct pfs_mqtt *m);
 static void mqtt__on_poll(uv_poll_t *p, int status, int events);
+static void mqtt__on_read_timer(uv_timer_t *t);
 
 static void mqtt__poll_closed(uv_handle_t *h)
 {
@@ -36,6 +37,10 @@ static void mqtt__lost(struct pfs_mqtt *m, int rc)
 {
     bool was = m->connected || m->poll;
 
+    if (m->timers_open)
+        uv_timer_stop(&m->read_timer);
+    m->read_held = false;
+
     mqtt__poll_close(m);
     m->connected = false;
     if (m->stopping)
@@ -49,7 +54,7 @@ static void mqtt__lost(struct pfs_mqtt *m, int rc)
 static void mqtt__update_events(struct pfs_mqtt *m)
 {
     /* UV_DISCONNECT: a peer that hangs up during the handshake is noticed (mqtt__on_poll). */
-    int ev = UV_READABLE | UV_DISCONNECT;
+    int ev = (m->read_held ? 0 : UV_READABLE) | UV_DISCONNECT;
 
     if (!m->poll)
         return;
@@ -60,6 +65,65 @@ static void mqtt__update_events(struct pfs_mqtt *m)
         uv_poll_start(m->poll, ev, mqtt__on_poll);
         m->poll_events = ev;
     }
+}
+
+#define MQTT_READS_PER_WAKEUP 64
+
+/*
+ * Reads what the socket holds, at most MQTT_READS_PER_WAKEUP packets; *packets:
+ * how many reads found data (MQTT_READS_PER_WAKEUP: there may be more). Each
+ * packet's handlers run inside (on_message, PUBACK).
+ */
+static int mqtt__drain(struct pfs_mqtt *m, int *packets)
+{
+    int rc = MOSQ_ERR_SUCCESS;
+
+    *packets = 0;
+    while (*packets < MQTT_READS_PER_WAKEUP && rc == MOSQ_ERR_SUCCESS) {
+        errno = 0;
+        rc = mosquitto_loop_read(m->mosq, 1);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || !m->poll)
+            break;
+        ++*packets;
+    }
+    return rc;
+}
+
+/*
+ * Batched reads: with mqtt.read_batch_ms, once connected, a wake-up for
+ * readability is followed by reads on a timer instead of a wake-up per
+ * message. At 15,000 terminals reporting every 60 s (250 reports/s) every
+ * report arrived alone, and its wake-up on cold caches cost far more than the
+ * report (docs/benchmarks.md, sim_fleet); read every 20 ms, a wake-up handles
+ * a handful. The timer keeps reading while reads find messages (at once when
+ * the last one stopped at its bound: a flood is read as fast as before) and
+ * hands back to the poll when a read finds nothing.
+ */
+static void mqtt__hold_reads(struct pfs_mqtt *m, int packets)
+{
+    if (!m->connected || !m->poll || m->cfg->mqtt_read_batch_ms <= 0 || m->stopping)
+        return;
+    m->read_held = true;
+    uv_timer_start(&m->read_timer, mqtt__on_read_timer,
+                   packets >= MQTT_READS_PER_WAKEUP ? 0 : (uint64_t)m->cfg->mqtt_read_batch_ms, 0);
+}
+
+static void mqtt__on_read_timer(uv_timer_t *t)
+{
+    struct pfs_mqtt *m = t->data;
+    int packets = 0, rc;
+
+    m->read_held = false;
+    if (!m->poll)
+        return;
+    rc = mqtt__drain(m, &packets);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mqtt__lost(m, rc);
+        return;
+    }
+    if (packets)
+        mqtt__hold_reads(m, packets);
+    mqtt__update_events(m);
 }
 
 static void mqtt__on_poll(uv_poll_t *p, int status, int events)
@@ -77,16 +141,16 @@ static void mqtt__on_poll(uv_poll_t *p, int status, int events)
      * advances a handshake in libmosquitto 2.0 (loop_write() returns without writing),
      * so read first. With nothing to read it is a no-op.
      */
-    if (!m->connected && (events & (UV_WRITABLE | UV_DISCONNECT)))
+    if (!m->connected && (events & UV_WRITABLE))
+        events |= UV_READABLE;
+    if (events & UV_DISCONNECT) /* reading finds the end (also while reads are held) */
         events |= UV_READABLE;
     if (events & UV_READABLE) {
-        /* Drain what the socket holds, a bounded number of packets per wake-up. */
-        for (int i = 0; i < 64 && rc == MOSQ_ERR_SUCCESS; i++) {
-            errno = 0;
-            rc = mosquitto_loop_read(m->mosq, 1);
-            if (errno == EAGAIN || errno == EWOULDBLOCK || !m->poll)
-                break;
-        }
+        int packets;
+
+        rc = mqtt__drain(m, &packets);
+        if (rc == MOSQ_ERR_SUCCESS && !m->read_held)
+            mqtt__hold_reads(m, packets);
     }
     if (rc == MOSQ_ERR_SUCCESS && m->poll && (events & UV_WRITABLE))
         rc = mosquitto_loop_write(m->mosq, 1);
@@ -354,8 +418,10 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
         goto out_destroy;
     uv_timer_init(loop, &m->misc_timer);
     uv_timer_init(loop, &m->reconnect_timer);
+    uv_timer_init(loop, &m->read_timer);
     m->misc_timer.data = m;
     m->reconnect_timer.data = m;
+    m->read_timer.data = m;
     m->timers_open = true;
     uv_timer_start(&m->misc_timer, mqtt__on_misc, MQTT_MISC_MS, MQTT_MISC_MS);
     mqtt__connect(m);
@@ -375,6 +441,7 @@ void pfs_mqtt_stop(struct pfs_mqtt *m)
     if (m->timers_open) {
         uv_close((uv_handle_t *)&m->misc_timer, NULL);
         uv_close((uv_handle_t *)&m->reconnect_timer, NULL);
+        uv_close((uv_handle_t *)&m->read_timer, NULL);
         m->timers_open = false;
     }
     if (m->mosq && m->poll) {

@@ -40,6 +40,8 @@ struct pfs_mqtt {
     int poll_events; /* UV_READABLE/UV_WRITABLE currently watched */
     uv_timer_t misc_timer;
     uv_timer_t reconnect_timer;
+    uv_timer_t read_timer; /* reads while the socket is not watched (mqtt.read_batch_ms) */
+    bool read_held;        /* readability not watched: read_timer reads */
     bool timers_open;
     bool connected; /* CONNACK received */
     bool stopping;

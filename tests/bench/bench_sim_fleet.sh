@@ -12,10 +12,12 @@
 #
 # Knobs: SIZES="1000 5000 15000" WINDOW=60 SETTLE=20 RATE=300 (attempts/s: 15,000 / 300 =
 # 50 s, under the 60 s target). Each new TLS session costs the broker (Mosquitto 2.0.11,
-# OpenSSL 3.0, TLS 1.3) about 3 ms of CPU and the sim about 2 ms (the agent core loads its
+# OpenSSL 3.0, TLS 1.3, no session tickets: packaging/mosquitto/openssl.cnf) about 3 ms of
+# CPU and the sim about 2 ms (the agent core loads its
 # certificate and key once, not at every attempt), so on two busy cores the in-flight cap
 # may hold the rate below RATE. The machine's load average (uptime) is printed with every
-# figure: the machine is shared.
+# figure: the machine is shared. SERVER_CONF: extra posfleetd configuration lines (e.g.
+# "mqtt.read_batch_ms = 0" to compare).
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/stack.sh"
@@ -36,7 +38,7 @@ state=$(mktemp -d "$shm/pf-bench-fleet.XXXXXX")
 pf_at_exit "rm -rf '$state'"
 pf_pki_init "$state/pki"
 pf_broker_start "$PF_PKI"
-PF_REPORT_INTERVAL=60 pf_server_start
+PF_REPORT_INTERVAL=60 pf_server_start "${SERVER_CONF:-}"
 srv=$(pf_pid_of posfleetd)
 
 t=$(date +%s)
