@@ -124,6 +124,7 @@ sample() {
     done
 }
 bytes0=$(metric posfleet_chunk_bytes_total)
+dup0=$(metric posfleet_update_events_duplicate_total)
 s0=$(ticks "$srv"); b0=$(ticks "$PF_BROKER_PID"); m0=$(ticks "$sim")
 pf_log "rollout: $STAGES, soak ${SOAK}s, max $MAX_CONCURRENT concurrent; load $(load)"
 t0=$(now_ms)
@@ -138,7 +139,7 @@ left_running() {
     s=$(state)
     [[ -n "$s" && "$s" != running && "$s" != scheduled ]]
 }
-pf_wait_for $((N / 10 + 600)) "rollout $id to leave running" left_running
+pf_wait_for $((N / 2 + 900)) "rollout $id to leave running" left_running
 t1=$(now_ms)
 s1=$(ticks "$srv"); b1=$(ticks "$PF_BROKER_PID"); m1=$(ticks "$sim")
 pf_kill sampler
@@ -146,6 +147,8 @@ pf_kill sampler
     pf_fail "rollout $id is $(state): $(ro_json "$id" '$.pause') $(ro_json "$id" '$.totals')"
 wall=$((t1 - t0))
 bytes=$(($(metric posfleet_chunk_bytes_total) - bytes0))
+dups=$(($(metric posfleet_update_events_duplicate_total) - dup0))
+events=$(pf_sql "select count(*) from update_events where bundle = '$fw'")
 cpu() { awk -v d="$1" -v hz="$hz" 'BEGIN { printf "%.1f", d / hz }'; }
 cpus="posfleetd CPU $(cpu $((s1 - s0))) s, broker $(cpu $((b1 - b0))) s, sim $(cpu $((m1 - m0))) s"
 pf_log "rollout $id completed in $wall ms; $cpus; load $(load)"
@@ -202,9 +205,11 @@ pf_log "peak downloading: $dl exact (update events), $sp_dl sampled; in progress
 pf_sql "select v.ts_ms - o.created_ms, v.recv_ms - v.ts_ms from update_offers o
     join update_events v on v.offer = o.id and v.status = 'accepted' where o.bundle = '$fw'" |
     tr '|' ' ' >"$RO_WORK/latency"
-pf_log "offer created -> accepted on the terminal: p50 $(cut -d' ' -f1 "$RO_WORK/latency" | sort -n |
-    awk '{ a[NR] = $1 } END { printf "%d ms, p99 %d ms, max %d ms", a[int((NR + 1) / 2)], a[int(NR * 0.99 + 0.5)], a[NR] }'); accepted event -> posfleetd: p50 $(cut -d' ' -f2 "$RO_WORK/latency" | sort -n |
+read -r lat50 lat99 latmax < <(cut -d' ' -f1 "$RO_WORK/latency" | sort -n |
+    awk '{ a[NR] = $1 } END { printf "%.1f %.1f %.1f\n", a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.99 + 0.5)] / 1000, a[NR] / 1000 }')
+pf_log "offer created -> accepted on the terminal: p50 $lat50 s, p99 $lat99 s, max $latmax s; accepted event -> posfleetd: p50 $(cut -d' ' -f2 "$RO_WORK/latency" | sort -n |
     awk '{ a[NR] = $1 } END { printf "%d ms, max %d ms", a[int((NR + 1) / 2)], a[NR] }')"
+pf_log "update events: $events recorded, $dups duplicates (resent before posfleetd's ack arrived)"
 ((prog <= MAX_CONCURRENT)) || pf_log "warning: $prog offers in progress at once, limit $MAX_CONCURRENT"
 
 # ---- bytes ----------------------------------------------------------------------------------
@@ -217,7 +222,7 @@ pf_log "bytes: $bytes chunk data bytes, floor $N x $per_term = $floor; slot file
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 conf="soak $SOAK s, max $MAX_CONCURRENT concurrent, bundle $BUNDLE_KIB KiB"
-echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; $cpus; $ld)|—|—|record|yes"
+echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; offer → accepted on the terminal p50 $lat50 s, max $latmax s; $events update events + $dups duplicates; $cpus; $ld)|—|—|record|yes"
 echo "ROW|peak concurrent downloads in that rollout (accepted → verifying, exact from posfleetd's update events)|$dl (sampled every $SAMPLE_MS ms from the rollout's counters: $sp_dl downloading; in progress $prog exact, $sp_prog sampled; $ld)|max_concurrent: $MAX_CONCURRENT|$(ratio "$dl" "$MAX_CONCURRENT")|record|yes"
 echo "ROW|bytes moved in that rollout (posfleetd posfleet_chunk_bytes_total)|$(mib "$bytes") ($bytes B; all $nf slot files hold the payload; $ld)|floor $nf × $per_term B: $(mib "$floor")|$(ratio "$bytes" "$floor")|record|yes"
 pf_log "load after: $(uptime)"
