@@ -125,6 +125,16 @@ static int upd__persist(struct pfa_update *u)
         u->fresh = u->st.nout;
     for (size_t i = u->st.nout - u->fresh; i < u->st.nout; i++)
         upd__publish_event(u, u->st.outbox[i]);
+    /* A resend not yet due waits a full resend_s after this publish: the outbox goes
+     * out again only after resend_s without one, never an event just sent (a 10,000-
+     * terminal rollout otherwise drowned posfleetd in duplicates once its acks took
+     * longer than resend_s; docs/benchmarks.md, rollout_fleet). */
+    if (u->fresh && u->connected) {
+        int64_t now = upd__mono(u);
+
+        if (u->resend_at > now)
+            u->resend_at = now + (int64_t)u->cfg.resend_s * 1000;
+    }
     u->fresh = 0;
     return 0;
 }
