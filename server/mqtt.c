@@ -97,11 +97,17 @@ static int mqtt__drain(struct pfs_mqtt *m, int *packets)
  * report (docs/benchmarks.md, sim_fleet); read every 20 ms, a wake-up handles
  * a handful. The timer keeps reading while reads find messages (at once when
  * the last one stopped at its bound: a flood is read as fast as before) and
- * hands back to the poll when a read finds nothing.
+ * hands back to the poll when a read finds nothing. Never while a publish of
+ * ours awaits its acknowledgement: request/answer traffic (update offers and
+ * event acks, chunks, diagnostics) runs at the speed of the connection.
  */
 static void mqtt__hold_reads(struct pfs_mqtt *m, int packets)
 {
     if (!m->connected || !m->poll || m->cfg->mqtt_read_batch_ms <= 0 || m->stopping)
+        return;
+    /* A publish of ours (offers, event acks, diagnostics) is not done: held reads
+     * would cap QoS 1 at the broker's receive maximum per read_batch_ms. */
+    if (m->unacked)
         return;
     m->read_held = true;
     uv_timer_start(&m->read_timer, mqtt__on_read_timer,
@@ -340,6 +346,8 @@ static void mqtt__on_publish(struct mosquitto *mosq, void *obj, int mid)
     struct pfs_mqtt *m = obj;
 
     (void)mosq;
+    if (m->unacked)
+        m->unacked--;
     if (m->on_published)
         m->on_published(m->published_ctx, mid);
 }
@@ -347,15 +355,7 @@ static void mqtt__on_publish(struct mosquitto *mosq, void *obj, int mid)
 int pfs_mqtt_publish(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
                      int qos, int *mid)
 {
-    int rc;
-
-    if (!m->mosq || !m->connected || !m->poll || len > (size_t)INT32_MAX)
-        return PF_ECONN;
-    rc = mosquitto_publish_v5(m->mosq, mid, topic, (int)len, payload, qos, false, NULL);
-    if (rc != MOSQ_ERR_SUCCESS)
-        return PF_ECONN;
-    mqtt__update_events(m);
-    return 0;
+    return pfs_mqtt_publish_props(m, topic, payload, len, qos, NULL, mid);
 }
 
 static void mqtt__on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -482,6 +482,13 @@ int pfs_mqtt_publish_props(struct pfs_mqtt *m, const char *topic, const void *pa
     mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS)
         return PF_ECONN;
+    /* Until libmosquitto reports it done (sent for QoS 0, acknowledged for QoS 1),
+     * the connection is read at once (mqtt__hold_reads). */
+    m->unacked++;
+    if (m->read_held) {
+        uv_timer_stop(&m->read_timer);
+        m->read_held = false;
+    }
     mqtt__update_events(m);
     return 0;
 }

@@ -42,6 +42,7 @@ struct pfs_mqtt {
     uv_timer_t reconnect_timer;
     uv_timer_t read_timer; /* reads while the socket is not watched (mqtt.read_batch_ms) */
     bool read_held;        /* readability not watched: read_timer reads */
+    unsigned long unacked; /* our publishes not yet reported done by libmosquitto */
     bool timers_open;
     bool connected; /* CONNACK received */
     bool stopping;
