@@ -21,7 +21,7 @@ void pfs_config_defaults(struct pfs_config *c)
     c->mqtt_read_batch_ms = 20;
     snprintf(c->store_path, sizeof(c->store_path), "/var/lib/posfleet/posfleetd.db");
     c->store_health_keep = 1000;
-    c->store_batch_ms = 25;
+    c->store_batch_ms = 100;
     c->store_batch_max = 2000;
     snprintf(c->http_addr, sizeof(c->http_addr), "127.0.0.1");
     c->http_port = 8080;

@@ -38,7 +38,8 @@ state=$(mktemp -d "$shm/pf-bench-fleet.XXXXXX")
 pf_at_exit "rm -rf '$state'"
 pf_pki_init "$state/pki"
 pf_broker_start "$PF_PKI"
-PF_REPORT_INTERVAL=60 pf_server_start "${SERVER_CONF:-}"
+# posfleetd's own default store.batch_ms (the test stack's 20 ms is for test latency).
+PF_STORE_BATCH_MS=100 PF_REPORT_INTERVAL=60 pf_server_start "${SERVER_CONF:-}"
 srv=$(pf_pid_of posfleetd)
 
 t=$(date +%s)

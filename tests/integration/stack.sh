@@ -18,6 +18,7 @@ PF_CLI="$PF_BUILD/server/cli/posfleet"
 # pf_server_start [EXTRA_CONF_LINES]: writes $PF_TMP/server/posfleetd.conf and starts
 # posfleetd against the test broker. Exports PF_HTTP_PORT, POSFLEET_URL, PF_STORE and
 # PF_TOKEN_{OPS,SUPPORT,VIEWER} (token files). Waits until the API answers.
+# PF_STORE_BATCH_MS: store.batch_ms (20 unless set; benchmarks use the production default).
 pf_server_start() {
     local dir="$PF_TMP/server" extra="${1:-}" role
     pf_require_bin "$PF_SERVERD"
@@ -44,7 +45,7 @@ mqtt.key = $key
 mqtt.reconnect_min_ms = 100
 mqtt.reconnect_max_ms = 1000
 store.path = $PF_STORE
-store.batch_ms = 20
+store.batch_ms = ${PF_STORE_BATCH_MS:-20}
 http.addr = 127.0.0.1
 http.port = $PF_HTTP_PORT
 http.tokens = $dir/tokens
