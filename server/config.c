@@ -18,7 +18,7 @@ void pfs_config_defaults(struct pfs_config *c)
     c->mqtt_session_expiry_s = 3600;
     c->mqtt_reconnect_min_ms = 500;
     c->mqtt_reconnect_max_ms = 30000;
-    c->mqtt_read_batch_ms = 20;
+    c->mqtt_read_batch_ms = 50;
     snprintf(c->store_path, sizeof(c->store_path), "/var/lib/posfleet/posfleetd.db");
     c->store_health_keep = 1000;
     c->store_batch_ms = 100;

@@ -94,7 +94,7 @@ static int mqtt__drain(struct pfs_mqtt *m, int *packets)
  * readability is followed by reads on a timer instead of a wake-up per
  * message. At 15,000 terminals reporting every 60 s (250 reports/s) every
  * report arrived alone, and its wake-up on cold caches cost far more than the
- * report (docs/benchmarks.md, sim_fleet); read every 20 ms, a wake-up handles
+ * report (docs/benchmarks.md, sim_fleet); read every 50 ms, a wake-up handles
  * a handful. The timer keeps reading while reads find messages (at once when
  * the last one stopped at its bound: a flood is read as fast as before) and
  * hands back to the poll when a read finds nothing. Never while a publish of
@@ -105,9 +105,10 @@ static void mqtt__hold_reads(struct pfs_mqtt *m, int packets)
 {
     if (!m->connected || !m->poll || m->cfg->mqtt_read_batch_ms <= 0 || m->stopping)
         return;
-    /* A publish of ours (offers, event acks, diagnostics) is not done: held reads
-     * would cap QoS 1 at the broker's receive maximum per read_batch_ms. */
-    if (m->unacked)
+    /* A publish of ours (offers, event acks, diagnostics, chunks) is not done or was
+     * made within read_batch_ms: held reads would cap QoS 1 at the broker's receive
+     * maximum per read_batch_ms and slow a request/answer exchange (chunk requests). */
+    if (m->unacked || uv_now(m->loop) - m->published_at < (uint64_t)m->cfg->mqtt_read_batch_ms)
         return;
     m->read_held = true;
     uv_timer_start(&m->read_timer, mqtt__on_read_timer,
@@ -485,6 +486,7 @@ int pfs_mqtt_publish_props(struct pfs_mqtt *m, const char *topic, const void *pa
     /* Until libmosquitto reports it done (sent for QoS 0, acknowledged for QoS 1),
      * the connection is read at once (mqtt__hold_reads). */
     m->unacked++;
+    m->published_at = uv_now(m->loop);
     if (m->read_held) {
         uv_timer_stop(&m->read_timer);
         m->read_held = false;

@@ -43,6 +43,7 @@ struct pfs_mqtt {
     uv_timer_t read_timer; /* reads while the socket is not watched (mqtt.read_batch_ms) */
     bool read_held;        /* readability not watched: read_timer reads */
     unsigned long unacked; /* our publishes not yet reported done by libmosquitto */
+    uint64_t published_at; /* uv_now() of our last publish */
     bool timers_open;
     bool connected; /* CONNACK received */
     bool stopping;
