@@ -17,20 +17,20 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "api.h"
-#include "config.h"
-#include "diag.h"
-#include "http.h"
-#include "ingest.h"
-#include "lifectl.h"
-#include "log.h"
-#include "metrics.h"
-#include "mqtt.h"
+#include "api/api.h"
+#include "base/config.h"
+#include "diag/diag.h"
+#include "net/http.h"
+#include "fleet/ingest.h"
+#include "lifecycle/lifectl.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "net/mqtt.h"
 #include "pf/clock.h"
-#include "rollout.h"
+#include "rollouts/rollout.h"
 #include "store/store.h"
-#include "tokens.h"
-#include "updates.h"
+#include "api/tokens.h"
+#include "updates/updates.h"
 
 struct pfs_server_opts {
     bool signals; /* stop on SIGTERM/SIGINT */

@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lifecycle.h"
-#include "merchant.h"
-#include "repair.h"
+#include "lifecycle/lifecycle.h"
+#include "lifecycle/merchant.h"
+#include "lifecycle/repair.h"
 #include "store/store.h"
 
 struct pfs_term {

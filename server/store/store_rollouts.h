@@ -20,9 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "merchant.h"
+#include "lifecycle/merchant.h"
 #include "pf/msg_update.h"
-#include "rollout_def.h"
+#include "rollouts/rollout_def.h"
 #include "store/store.h"
 #include "store/store_updates.h"
 

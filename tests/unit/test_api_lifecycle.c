@@ -18,7 +18,7 @@
 
 #include "server.h"
 #include "testutil.h"
-#include "tokens.h"
+#include "api/tokens.h"
 
 static char dir[256];
 static struct pfs_config cfg;

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle.h"
-#include "merchant.h"
+#include "lifecycle/lifecycle.h"
+#include "lifecycle/merchant.h"
 #include "pf/msg_lifecycle.h"
-#include "repair.h"
+#include "lifecycle/repair.h"
 #include "store/store.h"
 #include "store/store_lifecycle.h"
 #include "testutil.h"

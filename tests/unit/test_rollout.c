@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rollout_def.h"
+#include "rollouts/rollout_def.h"
 #include "store/store.h"
 #include "store/store_rollouts.h"
-#include "store/store_sqlite_internal.h"
+#include "store/sqlite/store_sqlite_internal.h"
 #include "store/store_updates.h"
 #include "testutil.h"
 

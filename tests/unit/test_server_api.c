@@ -27,7 +27,7 @@
 #include "pf/msg.h"
 #include "server.h"
 #include "testutil.h"
-#include "tokens.h"
+#include "api/tokens.h"
 
 static char dir[256];
 static struct pfs_config cfg;

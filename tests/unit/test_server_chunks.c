@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifacts.h"
+#include "updates/artifacts.h"
 #include "bundle_fixture.h"
-#include "chunks.h"
+#include "updates/chunks.h"
 #include "pf/fileio.h"
 #include "testutil.h"
 

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alerts.h"
-#include "ingest.h"
-#include "metrics.h"
+#include "fleet/alerts.h"
+#include "fleet/ingest.h"
+#include "base/metrics.h"
 #include "pf/msg.h"
 #include "store/store.h"
 #include "testutil.h"

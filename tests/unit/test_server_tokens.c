@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "tokens.h"
+#include "api/tokens.h"
 
 static void line_for(char *out, size_t size, const char *name, const char *role, const char *token)
 {

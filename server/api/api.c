@@ -1,0 +1,754 @@
+/*
+ * api.c - routing, authentication and the JSON of the HTTP API.
+ */
+#include "api/api_resp.h"
+#include "api/api.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fleet/alerts.h"
+#include "api/api_diag.h"
+#include "api/api_lifecycle.h"
+#include "pf/jsonv.h"
+#include "rollouts/rollout.h"
+#include "updates/updates.h"
+
+/* --- responses --- */
+
+
+
+
+/* --- JSON of a terminal --- */
+
+static json_t *api__str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *api__selftest(const enum pf_check *c)
+{
+    json_t *o = json_object();
+
+    for (int i = 0; o && i < PF_COMP_COUNT; i++)
+        json_object_set_new(o, pf_component_names[i], json_string(pf_check_names[c[i]]));
+    return o;
+}
+
+static json_t *api__alert_kinds(const char *csv)
+{
+    json_t *a = json_array();
+    const char *p = csv;
+
+    while (a && p && *p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+        json_array_append_new(a, json_stringn(p, n));
+        p = comma ? comma + 1 : NULL;
+    }
+    return a;
+}
+
+static json_t *api__device(const struct pfs_device *d, const struct pfs_dev_state *s,
+                           const char *alerts_csv)
+{
+    const struct pf_health *h = &s->health;
+    bool hh = s->seen && s->have_health;
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "serial", json_string(d->serial));
+    json_object_set_new(o, "model", json_string(d->model));
+    json_object_set_new(o, "hw_rev", api__str_or_null(d->hw_rev));
+    json_object_set_new(o, "merchant_id", api__str_or_null(d->merchant_id));
+    json_object_set_new(o, "status", json_string(pfs_dev_status_names[d->status]));
+    json_object_set_new(o, "created_ms", json_integer(d->created_ms));
+    json_object_set_new(o, "revoked_ms", d->revoked_ms ? json_integer(d->revoked_ms) : json_null());
+    json_object_set_new(o, "online",
+                        json_boolean(s->seen && s->online && d->status == PFS_DEV_REGISTERED));
+    json_object_set_new(o, "last_seen_ms", s->seen ? json_integer(s->last_seen_ms) : json_null());
+    json_object_set_new(o, "fw_version", s->seen ? api__str_or_null(s->fw_version) : json_null());
+    json_object_set_new(o, "fw_slot",
+                        s->seen && s->fw_version[0] ? json_string(pf_slot_names[s->fw_slot])
+                                                    : json_null());
+    json_object_set_new(o, "fee_version",
+                        s->seen && s->fw_version[0] ? json_string(s->fee_version) : json_null());
+    json_object_set_new(o, "battery_pct", hh ? json_integer(h->battery_pct) : json_null());
+    json_object_set_new(o, "charging", hh ? json_boolean(h->charging) : json_null());
+    json_object_set_new(o, "signal_dbm", hh ? json_integer(h->signal_dbm) : json_null());
+    json_object_set_new(o, "net_type",
+                        hh ? json_string(pf_net_type_names[h->net_type]) : json_null());
+    json_object_set_new(o, "temp_c", hh ? json_integer(h->temp_c) : json_null());
+    json_object_set_new(o, "paper", hh ? json_string(pf_paper_names[h->paper]) : json_null());
+    json_object_set_new(o, "tamper", hh ? json_boolean(h->tamper) : json_null());
+    json_object_set_new(o, "alerts", api__alert_kinds(alerts_csv));
+    return o;
+}
+
+static json_t *api__health_row(const struct pfs_health_row *r)
+{
+    const struct pf_health *h = &r->h;
+
+    return json_pack(
+            "{s:I, s:I, s:I, s:o, s:b, s:i, s:b, s:s, s:i, s:i, s:I, s:I, s:I, s:s, s:s, s:s, s:s,"
+            " s:b, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:s}}",
+            "seq", (json_int_t)h->seq, "ts_ms", (json_int_t)h->ts_ms, "recv_ms",
+            (json_int_t)r->recv_ms, "stored_ms",
+            r->stored_ms ? json_integer(r->stored_ms) : json_null(), "queued", h->queued,
+            "battery_pct", h->battery_pct, "charging", h->charging, "net_type",
+            pf_net_type_names[h->net_type], "signal_dbm", h->signal_dbm, "temp_c", h->temp_c,
+            "storage_free_kb", (json_int_t)h->storage_free_kb, "mem_free_kb",
+            (json_int_t)h->mem_free_kb, "uptime_s", (json_int_t)h->uptime_s, "fw_version",
+            h->fw_version, "fw_slot", pf_slot_names[h->fw_slot], "fee_version", h->fee_version,
+            "paper", pf_paper_names[h->paper], "tamper", h->tamper, "selftest",
+            api__selftest(h->selftest), "errors", "reconnects", (json_int_t)h->err_reconnects,
+            "queue_dropped", (json_int_t)h->err_queue_dropped, "reader", (json_int_t)h->err_reader,
+            "printer", (json_int_t)h->err_printer, "txn", "count", (json_int_t)h->txn_count,
+            "amount_minor", (json_int_t)h->txn_amount_minor, "currency", h->currency);
+}
+
+/* --- auth --- */
+
+static int api__auth(struct pfs_api *api, const struct pfs_http_req *req,
+                     struct pfs_http_resp *resp, enum pfs_role need, const struct pfs_token **who)
+{
+    const char *hdr = pfs_http_header(req, "Authorization");
+    const char *tok;
+    int rc;
+
+    *who = NULL;
+    if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
+        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
+        return PF_EAUTH;
+    }
+    tok = hdr + 7;
+    while (*tok == ' ')
+        tok++;
+    rc = pfs_tokens_auth(api->tokens, tok, strlen(tok), who);
+    if (rc) {
+        pfs_api_error(resp, PF_EAUTH, "bad token");
+        return PF_EAUTH;
+    }
+    if ((*who)->role < need) {
+        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
+                   pfs_role_names[(*who)->role], pfs_role_names[need]);
+        return PF_EPERM;
+    }
+    return 0;
+}
+
+/* --- handlers --- */
+
+static int api__int_arg(const char *v, long min, long max, long *out)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max)
+        return PF_EINVAL;
+    *out = n;
+    return 0;
+}
+
+struct api__list {
+    json_t *arr;
+    char last[PF_SERIAL_MAX + 1];
+};
+
+static int api__list_cb(void *ctx, const struct pfs_device *d, const struct pfs_dev_state *s,
+                        const char *alerts)
+{
+    struct api__list *l = ctx;
+    json_t *o = api__device(d, s, alerts);
+
+    if (!o || json_array_append_new(l->arr, o))
+        return PF_ENOMEM;
+    snprintf(l->last, sizeof(l->last), "%s", d->serial);
+    return 0;
+}
+
+static void api__devices(struct pfs_api *api, const struct pfs_http_req *req,
+                         struct pfs_http_resp *resp)
+{
+    static const char *const conns[] = {"", "online", "offline", "never", "revoked", NULL};
+    struct pfs_dev_filter f = {.limit = PFS_API_LIMIT_DEFAULT};
+    struct api__list l = {0};
+    const char *v;
+    bool more = false;
+    long n;
+    int rc;
+
+    v = pfs_http_query(req, "status");
+    if (v) {
+        int i;
+
+        for (i = 1; conns[i] && strcmp(conns[i], v) != 0; i++)
+            ;
+        if (!conns[i]) {
+            pfs_api_error(resp, PF_EINVAL, "status: must be online, offline, never or revoked");
+            return;
+        }
+        f.conn = (enum pfs_conn_filter)i;
+    }
+    f.model = pfs_http_query(req, "model");
+    f.fw = pfs_http_query(req, "fw");
+    f.alert = pfs_http_query(req, "alert");
+    if (f.alert && pfs_alert_kind(f.alert) < 0) {
+        pfs_api_error(resp, PF_EINVAL, "alert: unknown kind '%.32s'", f.alert);
+        return;
+    }
+    f.after = pfs_http_query(req, "after");
+    v = pfs_http_query(req, "limit");
+    if (v) {
+        if (api__int_arg(v, 1, PFS_API_LIMIT_MAX, &n)) {
+            pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+            return;
+        }
+        f.limit = (int)n;
+    }
+    l.arr = json_array();
+    if (!l.arr) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_store_device_list(api->store, &f, api__list_cb, &l, &more);
+    if (rc) {
+        json_decref(l.arr);
+        pfs_api_error(resp, rc, "listing devices: %s", pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 200,
+              json_pack("{s:o, s:o}", "devices", l.arr, "next",
+                        more ? json_string(l.last) : json_null()));
+}
+
+static int api__health_cb(void *ctx, const struct pfs_health_row *r)
+{
+    json_t *o = api__health_row(r);
+
+    if (!o || json_array_append_new(ctx, o))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static int api__alert_cb(void *ctx, const struct pfs_alert *a)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "serial", a->serial, "kind", a->kind, "opened_ms",
+                          (json_int_t)a->opened_ms, "detail", a->detail);
+
+    if (!o || json_array_append_new(ctx, o))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static int api__alert_kind_cb(void *ctx, const struct pfs_alert *a)
+{
+    json_t *o = json_pack("{s:s, s:I, s:s}", "kind", a->kind, "opened_ms", (json_int_t)a->opened_ms,
+                          "detail", a->detail);
+
+    if (!o || json_array_append_new(ctx, o))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
+                            struct pfs_http_resp *resp, const char *serial)
+{
+    struct pfs_device d;
+    struct pfs_dev_state *s = calloc(1, sizeof(*s));
+    json_t *o = NULL, *health = NULL, *alerts = NULL;
+    const char *v = pfs_http_query(req, "health");
+    long n = PFS_API_HEALTH_DEFAULT;
+    int rc;
+
+    if (!s) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    if (v && api__int_arg(v, 0, PFS_API_HEALTH_MAX, &n)) {
+        pfs_api_error(resp, PF_EINVAL, "health: must be 0..%d", PFS_API_HEALTH_MAX);
+        goto out_free;
+    }
+    rc = pfs_store_device_get(api->store, serial, &d, s);
+    if (rc == PF_EUNKNOWN_SERIAL) {
+        pfs_api_error(resp, rc, "serial %s is not registered", serial);
+        goto out_free;
+    }
+    if (rc) {
+        pfs_api_error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
+        goto out_free;
+    }
+    o = api__device(&d, s, NULL);
+    health = json_array();
+    alerts = json_array();
+    if (!o || !health || !alerts) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    rc = pfs_store_health_recent(api->store, serial, (int)n, api__health_cb, health);
+    if (!rc)
+        rc = pfs_store_alerts_open(api->store, serial, api__alert_kind_cb, alerts);
+    if (rc) {
+        pfs_api_error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
+        goto out_free;
+    }
+    if (s->seen && s->have_birth) {
+        const struct pf_birth *b = &s->birth;
+
+        json_object_set_new(o, "birth",
+                            json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "ts_ms",
+                                      (json_int_t)b->ts_ms, "model", b->model, "hw_rev", b->hw_rev,
+                                      "fw_version", b->fw_version, "fw_slot",
+                                      pf_slot_names[b->fw_slot], "fee_version", b->fee_version,
+                                      "boot", pf_boot_outcome_names[b->boot], "agent_version",
+                                      b->agent_version, "selftest", api__selftest(b->selftest)));
+    } else {
+        json_object_set_new(o, "birth", json_null());
+    }
+    if (s->seen && s->have_health) {
+        const struct pf_health *h = &s->health;
+
+        json_object_set_new(o, "selftest", api__selftest(h->selftest));
+        json_object_set_new(
+                o, "counters",
+                json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}",
+                          "reconnects", (json_int_t)h->err_reconnects, "queue_dropped",
+                          (json_int_t)h->err_queue_dropped, "reader", (json_int_t)h->err_reader,
+                          "printer", (json_int_t)h->err_printer, "txn_count",
+                          (json_int_t)h->txn_count, "txn_amount_minor",
+                          (json_int_t)h->txn_amount_minor, "currency", h->currency,
+                          "storage_free_kb", (json_int_t)h->storage_free_kb, "mem_free_kb",
+                          (json_int_t)h->mem_free_kb, "uptime_s", (json_int_t)h->uptime_s, "seq",
+                          (json_int_t)h->seq, "ts_ms", (json_int_t)h->ts_ms));
+    } else {
+        json_object_set_new(o, "selftest",
+                            s->seen && s->have_birth ? api__selftest(s->birth.selftest)
+                                                     : json_null());
+        json_object_set_new(o, "counters", json_null());
+    }
+    json_object_set_new(o, "health", health);
+    json_object_set_new(o, "alerts", alerts);
+    health = alerts = NULL;
+    if (api->updates && (rc = pfs_updates_device_json(api->updates, serial, o)) != 0) {
+        pfs_api_error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
+        goto out_free;
+    }
+    pfs_api_json(resp, 200, o);
+    o = NULL;
+out_free:
+    json_decref(o);
+    json_decref(health);
+    json_decref(alerts);
+    free(s);
+}
+
+static bool api__printable(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+static void api__device_add(struct pfs_api *api, const struct pfs_http_req *req,
+                            struct pfs_http_resp *resp, const struct pfs_token *who)
+{
+    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    struct pfs_device d;
+    struct pfs_dev_state s;
+    struct pf_error err = {0};
+    json_t *body = NULL;
+    int rc;
+
+    memset(&d, 0, sizeof(d));
+    rc = pf_json_parse_object(req->body, req->body_len, 64 * 1024, &body, &err);
+    if (rc) {
+        pfs_api_error(resp, rc == PF_ETOOBIG ? rc : PF_EPARSE, "%s", err.msg);
+        return;
+    }
+    rc = pf_json_str(body, "serial", true, 1, PF_SERIAL_MAX, d.serial, &err);
+    if (!rc && !pf_serial_valid(d.serial))
+        rc = pf_error_set(&err, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -",
+                          PF_SERIAL_MAX);
+    if (!rc)
+        rc = pf_json_str(body, "model", true, 1, PF_MODEL_MAX, d.model, &err);
+    if (!rc && !api__printable(d.model))
+        rc = pf_error_set(&err, PF_EINVAL, "model: printable ASCII only");
+    if (!rc)
+        rc = pf_json_str(body, "hw_rev", false, 1, PF_HWREV_MAX, d.hw_rev, &err);
+    if (!rc && !api__printable(d.hw_rev))
+        rc = pf_error_set(&err, PF_EINVAL, "hw_rev: printable ASCII only");
+    if (!rc)
+        rc = pf_json_str(body, "merchant_id", false, 1, PFS_MERCHANT_MAX, d.merchant_id, &err);
+    if (!rc && !api__printable(d.merchant_id))
+        rc = pf_error_set(&err, PF_EINVAL, "merchant_id: printable ASCII only");
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        return;
+    }
+    rc = pfs_store_device_add(api->store, &d, &actor, pf_clock_wall_ms(api->clock), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    pfs_log_info(api->log, "api: %s (%s) registered %s model %s", actor.name, actor.role, d.serial,
+                 d.model);
+    if (pfs_ingest_registered(api->ingest, d.serial))
+        pfs_log_error(api->log, "api: %s: cache update failed", d.serial);
+    if (api->changed)
+        api->changed(api->changed_ctx);
+    rc = pfs_store_device_get(api->store, d.serial, &d, &s);
+    if (rc) {
+        pfs_api_error(resp, rc, "reading %s back: %s", d.serial, pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 201, api__device(&d, &s, NULL));
+}
+
+/* CSV rows "serial,model[,hw_rev[,merchant_id]]" for the bulk import. */
+struct api__csv {
+    const char *p, *end;
+    int line;
+};
+
+static int api__csv_field(const char *name, const char *s, size_t n, size_t min, size_t max,
+                          char *out, int line, struct pf_error *err)
+{
+    if (n < min || n > max)
+        return pf_error_set(err, PF_EINVAL, "line %d: %s: length %zu out of range %zu..%zu", line,
+                            name, n, min, max);
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return pf_error_set(err, PF_EINVAL, "line %d: %s: printable ASCII only", line, name);
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int api__csv_next(void *ctx, struct pfs_device *d, struct pf_error *err)
+{
+    struct api__csv *c = ctx;
+
+    while (c->p < c->end) {
+        const char *line = c->p, *nl = memchr(line, '\n', (size_t)(c->end - line));
+        const char *e = nl ? nl : c->end, *f[4] = {0};
+        size_t fl[4] = {0};
+        int nf = 0, rc;
+
+        c->p = nl ? nl + 1 : c->end;
+        c->line++;
+        if (e > line && e[-1] == '\r')
+            e--;
+        if (e == line)
+            continue;
+        if (c->line == 1 && (size_t)(e - line) >= 6 && memcmp(line, "serial", 6) == 0 &&
+            (e - line == 6 || line[6] == ','))
+            continue; /* header */
+        for (const char *q = line; nf < 4;) {
+            const char *comma = memchr(q, ',', (size_t)(e - q));
+
+            f[nf] = q;
+            fl[nf] = (size_t)((comma ? comma : e) - q);
+            nf++;
+            if (!comma)
+                break;
+            q = comma + 1;
+            if (nf == 4)
+                return pf_error_set(err, PF_EINVAL, "line %d: more than 4 fields", c->line);
+        }
+        if (nf < 2)
+            return pf_error_set(err, PF_EINVAL,
+                                "line %d: expected serial,model[,hw_rev"
+                                "[,merchant_id]]",
+                                c->line);
+        rc = api__csv_field("serial", f[0], fl[0], 1, PF_SERIAL_MAX, d->serial, c->line, err);
+        if (!rc && !pf_serial_valid(d->serial))
+            rc = pf_error_set(err, PF_EINVAL, "line %d: serial: 1-%d characters of A-Z a-z 0-9 _ -",
+                              c->line, PF_SERIAL_MAX);
+        if (!rc)
+            rc = api__csv_field("model", f[1], fl[1], 1, PF_MODEL_MAX, d->model, c->line, err);
+        if (!rc && nf > 2)
+            rc = api__csv_field("hw_rev", f[2], fl[2], 0, PF_HWREV_MAX, d->hw_rev, c->line, err);
+        if (!rc && nf > 3)
+            rc = api__csv_field("merchant_id", f[3], fl[3], 0, PFS_MERCHANT_MAX, d->merchant_id,
+                                c->line, err);
+        return rc ? rc : 1;
+    }
+    return 0;
+}
+
+static void api__device_import(struct pfs_api *api, const struct pfs_http_req *req,
+                               struct pfs_http_resp *resp, const struct pfs_token *who)
+{
+    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    struct api__csv c = {req->body, req->body + req->body_len, 0};
+    struct pf_error err = {0};
+    int64_t count = 0;
+    int rc;
+
+    if (memchr(req->body, '\0', req->body_len)) {
+        pfs_api_error(resp, PF_EPARSE, "body contains a NUL byte");
+        return;
+    }
+    rc = pfs_store_device_import(api->store, api__csv_next, &c, &actor,
+                                 pf_clock_wall_ms(api->clock), &count, &err);
+    if (rc == PF_EEXIST)
+        pf_error_prefix(&err, "line %d", c.line);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s (nothing registered)", err.msg);
+        return;
+    }
+    if (pfs_ingest_registry_refresh(api->ingest))
+        pfs_log_error(api->log, "api: import: cache refresh failed");
+    pfs_log_info(api->log, "api: %s (%s) imported %lld terminals", actor.name, actor.role,
+                 (long long)count);
+    pfs_api_json(resp, 200, json_pack("{s:I}", "added", (json_int_t)count));
+}
+
+static void api__device_revoke(struct pfs_api *api, struct pfs_http_resp *resp,
+                               const struct pfs_token *who, const char *serial)
+{
+    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    struct pfs_device d;
+    struct pfs_dev_state s;
+    struct pf_error err = {0};
+    int rc;
+
+    rc = pfs_store_device_revoke(api->store, serial, &actor, pf_clock_wall_ms(api->clock), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    if (pfs_ingest_revoked(api->ingest, serial))
+        pfs_log_error(api->log, "api: %s: cache update failed", serial);
+    pfs_log_info(api->log, "api: %s (%s) revoked %s", actor.name, actor.role, serial);
+    if (api->changed)
+        api->changed(api->changed_ctx);
+    rc = pfs_store_device_get(api->store, serial, &d, &s);
+    if (rc) {
+        pfs_api_error(resp, rc, "reading %s back: %s", serial, pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 200, api__device(&d, &s, NULL));
+}
+
+static int api__group_cb(void *ctx, const char *group, const char *key, int64_t count)
+{
+    json_t *g = json_object_get(ctx, group);
+
+    if (!g || json_object_set_new(g, key, json_integer(count)))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static void api__summary(struct pfs_api *api, struct pfs_http_resp *resp)
+{
+    struct pfs_summary sum;
+    json_t *o = json_pack("{s:{}, s:{}, s:{}}", "alerts", "models", "firmware");
+    int rc;
+
+    if (!o) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    for (int k = 0; k < PFS_ALERT_COUNT; k++)
+        json_object_set_new(json_object_get(o, "alerts"), pfs_alert_names[k], json_integer(0));
+    rc = pfs_store_summary(api->store, &sum, api__group_cb, o);
+    if (rc) {
+        json_decref(o);
+        pfs_api_error(resp, rc, "summary: %s", pf_strerror(rc));
+        return;
+    }
+    json_object_set_new(o, "total", json_integer(sum.total));
+    json_object_set_new(o, "online", json_integer(sum.online));
+    json_object_set_new(o, "offline", json_integer(sum.offline));
+    json_object_set_new(o, "never_seen", json_integer(sum.never_seen));
+    json_object_set_new(o, "revoked", json_integer(sum.revoked));
+    pfs_api_json(resp, 200, o);
+}
+
+static void api__alerts(struct pfs_api *api, struct pfs_http_resp *resp)
+{
+    json_t *arr = json_array();
+    int rc;
+
+    if (!arr) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_store_alerts_open(api->store, NULL, api__alert_cb, arr);
+    if (rc) {
+        json_decref(arr);
+        pfs_api_error(resp, rc, "alerts: %s", pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 200, json_pack("{s:o}", "alerts", arr));
+}
+
+struct api__audit {
+    json_t *arr;
+    int64_t last_id;
+};
+
+static int api__audit_cb(void *ctx, const struct pfs_audit *a)
+{
+    struct api__audit *l = ctx;
+    json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
+    json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
+    json_t *o =
+            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
+                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
+                      a->action, "target", a->target, "before", before, "after", after);
+
+    if (!o || json_array_append_new(l->arr, o))
+        return PF_ENOMEM;
+    l->last_id = a->id;
+    return 0;
+}
+
+static void api__audit(struct pfs_api *api, const struct pfs_http_req *req,
+                       struct pfs_http_resp *resp)
+{
+    struct api__audit l = {0};
+    const char *target = pfs_http_query(req, "target");
+    const char *v;
+    long limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int rc;
+
+    v = pfs_http_query(req, "limit");
+    if (v && api__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        return;
+    }
+    v = pfs_http_query(req, "before");
+    if (v && api__int_arg(v, 1, LONG_MAX, &before)) {
+        pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
+        return;
+    }
+    l.arr = json_array();
+    if (!l.arr) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    /* One row more than asked tells whether another page follows. */
+    rc = pfs_store_audit_list(api->store, target, before, (int)limit + 1, api__audit_cb, &l);
+    if (rc) {
+        json_decref(l.arr);
+        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
+        return;
+    }
+    if (json_array_size(l.arr) > (size_t)limit) {
+        json_array_remove(l.arr, (size_t)limit);
+        l.last_id =
+                json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
+        pfs_api_json(resp, 200,
+                  json_pack("{s:o, s:I}", "audit", l.arr, "next", (json_int_t)l.last_id));
+    } else {
+        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
+    }
+}
+
+static void api__metrics(struct pfs_api *api, struct pfs_http_resp *resp)
+{
+    struct pfs_gauges g;
+    int rc;
+
+    pfs_ingest_gauges(api->ingest, &g);
+    rc = pfs_metrics_render(api->metrics, &g, &resp->body, &resp->len);
+    if (rc) {
+        pfs_api_error(resp, rc, "metrics: %s", pf_strerror(rc));
+        return;
+    }
+    if (api->updates && pfs_updates_metrics(api->updates, &resp->body, &resp->len) != 0)
+        pfs_log_warn(api->log, "metrics: update counts unavailable");
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4";
+}
+
+/* Splits "/v1/devices/SERIAL[/ACTION]"; returns false if the serial part is bad. */
+static bool api__device_path(const char *rest, char *serial, const char **action)
+{
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+
+    if (n == 0 || n > PF_SERIAL_MAX)
+        return false;
+    memcpy(serial, rest, n);
+    serial[n] = '\0';
+    *action = slash ? slash + 1 : "";
+    return pf_serial_valid(serial);
+}
+
+void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_resp *resp)
+{
+    static const char devices[] = "/v1/devices";
+    struct pfs_api *api = ctx;
+    const struct pfs_token *who;
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    bool post = strcmp(req->method, "POST") == 0;
+    const char *p = req->path;
+
+    if (strcmp(p, "/metrics") == 0 && get) {
+        api__metrics(api, resp);
+        return;
+    }
+    if (strncmp(p, "/v1/", 4) != 0) {
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %.64s", p);
+        return;
+    }
+    /* Merchants, lifecycle, repairs: authenticated by their own roles. */
+    if (pfs_api_lifecycle_handle(api, req, resp))
+        return;
+    /* Diagnostics: support or ops, authenticated there. */
+    if (pfs_api_diag_handle(api, api->diag, req, resp))
+        return;
+    if (api__auth(api, req, resp,
+                  post                              ? PFS_ROLE_OPS
+                  : strncmp(p, "/v1/audit", 9) == 0 ? PFS_ROLE_SUPPORT
+                                                    : PFS_ROLE_VIEWER,
+                  &who))
+        return;
+    if (api->updates && pfs_updates_api(api->updates, req, resp, who))
+        return;
+    if (api->rollouts && pfs_rollouts_api(api->rollouts, req, resp, who))
+        return;
+    if (get && (strcmp(p, devices) == 0 || strcmp(p, "/v1/devices/") == 0)) {
+        api__devices(api, req, resp);
+    } else if (post && strcmp(p, devices) == 0) {
+        api__device_add(api, req, resp, who);
+    } else if (post && strcmp(p, "/v1/devices/import") == 0) {
+        api__device_import(api, req, resp, who);
+    } else if (strncmp(p, "/v1/devices/", 12) == 0) {
+        char serial[PF_SERIAL_MAX + 1];
+        const char *action;
+
+        if (!api__device_path(p + 12, serial, &action)) {
+            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
+        } else if (get && *action == '\0') {
+            api__device_one(api, req, resp, serial);
+        } else if (post && strcmp(action, "revoke") == 0) {
+            api__device_revoke(api, resp, who, serial);
+        } else {
+            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+        }
+    } else if (get && strcmp(p, "/v1/summary") == 0) {
+        api__summary(api, resp);
+    } else if (get && strcmp(p, "/v1/alerts") == 0) {
+        api__alerts(api, resp);
+    } else if (get && strcmp(p, "/v1/audit") == 0) {
+        api__audit(api, req, resp);
+    } else {
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+    }
+}

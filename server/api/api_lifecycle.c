@@ -1,0 +1,1027 @@
+/*
+ * api_lifecycle.c - routes, checks and JSON of the lifecycle API.
+ */
+#define _GNU_SOURCE /* timegm */
+#include "api/api_resp.h"
+#include "api/api_lifecycle.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lifecycle/lifectl.h"
+#include "pf/jsonv.h"
+#include "pf/topic.h"
+#include "store/store_lifecycle.h"
+
+#define LAPI_BODY_MAX (64 * 1024)
+
+/* --- responses and auth (the same conventions as api.c) --- */
+
+
+
+
+/* Answers with a JSON text from the store (or the error it stands for). */
+static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
+{
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+    free(text);
+    if (!o) {
+        pfs_api_error(resp, PF_EIO, "store returned no view");
+        return;
+    }
+    pfs_api_json(resp, status, o);
+}
+
+static int lapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
+                      struct pfs_http_resp *resp, enum pfs_role need, const struct pfs_token **who)
+{
+    const char *hdr = pfs_http_header(req, "Authorization");
+    const char *tok;
+
+    *who = NULL;
+    if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
+        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
+        return PF_EAUTH;
+    }
+    tok = hdr + 7;
+    while (*tok == ' ')
+        tok++;
+    if (pfs_tokens_auth(api->tokens, tok, strlen(tok), who) != 0) {
+        pfs_api_error(resp, PF_EAUTH, "bad token");
+        return PF_EAUTH;
+    }
+    if ((*who)->role < need) {
+        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
+                    pfs_role_names[(*who)->role], pfs_role_names[need]);
+        return PF_EPERM;
+    }
+    return 0;
+}
+
+/* The request body as an object ({} when empty); answers and returns NULL on error. */
+static json_t *lapi__body(const struct pfs_http_req *req, struct pfs_http_resp *resp)
+{
+    struct pf_error err = {0};
+    json_t *body = NULL;
+    int rc;
+
+    if (req->body_len == 0)
+        return json_object();
+    rc = pf_json_parse_object(req->body, req->body_len, LAPI_BODY_MAX, &body, &err);
+    if (rc) {
+        pfs_api_error(resp, rc == PF_ETOOBIG ? rc : PF_EPARSE, "%s", err.msg);
+        return NULL;
+    }
+    return body;
+}
+
+static int lapi__int_arg(const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    long long n;
+
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max)
+        return PF_EINVAL;
+    *out = n;
+    return 0;
+}
+
+/* A time: ms since the epoch, or UTC "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM[:SS]Z". */
+static int lapi__time_arg(const char *v, int64_t *out)
+{
+    struct tm tm;
+    long long n;
+    const char *end;
+
+    if (lapi__int_arg(v, 0, 4102444800000LL, &n) == 0) {
+        *out = n;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(v, "%Y-%m-%dT%H:%MZ", &tm);
+    }
+    if (!end || *end) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(v, "%Y-%m-%d", &tm);
+    }
+    if (!end || *end)
+        return PF_EINVAL;
+    *out = (int64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+static int64_t lapi__now(struct pfs_api *api)
+{
+    return pf_clock_wall_ms(api->clock);
+}
+
+static void lapi__changed(struct pfs_api *api)
+{
+    if (api->changed)
+        api->changed(api->changed_ctx);
+}
+
+/* --- merchants --- */
+
+static int lapi__merchant_cb(void *ctx, const struct pfs_merchant *m)
+{
+    json_t *o = pfs_merchant_to_json(m);
+
+    if (!o || json_array_append_new(ctx, o))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
+                            struct pfs_http_resp *resp)
+{
+    const char *v = pfs_http_query(req, "status");
+    const char *after = pfs_http_query(req, "after");
+    json_t *arr = json_array();
+    long long limit = PFS_API_LIMIT_DEFAULT;
+    int status = -1, rc;
+    bool more = false;
+
+    if (v) {
+        for (status = 0; pfs_merchant_status_names[status]; status++) {
+            if (strcmp(v, pfs_merchant_status_names[status]) == 0)
+                break;
+        }
+        if (!pfs_merchant_status_names[status]) {
+            json_decref(arr);
+            pfs_api_error(resp, PF_EINVAL,
+                        "status: one of applied, approved, rejected, active, suspended, closed");
+            return;
+        }
+    }
+    v = pfs_http_query(req, "limit");
+    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+        json_decref(arr);
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        return;
+    }
+    if (!arr) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_store_merchant_list(api->store, status, after, (int)limit, lapi__merchant_cb, arr,
+                                 &more);
+    if (rc) {
+        json_decref(arr);
+        pfs_api_error(resp, rc, "merchants: %s", pf_strerror(rc));
+        return;
+    }
+    {
+        size_t n = json_array_size(arr);
+        json_t *next = more && n ? json_incref(json_object_get(json_array_get(arr, n - 1), "id"))
+                                 : json_null();
+
+        pfs_api_json(resp, 200, json_pack("{s:o, s:o}", "merchants", arr, "next", next));
+    }
+}
+
+static void lapi__merchant_add(struct pfs_api *api, const struct pfs_http_req *req,
+                               struct pfs_http_resp *resp, const struct pfs_actor *actor)
+{
+    struct pfs_merchant m;
+    struct pf_error err = {0};
+    json_t *body = lapi__body(req, resp);
+    int rc;
+
+    if (!body)
+        return;
+    memset(&m, 0, sizeof(m));
+    rc = pfs_merchant_from_json(body, true, &m, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        return;
+    }
+    rc = pfs_store_merchant_add(api->store, &m, actor, lapi__now(api), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    pfs_log_info(api->log, "api: %s (%s) added merchant %s", actor->name, actor->role, m.id);
+    rc = pfs_store_merchant_get(api->store, m.id, &m);
+    if (rc) {
+        pfs_api_error(resp, rc, "reading merchant %s back: %s", m.id, pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 201, pfs_merchant_to_json(&m));
+}
+
+static int lapi__term_serial_cb(void *ctx, const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+
+    if (!o || json_array_append_new(ctx, o))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static void lapi__merchant_show(struct pfs_api *api, struct pfs_http_resp *resp, const char *id)
+{
+    struct pfs_merchant m;
+    json_t *o, *terms;
+    int rc = pfs_store_merchant_get(api->store, id, &m);
+
+    if (rc == PF_ENOENT) {
+        pfs_api_error(resp, rc, "merchant %s: no such merchant", id);
+        return;
+    }
+    if (rc) {
+        pfs_api_error(resp, rc, "merchant %s: %s", id, pf_strerror(rc));
+        return;
+    }
+    o = pfs_merchant_to_json(&m);
+    terms = json_array();
+    if (!o || !terms) {
+        json_decref(o);
+        json_decref(terms);
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_store_merchant_terminals(api->store, id, lapi__term_serial_cb, terms);
+    if (rc) {
+        json_decref(o);
+        json_decref(terms);
+        pfs_api_error(resp, rc, "merchant %s: terminals: %s", id, pf_strerror(rc));
+        return;
+    }
+    json_object_set_new(o, "terminals", terms);
+    pfs_api_json(resp, 200, o);
+}
+
+struct lapi__mchange {
+    json_t *body; /* update: the fields */
+    int act;      /* or a review action, -1 for update */
+};
+
+static int lapi__mchange_fn(void *ctx, struct pfs_merchant *m, struct pf_error *err)
+{
+    struct lapi__mchange *c = ctx;
+    enum pfs_merchant_status to;
+    int rc;
+
+    if (c->act < 0) {
+        rc = pfs_merchant_from_json(c->body, false, m, err);
+        return rc ? PF_EINVAL : 0;
+    }
+    rc = pfs_merchant_next(m->status, (enum pfs_merchant_action)c->act, &to, err);
+    if (rc)
+        return pf_error_prefix(err, "merchant %s", m->id);
+    m->status = to;
+    return 0;
+}
+
+static void lapi__merchant_change(struct pfs_api *api, const struct pfs_http_req *req,
+                                  struct pfs_http_resp *resp, const struct pfs_actor *actor,
+                                  const char *id, int act)
+{
+    struct lapi__mchange c = {NULL, act};
+    struct pfs_merchant m;
+    struct pf_error err = {0};
+    int rc;
+
+    c.body = lapi__body(req, resp);
+    if (!c.body)
+        return;
+    rc = pfs_store_merchant_change(api->store, id,
+                                   act < 0 ? "update" : pfs_merchant_action_names[act],
+                                   lapi__mchange_fn, &c, actor, lapi__now(api), &m, &err);
+    json_decref(c.body);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    pfs_log_info(api->log, "api: %s (%s) merchant %s: %s", actor->name, actor->role, id,
+                 act < 0 ? "update" : pfs_merchant_action_names[act]);
+    lapi__changed(api);
+    pfs_api_json(resp, 200, pfs_merchant_to_json(&m));
+}
+
+/* --- terminals --- */
+
+static void lapi__term_view(struct pfs_api *api, struct pfs_http_resp *resp, int status,
+                            const char *serial)
+{
+    char *text = NULL;
+    int rc = pfs_store_term_json(api->store, serial, &text);
+
+    if (rc == PF_EUNKNOWN_SERIAL) {
+        pfs_api_error(resp, rc, "serial %s is not registered", serial);
+        return;
+    }
+    if (rc) {
+        pfs_api_error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
+        return;
+    }
+    lapi__text(resp, status, text);
+}
+
+static void lapi__history(struct pfs_api *api, const struct pfs_http_req *req,
+                          struct pfs_http_resp *resp, const char *serial)
+{
+    const char *v = pfs_http_query(req, "limit");
+    long long limit = PFS_API_LIMIT_DEFAULT;
+    char *text = NULL;
+    int rc;
+
+    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        return;
+    }
+    rc = pfs_store_history_json(api->store, serial, (int)limit, &text);
+    if (rc == PF_EUNKNOWN_SERIAL) {
+        pfs_api_error(resp, rc, "serial %s is not registered", serial);
+        return;
+    }
+    if (rc) {
+        pfs_api_error(resp, rc, "history of %s: %s", serial, pf_strerror(rc));
+        return;
+    }
+    lapi__text(resp, 200, text);
+}
+
+static void lapi__bind(struct pfs_api *api, const struct pfs_http_req *req,
+                       struct pfs_http_resp *resp, const struct pfs_actor *actor,
+                       const char *serial)
+{
+    char merchant[PFS_MERCHANT_ID_MAX + 1] = "";
+    struct pf_error err = {0};
+    json_t *body = lapi__body(req, resp);
+    int rc;
+
+    if (!body)
+        return;
+    rc = pf_json_printable(body, "merchant_id", true, 1, PFS_MERCHANT_ID_MAX, merchant, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        return;
+    }
+    rc = pfs_store_term_bind(api->store, serial, merchant, actor, lapi__now(api), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    if (api->lifectl && pfs_lifectl_installed(api->lifectl, serial))
+        pfs_log_error(api->log, "api: %s: out of memory", serial);
+    pfs_log_info(api->log, "api: %s (%s) bound %s to merchant %s", actor->name, actor->role, serial,
+                 merchant);
+    lapi__changed(api);
+    lapi__term_view(api, resp, 200, serial);
+}
+
+static void lapi__unbind_retire(struct pfs_api *api, struct pfs_http_resp *resp,
+                                const struct pfs_actor *actor, const char *serial, bool retire)
+{
+    struct pf_error err = {0};
+    int rc = retire ? pfs_store_term_retire(api->store, serial, actor, lapi__now(api), &err)
+                    : pfs_store_term_unbind(api->store, serial, actor, lapi__now(api), &err);
+
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    if (retire) {
+        if (pfs_ingest_revoked(api->ingest, serial))
+            pfs_log_error(api->log, "api: %s: cache update failed", serial);
+        if (api->lifectl)
+            pfs_lifectl_forget(api->lifectl, serial);
+    }
+    pfs_log_info(api->log, "api: %s (%s) %s %s", actor->name, actor->role,
+                 retire ? "retired" : "unbound", serial);
+    lapi__changed(api);
+    lapi__term_view(api, resp, 200, serial);
+}
+
+static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
+                       struct pfs_http_resp *resp, const struct pfs_actor *actor,
+                       const char *serial)
+{
+    struct pf_error err = {0};
+    json_t *body = lapi__body(req, resp), *tags, *v;
+    char *text = NULL;
+    size_t i;
+    int rc;
+
+    if (!body)
+        return;
+    tags = json_object_get(body, "tags");
+    if (!json_is_array(tags) || json_array_size(tags) > 32) {
+        json_decref(body);
+        pfs_api_error(resp, PF_EINVAL, "tags: an array of at most 32 tags");
+        return;
+    }
+    json_array_foreach(tags, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t n = s ? strlen(s) : 0;
+        bool ok = n >= 1 && n <= 32;
+
+        for (size_t k = 0; ok && k < n; k++)
+            ok = (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
+                 (s[k] >= '0' && s[k] <= '9') || s[k] == '-' || s[k] == '_' || s[k] == '.' ||
+                 s[k] == ':';
+        if (!ok) {
+            json_decref(body);
+            pfs_api_error(resp, PF_EINVAL, "tags[%zu]: 1-32 characters of A-Z a-z 0-9 . _ : -", i);
+            return;
+        }
+    }
+    text = json_dumps(tags, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_store_term_tags(api->store, serial, text, actor, lapi__now(api), &err);
+    free(text);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    lapi__term_view(api, resp, 200, serial);
+}
+
+static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
+                       struct pfs_http_resp *resp, const struct pfs_actor *actor, const char *old)
+{
+    char new_serial[PF_SERIAL_MAX + 1] = "", reason[PFS_REPAIR_REASON_MAX + 1] = "";
+    struct pf_error err = {0};
+    json_t *body = lapi__body(req, resp), *o;
+    char *ot = NULL, *nt = NULL, *rt = NULL;
+    int64_t rid = 0;
+    int rc;
+
+    if (!body)
+        return;
+    rc = pf_json_str(body, "new", true, 1, PF_SERIAL_MAX, new_serial, &err);
+    if (!rc && !pf_serial_valid(new_serial))
+        rc = pf_error_set(&err, PF_EINVAL, "new: 1-%d characters of A-Z a-z 0-9 _ -",
+                          PF_SERIAL_MAX);
+    if (!rc)
+        rc = pf_json_printable(body, "reason", true, 1, PFS_REPAIR_REASON_MAX, reason, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        return;
+    }
+    rc = pfs_store_term_swap(
+            api->store, old, new_serial, reason, api->lifectl ? api->lifectl->swap_hook : NULL,
+            api->lifectl ? api->lifectl->swap_hook_ctx : NULL, actor, lapi__now(api), &rid, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    if (api->lifectl && pfs_lifectl_installed(api->lifectl, new_serial))
+        pfs_log_error(api->log, "api: %s: out of memory", new_serial);
+    pfs_log_info(api->log, "api: %s (%s) swapped %s for %s (repair %lld)", actor->name, actor->role,
+                 old, new_serial, (long long)rid);
+    lapi__changed(api);
+    if (pfs_store_term_json(api->store, old, &ot) ||
+        pfs_store_term_json(api->store, new_serial, &nt) ||
+        pfs_store_repair_json(api->store, rid, &rt)) {
+        free(ot);
+        free(nt);
+        free(rt);
+        pfs_api_error(resp, PF_EIO, "swap done; reading it back failed");
+        return;
+    }
+    o = json_pack("{s:o, s:o, s:o}", "old", json_loads(ot, 0, NULL), "new", json_loads(nt, 0, NULL),
+                  "repair", json_loads(rt, 0, NULL));
+    free(ot);
+    free(nt);
+    free(rt);
+    pfs_api_json(resp, 200, o);
+}
+
+/* Optional "fault_codes" / "parts" arrays of a body, as JSON text (heap). */
+static int lapi__arrays(json_t *body, char **faults, char **parts, struct pf_error *err)
+{
+    json_t *f = json_object_get(body, "fault_codes"), *p = json_object_get(body, "parts");
+    int rc;
+
+    *faults = *parts = NULL;
+    if (f && !json_is_null(f)) {
+        if ((rc = pfs_repair_faults_check(f, err)))
+            return rc;
+        *faults = json_dumps(f, JSON_COMPACT);
+        if (!*faults)
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    if (p && !json_is_null(p)) {
+        if ((rc = pfs_repair_parts_check(p, err)))
+            return rc;
+        *parts = json_dumps(p, JSON_COMPACT);
+        if (!*parts)
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static void lapi__repair_open(struct pfs_api *api, const struct pfs_http_req *req,
+                              struct pfs_http_resp *resp, const struct pfs_actor *actor,
+                              const char *serial)
+{
+    char reason[PFS_REPAIR_REASON_MAX + 1] = "";
+    struct pf_error err = {0};
+    json_t *body = lapi__body(req, resp);
+    char *faults = NULL, *parts = NULL, *text = NULL;
+    int64_t id = 0;
+    int rc;
+
+    if (!body)
+        return;
+    rc = pf_json_printable(body, "reason", true, 1, PFS_REPAIR_REASON_MAX, reason, &err);
+    if (!rc)
+        rc = lapi__arrays(body, &faults, &parts, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        goto out_free;
+    }
+    rc = pfs_store_repair_open(api->store, serial, reason, faults, actor, lapi__now(api), &id,
+                               &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out_free;
+    }
+    pfs_log_info(api->log, "api: %s (%s) opened repair %lld for %s", actor->name, actor->role,
+                 (long long)id, serial);
+    rc = pfs_store_repair_json(api->store, id, &text);
+    if (rc)
+        pfs_api_error(resp, rc, "reading repair %lld back", (long long)id);
+    else
+        lapi__text(resp, 201, text);
+out_free:
+    free(faults);
+    free(parts);
+}
+
+static int lapi__json_cb(void *ctx, const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+
+    if (!o || json_array_append_new(ctx, o))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
+                          struct pfs_http_resp *resp)
+{
+    const char *serial = pfs_http_query(req, "serial"), *v = pfs_http_query(req, "state");
+    long long limit = PFS_API_LIMIT_DEFAULT;
+    json_t *arr;
+    int state = -2, rc; /* default: open repairs */
+
+    if (serial && !pf_serial_valid(serial)) {
+        pfs_api_error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
+        return;
+    }
+    /* "open" (the default) means not closed yet, whatever step the repair is at. */
+    if (v && strcmp(v, "all") == 0) {
+        state = -1;
+    } else if (v && strcmp(v, "open") != 0) {
+        state = pfs_repair_state_parse(v);
+        if (state < 0) {
+            pfs_api_error(resp, PF_EINVAL,
+                        "state: open (not closed), all, or one of received, diagnosed,"
+                        " repaired, returned_to_stock, scrapped");
+            return;
+        }
+    }
+    v = pfs_http_query(req, "limit");
+    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        return;
+    }
+    arr = json_array();
+    if (!arr) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_store_repair_list(api->store, serial, state, (int)limit, lapi__json_cb, arr);
+    if (rc) {
+        json_decref(arr);
+        pfs_api_error(resp, rc, "repairs: %s", pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 200, json_pack("{s:o}", "repairs", arr));
+}
+
+static void lapi__repair_show(struct pfs_api *api, struct pfs_http_resp *resp, int64_t id)
+{
+    char *text = NULL;
+
+    if (pfs_store_repair_json(api->store, id, &text)) {
+        pfs_api_error(resp, PF_ENOENT, "repair %lld: no such repair", (long long)id);
+        return;
+    }
+    lapi__text(resp, 200, text);
+}
+
+static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *req,
+                                struct pfs_http_resp *resp, const struct pfs_actor *actor,
+                                int64_t id, bool close)
+{
+    char notes[PFS_REPAIR_NOTES_MAX + 1] = "", serial[PF_SERIAL_MAX + 1] = "";
+    char state[32] = "", unlock_id[PF_LOCK_ID_MAX + 1] = "";
+    struct pfs_repair_change c = {.to = -1};
+    struct pf_error err = {0};
+    json_t *body = lapi__body(req, resp);
+    char *faults = NULL, *parts = NULL, *text = NULL;
+    bool unlock = false;
+    int rc;
+
+    if (!body)
+        return;
+    rc = pf_json_str(body, close ? "outcome" : "state", close, 1, sizeof(state) - 1, state, &err);
+    if (!rc && state[0]) {
+        c.to = pfs_repair_state_parse(state);
+        if (close && c.to != PFS_REPAIR_RETURNED && c.to != PFS_REPAIR_SCRAPPED)
+            rc = pf_error_set(&err, PF_EINVAL, "outcome: returned_to_stock or scrapped");
+        else if (c.to < 0 || c.to == PFS_REPAIR_OPEN)
+            rc = pf_error_set(&err, PF_EINVAL,
+                              "state: one of received, diagnosed, repaired, returned_to_stock,"
+                              " scrapped");
+    }
+    if (!rc) {
+        json_t *n = json_object_get(body, "notes");
+
+        if (n && !json_is_null(n)) {
+            const char *s = json_string_value(n);
+
+            if (!s || json_string_length(n) == 0 || json_string_length(n) > PFS_REPAIR_NOTES_MAX ||
+                strlen(s) != json_string_length(n))
+                rc = pf_error_set(&err, PF_EINVAL, "notes: text of 1..%d bytes",
+                                  PFS_REPAIR_NOTES_MAX);
+            else
+                memcpy(notes, s, json_string_length(n) + 1);
+            for (const char *p = notes; !rc && *p; p++) {
+                if ((unsigned char)*p < 0x20 && *p != '\n')
+                    rc = pf_error_set(&err, PF_EINVAL, "notes: control characters");
+            }
+        }
+    }
+    if (!rc)
+        rc = lapi__arrays(body, &faults, &parts, &err);
+    json_decref(body);
+    if (!rc && c.to < 0 && !faults && !parts && !notes[0])
+        rc = pf_error_set(&err, PF_EINVAL,
+                          "nothing to change: give state, fault_codes, parts"
+                          " or notes");
+    if (rc) {
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        goto out_free;
+    }
+    if (api->lifectl)
+        pfs_lifectl_new_id(api->lifectl, false, unlock_id);
+    else
+        snprintf(unlock_id, sizeof(unlock_id), "unlock-%llx", (unsigned long long)lapi__now(api));
+    c.faults_json = faults;
+    c.parts_json = parts;
+    c.notes = notes[0] ? notes : NULL;
+    c.unlock_cmd = unlock_id;
+    rc = pfs_store_repair_change(api->store, id, &c, actor, lapi__now(api), &unlock, serial, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out_free;
+    }
+    pfs_log_info(api->log, "api: %s (%s) repair %lld of %s%s%s", actor->name, actor->role,
+                 (long long)id, serial, c.to >= 0 ? " -> " : " updated",
+                 c.to >= 0 ? pfs_repair_state_names[c.to] : "");
+    if (c.to == PFS_REPAIR_SCRAPPED) {
+        if (pfs_ingest_revoked(api->ingest, serial))
+            pfs_log_error(api->log, "api: %s: cache update failed", serial);
+        if (api->lifectl)
+            pfs_lifectl_forget(api->lifectl, serial);
+    }
+    if (unlock && api->lifectl &&
+        pfs_lifectl_send(api->lifectl, serial, unlock_id, false, "repair closed"))
+        pfs_log_error(api->log, "api: %s: out of memory", serial);
+    lapi__changed(api);
+    rc = pfs_store_repair_json(api->store, id, &text);
+    if (rc)
+        pfs_api_error(resp, rc, "reading repair %lld back", (long long)id);
+    else
+        lapi__text(resp, 200, text);
+out_free:
+    free(faults);
+    free(parts);
+}
+
+/* --- audit --- */
+
+struct lapi__audit {
+    json_t *arr;
+};
+
+static int lapi__audit_cb(void *ctx, const struct pfs_audit *a)
+{
+    struct lapi__audit *l = ctx;
+    json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
+    json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
+    json_t *o =
+            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
+                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
+                      a->action, "target", a->target, "before", before, "after", after);
+
+    if (!o || json_array_append_new(l->arr, o))
+        return PF_ENOMEM;
+    return 0;
+}
+
+static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
+                        struct pfs_http_resp *resp)
+{
+    const char *serial = pfs_http_query(req, "serial");
+    const char *merchant = pfs_http_query(req, "merchant");
+    const char *v;
+    long long limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int64_t since = 0;
+    struct lapi__audit l = {0};
+    int rc;
+
+    if (serial && !pf_serial_valid(serial)) {
+        pfs_api_error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
+        return;
+    }
+    if (merchant && (!*merchant || strlen(merchant) > PFS_MERCHANT_ID_MAX)) {
+        pfs_api_error(resp, PF_EINVAL, "merchant: 1-%d characters", PFS_MERCHANT_ID_MAX);
+        return;
+    }
+    v = pfs_http_query(req, "since");
+    if (v && lapi__time_arg(v, &since)) {
+        pfs_api_error(resp, PF_EINVAL,
+                    "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
+        return;
+    }
+    v = pfs_http_query(req, "limit");
+    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        return;
+    }
+    v = pfs_http_query(req, "before");
+    if (v && lapi__int_arg(v, 1, LLONG_MAX, &before)) {
+        pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
+        return;
+    }
+    l.arr = json_array();
+    if (!l.arr) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_store_audit_query(api->store, serial, merchant, since, before, (int)limit + 1,
+                               lapi__audit_cb, &l);
+    if (rc) {
+        json_decref(l.arr);
+        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
+        return;
+    }
+    if (json_array_size(l.arr) > (size_t)limit) {
+        json_int_t last;
+
+        json_array_remove(l.arr, (size_t)limit);
+        last = json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
+        pfs_api_json(resp, 200, json_pack("{s:o, s:I}", "audit", l.arr, "next", last));
+    } else {
+        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
+    }
+}
+
+/* --- routing --- */
+
+enum lapi__route {
+    R_NONE,
+    R_MERCHANTS,
+    R_MERCHANT_ADD,
+    R_MERCHANT_SHOW,
+    R_MERCHANT_UPDATE,
+    R_MERCHANT_ACTION,
+    R_TERM_VIEW,
+    R_TERM_HISTORY,
+    R_TERM_BIND,
+    R_TERM_UNBIND,
+    R_TERM_RETIRE,
+    R_TERM_TAGS,
+    R_TERM_SWAP,
+    R_TERM_REPAIR,
+    R_REPAIRS,
+    R_REPAIR_SHOW,
+    R_REPAIR_CHANGE,
+    R_REPAIR_CLOSE,
+    R_AUDIT,
+};
+
+/* Copies path segment n (0-based, after the prefix) into out; false if absent or too long. */
+static bool lapi__segment(const char *rest, int n, char *out, size_t size)
+{
+    const char *p = rest;
+
+    for (int i = 0; i < n; i++) {
+        p = strchr(p, '/');
+        if (!p)
+            return false;
+        p++;
+    }
+    {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+        if (len == 0 || len >= size)
+            return false;
+        memcpy(out, p, len);
+        out[len] = '\0';
+    }
+    return true;
+}
+
+static int lapi__segments(const char *rest)
+{
+    int n = *rest ? 1 : 0;
+
+    for (const char *p = rest; *p; p++)
+        n += *p == '/';
+    return n;
+}
+
+bool pfs_api_lifecycle_handle(struct pfs_api *api, const struct pfs_http_req *req,
+                              struct pfs_http_resp *resp)
+{
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    bool post = strcmp(req->method, "POST") == 0;
+    const char *p = req->path;
+    char a[PFS_MERCHANT_ID_MAX + 1] = "", b[32] = "";
+    enum lapi__route r = R_NONE;
+    enum pfs_role need = PFS_ROLE_VIEWER;
+    const struct pfs_token *who;
+    int act = -1;
+    long long id = 0;
+
+    if (strncmp(p, "/v1/merchants", 13) == 0 && (p[13] == '\0' || p[13] == '/')) {
+        const char *rest = p[13] ? p + 14 : "";
+        int n = lapi__segments(rest);
+
+        if (n == 0) {
+            r = get ? R_MERCHANTS : post ? R_MERCHANT_ADD : R_NONE;
+        } else if (lapi__segment(rest, 0, a, sizeof(a))) {
+            if (n == 1 && get)
+                r = R_MERCHANT_SHOW;
+            else if (n == 2 && post && lapi__segment(rest, 1, b, sizeof(b))) {
+                if (strcmp(b, "update") == 0)
+                    r = R_MERCHANT_UPDATE;
+                for (int i = 0; pfs_merchant_action_names[i]; i++) {
+                    if (strcmp(b, pfs_merchant_action_names[i]) == 0) {
+                        r = R_MERCHANT_ACTION;
+                        act = i;
+                    }
+                }
+            }
+        }
+        need = post ? PFS_ROLE_OPS : PFS_ROLE_VIEWER;
+        if (r == R_NONE) {
+            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+            return true;
+        }
+    } else if (strncmp(p, "/v1/devices/", 12) == 0 && lapi__segments(p + 12) == 2 &&
+               lapi__segment(p + 12, 0, a, PF_SERIAL_MAX + 1) &&
+               lapi__segment(p + 12, 1, b, sizeof(b))) {
+        static const struct {
+            const char *name;
+            bool post;
+            enum lapi__route r;
+            enum pfs_role need;
+        } dev[] = {
+                {"lifecycle", false, R_TERM_VIEW, PFS_ROLE_VIEWER},
+                {"history", false, R_TERM_HISTORY, PFS_ROLE_VIEWER},
+                {"bind", true, R_TERM_BIND, PFS_ROLE_OPS},
+                {"unbind", true, R_TERM_UNBIND, PFS_ROLE_OPS},
+                {"retire", true, R_TERM_RETIRE, PFS_ROLE_OPS},
+                {"tags", true, R_TERM_TAGS, PFS_ROLE_OPS},
+                {"swap", true, R_TERM_SWAP, PFS_ROLE_SUPPORT},
+                {"repair", true, R_TERM_REPAIR, PFS_ROLE_SUPPORT},
+        };
+
+        for (size_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++) {
+            if (strcmp(b, dev[i].name) == 0 && (dev[i].post ? post : get)) {
+                r = dev[i].r;
+                need = dev[i].need;
+            }
+        }
+        if (r == R_NONE)
+            return false; /* api.c's (revoke, ...) */
+        if (!pf_serial_valid(a)) {
+            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
+            return true;
+        }
+    } else if (strncmp(p, "/v1/repairs", 11) == 0 && (p[11] == '\0' || p[11] == '/')) {
+        const char *rest = p[11] ? p + 12 : "";
+        int n = lapi__segments(rest);
+
+        if (n == 0 && get) {
+            r = R_REPAIRS;
+        } else if (n >= 1 && lapi__segment(rest, 0, a, sizeof(a)) &&
+                   lapi__int_arg(a, 1, LLONG_MAX, &id) == 0) {
+            if (n == 1 && get)
+                r = R_REPAIR_SHOW;
+            else if (n == 1 && post)
+                r = R_REPAIR_CHANGE;
+            else if (n == 2 && post && lapi__segment(rest, 1, b, sizeof(b)) &&
+                     strcmp(b, "close") == 0)
+                r = R_REPAIR_CLOSE;
+        }
+        need = post ? PFS_ROLE_SUPPORT : PFS_ROLE_VIEWER;
+        if (r == R_NONE) {
+            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
+            return true;
+        }
+    } else if (get && strcmp(p, "/v1/audit") == 0 &&
+               (pfs_http_query(req, "serial") || pfs_http_query(req, "merchant") ||
+                pfs_http_query(req, "since"))) {
+        r = R_AUDIT;
+        need = PFS_ROLE_SUPPORT;
+    } else {
+        return false;
+    }
+    if (lapi__auth(api, req, resp, need, &who))
+        return true;
+    {
+        struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+
+        switch (r) {
+        case R_MERCHANTS:
+            lapi__merchants(api, req, resp);
+            break;
+        case R_MERCHANT_ADD:
+            lapi__merchant_add(api, req, resp, &actor);
+            break;
+        case R_MERCHANT_SHOW:
+            lapi__merchant_show(api, resp, a);
+            break;
+        case R_MERCHANT_UPDATE:
+            lapi__merchant_change(api, req, resp, &actor, a, -1);
+            break;
+        case R_MERCHANT_ACTION:
+            lapi__merchant_change(api, req, resp, &actor, a, act);
+            break;
+        case R_TERM_VIEW:
+            lapi__term_view(api, resp, 200, a);
+            break;
+        case R_TERM_HISTORY:
+            lapi__history(api, req, resp, a);
+            break;
+        case R_TERM_BIND:
+            lapi__bind(api, req, resp, &actor, a);
+            break;
+        case R_TERM_UNBIND:
+            lapi__unbind_retire(api, resp, &actor, a, false);
+            break;
+        case R_TERM_RETIRE:
+            lapi__unbind_retire(api, resp, &actor, a, true);
+            break;
+        case R_TERM_TAGS:
+            lapi__tags(api, req, resp, &actor, a);
+            break;
+        case R_TERM_SWAP:
+            lapi__swap(api, req, resp, &actor, a);
+            break;
+        case R_TERM_REPAIR:
+            lapi__repair_open(api, req, resp, &actor, a);
+            break;
+        case R_REPAIRS:
+            lapi__repairs(api, req, resp);
+            break;
+        case R_REPAIR_SHOW:
+            lapi__repair_show(api, resp, id);
+            break;
+        case R_REPAIR_CHANGE:
+            lapi__repair_change(api, req, resp, &actor, id, false);
+            break;
+        case R_REPAIR_CLOSE:
+            lapi__repair_change(api, req, resp, &actor, id, true);
+            break;
+        case R_AUDIT:
+            lapi__audit(api, req, resp);
+            break;
+        case R_NONE:
+            break;
+        }
+    }
+    return true;
+}

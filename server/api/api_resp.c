@@ -1,0 +1,70 @@
+/*
+ * api_resp.c - status codes and JSON bodies of the HTTP API.
+ */
+#include "api/api_resp.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pfs_api_status(int code)
+{
+    switch (code) {
+    case PF_EAUTH:
+        return 401;
+    case PF_EPERM:
+        return 403;
+    case PF_EUNKNOWN_SERIAL:
+    case PF_ENOENT:
+    case PF_EREVOKED:
+        return 404;
+    case PF_EEXIST:
+    case PF_ESTATE:
+        return 409;
+    case PF_ETOOBIG:
+        return 413;
+    case PF_ELIMIT:
+        return 429;
+    case PF_ECONN:
+        return 503;
+    case PF_EPARSE:
+    case PF_EINVAL:
+    case PF_ESCHEMA:
+    case PF_ERANGE:
+    case PF_EVERSION:
+        return 400;
+    default:
+        /* Signature, key, manifest and payload refusals: the uploaded bundle's fault. */
+        if (code <= PF_EBAD_SIG && code >= PF_EFEETABLE)
+            return 400;
+        return 500;
+    }
+}
+
+void pfs_api_json(struct pfs_http_resp *resp, int status, json_t *o)
+{
+    resp->status = status;
+    resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    resp->len = resp->body ? strlen(resp->body) : 0;
+    if (!resp->body) {
+        static const char oom[] = "{\"error\":\"NOMEM\",\"message\":\"out of memory\"}";
+
+        resp->status = 500;
+        resp->body = strdup(oom);
+        resp->len = resp->body ? strlen(oom) : 0;
+    }
+    json_decref(o);
+}
+
+void pfs_api_error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pfs_api_json(resp, pfs_api_status(code),
+                 json_pack("{s:s, s:s}", "error", pf_errname(code), "message", msg));
+}

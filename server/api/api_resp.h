@@ -1,0 +1,27 @@
+/*
+ * api_resp.h - the HTTP API's answers, shared by every API module.
+ *
+ * Errors are {"error": pf_errname(code), "message": text} with one status per
+ * kind of fault, so a client (and the posfleet CLI's exit codes) can rely on
+ * them whichever module answered. The response body is heap-owned by resp and
+ * freed by the HTTP layer.
+ */
+#ifndef PFS_API_RESP_H
+#define PFS_API_RESP_H
+
+#include <jansson.h>
+
+#include "net/http.h"
+#include "pf/error.h"
+
+/* The HTTP status for a PF_E* code: 400 the request's fault (including every verifier
+ * refusal), 401, 403, 404, 409, 413, 429, 503, else 500. */
+int pfs_api_status(int code);
+
+/* Answers status with o serialized (o's reference is taken); 500 if it cannot be. */
+void pfs_api_json(struct pfs_http_resp *resp, int status, json_t *o);
+
+/* Answers the status for code with {"error", "message"}. */
+void pfs_api_error(struct pfs_http_resp *resp, int code, const char *fmt, ...) PF_PRINTF(3, 4);
+
+#endif

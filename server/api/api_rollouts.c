@@ -1,0 +1,448 @@
+/*
+ * api_rollouts.c - the HTTP endpoints of rollout.h (docs/rollouts.md, "Ops
+ * commands and API"): create, list, show, members and the state changes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_resp.h"
+#include "pf/jsonv.h"
+#include "rollouts/rollout.h"
+
+#define API_RO_LIST_MAX    100
+#define API_RO_MEMBERS_MAX 1000
+
+static json_t *api_ro__counts(const int64_t c[PFS_ROM_COUNT])
+{
+    json_t *o = json_object();
+
+    for (int m = 0; o && m < PFS_ROM_COUNT; m++)
+        json_object_set_new(o, pfs_ro_member_names[m], json_integer(c[m]));
+    return o;
+}
+
+static json_t *api_ro__ms(int64_t ms)
+{
+    return ms ? json_integer(ms) : json_integer(0);
+}
+
+static int api_ro__failure_cb(void *ctx, const char *status, const char *code, int64_t n)
+{
+    return json_array_append_new(ctx, json_pack("{s:s, s:s, s:I}", "status", status, "code", code,
+                                                "n", (json_int_t)n))
+                   ? PF_ENOMEM
+                   : 0;
+}
+
+static const char *api_ro__waiting(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r)
+{
+    const struct pfs_ro_runtime *rt = pfs_rollouts_runtime(ro, r->id);
+
+    if (rt && pfs_ro_state_live(r->state))
+        return rt->waiting;
+    return "";
+}
+
+/* The rollout object; full adds definition, stages and failures. */
+static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r, bool full)
+{
+    struct pfs_ro_stage_rec st[PFS_RO_STAGES_MAX];
+    int64_t tot[PFS_ROM_COUNT] = {0}, members = 0;
+    size_t nst = 0;
+    json_t *o, *stages = NULL;
+
+    if (pfs_store_rollout_stages(ro->store, r->id, st, &nst) != 0)
+        return NULL;
+    for (size_t k = 0; k < nst; k++) {
+        for (int m = 0; m < PFS_ROM_COUNT; m++) {
+            tot[m] += st[k].counts[m];
+            members += st[k].counts[m];
+        }
+    }
+    o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:i, s:i, s:o,"
+                  " s:s}",
+                  "id", (json_int_t)r->id, "name", r->name, "state", pfs_ro_state_names[r->state],
+                  "bundle", r->bundle, "kind", pf_bundle_kind_names[r->kind], "version", r->version,
+                  "created_ms", (json_int_t)r->created_ms, "actor", r->actor, "updated_ms",
+                  (json_int_t)r->updated_ms, "start_at_ms", (json_int_t)r->start_ms, "deadline_ms",
+                  (json_int_t)r->deadline_ms, "members", (json_int_t)members, "stage", r->stage,
+                  "stage_count", (int)nst, "totals", api_ro__counts(tot), "waiting",
+                  api_ro__waiting(ro, r));
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "pause",
+                        r->pause_reason[0]
+                                ? json_pack("{s:s, s:s, s:I, s:s}", "reason", r->pause_reason,
+                                            "detail", r->pause_detail, "at_ms",
+                                            (json_int_t)r->pause_ms, "by", r->pause_by)
+                                : json_null());
+    if (!full)
+        return o;
+    json_object_set_new(o, "definition", pfs_ro_def_to_json(&r->def));
+    stages = json_array();
+    for (size_t k = 0; stages && k < nst; k++)
+        json_array_append_new(
+                stages,
+                json_pack("{s:i, s:s, s:I, s:I, s:I, s:b, s:o, s:o, s:o}", "index", st[k].idx,
+                          "size", st[k].size, "target", (json_int_t)st[k].target, "members",
+                          (json_int_t)(st[k].target - (k ? st[k - 1].target : 0)), "soak_s",
+                          (json_int_t)st[k].soak_s, "gate", st[k].gate, "opened_ms",
+                          api_ro__ms(st[k].opened_ms), "settled_ms", api_ro__ms(st[k].settled_ms),
+                          "counts", api_ro__counts(st[k].counts)));
+    json_object_set_new(o, "stages", stages ? stages : json_array());
+    {
+        json_t *f = json_array();
+
+        if (f && pfs_store_rollout_failures(ro->store, r->id, api_ro__failure_cb, f) != 0) {
+            json_decref(f);
+            f = NULL;
+        }
+        json_object_set_new(o, "failures", f ? f : json_array());
+    }
+    json_object_set_new(
+            o, "no_previous",
+            json_integer(r->state == PFS_RO_ROLLING_BACK || r->state == PFS_RO_ROLLED_BACK
+                                 ? tot[PFS_ROM_INSTALLED]
+                                 : 0));
+    return o;
+}
+
+/* The full object of rollout id, or an error answered (NULL). */
+static json_t *api_ro__load(struct pfs_rollouts *ro, struct pfs_http_resp *resp, int64_t id)
+{
+    struct pfs_rollout_rec r;
+    int rc = pfs_store_rollout_get(ro->store, id, &r);
+    json_t *o;
+
+    if (rc) {
+        pfs_api_error(resp, rc,
+                      rc == PF_ENOENT ? "no rollout %" PRId64 : "reading rollout %" PRId64, id);
+        return NULL;
+    }
+    o = api_ro__json(ro, &r, true);
+    pfs_rollout_rec_release(&r);
+    if (!o)
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+    return o;
+}
+
+static void api_ro__one(struct pfs_rollouts *ro, struct pfs_http_resp *resp, int64_t id, int status)
+{
+    json_t *o = api_ro__load(ro, resp, id);
+
+    if (o)
+        pfs_api_json(resp, status, o);
+}
+
+static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *req,
+                           struct pfs_http_resp *resp, const struct pfs_token *who)
+{
+    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    struct pf_error err = {0};
+    struct pfs_ro_def d;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_plan_stats stats;
+    int64_t now = pf_clock_wall_ms(ro->clock), id = 0;
+    json_t *body = NULL, *dj = NULL;
+    char *def_json = NULL;
+    int rc;
+
+    rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "body: %s", err.msg);
+        return;
+    }
+    rc = pfs_ro_def_parse(body, now, &d, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    rc = pfs_store_bundle_get(ro->store, d.bundle, &b);
+    if (rc) {
+        pfs_api_error(resp, rc, rc == PF_ENOENT ? "bundle %s is not stored" : "reading bundle %s",
+                      d.bundle);
+        goto out;
+    }
+    if (b.expires_s && b.expires_s * 1000 <= now) {
+        pfs_api_error(resp, PF_EINVAL, "bundle %s expired (its manifest says so): upload a new one",
+                      d.bundle);
+        goto out;
+    }
+    dj = pfs_ro_def_to_json(&d);
+    def_json = dj ? json_dumps(dj, JSON_COMPACT) : NULL;
+    if (!def_json) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = pfs_store_rollout_create(ro->store, &d, &b, def_json, &actor, now, &id, &stats, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out;
+    }
+    pfs_log_info(ro->log,
+                 "api: %s (%s) created rollout %" PRId64 " of %s %s: %" PRId64
+                 " terminals in %zu stages (planned in %.0f ms)",
+                 actor.name, actor.role, id, pf_bundle_kind_names[b.kind], b.version, stats.cohort,
+                 d.nstages, stats.select_ms + stats.order_ms + stats.insert_ms);
+    {
+        json_t *o = api_ro__load(ro, resp, id);
+
+        if (o) { /* with what planning cost, for ops and the benchmark */
+            json_object_set_new(o, "plan",
+                                json_pack("{s:I, s:f, s:f, s:f}", "cohort",
+                                          (json_int_t)stats.cohort, "select_ms", stats.select_ms,
+                                          "order_ms", stats.order_ms, "insert_ms",
+                                          stats.insert_ms));
+            pfs_api_json(resp, 201, o);
+        }
+    }
+out:
+    json_decref(dj);
+    free(def_json);
+    pfs_ro_def_release(&d);
+}
+
+static int api_ro__list_cb(void *ctx, const struct pfs_rollout_rec *r)
+{
+    void **a = ctx;
+    json_t *o = api_ro__json(a[0], r, false);
+
+    return o && json_array_append_new(a[1], o) == 0 ? 0 : PF_ENOMEM;
+}
+
+static void api_ro__list(struct pfs_rollouts *ro, struct pfs_http_resp *resp)
+{
+    json_t *arr = json_array();
+    void *ctx[2] = {ro, arr};
+    int rc = arr ? pfs_store_rollout_list(ro->store, false, API_RO_LIST_MAX, api_ro__list_cb, ctx)
+                 : PF_ENOMEM;
+
+    if (rc) {
+        json_decref(arr);
+        pfs_api_error(resp, rc, "listing rollouts: %s", pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 200, json_pack("{s:o}", "rollouts", arr));
+}
+
+static int api_ro__member_cb(void *ctx, const struct pfs_ro_member_rec *m)
+{
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s?, s:I, s:I, s:i, s:s?, s:s?}", "serial", m->serial,
+                          "stage", m->stage, "status", pfs_ro_member_names[m->status], "offer",
+                          m->offer[0] ? m->offer : NULL, "offered_ms", (json_int_t)m->offered_ms,
+                          "since_ms", (json_int_t)m->since_ms, "attempts", m->attempts,
+                          "prev_bundle", m->prev_bundle[0] ? m->prev_bundle : NULL, "code",
+                          m->code[0] ? m->code : NULL);
+
+    return o && json_array_append_new(ctx, o) == 0 ? 0 : PF_ENOMEM;
+}
+
+static bool api_ro__long(const char *v, long min, long max, long *out)
+{
+    char *end;
+    long n;
+
+    if (!v || !*v)
+        return false;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+static void api_ro__members(struct pfs_rollouts *ro, const struct pfs_http_req *req,
+                            struct pfs_http_resp *resp, int64_t id)
+{
+    const char *status = pfs_http_query(req, "status");
+    const char *stage = pfs_http_query(req, "stage");
+    const char *limit = pfs_http_query(req, "limit");
+    const char *after = pfs_http_query(req, "after");
+    long st = -1, lim = 100, sg = -1;
+    struct pfs_rollout_rec r;
+    bool more = false;
+    json_t *arr, *last;
+    int rc;
+
+    if (status && *status) {
+        for (st = 0; pfs_ro_member_names[st]; st++) {
+            if (strcmp(status, pfs_ro_member_names[st]) == 0)
+                break;
+        }
+        if (!pfs_ro_member_names[st]) {
+            pfs_api_error(resp, PF_EINVAL, "status: not a member status (pending, offered, ...)");
+            return;
+        }
+    }
+    if (stage && !api_ro__long(stage, 1, PFS_RO_STAGES_MAX, &sg)) {
+        pfs_api_error(resp, PF_EINVAL, "stage: 1..%d", PFS_RO_STAGES_MAX);
+        return;
+    }
+    if (limit && !api_ro__long(limit, 1, API_RO_MEMBERS_MAX, &lim)) {
+        pfs_api_error(resp, PF_EINVAL, "limit: 1..%d", API_RO_MEMBERS_MAX);
+        return;
+    }
+    rc = pfs_store_rollout_get(ro->store, id, &r);
+    if (rc) {
+        pfs_api_error(resp, rc, "no rollout %" PRId64, id);
+        return;
+    }
+    pfs_rollout_rec_release(&r);
+    arr = json_array();
+    rc = arr ? pfs_store_rollout_members(ro->store, id, (int)st, sg > 0 ? (int)sg - 1 : -1, after,
+                                         (int)lim, api_ro__member_cb, arr, &more)
+             : PF_ENOMEM;
+    if (rc) {
+        json_decref(arr);
+        pfs_api_error(resp, rc, "reading members: %s", pf_strerror(rc));
+        return;
+    }
+    last = json_array_size(arr) ? json_array_get(arr, json_array_size(arr) - 1) : NULL;
+    pfs_api_json(
+            resp, 200,
+            json_pack("{s:o, s:o}", "members", arr, "next",
+                      more && last ? json_incref(json_object_get(last, "serial")) : json_null()));
+}
+
+#define M(s) (1u << (s))
+
+static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *req,
+                           struct pfs_http_resp *resp, const struct pfs_token *who, int64_t id,
+                           const char *action)
+{
+    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    struct pfs_ro_change c = {0};
+    struct pf_error err = {0};
+    struct pfs_rollout_rec r;
+    char reason[PFS_RO_REASON_MAX + 1] = "", bundle[PF_B2_HEX_LEN + 1] = "";
+    json_t *body = NULL;
+    int rc;
+
+    if (req->body_len) {
+        rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+        if (!rc)
+            rc = pf_json_printable(body, "reason", false, 0, PFS_RO_REASON_MAX, reason, &err);
+        if (!rc)
+            rc = pf_json_str(body, "bundle", false, PF_B2_HEX_LEN, PF_B2_HEX_LEN, bundle, &err);
+        json_decref(body);
+        if (rc) {
+            pfs_api_error(resp, rc, "body: %s", err.msg);
+            return;
+        }
+    }
+    rc = pfs_store_rollout_get(ro->store, id, &r);
+    if (rc) {
+        pfs_api_error(resp, rc, "no rollout %" PRId64, id);
+        return;
+    }
+    c.stage = -1;
+    c.action = action;
+    if (strcmp(action, "pause") == 0) {
+        c.from_mask = M(PFS_RO_SCHEDULED) | M(PFS_RO_RUNNING) | M(PFS_RO_GATED);
+        c.to = PFS_RO_PAUSED;
+        c.reason = "ops";
+        c.detail = reason[0] ? reason : "paused by ops";
+    } else if (strcmp(action, "resume") == 0) {
+        c.from_mask = M(PFS_RO_PAUSED);
+        /* paused before its start: it waits for start_at again */
+        c.to = r.start_ms > pf_clock_wall_ms(ro->clock) ? PFS_RO_SCHEDULED : PFS_RO_RUNNING;
+    } else if (strcmp(action, "continue") == 0) {
+        c.from_mask = M(PFS_RO_GATED);
+        c.to = PFS_RO_RUNNING;
+        c.stage = r.stage + 1;
+    } else if (strcmp(action, "abort") == 0) {
+        c.from_mask = M(PFS_RO_SCHEDULED) | M(PFS_RO_RUNNING) | M(PFS_RO_PAUSED) | M(PFS_RO_GATED);
+        c.to = PFS_RO_ABORTED;
+        c.reason = reason[0] ? reason : NULL;
+    } else if (strcmp(action, "rollback") == 0) {
+        struct pfs_bundle_rec b;
+
+        c.from_mask = M(PFS_RO_RUNNING) | M(PFS_RO_PAUSED) | M(PFS_RO_GATED) | M(PFS_RO_COMPLETED) |
+                      M(PFS_RO_ABORTED);
+        c.to = PFS_RO_ROLLING_BACK;
+        c.reason = reason[0] ? reason : NULL;
+        if (bundle[0]) {
+            rc = pfs_store_bundle_get(ro->store, bundle, &b);
+            if (rc || b.kind != r.kind) {
+                pfs_api_error(resp, rc ? rc : PF_EINVAL,
+                              rc ? "bundle %s is not stored" : "bundle %s is not a %s bundle",
+                              bundle, pf_bundle_kind_names[r.kind]);
+                goto out;
+            }
+            c.override_bundle = bundle;
+        } else if (r.kind == PF_KIND_FIRMWARE) {
+            pfs_api_error(resp, PF_ESTATE,
+                          "terminals refuse firmware older than what they run (anti-rollback):"
+                          " sign the previous release again with a higher version, upload it"
+                          " and pass it as \"bundle\" (posfleet rollout rollback %" PRId64
+                          " --bundle ID)",
+                          id);
+            goto out;
+        }
+    } else {
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: POST /v1/rollouts/%" PRId64 "/%.32s", id,
+                      action);
+        goto out;
+    }
+    if (c.stage >= 0 && (size_t)c.stage >= r.def.nstages) {
+        pfs_api_error(resp, PF_ESTATE, "rollout %" PRId64 " has no stage after %d", id,
+                      r.stage + 1);
+        goto out;
+    }
+    rc = pfs_store_rollout_change(ro->store, id, &c, &actor, pf_clock_wall_ms(ro->clock), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out;
+    }
+    pfs_log_info(ro->log, "api: %s (%s) %s rollout %" PRId64, actor.name, actor.role, action, id);
+    api_ro__one(ro, resp, id, 200);
+out:
+    pfs_rollout_rec_release(&r);
+}
+
+bool pfs_rollouts_api(struct pfs_rollouts *ro, const struct pfs_http_req *req,
+                      struct pfs_http_resp *resp, const struct pfs_token *who)
+{
+    static const char base[] = "/v1/rollouts";
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    bool post = strcmp(req->method, "POST") == 0;
+    const char *p = req->path;
+    char *end;
+    long long id;
+
+    if (strncmp(p, base, sizeof(base) - 1) != 0)
+        return false;
+    p += sizeof(base) - 1;
+    if (*p == '\0' || strcmp(p, "/") == 0) {
+        if (post)
+            api_ro__create(ro, req, resp, who);
+        else if (get)
+            api_ro__list(ro, resp);
+        else
+            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %s", req->method, req->path);
+        return true;
+    }
+    if (*p != '/')
+        return false;
+    errno = 0;
+    id = strtoll(p + 1, &end, 10);
+    if (errno || end == p + 1 || id <= 0 || (*end && *end != '/')) {
+        pfs_api_error(resp, PF_EINVAL, "bad rollout id in path");
+        return true;
+    }
+    if (*end == '\0' && get)
+        api_ro__one(ro, resp, id, 200);
+    else if (get && strcmp(end, "/members") == 0)
+        api_ro__members(ro, req, resp, id);
+    else if (post && *end == '/')
+        api_ro__action(ro, req, resp, who, id, end + 1);
+    else
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, req->path);
+    return true;
+}

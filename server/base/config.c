@@ -1,0 +1,165 @@
+/*
+ * config.c - posfleetd's configuration keys, defaults and checks.
+ */
+#include "base/config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pf/conf.h"
+
+void pfs_config_defaults(struct pfs_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->mqtt_host, sizeof(c->mqtt_host), "127.0.0.1");
+    snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "posfleetd");
+    c->mqtt_keepalive_s = 60;
+    c->mqtt_session_expiry_s = 3600;
+    c->mqtt_reconnect_min_ms = 500;
+    c->mqtt_reconnect_max_ms = 30000;
+    c->mqtt_read_batch_ms = 50;
+    snprintf(c->store_path, sizeof(c->store_path), "/var/lib/posfleet/posfleetd.db");
+    c->store_health_keep = 1000;
+    c->store_batch_ms = 100;
+    c->store_batch_max = 2000;
+    snprintf(c->http_addr, sizeof(c->http_addr), "127.0.0.1");
+    c->http_port = 8080;
+    c->http_body_max = 64 * 1024;
+    c->http_import_max = 128 * 1024 * 1024;
+    c->report_interval_s = 60;
+    c->silent_after = 3;
+    c->log_level = PFS_LOG_INFO;
+    c->update_chunk_max = 256 * 1024;
+    c->update_window = 16;
+    c->update_deadline_min = 24 * 60;
+    c->diag_rate_terminal = 10;
+    c->diag_rate_user = 60;
+    c->rollout_tick_ms = 1000;
+    c->rollout_join_scan_s = 60;
+    snprintf(c->rollout_default_tz, sizeof(c->rollout_default_tz), "UTC");
+}
+
+static int config__int(const char *key, const char *value, int64_t min, int64_t max, int *out,
+                       struct pf_error *err)
+{
+    int64_t v;
+    int rc = pf_conf_int(key, value, min, max, &v, err);
+
+    if (rc == 0)
+        *out = (int)v;
+    return rc;
+}
+
+int pfs_config_set(struct pfs_config *c, const char *key, const char *value, struct pf_error *err)
+{
+#define STR(k, f)                                                                                  \
+    if (strcmp(key, k) == 0)                                                                       \
+    return pf_conf_str(key, value, c->f, sizeof(c->f), err)
+#define INT(k, f, lo, hi)                                                                          \
+    if (strcmp(key, k) == 0)                                                                       \
+    return config__int(key, value, lo, hi, &c->f, err)
+    STR("mqtt.host", mqtt_host);
+    INT("mqtt.port", mqtt_port, 1, 65535);
+    STR("mqtt.ca", mqtt_ca);
+    STR("mqtt.cert", mqtt_cert);
+    STR("mqtt.key", mqtt_key);
+    STR("mqtt.client_id", mqtt_client_id);
+    STR("mqtt.shared_group", mqtt_shared_group);
+    INT("mqtt.keepalive_s", mqtt_keepalive_s, 5, 1200);
+    INT("mqtt.session_expiry_s", mqtt_session_expiry_s, 0, 7 * 86400);
+    INT("mqtt.reconnect_min_ms", mqtt_reconnect_min_ms, 10, 600000);
+    INT("mqtt.reconnect_max_ms", mqtt_reconnect_max_ms, 10, 600000);
+    INT("mqtt.read_batch_ms", mqtt_read_batch_ms, 0, 1000);
+    STR("store.path", store_path);
+    INT("store.health_keep", store_health_keep, 1, 1000000);
+    INT("store.health_days", store_health_days, 0, 3650);
+    INT("store.batch_ms", store_batch_ms, 1, 1000);
+    INT("store.batch_max", store_batch_max, 1, 100000);
+    STR("http.addr", http_addr);
+    INT("http.port", http_port, 0, 65535);
+    STR("http.tokens", http_tokens);
+    INT("http.body_max", http_body_max, 1024, 16 * 1024 * 1024);
+    INT("http.import_max", http_import_max, 1024, 1024 * 1024 * 1024);
+    INT("report_interval_s", report_interval_s, 1, 86400);
+    INT("silent_after", silent_after, 1, 1000);
+    STR("artifacts.dir", artifacts_dir);
+    STR("update.trust_root", update_trust_root);
+    STR("update.keyring", update_keyring);
+    INT("update.chunk_max", update_chunk_max, 1024, 256 * 1024);
+    INT("update.window", update_window, 1, 1024);
+    INT("update.deadline_min", update_deadline_min, 1, 30 * 24 * 60);
+    INT("diag.rate_terminal", diag_rate_terminal, 1, 1000);
+    INT("diag.rate_user", diag_rate_user, 1, 1000);
+    INT("rollout.tick_ms", rollout_tick_ms, 50, 60000);
+    INT("rollout.join_scan_s", rollout_join_scan_s, 1, 86400);
+    STR("rollout.default_tz", rollout_default_tz);
+#undef STR
+#undef INT
+    if (strcmp(key, "log_level") == 0) {
+        for (int i = 0; pfs_log_level_names[i]; i++) {
+            if (strcmp(value, pfs_log_level_names[i]) == 0) {
+                c->log_level = (enum pfs_log_level)i;
+                return 0;
+            }
+        }
+        return pf_error_set(err, PF_ERANGE, "log_level: '%s' is not error, warn, info or debug",
+                            value);
+    }
+    return pf_error_set(err, PF_EINVAL, "%s: unknown key", key);
+}
+
+static int config__cb(void *ctx, const char *key, const char *value, struct pf_error *err)
+{
+    return pfs_config_set(ctx, key, value, err);
+}
+
+int pfs_config_load(struct pfs_config *c, const char *path, struct pf_error *err)
+{
+    int rc = pf_conf_parse_file(path, config__cb, c, err);
+
+    if (rc)
+        return rc;
+    return pfs_config_check(c, err);
+}
+
+bool pfs_config_tls(const struct pfs_config *c)
+{
+    return c->mqtt_ca[0] || c->mqtt_cert[0] || c->mqtt_key[0];
+}
+
+int pfs_config_mqtt_port(const struct pfs_config *c)
+{
+    if (c->mqtt_port)
+        return c->mqtt_port;
+    return pfs_config_tls(c) ? 8883 : 1883;
+}
+
+static bool config__id_valid(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '/' || *s == '+' || *s == '#' || (unsigned char)*s <= ' ')
+            return false;
+    }
+    return true;
+}
+
+int pfs_config_check(const struct pfs_config *c, struct pf_error *err)
+{
+    if (pfs_config_tls(c) && !(c->mqtt_ca[0] && c->mqtt_cert[0] && c->mqtt_key[0]))
+        return pf_error_set(err, PF_EINVAL,
+                            "mqtt.ca, mqtt.cert and mqtt.key: give all three or none");
+    if (!c->mqtt_host[0])
+        return pf_error_set(err, PF_EINVAL, "mqtt.host: empty");
+    if (!c->mqtt_client_id[0] || !config__id_valid(c->mqtt_client_id))
+        return pf_error_set(err, PF_EINVAL, "mqtt.client_id: empty or contains / + # or blanks");
+    if (!config__id_valid(c->mqtt_shared_group))
+        return pf_error_set(err, PF_EINVAL, "mqtt.shared_group: contains / + # or blanks");
+    if (c->mqtt_reconnect_min_ms > c->mqtt_reconnect_max_ms)
+        return pf_error_set(err, PF_EINVAL, "mqtt.reconnect_min_ms: above mqtt.reconnect_max_ms");
+    if (!c->store_path[0])
+        return pf_error_set(err, PF_EINVAL, "store.path: empty");
+    if (!c->http_addr[0])
+        return pf_error_set(err, PF_EINVAL, "http.addr: empty");
+    return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * config.h - posfleetd's configuration (pf/conf.h "key = value" format).
+ *
+ * pfs_config_defaults() fills every key's default; pfs_config_load() reads a
+ * file over them and pfs_config_check() validates the combination. Unknown
+ * keys are errors naming the key and line. docs/server.md lists every key.
+ */
+#ifndef PFS_CONFIG_H
+#define PFS_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "base/log.h"
+#include "pf/error.h"
+
+#define PFS_HOST_MAX      255
+#define PFS_CLIENT_ID_MAX 64
+
+struct pfs_config {
+    char mqtt_host[PFS_HOST_MAX + 1];
+    int mqtt_port;          /* 0: 8883 with TLS, 1883 without */
+    char mqtt_ca[PATH_MAX]; /* CA file; all three empty: plain TCP */
+    char mqtt_cert[PATH_MAX];
+    char mqtt_key[PATH_MAX];
+    char mqtt_client_id[PFS_CLIENT_ID_MAX + 1];
+    char mqtt_shared_group[PFS_CLIENT_ID_MAX + 1]; /* "" = plain subscription */
+    int mqtt_keepalive_s;
+    int mqtt_session_expiry_s;
+    int mqtt_reconnect_min_ms;
+    int mqtt_reconnect_max_ms;
+    int mqtt_read_batch_ms; /* 0: read on every wake-up of the socket */
+    char store_path[PATH_MAX];
+    int store_health_keep; /* reports kept per terminal */
+    int store_health_days; /* 0: no age limit */
+    int store_batch_ms;    /* longest a health report waits for its commit */
+    int store_batch_max;   /* writes per batch before an immediate commit */
+    char http_addr[64];
+    int http_port;              /* 0: any free port (tests) */
+    char http_tokens[PATH_MAX]; /* "" = no tokens: every /v1 call is refused */
+    int http_body_max;          /* bytes */
+    int http_import_max;        /* bytes, for POST /v1/devices/import */
+    int report_interval_s;
+    int silent_after; /* intervals */
+    char artifacts_dir[PATH_MAX];     /* "" = "artifacts" next to store.path */
+    char update_trust_root[PATH_MAX]; /* minisign public key; "" = uploads refused */
+    char update_keyring[PATH_MAX];    /* dir with keyring.json(.minisig); "" = embedded */
+    int update_chunk_max;             /* bytes per chunk frame at most */
+    int update_window;                /* chunks in flight per terminal */
+    int update_deadline_min;          /* default offer deadline */
+    int diag_rate_terminal;           /* diagnostic requests per terminal per minute */
+    int diag_rate_user;               /* diagnostic requests per API user per minute */
+    int rollout_tick_ms;              /* scheduler period (docs/rollouts.md) */
+    int rollout_join_scan_s;          /* how often new registrations join live rollouts */
+    char rollout_default_tz[64];      /* maintenance window zone of unbound terminals */
+    enum pfs_log_level log_level;
+};
+
+void pfs_config_defaults(struct pfs_config *c);
+int pfs_config_load(struct pfs_config *c, const char *path, struct pf_error *err) PF_WUR;
+/* Applies one key (used by the loader and by tests). */
+int pfs_config_set(struct pfs_config *c, const char *key, const char *value,
+                   struct pf_error *err) PF_WUR;
+int pfs_config_check(const struct pfs_config *c, struct pf_error *err) PF_WUR;
+/* True when TLS files are configured. */
+bool pfs_config_tls(const struct pfs_config *c);
+/* mqtt.port, or its default: 8883 with TLS, 1883 without. */
+int pfs_config_mqtt_port(const struct pfs_config *c);
+
+#endif

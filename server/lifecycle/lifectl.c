@@ -1,0 +1,287 @@
+/*
+ * lifectl.c - activation, tamper locks and lock command retransmission.
+ */
+#include "lifecycle/lifectl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pf/topic.h"
+#include "store/store_lifecycle.h"
+
+#define LIFECTL_RESEND_MIN_MS 1000
+
+static int lifectl__pending_load(void *ctx, const struct pfs_lock_pending *p)
+{
+    struct pfs_lifectl *lc = ctx;
+    struct pfs_lifectl_cmd *c;
+
+    if (lc->ncmds == lc->capcmds) {
+        size_t cap = lc->capcmds ? lc->capcmds * 2 : 16;
+        void *v = realloc(lc->cmds, cap * sizeof(*lc->cmds));
+
+        if (!v)
+            return PF_ENOMEM;
+        lc->cmds = v;
+        lc->capcmds = cap;
+    }
+    c = &lc->cmds[lc->ncmds++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->serial, sizeof(c->serial), "%s", p->serial);
+    snprintf(c->id, sizeof(c->id), "%s", p->cmd_id);
+    snprintf(c->reason, sizeof(c->reason), "%s", p->reason ? p->reason : "");
+    c->lock = p->lock;
+    return 0;
+}
+
+static struct pfs_lifectl_cmd *lifectl__cmd(struct pfs_lifectl *lc, const char *serial)
+{
+    for (size_t i = 0; i < lc->ncmds; i++) {
+        if (strcmp(lc->cmds[i].serial, serial) == 0)
+            return &lc->cmds[i];
+    }
+    return NULL;
+}
+
+void pfs_lifectl_forget(struct pfs_lifectl *lc, const char *serial)
+{
+    struct pfs_lifectl_cmd *c = lifectl__cmd(lc, serial);
+
+    if (c)
+        *c = lc->cmds[--lc->ncmds];
+}
+
+static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
+{
+    struct pf_lock_cmd m = {.lock = c->lock, .ts_ms = pf_clock_wall_ms(lc->clock)};
+    char topic[PF_TOPIC_MAX + 1], buf[512];
+    size_t len = 0;
+    int rc;
+
+    c->sent_ms = pf_clock_mono_ms(lc->clock);
+    c->delivered = false;
+    if (!lc->mqtt || !lc->mqtt->connected)
+        return; /* stays pending; the timer tries again */
+    snprintf(m.id, sizeof(m.id), "%s", c->id);
+    snprintf(m.reason, sizeof(m.reason), "%s", c->reason);
+    if (pf_topic_build(topic, sizeof(topic), PF_DIR_CMD, c->serial, PF_CMD_LOCK) != 0 ||
+        pf_lock_cmd_encode(&m, buf, sizeof(buf), &len) != 0) {
+        pfs_log_error(lc->log, "lifecycle: %s: cannot encode the lock command", c->serial);
+        return;
+    }
+    rc = pfs_mqtt_publish(lc->mqtt, topic, buf, len, 1, NULL);
+    if (rc) {
+        pfs_log_warn(lc->log, "lifecycle: %s: publishing %s %s: %s", c->serial,
+                     c->lock ? "lock" : "unlock", c->id, pf_strerror(rc));
+        return;
+    }
+    c->delivered = true;
+    c->sends++;
+    lc->published++;
+    pfs_log_info(lc->log, "lifecycle: %s: %s command %s sent (%u)", c->serial,
+                 c->lock ? "lock" : "unlock", c->id, c->sends);
+}
+
+static void lifectl__on_timer(uv_timer_t *t)
+{
+    struct pfs_lifectl *lc = t->data;
+    int64_t now = pf_clock_mono_ms(lc->clock);
+
+    for (size_t i = 0; i < lc->ncmds; i++) {
+        struct pfs_lifectl_cmd *c = &lc->cmds[i];
+
+        /* Not yet with the broker, or heard from the terminal since and unanswered. */
+        if (c->sent_ms == 0 ||
+            (now - c->sent_ms >= lc->retry_ms && (!c->delivered || c->heard_ms > c->sent_ms)))
+            lifectl__publish(lc, c);
+    }
+}
+
+static int lifectl__installed_load(void *ctx, const char *serial)
+{
+    return pfs_lifectl_installed(ctx, serial);
+}
+
+int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
+                     struct pfs_mqtt *mqtt, const struct pf_clock *clock, const struct pfs_log *log,
+                     int64_t retry_ms, struct pf_error *err)
+{
+    int rc;
+
+    memset(lc, 0, sizeof(*lc));
+    lc->store = store;
+    lc->mqtt = mqtt;
+    lc->clock = clock;
+    lc->log = log;
+    lc->retry_ms = retry_ms > 0 ? retry_ms : PFS_LIFECTL_RETRY_MS;
+    rc = pfs_store_lock_pending_each(store, lifectl__pending_load, lc);
+    if (!rc)
+        rc = pfs_store_term_installed_each(store, lifectl__installed_load, lc);
+    if (rc) {
+        pfs_lifectl_release(lc);
+        return pf_error_set(err, rc, "lifecycle: loading pending lock commands: %s",
+                            pf_strerror(rc));
+    }
+    if (lc->ncmds)
+        pfs_log_info(log, "lifecycle: %zu lock command(s) waiting for their terminal", lc->ncmds);
+    if (loop) {
+        uint64_t every = (uint64_t)(lc->retry_ms < 1000 ? lc->retry_ms : 1000);
+
+        uv_timer_init(loop, &lc->timer);
+        lc->timer.data = lc;
+        uv_timer_start(&lc->timer, lifectl__on_timer, every, every);
+        lc->timer_open = true;
+    }
+    return 0;
+}
+
+void pfs_lifectl_stop(struct pfs_lifectl *lc)
+{
+    if (lc->timer_open) {
+        uv_timer_stop(&lc->timer);
+        uv_close((uv_handle_t *)&lc->timer, NULL);
+        lc->timer_open = false;
+    }
+}
+
+void pfs_lifectl_release(struct pfs_lifectl *lc)
+{
+    pfs_lifectl_stop(lc);
+    free(lc->cmds);
+    free(lc->installed);
+    lc->cmds = NULL;
+    lc->installed = NULL;
+    lc->ncmds = lc->capcmds = lc->ninst = lc->capinst = 0;
+}
+
+void pfs_lifectl_new_id(struct pfs_lifectl *lc, bool lock, char out[PF_LOCK_ID_MAX + 1])
+{
+    snprintf(out, PF_LOCK_ID_MAX + 1, "%s-%llx-%x", lock ? "lock" : "unlock",
+             (unsigned long long)pf_clock_wall_ms(lc->clock), ++lc->seq);
+}
+
+int pfs_lifectl_send(struct pfs_lifectl *lc, const char *serial, const char *id, bool lock,
+                     const char *reason)
+{
+    struct pfs_lock_pending p = {serial, id, lock, reason};
+    struct pfs_lifectl_cmd *c;
+    int rc;
+
+    pfs_lifectl_forget(lc, serial); /* a newer command replaces the older one */
+    rc = lifectl__pending_load(lc, &p);
+    if (rc)
+        return rc;
+    c = lifectl__cmd(lc, serial);
+    lifectl__publish(lc, c);
+    return 0;
+}
+
+int pfs_lifectl_installed(struct pfs_lifectl *lc, const char *serial)
+{
+    for (size_t i = 0; i < lc->ninst; i++) {
+        if (strcmp(lc->installed[i], serial) == 0)
+            return 0;
+    }
+    if (lc->ninst == lc->capinst) {
+        size_t cap = lc->capinst ? lc->capinst * 2 : 16;
+        void *v = realloc(lc->installed, cap * sizeof(*lc->installed));
+
+        if (!v)
+            return PF_ENOMEM;
+        lc->installed = v;
+        lc->capinst = cap;
+    }
+    snprintf(lc->installed[lc->ninst++], PF_SERIAL_MAX + 1, "%s", serial);
+    return 0;
+}
+
+static bool lifectl__take_installed(struct pfs_lifectl *lc, const char *serial)
+{
+    for (size_t i = 0; i < lc->ninst; i++) {
+        if (strcmp(lc->installed[i], serial) == 0) {
+            memcpy(lc->installed[i], lc->installed[--lc->ninst], PF_SERIAL_MAX + 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health *h, bool newer)
+{
+    struct pfs_lifectl *lc = ctx;
+    int64_t wall = pf_clock_wall_ms(lc->clock);
+    struct pfs_lifectl_cmd *c;
+    int rc;
+
+    if (lifectl__take_installed(lc, serial)) {
+        bool changed = false;
+
+        rc = pfs_store_term_activate(lc->store, serial, wall, &changed);
+        if (rc)
+            pfs_log_error(lc->log, "lifecycle: %s: activation failed: %s", serial, pf_strerror(rc));
+        else if (changed)
+            pfs_log_info(lc->log, "lifecycle: %s: active (first report after binding)", serial);
+    }
+    if (newer && h->tamper) {
+        struct pf_error err = {0};
+        char id[PF_LOCK_ID_MAX + 1];
+        bool changed = false;
+
+        pfs_lifectl_new_id(lc, true, id);
+        rc = pfs_store_term_tamper(lc->store, serial, id, wall, &changed, &err);
+        if (rc) {
+            pfs_log_error(lc->log, "lifecycle: %s: tamper lock failed: %s", serial, err.msg);
+        } else if (changed) {
+            pfs_log_warn(lc->log, "lifecycle: %s: tamper reported: locking, repair opened", serial);
+            if (pfs_lifectl_send(lc, serial, id, true, "tamper"))
+                pfs_log_error(lc->log, "lifecycle: %s: out of memory", serial);
+            return;
+        }
+    }
+    c = lifectl__cmd(lc, serial);
+    if (c) {
+        c->heard_ms = pf_clock_mono_ms(lc->clock);
+        if (c->heard_ms - c->sent_ms >= LIFECTL_RESEND_MIN_MS)
+            lifectl__publish(lc, c); /* connected and unanswered: send it again now */
+    }
+}
+
+bool pfs_lifectl_claims(void *ctx, const char *leaf)
+{
+    (void)ctx;
+    return strcmp(leaf, PF_DEV_LOCK) == 0;
+}
+
+int pfs_lifectl_on_leaf(void *ctx, const char *serial, const char *leaf, const void *payload,
+                        size_t len)
+{
+    struct pfs_lifectl *lc = ctx;
+    struct pf_error err = {0};
+    struct pf_lock_report r;
+    bool matched = false;
+    int rc;
+
+    if (strcmp(leaf, PF_DEV_LOCK) != 0)
+        return PF_ETOPIC;
+    rc = pf_lock_report_decode(payload, len, &r, &err);
+    if (rc) {
+        pfs_log_warn(lc->log, "lifecycle: %s: rejected %s: %s", serial, pf_errname(rc), err.msg);
+        return rc;
+    }
+    rc = pfs_store_term_lock_report(lc->store, serial, r.id, r.locked, pf_clock_wall_ms(lc->clock),
+                                    &matched);
+    if (rc) {
+        pfs_log_error(lc->log, "lifecycle: %s: recording the lock report failed: %s", serial,
+                      pf_strerror(rc));
+        return PF_EIO;
+    }
+    if (matched) {
+        struct pfs_lifectl_cmd *c = lifectl__cmd(lc, serial);
+
+        if (c && strcmp(c->id, r.id) == 0)
+            pfs_lifectl_forget(lc, serial);
+        pfs_log_info(lc->log, "lifecycle: %s: %s confirmed (%s)", serial,
+                     r.locked ? "lock" : "unlock", r.id);
+    }
+    return 0;
+}

@@ -1,0 +1,251 @@
+/*
+ * http.c - MHD driven from uv_poll on its epoll fd plus a timeout timer.
+ */
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct http__conn {
+    char *buf;
+    size_t len, cap;
+    int too_big;
+};
+
+static void http__schedule(struct pfs_http *h);
+
+static void http__run(struct pfs_http *h)
+{
+    if (!h->daemon)
+        return;
+    MHD_run(h->daemon);
+    http__schedule(h);
+}
+
+static void http__on_poll(uv_poll_t *p, int status, int events)
+{
+    (void)status;
+    (void)events;
+    http__run(p->data);
+}
+
+static void http__on_timer(uv_timer_t *t)
+{
+    http__run(t->data);
+}
+
+static void http__schedule(struct pfs_http *h)
+{
+    MHD_UNSIGNED_LONG_LONG to;
+
+    if (!h->daemon)
+        return;
+    if (MHD_get_timeout(h->daemon, &to) == MHD_YES)
+        uv_timer_start(&h->timer, http__on_timer, to, 0);
+    else
+        uv_timer_stop(&h->timer);
+}
+
+static enum MHD_Result http__send(struct MHD_Connection *c, struct pfs_http_resp *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (!r->body) {
+        r->body = strdup("");
+        r->len = 0;
+    }
+    if (!r->body)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(r->body);
+        return MHD_NO;
+    }
+    r->body = NULL;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ret = MHD_queue_response(c, (unsigned int)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **con_cls)
+{
+    struct pfs_http *h = cls;
+    struct http__conn *hc = *con_cls;
+    struct pfs_http_req req;
+    struct pfs_http_resp resp = {0};
+
+    (void)version;
+    if (!hc) {
+        hc = calloc(1, sizeof(*hc));
+        if (!hc)
+            return MHD_NO;
+        *con_cls = hc;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size, ul = strlen(url);
+        /* Bulk uploads: registry imports and update bundles. */
+        size_t max = (ul >= 7 && strcmp(url + ul - 7, "/import") == 0) ||
+                                     strcmp(url, "/v1/bundles") == 0
+                             ? h->import_max
+                             : h->body_max;
+
+        *upload_data_size = 0;
+        if (hc->too_big || hc->len + n > max) {
+            hc->too_big = 1;
+            return MHD_YES;
+        }
+        if (hc->len + n + 1 > hc->cap) {
+            size_t ncap = hc->cap ? hc->cap : 1024;
+            char *nb;
+
+            while (ncap < hc->len + n + 1)
+                ncap *= 2;
+            nb = realloc(hc->buf, ncap);
+            if (!nb)
+                return MHD_NO;
+            hc->buf = nb;
+            hc->cap = ncap;
+        }
+        memcpy(hc->buf + hc->len, upload_data, n);
+        hc->len += n;
+        hc->buf[hc->len] = '\0';
+        return MHD_YES;
+    }
+    if (hc->too_big) {
+        resp.status = 413;
+        resp.body = strdup("{\"error\":\"TOOBIG\",\"message\":\"request body too large\"}");
+        resp.len = resp.body ? strlen(resp.body) : 0;
+        return http__send(c, &resp);
+    }
+    req.method = method;
+    req.path = url;
+    req.body = hc->buf ? hc->buf : "";
+    req.body_len = hc->len;
+    req.conn = c;
+    h->handler(h->ctx, &req, &resp);
+    return http__send(c, &resp);
+}
+
+static void http__completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                            enum MHD_RequestTerminationCode toe)
+{
+    struct http__conn *hc = *con_cls;
+
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (hc) {
+        free(hc->buf);
+        free(hc);
+        *con_cls = NULL;
+    }
+}
+
+static void http__log(void *cls, const char *fmt, va_list ap)
+{
+    struct pfs_http *h = cls;
+    char line[512];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    pfs_log_warn(h->log, "http: %s", line);
+}
+
+int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_opts *opts,
+                   pfs_http_handler handler, void *ctx, const struct pfs_log *log,
+                   struct pf_error *err)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *info;
+    int rc;
+
+    memset(h, 0, sizeof(*h));
+    memset(&ss, 0, sizeof(ss));
+    h->loop = loop;
+    h->handler = handler;
+    h->ctx = ctx;
+    h->log = log;
+    h->body_max = opts->body_max;
+    h->import_max = opts->import_max > opts->body_max ? opts->import_max : opts->body_max;
+    if (inet_pton(AF_INET, opts->addr, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)opts->port);
+    } else if (inet_pton(AF_INET6, opts->addr, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)opts->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        return pf_error_set(err, PF_EINVAL, "http.addr: '%s' is not an IP address", opts->addr);
+    }
+    h->daemon = MHD_start_daemon(
+            flags, (uint16_t)opts->port, NULL, NULL, http__access, h, MHD_OPTION_EXTERNAL_LOGGER,
+            http__log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+            http__completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(128 * 1024), MHD_OPTION_END);
+    if (!h->daemon)
+        return pf_error_set(err, PF_EIO, "http: cannot listen on %s:%d", opts->addr, opts->port);
+    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : opts->port;
+    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info) {
+        rc = pf_error_set(err, PF_EIO, "http: no epoll descriptor");
+        goto out_stop;
+    }
+    if (uv_poll_init(loop, &h->poll, info->epoll_fd) != 0) {
+        rc = pf_error_set(err, PF_EIO, "http: cannot watch the epoll descriptor");
+        goto out_stop;
+    }
+    h->poll.data = h;
+    uv_timer_init(loop, &h->timer);
+    h->timer.data = h;
+    h->handles_open = 1;
+    uv_poll_start(&h->poll, UV_READABLE, http__on_poll);
+    http__schedule(h);
+    return 0;
+
+out_stop:
+    MHD_stop_daemon(h->daemon);
+    h->daemon = NULL;
+    return rc;
+}
+
+void pfs_http_stop(struct pfs_http *h)
+{
+    if (h->handles_open) {
+        uv_poll_stop(&h->poll);
+        uv_timer_stop(&h->timer);
+        uv_close((uv_handle_t *)&h->poll, NULL);
+        uv_close((uv_handle_t *)&h->timer, NULL);
+        h->handles_open = 0;
+    }
+    if (h->daemon) {
+        MHD_stop_daemon(h->daemon);
+        h->daemon = NULL;
+    }
+}
+
+const char *pfs_http_query(const struct pfs_http_req *req, const char *key)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *pfs_http_header(const struct pfs_http_req *req, const char *key)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, key);
+}

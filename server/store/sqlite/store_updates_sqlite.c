@@ -1,0 +1,477 @@
+/*
+ * store_updates_sqlite.c - the SQLite backend of store_updates.h (tables of
+ * migration 005). Shares the connection of store_sqlite.c.
+ */
+#include "store/store_updates.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_rollouts.h"
+#include "store/sqlite/store_sqlite_internal.h"
+#include "store/sqlite/store_tx.h"
+
+static int upst__exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : PF_EIO;
+}
+
+/* Commit the ingest batch (its health rows stamped stored at now_ms), then a
+ * FULL-durability transaction of our own. */
+int pfs_store_tx_begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+
+    if (pfs_store_flush(st, now_ms, NULL))
+        return pf_error_set(err, PF_EIO, "store: commit batch: %s", sqlite3_errmsg(db));
+    if (upst__exec(db, "PRAGMA synchronous=FULL"))
+        return pf_error_set(err, PF_EIO, "store: %s", sqlite3_errmsg(db));
+    if (upst__exec(db, "BEGIN IMMEDIATE")) {
+        pf_error_set(err, PF_EIO, "store: begin: %s", sqlite3_errmsg(db));
+        (void)upst__exec(db, "PRAGMA synchronous=NORMAL");
+        return PF_EIO;
+    }
+    return 0;
+}
+
+int pfs_store_tx_end(struct pfs_store *st, int rc, struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+
+    if (rc == 0 && upst__exec(db, "COMMIT"))
+        rc = pf_error_set(err, PF_EIO, "store: commit: %s", sqlite3_errmsg(db));
+    if (rc)
+        (void)upst__exec(db, "ROLLBACK");
+    (void)upst__exec(db, "PRAGMA synchronous=NORMAL");
+    return rc;
+}
+
+/* Runs sql with text/int64 arguments described by fmt ('s' text or NULL if "", 'S' text
+ * always, 'i' int64, 'n' int64 or NULL if < 0); PF_EEXIST on a constraint. */
+/* Prepares sql and binds the arguments fmt describes (pfs_store_sql_run). */
+static int upst__prepare_v(sqlite3 *db, const char *sql, sqlite3_stmt **out, const char *fmt,
+                           va_list ap)
+{
+    sqlite3_stmt *s;
+    int i = 1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    for (const char *f = fmt; *f; f++, i++) {
+        if (*f == 's' || *f == 'S') {
+            const char *v = va_arg(ap, const char *);
+
+            if (*f == 's' && (!v || !*v))
+                sqlite3_bind_null(s, i);
+            else
+                sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+        } else {
+            int64_t v = va_arg(ap, int64_t);
+
+            if (*f == 'n' && v < 0)
+                sqlite3_bind_null(s, i);
+            else
+                sqlite3_bind_int64(s, i, v);
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *s;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = upst__prepare_v(db, sql, &s, fmt, ap);
+    va_end(ap);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    return rc == SQLITE_CONSTRAINT ? PF_EEXIST : PF_EIO;
+}
+
+int pfs_store_sql_int(sqlite3 *db, const char *sql, int64_t *out, const char *fmt, ...)
+{
+    sqlite3_stmt *s;
+    va_list ap;
+    int rc;
+
+    *out = 0;
+    va_start(ap, fmt);
+    rc = upst__prepare_v(db, sql, &s, fmt, ap);
+    va_end(ap);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
+}
+
+static void upst__col(sqlite3_stmt *s, int col, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+
+    snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+static int upst__kind(const char *name)
+{
+    for (int i = 0; pf_bundle_kind_names[i]; i++) {
+        if (strcmp(name, pf_bundle_kind_names[i]) == 0)
+            return i;
+    }
+    return PF_KIND_FIRMWARE;
+}
+
+int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
+                       const char *action, const char *target, json_t *after)
+{
+    char *text = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    int rc;
+
+    if (after && !text)
+        return PF_ENOMEM;
+    rc = pfs_store_sql_run(db,
+                   "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
+                   " VALUES (?1,?2,?3,?4,?5,NULL,?6)",
+                   "iSSSSs", now_ms, actor && actor->name ? actor->name : "-",
+                   actor && actor->role ? actor->role : "-", action, target, text);
+    free(text);
+    return rc;
+}
+
+/* --- bundles --- */
+
+#define UPST__BUNDLE_COLS                                                                          \
+    "id, kind, version, models, hw_revs, size, manifest, created_s, expires_s, uploaded_ms"
+
+static void upst__bundle_read(sqlite3_stmt *s, struct pfs_bundle_rec *b)
+{
+    char kind[16];
+
+    memset(b, 0, sizeof(*b));
+    upst__col(s, 0, b->id, sizeof(b->id));
+    upst__col(s, 1, kind, sizeof(kind));
+    b->kind = upst__kind(kind);
+    upst__col(s, 2, b->version, sizeof(b->version));
+    upst__col(s, 3, b->models, sizeof(b->models));
+    upst__col(s, 4, b->hw_revs, sizeof(b->hw_revs));
+    b->size = (uint64_t)sqlite3_column_int64(s, 5);
+    upst__col(s, 6, b->manifest, sizeof(b->manifest));
+    b->created_s = sqlite3_column_int64(s, 7);
+    b->expires_s = sqlite3_column_int64(s, 8);
+    b->uploaded_ms = sqlite3_column_int64(s, 9);
+}
+
+int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
+                         const struct pfs_actor *actor, int64_t now_ms, bool *created,
+                         struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    json_t *after;
+    int rc;
+
+    *created = false;
+    rc = pfs_store_tx_begin(st, now_ms, err);
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(db,
+                   "INSERT INTO bundles (" UPST__BUNDLE_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+                   "?9,?10) ON CONFLICT (id) DO NOTHING",
+                   "SSSSSiSiii", b->id, pf_bundle_kind_names[b->kind], b->version, b->models,
+                   b->hw_revs, (int64_t)b->size, b->manifest, b->created_s, b->expires_s,
+                   b->uploaded_ms);
+    if (rc) {
+        pf_error_set(err, rc, "store: bundle %s: %s", b->id, sqlite3_errmsg(db));
+        return pfs_store_tx_end(st, rc, err);
+    }
+    if (sqlite3_changes(db) == 0)
+        return pfs_store_tx_end(st, 0, err);
+    after = json_pack("{s:s, s:s, s:s, s:I}", "kind", pf_bundle_kind_names[b->kind], "version",
+                      b->version, "models", b->models, "size", (json_int_t)b->size);
+    rc = after ? pfs_store_audit_row(db, actor, now_ms, "bundle.upload", b->id, after) : PF_ENOMEM;
+    json_decref(after);
+    if (rc)
+        pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
+    rc = pfs_store_tx_end(st, rc, err);
+    if (rc == 0)
+        *created = true;
+    return rc;
+}
+
+int pfs_store_bundle_get(struct pfs_store *st, const char *id, struct pfs_bundle_rec *b)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT " UPST__BUNDLE_COLS " FROM bundles WHERE id = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        upst__bundle_read(s, b);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+}
+
+int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, void *ctx)
+{
+    struct pfs_bundle_rec b;
+    sqlite3_stmt *s;
+    int rc, cbrc = 0;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT " UPST__BUNDLE_COLS
+                           " FROM bundles ORDER BY uploaded_ms DESC, id LIMIT ?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int(s, 1, limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        upst__bundle_read(s, &b);
+        cbrc = cb(ctx, &b);
+        if (cbrc)
+            break;
+    }
+    sqlite3_finalize(s);
+    if (cbrc)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : PF_EIO;
+}
+
+/* --- offers --- */
+
+int pfs_store_offer_rows(sqlite3 *db, const struct pfs_offer_rec *o,
+                         const struct pfs_bundle_rec *b, const char *body, const char *actor)
+{
+    int rc;
+
+    rc = pfs_store_sql_run(db,
+                           "INSERT INTO update_offers (id, serial, bundle, created_ms, deadline_ms,"
+                           " actor, body) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                           "SSSiiSs", o->id, o->serial, o->bundle, o->created_ms, o->deadline_ms,
+                           actor, body);
+    if (!rc)
+        rc = pfs_store_sql_run(
+                db,
+                "INSERT INTO update_state (serial, offer, bundle, kind, version, status,"
+                " percent, reason, code, updated_ms) VALUES (?1,?2,?3,?4,?5,'offered',"
+                "NULL,NULL,NULL,?6) ON CONFLICT (serial) DO UPDATE SET"
+                " offer=excluded.offer, bundle=excluded.bundle, kind=excluded.kind,"
+                " version=excluded.version, status='offered', percent=NULL, reason=NULL,"
+                " code=NULL, updated_ms=excluded.updated_ms",
+                "SSSSSi", o->serial, o->id, o->bundle, pf_bundle_kind_names[b->kind], b->version,
+                o->created_ms);
+    return rc;
+}
+
+int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
+                        const struct pfs_bundle_rec *b, const char *body,
+                        const struct pfs_actor *actor, struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    const char *kind = pf_bundle_kind_names[b->kind];
+    json_t *after;
+    int rc;
+
+    rc = pfs_store_tx_begin(st, o->created_ms, err);
+    if (rc)
+        return rc;
+    rc = pfs_store_offer_rows(db, o, b, body, actor && actor->name ? actor->name : "-");
+    if (rc) {
+        pf_error_set(err, rc, "store: offer %s: %s", o->id,
+                     rc == PF_EEXIST ? "offer id taken" : sqlite3_errmsg(db));
+        return pfs_store_tx_end(st, rc, err);
+    }
+    after = json_pack("{s:s, s:s, s:s, s:s, s:I}", "offer", o->id, "bundle", o->bundle, "kind",
+                      kind, "version", b->version, "deadline_ms", (json_int_t)o->deadline_ms);
+    rc = after ? pfs_store_audit_row(db, actor, o->created_ms, "device.update", o->serial, after)
+               : PF_ENOMEM;
+    json_decref(after);
+    if (rc)
+        pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
+    return pfs_store_tx_end(st, rc, err);
+}
+
+int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms, char **body)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *body = NULL;
+    if (sqlite3_prepare_v2(
+                pfs_store_sqlite_db(st),
+                "SELECT o.body FROM update_state u JOIN update_offers o ON o.id = u.offer"
+                " WHERE u.serial = ?1 AND u.status NOT IN"
+                " ('success','failed','rolled_back','refused') AND o.deadline_ms > ?2"
+                " AND o.body IS NOT NULL",
+                -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *body = strdup((const char *)sqlite3_column_text(s, 0));
+        rc = *body ? 0 : PF_ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* --- events --- */
+
+int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
+                               const struct pf_update_event *e, int64_t recv_ms, bool *recorded)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    const char *status = pf_update_status_names[e->status];
+    char bundle[PF_B2_HEX_LEN + 1];
+    int64_t pct = e->status == PF_UPD_DOWNLOADING ? e->percent : -1;
+    int rc;
+
+    *recorded = false;
+    pf_b2_hex(e->bundle, bundle);
+    rc = pfs_store_tx_begin(st, recv_ms, NULL);
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(db,
+                   "INSERT INTO update_events (serial, id, offer, bundle, kind, version, status,"
+                   " ts_ms, recv_ms, reason, percent, code, message) VALUES (?1,?2,?3,?4,?5,?6,"
+                   "?7,?8,?9,?10,?11,?12,?13) ON CONFLICT (serial, id) DO NOTHING",
+                   "SSSSSSSiisnss", serial, e->id, e->offer, bundle, pf_bundle_kind_names[e->kind],
+                   e->version, status, e->ts_ms, recv_ms, e->reason, pct, e->code, e->message);
+    if (rc || sqlite3_changes(db) == 0)
+        return pfs_store_tx_end(st, rc, NULL);
+    rc = pfs_store_sql_run(db,
+                   "UPDATE update_state SET status=?3, percent=?4, reason=?5, code=?6,"
+                   " updated_ms=?7 WHERE serial=?1 AND offer=?2 AND status NOT IN"
+                   " ('success','failed','rolled_back','refused')",
+                   "SSSnssi", serial, e->offer, status, pct, e->reason, e->code, recv_ms);
+    if (!rc)
+        rc = pfs_store_rollout_on_event(db, serial, e, recv_ms);
+    rc = pfs_store_tx_end(st, rc, NULL);
+    if (rc == 0)
+        *recorded = true;
+    return rc;
+}
+
+static void upst__update_read(sqlite3_stmt *s, struct pfs_update_rec *r)
+{
+    char kind[16];
+
+    memset(r, 0, sizeof(*r));
+    upst__col(s, 0, r->serial, sizeof(r->serial));
+    upst__col(s, 1, r->id, sizeof(r->id));
+    upst__col(s, 2, r->offer, sizeof(r->offer));
+    upst__col(s, 3, r->bundle, sizeof(r->bundle));
+    upst__col(s, 4, kind, sizeof(kind));
+    r->kind = upst__kind(kind);
+    upst__col(s, 5, r->version, sizeof(r->version));
+    upst__col(s, 6, r->status, sizeof(r->status));
+    r->ts_ms = sqlite3_column_int64(s, 7);
+    r->recv_ms = sqlite3_column_int64(s, 8);
+    upst__col(s, 9, r->reason, sizeof(r->reason));
+    r->percent = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 10);
+    upst__col(s, 11, r->code, sizeof(r->code));
+    upst__col(s, 12, r->message, sizeof(r->message));
+}
+
+int pfs_store_update_events(struct pfs_store *st, const char *serial, int limit, pfs_update_cb cb,
+                            void *ctx)
+{
+    struct pfs_update_rec r;
+    sqlite3_stmt *s;
+    int rc, cbrc = 0;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT serial, id, offer, bundle, kind, version, status, ts_ms,"
+                           " recv_ms, reason, percent, code, message FROM update_events"
+                           " WHERE serial = ?1 ORDER BY seq DESC LIMIT ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        upst__update_read(s, &r);
+        cbrc = cb(ctx, &r);
+        if (cbrc)
+            break;
+    }
+    sqlite3_finalize(s);
+    if (cbrc)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : PF_EIO;
+}
+
+int pfs_store_update_current(struct pfs_store *st, const char *serial, struct pfs_update_rec *r)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT serial, '', offer, bundle, kind, version, status, 0,"
+                           " updated_ms, reason, percent, code, NULL FROM update_state"
+                           " WHERE serial = ?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        upst__update_read(s, r);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+}
+
+int pfs_store_update_counts(struct pfs_store *st, pfs_count_cb cb, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc, cbrc = 0;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT status, count(*) FROM update_state GROUP BY status ORDER BY"
+                           " status",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cbrc = cb(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1));
+        if (cbrc)
+            break;
+    }
+    sqlite3_finalize(s);
+    if (cbrc)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : PF_EIO;
+}
+
+int pfs_store_update_event_count(struct pfs_store *st, const char *serial, const char *id,
+                                 int64_t *n)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT count(*) FROM update_events WHERE serial = ?1 AND id = ?2", -1,
+                           &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : PF_EIO;
+}

@@ -1,0 +1,380 @@
+/*
+ * updates.c - uploads, offers, chunk requests and outcome events (updates.h).
+ */
+#include "updates/updates.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pf/topic.h"
+#include "store/store_rollouts.h"
+
+static int updates__publish(void *ctx, const char *topic, const void *buf, size_t len, int qos,
+                            int *mid)
+{
+    struct pfs_updates *u = ctx;
+
+    if (!u->mqtt)
+        return PF_ECONN;
+    return pfs_mqtt_publish(u->mqtt, topic, buf, len, qos, mid);
+}
+
+int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct pfs_store *store,
+                     struct pfs_ingest *ingest, struct pfs_mqtt *mqtt, const struct pfs_log *log,
+                     const struct pf_clock *clock, struct pf_error *err)
+{
+    char dir[PATH_MAX];
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    u->cfg = cfg;
+    u->store = store;
+    u->ingest = ingest;
+    u->mqtt = mqtt;
+    u->log = log;
+    u->clock = clock;
+    if (cfg->artifacts_dir[0]) {
+        snprintf(dir, sizeof(dir), "%s", cfg->artifacts_dir);
+    } else {
+        const char *slash = strrchr(cfg->store_path, '/');
+        int n = slash ? (int)(slash - cfg->store_path) : 1;
+
+        if (snprintf(dir, sizeof(dir), "%.*s/artifacts", n, slash ? cfg->store_path : ".") >=
+            (int)sizeof(dir))
+            return pf_error_set(err, PF_EINVAL, "artifacts.dir: path too long");
+    }
+    rc = pfs_artifacts_init(&u->art, dir, cfg->update_trust_root, cfg->update_keyring, err);
+    if (rc) {
+        pfs_artifacts_release(&u->art);
+        return rc;
+    }
+    u->art_open = true;
+    rc = pfs_chunks_init(&u->chunks, &u->art, clock, (uint32_t)cfg->update_chunk_max,
+                         cfg->update_window, updates__publish, u, err);
+    if (rc) {
+        pfs_updates_release(u);
+        return rc;
+    }
+    u->chunks_open = true;
+    if (!u->art.have_trust)
+        pfs_log_warn(log, "update.trust_root not set: bundle uploads will be refused");
+    return 0;
+}
+
+void pfs_updates_release(struct pfs_updates *u)
+{
+    if (u->chunks_open)
+        pfs_chunks_release(&u->chunks);
+    if (u->art_open)
+        pfs_artifacts_release(&u->art);
+    free(u->offer_cache);
+    u->offer_cache = NULL;
+    u->chunks_open = u->art_open = false;
+}
+
+void pfs_updates_published(void *ctx, int mid)
+{
+    struct pfs_updates *u = ctx;
+
+    if (u->chunks_open)
+        pfs_chunks_published(&u->chunks, mid);
+}
+
+static int updates__send(struct pfs_updates *u, const char *serial, const char *leaf,
+                         const void *buf, size_t len, int qos)
+{
+    char topic[PF_TOPIC_MAX];
+    int mid = 0, rc;
+
+    rc = pf_topic_build(topic, sizeof(topic), PF_DIR_CMD, serial, leaf);
+    if (rc)
+        return rc;
+    rc = updates__publish(u, topic, buf, len, qos, &mid);
+    if (rc == 0)
+        pfs_chunks_forget(&u->chunks, mid);
+    return rc;
+}
+
+/* Registration status: the ingest cache when it knows the serial, else the registry. */
+static int updates__status(struct pfs_updates *u, const char *serial)
+{
+    struct pfs_dev *d = u->ingest ? pfs_devmap_get(&u->ingest->devs, serial) : NULL;
+    enum pfs_dev_status st;
+    int rc;
+
+    if (d && d->known != PFS_KNOWN_UNKNOWN)
+        return d->known == PFS_KNOWN_REVOKED ? PF_EREVOKED : 0;
+    rc = pfs_store_device_status(u->store, serial, &st);
+    if (rc)
+        return rc;
+    return st == PFS_DEV_REVOKED ? PF_EREVOKED : 0;
+}
+
+static void updates__event(struct pfs_updates *u, const char *serial, const void *payload,
+                           size_t len)
+{
+    struct pf_error err = {0};
+    struct pf_update_event e;
+    struct pf_ack ack = {0};
+    char buf[256];
+    size_t blen;
+    bool recorded = false;
+    int rc;
+
+    rc = pf_update_event_decode(payload, len, &e, &err);
+    if (rc) {
+        u->stats.events_bad++;
+        pfs_log_warn(u->log, "updates: %s: event refused: %s", serial, pf_errname(rc));
+        return;
+    }
+    rc = pfs_store_update_event_put(u->store, serial, &e, pf_clock_wall_ms(u->clock), &recorded);
+    if (rc) {
+        /* No ack: the terminal sends it again and we try again. */
+        u->stats.store_errors++;
+        pfs_log_error(u->log, "updates: %s: recording event %s failed: %s", serial, e.id,
+                      pf_strerror(rc));
+        return;
+    }
+    if (recorded) {
+        u->stats.events[e.status]++;
+        pfs_log_info(u->log, "updates: %s: %s %s %s%s%s%s%s", serial, e.offer,
+                     pf_update_status_names[e.status], e.version, e.reason[0] ? " reason " : "",
+                     e.reason, e.code[0] ? " code " : "", e.code);
+    } else {
+        u->stats.events_duplicate++;
+    }
+    snprintf(ack.id, sizeof(ack.id), "%s", e.id);
+    if (pf_ack_encode(&ack, buf, sizeof(buf), &blen) != 0 ||
+        updates__send(u, serial, PF_CMD_ACK, buf, blen, 1) != 0)
+        pfs_log_warn(u->log, "updates: %s: ack of %s not sent (the terminal will retransmit)",
+                     serial, e.id);
+}
+
+bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload, size_t len)
+{
+    char serial[PF_SERIAL_MAX + 1];
+    const char *leaf;
+    enum pf_dir dir;
+    bool chunkreq, event;
+    int rc;
+
+    if (pf_topic_parse(topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_DEV)
+        return false;
+    chunkreq = strcmp(leaf, PF_DEV_CHUNKREQ) == 0;
+    event = strcmp(leaf, PF_DEV_EVENT) == 0;
+    if (!chunkreq && !event)
+        return false;
+    rc = updates__status(u, serial);
+    if (rc) {
+        /* Never answer an unknown or revoked serial. */
+        u->stats.dropped++;
+        return true;
+    }
+    if (chunkreq) {
+        rc = pfs_chunks_request(&u->chunks, serial, payload, len);
+        if (rc == PF_EIO)
+            pfs_log_error(u->log, "updates: %s: reading a stored bundle failed", serial);
+    } else {
+        updates__event(u, serial, payload, len);
+    }
+    return true;
+}
+
+void pfs_updates_after(struct pfs_updates *u, const char *topic)
+{
+    char serial[PF_SERIAL_MAX + 1];
+    const char *leaf;
+    enum pf_dir dir;
+
+    if (pf_topic_parse(topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_DEV ||
+        strcmp(leaf, PF_DEV_BIRTH) != 0)
+        return;
+    (void)pfs_updates_resend(u, serial, "after its birth");
+}
+
+int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *why)
+{
+    char *body = NULL;
+    int rc = pfs_store_offer_pending(u->store, serial, pf_clock_wall_ms(u->clock), &body);
+
+    if (rc == 0) {
+        rc = updates__send(u, serial, PF_CMD_OFFER, body, strlen(body), 1);
+        if (rc == 0) {
+            u->stats.reoffers++;
+            pfs_log_info(u->log, "updates: %s: offer sent again %s", serial, why);
+        }
+    } else if (rc != PF_ENOENT) {
+        u->stats.store_errors++;
+    }
+    free(body);
+    return rc;
+}
+
+int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
+                       const struct pfs_actor *actor, struct pfs_bundle_rec *rec, bool *created,
+                       struct pf_error *err)
+{
+    int64_t now = pf_clock_wall_ms(u->clock);
+    int rc;
+
+    *created = false;
+    rc = pfs_artifacts_put(&u->art, buf, len, now / 1000, rec, err);
+    if (rc) {
+        u->stats.uploads_refused++;
+        return rc;
+    }
+    rec->uploaded_ms = now;
+    rc = pfs_store_bundle_put(u->store, rec, actor, now, created, err);
+    if (rc)
+        return rc;
+    if (!*created) /* the stored record keeps the first upload's time */
+        rc = pfs_store_bundle_get(u->store, rec->id, rec);
+    if (*created)
+        u->stats.uploads++;
+    return rc;
+}
+
+/* True if want is one of the comma-separated names in list ("" allows any). */
+static bool updates__listed(const char *list, const char *want)
+{
+    size_t n = strlen(want);
+
+    if (!*list)
+        return true;
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+        if (len == n && strncmp(p, want, n) == 0)
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
+static int updates__offer(struct pfs_updates *u, const char *serial, const char *bundle,
+                          int64_t deadline_ms, const struct pfs_actor *actor, int64_t rollout,
+                          struct pfs_offer_rec *out, struct pf_error *err)
+{
+    struct pfs_bundle_rec b;
+    struct pfs_device d;
+    struct pf_offer *o = NULL;
+    char path[PATH_MAX], *msg = NULL;
+    uint8_t rnd[4];
+    size_t mlen;
+    int64_t now = pf_clock_wall_ms(u->clock);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = pfs_store_device_get(u->store, serial, &d, NULL);
+    if (rc == PF_EUNKNOWN_SERIAL)
+        return pf_error_set(err, rc, "serial %s is not registered", serial);
+    if (rc)
+        return pf_error_set(err, rc, "reading %s: %s", serial, pf_strerror(rc));
+    if (d.status == PFS_DEV_REVOKED)
+        return pf_error_set(err, PF_EREVOKED, "%s is revoked", serial);
+    rc = pfs_store_bundle_get(u->store, bundle, &b);
+    if (rc == PF_ENOENT)
+        return pf_error_set(err, rc, "bundle %.64s is not stored", bundle);
+    if (rc)
+        return pf_error_set(err, rc, "reading bundle: %s", pf_strerror(rc));
+    if (!updates__listed(b.models, d.model))
+        return pf_error_set(err, PF_EMODEL, "%s is a %s; the bundle is for %s", serial, d.model,
+                            b.models);
+    if (d.hw_rev[0] && !updates__listed(b.hw_revs, d.hw_rev))
+        return pf_error_set(err, PF_EHWREV, "%s has hardware revision %s; the bundle is for %s",
+                            serial, d.hw_rev, b.hw_revs);
+    o = calloc(1, sizeof(*o));
+    msg = malloc(PF_UPDATE_MSG_MAX);
+    if (!o || !msg) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    if (pfs_artifacts_path(&u->art, b.id, path, sizeof(path)) != 0) {
+        rc = pf_error_set(err, PF_EINVAL, "artifacts.dir: path too long");
+        goto out_free;
+    }
+    if (u->offer_cache && strcmp(u->offer_cache_id, b.id) == 0) {
+        *o = *u->offer_cache; /* bundles are immutable: no need to read it again */
+    } else {
+        rc = pf_offer_from_bundle(path, o, err);
+        if (rc) {
+            pf_error_prefix(err, "stored bundle %s", b.id);
+            goto out_free;
+        }
+        if (!u->offer_cache)
+            u->offer_cache = malloc(sizeof(*u->offer_cache));
+        if (u->offer_cache) {
+            *u->offer_cache = *o;
+            snprintf(u->offer_cache_id, sizeof(u->offer_cache_id), "%s", b.id);
+        }
+    }
+    /* The bundle is what was verified at upload, under its content address; the
+     * terminal checks every byte it receives against the signed manifest anyway. */
+    if (pf_b2_from_hex(b.id, o->bundle) != 0) {
+        rc = pf_error_set(err, PF_EIO, "stored bundle id %s is malformed", b.id);
+        goto out_free;
+    }
+    randombytes_buf(rnd, sizeof(rnd));
+    snprintf(o->id, sizeof(o->id), "o%" PRId64 "-%02x%02x%02x%02x", now, rnd[0], rnd[1], rnd[2],
+             rnd[3]);
+    o->deadline_ms = deadline_ms;
+    o->max_chunk = u->chunks.chunk_max;
+    rc = pf_offer_encode(o, msg, PF_UPDATE_MSG_MAX - 1, &mlen);
+    if (rc) {
+        pf_error_set(err, rc, "offer: cannot encode: %s", pf_strerror(rc));
+        goto out_free;
+    }
+    if (!u->mqtt || !u->mqtt->connected) {
+        rc = pf_error_set(err, PF_ECONN, "posfleetd is not connected to the broker; try again");
+        goto out_free;
+    }
+    snprintf(out->id, sizeof(out->id), "%s", o->id);
+    snprintf(out->serial, sizeof(out->serial), "%s", serial);
+    snprintf(out->bundle, sizeof(out->bundle), "%s", b.id);
+    out->created_ms = now;
+    out->deadline_ms = o->deadline_ms;
+    /* Recorded first: the terminal's events for it may follow at once. */
+    msg[mlen] = '\0';
+    rc = rollout ? pfs_store_rollout_offer(u->store, rollout, out, &b, msg, err)
+                 : pfs_store_offer_put(u->store, out, &b, msg, actor, err);
+    if (rc)
+        goto out_free;
+    rc = updates__send(u, serial, PF_CMD_OFFER, msg, mlen, 1);
+    if (rc) {
+        pf_error_set(err, rc, "offer %s recorded but not published: broker connection lost", o->id);
+        goto out_free;
+    }
+    u->stats.offers++;
+    pfs_log_info(u->log, "updates: offered %s %s %s to %s as %s (%s)", pf_bundle_kind_names[b.kind],
+                 b.version, b.id, serial, o->id, actor && actor->name ? actor->name : "-");
+out_free:
+    free(o);
+    free(msg);
+    return rc;
+}
+
+int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bundle,
+                      int deadline_min, const struct pfs_actor *actor, struct pfs_offer_rec *out,
+                      struct pf_error *err)
+{
+    int64_t min = deadline_min > 0 ? deadline_min : u->cfg->update_deadline_min;
+
+    return updates__offer(u, serial, bundle, pf_clock_wall_ms(u->clock) + min * 60000, actor, 0,
+                          out, err);
+}
+
+int pfs_updates_offer_member(struct pfs_updates *u, int64_t rollout, const char *serial,
+                             const char *bundle, int64_t deadline_ms, struct pfs_offer_rec *out,
+                             struct pf_error *err)
+{
+    char name[32];
+    struct pfs_actor actor = {name, "system"};
+
+    snprintf(name, sizeof(name), "rollout/%" PRId64, rollout);
+    return updates__offer(u, serial, bundle, deadline_ms, &actor, rollout, out, err);
+}

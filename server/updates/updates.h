@@ -1,0 +1,131 @@
+/*
+ * updates.h - posfleetd's side of the update protocol (docs/server.md,
+ * "Updates"; wire format in pf/msg_update.h).
+ *
+ *  - Uploads: a bundle verified and stored (artifacts.h), its metadata in the
+ *    store (store_updates.h), audited as bundle.upload.
+ *  - Offers: pf_offer_from_bundle on the stored file, recorded with its body
+ *    (audited as device.update) and published on pf/v1/cmd/{serial}/offer with
+ *    QoS 1; sent again (same id) at each birth until a final outcome.
+ *  - Chunks: requests on pf/v1/dev/{serial}/chunkreq answered by the chunk
+ *    server (chunks.h), for registered, unrevoked terminals only.
+ *  - Events: pf/v1/dev/{serial}/event decoded, recorded once per (serial,
+ *    event id), committed, and only then acknowledged on
+ *    pf/v1/cmd/{serial}/ack; a retransmission is acknowledged again.
+ *
+ * The server routes the dev/ leaves chunkreq and event here
+ * (pfs_updates_message) and the API calls pfs_updates_api (api_updates.c).
+ * struct pfs_updates is caller-owned (init/release); it owns the artifacts
+ * and the chunk server and borrows the store, ingest (registry cache), MQTT
+ * connection (may be NULL: nothing is published), log and clock. One thread.
+ */
+#ifndef PFS_UPDATES_H
+#define PFS_UPDATES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "updates/artifacts.h"
+#include "updates/chunks.h"
+#include "base/config.h"
+#include "net/http.h"
+#include "fleet/ingest.h"
+#include "base/log.h"
+#include "net/mqtt.h"
+#include "pf/clock.h"
+#include "pf/msg_update.h"
+#include "store/store_updates.h"
+#include "api/tokens.h"
+
+struct pfs_updates_stats {
+    uint64_t uploads; /* bundles stored (new) */
+    uint64_t uploads_refused;
+    uint64_t offers;
+    uint64_t reoffers;                    /* offers sent again at a birth */
+    uint64_t events[PF_UPD_STATUS_COUNT]; /* recorded, by status */
+    uint64_t events_duplicate;            /* retransmissions acknowledged again */
+    uint64_t events_bad;                  /* refused by the codec */
+    uint64_t dropped;                     /* from unknown or revoked serials */
+    uint64_t store_errors;
+};
+
+struct pfs_updates {
+    const struct pfs_config *cfg;
+    struct pfs_store *store;
+    struct pfs_ingest *ingest;
+    struct pfs_mqtt *mqtt;
+    const struct pfs_log *log;
+    const struct pf_clock *clock;
+    struct pfs_artifacts art;
+    bool art_open;
+    struct pfs_chunks chunks;
+    bool chunks_open;
+    struct pfs_updates_stats stats;
+    /* The offer fields of the bundle offered last (heap): pf_offer_from_bundle
+     * hashes the whole file, and a rollout offers one bundle many times. */
+    struct pf_offer *offer_cache;
+    char offer_cache_id[PF_B2_HEX_LEN + 1];
+};
+
+int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct pfs_store *store,
+                     struct pfs_ingest *ingest, struct pfs_mqtt *mqtt, const struct pfs_log *log,
+                     const struct pf_clock *clock, struct pf_error *err) PF_WUR;
+void pfs_updates_release(struct pfs_updates *u);
+
+/* True if topic is a dev/ leaf of this module (chunkreq, event): then it was handled. */
+bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload, size_t len);
+/* After ingest accepted a message: a birth re-sends the terminal's current offer
+ * (same id) while it has no final outcome and its deadline has not passed. */
+void pfs_updates_after(struct pfs_updates *u, const char *topic);
+/* Publishes the terminal's current offer again (same id) if it has no final
+ * outcome and its deadline has not passed; PF_ENOENT when there is none. why
+ * goes to the log ("after its birth"). */
+int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *why);
+/* For pfs_mqtt.on_published. */
+void pfs_updates_published(void *ctx, int mid);
+
+/* Verifies and stores an uploaded bundle; *created false for a re-upload. */
+int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
+                       const struct pfs_actor *actor, struct pfs_bundle_rec *rec, bool *created,
+                       struct pf_error *err) PF_WUR;
+/*
+ * Offers bundle (hex id) to serial: PF_ENOENT unknown bundle,
+ * PF_EUNKNOWN_SERIAL, PF_EREVOKED, PF_EMODEL / PF_EHWREV (the registry's model
+ * or hardware revision is not among the bundle's), PF_ECONN when the broker
+ * is unreachable (the offer is then not recorded). deadline_min <= 0 takes
+ * update.deadline_min.
+ */
+int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bundle,
+                      int deadline_min, const struct pfs_actor *actor, struct pfs_offer_rec *out,
+                      struct pf_error *err) PF_WUR;
+
+/*
+ * Offers bundle to serial as member of a rollout: the same checks and
+ * message, recorded together with the member's move to offered (or
+ * reverting) by pfs_store_rollout_offer; PF_ESTATE if the member is no longer
+ * pending. deadline_ms is absolute.
+ */
+int pfs_updates_offer_member(struct pfs_updates *u, int64_t rollout, const char *serial,
+                             const char *bundle, int64_t deadline_ms, struct pfs_offer_rec *out,
+                             struct pf_error *err) PF_WUR;
+
+/*
+ * The HTTP endpoints of this module (api_updates.c); true if the request was
+ * one of them (resp filled). The caller has authenticated who (POST needs
+ * ops; the caller enforces that).
+ *   POST /v1/bundles                     upload (body: the bundle file)
+ *   GET  /v1/bundles                     list
+ *   GET  /v1/bundles/{id}                one
+ *   POST /v1/devices/{serial}/update     {"bundle": ID, "deadline_min": N}
+ *   GET  /v1/devices/{serial}/updates    current update and history
+ */
+bool pfs_updates_api(struct pfs_updates *u, const struct pfs_http_req *req,
+                     struct pfs_http_resp *resp, const struct pfs_token *who);
+/* Adds "update" (current) and "updates" (history) to a device's JSON object
+ * (a json_t *). */
+int pfs_updates_device_json(struct pfs_updates *u, const char *serial, void *json_obj) PF_WUR;
+/* Appends the update metrics (Prometheus text) to a heap buffer. */
+int pfs_updates_metrics(struct pfs_updates *u, char **body, size_t *len) PF_WUR;
+
+#endif
