@@ -624,8 +624,7 @@ static int agent__tls_ctx(const struct pfa_config *cfg, SSL_CTX **out, struct pf
     proto = SSL_new(ctx);
     if (!proto || SSL_set1_host(proto, cfg->broker_host) != 1 ||
         SSL_CTX_set1_param(ctx, SSL_get0_param(proto)) != 1) {
-        rc = pf_error_set(err, PF_EINVAL, "tls: cannot verify the broker as %s",
-                          cfg->broker_host);
+        rc = pf_error_set(err, PF_EINVAL, "tls: cannot verify the broker as %s", cfg->broker_host);
         goto out_free_ctx;
     }
     SSL_free(proto);
@@ -782,12 +781,10 @@ static void agent__upd_identity(void *ctx, const char *fw, enum pf_slot slot, co
         pfa_warn(&a->log, "update: cannot report firmware %s / fee table %s", fw, fee);
 }
 
-static int agent__upd_setup(struct pfa_agent *a, const struct pfa_config *cfg,
-                            struct pf_error *err)
+static int agent__upd_setup(struct pfa_agent *a, const struct pfa_config *cfg, struct pf_error *err)
 {
     struct pfa_update_config uc;
-    struct pfa_update_io io = {agent__upd_publish, agent__upd_reboot, NULL, agent__upd_identity,
-                               a};
+    struct pfa_update_io io = {agent__upd_publish, agent__upd_reboot, NULL, agent__upd_identity, a};
 
     pfa_update_config_init(&uc);
     uc.state_dir = cfg->state_dir;
@@ -901,8 +898,7 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
                             a->boot, &hist_err) != 0)
         pfa_warn(&a->log, "%s", hist_err.msg);
     {
-        struct pfa_diag_io dio = {agent__diag_publish, agent__diag_identity, agent__diag_reboot,
-                                  a};
+        struct pfa_diag_io dio = {agent__diag_publish, agent__diag_identity, agent__diag_reboot, a};
 
         if (!pfa_config_updates(cfg))
             a->exit_on_reboot = cfg->upd_exit_on_reboot != 0;

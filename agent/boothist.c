@@ -10,7 +10,7 @@
 #include "pf/fileio.h"
 #include "pf/jsonv.h"
 
-#define BOOTHIST_FILE "boot_history.json"
+#define BOOTHIST_FILE      "boot_history.json"
 #define BOOTHIST_BYTES_MAX (16 * 1024)
 
 static int boothist__path(const char *state_dir, char *path, size_t len)
@@ -32,7 +32,8 @@ static json_t *boothist__load(const char *path)
     root = json_loadb(buf, len, 0, NULL);
     free(buf);
     if (json_is_array(root)) {
-        json_array_foreach(root, i, e) {
+        json_array_foreach(root, i, e)
+        {
             if (json_is_object(e) && json_is_integer(json_object_get(e, "ts")) &&
                 json_is_string(json_object_get(e, "slot")) &&
                 json_is_string(json_object_get(e, "firmware")) &&
@@ -54,11 +55,10 @@ int pfa_boothist_record(const char *state_dir, int64_t wall_ms, enum pf_slot slo
     if ((rc = boothist__path(state_dir, path, sizeof(path))) != 0)
         return pf_error_set(err, rc, "%s: path too long", state_dir);
     list = boothist__load(path);
-    if (!list || json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "ts",
-                                                       (json_int_t)wall_ms, "slot",
-                                                       pf_slot_names[slot], "firmware",
-                                                       fw_version, "boot",
-                                                       pf_boot_outcome_names[boot])) != 0) {
+    if (!list ||
+        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "ts", (json_int_t)wall_ms,
+                                              "slot", pf_slot_names[slot], "firmware", fw_version,
+                                              "boot", pf_boot_outcome_names[boot])) != 0) {
         json_decref(list);
         return pf_error_set(err, PF_ENOMEM, "boot history: out of memory");
     }

@@ -292,7 +292,7 @@ static int config__check(const struct config__ctx *ctx, const char *name, struct
                             "%s: tls.ca, tls.cert and tls.key go together (give all or none)",
                             name);
     if (cfg->upd_slot_a || cfg->upd_slot_b || cfg->upd_trust_root || cfg->upd_feetable_dir) {
-        const char *missing = !cfg->upd_slot_a        ? "update.slot_a"
+        const char *missing = !cfg->upd_slot_a         ? "update.slot_a"
                               : !cfg->upd_slot_b       ? "update.slot_b"
                               : !cfg->upd_trust_root   ? "update.trust_root"
                               : !cfg->upd_feetable_dir ? "update.feetable_dir"

@@ -92,8 +92,7 @@ static int archive__try(const struct archive__lib *l, const struct pfa_diag_entr
 
     if (!a)
         return PF_ENOMEM;
-    if (l->set_format_pax_restricted(a) != ARCHIVE_OK ||
-        l->add_filter_gzip(a) != ARCHIVE_OK ||
+    if (l->set_format_pax_restricted(a) != ARCHIVE_OK || l->add_filter_gzip(a) != ARCHIVE_OK ||
         l->set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         l->open_memory(a, buf, max, used) != ARCHIVE_OK) {
         rc = PF_EIO;

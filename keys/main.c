@@ -11,17 +11,17 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
-    {"init", pfk_cmd_init, "create a root key and an empty signed keyring"},
-    {"add", pfk_cmd_add, "create a signing key with a role and validity window"},
-    {"revoke", pfk_cmd_revoke, "revoke a signing key in the keyring"},
-    {"rotate-root", pfk_cmd_rotate_root, "replace the root key, signed by the old one"},
-    {"show", pfk_cmd_show, "print the keyring (public parts only)"},
-    {"ca-init", pfk_cmd_ca_init, "create the device CA (development and simulation)"},
-    {"server-cert", pfk_cmd_server_cert, "issue a certificate for the broker or posfleetd"},
-    {"device-cert", pfk_cmd_device_cert, "issue a terminal certificate (CN = serial)"},
-    {"cert-revoke", pfk_cmd_cert_revoke, "revoke a terminal certificate and rewrite the CRL"},
-    {"crl", pfk_cmd_crl, "write the current certificate revocation list"},
-    {"api-token", pfk_cmd_api_token, "create an API bearer token with a role"},
+        {"init", pfk_cmd_init, "create a root key and an empty signed keyring"},
+        {"add", pfk_cmd_add, "create a signing key with a role and validity window"},
+        {"revoke", pfk_cmd_revoke, "revoke a signing key in the keyring"},
+        {"rotate-root", pfk_cmd_rotate_root, "replace the root key, signed by the old one"},
+        {"show", pfk_cmd_show, "print the keyring (public parts only)"},
+        {"ca-init", pfk_cmd_ca_init, "create the device CA (development and simulation)"},
+        {"server-cert", pfk_cmd_server_cert, "issue a certificate for the broker or posfleetd"},
+        {"device-cert", pfk_cmd_device_cert, "issue a terminal certificate (CN = serial)"},
+        {"cert-revoke", pfk_cmd_cert_revoke, "revoke a terminal certificate and rewrite the CRL"},
+        {"crl", pfk_cmd_crl, "write the current certificate revocation list"},
+        {"api-token", pfk_cmd_api_token, "create an API bearer token with a role"},
 };
 
 static void usage(FILE *f)

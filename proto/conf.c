@@ -75,8 +75,7 @@ int pf_conf_parse(const char *buf, size_t len, const char *name, pf_conf_cb cb, 
         }
         for (int i = 0; i < nseen; i++) {
             if (strcmp(seen[i], key) == 0) {
-                rc = pf_error_set(err, PF_EEXIST, "%s:%d: %s: duplicate key", name, lineno,
-                                  key);
+                rc = pf_error_set(err, PF_EEXIST, "%s:%d: %s: duplicate key", name, lineno, key);
                 goto out;
             }
         }

@@ -9,8 +9,8 @@
 const char *pf_strerror(int code)
 {
     switch (code) {
-#define PF__ERR_TEXT(name, val, text)                                                   \
-    case val:                                                                           \
+#define PF__ERR_TEXT(name, val, text)                                                              \
+    case val:                                                                                      \
         return text;
         PF_ERRNO_MAP(PF__ERR_TEXT)
 #undef PF__ERR_TEXT
@@ -21,8 +21,8 @@ const char *pf_strerror(int code)
 const char *pf_errname(int code)
 {
     switch (code) {
-#define PF__ERR_NAME(name, val, text)                                                   \
-    case val:                                                                           \
+#define PF__ERR_NAME(name, val, text)                                                              \
+    case val:                                                                                      \
         return #name;
         PF_ERRNO_MAP(PF__ERR_NAME)
 #undef PF__ERR_NAME

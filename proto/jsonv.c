@@ -45,8 +45,8 @@ static json_t *jsonv__get(json_t *obj, const char *key, bool required, int *rc,
     return v;
 }
 
-int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
-                int64_t *out, struct pf_error *err)
+int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out,
+                struct pf_error *err)
 {
     int rc;
     json_t *v = jsonv__get(obj, key, required, &rc, err);
@@ -58,8 +58,8 @@ int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_
         return pf_error_set(err, PF_ESCHEMA, "%s: expected an integer", key);
     x = json_integer_value(v);
     if (x < min || x > max)
-        return pf_error_set(err, PF_ERANGE, "%s: %lld out of range %lld..%lld", key,
-                            (long long)x, (long long)min, (long long)max);
+        return pf_error_set(err, PF_ERANGE, "%s: %lld out of range %lld..%lld", key, (long long)x,
+                            (long long)min, (long long)max);
     *out = x;
     return 0;
 }
@@ -90,8 +90,8 @@ int pf_json_str(json_t *obj, const char *key, bool required, size_t minlen, size
         return pf_error_set(err, PF_ESCHEMA, "%s: expected a string", key);
     n = json_string_length(v);
     if (n < minlen || n > maxlen)
-        return pf_error_set(err, PF_ERANGE, "%s: length %zu out of range %zu..%zu", key, n,
-                            minlen, maxlen);
+        return pf_error_set(err, PF_ERANGE, "%s: length %zu out of range %zu..%zu", key, n, minlen,
+                            maxlen);
     if (memchr(json_string_value(v), '\0', n))
         return pf_error_set(err, PF_ESCHEMA, "%s: contains a NUL byte", key);
     memcpy(out, json_string_value(v), n);

@@ -64,8 +64,8 @@ int pf_health_encode(const struct pf_health *m, char *buf, size_t len, size_t *o
             " s:{s:i, s:b}, s:{s:s, s:i}, s:i, s:I, s:I, s:I,"
             " s:{s:s, s:s}, s:s, s:s, s:b, s:o,"
             " s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:s}, s:b}",
-            "v", PF_SCHEMA_VERSION, "seq", (json_int_t)m->seq, "ts", (json_int_t)m->ts_ms,
-            "power", "battery_pct", m->battery_pct, "charging", m->charging, "net", "type",
+            "v", PF_SCHEMA_VERSION, "seq", (json_int_t)m->seq, "ts", (json_int_t)m->ts_ms, "power",
+            "battery_pct", m->battery_pct, "charging", m->charging, "net", "type",
             pf_net_type_names[m->net_type], "signal_dbm", m->signal_dbm, "temp_c", m->temp_c,
             "storage_free_kb", (json_int_t)m->storage_free_kb, "mem_free_kb",
             (json_int_t)m->mem_free_kb, "uptime_s", (json_int_t)m->uptime_s, "fw", "version",
@@ -82,8 +82,8 @@ int pf_health_encode(const struct pf_health *m, char *buf, size_t len, size_t *o
 
 int pf_state_encode(const struct pf_state *m, char *buf, size_t len, size_t *outlen)
 {
-    json_t *root = json_pack("{s:i, s:s}", "v", PF_SCHEMA_VERSION, "state",
-                             pf_conn_state_names[m->state]);
+    json_t *root =
+            json_pack("{s:i, s:s}", "v", PF_SCHEMA_VERSION, "state", pf_conn_state_names[m->state]);
 
     if (root && m->ts_ms > 0)
         json_object_set_new(root, "ts", json_integer(m->ts_ms));

@@ -192,8 +192,8 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->ingest_open = true;
-    rc = pfs_updates_init(&s->updates, &s->cfg, s->store, &s->ingest, &s->mqtt, &s->log,
-                          &s->clock, err);
+    rc = pfs_updates_init(&s->updates, &s->cfg, s->store, &s->ingest, &s->mqtt, &s->log, &s->clock,
+                          err);
     if (rc)
         goto out_free;
     s->updates_open = true;
@@ -202,7 +202,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         int64_t retry = (int64_t)cfg->report_interval_s * 1000;
 
         rc = pfs_lifectl_init(&s->lifectl, &s->loop, s->store, opts->mqtt ? &s->mqtt : NULL,
-                              &s->clock, &s->log, retry < 1000 ? 1000 : retry > 30000 ? 30000 : retry,
+                              &s->clock, &s->log,
+                              retry < 1000    ? 1000
+                              : retry > 30000 ? 30000
+                                              : retry,
                               err);
         if (rc)
             goto out_free;
@@ -252,8 +255,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     {
         struct pfs_diag_opts dopts = {cfg->diag_rate_terminal, cfg->diag_rate_user};
 
-        rc = pfs_diag_init(&s->diag, &dopts, s->store, &s->mqtt, &s->loop, &s->clock, &s->log,
-                           err);
+        rc = pfs_diag_init(&s->diag, &dopts, s->store, &s->mqtt, &s->loop, &s->clock, &s->log, err);
         if (rc)
             goto out_free;
         s->diag_open = true;

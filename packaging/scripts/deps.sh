@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config
       libmosquitto-dev mosquitto-dev mosquitto mosquitto-clients
       libuv1-dev libsqlite3-dev sqlite3 libjansson-dev libsodium-dev libarchive-dev
       libmicrohttpd-dev libcurl4-openssl-dev libssl-dev openssl check
-      minisign time procps curl)
+      minisign time procps curl clang-format git
+      u-boot-tools grub-common)
 
 missing=()
 for p in "${PKGS[@]}"; do

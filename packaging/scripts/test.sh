@@ -6,6 +6,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${POSFLEET_TEST_BUILD:-$src/build-test}
 
 "$src/packaging/scripts/deps.sh"
+"$src/packaging/scripts/check-format.sh"
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DPOSFLEET_SANITIZE=ON -DPOSFLEET_TESTS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

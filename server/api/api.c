@@ -20,9 +20,6 @@
 
 /* --- responses --- */
 
-
-
-
 /* --- JSON of a terminal --- */
 
 static json_t *api__str_or_null(const char *s)
@@ -137,7 +134,7 @@ static int api__auth(struct pfs_api *api, const struct pfs_http_req *req,
     }
     if ((*who)->role < need) {
         pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
-                   pfs_role_names[(*who)->role], pfs_role_names[need]);
+                      pfs_role_names[(*who)->role], pfs_role_names[need]);
         return PF_EPERM;
     }
     return 0;
@@ -226,8 +223,8 @@ static void api__devices(struct pfs_api *api, const struct pfs_http_req *req,
         return;
     }
     pfs_api_json(resp, 200,
-              json_pack("{s:o, s:o}", "devices", l.arr, "next",
-                        more ? json_string(l.last) : json_null()));
+                 json_pack("{s:o, s:o}", "devices", l.arr, "next",
+                           more ? json_string(l.last) : json_null()));
 }
 
 static int api__health_cb(void *ctx, const struct pfs_health_row *r)
@@ -653,7 +650,7 @@ static void api__audit(struct pfs_api *api, const struct pfs_http_req *req,
         l.last_id =
                 json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
         pfs_api_json(resp, 200,
-                  json_pack("{s:o, s:I}", "audit", l.arr, "next", (json_int_t)l.last_id));
+                     json_pack("{s:o, s:I}", "audit", l.arr, "next", (json_int_t)l.last_id));
     } else {
         pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
     }

@@ -19,9 +19,6 @@
 #define DAPI_LIST_MAX     500
 #define DAPI_BODY_MAX     4096
 
-
-
-
 static int dapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
                       struct pfs_http_resp *resp, const struct pfs_token **who)
 {
@@ -42,7 +39,7 @@ static int dapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
     }
     if ((*who)->role < PFS_ROLE_SUPPORT) {
         pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs support)",
-                    pfs_role_names[(*who)->role]);
+                      pfs_role_names[(*who)->role]);
         return PF_EPERM;
     }
     return 0;
@@ -129,8 +126,8 @@ static void dapi__create(struct pfs_api *api, struct pfs_diag *diag, const struc
         return;
     }
     pfs_api_json(resp, 202,
-               json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "serial", serial, "command",
-                         command, "status", "pending", "deadline_ms", (json_int_t)deadline_ms));
+                 json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "serial", serial, "command",
+                           command, "status", "pending", "deadline_ms", (json_int_t)deadline_ms));
 }
 
 static void dapi__list(struct pfs_api *api, const struct pfs_http_req *req,
@@ -154,7 +151,7 @@ static void dapi__list(struct pfs_api *api, const struct pfs_http_req *req,
     rc = pfs_store_device_status(api->store, serial, &(enum pfs_dev_status){0});
     if (rc) {
         pfs_api_error(resp, rc, rc == PF_EUNKNOWN_SERIAL ? "unknown serial %s" : "store: %s",
-                    rc == PF_EUNKNOWN_SERIAL ? serial : pf_strerror(rc));
+                      rc == PF_EUNKNOWN_SERIAL ? serial : pf_strerror(rc));
         return;
     }
     arr = json_array();
@@ -182,7 +179,7 @@ static void dapi__get(struct pfs_api *api, struct pfs_http_resp *resp, const cha
     if (rc) {
         json_decref(o);
         pfs_api_error(resp, rc, rc == PF_ENOENT ? "no diagnostic request %s" : "store: %s",
-                    rc == PF_ENOENT ? id : pf_strerror(rc));
+                      rc == PF_ENOENT ? id : pf_strerror(rc));
         return;
     }
     if (!archive) {

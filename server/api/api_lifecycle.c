@@ -23,9 +23,6 @@
 
 /* --- responses and auth (the same conventions as api.c) --- */
 
-
-
-
 /* Answers with a JSON text from the store (or the error it stands for). */
 static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
 {
@@ -59,7 +56,7 @@ static int lapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
     }
     if ((*who)->role < need) {
         pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
-                    pfs_role_names[(*who)->role], pfs_role_names[need]);
+                      pfs_role_names[(*who)->role], pfs_role_names[need]);
         return PF_EPERM;
     }
     return 0;
@@ -162,7 +159,7 @@ static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
         if (!pfs_merchant_status_names[status]) {
             json_decref(arr);
             pfs_api_error(resp, PF_EINVAL,
-                        "status: one of applied, approved, rejected, active, suspended, closed");
+                          "status: one of applied, approved, rejected, active, suspended, closed");
             return;
         }
     }
@@ -601,8 +598,8 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
         state = pfs_repair_state_parse(v);
         if (state < 0) {
             pfs_api_error(resp, PF_EINVAL,
-                        "state: open (not closed), all, or one of received, diagnosed,"
-                        " repaired, returned_to_stock, scrapped");
+                          "state: open (not closed), all, or one of received, diagnosed,"
+                          " repaired, returned_to_stock, scrapped");
             return;
         }
     }
@@ -769,7 +766,7 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
     v = pfs_http_query(req, "since");
     if (v && lapi__time_arg(v, &since)) {
         pfs_api_error(resp, PF_EINVAL,
-                    "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
+                      "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
         return;
     }
     v = pfs_http_query(req, "limit");

@@ -17,9 +17,6 @@
 #define API_UPD_LIST_MAX 1000
 #define API_UPD_HISTORY  50
 
-
-
-
 static json_t *api_upd__list(const char *csv)
 {
     json_t *a = json_array();
@@ -176,9 +173,9 @@ static void api_upd__offer(struct pfs_updates *u, const struct pfs_http_req *req
         goto out_free;
     }
     pfs_api_json(resp, 201,
-                  json_pack("{s:s, s:s, s:s, s:I, s:I}", "offer", o.id, "serial", o.serial,
-                            "bundle", o.bundle, "created_ms", (json_int_t)o.created_ms,
-                            "deadline_ms", (json_int_t)o.deadline_ms));
+                 json_pack("{s:s, s:s, s:s, s:I, s:I}", "offer", o.id, "serial", o.serial, "bundle",
+                           o.bundle, "created_ms", (json_int_t)o.created_ms, "deadline_ms",
+                           (json_int_t)o.deadline_ms));
 out_free:
     json_decref(body);
 }
@@ -216,9 +213,9 @@ static void api_upd__history(struct pfs_updates *u, struct pfs_http_resp *resp, 
 
     if (rc) {
         pfs_api_error(resp, rc,
-                       rc == PF_EUNKNOWN_SERIAL ? "serial %s is not registered"
-                                                : "reading %s failed",
-                       serial);
+                      rc == PF_EUNKNOWN_SERIAL ? "serial %s is not registered"
+                                               : "reading %s failed",
+                      serial);
         return;
     }
     o = json_pack("{s:s}", "serial", serial);

@@ -41,7 +41,7 @@ struct pfs_config {
     int http_body_max;          /* bytes */
     int http_import_max;        /* bytes, for POST /v1/devices/import */
     int report_interval_s;
-    int silent_after; /* intervals */
+    int silent_after;                 /* intervals */
     char artifacts_dir[PATH_MAX];     /* "" = "artifacts" next to store.path */
     char update_trust_root[PATH_MAX]; /* minisign public key; "" = uploads refused */
     char update_keyring[PATH_MAX];    /* dir with keyring.json(.minisig); "" = embedded */

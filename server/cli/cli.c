@@ -98,8 +98,8 @@ int pfc_call(struct pfc_ctx *ctx, const char *method, const char *path, json_t *
         if (!text)
             return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
-    rc = pfc_call_raw(ctx, method, path, "application/json", text, text ? strlen(text) : 0,
-                      subject, out, err);
+    rc = pfc_call_raw(ctx, method, path, "application/json", text, text ? strlen(text) : 0, subject,
+                      out, err);
     free(text);
     return rc;
 }

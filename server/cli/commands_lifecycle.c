@@ -80,12 +80,12 @@ const struct pfc_opt pfc_merchant_add_pos[] = {
              .type = PFC_OPT_STR,                                                                  \
              .metavar = "ID,ID",                                                                   \
              .body = "fee_plan",                                                                   \
-             .help = "fee-table bundle ids or versions, comma-separated (- for none)"},         \
+             .help = "fee-table bundle ids or versions, comma-separated (- for none)"},            \
             {.name = "region",                                                                     \
              .type = PFC_OPT_STR,                                                                  \
              .metavar = "REGION",                                                                  \
              .body = "region",                                                                     \
-             .help = "region, 32 characters at most (- for none); rollout cohorts filter on it"},        \
+             .help = "region, 32 characters at most (- for none); rollout cohorts filter on it"},  \
     {                                                                                              \
         0                                                                                          \
     }

@@ -96,10 +96,10 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
     if (*upload_data_size) {
         size_t n = *upload_data_size, ul = strlen(url);
         /* Bulk uploads: registry imports and update bundles. */
-        size_t max = (ul >= 7 && strcmp(url + ul - 7, "/import") == 0) ||
-                                     strcmp(url, "/v1/bundles") == 0
-                             ? h->import_max
-                             : h->body_max;
+        size_t max =
+                (ul >= 7 && strcmp(url + ul - 7, "/import") == 0) || strcmp(url, "/v1/bundles") == 0
+                        ? h->import_max
+                        : h->body_max;
 
         *upload_data_size = 0;
         if (hc->too_big || hc->len + n > max) {

@@ -47,8 +47,8 @@ struct pfs_mqtt {
     bool timers_open;
     bool connected; /* CONNACK received */
     bool stopping;
-    bool lib_init; /* mosquitto_lib_init() done */
-    int attempt;   /* reconnect attempts since the last success */
+    bool lib_init;        /* mosquitto_lib_init() done */
+    int attempt;          /* reconnect attempts since the last success */
     bool connect_started; /* libmosquitto has host and port: reconnect_async from now on */
     char sub[PFS_CLIENT_ID_MAX + 64];
     const struct pfs_config *cfg;

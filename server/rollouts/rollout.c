@@ -305,8 +305,8 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
         }
     }
     if (pfs_store_rollout_plan_open(ro->store, r->id, r->stage, RO_PLAN_ROWS, t->now, &planned)) {
-        pfs_log_error(ro->log, "rollout %" PRId64 ": writing the members of stage %d failed",
-                      r->id, r->stage + 1);
+        pfs_log_error(ro->log, "rollout %" PRId64 ": writing the members of stage %d failed", r->id,
+                      r->stage + 1);
         return;
     }
     if (pfs_store_rollout_stages(ro->store, r->id, st, &nst) != 0 || nst == 0 ||

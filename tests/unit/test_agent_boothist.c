@@ -61,14 +61,15 @@ START_TEST(damaged_file_starts_afresh)
     ck_assert_uint_eq(json_array_size(h), 0);
     json_decref(h);
     /* Malformed entries are dropped, good ones kept. */
-    ck_assert_int_eq(pf_file_write_atomic(
-                             path,
-                             "[{\"ts\":1,\"slot\":\"a\",\"firmware\":\"1.0\",\"boot\":\"normal\"},7,"
-                             "{\"ts\":\"x\"}]",
-                             strlen("[{\"ts\":1,\"slot\":\"a\",\"firmware\":\"1.0\",\"boot\":"
-                                    "\"normal\"},7,{\"ts\":\"x\"}]"),
-                             0600),
-                     0);
+    ck_assert_int_eq(
+            pf_file_write_atomic(
+                    path,
+                    "[{\"ts\":1,\"slot\":\"a\",\"firmware\":\"1.0\",\"boot\":\"normal\"},7,"
+                    "{\"ts\":\"x\"}]",
+                    strlen("[{\"ts\":1,\"slot\":\"a\",\"firmware\":\"1.0\",\"boot\":"
+                           "\"normal\"},7,{\"ts\":\"x\"}]"),
+                    0600),
+            0);
     ck_assert_int_eq(pfa_boothist_record(dir, 2, PF_SLOT_B, "1.1", PF_BOOT_ROLLED_BACK, &err), 0);
     h = pfa_boothist_json(dir);
     ck_assert_uint_eq(json_array_size(h), 2);

@@ -111,8 +111,7 @@ START_TEST(health_rejects)
         replace(buf, sizeof(buf), cases[i].from, cases[i].to);
         ck_assert_msg(decode_health(buf, &err) == cases[i].code, "case %zu: got %d (%s)", i,
                       err.code, err.msg);
-        ck_assert_msg(strstr(err.msg, cases[i].msg) != NULL, "case %zu: message '%s'", i,
-                      err.msg);
+        ck_assert_msg(strstr(err.msg, cases[i].msg) != NULL, "case %zu: message '%s'", i, err.msg);
         ck_assert_msg(strncmp(err.msg, "health: ", 8) == 0, "case %zu: prefix '%s'", i, err.msg);
     }
 }
@@ -205,7 +204,9 @@ START_TEST(state_and_ack)
     ck_assert_int_eq(pf_ack_encode(&a, buf, sizeof(buf), &n), 0);
     ck_assert_int_eq(pf_ack_decode(buf, n, &a2, &err), 0);
     ck_assert_str_eq(a2.id, "evt-00017");
-    ck_assert_int_eq(pf_ack_decode("{\"v\":1,\"id\":\"\"}", strlen("{\"v\":1,\"id\":\"\"}"), &a2, &err), PF_ERANGE);
+    ck_assert_int_eq(
+            pf_ack_decode("{\"v\":1,\"id\":\"\"}", strlen("{\"v\":1,\"id\":\"\"}"), &a2, &err),
+            PF_ERANGE);
     /* Encoding into a buffer too small is refused, not truncated. */
     ck_assert_int_eq(pf_ack_encode(&a, buf, 8, &n), PF_ETOOBIG);
 }

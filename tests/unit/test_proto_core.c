@@ -55,10 +55,9 @@ START_TEST(topics)
     ck_assert_int_eq(pf_topic_parse("pf/v1/dev//health", &dir, serial, &leaf), PF_ETOPIC);
     ck_assert_int_eq(pf_topic_parse("pf/v1/up/PF1/health", &dir, serial, &leaf), PF_ETOPIC);
     ck_assert_int_eq(pf_topic_parse("pf/v1/dev/P+1/health", &dir, serial, &leaf), PF_ETOPIC);
-    ck_assert_int_eq(
-            pf_topic_parse("pf/v1/dev/0123456789012345678901234567890123/health", &dir, serial,
-                           &leaf),
-            PF_ETOPIC);
+    ck_assert_int_eq(pf_topic_parse("pf/v1/dev/0123456789012345678901234567890123/health", &dir,
+                                    serial, &leaf),
+                     PF_ETOPIC);
 }
 END_TEST
 

@@ -591,17 +591,18 @@ START_TEST(plan_opens_with_its_stage)
                          0);
         ck_assert_int_eq(pg.n, 100);
         memset(&pg, 0, sizeof(pg));
-        ck_assert_int_eq(pfs_store_rollout_members(st, id, -1, -1, "T0100", 30, page_cb, &pg,
-                                                   &more),
-                         0);
+        ck_assert_int_eq(
+                pfs_store_rollout_members(st, id, -1, -1, "T0100", 30, page_cb, &pg, &more), 0);
         ck_assert_int_eq(pg.n, 30);
         ck_assert(more && pg.sorted);
         ck_assert_str_eq(pg.first, "T0101");
         ck_assert_str_eq(pg.last, "T0130");
     }
     /* a planned member overlaps like a row */
-    snprintf(def, sizeof(def), "{" BUNDLE_A ",\"stages\":[\"100%%\"],\"cohort\":{\"serials\":"
-             "[\"%s\"]}}", s2);
+    snprintf(def, sizeof(def),
+             "{" BUNDLE_A ",\"stages\":[\"100%%\"],\"cohort\":{\"serials\":"
+             "[\"%s\"]}}",
+             s2);
     create(st, def, &rc, &err);
     ck_assert_int_eq(rc, PF_EEXIST);
     ck_assert_msg(strstr(err.msg, s2) != NULL, "%s", err.msg);

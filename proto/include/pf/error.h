@@ -13,51 +13,51 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#define PF_WUR __attribute__((warn_unused_result))
+#define PF_WUR          __attribute__((warn_unused_result))
 #define PF_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* X(name, value, text) — append only; values are part of the CLI/API contract. */
-#define PF_ERRNO_MAP(X)                                                          \
-    X(OK, 0, "success")                                                          \
-    X(NOMEM, -1, "out of memory")                                                \
-    X(INVAL, -2, "invalid argument")                                             \
-    X(IO, -3, "input/output error")                                              \
-    X(NOENT, -4, "not found")                                                    \
-    X(EXIST, -5, "already exists")                                               \
-    X(PARSE, -6, "malformed input")                                              \
-    X(SCHEMA, -7, "field missing or of the wrong type")                          \
-    X(RANGE, -8, "value out of range")                                           \
-    X(TOOBIG, -9, "input too large")                                             \
-    X(VERSION, -10, "unsupported schema version")                                \
-    X(TOPIC, -11, "bad topic")                                                   \
-    X(NOSPACE, -12, "no space left")                                             \
-    X(PERM, -13, "permission denied")                                            \
-    X(STATE, -14, "not allowed in the current state")                            \
-    X(CONN, -15, "connection failed")                                            \
-    X(TIMEOUT, -16, "timed out")                                                 \
-    X(CRYPTO, -17, "cryptographic operation failed")                             \
-    X(UNKNOWN_SERIAL, -18, "unknown serial")                                     \
-    X(REVOKED, -19, "revoked")                                                   \
-    X(AUTH, -20, "authentication failed")                                        \
-    X(BAD_SIG, -30, "bad signature")                                             \
-    X(NO_SIG, -31, "missing signature")                                          \
-    X(KEY_UNKNOWN, -32, "unknown signing key")                                   \
-    X(KEY_REVOKED, -33, "signing key revoked")                                   \
-    X(KEY_EXPIRED, -34, "signing key outside its validity window")              \
-    X(KEY_ROLE, -35, "signing key has the wrong role")                           \
-    X(ROOT_CHAIN, -36, "root key chain does not verify")                         \
-    X(EXPIRED, -37, "manifest expired")                                          \
-    X(ROLLBACK, -38, "version not above the installed one")                      \
-    X(MODEL, -39, "wrong model")                                                 \
-    X(HWREV, -40, "wrong hardware revision")                                     \
-    X(SIZE, -41, "payload size mismatch")                                        \
-    X(DIGEST, -42, "payload digest mismatch")                                    \
-    X(EXCESS, -43, "more data than declared")                                    \
-    X(MISSING_ENTRY, -44, "missing bundle entry")                                \
-    X(EXTRA_ENTRY, -45, "unexpected bundle entry")                               \
-    X(UNSAFE_PATH, -46, "unsafe entry path")                                     \
-    X(ENTRY_TYPE, -47, "entry is not a regular file")                            \
-    X(LIMIT, -48, "size or count limit exceeded")                                \
+#define PF_ERRNO_MAP(X)                                                                            \
+    X(OK, 0, "success")                                                                            \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(INVAL, -2, "invalid argument")                                                               \
+    X(IO, -3, "input/output error")                                                                \
+    X(NOENT, -4, "not found")                                                                      \
+    X(EXIST, -5, "already exists")                                                                 \
+    X(PARSE, -6, "malformed input")                                                                \
+    X(SCHEMA, -7, "field missing or of the wrong type")                                            \
+    X(RANGE, -8, "value out of range")                                                             \
+    X(TOOBIG, -9, "input too large")                                                               \
+    X(VERSION, -10, "unsupported schema version")                                                  \
+    X(TOPIC, -11, "bad topic")                                                                     \
+    X(NOSPACE, -12, "no space left")                                                               \
+    X(PERM, -13, "permission denied")                                                              \
+    X(STATE, -14, "not allowed in the current state")                                              \
+    X(CONN, -15, "connection failed")                                                              \
+    X(TIMEOUT, -16, "timed out")                                                                   \
+    X(CRYPTO, -17, "cryptographic operation failed")                                               \
+    X(UNKNOWN_SERIAL, -18, "unknown serial")                                                       \
+    X(REVOKED, -19, "revoked")                                                                     \
+    X(AUTH, -20, "authentication failed")                                                          \
+    X(BAD_SIG, -30, "bad signature")                                                               \
+    X(NO_SIG, -31, "missing signature")                                                            \
+    X(KEY_UNKNOWN, -32, "unknown signing key")                                                     \
+    X(KEY_REVOKED, -33, "signing key revoked")                                                     \
+    X(KEY_EXPIRED, -34, "signing key outside its validity window")                                 \
+    X(KEY_ROLE, -35, "signing key has the wrong role")                                             \
+    X(ROOT_CHAIN, -36, "root key chain does not verify")                                           \
+    X(EXPIRED, -37, "manifest expired")                                                            \
+    X(ROLLBACK, -38, "version not above the installed one")                                        \
+    X(MODEL, -39, "wrong model")                                                                   \
+    X(HWREV, -40, "wrong hardware revision")                                                       \
+    X(SIZE, -41, "payload size mismatch")                                                          \
+    X(DIGEST, -42, "payload digest mismatch")                                                      \
+    X(EXCESS, -43, "more data than declared")                                                      \
+    X(MISSING_ENTRY, -44, "missing bundle entry")                                                  \
+    X(EXTRA_ENTRY, -45, "unexpected bundle entry")                                                 \
+    X(UNSAFE_PATH, -46, "unsafe entry path")                                                       \
+    X(ENTRY_TYPE, -47, "entry is not a regular file")                                              \
+    X(LIMIT, -48, "size or count limit exceeded")                                                  \
     X(FEETABLE, -49, "invalid fee table")
 
 enum pf_err {

@@ -23,16 +23,16 @@
 int pf_json_parse_object(const char *buf, size_t len, size_t max, json_t **out,
                          struct pf_error *err) PF_WUR;
 
-int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
-                int64_t *out, struct pf_error *err) PF_WUR;
+int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out,
+                struct pf_error *err) PF_WUR;
 int pf_json_bool(json_t *obj, const char *key, bool required, bool *out,
                  struct pf_error *err) PF_WUR;
 /* Copies a string of minlen..maxlen bytes (no NUL inside) into out[maxlen + 1]. */
 int pf_json_str(json_t *obj, const char *key, bool required, size_t minlen, size_t maxlen,
                 char *out, struct pf_error *err) PF_WUR;
 /* Maps a string to its index in a NULL-terminated names table. */
-int pf_json_enum(json_t *obj, const char *key, bool required, const char *const *names,
-                 int *out, struct pf_error *err) PF_WUR;
+int pf_json_enum(json_t *obj, const char *key, bool required, const char *const *names, int *out,
+                 struct pf_error *err) PF_WUR;
 /* Returns the nested object (borrowed) or NULL; required and wrong type set err. */
 int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out,
                 struct pf_error *err) PF_WUR;

@@ -21,10 +21,10 @@
 #include "pf/version.h"
 
 #define PF_SCHEMA_VERSION 1
-#define PF_MSG_MAX 4096
-#define PF_MODEL_MAX 32
-#define PF_HWREV_MAX 16
-#define PF_CURRENCY_LEN 3
+#define PF_MSG_MAX        4096
+#define PF_MODEL_MAX      32
+#define PF_HWREV_MAX      16
+#define PF_CURRENCY_LEN   3
 
 enum pf_slot { PF_SLOT_A, PF_SLOT_B };
 enum pf_boot_outcome {
@@ -33,7 +33,15 @@ enum pf_boot_outcome {
     PF_BOOT_ROLLED_BACK, /* fell back to the previous slot */
     PF_BOOT_RECOVERY,    /* self-test failed with no slot to fall back to */
 };
-enum pf_net_type { PF_NET_NONE, PF_NET_ETH, PF_NET_WIFI, PF_NET_2G, PF_NET_3G, PF_NET_4G, PF_NET_5G };
+enum pf_net_type {
+    PF_NET_NONE,
+    PF_NET_ETH,
+    PF_NET_WIFI,
+    PF_NET_2G,
+    PF_NET_3G,
+    PF_NET_4G,
+    PF_NET_5G
+};
 enum pf_paper { PF_PAPER_OK, PF_PAPER_LOW, PF_PAPER_OUT, PF_PAPER_NONE /* no printer */ };
 enum pf_check { PF_CHECK_PASS, PF_CHECK_FAIL, PF_CHECK_SKIP };
 enum pf_component {
@@ -70,13 +78,13 @@ struct pf_birth {
 };
 
 struct pf_health {
-    uint32_t seq;  /* per-terminal, increases by one per report */
-    int64_t ts_ms; /* when measured (queued reports keep their time) */
+    uint32_t seq;    /* per-terminal, increases by one per report */
+    int64_t ts_ms;   /* when measured (queued reports keep their time) */
     int battery_pct; /* 0..100 */
     bool charging;
     enum pf_net_type net_type;
-    int signal_dbm;  /* -150..0 */
-    int temp_c;      /* -40..125 */
+    int signal_dbm; /* -150..0 */
+    int temp_c;     /* -40..125 */
     uint64_t storage_free_kb;
     uint64_t mem_free_kb;
     uint64_t uptime_s;
@@ -86,14 +94,14 @@ struct pf_health {
     enum pf_paper paper;
     bool tamper;
     enum pf_check selftest[PF_COMP_COUNT];
-    uint32_t err_reconnects;    /* MQTT reconnects since boot */
-    uint32_t err_queue_dropped; /* offline reports dropped because the queue was full */
-    uint32_t err_reader;        /* card reader faults since boot */
-    uint32_t err_printer;       /* printer faults since boot */
-    uint32_t txn_count;         /* today's transactions (terminal local day) */
-    uint64_t txn_amount_minor;  /* today's total, minor currency units */
+    uint32_t err_reconnects;            /* MQTT reconnects since boot */
+    uint32_t err_queue_dropped;         /* offline reports dropped because the queue was full */
+    uint32_t err_reader;                /* card reader faults since boot */
+    uint32_t err_printer;               /* printer faults since boot */
+    uint32_t txn_count;                 /* today's transactions (terminal local day) */
+    uint64_t txn_amount_minor;          /* today's total, minor currency units */
     char currency[PF_CURRENCY_LEN + 1]; /* ISO 4217 alpha code */
-    bool queued; /* delivered late from the offline queue */
+    bool queued;                        /* delivered late from the offline queue */
 };
 
 struct pf_state {
@@ -109,8 +117,7 @@ struct pf_ack {
 int pf_birth_encode(const struct pf_birth *m, char *buf, size_t len, size_t *outlen) PF_WUR;
 int pf_birth_decode(const char *buf, size_t len, struct pf_birth *m, struct pf_error *err) PF_WUR;
 int pf_health_encode(const struct pf_health *m, char *buf, size_t len, size_t *outlen) PF_WUR;
-int pf_health_decode(const char *buf, size_t len, struct pf_health *m,
-                     struct pf_error *err) PF_WUR;
+int pf_health_decode(const char *buf, size_t len, struct pf_health *m, struct pf_error *err) PF_WUR;
 int pf_state_encode(const struct pf_state *m, char *buf, size_t len, size_t *outlen) PF_WUR;
 int pf_state_decode(const char *buf, size_t len, struct pf_state *m, struct pf_error *err) PF_WUR;
 int pf_ack_encode(const struct pf_ack *m, char *buf, size_t len, size_t *outlen) PF_WUR;

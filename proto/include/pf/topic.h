@@ -17,13 +17,13 @@
 
 #define PF_TOPIC_ROOT "pf/v1"
 #define PF_SERIAL_MAX 32
-#define PF_TOPIC_MAX 128
+#define PF_TOPIC_MAX  128
 
 /* Leaves under dev/{serial}/ (terminal -> server). */
-#define PF_DEV_BIRTH "birth"   /* QoS 1, not retained: once per connection */
+#define PF_DEV_BIRTH  "birth"  /* QoS 1, not retained: once per connection */
 #define PF_DEV_HEALTH "health" /* QoS 1, not retained: periodic and queued reports */
-#define PF_DEV_STATE "state"   /* QoS 1, not retained: online, and offline as last will */
-#define PF_DEV_EVENT "event"   /* QoS 1: outcome events that the server acknowledges */
+#define PF_DEV_STATE  "state"  /* QoS 1, not retained: online, and offline as last will */
+#define PF_DEV_EVENT  "event"  /* QoS 1: outcome events that the server acknowledges */
 
 /* Leaves under cmd/{serial}/ (server -> terminal). */
 #define PF_CMD_ACK "ack" /* QoS 1: application-level acknowledgement of an event id */

@@ -266,14 +266,15 @@ static int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool 
 
     if (!fees)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    rc = life__prepare(db,
-                       insert ? "INSERT INTO merchants (" LIFE_MERCHANT_COLS
-                                ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
-                              : "UPDATE merchants SET name=?2, uscc=?3, mcc=?4, address=?5,"
-                                " contact_name=?6, contact_phone=?7, tz=?8, settlement=?9,"
-                                " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13, region=?14"
-                                " WHERE id=?1",
-                       &s, err);
+    rc = life__prepare(
+            db,
+            insert ? "INSERT INTO merchants (" LIFE_MERCHANT_COLS
+                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+                   : "UPDATE merchants SET name=?2, uscc=?3, mcc=?4, address=?5,"
+                     " contact_name=?6, contact_phone=?7, tz=?8, settlement=?9,"
+                     " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13, region=?14"
+                     " WHERE id=?1",
+            &s, err);
     if (!rc) {
         sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);

@@ -531,8 +531,7 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
             sqlite3_reset(scan);
         }
         sqlite3_bind_int64(m, 1, other);
-        for (size_t i = 0; !hit && !rc && (uint64_t)members > 4 * (uint64_t)c->n && i < c->n;
-             i++) {
+        for (size_t i = 0; !hit && !rc && (uint64_t)members > 4 * (uint64_t)c->n && i < c->n; i++) {
             sqlite3_bind_text(m, 2, c->serial[i], -1, SQLITE_STATIC);
             if (sqlite3_step(m) == SQLITE_ROW)
                 rc = pf_error_set(err, PF_EEXIST,
@@ -692,8 +691,7 @@ static int ro__plan_write(sqlite3 *db, int64_t id, const struct ro__cohort *c, s
 
         for (size_t i = 0; !rc && i <= c->n; i++) {
             if (i < c->n) {
-                const char *prev =
-                        c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
+                const char *prev = c->prev[i] && c->prev_ids ? c->prev_ids[c->prev[i] - 1] : "";
                 char idx[16] = "";
 
                 if (c->stage[i] != k)
@@ -713,8 +711,7 @@ static int ro__plan_write(sqlite3 *db, int64_t id, const struct ro__cohort *c, s
                 if (*prev)
                     snprintf(idx, sizeof(idx), " %u", (unsigned)local[c->prev[i]]);
                 if (!rc && (ro__buf_add(&lines, c->serial[i], strlen(c->serial[i])) ||
-                            ro__buf_add(&lines, idx, strlen(idx)) ||
-                            ro__buf_add(&lines, "\n", 1)))
+                            ro__buf_add(&lines, idx, strlen(idx)) || ro__buf_add(&lines, "\n", 1)))
                     rc = PF_ENOMEM;
                 last = c->serial[i];
                 if (++n < RO__PLAN_CHUNK)
@@ -842,8 +839,8 @@ int pfs_store_rollout_plan_open(struct pfs_store *st, int64_t id, int max_stage,
         int64_t seq = sqlite3_column_int64(s, 1);
         const char *members = (const char *)sqlite3_column_text(s, 4);
 
-        rc = ro__plan_decode(stage, (const char *)sqlite3_column_text(s, 3),
-                             members ? members : "", (size_t)sqlite3_column_bytes(s, 4), &c);
+        rc = ro__plan_decode(stage, (const char *)sqlite3_column_text(s, 3), members ? members : "",
+                             (size_t)sqlite3_column_bytes(s, 4), &c);
         sqlite3_reset(s);
         if (!rc)
             rc = ro__members_insert(db, id, &c, -1, NULL);
@@ -1479,7 +1476,7 @@ int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *seria
         snprintf(m->serial, sizeof(m->serial), "%s", serial);
         m->stage = h.stage;
         m->status = pfs_ro_state_live(r.state) && r.state != PFS_RO_ROLLING_BACK ? PFS_ROM_PENDING
-                                                                             : PFS_ROM_SKIPPED;
+                                                                                 : PFS_ROM_SKIPPED;
         pfs_rollout_rec_release(&r);
         snprintf(m->prev_bundle, sizeof(m->prev_bundle), "%s", h.prev);
         return 0;

@@ -136,7 +136,7 @@ static int upst__kind(const char *name)
 }
 
 int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
-                       const char *action, const char *target, json_t *after)
+                        const char *action, const char *target, json_t *after)
 {
     char *text = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     int rc;
@@ -144,10 +144,10 @@ int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_
     if (after && !text)
         return PF_ENOMEM;
     rc = pfs_store_sql_run(db,
-                   "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
-                   " VALUES (?1,?2,?3,?4,?5,NULL,?6)",
-                   "iSSSSs", now_ms, actor && actor->name ? actor->name : "-",
-                   actor && actor->role ? actor->role : "-", action, target, text);
+                           "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
+                           " VALUES (?1,?2,?3,?4,?5,NULL,?6)",
+                           "iSSSSs", now_ms, actor && actor->name ? actor->name : "-",
+                           actor && actor->role ? actor->role : "-", action, target, text);
     free(text);
     return rc;
 }
@@ -187,12 +187,12 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
     rc = pfs_store_tx_begin(st, now_ms, err);
     if (rc)
         return rc;
-    rc = pfs_store_sql_run(db,
-                   "INSERT INTO bundles (" UPST__BUNDLE_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
-                   "?9,?10) ON CONFLICT (id) DO NOTHING",
-                   "SSSSSiSiii", b->id, pf_bundle_kind_names[b->kind], b->version, b->models,
-                   b->hw_revs, (int64_t)b->size, b->manifest, b->created_s, b->expires_s,
-                   b->uploaded_ms);
+    rc = pfs_store_sql_run(
+            db,
+            "INSERT INTO bundles (" UPST__BUNDLE_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+            "?9,?10) ON CONFLICT (id) DO NOTHING",
+            "SSSSSiSiii", b->id, pf_bundle_kind_names[b->kind], b->version, b->models, b->hw_revs,
+            (int64_t)b->size, b->manifest, b->created_s, b->expires_s, b->uploaded_ms);
     if (rc) {
         pf_error_set(err, rc, "store: bundle %s: %s", b->id, sqlite3_errmsg(db));
         return pfs_store_tx_end(st, rc, err);
@@ -254,8 +254,8 @@ int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, voi
 
 /* --- offers --- */
 
-int pfs_store_offer_rows(sqlite3 *db, const struct pfs_offer_rec *o,
-                         const struct pfs_bundle_rec *b, const char *body, const char *actor)
+int pfs_store_offer_rows(sqlite3 *db, const struct pfs_offer_rec *o, const struct pfs_bundle_rec *b,
+                         const char *body, const char *actor)
 {
     int rc;
 
@@ -349,19 +349,20 @@ int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
     rc = pfs_store_tx_begin(st, recv_ms, NULL);
     if (rc)
         return rc;
-    rc = pfs_store_sql_run(db,
-                   "INSERT INTO update_events (serial, id, offer, bundle, kind, version, status,"
-                   " ts_ms, recv_ms, reason, percent, code, message) VALUES (?1,?2,?3,?4,?5,?6,"
-                   "?7,?8,?9,?10,?11,?12,?13) ON CONFLICT (serial, id) DO NOTHING",
-                   "SSSSSSSiisnss", serial, e->id, e->offer, bundle, pf_bundle_kind_names[e->kind],
-                   e->version, status, e->ts_ms, recv_ms, e->reason, pct, e->code, e->message);
+    rc = pfs_store_sql_run(
+            db,
+            "INSERT INTO update_events (serial, id, offer, bundle, kind, version, status,"
+            " ts_ms, recv_ms, reason, percent, code, message) VALUES (?1,?2,?3,?4,?5,?6,"
+            "?7,?8,?9,?10,?11,?12,?13) ON CONFLICT (serial, id) DO NOTHING",
+            "SSSSSSSiisnss", serial, e->id, e->offer, bundle, pf_bundle_kind_names[e->kind],
+            e->version, status, e->ts_ms, recv_ms, e->reason, pct, e->code, e->message);
     if (rc || sqlite3_changes(db) == 0)
         return pfs_store_tx_end(st, rc, NULL);
     rc = pfs_store_sql_run(db,
-                   "UPDATE update_state SET status=?3, percent=?4, reason=?5, code=?6,"
-                   " updated_ms=?7 WHERE serial=?1 AND offer=?2 AND status NOT IN"
-                   " ('success','failed','rolled_back','refused')",
-                   "SSSnssi", serial, e->offer, status, pct, e->reason, e->code, recv_ms);
+                           "UPDATE update_state SET status=?3, percent=?4, reason=?5, code=?6,"
+                           " updated_ms=?7 WHERE serial=?1 AND offer=?2 AND status NOT IN"
+                           " ('success','failed','rolled_back','refused')",
+                           "SSSnssi", serial, e->offer, status, pct, e->reason, e->code, recv_ms);
     if (!rc)
         rc = pfs_store_rollout_on_event(db, serial, e, recv_ms);
     rc = pfs_store_tx_end(st, rc, NULL);
