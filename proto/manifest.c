@@ -2,6 +2,7 @@
  * manifest.c - strict parsing, encoding and policy checks of bundle manifests.
  */
 #include "pf/manifest.h"
+#include "pf/target.h"
 
 #include "pf/bundle_time.h"
 #include "pf/fileio.h"
@@ -280,7 +281,6 @@ int pf_manifest_check_policy(const struct pf_manifest *m, const struct pf_policy
 {
     uint64_t max = pol->max_payload_size ? pol->max_payload_size : PF_MANIFEST_DEFAULT_MAX_PAYLOAD;
     char t[PF_TIME_STR_LEN + 1];
-    bool found;
 
     if (pol->kind >= 0 && m->kind != pol->kind)
         return pf_error_set(err, PF_EINVAL, "manifest: kind %s, expected %s",
@@ -290,20 +290,18 @@ int pf_manifest_check_policy(const struct pf_manifest *m, const struct pf_policy
             t[0] = '\0';
         return pf_error_set(err, PF_EEXPIRED, "manifest: expired at %s", t);
     }
-    if (pol->model) {
-        found = false;
-        for (size_t i = 0; i < m->nmodels && !found; i++)
-            found = strcmp(m->models[i], pol->model) == 0;
-        if (!found)
+    if (pol->model || pol->hw_rev) {
+        struct pf_target_list models =
+                pf_target_array(&m->models[0][0], m->nmodels, sizeof(m->models[0]));
+        struct pf_target_list revs =
+                pf_target_array(&m->hw_revs[0][0], m->nhw_revs, sizeof(m->hw_revs[0]));
+        int trc = pf_target_match(&models, &revs, pol->model, pol->hw_rev ? pol->hw_rev : "");
+
+        if (trc == PF_EMODEL)
             return pf_error_set(err, PF_EMODEL, "manifest: not built for model %s", pol->model);
-    }
-    if (pol->hw_rev) {
-        found = false;
-        for (size_t i = 0; i < m->nhw_revs && !found; i++)
-            found = strcmp(m->hw_revs[i], pol->hw_rev) == 0;
-        if (!found)
+        if (trc == PF_EHWREV)
             return pf_error_set(err, PF_EHWREV, "manifest: not built for hardware revision %s",
-                                pol->hw_rev);
+                                pol->hw_rev ? pol->hw_rev : "");
     }
     if (pol->installed_version && !pf_version_valid(pol->installed_version))
         return pf_error_set(err, PF_EINVAL, "policy: installed version '%s' is not valid",

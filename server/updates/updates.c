@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pf/target.h"
 #include "pf/topic.h"
 #include "store/store_rollouts.h"
 
@@ -238,24 +239,6 @@ int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
     return rc;
 }
 
-/* True if want is one of the comma-separated names in list ("" allows any). */
-static bool updates__listed(const char *list, const char *want)
-{
-    size_t n = strlen(want);
-
-    if (!*list)
-        return true;
-    for (const char *p = list; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-
-        if (len == n && strncmp(p, want, n) == 0)
-            return true;
-        p = comma ? comma + 1 : NULL;
-    }
-    return false;
-}
-
 static int updates__offer(struct pfs_updates *u, const char *serial, const char *bundle,
                           int64_t deadline_ms, const struct pfs_actor *actor, int64_t rollout,
                           struct pfs_offer_rec *out, struct pf_error *err)
@@ -263,6 +246,7 @@ static int updates__offer(struct pfs_updates *u, const char *serial, const char 
     struct pfs_bundle_rec b;
     struct pfs_device d;
     struct pf_offer *o = NULL;
+    struct pf_target_list tm, th;
     char path[PATH_MAX], *msg = NULL;
     uint8_t rnd[4];
     size_t mlen;
@@ -282,12 +266,15 @@ static int updates__offer(struct pfs_updates *u, const char *serial, const char 
         return pf_error_set(err, rc, "bundle %.64s is not stored", bundle);
     if (rc)
         return pf_error_set(err, rc, "reading bundle: %s", pf_strerror(rc));
-    if (!updates__listed(b.models, d.model))
+    tm = pf_target_csv(b.models);
+    th = pf_target_csv(b.hw_revs);
+    rc = pf_target_match(&tm, &th, d.model, d.hw_rev);
+    if (rc == PF_EMODEL)
         return pf_error_set(err, PF_EMODEL, "%s is a %s; the bundle is for %s", serial, d.model,
-                            b.models);
-    if (d.hw_rev[0] && !updates__listed(b.hw_revs, d.hw_rev))
+                            b.models[0] ? b.models : "no model");
+    if (rc == PF_EHWREV)
         return pf_error_set(err, PF_EHWREV, "%s has hardware revision %s; the bundle is for %s",
-                            serial, d.hw_rev, b.hw_revs);
+                            serial, d.hw_rev, b.hw_revs[0] ? b.hw_revs : "no revision");
     o = calloc(1, sizeof(*o));
     msg = malloc(PF_UPDATE_MSG_MAX);
     if (!o || !msg) {

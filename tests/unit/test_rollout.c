@@ -216,6 +216,7 @@ static void put_bundle(struct pfs_store *st, const char *id, int kind, const cha
     b.kind = kind;
     snprintf(b.version, sizeof(b.version), "%s", version);
     snprintf(b.models, sizeof(b.models), "PX-500");
+    snprintf(b.hw_revs, sizeof(b.hw_revs), "A,B");
     b.size = 4096;
     memset(b.manifest, 'e', PF_B2_HEX_LEN);
     b.expires_s = 4000000000LL;

@@ -57,8 +57,8 @@ struct pf_manifest {
 /* What the installing side knows about itself. NULL/0 fields are not checked
  * (posfleetd checks signatures and expiry but has no model or installed version). */
 struct pf_policy {
-    int kind; /* enum pf_bundle_kind, or -1 for any */
-    const char *model;
+    int kind;          /* enum pf_bundle_kind, or -1 for any */
+    const char *model; /* model and hw_rev: checked by pf_target_match() (pf/target.h) */
     const char *hw_rev;
     const char *installed_version; /* refuse unless the manifest's is strictly above */
     int64_t now;                   /* Unix seconds: expiry and key validity */

@@ -3,6 +3,7 @@
  * migration 008). Shares the connection and transaction helpers of the other
  * backend files (store_tx.h).
  */
+#include "pf/target.h"
 #include "store/store_rollouts.h"
 
 #include <inttypes.h>
@@ -69,23 +70,6 @@ static double ro__ms_since(const struct timespec *t0)
 }
 
 /* True if v is one of the comma separated names in list ("" = any). */
-static bool ro__listed(const char *list, const char *v)
-{
-    size_t n = strlen(v);
-
-    if (!*list)
-        return true;
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-
-        if (len == n && strncmp(p, v, n) == 0)
-            return true;
-        p += len + (e ? 1 : 0);
-    }
-    return false;
-}
-
 /* --- the cohort --- */
 
 /*
@@ -314,7 +298,9 @@ static int ro__merge_seek(sqlite3 *db, struct ro__merge *m, const char *serial, 
 
 static bool ro__keep(const struct pfs_bundle_rec *b, const char *model, const char *hw)
 {
-    return ro__listed(b->models, model) && (!*hw || ro__listed(b->hw_revs, hw));
+    struct pf_target_list tm = pf_target_csv(b->models), th = pf_target_csv(b->hw_revs);
+
+    return pf_target_match(&tm, &th, model, hw) == 0;
 }
 
 /*
