@@ -3,11 +3,11 @@
  */
 #include "pf/conf.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pf/fileio.h"
+#include "pf/num.h"
 
 #define CONF_MAX_FILE (256 * 1024)
 #define CONF_MAX_LINE 1023
@@ -115,17 +115,13 @@ int pf_conf_parse_file(const char *path, pf_conf_cb cb, void *ctx, struct pf_err
 int pf_conf_int(const char *key, const char *value, int64_t min, int64_t max, int64_t *out,
                 struct pf_error *err)
 {
-    char *end;
-    long long x;
+    int rc = pf_parse_i64(value, min, max, out);
 
-    errno = 0;
-    x = strtoll(value, &end, 10);
-    if (errno || end == value || *end != '\0')
-        return pf_error_set(err, PF_EPARSE, "%s: not an integer", key);
-    if (x < min || x > max)
-        return pf_error_set(err, PF_ERANGE, "%s: %lld out of range %lld..%lld", key, x,
+    if (rc == PF_EPARSE)
+        return pf_error_set(err, rc, "%s: not an integer", key);
+    if (rc)
+        return pf_error_set(err, rc, "%s: %.40s out of range %lld..%lld", key, value,
                             (long long)min, (long long)max);
-    *out = x;
     return 0;
 }
 

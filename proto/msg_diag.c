@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pf/jsonv.h"
+#include "pf/endian.h"
 
 const char *const pf_diag_cmd_names[] = {"selftest", "logs",   "net",     "config", "versions",
                                          "loglevel", "reboot", "archive", NULL};
@@ -265,23 +266,6 @@ int pf_diag_chunkreq_decode(const char *buf, size_t len, struct pf_diag_chunkreq
 
 /* ---- chunk frame ------------------------------------------------------------------ */
 
-static void diag__put_be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t diag__get_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 int pf_diag_chunk_hdr_encode(const struct pf_diag_chunk_hdr *h, uint8_t out[PF_DIAG_CHUNK_HDR_LEN])
 {
     size_t n = strlen(h->id);
@@ -293,10 +277,10 @@ int pf_diag_chunk_hdr_encode(const struct pf_diag_chunk_hdr *h, uint8_t out[PF_D
     memcpy(out, PF_DIAG_CHUNK_MAGIC, 4);
     out[4] = PF_DIAG_CHUNK_VERSION;
     out[5] = h->flags;
-    diag__put_be(out + 6, PF_DIAG_CHUNK_HDR_LEN, 2);
-    diag__put_be(out + 8, h->offset, 8);
-    diag__put_be(out + 16, h->size, 8);
-    diag__put_be(out + 24, h->length, 4);
+    pf_store_be16(out + 6, PF_DIAG_CHUNK_HDR_LEN);
+    pf_store_be64(out + 8, h->offset);
+    pf_store_be64(out + 16, h->size);
+    pf_store_be32(out + 24, h->length);
     memcpy(out + 28, h->id, n);
     return 0;
 }
@@ -315,13 +299,13 @@ int pf_diag_chunk_decode(const void *buf, size_t len, struct pf_diag_chunk_hdr *
         return pf_error_set(err, PF_EVERSION, "diag chunk: frame version %u not supported", p[4]);
     if (p[5] & ~(PF_DIAG_CHUNK_LAST | PF_DIAG_CHUNK_GONE))
         return pf_error_set(err, PF_EPARSE, "diag chunk: unknown flags 0x%02x", p[5]);
-    if (diag__get_be(p + 6, 2) != PF_DIAG_CHUNK_HDR_LEN)
+    if (pf_load_be16(p + 6) != PF_DIAG_CHUNK_HDR_LEN)
         return pf_error_set(err, PF_EPARSE, "diag chunk: header length %u, want %d",
-                            (unsigned)diag__get_be(p + 6, 2), PF_DIAG_CHUNK_HDR_LEN);
+                            (unsigned)pf_load_be16(p + 6), PF_DIAG_CHUNK_HDR_LEN);
     h->flags = p[5];
-    h->offset = diag__get_be(p + 8, 8);
-    h->size = diag__get_be(p + 16, 8);
-    h->length = (uint32_t)diag__get_be(p + 24, 4);
+    h->offset = pf_load_be64(p + 8);
+    h->size = pf_load_be64(p + 16);
+    h->length = pf_load_be32(p + 24);
     memcpy(h->id, p + 28, PF_DIAG_CHUNK_IDLEN);
     h->id[PF_DIAG_CHUNK_IDLEN] = '\0';
     if (!pf_diag_id_valid(h->id))

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pf/jsonv.h"
+#include "pf/endian.h"
 
 const char *const pf_chunkerr_names[] = {"unknown_bundle", "out_of_range", "too_large", "busy",
                                          NULL};
@@ -293,33 +294,16 @@ int pf_chunkreq_decode(const char *buf, size_t len, struct pf_chunkreq *m, struc
 
 /* ---- chunk frame -------------------------------------------------------------------- */
 
-static void upd__be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t upd__get_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 void pf_chunk_hdr_encode(const struct pf_chunk_hdr *h, uint8_t out[PF_CHUNK_HDR_LEN])
 {
     memcpy(out, PF_CHUNK_MAGIC, 4);
     out[4] = PF_CHUNK_VERSION;
     out[5] = 0;
-    upd__be(out + 6, PF_CHUNK_HDR_LEN, 2);
+    pf_store_be16(out + 6, PF_CHUNK_HDR_LEN);
     memcpy(out + 8, h->bundle, PF_B2_LEN);
-    upd__be(out + 40, h->offset, 8);
-    upd__be(out + 48, h->length, 4);
-    upd__be(out + 52, h->req, 4);
+    pf_store_be64(out + 40, h->offset);
+    pf_store_be32(out + 48, h->length);
+    pf_store_be32(out + 52, h->req);
 }
 
 int pf_chunk_decode(const void *buf, size_t len, struct pf_chunk_hdr *h, const uint8_t **data,
@@ -336,13 +320,13 @@ int pf_chunk_decode(const void *buf, size_t len, struct pf_chunk_hdr *h, const u
         return pf_error_set(err, PF_EVERSION, "chunk: frame version %u not supported", p[4]);
     if (p[5] != 0)
         return pf_error_set(err, PF_EPARSE, "chunk: unknown flags 0x%02x", p[5]);
-    if (upd__get_be(p + 6, 2) != PF_CHUNK_HDR_LEN)
+    if (pf_load_be16(p + 6) != PF_CHUNK_HDR_LEN)
         return pf_error_set(err, PF_EPARSE, "chunk: header length %u, want %d",
-                            (unsigned)upd__get_be(p + 6, 2), PF_CHUNK_HDR_LEN);
+                            (unsigned)pf_load_be16(p + 6), PF_CHUNK_HDR_LEN);
     memcpy(h->bundle, p + 8, PF_B2_LEN);
-    h->offset = upd__get_be(p + 40, 8);
-    h->length = (uint32_t)upd__get_be(p + 48, 4);
-    h->req = (uint32_t)upd__get_be(p + 52, 4);
+    h->offset = pf_load_be64(p + 40);
+    h->length = pf_load_be32(p + 48);
+    h->req = pf_load_be32(p + 52);
     if (h->length == 0 || h->length > PF_CHUNK_MAX)
         return pf_error_set(err, PF_ERANGE, "chunk: length %u out of range 1..%u", h->length,
                             PF_CHUNK_MAX);

@@ -131,6 +131,13 @@ START_TEST(conf_files)
     ck_assert_int_eq(pf_conf_int("port", "70000", 1, 65535, &x, &err), PF_ERANGE);
     ck_assert_int_eq(pf_conf_int("port", "12ab", 1, 65535, &x, &err), PF_EPARSE);
     ck_assert_int_eq(pf_conf_int("port", "", 1, 65535, &x, &err), PF_EPARSE);
+    /* Integers are read by pf_parse_i64: strict decimal, too large is out of range. */
+    ck_assert_int_eq(pf_conf_int("port", "+80", 1, 65535, &x, &err), PF_EPARSE);
+    ck_assert_str_eq(err.msg, "port: not an integer");
+    ck_assert_int_eq(pf_conf_int("port", "0x50", 1, 65535, &x, &err), PF_EPARSE);
+    ck_assert_int_eq(pf_conf_int("port", "99999999999999999999", 1, 65535, &x, &err), PF_ERANGE);
+    ck_assert_str_eq(err.msg, "port: 99999999999999999999 out of range 1..65535");
+    ck_assert_int_eq(x, 1883);
     ck_assert_int_eq(pf_conf_bool("tls", "yes", &b, &err), 0);
     ck_assert_int_eq(b, 1);
     ck_assert_int_eq(pf_conf_bool("tls", "maybe", &b, &err), PF_EPARSE);

@@ -7,7 +7,9 @@
  * Keys are [a-z0-9_.]; a line of at most 1023 bytes; duplicate keys are an
  * error. pf_conf_parse() calls cb for each pair; a non-zero return from cb stops
  * parsing and is returned, with err prefixed "FILE:LINE". Typed helpers convert
- * values with range checks and name the key in the error.
+ * values with range checks and name the key in the error; integers are strict
+ * decimal as pf/num.h reads them (no '+', no hexadecimal): PF_EPARSE for
+ * anything else, PF_ERANGE outside min..max.
  */
 #ifndef PF_CONF_H
 #define PF_CONF_H
