@@ -20,6 +20,7 @@
 
 #include "keys.h"
 #include "pf/fileio.h"
+#include "pf/num.h"
 #include "pf/topic.h"
 #include "pki_ca.h"
 #include "pki_token.h"
@@ -45,15 +46,12 @@ static int cmd__usage(const char *cmd, const char *usage)
 
 static int cmd__int(const char *s, int min, int max, int *out)
 {
-    char *end;
-    long v;
+    int64_t v;
+    int rc = pf_parse_i64(s, min, max, &v);
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return PF_ERANGE;
-    *out = (int)v;
-    return 0;
+    if (!rc)
+        *out = (int)v;
+    return rc;
 }
 
 /* ---- ca-init ---- */

@@ -23,6 +23,7 @@
 #include "pf/bundle_time.h"
 #include "pf/fileio.h"
 #include "pf/keyring.h"
+#include "pf/num.h"
 #include "pf/minisign.h"
 
 #define RING_DEFAULT_DAYS 365
@@ -209,7 +210,7 @@ int pfk_cmd_add(int argc, char **argv)
     const char *dir = ".", *role = NULL, *name = NULL, *nb = NULL, *na = NULL;
     char sdir[PATH_MAX], kpath[PATH_MAX], ppath[PATH_MAX], id[PF_MS_KEYID_HEX + 1];
     char t1[PF_TIME_STR_LEN + 1], t2[PF_TIME_STR_LEN + 1];
-    long days = RING_DEFAULT_DAYS;
+    int64_t days = RING_DEFAULT_DAYS;
     int64_t not_before = (int64_t)time(NULL), not_after;
     int c, rc = 1, role_idx = -1;
     bool have_root = false;
@@ -217,7 +218,6 @@ int pfk_cmd_add(int argc, char **argv)
     memset(&sec, 0, sizeof(sec));
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'd':
             dir = optarg;
@@ -235,9 +235,7 @@ int pfk_cmd_add(int argc, char **argv)
             na = optarg;
             break;
         case 'D':
-            errno = 0;
-            days = strtol(optarg, &end, 10);
-            if (errno || *end || days < 1 || days > 36500) {
+            if (pf_parse_i64(optarg, 1, 36500, &days)) {
                 fprintf(stderr, "posfleet-keys add: --days must be 1..36500\n");
                 return 2;
             }

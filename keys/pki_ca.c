@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "pf/fileio.h"
+#include "pf/num.h"
 #include "pf/topic.h"
 #include "pki_io.h"
 
@@ -180,8 +181,8 @@ static int pki__index_parse_line(char *line, struct pfk_pki_entry *e)
         return PF_EPARSE;
     e->status = f[0][0];
     snprintf(e->serial_hex, sizeof(e->serial_hex), "%s", f[1]);
-    if (pfk_io_parse_i64(f[2], &e->not_after) < 0 || pfk_io_parse_i64(f[3], &e->revoked_at) < 0 ||
-        pki__kind_parse(f[4], &e->kind) < 0)
+    if (pf_parse_i64(f[2], 0, INT64_MAX, &e->not_after) < 0 ||
+        pf_parse_i64(f[3], 0, INT64_MAX, &e->revoked_at) < 0 || pki__kind_parse(f[4], &e->kind) < 0)
         return PF_EPARSE;
     snprintf(e->name, sizeof(e->name), "%s", f[5]);
     return 0;

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "pf/fileio.h"
+#include "pf/num.h"
 #include "pki_ca.h"
 #include "pki_io.h"
 
@@ -40,9 +41,9 @@ static int crl__number_read(const struct pfk_pki *pki, int64_t *number, int64_t 
     cur = buf;
     if (strchr(cur, '\n'))
         *strchr(cur, '\n') = '\0';
-    rc = pfk_io_parse_i64(pfk_io_field(&cur), number);
+    rc = pf_parse_i64(pfk_io_field(&cur), 0, INT64_MAX, number);
     if (rc == 0)
-        rc = pfk_io_parse_i64(pfk_io_field(&cur), last);
+        rc = pf_parse_i64(pfk_io_field(&cur), 0, INT64_MAX, last);
     free(buf);
     return rc;
 }

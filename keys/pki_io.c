@@ -153,21 +153,6 @@ char *pfk_io_field(char **cursor)
     return start;
 }
 
-int pfk_io_parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    if (!s)
-        return PF_EPARSE;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0)
-        return PF_EPARSE;
-    *out = v;
-    return 0;
-}
-
 bool pfk_io_same_content(const char *path, const char *data, size_t len)
 {
     char *buf;

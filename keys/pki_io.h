@@ -41,9 +41,6 @@ int pfk_io_read_bio(const char *path, BIO **out, struct pf_error *err) PF_WUR;
 /* Next space-separated field of *cursor (NUL-terminated in place), NULL at the end. */
 char *pfk_io_field(char **cursor);
 
-/* Non-negative decimal integer; PF_EPARSE otherwise (also for NULL). */
-int pfk_io_parse_i64(const char *s, int64_t *out) PF_WUR;
-
 /* True if the file at path holds exactly data[0..len). */
 bool pfk_io_same_content(const char *path, const char *data, size_t len);
 

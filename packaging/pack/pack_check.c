@@ -15,6 +15,7 @@
 #include "pf/bundle.h"
 #include "pf/bundle_time.h"
 #include "pf/fileio.h"
+#include "pf/num.h"
 
 static const char verify__usage[] =
         "usage: posfleet-pack verify --root ROOT.pub [--kind firmware|fee-table] [--model M]\n"
@@ -51,7 +52,6 @@ int pfp_cmd_verify(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'r':
             root = optarg;
@@ -77,15 +77,11 @@ int pfp_cmd_verify(int argc, char **argv)
                 goto usage;
             break;
         case 's':
-            errno = 0;
-            trust.min_keyring_serial = strtoll(optarg, &end, 10);
-            if (errno || *end)
+            if (pf_parse_i64(optarg, 0, INT64_MAX, &trust.min_keyring_serial))
                 goto usage;
             break;
         case 'M':
-            errno = 0;
-            pol.max_payload_size = strtoull(optarg, &end, 10);
-            if (errno || *end)
+            if (pf_parse_u64(optarg, 0, UINT64_MAX, &pol.max_payload_size))
                 goto usage;
             break;
         case 'x':

@@ -20,6 +20,7 @@
 #include "pf/bundle_time.h"
 #include "pf/feetable.h"
 #include "pf/fileio.h"
+#include "pf/num.h"
 
 #define CREATE_BLOCK (1u << 20)
 
@@ -38,7 +39,7 @@ struct create_opts {
     int kind;
     const char *version, *notes, *keyring_dir, *key, *signer, *fee_table, *out, *compress;
     const char *expires, *created;
-    long expires_days;
+    int64_t expires_days;
     size_t nmodels, nrevs;
     const char *models[PF_MANIFEST_MAX_TARGETS], *revs[PF_MANIFEST_MAX_TARGETS];
 };
@@ -129,7 +130,6 @@ static int create__parse(int argc, char **argv, struct create_opts *o)
     o->notes = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'k':
             o->kind = !strcmp(optarg, "firmware") ? 0 : !strcmp(optarg, "fee-table") ? 1 : -2;
@@ -166,9 +166,7 @@ static int create__parse(int argc, char **argv, struct create_opts *o)
             o->expires = optarg;
             break;
         case 'E':
-            errno = 0;
-            o->expires_days = strtol(optarg, &end, 10);
-            if (errno || *end || o->expires_days < 1 || o->expires_days > 3650)
+            if (pf_parse_i64(optarg, 1, 3650, &o->expires_days))
                 return 2;
             break;
         case 'c':

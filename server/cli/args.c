@@ -9,10 +9,9 @@
  */
 #include "args.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <string.h>
 
+#include "pf/num.h"
 #include "pf/topic.h"
 
 const struct pfc_opt pfc_global_opts[] = {
@@ -130,12 +129,9 @@ static int args__check(const struct pfc_opt *o, const char *label, const char *v
                                 PFC_STR_MAX);
         return 0;
     case PFC_OPT_INT: {
-        char *end = NULL;
-        long long x;
+        int64_t x;
 
-        errno = 0;
-        x = strtoll(v, &end, 10);
-        if (!*v || isspace((unsigned char)*v) || errno || !end || *end || x < o->min || x > o->max)
+        if (pf_parse_i64(v, o->min, o->max, &x))
             return pf_error_set(err, PF_EINVAL,
                                 "%s: expected a whole number from %lld to %lld, got '%.40s'", label,
                                 (long long)o->min, (long long)o->max, v);
@@ -316,9 +312,10 @@ const char *pfc_args_pos(const struct pfc_args *a, const char *name)
 int64_t pfc_args_int(const struct pfc_args *a, const char *name, int64_t dflt)
 {
     const char *v = pfc_args_get(a, name);
+    int64_t x;
 
     /* The parser has validated the digits and the range. */
-    return v ? (int64_t)strtoll(v, NULL, 10) : dflt;
+    return v && !pf_parse_i64(v, INT64_MIN, INT64_MAX, &x) ? x : dflt;
 }
 
 static const char *args__metavar(const struct pfc_opt *o)

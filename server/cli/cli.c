@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "pf/num.h"
 
 static bool cli__token_char_ok(char c)
 {
@@ -231,11 +232,14 @@ int pfc_request_path(const struct pfc_args *a, const char *extra_key, const char
 static int cli__body_set(json_t *body, const struct pfc_opt *o, const char *v)
 {
     json_t *j;
+    int64_t x;
 
     if (o->type == PFC_OPT_FLAG)
         j = json_true();
+    else if (o->type == PFC_OPT_INT && pf_parse_i64(v, INT64_MIN, INT64_MAX, &x))
+        return PF_EINVAL; /* pfc_args_parse has checked it already */
     else if (o->type == PFC_OPT_INT)
-        j = json_integer((json_int_t)strtoll(v, NULL, 10));
+        j = json_integer((json_int_t)x);
     else
         j = json_string(v);
     return json_object_set_new(body, o->body, j) ? PF_ENOMEM : 0;

@@ -106,6 +106,16 @@ static const struct bad bad_usage[] = {
          "posfleet: alerts: --timeout: expected a whole number from 1 to 3600, got '0'"},
         {{"--connect-timeout", "x", "alerts", NULL},
          "posfleet: --connect-timeout: expected a whole number from 1 to 600, got 'x'"},
+        /* Whole numbers are strict decimal (pf_parse_i64): no sign, no blanks, no hex. */
+        {{"alerts", "--timeout", "+5", NULL},
+         "posfleet: alerts: --timeout: expected a whole number from 1 to 3600, got '+5'"},
+        {{"alerts", "--timeout", "5 ", NULL},
+         "posfleet: alerts: --timeout: expected a whole number from 1 to 3600, got '5 '"},
+        {{"alerts", "--timeout", "0x10", NULL},
+         "posfleet: alerts: --timeout: expected a whole number from 1 to 3600, got '0x10'"},
+        {{"alerts", "--timeout", "99999999999999999999", NULL},
+         "posfleet: alerts: --timeout: expected a whole number from 1 to 3600, got "
+         "'99999999999999999999'"},
         /* Local configuration is usage too: exit 2 before any request. */
         {{"summary", "--server", "ftp://127.0.0.1:1", NULL},
          "posfleet: --server: expected an http:// or https:// URL, got 'ftp://127.0.0.1:1'"},
