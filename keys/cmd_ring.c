@@ -38,7 +38,7 @@ static int ring__paths(struct ring_paths *p, const char *dir)
     int n = snprintf(p->dir, sizeof(p->dir), "%s", dir);
 
     if (n < 0 || (size_t)n >= sizeof(p->dir))
-        return -1;
+        return PF_ETOOBIG;
     snprintf(p->root_key, sizeof(p->root_key), "%s/root.key", dir);
     snprintf(p->root_pub, sizeof(p->root_pub), "%s/root.pub", dir);
     snprintf(p->keyring, sizeof(p->keyring), "%s/keyring.json", dir);

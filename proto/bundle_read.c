@@ -299,7 +299,7 @@ static la_ssize_t bundle__src_read(struct archive *a, void *ctx, const void **bu
 
     if (n < 0) {
         archive_set_error(a, EIO, "source read failed: %s", pf_strerror((int)n));
-        return -1;
+        return -1; /* libarchive's read callback contract, not a PF_E* code */
     }
     *buf = s->buf;
     return n;

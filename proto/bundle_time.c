@@ -11,7 +11,7 @@ static int bundle_time__num(const char *s, int n, int *out)
 
     for (int i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return PF_EPARSE;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;

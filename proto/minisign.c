@@ -106,7 +106,7 @@ static int ms__b64_decode(const char *s, size_t n, uint8_t *out, size_t want)
 
     if (sodium_base642bin(out, want, s, n, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         got != want || end != s + n)
-        return -1;
+        return PF_EPARSE;
     return 0;
 }
 
@@ -126,8 +126,8 @@ int pf_ms_pubkey_from_b64(const char *b64, struct pf_ms_pubkey *pub, struct pf_e
 
 /*
  * Splits buf into lines (LF, optional CR before it). Returns the number of
- * lines stored in starts/lens (at most max), or -1 if there are more or a
- * line contains a NUL.
+ * lines stored in starts/lens (at most max), or PF_EPARSE if there are more
+ * or a line contains a NUL.
  */
 static int ms__lines(const char *buf, size_t len, const char **starts, size_t *lens, int max)
 {
@@ -138,7 +138,7 @@ static int ms__lines(const char *buf, size_t len, const char **starts, size_t *l
         size_t j = i;
         while (j < len && buf[j] != '\n') {
             if (buf[j] == '\0')
-                return -1;
+                return PF_EPARSE;
             j++;
         }
         size_t l = j - i;
@@ -147,7 +147,7 @@ static int ms__lines(const char *buf, size_t len, const char **starts, size_t *l
         if (n == max) {
             if (l == 0 && j >= len - 1)
                 break; /* trailing empty line */
-            return -1;
+            return PF_EPARSE;
         }
         starts[n] = buf + i;
         lens[n] = l;

@@ -7,33 +7,34 @@
 
 #define VERSION_PARTS 4
 
+/* The number of dotted parts of v (1..4) into parts, or PF_EPARSE. */
 static int version__parse(const char *v, long parts[VERSION_PARTS])
 {
     int n = 0;
     const char *p = v;
 
     if (!v || !*v || strlen(v) > PF_VERSION_MAX)
-        return -1;
+        return PF_EPARSE;
     memset(parts, 0, sizeof(long) * VERSION_PARTS);
     for (;;) {
         long x = 0;
         int digits = 0;
 
         if (n == VERSION_PARTS)
-            return -1;
+            return PF_EPARSE;
         while (*p >= '0' && *p <= '9') {
             x = x * 10 + (*p - '0');
             if (++digits > 6)
-                return -1;
+                return PF_EPARSE;
             p++;
         }
         if (digits == 0)
-            return -1;
+            return PF_EPARSE;
         parts[n++] = x;
         if (*p == '\0')
             return n;
         if (*p != '.')
-            return -1;
+            return PF_EPARSE;
         p++;
     }
 }

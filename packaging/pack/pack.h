@@ -18,7 +18,7 @@ int pfp_cmd_sign(int argc, char **argv);
 int pfp_cmd_verify(int argc, char **argv);
 int pfp_cmd_inspect(int argc, char **argv);
 
-/* "none", "gzip", "zstd" -> ARCHIVE_FILTER_*; -1 if unknown. */
+/* "none", "gzip", "zstd" -> ARCHIVE_FILTER_* (0 or more); PF_EINVAL if unknown. */
 int pfp_filter_from_name(const char *name);
 /* Opens a new tar (pax restricted, readable by stock tar) at path with a filter. */
 int pfp_tar_open(struct archive **out, const char *path, int filter, struct pf_error *err) PF_WUR;

@@ -40,6 +40,7 @@ struct create_opts {
     const char *version, *notes, *keyring_dir, *key, *signer, *fee_table, *out, *compress;
     const char *expires, *created;
     int64_t expires_days;
+    bool help; /* --help: print the usage, do nothing else */
     size_t nmodels, nrevs;
     const char *models[PF_MANIFEST_MAX_TARGETS], *revs[PF_MANIFEST_MAX_TARGETS];
 };
@@ -139,12 +140,12 @@ static int create__parse(int argc, char **argv, struct create_opts *o)
             break;
         case 'm':
             if (o->nmodels == PF_MANIFEST_MAX_TARGETS)
-                return 2;
+                return PF_EINVAL;
             o->models[o->nmodels++] = optarg;
             break;
         case 'r':
             if (o->nrevs == PF_MANIFEST_MAX_TARGETS)
-                return 2;
+                return PF_EINVAL;
             o->revs[o->nrevs++] = optarg;
             break;
         case 'n':
@@ -167,7 +168,7 @@ static int create__parse(int argc, char **argv, struct create_opts *o)
             break;
         case 'E':
             if (pf_parse_i64(optarg, 1, 3650, &o->expires_days))
-                return 2;
+                return PF_EINVAL;
             break;
         case 'c':
             o->created = optarg;
@@ -179,18 +180,19 @@ static int create__parse(int argc, char **argv, struct create_opts *o)
             o->out = optarg;
             break;
         case 'h':
-            return -1;
+            o->help = true;
+            return 0;
         default:
-            return 2;
+            return PF_EINVAL;
         }
     }
     if (o->kind < 0 || !o->nmodels || !o->nrevs || !o->keyring_dir || !o->out ||
         (!o->key == !o->signer) || pfp_filter_from_name(o->compress) < 0)
-        return 2;
+        return PF_EINVAL;
     if (o->kind == PF_KIND_FEETABLE && (!o->fee_table || optind != argc))
-        return 2;
+        return PF_EINVAL;
     if (o->kind == PF_KIND_FIRMWARE && (o->fee_table || optind == argc || !o->version))
-        return 2;
+        return PF_EINVAL;
     return 0;
 }
 
@@ -212,10 +214,9 @@ int pfp_cmd_create(int argc, char **argv)
     bool have_sec = false, tmp_made = false;
     int rc = 1, prc;
 
-    prc = create__parse(argc, argv, &o);
-    if (prc) {
-        fputs(create__usage, prc < 0 ? stdout : stderr);
-        return prc < 0 ? 0 : 2;
+    if (create__parse(argc, argv, &o) != 0 || o.help) {
+        fputs(create__usage, o.help ? stdout : stderr);
+        return o.help ? 0 : 2;
     }
     m = calloc(1, sizeof(*m));
     kr = calloc(1, sizeof(*kr));

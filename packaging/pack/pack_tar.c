@@ -22,7 +22,7 @@ int pfp_filter_from_name(const char *name)
         return ARCHIVE_FILTER_GZIP;
     if (!strcmp(name, "zstd"))
         return ARCHIVE_FILTER_ZSTD;
-    return -1;
+    return PF_EINVAL;
 }
 
 int pfp_tar_open(struct archive **out, const char *path, int filter, struct pf_error *err)

@@ -153,13 +153,14 @@ static int args__check(const struct pfc_opt *o, const char *label, const char *v
     return pf_error_set(err, PF_EINVAL, "%s: unsupported option type", label);
 }
 
+/* The index of the option called name[0..len) in opts, or PF_ENOENT. */
 static int args__lookup(const struct pfc_opt *opts, const char *name, size_t len)
 {
     for (size_t i = 0; opts && opts[i].name; i++) {
         if (strlen(opts[i].name) == len && !memcmp(opts[i].name, name, len))
             return (int)i;
     }
-    return -1;
+    return PF_ENOENT;
 }
 
 /*

@@ -1110,7 +1110,7 @@ static void ro__when(int64_t now_ms, int64_t ms, char *buf, size_t len)
     snprintf(buf, len, "%s (%s)", rel, utc);
 }
 
-/* Number of stages: "stage_count", or the "stages" array. */
+/* Number of stages: "stage_count", or the "stages" array; PF_ENOENT if neither is there. */
 static int64_t ro__nstages(json_t *r)
 {
     json_t *s = json_object_get(r, "stages");
@@ -1119,7 +1119,7 @@ static int64_t ro__nstages(json_t *r)
         return ro__int(r, "stage_count");
     if (json_is_array(s))
         return (int64_t)json_array_size(s);
-    return -1;
+    return PF_ENOENT;
 }
 
 static void ro__stage_of(json_t *r, char *buf, size_t len)
