@@ -91,14 +91,34 @@ int pfc_cmd_bundle_upload(struct pfc_ctx *ctx, const struct pfc_args *a, struct 
     return rc;
 }
 
+static void bundles__cell_models(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                 char *buf, size_t len)
+{
+    (void)cx;
+    bundles__join(json_object_get(row, key), buf, len);
+}
+
+static void bundles__cell_size(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                               char *buf, size_t len)
+{
+    (void)cx;
+    bundles__size(bundles__int(row, key), buf, len);
+}
+
+static const struct pfc_col bundles__cols[] = {
+        {"ID", 0, 'l', "id", NULL},
+        {"KIND", 0, 'l', "kind", NULL},
+        {"VERSION", 0, 'l', "version", NULL},
+        {"MODELS", 0, 'l', "models", bundles__cell_models},
+        {"SIZE", 0, 'r', "size", bundles__cell_size},
+        {"UPLOADED", 0, 'l', "uploaded_ms", pfc_cell_ago},
+        {NULL},
+};
+
 int pfc_render_bundles(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                        struct pf_error *err)
 {
-    static const char *const head[] = {"ID", "KIND", "VERSION", "MODELS", "SIZE", "UPLOADED"};
-    json_t *list = json_object_get(resp, "bundles"), *b;
-    struct pfc_table t;
-    size_t i;
-    int rc;
+    json_t *list = json_object_get(resp, "bundles");
 
     (void)a;
     if (!json_is_array(list))
@@ -107,31 +127,7 @@ int pfc_render_bundles(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         fprintf(out, "no bundles stored\n");
         return 0;
     }
-    rc = pfc_table_init(&t, 6, head, "llllrl");
-    if (rc)
-        return pf_error_set(err, rc, "out of memory");
-    json_array_foreach(list, i, b)
-    {
-        char models[256], size[32], when[32];
-        const char *row[6];
-
-        bundles__join(json_object_get(b, "models"), models, sizeof(models));
-        bundles__size(bundles__int(b, "size"), size, sizeof(size));
-        pfc_reltime(now_ms, bundles__int(b, "uploaded_ms"), when, sizeof(when));
-        row[0] = bundles__str(b, "id");
-        row[1] = bundles__str(b, "kind");
-        row[2] = bundles__str(b, "version");
-        row[3] = models;
-        row[4] = size;
-        row[5] = when;
-        if ((rc = pfc_table_add(&t, row)) != 0) {
-            pfc_table_release(&t);
-            return pf_error_set(err, rc, "out of memory");
-        }
-    }
-    pfc_table_print(&t, out, "");
-    pfc_table_release(&t);
-    return 0;
+    return pfc_table_render(out, "", bundles__cols, list, NULL, now_ms, err);
 }
 
 int pfc_render_offer(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
@@ -166,14 +162,28 @@ static void bundles__status(json_t *u, char *buf, size_t len)
         snprintf(buf, len, "%s", st);
 }
 
+static void bundles__cell_status(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                 char *buf, size_t len)
+{
+    (void)key;
+    (void)cx;
+    bundles__status(row, buf, len);
+}
+
+static const struct pfc_col bundles__history_cols[] = {
+        {"WHEN", 0, 'l', "recv_ms", pfc_cell_utc},
+        {"OFFER", 0, 'l', "offer", NULL},
+        {"KIND", 0, 'l', "kind", NULL},
+        {"VERSION", 0, 'l', "version", NULL},
+        {"STATUS", 0, 'l', "status", bundles__cell_status},
+        {NULL},
+};
+
 int pfc_render_device_updates(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                               struct pf_error *err)
 {
-    static const char *const head[] = {"WHEN", "OFFER", "KIND", "VERSION", "STATUS"};
-    json_t *cur = json_object_get(resp, "update"), *hist = json_object_get(resp, "updates"), *e;
-    struct pfc_table t;
+    json_t *cur = json_object_get(resp, "update"), *hist = json_object_get(resp, "updates");
     char status[160], v[160];
-    size_t i;
     int rc = pfc_render_device(out, now_ms, a, resp, err);
 
     if (rc)
@@ -194,27 +204,5 @@ int pfc_render_device_updates(FILE *out, int64_t now_ms, const struct pfc_args *
         fprintf(out, "  none reported\n");
         return 0;
     }
-    rc = pfc_table_init(&t, 5, head, NULL);
-    if (rc)
-        return pf_error_set(err, rc, "out of memory");
-    json_array_foreach(hist, i, e)
-    {
-        char when[48];
-        const char *row[5];
-
-        pfc_utctime(bundles__int(e, "recv_ms"), when, sizeof(when));
-        bundles__status(e, status, sizeof(status));
-        row[0] = when;
-        row[1] = bundles__str(e, "offer");
-        row[2] = bundles__str(e, "kind");
-        row[3] = bundles__str(e, "version");
-        row[4] = status;
-        if ((rc = pfc_table_add(&t, row)) != 0) {
-            pfc_table_release(&t);
-            return pf_error_set(err, rc, "out of memory");
-        }
-    }
-    pfc_table_print(&t, out, "  ");
-    pfc_table_release(&t);
-    return 0;
+    return pfc_table_render(out, "  ", bundles__history_cols, hist, NULL, now_ms, err);
 }

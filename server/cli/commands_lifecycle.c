@@ -404,13 +404,56 @@ static void lr__time(FILE *out, const char *label, json_t *o, const char *key, i
     fprintf(out, "%-14s %s (%s)\n", label, rel, utc);
 }
 
-static int lr__table_end(struct pfc_table *t, FILE *out, int rc, struct pf_error *err)
-{
-    if (!rc)
-        pfc_table_print(t, out, "");
-    pfc_table_release(t);
-    return rc ? pf_error_set(err, PF_ENOMEM, "out of memory") : 0;
-}
+static const struct pfc_col lr__terminals_cols[] = {
+        {"SERIAL", 0, 'l', "serial", NULL}, {"MODEL", 0, 'l', "model", NULL},
+        {"STATE", 0, 'l', "state", NULL},   {"BOUND", 0, 'l', "bound_ms", pfc_cell_ago},
+        {"LOCKED", 0, 'l', "locked", NULL}, {NULL},
+};
+
+static const struct pfc_col lr__merchants_cols[] = {
+        {"ID", 0, 'l', "id", NULL},
+        {"STATUS", 0, 'l', "status", NULL},
+        {"NAME", 0, 'l', "name", NULL},
+        {"MCC", 0, 'l', "mcc", NULL},
+        {"TZ", 0, 'l', "tz", NULL},
+        {"SETTLE", 0, 'l', "settlement", NULL},
+        {"FEE-PLAN", 0, 'l', "fee_plan", NULL},
+        {NULL},
+};
+
+static const struct pfc_col lr__repairs_cols[] = {
+        {"ID", 0, 'r', "id", NULL},
+        {"SERIAL", 0, 'l', "serial", NULL},
+        {"STATE", 0, 'l', "state", NULL},
+        {"SOURCE", 0, 'l', "source", NULL},
+        {"OPENED", 0, 'l', "opened_ms", pfc_cell_ago},
+        {"FAULTS", 0, 'l', "fault_codes", NULL},
+        {"REASON", 0, 'l', "reason", NULL},
+        {NULL},
+};
+
+static const struct pfc_col lr__events_cols[] = {
+        {"WHEN", 0, 'l', "ts_ms", pfc_cell_utc},
+        {"EVENT", 0, 'l', "kind", NULL},
+        {"FROM", 0, 'l', "from", NULL},
+        {"TO", 0, 'l', "to", NULL},
+        {"MERCHANT", 0, 'l', "merchant_id", NULL},
+        {"OTHER", 0, 'l', "other", NULL},
+        {"REPAIR", 0, 'l', "repair_id", NULL},
+        {"BY", 0, 'l', "actor", NULL},
+        {"DETAIL", 0, 'l', "detail", NULL},
+        {NULL},
+};
+
+static const struct pfc_col lr__audit_cols[] = {
+        {"ID", 0, 'r', "id", NULL},
+        {"WHEN", 0, 'l', "ts_ms", pfc_cell_utc},
+        {"WHO", 0, 'l', "actor", NULL},
+        {"ROLE", 0, 'l', "role", NULL},
+        {"ACTION", 0, 'l', "action", NULL},
+        {"TARGET", 0, 'l', "target", NULL},
+        {NULL},
+};
 
 int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                         struct pf_error *err)
@@ -435,32 +478,10 @@ int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
     lr__time(out, "applied", resp, "created_ms", now_ms);
     lr__time(out, "updated", resp, "updated_ms", now_ms);
     if (json_is_array(terms)) {
-        static const char *const head[] = {"SERIAL", "MODEL", "STATE", "BOUND", "LOCKED"};
-        struct pfc_table t;
-        size_t i;
-        json_t *e;
-        int rc;
-
         fprintf(out, "\nterminals: %zu\n", json_array_size(terms));
         if (!json_array_size(terms))
             return 0;
-        if (pfc_table_init(&t, 5, head, NULL))
-            return pf_error_set(err, PF_ENOMEM, "out of memory");
-        rc = 0;
-        json_array_foreach(terms, i, e)
-        {
-            char s[64], m[64], st[32], b[32], l[8];
-            const char *row[] = {s, m, st, b, l};
-
-            lr__text(e, "serial", s, sizeof(s));
-            lr__text(e, "model", m, sizeof(m));
-            lr__text(e, "state", st, sizeof(st));
-            pfc_reltime(now_ms, json_integer_value(json_object_get(e, "bound_ms")), b, sizeof(b));
-            lr__text(e, "locked", l, sizeof(l));
-            if ((rc = pfc_table_add(&t, row)))
-                break;
-        }
-        return lr__table_end(&t, out, rc, err);
+        return pfc_table_render(out, "", lr__terminals_cols, terms, NULL, now_ms, err);
     }
     return 0;
 }
@@ -468,35 +489,17 @@ int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
 int pfc_render_merchants(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                          struct pf_error *err)
 {
-    static const char *const head[] = {"ID", "STATUS", "NAME", "MCC", "TZ", "SETTLE", "FEE-PLAN"};
-    json_t *list = json_object_get(resp, "merchants"), *e;
-    struct pfc_table t;
-    size_t i;
-    int rc = 0;
+    json_t *list = json_object_get(resp, "merchants");
+    int rc;
 
     (void)a;
-    (void)now_ms;
     if (!json_is_array(list))
         return pf_error_set(err, PF_ESCHEMA, "answer has no \"merchants\" list");
     if (!json_array_size(list)) {
         fprintf(out, "no merchants\n");
         return 0;
     }
-    if (pfc_table_init(&t, 7, head, NULL))
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, e)
-    {
-        char c[7][128];
-        const char *row[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
-        static const char *const keys[] = {"id", "status",     "name",    "mcc",
-                                           "tz", "settlement", "fee_plan"};
-
-        for (int k = 0; k < 7; k++)
-            lr__text(e, keys[k], c[k], sizeof(c[k]));
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    rc = lr__table_end(&t, out, rc, err);
+    rc = pfc_table_render(out, "", lr__merchants_cols, list, NULL, now_ms, err);
     if (!rc && json_is_string(json_object_get(resp, "next")))
         fprintf(out, "more after %s: use --after\n",
                 json_string_value(json_object_get(resp, "next")));
@@ -626,12 +629,7 @@ int pfc_render_repair(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
 int pfc_render_repairs(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                        struct pf_error *err)
 {
-    static const char *const head[] = {"ID",     "SERIAL", "STATE", "SOURCE",
-                                       "OPENED", "FAULTS", "REASON"};
-    json_t *list = json_object_get(resp, "repairs"), *e;
-    struct pfc_table t;
-    size_t i;
-    int rc = 0;
+    json_t *list = json_object_get(resp, "repairs");
 
     (void)a;
     if (!json_is_array(list))
@@ -640,35 +638,14 @@ int pfc_render_repairs(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         fprintf(out, "no repairs\n");
         return 0;
     }
-    if (pfc_table_init(&t, 7, head, "rllllll"))
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, e)
-    {
-        char c[7][128];
-        const char *row[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
-
-        lr__text(e, "id", c[0], sizeof(c[0]));
-        lr__text(e, "serial", c[1], sizeof(c[1]));
-        lr__text(e, "state", c[2], sizeof(c[2]));
-        lr__text(e, "source", c[3], sizeof(c[3]));
-        pfc_reltime(now_ms, json_integer_value(json_object_get(e, "opened_ms")), c[4],
-                    sizeof(c[4]));
-        lr__text(e, "fault_codes", c[5], sizeof(c[5]));
-        lr__text(e, "reason", c[6], sizeof(c[6]));
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    return lr__table_end(&t, out, rc, err);
+    return pfc_table_render(out, "", lr__repairs_cols, list, NULL, now_ms, err);
 }
 
 int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                        struct pf_error *err)
 {
-    static const char *const head[] = {"WHEN",  "EVENT",  "FROM", "TO",    "MERCHANT",
-                                       "OTHER", "REPAIR", "BY",   "DETAIL"};
     json_t *term = json_object_get(resp, "terminal"), *events = json_object_get(resp, "events");
     json_t *repairs = json_object_get(resp, "repairs"), *e;
-    struct pfc_table t;
     size_t i;
     int rc = 0;
 
@@ -681,23 +658,7 @@ int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     if (!json_array_size(events)) {
         fprintf(out, "  none\n");
     } else {
-        if (pfc_table_init(&t, 9, head, NULL))
-            return pf_error_set(err, PF_ENOMEM, "out of memory");
-        json_array_foreach(events, i, e)
-        {
-            char c[9][128];
-            const char *row[9] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]};
-            static const char *const keys[] = {NULL,        "kind",        "from",
-                                               "to",        "merchant_id", "other",
-                                               "repair_id", "actor",       "detail"};
-
-            pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), c[0], sizeof(c[0]));
-            for (int k = 1; k < 9; k++)
-                lr__text(e, keys[k], c[k], sizeof(c[k]));
-            if ((rc = pfc_table_add(&t, row)))
-                break;
-        }
-        rc = lr__table_end(&t, out, rc, err);
+        rc = pfc_table_render(out, "", lr__events_cols, events, NULL, now_ms, err);
         if (rc)
             return rc;
     }
@@ -727,37 +688,17 @@ int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json
 int pfc_render_audit(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                      struct pf_error *err)
 {
-    static const char *const head[] = {"ID", "WHEN", "WHO", "ROLE", "ACTION", "TARGET"};
-    json_t *list = json_object_get(resp, "audit"), *e;
-    struct pfc_table t;
-    size_t i;
-    int rc = 0;
+    json_t *list = json_object_get(resp, "audit");
+    int rc;
 
     (void)a;
-    (void)now_ms;
     if (!json_is_array(list))
         return pf_error_set(err, PF_ESCHEMA, "answer has no \"audit\" list");
     if (!json_array_size(list)) {
         fprintf(out, "no audit rows\n");
         return 0;
     }
-    if (pfc_table_init(&t, 6, head, "rlllll"))
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, e)
-    {
-        char c[6][128];
-        const char *row[6] = {c[0], c[1], c[2], c[3], c[4], c[5]};
-
-        lr__text(e, "id", c[0], sizeof(c[0]));
-        pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), c[1], sizeof(c[1]));
-        lr__text(e, "actor", c[2], sizeof(c[2]));
-        lr__text(e, "role", c[3], sizeof(c[3]));
-        lr__text(e, "action", c[4], sizeof(c[4]));
-        lr__text(e, "target", c[5], sizeof(c[5]));
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    rc = lr__table_end(&t, out, rc, err);
+    rc = pfc_table_render(out, "", lr__audit_cols, list, NULL, now_ms, err);
     if (!rc && json_is_integer(json_object_get(resp, "next")))
         fprintf(out, "older rows: --before %lld\n",
                 (long long)json_integer_value(json_object_get(resp, "next")));

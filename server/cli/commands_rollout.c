@@ -1091,16 +1091,6 @@ static void ro__str(json_t *o, const char *key, const char *dflt, char *buf, siz
         snprintf(buf, len, "%s", dflt);
 }
 
-static void ro__num(json_t *o, const char *key, char *buf, size_t len)
-{
-    json_t *v = json_object_get(o, key);
-
-    if (json_is_integer(v))
-        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-    else
-        snprintf(buf, len, "-");
-}
-
 static void ro__when(int64_t now_ms, int64_t ms, char *buf, size_t len)
 {
     char rel[32], utc[40];
@@ -1134,69 +1124,86 @@ static void ro__stage_of(json_t *r, char *buf, size_t len)
         snprintf(buf, len, "%lld/%lld", (long long)ro__int(r, "stage") + 1, (long long)n);
 }
 
-static int ro__stage_table(FILE *out, json_t *r, struct pf_error *err)
+/* A stage's "counts", or the rollout's "totals" on the footer line. */
+static json_t *ro__counts(json_t *row, const struct pfc_cell_ctx *cx)
 {
-    static const char *const head[] = {"STAGE", "SIZE", "MEMBERS", "PROGRESS", "PEND", "OFFER",
-                                       "DL",    "INST", "FAIL",    "RB",       "TOUT", "STATE"};
-    json_t *stages = json_object_get(r, "stages"), *st;
-    struct pfc_table t;
-    size_t i;
-    int rc = 0;
-
-    if (pfc_table_init(&t, 12, head, "lrrlrrrrrrrl"))
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(stages, i, st)
-    {
-        json_t *c = json_object_get(st, "counts");
-        char num[24], size[24], members[24], bar[PFC_RO_BAR_WIDTH + 3], n[7][24], state[16];
-        const char *row[] = {num,  size, members, bar,  n[0], n[1],
-                             n[2], n[3], n[4],    n[5], n[6], state};
-        int64_t vals[7] = {ro__sum(c, ro__k_pending),
-                           ro__int(c, "offered"),
-                           ro__int(c, "downloading") + ro__int(c, "installing"),
-                           ro__int(c, "installed"),
-                           ro__int(c, "failed"),
-                           ro__int(c, "rolled_back"),
-                           ro__int(c, "timed_out")};
-
-        snprintf(num, sizeof(num), "%zu", i + 1);
-        ro__str(st, "size", "-", size, sizeof(size));
-        ro__num(st, "members", members, sizeof(members));
-        ro__bar(c, bar, sizeof(bar));
-        for (int k = 0; k < 7; k++)
-            snprintf(n[k], sizeof(n[k]), "%lld", (long long)vals[k]);
-        if (ro__int(st, "settled_ms") > 0)
-            snprintf(state, sizeof(state), "settled");
-        else if (ro__int(st, "opened_ms") > 0)
-            snprintf(state, sizeof(state), "open");
-        else
-            snprintf(state, sizeof(state), "-");
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    if (!rc && json_is_object(json_object_get(r, "totals"))) {
-        json_t *c = json_object_get(r, "totals");
-        char members[24], bar[PFC_RO_BAR_WIDTH + 3], n[7][24];
-        const char *row[] = {"all", "", members, bar, n[0], n[1], n[2], n[3], n[4], n[5], n[6], ""};
-        int64_t vals[7] = {ro__sum(c, ro__k_pending),
-                           ro__int(c, "offered"),
-                           ro__int(c, "downloading") + ro__int(c, "installing"),
-                           ro__int(c, "installed"),
-                           ro__int(c, "failed"),
-                           ro__int(c, "rolled_back"),
-                           ro__int(c, "timed_out")};
-
-        ro__num(r, "members", members, sizeof(members));
-        ro__bar(c, bar, sizeof(bar));
-        for (int k = 0; k < 7; k++)
-            snprintf(n[k], sizeof(n[k]), "%lld", (long long)vals[k]);
-        rc = pfc_table_add(&t, row);
-    }
-    if (!rc)
-        pfc_table_print(&t, out, "");
-    pfc_table_release(&t);
-    return rc ? pf_error_set(err, PF_ENOMEM, "out of memory") : 0;
+    return json_object_get(row, cx->footer ? "totals" : "counts");
 }
+
+/* The sum of the counts named in key ("pending,deferred"), as a number. */
+static void ro__cell_count(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                           size_t len)
+{
+    json_t *counts = ro__counts(row, cx);
+    int64_t n = 0;
+
+    for (const char *p = key; *p;) {
+        size_t k = strcspn(p, ",");
+        json_t *v = json_object_getn(counts, p, k);
+
+        n += json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+        p += k + (p[k] == ',');
+    }
+    snprintf(buf, len, "%lld", (long long)n);
+}
+
+static void ro__cell_stage_no(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                              char *buf, size_t len)
+{
+    (void)row;
+    (void)key;
+    if (cx->footer)
+        snprintf(buf, len, "all");
+    else
+        snprintf(buf, len, "%zu", cx->index + 1);
+}
+
+static void ro__cell_size(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                          size_t len)
+{
+    if (cx->footer)
+        buf[0] = '\0';
+    else
+        pfc_cell_text(row, key, cx, buf, len);
+}
+
+static void ro__cell_bar(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                         size_t len)
+{
+    (void)key;
+    ro__bar(ro__counts(row, cx), buf, len);
+}
+
+static void ro__cell_stage_state(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                 char *buf, size_t len)
+{
+    (void)key;
+    if (cx->footer)
+        buf[0] = '\0';
+    else if (ro__int(row, "settled_ms") > 0)
+        snprintf(buf, len, "settled");
+    else if (ro__int(row, "opened_ms") > 0)
+        snprintf(buf, len, "open");
+    else
+        snprintf(buf, len, "-");
+}
+
+/* One line per stage, then "all" over the rollout's totals. */
+static const struct pfc_col ro__stage_cols[] = {
+        {"STAGE", 0, 'l', NULL, ro__cell_stage_no},
+        {"SIZE", 0, 'r', "size", ro__cell_size},
+        {"MEMBERS", 0, 'r', "members", NULL},
+        {"PROGRESS", PFC_RO_BAR_WIDTH + 2, 'l', NULL, ro__cell_bar},
+        {"PEND", 0, 'r', "pending,deferred", ro__cell_count},
+        {"OFFER", 0, 'r', "offered", ro__cell_count},
+        {"DL", 0, 'r', "downloading,installing", ro__cell_count},
+        {"INST", 0, 'r', "installed", ro__cell_count},
+        {"FAIL", 0, 'r', "failed", ro__cell_count},
+        {"RB", 0, 'r', "rolled_back", ro__cell_count},
+        {"TOUT", 0, 'r', "timed_out", ro__cell_count},
+        {"STATE", 0, 'l', NULL, ro__cell_stage_state},
+        {NULL},
+};
 
 /* "failures": one bar per (status, code), scaled to the largest. */
 static void ro__histogram(FILE *out, json_t *failures)
@@ -1304,7 +1311,9 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
                 (long long)ro__int(r, "no_previous"), version);
     if (json_is_array(stages) && json_array_size(stages)) {
         fputc('\n', out);
-        if ((rc = ro__stage_table(out, r, err)))
+        if ((rc = pfc_table_render(out, "", ro__stage_cols, stages,
+                                   json_is_object(json_object_get(r, "totals")) ? r : NULL, now_ms,
+                                   err)))
             return rc;
         fprintf(out, "%s\n", ro__legend);
     }
@@ -1313,64 +1322,88 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     return 0;
 }
 
+static void ro__cell_stage_of(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                              char *buf, size_t len)
+{
+    (void)key;
+    (void)cx;
+    ro__stage_of(row, buf, len);
+}
+
+/* A count of the rollout's "totals". */
+static void ro__cell_total(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                           size_t len)
+{
+    (void)cx;
+    snprintf(buf, len, "%lld", (long long)ro__int(json_object_get(row, "totals"), key));
+}
+
+static const struct pfc_col ro__list_cols[] = {
+        {"ID", 0, 'r', "id", NULL},
+        {"NAME", 0, 'l', "name", NULL},
+        {"STATE", 0, 'l', "state", NULL},
+        {"KIND", 0, 'l', "kind", NULL},
+        {"VERSION", 0, 'l', "version", NULL},
+        {"STAGE", 0, 'l', NULL, ro__cell_stage_of},
+        {"MEMBERS", 0, 'r', "members", NULL},
+        {"INSTALLED", 0, 'r', "installed", ro__cell_total},
+        {"FAILED", 0, 'r', "failed", ro__cell_total},
+        {"ROLLED-BACK", 0, 'r', "rolled_back", ro__cell_total},
+        {"TIMED-OUT", 0, 'r', "timed_out", ro__cell_total},
+        {"WAITING", 0, 'l', "waiting", NULL},
+        {NULL},
+};
+
 int pfc_render_rollouts(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                         struct pf_error *err)
 {
-    static const char *const head[] = {"ID",      "NAME",        "STATE",     "KIND",
-                                       "VERSION", "STAGE",       "MEMBERS",   "INSTALLED",
-                                       "FAILED",  "ROLLED-BACK", "TIMED-OUT", "WAITING"};
-    json_t *list = json_object_get(resp, "rollouts"), *r;
-    struct pfc_table t;
-    size_t i;
-    int rc = 0;
+    json_t *list = json_object_get(resp, "rollouts");
 
     (void)a;
-    (void)now_ms;
     if (!json_is_array(list))
         return pf_error_set(err, PF_ESCHEMA, "answer has no \"rollouts\"");
     if (!json_array_size(list)) {
         fprintf(out, "no rollouts\n");
         return 0;
     }
-    if (pfc_table_init(&t, 12, head, "rlllllrrrrrl"))
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, r)
-    {
-        json_t *c = json_object_get(r, "totals");
-        char id[24], name[PFC_CELL_MAX + 1], state[32], kind[32], version[64], stage[48],
-                members[24], n[4][24], waiting[PFC_CELL_MAX + 1];
-        const char *row[] = {id,      name, state, kind, version, stage,
-                             members, n[0], n[1],  n[2], n[3],    waiting};
-
-        ro__num(r, "id", id, sizeof(id));
-        ro__str(r, "name", "-", name, sizeof(name));
-        ro__str(r, "state", "-", state, sizeof(state));
-        ro__str(r, "kind", "-", kind, sizeof(kind));
-        ro__str(r, "version", "-", version, sizeof(version));
-        ro__stage_of(r, stage, sizeof(stage));
-        ro__num(r, "members", members, sizeof(members));
-        snprintf(n[0], sizeof(n[0]), "%lld", (long long)ro__int(c, "installed"));
-        snprintf(n[1], sizeof(n[1]), "%lld", (long long)ro__int(c, "failed"));
-        snprintf(n[2], sizeof(n[2]), "%lld", (long long)ro__int(c, "rolled_back"));
-        snprintf(n[3], sizeof(n[3]), "%lld", (long long)ro__int(c, "timed_out"));
-        ro__str(r, "waiting", "-", waiting, sizeof(waiting));
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    if (!rc)
-        pfc_table_print(&t, out, "");
-    pfc_table_release(&t);
-    return rc ? pf_error_set(err, PF_ENOMEM, "out of memory") : 0;
+    return pfc_table_render(out, "", ro__list_cols, list, NULL, now_ms, err);
 }
+
+/* Stages count from 1 for people (the members' "stage" field from 0). */
+static void ro__cell_member_stage(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                  char *buf, size_t len)
+{
+    (void)cx;
+    if (json_is_integer(json_object_get(row, key)))
+        snprintf(buf, len, "%lld", (long long)ro__int(row, key) + 1);
+    else
+        snprintf(buf, len, "-");
+}
+
+/* "-" rather than "never" for a member not yet moved. */
+static void ro__cell_since(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                           size_t len)
+{
+    if (ro__int(row, key) > 0)
+        pfc_reltime(cx->now_ms, ro__int(row, key), buf, len);
+    else
+        snprintf(buf, len, "-");
+}
+
+static const struct pfc_col ro__members_cols[] = {
+        {"SERIAL", 0, 'l', "serial", NULL},
+        {"STAGE", 0, 'r', "stage", ro__cell_member_stage},
+        {"STATUS", 0, 'l', "status", NULL},
+        {"CODE", 0, 'l', "code", NULL},
+        {"ATTEMPTS", 0, 'r', "attempts", NULL},
+        {"SINCE", 0, 'l', "since_ms", ro__cell_since},
+        {NULL},
+};
 
 int pfc_render_rollout_members(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                                struct pf_error *err)
 {
-    static const char *const head[] = {"SERIAL", "STAGE", "STATUS", "CODE", "ATTEMPTS", "SINCE"};
-    json_t *list = json_object_get(resp, "members"), *m;
-    struct pfc_table t;
-    size_t i;
-    int rc = 0;
+    json_t *list = json_object_get(resp, "members");
 
     (void)a;
     if (!json_is_array(list))
@@ -1379,31 +1412,5 @@ int pfc_render_rollout_members(FILE *out, int64_t now_ms, const struct pfc_args 
         fprintf(out, "no members\n");
         return 0;
     }
-    if (pfc_table_init(&t, 6, head, "lrllrl"))
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    json_array_foreach(list, i, m)
-    {
-        char serial[PFC_CELL_MAX + 1], stage[24], status[32], code[PFC_CELL_MAX + 1], attempts[24],
-                since[32];
-        const char *row[] = {serial, stage, status, code, attempts, since};
-
-        ro__str(m, "serial", "-", serial, sizeof(serial));
-        if (json_is_integer(json_object_get(m, "stage")))
-            snprintf(stage, sizeof(stage), "%lld", (long long)ro__int(m, "stage") + 1);
-        else
-            snprintf(stage, sizeof(stage), "-");
-        ro__str(m, "status", "-", status, sizeof(status));
-        ro__str(m, "code", "-", code, sizeof(code));
-        ro__num(m, "attempts", attempts, sizeof(attempts));
-        if (ro__int(m, "since_ms") > 0)
-            pfc_reltime(now_ms, ro__int(m, "since_ms"), since, sizeof(since));
-        else
-            snprintf(since, sizeof(since), "-");
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    if (!rc)
-        pfc_table_print(&t, out, "");
-    pfc_table_release(&t);
-    return rc ? pf_error_set(err, PF_ENOMEM, "out of memory") : 0;
+    return pfc_table_render(out, "", ro__members_cols, list, NULL, now_ms, err);
 }

@@ -245,44 +245,33 @@ int pfc_render_diag(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t 
     return 0;
 }
 
+static void diag__cell_status(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                              char *buf, size_t len)
+{
+    (void)cx;
+    snprintf(buf, len, "%s%s", diag__str(row, key),
+             json_is_true(json_object_get(row, "late")) ? " (late)" : "");
+}
+
+static const struct pfc_col diag__list_cols[] = {
+        {"ID", 0, 'l', "id", NULL},
+        {"COMMAND", 0, 'l', "command", NULL},
+        {"STATUS", 0, 'l', "status", diag__cell_status},
+        {"BY", 0, 'l', "actor", NULL},
+        {"WHEN", 0, 'l', "created_ms", pfc_cell_ago},
+        {"CODE", 0, 'l', "code", NULL},
+        {NULL},
+};
+
 int pfc_render_diag_list(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                          struct pf_error *err)
 {
-    static const char *const head[] = {"ID", "COMMAND", "STATUS", "BY", "WHEN", "CODE"};
-    struct pfc_table t;
-    json_t *arr = json_object_get(resp, "diag"), *r;
-    size_t i;
-    int rc;
+    json_t *arr = json_object_get(resp, "diag");
 
     (void)a;
     if (!json_is_array(arr))
         return pf_error_set(err, PF_ESCHEMA, "no \"diag\"");
-    if ((rc = pfc_table_init(&t, 6, head, NULL)))
-        return pf_error_set(err, rc, "out of memory");
-    json_array_foreach(arr, i, r)
-    {
-        char when[64], status[32], code[64];
-        const char *row[6];
-
-        pfc_reltime(now_ms, json_integer_value(json_object_get(r, "created_ms")), when,
-                    sizeof(when));
-        snprintf(status, sizeof(status), "%s%s", diag__str(r, "status"),
-                 json_is_true(json_object_get(r, "late")) ? " (late)" : "");
-        pfc_text_clean(diag__str(r, "code"), code, sizeof(code));
-        row[0] = diag__str(r, "id");
-        row[1] = diag__str(r, "command");
-        row[2] = status;
-        row[3] = diag__str(r, "actor");
-        row[4] = when;
-        row[5] = code[0] ? code : "-";
-        if ((rc = pfc_table_add(&t, row))) {
-            pfc_table_release(&t);
-            return pf_error_set(err, rc, "out of memory");
-        }
-    }
-    pfc_table_print(&t, out, "");
-    pfc_table_release(&t);
-    return 0;
+    return pfc_table_render(out, "", diag__list_cols, arr, NULL, now_ms, err);
 }
 
 /* Downloads the archive of id into path. */

@@ -14,30 +14,6 @@
 static const char *const render__components[] = {
         "power", "network", "screen", "printer", "card_reader", "secure_element", NULL};
 
-json_t *pfc_json_find(json_t *obj, const char *paths)
-{
-    const char *p = paths;
-
-    while (*p) {
-        const char *bar = strchr(p, '|');
-        size_t plen = bar ? (size_t)(bar - p) : strlen(p);
-        json_t *cur = obj;
-        const char *seg = p, *end = p + plen;
-
-        while (cur && seg < end) {
-            const char *dot = memchr(seg, '.', (size_t)(end - seg));
-            size_t slen = dot ? (size_t)(dot - seg) : (size_t)(end - seg);
-
-            cur = json_is_object(cur) ? json_object_getn(cur, seg, slen) : NULL;
-            seg += slen + (dot ? 1 : 0);
-        }
-        if (cur && !json_is_null(cur))
-            return cur;
-        p = end + (bar ? 1 : 0);
-    }
-    return NULL;
-}
-
 static bool render__int(json_t *obj, const char *paths, int64_t *out)
 {
     json_t *v = pfc_json_find(obj, paths);
@@ -58,58 +34,9 @@ static bool render__true(json_t *obj, const char *paths)
     return json_is_true(pfc_json_find(obj, paths));
 }
 
-/* A scalar (or an array of scalars) as text; "-" when absent. */
-static void render__text(json_t *v, char *buf, size_t len)
-{
-    char tmp[256];
-
-    switch (v ? json_typeof(v) : JSON_NULL) {
-    case JSON_STRING:
-        pfc_text_clean(json_string_value(v), buf, len);
-        if (!buf[0])
-            snprintf(buf, len, "-");
-        return;
-    case JSON_INTEGER:
-        snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return;
-    case JSON_REAL:
-        snprintf(buf, len, "%.1f", json_real_value(v));
-        return;
-    case JSON_TRUE:
-        snprintf(buf, len, "yes");
-        return;
-    case JSON_FALSE:
-        snprintf(buf, len, "no");
-        return;
-    case JSON_ARRAY: {
-        size_t i, off = 0;
-        json_t *e;
-
-        buf[0] = '\0';
-        json_array_foreach(v, i, e)
-        {
-            json_t *k = json_is_object(e) ? json_object_get(e, "kind") : e;
-
-            render__text(k, tmp, sizeof(tmp));
-            if (off < len)
-                off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", tmp);
-        }
-        if (!buf[0])
-            snprintf(buf, len, "-");
-        return;
-    }
-    case JSON_OBJECT:
-        snprintf(buf, len, "{...}");
-        return;
-    case JSON_NULL:
-        break;
-    }
-    snprintf(buf, len, "-");
-}
-
 static void render__get(json_t *obj, const char *paths, char *buf, size_t len)
 {
-    render__text(pfc_json_find(obj, paths), buf, len);
+    pfc_json_text(pfc_json_find(obj, paths), buf, len);
 }
 
 static void render__battery(json_t *o, char *buf, size_t len)
@@ -167,31 +94,50 @@ static void render__status(json_t *o, char *buf, size_t len)
         snprintf(buf, len, "-");
 }
 
-static void render__ago(json_t *o, const char *paths, int64_t now_ms, char *buf, size_t len)
+/* Getters of the columns below: the helpers above, as cells. */
+static void render__cell_status(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                char *buf, size_t len)
 {
-    int64_t ms = 0;
-
-    render__int(o, paths, &ms);
-    pfc_reltime(now_ms, ms, buf, len);
+    (void)key;
+    (void)cx;
+    render__status(row, buf, len);
 }
 
-static int render__table_done(struct pfc_table *t, FILE *out, int rc, struct pf_error *err)
+static void render__cell_battery(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                 char *buf, size_t len)
 {
-    if (!rc)
-        pfc_table_print(t, out, NULL);
-    pfc_table_release(t);
-    return rc ? pf_error_set(err, rc, "out of memory") : 0;
+    (void)key;
+    (void)cx;
+    render__battery(row, buf, len);
 }
+
+static void render__cell_signal(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                char *buf, size_t len)
+{
+    (void)key;
+    (void)cx;
+    render__signal(row, buf, len);
+}
+
+static const struct pfc_col render__devices_cols[] = {
+        {"SERIAL", 0, 'l', "serial", NULL},
+        {"MODEL", 0, 'l', "model", NULL},
+        {"FW", 0, 'l', "fw_version|fw.version", NULL},
+        {"SLOT", 0, 'l', "fw_slot|fw.slot", NULL},
+        {"FEE", 0, 'l', "fee_version", NULL},
+        {"STATUS", 0, 'l', NULL, render__cell_status},
+        {"LAST-SEEN", 0, 'r', "last_seen_ms", pfc_cell_ago},
+        {"BATTERY", 0, 'r', NULL, render__cell_battery},
+        {"PAPER", 0, 'l', "paper", NULL},
+        {"SIGNAL", 0, 'r', NULL, render__cell_signal},
+        {"ALERTS", 0, 'l', "alerts", NULL},
+        {NULL},
+};
 
 int pfc_render_devices(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                        struct pf_error *err)
 {
-    static const char *const head[] = {"SERIAL",    "MODEL",   "FW",    "SLOT",   "FEE",   "STATUS",
-                                       "LAST-SEEN", "BATTERY", "PAPER", "SIGNAL", "ALERTS"};
-    json_t *devs = json_object_get(resp, "devices"), *d;
-    struct pfc_table t;
-    size_t i;
-    int rc;
+    json_t *devs = json_object_get(resp, "devices");
 
     (void)a;
     if (!json_is_array(devs))
@@ -200,30 +146,7 @@ int pfc_render_devices(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         fprintf(out, "no terminals\n");
         return 0;
     }
-    if ((rc = pfc_table_init(&t, 11, head, "llllllrrlrl")))
-        return pf_error_set(err, rc, "table");
-    json_array_foreach(devs, i, d)
-    {
-        char c[11][96];
-        const char *row[11];
-
-        render__get(d, "serial", c[0], sizeof(c[0]));
-        render__get(d, "model", c[1], sizeof(c[1]));
-        render__get(d, "fw_version|fw.version", c[2], sizeof(c[2]));
-        render__get(d, "fw_slot|fw.slot", c[3], sizeof(c[3]));
-        render__get(d, "fee_version", c[4], sizeof(c[4]));
-        render__status(d, c[5], sizeof(c[5]));
-        render__ago(d, "last_seen_ms", now_ms, c[6], sizeof(c[6]));
-        render__battery(d, c[7], sizeof(c[7]));
-        render__get(d, "paper", c[8], sizeof(c[8]));
-        render__signal(d, c[9], sizeof(c[9]));
-        render__get(d, "alerts", c[10], sizeof(c[10]));
-        for (size_t k = 0; k < 11; k++)
-            row[k] = c[k];
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    return render__table_done(&t, out, rc, err);
+    return pfc_table_render(out, NULL, render__devices_cols, devs, NULL, now_ms, err);
 }
 
 #define RENDER_LABEL_W 14
@@ -296,7 +219,7 @@ static size_t render__walk(FILE *out, int width, json_t *obj, const char *prefix
             *maxw = (int)strlen(label);
         if (!out)
             continue;
-        render__text(v, text, sizeof(text));
+        pfc_json_text(v, text, sizeof(text));
         render__kv_w(out, width, label, text);
     }
     return n;
@@ -342,7 +265,7 @@ static void render__selftest(FILE *out, json_t *st)
                 snprintf(label, sizeof(label), "%s", render__components[i]);
             else
                 snprintf(label, sizeof(label), "component %zu", i);
-            render__text(v, text, sizeof(text));
+            pfc_json_text(v, text, sizeof(text));
             render__kv(out, label, text);
         }
     } else {
@@ -377,84 +300,63 @@ static void render__selftest_brief(json_t *st, char *buf, size_t len)
         snprintf(buf, len, "pass");
 }
 
-static int render__open_alerts(FILE *out, int64_t now_ms, json_t *alerts, bool with_serial,
-                               struct pf_error *err)
+/* An alert is an object, or only its kind (the device list's "alerts"). */
+static void render__cell_alert_kind(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                    char *buf, size_t len)
 {
-    static const char *const head[] = {"SERIAL", "KIND", "OPENED", "DETAIL"};
-    struct pfc_table t;
-    size_t i, skip = with_serial ? 0 : 1;
-    json_t *al;
-    int rc;
-
-    if ((rc = pfc_table_init(&t, 4 - skip, head + skip, NULL)))
-        return pf_error_set(err, rc, "table");
-    json_array_foreach(alerts, i, al)
-    {
-        char c[4][160];
-        const char *row[4];
-
-        if (json_is_string(al)) {
-            /* The device list gives kinds only. */
-            render__text(al, c[1], sizeof(c[1]));
-            snprintf(c[2], sizeof(c[2]), "-");
-            snprintf(c[3], sizeof(c[3]), "-");
-            c[0][0] = '\0';
-        } else {
-            render__get(al, "serial", c[0], sizeof(c[0]));
-            render__get(al, "kind", c[1], sizeof(c[1]));
-            render__ago(al, "opened_ms", now_ms, c[2], sizeof(c[2]));
-            render__get(al, "detail", c[3], sizeof(c[3]));
-        }
-        for (size_t k = 0; k < 4; k++)
-            row[k] = c[k];
-        if ((rc = pfc_table_add(&t, row + skip)))
-            break;
-    }
-    if (!rc)
-        pfc_table_print(&t, out, with_serial ? NULL : "  ");
-    pfc_table_release(&t);
-    return rc ? pf_error_set(err, rc, "out of memory") : 0;
+    (void)cx;
+    pfc_json_text(json_is_string(row) ? row : pfc_json_find(row, key), buf, len);
 }
 
-static int render__health(FILE *out, int64_t now_ms, json_t *health, struct pf_error *err)
+static void render__cell_alert_opened(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                      char *buf, size_t len)
 {
-    static const char *const head[] = {"WHEN",  "SEQ", "BATTERY",  "SIGNAL", "TEMP",
-                                       "PAPER", "FW",  "SELFTEST", "TXNS"};
-    struct pfc_table t;
-    json_t *h;
-    size_t i;
-    int rc;
-
-    if ((rc = pfc_table_init(&t, 9, head, "lrrrrlllr")))
-        return pf_error_set(err, rc, "table");
-    json_array_foreach(health, i, h)
-    {
-        char c[9][96];
-        const char *row[9];
-        int64_t temp;
-
-        render__ago(h, "ts_ms|ts", now_ms, c[0], sizeof(c[0]));
-        render__get(h, "seq", c[1], sizeof(c[1]));
-        render__battery(h, c[2], sizeof(c[2]));
-        render__signal(h, c[3], sizeof(c[3]));
-        if (render__int(h, "temp_c", &temp))
-            snprintf(c[4], sizeof(c[4]), "%" PRId64 " C", temp);
-        else
-            snprintf(c[4], sizeof(c[4]), "-");
-        render__get(h, "paper", c[5], sizeof(c[5]));
-        render__get(h, "fw_version|fw.version", c[6], sizeof(c[6]));
-        render__selftest_brief(pfc_json_find(h, "selftest"), c[7], sizeof(c[7]));
-        render__get(h, "txn_count|txn.count", c[8], sizeof(c[8]));
-        for (size_t k = 0; k < 9; k++)
-            row[k] = c[k];
-        if ((rc = pfc_table_add(&t, row)))
-            break;
-    }
-    if (!rc)
-        pfc_table_print(&t, out, "  ");
-    pfc_table_release(&t);
-    return rc ? pf_error_set(err, rc, "out of memory") : 0;
+    if (json_is_string(row))
+        snprintf(buf, len, "-");
+    else
+        pfc_cell_ago(row, key, cx, buf, len);
 }
+
+/* The alerts table; a device's card leaves out SERIAL (the first column). */
+static const struct pfc_col render__alerts_cols[] = {
+        {"SERIAL", 0, 'l', "serial", NULL},
+        {"KIND", 0, 'l', "kind", render__cell_alert_kind},
+        {"OPENED", 0, 'l', "opened_ms", render__cell_alert_opened},
+        {"DETAIL", 0, 'l', "detail", NULL},
+        {NULL},
+};
+
+static void render__cell_temp(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                              char *buf, size_t len)
+{
+    int64_t temp;
+
+    (void)cx;
+    if (render__int(row, key, &temp))
+        snprintf(buf, len, "%" PRId64 " C", temp);
+    else
+        snprintf(buf, len, "-");
+}
+
+static void render__cell_selftest(json_t *row, const char *key, const struct pfc_cell_ctx *cx,
+                                  char *buf, size_t len)
+{
+    (void)cx;
+    render__selftest_brief(pfc_json_find(row, key), buf, len);
+}
+
+static const struct pfc_col render__health_cols[] = {
+        {"WHEN", 0, 'l', "ts_ms|ts", pfc_cell_ago},
+        {"SEQ", 0, 'r', "seq", NULL},
+        {"BATTERY", 0, 'r', NULL, render__cell_battery},
+        {"SIGNAL", 0, 'r', NULL, render__cell_signal},
+        {"TEMP", 0, 'r', "temp_c", render__cell_temp},
+        {"PAPER", 0, 'l', "paper", NULL},
+        {"FW", 0, 'l', "fw_version|fw.version", NULL},
+        {"SELFTEST", 0, 'l', "selftest", render__cell_selftest},
+        {"TXNS", 0, 'r', "txn_count|txn.count", NULL},
+        {NULL},
+};
 
 int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                       struct pf_error *err)
@@ -540,7 +442,7 @@ int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
 
     fprintf(out, "\nopen alerts\n");
     if (json_is_array(alerts) && json_array_size(alerts)) {
-        if (render__open_alerts(out, now_ms, alerts, false, err))
+        if (pfc_table_render(out, "  ", render__alerts_cols + 1, alerts, NULL, now_ms, err))
             return err ? err->code : PF_ENOMEM;
     } else {
         fprintf(out, "  none\n");
@@ -548,7 +450,7 @@ int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
 
     fprintf(out, "\nrecent health (newest first)\n");
     if (json_is_array(health) && json_array_size(health))
-        return render__health(out, now_ms, health, err);
+        return pfc_table_render(out, "  ", render__health_cols, health, NULL, now_ms, err);
     fprintf(out, "  none\n");
     return 0;
 }
@@ -628,5 +530,5 @@ int pfc_render_alerts(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
         fprintf(out, "no open alerts\n");
         return 0;
     }
-    return render__open_alerts(out, now_ms, alerts, true, err);
+    return pfc_table_render(out, NULL, render__alerts_cols, alerts, NULL, now_ms, err);
 }

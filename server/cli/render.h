@@ -19,9 +19,7 @@
 
 #include "args.h"
 #include "pf/error.h"
-
-/* The first of '|'-separated dotted paths that exists and is not null, or NULL. */
-json_t *pfc_json_find(json_t *obj, const char *paths);
+#include "table.h" /* pfc_json_find */
 
 /* GET /v1/devices: the SERIAL MODEL FW ... ALERTS table. */
 int pfc_render_devices(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,

@@ -139,6 +139,57 @@ START_TEST(test_table_cuts_long_cells)
 }
 END_TEST
 
+/* A getter that shows what the renderer told it: the row's index, or "total" on the footer. */
+static void cell_where(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                       size_t len)
+{
+    (void)row;
+    (void)key;
+    if (cx->footer)
+        snprintf(buf, len, "total");
+    else
+        snprintf(buf, len, "#%zu", cx->index);
+}
+
+START_TEST(test_table_spec)
+{
+    static const struct pfc_col cols[] = {
+            {"AT", 0, 'l', NULL, cell_where},        {"NAME", 0, 'l', "name|label", NULL},
+            {"N", 0, 'r', "n.count", NULL},          {"CODE", 6, 'l', "code", NULL},
+            {"WHEN", 0, 'l', "ts_ms", pfc_cell_ago}, {NULL},
+    };
+    json_t *rows = load("[{\"name\":\"alpha\",\"n\":{\"count\":7},\"code\":\"E1\",\"ts_ms\":"
+                        "1799999988000},{\"label\":\"b\",\"code\":\"TOOLONGCODE\"}]");
+    json_t *foot = load("{\"name\":\"all\",\"n\":{\"count\":1234}}");
+    struct pf_error err = {0};
+    struct pfc_col wide[PFC_TABLE_COLS + 2];
+    struct capture c;
+
+    cap_open(&c);
+    ck_assert_int_eq(pfc_table_render(c.f, "  ", cols, rows, foot, NOW, &err), 0);
+    /* A fixed width pads short cells and cuts long ones; the footer comes last. */
+    ck_assert_str_eq(cap_text(&c), "  AT     NAME      N  CODE    WHEN\n"
+                                   "  #0     alpha     7  E1      12s ago\n"
+                                   "  #1     b         -  TOO...  never\n"
+                                   "  total  all    1234  -       never\n");
+    cap_close(&c);
+    /* No rows: the header alone. */
+    cap_open(&c);
+    json_array_clear(rows);
+    ck_assert_int_eq(pfc_table_render(c.f, NULL, cols + 1, rows, NULL, NOW, &err), 0);
+    ck_assert_str_eq(cap_text(&c), "NAME  N  CODE    WHEN\n");
+    /* A spec wider than a table may be is refused, not cut. */
+    for (size_t i = 0; i < PFC_TABLE_COLS + 1; i++)
+        wide[i] = cols[1];
+    wide[PFC_TABLE_COLS + 1] = cols[5];
+    ck_assert_int_eq(pfc_table_render(c.f, NULL, wide, rows, NULL, NOW, &err), PF_EINVAL);
+    ck_assert_int_eq(pfc_table_render(c.f, NULL, cols + 5, rows, NULL, NOW, &err), PF_EINVAL);
+    cap_close(&c);
+    json_decref(rows);
+    json_decref(foot);
+}
+END_TEST
+
 static const char devices_json[] =
         "{\"devices\":["
         "{\"serial\":\"PF000001\",\"model\":\"A920\",\"hw_rev\":\"B\",\"merchant_id\":\"M-1\","
@@ -484,6 +535,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_reltime);
     tcase_add_test(tc, test_table_widths);
     tcase_add_test(tc, test_table_cuts_long_cells);
+    tcase_add_test(tc, test_table_spec);
     tcase_add_test(tc, test_devices_table);
     tcase_add_test(tc, test_devices_empty_and_malformed);
     tcase_add_test(tc, test_device_card);

@@ -95,7 +95,7 @@ static const struct table_case {
             "ID   KIND       VERSION  MODELS    SIZE  UPLOADED\n"
             "abc  firmware   1.0      A920,B   123 B  16m ago\n"
             "def  fee_table  2026.2   any     20 MiB  never\n"
-            "-    -          -        any       -1 B  never\n"
+            "5    -          -        any       -1 B  never\n"
             "ghi  -          -        C?      14 KiB  never\n"},
         {"bundles_empty", pfc_render_bundles,
          "{\"bundles\":[]}",
@@ -142,7 +142,7 @@ static const struct table_case {
             "  2027-01-15 07:43:20 UTC  o1     firmware  2.0      failed: DIGEST\n"
             "  -                        -      -         -        deferred: busy\n"
             "  -                        -      -         -        downloading 10%\n"
-            "  -                        -      -         -        -\n"},
+            "  -                        7      -         -        -\n"},
         {"merchant", pfc_render_merchant,
          "{\"id\":\"M1\",\"name\":\"Shop\",\"terminals\":[{\"serial\":\"PF1\",\"model\":\"A920\",\"state\":\"installed\",\"bound_ms\":1799999000000,\"locked\":false},{\"serial\":\"PF2\",\"locked\":true,\"bound_ms\":null},{\"serial\":[\"x\",1,\"y\"],\"model\":{\"a\":[1,2]},\"state\":2.5}]}",
             "merchant       M1\n"
@@ -161,10 +161,10 @@ static const struct table_case {
             "updated        -\n"
             "\n"
             "terminals: 3\n"
-            "SERIAL  MODEL        STATE      BOUND    LOCKED\n"
-            "PF1     A920         installed  16m ago  no\n"
-            "PF2     -            -          never    yes\n"
-            "x,y     {\"a\":[1,2]}  ?          never    -\n"},
+            "SERIAL  MODEL  STATE      BOUND    LOCKED\n"
+            "PF1     A920   installed  16m ago  no\n"
+            "PF2     -      -          never    yes\n"
+            "x,1,y   {...}  2.5        never    -\n"},
         {"merchant_none", pfc_render_merchant,
          "{\"id\":\"M1\",\"terminals\":[]}",
             "merchant       M1\n"
@@ -187,7 +187,7 @@ static const struct table_case {
          "{\"merchants\":[{\"id\":\"M1\",\"status\":\"approved\",\"name\":\"Caf\\u00e9 \\u00fcn\\u00ef\",\"mcc\":\"5411\",\"tz\":\"Europe/Paris\",\"settlement\":\"daily\",\"fee_plan\":\"std\"},{\"id\":\"M2\",\"mcc\":5812,\"name\":[\"a\",\"b\"],\"tz\":{\"x\":1},\"settlement\":1.5,\"fee_plan\":\"\"}],\"next\":\"M2\"}",
             "ID  STATUS    NAME      MCC   TZ            SETTLE  FEE-PLAN\n"
             "M1  approved  Caf? ?n?  5411  Europe/Paris  daily   std\n"
-            "M2  -         a,b       5812  {\"x\":1}       ?       -\n"
+            "M2  -         a,b       5812  {...}         1.5     -\n"
             "more after M2: use --after\n"},
         {"merchants_empty", pfc_render_merchants,
          "{\"merchants\":[]}",
@@ -197,7 +197,7 @@ static const struct table_case {
             "ID  SERIAL  STATE  SOURCE  OPENED   FAULTS  REASON\n"
             " 1  PF1     open   swap    16m ago  E1,E2   broken screen\n"
             "22  -       -      -       never    -       -\n"
-            " x  -       -      -       never    -       yes\n"},
+            " x  -       -      -       1d ago   -       yes\n"},
         {"repairs_empty", pfc_render_repairs,
          "{\"repairs\":[]}",
             "no repairs\n"},
@@ -217,7 +217,7 @@ static const struct table_case {
             "history (oldest first):\n"
             "WHEN                     EVENT  FROM   TO         MERCHANT  OTHER  REPAIR  BY     DETAIL\n"
             "2027-01-15 07:43:20 UTC  bind   stock  installed  M1        -      -       alice  -\n"
-            "-                        swap   -      -          -         -      3       -      {\"a\":1}\n"
+            "-                        swap   -      -          -         -      3       -      {...}\n"
             "-                        no     -      -          -         -      -       -      line?break\n"
             "\n"
             "repairs:\n"
@@ -246,7 +246,7 @@ static const struct table_case {
             "ID  WHEN                     WHO    ROLE  ACTION            TARGET\n"
             "10  2027-01-15 07:43:20 UTC  alice  ops   merchant.approve  M1\n"
             " 9  -                        -      -     -                 -\n"
-            " 8  -                        -      -     -                 a\n"
+            " 8  2027-01-14 04:13:20 UTC  -      -     -                 a\n"
             "older rows: --before 9\n"},
         {"audit_empty", pfc_render_audit,
          "{\"audit\":[]}",
@@ -260,7 +260,7 @@ static const struct table_case {
             "\n"
             "STAGE  SIZE  MEMBERS  PROGRESS                          PEND  OFFER  DL  INST  FAIL  RB  TOUT  STATE\n"
             "1       10%        2  [###############...............]     1      0   0     1     0   0     0  open\n"
-            "2         -        -  [                              ]     0      0   0     0     0   0     0  settled\n"
+            "2         5        x  [                              ]     0      0   0     0     0   0     0  settled\n"
             "3         -        -  [                              ]     0      0   0     0     0   0     0  -\n"
             "all       -       12  [######......------------------]     1      0   0     1     0   0     0  -\n"
             "legend: # installed  x failed or timed out  r rolled back  > offered, downloading or installing\n"
@@ -281,8 +281,8 @@ static const struct table_case {
             "ID  NAME  STATE    KIND      VERSION  STAGE  MEMBERS  INSTALLED  FAILED  ROLLED-BACK  TIMED-OUT  WAITING\n"
             " 3  fw    running  firmware  2.1      1/3         40          5       1            0          2  soak\n"
             " 4  -     -        -         -        2/2          -          0       0            0          0  -\n"
-            " 5  -     -        -         -        3            -          0       0            0          0  -\n"
-            " -  -     -        -         -        -            -          0       0            0          0  -\n"},
+            " 5  -     7        -         -        3            x          0       0            0          0  -\n"
+            " 6  -     -        -         -        -            -          0       0            0          0  -\n"},
         {"rollouts_empty", pfc_render_rollouts,
          "{\"rollouts\":[]}",
             "no rollouts\n"},
@@ -290,7 +290,7 @@ static const struct table_case {
          "{\"members\":[{\"serial\":\"PF1\",\"stage\":0,\"status\":\"installed\",\"code\":null,\"attempts\":1,\"since_ms\":1799999000000},{\"serial\":\"PF2\",\"stage\":\"x\",\"status\":\"failed\",\"code\":\"E_DISK\",\"attempts\":\"2\",\"since_ms\":0},{}]}",
             "SERIAL  STAGE  STATUS     CODE    ATTEMPTS  SINCE\n"
             "PF1         1  installed  -              1  16m ago\n"
-            "PF2         -  failed     E_DISK         -  -\n"
+            "PF2         -  failed     E_DISK         2  -\n"
             "-           -  -          -              -  -\n"},
         {"members_empty", pfc_render_rollout_members,
          "{\"members\":[]}",
@@ -300,7 +300,7 @@ static const struct table_case {
             "ID  COMMAND  STATUS       BY   WHEN     CODE\n"
             "d1  ping     done (late)  bob  16m ago  OK\n"
             "d2  -        -            -    never    -\n"
-            "-   -        failed       -    never    -\n"},
+            "-   -        failed       -    never    7\n"},
         {"diag_list_empty", pfc_render_diag_list,
          "{\"diag\":[]}",
             "ID  COMMAND  STATUS  BY  WHEN  CODE\n"},
