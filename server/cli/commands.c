@@ -282,7 +282,7 @@ const struct pfc_command pfc_commands[] = {
      "close a repair: back to stock (and unlocked) or scrapped (retired)"},
     {"audit", NULL, pfc_audit_opts, "GET", "/v1/audit", pfc_render_audit, NULL,
      "who changed what: by terminal, merchant or time"},
-    /* Staged rollouts: commands_rollout.c. */
+    /* Staged rollouts: commands_rollout.c (runs), rollout_render.c (renderers). */
     {"rollout create", pfc_rollout_create_pos, pfc_rollout_create_opts, "POST", "/v1/rollouts",
      pfc_render_rollout, pfc_cmd_rollout_create,
      "plan a staged rollout of a stored bundle to a cohort of terminals"},
