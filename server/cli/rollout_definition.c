@@ -15,6 +15,7 @@
 
 #include "apierr.h"
 #include "pf/fileio.h"
+#include "pf/num.h"
 #include "pf/topic.h"
 
 #define RO_NAME_MAX        64
@@ -30,36 +31,23 @@
 
 int pfc_duration_parse(const char *s, int64_t *seconds)
 {
-    int64_t v = 0, mult = 1;
-    const char *p = s;
+    static const char units[] = "smhd";
+    static const int64_t mult[] = {1, 60, 3600, 86400};
+    char num[24];
+    size_t n = strlen(s);
+    int u = 0;
+    uint64_t v;
 
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > 100000000)
-            return PF_EINVAL;
-        v = v * 10 + (*p - '0');
-    }
-    if (p == s)
+    if (n && strchr(units, s[n - 1]))
+        u = (int)(strchr(units, s[--n]) - units);
+    if (n >= sizeof(num))
         return PF_EINVAL;
-    switch (*p) {
-    case '\0':
-        break;
-    case 's':
-        break;
-    case 'm':
-        mult = 60;
-        break;
-    case 'h':
-        mult = 3600;
-        break;
-    case 'd':
-        mult = 86400;
-        break;
-    default:
+    memcpy(num, s, n);
+    num[n] = '\0';
+    /* A count of units small enough that any unit still fits (about 10^9 s). */
+    if (pf_parse_u64(num, 0, 1000000000, &v))
         return PF_EINVAL;
-    }
-    if (*p && p[1])
-        return PF_EINVAL;
-    *seconds = v * mult;
+    *seconds = (int64_t)v * mult[u];
     return 0;
 }
 

@@ -256,6 +256,9 @@ START_TEST(definition_minimal_and_durations)
     ck_assert_int_eq(pfc_duration_parse("-5", &s), PF_EINVAL);
     ck_assert_int_eq(pfc_duration_parse("5ms", &s), PF_EINVAL);
     ck_assert_int_eq(pfc_duration_parse("2 h", &s), PF_EINVAL);
+    ck_assert_int_eq(pfc_duration_parse("+5m", &s), PF_EINVAL);
+    ck_assert_int_eq(pfc_duration_parse("0x10", &s), PF_EINVAL);
+    ck_assert_int_eq(pfc_duration_parse("h5", &s), PF_EINVAL);
     ck_assert_int_eq(pfc_duration_parse("99999999999999999", &s), PF_EINVAL);
     ck_assert_int_eq(s, -1);
 }
