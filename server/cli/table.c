@@ -25,15 +25,14 @@ int pfc_table_init(struct pfc_table *t, size_t ncols, const char *const *head, c
     return 0;
 }
 
-/* The widest a cell of column i may be: its fixed width (never below the header), or PFC_CELL_MAX.
- */
+/* How wide a cell of column i may be: a fixed width (at least the header's), or PFC_CELL_MAX. */
 static size_t table__max(const struct pfc_table *t, size_t i)
 {
-    size_t w = (size_t)t->width[i], h = strlen(t->head[i]);
+    size_t w, h = strlen(t->head[i]);
 
     if (t->width[i] <= 0)
         return PFC_CELL_MAX;
-    w = w < h ? h : w;
+    w = (size_t)t->width[i] < h ? h : (size_t)t->width[i];
     return w < PFC_CELL_MAX ? w : PFC_CELL_MAX;
 }
 

@@ -47,7 +47,7 @@ typedef void (*pfc_cell_fn)(json_t *row, const char *key, const struct pfc_cell_
 /* One column of a spec; a spec is an array ended by a column with head NULL. */
 struct pfc_col {
     const char *head;
-    int width;       /* 0: as wide as the widest cell; else exactly this wide */
+    int width;       /* 0: as wide as the widest cell; else this wide (the header at least) */
     char align;      /* 'r': right; anything else: left */
     const char *key; /* what the getter reads: for the shared getters, pfc_json_find paths */
     pfc_cell_fn get; /* NULL: pfc_cell_text */
