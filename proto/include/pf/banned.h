@@ -3,7 +3,7 @@
  *
  * Force-included into every posfleet translation unit (see CMakeLists.txt),
  * after which a call to any of these is a compile error. Use snprintf,
- * bounded copies, strtol/strtoul with end-pointer and range checks.
+ * bounded copies, and pf_parse_i64/pf_parse_u64 (pf/num.h) for integers.
  */
 #ifndef PF_BANNED_H
 #define PF_BANNED_H
