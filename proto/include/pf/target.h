@@ -50,8 +50,9 @@ bool pf_target_listed(const struct pf_target_list *l, const char *name);
 
 /*
  * The rule: 0 if a terminal of model and hw_rev ("" = not known yet) is a
- * target (model NULL: only the revision is checked), PF_EMODEL if its model is not named (or no model is), PF_EHWREV if
- * its hardware revision is not named (or no revision is).
+ * target (model NULL: only the revision is checked), PF_EMODEL if its model
+ * is not named (or no model is), PF_EHWREV if its hardware revision is not
+ * named (or no revision is).
  */
 int pf_target_match(const struct pf_target_list *models, const struct pf_target_list *hw_revs,
                     const char *model, const char *hw_rev) PF_WUR;
