@@ -1,5 +1,5 @@
 /*
- * api.c - routing, authentication and the JSON of the HTTP API.
+ * api_fleet.c - routing, authentication and the JSON of the HTTP API.
  */
 #include "api/api_resp.h"
 #include "api/api.h"
