@@ -270,11 +270,15 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api.tokens = &s->tokens;
     s->api.clock = &s->clock;
     s->api.log = &s->log;
+    s->api.body_max = (size_t)cfg->http_body_max;
+    s->api.bulk_max = (size_t)cfg->http_import_max;
     ho.addr = cfg->http_addr;
     ho.port = cfg->http_port;
-    ho.body_max = (size_t)cfg->http_body_max;
-    ho.import_max = (size_t)cfg->http_import_max;
-    rc = pfs_http_start(&s->http, &s->loop, &ho, pfs_api_handle, &s->api, &s->log, err);
+    {
+        struct pfs_http_service svc = pfs_api_service(&s->api);
+
+        rc = pfs_http_start(&s->http, &s->loop, &ho, &svc, &s->log, err);
+    }
     if (rc)
         goto out_free;
     s->http_open = true;

@@ -1,25 +1,19 @@
 /*
  * api.h - posfleetd's HTTP API (docs/server.md is the reference).
  *
- *   GET  /metrics                     Prometheus text, no token
- *   GET  /v1/devices                  list with filters, keyset pages   viewer+
- *   GET  /v1/devices/{serial}         one terminal, recent health       viewer+
- *   POST /v1/devices                  register a terminal               ops
- *   POST /v1/devices/import           register many (CSV), all or none  ops
- *   POST /v1/devices/{serial}/revoke  revoke a terminal                 ops
- *   GET  /v1/summary                  fleet counts                      viewer+
- *   GET  /v1/alerts                   open alerts                       viewer+
- *   GET  /v1/audit                    audit log, newest first           support+
- *   .../bundles, .../update, .../updates  see updates.h
- *   .../devices/{serial}/diag, /v1/diag/{id}  see api_diag.h
- *   /v1/merchants..., .../devices/{serial}/{lifecycle,history,bind,unbind,retire,tags,
- *   swap,repair}, /v1/repairs..., /v1/audit?serial|merchant|since  see api_lifecycle.h
- *   /v1/rollouts...                   see rollout.h
+ * Every route is one row of the route table in api.c: method, path pattern,
+ * least role, body limit and handler (api_route.h); the handlers live in one
+ * file per resource (api_fleet.c, api_lifecycle.c, api_diag.c, api_updates.c,
+ * api_rollouts.c). The API is a pfs_http_service: on a request's headers
+ * pfs_api_decide() picks the route, authenticates the bearer token (tokens.h)
+ * and checks its role, so a request that may not be made is answered 401,
+ * 403, 404 or 405 before a byte of its body is read; only a request that
+ * passed gets a body, bounded by its route (http.body_max, or http.import_max
+ * for POST /v1/devices/import and POST /v1/bundles).
  *
- * Requests carry "Authorization: Bearer TOKEN" (tokens.h). Errors are
- * {"error": pf_errname(code), "message": text} with 400, 401, 403, 404, 409,
- * 413 or 500. Every state change is audited by the store with the token's
- * name and role.
+ * Errors are {"error": pf_errname(code), "message": text} with 400, 401, 403,
+ * 404, 405, 409, 413, 429, 503 or 500. Every state change is audited by the
+ * store with the token's name and role.
  *
  * The API borrows everything in struct pfs_api; it runs on the loop thread.
  */
@@ -31,6 +25,7 @@
 #include "base/metrics.h"
 #include "pf/clock.h"
 #include "store/store.h"
+#include "api/api_route.h"
 #include "api/tokens.h"
 
 #define PFS_API_LIMIT_DEFAULT  100
@@ -61,9 +56,17 @@ struct pfs_api {
     struct pfs_diag *diag;
     /* Staged rollouts (rollout.h, api_rollouts.c). May be NULL. */
     struct pfs_rollouts *rollouts;
+    /* Body limits: http.body_max for every route that takes a body,
+     * http.import_max (at least body_max) for the bulk uploads. */
+    size_t body_max;
+    size_t bulk_max;
 };
 
-/* A pfs_http_handler; ctx is a struct pfs_api. */
-void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_resp *resp);
+/* The route table: every route of the API, in the order they are tried. */
+extern const struct pfs_api_route pfs_api_routes[];
+extern const size_t pfs_api_nroutes;
+
+/* The API as the HTTP server's service (ctx is api). */
+struct pfs_http_service pfs_api_service(struct pfs_api *api);
 
 #endif

@@ -1,49 +1,25 @@
 /*
- * api_diag.c - diagnostics endpoints: create a request, list a terminal's
- * requests, show one, download its archive.
+ * api_diag.c - the diagnostics endpoints (docs/server.md, "Diagnostics"):
+ * create a request, list a terminal's requests, show one, download its
+ * archive. Support or ops only (api.c's table): results may describe a
+ * merchant's terminal in detail. A rate-limited request is refused with 429
+ * LIMIT.
  */
-#include "api/api_resp.h"
-#include "api/api_diag.h"
+#include "api/api_handlers.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "diag/diag.h"
 #include "pf/jsonv.h"
 #include "store/store_diag.h"
 
 #define DAPI_LIST_DEFAULT 20
 #define DAPI_LIST_MAX     500
 #define DAPI_BODY_MAX     4096
-
-static int dapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
-                      struct pfs_http_resp *resp, const struct pfs_token **who)
-{
-    const char *hdr = pfs_http_header(req, "Authorization");
-    const char *tok;
-
-    *who = NULL;
-    if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
-        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
-        return PF_EAUTH;
-    }
-    tok = hdr + 7;
-    while (*tok == ' ')
-        tok++;
-    if (pfs_tokens_auth(api->tokens, tok, strlen(tok), who) != 0) {
-        pfs_api_error(resp, PF_EAUTH, "bad token");
-        return PF_EAUTH;
-    }
-    if ((*who)->role < PFS_ROLE_SUPPORT) {
-        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs support)",
-                      pfs_role_names[(*who)->role]);
-        return PF_EPERM;
-    }
-    return 0;
-}
 
 static json_t *dapi__loads(const char *s)
 {
@@ -98,11 +74,9 @@ static int dapi__list_cb(void *ctx, const struct pfs_diag_rec *r)
 }
 
 static void dapi__create(struct pfs_api *api, struct pfs_diag *diag, const struct pfs_http_req *req,
-                         struct pfs_http_resp *resp, const struct pfs_token *who,
-                         const char *serial)
+                         struct pfs_http_resp *resp, struct pfs_actor actor, const char *serial)
 {
     struct pf_error err = {0};
-    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
     json_t *body = NULL, *args = NULL;
     char command[PF_DIAG_CMD_MAX + 1], id[PF_DIAG_ID_MAX + 1];
     int64_t deadline_ms = 0;
@@ -204,53 +178,34 @@ static void dapi__get(struct pfs_api *api, struct pfs_http_resp *resp, const cha
     resp->content_type = "application/gzip";
 }
 
-bool pfs_api_diag_handle(struct pfs_api *api, struct pfs_diag *diag, const struct pfs_http_req *req,
+/* Without the diagnostics module there are no diagnostics endpoints. */
+static bool dapi__absent(struct pfs_api *api, const struct pfs_api_call *call,
                          struct pfs_http_resp *resp)
 {
-    const struct pfs_token *who;
-    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    bool post = strcmp(req->method, "POST") == 0;
-    const char *p = req->path, *slash;
-    char serial[PF_SERIAL_MAX + 1], id[PF_DIAG_ID_MAX + 1];
-    size_t n;
-
-    if (!diag)
+    if (api->diag)
         return false;
-    if (strncmp(p, "/v1/devices/", 12) == 0) {
-        p += 12;
-        slash = strchr(p, '/');
-        if (!slash || strcmp(slash, "/diag") != 0 || !(get || post))
-            return false;
-        n = (size_t)(slash - p);
-        if (dapi__auth(api, req, resp, &who))
-            return true;
-        if (n == 0 || n > PF_SERIAL_MAX) {
-            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
-            return true;
-        }
-        memcpy(serial, p, n);
-        serial[n] = '\0';
-        if (!pf_serial_valid(serial))
-            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
-        else if (post)
-            dapi__create(api, diag, req, resp, who, serial);
-        else
-            dapi__list(api, req, resp, serial);
-        return true;
-    }
-    if (strncmp(p, "/v1/diag/", 9) != 0 || !get)
-        return false;
-    if (dapi__auth(api, req, resp, &who))
-        return true;
-    p += 9;
-    slash = strchr(p, '/');
-    n = slash ? (size_t)(slash - p) : strlen(p);
-    if (n == 0 || n > PF_DIAG_ID_MAX || (slash && strcmp(slash, "/archive") != 0)) {
-        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, req->path);
-        return true;
-    }
-    memcpy(id, p, n);
-    id[n] = '\0';
-    dapi__get(api, resp, id, slash != NULL);
+    pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", call->req->method,
+                  call->req->path);
     return true;
+}
+
+void pfs_api_diag_create(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp)
+{
+    if (!dapi__absent(api, call, resp))
+        dapi__create(api, api->diag, call->req, resp, pfs_api_actor(call), call->params.serial);
+}
+
+void pfs_api_diag_list(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp)
+{
+    if (!dapi__absent(api, call, resp))
+        dapi__list(api, call->req, resp, call->params.serial);
+}
+
+void pfs_api_diag_get(struct pfs_api *api, const struct pfs_api_call *call,
+                      struct pfs_http_resp *resp)
+{
+    if (!dapi__absent(api, call, resp))
+        dapi__get(api, resp, call->params.diag, call->route->arg == 1);
 }

@@ -1,24 +1,18 @@
 /*
- * api_fleet.c - routing, authentication and the JSON of the HTTP API.
+ * api_fleet.c - the terminals, fleet summary, alerts, audit log and metrics
+ * of the HTTP API: registration, import, revocation and their JSON.
  */
-#include "api/api_resp.h"
-#include "api/api.h"
+#include "api/api_handlers.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "fleet/alerts.h"
-#include "api/api_diag.h"
-#include "api/api_lifecycle.h"
 #include "pf/jsonv.h"
-#include "rollouts/rollout.h"
 #include "updates/updates.h"
-
-/* --- responses --- */
 
 /* --- JSON of a terminal --- */
 
@@ -110,36 +104,6 @@ static json_t *api__health_row(const struct pfs_health_row *r)
             "amount_minor", (json_int_t)h->txn_amount_minor, "currency", h->currency);
 }
 
-/* --- auth --- */
-
-static int api__auth(struct pfs_api *api, const struct pfs_http_req *req,
-                     struct pfs_http_resp *resp, enum pfs_role need, const struct pfs_token **who)
-{
-    const char *hdr = pfs_http_header(req, "Authorization");
-    const char *tok;
-    int rc;
-
-    *who = NULL;
-    if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
-        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
-        return PF_EAUTH;
-    }
-    tok = hdr + 7;
-    while (*tok == ' ')
-        tok++;
-    rc = pfs_tokens_auth(api->tokens, tok, strlen(tok), who);
-    if (rc) {
-        pfs_api_error(resp, PF_EAUTH, "bad token");
-        return PF_EAUTH;
-    }
-    if ((*who)->role < need) {
-        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
-                      pfs_role_names[(*who)->role], pfs_role_names[need]);
-        return PF_EPERM;
-    }
-    return 0;
-}
-
 /* --- handlers --- */
 
 static int api__int_arg(const char *v, long min, long max, long *out)
@@ -172,9 +136,10 @@ static int api__list_cb(void *ctx, const struct pfs_device *d, const struct pfs_
     return 0;
 }
 
-static void api__devices(struct pfs_api *api, const struct pfs_http_req *req,
-                         struct pfs_http_resp *resp)
+void pfs_api_devices_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
 {
+    const struct pfs_http_req *req = call->req;
     static const char *const conns[] = {"", "online", "offline", "never", "revoked", NULL};
     struct pfs_dev_filter f = {.limit = PFS_API_LIMIT_DEFAULT};
     struct api__list l = {0};
@@ -256,9 +221,11 @@ static int api__alert_kind_cb(void *ctx, const struct pfs_alert *a)
     return 0;
 }
 
-static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
-                            struct pfs_http_resp *resp, const char *serial)
+void pfs_api_device_get(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp)
 {
+    const struct pfs_http_req *req = call->req;
+    const char *serial = call->params.serial;
     struct pfs_device d;
     struct pfs_dev_state *s = calloc(1, sizeof(*s));
     json_t *o = NULL, *health = NULL, *alerts = NULL;
@@ -334,7 +301,7 @@ static void api__device_one(struct pfs_api *api, const struct pfs_http_req *req,
     json_object_set_new(o, "health", health);
     json_object_set_new(o, "alerts", alerts);
     health = alerts = NULL;
-    if (api->updates && (rc = pfs_updates_device_json(api->updates, serial, o)) != 0) {
+    if (api->updates && (rc = pfs_api_updates_device_json(api->updates, serial, o)) != 0) {
         pfs_api_error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
         goto out_free;
     }
@@ -356,10 +323,11 @@ static bool api__printable(const char *s)
     return true;
 }
 
-static void api__device_add(struct pfs_api *api, const struct pfs_http_req *req,
-                            struct pfs_http_resp *resp, const struct pfs_token *who)
+void pfs_api_device_add(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp)
 {
-    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    const struct pfs_http_req *req = call->req;
+    struct pfs_actor actor = pfs_api_actor(call);
     struct pfs_device d;
     struct pfs_dev_state s;
     struct pf_error err = {0};
@@ -485,10 +453,11 @@ static int api__csv_next(void *ctx, struct pfs_device *d, struct pf_error *err)
     return 0;
 }
 
-static void api__device_import(struct pfs_api *api, const struct pfs_http_req *req,
-                               struct pfs_http_resp *resp, const struct pfs_token *who)
+void pfs_api_devices_import(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp)
 {
-    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    const struct pfs_http_req *req = call->req;
+    struct pfs_actor actor = pfs_api_actor(call);
     struct api__csv c = {req->body, req->body + req->body_len, 0};
     struct pf_error err = {0};
     int64_t count = 0;
@@ -513,10 +482,11 @@ static void api__device_import(struct pfs_api *api, const struct pfs_http_req *r
     pfs_api_json(resp, 200, json_pack("{s:I}", "added", (json_int_t)count));
 }
 
-static void api__device_revoke(struct pfs_api *api, struct pfs_http_resp *resp,
-                               const struct pfs_token *who, const char *serial)
+void pfs_api_device_revoke(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp)
 {
-    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+    const char *serial = call->params.serial;
+    struct pfs_actor actor = pfs_api_actor(call);
     struct pfs_device d;
     struct pfs_dev_state s;
     struct pf_error err = {0};
@@ -549,12 +519,14 @@ static int api__group_cb(void *ctx, const char *group, const char *key, int64_t 
     return 0;
 }
 
-static void api__summary(struct pfs_api *api, struct pfs_http_resp *resp)
+void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp)
 {
     struct pfs_summary sum;
     json_t *o = json_pack("{s:{}, s:{}, s:{}}", "alerts", "models", "firmware");
     int rc;
 
+    (void)call;
     if (!o) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
@@ -575,11 +547,13 @@ static void api__summary(struct pfs_api *api, struct pfs_http_resp *resp)
     pfs_api_json(resp, 200, o);
 }
 
-static void api__alerts(struct pfs_api *api, struct pfs_http_resp *resp)
+void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
+                    struct pfs_http_resp *resp)
 {
     json_t *arr = json_array();
     int rc;
 
+    (void)call;
     if (!arr) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
@@ -614,15 +588,21 @@ static int api__audit_cb(void *ctx, const struct pfs_audit *a)
     return 0;
 }
 
-static void api__audit(struct pfs_api *api, const struct pfs_http_req *req,
-                       struct pfs_http_resp *resp)
+void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct pfs_http_resp *resp)
 {
+    const struct pfs_http_req *req = call->req;
     struct api__audit l = {0};
     const char *target = pfs_http_query(req, "target");
     const char *v;
     long limit = PFS_API_LIMIT_DEFAULT, before = 0;
     int rc;
 
+    /* A search by terminal, merchant or time is lifecycle's (api_lifecycle.c). */
+    if (pfs_http_query(req, "serial") || pfs_http_query(req, "merchant") ||
+        pfs_http_query(req, "since")) {
+        pfs_api_audit_query(api, call, resp);
+        return;
+    }
     v = pfs_http_query(req, "limit");
     if (v && api__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
@@ -656,96 +636,21 @@ static void api__audit(struct pfs_api *api, const struct pfs_http_req *req,
     }
 }
 
-static void api__metrics(struct pfs_api *api, struct pfs_http_resp *resp)
+void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp)
 {
     struct pfs_gauges g;
     int rc;
 
+    (void)call;
     pfs_ingest_gauges(api->ingest, &g);
     rc = pfs_metrics_render(api->metrics, &g, &resp->body, &resp->len);
     if (rc) {
         pfs_api_error(resp, rc, "metrics: %s", pf_strerror(rc));
         return;
     }
-    if (api->updates && pfs_updates_metrics(api->updates, &resp->body, &resp->len) != 0)
+    if (api->updates && pfs_api_updates_metrics(api->updates, &resp->body, &resp->len) != 0)
         pfs_log_warn(api->log, "metrics: update counts unavailable");
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4";
-}
-
-/* Splits "/v1/devices/SERIAL[/ACTION]"; returns false if the serial part is bad. */
-static bool api__device_path(const char *rest, char *serial, const char **action)
-{
-    const char *slash = strchr(rest, '/');
-    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-
-    if (n == 0 || n > PF_SERIAL_MAX)
-        return false;
-    memcpy(serial, rest, n);
-    serial[n] = '\0';
-    *action = slash ? slash + 1 : "";
-    return pf_serial_valid(serial);
-}
-
-void pfs_api_handle(void *ctx, const struct pfs_http_req *req, struct pfs_http_resp *resp)
-{
-    static const char devices[] = "/v1/devices";
-    struct pfs_api *api = ctx;
-    const struct pfs_token *who;
-    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    bool post = strcmp(req->method, "POST") == 0;
-    const char *p = req->path;
-
-    if (strcmp(p, "/metrics") == 0 && get) {
-        api__metrics(api, resp);
-        return;
-    }
-    if (strncmp(p, "/v1/", 4) != 0) {
-        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %.64s", p);
-        return;
-    }
-    /* Merchants, lifecycle, repairs: authenticated by their own roles. */
-    if (pfs_api_lifecycle_handle(api, req, resp))
-        return;
-    /* Diagnostics: support or ops, authenticated there. */
-    if (pfs_api_diag_handle(api, api->diag, req, resp))
-        return;
-    if (api__auth(api, req, resp,
-                  post                              ? PFS_ROLE_OPS
-                  : strncmp(p, "/v1/audit", 9) == 0 ? PFS_ROLE_SUPPORT
-                                                    : PFS_ROLE_VIEWER,
-                  &who))
-        return;
-    if (api->updates && pfs_updates_api(api->updates, req, resp, who))
-        return;
-    if (api->rollouts && pfs_rollouts_api(api->rollouts, req, resp, who))
-        return;
-    if (get && (strcmp(p, devices) == 0 || strcmp(p, "/v1/devices/") == 0)) {
-        api__devices(api, req, resp);
-    } else if (post && strcmp(p, devices) == 0) {
-        api__device_add(api, req, resp, who);
-    } else if (post && strcmp(p, "/v1/devices/import") == 0) {
-        api__device_import(api, req, resp, who);
-    } else if (strncmp(p, "/v1/devices/", 12) == 0) {
-        char serial[PF_SERIAL_MAX + 1];
-        const char *action;
-
-        if (!api__device_path(p + 12, serial, &action)) {
-            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
-        } else if (get && *action == '\0') {
-            api__device_one(api, req, resp, serial);
-        } else if (post && strcmp(action, "revoke") == 0) {
-            api__device_revoke(api, resp, who, serial);
-        } else {
-            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
-        }
-    } else if (get && strcmp(p, "/v1/summary") == 0) {
-        api__summary(api, resp);
-    } else if (get && strcmp(p, "/v1/alerts") == 0) {
-        api__alerts(api, resp);
-    } else if (get && strcmp(p, "/v1/audit") == 0) {
-        api__audit(api, req, resp);
-    } else {
-        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
-    }
 }

@@ -1,9 +1,14 @@
 /*
- * api_lifecycle.c - routes, checks and JSON of the lifecycle API.
+ * api_lifecycle.c - checks and JSON of the lifecycle API (docs/server.md,
+ * "Lifecycle"): merchants and their review, terminal lifecycle (bind, unbind,
+ * retire, tags, history), swaps, repairs and the audit search by terminal,
+ * merchant or time. The routes and their roles are rows of api.c's table.
+ * It is one file of about 900 lines because its views still come from the
+ * store as JSON text (lapi__text); once they are built here with jansson,
+ * merchants, terminals and repairs become a file each.
  */
 #define _GNU_SOURCE /* timegm */
-#include "api/api_resp.h"
-#include "api/api_lifecycle.h"
+#include "api/api_handlers.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -11,7 +16,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "lifecycle/lifectl.h"
@@ -21,7 +25,7 @@
 
 #define LAPI_BODY_MAX (64 * 1024)
 
-/* --- responses and auth (the same conventions as api.c) --- */
+/* --- responses and arguments --- */
 
 /* Answers with a JSON text from the store (or the error it stands for). */
 static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
@@ -34,32 +38,6 @@ static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
         return;
     }
     pfs_api_json(resp, status, o);
-}
-
-static int lapi__auth(struct pfs_api *api, const struct pfs_http_req *req,
-                      struct pfs_http_resp *resp, enum pfs_role need, const struct pfs_token **who)
-{
-    const char *hdr = pfs_http_header(req, "Authorization");
-    const char *tok;
-
-    *who = NULL;
-    if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0) {
-        pfs_api_error(resp, PF_EAUTH, "missing bearer token");
-        return PF_EAUTH;
-    }
-    tok = hdr + 7;
-    while (*tok == ' ')
-        tok++;
-    if (pfs_tokens_auth(api->tokens, tok, strlen(tok), who) != 0) {
-        pfs_api_error(resp, PF_EAUTH, "bad token");
-        return PF_EAUTH;
-    }
-    if ((*who)->role < need) {
-        pfs_api_error(resp, PF_EPERM, "role %s may not do this (needs %s)",
-                      pfs_role_names[(*who)->role], pfs_role_names[need]);
-        return PF_EPERM;
-    }
-    return 0;
 }
 
 /* The request body as an object ({} when empty); answers and returns NULL on error. */
@@ -802,223 +780,110 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
     }
 }
 
-/* --- routing --- */
+/* --- the handlers of the route table (api.c) --- */
 
-enum lapi__route {
-    R_NONE,
-    R_MERCHANTS,
-    R_MERCHANT_ADD,
-    R_MERCHANT_SHOW,
-    R_MERCHANT_UPDATE,
-    R_MERCHANT_ACTION,
-    R_TERM_VIEW,
-    R_TERM_HISTORY,
-    R_TERM_BIND,
-    R_TERM_UNBIND,
-    R_TERM_RETIRE,
-    R_TERM_TAGS,
-    R_TERM_SWAP,
-    R_TERM_REPAIR,
-    R_REPAIRS,
-    R_REPAIR_SHOW,
-    R_REPAIR_CHANGE,
-    R_REPAIR_CLOSE,
-    R_AUDIT,
-};
-
-/* Copies path segment n (0-based, after the prefix) into out; false if absent or too long. */
-static bool lapi__segment(const char *rest, int n, char *out, size_t size)
+void pfs_api_merchants_list(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp)
 {
-    const char *p = rest;
-
-    for (int i = 0; i < n; i++) {
-        p = strchr(p, '/');
-        if (!p)
-            return false;
-        p++;
-    }
-    {
-        const char *slash = strchr(p, '/');
-        size_t len = slash ? (size_t)(slash - p) : strlen(p);
-
-        if (len == 0 || len >= size)
-            return false;
-        memcpy(out, p, len);
-        out[len] = '\0';
-    }
-    return true;
+    lapi__merchants(api, call->req, resp);
 }
 
-static int lapi__segments(const char *rest)
+void pfs_api_merchant_add(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
 {
-    int n = *rest ? 1 : 0;
+    struct pfs_actor actor = pfs_api_actor(call);
 
-    for (const char *p = rest; *p; p++)
-        n += *p == '/';
-    return n;
+    lapi__merchant_add(api, call->req, resp, &actor);
 }
 
-bool pfs_api_lifecycle_handle(struct pfs_api *api, const struct pfs_http_req *req,
-                              struct pfs_http_resp *resp)
+void pfs_api_merchant_get(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
 {
-    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    bool post = strcmp(req->method, "POST") == 0;
-    const char *p = req->path;
-    char a[PFS_MERCHANT_ID_MAX + 1] = "", b[32] = "";
-    enum lapi__route r = R_NONE;
-    enum pfs_role need = PFS_ROLE_VIEWER;
-    const struct pfs_token *who;
-    int act = -1;
-    long long id = 0;
+    lapi__merchant_show(api, resp, call->params.merchant);
+}
 
-    if (strncmp(p, "/v1/merchants", 13) == 0 && (p[13] == '\0' || p[13] == '/')) {
-        const char *rest = p[13] ? p + 14 : "";
-        int n = lapi__segments(rest);
+void pfs_api_merchant_change(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
 
-        if (n == 0) {
-            r = get ? R_MERCHANTS : post ? R_MERCHANT_ADD : R_NONE;
-        } else if (lapi__segment(rest, 0, a, sizeof(a))) {
-            if (n == 1 && get)
-                r = R_MERCHANT_SHOW;
-            else if (n == 2 && post && lapi__segment(rest, 1, b, sizeof(b))) {
-                if (strcmp(b, "update") == 0)
-                    r = R_MERCHANT_UPDATE;
-                for (int i = 0; pfs_merchant_action_names[i]; i++) {
-                    if (strcmp(b, pfs_merchant_action_names[i]) == 0) {
-                        r = R_MERCHANT_ACTION;
-                        act = i;
-                    }
-                }
-            }
-        }
-        need = post ? PFS_ROLE_OPS : PFS_ROLE_VIEWER;
-        if (r == R_NONE) {
-            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
-            return true;
-        }
-    } else if (strncmp(p, "/v1/devices/", 12) == 0 && lapi__segments(p + 12) == 2 &&
-               lapi__segment(p + 12, 0, a, PF_SERIAL_MAX + 1) &&
-               lapi__segment(p + 12, 1, b, sizeof(b))) {
-        static const struct {
-            const char *name;
-            bool post;
-            enum lapi__route r;
-            enum pfs_role need;
-        } dev[] = {
-                {"lifecycle", false, R_TERM_VIEW, PFS_ROLE_VIEWER},
-                {"history", false, R_TERM_HISTORY, PFS_ROLE_VIEWER},
-                {"bind", true, R_TERM_BIND, PFS_ROLE_OPS},
-                {"unbind", true, R_TERM_UNBIND, PFS_ROLE_OPS},
-                {"retire", true, R_TERM_RETIRE, PFS_ROLE_OPS},
-                {"tags", true, R_TERM_TAGS, PFS_ROLE_OPS},
-                {"swap", true, R_TERM_SWAP, PFS_ROLE_SUPPORT},
-                {"repair", true, R_TERM_REPAIR, PFS_ROLE_SUPPORT},
-        };
+    lapi__merchant_change(api, call->req, resp, &actor, call->params.merchant, call->route->arg);
+}
 
-        for (size_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++) {
-            if (strcmp(b, dev[i].name) == 0 && (dev[i].post ? post : get)) {
-                r = dev[i].r;
-                need = dev[i].need;
-            }
-        }
-        if (r == R_NONE)
-            return false; /* api.c's (revoke, ...) */
-        if (!pf_serial_valid(a)) {
-            pfs_api_error(resp, PF_EINVAL, "bad serial in path");
-            return true;
-        }
-    } else if (strncmp(p, "/v1/repairs", 11) == 0 && (p[11] == '\0' || p[11] == '/')) {
-        const char *rest = p[11] ? p + 12 : "";
-        int n = lapi__segments(rest);
+void pfs_api_term_lifecycle(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp)
+{
+    lapi__term_view(api, resp, 200, call->params.serial);
+}
 
-        if (n == 0 && get) {
-            r = R_REPAIRS;
-        } else if (n >= 1 && lapi__segment(rest, 0, a, sizeof(a)) &&
-                   lapi__int_arg(a, 1, LLONG_MAX, &id) == 0) {
-            if (n == 1 && get)
-                r = R_REPAIR_SHOW;
-            else if (n == 1 && post)
-                r = R_REPAIR_CHANGE;
-            else if (n == 2 && post && lapi__segment(rest, 1, b, sizeof(b)) &&
-                     strcmp(b, "close") == 0)
-                r = R_REPAIR_CLOSE;
-        }
-        need = post ? PFS_ROLE_SUPPORT : PFS_ROLE_VIEWER;
-        if (r == R_NONE) {
-            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, p);
-            return true;
-        }
-    } else if (get && strcmp(p, "/v1/audit") == 0 &&
-               (pfs_http_query(req, "serial") || pfs_http_query(req, "merchant") ||
-                pfs_http_query(req, "since"))) {
-        r = R_AUDIT;
-        need = PFS_ROLE_SUPPORT;
-    } else {
-        return false;
-    }
-    if (lapi__auth(api, req, resp, need, &who))
-        return true;
-    {
-        struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
+void pfs_api_term_history(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
+{
+    lapi__history(api, call->req, resp, call->params.serial);
+}
 
-        switch (r) {
-        case R_MERCHANTS:
-            lapi__merchants(api, req, resp);
-            break;
-        case R_MERCHANT_ADD:
-            lapi__merchant_add(api, req, resp, &actor);
-            break;
-        case R_MERCHANT_SHOW:
-            lapi__merchant_show(api, resp, a);
-            break;
-        case R_MERCHANT_UPDATE:
-            lapi__merchant_change(api, req, resp, &actor, a, -1);
-            break;
-        case R_MERCHANT_ACTION:
-            lapi__merchant_change(api, req, resp, &actor, a, act);
-            break;
-        case R_TERM_VIEW:
-            lapi__term_view(api, resp, 200, a);
-            break;
-        case R_TERM_HISTORY:
-            lapi__history(api, req, resp, a);
-            break;
-        case R_TERM_BIND:
-            lapi__bind(api, req, resp, &actor, a);
-            break;
-        case R_TERM_UNBIND:
-            lapi__unbind_retire(api, resp, &actor, a, false);
-            break;
-        case R_TERM_RETIRE:
-            lapi__unbind_retire(api, resp, &actor, a, true);
-            break;
-        case R_TERM_TAGS:
-            lapi__tags(api, req, resp, &actor, a);
-            break;
-        case R_TERM_SWAP:
-            lapi__swap(api, req, resp, &actor, a);
-            break;
-        case R_TERM_REPAIR:
-            lapi__repair_open(api, req, resp, &actor, a);
-            break;
-        case R_REPAIRS:
-            lapi__repairs(api, req, resp);
-            break;
-        case R_REPAIR_SHOW:
-            lapi__repair_show(api, resp, id);
-            break;
-        case R_REPAIR_CHANGE:
-            lapi__repair_change(api, req, resp, &actor, id, false);
-            break;
-        case R_REPAIR_CLOSE:
-            lapi__repair_change(api, req, resp, &actor, id, true);
-            break;
-        case R_AUDIT:
-            lapi__audit(api, req, resp);
-            break;
-        case R_NONE:
-            break;
-        }
-    }
-    return true;
+void pfs_api_term_bind(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+
+    lapi__bind(api, call->req, resp, &actor, call->params.serial);
+}
+
+void pfs_api_term_unbind(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+
+    lapi__unbind_retire(api, resp, &actor, call->params.serial, call->route->arg == 1);
+}
+
+void pfs_api_term_tags(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+
+    lapi__tags(api, call->req, resp, &actor, call->params.serial);
+}
+
+void pfs_api_term_swap(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+
+    lapi__swap(api, call->req, resp, &actor, call->params.serial);
+}
+
+void pfs_api_term_repair(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+
+    lapi__repair_open(api, call->req, resp, &actor, call->params.serial);
+}
+
+void pfs_api_repairs_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
+{
+    lapi__repairs(api, call->req, resp);
+}
+
+void pfs_api_repair_get(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp)
+{
+    lapi__repair_show(api, resp, call->params.id);
+}
+
+void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+
+    lapi__repair_change(api, call->req, resp, &actor, call->params.id, call->route->arg == 1);
+}
+
+void pfs_api_audit_query(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp)
+{
+    lapi__audit(api, call->req, resp);
 }

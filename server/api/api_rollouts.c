@@ -1,6 +1,8 @@
 /*
  * api_rollouts.c - the HTTP endpoints of rollout.h (docs/rollouts.md, "Ops
- * commands and API"): create, list, show, members and the state changes.
+ * commands and API"): create, list, show, members and the state changes
+ * (pause, resume, continue, abort, rollback). The store and the scheduler's
+ * runtime are read through plain functions; the JSON is built here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_resp.h"
+#include "api/api_handlers.h"
 #include "pf/jsonv.h"
 #include "rollouts/rollout.h"
 
@@ -139,9 +141,8 @@ static void api_ro__one(struct pfs_rollouts *ro, struct pfs_http_resp *resp, int
 }
 
 static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *req,
-                           struct pfs_http_resp *resp, const struct pfs_token *who)
+                           struct pfs_http_resp *resp, struct pfs_actor actor)
 {
-    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
     struct pf_error err = {0};
     struct pfs_ro_def d;
     struct pfs_bundle_rec b;
@@ -313,10 +314,9 @@ static void api_ro__members(struct pfs_rollouts *ro, const struct pfs_http_req *
 #define M(s) (1u << (s))
 
 static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *req,
-                           struct pfs_http_resp *resp, const struct pfs_token *who, int64_t id,
+                           struct pfs_http_resp *resp, struct pfs_actor actor, int64_t id,
                            const char *action)
 {
-    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
     struct pfs_ro_change c = {0};
     struct pf_error err = {0};
     struct pfs_rollout_rec r;
@@ -406,43 +406,61 @@ out:
     pfs_rollout_rec_release(&r);
 }
 
-bool pfs_rollouts_api(struct pfs_rollouts *ro, const struct pfs_http_req *req,
-                      struct pfs_http_resp *resp, const struct pfs_token *who)
+/* Without the rollouts module there are no rollout endpoints. */
+static struct pfs_rollouts *api_ro__of(struct pfs_api *api, const struct pfs_api_call *call,
+                                       struct pfs_http_resp *resp)
 {
-    static const char base[] = "/v1/rollouts";
-    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    bool post = strcmp(req->method, "POST") == 0;
-    const char *p = req->path;
-    char *end;
-    long long id;
+    if (!api->rollouts)
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", call->req->method,
+                      call->req->path);
+    return api->rollouts;
+}
 
-    if (strncmp(p, base, sizeof(base) - 1) != 0)
-        return false;
-    p += sizeof(base) - 1;
-    if (*p == '\0' || strcmp(p, "/") == 0) {
-        if (post)
-            api_ro__create(ro, req, resp, who);
-        else if (get)
-            api_ro__list(ro, resp);
-        else
-            pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %s", req->method, req->path);
-        return true;
-    }
-    if (*p != '/')
-        return false;
-    errno = 0;
-    id = strtoll(p + 1, &end, 10);
-    if (errno || end == p + 1 || id <= 0 || (*end && *end != '/')) {
-        pfs_api_error(resp, PF_EINVAL, "bad rollout id in path");
-        return true;
-    }
-    if (*end == '\0' && get)
-        api_ro__one(ro, resp, id, 200);
-    else if (get && strcmp(end, "/members") == 0)
-        api_ro__members(ro, req, resp, id);
-    else if (post && *end == '/')
-        api_ro__action(ro, req, resp, who, id, end + 1);
-    else
-        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", req->method, req->path);
-    return true;
+void pfs_api_rollout_create(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__create(ro, call->req, resp, pfs_api_actor(call));
+}
+
+void pfs_api_rollouts_list(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__list(ro, resp);
+}
+
+void pfs_api_rollout_get(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__one(ro, resp, call->params.id, 200);
+}
+
+void pfs_api_rollout_members(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__members(ro, call->req, resp, call->params.id);
+}
+
+void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp)
+{
+    static const char *const names[] = {"pause", "resume", "continue", "abort", "rollback"};
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+    int act = call->route->arg;
+
+    if (ro && act >= 0 && act < (int)(sizeof(names) / sizeof(names[0])))
+        api_ro__action(ro, call->req, resp, pfs_api_actor(call), call->params.id, names[act]);
+    else if (ro)
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: POST %.64s", call->req->path);
 }

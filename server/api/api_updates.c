@@ -1,6 +1,8 @@
 /*
- * api_updates.c - the HTTP endpoints of updates.h: bundles, offers, update
- * history, and the update metrics.
+ * api_updates.c - the HTTP endpoints of updates.h (docs/server.md, "Updates"):
+ * bundle upload, list and show, offers, a terminal's update history, and the
+ * update metrics. The domain takes plain arguments and an actor; the request
+ * body is parsed and the answer built here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_resp.h"
+#include "api/api_handlers.h"
 #include "pf/jsonv.h"
 #include "updates/updates.h"
 
@@ -180,10 +182,10 @@ out_free:
     json_decref(body);
 }
 
-int pfs_updates_device_json(struct pfs_updates *u, const char *serial, void *json_obj)
+int pfs_api_updates_device_json(struct pfs_updates *u, const char *serial, json_t *o)
 {
     struct pfs_update_rec cur;
-    json_t *o = json_obj, *hist = json_array();
+    json_t *hist = json_array();
     int rc;
 
     if (!hist)
@@ -219,7 +221,7 @@ static void api_upd__history(struct pfs_updates *u, struct pfs_http_resp *resp, 
         return;
     }
     o = json_pack("{s:s}", "serial", serial);
-    rc = o ? pfs_updates_device_json(u, serial, o) : PF_ENOMEM;
+    rc = o ? pfs_api_updates_device_json(u, serial, o) : PF_ENOMEM;
     if (rc) {
         json_decref(o);
         pfs_api_error(resp, rc, "reading the updates of %s: %s", serial, pf_strerror(rc));
@@ -228,49 +230,61 @@ static void api_upd__history(struct pfs_updates *u, struct pfs_http_resp *resp, 
     pfs_api_json(resp, 200, o);
 }
 
-bool pfs_updates_api(struct pfs_updates *u, const struct pfs_http_req *req,
-                     struct pfs_http_resp *resp, const struct pfs_token *who)
+/* Without the updates module there are no update endpoints. */
+static struct pfs_updates *api_upd__of(struct pfs_api *api, const struct pfs_api_call *call,
+                                       struct pfs_http_resp *resp)
 {
-    static const char bundles[] = "/v1/bundles";
-    struct pfs_actor actor = {who->name, pfs_role_names[who->role]};
-    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    bool post = strcmp(req->method, "POST") == 0;
-    const char *p = req->path;
+    if (!api->updates)
+        pfs_api_error(resp, PF_ENOENT, "no such endpoint: %s %.64s", call->req->method,
+                      call->req->path);
+    return api->updates;
+}
 
-    if (strcmp(p, bundles) == 0) {
-        if (post)
-            api_upd__upload(u, req, resp, &actor);
-        else if (get)
-            api_upd__bundles(u, resp);
-        else
-            return false;
-        return true;
-    }
-    if (get && strncmp(p, "/v1/bundles/", 12) == 0) {
-        api_upd__bundle_one(u, resp, p + 12);
-        return true;
-    }
-    if (strncmp(p, "/v1/devices/", 12) == 0) {
-        const char *slash = strchr(p + 12, '/');
-        char serial[PF_SERIAL_MAX + 1];
-        size_t n = slash ? (size_t)(slash - (p + 12)) : 0;
+void pfs_api_bundle_upload(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp)
+{
+    struct pfs_updates *u = api_upd__of(api, call, resp);
+    struct pfs_actor actor = pfs_api_actor(call);
 
-        if (!slash || n == 0 || n > PF_SERIAL_MAX)
-            return false;
-        memcpy(serial, p + 12, n);
-        serial[n] = '\0';
-        if (!pf_serial_valid(serial))
-            return false;
-        if (post && strcmp(slash, "/update") == 0) {
-            api_upd__offer(u, req, resp, &actor, serial);
-            return true;
-        }
-        if (get && strcmp(slash, "/updates") == 0) {
-            api_upd__history(u, resp, serial);
-            return true;
-        }
-    }
-    return false;
+    if (u)
+        api_upd__upload(u, call->req, resp, &actor);
+}
+
+void pfs_api_bundles_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
+{
+    struct pfs_updates *u = api_upd__of(api, call, resp);
+
+    if (u)
+        api_upd__bundles(u, resp);
+}
+
+void pfs_api_bundle_get(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp)
+{
+    struct pfs_updates *u = api_upd__of(api, call, resp);
+
+    if (u)
+        api_upd__bundle_one(u, resp, call->params.bundle);
+}
+
+void pfs_api_update_offer(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
+{
+    struct pfs_updates *u = api_upd__of(api, call, resp);
+    struct pfs_actor actor = pfs_api_actor(call);
+
+    if (u)
+        api_upd__offer(u, call->req, resp, &actor, call->params.serial);
+}
+
+void pfs_api_updates_history(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_updates *u = api_upd__of(api, call, resp);
+
+    if (u)
+        api_upd__history(u, resp, call->params.serial);
 }
 
 struct api_upd__buf {
@@ -320,7 +334,7 @@ static int api_upd__count_cb(void *ctx, const char *key, int64_t n)
     return 0;
 }
 
-int pfs_updates_metrics(struct pfs_updates *u, char **body, size_t *len)
+int pfs_api_updates_metrics(struct pfs_updates *u, char **body, size_t *len)
 {
     struct api_upd__buf b = {*body, *len, *len + 1, 0};
     const struct pfs_chunks_stats *cs = &u->chunks.stats;

@@ -1,19 +1,28 @@
 /*
- * http.c - MHD driven from uv_poll on its epoll fd plus a timeout timer.
+ * http.c - MHD driven from uv_poll on its epoll fd plus a timeout timer, and
+ * the two-step request of http.h: begin() on the headers, a bounded body,
+ * handle() on the whole request.
  */
 #include "net/http.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
+/* One request. begin() took it when taken is set (done() is then owed). */
 struct http__conn {
+    void *state;
+    bool taken;
+    bool answered; /* a response is queued already */
+    bool too_big;
+    size_t max; /* body limit: 0 takes no body */
     char *buf;
     size_t len, cap;
-    int too_big;
 };
 
 static void http__schedule(struct pfs_http *h);
@@ -50,7 +59,8 @@ static void http__schedule(struct pfs_http *h)
         uv_timer_stop(&h->timer);
 }
 
-static enum MHD_Result http__send(struct MHD_Connection *c, struct pfs_http_resp *r)
+static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *hc,
+                                  struct pfs_http_resp *r)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -70,9 +80,73 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct pfs_http_resp
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     ret = MHD_queue_response(c, (unsigned int)r->status, resp);
     MHD_destroy_response(resp);
+    hc->answered = true;
     return ret;
+}
+
+static enum MHD_Result http__too_big(struct MHD_Connection *c, struct http__conn *hc)
+{
+    struct pfs_http_resp resp = {0};
+
+    resp.status = 413;
+    resp.body = strdup("{\"error\":\"TOOBIG\",\"message\":\"request body too large\"}");
+    resp.len = resp.body ? strlen(resp.body) : 0;
+    return http__send(c, hc, &resp);
+}
+
+/* The declared Content-Length, or 0 when there is none (chunked, or no body). */
+static unsigned long long http__declared(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long n = 0;
+
+    for (; v && *v >= '0' && *v <= '9'; v++) {
+        if (n > (ULLONG_MAX - 9) / 10)
+            return ULLONG_MAX;
+        n = n * 10 + (unsigned long long)(*v - '0');
+    }
+    return n;
+}
+
+static bool http__expects_continue(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+    return v && strcasecmp(v, "100-continue") == 0;
+}
+
+/* Keeps a piece of the body within the limit; past it the rest is drained. */
+static enum MHD_Result http__collect(struct http__conn *hc, const char *data, size_t n)
+{
+    if (hc->max == 0 || hc->too_big)
+        return MHD_YES;
+    if (n > hc->max - hc->len) {
+        hc->too_big = true;
+        free(hc->buf);
+        hc->buf = NULL;
+        hc->len = hc->cap = 0;
+        return MHD_YES;
+    }
+    if (hc->len + n + 1 > hc->cap) {
+        size_t ncap = hc->cap ? hc->cap : 1024;
+        char *nb;
+
+        while (ncap < hc->len + n + 1)
+            ncap *= 2;
+        nb = realloc(hc->buf, ncap);
+        if (!nb)
+            return MHD_NO;
+        hc->buf = nb;
+        hc->cap = ncap;
+    }
+    memcpy(hc->buf + hc->len, data, n);
+    hc->len += n;
+    hc->buf[hc->len] = '\0';
+    return MHD_YES;
 }
 
 static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const char *url,
@@ -82,71 +156,55 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
 {
     struct pfs_http *h = cls;
     struct http__conn *hc = *con_cls;
-    struct pfs_http_req req;
+    struct pfs_http_req req = {method, url, NULL, 0, c};
     struct pfs_http_resp resp = {0};
 
     (void)version;
     if (!hc) {
+        /* Headers only: the service decides before any of the body is read. */
         hc = calloc(1, sizeof(*hc));
         if (!hc)
             return MHD_NO;
         *con_cls = hc;
+        if (!h->svc.begin(h->svc.ctx, &req, &hc->max, &hc->state, &resp))
+            return http__send(c, hc, &resp);
+        hc->taken = true;
+        /* A client waiting for "100 Continue" learns at once that its body is
+         * too large; one that sends it regardless is drained, then told, so
+         * the answer is not lost in a reset of the connection. */
+        if (hc->max && http__declared(c) > hc->max && http__expects_continue(c))
+            return http__too_big(c, hc);
         return MHD_YES;
     }
     if (*upload_data_size) {
-        size_t n = *upload_data_size, ul = strlen(url);
-        /* Bulk uploads: registry imports and update bundles. */
-        size_t max =
-                (ul >= 7 && strcmp(url + ul - 7, "/import") == 0) || strcmp(url, "/v1/bundles") == 0
-                        ? h->import_max
-                        : h->body_max;
+        size_t n = *upload_data_size;
 
         *upload_data_size = 0;
-        if (hc->too_big || hc->len + n > max) {
-            hc->too_big = 1;
+        if (hc->answered)
             return MHD_YES;
-        }
-        if (hc->len + n + 1 > hc->cap) {
-            size_t ncap = hc->cap ? hc->cap : 1024;
-            char *nb;
-
-            while (ncap < hc->len + n + 1)
-                ncap *= 2;
-            nb = realloc(hc->buf, ncap);
-            if (!nb)
-                return MHD_NO;
-            hc->buf = nb;
-            hc->cap = ncap;
-        }
-        memcpy(hc->buf + hc->len, upload_data, n);
-        hc->len += n;
-        hc->buf[hc->len] = '\0';
+        return http__collect(hc, upload_data, n);
+    }
+    if (hc->answered)
         return MHD_YES;
-    }
-    if (hc->too_big) {
-        resp.status = 413;
-        resp.body = strdup("{\"error\":\"TOOBIG\",\"message\":\"request body too large\"}");
-        resp.len = resp.body ? strlen(resp.body) : 0;
-        return http__send(c, &resp);
-    }
-    req.method = method;
-    req.path = url;
+    if (hc->too_big)
+        return http__too_big(c, hc);
     req.body = hc->buf ? hc->buf : "";
     req.body_len = hc->len;
-    req.conn = c;
-    h->handler(h->ctx, &req, &resp);
-    return http__send(c, &resp);
+    h->svc.handle(h->svc.ctx, &req, hc->state, &resp);
+    return http__send(c, hc, &resp);
 }
 
 static void http__completed(void *cls, struct MHD_Connection *c, void **con_cls,
                             enum MHD_RequestTerminationCode toe)
 {
+    struct pfs_http *h = cls;
     struct http__conn *hc = *con_cls;
 
-    (void)cls;
     (void)c;
     (void)toe;
     if (hc) {
+        if (hc->taken && h->svc.done)
+            h->svc.done(h->svc.ctx, hc->state);
         free(hc->buf);
         free(hc);
         *con_cls = NULL;
@@ -164,7 +222,7 @@ static void http__log(void *cls, const char *fmt, va_list ap)
 }
 
 int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_opts *opts,
-                   pfs_http_handler handler, void *ctx, const struct pfs_log *log,
+                   const struct pfs_http_service *svc, const struct pfs_log *log,
                    struct pf_error *err)
 {
     struct sockaddr_storage ss;
@@ -177,11 +235,8 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     memset(h, 0, sizeof(*h));
     memset(&ss, 0, sizeof(ss));
     h->loop = loop;
-    h->handler = handler;
-    h->ctx = ctx;
+    h->svc = *svc;
     h->log = log;
-    h->body_max = opts->body_max;
-    h->import_max = opts->import_max > opts->body_max ? opts->import_max : opts->body_max;
     if (inet_pton(AF_INET, opts->addr, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)opts->port);

@@ -4,14 +4,28 @@
  * MHD runs in epoll mode without threads of its own: a uv_poll watches MHD's
  * epoll descriptor and a uv_timer follows MHD_get_timeout(), and both call
  * MHD_run() on the loop thread, so every handler runs on the same thread as
- * ingest and the store. Request bodies are collected up to a limit; a
- * larger body gets 413 TOOBIG without reaching the handler.
+ * ingest and the store.
  *
- * The handler fills a struct pfs_http_resp; http owns and frees resp->body.
+ * A request meets its service twice. begin() sees the headers only, before a
+ * byte of the body is read: it either answers at once (the body is then never
+ * read, and MHD closes the connection after the answer) or takes the request
+ * with a body limit. Only a taken request gets a body buffer: a body past
+ * the limit is drained without being kept and answered 413 TOOBIG (at once,
+ * before the body, when the client declared its size and waits for "100
+ * Continue"); a limit of 0 means the request takes no body and any body is
+ * drained unread. A client that sends a large body without waiting for "100
+ * Continue" and is refused on its headers gets the answer and the connection
+ * closed: it may see a reset while still sending. handle() then sees
+ * the whole body and fills the answer. done() is called once for every
+ * request begin() took, whatever happened to it. http knows no paths: what a
+ * request may do, and how large its body may be, is the service's to decide.
+ *
+ * The service fills a struct pfs_http_resp; http owns and frees resp->body.
  */
 #ifndef PFS_HTTP_H
 #define PFS_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -23,8 +37,8 @@ struct MHD_Connection;
 
 struct pfs_http_req {
     const char *method;
-    const char *path;
-    const char *body; /* NUL-terminated; "" when none */
+    const char *path; /* without the query */
+    const char *body; /* NUL-terminated; "" when none; NULL in begin() */
     size_t body_len;
     struct MHD_Connection *conn;
 };
@@ -34,10 +48,20 @@ struct pfs_http_resp {
     char *body; /* heap; freed by http */
     size_t len;
     const char *content_type; /* static; default application/json */
+    const char *allow;        /* static; the Allow header of a 405, else NULL */
 };
 
-typedef void (*pfs_http_handler)(void *ctx, const struct pfs_http_req *req,
-                                 struct pfs_http_resp *resp);
+struct pfs_http_service {
+    /* Headers only. Returns false with resp filled to answer now; true to take
+     * the request, with *body_max its body limit and *state what handle() and
+     * done() will be given. */
+    bool (*begin)(void *ctx, const struct pfs_http_req *req, size_t *body_max, void **state,
+                  struct pfs_http_resp *resp);
+    void (*handle)(void *ctx, const struct pfs_http_req *req, void *state,
+                   struct pfs_http_resp *resp);
+    void (*done)(void *ctx, void *state);
+    void *ctx;
+};
 
 struct pfs_http {
     uv_loop_t *loop;
@@ -46,22 +70,17 @@ struct pfs_http {
     uv_timer_t timer;
     int handles_open;
     int port;
-    size_t body_max;
-    size_t import_max; /* body limit for paths ending in /import */
-    pfs_http_handler handler;
-    void *ctx;
+    struct pfs_http_service svc;
     const struct pfs_log *log;
 };
 
 struct pfs_http_opts {
     const char *addr; /* IPv4 or IPv6 literal */
     int port;         /* 0: any free port; pfs_http.port tells which */
-    size_t body_max;
-    size_t import_max; /* bulk uploads (paths ending in /import) */
 };
 
 int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_opts *opts,
-                   pfs_http_handler handler, void *ctx, const struct pfs_log *log,
+                   const struct pfs_http_service *svc, const struct pfs_log *log,
                    struct pf_error *err) PF_WUR;
 /* Stops accepting, closes the uv handles (the loop must run once more to
  * finish closing them) and stops the daemon. */

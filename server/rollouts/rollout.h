@@ -1,5 +1,5 @@
 /*
- * rollout.h - posfleetd's rollout scheduler and its API (docs/rollouts.md).
+ * rollout.h - posfleetd's rollout scheduler (docs/rollouts.md).
  *
  * A timer on the loop runs pfs_rollouts_tick() every rollout.tick_ms: for each
  * live rollout it applies the time rules, checks the criteria, offers the
@@ -10,6 +10,8 @@
  *
  * struct pfs_rollouts is caller-owned (init/stop/release); it borrows the
  * config, store, updates module, log and clock. One thread (the loop).
+ * Its HTTP endpoints are api/api_rollouts.c's: they call the store and
+ * pfs_rollouts_runtime(), and this module knows nothing of HTTP.
  */
 #ifndef PFS_ROLLOUT_H
 #define PFS_ROLLOUT_H
@@ -19,11 +21,9 @@
 #include <uv.h>
 
 #include "base/config.h"
-#include "net/http.h"
 #include "base/log.h"
 #include "pf/clock.h"
 #include "store/store_rollouts.h"
-#include "api/tokens.h"
 #include "updates/updates.h"
 
 struct pfs_ro_runtime {
@@ -66,18 +66,6 @@ void pfs_rollouts_release(struct pfs_rollouts *ro);
 
 /* One scheduler pass over every live rollout. */
 void pfs_rollouts_tick(struct pfs_rollouts *ro);
-
-/*
- * The endpoints (api_rollouts.c); true if the request was one of them. The
- * caller authenticated who (POST needs ops; the caller enforces that).
- *   POST /v1/rollouts                       create
- *   GET  /v1/rollouts                       list
- *   GET  /v1/rollouts/{id}                  one, with stages and failures
- *   GET  /v1/rollouts/{id}/members          ?status=&stage=&after=&limit=
- *   POST /v1/rollouts/{id}/{pause,resume,continue,abort,rollback}
- */
-bool pfs_rollouts_api(struct pfs_rollouts *ro, const struct pfs_http_req *req,
-                      struct pfs_http_resp *resp, const struct pfs_token *who);
 
 /* The runtime entry of a rollout (NULL if the scheduler has not seen it). */
 const struct pfs_ro_runtime *pfs_rollouts_runtime(const struct pfs_rollouts *ro, int64_t id);

@@ -14,7 +14,8 @@
  *    pf/v1/cmd/{serial}/ack; a retransmission is acknowledged again.
  *
  * The server routes the dev/ leaves chunkreq and event here
- * (pfs_updates_message) and the API calls pfs_updates_api (api_updates.c).
+ * (pfs_updates_message); the HTTP API (api/api_updates.c) calls
+ * pfs_updates_upload and pfs_updates_offer with plain arguments and an actor.
  * struct pfs_updates is caller-owned (init/release); it owns the artifacts
  * and the chunk server and borrows the store, ingest (registry cache), MQTT
  * connection (may be NULL: nothing is published), log and clock. One thread.
@@ -29,14 +30,12 @@
 #include "updates/artifacts.h"
 #include "updates/chunks.h"
 #include "base/config.h"
-#include "net/http.h"
 #include "fleet/ingest.h"
 #include "base/log.h"
 #include "net/mqtt.h"
 #include "pf/clock.h"
 #include "pf/msg_update.h"
 #include "store/store_updates.h"
-#include "api/tokens.h"
 
 struct pfs_updates_stats {
     uint64_t uploads; /* bundles stored (new) */
@@ -109,23 +108,5 @@ int pfs_updates_offer(struct pfs_updates *u, const char *serial, const char *bun
 int pfs_updates_offer_member(struct pfs_updates *u, int64_t rollout, const char *serial,
                              const char *bundle, int64_t deadline_ms, struct pfs_offer_rec *out,
                              struct pf_error *err) PF_WUR;
-
-/*
- * The HTTP endpoints of this module (api_updates.c); true if the request was
- * one of them (resp filled). The caller has authenticated who (POST needs
- * ops; the caller enforces that).
- *   POST /v1/bundles                     upload (body: the bundle file)
- *   GET  /v1/bundles                     list
- *   GET  /v1/bundles/{id}                one
- *   POST /v1/devices/{serial}/update     {"bundle": ID, "deadline_min": N}
- *   GET  /v1/devices/{serial}/updates    current update and history
- */
-bool pfs_updates_api(struct pfs_updates *u, const struct pfs_http_req *req,
-                     struct pfs_http_resp *resp, const struct pfs_token *who);
-/* Adds "update" (current) and "updates" (history) to a device's JSON object
- * (a json_t *). */
-int pfs_updates_device_json(struct pfs_updates *u, const char *serial, void *json_obj) PF_WUR;
-/* Appends the update metrics (Prometheus text) to a heap buffer. */
-int pfs_updates_metrics(struct pfs_updates *u, char **body, size_t *len) PF_WUR;
 
 #endif

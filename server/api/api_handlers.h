@@ -1,0 +1,117 @@
+/*
+ * api_handlers.h - the handlers the route table (api.c) names, one group per
+ * resource file. Every handler is a pfs_api_fn: it runs once the request was
+ * authenticated and authorized for its route and its whole body (within the
+ * route's limit) has arrived; call->params holds the parsed path parameters.
+ * Handlers check the body and the query, call the domain and answer JSON
+ * built with jansson (api_resp.h).
+ */
+#ifndef PFS_API_HANDLERS_H
+#define PFS_API_HANDLERS_H
+
+#include "api/api.h"
+#include "api/api_resp.h"
+#include "api/api_route.h"
+
+/* api_fleet.c: terminals, the fleet summary, alerts, the audit log, metrics. */
+void pfs_api_devices_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_device_get(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+void pfs_api_device_add(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+void pfs_api_devices_import(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
+void pfs_api_device_revoke(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp);
+void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp);
+void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
+                    struct pfs_http_resp *resp);
+/* ?serial, ?merchant or ?since go to pfs_api_audit_query. */
+void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call,
+                   struct pfs_http_resp *resp);
+void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp);
+
+/* api_lifecycle.c: merchants, terminal lifecycle, swaps, repairs, audit search. */
+void pfs_api_merchants_list(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
+void pfs_api_merchant_add(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_merchant_get(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+/* route->arg: an enum pfs_merchant_action, or -1 to update the fields. */
+void pfs_api_merchant_change(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp);
+void pfs_api_term_lifecycle(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
+void pfs_api_term_history(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_term_bind(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+/* route->arg: 1 retires (and revokes), 0 unbinds. */
+void pfs_api_term_unbind(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_term_tags(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+void pfs_api_term_swap(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+void pfs_api_term_repair(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_repairs_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_repair_get(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+/* route->arg: 1 closes the repair, 0 changes it. */
+void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp);
+void pfs_api_audit_query(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+
+/* api_diag.c: remote diagnostics. */
+void pfs_api_diag_create(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_diag_list(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+/* route->arg: 1 answers the archive, 0 the request. */
+void pfs_api_diag_get(struct pfs_api *api, const struct pfs_api_call *call,
+                      struct pfs_http_resp *resp);
+
+/* api_updates.c: bundles, offers, update history, update metrics. */
+void pfs_api_bundle_upload(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp);
+void pfs_api_bundles_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_bundle_get(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+void pfs_api_update_offer(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_updates_history(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp);
+/* Adds "update" (current) and "updates" (history) to a terminal's object. */
+int pfs_api_updates_device_json(struct pfs_updates *u, const char *serial, json_t *o) PF_WUR;
+/* Appends the update metrics (Prometheus text) to a heap buffer. */
+int pfs_api_updates_metrics(struct pfs_updates *u, char **body, size_t *len) PF_WUR;
+
+/* api_rollouts.c: staged rollouts. */
+enum pfs_api_ro_action {
+    PFS_API_RO_PAUSE,
+    PFS_API_RO_RESUME,
+    PFS_API_RO_CONTINUE,
+    PFS_API_RO_ABORT,
+    PFS_API_RO_ROLLBACK
+};
+void pfs_api_rollout_create(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
+void pfs_api_rollouts_list(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp);
+void pfs_api_rollout_get(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_rollout_members(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp);
+/* route->arg: an enum pfs_api_ro_action. */
+void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
+
+#endif
