@@ -128,6 +128,46 @@ static void http(const char *method, const char *path, const char *token, const 
     free(raw);
 }
 
+/*
+ * Sends only the headers of a request whose body would be content_length
+ * bytes, waiting for "100 Continue", and reads what posfleetd answers before
+ * any of the body: the head of its first response (status line and headers)
+ * into head. A request refused on its headers is answered at once; one that
+ * was taken gets "100 Continue".
+ */
+static int http_head_only(const char *method, const char *path, const char *token,
+                          size_t content_length, char *head, size_t size)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[1024];
+    size_t got = 0;
+    int fd, n, status = 0;
+
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    n = snprintf(req, sizeof(req),
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s"
+                 "Content-Type: application/octet-stream\r\nContent-Length: %zu\r\n"
+                 "Expect: 100-continue\r\n\r\n",
+                 method, path, token ? "Authorization: Bearer " : "", token ? token : "",
+                 token ? "\r\n" : "", content_length);
+    ck_assert_int_eq(write(fd, req, (size_t)n), n);
+    /* Until the end of the first head: the server sends nothing more unasked. */
+    while (got + 1 < size && !(got >= 4 && memcmp(head + got - 4, "\r\n\r\n", 4) == 0)) {
+        ssize_t rd = read(fd, head + got, 1);
+
+        if (rd <= 0)
+            break;
+        got += (size_t)rd;
+    }
+    head[got] = '\0';
+    close(fd);
+    ck_assert_msg(sscanf(head, "HTTP/1.1 %d", &status) == 1, "no status line: %.80s", head);
+    return status;
+}
+
 static void resp_release(struct resp *r)
 {
     json_decref(r->json);

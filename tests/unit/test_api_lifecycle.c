@@ -84,12 +84,19 @@ START_TEST(roles_of_every_route)
         expect_error(&r, 401, "AUTH");
         resp_release(&r);
         for (int t = 0; t < 3; t++) {
+            char head[2048];
+
             http(routes[i].method, routes[i].path, tokens[t], routes[i].body, &r);
-            if (t < min)
+            if (t < min) {
                 expect_error(&r, 403, "PERM");
-            else
+                /* Refused on the headers, before the body is asked for. */
+                ck_assert_int_eq(http_head_only(routes[i].method, routes[i].path, tokens[t], 1000,
+                                                head, sizeof(head)),
+                                 403);
+            } else {
                 ck_assert_msg(r.status != 401 && r.status != 403, "%s %s as %s: %d %s",
                               routes[i].method, routes[i].path, tokens[t], r.status, r.body);
+            }
             resp_release(&r);
         }
     }
