@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
+#include "net/http.h"
+
 #define SERVER_RETENTION_PERIOD_MS (10 * 60 * 1000)
 #define SERVER_RETENTION_CHUNK     5000
 #define SERVER_RETENTION_CHUNKS    20
@@ -94,7 +97,7 @@ static void server__shutdown(struct pfs_server *s)
         s->mqtt_open = false;
     }
     if (s->http_open) {
-        pfs_http_stop(&s->http);
+        pfs_http_stop(s->http);
         s->http_open = false;
     }
     if (s->diag_open) {
@@ -252,6 +255,12 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         uv_timer_start(&s->retention_timer, server__on_retention_timer, 1000,
                        SERVER_RETENTION_PERIOD_MS);
 
+    s->api = calloc(1, sizeof(*s->api));
+    s->http = calloc(1, sizeof(*s->http));
+    if (!s->api || !s->http) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
     {
         struct pfs_diag_opts dopts = {cfg->diag_rate_terminal, cfg->diag_rate_user};
 
@@ -259,30 +268,30 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         if (rc)
             goto out_free;
         s->diag_open = true;
-        s->api.diag = &s->diag;
+        s->api->diag = &s->diag;
     }
-    s->api.store = s->store;
-    s->api.updates = &s->updates;
-    s->api.lifectl = &s->lifectl;
-    s->api.rollouts = &s->rollouts;
-    s->api.ingest = &s->ingest;
-    s->api.metrics = &s->metrics;
-    s->api.tokens = &s->tokens;
-    s->api.clock = &s->clock;
-    s->api.log = &s->log;
-    s->api.body_max = (size_t)cfg->http_body_max;
-    s->api.bulk_max = (size_t)cfg->http_import_max;
+    s->api->store = s->store;
+    s->api->updates = &s->updates;
+    s->api->lifectl = &s->lifectl;
+    s->api->rollouts = &s->rollouts;
+    s->api->ingest = &s->ingest;
+    s->api->metrics = &s->metrics;
+    s->api->tokens = &s->tokens;
+    s->api->clock = &s->clock;
+    s->api->log = &s->log;
+    s->api->body_max = (size_t)cfg->http_body_max;
+    s->api->bulk_max = (size_t)cfg->http_import_max;
     ho.addr = cfg->http_addr;
     ho.port = cfg->http_port;
     {
-        struct pfs_http_service svc = pfs_api_service(&s->api);
+        struct pfs_http_service svc = pfs_api_service(s->api);
 
-        rc = pfs_http_start(&s->http, &s->loop, &ho, &svc, &s->log, err);
+        rc = pfs_http_start(s->http, &s->loop, &ho, &svc, &s->log, err);
     }
     if (rc)
         goto out_free;
     s->http_open = true;
-    pfs_log_info(&s->log, "http: listening on %s:%d", cfg->http_addr, s->http.port);
+    pfs_log_info(&s->log, "http: listening on %s:%d", cfg->http_addr, s->http->port);
     if (opts->mqtt) {
         rc = pfs_mqtt_start(&s->mqtt, &s->loop, &s->cfg, &s->log, server__on_message, s, err);
         if (rc)
@@ -333,10 +342,12 @@ void pfs_server_free(struct pfs_server *s)
     pfs_tokens_release(&s->tokens);
     if (s->loop_open && uv_loop_close(&s->loop) != 0)
         pfs_log_error(&s->log, "event loop: handles still open at exit");
+    free(s->http);
+    free(s->api);
     free(s);
 }
 
 int pfs_server_http_port(const struct pfs_server *s)
 {
-    return s->http.port;
+    return s->http ? s->http->port : 0;
 }

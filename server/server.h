@@ -17,10 +17,8 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "api/api.h"
 #include "base/config.h"
 #include "diag/diag.h"
-#include "net/http.h"
 #include "fleet/ingest.h"
 #include "lifecycle/lifectl.h"
 #include "base/log.h"
@@ -31,6 +29,9 @@
 #include "store/store.h"
 #include "api/tokens.h"
 #include "updates/updates.h"
+
+struct pfs_api;
+struct pfs_http;
 
 struct pfs_server_opts {
     bool signals; /* stop on SIGTERM/SIGINT */
@@ -57,8 +58,10 @@ struct pfs_server {
     struct pfs_rollouts rollouts; /* staged rollouts (rollout.h) */
     bool rollouts_open;
     struct pfs_tokens tokens;
-    struct pfs_api api;
-    struct pfs_http http;
+    /* The HTTP API (api.h) and its transport (http.h), on the heap so that
+     * this header needs neither. */
+    struct pfs_api *api;
+    struct pfs_http *http;
     bool http_open;
     struct pfs_mqtt mqtt;
     bool mqtt_open;
