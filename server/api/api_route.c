@@ -4,14 +4,13 @@
  */
 #include "api/api_route.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "pf/num.h"
 
 #define ROUTE_GET  1u
 #define ROUTE_POST 2u
@@ -60,19 +59,13 @@ static unsigned route__method(const char *m)
 /* A positive decimal integer of the whole segment. */
 static bool route__id(const char *s, size_t n, int64_t *out)
 {
-    char buf[24], *end;
-    long long v;
+    char buf[24];
 
-    if (n == 0 || n >= sizeof(buf) || s[0] < '0' || s[0] > '9')
+    if (n == 0 || n >= sizeof(buf))
         return false;
     memcpy(buf, s, n);
     buf[n] = '\0';
-    errno = 0;
-    v = strtoll(buf, &end, 10);
-    if (errno || *end || v <= 0)
-        return false;
-    *out = v;
-    return true;
+    return pf_parse_i64(buf, 1, INT64_MAX, out) == 0;
 }
 
 static bool route__copy(char *out, size_t size, const char *s, size_t n)

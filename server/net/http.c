@@ -6,13 +6,14 @@
 #include "net/http.h"
 
 #include <arpa/inet.h>
-#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+
+#include "pf/num.h"
 
 /* One request. begin() took it when taken is set (done() is then owed). */
 struct http__conn {
@@ -99,16 +100,14 @@ static enum MHD_Result http__too_big(struct MHD_Connection *c, struct http__conn
 }
 
 /* The declared Content-Length, or 0 when there is none (chunked, or no body). */
-static unsigned long long http__declared(struct MHD_Connection *c)
+static uint64_t http__declared(struct MHD_Connection *c)
 {
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    unsigned long long n = 0;
+    uint64_t n = 0;
 
-    for (; v && *v >= '0' && *v <= '9'; v++) {
-        if (n > (ULLONG_MAX - 9) / 10)
-            return ULLONG_MAX;
-        n = n * 10 + (unsigned long long)(*v - '0');
-    }
+    /* MHD refused a malformed one already; one too large for 64 bits is too large. */
+    if (v && pf_parse_u64(v, 0, UINT64_MAX, &n) == PF_ERANGE)
+        return UINT64_MAX;
     return n;
 }
 
