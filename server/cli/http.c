@@ -155,6 +155,9 @@ int pfc_http_request(struct pfc_http *h, const char *method, const char *path, c
                                   body ? strlen(body) : 0, resp, err);
 }
 
+/* Bodies above this ask the server before they are sent (see below). */
+#define HTTP__EXPECT_MIN (64 * 1024)
+
 int pfc_http_request_typed(struct pfc_http *h, const char *method, const char *path,
                            const char *content_type, const char *body, size_t len,
                            struct pfc_http_resp *resp, struct pf_error *err)
@@ -175,8 +178,12 @@ int pfc_http_request_typed(struct pfc_http *h, const char *method, const char *p
         return pf_error_set(err, PF_ETOOBIG, "request URL too long");
 
     snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+    /* A large body waits for "100 Continue": posfleetd decides on the headers
+     * (authentication, role, size) and a refusal then arrives before the body
+     * is sent, instead of a reset in the middle of it. Small bodies go at once. */
     const char *hdrs[] = {"Accept: application/json", body ? ctype : NULL,
-                          "Expect:", h->auth[0] ? h->auth : NULL};
+                          body && len > HTTP__EXPECT_MIN ? "Expect: 100-continue" : "Expect:",
+                          h->auth[0] ? h->auth : NULL};
     for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
         if (!hdrs[i])
             continue;

@@ -152,15 +152,15 @@ static int table__row(struct pfc_table *t, const struct pfc_col *cols, json_t *r
 int pfc_table_render(FILE *out, const char *indent, const struct pfc_col *cols, json_t *rows,
                      json_t *footer, int64_t now_ms, struct pf_error *err)
 {
-    const char *head[PFC_TABLE_COLS];
-    char align[PFC_TABLE_COLS];
+    const char *head[PFC_TABLE_COLS] = {NULL};
+    char align[PFC_TABLE_COLS] = {0};
     struct pfc_cell_ctx cx = {.now_ms = now_ms};
     struct pfc_table t;
     size_t ncols = 0, i;
     json_t *row;
     int rc;
 
-    for (; cols[ncols].head && ncols < PFC_TABLE_COLS; ncols++) {
+    for (; ncols < PFC_TABLE_COLS && cols[ncols].head; ncols++) {
         head[ncols] = cols[ncols].head;
         align[ncols] = cols[ncols].align == 'r' ? 'r' : 'l';
     }

@@ -108,6 +108,15 @@ upload viewer /v1/bundles wait "$PF_TOKEN_VIEWER"
     pf_fail "viewer upload: HTTP $(cat "$PF_TMP/viewer.status"), want 403"
 grown "a viewer's upload"
 
+# The CLI asks before it sends a large body, so the refusal arrives as an
+# answer (exit 5), never as a reset in the middle of the upload (exit 3).
+for n in 1 2 3; do
+    rc=0
+    PF_CLI_TOKEN=$PF_TOKEN_VIEWER pf_cli bundle upload "$big" >"$PF_TMP/cli-viewer.out" 2>&1 || rc=$?
+    [[ $rc -eq 5 ]] || pf_fail "viewer's CLI upload $n: exit $rc, want 5: $(cat "$PF_TMP/cli-viewer.out")"
+done
+grown "a viewer's CLI upload"
+
 # posfleetd is still whole: ops imports through the same route.
 printf 'serial,model\nPRE-1,PX-500\nPRE-2,PX-500\n' >"$PF_TMP/ok.csv"
 pf_cli device import "$PF_TMP/ok.csv" >/dev/null || pf_fail "ops import after the refusals"
