@@ -1,16 +1,91 @@
 /*
- * store_sqlite_internal.h - what other SQLite backend files of the store
- * (store_updates_sqlite.c) share with store_sqlite.c: the connection. Not for
- * callers outside server/store/.
+ * store_sqlite_internal.h - what the SQLite backend files of the store share:
+ * the connection with its prepared statements and ingest batch (struct
+ * pfs_store), the device view's columns and the row helpers. Only files under
+ * server/store/sqlite/ include it; callers see store.h.
  */
 #ifndef PFS_STORE_SQLITE_INTERNAL_H
 #define PFS_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "pf/msg.h"
 #include "store/store.h"
+
+/* Statements prepared once at open (store_sqlite.c). */
+enum {
+    ST_HEALTH_INS,
+    ST_STATE_HEALTH_SAME_FW,
+    ST_STATE_HEALTH,
+    ST_STATE_TOUCH,
+    ST_BIRTH,
+    ST_STATE_BIRTH,
+    ST_STATE_CONN,
+    ST_ALERT_OPEN,
+    ST_ALERT_CLOSE,
+    ST_HEALTH_PRUNE,
+    ST_HEALTH_EXPIRE,
+    ST_FLUSH_STAMP,
+    ST_DEV_GET,
+    ST_DEV_STATUS,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_COUNT
+};
+
+/*
+ * stored_ms of a health row until its batch commits. It takes as many bytes in the record as
+ * a real timestamp, so the stamp at commit overwrites the row in place instead of moving it
+ * (a NULL would grow it). Never visible: reads return 0, as for a NULL, and a batch committed
+ * without a time sets NULL.
+ */
+#define PFS_SQLITE_UNSTAMPED INT64_C(-140737488355328) /* -2^47: a 6-byte integer, like the time   \
+                                                        */
+#define PFS_SQLITE_UNSTAMPED_SQL "-140737488355328"
+
+/* The columns of a device view (store_devices.c reads them in this order). */
+#define PFS_SQLITE_DEV_COLS                                                                        \
+    "d.serial, d.model, d.hw_rev, d.merchant_id, d.status, d.created_ms, d.revoked_ms,"            \
+    " s.serial IS NOT NULL, s.online, s.last_seen_ms, s.fw_version, s.fw_slot,"                    \
+    " s.fee_version, b.ts_ms, b.model, b.hw_rev, b.boot, b.agent_version, b.selftest,"             \
+    " h.seq, h.ts_ms, h.battery_pct, h.charging, h.net_type, h.signal_dbm, h.temp_c,"              \
+    " h.storage_free_kb, h.mem_free_kb, h.uptime_s, h.paper, h.tamper, h.selftest,"                \
+    " h.err_reconnects, h.err_queue_dropped, h.err_reader, h.err_printer, h.txn_count,"            \
+    " h.txn_amount_minor, h.currency,"                                                             \
+    " (SELECT group_concat(kind) FROM (SELECT kind FROM alerts a WHERE a.serial = d.serial"        \
+    " AND a.closed_ms IS NULL ORDER BY kind)),"                                                    \
+    " b.fw_version, b.fw_slot, b.fee_version, h.fw_version, h.fw_slot, h.fee_version"
+/* The birth and the newest report of each row. */
+#define PFS_SQLITE_DEV_JOINS                                                                       \
+    " LEFT JOIN device_birth b ON b.serial = d.serial LEFT JOIN health h ON h.id = s.health_id"
+#define PFS_SQLITE_DEV_FROM                                                                        \
+    " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial" PFS_SQLITE_DEV_JOINS
+
+struct pfs_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT];
+    int batch_ops;          /* writes in the open batch; 0 = no batch open */
+    int batch_rows;         /* health rows in the open batch */
+    int64_t batch_first_id; /* first health id of the batch, 0 if none */
+};
 
 /* The store's connection; borrowed, valid until pfs_store_close(). */
 sqlite3 *pfs_store_sqlite_db(struct pfs_store *st);
+
+/* PF_EIO with "store: WHAT: sqlite's message" in err. */
+int pfs_sqlite_fail(sqlite3 *db, struct pf_error *err, const char *what);
+/* Runs SQL text (no parameters); PF_EIO with the message in err. */
+int pfs_sqlite_exec(sqlite3 *db, const char *sql, struct pf_error *err);
+/* Steps a prepared statement to its end, then resets it and clears its bindings. */
+int pfs_sqlite_step_done(sqlite3_stmt *s);
+/* Binds v, or NULL when v is NULL or "" (static: v must outlive the step). */
+void pfs_sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Copies a text column ("" for NULL), truncated to size. */
+void pfs_sqlite_col_text(sqlite3_stmt *s, int col, char *out, size_t size);
+/* Decodes the self-test column (one digit per component). */
+void pfs_sqlite_selftest_decode(sqlite3_stmt *s, int col, enum pf_check *c);
 
 #endif
