@@ -2,26 +2,41 @@
  * store.h - posfleetd's persistent state behind one interface.
  *
  * Everything posfleetd keeps (the device registry, each terminal's latest
- * state, the health history, alerts and the audit log) goes through these
- * functions; only the backend files under server/store/ speak SQL. A backend is
- * one file implementing this whole header (store_sqlite.c, the embedded
- * default); a second backend (PostgreSQL) would be another file chosen by
- * CMake, with no change to any caller.
+ * state, the health history, alerts and the audit log here; lifecycle,
+ * updates, diagnostics and rollouts in the store_*.h beside it) goes through
+ * these functions; only the backend under server/store/BACKEND/ speaks its
+ * storage's language. The backend is chosen at build time (CMake option
+ * POSFLEET_STORE_BACKEND, one folder: store/sqlite/ is the embedded default)
+ * and named in the configuration (store.backend); callers do not change.
+ * Every backend passes the contract suite (tests/unit/test_store_contract.c).
+ * The store persists; the rules (which state may follow which, who may be
+ * bound, what a swap moves) are decided by the domain modules in C.
  *
  * Threading: a store is used by one thread only (posfleetd's loop).
  *
  * Two write paths:
  *  - The ingest path (health, birth, state, alerts) writes into an open batch:
  *    the first write begins a transaction and pfs_store_flush() commits it, so
- *    a burst of reports costs one commit (synchronous=NORMAL).
- *  - Administrative changes (registry, revocation) commit any open batch
- *    first, then run in their own transaction with synchronous=FULL and write
- *    an audit row (actor, role, action, target, before and after as JSON) in
- *    the same transaction.
- * Reads see the open batch.
+ *    a burst of reports costs one commit (synchronous=NORMAL). A batch not
+ *    flushed is committed by pfs_store_close(); a crash loses it whole (never
+ *    part of it).
+ *  - Administrative changes (registry, revocation, lifecycle, offers...)
+ *    commit any open batch first, then run in their own transaction with
+ *    synchronous=FULL and write an audit row (actor, role, action, target,
+ *    before and after as JSON) in the same transaction: committed when the
+ *    call returns 0, and nothing at all written when it fails.
+ * Reads see the open batch and the open transaction.
+ *
+ * Transactions: domain code that composes several store calls into one
+ * atomic change opens a struct pfs_tx (pfs_store_tx_begin), hands it to the
+ * calls that take one (the swap hook of store_lifecycle.h, the rollout member
+ * moves of store_rollouts.h) and commits or rolls it back. One transaction is
+ * open at a time; the calls that run their own transaction refuse with
+ * PF_ESTATE while one is open.
  *
  * Ownership: every struct below is caller-owned; strings handed to callbacks
- * are valid only during the call.
+ * are valid only during the call. A struct pfs_tx belongs to its store and is
+ * valid from begin to commit or rollback.
  */
 #ifndef PFS_STORE_H
 #define PFS_STORE_H
@@ -38,13 +53,25 @@
 #define PFS_ACTOR_MAX        64
 
 struct pfs_store;
+/* An open transaction (opaque; defined by the backend). */
+struct pfs_tx;
+
+/* How hard a transaction's commit is. FULL: on disk when commit returns (it
+ * survives a power cut). NORMAL: atomic and crash-safe, but a power cut may
+ * lose the last commits (the ingest path's durability). */
+enum pfs_durability { PFS_DURABILITY_NORMAL, PFS_DURABILITY_FULL };
 
 enum pfs_dev_status { PFS_DEV_REGISTERED, PFS_DEV_REVOKED };
 extern const char *const pfs_dev_status_names[]; /* "registered", "revoked", NULL */
 
 struct pfs_store_opts {
-    const char *path; /* SQLite database file; created with its directory's permissions */
+    const char *backend; /* "sqlite" or NULL (the one built in); see pfs_store_backend */
+    const char *path;    /* SQLite database file; created with its directory's permissions */
 };
+
+/* The backend this posfleetd was built with ("sqlite"): the only value
+ * store.backend accepts. */
+extern const char pfs_store_backend[];
 
 /* Who makes an administrative change (from the API token). */
 struct pfs_actor {
@@ -148,10 +175,24 @@ typedef int (*pfs_group_cb)(void *ctx, const char *group, const char *key, int64
 /* Opens (creating if needed) and migrates the store. */
 int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out,
                    struct pf_error *err) PF_WUR;
-/* Commits any open batch and closes. NULL is a no-op. */
+/* Rolls back an open transaction, commits any open batch and closes. NULL is
+ * a no-op. */
 void pfs_store_close(struct pfs_store *st);
 /* The schema version now in the store (the highest migration applied). */
 int pfs_store_schema_version(struct pfs_store *st, int *version) PF_WUR;
+
+/* --- transactions --- */
+
+/*
+ * Commits the open ingest batch (its health rows stamped stored at now_ms; 0
+ * leaves them unstamped), then opens a transaction. PF_ESTATE if one is open.
+ */
+int pfs_store_tx_begin(struct pfs_store *st, enum pfs_durability durability, int64_t now_ms,
+                       struct pfs_tx **tx, struct pf_error *err) PF_WUR;
+/* Commits (rolled back if the commit fails). tx is closed either way. */
+int pfs_store_tx_commit(struct pfs_tx *tx, struct pf_error *err) PF_WUR;
+/* Rolls back: nothing written since begin remains. NULL or closed: no-op. */
+void pfs_store_tx_rollback(struct pfs_tx *tx);
 
 /* --- registry (administrative: own transaction, FULL sync, audited) --- */
 

@@ -49,12 +49,12 @@ typedef int (*pfs_lock_pending_cb)(void *ctx, const struct pfs_lock_pending *p);
 /* Mutates *m for a merchant change; fills err and returns PF_E* to refuse. */
 typedef int (*pfs_merchant_change_fn)(void *ctx, struct pfs_merchant *m, struct pf_error *err);
 /*
- * Called inside the swap's transaction to move what other modules keep per
- * terminal (rollout memberships) from old to new; a non-zero return rolls the
- * whole swap back. db is the backend's handle (sqlite3 *).
+ * Called inside the swap's transaction (tx) to move what other modules keep
+ * per terminal (rollout memberships) from old to new; a non-zero return rolls
+ * the whole swap back.
  */
-typedef int (*pfs_swap_hook)(void *ctx, void *db, const char *old_serial, const char *new_serial,
-                             struct pf_error *err);
+typedef int (*pfs_swap_hook)(void *ctx, struct pfs_tx *tx, const char *old_serial,
+                             const char *new_serial, struct pf_error *err);
 
 /* The model family (what a swap must match): the model up to its first '-',
  * or the whole model. */

@@ -241,13 +241,13 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
                            int64_t *added) PF_WUR;
 
 /* The swap hook (pfs_swap_hook; ctx unused): inside the swap's transaction. */
-int pfs_store_rollout_swap(void *ctx, void *db, const char *old_serial, const char *new_serial,
-                           struct pf_error *err);
+int pfs_store_rollout_swap(void *ctx, struct pfs_tx *tx, const char *old_serial,
+                           const char *new_serial, struct pf_error *err);
 
 /* Inside the transaction of pfs_store_update_event_put: moves the member that
- * holds this offer, if any. db is the sqlite3 handle. */
-int pfs_store_rollout_on_event(void *db, const char *serial, const struct pf_update_event *e,
-                               int64_t recv_ms) PF_WUR;
+ * holds this offer, if any. */
+int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
+                               const struct pf_update_event *e, int64_t recv_ms) PF_WUR;
 
 /* For tests: do the counters equal a recount of the members? */
 int pfs_store_rollout_check_counts(struct pfs_store *st, int64_t id, bool *exact) PF_WUR;

@@ -466,7 +466,7 @@ START_TEST(swap_moves_membership_and_abort_skips)
     struct pf_error err = {0};
     struct pfs_ro_member_rec m;
     struct pfs_ro_change c = {1u << PFS_RO_RUNNING, PFS_RO_ABORTED, -1, "abort", NULL, NULL, NULL};
-    sqlite3 *db;
+    struct pfs_tx *tx;
     int64_t id;
     int rc;
 
@@ -479,10 +479,9 @@ START_TEST(swap_moves_membership_and_abort_skips)
                 &rc, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
     offer(st, id, "T0001", "o1", 2000000);
-    db = pfs_store_sqlite_db(st);
-    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_eq(pfs_store_rollout_swap(NULL, db, "T0001", "N0000", &err), 0);
-    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(pfs_store_tx_begin(st, PFS_DURABILITY_FULL, 0, &tx, &err), 0);
+    ck_assert_int_eq(pfs_store_rollout_swap(NULL, tx, "T0001", "N0000", &err), 0);
+    ck_assert_int_eq(pfs_store_tx_commit(tx, &err), 0);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0001", &m), 0);
     ck_assert_int_eq(m.status, PFS_ROM_SWAPPED);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "N0000", &m), 0);
@@ -557,7 +556,7 @@ START_TEST(plan_opens_with_its_stage)
     struct pfs_ro_change abort = {
             1u << PFS_RO_RUNNING, PFS_RO_ABORTED, -1, "abort", NULL, NULL, NULL};
     char s2[16] = "", s2b[16] = "", def[256];
-    sqlite3 *db;
+    struct pfs_tx *tx;
     int64_t id, left = -1;
     int rc;
 
@@ -619,10 +618,9 @@ START_TEST(plan_opens_with_its_stage)
     ck_assert_int_eq(count_of(st, id, 1, PFS_ROM_PENDING), 80);
     assert_exact(st, id);
     /* a swap of a member still planned for stage 3: the new terminal joins stage 2 */
-    db = pfs_store_sqlite_db(st);
-    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_eq(pfs_store_rollout_swap(NULL, db, s2, "N0000", &err), 0);
-    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(pfs_store_tx_begin(st, PFS_DURABILITY_FULL, 0, &tx, &err), 0);
+    ck_assert_int_eq(pfs_store_rollout_swap(NULL, tx, s2, "N0000", &err), 0);
+    ck_assert_int_eq(pfs_store_tx_commit(tx, &err), 0);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, s2, &m), 0);
     ck_assert_int_eq(m.status, PFS_ROM_SWAPPED);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "N0000", &m), 0);

@@ -15,30 +15,7 @@
 #include <string.h>
 
 #include "store/sqlite/store_sqlite_internal.h"
-
-/* Administrative transaction: commit the batch, then FULL durability. */
-static int devices__admin_begin(struct pfs_store *st, struct pf_error *err)
-{
-    if (pfs_store_flush(st, 0, NULL))
-        return pfs_sqlite_fail(st->db, err, "commit batch");
-    if (pfs_sqlite_exec(st->db, "PRAGMA synchronous=FULL", err))
-        return PF_EIO;
-    if (pfs_sqlite_exec(st->db, "BEGIN IMMEDIATE", err)) {
-        (void)pfs_sqlite_exec(st->db, "PRAGMA synchronous=NORMAL", NULL);
-        return PF_EIO;
-    }
-    return 0;
-}
-
-static int devices__admin_end(struct pfs_store *st, int rc, struct pf_error *err)
-{
-    if (rc == 0 && pfs_sqlite_exec(st->db, "COMMIT", err))
-        rc = PF_EIO;
-    if (rc)
-        (void)pfs_sqlite_exec(st->db, "ROLLBACK", NULL);
-    (void)pfs_sqlite_exec(st->db, "PRAGMA synchronous=NORMAL", NULL);
-    return rc;
-}
+#include "store/sqlite/store_tx.h"
 
 /* --- registry --- */
 
@@ -54,28 +31,14 @@ static char *devices__device_json(const struct pfs_device *d)
     return s;
 }
 
+/* The registry's audit rows: before and after as JSON text. */
 static int devices__audit(struct pfs_store *st, const struct pfs_actor *actor, int64_t now_ms,
                           const char *action, const char *target, const char *before,
                           const char *after, struct pf_error *err)
 {
-    sqlite3_stmt *s;
-    int rc;
+    struct pfs_sqlite_audit a = {actor, now_ms, action, target, before, after, NULL, NULL, NULL};
 
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                           -1, &s, NULL) != SQLITE_OK)
-        return pfs_sqlite_fail(st->db, err, "audit");
-    sqlite3_bind_int64(s, 1, now_ms);
-    sqlite3_bind_text(s, 2, actor && actor->name ? actor->name : "-", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, actor && actor->role ? actor->role : "-", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, target, -1, SQLITE_STATIC);
-    pfs_sqlite_bind_text(s, 6, before);
-    pfs_sqlite_bind_text(s, 7, after);
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : pfs_sqlite_fail(st->db, err, "audit");
-    sqlite3_finalize(s);
-    return rc;
+    return pfs_sqlite_audit_write(st->db, &a, err);
 }
 
 static int devices__dev_exists(struct pfs_store *st, const char *serial, struct pfs_device *d)
@@ -93,7 +56,7 @@ int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
     char *after = NULL;
     int rc;
 
-    rc = devices__admin_begin(st, err);
+    rc = pfs_sqlite_begin(st, 0, err);
     if (rc)
         return rc;
     rc = devices__dev_exists(st, d->serial, &cur);
@@ -143,29 +106,25 @@ int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
     }
 out_end:
     free(after);
-    return devices__admin_end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void *ctx,
                             const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
                             struct pf_error *err)
 {
-    sqlite3_stmt *ins = NULL, *aud = NULL, *close = st->stmt[ST_ALERT_CLOSE];
+    sqlite3_stmt *ins = NULL, *close = st->stmt[ST_ALERT_CLOSE];
     struct pfs_device d;
     int rc;
 
     *count = 0;
-    rc = devices__admin_begin(st, err);
+    rc = pfs_sqlite_begin(st, 0, err);
     if (rc)
         return rc;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO devices (serial, model, hw_rev, merchant_id, status,"
                            " created_ms) VALUES (?1,?2,?3,?4,'registered',?5)",
-                           -1, &ins, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db,
-                           "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
-                           " VALUES (?1,?2,?3,'device.import',?4,NULL,?5)",
-                           -1, &aud, NULL) != SQLITE_OK) {
+                           -1, &ins, NULL) != SQLITE_OK) {
         rc = pfs_sqlite_fail(st->db, err, "import");
         goto out_end;
     }
@@ -198,18 +157,10 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
             rc = pf_error_set(err, PF_ENOMEM, "store: out of memory");
             break;
         }
-        sqlite3_bind_int64(aud, 1, now_ms);
-        sqlite3_bind_text(aud, 2, actor && actor->name ? actor->name : "-", -1, SQLITE_STATIC);
-        sqlite3_bind_text(aud, 3, actor && actor->role ? actor->role : "-", -1, SQLITE_STATIC);
-        sqlite3_bind_text(aud, 4, d.serial, -1, SQLITE_STATIC);
-        sqlite3_bind_text(aud, 5, after, -1, SQLITE_STATIC);
-        step = sqlite3_step(aud);
-        sqlite3_reset(aud);
+        rc = devices__audit(st, actor, now_ms, "device.import", d.serial, NULL, after, err);
         free(after);
-        if (step != SQLITE_DONE) {
-            rc = pfs_sqlite_fail(st->db, err, "import audit");
+        if (rc)
             break;
-        }
         sqlite3_bind_text(close, 1, d.serial, -1, SQLITE_STATIC);
         sqlite3_bind_text(close, 2, "unknown_serial", -1, SQLITE_STATIC);
         sqlite3_bind_int64(close, 3, now_ms);
@@ -221,8 +172,7 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
     }
 out_end:
     sqlite3_finalize(ins);
-    sqlite3_finalize(aud);
-    rc = devices__admin_end(st, rc < 0 ? rc : 0, err);
+    rc = pfs_sqlite_end(st, rc < 0 ? rc : 0, err);
     if (rc)
         *count = 0;
     return rc;
@@ -236,7 +186,7 @@ int pfs_store_device_revoke(struct pfs_store *st, const char *serial, const stru
     char *before = NULL, *after = NULL;
     int rc;
 
-    rc = devices__admin_begin(st, err);
+    rc = pfs_sqlite_begin(st, 0, err);
     if (rc)
         return rc;
     rc = devices__dev_exists(st, serial, &cur);
@@ -274,7 +224,7 @@ int pfs_store_device_revoke(struct pfs_store *st, const char *serial, const stru
 out_end:
     free(before);
     free(after);
-    return devices__admin_end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 /* --- reads --- */

@@ -1,6 +1,7 @@
 /*
  * store_diag.c - the SQLite backend of store_diag.h (tables of migration
- * 006_diag). Shares the connection of store_sqlite.c.
+ * 006_diag). Shares the connection of store_sqlite.c and the helpers of
+ * store_tx.h.
  */
 #include "store/store_diag.h"
 
@@ -11,16 +12,12 @@
 #include <string.h>
 
 #include "store/sqlite/store_sqlite_internal.h"
+#include "store/sqlite/store_tx.h"
 
 #define DIAG_COLS                                                                                  \
     "id, serial, command, args, actor, role, created_ms, deadline_ms, status, code, message,"      \
     " result, answered_ms, late, repair_id, archive_size, archive_digest, archive_received,"       \
     " archive_done"
-
-static int sdiag__exec(sqlite3 *db, const char *sql)
-{
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : PF_EIO;
-}
 
 static void sdiag__text(sqlite3_stmt *s, int i, const char *v)
 {
@@ -109,21 +106,18 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
     sqlite3_stmt *s = NULL;
     json_t *after = NULL;
     char *after_s = NULL;
-    int rc = 0;
+    int rc;
 
-    if (pfs_store_flush(st, now_ms, NULL))
-        return pf_error_set(err, PF_EIO, "store: commit batch: %s", sqlite3_errmsg(db));
-    if (sdiag__exec(db, "PRAGMA synchronous=FULL") || sdiag__exec(db, "BEGIN IMMEDIATE")) {
-        rc = pf_error_set(err, PF_EIO, "store: diag: %s", sqlite3_errmsg(db));
-        goto out_sync;
-    }
+    rc = pfs_sqlite_begin(st, now_ms, err);
+    if (rc)
+        return rc;
     if (sqlite3_prepare_v2(
                 db,
                 "INSERT INTO diag_requests (id, serial, command, args, actor, role,"
                 " created_ms, deadline_ms, repair_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                 -1, &s, NULL) != SQLITE_OK) {
         rc = pf_error_set(err, PF_EIO, "store: diag: %s", sqlite3_errmsg(db));
-        goto out_rollback;
+        goto out_end;
     }
     sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, r->serial, -1, SQLITE_STATIC);
@@ -146,47 +140,28 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
                           sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY ? PF_EEXIST
                                                                                        : PF_EIO,
                           "store: diag request: %s", sqlite3_errmsg(db));
-        goto out_rollback;
+        goto out_end;
     }
-    sqlite3_finalize(s);
-    s = NULL;
-
     after = json_pack("{s:s, s:s, s:I}", "id", r->id, "command", r->command, "deadline_ms",
                       (json_int_t)r->deadline_ms);
     if (after && r->args)
         json_object_set_new(after, "args", json_loads(r->args, 0, NULL));
     after_s = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (!after_s ||
-        sqlite3_prepare_v2(db,
-                           "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
-                           " VALUES (?1,?2,?3,'diag.request',?4,NULL,?5)",
-                           -1, &s, NULL) != SQLITE_OK) {
-        rc = pf_error_set(err, PF_EIO, "store: diag audit: %s", sqlite3_errmsg(db));
-        goto out_rollback;
+    if (!after_s) {
+        rc = pf_error_set(err, PF_ENOMEM, "store: diag audit: out of memory");
+        goto out_end;
     }
-    sqlite3_bind_int64(s, 1, now_ms);
-    sqlite3_bind_text(s, 2, actor && actor->name ? actor->name : "-", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, actor && actor->role ? actor->role : "-", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, r->serial, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, after_s, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = pf_error_set(err, PF_EIO, "store: diag audit: %s", sqlite3_errmsg(db));
-        goto out_rollback;
-    }
-    if (sdiag__exec(db, "COMMIT")) {
-        rc = pf_error_set(err, PF_EIO, "store: diag commit: %s", sqlite3_errmsg(db));
-        goto out_rollback;
-    }
-    goto out_sync;
+    {
+        struct pfs_sqlite_audit a = {actor,   now_ms, "diag.request", r->serial, NULL,
+                                     after_s, NULL,   NULL,           NULL};
 
-out_rollback:
-    (void)sdiag__exec(db, "ROLLBACK");
-out_sync:
+        rc = pfs_sqlite_audit_write(db, &a, err);
+    }
+out_end:
     sqlite3_finalize(s);
-    (void)sdiag__exec(db, "PRAGMA synchronous=NORMAL");
     json_decref(after);
     free(after_s);
-    return rc;
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_diag_get(struct pfs_store *st, const char *id, pfs_diag_rec_cb cb, void *ctx)
@@ -308,6 +283,7 @@ int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offse
                              size_t len, int64_t now_ms, int64_t *received)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
+    struct pfs_tx *tx;
     sqlite3_stmt *s;
     int64_t have = -1, size = -1;
     int rc;
@@ -329,7 +305,8 @@ int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offse
     *received = have;
     if (offset != have || size < 0 || offset + (int64_t)len > size || len == 0)
         return PF_ERANGE;
-    if (sdiag__exec(db, "BEGIN IMMEDIATE"))
+    /* The ingest path's durability: a chunk lost to a power cut is asked again. */
+    if (pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL))
         return PF_EIO;
     rc = PF_EIO;
     if (sqlite3_prepare_v2(db, "INSERT INTO diag_chunks (id, offset, data) VALUES (?1,?2,?3)", -1,
@@ -349,12 +326,12 @@ int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offse
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : PF_EIO;
         sqlite3_finalize(s);
     }
-    if (rc == 0 && sdiag__exec(db, "COMMIT"))
-        rc = PF_EIO;
     if (rc) {
-        (void)sdiag__exec(db, "ROLLBACK");
+        pfs_store_tx_rollback(tx);
         return rc;
     }
+    if (pfs_store_tx_commit(tx, NULL))
+        return PF_EIO;
     *received = have + (int64_t)len;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/sqlite/store_sqlite_internal.h"
+#include "store/sqlite/store_tx.h"
 
 #define LIFE_SYSTEM_ACTOR "posfleetd"
 #define LIFE_SYSTEM_ROLE  "system"
@@ -36,40 +37,7 @@ void pfs_model_family(const char *model, char *out, size_t size)
 
 static int life__fail(sqlite3 *db, struct pf_error *err, const char *what)
 {
-    return pf_error_set(err, PF_EIO, "store: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static int life__exec(sqlite3 *db, const char *sql)
-{
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : PF_EIO;
-}
-
-/* Commits the ingest batch (its health rows stamped stored at now_ms) first. */
-static int life__begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
-{
-    sqlite3 *db = pfs_store_sqlite_db(st);
-
-    if (pfs_store_flush(st, now_ms, NULL))
-        return life__fail(db, err, "commit batch");
-    if (life__exec(db, "PRAGMA synchronous=FULL"))
-        return life__fail(db, err, "synchronous");
-    if (life__exec(db, "BEGIN IMMEDIATE")) {
-        (void)life__exec(db, "PRAGMA synchronous=NORMAL");
-        return life__fail(db, err, "begin");
-    }
-    return 0;
-}
-
-static int life__end(struct pfs_store *st, int rc, struct pf_error *err)
-{
-    sqlite3 *db = pfs_store_sqlite_db(st);
-
-    if (rc == 0 && life__exec(db, "COMMIT"))
-        rc = life__fail(db, err, "commit");
-    if (rc)
-        (void)life__exec(db, "ROLLBACK");
-    (void)life__exec(db, "PRAGMA synchronous=NORMAL");
-    return rc;
+    return pfs_sqlite_fail(db, err, what);
 }
 
 static int life__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_error *err)
@@ -127,47 +95,10 @@ static int life__audit(sqlite3 *db, const struct pfs_actor *actor, int64_t now, 
                        const char *serial, const char *serial2, const char *merchant,
                        struct pf_error *err)
 {
-    sqlite3_stmt *s;
-    int64_t id;
-    int rc;
+    struct pfs_sqlite_audit a = {actor, now,    action,  target,  before,
+                                 after, serial, serial2, merchant};
 
-    rc = life__prepare(db,
-                       "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
-                       " VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                       &s, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_text(s, 2, actor && actor->name ? actor->name : "-", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, actor && actor->role ? actor->role : "-", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, target, -1, SQLITE_STATIC);
-    life__bind_text(s, 6, before);
-    life__bind_text(s, 7, after);
-    rc = life__done(db, s, err, "audit");
-    if (rc)
-        return rc;
-    id = sqlite3_last_insert_rowid(db);
-    for (int i = 0; i < 2; i++) {
-        const char *ser = i == 0 ? serial : serial2;
-
-        if (i == 1 && !ser)
-            break;
-        if (i == 0 && !ser && !merchant)
-            continue;
-        rc = life__prepare(
-                db, "INSERT INTO audit_ref (audit_id, serial, merchant_id) VALUES (?1,?2,?3)", &s,
-                err);
-        if (rc)
-            return rc;
-        sqlite3_bind_int64(s, 1, id);
-        life__bind_text(s, 2, ser);
-        life__bind_text(s, 3, merchant);
-        rc = life__done(db, s, err, "audit reference");
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return pfs_sqlite_audit_write(db, &a, err);
 }
 
 /* A line of a terminal's history. */
@@ -323,7 +254,7 @@ int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
     bool taken = false;
     int rc;
 
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = pfs_store_merchant_get(st, m->id, &cur);
@@ -349,7 +280,7 @@ int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
                : pf_error_set(err, PF_ENOMEM, "out of memory");
 out_end:
     free(after);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_merchant_list(struct pfs_store *st, int status, const char *after, int limit,
@@ -412,7 +343,7 @@ int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *
     bool taken = false;
     int rc;
 
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = pfs_store_merchant_get(st, id, &cur);
@@ -481,7 +412,7 @@ out_end:
     free(before);
     free(after);
     free(fees);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_cb cb, void *ctx)
@@ -737,7 +668,7 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     char *before = NULL, *fees = NULL;
     int rc;
 
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -800,7 +731,7 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
 out_end:
     free(before);
     free(fees);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
@@ -812,7 +743,7 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
     char *before = NULL;
     int rc;
 
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -844,7 +775,7 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
                               t.merchant_id, err);
 out_end:
     free(before);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
@@ -857,7 +788,7 @@ int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct
     int64_t open = 0;
     int rc;
 
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -900,7 +831,7 @@ int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct
                               err);
 out_end:
     free(before);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *tags_json,
@@ -912,7 +843,7 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
     sqlite3_stmt *s;
     int rc;
 
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -938,7 +869,7 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
                               t.merchant_id[0] ? t.merchant_id : NULL, err);
 out_end:
     free(before);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 /* What a repair record keeps of the terminal when it opens. */
@@ -1047,7 +978,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     *repair_id = 0;
     if (strcmp(old_serial, new_serial) == 0)
         return pf_error_set(err, PF_EINVAL, "swap: old and new are the same terminal");
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, old_serial, &o, err);
@@ -1107,7 +1038,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
         rc = life__registry_merchant(db, old_serial, NULL, err);
     /* Rollout memberships and other per-terminal assignments move here. */
     if (!rc && hook)
-        rc = hook(hook_ctx, db, old_serial, new_serial, err);
+        rc = hook(hook_ctx, &st->tx, old_serial, new_serial, err);
     if (rc)
         goto out_end;
     rc = life__open_repair_id(db, old_serial, &rid);
@@ -1178,7 +1109,7 @@ out_end:
     free(tz);
     free(tags);
     free(prov);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t now_ms, bool *changed)
@@ -1193,7 +1124,7 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
     rc = pfs_store_term_get(st, serial, &t);
     if (rc || t.state != PFS_TERM_INSTALLED)
         return rc;
-    rc = life__begin(st, now_ms, &err);
+    rc = pfs_sqlite_begin(st, now_ms, &err);
     if (rc)
         return rc;
     before = life__term_text(db, serial);
@@ -1205,7 +1136,7 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
         rc = life__audit_term(db, &life__system, now_ms, "terminal.activate", serial, before, NULL,
                               t.merchant_id, &err);
     free(before);
-    rc = life__end(st, rc, &err);
+    rc = pfs_sqlite_end(st, rc, &err);
     *changed = rc == 0;
     return rc;
 }
@@ -1226,7 +1157,7 @@ int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *
         return rc;
     if (pfs_life_next(t.state, PFS_TEV_TAMPER, &to, NULL) != 0 || t.lock_want)
         return 0; /* already locked, in repair or retired */
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     before = life__term_text(db, serial);
@@ -1244,7 +1175,7 @@ int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *
         rc = life__audit_term(db, &life__system, now_ms, "terminal.lock", serial, before, NULL,
                               t.merchant_id[0] ? t.merchant_id : NULL, err);
     free(before);
-    rc = life__end(st, rc, err);
+    rc = pfs_sqlite_end(st, rc, err);
     *changed = rc == 0;
     return rc;
 }
@@ -1264,7 +1195,7 @@ int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const c
         return rc;
     if (t.lock_acked || strcmp(t.lock_cmd, cmd_id) != 0 || t.lock_want != locked)
         return 0;
-    rc = life__begin(st, now_ms, &err);
+    rc = pfs_sqlite_begin(st, now_ms, &err);
     if (rc)
         return rc;
     rc = life__prepare(db, "UPDATE terminals SET lock_acked = 1 WHERE serial = ?1", &s, &err);
@@ -1278,7 +1209,7 @@ int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const c
                          locked ? "terminal confirmed: payments disabled"
                                 : "terminal confirmed: payments enabled",
                          &err);
-    rc = life__end(st, rc, &err);
+    rc = pfs_sqlite_end(st, rc, &err);
     *matched = rc == 0;
     return rc;
 }
@@ -1366,7 +1297,7 @@ int pfs_store_repair_open(struct pfs_store *st, const char *serial, const char *
     int rc;
 
     *id = 0;
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
@@ -1398,7 +1329,7 @@ int pfs_store_repair_open(struct pfs_store *st, const char *serial, const char *
 out_end:
     free(before);
     free(rj);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_repair_change *c,
@@ -1414,7 +1345,7 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
     int rc;
 
     *unlock = false;
-    rc = life__begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = life__prepare(db,
@@ -1535,7 +1466,7 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
 out_end:
     free(before);
     free(after);
-    return life__end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, int limit,

@@ -810,7 +810,7 @@ int pfs_store_rollout_plan_open(struct pfs_store *st, int64_t id, int max_stage,
 
     if ((rc = ro__plan_left(db, id, max_stage, left)) || !*left)
         return rc;
-    if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
+    if ((rc = pfs_sqlite_begin(st, now_ms, NULL)))
         return rc;
     if ((rc = ro__prepare(db,
                           "SELECT stage, seq, n, prevs, members FROM rollout_plan WHERE"
@@ -842,7 +842,7 @@ int pfs_store_rollout_plan_open(struct pfs_store *st, int64_t id, int max_stage,
         rc = ro__plan_left(db, id, max_stage, left);
 out:
     sqlite3_finalize(s);
-    return pfs_store_tx_end(st, rc, NULL);
+    return pfs_sqlite_end(st, rc, NULL);
 }
 
 /* Where a serial stands in a plan chunk. */
@@ -1013,7 +1013,7 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     int rc;
 
     memset(stats, 0, sizeof(*stats));
-    if ((rc = pfs_store_tx_begin(st, now_ms, err)))
+    if ((rc = pfs_sqlite_begin(st, now_ms, err)))
         return rc;
     rc = pfs_store_sql_run(db,
                            "INSERT INTO rollouts (name, bundle, kind, version, definition, state,"
@@ -1098,7 +1098,7 @@ out:
     json_decref(after);
     free(order);
     ro__cohort_free(&c);
-    return pfs_store_tx_end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 /* --- reading --- */
@@ -1506,7 +1506,7 @@ int pfs_store_rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_o
     int rc;
 
     snprintf(actor, sizeof(actor), "rollout/%" PRId64, id);
-    if ((rc = pfs_store_tx_begin(st, o->created_ms, err)))
+    if ((rc = pfs_sqlite_begin(st, o->created_ms, err)))
         return rc;
     rc = pfs_store_offer_rows(db, o, b, body, actor);
     if (!rc)
@@ -1522,13 +1522,13 @@ int pfs_store_rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_o
                           o->serial, id);
     else if (rc)
         pf_error_set(err, rc, "store: rollout offer: %s", sqlite3_errmsg(db));
-    return pfs_store_tx_end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *serial,
                                   const char *code, int64_t now_ms)
 {
-    int rc = pfs_store_tx_begin(st, now_ms, NULL);
+    int rc = pfs_sqlite_begin(st, now_ms, NULL);
 
     if (rc)
         return rc;
@@ -1538,7 +1538,7 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
                            " WHERE rollout = ?1 AND serial = ?2 AND status IN"
                            " ('pending','revert_pending')",
                            "iSSi", id, serial, code, now_ms);
-    return pfs_store_tx_end(st, rc, NULL);
+    return pfs_sqlite_end(st, rc, NULL);
 }
 
 /* The member status an event leads to (-1: unchanged). An offer that expired
@@ -1593,10 +1593,10 @@ static int ro__member_status(enum pf_update_status e, const char *code, enum pfs
     }
 }
 
-int pfs_store_rollout_on_event(void *dbv, const char *serial, const struct pf_update_event *e,
-                               int64_t recv_ms)
+int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
+                               const struct pf_update_event *e, int64_t recv_ms)
 {
-    sqlite3 *db = dbv;
+    sqlite3 *db = pfs_sqlite_tx_db(tx);
     sqlite3_stmt *s;
     int64_t rollout = 0;
     int cur = -1, to, rc;
@@ -1675,7 +1675,7 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
     int rc;
 
     *timed_out = *returned = 0;
-    if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
+    if ((rc = pfs_sqlite_begin(st, now_ms, NULL)))
         return rc;
     rc = pfs_store_sql_run(db,
                            "UPDATE rollout_members SET status = 'timed_out', code = 'TIMEOUT',"
@@ -1710,7 +1710,7 @@ int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, i
                                "iii", id, now_ms, timeout_ms);
         *returned = rc ? 0 : sqlite3_changes(db);
     }
-    return pfs_store_tx_end(st, rc, NULL);
+    return pfs_sqlite_end(st, rc, NULL);
 }
 
 int pfs_store_rollout_resend(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t retry_ms,
@@ -1817,7 +1817,7 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
     int cur, rc;
     json_t *after;
 
-    if ((rc = pfs_store_tx_begin(st, now_ms, err)))
+    if ((rc = pfs_sqlite_begin(st, now_ms, err)))
         return rc;
     if ((rc = ro__prepare(db, "SELECT state FROM rollouts WHERE id = ?1", &s, err)))
         goto out;
@@ -1913,7 +1913,7 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
     }
 out:
     free(base);
-    return pfs_store_tx_end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_rollout_settle(struct pfs_store *st, int64_t id, int idx, int64_t settled_ms)
@@ -1985,7 +1985,7 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
     *added = 0;
     if ((rc = pfs_store_bundle_get(st, r->bundle, &b)))
         return rc;
-    if ((rc = pfs_store_tx_begin(st, now_ms, NULL)))
+    if ((rc = pfs_sqlite_begin(st, now_ms, NULL)))
         return rc;
     rc = ro__cohort_select(db, &r->def, &b, r->join_ms, &c, NULL);
     if (!rc)
@@ -2001,13 +2001,13 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
         rc = pfs_store_sql_run(db, "UPDATE rollouts SET join_ms = ?2 WHERE id = ?1", "ii", r->id,
                                now_ms);
     ro__cohort_free(&c);
-    return pfs_store_tx_end(st, rc, NULL);
+    return pfs_sqlite_end(st, rc, NULL);
 }
 
-int pfs_store_rollout_swap(void *ctx, void *dbv, const char *old_serial, const char *new_serial,
-                           struct pf_error *err)
+int pfs_store_rollout_swap(void *ctx, struct pfs_tx *tx, const char *old_serial,
+                           const char *new_serial, struct pf_error *err)
 {
-    sqlite3 *db = dbv;
+    sqlite3 *db = pfs_sqlite_tx_db(tx);
     sqlite3_stmt *s;
     int rc = 0;
 

@@ -22,6 +22,7 @@
 #include "store/sqlite/store_sqlite_internal.h"
 
 const char *const pfs_dev_status_names[] = {"registered", "revoked", NULL};
+const char pfs_store_backend[] = "sqlite";
 
 static const char *const store__sql[ST_COUNT] = {
         [ST_HEALTH_INS] =
@@ -245,6 +246,9 @@ int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out, st
     *out = NULL;
     if (!opts || !opts->path || !*opts->path)
         return pf_error_set(err, PF_EINVAL, "store: no path");
+    if (opts->backend && strcmp(opts->backend, pfs_store_backend) != 0)
+        return pf_error_set(err, PF_EINVAL, "store: backend \"%s\": this posfleetd has \"%s\"",
+                            opts->backend, pfs_store_backend);
     st = calloc(1, sizeof(*st));
     if (!st)
         return pf_error_set(err, PF_ENOMEM, "store: out of memory");
@@ -288,6 +292,7 @@ void pfs_store_close(struct pfs_store *st)
 {
     if (!st)
         return;
+    pfs_store_tx_rollback(&st->tx);
     if (st->batch_ops)
         if (pfs_store_flush(st, 0, NULL) != 0)
             st->batch_ops = 0; /* rolled back; nothing more to do at close */

@@ -8,6 +8,7 @@
 #define PFS_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,8 +43,9 @@ enum {
  * (a NULL would grow it). Never visible: reads return 0, as for a NULL, and a batch committed
  * without a time sets NULL.
  */
-#define PFS_SQLITE_UNSTAMPED INT64_C(-140737488355328) /* -2^47: a 6-byte integer, like the time   \
-                                                        */
+#define PFS_SQLITE_UNSTAMPED                                                                       \
+    INT64_C(-140737488355328) /* -2^47: a 6-byte integer, like the time                            \
+                               */
 #define PFS_SQLITE_UNSTAMPED_SQL "-140737488355328"
 
 /* The columns of a device view (store_devices.c reads them in this order). */
@@ -64,12 +66,21 @@ enum {
 #define PFS_SQLITE_DEV_FROM                                                                        \
     " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial" PFS_SQLITE_DEV_JOINS
 
+/* The one transaction a store has open at a time (store.h; store_tx.c). */
+struct pfs_tx {
+    struct pfs_store *st;
+    sqlite3 *db;
+    enum pfs_durability durability;
+    bool open;
+};
+
 struct pfs_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];
     int batch_ops;          /* writes in the open batch; 0 = no batch open */
     int batch_rows;         /* health rows in the open batch */
     int64_t batch_first_id; /* first health id of the batch, 0 if none */
+    struct pfs_tx tx;
 };
 
 /* The store's connection; borrowed, valid until pfs_store_close(). */

@@ -1,12 +1,12 @@
 /*
  * store_updates_sqlite.c - the SQLite backend of store_updates.h (tables of
- * migration 005). Shares the connection of store_sqlite.c.
+ * migration 005). Shares the connection of store_sqlite.c and the helpers of
+ * store_tx.h.
  */
 #include "store/store_updates.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,110 +14,6 @@
 #include "store/store_rollouts.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
-
-static int upst__exec(sqlite3 *db, const char *sql)
-{
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : PF_EIO;
-}
-
-/* Commit the ingest batch (its health rows stamped stored at now_ms), then a
- * FULL-durability transaction of our own. */
-int pfs_store_tx_begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
-{
-    sqlite3 *db = pfs_store_sqlite_db(st);
-
-    if (pfs_store_flush(st, now_ms, NULL))
-        return pf_error_set(err, PF_EIO, "store: commit batch: %s", sqlite3_errmsg(db));
-    if (upst__exec(db, "PRAGMA synchronous=FULL"))
-        return pf_error_set(err, PF_EIO, "store: %s", sqlite3_errmsg(db));
-    if (upst__exec(db, "BEGIN IMMEDIATE")) {
-        pf_error_set(err, PF_EIO, "store: begin: %s", sqlite3_errmsg(db));
-        (void)upst__exec(db, "PRAGMA synchronous=NORMAL");
-        return PF_EIO;
-    }
-    return 0;
-}
-
-int pfs_store_tx_end(struct pfs_store *st, int rc, struct pf_error *err)
-{
-    sqlite3 *db = pfs_store_sqlite_db(st);
-
-    if (rc == 0 && upst__exec(db, "COMMIT"))
-        rc = pf_error_set(err, PF_EIO, "store: commit: %s", sqlite3_errmsg(db));
-    if (rc)
-        (void)upst__exec(db, "ROLLBACK");
-    (void)upst__exec(db, "PRAGMA synchronous=NORMAL");
-    return rc;
-}
-
-/* Runs sql with text/int64 arguments described by fmt ('s' text or NULL if "", 'S' text
- * always, 'i' int64, 'n' int64 or NULL if < 0); PF_EEXIST on a constraint. */
-/* Prepares sql and binds the arguments fmt describes (pfs_store_sql_run). */
-static int upst__prepare_v(sqlite3 *db, const char *sql, sqlite3_stmt **out, const char *fmt,
-                           va_list ap)
-{
-    sqlite3_stmt *s;
-    int i = 1;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        return PF_EIO;
-    for (const char *f = fmt; *f; f++, i++) {
-        if (*f == 's' || *f == 'S') {
-            const char *v = va_arg(ap, const char *);
-
-            if (*f == 's' && (!v || !*v))
-                sqlite3_bind_null(s, i);
-            else
-                sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
-        } else {
-            int64_t v = va_arg(ap, int64_t);
-
-            if (*f == 'n' && v < 0)
-                sqlite3_bind_null(s, i);
-            else
-                sqlite3_bind_int64(s, i, v);
-        }
-    }
-    *out = s;
-    return 0;
-}
-
-int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...)
-{
-    sqlite3_stmt *s;
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    rc = upst__prepare_v(db, sql, &s, fmt, ap);
-    va_end(ap);
-    if (rc)
-        return rc;
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    return rc == SQLITE_CONSTRAINT ? PF_EEXIST : PF_EIO;
-}
-
-int pfs_store_sql_int(sqlite3 *db, const char *sql, int64_t *out, const char *fmt, ...)
-{
-    sqlite3_stmt *s;
-    va_list ap;
-    int rc;
-
-    *out = 0;
-    va_start(ap, fmt);
-    rc = upst__prepare_v(db, sql, &s, fmt, ap);
-    va_end(ap);
-    if (rc)
-        return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
-}
 
 static void upst__col(sqlite3_stmt *s, int col, char *out, size_t size)
 {
@@ -133,23 +29,6 @@ static int upst__kind(const char *name)
             return i;
     }
     return PF_KIND_FIRMWARE;
-}
-
-int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
-                        const char *action, const char *target, json_t *after)
-{
-    char *text = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    int rc;
-
-    if (after && !text)
-        return PF_ENOMEM;
-    rc = pfs_store_sql_run(db,
-                           "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
-                           " VALUES (?1,?2,?3,?4,?5,NULL,?6)",
-                           "iSSSSs", now_ms, actor && actor->name ? actor->name : "-",
-                           actor && actor->role ? actor->role : "-", action, target, text);
-    free(text);
-    return rc;
 }
 
 /* --- bundles --- */
@@ -184,7 +63,7 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
     int rc;
 
     *created = false;
-    rc = pfs_store_tx_begin(st, now_ms, err);
+    rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
     rc = pfs_store_sql_run(
@@ -195,17 +74,17 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
             (int64_t)b->size, b->manifest, b->created_s, b->expires_s, b->uploaded_ms);
     if (rc) {
         pf_error_set(err, rc, "store: bundle %s: %s", b->id, sqlite3_errmsg(db));
-        return pfs_store_tx_end(st, rc, err);
+        return pfs_sqlite_end(st, rc, err);
     }
     if (sqlite3_changes(db) == 0)
-        return pfs_store_tx_end(st, 0, err);
+        return pfs_sqlite_end(st, 0, err);
     after = json_pack("{s:s, s:s, s:s, s:I}", "kind", pf_bundle_kind_names[b->kind], "version",
                       b->version, "models", b->models, "size", (json_int_t)b->size);
     rc = after ? pfs_store_audit_row(db, actor, now_ms, "bundle.upload", b->id, after) : PF_ENOMEM;
     json_decref(after);
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
-    rc = pfs_store_tx_end(st, rc, err);
+    rc = pfs_sqlite_end(st, rc, err);
     if (rc == 0)
         *created = true;
     return rc;
@@ -254,30 +133,6 @@ int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, voi
 
 /* --- offers --- */
 
-int pfs_store_offer_rows(sqlite3 *db, const struct pfs_offer_rec *o, const struct pfs_bundle_rec *b,
-                         const char *body, const char *actor)
-{
-    int rc;
-
-    rc = pfs_store_sql_run(db,
-                           "INSERT INTO update_offers (id, serial, bundle, created_ms, deadline_ms,"
-                           " actor, body) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                           "SSSiiSs", o->id, o->serial, o->bundle, o->created_ms, o->deadline_ms,
-                           actor, body);
-    if (!rc)
-        rc = pfs_store_sql_run(
-                db,
-                "INSERT INTO update_state (serial, offer, bundle, kind, version, status,"
-                " percent, reason, code, updated_ms) VALUES (?1,?2,?3,?4,?5,'offered',"
-                "NULL,NULL,NULL,?6) ON CONFLICT (serial) DO UPDATE SET"
-                " offer=excluded.offer, bundle=excluded.bundle, kind=excluded.kind,"
-                " version=excluded.version, status='offered', percent=NULL, reason=NULL,"
-                " code=NULL, updated_ms=excluded.updated_ms",
-                "SSSSSi", o->serial, o->id, o->bundle, pf_bundle_kind_names[b->kind], b->version,
-                o->created_ms);
-    return rc;
-}
-
 int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
                         const struct pfs_bundle_rec *b, const char *body,
                         const struct pfs_actor *actor, struct pf_error *err)
@@ -287,14 +142,14 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     json_t *after;
     int rc;
 
-    rc = pfs_store_tx_begin(st, o->created_ms, err);
+    rc = pfs_sqlite_begin(st, o->created_ms, err);
     if (rc)
         return rc;
     rc = pfs_store_offer_rows(db, o, b, body, actor && actor->name ? actor->name : "-");
     if (rc) {
         pf_error_set(err, rc, "store: offer %s: %s", o->id,
                      rc == PF_EEXIST ? "offer id taken" : sqlite3_errmsg(db));
-        return pfs_store_tx_end(st, rc, err);
+        return pfs_sqlite_end(st, rc, err);
     }
     after = json_pack("{s:s, s:s, s:s, s:s, s:I}", "offer", o->id, "bundle", o->bundle, "kind",
                       kind, "version", b->version, "deadline_ms", (json_int_t)o->deadline_ms);
@@ -303,7 +158,7 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     json_decref(after);
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
-    return pfs_store_tx_end(st, rc, err);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms, char **body)
@@ -338,17 +193,19 @@ int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t no
 int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
                                const struct pf_update_event *e, int64_t recv_ms, bool *recorded)
 {
-    sqlite3 *db = pfs_store_sqlite_db(st);
     const char *status = pf_update_status_names[e->status];
     char bundle[PF_B2_HEX_LEN + 1];
     int64_t pct = e->status == PF_UPD_DOWNLOADING ? e->percent : -1;
+    struct pfs_tx *tx;
+    sqlite3 *db;
     int rc;
 
     *recorded = false;
     pf_b2_hex(e->bundle, bundle);
-    rc = pfs_store_tx_begin(st, recv_ms, NULL);
+    rc = pfs_store_tx_begin(st, PFS_DURABILITY_FULL, recv_ms, &tx, NULL);
     if (rc)
         return rc;
+    db = pfs_sqlite_tx_db(tx);
     rc = pfs_store_sql_run(
             db,
             "INSERT INTO update_events (serial, id, offer, bundle, kind, version, status,"
@@ -357,17 +214,26 @@ int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
             "SSSSSSSiisnss", serial, e->id, e->offer, bundle, pf_bundle_kind_names[e->kind],
             e->version, status, e->ts_ms, recv_ms, e->reason, pct, e->code, e->message);
     if (rc || sqlite3_changes(db) == 0)
-        return pfs_store_tx_end(st, rc, NULL);
+        goto out_end;
     rc = pfs_store_sql_run(db,
                            "UPDATE update_state SET status=?3, percent=?4, reason=?5, code=?6,"
                            " updated_ms=?7 WHERE serial=?1 AND offer=?2 AND status NOT IN"
                            " ('success','failed','rolled_back','refused')",
                            "SSSnssi", serial, e->offer, status, pct, e->reason, e->code, recv_ms);
+    /* The rollout member holding this offer moves in the same transaction. */
     if (!rc)
-        rc = pfs_store_rollout_on_event(db, serial, e, recv_ms);
-    rc = pfs_store_tx_end(st, rc, NULL);
-    if (rc == 0)
+        rc = pfs_store_rollout_on_event(tx, serial, e, recv_ms);
+    if (!rc)
         *recorded = true;
+out_end:
+    if (rc) {
+        pfs_store_tx_rollback(tx);
+        *recorded = false;
+        return rc;
+    }
+    rc = pfs_store_tx_commit(tx, NULL);
+    if (rc)
+        *recorded = false;
     return rc;
 }
 
