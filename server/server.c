@@ -185,6 +185,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     } else {
         pfs_log_warn(&s->log, "http.tokens not set: every /v1 request will be refused");
     }
+    so.backend = cfg->store_backend;
     so.path = cfg->store_path;
     rc = pfs_store_open(&so, &s->store, err);
     if (rc)

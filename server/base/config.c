@@ -9,6 +9,12 @@
 
 #include "pf/conf.h"
 
+/* The store backend this posfleetd is built with: the folder under
+ * server/store/ that CMake's POSFLEET_STORE_BACKEND chose. */
+#ifndef PFS_STORE_BACKEND_NAME
+#error "PFS_STORE_BACKEND_NAME is set by server/CMakeLists.txt"
+#endif
+
 void pfs_config_defaults(struct pfs_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -19,6 +25,7 @@ void pfs_config_defaults(struct pfs_config *c)
     c->mqtt_reconnect_min_ms = 500;
     c->mqtt_reconnect_max_ms = 30000;
     c->mqtt_read_batch_ms = 50;
+    snprintf(c->store_backend, sizeof(c->store_backend), "%s", PFS_STORE_BACKEND_NAME);
     snprintf(c->store_path, sizeof(c->store_path), "/var/lib/posfleet/posfleetd.db");
     c->store_health_keep = 1000;
     c->store_batch_ms = 100;
@@ -96,6 +103,14 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     STR("rollout.default_tz", rollout_default_tz);
 #undef STR
 #undef INT
+    if (strcmp(key, "store.backend") == 0) {
+        /* Only the backend built in: another needs another build. */
+        if (strcmp(value, PFS_STORE_BACKEND_NAME) != 0)
+            return pf_error_set(err, PF_EINVAL,
+                                "store.backend: '%s' is not built into this posfleetd (it has: %s)",
+                                value, PFS_STORE_BACKEND_NAME);
+        return pf_conf_str(key, value, c->store_backend, sizeof(c->store_backend), err);
+    }
     if (strcmp(key, "log_level") == 0) {
         for (int i = 0; pfs_log_level_names[i]; i++) {
             if (strcmp(value, pfs_log_level_names[i]) == 0) {

@@ -30,6 +30,7 @@ struct pfs_config {
     int mqtt_reconnect_min_ms;
     int mqtt_reconnect_max_ms;
     int mqtt_read_batch_ms; /* 0: read on every wake-up of the socket */
+    char store_backend[32]; /* the store backend built in (POSFLEET_STORE_BACKEND) */
     char store_path[PATH_MAX];
     int store_health_keep; /* reports kept per terminal */
     int store_health_days; /* 0: no age limit */

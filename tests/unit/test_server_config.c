@@ -46,6 +46,7 @@ START_TEST(defaults)
     ck_assert_str_eq(c.http_addr, "127.0.0.1");
     ck_assert_int_eq(c.http_port, 8080);
     ck_assert_int_eq(c.store_health_keep, 1000);
+    ck_assert_str_eq(c.store_backend, "sqlite");
     ck_assert_int_eq(c.report_interval_s, 60);
     ck_assert_int_eq(c.silent_after, 3);
     ck_assert(!pfs_config_tls(&c));
@@ -66,6 +67,7 @@ START_TEST(full_file)
                                "mqtt.key = /etc/posfleet/posfleetd.key\n"
                                "mqtt.client_id = posfleetd-2\n"
                                "mqtt.shared_group = posfleetd\n"
+                               "store.backend = sqlite\n"
                                "store.path = /var/lib/posfleet/x.db\n"
                                "store.health_keep = 50\n"
                                "store.health_days = 30\n"
@@ -80,6 +82,7 @@ START_TEST(full_file)
     ck_assert(pfs_config_tls(&c));
     ck_assert_int_eq(pfs_config_mqtt_port(&c), 8883);
     ck_assert_str_eq(c.mqtt_shared_group, "posfleetd");
+    ck_assert_str_eq(c.store_backend, "sqlite");
     ck_assert_int_eq(c.store_health_keep, 50);
     ck_assert_int_eq(c.store_health_days, 30);
     ck_assert_str_eq(c.http_addr, "::1");
@@ -109,6 +112,8 @@ START_TEST(bad_files)
             {"mqtt.reconnect_min_ms = 5000\nmqtt.reconnect_max_ms = 100\n", PF_EINVAL,
              "reconnect_min_ms"},
             {"store.path =\n", PF_EINVAL, "store.path"},
+            {"store.backend = postgres\n", PF_EINVAL,
+             "store.backend: 'postgres' is not built into this posfleetd (it has: sqlite)"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

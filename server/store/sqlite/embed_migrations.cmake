@@ -1,6 +1,6 @@
 # Writes OUT: a C file holding every migration in FILES (sorted NNN_name.sql)
 # as const data, so the schema travels inside the posfleetd binary.
-# Invoked by server/CMakeLists.txt with cmake -P.
+# Invoked by backend.cmake (next to it) with cmake -P.
 set(body "/* Generated from server/store/sqlite/migrations by embed_migrations.cmake; do not edit. */\n")
 string(APPEND body "#include \"store/sqlite/store_migrations.h\"\n\n")
 set(table "")
