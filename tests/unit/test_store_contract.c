@@ -1,0 +1,1469 @@
+/*
+ * test_store_contract.c - the store contract: what every backend of store.h,
+ * store_lifecycle.h, store_updates.h and store_diag.h must do, written
+ * against those headers only (no SQL, no backend type), and run once per
+ * backend of contract__backends[] that this build has (today SQLite; a
+ * PostgreSQL backend adds its row and must pass the same cases).
+ *
+ * Besides each function's results and refusals it checks the ordering a
+ * crash depends on, with a child process that dies (_exit, no close) in the
+ * middle: an administrative change or an outcome event is durable when its
+ * call returns; an ingest batch that was not flushed is lost whole, and one
+ * that was flushed (or closed) is not; a rolled-back transaction leaves
+ * nothing.
+ *
+ * The rollout functions (store_rollouts.h) get their cases in the section
+ * "rollouts" at the end, in the same shape.
+ *
+ * Over 800 lines on purpose: it is one contract, read top to bottom by
+ * whoever writes the next backend, and each case is short.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "store/store_diag.h"
+#include "store/store_lifecycle.h"
+#include "store/store_updates.h"
+#include "testutil.h"
+
+/* --- backends --- */
+
+/* A place a backend keeps one test case's store, made empty for the case. */
+struct contract_backend {
+    const char *name; /* as pfs_store_backend and store.backend name it */
+    void (*create)(char *where, size_t size);
+    void (*destroy)(const char *where);
+    int (*open)(const char *where, struct pfs_store **st, struct pf_error *err);
+};
+
+static char contract__dir[256];
+
+static void sqlite__create(char *where, size_t size)
+{
+    pf_test_tmpdir(contract__dir, sizeof(contract__dir));
+    snprintf(where, size, "%s/store.db", contract__dir);
+}
+
+static void sqlite__destroy(const char *where)
+{
+    (void)where;
+    pf_test_rmtree(contract__dir);
+}
+
+static int sqlite__open(const char *where, struct pfs_store **st, struct pf_error *err)
+{
+    struct pfs_store_opts o = {.backend = "sqlite", .path = where};
+
+    return pfs_store_open(&o, st, err);
+}
+
+static const struct contract_backend contract__backends[] = {
+        {"sqlite", sqlite__create, sqlite__destroy, sqlite__open},
+};
+#define CONTRACT_BACKENDS (sizeof(contract__backends) / sizeof(contract__backends[0]))
+
+/* The rows of contract__backends[] this build has; loop tests index it. */
+static const struct contract_backend *contract__built[CONTRACT_BACKENDS];
+static int contract__nbuilt;
+
+static const struct contract_backend *B; /* the backend of the running case */
+static char where[300];
+static struct pfs_store *st;
+static const struct pfs_actor ops = {"olga", "ops"};
+static const struct pfs_actor sup = {"sam", "support"};
+
+static void up(int i)
+{
+    struct pf_error err = {0};
+
+    B = contract__built[i];
+    B->create(where, sizeof(where));
+    ck_assert_msg(B->open(where, &st, &err) == 0, "%s: %s", B->name, err.msg);
+}
+
+static void down(void)
+{
+    if (!B)
+        return;
+    pfs_store_close(st);
+    st = NULL;
+    B->destroy(where);
+}
+
+static void reopen(void)
+{
+    struct pf_error err = {0};
+
+    pfs_store_close(st);
+    st = NULL;
+    ck_assert_msg(B->open(where, &st, &err) == 0, "%s", err.msg);
+}
+
+/*
+ * Runs fn in a child with its own store that dies without closing it (as a
+ * crash does: no flush, no rollback). The parent's store is closed meanwhile
+ * and reopened after, so it sees only what reached the backend.
+ */
+static void crash_after(void (*fn)(struct pfs_store *))
+{
+    pid_t pid;
+    int status = 0;
+
+    pfs_store_close(st);
+    st = NULL;
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct pfs_store *c = NULL;
+        struct pf_error err = {0};
+
+        if (B->open(where, &c, &err) != 0)
+            _exit(2);
+        fn(c);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed: %d", status);
+    reopen();
+}
+
+/* --- helpers --- */
+
+static void add(const char *serial, const char *model)
+{
+    struct pfs_device d;
+    struct pf_error err = {0};
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.serial, sizeof(d.serial), "%s", serial);
+    snprintf(d.model, sizeof(d.model), "%s", model);
+    ck_assert_msg(pfs_store_device_add(st, &d, &ops, 1000, &err) == 0, "%s", err.msg);
+}
+
+static struct pf_health health(uint32_t seq, int64_t ts)
+{
+    struct pf_health h;
+
+    memset(&h, 0, sizeof(h));
+    h.seq = seq;
+    h.ts_ms = ts;
+    h.battery_pct = 80;
+    snprintf(h.fw_version, sizeof(h.fw_version), "1.0.0");
+    snprintf(h.fee_version, sizeof(h.fee_version), "F1");
+    snprintf(h.currency, sizeof(h.currency), "CNY");
+    return h;
+}
+
+static void put_health(struct pfs_store *s, const char *serial, uint32_t seq, bool *newer)
+{
+    struct pf_health h = health(seq, 1000 + seq);
+
+    ck_assert_int_eq(pfs_store_health_put(s, serial, &h, 2000 + seq, newer), 0);
+}
+
+static int64_t health_n(const char *serial)
+{
+    int64_t n = -1;
+
+    ck_assert_int_eq(pfs_store_health_count(st, serial, &n), 0);
+    return n;
+}
+
+struct audits {
+    int n;
+    char action[16][32];
+    char target[16][64];
+    bool before[16], after[16];
+    int64_t id[16];
+};
+
+static int audits__cb(void *ctx, const struct pfs_audit *a)
+{
+    struct audits *x = ctx;
+
+    if (x->n < 16) {
+        snprintf(x->action[x->n], sizeof(x->action[0]), "%s", a->action);
+        snprintf(x->target[x->n], sizeof(x->target[0]), "%s", a->target);
+        x->before[x->n] = a->before != NULL;
+        x->after[x->n] = a->after != NULL;
+        x->id[x->n] = a->id;
+    }
+    x->n++;
+    return 0;
+}
+
+static struct audits audit_of(const char *target)
+{
+    struct audits x;
+
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_audit_list(st, target, 0, 16, audits__cb, &x), 0);
+    return x;
+}
+
+/* Counters for each callback type: ctx is an int. */
+static int count__merchant(void *ctx, const struct pfs_merchant *m)
+{
+    (void)m;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count__json(void *ctx, const char *json)
+{
+    (void)json;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count__serial(void *ctx, const char *serial)
+{
+    (void)serial;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count__bundle(void *ctx, const struct pfs_bundle_rec *b)
+{
+    (void)b;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count__update(void *ctx, const struct pfs_update_rec *r)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* --- store.h: open, schema, registry --- */
+
+START_TEST(open_and_schema)
+{
+    struct pfs_store_opts bad = {.backend = "nosuch", .path = where};
+    struct pfs_store_opts nopath = {.backend = NULL, .path = NULL};
+    struct pfs_store *other;
+    struct pf_error err = {0};
+    int v1 = 0, v2 = 0;
+
+    up(_i);
+    other = st;
+    ck_assert_int_eq(pfs_store_schema_version(st, &v1), 0);
+    ck_assert_int_gt(v1, 0);
+    reopen();
+    ck_assert_int_eq(pfs_store_schema_version(st, &v2), 0);
+    ck_assert_int_eq(v1, v2);
+    ck_assert_int_eq(pfs_store_open(&bad, &other, &err), PF_EINVAL);
+    ck_assert_ptr_null(other);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nosuch"));
+    ck_assert_int_eq(pfs_store_open(&nopath, &other, &err), PF_EINVAL);
+    ck_assert_str_eq(pfs_store_backend, B->name);
+    pfs_store_close(NULL);
+    down();
+}
+END_TEST
+
+START_TEST(registry)
+{
+    struct pfs_device d, got;
+    struct pfs_dev_state s;
+    struct pf_error err = {0};
+    enum pfs_dev_status status;
+    struct audits a;
+
+    up(_i);
+    memset(&d, 0, sizeof(d));
+    snprintf(d.serial, sizeof(d.serial), "T1");
+    snprintf(d.model, sizeof(d.model), "PX-500");
+    snprintf(d.hw_rev, sizeof(d.hw_rev), "B");
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), 0);
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1001, &err), PF_EEXIST);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", &got, &s), 0);
+    ck_assert_str_eq(got.model, "PX-500");
+    ck_assert_str_eq(got.hw_rev, "B");
+    ck_assert_str_eq(got.merchant_id, "");
+    ck_assert_int_eq(got.status, PFS_DEV_REGISTERED);
+    ck_assert_int_eq(got.created_ms, 1000);
+    ck_assert(!s.seen);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, NULL), 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "NOPE", &got, NULL), PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(pfs_store_device_status(st, "T1", &status), 0);
+    ck_assert_int_eq(status, PFS_DEV_REGISTERED);
+    ck_assert_int_eq(pfs_store_device_status(st, "NOPE", &status), PF_EUNKNOWN_SERIAL);
+
+    ck_assert_int_eq(pfs_store_device_revoke(st, "NOPE", &ops, 1100, &err), PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(pfs_store_device_revoke(st, "T1", &ops, 1100, &err), 0);
+    ck_assert_int_eq(pfs_store_device_revoke(st, "T1", &ops, 1101, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", &got, NULL), 0);
+    ck_assert_int_eq(got.status, PFS_DEV_REVOKED);
+    ck_assert_int_eq(got.revoked_ms, 1100);
+    /* a revoked serial stays taken */
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1200, &err), PF_EEXIST);
+    /* audited, newest first, with before and after */
+    a = audit_of("T1");
+    ck_assert_int_eq(a.n, 2);
+    ck_assert_str_eq(a.action[0], "device.revoke");
+    ck_assert(a.before[0] && a.after[0]);
+    ck_assert_str_eq(a.action[1], "device.add");
+    ck_assert(!a.before[1] && a.after[1]);
+    ck_assert_int_gt(a.id[0], a.id[1]);
+    /* keyset paging backwards */
+    {
+        struct audits older;
+
+        memset(&older, 0, sizeof(older));
+        ck_assert_int_eq(pfs_store_audit_list(st, NULL, a.id[0], 16, audits__cb, &older), 0);
+        ck_assert_int_eq(older.n, 1);
+        ck_assert_str_eq(older.action[0], "device.add");
+    }
+    down();
+}
+END_TEST
+
+struct import_src {
+    const char *const *serials;
+    int i;
+};
+
+static int import__next(void *ctx, struct pfs_device *d, struct pf_error *err)
+{
+    struct import_src *x = ctx;
+
+    (void)err;
+    if (!x->serials[x->i])
+        return 0;
+    snprintf(d->serial, sizeof(d->serial), "%s", x->serials[x->i++]);
+    snprintf(d->model, sizeof(d->model), "PX-500");
+    return 1;
+}
+
+START_TEST(import_all_or_nothing)
+{
+    static const char *const dup[] = {"I1", "I2", "I1", NULL};
+    static const char *const ok[] = {"I1", "I2", "I3", NULL};
+    struct import_src src = {dup, 0};
+    struct pf_error err = {0};
+    int64_t count = -1;
+
+    up(_i);
+    ck_assert_int_eq(pfs_store_device_import(st, import__next, &src, &ops, 1000, &count, &err),
+                     PF_EEXIST);
+    ck_assert_int_eq(count, 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "I2", NULL, NULL), PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(audit_of(NULL).n, 0);
+    src.serials = ok;
+    src.i = 0;
+    ck_assert_int_eq(pfs_store_device_import(st, import__next, &src, &ops, 1000, &count, &err), 0);
+    ck_assert_int_eq(count, 3);
+    ck_assert_int_eq(pfs_store_device_get(st, "I3", NULL, NULL), 0);
+    ck_assert_str_eq(audit_of("I2").action[0], "device.import");
+    down();
+}
+END_TEST
+
+static void crash__device_add(struct pfs_store *c)
+{
+    struct pfs_device d;
+    struct pf_error err = {0};
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.serial, sizeof(d.serial), "C1");
+    snprintf(d.model, sizeof(d.model), "PX-500");
+    if (pfs_store_device_add(c, &d, &ops, 1000, &err) != 0)
+        _exit(3);
+}
+
+/* An administrative change is durable when the call returns: a crash right
+ * after does not lose it (nor its audit row). */
+START_TEST(admin_change_survives_crash)
+{
+    up(_i);
+    crash_after(crash__device_add);
+    ck_assert_int_eq(pfs_store_device_get(st, "C1", NULL, NULL), 0);
+    ck_assert_str_eq(audit_of("C1").action[0], "device.add");
+    reopen();
+    ck_assert_int_eq(pfs_store_device_get(st, "C1", NULL, NULL), 0);
+    down();
+}
+END_TEST
+
+/* --- store.h: ingest --- */
+
+struct rows {
+    int n;
+    uint32_t seq[16];
+    int64_t stored[16];
+};
+
+static int rows__cb(void *ctx, const struct pfs_health_row *r)
+{
+    struct rows *x = ctx;
+
+    if (x->n < 16) {
+        x->seq[x->n] = r->h.seq;
+        x->stored[x->n] = r->stored_ms;
+    }
+    x->n++;
+    return 0;
+}
+
+START_TEST(ingest_batch)
+{
+    struct pfs_dev_state s;
+    struct rows r;
+    struct pf_birth b;
+    struct pf_state off = {PF_STATE_OFFLINE, 2500};
+    bool newer = false;
+    int n = -1;
+
+    up(_i);
+    add("T1", "PX-500");
+    ck_assert_int_eq(pfs_store_batch_pending(st), 0);
+    put_health(st, "T1", 5, &newer);
+    ck_assert(newer);
+    put_health(st, "T1", 3, &newer); /* older: history only */
+    ck_assert(!newer);
+    put_health(st, "T1", 6, NULL);
+    ck_assert_int_eq(pfs_store_batch_pending(st), 3);
+    /* reads see the open batch; stored_ms is 0 until it commits */
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(pfs_store_health_recent(st, "T1", 10, rows__cb, &r), 0);
+    ck_assert_int_eq(r.n, 3);
+    ck_assert_int_eq(r.seq[0], 6);
+    ck_assert_int_eq(r.stored[0], 0);
+    ck_assert_int_eq(pfs_store_flush(st, 9000, &n), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(pfs_store_batch_pending(st), 0);
+    ck_assert_int_eq(pfs_store_flush(st, 9100, &n), 0); /* nothing open: no-op */
+    ck_assert_int_eq(n, 0);
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(pfs_store_health_recent(st, "T1", 2, rows__cb, &r), 0);
+    ck_assert_int_eq(r.n, 2);
+    ck_assert_int_eq(r.stored[0], 9000);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert(s.seen && s.online && s.have_health);
+    ck_assert_int_eq(s.health.seq, 6);
+    ck_assert_str_eq(s.fw_version, "1.0.0");
+    ck_assert_int_eq(s.last_seen_ms, 2006);
+
+    memset(&b, 0, sizeof(b));
+    b.ts_ms = 3000;
+    snprintf(b.model, sizeof(b.model), "PX-500");
+    snprintf(b.fw_version, sizeof(b.fw_version), "2.0.0");
+    snprintf(b.agent_version, sizeof(b.agent_version), "0.1");
+    ck_assert_int_eq(pfs_store_birth_put(st, "T1", &b, 3000), 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert(s.have_birth);
+    ck_assert_str_eq(s.fw_version, "2.0.0");
+    ck_assert_int_eq(pfs_store_state_put(st, "T1", &off, 3100), 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert(!s.online);
+    ck_assert_int_eq(s.last_seen_ms, 3100);
+    ck_assert_int_eq(health_n("T1"), 3);
+    down();
+}
+END_TEST
+
+struct seen {
+    int n;
+    bool online;
+    uint32_t seq;
+};
+
+static int seen__cb(void *ctx, const struct pfs_seen *s)
+{
+    struct seen *x = ctx;
+
+    x->n++;
+    x->online = s->online;
+    x->seq = s->health_seq;
+    return 0;
+}
+
+static void crash__unflushed(struct pfs_store *c)
+{
+    put_health(c, "T1", 1, NULL);
+    put_health(c, "T1", 2, NULL);
+}
+
+static void crash__flushed(struct pfs_store *c)
+{
+    put_health(c, "T1", 3, NULL);
+    if (pfs_store_flush(c, 5000, NULL) != 0)
+        _exit(3);
+    put_health(c, "T1", 4, NULL); /* a new batch, lost */
+}
+
+/* The batch is one transaction: a crash before flush loses all of it (the
+ * latest state included), a flush makes it durable, and close flushes. */
+START_TEST(ingest_crash_loses_batch_whole)
+{
+    struct pfs_dev_state s;
+    struct seen x = {0};
+
+    up(_i);
+    add("T1", "PX-500");
+    crash_after(crash__unflushed);
+    ck_assert_int_eq(health_n("T1"), 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert(!s.seen);
+    crash_after(crash__flushed);
+    ck_assert_int_eq(health_n("T1"), 1);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert_int_eq(s.health.seq, 3);
+    put_health(st, "T1", 7, NULL);
+    reopen(); /* close commits the open batch */
+    ck_assert_int_eq(health_n("T1"), 2);
+    ck_assert_int_eq(pfs_store_seen_each(st, seen__cb, &x), 0);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert(x.online);
+    ck_assert_int_eq(x.seq, 7);
+    down();
+}
+END_TEST
+
+struct alerts {
+    int n;
+    char kind[8][32];
+};
+
+static int alerts__cb(void *ctx, const struct pfs_alert *a)
+{
+    struct alerts *x = ctx;
+
+    if (x->n < 8)
+        snprintf(x->kind[x->n], sizeof(x->kind[0]), "%s", a->kind);
+    x->n++;
+    return 0;
+}
+
+struct groups {
+    int64_t alerts_battery, models_px, fw_1;
+};
+
+static int groups__cb(void *ctx, const char *group, const char *key, int64_t count)
+{
+    struct groups *g = ctx;
+
+    if (strcmp(group, "alerts") == 0 && strcmp(key, "battery") == 0)
+        g->alerts_battery = count;
+    if (strcmp(group, "models") == 0 && strcmp(key, "PX-500") == 0)
+        g->models_px = count;
+    if (strcmp(group, "firmware") == 0 && strcmp(key, "1.0.0") == 0)
+        g->fw_1 = count;
+    return 0;
+}
+
+START_TEST(alerts_and_summary)
+{
+    struct alerts x;
+    struct pfs_summary sum;
+    struct groups g = {0};
+
+    up(_i);
+    add("T1", "PX-500");
+    add("T2", "PX-500");
+    add("T3", "QX-1");
+    put_health(st, "T1", 1, NULL);
+    ck_assert_int_eq(pfs_store_alert_open(st, "T1", "battery", 100, "12%"), 0);
+    ck_assert_int_eq(pfs_store_alert_open(st, "T1", "battery", 101, "11%"), PF_EEXIST);
+    ck_assert_int_eq(pfs_store_alert_open(st, "T2", "paper", 100, NULL), 0);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_alerts_open(st, NULL, alerts__cb, &x), 0);
+    ck_assert_int_eq(x.n, 2);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_alerts_open(st, "T1", alerts__cb, &x), 0);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert_str_eq(x.kind[0], "battery");
+    ck_assert_int_eq(pfs_store_device_revoke(st, "T3", &ops, 200, NULL), 0);
+    ck_assert_int_eq(pfs_store_summary(st, &sum, groups__cb, &g), 0);
+    ck_assert_int_eq(sum.total, 3);
+    ck_assert_int_eq(sum.revoked, 1);
+    ck_assert_int_eq(sum.online, 1);
+    ck_assert_int_eq(sum.never_seen, 1);
+    ck_assert_int_eq(g.alerts_battery, 1);
+    ck_assert_int_eq(g.models_px, 2);
+    ck_assert_int_eq(g.fw_1, 1);
+    ck_assert_int_eq(pfs_store_summary(st, &sum, NULL, NULL), 0);
+    ck_assert_int_eq(pfs_store_alert_close(st, "T1", "battery", 300), 0);
+    ck_assert_int_eq(pfs_store_alert_close(st, "T1", "battery", 301), PF_ENOENT);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_alerts_open(st, "T1", alerts__cb, &x), 0);
+    ck_assert_int_eq(x.n, 0);
+    /* registering a serial closes its unknown_serial alert */
+    ck_assert_int_eq(pfs_store_alert_open(st, "NEW", "unknown_serial", 400, NULL), 0);
+    add("NEW", "PX-500");
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_alerts_open(st, "NEW", alerts__cb, &x), 0);
+    ck_assert_int_eq(x.n, 0);
+    down();
+}
+END_TEST
+
+START_TEST(prune_and_expire)
+{
+    int deleted = -1;
+
+    up(_i);
+    add("T1", "PX-500");
+    for (uint32_t i = 1; i <= 10; i++)
+        put_health(st, "T1", i, NULL);
+    ck_assert_int_eq(pfs_store_health_prune(st, "T1", 4), 0);
+    ck_assert_int_eq(health_n("T1"), 4);
+    ck_assert_int_eq(pfs_store_flush(st, 100, NULL), 0);
+    /* received at 2007..2010: before 2009 goes, at most 1 per call */
+    ck_assert_int_eq(pfs_store_health_expire(st, 2009, 1, &deleted), 0);
+    ck_assert_int_eq(deleted, 1);
+    ck_assert_int_eq(pfs_store_health_expire(st, 2009, 100, &deleted), 0);
+    ck_assert_int_eq(deleted, 1);
+    ck_assert_int_eq(health_n("T1"), 2);
+    down();
+}
+END_TEST
+
+struct devs {
+    int n;
+    char serial[8][PF_SERIAL_MAX + 1];
+};
+
+static int devs__cb(void *ctx, const struct pfs_device *d, const struct pfs_dev_state *s,
+                    const char *alerts_csv)
+{
+    struct devs *x = ctx;
+
+    (void)s;
+    (void)alerts_csv;
+    if (x->n < 8)
+        snprintf(x->serial[x->n], sizeof(x->serial[0]), "%s", d->serial);
+    x->n++;
+    return 0;
+}
+
+static struct devs list(const struct pfs_dev_filter *f, bool *more)
+{
+    struct devs x;
+
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_device_list(st, f, devs__cb, &x, more), 0);
+    return x;
+}
+
+START_TEST(device_list_filters)
+{
+    struct pfs_dev_filter f = {.limit = 2};
+    struct pf_state off = {PF_STATE_OFFLINE, 0};
+    struct devs x;
+    bool more = false;
+
+    up(_i);
+    add("A1", "PX-500");
+    add("A2", "PX-500");
+    add("A3", "QX-1");
+    add("A4", "QX-1");
+    put_health(st, "A1", 1, NULL);
+    put_health(st, "A2", 1, NULL);
+    ck_assert_int_eq(pfs_store_state_put(st, "A2", &off, 5000), 0);
+    ck_assert_int_eq(pfs_store_alert_open(st, "A1", "paper", 1, NULL), 0);
+    ck_assert_int_eq(pfs_store_device_revoke(st, "A4", &ops, 1, NULL), 0);
+    x = list(&f, &more);
+    ck_assert_int_eq(x.n, 2);
+    ck_assert(more);
+    ck_assert_str_eq(x.serial[1], "A2");
+    f.after = "A2";
+    x = list(&f, &more);
+    ck_assert_int_eq(x.n, 2);
+    ck_assert(!more);
+    ck_assert_str_eq(x.serial[0], "A3");
+    memset(&f, 0, sizeof(f));
+    f.limit = 10;
+    f.conn = PFS_FILTER_ONLINE;
+    ck_assert_str_eq(list(&f, &more).serial[0], "A1");
+    f.conn = PFS_FILTER_OFFLINE;
+    ck_assert_str_eq(list(&f, &more).serial[0], "A2");
+    f.conn = PFS_FILTER_NEVER;
+    x = list(&f, &more);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert_str_eq(x.serial[0], "A3");
+    f.conn = PFS_FILTER_REVOKED;
+    ck_assert_str_eq(list(&f, &more).serial[0], "A4");
+    memset(&f, 0, sizeof(f));
+    f.limit = 10;
+    f.model = "QX-1";
+    ck_assert_int_eq(list(&f, &more).n, 2);
+    f.model = NULL;
+    f.alert = "paper";
+    ck_assert_int_eq(list(&f, &more).n, 1);
+    f.alert = NULL;
+    f.fw = "1.0.0";
+    ck_assert_int_eq(list(&f, &more).n, 2);
+    down();
+}
+END_TEST
+
+/* --- store.h: transactions --- */
+
+START_TEST(transactions)
+{
+    struct pfs_tx *tx = NULL, *tx2 = NULL;
+    struct pfs_device d;
+    struct pf_error err = {0};
+
+    up(_i);
+    add("T1", "PX-500");
+    put_health(st, "T1", 1, NULL);
+    /* begin commits the open batch: it stays whatever the transaction does */
+    ck_assert_int_eq(pfs_store_tx_begin(st, PFS_DURABILITY_FULL, 100, &tx, &err), 0);
+    ck_assert_ptr_nonnull(tx);
+    ck_assert_int_eq(pfs_store_batch_pending(st), 0);
+    ck_assert_int_eq(pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, 100, &tx2, &err), PF_ESTATE);
+    ck_assert_ptr_null(tx2);
+    /* a call that is a transaction of its own refuses while one is open */
+    memset(&d, 0, sizeof(d));
+    snprintf(d.serial, sizeof(d.serial), "T2");
+    snprintf(d.model, sizeof(d.model), "PX-500");
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 100, &err), PF_ESTATE);
+    pfs_store_tx_rollback(tx);
+    pfs_store_tx_rollback(tx); /* closed: no-op */
+    pfs_store_tx_rollback(NULL);
+    ck_assert_int_eq(pfs_store_tx_commit(tx, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_device_get(st, "T2", NULL, NULL), PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(health_n("T1"), 1);
+    /* an empty transaction commits; the store is usable after */
+    ck_assert_int_eq(pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, 100, &tx, &err), 0);
+    ck_assert_int_eq(pfs_store_tx_commit(tx, &err), 0);
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 100, &err), 0);
+    /* close with a transaction open rolls it back */
+    ck_assert_int_eq(pfs_store_tx_begin(st, PFS_DURABILITY_FULL, 100, &tx, &err), 0);
+    reopen();
+    ck_assert_int_eq(pfs_store_tx_begin(st, PFS_DURABILITY_FULL, 100, &tx, &err), 0);
+    pfs_store_tx_rollback(tx);
+    reopen();
+    ck_assert_int_eq(health_n("T1"), 1);
+    down();
+}
+END_TEST
+
+/* --- store_lifecycle.h: merchants --- */
+
+static struct pfs_merchant merchant(const char *id, const char *uscc)
+{
+    struct pfs_merchant m;
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.id, sizeof(m.id), "%s", id);
+    snprintf(m.name, sizeof(m.name), "Shop %s", id);
+    snprintf(m.uscc, sizeof(m.uscc), "%s", uscc);
+    snprintf(m.mcc, sizeof(m.mcc), "5411");
+    snprintf(m.address, sizeof(m.address), "1 Road");
+    snprintf(m.contact_name, sizeof(m.contact_name), "Li");
+    snprintf(m.contact_phone, sizeof(m.contact_phone), "13800000000");
+    snprintf(m.tz, sizeof(m.tz), "Asia/Shanghai");
+    m.nfees = 1;
+    snprintf(m.fee_plan[0], sizeof(m.fee_plan[0]), "fees-2027");
+    m.status = PFS_MERCHANT_ACTIVE; /* ignored: a new merchant has applied */
+    return m;
+}
+
+static int change__status(void *ctx, struct pfs_merchant *m, struct pf_error *err)
+{
+    (void)err;
+    m->status = *(enum pfs_merchant_status *)ctx;
+    return 0;
+}
+
+static int change__refuse(void *ctx, struct pfs_merchant *m, struct pf_error *err)
+{
+    (void)ctx;
+    snprintf(m->name, sizeof(m->name), "changed");
+    return pf_error_set(err, PF_EINVAL, "refused");
+}
+
+static void set_status(const char *id, enum pfs_merchant_status s)
+{
+    struct pf_error err = {0};
+
+    ck_assert_msg(pfs_store_merchant_change(st, id, "test", change__status, &s, &ops, 500, NULL,
+                                            &err) == 0,
+                  "%s", err.msg);
+}
+
+START_TEST(merchants)
+{
+    struct pfs_merchant m = merchant("M1", "91110000000000001A"), got, out;
+    struct pf_error err = {0};
+    enum pfs_merchant_status approved = PFS_MERCHANT_APPROVED;
+    int n = 0;
+    bool more = false;
+
+    up(_i);
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), 0);
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), PF_EEXIST);
+    m = merchant("M2", "91110000000000001A");
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), PF_EEXIST);
+    ck_assert_ptr_nonnull(strstr(err.msg, "uscc"));
+    m = merchant("M2", "91110000000000002B");
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), 0);
+    ck_assert_int_eq(pfs_store_merchant_get(st, "M1", &got), 0);
+    ck_assert_int_eq(got.status, PFS_MERCHANT_APPLIED);
+    ck_assert_str_eq(got.tz, "Asia/Shanghai");
+    ck_assert_int_eq((int)got.nfees, 1);
+    ck_assert_str_eq(got.fee_plan[0], "fees-2027");
+    ck_assert_int_eq(got.created_ms, 100);
+    ck_assert_int_eq(pfs_store_merchant_get(st, "NOPE", &got), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_merchant_change(st, "M1", "approve", change__status, &approved, &ops,
+                                               200, &out, &err),
+                     0);
+    ck_assert_int_eq(out.status, PFS_MERCHANT_APPROVED);
+    ck_assert_int_eq(out.updated_ms, 200);
+    ck_assert_int_eq(pfs_store_merchant_change(st, "NOPE", "approve", change__status, &approved,
+                                               &ops, 200, &out, &err),
+                     PF_ENOENT);
+    /* a refusal changes nothing and writes no audit row */
+    ck_assert_int_eq(pfs_store_merchant_change(st, "M1", "rename", change__refuse, NULL, &ops, 300,
+                                               NULL, &err),
+                     PF_EINVAL);
+    ck_assert_int_eq(pfs_store_merchant_get(st, "M1", &got), 0);
+    ck_assert_str_eq(got.name, "Shop M1");
+    ck_assert_str_eq(audit_of("M1").action[0], "merchant.approve");
+    ck_assert_int_eq(
+            pfs_store_merchant_list(st, PFS_MERCHANT_APPLIED, NULL, 10, count__merchant, &n, &more),
+            0);
+    ck_assert_int_eq(n, 1);
+    n = 0;
+    ck_assert_int_eq(pfs_store_merchant_list(st, -1, NULL, 1, count__merchant, &n, &more), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert(more);
+    n = 0;
+    ck_assert_int_eq(pfs_store_merchant_list(st, -1, "M1", 10, count__merchant, &n, &more), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert(!more);
+    down();
+}
+END_TEST
+
+/* --- store_lifecycle.h: terminals --- */
+
+static void bound_fleet(void)
+{
+    struct pfs_merchant m = merchant("M1", "91110000000000001A");
+    struct pf_error err = {0};
+
+    add("OLD", "PX-500");
+    add("NEW", "PX-700");
+    add("ALIEN", "QX-1");
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), 0);
+    set_status("M1", PFS_MERCHANT_APPROVED);
+    ck_assert_msg(pfs_store_term_bind(st, "OLD", "M1", &ops, 1000, &err) == 0, "%s", err.msg);
+}
+
+static int json__has(void *ctx, const char *json)
+{
+    const char *want = ctx;
+
+    return strstr(json, want) ? 1 : 0;
+}
+
+START_TEST(terminals)
+{
+    struct pfs_term t;
+    struct pfs_merchant m;
+    struct pf_error err = {0};
+    char mid[PFS_MERCHANT_ID_MAX + 1], tz[PFS_TZ_MAX + 1], fees[256];
+    char *json = NULL;
+    bool changed = false;
+    int n = 0;
+
+    up(_i);
+    add("T1", "PX-500");
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    ck_assert_int_eq(pfs_store_term_get(st, "NOPE", &t), PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(pfs_store_term_binding(st, "T1", mid, tz, fees, sizeof(fees)), 0);
+    ck_assert_str_eq(mid, "");
+    ck_assert_str_eq(fees, "[]");
+    m = merchant("M1", "91110000000000001A");
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), 0);
+    /* an applied merchant gets no terminal; nothing changes */
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 1000, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "NOPE", &ops, 1000, &err), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    set_status("M1", PFS_MERCHANT_APPROVED);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 1000, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 1001, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_merchant_get(st, "M1", &m), 0);
+    ck_assert_int_eq(m.status, PFS_MERCHANT_ACTIVE); /* its first terminal */
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    ck_assert_int_eq(pfs_store_term_binding(st, "T1", mid, tz, fees, sizeof(fees)), 0);
+    ck_assert_str_eq(mid, "M1");
+    ck_assert_str_eq(tz, "Asia/Shanghai");
+    ck_assert_ptr_nonnull(strstr(fees, "fees-2027"));
+    ck_assert_int_eq(pfs_store_term_json(st, "T1", &json), 0);
+    ck_assert_ptr_nonnull(strstr(json, "\"installed\""));
+    free(json);
+    ck_assert_int_eq(pfs_store_merchant_terminals(st, "M1", json__has, "\"T1\""), 1);
+    ck_assert_int_eq(pfs_store_term_installed_each(st, count__serial, &n), 0);
+    ck_assert_int_eq(n, 1);
+    /* a merchant with a bound terminal cannot close */
+    {
+        enum pfs_merchant_status closed = PFS_MERCHANT_CLOSED;
+
+        ck_assert_int_eq(pfs_store_merchant_change(st, "M1", "close", change__status, &closed, &ops,
+                                                   1100, NULL, &err),
+                         PF_ESTATE);
+    }
+    ck_assert_int_eq(pfs_store_term_activate(st, "T1", 1200, &changed), 0);
+    ck_assert(changed);
+    ck_assert_int_eq(pfs_store_term_activate(st, "T1", 1201, &changed), 0);
+    ck_assert(!changed);
+    ck_assert_int_eq(pfs_store_term_tags(st, "T1", "[\"north\"]", &ops, 1300, &err), 0);
+    ck_assert_int_eq(pfs_store_term_json(st, "T1", &json), 0);
+    ck_assert_ptr_nonnull(strstr(json, "north"));
+    free(json);
+    ck_assert_int_eq(pfs_store_term_retire(st, "T1", &ops, 1400, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 1500, &err), 0);
+    ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 1501, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_term_binding(st, "T1", mid, tz, fees, sizeof(fees)), 0);
+    ck_assert_str_eq(mid, "");
+    ck_assert_int_eq(pfs_store_term_retire(st, "T1", &ops, 1600, &err), 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_RETIRED);
+    ck_assert(t.revoked);
+    ck_assert_int_eq(pfs_store_term_tags(st, "T1", "[]", &ops, 1700, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_term_json(st, "NOPE", &json), PF_EUNKNOWN_SERIAL);
+    down();
+}
+END_TEST
+
+struct hook {
+    int calls;
+    int rc;
+    enum pfs_term_state old_state_seen;
+};
+
+static int hook__swap(void *ctx, struct pfs_tx *tx, const char *old_serial, const char *new_serial,
+                      struct pf_error *err)
+{
+    struct hook *h = ctx;
+    struct pfs_term t;
+
+    ck_assert_ptr_nonnull(tx);
+    ck_assert_str_eq(old_serial, "OLD");
+    ck_assert_str_eq(new_serial, "NEW");
+    h->calls++;
+    /* reads see the open transaction */
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    h->old_state_seen = t.state;
+    return h->rc ? pf_error_set(err, h->rc, "hook refused") : 0;
+}
+
+static int history__cb(void *ctx, const struct pfs_audit *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(swap)
+{
+    struct hook h = {0, PF_EIO, 0};
+    struct pfs_term t;
+    struct pf_error err = {0};
+    int64_t rid = -1;
+    int n_audit = 0, n_repairs = 0;
+    char *json = NULL;
+
+    up(_i);
+    bound_fleet();
+    n_audit = audit_of(NULL).n;
+    /* the hook refuses: the whole swap is rolled back */
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "NEW", "broken", hook__swap, &h, &sup, 2000, &rid, &err),
+            PF_EIO);
+    ck_assert_int_eq(h.calls, 1);
+    ck_assert_int_eq(h.old_state_seen, PFS_TERM_IN_REPAIR);
+    ck_assert_int_eq(rid, 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    ck_assert_int_eq(audit_of(NULL).n, n_audit);
+    ck_assert_int_eq(pfs_store_repair_list(st, "OLD", -1, 10, count__json, &n_repairs), 0);
+    ck_assert_int_eq(n_repairs, 0);
+    /* refusals: same terminal, another model family */
+    ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "OLD", "x", NULL, NULL, &sup, 2100, &rid, &err),
+                     PF_EINVAL);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "ALIEN", "x", NULL, NULL, &sup, 2100, &rid, &err),
+            PF_ESTATE);
+    /* the swap */
+    h.rc = 0;
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "NEW", "broken", hook__swap, &h, &sup, 3000, &rid, &err),
+            0);
+    ck_assert_int_gt(rid, 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_REPAIR);
+    ck_assert_str_eq(t.merchant_id, "");
+    ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    ck_assert_int_eq(pfs_store_repair_json(st, rid, &json), 0);
+    ck_assert_ptr_nonnull(strstr(json, "\"NEW\""));
+    free(json);
+    ck_assert_int_eq(pfs_store_history_json(st, "OLD", 10, &json), 0);
+    ck_assert_ptr_nonnull(strstr(json, "swap_out"));
+    free(json);
+    /* found by either terminal and by the merchant */
+    n_audit = 0;
+    ck_assert_int_eq(pfs_store_audit_query(st, "NEW", NULL, 0, 0, 10, history__cb, &n_audit), 0);
+    ck_assert_int_eq(n_audit, 2); /* device.add, terminal.swap */
+    n_audit = 0;
+    ck_assert_int_eq(pfs_store_audit_query(st, "NEW", NULL, 2500, 0, 10, history__cb, &n_audit), 0);
+    ck_assert_int_eq(n_audit, 1);
+    n_audit = 0;
+    ck_assert_int_eq(pfs_store_audit_query(st, NULL, "M1", 2500, 0, 10, history__cb, &n_audit), 0);
+    ck_assert_int_eq(n_audit, 1);
+    reopen();
+    ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    down();
+}
+END_TEST
+
+struct pending {
+    int n;
+    char cmd[64];
+    bool lock;
+};
+
+static int pending__cb(void *ctx, const struct pfs_lock_pending *p)
+{
+    struct pending *x = ctx;
+
+    x->n++;
+    snprintf(x->cmd, sizeof(x->cmd), "%s", p->cmd_id);
+    x->lock = p->lock;
+    return 0;
+}
+
+START_TEST(tamper_lock_and_repair)
+{
+    struct pfs_repair_change back = {PFS_REPAIR_RETURNED, NULL, NULL, "fixed", "cmd-2"};
+    struct pending p = {0};
+    struct pfs_term t;
+    struct pf_error err = {0};
+    char serial[PF_SERIAL_MAX + 1] = "";
+    bool changed = false, matched = true, unlock = false;
+    int n = 0;
+
+    up(_i);
+    bound_fleet();
+    ck_assert_int_eq(pfs_store_term_tamper(st, "OLD", "cmd-1", 2000, &changed, &err), 0);
+    ck_assert(changed);
+    ck_assert_int_eq(pfs_store_term_tamper(st, "OLD", "cmd-9", 2001, &changed, &err), 0);
+    ck_assert(!changed);
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_LOCKED);
+    ck_assert(t.lock_want && !t.lock_acked);
+    ck_assert_int_eq(pfs_store_lock_pending_each(st, pending__cb, &p), 0);
+    ck_assert_int_eq(p.n, 1);
+    ck_assert_str_eq(p.cmd, "cmd-1");
+    ck_assert(p.lock);
+    ck_assert_int_eq(pfs_store_term_lock_report(st, "OLD", "cmd-x", true, 2100, &matched), 0);
+    ck_assert(!matched);
+    ck_assert_int_eq(pfs_store_term_lock_report(st, "OLD", "cmd-1", true, 2100, &matched), 0);
+    ck_assert(matched);
+    p.n = 0;
+    ck_assert_int_eq(pfs_store_lock_pending_each(st, pending__cb, &p), 0);
+    ck_assert_int_eq(p.n, 0);
+    /* posfleetd opened the repair; closing it returns the terminal and unlocks it */
+    ck_assert_int_eq(pfs_store_repair_list(st, "OLD", -2, 10, count__json, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &back, &sup, 3000, &unlock, serial, &err), 0);
+    ck_assert(unlock);
+    ck_assert_str_eq(serial, "OLD");
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    ck_assert_str_eq(t.merchant_id, "");
+    p.n = 0;
+    ck_assert_int_eq(pfs_store_lock_pending_each(st, pending__cb, &p), 0);
+    ck_assert_int_eq(p.n, 1);
+    ck_assert(!p.lock);
+    ck_assert_str_eq(p.cmd, "cmd-2");
+    ck_assert_int_eq(pfs_store_repair_change(st, 1, &back, &sup, 3001, &unlock, NULL, &err),
+                     PF_ESTATE);
+    n = 0;
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, -2, 10, count__json, &n), 0);
+    ck_assert_int_eq(n, 0);
+    down();
+}
+END_TEST
+
+START_TEST(repairs)
+{
+    struct pfs_repair_change to_diag = {PFS_REPAIR_DIAGNOSED, "[\"PRINTER\"]", NULL, "jam", NULL};
+    struct pfs_repair_change back = {PFS_REPAIR_RECEIVED, NULL, NULL, NULL, NULL};
+    struct pfs_repair_change scrap = {PFS_REPAIR_SCRAPPED, NULL, NULL, NULL, NULL};
+    struct pfs_repair_change notes = {-1, NULL, "[\"roller\"]", "ordered", NULL};
+    struct pfs_term t;
+    struct pf_error err = {0};
+    enum pfs_dev_status status;
+    int64_t id = 0, other = 0;
+    bool unlock = true;
+    char *json = NULL;
+    int n = 0;
+
+    up(_i);
+    add("T1", "PX-500");
+    ck_assert_int_eq(
+            pfs_store_repair_open(st, "T1", "printer", "[\"PRINTER\"]", &sup, 100, &id, &err), 0);
+    ck_assert_int_gt(id, 0);
+    ck_assert_int_eq(pfs_store_repair_open(st, "T1", "again", NULL, &sup, 101, &other, &err),
+                     PF_EEXIST);
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_REPAIR);
+    ck_assert_int_eq(pfs_store_repair_change(st, id, &to_diag, &sup, 200, &unlock, NULL, &err), 0);
+    ck_assert(!unlock);
+    ck_assert_int_eq(pfs_store_repair_change(st, id, &back, &sup, 300, &unlock, NULL, &err),
+                     PF_ESTATE);
+    ck_assert_int_eq(pfs_store_repair_change(st, id, &notes, &sup, 310, &unlock, NULL, &err), 0);
+    ck_assert_int_eq(pfs_store_repair_change(st, 999, &notes, &sup, 310, &unlock, NULL, &err),
+                     PF_ENOENT);
+    ck_assert_int_eq(pfs_store_repair_json(st, id, &json), 0);
+    ck_assert_ptr_nonnull(strstr(json, "\"diagnosed\""));
+    ck_assert_ptr_nonnull(strstr(json, "roller"));
+    ck_assert_ptr_nonnull(strstr(json, "ordered"));
+    free(json);
+    ck_assert_int_eq(pfs_store_repair_json(st, 999, &json), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, PFS_REPAIR_DIAGNOSED, 10, count__json, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(pfs_store_repair_change(st, id, &scrap, &sup, 400, &unlock, NULL, &err), 0);
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_RETIRED);
+    ck_assert_int_eq(pfs_store_device_status(st, "T1", &status), 0);
+    ck_assert_int_eq(status, PFS_DEV_REVOKED);
+    ck_assert_int_eq(pfs_store_history_json(st, "T1", 20, &json), 0);
+    ck_assert_ptr_nonnull(strstr(json, "repair_open"));
+    free(json);
+    ck_assert_int_eq(pfs_store_history_json(st, "NOPE", 20, &json), PF_EUNKNOWN_SERIAL);
+    down();
+}
+END_TEST
+
+/* --- store_updates.h --- */
+
+static struct pfs_bundle_rec bundle(const char *id)
+{
+    struct pfs_bundle_rec b;
+
+    memset(&b, 0, sizeof(b));
+    snprintf(b.id, sizeof(b.id), "%s", id);
+    b.kind = PF_KIND_FIRMWARE;
+    snprintf(b.version, sizeof(b.version), "2.0.0");
+    snprintf(b.models, sizeof(b.models), "PX-500");
+    b.size = 1234;
+    snprintf(b.manifest, sizeof(b.manifest), "%064d", 7);
+    b.created_s = 10;
+    b.expires_s = 1000000;
+    b.uploaded_ms = 100; /* the caller's upload time, kept as given */
+    return b;
+}
+
+static struct pf_update_event event(const char *id, const char *offer, enum pf_update_status s)
+{
+    struct pf_update_event e;
+
+    memset(&e, 0, sizeof(e));
+    snprintf(e.id, sizeof(e.id), "%s", id);
+    snprintf(e.offer, sizeof(e.offer), "%s", offer);
+    e.kind = PF_KIND_FIRMWARE;
+    snprintf(e.version, sizeof(e.version), "2.0.0");
+    e.status = s;
+    e.ts_ms = 5000;
+    if (s == PF_UPD_FAILED)
+        snprintf(e.code, sizeof(e.code), "DIGEST");
+    return e;
+}
+
+static int64_t events_of(const char *serial, const char *id)
+{
+    int64_t n = -1;
+
+    ck_assert_int_eq(pfs_store_update_event_count(st, serial, id, &n), 0);
+    return n;
+}
+
+static void crash__event(struct pfs_store *c)
+{
+    struct pf_update_event e = event("e-crash", "o1", PF_UPD_DOWNLOADING);
+    bool recorded = false;
+
+    e.percent = 50;
+    if (pfs_store_update_event_put(c, "T1", &e, 6000, &recorded) != 0 || !recorded)
+        _exit(3);
+}
+
+struct kinds {
+    int64_t failed;
+};
+
+static int counts__cb(void *ctx, const char *key, int64_t n)
+{
+    struct kinds *k = ctx;
+
+    if (strcmp(key, "failed") == 0)
+        k->failed = n;
+    return 0;
+}
+
+START_TEST(updates)
+{
+    char id[PF_B2_HEX_LEN + 1];
+    struct pfs_bundle_rec b, got;
+    struct pfs_offer_rec o;
+    struct pfs_update_rec cur;
+    struct pf_update_event e;
+    struct pf_error err = {0};
+    struct kinds k = {0};
+    bool created = false, recorded = false;
+    char *body = NULL;
+    int n = 0, before;
+
+    up(_i);
+    add("T1", "PX-500");
+    snprintf(id, sizeof(id), "%064d", 1);
+    b = bundle(id);
+    ck_assert_int_eq(pfs_store_bundle_put(st, &b, &ops, 100, &created, &err), 0);
+    ck_assert(created);
+    before = audit_of(NULL).n;
+    ck_assert_int_eq(pfs_store_bundle_put(st, &b, &ops, 101, &created, &err), 0);
+    ck_assert(!created);
+    ck_assert_int_eq(audit_of(NULL).n, before);
+    ck_assert_int_eq(pfs_store_bundle_get(st, id, &got), 0);
+    ck_assert_str_eq(got.version, "2.0.0");
+    ck_assert_str_eq(got.models, "PX-500");
+    ck_assert_int_eq((int)got.size, 1234);
+    ck_assert_int_eq(got.uploaded_ms, 100);
+    ck_assert_int_eq(pfs_store_bundle_get(st, "nope", &got), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_bundle_list(st, 10, count__bundle, &n), 0);
+    ck_assert_int_eq(n, 1);
+
+    memset(&o, 0, sizeof(o));
+    snprintf(o.id, sizeof(o.id), "o1");
+    snprintf(o.serial, sizeof(o.serial), "T1");
+    snprintf(o.bundle, sizeof(o.bundle), "%s", id);
+    o.created_ms = 1000;
+    o.deadline_ms = 9000;
+    ck_assert_int_eq(pfs_store_offer_put(st, &o, &b, "{\"offer\":1}", &ops, &err), 0);
+    ck_assert_int_eq(pfs_store_offer_put(st, &o, &b, "{\"offer\":1}", &ops, &err), PF_EEXIST);
+    ck_assert_str_eq(audit_of("T1").action[0], "device.update");
+    ck_assert_int_eq(pfs_store_offer_pending(st, "T1", 2000, &body), 0);
+    ck_assert_str_eq(body, "{\"offer\":1}");
+    free(body);
+    ck_assert_int_eq(pfs_store_offer_pending(st, "T1", 9001, &body), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_update_current(st, "T1", &cur), 0);
+    ck_assert_str_eq(cur.status, "offered");
+    ck_assert_int_eq(pfs_store_update_current(st, "NOPE", &cur), PF_ENOENT);
+
+    /* an event id is recorded once */
+    e = event("e1", "o1", PF_UPD_FAILED);
+    ck_assert_int_eq(pfs_store_update_event_put(st, "T1", &e, 5000, &recorded), 0);
+    ck_assert(recorded);
+    ck_assert_int_eq(pfs_store_update_event_put(st, "T1", &e, 5001, &recorded), 0);
+    ck_assert(!recorded);
+    ck_assert_int_eq(events_of("T1", "e1"), 1);
+    /* a final status is never replaced */
+    e = event("e2", "o1", PF_UPD_INSTALLING);
+    ck_assert_int_eq(pfs_store_update_event_put(st, "T1", &e, 5100, &recorded), 0);
+    ck_assert(recorded);
+    ck_assert_int_eq(pfs_store_update_current(st, "T1", &cur), 0);
+    ck_assert_str_eq(cur.status, "failed");
+    ck_assert_str_eq(cur.code, "DIGEST");
+    ck_assert_int_eq(pfs_store_offer_pending(st, "T1", 2000, &body), PF_ENOENT);
+    n = 0;
+    ck_assert_int_eq(pfs_store_update_events(st, "T1", 10, count__update, &n), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(pfs_store_update_counts(st, counts__cb, &k), 0);
+    ck_assert_int_eq(k.failed, 1);
+    /* recorded means durable: a crash right after keeps it */
+    crash_after(crash__event);
+    ck_assert_int_eq(events_of("T1", "e-crash"), 1);
+    ck_assert_int_eq(events_of("T1", "e-none"), 0);
+    down();
+}
+END_TEST
+
+/* --- store_diag.h --- */
+
+struct diags {
+    int n;
+    char status[PFS_DIAG_STATUS_MAX + 1];
+    bool late;
+    int64_t size, received;
+    int done;
+};
+
+static int diags__cb(void *ctx, const struct pfs_diag_rec *r)
+{
+    struct diags *x = ctx;
+
+    x->n++;
+    snprintf(x->status, sizeof(x->status), "%s", r->status);
+    x->late = r->late;
+    x->size = r->archive_size;
+    x->received = r->archive_received;
+    x->done = r->archive_done;
+    return 0;
+}
+
+static struct pfs_diag_rec diag_req(const char *id, int64_t deadline)
+{
+    struct pfs_diag_rec r;
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.id, sizeof(r.id), "%s", id);
+    snprintf(r.serial, sizeof(r.serial), "T1");
+    snprintf(r.command, sizeof(r.command), "logs");
+    r.args = "{\"lines\":10}";
+    r.created_ms = 100;
+    r.deadline_ms = deadline;
+    return r;
+}
+
+static struct pf_diag_resp diag_ok(const char *id)
+{
+    struct pf_diag_resp a;
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    snprintf(a.cmd, sizeof(a.cmd), "logs");
+    a.status = PF_DIAG_OK;
+    a.result = "{\"lines\":[]}";
+    return a;
+}
+
+START_TEST(diagnostics)
+{
+    struct pfs_diag_rec r = diag_req("d1", 1000);
+    struct pf_diag_resp a = diag_ok("d1");
+    struct pf_error err = {0};
+    struct diags x;
+    int64_t received = -1;
+    bool late = true;
+    void *buf = NULL;
+    size_t len = 0;
+    int n = -1;
+
+    up(_i);
+    add("T1", "PX-500");
+    ck_assert_int_eq(pfs_store_diag_create(st, &r, &sup, 100, &err), 0);
+    ck_assert_int_eq(pfs_store_diag_create(st, &r, &sup, 100, &err), PF_EEXIST);
+    ck_assert_str_eq(audit_of("T1").action[0], "diag.request");
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_diag_get(st, "d1", diags__cb, &x), 0);
+    ck_assert_str_eq(x.status, "pending");
+    ck_assert_int_eq(pfs_store_diag_get(st, "nope", diags__cb, &x), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_diag_answer(st, "T2", &a, -1, NULL, 200, &late), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_diag_answer(st, "T1", &a, 10, "b2:abc", 200, &late), 0);
+    ck_assert(!late);
+    ck_assert_int_eq(pfs_store_diag_answer(st, "T1", &a, 10, "b2:abc", 201, &late), PF_EEXIST);
+    /* the archive: chunks only in order, then done */
+    ck_assert_int_eq(pfs_store_diag_chunk_put(st, "d1", 4, "efgh", 4, 300, &received), PF_ERANGE);
+    ck_assert_int_eq(received, 0);
+    ck_assert_int_eq(pfs_store_diag_chunk_put(st, "d1", 0, "abcd", 4, 300, &received), 0);
+    ck_assert_int_eq(received, 4);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_diag_transfers(st, diags__cb, &x), 0);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert_int_eq(x.size, 10);
+    ck_assert_int_eq(pfs_store_diag_chunk_put(st, "d1", 4, "efghijk", 7, 300, &received),
+                     PF_ERANGE); /* beyond the announced size */
+    ck_assert_int_eq(pfs_store_diag_chunk_put(st, "d1", 4, "efghij", 6, 300, &received), 0);
+    ck_assert_int_eq(pfs_store_diag_chunk_put(st, "nope", 0, "a", 1, 300, &received), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_diag_archive_done(st, "d1", 1, 400), 0);
+    ck_assert_int_eq(pfs_store_diag_archive_read(st, "d1", &buf, &len), 0);
+    ck_assert_int_eq((int)len, 10);
+    ck_assert_int_eq(memcmp(buf, "abcdefghij", 10), 0);
+    free(buf);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_diag_transfers(st, diags__cb, &x), 0);
+    ck_assert_int_eq(x.n, 0);
+    /* expiry, and a late answer stored with its flag */
+    r = diag_req("d2", 500);
+    ck_assert_int_eq(pfs_store_diag_create(st, &r, &sup, 100, &err), 0);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_diag_expire(st, 600, diags__cb, &x, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert_int_eq(pfs_store_diag_expire(st, 700, NULL, NULL, &n), 0);
+    ck_assert_int_eq(n, 0);
+    a = diag_ok("d2");
+    ck_assert_int_eq(pfs_store_diag_answer(st, "T1", &a, -1, NULL, 800, &late), 0);
+    ck_assert(late);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_diag_list(st, "T1", 10, diags__cb, &x), 0);
+    ck_assert_int_eq(x.n, 2);
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_diag_get(st, "d2", diags__cb, &x), 0);
+    ck_assert_str_eq(x.status, "ok");
+    ck_assert(x.late);
+    down();
+}
+END_TEST
+
+/* --- rollouts (store_rollouts.h) ---
+ *
+ * Their cases come here, in the same shape: a START_TEST that calls up(_i)
+ * and down(), added to the "rollouts" case of contract_suite() below. */
+
+static Suite *contract_suite(void)
+{
+    Suite *s = suite_create("store_contract");
+    struct {
+        const char *name;
+        const TTest *tests[16];
+    } cases[] = {
+            {"store",
+             {open_and_schema, registry, import_all_or_nothing, admin_change_survives_crash,
+              ingest_batch, ingest_crash_loses_batch_whole, alerts_and_summary, prune_and_expire,
+              device_list_filters, transactions, NULL}},
+            {"lifecycle", {merchants, terminals, swap, tamper_lock_and_repair, repairs, NULL}},
+            {"updates", {updates, NULL}},
+            {"diag", {diagnostics, NULL}},
+    };
+
+    for (size_t i = 0; i < CONTRACT_BACKENDS; i++) {
+        if (strcmp(contract__backends[i].name, pfs_store_backend) == 0)
+            contract__built[contract__nbuilt++] = &contract__backends[i];
+    }
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        TCase *tc = tcase_create(cases[c].name);
+
+        tcase_set_timeout(tc, 30);
+        for (int t = 0; cases[c].tests[t]; t++)
+            tcase_add_loop_test(tc, cases[c].tests[t], 0, contract__nbuilt);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    Suite *s = contract_suite();
+
+    /* A build whose backend has no row here would pass by running nothing. */
+    if (contract__nbuilt == 0) {
+        fprintf(stderr, "store contract: no row for backend %s\n", pfs_store_backend);
+        return EXIT_FAILURE;
+    }
+    return pf_test_run(s);
+}
