@@ -1,5 +1,6 @@
 /*
- * lifecycle.c - the terminal state table (lifecycle.h draws it).
+ * lifecycle.c - the terminal state table (lifecycle.h draws it) and the
+ * decisions of each terminal change, as pure functions of loaded rows.
  */
 #include "lifecycle/lifecycle.h"
 
@@ -63,4 +64,137 @@ int pfs_life_next(enum pfs_term_state from, enum pfs_term_event ev, enum pfs_ter
                             pfs_term_state_names[from], life__table[ev].why);
     *to = life__table[ev].to;
     return 0;
+}
+
+enum pfs_term_state pfs_life_state(bool revoked, int stored)
+{
+    if (revoked)
+        return PFS_TERM_RETIRED;
+    if (stored < 0 || stored >= PFS_TERM_STATE_COUNT)
+        return PFS_TERM_IN_STOCK;
+    return (enum pfs_term_state)stored;
+}
+
+void pfs_model_family(const char *model, char *out, size_t size)
+{
+    const char *dash = strchr(model, '-');
+    size_t n = dash && dash != model ? (size_t)(dash - model) : strlen(model);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, model, n);
+    out[n] = '\0';
+}
+
+int pfs_life_bind(const struct pfs_term *t, enum pfs_term_state *to, struct pf_error *err)
+{
+    int rc = pfs_life_next(t->state, PFS_TEV_BIND, to, err);
+
+    if (rc == PF_ESTATE && t->merchant_id[0])
+        pf_error_prefix(err, "%s (bound to merchant %s)", t->serial, t->merchant_id);
+    else if (rc == PF_ESTATE)
+        pf_error_prefix(err, "%s", t->serial);
+    return rc;
+}
+
+int pfs_life_bind_merchant(const struct pfs_merchant *m, bool *activate, struct pf_error *err)
+{
+    *activate = false;
+    if (!pfs_merchant_bindable(m->status))
+        return pf_error_set(err, PF_ESTATE,
+                            "bind: merchant %s is %s: only approved or active merchants get"
+                            " terminals",
+                            m->id, pfs_merchant_status_names[m->status]);
+    *activate = m->status == PFS_MERCHANT_APPROVED;
+    return 0;
+}
+
+int pfs_life_unbind(const struct pfs_term *t, enum pfs_term_state *to, struct pf_error *err)
+{
+    int rc = pfs_life_next(t->state, PFS_TEV_UNBIND, to, err);
+
+    if (rc == PF_ESTATE)
+        pf_error_prefix(err, "%s", t->serial);
+    return rc;
+}
+
+int pfs_life_retire(const struct pfs_term *t, bool repair_open, enum pfs_term_state *to,
+                    struct pf_error *err)
+{
+    int rc = pfs_life_next(t->state, PFS_TEV_RETIRE, to, err);
+
+    if (rc == PF_ESTATE)
+        pf_error_prefix(err, "%s", t->serial);
+    if (rc)
+        return rc;
+    if (repair_open)
+        return pf_error_set(err, PF_ESTATE,
+                            "retire: %s has an open repair: close it as scrapped instead",
+                            t->serial);
+    return 0;
+}
+
+int pfs_life_tags(const struct pfs_term *t, struct pf_error *err)
+{
+    if (t->state == PFS_TERM_RETIRED)
+        return pf_error_set(err, PF_ESTATE, "tags: %s is retired", t->serial);
+    return 0;
+}
+
+int pfs_life_swap(const struct pfs_term *old_t, const struct pfs_term *new_t,
+                  enum pfs_term_state *old_to, enum pfs_term_state *new_to, struct pf_error *err)
+{
+    char fo[PF_MODEL_MAX + 1], fn[PF_MODEL_MAX + 1];
+    int rc;
+
+    if (strcmp(old_t->serial, new_t->serial) == 0)
+        return pf_error_set(err, PF_EINVAL, "swap: old and new are the same terminal");
+    rc = pfs_life_next(old_t->state, PFS_TEV_SWAP_OUT, old_to, err);
+    if (rc) {
+        pf_error_prefix(err, "old %s", old_t->serial);
+        return rc;
+    }
+    rc = pfs_life_next(new_t->state, PFS_TEV_SWAP_IN, new_to, err);
+    if (!rc && new_t->revoked)
+        rc = pf_error_set(err, PF_ESTATE, "swap_in: terminal is revoked");
+    if (rc) {
+        pf_error_prefix(err, "new %s", new_t->serial);
+        return rc;
+    }
+    pfs_model_family(old_t->model, fo, sizeof(fo));
+    pfs_model_family(new_t->model, fn, sizeof(fn));
+    if (strcmp(fo, fn) != 0)
+        return pf_error_set(err, PF_ESTATE,
+                            "swap: new %s is model %s (family %s), old %s is %s (family %s)",
+                            new_t->serial, new_t->model, fn, old_t->serial, old_t->model, fo);
+    return 0;
+}
+
+bool pfs_life_activates(const struct pfs_term *t, enum pfs_term_state *to)
+{
+    return pfs_life_next(t->state, PFS_TEV_ACTIVATE, to, NULL) == 0;
+}
+
+bool pfs_life_tamper_locks(const struct pfs_term *t, enum pfs_term_state *to)
+{
+    return !t->lock_want && pfs_life_next(t->state, PFS_TEV_TAMPER, to, NULL) == 0;
+}
+
+bool pfs_life_lock_confirms(const struct pfs_term *t, const char *cmd_id, bool locked)
+{
+    return !t->lock_acked && strcmp(t->lock_cmd, cmd_id) == 0 && t->lock_want == locked;
+}
+
+int pfs_life_repair_open(const struct pfs_term *t, int64_t open_repair, enum pfs_term_state *to,
+                         struct pf_error *err)
+{
+    int rc;
+
+    if (open_repair)
+        return pf_error_set(err, PF_EEXIST, "repair: %s already has repair %lld open", t->serial,
+                            (long long)open_repair);
+    rc = pfs_life_next(t->state, PFS_TEV_REPAIR_OPEN, to, err);
+    if (rc == PF_ESTATE)
+        pf_error_prefix(err, "%s", t->serial);
+    return rc;
 }

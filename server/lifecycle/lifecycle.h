@@ -13,12 +13,22 @@
  *   in_stock|in_repair --retire--> retired               (certificate revoked)
  *
  * pfs_life_next() consults the table in lifecycle.c and explains a refusal.
- * docs/support.md describes the same flow for people.
+ * The pfs_life_* decisions below add what else each change requires (a swap
+ * within one model family, no retirement with a repair open, ...): pure
+ * functions of the rows the store loaded, so every backend applies the same
+ * rules and the store only loads and saves. docs/support.md describes the
+ * same flow for people.
  */
 #ifndef PFS_LIFECYCLE_H
 #define PFS_LIFECYCLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lifecycle/merchant.h"
 #include "pf/error.h"
+#include "pf/msg.h"
 
 enum pfs_term_state {
     PFS_TERM_IN_STOCK,
@@ -57,5 +67,56 @@ int pfs_term_state_parse(const char *name);
  * states it is allowed in. */
 int pfs_life_next(enum pfs_term_state from, enum pfs_term_event ev, enum pfs_term_state *to,
                   struct pf_error *err) PF_WUR;
+
+/* A terminal as the rules see it (caller-owned; the store fills it). */
+struct pfs_term {
+    char serial[PF_SERIAL_MAX + 1];
+    char model[PF_MODEL_MAX + 1];
+    enum pfs_term_state state;
+    bool revoked; /* registry status */
+    char merchant_id[PFS_MERCHANT_ID_MAX + 1];
+    bool lock_want;  /* payments must be disabled */
+    bool lock_acked; /* the terminal confirmed lock_cmd */
+    char lock_cmd[65];
+};
+
+/* The state of a terminal: revoked in the registry means retired (out of the
+ * fleet), no lifecycle row yet (stored < 0) means in stock. */
+enum pfs_term_state pfs_life_state(bool revoked, int stored);
+
+/* The model family (what a swap must match): the model up to its first '-',
+ * or the whole model. */
+void pfs_model_family(const char *model, char *out, size_t size);
+
+/* Binding, the terminal's side: in stock only. *to: its state after. */
+int pfs_life_bind(const struct pfs_term *t, enum pfs_term_state *to, struct pf_error *err) PF_WUR;
+/* Binding, the merchant's side: approved or active only; *activate: an
+ * approved merchant becomes active with its first terminal. */
+int pfs_life_bind_merchant(const struct pfs_merchant *m, bool *activate,
+                           struct pf_error *err) PF_WUR;
+int pfs_life_unbind(const struct pfs_term *t, enum pfs_term_state *to, struct pf_error *err) PF_WUR;
+/* Retiring revokes the terminal; one with an open repair is scrapped through
+ * its repair instead. */
+int pfs_life_retire(const struct pfs_term *t, bool repair_open, enum pfs_term_state *to,
+                    struct pf_error *err) PF_WUR;
+/* Tags change on any terminal still in the fleet. */
+int pfs_life_tags(const struct pfs_term *t, struct pf_error *err) PF_WUR;
+/* The swap: old bound (-> in_repair), new in stock and not revoked (->
+ * installed), both of one model family. */
+int pfs_life_swap(const struct pfs_term *old_t, const struct pfs_term *new_t,
+                  enum pfs_term_state *old_to, enum pfs_term_state *new_to,
+                  struct pf_error *err) PF_WUR;
+/* True (with *to) if the first report after binding makes t active. */
+bool pfs_life_activates(const struct pfs_term *t, enum pfs_term_state *to);
+/* True (with *to) if a tamper report locks t: not yet locked, in repair or
+ * retired, and no lock wanted already. */
+bool pfs_life_tamper_locks(const struct pfs_term *t, enum pfs_term_state *to);
+/* True if a lock report confirms t's pending command: same id, the wanted
+ * state, not confirmed yet. */
+bool pfs_life_lock_confirms(const struct pfs_term *t, const char *cmd_id, bool locked);
+/* Support opens a repair for a terminal in stock with none open
+ * (open_repair: the id of the open one, 0 if none). */
+int pfs_life_repair_open(const struct pfs_term *t, int64_t open_repair, enum pfs_term_state *to,
+                         struct pf_error *err) PF_WUR;
 
 #endif

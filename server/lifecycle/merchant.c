@@ -434,3 +434,13 @@ bool pfs_merchant_bindable(enum pfs_merchant_status s)
 {
     return s == PFS_MERCHANT_APPROVED || s == PFS_MERCHANT_ACTIVE;
 }
+
+int pfs_merchant_change_check(const struct pfs_merchant *cur, const struct pfs_merchant *next,
+                              int64_t bound, struct pf_error *err)
+{
+    if (next->status == PFS_MERCHANT_CLOSED && cur->status != PFS_MERCHANT_CLOSED && bound > 0)
+        return pf_error_set(err, PF_ESTATE,
+                            "merchant %s: %lld terminal(s) still bound: unbind or swap them first",
+                            cur->id, (long long)bound);
+    return 0;
+}

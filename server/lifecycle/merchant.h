@@ -116,5 +116,9 @@ int pfs_merchant_next(enum pfs_merchant_status from, enum pfs_merchant_action ac
                       enum pfs_merchant_status *to, struct pf_error *err) PF_WUR;
 /* True if terminals may be bound to a merchant in this status. */
 bool pfs_merchant_bindable(enum pfs_merchant_status s);
+/* A change from cur to next with `bound` terminals bound to the merchant:
+ * closing needs none bound (PF_ESTATE saying so). */
+int pfs_merchant_change_check(const struct pfs_merchant *cur, const struct pfs_merchant *next,
+                              int64_t bound, struct pf_error *err) PF_WUR;
 
 #endif

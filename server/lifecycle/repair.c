@@ -1,8 +1,10 @@
 /*
- * repair.c - repair record states and fault codes.
+ * repair.c - repair record states, fault codes, and what a repair's step
+ * does to its terminal.
  */
 #include "lifecycle/repair.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *const pfs_repair_state_names[] = {
@@ -49,6 +51,43 @@ int pfs_repair_next(enum pfs_repair_state from, enum pfs_repair_state to, struct
     if (to <= from)
         return pf_error_set(err, PF_ESTATE, "repair is %s: cannot go back to %s",
                             pfs_repair_state_names[from], pfs_repair_state_names[to]);
+    return 0;
+}
+
+int pfs_repair_check(int64_t id, enum pfs_repair_state from, int to, struct pf_error *err)
+{
+    int rc;
+
+    if (pfs_repair_state_final(from))
+        return pf_error_set(err, PF_ESTATE, "repair %lld is closed (%s)", (long long)id,
+                            pfs_repair_state_names[from]);
+    if (to < 0)
+        return 0;
+    rc = pfs_repair_next(from, (enum pfs_repair_state)to, err);
+    if (rc)
+        pf_error_prefix(err, "repair %lld", (long long)id);
+    return rc;
+}
+
+int pfs_repair_plan_for(int64_t id, enum pfs_repair_state to, const struct pfs_term *t,
+                        struct pfs_repair_plan *p, struct pf_error *err)
+{
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    p->ev = to == PFS_REPAIR_RETURNED   ? PFS_TEV_REPAIR_RETURN
+            : to == PFS_REPAIR_SCRAPPED ? PFS_TEV_REPAIR_SCRAP
+                                        : PFS_TEV_REPAIR_RECEIVE;
+    rc = pfs_life_next(t->state, p->ev, &p->to, err);
+    if (rc) {
+        pf_error_prefix(err, "repair %lld: terminal %s", (long long)id, t->serial);
+        return rc;
+    }
+    /* Out of the field for good: a merchant gets a terminal back only by binding. */
+    p->leaves_field =
+            p->to != t->state && (p->to == PFS_TERM_IN_STOCK || p->to == PFS_TERM_RETIRED);
+    p->revoke = to == PFS_REPAIR_SCRAPPED;
+    p->unlock = to == PFS_REPAIR_RETURNED && t->lock_want;
     return 0;
 }
 

@@ -10,8 +10,11 @@
  * tamper lock) are audited with the actor "posfleetd", role "system".
  *
  * Views (terminal, repair, history) are returned as JSON text the caller
- * frees with free(). Transition rules live in lifecycle.c, merchant.c and
- * repair.c; this file applies them. One thread only, like the store.
+ * frees with free(). The rules (which state may follow which, who may be
+ * bound, what a swap or a repair step does) are decided by lifecycle.c,
+ * merchant.c and repair.c from the rows the backend loads; the backend only
+ * loads and saves rows in the transaction. struct pfs_term is lifecycle.h's.
+ * One thread only, like the store.
  */
 #ifndef PFS_STORE_LIFECYCLE_H
 #define PFS_STORE_LIFECYCLE_H
@@ -23,17 +26,6 @@
 #include "lifecycle/merchant.h"
 #include "lifecycle/repair.h"
 #include "store/store.h"
-
-struct pfs_term {
-    char serial[PF_SERIAL_MAX + 1];
-    char model[PF_MODEL_MAX + 1];
-    enum pfs_term_state state;
-    bool revoked; /* registry status */
-    char merchant_id[PFS_MERCHANT_ID_MAX + 1];
-    bool lock_want;  /* payments must be disabled */
-    bool lock_acked; /* the terminal confirmed lock_cmd */
-    char lock_cmd[65];
-};
 
 /* A lock or unlock command that the terminal has not confirmed yet. */
 struct pfs_lock_pending {
@@ -55,10 +47,6 @@ typedef int (*pfs_merchant_change_fn)(void *ctx, struct pfs_merchant *m, struct 
  */
 typedef int (*pfs_swap_hook)(void *ctx, struct pfs_tx *tx, const char *old_serial,
                              const char *new_serial, struct pf_error *err);
-
-/* The model family (what a swap must match): the model up to its first '-',
- * or the whole model. */
-void pfs_model_family(const char *model, char *out, size_t size);
 
 /* --- merchants --- */
 int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,

@@ -1,8 +1,9 @@
 /*
  * test_lifecycle.c - merchants (fields, GB 32100-2015 credit codes, review
- * flow), the terminal state table, repair states, the lock codecs, and the
- * store's lifecycle changes: every transition, every refusal with nothing
- * changed, swaps, tamper locks, repairs and the audit queries.
+ * flow), the terminal state table, the decisions of each terminal change and
+ * repair step (pure functions, no database), repair states, the lock codecs,
+ * and the store's lifecycle changes: every transition, every refusal with
+ * nothing changed, swaps, tamper locks, repairs and the audit queries.
  */
 #include <check.h>
 #include <jansson.h>
@@ -339,6 +340,214 @@ START_TEST(repair_states_and_codes)
     ck_assert_int_eq(pfs_repair_faults_check(a, &err), PF_EINVAL);
     ck_assert_str_eq(err.msg, "fault_codes[2]: not a documented fault code (docs/support.md)");
     json_decref(a);
+}
+END_TEST
+
+/* ---- decisions of each change (no database) ------------------------------------ */
+
+static struct pfs_term term(const char *serial, const char *model, enum pfs_term_state state,
+                            const char *merchant)
+{
+    struct pfs_term t;
+
+    memset(&t, 0, sizeof(t));
+    snprintf(t.serial, sizeof(t.serial), "%s", serial);
+    snprintf(t.model, sizeof(t.model), "%s", model);
+    snprintf(t.merchant_id, sizeof(t.merchant_id), "%s", merchant);
+    t.state = state;
+    return t;
+}
+
+START_TEST(rules_state_and_family)
+{
+    char fam[PF_MODEL_MAX + 1];
+
+    ck_assert_int_eq(pfs_life_state(true, PFS_TERM_ACTIVE), PFS_TERM_RETIRED);
+    ck_assert_int_eq(pfs_life_state(false, -1), PFS_TERM_IN_STOCK);
+    ck_assert_int_eq(pfs_life_state(false, PFS_TERM_LOCKED), PFS_TERM_LOCKED);
+    ck_assert_int_eq(pfs_life_state(false, 99), PFS_TERM_IN_STOCK);
+    pfs_model_family("PX-500", fam, sizeof(fam));
+    ck_assert_str_eq(fam, "PX");
+    pfs_model_family("PX", fam, sizeof(fam));
+    ck_assert_str_eq(fam, "PX");
+    pfs_model_family("-X", fam, sizeof(fam));
+    ck_assert_str_eq(fam, "-X");
+    pfs_model_family("ABCDEF-1", fam, 4);
+    ck_assert_str_eq(fam, "ABC");
+}
+END_TEST
+
+START_TEST(rules_bind_unbind_retire_tags)
+{
+    struct pfs_term t = term("T1", "PX-500", PFS_TERM_IN_STOCK, "");
+    struct pfs_merchant m;
+    struct pf_error err = {0};
+    enum pfs_term_state to = PFS_TERM_RETIRED;
+    bool activate = false;
+
+    ck_assert_int_eq(pfs_life_bind(&t, &to, &err), 0);
+    ck_assert_int_eq(to, PFS_TERM_INSTALLED);
+    t = term("T1", "PX-500", PFS_TERM_ACTIVE, "M7");
+    ck_assert_int_eq(pfs_life_bind(&t, &to, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "T1 (bound to merchant M7): bind: terminal is active: only a"
+                              " terminal in stock can be bound (unbind or swap it first)");
+    memset(&m, 0, sizeof(m));
+    snprintf(m.id, sizeof(m.id), "M1");
+    m.status = PFS_MERCHANT_APPROVED;
+    ck_assert_int_eq(pfs_life_bind_merchant(&m, &activate, &err), 0);
+    ck_assert(activate);
+    m.status = PFS_MERCHANT_ACTIVE;
+    ck_assert_int_eq(pfs_life_bind_merchant(&m, &activate, &err), 0);
+    ck_assert(!activate);
+    for (int s = 0; s < PFS_MERCHANT_STATUS_COUNT; s++) {
+        m.status = (enum pfs_merchant_status)s;
+        if (s == PFS_MERCHANT_APPROVED || s == PFS_MERCHANT_ACTIVE)
+            continue;
+        ck_assert_int_eq(pfs_life_bind_merchant(&m, &activate, &err), PF_ESTATE);
+        ck_assert(!activate);
+    }
+    ck_assert_str_eq(err.msg, "bind: merchant M1 is closed: only approved or active merchants"
+                              " get terminals");
+    ck_assert_int_eq(pfs_life_unbind(&t, &to, &err), 0);
+    ck_assert_int_eq(to, PFS_TERM_IN_STOCK);
+    ck_assert_int_eq(pfs_life_retire(&t, false, &to, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "T1: retire: terminal is active"));
+    t.state = PFS_TERM_IN_REPAIR;
+    ck_assert_int_eq(pfs_life_retire(&t, true, &to, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "retire: T1 has an open repair: close it as scrapped instead");
+    ck_assert_int_eq(pfs_life_retire(&t, false, &to, &err), 0);
+    ck_assert_int_eq(to, PFS_TERM_RETIRED);
+    ck_assert_int_eq(pfs_life_tags(&t, &err), 0);
+    t.state = PFS_TERM_RETIRED;
+    ck_assert_int_eq(pfs_life_tags(&t, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "tags: T1 is retired");
+}
+END_TEST
+
+START_TEST(rules_swap)
+{
+    struct pfs_term o = term("OLD", "PX-500", PFS_TERM_ACTIVE, "M1");
+    struct pfs_term n = term("NEW", "PX-700", PFS_TERM_IN_STOCK, "");
+    struct pfs_term alien = term("ALIEN", "QX-1", PFS_TERM_IN_STOCK, "");
+    struct pf_error err = {0};
+    enum pfs_term_state oto, nto;
+
+    ck_assert_int_eq(pfs_life_swap(&o, &n, &oto, &nto, &err), 0);
+    ck_assert_int_eq(oto, PFS_TERM_IN_REPAIR);
+    ck_assert_int_eq(nto, PFS_TERM_INSTALLED);
+    o.state = PFS_TERM_LOCKED; /* a tampered terminal is swapped out too */
+    ck_assert_int_eq(pfs_life_swap(&o, &n, &oto, &nto, &err), 0);
+    ck_assert_int_eq(pfs_life_swap(&o, &o, &oto, &nto, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "swap: old and new are the same terminal");
+    ck_assert_int_eq(pfs_life_swap(&o, &alien, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap: new ALIEN is model QX-1 (family QX), old OLD is PX-500"
+                              " (family PX)");
+    o.state = PFS_TERM_IN_STOCK;
+    ck_assert_int_eq(pfs_life_swap(&o, &n, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "old OLD: swap_out: terminal is in_stock"));
+    o.state = PFS_TERM_ACTIVE;
+    n.state = PFS_TERM_INSTALLED;
+    ck_assert_int_eq(pfs_life_swap(&o, &n, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "new NEW: swap_in: terminal is installed"));
+    n.state = PFS_TERM_IN_STOCK;
+    n.revoked = true;
+    ck_assert_int_eq(pfs_life_swap(&o, &n, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "new NEW: swap_in: terminal is revoked");
+}
+END_TEST
+
+START_TEST(rules_posfleetd_transitions)
+{
+    struct pfs_term t = term("T1", "PX-500", PFS_TERM_INSTALLED, "M1");
+    enum pfs_term_state to = PFS_TERM_RETIRED;
+
+    ck_assert(pfs_life_activates(&t, &to));
+    ck_assert_int_eq(to, PFS_TERM_ACTIVE);
+    for (int s = 0; s < PFS_TERM_STATE_COUNT; s++) {
+        t.state = (enum pfs_term_state)s;
+        ck_assert(pfs_life_activates(&t, &to) == (s == PFS_TERM_INSTALLED));
+        ck_assert(pfs_life_tamper_locks(&t, &to) ==
+                  (s == PFS_TERM_IN_STOCK || s == PFS_TERM_INSTALLED || s == PFS_TERM_ACTIVE));
+    }
+    t.state = PFS_TERM_ACTIVE;
+    ck_assert(pfs_life_tamper_locks(&t, &to));
+    ck_assert_int_eq(to, PFS_TERM_LOCKED);
+    t.lock_want = true; /* a lock is wanted already: nothing more to do */
+    ck_assert(!pfs_life_tamper_locks(&t, &to));
+    snprintf(t.lock_cmd, sizeof(t.lock_cmd), "c1");
+    ck_assert(pfs_life_lock_confirms(&t, "c1", true));
+    ck_assert(!pfs_life_lock_confirms(&t, "c2", true));
+    ck_assert(!pfs_life_lock_confirms(&t, "c1", false));
+    t.lock_acked = true;
+    ck_assert(!pfs_life_lock_confirms(&t, "c1", true));
+}
+END_TEST
+
+START_TEST(rules_repairs)
+{
+    struct pfs_term t = term("T1", "PX-500", PFS_TERM_IN_STOCK, "");
+    struct pfs_repair_plan p;
+    struct pf_error err = {0};
+    enum pfs_term_state to;
+
+    ck_assert_int_eq(pfs_life_repair_open(&t, 0, &to, &err), 0);
+    ck_assert_int_eq(to, PFS_TERM_IN_REPAIR);
+    ck_assert_int_eq(pfs_life_repair_open(&t, 12, &to, &err), PF_EEXIST);
+    ck_assert_str_eq(err.msg, "repair: T1 already has repair 12 open");
+    t.state = PFS_TERM_ACTIVE;
+    ck_assert_int_eq(pfs_life_repair_open(&t, 0, &to, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "T1: repair_open: terminal is active"));
+
+    ck_assert_int_eq(pfs_repair_check(5, PFS_REPAIR_OPEN, -1, &err), 0);
+    ck_assert_int_eq(pfs_repair_check(5, PFS_REPAIR_OPEN, PFS_REPAIR_REPAIRED, &err), 0);
+    ck_assert_int_eq(pfs_repair_check(5, PFS_REPAIR_REPAIRED, PFS_REPAIR_RECEIVED, &err),
+                     PF_ESTATE);
+    ck_assert_str_eq(err.msg, "repair 5: repair is repaired: cannot go back to received");
+    ck_assert_int_eq(pfs_repair_check(5, PFS_REPAIR_SCRAPPED, -1, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "repair 5 is closed (scrapped)");
+
+    /* a locked terminal returned to stock: unbound, and an unlock goes out */
+    t = term("T1", "PX-500", PFS_TERM_LOCKED, "M1");
+    t.lock_want = true;
+    ck_assert_int_eq(pfs_repair_plan_for(5, PFS_REPAIR_RETURNED, &t, &p, &err), 0);
+    ck_assert_int_eq(p.ev, PFS_TEV_REPAIR_RETURN);
+    ck_assert_int_eq(p.to, PFS_TERM_IN_STOCK);
+    ck_assert(p.leaves_field && p.unlock && !p.revoke);
+    /* received: the locked terminal goes into repair, still bound */
+    ck_assert_int_eq(pfs_repair_plan_for(5, PFS_REPAIR_RECEIVED, &t, &p, &err), 0);
+    ck_assert_int_eq(p.ev, PFS_TEV_REPAIR_RECEIVE);
+    ck_assert_int_eq(p.to, PFS_TERM_IN_REPAIR);
+    ck_assert(!p.leaves_field && !p.unlock && !p.revoke);
+    /* scrapped: retired and revoked */
+    t.state = PFS_TERM_IN_REPAIR;
+    t.lock_want = false;
+    ck_assert_int_eq(pfs_repair_plan_for(5, PFS_REPAIR_SCRAPPED, &t, &p, &err), 0);
+    ck_assert_int_eq(p.to, PFS_TERM_RETIRED);
+    ck_assert(p.leaves_field && p.revoke && !p.unlock);
+    /* diagnosed while in repair: no state change */
+    ck_assert_int_eq(pfs_repair_plan_for(5, PFS_REPAIR_DIAGNOSED, &t, &p, &err), 0);
+    ck_assert_int_eq(p.to, PFS_TERM_IN_REPAIR);
+    ck_assert(!p.leaves_field);
+    t.state = PFS_TERM_ACTIVE;
+    ck_assert_int_eq(pfs_repair_plan_for(5, PFS_REPAIR_RETURNED, &t, &p, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "repair 5: terminal T1: repair_return:"));
+}
+END_TEST
+
+START_TEST(rules_merchant_close)
+{
+    struct pfs_merchant cur, next;
+    struct pf_error err = {0};
+
+    memset(&cur, 0, sizeof(cur));
+    snprintf(cur.id, sizeof(cur.id), "M1");
+    cur.status = PFS_MERCHANT_ACTIVE;
+    next = cur;
+    ck_assert_int_eq(pfs_merchant_change_check(&cur, &next, 3, &err), 0);
+    next.status = PFS_MERCHANT_CLOSED;
+    ck_assert_int_eq(pfs_merchant_change_check(&cur, &next, 0, &err), 0);
+    ck_assert_int_eq(pfs_merchant_change_check(&cur, &next, 2, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "merchant M1: 2 terminal(s) still bound: unbind or swap them first");
 }
 END_TEST
 
@@ -1201,6 +1410,12 @@ static Suite *suite(void)
     tcase_add_test(pure, merchant_flow_every_pair);
     tcase_add_test(pure, terminal_table_every_pair);
     tcase_add_test(pure, repair_states_and_codes);
+    tcase_add_test(pure, rules_state_and_family);
+    tcase_add_test(pure, rules_bind_unbind_retire_tags);
+    tcase_add_test(pure, rules_swap);
+    tcase_add_test(pure, rules_posfleetd_transitions);
+    tcase_add_test(pure, rules_repairs);
+    tcase_add_test(pure, rules_merchant_close);
     tcase_add_test(pure, lock_codecs);
     suite_add_tcase(s, pure);
     tcase_add_checked_fixture(store, setup, teardown);

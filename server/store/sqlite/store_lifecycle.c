@@ -22,17 +22,6 @@
 
 static const struct pfs_actor life__system = {LIFE_SYSTEM_ACTOR, LIFE_SYSTEM_ROLE};
 
-void pfs_model_family(const char *model, char *out, size_t size)
-{
-    const char *dash = strchr(model, '-');
-    size_t n = dash && dash != model ? (size_t)(dash - model) : strlen(model);
-
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, model, n);
-    out[n] = '\0';
-}
-
 /* --- plumbing --- */
 
 static int life__fail(sqlite3 *db, struct pf_error *err, const char *what)
@@ -355,15 +344,12 @@ int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *
     rc = change(ctx, &rec, err);
     if (rc)
         goto out_end;
-    if (rec.status == PFS_MERCHANT_CLOSED && cur.status != PFS_MERCHANT_CLOSED) {
+    {
         int64_t bound = 0;
 
         rc = life__count(db, "SELECT count(*) FROM terminals WHERE merchant_id = ?1", id, &bound);
-        if (!rc && bound > 0)
-            rc = pf_error_set(err, PF_ESTATE,
-                              "merchant %s: %lld terminal(s) still bound: unbind or swap them"
-                              " first",
-                              id, (long long)bound);
+        if (!rc)
+            rc = pfs_merchant_change_check(&cur, &rec, bound, err);
         if (rc)
             goto out_end;
     }
@@ -465,13 +451,7 @@ int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term
         t->revoked = sqlite3_column_text(s, 2) &&
                      strcmp((const char *)sqlite3_column_text(s, 2), "revoked") == 0;
         life__col(s, 3, state, sizeof(state));
-        /* A terminal revoked in the registry (device revoke) is out of the fleet. */
-        if (t->revoked)
-            t->state = PFS_TERM_RETIRED;
-        else if (state[0] && pfs_term_state_parse(state) >= 0)
-            t->state = (enum pfs_term_state)pfs_term_state_parse(state);
-        else
-            t->state = PFS_TERM_IN_STOCK;
+        t->state = pfs_life_state(t->revoked, state[0] ? pfs_term_state_parse(state) : -1);
         life__col(s, 4, t->merchant_id, sizeof(t->merchant_id));
         t->lock_want = sqlite3_column_int(s, 5) != 0;
         t->lock_acked = sqlite3_column_int(s, 6) != 0;
@@ -666,6 +646,7 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     struct pfs_term t;
     enum pfs_term_state to;
     char *before = NULL, *fees = NULL;
+    bool activate = false;
     int rc;
 
     rc = pfs_sqlite_begin(st, now_ms, err);
@@ -673,25 +654,16 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
         return rc;
     rc = life__get(st, serial, &t, err);
     if (!rc)
-        rc = pfs_life_next(t.state, PFS_TEV_BIND, &to, err);
-    if (rc == PF_ESTATE && t.merchant_id[0])
-        pf_error_prefix(err, "%s (bound to merchant %s)", serial, t.merchant_id);
-    else if (rc == PF_ESTATE)
-        pf_error_prefix(err, "%s", serial);
+        rc = pfs_life_bind(&t, &to, err);
     if (rc)
         goto out_end;
     rc = pfs_store_merchant_get(st, merchant_id, &m);
     if (rc == PF_ENOENT)
         rc = pf_error_set(err, PF_ENOENT, "merchant %s: no such merchant", merchant_id);
+    if (!rc)
+        rc = pfs_life_bind_merchant(&m, &activate, err);
     if (rc)
         goto out_end;
-    if (!pfs_merchant_bindable(m.status)) {
-        rc = pf_error_set(err, PF_ESTATE,
-                          "bind: merchant %s is %s: only approved or active merchants get"
-                          " terminals",
-                          merchant_id, pfs_merchant_status_names[m.status]);
-        goto out_end;
-    }
     before = life__term_text(db, serial);
     fees = pfs_merchant_fee_plan_json(&m);
     if (!before || !fees) {
@@ -707,7 +679,7 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     }
     if (!rc)
         rc = life__registry_merchant(db, serial, merchant_id, err);
-    if (!rc && m.status == PFS_MERCHANT_APPROVED) {
+    if (!rc && activate) {
         struct pfs_merchant act = m;
         char *mb = life__merchant_text(&m), *ma;
 
@@ -748,9 +720,7 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
         return rc;
     rc = life__get(st, serial, &t, err);
     if (!rc)
-        rc = pfs_life_next(t.state, PFS_TEV_UNBIND, &to, err);
-    if (rc == PF_ESTATE)
-        pf_error_prefix(err, "%s", serial);
+        rc = pfs_life_unbind(&t, &to, err);
     if (rc)
         goto out_end;
     before = life__term_text(db, serial);
@@ -793,15 +763,10 @@ int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct
         return rc;
     rc = life__get(st, serial, &t, err);
     if (!rc)
-        rc = pfs_life_next(t.state, PFS_TEV_RETIRE, &to, err);
-    if (rc == PF_ESTATE)
-        pf_error_prefix(err, "%s", serial);
-    if (!rc)
         rc = life__count(db, "SELECT count(*) FROM repairs WHERE serial=?1 AND closed_ms IS NULL",
                          serial, &open);
-    if (!rc && open)
-        rc = pf_error_set(err, PF_ESTATE,
-                          "retire: %s has an open repair: close it as scrapped instead", serial);
+    if (!rc)
+        rc = pfs_life_retire(&t, open > 0, &to, err);
     if (rc)
         goto out_end;
     before = life__term_text(db, serial);
@@ -847,8 +812,8 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
     if (rc)
         return rc;
     rc = life__get(st, serial, &t, err);
-    if (!rc && t.state == PFS_TERM_RETIRED)
-        rc = pf_error_set(err, PF_ESTATE, "tags: %s is retired", serial);
+    if (!rc)
+        rc = pfs_life_tags(&t, err);
     if (rc)
         goto out_end;
     before = life__term_text(db, serial);
@@ -969,15 +934,12 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term o, n;
     enum pfs_term_state oto, nto;
-    char fo[PF_MODEL_MAX + 1], fn[PF_MODEL_MAX + 1];
     char *ob = NULL, *nb = NULL, *fees = NULL, *tz = NULL, *tags = NULL, *prov = NULL;
     char detail[300];
     int64_t rid = 0;
     int rc;
 
     *repair_id = 0;
-    if (strcmp(old_serial, new_serial) == 0)
-        return pf_error_set(err, PF_EINVAL, "swap: old and new are the same terminal");
     rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
@@ -986,26 +948,9 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
         rc = life__get(st, new_serial, &n, err);
     if (rc)
         goto out_end;
-    rc = pfs_life_next(o.state, PFS_TEV_SWAP_OUT, &oto, err);
-    if (rc) {
-        pf_error_prefix(err, "old %s", old_serial);
+    rc = pfs_life_swap(&o, &n, &oto, &nto, err);
+    if (rc)
         goto out_end;
-    }
-    rc = pfs_life_next(n.state, PFS_TEV_SWAP_IN, &nto, err);
-    if (!rc && n.revoked)
-        rc = pf_error_set(err, PF_ESTATE, "swap_in: terminal is revoked");
-    if (rc) {
-        pf_error_prefix(err, "new %s", new_serial);
-        goto out_end;
-    }
-    pfs_model_family(o.model, fo, sizeof(fo));
-    pfs_model_family(n.model, fn, sizeof(fn));
-    if (strcmp(fo, fn) != 0) {
-        rc = pf_error_set(err, PF_ESTATE,
-                          "swap: new %s is model %s (family %s), old %s is %s (family %s)",
-                          new_serial, n.model, fn, old_serial, o.model, fo);
-        goto out_end;
-    }
     ob = life__term_text(db, old_serial);
     nb = life__term_text(db, new_serial);
     fees = life__text1(db, "SELECT fee_plan FROM terminals WHERE serial = ?1", old_serial, 0);
@@ -1116,22 +1061,23 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pf_error err = {0};
+    enum pfs_term_state to;
     struct pfs_term t;
     char *before = NULL;
     int rc;
 
     *changed = false;
     rc = pfs_store_term_get(st, serial, &t);
-    if (rc || t.state != PFS_TERM_INSTALLED)
+    if (rc || !pfs_life_activates(&t, &to))
         return rc;
     rc = pfs_sqlite_begin(st, now_ms, &err);
     if (rc)
         return rc;
     before = life__term_text(db, serial);
-    rc = before ? life__state_put(db, serial, PFS_TERM_ACTIVE, now_ms, &err) : PF_EIO;
+    rc = before ? life__state_put(db, serial, to, now_ms, &err) : PF_EIO;
     if (!rc)
-        rc = life__event(db, serial, now_ms, "activate", PFS_TERM_INSTALLED, PFS_TERM_ACTIVE,
-                         t.merchant_id, NULL, 0, &life__system, "first report after binding", &err);
+        rc = life__event(db, serial, now_ms, "activate", (int)t.state, (int)to, t.merchant_id, NULL,
+                         0, &life__system, "first report after binding", &err);
     if (!rc)
         rc = life__audit_term(db, &life__system, now_ms, "terminal.activate", serial, before, NULL,
                               t.merchant_id, &err);
@@ -1155,7 +1101,7 @@ int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *
     rc = pfs_store_term_get(st, serial, &t);
     if (rc)
         return rc;
-    if (pfs_life_next(t.state, PFS_TEV_TAMPER, &to, NULL) != 0 || t.lock_want)
+    if (!pfs_life_tamper_locks(&t, &to))
         return 0; /* already locked, in repair or retired */
     rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
@@ -1193,7 +1139,7 @@ int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const c
     rc = pfs_store_term_get(st, serial, &t);
     if (rc)
         return rc;
-    if (t.lock_acked || strcmp(t.lock_cmd, cmd_id) != 0 || t.lock_want != locked)
+    if (!pfs_life_lock_confirms(&t, cmd_id, locked))
         return 0;
     rc = pfs_sqlite_begin(st, now_ms, &err);
     if (rc)
@@ -1303,13 +1249,8 @@ int pfs_store_repair_open(struct pfs_store *st, const char *serial, const char *
     rc = life__get(st, serial, &t, err);
     if (!rc)
         rc = life__open_repair_id(db, serial, &open);
-    if (!rc && open)
-        rc = pf_error_set(err, PF_EEXIST, "repair: %s already has repair %lld open", serial,
-                          (long long)open);
     if (!rc)
-        rc = pfs_life_next(t.state, PFS_TEV_REPAIR_OPEN, &to, err);
-    if (rc == PF_ESTATE)
-        pf_error_prefix(err, "%s", serial);
+        rc = pfs_life_repair_open(&t, open, &to, err);
     if (rc)
         goto out_end;
     before = life__term_text(db, serial);
@@ -1367,48 +1308,38 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
     if (serial_out)
         memcpy(serial_out, serial, sizeof(serial));
     from = (enum pfs_repair_state)pfs_repair_state_parse(state);
-    if (pfs_repair_state_final(from)) {
-        rc = pf_error_set(err, PF_ESTATE, "repair %lld is closed (%s)", (long long)id, state);
+    rc = pfs_repair_check(id, from, c->to, err);
+    if (rc)
         goto out_end;
-    }
-    if (c->to >= 0 && (rc = pfs_repair_next(from, (enum pfs_repair_state)c->to, err)) != 0) {
-        pf_error_prefix(err, "repair %lld", (long long)id);
-        goto out_end;
-    }
     rc = life__get(st, serial, &t, err);
     if (rc)
         goto out_end;
     before = life__repair_text(db, id);
     /* The terminal follows the repair. */
     if (c->to >= 0) {
-        enum pfs_term_event ev = c->to == PFS_REPAIR_RETURNED   ? PFS_TEV_REPAIR_RETURN
-                                 : c->to == PFS_REPAIR_SCRAPPED ? PFS_TEV_REPAIR_SCRAP
-                                                                : PFS_TEV_REPAIR_RECEIVE;
-        enum pfs_term_state to;
+        struct pfs_repair_plan plan;
 
-        rc = pfs_life_next(t.state, ev, &to, err);
-        if (rc) {
-            pf_error_prefix(err, "repair %lld: terminal %s", (long long)id, serial);
+        rc = pfs_repair_plan_for(id, (enum pfs_repair_state)c->to, &t, &plan, err);
+        if (rc)
             goto out_end;
-        }
-        if (to != t.state && (to == PFS_TERM_IN_STOCK || to == PFS_TERM_RETIRED)) {
-            /* Out of the field for good: a merchant gets a terminal back only by binding. */
+        if (plan.leaves_field) {
             char *tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", serial, 0);
-            struct life__row r = {to, NULL, NULL, NULL, tags, 0, NULL};
+            struct life__row r = {plan.to, NULL, NULL, NULL, tags, 0, NULL};
 
             rc = life__row_put(db, serial, &r, now_ms, err);
             free(tags);
             if (!rc && t.merchant_id[0])
                 rc = life__registry_merchant(db, serial, NULL, err);
-        } else if (to != t.state) {
-            rc = life__state_put(db, serial, to, now_ms, err);
+        } else if (plan.to != t.state) {
+            rc = life__state_put(db, serial, plan.to, now_ms, err);
         }
         if (!rc) {
             /* Every step of the repair is a line of the terminal's history. */
-            rc = life__event(db, serial, now_ms, pfs_term_event_names[ev], (int)t.state, (int)to,
-                             NULL, NULL, id, actor, pfs_repair_state_names[c->to], err);
+            rc = life__event(db, serial, now_ms, pfs_term_event_names[plan.ev], (int)t.state,
+                             (int)plan.to, NULL, NULL, id, actor, pfs_repair_state_names[c->to],
+                             err);
         }
-        if (!rc && c->to == PFS_REPAIR_SCRAPPED) {
+        if (!rc && plan.revoke) {
             rc = life__prepare(db,
                                "UPDATE devices SET status='revoked', revoked_ms=?2 WHERE"
                                " serial=?1 AND status <> 'revoked'",
@@ -1419,7 +1350,7 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
                 rc = life__done(db, s, err, "revoke");
             }
         }
-        if (!rc && c->to == PFS_REPAIR_RETURNED && t.lock_want) {
+        if (!rc && plan.unlock) {
             rc = life__lock_put(db, serial, false, c->unlock_cmd, "repair closed", err);
             if (!rc)
                 rc = life__event(db, serial, now_ms, "unlock", -1, -1, NULL, NULL, id, actor,
