@@ -3,8 +3,8 @@
  *
  * Each change: commit the ingest batch, synchronous=FULL, BEGIN IMMEDIATE,
  * check the transition, write rows, history lines and the audit row, COMMIT;
- * any failure rolls everything back. Views are built as JSON by SQLite's JSON
- * functions so that the API prints what the store holds.
+ * any failure rolls everything back. Views are built as JSON with jansson
+ * from the rows (no SQL JSON function), in the same shape whatever the backend.
  */
 #include "store/store_lifecycle.h"
 
@@ -76,6 +76,33 @@ static char *life__text1(sqlite3 *db, const char *sql, const char *arg, int64_t 
         out = strdup((const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
     return out;
+}
+
+/* Dumps o (stolen) as compact JSON text, heap (NULL if o is NULL or on
+ * allocation failure). Views keep their members in the order built. */
+static char *life__dump(json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    return text;
+}
+
+/* Runs a one-row query (text ?1, integer ?2) and builds its row with fn. */
+static json_t *life__one(sqlite3 *db, const char *sql, const char *arg, int64_t iarg,
+                         json_t *(*fn)(sqlite3_stmt *s))
+{
+    sqlite3_stmt *s;
+    json_t *o = NULL;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return NULL;
+    life__bind_text(s, 1, arg);
+    sqlite3_bind_int64(s, 2, iarg);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        o = fn(s);
+    sqlite3_finalize(s);
+    return o;
 }
 
 /* The audit row and its references, in the open transaction. */
@@ -408,15 +435,18 @@ int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_
     int rc = 0, step;
 
     if (sqlite3_prepare_v2(db,
-                           "SELECT json_object('serial', t.serial, 'model', d.model, 'state',"
-                           " t.state, 'bound_ms', t.bound_ms, 'locked', json(CASE WHEN t.lock_want"
-                           " THEN 'true' ELSE 'false' END)) FROM terminals t JOIN devices d ON"
-                           " d.serial = t.serial WHERE t.merchant_id = ?1 ORDER BY t.serial",
+                           "SELECT t.serial AS serial, d.model AS model, t.state AS state,"
+                           " t.bound_ms AS bound_ms, t.lock_want AS locked FROM terminals t"
+                           " JOIN devices d ON d.serial = t.serial WHERE t.merchant_id = ?1"
+                           " ORDER BY t.serial",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        rc = cb(ctx, (const char *)sqlite3_column_text(s, 0));
+        char *text = life__dump(pfs_sqlite_row_json(s, "vvvvb"));
+
+        rc = text ? cb(ctx, text) : PF_ENOMEM;
+        free(text);
         if (rc)
             break;
     }
@@ -461,23 +491,45 @@ int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
 }
 
+/* A terminal's view: its registry entry, state, binding, lock and open repair. */
 static const char life__term_view[] =
-        "SELECT json_object('serial', d.serial, 'model', d.model, 'registry', d.status,"
-        " 'state', CASE WHEN d.status = 'revoked' THEN 'retired'"
-        " ELSE coalesce(t.state, 'in_stock') END, 'merchant_id', t.merchant_id, 'fee_plan', "
-        "json(t.fee_plan),"
-        " 'tz', t.tz, 'tags', json(coalesce(t.tags, '[]')), 'bound_ms', t.bound_ms,"
-        " 'locked', json(CASE WHEN coalesce(t.lock_want, 0) THEN 'true' ELSE 'false' END),"
-        " 'lock', CASE WHEN t.lock_cmd IS NULL THEN NULL ELSE json_object('command', t.lock_cmd,"
-        " 'action', CASE WHEN t.lock_want THEN 'lock' ELSE 'unlock' END, 'acknowledged',"
-        " json(CASE WHEN t.lock_acked THEN 'true' ELSE 'false' END), 'reason', t.lock_reason)"
-        " END, 'provision', json(t.provision), 'repair_id', (SELECT r.id FROM repairs r WHERE"
-        " r.serial = d.serial AND r.closed_ms IS NULL), 'updated_ms', t.updated_ms)"
+        "SELECT d.serial, d.model, d.status, t.state, t.merchant_id, t.fee_plan, t.tz,"
+        " coalesce(t.tags, '[]'), t.bound_ms, t.lock_want, t.lock_cmd, t.lock_acked,"
+        " t.lock_reason, t.provision, (SELECT r.id FROM repairs r WHERE r.serial = d.serial AND"
+        " r.closed_ms IS NULL), t.updated_ms"
         " FROM devices d LEFT JOIN terminals t ON t.serial = d.serial WHERE d.serial = ?1";
+
+static json_t *life__term_row(sqlite3_stmt *s)
+{
+    const unsigned char *status = sqlite3_column_text(s, 2), *state = sqlite3_column_text(s, 3);
+    bool revoked = status && strcmp((const char *)status, "revoked") == 0;
+    enum pfs_term_state st =
+            pfs_life_state(revoked, state ? pfs_term_state_parse((const char *)state) : -1);
+    json_t *lock = json_null();
+
+    if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+        bool want = sqlite3_column_int(s, 9) != 0;
+
+        json_decref(lock);
+        lock = json_pack("{s:o, s:s, s:o, s:o}", "command", pfs_sqlite_col_json(s, 10, 'v'),
+                         "action", want ? "lock" : "unlock", "acknowledged",
+                         pfs_sqlite_col_json(s, 11, 'b'), "reason",
+                         pfs_sqlite_col_json(s, 12, 'v'));
+    }
+    return json_pack(
+            "{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "serial",
+            pfs_sqlite_col_json(s, 0, 'v'), "model", pfs_sqlite_col_json(s, 1, 'v'), "registry",
+            pfs_sqlite_col_json(s, 2, 'v'), "state", pfs_term_state_names[st], "merchant_id",
+            pfs_sqlite_col_json(s, 4, 'v'), "fee_plan", pfs_sqlite_col_json(s, 5, 'j'), "tz",
+            pfs_sqlite_col_json(s, 6, 'v'), "tags", pfs_sqlite_col_json(s, 7, 'j'), "bound_ms",
+            pfs_sqlite_col_json(s, 8, 'v'), "locked", pfs_sqlite_col_json(s, 9, 'b'), "lock", lock,
+            "provision", pfs_sqlite_col_json(s, 13, 'j'), "repair_id",
+            pfs_sqlite_col_json(s, 14, 'v'), "updated_ms", pfs_sqlite_col_json(s, 15, 'v'));
+}
 
 static char *life__term_text(sqlite3 *db, const char *serial)
 {
-    return life__text1(db, life__term_view, serial, 0);
+    return life__dump(life__one(db, life__term_view, serial, 0, life__term_row));
 }
 
 int pfs_store_term_json(struct pfs_store *st, const char *serial, char **json)
@@ -837,51 +889,85 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-/* What a repair record keeps of the terminal when it opens. */
-static const char life__snapshot_sql[] =
-        "SELECT json_object('taken_ms', ?2,"
-        " 'health', json((SELECT json_object('seq', h.seq, 'ts_ms', h.ts_ms, 'recv_ms',"
-        " h.recv_ms, 'battery_pct', h.battery_pct, 'charging', h.charging, 'signal_dbm',"
-        " h.signal_dbm, 'temp_c', h.temp_c, 'fw_version', h.fw_version, 'fee_version',"
-        " h.fee_version, 'paper', CASE h.paper WHEN 0 THEN 'ok' WHEN 1 THEN 'low' WHEN 2 THEN"
-        " 'out' ELSE 'none' END, 'tamper', json(CASE WHEN h.tamper THEN 'true' ELSE 'false' END),"
-        " 'selftest', h.selftest, 'err_reader', h.err_reader, 'err_printer', h.err_printer,"
-        " 'uptime_s', h.uptime_s) FROM device_state s JOIN health h ON h.id = s.health_id"
-        " WHERE s.serial = ?1)),"
-        " 'alerts', json((SELECT json_group_array(json_object('kind', kind, 'opened_ms',"
-        " opened_ms, 'detail', detail)) FROM alerts WHERE serial = ?1 AND closed_ms IS NULL)),"
-        " 'diagnostics', json(%s))";
-
-/* The terminal's five newest answered diagnostic requests (diag module's table). */
-static const char life__snapshot_diag[] =
-        "(SELECT json_group_array(json_object('id', id, 'command', command, 'status', status,"
-        " 'code', code, 'answered_ms', answered_ms, 'result', json(result))) FROM (SELECT *"
-        " FROM diag_requests WHERE serial = ?1 AND answered_ms IS NOT NULL ORDER BY"
-        " created_ms DESC LIMIT 5))";
-
-/* True if a table exists (the update server's tables may not, yet). */
-static bool life__table_exists(sqlite3 *db, const char *name)
+/* The newest report, as a repair's snapshot keeps it. */
+static json_t *life__snapshot_health(sqlite3_stmt *s)
 {
-    sqlite3_stmt *s;
-    bool yes;
+    int paper = sqlite3_column_int(s, 10);
 
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1, &s,
-                           NULL) != SQLITE_OK)
-        return false;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    yes = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return yes;
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, "
+                     "s:o}",
+                     "seq", pfs_sqlite_col_json(s, 0, 'v'), "ts_ms", pfs_sqlite_col_json(s, 1, 'v'),
+                     "recv_ms", pfs_sqlite_col_json(s, 2, 'v'), "battery_pct",
+                     pfs_sqlite_col_json(s, 3, 'v'), "charging", pfs_sqlite_col_json(s, 4, 'v'),
+                     "signal_dbm", pfs_sqlite_col_json(s, 5, 'v'), "temp_c",
+                     pfs_sqlite_col_json(s, 6, 'v'), "fw_version", pfs_sqlite_col_json(s, 7, 'v'),
+                     "fee_version", pfs_sqlite_col_json(s, 8, 'v'), "paper",
+                     paper >= PF_PAPER_OK && paper < PF_PAPER_NONE ? pf_paper_names[paper]
+                                                                   : pf_paper_names[PF_PAPER_NONE],
+                     "tamper", pfs_sqlite_col_json(s, 9, 'b'), "selftest",
+                     pfs_sqlite_col_json(s, 11, 'v'), "err_reader", pfs_sqlite_col_json(s, 12, 'v'),
+                     "err_printer", pfs_sqlite_col_json(s, 13, 'v'), "uptime_s",
+                     pfs_sqlite_col_json(s, 14, 'v'));
 }
 
-/* The snapshot a repair keeps of its terminal (JSON text, heap). */
+/* Appends each row of a query (text ?1) to arr, built by kinds. */
+static int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit,
+                      const char *kinds, json_t *arr)
+{
+    sqlite3_stmt *s;
+    int step;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, limit);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        json_t *o = pfs_sqlite_row_json(s, kinds);
+
+        if (!o || json_array_append_new(arr, o)) {
+            sqlite3_finalize(s);
+            return PF_ENOMEM;
+        }
+    }
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? 0 : PF_EIO;
+}
+
+/* What a repair record keeps of the terminal when it opens (JSON text, heap):
+ * its newest report, its open alerts and its five newest answered
+ * diagnostic requests. */
 static char *life__snapshot(sqlite3 *db, const char *serial, int64_t now)
 {
-    char sql[sizeof(life__snapshot_sql) + sizeof(life__snapshot_diag)];
+    json_t *health = life__one(db,
+                               "SELECT h.seq, h.ts_ms, h.recv_ms, h.battery_pct, h.charging,"
+                               " h.signal_dbm, h.temp_c, h.fw_version, h.fee_version, h.tamper,"
+                               " h.paper, h.selftest, h.err_reader, h.err_printer, h.uptime_s"
+                               " FROM device_state s JOIN health h ON h.id = s.health_id"
+                               " WHERE s.serial = ?1",
+                               serial, 0, life__snapshot_health);
+    json_t *alerts = json_array(), *diags = json_array();
+    int rc = alerts && diags ? 0 : PF_ENOMEM;
 
-    snprintf(sql, sizeof(sql), life__snapshot_sql,
-             life__table_exists(db, "diag_requests") ? life__snapshot_diag : "'[]'");
-    return life__text1(db, sql, serial, now);
+    if (!rc)
+        rc = life__rows(db,
+                        "SELECT kind, opened_ms, detail FROM alerts WHERE serial = ?1 AND"
+                        " closed_ms IS NULL ORDER BY id LIMIT ?2",
+                        serial, -1, "vvv", alerts);
+    if (!rc)
+        rc = life__rows(db,
+                        "SELECT id, command, status, code, answered_ms, result FROM diag_requests"
+                        " WHERE serial = ?1 AND answered_ms IS NOT NULL ORDER BY created_ms DESC"
+                        " LIMIT ?2",
+                        serial, 5, "vvvvvj", diags);
+    if (rc) {
+        json_decref(health);
+        json_decref(alerts);
+        json_decref(diags);
+        return NULL;
+    }
+    return life__dump(json_pack("{s:I, s:o, s:o, s:o}", "taken_ms", (json_int_t)now, "health",
+                                health ? health : json_null(), "alerts", alerts, "diagnostics",
+                                diags));
 }
 
 static int life__repair_insert(sqlite3 *db, const char *serial, const char *source,
@@ -1209,20 +1295,24 @@ int pfs_store_term_installed_each(struct pfs_store *st, pfs_serial_cb cb, void *
 
 /* --- repairs --- */
 
+/* A repair record's view (LIFE_REPAIR_KINDS: how each column is read). */
 static const char life__repair_view[] =
-        "SELECT json_object('id', id, 'serial', serial, 'state', state, 'source', source,"
-        " 'reason', reason, 'merchant_id', merchant_id, 'replaced_by', replaced_by,"
-        " 'fault_codes', json(fault_codes), 'parts', json(parts), 'notes', notes,"
-        " 'snapshot', json(snapshot), 'opened_ms', opened_ms, 'received_ms', received_ms,"
-        " 'diagnosed_ms', diagnosed_ms, 'repaired_ms', repaired_ms, 'closed_ms', closed_ms,"
-        " 'updated_ms', updated_ms) FROM repairs";
+        "SELECT id, serial, state, source, reason, merchant_id, replaced_by, fault_codes, parts,"
+        " notes, snapshot, opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms,"
+        " updated_ms FROM repairs";
+#define LIFE_REPAIR_KINDS "vvvvvvvjjvjvvvvvv"
+
+static json_t *life__repair_row(sqlite3_stmt *s)
+{
+    return pfs_sqlite_row_json(s, LIFE_REPAIR_KINDS);
+}
 
 static char *life__repair_text(sqlite3 *db, int64_t id)
 {
     char sql[sizeof(life__repair_view) + 32];
 
     snprintf(sql, sizeof(sql), "%s WHERE id = ?2", life__repair_view);
-    return life__text1(db, sql, NULL, id);
+    return life__dump(life__one(db, sql, NULL, id, life__repair_row));
 }
 
 int pfs_store_repair_json(struct pfs_store *st, int64_t id, char **json)
@@ -1419,7 +1509,10 @@ int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, i
     sqlite3_bind_int(s, 3, state == -2);
     sqlite3_bind_int(s, 4, limit);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        rc = cb(ctx, (const char *)sqlite3_column_text(s, 0));
+        char *text = life__dump(life__repair_row(s));
+
+        rc = text ? cb(ctx, text) : PF_ENOMEM;
+        free(text);
         if (rc)
             break;
     }
@@ -1430,28 +1523,6 @@ int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, i
 }
 
 /* --- history and audit --- */
-
-/* Runs a query of JSON rows and collects them into an array. */
-static int life__collect(sqlite3 *db, const char *sql, const char *serial, int limit, json_t *arr)
-{
-    sqlite3_stmt *s;
-    int step;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        return PF_EIO;
-    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, limit);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        json_t *o = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
-
-        if (!o || json_array_append_new(arr, o)) {
-            sqlite3_finalize(s);
-            return PF_ENOMEM;
-        }
-    }
-    sqlite3_finalize(s);
-    return step == SQLITE_DONE ? 0 : PF_EIO;
-}
 
 int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, char **json)
 {
@@ -1469,25 +1540,21 @@ int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, 
         rc = PF_ENOMEM;
         goto out_free;
     }
-    rc = life__collect(
-            db,
-            "SELECT json_object('id', id, 'ts_ms', ts_ms, 'kind', kind, 'from', from_state,"
-            " 'to', to_state, 'merchant_id', merchant_id, 'other', other, 'repair_id',"
-            " repair_id, 'actor', actor, 'detail', detail) FROM (SELECT * FROM"
-            " terminal_events WHERE serial = ?1 ORDER BY id DESC LIMIT ?2)"
-            " ORDER BY id",
-            serial, limit, events);
+    rc = life__rows(db,
+                    "SELECT id, ts_ms, kind, from_state AS \"from\", to_state AS \"to\","
+                    " merchant_id, other, repair_id, actor, detail FROM (SELECT * FROM"
+                    " terminal_events WHERE serial = ?1 ORDER BY id DESC LIMIT ?2)"
+                    " ORDER BY id",
+                    serial, limit, "vvvvvvvvvv", events);
     snprintf(sql, sizeof(sql), "%s WHERE serial = ?1 ORDER BY id DESC LIMIT ?2", life__repair_view);
     if (!rc)
-        rc = life__collect(db, sql, serial, limit, repairs);
-    /* Update outcomes, from the update server's table when it exists. */
-    if (!rc && life__table_exists(db, "update_events"))
-        rc = life__collect(db,
-                           "SELECT json_object('ts_ms', recv_ms, 'offer', offer, 'bundle', bundle,"
-                           " 'kind', kind, 'version', version, 'status', status, 'reason',"
-                           " reason, 'code', code, 'message', message) FROM update_events"
-                           " WHERE serial = ?1 ORDER BY seq DESC LIMIT ?2",
-                           serial, limit, updates);
+        rc = life__rows(db, sql, serial, limit, LIFE_REPAIR_KINDS, repairs);
+    if (!rc)
+        rc = life__rows(db,
+                        "SELECT recv_ms AS ts_ms, offer, bundle, kind, version, status, reason,"
+                        " code, message FROM update_events WHERE serial = ?1 ORDER BY seq DESC"
+                        " LIMIT ?2",
+                        serial, limit, "vvvvvvvvv", updates);
     if (rc)
         goto out_free;
     o = json_pack("{s:s, s:o, s:O, s:O, s:O}", "serial", serial, "terminal",
