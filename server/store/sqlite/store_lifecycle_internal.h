@@ -1,0 +1,88 @@
+/*
+ * store_lifecycle_internal.h - what the SQLite files of store_lifecycle.h
+ * share: the lifecycle rows they load and save (merchants, terminals, repairs,
+ * history lines, audit rows with their references) and the views built from
+ * them with jansson. Implemented in store_lifecycle.c; used by
+ * store_merchants.c, store_terminals.c and store_repairs.c. Names keep the
+ * module's life__ prefix, as libuv's uv__ functions shared between its files.
+ * Not for callers outside server/store/sqlite/.
+ */
+#ifndef PFS_STORE_LIFECYCLE_INTERNAL_H
+#define PFS_STORE_LIFECYCLE_INTERNAL_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store_lifecycle.h"
+
+/* The actor of posfleetd's own changes (activation, tamper lock). */
+extern const struct pfs_actor life__system;
+
+#define LIFE_MERCHANT_COLS                                                                         \
+    "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"         \
+    " status, created_ms, updated_ms, region"
+
+/* A repair record's view, and how each of its columns is read (pfs_sqlite_col_json kinds). */
+#define LIFE_REPAIR_VIEW                                                                           \
+    "SELECT id, serial, state, source, reason, merchant_id, replaced_by, fault_codes, parts,"      \
+    " notes, snapshot, opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms,"              \
+    " updated_ms FROM repairs"
+#define LIFE_REPAIR_KINDS "vvvvvvvjjvjvvvvvv"
+
+/* Writes a terminal's lifecycle row (insert or update), leaving the lock
+ * columns alone. NULL fields are written as NULL. */
+struct life__row {
+    enum pfs_term_state state;
+    const char *merchant_id;
+    const char *fee_plan;
+    const char *tz;
+    const char *tags;
+    int64_t bound_ms;
+    const char *provision;
+};
+
+int life__audit(sqlite3 *db, const struct pfs_actor *actor, int64_t now, const char *action,
+                const char *target, const char *before, const char *after, const char *serial,
+                const char *serial2, const char *merchant, struct pf_error *err);
+int life__audit_term(sqlite3 *db, const struct pfs_actor *actor, int64_t now, const char *action,
+                     const char *serial, const char *before, const char *serial2,
+                     const char *merchant, struct pf_error *err);
+void life__bind_text(sqlite3_stmt *s, int i, const char *v);
+void life__col(sqlite3_stmt *s, int col, char *out, size_t size);
+int life__count(sqlite3 *db, const char *sql, const char *arg, int64_t *n);
+int life__done(sqlite3 *db, sqlite3_stmt *s, struct pf_error *err, const char *what);
+char *life__dump(json_t *o);
+int life__event(sqlite3 *db, const char *serial, int64_t now, const char *kind, int from, int to,
+                const char *merchant, const char *other, int64_t repair_id,
+                const struct pfs_actor *actor, const char *detail, struct pf_error *err);
+int life__fail(sqlite3 *db, struct pf_error *err, const char *what);
+int life__get(struct pfs_store *st, const char *serial, struct pfs_term *t, struct pf_error *err);
+int life__lock_put(sqlite3 *db, const char *serial, bool want, const char *cmd, const char *reason,
+                   struct pf_error *err);
+void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m);
+char *life__merchant_text(const struct pfs_merchant *m);
+int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool insert,
+                         struct pf_error *err);
+int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id);
+int life__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_error *err);
+int life__registry_merchant(sqlite3 *db, const char *serial, const char *merchant,
+                            struct pf_error *err);
+int life__repair_insert(sqlite3 *db, const char *serial, const char *source, const char *reason,
+                        const char *merchant, const char *replaced_by, const char *faults,
+                        int64_t now, int64_t *id, struct pf_error *err);
+json_t *life__repair_row(sqlite3_stmt *s);
+char *life__repair_text(sqlite3 *db, int64_t id);
+int life__row_put(sqlite3 *db, const char *serial, const struct life__row *r, int64_t now,
+                  struct pf_error *err);
+int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit, const char *kinds,
+               json_t *arr);
+char *life__snapshot(sqlite3 *db, const char *serial, int64_t now);
+int life__state_put(sqlite3 *db, const char *serial, enum pfs_term_state to, int64_t now,
+                    struct pf_error *err);
+extern const struct pfs_actor life__system;
+char *life__term_text(sqlite3 *db, const char *serial);
+char *life__text1(sqlite3 *db, const char *sql, const char *arg, int64_t iarg);
+
+#endif
