@@ -113,7 +113,7 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
                             const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
                             struct pf_error *err)
 {
-    sqlite3_stmt *ins = NULL, *close = st->stmt[ST_ALERT_CLOSE];
+    sqlite3_stmt *ins = NULL, *aud = NULL, *close = st->stmt[ST_ALERT_CLOSE];
     struct pfs_device d;
     int rc;
 
@@ -157,7 +157,12 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
             rc = pf_error_set(err, PF_ENOMEM, "store: out of memory");
             break;
         }
-        rc = devices__audit(st, actor, now_ms, "device.import", d.serial, NULL, after, err);
+        {
+            struct pfs_sqlite_audit a = {
+                    actor, now_ms, "device.import", d.serial, NULL, after, NULL, NULL, NULL};
+
+            rc = pfs_sqlite_audit_write_cached(st->db, &a, &aud, err);
+        }
         free(after);
         if (rc)
             break;
@@ -172,6 +177,7 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
     }
 out_end:
     sqlite3_finalize(ins);
+    sqlite3_finalize(aud);
     rc = pfs_sqlite_end(st, rc < 0 ? rc : 0, err);
     if (rc)
         *count = 0;

@@ -198,18 +198,36 @@ json_t *pfs_sqlite_row_json(sqlite3_stmt *s, const char *kinds)
 
 int pfs_sqlite_audit_write(sqlite3 *db, const struct pfs_sqlite_audit *a, struct pf_error *err)
 {
+    sqlite3_stmt *s = NULL;
+    int rc = pfs_sqlite_audit_write_cached(db, a, &s, err);
+
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_sqlite_audit_write_cached(sqlite3 *db, const struct pfs_sqlite_audit *a,
+                                  sqlite3_stmt **cache, struct pf_error *err)
+{
     const struct pfs_actor *actor = a->actor;
     const char *refs[2] = {a->serial, a->serial2};
+    sqlite3_stmt *s = *cache;
     int64_t id;
     int rc;
 
-    rc = pfs_store_sql_run(db,
-                           "INSERT INTO audit (ts_ms, actor, role, action, target, before, after)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                           "iSSSSss", a->ts_ms, actor && actor->name ? actor->name : "-",
-                           actor && actor->role ? actor->role : "-", a->action, a->target,
-                           a->before, a->after);
-    if (rc)
+    if (!s && sqlite3_prepare_v3(db,
+                                 "INSERT INTO audit (ts_ms, actor, role, action, target, before,"
+                                 " after) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+        return pfs_sqlite_fail(db, err, "audit");
+    *cache = s;
+    sqlite3_bind_int64(s, 1, a->ts_ms);
+    sqlite3_bind_text(s, 2, actor && actor->name ? actor->name : "-", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, actor && actor->role ? actor->role : "-", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, a->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, a->target, -1, SQLITE_STATIC);
+    pfs_sqlite_bind_text(s, 6, a->before);
+    pfs_sqlite_bind_text(s, 7, a->after);
+    if (pfs_sqlite_step_done(s))
         return pfs_sqlite_fail(db, err, "audit");
     if (!a->serial && !a->serial2 && !a->merchant)
         return 0;

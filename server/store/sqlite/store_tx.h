@@ -54,6 +54,10 @@ struct pfs_sqlite_audit {
 /* The one writer of audit rows, inside the caller's transaction. */
 int pfs_sqlite_audit_write(sqlite3 *db, const struct pfs_sqlite_audit *a,
                            struct pf_error *err) PF_WUR;
+/* The same for a loop of many rows: *cache (NULL at first) keeps the prepared
+ * statement between calls; the caller finalizes it. */
+int pfs_sqlite_audit_write_cached(sqlite3 *db, const struct pfs_sqlite_audit *a,
+                                  sqlite3_stmt **cache, struct pf_error *err) PF_WUR;
 /* An audit row with only an after (a JSON value, dumped with sorted keys). */
 int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
                         const char *action, const char *target, json_t *after) PF_WUR;
