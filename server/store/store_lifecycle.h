@@ -10,7 +10,8 @@
  * tamper lock) are audited with the actor "posfleetd", role "system".
  *
  * Views (terminal, repair, history) are returned as JSON text the caller
- * frees with free(). The rules (which state may follow which, who may be
+ * frees with free(); lifecycle/views.c builds them from the rows the backend
+ * loaded, so every backend prints the same. The rules (which state may follow which, who may be
  * bound, what a swap or a repair step does) are decided by lifecycle.c,
  * merchant.c and repair.c from the rows the backend loads; the backend only
  * loads and saves rows in the transaction. struct pfs_term is lifecycle.h's.

@@ -2,14 +2,17 @@
  * store_lifecycle.c - the lifecycle rows of the SQLite backend, shared by its
  * files for store_lifecycle.h (store_lifecycle_internal.h): loading and
  * saving merchants, terminals and repairs, history lines, audit rows with
- * their references, and the views (terminal, repair, snapshot) built from
- * rows with jansson (no SQL JSON function). The calls themselves are in
+ * their references, and the rows of the views (terminal, repair, snapshot,
+ * history lines) that lifecycle/views.c turns into JSON (no SQL JSON
+ * function). The calls themselves are in
  * store_merchants.c, store_terminals.c and store_repairs.c: each commits the
  * ingest batch, opens a FULL transaction, loads rows, lets the rules of
  * lifecycle/ decide, saves rows, history lines and the audit row, and
  * commits; any failure rolls everything back.
  */
 #include "store/sqlite/store_lifecycle_internal.h"
+
+#include "lifecycle/views.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,32 +297,43 @@ static const char life__term_view[] =
         " r.closed_ms IS NULL), t.updated_ms"
         " FROM devices d LEFT JOIN terminals t ON t.serial = d.serial WHERE d.serial = ?1";
 
+/* A nullable text column: NULL for SQL NULL (borrowed until the next step). */
+static const char *life__ctext(sqlite3_stmt *s, int col)
+{
+    return (const char *)sqlite3_column_text(s, col);
+}
+
+/* A nullable integer column: PFS_VIEW_NULL for SQL NULL. */
+static int64_t life__cint(sqlite3_stmt *s, int col)
+{
+    return sqlite3_column_type(s, col) == SQLITE_NULL ? PFS_VIEW_NULL
+                                                      : sqlite3_column_int64(s, col);
+}
+
 static json_t *life__term_row(sqlite3_stmt *s)
 {
-    const unsigned char *status = sqlite3_column_text(s, 2), *state = sqlite3_column_text(s, 3);
-    bool revoked = status && strcmp((const char *)status, "revoked") == 0;
-    enum pfs_term_state st =
-            pfs_life_state(revoked, state ? pfs_term_state_parse((const char *)state) : -1);
-    json_t *lock = json_null();
+    const char *status = life__ctext(s, 2), *state = life__ctext(s, 3);
+    struct pfs_term_view v = {
+            .serial = life__ctext(s, 0),
+            .model = life__ctext(s, 1),
+            .registry = status,
+            .state = pfs_life_state(status && strcmp(status, "revoked") == 0,
+                                    state ? pfs_term_state_parse(state) : -1),
+            .merchant_id = life__ctext(s, 4),
+            .fee_plan = life__ctext(s, 5),
+            .tz = life__ctext(s, 6),
+            .tags = life__ctext(s, 7),
+            .bound_ms = life__cint(s, 8),
+            .lock_want = sqlite3_column_int(s, 9) != 0,
+            .lock_cmd = life__ctext(s, 10),
+            .lock_acked = sqlite3_column_int(s, 11) != 0,
+            .lock_reason = life__ctext(s, 12),
+            .provision = life__ctext(s, 13),
+            .repair_id = life__cint(s, 14),
+            .updated_ms = life__cint(s, 15),
+    };
 
-    if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
-        bool want = sqlite3_column_int(s, 9) != 0;
-
-        json_decref(lock);
-        lock = json_pack("{s:o, s:s, s:o, s:o}", "command", pfs_sqlite_col_json(s, 10, 'v'),
-                         "action", want ? "lock" : "unlock", "acknowledged",
-                         pfs_sqlite_col_json(s, 11, 'b'), "reason",
-                         pfs_sqlite_col_json(s, 12, 'v'));
-    }
-    return json_pack(
-            "{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "serial",
-            pfs_sqlite_col_json(s, 0, 'v'), "model", pfs_sqlite_col_json(s, 1, 'v'), "registry",
-            pfs_sqlite_col_json(s, 2, 'v'), "state", pfs_term_state_names[st], "merchant_id",
-            pfs_sqlite_col_json(s, 4, 'v'), "fee_plan", pfs_sqlite_col_json(s, 5, 'j'), "tz",
-            pfs_sqlite_col_json(s, 6, 'v'), "tags", pfs_sqlite_col_json(s, 7, 'j'), "bound_ms",
-            pfs_sqlite_col_json(s, 8, 'v'), "locked", pfs_sqlite_col_json(s, 9, 'b'), "lock", lock,
-            "provision", pfs_sqlite_col_json(s, 13, 'j'), "repair_id",
-            pfs_sqlite_col_json(s, 14, 'v'), "updated_ms", pfs_sqlite_col_json(s, 15, 'v'));
+    return pfs_term_view_json(&v);
 }
 
 char *life__term_text(sqlite3 *db, const char *serial)
@@ -433,85 +447,150 @@ int life__audit_term(sqlite3 *db, const struct pfs_actor *actor, int64_t now, co
     return rc;
 }
 
-/* The newest report, as a repair's snapshot keeps it. */
-static json_t *life__snapshot_health(sqlite3_stmt *s)
-{
-    int paper = sqlite3_column_int(s, 10);
-
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, "
-                     "s:o}",
-                     "seq", pfs_sqlite_col_json(s, 0, 'v'), "ts_ms", pfs_sqlite_col_json(s, 1, 'v'),
-                     "recv_ms", pfs_sqlite_col_json(s, 2, 'v'), "battery_pct",
-                     pfs_sqlite_col_json(s, 3, 'v'), "charging", pfs_sqlite_col_json(s, 4, 'v'),
-                     "signal_dbm", pfs_sqlite_col_json(s, 5, 'v'), "temp_c",
-                     pfs_sqlite_col_json(s, 6, 'v'), "fw_version", pfs_sqlite_col_json(s, 7, 'v'),
-                     "fee_version", pfs_sqlite_col_json(s, 8, 'v'), "paper",
-                     paper >= PF_PAPER_OK && paper < PF_PAPER_NONE ? pf_paper_names[paper]
-                                                                   : pf_paper_names[PF_PAPER_NONE],
-                     "tamper", pfs_sqlite_col_json(s, 9, 'b'), "selftest",
-                     pfs_sqlite_col_json(s, 11, 'v'), "err_reader", pfs_sqlite_col_json(s, 12, 'v'),
-                     "err_printer", pfs_sqlite_col_json(s, 13, 'v'), "uptime_s",
-                     pfs_sqlite_col_json(s, 14, 'v'));
-}
-
-/* Appends each row of a query (text ?1) to arr, built by kinds. */
-int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit, const char *kinds,
-               json_t *arr)
+/* The terminal's newest report with the time it came (*found false if none). */
+static int life__snapshot_health(sqlite3 *db, const char *serial, struct pf_health *h,
+                                 int64_t *recv_ms, bool *found)
 {
     sqlite3_stmt *s;
     int step;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+    *found = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT h.seq, h.ts_ms, h.recv_ms, h.battery_pct, h.charging,"
+                           " h.signal_dbm, h.temp_c, h.fw_version, h.fee_version, h.tamper,"
+                           " h.paper, h.selftest, h.err_reader, h.err_printer, h.uptime_s"
+                           " FROM device_state s JOIN health h ON h.id = s.health_id"
+                           " WHERE s.serial = ?1",
+                           -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, limit);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        json_t *o = pfs_sqlite_row_json(s, kinds);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        memset(h, 0, sizeof(*h));
+        h->seq = (uint32_t)sqlite3_column_int64(s, 0);
+        h->ts_ms = sqlite3_column_int64(s, 1);
+        *recv_ms = sqlite3_column_int64(s, 2);
+        h->battery_pct = sqlite3_column_int(s, 3);
+        h->charging = sqlite3_column_int(s, 4) != 0;
+        h->signal_dbm = sqlite3_column_int(s, 5);
+        h->temp_c = sqlite3_column_int(s, 6);
+        pfs_sqlite_col_text(s, 7, h->fw_version, sizeof(h->fw_version));
+        pfs_sqlite_col_text(s, 8, h->fee_version, sizeof(h->fee_version));
+        h->tamper = sqlite3_column_int(s, 9) != 0;
+        h->paper = (enum pf_paper)sqlite3_column_int(s, 10);
+        pfs_sqlite_selftest_decode(s, 11, h->selftest);
+        h->err_reader = (uint32_t)sqlite3_column_int64(s, 12);
+        h->err_printer = (uint32_t)sqlite3_column_int64(s, 13);
+        h->uptime_s = (uint64_t)sqlite3_column_int64(s, 14);
+        *found = true;
+    }
+    sqlite3_finalize(s);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : PF_EIO;
+}
 
-        if (!o || json_array_append_new(arr, o)) {
-            sqlite3_finalize(s);
-            return PF_ENOMEM;
+/* The terminal's open alerts, in the order they opened (heap array). */
+static int life__snapshot_alerts(sqlite3 *db, const char *serial, struct pfs_alert **out, size_t *n)
+{
+    struct pfs_alert *a = NULL;
+    size_t cap = 0;
+    sqlite3_stmt *s;
+    int step;
+
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT kind, opened_ms, detail FROM alerts WHERE serial = ?1 AND"
+                           " closed_ms IS NULL ORDER BY id",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            struct pfs_alert *more = realloc(a, (cap ? cap * 2 : 8) * sizeof(*a));
+
+            if (!more) {
+                step = SQLITE_NOMEM;
+                break;
+            }
+            a = more;
+            cap = cap ? cap * 2 : 8;
+        }
+        memset(&a[*n], 0, sizeof(a[*n]));
+        pfs_sqlite_col_text(s, 0, a[*n].kind, sizeof(a[*n].kind));
+        a[*n].opened_ms = sqlite3_column_int64(s, 1);
+        pfs_sqlite_col_text(s, 2, a[*n].detail, sizeof(a[*n].detail));
+        (*n)++;
+    }
+    sqlite3_finalize(s);
+    *out = a;
+    return step == SQLITE_DONE ? 0 : step == SQLITE_NOMEM ? PF_ENOMEM : PF_EIO;
+}
+
+#define LIFE_SNAPSHOT_DIAGS 5
+
+/* The terminal's newest answered diagnostic requests; d[i].result is heap. */
+static int life__snapshot_diags(sqlite3 *db, const char *serial,
+                                struct pfs_diag_rec d[LIFE_SNAPSHOT_DIAGS], size_t *n)
+{
+    sqlite3_stmt *s;
+    int step;
+
+    *n = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, command, status, code, answered_ms, result FROM"
+                           " diag_requests WHERE serial = ?1 AND answered_ms IS NOT NULL"
+                           " ORDER BY created_ms DESC LIMIT ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, LIFE_SNAPSHOT_DIAGS);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < LIFE_SNAPSHOT_DIAGS) {
+        struct pfs_diag_rec *r = &d[*n];
+        const char *result = life__ctext(s, 5);
+
+        memset(r, 0, sizeof(*r));
+        pfs_sqlite_col_text(s, 0, r->id, sizeof(r->id));
+        pfs_sqlite_col_text(s, 1, r->command, sizeof(r->command));
+        pfs_sqlite_col_text(s, 2, r->status, sizeof(r->status));
+        pfs_sqlite_col_text(s, 3, r->code, sizeof(r->code));
+        r->answered_ms = sqlite3_column_int64(s, 4);
+        r->result = result ? strdup(result) : NULL;
+        (*n)++;
+        if (result && !r->result) {
+            step = SQLITE_NOMEM;
+            break;
         }
     }
     sqlite3_finalize(s);
-    return step == SQLITE_DONE ? 0 : PF_EIO;
+    return step == SQLITE_DONE || step == SQLITE_ROW ? 0
+           : step == SQLITE_NOMEM                    ? PF_ENOMEM
+                                                     : PF_EIO;
 }
 
-/* What a repair record keeps of the terminal when it opens (JSON text, heap):
- * its newest report, its open alerts and its five newest answered
- * diagnostic requests. */
 char *life__snapshot(sqlite3 *db, const char *serial, int64_t now)
 {
-    json_t *health = life__one(db,
-                               "SELECT h.seq, h.ts_ms, h.recv_ms, h.battery_pct, h.charging,"
-                               " h.signal_dbm, h.temp_c, h.fw_version, h.fee_version, h.tamper,"
-                               " h.paper, h.selftest, h.err_reader, h.err_printer, h.uptime_s"
-                               " FROM device_state s JOIN health h ON h.id = s.health_id"
-                               " WHERE s.serial = ?1",
-                               serial, 0, life__snapshot_health);
-    json_t *alerts = json_array(), *diags = json_array();
-    int rc = alerts && diags ? 0 : PF_ENOMEM;
+    struct pfs_diag_rec diags[LIFE_SNAPSHOT_DIAGS];
+    struct pfs_repair_snapshot snap = {.taken_ms = now, .diags = diags};
+    struct pfs_alert *alerts = NULL;
+    struct pf_health h;
+    bool have_health = false;
+    char *text = NULL;
+    int rc;
 
+    rc = life__snapshot_health(db, serial, &h, &snap.health_recv_ms, &have_health);
     if (!rc)
-        rc = life__rows(db,
-                        "SELECT kind, opened_ms, detail FROM alerts WHERE serial = ?1 AND"
-                        " closed_ms IS NULL ORDER BY id LIMIT ?2",
-                        serial, -1, "vvv", alerts);
+        rc = life__snapshot_alerts(db, serial, &alerts, &snap.nalerts);
     if (!rc)
-        rc = life__rows(db,
-                        "SELECT id, command, status, code, answered_ms, result FROM diag_requests"
-                        " WHERE serial = ?1 AND answered_ms IS NOT NULL ORDER BY created_ms DESC"
-                        " LIMIT ?2",
-                        serial, 5, "vvvvvj", diags);
-    if (rc) {
-        json_decref(health);
-        json_decref(alerts);
-        json_decref(diags);
-        return NULL;
+        rc = life__snapshot_diags(db, serial, diags, &snap.ndiags);
+    if (!rc) {
+        snap.health = have_health ? &h : NULL;
+        snap.alerts = alerts;
+        text = life__dump(pfs_repair_snapshot_json(&snap));
     }
-    return life__dump(json_pack("{s:I, s:o, s:o, s:o}", "taken_ms", (json_int_t)now, "health",
-                                health ? health : json_null(), "alerts", alerts, "diagnostics",
-                                diags));
+    for (size_t i = 0; i < snap.ndiags; i++)
+        free((char *)diags[i].result);
+    free(alerts);
+    return text;
 }
 
 int life__repair_insert(sqlite3 *db, const char *serial, const char *source, const char *reason,
@@ -557,7 +636,90 @@ int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id)
 
 json_t *life__repair_row(sqlite3_stmt *s)
 {
-    return pfs_sqlite_row_json(s, LIFE_REPAIR_KINDS);
+    struct pfs_repair_view v = {
+            .id = sqlite3_column_int64(s, 0),
+            .serial = life__ctext(s, 1),
+            .state = life__ctext(s, 2),
+            .source = life__ctext(s, 3),
+            .reason = life__ctext(s, 4),
+            .merchant_id = life__ctext(s, 5),
+            .replaced_by = life__ctext(s, 6),
+            .fault_codes = life__ctext(s, 7),
+            .parts = life__ctext(s, 8),
+            .notes = life__ctext(s, 9),
+            .snapshot = life__ctext(s, 10),
+            .opened_ms = sqlite3_column_int64(s, 11),
+            .received_ms = life__cint(s, 12),
+            .diagnosed_ms = life__cint(s, 13),
+            .repaired_ms = life__cint(s, 14),
+            .closed_ms = life__cint(s, 15),
+            .updated_ms = sqlite3_column_int64(s, 16),
+    };
+
+    return pfs_repair_view_json(&v);
+}
+
+json_t *life__event_row(sqlite3_stmt *s)
+{
+    struct pfs_term_event_view e = {
+            .id = sqlite3_column_int64(s, 0),
+            .ts_ms = sqlite3_column_int64(s, 1),
+            .kind = life__ctext(s, 2),
+            .from = life__ctext(s, 3),
+            .to = life__ctext(s, 4),
+            .merchant_id = life__ctext(s, 5),
+            .other = life__ctext(s, 6),
+            .repair_id = life__cint(s, 7),
+            .actor = life__ctext(s, 8),
+            .detail = life__ctext(s, 9),
+    };
+
+    return pfs_term_event_json(&e);
+}
+
+json_t *life__update_row(sqlite3_stmt *s)
+{
+    struct pfs_update_view u = {
+            .ts_ms = sqlite3_column_int64(s, 0),
+            .offer = life__ctext(s, 1),
+            .bundle = life__ctext(s, 2),
+            .kind = life__ctext(s, 3),
+            .version = life__ctext(s, 4),
+            .status = life__ctext(s, 5),
+            .reason = life__ctext(s, 6),
+            .code = life__ctext(s, 7),
+            .message = life__ctext(s, 8),
+    };
+
+    return pfs_update_line_json(&u);
+}
+
+json_t *life__merchant_terminal_row(sqlite3_stmt *s)
+{
+    return pfs_merchant_terminal_json(life__ctext(s, 0), life__ctext(s, 1), life__ctext(s, 2),
+                                      life__cint(s, 3), sqlite3_column_int(s, 4) != 0);
+}
+
+int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit,
+               json_t *(*row)(sqlite3_stmt *s), json_t *arr)
+{
+    sqlite3_stmt *s;
+    int step;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, limit);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        json_t *o = row(s);
+
+        if (!o || json_array_append_new(arr, o)) {
+            sqlite3_finalize(s);
+            return PF_ENOMEM;
+        }
+    }
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? 0 : PF_EIO;
 }
 
 char *life__repair_text(sqlite3 *db, int64_t id)

@@ -24,12 +24,11 @@ extern const struct pfs_actor life__system;
     "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"         \
     " status, created_ms, updated_ms, region"
 
-/* A repair record's view, and how each of its columns is read (pfs_sqlite_col_json kinds). */
+/* The columns of a repair record's view, in life__repair_row's order. */
 #define LIFE_REPAIR_VIEW                                                                           \
     "SELECT id, serial, state, source, reason, merchant_id, replaced_by, fault_codes, parts,"      \
     " notes, snapshot, opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms,"              \
     " updated_ms FROM repairs"
-#define LIFE_REPAIR_KINDS "vvvvvvvjjvjvvvvvv"
 
 /* Writes a terminal's lifecycle row (insert or update), leaving the lock
  * columns alone. NULL fields are written as NULL. */
@@ -76,8 +75,15 @@ json_t *life__repair_row(sqlite3_stmt *s);
 char *life__repair_text(sqlite3 *db, int64_t id);
 int life__row_put(sqlite3 *db, const char *serial, const struct life__row *r, int64_t now,
                   struct pf_error *err);
-int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit, const char *kinds,
-               json_t *arr);
+/* Appends each row of a query (text ?1, integer ?2) to arr, built by row. */
+int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit,
+               json_t *(*row)(sqlite3_stmt *s), json_t *arr);
+/* Row builders of the views (lifecycle/views.h) for life__rows and the
+ * single-row lookups: a history line, an update outcome, a merchant's
+ * terminal (serial, model, state, bound_ms, lock_want). */
+json_t *life__event_row(sqlite3_stmt *s);
+json_t *life__update_row(sqlite3_stmt *s);
+json_t *life__merchant_terminal_row(sqlite3_stmt *s);
 char *life__snapshot(sqlite3 *db, const char *serial, int64_t now);
 int life__state_put(sqlite3 *db, const char *serial, enum pfs_term_state to, int64_t now,
                     struct pf_error *err);

@@ -197,7 +197,7 @@ int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_
         return PF_EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char *text = life__dump(pfs_sqlite_row_json(s, "vvvvb"));
+        char *text = life__dump(life__merchant_terminal_row(s));
 
         rc = text ? cb(ctx, text) : PF_ENOMEM;
         free(text);

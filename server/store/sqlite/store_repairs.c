@@ -242,16 +242,16 @@ int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, 
                     " merchant_id, other, repair_id, actor, detail FROM (SELECT * FROM"
                     " terminal_events WHERE serial = ?1 ORDER BY id DESC LIMIT ?2)"
                     " ORDER BY id",
-                    serial, limit, "vvvvvvvvvv", events);
+                    serial, limit, life__event_row, events);
     snprintf(sql, sizeof(sql), "%s WHERE serial = ?1 ORDER BY id DESC LIMIT ?2", LIFE_REPAIR_VIEW);
     if (!rc)
-        rc = life__rows(db, sql, serial, limit, LIFE_REPAIR_KINDS, repairs);
+        rc = life__rows(db, sql, serial, limit, life__repair_row, repairs);
     if (!rc)
         rc = life__rows(db,
                         "SELECT recv_ms AS ts_ms, offer, bundle, kind, version, status, reason,"
                         " code, message FROM update_events WHERE serial = ?1 ORDER BY seq DESC"
                         " LIMIT ?2",
-                        serial, limit, "vvvvvvvvv", updates);
+                        serial, limit, life__update_row, updates);
     if (rc)
         goto out_free;
     o = json_pack("{s:s, s:o, s:O, s:O, s:O}", "serial", serial, "terminal",

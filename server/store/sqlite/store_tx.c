@@ -159,41 +159,6 @@ int pfs_store_sql_int(sqlite3 *db, const char *sql, int64_t *out, const char *fm
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-/* --- rows as JSON --- */
-
-json_t *pfs_sqlite_col_json(sqlite3_stmt *s, int col, char kind)
-{
-    int type = sqlite3_column_type(s, col);
-
-    if (kind == 'b')
-        return json_boolean(type != SQLITE_NULL && sqlite3_column_int64(s, col) != 0);
-    if (type == SQLITE_NULL)
-        return json_null();
-    if (kind == 'j')
-        return json_loads((const char *)sqlite3_column_text(s, col), JSON_DECODE_ANY, NULL);
-    if (type == SQLITE_INTEGER)
-        return json_integer((json_int_t)sqlite3_column_int64(s, col));
-    if (type == SQLITE_FLOAT)
-        return json_real(sqlite3_column_double(s, col));
-    return json_stringn((const char *)sqlite3_column_text(s, col),
-                        (size_t)sqlite3_column_bytes(s, col));
-}
-
-json_t *pfs_sqlite_row_json(sqlite3_stmt *s, const char *kinds)
-{
-    json_t *o = json_object();
-
-    for (int i = 0; o && kinds[i]; i++) {
-        json_t *v = pfs_sqlite_col_json(s, i, kinds[i]);
-
-        if (!v || json_object_set_new(o, sqlite3_column_name(s, i), v)) {
-            json_decref(o);
-            o = NULL;
-        }
-    }
-    return o;
-}
-
 /* --- audit --- */
 
 int pfs_sqlite_audit_write(sqlite3 *db, const struct pfs_sqlite_audit *a, struct pf_error *err)

@@ -62,18 +62,6 @@ int pfs_sqlite_audit_write_cached(sqlite3 *db, const struct pfs_sqlite_audit *a,
 int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
                         const char *action, const char *target, json_t *after) PF_WUR;
 
-/*
- * JSON values of result columns, built with jansson (the backend's queries
- * use no SQL JSON function, so what the API prints does not depend on one
- * database's JSON dialect). kind: 'v' by the column's type (NULL null,
- * integer, text), 'j' JSON text parsed (NULL null), 'b' a boolean (NULL
- * false). NULL on allocation failure or malformed JSON text.
- */
-json_t *pfs_sqlite_col_json(sqlite3_stmt *s, int col, char kind);
-/* The current row as an object, one member per column named by the column
- * (its AS name), kinds[i] the kind of column i. */
-json_t *pfs_sqlite_row_json(sqlite3_stmt *s, const char *kinds);
-
 /* The rows of an offer (update_offers, update_state), inside a transaction:
  * written by a plain offer (store_updates_sqlite.c) and a rollout's. */
 struct pfs_offer_rec;
