@@ -1,8 +1,8 @@
 /*
  * store_lifecycle_internal.h - what the SQLite files of store_lifecycle.h
  * share: the lifecycle rows they load and save (merchants, terminals, repairs,
- * history lines, audit rows with their references) and the views built from
- * them with jansson. Implemented in store_lifecycle.c; used by
+ * history lines, audit rows with their references) and the rows of the
+ * views that lifecycle/views.c turns into JSON. Implemented in store_lifecycle.c; used by
  * store_merchants.c, store_terminals.c and store_repairs.c. Names keep the
  * module's life__ prefix, as libuv's uv__ functions shared between its files.
  * Not for callers outside server/store/sqlite/.
@@ -30,8 +30,8 @@ extern const struct pfs_actor life__system;
     " notes, snapshot, opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms,"              \
     " updated_ms FROM repairs"
 
-/* Writes a terminal's lifecycle row (insert or update), leaving the lock
- * columns alone. NULL fields are written as NULL. */
+/* A terminal's lifecycle row as life__row_put writes it (insert or update),
+ * leaving the lock columns alone. NULL fields are written as NULL. */
 struct life__row {
     enum pfs_term_state state;
     const char *merchant_id;
@@ -42,53 +42,67 @@ struct life__row {
     const char *provision;
 };
 
+/* --- statements --- */
+int life__fail(sqlite3 *db, struct pf_error *err, const char *what);
+int life__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_error *err);
+/* Binds v, or NULL when v is NULL or "" (copied). */
+void life__bind_text(sqlite3_stmt *s, int i, const char *v);
+void life__col(sqlite3_stmt *s, int col, char *out, size_t size);
+/* Runs a statement with no result rows and finalizes it. */
+int life__done(sqlite3 *db, sqlite3_stmt *s, struct pf_error *err, const char *what);
+/* The first column of a one-row query (text ?1), heap, or NULL. */
+char *life__text1(sqlite3 *db, const char *sql, const char *arg, int64_t iarg);
+int life__count(sqlite3 *db, const char *sql, const char *arg, int64_t *n);
+
+/* --- rows written in the caller's transaction --- */
 int life__audit(sqlite3 *db, const struct pfs_actor *actor, int64_t now, const char *action,
                 const char *target, const char *before, const char *after, const char *serial,
                 const char *serial2, const char *merchant, struct pf_error *err);
+/* Audits a terminal change with its view before and after. */
 int life__audit_term(sqlite3 *db, const struct pfs_actor *actor, int64_t now, const char *action,
                      const char *serial, const char *before, const char *serial2,
                      const char *merchant, struct pf_error *err);
-void life__bind_text(sqlite3_stmt *s, int i, const char *v);
-void life__col(sqlite3_stmt *s, int col, char *out, size_t size);
-int life__count(sqlite3 *db, const char *sql, const char *arg, int64_t *n);
-int life__done(sqlite3 *db, sqlite3_stmt *s, struct pf_error *err, const char *what);
-char *life__dump(json_t *o);
+/* A line of a terminal's history (from/to: a state, or -1). */
 int life__event(sqlite3 *db, const char *serial, int64_t now, const char *kind, int from, int to,
                 const char *merchant, const char *other, int64_t repair_id,
                 const struct pfs_actor *actor, const char *detail, struct pf_error *err);
-int life__fail(sqlite3 *db, struct pf_error *err, const char *what);
-int life__get(struct pfs_store *st, const char *serial, struct pfs_term *t, struct pf_error *err);
-int life__lock_put(sqlite3 *db, const char *serial, bool want, const char *cmd, const char *reason,
-                   struct pf_error *err);
-void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m);
-char *life__merchant_text(const struct pfs_merchant *m);
 int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool insert,
                          struct pf_error *err);
-int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id);
-int life__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_error *err);
+int life__row_put(sqlite3 *db, const char *serial, const struct life__row *r, int64_t now,
+                  struct pf_error *err);
+int life__state_put(sqlite3 *db, const char *serial, enum pfs_term_state to, int64_t now,
+                    struct pf_error *err);
+int life__lock_put(sqlite3 *db, const char *serial, bool want, const char *cmd, const char *reason,
+                   struct pf_error *err);
+/* The registry's merchant column follows the binding, so device views show it. */
 int life__registry_merchant(sqlite3 *db, const char *serial, const char *merchant,
                             struct pf_error *err);
+/* Opens a repair record with the snapshot of its terminal. */
 int life__repair_insert(sqlite3 *db, const char *serial, const char *source, const char *reason,
                         const char *merchant, const char *replaced_by, const char *faults,
                         int64_t now, int64_t *id, struct pf_error *err);
-json_t *life__repair_row(sqlite3_stmt *s);
+
+/* --- rows read --- */
+/* pfs_store_term_get with err naming the serial. */
+int life__get(struct pfs_store *st, const char *serial, struct pfs_term *t, struct pf_error *err);
+void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m);
+/* The terminal's open repair, 0 if none. */
+int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id);
+
+/* --- views (lifecycle/views.h builds them; text is heap, NULL on failure) --- */
+char *life__dump(json_t *o);
+char *life__merchant_text(const struct pfs_merchant *m);
+char *life__term_text(sqlite3 *db, const char *serial);
 char *life__repair_text(sqlite3 *db, int64_t id);
-int life__row_put(sqlite3 *db, const char *serial, const struct life__row *r, int64_t now,
-                  struct pf_error *err);
+char *life__snapshot(sqlite3 *db, const char *serial, int64_t now);
 /* Appends each row of a query (text ?1, integer ?2) to arr, built by row. */
 int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit,
                json_t *(*row)(sqlite3_stmt *s), json_t *arr);
-/* Row builders of the views (lifecycle/views.h) for life__rows and the
- * single-row lookups: a history line, an update outcome, a merchant's
- * terminal (serial, model, state, bound_ms, lock_want). */
+/* Row builders: a repair (LIFE_REPAIR_VIEW), a history line, an update
+ * outcome, a merchant's terminal (serial, model, state, bound_ms, lock_want). */
+json_t *life__repair_row(sqlite3_stmt *s);
 json_t *life__event_row(sqlite3_stmt *s);
 json_t *life__update_row(sqlite3_stmt *s);
 json_t *life__merchant_terminal_row(sqlite3_stmt *s);
-char *life__snapshot(sqlite3 *db, const char *serial, int64_t now);
-int life__state_put(sqlite3 *db, const char *serial, enum pfs_term_state to, int64_t now,
-                    struct pf_error *err);
-extern const struct pfs_actor life__system;
-char *life__term_text(sqlite3 *db, const char *serial);
-char *life__text1(sqlite3 *db, const char *sql, const char *arg, int64_t iarg);
 
 #endif
