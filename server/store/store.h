@@ -32,7 +32,8 @@
  * calls that take one (the swap hook of store_lifecycle.h, the rollout member
  * moves of store_rollouts.h) and commits or rolls it back. One transaction is
  * open at a time; the calls that run their own transaction refuse with
- * PF_ESTATE while one is open.
+ * PF_ESTATE while one is open, and ingest writes fail (PF_EIO): the loop
+ * opens and ends a transaction within one callback.
  *
  * Ownership: every struct below is caller-owned; strings handed to callbacks
  * are valid only during the call. A struct pfs_tx belongs to its store and is
