@@ -727,6 +727,13 @@ START_TEST(transactions)
     snprintf(d.serial, sizeof(d.serial), "T2");
     snprintf(d.model, sizeof(d.model), "PX-500");
     ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 100, &err), PF_ESTATE);
+    /* so do ingest writes */
+    {
+        struct pf_health h = health(9, 9);
+
+        ck_assert_int_ne(pfs_store_health_put(st, "T1", &h, 9, NULL), 0);
+        ck_assert_int_eq(pfs_store_batch_pending(st), 0);
+    }
     pfs_store_tx_rollback(tx);
     pfs_store_tx_rollback(tx); /* closed: no-op */
     pfs_store_tx_rollback(NULL);
