@@ -16,6 +16,7 @@
 #include "lifecycle/merchant.h"
 #include "pf/msg_lifecycle.h"
 #include "lifecycle/repair.h"
+#include "lifecycle/views.h"
 #include "store/store.h"
 #include "store/store_lifecycle.h"
 #include "testutil.h"
@@ -548,6 +549,53 @@ START_TEST(rules_merchant_close)
     ck_assert_int_eq(pfs_merchant_change_check(&cur, &next, 0, &err), 0);
     ck_assert_int_eq(pfs_merchant_change_check(&cur, &next, 2, &err), PF_ESTATE);
     ck_assert_str_eq(err.msg, "merchant M1: 2 terminal(s) still bound: unbind or swap them first");
+}
+END_TEST
+
+START_TEST(views_print_nulls_and_order)
+{
+    struct pfs_term_view v = {.serial = "T1",
+                              .model = "PX-500",
+                              .registry = "registered",
+                              .state = PFS_TERM_IN_STOCK,
+                              .tags = "[]",
+                              .bound_ms = PFS_VIEW_NULL,
+                              .repair_id = PFS_VIEW_NULL,
+                              .updated_ms = PFS_VIEW_NULL};
+    struct pfs_term_event_view e = {.id = 3,
+                                    .ts_ms = 9,
+                                    .kind = "lock",
+                                    .repair_id = 7,
+                                    .actor = "posfleetd",
+                                    .detail = ""};
+    json_t *o = pfs_term_view_json(&v);
+    char *text = json_dumps(o, JSON_COMPACT);
+
+    ck_assert_str_eq(text,
+                     "{\"serial\":\"T1\",\"model\":\"PX-500\",\"registry\":\"registered\","
+                     "\"state\":\"in_stock\",\"merchant_id\":null,\"fee_plan\":null,\"tz\":null,"
+                     "\"tags\":[],\"bound_ms\":null,\"locked\":false,\"lock\":null,"
+                     "\"provision\":null,\"repair_id\":null,\"updated_ms\":null}");
+    free(text);
+    json_decref(o);
+    v.lock_cmd = "c1";
+    v.lock_want = true;
+    v.fee_plan = "[\"f1\"]";
+    o = pfs_term_view_json(&v);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "lock"), "action")),
+                     "lock");
+    ck_assert(json_is_null(json_object_get(json_object_get(o, "lock"), "reason")));
+    ck_assert_int_eq((int)json_array_size(json_object_get(o, "fee_plan")), 1);
+    json_decref(o);
+    v.fee_plan = "[broken";
+    ck_assert_ptr_null(pfs_term_view_json(&v)); /* malformed stored JSON is an error */
+    o = pfs_term_event_json(&e);
+    text = json_dumps(o, JSON_COMPACT);
+    ck_assert_str_eq(text, "{\"id\":3,\"ts_ms\":9,\"kind\":\"lock\",\"from\":null,\"to\":null,"
+                           "\"merchant_id\":null,\"other\":null,\"repair_id\":7,"
+                           "\"actor\":\"posfleetd\",\"detail\":\"\"}");
+    free(text);
+    json_decref(o);
 }
 END_TEST
 
@@ -1416,6 +1464,7 @@ static Suite *suite(void)
     tcase_add_test(pure, rules_posfleetd_transitions);
     tcase_add_test(pure, rules_repairs);
     tcase_add_test(pure, rules_merchant_close);
+    tcase_add_test(pure, views_print_nulls_and_order);
     tcase_add_test(pure, lock_codecs);
     suite_add_tcase(s, pure);
     tcase_add_checked_fixture(store, setup, teardown);
