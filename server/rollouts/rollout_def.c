@@ -13,6 +13,7 @@
 
 #include "lifecycle/merchant.h"
 #include "pf/jsonv.h"
+#include "rollouts/zone.h"
 
 const char *const pfs_ro_filter_names[] = {
         "models", "hw_revs", "fw_versions", "fee_versions", "merchants",
@@ -468,27 +469,12 @@ bool pfs_ro_in_window(const struct pfs_ro_def *d, int minute)
 
 int pfs_ro_local_minute(const char *tz, int64_t now_ms, int *minute)
 {
-    const char *old = getenv("TZ");
-    char *saved = old ? strdup(old) : NULL;
-    time_t t = (time_t)(now_ms / 1000);
-    struct tm tm;
-    bool ok;
+    int64_t t = now_ms >= 0 ? now_ms / 1000 : -((-now_ms + 999) / 1000);
+    int32_t off = 0;
+    int rc = pfs_zone_offset_at(NULL, tz, t, &off, NULL);
 
-    if (tz && *tz && !pfs_tz_valid(tz, NULL)) {
-        free(saved);
-        return PF_EINVAL;
-    }
-    setenv("TZ", tz && *tz ? tz : "UTC", 1);
-    tzset();
-    ok = localtime_r(&t, &tm) != NULL;
-    if (saved)
-        setenv("TZ", saved, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    free(saved);
-    if (!ok)
-        return PF_EINVAL;
-    *minute = tm.tm_hour * 60 + tm.tm_min;
+    if (rc)
+        return rc == PF_ENOMEM ? rc : PF_EINVAL;
+    *minute = (int)((((t + off) % 86400) + 86400) % 86400 / 60);
     return 0;
 }

@@ -7,7 +7,7 @@
  *
  * struct pfs_ro_def is caller-owned; pfs_ro_def_release() frees the filter
  * arrays it holds (JSON array texts, heap). No I/O except reading the time
- * zone database in pfs_ro_local_minute().
+ * zone database in pfs_ro_local_minute() (zone.h), and no process-wide state.
  */
 #ifndef PFS_ROLLOUT_DEF_H
 #define PFS_ROLLOUT_DEF_H
@@ -93,9 +93,9 @@ uint64_t pfs_ro_hash(int64_t rollout_id, const char *serial);
 /* True if minute (0..1439 of the local day) is inside the window. */
 bool pfs_ro_in_window(const struct pfs_ro_def *d, int minute);
 /*
- * The minute of the local day in time zone tz ("" = UTC) at now_ms. Uses the
- * process's TZ (set and restored): one thread only. PF_EINVAL for a name that
- * is not an installed zone.
+ * The minute of the local day in time zone tz ("" = UTC) at now_ms, from the
+ * zone's file (zone.h; the process's TZ is never read or changed). PF_EINVAL
+ * for a name that is not an installed zone.
  */
 int pfs_ro_local_minute(const char *tz, int64_t now_ms, int *minute) PF_WUR;
 
