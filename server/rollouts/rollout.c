@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rollouts/rollout_time.h"
+
 /* Candidates examined per rollout and tick, at least (more when many slots are free). */
 #define RO_SCAN_MIN           256
 #define RO_UNHEALTHY_EVERY_MS 5000
@@ -439,11 +441,10 @@ static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
     }
     if (r->state == PFS_RO_RUNNING || r->state == PFS_RO_ROLLING_BACK ||
         r->state == PFS_RO_PAUSED || r->state == PFS_RO_GATED)
-        if (pfs_store_rollout_resend(ro->store, r->id, t->now, r->def.retry_s * 1000, RO_SCAN_MIN,
-                                     ro__resend, ro) != 0)
+        if (pfs_ro_resend(ro->store, r->id, t->now, r->def.retry_s * 1000, RO_SCAN_MIN, ro__resend,
+                          ro) != 0)
             pfs_log_warn(ro->log, "rollout %" PRId64 ": cannot read unanswered offers", r->id);
-    if (pfs_store_rollout_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000, &timed,
-                                 &returned) == 0 &&
+    if (pfs_ro_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000, &timed, &returned) == 0 &&
         (timed || returned)) {
         ro->stats.timed_out += (uint64_t)timed;
         ro->stats.returned += (uint64_t)returned;

@@ -5,7 +5,6 @@
 #include "rollouts/rollout_def.h"
 
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,43 +418,6 @@ void pfs_ro_def_release(struct pfs_ro_def *d)
         free(d->filters[f]);
         d->filters[f] = NULL;
     }
-}
-
-int pfs_ro_stage_targets(const struct pfs_ro_def *d, size_t n, size_t targets[PFS_RO_STAGES_MAX],
-                         struct pf_error *err)
-{
-    size_t prev = 0;
-
-    if (n == 0)
-        return pf_error_set(err, PF_EINVAL,
-                            "the cohort is empty: no registered terminal matches the filters and"
-                            " the bundle's targets, or all already run its version");
-    for (size_t i = 0; i < d->nstages; i++) {
-        const struct pfs_ro_stage *s = &d->stages[i];
-        size_t t = s->pct ? (size_t)((uint64_t)n * (uint64_t)s->value / 10000)
-                          : ((uint64_t)s->value < n ? (size_t)s->value : n);
-
-        if (t <= prev)
-            return pf_error_set(err, PF_EINVAL, "stage %zu (%s) rounds to 0 of %zu terminals%s",
-                                i + 1, s->size, n,
-                                t == n ? ": the stages before it already reach them all" : "");
-        targets[i] = prev = t;
-    }
-    return 0;
-}
-
-uint64_t pfs_ro_hash(int64_t rollout_id, const char *serial)
-{
-    char key[96];
-    unsigned char h[8];
-    uint64_t v = 0;
-    int n = snprintf(key, sizeof(key), "%" PRId64 "/%s", rollout_id, serial);
-
-    crypto_generichash(h, sizeof(h), (const unsigned char *)key,
-                       (size_t)(n < (int)sizeof(key) ? n : (int)sizeof(key) - 1), NULL, 0);
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | h[i];
-    return v;
 }
 
 bool pfs_ro_in_window(const struct pfs_ro_def *d, int minute)

@@ -1,9 +1,8 @@
 /*
  * rollout_def.h - what a rollout is: its definition (docs/rollouts.md,
  * "Definition"), parsed and checked from the API's JSON, written back with the
- * defaults filled in, and the pure rules planning and scheduling apply to it:
- * cumulative stage targets, the stable membership hash, the maintenance
- * window in a terminal's local time.
+ * defaults filled in, and the maintenance window in a terminal's local time.
+ * Planning (cohort, hash order, stage targets) is rollout_plan.h.
  *
  * struct pfs_ro_def is caller-owned; pfs_ro_def_release() frees the filter
  * arrays it holds (JSON array texts, heap). No I/O except reading the time
@@ -76,19 +75,6 @@ int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_
 /* The definition with every default filled in (new object, NULL on ENOMEM). */
 json_t *pfs_ro_def_to_json(const struct pfs_ro_def *d);
 void pfs_ro_def_release(struct pfs_ro_def *d);
-
-/*
- * Cumulative member count of each stage for a cohort of n terminals
- * (percentages rounded down, counts capped at n). PF_EINVAL when the cohort
- * is empty, a stage rounds to zero new terminals, or the last stage does not
- * reach n; err says which ("stage 1 (1%) rounds to 0 of 50 terminals").
- */
-int pfs_ro_stage_targets(const struct pfs_ro_def *d, size_t n, size_t targets[PFS_RO_STAGES_MAX],
-                         struct pf_error *err) PF_WUR;
-
-/* The membership order key: the first 8 bytes of BLAKE2b("{id}/{serial}"),
- * big-endian. */
-uint64_t pfs_ro_hash(int64_t rollout_id, const char *serial);
 
 /* True if minute (0..1439 of the local day) is inside the window. */
 bool pfs_ro_in_window(const struct pfs_ro_def *d, int minute);

@@ -23,6 +23,7 @@
 #include "lifecycle/merchant.h"
 #include "pf/msg_update.h"
 #include "rollouts/rollout_def.h"
+#include "rollouts/rollout_member.h"
 #include "store/store.h"
 #include "store/store_updates.h"
 
@@ -39,25 +40,7 @@ enum pfs_ro_state {
 };
 extern const char *const pfs_ro_state_names[]; /* NULL-terminated */
 
-enum pfs_ro_member {
-    PFS_ROM_PENDING,
-    PFS_ROM_OFFERED,
-    PFS_ROM_DEFERRED,
-    PFS_ROM_DOWNLOADING,
-    PFS_ROM_INSTALLING,
-    PFS_ROM_INSTALLED,
-    PFS_ROM_FAILED,
-    PFS_ROM_ROLLED_BACK,
-    PFS_ROM_TIMED_OUT,
-    PFS_ROM_SKIPPED,
-    PFS_ROM_SWAPPED,
-    PFS_ROM_REVERT_PENDING,
-    PFS_ROM_REVERTING,
-    PFS_ROM_REVERTED,
-    PFS_ROM_REVERT_FAILED,
-    PFS_ROM_COUNT
-};
-extern const char *const pfs_ro_member_names[]; /* NULL-terminated */
+/* Member statuses: enum pfs_ro_member (rollouts/rollout_member.h). */
 
 /* Live: the scheduler still acts on it (and its members block overlaps). */
 bool pfs_ro_state_live(enum pfs_ro_state s);
@@ -184,24 +167,35 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
                                   const char *code, int64_t now_ms) PF_WUR;
 
 /*
- * One transaction of the scheduler's time rules: members in progress since
- * before now - timeout -> timed_out (code TIMEOUT): downloading, installing,
- * and offered ones whose terminal accepted; reverting ones -> revert_failed;
- * unanswered and deferred offers past their deadline (offered_ms + timeout)
- * -> pending, to be offered anew (unanswered ones are sent again: resend).
+ * The time rules' view of the members in the statuses of status_mask (1 << an
+ * enum pfs_ro_member): their clocks, and for offered ones whether the
+ * terminal accepted that very offer. The scheduler decides
+ * (rollouts/rollout_time.h) and applies its decisions below.
  */
-int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                             int64_t *timed_out, int64_t *returned) PF_WUR;
+typedef int (*pfs_ro_clock_cb)(void *ctx, const char *serial, const struct pfs_ro_member_clock *c);
+int pfs_store_rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_mask,
+                             pfs_ro_clock_cb cb, void *ctx) PF_WUR;
 
+/* A decided move of one member: from the status it had when decided, to. */
+struct pfs_ro_move {
+    const char *serial;
+    enum pfs_ro_member from, to;
+    const char *code; /* NULL: keep the member's code */
+    bool applied;     /* set by pfs_store_rollout_moves */
+};
 /*
- * Offered members nobody answered for retry_ms (their offer still valid): each
- * is marked as sent again at now_ms and handed to cb, which publishes the same
- * offer again (same id: a terminal that got it just ignores the copy). At most
- * limit per call.
+ * Applies moves in one transaction (since_ms = now_ms), each only if the
+ * member is still in its from status (one that moved meanwhile is left
+ * alone: its applied stays false); *moved says how many applied. Counters
+ * follow.
  */
+int pfs_store_rollout_moves(struct pfs_store *st, int64_t id, struct pfs_ro_move *mv, size_t n,
+                            int64_t now_ms, int64_t *moved) PF_WUR;
+/* Sets a member's since_ms (an offer sent again) if it is still in status. */
+int pfs_store_rollout_touch(struct pfs_store *st, int64_t id, const char *serial,
+                            enum pfs_ro_member status, int64_t since_ms) PF_WUR;
+
 typedef int (*pfs_ro_serial_cb)(void *ctx, const char *serial);
-int pfs_store_rollout_resend(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t retry_ms,
-                             int limit, pfs_ro_serial_cb cb, void *ctx) PF_WUR;
 
 /* Number of installed members of stages <= max_stage that are unhealthy
  * (docs/rollouts.md, max_unhealthy_rate). */

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "rollouts/rollout_def.h"
+#include "rollouts/rollout_plan.h"
+#include "rollouts/rollout_time.h"
 #include "store/store.h"
 #include "store/store_rollouts.h"
 #include "store/sqlite/store_sqlite_internal.h"
@@ -396,14 +398,11 @@ START_TEST(offers_events_and_time_rules)
     {
         int n = 0;
 
-        ck_assert_int_eq(pfs_store_rollout_resend(st, id, 2000000 + 500, 1000, 100, count_cb, &n),
-                         0);
+        ck_assert_int_eq(pfs_ro_resend(st, id, 2000000 + 500, 1000, 100, count_cb, &n), 0);
         ck_assert_int_eq(n, 0);
-        ck_assert_int_eq(pfs_store_rollout_resend(st, id, 2000000 + 1001, 1000, 100, count_cb, &n),
-                         0);
+        ck_assert_int_eq(pfs_ro_resend(st, id, 2000000 + 1001, 1000, 100, count_cb, &n), 0);
         ck_assert_int_eq(n, 4);
-        ck_assert_int_eq(pfs_store_rollout_resend(st, id, 2000000 + 1500, 1000, 100, count_cb, &n),
-                         0);
+        ck_assert_int_eq(pfs_ro_resend(st, id, 2000000 + 1500, 1000, 100, count_cb, &n), 0);
         ck_assert_int_eq(n, 4);
         ck_assert_int_eq(count_of(st, id, 0, PFS_ROM_OFFERED), 4);
     }
@@ -426,8 +425,7 @@ START_TEST(offers_events_and_time_rules)
     ck_assert_str_eq(m.code, "SELFTEST");
     assert_exact(st, id);
     /* T0003 downloading since 3000000 times out; T0004 never answered: offered again */
-    ck_assert_int_eq(pfs_store_rollout_expire(st, id, 3000000 + 600001, 600000, &timed, &returned),
-                     0);
+    ck_assert_int_eq(pfs_ro_expire(st, id, 3000000 + 600001, 600000, &timed, &returned), 0);
     ck_assert_int_eq(timed, 1);
     ck_assert_int_eq(returned, 1);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
@@ -443,8 +441,7 @@ START_TEST(offers_events_and_time_rules)
     ck_assert_int_eq(m.status, PFS_ROM_PENDING);
     /* offered again (the first offer unanswered for retry_s): the first offer's success
      * still installs the member */
-    ck_assert_int_eq(pfs_store_rollout_expire(st, id, 3000000 + 700000, 600000, &timed, &returned),
-                     0);
+    ck_assert_int_eq(pfs_ro_expire(st, id, 3000000 + 700000, 600000, &timed, &returned), 0);
     ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0004", &m), 0);
     ck_assert_int_eq(m.status, PFS_ROM_PENDING);
     offer(st, id, "T0004", "o4b", 3000000 + 700001);

@@ -3,7 +3,6 @@
  * migration 008). Shares the connection and transaction helpers of the other
  * backend files (store_tx.h).
  */
-#include "pf/target.h"
 #include "store/store_rollouts.h"
 
 #include <inttypes.h>
@@ -14,18 +13,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "rollouts/rollout_plan.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
 const char *const pfs_ro_state_names[] = {
         "scheduled", "running",      "paused",      "gated", "completed",
         "aborted",   "rolling_back", "rolled_back", NULL,
-};
-
-const char *const pfs_ro_member_names[] = {
-        "pending",   "offered",     "deferred",      "downloading", "installing", "installed",
-        "failed",    "rolled_back", "timed_out",     "skipped",     "swapped",    "revert_pending",
-        "reverting", "reverted",    "revert_failed", NULL,
 };
 
 #define RO__LIVE_SQL "('scheduled','running','paused','gated','rolling_back')"
@@ -69,118 +63,23 @@ static double ro__ms_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* True if v is one of the comma separated names in list ("" = any). */
-/* --- the cohort --- */
+/* --- the cohort: candidate terminals for the rules of rollout_plan.h --- */
 
 /*
- * Registered, unrevoked terminals in a state that may install, matching every
- * filter, not already on the version; since_ms >= 0 keeps those registered
- * after it. Columns: serial, model, hw_rev, current version of the kind; in
- * serial order. `+d.status` keeps SQLite on the devices table's own order (the
- * devices_status index would cost a table lookup per registered terminal).
+ * The members of a plan, as the writers below read them: a view of a
+ * struct pfs_ro_cohort (serial, version index, stage borrowed) with the
+ * previous bundle of each version, or a plan chunk read back (owned).
  */
-static int ro__cohort_prepare(sqlite3 *db, const struct pfs_ro_def *d, int kind,
-                              const char *version, int64_t since_ms, sqlite3_stmt **s,
-                              struct pf_error *err)
-{
-    const char *cur = kind == PF_KIND_FIRMWARE ? "s.fw_version" : "s.fee_version";
-    char sql[2048];
-    int rc;
-
-    snprintf(sql, sizeof(sql),
-             "SELECT d.serial, d.model, coalesce(d.hw_rev,''), %s FROM devices d"
-             " LEFT JOIN device_state s ON s.serial = d.serial"
-             " LEFT JOIN terminals t ON t.serial = d.serial"
-             " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
-             " WHERE +d.status = 'registered'"
-             " AND (?11 < 0 OR d.created_ms > ?11)"
-             " AND (?1 IS NULL OR d.model IN (SELECT value FROM json_each(?1)))"
-             " AND (?2 IS NULL OR d.hw_rev IN (SELECT value FROM json_each(?2)))"
-             " AND (?9 IS NULL OR d.serial IN (SELECT value FROM json_each(?9)))"
-             " AND coalesce(t.state, 'in_stock') IN ('in_stock','installed','active')"
-             " AND (?3 IS NULL OR s.fw_version IN (SELECT value FROM json_each(?3)))"
-             " AND (?4 IS NULL OR s.fee_version IN (SELECT value FROM json_each(?4)))"
-             " AND (?5 IS NULL OR m.id IN (SELECT value FROM json_each(?5)))"
-             " AND (?6 IS NULL OR m.mcc IN (SELECT value FROM json_each(?6)))"
-             " AND (?7 IS NULL OR m.region IN (SELECT value FROM json_each(?7)))"
-             " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(t.tags) g"
-             "      WHERE g.value IN (SELECT value FROM json_each(?8))))"
-             " AND coalesce(%s, '') <> ?10"
-             " ORDER BY d.serial",
-             cur, cur);
-    if ((rc = ro__prepare(db, sql, s, err)))
-        return rc;
-    for (int f = 0; f < PFS_RO_FILTER_COUNT; f++) {
-        if (d->filters[f])
-            sqlite3_bind_text(*s, f + 1, d->filters[f], -1, SQLITE_STATIC);
-    }
-    sqlite3_bind_text(*s, 10, version, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(*s, 11, since_ms);
-    return 0;
-}
-
-struct ro__cand {
-    uint64_t hash;
-    uint32_t row; /* index into the serial-ordered arrays */
-};
-
-static int ro__cand_cmp(const void *a, const void *b)
-{
-    const struct ro__cand *x = a, *y = b;
-
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
-    return x->row < y->row ? -1 : x->row > y->row; /* rows are in serial order */
-}
-
-/*
- * Sorts by hash, ties by row: a stable least-significant-digit radix sort,
- * 16 bits a pass, of candidates that start in row order (what ro__cand_cmp
- * orders, in linear time); qsort if the scratch buffer cannot be had.
- */
-static void ro__cand_sort(struct ro__cand *a, size_t n)
-{
-    struct ro__cand *tmp = n > 1 ? malloc(n * sizeof(*tmp)) : NULL;
-    size_t *count = tmp ? malloc(((size_t)1 << 16) * sizeof(*count)) : NULL;
-
-    if (!count) {
-        free(tmp);
-        if (n > 1)
-            qsort(a, n, sizeof(*a), ro__cand_cmp);
-        return;
-    }
-    for (int shift = 0; shift < 64; shift += 16) {
-        size_t sum = 0;
-
-        memset(count, 0, ((size_t)1 << 16) * sizeof(*count));
-        for (size_t i = 0; i < n; i++)
-            count[(a[i].hash >> shift) & 0xffff]++;
-        for (size_t b = 0; b < ((size_t)1 << 16); b++) {
-            size_t c = count[b];
-
-            count[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[count[(a[i].hash >> shift) & 0xffff]++] = a[i];
-        memcpy(a, tmp, n * sizeof(*a));
-    }
-    free(count);
-    free(tmp);
-}
-
-#define RO__ARENA_BLOCK ((size_t)1 << 20)
-
 struct ro__cohort {
-    char **serial;  /* in serial order; the strings live in blocks */
-    uint16_t *prev; /* index into versions + 1, 0 = none */
+    char **serial;
+    uint16_t *prev; /* index into prev_ids + 1, 0 = none */
     uint8_t *stage;
     size_t n, cap;
-    char (*versions)[PF_VERSION_MAX + 1];
     char (*prev_ids)[PF_B2_HEX_LEN + 1];
     size_t nver;
-    char **blocks;        /* serial storage, RO__ARENA_BLOCK bytes each */
-    size_t nblocks, used; /* used: bytes taken in the last block */
+    char **blocks; /* a chunk's text (owned views only) */
+    size_t nblocks;
+    bool owned; /* serial, prev and stage are ours */
 };
 
 static void ro__cohort_free(struct ro__cohort *c)
@@ -188,79 +87,22 @@ static void ro__cohort_free(struct ro__cohort *c)
     for (size_t i = 0; i < c->nblocks; i++)
         free(c->blocks[i]);
     free(c->blocks);
-    free(c->serial);
-    free(c->prev);
-    free(c->stage);
-    free(c->versions);
+    if (c->owned) {
+        free(c->serial);
+        free(c->prev);
+        free(c->stage);
+    }
     free(c->prev_ids);
     memset(c, 0, sizeof(*c));
 }
 
-/* A copy of serial in the cohort's blocks (one allocation per MiB, not per terminal). */
-static char *ro__cohort_strdup(struct ro__cohort *c, const char *serial)
+static void ro__cohort_view(const struct pfs_ro_cohort *co, struct ro__cohort *c)
 {
-    size_t len = strlen(serial) + 1;
-    char *p;
-
-    if (len > RO__ARENA_BLOCK)
-        return NULL;
-    if (!c->nblocks || c->used + len > RO__ARENA_BLOCK) {
-        char **nb = realloc(c->blocks, (c->nblocks + 1) * sizeof(*nb));
-
-        if (!nb)
-            return NULL;
-        c->blocks = nb;
-        if (!(c->blocks[c->nblocks] = malloc(RO__ARENA_BLOCK)))
-            return NULL;
-        c->nblocks++;
-        c->used = 0;
-    }
-    p = c->blocks[c->nblocks - 1] + c->used;
-    memcpy(p, serial, len);
-    c->used += len;
-    return p;
-}
-
-static int ro__cohort_add(struct ro__cohort *c, const char *serial, const char *version)
-{
-    uint16_t v = 0;
-
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 1024;
-        char **s = realloc(c->serial, cap * sizeof(*s));
-
-        if (!s)
-            return PF_ENOMEM;
-        c->serial = s;
-        uint16_t *p = realloc(c->prev, cap * sizeof(*p));
-        if (!p)
-            return PF_ENOMEM;
-        c->prev = p;
-        c->cap = cap;
-    }
-    if (version && *version) {
-        size_t i;
-
-        for (i = 0; i < c->nver; i++) {
-            if (strcmp(c->versions[i], version) == 0)
-                break;
-        }
-        if (i == c->nver && c->nver < 1000) {
-            void *nv = realloc(c->versions, (c->nver + 1) * sizeof(*c->versions));
-
-            if (!nv)
-                return PF_ENOMEM;
-            c->versions = nv;
-            snprintf(c->versions[c->nver++], sizeof(*c->versions), "%s", version);
-        }
-        if (i < c->nver)
-            v = (uint16_t)(i + 1);
-    }
-    c->serial[c->n] = ro__cohort_strdup(c, serial);
-    if (!c->serial[c->n])
-        return PF_ENOMEM;
-    c->prev[c->n++] = v;
-    return 0;
+    memset(c, 0, sizeof(*c));
+    c->serial = co->serial;
+    c->prev = co->version;
+    c->stage = co->stage;
+    c->n = co->n;
 }
 
 /* A statement read in step with the devices scan: its current row's serial
@@ -296,113 +138,100 @@ static int ro__merge_seek(sqlite3 *db, struct ro__merge *m, const char *serial, 
     return 0;
 }
 
-static bool ro__keep(const struct pfs_bundle_rec *b, const char *model, const char *hw)
+static const char *ro__text(sqlite3_stmt *s, int col)
 {
-    struct pf_target_list tm = pf_target_csv(b->models), th = pf_target_csv(b->hw_revs);
-
-    return pf_target_match(&tm, &th, model, hw) == 0;
+    return (const char *)sqlite3_column_text(s, col);
 }
 
 /*
- * The cohort without the per-terminal lookups of ro__cohort_prepare, for the
- * common case of filters on the devices table only (models, hw_revs, serials)
- * and no since_ms: the registered devices, the versions of the kind and the
- * terminals in a state that may not install are three scans in serial order
- * (all three tables are keyed by serial), merged here. Same rows, same order
- * as ro__cohort_prepare's query.
+ * The light scan (pfs_ro_cohort_rule_light): the devices, the versions of the
+ * kind and the terminals' lifecycle states are three scans in serial order
+ * (all three tables are keyed by serial) merged here, without a lookup per
+ * terminal.
  */
-static int ro__cohort_merge(sqlite3 *db, const struct pfs_ro_def *d, const struct pfs_bundle_rec *b,
-                            struct ro__cohort *c, struct pf_error *err)
+static int ro__cohort_light(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
+                            struct pfs_ro_cohort *co, struct pf_error *err)
 {
-    const char *cur = b->kind == PF_KIND_FIRMWARE ? "fw_version" : "fee_version";
+    const char *cur = r->kind == PF_KIND_FIRMWARE ? "fw_version" : "fee_version";
     sqlite3_stmt *dev = NULL;
-    struct ro__merge ver = {0}, out = {0};
+    struct ro__merge ver = {0}, term = {0};
     char sql[512];
     int rc;
 
-    if ((rc = ro__prepare(db,
-                          "SELECT d.serial, d.model, coalesce(d.hw_rev,'') FROM devices d"
-                          " WHERE +d.status = 'registered'"
-                          " AND (?1 IS NULL OR d.model IN (SELECT value FROM json_each(?1)))"
-                          " AND (?2 IS NULL OR d.hw_rev IN (SELECT value FROM json_each(?2)))"
-                          " AND (?3 IS NULL OR d.serial IN (SELECT value FROM json_each(?3)))"
-                          " ORDER BY d.serial",
-                          &dev, err)))
-        goto done;
-    if (d->filters[PFS_RO_MODELS])
-        sqlite3_bind_text(dev, 1, d->filters[PFS_RO_MODELS], -1, SQLITE_STATIC);
-    if (d->filters[PFS_RO_HW_REVS])
-        sqlite3_bind_text(dev, 2, d->filters[PFS_RO_HW_REVS], -1, SQLITE_STATIC);
-    if (d->filters[PFS_RO_SERIALS])
-        sqlite3_bind_text(dev, 3, d->filters[PFS_RO_SERIALS], -1, SQLITE_STATIC);
     snprintf(sql, sizeof(sql),
              "SELECT serial, %s FROM device_state WHERE coalesce(%s,'') <> '' ORDER BY serial", cur,
              cur);
-    if ((rc = ro__prepare(db, sql, &ver.s, err)) ||
-        (rc = ro__prepare(db,
-                          "SELECT serial FROM terminals WHERE state NOT IN"
-                          " ('in_stock','installed','active') ORDER BY serial",
-                          &out.s, err)) ||
-        (rc = ro__merge_next(db, &ver, err)) || (rc = ro__merge_next(db, &out, err)))
+    if ((rc = ro__prepare(db,
+                          "SELECT serial, model, coalesce(hw_rev,''), status FROM devices"
+                          " ORDER BY serial",
+                          &dev, err)) ||
+        (rc = ro__prepare(db, sql, &ver.s, err)) ||
+        (rc = ro__prepare(db, "SELECT serial, state FROM terminals ORDER BY serial", &term.s,
+                          err)) ||
+        (rc = ro__merge_next(db, &ver, err)) || (rc = ro__merge_next(db, &term, err)))
         goto done;
     while ((rc = sqlite3_step(dev)) == SQLITE_ROW) {
-        const char *serial = (const char *)sqlite3_column_text(dev, 0);
-        const char *model = (const char *)sqlite3_column_text(dev, 1);
-        const char *hw = (const char *)sqlite3_column_text(dev, 2);
-        const char *v = NULL;
+        struct pfs_ro_candidate c = {0};
         bool hit;
 
-        if (!serial || !model || !hw) {
+        c.serial = ro__text(dev, 0);
+        c.model = ro__text(dev, 1);
+        c.hw_rev = ro__text(dev, 2);
+        c.status = ro__text(dev, 3);
+        if (!c.serial || !c.model || !c.hw_rev) {
             rc = pf_error_set(err, PF_ENOMEM, "out of memory");
             goto done;
         }
-        if ((rc = ro__merge_seek(db, &out, serial, &hit, err)))
+        if ((rc = ro__merge_seek(db, &term, c.serial, &hit, err)))
             goto done;
-        if (hit || !ro__keep(b, model, hw))
-            continue;
-        if ((rc = ro__merge_seek(db, &ver, serial, &hit, err)))
+        c.state = hit ? ro__text(term.s, 1) : "";
+        if ((rc = ro__merge_seek(db, &ver, c.serial, &hit, err)))
             goto done;
-        if (hit) {
-            v = (const char *)sqlite3_column_text(ver.s, 1);
-            if (v && strcmp(v, b->version) == 0)
-                continue;
-        }
-        if (ro__cohort_add(c, serial, v)) {
-            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        *(r->kind == PF_KIND_FIRMWARE ? &c.fw_version : &c.fee_version) =
+                hit ? ro__text(ver.s, 1) : NULL;
+        if ((rc = pfs_ro_cohort_consider(co, r, &c))) {
+            rc = pf_error_set(err, rc, "store: cohort: %s", pf_strerror(rc));
             goto done;
         }
     }
     rc = rc == SQLITE_DONE ? 0 : pf_error_set(err, PF_EIO, "store: cohort: %s", sqlite3_errmsg(db));
 done:
-    sqlite3_finalize(out.s);
+    sqlite3_finalize(term.s);
     sqlite3_finalize(ver.s);
     sqlite3_finalize(dev);
     return rc;
 }
 
-static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
-                             const struct pfs_bundle_rec *b, int64_t since_ms, struct ro__cohort *c,
-                             struct pf_error *err)
+/* Every field a rule may ask about, one joined row per device (registered
+ * after since_ms when it is >= 0), in serial order. */
+static int ro__cohort_full(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
+                           struct pfs_ro_cohort *co, struct pf_error *err)
 {
     sqlite3_stmt *s;
     int rc;
 
-    if (since_ms < 0 && !d->filters[PFS_RO_FW_VERSIONS] && !d->filters[PFS_RO_FEE_VERSIONS] &&
-        !d->filters[PFS_RO_MERCHANTS] && !d->filters[PFS_RO_MCCS] && !d->filters[PFS_RO_REGIONS] &&
-        !d->filters[PFS_RO_TAGS])
-        return ro__cohort_merge(db, d, b, c, err);
-    if ((rc = ro__cohort_prepare(db, d, b->kind, b->version, since_ms, &s, err)))
+    if ((rc = ro__prepare(db,
+                          "SELECT d.serial, d.model, coalesce(d.hw_rev,''), d.status,"
+                          " coalesce(t.state,''), s.fw_version, s.fee_version, m.id, m.mcc,"
+                          " m.region, t.tags, d.created_ms FROM devices d"
+                          " LEFT JOIN device_state s ON s.serial = d.serial"
+                          " LEFT JOIN terminals t ON t.serial = d.serial"
+                          " LEFT JOIN merchants m ON"
+                          " m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
+                          " WHERE ?1 < 0 OR d.created_ms > ?1 ORDER BY d.serial",
+                          &s, err)))
         return rc;
+    sqlite3_bind_int64(s, 1, r->since_ms);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *serial = (const char *)sqlite3_column_text(s, 0);
-        const char *model = (const char *)sqlite3_column_text(s, 1);
-        const char *hw = (const char *)sqlite3_column_text(s, 2);
+        struct pfs_ro_candidate c = {
+                ro__text(s, 0), ro__text(s, 1), ro__text(s, 2),  ro__text(s, 3),
+                ro__text(s, 4), ro__text(s, 5), ro__text(s, 6),  ro__text(s, 7),
+                ro__text(s, 8), ro__text(s, 9), ro__text(s, 10), sqlite3_column_int64(s, 11),
+        };
 
-        if (!ro__keep(b, model, hw))
-            continue;
-        if (ro__cohort_add(c, serial, (const char *)sqlite3_column_text(s, 3))) {
+        if ((rc = pfs_ro_cohort_consider(co, r, &c))) {
             sqlite3_finalize(s);
-            return pf_error_set(err, PF_ENOMEM, "out of memory");
+            return pf_error_set(err, rc, "store: cohort: %s", pf_strerror(rc));
         }
     }
     sqlite3_finalize(s);
@@ -411,15 +240,34 @@ static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
     return 0;
 }
 
+/* The cohort of definition d for bundle b (rollout_plan.h decides who). */
+static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
+                             const struct pfs_bundle_rec *b, int64_t since_ms,
+                             struct pfs_ro_cohort *co, struct pf_error *err)
+{
+    struct pfs_ro_target t = {b->kind, b->version, b->models, b->hw_revs};
+    struct pfs_ro_cohort_rule r;
+    int rc;
+
+    if ((rc = pfs_ro_cohort_rule_init(&r, d, &t, since_ms, err)))
+        return rc;
+    rc = pfs_ro_cohort_rule_light(&r) ? ro__cohort_light(db, &r, co, err)
+                                      : ro__cohort_full(db, &r, co, err);
+    pfs_ro_cohort_rule_release(&r);
+    return rc;
+}
+
 /* The newest stored bundle of the kind for each version the cohort runs. */
-static int ro__previous(sqlite3 *db, int kind, struct ro__cohort *c, struct pf_error *err)
+static int ro__previous(sqlite3 *db, int kind, const struct pfs_ro_cohort *co, struct ro__cohort *c,
+                        struct pf_error *err)
 {
     sqlite3_stmt *s;
     int rc;
 
-    if (!c->nver)
+    c->nver = co->nver;
+    if (!co->nver)
         return 0;
-    c->prev_ids = calloc(c->nver, sizeof(*c->prev_ids));
+    c->prev_ids = calloc(co->nver, sizeof(*c->prev_ids));
     if (!c->prev_ids)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     if ((rc = ro__prepare(db,
@@ -427,9 +275,9 @@ static int ro__previous(sqlite3 *db, int kind, struct ro__cohort *c, struct pf_e
                           " ORDER BY uploaded_ms DESC LIMIT 1",
                           &s, err)))
         return rc;
-    for (size_t i = 0; i < c->nver; i++) {
+    for (size_t i = 0; i < co->nver; i++) {
         sqlite3_bind_text(s, 1, pf_bundle_kind_names[kind], -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, c->versions[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, co->versions[i], -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW)
             ro__col(s, 0, c->prev_ids[i], sizeof(c->prev_ids[i]));
         sqlite3_reset(s);
@@ -438,27 +286,8 @@ static int ro__previous(sqlite3 *db, int kind, struct ro__cohort *c, struct pf_e
     return 0;
 }
 
-/* True if serial is one of the cohort's (sorted) serials. */
-static bool ro__cohort_has(const struct ro__cohort *c, const char *serial)
-{
-    size_t lo = 0, hi = c->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(c->serial[mid], serial);
-
-        if (cmp == 0)
-            return true;
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
-}
-
 static int ro__plan_overlap(sqlite3 *db, int64_t other, const char *kind,
-                            const struct ro__cohort *c, struct pf_error *err);
+                            const struct pfs_ro_cohort *c, struct pf_error *err);
 
 /*
  * PF_EEXIST if a serial of the cohort is a member of a live rollout of the
@@ -467,7 +296,7 @@ static int ro__plan_overlap(sqlite3 *db, int64_t other, const char *kind,
  * (sorted), unless they far outnumber the cohort: then each terminal of the
  * cohort is looked up among them.
  */
-static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct ro__cohort *c,
+static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct pfs_ro_cohort *c,
                        struct pf_error *err)
 {
     sqlite3_stmt *r, *m = NULL, *scan = NULL, *cnt = NULL;
@@ -506,7 +335,7 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
             while (!hit && sqlite3_step(scan) == SQLITE_ROW) {
                 const char *s = (const char *)sqlite3_column_text(scan, 0);
 
-                if (s && ro__cohort_has(c, s))
+                if (s && pfs_ro_cohort_has(c, s))
                     hit = s;
             }
             if (hit)
@@ -739,6 +568,7 @@ static int ro__plan_decode(int stage, const char *prevs, const char *members, si
     size_t np = 0;
 
     memset(c, 0, sizeof(*c));
+    c->owned = true;
     if (!text || !(c->blocks = malloc(sizeof(*c->blocks)))) {
         free(text);
         return PF_ENOMEM;
@@ -966,7 +796,7 @@ static int ro__plan_pull(sqlite3 *db, const char *kind, const char *serial)
  * the first one found.
  */
 static int ro__plan_overlap(sqlite3 *db, int64_t other, const char *kind,
-                            const struct ro__cohort *c, struct pf_error *err)
+                            const struct pfs_ro_cohort *c, struct pf_error *err)
 {
     sqlite3_stmt *s;
     int rc = 0;
@@ -985,7 +815,7 @@ static int ro__plan_overlap(sqlite3 *db, int64_t other, const char *kind,
             size_t len = strcspn(p, " \n");
 
             snprintf(serial, sizeof(serial), "%.*s", (int)len, p);
-            if (ro__cohort_has(c, serial))
+            if (pfs_ro_cohort_has(c, serial))
                 rc = pf_error_set(err, PF_EEXIST,
                                   "terminal %s is already in rollout %" PRId64
                                   " (%s), which is still live",
@@ -1004,8 +834,8 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
                              struct pfs_ro_plan_stats *stats, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
+    struct pfs_ro_cohort co = {0};
     struct ro__cohort c = {0};
-    struct ro__cand *order = NULL;
     size_t targets[PFS_RO_STAGES_MAX];
     struct timespec t0;
     const char *kind = pf_bundle_kind_names[b->kind];
@@ -1028,35 +858,24 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     }
     *id = sqlite3_last_insert_rowid(db);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((rc = ro__cohort_select(db, d, b, -1, &c, err)))
+    if ((rc = ro__cohort_select(db, d, b, -1, &co, err)))
         goto out;
-    stats->cohort = (int64_t)c.n;
+    stats->cohort = (int64_t)co.n;
     stats->select_ms = ro__ms_since(&t0);
-    if ((rc = pfs_ro_stage_targets(d, c.n, targets, err)) ||
-        (rc = ro__overlap(db, kind, *id, &c, err)))
+    if ((rc = pfs_ro_stage_targets(d, co.n, targets, err)) ||
+        (rc = ro__overlap(db, kind, *id, &co, err)))
         goto out;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    order = malloc(c.n * sizeof(*order));
-    c.stage = malloc(c.n);
-    if (!order || !c.stage) {
-        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    if ((rc = pfs_ro_cohort_order(&co, *id, targets, d->nstages))) {
+        pf_error_set(err, rc, "rollout plan: %s", pf_strerror(rc));
         goto out;
     }
-    for (size_t i = 0; i < c.n; i++) {
-        order[i].hash = pfs_ro_hash(*id, c.serial[i]);
-        order[i].row = (uint32_t)i;
-    }
-    ro__cand_sort(order, c.n);
-    for (size_t i = 0, k = 0; i < c.n; i++) {
-        while (i >= targets[k])
-            k++;
-        c.stage[order[i].row] = (uint8_t)k;
-    }
+    ro__cohort_view(&co, &c);
     stats->order_ms = ro__ms_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* The first stage's members as rows, the later stages' as plan chunks: their
      * rows are written when their stage opens (pfs_store_rollout_plan_open). */
-    if ((rc = ro__previous(db, b->kind, &c, err)) ||
+    if ((rc = ro__previous(db, b->kind, &co, &c, err)) ||
         (rc = ro__members_insert(db, *id, &c, 0, err)) ||
         (rc = ro__plan_write(db, *id, &c, d->nstages, err)))
         goto out;
@@ -1096,8 +915,8 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     stats->insert_ms = ro__ms_since(&t0);
 out:
     json_decref(after);
-    free(order);
     ro__cohort_free(&c);
+    pfs_ro_cohort_release(&co);
     return pfs_sqlite_end(st, rc, err);
 }
 
@@ -1228,7 +1047,7 @@ int pfs_store_rollout_stages(struct pfs_store *st, int64_t id,
     sqlite3_bind_int64(s, 1, id);
     while (sqlite3_step(s) == SQLITE_ROW) {
         int k = sqlite3_column_int(s, 0);
-        int m = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 1));
+        int m = pfs_ro_member_parse((const char *)sqlite3_column_text(s, 1));
 
         if (k >= 0 && (size_t)k < *n && m >= 0)
             out[k].counts[m] = sqlite3_column_int64(s, 2);
@@ -1268,7 +1087,7 @@ static void ro__member_read(sqlite3_stmt *s, struct pfs_ro_member_rec *m, bool j
     memset(m, 0, sizeof(*m));
     ro__col(s, 0, m->serial, sizeof(m->serial));
     m->stage = sqlite3_column_int(s, 1);
-    st = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 2));
+    st = pfs_ro_member_parse((const char *)sqlite3_column_text(s, 2));
     m->status = st < 0 ? PFS_ROM_SKIPPED : (enum pfs_ro_member)st;
     ro__col(s, 3, m->offer, sizeof(m->offer));
     m->offered_ms = sqlite3_column_int64(s, 4);
@@ -1498,30 +1317,85 @@ int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_m
 
 /* --- changes --- */
 
+/* The member's status now (PF_ENOENT if it has no row). */
+static int ro__member_status_of(sqlite3 *db, int64_t id, const char *serial,
+                                enum pfs_ro_member *cur)
+{
+    sqlite3_stmt *s;
+    int rc, st = -1;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT status FROM rollout_members WHERE rollout = ?1 AND serial = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        st = pfs_ro_member_parse((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return PF_EIO;
+    if (st < 0)
+        return PF_ENOENT;
+    *cur = (enum pfs_ro_member)st;
+    return 0;
+}
+
+/* Applies the move of one member that ev decides, inside a transaction:
+ * PF_ESTATE (nothing written) if ev does not apply to the member's status. */
+static int ro__member_apply(sqlite3 *db, int64_t id, const char *serial, enum pfs_ro_event ev,
+                            const char *code, int64_t now_ms)
+{
+    enum pfs_ro_member cur, to;
+    int rc;
+
+    if ((rc = ro__member_status_of(db, id, serial, &cur)))
+        return rc == PF_ENOENT ? PF_ESTATE : rc;
+    if ((rc = pfs_ro_member_next(cur, ev, &to)))
+        return rc;
+    rc = pfs_store_sql_run(db,
+                           "UPDATE rollout_members SET status = ?4, code = ?5, since_ms = ?6"
+                           " WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
+                           "iSSSsi", id, serial, pfs_ro_member_names[cur], pfs_ro_member_names[to],
+                           code ? code : "", now_ms);
+    return rc ? rc : sqlite3_changes(db) == 1 ? 0 : PF_ESTATE;
+}
+
 int pfs_store_rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_offer_rec *o,
                             const struct pfs_bundle_rec *b, const char *body, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
+    enum pfs_ro_member cur, to;
     char actor[32];
     int rc;
 
     snprintf(actor, sizeof(actor), "rollout/%" PRId64, id);
     if ((rc = pfs_sqlite_begin(st, o->created_ms, err)))
         return rc;
-    rc = pfs_store_offer_rows(db, o, b, body, actor);
+    rc = ro__member_status_of(db, id, o->serial, &cur);
+    if (!rc && pfs_ro_member_next(cur, PFS_ROE_OFFER, &to) != 0)
+        rc = PF_ESTATE;
+    if (rc == PF_ESTATE || rc == PF_ENOENT) {
+        rc = pf_error_set(err, PF_ESTATE, "member %s of rollout %" PRId64 " is not pending",
+                          o->serial, id);
+        goto out;
+    }
+    if (!rc)
+        rc = pfs_store_offer_rows(db, o, b, body, actor);
     if (!rc)
         rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = CASE status WHEN 'pending'"
-                               " THEN 'offered' ELSE 'reverting' END, offer = ?3,"
-                               " offered_ms = ?4, since_ms = ?4, attempts = attempts + 1,"
-                               " code = NULL WHERE rollout = ?1 AND serial = ?2 AND status IN"
-                               " ('pending','revert_pending')",
-                               "iSSi", id, o->serial, o->id, o->created_ms);
+                               "UPDATE rollout_members SET status = ?4, offer = ?5,"
+                               " offered_ms = ?6, since_ms = ?6, attempts = attempts + 1,"
+                               " code = NULL WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
+                               "iSSSSi", id, o->serial, pfs_ro_member_names[cur],
+                               pfs_ro_member_names[to], o->id, o->created_ms);
     if (!rc && sqlite3_changes(db) != 1)
         rc = pf_error_set(err, PF_ESTATE, "member %s of rollout %" PRId64 " is not pending",
                           o->serial, id);
     else if (rc)
         pf_error_set(err, rc, "store: rollout offer: %s", sqlite3_errmsg(db));
+out:
     return pfs_sqlite_end(st, rc, err);
 }
 
@@ -1532,65 +1406,10 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
 
     if (rc)
         return rc;
-    rc = pfs_store_sql_run(pfs_store_sqlite_db(st),
-                           "UPDATE rollout_members SET status = CASE status WHEN 'pending' THEN"
-                           " 'failed' ELSE 'revert_failed' END, code = ?3, since_ms = ?4"
-                           " WHERE rollout = ?1 AND serial = ?2 AND status IN"
-                           " ('pending','revert_pending')",
-                           "iSSi", id, serial, code, now_ms);
+    rc = ro__member_apply(pfs_store_sqlite_db(st), id, serial, PFS_ROE_UNOFFERABLE, code, now_ms);
+    if (rc == PF_ESTATE) /* not pending any more: nothing to record */
+        rc = 0;
     return pfs_sqlite_end(st, rc, NULL);
-}
-
-/* The member status an event leads to (-1: unchanged). An offer that expired
- * before the terminal started it (failed DEADLINE while offered or deferred)
- * is not a failure of the update: the member goes back to pending and is
- * offered again. */
-static int ro__member_status(enum pf_update_status e, const char *code, enum pfs_ro_member cur)
-{
-    bool revert = cur == PFS_ROM_REVERTING || cur == PFS_ROM_REVERT_PENDING;
-    bool final = cur == PFS_ROM_INSTALLED || cur == PFS_ROM_FAILED || cur == PFS_ROM_ROLLED_BACK ||
-                 cur == PFS_ROM_SKIPPED || cur == PFS_ROM_SWAPPED || cur == PFS_ROM_REVERTED ||
-                 cur == PFS_ROM_REVERT_FAILED;
-
-    if (final)
-        return -1;
-    if (revert) {
-        if (e == PF_UPD_SUCCESS)
-            return PFS_ROM_REVERTED;
-        if (e == PF_UPD_FAILED || e == PF_UPD_REFUSED || e == PF_UPD_ROLLED_BACK)
-            return PFS_ROM_REVERT_FAILED;
-        return -1;
-    }
-    if (e == PF_UPD_FAILED && strcmp(code, "DEADLINE") == 0 &&
-        (cur == PFS_ROM_OFFERED || cur == PFS_ROM_DEFERRED))
-        return PFS_ROM_PENDING;
-    switch (e) {
-    case PF_UPD_SUCCESS:
-        return PFS_ROM_INSTALLED;
-    case PF_UPD_FAILED:
-    case PF_UPD_REFUSED:
-        return PFS_ROM_FAILED;
-    case PF_UPD_ROLLED_BACK:
-        return PFS_ROM_ROLLED_BACK;
-    default:
-        break;
-    }
-    if (cur == PFS_ROM_TIMED_OUT)
-        return -1; /* only an outcome replaces a timeout */
-    switch (e) {
-    case PF_UPD_ACCEPTED:
-        return PFS_ROM_OFFERED;
-    case PF_UPD_DEFERRED:
-        return PFS_ROM_DEFERRED;
-    case PF_UPD_DOWNLOADING:
-    case PF_UPD_VERIFYING:
-        return PFS_ROM_DOWNLOADING;
-    case PF_UPD_INSTALLING:
-    case PF_UPD_REBOOTING:
-        return PFS_ROM_INSTALLING;
-    default:
-        return -1;
-    }
 }
 
 int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
@@ -1599,8 +1418,10 @@ int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
     sqlite3 *db = pfs_sqlite_tx_db(tx);
     sqlite3_stmt *s;
     int64_t rollout = 0;
-    int cur = -1, to, rc;
-    bool progress_old, progress_new;
+    int cur = -1, rc;
+    enum pfs_ro_member to;
+    enum pfs_ro_event ev;
+    bool keep_since;
     const char *code;
 
     if (sqlite3_prepare_v2(db,
@@ -1612,14 +1433,14 @@ int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
     sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
         rollout = sqlite3_column_int64(s, 0);
-        cur = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 1));
+        cur = pfs_ro_member_parse((const char *)sqlite3_column_text(s, 1));
     }
     sqlite3_finalize(s);
+    ev = pfs_ro_event_of(e->status, e->code);
     if (cur < 0) {
-        /* An offer the rollout made to this terminal before its current one (a
-         * terminal that answered slowly was offered again): its install is as
-         * real as any, so a success or a rollback still counts. */
-        if ((e->status != PF_UPD_SUCCESS && e->status != PF_UPD_ROLLED_BACK) ||
+        /* An offer the rollout made to this terminal before its current one
+         * (a terminal that answered slowly was offered again). */
+        if (!pfs_ro_event_late_counts(ev) ||
             sqlite3_prepare_v2(db,
                                "SELECT m.rollout, m.status FROM update_offers o JOIN"
                                " rollout_members m ON m.serial = o.serial AND"
@@ -1631,123 +1452,107 @@ int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
         sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW) {
             rollout = sqlite3_column_int64(s, 0);
-            cur = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 1));
+            cur = pfs_ro_member_parse((const char *)sqlite3_column_text(s, 1));
         }
         sqlite3_finalize(s);
         if (cur < 0)
             return 0; /* not a rollout's offer */
     }
-    to = ro__member_status(e->status, e->code, (enum pfs_ro_member)cur);
-    if (to < 0 || to == cur)
+    /* An event that does not apply to the member's status (progress after an
+     * outcome...) is recorded with the offer but leaves the member alone. */
+    if (pfs_ro_member_next((enum pfs_ro_member)cur, ev, &to) != 0 || to == (enum pfs_ro_member)cur)
         return 0;
-    progress_old = cur == PFS_ROM_DOWNLOADING || cur == PFS_ROM_INSTALLING;
-    progress_new = to == PFS_ROM_DOWNLOADING || to == PFS_ROM_INSTALLING;
+    keep_since =
+            pfs_ro_member_in_progress((enum pfs_ro_member)cur) && pfs_ro_member_in_progress(to);
     code = e->code[0] ? e->code : e->reason;
     rc = pfs_store_sql_run(db,
                            "UPDATE rollout_members SET status = ?3, code = ?4,"
                            " since_ms = CASE WHEN ?6 THEN since_ms ELSE ?5 END,"
                            " boot = CASE WHEN ?3 = 'installed' THEN (SELECT boot FROM"
                            " device_birth WHERE serial = ?2) ELSE boot END"
-                           " WHERE rollout = ?1 AND serial = ?2",
-                           "iSSsii", rollout, serial, pfs_ro_member_names[to], code, recv_ms,
-                           (int64_t)(progress_old && progress_new));
+                           " WHERE rollout = ?1 AND serial = ?2 AND status = ?7",
+                           "iSSsiiS", rollout, serial, pfs_ro_member_names[to], code, recv_ms,
+                           (int64_t)keep_since, pfs_ro_member_names[cur]);
     return rc;
 }
 
 /*
- * An offered member whose terminal accepted the offer (update_state moved past
- * 'offered' for that very offer) is in progress, not unanswered: it times out
- * like a download and is never offered again. A new offer while the terminal
- * still works on the first one is deferred, the first one's outcome is ignored
- * (it is not the member's offer any more), and once the first one installed
- * the new one is refused as a downgrade and counted as a failure. A terminal
- * that accepted just before a kill of posfleetd asks for its chunks again only
- * after a while, often later than retry_s (tests/fault/test_rollout_crash.sh).
+ * Whether the terminal accepted the member's current offer: update_state
+ * moved past 'offered' for that very offer (rollout_member.h decides what
+ * that means for the time rules).
  */
 #define RO__ANSWERED                                                                               \
-    "EXISTS (SELECT 1 FROM update_state u WHERE u.serial = rollout_members.serial AND"             \
-    " u.offer = rollout_members.offer AND u.status <> 'offered')"
+    "EXISTS (SELECT 1 FROM update_state u WHERE u.serial = m.serial AND"                           \
+    " u.offer = m.offer AND u.status <> 'offered')"
 
-int pfs_store_rollout_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                             int64_t *timed_out, int64_t *returned)
+int pfs_store_rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_mask,
+                             pfs_ro_clock_cb cb, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(
+                pfs_store_sqlite_db(st),
+                "SELECT m.serial, m.offered_ms, m.since_ms, m.status = 'offered' AND " RO__ANSWERED
+                " FROM rollout_members m WHERE m.rollout = ?1 AND"
+                " m.status = ?2",
+                -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    for (int k = 0; !rc && k < PFS_ROM_COUNT; k++) {
+        if (!(status_mask & (1u << k)))
+            continue;
+        sqlite3_bind_text(s, 2, pfs_ro_member_names[k], -1, SQLITE_STATIC);
+        while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            struct pfs_ro_member_clock c = {(enum pfs_ro_member)k, sqlite3_column_int64(s, 1),
+                                            sqlite3_column_int64(s, 2),
+                                            sqlite3_column_int(s, 3) != 0};
+            const char *serial = (const char *)sqlite3_column_text(s, 0);
+
+            rc = serial ? cb(ctx, serial, &c) : PF_ENOMEM;
+        }
+        rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc > 0 ? PF_EIO : rc;
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_rollout_moves(struct pfs_store *st, int64_t id, struct pfs_ro_move *mv, size_t n,
+                            int64_t now_ms, int64_t *moved)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     int rc;
 
-    *timed_out = *returned = 0;
+    *moved = 0;
+    if (!n)
+        return 0;
     if ((rc = pfs_sqlite_begin(st, now_ms, NULL)))
         return rc;
-    rc = pfs_store_sql_run(db,
-                           "UPDATE rollout_members SET status = 'timed_out', code = 'TIMEOUT',"
-                           " since_ms = ?2 WHERE rollout = ?1 AND status IN"
-                           " ('downloading','installing') AND since_ms < ?2 - ?3",
-                           "iii", id, now_ms, timeout_ms);
-    *timed_out = rc ? 0 : sqlite3_changes(db);
-    if (!rc) {
+    for (size_t i = 0; !rc && i < n; i++) {
         rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = 'timed_out', code = 'TIMEOUT',"
-                               " since_ms = ?2 WHERE rollout = ?1 AND status = 'offered' AND"
-                               " since_ms < ?2 - ?3 AND " RO__ANSWERED,
-                               "iii", id, now_ms, timeout_ms);
-        *timed_out += rc ? 0 : sqlite3_changes(db);
+                               "UPDATE rollout_members SET status = ?4, code = coalesce(?5, code),"
+                               " since_ms = ?6 WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
+                               "iSSSsi", id, mv[i].serial, pfs_ro_member_names[mv[i].from],
+                               pfs_ro_member_names[mv[i].to], mv[i].code ? mv[i].code : "", now_ms);
+        mv[i].applied = !rc && sqlite3_changes(db) == 1;
+        *moved += mv[i].applied;
     }
-    if (!rc) {
-        rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = 'revert_failed',"
-                               " code = 'TIMEOUT', since_ms = ?2 WHERE rollout = ?1 AND"
-                               " status = 'reverting' AND offered_ms < ?2 - ?3",
-                               "iii", id, now_ms, timeout_ms);
-        *timed_out += rc ? 0 : sqlite3_changes(db);
-    }
-    if (!rc) {
-        /* Past the offer's deadline the terminal drops it: a new offer is due. Before
-         * that the scheduler sends the same offer again (pfs_store_rollout_resend). */
-        rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = 'pending', since_ms = ?2"
-                               " WHERE rollout = ?1 AND ((status = 'offered' AND"
-                               " offered_ms < ?2 - ?3 AND NOT " RO__ANSWERED
-                               ") OR (status = 'deferred' AND offered_ms < ?2 - ?3))",
-                               "iii", id, now_ms, timeout_ms);
-        *returned = rc ? 0 : sqlite3_changes(db);
+    if (rc) {
+        *moved = 0;
+        for (size_t i = 0; i < n; i++)
+            mv[i].applied = false;
     }
     return pfs_sqlite_end(st, rc, NULL);
 }
 
-int pfs_store_rollout_resend(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t retry_ms,
-                             int limit, pfs_ro_serial_cb cb, void *ctx)
+int pfs_store_rollout_touch(struct pfs_store *st, int64_t id, const char *serial,
+                            enum pfs_ro_member status, int64_t since_ms)
 {
-    sqlite3 *db = pfs_store_sqlite_db(st);
-    sqlite3_stmt *s;
-    int rc = 0, n = 0;
-    char(*due)[PF_SERIAL_MAX + 1] = calloc((size_t)(limit > 0 ? limit : 1), sizeof(*due));
-
-    if (!due)
-        return PF_ENOMEM;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT serial FROM rollout_members WHERE rollout = ?1 AND"
-                           " status = 'offered' AND since_ms < ?2 - ?3 AND NOT " RO__ANSWERED
-                           " LIMIT ?4",
-                           -1, &s, NULL) != SQLITE_OK) {
-        free(due);
-        return PF_EIO;
-    }
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, now_ms);
-    sqlite3_bind_int64(s, 3, retry_ms);
-    sqlite3_bind_int(s, 4, limit);
-    while (n < limit && sqlite3_step(s) == SQLITE_ROW)
-        ro__col(s, 0, due[n++], sizeof(due[0]));
-    sqlite3_finalize(s);
-    for (int i = 0; !rc && i < n; i++) {
-        rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET since_ms = ?3 WHERE rollout = ?1 AND"
-                               " serial = ?2",
-                               "iSi", id, due[i], now_ms);
-        if (!rc)
-            rc = cb(ctx, due[i]);
-    }
-    free(due);
-    return rc;
+    return pfs_store_sql_run(pfs_store_sqlite_db(st),
+                             "UPDATE rollout_members SET since_ms = ?4 WHERE rollout = ?1 AND"
+                             " serial = ?2 AND status = ?3",
+                             "iSSi", id, serial, pfs_ro_member_names[status], since_ms);
 }
 #undef RO__ANSWERED
 
@@ -1807,6 +1612,40 @@ static char *ro__base_json(sqlite3 *db, int64_t id)
     return text;
 }
 
+/*
+ * Moves every member of rollout id that ev applies to (rollout_member.h), a
+ * status at a time. PFS_ROE_REVERT: only members with a bundle to go back to
+ * (override, or the one recorded at planning), which becomes their
+ * prev_bundle.
+ */
+static int ro__members_on(sqlite3 *db, int64_t id, enum pfs_ro_event ev, const char *override,
+                          int64_t now_ms)
+{
+    int rc = 0;
+
+    for (int k = 0; !rc && k < PFS_ROM_COUNT; k++) {
+        enum pfs_ro_member to;
+
+        if (pfs_ro_member_next((enum pfs_ro_member)k, ev, &to) != 0 || (int)to == k)
+            continue;
+        if (ev == PFS_ROE_REVERT)
+            rc = pfs_store_sql_run(db,
+                                   "UPDATE rollout_members SET status = ?3,"
+                                   " prev_bundle = coalesce(?5, prev_bundle), since_ms = ?4"
+                                   " WHERE rollout = ?1 AND status = ?2 AND"
+                                   " coalesce(?5, prev_bundle) IS NOT NULL",
+                                   "iSSis", id, pfs_ro_member_names[k], pfs_ro_member_names[to],
+                                   now_ms, override ? override : "");
+        else
+            rc = pfs_store_sql_run(db,
+                                   "UPDATE rollout_members SET status = ?3, since_ms = ?4"
+                                   " WHERE rollout = ?1 AND status = ?2",
+                                   "iSSi", id, pfs_ro_member_names[k], pfs_ro_member_names[to],
+                                   now_ms);
+    }
+    return rc;
+}
+
 int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_ro_change *c,
                              const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
@@ -1863,21 +1702,24 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
                                "ii", id, now_ms);
     if (!rc &&
         (c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_ROLLING_BACK))
-        rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = 'skipped', since_ms = ?2"
-                               " WHERE rollout = ?1 AND status = 'pending'",
-                               "ii", id, now_ms);
+        rc = ro__members_on(db, id, PFS_ROE_SKIP, NULL, now_ms);
     if (!rc &&
         (c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_ROLLING_BACK)) {
-        /* Members of stages never opened: skipped now; they stay in the plan. */
-        rc = pfs_store_sql_run(db,
-                               "INSERT INTO rollout_counts (rollout, stage, status, n)"
-                               " SELECT rollout, stage, 'skipped', sum(n) FROM rollout_plan"
-                               " WHERE rollout = ?1 GROUP BY stage"
-                               " ON CONFLICT (rollout, stage, status) DO UPDATE SET"
-                               " n = n + excluded.n",
-                               "i", id);
-        if (!rc)
+        /* Members of stages never opened are pending; they move as pending
+         * ones do (skipped) and stay in the plan. */
+        enum pfs_ro_member to = PFS_ROM_SKIPPED;
+
+        if (pfs_ro_member_next(PFS_ROM_PENDING, PFS_ROE_SKIP, &to) != 0)
+            to = PFS_ROM_PENDING;
+        if (to != PFS_ROM_PENDING)
+            rc = pfs_store_sql_run(db,
+                                   "INSERT INTO rollout_counts (rollout, stage, status, n)"
+                                   " SELECT rollout, stage, ?2, sum(n) FROM rollout_plan"
+                                   " WHERE rollout = ?1 GROUP BY stage"
+                                   " ON CONFLICT (rollout, stage, status) DO UPDATE SET"
+                                   " n = n + excluded.n",
+                                   "iS", id, pfs_ro_member_names[to]);
+        if (!rc && to != PFS_ROM_PENDING)
             rc = pfs_store_sql_run(db,
                                    "UPDATE rollout_counts SET n = n - (SELECT sum(p.n) FROM"
                                    " rollout_plan p WHERE p.rollout = ?1 AND"
@@ -1886,13 +1728,9 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
                                    " rollout_plan WHERE rollout = ?1)",
                                    "i", id);
     }
+    /* A member with no bundle to go back to stays installed (no_previous). */
     if (!rc && c->to == PFS_RO_ROLLING_BACK)
-        rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = 'revert_pending',"
-                               " prev_bundle = coalesce(?3, prev_bundle), since_ms = ?2"
-                               " WHERE rollout = ?1 AND status = 'installed' AND"
-                               " coalesce(?3, prev_bundle) IS NOT NULL",
-                               "iis", id, now_ms, c->override_bundle);
+        rc = ro__members_on(db, id, PFS_ROE_REVERT, c->override_bundle, now_ms);
     if (rc) {
         pf_error_set(err, rc, "store: rollout %" PRId64 ": %s", id, sqlite3_errmsg(db));
         goto out;
@@ -1958,15 +1796,21 @@ static int ro__member_join(sqlite3 *db, int64_t id, const char *kind, int stage,
     if (sqlite3_step(s) == SQLITE_ROW)
         ro__col(s, 0, cur, sizeof(cur));
     sqlite3_finalize(s);
-    if (cur[0]) /* skipped or swapped before: back in, through the counting trigger */
+    if (cur[0]) { /* skipped or swapped before: back in, through the counting trigger */
+        int from = pfs_ro_member_parse(cur);
+        enum pfs_ro_member to;
+
+        if (from < 0 || pfs_ro_member_next((enum pfs_ro_member)from, PFS_ROE_REJOIN, &to) != 0)
+            return 0; /* a member of this rollout already */
         rc = pfs_store_sql_run(db,
-                               "UPDATE rollout_members SET status = 'pending', stage = ?3,"
-                               " offer = NULL, code = NULL WHERE rollout = ?1 AND serial = ?2",
-                               "iSi", id, serial, (int64_t)stage);
-    else if (!(rc = pfs_store_sql_run(db,
-                                      "INSERT INTO rollout_members (rollout, serial, stage,"
-                                      " status, prev_bundle) VALUES (?1,?2,?3,'pending',?4)",
-                                      "iSis", id, serial, (int64_t)stage, prev)))
+                               "UPDATE rollout_members SET status = ?4, stage = ?3,"
+                               " offer = NULL, code = NULL WHERE rollout = ?1 AND serial = ?2"
+                               " AND status = ?5",
+                               "iSiSS", id, serial, (int64_t)stage, pfs_ro_member_names[to], cur);
+    } else if (!(rc = pfs_store_sql_run(db,
+                                        "INSERT INTO rollout_members (rollout, serial, stage,"
+                                        " status, prev_bundle) VALUES (?1,?2,?3,'pending',?4)",
+                                        "iSis", id, serial, (int64_t)stage, prev)))
         rc = ro__count_add(db, id, stage, "pending", 1);
     if (!rc)
         *added = true;
@@ -1977,6 +1821,7 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
                            int64_t *added)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
+    struct pfs_ro_cohort co = {0};
     struct ro__cohort c = {0};
     struct pfs_bundle_rec b;
     const char *kind = pf_bundle_kind_names[r->kind];
@@ -1987,9 +1832,10 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
         return rc;
     if ((rc = pfs_sqlite_begin(st, now_ms, NULL)))
         return rc;
-    rc = ro__cohort_select(db, &r->def, &b, r->join_ms, &c, NULL);
+    rc = ro__cohort_select(db, &r->def, &b, r->join_ms, &co, NULL);
+    ro__cohort_view(&co, &c);
     if (!rc)
-        rc = ro__previous(db, r->kind, &c, NULL);
+        rc = ro__previous(db, r->kind, &co, &c, NULL);
     for (size_t i = 0; !rc && i < c.n; i++) {
         const char *prev = c.prev[i] && c.prev_ids ? c.prev_ids[c.prev[i] - 1] : "";
         bool ok;
@@ -2001,6 +1847,7 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
         rc = pfs_store_sql_run(db, "UPDATE rollouts SET join_ms = ?2 WHERE id = ?1", "ii", r->id,
                                now_ms);
     ro__cohort_free(&c);
+    pfs_ro_cohort_release(&co);
     return pfs_sqlite_end(st, rc, NULL);
 }
 
@@ -2025,19 +1872,21 @@ int pfs_store_rollout_swap(void *ctx, struct pfs_tx *tx, const char *old_serial,
         int64_t id = sqlite3_column_int64(s, 0);
         char kind[24], state[24], prev[PF_B2_HEX_LEN + 1];
         int stage = sqlite3_column_int(s, 2);
-        int st = ro__name_index(pfs_ro_member_names, (const char *)sqlite3_column_text(s, 4));
+        int st = pfs_ro_member_parse((const char *)sqlite3_column_text(s, 4));
         bool added;
 
         ro__col(s, 1, kind, sizeof(kind));
         ro__col(s, 3, state, sizeof(state));
         ro__col(s, 5, prev, sizeof(prev));
-        if (st == PFS_ROM_PENDING || st == PFS_ROM_OFFERED || st == PFS_ROM_DEFERRED ||
-            st == PFS_ROM_DOWNLOADING || st == PFS_ROM_INSTALLING || st == PFS_ROM_REVERT_PENDING ||
-            st == PFS_ROM_REVERTING)
+        enum pfs_ro_member to;
+
+        /* A member with an outcome keeps it (rollout_member.h). */
+        if (st >= 0 && pfs_ro_member_next((enum pfs_ro_member)st, PFS_ROE_SWAP, &to) == 0)
             rc = pfs_store_sql_run(db,
-                                   "UPDATE rollout_members SET status = 'swapped', code = ?3"
-                                   " WHERE rollout = ?1 AND serial = ?2",
-                                   "iSS", id, old_serial, new_serial);
+                                   "UPDATE rollout_members SET status = ?4, code = ?3"
+                                   " WHERE rollout = ?1 AND serial = ?2 AND status = ?5",
+                                   "iSSSS", id, old_serial, new_serial, pfs_ro_member_names[to],
+                                   pfs_ro_member_names[st]);
         if (!rc && strcmp(state, "rolling_back") != 0)
             rc = ro__member_join(db, id, kind, stage, new_serial, prev, &added);
         if (rc)
