@@ -1,8 +1,10 @@
 /*
  * test_rollout.c - rollout definitions (every refusal names its key), stage
- * targets and rounding, the stable membership hash, the maintenance window,
- * and the store: planning, overlap refusal, offers and events moving members
- * with exact counters, the time rules, swaps, abort.
+ * targets and rounding, the maintenance window, and the rules applied through
+ * the SQLite store: planning, overlap refusal, offers and events moving
+ * members with exact counters, decided moves applied only from the status
+ * they were decided from, the time rules, swaps, abort. The rules alone,
+ * without a database: test_rollout_plan.c, test_rollout_member.c.
  */
 #include <check.h>
 #include <sqlite3.h>
@@ -457,6 +459,90 @@ START_TEST(offers_events_and_time_rules)
 }
 END_TEST
 
+struct clocks {
+    int n;
+    bool answered;
+    int64_t offered_ms;
+};
+
+static int clocks_cb(void *ctx, const char *serial, const struct pfs_ro_member_clock *c)
+{
+    struct clocks *k = ctx;
+
+    ck_assert_str_eq(serial, "T0001");
+    ck_assert_int_eq(c->status, PFS_ROM_OFFERED);
+    k->n++;
+    k->answered = c->answered;
+    k->offered_ms = c->offered_ms;
+    return 0;
+}
+
+/* The store applies a decided move only from the status it was decided from,
+ * and hands the time rules the clocks they need. */
+START_TEST(store_applies_decided_moves)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_ro_member_rec m;
+    struct pfs_ro_move mv[2] = {{"T0001", PFS_ROM_PENDING, PFS_ROM_SKIPPED, NULL, false},
+                                {"T0002", PFS_ROM_PENDING, PFS_ROM_SKIPPED, "GONE", false}};
+    struct clocks k = {0};
+    int64_t id, moved = -1;
+    int rc;
+
+    add_devices(st, "T", 4, "PX-500");
+    put_bundle(st, bundle_a, PF_KIND_FIRMWARE, "2.0.0");
+    id = create(st, "{" BUNDLE_A ",\"stages\":[\"100%\"]}", &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    offer(st, id, "T0001", "o1", 2000000);
+    ck_assert_int_eq(pfs_store_rollout_moves(st, id, mv, 2, 2000001, &moved), 0);
+    ck_assert_int_eq(moved, 1);
+    ck_assert(!mv[0].applied && mv[1].applied);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0001", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_OFFERED);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0002", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_SKIPPED);
+    ck_assert_str_eq(m.code, "GONE");
+    ck_assert_int_eq(m.since_ms, 2000001);
+    assert_exact(st, id);
+    /* the state machine refuses an offer to a skipped member: nothing written */
+    {
+        struct pfs_offer_rec o = {0};
+        struct pfs_bundle_rec b;
+
+        ck_assert_int_eq(pfs_store_bundle_get(st, bundle_a, &b), 0);
+        snprintf(o.id, sizeof(o.id), "o2");
+        snprintf(o.serial, sizeof(o.serial), "T0002");
+        snprintf(o.bundle, sizeof(o.bundle), "%s", bundle_a);
+        ck_assert_int_eq(pfs_store_rollout_offer(st, id, &o, &b, "{}", &err), PF_ESTATE);
+        ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0002", &m), 0);
+        ck_assert_int_eq(m.attempts, 0);
+    }
+    /* a member that cannot be offered fails; one that is not pending is left alone */
+    ck_assert_int_eq(pfs_store_rollout_member_fail(st, id, "T0003", "EMODEL", 2000002), 0);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_FAILED);
+    ck_assert_int_eq(pfs_store_rollout_member_fail(st, id, "T0001", "EMODEL", 2000002), 0);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0001", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_OFFERED);
+    /* clocks: unanswered until the terminal accepts this very offer */
+    ck_assert_int_eq(pfs_store_rollout_clocks(st, id, 1u << PFS_ROM_OFFERED, clocks_cb, &k), 0);
+    ck_assert_int_eq(k.n, 1);
+    ck_assert(!k.answered);
+    ck_assert_int_eq(k.offered_ms, 2000000);
+    event(st, "T0001", "o1", "e1", PF_UPD_ACCEPTED, NULL);
+    memset(&k, 0, sizeof(k));
+    ck_assert_int_eq(pfs_store_rollout_clocks(st, id, 1u << PFS_ROM_OFFERED, clocks_cb, &k), 0);
+    ck_assert_int_eq(k.n, 1);
+    ck_assert(k.answered);
+    memset(&k, 0, sizeof(k));
+    ck_assert_int_eq(pfs_store_rollout_clocks(st, id, 1u << PFS_ROM_DEFERRED, clocks_cb, &k), 0);
+    ck_assert_int_eq(k.n, 0);
+    assert_exact(st, id);
+    pfs_store_close(st);
+}
+END_TEST
+
 START_TEST(swap_moves_membership_and_abort_skips)
 {
     struct pfs_store *st = open_store();
@@ -696,6 +782,7 @@ static Suite *suite(void)
     tcase_add_test(tc, hash_and_window);
     tcase_add_test(tc, plan_stages_overlap);
     tcase_add_test(tc, offers_events_and_time_rules);
+    tcase_add_test(tc, store_applies_decided_moves);
     tcase_add_test(tc, swap_moves_membership_and_abort_skips);
     tcase_add_test(tc, late_registrations_join_the_open_stage);
     tcase_add_test(tc, plan_opens_with_its_stage);
