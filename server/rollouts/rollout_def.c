@@ -14,6 +14,22 @@
 #include "pf/jsonv.h"
 #include "rollouts/zone.h"
 
+const char *const pfs_ro_state_names[] = {
+        "scheduled", "running",      "paused",      "gated", "completed",
+        "aborted",   "rolling_back", "rolled_back", NULL,
+};
+
+bool pfs_ro_state_live(enum pfs_ro_state s)
+{
+    return s == PFS_RO_SCHEDULED || s == PFS_RO_RUNNING || s == PFS_RO_PAUSED ||
+           s == PFS_RO_GATED || s == PFS_RO_ROLLING_BACK;
+}
+
+bool pfs_ro_state_plans(enum pfs_ro_state s)
+{
+    return pfs_ro_state_live(s) && s != PFS_RO_ROLLING_BACK;
+}
+
 const char *const pfs_ro_filter_names[] = {
         "models", "hw_revs", "fw_versions", "fee_versions", "merchants",
         "mccs",   "regions", "tags",        "serials",      NULL,

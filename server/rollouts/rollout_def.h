@@ -25,6 +25,27 @@
 #define PFS_RO_VALUES_MAX  1000 /* values of one filter other than serials */
 #define PFS_RO_REASON_MAX  200
 
+/* docs/rollouts.md, "Rollout states and the scheduler". */
+enum pfs_ro_state {
+    PFS_RO_SCHEDULED,
+    PFS_RO_RUNNING,
+    PFS_RO_PAUSED,
+    PFS_RO_GATED,
+    PFS_RO_COMPLETED,
+    PFS_RO_ABORTED,
+    PFS_RO_ROLLING_BACK,
+    PFS_RO_ROLLED_BACK,
+    PFS_RO_STATE_COUNT
+};
+extern const char *const pfs_ro_state_names[]; /* NULL-terminated */
+
+/* Live: the scheduler still acts on it, and its members hold their terminals
+ * (no other live rollout of the kind may take them). */
+bool pfs_ro_state_live(enum pfs_ro_state s);
+/* True while the members still in the plan (stages not opened) count as
+ * pending; once a rollout ends or rolls back they count as skipped. */
+bool pfs_ro_state_plans(enum pfs_ro_state s);
+
 enum pfs_ro_filter {
     PFS_RO_MODELS,
     PFS_RO_HW_REVS,

@@ -127,6 +127,11 @@ bool pfs_ro_member_in_progress(enum pfs_ro_member s)
     return s == PFS_ROM_DOWNLOADING || s == PFS_ROM_INSTALLING;
 }
 
+bool pfs_ro_member_holds(enum pfs_ro_member s)
+{
+    return s != PFS_ROM_SKIPPED && s != PFS_ROM_SWAPPED;
+}
+
 bool pfs_ro_member_active(enum pfs_ro_member s)
 {
     return s == PFS_ROM_OFFERED || s == PFS_ROM_DOWNLOADING || s == PFS_ROM_INSTALLING ||

@@ -87,6 +87,9 @@ bool pfs_ro_event_late_counts(enum pfs_ro_event ev);
 /* True while the terminal works on the update (downloading, installing):
  * moving between these keeps the time the work started (since_ms). */
 bool pfs_ro_member_in_progress(enum pfs_ro_member s);
+/* True if a member in s holds its terminal: no other live rollout of the
+ * same kind may take it (skipped and swapped members do not). */
+bool pfs_ro_member_holds(enum pfs_ro_member s);
 /* True for the statuses that count against max_concurrent. */
 bool pfs_ro_member_active(enum pfs_ro_member s);
 /* True once the member has an outcome for this rollout (no event moves it). */

@@ -27,23 +27,7 @@
 #include "store/store.h"
 #include "store/store_updates.h"
 
-enum pfs_ro_state {
-    PFS_RO_SCHEDULED,
-    PFS_RO_RUNNING,
-    PFS_RO_PAUSED,
-    PFS_RO_GATED,
-    PFS_RO_COMPLETED,
-    PFS_RO_ABORTED,
-    PFS_RO_ROLLING_BACK,
-    PFS_RO_ROLLED_BACK,
-    PFS_RO_STATE_COUNT
-};
-extern const char *const pfs_ro_state_names[]; /* NULL-terminated */
-
-/* Member statuses: enum pfs_ro_member (rollouts/rollout_member.h). */
-
-/* Live: the scheduler still acts on it (and its members block overlaps). */
-bool pfs_ro_state_live(enum pfs_ro_state s);
+/* Rollout states: enum pfs_ro_state (rollouts/rollout_def.h). */
 
 struct pfs_rollout_rec {
     int64_t id;

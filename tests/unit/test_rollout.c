@@ -16,6 +16,7 @@
 #include "rollouts/rollout_time.h"
 #include "store/store.h"
 #include "store/store_rollouts.h"
+#include "store/sqlite/store_rollouts_internal.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/store_updates.h"
 #include "testutil.h"
@@ -182,6 +183,48 @@ START_TEST(hash_and_window)
     ck_assert_int_eq(pfs_ro_local_minute("", 1768437000000LL, &minute), 0);
     ck_assert_int_eq(minute, 30);
     ck_assert_int_eq(pfs_ro_local_minute("Mars/Olympus", 1768437000000LL, &minute), PF_EINVAL);
+}
+END_TEST
+
+/* "('a','b')" of the names whose predicate holds. */
+static void sql_list(const char *const *names, int n, bool (*pred)(int), char *out, size_t len)
+{
+    size_t at = (size_t)snprintf(out, len, "(");
+
+    for (int i = 0; i < n; i++) {
+        if (pred(i))
+            at += (size_t)snprintf(out + at, len - at, "%s'%s'", at > 1 ? "," : "", names[i]);
+    }
+    snprintf(out + at, len - at, ")");
+}
+
+static bool live(int s)
+{
+    return pfs_ro_state_live((enum pfs_ro_state)s);
+}
+
+static bool plans(int s)
+{
+    return pfs_ro_state_plans((enum pfs_ro_state)s);
+}
+
+static bool released(int s)
+{
+    return !pfs_ro_member_holds((enum pfs_ro_member)s);
+}
+
+/* The store selects by the domain's predicates through fixed SQL lists: they
+ * must say exactly what the predicates say. */
+START_TEST(sql_lists_follow_the_rules)
+{
+    char want[256];
+
+    sql_list(pfs_ro_state_names, PFS_RO_STATE_COUNT, live, want, sizeof(want));
+    ck_assert_str_eq(PFS_STORE_RO_LIVE_SQL, want);
+    sql_list(pfs_ro_state_names, PFS_RO_STATE_COUNT, plans, want, sizeof(want));
+    ck_assert_str_eq(PFS_STORE_RO_PLANNING_SQL, want);
+    sql_list(pfs_ro_member_names, PFS_ROM_COUNT, released, want, sizeof(want));
+    ck_assert_str_eq(PFS_STORE_RO_RELEASED_SQL, want);
 }
 END_TEST
 
@@ -780,6 +823,7 @@ static Suite *suite(void)
     tcase_add_test(tc, def_refusals_name_the_key);
     tcase_add_test(tc, stage_targets_round_down_and_refuse_zero);
     tcase_add_test(tc, hash_and_window);
+    tcase_add_test(tc, sql_lists_follow_the_rules);
     tcase_add_test(tc, plan_stages_overlap);
     tcase_add_test(tc, offers_events_and_time_rules);
     tcase_add_test(tc, store_applies_decided_moves);

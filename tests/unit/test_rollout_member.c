@@ -156,6 +156,11 @@ START_TEST(outcomes_are_final)
     ck_assert(pfs_ro_member_in_progress(PFS_ROM_DOWNLOADING));
     ck_assert(pfs_ro_member_in_progress(PFS_ROM_INSTALLING));
     ck_assert(!pfs_ro_member_in_progress(PFS_ROM_OFFERED));
+    /* every member holds its terminal against other rollouts, but skipped and swapped ones */
+    for (int s = 0; s < PFS_ROM_COUNT; s++)
+        ck_assert_msg(pfs_ro_member_holds((enum pfs_ro_member)s) ==
+                              (s != PFS_ROM_SKIPPED && s != PFS_ROM_SWAPPED),
+                      "%s", pfs_ro_member_names[s]);
 }
 END_TEST
 

@@ -234,16 +234,17 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
     if ((rc = pfs_store_ro_prepare(
                  db,
                  "SELECT 1 FROM rollout_members WHERE rollout = ?1 AND serial = ?2"
-                 " AND status NOT IN ('skipped','swapped')",
+                 " AND status NOT IN " PFS_STORE_RO_RELEASED_SQL,
                  &m, err)) ||
         (rc = pfs_store_ro_prepare(db,
                                    "SELECT serial FROM rollout_members WHERE rollout = ?1"
-                                   " AND status NOT IN ('skipped','swapped') ORDER BY serial",
+                                   " AND status NOT IN " PFS_STORE_RO_RELEASED_SQL
+                                   " ORDER BY serial",
                                    &scan, err)) ||
         (rc = pfs_store_ro_prepare(
                  db,
                  "SELECT coalesce(sum(n),0) FROM rollout_counts WHERE rollout = ?1"
-                 " AND status NOT IN ('skipped','swapped')",
+                 " AND status NOT IN " PFS_STORE_RO_RELEASED_SQL,
                  &cnt, err)))
         goto done;
     sqlite3_bind_text(r, 1, kind, -1, SQLITE_STATIC);
@@ -400,7 +401,7 @@ int pfs_store_ro_member_join(sqlite3 *db, int64_t id, const char *kind, int stag
     if (sqlite3_prepare_v2(db,
                            "SELECT 1 FROM rollouts r JOIN rollout_members m ON m.rollout = r.id"
                            " AND m.serial = ?2 WHERE r.state IN " PFS_STORE_RO_LIVE_SQL
-                           " AND r.kind = ?1 AND m.status NOT IN ('skipped','swapped')",
+                           " AND r.kind = ?1 AND m.status NOT IN " PFS_STORE_RO_RELEASED_SQL,
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);

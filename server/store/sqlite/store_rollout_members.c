@@ -158,8 +158,7 @@ int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int 
         after = "";
     if ((rc = pfs_store_rollout_get(st, id, &r)))
         return rc;
-    planned = pfs_ro_state_live(r.state) && r.state != PFS_RO_ROLLING_BACK ? PFS_ROM_PENDING
-                                                                           : PFS_ROM_SKIPPED;
+    planned = pfs_ro_state_plans(r.state) ? PFS_ROM_PENDING : PFS_ROM_SKIPPED;
     pfs_rollout_rec_release(&r);
     if (sqlite3_prepare_v2(db,
                            "SELECT " RO__MEMBER_COLS " FROM rollout_members m WHERE"
@@ -226,8 +225,7 @@ int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *seria
         memset(m, 0, sizeof(*m));
         snprintf(m->serial, sizeof(m->serial), "%s", serial);
         m->stage = h.stage;
-        m->status = pfs_ro_state_live(r.state) && r.state != PFS_RO_ROLLING_BACK ? PFS_ROM_PENDING
-                                                                                 : PFS_ROM_SKIPPED;
+        m->status = pfs_ro_state_plans(r.state) ? PFS_ROM_PENDING : PFS_ROM_SKIPPED;
         pfs_rollout_rec_release(&r);
         snprintf(m->prev_bundle, sizeof(m->prev_bundle), "%s", h.prev);
         return 0;

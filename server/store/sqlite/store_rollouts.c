@@ -22,17 +22,6 @@
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
-const char *const pfs_ro_state_names[] = {
-        "scheduled", "running",      "paused",      "gated", "completed",
-        "aborted",   "rolling_back", "rolled_back", NULL,
-};
-
-bool pfs_ro_state_live(enum pfs_ro_state s)
-{
-    return s == PFS_RO_SCHEDULED || s == PFS_RO_RUNNING || s == PFS_RO_PAUSED ||
-           s == PFS_RO_GATED || s == PFS_RO_ROLLING_BACK;
-}
-
 int pfs_store_ro_name_index(const char *const *names, const char *v)
 {
     for (int i = 0; v && names[i]; i++) {

@@ -15,10 +15,16 @@
 #include "rollouts/rollout_plan.h"
 #include "store/store_rollouts.h"
 
-/* Rollout states in SQL: live (pfs_ro_state_live), and those in which the
- * members still in the plan count as pending (after them: skipped). */
+/*
+ * The domain's predicates as SQL lists, for queries that select by them
+ * (test_rollout.c checks that each list is exactly what its predicate says):
+ * live rollout states (pfs_ro_state_live), states in which planned members
+ * are pending (pfs_ro_state_plans), member statuses that do not hold their
+ * terminal (!pfs_ro_member_holds).
+ */
 #define PFS_STORE_RO_LIVE_SQL     "('scheduled','running','paused','gated','rolling_back')"
 #define PFS_STORE_RO_PLANNING_SQL "('scheduled','running','paused','gated')"
+#define PFS_STORE_RO_RELEASED_SQL "('skipped','swapped')"
 
 /* The index of v in a NULL-terminated list of names, or -1. */
 int pfs_store_ro_name_index(const char *const *names, const char *v);
