@@ -1,6 +1,11 @@
 /*
  * rollout.c - the rollout scheduler (rollout.h, docs/rollouts.md "Rollout
- * states and the scheduler").
+ * states and the scheduler"): each tick, for every live rollout, the time
+ * rules (rollout_time.h), the pause criteria, offers within the maintenance
+ * window (a terminal's local minute from zone.h, cached for the tick) and
+ * the concurrency limit, and the stage settling, soaking, gating and
+ * promotion. It decides from the counts and members the store hands over
+ * and records every decision in the store before acting on it.
  */
 #include "rollouts/rollout.h"
 
@@ -15,8 +20,7 @@
 #define RO_SCAN_MIN           256
 #define RO_UNHEALTHY_EVERY_MS 5000
 #define RO_PLAN_ROWS          16384 /* planned members turned into rows per tick */
-/* A reboot loop: this many boots since the install. */
-#define RO_ZONES_MAX 64
+#define RO_ZONES_MAX          64    /* zones whose local minute a tick remembers */
 
 static const struct pfs_actor ro__system = {"posfleetd", "system"};
 
