@@ -371,7 +371,7 @@ START_TEST(plan_stages_overlap)
     id2 = create(st,
                  "{\"bundle\":\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
                  "\"stages\":[5,\"100%\"],\"cohort\":{\"serials\":[\"T0001\",\"T0002\",\"T0003\","
-                 "\"T0004\",\"T0005\",\"T0006\",\"Q0001\"]}}",
+                 "\"T0004\",\"T0005\",\"T0006\",\"Q0001\",\"T0002\"]}}",
                  &rc, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
     ck_assert_int_eq(count_of(st, id2, 0, PFS_ROM_PENDING), 5);

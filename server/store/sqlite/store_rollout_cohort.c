@@ -128,27 +128,19 @@ done:
     return rc;
 }
 
-/* Every field a rule may ask about, one joined row per device (registered
- * after since_ms when it is >= 0), in serial order. */
-static int ro__cohort_full(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
+#define RO__FULL_SQL                                                                               \
+    "SELECT d.serial, d.model, coalesce(d.hw_rev,''), d.status, coalesce(t.state,''),"             \
+    " s.fw_version, s.fee_version, m.id, m.mcc, m.region, t.tags, d.created_ms FROM devices d"     \
+    " LEFT JOIN device_state s ON s.serial = d.serial"                                             \
+    " LEFT JOIN terminals t ON t.serial = d.serial"                                                \
+    " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
+
+/* Hands the candidates of s (RO__FULL_SQL's columns) to the rule; resets s. */
+static int ro__cohort_rows(sqlite3 *db, sqlite3_stmt *s, const struct pfs_ro_cohort_rule *r,
                            struct pfs_ro_cohort *co, struct pf_error *err)
 {
-    sqlite3_stmt *s;
     int rc;
 
-    if ((rc = pfs_store_ro_prepare(
-                 db,
-                 "SELECT d.serial, d.model, coalesce(d.hw_rev,''), d.status,"
-                 " coalesce(t.state,''), s.fw_version, s.fee_version, m.id, m.mcc,"
-                 " m.region, t.tags, d.created_ms FROM devices d"
-                 " LEFT JOIN device_state s ON s.serial = d.serial"
-                 " LEFT JOIN terminals t ON t.serial = d.serial"
-                 " LEFT JOIN merchants m ON"
-                 " m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
-                 " WHERE ?1 < 0 OR d.created_ms > ?1 ORDER BY d.serial",
-                 &s, err)))
-        return rc;
-    sqlite3_bind_int64(s, 1, r->since_ms);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct pfs_ro_candidate c = {
                 ro__text(s, 0), ro__text(s, 1), ro__text(s, 2),  ro__text(s, 3),
@@ -157,14 +149,54 @@ static int ro__cohort_full(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
         };
 
         if ((rc = pfs_ro_cohort_consider(co, r, &c))) {
-            sqlite3_finalize(s);
+            sqlite3_reset(s);
             return pf_error_set(err, rc, "store: cohort: %s", pf_strerror(rc));
         }
     }
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return pf_error_set(err, PF_EIO, "store: cohort: %s", sqlite3_errmsg(db));
     return 0;
+}
+
+/* Every field a rule may ask about, one joined row per device (registered
+ * after since_ms when it is >= 0), in serial order. */
+static int ro__cohort_full(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
+                           struct pfs_ro_cohort *co, struct pf_error *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = pfs_store_ro_prepare(db,
+                                   RO__FULL_SQL " WHERE ?1 < 0 OR d.created_ms > ?1"
+                                                " ORDER BY d.serial",
+                                   &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, r->since_ms);
+    rc = ro__cohort_rows(db, s, r, co, err);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* The same for an explicit list of serials: one lookup per serial of the
+ * (sorted) list rather than a scan of the whole registry. */
+static int ro__cohort_listed(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
+                             struct pfs_ro_cohort *co, struct pf_error *err)
+{
+    const struct pfs_ro__values *v = &r->filters[PFS_RO_SERIALS];
+    sqlite3_stmt *s;
+    int rc = 0;
+
+    if ((rc = pfs_store_ro_prepare(db, RO__FULL_SQL " WHERE d.serial = ?1", &s, err)))
+        return rc;
+    for (size_t i = 0; !rc && i < v->n; i++) {
+        if (i && strcmp(v->v[i], v->v[i - 1]) == 0)
+            continue; /* listed twice */
+        sqlite3_bind_text(s, 1, v->v[i], -1, SQLITE_STATIC);
+        rc = ro__cohort_rows(db, s, r, co, err);
+    }
+    sqlite3_finalize(s);
+    return rc;
 }
 
 /* The cohort of definition d for bundle b (rollout_plan.h decides who). */
@@ -178,8 +210,12 @@ static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
 
     if ((rc = pfs_ro_cohort_rule_init(&r, d, &t, since_ms, err)))
         return rc;
-    rc = pfs_ro_cohort_rule_light(&r) ? ro__cohort_light(db, &r, co, err)
-                                      : ro__cohort_full(db, &r, co, err);
+    if (r.filters[PFS_RO_SERIALS].set)
+        rc = ro__cohort_listed(db, &r, co, err);
+    else if (pfs_ro_cohort_rule_light(&r))
+        rc = ro__cohort_light(db, &r, co, err);
+    else
+        rc = ro__cohort_full(db, &r, co, err);
     pfs_ro_cohort_rule_release(&r);
     return rc;
 }
