@@ -275,6 +275,91 @@ START_TEST(damaged_files_refused)
 }
 END_TEST
 
+/* A TZif file built here: version v, one transition at t1 from type 0
+ * (offset o0) to type 1 (offset o1), and for version 2 the footer. */
+static size_t tzif(unsigned char *buf, char v, int32_t t1, int32_t o0, int32_t o1,
+                   const char *footer)
+{
+    size_t n = 0;
+
+    for (int pass = 0; pass < (v >= '2' ? 2 : 1); pass++) {
+        size_t tsize = pass ? 8 : 4;
+        const uint32_t counts[6] = {0, 0, 0, 1, 2, 4};
+
+        memcpy(buf + n, "TZif", 4);
+        buf[n + 4] = (unsigned char)v;
+        memset(buf + n + 5, 0, 15);
+        n += 20;
+        for (int i = 0; i < 6; i++, n += 4) {
+            buf[n] = 0;
+            buf[n + 1] = 0;
+            buf[n + 2] = 0;
+            buf[n + 3] = (unsigned char)counts[i];
+        }
+        for (size_t i = 0; i < tsize; i++) /* the transition, big-endian */
+            buf[n + i] = (unsigned char)((int64_t)t1 >> (8 * (tsize - 1 - i)));
+        n += tsize;
+        buf[n++] = 1;
+        for (int k = 0; k < 2; k++, n += 6) {
+            uint32_t o = (uint32_t)(k ? o1 : o0);
+
+            buf[n] = (unsigned char)(o >> 24);
+            buf[n + 1] = (unsigned char)(o >> 16);
+            buf[n + 2] = (unsigned char)(o >> 8);
+            buf[n + 3] = (unsigned char)o;
+            buf[n + 4] = 0;
+            buf[n + 5] = 0;
+        }
+        memcpy(buf + n, "LMT", 4);
+        n += 4;
+    }
+    if (v >= '2') {
+        buf[n++] = '\n';
+        memcpy(buf + n, footer, strlen(footer));
+        n += strlen(footer);
+        buf[n++] = '\n';
+    }
+    return n;
+}
+
+START_TEST(synthetic_files)
+{
+    unsigned char buf[512];
+    struct pfs_zone z;
+    struct pf_error err = {0};
+    size_t n;
+
+    /* version 1: 32-bit times, no footer; the last type holds after the last change */
+    n = tzif(buf, '\0', 1000, 3600, -7200, "");
+    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), 0);
+    ck_assert_int_eq(pfs_zone_offset(&z, -5000000000LL), 3600);
+    ck_assert_int_eq(pfs_zone_offset(&z, 999), 3600);
+    ck_assert_int_eq(pfs_zone_offset(&z, 1000), -7200);
+    ck_assert_int_eq(pfs_zone_offset(&z, 5000000000LL), -7200);
+    pfs_zone_release(&z);
+    /* version 2 with an empty footer: the same */
+    n = tzif(buf, '2', 1000, 3600, -7200, "");
+    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), 0);
+    ck_assert_int_eq(pfs_zone_offset(&z, 5000000000LL), -7200);
+    pfs_zone_release(&z);
+    /* version 2 with a rule: it answers after the last change */
+    n = tzif(buf, '3', 1000, 3600, -7200, "<-03>3");
+    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), 0);
+    ck_assert_int_eq(pfs_zone_offset(&z, 999), 3600);
+    ck_assert_int_eq(pfs_zone_offset(&z, 1000), -3 * 3600);
+    pfs_zone_release(&z);
+    /* a footer that is not a rule, or without its closing newline */
+    n = tzif(buf, '2', 1000, 3600, -7200, "CET-1CEST,M3");
+    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), PF_EPARSE);
+    n = tzif(buf, '2', 1000, 3600, -7200, "UTC0");
+    ck_assert_int_eq(pfs_zone_parse(buf, n - 1, &z, &err), PF_EPARSE);
+    /* an offset beyond a day is not a zone's */
+    n = tzif(buf, '\0', 1000, 3600, 100000, "");
+    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), PF_EPARSE);
+    ck_assert_str_eq(err.msg, "time zone: not a valid TZif file");
+}
+END_TEST
+
 START_TEST(local_minute_without_touching_tz)
 {
     int minute = -1;
@@ -307,6 +392,7 @@ static Suite *suite(void)
     tcase_add_test(tc, posix_rules);
     tcase_add_test(tc, unknown_zones_refused);
     tcase_add_test(tc, damaged_files_refused);
+    tcase_add_test(tc, synthetic_files);
     tcase_add_test(tc, local_minute_without_touching_tz);
     suite_add_tcase(s, tc);
     return s;
