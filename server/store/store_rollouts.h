@@ -9,6 +9,12 @@
  * (planning, late joiners, swaps) add to them in the same statement batch. So
  * every function that changes members keeps them exact in its transaction.
  *
+ * The store decides nothing about rollouts: who joins a cohort, in which
+ * order and stage (rollouts/rollout_plan.h) and how members move
+ * (rollouts/rollout_member.h) are the domain's rules, which these functions
+ * call and whose decisions they save. A member is only ever moved from the
+ * status the decision was made from.
+ *
  * Like store.h: one thread, caller-owned structs. Administrative changes
  * commit the ingest batch first and run in their own FULL transaction with an
  * audit row; member changes from offers and events share the transaction of
@@ -68,8 +74,9 @@ struct pfs_ro_plan_stats {
 
 /*
  * Plans and stores a rollout of bundle b with definition d in one
- * transaction: cohort selection, stable-hash order, stage assignment,
- * previous bundle per member, overlap check, audit "rollout.create".
+ * transaction: the candidate terminals read in serial order for
+ * rollout_plan.h to choose the cohort, order it and split it into stages;
+ * the previous bundle per member, the overlap check, audit "rollout.create".
  * PF_EINVAL (empty cohort, a stage rounding to zero: err says which),
  * PF_EEXIST (a member is in a live rollout of the same kind: err names both).
  */
@@ -136,17 +143,18 @@ int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_m
 
 /*
  * Offers (rollout id, member serial): like pfs_store_offer_put (no audit row:
- * the rollout's own audit row covers its offers) plus the member moving from
- * pending to offered (or revert_pending to reverting) in the same
- * transaction. PF_ESTATE (nothing written) if the member is not in that
- * status any more.
+ * the rollout's own audit row covers its offers) plus the member's move on
+ * PFS_ROE_OFFER (pending to offered, revert_pending to reverting) in the same
+ * transaction. PF_ESTATE (nothing written) if the state machine refuses an
+ * offer in the member's status.
  */
 int pfs_store_rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_offer_rec *o,
                             const struct pfs_bundle_rec *b, const char *body,
                             struct pf_error *err) PF_WUR;
 
-/* A member that cannot be offered (unknown model, revoked...): pending ->
- * failed, revert_pending -> revert_failed, with code. */
+/* A member that cannot be offered (unknown model, revoked...) moves as
+ * PFS_ROE_UNOFFERABLE says (pending -> failed, revert_pending ->
+ * revert_failed), with code; a member in another status is left alone. */
 int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *serial,
                                   const char *code, int64_t now_ms) PF_WUR;
 
