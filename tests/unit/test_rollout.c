@@ -213,6 +213,13 @@ static bool released(int s)
     return !pfs_ro_member_holds((enum pfs_ro_member)s);
 }
 
+static bool offerable(int s)
+{
+    enum pfs_ro_member to;
+
+    return pfs_ro_member_next((enum pfs_ro_member)s, PFS_ROE_OFFER, &to) == 0;
+}
+
 /* The store selects by the domain's predicates through fixed SQL lists: they
  * must say exactly what the predicates say. */
 START_TEST(sql_lists_follow_the_rules)
@@ -225,6 +232,8 @@ START_TEST(sql_lists_follow_the_rules)
     ck_assert_str_eq(PFS_STORE_RO_PLANNING_SQL, want);
     sql_list(pfs_ro_member_names, PFS_ROM_COUNT, released, want, sizeof(want));
     ck_assert_str_eq(PFS_STORE_RO_RELEASED_SQL, want);
+    sql_list(pfs_ro_member_names, PFS_ROM_COUNT, offerable, want, sizeof(want));
+    ck_assert_str_eq(PFS_STORE_RO_OFFERABLE_SQL, want);
 }
 END_TEST
 

@@ -521,7 +521,7 @@ int pfs_store_rollout_pending_online(struct pfs_store *st, int64_t id, int max_s
     if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
                            "SELECT 1 FROM rollout_members m JOIN device_state d ON"
                            " d.serial = m.serial AND d.online = 1 WHERE m.rollout = ?1 AND"
-                           " m.status IN ('pending','revert_pending') AND m.stage <= ?2 LIMIT 1",
+                           " m.status IN " PFS_STORE_RO_OFFERABLE_SQL " AND m.stage <= ?2 LIMIT 1",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_int64(s, 1, id);

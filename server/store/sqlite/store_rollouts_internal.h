@@ -20,11 +20,13 @@
  * (test_rollout.c checks that each list is exactly what its predicate says):
  * live rollout states (pfs_ro_state_live), states in which planned members
  * are pending (pfs_ro_state_plans), member statuses that do not hold their
- * terminal (!pfs_ro_member_holds).
+ * terminal (!pfs_ro_member_holds), member statuses waiting for an offer (those
+ * pfs_ro_member_next() lets PFS_ROE_OFFER move).
  */
-#define PFS_STORE_RO_LIVE_SQL     "('scheduled','running','paused','gated','rolling_back')"
-#define PFS_STORE_RO_PLANNING_SQL "('scheduled','running','paused','gated')"
-#define PFS_STORE_RO_RELEASED_SQL "('skipped','swapped')"
+#define PFS_STORE_RO_LIVE_SQL      "('scheduled','running','paused','gated','rolling_back')"
+#define PFS_STORE_RO_PLANNING_SQL  "('scheduled','running','paused','gated')"
+#define PFS_STORE_RO_RELEASED_SQL  "('skipped','swapped')"
+#define PFS_STORE_RO_OFFERABLE_SQL "('pending','revert_pending')"
 
 /* The index of v in a NULL-terminated list of names, or -1. */
 int pfs_store_ro_name_index(const char *const *names, const char *v);
