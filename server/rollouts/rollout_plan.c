@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pf/bundle.h"
+#include "pf/endian.h"
 
 /* --- the rule --- */
 
@@ -379,12 +380,9 @@ uint64_t pfs_ro_hash(int64_t rollout_id, const char *serial)
 {
     char key[96];
     unsigned char h[8];
-    uint64_t v = 0;
     int n = snprintf(key, sizeof(key), "%" PRId64 "/%s", rollout_id, serial);
 
     crypto_generichash(h, sizeof(h), (const unsigned char *)key,
                        (size_t)(n < (int)sizeof(key) ? n : (int)sizeof(key) - 1), NULL, 0);
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | h[i];
-    return v;
+    return pf_load_be64(h);
 }

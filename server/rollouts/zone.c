@@ -10,19 +10,11 @@
 #include <string.h>
 
 #include "lifecycle/merchant.h"
+#include "pf/endian.h"
 #include "pf/fileio.h"
+#include "pf/num.h"
 
 #define ZONE__HEADER 44
-
-static uint32_t zone__be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t zone__be64(const unsigned char *p)
-{
-    return (int64_t)((uint64_t)zone__be32(p) << 32 | zone__be32(p + 4));
-}
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
 static int64_t zone__days(int64_t y, int m, int d)
@@ -156,18 +148,21 @@ static const char *zone__name(const char *p)
     return p - s >= 3 ? p : NULL;
 }
 
+/* Up to 4 digits at p, read with the one integer parser: 0..max. */
 static const char *zone__number(const char *p, int max, int *out)
 {
-    int v = 0, n = 0;
+    char num[5];
+    size_t n = 0;
+    int64_t v;
 
-    while (zone__digit(*p) && n < 4) {
-        v = v * 10 + (*p++ - '0');
+    while (zone__digit(p[n]) && n < sizeof(num) - 1)
         n++;
-    }
-    if (!n || v > max)
+    memcpy(num, p, n);
+    num[n] = '\0';
+    if (pf_parse_i64(num, 0, max, &v) != 0)
         return NULL;
-    *out = v;
-    return p;
+    *out = (int)v;
+    return p + n;
 }
 
 /* [+-]hh[:mm[:ss]] with hh up to max_h; seconds, signed. */
@@ -260,12 +255,12 @@ static int zone__header(const unsigned char *p, size_t len, size_t tsize, struct
 {
     if (len < ZONE__HEADER || memcmp(p, "TZif", 4) != 0)
         return PF_EPARSE;
-    c->isut = zone__be32(p + 20);
-    c->isstd = zone__be32(p + 24);
-    c->leap = zone__be32(p + 28);
-    c->time = zone__be32(p + 32);
-    c->type = zone__be32(p + 36);
-    c->chars = zone__be32(p + 40);
+    c->isut = pf_load_be32(p + 20);
+    c->isstd = pf_load_be32(p + 24);
+    c->leap = pf_load_be32(p + 28);
+    c->time = pf_load_be32(p + 32);
+    c->type = pf_load_be32(p + 36);
+    c->chars = pf_load_be32(p + 40);
     if (c->type == 0 || c->type > 256 || c->chars == 0 || c->time > 100000 || c->leap > 100000 ||
         (c->isut && c->isut != c->type) || (c->isstd && c->isstd != c->type) ||
         zone__block(c, tsize) > len - ZONE__HEADER)
@@ -300,7 +295,7 @@ int pfs_zone_parse(const unsigned char *buf, size_t len, struct pfs_zone *z, str
     z->ntimes = c.time;
     z->ntypes = c.type;
     for (size_t i = 0; i < c.time; i++, p += tsize) {
-        z->times[i] = tsize == 8 ? zone__be64(p) : (int32_t)zone__be32(p);
+        z->times[i] = tsize == 8 ? (int64_t)pf_load_be64(p) : (int32_t)pf_load_be32(p);
         rc = i && z->times[i] <= z->times[i - 1] ? PF_EPARSE : 0;
         if (rc)
             goto bad;
@@ -313,7 +308,7 @@ int pfs_zone_parse(const unsigned char *buf, size_t len, struct pfs_zone *z, str
         }
     }
     for (size_t i = 0; i < c.type; i++, p += 6) {
-        int32_t off = (int32_t)zone__be32(p);
+        int32_t off = (int32_t)pf_load_be32(p);
 
         if (off < -89999 || off > 93599 || p[4] > 1 || p[5] >= c.chars) {
             rc = PF_EPARSE;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pf/num.h"
 #include "rollouts/rollout_member.h"
 #include "rollouts/rollout_plan.h"
 #include "store/sqlite/store_rollouts_internal.h"
@@ -267,14 +268,15 @@ int pfs_store_ro_plan_decode(int stage, const char *prevs, const char *members, 
     }
     for (p = text; *p; p = nl + 1) {
         char *sp;
-        unsigned long idx = 0;
+        uint64_t idx = 0;
 
         if (!(nl = strchr(p, '\n')))
             break;
         *nl = '\0';
         if ((sp = strchr(p, ' '))) {
             *sp = '\0';
-            idx = strtoul(sp + 1, NULL, 10);
+            if (pf_parse_u64(sp + 1, 1, UINT16_MAX, &idx) != 0)
+                idx = 0; /* not an index: no previous bundle */
         }
         if (c->n == c->cap) {
             size_t cap = c->cap ? c->cap * 2 : RO__PLAN_CHUNK;
@@ -387,7 +389,13 @@ int pfs_store_ro_plan_find(sqlite3_stmt *s, const char *serial, bool with_rest,
         h->n = sqlite3_column_int64(s, 3) - 1;
         end = strchr(line, '\n') + 1;
         if (line[slen] == ' ' && prevs) {
-            unsigned long idx = strtoul(line + slen + 1, NULL, 10);
+            char num[8];
+            uint64_t idx = 0;
+
+            snprintf(num, sizeof(num), "%.*s", (int)strcspn(line + slen + 1, "\n"),
+                     line + slen + 1);
+            if (pf_parse_u64(num, 1, UINT16_MAX, &idx) != 0)
+                idx = 0;
 
             for (const char *q = prevs; idx > 0 && *q; idx--) {
                 const char *e = strchr(q, '\n');
