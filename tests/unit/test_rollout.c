@@ -590,6 +590,19 @@ START_TEST(store_applies_decided_moves)
     memset(&k, 0, sizeof(k));
     ck_assert_int_eq(pfs_store_rollout_clocks(st, id, 1u << PFS_ROM_DEFERRED, clocks_cb, &k), 0);
     ck_assert_int_eq(k.n, 0);
+    /* accepted, then silent past the timeout: timed out, not offered anew */
+    {
+        int64_t timed = -1, returned = -1;
+
+        ck_assert_int_eq(pfs_ro_expire(st, id, 2001000, 1000, &timed, &returned), 0);
+        ck_assert_int_eq(timed, 0);
+        ck_assert_int_eq(pfs_ro_expire(st, id, 2001001, 1000, &timed, &returned), 0);
+        ck_assert_int_eq(timed, 1);
+        ck_assert_int_eq(returned, 0);
+        ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0001", &m), 0);
+        ck_assert_int_eq(m.status, PFS_ROM_TIMED_OUT);
+        ck_assert_str_eq(m.code, "TIMEOUT");
+    }
     assert_exact(st, id);
     pfs_store_close(st);
 }

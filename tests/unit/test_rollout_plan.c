@@ -7,6 +7,7 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pf/bundle.h"
@@ -138,6 +139,25 @@ START_TEST(cohort_filters_one_by_one)
             continue;
         ck_assert_msg(!match(text, -1, &c), "%s without the field", cases[i].filter);
     }
+}
+END_TEST
+
+/* A stored definition whose filter is not an array of strings is refused. */
+START_TEST(rule_refuses_bad_filters)
+{
+    struct pfs_ro_def d;
+    struct pfs_ro_cohort_rule r;
+    struct pf_error err = {0};
+
+    def(ALL "}", &d);
+    d.filters[PFS_RO_TAGS] = strdup("{\"a\":1}");
+    ck_assert_int_eq(pfs_ro_cohort_rule_init(&r, &d, &fw2, -1, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "cohort.tags: not an array");
+    free(d.filters[PFS_RO_TAGS]);
+    d.filters[PFS_RO_TAGS] = strdup("[\"a\",2]");
+    ck_assert_int_eq(pfs_ro_cohort_rule_init(&r, &d, &fw2, -1, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "cohort.tags[1]: not a string");
+    pfs_ro_def_release(&d);
 }
 END_TEST
 
@@ -398,6 +418,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, cohort_rules_one_by_one);
     tcase_add_test(tc, cohort_filters_one_by_one);
+    tcase_add_test(tc, rule_refuses_bad_filters);
     tcase_add_test(tc, light_scan_when_it_suffices);
     tcase_add_test(tc, cohort_collects_in_serial_order);
     tcase_add_test(tc, hash_is_pinned);
