@@ -410,6 +410,44 @@ START_TEST(stage_split_edges)
 }
 END_TEST
 
+static int parse_def(const char *text, struct pfs_ro_def *d, struct pf_error *err)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    int rc;
+
+    ck_assert_ptr_nonnull(o);
+    rc = pfs_ro_def_parse(o, 1000000, d, err);
+    json_decref(o);
+    return rc;
+}
+
+START_TEST(stage_targets_round_down_and_refuse_zero)
+{
+    struct pfs_ro_def d;
+    struct pf_error err = {0};
+    size_t t[PFS_RO_STAGES_MAX];
+
+    ck_assert_int_eq(parse_def("{" BUNDLE_A ",\"stages\":[\"1%\",\"10%\",\"100%\"]}", &d, &err), 0);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 50, t, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "stage 1 (1%) rounds to 0 of 50 terminals");
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 0, t, &err), PF_EINVAL);
+    ck_assert(strstr(err.msg, "the cohort is empty") != NULL);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 1000, t, &err), 0);
+    ck_assert_int_eq(t[0], 10);
+    ck_assert_int_eq(t[1], 100);
+    ck_assert_int_eq(t[2], 1000);
+    pfs_ro_def_release(&d);
+    ck_assert_int_eq(parse_def("{" BUNDLE_A ",\"stages\":[20,\"50%\",\"100%\"]}", &d, &err), 0);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 30, t, &err), PF_EINVAL); /* 50% of 30 < 20 */
+    ck_assert(strstr(err.msg, "stage 2 (50%) rounds to 0 of 30") != NULL);
+    ck_assert_int_eq(pfs_ro_stage_targets(&d, 101, t, &err), 0);
+    ck_assert_int_eq(t[0], 20);
+    ck_assert_int_eq(t[1], 50);
+    ck_assert_int_eq(t[2], 101);
+    pfs_ro_def_release(&d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rollout_plan");
@@ -425,6 +463,7 @@ static Suite *suite(void)
     tcase_add_test(tc, hash_spreads_evenly);
     tcase_add_test(tc, order_gives_stages_by_hash);
     tcase_add_test(tc, stage_split_edges);
+    tcase_add_test(tc, stage_targets_round_down_and_refuse_zero);
     suite_add_tcase(s, tc);
     return s;
 }
