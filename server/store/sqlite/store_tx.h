@@ -2,7 +2,7 @@
  * store_tx.h - the SQLite backend's one set of transaction, statement and
  * audit helpers (implemented in store_tx.c), shared by every file of the
  * backend: store_devices.c, store_lifecycle*.c, store_updates_sqlite.c,
- * store_diag.c and store_rollouts.c. They depend on this file, never on each
+ * store_diag.c and store_rollout*.c. They depend on this file, never on each
  * other's internals. Not for callers outside server/store/sqlite/: domain code
  * uses the transaction handle of store.h.
  *
