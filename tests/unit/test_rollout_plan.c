@@ -358,7 +358,9 @@ static int targets_of(const char *stages, size_t n, size_t t[PFS_RO_STAGES_MAX],
     snprintf(text, sizeof(text), "{" BUNDLE_A ",\"stages\":%s}", stages);
     def(text, &d);
     rc = pfs_ro_stage_targets(&d, n, t, &err);
-    snprintf(msg, msglen, "%s", err.msg);
+    msglen = strnlen(err.msg, msglen - 1);
+    memcpy(msg, err.msg, msglen);
+    msg[msglen] = '\0';
     pfs_ro_def_release(&d);
     return rc;
 }
