@@ -9,11 +9,12 @@
  * `grub-editenv FILE set k=v ...` call: one rewrite of the 1 KiB block.
  * The booted slot comes from the kernel command line (posfleet.slot=a|b).
  */
-#include "pfa/boot.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "boot_backends.h"
+#include "boot_common.h"
 
 struct grub__priv {
     char *envfile;
@@ -126,11 +127,17 @@ static const struct pfa_boot_ops grub__ops = {
         .free = grub__free,
 };
 
-int pfa_boot_grub_new(const char *envfile, const char *cmdline, struct pfa_boot **out,
-                      struct pf_error *err)
+static int grub__open(const char *envfile, const char *cmdline, enum pf_slot initial,
+                      struct pfa_boot **out, struct pf_error *err)
 {
-    struct pfa_boot *b = calloc(1, sizeof(*b));
-    struct grub__priv *p = calloc(1, sizeof(*p));
+    struct pfa_boot *b;
+    struct grub__priv *p;
+
+    (void)initial; /* the kernel command line says which slot booted */
+    if (!envfile)
+        return pf_error_set(err, PF_EINVAL, "boot: the grub backend needs the grubenv path");
+    b = calloc(1, sizeof(*b));
+    p = calloc(1, sizeof(*p));
 
     if (!b || !p || !(p->envfile = strdup(envfile)) ||
         (cmdline && !(p->cmdline = strdup(cmdline)))) {
@@ -147,3 +154,5 @@ int pfa_boot_grub_new(const char *envfile, const char *cmdline, struct pfa_boot 
     *out = b;
     return 0;
 }
+
+const struct pfa__boot_backend pfa__boot_grub = {"grub", grub__open};

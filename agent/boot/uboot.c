@@ -12,13 +12,14 @@
  * environment copy once (atomic). The booted slot comes from the kernel
  * command line (posfleet.slot=a|b, set by the boot script).
  */
-#include "pfa/boot.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "boot_backends.h"
+#include "boot_common.h"
 
 struct uboot__priv {
     char *config;  /* fw_env.config or NULL */
@@ -155,11 +156,13 @@ static const struct pfa_boot_ops uboot__ops = {
         .free = uboot__free,
 };
 
-int pfa_boot_uboot_new(const char *fw_env_config, const char *cmdline, struct pfa_boot **out,
-                       struct pf_error *err)
+static int uboot__open(const char *fw_env_config, const char *cmdline, enum pf_slot initial,
+                       struct pfa_boot **out, struct pf_error *err)
 {
     struct pfa_boot *b = calloc(1, sizeof(*b));
     struct uboot__priv *p = calloc(1, sizeof(*p));
+
+    (void)initial; /* the kernel command line says which slot booted */
 
     if (!b || !p || (fw_env_config && !(p->config = strdup(fw_env_config))) ||
         (cmdline && !(p->cmdline = strdup(cmdline)))) {
@@ -176,3 +179,5 @@ int pfa_boot_uboot_new(const char *fw_env_config, const char *cmdline, struct pf
     *out = b;
     return 0;
 }
+
+const struct pfa__boot_backend pfa__boot_uboot = {"uboot", uboot__open};

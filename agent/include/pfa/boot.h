@@ -8,7 +8,9 @@
  *                          falls back when the counter is exhausted);
  *   uboot  (boot/uboot.c)  U-Boot environment through fw_printenv / fw_setenv -s;
  *   grub   (boot/grub.c)   GRUB environment block through grub-editenv.
- * docs/update.md documents the variables and the bootloader scripts.
+ * boot/boot_select.c picks one by name (the only place that knows them all);
+ * boot/boot_common.c holds what the backends share. docs/update.md documents
+ * the variables and the bootloader scripts.
  *
  * The model, for every backend: `good` is the committed slot; during a trial
  * `target` is the new slot, which the bootloader boots while `tries` lasts,
@@ -72,18 +74,5 @@ static inline enum pf_slot pfa_slot_other(enum pf_slot s)
 {
     return s == PF_SLOT_A ? PF_SLOT_B : PF_SLOT_A;
 }
-
-/* Backend constructors (agent/boot/X.c). */
-int pfa_boot_file_new(const char *path, enum pf_slot initial, struct pfa_boot **out,
-                      struct pf_error *err) PF_WUR;
-int pfa_boot_uboot_new(const char *fw_env_config, const char *cmdline, struct pfa_boot **out,
-                       struct pf_error *err) PF_WUR;
-int pfa_boot_grub_new(const char *envfile, const char *cmdline, struct pfa_boot **out,
-                      struct pf_error *err) PF_WUR;
-
-/* Shared by the backends (agent/boot/boot.c). */
-int pfa__boot_cmdline_slot(const char *path, enum pf_slot *slot, struct pf_error *err) PF_WUR;
-/* Runs argv (no shell), captures up to cap-1 bytes of stdout; nonzero exit is PF_EIO. */
-int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *err) PF_WUR;
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * boot.c - boot-control backend selection and helpers shared by the
- * backends: the booted slot from the kernel command line, and running the
- * bootloader's environment tools without a shell.
+ * boot_common.c - helpers shared by the boot-control backends (see
+ * boot_common.h): the booted slot from the kernel command line, and running
+ * the bootloader's environment tools without a shell.
  */
-#include "pfa/boot.h"
+#include "boot_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,31 +16,6 @@
 #include "pf/fileio.h"
 
 extern char **environ;
-
-int pfa_boot_new(const char *backend, const char *path, const char *cmdline, enum pf_slot initial,
-                 struct pfa_boot **out, struct pf_error *err)
-{
-    if (strcmp(backend, "file") == 0) {
-        if (!path)
-            return pf_error_set(err, PF_EINVAL, "boot: the file backend needs an env path");
-        return pfa_boot_file_new(path, initial, out, err);
-    }
-    if (strcmp(backend, "uboot") == 0)
-        return pfa_boot_uboot_new(path, cmdline, out, err);
-    if (strcmp(backend, "grub") == 0) {
-        if (!path)
-            return pf_error_set(err, PF_EINVAL, "boot: the grub backend needs the grubenv path");
-        return pfa_boot_grub_new(path, cmdline, out, err);
-    }
-    return pf_error_set(err, PF_EINVAL, "boot: unknown backend \"%.32s\" (file, uboot, grub)",
-                        backend);
-}
-
-void pfa_boot_free(struct pfa_boot *b)
-{
-    if (b)
-        b->ops->free(b);
-}
 
 int pfa__boot_cmdline_slot(const char *path, enum pf_slot *slot, struct pf_error *err)
 {
