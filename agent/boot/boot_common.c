@@ -1,7 +1,7 @@
 /*
  * boot_common.c - helpers shared by the boot-control backends (see
- * boot_common.h): the booted slot from the kernel command line, and running
- * the bootloader's environment tools without a shell.
+ * boot_common.h): the booted slot from the kernel command line, running the
+ * bootloader's environment tools without a shell, reading the slot variables.
  */
 #include "boot_common.h"
 
@@ -48,6 +48,8 @@ int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *er
     size_t got = 0;
     pid_t pid;
 
+    if (out && cap)
+        out[0] = '\0';
     if (pipe(pipefd) != 0)
         return pf_error_set(err, PF_EIO, "boot: pipe: %s", strerror(errno));
     posix_spawn_file_actions_init(&fa);
@@ -81,4 +83,28 @@ int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *er
 out_actions:
     posix_spawn_file_actions_destroy(&fa);
     return rc;
+}
+
+int pfa__boot_slot_parse(const char *v, enum pf_slot *slot)
+{
+    if (strcmp(v, "a") != 0 && strcmp(v, "b") != 0)
+        return PF_EPARSE;
+    *slot = v[0] == 'a' ? PF_SLOT_A : PF_SLOT_B;
+    return 0;
+}
+
+int pfa__boot_slots(const char *target, const char *good, struct pfa_boot_env *env,
+                    const char *backend, struct pf_error *err)
+{
+    if (!target[0] && !good[0] && !env->trial) {
+        env->target = env->good = env->booted;
+        return 0;
+    }
+    if (pfa__boot_slot_parse(target, &env->target) != 0 ||
+        pfa__boot_slot_parse(good, &env->good) != 0)
+        return pf_error_set(err, PF_EPARSE,
+                            "boot: %s: posfleet_slot \"%.8s\" / posfleet_good \"%.8s\": "
+                            "not a boot environment",
+                            backend, target, good);
+    return 0;
 }

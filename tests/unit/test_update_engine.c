@@ -1402,30 +1402,6 @@ START_TEST(events_are_resent_until_acked)
 }
 END_TEST
 
-START_TEST(boot_counter_exhausted_falls_back)
-{
-    struct pfa_boot *b = NULL;
-    struct pfa_boot_env env;
-    char dir[256], path[512];
-
-    pf_test_tmpdir(dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/env", dir);
-    ck_assert_int_eq(pfa_boot_new("file", path, NULL, PF_SLOT_A, &b, NULL), 0);
-    ck_assert_int_eq(b->ops->try_slot(b, PF_SLOT_B, 2, NULL), 0);
-    pfa_boot_free(b);
-    for (int boot = 0; boot < 3; boot++) {
-        ck_assert_int_eq(pfa_boot_new("file", path, NULL, PF_SLOT_A, &b, NULL), 0);
-        ck_assert_int_eq(b->ops->load(b, &env, NULL), 0);
-        /* two trial boots of b, then the bootloader gives up on it */
-        ck_assert_int_eq(env.booted, boot < 2 ? PF_SLOT_B : PF_SLOT_A);
-        ck_assert_int_eq(env.trial, boot < 2);
-        pfa_boot_free(b);
-    }
-    ck_assert_int_eq(pfa_boot_new("nope", path, NULL, PF_SLOT_A, &b, NULL), PF_EINVAL);
-    pf_test_rmtree(dir);
-}
-END_TEST
-
 START_TEST(staged_bundle_install_and_slot_verify)
 {
     struct fx fx;
@@ -1501,7 +1477,6 @@ static Suite *suite(void)
     tcase_add_test(tc, invalid_fee_table_never_becomes_active);
     tcase_add_test(tc, fee_store_rollback_and_refusals);
     tcase_add_test(tc, events_are_resent_until_acked);
-    tcase_add_test(tc, boot_counter_exhausted_falls_back);
     tcase_add_test(tc, staged_bundle_install_and_slot_verify);
     suite_add_tcase(s, tc);
     return s;
