@@ -902,7 +902,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
     u->log = log;
     u->w.fd = -1;
     pfa_update_state_init(&u->st);
-    pfa_fault_from_env(&u->fault);
+    pfa_fault_init(&u->fault);
     if (strlen(cfg->state_dir) > PATH_MAX - 64) {
         rc = pf_error_set(err, PF_ETOOBIG, "update: state_dir too long");
         goto out_free;

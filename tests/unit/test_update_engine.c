@@ -6,7 +6,7 @@
  *
  * Without arguments: the Check suite (ctest unit_update_engine).
  * With arguments it is the driver of the power-cut tests and the install
- * benchmark (tests/fault/test_update_powercut.sh, tests/bench/bench_install.sh):
+ * benchmark (tests/fault/injected/test_update_powercut.sh, tests/bench/bench_install.sh):
  *
  *   unit_update_engine run DIR      one "boot" of a terminal working through
  *                                   DIR/offers; exit 0 all done, 3 rebooted,
@@ -22,7 +22,9 @@
  * version), hal/ (sim HAL files), and what the engine and server write: state/,
  * slot_a, slot_b, bootenv, fees/, keyring.json, server.log, floor, budget.
  * budget holds N: crash at the Nth crash point from now (0 = none); the
- * driver sets POSFLEET_UPDATE_CRASH_AT from it and stores what is left.
+ * driver sets POSFLEET_UPDATE_CRASH_AT from it and stores what is left. "run"
+ * needs the crash points compiled in (-DPOSFLEET_FAULT=ON) and refuses
+ * otherwise: without them no cut would ever happen.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +45,7 @@
 #include "pfa/feestore.h"
 #include "pfa/hal.h"
 #include "pfa/update.h"
+#include "pfa/update_fault.h"
 #include "pfa/update_slot.h"
 #include "pfa/update_state.h"
 #include "pf/bundle_time.h"
@@ -604,6 +607,11 @@ static int drv_main_run(const char *dir)
     long budget;
     int rc;
 
+    if (!pfa_fault_compiled()) {
+        fprintf(stderr, "driver: built without POSFLEET_FAULT: there is no crash point to cut\n");
+        free(d);
+        return 1;
+    }
     snprintf(d->dir, sizeof(d->dir), "%s", dir);
     d->tamper_at = -1;
     d->log_events = -1;

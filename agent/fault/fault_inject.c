@@ -1,5 +1,7 @@
 /*
- * update_fault.c - the power-cut injection hook (see pfa/update_fault.h).
+ * fault_inject.c - the power-cut injection points of a test build
+ * (POSFLEET_FAULT=ON; see pfa/update_fault.h): the chosen point SIGKILLs the
+ * process. Never compiled into a release build (fault_none.c is).
  */
 #include "pfa/update_fault.h"
 
@@ -8,7 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-void pfa_fault_from_env(struct pfa_fault *f)
+bool pfa_fault_compiled(void)
+{
+    return true;
+}
+
+void pfa_fault_init(struct pfa_fault *f)
 {
     const char *at = getenv("POSFLEET_UPDATE_CRASH_AT");
     const char *seed = getenv("POSFLEET_UPDATE_CRASH_SEED");
