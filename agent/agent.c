@@ -2,6 +2,13 @@
  * agent.c - one terminal's session: connect with backoff, birth, periodic
  * health through the on-disk queue, PUBACK bookkeeping. Driven by the caller's
  * poll loop through libmosquitto's loop_read/loop_write/loop_misc.
+ *
+ * Over 800 lines as one module on purpose: the connection states, the
+ * libmosquitto callbacks, the report queue and the glue that hands messages to
+ * diagnostics and the update engine all read and change one private struct
+ * pfa_agent, and posfleet-sim runs thousands of them; split, that struct would
+ * have to move into a shared internal header. The TLS context set-up
+ * (agent__tls_ctx) is the first part to leave if the file grows.
  */
 #include <openssl/ssl.h>
 

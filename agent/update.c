@@ -2,6 +2,13 @@
  * update.c - the update engine's state machine (see pfa/update.h and
  * docs/update.md): offer -> consent -> metadata -> verify -> payload ->
  * install (A/B switch + reboot + self-test, or fee-table staging) -> outcome.
+ *
+ * Over 800 lines as one module on purpose: it is one state machine whose every
+ * transition is persisted before it takes effect (docs/update.md), and keeping
+ * the steps side by side on one private struct pfa_update is what lets a
+ * reader check that order. What does not need that struct already lives apart:
+ * the persisted state (update_state.c), slot writing (update_slot.c), fee
+ * tables (feestore.c), boot control (boot/), the crash points (fault/).
  */
 #include "pfa/update.h"
 

@@ -25,6 +25,10 @@
  * driver sets POSFLEET_UPDATE_CRASH_AT from it and stores what is left. "run"
  * needs the crash points compiled in (-DPOSFLEET_FAULT=ON) and refuses
  * otherwise: without them no cut would ever happen.
+ *
+ * Over 800 lines because the Check suite, the power-cut driver and the
+ * broker peer share one loopback server and its invariant checks (drv_*):
+ * the driver must judge each cut with the very checks the suite trusts.
  */
 #include <errno.h>
 #include <fcntl.h>
