@@ -871,6 +871,12 @@ void pfa_update_config_init(struct pfa_update_config *c)
     c->boot_backend = "file";
 }
 
+/* Every boot-environment write is a crash point (pfa/update_fault.h). */
+static void upd__boot_crash_point(void *fault)
+{
+    pfa_fault_point(fault);
+}
+
 static int upd__load_state(struct pfa_update *u, struct pf_error *err)
 {
     char *buf = NULL;
@@ -931,7 +937,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
         (rc = pfa_boot_new(cfg->boot_backend, cfg->boot_env, cfg->boot_cmdline, cfg->fw_slot,
                            &u->boot, err)) != 0)
         goto out_free;
-    u->boot->before_write = (void (*)(void *))pfa_fault_point;
+    u->boot->before_write = upd__boot_crash_point;
     u->boot->hook_ctx = &u->fault;
     if ((rc = u->boot->ops->load(u->boot, &u->env, err)) != 0)
         goto out_free;
