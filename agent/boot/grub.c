@@ -26,6 +26,7 @@
 #include "boot_backends.h"
 #include "boot_common.h"
 #include "pf/fileio.h"
+#include "pf/num.h"
 
 #define GRUB_ENV_MAX  65536 /* the block is 1 KiB unless made larger on purpose */
 #define GRUB_LIST_MAX 4096
@@ -59,8 +60,7 @@ static int grub__load(struct pfa_boot *b, struct pfa_boot_env *env, struct pf_er
     struct grub__priv *p = b->priv;
     char *argv[] = {(char *)"grub-editenv", p->envfile, (char *)"list", NULL};
     char list[GRUB_LIST_MAX], slot[16], good[16], v[16];
-    char *end;
-    long tries;
+    int64_t tries;
     int rc = pfa__boot_run(argv, list, sizeof(list), err);
 
     if (rc)
@@ -69,11 +69,9 @@ static int grub__load(struct pfa_boot *b, struct pfa_boot_env *env, struct pf_er
         return rc;
     env->trial = grub__var(list, "posfleet_trial", v, sizeof(v)) == 0 && !strcmp(v, "1");
     env->tries = 0;
-    if (grub__var(list, "posfleet_tries", v, sizeof(v)) == 0 && v[0]) {
-        tries = strtol(v, &end, 10);
-        if (*end == '\0' && tries >= 0 && tries <= 100)
-            env->tries = (int)tries;
-    }
+    if (grub__var(list, "posfleet_tries", v, sizeof(v)) == 0 &&
+        pf_parse_i64(v, 0, 100, &tries) == 0)
+        env->tries = (int)tries;
     if (grub__var(list, "posfleet_slot", slot, sizeof(slot)) == PF_ETOOBIG ||
         grub__var(list, "posfleet_good", good, sizeof(good)) == PF_ETOOBIG)
         return pf_error_set(err, PF_EPARSE, "boot: grub: %s: slot variable too long", p->envfile);

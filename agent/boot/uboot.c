@@ -25,6 +25,7 @@
 
 #include "boot_backends.h"
 #include "boot_common.h"
+#include "pf/num.h"
 
 #define UBOOT_SCRIPT_MAX 192
 
@@ -53,15 +54,15 @@ static int uboot__get(struct uboot__priv *p, const char *name, char *out, size_t
     return rc;
 }
 
+/* bootcount / bootlimit: unset or not a count in 0..1000 reads as 0. */
 static long uboot__num(struct uboot__priv *p, const char *name)
 {
-    char v[32], *end;
-    long n;
+    char v[32];
+    int64_t n;
 
-    if (uboot__get(p, name, v, sizeof(v), NULL) != 0 || !v[0])
+    if (uboot__get(p, name, v, sizeof(v), NULL) != 0 || pf_parse_i64(v, 0, 1000, &n) != 0)
         return 0;
-    n = strtol(v, &end, 10);
-    return *end == '\0' && n >= 0 && n <= 1000 ? n : 0;
+    return (long)n;
 }
 
 static int uboot__load(struct pfa_boot *b, struct pfa_boot_env *env, struct pf_error *err)

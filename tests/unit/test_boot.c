@@ -46,6 +46,7 @@
 
 #include "pfa/boot.h"
 #include "pf/fileio.h"
+#include "pf/num.h"
 #include "testutil.h"
 
 /* ---- fixture ---------------------------------------------------------------------- */
@@ -127,10 +128,9 @@ static void write_cmdline(struct fx *f, const char *slot)
 
 static long num(const char *v)
 {
-    char *end;
-    long n = strtol(v, &end, 10);
+    int64_t n;
 
-    return v[0] && *end == '\0' ? n : 0;
+    return pf_parse_i64(v, 0, INT32_MAX, &n) == 0 ? (long)n : 0;
 }
 
 /* file ------------------------------------------------------------------------------- */
