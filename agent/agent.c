@@ -2,6 +2,13 @@
  * agent.c - one terminal's session: connect with backoff, birth, periodic
  * health through the on-disk queue, PUBACK bookkeeping. Driven by the caller's
  * poll loop through libmosquitto's loop_read/loop_write/loop_misc.
+ *
+ * Over 800 lines as one module on purpose: the connection states, the
+ * libmosquitto callbacks, the report queue and the glue that hands messages to
+ * diagnostics and the update engine all read and change one private struct
+ * pfa_agent, and posfleet-sim runs thousands of them; split, that struct would
+ * have to move into a shared internal header. The TLS context set-up
+ * (agent__tls_ctx) is the first part to leave if the file grows.
  */
 #include <openssl/ssl.h>
 
@@ -24,7 +31,6 @@
 #include "pf/msg.h"
 #include "pf/topic.h"
 #include "pf/version.h"
-#include "mosq_compat.h"
 #include "pfa/queue.h"
 #include "pfa/update.h"
 #include "pf/msg_update.h"
@@ -75,6 +81,8 @@ struct pfa_agent {
 
     bool (*may_connect)(void *ctx, struct pfa_agent *a);
     void *gate_ctx;
+    void (*pair_guard)(void *ctx, bool inside);
+    void *pair_ctx;
 
     enum agent__state state;
     bool connect_started; /* libmosquitto has host and port: use reconnect_async */
@@ -368,6 +376,12 @@ static void agent__lost(struct pfa_agent *a, const char *why)
     }
 }
 
+static void agent__pair_guard(struct pfa_agent *a, bool inside)
+{
+    if (a->pair_guard)
+        a->pair_guard(a->pair_ctx, inside);
+}
+
 static void agent__connect_start(struct pfa_agent *a)
 {
     int rc;
@@ -379,10 +393,10 @@ static void agent__connect_start(struct pfa_agent *a)
     }
 
     if (!a->connect_started) {
-        /* No wake-up socket pair: it is for mosquitto_loop_start() only (mosq_compat.c). */
-        pfa__mosq_pairs_refuse(true);
+        /* The first connect opens a wake-up socket pair (opts.pair_guard). */
+        agent__pair_guard(a, true);
         rc = mosquitto_connect_bind_async(a->mosq, a->host, a->port, a->keepalive_s, NULL);
-        pfa__mosq_pairs_refuse(false);
+        agent__pair_guard(a, false);
         /* Only argument and memory errors leave libmosquitto without host and port. */
         if (rc != MOSQ_ERR_INVAL && rc != MOSQ_ERR_NOMEM)
             a->connect_started = true;
@@ -646,10 +660,10 @@ static int agent__mqtt_setup(struct pfa_agent *a, const struct pfa_config *cfg,
     size_t len;
     int rc;
 
-    /* mosquitto_new() and the first connect open a wake-up socket pair; refuse it. */
-    pfa__mosq_pairs_refuse(true);
+    /* mosquitto_new() opens a wake-up socket pair (opts.pair_guard). */
+    agent__pair_guard(a, true);
     a->mosq = mosquitto_new(a->serial, false, a);
-    pfa__mosq_pairs_refuse(false);
+    agent__pair_guard(a, false);
     if (!a->mosq)
         return pf_error_set(err, PF_ENOMEM, "mqtt: cannot create client");
     mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
@@ -842,6 +856,8 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     a->log.out = opts->log_out;
     a->may_connect = opts->may_connect;
     a->gate_ctx = opts->gate_ctx;
+    a->pair_guard = opts->pair_guard;
+    a->pair_ctx = opts->pair_ctx;
     a->port = cfg->broker_port;
     a->keepalive_s = cfg->keepalive_s;
     a->connect_timeout_ms = (int64_t)cfg->connect_timeout_s * 1000;

@@ -83,6 +83,12 @@ static void main__trim_stack(void)
  * is a tunable read at process start only, so when the environment does not set it
  * the agent sets it and starts itself again, once (same pid, same arguments). If
  * that is impossible the agent simply carries on with the cache.
+ *
+ * Why a re-exec and why here: glibc (2.36) has no mallopt() parameter for the
+ * tcache - GLIBC_TUNABLES, read before main(), is the only knob - and setting the
+ * environment and replacing the process image are process-wide acts that belong to
+ * the program, not to the agent core, which posfleet-sim and the tests also link.
+ * A unit file that sets GLIBC_TUNABLES itself makes the re-exec a no-op.
  */
 #define MAIN_TCACHE_TUNABLE "glibc.malloc.tcache_count="
 

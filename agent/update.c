@@ -2,6 +2,13 @@
  * update.c - the update engine's state machine (see pfa/update.h and
  * docs/update.md): offer -> consent -> metadata -> verify -> payload ->
  * install (A/B switch + reboot + self-test, or fee-table staging) -> outcome.
+ *
+ * Over 800 lines as one module on purpose: it is one state machine whose every
+ * transition is persisted before it takes effect (docs/update.md), and keeping
+ * the steps side by side on one private struct pfa_update is what lets a
+ * reader check that order. What does not need that struct already lives apart:
+ * the persisted state (update_state.c), slot writing (update_slot.c), fee
+ * tables (feestore.c), boot control (boot/), the crash points (fault/).
  */
 #include "pfa/update.h"
 
@@ -864,6 +871,12 @@ void pfa_update_config_init(struct pfa_update_config *c)
     c->boot_backend = "file";
 }
 
+/* Every boot-environment write is a crash point (pfa/update_fault.h). */
+static void upd__boot_crash_point(void *fault)
+{
+    pfa_fault_point(fault);
+}
+
 static int upd__load_state(struct pfa_update *u, struct pf_error *err)
 {
     char *buf = NULL;
@@ -902,7 +915,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
     u->log = log;
     u->w.fd = -1;
     pfa_update_state_init(&u->st);
-    pfa_fault_from_env(&u->fault);
+    pfa_fault_init(&u->fault);
     if (strlen(cfg->state_dir) > PATH_MAX - 64) {
         rc = pf_error_set(err, PF_ETOOBIG, "update: state_dir too long");
         goto out_free;
@@ -924,7 +937,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
         (rc = pfa_boot_new(cfg->boot_backend, cfg->boot_env, cfg->boot_cmdline, cfg->fw_slot,
                            &u->boot, err)) != 0)
         goto out_free;
-    u->boot->before_write = (void (*)(void *))pfa_fault_point;
+    u->boot->before_write = upd__boot_crash_point;
     u->boot->hook_ctx = &u->fault;
     if ((rc = u->boot->ops->load(u->boot, &u->env, err)) != 0)
         goto out_free;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot_backends.h"
 #include "pf/fileio.h"
 
 struct file__priv {
@@ -114,17 +115,22 @@ static const struct pfa_boot_ops file__ops = {
         .free = file__free,
 };
 
-int pfa_boot_file_new(const char *path, enum pf_slot initial, struct pfa_boot **out,
-                      struct pf_error *err)
+static int file__open(const char *path, const char *cmdline, enum pf_slot initial,
+                      struct pfa_boot **out, struct pf_error *err)
 {
-    struct pfa_boot *b = calloc(1, sizeof(*b));
-    struct file__priv *p = calloc(1, sizeof(*p));
+    struct pfa_boot *b = NULL;
+    struct file__priv *p = NULL;
     struct pfa_boot_env env = {initial, initial, initial, false, 0};
     char *buf = NULL;
     size_t len;
     bool dirty = false;
     int rc;
 
+    (void)cmdline; /* the simulated boot decision below is the booted slot */
+    if (!path)
+        return pf_error_set(err, PF_EINVAL, "boot: the file backend needs an env path");
+    b = calloc(1, sizeof(*b));
+    p = calloc(1, sizeof(*p));
     if (!b || !p || !(p->path = strdup(path))) {
         rc = pf_error_set(err, PF_ENOMEM, "boot: out of memory");
         goto out_free;
@@ -170,3 +176,5 @@ out_free:
     free(b);
     return rc;
 }
+
+const struct pfa__boot_backend pfa__boot_file = {"file", file__open};

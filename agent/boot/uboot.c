@@ -1,6 +1,7 @@
 /*
- * uboot.c - U-Boot boot control through fw_printenv / fw_setenv (libubootenv
- * or u-boot-tools, configured by /etc/fw_env.config or fw_env_config).
+ * uboot.c - U-Boot boot control through fw_printenv / fw_setenv (Debian's
+ * libubootenv-tool), configured by /etc/fw_env.config or the given
+ * fw_env.config.
  *
  * Variables (docs/update.md has the matching U-Boot script):
  *   posfleet_slot      a|b   slot the bootloader boots
@@ -8,23 +9,32 @@
  *   upgrade_available  0|1   trial in progress (U-Boot's bootcount feature)
  *   bootcount                incremented by U-Boot at each boot while upgrade_available=1
  *   bootlimit                tries; past it U-Boot runs altbootcmd (boots posfleet_good)
- * Every change is one `fw_setenv -s SCRIPT` call, which writes the redundant
- * environment copy once (atomic). The booted slot comes from the kernel
- * command line (posfleet.slot=a|b, set by the boot script).
+ * Every change is one `fw_setenv -s SCRIPT` call (script lines "name=value",
+ * libubootenv's format), which writes the whole environment once: with two
+ * copies in fw_env.config, into the copy that is not current, whose flag then
+ * makes it current; a write cut short leaves that copy with a bad CRC and the
+ * other one, the previous environment, is what U-Boot and fw_printenv read.
+ * The booted slot comes from the kernel command line (posfleet.slot=a|b, set
+ * by the boot script).
  */
-#include "pfa/boot.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "boot_backends.h"
+#include "boot_common.h"
+#include "pf/num.h"
+
+#define UBOOT_SCRIPT_MAX 192
+
 struct uboot__priv {
     char *config;  /* fw_env.config or NULL */
     char *cmdline; /* NULL = /proc/cmdline */
 };
 
+/* The value of one variable ("" when unset: libubootenv prints nothing then). */
 static int uboot__get(struct uboot__priv *p, const char *name, char *out, size_t cap,
                       struct pf_error *err)
 {
@@ -44,36 +54,36 @@ static int uboot__get(struct uboot__priv *p, const char *name, char *out, size_t
     return rc;
 }
 
-static int uboot__slot(const char *v, enum pf_slot *s)
+/* bootcount / bootlimit: unset or not a count in 0..1000 reads as 0. */
+static long uboot__num(struct uboot__priv *p, const char *name)
 {
-    if (strcmp(v, "a") && strcmp(v, "b"))
-        return PF_EPARSE;
-    *s = v[0] == 'a' ? PF_SLOT_A : PF_SLOT_B;
-    return 0;
+    char v[32];
+    int64_t n;
+
+    if (uboot__get(p, name, v, sizeof(v), NULL) != 0 || pf_parse_i64(v, 0, 1000, &n) != 0)
+        return 0;
+    return (long)n;
 }
 
 static int uboot__load(struct pfa_boot *b, struct pfa_boot_env *env, struct pf_error *err)
 {
     struct uboot__priv *p = b->priv;
-    char v[64];
-    long count = 0, limit = 0;
+    char slot[16], good[16], v[16];
+    long count, limit;
     int rc;
 
-    if ((rc = uboot__get(p, "posfleet_slot", v, sizeof(v), err)) ||
-        (rc = uboot__slot(v, &env->target)) ||
-        (rc = uboot__get(p, "posfleet_good", v, sizeof(v), err)) ||
-        (rc = uboot__slot(v, &env->good)))
-        return pf_error_set(err, rc ? rc : PF_EPARSE, "boot: uboot: posfleet_slot/good unset");
+    if ((rc = uboot__get(p, "posfleet_slot", slot, sizeof(slot), err)) != 0 ||
+        (rc = uboot__get(p, "posfleet_good", good, sizeof(good), err)) != 0 ||
+        (rc = pfa__boot_cmdline_slot(p->cmdline, &env->booted, err)) != 0)
+        return rc;
     env->trial = uboot__get(p, "upgrade_available", v, sizeof(v), NULL) == 0 && !strcmp(v, "1");
-    if (uboot__get(p, "bootcount", v, sizeof(v), NULL) == 0)
-        count = strtol(v, NULL, 10);
-    if (uboot__get(p, "bootlimit", v, sizeof(v), NULL) == 0)
-        limit = strtol(v, NULL, 10);
+    count = uboot__num(p, "bootcount");
+    limit = uboot__num(p, "bootlimit");
     env->tries = env->trial && limit > count ? (int)(limit - count) : 0;
-    return pfa__boot_cmdline_slot(p->cmdline, &env->booted, err);
+    return pfa__boot_slots(slot, good, env, "uboot", err);
 }
 
-/* Writes "name value" lines to a script and applies them with one fw_setenv -s. */
+/* Writes the "name=value" lines to a script and applies them with one fw_setenv -s. */
 static int uboot__set(struct pfa_boot *b, const char *script, struct pf_error *err)
 {
     struct uboot__priv *p = b->priv;
@@ -107,18 +117,24 @@ static int uboot__set(struct pfa_boot *b, const char *script, struct pf_error *e
 
 static int uboot__try(struct pfa_boot *b, enum pf_slot slot, int tries, struct pf_error *err)
 {
-    char s[160];
+    struct pfa_boot_env env;
+    char s[UBOOT_SCRIPT_MAX];
+    int rc = uboot__load(b, &env, err);
 
-    snprintf(s, sizeof(s), "posfleet_slot %s\nupgrade_available 1\nbootcount 0\nbootlimit %d\n",
-             pf_slot_names[slot], tries);
+    if (rc)
+        return rc;
+    snprintf(s, sizeof(s),
+             "posfleet_slot=%s\nposfleet_good=%s\nupgrade_available=1\nbootcount=0\n"
+             "bootlimit=%d\n",
+             pf_slot_names[slot], pf_slot_names[env.good], tries);
     return uboot__set(b, s, err);
 }
 
 static int uboot__commit(struct pfa_boot *b, enum pf_slot slot, struct pf_error *err)
 {
-    char s[160];
+    char s[UBOOT_SCRIPT_MAX];
 
-    snprintf(s, sizeof(s), "posfleet_slot %s\nposfleet_good %s\nupgrade_available 0\nbootcount 0\n",
+    snprintf(s, sizeof(s), "posfleet_slot=%s\nposfleet_good=%s\nupgrade_available=0\nbootcount=0\n",
              pf_slot_names[slot], pf_slot_names[slot]);
     return uboot__set(b, s, err);
 }
@@ -126,13 +142,13 @@ static int uboot__commit(struct pfa_boot *b, enum pf_slot slot, struct pf_error 
 static int uboot__fallback(struct pfa_boot *b, struct pf_error *err)
 {
     struct pfa_boot_env env;
-    char s[160];
+    char s[UBOOT_SCRIPT_MAX];
     int rc = uboot__load(b, &env, err);
 
     if (rc)
         return rc;
-    snprintf(s, sizeof(s), "posfleet_slot %s\nupgrade_available 0\nbootcount 0\n",
-             pf_slot_names[env.good]);
+    snprintf(s, sizeof(s), "posfleet_slot=%s\nposfleet_good=%s\nupgrade_available=0\nbootcount=0\n",
+             pf_slot_names[env.good], pf_slot_names[env.good]);
     return uboot__set(b, s, err);
 }
 
@@ -155,12 +171,13 @@ static const struct pfa_boot_ops uboot__ops = {
         .free = uboot__free,
 };
 
-int pfa_boot_uboot_new(const char *fw_env_config, const char *cmdline, struct pfa_boot **out,
-                       struct pf_error *err)
+static int uboot__open(const char *fw_env_config, const char *cmdline, enum pf_slot initial,
+                       struct pfa_boot **out, struct pf_error *err)
 {
     struct pfa_boot *b = calloc(1, sizeof(*b));
     struct uboot__priv *p = calloc(1, sizeof(*p));
 
+    (void)initial; /* the kernel command line says which slot booted */
     if (!b || !p || (fw_env_config && !(p->config = strdup(fw_env_config))) ||
         (cmdline && !(p->cmdline = strdup(cmdline)))) {
         if (p) {
@@ -176,3 +193,5 @@ int pfa_boot_uboot_new(const char *fw_env_config, const char *cmdline, struct pf
     *out = b;
     return 0;
 }
+
+const struct pfa__boot_backend pfa__boot_uboot = {"uboot", uboot__open};

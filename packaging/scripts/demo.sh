@@ -37,7 +37,9 @@ fi
 
 "$src/packaging/scripts/deps.sh"
 echo "== building in $build" >&2
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSFLEET_SANITIZE=OFF >/dev/null
+# A release build: no power-cut injection points (POSFLEET_FAULT) in the binaries.
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSFLEET_SANITIZE=OFF \
+    -DPOSFLEET_FAULT=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
 keys=$build/keys/posfleet-keys

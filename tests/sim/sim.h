@@ -10,8 +10,9 @@
  *
  * Modules: sim_fleet.c (the terminal list: credentials file or a counted
  * range, model mix), sim_gate.c (the connect-rate limiter), sim_faults.c
- * (which terminals get which fault, exactly), sim_loop.c (the event loop,
- * status and summary). main.c parses options.
+ * (which terminals get which fault, exactly), sim_pairs.c (no libmosquitto
+ * wake-up socket pair per terminal), sim_loop.c (the event loop, status and
+ * summary). main.c parses options.
  *
  * Ownership: struct sim_fleet owns its terminal descriptions (sim_fleet_release);
  * struct sim_faults owns its per-terminal fault bits (sim_faults_release). The
@@ -80,6 +81,15 @@ int sim_fleet_count(const char *prefix, uint32_t start, size_t count, const char
 int sim_fleet_write_csv(const struct sim_fleet *f, FILE *out) PF_WUR;
 
 void sim_fleet_release(struct sim_fleet *f);
+
+/* ---- one descriptor per terminal ------------------------------------------- */
+
+/*
+ * pfa_agent_opts.pair_guard for every simulated terminal: while inside is true,
+ * socketpair(AF_UNIX, ...) fails with EMFILE in this process, so libmosquitto
+ * opens no wake-up pair for the client (sim_pairs.c). ctx is unused.
+ */
+void sim_pairs_guard(void *ctx, bool inside);
 
 /* ---- connect-rate gate ----------------------------------------------------- */
 

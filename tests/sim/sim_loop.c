@@ -414,6 +414,7 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     ao.log_out = o->log;
     ao.may_connect = sim__gate_cb;
     ao.gate_ctx = s;
+    ao.pair_guard = sim_pairs_guard;
     rc = pfa_agent_new(cfg, t->hal, &pf_clock_system, &ao, &t->agent, err);
     if (!rc && o->update_trust_root) {
         t->cfg = cfg;

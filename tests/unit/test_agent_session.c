@@ -23,6 +23,7 @@
 #include "pf/fileio.h"
 #include "pf/msg.h"
 #include "pfa/agent.h"
+#include "sim.h"
 #include "testutil.h"
 
 #define SERIAL   "T-SESS-1"
@@ -162,12 +163,11 @@ static void obs_connect(void)
         mosquitto_loop(E.obs, 10, 10);
 }
 
-static void agent_new(const char *extra)
+static void agent_new_opts(const char *extra, const struct pfa_agent_opts *opts)
 {
     char text[2048];
     struct pfa_config cfg;
     struct pf_error err;
-    struct pfa_agent_opts opts = {.seed = 1234};
     int n = snprintf(text, sizeof(text),
                      "serial = " SERIAL "\nmodel = PX-500\nhw_rev = r2\n"
                      "broker.host = 127.0.0.1\nbroker.port = %d\n"
@@ -176,8 +176,15 @@ static void agent_new(const char *extra)
                      E.port, E.state_dir, E.hal_dir, extra);
 
     ck_assert_int_eq(pfa_config_parse(text, (size_t)n, "test.conf", &cfg, &err), 0);
-    ck_assert_msg(pfa_agent_new(&cfg, E.hal, &E.clock, &opts, &E.agent, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pfa_agent_new(&cfg, E.hal, &E.clock, opts, &E.agent, &err) == 0, "%s", err.msg);
     pfa_config_release(&cfg);
+}
+
+static void agent_new(const char *extra)
+{
+    struct pfa_agent_opts opts = {.seed = 1234};
+
+    agent_new_opts(extra, &opts);
 }
 
 static void setup(void)
@@ -554,15 +561,16 @@ static int count_fds(void)
 
 START_TEST(one_descriptor_per_agent)
 {
+    struct pfa_agent_opts guarded = {.seed = 1234, .pair_guard = sim_pairs_guard};
     struct pfa_hal *hals[3];
     struct pfa_agent *more[3];
     int before;
 
-    /* posfleet-sim runs 15,000 agents under a 20,000-descriptor limit: a
-     * connected agent may hold its socket and nothing else. */
+    /* posfleet-sim runs 15,000 agents under a 20,000-descriptor limit: with its
+     * socket-pair guard, a connected agent holds its socket and nothing else. */
     broker_start();
     before = count_fds();
-    agent_new("");
+    agent_new_opts("", &guarded);
     ck_assert_int_eq(count_fds(), before);
     pfa_agent_start(E.agent, 0);
     ck_assert(drive_until(is_connected, NULL, 10000));
@@ -578,7 +586,7 @@ START_TEST(one_descriptor_per_agent)
                          i, E.port, E.dir, i);
         ck_assert_int_eq(pfa_config_parse(text, (size_t)n, "more", &cfg, &err), 0);
         ck_assert_int_eq(pfa_hal_sim_new(NULL, &hals[i]), 0);
-        ck_assert_int_eq(pfa_agent_new(&cfg, hals[i], &E.clock, NULL, &more[i], &err), 0);
+        ck_assert_int_eq(pfa_agent_new(&cfg, hals[i], &E.clock, &guarded, &more[i], &err), 0);
         pfa_config_release(&cfg);
         pfa_agent_start(more[i], 0);
     }
@@ -613,6 +621,22 @@ START_TEST(one_descriptor_per_agent)
         pfa_hal_free(hals[i]);
     }
     ck_assert_int_eq(count_fds(), before + 1);
+}
+END_TEST
+
+START_TEST(core_leaves_socketpair_alone)
+{
+    int before;
+
+    /* Without a guard the core changes nothing process-wide: libmosquitto opens its
+     * wake-up pair at mosquitto_new() and again at the first connect. */
+    broker_start();
+    before = count_fds();
+    agent_new("");
+    ck_assert_int_eq(count_fds(), before + 2);
+    pfa_agent_start(E.agent, 0);
+    ck_assert(drive_until(is_connected, NULL, 10000));
+    ck_assert_int_eq(count_fds(), before + 3);
 }
 END_TEST
 
@@ -723,6 +747,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, graceful_stop_publishes_offline);
     tcase_add_test(tc, persistent_session_and_seq_survive_restart);
     tcase_add_test(tc, one_descriptor_per_agent);
+    tcase_add_test(tc, core_leaves_socketpair_alone);
     tcase_add_test(tc, bad_tls_files_refused);
     tcase_add_test(tc, connect_gate_postpones);
     tcase_add_test(tc, flaky_link_by_shutdown);

@@ -50,6 +50,16 @@ struct pfa_agent_opts {
      */
     bool (*may_connect)(void *ctx, struct pfa_agent *a);
     void *gate_ctx;
+    /*
+     * Called with true right before, and false right after, each libmosquitto
+     * call that opens the client's wake-up socket pair (mosquitto_new(), the
+     * first connect). The pair only serves mosquitto_loop_start()'s thread,
+     * which the core never uses; posfleet-sim refuses it there so a terminal
+     * holds one descriptor (tests/sim/sim_pairs.c). NULL = libmosquitto opens
+     * it: two descriptors more per agent, nothing else changes.
+     */
+    void (*pair_guard)(void *ctx, bool inside);
+    void *pair_ctx;
 };
 
 struct pfa_agent_stats {

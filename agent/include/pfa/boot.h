@@ -6,16 +6,22 @@
  *                          the bootloader in simulation (pfa_boot_new() runs
  *                          the boot decision once: counts a trial boot down or
  *                          falls back when the counter is exhausted);
- *   uboot  (boot/uboot.c)  U-Boot environment through fw_printenv / fw_setenv -s;
- *   grub   (boot/grub.c)   GRUB environment block through grub-editenv.
- * docs/update.md documents the variables and the bootloader scripts.
+ *   uboot  (boot/uboot.c)  U-Boot environment through fw_printenv / fw_setenv -s
+ *                          (libubootenv), redundant copies as fw_env.config says;
+ *   grub   (boot/grub.c)   GRUB environment block through grub-editenv, on a
+ *                          copy renamed over the block.
+ * boot/boot_select.c picks one by name (the only place that knows them all);
+ * boot/boot_common.c holds what the backends share. docs/update.md documents
+ * the variables and the bootloader scripts; tests/unit/test_boot.c runs the
+ * same suite on the three, against Debian's real tools.
  *
  * The model, for every backend: `good` is the committed slot; during a trial
  * `target` is the new slot, which the bootloader boots while `tries` lasts,
  * then falls back to `good`. Every state change is ONE atomic write of the
  * environment: try (target + counter + trial flag), commit, fallback.
  * The booted slot is what the platform reports (kernel command line for the
- * real backends, the simulated boot decision for file).
+ * real backends, the simulated boot decision for file). An environment with
+ * no posfleet variables yet (fresh terminal) reads as good = target = booted.
  *
  * Ownership: pfa_boot_new() returns a heap handle; pfa_boot_free() frees it.
  */
@@ -41,7 +47,8 @@ struct pfa_boot_ops {
     const char *name;
     /* Reads the environment (and the booted slot). */
     int (*load)(struct pfa_boot *b, struct pfa_boot_env *env, struct pf_error *err);
-    /* One write: target = slot, trial, tries = tries; good unchanged. */
+    /* One write: target = slot, trial, tries = tries; good unchanged (written again
+     * with the rest, so the bootloader's fallback has a slot to go to). */
     int (*try_slot)(struct pfa_boot *b, enum pf_slot slot, int tries, struct pf_error *err);
     /* One write: good = target = slot, trial off. */
     int (*commit)(struct pfa_boot *b, enum pf_slot slot, struct pf_error *err);
@@ -72,18 +79,5 @@ static inline enum pf_slot pfa_slot_other(enum pf_slot s)
 {
     return s == PF_SLOT_A ? PF_SLOT_B : PF_SLOT_A;
 }
-
-/* Backend constructors (agent/boot/X.c). */
-int pfa_boot_file_new(const char *path, enum pf_slot initial, struct pfa_boot **out,
-                      struct pf_error *err) PF_WUR;
-int pfa_boot_uboot_new(const char *fw_env_config, const char *cmdline, struct pfa_boot **out,
-                       struct pf_error *err) PF_WUR;
-int pfa_boot_grub_new(const char *envfile, const char *cmdline, struct pfa_boot **out,
-                      struct pf_error *err) PF_WUR;
-
-/* Shared by the backends (agent/boot/boot.c). */
-int pfa__boot_cmdline_slot(const char *path, enum pf_slot *slot, struct pf_error *err) PF_WUR;
-/* Runs argv (no shell), captures up to cap-1 bytes of stdout; nonzero exit is PF_EIO. */
-int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *err) PF_WUR;
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * boot.c - boot-control backend selection and helpers shared by the
- * backends: the booted slot from the kernel command line, and running the
- * bootloader's environment tools without a shell.
+ * boot_common.c - helpers shared by the boot-control backends (see
+ * boot_common.h): the booted slot from the kernel command line, running the
+ * bootloader's environment tools without a shell, reading the slot variables.
  */
-#include "pfa/boot.h"
+#include "boot_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,31 +16,6 @@
 #include "pf/fileio.h"
 
 extern char **environ;
-
-int pfa_boot_new(const char *backend, const char *path, const char *cmdline, enum pf_slot initial,
-                 struct pfa_boot **out, struct pf_error *err)
-{
-    if (strcmp(backend, "file") == 0) {
-        if (!path)
-            return pf_error_set(err, PF_EINVAL, "boot: the file backend needs an env path");
-        return pfa_boot_file_new(path, initial, out, err);
-    }
-    if (strcmp(backend, "uboot") == 0)
-        return pfa_boot_uboot_new(path, cmdline, out, err);
-    if (strcmp(backend, "grub") == 0) {
-        if (!path)
-            return pf_error_set(err, PF_EINVAL, "boot: the grub backend needs the grubenv path");
-        return pfa_boot_grub_new(path, cmdline, out, err);
-    }
-    return pf_error_set(err, PF_EINVAL, "boot: unknown backend \"%.32s\" (file, uboot, grub)",
-                        backend);
-}
-
-void pfa_boot_free(struct pfa_boot *b)
-{
-    if (b)
-        b->ops->free(b);
-}
 
 int pfa__boot_cmdline_slot(const char *path, enum pf_slot *slot, struct pf_error *err)
 {
@@ -73,6 +48,8 @@ int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *er
     size_t got = 0;
     pid_t pid;
 
+    if (out && cap)
+        out[0] = '\0';
     if (pipe(pipefd) != 0)
         return pf_error_set(err, PF_EIO, "boot: pipe: %s", strerror(errno));
     posix_spawn_file_actions_init(&fa);
@@ -106,4 +83,28 @@ int pfa__boot_run(char *const argv[], char *out, size_t cap, struct pf_error *er
 out_actions:
     posix_spawn_file_actions_destroy(&fa);
     return rc;
+}
+
+int pfa__boot_slot_parse(const char *v, enum pf_slot *slot)
+{
+    if (strcmp(v, "a") != 0 && strcmp(v, "b") != 0)
+        return PF_EPARSE;
+    *slot = v[0] == 'a' ? PF_SLOT_A : PF_SLOT_B;
+    return 0;
+}
+
+int pfa__boot_slots(const char *target, const char *good, struct pfa_boot_env *env,
+                    const char *backend, struct pf_error *err)
+{
+    if (!target[0] && !good[0] && !env->trial) {
+        env->target = env->good = env->booted;
+        return 0;
+    }
+    if (pfa__boot_slot_parse(target, &env->target) != 0 ||
+        pfa__boot_slot_parse(good, &env->good) != 0)
+        return pf_error_set(err, PF_EPARSE,
+                            "boot: %s: posfleet_slot \"%.8s\" / posfleet_good \"%.8s\": "
+                            "not a boot environment",
+                            backend, target, good);
+    return 0;
 }

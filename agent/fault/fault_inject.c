@@ -1,5 +1,7 @@
 /*
- * update_fault.c - the power-cut injection hook (see pfa/update_fault.h).
+ * fault_inject.c - the power-cut injection points of a test build
+ * (POSFLEET_FAULT=ON; see pfa/update_fault.h): the chosen point SIGKILLs the
+ * process. Never compiled into a release build (fault_none.c is).
  */
 #include "pfa/update_fault.h"
 
@@ -8,15 +10,25 @@
 #include <string.h>
 #include <unistd.h>
 
-void pfa_fault_from_env(struct pfa_fault *f)
+#include "pf/num.h"
+
+bool pfa_fault_compiled(void)
+{
+    return true;
+}
+
+void pfa_fault_init(struct pfa_fault *f)
 {
     const char *at = getenv("POSFLEET_UPDATE_CRASH_AT");
     const char *seed = getenv("POSFLEET_UPDATE_CRASH_SEED");
+    int64_t n;
+    uint64_t s;
 
     memset(f, 0, sizeof(*f));
-    if (at)
-        f->crash_at = strtol(at, NULL, 10);
-    f->rng = seed ? strtoull(seed, NULL, 10) : 0x9e3779b97f4a7c15ULL;
+    /* A value that is not a count leaves the points off rather than guessing one. */
+    if (at && pf_parse_i64(at, 0, INT32_MAX, &n) == 0)
+        f->crash_at = (long)n;
+    f->rng = seed && pf_parse_u64(seed, 0, UINT64_MAX, &s) == 0 ? s : 0x9e3779b97f4a7c15ULL;
     if (f->rng == 0)
         f->rng = 1;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_update_powercut.sh - power cuts during updates (ctest fault_update_powercut).
+# test_update_powercut.sh - power cuts during updates (ctest fault_update_powercut;
+# registered only in a -DPOSFLEET_FAULT=ON build, whose engine has the crash points).
 #
 # A terminal works through four offers - firmware 1.1.0, a fee table, firmware
 # 1.2.0 whose self-test fails on the new slot (must roll back), firmware 1.3.0 -
@@ -24,7 +25,7 @@
 # recorded by the server.
 set -euo pipefail
 
-SRC="${POSFLEET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
+SRC="${POSFLEET_SRC:-$(cd "$(dirname "$0")/../../.." && pwd)}"
 BUILD="${POSFLEET_BUILD:-$SRC/build}"
 DRV="$BUILD/tests/unit_update_engine"
 PACK="$BUILD/packaging/posfleet-pack"
