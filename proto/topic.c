@@ -6,6 +6,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pf/msg_diag.h"
+#include "pf/msg_lifecycle.h"
+#include "pf/msg_update.h"
+
+const char *const pf_dev_leaf_names[] = {
+        [PF_LEAF_HEALTH] = PF_DEV_HEALTH,
+        [PF_LEAF_BIRTH] = PF_DEV_BIRTH,
+        [PF_LEAF_STATE] = PF_DEV_STATE,
+        [PF_LEAF_EVENT] = PF_DEV_EVENT,
+        [PF_LEAF_CHUNKREQ] = PF_DEV_CHUNKREQ,
+        [PF_LEAF_DIAG] = PF_DEV_DIAG,
+        [PF_LEAF_DIAGCHUNK] = PF_DEV_DIAGCHUNK,
+        [PF_LEAF_LOCK] = PF_DEV_LOCK,
+        [PF_LEAF_COUNT] = NULL,
+};
+
 bool pf_serial_valid(const char *s)
 {
     size_t n = 0;
@@ -64,4 +80,15 @@ int pf_topic_parse(const char *topic, enum pf_dir *dir, char *serial, const char
         return PF_ETOPIC;
     *leaf = slash + 1;
     return 0;
+}
+
+int pf_dev_leaf(const char *leaf)
+{
+    if (!leaf)
+        return PF_ETOPIC;
+    for (int i = 0; i < PF_LEAF_COUNT; i++) {
+        if (strcmp(leaf, pf_dev_leaf_names[i]) == 0)
+            return i;
+    }
+    return PF_ETOPIC;
 }

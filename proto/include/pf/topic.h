@@ -4,6 +4,9 @@
  *   pf/v1/dev/{serial}/{leaf}   terminal -> server (a terminal may publish only here)
  *   pf/v1/cmd/{serial}/{leaf}   server -> terminal (a terminal may read only here)
  *
+ * Every dev/ leaf is also a value of enum pf_dev_leaf, so a reader parses a topic once
+ * (pf_topic_parse, then pf_dev_leaf) and dispatches by table.
+ *
  * Serials are 1..PF_SERIAL_MAX characters of [A-Za-z0-9_-]; they are the broker
  * username (certificate CN) and client id, so they never contain '/', '+', '#'.
  */
@@ -30,6 +33,22 @@
 
 enum pf_dir { PF_DIR_DEV, PF_DIR_CMD };
 
+/* The leaves a terminal publishes under dev/{serial}/; pf_dev_leaf_names[] holds their
+ * names (the PF_DEV_* strings of this header, pf/msg_update.h, pf/msg_diag.h and
+ * pf/msg_lifecycle.h), NULL-terminated. */
+enum pf_dev_leaf {
+    PF_LEAF_HEALTH,
+    PF_LEAF_BIRTH,
+    PF_LEAF_STATE,
+    PF_LEAF_EVENT,
+    PF_LEAF_CHUNKREQ,
+    PF_LEAF_DIAG,
+    PF_LEAF_DIAGCHUNK,
+    PF_LEAF_LOCK,
+    PF_LEAF_COUNT
+};
+extern const char *const pf_dev_leaf_names[];
+
 /* True if s is a well-formed serial. */
 bool pf_serial_valid(const char *s);
 
@@ -43,5 +62,9 @@ int pf_topic_build(char *buf, size_t len, enum pf_dir dir, const char *serial,
  * Returns PF_ETOPIC for anything outside the tree or with a bad serial.
  */
 int pf_topic_parse(const char *topic, enum pf_dir *dir, char *serial, const char **leaf) PF_WUR;
+
+/* The enum pf_dev_leaf of a dev/ leaf (as pf_topic_parse returns it), or PF_ETOPIC for any
+ * other, including a deeper path. */
+int pf_dev_leaf(const char *leaf) PF_WUR;
 
 #endif
