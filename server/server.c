@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "net/http.h"
+#include "net/mqtt.h"
 
 #define SERVER_RETENTION_PERIOD_MS (10 * 60 * 1000)
 #define SERVER_RETENTION_CHUNK     5000
@@ -42,15 +43,46 @@ static void server__on_message(void *ctx, const char *topic, const void *payload
 {
     struct pfs_server *s = ctx;
 
-    /* chunkreq and event (updates.h) commit or answer by themselves. */
-    if (s->updates_open && pfs_updates_message(&s->updates, topic, payload, len))
-        return;
-    /* Diagnostic answers and archive chunks (diag.h) write by themselves. */
-    if (s->diag_open && pfs_diag_message(&s->diag, topic, payload, len))
-        return;
-    if (pfs_ingest_message(&s->ingest, topic, payload, len) == 0 && s->updates_open)
-        pfs_updates_after(&s->updates, topic); /* a birth: offer again what is unfinished */
+    (void)pfs_inbound_message(&s->inbound, topic, payload, len); /* refusals are counted */
     server__batch_kick(s);
+}
+
+/* A birth is stored, then the terminal's unfinished offer is sent again. */
+static int server__on_birth(void *ctx, const char *serial, const void *payload, size_t len)
+{
+    struct pfs_server *s = ctx;
+    int rc = pfs_ingest_on_birth(&s->ingest, serial, payload, len);
+
+    if (rc == 0)
+        (void)pfs_updates_resend(&s->updates, serial, "after its birth");
+    return rc;
+}
+
+/* A lock report is lifecycle's; taking it also means the terminal was heard from. */
+static int server__on_lock(void *ctx, const char *serial, const void *payload, size_t len)
+{
+    struct pfs_server *s = ctx;
+    int rc = pfs_lifectl_on_lock(&s->lifectl, serial, payload, len);
+
+    return rc ? rc : pfs_ingest_heard(&s->ingest, serial);
+}
+
+/* The table from dev/ leaf to module; a leaf without a route is refused as TOPIC. */
+static void server__routes(struct pfs_server *s)
+{
+    const struct pfs_inbound_route routes[] = {
+            {PF_LEAF_HEALTH, pfs_ingest_on_health, &s->ingest},
+            {PF_LEAF_BIRTH, server__on_birth, s},
+            {PF_LEAF_STATE, pfs_ingest_on_state, &s->ingest},
+            {PF_LEAF_LOCK, server__on_lock, s},
+            {PF_LEAF_EVENT, pfs_updates_on_event, &s->updates},       /* commits and acks */
+            {PF_LEAF_CHUNKREQ, pfs_updates_on_chunkreq, &s->updates}, /* answers with chunks */
+            {PF_LEAF_DIAG, pfs_diag_on_answer, &s->diag},
+            {PF_LEAF_DIAGCHUNK, pfs_diag_on_chunk, &s->diag},
+    };
+
+    pfs_inbound_init(&s->inbound, &s->ingest.devs, &s->metrics, &s->log, &s->clock);
+    pfs_inbound_routes(&s->inbound, routes, sizeof(routes) / sizeof(routes[0]));
 }
 
 static void server__on_silent_timer(uv_timer_t *t)
@@ -93,7 +125,7 @@ static void server__shutdown(struct pfs_server *s)
         pfs_log_info(&s->log, "shutting down");
     server__flush(s);
     if (s->mqtt_open) {
-        pfs_mqtt_stop(&s->mqtt);
+        pfs_mqtt_stop(s->mqtt);
         s->mqtt_open = false;
     }
     if (s->http_open) {
@@ -196,8 +228,13 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->ingest_open = true;
-    rc = pfs_updates_init(&s->updates, &s->cfg, s->store, &s->ingest, &s->mqtt, &s->log, &s->clock,
-                          err);
+    s->mqtt = calloc(1, sizeof(*s->mqtt));
+    if (!s->mqtt) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    pfs_mqtt_publisher(s->mqtt, &s->pub);
+    rc = pfs_updates_init(&s->updates, &s->cfg, s->store, &s->pub, &s->log, &s->clock, err);
     if (rc)
         goto out_free;
     s->updates_open = true;
@@ -205,7 +242,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         /* Lock commands are retried every report interval (1-30 s) until confirmed. */
         int64_t retry = (int64_t)cfg->report_interval_s * 1000;
 
-        rc = pfs_lifectl_init(&s->lifectl, &s->loop, s->store, opts->mqtt ? &s->mqtt : NULL,
+        rc = pfs_lifectl_init(&s->lifectl, &s->loop, s->store, opts->mqtt ? &s->pub : NULL,
                               &s->clock, &s->log,
                               retry < 1000    ? 1000
                               : retry > 30000 ? 30000
@@ -214,8 +251,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         if (rc)
             goto out_free;
         s->lifectl_open = true;
-        s->ingest.hooks = (struct pfs_ingest_hooks){&s->lifectl, pfs_lifectl_on_health,
-                                                    pfs_lifectl_claims, pfs_lifectl_on_leaf};
+        s->ingest.hooks = (struct pfs_ingest_hooks){&s->lifectl, pfs_lifectl_on_health};
     }
     /* Rollouts offer only with a broker; their API works either way. */
     rc = pfs_rollouts_init(&s->rollouts, opts->mqtt ? &s->loop : NULL, &s->cfg, s->store,
@@ -265,7 +301,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     {
         struct pfs_diag_opts dopts = {cfg->diag_rate_terminal, cfg->diag_rate_user};
 
-        rc = pfs_diag_init(&s->diag, &dopts, s->store, &s->mqtt, &s->loop, &s->clock, &s->log, err);
+        rc = pfs_diag_init(&s->diag, &dopts, s->store, &s->pub, &s->loop, &s->clock, &s->log, err);
         if (rc)
             goto out_free;
         s->diag_open = true;
@@ -293,13 +329,14 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         goto out_free;
     s->http_open = true;
     pfs_log_info(&s->log, "http: listening on %s:%d", cfg->http_addr, s->http->port);
+    server__routes(s);
     if (opts->mqtt) {
-        rc = pfs_mqtt_start(&s->mqtt, &s->loop, &s->cfg, &s->log, server__on_message, s, err);
+        rc = pfs_mqtt_start(s->mqtt, &s->loop, &s->cfg, &s->log, server__on_message, s, err);
         if (rc)
             goto out_free;
         s->mqtt_open = true;
-        s->mqtt.on_published = pfs_updates_published;
-        s->mqtt.published_ctx = &s->updates;
+        s->mqtt->on_published = pfs_updates_published;
+        s->mqtt->published_ctx = &s->updates;
     }
     *out = s;
     return 0;
@@ -341,6 +378,7 @@ void pfs_server_free(struct pfs_server *s)
         pfs_ingest_release(&s->ingest);
     pfs_store_close(s->store);
     pfs_tokens_release(&s->tokens);
+    free(s->mqtt);
     if (s->loop_open && uv_loop_close(&s->loop) != 0)
         pfs_log_error(&s->log, "event loop: handles still open at exit");
     free(s->http);

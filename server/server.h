@@ -4,6 +4,9 @@
  * The loop drives the MQTT connection (mqtt.h), the HTTP API (http.h,
  * api.h), the ingest batch timer, the silent-terminal check, health
  * retention and signals. SQLite is touched only from the loop thread.
+ * Messages from terminals go through one dispatch (fleet/inbound.h), whose
+ * table from leaf to module is set up here; the modules that publish get the
+ * connection as a struct pfs_publisher.
  *
  * pfs_server_new() opens the store, loads tokens, binds the HTTP port and
  * starts connecting to the broker; pfs_server_run() runs until SIGTERM/SIGINT
@@ -19,11 +22,11 @@
 
 #include "base/config.h"
 #include "diag/diag.h"
+#include "fleet/inbound.h"
 #include "fleet/ingest.h"
 #include "lifecycle/lifectl.h"
 #include "base/log.h"
 #include "base/metrics.h"
-#include "net/mqtt.h"
 #include "pf/clock.h"
 #include "rollouts/rollout.h"
 #include "store/store.h"
@@ -32,6 +35,7 @@
 
 struct pfs_api;
 struct pfs_http;
+struct pfs_mqtt;
 
 struct pfs_server_opts {
     bool signals; /* stop on SIGTERM/SIGINT */
@@ -49,6 +53,8 @@ struct pfs_server {
     struct pfs_metrics metrics;
     struct pfs_ingest ingest;
     bool ingest_open;
+    struct pfs_inbound inbound; /* parse once, registry decision, table by leaf */
+    struct pfs_publisher pub;   /* the MQTT connection, lent to updates, diag, lifectl */
     struct pfs_updates updates;
     bool updates_open;
     struct pfs_lifectl lifectl; /* activation, tamper locks (lifectl.h) */
@@ -63,7 +69,7 @@ struct pfs_server {
     struct pfs_api *api;
     struct pfs_http *http;
     bool http_open;
-    struct pfs_mqtt mqtt;
+    struct pfs_mqtt *mqtt; /* heap: only server.c sees the MQTT transport */
     bool mqtt_open;
     uv_timer_t batch_timer;
     uv_timer_t silent_timer;

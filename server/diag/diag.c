@@ -79,7 +79,7 @@ static int diag__publish_request(struct pfs_diag *d, const struct pf_diag_req *q
                                  const char *serial)
 {
     char topic[PF_TOPIC_MAX], resp_topic[PF_TOPIC_MAX], buf[PF_DIAG_REQ_MAX];
-    struct pfs_mqtt_props p = {0};
+    struct pfs_pub_props p = {0};
     int64_t left = q->deadline_ms - diag__wall(d);
     size_t len;
     int rc;
@@ -92,7 +92,7 @@ static int diag__publish_request(struct pfs_diag *d, const struct pf_diag_req *q
     p.corr = q->id;
     p.corr_len = strlen(q->id);
     p.expiry_s = left <= 1000 ? 1 : (uint32_t)((left + 999) / 1000);
-    return pfs_mqtt_publish_props(d->mqtt, topic, buf, len, 1, &p, NULL);
+    return pfs_publish(d->pub, topic, buf, len, 1, &p, NULL);
 }
 
 static int diag__arg_int(json_t *args, const char *key, int min, int max, int *out,
@@ -170,7 +170,7 @@ int pfs_diag_request(struct pfs_diag *d, const char *serial, const char *command
                                 actor && actor->name ? actor->name : "-", d->opts.rate_user);
         }
     }
-    if (!d->mqtt || !d->mqtt->connected)
+    if (!pfs_publisher_connected(d->pub))
         return pf_error_set(err, PF_ECONN, "posfleetd is not connected to the broker");
 
     randombytes_buf(rnd, sizeof(rnd));
@@ -239,7 +239,7 @@ static void diag__xfer_ask(struct pfs_diag *d, struct pfs_diag_xfer *x)
         pf_topic_build(topic, sizeof(topic), PF_DIR_CMD, x->serial, PF_CMD_DIAGCHUNK) ||
         pf_diag_chunkreq_encode(&r, buf, sizeof(buf), &len))
         return;
-    if (pfs_mqtt_publish(d->mqtt, topic, buf, len, 1, NULL) != 0)
+    if (pfs_publish(d->pub, topic, buf, len, 1, NULL, NULL) != 0)
         pfs_log_debug(d->log, "diag %s: chunk request not sent (no broker connection)", x->id);
 }
 
@@ -392,25 +392,16 @@ static void diag__on_answer(struct pfs_diag *d, const char *serial, const void *
     pf_diag_resp_release(&r);
 }
 
-bool pfs_diag_message(struct pfs_diag *d, const char *topic, const void *payload, size_t len)
+int pfs_diag_on_answer(void *ctx, const char *serial, const void *payload, size_t len)
 {
-    char serial[PF_SERIAL_MAX + 1];
-    enum pfs_dev_status status;
-    enum pf_dir dir;
-    const char *leaf;
+    diag__on_answer(ctx, serial, payload, len);
+    return 0;
+}
 
-    if (pf_topic_parse(topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_DEV ||
-        (strcmp(leaf, PF_DEV_DIAG) != 0 && strcmp(leaf, PF_DEV_DIAGCHUNK) != 0))
-        return false;
-    if (pfs_store_device_status(d->store, serial, &status) != 0 || status != PFS_DEV_REGISTERED) {
-        d->n.bad++;
-        return true;
-    }
-    if (strcmp(leaf, PF_DEV_DIAG) == 0)
-        diag__on_answer(d, serial, payload, len);
-    else
-        diag__on_chunk(d, serial, payload, len);
-    return true;
+int pfs_diag_on_chunk(void *ctx, const char *serial, const void *payload, size_t len)
+{
+    diag__on_chunk(ctx, serial, payload, len);
+    return 0;
 }
 
 /* ---- timer ------------------------------------------------------------------------------ */
@@ -458,12 +449,12 @@ static int diag__resume_cb(void *ctx, const struct pfs_diag_rec *r)
 }
 
 int pfs_diag_init(struct pfs_diag *d, const struct pfs_diag_opts *opts, struct pfs_store *store,
-                  struct pfs_mqtt *mqtt, uv_loop_t *loop, const struct pf_clock *clock,
+                  const struct pfs_publisher *pub, uv_loop_t *loop, const struct pf_clock *clock,
                   const struct pfs_log *log, struct pf_error *err)
 {
     memset(d, 0, sizeof(*d));
     d->store = store;
-    d->mqtt = mqtt;
+    d->pub = pub;
     d->clock = clock;
     d->log = log;
     if (opts)

@@ -14,9 +14,11 @@
  * restart of either side resumes where it stopped. A complete archive is
  * checked against the digest the terminal announced.
  *
+ * The server's inbound dispatch (fleet/inbound.h) hands answers and archive
+ * chunks of registered terminals to pfs_diag_on_answer and pfs_diag_on_chunk.
  * A timer on the loop expires pending requests and drives transfers.
  * Everything runs on the loop thread. The struct is caller-owned; it borrows
- * store, mqtt, clock and log.
+ * store, publisher, clock and log.
  */
 #ifndef PFS_DIAG_H
 #define PFS_DIAG_H
@@ -28,7 +30,7 @@
 #include <uv.h>
 
 #include "base/log.h"
-#include "net/mqtt.h"
+#include "base/publisher.h"
 #include "pf/clock.h"
 #include "pf/msg_diag.h"
 #include "store/store.h"
@@ -71,7 +73,7 @@ struct pfs_diag_counts {
 
 struct pfs_diag {
     struct pfs_store *store;
-    struct pfs_mqtt *mqtt;
+    const struct pfs_publisher *pub;
     const struct pf_clock *clock;
     const struct pfs_log *log;
     struct pfs_diag_opts opts;
@@ -83,13 +85,16 @@ struct pfs_diag {
 };
 
 int pfs_diag_init(struct pfs_diag *d, const struct pfs_diag_opts *opts, struct pfs_store *store,
-                  struct pfs_mqtt *mqtt, uv_loop_t *loop, const struct pf_clock *clock,
+                  const struct pfs_publisher *pub, uv_loop_t *loop, const struct pf_clock *clock,
                   const struct pfs_log *log, struct pf_error *err) PF_WUR;
 /* Stops the timer (the loop must run once more to close it) and frees. */
 void pfs_diag_release(struct pfs_diag *d);
 
-/* Handles dev/{serial}/diag and dev/{serial}/diagchunk; false for any other topic. */
-bool pfs_diag_message(struct pfs_diag *d, const char *topic, const void *payload, size_t len);
+/* Inbound handlers (ctx is the struct pfs_diag) for dev/{serial}/diag and
+ * dev/{serial}/diagchunk of a registered terminal. They return 0: a bad message
+ * is counted (bad) and logged here. */
+int pfs_diag_on_answer(void *ctx, const char *serial, const void *payload, size_t len);
+int pfs_diag_on_chunk(void *ctx, const char *serial, const void *payload, size_t len);
 
 /*
  * Creates and sends a request. command: 1..32 of [a-z0-9_] (not checked

@@ -1,5 +1,6 @@
 /*
- * devmap.c - chained hash map of terminals (FNV-1a, doubling at load 1).
+ * devmap.c - the registry cache: a chained hash map of terminals (FNV-1a,
+ * doubling at load 1), the registry decision and the alert bookkeeping.
  */
 #include "fleet/devmap.h"
 
@@ -17,9 +18,13 @@ static uint64_t devmap__hash(const char *s)
     return h;
 }
 
-void pfs_devmap_init(struct pfs_devmap *m)
+void pfs_devmap_init(struct pfs_devmap *m, struct pfs_store *store, struct pfs_metrics *metrics,
+                     const struct pfs_log *log)
 {
     memset(m, 0, sizeof(*m));
+    m->store = store;
+    m->metrics = metrics;
+    m->log = log;
 }
 
 void pfs_devmap_release(struct pfs_devmap *m)
@@ -35,7 +40,9 @@ void pfs_devmap_release(struct pfs_devmap *m)
         }
     }
     free(m->buckets);
-    memset(m, 0, sizeof(*m));
+    m->buckets = NULL;
+    m->nbuckets = m->count = 0;
+    memset(m->alerts_open, 0, sizeof(m->alerts_open));
 }
 
 struct pfs_dev *pfs_devmap_get(struct pfs_devmap *m, const char *serial)
@@ -121,4 +128,170 @@ struct pfs_dev *pfs_devmap_next(struct pfs_devmap *m, struct pfs_dev *d, size_t 
             return m->buckets[*it];
     }
     return NULL;
+}
+
+/* ---- alerts ------------------------------------------------------------------ */
+
+int pfs_devmap_alert_open(struct pfs_devmap *m, struct pfs_dev *d, int kind, int64_t now,
+                          const char *detail)
+{
+    int rc;
+
+    if (d->alerts & PFS_ALERT_BIT(kind))
+        return 0;
+    rc = pfs_store_alert_open(m->store, d->serial, pfs_alert_names[kind], now, detail);
+    if (rc && rc != PF_EEXIST)
+        return rc;
+    d->alerts |= PFS_ALERT_BIT(kind);
+    m->alerts_open[kind]++;
+    pfs_log_info(m->log, "alert: %s: %s opened (%s)", d->serial, pfs_alert_names[kind], detail);
+    return 0;
+}
+
+int pfs_devmap_alert_close(struct pfs_devmap *m, struct pfs_dev *d, int kind, int64_t now)
+{
+    int rc;
+
+    if (!(d->alerts & PFS_ALERT_BIT(kind)))
+        return 0;
+    rc = pfs_store_alert_close(m->store, d->serial, pfs_alert_names[kind], now);
+    if (rc && rc != PF_ENOENT)
+        return rc;
+    d->alerts &= ~PFS_ALERT_BIT(kind);
+    m->alerts_open[kind]--;
+    pfs_log_info(m->log, "alert: %s: %s closed", d->serial, pfs_alert_names[kind]);
+    return 0;
+}
+
+/* ---- the registry decision ------------------------------------------------------ */
+
+static void devmap__known(struct pfs_dev *d, int rc, enum pfs_dev_status status)
+{
+    if (rc == PF_EUNKNOWN_SERIAL)
+        d->known = PFS_KNOWN_UNKNOWN;
+    else
+        d->known = status == PFS_DEV_REVOKED ? PFS_KNOWN_REVOKED : PFS_KNOWN_REGISTERED;
+}
+
+int pfs_devmap_find(struct pfs_devmap *m, const char *serial, struct pfs_dev **out)
+{
+    enum pfs_dev_status status = PFS_DEV_REGISTERED;
+    struct pfs_dev *d = pfs_devmap_get(m, serial);
+    int rc, prc;
+
+    if (d) {
+        *out = d;
+        return 0;
+    }
+    rc = pfs_store_device_status(m->store, serial, &status);
+    if (rc && rc != PF_EUNKNOWN_SERIAL)
+        return rc;
+    prc = pfs_devmap_put(m, serial, &d, NULL);
+    if (prc)
+        return prc;
+    devmap__known(d, rc, status);
+    *out = d;
+    return 0;
+}
+
+/* A refusal of this module: counted, returned. */
+static int devmap__refuse(struct pfs_devmap *m, int code)
+{
+    pfs_metrics_reject(m->metrics, code);
+    return code;
+}
+
+/* At most one log line per serial per window. */
+static bool devmap__log_due(struct pfs_dev *d, int64_t now)
+{
+    if (d->logged_ms != 0 && now - d->logged_ms < PFS_UNKNOWN_LOG_WINDOW_MS)
+        return false;
+    d->logged_ms = now;
+    return true;
+}
+
+int pfs_devmap_admit(struct pfs_devmap *m, const char *serial, int64_t now, struct pfs_dev **out)
+{
+    struct pfs_dev *d;
+    int rc = pfs_devmap_find(m, serial, &d);
+
+    *out = NULL;
+    if (rc) {
+        m->metrics->store_errors++;
+        pfs_log_error(m->log, "ingest: %s: registry read failed: %s", serial, pf_strerror(rc));
+        return devmap__refuse(m, PF_EIO);
+    }
+    switch (d->known) {
+    case PFS_KNOWN_REGISTERED:
+        *out = d;
+        return 0;
+    case PFS_KNOWN_REVOKED:
+        if (devmap__log_due(d, now))
+            pfs_log_warn(m->log, "ingest: %s: revoked, messages dropped", serial);
+        return devmap__refuse(m, PF_EREVOKED);
+    default:
+        if (devmap__log_due(d, now))
+            pfs_log_warn(m->log, "ingest: %s: not registered, messages ignored", serial);
+        rc = pfs_devmap_alert_open(m, d, PFS_ALERT_UNKNOWN_SERIAL, now,
+                                   "messages from a serial that is not registered");
+        if (rc) {
+            m->metrics->store_errors++;
+            pfs_log_error(m->log, "ingest: %s: store write failed: %s", serial, pf_strerror(rc));
+        }
+        return devmap__refuse(m, PF_EUNKNOWN_SERIAL);
+    }
+}
+
+int pfs_devmap_registered(struct pfs_devmap *m, const char *serial)
+{
+    struct pfs_dev *d = pfs_devmap_get(m, serial);
+
+    if (!d)
+        return 0; /* read from the store on its first message */
+    d->known = PFS_KNOWN_REGISTERED;
+    d->logged_ms = 0;
+    if (d->alerts & PFS_ALERT_BIT(PFS_ALERT_UNKNOWN_SERIAL)) {
+        /* The store closed the alert in the registration's transaction. */
+        d->alerts &= ~PFS_ALERT_BIT(PFS_ALERT_UNKNOWN_SERIAL);
+        m->alerts_open[PFS_ALERT_UNKNOWN_SERIAL]--;
+    }
+    return 0;
+}
+
+int pfs_devmap_refresh(struct pfs_devmap *m)
+{
+    size_t it;
+
+    for (struct pfs_dev *d = pfs_devmap_first(m, &it); d; d = pfs_devmap_next(m, d, &it)) {
+        enum pfs_dev_status status;
+        int rc;
+
+        if (d->known != PFS_KNOWN_UNKNOWN)
+            continue;
+        rc = pfs_store_device_status(m->store, d->serial, &status);
+        if (rc == PF_EUNKNOWN_SERIAL)
+            continue;
+        if (rc)
+            return rc;
+        if (status == PFS_DEV_REVOKED) {
+            d->known = PFS_KNOWN_REVOKED;
+            continue;
+        }
+        rc = pfs_devmap_registered(m, d->serial);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int pfs_devmap_revoked(struct pfs_devmap *m, const char *serial)
+{
+    struct pfs_dev *d;
+    int rc = pfs_devmap_put(m, serial, &d, NULL);
+
+    if (rc)
+        return rc;
+    d->known = PFS_KNOWN_REVOKED;
+    d->logged_ms = 0;
+    return 0;
 }

@@ -1,11 +1,24 @@
 /*
- * devmap.h - posfleetd's in-memory view of the terminals it has heard from.
+ * devmap.h - the registry cache: posfleetd's in-memory view of the terminals it
+ * has heard from, and the one place that decides whether a terminal's message
+ * is taken.
  *
- * A hash map from serial to struct pfs_dev, owned by ingest. It caches what
- * the hot path needs so a report costs no registry read: registration status
- * (including "unknown" for serials that are not registered), online and
- * last-seen, the newest report's seq and ts, and the open alerts as a bitmask.
- * The store stays the truth; the map is rebuilt from it at startup.
+ * A hash map from serial to struct pfs_dev. It caches what the hot path needs
+ * so a message costs no registry read: registration status (including
+ * "unknown" for serials that are not registered), online and last-seen, the
+ * newest report's seq and ts, and the open alerts as a bitmask (with a count
+ * per kind for the gauges).
+ *
+ * pfs_devmap_admit() is the registry decision every inbound message passes
+ * before any module sees it (fleet/inbound.h): a registered terminal is
+ * admitted; an unknown serial is refused, counted (UNKNOWN_SERIAL), logged
+ * once per serial per PFS_UNKNOWN_LOG_WINDOW_MS and raises the unknown_serial
+ * alert; a revoked one is dropped, counted (REVOKED) and logged likewise. The API keeps the cache
+ * in step with the registry (pfs_devmap_registered, _revoked, _refresh, through ingest.h). Alerts
+ * are opened and closed here too, so the bitmask, the counts and the store's rows move together.
+ *
+ * The store stays the truth; ingest rebuilds the map from it at startup. The
+ * map owns its entries and borrows the store, metrics and log. One thread.
  */
 #ifndef PFS_DEVMAP_H
 #define PFS_DEVMAP_H
@@ -14,8 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/log.h"
+#include "base/metrics.h"
+#include "fleet/alerts.h"
 #include "pf/error.h"
 #include "pf/topic.h"
+#include "store/store.h"
+
+#define PFS_UNKNOWN_LOG_WINDOW_MS (5 * 60 * 1000)
 
 enum pfs_dev_known { PFS_KNOWN_REGISTERED, PFS_KNOWN_REVOKED, PFS_KNOWN_UNKNOWN };
 
@@ -38,14 +57,46 @@ struct pfs_devmap {
     struct pfs_dev **buckets;
     size_t nbuckets;
     size_t count;
+    int64_t alerts_open[PFS_ALERT_COUNT]; /* open alerts by kind, all terminals */
+    struct pfs_store *store;
+    struct pfs_metrics *metrics;
+    const struct pfs_log *log;
 };
 
-void pfs_devmap_init(struct pfs_devmap *m);
+void pfs_devmap_init(struct pfs_devmap *m, struct pfs_store *store, struct pfs_metrics *metrics,
+                     const struct pfs_log *log);
 void pfs_devmap_release(struct pfs_devmap *m);
 struct pfs_dev *pfs_devmap_get(struct pfs_devmap *m, const char *serial);
 /* Returns the entry for serial, adding a zeroed one if absent (*added set). */
 int pfs_devmap_put(struct pfs_devmap *m, const char *serial, struct pfs_dev **out,
                    bool *added) PF_WUR;
+
+/* The entry for serial; one not in the map is read from the registry (its status,
+ * or unknown) and added. */
+int pfs_devmap_find(struct pfs_devmap *m, const char *serial, struct pfs_dev **out) PF_WUR;
+
+/*
+ * The registry decision for a message from serial received at now (wall ms): 0
+ * with *out for a registered terminal; PF_EUNKNOWN_SERIAL (the unknown_serial
+ * alert opened) or PF_EREVOKED, logged at most once per serial per window;
+ * PF_EIO if the registry could not be read. Every refusal is counted here. A
+ * serial not in the map is read from the registry once and cached, whatever
+ * its status.
+ */
+int pfs_devmap_admit(struct pfs_devmap *m, const char *serial, int64_t now,
+                     struct pfs_dev **out) PF_WUR;
+
+/* The registry changed through the API: keep the cache in step at once. */
+int pfs_devmap_registered(struct pfs_devmap *m, const char *serial) PF_WUR;
+int pfs_devmap_revoked(struct pfs_devmap *m, const char *serial) PF_WUR;
+/* After a bulk registration: re-reads the registry for serials held as unknown. */
+int pfs_devmap_refresh(struct pfs_devmap *m) PF_WUR;
+
+/* Opens (with detail) or closes alert kind for d in the store's open batch and in
+ * the cache; a no-op when it already is so. */
+int pfs_devmap_alert_open(struct pfs_devmap *m, struct pfs_dev *d, int kind, int64_t now,
+                          const char *detail) PF_WUR;
+int pfs_devmap_alert_close(struct pfs_devmap *m, struct pfs_dev *d, int kind, int64_t now) PF_WUR;
 
 /* Iteration: for (d = pfs_devmap_first(m, &i); d; d = pfs_devmap_next(m, d, &i)) */
 struct pfs_dev *pfs_devmap_first(struct pfs_devmap *m, size_t *it);

@@ -60,7 +60,7 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
 
     c->sent_ms = pf_clock_mono_ms(lc->clock);
     c->delivered = false;
-    if (!lc->mqtt || !lc->mqtt->connected)
+    if (!pfs_publisher_connected(lc->pub))
         return; /* stays pending; the timer tries again */
     snprintf(m.id, sizeof(m.id), "%s", c->id);
     snprintf(m.reason, sizeof(m.reason), "%s", c->reason);
@@ -69,7 +69,7 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
         pfs_log_error(lc->log, "lifecycle: %s: cannot encode the lock command", c->serial);
         return;
     }
-    rc = pfs_mqtt_publish(lc->mqtt, topic, buf, len, 1, NULL);
+    rc = pfs_publish(lc->pub, topic, buf, len, 1, NULL, NULL);
     if (rc) {
         pfs_log_warn(lc->log, "lifecycle: %s: publishing %s %s: %s", c->serial,
                      c->lock ? "lock" : "unlock", c->id, pf_strerror(rc));
@@ -103,14 +103,14 @@ static int lifectl__installed_load(void *ctx, const char *serial)
 }
 
 int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
-                     struct pfs_mqtt *mqtt, const struct pf_clock *clock, const struct pfs_log *log,
-                     int64_t retry_ms, struct pf_error *err)
+                     const struct pfs_publisher *pub, const struct pf_clock *clock,
+                     const struct pfs_log *log, int64_t retry_ms, struct pf_error *err)
 {
     int rc;
 
     memset(lc, 0, sizeof(*lc));
     lc->store = store;
-    lc->mqtt = mqtt;
+    lc->pub = pub;
     lc->clock = clock;
     lc->log = log;
     lc->retry_ms = retry_ms > 0 ? retry_ms : PFS_LIFECTL_RETRY_MS;
@@ -246,14 +246,7 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
     }
 }
 
-bool pfs_lifectl_claims(void *ctx, const char *leaf)
-{
-    (void)ctx;
-    return strcmp(leaf, PF_DEV_LOCK) == 0;
-}
-
-int pfs_lifectl_on_leaf(void *ctx, const char *serial, const char *leaf, const void *payload,
-                        size_t len)
+int pfs_lifectl_on_lock(void *ctx, const char *serial, const void *payload, size_t len)
 {
     struct pfs_lifectl *lc = ctx;
     struct pf_error err = {0};
@@ -261,8 +254,6 @@ int pfs_lifectl_on_leaf(void *ctx, const char *serial, const char *leaf, const v
     bool matched = false;
     int rc;
 
-    if (strcmp(leaf, PF_DEV_LOCK) != 0)
-        return PF_ETOPIC;
     rc = pf_lock_report_decode(payload, len, &r, &err);
     if (rc) {
         pfs_log_warn(lc->log, "lifecycle: %s: rejected %s: %s", serial, pf_errname(rc), err.msg);

@@ -5,8 +5,9 @@
  * terminal makes it active; a newer report with tamper locks the terminal
  * (store: state locked, lock command pending, repair opened) and publishes
  * the lock command on pf/v1/cmd/{serial}/lock. Lock reports on
- * pf/v1/dev/{serial}/lock acknowledge a command when they echo its id with
- * the wanted state. Until then the command is published again when the
+ * pf/v1/dev/{serial}/lock, routed here by the inbound dispatch
+ * (fleet/inbound.h, pfs_lifectl_on_lock), acknowledge a command when they
+ * echo its id with the wanted state. Until then the command is published again when the
  * terminal reports (at most once a second: it is connected and has not
  * answered), and every retry_ms while the broker has not taken a copy
  * (posfleetd offline). A terminal that is away gets the copy its broker
@@ -15,7 +16,7 @@
  *
  * The API (api_lifecycle.c) calls pfs_lifectl_installed() after binding or
  * swapping a terminal and pfs_lifectl_send() after a repair closes with an
- * unlock. Borrows store, mqtt, clock and log; one thread (the loop).
+ * unlock. Borrows store, publisher, clock and log; one thread (the loop).
  */
 #ifndef PFS_LIFECTL_H
 #define PFS_LIFECTL_H
@@ -26,7 +27,7 @@
 #include <uv.h>
 
 #include "base/log.h"
-#include "net/mqtt.h"
+#include "base/publisher.h"
 #include "pf/clock.h"
 #include "pf/msg.h"
 #include "pf/msg_lifecycle.h"
@@ -48,7 +49,7 @@ struct pfs_lifectl_cmd {
 
 struct pfs_lifectl {
     struct pfs_store *store;
-    struct pfs_mqtt *mqtt; /* NULL: no broker (API-only tests); commands stay pending */
+    const struct pfs_publisher *pub; /* NULL: no broker (API-only tests); commands stay pending */
     const struct pf_clock *clock;
     const struct pfs_log *log;
     int64_t retry_ms;
@@ -69,8 +70,8 @@ struct pfs_lifectl {
 /* Loads pending commands and installed terminals; starts the retry timer when
  * loop is not NULL. */
 int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
-                     struct pfs_mqtt *mqtt, const struct pf_clock *clock, const struct pfs_log *log,
-                     int64_t retry_ms, struct pf_error *err) PF_WUR;
+                     const struct pfs_publisher *pub, const struct pf_clock *clock,
+                     const struct pfs_log *log, int64_t retry_ms, struct pf_error *err) PF_WUR;
 /* Stops and closes the retry timer (the loop must run once more). */
 void pfs_lifectl_stop(struct pfs_lifectl *lc);
 /* Frees memory (and closes the timer if pfs_lifectl_stop was not called). */
@@ -86,10 +87,10 @@ int pfs_lifectl_installed(struct pfs_lifectl *lc, const char *serial) PF_WUR;
 /* A terminal's pending command is gone (retired, scrapped). */
 void pfs_lifectl_forget(struct pfs_lifectl *lc, const char *serial);
 
-/* ingest hooks (ctx is the struct pfs_lifectl). */
+/* ingest's health hook (ctx is the struct pfs_lifectl). */
 void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health *h, bool newer);
-bool pfs_lifectl_claims(void *ctx, const char *leaf);
-int pfs_lifectl_on_leaf(void *ctx, const char *serial, const char *leaf, const void *payload,
-                        size_t len);
+/* Inbound handler for dev/{serial}/lock of a registered terminal: 0, or the rejection
+ * reason (a decoder's code, PF_EIO when the store failed), logged here. */
+int pfs_lifectl_on_lock(void *ctx, const char *serial, const void *payload, size_t len);
 
 #endif

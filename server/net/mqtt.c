@@ -463,7 +463,7 @@ void pfs_mqtt_stop(struct pfs_mqtt *m)
 }
 
 int pfs_mqtt_publish_props(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
-                           int qos, const struct pfs_mqtt_props *p, int *mid)
+                           int qos, const struct pfs_pub_props *p, int *mid)
 {
     mosquitto_property *props = NULL;
     int rc = MOSQ_ERR_SUCCESS;
@@ -493,4 +493,24 @@ int pfs_mqtt_publish_props(struct pfs_mqtt *m, const char *topic, const void *pa
     }
     mqtt__update_events(m);
     return 0;
+}
+
+static int mqtt__pub_publish(void *ctx, const char *topic, const void *buf, size_t len, int qos,
+                             const struct pfs_pub_props *props, int *mid)
+{
+    return pfs_mqtt_publish_props(ctx, topic, buf, len, qos, props, mid);
+}
+
+static bool mqtt__pub_connected(void *ctx)
+{
+    const struct pfs_mqtt *m = ctx;
+
+    return m->connected;
+}
+
+void pfs_mqtt_publisher(struct pfs_mqtt *m, struct pfs_publisher *out)
+{
+    out->publish = mqtt__pub_publish;
+    out->connected = mqtt__pub_connected;
+    out->ctx = m;
 }

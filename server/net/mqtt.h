@@ -12,7 +12,8 @@
  * with jittered exponential backoff when the broker goes away.
  *
  * Each message is handed to on_message on the loop thread; the payload is
- * valid only during the call.
+ * valid only during the call. pfs_mqtt_publisher() lends the connection to
+ * domain modules as a struct pfs_publisher (base/publisher.h).
  */
 #ifndef PFS_MQTT_H
 #define PFS_MQTT_H
@@ -24,6 +25,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/publisher.h"
 #include "pf/error.h"
 #include "pf/topic.h"
 
@@ -69,16 +71,11 @@ int pfs_mqtt_start(struct pfs_mqtt *m, uv_loop_t *loop, const struct pfs_config 
 int pfs_mqtt_publish(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
                      int qos, int *mid) PF_WUR;
 
-/* MQTT v5 request properties (diagnostics): any field may be 0/NULL. */
-struct pfs_mqtt_props {
-    const char *response_topic;
-    const void *corr; /* correlation data */
-    size_t corr_len;
-    uint32_t expiry_s; /* Message Expiry Interval; 0 = none */
-};
-/* pfs_mqtt_publish with v5 properties. */
+/* pfs_mqtt_publish with v5 properties (p may be NULL). */
 int pfs_mqtt_publish_props(struct pfs_mqtt *m, const char *topic, const void *payload, size_t len,
-                           int qos, const struct pfs_mqtt_props *p, int *mid) PF_WUR;
+                           int qos, const struct pfs_pub_props *p, int *mid) PF_WUR;
+/* Fills *out with this connection's publisher (out borrows m). */
+void pfs_mqtt_publisher(struct pfs_mqtt *m, struct pfs_publisher *out);
 /* Disconnects cleanly (the session stays on the broker) and closes handles. */
 void pfs_mqtt_stop(struct pfs_mqtt *m);
 

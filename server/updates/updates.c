@@ -19,13 +19,11 @@ static int updates__publish(void *ctx, const char *topic, const void *buf, size_
 {
     struct pfs_updates *u = ctx;
 
-    if (!u->mqtt)
-        return PF_ECONN;
-    return pfs_mqtt_publish(u->mqtt, topic, buf, len, qos, mid);
+    return pfs_publish(u->pub, topic, buf, len, qos, NULL, mid);
 }
 
 int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct pfs_store *store,
-                     struct pfs_ingest *ingest, struct pfs_mqtt *mqtt, const struct pfs_log *log,
+                     const struct pfs_publisher *pub, const struct pfs_log *log,
                      const struct pf_clock *clock, struct pf_error *err)
 {
     char dir[PATH_MAX];
@@ -34,8 +32,7 @@ int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct
     memset(u, 0, sizeof(*u));
     u->cfg = cfg;
     u->store = store;
-    u->ingest = ingest;
-    u->mqtt = mqtt;
+    u->pub = pub;
     u->log = log;
     u->clock = clock;
     if (cfg->artifacts_dir[0]) {
@@ -100,24 +97,9 @@ static int updates__send(struct pfs_updates *u, const char *serial, const char *
     return rc;
 }
 
-/* Registration status: the ingest cache when it knows the serial, else the registry. */
-static int updates__status(struct pfs_updates *u, const char *serial)
+int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, size_t len)
 {
-    struct pfs_dev *d = u->ingest ? pfs_devmap_get(&u->ingest->devs, serial) : NULL;
-    enum pfs_dev_status st;
-    int rc;
-
-    if (d && d->known != PFS_KNOWN_UNKNOWN)
-        return d->known == PFS_KNOWN_REVOKED ? PF_EREVOKED : 0;
-    rc = pfs_store_device_status(u->store, serial, &st);
-    if (rc)
-        return rc;
-    return st == PFS_DEV_REVOKED ? PF_EREVOKED : 0;
-}
-
-static void updates__event(struct pfs_updates *u, const char *serial, const void *payload,
-                           size_t len)
-{
+    struct pfs_updates *u = ctx;
     struct pf_error err = {0};
     struct pf_update_event e;
     struct pf_ack ack = {0};
@@ -130,7 +112,7 @@ static void updates__event(struct pfs_updates *u, const char *serial, const void
     if (rc) {
         u->stats.events_bad++;
         pfs_log_warn(u->log, "updates: %s: event refused: %s", serial, pf_errname(rc));
-        return;
+        return 0;
     }
     rc = pfs_store_update_event_put(u->store, serial, &e, pf_clock_wall_ms(u->clock), &recorded);
     if (rc) {
@@ -138,7 +120,7 @@ static void updates__event(struct pfs_updates *u, const char *serial, const void
         u->stats.store_errors++;
         pfs_log_error(u->log, "updates: %s: recording event %s failed: %s", serial, e.id,
                       pf_strerror(rc));
-        return;
+        return 0;
     }
     if (recorded) {
         u->stats.events[e.status]++;
@@ -153,48 +135,16 @@ static void updates__event(struct pfs_updates *u, const char *serial, const void
         updates__send(u, serial, PF_CMD_ACK, buf, blen, 1) != 0)
         pfs_log_warn(u->log, "updates: %s: ack of %s not sent (the terminal will retransmit)",
                      serial, e.id);
+    return 0;
 }
 
-bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload, size_t len)
+int pfs_updates_on_chunkreq(void *ctx, const char *serial, const void *payload, size_t len)
 {
-    char serial[PF_SERIAL_MAX + 1];
-    const char *leaf;
-    enum pf_dir dir;
-    bool chunkreq, event;
-    int rc;
+    struct pfs_updates *u = ctx;
 
-    if (pf_topic_parse(topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_DEV)
-        return false;
-    chunkreq = strcmp(leaf, PF_DEV_CHUNKREQ) == 0;
-    event = strcmp(leaf, PF_DEV_EVENT) == 0;
-    if (!chunkreq && !event)
-        return false;
-    rc = updates__status(u, serial);
-    if (rc) {
-        /* Never answer an unknown or revoked serial. */
-        u->stats.dropped++;
-        return true;
-    }
-    if (chunkreq) {
-        rc = pfs_chunks_request(&u->chunks, serial, payload, len);
-        if (rc == PF_EIO)
-            pfs_log_error(u->log, "updates: %s: reading a stored bundle failed", serial);
-    } else {
-        updates__event(u, serial, payload, len);
-    }
-    return true;
-}
-
-void pfs_updates_after(struct pfs_updates *u, const char *topic)
-{
-    char serial[PF_SERIAL_MAX + 1];
-    const char *leaf;
-    enum pf_dir dir;
-
-    if (pf_topic_parse(topic, &dir, serial, &leaf) != 0 || dir != PF_DIR_DEV ||
-        strcmp(leaf, PF_DEV_BIRTH) != 0)
-        return;
-    (void)pfs_updates_resend(u, serial, "after its birth");
+    if (pfs_chunks_request(&u->chunks, serial, payload, len) == PF_EIO)
+        pfs_log_error(u->log, "updates: %s: reading a stored bundle failed", serial);
+    return 0;
 }
 
 int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *why)
@@ -316,7 +266,7 @@ static int updates__offer(struct pfs_updates *u, const char *serial, const char 
         pf_error_set(err, rc, "offer: cannot encode: %s", pf_strerror(rc));
         goto out_free;
     }
-    if (!u->mqtt || !u->mqtt->connected) {
+    if (!pfs_publisher_connected(u->pub)) {
         rc = pf_error_set(err, PF_ECONN, "posfleetd is not connected to the broker; try again");
         goto out_free;
     }

@@ -13,12 +13,13 @@
  *    event id), committed, and only then acknowledged on
  *    pf/v1/cmd/{serial}/ack; a retransmission is acknowledged again.
  *
- * The server routes the dev/ leaves chunkreq and event here
- * (pfs_updates_message); the HTTP API (api/api_updates.c) calls
+ * The server's inbound dispatch (fleet/inbound.h) routes the dev/ leaves
+ * chunkreq and event of registered terminals here (pfs_updates_on_chunkreq,
+ * pfs_updates_on_event); the HTTP API (api/api_updates.c) calls
  * pfs_updates_upload and pfs_updates_offer with plain arguments and an actor.
  * struct pfs_updates is caller-owned (init/release); it owns the artifacts
- * and the chunk server and borrows the store, ingest (registry cache), MQTT
- * connection (may be NULL: nothing is published), log and clock. One thread.
+ * and the chunk server and borrows the store, the publisher (may be NULL:
+ * nothing is published), log and clock. One thread.
  */
 #ifndef PFS_UPDATES_H
 #define PFS_UPDATES_H
@@ -30,9 +31,8 @@
 #include "updates/artifacts.h"
 #include "updates/chunks.h"
 #include "base/config.h"
-#include "fleet/ingest.h"
 #include "base/log.h"
-#include "net/mqtt.h"
+#include "base/publisher.h"
 #include "pf/clock.h"
 #include "pf/msg_update.h"
 #include "store/store_updates.h"
@@ -45,15 +45,13 @@ struct pfs_updates_stats {
     uint64_t events[PF_UPD_STATUS_COUNT]; /* recorded, by status */
     uint64_t events_duplicate;            /* retransmissions acknowledged again */
     uint64_t events_bad;                  /* refused by the codec */
-    uint64_t dropped;                     /* from unknown or revoked serials */
     uint64_t store_errors;
 };
 
 struct pfs_updates {
     const struct pfs_config *cfg;
     struct pfs_store *store;
-    struct pfs_ingest *ingest;
-    struct pfs_mqtt *mqtt;
+    const struct pfs_publisher *pub;
     const struct pfs_log *log;
     const struct pf_clock *clock;
     struct pfs_artifacts art;
@@ -68,20 +66,20 @@ struct pfs_updates {
 };
 
 int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct pfs_store *store,
-                     struct pfs_ingest *ingest, struct pfs_mqtt *mqtt, const struct pfs_log *log,
+                     const struct pfs_publisher *pub, const struct pfs_log *log,
                      const struct pf_clock *clock, struct pf_error *err) PF_WUR;
 void pfs_updates_release(struct pfs_updates *u);
 
-/* True if topic is a dev/ leaf of this module (chunkreq, event): then it was handled. */
-bool pfs_updates_message(struct pfs_updates *u, const char *topic, const void *payload, size_t len);
-/* After ingest accepted a message: a birth re-sends the terminal's current offer
- * (same id) while it has no final outcome and its deadline has not passed. */
-void pfs_updates_after(struct pfs_updates *u, const char *topic);
+/* Inbound handlers (ctx is the struct pfs_updates) for dev/{serial}/chunkreq and
+ * dev/{serial}/event of a registered terminal. They return 0: refusals are
+ * counted in stats and logged here. */
+int pfs_updates_on_chunkreq(void *ctx, const char *serial, const void *payload, size_t len);
+int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, size_t len);
 /* Publishes the terminal's current offer again (same id) if it has no final
  * outcome and its deadline has not passed; PF_ENOENT when there is none. why
  * goes to the log ("after its birth"). */
 int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *why);
-/* For pfs_mqtt.on_published. */
+/* A message published through the publisher (id mid) was written to the connection. */
 void pfs_updates_published(void *ctx, int mid);
 
 /* Verifies and stores an uploaded bundle; *created false for a re-upload. */

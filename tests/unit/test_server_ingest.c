@@ -1,16 +1,22 @@
 /*
- * test_server_ingest.c - ingest: every kind of bad message is counted by
- * reason and stores nothing; unknown and revoked serials; alerts opened and
- * closed by reports; silence; the device map survives a restart.
+ * test_server_ingest.c - the inbound path (dispatch, registry cache, ingest):
+ * every kind of bad message is counted by reason and stores nothing; unknown
+ * and revoked serials are refused once, before any module sees them, whatever
+ * the leaf; alerts opened and closed by reports; silence; the device map
+ * survives a restart.
  */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fleet/alerts.h"
+#include "fleet/inbound.h"
 #include "fleet/ingest.h"
 #include "base/metrics.h"
 #include "pf/msg.h"
+#include "pf/msg_diag.h"
+#include "pf/msg_lifecycle.h"
+#include "pf/msg_update.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -34,10 +40,30 @@ static int64_t test_mono(void *ctx)
 
 static const struct pf_clock test_clock = {test_wall, test_mono, NULL};
 
+/* A route of another module (as updates or diag would be), recording its calls. */
+struct other {
+    int calls;
+    char serial[PF_SERIAL_MAX + 1];
+    int rc; /* what it returns */
+};
+
+static int other_route(void *ctx, const char *serial, const void *payload, size_t len)
+{
+    struct other *o = ctx;
+
+    (void)payload;
+    (void)len;
+    o->calls++;
+    snprintf(o->serial, sizeof(o->serial), "%s", serial);
+    return o->rc;
+}
+
 struct rig {
     struct pfs_store *st;
     struct pfs_metrics m;
     struct pfs_ingest ing;
+    struct pfs_inbound in;
+    struct other event; /* routed dev/+/event */
 };
 
 static void rig_open(struct rig *r)
@@ -49,6 +75,18 @@ static void rig_open(struct rig *r)
     pfs_metrics_init(&r->m);
     ck_assert_int_eq(pfs_store_open(&so, &r->st, &err), 0);
     ck_assert_int_eq(pfs_ingest_init(&r->ing, &io, r->st, &r->m, &quiet, &test_clock, &err), 0);
+    memset(&r->event, 0, sizeof(r->event));
+    {
+        const struct pfs_inbound_route routes[] = {
+                {PF_LEAF_HEALTH, pfs_ingest_on_health, &r->ing},
+                {PF_LEAF_BIRTH, pfs_ingest_on_birth, &r->ing},
+                {PF_LEAF_STATE, pfs_ingest_on_state, &r->ing},
+                {PF_LEAF_EVENT, other_route, &r->event},
+        };
+
+        pfs_inbound_init(&r->in, &r->ing.devs, &r->m, &quiet, &test_clock);
+        pfs_inbound_routes(&r->in, routes, sizeof(routes) / sizeof(routes[0]));
+    }
 }
 
 static void rig_close(struct rig *r)
@@ -105,7 +143,7 @@ static int send_health(struct rig *r, const char *serial, const struct pf_health
 
     ck_assert_int_eq(pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, serial, PF_DEV_HEALTH), 0);
     ck_assert_int_eq(pf_health_encode(h, buf, sizeof(buf), &n), 0);
-    return pfs_ingest_message(&r->ing, topic, buf, n);
+    return pfs_inbound_message(&r->in, topic, buf, n);
 }
 
 static int64_t health_rows(struct rig *r, const char *serial)
@@ -175,7 +213,7 @@ static int send_health_spaced(struct rig *r, const char *serial, const struct pf
         if (buf[i] == ':' || buf[i] == ',')
             out[m++] = ' ';
     }
-    return pfs_ingest_message(&r->ing, topic, out, m);
+    return pfs_inbound_message(&r->in, topic, out, m);
 }
 
 /* Both encodings of the same reports leave the same history, latest state and alerts. */
@@ -263,7 +301,7 @@ START_TEST(bad_messages_counted_nothing_stored)
 
     rig_open(&r);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = pfs_ingest_message(&r.ing, bad[i].topic, bad[i].payload, strlen(bad[i].payload));
+        int rc = pfs_inbound_message(&r.in, bad[i].topic, bad[i].payload, strlen(bad[i].payload));
 
         ck_assert_msg(rc == bad[i].code, "case %zu: got %s want %s", i, pf_errname(rc),
                       pf_errname(bad[i].code));
@@ -305,14 +343,14 @@ START_TEST(out_of_range_and_oversized)
     rig_open(&r);
     ck_assert_int_eq(pf_health_encode(&h, buf, sizeof(buf), &n), 0);
     replace(buf, "\"battery_pct\":80", "\"battery_pct\":140", out, sizeof(out));
-    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/health", out, strlen(out)),
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/health", out, strlen(out)),
                      PF_ERANGE);
     replace(buf, "\"battery_pct\":80", "\"battery_pct\":\"80\"", out, sizeof(out));
-    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/health", out, strlen(out)),
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/health", out, strlen(out)),
                      PF_ESCHEMA);
     memset(big, ' ', sizeof(big));
     memcpy(big, "{\"v\":1}", 7);
-    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/health", big, sizeof(big)),
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/health", big, sizeof(big)),
                      PF_ETOOBIG);
     ck_assert_uint_eq(r.m.rejected[-PF_ERANGE], 1);
     ck_assert_uint_eq(r.m.rejected[-PF_ESCHEMA], 1);
@@ -336,7 +374,7 @@ START_TEST(unknown_serial_alert_once)
     ck_assert_int_eq(health_rows(&r, "GHOST"), 0);
     ck_assert_int_eq(open_alerts(&r, "GHOST"), 1);
     ck_assert(has_alert(&r, "GHOST", PFS_ALERT_UNKNOWN_SERIAL));
-    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_UNKNOWN_SERIAL], 1);
+    ck_assert_int_eq(r.ing.devs.alerts_open[PFS_ALERT_UNKNOWN_SERIAL], 1);
     rig_close(&r);
 
     /* After a restart the alert is known and not duplicated; registering closes it. */
@@ -354,7 +392,7 @@ START_TEST(unknown_serial_alert_once)
         ck_assert_int_eq(pfs_ingest_registered(&r.ing, "GHOST"), 0);
     }
     ck_assert_int_eq(open_alerts(&r, "GHOST"), 0);
-    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_UNKNOWN_SERIAL], 0);
+    ck_assert_int_eq(r.ing.devs.alerts_open[PFS_ALERT_UNKNOWN_SERIAL], 0);
     ck_assert_int_eq(send_health(&r, "GHOST", &h), 0);
     ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
     ck_assert_int_eq(health_rows(&r, "GHOST"), 1);
@@ -425,7 +463,7 @@ START_TEST(alerts_follow_reports)
     h = good_health(3);
     ck_assert_int_eq(send_health(&r, "T1", &h), 0);
     ck_assert_int_eq(open_alerts(&r, "T1"), 0);
-    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_TAMPER], 0);
+    ck_assert_int_eq(r.ing.devs.alerts_open[PFS_ALERT_TAMPER], 0);
     rig_close(&r);
 }
 END_TEST
@@ -448,10 +486,10 @@ START_TEST(birth_selftest_and_state)
     snprintf(b.agent_version, sizeof(b.agent_version), "0.1.0");
     b.selftest[PF_COMP_SCREEN] = PF_CHECK_FAIL;
     ck_assert_int_eq(pf_birth_encode(&b, buf, sizeof(buf), &n), 0);
-    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/birth", buf, n), 0);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/birth", buf, n), 0);
     ck_assert(has_alert(&r, "T1", PFS_ALERT_SELFTEST_FAILED));
     ck_assert_int_eq(pf_state_encode(&st, buf, sizeof(buf), &n), 0);
-    ck_assert_int_eq(pfs_ingest_message(&r.ing, "pf/v1/dev/T1/state", buf, n), 0);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", buf, n), 0);
     ck_assert_uint_eq(r.m.accepted[PFS_MSG_BIRTH], 1);
     ck_assert_uint_eq(r.m.accepted[PFS_MSG_STATE], 1);
     ck_assert_int_eq(pfs_store_device_get(r.st, "T1", NULL, &s), 0);
@@ -536,7 +574,7 @@ START_TEST(map_rebuilt_after_restart)
     ck_assert(d->seen && d->online && d->have_health);
     ck_assert_uint_eq(d->seq, 7);
     ck_assert(d->alerts & PFS_ALERT_BIT(PFS_ALERT_TAMPER));
-    ck_assert_int_eq(r.ing.alerts_open[PFS_ALERT_TAMPER], 1);
+    ck_assert_int_eq(r.ing.devs.alerts_open[PFS_ALERT_TAMPER], 1);
     {
         struct pfs_gauges g;
 
@@ -544,6 +582,81 @@ START_TEST(map_rebuilt_after_restart)
         ck_assert_int_eq(g.terminals_online, 1);
         ck_assert_int_eq(g.alerts_open[PFS_ALERT_TAMPER], 1);
     }
+    rig_close(&r);
+}
+END_TEST
+
+/* Every dev/ leaf of the tree has its enum value, and nothing else has one. */
+START_TEST(leaf_table_matches_the_tree)
+{
+    static const struct {
+        const char *name;
+        int leaf;
+    } want[] = {
+            {PF_DEV_HEALTH, PF_LEAF_HEALTH},       {PF_DEV_BIRTH, PF_LEAF_BIRTH},
+            {PF_DEV_STATE, PF_LEAF_STATE},         {PF_DEV_EVENT, PF_LEAF_EVENT},
+            {PF_DEV_CHUNKREQ, PF_LEAF_CHUNKREQ},   {PF_DEV_DIAG, PF_LEAF_DIAG},
+            {PF_DEV_DIAGCHUNK, PF_LEAF_DIAGCHUNK}, {PF_DEV_LOCK, PF_LEAF_LOCK},
+    };
+
+    ck_assert_int_eq(sizeof(want) / sizeof(want[0]), PF_LEAF_COUNT);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        ck_assert_int_eq(pf_dev_leaf(want[i].name), want[i].leaf);
+        ck_assert_str_eq(pf_dev_leaf_names[want[i].leaf], want[i].name);
+    }
+    ck_assert_ptr_null(pf_dev_leaf_names[PF_LEAF_COUNT]);
+    ck_assert_int_eq(pf_dev_leaf("health/x"), PF_ETOPIC);
+    ck_assert_int_eq(pf_dev_leaf("Health"), PF_ETOPIC);
+    ck_assert_int_eq(pf_dev_leaf(""), PF_ETOPIC);
+    ck_assert_int_eq(pf_dev_leaf(NULL), PF_ETOPIC);
+}
+END_TEST
+
+/* The registry decides once, before any module: a route sees only registered terminals,
+ * and every refusal is counted once, by its reason. */
+START_TEST(registry_decided_before_any_route)
+{
+    struct rig r;
+    struct pf_error err = {0};
+    static const char ev[] = "{\"v\":1}";
+    uint64_t total = 0;
+
+    rig_open(&r);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/event", ev, strlen(ev)), 0);
+    ck_assert_int_eq(r.event.calls, 1);
+    ck_assert_str_eq(r.event.serial, "T1");
+
+    /* Unknown: refused, alerted, counted; the route never sees it. */
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/GHOST/event", ev, strlen(ev)),
+                     PF_EUNKNOWN_SERIAL);
+    ck_assert(has_alert(&r, "GHOST", PFS_ALERT_UNKNOWN_SERIAL));
+    ck_assert_uint_eq(r.m.rejected[-PF_EUNKNOWN_SERIAL], 1);
+
+    /* Revoked: dropped and counted at once, whatever the leaf. */
+    ck_assert_int_eq(pfs_store_device_revoke(r.st, "T2", &ops, now_ms, &err), 0);
+    ck_assert_int_eq(pfs_ingest_revoked(&r.ing, "T2"), 0);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T2/event", ev, strlen(ev)), PF_EREVOKED);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T2/state", ev, strlen(ev)), PF_EREVOKED);
+    ck_assert_uint_eq(r.m.rejected[-PF_EREVOKED], 2);
+    ck_assert_int_eq(r.event.calls, 1);
+
+    /* A route's refusal is counted by its reason. */
+    r.event.rc = PF_ESCHEMA;
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/event", ev, strlen(ev)), PF_ESCHEMA);
+    ck_assert_int_eq(r.event.calls, 2);
+    ck_assert_uint_eq(r.m.rejected[-PF_ESCHEMA], 1);
+
+    /* A leaf of the tree with no route here, and one deeper than the tree: TOPIC, before
+     * the registry is asked (no alert for a stranger's bad topic). */
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/lock", ev, strlen(ev)), PF_ETOPIC);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/NEW/event/x", ev, strlen(ev)),
+                     PF_ETOPIC);
+    ck_assert_ptr_null(pfs_devmap_get(&r.ing.devs, "NEW"));
+    ck_assert_uint_eq(r.m.rejected[-PF_ETOPIC], 2);
+    for (int i = 0; i < PFS_REASON_SLOTS; i++)
+        total += r.m.rejected[i];
+    ck_assert_uint_eq(total, 6);
+    ck_assert_int_eq(r.event.calls, 2);
     rig_close(&r);
 }
 END_TEST
@@ -567,6 +680,8 @@ static Suite *suite(void)
     tcase_add_test(tc, silence_not_counted_across_restart);
     tcase_add_test(tc, history_bounded_per_terminal);
     tcase_add_test(tc, map_rebuilt_after_restart);
+    tcase_add_test(tc, leaf_table_matches_the_tree);
+    tcase_add_test(tc, registry_decided_before_any_route);
     suite_add_tcase(s, tc);
     return s;
 }

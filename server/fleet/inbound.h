@@ -1,0 +1,68 @@
+/*
+ * inbound.h - every message a terminal publishes, parsed once and dispatched by
+ * its leaf.
+ *
+ * pfs_inbound_message() takes one message as the transport hands it over
+ * (topic, payload): it parses the topic once (pf_topic_parse, pf_dev_leaf) and
+ * refuses anything outside pf/v1/dev/{serial}/{leaf} or a leaf without a route
+ * (TOPIC); it asks the registry cache for its decision (pfs_devmap_admit:
+ * unknown and revoked serials are refused, alerted and counted there); then it
+ * calls the leaf's route with (serial, payload). A route returns 0 or the
+ * reason it refused the message, which is counted here
+ * (posfleet_messages_rejected_total); a route that keeps its own counts
+ * returns 0. One table for all leaves, like Mosquitto's read_handle.c.
+ *
+ * The routes are filled in by the wiring (server.c); the dispatcher borrows the
+ * registry cache, metrics, log and clock, which must outlive it. One thread.
+ */
+#ifndef PFS_INBOUND_H
+#define PFS_INBOUND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/log.h"
+#include "base/metrics.h"
+#include "fleet/devmap.h"
+#include "pf/clock.h"
+#include "pf/topic.h"
+
+/* Handles one message of a registered terminal: 0, or the rejection reason. */
+typedef int (*pfs_inbound_fn)(void *ctx, const char *serial, const void *payload, size_t len);
+
+struct pfs_inbound_route {
+    enum pf_dev_leaf leaf;
+    pfs_inbound_fn fn;
+    void *ctx;
+};
+
+/* Rejection log lines, at most PFS_REJECT_LOG_LINES per PFS_REJECT_LOG_WINDOW_MS,
+ * then a count of the suppressed ones. */
+#define PFS_REJECT_LOG_WINDOW_MS 10000
+#define PFS_REJECT_LOG_LINES     20
+struct pfs_reject_log {
+    int64_t window_start_ms;
+    int lines;
+    int suppressed;
+};
+/* Logs one line (prefixed "ingest: ", control and non-ASCII bytes as '?'), rate limited. */
+void pfs_reject_log(struct pfs_reject_log *rl, const struct pfs_log *log,
+                    const struct pf_clock *clock, const char *fmt, ...) PF_PRINTF(4, 5);
+
+struct pfs_inbound {
+    struct pfs_inbound_route routes[PF_LEAF_COUNT]; /* by leaf; fn NULL: no route */
+    struct pfs_devmap *devs;
+    struct pfs_metrics *metrics;
+    const struct pfs_log *log;
+    const struct pf_clock *clock;
+    struct pfs_reject_log rejects;
+};
+
+void pfs_inbound_init(struct pfs_inbound *in, struct pfs_devmap *devs, struct pfs_metrics *metrics,
+                      const struct pfs_log *log, const struct pf_clock *clock);
+/* Installs n routes (a leaf routed twice keeps the later one). */
+void pfs_inbound_routes(struct pfs_inbound *in, const struct pfs_inbound_route *routes, size_t n);
+/* 0 if a route took the message, else the rejection reason (already counted). */
+int pfs_inbound_message(struct pfs_inbound *in, const char *topic, const void *payload, size_t len);
+
+#endif
