@@ -9,7 +9,9 @@
  * expiry) under the configured client id, so messages published while
  * posfleetd restarts are delivered when it returns. It subscribes to
  * pf/v1/dev/+/+ (or $share/GROUP/pf/v1/dev/+/+) with QoS 1 and reconnects
- * with jittered exponential backoff when the broker goes away.
+ * with jittered exponential backoff when the broker goes away. Over TLS it
+ * reads ahead, keeps its record buffers, and corks the socket while it reads a
+ * burst, so a burst's PUBACKs leave in a few segments (mqtt.c).
  *
  * Each message is handed to on_message on the loop thread; the payload is
  * valid only during the call. pfs_mqtt_publisher() lends the connection to
