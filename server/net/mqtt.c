@@ -74,7 +74,7 @@ static void mqtt__update_events(struct pfs_mqtt *m)
 #define MQTT_READS_PER_WAKEUP 64
 
 /* True if the TLS layer holds bytes already read from the socket: the socket may not turn
- * readable again for them (read-ahead, mqtt__tls_tune), so they are read on a timer. */
+ * readable again for them (read-ahead, mqtt__tls_tune), so mqtt__drain reads on a timer. */
 static bool mqtt__tls_buffered(struct pfs_mqtt *m)
 {
     SSL *ssl = m->mosq ? mosquitto_ssl_get(m->mosq) : NULL;
@@ -104,6 +104,7 @@ static void mqtt__cork(struct pfs_mqtt *m, int on)
  */
 static int mqtt__drain(struct pfs_mqtt *m, int *packets)
 {
+    unsigned long received = m->received;
     int rc = MOSQ_ERR_SUCCESS;
     bool corked = false;
 
@@ -121,6 +122,13 @@ static int mqtt__drain(struct pfs_mqtt *m, int *packets)
     }
     if (corked && m->poll)
         mqtt__cork(m, 0);
+    /* Records the TLS layer read ahead wait for no wake-up of the socket. When these
+     * reads took messages and stopped with bytes buffered (at their bound, or early
+     * because a PUBACK met a full send buffer: EAGAIN), read again at once; held reads
+     * (mqtt__hold_reads) may put that off by read_batch_ms. Bytes of a record not
+     * complete yet are left to the poll. */
+    if (rc == MOSQ_ERR_SUCCESS && m->poll && m->received != received && mqtt__tls_buffered(m))
+        uv_timer_start(&m->read_timer, mqtt__on_read_timer, 0, 0);
     return rc;
 }
 
@@ -138,19 +146,13 @@ static int mqtt__drain(struct pfs_mqtt *m, int *packets)
  */
 static void mqtt__hold_reads(struct pfs_mqtt *m, int packets)
 {
-    if (!m->poll || m->stopping)
+    if (!m->connected || !m->poll || m->cfg->mqtt_read_batch_ms <= 0 || m->stopping)
         return;
     /* A publish of ours (offers, event acks, diagnostics, chunks) is not done or was
      * made within read_batch_ms: held reads would cap QoS 1 at the broker's receive
      * maximum per read_batch_ms and slow a request/answer exchange (chunk requests). */
-    if (!m->connected || m->cfg->mqtt_read_batch_ms <= 0 || m->unacked ||
-        uv_now(m->loop) - m->published_at < (uint64_t)m->cfg->mqtt_read_batch_ms) {
-        /* Not held, but records the TLS layer read ahead wait for no wake-up: read
-         * them at once (the poll stays on). */
-        if (packets >= MQTT_READS_PER_WAKEUP && mqtt__tls_buffered(m))
-            uv_timer_start(&m->read_timer, mqtt__on_read_timer, 0, 0);
+    if (m->unacked || uv_now(m->loop) - m->published_at < (uint64_t)m->cfg->mqtt_read_batch_ms)
         return;
-    }
     m->read_held = true;
     uv_timer_start(&m->read_timer, mqtt__on_read_timer,
                    packets >= MQTT_READS_PER_WAKEUP ? 0 : (uint64_t)m->cfg->mqtt_read_batch_ms, 0);
@@ -178,8 +180,8 @@ static void mqtt__on_read_timer(uv_timer_t *t)
  * TLS settings libmosquitto does not offer, on each new connection. Read-ahead: a read
  * takes what the socket holds instead of one record's header and then its body, two
  * reads per message; libmosquitto reads on while the TLS layer has bytes of a record
- * (SSL_pending), and mqtt__drain's bound is followed by a read at once when more are
- * buffered (mqtt__hold_reads). Kept buffers: libmosquitto asks OpenSSL to free its
+ * (SSL_pending), and mqtt__drain reads again at once when it stopped with records
+ * buffered. Kept buffers: libmosquitto asks OpenSSL to free its
  * record buffers whenever they are empty, which for one connection carrying a report
  * per record meant allocating and freeing ~17 KiB twice per report (the allocations
  * large enough to make glibc consolidate its free lists each time).
@@ -400,6 +402,7 @@ static void mqtt__on_message(struct mosquitto *mosq, void *obj, const struct mos
 
     (void)mosq;
     (void)props;
+    m->received++;
     m->on_message(m->ctx, msg->topic, msg->payload,
                   msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }

@@ -62,6 +62,7 @@ struct pfs_mqtt {
     pfs_mqtt_published_cb on_published; /* optional, set after start */
     void *published_ctx;
     unsigned long connects; /* successful connections, for tests */
+    unsigned long received; /* messages handed to on_message */
 };
 
 /* Creates the client and starts connecting (failures retry with backoff). */
