@@ -4,7 +4,6 @@
 #include "fleet/ingest.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
