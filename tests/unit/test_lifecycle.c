@@ -4,6 +4,9 @@
  * repair step (pure functions, no database), repair states, the lock codecs,
  * and the store's lifecycle changes: every transition, every refusal with
  * nothing changed, swaps, tamper locks, repairs and the audit queries.
+ *
+ * Over 800 lines because it walks the whole lifecycle table twice, once as
+ * pure decisions and once through the store; the two halves share fixtures.
  */
 #include <check.h>
 #include <jansson.h>
