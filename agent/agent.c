@@ -27,6 +27,7 @@
 #include "pfa/diag.h"
 #include "pfa/lock.h"
 #include "pfa/log.h"
+#include "pf/num.h"
 #include "pf/fileio.h"
 #include "pf/msg.h"
 #include "pf/topic.h"
@@ -128,16 +129,15 @@ static int agent__topic(const struct pfa_agent *a, enum pf_dir dir, const char *
 
 static int agent__load_seq(struct pfa_agent *a)
 {
-    char *buf = NULL, *end;
+    char *buf = NULL;
     size_t len;
-    unsigned long v;
+    uint64_t v;
     uint32_t last = 0, qlast;
     int rc = pf_file_read(a->seq_path, AGENT_SEQ_MAX_FILE, &buf, &len);
 
     if (rc == 0) {
-        errno = 0;
-        v = strtoul(buf, &end, 10);
-        if (errno || end == buf || (*end && *end != '\n') || v > UINT32_MAX) {
+        buf[strcspn(buf, "\n")] = '\0';
+        if (pf_parse_u64(buf, 0, UINT32_MAX, &v) != 0) {
             pfa_warn(&a->log, "%s: not a sequence number; starting after the queue", a->seq_path);
         } else {
             last = (uint32_t)v;

@@ -31,6 +31,7 @@
 
 #include "pfa/agent.h"
 #include "pfa/update_state.h"
+#include "pf/num.h"
 #include "pf/b2.h"
 #include "pf/fileio.h"
 #include "pf/msg_diag.h"
@@ -348,8 +349,8 @@ static void diag__load_recent(struct pfa_diag *d)
 
 static void diag__load_archive_id(struct pfa_diag *d)
 {
-    char *path = pf_path_join(d->dir, "archive.id"), *buf = NULL, *sp, *end;
-    unsigned long long size;
+    char *path = pf_path_join(d->dir, "archive.id"), *buf = NULL, *sp;
+    uint64_t size;
     size_t len;
     int rc = path ? pf_file_read(path, PF_DIAG_ID_MAX + 32, &buf, &len) : PF_ENOMEM;
 
@@ -359,9 +360,8 @@ static void diag__load_archive_id(struct pfa_diag *d)
     sp = strchr(buf, ' ');
     if (sp) {
         *sp = '\0';
-        errno = 0;
-        size = strtoull(sp + 1, &end, 10);
-        if (!errno && end != sp + 1 && size <= PF_DIAG_ARCHIVE_MAX && pf_diag_id_valid(buf)) {
+        sp[1 + strcspn(sp + 1, "\n")] = '\0';
+        if (pf_parse_u64(sp + 1, 0, PF_DIAG_ARCHIVE_MAX, &size) == 0 && pf_diag_id_valid(buf)) {
             snprintf(d->archive_id, sizeof(d->archive_id), "%s", buf);
             d->archive_size = size;
         }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pfa/hal.h"
+#include "pf/num.h"
 #include "pf/fileio.h"
 
 #define SIM_VALUE_MAX 63
@@ -81,8 +82,8 @@ trim:
 static int sim__int(struct sim *s, const char *name, long long min, long long max, long long def,
                     long long *out)
 {
-    char buf[SIM_VALUE_MAX + 1], *end;
-    long long v;
+    char buf[SIM_VALUE_MAX + 1];
+    int64_t v;
     int rc = sim__read(s, name, buf, sizeof(buf));
 
     if (rc == PF_ENOENT) {
@@ -91,12 +92,8 @@ static int sim__int(struct sim *s, const char *name, long long min, long long ma
     }
     if (rc != 0)
         return rc;
-    errno = 0;
-    v = strtoll(buf, &end, 10);
-    if (errno || end == buf || *end)
-        return PF_EPARSE;
-    if (v < min || v > max)
-        return PF_ERANGE;
+    if ((rc = pf_parse_i64(buf, min, max, &v)) != 0)
+        return rc;
     *out = v;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "diag/diag.h"
+#include "pf/num.h"
 #include "pf/jsonv.h"
 #include "store/store_diag.h"
 
@@ -113,14 +114,13 @@ static void dapi__list(struct pfs_api *api, const struct pfs_http_req *req,
     int rc;
 
     if (lim) {
-        char *end;
+        int64_t n;
 
-        errno = 0;
-        limit = strtol(lim, &end, 10);
-        if (errno || end == lim || *end || limit < 1 || limit > DAPI_LIST_MAX) {
+        if (pf_parse_i64(lim, 1, DAPI_LIST_MAX, &n) != 0) {
             pfs_api_error(resp, PF_EINVAL, "limit: 1..%d", DAPI_LIST_MAX);
             return;
         }
+        limit = (long)n;
     }
     rc = pfs_store_device_status(api->store, serial, &(enum pfs_dev_status){0});
     if (rc) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fleet/alerts.h"
+#include "pf/num.h"
 #include "pf/jsonv.h"
 #include "updates/updates.h"
 
@@ -108,14 +109,11 @@ static json_t *api__health_row(const struct pfs_health_row *r)
 
 static int api__int_arg(const char *v, long min, long max, long *out)
 {
-    char *end;
-    long n;
+    int64_t n;
 
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max)
+    if (pf_parse_i64(v, min, max, &n) != 0)
         return PF_EINVAL;
-    *out = n;
+    *out = (long)n;
     return 0;
 }
 

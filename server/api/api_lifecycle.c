@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "lifecycle/lifectl.h"
+#include "pf/num.h"
 #include "pf/jsonv.h"
 #include "pf/topic.h"
 #include "store/store_lifecycle.h"
@@ -59,12 +60,9 @@ static json_t *lapi__body(const struct pfs_http_req *req, struct pfs_http_resp *
 
 static int lapi__int_arg(const char *v, long long min, long long max, long long *out)
 {
-    char *end;
-    long long n;
+    int64_t n;
 
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max)
+    if (pf_parse_i64(v, min, max, &n) != 0)
         return PF_EINVAL;
     *out = n;
     return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api_handlers.h"
+#include "pf/num.h"
 #include "pf/jsonv.h"
 #include "rollouts/rollout.h"
 
@@ -245,16 +246,11 @@ static int api_ro__member_cb(void *ctx, const struct pfs_ro_member_rec *m)
 
 static bool api_ro__long(const char *v, long min, long max, long *out)
 {
-    char *end;
-    long n;
+    int64_t n;
 
-    if (!v || !*v)
+    if (!v || pf_parse_i64(v, min, max, &n) != 0)
         return false;
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno || *end || n < min || n > max)
-        return false;
-    *out = n;
+    *out = (long)n;
     return true;
 }
 

@@ -14,6 +14,7 @@
 
 #include "pfa/log.h"
 #include "sim.h"
+#include "pf/num.h"
 
 #define MAIN_FD_SPARE 64 /* descriptors kept for logs, status, epoll, signals */
 
@@ -72,15 +73,12 @@ static void main__usage(FILE *f)
 
 static int main__num(const char *opt, const char *s, long long lo, long long hi, long long *out)
 {
-    char *end;
-    long long v;
+    int64_t v;
 
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
+    if (pf_parse_i64(s, lo, hi, &v) != 0) {
         fprintf(stderr, "posfleet-sim: %s: expected a whole number from %lld to %lld\n", opt, lo,
                 hi);
-        return -1;
+        return PF_EINVAL;
     }
     *out = v;
     return 0;
@@ -93,7 +91,7 @@ static int main__broker(const char *s, struct sim_opts *o, char *host, size_t hl
 
     if (!colon || colon == s || (size_t)(colon - s) >= hlen ||
         main__num("--broker", colon + 1, 1, 65535, &port))
-        return -1;
+        return PF_EINVAL;
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = '\0';
     o->broker_host = host;
@@ -114,7 +112,7 @@ static int main__nofile(size_t n)
         fprintf(stderr,
                 "posfleet-sim: %zu terminals need %zu descriptors; the hard limit is %llu\n", n,
                 n + MAIN_FD_SPARE, (unsigned long long)rl.rlim_cur);
-        return -1;
+        return PF_EINVAL;
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pf/num.h"
 #include "pf/fileio.h"
 #include "pfa/backoff.h"
 #include "sim.h"
@@ -23,7 +24,7 @@ int sim_models_parse(const char *s, struct sim_model_mix *mix, size_t max, struc
         const char *end = comma ? comma : p + strlen(p);
         const char *colon = memchr(p, ':', (size_t)(end - p));
         size_t mlen = (size_t)((colon ? colon : end) - p);
-        unsigned long w = 1;
+        uint64_t w = 1;
 
         if (n == max)
             return pf_error_set(err, PF_EINVAL, "--models: more than %zu models", max);
@@ -36,7 +37,7 @@ int sim_models_parse(const char *s, struct sim_model_mix *mix, size_t max, struc
                                     "--models: printable characters without blanks only");
         }
         if (colon) {
-            char num[16], *e;
+            char num[16];
             size_t nl = (size_t)(end - colon - 1);
 
             if (nl == 0 || nl >= sizeof(num))
@@ -44,9 +45,7 @@ int sim_models_parse(const char *s, struct sim_model_mix *mix, size_t max, struc
                                     p);
             memcpy(num, colon + 1, nl);
             num[nl] = '\0';
-            errno = 0;
-            w = strtoul(num, &e, 10);
-            if (errno || *e || w == 0 || w > 1000000)
+            if (pf_parse_u64(num, 1, 1000000, &w) != 0)
                 return pf_error_set(err, PF_EINVAL, "--models: weight of %.*s must be 1..1000000",
                                     (int)mlen, p);
         }
