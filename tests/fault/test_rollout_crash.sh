@@ -31,6 +31,12 @@ set -euo pipefail
 . "$(dirname "$0")/../integration/update_lib.sh"
 . "$(dirname "$0")/../integration/rollout_lib.sh"
 
+# The rollout's health gate counts silent terminals. This test is about crash
+# safety, not silence: on a loaded machine a simulated terminal rebooting into
+# the new firmware can take longer than the stack's 6 s to report again, and
+# the rollout would pause itself. Silence here means 30 s without a message.
+export PF_SILENT_AFTER=15
+
 N=${ROLLOUT_CRASH_N:-1000}
 KILLS=${ROLLOUT_CRASH_KILLS:-6}
 SEED=${ROLLOUT_CRASH_SEED:-$(( $(date +%s%N) % 32768 ))}

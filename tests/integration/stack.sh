@@ -50,7 +50,7 @@ http.addr = 127.0.0.1
 http.port = $PF_HTTP_PORT
 http.tokens = $dir/tokens
 report_interval_s = ${PF_REPORT_INTERVAL:-2}
-silent_after = 3
+silent_after = ${PF_SILENT_AFTER:-3}
 log_level = info
 $extra
 CONF
