@@ -96,6 +96,12 @@ static void dapi__create(struct pfs_api *api, struct pfs_diag *diag, const struc
         rc = pfs_diag_request(diag, serial, command, args, deadline_s, &actor, id, &deadline_ms,
                               &err);
     json_decref(body);
+    if (rc == PF_ELIMIT) {
+        /* pfs_diag_request's PF_ELIMIT is its rate limit: worth a retry later. */
+        pfs_api_json(resp, 429,
+                     json_pack("{s:s, s:s}", "error", pf_errname(rc), "message", err.msg));
+        return;
+    }
     if (rc) {
         pfs_api_error(resp, rc, "%s", err.msg[0] ? err.msg : pf_strerror(rc));
         return;

@@ -24,8 +24,6 @@ int pfs_api_status(int code)
         return 409;
     case PF_ETOOBIG:
         return 413;
-    case PF_ELIMIT:
-        return 429;
     case PF_ECONN:
         return 503;
     case PF_EPARSE:
@@ -35,7 +33,8 @@ int pfs_api_status(int code)
     case PF_EVERSION:
         return 400;
     default:
-        /* Signature, key, manifest and payload refusals: the uploaded bundle's fault. */
+        /* Signature, key, manifest and payload refusals, and a bundle past the format's
+         * size or count limits (PF_ELIMIT): the uploaded bundle's fault, not worth a retry. */
         if (code <= PF_EBAD_SIG && code >= PF_EFEETABLE)
             return 400;
         return 500;

@@ -15,7 +15,9 @@
 #include "pf/error.h"
 
 /* The HTTP status for a PF_E* code: 400 the request's fault (including every verifier
- * refusal), 401, 403, 404, 409, 413, 429, 503, else 500. */
+ * refusal and PF_ELIMIT, a size or count past the format's limits), 401, 403, 404, 409,
+ * 413 (body over the route's limit), 503, else 500. A rate limit is not a code of its
+ * own: the module that applies one answers 429 itself. */
 int pfs_api_status(int code);
 
 /* Answers status with o serialized (o's reference is taken); 500 if it cannot be. */

@@ -27,6 +27,7 @@
 #include "pf/msg.h"
 #include "server.h"
 #include "testutil.h"
+#include "api/api_resp.h"
 #include "api/tokens.h"
 
 static char dir[256];
@@ -654,6 +655,18 @@ START_TEST(silent_broker_gets_another_attempt)
 }
 END_TEST
 
+/* A bundle past the format's size or count limits is the uploader's fault: 400, never
+ * 429, which tells a client to retry the same bytes later. A body over the route's limit
+ * is 413. */
+START_TEST(limit_refusals_are_400_or_413)
+{
+    ck_assert_int_eq(pfs_api_status(PF_ELIMIT), 400);
+    ck_assert_int_eq(pfs_api_status(PF_ETOOBIG), 413);
+    ck_assert_int_eq(pfs_api_status(PF_EUNSAFE_PATH), 400);
+    ck_assert_int_eq(pfs_api_status(PF_EFEETABLE), 400);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_api");
@@ -670,6 +683,7 @@ static Suite *suite(void)
     tcase_add_test(tc, list_pages_filters_summary);
     tcase_add_test(tc, bulk_import_all_or_nothing);
     tcase_add_test(tc, metrics_without_token);
+    tcase_add_test(tc, limit_refusals_are_400_or_413);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tm, mqtt_setup, mqtt_teardown);
     tcase_set_timeout(tm, 90);
