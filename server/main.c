@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/config.h"
 #include "server.h"
@@ -14,6 +15,27 @@ static void usage(FILE *f)
                "  -c, --config FILE   configuration file (docs/server.md)\n"
                "      --check-config  validate the configuration and exit\n"
                "  -h, --help          this text\n");
+}
+
+/* Every HTTP connection is a descriptor: raise the soft limit to the hard one
+ * so http.max_conns (plus the store and broker) fits, and warn when it cannot. */
+static void raise_nofile(const struct pfs_config *cfg)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)cfg->http_max_conns + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        fprintf(stderr,
+                "posfleetd: warning: %llu descriptors allowed, http.max_conns = %d needs about "
+                "%llu\n",
+                (unsigned long long)rl.rlim_cur, cfg->http_max_conns, (unsigned long long)need);
 }
 
 int main(int argc, char **argv)
@@ -60,6 +82,7 @@ int main(int argc, char **argv)
         printf("posfleetd: %s: configuration OK\n", path);
         return 0;
     }
+    raise_nofile(&cfg);
     rc = pfs_server_new(&cfg, &opts, &srv, &err);
     if (rc) {
         fprintf(stderr, "posfleetd: %s\n", err.msg);

@@ -320,6 +320,9 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api->bulk_max = (size_t)cfg->http_import_max;
     ho.addr = cfg->http_addr;
     ho.port = cfg->http_port;
+    ho.max_conns = cfg->http_max_conns;
+    ho.max_conns_per_ip = cfg->http_max_conns_per_ip;
+    ho.head_timeout_ms = cfg->http_head_timeout_ms;
     {
         struct pfs_http_service svc = pfs_api_service(s->api);
 

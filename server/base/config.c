@@ -34,6 +34,9 @@ void pfs_config_defaults(struct pfs_config *c)
     c->http_port = 8080;
     c->http_body_max = 64 * 1024;
     c->http_import_max = 128 * 1024 * 1024;
+    c->http_max_conns = 4096;
+    c->http_max_conns_per_ip = 64;
+    c->http_head_timeout_ms = 10000;
     c->report_interval_s = 60;
     c->silent_after = 3;
     c->log_level = PFS_LOG_INFO;
@@ -88,6 +91,9 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     STR("http.tokens", http_tokens);
     INT("http.body_max", http_body_max, 1024, 16 * 1024 * 1024);
     INT("http.import_max", http_import_max, 1024, 1024 * 1024 * 1024);
+    INT("http.max_conns", http_max_conns, 16, 65536);
+    INT("http.max_conns_per_ip", http_max_conns_per_ip, 1, 65536);
+    INT("http.head_timeout_ms", http_head_timeout_ms, 100, 600000);
     INT("report_interval_s", report_interval_s, 1, 86400);
     INT("silent_after", silent_after, 1, 1000);
     STR("artifacts.dir", artifacts_dir);
@@ -176,5 +182,11 @@ int pfs_config_check(const struct pfs_config *c, struct pf_error *err)
         return pf_error_set(err, PF_EINVAL, "store.path: empty");
     if (!c->http_addr[0])
         return pf_error_set(err, PF_EINVAL, "http.addr: empty");
+    /* One address must not be able to take every connection. */
+    if (c->http_max_conns_per_ip * 4 > c->http_max_conns)
+        return pf_error_set(
+                err, PF_EINVAL,
+                "http.max_conns_per_ip: %d is more than a quarter of http.max_conns (%d)",
+                c->http_max_conns_per_ip, c->http_max_conns);
     return 0;
 }

@@ -41,6 +41,9 @@ struct pfs_config {
     char http_tokens[PATH_MAX]; /* "" = no tokens: every /v1 call is refused */
     int http_body_max;          /* bytes */
     int http_import_max;        /* bytes, for POST /v1/devices/import */
+    int http_max_conns;         /* connections open at once, all clients */
+    int http_max_conns_per_ip;  /* connections open at once from one address */
+    int http_head_timeout_ms;   /* a request's whole head must arrive within this */
     int report_interval_s;
     int silent_after;                 /* intervals */
     char artifacts_dir[PATH_MAX];     /* "" = "artifacts" next to store.path */

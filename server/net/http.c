@@ -15,6 +15,20 @@
 
 #include "pf/num.h"
 
+#define HTTP_MAX_CONNS        4096
+#define HTTP_MAX_CONNS_PER_IP 64
+#define HTTP_HEAD_TIMEOUT_MS  10000
+
+/* One open connection, from MHD's connection-started to its closed notice;
+ * MHD keeps it as the socket context. */
+struct http__sock {
+    struct http__sock *prev, *next;
+    int fd;
+    uint64_t head_since; /* loop ms when its current request head began */
+    bool in_request;     /* the head is complete: the access handler has it */
+    bool shut;           /* shut down by the head deadline; MHD closes it next */
+};
+
 /* One request. begin() took it when taken is set (done() is then owed). */
 struct http__conn {
     void *state;
@@ -160,6 +174,12 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
 
     (void)version;
     if (!hc) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        /* The head is complete: the head deadline no longer applies. */
+        if (ci && ci->socket_context)
+            ((struct http__sock *)ci->socket_context)->in_request = true;
         /* Headers only: the service decides before any of the body is read. */
         hc = calloc(1, sizeof(*hc));
         if (!hc)
@@ -199,14 +219,85 @@ static void http__completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct pfs_http *h = cls;
     struct http__conn *hc = *con_cls;
 
-    (void)c;
     (void)toe;
+    {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        /* A kept-alive connection's next head gets a deadline of its own. */
+        if (ci && ci->socket_context) {
+            struct http__sock *sk = ci->socket_context;
+
+            sk->in_request = false;
+            sk->head_since = uv_now(h->loop);
+        }
+    }
     if (hc) {
         if (hc->taken && h->svc.done)
             h->svc.done(h->svc.ctx, hc->state);
         free(hc->buf);
         free(hc);
         *con_cls = NULL;
+    }
+}
+
+static void http__notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                         enum MHD_ConnectionNotificationCode toe)
+{
+    struct pfs_http *h = cls;
+    struct http__sock *sk = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        /* Without memory the connection simply has no head deadline. */
+        sk = calloc(1, sizeof(*sk));
+        if (!sk)
+            return;
+        sk->fd = ci ? ci->connect_fd : -1;
+        sk->head_since = uv_now(h->loop);
+        sk->next = h->socks;
+        if (h->socks)
+            h->socks->prev = sk;
+        h->socks = sk;
+        *socket_context = sk;
+        return;
+    }
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED && sk) {
+        if (sk->prev)
+            sk->prev->next = sk->next;
+        else
+            h->socks = sk->next;
+        if (sk->next)
+            sk->next->prev = sk->prev;
+        free(sk);
+        *socket_context = NULL;
+    }
+}
+
+/* Shuts down every connection whose request head is overdue. MHD sees the
+ * shutdown on its next run (the socket turns readable with end of file) and
+ * closes the connection as usual, so its notices and done() still follow. */
+static void http__on_head_timer(uv_timer_t *t)
+{
+    struct pfs_http *h = t->data;
+    uint64_t now = uv_now(h->loop);
+    int shut = 0;
+
+    for (struct http__sock *sk = h->socks; sk; sk = sk->next) {
+        if (sk->in_request || sk->shut || sk->fd < 0)
+            continue;
+        if (now - sk->head_since < h->head_timeout_ms)
+            continue;
+        shutdown(sk->fd, SHUT_RDWR);
+        sk->shut = true;
+        shut++;
+    }
+    if (shut) {
+        h->heads_timed_out += (uint64_t)shut;
+        pfs_log_debug(h->log, "http: closed %d connections whose request head took over %llu ms",
+                      shut, (unsigned long long)h->head_timeout_ms);
     }
 }
 
@@ -234,6 +325,8 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     memset(h, 0, sizeof(*h));
     memset(&ss, 0, sizeof(ss));
     h->loop = loop;
+    h->head_timeout_ms =
+            (uint64_t)(opts->head_timeout_ms > 0 ? opts->head_timeout_ms : HTTP_HEAD_TIMEOUT_MS);
     h->svc = *svc;
     h->log = log;
     if (inet_pton(AF_INET, opts->addr, &sin->sin_addr) == 1) {
@@ -249,9 +342,13 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     h->daemon = MHD_start_daemon(
             flags, (uint16_t)opts->port, NULL, NULL, http__access, h, MHD_OPTION_EXTERNAL_LOGGER,
             http__log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-            http__completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)(128 * 1024), MHD_OPTION_END);
+            http__completed, h, MHD_OPTION_NOTIFY_CONNECTION, http__notify, h,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned int)(opts->max_conns > 0 ? opts->max_conns : HTTP_MAX_CONNS),
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned int)(opts->max_conns_per_ip > 0 ? opts->max_conns_per_ip
+                                                      : HTTP_MAX_CONNS_PER_IP),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
     if (!h->daemon)
         return pf_error_set(err, PF_EIO, "http: cannot listen on %s:%d", opts->addr, opts->port);
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -268,8 +365,13 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     h->poll.data = h;
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
+    uv_timer_init(loop, &h->head_timer);
+    h->head_timer.data = h;
     h->handles_open = 1;
     uv_poll_start(&h->poll, UV_READABLE, http__on_poll);
+    /* Swept four times per deadline: a slow head lives at most 1.25 deadlines. */
+    uv_timer_start(&h->head_timer, http__on_head_timer, h->head_timeout_ms / 4,
+                   h->head_timeout_ms / 4);
     http__schedule(h);
     return 0;
 
@@ -284,8 +386,10 @@ void pfs_http_stop(struct pfs_http *h)
     if (h->handles_open) {
         uv_poll_stop(&h->poll);
         uv_timer_stop(&h->timer);
+        uv_timer_stop(&h->head_timer);
         uv_close((uv_handle_t *)&h->poll, NULL);
         uv_close((uv_handle_t *)&h->timer, NULL);
+        uv_close((uv_handle_t *)&h->head_timer, NULL);
         h->handles_open = 0;
     }
     if (h->daemon) {

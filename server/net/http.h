@@ -21,12 +21,21 @@
  * request may do, and how large its body may be, is the service's to decide.
  *
  * The service fills a struct pfs_http_resp; http owns and frees resp->body.
+ *
+ * Idle connections cannot lock clients out: one address may hold at most
+ * max_conns_per_ip connections and all together max_conns (MHD refuses the
+ * excess on accept), and a request's whole head must arrive within
+ * head_timeout_ms of the connection opening (or of the previous request
+ * ending, on a kept-alive connection). MHD's own idle timeout restarts with
+ * every byte, so http keeps a list of connections whose head is still
+ * arriving and a timer on the loop shuts down those past the deadline.
  */
 #ifndef PFS_HTTP_H
 #define PFS_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "base/log.h"
@@ -63,11 +72,17 @@ struct pfs_http_service {
     void *ctx;
 };
 
+struct http__sock;
+
 struct pfs_http {
     uv_loop_t *loop;
     struct MHD_Daemon *daemon;
     uv_poll_t poll;
     uv_timer_t timer;
+    uv_timer_t head_timer;    /* sweeps socks for heads past the deadline */
+    struct http__sock *socks; /* every open connection, newest first */
+    uint64_t head_timeout_ms;
+    uint64_t heads_timed_out; /* connections closed by the head deadline */
     int handles_open;
     int port;
     struct pfs_http_service svc;
@@ -75,8 +90,11 @@ struct pfs_http {
 };
 
 struct pfs_http_opts {
-    const char *addr; /* IPv4 or IPv6 literal */
-    int port;         /* 0: any free port; pfs_http.port tells which */
+    const char *addr;     /* IPv4 or IPv6 literal */
+    int port;             /* 0: any free port; pfs_http.port tells which */
+    int max_conns;        /* 0: 4096 */
+    int max_conns_per_ip; /* 0: 64 */
+    int head_timeout_ms;  /* 0: 10000 */
 };
 
 int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_opts *opts,

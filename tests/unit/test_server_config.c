@@ -49,6 +49,9 @@ START_TEST(defaults)
     ck_assert_str_eq(c.store_backend, "sqlite");
     ck_assert_int_eq(c.report_interval_s, 60);
     ck_assert_int_eq(c.silent_after, 3);
+    ck_assert_int_eq(c.http_max_conns, 4096);
+    ck_assert_int_eq(c.http_max_conns_per_ip, 64);
+    ck_assert_int_eq(c.http_head_timeout_ms, 10000);
     ck_assert(!pfs_config_tls(&c));
     ck_assert_int_eq(pfs_config_mqtt_port(&c), 1883);
 }
@@ -114,6 +117,11 @@ START_TEST(bad_files)
             {"store.path =\n", PF_EINVAL, "store.path"},
             {"store.backend = postgres\n", PF_EINVAL,
              "store.backend: 'postgres' is not built into this posfleetd (it has: sqlite)"},
+            {"http.head_timeout_ms = 0\n", PF_ERANGE, "http.head_timeout_ms"},
+            {"http.max_conns = 8\n", PF_ERANGE, "http.max_conns"},
+            {"http.max_conns_per_ip = 0\n", PF_ERANGE, "http.max_conns_per_ip"},
+            {"http.max_conns = 100\nhttp.max_conns_per_ip = 26\n", PF_EINVAL,
+             "http.max_conns_per_ip: 26 is more than a quarter of http.max_conns (100)"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -124,6 +132,22 @@ START_TEST(bad_files)
         ck_assert_msg(rc == cases[i].code, "case %zu: %s (%s)", i, pf_errname(rc), err.msg);
         ck_assert_msg(strstr(err.msg, cases[i].mentions), "case %zu: %s", i, err.msg);
     }
+}
+END_TEST
+
+START_TEST(http_limits)
+{
+    struct pfs_config c;
+    struct pf_error err = {0};
+
+    ck_assert_int_eq(load_text(&c,
+                               "http.max_conns = 100\nhttp.max_conns_per_ip = 25\n"
+                               "http.head_timeout_ms = 1500\n",
+                               &err),
+                     0);
+    ck_assert_int_eq(c.http_max_conns, 100);
+    ck_assert_int_eq(c.http_max_conns_per_ip, 25);
+    ck_assert_int_eq(c.http_head_timeout_ms, 1500);
 }
 END_TEST
 
@@ -146,6 +170,7 @@ static Suite *suite(void)
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, full_file);
     tcase_add_test(tc, bad_files);
+    tcase_add_test(tc, http_limits);
     tcase_add_test(tc, missing_file);
     suite_add_tcase(s, tc);
     return s;
