@@ -3,27 +3,13 @@
  */
 #include "apierr.h"
 
+#include "safe_text.h"
+
 #include <string.h>
 
 void pfc_text_clean(const char *s, char *out, size_t len)
 {
-    size_t i = 0;
-
-    if (!len)
-        return;
-    for (; s && *s && i + 1 < len; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c >= 0x80) {
-            /* One '?' per UTF-8 sequence, not per byte. */
-            if ((c & 0xc0) == 0x80)
-                continue;
-            out[i++] = '?';
-        } else {
-            out[i++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-        }
-    }
-    out[i] = '\0';
+    (void)pfc_safe_text(s, out, len);
 }
 
 int pfc_api_error(long status, json_t *body, const char *subject, bool have_token,

@@ -37,9 +37,10 @@ int pfc_api_error(long status, json_t *body, const char *subject, bool have_toke
 int pfc_exit_code(int code);
 
 /*
- * Copies s into out[len] keeping printable ASCII only (anything else becomes
- * '?'), so nothing a server or terminal sends can move the cursor, switch
- * the terminal's character set or smuggle escape sequences.
+ * Copies s into out[len] through pfc_safe_text (safe_text.h): controls,
+ * C1, bidi overrides and invalid UTF-8 shown escaped ("\x1b", "\u009b"),
+ * printable UTF-8 unchanged, so nothing a server or terminal sends can move
+ * the cursor, retitle the terminal or smuggle escape sequences.
  */
 void pfc_text_clean(const char *s, char *out, size_t len);
 

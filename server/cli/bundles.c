@@ -183,7 +183,7 @@ int pfc_render_device_updates(FILE *out, int64_t now_ms, const struct pfc_args *
                               struct pf_error *err)
 {
     json_t *cur = json_object_get(resp, "update"), *hist = json_object_get(resp, "updates");
-    char status[160], v[160];
+    char status[160], line[512], v[1024];
     int rc = pfc_render_device(out, now_ms, a, resp, err);
 
     if (rc)
@@ -194,9 +194,10 @@ int pfc_render_device_updates(FILE *out, int64_t now_ms, const struct pfc_args *
         return 0;
     }
     bundles__status(cur, status, sizeof(status));
-    pfc_text_clean(status, v, sizeof(v));
-    fprintf(out, "  %-14s %s %s (%s)\n", "current", bundles__str(cur, "kind"),
-            bundles__str(cur, "version"), v);
+    snprintf(line, sizeof(line), "%s %s (%s)", bundles__str(cur, "kind"),
+             bundles__str(cur, "version"), status);
+    pfc_text_clean(line, v, sizeof(v));
+    fprintf(out, "  %-14s %s\n", "current", v);
     pfc_text_clean(bundles__str(cur, "offer"), v, sizeof(v));
     fprintf(out, "  %-14s %s\n", "offer", v);
     fprintf(out, "\nupdate history (newest first)\n");

@@ -5,12 +5,14 @@
 #include "diag.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "pf/fileio.h"
+#include "safe_text.h"
 #include "table.h"
 
 #define DIAG_POLL_MS      200
@@ -32,19 +34,37 @@ static const char *diag__str(json_t *o, const char *key)
     return s ? s : "";
 }
 
-/* Prints s made safe for a terminal (nothing a terminal sent may move the cursor). */
+/*
+ * Prints one line: prefix, then s made safe for a terminal (safe_text.h).
+ * Every string of an answer reaches the screen through here, pfc_safe_fputs
+ * or a table: nothing a terminal sent may move the cursor or retitle the
+ * window, and one field stays on one line.
+ */
 static void diag__put(FILE *out, const char *prefix, const char *s)
 {
-    char clean[DIAG_TEXT];
+    fputs(prefix, out);
+    pfc_safe_fputs(s, out);
+    fputc('\n', out);
+}
 
-    pfc_text_clean(s, clean, sizeof(clean));
-    fprintf(out, "%s%s\n", prefix, clean);
+/* Formats a line whose arguments may be terminal-sent, and prints it through diag__put. */
+static void diag__putf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void diag__putf(FILE *out, const char *fmt, ...)
+{
+    char line[DIAG_TEXT];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    diag__put(out, "", line);
 }
 
 static void diag__kv(FILE *out, const char *key, json_t *v)
 {
-    char buf[64], clean[DIAG_TEXT];
+    char buf[64], clean[DIAG_TEXT], ckey[DIAG_TEXT];
     const char *s = buf;
+    int pad;
 
     if (json_is_string(v))
         s = json_string_value(v);
@@ -56,8 +76,10 @@ static void diag__kv(FILE *out, const char *key, json_t *v)
         s = "-";
     else
         s = "(structured)";
-    pfc_text_clean(s, clean, sizeof(clean));
-    fprintf(out, "  %-24s %s\n", key, clean);
+    pfc_safe_text(s, clean, sizeof(clean));
+    pfc_safe_text(key, ckey, sizeof(ckey));
+    pad = 24 - (int)pfc_safe_width(ckey);
+    fprintf(out, "  %s%*s %s\n", ckey, pad > 0 ? pad : 0, "", clean);
 }
 
 static void diag__render_selftest(FILE *out, json_t *r)
@@ -135,9 +157,10 @@ static void diag__render_result(FILE *out, const char *cmd, json_t *r)
     if (!strcmp(cmd, "selftest")) {
         diag__render_selftest(out, r);
     } else if (!strcmp(cmd, "logs")) {
-        fprintf(out, "last %zu log lines (kept %lld, level %s):\n",
-                json_array_size(json_object_get(r, "lines")),
-                (long long)json_integer_value(json_object_get(r, "kept")), diag__str(r, "level"));
+        diag__putf(out, "last %zu log lines (kept %lld, level %s):",
+                   json_array_size(json_object_get(r, "lines")),
+                   (long long)json_integer_value(json_object_get(r, "kept")),
+                   diag__str(r, "level"));
         json_array_foreach(json_object_get(r, "lines"), i, v)
                 diag__put(out, "  ", json_string_value(v) ? json_string_value(v) : "");
     } else if (!strcmp(cmd, "net")) {
@@ -170,9 +193,10 @@ static void diag__render_result(FILE *out, const char *cmd, json_t *r)
         char until[64];
 
         pfc_utctime(json_integer_value(json_object_get(r, "until_ms")), until, sizeof(until));
-        fprintf(out, "log level %s for %lld minute(s), until %s; then back to %s\n",
-                diag__str(r, "level"), (long long)json_integer_value(json_object_get(r, "minutes")),
-                until, diag__str(r, "reverts_to"));
+        diag__putf(out, "log level %s for %lld minute(s), until %s; then back to %s",
+                   diag__str(r, "level"),
+                   (long long)json_integer_value(json_object_get(r, "minutes")), until,
+                   diag__str(r, "reverts_to"));
     } else if (!strcmp(cmd, "reboot")) {
         fprintf(out, "the terminal is rebooting\n");
     } else if (!strcmp(cmd, "archive")) {
@@ -182,12 +206,18 @@ static void diag__render_result(FILE *out, const char *cmd, json_t *r)
                 json_is_true(json_object_get(r, "truncated")) ? ", TRUNCATED to fit" : "");
         fprintf(out, "  entries:");
         json_array_foreach(json_object_get(r, "entries"), i, v)
-                fprintf(out, " %s", json_string_value(v) ? json_string_value(v) : "?");
+        {
+            fputc(' ', out);
+            pfc_safe_fputs(json_string_value(v) ? json_string_value(v) : "?", out);
+        }
         fprintf(out, "\n");
         if (json_array_size(json_object_get(r, "omitted"))) {
             fprintf(out, "  left out:");
             json_array_foreach(json_object_get(r, "omitted"), i, v)
-                    fprintf(out, " %s", json_string_value(v) ? json_string_value(v) : "?");
+            {
+                fputc(' ', out);
+                pfc_safe_fputs(json_string_value(v) ? json_string_value(v) : "?", out);
+            }
             fprintf(out, "\n");
         }
     } else {
@@ -207,8 +237,8 @@ int pfc_render_diag(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t 
         return pf_error_set(err, PF_ESCHEMA, "no status or command");
     pfc_reltime(now_ms, json_integer_value(json_object_get(resp, "created_ms")), when,
                 sizeof(when));
-    fprintf(out, "%s  %s on %s by %s, %s\n", diag__str(resp, "id"), cmd, diag__str(resp, "serial"),
-            diag__str(resp, "actor"), when);
+    diag__putf(out, "%s  %s on %s by %s, %s", diag__str(resp, "id"), cmd, diag__str(resp, "serial"),
+               diag__str(resp, "actor"), when);
     if (!strcmp(status, "pending")) {
         fprintf(out, "waiting for the terminal (deadline not reached)\n");
         return 0;
@@ -239,9 +269,9 @@ int pfc_render_diag(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t 
     if (json_is_object(result))
         diag__render_result(out, cmd, result);
     if (json_is_object(arc))
-        fprintf(out, "  transfer: %s, %lld of %lld bytes\n", diag__str(arc, "state"),
-                (long long)json_integer_value(json_object_get(arc, "received")),
-                (long long)json_integer_value(json_object_get(arc, "size")));
+        diag__putf(out, "  transfer: %s, %lld of %lld bytes", diag__str(arc, "state"),
+                   (long long)json_integer_value(json_object_get(arc, "received")),
+                   (long long)json_integer_value(json_object_get(arc, "size")));
     return 0;
 }
 

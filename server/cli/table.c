@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "apierr.h"
+#include "safe_text.h"
 
 int pfc_table_init(struct pfc_table *t, size_t ncols, const char *const *head, const char *align)
 {
@@ -41,14 +42,14 @@ static char *table__cell(const char *s, size_t max)
     char buf[PFC_CELL_MAX * 4 + 1];
     char *c;
 
-    pfc_text_clean(s ? s : "-", buf, sizeof(buf));
+    pfc_safe_text(s ? s : "-", buf, sizeof(buf));
     if (!buf[0])
         memcpy(buf, "-", 2);
-    if (strlen(buf) > max) {
+    if (pfc_safe_width(buf) > max) {
         if (max >= 3)
-            memcpy(buf + max - 3, "...", 4);
+            memcpy(buf + pfc_safe_prefix(buf, max - 3), "...", 4);
         else
-            buf[max] = '\0';
+            buf[pfc_safe_prefix(buf, max)] = '\0';
     }
     c = strdup(buf);
     return c;
@@ -87,14 +88,16 @@ static void table__line(const struct pfc_table *t, FILE *f, const char *indent,
         int w = (int)width[i];
         bool last = i + 1 == t->ncols;
 
+        int pad = w - (int)pfc_safe_width(cells[i]);
+
         if (i)
             fputs("  ", f);
         if (t->align[i] == 'r')
-            fprintf(f, "%*s", w, cells[i]);
+            fprintf(f, "%*s%s", pad > 0 ? pad : 0, "", cells[i]);
         else if (last)
             fputs(cells[i], f);
         else
-            fprintf(f, "%-*s", w, cells[i]);
+            fprintf(f, "%s%*s", cells[i], pad > 0 ? pad : 0, "");
     }
     fputc('\n', f);
 }
@@ -110,7 +113,7 @@ void pfc_table_print(const struct pfc_table *t, FILE *f, const char *indent)
     }
     for (size_t r = 0; r < t->nrows; r++) {
         for (size_t i = 0; i < t->ncols; i++) {
-            size_t n = strlen(t->cells[r * t->ncols + i]);
+            size_t n = pfc_safe_width(t->cells[r * t->ncols + i]);
 
             if (n > width[i])
                 width[i] = n;

@@ -48,12 +48,19 @@ static json_t *load(const char *text)
     return j;
 }
 
-/* Plain ASCII only: printable characters and newlines; no line ends in a space. */
+/*
+ * Printable text only: no control but newlines, no DEL, no C1 (C2 80..9F);
+ * printable UTF-8 passes. No line ends in a space.
+ */
 static void assert_clean(const char *s)
 {
     for (const char *p = s; *p; p++) {
-        ck_assert_msg((*p >= 0x20 && *p < 0x7f) || *p == '\n', "byte 0x%02x at %zu",
-                      (unsigned char)*p, (size_t)(p - s));
+        unsigned char b = (unsigned char)*p;
+
+        ck_assert_msg((b >= 0x20 && b != 0x7f) || b == '\n', "byte 0x%02x at %zu", b,
+                      (size_t)(p - s));
+        ck_assert_msg(!(b == 0xc2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f),
+                      "C1 control at %zu", (size_t)(p - s));
         if (*p == '\n' && p > s)
             ck_assert_msg(p[-1] != ' ', "trailing space before offset %zu", (size_t)(p - s));
     }
@@ -162,7 +169,7 @@ START_TEST(lists)
     cap_open(&c);
     ck_assert_int_eq(pfc_render_merchants(c.f, NOW, NULL, j, &err), 0);
     assert_clean(cap_text(&c));
-    ck_assert_ptr_nonnull(strstr(c.buf, "M1  active  ??    5812  Asia/Shanghai  T1      -\n"));
+    ck_assert_ptr_nonnull(strstr(c.buf, "M1  active  幸运  5812  Asia/Shanghai  T1      -\n"));
     ck_assert_ptr_nonnull(strstr(c.buf, "more after M1: use --after\n"));
     cap_close(&c);
     json_decref(j);

@@ -608,7 +608,7 @@ START_TEST(show_sparse_and_bad)
 
     cap_open(&c);
     ck_assert_int_eq(pfc_render_rollout(c.f, NOW, NULL, j, &err), 0);
-    ck_assert_str_eq(cap_text(&c), "rollout   4  ?[2Jx\n"
+    ck_assert_str_eq(cap_text(&c), "rollout   4  \\x1b[2Jx\n"
                                    "state     completed\n"
                                    "bundle    - -  -\n"
                                    "members   2, stage 1\n"

@@ -34,7 +34,7 @@ static const struct table_case {
             "SERIAL                                                            MODEL  FW     SLOT  FEE     STATUS   LAST-SEEN  BATTERY  PAPER        SIGNAL  ALERTS\n"
             "PF1                                                               A920   1.4.2  a     2026.1  online     12s ago  87% chg  ok       -71 dBm 4g  tamper,paper_out,3\n"
             "PF2                                                               -      2.0    b     -       revoked      never       5%  -      -90 dBm wifi  -\n"
-            "PF3 ?[31mred                                                      12     -      -     yes     weird      16m ago        -  {...}       -50 dBm  x\n"
+            "PF3 \\x1b[31mred                                                   12     -      -     yes     weird      16m ago        -  {...}       -50 dBm  x\n"
             "PF4-012345678901234567890123456789012345678901234567890123456...  -      -      -     -       never        never        -  -                 -  -\n"
             "-                                                                 -      -      -     -       never        never        -  -                 -  -\n"},
         {"devices_empty", pfc_render_devices,
@@ -96,7 +96,7 @@ static const struct table_case {
             "abc  firmware   1.0      A920,B   123 B  16m ago\n"
             "def  fee_table  2026.2   any     20 MiB  never\n"
             "5    -          -        any       -1 B  never\n"
-            "ghi  -          -        C?      14 KiB  never\n"},
+            "ghi  -          -        Cé      14 KiB  never\n"},
         {"bundles_empty", pfc_render_bundles,
          "{\"bundles\":[]}",
             "no bundles stored\n"},
@@ -186,7 +186,7 @@ static const struct table_case {
         {"merchants", pfc_render_merchants,
          "{\"merchants\":[{\"id\":\"M1\",\"status\":\"approved\",\"name\":\"Caf\\u00e9 \\u00fcn\\u00ef\",\"mcc\":\"5411\",\"tz\":\"Europe/Paris\",\"settlement\":\"daily\",\"fee_plan\":\"std\"},{\"id\":\"M2\",\"mcc\":5812,\"name\":[\"a\",\"b\"],\"tz\":{\"x\":1},\"settlement\":1.5,\"fee_plan\":\"\"}],\"next\":\"M2\"}",
             "ID  STATUS    NAME      MCC   TZ            SETTLE  FEE-PLAN\n"
-            "M1  approved  Caf? ?n?  5411  Europe/Paris  daily   std\n"
+            "M1  approved  Café ünï  5411  Europe/Paris  daily   std\n"
             "M2  -         a,b       5812  {...}         1.5     -\n"
             "more after M2: use --after\n"},
         {"merchants_empty", pfc_render_merchants,
@@ -218,7 +218,7 @@ static const struct table_case {
             "WHEN                     EVENT  FROM   TO         MERCHANT  OTHER  REPAIR  BY     DETAIL\n"
             "2027-01-15 07:43:20 UTC  bind   stock  installed  M1        -      -       alice  -\n"
             "-                        swap   -      -          -         -      3       -      {...}\n"
-            "-                        no     -      -          -         -      -       -      line?break\n"
+            "-                        no     -      -          -         -      -       -      line\\nbreak\n"
             "\n"
             "repairs:\n"
             "ID  SERIAL  STATE  SOURCE  OPENED  FAULTS  REASON\n"
