@@ -24,9 +24,21 @@ static const char *const bundle__meta_names[META_COUNT] = {
 static const size_t bundle__meta_max[META_COUNT] = {PF_MANIFEST_MAX_BYTES, PF_MS_SIG_MAX,
                                                     PF_KEYRING_MAX_BYTES, PF_MS_SIG_MAX};
 
-struct bundle__src {
-    const struct pf_bundle_source *src;
+/*
+ * The container is read by two libarchive readers: `raw` undoes the one allowed
+ * whole-file compression (format "raw"), `a` reads the tar from raw's output
+ * through bundle__tar_read. The bytes in between pass here, so the reader knows
+ * where the tar stream ends and what follows tar's end-of-archive marker, and
+ * can stop a container compressed more than once before decompressing it.
+ */
+struct bundle__stream {
+    const struct pf_bundle_source *src; /* the caller's source, or NULL */
     void *buf;
+    struct archive *raw;
+    uint64_t total;      /* decompressed bytes handed to the tar reader */
+    uint64_t nonzero_to; /* offset just after the last non-zero byte of them */
+    int refused;         /* a PF_E* refusal found in the stream, with msg */
+    char msg[160];
 };
 
 struct bundle__reader {
@@ -41,7 +53,28 @@ struct bundle__reader {
     bool seen[PF_MANIFEST_MAX_PAYLOADS];
     unsigned entries;
     struct pf_payload_verifier *v;
+    struct bundle__stream *st; /* NULL for pf_bundle_meta_load */
 };
+
+const char *pf_bundle_compression(const void *buf, size_t len)
+{
+    static const struct {
+        const char *name;
+        size_t n;
+        const char *magic;
+    } fmts[] = {{"gzip", 2, "\x1f\x8b"},
+                {"zstd", 4, "\x28\xb5\x2f\xfd"},
+                {"xz", 6,
+                 "\xfd"
+                 "7zXZ\x00"},
+                {"bzip2", 3, "BZh"}};
+
+    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        if (len >= fmts[i].n && memcmp(buf, fmts[i].magic, fmts[i].n) == 0)
+            return fmts[i].name;
+    }
+    return NULL;
+}
 
 static struct archive *bundle__archive_new(void)
 {
@@ -211,6 +244,82 @@ static int bundle__payload(struct bundle__reader *r, struct archive_entry *e, co
     return 0;
 }
 
+/* Pulls the next block of the decompressed stream for the tar reader, noting its extent. */
+static la_ssize_t bundle__tar_read(struct archive *a, void *ctx, const void **buf)
+{
+    struct bundle__stream *s = ctx;
+    const unsigned char *p;
+    size_t size = 0;
+    la_int64_t off;
+    int ar = archive_read_data_block(s->raw, buf, &size, &off);
+
+    if (ar == ARCHIVE_EOF)
+        return 0;
+    if (ar != ARCHIVE_OK) {
+        archive_set_error(a, EIO, "%s",
+                          archive_error_string(s->raw) ? archive_error_string(s->raw)
+                                                       : "read error");
+        return -1; /* libarchive's read callback contract, not a PF_E* code */
+    }
+    p = *buf;
+    if (s->total == 0 && pf_bundle_compression(p, size)) {
+        /* What is left after the one allowed layer is compressed again, in a format
+         * the reader does not undo (gzip and zstd layers were counted at open). */
+        s->refused = PF_EPARSE;
+        if (archive_filter_count(s->raw) > 1)
+            snprintf(s->msg, sizeof(s->msg),
+                     "the container is compressed twice (%s inside %s); one layer at most",
+                     pf_bundle_compression(p, size), archive_filter_name(s->raw, 0));
+        else
+            snprintf(s->msg, sizeof(s->msg),
+                     "the container is %s-compressed; bundles are tar, gzip or zstd only",
+                     pf_bundle_compression(p, size));
+        archive_set_error(a, EINVAL, "%s", s->msg);
+        return -1;
+    }
+    for (size_t i = size; i > 0; i--) {
+        if (p[i - 1] != 0) {
+            s->nonzero_to = s->total + i;
+            break;
+        }
+    }
+    s->total += size;
+    return (la_ssize_t)size;
+}
+
+/*
+ * At tar's end-of-archive marker: whatever follows must be zero padding of at most
+ * PF_BUNDLE_TAIL_MAX bytes. Entries or bytes after the marker are what `tar tf`
+ * does not list but another reader might, so they are refused.
+ */
+static int bundle__tail(struct bundle__reader *r, struct pf_error *err)
+{
+    struct bundle__stream *s = r->st;
+    uint64_t end;
+
+    if (!s)
+        return 0;
+    end = (uint64_t)archive_filter_bytes(r->a, 0);
+    for (;;) {
+        const void *buf;
+        la_ssize_t n;
+
+        if (s->nonzero_to > end)
+            return pf_error_set(err, PF_EEXCESS,
+                                "bundle: data after the tar end-of-archive marker at byte %llu",
+                                (unsigned long long)end);
+        if (s->total - end > PF_BUNDLE_TAIL_MAX)
+            return pf_error_set(err, PF_EEXCESS,
+                                "bundle: more than %d bytes after the tar end-of-archive marker",
+                                PF_BUNDLE_TAIL_MAX);
+        n = bundle__tar_read(r->a, s, &buf);
+        if (n == 0)
+            return 0;
+        if (n < 0)
+            return bundle__archive_err(r->a, "after the end-of-archive marker", err);
+    }
+}
+
 static int bundle__run(struct bundle__reader *r, struct pf_error *err)
 {
     struct archive_entry *e;
@@ -221,10 +330,16 @@ static int bundle__run(struct bundle__reader *r, struct pf_error *err)
         int ar = archive_read_next_header(r->a, &e);
         int meta = -1;
 
-        if (ar == ARCHIVE_EOF)
+        if (ar == ARCHIVE_EOF) {
+            if ((rc = bundle__tail(r, err)) != 0)
+                return rc;
             break;
-        if (ar != ARCHIVE_OK)
+        }
+        if (ar != ARCHIVE_OK) {
+            if (r->st && r->st->refused)
+                return pf_error_set(err, r->st->refused, "bundle: %s", r->st->msg);
             return bundle__archive_err(r->a, "not a readable tar archive", err);
+        }
         if (++r->entries > PF_BUNDLE_MAX_ENTRIES)
             return pf_error_set(err, PF_ELIMIT, "bundle: more than %d entries",
                                 PF_BUNDLE_MAX_ENTRIES);
@@ -261,16 +376,18 @@ static int bundle__run(struct bundle__reader *r, struct pf_error *err)
     return 0;
 }
 
-/* Runs the reader over an archive that is already opened; closes and frees it. */
-static int bundle__read_archive(struct archive *a, const struct pf_trust *trust,
-                                const struct pf_policy *pol, const struct pf_bundle_sink *sink,
-                                struct pf_manifest *out, struct pf_error *err)
+/* Runs the reader over a tar archive that is already opened; closes and frees it. */
+static int bundle__read_archive(struct archive *a, struct bundle__stream *st,
+                                const struct pf_trust *trust, const struct pf_policy *pol,
+                                const struct pf_bundle_sink *sink, struct pf_manifest *out,
+                                struct pf_error *err)
 {
     struct bundle__reader r;
     int rc;
 
     memset(&r, 0, sizeof(r));
     r.a = a;
+    r.st = st;
     r.trust = trust;
     r.pol = pol;
     r.sink = sink;
@@ -292,9 +409,76 @@ out_free:
     return rc;
 }
 
+/* The outer reader: undoes at most one whole-file gzip or zstd layer. */
+static struct archive *bundle__raw_new(void)
+{
+    struct archive *a = archive_read_new();
+
+    if (!a)
+        return NULL;
+    archive_read_support_format_raw(a);
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_none(a);
+    return a;
+}
+
+/*
+ * Reads the bundle from s->raw, already opened (its filters were chosen from the
+ * first bytes only), and frees it. A container compressed more than once is
+ * refused here, before any of it is decompressed beyond that first look.
+ */
+static int bundle__read_stream(struct bundle__stream *s, const struct pf_trust *trust,
+                               const struct pf_policy *pol, const struct pf_bundle_sink *sink,
+                               struct pf_manifest *out, struct pf_error *err)
+{
+    int layers = archive_filter_count(s->raw) - 1; /* the last one is the plain source */
+    struct archive_entry *e;
+    struct archive *a = NULL;
+    int rc;
+
+    if (layers > 1) {
+        char names[96] = "";
+        size_t n = 0;
+
+        for (int i = layers - 1; i >= 0 && n < sizeof(names); i--) {
+            int w = snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
+                             archive_filter_name(s->raw, i));
+            n += w > 0 ? (size_t)w : 0;
+        }
+        rc = pf_error_set(err, PF_EPARSE,
+                          "bundle: the container is compressed %d times (%s); one layer at most",
+                          layers, names);
+        goto out;
+    }
+    if (archive_read_next_header(s->raw, &e) != ARCHIVE_OK) {
+        rc = bundle__archive_err(s->raw, "cannot open", err);
+        goto out;
+    }
+    a = archive_read_new();
+    if (!a) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* Only tar: the smallest surface that stock tar lists. */
+    archive_read_support_format_tar(a);
+    archive_read_support_filter_none(a);
+    if (archive_read_open(a, s, NULL, bundle__tar_read, NULL) != ARCHIVE_OK) {
+        rc = s->refused ? pf_error_set(err, s->refused, "bundle: %s", s->msg)
+                        : bundle__archive_err(a, "not a readable tar archive", err);
+        archive_read_free(a);
+        goto out;
+    }
+    rc = bundle__read_archive(a, s, trust, pol, sink, out, err);
+out:
+    archive_read_free(s->raw);
+    s->raw = NULL;
+    return rc;
+}
+
 static la_ssize_t bundle__src_read(struct archive *a, void *ctx, const void **buf)
 {
-    struct bundle__src *s = ctx;
+    struct bundle__stream *s = ctx;
     ssize_t n = s->src->read(s->src->ctx, s->buf, PF_BUNDLE_BLOCK);
 
     if (n < 0) {
@@ -309,23 +493,22 @@ int pf_bundle_read(const struct pf_bundle_source *src, const struct pf_trust *tr
                    const struct pf_policy *pol, const struct pf_bundle_sink *sink,
                    struct pf_manifest *out, struct pf_error *err)
 {
-    struct bundle__src s = {.src = src, .buf = malloc(PF_BUNDLE_BLOCK)};
-    struct archive *a = bundle__archive_new();
+    struct bundle__stream s = {
+            .src = src, .buf = malloc(PF_BUNDLE_BLOCK), .raw = bundle__raw_new()};
     int rc;
 
-    if (!a || !s.buf) {
-        if (a)
-            archive_read_free(a);
-        free(s.buf);
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    if (!s.raw || !s.buf) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out;
     }
-    if (archive_read_open(a, &s, NULL, bundle__src_read, NULL) != ARCHIVE_OK) {
-        rc = bundle__archive_err(a, "cannot open", err);
-        archive_read_free(a);
-        free(s.buf);
-        return rc;
+    if (archive_read_open(s.raw, &s, NULL, bundle__src_read, NULL) != ARCHIVE_OK) {
+        rc = bundle__archive_err(s.raw, "cannot open", err);
+        goto out;
     }
-    rc = bundle__read_archive(a, trust, pol, sink, out, err);
+    rc = bundle__read_stream(&s, trust, pol, sink, out, err);
+out:
+    if (s.raw)
+        archive_read_free(s.raw);
     free(s.buf);
     return rc;
 }
@@ -334,34 +517,35 @@ int pf_bundle_read_file(const char *path, const struct pf_trust *trust, const st
                         const struct pf_bundle_sink *sink, struct pf_manifest *out,
                         struct pf_error *err)
 {
-    struct archive *a = bundle__archive_new();
+    struct bundle__stream s = {.raw = bundle__raw_new()};
     int rc;
 
-    if (!a)
+    if (!s.raw)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    if (archive_read_open_filename(a, path, PF_BUNDLE_BLOCK) != ARCHIVE_OK) {
+    if (archive_read_open_filename(s.raw, path, PF_BUNDLE_BLOCK) != ARCHIVE_OK) {
         rc = pf_error_set(err, errno == ENOENT ? PF_ENOENT : PF_EPARSE, "bundle: %s: %s", path,
-                          archive_error_string(a) ? archive_error_string(a) : "cannot open");
-        archive_read_free(a);
+                          archive_error_string(s.raw) ? archive_error_string(s.raw)
+                                                      : "cannot open");
+        archive_read_free(s.raw);
         return rc;
     }
-    return bundle__read_archive(a, trust, pol, sink, out, err);
+    return bundle__read_stream(&s, trust, pol, sink, out, err);
 }
 
 int pf_bundle_read_mem(const void *buf, size_t len, const struct pf_trust *trust,
                        const struct pf_policy *pol, const struct pf_bundle_sink *sink,
                        struct pf_manifest *out, struct pf_error *err)
 {
-    struct archive *a = bundle__archive_new();
+    struct bundle__stream s = {.raw = bundle__raw_new()};
 
-    if (!a)
+    if (!s.raw)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK) {
-        int rc = bundle__archive_err(a, "cannot open", err);
-        archive_read_free(a);
+    if (archive_read_open_memory(s.raw, buf, len) != ARCHIVE_OK) {
+        int rc = bundle__archive_err(s.raw, "cannot open", err);
+        archive_read_free(s.raw);
         return rc;
     }
-    return bundle__read_archive(a, trust, pol, sink, out, err);
+    return bundle__read_stream(&s, trust, pol, sink, out, err);
 }
 
 /* ---- metadata without verification (inspect, sign) ---- */

@@ -50,6 +50,12 @@
 /* Read block size of the bundle reader. 64 KiB keeps each block in L2 between the
  * kernel's copy and the hash; 1 MiB blocks measured ~20 % slower (docs/benchmarks.md). */
 #define PF_BUNDLE_BLOCK (1u << 16)
+/* After tar's end-of-archive marker only zero padding may follow, at most one default
+ * tar record (20 blocks, what GNU tar pads to); anything else is refused (PF_EEXCESS). */
+#define PF_BUNDLE_TAIL_MAX 10240
+
+/* "gzip", "zstd", "xz" or "bzip2" when buf starts with that format's magic, else NULL. */
+const char *pf_bundle_compression(const void *buf, size_t len);
 
 /*
  * What the verifying side trusts. A bundle embeds the keyring current when it
