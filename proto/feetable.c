@@ -130,8 +130,11 @@ int pf_feetable_parse(const char *buf, size_t len, struct pf_feetable *ft, struc
     }
     if ((rc = pf_json_str(root, "version", true, 1, PF_VERSION_MAX, ft->version, err)) != 0)
         goto out_decref;
-    if (!pf_version_valid(ft->version)) {
-        rc = pf_error_set(err, PF_EPARSE, "version: '%s' is not like 2026.12.1", ft->version);
+    if ((rc = pf_version_check(ft->version)) != 0) {
+        rc = pf_error_set(err, rc,
+                          rc == PF_ERANGE ? "version: '%s' has a leading zero"
+                                          : "version: '%s' is not like 2026.12.1",
+                          ft->version);
         goto out_decref;
     }
     if ((rc = pf_json_str(root, "currency", true, 3, 3, ft->currency, err)) != 0)

@@ -40,7 +40,13 @@ static int keyring__pubkey(json_t *obj, struct pf_ms_pubkey *pub, struct pf_erro
     rc = pf_json_str(obj, "key_id", false, PF_MS_KEYID_HEX, PF_MS_KEYID_HEX, idhex, err);
     if (rc)
         return rc;
-    if (idhex[0] && (pf_ms_keyid_parse(idhex, id) != 0 || memcmp(id, pub->key_id, 8) != 0))
+    if (idhex[0] && (rc = pf_ms_keyid_parse_canonical(idhex, id)) != 0)
+        return pf_error_set(err, rc,
+                            rc == PF_ERANGE ? "key_id: '%s' is not canonical (16 upper-case hex "
+                                              "digits)"
+                                            : "key_id: '%s' is not 16 hex digits",
+                            idhex);
+    if (idhex[0] && memcmp(id, pub->key_id, 8) != 0)
         return pf_error_set(err, PF_ESCHEMA, "key_id: does not match public_key");
     return 0;
 }
@@ -153,8 +159,12 @@ static int keyring__revoked(json_t *root, struct pf_keyring *kr, struct pf_error
             (rc = keyring__time(e, "revoked_at", &r->revoked_at, err)) != 0 ||
             (rc = pf_json_str(e, "reason", false, 0, PF_KEY_REASON_MAX, r->reason, err)) != 0)
             return pf_error_prefix(err, "revoked[%zu]", i);
-        if (pf_ms_keyid_parse(idhex, r->key_id) != 0)
-            return pf_error_set(err, PF_EPARSE, "revoked[%zu]: key_id: not 16 hex digits", i);
+        if ((rc = pf_ms_keyid_parse_canonical(idhex, r->key_id)) != 0)
+            return pf_error_set(err, rc,
+                                rc == PF_ERANGE ? "revoked[%zu]: key_id: '%s' is not canonical (16 "
+                                                  "upper-case hex digits)"
+                                                : "revoked[%zu]: key_id: '%s' is not 16 hex digits",
+                                i, idhex);
         kr->nrevoked = i + 1;
     }
     return 0;

@@ -151,8 +151,13 @@ int pf_manifest_parse(const char *buf, size_t len, struct pf_manifest *m, struct
     if ((rc = pf_json_enum(root, "kind", true, pf_bundle_kind_names, &m->kind, err)) != 0 ||
         (rc = pf_json_str(root, "version", true, 1, PF_VERSION_MAX, m->version, err)) != 0)
         goto out_decref;
-    if (!pf_version_valid(m->version)) {
-        rc = pf_error_set(err, PF_EPARSE, "version: '%s' is not like 1.4.2", m->version);
+    if ((rc = pf_version_check(m->version)) != 0) {
+        rc = rc == PF_ERANGE
+                     ? pf_error_set(err, PF_ERANGE,
+                                    "version: '%s' has a leading zero (one version, one "
+                                    "spelling)",
+                                    m->version)
+                     : pf_error_set(err, PF_EPARSE, "version: '%s' is not like 1.4.2", m->version);
         goto out_decref;
     }
     if ((rc = manifest__strings(root, "models", PF_MANIFEST_NAME_MAX, &m->models[0][0],
@@ -165,8 +170,12 @@ int pf_manifest_parse(const char *buf, size_t len, struct pf_manifest *m, struct
                 0 ||
         (rc = pf_json_str(root, "notes", false, 0, PF_MANIFEST_NOTES_MAX, m->notes, err)) != 0)
         goto out_decref;
-    if (pf_ms_keyid_parse(idhex, m->key_id) != 0) {
-        rc = pf_error_set(err, PF_EPARSE, "key_id: not 16 hex digits");
+    if ((rc = pf_ms_keyid_parse_canonical(idhex, m->key_id)) != 0) {
+        rc = pf_error_set(err, rc,
+                          rc == PF_ERANGE
+                                  ? "key_id: '%s' is not canonical (16 upper-case hex digits)"
+                                  : "key_id: '%s' is not 16 hex digits",
+                          idhex);
         goto out_decref;
     }
     if (m->expires <= m->created) {
@@ -289,6 +298,14 @@ int pf_manifest_check_policy(const struct pf_manifest *m, const struct pf_policy
         if (pf_time_format(m->expires, t) != 0)
             t[0] = '\0';
         return pf_error_set(err, PF_EEXPIRED, "manifest: expired at %s", t);
+    }
+    if (pol->now > 0 && m->created > pol->now + PF_MANIFEST_CREATED_SKEW) {
+        if (pf_time_format(m->created, t) != 0)
+            t[0] = '\0';
+        return pf_error_set(err, PF_ERANGE,
+                            "manifest: created %s is in the future (more than %d h ahead of this "
+                            "clock)",
+                            t, PF_MANIFEST_CREATED_SKEW / 3600);
     }
     if (pol->model || pol->hw_rev) {
         struct pf_target_list models =

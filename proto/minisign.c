@@ -80,6 +80,20 @@ int pf_ms_keyid_parse(const char *hex, uint8_t id[PF_MS_KEYID_LEN])
     return 0;
 }
 
+int pf_ms_keyid_parse_canonical(const char *hex, uint8_t id[PF_MS_KEYID_LEN])
+{
+    char again[PF_MS_KEYID_HEX + 1];
+    uint8_t tmp[PF_MS_KEYID_LEN];
+
+    if (pf_ms_keyid_parse(hex, tmp) != 0)
+        return PF_EPARSE;
+    pf_ms_keyid_hex(tmp, again);
+    if (strcmp(hex, again) != 0)
+        return PF_ERANGE;
+    memcpy(id, tmp, sizeof(tmp));
+    return 0;
+}
+
 bool pf_ms_pubkey_equal(const struct pf_ms_pubkey *a, const struct pf_ms_pubkey *b)
 {
     return memcmp(a->key_id, b->key_id, sizeof(a->key_id)) == 0 &&
@@ -98,14 +112,21 @@ void pf_ms_pubkey_b64(const struct pf_ms_pubkey *pub, char out[PF_MS_PK_B64_LEN 
                       sodium_base64_VARIANT_ORIGINAL);
 }
 
-/* Decodes exactly want bytes of standard base64 from s[0..n). */
+/* Decodes exactly want (at most 256) bytes of standard base64 from s[0..n), and only
+ * its canonical spelling: encoding the bytes again must give s back, so one key or
+ * signature has one text (no stray padding bits or other aliases). */
 static int ms__b64_decode(const char *s, size_t n, uint8_t *out, size_t want)
 {
+    char again[sodium_base64_ENCODED_LEN(256, sodium_base64_VARIANT_ORIGINAL)];
     size_t got = 0;
     const char *end = NULL;
 
-    if (sodium_base642bin(out, want, s, n, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (want > 256 ||
+        sodium_base642bin(out, want, s, n, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         got != want || end != s + n)
+        return PF_EPARSE;
+    sodium_bin2base64(again, sizeof(again), out, want, sodium_base64_VARIANT_ORIGINAL);
+    if (strlen(again) != n || memcmp(again, s, n) != 0)
         return PF_EPARSE;
     return 0;
 }

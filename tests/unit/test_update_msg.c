@@ -371,7 +371,7 @@ START_TEST(offer_from_bundle_ranges)
     static const char manifest[] =
             "{\"schema\":1,\"kind\":\"firmware\",\"version\":\"2.0.1\",\"models\":[\"M\"],"
             "\"hw_revs\":[\"A\"],\"created\":\"2026-01-01T00:00:00Z\",\"expires\":"
-            "\"2027-01-01T00:00:00Z\",\"key_id\":\"0123456789abcdef\",\"payloads\":[{\"name\":"
+            "\"2027-01-01T00:00:00Z\",\"key_id\":\"0123456789ABCDEF\",\"payloads\":[{\"name\":"
             "\"fw.img\",\"size\":70000,\"blake2b_256\":"
             "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}";
     char dir[256], path[512];

@@ -28,6 +28,15 @@
 /* Default per-payload size ceiling when a policy does not set one (4 GiB). */
 #define PF_MANIFEST_DEFAULT_MAX_PAYLOAD (UINT64_C(4) << 30)
 
+/*
+ * How far a manifest's `created` may lie ahead of the checking side's clock.
+ * A bundle is signed before it is uploaded or installed, so a later `created`
+ * is a wrong signing clock or a forged date; 24 h absorbs time zones mistaken
+ * for UTC and terminals whose RTC drifted, while a bundle "from next year" is
+ * refused. posfleetd and the agent apply it, each with its own clock.
+ */
+#define PF_MANIFEST_CREATED_SKEW (24 * 3600)
+
 /* Same indices as enum pf_key_role: a kind is signed by the role of that index. */
 enum pf_bundle_kind { PF_KIND_FIRMWARE = 0, PF_KIND_FEETABLE = 1 };
 /* "firmware", "fee-table", NULL */

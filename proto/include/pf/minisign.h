@@ -54,6 +54,13 @@ void pf_ms_seckey_public(const struct pf_ms_seckey *sec, struct pf_ms_pubkey *pu
 void pf_ms_keyid_hex(const uint8_t id[PF_MS_KEYID_LEN], char out[PF_MS_KEYID_HEX + 1]);
 /* Parses 16 hex digits (either case); PF_EPARSE otherwise. */
 int pf_ms_keyid_parse(const char *hex, uint8_t id[PF_MS_KEYID_LEN]) PF_WUR;
+/*
+ * What signed documents (manifests, keyrings) must use: exactly the text
+ * pf_ms_keyid_hex() writes, 16 upper-case hex digits, so a key has one id
+ * string. PF_EPARSE if not 16 hex digits, PF_ERANGE if hex but not canonical
+ * (lower case).
+ */
+int pf_ms_keyid_parse_canonical(const char *hex, uint8_t id[PF_MS_KEYID_LEN]) PF_WUR;
 bool pf_ms_pubkey_equal(const struct pf_ms_pubkey *a, const struct pf_ms_pubkey *b);
 
 /* The one-line base64 form of a public key ("RWQ..."), as in .pub files and keyrings. */

@@ -14,6 +14,13 @@
 #define PF_VERSION_MAX 31 /* characters */
 
 bool pf_version_valid(const char *v);
+/*
+ * The stricter rule for versions that are signed (manifests, fee tables): valid
+ * and canonical, i.e. no component with a leading zero ("03.0.0", "1.02.3"), so
+ * one version has one spelling. 0, PF_EPARSE (not a version) or PF_ERANGE
+ * (a leading zero).
+ */
+int pf_version_check(const char *v) PF_WUR;
 /* <0, 0, >0 like strcmp; missing trailing components count as 0. Both must be valid. */
 int pf_version_cmp(const char *a, const char *b);
 
