@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pf/feetable.h"
 #include "pf/fileio.h"
 #include "pf/keyring.h"
 #include "pf/msg_update.h"
@@ -141,12 +142,88 @@ static int artifacts__write_tmp(const struct pfs_artifacts *a, const void *buf, 
     return rc;
 }
 
+/* Keeps the fee-table payload while the reader verifies it, to validate it as the agent will. */
+struct artifacts__ft {
+    char *buf;
+    size_t len;
+    bool mine; /* the payload being written is the fee table */
+};
+
+static int artifacts__ft_begin(void *ctx, const struct pf_manifest_payload *p, struct pf_error *err)
+{
+    struct artifacts__ft *f = ctx;
+
+    f->mine = strcmp(p->name, PF_FEETABLE_PAYLOAD) == 0 && !f->buf;
+    if (!f->mine || p->size > PF_FEETABLE_MAX_BYTES)
+        return 0; /* too large a table is refused after the read, with the kind known */
+    f->buf = malloc(p->size + 1);
+    if (!f->buf)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    f->len = 0;
+    return 0;
+}
+
+static int artifacts__ft_write(void *ctx, const void *buf, size_t len, struct pf_error *err)
+{
+    struct artifacts__ft *f = ctx;
+
+    (void)err;
+    if (f->mine && f->buf) { /* the reader never hands out more than the declared size */
+        memcpy(f->buf + f->len, buf, len);
+        f->len += len;
+    }
+    return 0;
+}
+
+static int artifacts__ft_end(void *ctx, const struct pf_manifest_payload *p, struct pf_error *err)
+{
+    struct artifacts__ft *f = ctx;
+
+    (void)p;
+    (void)err;
+    f->mine = false;
+    return 0;
+}
+
+/* A fee-table bundle must carry a table the agent will accept: refuse it now, not on the
+ * terminal (same rules: exactly one payload, fee-table.json, pf_feetable_parse()). */
+static int artifacts__check_feetable(const struct pf_manifest *m, const struct artifacts__ft *f,
+                                     struct pf_error *err)
+{
+    struct pf_feetable *ft;
+    int rc;
+
+    if (m->kind != PF_KIND_FEETABLE)
+        return 0;
+    if (m->npayloads != 1 || strcmp(m->payloads[0].name, PF_FEETABLE_PAYLOAD) != 0)
+        return pf_error_set(err, PF_EFEETABLE,
+                            "fee-table bundle: must carry exactly one payload, %s",
+                            PF_FEETABLE_PAYLOAD);
+    if (!f->buf)
+        return pf_error_set(err, PF_EFEETABLE, "fee-table bundle: %s: larger than %d bytes",
+                            PF_FEETABLE_PAYLOAD, PF_FEETABLE_MAX_BYTES);
+    ft = malloc(sizeof(*ft));
+    if (!ft)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    rc = pf_feetable_parse(f->buf, f->len, ft, err);
+    free(ft);
+    if (rc)
+        pf_error_prefix(err, "fee-table bundle: %s", PF_FEETABLE_PAYLOAD);
+    return rc;
+}
+
 int pfs_artifacts_put(struct pfs_artifacts *a, const void *buf, size_t len, int64_t now_s,
                       struct pfs_bundle_rec *rec, struct pf_error *err)
 {
     struct pf_policy pol = {.kind = -1, .now = now_s};
     struct pf_manifest *m = NULL;
     struct pf_offer *o = NULL;
+    struct artifacts__ft ft = {0};
+    struct pf_bundle_sink sink = {.begin = artifacts__ft_begin,
+                                  .write = artifacts__ft_write,
+                                  .end = artifacts__ft_end,
+                                  .ctx = &ft};
+    const char *comp;
     uint8_t id[PF_B2_LEN];
     char tmp[PATH_MAX], path[PATH_MAX];
     bool tmp_made = false;
@@ -163,7 +240,19 @@ int pfs_artifacts_put(struct pfs_artifacts *a, const void *buf, size_t len, int6
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out_free;
     }
-    rc = pf_bundle_read_mem(buf, len, &a->trust, &pol, NULL, m, err);
+    /* Chunks are byte ranges of a plain tar: a compressed container (let alone one
+     * compressed several times over) is refused by its first bytes, before anything is
+     * decompressed. */
+    if ((comp = pf_bundle_compression(buf, len)) != NULL) {
+        rc = pf_error_set(err, PF_EINVAL,
+                          "bundle: the container is %s-compressed; upload the uncompressed tar "
+                          "(nothing is decompressed on upload)",
+                          comp);
+        goto out_free;
+    }
+    rc = pf_bundle_read_mem(buf, len, &a->trust, &pol, &sink, m, err);
+    if (rc == 0)
+        rc = artifacts__check_feetable(m, &ft, err);
     if (rc)
         goto out_free;
     pf_b2_buf(buf, len, id);
@@ -214,6 +303,7 @@ int pfs_artifacts_put(struct pfs_artifacts *a, const void *buf, size_t len, int6
 out_free:
     if (tmp_made)
         unlink(tmp);
+    free(ft.buf);
     free(m);
     free(o);
     return rc;
