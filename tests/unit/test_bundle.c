@@ -104,14 +104,23 @@ static int cs_end(void *ctx, const struct pf_manifest_payload *p, struct pf_erro
  * the sink counts) and by extraction into a fresh empty directory, which must
  * still be empty if refused. Both runs must agree on the code.
  */
+static int t_check_file(struct t *t, const struct pf_trust *trust, const struct pf_policy *pol,
+                        struct pf_error *err, struct counting_sink *cs);
+
 static int t_run_pol(struct t *t, const struct pf_trust *trust, const struct pf_policy *pol,
                      struct pf_error *err, struct counting_sink *cs)
+{
+    fx_tar(t->bundle, t->ents, t->n, t->filter);
+    return t_check_file(t, trust, pol, err, cs);
+}
+
+static int t_check_file(struct t *t, const struct pf_trust *trust, const struct pf_policy *pol,
+                        struct pf_error *err, struct counting_sink *cs)
 {
     struct pf_bundle_sink sink = {cs_begin, cs_write, cs_end, cs};
     struct pf_error err2 = {0};
     int rc, rc2;
 
-    fx_tar(t->bundle, t->ents, t->n, t->filter);
     memset(cs, 0, sizeof(*cs));
     rc = pf_bundle_read_file(t->bundle, trust, pol, &sink, NULL, err);
     ck_assert_int_eq(mkdir(t->out, 0700), 0);
@@ -815,6 +824,264 @@ START_TEST(test_refuse_not_tar)
 }
 END_TEST
 
+/* ---- stricter reading: what the format forbids is refused before it is used ---- */
+
+/*
+ * Verifies t->bundle as it is on disk (no rewrite); asserts code and reason, and
+ * (t_check_file) that extraction left nothing. A tail after the end marker is only
+ * seen once the payloads have streamed, so before_payload is false for those: the
+ * sink has had the bytes, but the read fails and extraction renames nothing.
+ */
+static void t_refused_file(struct t *t, int code, const char *reason, bool before_payload)
+{
+    struct pf_trust trust = fx_trust(&t->f);
+    struct pf_policy pol = fx_policy(&t->f);
+    struct pf_error err = {0};
+    struct counting_sink cs;
+    int rc = t_check_file(t, &trust, &pol, &err, &cs);
+
+    ck_assert_msg(rc == code, "expected %s, got %s: %s", pf_errname(code), pf_errname(rc), err.msg);
+    ck_assert_msg(strstr(err.msg, reason), "reason '%s' not in '%s'", reason, err.msg);
+    if (before_payload)
+        ck_assert_int_eq(cs.begins, 0);
+}
+
+static void t_append(const char *path, const void *buf, size_t len)
+{
+    FILE *fp = fopen(path, "ab");
+
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(buf, 1, len, fp), len);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+static void *t_slurp(const char *path, size_t *len)
+{
+    char *buf = NULL;
+
+    ck_assert_int_eq(pf_file_read(path, 64u << 20, &buf, len), 0);
+    return buf;
+}
+
+START_TEST(test_refuse_entry_after_end_marker)
+{
+    struct t *t = t_setup();
+    static const char evil[] = "#!/bin/sh\nrm -rf /\n";
+    struct fx_entry extra = {"fw.img", evil, sizeof(evil) - 1, FX_REG, NULL};
+    char second[400];
+    void *more;
+    size_t len;
+
+    /* A second archive after the first one's end marker: `tar tf` stops at the
+     * marker, a reader that skips zero blocks (tar -i) sees another fw.img. */
+    fx_tar(t->bundle, t->ents, t->n, t->filter);
+    snprintf(second, sizeof(second), "%s/second.tar", t->tmp);
+    fx_tar(second, &extra, 1, ARCHIVE_FILTER_NONE);
+    more = t_slurp(second, &len);
+    t_append(t->bundle, more, len);
+    free(more);
+    t_refused_file(t, PF_EEXCESS, "after the tar end-of-archive marker", false);
+    t_free(t);
+}
+END_TEST
+
+START_TEST(test_refuse_bytes_after_end_marker)
+{
+    struct t *t = t_setup();
+    static const char junk[] = "appended after signing\n";
+
+    fx_tar(t->bundle, t->ents, t->n, t->filter);
+    t_append(t->bundle, junk, sizeof(junk) - 1);
+    t_refused_file(t, PF_EEXCESS, "data after the tar end-of-archive marker", false);
+    t_free(t);
+}
+END_TEST
+
+START_TEST(test_end_marker_padding)
+{
+    struct t *t = t_setup();
+    struct pf_trust trust = fx_trust(&t->f);
+    struct pf_policy pol = fx_policy(&t->f);
+    struct pf_error err = {0};
+    struct counting_sink cs;
+    static const char zeros[PF_BUNDLE_TAIL_MAX + 1024];
+
+    /* fx_tar pads to tar's 10240-byte record, like GNU tar: accepted. */
+    fx_tar(t->bundle, t->ents, t->n, t->filter);
+    ck_assert_int_eq(t_check_file(t, &trust, &pol, &err, &cs), 0);
+    ck_assert_int_eq(cs.ends, 1);
+    pf_test_rmtree(t->out);
+    /* More zeros than one record after the marker: refused. */
+    t_append(t->bundle, zeros, sizeof(zeros));
+    t_refused_file(t, PF_EEXCESS, "bytes after the tar end-of-archive marker", false);
+    t_free(t);
+}
+END_TEST
+
+/* Compresses path in place with gzip (one layer, no block padding). */
+static void t_gzip(const char *path)
+{
+    struct archive *a = archive_write_new();
+    struct archive_entry *e = archive_entry_new();
+    char tmp[400];
+    size_t len;
+    void *buf = t_slurp(path, &len);
+
+    snprintf(tmp, sizeof(tmp), "%s.gz", path);
+    ck_assert_int_eq(archive_write_set_format_raw(a), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_set_bytes_in_last_block(a, 1), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_open_filename(a, tmp), ARCHIVE_OK);
+    archive_entry_set_pathname(e, "data");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_size(e, (la_int64_t)len);
+    ck_assert_int_eq(archive_write_header(a, e), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_data(a, buf, len), (la_ssize_t)len);
+    ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    archive_entry_free(e);
+    free(buf);
+    ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+struct counting_src {
+    const unsigned char *buf;
+    size_t len, off, reads;
+};
+
+static ssize_t counting_read(void *ctx, void *buf, size_t cap)
+{
+    struct counting_src *s = ctx;
+    size_t n = s->len - s->off < cap ? s->len - s->off : cap;
+
+    s->reads++;
+    memcpy(buf, s->buf + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+START_TEST(test_refuse_gzip_thrice)
+{
+    struct t *t = t_setup();
+    struct pf_trust trust = fx_trust(&t->f);
+    struct pf_policy pol = fx_policy(&t->f);
+    struct pf_error err = {0};
+    struct counting_sink cs;
+    struct counting_src cnt = {0};
+    struct pf_bundle_source src = {counting_read, &cnt};
+    size_t len;
+    void *buf;
+
+    /* Once compressed is the format: accepted. */
+    fx_tar(t->bundle, t->ents, t->n, t->filter);
+    t_gzip(t->bundle);
+    ck_assert_int_eq(t_check_file(t, &trust, &pol, &err, &cs), 0);
+    pf_test_rmtree(t->out);
+    /* Three times: refused by the layer count, before the tar is reached. */
+    t_gzip(t->bundle);
+    t_gzip(t->bundle);
+    t_refused_file(t, PF_EPARSE, "compressed 3 times (gzip, gzip, gzip)", true);
+    buf = t_slurp(t->bundle, &len);
+    cnt.buf = buf;
+    cnt.len = len;
+    memset(&cs, 0, sizeof(cs));
+    ck_assert_int_eq(pf_bundle_read(&src, &trust, &pol,
+                                    &(struct pf_bundle_sink){cs_begin, cs_write, cs_end, &cs}, NULL,
+                                    &err),
+                     PF_EPARSE);
+    ck_assert_int_eq(cs.begins, 0);
+    free(buf);
+    t_free(t);
+}
+END_TEST
+
+START_TEST(test_refuse_xz_container)
+{
+    struct t *t = t_setup();
+    struct pf_trust trust = fx_trust(&t->f);
+    struct pf_policy pol = fx_policy(&t->f);
+    struct pf_error err = {0};
+    static const char xz[64] = "\xfd"
+                               "7zXZ\x00\x00\x04";
+
+    ck_assert_int_eq(pf_bundle_read_mem(xz, sizeof(xz), &trust, &pol, NULL, NULL, &err), PF_EPARSE);
+    ck_assert_msg(strstr(err.msg, "xz-compressed"), "%s", err.msg);
+    t_free(t);
+}
+END_TEST
+
+START_TEST(test_refuse_version_leading_zero)
+{
+    static const char *const bad[] = {"03.0.0", "2.02.3", "2.0.00"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct t *t = t_setup();
+        struct pf_trust trust = fx_trust(&t->f);
+        struct pf_policy pol = fx_policy(&t->f);
+        struct pf_error err = {0};
+        struct counting_sink cs;
+
+        snprintf(t->m.version, sizeof(t->m.version), "%s", bad[i]);
+        t_resign(t, FX_FW);
+        ck_assert_int_eq(t_run_pol(t, &trust, &pol, &err, &cs), PF_ERANGE);
+        ck_assert_msg(strstr(err.msg, "leading zero"), "%s", err.msg);
+        ck_assert_int_eq(cs.begins, 0);
+        t_free(t);
+    }
+}
+END_TEST
+
+START_TEST(test_refuse_key_id_not_canonical)
+{
+    struct t *t = t_setup();
+    char *k;
+
+    /* The same key id in lower case, validly signed: one key, one spelling. */
+    k = strstr(t->doc, "\"key_id\": \"");
+    ck_assert_ptr_nonnull(k);
+    for (char *c = k + 11; *c != '"'; c++)
+        *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+    ck_assert_int_eq(pf_ms_sign(&t->f.sec[FX_FW], t->doc, t->mlen, "fixture manifest", t->sig,
+                                sizeof(t->sig), &t->siglen, NULL),
+                     0);
+    fx_meta(&t->f, t->ents, t->doc, t->mlen, t->sig, t->siglen);
+    {
+        struct pf_error err = {0};
+        struct counting_sink cs;
+        struct pf_trust trust = fx_trust(&t->f);
+        struct pf_policy pol = fx_policy(&t->f);
+        ck_assert_int_eq(t_run_pol(t, &trust, &pol, &err, &cs), PF_ERANGE);
+        ck_assert_msg(strstr(err.msg, "key_id") && strstr(err.msg, "not canonical"), "%s", err.msg);
+        ck_assert_int_eq(cs.begins, 0);
+    }
+    t_free(t);
+}
+END_TEST
+
+START_TEST(test_refuse_created_future)
+{
+    struct t *t = t_setup();
+    struct pf_trust trust = fx_trust(&t->f);
+    struct pf_policy pol = fx_policy(&t->f);
+    struct pf_error err = {0};
+    struct counting_sink cs;
+
+    /* Within the skew: accepted. */
+    t->m.created = t->f.now + PF_MANIFEST_CREATED_SKEW - 60;
+    t_resign(t, FX_FW);
+    ck_assert_int_eq(t_run_pol(t, &trust, &pol, &err, &cs), 0);
+    pf_test_rmtree(t->out);
+    /* A bundle "from next week": refused. */
+    t->m.created = t->f.now + 7 * 86400;
+    t->m.expires = t->f.now + 60 * 86400;
+    t_resign(t, FX_FW);
+    ck_assert_int_eq(t_run_pol(t, &trust, &pol, &err, &cs), PF_ERANGE);
+    ck_assert_msg(strstr(err.msg, "created") && strstr(err.msg, "in the future"), "%s", err.msg);
+    ck_assert_int_eq(cs.begins, 0);
+    t_free(t);
+}
+END_TEST
+
 /* Offsets of each entry's header and data in an uncompressed bundle. */
 static size_t entry_offsets(const char *path, int64_t *hdr, int64_t *data, int64_t *size,
                             size_t max)
@@ -960,6 +1227,14 @@ static Suite *bundle_suite(void)
     tcase_add_test(att, test_refuse_entry_count);
     tcase_add_test(att, test_refuse_payload_count);
     tcase_add_test(att, test_refuse_not_tar);
+    tcase_add_test(att, test_refuse_entry_after_end_marker);
+    tcase_add_test(att, test_refuse_bytes_after_end_marker);
+    tcase_add_test(att, test_end_marker_padding);
+    tcase_add_test(att, test_refuse_gzip_thrice);
+    tcase_add_test(att, test_refuse_xz_container);
+    tcase_add_test(att, test_refuse_version_leading_zero);
+    tcase_add_test(att, test_refuse_key_id_not_canonical);
+    tcase_add_test(att, test_refuse_created_future);
     tcase_add_test(cor, test_bitflips);
     tcase_add_test(cor, test_truncations);
     tcase_set_timeout(cor, 60);
