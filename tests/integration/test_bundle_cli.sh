@@ -4,6 +4,7 @@
 # bundles (create, sign, verify, inspect, extract), and refusals with their codes.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/stack.sh"
 
 PACK="$PF_BUILD/packaging/posfleet-pack"
 KEYS="$PF_KEYS"
@@ -102,6 +103,19 @@ expect_refused FEETABLE $PACK create --kind fee-table --fee-table bad-fees.json 
     --hw-rev B --keyring k --key k/signing/fees-2026.key -o badfees.tar
 grep -q "rates.credit_card: rate_bp" err.txt || pf_fail "fee table refusal does not name the field"
 [[ ! -e badfees.tar ]] || pf_fail "invalid fee table was packed"
+# The same invalid table, validly signed by hand (digest, size and signature
+# right): only the table is wrong, so the terminal would refuse it after the
+# download. posfleetd must refuse it at upload (below).
+mkdir badft && (cd badft && tar xf ../fees.tar && cp ../bad-fees.json fee-table.json &&
+    jq --arg d "$(b2sum -l 256 fee-table.json | cut -d' ' -f1)" \
+        --argjson n "$(stat -c %s fee-table.json)" \
+        '.payloads[0].size = $n | .payloads[0].blake2b_256 = $d' manifest.json >m.json &&
+    mv m.json manifest.json && rm manifest.json.minisig &&
+    minisign -S -s ../k/signing/fees-2026.key -m manifest.json -t "hand-made" >/dev/null 2>&1 &&
+    tar --format=ustar -cf ../signed-badfees.tar manifest.json manifest.json.minisig \
+        keyring.json keyring.json.minisig fee-table.json) || pf_fail "hand-made fee-table bundle"
+$PACK verify --root anchor.pub --kind fee-table signed-badfees.tar >/dev/null ||
+    pf_fail "the hand-made fee-table bundle is not validly signed; the test proves nothing"
 
 # --- revocation and root rotation ---------------------------------------------
 $KEYS revoke --dir k --name fw-2026 --reason "laptop stolen" >/dev/null
@@ -120,4 +134,23 @@ $PACK verify --root anchor.pub --installed 1.5.0 fw3.tar >/dev/null || pf_fail "
 $PACK verify --root k/root.pub fw3.tar >/dev/null || pf_fail "new root"
 expect_refused KEY_REVOKED $PACK create --kind firmware --version 1.7.0 --model PX-200 \
     --hw-rev B --keyring k --key k/signing/fw-2026.key -o revoked.tar fw.img
+
+# --- posfleetd's upload check ---------------------------------------------------
+pf_pki_init "$(pf_tmpdir pki)"
+pf_broker_start "$PF_PKI"
+pf_server_start "update.trust_root = $PF_TMP/anchor.pub"
+# expect_upload_refused CODE REASON BUNDLE: refused at upload, nothing stored.
+expect_upload_refused() {
+    local rc=0
+    pf_cli bundle upload "$3" >out.txt 2>err.txt || rc=$?
+    [[ $rc != 0 ]] || pf_fail "upload of $3 accepted: $(cat out.txt)"
+    grep -q "\[$1\]" err.txt || pf_fail "upload of $3 refused without [$1]: $(cat err.txt)"
+    grep -q "$2" err.txt || pf_fail "upload of $3: reason '$2' missing: $(cat err.txt)"
+}
+pf_cli --json bundle upload fees.tar | pf_json_get '$.id' >/dev/null || pf_fail "valid fee table"
+expect_upload_refused FEETABLE "rates.credit_card: rate_bp" signed-badfees.tar
+[[ $(pf_cli --json bundles | jq '[.bundles[] | select(.kind == "fee-table")] | length') == 1 ]] ||
+    pf_fail "the refused fee-table bundle was stored"
+gzip -c fees.tar | gzip | gzip >fees3.tar.gz
+expect_upload_refused INVAL "gzip-compressed" fees3.tar.gz
 pf_log "ok"
