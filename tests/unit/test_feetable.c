@@ -51,6 +51,7 @@ START_TEST(test_refusals)
     } cases[] = {
             {"schema", "3", "schema"},
             {"version", "\"next\"", "version"},
+            {"version", "\"2026.012.1\"", "version: '2026.012.1' has a leading zero"},
             {"currency", "\"eur\"", "currency"},
             {"currency", "\"EURO\"", "currency"},
             {"effective_at", "\"2026-12-01\"", "effective_at"},

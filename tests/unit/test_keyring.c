@@ -25,6 +25,32 @@ START_TEST(test_encode_parse_roundtrip)
 }
 END_TEST
 
+/* The fixture keyring with every key id spelled in lower case, re-signed by the root. */
+START_TEST(test_refuse_key_id_not_canonical)
+{
+    struct fx f;
+    struct pf_keyring *kr = malloc(sizeof(*kr));
+    struct pf_error err = {0};
+    char *p;
+    int n = 0;
+
+    fx_init(&f);
+    for (p = f.kdoc; (p = strstr(p, "\"key_id\": \"")) != NULL; p += 11, n++) {
+        for (char *c = p + 11; *c != '"'; c++)
+            *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+    }
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(pf_ms_sign(&f.root_sec, f.kdoc, f.klen, "lower case", f.ksig, sizeof(f.ksig),
+                                &f.ksiglen, NULL),
+                     0);
+    ck_assert_int_eq(pf_keyring_verify(f.kdoc, f.klen, f.ksig, f.ksiglen, &f.root_pub, 0, kr, &err),
+                     PF_ERANGE);
+    ck_assert_msg(strstr(err.msg, "key_id") && strstr(err.msg, "not canonical"), "%s", err.msg);
+    free(kr);
+    fx_release(&f);
+}
+END_TEST
+
 START_TEST(test_check_key)
 {
     struct fx f;
@@ -161,6 +187,7 @@ int main(void)
 
     tcase_add_test(tc, test_encode_parse_roundtrip);
     tcase_add_test(tc, test_check_key);
+    tcase_add_test(tc, test_refuse_key_id_not_canonical);
     tcase_add_test(tc, test_chain_walk);
     tcase_add_test(tc, test_parse_refusals);
     tcase_add_test(tc, test_time_format);

@@ -65,6 +65,13 @@ START_TEST(test_parse_refusals)
             {"expires", "\"2026-10-01T00:00:00Z\"", PF_ERANGE},
             {"key_id", "\"0123\"", PF_ERANGE},
             {"key_id", "\"0123456789ABCDEX\"", PF_EPARSE},
+            /* One key, one spelling: the lower-case form of a valid id. */
+            {"key_id", "\"0123456789abcdef\"", PF_ERANGE},
+            {"key_id", "\"0123456789ABCDEf\"", PF_ERANGE},
+            /* One version, one spelling: no leading zeros. */
+            {"version", "\"03.0.0\"", PF_ERANGE},
+            {"version", "\"1.02.3\"", PF_ERANGE},
+            {"version", "\"1.4.00\"", PF_ERANGE},
             {"payloads", "[]", PF_ESCHEMA},
             {"payloads", "[{\"name\":\"../x\",\"size\":1,\"blake2b_256\":\"00\"}]", PF_ERANGE},
             {"payloads",
@@ -150,6 +157,40 @@ START_TEST(test_policy)
 }
 END_TEST
 
+START_TEST(test_policy_created_skew)
+{
+    struct pf_manifest m;
+    struct pf_error err = {0};
+    struct pf_policy pol = {.kind = -1};
+
+    ck_assert_int_eq(parse_obj(good(), &m, &err), 0);
+    /* A signing clock up to the skew ahead of ours is tolerated... */
+    pol.now = m.created - PF_MANIFEST_CREATED_SKEW;
+    ck_assert_int_eq(pf_manifest_check_policy(&m, &pol, &err), 0);
+    /* ...one second more is a created time in the future. */
+    pol.now = m.created - PF_MANIFEST_CREATED_SKEW - 1;
+    ck_assert_int_eq(pf_manifest_check_policy(&m, &pol, &err), PF_ERANGE);
+    ck_assert_msg(strstr(err.msg, "created 2026-11-01T00:00:00Z is in the future"), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "24 h"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(test_version_canonical)
+{
+    static const char *const ok[] = {"0", "0.0.1", "1.4.2", "2026.12.1", "10.0.100"};
+    static const char *const zero[] = {"00", "03.0.0", "1.02.3", "1.0.07", "2026.01.1"};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        ck_assert_msg(pf_version_check(ok[i]) == 0, "%s", ok[i]);
+    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+        ck_assert_msg(pf_version_check(zero[i]) == PF_ERANGE, "%s", zero[i]);
+        ck_assert(pf_version_valid(zero[i])); /* terminals' reported versions stay lenient */
+    }
+    ck_assert_int_eq(pf_version_check("1.x"), PF_EPARSE);
+    ck_assert_int_eq(pf_version_check(""), PF_EPARSE);
+}
+END_TEST
+
 START_TEST(test_names)
 {
     ck_assert(pf_manifest_name_valid("fw.img"));
@@ -171,6 +212,8 @@ int main(void)
     tcase_add_test(tc, test_parse_good_and_roundtrip);
     tcase_add_test(tc, test_parse_refusals);
     tcase_add_test(tc, test_policy);
+    tcase_add_test(tc, test_policy_created_skew);
+    tcase_add_test(tc, test_version_canonical);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
     return pf_test_run(s);

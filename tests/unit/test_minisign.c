@@ -128,6 +128,46 @@ START_TEST(test_keyid_format)
     ck_assert_int_eq(memcmp(id, back, 8), 0);
     ck_assert_int_eq(pf_ms_keyid_parse("EFCDAB896745230", back), PF_EPARSE);
     ck_assert_int_eq(pf_ms_keyid_parse("EFCDAB896745230G", back), PF_EPARSE);
+    /* Signed documents take only the canonical spelling. */
+    ck_assert_int_eq(pf_ms_keyid_parse_canonical(hex, back), 0);
+    ck_assert_int_eq(memcmp(id, back, 8), 0);
+    ck_assert_int_eq(pf_ms_keyid_parse_canonical("efcdab8967452301", back), PF_ERANGE);
+    ck_assert_int_eq(pf_ms_keyid_parse_canonical("EFCDAB896745230", back), PF_EPARSE);
+    ck_assert_int_eq(pf_ms_keyid_parse_canonical("EFCDAB89674523010", back), PF_EPARSE);
+}
+END_TEST
+
+/* Sets the lowest of the unused bits in the last base64 character before the padding. */
+static void set_spare_bit(char *line)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *eq = strchr(line, '=');
+    char *c = eq - 1;
+
+    *c = b64[(strchr(b64, *c) - b64) | 1];
+}
+
+START_TEST(test_sig_base64_not_canonical)
+{
+    struct pf_ms_pubkey pub;
+    struct pf_ms_seckey sec;
+    struct pf_ms_sig sig;
+    struct pf_error err = {0};
+    char buf[PF_MS_SIG_MAX], *lines[4];
+    size_t len;
+
+    ck_assert_int_eq(pf_ms_keygen(&pub, &sec), 0);
+    ck_assert_int_eq(pf_ms_sign(&sec, "m", 1, "c", buf, sizeof(buf), &len, &err), 0);
+    ck_assert_int_eq(pf_ms_sig_parse(buf, len, &sig, &err), 0);
+    lines[0] = buf;
+    for (int i = 1; i < 4; i++)
+        lines[i] = strchr(lines[i - 1], '\n') + 1;
+    /* The signature line (74 bytes: two spare bits) decodes to the same bytes
+     * with a spare bit set; it is not the canonical text, so it is refused. */
+    set_spare_bit(lines[1]);
+    ck_assert_int_eq(pf_ms_sig_parse(buf, len, &sig, &err), PF_EBAD_SIG);
+    ck_assert_msg(strstr(err.msg, "malformed signature line"), "%s", err.msg);
+    pf_ms_seckey_wipe(&sec);
 }
 END_TEST
 
@@ -141,6 +181,7 @@ int main(void)
     tcase_add_test(tc, test_sig_parse_refusals);
     tcase_add_test(tc, test_key_files);
     tcase_add_test(tc, test_keyid_format);
+    tcase_add_test(tc, test_sig_base64_not_canonical);
     suite_add_tcase(s, tc);
     return pf_test_run(s);
 }
