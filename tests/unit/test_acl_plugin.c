@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../packaging/mosquitto/plugin/acl_policy.c"
+#include "pf/topic.h"
 #include "testutil.h"
 
 #define R  PFACL_READ
@@ -38,8 +39,8 @@ static void load_shipped(struct pfacl_policy *p)
     }
     rc = pfacl_policy_load(p, path, &err);
     ck_assert_msg(rc == 0, "%s: %s", path, err.msg);
-    /* posfleetd's two rules and the two %u patterns. */
-    ck_assert_uint_eq(p->count, 4);
+    /* posfleetd's two rules, a write pattern per dev/ leaf and the read pattern. */
+    ck_assert_uint_eq(p->count, 2 + PF_LEAF_COUNT + 1);
 }
 
 static char *repeat(char c, size_t n)
@@ -219,7 +220,7 @@ START_TEST(read_write)
     load_shipped(&p);
     /* A terminal publishes under its own dev subtree only... */
     ck_assert(pfacl_allowed(&p, A, A, W, "pf/v1/dev/" A "/health"));
-    ck_assert(pfacl_allowed(&p, A, A, W, "pf/v1/dev/" A));
+    ck_assert(!pfacl_allowed(&p, A, A, W, "pf/v1/dev/" A));
     ck_assert(!pfacl_allowed(&p, A, A, W, "pf/v1/dev/" B "/health"));
     ck_assert(!pfacl_allowed(&p, A, A, W, "pf/v1/dev/" A "x/health"));
     ck_assert(!pfacl_allowed(&p, A, A, W, "pf/v1/cmd/" A "/ack"));
@@ -428,6 +429,95 @@ START_TEST(parse_limits)
 }
 END_TEST
 
+/* A terminal publishes exactly the leaves of enum pf_dev_leaf under its own
+ * subtree: the shipped file and pf/topic.h name the same leaves. */
+START_TEST(terminal_leaves)
+{
+    static const char *refused[] = {
+            "pf/v1/dev/" A "/x",
+            "pf/v1/dev/" A "/health/x",
+            "pf/v1/dev/" A "/",
+            "pf/v1/dev/" A "/Health",
+            "pf/v1/dev/" A "/healthx",
+            "pf/v1/dev/" A "//health",
+            "pf/v1/dev/" A "/ack",
+            "pf/v1/dev/" A "/offer",
+            "pf/v1/dev/" A "/chunk",
+            "pf/v1/dev/" A "/diag/result",
+            "pf/v1/dev/" A,
+    };
+    struct pfacl_policy p;
+    char topic[PF_TOPIC_MAX];
+    size_t i;
+
+    load_shipped(&p);
+    for (i = 0; pf_dev_leaf_names[i]; i++) {
+        ck_assert_int_eq(pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, A, pf_dev_leaf_names[i]),
+                         0);
+        ck_assert_msg(pfacl_allowed(&p, A, A, W, topic), "%s refused", topic);
+        ck_assert_msg(pfacl_publish_allowed(&p, A, A, topic, false), "%s refused", topic);
+        /* Never as someone else. */
+        ck_assert_msg(!pfacl_allowed(&p, B, B, W, topic), "%s allowed to " B, topic);
+    }
+    ck_assert_uint_eq(i, PF_LEAF_COUNT);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        ck_assert_msg(!pfacl_allowed(&p, A, A, W, refused[i]), "%s allowed", refused[i]);
+        ck_assert_msg(!pfacl_publish_allowed(&p, A, A, refused[i], false), "%s allowed",
+                      refused[i]);
+    }
+    pfacl_policy_release(&p);
+}
+END_TEST
+
+/* Retained publishes need a `topic` rule of the client's own `user` block. */
+START_TEST(retained_publish)
+{
+    static const char text[] = "user svc\n"
+                               "topic write pf/v1/cmd/#\n"
+                               "user ops\n"
+                               "topic readwrite pf/v1/dev/#\n"
+                               "user " A "\n"
+                               "topic write pf/v1/extra/" A "/#\n"
+                               "pattern write pf/v1/dev/%u/health\n";
+    struct pfacl_policy p;
+    struct pf_error err = {0};
+    size_t i;
+
+    load_shipped(&p);
+    /* A terminal's retained publish is refused on every leaf, its plain one allowed. */
+    for (i = 0; pf_dev_leaf_names[i]; i++) {
+        char topic[PF_TOPIC_MAX];
+        ck_assert_int_eq(pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, A, pf_dev_leaf_names[i]),
+                         0);
+        ck_assert_msg(!pfacl_publish_allowed(&p, A, A, topic, true), "%s retained", topic);
+        ck_assert(pfacl_publish_allowed(&p, A, A, topic, false));
+    }
+    /* posfleetd keeps what it has: commands, retained or not; never reports. */
+    ck_assert(pfacl_publish_allowed(&p, SV, SV, "pf/v1/cmd/" A "/ack", false));
+    ck_assert(pfacl_publish_allowed(&p, SV, SV, "pf/v1/cmd/" A "/ack", true));
+    ck_assert(!pfacl_publish_allowed(&p, SV, SV, "pf/v1/dev/" A "/health", true));
+    ck_assert(!pfacl_publish_allowed(&p, SV, SV, "pf/v1/dev/" A "/health", false));
+    pfacl_policy_release(&p);
+
+    ck_assert_int_eq(pfacl_policy_parse(&p, text, strlen(text), &err), 0);
+    /* A pattern that also names the client does not allow retaining... */
+    ck_assert(pfacl_publish_allowed(&p, A, A, "pf/v1/dev/" A "/health", false));
+    ck_assert(!pfacl_publish_allowed(&p, A, A, "pf/v1/dev/" A "/health", true));
+    ck_assert(!pfacl_publish_allowed(&p, "svc", "svc", "pf/v1/dev/svc/health", true));
+    ck_assert(pfacl_publish_allowed(&p, "svc", "svc", "pf/v1/dev/svc/health", false));
+    /* ... a rule of its own user block does, and only there. */
+    ck_assert(pfacl_publish_allowed(&p, A, A, "pf/v1/extra/" A "/x", true));
+    ck_assert(!pfacl_publish_allowed(&p, B, B, "pf/v1/extra/" A "/x", true));
+    ck_assert(pfacl_publish_allowed(&p, "ops", "ops", "pf/v1/dev/" A "/health", true));
+    ck_assert(pfacl_publish_allowed(&p, "svc", "svc", "pf/v1/cmd/" A "/ack", true));
+    ck_assert(!pfacl_publish_allowed(&p, "svc", "svc", "pf/v1/dev/" A "/health", true));
+    /* Same identity rules as every decision. */
+    ck_assert(!pfacl_publish_allowed(&p, "ops", NULL, "pf/v1/dev/" A "/health", true));
+    ck_assert(!pfacl_publish_allowed(&p, "ops", "ops", "pf/v1/dev/+/health", true));
+    pfacl_policy_release(&p);
+}
+END_TEST
+
 static Suite *acl_suite(void)
 {
     Suite *s = suite_create("acl_plugin");
@@ -439,6 +529,8 @@ static Suite *acl_suite(void)
     tcase_add_test(tc, terminal_subscribe);
     tcase_add_test(tc, service_subscribe);
     tcase_add_test(tc, read_write);
+    tcase_add_test(tc, terminal_leaves);
+    tcase_add_test(tc, retained_publish);
     tcase_add_test(tc, identities);
     tcase_add_test(tc, long_names);
     tcase_add_test(tc, overlong_topics);

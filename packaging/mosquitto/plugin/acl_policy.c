@@ -343,8 +343,11 @@ static bool policy__name_ok(const char *name)
            strnlen(name, PFACL_TOPIC_MAX + 1) <= PFACL_TOPIC_MAX;
 }
 
-bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, const char *clientid,
-                   unsigned access, const char *topic)
+/* pfacl_allowed, and with NAMED_ONLY only the `topic` rules of the client's own
+ * `user` block count (patterns are skipped). */
+static bool policy__decide(const struct pfacl_policy *policy, const char *username,
+                           const char *clientid, unsigned access, const char *topic,
+                           bool named_only)
 {
     const struct pfacl_rule *rule;
     const char *filter = topic;
@@ -376,6 +379,8 @@ bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, cons
             continue;
         if (rule->user && strcmp(rule->user, username) != 0)
             continue;
+        if (named_only && !rule->user)
+            continue;
         if (!rule->expand) {
             if (pfacl_filter_within(filter, rule->filter))
                 return true;
@@ -391,4 +396,16 @@ bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, cons
             return true;
     }
     return false;
+}
+
+bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, const char *clientid,
+                   unsigned access, const char *topic)
+{
+    return policy__decide(policy, username, clientid, access, topic, false);
+}
+
+bool pfacl_publish_allowed(const struct pfacl_policy *policy, const char *username,
+                           const char *clientid, const char *topic, bool retain)
+{
+    return policy__decide(policy, username, clientid, PFACL_WRITE, topic, retain);
 }

@@ -9,6 +9,10 @@
  *
  * Decisions:
  *   - read and write: the topic matches a rule of that access for the client;
+ *   - a retained publish: the topic matches a `topic` write rule of the
+ *     client's own `user` block. `pattern` rules, which are all a terminal
+ *     has, never allow one: a retained message would be kept by the broker
+ *     (in memory and in mosquitto.db) for as long as nobody clears it;
  *   - subscribe: every topic the filter can match is readable by the client,
  *     that is the filter lies within one read rule. `$share/GROUP/` is
  *     removed first, so a shared subscription is judged by its inner filter.
@@ -74,5 +78,10 @@ bool pfacl_filter_within(const char *filter, const char *rule);
  * nothing. */
 bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, const char *clientid,
                    unsigned access, const char *topic);
+
+/* The decision for a publish of TOPIC: pfacl_allowed(..., PFACL_WRITE, TOPIC),
+ * and when RETAIN is set only a `topic` rule under `user USERNAME` counts. */
+bool pfacl_publish_allowed(const struct pfacl_policy *policy, const char *username,
+                           const char *clientid, const char *topic, bool retain);
 
 #endif
