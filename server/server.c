@@ -39,11 +39,13 @@ static void server__batch_kick(struct pfs_server *s)
         uv_timer_start(&s->batch_timer, server__on_batch_timer, (uint64_t)s->cfg.store_batch_ms, 0);
 }
 
-static void server__on_message(void *ctx, const char *topic, const void *payload, size_t len)
+static void server__on_message(void *ctx, const char *topic, const void *payload, size_t len,
+                               bool retained)
 {
     struct pfs_server *s = ctx;
 
-    (void)pfs_inbound_message(&s->inbound, topic, payload, len); /* refusals are counted */
+    /* refusals are counted */
+    (void)pfs_inbound_receive(&s->inbound, topic, payload, len, retained);
     server__batch_kick(s);
 }
 

@@ -62,7 +62,8 @@ static int inbound__refuse(struct pfs_inbound *in, int code)
     return code;
 }
 
-int pfs_inbound_message(struct pfs_inbound *in, const char *topic, const void *payload, size_t len)
+int pfs_inbound_receive(struct pfs_inbound *in, const char *topic, const void *payload, size_t len,
+                        bool retained)
 {
     char serial[PF_SERIAL_MAX + 1];
     const struct pfs_inbound_route *r;
@@ -79,6 +80,12 @@ int pfs_inbound_message(struct pfs_inbound *in, const char *topic, const void *p
                        topic ? topic : "");
         return inbound__refuse(in, PF_ETOPIC);
     }
+    if (retained) {
+        /* Before the registry cache: a retained message is refused whoever it names. */
+        pfs_reject_log(&in->rejects, in->log, in->clock, "%s: rejected RETAINED: leaf '%.32s'",
+                       serial, leaf);
+        return inbound__refuse(in, PF_ERETAINED);
+    }
     id = pf_dev_leaf(leaf);
     r = id >= 0 ? &in->routes[id] : NULL;
     if (!r || !r->fn) {
@@ -93,4 +100,9 @@ int pfs_inbound_message(struct pfs_inbound *in, const char *topic, const void *p
     if (rc)
         return inbound__refuse(in, rc);
     return 0;
+}
+
+int pfs_inbound_message(struct pfs_inbound *in, const char *topic, const void *payload, size_t len)
+{
+    return pfs_inbound_receive(in, topic, payload, len, false);
 }

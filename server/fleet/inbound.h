@@ -5,8 +5,8 @@
  * pfs_inbound_message() takes one message as the transport hands it over
  * (topic, payload): it parses the topic once (pf_topic_parse, pf_dev_leaf) and
  * refuses anything outside pf/v1/dev/{serial}/{leaf} or a leaf without a route
- * (TOPIC); it asks the registry cache for its decision (pfs_devmap_admit:
- * unknown and revoked serials are refused, alerted and counted there); then it
+ * (TOPIC) and any retained message (RETAINED); it asks the registry cache for its decision
+ * (pfs_devmap_admit: unknown and revoked serials are refused, alerted and counted there); then it
  * calls the leaf's route with (serial, payload). A route returns 0 or the
  * reason it refused the message, which is counted here
  * (posfleet_messages_rejected_total); a route that keeps its own counts
@@ -18,6 +18,7 @@
 #ifndef PFS_INBOUND_H
 #define PFS_INBOUND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,7 +63,14 @@ void pfs_inbound_init(struct pfs_inbound *in, struct pfs_devmap *devs, struct pf
                       const struct pfs_log *log, const struct pf_clock *clock);
 /* Installs n routes (a leaf routed twice keeps the later one). */
 void pfs_inbound_routes(struct pfs_inbound *in, const struct pfs_inbound_route *routes, size_t n);
-/* 0 if a route took the message, else the rejection reason (already counted). */
+/* 0 if a route took the message, else the rejection reason (already counted).
+ * RETAINED is the transport's retain flag: a retained message is refused
+ * (RETAINED) whatever its topic. Terminals never retain (docs/protocol.md), so
+ * one is stale or injected, and the broker would hand it to every new
+ * subscription again. */
+int pfs_inbound_receive(struct pfs_inbound *in, const char *topic, const void *payload, size_t len,
+                        bool retained);
+/* pfs_inbound_receive of a message that is not retained. */
 int pfs_inbound_message(struct pfs_inbound *in, const char *topic, const void *payload, size_t len);
 
 #endif

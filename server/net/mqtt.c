@@ -404,7 +404,7 @@ static void mqtt__on_message(struct mosquitto *mosq, void *obj, const struct mos
     (void)props;
     m->received++;
     m->on_message(m->ctx, msg->topic, msg->payload,
-                  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+                  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, msg->retain);
 }
 
 static void mqtt__on_publish(struct mosquitto *mosq, void *obj, int mid)

@@ -33,7 +33,9 @@
 
 struct mosquitto;
 
-typedef void (*pfs_mqtt_message_cb)(void *ctx, const char *topic, const void *payload, size_t len);
+/* RETAINED: the broker delivered it as a retained message (its retain flag). */
+typedef void (*pfs_mqtt_message_cb)(void *ctx, const char *topic, const void *payload, size_t len,
+                                    bool retained);
 /* A published message (id mid) was written to the connection. */
 typedef void (*pfs_mqtt_published_cb)(void *ctx, int mid);
 

@@ -58,7 +58,8 @@
     X(UNSAFE_PATH, -46, "unsafe entry path")                                                       \
     X(ENTRY_TYPE, -47, "entry is not a regular file")                                              \
     X(LIMIT, -48, "size or count limit exceeded")                                                  \
-    X(FEETABLE, -49, "invalid fee table")
+    X(FEETABLE, -49, "invalid fee table")                                                          \
+    X(RETAINED, -50, "retained message refused")
 
 enum pf_err {
 #define PF__ERR_ENUM(name, val, text) PF_E##name = (val),
