@@ -9,10 +9,10 @@
  *     one of the client's read rules; the broker then answers SUBACK 0x87 (v5)
  *     or 0x80 (v3.1.1) for that filter;
  *   - READ and WRITE: denied unless a rule of the client allows the topic;
- *   - WRITE of a retained message (the event's retain flag, also set for a
- *     retained will): denied unless a `topic` rule of the client's own `user`
- *     block allows it. Terminals have only `pattern` rules, so they never
- *     retain: the broker would keep and persist what they send;
+ *   - WRITE of a retained message (the event's retain flag): denied unless
+ *     a `topic` rule of the client's own `user` block allows it. Terminals
+ *     have only `pattern` rules, so they never retain: the broker would keep
+ *     and persist what they send;
  *   - UNSUBSCRIBE: never refused.
  * What it allows it does not grant: it returns MOSQ_ERR_PLUGIN_DEFER, and
  * Mosquitto asks the next ACL check, acl_file, which must allow it too. With
