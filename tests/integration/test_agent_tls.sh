@@ -92,8 +92,8 @@ observe() { # observe NAME: a posfleetd observer, live once it sees a canary
     pf_wait_for 15 "$OBS to see the canary" canary
 }
 canary() {
-    pf_mqtt_pub "$CANARY" -q 1 -t "pf/v1/dev/$CANARY/canary" -m up >/dev/null 2>&1 &&
-        has "^pf/v1/dev/$CANARY/canary up$"
+    pf_mqtt_pub "$CANARY" -q 1 -t "pf/v1/dev/$CANARY/health" -m up >/dev/null 2>&1 &&
+        has "^pf/v1/dev/$CANARY/health up$"
 }
 observe observer
 
