@@ -7,7 +7,6 @@
  */
 #include "api/api_handlers.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>

@@ -4,7 +4,6 @@
  */
 #include "api/api_handlers.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -107,16 +106,6 @@ static json_t *api__health_row(const struct pfs_health_row *r)
 
 /* --- handlers --- */
 
-static int api__int_arg(const char *v, long min, long max, long *out)
-{
-    int64_t n;
-
-    if (pf_parse_i64(v, min, max, &n) != 0)
-        return PF_EINVAL;
-    *out = (long)n;
-    return 0;
-}
-
 struct api__list {
     json_t *arr;
     char last[PF_SERIAL_MAX + 1];
@@ -143,7 +132,7 @@ void pfs_api_devices_list(struct pfs_api *api, const struct pfs_api_call *call,
     struct api__list l = {0};
     const char *v;
     bool more = false;
-    long n;
+    int64_t n;
     int rc;
 
     v = pfs_http_query(req, "status");
@@ -168,7 +157,7 @@ void pfs_api_devices_list(struct pfs_api *api, const struct pfs_api_call *call,
     f.after = pfs_http_query(req, "after");
     v = pfs_http_query(req, "limit");
     if (v) {
-        if (api__int_arg(v, 1, PFS_API_LIMIT_MAX, &n)) {
+        if (pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &n)) {
             pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
             return;
         }
@@ -228,14 +217,14 @@ void pfs_api_device_get(struct pfs_api *api, const struct pfs_api_call *call,
     struct pfs_dev_state *s = calloc(1, sizeof(*s));
     json_t *o = NULL, *health = NULL, *alerts = NULL;
     const char *v = pfs_http_query(req, "health");
-    long n = PFS_API_HEALTH_DEFAULT;
+    int64_t n = PFS_API_HEALTH_DEFAULT;
     int rc;
 
     if (!s) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
-    if (v && api__int_arg(v, 0, PFS_API_HEALTH_MAX, &n)) {
+    if (v && pf_parse_i64(v, 0, PFS_API_HEALTH_MAX, &n)) {
         pfs_api_error(resp, PF_EINVAL, "health: must be 0..%d", PFS_API_HEALTH_MAX);
         goto out_free;
     }
@@ -592,7 +581,7 @@ void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct 
     struct api__audit l = {0};
     const char *target = pfs_http_query(req, "target");
     const char *v;
-    long limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int64_t limit = PFS_API_LIMIT_DEFAULT, before = 0;
     int rc;
 
     /* A search by terminal, merchant or time is lifecycle's (api_lifecycle.c). */
@@ -602,12 +591,12 @@ void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct 
         return;
     }
     v = pfs_http_query(req, "limit");
-    if (v && api__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
     v = pfs_http_query(req, "before");
-    if (v && api__int_arg(v, 1, LONG_MAX, &before)) {
+    if (v && pf_parse_i64(v, 1, INT64_MAX, &before)) {
         pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
         return;
     }

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE /* timegm */
 #include "api/api_handlers.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -58,24 +57,14 @@ static json_t *lapi__body(const struct pfs_http_req *req, struct pfs_http_resp *
     return body;
 }
 
-static int lapi__int_arg(const char *v, long long min, long long max, long long *out)
-{
-    int64_t n;
-
-    if (pf_parse_i64(v, min, max, &n) != 0)
-        return PF_EINVAL;
-    *out = n;
-    return 0;
-}
-
 /* A time: ms since the epoch, or UTC "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM[:SS]Z". */
 static int lapi__time_arg(const char *v, int64_t *out)
 {
     struct tm tm;
-    long long n;
+    int64_t n;
     const char *end;
 
-    if (lapi__int_arg(v, 0, 4102444800000LL, &n) == 0) {
+    if (pf_parse_i64(v, 0, 4102444800000LL, &n) == 0) {
         *out = n;
         return 0;
     }
@@ -123,7 +112,7 @@ static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
     const char *v = pfs_http_query(req, "status");
     const char *after = pfs_http_query(req, "after");
     json_t *arr = json_array();
-    long long limit = PFS_API_LIMIT_DEFAULT;
+    int64_t limit = PFS_API_LIMIT_DEFAULT;
     int status = -1, rc;
     bool more = false;
 
@@ -140,7 +129,7 @@ static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
         }
     }
     v = pfs_http_query(req, "limit");
-    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         json_decref(arr);
         pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
@@ -309,11 +298,11 @@ static void lapi__history(struct pfs_api *api, const struct pfs_http_req *req,
                           struct pfs_http_resp *resp, const char *serial)
 {
     const char *v = pfs_http_query(req, "limit");
-    long long limit = PFS_API_LIMIT_DEFAULT;
+    int64_t limit = PFS_API_LIMIT_DEFAULT;
     char *text = NULL;
     int rc;
 
-    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
@@ -559,7 +548,7 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
                           struct pfs_http_resp *resp)
 {
     const char *serial = pfs_http_query(req, "serial"), *v = pfs_http_query(req, "state");
-    long long limit = PFS_API_LIMIT_DEFAULT;
+    int64_t limit = PFS_API_LIMIT_DEFAULT;
     json_t *arr;
     int state = -2, rc; /* default: open repairs */
 
@@ -580,7 +569,7 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
         }
     }
     v = pfs_http_query(req, "limit");
-    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
@@ -726,7 +715,7 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
     const char *serial = pfs_http_query(req, "serial");
     const char *merchant = pfs_http_query(req, "merchant");
     const char *v;
-    long long limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int64_t limit = PFS_API_LIMIT_DEFAULT, before = 0;
     int64_t since = 0;
     struct lapi__audit l = {0};
     int rc;
@@ -746,12 +735,12 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
         return;
     }
     v = pfs_http_query(req, "limit");
-    if (v && lapi__int_arg(v, 1, PFS_API_LIMIT_MAX, &limit)) {
+    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
     v = pfs_http_query(req, "before");
-    if (v && lapi__int_arg(v, 1, LLONG_MAX, &before)) {
+    if (v && pf_parse_i64(v, 1, INT64_MAX, &before)) {
         pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
         return;
     }

@@ -4,7 +4,6 @@
  * (pause, resume, continue, abort, rollback). The store and the scheduler's
  * runtime are read through plain functions; the JSON is built here.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -244,16 +243,6 @@ static int api_ro__member_cb(void *ctx, const struct pfs_ro_member_rec *m)
     return o && json_array_append_new(ctx, o) == 0 ? 0 : PF_ENOMEM;
 }
 
-static bool api_ro__long(const char *v, long min, long max, long *out)
-{
-    int64_t n;
-
-    if (!v || pf_parse_i64(v, min, max, &n) != 0)
-        return false;
-    *out = (long)n;
-    return true;
-}
-
 static void api_ro__members(struct pfs_rollouts *ro, const struct pfs_http_req *req,
                             struct pfs_http_resp *resp, int64_t id)
 {
@@ -261,7 +250,8 @@ static void api_ro__members(struct pfs_rollouts *ro, const struct pfs_http_req *
     const char *stage = pfs_http_query(req, "stage");
     const char *limit = pfs_http_query(req, "limit");
     const char *after = pfs_http_query(req, "after");
-    long st = -1, lim = 100, sg = -1;
+    long st = -1;
+    int64_t lim = 100, sg = -1;
     struct pfs_rollout_rec r;
     bool more = false;
     json_t *arr, *last;
@@ -277,11 +267,11 @@ static void api_ro__members(struct pfs_rollouts *ro, const struct pfs_http_req *
             return;
         }
     }
-    if (stage && !api_ro__long(stage, 1, PFS_RO_STAGES_MAX, &sg)) {
+    if (stage && pf_parse_i64(stage, 1, PFS_RO_STAGES_MAX, &sg) != 0) {
         pfs_api_error(resp, PF_EINVAL, "stage: 1..%d", PFS_RO_STAGES_MAX);
         return;
     }
-    if (limit && !api_ro__long(limit, 1, API_RO_MEMBERS_MAX, &lim)) {
+    if (limit && pf_parse_i64(limit, 1, API_RO_MEMBERS_MAX, &lim) != 0) {
         pfs_api_error(resp, PF_EINVAL, "limit: 1..%d", API_RO_MEMBERS_MAX);
         return;
     }
