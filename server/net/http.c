@@ -31,7 +31,12 @@ struct http__sock {
 
 /* One request. begin() took it when taken is set (done() is then owed). */
 struct http__conn {
+    struct pfs_http *h;
     void *state;
+    struct pfs_http_later *later; /* deferred and not answered yet */
+    bool deferred;                /* suspended until pfs_http_answer() */
+    bool ready;                   /* pfs_http_answer() left the answer in out */
+    struct pfs_http_resp out;
     bool taken;
     bool answered; /* a response is queued already */
     bool too_big;
@@ -40,7 +45,26 @@ struct http__conn {
     size_t len, cap;
 };
 
+/* A deferred request (pfs_http_defer); on h->later until answered or gone. */
+struct pfs_http_later {
+    struct pfs_http_later *prev, *next;
+    struct pfs_http *h;
+    struct MHD_Connection *c;
+    struct http__conn *hc; /* NULL once the connection is gone */
+};
+
 static void http__schedule(struct pfs_http *h);
+
+static void http__later_unlink(struct pfs_http *h, struct pfs_http_later *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else if (h->later == l)
+        h->later = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    l->prev = l->next = NULL;
+}
 
 static void http__run(struct pfs_http *h)
 {
@@ -169,7 +193,7 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
 {
     struct pfs_http *h = cls;
     struct http__conn *hc = *con_cls;
-    struct pfs_http_req req = {method, url, NULL, 0, c};
+    struct pfs_http_req req = {method, url, NULL, 0, c, hc};
     struct pfs_http_resp resp = {0};
 
     (void)version;
@@ -184,7 +208,9 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
         hc = calloc(1, sizeof(*hc));
         if (!hc)
             return MHD_NO;
+        hc->h = h;
         *con_cls = hc;
+        req.priv = hc;
         if (!h->svc.begin(h->svc.ctx, &req, &hc->max, &hc->state, &resp))
             return http__send(c, hc, &resp);
         hc->taken = true;
@@ -205,11 +231,30 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
     }
     if (hc->answered)
         return MHD_YES;
+    if (hc->deferred) { /* resumed by pfs_http_answer(), or woken for nothing */
+        if (!hc->ready)
+            return MHD_YES;
+        hc->deferred = hc->ready = false;
+        return http__send(c, hc, &hc->out);
+    }
     if (hc->too_big)
         return http__too_big(c, hc);
     req.body = hc->buf ? hc->buf : "";
     req.body_len = hc->len;
     h->svc.handle(h->svc.ctx, &req, hc->state, &resp);
+    if (hc->ready) { /* deferred and answered already, within handle() */
+        free(resp.body);
+        hc->ready = false;
+        return http__send(c, hc, &hc->out);
+    }
+    if (hc->later) {
+        /* The answer comes from pfs_http_answer(); meanwhile MHD leaves the
+         * connection alone and the loop serves everyone else. */
+        free(resp.body);
+        hc->deferred = true;
+        MHD_suspend_connection(c);
+        return MHD_YES;
+    }
     return http__send(c, hc, &resp);
 }
 
@@ -233,8 +278,14 @@ static void http__completed(void *cls, struct MHD_Connection *c, void **con_cls,
         }
     }
     if (hc) {
+        if (hc->later) { /* its deferrer answers into the void */
+            http__later_unlink(h, hc->later);
+            hc->later->hc = NULL;
+            hc->later = NULL;
+        }
         if (hc->taken && h->svc.done)
             h->svc.done(h->svc.ctx, hc->state);
+        free(hc->out.body);
         free(hc->buf);
         free(hc);
         *con_cls = NULL;
@@ -318,7 +369,7 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     struct sockaddr_storage ss;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-    unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *info;
     int rc;
 
@@ -393,9 +444,65 @@ void pfs_http_stop(struct pfs_http *h)
         h->handles_open = 0;
     }
     if (h->daemon) {
+        /* MHD stops only without suspended connections: resumed, they are
+         * closed with the rest, and their deferrers' answers dropped. */
+        for (struct pfs_http_later *l = h->later; l; l = l->next)
+            MHD_resume_connection(l->c);
         MHD_stop_daemon(h->daemon);
         h->daemon = NULL;
     }
+}
+
+struct pfs_http_later *pfs_http_defer(const struct pfs_http_req *req, char **body, size_t *len)
+{
+    struct http__conn *hc = req->priv;
+    struct pfs_http_later *l;
+    char *b;
+
+    if (!hc || hc->later || hc->deferred)
+        return NULL;
+    l = calloc(1, sizeof(*l));
+    b = hc->buf ? hc->buf : strdup("");
+    if (!l || !b) {
+        free(l);
+        if (b != hc->buf)
+            free(b);
+        return NULL;
+    }
+    *body = b;
+    *len = hc->buf ? hc->len : 0;
+    hc->buf = NULL;
+    hc->len = hc->cap = 0;
+    l->h = hc->h;
+    l->c = req->conn;
+    l->hc = hc;
+    l->next = l->h->later;
+    if (l->next)
+        l->next->prev = l;
+    l->h->later = l;
+    hc->later = l;
+    return l;
+}
+
+void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
+{
+    struct http__conn *hc = l->hc;
+
+    if (hc && l->h->daemon) {
+        http__later_unlink(l->h, l);
+        hc->later = NULL;
+        hc->out = *resp;
+        hc->ready = true;
+        resp->body = NULL;
+        if (hc->deferred) { /* else still inside handle(), which sends it */
+            MHD_resume_connection(l->c);
+            /* MHD learns of the resumption on its next run: make it now. */
+            uv_timer_start(&l->h->timer, http__on_timer, 0, 0);
+        }
+    }
+    free(resp->body);
+    resp->body = NULL;
+    free(l);
 }
 
 const char *pfs_http_query(const struct pfs_http_req *req, const char *key)

@@ -22,6 +22,14 @@
  *
  * The service fills a struct pfs_http_resp; http owns and frees resp->body.
  *
+ * A handler whose answer takes long (verifying an uploaded bundle) defers
+ * it: pfs_http_defer() in handle() hands it the body and suspends the
+ * connection (MHD_suspend_connection), so the loop goes on serving other
+ * requests; pfs_http_answer(), later on the loop thread, resumes it with the
+ * answer. A deferred request is answered exactly once by its deferrer; if
+ * the client went away or http stopped in the meantime the answer is
+ * dropped. done() still follows when the connection ends.
+ *
  * Idle connections cannot lock clients out: one address may hold at most
  * max_conns_per_ip connections and all together max_conns (MHD refuses the
  * excess on accept), and a request's whole head must arrive within
@@ -50,6 +58,7 @@ struct pfs_http_req {
     const char *body; /* NUL-terminated; "" when none; NULL in begin() */
     size_t body_len;
     struct MHD_Connection *conn;
+    void *priv; /* http's own: the request's state, for pfs_http_defer() */
 };
 
 struct pfs_http_resp {
@@ -73,14 +82,16 @@ struct pfs_http_service {
 };
 
 struct http__sock;
+struct pfs_http_later;
 
 struct pfs_http {
     uv_loop_t *loop;
     struct MHD_Daemon *daemon;
     uv_poll_t poll;
     uv_timer_t timer;
-    uv_timer_t head_timer;    /* sweeps socks for heads past the deadline */
-    struct http__sock *socks; /* every open connection, newest first */
+    uv_timer_t head_timer;        /* sweeps socks for heads past the deadline */
+    struct http__sock *socks;     /* every open connection, newest first */
+    struct pfs_http_later *later; /* deferred requests not yet answered */
     uint64_t head_timeout_ms;
     uint64_t heads_timed_out; /* connections closed by the head deadline */
     int handles_open;
@@ -103,6 +114,16 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
 /* Stops accepting, closes the uv handles (the loop must run once more to
  * finish closing them) and stops the daemon. */
 void pfs_http_stop(struct pfs_http *h);
+
+/*
+ * From handle() only: the answer to req will come from pfs_http_answer().
+ * The body moves to the caller (*body, *len: heap, NUL-terminated, the
+ * caller frees it; req->body must not be read afterwards). NULL without
+ * memory: then nothing changed and handle() answers at once.
+ */
+struct pfs_http_later *pfs_http_defer(const struct pfs_http_req *req, char **body, size_t *len);
+/* Answers a deferred request (loop thread) and frees l; takes resp->body. */
+void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp);
 
 /* A query argument of the request, or NULL. */
 const char *pfs_http_query(const struct pfs_http_req *req, const char *key);
