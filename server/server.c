@@ -240,6 +240,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->updates_open = true;
+    s->updates.loop = &s->loop; /* uploads are verified on the thread pool */
     {
         /* Lock commands are retried every report interval (1-30 s) until confirmed. */
         int64_t retry = (int64_t)cfg->report_interval_s * 1000;

@@ -81,24 +81,18 @@ static int api_upd__update_cb(void *ctx, const struct pfs_update_rec *r)
     return o && json_array_append_new(ctx, o) == 0 ? 0 : PF_ENOMEM;
 }
 
-static void api_upd__upload(struct pfs_updates *u, const struct pfs_http_req *req,
-                            struct pfs_http_resp *resp, const struct pfs_actor *actor)
+/* The answer to an upload, once verified and stored or refused. */
+static void api_upd__upload_answer(struct pfs_updates *u, struct pfs_http_resp *resp,
+                                   const struct pfs_actor *actor, int rc,
+                                   const struct pfs_bundle_rec *b, bool created,
+                                   const struct pf_error *err)
 {
-    struct pf_error err = {0};
-    struct pfs_bundle_rec *b = malloc(sizeof(*b));
-    bool created = false;
-    int rc;
-
-    if (!b) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    rc = pfs_updates_upload(u, req->body, req->body_len, actor, b, &created, &err);
     if (rc) {
         pfs_log_warn(u->log, "api: %s (%s): bundle upload refused: %s: %s", actor->name,
-                     actor->role, pf_errname(rc), err.msg);
+                     actor->role, pf_errname(rc), err->msg);
         /* The verifier's reason as posfleet-pack shows it: "[DIGEST] payload ...". */
-        pfs_api_error(resp, rc, "[%s] %s", pf_errname(rc), err.msg[0] ? err.msg : pf_strerror(rc));
+        pfs_api_error(resp, rc, "[%s] %s", pf_errname(rc),
+                      err->msg[0] ? err->msg : pf_strerror(rc));
     } else {
         json_t *o = api_upd__bundle(b);
 
@@ -109,6 +103,59 @@ static void api_upd__upload(struct pfs_updates *u, const struct pfs_http_req *re
                          pf_bundle_kind_names[b->kind], b->version, b->id);
         pfs_api_json(resp, created ? 201 : 200, o);
     }
+}
+
+/* An upload being verified off the loop: who asked, and where the answer goes. */
+struct api_upd__pending {
+    struct pfs_updates *u;
+    struct pfs_http_later *later;
+    char name[PFS_TOKEN_NAME_MAX + 1];
+    char role[32];
+};
+
+static void api_upd__uploaded(void *ctx, int rc, const struct pfs_bundle_rec *b, bool created,
+                              const struct pf_error *err)
+{
+    struct api_upd__pending *p = ctx;
+    struct pfs_actor actor = {p->name, p->role};
+    struct pfs_http_resp resp = {0};
+
+    api_upd__upload_answer(p->u, &resp, &actor, rc, b, created, err);
+    pfs_http_answer(p->later, &resp);
+    free(p);
+}
+
+static void api_upd__upload(struct pfs_updates *u, const struct pfs_http_req *req,
+                            struct pfs_http_resp *resp, const struct pfs_actor *actor)
+{
+    struct pf_error err = {0};
+    struct api_upd__pending *p = malloc(sizeof(*p));
+    struct pfs_bundle_rec *b;
+    bool created = false;
+    char *body = NULL;
+    size_t len = 0;
+    int rc;
+
+    /* Verifying a large bundle takes a while: off the loop, the answer later. */
+    if (p && (p->later = pfs_http_defer(req, &body, &len)) != NULL) {
+        p->u = u;
+        snprintf(p->name, sizeof(p->name), "%s", actor->name);
+        snprintf(p->role, sizeof(p->role), "%s", actor->role);
+        if (pfs_updates_upload_async(u, body, len, actor, api_upd__uploaded, p) == 0)
+            return;
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        pfs_http_answer(p->later, resp);
+        free(p);
+        return;
+    }
+    free(p);
+    b = malloc(sizeof(*b));
+    if (!b) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_updates_upload(u, req->body, req->body_len, actor, b, &created, &err);
+    api_upd__upload_answer(u, resp, actor, rc, b, created, &err);
     free(b);
 }
 

@@ -165,15 +165,12 @@ int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *wh
     return rc;
 }
 
-int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
-                       const struct pfs_actor *actor, struct pfs_bundle_rec *rec, bool *created,
-                       struct pf_error *err)
+/* What follows a verified (or refused) upload, on the loop thread. */
+static int updates__upload_record(struct pfs_updates *u, int rc, int64_t now,
+                                  const struct pfs_actor *actor, struct pfs_bundle_rec *rec,
+                                  bool *created, struct pf_error *err)
 {
-    int64_t now = pf_clock_wall_ms(u->clock);
-    int rc;
-
     *created = false;
-    rc = pfs_artifacts_put(&u->art, buf, len, now / 1000, rec, err);
     if (rc) {
         u->stats.uploads_refused++;
         return rc;
@@ -187,6 +184,82 @@ int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
     if (*created)
         u->stats.uploads++;
     return rc;
+}
+
+int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
+                       const struct pfs_actor *actor, struct pfs_bundle_rec *rec, bool *created,
+                       struct pf_error *err)
+{
+    int64_t now = pf_clock_wall_ms(u->clock);
+    int rc = pfs_artifacts_put(&u->art, buf, len, now / 1000, rec, err);
+
+    return updates__upload_record(u, rc, now, actor, rec, created, err);
+}
+
+/* One upload on the thread pool. The worker sees buf, the artifacts (whose
+ * trust and directory do not change after init) and its own fields only. */
+struct updates__job {
+    uv_work_t work;
+    struct pfs_updates *u;
+    char *buf;
+    size_t len;
+    int64_t now_ms;
+    char name[128], role[32]; /* the actor, copied: the request may end first */
+    int rc;
+    struct pf_error err;
+    struct pfs_bundle_rec rec;
+    pfs_updates_upload_cb done;
+    void *ctx;
+};
+
+static void updates__upload_work(uv_work_t *w)
+{
+    struct updates__job *j = w->data;
+
+    j->rc = pfs_artifacts_put(&j->u->art, j->buf, j->len, j->now_ms / 1000, &j->rec, &j->err);
+    free(j->buf);
+    j->buf = NULL;
+}
+
+static void updates__upload_after(uv_work_t *w, int status)
+{
+    struct updates__job *j = w->data;
+    struct pfs_actor actor = {j->name, j->role};
+    bool created = false;
+    int rc = j->rc;
+
+    if (status == UV_ECANCELED)
+        rc = pf_error_set(&j->err, PF_ESTATE, "posfleetd is stopping");
+    rc = updates__upload_record(j->u, rc, j->now_ms, &actor, &j->rec, &created, &j->err);
+    j->done(j->ctx, rc, &j->rec, created, &j->err);
+    free(j->buf);
+    free(j);
+}
+
+int pfs_updates_upload_async(struct pfs_updates *u, char *buf, size_t len,
+                             const struct pfs_actor *actor, pfs_updates_upload_cb done, void *ctx)
+{
+    struct updates__job *j = calloc(1, sizeof(*j));
+
+    if (!j) {
+        free(buf);
+        return PF_ENOMEM;
+    }
+    j->work.data = j;
+    j->u = u;
+    j->buf = buf;
+    j->len = len;
+    j->now_ms = pf_clock_wall_ms(u->clock);
+    snprintf(j->name, sizeof(j->name), "%s", actor && actor->name ? actor->name : "-");
+    snprintf(j->role, sizeof(j->role), "%s", actor && actor->role ? actor->role : "-");
+    j->done = done;
+    j->ctx = ctx;
+    if (!u->loop ||
+        uv_queue_work(u->loop, &j->work, updates__upload_work, updates__upload_after) != 0) {
+        updates__upload_work(&j->work);
+        updates__upload_after(&j->work, 0);
+    }
+    return 0;
 }
 
 static int updates__offer(struct pfs_updates *u, const char *serial, const char *bundle,

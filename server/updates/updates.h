@@ -3,7 +3,10 @@
  * "Updates"; wire format in pf/msg_update.h).
  *
  *  - Uploads: a bundle verified and stored (artifacts.h), its metadata in the
- *    store (store_updates.h), audited as bundle.upload.
+ *    store (store_updates.h), audited as bundle.upload. The API's uploads
+ *    are verified on libuv's thread pool (pfs_updates_upload_async): the
+ *    worker reads the body and writes the artifacts directory only; the
+ *    store, the log and the stats are touched on the loop thread, after.
  *  - Offers: pf_offer_from_bundle on the stored file, recorded with its body
  *    (audited as device.update) and published on pf/v1/cmd/{serial}/offer with
  *    QoS 1; sent again (same id) at each birth until a final outcome.
@@ -27,12 +30,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "updates/artifacts.h"
 #include "updates/chunks.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/publisher.h"
+#include "fleet/inbound.h"
 #include "pf/clock.h"
 #include "pf/msg_update.h"
 #include "store/store_updates.h"
@@ -54,11 +59,13 @@ struct pfs_updates {
     const struct pfs_publisher *pub;
     const struct pfs_log *log;
     const struct pf_clock *clock;
+    uv_loop_t *loop; /* for the upload workers; NULL: uploads verified in the caller */
     struct pfs_artifacts art;
     bool art_open;
     struct pfs_chunks chunks;
     bool chunks_open;
     struct pfs_updates_stats stats;
+    struct pfs_reject_log rejects; /* refused events and chunk requests */
     /* The offer fields of the bundle offered last (heap): pf_offer_from_bundle
      * hashes the whole file, and a rollout offers one bundle many times. */
     struct pf_offer *offer_cache;
@@ -86,6 +93,22 @@ void pfs_updates_published(void *ctx, int mid);
 int pfs_updates_upload(struct pfs_updates *u, const void *buf, size_t len,
                        const struct pfs_actor *actor, struct pfs_bundle_rec *rec, bool *created,
                        struct pf_error *err) PF_WUR;
+/* The end of pfs_updates_upload_async, on the loop thread: rc, rec, created
+ * and err as pfs_updates_upload leaves them; all valid during the call only. */
+typedef void (*pfs_updates_upload_cb)(void *ctx, int rc, const struct pfs_bundle_rec *rec,
+                                      bool created, const struct pf_error *err);
+/*
+ * pfs_updates_upload with the verification (and the artifact's write) on
+ * libuv's thread pool, so the loop keeps serving while a large bundle is
+ * checked; the store write, stats and done follow on the loop thread. Takes
+ * buf (heap; freed by the module, also on failure) and copies actor. 0 when
+ * done will be called (without u->loop: before this returns), else
+ * PF_ENOMEM and done is not called.
+ */
+int pfs_updates_upload_async(struct pfs_updates *u, char *buf, size_t len,
+                             const struct pfs_actor *actor, pfs_updates_upload_cb done,
+                             void *ctx) PF_WUR;
+
 /*
  * Offers bundle (hex id) to serial: PF_ENOENT unknown bundle,
  * PF_EUNKNOWN_SERIAL, PF_EREVOKED, PF_EMODEL / PF_EHWREV (the registry's model
