@@ -98,10 +98,11 @@ static void server__on_silent_timer(uv_timer_t *t)
 static void server__on_retention_timer(uv_timer_t *t)
 {
     struct pfs_server *s = t->data;
-    int64_t before = pf_clock_wall_ms(&s->clock) - (int64_t)s->cfg.store_health_days * 86400000;
+    int64_t now = pf_clock_wall_ms(&s->clock);
+    int64_t before = now - (int64_t)s->cfg.store_health_days * 86400000;
     int total = 0;
 
-    for (int i = 0; i < SERVER_RETENTION_CHUNKS; i++) {
+    for (int i = 0; s->cfg.store_health_days > 0 && i < SERVER_RETENTION_CHUNKS; i++) {
         int n = 0;
 
         if (pfs_store_health_expire(s->store, before, SERVER_RETENTION_CHUNK, &n) != 0) {
@@ -116,6 +117,23 @@ static void server__on_retention_timer(uv_timer_t *t)
     if (total)
         pfs_log_info(&s->log, "store: %d health reports older than %d days removed", total,
                      s->cfg.store_health_days);
+    /* Update history: the same bound, in chunks of its own transaction. */
+    before = now - (int64_t)s->cfg.store_update_days * 86400000;
+    total = 0;
+    for (int i = 0; s->cfg.store_update_days > 0 && i < SERVER_RETENTION_CHUNKS; i++) {
+        int n = 0;
+
+        if (pfs_store_update_expire(s->store, before, now, SERVER_RETENTION_CHUNK, &n) != 0) {
+            pfs_log_error(&s->log, "store: expiring old update events failed");
+            break;
+        }
+        total += n;
+        if (n < SERVER_RETENTION_CHUNK)
+            break;
+    }
+    if (total)
+        pfs_log_info(&s->log, "store: %d update events older than %d days removed", total,
+                     s->cfg.store_update_days);
 }
 
 static void server__shutdown(struct pfs_server *s)
@@ -291,7 +309,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
             every = 100;
         uv_timer_start(&s->silent_timer, server__on_silent_timer, every, every);
     }
-    if (cfg->store_health_days > 0)
+    if (cfg->store_health_days > 0 || cfg->store_update_days > 0)
         uv_timer_start(&s->retention_timer, server__on_retention_timer, 1000,
                        SERVER_RETENTION_PERIOD_MS);
 

@@ -412,6 +412,16 @@ int pfs_api_updates_metrics(struct pfs_updates *u, char **body, size_t *len)
     for (int i = 0; pf_chunkerr_names[i]; i++)
         api_upd__printf(&b, "posfleet_chunk_errors_total{error=\"%s\"} %" PRIu64 "\n",
                         pf_chunkerr_names[i], cs->errors[i]);
+    api_upd__printf(&b, "# HELP posfleet_chunk_refused_total Chunk requests left unanswered: "
+                        "bundle not offered to the terminal, or its offer's byte budget spent.\n"
+                        "# TYPE posfleet_chunk_refused_total counter\n");
+    for (int i = 0; i < PFS_CHUNKS_REFUSALS; i++)
+        api_upd__printf(&b, "posfleet_chunk_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+                        pfs_chunks_refusal_names[i], cs->refused[i]);
+    api_upd__printf(&b,
+                    "# TYPE posfleet_update_events_not_offered_total counter\n"
+                    "posfleet_update_events_not_offered_total %" PRIu64 "\n",
+                    u->stats.events_not_offered);
     api_upd__printf(&b, "# HELP posfleet_update_terminals Terminals by the status of their "
                         "current update.\n# TYPE posfleet_update_terminals gauge\n");
     rc = pfs_store_update_counts(u->store, api_upd__count_cb, &b);

@@ -22,6 +22,7 @@ void pfs_config_defaults(struct pfs_config *c)
     snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "posfleetd");
     c->mqtt_keepalive_s = 60;
     c->mqtt_session_expiry_s = 3600;
+    c->store_update_days = 400;
     c->mqtt_reconnect_min_ms = 500;
     c->mqtt_reconnect_max_ms = 30000;
     c->mqtt_read_batch_ms = 50;
@@ -42,6 +43,7 @@ void pfs_config_defaults(struct pfs_config *c)
     c->log_level = PFS_LOG_INFO;
     c->update_chunk_max = 256 * 1024;
     c->update_window = 16;
+    c->update_chunk_budget = 4;
     c->update_deadline_min = 24 * 60;
     c->diag_rate_terminal = 10;
     c->diag_rate_user = 60;
@@ -84,6 +86,7 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     STR("store.path", store_path);
     INT("store.health_keep", store_health_keep, 1, 1000000);
     INT("store.health_days", store_health_days, 0, 3650);
+    INT("store.update_days", store_update_days, 0, 3650);
     INT("store.batch_ms", store_batch_ms, 1, 1000);
     INT("store.batch_max", store_batch_max, 1, 100000);
     STR("http.addr", http_addr);
@@ -101,6 +104,7 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     STR("update.keyring", update_keyring);
     INT("update.chunk_max", update_chunk_max, 1024, 256 * 1024);
     INT("update.window", update_window, 1, 1024);
+    INT("update.chunk_budget", update_chunk_budget, 1, 100);
     INT("update.deadline_min", update_deadline_min, 1, 30 * 24 * 60);
     INT("diag.rate_terminal", diag_rate_terminal, 1, 1000);
     INT("diag.rate_user", diag_rate_user, 1, 1000);

@@ -34,6 +34,7 @@ struct pfs_config {
     char store_path[PATH_MAX];
     int store_health_keep; /* reports kept per terminal */
     int store_health_days; /* 0: no age limit */
+    int store_update_days; /* update events kept this long; 0: no age limit */
     int store_batch_ms;    /* longest a health report waits for its commit */
     int store_batch_max;   /* writes per batch before an immediate commit */
     char http_addr[64];
@@ -51,6 +52,7 @@ struct pfs_config {
     char update_keyring[PATH_MAX];    /* dir with keyring.json(.minisig); "" = embedded */
     int update_chunk_max;             /* bytes per chunk frame at most */
     int update_window;                /* chunks in flight per terminal */
+    int update_chunk_budget;          /* bytes per offer: this many times the bundle */
     int update_deadline_min;          /* default offer deadline */
     int diag_rate_terminal;           /* diagnostic requests per terminal per minute */
     int diag_rate_user;               /* diagnostic requests per API user per minute */

@@ -85,6 +85,15 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
 int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms,
                             char **body) PF_WUR;
 
+/* 0 if offer (an offer id) was made to serial, whatever became of it;
+ * PF_ENOENT if it was not (never made, or made to another terminal). */
+int pfs_store_offer_check(struct pfs_store *st, const char *serial, const char *offer) PF_WUR;
+/* The terminal's current offer while the terminal may still fetch it (no
+ * final outcome, deadline after now_ms): its record and the bundle's size;
+ * else PF_ENOENT. */
+int pfs_store_offer_current(struct pfs_store *st, const char *serial, int64_t now_ms,
+                            struct pfs_offer_rec *o, uint64_t *bundle_size) PF_WUR;
+
 /*
  * Records an outcome event of serial once: *recorded is false when
  * (serial, e->id) was recorded before (nothing changes). A new event of the
@@ -98,6 +107,11 @@ int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
 /* The terminal's events, newest first, at most limit. */
 int pfs_store_update_events(struct pfs_store *st, const char *serial, int limit, pfs_update_cb cb,
                             void *ctx) PF_WUR;
+/* Deletes recorded events received before before_ms, oldest first, at most
+ * max per call (*deleted: how many); now_ms as pfs_store_tx_begin's. Each
+ * terminal's current update stays. */
+int pfs_store_update_expire(struct pfs_store *st, int64_t before_ms, int64_t now_ms, int max,
+                            int *deleted) PF_WUR;
 /* PF_ENOENT if the terminal was never offered anything. */
 int pfs_store_update_current(struct pfs_store *st, const char *serial,
                              struct pfs_update_rec *r) PF_WUR;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+const char *const pfs_chunks_refusal_names[PFS_CHUNKS_REFUSALS] = {"not_offered", "budget"};
+
 static uint64_t chunks__hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -85,6 +87,49 @@ int pfs_chunks_init(struct pfs_chunks *c, struct pfs_artifacts *art, const struc
     return 0;
 }
 
+void pfs_chunks_set_allow(struct pfs_chunks *c, pfs_chunks_allow_fn allow, void *ctx)
+{
+    c->allow = allow;
+    c->allow_ctx = ctx;
+}
+
+/* Whether t may have r's bytes: asks the allow function when its last answer
+ * is for another bundle or older than PFS_CHUNKS_RECHECK_MS. */
+static int chunks__allowed(struct pfs_chunks *c, struct pfs_chunk_term *t, const char *serial,
+                           const struct pf_chunkreq *r, int64_t now)
+{
+    if (!c->allow)
+        return 0;
+    if (!t->checked || memcmp(t->bundle, r->bundle, PF_B2_LEN) != 0 ||
+        now - t->checked_ms >= PFS_CHUNKS_RECHECK_MS) {
+        char offer[PF_UPDATE_ID_MAX + 1] = "";
+        uint64_t budget = 0;
+        int rc = c->allow(c->allow_ctx, serial, r->bundle, offer, &budget);
+
+        if (rc && rc != PF_ENOT_OFFERED)
+            return rc;
+        memcpy(t->bundle, r->bundle, PF_B2_LEN);
+        t->checked = true;
+        t->checked_ms = now;
+        t->allowed = rc == 0;
+        if (t->allowed && strcmp(t->offer, offer) != 0) { /* a new offer: a new budget */
+            snprintf(t->offer, sizeof(t->offer), "%s", offer);
+            t->sent = 0;
+        }
+        if (t->allowed)
+            t->budget = budget;
+    }
+    if (!t->allowed) {
+        c->stats.refused[PFS_CHUNKS_NOT_OFFERED]++;
+        return PF_ENOT_OFFERED;
+    }
+    if (r->length > t->budget || t->sent > t->budget - r->length) {
+        c->stats.refused[PFS_CHUNKS_BUDGET]++;
+        return PF_ELIMIT;
+    }
+    return 0;
+}
+
 void pfs_chunks_release(struct pfs_chunks *c)
 {
     free(c->terms);
@@ -137,6 +182,14 @@ int pfs_chunks_request(struct pfs_chunks *c, const char *serial, const void *pay
         c->stats.bad++;
         return rc;
     }
+    /* Before anything else: a terminal learns nothing of bundles not offered to it. */
+    rc = chunks__term(c, serial, &ti);
+    if (rc)
+        return rc;
+    t = &c->terms[ti];
+    rc = chunks__allowed(c, t, serial, &r, now);
+    if (rc)
+        return rc;
     if (r.length > c->chunk_max)
         return chunks__err(c, serial, &r, PF_CHUNKERR_TOO_LARGE, "length above the chunk size");
     rc = pfs_artifacts_open(c->art, r.bundle, &fd, &size);
@@ -148,10 +201,6 @@ int pfs_chunks_request(struct pfs_chunks *c, const char *serial, const void *pay
     }
     if (r.offset >= size || r.length > size - r.offset)
         return chunks__err(c, serial, &r, PF_CHUNKERR_OUT_OF_RANGE, "beyond the end of the bundle");
-    rc = chunks__term(c, serial, &ti);
-    if (rc)
-        return rc;
-    t = &c->terms[ti];
     if (t->inflight > 0 && now - t->active_ms > PFS_CHUNKS_STALE_MS)
         t->inflight = 0; /* their writes were never reported: the connection dropped them */
     if (t->inflight >= c->window)
@@ -186,6 +235,7 @@ int pfs_chunks_request(struct pfs_chunks *c, const char *serial, const void *pay
     }
     c->stats.chunks++;
     c->stats.bytes += r.length;
+    t->sent += r.length;
     return 0;
 }
 

@@ -22,6 +22,30 @@ static int updates__publish(void *ctx, const char *topic, const void *buf, size_
     return pfs_publish(u->pub, topic, buf, len, qos, NULL, mid);
 }
 
+/* The chunk server's question: is bundle the one currently offered to serial? */
+static int updates__chunk_allow(void *ctx, const char *serial, const uint8_t bundle[PF_B2_LEN],
+                                char offer[PF_UPDATE_ID_MAX + 1], uint64_t *budget)
+{
+    struct pfs_updates *u = ctx;
+    struct pfs_offer_rec o;
+    uint8_t id[PF_B2_LEN];
+    uint64_t size = 0;
+    int rc = pfs_store_offer_current(u->store, serial, pf_clock_wall_ms(u->clock), &o, &size);
+
+    if (rc == PF_ENOENT)
+        return PF_ENOT_OFFERED;
+    if (rc) {
+        u->stats.store_errors++;
+        return rc;
+    }
+    if (pf_b2_from_hex(o.bundle, id) != 0 || memcmp(id, bundle, PF_B2_LEN) != 0)
+        return PF_ENOT_OFFERED;
+    snprintf(offer, PF_UPDATE_ID_MAX + 1, "%s", o.id);
+    /* Room for resumes and lost chunks on a flaky link, not for a loop. */
+    *budget = size * (uint64_t)u->cfg->update_chunk_budget + 8 * (uint64_t)u->chunks.chunk_max;
+    return 0;
+}
+
 int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct pfs_store *store,
                      const struct pfs_publisher *pub, const struct pfs_log *log,
                      const struct pf_clock *clock, struct pf_error *err)
@@ -58,6 +82,7 @@ int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct
         return rc;
     }
     u->chunks_open = true;
+    pfs_chunks_set_allow(&u->chunks, updates__chunk_allow, u);
     if (!u->art.have_trust)
         pfs_log_warn(log, "update.trust_root not set: bundle uploads will be refused");
     return 0;
@@ -97,14 +122,47 @@ static int updates__send(struct pfs_updates *u, const char *serial, const char *
     return rc;
 }
 
+static void updates__ack(struct pfs_updates *u, const char *serial, const char *id)
+{
+    struct pf_ack ack = {0};
+    char buf[256];
+    size_t blen;
+
+    snprintf(ack.id, sizeof(ack.id), "%s", id);
+    if (pf_ack_encode(&ack, buf, sizeof(buf), &blen) != 0 ||
+        updates__send(u, serial, PF_CMD_ACK, buf, blen, 1) != 0)
+        pfs_log_warn(u->log, "updates: %s: ack of %s not sent (the terminal will retransmit)",
+                     serial, id);
+}
+
+/* 0 if e's offer was made to serial; PF_ENOT_OFFERED (logged, acknowledged)
+ * if not; PF_EIO if the store cannot tell (no ack: the terminal resends). */
+static int updates__event_offered(struct pfs_updates *u, const char *serial,
+                                  const struct pf_update_event *e)
+{
+    int rc = pfs_store_offer_check(u->store, serial, e->offer);
+
+    if (rc == 0)
+        return 0;
+    if (rc != PF_ENOENT) {
+        u->stats.store_errors++;
+        pfs_log_error(u->log, "updates: %s: looking up offer %s failed: %s", serial, e->offer,
+                      pf_strerror(rc));
+        return PF_EIO;
+    }
+    u->stats.events_not_offered++;
+    pfs_reject_log(&u->rejects, u->log, u->clock,
+                   "%s: rejected NOT_OFFERED: event %s (%s %s) names offer %s, never made to it",
+                   serial, e->id, pf_update_status_names[e->status], e->version, e->offer);
+    updates__ack(u, serial, e->id);
+    return PF_ENOT_OFFERED;
+}
+
 int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, size_t len)
 {
     struct pfs_updates *u = ctx;
     struct pf_error err = {0};
     struct pf_update_event e;
-    struct pf_ack ack = {0};
-    char buf[256];
-    size_t blen;
     bool recorded = false;
     int rc;
 
@@ -114,6 +172,11 @@ int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, siz
         pfs_log_warn(u->log, "updates: %s: event refused: %s", serial, pf_errname(rc));
         return 0;
     }
+    /* Only an offer made to this terminal has outcomes: anything else is
+     * forged or misrouted, never stored, but acknowledged so it stops. */
+    rc = updates__event_offered(u, serial, &e);
+    if (rc)
+        return rc;
     rc = pfs_store_update_event_put(u->store, serial, &e, pf_clock_wall_ms(u->clock), &recorded);
     if (rc) {
         /* No ack: the terminal sends it again and we try again. */
@@ -130,20 +193,31 @@ int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, siz
     } else {
         u->stats.events_duplicate++;
     }
-    snprintf(ack.id, sizeof(ack.id), "%s", e.id);
-    if (pf_ack_encode(&ack, buf, sizeof(buf), &blen) != 0 ||
-        updates__send(u, serial, PF_CMD_ACK, buf, blen, 1) != 0)
-        pfs_log_warn(u->log, "updates: %s: ack of %s not sent (the terminal will retransmit)",
-                     serial, e.id);
+    updates__ack(u, serial, e.id);
     return 0;
 }
 
 int pfs_updates_on_chunkreq(void *ctx, const char *serial, const void *payload, size_t len)
 {
     struct pfs_updates *u = ctx;
+    uint64_t spent = u->chunks.stats.refused[PFS_CHUNKS_BUDGET];
+    int rc = pfs_chunks_request(&u->chunks, serial, payload, len);
 
-    if (pfs_chunks_request(&u->chunks, serial, payload, len) == PF_EIO)
+    if (rc == PF_EIO)
         pfs_log_error(u->log, "updates: %s: reading a stored bundle failed", serial);
+    if (rc == PF_ENOT_OFFERED) {
+        pfs_reject_log(&u->rejects, u->log, u->clock,
+                       "%s: rejected NOT_OFFERED: chunk request for a bundle not offered to it",
+                       serial);
+        return rc;
+    }
+    /* LIMIT is also busy, answered with a chunkerr; the spent budget is not answered. */
+    if (rc == PF_ELIMIT && u->chunks.stats.refused[PFS_CHUNKS_BUDGET] != spent) {
+        pfs_reject_log(&u->rejects, u->log, u->clock,
+                       "%s: rejected LIMIT: chunk requests past the byte budget of its offer",
+                       serial);
+        return rc;
+    }
     return 0;
 }
 

@@ -14,7 +14,10 @@
  *    server (chunks.h), for registered, unrevoked terminals only.
  *  - Events: pf/v1/dev/{serial}/event decoded, recorded once per (serial,
  *    event id), committed, and only then acknowledged on
- *    pf/v1/cmd/{serial}/ack; a retransmission is acknowledged again.
+ *    pf/v1/cmd/{serial}/ack; a retransmission is acknowledged again. An
+ *    event whose offer was never made to that terminal is not recorded:
+ *    refused NOT_OFFERED (counted by the inbound dispatch, logged rate
+ *    limited) and acknowledged, so the terminal stops sending it.
  *
  * The server's inbound dispatch (fleet/inbound.h) routes the dev/ leaves
  * chunkreq and event of registered terminals here (pfs_updates_on_chunkreq,
@@ -50,6 +53,7 @@ struct pfs_updates_stats {
     uint64_t events[PF_UPD_STATUS_COUNT]; /* recorded, by status */
     uint64_t events_duplicate;            /* retransmissions acknowledged again */
     uint64_t events_bad;                  /* refused by the codec */
+    uint64_t events_not_offered;          /* for an offer not made to the terminal */
     uint64_t store_errors;
 };
 
@@ -78,8 +82,9 @@ int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct
 void pfs_updates_release(struct pfs_updates *u);
 
 /* Inbound handlers (ctx is the struct pfs_updates) for dev/{serial}/chunkreq and
- * dev/{serial}/event of a registered terminal. They return 0: refusals are
- * counted in stats and logged here. */
+ * dev/{serial}/event of a registered terminal. They return 0 or, for an
+ * event of an offer not made to the terminal, PF_ENOT_OFFERED (the inbound
+ * dispatch counts it); other refusals are counted in stats and logged here. */
 int pfs_updates_on_chunkreq(void *ctx, const char *serial, const void *payload, size_t len);
 int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, size_t len);
 /* Publishes the terminal's current offer again (same id) if it has no final

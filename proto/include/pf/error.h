@@ -59,7 +59,8 @@
     X(ENTRY_TYPE, -47, "entry is not a regular file")                                              \
     X(LIMIT, -48, "size or count limit exceeded")                                                  \
     X(FEETABLE, -49, "invalid fee table")                                                          \
-    X(RETAINED, -50, "retained message refused")
+    X(RETAINED, -50, "retained message refused")                                                   \
+    X(NOT_OFFERED, -51, "not offered to this terminal")
 
 enum pf_err {
 #define PF__ERR_ENUM(name, val, text) PF_E##name = (val),

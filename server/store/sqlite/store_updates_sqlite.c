@@ -188,7 +188,79 @@ int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t no
     return rc;
 }
 
+int pfs_store_offer_check(struct pfs_store *st, const char *serial, const char *offer)
+{
+    int64_t n = 0;
+    int rc = pfs_store_sql_int(pfs_store_sqlite_db(st),
+                               "SELECT count(*) FROM update_offers WHERE id = ?1 AND serial = ?2",
+                               &n, "SS", offer, serial);
+
+    if (rc)
+        return rc;
+    return n > 0 ? 0 : PF_ENOENT;
+}
+
+int pfs_store_offer_current(struct pfs_store *st, const char *serial, int64_t now_ms,
+                            struct pfs_offer_rec *o, uint64_t *bundle_size)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    memset(o, 0, sizeof(*o));
+    *bundle_size = 0;
+    if (sqlite3_prepare_v2(
+                pfs_store_sqlite_db(st),
+                "SELECT o.id, o.bundle, o.created_ms, o.deadline_ms, b.size FROM update_state u"
+                " JOIN update_offers o ON o.id = u.offer JOIN bundles b ON b.id = o.bundle"
+                " WHERE u.serial = ?1 AND u.status NOT IN"
+                " ('success','failed','rolled_back','refused') AND o.deadline_ms > ?2",
+                -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        upst__col(s, 0, o->id, sizeof(o->id));
+        upst__col(s, 1, o->bundle, sizeof(o->bundle));
+        snprintf(o->serial, sizeof(o->serial), "%s", serial);
+        o->created_ms = sqlite3_column_int64(s, 2);
+        o->deadline_ms = sqlite3_column_int64(s, 3);
+        *bundle_size = (uint64_t)sqlite3_column_int64(s, 4);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* --- events --- */
+
+int pfs_store_update_expire(struct pfs_store *st, int64_t before_ms, int64_t now_ms, int max,
+                            int *deleted)
+{
+    struct pfs_tx *tx;
+    sqlite3 *db;
+    int rc;
+
+    *deleted = 0;
+    rc = pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL);
+    if (rc)
+        return rc;
+    db = pfs_sqlite_tx_db(tx);
+    /* Events arrive in seq order, so the oldest are the first rows: each call
+     * looks at max rows only, like the health retention. */
+    rc = pfs_store_sql_run(db,
+                           "DELETE FROM update_events WHERE seq IN (SELECT seq FROM update_events"
+                           " ORDER BY seq LIMIT ?2) AND recv_ms < ?1",
+                           "ii", before_ms, (int64_t)max);
+    if (rc) {
+        pfs_store_tx_rollback(tx);
+        return rc;
+    }
+    *deleted = sqlite3_changes(db);
+    return pfs_store_tx_commit(tx, NULL);
+}
 
 int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
                                const struct pf_update_event *e, int64_t recv_ms, bool *recorded)
