@@ -402,13 +402,18 @@ int pfs_api_updates_metrics(struct pfs_updates *u, char **body, size_t *len)
                     "# TYPE posfleet_bundle_uploads_total counter\n"
                     "posfleet_bundle_uploads_total{result=\"stored\"} %" PRIu64 "\n"
                     "posfleet_bundle_uploads_total{result=\"refused\"} %" PRIu64 "\n"
+                    "# HELP posfleet_bundle_uploads_verifying Uploaded bundles being verified "
+                    "now, off the event loop.\n"
+                    "# TYPE posfleet_bundle_uploads_verifying gauge\n"
+                    "posfleet_bundle_uploads_verifying %" PRIu64 "\n"
                     "# TYPE posfleet_chunks_sent_total counter\n"
                     "posfleet_chunks_sent_total %" PRIu64 "\n"
                     "# TYPE posfleet_chunk_bytes_total counter\n"
                     "posfleet_chunk_bytes_total %" PRIu64 "\n"
                     "# TYPE posfleet_chunk_errors_total counter\n",
                     u->stats.events_duplicate, u->stats.events_bad, u->stats.offers,
-                    u->stats.uploads, u->stats.uploads_refused, cs->chunks, cs->bytes);
+                    u->stats.uploads, u->stats.uploads_refused, u->stats.uploads_verifying,
+                    cs->chunks, cs->bytes);
     for (int i = 0; pf_chunkerr_names[i]; i++)
         api_upd__printf(&b, "posfleet_chunk_errors_total{error=\"%s\"} %" PRIu64 "\n",
                         pf_chunkerr_names[i], cs->errors[i]);

@@ -302,6 +302,7 @@ static void updates__upload_after(uv_work_t *w, int status)
     bool created = false;
     int rc = j->rc;
 
+    j->u->stats.uploads_verifying--;
     if (status == UV_ECANCELED)
         rc = pf_error_set(&j->err, PF_ESTATE, "posfleetd is stopping");
     rc = updates__upload_record(j->u, rc, j->now_ms, &actor, &j->rec, &created, &j->err);
@@ -328,6 +329,7 @@ int pfs_updates_upload_async(struct pfs_updates *u, char *buf, size_t len,
     snprintf(j->role, sizeof(j->role), "%s", actor && actor->role ? actor->role : "-");
     j->done = done;
     j->ctx = ctx;
+    u->stats.uploads_verifying++;
     if (!u->loop ||
         uv_queue_work(u->loop, &j->work, updates__upload_work, updates__upload_after) != 0) {
         updates__upload_work(&j->work);

@@ -48,6 +48,7 @@
 struct pfs_updates_stats {
     uint64_t uploads; /* bundles stored (new) */
     uint64_t uploads_refused;
+    uint64_t uploads_verifying; /* on the thread pool now (a gauge) */
     uint64_t offers;
     uint64_t reoffers;                    /* offers sent again at a birth */
     uint64_t events[PF_UPD_STATUS_COUNT]; /* recorded, by status */
