@@ -4,7 +4,9 @@
  * ones refused, nothing written), content-addressed and idempotent; chunk
  * requests answered with the exact bytes, or with unknown_bundle,
  * out_of_range, too_large and busy replies, never silence; the in-flight
- * window freed by written messages.
+ * window freed by written messages. With an allow function (posfleetd's
+ * offers): only the offered bundle, within its byte budget; everything else
+ * silence, counted.
  */
 #include <check.h>
 #include <dirent.h>
@@ -314,6 +316,77 @@ START_TEST(window_busy_until_written)
 }
 END_TEST
 
+/* The offers as the allow function sees them: one bundle, one offer, a budget. */
+struct offers {
+    uint8_t bundle[PF_B2_LEN];
+    char offer[PF_UPDATE_ID_MAX + 1];
+    uint64_t budget;
+    int calls;
+    int64_t now;
+};
+
+static int offers_allow(void *ctx, const char *serial, const uint8_t bundle[PF_B2_LEN],
+                        char offer[PF_UPDATE_ID_MAX + 1], uint64_t *budget)
+{
+    struct offers *o = ctx;
+
+    o->calls++;
+    if (strcmp(serial, "T1") != 0 || memcmp(bundle, o->bundle, PF_B2_LEN) != 0)
+        return PF_ENOT_OFFERED;
+    snprintf(offer, PF_UPDATE_ID_MAX + 1, "%s", o->offer);
+    *budget = o->budget;
+    return 0;
+}
+
+static int64_t offers_now(void *ctx)
+{
+    return ((struct offers *)ctx)->now;
+}
+
+START_TEST(only_the_offered_bundle_within_budget)
+{
+    struct offers o = {.budget = 3000, .now = 1000000};
+    struct pf_clock clock = {offers_now, offers_now, &o};
+    struct rig r;
+    uint8_t other[PF_B2_LEN];
+
+    rig_init(&r, 8192, 16);
+    r.c.clock = &clock;
+    memcpy(o.bundle, r.id, PF_B2_LEN);
+    snprintf(o.offer, sizeof(o.offer), "o1");
+    pfs_chunks_set_allow(&r.c, offers_allow, &o);
+    /* Not offered: silence, not unknown_bundle, so nothing is learnt about what is stored. */
+    memset(other, 0x5a, sizeof(other));
+    ck_assert_int_eq(request(&r, other, 0, 1024, 1), PF_ENOT_OFFERED);
+    ck_assert_int_eq(sent.n, 0);
+    ck_assert_uint_eq(r.c.stats.refused[PFS_CHUNKS_NOT_OFFERED], 1);
+    /* Offered: served up to the budget; the answer is kept, not asked per chunk. */
+    ck_assert_int_eq(request(&r, r.id, 0, 1024, 2), 0);
+    ck_assert_int_eq(request(&r, r.id, 1024, 1024, 3), 0);
+    ck_assert_int_eq(o.calls, 2);
+    ck_assert_int_eq(request(&r, r.id, 2048, 1024, 4), PF_ELIMIT); /* 3072 > 3000 */
+    ck_assert_int_eq(request(&r, r.id, 2048, 952, 5), 0);          /* exactly 3000 */
+    ck_assert_int_eq(request(&r, r.id, 0, 1, 6), PF_ELIMIT);
+    ck_assert_int_eq(sent.n, 3);
+    ck_assert_uint_eq(r.c.stats.refused[PFS_CHUNKS_BUDGET], 2);
+    ck_assert_uint_eq(r.c.stats.errors[PF_CHUNKERR_BUSY], 0);
+    /* The same offer asked again later keeps its count; a new offer has a new budget. */
+    o.now += PFS_CHUNKS_RECHECK_MS;
+    ck_assert_int_eq(request(&r, r.id, 0, 1, 7), PF_ELIMIT);
+    ck_assert_int_eq(o.calls, 3);
+    snprintf(o.offer, sizeof(o.offer), "o2");
+    o.now += PFS_CHUNKS_RECHECK_MS;
+    ck_assert_int_eq(request(&r, r.id, 0, 1024, 8), 0);
+    /* The offer ends (a final outcome): no more chunks once the answer is asked again. */
+    memset(o.bundle, 0, sizeof(o.bundle));
+    ck_assert_int_eq(request(&r, r.id, 1024, 1024, 9), 0); /* kept answer, < 5 s */
+    o.now += PFS_CHUNKS_RECHECK_MS;
+    ck_assert_int_eq(request(&r, r.id, 2048, 1024, 10), PF_ENOT_OFFERED);
+    ck_assert_int_eq(sent.n, 5);
+    rig_release(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_chunks");
@@ -326,6 +399,7 @@ static Suite *suite(void)
     tcase_add_test(tc, chunks_exact_bytes);
     tcase_add_test(tc, chunk_errors_not_silence);
     tcase_add_test(tc, window_busy_until_written);
+    tcase_add_test(tc, only_the_offered_bundle_within_budget);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,9 @@
 /*
  * test_store_updates.c - the store's update tables: bundles (idempotent,
  * audited once), offers, outcome events recorded once per (serial, id), the
- * current update never leaving a final status, and the per-status counts.
+ * current update never leaving a final status, and the per-status counts;
+ * which offers a terminal was made (events and chunks of other offers are
+ * refused by the domain) and the age limit of the update history.
  */
 #include <check.h>
 #include <stdio.h>
@@ -224,6 +226,78 @@ START_TEST(counts_and_reopen)
 }
 END_TEST
 
+START_TEST(offers_of_a_terminal)
+{
+    struct pfs_store *st = open_store();
+    struct pfs_bundle_rec b;
+    struct pfs_offer_rec o;
+    struct pf_update_event e;
+    struct pf_error err = {0};
+    uint64_t size = 0;
+    bool created, rec;
+
+    bundle(&b, 'a');
+    ck_assert_int_eq(pfs_store_bundle_put(st, &b, &ops, 1000, &created, &err), 0);
+    ck_assert_int_eq(pfs_store_offer_check(st, "T1", "o1"), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_offer_current(st, "T1", 6000, &o, &size), PF_ENOENT);
+    offer(st, "o1", "T1", &b, 0);
+    ck_assert_int_eq(pfs_store_offer_check(st, "T1", "o1"), 0);
+    ck_assert_int_eq(pfs_store_offer_check(st, "T2", "o1"), PF_ENOENT); /* T1's, not T2's */
+    ck_assert_int_eq(pfs_store_offer_check(st, "T1", "o9"), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_offer_current(st, "T1", 6000, &o, &size), 0);
+    ck_assert_str_eq(o.id, "o1");
+    ck_assert_str_eq(o.bundle, b.id);
+    ck_assert_uint_eq(size, 4096);
+    ck_assert_int_eq(pfs_store_offer_current(st, "T2", 6000, &o, &size), PF_ENOENT);
+    /* Past its deadline (9000), or with a final outcome, it is no longer current. */
+    ck_assert_int_eq(pfs_store_offer_current(st, "T1", 9000, &o, &size), PF_ENOENT);
+    event(&e, "e1", "o1", PF_UPD_SUCCESS, 0);
+    ck_assert_int_eq(pfs_store_update_event_put(st, "T1", &e, 6100, &rec), 0);
+    ck_assert_int_eq(pfs_store_offer_current(st, "T1", 6200, &o, &size), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_offer_check(st, "T1", "o1"), 0); /* still made to T1 */
+    pfs_store_close(st);
+}
+END_TEST
+
+START_TEST(update_history_expires)
+{
+    struct pfs_store *st = open_store();
+    struct pfs_bundle_rec b;
+    struct pfs_update_rec cur;
+    struct pf_update_event e;
+    struct pf_error err = {0};
+    char seen[256] = "";
+    bool created, rec;
+    int n = -1;
+
+    bundle(&b, 'a');
+    ck_assert_int_eq(pfs_store_bundle_put(st, &b, &ops, 1000, &created, &err), 0);
+    offer(st, "o1", "T1", &b, 0);
+    for (int i = 0; i < 5; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "e%d", i);
+        event(&e, id, "o1", i < 4 ? PF_UPD_DOWNLOADING : PF_UPD_SUCCESS, i * 25);
+        ck_assert_int_eq(pfs_store_update_event_put(st, "T1", &e, 100 + i * 100, &rec), 0);
+    }
+    /* Received before 300: the first two; in chunks of max, oldest first. */
+    ck_assert_int_eq(pfs_store_update_expire(st, 300, 1000, 1, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(pfs_store_update_expire(st, 300, 1000, 10, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(pfs_store_update_expire(st, 300, 1000, 10, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(pfs_store_update_events(st, "T1", 10, collect, seen), 0);
+    ck_assert_str_eq(seen, "success,downloading,downloading");
+    /* All of it: the current update stays. */
+    ck_assert_int_eq(pfs_store_update_expire(st, 10000, 10000, 10, &n), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(pfs_store_update_current(st, "T1", &cur), 0);
+    ck_assert_str_eq(cur.status, "success");
+    pfs_store_close(st);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("store_updates");
@@ -234,6 +308,8 @@ static Suite *suite(void)
     tcase_add_test(tc, bundle_put_idempotent);
     tcase_add_test(tc, events_recorded_once);
     tcase_add_test(tc, counts_and_reopen);
+    tcase_add_test(tc, offers_of_a_terminal);
+    tcase_add_test(tc, update_history_expires);
     suite_add_tcase(s, tc);
     return s;
 }
