@@ -8,6 +8,9 @@
 # prints result rows on stdout as
 #   ROW|figure|posfleet|baseline (name: value)|ratio|target|met
 # and anything else on stderr. Not part of ctest: figures are measured, never timed tests.
+# Benchmarks that compare two builds of posfleetd (upload) take the baseline's build
+# directory from POSFLEET_BASELINE_BUILD; SMOKE=1 asks a benchmark that has one for its
+# short run (a check that the script works, not a figure).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 export POSFLEET_SRC=$src
