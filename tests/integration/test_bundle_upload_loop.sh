@@ -38,7 +38,9 @@ grep -q '"error":"INVAL"' "$PF_TMP/bomb.out" && grep -q 'gzip-compressed' "$PF_T
     pf_fail "the refusal does not say why: $(cat "$PF_TMP/bomb.out")"
 [[ "$(pf_sql 'select count(*) from bundles')" == 0 ]] || pf_fail "the bomb was recorded"
 [[ -z "$(ls -A "$ART")" ]] || pf_fail "the bomb left files: $(ls -A "$ART")"
-metrics | grep -q '^posfleet_bundle_uploads_total{result="refused"} 1$' ||
+# Read whole before grep -q: an early exit would break curl's pipe (pipefail).
+m=$(metrics) || pf_fail "GET /metrics failed"
+grep -q '^posfleet_bundle_uploads_total{result="refused"} 1$' <<<"$m" ||
     pf_fail "the refusal was not counted"
 pf_log "a $bomb-byte bundle gzipped three times (1 GiB inside): refused 400 INVAL, nothing stored"
 
@@ -60,7 +62,8 @@ wait "$up" || pf_fail "the upload's curl failed"
     pf_fail "the large upload was answered $(cat "$PF_TMP/big.code"): $(head -c 500 "$PF_TMP/big.out")"
 ((during >= 1)) ||
     pf_fail "no /metrics answer ($answers polls) came while the upload was being verified"
-metrics | grep -q '^posfleet_bundle_uploads_verifying 0$' || pf_fail "the gauge did not return to 0"
+m=$(metrics) || pf_fail "GET /metrics failed"
+grep -q '^posfleet_bundle_uploads_verifying 0$' <<<"$m" || pf_fail "the gauge did not return to 0"
 id=$(b2sum -l 256 "$PF_TMP/big.tar" | cut -d' ' -f1)
 cmp -s "$ART/$id.bundle" "$PF_TMP/big.tar" || pf_fail "the stored artifact differs from the upload"
 pf_log "$BIG_MIB MiB upload: $during of $answers /metrics answers came while it was verified"
