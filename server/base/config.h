@@ -35,6 +35,7 @@ struct pfs_config {
     int store_health_keep; /* reports kept per terminal */
     int store_health_days; /* 0: no age limit */
     int store_update_days; /* update events kept this long; 0: no age limit */
+    int store_update_keep; /* update events kept per terminal */
     int store_batch_ms;    /* longest a health report waits for its commit */
     int store_batch_max;   /* writes per batch before an immediate commit */
     char http_addr[64];

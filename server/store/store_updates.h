@@ -112,6 +112,10 @@ int pfs_store_update_events(struct pfs_store *st, const char *serial, int limit,
  * terminal's current update stays. */
 int pfs_store_update_expire(struct pfs_store *st, int64_t before_ms, int64_t now_ms, int max,
                             int *deleted) PF_WUR;
+/* Keeps the terminal's newest keep events (its current update stays);
+ * *deleted: how many went; now_ms as pfs_store_tx_begin's. */
+int pfs_store_update_prune(struct pfs_store *st, const char *serial, int keep, int64_t now_ms,
+                           int *deleted) PF_WUR;
 /* PF_ENOENT if the terminal was never offered anything. */
 int pfs_store_update_current(struct pfs_store *st, const char *serial,
                              struct pfs_update_rec *r) PF_WUR;

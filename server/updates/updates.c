@@ -186,6 +186,12 @@ int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, siz
         return 0;
     }
     if (recorded) {
+        int pruned = 0;
+
+        /* History is bounded per terminal, like health (store.update_keep). */
+        if (pfs_store_update_prune(u->store, serial, u->cfg->store_update_keep,
+                                   pf_clock_wall_ms(u->clock), &pruned) != 0)
+            u->stats.store_errors++;
         u->stats.events[e.status]++;
         pfs_log_info(u->log, "updates: %s: %s %s %s%s%s%s%s", serial, e.offer,
                      pf_update_status_names[e.status], e.version, e.reason[0] ? " reason " : "",

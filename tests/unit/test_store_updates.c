@@ -289,9 +289,17 @@ START_TEST(update_history_expires)
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(pfs_store_update_events(st, "T1", 10, collect, seen), 0);
     ck_assert_str_eq(seen, "success,downloading,downloading");
+    /* Per terminal: the newest keep. */
+    ck_assert_int_eq(pfs_store_update_prune(st, "T1", 2, 1000, &n), 0);
+    ck_assert_int_eq(n, 1);
+    seen[0] = '\0';
+    ck_assert_int_eq(pfs_store_update_events(st, "T1", 10, collect, seen), 0);
+    ck_assert_str_eq(seen, "success,downloading");
+    ck_assert_int_eq(pfs_store_update_prune(st, "T1", 2, 1000, &n), 0);
+    ck_assert_int_eq(n, 0);
     /* All of it: the current update stays. */
     ck_assert_int_eq(pfs_store_update_expire(st, 10000, 10000, 10, &n), 0);
-    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(n, 2);
     ck_assert_int_eq(pfs_store_update_current(st, "T1", &cur), 0);
     ck_assert_str_eq(cur.status, "success");
     pfs_store_close(st);

@@ -309,6 +309,32 @@ out_end:
     return rc;
 }
 
+int pfs_store_update_prune(struct pfs_store *st, const char *serial, int keep, int64_t now_ms,
+                           int *deleted)
+{
+    struct pfs_tx *tx;
+    sqlite3 *db;
+    int rc;
+
+    *deleted = 0;
+    rc = pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL);
+    if (rc)
+        return rc;
+    db = pfs_sqlite_tx_db(tx);
+    /* The terminal's rows only, through its (serial, id) index: keep + 1 at most. */
+    rc = pfs_store_sql_run(db,
+                           "DELETE FROM update_events WHERE serial = ?1 AND seq < (SELECT min(seq)"
+                           " FROM (SELECT seq FROM update_events WHERE serial = ?1"
+                           " ORDER BY seq DESC LIMIT ?2))",
+                           "Si", serial, (int64_t)keep);
+    if (rc) {
+        pfs_store_tx_rollback(tx);
+        return rc;
+    }
+    *deleted = sqlite3_changes(db);
+    return pfs_store_tx_commit(tx, NULL);
+}
+
 static void upst__update_read(sqlite3_stmt *s, struct pfs_update_rec *r)
 {
     char kind[16];
