@@ -20,6 +20,7 @@
 #include "lifecycle/lifectl.h"
 #include "pf/num.h"
 #include "pf/jsonv.h"
+#include "pf/text.h"
 #include "pf/topic.h"
 #include "store/store_lifecycle.h"
 
@@ -371,6 +372,27 @@ static void lapi__unbind_retire(struct pfs_api *api, struct pfs_http_resp *resp,
     lapi__term_view(api, resp, 200, serial);
 }
 
+/*
+ * One terminal tag: 1..PF_TEXT_TAG_MAX characters of UTF-8 text (pf/text.h)
+ * without blanks or commas, which separate tags on the command line and in
+ * rollout cohorts.
+ */
+static int lapi__tag_check(json_t *v, size_t i, struct pf_error *err)
+{
+    char field[32];
+    const char *s = json_string_value(v);
+    int rc;
+
+    snprintf(field, sizeof(field), "tags[%zu]", i);
+    if (!s)
+        return pf_error_set(err, PF_EINVAL, "%s: must be a string", field);
+    if ((rc = pf_text_check(field, s, json_string_length(v), PF_TEXT_TAG_MAX, 0, NULL, err)))
+        return rc;
+    if (strpbrk(s, " ,"))
+        return pf_error_set(err, PF_EINVAL, "%s: no blanks or commas in a tag", field);
+    return 0;
+}
+
 static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
                        struct pfs_http_resp *resp, const struct pfs_actor *actor,
                        const char *serial)
@@ -391,17 +413,9 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
     }
     json_array_foreach(tags, i, v)
     {
-        const char *s = json_string_value(v);
-        size_t n = s ? strlen(s) : 0;
-        bool ok = n >= 1 && n <= 32;
-
-        for (size_t k = 0; ok && k < n; k++)
-            ok = (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
-                 (s[k] >= '0' && s[k] <= '9') || s[k] == '-' || s[k] == '_' || s[k] == '.' ||
-                 s[k] == ':';
-        if (!ok) {
+        if ((rc = lapi__tag_check(v, i, &err))) {
             json_decref(body);
-            pfs_api_error(resp, PF_EINVAL, "tags[%zu]: 1-32 characters of A-Z a-z 0-9 . _ : -", i);
+            pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
             return;
         }
     }
@@ -423,7 +437,7 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
 static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
                        struct pfs_http_resp *resp, const struct pfs_actor *actor, const char *old)
 {
-    char new_serial[PF_SERIAL_MAX + 1] = "", reason[PFS_REPAIR_REASON_MAX + 1] = "";
+    char new_serial[PF_SERIAL_MAX + 1] = "", reason[PF_TEXT_BYTES(PFS_REPAIR_REASON_MAX)] = "";
     struct pf_error err = {0};
     json_t *body = lapi__body(req, resp), *o;
     char *ot = NULL, *nt = NULL, *rt = NULL;
@@ -437,7 +451,8 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
         rc = pf_error_set(&err, PF_EINVAL, "new: 1-%d characters of A-Z a-z 0-9 _ -",
                           PF_SERIAL_MAX);
     if (!rc)
-        rc = pf_json_printable(body, "reason", true, 1, PFS_REPAIR_REASON_MAX, reason, &err);
+        rc = pf_json_text(body, "reason", true, PFS_REPAIR_REASON_MAX, 0, reason, sizeof(reason),
+                          &err);
     json_decref(body);
     if (rc) {
         pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
@@ -500,7 +515,7 @@ static void lapi__repair_open(struct pfs_api *api, const struct pfs_http_req *re
                               struct pfs_http_resp *resp, const struct pfs_actor *actor,
                               const char *serial)
 {
-    char reason[PFS_REPAIR_REASON_MAX + 1] = "";
+    char reason[PF_TEXT_BYTES(PFS_REPAIR_REASON_MAX)] = "";
     struct pf_error err = {0};
     json_t *body = lapi__body(req, resp);
     char *faults = NULL, *parts = NULL, *text = NULL;
@@ -509,7 +524,7 @@ static void lapi__repair_open(struct pfs_api *api, const struct pfs_http_req *re
 
     if (!body)
         return;
-    rc = pf_json_printable(body, "reason", true, 1, PFS_REPAIR_REASON_MAX, reason, &err);
+    rc = pf_json_text(body, "reason", true, PFS_REPAIR_REASON_MAX, 0, reason, sizeof(reason), &err);
     if (!rc)
         rc = lapi__arrays(body, &faults, &parts, &err);
     json_decref(body);
@@ -602,7 +617,7 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
                                 struct pfs_http_resp *resp, const struct pfs_actor *actor,
                                 int64_t id, bool close)
 {
-    char notes[PFS_REPAIR_NOTES_MAX + 1] = "", serial[PF_SERIAL_MAX + 1] = "";
+    char notes[PF_TEXT_BYTES(PFS_REPAIR_NOTES_MAX)] = "", serial[PF_SERIAL_MAX + 1] = "";
     char state[32] = "", unlock_id[PF_LOCK_ID_MAX + 1] = "";
     struct pfs_repair_change c = {.to = -1};
     struct pf_error err = {0};
@@ -623,24 +638,9 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
                               "state: one of received, diagnosed, repaired, returned_to_stock,"
                               " scrapped");
     }
-    if (!rc) {
-        json_t *n = json_object_get(body, "notes");
-
-        if (n && !json_is_null(n)) {
-            const char *s = json_string_value(n);
-
-            if (!s || json_string_length(n) == 0 || json_string_length(n) > PFS_REPAIR_NOTES_MAX ||
-                strlen(s) != json_string_length(n))
-                rc = pf_error_set(&err, PF_EINVAL, "notes: text of 1..%d bytes",
-                                  PFS_REPAIR_NOTES_MAX);
-            else
-                memcpy(notes, s, json_string_length(n) + 1);
-            for (const char *p = notes; !rc && *p; p++) {
-                if ((unsigned char)*p < 0x20 && *p != '\n')
-                    rc = pf_error_set(&err, PF_EINVAL, "notes: control characters");
-            }
-        }
-    }
+    if (!rc)
+        rc = pf_json_text(body, "notes", false, PFS_REPAIR_NOTES_MAX, PF_TEXT_LINES, notes,
+                          sizeof(notes), &err);
     if (!rc)
         rc = lapi__arrays(body, &faults, &parts, &err);
     json_decref(body);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pf/num.h"
+#include "pf/text.h"
 #include "pf/topic.h"
 
 const struct pfc_opt pfc_global_opts[] = {
@@ -128,6 +129,9 @@ static int args__check(const struct pfc_opt *o, const char *label, const char *v
                                 "%s: expected at most %d printable ASCII characters", label,
                                 PFC_STR_MAX);
         return 0;
+    case PFC_OPT_TEXT:
+        return pf_text_check(label, v, strlen(v), o->max > 0 ? (size_t)o->max : PFC_STR_MAX, 0,
+                             NULL, err);
     case PFC_OPT_INT: {
         int64_t x;
 
@@ -330,6 +334,8 @@ static const char *args__metavar(const struct pfc_opt *o)
         return o->choices;
     case PFC_OPT_SERIAL:
         return "SERIAL";
+    case PFC_OPT_TEXT:
+        return "TEXT";
     default:
         return "VALUE";
     }

@@ -33,6 +33,7 @@ enum pfc_opt_type {
     PFC_OPT_INT,    /* decimal integer in min..max */
     PFC_OPT_ENUM,   /* one of choices, "a|b|c" */
     PFC_OPT_SERIAL, /* a terminal serial (pf_serial_valid) */
+    PFC_OPT_TEXT,   /* text a person typed: UTF-8, 1..max characters (pf/text.h) */
 };
 
 /* An option (name without the leading "--") or a positional argument (name in
@@ -43,7 +44,7 @@ struct pfc_opt {
     const char *metavar; /* shown in help: "--model M"; defaults from the type */
     bool required;
     const char *choices; /* PFC_OPT_ENUM */
-    int64_t min, max;    /* PFC_OPT_INT */
+    int64_t min, max;    /* PFC_OPT_INT; max: PFC_OPT_TEXT's limit in characters */
     const char *query;   /* request template: sent as ?query=value */
     const char *body;    /* request template: sent as the JSON body field body */
     const char *help;

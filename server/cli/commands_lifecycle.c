@@ -11,6 +11,12 @@
 #include "cli.h"
 #include "render.h"
 #include "table.h"
+#include "pf/text.h"
+
+/* Lists of tags and parts in one option: posfleetd checks each element's
+ * own limit (PF_TEXT_TAG_MAX, PF_TEXT_PART_MAX characters). */
+#define PFC_TAGS_MAX  (32 * (PF_TEXT_TAG_MAX + 1))
+#define PFC_PARTS_MAX (16 * (PF_TEXT_PART_MAX + 1))
 
 /* --- arguments --- */
 
@@ -29,7 +35,8 @@ const struct pfc_opt pfc_merchant_add_pos[] = {
 
 #define MERCHANT_FIELDS(req)                                                                       \
     {.name = "name",                                                                               \
-     .type = PFC_OPT_STR,                                                                          \
+     .type = PFC_OPT_TEXT,                                                                         \
+     .max = PF_TEXT_NAME_MAX,                                                                      \
      .metavar = "TEXT",                                                                            \
      .required = req,                                                                              \
      .body = "name",                                                                               \
@@ -47,13 +54,15 @@ const struct pfc_opt pfc_merchant_add_pos[] = {
              .body = "mcc",                                                                        \
              .help = "merchant category code, 4 digits"},                                          \
             {.name = "address",                                                                    \
-             .type = PFC_OPT_STR,                                                                  \
+             .type = PFC_OPT_TEXT,                                                                 \
+             .max = PF_TEXT_ADDRESS_MAX,                                                           \
              .metavar = "TEXT",                                                                    \
              .required = req,                                                                      \
              .body = "address",                                                                    \
              .help = "shop address"},                                                              \
             {.name = "contact",                                                                    \
-             .type = PFC_OPT_STR,                                                                  \
+             .type = PFC_OPT_TEXT,                                                                 \
+             .max = PF_TEXT_CONTACT_MAX,                                                           \
              .metavar = "NAME",                                                                    \
              .required = req,                                                                      \
              .body = "contact_name",                                                               \
@@ -127,7 +136,8 @@ const struct pfc_opt pfc_swap_pos[] = {
 
 const struct pfc_opt pfc_swap_opts[] = {
         {.name = "reason",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
          .metavar = "TEXT",
          .required = true,
          .body = "reason",
@@ -137,7 +147,8 @@ const struct pfc_opt pfc_swap_opts[] = {
 
 const struct pfc_opt pfc_tags_opts[] = {
         {.name = "tags",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PFC_TAGS_MAX,
          .metavar = "T,T",
          .required = true,
          .body = "tags",
@@ -162,7 +173,8 @@ const struct pfc_opt pfc_repair_id_pos[] = {
 
 const struct pfc_opt pfc_repair_open_opts[] = {
         {.name = "reason",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
          .metavar = "TEXT",
          .required = true,
          .body = "reason",
@@ -203,12 +215,14 @@ const struct pfc_opt pfc_repair_update_opts[] = {
          .body = "fault_codes",
          .help = "replace the fault codes"},
         {.name = "parts",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PFC_PARTS_MAX,
          .metavar = "PART,PART",
          .body = "parts",
          .help = "replace the parts replaced"},
         {.name = "notes",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_NOTES_MAX,
          .metavar = "TEXT",
          .body = "notes",
          .help = "append a technician's note"},
@@ -228,12 +242,14 @@ const struct pfc_opt pfc_repair_close_opts[] = {
          .body = "fault_codes",
          .help = "replace the fault codes"},
         {.name = "parts",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PFC_PARTS_MAX,
          .metavar = "PART,PART",
          .body = "parts",
          .help = "replace the parts replaced"},
         {.name = "notes",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_NOTES_MAX,
          .metavar = "TEXT",
          .body = "notes",
          .help = "append a technician's note"},

@@ -3,49 +3,25 @@
  */
 #include "safe_text.h"
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <wchar.h>
 
-/*
- * Length of the valid UTF-8 sequence at p (1..4), its code point in *cp;
- * 0 if p does not start a valid, complete, shortest-form sequence.
- */
+#include "pf/text.h"
+
+/* The valid UTF-8 sequence at p (1..4 bytes, cp) or 0: pf/text.h decides, for the CLI and
+ * posfleetd alike. The NUL ends p, so at most four bytes are ever read. */
 static size_t safe__utf8(const unsigned char *p, uint32_t *cp)
 {
-    unsigned char c = p[0];
-    size_t n, i;
-    uint32_t v, min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, v = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, v = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
-            return 0;
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return n;
+    return pf_utf8_next(p, strnlen((const char *)p, 4), cp);
 }
 
-/* Whether code point cp is shown escaped rather than printed. */
+/* Whether code point cp is shown escaped rather than printed: pf/text.h's control characters. */
 static bool safe__hidden(uint32_t cp)
 {
-    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
-           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+    return pf_text_control(cp);
 }
 
 /*
@@ -115,56 +91,76 @@ void pfc_safe_fputs(const char *s, FILE *f)
 }
 
 /*
- * Whether code point cp takes two columns on a terminal: the East Asian
- * wide and fullwidth blocks (Unicode's EastAsianWidth W and F), so a table
- * with Chinese names stays aligned without touching the process's locale.
+ * Columns of the character at p (clean text: valid UTF-8) on a terminal, its
+ * length in *n: wcwidth(3) under the C.UTF-8 locale (utf8, which the
+ * caller has made this thread's), so Chinese, Japanese, Korean and
+ * fullwidth forms take two columns and combining marks none. Without that
+ * locale (or for a byte that is not clean text) a character counts one.
  */
-static bool safe__wide(uint32_t cp)
-{
-    return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0x303e) ||
-           (cp >= 0x3041 && cp <= 0x33ff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
-           (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xa000 && cp <= 0xa4cf) ||
-           (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-           (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-           (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
-           (cp >= 0x1f900 && cp <= 0x1f9ff) || (cp >= 0x20000 && cp <= 0x3fffd);
-}
-
-/* Columns of the character at p (clean text: valid UTF-8), its length in *n. */
-static size_t safe__cols(const char *p, size_t *n)
+static size_t safe__cols(locale_t utf8, const char *p, size_t *n)
 {
     uint32_t cp;
+    int w;
 
     *n = safe__utf8((const unsigned char *)p, &cp);
-    if (*n == 0) { /* not clean text: count the byte as one column */
+    if (*n == 0) {
         *n = 1;
         return 1;
     }
-    return safe__wide(cp) ? 2 : 1;
+    if (cp < 0x80 || utf8 == (locale_t)0)
+        return 1;
+    w = wcwidth((wchar_t)cp);
+    return w < 0 ? 1 : (size_t)w;
+}
+
+/*
+ * Makes C.UTF-8 the calling thread's locale for wcwidth (uselocale(3): the
+ * process's locale and other threads are untouched); *old is what to give
+ * back to safe__locale_end. (locale_t)0 if C.UTF-8 is not installed.
+ */
+static locale_t safe__locale(locale_t *old)
+{
+    locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+
+    if (utf8 != (locale_t)0)
+        *old = uselocale(utf8);
+    return utf8;
+}
+
+static void safe__locale_end(locale_t utf8, locale_t old)
+{
+    if (utf8 == (locale_t)0)
+        return;
+    uselocale(old);
+    freelocale(utf8);
 }
 
 size_t pfc_safe_width(const char *clean)
 {
+    locale_t old = (locale_t)0, utf8 = safe__locale(&old);
     size_t w = 0, n;
 
     while (clean && *clean) {
-        w += safe__cols(clean, &n);
+        w += safe__cols(utf8, clean, &n);
         clean += n;
     }
+    safe__locale_end(utf8, old);
     return w;
 }
 
 size_t pfc_safe_prefix(const char *clean, size_t cols)
 {
+    locale_t old = (locale_t)0, utf8 = safe__locale(&old);
     size_t i = 0, w = 0, n;
 
     while (clean[i]) {
-        size_t c = safe__cols(clean + i, &n);
+        size_t c = safe__cols(utf8, clean + i, &n);
 
         if (w + c > cols)
             break;
         w += c;
         i += n;
     }
+    safe__locale_end(utf8, old);
     return i;
 }

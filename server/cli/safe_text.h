@@ -39,8 +39,10 @@ size_t pfc_safe_text(const char *s, char *out, size_t len);
 void pfc_safe_fputs(const char *s, FILE *f);
 
 /*
- * How many terminal columns clean text takes: one per character, two for
- * East Asian wide characters (Chinese, Japanese, Korean, fullwidth forms).
+ * How many terminal columns clean text takes: wcwidth(3) per character in
+ * the C.UTF-8 locale (two for East Asian wide characters: Chinese, Japanese,
+ * Korean, fullwidth forms; none for combining marks), asked through
+ * wcwidth_l so the process's locale is never changed.
  */
 size_t pfc_safe_width(const char *clean);
 

@@ -131,40 +131,11 @@ bool pfs_tz_valid(const char *tz, const char *zoneinfo_dir)
     return got == 4 && memcmp(magic, "TZif", 4) == 0;
 }
 
-/* Text a person typed: valid UTF-8 (jansson guarantees it), no control
- * characters, 1..max characters. */
+/* Text a person typed (pf/text.h): 1..max characters, no blanks at the ends. */
 static int merchant__text(json_t *o, const char *key, bool required, size_t max, char *out,
                           size_t outsz, struct pf_error *err)
 {
-    json_t *v = json_object_get(o, key);
-    const char *s;
-    size_t bytes, chars = 0;
-
-    if (!v || json_is_null(v)) {
-        if (required)
-            return pf_error_set(err, PF_EINVAL, "%s: required", key);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return pf_error_set(err, PF_EINVAL, "%s: must be a string", key);
-    s = json_string_value(v);
-    bytes = json_string_length(v);
-    if (strlen(s) != bytes)
-        return pf_error_set(err, PF_EINVAL, "%s: contains a NUL character", key);
-    for (size_t i = 0; i < bytes; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x20 || c == 0x7f)
-            return pf_error_set(err, PF_EINVAL, "%s: control characters are not allowed", key);
-        if ((c & 0xc0) != 0x80)
-            chars++;
-    }
-    if (chars == 0 || chars > max || bytes >= outsz)
-        return pf_error_set(err, PF_EINVAL, "%s: %zu characters, expected 1..%zu", key, chars, max);
-    if (s[0] == ' ' || s[bytes - 1] == ' ')
-        return pf_error_set(err, PF_EINVAL, "%s: leading or trailing blanks", key);
-    memcpy(out, s, bytes + 1);
-    return 0;
+    return pf_json_text(o, key, required, max, PF_TEXT_TRIMMED, out, outsz, err);
 }
 
 /* A plain ASCII field: 1..max characters, each accepted by ok(). */

@@ -25,13 +25,14 @@
 #include <stdint.h>
 
 #include "pf/error.h"
+#include "pf/text.h"
 
 #define PFS_MERCHANT_ID_MAX   64
-#define PFS_MERCHANT_NAME_MAX 128
+#define PFS_MERCHANT_NAME_MAX PF_TEXT_NAME_MAX /* characters, as the CLI */
 #define PFS_USCC_LEN          18
 #define PFS_MCC_LEN           4
-#define PFS_ADDRESS_MAX       256
-#define PFS_CONTACT_MAX       64
+#define PFS_ADDRESS_MAX       PF_TEXT_ADDRESS_MAX
+#define PFS_CONTACT_MAX       PF_TEXT_CONTACT_MAX
 #define PFS_PHONE_MAX         20
 #define PFS_TZ_MAX            64
 #define PFS_REGION_MAX        32

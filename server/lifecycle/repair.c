@@ -130,16 +130,15 @@ int pfs_repair_parts_check(json_t *a, struct pf_error *err)
         return pf_error_set(err, PF_EINVAL, "parts: at most %d", PFS_REPAIR_PARTS_MAX);
     json_array_foreach(a, i, v)
     {
-        const char *s = json_string_value(v);
-        size_t n = s ? json_string_length(v) : 0;
+        char field[32];
+        int rc;
 
-        if (!s || n == 0 || n > PFS_REPAIR_PART_MAX)
-            return pf_error_set(err, PF_EINVAL, "parts[%zu]: 1..%d printable characters", i,
-                                PFS_REPAIR_PART_MAX);
-        for (size_t k = 0; k < n; k++) {
-            if ((unsigned char)s[k] < 0x20 || (unsigned char)s[k] > 0x7e)
-                return pf_error_set(err, PF_EINVAL, "parts[%zu]: printable ASCII only", i);
-        }
+        snprintf(field, sizeof(field), "parts[%zu]", i);
+        if (!json_is_string(v))
+            return pf_error_set(err, PF_EINVAL, "%s: must be a string", field);
+        if ((rc = pf_text_check(field, json_string_value(v), json_string_length(v),
+                                PFS_REPAIR_PART_MAX, 0, NULL, err)))
+            return rc;
     }
     return 0;
 }

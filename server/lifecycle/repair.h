@@ -19,6 +19,7 @@
 
 #include "lifecycle/lifecycle.h"
 #include "pf/error.h"
+#include "pf/text.h"
 
 enum pfs_repair_state {
     PFS_REPAIR_OPEN,
@@ -36,10 +37,10 @@ extern const char *const pfs_repair_source_names[];
 /* The documented fault codes, NULL-terminated. */
 extern const char *const pfs_fault_codes[];
 
-#define PFS_REPAIR_REASON_MAX 200
-#define PFS_REPAIR_NOTES_MAX  2000
+#define PFS_REPAIR_REASON_MAX PF_TEXT_REASON_MAX /* characters (pf/text.h) */
+#define PFS_REPAIR_NOTES_MAX  PF_TEXT_NOTES_MAX
 #define PFS_REPAIR_PARTS_MAX  16
-#define PFS_REPAIR_PART_MAX   64
+#define PFS_REPAIR_PART_MAX   PF_TEXT_PART_MAX
 #define PFS_REPAIR_FAULTS_MAX 8
 
 int pfs_repair_state_parse(const char *name);

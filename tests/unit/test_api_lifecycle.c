@@ -257,6 +257,81 @@ START_TEST(bind_swap_repair_round)
 }
 END_TEST
 
+/* Chinese text through the API: stored and returned unchanged; invalid text refused by field. */
+START_TEST(chinese_text_round)
+{
+    static const char zh_merchant[] =
+            "{\"id\":\"M2\",\"name\":\"幸运面馆\",\"uscc\":\"9144030071526726XG\","
+            "\"mcc\":\"5812\",\"address\":\"深圳市南山区南山大道 1 号\",\"contact_name\":\"李伟\","
+            "\"contact_phone\":\"+86 138 0000 "
+            "0000\",\"tz\":\"Asia/Shanghai\",\"settlement\":\"T1\"}";
+    struct resp r;
+    char body[1024], name[3 * 129 + 1];
+    size_t off = 0;
+    json_int_t rid;
+
+    server_start(false);
+    add_device("T1", "PX-500");
+    add_device("T2", "PX-500");
+    call("POST", "/v1/merchants", "tok-ops", zh_merchant, 201);
+    http("GET", "/v1/merchants/M2", "tok-view", NULL, &r);
+    ck_assert_str_eq(jstr(r.json, "name"), "幸运面馆");
+    ck_assert_str_eq(jstr(r.json, "address"), "深圳市南山区南山大道 1 号");
+    ck_assert_str_eq(jstr(r.json, "contact_name"), "李伟");
+    resp_release(&r);
+
+    /* 128 characters are 384 bytes and fit; 129 are refused, counted in characters. */
+    for (int i = 0; i < 129; i++, off += 3)
+        memcpy(name + off, "面", 3);
+    name[off] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    http("POST", "/v1/merchants/M2/update", "tok-ops", body, &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_str_eq(jstr(r.json, "message"), "name: 129 characters, at most 128");
+    resp_release(&r);
+    name[off - 3] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    call("POST", "/v1/merchants/M2/update", "tok-ops", body, 200);
+    http("POST", "/v1/merchants/M2/update", "tok-ops", "{\"address\":\"a\\u001b[31m\"}", &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_str_eq(jstr(r.json, "message"), "address: control character U+001B at character 2");
+    resp_release(&r);
+
+    call("POST", "/v1/merchants/M2/approve", "tok-ops", NULL, 200);
+    call("POST", "/v1/devices/T1/bind", "tok-ops", "{\"merchant_id\":\"M2\"}", 200);
+    http("POST", "/v1/devices/T1/tags", "tok-ops", "{\"tags\":[\"华南\",\"a,b\"]}", &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_str_eq(jstr(r.json, "message"), "tags[1]: no blanks or commas in a tag");
+    resp_release(&r);
+    http("POST", "/v1/devices/T1/tags", "tok-ops", "{\"tags\":[\"华南\",\"旗舰店\"]}", &r);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"华南\""));
+    resp_release(&r);
+    http("POST", "/v1/devices/T1/swap", "tok-sup", "{\"new\":\"T2\",\"reason\":\"\\u202e屏幕\"}",
+         &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_str_eq(jstr(r.json, "message"), "reason: control character U+202E at character 1");
+    resp_release(&r);
+    http("POST", "/v1/devices/T1/swap", "tok-sup", "{\"new\":\"T2\",\"reason\":\"屏幕碎裂\"}", &r);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    rid = json_integer_value(json_object_get(json_object_get(r.json, "repair"), "id"));
+    resp_release(&r);
+    snprintf(body, sizeof(body), "/v1/repairs/%lld", (long long)rid);
+    http("POST", body, "tok-sup", "{\"notes\":\"x\\u0007\"}", &r);
+    expect_error(&r, 400, "INVAL");
+    ck_assert_str_eq(jstr(r.json, "message"), "notes: control character U+0007 at character 2");
+    resp_release(&r);
+    call("POST", body, "tok-sup", "{\"notes\":\"已更换屏幕\\n待测试\",\"parts\":[\"触摸屏\"]}",
+         200);
+    http("GET", body, "tok-view", NULL, &r);
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "notes"), "已更换屏幕\n待测试"));
+    ck_assert_str_eq(jstr(r.json, "reason"), "屏幕碎裂");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r.json, "parts"), 0)),
+                     "触摸屏");
+    resp_release(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("api_lifecycle");
@@ -267,6 +342,7 @@ static Suite *suite(void)
     tcase_add_test(tc, roles_of_every_route);
     tcase_add_test(tc, errors_and_nothing_changed);
     tcase_add_test(tc, bind_swap_repair_round);
+    tcase_add_test(tc, chinese_text_round);
     suite_add_tcase(s, tc);
     return s;
 }

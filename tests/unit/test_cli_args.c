@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "testutil.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 24
 
 struct run {
     int status;
@@ -85,6 +85,20 @@ static const struct bad bad_usage[] = {
         {{"devices", "--model", "", NULL}, "posfleet: devices: --model: must not be empty"},
         {{"devices", "--model", "A\tB", NULL},
          "posfleet: devices: --model: expected at most 256 printable ASCII characters"},
+        /* Text a person types is UTF-8 checked as posfleetd checks it (pf/text.h). */
+        {{"merchant", "add", "M1", "--name", "\xe5\xb9", NULL},
+         "posfleet: merchant add: --name: invalid UTF-8 at byte 1"},
+        {{"merchant", "add", "M1", "--name", "\xc0\xaf", NULL},
+         "posfleet: merchant add: --name: invalid UTF-8 at byte 1"},
+        {{"merchant", "update", "M1", "--address", "\xed\xa0\x80", NULL},
+         "posfleet: merchant update: --address: invalid UTF-8 at byte 1"},
+        {{"repair", "update", "7", "--notes", "a\x1b[31m", NULL},
+         "posfleet: repair update: --notes: control character U+001B at character 2"},
+        {{"swap", "PF1", "PF2", "--reason",
+          "\xe2\x80\xae"
+          "x",
+          NULL},
+         "posfleet: swap: --reason: control character U+202E at character 1"},
         {{"device", NULL}, "posfleet: device: missing SERIAL"},
         {{"device", "PF1", "PF2", NULL}, "posfleet: device: unexpected argument 'PF2'"},
         {{"device", "PF/1", NULL},
@@ -298,6 +312,49 @@ START_TEST(test_request_path_and_body)
 }
 END_TEST
 
+/* Chinese text goes into the body unchanged; the limits count characters, as posfleetd does. */
+START_TEST(test_text_options_utf8)
+{
+    struct pfc_args a;
+    struct pf_error err = {0};
+    char name[3 * 129 + 1], *argv[8];
+    json_t *body;
+    size_t off = 0;
+    const char *const add[] = {"merchant",
+                               "update",
+                               "M1",
+                               "--name",
+                               "幸运面馆",
+                               "--address",
+                               "上海市徐汇区漕溪北路 88 号",
+                               "--contact",
+                               "王芳",
+                               NULL};
+    const char *const note[] = {"repair", "update", "7", "--notes", "屏幕碎裂，已更换", NULL};
+
+    parse_ok(&a, add);
+    ck_assert_int_eq(pfc_request_body(&a, &body, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "name")), "幸运面馆");
+    ck_assert_str_eq(json_string_value(json_object_get(body, "contact_name")), "王芳");
+    json_decref(body);
+    parse_ok(&a, note);
+    ck_assert_int_eq(pfc_request_body(&a, &body, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "notes")), "屏幕碎裂，已更换");
+    json_decref(body);
+
+    /* 128 characters (384 bytes) fit the name; 129 do not. */
+    for (int i = 0; i < 128; i++, off += 3)
+        memcpy(name + off, "面", 3);
+    name[off] = '\0';
+    argv[0] = (char *)"posfleet", argv[1] = (char *)"merchant", argv[2] = (char *)"update";
+    argv[3] = (char *)"M1", argv[4] = (char *)"--name", argv[5] = name, argv[6] = NULL;
+    ck_assert_int_eq(pfc_args_parse(6, argv, pfc_commands, pfc_ncommands, &a, &err), 0);
+    memcpy(name + off, "面", 4);
+    ck_assert_int_eq(pfc_args_parse(6, argv, pfc_commands, pfc_ncommands, &a, &err), PF_EINVAL);
+    ck_assert_str_eq(err.msg, "merchant update: --name: 129 characters, at most 128");
+}
+END_TEST
+
 /* Every row is usable: unique names, holes match positionals, limits respected. */
 START_TEST(test_command_table_consistent)
 {
@@ -408,6 +465,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_help);
     tcase_add_test(tc, test_request_path_and_body);
     tcase_add_test(tc, test_command_table_consistent);
+    tcase_add_test(tc, test_text_options_utf8);
     tcase_add_test(tc, test_token_file);
     tcase_add_test(tc, test_token_env_refused_without_echo);
     suite_add_tcase(s, tc);

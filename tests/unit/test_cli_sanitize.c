@@ -284,6 +284,60 @@ START_TEST(test_device_card)
 }
 END_TEST
 
+/* Display width is wcwidth(3) under C.UTF-8: combining marks take none, emoji and CJK two. */
+START_TEST(test_safe_width_wcwidth)
+{
+    ck_assert_uint_eq(pfc_safe_width("幸运面馆"), 8);
+    ck_assert_uint_eq(pfc_safe_width("e\xcc\x81"), 1);        /* e + U+0301 */
+    ck_assert_uint_eq(pfc_safe_width("\xf0\x9f\x9a\x80"), 2); /* U+1F680 */
+    ck_assert_uint_eq(pfc_safe_width("\xef\xbc\xa1"
+                                     "B"),
+                      3); /* fullwidth A */
+    ck_assert_uint_eq(pfc_safe_width("a\xe2\x80\x8b"
+                                     "b"),
+                      2); /* zero-width space */
+    /* A cut keeps a base character with its combining mark. */
+    ck_assert_uint_eq(pfc_safe_prefix("e\xcc\x81x", 1), 3);
+}
+END_TEST
+
+/* Rows of Chinese and Latin names line up: the next column starts at one display column. */
+START_TEST(test_table_cjk_aligned)
+{
+    static const struct pfc_col cols[] = {
+            {"NAME", 0, 'l', "name", NULL},
+            {"CITY", 0, 'l', "city", NULL},
+            {NULL},
+    };
+    json_t *rows = json_pack("[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]", "name", "幸运面馆", "city",
+                             "上海", "name", "Lucky Noodles", "city", "SH", "name",
+                             "Cafe\xcc\x81 王", "city", "x");
+    struct pf_error err = {0};
+    char *buf = NULL, *line, *save = NULL;
+    size_t len = 0, col = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(rows);
+    ck_assert_int_eq(pfc_table_render(f, "", cols, rows, NULL, NOW, &err), 0);
+    fclose(f);
+    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *c = strstr(line, "CITY");
+        size_t at;
+
+        if (!c)
+            c = strstr(line, "上海") ? strstr(line, "上海") : strrchr(line, ' ') + 1;
+        *(char *)c = '\0';
+        at = pfc_safe_width(line);
+        if (!col)
+            col = at;
+        ck_assert_msg(at == col, "column at %zu, expected %zu", at, col);
+    }
+    ck_assert_uint_eq(col, strlen("Lucky Noodles") + 2);
+    free(buf);
+    json_decref(rows);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_sanitize");
@@ -295,6 +349,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_diag_command_and_list);
     tcase_add_test(tc, test_table_cells);
     tcase_add_test(tc, test_device_card);
+    tcase_add_test(tc, test_safe_width_wcwidth);
+    tcase_add_test(tc, test_table_cjk_aligned);
     suite_add_tcase(s, tc);
     return s;
 }
