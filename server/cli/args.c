@@ -229,6 +229,38 @@ static int args__take_option(int argc, char **argv, int *i, const struct pfc_opt
     return 0;
 }
 
+bool pfc_is_group(const struct pfc_command *table, size_t n, const char *word)
+{
+    size_t len = strlen(word);
+
+    for (size_t i = 0; i < n; i++) {
+        if (!strncmp(table[i].name, word, len) && table[i].name[len] == ' ')
+            return true;
+    }
+    return false;
+}
+
+/*
+ * argv[i] is a group's word that no command of the table completes: help
+ * for the group if --help (or -h) follows, else a usage error.
+ */
+static int args__group(int argc, char **argv, int i, struct pfc_args *a, struct pf_error *err)
+{
+    const char *group = argv[i];
+
+    a->group = group;
+    for (int k = i + 1; k < argc; k++) {
+        if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+            a->gval[args__lookup(pfc_global_opts, "help", 4)] = "";
+            return 0;
+        }
+    }
+    if (i + 1 < argc && argv[i + 1][0] != '-')
+        return pf_error_set(err, PF_EINVAL, "%.40s: unknown subcommand '%.40s'", group,
+                            argv[i + 1]);
+    return pf_error_set(err, PF_EINVAL, "%.40s: missing subcommand", group);
+}
+
 int pfc_args_parse(int argc, char **argv, const struct pfc_command *table, size_t n,
                    struct pfc_args *a, struct pf_error *err)
 {
@@ -249,6 +281,8 @@ int pfc_args_parse(int argc, char **argv, const struct pfc_command *table, size_
         return pf_error_set(err, PF_EINVAL, "missing command");
     }
     cmd = args__find(table, n, argv + i, argc - i, &nwords);
+    if (!cmd && pfc_is_group(table, n, argv[i]))
+        return args__group(argc, argv, i, a, err);
     if (!cmd)
         return pf_error_set(err, PF_EINVAL, "unknown command '%.40s'", argv[i]);
     a->cmd = cmd;
@@ -379,7 +413,8 @@ void pfc_usage(FILE *f, const struct pfc_command *table, size_t n)
     fprintf(f, "\nexit status: 0 ok, 1 refused or failed by posfleetd, 2 usage or local\n"
                "configuration, 3 posfleetd unreachable, 4 authentication failed,\n"
                "5 permission denied for the token's role.\n"
-               "Run 'posfleet COMMAND --help' for a command's options.\n");
+               "Run 'posfleet COMMAND --help' for a command's options and an example,\n"
+               "'posfleet GROUP --help' for a group's commands (merchant, repair, rollout ...).\n");
 }
 
 void pfc_command_usage(FILE *f, const struct pfc_command *table, size_t n,
@@ -409,9 +444,15 @@ void pfc_command_usage(FILE *f, const struct pfc_command *table, size_t n,
                 snprintf(opt, sizeof(opt), "--%s", o->name);
             else
                 snprintf(opt, sizeof(opt), "--%s %s", o->name, args__metavar(o));
-            fprintf(f, "  %-34s %s\n", opt, o->help);
+            if (o->type == PFC_OPT_TEXT)
+                fprintf(f, "  %-34s %s (UTF-8, at most %lld characters)\n", opt, o->help,
+                        (long long)(o->max > 0 ? o->max : PFC_STR_MAX));
+            else
+                fprintf(f, "  %-34s %s\n", opt, o->help);
         }
     }
+    if (cmd->example)
+        fprintf(f, "\nexample:\n  %s\n", cmd->example);
     /* Commands under this one's words ("device" lists "device add"). */
     for (size_t i = 0, first = 1; i < n; i++) {
         if (&table[i] == cmd || strncmp(table[i].name, cmd->name, nlen) ||
@@ -424,4 +465,27 @@ void pfc_command_usage(FILE *f, const struct pfc_command *table, size_t n,
         fprintf(f, "  %-26s %s\n", syn, table[i].help);
     }
     fprintf(f, "\nGlobal options (--server, --token-file, --json, timeouts): 'posfleet --help'.\n");
+}
+
+void pfc_group_usage(FILE *f, const struct pfc_command *table, size_t n, const char *group)
+{
+    size_t glen = strlen(group);
+    char syn[128];
+    int width = 0;
+
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            fprintf(f, "usage: posfleet %s COMMAND [ARGS] [OPTIONS]\n\ncommands:\n", group);
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(table[i].name, group, glen) || table[i].name[glen] != ' ')
+                continue;
+            args__synopsis(&table[i], syn, sizeof(syn));
+            if (!pass && (int)strlen(syn + glen + 1) > width)
+                width = (int)strlen(syn + glen + 1);
+            else if (pass)
+                fprintf(f, "  %-*s  %s\n", width, syn + glen + 1, table[i].help);
+        }
+    }
+    fprintf(f, "\nRun 'posfleet %s COMMAND --help' for a command's options and an example.\n",
+            group);
 }

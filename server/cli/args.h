@@ -67,7 +67,8 @@ struct pfc_command {
     const char *path;           /* request template: "/v1/devices/{SERIAL}" */
     pfc_render_fn render;       /* request template: human output */
     pfc_run_fn run;             /* custom flow instead of the template, or NULL */
-    const char *help;
+    const char *help;           /* one line: what it does */
+    const char *example;        /* one complete command line, "posfleet NAME ..." */
 };
 
 /* Options every command accepts, before or after the command words. */
@@ -75,6 +76,7 @@ extern const struct pfc_opt pfc_global_opts[];
 
 struct pfc_args {
     const struct pfc_command *cmd;  /* NULL only with help and no command */
+    const char *group;              /* with help and no command: a group's word ("merchant") */
     const char *pos[PFC_MAX_POS];   /* indexed like cmd->pos */
     const char *val[PFC_MAX_OPTS];  /* indexed like cmd->opts; flags hold "" when given */
     const char *gval[PFC_MAX_OPTS]; /* indexed like pfc_global_opts */
@@ -83,7 +85,10 @@ struct pfc_args {
 /*
  * Parses argv against the table of n commands. On bad usage returns PF_EINVAL
  * with err->msg naming the command and the fault ("devices: --limit: expected
- * a whole number from 1 to 1000, got 'x'").
+ * a whole number from 1 to 1000, got 'x'"). A group's word alone ("merchant",
+ * the first word of several commands) with --help parses with cmd NULL and
+ * group set; without --help it is "merchant: missing subcommand" or
+ * "merchant: unknown subcommand 'x'", and a->group is set for the hint.
  */
 int pfc_args_parse(int argc, char **argv, const struct pfc_command *table, size_t n,
                    struct pfc_args *a, struct pf_error *err) PF_WUR;
@@ -98,6 +103,10 @@ int64_t pfc_args_int(const struct pfc_args *a, const char *name, int64_t dflt);
 
 /* Help: the command list, or one command (and the commands under its words). */
 void pfc_usage(FILE *f, const struct pfc_command *table, size_t n);
+/* Whether word is a group: the first of several words of some command. */
+bool pfc_is_group(const struct pfc_command *table, size_t n, const char *word);
+/* A group's commands, one line each, as git and kubectl list theirs. */
+void pfc_group_usage(FILE *f, const struct pfc_command *table, size_t n, const char *group);
 void pfc_command_usage(FILE *f, const struct pfc_command *table, size_t n,
                        const struct pfc_command *cmd);
 

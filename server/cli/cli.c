@@ -365,6 +365,8 @@ int pfc_main(int argc, char **argv, const struct pfc_io *io)
         fprintf(io->err, "posfleet: %s\n", err.msg);
         if (a.cmd)
             fprintf(io->err, "Try 'posfleet %s --help'.\n", a.cmd->name);
+        else if (a.group)
+            fprintf(io->err, "Try 'posfleet %s --help' for its commands.\n", a.group);
         else
             fprintf(io->err, "Try 'posfleet --help'.\n");
         return PFC_EXIT_USAGE;
@@ -372,6 +374,8 @@ int pfc_main(int argc, char **argv, const struct pfc_io *io)
     if (pfc_args_flag(&a, "help")) {
         if (a.cmd)
             pfc_command_usage(io->out, pfc_commands, pfc_ncommands, a.cmd);
+        else if (a.group)
+            pfc_group_usage(io->out, pfc_commands, pfc_ncommands, a.group);
         else
             pfc_usage(io->out, pfc_commands, pfc_ncommands);
         return PFC_EXIT_OK;

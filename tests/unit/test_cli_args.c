@@ -63,6 +63,8 @@ struct bad {
 static const struct bad bad_usage[] = {
         {{NULL}, "posfleet: missing command"},
         {{"frob", NULL}, "posfleet: unknown command 'frob'"},
+        {{"merchant", NULL}, "posfleet: merchant: missing subcommand"},
+        {{"rollout", "frob", NULL}, "posfleet: rollout: unknown subcommand 'frob'"},
         {{"--json", NULL}, "posfleet: missing command"},
         {{"-x", "summary", NULL}, "posfleet: unknown option '-x'"},
         {{"devices", "--status", "bogus", NULL},
@@ -355,6 +357,120 @@ START_TEST(test_text_options_utf8)
 }
 END_TEST
 
+/* Splits an example command line as a shell would (blanks, '...' quotes) into argv. */
+static int split_words(char *line, char **argv, int max)
+{
+    int argc = 0;
+    char *p = line, *o;
+
+    while (*p && argc < max) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        argv[argc++] = o = p;
+        while (*p && *p != ' ') {
+            if (*p == '\'') {
+                for (p++; *p && *p != '\'';)
+                    *o++ = *p++;
+                ck_assert_msg(*p == '\'', "unbalanced quote in an example");
+                p++;
+            } else {
+                *o++ = *p++;
+            }
+        }
+        if (*p)
+            p++;
+        *o = '\0';
+    }
+    argv[argc] = NULL;
+    return argc;
+}
+
+/*
+ * Every command has --help with usage, options and an example, and the
+ * example is a command line the parser accepts as that command: generated
+ * from the table, so a new command or a renamed option cannot go stale.
+ */
+START_TEST(test_help_every_command_has_example)
+{
+    const struct pfc_command *c = &pfc_commands[_i];
+    const char *words[8] = {NULL};
+    char name[64], line[512], want[96], *argv[40];
+    struct pfc_args a;
+    struct pf_error err = {0};
+    struct run r;
+    int nw = 0, argc;
+
+    snprintf(name, sizeof(name), "%s", c->name);
+    for (char *save = NULL, *w = strtok_r(name, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        words[nw++] = w;
+    words[nw++] = "--help";
+    run_cli(&r, words);
+    ck_assert_msg(r.status == 0, "%s --help: exit %d", c->name, r.status);
+    snprintf(want, sizeof(want), "usage: posfleet %s", c->name);
+    ck_assert_msg(strstr(r.out, want) == r.out, "%s: no usage line:\n%s", c->name, r.out);
+    ck_assert_msg(c->example != NULL, "%s: no example in the command table", c->name);
+    snprintf(want, sizeof(want), "\nexample:\n  posfleet %s", c->name);
+    ck_assert_msg(strstr(r.out, want) != NULL, "%s: no example in its help:\n%s", c->name, r.out);
+    for (size_t k = 0; c->opts && c->opts[k].name; k++) {
+        snprintf(want, sizeof(want), "  --%s", c->opts[k].name);
+        ck_assert_msg(strstr(r.out, want) != NULL, "%s: --%s not in its help", c->name,
+                      c->opts[k].name);
+    }
+    run_free(&r);
+
+    snprintf(line, sizeof(line), "%s", c->example);
+    argc = split_words(line, argv, 39);
+    ck_assert_str_eq(argv[0], "posfleet");
+    ck_assert_msg(pfc_args_parse(argc, argv, pfc_commands, pfc_ncommands, &a, &err) == 0,
+                  "%s: its example does not parse: %s", c->name, err.msg);
+    ck_assert_msg(a.cmd == c, "%s: its example runs '%s'", c->name, a.cmd ? a.cmd->name : "-");
+}
+END_TEST
+
+/* Every group (merchant, repair, rollout, bundle ...) lists its commands, one line each. */
+START_TEST(test_help_every_group)
+{
+    size_t groups = 0;
+
+    for (size_t i = 0; i < pfc_ncommands; i++) {
+        const char *sp = strchr(pfc_commands[i].name, ' ');
+        char group[32];
+        const char *help[] = {group, "--help", NULL}, *bare[] = {group, NULL};
+        struct run r;
+
+        if (!sp)
+            continue;
+        snprintf(group, sizeof(group), "%.*s", (int)(sp - pfc_commands[i].name),
+                 pfc_commands[i].name);
+        ck_assert(pfc_is_group(pfc_commands, pfc_ncommands, group));
+        run_cli(&r, help);
+        ck_assert_msg(r.status == 0, "%s --help: exit %d: %s", group, r.status, r.err);
+        for (size_t k = 0; k < pfc_ncommands; k++) {
+            const char *n = pfc_commands[k].name;
+
+            if (strncmp(n, group, strlen(group)) || n[strlen(group)] != ' ')
+                continue;
+            ck_assert_msg(strstr(r.out, n + strlen(group) + 1) &&
+                                  strstr(r.out, pfc_commands[k].help),
+                          "%s --help does not list %s:\n%s", group, n, r.out);
+        }
+        run_free(&r);
+        /* A group alone is not a command: usage error naming it, exit 2 (unless it is one). */
+        if (!strcmp(group, "device") || !strcmp(group, "diag"))
+            continue;
+        run_cli(&r, bare);
+        ck_assert_int_eq(r.status, PFC_EXIT_USAGE);
+        ck_assert_ptr_nonnull(strstr(r.err, "missing subcommand"));
+        ck_assert_ptr_nonnull(strstr(r.err, "--help' for its commands"));
+        run_free(&r);
+        groups++;
+    }
+    ck_assert_uint_ge(groups, 4);
+}
+END_TEST
+
 /* Every row is usable: unique names, holes match positionals, limits respected. */
 START_TEST(test_command_table_consistent)
 {
@@ -466,6 +582,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_request_path_and_body);
     tcase_add_test(tc, test_command_table_consistent);
     tcase_add_test(tc, test_text_options_utf8);
+    tcase_add_loop_test(tc, test_help_every_command_has_example, 0, (int)pfc_ncommands);
+    tcase_add_test(tc, test_help_every_group);
     tcase_add_test(tc, test_token_file);
     tcase_add_test(tc, test_token_env_refused_without_echo);
     suite_add_tcase(s, tc);
