@@ -10,6 +10,7 @@
 #include "apierr.h"
 #include "cli.h"
 #include "render.h"
+#include "safe_text.h"
 #include "table.h"
 #include "pf/text.h"
 
@@ -578,6 +579,54 @@ int pfc_render_swap(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t 
     return 0;
 }
 
+/*
+ * The diagnostics the repair kept of its terminal when it opened (newest
+ * first): what ran, how it ended, when, and where to read the answer.
+ */
+static void lr__diagnostics(FILE *out, json_t *diags)
+{
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(diags) || !json_array_size(diags)) {
+        fprintf(out, "  diagnostics: none\n");
+        return;
+    }
+    json_array_foreach(diags, i, e)
+    {
+        char id[80], cmd[40], st[24], code[40], when[40];
+        json_t *ms = json_object_get(e, "answered_ms");
+
+        lr__text(e, "id", id, sizeof(id));
+        lr__text(e, "command", cmd, sizeof(cmd));
+        lr__text(e, "status", st, sizeof(st));
+        lr__text(e, "code", code, sizeof(code));
+        pfc_utctime(json_is_integer(ms) ? json_integer_value(ms) : 0, when, sizeof(when));
+        fprintf(out, "  diagnostic: %s %s%s%s%s, answered %s (posfleet diag show %s)\n", cmd, st,
+                strcmp(code, "-") ? " (" : "", strcmp(code, "-") ? code : "",
+                strcmp(code, "-") ? ")" : "", when, id);
+    }
+}
+
+/* Repair notes, however long, one line of the notes per line, each cleaned. */
+static void lr__notes(FILE *out, const char *notes)
+{
+    if (!notes || !*notes)
+        return;
+    fprintf(out, "\nnotes:\n");
+    while (*notes) {
+        const char *nl = strchr(notes, '\n');
+        size_t n = nl ? (size_t)(nl - notes) : strlen(notes);
+        char *line = strndup(notes, n);
+
+        fputs("  ", out);
+        pfc_safe_fputs(line ? line : "?", out);
+        fputc('\n', out);
+        free(line);
+        notes += n + (nl ? 1 : 0);
+    }
+}
+
 int pfc_render_repair(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                       struct pf_error *err)
 {
@@ -631,14 +680,9 @@ int pfc_render_repair(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
         } else {
             fprintf(out, "  alerts: none\n");
         }
+        lr__diagnostics(out, json_object_get(snap, "diagnostics"));
     }
-    if (json_is_string(json_object_get(resp, "notes")) &&
-        json_string_length(json_object_get(resp, "notes"))) {
-        char n[2048];
-
-        lr__text(resp, "notes", n, sizeof(n));
-        fprintf(out, "\nnotes:\n  %s\n", n);
-    }
+    lr__notes(out, json_string_value(json_object_get(resp, "notes")));
     return 0;
 }
 

@@ -143,6 +143,41 @@ START_TEST(repair_card_cleans_text)
 }
 END_TEST
 
+/* The card shows the diagnostics kept at opening and Chinese notes line by line, unchanged. */
+START_TEST(repair_card_diagnostics_and_notes)
+{
+    static const char zh[] =
+            "{\"id\":8,\"serial\":\"PF1\",\"state\":\"received\",\"reason\":\"屏幕碎裂\","
+            "\"notes\":\"已更换屏幕\\n待测试 \\u001b[31m\",\"snapshot\":{\"taken_ms\":1,"
+            "\"health\":null,\"alerts\":[],\"diagnostics\":[{\"id\":\"d-7\",\"command\":"
+            "\"selftest\",\"status\":\"ok\",\"code\":null,\"answered_ms\":1799996400000,"
+            "\"result\":{}},{\"id\":\"d-6\",\"command\":\"logs\",\"status\":\"failed\","
+            "\"code\":\"EIO\",\"answered_ms\":1799996400000,\"result\":null}]}}";
+    struct capture c;
+    struct pf_error err = {0};
+    json_t *j = load(zh);
+
+    cap_open(&c);
+    ck_assert_int_eq(pfc_render_repair(c.f, NOW, NULL, j, &err), 0);
+    assert_clean(cap_text(&c));
+    ck_assert_msg(strstr(c.buf, "reason         屏幕碎裂\n") != NULL, "%s", c.buf);
+    ck_assert_msg(strstr(c.buf, "  diagnostic: selftest ok, answered 2027-01-15 07:00:00 UTC "
+                                "(posfleet diag show d-7)\n") != NULL,
+                  "%s", c.buf);
+    ck_assert_msg(strstr(c.buf, "  diagnostic: logs failed (EIO), answered") != NULL, "%s", c.buf);
+    ck_assert_msg(strstr(c.buf, "\nnotes:\n  已更换屏幕\n  待测试 \\x1b[31m\n") != NULL, "%s",
+                  c.buf);
+    cap_close(&c);
+    json_decref(j);
+    j = load(repair_json);
+    cap_open(&c);
+    ck_assert_int_eq(pfc_render_repair(c.f, NOW, NULL, j, &err), 0);
+    ck_assert_ptr_nonnull(strstr(cap_text(&c), "  diagnostics: none\n"));
+    cap_close(&c);
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(lists)
 {
     struct capture c;
@@ -242,6 +277,7 @@ static Suite *suite(void)
 
     tcase_add_test(tc, terminal_card);
     tcase_add_test(tc, repair_card_cleans_text);
+    tcase_add_test(tc, repair_card_diagnostics_and_notes);
     tcase_add_test(tc, lists);
     tcase_add_test(tc, history_view);
     suite_add_tcase(s, tc);
