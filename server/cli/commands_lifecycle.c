@@ -523,6 +523,27 @@ int pfc_render_merchants(FILE *out, int64_t now_ms, const struct pfc_args *a, js
     return rc;
 }
 
+/*
+ * The provisioning intent a swap leaves on its new terminal, for people:
+ * "swap from OLD 5m ago (2027-01-15 07:55:00 UTC), fee plan a,b".
+ */
+static void lr__provision(FILE *out, json_t *p, int64_t now_ms)
+{
+    char why[32], from[80], fees[256], rel[32], utc[40];
+    json_t *since = json_object_get(p, "since_ms");
+    int64_t ms = json_is_integer(since) ? json_integer_value(since) : 0;
+
+    if (!json_is_object(p))
+        return;
+    lr__text(p, "reason", why, sizeof(why));
+    lr__text(p, "from", from, sizeof(from));
+    lr__text(p, "fee_plan", fees, sizeof(fees));
+    pfc_reltime(now_ms, ms, rel, sizeof(rel));
+    pfc_utctime(ms, utc, sizeof(utc));
+    fprintf(out, "%-14s %s from %s %s (%s), fee plan %s\n", "provisioning", why, from, rel, utc,
+            fees);
+}
+
 int pfc_render_terminal(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                         struct pf_error *err)
 {
@@ -550,8 +571,7 @@ int pfc_render_terminal(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
                 strcmp(ack, "yes") == 0 ? "confirmed by the terminal" : "waiting for the terminal");
     }
     lr__kv(out, "open repair", resp, "repair_id");
-    if (json_is_object(json_object_get(resp, "provision")))
-        lr__kv(out, "at first link", resp, "provision");
+    lr__provision(out, json_object_get(resp, "provision"), now_ms);
     return 0;
 }
 

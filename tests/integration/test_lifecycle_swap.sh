@@ -83,7 +83,9 @@ grep -q "swapped SW-OLD for SW-NEW at merchant M-SW" "$PF_TMP/swap.txt" || pf_fa
 [[ "$(life SW-NEW '$.merchant_id')" == M-SW ]] || pf_fail "binding did not move"
 [[ "$(life SW-NEW '$.tags')" == '["vip","north"]' ]] || pf_fail "tags did not move"
 [[ "$(life SW-NEW '$.fee_plan')" == '["fee-2026.11","fee-promo"]' ]] || pf_fail "fee plan"
-[[ "$(life SW-NEW '$.provision.firmware')" == fleet_target ]] || pf_fail "no provisioning intent"
+[[ "$(life SW-NEW '$.provision.from')" == SW-OLD ]] || pf_fail "no provisioning intent"
+pf_cli lifecycle SW-NEW | grep -q "^provisioning   swap from SW-OLD .*, fee plan fee-2026.11,fee-promo$" ||
+    pf_fail "lifecycle card: $(pf_cli lifecycle SW-NEW)"
 pf_wait_for 30 "SW-NEW active at its next report" state_is SW-NEW active
 rid="$(life SW-OLD '$.repair_id')"
 pf_cli --json repair show "$rid" >"$PF_TMP/repair.json"

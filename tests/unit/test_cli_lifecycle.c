@@ -101,6 +101,18 @@ START_TEST(terminal_card)
     cap_close(&c);
     json_decref(j);
 
+    /* The provisioning intent of a swap reads as a sentence, not raw JSON. */
+    j = load("{\"serial\":\"PF3\",\"state\":\"installed\",\"provision\":{\"from\":\"PF1\","
+             "\"fee_plan\":[\"fee-a\"],\"reason\":\"swap\",\"since_ms\":1799999700000}}");
+    cap_open(&c);
+    ck_assert_int_eq(pfc_render_terminal(c.f, NOW, NULL, j, &err), 0);
+    ck_assert_msg(strstr(cap_text(&c), "provisioning   swap from PF1 5m ago (2027-01-15 07:55:00 "
+                                       "UTC), fee plan fee-a\n") != NULL,
+                  "%s", c.buf);
+    ck_assert_ptr_null(strstr(c.buf, "{"));
+    cap_close(&c);
+    json_decref(j);
+
     j = load("{\"serial\":\"PF2\",\"state\":\"in_stock\",\"merchant_id\":null,\"lock\":null}");
     cap_open(&c);
     ck_assert_int_eq(pfc_render_terminal(c.f, NOW, NULL, j, &err), 0);

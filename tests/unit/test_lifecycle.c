@@ -982,7 +982,8 @@ START_TEST(store_swap)
     ck_assert_int_eq(pfs_store_term_json(st, "NEW", &j), 0);
     ck_assert_ptr_nonnull(strstr(j, "\"tags\":[\"vip\",\"north\"]"));
     ck_assert_ptr_nonnull(strstr(j, "\"fee_plan\":[\"fee-2026.11\"]"));
-    ck_assert_ptr_nonnull(strstr(j, "\"provision\":{\"firmware\":\"fleet_target\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"provision\":{\"from\":\"OLD\",\"fee_plan\""));
+    ck_assert_ptr_null(strstr(j, "fleet_target")); /* nothing acts on a firmware intent */
     free(j);
     ck_assert_int_eq(pfs_store_repair_json(st, rid, &j), 0);
     ck_assert_ptr_nonnull(strstr(j, "\"source\":\"swap\""));

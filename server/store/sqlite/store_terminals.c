@@ -282,10 +282,9 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     tz = life__text1(db, "SELECT tz FROM terminals WHERE serial = ?1", old_serial, 0);
     tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", old_serial, 0);
     {
-        json_t *p =
-                json_pack("{s:s, s:s, s:o, s:s, s:I}", "firmware", "fleet_target", "from",
-                          old_serial, "fee_plan", fees ? json_loads(fees, 0, NULL) : json_array(),
-                          "reason", "swap", "since_ms", (json_int_t)now_ms);
+        json_t *p = json_pack("{s:s, s:o, s:s, s:I}", "from", old_serial, "fee_plan",
+                              fees ? json_loads(fees, 0, NULL) : json_array(), "reason", "swap",
+                              "since_ms", (json_int_t)now_ms);
 
         prov = p ? json_dumps(p, JSON_COMPACT) : NULL;
         json_decref(p);
