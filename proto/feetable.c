@@ -121,11 +121,19 @@ int pf_feetable_parse(const char *buf, size_t len, struct pf_feetable *ft, struc
     memset(ft, 0, sizeof(*ft));
     if ((rc = pf_json_parse_object(buf, len, PF_FEETABLE_MAX_BYTES, &root, err)) != 0)
         goto out;
+    /* "schema: required field missing" read like a failed schema check: name the field. */
+    if (!json_object_get(root, "schema") || json_is_null(json_object_get(root, "schema"))) {
+        rc = pf_error_set(err, PF_ESCHEMA,
+                          "the field \"schema\" (the format version, %d) is missing",
+                          FEETABLE_SCHEMA);
+        goto out_decref;
+    }
     if ((rc = pf_json_int(root, "schema", true, 1, 1000, &schema, err)) != 0)
         goto out_decref;
     if (schema != FEETABLE_SCHEMA) {
-        rc = pf_error_set(err, PF_EVERSION, "schema: version %lld not supported",
-                          (long long)schema);
+        rc = pf_error_set(err, PF_EVERSION,
+                          "the field \"schema\": format version %lld not supported (%d is)",
+                          (long long)schema, FEETABLE_SCHEMA);
         goto out_decref;
     }
     if ((rc = pf_json_str(root, "version", true, 1, PF_VERSION_MAX, ft->version, err)) != 0)

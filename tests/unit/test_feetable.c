@@ -49,7 +49,9 @@ START_TEST(test_refusals)
         const char *value; /* NULL deletes */
         const char *mention;
     } cases[] = {
-            {"schema", "3", "schema"},
+            {"schema", "3",
+             "fee table: the field \"schema\": format version 3 not supported (1 is)"},
+            {"schema", NULL, "fee table: the field \"schema\" (the format version, 1) is missing"},
             {"version", "\"next\"", "version"},
             {"version", "\"2026.012.1\"", "version: '2026.012.1' has a leading zero"},
             {"currency", "\"eur\"", "currency"},
