@@ -87,6 +87,13 @@ out_close:
     return rc;
 }
 
+int pfc_usage_failed(struct pfc_ctx *ctx, int rc)
+{
+    if (rc)
+        ctx->usage = true;
+    return rc;
+}
+
 int pfc_call(struct pfc_ctx *ctx, const char *method, const char *path, json_t *body,
              const char *subject, json_t **out, struct pf_error *err)
 {
@@ -402,6 +409,10 @@ int pfc_main(int argc, char **argv, const struct pfc_io *io)
     run = a.cmd->run ? a.cmd->run : pfc_run_template;
     rc = run(&ctx, &a, &err);
     pfc_http_free(ctx.http);
+    if (rc && ctx.usage) {
+        fprintf(io->err, "posfleet: %s\nTry 'posfleet %s --help'.\n", err.msg, a.cmd->name);
+        return PFC_EXIT_USAGE;
+    }
     if (rc) {
         fprintf(io->err, "posfleet: %s\n", err.msg);
         return pfc_exit_code(rc);

@@ -41,7 +41,16 @@ struct pfc_ctx {
     struct pfc_http *http;
     bool have_token;
     bool json;
+    bool usage; /* the run failed on bad usage found after parsing: exit 2 (pfc_usage_failed) */
 };
+
+/*
+ * For run functions that check their arguments beyond the table's types
+ * (rollout create's definition, say): marks the failure rc as bad usage, so
+ * posfleet exits 2 with the usage hint, as for the parser's own errors.
+ * Returns rc.
+ */
+int pfc_usage_failed(struct pfc_ctx *ctx, int rc);
 
 /* Runs posfleet with argv; returns the exit status. */
 int pfc_main(int argc, char **argv, const struct pfc_io *io);

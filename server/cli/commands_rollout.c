@@ -188,7 +188,7 @@ int pfc_cmd_rollout_create(struct pfc_ctx *ctx, const struct pfc_args *a, struct
     int rc;
 
     if ((rc = pfc_rollout_definition(a, &def, err)))
-        return rc;
+        return pfc_usage_failed(ctx, rc); /* before any request: exit 2, as cli.md says */
     text = pfc_rollout_dump(def);
     json_decref(def);
     if (!text)
@@ -219,7 +219,9 @@ int pfc_cmd_rollout_show(struct pfc_ctx *ctx, const struct pfc_args *a, struct p
     int rc;
 
     if (pfc_args_get(a, "interval") && !watch)
-        return pf_error_set(err, PF_EINVAL, "%s: --interval: only with --watch", a->cmd->name);
+        return pfc_usage_failed(
+                ctx,
+                pf_error_set(err, PF_EINVAL, "%s: --interval: only with --watch", a->cmd->name));
     if ((rc = pfc_request_path(a, NULL, NULL, path, sizeof(path), err)))
         return rc;
     for (int frame = 0;; frame++) {

@@ -345,11 +345,12 @@ int pfc_cmd_diag(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error 
     if (!outpath)
         outpath = pfc_args_get(a, "o");
     if (!strcmp(cmd, "loglevel") && !arg)
-        return pf_error_set(err, PF_EINVAL,
-                            "diag: loglevel needs a LEVEL (error, warn, info, "
-                            "debug)");
+        return pfc_usage_failed(ctx, pf_error_set(err, PF_EINVAL,
+                                                  "diag: loglevel needs a LEVEL (error, warn, "
+                                                  "info, debug)"));
     if (arg && strcmp(cmd, "loglevel") != 0)
-        return pf_error_set(err, PF_EINVAL, "diag: %s takes no argument '%.40s'", cmd, arg);
+        return pfc_usage_failed(
+                ctx, pf_error_set(err, PF_EINVAL, "diag: %s takes no argument '%.40s'", cmd, arg));
     body = json_object();
     args = json_object();
     if (!body || !args) {

@@ -280,12 +280,15 @@ int pfc_cmd_device_import(struct pfc_ctx *ctx, const struct pfc_args *a, struct 
     int rc;
 
     if ((pki || certs) && !out)
-        return pf_error_set(err, PF_EINVAL,
-                            "device import: --pki and --certs go with --credentials-out");
+        return pfc_usage_failed(ctx, pf_error_set(err, PF_EINVAL,
+                                                  "device import: --pki and --certs go with "
+                                                  "--credentials-out"));
     if (out && !pki && !certs)
-        return pf_error_set(err, PF_EINVAL,
-                            "device import: --credentials-out needs --pki DIR (issue development "
-                            "certificates) or --certs DIR (certificates already there)");
+        return pfc_usage_failed(
+                ctx, pf_error_set(err, PF_EINVAL,
+                                  "device import: --credentials-out needs --pki DIR (issue "
+                                  "development certificates) or --certs DIR (certificates "
+                                  "already there)"));
     rc = pf_file_read(file, IMPORT_FILE_MAX, &csv, &len);
     if (rc)
         return pf_error_set(err, rc == PF_ENOENT ? PF_EINVAL : rc, "%s: %s", file, pf_strerror(rc));

@@ -264,7 +264,8 @@ START_TEST(definition_minimal_and_durations)
 }
 END_TEST
 
-/* Each refused locally: exit 1 with the flag named, and no request (that would exit 3). */
+/* Each refused locally: exit 2 (usage, as cli.md says) with the flag named, and no request
+ * (that would exit 3). */
 struct bad {
     const char *argv[8];
     const char *msg;
@@ -369,9 +370,9 @@ START_TEST(bad_flag_refused)
     }
     words[n] = NULL;
     run_cli(&r, words);
-    ck_assert_int_eq(r.status, PFC_EXIT_API);
+    ck_assert_int_eq(r.status, PFC_EXIT_USAGE);
     ck_assert_uint_eq(r.outlen, 0);
-    snprintf(first, sizeof(first), "posfleet: %s\n", b->msg);
+    snprintf(first, sizeof(first), "posfleet: %s\nTry 'posfleet rollout create --help'.\n", b->msg);
     ck_assert_str_eq(r.err, first);
     run_free(&r);
 }
@@ -743,8 +744,9 @@ START_TEST(usage_errors)
         struct run r;
 
         run_cli(&r, w);
-        ck_assert_int_eq(r.status, PFC_EXIT_API);
-        ck_assert_str_eq(r.err, "posfleet: rollout show: --interval: only with --watch\n");
+        ck_assert_int_eq(r.status, PFC_EXIT_USAGE);
+        ck_assert_str_eq(r.err, "posfleet: rollout show: --interval: only with --watch\n"
+                                "Try 'posfleet rollout show --help'.\n");
         run_free(&r);
     }
 }
