@@ -199,7 +199,9 @@ echo "posfleet summary"
 "$cli" summary
 cat <<EOT
 
-The demo stack is running in the background (logs in $run/logs).
+The demo stack is running in the background (logs in $run/logs):
+  Mosquitto (MQTT over TLS)  127.0.0.1:$mport   CA $pki/ca.crt
+  posfleetd (HTTP API)       $POSFLEET_URL
 Use the CLI as ops:
   export POSFLEET_URL=$POSFLEET_URL POSFLEET_TOKEN_FILE=$run/ops.token
   $cli device PF-DEMO-0003

@@ -13,6 +13,10 @@ PF_SIM="$PF_BUILD/tests/sim/posfleet-sim"
 N=${PF_SIM_SMOKE_N:-300}
 RATE=100
 pf_require_bin "$PF_SIM"
+# --help documents every option the parser takes.
+for opt in $(grep -o '{"[a-z-]*", [a-z_]*_argument' "$PF_SRC/tests/sim/main.c" | cut -d'"' -f2); do
+    "$PF_SIM" --help | grep -q -- "--$opt" || pf_fail "posfleet-sim --help lacks --$opt"
+done
 
 pf_pki_init "$(pf_tmpdir pki)"
 pf_broker_start "$PF_PKI"

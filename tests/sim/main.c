@@ -56,6 +56,8 @@ static void main__usage(FILE *f)
             "  --fault KIND=PCT     battery_low, paper_out, tamper, selftest_fail, flaky,\n"
             "                       slow_download, power_cut (repeatable)\n"
             "  --flaky-every S      a flaky terminal's link is dropped every S s (default 30)\n"
+            "  --fault-list KIND=FILE  KIND for exactly the serials listed in FILE, one a line,\n"
+            "                       on top of the percentages (repeatable, 8 at most)\n"
             "  --faults-out FILE    write \"SERIAL KIND\" lines for every fault applied\n"
             "run:\n"
             "  --duration S         stop after S seconds (default: until SIGINT/SIGTERM)\n"
