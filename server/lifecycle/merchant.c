@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pf/jsonv.h"
+#include "pf/zone.h"
 
 const char *const pfs_merchant_status_names[] = {"applied",   "approved", "rejected", "active",
                                                  "suspended", "closed",   NULL};
@@ -90,30 +91,10 @@ bool pfs_tz_valid(const char *tz, const char *zoneinfo_dir)
     char path[512];
     struct stat sb;
     char magic[4];
-    size_t n = strlen(tz);
-    bool seg_start = true;
     int fd;
     ssize_t got;
 
-    if (n == 0 || n > PFS_TZ_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = tz[i];
-
-        if (c == '/') {
-            if (seg_start)
-                return false;
-            seg_start = true;
-            continue;
-        }
-        if (seg_start && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-            return false; /* no ".", "..", hidden files or leading signs */
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '+'))
-            return false;
-        seg_start = false;
-    }
-    if (seg_start)
+    if (strlen(tz) > PFS_TZ_MAX || !pf_zone_name_valid(tz))
         return false;
     if (!zoneinfo_dir)
         zoneinfo_dir = "/usr/share/zoneinfo";

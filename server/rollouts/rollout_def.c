@@ -12,7 +12,7 @@
 
 #include "lifecycle/merchant.h"
 #include "pf/jsonv.h"
-#include "rollouts/zone.h"
+#include "pf/zone.h"
 
 const char *const pfs_ro_state_names[] = {
         "scheduled", "running",      "paused",      "gated", "completed",
@@ -449,7 +449,7 @@ int pfs_ro_local_minute(const char *tz, int64_t now_ms, int *minute)
 {
     int64_t t = now_ms >= 0 ? now_ms / 1000 : -((-now_ms + 999) / 1000);
     int32_t off = 0;
-    int rc = pfs_zone_offset_at(NULL, tz, t, &off, NULL);
+    int rc = pf_zone_offset_at(NULL, tz, t, &off, NULL);
 
     if (rc)
         return rc == PF_ENOMEM ? rc : PF_EINVAL;

@@ -1,5 +1,5 @@
 /*
- * test_zone.c - time zone offsets from TZif files (server/rollouts/zone.h)
+ * test_zone.c - time zone offsets from TZif files (proto/include/pf/zone.h)
  * against the C library: for each zone a child process sets TZ, calls tzset()
  * and localtime_r() for every instant of a sweep and around the zone's
  * changes, and the parent (whose TZ never changes) compares zone.c's answers
@@ -15,7 +15,7 @@
 
 #include "pf/fileio.h"
 #include "rollouts/rollout_def.h"
-#include "rollouts/zone.h"
+#include "pf/zone.h"
 #include "testutil.h"
 
 #define YEAR_S 31556952LL
@@ -75,7 +75,7 @@ static void libc_offsets(const char *tz, const int64_t *t, size_t n, int32_t *of
 /* Compares every instant, and every change the sweep saw to the second. */
 static void compare_zone(const char *tz)
 {
-    struct pfs_zone z;
+    struct pf_zone z;
     struct pf_error err = {0};
     int64_t *t, *edge;
     int32_t *want, *wedge;
@@ -85,10 +85,10 @@ static void compare_zone(const char *tz)
     edge = malloc(3 * n * sizeof(*edge));
     ck_assert(want && edge);
     libc_offsets(tz, t, n, want);
-    ck_assert_msg(pfs_zone_load(NULL, tz, &z, &err) == 0, "%s: %s", tz, err.msg);
+    ck_assert_msg(pf_zone_load(NULL, tz, &z, &err) == 0, "%s: %s", tz, err.msg);
     for (size_t i = 0; i < n; i++) {
-        ck_assert_msg(pfs_zone_offset(&z, t[i]) == want[i], "%s at %lld: %d, localtime_r %d", tz,
-                      (long long)t[i], pfs_zone_offset(&z, t[i]), want[i]);
+        ck_assert_msg(pf_zone_offset(&z, t[i]) == want[i], "%s at %lld: %d, localtime_r %d", tz,
+                      (long long)t[i], pf_zone_offset(&z, t[i]), want[i]);
         /* a change between two samples of the sweep: find it to the second */
         if (i && t[i] > t[i - 1] && want[i] != want[i - 1]) {
             int64_t lo = t[i - 1], hi = t[i];
@@ -96,7 +96,7 @@ static void compare_zone(const char *tz)
             while (hi - lo > 1) {
                 int64_t mid = lo + (hi - lo) / 2;
 
-                if (pfs_zone_offset(&z, mid) == want[i - 1])
+                if (pf_zone_offset(&z, mid) == want[i - 1])
                     lo = mid;
                 else
                     hi = mid;
@@ -111,12 +111,12 @@ static void compare_zone(const char *tz)
     ck_assert_ptr_nonnull(wedge);
     libc_offsets(tz, edge, nedge, wedge);
     for (size_t i = 0; i < nedge; i++)
-        ck_assert_msg(pfs_zone_offset(&z, edge[i]) == wedge[i], "%s at %lld: %d, localtime_r %d",
-                      tz, (long long)edge[i], pfs_zone_offset(&z, edge[i]), wedge[i]);
+        ck_assert_msg(pf_zone_offset(&z, edge[i]) == wedge[i], "%s at %lld: %d, localtime_r %d", tz,
+                      (long long)edge[i], pf_zone_offset(&z, edge[i]), wedge[i]);
     if (strcmp(tz, "UTC") != 0 && strcmp(tz, "Asia/Urumqi") != 0 &&
         strcmp(tz, "Asia/Kolkata") != 0 && strcmp(tz, "Pacific/Kiritimati") != 0)
         ck_assert_msg(changes > 20, "%s: only %zu changes seen", tz, changes);
-    pfs_zone_release(&z);
+    pf_zone_release(&z);
     free(wedge);
     free(edge);
     free(want);
@@ -153,26 +153,26 @@ START_TEST(dst_changes_of_2026)
     int32_t off = 0;
 
     /* Berlin: CEST from 2026-03-29 01:00 UTC to 2026-10-25 01:00 UTC. */
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "Europe/Berlin", 1774746000 - 1, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "Europe/Berlin", 1774746000 - 1, &off, &err), 0);
     ck_assert_int_eq(off, 3600);
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "Europe/Berlin", 1774746000, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "Europe/Berlin", 1774746000, &off, &err), 0);
     ck_assert_int_eq(off, 7200);
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "Europe/Berlin", 1792890000 - 1, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "Europe/Berlin", 1792890000 - 1, &off, &err), 0);
     ck_assert_int_eq(off, 7200);
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "Europe/Berlin", 1792890000, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "Europe/Berlin", 1792890000, &off, &err), 0);
     ck_assert_int_eq(off, 3600);
     /* New York: EDT from 2026-03-08 07:00 UTC. */
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "America/New_York", 1772953200 - 1, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "America/New_York", 1772953200 - 1, &off, &err), 0);
     ck_assert_int_eq(off, -5 * 3600);
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "America/New_York", 1772953200, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "America/New_York", 1772953200, &off, &err), 0);
     ck_assert_int_eq(off, -4 * 3600);
     /* Urumqi is +6 all year, Shanghai +8. */
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "Asia/Urumqi", 1774746000, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "Asia/Urumqi", 1774746000, &off, &err), 0);
     ck_assert_int_eq(off, 6 * 3600);
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "Asia/Shanghai", 1774746000, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "Asia/Shanghai", 1774746000, &off, &err), 0);
     ck_assert_int_eq(off, 8 * 3600);
     off = 1;
-    ck_assert_int_eq(pfs_zone_offset_at(NULL, "", 1774746000, &off, &err), 0);
+    ck_assert_int_eq(pf_zone_offset_at(NULL, "", 1774746000, &off, &err), 0);
     ck_assert_int_eq(off, 0);
 }
 END_TEST
@@ -180,27 +180,27 @@ END_TEST
 /* The footer rules alone, past the last transition of any file. */
 START_TEST(posix_rules)
 {
-    struct pfs_zone z;
+    struct pf_zone z;
     struct pf_error err = {0};
     /* 2040-03-25 (the last Sunday of March) 01:00 UTC, 2040-10-28 01:00 UTC */
     const int64_t spring = 2216250000, autumn = 2234998800;
 
     memset(&z, 0, sizeof(z));
-    ck_assert_int_eq(pfs_zone_parse_rule("CET-1CEST,M3.5.0,M10.5.0/3", &z, &err), 0);
-    ck_assert_int_eq(pfs_zone_offset(&z, spring - 1), 3600);
-    ck_assert_int_eq(pfs_zone_offset(&z, spring), 7200);
-    ck_assert_int_eq(pfs_zone_offset(&z, autumn - 1), 7200);
-    ck_assert_int_eq(pfs_zone_offset(&z, autumn), 3600);
-    ck_assert_int_eq(pfs_zone_parse_rule("<+0530>-5:30", &z, &err), 0);
-    ck_assert_int_eq(pfs_zone_offset(&z, spring), 5 * 3600 + 1800);
-    ck_assert_int_eq(pfs_zone_parse_rule("EST5EDT", &z, &err), 0); /* the US rule by default */
-    ck_assert_int_eq(pfs_zone_offset(&z, spring), -4 * 3600);
-    ck_assert_int_eq(pfs_zone_parse_rule("<-03>3<-02>,J1/0,J365/25", &z, &err), 0);
-    ck_assert_int_eq(pfs_zone_offset(&z, autumn), -2 * 3600); /* summer time all year */
-    ck_assert_int_eq(pfs_zone_parse_rule("AEST-10AEDT,M10.1.0,M4.1.0/3", &z, &err), 0);
-    ck_assert_int_eq(pfs_zone_offset(&z, 2208988800 + 86400 * 14), 11 * 3600); /* 2040-01-15 */
-    ck_assert_int_eq(pfs_zone_offset(&z, autumn), 11 * 3600);
-    ck_assert_int_eq(pfs_zone_offset(&z, spring + 86400 * 60), 10 * 3600);
+    ck_assert_int_eq(pf_zone_parse_rule("CET-1CEST,M3.5.0,M10.5.0/3", &z, &err), 0);
+    ck_assert_int_eq(pf_zone_offset(&z, spring - 1), 3600);
+    ck_assert_int_eq(pf_zone_offset(&z, spring), 7200);
+    ck_assert_int_eq(pf_zone_offset(&z, autumn - 1), 7200);
+    ck_assert_int_eq(pf_zone_offset(&z, autumn), 3600);
+    ck_assert_int_eq(pf_zone_parse_rule("<+0530>-5:30", &z, &err), 0);
+    ck_assert_int_eq(pf_zone_offset(&z, spring), 5 * 3600 + 1800);
+    ck_assert_int_eq(pf_zone_parse_rule("EST5EDT", &z, &err), 0); /* the US rule by default */
+    ck_assert_int_eq(pf_zone_offset(&z, spring), -4 * 3600);
+    ck_assert_int_eq(pf_zone_parse_rule("<-03>3<-02>,J1/0,J365/25", &z, &err), 0);
+    ck_assert_int_eq(pf_zone_offset(&z, autumn), -2 * 3600); /* summer time all year */
+    ck_assert_int_eq(pf_zone_parse_rule("AEST-10AEDT,M10.1.0,M4.1.0/3", &z, &err), 0);
+    ck_assert_int_eq(pf_zone_offset(&z, 2208988800 + 86400 * 14), 11 * 3600); /* 2040-01-15 */
+    ck_assert_int_eq(pf_zone_offset(&z, autumn), 11 * 3600);
+    ck_assert_int_eq(pf_zone_offset(&z, spring + 86400 * 60), 10 * 3600);
     static const char *const bad[] = {"",
                                       "C",
                                       "CET",
@@ -218,8 +218,7 @@ START_TEST(posix_rules)
                                       "CET-1x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.msg[0] = '\0';
-        ck_assert_msg(pfs_zone_parse_rule(bad[i], &z, &err) == PF_EPARSE, "accepted \"%s\"",
-                      bad[i]);
+        ck_assert_msg(pf_zone_parse_rule(bad[i], &z, &err) == PF_EPARSE, "accepted \"%s\"", bad[i]);
         ck_assert(strstr(err.msg, "not a POSIX TZ rule") != NULL);
     }
 }
@@ -230,16 +229,16 @@ START_TEST(unknown_zones_refused)
     static const char *const bad[] = {"Mars/Olympus", "Asia/Nowhere",          "../etc/passwd",
                                       "/etc/passwd",  "Asia/../../etc/passwd", "Asia",
                                       ".hidden"};
-    struct pfs_zone z;
+    struct pf_zone z;
     struct pf_error err = {0};
     int minute = -1;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.msg[0] = '\0';
-        ck_assert_msg(pfs_zone_load(NULL, bad[i], &z, &err) == PF_EINVAL, "loaded %s", bad[i]);
+        ck_assert_msg(pf_zone_load(NULL, bad[i], &z, &err) == PF_EINVAL, "loaded %s", bad[i]);
         ck_assert_msg(strstr(err.msg, "time zone") != NULL, "%s", err.msg);
     }
-    ck_assert_int_eq(pfs_zone_load(NULL, "Mars/Olympus", &z, &err), PF_EINVAL);
+    ck_assert_int_eq(pf_zone_load(NULL, "Mars/Olympus", &z, &err), PF_EINVAL);
     ck_assert_str_eq(err.msg, "time zone Mars/Olympus: not an installed zone"
                               " (no /usr/share/zoneinfo/Mars/Olympus)");
     ck_assert_int_eq(pfs_ro_local_minute("Mars/Olympus", 1768437000000LL, &minute), PF_EINVAL);
@@ -252,14 +251,14 @@ START_TEST(damaged_files_refused)
 {
     char *buf = NULL;
     size_t len = 0;
-    struct pfs_zone z;
+    struct pf_zone z;
     struct pf_error err = {0};
 
-    ck_assert_int_eq(pf_file_read(PFS_ZONE_DIR "/Europe/Berlin", PFS_ZONE_FILE_MAX, &buf, &len), 0);
-    ck_assert_int_eq(pfs_zone_parse((unsigned char *)buf, len, &z, &err), 0);
-    pfs_zone_release(&z);
+    ck_assert_int_eq(pf_file_read(PF_ZONE_DIR "/Europe/Berlin", PF_ZONE_FILE_MAX, &buf, &len), 0);
+    ck_assert_int_eq(pf_zone_parse((unsigned char *)buf, len, &z, &err), 0);
+    pf_zone_release(&z);
     for (size_t l = 0; l < len; l++) {
-        ck_assert_msg(pfs_zone_parse((unsigned char *)buf, l, &z, &err) != 0,
+        ck_assert_msg(pf_zone_parse((unsigned char *)buf, l, &z, &err) != 0,
                       "accepted %zu of %zu bytes", l, len);
         ck_assert_ptr_null(z.times);
     }
@@ -267,7 +266,7 @@ START_TEST(damaged_files_refused)
         if (i >= 4 && i < 20)
             continue; /* version and reserved bytes */
         buf[i] ^= 0x80;
-        ck_assert_msg(pfs_zone_parse((unsigned char *)buf, len, &z, &err) == PF_EPARSE,
+        ck_assert_msg(pf_zone_parse((unsigned char *)buf, len, &z, &err) == PF_EPARSE,
                       "accepted a flip at %zu", i);
         buf[i] ^= 0x80;
     }
@@ -325,37 +324,37 @@ static size_t tzif(unsigned char *buf, char v, int32_t t1, int32_t o0, int32_t o
 START_TEST(synthetic_files)
 {
     unsigned char buf[512];
-    struct pfs_zone z;
+    struct pf_zone z;
     struct pf_error err = {0};
     size_t n;
 
     /* version 1: 32-bit times, no footer; the last type holds after the last change */
     n = tzif(buf, '\0', 1000, 3600, -7200, "");
-    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), 0);
-    ck_assert_int_eq(pfs_zone_offset(&z, -5000000000LL), 3600);
-    ck_assert_int_eq(pfs_zone_offset(&z, 999), 3600);
-    ck_assert_int_eq(pfs_zone_offset(&z, 1000), -7200);
-    ck_assert_int_eq(pfs_zone_offset(&z, 5000000000LL), -7200);
-    pfs_zone_release(&z);
+    ck_assert_int_eq(pf_zone_parse(buf, n, &z, &err), 0);
+    ck_assert_int_eq(pf_zone_offset(&z, -5000000000LL), 3600);
+    ck_assert_int_eq(pf_zone_offset(&z, 999), 3600);
+    ck_assert_int_eq(pf_zone_offset(&z, 1000), -7200);
+    ck_assert_int_eq(pf_zone_offset(&z, 5000000000LL), -7200);
+    pf_zone_release(&z);
     /* version 2 with an empty footer: the same */
     n = tzif(buf, '2', 1000, 3600, -7200, "");
-    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), 0);
-    ck_assert_int_eq(pfs_zone_offset(&z, 5000000000LL), -7200);
-    pfs_zone_release(&z);
+    ck_assert_int_eq(pf_zone_parse(buf, n, &z, &err), 0);
+    ck_assert_int_eq(pf_zone_offset(&z, 5000000000LL), -7200);
+    pf_zone_release(&z);
     /* version 2 with a rule: it answers after the last change */
     n = tzif(buf, '3', 1000, 3600, -7200, "<-03>3");
-    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), 0);
-    ck_assert_int_eq(pfs_zone_offset(&z, 999), 3600);
-    ck_assert_int_eq(pfs_zone_offset(&z, 1000), -3 * 3600);
-    pfs_zone_release(&z);
+    ck_assert_int_eq(pf_zone_parse(buf, n, &z, &err), 0);
+    ck_assert_int_eq(pf_zone_offset(&z, 999), 3600);
+    ck_assert_int_eq(pf_zone_offset(&z, 1000), -3 * 3600);
+    pf_zone_release(&z);
     /* a footer that is not a rule, or without its closing newline */
     n = tzif(buf, '2', 1000, 3600, -7200, "CET-1CEST,M3");
-    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), PF_EPARSE);
+    ck_assert_int_eq(pf_zone_parse(buf, n, &z, &err), PF_EPARSE);
     n = tzif(buf, '2', 1000, 3600, -7200, "UTC0");
-    ck_assert_int_eq(pfs_zone_parse(buf, n - 1, &z, &err), PF_EPARSE);
+    ck_assert_int_eq(pf_zone_parse(buf, n - 1, &z, &err), PF_EPARSE);
     /* an offset beyond a day is not a zone's */
     n = tzif(buf, '\0', 1000, 3600, 100000, "");
-    ck_assert_int_eq(pfs_zone_parse(buf, n, &z, &err), PF_EPARSE);
+    ck_assert_int_eq(pf_zone_parse(buf, n, &z, &err), PF_EPARSE);
     ck_assert_str_eq(err.msg, "time zone: not a valid TZif file");
 }
 END_TEST

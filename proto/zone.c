@@ -3,13 +3,12 @@
  * Leap-second ("right/") zones are read as if their transitions were POSIX
  * times; posfleetd only ever names the default ones.
  */
-#include "rollouts/zone.h"
+#include "pf/zone.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle/merchant.h"
 #include "pf/endian.h"
 #include "pf/fileio.h"
 #include "pf/num.h"
@@ -52,7 +51,7 @@ static bool zone__leap(int64_t y)
 }
 
 /* The local instant (seconds, as if local time were UTC) a rule date names in year y. */
-static int64_t zone__date_local(const struct pfs_zone_date *d, int64_t y)
+static int64_t zone__date_local(const struct pf_zone_date *d, int64_t y)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int64_t day;
@@ -74,7 +73,7 @@ static int64_t zone__date_local(const struct pfs_zone_date *d, int64_t y)
     return day * 86400 + d->time_s;
 }
 
-static int32_t zone__rule_offset(const struct pfs_zone *z, int64_t t)
+static int32_t zone__rule_offset(const struct pf_zone *z, int64_t t)
 {
     int64_t y = zone__year_of(zone__floor_div(t + z->std_off, 86400));
     int64_t best = INT64_MIN;
@@ -100,7 +99,7 @@ static int32_t zone__rule_offset(const struct pfs_zone *z, int64_t t)
     return dst ? z->dst_off : z->std_off;
 }
 
-int32_t pfs_zone_offset(const struct pfs_zone *z, int64_t t)
+int32_t pf_zone_offset(const struct pf_zone *z, int64_t t)
 {
     size_t lo = 0, hi;
 
@@ -182,7 +181,7 @@ static const char *zone__hms(const char *p, int max_h, int32_t *out)
     return p;
 }
 
-static const char *zone__date(const char *p, struct pfs_zone_date *d)
+static const char *zone__date(const char *p, struct pf_zone_date *d)
 {
     d->time_s = 7200;
     if (*p == 'J') {
@@ -205,7 +204,7 @@ static const char *zone__date(const char *p, struct pfs_zone_date *d)
     return p;
 }
 
-int pfs_zone_parse_rule(const char *rule, struct pfs_zone *z, struct pf_error *err)
+int pf_zone_parse_rule(const char *rule, struct pf_zone *z, struct pf_error *err)
 {
     const char *p = zone__name(rule);
     int32_t off;
@@ -227,8 +226,8 @@ int pfs_zone_parse_rule(const char *rule, struct pfs_zone *z, struct pf_error *e
         z->dst_off = -off;
     }
     if (!*p) { /* no dates: the US rule, as glibc assumes */
-        z->start = (struct pfs_zone_date){'M', 0, 2, 3, 7200};
-        z->end = (struct pfs_zone_date){'M', 0, 1, 11, 7200};
+        z->start = (struct pf_zone_date){'M', 0, 2, 3, 7200};
+        z->end = (struct pf_zone_date){'M', 0, 1, 11, 7200};
     } else if (*p != ',' || !(p = zone__date(p + 1, &z->start)) || *p != ',' ||
                !(p = zone__date(p + 1, &z->end)) || *p) {
         goto bad;
@@ -268,7 +267,7 @@ static int zone__header(const unsigned char *p, size_t len, size_t tsize, struct
     return 0;
 }
 
-int pfs_zone_parse(const unsigned char *buf, size_t len, struct pfs_zone *z, struct pf_error *err)
+int pf_zone_parse(const unsigned char *buf, size_t len, struct pf_zone *z, struct pf_error *err)
 {
     struct zone__counts c;
     const unsigned char *p = buf, *end = buf + len;
@@ -289,7 +288,7 @@ int pfs_zone_parse(const unsigned char *buf, size_t len, struct pfs_zone *z, str
     z->types = malloc(c.time ? c.time : 1);
     z->utoff = malloc(c.type * sizeof(*z->utoff));
     if (!z->times || !z->types || !z->utoff) {
-        pfs_zone_release(z);
+        pf_zone_release(z);
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
     z->ntimes = c.time;
@@ -327,18 +326,18 @@ int pfs_zone_parse(const unsigned char *buf, size_t len, struct pfs_zone *z, str
         }
         memcpy(rule, p + 1, (size_t)(nl - p - 1));
         rule[nl - p - 1] = '\0';
-        if (rule[0] && (rc = pfs_zone_parse_rule(rule, z, err))) {
-            pfs_zone_release(z);
+        if (rule[0] && (rc = pf_zone_parse_rule(rule, z, err))) {
+            pf_zone_release(z);
             return rc;
         }
     }
     return 0;
 bad:
-    pfs_zone_release(z);
+    pf_zone_release(z);
     return pf_error_set(err, rc, "time zone: not a valid TZif file");
 }
 
-void pfs_zone_release(struct pfs_zone *z)
+void pf_zone_release(struct pf_zone *z)
 {
     free(z->times);
     free(z->types);
@@ -346,7 +345,33 @@ void pfs_zone_release(struct pfs_zone *z)
     memset(z, 0, sizeof(*z));
 }
 
-int pfs_zone_load(const char *dir, const char *name, struct pfs_zone *z, struct pf_error *err)
+bool pf_zone_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    bool seg_start = true;
+
+    if (n == 0 || n > PF_ZONE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+
+        if (c == '/') {
+            if (seg_start)
+                return false;
+            seg_start = true;
+            continue;
+        }
+        if (seg_start && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+            return false; /* no ".", "..", hidden files or leading signs */
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '+'))
+            return false;
+        seg_start = false;
+    }
+    return !seg_start;
+}
+
+int pf_zone_load(const char *dir, const char *name, struct pf_zone *z, struct pf_error *err)
 {
     char path[512];
     char *buf = NULL;
@@ -357,33 +382,33 @@ int pfs_zone_load(const char *dir, const char *name, struct pfs_zone *z, struct 
     if (!name || !*name || strcmp(name, "UTC") == 0)
         return 0;
     if (!dir)
-        dir = PFS_ZONE_DIR;
-    /* pfs_tz_valid refuses "..", absolute paths and names that are not zone-like */
-    if (!pfs_tz_valid(name, "/nonexistent") ||
+        dir = PF_ZONE_DIR;
+    /* refuses "..", absolute paths and names that are not zone-like */
+    if (!pf_zone_name_valid(name) ||
         (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
         return pf_error_set(err, PF_EINVAL, "time zone \"%.64s\": not a zone name", name);
-    rc = pf_file_read(path, PFS_ZONE_FILE_MAX, &buf, &len);
+    rc = pf_file_read(path, PF_ZONE_FILE_MAX, &buf, &len);
     if (rc == PF_ENOENT || rc == PF_EIO)
         return pf_error_set(err, PF_EINVAL, "time zone %s: not an installed zone (no %s)", name,
                             path);
     if (rc)
         return pf_error_set(err, rc, "time zone %s: %s: %s", name, path, pf_strerror(rc));
-    rc = pfs_zone_parse((const unsigned char *)buf, len, z, err);
+    rc = pf_zone_parse((const unsigned char *)buf, len, z, err);
     free(buf);
     if (rc)
         pf_error_prefix(err, "%s", path);
     return rc;
 }
 
-int pfs_zone_offset_at(const char *dir, const char *name, int64_t t, int32_t *offset_s,
-                       struct pf_error *err)
+int pf_zone_offset_at(const char *dir, const char *name, int64_t t, int32_t *offset_s,
+                      struct pf_error *err)
 {
-    struct pfs_zone z;
-    int rc = pfs_zone_load(dir, name, &z, err);
+    struct pf_zone z;
+    int rc = pf_zone_load(dir, name, &z, err);
 
     if (rc)
         return rc;
-    *offset_s = pfs_zone_offset(&z, t);
-    pfs_zone_release(&z);
+    *offset_s = pf_zone_offset(&z, t);
+    pf_zone_release(&z);
     return 0;
 }
