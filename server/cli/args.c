@@ -14,6 +14,7 @@
 #include "pf/num.h"
 #include "pf/text.h"
 #include "pf/topic.h"
+#include "when.h"
 
 const struct pfc_opt pfc_global_opts[] = {
         {.name = "server",
@@ -25,6 +26,11 @@ const struct pfc_opt pfc_global_opts[] = {
          .metavar = "FILE",
          .help = "file holding the API bearer token (env POSFLEET_TOKEN, POSFLEET_TOKEN_FILE)"},
         {.name = "json", .type = PFC_OPT_FLAG, .help = "print the API's JSON (pretty) for scripts"},
+        {.name = "tz",
+         .type = PFC_OPT_STR,
+         .metavar = "ZONE",
+         .help = "show and read times in ZONE (Asia/Shanghai, UTC; default: TZ, else the "
+                 "system's zone); before the command words for merchant add/update"},
         {.name = "connect-timeout",
          .type = PFC_OPT_INT,
          .metavar = "SECONDS",
@@ -129,6 +135,17 @@ static int args__check(const struct pfc_opt *o, const char *label, const char *v
                                 "%s: expected at most %d printable ASCII characters", label,
                                 PFC_STR_MAX);
         return 0;
+    case PFC_OPT_TIME: {
+        int64_t ms;
+
+        if (pfc_time_parse(NULL, v, &ms))
+            return pf_error_set(err, PF_EINVAL,
+                                "%s: expected an ISO 8601 time such as 2026-12-07T18:30+08:00, "
+                                "2026-12-07T10:30Z or 2026-12-07 18:30 (in the display zone), "
+                                "got '%.40s'",
+                                label, v);
+        return 0;
+    }
     case PFC_OPT_TEXT:
         return pf_text_check(label, v, strlen(v), o->max > 0 ? (size_t)o->max : PFC_STR_MAX, 0,
                              NULL, err);
@@ -334,6 +351,13 @@ const char *pfc_args_get(const struct pfc_args *a, const char *name)
     return NULL;
 }
 
+const char *pfc_args_global(const struct pfc_args *a, const char *name)
+{
+    int idx = args__lookup(pfc_global_opts, name, strlen(name));
+
+    return idx >= 0 ? a->gval[idx] : NULL;
+}
+
 bool pfc_args_flag(const struct pfc_args *a, const char *name)
 {
     return pfc_args_get(a, name) != NULL;
@@ -370,6 +394,8 @@ static const char *args__metavar(const struct pfc_opt *o)
         return "SERIAL";
     case PFC_OPT_TEXT:
         return "TEXT";
+    case PFC_OPT_TIME:
+        return "TIME";
     default:
         return "VALUE";
     }

@@ -34,6 +34,7 @@ enum pfc_opt_type {
     PFC_OPT_ENUM,   /* one of choices, "a|b|c" */
     PFC_OPT_SERIAL, /* a terminal serial (pf_serial_valid) */
     PFC_OPT_TEXT,   /* text a person typed: UTF-8, 1..max characters (pf/text.h) */
+    PFC_OPT_TIME,   /* ISO 8601 with any offset, or local (when.h); sent as UTC ms */
 };
 
 /* An option (name without the leading "--") or a positional argument (name in
@@ -96,6 +97,8 @@ int pfc_args_parse(int argc, char **argv, const struct pfc_command *table, size_
 /* The value of an option (command option first, then global), NULL if not given. */
 const char *pfc_args_get(const struct pfc_args *a, const char *name);
 bool pfc_args_flag(const struct pfc_args *a, const char *name);
+/* The value of a global option only (merchant add's own --tz is the merchant's zone). */
+const char *pfc_args_global(const struct pfc_args *a, const char *name);
 /* The value of a positional by name ("SERIAL"), NULL if the command has none. */
 const char *pfc_args_pos(const struct pfc_args *a, const char *name);
 /* A validated PFC_OPT_INT option, or dflt when not given. */

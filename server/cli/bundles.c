@@ -141,7 +141,7 @@ int pfc_render_offer(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t
         return pf_error_set(err, PF_ESCHEMA, "unexpected answer from posfleetd: no \"offer\"");
     pfc_text_clean(bundles__str(resp, "offer"), offer, sizeof(offer));
     pfc_text_clean(bundles__str(resp, "serial"), serial, sizeof(serial));
-    pfc_utctime(bundles__int(resp, "deadline_ms"), deadline, sizeof(deadline));
+    pfc_showtime(bundles__int(resp, "deadline_ms"), deadline, sizeof(deadline));
     fprintf(out, "offered to %s as %s (deadline %s)\n", serial, offer, deadline);
     return 0;
 }
@@ -171,7 +171,7 @@ static void bundles__cell_status(json_t *row, const char *key, const struct pfc_
 }
 
 static const struct pfc_col bundles__history_cols[] = {
-        {"WHEN", 0, 'l', "recv_ms", pfc_cell_utc},
+        {"WHEN", 0, 'l', "recv_ms", pfc_cell_time},
         {"OFFER", 0, 'l', "offer", NULL},
         {"KIND", 0, 'l', "kind", NULL},
         {"VERSION", 0, 'l', "version", NULL},

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "when.h"
 #include "pf/num.h"
 
 static bool cli__token_char_ok(char c)
@@ -215,10 +216,17 @@ int pfc_request_path(const struct pfc_args *a, const char *extra_key, const char
         const struct pfc_opt *o = &cmd->opts[i];
         const char *v = a->val[i];
 
+        char ms[24];
+        int64_t t;
+
         if (!o->query || !v)
             continue;
         if (o->type == PFC_OPT_FLAG)
             v = "1";
+        if (o->type == PFC_OPT_TIME && !pfc_time_parse(pfc_tz_current(), v, &t)) {
+            snprintf(ms, sizeof(ms), "%lld", (long long)t); /* the API takes UTC ms */
+            v = ms;
+        }
         if (!(rc = cli__append(buf, len, &off, first ? "?" : "&")) &&
             !(rc = pfc_url_escape(o->query, buf, len, &off)) &&
             !(rc = cli__append(buf, len, &off, "=")))
@@ -246,6 +254,10 @@ static int cli__body_set(json_t *body, const struct pfc_opt *o, const char *v)
     else if (o->type == PFC_OPT_INT && pf_parse_i64(v, INT64_MIN, INT64_MAX, &x))
         return PF_EINVAL; /* pfc_args_parse has checked it already */
     else if (o->type == PFC_OPT_INT)
+        j = json_integer((json_int_t)x);
+    else if (o->type == PFC_OPT_TIME && pfc_time_parse(pfc_tz_current(), v, &x))
+        return PF_EINVAL; /* pfc_args_parse has checked it already */
+    else if (o->type == PFC_OPT_TIME)
         j = json_integer((json_int_t)x);
     else
         j = json_string(v);
@@ -358,15 +370,59 @@ static int cli__token(const struct pfc_args *a, char *buf, size_t len, bool *hav
     return 0;
 }
 
-int pfc_main(int argc, char **argv, const struct pfc_io *io)
+/* Runs the parsed command in the display zone tz: everything after parsing and help. */
+static int cli__run(struct pfc_args *a, const struct pfc_io *io)
 {
     struct pf_error err = {0};
-    struct pfc_args a;
     struct pfc_ctx ctx = {.io = io};
     struct pfc_http_conf conf = {0};
     char token[PFC_TOKEN_MAX + 2];
     pfc_run_fn run;
     int rc;
+
+    ctx.cmd = a->cmd;
+    ctx.json = pfc_args_flag(a, "json");
+    conf.connect_timeout_ms =
+            1000 * (long)pfc_args_int(a, "connect-timeout", PFC_DEFAULT_CONNECT_TIMEOUT_S);
+    conf.timeout_ms = 1000 * (long)pfc_args_int(a, "timeout", PFC_DEFAULT_TIMEOUT_S);
+    if ((rc = cli__server_url(a, &conf.base_url, &err)) ||
+        (rc = cli__token(a, token, sizeof(token), &ctx.have_token, &err))) {
+        fprintf(io->err, "posfleet: %s\n", err.msg);
+        return PFC_EXIT_USAGE;
+    }
+    conf.token = ctx.have_token ? token : NULL;
+    rc = pfc_http_new(&conf, &ctx.http, &err);
+    explicit_bzero(token, sizeof(token));
+    if (rc) {
+        fprintf(io->err, "posfleet: %s\n", err.msg);
+        return rc == PF_EINVAL ? PFC_EXIT_USAGE : PFC_EXIT_API;
+    }
+
+    run = a->cmd->run ? a->cmd->run : pfc_run_template;
+    rc = run(&ctx, a, &err);
+    pfc_http_free(ctx.http);
+    if (rc && ctx.usage) {
+        fprintf(io->err, "posfleet: %s\nTry 'posfleet %s --help'.\n", err.msg, a->cmd->name);
+        return PFC_EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(io->err, "posfleet: %s\n", err.msg);
+        return pfc_exit_code(rc);
+    }
+    if (fflush(io->out) == EOF || ferror(io->out)) {
+        fprintf(io->err, "posfleet: cannot write the answer: %s\n", strerror(errno));
+        return PFC_EXIT_API;
+    }
+    return PFC_EXIT_OK;
+}
+
+int pfc_main(int argc, char **argv, const struct pfc_io *io)
+{
+    struct pf_error err = {0};
+    const char *zone;
+    struct pfc_args a;
+    struct pfc_tz tz;
+    int status;
 
     if (pfc_args_parse(argc, argv, pfc_commands, pfc_ncommands, &a, &err)) {
         fprintf(io->err, "posfleet: %s\n", err.msg);
@@ -387,39 +443,16 @@ int pfc_main(int argc, char **argv, const struct pfc_io *io)
             pfc_usage(io->out, pfc_commands, pfc_ncommands);
         return PFC_EXIT_OK;
     }
-
-    ctx.cmd = a.cmd;
-    ctx.json = pfc_args_flag(&a, "json");
-    conf.connect_timeout_ms =
-            1000 * (long)pfc_args_int(&a, "connect-timeout", PFC_DEFAULT_CONNECT_TIMEOUT_S);
-    conf.timeout_ms = 1000 * (long)pfc_args_int(&a, "timeout", PFC_DEFAULT_TIMEOUT_S);
-    if ((rc = cli__server_url(&a, &conf.base_url, &err)) ||
-        (rc = cli__token(&a, token, sizeof(token), &ctx.have_token, &err))) {
-        fprintf(io->err, "posfleet: %s\n", err.msg);
-        return PFC_EXIT_USAGE;
+    /* Times are shown and read in the user's zone: --tz, else TZ, else the system's. */
+    zone = pfc_args_global(&a, "tz");
+    if (pfc_tz_init(&tz, zone, getenv("TZ"), NULL, NULL, &err)) {
+        fprintf(io->err, "posfleet: %s%s\n", err.msg, zone ? "" : "; times are shown in UTC");
+        if (zone)
+            return PFC_EXIT_USAGE;
     }
-    conf.token = ctx.have_token ? token : NULL;
-    rc = pfc_http_new(&conf, &ctx.http, &err);
-    explicit_bzero(token, sizeof(token));
-    if (rc) {
-        fprintf(io->err, "posfleet: %s\n", err.msg);
-        return rc == PF_EINVAL ? PFC_EXIT_USAGE : PFC_EXIT_API;
-    }
-
-    run = a.cmd->run ? a.cmd->run : pfc_run_template;
-    rc = run(&ctx, &a, &err);
-    pfc_http_free(ctx.http);
-    if (rc && ctx.usage) {
-        fprintf(io->err, "posfleet: %s\nTry 'posfleet %s --help'.\n", err.msg, a.cmd->name);
-        return PFC_EXIT_USAGE;
-    }
-    if (rc) {
-        fprintf(io->err, "posfleet: %s\n", err.msg);
-        return pfc_exit_code(rc);
-    }
-    if (fflush(io->out) == EOF || ferror(io->out)) {
-        fprintf(io->err, "posfleet: cannot write the answer: %s\n", strerror(errno));
-        return PFC_EXIT_API;
-    }
-    return PFC_EXIT_OK;
+    pfc_tz_use(&tz);
+    status = cli__run(&a, io);
+    pfc_tz_use(NULL);
+    pfc_tz_release(&tz);
+    return status;
 }

@@ -13,6 +13,7 @@
 #include "safe_text.h"
 #include "table.h"
 #include "pf/text.h"
+#include "pf/zone.h"
 
 /* Lists of tags and parts in one option: posfleetd checks each element's
  * own limit (PF_TEXT_TAG_MAX, PF_TEXT_PART_MAX characters). */
@@ -268,10 +269,11 @@ const struct pfc_opt pfc_audit_opts[] = {
          .query = "merchant",
          .help = "changes that concern this merchant"},
         {.name = "since",
-         .type = PFC_OPT_STR,
-         .metavar = "T",
+         .type = PFC_OPT_TIME,
+         .metavar = "TIME",
          .query = "since",
-         .help = "from this time: ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)"},
+         .help = "from this time: ISO 8601 with any offset (2026-12-07T18:30+08:00), or a date "
+                 "or time in the display zone (2026-12-07, 2026-12-07 18:30)"},
         {.name = "before",
          .type = PFC_OPT_INT,
          .min = 1,
@@ -407,6 +409,31 @@ static void lr__kv(FILE *out, const char *label, json_t *o, const char *key)
     fprintf(out, "%-14s %s\n", label, v);
 }
 
+/*
+ * The merchant's or terminal's IANA zone with its offset and local time now,
+ * which is what support needs when a merchant calls ("Asia/Urumqi, UTC+06:00,
+ * 14:05 there now"); the name alone when the zone is not installed here.
+ */
+static void lr__zone(FILE *out, json_t *o, int64_t now_ms)
+{
+    const char *tz = json_string_value(json_object_get(o, "tz"));
+    char name[PF_ZONE_NAME_MAX + 1];
+    int32_t off;
+    int64_t local;
+
+    if (!tz || !*tz || !pf_zone_name_valid(tz) ||
+        pf_zone_offset_at(NULL, tz, now_ms / 1000, &off, NULL)) {
+        lr__kv(out, "time zone", o, "tz");
+        return;
+    }
+    snprintf(name, sizeof(name), "%s", tz);
+    local = now_ms / 1000 + off;
+    fprintf(out, "%-14s %s, UTC%c%02d:%02d, %02d:%02d there now\n", "time zone", name,
+            off < 0 ? '-' : '+', (int)((off < 0 ? -off : off) / 3600),
+            (int)((off < 0 ? -off : off) % 3600 / 60), (int)(local % 86400 / 3600),
+            (int)(local % 3600 / 60));
+}
+
 static void lr__time(FILE *out, const char *label, json_t *o, const char *key, int64_t now_ms)
 {
     json_t *v = json_object_get(o, key);
@@ -417,7 +444,7 @@ static void lr__time(FILE *out, const char *label, json_t *o, const char *key, i
         return;
     }
     pfc_reltime(now_ms, json_integer_value(v), rel, sizeof(rel));
-    pfc_utctime(json_integer_value(v), utc, sizeof(utc));
+    pfc_showtime(json_integer_value(v), utc, sizeof(utc));
     fprintf(out, "%-14s %s (%s)\n", label, rel, utc);
 }
 
@@ -450,7 +477,7 @@ static const struct pfc_col lr__repairs_cols[] = {
 };
 
 static const struct pfc_col lr__events_cols[] = {
-        {"WHEN", 0, 'l', "ts_ms", pfc_cell_utc},
+        {"WHEN", 0, 'l', "ts_ms", pfc_cell_time},
         {"EVENT", 0, 'l', "kind", NULL},
         {"FROM", 0, 'l', "from", NULL},
         {"TO", 0, 'l', "to", NULL},
@@ -464,7 +491,7 @@ static const struct pfc_col lr__events_cols[] = {
 
 static const struct pfc_col lr__audit_cols[] = {
         {"ID", 0, 'r', "id", NULL},
-        {"WHEN", 0, 'l', "ts_ms", pfc_cell_utc},
+        {"WHEN", 0, 'l', "ts_ms", pfc_cell_time},
         {"WHO", 0, 'l', "actor", NULL},
         {"ROLE", 0, 'l', "role", NULL},
         {"ACTION", 0, 'l', "action", NULL},
@@ -488,7 +515,7 @@ int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
     lr__kv(out, "address", resp, "address");
     lr__kv(out, "contact", resp, "contact_name");
     lr__kv(out, "phone", resp, "contact_phone");
-    lr__kv(out, "time zone", resp, "tz");
+    lr__zone(out, resp, now_ms);
     lr__kv(out, "region", resp, "region");
     lr__kv(out, "settlement", resp, "settlement");
     lr__kv(out, "fee plan", resp, "fee_plan");
@@ -539,7 +566,7 @@ static void lr__provision(FILE *out, json_t *p, int64_t now_ms)
     lr__text(p, "from", from, sizeof(from));
     lr__text(p, "fee_plan", fees, sizeof(fees));
     pfc_reltime(now_ms, ms, rel, sizeof(rel));
-    pfc_utctime(ms, utc, sizeof(utc));
+    pfc_showtime(ms, utc, sizeof(utc));
     fprintf(out, "%-14s %s from %s %s (%s), fee plan %s\n", "provisioning", why, from, rel, utc,
             fees);
 }
@@ -558,7 +585,7 @@ int pfc_render_terminal(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
     lr__kv(out, "merchant", resp, "merchant_id");
     lr__time(out, "bound", resp, "bound_ms", now_ms);
     lr__kv(out, "fee plan", resp, "fee_plan");
-    lr__kv(out, "time zone", resp, "tz");
+    lr__zone(out, resp, now_ms);
     lr__kv(out, "tags", resp, "tags");
     lr__kv(out, "locked", resp, "locked");
     if (json_is_object(lock)) {
@@ -621,7 +648,7 @@ static void lr__diagnostics(FILE *out, json_t *diags)
         lr__text(e, "command", cmd, sizeof(cmd));
         lr__text(e, "status", st, sizeof(st));
         lr__text(e, "code", code, sizeof(code));
-        pfc_utctime(json_is_integer(ms) ? json_integer_value(ms) : 0, when, sizeof(when));
+        pfc_showtime(json_is_integer(ms) ? json_integer_value(ms) : 0, when, sizeof(when));
         fprintf(out, "  diagnostic: %s %s%s%s%s, answered %s (posfleet diag show %s)\n", cmd, st,
                 strcmp(code, "-") ? " (" : "", strcmp(code, "-") ? code : "",
                 strcmp(code, "-") ? ")" : "", when, id);
@@ -753,7 +780,7 @@ int pfc_render_history(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         {
             char when[40], st[32], kind[16], ver[40], code[64];
 
-            pfc_utctime(json_integer_value(json_object_get(e, "ts_ms")), when, sizeof(when));
+            pfc_showtime(json_integer_value(json_object_get(e, "ts_ms")), when, sizeof(when));
             lr__text(e, "status", st, sizeof(st));
             lr__text(e, "kind", kind, sizeof(kind));
             lr__text(e, "version", ver, sizeof(ver));

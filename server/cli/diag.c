@@ -192,7 +192,7 @@ static void diag__render_result(FILE *out, const char *cmd, json_t *r)
     } else if (!strcmp(cmd, "loglevel")) {
         char until[64];
 
-        pfc_utctime(json_integer_value(json_object_get(r, "until_ms")), until, sizeof(until));
+        pfc_showtime(json_integer_value(json_object_get(r, "until_ms")), until, sizeof(until));
         diag__putf(out, "log level %s for %lld minute(s), until %s; then back to %s",
                    diag__str(r, "level"),
                    (long long)json_integer_value(json_object_get(r, "minutes")), until,

@@ -387,7 +387,7 @@ int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
     render__kv_json(out, "merchant", dev, "merchant_id");
     if (render__int(dev, "last_seen_ms", &ms) && ms > 0) {
         pfc_reltime(now_ms, ms, v, sizeof(v));
-        pfc_utctime(ms, w, sizeof(w));
+        pfc_showtime(ms, w, sizeof(w));
         snprintf(line, sizeof(line), "%s (%s)", v, w);
         render__kv(out, "last seen", line);
     } else {

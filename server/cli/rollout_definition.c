@@ -17,6 +17,7 @@
 #include "pf/fileio.h"
 #include "pf/num.h"
 #include "pf/topic.h"
+#include "when.h"
 
 #define RO_NAME_MAX        64
 #define RO_VALUE_MAX       128    /* characters of one cohort filter value */
@@ -86,25 +87,27 @@ static int ro__rate(const char *flag, const char *v, double *out, struct pf_erro
     return 0;
 }
 
-/* "2026-11-28T01:00:00Z", a real calendar time. */
-static int ro__time(const char *flag, const char *v, struct pf_error *err)
+/*
+ * A time typed with any offset ("2026-11-28T09:00+08:00", "...Z") or in the
+ * display zone ("2026-11-28 09:00", when.h), as the RFC 3339 UTC text the
+ * API takes: "2026-11-28T01:00:00Z" into out.
+ */
+static int ro__time(const char *flag, const char *v, char out[32], struct pf_error *err)
 {
-    struct tm tm = {0}, back;
-    const char *end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t ms;
     time_t t;
+    struct tm tm;
 
-    if (!end || *end || strlen(v) != 20)
-        goto bad;
-    back = tm;
-    t = timegm(&back);
-    if (t == (time_t)-1 || back.tm_mday != tm.tm_mday || back.tm_mon != tm.tm_mon)
-        goto bad;
+    if (pfc_time_parse(pfc_tz_current(), v, &ms) || strspn(v, "0123456789") == strlen(v))
+        return pf_error_set(err, PF_EINVAL,
+                            "--%s: expected an ISO 8601 time such as 2026-11-28T09:00+08:00, "
+                            "2026-11-28T01:00Z or 2026-11-28 09:00 (in the display zone), got "
+                            "'%.40s'",
+                            flag, v);
+    t = (time_t)(ms / 1000);
+    if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return pf_error_set(err, PF_EINVAL, "--%s: '%.40s' is out of range", flag, v);
     return 0;
-bad:
-    return pf_error_set(err, PF_EINVAL,
-                        "--%s: expected an RFC 3339 UTC time like 2026-11-28T01:00:00Z, got "
-                        "'%.40s'",
-                        flag, v);
 }
 
 static bool ro__hhmm(const char *s, bool end)
@@ -541,6 +544,7 @@ static int ro__definition_flags(const struct pfc_args *a, const char *bundle, js
             {"retry", "retry_s", 10, 86400},
     };
     const char *v, *start = pfc_args_get(a, "start-at"), *deadline = pfc_args_get(a, "deadline");
+    char start_utc[32] = "", deadline_utc[32] = "";
     json_t *cohort = NULL, *j = NULL;
     int rc;
 
@@ -603,14 +607,14 @@ static int ro__definition_flags(const struct pfc_args *a, const char *bundle, js
     if ((rc = ro__duration_set(a, def, &durations[1], err)) ||
         (rc = ro__duration_set(a, def, &durations[2], err)))
         goto out_cohort;
-    if (start && ((rc = ro__time("start-at", start, err)) ||
-                  (rc = ro__set(def, "start_at", json_string(start), err))))
+    if (start && ((rc = ro__time("start-at", start, start_utc, err)) ||
+                  (rc = ro__set(def, "start_at", json_string(start_utc), err))))
         goto out_cohort;
-    if (deadline && ((rc = ro__time("deadline", deadline, err)) ||
-                     (rc = ro__set(def, "deadline", json_string(deadline), err))))
+    if (deadline && ((rc = ro__time("deadline", deadline, deadline_utc, err)) ||
+                     (rc = ro__set(def, "deadline", json_string(deadline_utc), err))))
         goto out_cohort;
     /* Same fixed format, so the text order is the time order. */
-    if (start && deadline && strcmp(deadline, start) <= 0) {
+    if (start && deadline && strcmp(deadline_utc, start_utc) <= 0) {
         rc = pf_error_set(err, PF_EINVAL, "--deadline: %s is not after --start-at %s", deadline,
                           start);
         goto out_cohort;

@@ -127,7 +127,7 @@ static void ro__when(int64_t now_ms, int64_t ms, char *buf, size_t len)
     char rel[32], utc[40];
 
     pfc_reltime(now_ms, ms, rel, sizeof(rel));
-    pfc_utctime(ms, utc, sizeof(utc));
+    pfc_showtime(ms, utc, sizeof(utc));
     snprintf(buf, len, "%s (%s)", rel, utc);
 }
 

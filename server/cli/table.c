@@ -11,6 +11,7 @@
 
 #include "apierr.h"
 #include "safe_text.h"
+#include "when.h"
 
 int pfc_table_init(struct pfc_table *t, size_t ncols, const char *const *head, const char *align)
 {
@@ -287,11 +288,11 @@ void pfc_cell_ago(json_t *row, const char *key, const struct pfc_cell_ctx *cx, c
     pfc_reltime(cx->now_ms, pfc_json_ms(row, key), buf, len);
 }
 
-void pfc_cell_utc(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
-                  size_t len)
+void pfc_cell_time(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                   size_t len)
 {
     (void)cx;
-    pfc_utctime(pfc_json_ms(row, key), buf, len);
+    pfc_showtime(pfc_json_ms(row, key), buf, len);
 }
 
 /* ---- times ---- */
@@ -328,11 +329,7 @@ void pfc_reltime(int64_t now_ms, int64_t then_ms, char *buf, size_t len)
         table__span(d / 1000, buf, len, false);
 }
 
-void pfc_utctime(int64_t ms, char *buf, size_t len)
+void pfc_showtime(int64_t ms, char *buf, size_t len)
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (ms <= 0 || !gmtime_r(&secs, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
-        snprintf(buf, len, "-");
+    pfc_tz_format(pfc_tz_current(), ms, buf, len);
 }

@@ -80,9 +80,9 @@ void pfc_cell_text(json_t *row, const char *key, const struct pfc_cell_ctx *cx, 
 /* pfc_reltime of the time at key ("never" when absent). */
 void pfc_cell_ago(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
                   size_t len);
-/* pfc_utctime of the time at key ("-" when absent). */
-void pfc_cell_utc(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
-                  size_t len);
+/* pfc_showtime of the time at key ("-" when absent): the display zone, with its offset. */
+void pfc_cell_time(json_t *row, const char *key, const struct pfc_cell_ctx *cx, char *buf,
+                   size_t len);
 
 /* The cells underneath: head gives ncols names; align ncols letters 'l'/'r' (NULL: all left). */
 struct pfc_table {
@@ -107,7 +107,11 @@ void pfc_table_release(struct pfc_table *t);
  */
 void pfc_reltime(int64_t now_ms, int64_t then_ms, char *buf, size_t len);
 
-/* "2026-11-27 06:30:12 UTC" for ms since the epoch. */
-void pfc_utctime(int64_t ms, char *buf, size_t len);
+/*
+ * ms since the epoch in the run's display zone (when.h) with its offset:
+ * "2026-11-27 14:30:12 +08:00", or "2026-11-27 06:30:12 UTC" in UTC; "-" for
+ * 0 or less.
+ */
+void pfc_showtime(int64_t ms, char *buf, size_t len);
 
 #endif

@@ -4,7 +4,8 @@
 # and shown unchanged, tables line up by display width, a repair reason, note
 # and part in Chinese, tags in Chinese; invalid UTF-8 and control characters
 # are refused by the CLI and by the API with a reason naming the field, and
-# the limits count characters in both.
+# the limits count characters in both. Then local time: times shown in --tz or TZ with the
+# offset, merchant zones on the card, --since typed with any offset (the API stays UTC).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -112,4 +113,27 @@ grep -q '?' "$PF_TMP/repair.txt" && pf_fail "repair card shows '?': $(cat "$PF_T
 st=$(api POST "/v1/repairs/$rid" '{"notes":"x\u001by"}')
 [[ $st == 400 ]] && grep -q "notes: control character U+001B at character 2" "$PF_TMP/api.json" ||
     pf_fail "API accepted ESC in notes: $st $(cat "$PF_TMP/api.json")"
+
+# --- local time: shown in the user's zone with the offset, typed with any offset -------------
+unset PF_CLI_TOKEN
+pf_cli merchant show M-API | grep -q "^time zone  *Asia/Urumqi, UTC+06:00, [0-2][0-9]:[0-5][0-9] there now$" ||
+    pf_fail "merchant card lacks its zone: $(pf_cli merchant show M-API)"
+PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli --tz Asia/Shanghai audit --merchant M-ZH >"$PF_TMP/audit.txt"
+grep -q " +08:00 " "$PF_TMP/audit.txt" || pf_fail "audit not in +08:00: $(cat "$PF_TMP/audit.txt")"
+TZ=Asia/Urumqi PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli audit --merchant M-ZH | grep -q " +06:00 " ||
+    pf_fail "TZ=Asia/Urumqi not used"
+PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli --tz UTC audit --merchant M-ZH | grep -q " UTC " ||
+    pf_fail "--tz UTC not used"
+# The same instant typed three ways: nothing after an hour from now, everything after 2000.
+soon=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M)
+for since in "${soon}Z" "$(TZ=Asia/Shanghai date -d '+1 hour' +%Y-%m-%dT%H:%M%z)" \
+    "$(TZ=Asia/Shanghai date -d '+1 hour' +%Y-%m-%dT%H:%M:%S%:z)"; do
+    PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli audit --merchant M-ZH --since "$since" |
+        grep -q "no audit rows" || pf_fail "audit --since $since shows rows"
+done
+PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli --tz Asia/Shanghai audit --merchant M-ZH \
+    --since "$(TZ=Asia/Shanghai date -d '-1 hour' '+%Y-%m-%d %H:%M')" | grep -q "merchant.add" ||
+    pf_fail "audit --since in the display zone"
+expect_fail 2 "--tz Mars/Base: not an installed time zone" --tz Mars/Base summary
+expect_fail 2 "--since: expected an ISO 8601 time" audit --since "next tuesday"
 pf_log "text utf8: OK"

@@ -98,6 +98,10 @@ START_TEST(terminal_card)
     ck_assert_ptr_nonnull(strstr(c.buf, "bound          1h ago (2027-01-15 07:00:00 UTC)\n"));
     ck_assert_ptr_nonnull(strstr(c.buf, "lock command   lock lock-1, waiting for the terminal\n"));
     ck_assert_ptr_nonnull(strstr(c.buf, "open repair    7\n"));
+    /* The terminal's zone with its offset and local time now (08:00 UTC). */
+    ck_assert_msg(strstr(c.buf, "time zone      Asia/Shanghai, UTC+08:00, 16:00 there now\n") !=
+                          NULL,
+                  "%s", c.buf);
     cap_close(&c);
     json_decref(j);
 

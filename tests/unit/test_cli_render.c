@@ -90,9 +90,9 @@ START_TEST(test_reltime)
         pfc_reltime(NOW, cases[i].then, buf, sizeof(buf));
         ck_assert_str_eq(buf, cases[i].text);
     }
-    pfc_utctime(NOW, buf, sizeof(buf));
+    pfc_showtime(NOW, buf, sizeof(buf));
     ck_assert_str_eq(buf, "2027-01-15 08:00:00 UTC");
-    pfc_utctime(0, buf, sizeof(buf));
+    pfc_showtime(0, buf, sizeof(buf));
     ck_assert_str_eq(buf, "-");
 }
 END_TEST

@@ -320,12 +320,18 @@ static const struct bad bads[] = {
         {{"--window", "01:60-05:00"},
          "rollout create: --window: expected HH:MM-HH:MM, 00:00..23:59 (the end may be 24:00), "
          "got '01:60-05:00'"},
-        {{"--start-at", "2026-11-28 01:00:00"},
-         "rollout create: --start-at: expected an RFC 3339 UTC time like 2026-11-28T01:00:00Z, "
-         "got '2026-11-28 01:00:00'"},
+        {{"--start-at", "2026-11-28 01:00:00 UTC"},
+         "rollout create: --start-at: expected an ISO 8601 time such as 2026-11-28T09:00+08:00, "
+         "2026-11-28T01:00Z or 2026-11-28 09:00 (in the display zone), got '2026-11-28 01:00:00 "
+         "UTC'"},
         {{"--deadline", "2026-02-30T01:00:00Z"},
-         "rollout create: --deadline: expected an RFC 3339 UTC time like 2026-11-28T01:00:00Z, "
-         "got '2026-02-30T01:00:00Z'"},
+         "rollout create: --deadline: expected an ISO 8601 time such as 2026-11-28T09:00+08:00, "
+         "2026-11-28T01:00Z or 2026-11-28 09:00 (in the display zone), got "
+         "'2026-02-30T01:00:00Z'"},
+        /* Any offset: 09:00 in Shanghai is 01:00 UTC, the same instant as the start. */
+        {{"--start-at", "2026-11-28T01:00:00Z", "--deadline", "2026-11-28T09:00+08:00"},
+         "rollout create: --deadline: 2026-11-28T09:00+08:00 is not after --start-at "
+         "2026-11-28T01:00:00Z"},
         {{"--start-at", "2026-11-28T01:00:00Z", "--deadline", "2026-11-28T01:00:00Z"},
          "rollout create: --deadline: 2026-11-28T01:00:00Z is not after --start-at "
          "2026-11-28T01:00:00Z"},
