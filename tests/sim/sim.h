@@ -158,6 +158,14 @@ int sim_faults_list(struct sim_faults *f, const struct sim_fleet *fleet, const c
 
 void sim_faults_release(struct sim_faults *f);
 
+/*
+ * The HAL screen value of a selftest_fail terminal (with updates) after its
+ * reboots-th reboot: "fail" while booted into the new firmware (odd: the
+ * install), "pass" after the fallback (even), a value the HAL's self-test
+ * reads as a pass, so only the new firmware fails (docs/sim.md).
+ */
+const char *sim_screen_after_reboot(unsigned reboots);
+
 /* ---- the loop -------------------------------------------------------------- */
 
 struct sim_opts {

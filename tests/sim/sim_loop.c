@@ -204,6 +204,13 @@ static void sim__epoll_set(struct sim_ctx *s, size_t i, int op, int fd, uint32_t
 static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err);
 static void sim__term_free(struct sim_term *t);
 
+const char *sim_screen_after_reboot(unsigned reboots)
+{
+    /* "ok" is no check result: the HAL read it as a failed probe, so the screen kept failing
+     * after the fallback. pf_check_names: pass, fail, skip. */
+    return reboots % 2 ? "fail" : "pass";
+}
+
 /*
  * The terminal asked its HAL for a reboot (an update): its agent starts again
  * on the same hardware, which runs the update engine's boot decision. A
@@ -218,7 +225,7 @@ static void sim__reboot(struct sim_ctx *s, size_t i, int64_t now)
 
     t->reboots = pfa_hal_sim_reboots(t->hal);
     if ((bits & (1u << SIM_FAULT_SELFTEST_FAIL)) &&
-        pfa_hal_sim_set(t->hal, "screen", t->reboots % 2 ? "fail" : "ok") != 0)
+        pfa_hal_sim_set(t->hal, "screen", sim_screen_after_reboot(t->reboots)) != 0)
         fprintf(stderr, "posfleet-sim: %s: cannot set the screen fault\n",
                 s->fleet->terms[i].serial);
     if (t->fd >= 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "pfa/hal.h"
 #include "sim.h"
 #include "testutil.h"
 
@@ -25,6 +26,30 @@ static size_t gate_drive(struct sim_gate *g, int64_t from, int64_t ms, int64_t s
     }
     return n;
 }
+
+/* A selftest_fail terminal's screen fails on the new firmware only: it passes after the
+ * fallback, as the HAL's own self-test reads the value the sim sets. */
+START_TEST(selftest_fail_only_on_new_firmware)
+{
+    char dir[256];
+    struct pfa_hal *hal = NULL;
+    enum pf_check res[PF_COMP_COUNT];
+
+    pf_test_tmpdir(dir, sizeof(dir));
+    ck_assert_int_eq(pfa_hal_sim_new(dir, &hal), 0);
+    for (unsigned r = 1; r <= 4; r++) {
+        ck_assert_int_eq(pfa_hal_sim_set(hal, "screen", sim_screen_after_reboot(r)), 0);
+        pfa_hal_selftest_all(hal, res);
+        ck_assert_msg(res[PF_COMP_SCREEN] == (r % 2 ? PF_CHECK_FAIL : PF_CHECK_PASS),
+                      "reboot %u: screen %s", r, pf_check_names[res[PF_COMP_SCREEN]]);
+        for (int c = 0; c < PF_COMP_COUNT; c++)
+            if (c != PF_COMP_SCREEN)
+                ck_assert_int_eq(res[c], PF_CHECK_PASS);
+    }
+    pfa_hal_free(hal);
+    pf_test_rmtree(dir);
+}
+END_TEST
 
 START_TEST(gate_bound_in_every_window)
 {
@@ -193,6 +218,7 @@ int main(void)
     Suite *s = suite_create("sim_core");
     TCase *tc = tcase_create("core");
 
+    tcase_add_test(tc, selftest_fail_only_on_new_firmware);
     tcase_add_test(tc, gate_bound_in_every_window);
     tcase_add_test(tc, gate_no_catch_up_after_a_pause);
     tcase_add_test(tc, faults_exact_and_reproducible);
