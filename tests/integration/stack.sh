@@ -63,9 +63,10 @@ pf_server_stop() {
     pf_kill posfleetd 10
 }
 
-# pf_cli ARGS...: the posfleet CLI as ops (PF_CLI_TOKEN overrides the token file).
+# pf_cli ARGS...: the posfleet CLI as ops (PF_CLI_TOKEN overrides the token file). Times show
+# in UTC unless the test sets TZ (or --tz), whatever the machine's zone.
 pf_cli() {
-    "$PF_CLI" --server "$POSFLEET_URL" --token-file "${PF_CLI_TOKEN:-$PF_TOKEN_OPS}" "$@"
+    TZ="${TZ:-UTC}" "$PF_CLI" --server "$POSFLEET_URL" --token-file "${PF_CLI_TOKEN:-$PF_TOKEN_OPS}" "$@"
 }
 
 pf_cli_quiet() {

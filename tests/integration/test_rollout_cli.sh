@@ -63,12 +63,12 @@ done
 for s in RO1 RO2 RO3 RO4; do pf_cli bind "$s" M-EU >/dev/null || pf_fail "bind $s"; done
 pf_cli bind RO-AS M-AS >/dev/null || pf_fail "bind RO-AS"
 
-# --- bad flags: refused locally with the flag named, nothing created ---
-expect_fail 1 "rollout create: --stages: the last stage must be 100%" \
+# --- bad flags: refused locally with the flag named, nothing created: usage, exit 2 ---
+expect_fail 2 "rollout create: --stages: the last stage must be 100%" \
     rollout create "$bundle" --stages 10%,50%
-expect_fail 1 "rollout create: --soak: expected a duration" \
+expect_fail 2 "rollout create: --soak: expected a duration" \
     rollout create "$bundle" --stages 100% --soak 1y
-expect_fail 1 "rollout create: --cohort: mccs: '54' is not a 4-digit MCC" \
+expect_fail 2 "rollout create: --cohort: mccs: '54' is not a 4-digit MCC" \
     rollout create "$bundle" --stages 100% --cohort "mccs=54"
 expect_fail 2 "rollout create: --max-concurrent: expected a whole number" \
     rollout create "$bundle" --stages 100% --max-concurrent 0
