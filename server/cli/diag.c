@@ -109,12 +109,9 @@ static void diag__render_boots(FILE *out, json_t *boots)
     fprintf(out, "boot history (oldest first):\n");
     json_array_foreach(boots, i, b)
     {
-        char when[32] = "-", line[DIAG_TEXT];
-        time_t t = (time_t)(json_integer_value(json_object_get(b, "ts")) / 1000);
-        struct tm tm;
+        char when[40], line[DIAG_TEXT];
 
-        if (t > 0 && gmtime_r(&t, &tm))
-            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        pfc_showtime(json_integer_value(json_object_get(b, "ts")), when, sizeof(when));
         snprintf(line, sizeof(line), "  %s  slot %s  %s  %s", when, diag__str(b, "slot"),
                  diag__str(b, "firmware"), diag__str(b, "boot"));
         diag__put(out, "", line);
