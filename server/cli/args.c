@@ -246,6 +246,58 @@ static int args__take_option(int argc, char **argv, int *i, const struct pfc_opt
     return 0;
 }
 
+/* Edit distance of a[0..al) and b[0..bl), both at most 31 characters. */
+static size_t args__distance(const char *a, size_t al, const char *b, size_t bl)
+{
+    size_t row[32];
+
+    for (size_t j = 0; j <= bl; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= al; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (size_t j = 1; j <= bl; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[bl];
+}
+
+/*
+ * The first word of a command that word is a typo of (at most two edits,
+ * and fewer than half its letters), into best, for the hint; false if none.
+ */
+static bool args__nearest(const struct pfc_command *table, size_t n, const char *word,
+                          char best[32])
+{
+    size_t wl = strlen(word), dbest = 3;
+
+    best[0] = '\0';
+    if (wl == 0 || wl > 31)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = table[i].name, *sp = strchr(name, ' ');
+        size_t nl = sp ? (size_t)(sp - name) : strlen(name), d;
+
+        if (nl > 31)
+            continue;
+        d = args__distance(word, wl, name, nl);
+        if (d < dbest && 2 * d < wl) {
+            dbest = d;
+            snprintf(best, 32, "%.*s", (int)nl, name);
+        }
+    }
+    return best[0] != '\0';
+}
+
 bool pfc_is_group(const struct pfc_command *table, size_t n, const char *word)
 {
     size_t len = strlen(word);
@@ -300,8 +352,14 @@ int pfc_args_parse(int argc, char **argv, const struct pfc_command *table, size_
     cmd = args__find(table, n, argv + i, argc - i, &nwords);
     if (!cmd && pfc_is_group(table, n, argv[i]))
         return args__group(argc, argv, i, a, err);
-    if (!cmd)
+    if (!cmd) {
+        char near[32];
+
+        if (args__nearest(table, n, argv[i], near))
+            return pf_error_set(err, PF_EINVAL, "unknown command '%.40s' (did you mean '%s'?)",
+                                argv[i], near);
         return pf_error_set(err, PF_EINVAL, "unknown command '%.40s'", argv[i]);
+    }
     a->cmd = cmd;
     i += (int)nwords;
     maxpos = args__count(cmd->pos);
