@@ -9,7 +9,8 @@
  * streams and clock, so tests run the real program in-process.
  *
  * Ownership: pfc_main owns the struct pfc_ctx for one run; commands borrow it.
- * Nothing is global.
+ * Nothing is global but the run's display zone, which pfc_main loads, hands
+ * to when.h for the run (every time shown or typed uses it) and takes back.
  */
 #ifndef PFC_CLI_H
 #define PFC_CLI_H
