@@ -3,9 +3,10 @@
  * "Lifecycle"): merchants and their review, terminal lifecycle (bind, unbind,
  * retire, tags, history), swaps, repairs and the audit search by terminal,
  * merchant or time. The routes and their roles are rows of api.c's table.
- * It is one file of about 900 lines because its views still come from the
- * store as JSON text (lapi__text); once they are built here with jansson,
- * merchants, terminals and repairs become a file each.
+ * The store hands back records (store_lifecycle.h); the answers are built
+ * from them with jansson by lifecycle/views.c, the same JSON the audit log
+ * keeps. It is one file of about 900 lines: merchants, terminals and repairs
+ * can become a file each.
  */
 #define _GNU_SOURCE /* timegm */
 #include "api/api_handlers.h"
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "lifecycle/lifectl.h"
+#include "lifecycle/views.h"
 #include "pf/num.h"
 #include "pf/jsonv.h"
 #include "pf/text.h"
@@ -28,17 +30,50 @@
 
 /* --- responses and arguments --- */
 
-/* Answers with a JSON text from the store (or the error it stands for). */
-static void lapi__text(struct pfs_http_resp *resp, int status, char *text)
+/*
+ * The store's records as JSON. The single-record callbacks leave the view in
+ * *(json_t **)ctx (PF_EIO if a stored JSON field does not parse); the list
+ * callbacks append to the array ctx.
+ */
+static int lapi__term_cb(void *ctx, const struct pfs_term_view *v)
 {
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    json_t **o = ctx;
 
-    free(text);
-    if (!o) {
-        pfs_api_error(resp, PF_EIO, "store returned no view");
-        return;
-    }
-    pfs_api_json(resp, status, o);
+    *o = pfs_term_view_json(v);
+    return *o ? 0 : PF_EIO;
+}
+
+static int lapi__repair_cb(void *ctx, const struct pfs_repair_view *v)
+{
+    json_t **o = ctx;
+
+    *o = pfs_repair_view_json(v);
+    return *o ? 0 : PF_EIO;
+}
+
+static int lapi__append(json_t *arr, json_t *o)
+{
+    return o && json_array_append_new(arr, o) == 0 ? 0 : PF_ENOMEM;
+}
+
+static int lapi__repair_item_cb(void *ctx, const struct pfs_repair_view *v)
+{
+    return lapi__append(ctx, pfs_repair_view_json(v));
+}
+
+static int lapi__event_item_cb(void *ctx, const struct pfs_term_event_view *e)
+{
+    return lapi__append(ctx, pfs_term_event_json(e));
+}
+
+static int lapi__update_item_cb(void *ctx, const struct pfs_update_view *u)
+{
+    return lapi__append(ctx, pfs_update_line_json(u));
+}
+
+static int lapi__mterm_item_cb(void *ctx, const struct pfs_merchant_term_view *t)
+{
+    return lapi__append(ctx, pfs_merchant_terminal_json(t));
 }
 
 /* The request body as an object ({} when empty); answers and returns NULL on error. */
@@ -186,15 +221,6 @@ static void lapi__merchant_add(struct pfs_api *api, const struct pfs_http_req *r
     pfs_api_json(resp, 201, pfs_merchant_to_json(&m));
 }
 
-static int lapi__term_serial_cb(void *ctx, const char *json)
-{
-    json_t *o = json_loads(json, 0, NULL);
-
-    if (!o || json_array_append_new(ctx, o))
-        return PF_ENOMEM;
-    return 0;
-}
-
 static void lapi__merchant_show(struct pfs_api *api, struct pfs_http_resp *resp, const char *id)
 {
     struct pfs_merchant m;
@@ -217,7 +243,7 @@ static void lapi__merchant_show(struct pfs_api *api, struct pfs_http_resp *resp,
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
-    rc = pfs_store_merchant_terminals(api->store, id, lapi__term_serial_cb, terms);
+    rc = pfs_store_merchant_terminals(api->store, id, lapi__mterm_item_cb, terms);
     if (rc) {
         json_decref(o);
         json_decref(terms);
@@ -281,8 +307,8 @@ static void lapi__merchant_change(struct pfs_api *api, const struct pfs_http_req
 static void lapi__term_view(struct pfs_api *api, struct pfs_http_resp *resp, int status,
                             const char *serial)
 {
-    char *text = NULL;
-    int rc = pfs_store_term_json(api->store, serial, &text);
+    json_t *o = NULL;
+    int rc = pfs_store_term_view(api->store, serial, lapi__term_cb, &o);
 
     if (rc == PF_EUNKNOWN_SERIAL) {
         pfs_api_error(resp, rc, "serial %s is not registered", serial);
@@ -292,7 +318,7 @@ static void lapi__term_view(struct pfs_api *api, struct pfs_http_resp *resp, int
         pfs_api_error(resp, rc, "reading %s: %s", serial, pf_strerror(rc));
         return;
     }
-    lapi__text(resp, status, text);
+    pfs_api_json(resp, status, o);
 }
 
 static void lapi__history(struct pfs_api *api, const struct pfs_http_req *req,
@@ -300,23 +326,41 @@ static void lapi__history(struct pfs_api *api, const struct pfs_http_req *req,
 {
     const char *v = pfs_http_query(req, "limit");
     int64_t limit = PFS_API_LIMIT_DEFAULT;
-    char *text = NULL;
+    json_t *term = NULL, *events = NULL, *repairs = NULL, *updates = NULL;
     int rc;
 
     if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
         pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
         return;
     }
-    rc = pfs_store_history_json(api->store, serial, (int)limit, &text);
+    rc = pfs_store_term_view(api->store, serial, lapi__term_cb, &term);
     if (rc == PF_EUNKNOWN_SERIAL) {
         pfs_api_error(resp, rc, "serial %s is not registered", serial);
         return;
     }
+    events = json_array();
+    repairs = json_array();
+    updates = json_array();
+    if (!rc && (!events || !repairs || !updates))
+        rc = PF_ENOMEM;
+    if (!rc)
+        rc = pfs_store_term_events(api->store, serial, (int)limit, lapi__event_item_cb, events);
+    if (!rc)
+        rc = pfs_store_repair_list(api->store, serial, -1, (int)limit, lapi__repair_item_cb,
+                                   repairs);
+    if (!rc)
+        rc = pfs_store_term_updates(api->store, serial, (int)limit, lapi__update_item_cb, updates);
     if (rc) {
+        json_decref(term);
+        json_decref(events);
+        json_decref(repairs);
+        json_decref(updates);
         pfs_api_error(resp, rc, "history of %s: %s", serial, pf_strerror(rc));
         return;
     }
-    lapi__text(resp, 200, text);
+    pfs_api_json(resp, 200,
+                 json_pack("{s:s, s:o, s:o, s:o, s:o}", "serial", serial, "terminal", term,
+                           "events", events, "repairs", repairs, "updates", updates));
 }
 
 static void lapi__bind(struct pfs_api *api, const struct pfs_http_req *req,
@@ -439,8 +483,7 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
 {
     char new_serial[PF_SERIAL_MAX + 1] = "", reason[PF_TEXT_BYTES(PFS_REPAIR_REASON_MAX)] = "";
     struct pf_error err = {0};
-    json_t *body = lapi__body(req, resp), *o;
-    char *ot = NULL, *nt = NULL, *rt = NULL;
+    json_t *body = lapi__body(req, resp), *ot = NULL, *nt = NULL, *rt = NULL;
     int64_t rid = 0;
     int rc;
 
@@ -470,21 +513,16 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
     pfs_log_info(api->log, "api: %s (%s) swapped %s for %s (repair %lld)", actor->name, actor->role,
                  old, new_serial, (long long)rid);
     lapi__changed(api);
-    if (pfs_store_term_json(api->store, old, &ot) ||
-        pfs_store_term_json(api->store, new_serial, &nt) ||
-        pfs_store_repair_json(api->store, rid, &rt)) {
-        free(ot);
-        free(nt);
-        free(rt);
+    if (pfs_store_term_view(api->store, old, lapi__term_cb, &ot) ||
+        pfs_store_term_view(api->store, new_serial, lapi__term_cb, &nt) ||
+        pfs_store_repair_view(api->store, rid, lapi__repair_cb, &rt)) {
+        json_decref(ot);
+        json_decref(nt);
+        json_decref(rt);
         pfs_api_error(resp, PF_EIO, "swap done; reading it back failed");
         return;
     }
-    o = json_pack("{s:o, s:o, s:o}", "old", json_loads(ot, 0, NULL), "new", json_loads(nt, 0, NULL),
-                  "repair", json_loads(rt, 0, NULL));
-    free(ot);
-    free(nt);
-    free(rt);
-    pfs_api_json(resp, 200, o);
+    pfs_api_json(resp, 200, json_pack("{s:o, s:o, s:o}", "old", ot, "new", nt, "repair", rt));
 }
 
 /* Optional "fault_codes" / "parts" arrays of a body, as JSON text (heap). */
@@ -518,7 +556,8 @@ static void lapi__repair_open(struct pfs_api *api, const struct pfs_http_req *re
     char reason[PF_TEXT_BYTES(PFS_REPAIR_REASON_MAX)] = "";
     struct pf_error err = {0};
     json_t *body = lapi__body(req, resp);
-    char *faults = NULL, *parts = NULL, *text = NULL;
+    char *faults = NULL, *parts = NULL;
+    json_t *o = NULL;
     int64_t id = 0;
     int rc;
 
@@ -540,23 +579,14 @@ static void lapi__repair_open(struct pfs_api *api, const struct pfs_http_req *re
     }
     pfs_log_info(api->log, "api: %s (%s) opened repair %lld for %s", actor->name, actor->role,
                  (long long)id, serial);
-    rc = pfs_store_repair_json(api->store, id, &text);
+    rc = pfs_store_repair_view(api->store, id, lapi__repair_cb, &o);
     if (rc)
         pfs_api_error(resp, rc, "reading repair %lld back", (long long)id);
     else
-        lapi__text(resp, 201, text);
+        pfs_api_json(resp, 201, o);
 out_free:
     free(faults);
     free(parts);
-}
-
-static int lapi__json_cb(void *ctx, const char *json)
-{
-    json_t *o = json_loads(json, 0, NULL);
-
-    if (!o || json_array_append_new(ctx, o))
-        return PF_ENOMEM;
-    return 0;
 }
 
 static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
@@ -593,7 +623,7 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
-    rc = pfs_store_repair_list(api->store, serial, state, (int)limit, lapi__json_cb, arr);
+    rc = pfs_store_repair_list(api->store, serial, state, (int)limit, lapi__repair_item_cb, arr);
     if (rc) {
         json_decref(arr);
         pfs_api_error(resp, rc, "repairs: %s", pf_strerror(rc));
@@ -604,13 +634,13 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
 
 static void lapi__repair_show(struct pfs_api *api, struct pfs_http_resp *resp, int64_t id)
 {
-    char *text = NULL;
+    json_t *o = NULL;
 
-    if (pfs_store_repair_json(api->store, id, &text)) {
+    if (pfs_store_repair_view(api->store, id, lapi__repair_cb, &o)) {
         pfs_api_error(resp, PF_ENOENT, "repair %lld: no such repair", (long long)id);
         return;
     }
-    lapi__text(resp, 200, text);
+    pfs_api_json(resp, 200, o);
 }
 
 static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *req,
@@ -622,7 +652,8 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
     struct pfs_repair_change c = {.to = -1};
     struct pf_error err = {0};
     json_t *body = lapi__body(req, resp);
-    char *faults = NULL, *parts = NULL, *text = NULL;
+    char *faults = NULL, *parts = NULL;
+    json_t *o = NULL;
     bool unlock = false;
     int rc;
 
@@ -678,11 +709,11 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
         pfs_lifectl_send(api->lifectl, serial, unlock_id, false, "repair closed"))
         pfs_log_error(api->log, "api: %s: out of memory", serial);
     lapi__changed(api);
-    rc = pfs_store_repair_json(api->store, id, &text);
+    rc = pfs_store_repair_view(api->store, id, lapi__repair_cb, &o);
     if (rc)
         pfs_api_error(resp, rc, "reading repair %lld back", (long long)id);
     else
-        lapi__text(resp, 200, text);
+        pfs_api_json(resp, 200, o);
 out_free:
     free(faults);
     free(parts);

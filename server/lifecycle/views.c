@@ -1,7 +1,7 @@
 /*
- * views.c - the JSON of lifecycle records (views.h), built with jansson.
- * Members keep the order they are set in: that order is what the API and
- * the audit log have always printed.
+ * views.c - the JSON of lifecycle records (views.h), built with jansson for
+ * the API's answers and the audit log's before/after alike. Members keep the
+ * order they are set in: that order is what both have always printed.
  */
 #include "lifecycle/views.h"
 
@@ -128,9 +128,9 @@ json_t *pfs_update_line_json(const struct pfs_update_view *u)
                      views__text(u->code), "message", views__text(u->message));
 }
 
-json_t *pfs_merchant_terminal_json(const char *serial, const char *model, const char *state,
-                                   int64_t bound_ms, bool locked)
+json_t *pfs_merchant_terminal_json(const struct pfs_merchant_term_view *t)
 {
-    return json_pack("{s:s, s:s, s:o, s:o, s:b}", "serial", serial, "model", model, "state",
-                     views__text(state), "bound_ms", views__int(bound_ms), "locked", locked);
+    return json_pack("{s:s, s:s, s:o, s:o, s:b}", "serial", t->serial, "model", t->model, "state",
+                     views__text(t->state), "bound_ms", views__int(t->bound_ms), "locked",
+                     t->locked);
 }

@@ -9,24 +9,102 @@
  * Changes made by posfleetd itself (activation on the first report, the
  * tamper lock) are audited with the actor "posfleetd", role "system".
  *
- * Views (terminal, repair, history) are returned as JSON text the caller
- * frees with free(); lifecycle/views.c builds them from the rows the backend
- * loaded, so every backend prints the same. The rules (which state may follow which, who may be
- * bound, what a swap or a repair step does) are decided by lifecycle.c,
- * merchant.c and repair.c from the rows the backend loads; the backend only
- * loads and saves rows in the transaction. struct pfs_term is lifecycle.h's.
- * One thread only, like the store.
+ * Reads return records, never JSON: a terminal's view, a repair, a line of a
+ * terminal's history, an update outcome, a merchant's terminal. They are
+ * handed to a typed callback; their strings are borrowed and valid only for
+ * that call, a nullable number is PFS_VIEW_NULL and a nullable string NULL.
+ * Fields that hold JSON text (fee plan, tags, provision, fault codes, parts,
+ * snapshot) are passed through as stored. The API (api/api_lifecycle.c)
+ * and the audit rows print them with lifecycle/views.c; a backend writes the
+ * audit's before/after through store/record_json.h, so every backend prints
+ * the same. A callback's non-zero return stops the read and is returned.
+ *
+ * The rules (which state may follow which, who may be bound, what a swap or
+ * a repair step does) are decided by lifecycle.c, merchant.c and repair.c
+ * from the rows the backend loads; the backend only loads and saves rows in
+ * the transaction. struct pfs_term is lifecycle.h's. One thread only, like
+ * the store.
  */
 #ifndef PFS_STORE_LIFECYCLE_H
 #define PFS_STORE_LIFECYCLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/merchant.h"
 #include "lifecycle/repair.h"
 #include "store/store.h"
+#include "store/store_diag.h"
+
+#define PFS_VIEW_NULL INT64_MIN
+
+/* A terminal as the API shows it: registry entry, state, binding, lock and
+ * open repair. */
+struct pfs_term_view {
+    const char *serial, *model;
+    const char *registry; /* pfs_dev_status_names[] */
+    enum pfs_term_state state;
+    const char *merchant_id; /* NULL: unbound */
+    const char *fee_plan;    /* JSON array text, NULL: unbound */
+    const char *tz;
+    const char *tags; /* JSON array text */
+    int64_t bound_ms;
+    bool lock_want;
+    const char *lock_cmd; /* NULL: no lock command ever (no "lock" object) */
+    bool lock_acked;
+    const char *lock_reason;
+    const char *provision; /* JSON object text or NULL */
+    int64_t repair_id;     /* the open repair */
+    int64_t updated_ms;
+};
+
+/* A repair record. */
+struct pfs_repair_view {
+    int64_t id;
+    const char *serial, *state, *source, *reason, *merchant_id, *replaced_by;
+    const char *fault_codes, *parts; /* JSON array text */
+    const char *notes;
+    const char *snapshot; /* JSON object text (struct pfs_repair_snapshot) */
+    int64_t opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms, updated_ms;
+};
+
+/* What a repair keeps of its terminal when it opens: the newest report
+ * (health NULL if none; recv_ms when it came), the open alerts and the
+ * newest answered diagnostic requests. A backend loads it and stores its
+ * text (record_json.h); it is read back as pfs_repair_view.snapshot. */
+struct pfs_repair_snapshot {
+    int64_t taken_ms;
+    const struct pf_health *health;
+    int64_t health_recv_ms;
+    const struct pfs_alert *alerts;
+    size_t nalerts;
+    const struct pfs_diag_rec *diags;
+    size_t ndiags;
+};
+
+/* A line of a terminal's history. from/to: a state name or NULL. */
+struct pfs_term_event_view {
+    int64_t id, ts_ms;
+    const char *kind, *from, *to, *merchant_id, *other;
+    int64_t repair_id;
+    const char *actor, *detail;
+};
+
+/* An update outcome in a terminal's history, as recorded (NULL: absent). */
+struct pfs_update_view {
+    int64_t ts_ms; /* when posfleetd recorded it */
+    const char *offer, *bundle, *kind, *version, *status, *reason, *code, *message;
+};
+
+/* A terminal bound to a merchant, as the merchant's list shows it. */
+struct pfs_merchant_term_view {
+    const char *serial, *model;
+    const char *state; /* the stored state's name, NULL if none */
+    int64_t bound_ms;
+    bool locked;
+};
 
 /* A lock or unlock command that the terminal has not confirmed yet. */
 struct pfs_lock_pending {
@@ -37,7 +115,11 @@ struct pfs_lock_pending {
 };
 
 typedef int (*pfs_merchant_cb)(void *ctx, const struct pfs_merchant *m);
-typedef int (*pfs_json_cb)(void *ctx, const char *json);
+typedef int (*pfs_term_view_cb)(void *ctx, const struct pfs_term_view *v);
+typedef int (*pfs_repair_view_cb)(void *ctx, const struct pfs_repair_view *v);
+typedef int (*pfs_term_event_cb)(void *ctx, const struct pfs_term_event_view *e);
+typedef int (*pfs_update_view_cb)(void *ctx, const struct pfs_update_view *u);
+typedef int (*pfs_merchant_term_cb)(void *ctx, const struct pfs_merchant_term_view *t);
 typedef int (*pfs_lock_pending_cb)(void *ctx, const struct pfs_lock_pending *p);
 /* Mutates *m for a merchant change; fills err and returns PF_E* to refuse. */
 typedef int (*pfs_merchant_change_fn)(void *ctx, struct pfs_merchant *m, struct pf_error *err);
@@ -66,14 +148,16 @@ int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *
                               const struct pfs_actor *actor, int64_t now_ms,
                               struct pfs_merchant *out, struct pf_error *err) PF_WUR;
 
-/* The terminals bound to a merchant, as small JSON objects, by serial. */
-int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_cb cb,
+/* The terminals bound to a merchant, by serial. */
+int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_merchant_term_cb cb,
                                  void *ctx) PF_WUR;
 
 /* --- terminals --- */
 /* PF_EUNKNOWN_SERIAL if the serial is not registered. */
 int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term *t) PF_WUR;
-int pfs_store_term_json(struct pfs_store *st, const char *serial, char **json) PF_WUR;
+/* The terminal's view, once; PF_EUNKNOWN_SERIAL if not registered. */
+int pfs_store_term_view(struct pfs_store *st, const char *serial, pfs_term_view_cb cb,
+                        void *ctx) PF_WUR;
 /* What the binding decides, for rollouts: the merchant ("" unbound), the IANA
  * time zone of the maintenance window ("" unbound) and the fee plan as a JSON
  * array text ("[]" unbound). */
@@ -133,14 +217,22 @@ struct pfs_repair_change {
 int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_repair_change *c,
                             const struct pfs_actor *actor, int64_t now_ms, bool *unlock,
                             char *serial_out, struct pf_error *err) PF_WUR;
-int pfs_store_repair_json(struct pfs_store *st, int64_t id, char **json) PF_WUR;
+/* The repair, once; PF_ENOENT if there is no such repair. */
+int pfs_store_repair_view(struct pfs_store *st, int64_t id, pfs_repair_view_cb cb,
+                          void *ctx) PF_WUR;
 /* serial NULL: all; state < 0 any, -2 only open ones; newest first. */
 int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, int limit,
-                          pfs_json_cb cb, void *ctx) PF_WUR;
+                          pfs_repair_view_cb cb, void *ctx) PF_WUR;
 
 /* --- history and audit --- */
-/* {"serial","terminal":{...},"events":[...],"repairs":[...],"updates":[...]} */
-int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, char **json) PF_WUR;
+/* A terminal's history is its view, these lines, its repairs
+ * (pfs_store_repair_list) and its update outcomes. Lines: the newest limit,
+ * oldest first; update outcomes: newest first, at most limit. Neither checks
+ * that the serial is registered (pfs_store_term_view does). */
+int pfs_store_term_events(struct pfs_store *st, const char *serial, int limit, pfs_term_event_cb cb,
+                          void *ctx) PF_WUR;
+int pfs_store_term_updates(struct pfs_store *st, const char *serial, int limit,
+                           pfs_update_view_cb cb, void *ctx) PF_WUR;
 /* Audit rows about a terminal (target or reference), a merchant, and/or
  * since a time; newest first, before_id for paging. */
 int pfs_store_audit_query(struct pfs_store *st, const char *serial, const char *merchant_id,

@@ -670,11 +670,69 @@ static void add_device(struct pfs_store *st, const char *serial, const char *mod
     ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), 0);
 }
 
-static int count_cb(void *ctx, const char *json)
+static int count_cb(void *ctx, const struct pfs_repair_view *v)
 {
-    (void)json;
+    (void)v;
     (*(int *)ctx)++;
     return 0;
+}
+
+/* The store's records as the API prints them (lifecycle/views.h), as text. */
+static int text_of(json_t *o, char **out)
+{
+    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return *out ? 0 : PF_ENOMEM;
+}
+
+static int term_text_cb(void *ctx, const struct pfs_term_view *v)
+{
+    return text_of(pfs_term_view_json(v), ctx);
+}
+
+static int repair_text_cb(void *ctx, const struct pfs_repair_view *v)
+{
+    return text_of(pfs_repair_view_json(v), ctx);
+}
+
+static int term_json(struct pfs_store *s, const char *serial, char **out)
+{
+    *out = NULL;
+    return pfs_store_term_view(s, serial, term_text_cb, out);
+}
+
+static int repair_json(struct pfs_store *s, int64_t id, char **out)
+{
+    *out = NULL;
+    return pfs_store_repair_view(s, id, repair_text_cb, out);
+}
+
+static int event_item_cb(void *ctx, const struct pfs_term_event_view *e)
+{
+    return json_array_append_new(ctx, pfs_term_event_json(e)) ? PF_ENOMEM : 0;
+}
+
+static int repair_item_cb(void *ctx, const struct pfs_repair_view *v)
+{
+    return json_array_append_new(ctx, pfs_repair_view_json(v)) ? PF_ENOMEM : 0;
+}
+
+/* The events and repairs of a terminal's history, as text. */
+static int history_json(struct pfs_store *s, const char *serial, int limit, char **out)
+{
+    json_t *events = json_array(), *repairs = json_array();
+    int rc;
+
+    *out = NULL;
+    rc = pfs_store_term_events(s, serial, limit, event_item_cb, events);
+    if (!rc)
+        rc = pfs_store_repair_list(s, serial, -1, limit, repair_item_cb, repairs);
+    if (rc) {
+        json_decref(events);
+        json_decref(repairs);
+        return rc;
+    }
+    return text_of(json_pack("{s:o, s:o}", "events", events, "repairs", repairs), out);
 }
 
 static void add_merchant(struct pfs_store *st, const char *id, const char *uscc)
@@ -740,7 +798,7 @@ static void snap_take(struct pfs_store *st, struct snap *s, const char *a, const
     for (int i = 0; i < 3; i++) {
         s->term[i] = NULL;
         if (serials[i])
-            ck_assert_int_eq(pfs_store_term_json(st, serials[i], &s->term[i]), 0);
+            ck_assert_int_eq(term_json(st, serials[i], &s->term[i]), 0);
     }
     s->audit = count(st, "audit");
     s->events = count(st, "terminal_events");
@@ -815,7 +873,7 @@ START_TEST(store_bind_unbind_retire)
     {
         char *j = NULL;
 
-        ck_assert_int_eq(pfs_store_term_json(st, "T1", &j), 0);
+        ck_assert_int_eq(term_json(st, "T1", &j), 0);
         ck_assert_ptr_nonnull(strstr(j, "\"fee_plan\":[\"fee-2026.11\"]"));
         ck_assert_ptr_nonnull(strstr(j, "\"tz\":\"Asia/Shanghai\""));
         free(j);
@@ -979,13 +1037,13 @@ START_TEST(store_swap)
     ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
     ck_assert_int_eq(t.state, PFS_TERM_IN_REPAIR);
     ck_assert_str_eq(t.merchant_id, "");
-    ck_assert_int_eq(pfs_store_term_json(st, "NEW", &j), 0);
+    ck_assert_int_eq(term_json(st, "NEW", &j), 0);
     ck_assert_ptr_nonnull(strstr(j, "\"tags\":[\"vip\",\"north\"]"));
     ck_assert_ptr_nonnull(strstr(j, "\"fee_plan\":[\"fee-2026.11\"]"));
     ck_assert_ptr_nonnull(strstr(j, "\"provision\":{\"from\":\"OLD\",\"fee_plan\""));
     ck_assert_ptr_null(strstr(j, "fleet_target")); /* nothing acts on a firmware intent */
     free(j);
-    ck_assert_int_eq(pfs_store_repair_json(st, rid, &j), 0);
+    ck_assert_int_eq(repair_json(st, rid, &j), 0);
     ck_assert_ptr_nonnull(strstr(j, "\"source\":\"swap\""));
     ck_assert_ptr_nonnull(strstr(j, "\"replaced_by\":\"NEW\""));
     ck_assert_ptr_nonnull(strstr(j, "\"kind\":\"paper_out\""));
@@ -1021,7 +1079,7 @@ START_TEST(store_swap_locked)
     ck_assert_int_eq(rid, 1);
     ck_assert_int_eq(pfs_store_repair_list(st, NULL, -1, 10, count_cb, &n), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(pfs_store_repair_json(st, rid, &j), 0);
+    ck_assert_int_eq(repair_json(st, rid, &j), 0);
     ck_assert_ptr_nonnull(strstr(j, "\"source\":\"tamper\""));
     ck_assert_ptr_nonnull(strstr(j, "\"replaced_by\":\"NEW\""));
     ck_assert_ptr_nonnull(strstr(j, "swapped for NEW: tampered"));
@@ -1277,12 +1335,12 @@ START_TEST(store_tamper_lock_and_repair)
         struct pfs_store *s2 = st;
         char *rj = NULL;
 
-        ck_assert_int_eq(pfs_store_term_json(s2, "TT", &rj), 0);
+        ck_assert_int_eq(term_json(s2, "TT", &rj), 0);
         ck_assert_ptr_nonnull(strstr(rj, "\"repair_id\":1"));
         free(rj);
     }
     rid = 1;
-    ck_assert_int_eq(pfs_store_repair_json(st, rid, &j), 0);
+    ck_assert_int_eq(repair_json(st, rid, &j), 0);
     ck_assert_ptr_nonnull(strstr(j, "\"source\":\"tamper\""));
     ck_assert_ptr_nonnull(strstr(j, "\"fault_codes\":[\"TAMPER\"]"));
     ck_assert_ptr_nonnull(strstr(j, "\"tamper\":true"));
@@ -1333,7 +1391,7 @@ START_TEST(store_tamper_lock_and_repair)
     ck_assert(!t.lock_want);
     ck_assert(!t.lock_acked);
     ck_assert_str_eq(t.lock_cmd, "unlock-x");
-    ck_assert_int_eq(pfs_store_repair_json(st, 1, &j), 0);
+    ck_assert_int_eq(repair_json(st, 1, &j), 0);
     ck_assert_ptr_nonnull(strstr(j, "\"state\":\"returned_to_stock\""));
     ck_assert_ptr_nonnull(strstr(j, "\"parts\":[\"casing\",\"tamper mesh\"]"));
     ck_assert_ptr_nonnull(strstr(j, "case opened, seal broken\\nreplaced casing"));
@@ -1362,7 +1420,7 @@ START_TEST(store_tamper_lock_and_repair)
     ck_assert(t.revoked);
 
     /* The history has it all, in order. */
-    ck_assert_int_eq(pfs_store_history_json(st, "TT", 100, &j), 0);
+    ck_assert_int_eq(history_json(st, "TT", 100, &j), 0);
     {
         const char *kinds[] = {"\"kind\":\"bind\"",          "\"kind\":\"lock\"",
                                "\"kind\":\"locked\"",        "\"kind\":\"repair_receive\"",

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/record_json.h"
 #include "store/store.h"
 #include "store/store_diag.h"
 #include "store/store_lifecycle.h"
@@ -179,6 +180,7 @@ struct audits {
     char target[16][64];
     bool before[16], after[16];
     int64_t id[16];
+    char after_text[16][4096]; /* "" when NULL */
 };
 
 static int audits__cb(void *ctx, const struct pfs_audit *a)
@@ -191,6 +193,7 @@ static int audits__cb(void *ctx, const struct pfs_audit *a)
         x->before[x->n] = a->before != NULL;
         x->after[x->n] = a->after != NULL;
         x->id[x->n] = a->id;
+        snprintf(x->after_text[x->n], sizeof(x->after_text[0]), "%s", a->after ? a->after : "");
     }
     x->n++;
     return 0;
@@ -213,9 +216,9 @@ static int count__merchant(void *ctx, const struct pfs_merchant *m)
     return 0;
 }
 
-static int count__json(void *ctx, const char *json)
+static int count__repair(void *ctx, const struct pfs_repair_view *v)
 {
-    (void)json;
+    (void)v;
     (*(int *)ctx)++;
     return 0;
 }
@@ -239,6 +242,253 @@ static int count__update(void *ctx, const struct pfs_update_rec *r)
     (void)r;
     (*(int *)ctx)++;
     return 0;
+}
+
+/*
+ * Copies of the records the lifecycle reads hand over (their strings are
+ * borrowed for the call). A NULL string is copied as REC_NULL, so a case
+ * tells "absent" from "empty"; at most REC_MAX records per read are kept,
+ * all are counted.
+ */
+#define REC_NULL "<null>"
+#define REC_MAX  16
+
+static void rec__cp(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : REC_NULL);
+}
+
+struct term_rec {
+    int n;
+    char serial[32], model[32], registry[16], merchant_id[40], fee_plan[256], tz[64];
+    char tags[128], lock_cmd[64], lock_reason[64], provision[512];
+    enum pfs_term_state state;
+    int64_t bound_ms, repair_id, updated_ms;
+    bool lock_want, lock_acked;
+    char *text; /* record_json.h's text of the record (heap) */
+};
+
+static int term__cb(void *ctx, const struct pfs_term_view *v)
+{
+    struct term_rec *r = ctx;
+
+    r->n++;
+    rec__cp(r->serial, sizeof(r->serial), v->serial);
+    rec__cp(r->model, sizeof(r->model), v->model);
+    rec__cp(r->registry, sizeof(r->registry), v->registry);
+    rec__cp(r->merchant_id, sizeof(r->merchant_id), v->merchant_id);
+    rec__cp(r->fee_plan, sizeof(r->fee_plan), v->fee_plan);
+    rec__cp(r->tz, sizeof(r->tz), v->tz);
+    rec__cp(r->tags, sizeof(r->tags), v->tags);
+    rec__cp(r->lock_cmd, sizeof(r->lock_cmd), v->lock_cmd);
+    rec__cp(r->lock_reason, sizeof(r->lock_reason), v->lock_reason);
+    rec__cp(r->provision, sizeof(r->provision), v->provision);
+    r->state = v->state;
+    r->bound_ms = v->bound_ms;
+    r->repair_id = v->repair_id;
+    r->updated_ms = v->updated_ms;
+    r->lock_want = v->lock_want;
+    r->lock_acked = v->lock_acked;
+    free(r->text);
+    r->text = pfs_rec_term_text(v);
+    return 0;
+}
+
+/* The terminal's view; rc is what pfs_store_term_view must return. The
+ * caller frees .text. */
+static struct term_rec term_of(const char *serial, int rc)
+{
+    struct term_rec r;
+
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(pfs_store_term_view(st, serial, term__cb, &r), rc);
+    ck_assert_int_eq(r.n, rc ? 0 : 1);
+    return r;
+}
+
+struct repair_rec {
+    int64_t id, opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms, updated_ms;
+    char serial[32], state[24], source[16], reason[64], merchant_id[40], replaced_by[32];
+    char fault_codes[128], parts[128], notes[128], snapshot[1024];
+    char *text; /* record_json.h's text of the record (heap) */
+};
+
+struct repair_recs {
+    int n;
+    struct repair_rec r[REC_MAX];
+};
+
+static int repair__cb(void *ctx, const struct pfs_repair_view *v)
+{
+    struct repair_recs *x = ctx;
+    struct repair_rec *r = &x->r[x->n < REC_MAX ? x->n : REC_MAX - 1];
+
+    x->n++;
+    free(r->text);
+    memset(r, 0, sizeof(*r));
+    r->id = v->id;
+    r->opened_ms = v->opened_ms;
+    r->received_ms = v->received_ms;
+    r->diagnosed_ms = v->diagnosed_ms;
+    r->repaired_ms = v->repaired_ms;
+    r->closed_ms = v->closed_ms;
+    r->updated_ms = v->updated_ms;
+    rec__cp(r->serial, sizeof(r->serial), v->serial);
+    rec__cp(r->state, sizeof(r->state), v->state);
+    rec__cp(r->source, sizeof(r->source), v->source);
+    rec__cp(r->reason, sizeof(r->reason), v->reason);
+    rec__cp(r->merchant_id, sizeof(r->merchant_id), v->merchant_id);
+    rec__cp(r->replaced_by, sizeof(r->replaced_by), v->replaced_by);
+    rec__cp(r->fault_codes, sizeof(r->fault_codes), v->fault_codes);
+    rec__cp(r->parts, sizeof(r->parts), v->parts);
+    rec__cp(r->notes, sizeof(r->notes), v->notes);
+    rec__cp(r->snapshot, sizeof(r->snapshot), v->snapshot);
+    r->text = pfs_rec_repair_text(v);
+    return 0;
+}
+
+static void repairs__free(struct repair_recs *x)
+{
+    for (int i = 0; i < REC_MAX; i++)
+        free(x->r[i].text);
+}
+
+/* The repair's record; rc is what pfs_store_repair_view must return. The
+ * caller frees .text. */
+static struct repair_rec repair_of(int64_t id, int rc)
+{
+    struct repair_recs x;
+
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_repair_view(st, id, repair__cb, &x), rc);
+    ck_assert_int_eq(x.n, rc ? 0 : 1);
+    return x.r[0];
+}
+
+struct event_recs {
+    int n;
+    struct {
+        int64_t id, ts_ms, repair_id;
+        char kind[24], from[16], to[16], merchant_id[40], other[32], actor[32], detail[128];
+    } e[REC_MAX];
+};
+
+static int event__cb(void *ctx, const struct pfs_term_event_view *v)
+{
+    struct event_recs *x = ctx;
+
+    if (x->n < REC_MAX) {
+        x->e[x->n].id = v->id;
+        x->e[x->n].ts_ms = v->ts_ms;
+        x->e[x->n].repair_id = v->repair_id;
+        rec__cp(x->e[x->n].kind, sizeof(x->e[0].kind), v->kind);
+        rec__cp(x->e[x->n].from, sizeof(x->e[0].from), v->from);
+        rec__cp(x->e[x->n].to, sizeof(x->e[0].to), v->to);
+        rec__cp(x->e[x->n].merchant_id, sizeof(x->e[0].merchant_id), v->merchant_id);
+        rec__cp(x->e[x->n].other, sizeof(x->e[0].other), v->other);
+        rec__cp(x->e[x->n].actor, sizeof(x->e[0].actor), v->actor);
+        rec__cp(x->e[x->n].detail, sizeof(x->e[0].detail), v->detail);
+    }
+    x->n++;
+    return 0;
+}
+
+static struct event_recs events_of_term(const char *serial, int limit)
+{
+    struct event_recs x;
+
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(pfs_store_term_events(st, serial, limit, event__cb, &x), 0);
+    return x;
+}
+
+struct update_recs {
+    int n;
+    struct {
+        int64_t ts_ms;
+        char offer[32], bundle[80], kind[16], version[16], status[16], reason[32], code[32];
+        char message[64];
+    } u[REC_MAX];
+};
+
+static int update__cb(void *ctx, const struct pfs_update_view *v)
+{
+    struct update_recs *x = ctx;
+
+    if (x->n < REC_MAX) {
+        x->u[x->n].ts_ms = v->ts_ms;
+        rec__cp(x->u[x->n].offer, sizeof(x->u[0].offer), v->offer);
+        rec__cp(x->u[x->n].bundle, sizeof(x->u[0].bundle), v->bundle);
+        rec__cp(x->u[x->n].kind, sizeof(x->u[0].kind), v->kind);
+        rec__cp(x->u[x->n].version, sizeof(x->u[0].version), v->version);
+        rec__cp(x->u[x->n].status, sizeof(x->u[0].status), v->status);
+        rec__cp(x->u[x->n].reason, sizeof(x->u[0].reason), v->reason);
+        rec__cp(x->u[x->n].code, sizeof(x->u[0].code), v->code);
+        rec__cp(x->u[x->n].message, sizeof(x->u[0].message), v->message);
+    }
+    x->n++;
+    return 0;
+}
+
+struct mterm_recs {
+    int n;
+    struct {
+        char serial[32], model[32], state[16];
+        int64_t bound_ms;
+        bool locked;
+    } t[REC_MAX];
+};
+
+static int mterm__cb(void *ctx, const struct pfs_merchant_term_view *v)
+{
+    struct mterm_recs *x = ctx;
+
+    if (x->n < REC_MAX) {
+        rec__cp(x->t[x->n].serial, sizeof(x->t[0].serial), v->serial);
+        rec__cp(x->t[x->n].model, sizeof(x->t[0].model), v->model);
+        rec__cp(x->t[x->n].state, sizeof(x->t[0].state), v->state);
+        x->t[x->n].bound_ms = v->bound_ms;
+        x->t[x->n].locked = v->locked;
+    }
+    x->n++;
+    return 0;
+}
+
+/* A callback that stops a read at its first record with 7 (not a PF_E* code,
+ * so a backend that swallowed it or replaced it by its own would show). */
+static int stop__term(void *ctx, const struct pfs_term_view *v)
+{
+    (void)v;
+    (*(int *)ctx)++;
+    return 7;
+}
+
+static int stop__repair(void *ctx, const struct pfs_repair_view *v)
+{
+    (void)v;
+    (*(int *)ctx)++;
+    return 7;
+}
+
+static int stop__event(void *ctx, const struct pfs_term_event_view *v)
+{
+    (void)v;
+    (*(int *)ctx)++;
+    return 7;
+}
+
+static int stop__update(void *ctx, const struct pfs_update_view *v)
+{
+    (void)v;
+    (*(int *)ctx)++;
+    return 7;
+}
+
+static int stop__mterm(void *ctx, const struct pfs_merchant_term_view *v)
+{
+    (void)v;
+    (*(int *)ctx)++;
+    return 7;
 }
 
 /* --- store.h: open, schema, registry --- */
@@ -312,6 +562,19 @@ START_TEST(registry)
     ck_assert_str_eq(a.action[1], "device.add");
     ck_assert(!a.before[1] && a.after[1]);
     ck_assert_int_gt(a.id[0], a.id[1]);
+    /* every backend writes the registry entry as record_json.h prints it */
+    {
+        char *text = pfs_rec_device_text(&got);
+
+        ck_assert_str_eq(a.after_text[0], text);
+        free(text);
+        got.status = PFS_DEV_REGISTERED;
+        text = pfs_rec_device_text(&got);
+        ck_assert_str_eq(a.after_text[1], text);
+        ck_assert_str_eq(text, "{\"hw_rev\":\"B\",\"merchant_id\":null,\"model\":\"PX-500\","
+                               "\"serial\":\"T1\",\"status\":\"registered\"}");
+        free(text);
+    }
     /* keyset paging backwards */
     {
         struct audits older;
@@ -868,20 +1131,15 @@ static void bound_fleet(void)
     ck_assert_msg(pfs_store_term_bind(st, "OLD", "M1", &ops, 1000, &err) == 0, "%s", err.msg);
 }
 
-static int json__has(void *ctx, const char *json)
-{
-    const char *want = ctx;
-
-    return strstr(json, want) ? 1 : 0;
-}
-
 START_TEST(terminals)
 {
     struct pfs_term t;
     struct pfs_merchant m;
     struct pf_error err = {0};
     char mid[PFS_MERCHANT_ID_MAX + 1], tz[PFS_TZ_MAX + 1], fees[256];
-    char *json = NULL;
+    struct mterm_recs mt;
+    struct term_rec v;
+    struct audits a;
     bool changed = false;
     int n = 0;
 
@@ -889,6 +1147,22 @@ START_TEST(terminals)
     add("T1", "PX-500");
     ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
     ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    /* a registered terminal with no lifecycle row yet: in stock, all else absent */
+    v = term_of("T1", 0);
+    ck_assert_str_eq(v.serial, "T1");
+    ck_assert_str_eq(v.model, "PX-500");
+    ck_assert_str_eq(v.registry, "registered");
+    ck_assert_int_eq(v.state, PFS_TERM_IN_STOCK);
+    ck_assert_str_eq(v.merchant_id, REC_NULL);
+    ck_assert_str_eq(v.fee_plan, REC_NULL);
+    ck_assert_str_eq(v.tz, REC_NULL);
+    ck_assert_str_eq(v.tags, "[]");
+    ck_assert_str_eq(v.lock_cmd, REC_NULL);
+    ck_assert_str_eq(v.provision, REC_NULL);
+    ck_assert(v.bound_ms == PFS_VIEW_NULL && v.repair_id == PFS_VIEW_NULL &&
+              v.updated_ms == PFS_VIEW_NULL);
+    ck_assert(!v.lock_want);
+    free(v.text);
     ck_assert_int_eq(pfs_store_term_get(st, "NOPE", &t), PF_EUNKNOWN_SERIAL);
     ck_assert_int_eq(pfs_store_term_binding(st, "T1", mid, tz, fees, sizeof(fees)), 0);
     ck_assert_str_eq(mid, "");
@@ -912,10 +1186,42 @@ START_TEST(terminals)
     ck_assert_str_eq(mid, "M1");
     ck_assert_str_eq(tz, "Asia/Shanghai");
     ck_assert_ptr_nonnull(strstr(fees, "fees-2027"));
-    ck_assert_int_eq(pfs_store_term_json(st, "T1", &json), 0);
-    ck_assert_ptr_nonnull(strstr(json, "\"installed\""));
-    free(json);
-    ck_assert_int_eq(pfs_store_merchant_terminals(st, "M1", json__has, "\"T1\""), 1);
+    v = term_of("T1", 0);
+    ck_assert_int_eq(v.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(v.registry, "registered");
+    ck_assert_str_eq(v.merchant_id, "M1");
+    ck_assert_str_eq(v.tz, "Asia/Shanghai");
+    ck_assert_ptr_nonnull(strstr(v.fee_plan, "fees-2027"));
+    ck_assert_str_eq(v.tags, "[]");
+    ck_assert_int_eq(v.bound_ms, 1000);
+    ck_assert_int_eq(v.updated_ms, 1000);
+    ck_assert_int_eq(v.repair_id, PFS_VIEW_NULL);
+    ck_assert_str_eq(v.provision, REC_NULL);
+    /* the audit row keeps the view as record_json.h prints it, as the API shows it */
+    a = audit_of("T1");
+    ck_assert_str_eq(a.action[0], "terminal.bind");
+    ck_assert_ptr_nonnull(v.text);
+    ck_assert_str_eq(a.after_text[0], v.text);
+    free(v.text);
+    memset(&mt, 0, sizeof(mt));
+    ck_assert_int_eq(pfs_store_merchant_terminals(st, "M1", mterm__cb, &mt), 0);
+    ck_assert_int_eq(mt.n, 1);
+    ck_assert_str_eq(mt.t[0].serial, "T1");
+    ck_assert_str_eq(mt.t[0].model, "PX-500");
+    ck_assert_str_eq(mt.t[0].state, "installed");
+    ck_assert_int_eq(mt.t[0].bound_ms, 1000);
+    ck_assert(!mt.t[0].locked);
+    memset(&mt, 0, sizeof(mt));
+    ck_assert_int_eq(pfs_store_merchant_terminals(st, "NOPE", mterm__cb, &mt), 0);
+    ck_assert_int_eq(mt.n, 0);
+    /* a callback's non-zero return stops the read and is returned */
+    n = 0;
+    ck_assert_int_eq(pfs_store_merchant_terminals(st, "M1", stop__mterm, &n), 7);
+    ck_assert_int_eq(n, 1);
+    n = 0;
+    ck_assert_int_eq(pfs_store_term_view(st, "T1", stop__term, &n), 7);
+    ck_assert_int_eq(n, 1);
+    n = 0;
     ck_assert_int_eq(pfs_store_term_installed_each(st, count__serial, &n), 0);
     ck_assert_int_eq(n, 1);
     /* a merchant with a bound terminal cannot close */
@@ -931,9 +1237,11 @@ START_TEST(terminals)
     ck_assert_int_eq(pfs_store_term_activate(st, "T1", 1201, &changed), 0);
     ck_assert(!changed);
     ck_assert_int_eq(pfs_store_term_tags(st, "T1", "[\"north\"]", &ops, 1300, &err), 0);
-    ck_assert_int_eq(pfs_store_term_json(st, "T1", &json), 0);
-    ck_assert_ptr_nonnull(strstr(json, "north"));
-    free(json);
+    v = term_of("T1", 0);
+    ck_assert_str_eq(v.tags, "[\"north\"]");
+    ck_assert_int_eq(v.state, PFS_TERM_ACTIVE);
+    ck_assert_int_eq(v.updated_ms, 1300);
+    free(v.text);
     ck_assert_int_eq(pfs_store_term_retire(st, "T1", &ops, 1400, &err), PF_ESTATE);
     ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 1500, &err), 0);
     ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 1501, &err), PF_ESTATE);
@@ -944,7 +1252,14 @@ START_TEST(terminals)
     ck_assert_int_eq(t.state, PFS_TERM_RETIRED);
     ck_assert(t.revoked);
     ck_assert_int_eq(pfs_store_term_tags(st, "T1", "[]", &ops, 1700, &err), PF_ESTATE);
-    ck_assert_int_eq(pfs_store_term_json(st, "NOPE", &json), PF_EUNKNOWN_SERIAL);
+    v = term_of("T1", 0);
+    ck_assert_int_eq(v.state, PFS_TERM_RETIRED);
+    ck_assert_str_eq(v.registry, "revoked");
+    ck_assert_str_eq(v.merchant_id, REC_NULL);
+    ck_assert_str_eq(v.fee_plan, REC_NULL);
+    free(v.text);
+    v = term_of("NOPE", PF_EUNKNOWN_SERIAL);
+    free(v.text);
     down();
 }
 END_TEST
@@ -985,7 +1300,10 @@ START_TEST(swap)
     struct pf_error err = {0};
     int64_t rid = -1;
     int n_audit = 0, n_repairs = 0;
-    char *json = NULL;
+    struct term_rec ov, nv;
+    struct repair_rec r;
+    struct event_recs ev;
+    struct audits a;
 
     up(_i);
     bound_fleet();
@@ -1003,7 +1321,7 @@ START_TEST(swap)
     ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
     ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
     ck_assert_int_eq(audit_of(NULL).n, n_audit);
-    ck_assert_int_eq(pfs_store_repair_list(st, "OLD", -1, 10, count__json, &n_repairs), 0);
+    ck_assert_int_eq(pfs_store_repair_list(st, "OLD", -1, 10, count__repair, &n_repairs), 0);
     ck_assert_int_eq(n_repairs, 0);
     /* refusals: same terminal, another model family */
     ck_assert_int_eq(pfs_store_term_swap(st, "OLD", "OLD", "x", NULL, NULL, &sup, 2100, &rid, &err),
@@ -1023,12 +1341,67 @@ START_TEST(swap)
     ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
     ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
     ck_assert_str_eq(t.merchant_id, "M1");
-    ck_assert_int_eq(pfs_store_repair_json(st, rid, &json), 0);
-    ck_assert_ptr_nonnull(strstr(json, "\"NEW\""));
-    free(json);
-    ck_assert_int_eq(pfs_store_history_json(st, "OLD", 10, &json), 0);
-    ck_assert_ptr_nonnull(strstr(json, "swap_out"));
-    free(json);
+    /* the records: OLD in repair and unbound, NEW bound with OLD's configuration */
+    ov = term_of("OLD", 0);
+    nv = term_of("NEW", 0);
+    ck_assert_int_eq(ov.state, PFS_TERM_IN_REPAIR);
+    ck_assert_str_eq(ov.merchant_id, REC_NULL);
+    ck_assert_int_eq(ov.repair_id, rid);
+    ck_assert_int_eq(nv.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(nv.merchant_id, "M1");
+    ck_assert_str_eq(nv.tz, "Asia/Shanghai");
+    ck_assert_ptr_nonnull(strstr(nv.fee_plan, "fees-2027"));
+    ck_assert_int_eq(nv.bound_ms, 3000);
+    ck_assert_int_eq(nv.repair_id, PFS_VIEW_NULL);
+    ck_assert_str_eq(nv.provision, "{\"from\":\"OLD\",\"fee_plan\":"
+                                   "[\"fees-2027\"],\"reason\":\"swap\",\"since_ms\":3000}");
+    r = repair_of(rid, 0);
+    ck_assert_int_eq(r.id, rid);
+    ck_assert_str_eq(r.serial, "OLD");
+    ck_assert_str_eq(r.state, "open");
+    ck_assert_str_eq(r.source, "swap");
+    ck_assert_str_eq(r.reason, "broken");
+    ck_assert_str_eq(r.merchant_id, "M1");
+    ck_assert_str_eq(r.replaced_by, "NEW");
+    ck_assert_str_eq(r.fault_codes, "[]");
+    ck_assert_str_eq(r.notes, "");
+    ck_assert_int_eq(r.opened_ms, 3000);
+    ck_assert_int_eq(r.updated_ms, 3000);
+    ck_assert(r.received_ms == PFS_VIEW_NULL && r.closed_ms == PFS_VIEW_NULL);
+    /* the swap's audit row holds exactly the records read back, as record_json.h prints them */
+    a = audit_of("OLD");
+    ck_assert_str_eq(a.action[0], "terminal.swap");
+    {
+        char *after = pfs_rec_swap_after_text(ov.text, nv.text, r.text, "broken");
+
+        ck_assert_ptr_nonnull(after);
+        ck_assert_str_eq(a.after_text[0], after);
+        free(after);
+    }
+    free(ov.text);
+    free(nv.text);
+    free(r.text);
+    /* the history lines of both terminals */
+    ev = events_of_term("OLD", 10);
+    ck_assert_int_eq(ev.n, 2);
+    ck_assert_str_eq(ev.e[0].kind, "bind");
+    ck_assert_str_eq(ev.e[1].kind, "swap_out");
+    ck_assert_int_gt(ev.e[1].id, ev.e[0].id);
+    ck_assert_int_eq(ev.e[1].ts_ms, 3000);
+    ck_assert_str_eq(ev.e[1].from, "installed");
+    ck_assert_str_eq(ev.e[1].to, "in_repair");
+    ck_assert_str_eq(ev.e[1].merchant_id, "M1");
+    ck_assert_str_eq(ev.e[1].other, "NEW");
+    ck_assert_int_eq(ev.e[1].repair_id, rid);
+    ck_assert_str_eq(ev.e[1].actor, "sam");
+    ck_assert_str_eq(ev.e[1].detail, "broken");
+    ev = events_of_term("NEW", 10);
+    ck_assert_int_eq(ev.n, 1);
+    ck_assert_str_eq(ev.e[0].kind, "swap_in");
+    ck_assert_str_eq(ev.e[0].from, "in_stock");
+    ck_assert_str_eq(ev.e[0].to, "installed");
+    ck_assert_str_eq(ev.e[0].other, "OLD");
+    ck_assert_int_eq(ev.e[0].repair_id, PFS_VIEW_NULL);
     /* found by either terminal and by the merchant */
     n_audit = 0;
     ck_assert_int_eq(pfs_store_audit_query(st, "NEW", NULL, 0, 0, 10, history__cb, &n_audit), 0);
@@ -1081,6 +1454,27 @@ START_TEST(tamper_lock_and_repair)
     ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
     ck_assert_int_eq(t.state, PFS_TERM_LOCKED);
     ck_assert(t.lock_want && !t.lock_acked);
+    {
+        struct term_rec v = term_of("OLD", 0);
+        struct repair_rec r;
+
+        ck_assert_int_eq(v.state, PFS_TERM_LOCKED);
+        ck_assert(v.lock_want && !v.lock_acked);
+        ck_assert_str_eq(v.lock_cmd, "cmd-1");
+        ck_assert_str_eq(v.lock_reason, "tamper");
+        ck_assert_int_eq(v.repair_id, 1);
+        free(v.text);
+        r = repair_of(1, 0);
+        ck_assert_str_eq(r.source, "tamper");
+        ck_assert_str_eq(r.state, "open");
+        ck_assert_str_eq(r.fault_codes, "[\"TAMPER\"]");
+        ck_assert_str_eq(r.merchant_id, "M1");
+        ck_assert_str_eq(r.replaced_by, REC_NULL);
+        ck_assert_str_eq(r.parts, "[]");
+        ck_assert_str_eq(r.snapshot,
+                         "{\"taken_ms\":2000,\"health\":null,\"alerts\":[],\"diagnostics\":[]}");
+        free(r.text);
+    }
     ck_assert_int_eq(pfs_store_lock_pending_each(st, pending__cb, &p), 0);
     ck_assert_int_eq(p.n, 1);
     ck_assert_str_eq(p.cmd, "cmd-1");
@@ -1089,11 +1483,17 @@ START_TEST(tamper_lock_and_repair)
     ck_assert(!matched);
     ck_assert_int_eq(pfs_store_term_lock_report(st, "OLD", "cmd-1", true, 2100, &matched), 0);
     ck_assert(matched);
+    {
+        struct term_rec v = term_of("OLD", 0);
+
+        ck_assert(v.lock_want && v.lock_acked);
+        free(v.text);
+    }
     p.n = 0;
     ck_assert_int_eq(pfs_store_lock_pending_each(st, pending__cb, &p), 0);
     ck_assert_int_eq(p.n, 0);
     /* posfleetd opened the repair; closing it returns the terminal and unlocks it */
-    ck_assert_int_eq(pfs_store_repair_list(st, "OLD", -2, 10, count__json, &n), 0);
+    ck_assert_int_eq(pfs_store_repair_list(st, "OLD", -2, 10, count__repair, &n), 0);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(pfs_store_repair_change(st, 1, &back, &sup, 3000, &unlock, serial, &err), 0);
     ck_assert(unlock);
@@ -1109,7 +1509,7 @@ START_TEST(tamper_lock_and_repair)
     ck_assert_int_eq(pfs_store_repair_change(st, 1, &back, &sup, 3001, &unlock, NULL, &err),
                      PF_ESTATE);
     n = 0;
-    ck_assert_int_eq(pfs_store_repair_list(st, NULL, -2, 10, count__json, &n), 0);
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, -2, 10, count__repair, &n), 0);
     ck_assert_int_eq(n, 0);
     down();
 }
@@ -1126,7 +1526,10 @@ START_TEST(repairs)
     enum pfs_dev_status status;
     int64_t id = 0, other = 0;
     bool unlock = true;
-    char *json = NULL;
+    struct repair_recs list;
+    struct repair_rec r;
+    struct event_recs ev;
+    struct audits a;
     int n = 0;
 
     up(_i);
@@ -1145,23 +1548,103 @@ START_TEST(repairs)
     ck_assert_int_eq(pfs_store_repair_change(st, id, &notes, &sup, 310, &unlock, NULL, &err), 0);
     ck_assert_int_eq(pfs_store_repair_change(st, 999, &notes, &sup, 310, &unlock, NULL, &err),
                      PF_ENOENT);
-    ck_assert_int_eq(pfs_store_repair_json(st, id, &json), 0);
-    ck_assert_ptr_nonnull(strstr(json, "\"diagnosed\""));
-    ck_assert_ptr_nonnull(strstr(json, "roller"));
-    ck_assert_ptr_nonnull(strstr(json, "ordered"));
-    free(json);
-    ck_assert_int_eq(pfs_store_repair_json(st, 999, &json), PF_ENOENT);
-    ck_assert_int_eq(pfs_store_repair_list(st, NULL, PFS_REPAIR_DIAGNOSED, 10, count__json, &n), 0);
+    r = repair_of(id, 0);
+    ck_assert_int_eq(r.id, id);
+    ck_assert_str_eq(r.serial, "T1");
+    ck_assert_str_eq(r.state, "diagnosed");
+    ck_assert_str_eq(r.source, "support");
+    ck_assert_str_eq(r.reason, "printer");
+    ck_assert_str_eq(r.merchant_id, REC_NULL);
+    ck_assert_str_eq(r.fault_codes, "[\"PRINTER\"]");
+    ck_assert_str_eq(r.parts, "[\"roller\"]");
+    ck_assert_str_eq(r.notes, "jam\nordered");
+    ck_assert_str_eq(r.snapshot,
+                     "{\"taken_ms\":100,\"health\":null,\"alerts\":[],\"diagnostics\":[]}");
+    ck_assert_int_eq(r.opened_ms, 100);
+    ck_assert_int_eq(r.received_ms, PFS_VIEW_NULL);
+    ck_assert_int_eq(r.diagnosed_ms, 200);
+    ck_assert_int_eq(r.repaired_ms, PFS_VIEW_NULL);
+    ck_assert_int_eq(r.closed_ms, PFS_VIEW_NULL);
+    ck_assert_int_eq(r.updated_ms, 310);
+    /* the audit row keeps the record as record_json.h prints it */
+    a = audit_of("T1");
+    ck_assert_str_eq(a.action[0], "repair.update");
+    ck_assert_str_eq(a.after_text[0], r.text);
+    free(r.text);
+    r = repair_of(999, PF_ENOENT);
+    free(r.text);
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, PFS_REPAIR_DIAGNOSED, 10, count__repair, &n),
+                     0);
+    ck_assert_int_eq(n, 1);
+    n = 0;
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, PFS_REPAIR_REPAIRED, 10, count__repair, &n),
+                     0);
+    ck_assert_int_eq(n, 0);
+    n = 0;
+    ck_assert_int_eq(pfs_store_repair_view(st, id, stop__repair, &n), 7);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(pfs_store_repair_change(st, id, &scrap, &sup, 400, &unlock, NULL, &err), 0);
     ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
     ck_assert_int_eq(t.state, PFS_TERM_RETIRED);
     ck_assert_int_eq(pfs_store_device_status(st, "T1", &status), 0);
     ck_assert_int_eq(status, PFS_DEV_REVOKED);
-    ck_assert_int_eq(pfs_store_history_json(st, "T1", 20, &json), 0);
-    ck_assert_ptr_nonnull(strstr(json, "repair_open"));
-    free(json);
-    ck_assert_int_eq(pfs_store_history_json(st, "NOPE", 20, &json), PF_EUNKNOWN_SERIAL);
+    /* a second repair after the first closed: lists are newest first */
+    ck_assert_int_eq(pfs_store_repair_open(st, "T1", "again", NULL, &sup, 500, &other, &err),
+                     PF_ESTATE); /* retired */
+    add("T2", "PX-500");
+    ck_assert_int_eq(pfs_store_repair_open(st, "T2", "screen", NULL, &sup, 600, &other, &err), 0);
+    memset(&list, 0, sizeof(list));
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, -1, 10, repair__cb, &list), 0);
+    ck_assert_int_eq(list.n, 2);
+    ck_assert_int_eq(list.r[0].id, other);
+    ck_assert_str_eq(list.r[0].serial, "T2");
+    ck_assert_str_eq(list.r[0].fault_codes, "[]");
+    ck_assert_int_eq(list.r[1].id, id);
+    ck_assert_str_eq(list.r[1].state, "scrapped");
+    ck_assert_int_eq(list.r[1].closed_ms, 400);
+    repairs__free(&list);
+    memset(&list, 0, sizeof(list));
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, -2, 10, repair__cb, &list), 0);
+    ck_assert_int_eq(list.n, 1);
+    ck_assert_int_eq(list.r[0].id, other);
+    repairs__free(&list);
+    memset(&list, 0, sizeof(list));
+    ck_assert_int_eq(pfs_store_repair_list(st, "T1", -1, 1, repair__cb, &list), 0);
+    ck_assert_int_eq(list.n, 1);
+    ck_assert_int_eq(list.r[0].id, id);
+    repairs__free(&list);
+    n = 0;
+    ck_assert_int_eq(pfs_store_repair_list(st, NULL, -1, 10, stop__repair, &n), 7);
+    ck_assert_int_eq(n, 1);
+    /* T1's history lines: the newest limit, oldest first */
+    ev = events_of_term("T1", 20);
+    ck_assert_int_eq(ev.n, 4);
+    ck_assert_str_eq(ev.e[0].kind, "repair_open");
+    ck_assert_str_eq(ev.e[0].from, "in_stock");
+    ck_assert_str_eq(ev.e[0].to, "in_repair");
+    ck_assert_int_eq(ev.e[0].repair_id, id);
+    ck_assert_int_eq(ev.e[0].ts_ms, 100);
+    ck_assert_str_eq(ev.e[0].actor, "sam");
+    ck_assert_str_eq(ev.e[0].detail, "printer");
+    ck_assert_str_eq(ev.e[0].merchant_id, REC_NULL);
+    ck_assert_str_eq(ev.e[0].other, REC_NULL);
+    ck_assert_str_eq(ev.e[1].kind, "repair_receive");
+    ck_assert_str_eq(ev.e[1].from, "in_repair");
+    ck_assert_str_eq(ev.e[1].detail, "diagnosed");
+    ck_assert_str_eq(ev.e[2].kind, "repair_update");
+    ck_assert_str_eq(ev.e[2].from, REC_NULL);
+    ck_assert_str_eq(ev.e[2].to, REC_NULL);
+    ck_assert_str_eq(ev.e[3].kind, "repair_scrap");
+    ck_assert_str_eq(ev.e[3].to, "retired");
+    ev = events_of_term("T1", 2);
+    ck_assert_int_eq(ev.n, 2);
+    ck_assert_str_eq(ev.e[0].kind, "repair_update");
+    ck_assert_str_eq(ev.e[1].kind, "repair_scrap");
+    ev = events_of_term("NOPE", 20);
+    ck_assert_int_eq(ev.n, 0);
+    n = 0;
+    ck_assert_int_eq(pfs_store_term_events(st, "T1", 20, stop__event, &n), 7);
+    ck_assert_int_eq(n, 1);
     down();
 }
 END_TEST
@@ -1296,6 +1779,37 @@ START_TEST(updates)
     ck_assert_str_eq(cur.status, "failed");
     ck_assert_str_eq(cur.code, "DIGEST");
     ck_assert_int_eq(pfs_store_offer_pending(st, "T1", 2000, &body), PF_ENOENT);
+    /* the outcome lines of a terminal's history: newest first, absent text NULL */
+    {
+        struct update_recs u;
+
+        memset(&u, 0, sizeof(u));
+        ck_assert_int_eq(pfs_store_term_updates(st, "T1", 10, update__cb, &u), 0);
+        ck_assert_int_eq(u.n, 2);
+        ck_assert_int_eq(u.u[0].ts_ms, 5100);
+        ck_assert_str_eq(u.u[0].offer, "o1");
+        snprintf(id, sizeof(id), "%064d", 0); /* the events' bundle (zero digest) */
+        ck_assert_str_eq(u.u[0].bundle, id);
+        ck_assert_str_eq(u.u[0].kind, "firmware");
+        ck_assert_str_eq(u.u[0].version, "2.0.0");
+        ck_assert_str_eq(u.u[0].status, "installing");
+        ck_assert_str_eq(u.u[0].code, REC_NULL);
+        ck_assert_str_eq(u.u[0].reason, REC_NULL);
+        ck_assert_str_eq(u.u[0].message, REC_NULL);
+        ck_assert_int_eq(u.u[1].ts_ms, 5000);
+        ck_assert_str_eq(u.u[1].status, "failed");
+        ck_assert_str_eq(u.u[1].code, "DIGEST");
+        memset(&u, 0, sizeof(u));
+        ck_assert_int_eq(pfs_store_term_updates(st, "T1", 1, update__cb, &u), 0);
+        ck_assert_int_eq(u.n, 1);
+        ck_assert_str_eq(u.u[0].status, "installing");
+        memset(&u, 0, sizeof(u));
+        ck_assert_int_eq(pfs_store_term_updates(st, "NOPE", 10, update__cb, &u), 0);
+        ck_assert_int_eq(u.n, 0);
+        n = 0;
+        ck_assert_int_eq(pfs_store_term_updates(st, "T1", 10, stop__update, &n), 7);
+        ck_assert_int_eq(n, 1);
+    }
     n = 0;
     ck_assert_int_eq(pfs_store_update_events(st, "T1", 10, count__update, &n), 0);
     ck_assert_int_eq(n, 2);

@@ -2,34 +2,23 @@
  * store_devices.c - the registry and the reads of store.h on SQLite: adding,
  * importing and revoking terminals (administrative: own FULL transaction with
  * an audit row), and every query of devices, their latest state, health
- * history, alerts, summary counts and the audit log. The ingest writes and the
+ * history, alerts, summary counts and the audit log. Registry entries are
+ * audited with the text of store/record_json.h. The ingest writes and the
  * connection itself are in store_sqlite.c.
  */
 #include "store/store.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/record_json.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
 /* --- registry --- */
-
-static char *devices__device_json(const struct pfs_device *d)
-{
-    json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "serial", d->serial, "model", d->model,
-                          "hw_rev", *d->hw_rev ? d->hw_rev : NULL, "merchant_id",
-                          *d->merchant_id ? d->merchant_id : NULL, "status",
-                          pfs_dev_status_names[d->status]);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
-    json_decref(o);
-    return s;
-}
 
 /* The registry's audit rows: before and after as JSON text. */
 static int devices__audit(struct pfs_store *st, const struct pfs_actor *actor, int64_t now_ms,
@@ -86,7 +75,7 @@ int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
     sqlite3_finalize(s);
     if (rc)
         goto out_end;
-    after = devices__device_json(&rec);
+    after = pfs_rec_device_text(&rec);
     if (!after) {
         rc = pf_error_set(err, PF_ENOMEM, "store: out of memory");
         goto out_end;
@@ -152,7 +141,7 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
             rc = pfs_sqlite_fail(st->db, err, "import");
             break;
         }
-        after = devices__device_json(&d);
+        after = pfs_rec_device_text(&d);
         if (!after) {
             rc = pf_error_set(err, PF_ENOMEM, "store: out of memory");
             break;
@@ -220,8 +209,8 @@ int pfs_store_device_revoke(struct pfs_store *st, const char *serial, const stru
         goto out_end;
     rec = cur;
     rec.status = PFS_DEV_REVOKED;
-    before = devices__device_json(&cur);
-    after = devices__device_json(&rec);
+    before = pfs_rec_device_text(&cur);
+    after = pfs_rec_device_text(&rec);
     if (!before || !after) {
         rc = pf_error_set(err, PF_ENOMEM, "store: out of memory");
         goto out_end;

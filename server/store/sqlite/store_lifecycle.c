@@ -2,9 +2,10 @@
  * store_lifecycle.c - the lifecycle rows of the SQLite backend, shared by its
  * files for store_lifecycle.h (store_lifecycle_internal.h): loading and
  * saving merchants, terminals and repairs, history lines, audit rows with
- * their references, and the rows of the views (terminal, repair, snapshot,
- * history lines) that lifecycle/views.c turns into JSON (no SQL JSON
- * function). The calls themselves are in
+ * their references, and reading the records of the views (terminal, repair,
+ * snapshot) into store_lifecycle.h's structs. The JSON text of audit rows and
+ * snapshots comes from store/record_json.h with those structs (no SQL JSON
+ * function, no JSON built here). The calls themselves are in
  * store_merchants.c, store_terminals.c and store_repairs.c: each commits the
  * ingest batch, opens a FULL transaction, loads rows, lets the rules of
  * lifecycle/ decide, saves rows, history lines and the audit row, and
@@ -12,12 +13,11 @@
  */
 #include "store/sqlite/store_lifecycle_internal.h"
 
-#include "lifecycle/views.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/record_json.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
@@ -77,33 +77,6 @@ char *life__text1(sqlite3 *db, const char *sql, const char *arg, int64_t iarg)
         out = strdup((const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
     return out;
-}
-
-/* Dumps o (stolen) as compact JSON text, heap (NULL if o is NULL or on
- * allocation failure). Views keep their members in the order built. */
-char *life__dump(json_t *o)
-{
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-    json_decref(o);
-    return text;
-}
-
-/* Runs a one-row query (text ?1, integer ?2) and builds its row with fn. */
-static json_t *life__one(sqlite3 *db, const char *sql, const char *arg, int64_t iarg,
-                         json_t *(*fn)(sqlite3_stmt *s))
-{
-    sqlite3_stmt *s;
-    json_t *o = NULL;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        return NULL;
-    life__bind_text(s, 1, arg);
-    sqlite3_bind_int64(s, 2, iarg);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        o = fn(s);
-    sqlite3_finalize(s);
-    return o;
 }
 
 /* The audit row and its references, in the open transaction. */
@@ -172,15 +145,6 @@ void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m)
     m->created_ms = sqlite3_column_int64(s, 11);
     m->updated_ms = sqlite3_column_int64(s, 12);
     life__col(s, 13, m->region, sizeof(m->region));
-}
-
-char *life__merchant_text(const struct pfs_merchant *m)
-{
-    json_t *o = pfs_merchant_to_json(m);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
-    json_decref(o);
-    return s;
 }
 
 int pfs_store_merchant_get(struct pfs_store *st, const char *id, struct pfs_merchant *m)
@@ -290,7 +254,7 @@ int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term
 }
 
 /* A terminal's view: its registry entry, state, binding, lock and open repair. */
-static const char life__term_view[] =
+static const char life__term_view_sql[] =
         "SELECT d.serial, d.model, d.status, t.state, t.merchant_id, t.fee_plan, t.tz,"
         " coalesce(t.tags, '[]'), t.bound_ms, t.lock_want, t.lock_cmd, t.lock_acked,"
         " t.lock_reason, t.provision, (SELECT r.id FROM repairs r WHERE r.serial = d.serial AND"
@@ -298,22 +262,23 @@ static const char life__term_view[] =
         " FROM devices d LEFT JOIN terminals t ON t.serial = d.serial WHERE d.serial = ?1";
 
 /* A nullable text column: NULL for SQL NULL (borrowed until the next step). */
-static const char *life__ctext(sqlite3_stmt *s, int col)
+const char *life__ctext(sqlite3_stmt *s, int col)
 {
     return (const char *)sqlite3_column_text(s, col);
 }
 
 /* A nullable integer column: PFS_VIEW_NULL for SQL NULL. */
-static int64_t life__cint(sqlite3_stmt *s, int col)
+int64_t life__cint(sqlite3_stmt *s, int col)
 {
     return sqlite3_column_type(s, col) == SQLITE_NULL ? PFS_VIEW_NULL
                                                       : sqlite3_column_int64(s, col);
 }
 
-static json_t *life__term_row(sqlite3_stmt *s)
+static void life__term_read(sqlite3_stmt *s, struct pfs_term_view *v)
 {
     const char *status = life__ctext(s, 2), *state = life__ctext(s, 3);
-    struct pfs_term_view v = {
+
+    *v = (struct pfs_term_view){
             .serial = life__ctext(s, 0),
             .model = life__ctext(s, 1),
             .registry = status,
@@ -332,13 +297,45 @@ static json_t *life__term_row(sqlite3_stmt *s)
             .repair_id = life__cint(s, 14),
             .updated_ms = life__cint(s, 15),
     };
+}
 
-    return pfs_term_view_json(&v);
+int life__term_view(sqlite3 *db, const char *serial, pfs_term_view_cb cb, void *ctx)
+{
+    struct pfs_term_view v;
+    sqlite3_stmt *s;
+    int rc, step;
+
+    if (sqlite3_prepare_v2(db, life__term_view_sql, -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        life__term_read(s, &v);
+        rc = cb(ctx, &v);
+    } else {
+        rc = step == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int life__term_text_cb(void *ctx, const struct pfs_term_view *v)
+{
+    char **text = ctx;
+
+    *text = pfs_rec_term_text(v);
+    return *text ? 0 : PF_ENOMEM;
 }
 
 char *life__term_text(sqlite3 *db, const char *serial)
 {
-    return life__dump(life__one(db, life__term_view, serial, 0, life__term_row));
+    char *text = NULL;
+
+    if (life__term_view(db, serial, life__term_text_cb, &text)) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }
 
 int life__row_put(sqlite3 *db, const char *serial, const struct life__row *r, int64_t now,
@@ -546,7 +543,7 @@ static int life__snapshot_diags(sqlite3 *db, const char *serial,
     sqlite3_bind_int(s, 2, LIFE_SNAPSHOT_DIAGS);
     while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < LIFE_SNAPSHOT_DIAGS) {
         struct pfs_diag_rec *r = &d[*n];
-        const char *result = life__ctext(s, 5);
+        const char *result = (const char *)sqlite3_column_text(s, 5);
 
         memset(r, 0, sizeof(*r));
         pfs_sqlite_col_text(s, 0, r->id, sizeof(r->id));
@@ -585,7 +582,7 @@ char *life__snapshot(sqlite3 *db, const char *serial, int64_t now)
     if (!rc) {
         snap.health = have_health ? &h : NULL;
         snap.alerts = alerts;
-        text = life__dump(pfs_repair_snapshot_json(&snap));
+        text = pfs_rec_snapshot_text(&snap);
     }
     for (size_t i = 0; i < snap.ndiags; i++)
         free((char *)diags[i].result);
@@ -634,9 +631,9 @@ int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id)
 }
 /* --- repairs --- */
 
-json_t *life__repair_row(sqlite3_stmt *s)
+void life__repair_read(sqlite3_stmt *s, struct pfs_repair_view *v)
 {
-    struct pfs_repair_view v = {
+    *v = (struct pfs_repair_view){
             .id = sqlite3_column_int64(s, 0),
             .serial = life__ctext(s, 1),
             .state = life__ctext(s, 2),
@@ -655,77 +652,43 @@ json_t *life__repair_row(sqlite3_stmt *s)
             .closed_ms = life__cint(s, 15),
             .updated_ms = sqlite3_column_int64(s, 16),
     };
-
-    return pfs_repair_view_json(&v);
 }
 
-json_t *life__event_row(sqlite3_stmt *s)
+int life__repair_view(sqlite3 *db, int64_t id, pfs_repair_view_cb cb, void *ctx)
 {
-    struct pfs_term_event_view e = {
-            .id = sqlite3_column_int64(s, 0),
-            .ts_ms = sqlite3_column_int64(s, 1),
-            .kind = life__ctext(s, 2),
-            .from = life__ctext(s, 3),
-            .to = life__ctext(s, 4),
-            .merchant_id = life__ctext(s, 5),
-            .other = life__ctext(s, 6),
-            .repair_id = life__cint(s, 7),
-            .actor = life__ctext(s, 8),
-            .detail = life__ctext(s, 9),
-    };
-
-    return pfs_term_event_json(&e);
-}
-
-json_t *life__update_row(sqlite3_stmt *s)
-{
-    struct pfs_update_view u = {
-            .ts_ms = sqlite3_column_int64(s, 0),
-            .offer = life__ctext(s, 1),
-            .bundle = life__ctext(s, 2),
-            .kind = life__ctext(s, 3),
-            .version = life__ctext(s, 4),
-            .status = life__ctext(s, 5),
-            .reason = life__ctext(s, 6),
-            .code = life__ctext(s, 7),
-            .message = life__ctext(s, 8),
-    };
-
-    return pfs_update_line_json(&u);
-}
-
-json_t *life__merchant_terminal_row(sqlite3_stmt *s)
-{
-    return pfs_merchant_terminal_json(life__ctext(s, 0), life__ctext(s, 1), life__ctext(s, 2),
-                                      life__cint(s, 3), sqlite3_column_int(s, 4) != 0);
-}
-
-int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit,
-               json_t *(*row)(sqlite3_stmt *s), json_t *arr)
-{
+    struct pfs_repair_view v;
     sqlite3_stmt *s;
-    int step;
+    int rc, step;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, LIFE_REPAIR_VIEW " WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
-    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, limit);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        json_t *o = row(s);
-
-        if (!o || json_array_append_new(arr, o)) {
-            sqlite3_finalize(s);
-            return PF_ENOMEM;
-        }
+    sqlite3_bind_int64(s, 1, id);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        life__repair_read(s, &v);
+        rc = cb(ctx, &v);
+    } else {
+        rc = step == SQLITE_DONE ? PF_ENOENT : PF_EIO;
     }
     sqlite3_finalize(s);
-    return step == SQLITE_DONE ? 0 : PF_EIO;
+    return rc;
+}
+
+static int life__repair_text_cb(void *ctx, const struct pfs_repair_view *v)
+{
+    char **text = ctx;
+
+    *text = pfs_rec_repair_text(v);
+    return *text ? 0 : PF_ENOMEM;
 }
 
 char *life__repair_text(sqlite3 *db, int64_t id)
 {
-    char sql[sizeof(LIFE_REPAIR_VIEW) + 32];
+    char *text = NULL;
 
-    snprintf(sql, sizeof(sql), "%s WHERE id = ?2", LIFE_REPAIR_VIEW);
-    return life__dump(life__one(db, sql, NULL, id, life__repair_row));
+    if (life__repair_view(db, id, life__repair_text_cb, &text)) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }

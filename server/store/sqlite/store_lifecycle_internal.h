@@ -1,8 +1,9 @@
 /*
  * store_lifecycle_internal.h - what the SQLite files of store_lifecycle.h
  * share: the lifecycle rows they load and save (merchants, terminals, repairs,
- * history lines, audit rows with their references) and the rows of the
- * views that lifecycle/views.c turns into JSON. Implemented in store_lifecycle.c; used by
+ * history lines, audit rows with their references) and the reading of the
+ * view records of store_lifecycle.h; the JSON text the backend stores comes
+ * from store/record_json.h. Implemented in store_lifecycle.c; used by
  * store_merchants.c, store_terminals.c and store_repairs.c. Names keep the
  * module's life__ prefix, as libuv's uv__ functions shared between its files.
  * Not for callers outside server/store/sqlite/.
@@ -10,7 +11,6 @@
 #ifndef PFS_STORE_LIFECYCLE_INTERNAL_H
 #define PFS_STORE_LIFECYCLE_INTERNAL_H
 
-#include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,7 +24,7 @@ extern const struct pfs_actor life__system;
     "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"         \
     " status, created_ms, updated_ms, region"
 
-/* The columns of a repair record's view, in life__repair_row's order. */
+/* The columns of a repair record's view, in life__repair_read's order. */
 #define LIFE_REPAIR_VIEW                                                                           \
     "SELECT id, serial, state, source, reason, merchant_id, replaced_by, fault_codes, parts,"      \
     " notes, snapshot, opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms,"              \
@@ -89,20 +89,19 @@ void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m);
 /* The terminal's open repair, 0 if none. */
 int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id);
 
-/* --- views (lifecycle/views.h builds them; text is heap, NULL on failure) --- */
-char *life__dump(json_t *o);
-char *life__merchant_text(const struct pfs_merchant *m);
+/* --- view records (borrowed from the statement until its next step) --- */
+/* A nullable text column (NULL for SQL NULL) and integer (PFS_VIEW_NULL). */
+const char *life__ctext(sqlite3_stmt *s, int col);
+int64_t life__cint(sqlite3_stmt *s, int col);
+/* A row of LIFE_REPAIR_VIEW. */
+void life__repair_read(sqlite3_stmt *s, struct pfs_repair_view *v);
+/* One record to cb: PF_EUNKNOWN_SERIAL / PF_ENOENT when there is none. */
+int life__term_view(sqlite3 *db, const char *serial, pfs_term_view_cb cb, void *ctx);
+int life__repair_view(sqlite3 *db, int64_t id, pfs_repair_view_cb cb, void *ctx);
+/* Their text for audit rows (record_json.h): heap, NULL on failure. */
 char *life__term_text(sqlite3 *db, const char *serial);
 char *life__repair_text(sqlite3 *db, int64_t id);
+/* The snapshot a repair keeps of its terminal, as text. */
 char *life__snapshot(sqlite3 *db, const char *serial, int64_t now);
-/* Appends each row of a query (text ?1, integer ?2) to arr, built by row. */
-int life__rows(sqlite3 *db, const char *sql, const char *serial, int limit,
-               json_t *(*row)(sqlite3_stmt *s), json_t *arr);
-/* Row builders: a repair (LIFE_REPAIR_VIEW), a history line, an update
- * outcome, a merchant's terminal (serial, model, state, bound_ms, lock_want). */
-json_t *life__repair_row(sqlite3_stmt *s);
-json_t *life__event_row(sqlite3_stmt *s);
-json_t *life__update_row(sqlite3_stmt *s);
-json_t *life__merchant_terminal_row(sqlite3_stmt *s);
 
 #endif

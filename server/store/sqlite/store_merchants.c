@@ -1,7 +1,8 @@
 /*
  * store_merchants.c - the merchants of store_lifecycle.h on SQLite: adding,
  * listing and changing them (the review flow and its checks are merchant.c's),
- * and the terminals bound to one.
+ * and the terminals bound to one. Merchants are audited with the text of
+ * store/record_json.h.
  */
 #include "store/sqlite/store_lifecycle_internal.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/record_json.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
@@ -58,7 +60,7 @@ int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
     rc = life__merchant_write(db, &rec, true, err);
     if (rc)
         goto out_end;
-    after = life__merchant_text(&rec);
+    after = pfs_rec_merchant_text(&rec);
     rc = after ? life__audit(db, actor, now_ms, "merchant.add", rec.id, NULL, after, NULL, NULL,
                              rec.id, err)
                : pf_error_set(err, PF_ENOMEM, "out of memory");
@@ -167,8 +169,8 @@ int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *
         if (rc)
             goto out_end;
     }
-    before = life__merchant_text(&cur);
-    after = life__merchant_text(&rec);
+    before = pfs_rec_merchant_text(&cur);
+    after = pfs_rec_merchant_text(&rec);
     snprintf(act, sizeof(act), "merchant.%s", action);
     rc = before && after
                  ? life__audit(db, actor, now_ms, act, id, before, after, NULL, NULL, id, err)
@@ -182,7 +184,8 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_cb cb, void *ctx)
+int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_merchant_term_cb cb,
+                                 void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -197,10 +200,15 @@ int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_json_
         return PF_EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char *text = life__dump(life__merchant_terminal_row(s));
+        struct pfs_merchant_term_view t = {
+                .serial = life__ctext(s, 0),
+                .model = life__ctext(s, 1),
+                .state = life__ctext(s, 2),
+                .bound_ms = life__cint(s, 3),
+                .locked = sqlite3_column_int(s, 4) != 0,
+        };
 
-        rc = text ? cb(ctx, text) : PF_ENOMEM;
-        free(text);
+        rc = cb(ctx, &t);
         if (rc)
             break;
     }

@@ -1,7 +1,8 @@
 /*
  * store_repairs.c - the repair records of store_lifecycle.h on SQLite (opening,
- * moving them; repair.c decides what each step does to the terminal), and a
- * terminal's history and the audit search.
+ * moving them; repair.c decides what each step does to the terminal; audited
+ * with the text of store/record_json.h), and the records of a terminal's
+ * history and the audit search.
  */
 #include "store/sqlite/store_lifecycle_internal.h"
 
@@ -12,10 +13,9 @@
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
-int pfs_store_repair_json(struct pfs_store *st, int64_t id, char **json)
+int pfs_store_repair_view(struct pfs_store *st, int64_t id, pfs_repair_view_cb cb, void *ctx)
 {
-    *json = life__repair_text(pfs_store_sqlite_db(st), id);
-    return *json ? 0 : PF_ENOENT;
+    return life__repair_view(pfs_store_sqlite_db(st), id, cb, ctx);
 }
 
 int pfs_store_repair_open(struct pfs_store *st, const char *serial, const char *reason,
@@ -188,7 +188,7 @@ out_end:
 }
 
 int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, int limit,
-                          pfs_json_cb cb, void *ctx)
+                          pfs_repair_view_cb cb, void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char sql[sizeof(LIFE_REPAIR_VIEW) + 200];
@@ -206,10 +206,10 @@ int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, i
     sqlite3_bind_int(s, 3, state == -2);
     sqlite3_bind_int(s, 4, limit);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char *text = life__dump(life__repair_row(s));
+        struct pfs_repair_view v;
 
-        rc = text ? cb(ctx, text) : PF_ENOMEM;
-        free(text);
+        life__repair_read(s, &v);
+        rc = cb(ctx, &v);
         if (rc)
             break;
     }
@@ -221,50 +221,78 @@ int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, i
 
 /* --- history and audit --- */
 
-int pfs_store_history_json(struct pfs_store *st, const char *serial, int limit, char **json)
+int pfs_store_term_events(struct pfs_store *st, const char *serial, int limit, pfs_term_event_cb cb,
+                          void *ctx)
 {
-    sqlite3 *db = pfs_store_sqlite_db(st);
-    char sql[sizeof(LIFE_REPAIR_VIEW) + 128];
-    json_t *o = NULL, *events = json_array(), *repairs = json_array(), *updates = json_array();
-    char *term = NULL;
-    int rc;
+    sqlite3_stmt *s;
+    int rc = 0, step;
 
-    *json = NULL;
-    rc = pfs_store_term_json(st, serial, &term);
-    if (rc)
-        goto out_free;
-    if (!events || !repairs || !updates) {
-        rc = PF_ENOMEM;
-        goto out_free;
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT id, ts_ms, kind, from_state, to_state, merchant_id, other,"
+                           " repair_id, actor, detail FROM (SELECT * FROM terminal_events"
+                           " WHERE serial = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, limit);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct pfs_term_event_view e = {
+                .id = sqlite3_column_int64(s, 0),
+                .ts_ms = sqlite3_column_int64(s, 1),
+                .kind = life__ctext(s, 2),
+                .from = life__ctext(s, 3),
+                .to = life__ctext(s, 4),
+                .merchant_id = life__ctext(s, 5),
+                .other = life__ctext(s, 6),
+                .repair_id = life__cint(s, 7),
+                .actor = life__ctext(s, 8),
+                .detail = life__ctext(s, 9),
+        };
+
+        rc = cb(ctx, &e);
+        if (rc)
+            break;
     }
-    rc = life__rows(db,
-                    "SELECT id, ts_ms, kind, from_state AS \"from\", to_state AS \"to\","
-                    " merchant_id, other, repair_id, actor, detail FROM (SELECT * FROM"
-                    " terminal_events WHERE serial = ?1 ORDER BY id DESC LIMIT ?2)"
-                    " ORDER BY id",
-                    serial, limit, life__event_row, events);
-    snprintf(sql, sizeof(sql), "%s WHERE serial = ?1 ORDER BY id DESC LIMIT ?2", LIFE_REPAIR_VIEW);
-    if (!rc)
-        rc = life__rows(db, sql, serial, limit, life__repair_row, repairs);
-    if (!rc)
-        rc = life__rows(db,
-                        "SELECT recv_ms AS ts_ms, offer, bundle, kind, version, status, reason,"
-                        " code, message FROM update_events WHERE serial = ?1 ORDER BY seq DESC"
-                        " LIMIT ?2",
-                        serial, limit, life__update_row, updates);
-    if (rc)
-        goto out_free;
-    o = json_pack("{s:s, s:o, s:O, s:O, s:O}", "serial", serial, "terminal",
-                  json_loads(term, 0, NULL), "events", events, "repairs", repairs, "updates",
-                  updates);
-    *json = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    rc = *json ? 0 : PF_ENOMEM;
-out_free:
-    json_decref(o);
-    json_decref(events);
-    json_decref(repairs);
-    json_decref(updates);
-    free(term);
+    if (!rc && step != SQLITE_DONE)
+        rc = PF_EIO;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_term_updates(struct pfs_store *st, const char *serial, int limit,
+                           pfs_update_view_cb cb, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = 0, step;
+
+    if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+                           "SELECT recv_ms, offer, bundle, kind, version, status, reason, code,"
+                           " message FROM update_events WHERE serial = ?1 ORDER BY seq DESC"
+                           " LIMIT ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, limit);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct pfs_update_view u = {
+                .ts_ms = sqlite3_column_int64(s, 0),
+                .offer = life__ctext(s, 1),
+                .bundle = life__ctext(s, 2),
+                .kind = life__ctext(s, 3),
+                .version = life__ctext(s, 4),
+                .status = life__ctext(s, 5),
+                .reason = life__ctext(s, 6),
+                .code = life__ctext(s, 7),
+                .message = life__ctext(s, 8),
+        };
+
+        rc = cb(ctx, &u);
+        if (rc)
+            break;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = PF_EIO;
+    sqlite3_finalize(s);
     return rc;
 }
 

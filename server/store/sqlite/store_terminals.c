@@ -2,7 +2,8 @@
  * store_terminals.c - the terminals of store_lifecycle.h on SQLite: binding,
  * unbinding, retiring, tags, the swap, and posfleetd's own transitions
  * (activation, tamper lock, lock reports). Each loads the rows, asks
- * lifecycle.c's rules, and saves what they decided in one transaction.
+ * lifecycle.c's rules, and saves what they decided in one transaction; the
+ * audit's before/after text comes from store/record_json.h.
  */
 #include "store/sqlite/store_lifecycle_internal.h"
 
@@ -10,19 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/record_json.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
-int pfs_store_term_json(struct pfs_store *st, const char *serial, char **json)
+int pfs_store_term_view(struct pfs_store *st, const char *serial, pfs_term_view_cb cb, void *ctx)
 {
-    struct pfs_term t;
-    int rc = pfs_store_term_get(st, serial, &t);
-
-    *json = NULL;
-    if (rc)
-        return rc;
-    *json = life__term_text(pfs_store_sqlite_db(st), serial);
-    return *json ? 0 : PF_EIO;
+    return life__term_view(pfs_store_sqlite_db(st), serial, cb, ctx);
 }
 
 int pfs_store_term_binding(struct pfs_store *st, const char *serial,
@@ -95,11 +90,11 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
         rc = life__registry_merchant(db, serial, merchant_id, err);
     if (!rc && activate) {
         struct pfs_merchant act = m;
-        char *mb = life__merchant_text(&m), *ma;
+        char *mb = pfs_rec_merchant_text(&m), *ma;
 
         act.status = PFS_MERCHANT_ACTIVE;
         act.updated_ms = now_ms;
-        ma = life__merchant_text(&act);
+        ma = pfs_rec_merchant_text(&act);
         rc = life__merchant_write(db, &act, false, err);
         if (!rc)
             rc = mb && ma ? life__audit(db, actor, now_ms, "merchant.activate", m.id, mb, ma, NULL,
@@ -281,14 +276,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     fees = life__text1(db, "SELECT fee_plan FROM terminals WHERE serial = ?1", old_serial, 0);
     tz = life__text1(db, "SELECT tz FROM terminals WHERE serial = ?1", old_serial, 0);
     tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", old_serial, 0);
-    {
-        json_t *p = json_pack("{s:s, s:o, s:s, s:I}", "from", old_serial, "fee_plan",
-                              fees ? json_loads(fees, 0, NULL) : json_array(), "reason", "swap",
-                              "since_ms", (json_int_t)now_ms);
-
-        prov = p ? json_dumps(p, JSON_COMPACT) : NULL;
-        json_decref(p);
-    }
+    prov = pfs_rec_swap_provision_text(old_serial, fees, now_ms);
     if (!ob || !nb || !prov) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out_end;
@@ -346,23 +334,14 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
         rc = life__event(db, new_serial, now_ms, "swap_in", (int)n.state, (int)nto, o.merchant_id,
                          old_serial, 0, actor, detail, err);
     if (!rc) {
-        json_t *b = json_pack("{s:o, s:o}", "old", json_loads(ob, 0, NULL), "new",
-                              json_loads(nb, 0, NULL));
         char *oa = life__term_text(db, old_serial), *na = life__term_text(db, new_serial);
         char *rj = life__repair_text(db, rid);
-        json_t *a = oa && na && rj
-                            ? json_pack("{s:o, s:o, s:o, s:s}", "old", json_loads(oa, 0, NULL),
-                                        "new", json_loads(na, 0, NULL), "repair",
-                                        json_loads(rj, 0, NULL), "reason", reason)
-                            : NULL;
-        char *bs = b ? json_dumps(b, JSON_COMPACT) : NULL,
-             *as = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        char *bs = pfs_rec_swap_before_text(ob, nb),
+             *as = oa && na && rj ? pfs_rec_swap_after_text(oa, na, rj, reason) : NULL;
 
         rc = bs && as ? life__audit(db, actor, now_ms, "terminal.swap", old_serial, bs, as,
                                     old_serial, new_serial, o.merchant_id, err)
                       : pf_error_set(err, PF_ENOMEM, "out of memory");
-        json_decref(b);
-        json_decref(a);
         free(bs);
         free(as);
         free(oa);

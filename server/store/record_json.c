@@ -1,0 +1,79 @@
+/*
+ * record_json.c - the JSON text store backends write (record_json.h), with
+ * jansson. Lifecycle records go through lifecycle/views.c so an audit row
+ * holds exactly what the API shows; the dump flags are the ones each row has
+ * always been written with (views in build order, merchants and registry
+ * entries with sorted keys).
+ */
+#include "store/record_json.h"
+
+#include <jansson.h>
+
+#include "lifecycle/views.h"
+
+/* Dumps o (stolen) as compact JSON text; NULL if o is NULL. */
+static char *rec__dump(json_t *o, size_t flags)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT | flags) : NULL;
+
+    json_decref(o);
+    return text;
+}
+
+/* The value of a JSON text; NULL (which fails the enclosing json_pack) if
+ * text is NULL or malformed. */
+static json_t *rec__load(const char *text)
+{
+    return text ? json_loads(text, 0, NULL) : NULL;
+}
+
+char *pfs_rec_term_text(const struct pfs_term_view *v)
+{
+    return rec__dump(pfs_term_view_json(v), 0);
+}
+
+char *pfs_rec_repair_text(const struct pfs_repair_view *v)
+{
+    return rec__dump(pfs_repair_view_json(v), 0);
+}
+
+char *pfs_rec_snapshot_text(const struct pfs_repair_snapshot *s)
+{
+    return rec__dump(pfs_repair_snapshot_json(s), 0);
+}
+
+char *pfs_rec_merchant_text(const struct pfs_merchant *m)
+{
+    return rec__dump(pfs_merchant_to_json(m), JSON_SORT_KEYS);
+}
+
+char *pfs_rec_device_text(const struct pfs_device *d)
+{
+    return rec__dump(json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "serial", d->serial, "model",
+                               d->model, "hw_rev", *d->hw_rev ? d->hw_rev : NULL, "merchant_id",
+                               *d->merchant_id ? d->merchant_id : NULL, "status",
+                               pfs_dev_status_names[d->status]),
+                     JSON_SORT_KEYS);
+}
+
+char *pfs_rec_swap_before_text(const char *old_term, const char *new_term)
+{
+    return rec__dump(
+            json_pack("{s:o, s:o}", "old", rec__load(old_term), "new", rec__load(new_term)), 0);
+}
+
+char *pfs_rec_swap_after_text(const char *old_term, const char *new_term, const char *repair,
+                              const char *reason)
+{
+    return rec__dump(json_pack("{s:o, s:o, s:o, s:s}", "old", rec__load(old_term), "new",
+                               rec__load(new_term), "repair", rec__load(repair), "reason", reason),
+                     0);
+}
+
+char *pfs_rec_swap_provision_text(const char *old_serial, const char *fee_plan, int64_t now_ms)
+{
+    return rec__dump(json_pack("{s:s, s:o, s:s, s:I}", "from", old_serial, "fee_plan",
+                               fee_plan ? json_loads(fee_plan, 0, NULL) : json_array(), "reason",
+                               "swap", "since_ms", (json_int_t)now_ms),
+                     0);
+}

@@ -1,0 +1,39 @@
+/*
+ * record_json.h - the JSON text a store backend writes, built once for every
+ * backend: the before/after of audit rows (a terminal, a repair, a merchant,
+ * a registry entry, a swap), the snapshot a repair keeps of its terminal and
+ * the provision a swapped-in terminal gets. A backend loads rows into the
+ * records of store.h / store_lifecycle.h and stores the text it gets here,
+ * so a second backend prints identical audit rows without copying code and
+ * keeps SQL and row <-> record mapping only. The lifecycle records print as
+ * lifecycle/views.h builds them, the same JSON the API answers with.
+ *
+ * Records are borrowed for the call. Every function returns compact JSON
+ * text on the heap that the caller frees with free(), or NULL on allocation
+ * failure or malformed embedded JSON text.
+ */
+#ifndef PFS_RECORD_JSON_H
+#define PFS_RECORD_JSON_H
+
+#include <stdint.h>
+
+#include "lifecycle/merchant.h"
+#include "store/store.h"
+#include "store/store_lifecycle.h"
+
+char *pfs_rec_term_text(const struct pfs_term_view *v);
+char *pfs_rec_repair_text(const struct pfs_repair_view *v);
+char *pfs_rec_snapshot_text(const struct pfs_repair_snapshot *s);
+/* Keys sorted, as merchants and registry entries have always been audited. */
+char *pfs_rec_merchant_text(const struct pfs_merchant *m);
+char *pfs_rec_device_text(const struct pfs_device *d);
+/* A swap's audit row: before {"old","new"} from the two terminals' texts
+ * (pfs_rec_term_text); after adds the repair's text and the reason. */
+char *pfs_rec_swap_before_text(const char *old_term, const char *new_term);
+char *pfs_rec_swap_after_text(const char *old_term, const char *new_term, const char *repair,
+                              const char *reason);
+/* The provisioning record of a terminal swapped in for old_serial: where it
+ * came from, old's fee plan (JSON array text; NULL: none), why and when. */
+char *pfs_rec_swap_provision_text(const char *old_serial, const char *fee_plan, int64_t now_ms);
+
+#endif
