@@ -56,6 +56,16 @@ char *pfs_rec_device_text(const struct pfs_device *d)
                      JSON_SORT_KEYS);
 }
 
+char *pfs_rec_diag_request_text(const struct pfs_diag_rec *r)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I}", "id", r->id, "command", r->command, "deadline_ms",
+                          (json_int_t)r->deadline_ms);
+
+    if (o && r->args)
+        json_object_set_new(o, "args", json_loads(r->args, 0, NULL));
+    return rec__dump(o, JSON_SORT_KEYS);
+}
+
 char *pfs_rec_swap_before_text(const char *old_term, const char *new_term)
 {
     return rec__dump(

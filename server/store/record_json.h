@@ -1,7 +1,7 @@
 /*
  * record_json.h - the JSON text a store backend writes, built once for every
  * backend: the before/after of audit rows (a terminal, a repair, a merchant,
- * a registry entry, a swap), the snapshot a repair keeps of its terminal and
+ * a registry entry, a swap, a diagnostic request), the snapshot a repair keeps of its terminal and
  * the provision a swapped-in terminal gets. A backend loads rows into the
  * records of store.h / store_lifecycle.h and stores the text it gets here,
  * so a second backend prints identical audit rows without copying code and
@@ -19,6 +19,7 @@
 
 #include "lifecycle/merchant.h"
 #include "store/store.h"
+#include "store/store_diag.h"
 #include "store/store_lifecycle.h"
 
 char *pfs_rec_term_text(const struct pfs_term_view *v);
@@ -27,6 +28,9 @@ char *pfs_rec_snapshot_text(const struct pfs_repair_snapshot *s);
 /* Keys sorted, as merchants and registry entries have always been audited. */
 char *pfs_rec_merchant_text(const struct pfs_merchant *m);
 char *pfs_rec_device_text(const struct pfs_device *d);
+/* A diagnostic request as its "diag.request" row keeps it: id, command,
+ * deadline and the arguments (left out when absent or malformed). */
+char *pfs_rec_diag_request_text(const struct pfs_diag_rec *r);
 /* A swap's audit row: before {"old","new"} from the two terminals' texts
  * (pfs_rec_term_text); after adds the repair's text and the reason. */
 char *pfs_rec_swap_before_text(const char *old_term, const char *new_term);

@@ -1888,7 +1888,17 @@ START_TEST(diagnostics)
     add("T1", "PX-500");
     ck_assert_int_eq(pfs_store_diag_create(st, &r, &sup, 100, &err), 0);
     ck_assert_int_eq(pfs_store_diag_create(st, &r, &sup, 100, &err), PF_EEXIST);
-    ck_assert_str_eq(audit_of("T1").action[0], "diag.request");
+    {
+        struct audits au = audit_of("T1");
+        char *text = pfs_rec_diag_request_text(&r);
+
+        ck_assert_str_eq(au.action[0], "diag.request");
+        ck_assert_ptr_nonnull(text);
+        ck_assert_str_eq(au.after_text[0], text);
+        ck_assert_str_eq(text, "{\"args\":{\"lines\":10},\"command\":\"logs\","
+                               "\"deadline_ms\":1000,\"id\":\"d1\"}");
+        free(text);
+    }
     memset(&x, 0, sizeof(x));
     ck_assert_int_eq(pfs_store_diag_get(st, "d1", diags__cb, &x), 0);
     ck_assert_str_eq(x.status, "pending");

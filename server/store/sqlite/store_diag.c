@@ -1,16 +1,16 @@
 /*
  * store_diag.c - the SQLite backend of store_diag.h (tables of migration
  * 006_diag). Shares the connection of store_sqlite.c and the helpers of
- * store_tx.h.
+ * store_tx.h; a request's audit text comes from store/record_json.h.
  */
 #include "store/store_diag.h"
 
-#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/record_json.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
@@ -104,7 +104,6 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s = NULL;
-    json_t *after = NULL;
     char *after_s = NULL;
     int rc;
 
@@ -142,11 +141,7 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
                           "store: diag request: %s", sqlite3_errmsg(db));
         goto out_end;
     }
-    after = json_pack("{s:s, s:s, s:I}", "id", r->id, "command", r->command, "deadline_ms",
-                      (json_int_t)r->deadline_ms);
-    if (after && r->args)
-        json_object_set_new(after, "args", json_loads(r->args, 0, NULL));
-    after_s = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    after_s = pfs_rec_diag_request_text(r);
     if (!after_s) {
         rc = pf_error_set(err, PF_ENOMEM, "store: diag audit: out of memory");
         goto out_end;
@@ -159,7 +154,6 @@ int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
     }
 out_end:
     sqlite3_finalize(s);
-    json_decref(after);
     free(after_s);
     return pfs_sqlite_end(st, rc, err);
 }
