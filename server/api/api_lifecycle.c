@@ -5,8 +5,9 @@
  * merchant or time. The routes and their roles are rows of api.c's table.
  * The store hands back records (store_lifecycle.h); the answers are built
  * from them with jansson by lifecycle/views.c, the same JSON the audit log
- * keeps. It is one file of about 900 lines: merchants, terminals and repairs
- * can become a file each.
+ * keeps. About 900 lines in one file because merchants, terminals, repairs
+ * and the audit search share its body, time and argument helpers; each can
+ * become a file of its own with those helpers in a shared header.
  */
 #define _GNU_SOURCE /* timegm */
 #include "api/api_handlers.h"
