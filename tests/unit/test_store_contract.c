@@ -180,7 +180,7 @@ struct audits {
     char target[16][64];
     bool before[16], after[16];
     int64_t id[16];
-    char after_text[16][4096]; /* "" when NULL */
+    char before_text[16][4096], after_text[16][4096]; /* "" when NULL */
 };
 
 static int audits__cb(void *ctx, const struct pfs_audit *a)
@@ -193,6 +193,7 @@ static int audits__cb(void *ctx, const struct pfs_audit *a)
         x->before[x->n] = a->before != NULL;
         x->after[x->n] = a->after != NULL;
         x->id[x->n] = a->id;
+        snprintf(x->before_text[x->n], sizeof(x->before_text[0]), "%s", a->before ? a->before : "");
         snprintf(x->after_text[x->n], sizeof(x->after_text[0]), "%s", a->after ? a->after : "");
     }
     x->n++;
@@ -309,7 +310,7 @@ static struct term_rec term_of(const char *serial, int rc)
 struct repair_rec {
     int64_t id, opened_ms, received_ms, diagnosed_ms, repaired_ms, closed_ms, updated_ms;
     char serial[32], state[24], source[16], reason[64], merchant_id[40], replaced_by[32];
-    char fault_codes[128], parts[128], notes[128], snapshot[1024];
+    char fault_codes[128], parts[128], notes[128], snapshot[2048];
     char *text; /* record_json.h's text of the record (heap) */
 };
 
@@ -1139,6 +1140,7 @@ START_TEST(terminals)
     char mid[PFS_MERCHANT_ID_MAX + 1], tz[PFS_TZ_MAX + 1], fees[256];
     struct mterm_recs mt;
     struct term_rec v;
+    char *unbound;
     struct audits a;
     bool changed = false;
     int n = 0;
@@ -1162,7 +1164,7 @@ START_TEST(terminals)
     ck_assert(v.bound_ms == PFS_VIEW_NULL && v.repair_id == PFS_VIEW_NULL &&
               v.updated_ms == PFS_VIEW_NULL);
     ck_assert(!v.lock_want);
-    free(v.text);
+    unbound = v.text; /* the terminal.bind row's before */
     ck_assert_int_eq(pfs_store_term_get(st, "NOPE", &t), PF_EUNKNOWN_SERIAL);
     ck_assert_int_eq(pfs_store_term_binding(st, "T1", mid, tz, fees, sizeof(fees)), 0);
     ck_assert_str_eq(mid, "");
@@ -1201,7 +1203,10 @@ START_TEST(terminals)
     a = audit_of("T1");
     ck_assert_str_eq(a.action[0], "terminal.bind");
     ck_assert_ptr_nonnull(v.text);
+    ck_assert_ptr_nonnull(unbound);
+    ck_assert_str_eq(a.before_text[0], unbound);
     ck_assert_str_eq(a.after_text[0], v.text);
+    free(unbound);
     free(v.text);
     memset(&mt, 0, sizeof(mt));
     ck_assert_int_eq(pfs_store_merchant_terminals(st, "M1", mterm__cb, &mt), 0);
@@ -1300,7 +1305,7 @@ START_TEST(swap)
     struct pf_error err = {0};
     int64_t rid = -1;
     int n_audit = 0, n_repairs = 0;
-    struct term_rec ov, nv;
+    struct term_rec ov, nv, ov0, nv0;
     struct repair_rec r;
     struct event_recs ev;
     struct audits a;
@@ -1330,6 +1335,8 @@ START_TEST(swap)
             pfs_store_term_swap(st, "OLD", "ALIEN", "x", NULL, NULL, &sup, 2100, &rid, &err),
             PF_ESTATE);
     /* the swap */
+    ov0 = term_of("OLD", 0);
+    nv0 = term_of("NEW", 0);
     h.rc = 0;
     ck_assert_int_eq(
             pfs_store_term_swap(st, "OLD", "NEW", "broken", hook__swap, &h, &sup, 3000, &rid, &err),
@@ -1372,12 +1379,18 @@ START_TEST(swap)
     a = audit_of("OLD");
     ck_assert_str_eq(a.action[0], "terminal.swap");
     {
+        char *before = pfs_rec_swap_before_text(ov0.text, nv0.text);
         char *after = pfs_rec_swap_after_text(ov.text, nv.text, r.text, "broken");
 
+        ck_assert_ptr_nonnull(before);
         ck_assert_ptr_nonnull(after);
+        ck_assert_str_eq(a.before_text[0], before);
         ck_assert_str_eq(a.after_text[0], after);
+        free(before);
         free(after);
     }
+    free(ov0.text);
+    free(nv0.text);
     free(ov.text);
     free(nv.text);
     free(r.text);
@@ -1951,6 +1964,78 @@ START_TEST(diagnostics)
 }
 END_TEST
 
+/* Copies a diagnostic request (result on the heap; args and message dropped). */
+static int diag_copy__cb(void *ctx, const struct pfs_diag_rec *r)
+{
+    struct pfs_diag_rec *out = ctx;
+
+    *out = *r;
+    out->args = NULL;
+    out->message = NULL;
+    out->result = r->result ? strdup(r->result) : NULL;
+    return 0;
+}
+
+/* The snapshot a repair keeps: the newest report, the open alerts and the
+ * answered requests, read back field for field as record_json.h prints them. */
+START_TEST(repair_snapshot)
+{
+    struct pfs_diag_rec r = diag_req("d1", 5000), pending = diag_req("d2", 5000), got;
+    struct pf_diag_resp ans = diag_ok("d1");
+    struct pf_health h = health(7, 1007);
+    struct pfs_alert al;
+    struct pfs_repair_snapshot snap;
+    struct repair_rec rep;
+    struct pf_error err = {0};
+    int64_t id = 0;
+    bool newer = false, late = true;
+    char *want;
+
+    up(_i);
+    add("T1", "PX-500");
+    h.charging = true;
+    h.signal_dbm = -71;
+    h.temp_c = 38;
+    h.paper = PF_PAPER_LOW;
+    h.tamper = false;
+    h.selftest[PF_COMP_PRINTER] = PF_CHECK_FAIL;
+    h.err_reader = 3;
+    h.err_printer = 4;
+    h.uptime_s = 86400;
+    ck_assert_int_eq(pfs_store_health_put(st, "T1", &h, 1900, &newer), 0);
+    ck_assert(newer);
+    ck_assert_int_eq(pfs_store_alert_open(st, "T1", "battery", 1950, "12%"), 0);
+    ck_assert_int_eq(pfs_store_diag_create(st, &r, &sup, 1960, &err), 0);
+    ck_assert_int_eq(pfs_store_diag_answer(st, "T1", &ans, -1, NULL, 1970, &late), 0);
+    ck_assert_int_eq(pfs_store_diag_create(st, &pending, &sup, 1980, &err), 0); /* unanswered */
+    memset(&got, 0, sizeof(got));
+    ck_assert_int_eq(pfs_store_diag_get(st, "d1", diag_copy__cb, &got), 0);
+    ck_assert_int_eq(pfs_store_repair_open(st, "T1", "screen", NULL, &sup, 2000, &id, &err), 0);
+    memset(&al, 0, sizeof(al));
+    snprintf(al.kind, sizeof(al.kind), "battery");
+    al.opened_ms = 1950;
+    snprintf(al.detail, sizeof(al.detail), "12%%");
+    snap = (struct pfs_repair_snapshot){.taken_ms = 2000,
+                                        .health = &h,
+                                        .health_recv_ms = 1900,
+                                        .alerts = &al,
+                                        .nalerts = 1,
+                                        .diags = &got,
+                                        .ndiags = 1};
+    want = pfs_rec_snapshot_text(&snap);
+    ck_assert_ptr_nonnull(want);
+    rep = repair_of(id, 0);
+    ck_assert_str_eq(rep.snapshot, want);
+    ck_assert_ptr_nonnull(strstr(want, "\"paper\":\"low\""));
+    ck_assert_ptr_nonnull(strstr(want, "\"recv_ms\":1900"));
+    ck_assert_ptr_nonnull(strstr(want, "\"answered_ms\":1970"));
+    free(want);
+    free(rep.text);
+    free((char *)got.result);
+    down();
+}
+END_TEST
+
 /* --- rollouts (store_rollouts.h) ---
  *
  * Their cases come here, in the same shape: a START_TEST that calls up(_i)
@@ -1969,7 +2054,7 @@ static Suite *contract_suite(void)
               device_list_filters, transactions, NULL}},
             {"lifecycle", {merchants, terminals, swap, tamper_lock_and_repair, repairs, NULL}},
             {"updates", {updates, NULL}},
-            {"diag", {diagnostics, NULL}},
+            {"diag", {diagnostics, repair_snapshot, NULL}},
     };
 
     for (size_t i = 0; i < CONTRACT_BACKENDS; i++) {
