@@ -66,6 +66,22 @@ char *pfs_rec_diag_request_text(const struct pfs_diag_rec *r)
     return rec__dump(o, JSON_SORT_KEYS);
 }
 
+char *pfs_rec_bundle_text(const struct pfs_bundle_rec *b)
+{
+    return rec__dump(json_pack("{s:s, s:s, s:s, s:I}", "kind", pf_bundle_kind_names[b->kind],
+                               "version", b->version, "models", b->models, "size",
+                               (json_int_t)b->size),
+                     JSON_SORT_KEYS);
+}
+
+char *pfs_rec_offer_text(const struct pfs_offer_rec *o, const struct pfs_bundle_rec *b)
+{
+    return rec__dump(json_pack("{s:s, s:s, s:s, s:s, s:I}", "offer", o->id, "bundle", o->bundle,
+                               "kind", pf_bundle_kind_names[b->kind], "version", b->version,
+                               "deadline_ms", (json_int_t)o->deadline_ms),
+                     JSON_SORT_KEYS);
+}
+
 char *pfs_rec_swap_before_text(const char *old_term, const char *new_term)
 {
     return rec__dump(

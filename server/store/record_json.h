@@ -1,7 +1,8 @@
 /*
  * record_json.h - the JSON text a store backend writes, built once for every
  * backend: the before/after of audit rows (a terminal, a repair, a merchant,
- * a registry entry, a swap, a diagnostic request), the snapshot a repair keeps of its terminal and
+ * a registry entry, a swap, a diagnostic request, an uploaded bundle, an
+ * offer), the snapshot a repair keeps of its terminal and
  * the provision a swapped-in terminal gets. A backend loads rows into the
  * records of store.h / store_lifecycle.h and stores the text it gets here,
  * so a second backend prints identical audit rows without copying code and
@@ -21,6 +22,7 @@
 #include "store/store.h"
 #include "store/store_diag.h"
 #include "store/store_lifecycle.h"
+#include "store/store_updates.h"
 
 char *pfs_rec_term_text(const struct pfs_term_view *v);
 char *pfs_rec_repair_text(const struct pfs_repair_view *v);
@@ -31,6 +33,10 @@ char *pfs_rec_device_text(const struct pfs_device *d);
 /* A diagnostic request as its "diag.request" row keeps it: id, command,
  * deadline and the arguments (left out when absent or malformed). */
 char *pfs_rec_diag_request_text(const struct pfs_diag_rec *r);
+/* An uploaded bundle ("bundle.upload") and an offer of bundle b to a terminal
+ * ("device.update"), keys sorted. */
+char *pfs_rec_bundle_text(const struct pfs_bundle_rec *b);
+char *pfs_rec_offer_text(const struct pfs_offer_rec *o, const struct pfs_bundle_rec *b);
 /* A swap's audit row: before {"old","new"} from the two terminals' texts
  * (pfs_rec_term_text); after adds the repair's text and the reason. */
 char *pfs_rec_swap_before_text(const char *old_term, const char *new_term);

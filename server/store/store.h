@@ -26,8 +26,7 @@
  *    before and after as JSON) in the same transaction: committed when the
  *    call returns 0, and nothing at all written when it fails. The JSON is
  *    built from records by store/record_json.h, so every backend writes the
- *    same (the update and rollout rows are still packed by the SQLite
- *    backend itself).
+ *    same (the rollout rows are still packed by the SQLite backend itself).
  * Reads see the open batch and the open transaction.
  *
  * Transactions: domain code that composes several store calls into one

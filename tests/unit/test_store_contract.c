@@ -1769,6 +1769,23 @@ START_TEST(updates)
     ck_assert_int_eq(pfs_store_offer_put(st, &o, &b, "{\"offer\":1}", &ops, &err), 0);
     ck_assert_int_eq(pfs_store_offer_put(st, &o, &b, "{\"offer\":1}", &ops, &err), PF_EEXIST);
     ck_assert_str_eq(audit_of("T1").action[0], "device.update");
+    /* both audit rows as record_json.h prints them */
+    {
+        struct audits au = audit_of(id);
+        char *text = pfs_rec_bundle_text(&b);
+
+        ck_assert_str_eq(au.action[0], "bundle.upload");
+        ck_assert_str_eq(au.after_text[0], text);
+        ck_assert_str_eq(text, "{\"kind\":\"firmware\",\"models\":\"PX-500\",\"size\":1234,"
+                               "\"version\":\"2.0.0\"}");
+        free(text);
+        au = audit_of("T1");
+        text = pfs_rec_offer_text(&o, &b);
+        ck_assert_str_eq(au.after_text[0], text);
+        ck_assert_ptr_nonnull(strstr(text, "\"offer\":\"o1\""));
+        ck_assert_ptr_nonnull(strstr(text, "\"deadline_ms\":9000"));
+        free(text);
+    }
     ck_assert_int_eq(pfs_store_offer_pending(st, "T1", 2000, &body), 0);
     ck_assert_str_eq(body, "{\"offer\":1}");
     free(body);

@@ -1,16 +1,17 @@
 /*
  * store_updates_sqlite.c - the SQLite backend of store_updates.h (tables of
  * migration 005). Shares the connection of store_sqlite.c and the helpers of
- * store_tx.h.
+ * store_tx.h; the audit text of uploads and offers comes from
+ * store/record_json.h.
  */
 #include "store/store_updates.h"
 
-#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/record_json.h"
 #include "store/store_rollouts.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
@@ -59,7 +60,7 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
                          struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
-    json_t *after;
+    char *after;
     int rc;
 
     *created = false;
@@ -78,10 +79,16 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
     }
     if (sqlite3_changes(db) == 0)
         return pfs_sqlite_end(st, 0, err);
-    after = json_pack("{s:s, s:s, s:s, s:I}", "kind", pf_bundle_kind_names[b->kind], "version",
-                      b->version, "models", b->models, "size", (json_int_t)b->size);
-    rc = after ? pfs_store_audit_row(db, actor, now_ms, "bundle.upload", b->id, after) : PF_ENOMEM;
-    json_decref(after);
+    after = pfs_rec_bundle_text(b);
+    if (after) {
+        struct pfs_sqlite_audit a = {actor, now_ms, "bundle.upload", b->id, NULL, after, NULL,
+                                     NULL,  NULL};
+
+        rc = pfs_sqlite_audit_write(db, &a, NULL);
+    } else {
+        rc = PF_ENOMEM;
+    }
+    free(after);
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
     rc = pfs_sqlite_end(st, rc, err);
@@ -138,8 +145,7 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
                         const struct pfs_actor *actor, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
-    const char *kind = pf_bundle_kind_names[b->kind];
-    json_t *after;
+    char *after;
     int rc;
 
     rc = pfs_sqlite_begin(st, o->created_ms, err);
@@ -151,11 +157,16 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
                      rc == PF_EEXIST ? "offer id taken" : sqlite3_errmsg(db));
         return pfs_sqlite_end(st, rc, err);
     }
-    after = json_pack("{s:s, s:s, s:s, s:s, s:I}", "offer", o->id, "bundle", o->bundle, "kind",
-                      kind, "version", b->version, "deadline_ms", (json_int_t)o->deadline_ms);
-    rc = after ? pfs_store_audit_row(db, actor, o->created_ms, "device.update", o->serial, after)
-               : PF_ENOMEM;
-    json_decref(after);
+    after = pfs_rec_offer_text(o, b);
+    if (after) {
+        struct pfs_sqlite_audit a = {
+                actor, o->created_ms, "device.update", o->serial, NULL, after, NULL, NULL, NULL};
+
+        rc = pfs_sqlite_audit_write(db, &a, NULL);
+    } else {
+        rc = PF_ENOMEM;
+    }
+    free(after);
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
     return pfs_sqlite_end(st, rc, err);
