@@ -278,7 +278,9 @@ static const struct {
 } bad[] = {
         {"pf/v1/dev/T1/health", "{", PF_EPARSE},
         {"pf/v1/dev/T1/health", "", PF_EPARSE},
-        {"pf/v1/dev/T1/health", "[1,2]", PF_ESCHEMA},
+        /* Valid JSON that is not an object is not a message: PARSE (docs/protocol.md). */
+        {"pf/v1/dev/T1/health", "[1,2]", PF_EPARSE},
+        {"pf/v1/dev/T1/state", "\"online\"", PF_EPARSE},
         {"pf/v1/dev/T1/health", "{\"v\":1}", PF_ESCHEMA},
         {"pf/v1/dev/T1/health", "{\"v\":2,\"seq\":1}", PF_EVERSION},
         /* A repeated key keeps its last value, validated like any other. */
