@@ -35,6 +35,7 @@
 #include "store/store.h"
 
 #define PFS_UNKNOWN_LOG_WINDOW_MS (5 * 60 * 1000)
+#define PFS_RATE_LOG_WINDOW_MS    (10 * 1000) /* one "over its rate" line per terminal */
 
 enum pfs_dev_known { PFS_KNOWN_REGISTERED, PFS_KNOWN_REVOKED, PFS_KNOWN_UNKNOWN };
 
@@ -50,6 +51,11 @@ struct pfs_dev {
     uint32_t alerts; /* PFS_ALERT_BIT()s open */
     uint32_t rows_since_prune;
     int64_t logged_ms; /* last time a drop was logged (rate limit) */
+    /* Token bucket of its messages (pfs_devmap_rate): millimessages, refilled at rate_ms. */
+    int64_t rate_tokens;
+    int64_t rate_ms;        /* monotonic ms of the last refill; 0: bucket not started */
+    int64_t rate_logged_ms; /* monotonic ms of the last "over its rate" line */
+    uint32_t rate_dropped;  /* dropped since that line */
     struct pfs_dev *next;
 };
 
@@ -61,6 +67,8 @@ struct pfs_devmap {
     struct pfs_store *store;
     struct pfs_metrics *metrics;
     const struct pfs_log *log;
+    int rate_per_s; /* messages per second per terminal, sustained; 0: no limit */
+    int rate_burst; /* messages a terminal may send at once after a quiet spell */
 };
 
 void pfs_devmap_init(struct pfs_devmap *m, struct pfs_store *store, struct pfs_metrics *metrics,
@@ -85,6 +93,20 @@ int pfs_devmap_find(struct pfs_devmap *m, const char *serial, struct pfs_dev **o
  */
 int pfs_devmap_admit(struct pfs_devmap *m, const char *serial, int64_t now,
                      struct pfs_dev **out) PF_WUR;
+
+/*
+ * The per-terminal message rate limit (a token bucket of rate_burst messages refilled at
+ * rate_per_s; both 0: none). It keeps one terminal, or one stolen certificate, that floods
+ * from starving every other terminal of the single loop.
+ */
+void pfs_devmap_set_rate(struct pfs_devmap *m, int rate_per_s, int rate_burst);
+/*
+ * Takes one message of d from its bucket at mono (monotonic ms): 0, or PF_ERATE when the
+ * bucket is empty: counted (RATE) and logged at most once per terminal per
+ * PFS_RATE_LOG_WINDOW_MS with the number dropped since the previous line. Costs no store
+ * access, so a flood is dropped before any decoding or writing.
+ */
+int pfs_devmap_rate(struct pfs_devmap *m, struct pfs_dev *d, int64_t mono) PF_WUR;
 
 /* The registry changed through the API: keep the cache in step at once. */
 int pfs_devmap_registered(struct pfs_devmap *m, const char *serial) PF_WUR;

@@ -6,8 +6,9 @@
  * (topic, payload): it parses the topic once (pf_topic_parse, pf_dev_leaf) and
  * refuses anything outside pf/v1/dev/{serial}/{leaf} or a leaf without a route
  * (TOPIC) and any retained message (RETAINED); it asks the registry cache for its decision
- * (pfs_devmap_admit: unknown and revoked serials are refused, alerted and counted there); then it
- * calls the leaf's route with (serial, payload).
+ * (pfs_devmap_admit: unknown and revoked serials are refused, alerted and counted there); it
+ * takes the message from the terminal's rate limit (pfs_devmap_rate: over it, dropped and
+ * counted RATE before anything is decoded); then it calls the leaf's route with (serial, payload).
  * A route returns 0 or the reason it refused the message, which is counted here
  * (posfleet_messages_rejected_total); a route that keeps its own counts
  * returns 0. One table for all leaves, like Mosquitto's read_handle.c.

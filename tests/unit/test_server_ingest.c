@@ -96,6 +96,12 @@ static void rig_close(struct rig *r)
     pfs_store_close(r->st);
 }
 
+/* Stamps the clock forward (the rate limit reads the monotonic clock). */
+static void advance(int64_t ms)
+{
+    now_ms += ms;
+}
+
 static void setup(void)
 {
     struct rig r;
@@ -663,6 +669,51 @@ START_TEST(registry_decided_before_any_route)
 }
 END_TEST
 
+/* A terminal over its rate loses its excess before any decoding, counted RATE; another
+ * terminal is untouched; the bucket refills with time, never beyond the burst. */
+START_TEST(rate_limit_per_terminal)
+{
+    static const char st[] = "{\"v\":1,\"state\":\"online\"}";
+    struct rig r;
+    int ok = 0, limited = 0;
+
+    rig_open(&r);
+    pfs_devmap_set_rate(&r.ing.devs, 10, 5); /* 10/s, 5 at once */
+    for (int i = 0; i < 20; i++) {
+        int rc = pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st));
+
+        ck_assert(rc == 0 || rc == PF_ERATE);
+        rc == 0 ? ok++ : limited++;
+    }
+    ck_assert_int_eq(ok, 5);
+    ck_assert_int_eq(limited, 15);
+    ck_assert_uint_eq(r.m.rejected[-PF_ERATE], 15);
+    ck_assert_uint_eq(r.m.accepted[PFS_MSG_STATE], 5);
+    /* Refused before the route: a malformed message over the rate is RATE, not PARSE. */
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", "[", 1), PF_ERATE);
+    ck_assert_uint_eq(r.m.rejected[-PF_EPARSE], 0);
+
+    /* Another terminal has its own bucket. */
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T2/state", st, strlen(st)), 0);
+
+    /* 100 ms at 10/s is one message; an hour is the burst, not 36,000. */
+    advance(100);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)), 0);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)), PF_ERATE);
+    advance(3600 * 1000);
+    ok = 0;
+    for (int i = 0; i < 20; i++)
+        ok += pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)) == 0;
+    ck_assert_int_eq(ok, 5);
+
+    /* 0 turns the limit off. */
+    pfs_devmap_set_rate(&r.ing.devs, 0, 1);
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)), 0);
+    rig_close(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_ingest");
@@ -684,6 +735,7 @@ static Suite *suite(void)
     tcase_add_test(tc, map_rebuilt_after_restart);
     tcase_add_test(tc, leaf_table_matches_the_tree);
     tcase_add_test(tc, registry_decided_before_any_route);
+    tcase_add_test(tc, rate_limit_per_terminal);
     suite_add_tcase(s, tc);
     return s;
 }
