@@ -242,6 +242,22 @@ int pfs_devmap_admit(struct pfs_devmap *m, const char *serial, int64_t now, stru
     }
 }
 
+/* ---- the order of reports ------------------------------------------------------------ */
+
+enum pfs_health_rank pfs_report_rank(const struct pfs_dev *d, const struct pf_health *h)
+{
+    if (!d->have_health || h->boot == 0 || d->boot == 0)
+        return PFS_HEALTH_RANK_STORE;
+    if (h->boot > d->boot)
+        return PFS_HEALTH_NEWER;
+    if (h->boot == d->boot)
+        return h->seq > d->seq ? PFS_HEALTH_NEWER : PFS_HEALTH_OLDER;
+    /* An earlier start: a report queued before the restart (measured before it), unless the
+     * counter itself went back with an erased state directory (its queue went with it, so
+     * such a report is measured after everything held). */
+    return h->ts_ms > d->ts_ms ? PFS_HEALTH_NEWER : PFS_HEALTH_OLDER;
+}
+
 /* ---- the rate limit ------------------------------------------------------------------ */
 
 void pfs_devmap_set_rate(struct pfs_devmap *m, int rate_per_s, int rate_burst)

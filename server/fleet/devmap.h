@@ -31,6 +31,7 @@
 #include "base/metrics.h"
 #include "fleet/alerts.h"
 #include "pf/error.h"
+#include "pf/msg.h"
 #include "pf/topic.h"
 #include "store/store.h"
 
@@ -45,7 +46,8 @@ struct pfs_dev {
     bool seen;
     bool online;
     bool have_health;
-    uint32_t seq; /* newest report held */
+    uint32_t boot; /* newest report held: its boot (0: none sent, or not known since start) */
+    uint32_t seq;  /* ... its seq */
     int64_t ts_ms;
     int64_t last_seen_ms;
     uint32_t alerts; /* PFS_ALERT_BIT()s open */
@@ -107,6 +109,18 @@ void pfs_devmap_set_rate(struct pfs_devmap *m, int rate_per_s, int rate_burst);
  * access, so a flood is dropped before any decoding or writing.
  */
 int pfs_devmap_rate(struct pfs_devmap *m, struct pfs_dev *d, int64_t mono) PF_WUR;
+
+/*
+ * The ordering rule of a terminal's health reports (docs/protocol.md, "Ordering"): how h
+ * ranks against the newest report held for d. When both carry a boot, by (boot, seq): a
+ * later start is newer whatever its seq or clock, and within one start a higher seq is newer;
+ * so a report queued before a restart never replaces one measured after it, even when the
+ * restart reset seq. A lower boot is older unless measured later than the one held (the
+ * terminal's state directory, counter and queue, was erased). Otherwise (a terminal that
+ * sends no boot, or no boot known since posfleetd started) PFS_HEALTH_RANK_STORE: the
+ * store's rule, a higher seq or a later ts.
+ */
+enum pfs_health_rank pfs_report_rank(const struct pfs_dev *d, const struct pf_health *h);
 
 /* The registry changed through the API: keep the cache in step at once. */
 int pfs_devmap_registered(struct pfs_devmap *m, const char *serial) PF_WUR;
