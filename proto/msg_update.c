@@ -414,7 +414,10 @@ static int upd__reserved(json_t *root, enum pf_update_status st, struct pf_error
                       st == PF_UPD_FAILED || st == PF_UPD_ROLLED_BACK || st == PF_UPD_REFUSED};
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (!allowed[i] && json_object_get(root, fields[i].key))
+        json_t *v = json_object_get(root, fields[i].key);
+
+        /* null counts as absent, as for every field (docs/protocol.md). */
+        if (!allowed[i] && v && !json_is_null(v))
             return pf_error_set(err, PF_ESCHEMA, "%s: not allowed with status %s (only %s)",
                                 fields[i].key, pf_update_status_names[st], fields[i].owners);
     }
