@@ -7,7 +7,7 @@ database dumps.
 Prints one line per hit, "LABEL:LINE: SCHEME 411111******1111" (never the
 whole number), and exits 1 if there was any, 0 if none, 2 on a usage error.
 
-What counts as a card number (docs/security.md, "No card data anywhere"):
+What counts as a card number (the rule docs/security.md's threat table refers to):
 
   - a run of 13-19 digits with no letter or digit on either side, or the same
     written in groups separated by one space or one dash each (4-4-4-4[-3],
