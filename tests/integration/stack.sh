@@ -67,7 +67,7 @@ CONF
 # database are scanned for card numbers (pan_scan.py). A hit fails the test, whatever its own
 # result. PF_PAN_SCAN_OFF=1 turns both off; benchmarks (tests/bench/) have it off by default,
 # since a capture of everything would load the broker they measure.
-[[ "$0" != */tests/bench/* ]] || PF_PAN_SCAN_OFF=${PF_PAN_SCAN_OFF:-1}
+[[ "$0" != *tests/bench/* ]] || PF_PAN_SCAN_OFF=${PF_PAN_SCAN_OFF:-1}
 pf__pan_observe() {
     [[ -z "${PF_PAN_OBSERVING:-}" && -n "${PF_BROKER_PID:-}" && "${PF_PAN_SCAN_OFF:-0}" != 1 ]] ||
         return 0
