@@ -100,8 +100,8 @@ pf__pan_check() {
     if ! python3 "$PF_PAN_SCAN" "$PF_TMP"/logs/*.log "$dump" >"$found" 2>&1; then
         printf '\nFAIL %s: card numbers in what the run produced:\n' "$PF_TEST_NAME" >&2
         sed "s|$PF_TMP/||" "$found" >&2
-        PF_FAILED=1
-        rc=1
+        # shellcheck disable=SC2034 # both read by pf__cleanup, which runs this hook
+        PF_FAILED=1 rc=1
     fi
 }
 

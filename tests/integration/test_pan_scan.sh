@@ -19,7 +19,7 @@ if [[ -n "${PF_PAN_CHILD:-}" ]]; then
     pf_pki_init "$(pf_tmpdir pki)"
     pf_broker_start "$PF_PKI"
     pf_server_start
-    S=PAN-1
+    S='PAN-1'
     pf_cli_quiet device add "$S" --model PX-500 || pf_fail "device add"
     case "$PF_PAN_CHILD" in
     payload)
