@@ -260,7 +260,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->ingest_open = true;
-    pfs_devmap_set_rate(&s->ingest.devs, cfg->ingest_rate_per_s, cfg->ingest_burst);
+    pfs_devmap_set_rate(&s->ingest.devs, PFS_RATE_MESSAGES, cfg->ingest_rate_per_s,
+                        cfg->ingest_burst);
+    pfs_devmap_set_rate(&s->ingest.devs, PFS_RATE_CHUNKREQ, cfg->ingest_chunkreq_rate_per_s,
+                        cfg->ingest_chunkreq_burst);
     s->mqtt = calloc(1, sizeof(*s->mqtt));
     if (!s->mqtt) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");

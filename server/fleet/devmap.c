@@ -260,39 +260,42 @@ enum pfs_health_rank pfs_report_rank(const struct pfs_dev *d, const struct pf_he
 
 /* ---- the rate limit ------------------------------------------------------------------ */
 
-void pfs_devmap_set_rate(struct pfs_devmap *m, int rate_per_s, int rate_burst)
+void pfs_devmap_set_rate(struct pfs_devmap *m, enum pfs_rate_kind kind, int rate_per_s,
+                         int rate_burst)
 {
-    m->rate_per_s = rate_per_s > 0 ? rate_per_s : 0;
-    m->rate_burst = rate_burst > 0 ? rate_burst : 1;
+    m->rate_per_s[kind] = rate_per_s > 0 ? rate_per_s : 0;
+    m->rate_burst[kind] = rate_burst > 0 ? rate_burst : 1;
 }
 
-int pfs_devmap_rate(struct pfs_devmap *m, struct pfs_dev *d, int64_t mono)
+int pfs_devmap_rate(struct pfs_devmap *m, struct pfs_dev *d, enum pfs_rate_kind kind, int64_t mono)
 {
-    int64_t cap = (int64_t)m->rate_burst * 1000;
+    static const char *const what[] = {"messages", "chunk requests"};
+    struct pfs_bucket *b = &d->rate[kind];
+    int64_t cap = (int64_t)m->rate_burst[kind] * 1000;
 
-    if (m->rate_per_s <= 0)
+    if (m->rate_per_s[kind] <= 0)
         return 0;
-    if (d->rate_ms == 0) {
-        d->rate_tokens = cap;
-        d->rate_ms = mono;
-    } else if (mono > d->rate_ms) {
-        int64_t add = (mono - d->rate_ms) * m->rate_per_s; /* ms x msg/s = millimessages */
+    if (b->ms == 0) {
+        b->tokens = cap;
+        b->ms = mono;
+    } else if (mono > b->ms) {
+        int64_t add = (mono - b->ms) * m->rate_per_s[kind]; /* ms x msg/s = millimessages */
 
-        d->rate_tokens = add >= cap - d->rate_tokens ? cap : d->rate_tokens + add;
-        d->rate_ms = mono;
+        b->tokens = add >= cap - b->tokens ? cap : b->tokens + add;
+        b->ms = mono;
     }
-    if (d->rate_tokens >= 1000) {
-        d->rate_tokens -= 1000;
+    if (b->tokens >= 1000) {
+        b->tokens -= 1000;
         return 0;
     }
-    d->rate_dropped++;
-    if (d->rate_logged_ms == 0 || mono - d->rate_logged_ms >= PFS_RATE_LOG_WINDOW_MS) {
+    b->dropped++;
+    if (b->logged_ms == 0 || mono - b->logged_ms >= PFS_RATE_LOG_WINDOW_MS) {
         pfs_log_warn(m->log,
-                     "ingest: %s: over its rate of %d messages/s (burst %d): %u dropped since "
-                     "the last line",
-                     d->serial, m->rate_per_s, m->rate_burst, d->rate_dropped);
-        d->rate_logged_ms = mono;
-        d->rate_dropped = 0;
+                     "ingest: %s: over its rate of %d %s/s (burst %d): %u dropped since the "
+                     "last line",
+                     d->serial, m->rate_per_s[kind], what[kind], m->rate_burst[kind], b->dropped);
+        b->logged_ms = mono;
+        b->dropped = 0;
     }
     return devmap__refuse(m, PF_ERATE);
 }

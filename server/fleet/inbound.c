@@ -111,7 +111,9 @@ int pfs_inbound_deliver(struct pfs_inbound *in, const char *topic, const void *p
     rc = pfs_devmap_admit(in->devs, serial, pf_clock_wall_ms(in->clock), &d);
     if (rc)
         return rc; /* counted by the registry cache */
-    rc = pfs_devmap_rate(in->devs, d, pf_clock_mono_ms(in->clock));
+    rc = pfs_devmap_rate(in->devs, d,
+                         id == PF_LEAF_CHUNKREQ ? PFS_RATE_CHUNKREQ : PFS_RATE_MESSAGES,
+                         pf_clock_mono_ms(in->clock));
     if (rc)
         return rc; /* counted and logged by the registry cache */
     in->cur = props;

@@ -778,7 +778,7 @@ START_TEST(rate_limit_per_terminal)
     int ok = 0, limited = 0;
 
     rig_open(&r);
-    pfs_devmap_set_rate(&r.ing.devs, 10, 5); /* 10/s, 5 at once */
+    pfs_devmap_set_rate(&r.ing.devs, PFS_RATE_MESSAGES, 10, 5); /* 10/s, 5 at once */
     for (int i = 0; i < 20; i++) {
         int rc = pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st));
 
@@ -806,8 +806,24 @@ START_TEST(rate_limit_per_terminal)
         ok += pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)) == 0;
     ck_assert_int_eq(ok, 5);
 
-    /* 0 turns the limit off. */
-    pfs_devmap_set_rate(&r.ing.devs, 0, 1);
+    /* Chunk requests take from their own bucket: a download is not stopped by reports. */
+    pfs_devmap_set_rate(&r.ing.devs, PFS_RATE_CHUNKREQ, 1000, 3);
+    {
+        static const char cr[] = "{\"v\":1}";
+        struct pfs_inbound_route route = {PF_LEAF_CHUNKREQ, other_route, &r.event};
+
+        pfs_inbound_routes(&r.in, &route, 1);
+        for (int i = 0; i < 3; i++)
+            ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/chunkreq", cr, strlen(cr)),
+                             0);
+        ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/chunkreq", cr, strlen(cr)),
+                         PF_ERATE);
+        ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)),
+                         PF_ERATE);
+    }
+
+    /* 0 turns a limit off. */
+    pfs_devmap_set_rate(&r.ing.devs, PFS_RATE_MESSAGES, 0, 1);
     for (int i = 0; i < 50; i++)
         ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)), 0);
     rig_close(&r);
