@@ -55,8 +55,8 @@ event success ',"code":"DIGEST"'
 event accepted ',"percent":10'
 event failed ',"code":"IO","reason":"battery"'
 pf_wait_for 20 "3 SCHEMA refusals" count_is SCHEMA 3
-grep -q "event refused SCHEMA: event: code: not allowed with status success" "$LOG" ||
-    pf_fail "the log does not name code: $(grep 'event refused' "$LOG")"
+grep -q "$S: rejected SCHEMA: event: code: not allowed with status success" "$LOG" ||
+    pf_fail "the log does not name code: $(grep 'rejected SCHEMA' "$LOG")"
 grep -q "event: percent: not allowed with status accepted" "$LOG" ||
     pf_fail "the log does not name percent"
 grep -q "event: reason: not allowed with status failed" "$LOG" ||
@@ -68,7 +68,7 @@ grep -q "event: reason: not allowed with status failed" "$LOG" ||
 pf_log "3. a malformed chunk request is counted and logged"
 pub -t "pf/v1/dev/$S/chunkreq" -m "{\"v\":1,\"bundle\":\"$B\",\"offset\":0}"
 pf_wait_for 20 "the chunk request counted" count_is SCHEMA 4
-grep -q "chunk request refused SCHEMA: chunkreq: length" "$LOG" ||
+grep -q "$S: rejected SCHEMA: chunkreq: length" "$LOG" ||
     pf_fail "the chunk request's refusal is not logged with its field"
 
 # ---------------------------------------------------------------------------
