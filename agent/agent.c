@@ -74,6 +74,8 @@ struct pfa_agent {
     enum pf_check boot_selftest[PF_COMP_COUNT];
     char *host;
     char *seq_path;
+    char *boot_path;
+    uint32_t boot_count; /* this start's number (state_dir/boot), in every health report */
     int port;
     int keepalive_s;
     int64_t connect_timeout_ms;
@@ -151,6 +153,34 @@ static int agent__load_seq(struct pfa_agent *a)
     a->next_seq = last + 1;
     a->st.last_seq = last;
     return 0;
+}
+
+/*
+ * Counts this start: state_dir/boot holds the number of the previous start, this one is the
+ * next (1 on a fresh state directory; after UINT32_MAX, 1 again). posfleetd orders a
+ * terminal's reports by (boot, seq), so a report queued before a restart can never hide one
+ * measured after it, whatever happened to seq in between (docs/protocol.md).
+ */
+static int agent__count_boot(struct pfa_agent *a)
+{
+    char *buf = NULL, out[16];
+    size_t len;
+    uint64_t v = 0;
+    int n, rc = pf_file_read(a->boot_path, AGENT_SEQ_MAX_FILE, &buf, &len);
+
+    if (rc == 0) {
+        buf[strcspn(buf, "\n")] = '\0';
+        if (pf_parse_u64(buf, 0, UINT32_MAX, &v) != 0) {
+            pfa_warn(&a->log, "%s: not a start counter; counting from 1", a->boot_path);
+            v = 0;
+        }
+        free(buf);
+    } else if (rc != PF_ENOENT) {
+        return rc;
+    }
+    a->boot_count = v >= UINT32_MAX ? 1 : (uint32_t)v + 1;
+    n = snprintf(out, sizeof(out), "%u\n", a->boot_count);
+    return pf_file_write_atomic(a->boot_path, out, (size_t)n, 0600);
 }
 
 static int agent__save_seq(struct pfa_agent *a, uint32_t seq)
@@ -309,6 +339,7 @@ static void agent__report(struct pfa_agent *a)
     int rc;
 
     agent__sample(a, &h);
+    h.boot = a->boot_count;
     h.seq = seq;
     h.queued = !(a->state == AGENT_CONNECTED && pfa_queue_len(a->queue) == 0);
     rc = pf_health_encode(&h, buf, sizeof(buf), &len);
@@ -876,7 +907,8 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
         goto out_free;
     }
     a->seq_path = pf_path_join(cfg->state_dir, "seq");
-    if (!a->host || !a->seq_path) {
+    a->boot_path = pf_path_join(cfg->state_dir, "boot");
+    if (!a->host || !a->seq_path || !a->boot_path) {
         rc = pf_error_set(err, PF_ENOMEM, "agent: out of memory");
         goto out_free;
     }
@@ -902,6 +934,11 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     rc = agent__load_seq(a);
     if (rc != 0) {
         pf_error_set(err, rc, "%s: %s", a->seq_path, pf_strerror(rc));
+        goto out_free;
+    }
+    rc = agent__count_boot(a);
+    if (rc != 0) {
+        pf_error_set(err, rc, "%s: %s", a->boot_path, pf_strerror(rc));
         goto out_free;
     }
     /* The update engine's boot step (post-update self-test, commit or fallback). */
@@ -954,6 +991,7 @@ void pfa_agent_free(struct pfa_agent *a)
     pfa_queue_close(a->queue);
     free(a->host);
     free(a->seq_path);
+    free(a->boot_path);
     free(a);
 }
 

@@ -5,8 +5,10 @@
 
 #include <string.h>
 
-static int jsonv__load(const char *buf, size_t len, size_t max, size_t flags, json_t **out,
-                       struct pf_error *err)
+/* nonobj: the code for valid JSON that is not an object (a document's SCHEMA, a message's
+ * PARSE: on the wire a message is an object or it is not a message at all). */
+static int jsonv__load(const char *buf, size_t len, size_t max, size_t flags, int nonobj,
+                       json_t **out, struct pf_error *err)
 {
     json_error_t jerr;
     json_t *root;
@@ -19,7 +21,7 @@ static int jsonv__load(const char *buf, size_t len, size_t max, size_t flags, js
                             jerr.column, jerr.text);
     if (!json_is_object(root)) {
         json_decref(root);
-        return pf_error_set(err, PF_ESCHEMA, "top level is not an object");
+        return pf_error_set(err, nonobj, "top level is not an object");
     }
     *out = root;
     return 0;
@@ -28,7 +30,13 @@ static int jsonv__load(const char *buf, size_t len, size_t max, size_t flags, js
 int pf_json_parse_object(const char *buf, size_t len, size_t max, json_t **out,
                          struct pf_error *err)
 {
-    return jsonv__load(buf, len, max, JSON_REJECT_DUPLICATES, out, err);
+    return jsonv__load(buf, len, max, JSON_REJECT_DUPLICATES, PF_ESCHEMA, out, err);
+}
+
+int pf_json_parse_message(const char *buf, size_t len, size_t max, json_t **out,
+                          struct pf_error *err)
+{
+    return jsonv__load(buf, len, max, JSON_REJECT_DUPLICATES, PF_EPARSE, out, err);
 }
 
 static json_t *jsonv__get(json_t *obj, const char *key, bool required, int *rc,
@@ -139,7 +147,7 @@ int pf_json_open_message(const char *buf, size_t len, size_t max, int want, json
     /* Messages are unsigned telemetry read by posfleet only: a repeated key cannot make two
      * readers disagree, so the duplicate check (a third of jansson's parse time on a health
      * report) is left to documents that are signed or read by others. */
-    int rc = jsonv__load(buf, len, max, 0, out, err);
+    int rc = jsonv__load(buf, len, max, 0, PF_EPARSE, out, err);
 
     if (rc)
         return rc;

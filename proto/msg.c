@@ -77,6 +77,8 @@ int pf_health_encode(const struct pf_health *m, char *buf, size_t len, size_t *o
             "count", (json_int_t)m->txn_count, "amount_minor", (json_int_t)m->txn_amount_minor,
             "currency", m->currency, "queued", m->queued);
 
+    if (root && m->boot > 0)
+        json_object_set_new(root, "boot", json_integer(m->boot));
     return msg__finish(root, buf, len, outlen);
 }
 
@@ -182,10 +184,14 @@ static int msg__health_fields(json_t *root, struct pf_health *m, struct pf_error
 {
     json_t *power, *net, *errors, *txn;
     int net_type = 0, paper = 0, rc;
+    int64_t boot = 0;
 
-    if ((rc = pf_json_u32(root, "seq", true, &m->seq, err)) ||
+    /* boot is optional (terminals before it keep working): 0 stands for absent. */
+    if ((rc = pf_json_int(root, "boot", false, 1, UINT32_MAX, &boot, err)) ||
+        (rc = pf_json_u32(root, "seq", true, &m->seq, err)) ||
         (rc = pf_json_int(root, "ts", true, 0, MSG_TS_MAX, &m->ts_ms, err)))
         return rc;
+    m->boot = (uint32_t)boot;
 
     if ((rc = pf_json_obj(root, "power", true, &power, err)))
         return rc;

@@ -56,7 +56,7 @@ static int upd__finish(json_t *root, char *buf, size_t len, size_t *outlen)
 static int upd__open(const char *buf, size_t len, json_t **root, struct pf_error *err)
 {
     int64_t v;
-    int rc = pf_json_parse_object(buf, len, PF_UPDATE_MSG_MAX, root, err);
+    int rc = pf_json_parse_message(buf, len, PF_UPDATE_MSG_MAX, root, err);
 
     if (rc)
         return rc;
@@ -397,6 +397,33 @@ int pf_update_event_encode(const struct pf_update_event *m, char *buf, size_t le
     return upd__finish(root, buf, len, outlen);
 }
 
+/*
+ * reason, percent and code each belong to some statuses (docs/protocol.md); an event that
+ * carries one with another status is refused, naming the field, rather than stored with a
+ * detail that contradicts it (a "success" with a failure code).
+ */
+static int upd__reserved(json_t *root, enum pf_update_status st, struct pf_error *err)
+{
+    static const struct {
+        const char *key;
+        const char *owners;
+    } fields[] = {{"reason", "deferred"},
+                  {"percent", "downloading"},
+                  {"code", "failed, rolled_back or refused"}};
+    bool allowed[] = {st == PF_UPD_DEFERRED, st == PF_UPD_DOWNLOADING,
+                      st == PF_UPD_FAILED || st == PF_UPD_ROLLED_BACK || st == PF_UPD_REFUSED};
+
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        json_t *v = json_object_get(root, fields[i].key);
+
+        /* null counts as absent, as for every field (docs/protocol.md). */
+        if (!allowed[i] && v && !json_is_null(v))
+            return pf_error_set(err, PF_ESCHEMA, "%s: not allowed with status %s (only %s)",
+                                fields[i].key, pf_update_status_names[st], fields[i].owners);
+    }
+    return 0;
+}
+
 int pf_update_event_decode(const char *buf, size_t len, struct pf_update_event *m,
                            struct pf_error *err)
 {
@@ -421,6 +448,8 @@ int pf_update_event_decode(const char *buf, size_t len, struct pf_update_event *
         (rc = pf_json_int(root, "ts", true, 0, UPD_TS_MAX, &m->ts_ms, err)))
         goto out_free;
     m->status = (enum pf_update_status)st;
+    if ((rc = upd__reserved(root, m->status, err)))
+        goto out_free;
     switch (m->status) {
     case PF_UPD_DEFERRED:
         rc = upd__code(root, "reason", true, m->reason, err);

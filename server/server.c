@@ -40,13 +40,25 @@ static void server__batch_kick(struct pfs_server *s)
 }
 
 static void server__on_message(void *ctx, const char *topic, const void *payload, size_t len,
-                               bool retained)
+                               bool retained, const void *corr, size_t corr_len)
 {
     struct pfs_server *s = ctx;
+    const struct pfs_inbound_props props = {
+            .retained = retained, .corr = corr, .corr_len = corr_len};
 
     /* refusals are counted */
-    (void)pfs_inbound_receive(&s->inbound, topic, payload, len, retained);
+    (void)pfs_inbound_deliver(&s->inbound, topic, payload, len, &props);
     server__batch_kick(s);
+}
+
+/* A diagnostic answer is matched with the correlation data it came with. */
+static int server__on_diag(void *ctx, const char *serial, const void *payload, size_t len)
+{
+    struct pfs_server *s = ctx;
+    size_t corr_len = 0;
+    const void *corr = pfs_inbound_corr(&s->inbound, &corr_len);
+
+    return pfs_diag_answer(&s->diag, serial, payload, len, corr, corr_len);
 }
 
 /* A birth is stored, then the terminal's unfinished offer is sent again. */
@@ -79,7 +91,7 @@ static void server__routes(struct pfs_server *s)
             {PF_LEAF_LOCK, server__on_lock, s},
             {PF_LEAF_EVENT, pfs_updates_on_event, &s->updates},       /* commits and acks */
             {PF_LEAF_CHUNKREQ, pfs_updates_on_chunkreq, &s->updates}, /* answers with chunks */
-            {PF_LEAF_DIAG, pfs_diag_on_answer, &s->diag},
+            {PF_LEAF_DIAG, server__on_diag, s},
             {PF_LEAF_DIAGCHUNK, pfs_diag_on_chunk, &s->diag},
     };
 
@@ -248,6 +260,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->ingest_open = true;
+    pfs_devmap_set_rate(&s->ingest.devs, PFS_RATE_MESSAGES, cfg->ingest_rate_per_s,
+                        cfg->ingest_burst);
+    pfs_devmap_set_rate(&s->ingest.devs, PFS_RATE_CHUNKREQ, cfg->ingest_chunkreq_rate_per_s,
+                        cfg->ingest_chunkreq_burst);
     s->mqtt = calloc(1, sizeof(*s->mqtt));
     if (!s->mqtt) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");

@@ -46,6 +46,10 @@ void pfs_config_defaults(struct pfs_config *c)
     c->update_window = 16;
     c->update_chunk_budget = 4;
     c->update_deadline_min = 24 * 60;
+    c->ingest_rate_per_s = 50;
+    c->ingest_burst = 200;
+    c->ingest_chunkreq_rate_per_s = 2000;
+    c->ingest_chunkreq_burst = 2000;
     c->diag_rate_terminal = 10;
     c->diag_rate_user = 60;
     c->rollout_tick_ms = 1000;
@@ -101,6 +105,10 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("http.head_timeout_ms", http_head_timeout_ms, 100, 600000);
     INT("report_interval_s", report_interval_s, 1, 86400);
     INT("silent_after", silent_after, 1, 1000);
+    INT("ingest.rate_per_s", ingest_rate_per_s, 0, 1000000);
+    INT("ingest.burst", ingest_burst, 1, 1000000);
+    INT("ingest.chunkreq_rate_per_s", ingest_chunkreq_rate_per_s, 0, 1000000);
+    INT("ingest.chunkreq_burst", ingest_chunkreq_burst, 1, 1000000);
     STR("artifacts.dir", artifacts_dir);
     STR("update.trust_root", update_trust_root);
     STR("update.keyring", update_keyring);

@@ -32,7 +32,11 @@ struct pfs_config {
     int mqtt_read_batch_ms; /* 0: read on every wake-up of the socket */
     char store_backend[32]; /* the store backend built in (POSFLEET_STORE_BACKEND) */
     char store_path[PATH_MAX];
-    int store_health_keep; /* reports kept per terminal */
+    int store_health_keep;          /* reports kept per terminal */
+    int ingest_rate_per_s;          /* messages per second per terminal (0: no limit) */
+    int ingest_burst;               /* ... of which at once */
+    int ingest_chunkreq_rate_per_s; /* chunk requests per second per terminal (0: no limit) */
+    int ingest_chunkreq_burst;
     int store_health_days; /* 0: no age limit */
     int store_update_days; /* update events kept this long; 0: no age limit */
     int store_update_keep; /* update events kept per terminal */

@@ -345,7 +345,8 @@ static void diag__on_chunk(struct pfs_diag *d, const char *serial, const void *p
 
 /* ---- answers ---------------------------------------------------------------------- */
 
-static void diag__on_answer(struct pfs_diag *d, const char *serial, const void *payload, size_t len)
+static int diag__on_answer(struct pfs_diag *d, const char *serial, const void *payload, size_t len,
+                           const void *corr, size_t corr_len)
 {
     struct pf_diag_resp r;
     struct pf_error err = {0};
@@ -354,10 +355,20 @@ static void diag__on_answer(struct pfs_diag *d, const char *serial, const void *
     bool late = false;
     int rc;
 
-    if (pf_diag_resp_decode(payload, len, &r, &err) != 0) {
+    rc = pf_diag_resp_decode(payload, len, &r, &err);
+    if (rc) {
         d->n.bad++;
         pfs_log_warn(d->log, "diag: %s: %s", serial, err.msg);
-        return;
+        return rc; /* counted by the dispatch */
+    }
+    /* Both must name the request: the correlation data is what the terminal's MQTT layer
+     * echoed, the payload id what its diagnostics answered (docs/protocol.md). */
+    if (!corr || corr_len != strlen(r.id) || memcmp(corr, r.id, corr_len) != 0) {
+        d->n.bad++;
+        pfs_log_warn(d->log, "diag: %s answered %s with %s correlation data; refused", serial, r.id,
+                     corr ? "mismatching" : "no");
+        pf_diag_resp_release(&r);
+        return PF_EPERM;
     }
     if (r.status == PF_DIAG_OK && strcmp(r.cmd, "archive") == 0 && r.result) {
         json_t *o = json_loads(r.result, 0, NULL);
@@ -390,12 +401,13 @@ static void diag__on_answer(struct pfs_diag *d, const char *serial, const void *
             (void)diag__xfer_start(d, r.id, serial, size, 0, digest, diag__wall(d));
     }
     pf_diag_resp_release(&r);
+    return 0;
 }
 
-int pfs_diag_on_answer(void *ctx, const char *serial, const void *payload, size_t len)
+int pfs_diag_answer(struct pfs_diag *d, const char *serial, const void *payload, size_t len,
+                    const void *corr, size_t corr_len)
 {
-    diag__on_answer(ctx, serial, payload, len);
-    return 0;
+    return diag__on_answer(d, serial, payload, len, corr, corr_len);
 }
 
 int pfs_diag_on_chunk(void *ctx, const char *serial, const void *payload, size_t len)

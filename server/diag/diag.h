@@ -90,10 +90,17 @@ int pfs_diag_init(struct pfs_diag *d, const struct pfs_diag_opts *opts, struct p
 /* Stops the timer (the loop must run once more to close it) and frees. */
 void pfs_diag_release(struct pfs_diag *d);
 
-/* Inbound handlers (ctx is the struct pfs_diag) for dev/{serial}/diag and
- * dev/{serial}/diagchunk of a registered terminal. They return 0: a bad message
- * is counted (bad) and logged here. */
-int pfs_diag_on_answer(void *ctx, const char *serial, const void *payload, size_t len);
+/* Inbound handler (ctx is the struct pfs_diag) for dev/{serial}/diagchunk of a
+ * registered terminal. It returns 0: a bad message is counted (bad) and logged here. */
+/*
+ * An answer with the MQTT v5 correlation data it came with (corr NULL, corr_len 0 when it had
+ * none): the correlation data must be the bytes of the payload's id, which must name a request
+ * made to serial. A mismatch (or none) is refused before anything is stored: counted (bad),
+ * logged, PF_EPERM returned for the dispatch to count. The wiring routes dev/{serial}/diag here
+ * with the correlation data the dispatch holds (pfs_inbound_corr).
+ */
+int pfs_diag_answer(struct pfs_diag *d, const char *serial, const void *payload, size_t len,
+                    const void *corr, size_t corr_len);
 int pfs_diag_on_chunk(void *ctx, const char *serial, const void *payload, size_t len);
 
 /*

@@ -242,6 +242,64 @@ int pfs_devmap_admit(struct pfs_devmap *m, const char *serial, int64_t now, stru
     }
 }
 
+/* ---- the order of reports ------------------------------------------------------------ */
+
+enum pfs_health_rank pfs_report_rank(const struct pfs_dev *d, const struct pf_health *h)
+{
+    if (!d->have_health || h->boot == 0 || d->boot == 0)
+        return PFS_HEALTH_RANK_STORE;
+    if (h->boot > d->boot)
+        return PFS_HEALTH_NEWER;
+    if (h->boot == d->boot)
+        return h->seq > d->seq ? PFS_HEALTH_NEWER : PFS_HEALTH_OLDER;
+    /* An earlier start: a report queued before the restart (measured before it), unless the
+     * counter itself went back with an erased state directory (its queue went with it, so
+     * such a report is measured after everything held). */
+    return h->ts_ms > d->ts_ms ? PFS_HEALTH_NEWER : PFS_HEALTH_OLDER;
+}
+
+/* ---- the rate limit ------------------------------------------------------------------ */
+
+void pfs_devmap_set_rate(struct pfs_devmap *m, enum pfs_rate_kind kind, int rate_per_s,
+                         int rate_burst)
+{
+    m->rate_per_s[kind] = rate_per_s > 0 ? rate_per_s : 0;
+    m->rate_burst[kind] = rate_burst > 0 ? rate_burst : 1;
+}
+
+int pfs_devmap_rate(struct pfs_devmap *m, struct pfs_dev *d, enum pfs_rate_kind kind, int64_t mono)
+{
+    static const char *const what[] = {"messages", "chunk requests"};
+    struct pfs_bucket *b = &d->rate[kind];
+    int64_t cap = (int64_t)m->rate_burst[kind] * 1000;
+
+    if (m->rate_per_s[kind] <= 0)
+        return 0;
+    if (b->ms == 0) {
+        b->tokens = cap;
+        b->ms = mono;
+    } else if (mono > b->ms) {
+        int64_t add = (mono - b->ms) * m->rate_per_s[kind]; /* ms x msg/s = millimessages */
+
+        b->tokens = add >= cap - b->tokens ? cap : b->tokens + add;
+        b->ms = mono;
+    }
+    if (b->tokens >= 1000) {
+        b->tokens -= 1000;
+        return 0;
+    }
+    b->dropped++;
+    if (b->logged_ms == 0 || mono - b->logged_ms >= PFS_RATE_LOG_WINDOW_MS) {
+        pfs_log_warn(m->log,
+                     "ingest: %s: over its rate of %d %s/s (burst %d): %u dropped since the "
+                     "last line",
+                     d->serial, m->rate_per_s[kind], what[kind], m->rate_burst[kind], b->dropped);
+        b->logged_ms = mono;
+        b->dropped = 0;
+    }
+    return devmap__refuse(m, PF_ERATE);
+}
+
 int pfs_devmap_registered(struct pfs_devmap *m, const char *serial)
 {
     struct pfs_dev *d = pfs_devmap_get(m, serial);

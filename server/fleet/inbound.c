@@ -65,6 +65,21 @@ static int inbound__refuse(struct pfs_inbound *in, int code)
 int pfs_inbound_receive(struct pfs_inbound *in, const char *topic, const void *payload, size_t len,
                         bool retained)
 {
+    const struct pfs_inbound_props props = {.retained = retained};
+
+    return pfs_inbound_deliver(in, topic, payload, len, &props);
+}
+
+const void *pfs_inbound_corr(const struct pfs_inbound *in, size_t *len)
+{
+    *len = in->cur ? in->cur->corr_len : 0;
+    return in->cur && in->cur->corr_len ? in->cur->corr : NULL;
+}
+
+int pfs_inbound_deliver(struct pfs_inbound *in, const char *topic, const void *payload, size_t len,
+                        const struct pfs_inbound_props *props)
+{
+    bool retained = props && props->retained;
     char serial[PF_SERIAL_MAX + 1];
     const struct pfs_inbound_route *r;
     struct pfs_dev *d;
@@ -96,7 +111,14 @@ int pfs_inbound_receive(struct pfs_inbound *in, const char *topic, const void *p
     rc = pfs_devmap_admit(in->devs, serial, pf_clock_wall_ms(in->clock), &d);
     if (rc)
         return rc; /* counted by the registry cache */
+    rc = pfs_devmap_rate(in->devs, d,
+                         id == PF_LEAF_CHUNKREQ ? PFS_RATE_CHUNKREQ : PFS_RATE_MESSAGES,
+                         pf_clock_mono_ms(in->clock));
+    if (rc)
+        return rc; /* counted and logged by the registry cache */
+    in->cur = props;
     rc = r->fn(r->ctx, serial, payload, len);
+    in->cur = NULL;
     if (rc)
         return inbound__refuse(in, rc);
     return 0;

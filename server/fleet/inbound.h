@@ -6,9 +6,10 @@
  * (topic, payload): it parses the topic once (pf_topic_parse, pf_dev_leaf) and
  * refuses anything outside pf/v1/dev/{serial}/{leaf} or a leaf without a route
  * (TOPIC) and any retained message (RETAINED); it asks the registry cache for its decision
- * (pfs_devmap_admit: unknown and revoked serials are refused, alerted and counted there); then it
- * calls the leaf's route with (serial, payload). A route returns 0 or the
- * reason it refused the message, which is counted here
+ * (pfs_devmap_admit: unknown and revoked serials are refused, alerted and counted there); it
+ * takes the message from the terminal's rate limit (pfs_devmap_rate: over it, dropped and
+ * counted RATE before anything is decoded); then it calls the leaf's route with (serial, payload).
+ * A route returns 0 or the reason it refused the message, which is counted here
  * (posfleet_messages_rejected_total); a route that keeps its own counts
  * returns 0. One table for all leaves, like Mosquitto's read_handle.c.
  *
@@ -50,8 +51,16 @@ struct pfs_reject_log {
 void pfs_reject_log(struct pfs_reject_log *rl, const struct pfs_log *log,
                     const struct pf_clock *clock, const char *fmt, ...) PF_PRINTF(4, 5);
 
+/* What the transport says of a message besides topic and payload. */
+struct pfs_inbound_props {
+    bool retained;
+    const void *corr; /* MQTT v5 correlation data, NULL when absent */
+    size_t corr_len;
+};
+
 struct pfs_inbound {
     struct pfs_inbound_route routes[PF_LEAF_COUNT]; /* by leaf; fn NULL: no route */
+    const struct pfs_inbound_props *cur;            /* of the message being dispatched */
     struct pfs_devmap *devs;
     struct pfs_metrics *metrics;
     const struct pfs_log *log;
@@ -70,6 +79,12 @@ void pfs_inbound_routes(struct pfs_inbound *in, const struct pfs_inbound_route *
  * subscription again. */
 int pfs_inbound_receive(struct pfs_inbound *in, const char *topic, const void *payload, size_t len,
                         bool retained);
+/* pfs_inbound_receive with the transport's properties (props may be NULL: none). */
+int pfs_inbound_deliver(struct pfs_inbound *in, const char *topic, const void *payload, size_t len,
+                        const struct pfs_inbound_props *props);
+/* For a route, during its call: the correlation data of the message it handles (NULL, *len 0
+ * when it had none). */
+const void *pfs_inbound_corr(const struct pfs_inbound *in, size_t *len);
 /* pfs_inbound_receive of a message that is not retained. */
 int pfs_inbound_message(struct pfs_inbound *in, const char *topic, const void *payload, size_t len);
 

@@ -135,7 +135,7 @@ static int ingest__health(struct pfs_ingest *ing, struct pfs_dev *d, const void 
     rc = pf_health_decode(payload, len, &h, &err);
     if (rc)
         return ingest__refused(ing, d->serial, rc, &err);
-    rc = pfs_store_health_put(ing->store, d->serial, &h, now, &newer);
+    rc = pfs_store_health_record(ing->store, d->serial, &h, now, pfs_report_rank(d, &h), &newer);
     if (rc)
         return ingest__store_failed(ing, d->serial, rc);
     if (++d->rows_since_prune >= (uint32_t)slack) {
@@ -150,6 +150,7 @@ static int ingest__health(struct pfs_ingest *ing, struct pfs_dev *d, const void 
         uint32_t want;
 
         d->have_health = true;
+        d->boot = h.boot;
         d->seq = h.seq;
         d->ts_ms = h.ts_ms;
         memset(detail, 0, sizeof(detail));

@@ -399,12 +399,20 @@ static void mqtt__on_message(struct mosquitto *mosq, void *obj, const struct mos
                              const mosquitto_property *props)
 {
     struct pfs_mqtt *m = obj;
+    void *corr = NULL;
+    uint16_t corr_len = 0;
 
     (void)mosq;
-    (void)props;
     m->received++;
+    /* Only diagnostic answers carry it (posfleetd checks it there); absent is NULL, 0. */
+    if (!props || !mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr,
+                                                  &corr_len, false)) {
+        corr = NULL;
+        corr_len = 0;
+    }
     m->on_message(m->ctx, msg->topic, msg->payload,
-                  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, msg->retain);
+                  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, msg->retain, corr, corr_len);
+    free(corr);
 }
 
 static void mqtt__on_publish(struct mosquitto *mosq, void *obj, int mid)

@@ -34,8 +34,10 @@
 struct mosquitto;
 
 /* RETAINED: the broker delivered it as a retained message (its retain flag). */
+/* corr/corr_len: the message's MQTT v5 correlation data (NULL, 0 when absent), borrowed for
+ * the call. */
 typedef void (*pfs_mqtt_message_cb)(void *ctx, const char *topic, const void *payload, size_t len,
-                                    bool retained);
+                                    bool retained, const void *corr, size_t corr_len);
 /* A published message (id mid) was written to the connection. */
 typedef void (*pfs_mqtt_published_cb)(void *ctx, int mid);
 

@@ -105,7 +105,7 @@ struct pfs_dev_state {
     bool have_birth;
     struct pf_birth birth;
     bool have_health;
-    struct pf_health health; /* the newest report (by seq, or ts after a reset) */
+    struct pf_health health; /* the newest report (fleet/devmap.h, pfs_report_rank) */
 };
 
 /* A stored health report. */
@@ -254,6 +254,16 @@ int pfs_store_health_count(struct pfs_store *st, const char *serial, int64_t *n)
  * terminal online and seen at recv_ms. *newer tells which (may be NULL). */
 int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct pf_health *h,
                          int64_t recv_ms, bool *newer) PF_WUR;
+/* How a report ranks against the one held, when the caller decided it (the domain's rule). */
+enum pfs_health_rank {
+    PFS_HEALTH_RANK_STORE = -1, /* undecided: the store compares seq and ts as above */
+    PFS_HEALTH_OLDER = 0,       /* history only */
+    PFS_HEALTH_NEWER = 1,       /* the latest state moves to it */
+};
+/* pfs_store_health_put with the rank decided by the caller (fleet/devmap.h's
+ * pfs_report_rank orders by boot and seq). */
+int pfs_store_health_record(struct pfs_store *st, const char *serial, const struct pf_health *h,
+                            int64_t recv_ms, enum pfs_health_rank rank, bool *newer) PF_WUR;
 /* Records the birth (unless an older one than held), marks online and seen. */
 int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct pf_birth *b,
                         int64_t recv_ms) PF_WUR;

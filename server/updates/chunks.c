@@ -180,6 +180,7 @@ int pfs_chunks_request(struct pfs_chunks *c, const char *serial, const void *pay
     rc = pf_chunkreq_decode(payload, len, &r, &err);
     if (rc) {
         c->stats.bad++;
+        c->bad_err = err;
         return rc;
     }
     /* Before anything else: a terminal learns nothing of bundles not offered to it. */

@@ -94,6 +94,7 @@ struct pfs_chunks {
     uint32_t *mid_term; /* PFS_CHUNKS_MIDS entries: term index + 1, 0 = none */
     uint8_t *buf;       /* PF_CHUNK_HDR_LEN + chunk_max */
     struct pfs_chunks_stats stats;
+    struct pf_error bad_err; /* why the last malformed request (stats.bad) was refused */
 };
 
 int pfs_chunks_init(struct pfs_chunks *c, struct pfs_artifacts *art, const struct pf_clock *clock,

@@ -168,9 +168,11 @@ int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, siz
 
     rc = pf_update_event_decode(payload, len, &e, &err);
     if (rc) {
+        /* Named field in the log, reason counted by the dispatch (rejected_total). */
         u->stats.events_bad++;
-        pfs_log_warn(u->log, "updates: %s: event refused: %s", serial, pf_errname(rc));
-        return 0;
+        pfs_reject_log(&u->rejects, u->log, u->clock, "%s: rejected %s: %s", serial, pf_errname(rc),
+                       err.msg);
+        return rc;
     }
     /* Only an offer made to this terminal has outcomes: anything else is
      * forged or misrouted, never stored, but acknowledged so it stops. */
@@ -207,8 +209,15 @@ int pfs_updates_on_chunkreq(void *ctx, const char *serial, const void *payload, 
 {
     struct pfs_updates *u = ctx;
     uint64_t spent = u->chunks.stats.refused[PFS_CHUNKS_BUDGET];
+    uint64_t bad = u->chunks.stats.bad;
     int rc = pfs_chunks_request(&u->chunks, serial, payload, len);
 
+    if (u->chunks.stats.bad != bad) {
+        /* Malformed: nothing to answer, but counted (rejected_total) and logged. */
+        pfs_reject_log(&u->rejects, u->log, u->clock, "%s: rejected %s: %s", serial, pf_errname(rc),
+                       u->chunks.bad_err.msg);
+        return rc;
+    }
     if (rc == PF_EIO)
         pfs_log_error(u->log, "updates: %s: reading a stored bundle failed", serial);
     if (rc == PF_ENOT_OFFERED) {

@@ -83,9 +83,12 @@ int pfs_updates_init(struct pfs_updates *u, const struct pfs_config *cfg, struct
 void pfs_updates_release(struct pfs_updates *u);
 
 /* Inbound handlers (ctx is the struct pfs_updates) for dev/{serial}/chunkreq and
- * dev/{serial}/event of a registered terminal. They return 0 or, for an
- * event of an offer not made to the terminal, PF_ENOT_OFFERED (the inbound
- * dispatch counts it); other refusals are counted in stats and logged here. */
+ * dev/{serial}/event of a registered terminal. They return 0 or the reason the
+ * inbound dispatch counts (posfleet_messages_rejected_total): PF_ENOT_OFFERED for
+ * an event of an offer not made to the terminal; the decoder's reason for a
+ * malformed message or an event carrying a field reserved for other statuses
+ * (logged here naming the field); other refusals are counted in stats and
+ * logged here. */
 int pfs_updates_on_chunkreq(void *ctx, const char *serial, const void *payload, size_t len);
 int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, size_t len);
 /* Publishes the terminal's current offer again (same id) if it has no final

@@ -3,11 +3,15 @@
  * broker takes them (benchmark load generator, not shipped).
  *
  *   bench_pub --port P [--host H] [--terminals N] [--reports R] [--prefix S]
- *             [--seq-base B] [--cafile F --cert F --key F]
+ *             [--seq-base B] [--rate R] [--qos Q] [--id ID]
+ *             [--cafile F --cert F --key F]
  *
  * Each message is a valid health report whose ts is the publish time, so a
- * consumer can compute publish-to-commit latency. Prints one JSON line with
- * the first and last publish times and the number acknowledged.
+ * consumer can compute publish-to-commit latency. --rate paces the publishes
+ * at R messages per second (0, the default: as fast as the broker takes them),
+ * so the reports of many terminals can arrive as a fleet's would, or one
+ * terminal can flood at a set rate. Prints one JSON line with the first and
+ * last publish times and the number acknowledged (at QoS 0: written out).
  */
 #include <errno.h>
 #include <mosquitto.h>
@@ -60,7 +64,8 @@ static long arg_long(const char *s)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *prefix = "BN", *cafile = NULL, *cert = NULL, *key = NULL;
-    long port = 0, terminals = 10000, reports = 1, seq_base = 0, total;
+    const char *id = "bench-pub";
+    long port = 0, terminals = 10000, reports = 1, seq_base = 0, rate = 0, qos = 1, total, sent = 0;
     struct bench b = {0};
     struct mosquitto *m;
     struct pf_health h;
@@ -77,6 +82,12 @@ int main(int argc, char **argv)
             reports = arg_long(argv[i + 1]);
         else if (!strcmp(argv[i], "--seq-base"))
             seq_base = arg_long(argv[i + 1]);
+        else if (!strcmp(argv[i], "--rate"))
+            rate = arg_long(argv[i + 1]);
+        else if (!strcmp(argv[i], "--qos"))
+            qos = arg_long(argv[i + 1]) ? 1 : 0;
+        else if (!strcmp(argv[i], "--id"))
+            id = argv[i + 1];
         else if (!strcmp(argv[i], "--prefix"))
             prefix = argv[i + 1];
         else if (!strcmp(argv[i], "--cafile"))
@@ -97,7 +108,7 @@ int main(int argc, char **argv)
     total = terminals * reports;
 
     mosquitto_lib_init();
-    m = mosquitto_new("bench-pub", true, &b);
+    m = mosquitto_new(id, true, &b);
     mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_max_inflight_messages_set(m, 0);
     mosquitto_publish_v5_callback_set(m, on_publish);
@@ -135,9 +146,15 @@ int main(int argc, char **argv)
             if (pf_topic_build(topic, sizeof(topic), PF_DIR_DEV, serial, PF_DEV_HEALTH) ||
                 pf_health_encode(&h, buf, sizeof(buf), &n))
                 return 1;
-            while (mosquitto_publish_v5(m, NULL, topic, (int)n, buf, 1, false, NULL) ==
+            /* Paced: the k-th message leaves no earlier than k / rate s after the first. */
+            while (rate > 0 && (now_ms() - t0) * rate < sent * 1000) {
+                struct timespec ts = {0, 200000};
+                nanosleep(&ts, NULL);
+            }
+            while (mosquitto_publish_v5(m, NULL, topic, (int)n, buf, (int)qos, false, NULL) ==
                    MOSQ_ERR_NOMEM)
                 ;
+            sent++;
         }
     }
     /* Wait for every PUBACK, bounded: a stuck broker must not hang the benchmark. */

@@ -3,6 +3,10 @@
 # the figures table in docs/benchmarks.md.
 #
 #   tests/bench/run.sh [NAME...]      e.g. run.sh ingest footprint verify
+#   SMOKE=1 tests/bench/run.sh flood  a short run that checks a benchmark works (benchmarks
+#                                     that know SMOKE shrink to seconds; no figure to keep)
+#   BASELINE_BUILD=DIR                a previous build measured in the same run, where a
+#                                     benchmark compares with one (flood)
 #
 # Builds a Release tree (no sanitizers) in build-bench/. Each tests/bench/bench_NAME.sh
 # prints result rows on stdout as

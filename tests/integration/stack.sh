@@ -12,6 +12,8 @@
 #   pf_wait_for 20 "PF1 online" pf_device_online PF1
 
 PF_AGENTD="$PF_BUILD/agent/posfleet-agent"
+PF_PAN_SCAN="$PF_SRC/tests/integration/pan_scan.py"
+PF_PAN_OBSERVER=pf-pan-observer
 PF_SERVERD="$PF_BUILD/server/posfleetd"
 PF_CLI="$PF_BUILD/server/cli/posfleet"
 
@@ -23,6 +25,7 @@ pf_server_start() {
     local dir="$PF_TMP/server" extra="${1:-}" role
     pf_require_bin "$PF_SERVERD"
     pf_require_bin "$PF_CLI"
+    pf__pan_observe
     mkdir -p "$dir"
     if [[ ! -f "$dir/tokens" ]]; then
         for role in ops support viewer; do
@@ -56,6 +59,50 @@ $extra
 CONF
     pf_spawn posfleetd "$PF_SERVERD" -c "$dir/posfleetd.conf"
     pf_wait_for 20 "posfleetd to answer on $POSFLEET_URL" pf_cli_quiet summary
+}
+
+# No card data anywhere (docs/security.md): from the first pf_server_start on, a privileged
+# observer captures every message on pf/# into logs/pan-observer.log, and when the test exits
+# every log in logs/ (posfleetd, agents, broker, that capture) and a dump of posfleetd's
+# database are scanned for card numbers (pan_scan.py). A hit fails the test, whatever its own
+# result. PF_PAN_SCAN_OFF=1 turns both off; benchmarks (tests/bench/) have it off by default,
+# since a capture of everything would load the broker they measure.
+[[ "$0" != *tests/bench/* ]] || PF_PAN_SCAN_OFF=${PF_PAN_SCAN_OFF:-1}
+pf__pan_observe() {
+    [[ -z "${PF_PAN_OBSERVING:-}" && -n "${PF_BROKER_PID:-}" && "${PF_PAN_SCAN_OFF:-0}" != 1 ]] ||
+        return 0
+    PF_PAN_OBSERVING=1
+    [[ -f "$PF_PKI/devices/$PF_PAN_OBSERVER.crt" ]] || pf_device_cert "$PF_PKI" "$PF_PAN_OBSERVER"
+    printf '\nuser %s\ntopic read pf/#\n' "$PF_PAN_OBSERVER" >>"$PF_BROKER_DIR/posfleet.acl"
+    kill -HUP "$PF_BROKER_PID"
+    pf_wait_for 15 "the broker to let the observer read pf/#" pf__pan_granted
+    pf_mqtt_sub_spawn pan-observer "$PF_PAN_OBSERVER" -d -t 'pf/#'
+    pf_wait_for 15 "the observer to subscribe" pf__pan_subscribed
+    pf_at_exit pf__pan_check
+}
+
+pf__pan_granted() {
+    # shellcheck disable=SC2046
+    timeout 5 mosquitto_sub $(pf_mqtt_opts "$PF_PAN_OBSERVER") -d -t 'pf/#' -E -W 4 2>&1 |
+        grep -qF 'Subscribed (mid: 1): 0'
+}
+
+pf__pan_subscribed() {
+    grep -qF 'Subscribed (mid: 1): 0' "$(pf_log_of pan-observer)"
+}
+
+# Runs as an exit hook, inside lib.sh's cleanup: a hit sets its exit status (rc).
+pf__pan_check() {
+    local found="$PF_TMP/pan-found.txt" dump="$PF_TMP/posfleetd-db.sql"
+    if [[ -n "${PF_STORE:-}" && -f "$PF_STORE" ]]; then
+        sqlite3 -batch "$PF_STORE" .dump >"$dump" 2>/dev/null || true
+    fi
+    if ! python3 "$PF_PAN_SCAN" "$PF_TMP"/logs/*.log "$dump" >"$found" 2>&1; then
+        printf '\nFAIL %s: card numbers in what the run produced:\n' "$PF_TEST_NAME" >&2
+        sed "s|$PF_TMP/||" "$found" >&2
+        # shellcheck disable=SC2034 # both read by pf__cleanup, which runs this hook
+        PF_FAILED=1 rc=1
+    fi
 }
 
 # pf_server_stop: SIGTERM posfleetd and wait for a clean exit.

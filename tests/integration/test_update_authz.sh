@@ -21,10 +21,14 @@ upd_keys_init
 pf_pki_init "$(pf_tmpdir pki)"
 pf_broker_start "$PF_PKI"
 # A small chunk size and a wide window: many requests in a burst are all answered
-# (none busy), so what is left unanswered is what posfleetd refused.
+# (none busy), so what is left unanswered is what posfleetd refused. The per-terminal
+# rate limits are off: bursts of 2,000 forged messages from one certificate must all reach
+# the offer checks this test is about (it_flood tests the rate limit).
 upd_server_start "update.chunk_max = 65536
 update.window = 1024
-update.chunk_budget = 1"
+update.chunk_budget = 1
+ingest.rate_per_s = 0
+ingest.chunkreq_rate_per_s = 0"
 pf_cli device add HA1 --model PX-500 --hw-rev r2 >/dev/null
 pf_cli device add HB1 --model PX-500 --hw-rev r2 >/dev/null
 pf_device_cert "$PF_PKI" HA1

@@ -72,6 +72,36 @@ START_TEST(health_round_trip)
     ck_assert_int_eq(pf_health_decode(buf, (size_t)n, &out, &err), 0);
     ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
     ck_assert_ptr_null(strstr(buf, "serial"));
+    /* Without a start counter there is no boot field, and none decodes as 0. */
+    ck_assert_ptr_null(strstr(buf, "\"boot\""));
+}
+END_TEST
+
+/* boot: optional, 1..2^32-1, carried both ways. */
+START_TEST(health_boot_counter)
+{
+    struct pf_health in, out;
+    struct pf_error err;
+    char buf[PF_MSG_MAX];
+    int n;
+
+    health_sample(&in);
+    in.boot = 7;
+    n = health_json(&in, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "\"boot\":7"));
+    ck_assert_int_eq(pf_health_decode(buf, (size_t)n, &out, &err), 0);
+    ck_assert_uint_eq(out.boot, 7);
+    in.boot = UINT32_MAX;
+    n = health_json(&in, buf, sizeof(buf));
+    ck_assert_int_eq(pf_health_decode(buf, (size_t)n, &out, &err), 0);
+    ck_assert_uint_eq(out.boot, UINT32_MAX);
+    replace(buf, sizeof(buf), "\"boot\":4294967295", "\"boot\":0");
+    ck_assert_int_eq(decode_health(buf, &err), PF_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "boot"));
+    replace(buf, sizeof(buf), "\"boot\":0", "\"boot\":4294967296");
+    ck_assert_int_eq(decode_health(buf, &err), PF_ERANGE);
+    replace(buf, sizeof(buf), "\"boot\":4294967296", "\"boot\":\"1\"");
+    ck_assert_int_eq(decode_health(buf, &err), PF_ESCHEMA);
 }
 END_TEST
 
@@ -137,7 +167,11 @@ START_TEST(malformed_and_oversized)
     struct pf_state st;
 
     ck_assert_int_eq(decode_health("{\"v\":1,", &err), PF_EPARSE);
-    ck_assert_int_eq(decode_health("[1,2]", &err), PF_ESCHEMA);
+    /* Valid JSON that is not an object is not a message at all: PARSE, like broken JSON. */
+    ck_assert_int_eq(decode_health("[1,2]", &err), PF_EPARSE);
+    ck_assert_int_eq(decode_health("42", &err), PF_EPARSE);
+    ck_assert_int_eq(decode_health("\"health\"", &err), PF_EPARSE);
+    ck_assert_int_eq(decode_health("null", &err), PF_EPARSE);
     ck_assert_int_eq(decode_health("", &err), PF_EPARSE);
     /* A repeated key keeps its last value, which is validated like any other. */
     ck_assert_int_eq(decode_health("{\"v\":1,\"v\":2}", &err), PF_EVERSION);
@@ -219,6 +253,7 @@ static Suite *msg_suite(void)
 
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, health_round_trip);
+    tcase_add_test(tc, health_boot_counter);
     tcase_add_test(tc, health_rejects);
     tcase_add_test(tc, health_unknown_fields_ignored);
     tcase_add_test(tc, malformed_and_oversized);

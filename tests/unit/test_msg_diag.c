@@ -132,6 +132,10 @@ START_TEST(test_resp_round_trip)
         ck_assert_int_eq(pf_diag_resp_decode(s, strlen(s), &back, &err), PF_ESCHEMA);
         ck_assert_ptr_null(back.result);
     }
+    /* An answer that is valid JSON but not an object is not a message: PARSE. */
+    ck_assert_int_eq(pf_diag_resp_decode("[1]", 3, &back, &err), PF_EPARSE);
+    ck_assert_int_eq(pf_diag_resp_decode("\"ok\"", 4, &back, &err), PF_EPARSE);
+    ck_assert_ptr_null(back.result);
     r.result = (char *)"[1]";
     ck_assert_int_eq(pf_diag_resp_encode(&r, buf, sizeof(buf), &n), PF_EINVAL);
     r.result = NULL;

@@ -96,6 +96,12 @@ static void rig_close(struct rig *r)
     pfs_store_close(r->st);
 }
 
+/* Stamps the clock forward (the rate limit reads the monotonic clock). */
+static void advance(int64_t ms)
+{
+    now_ms += ms;
+}
+
 static void setup(void)
 {
     struct rig r;
@@ -278,7 +284,9 @@ static const struct {
 } bad[] = {
         {"pf/v1/dev/T1/health", "{", PF_EPARSE},
         {"pf/v1/dev/T1/health", "", PF_EPARSE},
-        {"pf/v1/dev/T1/health", "[1,2]", PF_ESCHEMA},
+        /* Valid JSON that is not an object is not a message: PARSE (docs/protocol.md). */
+        {"pf/v1/dev/T1/health", "[1,2]", PF_EPARSE},
+        {"pf/v1/dev/T1/state", "\"online\"", PF_EPARSE},
         {"pf/v1/dev/T1/health", "{\"v\":1}", PF_ESCHEMA},
         {"pf/v1/dev/T1/health", "{\"v\":2,\"seq\":1}", PF_EVERSION},
         /* A repeated key keeps its last value, validated like any other. */
@@ -661,6 +669,167 @@ START_TEST(registry_decided_before_any_route)
 }
 END_TEST
 
+/* The finding of issue 14 item 13: after a restart that reset seq, a report queued before it
+ * (measured 10 minutes earlier, higher seq) replaced the latest state. Ordered by (boot, seq)
+ * it goes to the history only; a terminal that sends no boot keeps today's rule. */
+START_TEST(newer_measurement_never_hidden)
+{
+    struct rig r;
+    struct pfs_dev_state s;
+    struct pf_health h;
+    int64_t t0 = 1764220060000;
+
+    rig_open(&r);
+    for (uint32_t seq = 1; seq <= 40; seq++) {
+        h = good_health(seq);
+        h.boot = 3;
+        h.ts_ms = t0 + seq * 60000LL;
+        ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    }
+    /* Restart: a new start, seq from 0, measured now (battery 64). */
+    h = good_health(0);
+    h.boot = 4;
+    h.ts_ms = t0 + 60 * 60000LL;
+    h.battery_pct = 64;
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    /* The report queued before the restart, 10 minutes older, seq 41 (battery 11). */
+    h = good_health(41);
+    h.boot = 3;
+    h.ts_ms = t0 + 50 * 60000LL;
+    h.battery_pct = 11;
+    h.queued = true;
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T1", NULL, &s), 0);
+    ck_assert_int_eq(s.health.battery_pct, 64);
+    ck_assert_int_eq(health_rows(&r, "T1"), 5); /* history kept (health_keep 5) */
+    /* No battery alert from the older report either. */
+    ck_assert(!has_alert(&r, "T1", PFS_ALERT_BATTERY_CRITICAL));
+    /* Within the new start, seq decides. */
+    h = good_health(1);
+    h.boot = 4;
+    h.ts_ms = t0 + 61 * 60000LL;
+    h.battery_pct = 63;
+    ck_assert_int_eq(send_health(&r, "T1", &h), 0);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T1", NULL, &s), 0);
+    ck_assert_int_eq(s.health.battery_pct, 63);
+
+    /* Without boot (T2): as before, a higher seq is newer, so the same sequence shows the
+     * queued report: the rule changes only for terminals that send boot. */
+    for (uint32_t seq = 1; seq <= 3; seq++) {
+        h = good_health(seq);
+        ck_assert_int_eq(send_health(&r, "T2", &h), 0);
+    }
+    h = good_health(0);
+    h.ts_ms = t0 + 60 * 60000LL;
+    h.battery_pct = 64;
+    ck_assert_int_eq(send_health(&r, "T2", &h), 0);
+    h = good_health(4);
+    h.ts_ms = t0 + 50 * 60000LL;
+    h.battery_pct = 11;
+    ck_assert_int_eq(send_health(&r, "T2", &h), 0);
+    ck_assert_int_eq(pfs_ingest_flush(&r.ing), 0);
+    ck_assert_int_eq(pfs_store_device_get(r.st, "T2", NULL, &s), 0);
+    ck_assert_int_eq(s.health.battery_pct, 11);
+    rig_close(&r);
+}
+END_TEST
+
+/* The rule itself, on the cache entry. */
+START_TEST(report_rank_rule)
+{
+    struct pfs_dev d = {.have_health = true, .boot = 5, .seq = 100, .ts_ms = 1000000};
+    struct pf_health h = {.boot = 5, .seq = 101, .ts_ms = 1};
+
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_NEWER); /* seq, whatever ts */
+    h.seq = 100;
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_OLDER); /* a duplicate */
+    h.seq = 99;
+    h.ts_ms = 2000000;
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_OLDER); /* seq, whatever ts */
+    h.boot = 6;
+    h.seq = 0;
+    h.ts_ms = 1;
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_NEWER); /* a later start */
+    h.boot = 4;
+    h.seq = 1000;
+    h.ts_ms = 999999;
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_OLDER); /* queued before a restart */
+    h.ts_ms = 1000001; /* counter and queue erased: measured after everything held */
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_NEWER);
+    h.boot = 0;
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_RANK_STORE); /* no boot sent */
+    h.boot = 6;
+    d.boot = 0;
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_RANK_STORE); /* none known */
+    d.boot = 5;
+    d.have_health = false;
+    ck_assert_int_eq(pfs_report_rank(&d, &h), PFS_HEALTH_RANK_STORE); /* the first */
+}
+END_TEST
+
+/* A terminal over its rate loses its excess before any decoding, counted RATE; another
+ * terminal is untouched; the bucket refills with time, never beyond the burst. */
+START_TEST(rate_limit_per_terminal)
+{
+    static const char st[] = "{\"v\":1,\"state\":\"online\"}";
+    struct rig r;
+    int ok = 0, limited = 0;
+
+    rig_open(&r);
+    pfs_devmap_set_rate(&r.ing.devs, PFS_RATE_MESSAGES, 10, 5); /* 10/s, 5 at once */
+    for (int i = 0; i < 20; i++) {
+        int rc = pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st));
+
+        ck_assert(rc == 0 || rc == PF_ERATE);
+        rc == 0 ? ok++ : limited++;
+    }
+    ck_assert_int_eq(ok, 5);
+    ck_assert_int_eq(limited, 15);
+    ck_assert_uint_eq(r.m.rejected[-PF_ERATE], 15);
+    ck_assert_uint_eq(r.m.accepted[PFS_MSG_STATE], 5);
+    /* Refused before the route: a malformed message over the rate is RATE, not PARSE. */
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", "[", 1), PF_ERATE);
+    ck_assert_uint_eq(r.m.rejected[-PF_EPARSE], 0);
+
+    /* Another terminal has its own bucket. */
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T2/state", st, strlen(st)), 0);
+
+    /* 100 ms at 10/s is one message; an hour is the burst, not 36,000. */
+    advance(100);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)), 0);
+    ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)), PF_ERATE);
+    advance(3600 * 1000);
+    ok = 0;
+    for (int i = 0; i < 20; i++)
+        ok += pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)) == 0;
+    ck_assert_int_eq(ok, 5);
+
+    /* Chunk requests take from their own bucket: a download is not stopped by reports. */
+    pfs_devmap_set_rate(&r.ing.devs, PFS_RATE_CHUNKREQ, 1000, 3);
+    {
+        static const char cr[] = "{\"v\":1}";
+        struct pfs_inbound_route route = {PF_LEAF_CHUNKREQ, other_route, &r.event};
+
+        pfs_inbound_routes(&r.in, &route, 1);
+        for (int i = 0; i < 3; i++)
+            ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/chunkreq", cr, strlen(cr)),
+                             0);
+        ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/chunkreq", cr, strlen(cr)),
+                         PF_ERATE);
+        ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)),
+                         PF_ERATE);
+    }
+
+    /* 0 turns a limit off. */
+    pfs_devmap_set_rate(&r.ing.devs, PFS_RATE_MESSAGES, 0, 1);
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(pfs_inbound_message(&r.in, "pf/v1/dev/T1/state", st, strlen(st)), 0);
+    rig_close(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_ingest");
@@ -682,6 +851,9 @@ static Suite *suite(void)
     tcase_add_test(tc, map_rebuilt_after_restart);
     tcase_add_test(tc, leaf_table_matches_the_tree);
     tcase_add_test(tc, registry_decided_before_any_route);
+    tcase_add_test(tc, rate_limit_per_terminal);
+    tcase_add_test(tc, newer_measurement_never_hidden);
+    tcase_add_test(tc, report_rank_rule);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -158,7 +158,9 @@ START_TEST(chunkreq_round_trip_and_rejections)
     ck_assert_int_eq(pf_chunkreq_decode(buf, strlen(buf), &d, &err), PF_ERANGE);
     replace(buf, sizeof(buf), "\"length\":262145", "\"len\":1");
     ck_assert_int_eq(pf_chunkreq_decode(buf, strlen(buf), &d, &err), PF_ESCHEMA);
-    ck_assert_int_eq(pf_chunkreq_decode("[]", 2, &d, &err), PF_ESCHEMA);
+    /* Valid JSON of another type is not a message: PARSE, not SCHEMA. */
+    ck_assert_int_eq(pf_chunkreq_decode("[]", 2, &d, &err), PF_EPARSE);
+    ck_assert_int_eq(pf_chunkreq_decode("7", 1, &d, &err), PF_EPARSE);
     ck_assert_int_eq(pf_chunkreq_decode("{", 1, &d, &err), PF_EPARSE);
 }
 END_TEST
@@ -331,6 +333,54 @@ START_TEST(event_rejections)
 }
 END_TEST
 
+/* A field the docs reserve for other statuses refuses the event, naming the field. */
+START_TEST(event_reserved_fields)
+{
+    static const struct {
+        enum pf_update_status st;
+        const char *extra;
+        const char *field;
+    } cases[] = {
+            {PF_UPD_SUCCESS, ",\"code\":\"DIGEST\"", "code"},
+            {PF_UPD_ACCEPTED, ",\"percent\":10", "percent"},
+            {PF_UPD_FAILED, ",\"reason\":\"battery\"", "reason"},
+            {PF_UPD_FAILED, ",\"percent\":10", "percent"},
+            {PF_UPD_DEFERRED, ",\"code\":\"IO\"", "code"},
+            {PF_UPD_DOWNLOADING, ",\"reason\":\"busy\"", "reason"},
+            {PF_UPD_VERIFYING, ",\"code\":\"DIGEST\"", "code"},
+            /* A reserved field is refused whatever its value. */
+            {PF_UPD_SUCCESS, ",\"reason\":\"\"", "reason"},
+    };
+    struct pf_update_event e, d;
+    struct pf_error err = {0};
+    char buf[PF_UPDATE_MSG_MAX];
+    size_t len;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        event_sample(&e, cases[i].st);
+        ck_assert_int_eq(pf_update_event_encode(&e, buf, sizeof(buf) - 64, &len), 0);
+        ck_assert_int_eq(pf_update_event_decode(buf, len, &d, &err), 0);
+        /* Insert the extra field before the closing brace. */
+        buf[len - 1] = '\0';
+        ck_assert_int_lt(strlen(buf) + strlen(cases[i].extra) + 2, sizeof(buf));
+        strncat(buf, cases[i].extra, sizeof(buf) - strlen(buf) - 2);
+        strncat(buf, "}", sizeof(buf) - strlen(buf) - 1);
+        ck_assert_msg(pf_update_event_decode(buf, strlen(buf), &d, &err) == PF_ESCHEMA,
+                      "case %zu accepted: %s", i, buf);
+        ck_assert_msg(strstr(err.msg, cases[i].field) != NULL, "case %zu: %s", i, err.msg);
+        ck_assert_msg(strstr(err.msg, "not allowed") != NULL, "case %zu: %s", i, err.msg);
+    }
+    /* null counts as absent, as for every field. */
+    event_sample(&e, PF_UPD_SUCCESS);
+    ck_assert_int_eq(pf_update_event_encode(&e, buf, sizeof(buf) - 64, &len), 0);
+    buf[len - 1] = '\0';
+    strncat(buf, ",\"code\":null,\"percent\":null}", sizeof(buf) - strlen(buf) - 1);
+    ck_assert_int_eq(pf_update_event_decode(buf, strlen(buf), &d, &err), 0);
+    /* Non-object events are PARSE. */
+    ck_assert_int_eq(pf_update_event_decode("[1]", 3, &d, &err), PF_EPARSE);
+}
+END_TEST
+
 /* Writes a plain tar with the four metadata entries and one payload. */
 static void write_tar(const char *path, const char *manifest, size_t plen)
 {
@@ -432,6 +482,7 @@ static Suite *suite(void)
     tcase_add_test(tc, chunkerr_round_trip_and_rejections);
     tcase_add_test(tc, event_round_trip);
     tcase_add_test(tc, event_rejections);
+    tcase_add_test(tc, event_reserved_fields);
     tcase_add_test(tc, offer_from_bundle_ranges);
     suite_add_tcase(s, tc);
     return s;

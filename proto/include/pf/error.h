@@ -60,7 +60,8 @@
     X(LIMIT, -48, "size or count limit exceeded")                                                  \
     X(FEETABLE, -49, "invalid fee table")                                                          \
     X(RETAINED, -50, "retained message refused")                                                   \
-    X(NOT_OFFERED, -51, "not offered to this terminal")
+    X(NOT_OFFERED, -51, "not offered to this terminal")                                            \
+    X(RATE, -52, "message rate limit exceeded")
 
 enum pf_err {
 #define PF__ERR_ENUM(name, val, text) PF_E##name = (val),

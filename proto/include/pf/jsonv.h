@@ -22,6 +22,10 @@
  */
 int pf_json_parse_object(const char *buf, size_t len, size_t max, json_t **out,
                          struct pf_error *err) PF_WUR;
+/* The same for a protocol message, which is an object or not a message: valid JSON of
+ * another type (an array, a number) is PF_EPARSE, not PF_ESCHEMA. */
+int pf_json_parse_message(const char *buf, size_t len, size_t max, json_t **out,
+                          struct pf_error *err) PF_WUR;
 
 int pf_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out,
                 struct pf_error *err) PF_WUR;
@@ -41,6 +45,7 @@ int pf_json_obj(json_t *obj, const char *key, bool required, json_t **out,
  * Parses a protocol message: like pf_json_parse_object() but a repeated key keeps its
  * last value (telemetry is unsigned and read by posfleet alone; this is its hot path),
  * plus the required schema version field "v", which must equal want (PF_EVERSION).
+ * Valid JSON that is not an object is PF_EPARSE, as in pf_json_parse_message().
  */
 int pf_json_open_message(const char *buf, size_t len, size_t max, int want, json_t **out,
                          struct pf_error *err) PF_WUR;

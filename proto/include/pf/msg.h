@@ -78,7 +78,8 @@ struct pf_birth {
 };
 
 struct pf_health {
-    uint32_t seq;    /* per-terminal, increases by one per report */
+    uint32_t boot;   /* start counter of the agent, 1 at its first start; 0: not sent */
+    uint32_t seq;    /* per-terminal, increases by one per report (within a boot) */
     int64_t ts_ms;   /* when measured (queued reports keep their time) */
     int battery_pct; /* 0..100 */
     bool charging;

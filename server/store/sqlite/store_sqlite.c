@@ -38,7 +38,7 @@ static const char *const store__sql[ST_COUNT] = {
                 "UPDATE device_state SET online=1, last_seen_ms=max(last_seen_ms, ?2),"
                 " health_id=?6, health_seq=?7, health_ts_ms=?8"
                 " WHERE serial=?1 AND fw_version IS ?3 AND fw_slot IS ?4 AND fee_version IS ?5"
-                " AND (health_seq IS NULL OR ?7 > health_seq OR ?8 > health_ts_ms)",
+                " AND (?9 = 1 OR health_seq IS NULL OR ?7 > health_seq OR ?8 > health_ts_ms)",
         [ST_STATE_HEALTH] =
                 "INSERT INTO device_state (serial, online, last_seen_ms, fw_version, fw_slot,"
                 " fee_version, health_id, health_seq, health_ts_ms) VALUES "
@@ -48,7 +48,7 @@ static const char *const store__sql[ST_COUNT] = {
                 " fw_version=excluded.fw_version, fw_slot=excluded.fw_slot,"
                 " fee_version=excluded.fee_version, health_id=excluded.health_id,"
                 " health_seq=excluded.health_seq, health_ts_ms=excluded.health_ts_ms"
-                " WHERE device_state.health_seq IS NULL OR excluded.health_seq > "
+                " WHERE ?9 = 1 OR device_state.health_seq IS NULL OR excluded.health_seq > "
                 "device_state.health_seq"
                 " OR excluded.health_ts_ms > device_state.health_ts_ms",
         [ST_STATE_TOUCH] = "UPDATE device_state SET online=1, last_seen_ms=max(last_seen_ms, ?2)"
@@ -382,6 +382,12 @@ int pfs_store_flush(struct pfs_store *st, int64_t stored_ms, int *rows)
 int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct pf_health *h,
                          int64_t recv_ms, bool *newer)
 {
+    return pfs_store_health_record(st, serial, h, recv_ms, PFS_HEALTH_RANK_STORE, newer);
+}
+
+int pfs_store_health_record(struct pfs_store *st, const char *serial, const struct pf_health *h,
+                            int64_t recv_ms, enum pfs_health_rank rank, bool *newer)
+{
     char selftest[PF_COMP_COUNT + 1];
     sqlite3_stmt *s = st->stmt[ST_HEALTH_INS];
     int64_t id;
@@ -427,9 +433,11 @@ int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct 
         st->batch_first_id = id;
     st->batch_rows++;
 
-    /* The latest state moves only for a newer report (decided in SQL): first with the
-     * versions held, then, for a first report, new versions or an older report, the
-     * upsert that also writes the versions. */
+    /* The latest state moves only for a newer report (decided by the caller, else in SQL):
+     * first with the versions held, then, for a first report, new versions or an older
+     * report, the upsert that also writes the versions. */
+    if (rank == PFS_HEALTH_OLDER)
+        goto out_touch;
     s = st->stmt[ST_STATE_HEALTH_SAME_FW];
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, recv_ms);
@@ -439,6 +447,7 @@ int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct 
     sqlite3_bind_int64(s, 6, id);
     sqlite3_bind_int64(s, 7, (sqlite3_int64)h->seq);
     sqlite3_bind_int64(s, 8, h->ts_ms);
+    sqlite3_bind_int(s, 9, rank == PFS_HEALTH_NEWER);
     rc = store__step_done(s);
     if (rc)
         return rc;
@@ -456,6 +465,7 @@ int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct 
     sqlite3_bind_int64(s, 6, id);
     sqlite3_bind_int64(s, 7, (sqlite3_int64)h->seq);
     sqlite3_bind_int64(s, 8, h->ts_ms);
+    sqlite3_bind_int(s, 9, rank == PFS_HEALTH_NEWER);
     rc = store__step_done(s);
     if (rc)
         return rc;
@@ -464,6 +474,7 @@ int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct 
             *newer = true;
         return 0;
     }
+out_touch:
     /* A late report: history only, but the terminal was heard from now. */
     s = st->stmt[ST_STATE_TOUCH];
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
