@@ -113,5 +113,8 @@ void pfs_api_rollout_members(struct pfs_api *api, const struct pfs_api_call *cal
 /* route->arg: an enum pfs_api_ro_action. */
 void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call,
                             struct pfs_http_resp *resp);
+/* One member by hand: {"action": "retry"|"skip"|"cancel", "reason": TEXT}. */
+void pfs_api_rollout_member_action(struct pfs_api *api, const struct pfs_api_call *call,
+                                   struct pfs_http_resp *resp);
 
 #endif

@@ -76,12 +76,21 @@ static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_re
                   api_ro__waiting(ro, r));
     if (!o)
         return NULL;
-    json_object_set_new(o, "pause",
-                        r->pause_reason[0]
-                                ? json_pack("{s:s, s:s, s:I, s:s}", "reason", r->pause_reason,
-                                            "detail", r->pause_detail, "at_ms",
-                                            (json_int_t)r->pause_ms, "by", r->pause_by)
-                                : json_null());
+    {
+        /* The store keeps the last stop's reason: an abort's or an expiry's
+         * is "ended", a pause's (the current one or the last) "pause". */
+        bool ended = r->state == PFS_RO_ABORTED || r->state == PFS_RO_EXPIRED;
+        json_t *stop = r->pause_reason[0]
+                               ? json_pack("{s:s, s:s, s:I, s:s}", "reason", r->pause_reason,
+                                           "detail", r->pause_detail, "at_ms",
+                                           (json_int_t)r->pause_ms, "by", r->pause_by)
+                               : json_null();
+
+        json_object_set_new(o, "pause", ended ? json_null() : stop);
+        json_object_set_new(o, "ended", ended ? stop : json_null());
+        if (!ended)
+            json_decref(stop);
+    }
     if (!full)
         return o;
     json_object_set_new(o, "definition", pfs_ro_def_to_json(&r->def));
@@ -345,7 +354,8 @@ static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *r
     } else if (strcmp(action, "abort") == 0) {
         c.from_mask = M(PFS_RO_SCHEDULED) | M(PFS_RO_RUNNING) | M(PFS_RO_PAUSED) | M(PFS_RO_GATED);
         c.to = PFS_RO_ABORTED;
-        c.reason = reason[0] ? reason : NULL;
+        c.reason = "ops";
+        c.detail = reason[0] ? reason : "aborted by ops";
     } else if (strcmp(action, "rollback") == 0) {
         struct pfs_bundle_rec b;
 
@@ -388,6 +398,68 @@ static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *r
     }
     pfs_log_info(ro->log, "api: %s (%s) %s rollout %" PRId64, actor.name, actor.role, action, id);
     api_ro__one(ro, resp, id, 200);
+out:
+    pfs_rollout_rec_release(&r);
+}
+
+/* POST /v1/rollouts/{id}/members/{serial} {"action": "retry"|"skip"|"cancel",
+ * "reason": TEXT}: one member moved by hand, audited with the reason. */
+static void api_ro__member_act(struct pfs_rollouts *ro, const struct pfs_http_req *req,
+                               struct pfs_http_resp *resp, struct pfs_actor actor, int64_t id,
+                               const char *serial)
+{
+    struct pf_error err = {0};
+    char action[16] = "", reason[PFS_RO_REASON_MAX + 1] = "";
+    enum pfs_ro_member from, to;
+    struct pfs_rollout_rec r;
+    json_t *body = NULL;
+    int rc, ev;
+
+    rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+    if (!rc)
+        rc = pf_json_str(body, "action", true, 1, sizeof(action) - 1, action, &err);
+    if (!rc)
+        rc = pf_json_printable(body, "reason", true, 1, PFS_RO_REASON_MAX, reason, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, rc, "body: %s", err.msg);
+        return;
+    }
+    ev = pfs_ro_member_action_parse(action);
+    if (ev < 0) {
+        pfs_api_error(resp, PF_EINVAL, "action: retry, skip or cancel");
+        return;
+    }
+    rc = pfs_store_rollout_get(ro->store, id, &r);
+    if (rc) {
+        pfs_api_error(resp, rc, "no rollout %" PRId64, id);
+        return;
+    }
+    if (!pfs_ro_state_plans(r.state)) {
+        pfs_api_error(resp, PF_ESTATE, "rollout %" PRId64 " is %s: its members no longer move",
+                      id, pfs_ro_state_names[r.state]);
+        goto out;
+    }
+    rc = pfs_store_rollout_member_act(ro->store, id, serial, (enum pfs_ro_event)ev, action, reason,
+                                      &actor, pf_clock_wall_ms(ro->clock), &from, &to, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out;
+    }
+    pfs_log_info(ro->log, "api: %s (%s) %s member %s of rollout %" PRId64 ": %s -> %s",
+                 actor.name, actor.role, action, serial, id, pfs_ro_member_names[from],
+                 pfs_ro_member_names[to]);
+    {
+        struct pfs_ro_member_rec m;
+        json_t *arr = json_array();
+
+        if (arr && pfs_store_rollout_member(ro->store, id, serial, &m) == 0 &&
+            api_ro__member_cb(arr, &m) == 0 && json_array_size(arr) == 1)
+            pfs_api_json(resp, 200, json_incref(json_array_get(arr, 0)));
+        else
+            pfs_api_error(resp, PF_EIO, "reading member %s", serial);
+        json_decref(arr);
+    }
 out:
     pfs_rollout_rec_release(&r);
 }
@@ -449,4 +521,14 @@ void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call
         api_ro__action(ro, call->req, resp, pfs_api_actor(call), call->params.id, names[act]);
     else if (ro)
         pfs_api_error(resp, PF_ENOENT, "no such endpoint: POST %.64s", call->req->path);
+}
+
+void pfs_api_rollout_member_action(struct pfs_api *api, const struct pfs_api_call *call,
+                                   struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__member_act(ro, call->req, resp, pfs_api_actor(call), call->params.id,
+                           call->params.serial);
 }

@@ -107,6 +107,7 @@ static int ro__change(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r, 
 
 struct ro__sums {
     int64_t members, outcomes, failed, rolled_back, installed, active, deferred, pending;
+    int64_t offered, working; /* active split: offers out, downloading or installing */
 };
 
 static void ro__sum(const struct pfs_rollout_rec *r, const struct pfs_ro_stage_rec *st, size_t nst,
@@ -118,7 +119,11 @@ static void ro__sum(const struct pfs_rollout_rec *r, const struct pfs_ro_stage_r
     for (size_t k = 0; k < nst && (int)k <= max_stage; k++) {
         for (int m = 0; m < PFS_ROM_COUNT; m++) {
             tot[m] += st[k].counts[m];
-            s->members += m == PFS_ROM_SKIPPED || m == PFS_ROM_SWAPPED ? 0 : st[k].counts[m];
+            /* the sample: members that can have an outcome counted in the rates */
+            s->members += m == PFS_ROM_SKIPPED || m == PFS_ROM_SWAPPED || m == PFS_ROM_ALREADY ||
+                                          m == PFS_ROM_DEFERRED_OUT
+                                  ? 0
+                                  : st[k].counts[m];
         }
     }
     s->installed = tot[PFS_ROM_INSTALLED];
@@ -128,6 +133,8 @@ static void ro__sum(const struct pfs_rollout_rec *r, const struct pfs_ro_stage_r
     s->outcomes = s->failed + s->rolled_back + tot[PFS_ROM_INSTALLED] - r->base[PFS_ROM_INSTALLED];
     s->active = tot[PFS_ROM_OFFERED] + tot[PFS_ROM_DOWNLOADING] + tot[PFS_ROM_INSTALLING] +
                 tot[PFS_ROM_REVERTING];
+    s->offered = tot[PFS_ROM_OFFERED];
+    s->working = s->active - s->offered;
     s->deferred = tot[PFS_ROM_DEFERRED];
     s->pending = tot[PFS_ROM_PENDING] + tot[PFS_ROM_REVERT_PENDING];
     if (s->failed < 0)
@@ -283,6 +290,33 @@ static void ro__waiting(struct pfs_ro_runtime *rt, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The deadline passed: the rollout ends expired (not completed), and says how
+ * far it got; members never reached are skipped (the store's audit row of the
+ * change holds the exact counts per status). */
+static void ro__expire(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r)
+{
+    struct pfs_ro_stage_rec st[PFS_RO_STAGES_MAX];
+    int64_t tot[PFS_ROM_COUNT] = {0}, all = 0;
+    char detail[PFS_RO_REASON_MAX + 1];
+    size_t nst = 0;
+
+    if (pfs_store_rollout_stages(ro->store, r->id, st, &nst) == 0) {
+        for (size_t k = 0; k < nst; k++) {
+            for (int m = 0; m < PFS_ROM_COUNT; m++) {
+                tot[m] += st[k].counts[m];
+                all += st[k].counts[m];
+            }
+        }
+    }
+    snprintf(detail, sizeof(detail),
+             "the deadline passed at stage %d of %zu: %" PRId64 " of %" PRId64
+             " installed or already current; %" PRId64 " never reached are skipped",
+             r->stage + 1, nst, tot[PFS_ROM_INSTALLED] + tot[PFS_ROM_ALREADY], all,
+             tot[PFS_ROM_PENDING] + tot[PFS_ROM_DEFERRED]);
+    (void)ro__change(ro, r, 1u << PFS_RO_RUNNING, PFS_RO_EXPIRED, -1, "expire", "deadline",
+                     detail);
+}
+
 static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r,
                              struct pfs_ro_runtime *rt)
 {
@@ -296,8 +330,7 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
     bool any_online = false, settled;
 
     if (r->deadline_ms && t->now >= r->deadline_ms) {
-        (void)ro__change(ro, r, 1u << PFS_RO_RUNNING, PFS_RO_COMPLETED, -1, "complete", "deadline",
-                         "the deadline passed; members never reached are skipped");
+        ro__expire(ro, r);
         return;
     }
     if (mono >= rt->join_at) {
@@ -340,10 +373,13 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
                     r->stage + 1, planned);
         return;
     }
-    /* Settled: nothing in progress, nothing deferred, no pending member online. */
+    /* Settled: nothing in progress, nothing deferred, no pending member online.
+     * The words are the card's columns, so the line agrees with the counts. */
     if (s.active || s.deferred) {
-        ro__waiting(rt, "stage %d: %" PRId64 " in progress, %" PRId64 " deferred", r->stage + 1,
-                    s.active, s.deferred);
+        ro__waiting(rt,
+                    "stage %d: %" PRId64 " offered, %" PRId64 " downloading or installing, %" PRId64
+                    " deferred",
+                    r->stage + 1, s.offered, s.working, s.deferred);
         return;
     }
     if (s.pending && pfs_store_rollout_pending_online(ro->store, r->id, r->stage, &any_online))
@@ -429,7 +465,8 @@ static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
     struct ro__tick *t = ctx;
     struct pfs_rollouts *ro = t->ro;
     struct pfs_ro_runtime *rt = ro__rt(ro, r->id);
-    int64_t timed = 0, returned = 0;
+    struct pfs_ro_time_rules rules;
+    struct pfs_ro_expired ex;
 
     if (!rt)
         return 0;
@@ -448,13 +485,16 @@ static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
         if (pfs_ro_resend(ro->store, r->id, t->now, r->def.retry_s * 1000, RO_SCAN_MIN, ro__resend,
                           ro) != 0)
             pfs_log_warn(ro->log, "rollout %" PRId64 ": cannot read unanswered offers", r->id);
-    if (pfs_ro_expire(ro->store, r->id, t->now, r->def.timeout_s * 1000, &timed, &returned) == 0 &&
-        (timed || returned)) {
-        ro->stats.timed_out += (uint64_t)timed;
-        ro->stats.returned += (uint64_t)returned;
+    pfs_ro_time_rules_of(&r->def, &rules);
+    if (pfs_ro_expire(ro->store, r->id, t->now, &rules, &ex) == 0 &&
+        (ex.timed_out || ex.returned || ex.deferred_out)) {
+        ro->stats.timed_out += (uint64_t)ex.timed_out;
+        ro->stats.returned += (uint64_t)ex.returned;
+        ro->stats.deferred_out += (uint64_t)ex.deferred_out;
         pfs_log_info(ro->log,
-                     "rollout %" PRId64 ": %" PRId64 " timed out, %" PRId64 " offers to make again",
-                     r->id, timed, returned);
+                     "rollout %" PRId64 ": %" PRId64 " timed out, %" PRId64 " deferred out, %" PRId64
+                     " offers to make again",
+                     r->id, ex.timed_out, ex.deferred_out, ex.returned);
     }
     switch (r->state) {
     case PFS_RO_RUNNING:

@@ -40,6 +40,7 @@ struct pfs_ro_runtime {
 
 struct pfs_rollouts_stats {
     uint64_t ticks, offers, offer_errors, resent, pauses, promotions, timed_out, returned, joined;
+    uint64_t deferred_out;
 };
 
 struct pfs_rollouts {

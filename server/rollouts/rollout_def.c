@@ -15,8 +15,8 @@
 #include "pf/zone.h"
 
 const char *const pfs_ro_state_names[] = {
-        "scheduled", "running",      "paused",      "gated", "completed",
-        "aborted",   "rolling_back", "rolled_back", NULL,
+        "scheduled", "running",      "paused",      "gated",   "completed",
+        "aborted",   "rolling_back", "rolled_back", "expired", NULL,
 };
 
 bool pfs_ro_state_live(enum pfs_ro_state s)
@@ -37,7 +37,8 @@ const char *const pfs_ro_filter_names[] = {
 
 static const char *const ro__keys[] = {
         "name",   "bundle",         "cohort",    "stages",  "soak_s",   "gate",     "criteria",
-        "window", "max_concurrent", "timeout_s", "retry_s", "start_at", "deadline", NULL,
+        "window", "max_concurrent", "timeout_s", "retry_s", "start_at", "deadline",
+        "offer_timeout_s", "max_deferrals", "defer_limit_s", NULL,
 };
 static const char *const ro__criteria_keys[] = {
         "max_failure_rate", "max_rollback_rate", "max_unhealthy_rate", "min_sample", NULL,
@@ -274,6 +275,9 @@ int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_
     d->max_concurrent = 50;
     d->timeout_s = 7200;
     d->retry_s = 900;
+    d->offer_timeout_s = 3600;
+    d->max_deferrals = 12;
+    d->defer_limit_s = 14400;
     if (!json_is_object(o))
         return pf_error_set(err, PF_EINVAL, "the definition must be a JSON object");
     if ((rc = ro__only_keys(o, ro__keys, "", err)) ||
@@ -344,9 +348,16 @@ int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_
     if ((rc = pf_json_int(o, "max_concurrent", false, 1, 100000, &d->max_concurrent, err)) ||
         (rc = pf_json_int(o, "timeout_s", false, 10, 604800, &d->timeout_s, err)) ||
         (rc = pf_json_int(o, "retry_s", false, 10, 86400, &d->retry_s, err)) ||
+        (rc = pf_json_int(o, "offer_timeout_s", false, 0, 604800, &d->offer_timeout_s, err)) ||
+        (rc = pf_json_int(o, "max_deferrals", false, 0, 100000, &d->max_deferrals, err)) ||
+        (rc = pf_json_int(o, "defer_limit_s", false, 0, 2592000, &d->defer_limit_s, err)) ||
         (rc = ro__time(o, "start_at", &d->start_ms, err)) ||
         (rc = ro__time(o, "deadline", &d->deadline_ms, err)))
         goto fail;
+    if (d->offer_timeout_s > 0 && d->offer_timeout_s < 10) {
+        rc = pf_error_set(err, PF_EINVAL, "offer_timeout_s: 0 (never) or 10..604800");
+        goto fail;
+    }
     if (d->start_ms == 0)
         d->start_ms = now_ms;
     if (d->deadline_ms && d->deadline_ms <= d->start_ms) {
@@ -413,7 +424,7 @@ json_t *pfs_ro_def_to_json(const struct pfs_ro_def *d)
     ro__hhmm_fmt(d->win_start, ws);
     ro__hhmm_fmt(d->win_end, we);
     o = json_pack("{s:s, s:s, s:O, s:O, s:I, s:b, s:{s:f, s:f, s:f, s:I}, s:{s:s, s:s}, s:I, s:I,"
-                  " s:I, s:o, s:o}",
+                  " s:I, s:o, s:o, s:I, s:I, s:I}",
                   "name", d->name, "bundle", d->bundle, "cohort", cohort, "stages", stages,
                   "soak_s", (json_int_t)d->soak_s, "gate", d->gate, "criteria", "max_failure_rate",
                   d->max_failure_rate, "max_rollback_rate", d->max_rollback_rate,
@@ -421,7 +432,9 @@ json_t *pfs_ro_def_to_json(const struct pfs_ro_def *d)
                   (json_int_t)d->min_sample, "window", "start", ws, "end", we, "max_concurrent",
                   (json_int_t)d->max_concurrent, "timeout_s", (json_int_t)d->timeout_s, "retry_s",
                   (json_int_t)d->retry_s, "start_at", ro__time_json(d->start_ms), "deadline",
-                  ro__time_json(d->deadline_ms));
+                  ro__time_json(d->deadline_ms), "offer_timeout_s", (json_int_t)d->offer_timeout_s,
+                  "max_deferrals", (json_int_t)d->max_deferrals, "defer_limit_s",
+                  (json_int_t)d->defer_limit_s);
 fail:
     json_decref(cohort);
     json_decref(stages);

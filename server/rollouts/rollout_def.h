@@ -35,6 +35,7 @@ enum pfs_ro_state {
     PFS_RO_ABORTED,
     PFS_RO_ROLLING_BACK,
     PFS_RO_ROLLED_BACK,
+    PFS_RO_EXPIRED, /* reached its deadline before every member was reached */
     PFS_RO_STATE_COUNT
 };
 extern const char *const pfs_ro_state_names[]; /* NULL-terminated */
@@ -83,6 +84,9 @@ struct pfs_ro_def {
     int64_t max_concurrent;
     int64_t timeout_s;
     int64_t retry_s;
+    int64_t offer_timeout_s; /* an offer nobody answers times out (0: never) */
+    int64_t max_deferrals;   /* deferrals before deferred_out (0: no count limit) */
+    int64_t defer_limit_s;   /* deferring longer than this: deferred_out (0: no limit) */
     int64_t start_ms;    /* 0: at creation */
     int64_t deadline_ms; /* 0: none */
 };

@@ -12,13 +12,26 @@
 /* The statuses an elapsed time may move (pfs_ro_member_expiry). */
 #define TIME__WATCHED                                                                              \
     (1u << PFS_ROM_OFFERED | 1u << PFS_ROM_DEFERRED | 1u << PFS_ROM_DOWNLOADING |                  \
-     1u << PFS_ROM_INSTALLING | 1u << PFS_ROM_REVERTING)
+     1u << PFS_ROM_INSTALLING | 1u << PFS_ROM_REVERTING | 1u << PFS_ROM_DEFERRED_OUT)
+
+/* A deferred-out member is offered again after a day: in the next day's window. */
+#define TIME__DEFER_AGAIN_MS (24 * 3600 * 1000LL)
+
+void pfs_ro_time_rules_of(const struct pfs_ro_def *d, struct pfs_ro_time_rules *t)
+{
+    t->timeout_ms = d->timeout_s * 1000;
+    t->offer_timeout_ms = d->offer_timeout_s * 1000;
+    t->max_deferrals = d->max_deferrals;
+    t->defer_limit_ms = d->defer_limit_s * 1000;
+    t->defer_again_ms = TIME__DEFER_AGAIN_MS;
+}
 
 struct time__due {
     char (*serial)[PF_SERIAL_MAX + 1];
     struct pfs_ro_move *mv;
     size_t n, cap;
     int64_t now_ms, span_ms;
+    const struct pfs_ro_time_rules *rules;
     size_t limit; /* resend: at most this many */
 };
 
@@ -54,29 +67,40 @@ static int time__expiry(void *ctx, const char *serial, const struct pfs_ro_membe
     struct time__due *d = ctx;
     enum pfs_ro_event ev;
     enum pfs_ro_member to;
+    const char *code = NULL;
 
-    if (!pfs_ro_member_expiry(c, d->now_ms, d->span_ms, &ev) ||
+    if (!pfs_ro_member_expiry(c, d->now_ms, d->rules, &ev) ||
         pfs_ro_member_next(c->status, ev, &to) != 0)
         return 0;
-    return time__add(d, serial, c->status, to, ev == PFS_ROE_TIMEOUT ? "TIMEOUT" : NULL);
+    if (ev == PFS_ROE_TIMEOUT)
+        code = c->status == PFS_ROM_OFFERED && !c->answered ? "NO_ANSWER" : "TIMEOUT";
+    else if (ev == PFS_ROE_DEFER_OUT)
+        code = "DEFER_LIMIT";
+    return time__add(d, serial, c->status, to, code);
 }
 
-int pfs_ro_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                  int64_t *timed_out, int64_t *returned)
+int pfs_ro_expire(struct pfs_store *st, int64_t id, int64_t now_ms,
+                  const struct pfs_ro_time_rules *t, struct pfs_ro_expired *out)
 {
-    struct time__due d = {.now_ms = now_ms, .span_ms = timeout_ms};
+    struct time__due d = {.now_ms = now_ms, .rules = t};
     int64_t moved = 0;
     int rc;
 
-    *timed_out = *returned = 0;
+    memset(out, 0, sizeof(*out));
     rc = pfs_store_rollout_clocks(st, id, TIME__WATCHED, time__expiry, &d);
     for (size_t i = 0; i < d.n; i++)
         d.mv[i].serial = d.serial[i];
     if (!rc)
         rc = pfs_store_rollout_moves(st, id, d.mv, d.n, now_ms, &moved);
     for (size_t i = 0; !rc && i < d.n; i++) { /* a member that moved meanwhile is not counted */
-        if (d.mv[i].applied)
-            ++*(d.mv[i].to == PFS_ROM_PENDING ? returned : timed_out);
+        if (!d.mv[i].applied)
+            continue;
+        if (d.mv[i].to == PFS_ROM_PENDING)
+            out->returned++;
+        else if (d.mv[i].to == PFS_ROM_DEFERRED_OUT)
+            out->deferred_out++;
+        else
+            out->timed_out++;
     }
     time__release(&d);
     return rc;

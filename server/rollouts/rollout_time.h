@@ -14,14 +14,26 @@
 
 #include "store/store_rollouts.h"
 
+/* The time limits of definition d (docs/rollouts.md, "Definition"). */
+void pfs_ro_time_rules_of(const struct pfs_ro_def *d, struct pfs_ro_time_rules *t);
+
+/* What one pfs_ro_expire() pass moved. */
+struct pfs_ro_expired {
+    int64_t timed_out;    /* in progress too long, or an offer nobody answered */
+    int64_t returned;     /* back to pending, to be offered anew */
+    int64_t deferred_out; /* past the deferral limit */
+};
+
 /*
- * Members in progress since before now - timeout -> timed_out (code TIMEOUT):
- * downloading, installing, and offered ones whose terminal accepted;
- * reverting ones -> revert_failed; unanswered and deferred offers past their
- * deadline (offered_ms + timeout) -> pending, to be offered anew.
+ * Applies pfs_ro_member_expiry() under rules t to every member it may move:
+ * in progress too long -> timed_out (code TIMEOUT); reverting ->
+ * revert_failed; offers nobody answered for t->offer_timeout_ms -> timed_out
+ * (code NO_ANSWER); deferred past the deferral limit -> deferred_out (code
+ * DEFER_LIMIT); deferred offers past their deadline and deferred-out members
+ * after t->defer_again_ms -> pending, to be offered anew.
  */
-int pfs_ro_expire(struct pfs_store *st, int64_t id, int64_t now_ms, int64_t timeout_ms,
-                  int64_t *timed_out, int64_t *returned) PF_WUR;
+int pfs_ro_expire(struct pfs_store *st, int64_t id, int64_t now_ms,
+                  const struct pfs_ro_time_rules *t, struct pfs_ro_expired *out) PF_WUR;
 
 /*
  * Offered members nobody answered for retry_ms (their offer still valid): each

@@ -159,6 +159,21 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
                                   const char *code, int64_t now_ms) PF_WUR;
 
 /*
+ * Ops act on one member (docs/rollouts.md, "One member at a time"): ev is
+ * PFS_ROE_RETRY, _DROP or _CANCEL (action names it: "retry", "skip",
+ * "cancel"), applied as rollout_member.h decides from the member's status,
+ * with an audit row "rollout.member.ACTION" naming the terminal, its status
+ * before and after and the reason. *from and *to: the move. PF_ENOENT (not a
+ * member), PF_ESTATE (the status does not allow it, or its stage is not open
+ * yet; err says which); nothing written then.
+ */
+int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *serial,
+                                 enum pfs_ro_event ev, const char *action, const char *reason,
+                                 const struct pfs_actor *actor, int64_t now_ms,
+                                 enum pfs_ro_member *from, enum pfs_ro_member *to,
+                                 struct pf_error *err) PF_WUR;
+
+/*
  * The time rules' view of the members in the statuses of status_mask (1 << an
  * enum pfs_ro_member): their clocks, and for offered ones whether the
  * terminal accepted that very offer. The scheduler decides

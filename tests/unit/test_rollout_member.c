@@ -98,6 +98,37 @@ static const struct move allowed[] = {
         {PFS_ROM_REVERTING, PFS_ROE_SWAP, PFS_ROM_SWAPPED},
         {PFS_ROM_SKIPPED, PFS_ROE_REJOIN, PFS_ROM_PENDING},
         {PFS_ROM_SWAPPED, PFS_ROE_REJOIN, PFS_ROM_PENDING},
+        /* already running the offered version: a success of its own, from before any
+         * outcome (also a late answer after a timeout or a deferral limit) */
+        {PFS_ROM_PENDING, PFS_ROE_ALREADY, PFS_ROM_ALREADY},
+        {PFS_ROM_OFFERED, PFS_ROE_ALREADY, PFS_ROM_ALREADY},
+        {PFS_ROM_DEFERRED, PFS_ROE_ALREADY, PFS_ROM_ALREADY},
+        {PFS_ROM_DOWNLOADING, PFS_ROE_ALREADY, PFS_ROM_ALREADY},
+        {PFS_ROM_INSTALLING, PFS_ROE_ALREADY, PFS_ROM_ALREADY},
+        {PFS_ROM_TIMED_OUT, PFS_ROE_ALREADY, PFS_ROM_ALREADY},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_ALREADY, PFS_ROM_ALREADY},
+        /* the deferral limit: out, not holding the stage; the terminal's own answers
+         * still count, and it is offered again later (expire) or by hand (retry) */
+        {PFS_ROM_DEFERRED, PFS_ROE_DEFER_OUT, PFS_ROM_DEFERRED_OUT},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_EXPIRE, PFS_ROM_PENDING},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_ACCEPTED, PFS_ROM_OFFERED},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_DEFERRED, PFS_ROM_DEFERRED_OUT},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_DOWNLOADING, PFS_ROM_DOWNLOADING},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_INSTALLING, PFS_ROM_INSTALLING},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_SUCCESS, PFS_ROM_INSTALLED},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_FAILED, PFS_ROM_FAILED},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_ROLLED_BACK, PFS_ROM_ROLLED_BACK},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_DEADLINE, PFS_ROM_DEFERRED_OUT},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_SWAP, PFS_ROM_SWAPPED},
+        /* ops, one member at a time */
+        {PFS_ROM_FAILED, PFS_ROE_RETRY, PFS_ROM_PENDING},
+        {PFS_ROM_TIMED_OUT, PFS_ROE_RETRY, PFS_ROM_PENDING},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_RETRY, PFS_ROM_PENDING},
+        {PFS_ROM_SKIPPED, PFS_ROE_RETRY, PFS_ROM_PENDING},
+        {PFS_ROM_PENDING, PFS_ROE_DROP, PFS_ROM_SKIPPED},
+        {PFS_ROM_DEFERRED_OUT, PFS_ROE_DROP, PFS_ROM_SKIPPED},
+        {PFS_ROM_OFFERED, PFS_ROE_CANCEL, PFS_ROM_SKIPPED},
+        {PFS_ROM_DEFERRED, PFS_ROE_CANCEL, PFS_ROM_SKIPPED},
 };
 
 START_TEST(every_pair_allowed_or_refused)
@@ -184,6 +215,8 @@ START_TEST(update_statuses_as_events)
             {PF_UPD_ROLLED_BACK, "SELFTEST", PFS_ROE_ROLLED_BACK},
             {PF_UPD_REFUSED, "DEADLINE", PFS_ROE_FAILED},
             {PF_UPD_REFUSED, "ROLLBACK", PFS_ROE_FAILED},
+            {PF_UPD_REFUSED, "ALREADY", PFS_ROE_ALREADY},
+            {PF_UPD_FAILED, "ALREADY", PFS_ROE_FAILED},
     };
 
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -191,6 +224,31 @@ START_TEST(update_statuses_as_events)
                       pf_update_status_names[map[i].s], map[i].code);
     ck_assert(pfs_ro_event_late_counts(PFS_ROE_SUCCESS));
     ck_assert(pfs_ro_event_late_counts(PFS_ROE_ROLLED_BACK));
+    ck_assert(pfs_ro_event_late_counts(PFS_ROE_ALREADY));
+    /* an old agent's ROLLBACK for the version it reported running is "already" */
+    ck_assert_int_eq(pfs_ro_event_of_answer(PF_UPD_REFUSED, "ROLLBACK", "2.1.0", "2.1.0"),
+                     PFS_ROE_ALREADY);
+    ck_assert_int_eq(pfs_ro_event_of_answer(PF_UPD_REFUSED, "ROLLBACK", "2.1.0", "2.2.0"),
+                     PFS_ROE_FAILED);
+    ck_assert_int_eq(pfs_ro_event_of_answer(PF_UPD_REFUSED, "ROLLBACK", "2.1.0", ""),
+                     PFS_ROE_FAILED);
+    ck_assert_int_eq(pfs_ro_event_of_answer(PF_UPD_REFUSED, "ROLLBACK", "", ""), PFS_ROE_FAILED);
+    ck_assert_int_eq(pfs_ro_event_of_answer(PF_UPD_FAILED, "ROLLBACK", "2.1.0", "2.1.0"),
+                     PFS_ROE_FAILED);
+    ck_assert_int_eq(pfs_ro_event_of_answer(PF_UPD_REFUSED, "ALREADY", "2.1.0", NULL),
+                     PFS_ROE_ALREADY);
+    /* the ops actions by name */
+    ck_assert_int_eq(pfs_ro_member_action_parse("retry"), PFS_ROE_RETRY);
+    ck_assert_int_eq(pfs_ro_member_action_parse("skip"), PFS_ROE_DROP);
+    ck_assert_int_eq(pfs_ro_member_action_parse("cancel"), PFS_ROE_CANCEL);
+    ck_assert_int_eq(pfs_ro_member_action_parse("Retry"), -1);
+    ck_assert_int_eq(pfs_ro_member_action_parse(NULL), -1);
+    /* already and deferred out never count in the rates */
+    ck_assert(!pfs_ro_member_rated(PFS_ROM_ALREADY));
+    ck_assert(!pfs_ro_member_rated(PFS_ROM_DEFERRED_OUT));
+    ck_assert(pfs_ro_member_rated(PFS_ROM_TIMED_OUT));
+    ck_assert(pfs_ro_member_final(PFS_ROM_ALREADY));
+    ck_assert(!pfs_ro_member_final(PFS_ROM_DEFERRED_OUT));
     ck_assert(!pfs_ro_event_late_counts(PFS_ROE_FAILED));
     ck_assert(!pfs_ro_event_late_counts(PFS_ROE_DOWNLOADING));
     ck_assert_int_eq(pfs_ro_member_parse("revert_failed"), PFS_ROM_REVERT_FAILED);
@@ -207,29 +265,30 @@ START_TEST(time_rules_at_their_boundaries)
         bool due;
         enum pfs_ro_event ev;
     } cases[] = {
-            {{PFS_ROM_DOWNLOADING, 0, 8999, false}, true, PFS_ROE_TIMEOUT},
-            {{PFS_ROM_DOWNLOADING, 0, 9000, false}, false, PFS_ROE_TIMEOUT},
-            {{PFS_ROM_INSTALLING, 0, 8999, false}, true, PFS_ROE_TIMEOUT},
+            {{PFS_ROM_DOWNLOADING, 0, 8999, false, 0, 0}, true, PFS_ROE_TIMEOUT},
+            {{PFS_ROM_DOWNLOADING, 0, 9000, false, 0, 0}, false, PFS_ROE_TIMEOUT},
+            {{PFS_ROM_INSTALLING, 0, 8999, false, 0, 0}, true, PFS_ROE_TIMEOUT},
             /* accepted: times out from since (its last progress), never expires */
-            {{PFS_ROM_OFFERED, 0, 8999, true}, true, PFS_ROE_TIMEOUT},
-            {{PFS_ROM_OFFERED, 0, 9000, true}, false, PFS_ROE_TIMEOUT},
+            {{PFS_ROM_OFFERED, 0, 8999, true, 0, 0}, true, PFS_ROE_TIMEOUT},
+            {{PFS_ROM_OFFERED, 0, 9000, true, 0, 0}, false, PFS_ROE_TIMEOUT},
             /* unanswered: the offer's age, not the last resend, decides */
-            {{PFS_ROM_OFFERED, 8999, 9999, false}, true, PFS_ROE_EXPIRE},
-            {{PFS_ROM_OFFERED, 9000, 0, false}, false, PFS_ROE_EXPIRE},
-            {{PFS_ROM_DEFERRED, 8999, 9999, false}, true, PFS_ROE_EXPIRE},
-            {{PFS_ROM_DEFERRED, 9000, 0, false}, false, PFS_ROE_EXPIRE},
-            {{PFS_ROM_REVERTING, 8999, 9999, false}, true, PFS_ROE_TIMEOUT},
-            {{PFS_ROM_REVERTING, 9000, 0, false}, false, PFS_ROE_TIMEOUT},
-            {{PFS_ROM_PENDING, 0, 0, false}, false, PFS_ROE_COUNT},
-            {{PFS_ROM_INSTALLED, 0, 0, false}, false, PFS_ROE_COUNT},
-            {{PFS_ROM_TIMED_OUT, 0, 0, false}, false, PFS_ROE_COUNT},
-            {{PFS_ROM_REVERT_PENDING, 0, 0, false}, false, PFS_ROE_COUNT},
+            {{PFS_ROM_OFFERED, 8999, 9999, false, 0, 0}, true, PFS_ROE_EXPIRE},
+            {{PFS_ROM_OFFERED, 9000, 0, false, 0, 0}, false, PFS_ROE_EXPIRE},
+            {{PFS_ROM_DEFERRED, 8999, 9999, false, 0, 0}, true, PFS_ROE_EXPIRE},
+            {{PFS_ROM_DEFERRED, 9000, 0, false, 0, 0}, false, PFS_ROE_EXPIRE},
+            {{PFS_ROM_REVERTING, 8999, 9999, false, 0, 0}, true, PFS_ROE_TIMEOUT},
+            {{PFS_ROM_REVERTING, 9000, 0, false, 0, 0}, false, PFS_ROE_TIMEOUT},
+            {{PFS_ROM_PENDING, 0, 0, false, 0, 0}, false, PFS_ROE_COUNT},
+            {{PFS_ROM_INSTALLED, 0, 0, false, 0, 0}, false, PFS_ROE_COUNT},
+            {{PFS_ROM_TIMED_OUT, 0, 0, false, 0, 0}, false, PFS_ROE_COUNT},
+            {{PFS_ROM_REVERT_PENDING, 0, 0, false, 0, 0}, false, PFS_ROE_COUNT},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         enum pfs_ro_event ev = PFS_ROE_COUNT;
         enum pfs_ro_member to;
-        bool due = pfs_ro_member_expiry(&cases[i].c, 10000, 1000, &ev);
+        struct pfs_ro_time_rules t = {1000, 0, 0, 0, 0};
+        bool due = pfs_ro_member_expiry(&cases[i].c, 10000, &t, &ev);
 
         ck_assert_msg(due == cases[i].due, "case %zu (%s)", i,
                       pfs_ro_member_names[cases[i].c.status]);
@@ -241,7 +300,7 @@ START_TEST(time_rules_at_their_boundaries)
     }
     /* resend: offered, unanswered, last sent before now - retry */
     {
-        struct pfs_ro_member_clock c = {PFS_ROM_OFFERED, 0, 8999, false};
+        struct pfs_ro_member_clock c = {PFS_ROM_OFFERED, 0, 8999, false, 0, 0};
 
         ck_assert(pfs_ro_member_resend_due(&c, 10000, 1000));
         c.since_ms = 9000;
@@ -256,6 +315,65 @@ START_TEST(time_rules_at_their_boundaries)
 }
 END_TEST
 
+/* Silence and persistent deferral at now = 100000: timeout 1000, offer timeout 5000,
+ * at most 3 deferrals or 20000 ms of deferring, deferred out offered again after 50000. */
+START_TEST(silence_and_deferral_limits)
+{
+    static const struct {
+        struct pfs_ro_member_clock c;
+        bool due;
+        enum pfs_ro_event ev;
+        enum pfs_ro_member to;
+    } cases[] = {
+            /* unanswered: timed out after the offer timeout, counted, slot freed */
+            {{PFS_ROM_OFFERED, 94999, 99999, false, 0, 0}, true, PFS_ROE_TIMEOUT,
+             PFS_ROM_TIMED_OUT},
+            {{PFS_ROM_OFFERED, 95000, 99999, false, 0, 0}, false, PFS_ROE_COUNT, PFS_ROM_COUNT},
+            /* accepted: the in-progress timeout, as before */
+            {{PFS_ROM_OFFERED, 0, 98999, true, 0, 0}, true, PFS_ROE_TIMEOUT, PFS_ROM_TIMED_OUT},
+            {{PFS_ROM_OFFERED, 0, 99000, true, 0, 0}, false, PFS_ROE_COUNT, PFS_ROM_COUNT},
+            /* deferrals: the count, then the time since the first */
+            {{PFS_ROM_DEFERRED, 99999, 99999, false, 3, 99000}, true, PFS_ROE_DEFER_OUT,
+             PFS_ROM_DEFERRED_OUT},
+            {{PFS_ROM_DEFERRED, 99999, 99999, false, 2, 80001}, false, PFS_ROE_COUNT,
+             PFS_ROM_COUNT},
+            {{PFS_ROM_DEFERRED, 99999, 99999, false, 1, 80000}, true, PFS_ROE_DEFER_OUT,
+             PFS_ROM_DEFERRED_OUT},
+            /* under the limit past the offer's deadline: offered anew */
+            {{PFS_ROM_DEFERRED, 98999, 99999, false, 1, 99000}, true, PFS_ROE_EXPIRE,
+             PFS_ROM_PENDING},
+            /* deferred out: offered again in a later window */
+            {{PFS_ROM_DEFERRED_OUT, 0, 49999, false, 5, 1}, true, PFS_ROE_EXPIRE,
+             PFS_ROM_PENDING},
+            {{PFS_ROM_DEFERRED_OUT, 0, 50000, false, 5, 1}, false, PFS_ROE_COUNT, PFS_ROM_COUNT},
+    };
+    struct pfs_ro_time_rules t = {1000, 5000, 3, 20000, 50000};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum pfs_ro_event ev = PFS_ROE_COUNT;
+        enum pfs_ro_member to = PFS_ROM_COUNT;
+        bool due = pfs_ro_member_expiry(&cases[i].c, 100000, &t, &ev);
+
+        ck_assert_msg(due == cases[i].due, "case %zu", i);
+        if (!due)
+            continue;
+        ck_assert_msg(ev == cases[i].ev, "case %zu: %s", i, pfs_ro_event_names[ev]);
+        ck_assert_int_eq(pfs_ro_member_next(cases[i].c.status, ev, &to), 0);
+        ck_assert_msg(to == cases[i].to, "case %zu: %s", i, pfs_ro_member_names[to]);
+    }
+    /* limits of 0 are no limits */
+    {
+        struct pfs_ro_time_rules none = {1000, 0, 0, 0, 0};
+        struct pfs_ro_member_clock c = {PFS_ROM_DEFERRED, 99999, 99999, false, 1000, 1};
+        enum pfs_ro_event ev;
+
+        ck_assert(!pfs_ro_member_expiry(&c, 100000, &none, &ev));
+        c.status = PFS_ROM_DEFERRED_OUT;
+        ck_assert(!pfs_ro_member_expiry(&c, 100000, &none, &ev));
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rollout_member");
@@ -266,6 +384,7 @@ static Suite *suite(void)
     tcase_add_test(tc, outcomes_are_final);
     tcase_add_test(tc, update_statuses_as_events);
     tcase_add_test(tc, time_rules_at_their_boundaries);
+    tcase_add_test(tc, silence_and_deferral_limits);
     suite_add_tcase(s, tc);
     return s;
 }

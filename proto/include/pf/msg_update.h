@@ -47,6 +47,8 @@
 #define PF_UPDATE_MSG_MAX    8192 /* JSON messages of this protocol */
 #define PF_UPDATE_TEXT_MAX   200  /* human-readable messages */
 #define PF_UPDATE_CODE_MAX   48   /* error names, reasons */
+/* refused: the offered version is the one installed (docs/protocol.md) */
+#define PF_UPDATE_CODE_ALREADY "ALREADY"
 
 /* ---- offer ---------------------------------------------------------------- */
 

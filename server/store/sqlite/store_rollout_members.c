@@ -356,6 +356,84 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
     return pfs_sqlite_end(st, rc, NULL);
 }
 
+int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *serial,
+                                 enum pfs_ro_event ev, const char *action, const char *reason,
+                                 const struct pfs_actor *actor, int64_t now_ms,
+                                 enum pfs_ro_member *from, enum pfs_ro_member *to,
+                                 struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    char target[32], act[48];
+    json_t *before = NULL, *after = NULL;
+    char *btext = NULL, *atext = NULL;
+    int rc;
+
+    if ((rc = pfs_sqlite_begin(st, now_ms, err)))
+        return rc;
+    rc = ro__member_status_of(db, id, serial, from);
+    if (rc == PF_ENOENT) {
+        struct pfs_ro_member_rec m;
+
+        /* A member of a stage not opened yet has no row: nothing to act on. */
+        if (pfs_store_rollout_member(st, id, serial, &m) == 0)
+            rc = pf_error_set(err, PF_ESTATE,
+                              "%s is in stage %d of rollout %" PRId64 ", not opened yet: nothing"
+                              " to %s",
+                              serial, m.stage + 1, id, action);
+        else
+            rc = pf_error_set(err, PF_ENOENT, "%s is not a member of rollout %" PRId64, serial,
+                              id);
+        goto out;
+    }
+    if (rc) {
+        pf_error_set(err, rc, "store: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    if (pfs_ro_member_next(*from, ev, to) != 0) {
+        rc = pf_error_set(err, PF_ESTATE, "member %s of rollout %" PRId64 " is %s: cannot %s it",
+                          serial, id, pfs_ro_member_names[*from], action);
+        goto out;
+    }
+    /* A retried member starts afresh: its deferrals and its failure code go. */
+    rc = pfs_store_sql_run(db,
+                           "UPDATE rollout_members SET status = ?4, since_ms = ?5, code = ?6,"
+                           " deferrals = CASE WHEN ?4 = 'pending' THEN 0 ELSE deferrals END,"
+                           " deferred_ms = CASE WHEN ?4 = 'pending' THEN 0 ELSE deferred_ms END"
+                           " WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
+                           "iSSSis", id, serial, pfs_ro_member_names[*from],
+                           pfs_ro_member_names[*to], now_ms,
+                           *to == PFS_ROM_SKIPPED ? (ev == PFS_ROE_CANCEL ? "CANCELLED" : "SKIPPED")
+                                                  : "");
+    if (!rc && sqlite3_changes(db) != 1)
+        rc = PF_ESTATE;
+    if (rc) {
+        pf_error_set(err, rc, "store: rollout %" PRId64 " member %s: %s", id, serial,
+                     sqlite3_errmsg(db));
+        goto out;
+    }
+    snprintf(target, sizeof(target), "rollout/%" PRId64, id);
+    snprintf(act, sizeof(act), "rollout.member.%s", action);
+    before = json_pack("{s:s}", "status", pfs_ro_member_names[*from]);
+    after = json_pack("{s:s, s:s}", "status", pfs_ro_member_names[*to], "reason", reason);
+    btext = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    atext = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (!btext || !atext) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    {
+        struct pfs_sqlite_audit a = {actor, now_ms, act, target, btext, atext, serial, NULL, NULL};
+
+        rc = pfs_sqlite_audit_write(db, &a, err);
+    }
+out:
+    json_decref(before);
+    json_decref(after);
+    free(btext);
+    free(atext);
+    return pfs_sqlite_end(st, rc, err);
+}
+
 int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
                                const struct pf_update_event *e, int64_t recv_ms)
 {
@@ -381,6 +459,23 @@ int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
     }
     sqlite3_finalize(s);
     ev = pfs_ro_event_of(e->status, e->code);
+    if (e->status == PF_UPD_REFUSED && strcmp(e->code, "ROLLBACK") == 0) {
+        /* An agent older than the ALREADY code: the version it reported
+         * running decides (rollout_member.h). */
+        char reported[PF_VERSION_MAX + 1] = "";
+
+        if (sqlite3_prepare_v2(db,
+                               "SELECT CASE WHEN ?2 THEN fw_version ELSE fee_version END"
+                               " FROM device_state WHERE serial = ?1",
+                               -1, &s, NULL) != SQLITE_OK)
+            return PF_EIO;
+        sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, e->kind == PF_KIND_FIRMWARE);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            pfs_store_ro_col(s, 0, reported, sizeof(reported));
+        sqlite3_finalize(s);
+        ev = pfs_ro_event_of_answer(e->status, e->code, e->version, reported);
+    }
     if (cur < 0) {
         /* An offer the rollout made to this terminal before its current one
          * (a terminal that answered slowly was offered again). */
@@ -404,11 +499,19 @@ int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
     }
     /* An event that does not apply to the member's status (progress after an
      * outcome...) is recorded with the offer but leaves the member alone. */
+    if (ev == PFS_ROE_DEFERRED && (rc = pfs_store_sql_run(db,
+                                                          "UPDATE rollout_members SET deferrals ="
+                                                          " deferrals + 1, deferred_ms = CASE WHEN"
+                                                          " deferred_ms = 0 THEN ?3 ELSE"
+                                                          " deferred_ms END WHERE rollout = ?1"
+                                                          " AND serial = ?2",
+                                                          "iSi", rollout, serial, recv_ms)))
+        return rc;
     if (pfs_ro_member_next((enum pfs_ro_member)cur, ev, &to) != 0 || to == (enum pfs_ro_member)cur)
         return 0;
     keep_since =
             pfs_ro_member_in_progress((enum pfs_ro_member)cur) && pfs_ro_member_in_progress(to);
-    code = e->code[0] ? e->code : e->reason;
+    code = ev == PFS_ROE_ALREADY ? PF_UPDATE_CODE_ALREADY : e->code[0] ? e->code : e->reason;
     rc = pfs_store_sql_run(db,
                            "UPDATE rollout_members SET status = ?3, code = ?4,"
                            " since_ms = CASE WHEN ?6 THEN since_ms ELSE ?5 END,"
@@ -438,7 +541,7 @@ int pfs_store_rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_m
     if (sqlite3_prepare_v2(
                 pfs_store_sqlite_db(st),
                 "SELECT m.serial, m.offered_ms, m.since_ms, m.status = 'offered' AND " RO__ANSWERED
-                " FROM rollout_members m WHERE m.rollout = ?1 AND"
+                ", m.deferrals, m.deferred_ms FROM rollout_members m WHERE m.rollout = ?1 AND"
                 " m.status = ?2",
                 -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
@@ -448,9 +551,12 @@ int pfs_store_rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_m
             continue;
         sqlite3_bind_text(s, 2, pfs_ro_member_names[k], -1, SQLITE_STATIC);
         while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-            struct pfs_ro_member_clock c = {(enum pfs_ro_member)k, sqlite3_column_int64(s, 1),
+            struct pfs_ro_member_clock c = {(enum pfs_ro_member)k,
+                                            sqlite3_column_int64(s, 1),
                                             sqlite3_column_int64(s, 2),
-                                            sqlite3_column_int(s, 3) != 0};
+                                            sqlite3_column_int(s, 3) != 0,
+                                            sqlite3_column_int64(s, 4),
+                                            sqlite3_column_int64(s, 5)};
             const char *serial = (const char *)sqlite3_column_text(s, 0);
 
             rc = serial ? cb(ctx, serial, &c) : PF_ENOMEM;
@@ -476,7 +582,10 @@ int pfs_store_rollout_moves(struct pfs_store *st, int64_t id, struct pfs_ro_move
     for (size_t i = 0; !rc && i < n; i++) {
         rc = pfs_store_sql_run(db,
                                "UPDATE rollout_members SET status = ?4, code = coalesce(?5, code),"
-                               " since_ms = ?6 WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
+                               " since_ms = ?6, deferrals = CASE WHEN ?3 = 'deferred_out' THEN 0"
+                               " ELSE deferrals END, deferred_ms = CASE WHEN ?3 = 'deferred_out'"
+                               " THEN 0 ELSE deferred_ms END"
+                               " WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
                                "iSSSsi", id, mv[i].serial, pfs_ro_member_names[mv[i].from],
                                pfs_ro_member_names[mv[i].to], mv[i].code ? mv[i].code : "", now_ms);
         mv[i].applied = !rc && sqlite3_changes(db) == 1;

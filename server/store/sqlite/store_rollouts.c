@@ -268,6 +268,7 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
     char state[32] = "", target[32];
     char *base = NULL;
     int cur, rc;
+    bool stops, ends;
     json_t *after;
 
     if ((rc = pfs_sqlite_begin(st, now_ms, err)))
@@ -288,6 +289,8 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
                           c->action);
         goto out;
     }
+    /* The reason of a stop (pause, abort, expiry) is kept for the card and JSON. */
+    stops = c->to == PFS_RO_PAUSED || c->to == PFS_RO_ABORTED || c->to == PFS_RO_EXPIRED;
     if (c->to == PFS_RO_RUNNING && cur == PFS_RO_PAUSED && !(base = ro__base_json(db, id))) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out;
@@ -295,14 +298,14 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
     rc = pfs_store_sql_run(db,
                            "UPDATE rollouts SET state = ?2, updated_ms = ?3,"
                            " stage = CASE WHEN ?4 >= 0 THEN ?4 ELSE stage END,"
-                           " pause_reason = CASE WHEN ?2 = 'paused' THEN ?5 ELSE pause_reason END,"
-                           " pause_detail = CASE WHEN ?2 = 'paused' THEN ?6 ELSE pause_detail END,"
-                           " pause_by = CASE WHEN ?2 = 'paused' THEN ?7 ELSE pause_by END,"
-                           " pause_ms = CASE WHEN ?2 = 'paused' THEN ?3 ELSE pause_ms END,"
+                           " pause_reason = CASE WHEN ?9 THEN ?5 ELSE pause_reason END,"
+                           " pause_detail = CASE WHEN ?9 THEN ?6 ELSE pause_detail END,"
+                           " pause_by = CASE WHEN ?9 THEN ?7 ELSE pause_by END,"
+                           " pause_ms = CASE WHEN ?9 THEN ?3 ELSE pause_ms END,"
                            " base = coalesce(?8, base) WHERE id = ?1",
-                           "iSiissSs", id, pfs_ro_state_names[c->to], now_ms, (int64_t)c->stage,
+                           "iSiissSsi", id, pfs_ro_state_names[c->to], now_ms, (int64_t)c->stage,
                            c->reason, c->detail, actor && actor->name ? actor->name : "posfleetd",
-                           base);
+                           base, (int64_t)stops);
     if (!rc && c->stage >= 0)
         rc = pfs_store_sql_run(db,
                                "UPDATE rollout_stages SET opened_ms = ?3 WHERE rollout = ?1 AND"
@@ -314,11 +317,11 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
                                " idx = (SELECT stage FROM rollouts WHERE id = ?1) AND"
                                " opened_ms = 0",
                                "ii", id, now_ms);
-    if (!rc &&
-        (c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_ROLLING_BACK))
+    ends = c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_EXPIRED ||
+           c->to == PFS_RO_ROLLING_BACK;
+    if (!rc && ends)
         rc = ro__members_on(db, id, PFS_ROE_SKIP, NULL, now_ms);
-    if (!rc &&
-        (c->to == PFS_RO_ABORTED || c->to == PFS_RO_COMPLETED || c->to == PFS_RO_ROLLING_BACK)) {
+    if (!rc && ends) {
         /* Members of stages never opened are pending; they move as pending
          * ones do (skipped) and stay in the plan. */
         enum pfs_ro_member to = PFS_ROM_SKIPPED;
@@ -350,8 +353,22 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
         goto out;
     }
     if (actor) {
-        after = json_pack("{s:s, s:s, s:s*, s:s*}", "from", state, "to", pfs_ro_state_names[c->to],
-                          "reason", c->reason, "bundle", c->override_bundle);
+        after = json_pack("{s:s, s:s, s:s*, s:s*, s:s*}", "from", state, "to",
+                          pfs_ro_state_names[c->to], "reason", c->reason, "detail", c->detail,
+                          "bundle", c->override_bundle);
+        /* A rollout that ends says how it ended: its exact counts per status. */
+        if (after && ends && c->to != PFS_RO_ROLLING_BACK) {
+            char *counts = ro__base_json(db, id);
+            json_t *cj = counts ? json_loads(counts, 0, NULL) : NULL;
+
+            free(counts);
+            for (int k = 0; cj && k < PFS_ROM_COUNT; k++) {
+                if (!json_object_get(cj, pfs_ro_member_names[k]))
+                    json_object_set_new(cj, pfs_ro_member_names[k], json_integer(0));
+            }
+            if (cj)
+                json_object_set_new(after, "counts", cj);
+        }
         snprintf(target, sizeof(target), "rollout/%" PRId64, id);
         {
             char action[48];
