@@ -751,6 +751,15 @@ static void upd__on_offer(struct pfa_update *u, const void *payload, size_t len)
         upd__finish(u, PF_UPD_FAILED, "DEADLINE", "offer arrived after its deadline");
         goto out_free;
     }
+    /* What it already runs is not an update: "refused ALREADY", which a
+     * rollout counts as done (docs/protocol.md), not as a rollback. */
+    if ((o->kind == PF_KIND_FIRMWARE && pf_version_cmp(o->version, u->fw_version) == 0) ||
+        (o->kind == PF_KIND_FEETABLE && pfa_feestore_newest_version(u->fees)[0] &&
+         pf_version_cmp(o->version, pfa_feestore_newest_version(u->fees)) == 0)) {
+        u->st.phase = PFA_UPD_OFFERED;
+        upd__finish(u, PF_UPD_REFUSED, PF_UPDATE_CODE_ALREADY, "this version is installed");
+        goto out_free;
+    }
     if (o->kind == PF_KIND_FIRMWARE &&
         pf_version_cmp(o->version, u->st.fw_floor[0] ? u->st.fw_floor : u->fw_version) <= 0) {
         u->st.phase = PFA_UPD_OFFERED;

@@ -77,6 +77,15 @@ static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_re
     if (!o)
         return NULL;
     {
+        const struct pfs_ro_runtime *rt = pfs_rollouts_runtime(ro, r->id);
+
+        /* when the soonest maintenance window of a waiting member opens */
+        json_object_set_new(o, "window_opens_ms",
+                            json_integer(rt && r->state == PFS_RO_RUNNING && rt->outside_window
+                                                 ? rt->window_opens_ms
+                                                 : 0));
+    }
+    {
         /* The store keeps the last stop's reason: an abort's or an expiry's
          * is "ended", a pause's (the current one or the last) "pause". */
         bool ended = r->state == PFS_RO_ABORTED || r->state == PFS_RO_EXPIRED;
@@ -436,8 +445,8 @@ static void api_ro__member_act(struct pfs_rollouts *ro, const struct pfs_http_re
         return;
     }
     if (!pfs_ro_state_plans(r.state)) {
-        pfs_api_error(resp, PF_ESTATE, "rollout %" PRId64 " is %s: its members no longer move",
-                      id, pfs_ro_state_names[r.state]);
+        pfs_api_error(resp, PF_ESTATE, "rollout %" PRId64 " is %s: its members no longer move", id,
+                      pfs_ro_state_names[r.state]);
         goto out;
     }
     rc = pfs_store_rollout_member_act(ro->store, id, serial, (enum pfs_ro_event)ev, action, reason,
@@ -446,8 +455,8 @@ static void api_ro__member_act(struct pfs_rollouts *ro, const struct pfs_http_re
         pfs_api_error(resp, rc, "%s", err.msg);
         goto out;
     }
-    pfs_log_info(ro->log, "api: %s (%s) %s member %s of rollout %" PRId64 ": %s -> %s",
-                 actor.name, actor.role, action, serial, id, pfs_ro_member_names[from],
+    pfs_log_info(ro->log, "api: %s (%s) %s member %s of rollout %" PRId64 ": %s -> %s", actor.name,
+                 actor.role, action, serial, id, pfs_ro_member_names[from],
                  pfs_ro_member_names[to]);
     {
         struct pfs_ro_member_rec m;

@@ -113,7 +113,8 @@ const struct pfc_opt pfc_rollout_create_opts[] = {
 const struct pfc_opt pfc_rollout_show_opts[] = {
         {.name = "watch",
          .type = PFC_OPT_FLAG,
-         .help = "redraw until the rollout is completed, aborted or rolled back"},
+         .help = "redraw until the rollout is paused, completed, expired, aborted or rolled "
+                 "back"},
         {.name = "interval",
          .type = PFC_OPT_INT,
          .metavar = "S",
@@ -128,7 +129,7 @@ const struct pfc_opt pfc_rollout_members_opts[] = {
          .type = PFC_OPT_ENUM,
          .choices = "pending|offered|deferred|downloading|installing|installed|failed|"
                     "rolled_back|timed_out|skipped|swapped|revert_pending|reverting|reverted|"
-                    "revert_failed",
+                    "revert_failed|already|deferred_out",
          .query = "status",
          .help = "only members in this status"},
         {.name = "stage",
@@ -162,6 +163,27 @@ const struct pfc_opt pfc_rollout_abort_opts[] = {
          .metavar = "TEXT",
          .body = "reason",
          .help = "why (kept with the rollout)"},
+        {0},
+};
+
+const struct pfc_opt pfc_rollout_member_pos[] = {
+        {.name = "ID", .type = PFC_OPT_INT, .min = 1, .max = INT64_MAX, .help = "rollout id"},
+        {.name = "SERIAL", .type = PFC_OPT_SERIAL, .help = "the member's terminal"},
+        {.name = "ACTION",
+         .type = PFC_OPT_ENUM,
+         .choices = "retry|skip|cancel",
+         .help = "retry: offer it again (failed, timed out, deferred out or skipped); skip: never "
+                 "offer it in this rollout (pending or deferred out); cancel: withdraw an offer "
+                 "not started (offered or deferred)"},
+        {0},
+};
+
+const struct pfc_opt pfc_rollout_member_opts[] = {
+        {.name = "reason",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .required = true,
+         .help = "why (kept in the audit)"},
         {0},
 };
 
@@ -202,11 +224,33 @@ int pfc_cmd_rollout_create(struct pfc_ctx *ctx, const struct pfc_args *a, struct
     return rc;
 }
 
+/* --watch stops here: a final state, or a pause (nothing moves until ops act). */
 static bool ro__final(json_t *r)
 {
     const char *s = json_string_value(json_object_get(r, "state"));
 
-    return s && (!strcmp(s, "completed") || !strcmp(s, "aborted") || !strcmp(s, "rolled_back"));
+    return s && (!strcmp(s, "completed") || !strcmp(s, "aborted") || !strcmp(s, "rolled_back") ||
+                 !strcmp(s, "expired") || !strcmp(s, "paused"));
+}
+
+int pfc_cmd_rollout_member(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err)
+{
+    char path[PFC_URL_MAX];
+    json_t *body, *resp = NULL;
+    int rc;
+
+    if ((rc = pfc_request_path(a, NULL, NULL, path, sizeof(path), err)))
+        return rc;
+    body = json_pack("{s:s, s:s}", "action", pfc_args_pos(a, "ACTION"), "reason",
+                     pfc_args_get(a, "reason"));
+    if (!body)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    rc = pfc_call(ctx, "POST", path, body, NULL, &resp, err);
+    json_decref(body);
+    if (!rc)
+        rc = pfc_emit(ctx, a, pfc_render_rollout_member, resp, err);
+    json_decref(resp);
+    return rc;
 }
 
 int pfc_cmd_rollout_show(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err)

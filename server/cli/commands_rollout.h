@@ -23,12 +23,17 @@ extern const struct pfc_opt pfc_rollout_members_opts[];
 extern const struct pfc_opt pfc_rollout_pause_opts[];
 extern const struct pfc_opt pfc_rollout_abort_opts[];
 extern const struct pfc_opt pfc_rollout_rollback_opts[];
+extern const struct pfc_opt pfc_rollout_member_pos[];
+extern const struct pfc_opt pfc_rollout_member_opts[];
 
 int pfc_cmd_rollout_create(struct pfc_ctx *ctx, const struct pfc_args *a,
                            struct pf_error *err) PF_WUR;
 /* show, with --watch redrawing until the rollout reaches a final state. */
 int pfc_cmd_rollout_show(struct pfc_ctx *ctx, const struct pfc_args *a,
                          struct pf_error *err) PF_WUR;
+/* member ID SERIAL retry|skip|cancel --reason TEXT: one member by hand. */
+int pfc_cmd_rollout_member(struct pfc_ctx *ctx, const struct pfc_args *a,
+                           struct pf_error *err) PF_WUR;
 /* members, with --all following the pages. */
 int pfc_cmd_rollout_members(struct pfc_ctx *ctx, const struct pfc_args *a,
                             struct pf_error *err) PF_WUR;

@@ -69,9 +69,10 @@ void pfc_rollout_bar(const int64_t *counts, const char *glyphs, size_t nseg, int
 }
 
 static const char ro__glyphs[PFC_RO_SEGMENTS] = {'#', 'x', 'r', '>', '.', '-'};
-static const char ro__legend[] = "legend: # installed  x failed or timed out  r rolled back  "
-                                 "> offered, downloading or installing\n"
-                                 "        . pending or deferred  - skipped, swapped or reverting";
+static const char ro__legend[] = "legend: # installed or already  x failed or timed out  "
+                                 "r rolled back  > offered, downloading or installing\n"
+                                 "        . pending or deferred  - skipped, swapped, deferred out "
+                                 "or reverting";
 
 static int64_t ro__int(json_t *o, const char *key)
 {
@@ -89,13 +90,14 @@ static int64_t ro__sum(json_t *counts, const char *const *keys)
     return n;
 }
 
-static const char *const ro__k_installed[] = {"installed", NULL};
+static const char *const ro__k_installed[] = {"installed", "already", NULL};
 static const char *const ro__k_failed[] = {"failed", "timed_out", NULL};
 static const char *const ro__k_rolled[] = {"rolled_back", NULL};
 static const char *const ro__k_moving[] = {"offered", "downloading", "installing", NULL};
 static const char *const ro__k_pending[] = {"pending", "deferred", NULL};
-static const char *const ro__k_other[] = {
-        "skipped", "swapped", "revert_pending", "reverting", "reverted", "revert_failed", NULL};
+static const char *const ro__k_other[] = {"skipped",        "swapped",   "deferred_out",
+                                          "revert_pending", "reverting", "reverted",
+                                          "revert_failed",  NULL};
 
 static void ro__bar(json_t *counts, char *out, size_t len)
 {
@@ -232,6 +234,8 @@ static const struct pfc_col ro__stage_cols[] = {
         {"FAIL", 0, 'r', "failed", ro__cell_count},
         {"RB", 0, 'r', "rolled_back", ro__cell_count},
         {"TOUT", 0, 'r', "timed_out", ro__cell_count},
+        {"ALRDY", 0, 'r', "already", ro__cell_count},
+        {"DOUT", 0, 'r', "deferred_out", ro__cell_count},
         {"STATE", 0, 'l', NULL, ro__cell_stage_state},
         {NULL},
 };
@@ -281,10 +285,34 @@ static void ro__histogram(FILE *out, json_t *failures)
     }
 }
 
+/* Every status with members, in the order of the API's "totals": the exact
+ * counts, whatever the stage table groups. */
+static void ro__totals_line(FILE *out, json_t *totals)
+{
+    const char *k;
+    json_t *v;
+    int n = 0;
+
+    if (!json_is_object(totals))
+        return;
+    json_object_foreach(totals, k, v)
+    {
+        char key[PFC_CELL_MAX];
+
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            continue;
+        pfc_text_clean(k, key, sizeof(key));
+        fprintf(out, "%s%s %lld", n++ ? ", " : "counts    ", key, (long long)json_integer_value(v));
+    }
+    if (n)
+        fputc('\n', out);
+}
+
 int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *r,
                        struct pf_error *err)
 {
     json_t *pause = json_object_get(r, "pause"), *stages = json_object_get(r, "stages");
+    json_t *ended = json_object_get(r, "ended");
     char name[PFC_CELL_MAX * 2], state[32], kind[32], version[64], bundle[80], buf[512], when[96];
     int rc;
 
@@ -326,6 +354,20 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     ro__str(r, "waiting", "", buf, sizeof(buf));
     if (buf[0])
         fprintf(out, "waiting   %s\n", buf);
+    if (ro__int(r, "window_opens_ms") > 0) {
+        ro__when(now_ms, ro__int(r, "window_opens_ms"), when, sizeof(when));
+        fprintf(out, "window    opens next %s\n", when);
+    }
+    if (json_is_object(ended) && json_is_string(json_object_get(ended, "reason"))) {
+        char reason[64], detail[256], by[64];
+
+        ro__str(ended, "reason", "-", reason, sizeof(reason));
+        ro__str(ended, "detail", "", detail, sizeof(detail));
+        ro__str(ended, "by", "-", by, sizeof(by));
+        pfc_reltime(now_ms, ro__int(ended, "at_ms"), when, sizeof(when));
+        fprintf(out, "%-9s %s%s%s (by %s, %s)\n", state, reason, detail[0] ? ": " : "", detail, by,
+                when);
+    }
     if (json_is_object(pause) && json_is_string(json_object_get(pause, "reason"))) {
         char reason[64], detail[256], by[64];
 
@@ -336,6 +378,17 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         fprintf(out, "%s %s%s%s (by %s, %s)\n",
                 strcmp(state, "paused") ? "last pause" : "paused   ", reason, detail[0] ? ": " : "",
                 detail, by, when);
+    }
+    ro__totals_line(out, json_object_get(r, "totals"));
+    if (!strcmp(state, "rolling_back") || !strcmp(state, "rolled_back")) {
+        json_t *t = json_object_get(r, "totals");
+
+        fprintf(out,
+                "rollback  %lld reverted, %lld reverting, %lld waiting, %lld failed to revert, "
+                "%lld without a previous bundle\n",
+                (long long)ro__int(t, "reverted"), (long long)ro__int(t, "reverting"),
+                (long long)ro__int(t, "revert_pending"), (long long)ro__int(t, "revert_failed"),
+                (long long)ro__int(r, "no_previous"));
     }
     if (ro__int(r, "no_previous") > 0)
         fprintf(out, "no previous bundle for %lld installed members (they keep %s)\n",
@@ -444,4 +497,23 @@ int pfc_render_rollout_members(FILE *out, int64_t now_ms, const struct pfc_args 
         return 0;
     }
     return pfc_table_render(out, "", ro__members_cols, list, NULL, now_ms, err);
+}
+
+int pfc_render_rollout_member(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *m,
+                              struct pf_error *err)
+{
+    char serial[PFC_CELL_MAX], status[PFC_CELL_MAX], code[PFC_CELL_MAX];
+
+    (void)now_ms;
+    if (!json_is_string(json_object_get(m, "serial")) ||
+        !json_is_string(json_object_get(m, "status")))
+        return pf_error_set(err, PF_ESCHEMA, "answer has no member \"serial\" and \"status\"");
+    ro__str(m, "serial", "-", serial, sizeof(serial));
+    ro__str(m, "status", "-", status, sizeof(status));
+    ro__str(m, "code", "", code, sizeof(code));
+    fprintf(out, "rollout %s member %s: %s%s%s%s (stage %lld, %lld offers so far)\n",
+            pfc_args_pos(a, "ID") ? pfc_args_pos(a, "ID") : "-", serial, status,
+            code[0] ? " (" : "", code, code[0] ? ")" : "", (long long)ro__int(m, "stage") + 1,
+            (long long)ro__int(m, "attempts"));
+    return 0;
 }

@@ -34,6 +34,9 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
 /* GET /v1/rollouts: the table. */
 int pfc_render_rollouts(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                         struct pf_error *err) PF_WUR;
+/* POST /v1/rollouts/{id}/members/{serial}: the member after the change, one line. */
+int pfc_render_rollout_member(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                              struct pf_error *err) PF_WUR;
 /* GET /v1/rollouts/{id}/members: the table. */
 int pfc_render_rollout_members(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                                struct pf_error *err) PF_WUR;

@@ -199,6 +199,7 @@ struct ro__scan {
     int last_stage;
     char last_serial[PF_SERIAL_MAX + 1];
     int64_t outside;
+    int64_t opens; /* wall: the soonest an outside member's window opens */
 };
 
 static int ro__candidate(void *ctx, const struct pfs_ro_member_rec *m)
@@ -219,6 +220,13 @@ static int ro__candidate(void *ctx, const struct pfs_ro_member_rec *m)
 
         if (minute < 0 || !pfs_ro_in_window(&sc->r->def, minute)) {
             sc->outside++;
+            if (minute >= 0) { /* its window opens at the next local start minute */
+                int64_t mins = ((int64_t)sc->r->def.win_start - minute + 1440) % 1440;
+                int64_t at = sc->t->now - sc->t->now % 60000 + (mins ? mins : 1440) * 60000;
+
+                if (!sc->opens || at < sc->opens)
+                    sc->opens = at;
+            }
             return 0;
         }
     }
@@ -249,7 +257,7 @@ static int ro__candidate(void *ctx, const struct pfs_ro_member_rec *m)
 static int64_t ro__offer(struct ro__tick *t, const struct pfs_rollout_rec *r,
                          struct pfs_ro_runtime *rt, int64_t slots, bool revert)
 {
-    struct ro__scan sc = {t, r, rt, slots, revert, false, rt->cur_stage, "", 0};
+    struct ro__scan sc = {t, r, rt, slots, revert, false, rt->cur_stage, "", 0, 0};
     int max_stage = revert ? PFS_RO_STAGES_MAX : r->stage;
     int limit = RO_SCAN_MIN + (int)(slots > 1000 ? 4000 : slots * 4);
     bool more = false;
@@ -270,10 +278,13 @@ static int64_t ro__offer(struct ro__tick *t, const struct pfs_rollout_rec *r,
         rt->cur_stage = sc.last_stage;
         snprintf(rt->cur_serial, sizeof(rt->cur_serial), "%s", sc.last_serial);
         rt->outside_window += sc.outside;
+        if (sc.opens && (!rt->window_opens_ms || sc.opens < rt->window_opens_ms))
+            rt->window_opens_ms = sc.opens;
     } else { /* the scan reached the end: start over next time */
         rt->cur_stage = -1;
         rt->cur_serial[0] = '\0';
         rt->outside_window = sc.outside;
+        rt->window_opens_ms = sc.opens;
     }
     return slots - sc.slots;
 }
@@ -313,8 +324,7 @@ static void ro__expire(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r)
              " installed or already current; %" PRId64 " never reached are skipped",
              r->stage + 1, nst, tot[PFS_ROM_INSTALLED] + tot[PFS_ROM_ALREADY], all,
              tot[PFS_ROM_PENDING] + tot[PFS_ROM_DEFERRED]);
-    (void)ro__change(ro, r, 1u << PFS_RO_RUNNING, PFS_RO_EXPIRED, -1, "expire", "deadline",
-                     detail);
+    (void)ro__change(ro, r, 1u << PFS_RO_RUNNING, PFS_RO_EXPIRED, -1, "expire", "deadline", detail);
 }
 
 static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r,
@@ -492,8 +502,8 @@ static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
         ro->stats.returned += (uint64_t)ex.returned;
         ro->stats.deferred_out += (uint64_t)ex.deferred_out;
         pfs_log_info(ro->log,
-                     "rollout %" PRId64 ": %" PRId64 " timed out, %" PRId64 " deferred out, %" PRId64
-                     " offers to make again",
+                     "rollout %" PRId64 ": %" PRId64 " timed out, %" PRId64
+                     " deferred out, %" PRId64 " offers to make again",
                      r->id, ex.timed_out, ex.deferred_out, ex.returned);
     }
     switch (r->state) {

@@ -30,9 +30,10 @@ struct pfs_ro_runtime {
     int64_t id;
     int cur_stage; /* candidate scan cursor */
     char cur_serial[PF_SERIAL_MAX + 1];
-    int64_t outside_window; /* online pending members outside their window (last scan) */
-    int64_t join_at;        /* monotonic: next scan for new registrations */
-    int64_t unhealthy_at;   /* monotonic: next unhealthy count */
+    int64_t outside_window;  /* online pending members outside their window (last scan) */
+    int64_t window_opens_ms; /* wall: the soonest a window of theirs opens (0: none) */
+    int64_t join_at;         /* monotonic: next scan for new registrations */
+    int64_t unhealthy_at;    /* monotonic: next unhealthy count */
     int64_t unhealthy;
     char waiting[160];
     bool seen; /* still live at the last tick */

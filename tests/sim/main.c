@@ -54,7 +54,7 @@ static void main__usage(FILE *f)
             "                       directory; a reboot starts its agent again)\n"
             "faults (exact share of the fleet, chosen with --seed):\n"
             "  --fault KIND=PCT     battery_low, paper_out, tamper, selftest_fail, flaky,\n"
-            "                       slow_download, power_cut (repeatable)\n"
+            "                       slow_download, power_cut, no_answer (repeatable)\n"
             "  --flaky-every S      a flaky terminal's link is dropped every S s (default 30)\n"
             "  --fault-list KIND=FILE  KIND for exactly the serials listed in FILE, one a line,\n"
             "                       on top of the percentages (repeatable, 8 at most)\n"

@@ -127,6 +127,7 @@ enum sim_fault {
     SIM_FAULT_FLAKY,         /* link dropped with shutdown() every flaky_every_s */
     SIM_FAULT_SLOW_DOWNLOAD, /* placeholder: takes effect with the update engine */
     SIM_FAULT_POWER_CUT,     /* placeholder: power cut during install, update engine */
+    SIM_FAULT_NO_ANSWER,     /* runs without its update engine: never answers an offer */
     SIM_FAULT_COUNT,
 };
 

@@ -14,7 +14,7 @@
 
 const char *const sim_fault_names[SIM_FAULT_COUNT] = {
         "battery_low", "paper_out",     "tamper",    "selftest_fail",
-        "flaky",       "slow_download", "power_cut",
+        "flaky",       "slow_download", "power_cut", "no_answer",
 };
 
 int sim_faults_parse(struct sim_faults *f, const char *spec, struct pf_error *err)

@@ -366,6 +366,8 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     struct pfa_config *cfg;
     char dir[4096];
     uint8_t bits = s->faults && s->faults->bits ? s->faults->bits[i] : 0;
+    /* no_answer: a terminal without its update engine leaves every offer unanswered */
+    bool updates = o->update_trust_root && !(bits & (1u << SIM_FAULT_NO_ANSWER));
     int rc;
 
     t->fd = -1;
@@ -377,7 +379,7 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     if (!t->hal) { /* a reboot keeps the hardware */
         rc = pfa_hal_sim_new(NULL, &t->hal);
         if (!rc)
-            rc = sim__apply_faults(t->hal, bits, o->update_trust_root != NULL);
+            rc = sim__apply_faults(t->hal, bits, updates);
         if (rc)
             return pf_error_set(err, rc, "%s: simulated HAL: %s", d->serial, pf_strerror(rc));
     }
@@ -406,7 +408,7 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     cfg->backoff_max_ms = o->backoff_max_ms;
     cfg->keepalive_s = o->keepalive_s;
     cfg->log_level = (enum pfa_log_level)o->log_level;
-    if (o->update_trust_root && (pf_mkdir_p(dir, 0700) != 0 || sim__update_cfg(o, dir, cfg))) {
+    if (updates && (pf_mkdir_p(dir, 0700) != 0 || sim__update_cfg(o, dir, cfg))) {
         pfa_config_release(cfg);
         free(cfg);
         return pf_error_set(err, PF_EIO, "%s: update engine files", d->serial);
@@ -423,7 +425,7 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     ao.gate_ctx = s;
     ao.pair_guard = sim_pairs_guard;
     rc = pfa_agent_new(cfg, t->hal, &pf_clock_system, &ao, &t->agent, err);
-    if (!rc && o->update_trust_root) {
+    if (!rc && updates) {
         t->cfg = cfg;
         return 0;
     }

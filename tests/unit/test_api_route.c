@@ -147,6 +147,7 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/rollouts/{rollout}/continue",
             "POST /v1/rollouts/{rollout}/abort",
             "POST /v1/rollouts/{rollout}/rollback",
+            "POST /v1/rollouts/{rollout}/members/{serial}",
     };
     size_t n = sizeof(api) / sizeof(api[0]);
 

@@ -583,18 +583,21 @@ START_TEST(show_card)
             "waiting   paused: rollback_rate\n"
             "paused    rollback_rate: 2 of 10 outcomes rolled back (20.0% > 5.0%) (by posfleetd, "
             "2m ago)\n"
+            "counts    pending 18, offered 3, deferred 2, downloading 2, installing 1, installed "
+            "10, "
+            "failed 1, rolled_back 2, timed_out 1\n"
             "\n"
             "STAGE  SIZE  MEMBERS  PROGRESS                          PEND  OFFER  DL  INST  FAIL"
-            "  RB  TOUT  STATE\n"
+            "  RB  TOUT  ALRDY  DOUT  STATE\n"
             "1       25%       10  [#####################xxxrrrrrr]     0      0   0     7     1"
-            "   2     0  settled\n"
+            "   2     0      0     0  settled\n"
             "2      100%       30  [###x>>>>>>....................]    20      3   3     3     0"
-            "   0     1  open\n"
+            "   0     1      0     0  open\n"
             "all       -       40  [########xxr>>>>...............]    20      3   3    10     1"
-            "   2     1  -\n"
-            "legend: # installed  x failed or timed out  r rolled back  > offered, downloading or "
-            "installing\n"
-            "        . pending or deferred  - skipped, swapped or reverting\n"
+            "   2     1      0     0  -\n"
+            "legend: # installed or already  x failed or timed out  r rolled back  > offered, "
+            "downloading or installing\n"
+            "        . pending or deferred  - skipped, swapped, deferred out or reverting\n"
             "\n"
             "failures:\n"
             "  rolled_back selftest  ############################## 2\n"
@@ -715,7 +718,7 @@ START_TEST(usage_errors)
             {{"rollout", "members", "3", "--status", "done"},
              "posfleet: rollout members: --status: expected one of pending|offered|deferred|"
              "downloading|installing|installed|failed|rolled_back|timed_out|skipped|swapped|"
-             "revert_pending|reverting|reverted|revert_failed, got 'done'\n"},
+             "revert_pending|reverting|reverted|revert_failed|already|deferred_out, got 'done'\n"},
             {{"rollout", "pause"}, "posfleet: rollout pause: missing ID\n"},
             {{"rollout", "create", BUNDLE, "--min-sample", "0"},
              "posfleet: rollout create: --min-sample: expected a whole number from 1 to 1000000, "

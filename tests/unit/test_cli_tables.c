@@ -257,14 +257,15 @@ static const struct table_case {
             "state     running\n"
             "bundle    - -  -\n"
             "members   12, stage 1/3\n"
+            "counts    installed 1, pending 1, skipped 3\n"
             "\n"
-            "STAGE  SIZE  MEMBERS  PROGRESS                          PEND  OFFER  DL  INST  FAIL  RB  TOUT  STATE\n"
-            "1       10%        2  [###############...............]     1      0   0     1     0   0     0  open\n"
-            "2         5        x  [                              ]     0      0   0     0     0   0     0  settled\n"
-            "3         -        -  [                              ]     0      0   0     0     0   0     0  -\n"
-            "all       -       12  [######......------------------]     1      0   0     1     0   0     0  -\n"
-            "legend: # installed  x failed or timed out  r rolled back  > offered, downloading or installing\n"
-            "        . pending or deferred  - skipped, swapped or reverting\n"},
+            "STAGE  SIZE  MEMBERS  PROGRESS                          PEND  OFFER  DL  INST  FAIL  RB  TOUT  ALRDY  DOUT  STATE\n"
+            "1       10%        2  [###############...............]     1      0   0     1     0   0     0      0     0  open\n"
+            "2         5        x  [                              ]     0      0   0     0     0   0     0      0     0  settled\n"
+            "3         -        -  [                              ]     0      0   0     0     0   0     0      0     0  -\n"
+            "all       -       12  [######......------------------]     1      0   0     1     0   0     0      0     0  -\n"
+            "legend: # installed or already  x failed or timed out  r rolled back  > offered, downloading or installing\n"
+            "        . pending or deferred  - skipped, swapped, deferred out or reverting\n"},
         {"rollout_no_totals", pfc_render_rollout,
          "{\"id\":4,\"state\":\"created\",\"stages\":[{\"size\":\"100%\",\"counts\":{\"deferred\":4,\"revert_failed\":1,\"downloading\":2,\"installing\":1}}]}",
             "rollout   4\n"
@@ -272,10 +273,10 @@ static const struct table_case {
             "bundle    - -  -\n"
             "members   0, stage -\n"
             "\n"
-            "STAGE  SIZE  MEMBERS  PROGRESS                          PEND  OFFER  DL  INST  FAIL  RB  TOUT  STATE\n"
-            "1      100%        -  [>>>>>>>>>>>...............----]     4      0   3     0     0   0     0  -\n"
-            "legend: # installed  x failed or timed out  r rolled back  > offered, downloading or installing\n"
-            "        . pending or deferred  - skipped, swapped or reverting\n"},
+            "STAGE  SIZE  MEMBERS  PROGRESS                          PEND  OFFER  DL  INST  FAIL  RB  TOUT  ALRDY  DOUT  STATE\n"
+            "1      100%        -  [>>>>>>>>>>>...............----]     4      0   3     0     0   0     0      0     0  -\n"
+            "legend: # installed or already  x failed or timed out  r rolled back  > offered, downloading or installing\n"
+            "        . pending or deferred  - skipped, swapped, deferred out or reverting\n"},
         {"rollouts", pfc_render_rollouts,
          "{\"rollouts\":[{\"id\":3,\"name\":\"fw\",\"state\":\"running\",\"kind\":\"firmware\",\"version\":\"2.1\",\"stage\":0,\"stage_count\":3,\"members\":40,\"totals\":{\"installed\":5,\"failed\":1,\"rolled_back\":0,\"timed_out\":2},\"waiting\":\"soak\"},{\"id\":4,\"stage\":1,\"stages\":[{},{}]},{\"id\":5,\"name\":\"\",\"stage\":2,\"members\":\"x\",\"state\":7},{\"id\":\"6\"}]}",
             "ID  NAME  STATE    KIND      VERSION  STAGE  MEMBERS  INSTALLED  FAILED  ROLLED-BACK  TIMED-OUT  WAITING\n"

@@ -74,7 +74,8 @@ struct drv_offer {
     char expect[16];
     bool bad;
     struct pf_offer offer;
-    int final; /* recorded final status, -1 none */
+    int final;                         /* recorded final status, -1 none */
+    char code[PF_UPDATE_CODE_MAX + 1]; /* its code */
 };
 
 struct drv {
@@ -182,8 +183,10 @@ static bool drv_seen(struct drv *d, const char *id)
 static void drv_record(struct drv *d, const struct pf_update_event *e)
 {
     for (int i = 0; i < d->noffers; i++) {
-        if (strcmp(d->offers[i].offer.id, e->offer) == 0 && pf_update_status_final(e->status))
+        if (strcmp(d->offers[i].offer.id, e->offer) == 0 && pf_update_status_final(e->status)) {
             d->offers[i].final = (int)e->status;
+            snprintf(d->offers[i].code, sizeof(d->offers[i].code), "%s", e->code);
+        }
     }
 }
 
@@ -1153,9 +1156,27 @@ START_TEST(rollback_offer_is_refused)
     uint8_t *img = t_image(1000, 5);
 
     t_setup(&t);
+    t_bundle(&t, PF_KIND_FIRMWARE, "0.9.0", "PX-200", img, 1000, false);
+    ck_assert_int_eq(t_run_all(&t, NULL), 0);
+    ck_assert_int_eq(t.d->offers[0].final, PF_UPD_REFUSED);
+    ck_assert_str_eq(t.d->offers[0].code, "ROLLBACK");
+    free(img);
+    t_teardown(&t);
+}
+END_TEST
+
+/* The version it runs is not an update: refused ALREADY, which a rollout
+ * counts as done (docs/protocol.md). */
+START_TEST(installed_version_offer_is_already)
+{
+    struct t_env t;
+    uint8_t *img = t_image(1000, 5);
+
+    t_setup(&t);
     t_bundle(&t, PF_KIND_FIRMWARE, "1.0.0", "PX-200", img, 1000, false);
     ck_assert_int_eq(t_run_all(&t, NULL), 0);
     ck_assert_int_eq(t.d->offers[0].final, PF_UPD_REFUSED);
+    ck_assert_str_eq(t.d->offers[0].code, PF_UPDATE_CODE_ALREADY);
     free(img);
     t_teardown(&t);
 }
@@ -1482,6 +1503,7 @@ static Suite *suite(void)
     tcase_add_test(tc, tampered_chunk_is_refused_and_nothing_switches);
     tcase_add_test(tc, wrong_model_is_refused_before_any_payload_byte);
     tcase_add_test(tc, rollback_offer_is_refused);
+    tcase_add_test(tc, installed_version_offer_is_already);
     tcase_add_test(tc, busy_terminal_defers_then_accepts);
     tcase_add_test(tc, stalled_transfer_times_out);
     tcase_add_test(tc, download_resumes_from_the_persisted_offset);
