@@ -276,7 +276,7 @@ int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_
     d->timeout_s = 7200;
     d->retry_s = 900;
     d->offer_timeout_s = 3600;
-    d->max_deferrals = 12;
+    d->max_deferrals = 3;
     d->defer_limit_s = 14400;
     if (!json_is_object(o))
         return pf_error_set(err, PF_EINVAL, "the definition must be a JSON object");
