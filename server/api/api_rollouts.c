@@ -97,8 +97,6 @@ static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_re
 
         json_object_set_new(o, "pause", ended ? json_null() : stop);
         json_object_set_new(o, "ended", ended ? stop : json_null());
-        if (!ended)
-            json_decref(stop);
     }
     if (!full)
         return o;

@@ -179,7 +179,7 @@ pf_wait_for 20 "--watch to end at completed" eval "! kill -0 $watch2_pid 2>/dev/
 wait "$watch2_pid" || pf_fail "--watch of the completed rollout exited $?"
 grep -q "^state     completed$" "$(pf_log_of watch2)" || pf_fail "--watch never showed completed"
 pf_cli rollout show "$id2" >"$PF_TMP/done.txt"
-grep -Eq '^1 +100% +1  \[#{30}\] +0 +0 +0 +1 +0 +0 +0  settled$' "$PF_TMP/done.txt" ||
+grep -Eq '^1 +100% +1  \[#{30}\] +0 +0 +0 +1 +0 +0 +0 +0 +0  settled$' "$PF_TMP/done.txt" ||
     pf_fail "completed stage line: $(cat "$PF_TMP/done.txt")"
 pf_cli rollout list | grep -Eq "^ *$id2 +fw 1.1 AP +completed +firmware +1.1.0 +1/1 +1 +1 +0 +0 +0" ||
     pf_fail "list after completion: $(pf_cli rollout list)"
