@@ -712,6 +712,105 @@ START_TEST(late_registrations_join_the_open_stage)
 }
 END_TEST
 
+/* Silence, persistent deferral, "already", ops moving one member and a deadline, as the
+ * store applies them (docs/rollouts.md). */
+START_TEST(stragglers_ops_and_expiry)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_ro_member_rec m;
+    struct pfs_ro_expired ex;
+    struct pfs_rollout_rec r;
+    enum pfs_ro_member from, to;
+    int64_t id, t = 2000000;
+    int rc;
+
+    add_devices(st, "T", 5, "PX-500");
+    put_bundle(st, bundle_a, PF_KIND_FIRMWARE, "2.0.0");
+    id = create(st, "{" BUNDLE_A ",\"stages\":[\"100%\"],\"timeout_s\":600}", &rc, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    offer(st, id, "T0000", "p0", t);
+    offer(st, id, "T0001", "p1", t);
+    offer(st, id, "T0002", "p2", t);
+    /* T0000 defers: one deferral, past the limit of one it is out, counted apart */
+    event(st, "T0000", "p0", "d1", PF_UPD_DEFERRED, NULL);
+    event(st, "T0000", "p0", "d1", PF_UPD_DEFERRED, NULL); /* the same event again */
+    /* T0002 already runs it */
+    event(st, "T0002", "p2", "a1", PF_UPD_REFUSED, PF_UPDATE_CODE_ALREADY);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0002", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_ALREADY);
+    ck_assert_str_eq(m.code, "ALREADY");
+    {
+        struct pfs_ro_time_rules rules = {600000, 5000, 1, 0, 86400000};
+
+        ck_assert_int_eq(pfs_ro_expire(st, id, t + 5000, &rules, &ex), 0);
+        ck_assert_int_eq(ex.deferred_out, 1);
+        ck_assert_int_eq(ex.timed_out, 0);
+        /* T0001 never answered: timed out after the offer timeout, not offered anew */
+        ck_assert_int_eq(pfs_ro_expire(st, id, t + 5001, &rules, &ex), 0);
+        ck_assert_int_eq(ex.timed_out, 1);
+        ck_assert_int_eq(ex.returned, 0);
+        ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0001", &m), 0);
+        ck_assert_int_eq(m.status, PFS_ROM_TIMED_OUT);
+        ck_assert_str_eq(m.code, "NO_ANSWER");
+        ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0000", &m), 0);
+        ck_assert_int_eq(m.status, PFS_ROM_DEFERRED_OUT);
+        ck_assert_str_eq(m.code, "DEFER_LIMIT");
+        /* a day later it is offered again, its deferrals forgotten */
+        ck_assert_int_eq(pfs_ro_expire(st, id, t + 5000 + 86400001, &rules, &ex), 0);
+        ck_assert_int_eq(ex.returned, 1);
+        ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0000", &m), 0);
+        ck_assert_int_eq(m.status, PFS_ROM_PENDING);
+    }
+    assert_exact(st, id);
+    /* ops: retry the timed-out one, skip a pending one; clear refusals */
+    ck_assert_int_eq(pfs_store_rollout_member_act(st, id, "T0001", PFS_ROE_RETRY, "retry",
+                                                  "cabled again", &ops, t + 10, &from, &to, &err),
+                     0);
+    ck_assert_int_eq(from, PFS_ROM_TIMED_OUT);
+    ck_assert_int_eq(to, PFS_ROM_PENDING);
+    ck_assert_int_eq(pfs_store_rollout_member_act(st, id, "T0003", PFS_ROE_DROP, "skip", "closed",
+                                                  &ops, t + 10, &from, &to, &err),
+                     0);
+    ck_assert_int_eq(pfs_store_rollout_member(st, id, "T0003", &m), 0);
+    ck_assert_int_eq(m.status, PFS_ROM_SKIPPED);
+    ck_assert_str_eq(m.code, "SKIPPED");
+    ck_assert_int_eq(pfs_store_rollout_member_act(st, id, "T0002", PFS_ROE_RETRY, "retry", "x",
+                                                  &ops, t + 10, &from, &to, &err),
+                     PF_ESTATE);
+    ck_assert_str_eq(err.msg, "member T0002 of rollout 1 is already: cannot retry it");
+    ck_assert_int_eq(pfs_store_rollout_member_act(st, id, "T0004", PFS_ROE_CANCEL, "cancel", "x",
+                                                  &ops, t + 10, &from, &to, &err),
+                     PF_ESTATE);
+    ck_assert_int_eq(pfs_store_rollout_member_act(st, id, "NOPE1", PFS_ROE_RETRY, "retry", "x",
+                                                  &ops, t + 10, &from, &to, &err),
+                     PF_ENOENT);
+    ck_assert_str_eq(err.msg, "NOPE1 is not a member of rollout 1");
+    assert_exact(st, id);
+    /* the deadline: the rollout expires, the members never reached are skipped */
+    {
+        struct pfs_ro_change c = {1u << PFS_RO_RUNNING | 1u << PFS_RO_SCHEDULED,
+                                  PFS_RO_EXPIRED,
+                                  -1,
+                                  "expire",
+                                  "deadline",
+                                  "the deadline passed",
+                                  NULL};
+
+        ck_assert_int_eq(pfs_store_rollout_change(st, id, &c, &ops, t + 20, &err), 0);
+    }
+    ck_assert_int_eq(pfs_store_rollout_get(st, id, &r), 0);
+    ck_assert_int_eq(r.state, PFS_RO_EXPIRED);
+    ck_assert_str_eq(r.pause_reason, "deadline");
+    pfs_rollout_rec_release(&r);
+    ck_assert_int_eq(count_of(st, id, -1, PFS_ROM_PENDING), 0);
+    ck_assert_int_eq(count_of(st, id, -1, PFS_ROM_SKIPPED), 4); /* all but T0002 */
+    ck_assert_int_eq(count_of(st, id, -1, PFS_ROM_ALREADY), 1);
+    assert_exact(st, id);
+    pfs_store_close(st);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rollout");
@@ -726,6 +825,7 @@ static Suite *suite(void)
     tcase_add_test(tc, swap_moves_membership_and_abort_skips);
     tcase_add_test(tc, late_registrations_join_the_open_stage);
     tcase_add_test(tc, plan_opens_with_its_stage);
+    tcase_add_test(tc, stragglers_ops_and_expiry);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -40,6 +40,9 @@ START_TEST(def_defaults_and_round_trip)
     ck_assert_int_eq(d.win_start, 60);
     ck_assert_int_eq(d.win_end, 300);
     ck_assert_int_eq(d.max_concurrent, 50);
+    ck_assert_int_eq(d.offer_timeout_s, 3600);
+    ck_assert_int_eq(d.max_deferrals, 3);
+    ck_assert_int_eq(d.defer_limit_s, 14400);
     ck_assert_int_eq(d.start_ms, 1000000);
     ck_assert_str_eq(d.filters[PFS_RO_MODELS], "[\"PX-500\"]");
     ck_assert_ptr_null(d.filters[PFS_RO_TAGS]);
@@ -48,6 +51,9 @@ START_TEST(def_defaults_and_round_trip)
     ck_assert_int_eq(pfs_ro_def_parse(o, 0, &again, &err), 0);
     ck_assert_int_eq(again.nstages, 3);
     ck_assert(again.stages[1].gate);
+    ck_assert_int_eq(again.offer_timeout_s, 3600);
+    ck_assert_int_eq(again.max_deferrals, 3);
+    ck_assert_int_eq(again.defer_limit_s, 14400);
     ck_assert_int_eq(again.start_ms, 1000000 / 1000 * 1000);
     ck_assert_str_eq(again.filters[PFS_RO_MODELS], "[\"PX-500\"]");
     json_decref(o);
@@ -80,6 +86,10 @@ START_TEST(def_refusals_name_the_key)
             {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"cohort\":{\"shops\":[\"x\"]}}",
              "cohort.shops: unknown key"},
             {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"max_concurrent\":0}", "max_concurrent"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"offer_timeout_s\":5}",
+             "offer_timeout_s: 0 (never) or 10..604800"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"max_deferrals\":-1}", "max_deferrals"},
+            {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"defer_limit_s\":2592001}", "defer_limit_s"},
             {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"start_at\":\"tomorrow\"}", "start_at"},
             {"{" BUNDLE_A ",\"stages\":[\"100%\"],\"start_at\":\"2026-01-02T00:00:00Z\","
              "\"deadline\":\"2026-01-01T00:00:00Z\"}",
