@@ -36,9 +36,9 @@ const char *const pfs_ro_filter_names[] = {
 };
 
 static const char *const ro__keys[] = {
-        "name",   "bundle",         "cohort",    "stages",  "soak_s",   "gate",     "criteria",
-        "window", "max_concurrent", "timeout_s", "retry_s", "start_at", "deadline",
-        "offer_timeout_s", "max_deferrals", "defer_limit_s", NULL,
+        "name",     "bundle",          "cohort",         "stages",        "soak_s",  "gate",
+        "criteria", "window",          "max_concurrent", "timeout_s",     "retry_s", "start_at",
+        "deadline", "offer_timeout_s", "max_deferrals",  "defer_limit_s", NULL,
 };
 static const char *const ro__criteria_keys[] = {
         "max_failure_rate", "max_rollback_rate", "max_unhealthy_rate", "min_sample", NULL,

@@ -87,8 +87,8 @@ struct pfs_ro_def {
     int64_t offer_timeout_s; /* an offer nobody answers times out (0: never) */
     int64_t max_deferrals;   /* deferrals before deferred_out (0: no count limit) */
     int64_t defer_limit_s;   /* deferring longer than this: deferred_out (0: no limit) */
-    int64_t start_ms;    /* 0: at creation */
-    int64_t deadline_ms; /* 0: none */
+    int64_t start_ms;        /* 0: at creation */
+    int64_t deadline_ms;     /* 0: none */
 };
 
 /*

@@ -6,9 +6,10 @@
 #include <string.h>
 
 const char *const pfs_ro_member_names[] = {
-        "pending",   "offered",     "deferred",      "downloading", "installing", "installed",
-        "failed",    "rolled_back", "timed_out",     "skipped",     "swapped",    "revert_pending",
-        "reverting", "reverted",    "revert_failed", "already",   "deferred_out", NULL,
+        "pending",   "offered",        "deferred",    "downloading", "installing",
+        "installed", "failed",         "rolled_back", "timed_out",   "skipped",
+        "swapped",   "revert_pending", "reverting",   "reverted",    "revert_failed",
+        "already",   "deferred_out",   NULL,
 };
 
 const char *const pfs_ro_event_names[] = {
@@ -123,16 +124,14 @@ enum pfs_ro_event pfs_ro_event_of(enum pf_update_status s, const char *code)
     case PF_UPD_FAILED:
         return code && strcmp(code, "DEADLINE") == 0 ? PFS_ROE_DEADLINE : PFS_ROE_FAILED;
     case PF_UPD_REFUSED:
-        return code && strcmp(code, PF_UPDATE_CODE_ALREADY) == 0 ? PFS_ROE_ALREADY
-                                                                 : PFS_ROE_FAILED;
+        return code && strcmp(code, PF_UPDATE_CODE_ALREADY) == 0 ? PFS_ROE_ALREADY : PFS_ROE_FAILED;
     default:
         return PFS_ROE_FAILED;
     }
 }
 
 enum pfs_ro_event pfs_ro_event_of_answer(enum pf_update_status s, const char *code,
-                                         const char *offered_version,
-                                         const char *reported_version)
+                                         const char *offered_version, const char *reported_version)
 {
     if (s == PF_UPD_REFUSED && code && strcmp(code, "ROLLBACK") == 0 && offered_version &&
         reported_version && *offered_version && strcmp(offered_version, reported_version) == 0)
@@ -165,7 +164,7 @@ bool pfs_ro_member_in_progress(enum pfs_ro_member s)
 
 bool pfs_ro_member_holds(enum pfs_ro_member s)
 {
-    return s != PFS_ROM_SKIPPED && s != PFS_ROM_SWAPPED;
+    return s != PFS_ROM_SKIPPED && s != PFS_ROM_SWAPPED && s != PFS_ROM_ALREADY;
 }
 
 bool pfs_ro_member_active(enum pfs_ro_member s)

@@ -93,8 +93,7 @@ enum pfs_ro_event pfs_ro_event_of(enum pf_update_status s, const char *code);
  * ROLLBACK, which is also PFS_ROE_ALREADY when the two versions are equal.
  */
 enum pfs_ro_event pfs_ro_event_of_answer(enum pf_update_status s, const char *code,
-                                         const char *offered_version,
-                                         const char *reported_version);
+                                         const char *offered_version, const char *reported_version);
 
 /* The ops action named s ("retry", "skip", "cancel"): its event, or -1. */
 int pfs_ro_member_action_parse(const char *s);
@@ -110,7 +109,7 @@ bool pfs_ro_event_late_counts(enum pfs_ro_event ev);
  * moving between these keeps the time the work started (since_ms). */
 bool pfs_ro_member_in_progress(enum pfs_ro_member s);
 /* True if a member in s holds its terminal: no other live rollout of the
- * same kind may take it (skipped and swapped members do not). */
+ * same kind may take it (skipped, swapped and already members do not). */
 bool pfs_ro_member_holds(enum pfs_ro_member s);
 /* True for the statuses that count against max_concurrent. */
 bool pfs_ro_member_active(enum pfs_ro_member s);
@@ -123,10 +122,10 @@ bool pfs_ro_member_rated(enum pfs_ro_member s);
 /* What the time rules need to know about a member. */
 struct pfs_ro_member_clock {
     enum pfs_ro_member status;
-    int64_t offered_ms; /* the current offer was made */
-    int64_t since_ms;   /* entered its status (an offer: last sent) */
-    bool answered;      /* offered: the terminal answered this very offer */
-    int64_t deferrals;  /* deferrals reported in this rollout */
+    int64_t offered_ms;  /* the current offer was made */
+    int64_t since_ms;    /* entered its status (an offer: last sent) */
+    bool answered;       /* offered: the terminal answered this very offer */
+    int64_t deferrals;   /* deferrals reported in this rollout */
     int64_t deferred_ms; /* the first of them (0: none) */
 };
 

@@ -129,10 +129,10 @@ static bool plan__state_may_install(const char *state)
            strcmp(state, "active") == 0;
 }
 
-bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
+/* Everything of the cohort rule but the version. */
+static bool plan__eligible(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
 {
     const struct pfs_ro__values *f = r->filters;
-    const char *cur = r->kind == PF_KIND_FIRMWARE ? c->fw_version : c->fee_version;
 
     if (!c->serial || !*c->serial || !c->status || strcmp(c->status, "registered") != 0)
         return false;
@@ -152,7 +152,25 @@ bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro
     if (pf_target_match(&r->models, &r->hw_revs, c->model ? c->model : "",
                         c->hw_rev ? c->hw_rev : "") != 0)
         return false;
-    return strcmp(cur ? cur : "", r->version) != 0;
+    return true;
+}
+
+static const char *plan__current(const struct pfs_ro_cohort_rule *r,
+                                 const struct pfs_ro_candidate *c)
+{
+    const char *cur = r->kind == PF_KIND_FIRMWARE ? c->fw_version : c->fee_version;
+
+    return cur ? cur : "";
+}
+
+bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
+{
+    return plan__eligible(r, c) && strcmp(plan__current(r, c), r->version) != 0;
+}
+
+bool pfs_ro_cohort_already(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
+{
+    return *r->version && strcmp(plan__current(r, c), r->version) == 0 && plan__eligible(r, c);
 }
 
 /* --- the cohort --- */
@@ -169,6 +187,7 @@ void pfs_ro_cohort_release(struct pfs_ro_cohort *c)
     free(c->version);
     free(c->stage);
     free(c->versions);
+    free(c->already);
     memset(c, 0, sizeof(*c));
 }
 
@@ -227,6 +246,21 @@ int pfs_ro_cohort_consider(struct pfs_ro_cohort *co, const struct pfs_ro_cohort_
     uint16_t v;
     int rc;
 
+    if (r->since_ms < 0 && pfs_ro_cohort_already(r, c)) {
+        if (co->nalready == co->capalready) {
+            size_t cap = co->capalready ? co->capalready * 2 : 64;
+            char **a = realloc(co->already, cap * sizeof(*a));
+
+            if (!a)
+                return PF_ENOMEM;
+            co->already = a;
+            co->capalready = cap;
+        }
+        if (!(co->already[co->nalready] = plan__strdup(co, c->serial)))
+            return PF_ENOMEM;
+        co->nalready++;
+        return 0;
+    }
     if (!pfs_ro_cohort_match(r, c))
         return 0;
     if (co->n && strcmp(co->serial[co->n - 1], c->serial) >= 0)

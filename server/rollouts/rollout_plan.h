@@ -81,6 +81,9 @@ void pfs_ro_cohort_rule_release(struct pfs_ro_cohort_rule *r);
 bool pfs_ro_cohort_rule_light(const struct pfs_ro_cohort_rule *r);
 /* True if candidate c belongs to the cohort of rule r. */
 bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c);
+/* True if c would belong to the cohort but already reported the rule's version:
+ * a member that is `already` from planning on (docs/rollouts.md). */
+bool pfs_ro_cohort_already(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c);
 
 /*
  * The members planned so far, in serial order: serial[i], the version it
@@ -96,6 +99,10 @@ struct pfs_ro_cohort {
     size_t nver;
     char **blocks; /* the serials' storage */
     size_t nblocks, used;
+    /* planning (since_ms < 0): the terminals pfs_ro_cohort_already() keeps
+     * out, in serial order; their serials live in blocks too */
+    char **already;
+    size_t nalready, capalready;
 };
 void pfs_ro_cohort_release(struct pfs_ro_cohort *c);
 

@@ -4,7 +4,9 @@
 # table active today, so a second rollout of the same bundle plans them and offers it
 # again. The agent answers "refused ALREADY" (docs/protocol.md); each member ends
 # `already`, counted with the successes and never against the thresholds: the rollout
-# completes instead of pausing on "6 of 6 outcomes failed".
+# completes instead of pausing on "6 of 6 outcomes failed". And planning: terminals that
+# reported the firmware version a rollout brings are members `already` from its creation,
+# never offered.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -53,3 +55,23 @@ ro_state_is "$r2" completed || pf_fail "second rollout: $(cat "$PF_TMP/card")"
 grep -q "^counts    already 6$" "$PF_TMP/card" || pf_fail "card: $(cat "$PF_TMP/card")"
 ro_exact "$r2"
 pf_log "a fee table the terminals already hold ends 'already' on all 6, and the rollout completes"
+
+fw=$(ro_fw_bundle 2.0.0)
+r3=$(pf_cli --json rollout create "$fw" --cohort "serials=ALR00001,ALR00002" --stages 100% \
+    --soak 1s --window 00:00-24:00 | pf_json_get '$.id')
+pf_wait_for 120 "rollout $r3 to complete" ro_state_is "$r3" completed
+pf_wait_for 60 "ALR00001 and ALR00002 to report 2.0.0" eval \
+    "[[ \$(pf_device_field ALR00001 '\$.fw_version') == 2.0.0 &&
+        \$(pf_device_field ALR00002 '\$.fw_version') == 2.0.0 ]]"
+pf_cli --json rollout create "$fw" --stages 100% --soak 1s --window 00:00-24:00 >"$PF_TMP/r4.json"
+r4=$(pf_json_get '$.id' <"$PF_TMP/r4.json")
+[[ $(pf_json_get '$.totals.already' <"$PF_TMP/r4.json") == 2 ]] ||
+    pf_fail "already at creation: $(cat "$PF_TMP/r4.json")"
+[[ $(pf_json_get '$.totals.pending' <"$PF_TMP/r4.json") == 4 ]] || pf_fail "pending at creation"
+pf_wait_for 120 "rollout $r4 to complete" ro_state_is "$r4" completed
+[[ $(ro_json "$r4" '$.totals.installed') == 4 ]] || pf_fail "installed: $(pf_cli rollout show "$r4")"
+[[ $(ro_json "$r4" '$.totals.already') == 2 ]] || pf_fail "already: $(pf_cli rollout show "$r4")"
+[[ $(pf_sql "select count(*) from update_offers o where o.actor = 'rollout/$r4' and
+    o.serial in ('ALR00001','ALR00002')") == 0 ]] || pf_fail "an already-current terminal was offered"
+ro_exact "$r4"
+pf_log "planning put the 2 terminals on 2.0.0 as already; the 4 others installed"

@@ -187,11 +187,13 @@ START_TEST(outcomes_are_final)
     ck_assert(pfs_ro_member_in_progress(PFS_ROM_DOWNLOADING));
     ck_assert(pfs_ro_member_in_progress(PFS_ROM_INSTALLING));
     ck_assert(!pfs_ro_member_in_progress(PFS_ROM_OFFERED));
-    /* every member holds its terminal against other rollouts, but skipped and swapped ones */
+    /* every member holds its terminal against other rollouts, but skipped, swapped and
+     * already ones */
     for (int s = 0; s < PFS_ROM_COUNT; s++)
-        ck_assert_msg(pfs_ro_member_holds((enum pfs_ro_member)s) ==
-                              (s != PFS_ROM_SKIPPED && s != PFS_ROM_SWAPPED),
-                      "%s", pfs_ro_member_names[s]);
+        ck_assert_msg(
+                pfs_ro_member_holds((enum pfs_ro_member)s) ==
+                        (s != PFS_ROM_SKIPPED && s != PFS_ROM_SWAPPED && s != PFS_ROM_ALREADY),
+                "%s", pfs_ro_member_names[s]);
 }
 END_TEST
 
@@ -326,25 +328,34 @@ START_TEST(silence_and_deferral_limits)
         enum pfs_ro_member to;
     } cases[] = {
             /* unanswered: timed out after the offer timeout, counted, slot freed */
-            {{PFS_ROM_OFFERED, 94999, 99999, false, 0, 0}, true, PFS_ROE_TIMEOUT,
+            {{PFS_ROM_OFFERED, 94999, 99999, false, 0, 0},
+             true,
+             PFS_ROE_TIMEOUT,
              PFS_ROM_TIMED_OUT},
             {{PFS_ROM_OFFERED, 95000, 99999, false, 0, 0}, false, PFS_ROE_COUNT, PFS_ROM_COUNT},
             /* accepted: the in-progress timeout, as before */
             {{PFS_ROM_OFFERED, 0, 98999, true, 0, 0}, true, PFS_ROE_TIMEOUT, PFS_ROM_TIMED_OUT},
             {{PFS_ROM_OFFERED, 0, 99000, true, 0, 0}, false, PFS_ROE_COUNT, PFS_ROM_COUNT},
             /* deferrals: the count, then the time since the first */
-            {{PFS_ROM_DEFERRED, 99999, 99999, false, 3, 99000}, true, PFS_ROE_DEFER_OUT,
+            {{PFS_ROM_DEFERRED, 99999, 99999, false, 3, 99000},
+             true,
+             PFS_ROE_DEFER_OUT,
              PFS_ROM_DEFERRED_OUT},
-            {{PFS_ROM_DEFERRED, 99999, 99999, false, 2, 80001}, false, PFS_ROE_COUNT,
+            {{PFS_ROM_DEFERRED, 99999, 99999, false, 2, 80001},
+             false,
+             PFS_ROE_COUNT,
              PFS_ROM_COUNT},
-            {{PFS_ROM_DEFERRED, 99999, 99999, false, 1, 80000}, true, PFS_ROE_DEFER_OUT,
+            {{PFS_ROM_DEFERRED, 99999, 99999, false, 1, 80000},
+             true,
+             PFS_ROE_DEFER_OUT,
              PFS_ROM_DEFERRED_OUT},
             /* under the limit past the offer's deadline: offered anew */
-            {{PFS_ROM_DEFERRED, 98999, 99999, false, 1, 99000}, true, PFS_ROE_EXPIRE,
+            {{PFS_ROM_DEFERRED, 98999, 99999, false, 1, 99000},
+             true,
+             PFS_ROE_EXPIRE,
              PFS_ROM_PENDING},
             /* deferred out: offered again in a later window */
-            {{PFS_ROM_DEFERRED_OUT, 0, 49999, false, 5, 1}, true, PFS_ROE_EXPIRE,
-             PFS_ROM_PENDING},
+            {{PFS_ROM_DEFERRED_OUT, 0, 49999, false, 5, 1}, true, PFS_ROE_EXPIRE, PFS_ROM_PENDING},
             {{PFS_ROM_DEFERRED_OUT, 0, 50000, false, 5, 1}, false, PFS_ROE_COUNT, PFS_ROM_COUNT},
     };
     struct pfs_ro_time_rules t = {1000, 5000, 3, 20000, 50000};

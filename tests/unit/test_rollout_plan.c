@@ -84,10 +84,28 @@ START_TEST(cohort_rules_one_by_one)
     ck_assert(!match(ALL "}", -1, &c));
     c.hw_rev = ""; /* never sent a birth: its model alone decides here */
     ck_assert(match(ALL "}", -1, &c));
-    /* already on the version: not a member; a fee table looks at the fee version */
+    /* already on the version: not a member (but already); a fee table looks at the fee
+     * version */
     c = base("T1");
     c.fw_version = "2.0.0";
     ck_assert(!match(ALL "}", -1, &c));
+    {
+        struct pfs_ro_def d;
+        struct pfs_ro_cohort_rule r;
+        struct pf_error err = {0};
+
+        def(ALL "}", &d);
+        ck_assert_int_eq(pfs_ro_cohort_rule_init(&r, &d, &fw2, -1, &err), 0);
+        ck_assert(pfs_ro_cohort_already(&r, &c));
+        c.status = "revoked";
+        ck_assert(!pfs_ro_cohort_already(&r, &c));
+        c.status = "registered";
+        c.fw_version = "1.0.0";
+        ck_assert(!pfs_ro_cohort_already(&r, &c));
+        c.fw_version = "2.0.0";
+        pfs_ro_cohort_rule_release(&r);
+        pfs_ro_def_release(&d);
+    }
     c.fw_version = NULL;
     ck_assert(match(ALL "}", -1, &c));
     /* registered after since_ms only (late joiners) */
@@ -217,6 +235,17 @@ START_TEST(cohort_collects_in_serial_order)
     c = base("A4");
     c.fw_version = NULL;
     ck_assert_int_eq(pfs_ro_cohort_consider(&co, &r, &c), 0);
+    /* already on the bundle's version: kept apart, `already` from planning on */
+    c = base("A45");
+    c.fw_version = "2.0.0";
+    ck_assert_int_eq(pfs_ro_cohort_consider(&co, &r, &c), 0);
+    c = base("A46");
+    c.fw_version = "2.0.0";
+    c.model = "QX-9"; /* not for this bundle: not even already */
+    ck_assert_int_eq(pfs_ro_cohort_consider(&co, &r, &c), 0);
+    ck_assert_int_eq(co.nalready, 1);
+    ck_assert_str_eq(co.already[0], "A45");
+    ck_assert(!pfs_ro_cohort_has(&co, "A45"));
     c = base("A0"); /* out of order: refused, nothing added */
     ck_assert_int_eq(pfs_ro_cohort_consider(&co, &r, &c), PF_EINVAL);
     c = base("A3");

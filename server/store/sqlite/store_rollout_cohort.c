@@ -396,6 +396,15 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
         if (tj)
             json_array_append_new(tj, json_integer((json_int_t)targets[k]));
     }
+    /* Terminals that already run the version are members from the start,
+     * `already`, in the first stage (rollout_plan.h). */
+    for (size_t i = 0; !rc && i < co.nalready; i++)
+        rc = pfs_store_sql_run(db,
+                               "INSERT INTO rollout_members (rollout, serial, stage, status,"
+                               " since_ms, code) VALUES (?1, ?2, 0, 'already', ?3, 'ALREADY')",
+                               "iSi", *id, co.already[i], now_ms);
+    if (!rc && co.nalready)
+        rc = pfs_store_ro_count_add(db, *id, 0, "already", (int64_t)co.nalready);
     if (rc) {
         json_decref(tj);
         pf_error_set(err, rc, "store: stages: %s", sqlite3_errmsg(db));

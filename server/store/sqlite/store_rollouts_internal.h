@@ -25,7 +25,7 @@
  */
 #define PFS_STORE_RO_LIVE_SQL      "('scheduled','running','paused','gated','rolling_back')"
 #define PFS_STORE_RO_PLANNING_SQL  "('scheduled','running','paused','gated')"
-#define PFS_STORE_RO_RELEASED_SQL  "('skipped','swapped')"
+#define PFS_STORE_RO_RELEASED_SQL  "('skipped','swapped','already')"
 #define PFS_STORE_RO_OFFERABLE_SQL "('pending','revert_pending')"
 
 /* The index of v in a NULL-terminated list of names, or -1. */
