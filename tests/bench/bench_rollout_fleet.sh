@@ -33,8 +33,16 @@
 # counters exact (ro_exact), every terminal reporting 2.0.0 to posfleetd; logged: terminals
 # offered more than once, chunk errors, the sim's reboots.
 #
+# Stragglers (issue 15): NO_ANSWER_PCT and DEFER_PCT give that share of the fleet
+# posfleet-sim's no_answer fault (never answers an offer) and battery_low (defers every
+# offer); the rollout is then created from a definition with offer_timeout_s OFFER_TIMEOUT,
+# defer_limit_s DEFER_LIMIT (max_deferrals 0) and a deadline DEADLINE_S after creation, and
+# must end completed before it with exactly those terminals timed_out and deferred_out and
+# every other one installed.
+#
 # Knobs: TERMINALS=10000 MAX_CONCURRENT=500 SOAK=5 BUNDLE_KIB=128 RATE=300 INTERVAL=60
-# SAMPLE_MS=200 TICK_MS= (posfleetd's default rollout.tick_ms, 1000, when empty).
+# SAMPLE_MS=200 TICK_MS= (posfleetd's default rollout.tick_ms, 1000, when empty)
+# NO_ANSWER_PCT=0 DEFER_PCT=0 OFFER_TIMEOUT=60 DEFER_LIMIT=60 DEADLINE_S=3600.
 # 10,000 terminals need 10,064 descriptors in the simulator and ~10,000 in the broker.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
@@ -50,6 +58,14 @@ RATE=${RATE:-300}
 INTERVAL=${INTERVAL:-60}
 SAMPLE_MS=${SAMPLE_MS:-200}
 TICK_MS=${TICK_MS:-}
+NO_ANSWER_PCT=${NO_ANSWER_PCT:-0}
+DEFER_PCT=${DEFER_PCT:-0}
+OFFER_TIMEOUT=${OFFER_TIMEOUT:-60}
+DEFER_LIMIT=${DEFER_LIMIT:-60}
+DEADLINE_S=${DEADLINE_S:-3600}
+faults=()
+[[ $NO_ANSWER_PCT != 0 ]] && faults+=(--fault "no_answer=$NO_ANSWER_PCT")
+[[ $DEFER_PCT != 0 ]] && faults+=(--fault "battery_low=$DEFER_PCT")
 STAGES="1%,10%,50%,100%"
 N=$TERMINALS
 pf_require_bin "$PF_SIM"
@@ -80,7 +96,10 @@ pf_cli device import "$RO_WORK/fleet.csv" --pki "$PF_PKI" \
     --credentials-out "$RO_WORK/creds" >/dev/null
 pf_log "imported $N terminals and issued their certificates in $(($(date +%s) - t)) s"
 t0=$(now_ms)
-ro_sim_start --rate "$RATE" --interval "$INTERVAL"
+ro_sim_start --rate "$RATE" --interval "$INTERVAL" "${faults[@]}"
+silent=$(ro_sim_serials no_answer | wc -l)
+deferring=$(ro_sim_serials battery_low | wc -l)
+want=$((N - silent - deferring))
 online() { pf_cli --json summary | pf_json_get '$.online'; }
 pf_wait_for $((N / RATE * 3 + 180)) "posfleetd to see all $N online" \
     eval "pf_alive sim && [[ \$(online) == $N ]]"
@@ -128,8 +147,19 @@ dup0=$(metric posfleet_update_events_duplicate_total)
 s0=$(ticks "$srv"); b0=$(ticks "$PF_BROKER_PID"); m0=$(ticks "$sim")
 pf_log "rollout: $STAGES, soak ${SOAK}s, max $MAX_CONCURRENT concurrent; load $(load)"
 t0=$(now_ms)
-pf_cli --json rollout create "$fw" --name "bench fleet" --stages "$STAGES" --soak "${SOAK}s" \
-    --window 00:00-24:00 --max-concurrent "$MAX_CONCURRENT" >"$RO_WORK/create.json"
+if ((${#faults[@]})); then
+    pf_log "stragglers: $silent never answer, $deferring always defer; offer_timeout_s $OFFER_TIMEOUT, defer_limit_s $DEFER_LIMIT, deadline in $DEADLINE_S s"
+    cat >"$RO_WORK/def.json" <<JSON
+{"name": "bench fleet", "bundle": "$fw", "stages": ["1%", "10%", "50%", "100%"],
+ "soak_s": $SOAK, "window": {"start": "00:00", "end": "24:00"}, "max_concurrent": $MAX_CONCURRENT,
+ "offer_timeout_s": $OFFER_TIMEOUT, "max_deferrals": 0, "defer_limit_s": $DEFER_LIMIT,
+ "deadline": "$(date -u -d "+$DEADLINE_S seconds" +%Y-%m-%dT%H:%M:%SZ)"}
+JSON
+    pf_cli --json rollout create --definition "$RO_WORK/def.json" >"$RO_WORK/create.json"
+else
+    pf_cli --json rollout create "$fw" --name "bench fleet" --stages "$STAGES" --soak "${SOAK}s" \
+        --window 00:00-24:00 --max-concurrent "$MAX_CONCURRENT" >"$RO_WORK/create.json"
+fi
 id=$(pf_json_get '$.id' <"$RO_WORK/create.json")
 pf_spawn sampler sample "$id"
 [[ $(pf_json_get '$.members' <"$RO_WORK/create.json") == "$N" ]] || pf_fail "plan has not $N members"
@@ -167,17 +197,21 @@ pf_sql "select idx, opened_ms - $c_ms, settled_ms - $c_ms from rollout_stages wh
 done
 
 # ---- end state ------------------------------------------------------------------------------
-[[ $(ro_count "$id" installed) == "$N" ]] ||
-    pf_fail "$(ro_count "$id" installed) installed, want $N: $(ro_json "$id" '$.totals')"
+[[ $(ro_count "$id" installed) == "$want" ]] ||
+    pf_fail "$(ro_count "$id" installed) installed, want $want: $(ro_json "$id" '$.totals')"
+[[ $(ro_count "$id" timed_out) == "$silent" ]] ||
+    pf_fail "$(ro_count "$id" timed_out) timed out, want $silent: $(ro_json "$id" '$.totals')"
+[[ $(ro_count "$id" deferred_out) == "$deferring" ]] ||
+    pf_fail "$(ro_count "$id" deferred_out) deferred out, want $deferring: $(ro_json "$id" '$.totals')"
 ro_exact "$id"
-pf_wait_for 120 "posfleetd to see every terminal on 2.0.0" eval \
-    "[[ \$(pf_sql \"select count(*) from device_state where fw_version = '2.0.0'\") == $N ]]"
+pf_wait_for 120 "posfleetd to see every installed terminal on 2.0.0" eval \
+    "[[ \$(pf_sql \"select count(*) from device_state where fw_version = '2.0.0'\") == $want ]]"
 twice=$(pf_sql "select count(*) from (select serial from update_offers where bundle = '$fw'
     group by serial having count(*) > 1)")
 attempts=$(pf_sql "select max(attempts) from rollout_members where rollout = $id")
 cerr=$(curl -sSf "$POSFLEET_URL/metrics" | awk '/^posfleet_chunk_errors_total/ { printf "%s ", $0 }')
 reboots=$(pf_json_get '$.reboots' <"$RO_WORK/status.json")
-pf_log "end state: $N installed, counters exact, $N on 2.0.0; terminals offered twice: $twice (max attempts $attempts); sim reboots $reboots; $cerr"
+pf_log "end state: $want installed, $silent timed out, $deferring deferred out, counters exact, $want on 2.0.0; terminals offered twice: $twice (max attempts $attempts); sim reboots $reboots; $cerr"
 
 # ---- peaks ----------------------------------------------------------------------------------
 # peak SQL-START SQL-END: the most intervals [start, end) of this bundle's offers overlapping,
@@ -213,16 +247,17 @@ pf_log "update events: $events recorded, $dups duplicates (resent before posflee
 ((prog <= MAX_CONCURRENT)) || pf_log "warning: $prog offers in progress at once, limit $MAX_CONCURRENT"
 
 # ---- bytes ----------------------------------------------------------------------------------
-floor=$((N * per_term))
+floor=$((want * per_term))
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 good=$(find "$RO_STATE" -name slot_b -type f -print0 | xargs -0 -r sha256sum |
     awk -v h="$img_sum" '$1 == h { n++ } END { print n + 0 }')
-pf_log "bytes: $bytes chunk data bytes, floor $N x $per_term = $floor; slot files holding the payload: $good of $N"
-[[ $good == "$N" ]] || pf_fail "$good of $N terminals hold the payload in slot B"
+pf_log "bytes: $bytes chunk data bytes, floor $want x $per_term = $floor; slot files holding the payload: $good of $want"
+[[ $good == "$want" ]] || pf_fail "$good of $want installed terminals hold the payload in slot B"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 conf="soak $SOAK s, max $MAX_CONCURRENT concurrent, bundle $BUNDLE_KIB KiB"
+((${#faults[@]})) && conf="$conf; $silent never answer, $deferring always defer: $silent timed out, $deferring deferred out"
 echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; offer → accepted on the terminal p50 $lat50 s, max $latmax s; $events update events + $dups duplicates; $cpus; $ld)|—|—|record|yes"
 echo "ROW|peak concurrent downloads in that rollout (accepted → verifying, exact from posfleetd's update events)|$dl (sampled every $SAMPLE_MS ms from the rollout's counters: $sp_dl downloading; in progress $prog exact, $sp_prog sampled; $ld)|max_concurrent: $MAX_CONCURRENT|$(ratio "$dl" "$MAX_CONCURRENT")|record|yes"
-echo "ROW|bytes moved in that rollout (posfleetd posfleet_chunk_bytes_total)|$(mib "$bytes") ($bytes B; all $nf slot files hold the payload; $ld)|floor $nf × $per_term B: $(mib "$floor")|$(ratio "$bytes" "$floor")|record|yes"
+echo "ROW|bytes moved in that rollout (posfleetd posfleet_chunk_bytes_total)|$(mib "$bytes") ($bytes B; all $want installed terminals' slot files hold the payload; $ld)|floor $want × $per_term B: $(mib "$floor")|$(ratio "$bytes" "$floor")|record|yes"
 pf_log "load after: $(uptime)"
