@@ -97,13 +97,14 @@ pf_cli device import "$RO_WORK/fleet.csv" --pki "$PF_PKI" \
 pf_log "imported $N terminals and issued their certificates in $(($(date +%s) - t)) s"
 t0=$(now_ms)
 ro_sim_start --rate "$RATE" --interval "$INTERVAL" "${faults[@]}"
-silent=$(ro_sim_serials no_answer | wc -l)
-deferring=$(ro_sim_serials battery_low | wc -l)
-want=$((N - silent - deferring))
 online() { pf_cli --json summary | pf_json_get '$.online'; }
 pf_wait_for $((N / RATE * 3 + 180)) "posfleetd to see all $N online" \
     eval "pf_alive sim && [[ \$(online) == $N ]]"
 pf_log "$N terminals online in $(($(now_ms) - t0)) ms; load $(load)"
+# The simulator writes the faults it gave before it connects anything.
+silent=$(ro_sim_serials no_answer | wc -l)
+deferring=$(ro_sim_serials battery_low | wc -l)
+want=$((N - silent - deferring))
 
 # ---- the bundle -----------------------------------------------------------------------------
 head -c $((BUNDLE_KIB * 1024)) /dev/urandom >"$RO_WORK/fw.img"
