@@ -29,14 +29,13 @@
 #include "pf/jsonv.h"
 #include "pf/msg_update.h"
 
-#define UPD_RESEND_BACKOFF 8 /* resends back off to at most 8 x resend_s without an ack */
-#define UPD_STEP_PAYLOAD   4
-#define UPD_META_MAX       (256 * 1024) /* keyring.json is the largest metadata entry */
-#define UPD_SIG_MAX        2048
-#define UPD_REBOOT_WAIT    5000 /* ms between busy checks before a reboot */
-#define UPD_BUSY_RETRY     1000 /* ms after a chunkerr "busy" */
-#define UPD_FEE_RECHECK    60000
-#define UPD_KEYRING_MAX    (PF_KEYRING_MAX_BYTES * 2 + 4096)
+#define UPD_STEP_PAYLOAD 4
+#define UPD_META_MAX     (256 * 1024) /* keyring.json is the largest metadata entry */
+#define UPD_SIG_MAX      2048
+#define UPD_REBOOT_WAIT  5000 /* ms between busy checks before a reboot */
+#define UPD_BUSY_RETRY   1000 /* ms after a chunkerr "busy" */
+#define UPD_FEE_RECHECK  60000
+#define UPD_KEYRING_MAX  (PF_KEYRING_MAX_BYTES * 2 + 4096)
 
 static const char *const upd__meta_names[4] = {PF_BUNDLE_MANIFEST, PF_BUNDLE_MANIFEST_SIG,
                                                PF_BUNDLE_KEYRING, PF_BUNDLE_KEYRING_SIG};
@@ -70,7 +69,6 @@ struct pfa_update {
     int64_t next_request_at; /* mono ms: (re)request chunks */
     bool connected;
     int64_t resend_at;       /* mono ms */
-    int64_t resend_gap;      /* ms to the next resend: resend_s, doubled while no ack comes */
     int64_t reboot_check_at; /* mono ms (SWITCH waiting for the terminal to be idle) */
     size_t fresh;            /* outbox tail not published yet (waits for the persist) */
     bool reboot_pending;
@@ -1019,7 +1017,6 @@ void pfa_update_on_ack(struct pfa_update *u, const char *id)
 {
     if (pfa_update_outbox_remove(&u->st, id)) {
         u->stats.events_acked++;
-        u->resend_gap = (int64_t)u->cfg.resend_s * 1000;
         (void)upd__persist(u);
     }
 }
@@ -1028,7 +1025,6 @@ void pfa_update_on_connect(struct pfa_update *u)
 {
     u->connected = true;
     u->resend_at = upd__mono(u);
-    u->resend_gap = (int64_t)u->cfg.resend_s * 1000;
     u->requested = u->st.done;
     u->progress_at = upd__mono(u);
     u->next_request_at = upd__mono(u);
@@ -1077,20 +1073,9 @@ void pfa_update_tick(struct pfa_update *u)
     if (u->reboot_pending)
         return;
     if (u->connected && now >= u->resend_at) {
-        int64_t max = (int64_t)u->cfg.resend_s * 1000 * UPD_RESEND_BACKOFF;
-
         for (size_t i = 0; i < u->st.nout; i++)
             upd__publish_event(u, u->st.outbox[i]);
-        /* No ack since the last resend: the server is slow, not deaf (a lost ack is
-         * rare, a late one common under load), so wait twice as long before the
-         * next, up to UPD_RESEND_BACKOFF x resend_s; an ack starts over. Resending
-         * every resend_s regardless made a slow server slower (docs/benchmarks.md,
-         * rollout_fleet: five duplicates per event). */
-        if (u->resend_gap < (int64_t)u->cfg.resend_s * 1000)
-            u->resend_gap = (int64_t)u->cfg.resend_s * 1000;
-        u->resend_at = now + u->resend_gap;
-        if (u->st.nout)
-            u->resend_gap = u->resend_gap * 2 > max ? max : u->resend_gap * 2;
+        u->resend_at = now + (int64_t)u->cfg.resend_s * 1000;
     }
     if (pfa_feestore_pending_at(u->fees) <= wall / 1000 && u->hal->ops->busy(u->hal, &busy) == 0 &&
         !busy) {

@@ -1435,48 +1435,6 @@ START_TEST(events_are_resent_until_acked)
 }
 END_TEST
 
-/* Acks that do not come (a slow server): the outbox is resent at resend_s, then at
- * intervals doubling up to 8 x resend_s, not every resend_s; an ack ends it. */
-START_TEST(resends_back_off_while_no_ack_comes)
-{
-    struct t_env t;
-    uint8_t *img = t_image(1000, 9);
-    struct pfa_update_stats st;
-    int before;
-
-    t_setup(&t);
-    t_bundle(&t, PF_KIND_FIRMWARE, "0.9.0", "PX-200", img, 1000, false); /* refused */
-    t_boot(&t, NULL);                                                    /* resend_s = 1 */
-    pfa_update_on_connect(t.d->u);
-    drv_offer_now(t.d);
-    drv_deliver(t.d); /* the refusal goes out */
-    drv_drop_queue(t.d);
-    before = t.d->nevents;
-    ck_assert_int_eq(before, 1);
-    /* 16 s without an ack, in 250 ms steps: resent at about 0, 1, 3, 7 and 15 s */
-    for (int i = 0; i < 64; i++) {
-        t.d->fake_wall_offset += 250;
-        pfa_update_tick(t.d->u);
-        drv_drop_queue(t.d);
-    }
-    ck_assert_msg(t.d->nevents - before >= 4 && t.d->nevents - before <= 6,
-                  "%d resends in 16 s (every second would be 16)", t.d->nevents - before);
-    pfa_update_stats(t.d->u, &st);
-    ck_assert_uint_eq(st.outbox, 1);
-    /* the next copy is acked: the outbox empties */
-    for (int i = 0; i < 40 && st.outbox; i++) {
-        t.d->fake_wall_offset += 250;
-        pfa_update_tick(t.d->u);
-        drv_deliver(t.d);
-        pfa_update_stats(t.d->u, &st);
-    }
-    ck_assert_uint_eq(st.outbox, 0);
-    ck_assert_int_eq(t.d->nseen, 1); /* recorded once */
-    free(img);
-    t_teardown(&t);
-}
-END_TEST
-
 START_TEST(staged_bundle_install_and_slot_verify)
 {
     struct fx fx;
@@ -1553,7 +1511,6 @@ static Suite *suite(void)
     tcase_add_test(tc, invalid_fee_table_never_becomes_active);
     tcase_add_test(tc, fee_store_rollback_and_refusals);
     tcase_add_test(tc, events_are_resent_until_acked);
-    tcase_add_test(tc, resends_back_off_while_no_ack_comes);
     tcase_add_test(tc, staged_bundle_install_and_slot_verify);
     suite_add_tcase(s, tc);
     return s;
