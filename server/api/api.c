@@ -92,8 +92,8 @@ const struct pfs_api_route pfs_api_routes[] = {
          PFS_API_RO_ABORT},
         {POST, "/v1/rollouts/{rollout}/rollback", OPS, SMALL, pfs_api_rollout_action,
          PFS_API_RO_ROLLBACK},
-        {POST, "/v1/rollouts/{rollout}/members/{serial}", OPS, SMALL,
-         pfs_api_rollout_member_action, 0},
+        {POST, "/v1/rollouts/{rollout}/members/{serial}", OPS, SMALL, pfs_api_rollout_member_action,
+         0},
 };
 
 const size_t pfs_api_nroutes = sizeof(pfs_api_routes) / sizeof(pfs_api_routes[0]);

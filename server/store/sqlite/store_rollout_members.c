@@ -381,8 +381,7 @@ int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *s
                               " to %s",
                               serial, m.stage + 1, id, action);
         else
-            rc = pf_error_set(err, PF_ENOENT, "%s is not a member of rollout %" PRId64, serial,
-                              id);
+            rc = pf_error_set(err, PF_ENOENT, "%s is not a member of rollout %" PRId64, serial, id);
         goto out;
     }
     if (rc) {
@@ -395,15 +394,14 @@ int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *s
         goto out;
     }
     /* A retried member starts afresh: its deferrals and its failure code go. */
-    rc = pfs_store_sql_run(db,
-                           "UPDATE rollout_members SET status = ?4, since_ms = ?5, code = ?6,"
-                           " deferrals = CASE WHEN ?4 = 'pending' THEN 0 ELSE deferrals END,"
-                           " deferred_ms = CASE WHEN ?4 = 'pending' THEN 0 ELSE deferred_ms END"
-                           " WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
-                           "iSSSis", id, serial, pfs_ro_member_names[*from],
-                           pfs_ro_member_names[*to], now_ms,
-                           *to == PFS_ROM_SKIPPED ? (ev == PFS_ROE_CANCEL ? "CANCELLED" : "SKIPPED")
-                                                  : "");
+    rc = pfs_store_sql_run(
+            db,
+            "UPDATE rollout_members SET status = ?4, since_ms = ?5, code = ?6,"
+            " deferrals = CASE WHEN ?4 = 'pending' THEN 0 ELSE deferrals END,"
+            " deferred_ms = CASE WHEN ?4 = 'pending' THEN 0 ELSE deferred_ms END"
+            " WHERE rollout = ?1 AND serial = ?2 AND status = ?3",
+            "iSSSis", id, serial, pfs_ro_member_names[*from], pfs_ro_member_names[*to], now_ms,
+            *to == PFS_ROM_SKIPPED ? (ev == PFS_ROE_CANCEL ? "CANCELLED" : "SKIPPED") : "");
     if (!rc && sqlite3_changes(db) != 1)
         rc = PF_ESTATE;
     if (rc) {
@@ -551,12 +549,10 @@ int pfs_store_rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_m
             continue;
         sqlite3_bind_text(s, 2, pfs_ro_member_names[k], -1, SQLITE_STATIC);
         while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-            struct pfs_ro_member_clock c = {(enum pfs_ro_member)k,
-                                            sqlite3_column_int64(s, 1),
-                                            sqlite3_column_int64(s, 2),
-                                            sqlite3_column_int(s, 3) != 0,
-                                            sqlite3_column_int64(s, 4),
-                                            sqlite3_column_int64(s, 5)};
+            struct pfs_ro_member_clock c = {
+                    (enum pfs_ro_member)k,      sqlite3_column_int64(s, 1),
+                    sqlite3_column_int64(s, 2), sqlite3_column_int(s, 3) != 0,
+                    sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5)};
             const char *serial = (const char *)sqlite3_column_text(s, 0);
 
             rc = serial ? cb(ctx, serial, &c) : PF_ENOMEM;
