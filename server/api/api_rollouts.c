@@ -14,6 +14,7 @@
 #include "pf/num.h"
 #include "pf/jsonv.h"
 #include "rollouts/rollout.h"
+#include "rollouts/rollout_preview.h"
 
 #define API_RO_LIST_MAX    100
 #define API_RO_MEMBERS_MAX 1000
@@ -140,6 +141,157 @@ static void api_ro__one(struct pfs_rollouts *ro, struct pfs_http_resp *resp, int
         pfs_api_json(resp, status, o);
 }
 
+/* --- preview, coverage (docs/rollouts.md, "Preview, coverage and approval") --- */
+
+/* {value: n} of dimension dim for stage st (p->nstages: every stage). */
+static json_t *api_ro__tally(const struct pfs_ro_preview *p, int dim, size_t st)
+{
+    json_t *o = json_object();
+
+    for (size_t v = 0; o && v < p->vals[dim].n; v++) {
+        int64_t n = p->counts[dim][v * (p->nstages + 1) + st];
+        const char *name = p->vals[dim].v[v];
+
+        if (n)
+            json_object_set_new(o, *name ? name : "none", json_integer((json_int_t)n));
+    }
+    return o;
+}
+
+static json_t *api_ro__by(const struct pfs_ro_preview *p, size_t st)
+{
+    json_t *o = json_object();
+
+    for (int dim = 0; o && dim < PFS_RO_DIM_COUNT; dim++)
+        json_object_set_new(o, pfs_ro_dim_names[dim], api_ro__tally(p, dim, st));
+    return o;
+}
+
+static const char *api_ro__class_name(enum pfs_ro_class c)
+{
+    return c == PFS_RO_ALREADY ? "already" : c == PFS_RO_UNTARGETED ? "not_targeted" : "mcc";
+}
+
+/* The preview object (docs/rollouts.md): nothing of it is stored. */
+static json_t *api_ro__preview_json(const struct pfs_ro_preview *p, const struct pfs_ro_def *d,
+                                    const struct pfs_bundle_rec *b, int64_t id,
+                                    const char *default_tz)
+{
+    json_t *o, *stages = json_array(), *skipped = json_array(), *windows = json_array(),
+               *members = json_array();
+
+    for (size_t k = 0; stages && k < p->nstages; k++)
+        json_array_append_new(stages,
+                              json_pack("{s:i, s:s, s:I, s:o}", "index", (int)k, "size",
+                                        d->stages[k].size, "members",
+                                        (json_int_t)(p->targets[k] - (k ? p->targets[k - 1] : 0)),
+                                        "by", api_ro__by(p, k)));
+    for (size_t i = 0; skipped && i < p->nterms; i++)
+        json_array_append_new(skipped, json_pack("{s:s, s:s, s:s}", "serial", p->terms[i].serial,
+                                                 "class", api_ro__class_name(p->terms[i].cls),
+                                                 "why", p->terms[i].why));
+    for (size_t z = 0; windows && z < p->vals[PFS_RO_DIM_TZ].n; z++) {
+        const char *tz = p->vals[PFS_RO_DIM_TZ].v[z];
+
+        json_array_append_new(
+                windows,
+                json_pack("{s:s, s:I, s:b, s:o}", "tz", *tz ? tz : default_tz, "terminals",
+                          (json_int_t)p->counts[PFS_RO_DIM_TZ][z * (p->nstages + 1) + p->nstages],
+                          "open_now", p->tz_open[z], "next_open_ms",
+                          p->tz_next[z] >= 0 ? json_integer(p->tz_next[z]) : json_null()));
+    }
+    for (size_t i = 0; members && i < p->n && i < PFS_RO_PREVIEW_LIST; i++) {
+        const uint16_t *a = p->attr[i];
+        const char *tz = p->vals[PFS_RO_DIM_TZ].v[a[PFS_RO_DIM_TZ]];
+
+        json_array_append_new(
+                members,
+                json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "serial",
+                          p->serial[i], "stage", p->stage ? json_integer(p->stage[i]) : json_null(),
+                          "model", p->vals[PFS_RO_DIM_MODEL].v[a[PFS_RO_DIM_MODEL]], "hw_rev",
+                          p->vals[PFS_RO_DIM_HW_REV].v[a[PFS_RO_DIM_HW_REV]], "mcc",
+                          p->vals[PFS_RO_DIM_MCC].v[a[PFS_RO_DIM_MCC]], "region",
+                          p->vals[PFS_RO_DIM_REGION].v[a[PFS_RO_DIM_REGION]], "version",
+                          p->vals[PFS_RO_DIM_VERSION].v[a[PFS_RO_DIM_VERSION]], "tz",
+                          *tz ? tz : default_tz, "window_next_ms",
+                          p->tz_next[a[PFS_RO_DIM_TZ]] >= 0
+                                  ? json_integer(p->tz_next[a[PFS_RO_DIM_TZ]])
+                                  : json_null(),
+                          "uncovered", p->uncovered[i]));
+    }
+    o = json_pack(
+            "{s:b, s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o,"
+            " s:o, s:b}",
+            "dry_run", true, "id", (json_int_t)id, "bundle", b->id, "kind",
+            pf_bundle_kind_names[b->kind], "version", b->version, "digest", p->digest, "cohort",
+            (json_int_t)p->n, "error", p->plan_error[0] ? json_string(p->plan_error) : json_null(),
+            "stages", stages ? stages : json_array(), "by", api_ro__by(p, p->nstages), "already",
+            (json_int_t)p->already, "not_targeted", (json_int_t)p->untargeted, "mcc_uncovered",
+            (json_int_t)p->uncovered_n, "skipped", skipped ? skipped : json_array(), "windows",
+            windows ? windows : json_array(), "members", members ? members : json_array(),
+            "members_truncated", p->n > PFS_RO_PREVIEW_LIST);
+    return o;
+}
+
+static int api_ro__scan_cb(void *ctx, const struct pfs_ro_candidate *c)
+{
+    return pfs_ro_preview_consider(ctx, c);
+}
+
+/*
+ * The preview of definition d (def_json: with its defaults) for bundle b as
+ * rollout id; a fee table's merchant categories are checked against its
+ * table (cover, ft: caller-owned, kept while p is). forced: uncovered
+ * terminals count as members, as a forced creation plans them.
+ */
+static int api_ro__preview(struct pfs_rollouts *ro, const struct pfs_ro_def *d,
+                           const struct pfs_bundle_rec *b, const char *def_json, int64_t id,
+                           bool forced, struct pf_feetable *ft, struct pfs_ro_cover *cover,
+                           struct pfs_ro_preview *p, struct pf_error *err)
+{
+    struct pfs_ro_target t = {b->kind, b->version, b->models, b->hw_revs};
+    int64_t now = pf_clock_wall_ms(ro->clock);
+    int rc;
+
+    if (b->kind == PF_KIND_FEETABLE) {
+        if (!ro->updates)
+            return pf_error_set(err, PF_ESTATE, "no artifacts store: fee tables cannot be read");
+        if ((rc = pfs_ro_feetable_cover(&ro->updates->art, b->id, now / 1000, ft, cover, err)))
+            return rc;
+    }
+    if ((rc = pfs_ro_preview_init(p, d, &t, b->kind == PF_KIND_FEETABLE ? cover : NULL, forced,
+                                  err)))
+        return rc;
+    rc = pfs_store_rollout_scan(ro->store, api_ro__scan_cb, p);
+    if (rc)
+        return pf_error_set(err, rc, "preview: reading the terminals: %s", pf_strerror(rc));
+    return pfs_ro_preview_finish(p, d, id, b->id, def_json, ro->cfg->rollout_default_tz, now, err);
+}
+
+static bool api_ro__filtered(const struct pfs_ro_def *d)
+{
+    for (int f = 0; f < PFS_RO_FILTER_COUNT; f++) {
+        if (d->filters[f])
+            return true;
+    }
+    return false;
+}
+
+/* dry_run and force_reason are the request's, not the definition's: taken out of body. */
+static int api_ro__create_flags(json_t *body, bool *dry_run, char *force, struct pf_error *err)
+{
+    int rc;
+
+    *dry_run = false;
+    force[0] = 0;
+    if ((rc = pf_json_bool(body, "dry_run", false, dry_run, err)) ||
+        (rc = pf_json_printable(body, "force_reason", false, 1, PFS_RO_REASON_MAX, force, err)))
+        return rc;
+    json_object_del(body, "dry_run");
+    json_object_del(body, "force_reason");
+    return 0;
+}
+
 static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *req,
                            struct pfs_http_resp *resp, struct pfs_actor actor)
 {
@@ -147,12 +299,21 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
     struct pfs_ro_def d;
     struct pfs_bundle_rec b;
     struct pfs_ro_plan_stats stats;
+    struct pfs_ro_preview pv;
+    struct pfs_ro_cover cover = {0};
+    struct pf_feetable *ft = NULL;
     int64_t now = pf_clock_wall_ms(ro->clock), id = 0;
     json_t *body = NULL, *dj = NULL;
-    char *def_json = NULL;
+    char *def_json = NULL, force[PFS_RO_REASON_MAX + 1], mismatch[400] = "";
+    bool dry_run = false, start_given = false;
     int rc;
 
+    memset(&pv, 0, sizeof(pv));
     rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+    if (!rc && (rc = api_ro__create_flags(body, &dry_run, force, &err)))
+        json_decref(body);
+    else if (!rc)
+        start_given = json_object_get(body, "start_at") != NULL;
     if (rc) {
         pfs_api_error(resp, rc, "body: %s", err.msg);
         return;
@@ -180,10 +341,73 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         goto out;
     }
+    /* Coverage: a fee table against the merchants' categories, firmware against the
+     * terminals the filters select. An unfiltered firmware cohort is its targets. */
+    if (dry_run || b.kind == PF_KIND_FEETABLE || api_ro__filtered(&d)) {
+        if (!(ft = malloc(sizeof(*ft)))) {
+            pfs_api_error(resp, PF_ENOMEM, "out of memory");
+            goto out;
+        }
+        /* the digest names the definition as given: "now" is no part of it */
+        struct pfs_ro_def dd = d;
+        json_t *ddj;
+        char *dd_json;
+
+        if (!start_given)
+            dd.start_ms = 0;
+        ddj = pfs_ro_def_to_json(&dd);
+        dd_json = ddj ? json_dumps(ddj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(ddj);
+        if (!dd_json) {
+            pfs_api_error(resp, PF_ENOMEM, "out of memory");
+            goto out;
+        }
+        rc = pfs_store_rollout_next_id(ro->store, &id);
+        if (!rc)
+            rc = api_ro__preview(ro, &d, &b, dd_json, id, force[0] != 0, ft, &cover, &pv, &err);
+        free(dd_json);
+        if (rc) {
+            pfs_api_error(resp, rc, "%s", rc == PF_EIO ? pf_strerror(rc) : err.msg);
+            goto out;
+        }
+        pfs_ro_preview_mismatch(&pv, mismatch, sizeof(mismatch));
+    }
+    if (dry_run) {
+        json_t *o = api_ro__preview_json(&pv, &d, &b, id, ro->cfg->rollout_default_tz);
+
+        if (o && mismatch[0])
+            json_object_set_new(o, "refused", json_string(mismatch));
+        if (o)
+            pfs_api_json(resp, 200, o);
+        else
+            pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (mismatch[0] && !force[0]) {
+        pfs_api_error(resp, PF_EINVAL,
+                      "%s; see the preview (dry_run) or force it with a reason (force_reason)",
+                      mismatch);
+        goto out;
+    }
     rc = pfs_store_rollout_create(ro->store, &d, &b, def_json, &actor, now, &id, &stats, &err);
     if (rc) {
         pfs_api_error(resp, rc, "%s", err.msg);
         goto out;
+    }
+    if (mismatch[0]) {
+        json_t *a =
+                json_pack("{s:s, s:s, s:s}", "reason", force, "mismatch", mismatch, "bundle", b.id);
+        char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+
+        if (!text || pfs_store_rollout_audit(ro->store, id, &actor, now, "force", text) != 0)
+            pfs_log_error(ro->log,
+                          "api: rollout %" PRId64 ": the forced creation's audit row"
+                          " was not written",
+                          id);
+        free(text);
+        json_decref(a);
+        pfs_log_warn(ro->log, "api: %s (%s) forced rollout %" PRId64 ": %s", actor.name, actor.role,
+                     id, mismatch);
     }
     pfs_log_info(ro->log,
                  "api: %s (%s) created rollout %" PRId64 " of %s %s: %" PRId64
@@ -199,10 +423,15 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
                                           (json_int_t)stats.cohort, "select_ms", stats.select_ms,
                                           "order_ms", stats.order_ms, "insert_ms",
                                           stats.insert_ms));
+            if (mismatch[0])
+                json_object_set_new(o, "forced",
+                                    json_pack("{s:s, s:s}", "reason", force, "mismatch", mismatch));
             pfs_api_json(resp, 201, o);
         }
     }
 out:
+    pfs_ro_preview_release(&pv);
+    free(ft);
     json_decref(dj);
     free(def_json);
     pfs_ro_def_release(&d);

@@ -13,6 +13,7 @@
 
 #include "pf/bundle.h"
 #include "pf/endian.h"
+#include "pf/num.h"
 
 /* --- the rule --- */
 
@@ -129,17 +130,43 @@ static bool plan__state_may_install(const char *state)
            strcmp(state, "active") == 0;
 }
 
-bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
+bool pfs_ro_cover_mcc(const struct pfs_ro_cover *cov, const char *mcc)
+{
+    int64_t v;
+
+    if (!cov || !cov->mccs_known)
+        return true;
+    if (!mcc || strlen(mcc) != 4 || pf_parse_i64(mcc, 0, 9999, &v) != 0)
+        return false;
+    for (size_t i = 0; i < cov->nmcc; i++) {
+        if (cov->mccs[i] == (uint16_t)v)
+            return true;
+    }
+    return false;
+}
+
+static bool plan__filtered(const struct pfs_ro_cohort_rule *r)
+{
+    for (int f = 0; f < PFS_RO_FILTER_COUNT; f++) {
+        if (r->filters[f].set)
+            return true;
+    }
+    return false;
+}
+
+enum pfs_ro_class pfs_ro_cohort_classify(const struct pfs_ro_cohort_rule *r,
+                                         const struct pfs_ro_cover *cov,
+                                         const struct pfs_ro_candidate *c)
 {
     const struct pfs_ro__values *f = r->filters;
     const char *cur = r->kind == PF_KIND_FIRMWARE ? c->fw_version : c->fee_version;
 
     if (!c->serial || !*c->serial || !c->status || strcmp(c->status, "registered") != 0)
-        return false;
+        return PFS_RO_OUT;
     if (r->since_ms >= 0 && c->created_ms <= r->since_ms)
-        return false;
+        return PFS_RO_OUT;
     if (!plan__state_may_install(c->state))
-        return false;
+        return PFS_RO_OUT;
     if (!plan__listed(&f[PFS_RO_MODELS], c->model) ||
         !plan__listed(&f[PFS_RO_HW_REVS], c->hw_rev) ||
         !plan__listed(&f[PFS_RO_SERIALS], c->serial) ||
@@ -148,11 +175,20 @@ bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro
         !plan__listed(&f[PFS_RO_MERCHANTS], c->merchant) ||
         !plan__listed(&f[PFS_RO_MCCS], c->mcc) || !plan__listed(&f[PFS_RO_REGIONS], c->region) ||
         !plan__tags(&f[PFS_RO_TAGS], c->tags))
-        return false;
+        return PFS_RO_OUT;
     if (pf_target_match(&r->models, &r->hw_revs, c->model ? c->model : "",
                         c->hw_rev ? c->hw_rev : "") != 0)
-        return false;
-    return strcmp(cur ? cur : "", r->version) != 0;
+        return plan__filtered(r) ? PFS_RO_UNTARGETED : PFS_RO_OUT;
+    if (strcmp(cur ? cur : "", r->version) == 0)
+        return PFS_RO_ALREADY;
+    if (cov && r->kind == PF_KIND_FEETABLE && c->mcc && *c->mcc && !pfs_ro_cover_mcc(cov, c->mcc))
+        return PFS_RO_UNCOVERED;
+    return PFS_RO_MEMBER;
+}
+
+bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
+{
+    return pfs_ro_cohort_classify(r, NULL, c) == PFS_RO_MEMBER;
 }
 
 /* --- the cohort --- */
