@@ -113,5 +113,10 @@ void pfs_api_rollout_members(struct pfs_api *api, const struct pfs_api_call *cal
 /* route->arg: an enum pfs_api_ro_action. */
 void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call,
                             struct pfs_http_resp *resp);
+/* Four eyes: the preview of a stored rollout now, and its approval by digest. */
+void pfs_api_rollout_preview(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp);
+void pfs_api_rollout_approve(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp);
 
 #endif

@@ -50,6 +50,13 @@ static const char *api_ro__waiting(struct pfs_rollouts *ro, const struct pfs_rol
     return "";
 }
 
+/* Its state for people: a rollout paused for an approver "awaiting_approval". */
+static const char *api_ro__state(const struct pfs_rollout_rec *r)
+{
+    return pfs_ro_awaits_approval(r->state, r->pause_reason) ? "awaiting_approval"
+                                                             : pfs_ro_state_names[r->state];
+}
+
 /* The rollout object; full adds definition, stages and failures. */
 static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r, bool full)
 {
@@ -68,8 +75,8 @@ static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_re
     }
     o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:i, s:i, s:o,"
                   " s:s}",
-                  "id", (json_int_t)r->id, "name", r->name, "state", pfs_ro_state_names[r->state],
-                  "bundle", r->bundle, "kind", pf_bundle_kind_names[r->kind], "version", r->version,
+                  "id", (json_int_t)r->id, "name", r->name, "state", api_ro__state(r), "bundle",
+                  r->bundle, "kind", pf_bundle_kind_names[r->kind], "version", r->version,
                   "created_ms", (json_int_t)r->created_ms, "actor", r->actor, "updated_ms",
                   (json_int_t)r->updated_ms, "start_at_ms", (json_int_t)r->start_ms, "deadline_ms",
                   (json_int_t)r->deadline_ms, "members", (json_int_t)members, "stage", r->stage,
@@ -268,6 +275,57 @@ static int api_ro__preview(struct pfs_rollouts *ro, const struct pfs_ro_def *d,
     return pfs_ro_preview_finish(p, d, id, b->id, def_json, ro->cfg->rollout_default_tz, now, err);
 }
 
+/*
+ * The preview of stored rollout r now, as its approver sees it (uncovered
+ * fee-table members included: the store planned them). ft, cover and p are
+ * the caller's; release p.
+ */
+static int api_ro__stored_preview(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r,
+                                  struct pfs_bundle_rec *b, struct pf_feetable *ft,
+                                  struct pfs_ro_cover *cover, struct pfs_ro_preview *p,
+                                  struct pf_error *err)
+{
+    json_t *dj;
+    char *text;
+    int rc;
+
+    if ((rc = pfs_store_bundle_get(ro->store, r->bundle, b)))
+        return pf_error_set(err, rc, "bundle %s: %s", r->bundle, pf_strerror(rc));
+    dj = pfs_ro_def_to_json(&r->def);
+    text = dj ? json_dumps(dj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(dj);
+    if (!text)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    rc = api_ro__preview(ro, &r->def, b, text, r->id, true, ft, cover, p, err);
+    free(text);
+    return rc;
+}
+
+/* Records the digest of the plan a rollout waiting for approval was created with. */
+static void api_ro__record_digest(struct pfs_rollouts *ro, int64_t id)
+{
+    struct pf_error err = {0};
+    struct pfs_rollout_rec r;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_preview p;
+    struct pfs_ro_cover cover = {0};
+    struct pf_feetable *ft = malloc(sizeof(*ft));
+    int rc = ft ? pfs_store_rollout_get(ro->store, id, &r) : PF_ENOMEM;
+
+    memset(&p, 0, sizeof(p));
+    if (!rc) {
+        rc = api_ro__stored_preview(ro, &r, &b, ft, &cover, &p, &err);
+        if (!rc)
+            rc = pfs_store_rollout_approval_digest(ro->store, id, p.digest);
+        pfs_rollout_rec_release(&r);
+    }
+    if (rc) /* it stays waiting, and no approval can match: abort it */
+        pfs_log_error(ro->log, "api: rollout %" PRId64 ": recording its plan digest: %s", id,
+                      err.msg[0] ? err.msg : pf_strerror(rc));
+    pfs_ro_preview_release(&p);
+    free(ft);
+}
+
 static bool api_ro__filtered(const struct pfs_ro_def *d)
 {
     for (int f = 0; f < PFS_RO_FILTER_COUNT; f++) {
@@ -383,6 +441,7 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
             pfs_api_error(resp, PF_ENOMEM, "out of memory");
         goto out;
     }
+    d.awaiting_approval = (ro->cfg->rollout_approval & (1u << b.kind)) != 0;
     if (mismatch[0] && !force[0]) {
         pfs_api_error(resp, PF_EINVAL,
                       "%s; see the preview (dry_run) or force it with a reason (force_reason)",
@@ -409,6 +468,8 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
         pfs_log_warn(ro->log, "api: %s (%s) forced rollout %" PRId64 ": %s", actor.name, actor.role,
                      id, mismatch);
     }
+    if (d.awaiting_approval)
+        api_ro__record_digest(ro, id);
     pfs_log_info(ro->log,
                  "api: %s (%s) created rollout %" PRId64 " of %s %s: %" PRId64
                  " terminals in %zu stages (planned in %.0f ms)",
@@ -564,6 +625,12 @@ static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *r
         c.reason = "ops";
         c.detail = reason[0] ? reason : "paused by ops";
     } else if (strcmp(action, "resume") == 0) {
+        if (pfs_ro_awaits_approval(r.state, r.pause_reason)) {
+            pfs_api_error(resp, PF_ESTATE,
+                          "rollout %" PRId64 " waits for an approver (posfleet rollout approve)",
+                          id);
+            goto out;
+        }
         c.from_mask = M(PFS_RO_PAUSED);
         /* paused before its start: it waits for start_at again */
         c.to = r.start_ms > pf_clock_wall_ms(ro->clock) ? PFS_RO_SCHEDULED : PFS_RO_RUNNING;
@@ -619,6 +686,106 @@ static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *r
     api_ro__one(ro, resp, id, 200);
 out:
     pfs_rollout_rec_release(&r);
+}
+
+/* --- four eyes: the preview of a stored rollout and its approval --- */
+
+static void api_ro__preview_get(struct pfs_rollouts *ro, struct pfs_http_resp *resp, int64_t id)
+{
+    struct pf_error err = {0};
+    struct pfs_rollout_rec r;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_preview p;
+    struct pfs_ro_cover cover = {0};
+    struct pf_feetable *ft = malloc(sizeof(*ft));
+    int rc = ft ? pfs_store_rollout_get(ro->store, id, &r) : PF_ENOMEM;
+    json_t *o;
+
+    memset(&p, 0, sizeof(p));
+    if (rc) {
+        free(ft);
+        pfs_api_error(resp, rc, "no rollout %" PRId64, id);
+        return;
+    }
+    rc = api_ro__stored_preview(ro, &r, &b, ft, &cover, &p, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+    } else if (!(o = api_ro__preview_json(&p, &r.def, &b, id, ro->cfg->rollout_default_tz))) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+    } else {
+        json_object_set_new(o, "dry_run", json_false());
+        json_object_set_new(o, "state", json_string(api_ro__state(&r)));
+        if (pfs_ro_awaits_approval(r.state, r.pause_reason))
+            json_object_set_new(o, "recorded_digest",
+                                json_string(pfs_ro_approval_recorded(r.pause_detail)));
+        pfs_api_json(resp, 200, o);
+    }
+    pfs_ro_preview_release(&p);
+    pfs_rollout_rec_release(&r);
+    free(ft);
+}
+
+static void api_ro__approve(struct pfs_rollouts *ro, const struct pfs_http_req *req,
+                            struct pfs_http_resp *resp, struct pfs_actor actor, int64_t id)
+{
+    struct pf_error err = {0};
+    struct pfs_rollout_rec r;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_preview p;
+    struct pfs_ro_cover cover = {0};
+    struct pfs_ro_change c = {0};
+    struct pf_feetable *ft = NULL;
+    char digest[PF_B2_HEX_LEN + 1] = "", plan[PF_B2_HEX_LEN + 8];
+    json_t *body = NULL;
+    int64_t now = pf_clock_wall_ms(ro->clock);
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+    if (!rc)
+        rc = pf_json_str(body, "digest", true, PF_B2_HEX_LEN, PF_B2_HEX_LEN, digest, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, rc, "body: %s", err.msg);
+        return;
+    }
+    if ((rc = pfs_store_rollout_get(ro->store, id, &r))) {
+        pfs_api_error(resp, rc, "no rollout %" PRId64, id);
+        return;
+    }
+    if (!(ft = malloc(sizeof(*ft)))) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = api_ro__stored_preview(ro, &r, &b, ft, &cover, &p, &err);
+    if (!rc) {
+        struct pfs_ro_approval a = {pfs_ro_awaits_approval(r.state, r.pause_reason), r.actor,
+                                    pfs_ro_approval_recorded(r.pause_detail), p.digest};
+
+        rc = pfs_ro_approval_check(&a, actor.name, digest, &err);
+    }
+    if (rc) {
+        pfs_api_error(resp, rc, "rollout %" PRId64 ": %s", id, err.msg);
+        goto out;
+    }
+    c.from_mask = M(PFS_RO_PAUSED);
+    c.to = r.start_ms > now ? PFS_RO_SCHEDULED : PFS_RO_RUNNING;
+    c.stage = c.to == PFS_RO_RUNNING ? 0 : -1;
+    c.action = "approve";
+    snprintf(plan, sizeof(plan), "plan %s", digest);
+    c.reason = plan; /* the audit row names what was approved */
+    rc = pfs_store_rollout_change(ro->store, id, &c, &actor, now, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out;
+    }
+    pfs_log_info(ro->log, "api: %s (%s) approved rollout %" PRId64 " created by %s (plan %.12s)",
+                 actor.name, actor.role, id, r.actor, digest);
+    api_ro__one(ro, resp, id, 200);
+out:
+    pfs_ro_preview_release(&p);
+    pfs_rollout_rec_release(&r);
+    free(ft);
 }
 
 /* Without the rollouts module there are no rollout endpoints. */
@@ -678,4 +845,22 @@ void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call
         api_ro__action(ro, call->req, resp, pfs_api_actor(call), call->params.id, names[act]);
     else if (ro)
         pfs_api_error(resp, PF_ENOENT, "no such endpoint: POST %.64s", call->req->path);
+}
+
+void pfs_api_rollout_preview(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__preview_get(ro, resp, call->params.id);
+}
+
+void pfs_api_rollout_approve(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__approve(ro, call->req, resp, pfs_api_actor(call), call->params.id);
 }

@@ -188,6 +188,16 @@ const struct pfc_opt pfc_rollout_rollback_opts[] = {
                  "before (needed for firmware: terminals refuse older versions)"},
         {0},
 };
+const struct pfc_opt pfc_rollout_approve_opts[] = {
+        {.name = "digest",
+         .type = PFC_OPT_STR,
+         .metavar = "HEX",
+         .required = true,
+         .body = "digest",
+         .help = "the digest of the preview approved (posfleet rollout preview ID)"},
+        {0},
+};
+
 /* --- run --- */
 
 /* The request's own keys beside the definition: dry_run, force_reason. */

@@ -63,9 +63,20 @@ int pfc_render_rollout_preview(FILE *out, int64_t now_ms, const struct pfc_args 
     if (!json_is_string(json_object_get(r, "digest")))
         return pf_error_set(err, PF_ESCHEMA, "answer is not a preview (no \"digest\")");
     pfc_safe_text(pv__str(r, "version"), clean, sizeof(clean));
-    fprintf(out, "preview   %s %s, %" PRId64 " terminals (nothing is stored)\n", pv__str(r, "kind"),
-            clean, pv__int(r, "cohort"));
+    fprintf(out, "preview   %s %s, %" PRId64 " terminals%s\n", pv__str(r, "kind"), clean,
+            pv__int(r, "cohort"),
+            json_is_true(json_object_get(r, "dry_run")) ? " (nothing is stored)" : "");
     fprintf(out, "digest    %s\n", json_string_value(json_object_get(r, "digest")));
+    if (json_is_string(json_object_get(r, "state")))
+        fprintf(out, "state     %s\n", pv__str(r, "state"));
+    if (json_is_string(json_object_get(r, "recorded_digest"))) {
+        const char *rec = pv__str(r, "recorded_digest");
+
+        fprintf(out, "created   with plan %s%s\n", rec,
+                strcmp(rec, pv__str(r, "digest")) == 0
+                        ? " (the same: approve it with --digest)"
+                        : " (the cohort changed since: the approval no longer holds)");
+    }
     if (json_is_string(json_object_get(r, "error"))) {
         pfc_safe_text(json_string_value(json_object_get(r, "error")), buf, sizeof(buf));
         fprintf(out, "cannot be staged: %s\n", buf);

@@ -148,6 +148,51 @@ int pfs_ro_preview_consider(struct pfs_ro_preview *p, const struct pfs_ro_candid
     return 0;
 }
 
+bool pfs_ro_awaits_approval(enum pfs_ro_state s, const char *pause_reason)
+{
+    return s == PFS_RO_PAUSED && pause_reason && strcmp(pause_reason, PFS_RO_APPROVAL) == 0;
+}
+
+const char *pfs_ro_approval_recorded(const char *pause_detail)
+{
+    size_t n = pause_detail ? strlen(pause_detail) : 0;
+    const char *d;
+
+    if (n < PF_B2_HEX_LEN)
+        return "";
+    d = pause_detail + n - PF_B2_HEX_LEN;
+    for (const char *p = d; *p; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return "";
+    }
+    return d;
+}
+
+int pfs_ro_approval_check(const struct pfs_ro_approval *a, const char *approver, const char *given,
+                          struct pf_error *err)
+{
+    if (!a->awaiting)
+        return pf_error_set(err, PF_ESTATE, "it does not wait for an approval");
+    if (!approver || !a->creator || strcmp(approver, a->creator) == 0)
+        return pf_error_set(err, PF_EPERM,
+                            "%s created it: another identity with the approver role must approve"
+                            " it (four eyes)",
+                            a->creator ? a->creator : "-");
+    if (!given || strlen(given) != PF_B2_HEX_LEN || !*pfs_ro_approval_recorded(given))
+        return pf_error_set(err, PF_EINVAL, "digest: the 64 hex digits of the preview approved");
+    if (!a->recorded || strcmp(given, a->recorded) != 0)
+        return pf_error_set(err, PF_ESTATE,
+                            "digest %.12s… is not the plan it was created with: look at its"
+                            " preview (posfleet rollout preview) and approve that one",
+                            given);
+    if (!a->now || strcmp(a->now, a->recorded) != 0)
+        return pf_error_set(err, PF_ESTATE,
+                            "the cohort changed since it was created (its preview is now %.12s…):"
+                            " the approval no longer holds; abort it and create it again",
+                            a->now ? a->now : "-");
+    return 0;
+}
+
 int64_t pfs_ro_window_next_open(const struct pfs_ro_def *d, int minute, int64_t now_ms)
 {
     int64_t ahead;

@@ -123,6 +123,28 @@ int pfs_ro_feetable_cover(struct pfs_artifacts *a, const char *id, int64_t now_s
                           struct pf_feetable *ft, struct pfs_ro_cover *cover,
                           struct pf_error *err) PF_WUR;
 
+/* --- four eyes (docs/rollouts.md, "Approval") --- */
+
+/* True for a rollout that waits for an approver: paused for PFS_RO_APPROVAL. */
+bool pfs_ro_awaits_approval(enum pfs_ro_state s, const char *pause_reason);
+/* The plan digest recorded in such a rollout's pause detail, or "". */
+const char *pfs_ro_approval_recorded(const char *pause_detail);
+
+struct pfs_ro_approval {
+    bool awaiting;        /* pfs_ro_awaits_approval */
+    const char *creator;  /* the identity that created it */
+    const char *recorded; /* the digest of its plan at creation */
+    const char *now;      /* the digest of its preview now */
+};
+/*
+ * May approver approve with digest given? PF_ESTATE when it does not wait for
+ * approval, PF_EPERM when approver created it, PF_EINVAL for a digest that is
+ * not 64 hex digits, PF_ESTATE when given is not the recorded plan's or the
+ * cohort changed since (now differs): err says which and what to do.
+ */
+int pfs_ro_approval_check(const struct pfs_ro_approval *a, const char *approver, const char *given,
+                          struct pf_error *err) PF_WUR;
+
 /* The minute-exact wall time at which the window of d next opens in a zone whose local
  * minute is minute at now_ms (now_ms itself when inside); ignores a DST change in between. */
 int64_t pfs_ro_window_next_open(const struct pfs_ro_def *d, int minute, int64_t now_ms);

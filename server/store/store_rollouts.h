@@ -80,6 +80,8 @@ struct pfs_ro_plan_stats {
  * the previous bundle per member, the overlap check, audit "rollout.create".
  * PF_EINVAL (empty cohort, a stage rounding to zero: err says which),
  * PF_EEXIST (a member is in a live rollout of the same kind: err names both).
+ * With d->awaiting_approval it is created paused for PFS_RO_APPROVAL, its
+ * first stage not opened: planned, holding its terminals, offering nothing.
  */
 int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
                              const struct pfs_bundle_rec *b, const char *def_json,
@@ -100,6 +102,10 @@ int pfs_store_rollout_next_id(struct pfs_store *st, int64_t *id) PF_WUR;
  * text), in its own FULL transaction. */
 int pfs_store_rollout_audit(struct pfs_store *st, int64_t id, const struct pfs_actor *actor,
                             int64_t now_ms, const char *action, const char *after_json) PF_WUR;
+
+/* Records the plan digest a rollout waiting for approval was created with
+ * (in its pause detail: "waits for an approver of plan HEX"). */
+int pfs_store_rollout_approval_digest(struct pfs_store *st, int64_t id, const char *digest) PF_WUR;
 
 /*
  * Turns the planned members of stages <= max_stage into member rows (pending,

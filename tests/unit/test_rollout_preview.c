@@ -256,6 +256,37 @@ START_TEST(preview_forced_keeps_uncovered_members)
 }
 END_TEST
 
+START_TEST(approval_four_eyes)
+{
+    char d1[PF_B2_HEX_LEN + 1], d2[PF_B2_HEX_LEN + 1], detail[128];
+    struct pfs_ro_approval a = {true, "ops-alice", d1, d1};
+    struct pf_error err = {0};
+
+    memset(d1, 'a', PF_B2_HEX_LEN);
+    d1[PF_B2_HEX_LEN] = 0;
+    memcpy(d2, d1, sizeof(d2));
+    d2[0] = 'b';
+    ck_assert_int_eq(pfs_ro_approval_check(&a, "ann", d1, &err), 0);
+    ck_assert_int_eq(pfs_ro_approval_check(&a, "ops-alice", d1, &err), PF_EPERM); /* creator */
+    ck_assert_int_eq(pfs_ro_approval_check(&a, "ann", "abc", &err), PF_EINVAL);
+    ck_assert_int_eq(pfs_ro_approval_check(&a, "ann", d2, &err), PF_ESTATE); /* other plan */
+    ck_assert_msg(strstr(err.msg, "not the plan it was created with") != NULL, "%s", err.msg);
+    a.now = d2; /* the cohort changed since creation */
+    ck_assert_int_eq(pfs_ro_approval_check(&a, "ann", d1, &err), PF_ESTATE);
+    ck_assert_msg(strstr(err.msg, "cohort changed") != NULL, "%s", err.msg);
+    a.now = d1;
+    a.awaiting = false;
+    ck_assert_int_eq(pfs_ro_approval_check(&a, "ann", d1, &err), PF_ESTATE);
+    ck_assert(pfs_ro_awaits_approval(PFS_RO_PAUSED, PFS_RO_APPROVAL));
+    ck_assert(!pfs_ro_awaits_approval(PFS_RO_PAUSED, "ops"));
+    ck_assert(!pfs_ro_awaits_approval(PFS_RO_RUNNING, PFS_RO_APPROVAL));
+    snprintf(detail, sizeof(detail), "waits for an approver of plan %s", d1);
+    ck_assert_str_eq(pfs_ro_approval_recorded(detail), d1);
+    ck_assert_str_eq(pfs_ro_approval_recorded("waits for an approver"), "");
+    ck_assert_str_eq(pfs_ro_approval_recorded(NULL), "");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rollout_preview");
@@ -269,6 +300,7 @@ static Suite *suite(void)
     tcase_add_test(tc, preview_digest_follows_the_plan);
     tcase_add_test(tc, preview_of_an_empty_cohort_says_why);
     tcase_add_test(tc, preview_forced_keeps_uncovered_members);
+    tcase_add_test(tc, approval_four_eyes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -356,13 +356,22 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     memset(stats, 0, sizeof(*stats));
     if ((rc = pfs_sqlite_begin(st, now_ms, err)))
         return rc;
+    /* Four eyes: it waits, paused for an approver, and opens nothing. */
     rc = pfs_store_sql_run(db,
                            "INSERT INTO rollouts (name, bundle, kind, version, definition, state,"
-                           " stage, start_ms, deadline_ms, join_ms, created_ms, updated_ms, actor)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?9,?9,?10)",
-                           "SSSSSSiiiS", d->name, b->id, kind, b->version, def_json,
-                           d->start_ms > now_ms ? "scheduled" : "running", d->start_ms,
-                           d->deadline_ms, now_ms, actor && actor->name ? actor->name : "-");
+                           " stage, start_ms, deadline_ms, join_ms, created_ms, updated_ms, actor,"
+                           " pause_reason, pause_detail, pause_by, pause_ms)"
+                           " VALUES (?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?9,?9,?10,?11,?12,"
+                           " CASE WHEN ?11 IS NULL THEN NULL ELSE ?10 END,"
+                           " CASE WHEN ?11 IS NULL THEN NULL ELSE ?9 END)",
+                           "SSSSSSiiiSss", d->name, b->id, kind, b->version, def_json,
+                           d->awaiting_approval   ? "paused"
+                           : d->start_ms > now_ms ? "scheduled"
+                                                  : "running",
+                           d->start_ms, d->deadline_ms, now_ms,
+                           actor && actor->name ? actor->name : "-",
+                           d->awaiting_approval ? PFS_RO_APPROVAL : "",
+                           d->awaiting_approval ? "waits for an approver" : "");
     if (rc) {
         pf_error_set(err, rc, "store: rollout: %s", sqlite3_errmsg(db));
         goto out;
@@ -395,12 +404,13 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
         const struct pfs_ro_stage *sd = &d->stages[k];
         int64_t n = (int64_t)(targets[k] - (k ? targets[k - 1] : 0));
 
-        rc = pfs_store_sql_run(db,
-                               "INSERT INTO rollout_stages (rollout, idx, size, target, soak_s,"
-                               " gate, opened_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                               "iiSiiii", *id, (int64_t)k, sd->size, (int64_t)targets[k],
-                               sd->soak_s, (int64_t)sd->gate,
-                               k == 0 && d->start_ms <= now_ms ? now_ms : (int64_t)0);
+        rc = pfs_store_sql_run(
+                db,
+                "INSERT INTO rollout_stages (rollout, idx, size, target, soak_s,"
+                " gate, opened_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                "iiSiiii", *id, (int64_t)k, sd->size, (int64_t)targets[k], sd->soak_s,
+                (int64_t)sd->gate,
+                k == 0 && d->start_ms <= now_ms && !d->awaiting_approval ? now_ms : (int64_t)0);
         if (!rc)
             rc = pfs_store_ro_count_add(db, *id, (int)k, "pending", n);
         if (tj)
@@ -491,6 +501,23 @@ int pfs_store_rollout_audit(struct pfs_store *st, int64_t id, const struct pfs_a
     if ((rc = pfs_sqlite_begin(st, now_ms, NULL)) == 0)
         rc = pfs_sqlite_end(st, pfs_store_audit_row(db, actor, now_ms, act, target, after), NULL);
     json_decref(after);
+    return rc;
+}
+
+int pfs_store_rollout_approval_digest(struct pfs_store *st, int64_t id, const char *digest)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    char detail[PFS_RO_REASON_MAX + 1];
+    int rc;
+
+    snprintf(detail, sizeof(detail), "waits for an approver of plan %s", digest);
+    if ((rc = pfs_sqlite_begin(st, 0, NULL)) == 0)
+        rc = pfs_sqlite_end(st,
+                            pfs_store_sql_run(db,
+                                              "UPDATE rollouts SET pause_detail = ?2 WHERE id = ?1"
+                                              " AND state = 'paused' AND pause_reason = ?3",
+                                              "iSS", id, detail, PFS_RO_APPROVAL),
+                            NULL);
     return rc;
 }
 
