@@ -118,7 +118,7 @@ int pfc_render_rollout_preview(FILE *out, int64_t now_ms, const struct pfc_args 
             char rel[48], utc[48];
 
             pfc_reltime(now_ms, next, rel, sizeof(rel));
-            pfc_utctime(next, utc, sizeof(utc));
+            pfc_showtime(next, utc, sizeof(utc));
             snprintf(when, sizeof(when), "opens %s (%s)", rel, utc);
         }
         fprintf(out, "  %-28s %6" PRId64 " terminals  %s\n", clean, pv__int(w, "terminals"), when);
