@@ -364,7 +364,7 @@ const struct pfc_command pfc_commands[] = {
     {"rollout approve", pfc_rollout_id_pos, pfc_rollout_approve_opts, "POST",
      "/v1/rollouts/{ID}/approve", pfc_render_rollout, pfc_cmd_lifecycle,
      "start a rollout that waits for a second pair of eyes (approver role, not its creator)",
-     "posfleet rollout approve 3 --digest 5e0c...(64 hex digits from rollout preview)"},
+     "posfleet rollout approve 3 --digest 5e0c9a7d31b2f48c6e05a1d9b7c3f2e48a6d0b1c9e7f5a3d2b8c4e6f0a1d3b5c"},
 };
 /* clang-format on */
 const size_t pfc_ncommands = sizeof(pfc_commands) / sizeof(pfc_commands[0]);
