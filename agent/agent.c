@@ -30,6 +30,7 @@
 #include "pf/num.h"
 #include "pf/fileio.h"
 #include "pf/msg.h"
+#include "pf/msg_lifecycle.h"
 #include "pf/topic.h"
 #include "pf/version.h"
 #include "pfa/queue.h"
@@ -81,6 +82,9 @@ struct pfa_agent {
     int64_t connect_timeout_ms;
     int64_t interval_ms;
     int jitter_pct;
+    int64_t tamper_poll_ms; /* 0: only pfa_agent_tamper_check() */
+    int64_t next_tamper_at;
+    bool tamper_tripped; /* as last read */
 
     bool (*may_connect)(void *ctx, struct pfa_agent *a);
     void *gate_ctx;
@@ -894,6 +898,7 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
     a->connect_timeout_ms = (int64_t)cfg->connect_timeout_s * 1000;
     a->interval_ms = (int64_t)cfg->health_interval_s * 1000;
     a->jitter_pct = cfg->health_jitter_pct;
+    a->tamper_poll_ms = cfg->tamper_poll_ms;
     a->rng = opts->seed ? opts->seed : pfa_rand_seed();
     pfa_backoff_init(&a->backoff, cfg->backoff_min_ms, cfg->backoff_max_ms,
                      pfa_rand_next(&a->rng) | 1);
@@ -971,6 +976,7 @@ int pfa_agent_new(const struct pfa_config *cfg, struct pfa_hal *hal, const struc
             pfa_warn(&a->log, "self-test: %s failed", pf_component_names[c]);
     }
     a->next_report_at = a->start_mono + agent__jittered_interval(a);
+    a->next_tamper_at = a->tamper_poll_ms ? a->start_mono + a->tamper_poll_ms : PFA_DEADLINE_NONE;
     *out = a;
     return 0;
 
@@ -1107,6 +1113,7 @@ int64_t pfa_agent_next_deadline_ms(const struct pfa_agent *a)
         d = agent__min(d, pfa_update_next_deadline_ms(a->upd));
     if (a->diag)
         d = agent__min(d, pfa_diag_next_deadline_ms(a->diag));
+    d = agent__min(d, a->next_tamper_at);
     return agent__min(d, a->next_report_at);
 }
 
@@ -1155,6 +1162,10 @@ void pfa_agent_tick(struct pfa_agent *a)
         pfa_update_tick(a->upd);
     if (a->diag && a->state != AGENT_STOPPING && a->state != AGENT_STOPPED)
         pfa_diag_tick(a->diag);
+    if (a->state != AGENT_STOPPING && a->state != AGENT_STOPPED && now >= a->next_tamper_at) {
+        a->next_tamper_at = now + a->tamper_poll_ms;
+        pfa_agent_tamper_check(a);
+    }
     if (a->state != AGENT_STOPPING && a->state != AGENT_STOPPED && now >= a->next_report_at) {
         a->next_report_at = now + agent__jittered_interval(a);
         agent__report(a);
@@ -1166,6 +1177,39 @@ void pfa_agent_tick(struct pfa_agent *a)
 void pfa_agent_report_now(struct pfa_agent *a)
 {
     a->next_report_at = agent__now(a);
+}
+
+void pfa_agent_tamper_check(struct pfa_agent *a)
+{
+    struct pf_tamper_event e;
+    char buf[PF_MSG_MAX];
+    size_t len;
+    bool tripped = false;
+    int mid = 0;
+
+    /* A switch that cannot be read counts as tripped, as in the health report. */
+    if (a->hal->ops->tamper(a->hal, &tripped) != 0)
+        tripped = true;
+    if (tripped == a->tamper_tripped)
+        return;
+    a->tamper_tripped = tripped;
+    if (!tripped)
+        return;
+    pfa_warn(&a->log, "tamper switch tripped: reporting at once");
+    a->next_report_at = agent__now(a); /* the durable copy, through the queue */
+    e.ts_ms = pf_clock_wall_ms(a->clock);
+    if (a->state != AGENT_CONNECTED)
+        return;
+    if (pf_tamper_event_encode(&e, buf, sizeof(buf), &len) != 0 ||
+        agent__publish(a, PF_DEV_TAMPER, buf, len, &mid) != 0)
+        pfa_warn(&a->log, "tamper event not sent; the health report carries it");
+    else
+        agent__after_io(a, mosquitto_loop_write(a->mosq, 16));
+}
+
+bool pfa_agent_locked(const struct pfa_agent *a)
+{
+    return a->lock && pfa_lock_locked(a->lock);
 }
 
 void pfa_agent_stop(struct pfa_agent *a)

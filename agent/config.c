@@ -51,6 +51,7 @@ static const struct config__key config__keys[] = {
         {"hal.dir", CFG_PATH, OFF(hal_dir), 0, 0, 0, false},
         {"health_interval_s", CFG_INT, OFF(health_interval_s), 0, 1, 86400, false},
         {"health_jitter_pct", CFG_INT, OFF(health_jitter_pct), 0, 0, 50, false},
+        {"tamper_poll_ms", CFG_INT, OFF(tamper_poll_ms), 0, 0, 60000, false},
         {"queue_max", CFG_INT, OFF(queue_max), 0, 1, 100000, false},
         {"backoff_min_ms", CFG_INT, OFF(backoff_min_ms), 0, 10, 3600000, false},
         {"backoff_max_ms", CFG_INT, OFF(backoff_max_ms), 0, 10, 86400000, false},
@@ -98,6 +99,7 @@ void pfa_config_init(struct pfa_config *cfg)
     memcpy(cfg->hal, "sim", 4);
     cfg->health_interval_s = 60;
     cfg->health_jitter_pct = 10;
+    cfg->tamper_poll_ms = 200;
     cfg->queue_max = 500;
     cfg->backoff_min_ms = 1000;
     cfg->backoff_max_ms = 300000;

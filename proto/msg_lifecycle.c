@@ -1,5 +1,6 @@
 /*
- * msg_lifecycle.c - JSON codecs for the lock command and the lock report.
+ * msg_lifecycle.c - JSON codecs for the lock command, the lock report and the
+ * tamper event.
  */
 #include "pf/msg_lifecycle.h"
 
@@ -108,5 +109,30 @@ int pf_lock_report_decode(const char *buf, size_t len, struct pf_lock_report *m,
     }
     if (rc)
         pf_error_prefix(err, "lock report");
+    return rc;
+}
+
+int pf_tamper_event_encode(const struct pf_tamper_event *m, char *buf, size_t len, size_t *outlen)
+{
+    if (m->ts_ms < 0 || m->ts_ms > LOCK_TS_MAX)
+        return PF_EINVAL;
+    return lock__dump(json_pack("{s:i, s:I}", "v", PF_SCHEMA_VERSION, "ts", (json_int_t)m->ts_ms),
+                      buf, len, outlen);
+}
+
+int pf_tamper_event_decode(const char *buf, size_t len, struct pf_tamper_event *m,
+                           struct pf_error *err)
+{
+    json_t *root;
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    rc = pf_json_open_message(buf, len, PF_MSG_MAX, PF_SCHEMA_VERSION, &root, err);
+    if (rc == 0) {
+        rc = pf_json_int(root, "ts", true, 0, LOCK_TS_MAX, &m->ts_ms, err);
+        json_decref(root);
+    }
+    if (rc)
+        pf_error_prefix(err, "tamper");
     return rc;
 }

@@ -11,15 +11,11 @@
 #include "pf/msg_update.h"
 
 const char *const pf_dev_leaf_names[] = {
-        [PF_LEAF_HEALTH] = PF_DEV_HEALTH,
-        [PF_LEAF_BIRTH] = PF_DEV_BIRTH,
-        [PF_LEAF_STATE] = PF_DEV_STATE,
-        [PF_LEAF_EVENT] = PF_DEV_EVENT,
-        [PF_LEAF_CHUNKREQ] = PF_DEV_CHUNKREQ,
-        [PF_LEAF_DIAG] = PF_DEV_DIAG,
-        [PF_LEAF_DIAGCHUNK] = PF_DEV_DIAGCHUNK,
-        [PF_LEAF_LOCK] = PF_DEV_LOCK,
-        [PF_LEAF_COUNT] = NULL,
+        [PF_LEAF_HEALTH] = PF_DEV_HEALTH,       [PF_LEAF_BIRTH] = PF_DEV_BIRTH,
+        [PF_LEAF_STATE] = PF_DEV_STATE,         [PF_LEAF_EVENT] = PF_DEV_EVENT,
+        [PF_LEAF_CHUNKREQ] = PF_DEV_CHUNKREQ,   [PF_LEAF_DIAG] = PF_DEV_DIAG,
+        [PF_LEAF_DIAGCHUNK] = PF_DEV_DIAGCHUNK, [PF_LEAF_LOCK] = PF_DEV_LOCK,
+        [PF_LEAF_TAMPER] = PF_DEV_TAMPER,       [PF_LEAF_COUNT] = NULL,
 };
 
 bool pf_serial_valid(const char *s)

@@ -81,6 +81,15 @@ static int server__on_lock(void *ctx, const char *serial, const void *payload, s
     return rc ? rc : pfs_ingest_heard(&s->ingest, serial);
 }
 
+/* A tamper event locks at once; it also means the terminal was heard from. */
+static int server__on_tamper(void *ctx, const char *serial, const void *payload, size_t len)
+{
+    struct pfs_server *s = ctx;
+    int rc = pfs_lifectl_on_tamper(&s->lifectl, serial, payload, len);
+
+    return rc ? rc : pfs_ingest_heard(&s->ingest, serial);
+}
+
 /* The table from dev/ leaf to module; a leaf without a route is refused as TOPIC. */
 static void server__routes(struct pfs_server *s)
 {
@@ -89,6 +98,7 @@ static void server__routes(struct pfs_server *s)
             {PF_LEAF_BIRTH, server__on_birth, s},
             {PF_LEAF_STATE, pfs_ingest_on_state, &s->ingest},
             {PF_LEAF_LOCK, server__on_lock, s},
+            {PF_LEAF_TAMPER, server__on_tamper, s},
             {PF_LEAF_EVENT, pfs_updates_on_event, &s->updates},       /* commits and acks */
             {PF_LEAF_CHUNKREQ, pfs_updates_on_chunkreq, &s->updates}, /* answers with chunks */
             {PF_LEAF_DIAG, server__on_diag, s},

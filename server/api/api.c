@@ -9,14 +9,15 @@
 
 #include "api/api_handlers.h"
 
-#define GET     "GET"
-#define POST    "POST"
-#define VIEWER  PFS_ROLE_VIEWER
-#define SUPPORT PFS_ROLE_SUPPORT
-#define OPS     PFS_ROLE_OPS
-#define NONE    PFS_API_BODY_NONE
-#define SMALL   PFS_API_BODY_SMALL
-#define BULK    PFS_API_BODY_BULK
+#define GET      "GET"
+#define POST     "POST"
+#define VIEWER   PFS_ROLE_VIEWER
+#define SUPPORT  PFS_ROLE_SUPPORT
+#define OPS      PFS_ROLE_OPS
+#define APPROVER PFS_ROLE_APPROVER
+#define NONE     PFS_API_BODY_NONE
+#define SMALL    PFS_API_BODY_SMALL
+#define BULK     PFS_API_BODY_BULK
 
 /* Literal segments come before placeholders where both could fit. */
 const struct pfs_api_route pfs_api_routes[] = {
@@ -94,6 +95,8 @@ const struct pfs_api_route pfs_api_routes[] = {
          PFS_API_RO_ROLLBACK},
         {POST, "/v1/rollouts/{rollout}/members/{serial}", OPS, SMALL, pfs_api_rollout_member_action,
          0},
+        {GET, "/v1/rollouts/{rollout}/preview", VIEWER, NONE, pfs_api_rollout_preview, 0},
+        {POST, "/v1/rollouts/{rollout}/approve", APPROVER, SMALL, pfs_api_rollout_approve, 0},
 };
 
 const size_t pfs_api_nroutes = sizeof(pfs_api_routes) / sizeof(pfs_api_routes[0]);

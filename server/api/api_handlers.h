@@ -116,5 +116,10 @@ void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call
 /* One member by hand: {"action": "retry"|"skip"|"cancel", "reason": TEXT}. */
 void pfs_api_rollout_member_action(struct pfs_api *api, const struct pfs_api_call *call,
                                    struct pfs_http_resp *resp);
+/* Four eyes: the preview of a stored rollout now, and its approval by digest. */
+void pfs_api_rollout_preview(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp);
+void pfs_api_rollout_approve(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp);
 
 #endif

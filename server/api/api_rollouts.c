@@ -14,6 +14,7 @@
 #include "pf/num.h"
 #include "pf/jsonv.h"
 #include "rollouts/rollout.h"
+#include "rollouts/rollout_preview.h"
 
 #define API_RO_LIST_MAX    100
 #define API_RO_MEMBERS_MAX 1000
@@ -49,6 +50,13 @@ static const char *api_ro__waiting(struct pfs_rollouts *ro, const struct pfs_rol
     return "";
 }
 
+/* Its state for people: a rollout paused for an approver "awaiting_approval". */
+static const char *api_ro__state(const struct pfs_rollout_rec *r)
+{
+    return pfs_ro_awaits_approval(r->state, r->pause_reason) ? "awaiting_approval"
+                                                             : pfs_ro_state_names[r->state];
+}
+
 /* The rollout object; full adds definition, stages and failures. */
 static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r, bool full)
 {
@@ -67,8 +75,8 @@ static json_t *api_ro__json(struct pfs_rollouts *ro, const struct pfs_rollout_re
     }
     o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:i, s:i, s:o,"
                   " s:s}",
-                  "id", (json_int_t)r->id, "name", r->name, "state", pfs_ro_state_names[r->state],
-                  "bundle", r->bundle, "kind", pf_bundle_kind_names[r->kind], "version", r->version,
+                  "id", (json_int_t)r->id, "name", r->name, "state", api_ro__state(r), "bundle",
+                  r->bundle, "kind", pf_bundle_kind_names[r->kind], "version", r->version,
                   "created_ms", (json_int_t)r->created_ms, "actor", r->actor, "updated_ms",
                   (json_int_t)r->updated_ms, "start_at_ms", (json_int_t)r->start_ms, "deadline_ms",
                   (json_int_t)r->deadline_ms, "members", (json_int_t)members, "stage", r->stage,
@@ -156,6 +164,208 @@ static void api_ro__one(struct pfs_rollouts *ro, struct pfs_http_resp *resp, int
         pfs_api_json(resp, status, o);
 }
 
+/* --- preview, coverage (docs/rollouts.md, "Preview, coverage and approval") --- */
+
+/* {value: n} of dimension dim for stage st (p->nstages: every stage). */
+static json_t *api_ro__tally(const struct pfs_ro_preview *p, int dim, size_t st)
+{
+    json_t *o = json_object();
+
+    for (size_t v = 0; o && v < p->vals[dim].n; v++) {
+        int64_t n = p->counts[dim][v * (p->nstages + 1) + st];
+        const char *name = p->vals[dim].v[v];
+
+        if (n)
+            json_object_set_new(o, *name ? name : "none", json_integer((json_int_t)n));
+    }
+    return o;
+}
+
+static json_t *api_ro__by(const struct pfs_ro_preview *p, size_t st)
+{
+    json_t *o = json_object();
+
+    for (int dim = 0; o && dim < PFS_RO_DIM_COUNT; dim++)
+        json_object_set_new(o, pfs_ro_dim_names[dim], api_ro__tally(p, dim, st));
+    return o;
+}
+
+static const char *api_ro__class_name(enum pfs_ro_class c)
+{
+    return c == PFS_RO_ALREADY ? "already" : c == PFS_RO_UNTARGETED ? "not_targeted" : "mcc";
+}
+
+/* The preview object (docs/rollouts.md): nothing of it is stored. */
+static json_t *api_ro__preview_json(const struct pfs_ro_preview *p, const struct pfs_ro_def *d,
+                                    const struct pfs_bundle_rec *b, int64_t id,
+                                    const char *default_tz)
+{
+    json_t *o, *stages = json_array(), *skipped = json_array(), *windows = json_array(),
+               *members = json_array();
+
+    for (size_t k = 0; stages && k < p->nstages; k++)
+        json_array_append_new(stages,
+                              json_pack("{s:i, s:s, s:I, s:o}", "index", (int)k, "size",
+                                        d->stages[k].size, "members",
+                                        (json_int_t)(p->targets[k] - (k ? p->targets[k - 1] : 0)),
+                                        "by", api_ro__by(p, k)));
+    for (size_t i = 0; skipped && i < p->nterms; i++)
+        json_array_append_new(skipped, json_pack("{s:s, s:s, s:s}", "serial", p->terms[i].serial,
+                                                 "class", api_ro__class_name(p->terms[i].cls),
+                                                 "why", p->terms[i].why));
+    for (size_t z = 0; windows && z < p->vals[PFS_RO_DIM_TZ].n; z++) {
+        const char *tz = p->vals[PFS_RO_DIM_TZ].v[z];
+
+        json_array_append_new(
+                windows,
+                json_pack("{s:s, s:I, s:b, s:o}", "tz", *tz ? tz : default_tz, "terminals",
+                          (json_int_t)p->counts[PFS_RO_DIM_TZ][z * (p->nstages + 1) + p->nstages],
+                          "open_now", p->tz_open[z], "next_open_ms",
+                          p->tz_next[z] >= 0 ? json_integer(p->tz_next[z]) : json_null()));
+    }
+    for (size_t i = 0; members && i < p->n && i < PFS_RO_PREVIEW_LIST; i++) {
+        const uint16_t *a = p->attr[i];
+        const char *tz = p->vals[PFS_RO_DIM_TZ].v[a[PFS_RO_DIM_TZ]];
+
+        json_array_append_new(
+                members,
+                json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "serial",
+                          p->serial[i], "stage", p->stage ? json_integer(p->stage[i]) : json_null(),
+                          "model", p->vals[PFS_RO_DIM_MODEL].v[a[PFS_RO_DIM_MODEL]], "hw_rev",
+                          p->vals[PFS_RO_DIM_HW_REV].v[a[PFS_RO_DIM_HW_REV]], "mcc",
+                          p->vals[PFS_RO_DIM_MCC].v[a[PFS_RO_DIM_MCC]], "region",
+                          p->vals[PFS_RO_DIM_REGION].v[a[PFS_RO_DIM_REGION]], "version",
+                          p->vals[PFS_RO_DIM_VERSION].v[a[PFS_RO_DIM_VERSION]], "tz",
+                          *tz ? tz : default_tz, "window_next_ms",
+                          p->tz_next[a[PFS_RO_DIM_TZ]] >= 0
+                                  ? json_integer(p->tz_next[a[PFS_RO_DIM_TZ]])
+                                  : json_null(),
+                          "uncovered", p->uncovered[i]));
+    }
+    o = json_pack(
+            "{s:b, s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o,"
+            " s:o, s:b}",
+            "dry_run", true, "id", (json_int_t)id, "bundle", b->id, "kind",
+            pf_bundle_kind_names[b->kind], "version", b->version, "digest", p->digest, "cohort",
+            (json_int_t)p->n, "error", p->plan_error[0] ? json_string(p->plan_error) : json_null(),
+            "stages", stages ? stages : json_array(), "by", api_ro__by(p, p->nstages), "already",
+            (json_int_t)p->already, "not_targeted", (json_int_t)p->untargeted, "mcc_uncovered",
+            (json_int_t)p->uncovered_n, "skipped", skipped ? skipped : json_array(), "windows",
+            windows ? windows : json_array(), "members", members ? members : json_array(),
+            "members_truncated", p->n > PFS_RO_PREVIEW_LIST);
+    return o;
+}
+
+static int api_ro__scan_cb(void *ctx, const struct pfs_ro_candidate *c)
+{
+    return pfs_ro_preview_consider(ctx, c);
+}
+
+/*
+ * The preview of definition d (def_json: with its defaults) for bundle b as
+ * rollout id; a fee table's merchant categories are checked against its
+ * table (cover, ft: caller-owned, kept while p is). forced: uncovered
+ * terminals count as members, as a forced creation plans them.
+ */
+static int api_ro__preview(struct pfs_rollouts *ro, const struct pfs_ro_def *d,
+                           const struct pfs_bundle_rec *b, const char *def_json, int64_t id,
+                           bool forced, struct pf_feetable *ft, struct pfs_ro_cover *cover,
+                           struct pfs_ro_preview *p, struct pf_error *err)
+{
+    struct pfs_ro_target t = {b->kind, b->version, b->models, b->hw_revs};
+    int64_t now = pf_clock_wall_ms(ro->clock);
+    int rc;
+
+    if (b->kind == PF_KIND_FEETABLE) {
+        if (!ro->updates)
+            return pf_error_set(err, PF_ESTATE, "no artifacts store: fee tables cannot be read");
+        if ((rc = pfs_ro_feetable_cover(&ro->updates->art, b->id, now / 1000, ft, cover, err)))
+            return rc;
+    }
+    if ((rc = pfs_ro_preview_init(p, d, &t, b->kind == PF_KIND_FEETABLE ? cover : NULL, forced,
+                                  err)))
+        return rc;
+    rc = pfs_store_rollout_scan(ro->store, api_ro__scan_cb, p);
+    if (rc)
+        return pf_error_set(err, rc, "preview: reading the terminals: %s", pf_strerror(rc));
+    return pfs_ro_preview_finish(p, d, id, b->id, def_json, ro->cfg->rollout_default_tz, now, err);
+}
+
+/*
+ * The preview of stored rollout r now, as its approver sees it (uncovered
+ * fee-table members included: the store planned them). ft, cover and p are
+ * the caller's; release p.
+ */
+static int api_ro__stored_preview(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r,
+                                  struct pfs_bundle_rec *b, struct pf_feetable *ft,
+                                  struct pfs_ro_cover *cover, struct pfs_ro_preview *p,
+                                  struct pf_error *err)
+{
+    json_t *dj;
+    char *text;
+    int rc;
+
+    if ((rc = pfs_store_bundle_get(ro->store, r->bundle, b)))
+        return pf_error_set(err, rc, "bundle %s: %s", r->bundle, pf_strerror(rc));
+    dj = pfs_ro_def_to_json(&r->def);
+    text = dj ? json_dumps(dj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(dj);
+    if (!text)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    rc = api_ro__preview(ro, &r->def, b, text, r->id, true, ft, cover, p, err);
+    free(text);
+    return rc;
+}
+
+/* Records the digest of the plan a rollout waiting for approval was created with. */
+static void api_ro__record_digest(struct pfs_rollouts *ro, int64_t id)
+{
+    struct pf_error err = {0};
+    struct pfs_rollout_rec r;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_preview p;
+    struct pfs_ro_cover cover = {0};
+    struct pf_feetable *ft = malloc(sizeof(*ft));
+    int rc = ft ? pfs_store_rollout_get(ro->store, id, &r) : PF_ENOMEM;
+
+    memset(&p, 0, sizeof(p));
+    if (!rc) {
+        rc = api_ro__stored_preview(ro, &r, &b, ft, &cover, &p, &err);
+        if (!rc)
+            rc = pfs_store_rollout_approval_digest(ro->store, id, p.digest);
+        pfs_rollout_rec_release(&r);
+    }
+    if (rc) /* it stays waiting, and no approval can match: abort it */
+        pfs_log_error(ro->log, "api: rollout %" PRId64 ": recording its plan digest: %s", id,
+                      err.msg[0] ? err.msg : pf_strerror(rc));
+    pfs_ro_preview_release(&p);
+    free(ft);
+}
+
+static bool api_ro__filtered(const struct pfs_ro_def *d)
+{
+    for (int f = 0; f < PFS_RO_FILTER_COUNT; f++) {
+        if (d->filters[f])
+            return true;
+    }
+    return false;
+}
+
+/* dry_run and force_reason are the request's, not the definition's: taken out of body. */
+static int api_ro__create_flags(json_t *body, bool *dry_run, char *force, struct pf_error *err)
+{
+    int rc;
+
+    *dry_run = false;
+    force[0] = 0;
+    if ((rc = pf_json_bool(body, "dry_run", false, dry_run, err)) ||
+        (rc = pf_json_printable(body, "force_reason", false, 1, PFS_RO_REASON_MAX, force, err)))
+        return rc;
+    json_object_del(body, "dry_run");
+    json_object_del(body, "force_reason");
+    return 0;
+}
+
 static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *req,
                            struct pfs_http_resp *resp, struct pfs_actor actor)
 {
@@ -163,12 +373,21 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
     struct pfs_ro_def d;
     struct pfs_bundle_rec b;
     struct pfs_ro_plan_stats stats;
+    struct pfs_ro_preview pv;
+    struct pfs_ro_cover cover = {0};
+    struct pf_feetable *ft = NULL;
     int64_t now = pf_clock_wall_ms(ro->clock), id = 0;
     json_t *body = NULL, *dj = NULL;
-    char *def_json = NULL;
+    char *def_json = NULL, force[PFS_RO_REASON_MAX + 1], mismatch[400] = "";
+    bool dry_run = false, start_given = false;
     int rc;
 
+    memset(&pv, 0, sizeof(pv));
     rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+    if (!rc && (rc = api_ro__create_flags(body, &dry_run, force, &err)))
+        json_decref(body);
+    else if (!rc)
+        start_given = json_object_get(body, "start_at") != NULL;
     if (rc) {
         pfs_api_error(resp, rc, "body: %s", err.msg);
         return;
@@ -196,11 +415,77 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         goto out;
     }
+    /* Coverage: a fee table against the merchants' categories, firmware against the
+     * terminals the filters select. An unfiltered firmware cohort is its targets. */
+    if (dry_run || b.kind == PF_KIND_FEETABLE || api_ro__filtered(&d)) {
+        if (!(ft = malloc(sizeof(*ft)))) {
+            pfs_api_error(resp, PF_ENOMEM, "out of memory");
+            goto out;
+        }
+        /* the digest names the definition as given: "now" is no part of it */
+        struct pfs_ro_def dd = d;
+        json_t *ddj;
+        char *dd_json;
+
+        if (!start_given)
+            dd.start_ms = 0;
+        ddj = pfs_ro_def_to_json(&dd);
+        dd_json = ddj ? json_dumps(ddj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(ddj);
+        if (!dd_json) {
+            pfs_api_error(resp, PF_ENOMEM, "out of memory");
+            goto out;
+        }
+        rc = pfs_store_rollout_next_id(ro->store, &id);
+        if (!rc)
+            rc = api_ro__preview(ro, &d, &b, dd_json, id, force[0] != 0, ft, &cover, &pv, &err);
+        free(dd_json);
+        if (rc) {
+            pfs_api_error(resp, rc, "%s", rc == PF_EIO ? pf_strerror(rc) : err.msg);
+            goto out;
+        }
+        pfs_ro_preview_mismatch(&pv, mismatch, sizeof(mismatch));
+    }
+    if (dry_run) {
+        json_t *o = api_ro__preview_json(&pv, &d, &b, id, ro->cfg->rollout_default_tz);
+
+        if (o && mismatch[0])
+            json_object_set_new(o, "refused", json_string(mismatch));
+        if (o)
+            pfs_api_json(resp, 200, o);
+        else
+            pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    d.awaiting_approval = (ro->cfg->rollout_approval & (1u << b.kind)) != 0;
+    if (mismatch[0] && !force[0]) {
+        pfs_api_error(resp, PF_EINVAL,
+                      "%s; see the preview (dry_run) or force it with a reason (force_reason)",
+                      mismatch);
+        goto out;
+    }
     rc = pfs_store_rollout_create(ro->store, &d, &b, def_json, &actor, now, &id, &stats, &err);
     if (rc) {
         pfs_api_error(resp, rc, "%s", err.msg);
         goto out;
     }
+    if (mismatch[0]) {
+        json_t *a =
+                json_pack("{s:s, s:s, s:s}", "reason", force, "mismatch", mismatch, "bundle", b.id);
+        char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+
+        if (!text || pfs_store_rollout_audit(ro->store, id, &actor, now, "force", text) != 0)
+            pfs_log_error(ro->log,
+                          "api: rollout %" PRId64 ": the forced creation's audit row"
+                          " was not written",
+                          id);
+        free(text);
+        json_decref(a);
+        pfs_log_warn(ro->log, "api: %s (%s) forced rollout %" PRId64 ": %s", actor.name, actor.role,
+                     id, mismatch);
+    }
+    if (d.awaiting_approval)
+        api_ro__record_digest(ro, id);
     pfs_log_info(ro->log,
                  "api: %s (%s) created rollout %" PRId64 " of %s %s: %" PRId64
                  " terminals in %zu stages (planned in %.0f ms)",
@@ -215,10 +500,15 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
                                           (json_int_t)stats.cohort, "select_ms", stats.select_ms,
                                           "order_ms", stats.order_ms, "insert_ms",
                                           stats.insert_ms));
+            if (mismatch[0])
+                json_object_set_new(o, "forced",
+                                    json_pack("{s:s, s:s}", "reason", force, "mismatch", mismatch));
             pfs_api_json(resp, 201, o);
         }
     }
 out:
+    pfs_ro_preview_release(&pv);
+    free(ft);
     json_decref(dj);
     free(def_json);
     pfs_ro_def_release(&d);
@@ -351,6 +641,12 @@ static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *r
         c.reason = "ops";
         c.detail = reason[0] ? reason : "paused by ops";
     } else if (strcmp(action, "resume") == 0) {
+        if (pfs_ro_awaits_approval(r.state, r.pause_reason)) {
+            pfs_api_error(resp, PF_ESTATE,
+                          "rollout %" PRId64 " waits for an approver (posfleet rollout approve)",
+                          id);
+            goto out;
+        }
         c.from_mask = M(PFS_RO_PAUSED);
         /* paused before its start: it waits for start_at again */
         c.to = r.start_ms > pf_clock_wall_ms(ro->clock) ? PFS_RO_SCHEDULED : PFS_RO_RUNNING;
@@ -471,6 +767,106 @@ out:
     pfs_rollout_rec_release(&r);
 }
 
+/* --- four eyes: the preview of a stored rollout and its approval --- */
+
+static void api_ro__preview_get(struct pfs_rollouts *ro, struct pfs_http_resp *resp, int64_t id)
+{
+    struct pf_error err = {0};
+    struct pfs_rollout_rec r;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_preview p;
+    struct pfs_ro_cover cover = {0};
+    struct pf_feetable *ft = malloc(sizeof(*ft));
+    int rc = ft ? pfs_store_rollout_get(ro->store, id, &r) : PF_ENOMEM;
+    json_t *o;
+
+    memset(&p, 0, sizeof(p));
+    if (rc) {
+        free(ft);
+        pfs_api_error(resp, rc, "no rollout %" PRId64, id);
+        return;
+    }
+    rc = api_ro__stored_preview(ro, &r, &b, ft, &cover, &p, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+    } else if (!(o = api_ro__preview_json(&p, &r.def, &b, id, ro->cfg->rollout_default_tz))) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+    } else {
+        json_object_set_new(o, "dry_run", json_false());
+        json_object_set_new(o, "state", json_string(api_ro__state(&r)));
+        if (pfs_ro_awaits_approval(r.state, r.pause_reason))
+            json_object_set_new(o, "recorded_digest",
+                                json_string(pfs_ro_approval_recorded(r.pause_detail)));
+        pfs_api_json(resp, 200, o);
+    }
+    pfs_ro_preview_release(&p);
+    pfs_rollout_rec_release(&r);
+    free(ft);
+}
+
+static void api_ro__approve(struct pfs_rollouts *ro, const struct pfs_http_req *req,
+                            struct pfs_http_resp *resp, struct pfs_actor actor, int64_t id)
+{
+    struct pf_error err = {0};
+    struct pfs_rollout_rec r;
+    struct pfs_bundle_rec b;
+    struct pfs_ro_preview p;
+    struct pfs_ro_cover cover = {0};
+    struct pfs_ro_change c = {0};
+    struct pf_feetable *ft = NULL;
+    char digest[PF_B2_HEX_LEN + 1] = "", plan[PF_B2_HEX_LEN + 8];
+    json_t *body = NULL;
+    int64_t now = pf_clock_wall_ms(ro->clock);
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+    if (!rc)
+        rc = pf_json_str(body, "digest", true, PF_B2_HEX_LEN, PF_B2_HEX_LEN, digest, &err);
+    json_decref(body);
+    if (rc) {
+        pfs_api_error(resp, rc, "body: %s", err.msg);
+        return;
+    }
+    if ((rc = pfs_store_rollout_get(ro->store, id, &r))) {
+        pfs_api_error(resp, rc, "no rollout %" PRId64, id);
+        return;
+    }
+    if (!(ft = malloc(sizeof(*ft)))) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = api_ro__stored_preview(ro, &r, &b, ft, &cover, &p, &err);
+    if (!rc) {
+        struct pfs_ro_approval a = {pfs_ro_awaits_approval(r.state, r.pause_reason), r.actor,
+                                    pfs_ro_approval_recorded(r.pause_detail), p.digest};
+
+        rc = pfs_ro_approval_check(&a, actor.name, digest, &err);
+    }
+    if (rc) {
+        pfs_api_error(resp, rc, "rollout %" PRId64 ": %s", id, err.msg);
+        goto out;
+    }
+    c.from_mask = M(PFS_RO_PAUSED);
+    c.to = r.start_ms > now ? PFS_RO_SCHEDULED : PFS_RO_RUNNING;
+    c.stage = c.to == PFS_RO_RUNNING ? 0 : -1;
+    c.action = "approve";
+    snprintf(plan, sizeof(plan), "plan %s", digest);
+    c.reason = plan; /* the audit row names what was approved */
+    rc = pfs_store_rollout_change(ro->store, id, &c, &actor, now, &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out;
+    }
+    pfs_log_info(ro->log, "api: %s (%s) approved rollout %" PRId64 " created by %s (plan %.12s)",
+                 actor.name, actor.role, id, r.actor, digest);
+    api_ro__one(ro, resp, id, 200);
+out:
+    pfs_ro_preview_release(&p);
+    pfs_rollout_rec_release(&r);
+    free(ft);
+}
+
 /* Without the rollouts module there are no rollout endpoints. */
 static struct pfs_rollouts *api_ro__of(struct pfs_api *api, const struct pfs_api_call *call,
                                        struct pfs_http_resp *resp)
@@ -538,4 +934,22 @@ void pfs_api_rollout_member_action(struct pfs_api *api, const struct pfs_api_cal
     if (ro)
         api_ro__member_act(ro, call->req, resp, pfs_api_actor(call), call->params.id,
                            call->params.serial);
+}
+
+void pfs_api_rollout_preview(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__preview_get(ro, resp, call->params.id);
+}
+
+void pfs_api_rollout_approve(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_rollouts *ro = api_ro__of(api, call, resp);
+
+    if (ro)
+        api_ro__approve(ro, call->req, resp, pfs_api_actor(call), call->params.id);
 }

@@ -30,7 +30,7 @@ int pfs_api_authorize(const struct pfs_tokens *tokens, const char *authorization
         *who = NULL;
         return pf_error_set(err, PF_EAUTH, "bad token");
     }
-    if ((*who)->role < need) {
+    if (!pfs_role_may((*who)->role, need)) {
         int rc = pf_error_set(err, PF_EPERM, "role %s may not do this (needs %s)",
                               pfs_role_names[(*who)->role], pfs_role_names[need]);
 

@@ -12,7 +12,14 @@
 #define TOKENS_FILE_MAX (1024 * 1024)
 #define TOKENS_LINE_MAX 512
 
-const char *const pfs_role_names[] = {"viewer", "support", "ops", NULL};
+const char *const pfs_role_names[] = {"viewer", "support", "ops", "approver", NULL};
+
+bool pfs_role_may(enum pfs_role have, enum pfs_role need)
+{
+    if (need == PFS_ROLE_APPROVER || have == PFS_ROLE_APPROVER)
+        return have == need || (have == PFS_ROLE_APPROVER && need == PFS_ROLE_VIEWER);
+    return have >= need;
+}
 
 static int tokens__hex(const char *s, size_t n, uint8_t *out)
 {

@@ -3,17 +3,20 @@
  *
  * The tokens file holds one token per line, "NAME ROLE HEX", with '#'
  * comments and blank lines: NAME is who the token belongs to (recorded in
- * the audit log), ROLE is ops, support or viewer, and HEX is the lowercase hex
+ * the audit log), ROLE is ops, support, viewer or approver, and HEX is the lowercase hex
  * BLAKE2b-256 (libsodium crypto_generichash, 32 bytes, no key) of the token.
  * The file never holds a token itself. A presented token is hashed and
  * compared in constant time with every entry.
  *
  * Roles are ordered: viewer reads; support reads (and later runs
- * diagnostics); ops may do everything.
+ * diagnostics); ops may do everything but approve. approver stands apart
+ * (pfs_role_may): it reads like viewer and approves rollouts that wait for a
+ * second pair of eyes (docs/rollouts.md), which no other role may do.
  */
 #ifndef PFS_TOKENS_H
 #define PFS_TOKENS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,8 +25,13 @@
 #define PFS_TOKEN_NAME_MAX 64
 #define PFS_TOKEN_HASH_LEN 32
 
-enum pfs_role { PFS_ROLE_VIEWER, PFS_ROLE_SUPPORT, PFS_ROLE_OPS };
-extern const char *const pfs_role_names[]; /* "viewer", "support", "ops", NULL */
+enum pfs_role { PFS_ROLE_VIEWER, PFS_ROLE_SUPPORT, PFS_ROLE_OPS, PFS_ROLE_APPROVER };
+/* "viewer", "support", "ops", "approver", NULL */
+extern const char *const pfs_role_names[];
+
+/* May a token of role have do what needs role need? viewer < support < ops in
+ * order; approver may what viewer may, and only approver may approve. */
+bool pfs_role_may(enum pfs_role have, enum pfs_role need);
 
 struct pfs_token {
     char name[PFS_TOKEN_NAME_MAX + 1];

@@ -131,6 +131,19 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
                                 value, PFS_STORE_BACKEND_NAME);
         return pf_conf_str(key, value, c->store_backend, sizeof(c->store_backend), err);
     }
+    if (strcmp(key, "rollout.approval") == 0) {
+        static const char *const names[] = {"none", "firmware", "fee_table", "all"};
+
+        for (unsigned i = 0; i < 4; i++) {
+            if (strcmp(value, names[i]) == 0) {
+                c->rollout_approval = i; /* bit 0: firmware, bit 1: fee table */
+                return 0;
+            }
+        }
+        return pf_error_set(err, PF_ERANGE,
+                            "rollout.approval: '%s' is not none, firmware, fee_table or all",
+                            value);
+    }
     if (strcmp(key, "log_level") == 0) {
         for (int i = 0; pfs_log_level_names[i]; i++) {
             if (strcmp(value, pfs_log_level_names[i]) == 0) {

@@ -64,6 +64,8 @@ struct pfs_config {
     int rollout_tick_ms;              /* scheduler period (docs/rollouts.md) */
     int rollout_join_scan_s;          /* how often new registrations join live rollouts */
     char rollout_default_tz[64];      /* maintenance window zone of unbound terminals */
+    unsigned rollout_approval;        /* bundle kinds (1 << enum pf_bundle_kind) whose rollouts wait
+                                       * for an approver: rollout.approval none|firmware|fee_table|all */
     enum pfs_log_level log_level;
 };
 

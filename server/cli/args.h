@@ -23,7 +23,7 @@
 
 #include "pf/error.h"
 
-#define PFC_MAX_OPTS 16  /* options per command, and global options */
+#define PFC_MAX_OPTS 20  /* options per command, and global options */
 #define PFC_MAX_POS  4   /* positional arguments per command */
 #define PFC_STR_MAX  256 /* longest accepted string value */
 

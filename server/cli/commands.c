@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "commands_lifecycle.h"
 #include "commands_rollout.h"
+#include "rollout_preview.h"
 #include "import.h"
 #include "render.h"
 
@@ -360,6 +361,14 @@ const struct pfc_command pfc_commands[] = {
      pfc_render_rollout, pfc_cmd_lifecycle,
      "stop and offer each installed member the bundle it ran before",
      "posfleet rollout rollback 3 --reason 'printer timeouts after 2.4.1'"},
+    {"rollout preview", pfc_rollout_id_pos, NULL, "GET", "/v1/rollouts/{ID}/preview",
+     pfc_render_rollout_preview, NULL,
+     "what a created rollout plans now, and the digest its approval names",
+     "posfleet rollout preview 3"},
+    {"rollout approve", pfc_rollout_id_pos, pfc_rollout_approve_opts, "POST",
+     "/v1/rollouts/{ID}/approve", pfc_render_rollout, pfc_cmd_lifecycle,
+     "start a rollout that waits for a second pair of eyes (approver role, not its creator)",
+     "posfleet rollout approve 3 --digest 5e0c9a7d31b2f48c6e05a1d9b7c3f2e48a6d0b1c9e7f5a3d2b8c4e6f0a1d3b5c"},
 };
 /* clang-format on */
 const size_t pfc_ncommands = sizeof(pfc_commands) / sizeof(pfc_commands[0]);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "rollout_preview.h"
 
 #define RO_MAX_PAGES 100000
 
@@ -32,7 +33,7 @@ const struct pfc_opt pfc_rollout_create_pos[] = {
 };
 
 /*
- * Sixteen options is the parser's limit per command (PFC_MAX_OPTS), so the
+ * Twenty options is the parser's limit per command (PFC_MAX_OPTS), so the
  * cohort filters share --cohort. The builder also reads a filter from an
  * option of its own name (--models ...) if a table ever declares one.
  */
@@ -107,6 +108,14 @@ const struct pfc_opt pfc_rollout_create_opts[] = {
          .type = PFC_OPT_STR,
          .metavar = "FILE",
          .help = "send this definition (JSON) as it is; no other option then"},
+        {.name = "dry-run",
+         .type = PFC_OPT_FLAG,
+         .help = "show the cohort by stage, model, hardware, MCC, region and version, what "
+                 "would be skipped and when windows open; store nothing"},
+        {.name = "force-reason",
+         .type = PFC_OPT_STR,
+         .metavar = "TEXT",
+         .help = "create even though the bundle does not cover the cohort (audited)"},
         {0},
 };
 
@@ -201,7 +210,29 @@ const struct pfc_opt pfc_rollout_rollback_opts[] = {
                  "before (needed for firmware: terminals refuse older versions)"},
         {0},
 };
+const struct pfc_opt pfc_rollout_approve_opts[] = {
+        {.name = "digest",
+         .type = PFC_OPT_STR,
+         .metavar = "HEX",
+         .required = true,
+         .body = "digest",
+         .help = "the digest of the preview approved (posfleet rollout preview ID)"},
+        {0},
+};
+
 /* --- run --- */
+
+/* The request's own keys beside the definition: dry_run, force_reason. */
+static int ro__create_flags(const struct pfc_args *a, json_t *def, struct pf_error *err)
+{
+    const char *force = pfc_args_get(a, "force-reason");
+
+    if (pfc_args_get(a, "dry-run") && json_object_set_new(def, "dry_run", json_true()))
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    if (force && (!*force || json_object_set_new(def, "force_reason", json_string(force))))
+        return pf_error_set(err, PF_EINVAL, "--force-reason: give the reason as text");
+    return 0;
+}
 
 int pfc_cmd_rollout_create(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err)
 {
@@ -211,6 +242,10 @@ int pfc_cmd_rollout_create(struct pfc_ctx *ctx, const struct pfc_args *a, struct
 
     if ((rc = pfc_rollout_definition(a, &def, err)))
         return pfc_usage_failed(ctx, rc); /* before any request: exit 2, as cli.md says */
+    if ((rc = ro__create_flags(a, def, err))) {
+        json_decref(def);
+        return pfc_usage_failed(ctx, rc);
+    }
     text = pfc_rollout_dump(def);
     json_decref(def);
     if (!text)
@@ -219,7 +254,9 @@ int pfc_cmd_rollout_create(struct pfc_ctx *ctx, const struct pfc_args *a, struct
                       &resp, err);
     free(text);
     if (!rc)
-        rc = pfc_emit(ctx, a, pfc_render_rollout, resp, err);
+        rc = pfc_emit(ctx, a,
+                      pfc_args_get(a, "dry-run") ? pfc_render_rollout_preview : pfc_render_rollout,
+                      resp, err);
     json_decref(resp);
     return rc;
 }

@@ -25,6 +25,7 @@ extern const struct pfc_opt pfc_rollout_abort_opts[];
 extern const struct pfc_opt pfc_rollout_rollback_opts[];
 extern const struct pfc_opt pfc_rollout_member_pos[];
 extern const struct pfc_opt pfc_rollout_member_opts[];
+extern const struct pfc_opt pfc_rollout_approve_opts[];
 
 int pfc_cmd_rollout_create(struct pfc_ctx *ctx, const struct pfc_args *a,
                            struct pf_error *err) PF_WUR;

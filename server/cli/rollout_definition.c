@@ -447,7 +447,11 @@ static int ro__definition_file(const struct pfc_args *a, const char *path, const
     int rc;
 
     for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++) {
-        if (a->val[i] && strcmp(a->cmd->opts[i].name, "definition"))
+        const char *o = a->cmd->opts[i].name;
+
+        /* the request's own flags go with any definition */
+        if (a->val[i] && strcmp(o, "definition") && strcmp(o, "dry-run") &&
+            strcmp(o, "force-reason"))
             return pf_error_set(err, PF_EINVAL, "--definition: cannot be combined with --%s",
                                 a->cmd->opts[i].name);
     }

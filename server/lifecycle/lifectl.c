@@ -206,6 +206,33 @@ static bool lifectl__take_installed(struct pfs_lifectl *lc, const char *serial)
     return false;
 }
 
+/*
+ * Locks serial for tamper (store: locked, lock pending, repair opened) and
+ * publishes the lock at once: 1 if it was locked now, 0 if it already was (or
+ * may not be: the store decides), PF_E* when the store failed (logged).
+ */
+static int lifectl__tamper(struct pfs_lifectl *lc, const char *serial, int64_t wall,
+                           const char *source)
+{
+    struct pf_error err = {0};
+    char id[PF_LOCK_ID_MAX + 1];
+    bool changed = false;
+    int rc;
+
+    pfs_lifectl_new_id(lc, true, id);
+    rc = pfs_store_term_tamper(lc->store, serial, id, wall, &changed, &err);
+    if (rc) {
+        pfs_log_error(lc->log, "lifecycle: %s: tamper lock failed: %s", serial, err.msg);
+        return rc;
+    }
+    if (!changed)
+        return 0;
+    pfs_log_warn(lc->log, "lifecycle: %s: tamper (%s): locking, repair opened", serial, source);
+    if (pfs_lifectl_send(lc, serial, id, true, "tamper"))
+        pfs_log_error(lc->log, "lifecycle: %s: out of memory", serial);
+    return 1;
+}
+
 void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health *h, bool newer)
 {
     struct pfs_lifectl *lc = ctx;
@@ -222,22 +249,8 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
         else if (changed)
             pfs_log_info(lc->log, "lifecycle: %s: active (first report after binding)", serial);
     }
-    if (newer && h->tamper) {
-        struct pf_error err = {0};
-        char id[PF_LOCK_ID_MAX + 1];
-        bool changed = false;
-
-        pfs_lifectl_new_id(lc, true, id);
-        rc = pfs_store_term_tamper(lc->store, serial, id, wall, &changed, &err);
-        if (rc) {
-            pfs_log_error(lc->log, "lifecycle: %s: tamper lock failed: %s", serial, err.msg);
-        } else if (changed) {
-            pfs_log_warn(lc->log, "lifecycle: %s: tamper reported: locking, repair opened", serial);
-            if (pfs_lifectl_send(lc, serial, id, true, "tamper"))
-                pfs_log_error(lc->log, "lifecycle: %s: out of memory", serial);
-            return;
-        }
-    }
+    if (newer && h->tamper && lifectl__tamper(lc, serial, wall, "health report") == 1)
+        return;
     c = lifectl__cmd(lc, serial);
     if (c) {
         c->heard_ms = pf_clock_mono_ms(lc->clock);
@@ -275,4 +288,20 @@ int pfs_lifectl_on_lock(void *ctx, const char *serial, const void *payload, size
                      r.locked ? "lock" : "unlock", r.id);
     }
     return 0;
+}
+
+int pfs_lifectl_on_tamper(void *ctx, const char *serial, const void *payload, size_t len)
+{
+    struct pfs_lifectl *lc = ctx;
+    struct pf_error err = {0};
+    struct pf_tamper_event e;
+    int rc;
+
+    rc = pf_tamper_event_decode(payload, len, &e, &err);
+    if (rc) {
+        pfs_log_warn(lc->log, "lifecycle: %s: rejected %s: %s", serial, pf_errname(rc), err.msg);
+        return rc;
+    }
+    rc = lifectl__tamper(lc, serial, pf_clock_wall_ms(lc->clock), "tamper event");
+    return rc < 0 ? PF_EIO : 0;
 }

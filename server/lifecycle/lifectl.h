@@ -4,7 +4,9 @@
  * Hooked into ingest (ingest.h hooks): a health report of an installed
  * terminal makes it active; a newer report with tamper locks the terminal
  * (store: state locked, lock command pending, repair opened) and publishes
- * the lock command on pf/v1/cmd/{serial}/lock. Lock reports on
+ * the lock command on pf/v1/cmd/{serial}/lock. A tamper event on
+ * pf/v1/dev/{serial}/tamper (pfs_lifectl_on_tamper) does the same at once:
+ * it is not batched with health reports. Lock reports on
  * pf/v1/dev/{serial}/lock, routed here by the inbound dispatch
  * (fleet/inbound.h, pfs_lifectl_on_lock), acknowledge a command when they
  * echo its id with the wanted state. Until then the command is published again when the
@@ -92,5 +94,8 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
 /* Inbound handler for dev/{serial}/lock of a registered terminal: 0, or the rejection
  * reason (a decoder's code, PF_EIO when the store failed), logged here. */
 int pfs_lifectl_on_lock(void *ctx, const char *serial, const void *payload, size_t len);
+/* Inbound handler for dev/{serial}/tamper: locks the terminal as a tamper in a
+ * health report does. 0, or the rejection reason (logged here). */
+int pfs_lifectl_on_tamper(void *ctx, const char *serial, const void *payload, size_t len);
 
 #endif

@@ -89,7 +89,14 @@ struct pfs_ro_def {
     int64_t defer_limit_s;   /* deferring longer than this: deferred_out (0: no limit) */
     int64_t start_ms;        /* 0: at creation */
     int64_t deadline_ms;     /* 0: none */
+    /* Not part of the JSON: set by the API when rollout.approval covers the
+     * bundle's kind; the rollout is created paused for PFS_RO_APPROVAL. */
+    bool awaiting_approval;
 };
+
+/* The pause reason of a rollout that waits for an approver (four eyes,
+ * docs/rollouts.md); shown as the state "awaiting_approval". */
+#define PFS_RO_APPROVAL "approval"
 
 /*
  * Reads a definition object (unknown keys refused). now_ms fills start_ms

@@ -13,6 +13,7 @@
 
 #include "pf/bundle.h"
 #include "pf/endian.h"
+#include "pf/num.h"
 
 /* --- the rule --- */
 
@@ -129,32 +130,6 @@ static bool plan__state_may_install(const char *state)
            strcmp(state, "active") == 0;
 }
 
-/* Everything of the cohort rule but the version. */
-static bool plan__eligible(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
-{
-    const struct pfs_ro__values *f = r->filters;
-
-    if (!c->serial || !*c->serial || !c->status || strcmp(c->status, "registered") != 0)
-        return false;
-    if (r->since_ms >= 0 && c->created_ms <= r->since_ms)
-        return false;
-    if (!plan__state_may_install(c->state))
-        return false;
-    if (!plan__listed(&f[PFS_RO_MODELS], c->model) ||
-        !plan__listed(&f[PFS_RO_HW_REVS], c->hw_rev) ||
-        !plan__listed(&f[PFS_RO_SERIALS], c->serial) ||
-        !plan__listed(&f[PFS_RO_FW_VERSIONS], c->fw_version) ||
-        !plan__listed(&f[PFS_RO_FEE_VERSIONS], c->fee_version) ||
-        !plan__listed(&f[PFS_RO_MERCHANTS], c->merchant) ||
-        !plan__listed(&f[PFS_RO_MCCS], c->mcc) || !plan__listed(&f[PFS_RO_REGIONS], c->region) ||
-        !plan__tags(&f[PFS_RO_TAGS], c->tags))
-        return false;
-    if (pf_target_match(&r->models, &r->hw_revs, c->model ? c->model : "",
-                        c->hw_rev ? c->hw_rev : "") != 0)
-        return false;
-    return true;
-}
-
 static const char *plan__current(const struct pfs_ro_cohort_rule *r,
                                  const struct pfs_ro_candidate *c)
 {
@@ -163,14 +138,69 @@ static const char *plan__current(const struct pfs_ro_cohort_rule *r,
     return cur ? cur : "";
 }
 
+bool pfs_ro_cover_mcc(const struct pfs_ro_cover *cov, const char *mcc)
+{
+    int64_t v;
+
+    if (!cov || !cov->mccs_known)
+        return true;
+    if (!mcc || strlen(mcc) != 4 || pf_parse_i64(mcc, 0, 9999, &v) != 0)
+        return false;
+    for (size_t i = 0; i < cov->nmcc; i++) {
+        if (cov->mccs[i] == (uint16_t)v)
+            return true;
+    }
+    return false;
+}
+
+static bool plan__filtered(const struct pfs_ro_cohort_rule *r)
+{
+    for (int f = 0; f < PFS_RO_FILTER_COUNT; f++) {
+        if (r->filters[f].set)
+            return true;
+    }
+    return false;
+}
+
+enum pfs_ro_class pfs_ro_cohort_classify(const struct pfs_ro_cohort_rule *r,
+                                         const struct pfs_ro_cover *cov,
+                                         const struct pfs_ro_candidate *c)
+{
+    const struct pfs_ro__values *f = r->filters;
+
+    if (!c->serial || !*c->serial || !c->status || strcmp(c->status, "registered") != 0)
+        return PFS_RO_OUT;
+    if (r->since_ms >= 0 && c->created_ms <= r->since_ms)
+        return PFS_RO_OUT;
+    if (!plan__state_may_install(c->state))
+        return PFS_RO_OUT;
+    if (!plan__listed(&f[PFS_RO_MODELS], c->model) ||
+        !plan__listed(&f[PFS_RO_HW_REVS], c->hw_rev) ||
+        !plan__listed(&f[PFS_RO_SERIALS], c->serial) ||
+        !plan__listed(&f[PFS_RO_FW_VERSIONS], c->fw_version) ||
+        !plan__listed(&f[PFS_RO_FEE_VERSIONS], c->fee_version) ||
+        !plan__listed(&f[PFS_RO_MERCHANTS], c->merchant) ||
+        !plan__listed(&f[PFS_RO_MCCS], c->mcc) || !plan__listed(&f[PFS_RO_REGIONS], c->region) ||
+        !plan__tags(&f[PFS_RO_TAGS], c->tags))
+        return PFS_RO_OUT;
+    if (pf_target_match(&r->models, &r->hw_revs, c->model ? c->model : "",
+                        c->hw_rev ? c->hw_rev : "") != 0)
+        return plan__filtered(r) ? PFS_RO_UNTARGETED : PFS_RO_OUT;
+    if (strcmp(plan__current(r, c), r->version) == 0)
+        return PFS_RO_ALREADY;
+    if (cov && r->kind == PF_KIND_FEETABLE && c->mcc && *c->mcc && !pfs_ro_cover_mcc(cov, c->mcc))
+        return PFS_RO_UNCOVERED;
+    return PFS_RO_MEMBER;
+}
+
 bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
 {
-    return plan__eligible(r, c) && strcmp(plan__current(r, c), r->version) != 0;
+    return pfs_ro_cohort_classify(r, NULL, c) == PFS_RO_MEMBER;
 }
 
 bool pfs_ro_cohort_already(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c)
 {
-    return *r->version && strcmp(plan__current(r, c), r->version) == 0 && plan__eligible(r, c);
+    return *r->version && pfs_ro_cohort_classify(r, NULL, c) == PFS_RO_ALREADY;
 }
 
 /* --- the cohort --- */

@@ -51,6 +51,7 @@ struct pfs_ro_candidate {
     const char *mcc, *region;
     const char *tags;   /* the terminal's tags, a JSON array text */
     int64_t created_ms; /* registered at */
+    const char *tz;     /* the terminal's time zone ("" or NULL: the default); previews only */
 };
 
 struct pfs_ro__values {
@@ -84,6 +85,41 @@ bool pfs_ro_cohort_match(const struct pfs_ro_cohort_rule *r, const struct pfs_ro
 /* True if c would belong to the cohort but already reported the rule's version:
  * a member that is `already` from planning on (docs/rollouts.md). */
 bool pfs_ro_cohort_already(const struct pfs_ro_cohort_rule *r, const struct pfs_ro_candidate *c);
+
+/*
+ * What a bundle must cover beyond its targets (docs/rollouts.md, "Coverage"):
+ * a fee table's merchant category codes (mccs, sorted or not; nmcc 0 with
+ * mccs_known means it covers none). Firmware has nothing more than targets.
+ */
+struct pfs_ro_cover {
+    bool mccs_known;
+    const uint16_t *mccs;
+    size_t nmcc;
+};
+
+/* Where a registered terminal stands for a rollout (pfs_ro_cohort_classify). */
+enum pfs_ro_class {
+    PFS_RO_OUT,        /* not selected: state, a filter, or not a target of an unfiltered cohort */
+    PFS_RO_MEMBER,     /* in the cohort */
+    PFS_RO_ALREADY,    /* selected, but already runs the bundle's version: skipped */
+    PFS_RO_UNTARGETED, /* selected by the definition's filters, but its model or hardware
+                        * revision is not among the bundle's targets */
+    PFS_RO_UNCOVERED,  /* a member whose merchant's category code the fee table lacks */
+};
+
+/*
+ * The one classification behind pfs_ro_cohort_match (MEMBER), previews and
+ * the coverage check at creation. cov may be NULL (no MCC check). A cohort
+ * with no filter at all is by definition the bundle's targets, so a terminal
+ * outside them is OUT; once a filter is given, one it selects that the bundle
+ * does not target is UNTARGETED. A terminal without a merchant (no MCC) is
+ * never UNCOVERED.
+ */
+enum pfs_ro_class pfs_ro_cohort_classify(const struct pfs_ro_cohort_rule *r,
+                                         const struct pfs_ro_cover *cov,
+                                         const struct pfs_ro_candidate *c);
+/* True if the fee table of cov lists mcc (4 decimal digits). */
+bool pfs_ro_cover_mcc(const struct pfs_ro_cover *cov, const char *mcc);
 
 /*
  * The members planned so far, in serial order: serial[i], the version it

@@ -30,6 +30,7 @@
 #include "pf/msg_update.h"
 #include "rollouts/rollout_def.h"
 #include "rollouts/rollout_member.h"
+#include "rollouts/rollout_plan.h"
 #include "store/store.h"
 #include "store/store_updates.h"
 
@@ -79,11 +80,32 @@ struct pfs_ro_plan_stats {
  * the previous bundle per member, the overlap check, audit "rollout.create".
  * PF_EINVAL (empty cohort, a stage rounding to zero: err says which),
  * PF_EEXIST (a member is in a live rollout of the same kind: err names both).
+ * With d->awaiting_approval it is created paused for PFS_RO_APPROVAL, its
+ * first stage not opened: planned, holding its terminals, offering nothing.
  */
 int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
                              const struct pfs_bundle_rec *b, const char *def_json,
                              const struct pfs_actor *actor, int64_t now_ms, int64_t *id,
                              struct pfs_ro_plan_stats *stats, struct pf_error *err) PF_WUR;
+
+/*
+ * Previews (rollouts/rollout_preview.h): every registered device with every
+ * field of struct pfs_ro_candidate (its time zone included) in serial order,
+ * handed to cb; nothing is written. cb's non-zero return stops the scan and
+ * is returned.
+ */
+typedef int (*pfs_ro_candidate_cb)(void *ctx, const struct pfs_ro_candidate *c);
+int pfs_store_rollout_scan(struct pfs_store *st, pfs_ro_candidate_cb cb, void *ctx) PF_WUR;
+/* The id the next rollout created will get (a preview's hash order uses it). */
+int pfs_store_rollout_next_id(struct pfs_store *st, int64_t *id) PF_WUR;
+/* An audit row "rollout.ACTION" about rollout id with after (a JSON object
+ * text), in its own FULL transaction. */
+int pfs_store_rollout_audit(struct pfs_store *st, int64_t id, const struct pfs_actor *actor,
+                            int64_t now_ms, const char *action, const char *after_json) PF_WUR;
+
+/* Records the plan digest a rollout waiting for approval was created with
+ * (in its pause detail: "waits for an approver of plan HEX"). */
+int pfs_store_rollout_approval_digest(struct pfs_store *st, int64_t id, const char *digest) PF_WUR;
 
 /*
  * Turns the planned members of stages <= max_stage into member rows (pending,

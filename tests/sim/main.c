@@ -59,6 +59,12 @@ static void main__usage(FILE *f)
             "  --fault-list KIND=FILE  KIND for exactly the serials listed in FILE, one a line,\n"
             "                       on top of the percentages (repeatable, 8 at most)\n"
             "  --faults-out FILE    write \"SERIAL KIND\" lines for every fault applied\n"
+            "  --tamper N           once all are connected, trip the tamper switch of N\n"
+            "                       terminals, one every --tamper-every MS (default 100),\n"
+            "                       starting --tamper-after MS later (default 2000); the\n"
+            "                       summary gives switch -> payments locked (p50, p99, max)\n"
+            "  --tamper-report-only the agents are not told: the switch travels with the next\n"
+            "                       health report, as before tamper events (a baseline)\n"
             "run:\n"
             "  --duration S         stop after S seconds (default: until SIGINT/SIGTERM)\n"
             "  --state-dir DIR      agents' state directories (default: a temporary one)\n"
@@ -158,6 +164,10 @@ enum {
     OPT_SEED,
     OPT_TRUST,
     OPT_FAULT_LIST,
+    OPT_TAMPER,
+    OPT_TAMPER_EVERY,
+    OPT_TAMPER_AFTER,
+    OPT_TAMPER_REPORT,
 };
 
 int main(int argc, char **argv)
@@ -192,6 +202,10 @@ int main(int argc, char **argv)
             {"seed", required_argument, NULL, OPT_SEED},
             {"update-trust-root", required_argument, NULL, OPT_TRUST},
             {"fault-list", required_argument, NULL, OPT_FAULT_LIST},
+            {"tamper", required_argument, NULL, OPT_TAMPER},
+            {"tamper-every", required_argument, NULL, OPT_TAMPER_EVERY},
+            {"tamper-after", required_argument, NULL, OPT_TAMPER_AFTER},
+            {"tamper-report-only", no_argument, NULL, OPT_TAMPER_REPORT},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
     };
@@ -207,6 +221,8 @@ int main(int argc, char **argv)
             .flaky_every_s = 30,
             .fw_version = "1.0.0",
             .log_level = PFA_LOG_ERROR,
+            .tamper_every_ms = 100,
+            .tamper_after_ms = 2000,
     };
     struct sim_model_mix mix[SIM_MODELS_MAX];
     struct sim_fleet fleet = {0};
@@ -291,6 +307,21 @@ int main(int argc, char **argv)
             break;
         case OPT_TRUST:
             o.update_trust_root = optarg;
+            break;
+        case OPT_TAMPER:
+            if (main__num("--tamper", optarg, 0, 1000000, &v))
+                return 2;
+            o.tamper_count = (size_t)v;
+            break;
+        case OPT_TAMPER_REPORT:
+            o.tamper_report_only = true;
+            break;
+        case OPT_TAMPER_EVERY:
+        case OPT_TAMPER_AFTER:
+            if (main__num(opt == OPT_TAMPER_EVERY ? "--tamper-every" : "--tamper-after", optarg,
+                          opt == OPT_TAMPER_EVERY ? 1 : 0, 3600000, &v))
+                return 2;
+            *(opt == OPT_TAMPER_EVERY ? &o.tamper_every_ms : &o.tamper_after_ms) = v;
             break;
         case OPT_FAULT_LIST:
             if (nlists == sizeof(lists) / sizeof(lists[0])) {

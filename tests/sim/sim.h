@@ -190,6 +190,9 @@ struct sim_opts {
     int log_level;                 /* enum pfa_log_level */
     bool quiet;                    /* no progress lines */
     bool json;                     /* summary as JSON on stdout */
+    size_t tamper_count;           /* tamper trials (sim_tamper.h); 0 = none */
+    int64_t tamper_every_ms, tamper_after_ms;
+    bool tamper_report_only; /* trip the switch only: it travels with the next health report */
 };
 
 /* Runs the fleet until the duration ends or a signal arrives; prints the summary. */

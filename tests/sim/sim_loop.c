@@ -27,6 +27,7 @@
 #include "pfa/backoff.h"
 #include "pfa/hal.h"
 #include "sim.h"
+#include "sim_tamper.h"
 
 #define SIM_EVENTS      1024
 #define SIM_STOP_GRACE  5000 /* ms for graceful disconnects at the end */
@@ -49,6 +50,7 @@ struct sim_term {
     bool connecting;
     bool flaky;
     bool stopped;
+    size_t tamper_trial; /* sim_tamper_next()'s number while waiting for the lock, else 0 */
 };
 
 /* Totals summed over every agent's pfa_agent_stats(). */
@@ -85,6 +87,7 @@ struct sim_ctx {
     uint32_t outages;
     uint64_t reboots; /* agents started again after a reboot request */
     size_t created;
+    struct sim_tamper tamper;
 };
 
 static int64_t sim__now(void)
@@ -266,6 +269,10 @@ static void sim__refresh(struct sim_ctx *s, size_t i, int64_t now)
         sim__reboot(s, i, now);
     if (!t->agent)
         return;
+    if (t->tamper_trial && pfa_agent_locked(t->agent)) {
+        sim_tamper_locked(&s->tamper, t->tamper_trial, sim__now());
+        t->tamper_trial = 0;
+    }
     fd = pfa_agent_fd(t->agent);
     ev = EPOLLIN | (fd >= 0 && pfa_agent_want_write(t->agent) ? EPOLLOUT : 0);
 
@@ -407,6 +414,7 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     cfg->backoff_min_ms = o->backoff_min_ms;
     cfg->backoff_max_ms = o->backoff_max_ms;
     cfg->keepalive_s = o->keepalive_s;
+    cfg->tamper_poll_ms = 0; /* the loop trips switches itself and tells the agent at once */
     cfg->log_level = (enum pfa_log_level)o->log_level;
     if (updates && (pf_mkdir_p(dir, 0700) != 0 || sim__update_cfg(o, dir, cfg))) {
         pfa_config_release(cfg);
@@ -508,6 +516,8 @@ static json_t *sim__status_json(const struct sim_ctx *s, int64_t now)
                   "elapsed_ms", (json_int_t)(now - s->t0));
     if (j)
         json_object_set_new(j, "reboots", json_integer((json_int_t)s->reboots));
+    if (j && s->tamper.want)
+        json_object_set_new(j, "tamper", sim_tamper_json(&s->tamper));
     return j;
 }
 
@@ -572,6 +582,14 @@ static int sim__summary(const struct sim_ctx *s, int64_t now)
     printf("reports          %llu sent, %llu acknowledged, %llu dropped, %llu queued\n",
            (unsigned long long)tot.reports_made, (unsigned long long)tot.reports_acked,
            (unsigned long long)tot.queue_dropped, (unsigned long long)tot.queue_len);
+    if (s->tamper.want) {
+        json_t *tj = sim_tamper_json(&s->tamper);
+        char *txt = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+
+        printf("tamper           %s\n", txt ? txt : "?");
+        free(txt);
+        json_decref(tj);
+    }
     printf("faults applied  ");
     for (int k = 0; s->faults && k < SIM_FAULT_COUNT; k++) {
         if (s->faults->count[k])
@@ -621,6 +639,27 @@ static void sim__run_due(struct sim_ctx *s)
         }
         pfa_agent_tick(t->agent);
         sim__refresh(s, i, now);
+    }
+}
+
+/* Trips the tamper switches that are due and tells their agents at once, as a
+ * tamper interrupt would. */
+static void sim__tamper_trips(struct sim_ctx *s)
+{
+    int64_t now = sim__now();
+    size_t k, term;
+
+    if (s->all_connected_at >= 0)
+        sim_tamper_arm(&s->tamper, now);
+    while ((k = sim_tamper_next(&s->tamper, now, &term)) != 0) {
+        struct sim_term *t = &s->t[term];
+
+        if (!t->agent || pfa_hal_sim_set(t->hal, "tamper", "1") != 0)
+            continue;
+        t->tamper_trial = k;
+        if (!s->o->tamper_report_only)
+            pfa_agent_tamper_check(t->agent);
+        sim__refresh(s, term, now);
     }
 }
 
@@ -680,6 +719,12 @@ int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
     events = calloc(SIM_EVENTS, sizeof(*events));
     if (!s.t || !s.heap || !events) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    if ((rc = sim_tamper_init(&s.tamper, o->tamper_count, o->tamper_every_ms, o->tamper_after_ms,
+                              s.n))) {
+        rc = pf_error_set(err, rc, "--tamper %zu: at most one per terminal (%zu)", o->tamper_count,
+                          s.n);
         goto out_free;
     }
     s.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -744,6 +789,8 @@ int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
             until = s.t[s.heap[0]].deadline;
         if (end_at < until && !stopping)
             until = end_at;
+        if (!stopping && sim_tamper_deadline(&s.tamper) < until)
+            until = sim_tamper_deadline(&s.tamper);
         wait = until - now;
         if (wait < 0)
             wait = 0;
@@ -772,6 +819,8 @@ int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
             sim__dispatch(&s, events[k].data.u32, events[k].events);
         }
         sim__run_due(&s);
+        if (!stopping)
+            sim__tamper_trips(&s);
     }
     sim__write_status(&s, sim__now());
     rc = sim__summary(&s, sim__now());
@@ -797,5 +846,6 @@ out_free:
     free(events);
     free(s.heap);
     free(s.t);
+    sim_tamper_release(&s.tamper);
     return rc;
 }

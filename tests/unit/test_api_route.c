@@ -18,13 +18,15 @@ static struct pfs_tokens toks;
 
 static void setup(void)
 {
-    char buf[1024], a[100], s[100], v[100];
+    char buf[1024], a[100], s[100], v[100], p[100];
     struct pf_error err = {0};
 
     ck_assert_int_eq(pfs_token_hash_hex("tok-ops", 7, a), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-sup", 7, s), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-view", 8, v), 0);
-    snprintf(buf, sizeof(buf), "alice ops %s\nsam support %s\nvic viewer %s\n", a, s, v);
+    ck_assert_int_eq(pfs_token_hash_hex("tok-appr", 8, p), 0);
+    snprintf(buf, sizeof(buf), "alice ops %s\nsam support %s\nvic viewer %s\nann approver %s\n", a,
+             s, v, p);
     ck_assert_msg(pfs_tokens_parse(&toks, buf, strlen(buf), "tokens", &err) == 0, "%s", err.msg);
 }
 
@@ -33,7 +35,8 @@ static void teardown(void)
     pfs_tokens_release(&toks);
 }
 
-static const char *const role_auth[] = {"Bearer tok-view", "Bearer tok-sup", "Bearer tok-ops"};
+static const char *const role_auth[] = {"Bearer tok-view", "Bearer tok-sup", "Bearer tok-ops",
+                                        "Bearer tok-appr"};
 
 /* decide() over the real table. */
 static int decide(const char *method, const char *path, const char *auth, struct pfs_api_call *c,
@@ -148,6 +151,8 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/rollouts/{rollout}/abort",
             "POST /v1/rollouts/{rollout}/rollback",
             "POST /v1/rollouts/{rollout}/members/{serial}",
+            "GET /v1/rollouts/{rollout}/preview",
+            "POST /v1/rollouts/{rollout}/approve",
     };
     size_t n = sizeof(api) / sizeof(api[0]);
 
@@ -177,18 +182,21 @@ START_TEST(every_route_resolves_to_itself)
         struct pfs_api_refusal no;
         int rc;
 
+        /* ops passes every route but the approver's own */
+        const char *top = r->role == PFS_ROLE_APPROVER ? "Bearer tok-appr" : "Bearer tok-ops";
+
         concrete(r->pattern, path, sizeof(path));
-        rc = decide(r->method, path, "Bearer tok-ops", &c, &no);
+        rc = decide(r->method, path, top, &c, &no);
         ck_assert_msg(rc == 0, "%s %s: %d %s", r->method, path, no.status, no.message);
         ck_assert_msg(c.route == r, "%s %s resolves to %s %s", r->method, path, c.route->method,
                       c.route->pattern);
         ck_assert_ptr_nonnull(r->fn);
         if (strcmp(r->method, "GET") == 0) {
-            ck_assert_int_eq(decide("HEAD", path, "Bearer tok-ops", &c, &no), 0);
+            ck_assert_int_eq(decide("HEAD", path, top, &c, &no), 0);
             ck_assert_ptr_eq(c.route, r);
         }
         snprintf(slash, sizeof(slash), "%s/", path);
-        ck_assert_int_eq(decide(r->method, slash, "Bearer tok-ops", &c, &no), 0);
+        ck_assert_int_eq(decide(r->method, slash, top, &c, &no), 0);
         ck_assert_ptr_eq(c.route, r);
 
         /* The least role it names passes, the one below is refused before the body. */
@@ -201,6 +209,8 @@ START_TEST(every_route_resolves_to_itself)
         ck_assert_int_eq((int)c.role, r->role);
         if (r->role > PFS_ROLE_VIEWER)
             expect_refused(r->method, path, role_auth[r->role - 1], 403, PF_EPERM, "needs");
+        if (r->role == PFS_ROLE_SUPPORT || r->role == PFS_ROLE_OPS) /* approver only reads */
+            expect_refused(r->method, path, "Bearer tok-appr", 403, PF_EPERM, "needs");
         expect_refused(r->method, path, NULL, 401, PF_EAUTH, "missing bearer token");
     }
 }

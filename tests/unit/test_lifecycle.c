@@ -647,6 +647,34 @@ START_TEST(lock_codecs)
 }
 END_TEST
 
+static int tamper_dec(const char *json)
+{
+    struct pf_tamper_event e;
+    struct pf_error err = {0};
+
+    return pf_tamper_event_decode(json, strlen(json), &e, &err);
+}
+
+START_TEST(tamper_event_codec)
+{
+    struct pf_tamper_event e = {.ts_ms = 1795000000123}, e2;
+    struct pf_error err = {0};
+    char buf[128];
+    size_t len = 0;
+
+    ck_assert_int_eq(pf_tamper_event_encode(&e, buf, sizeof(buf), &len), 0);
+    ck_assert_int_eq(pf_tamper_event_decode(buf, len, &e2, &err), 0);
+    ck_assert_int_eq(e2.ts_ms, 1795000000123);
+    e.ts_ms = -1;
+    ck_assert_int_eq(pf_tamper_event_encode(&e, buf, sizeof(buf), &len), PF_EINVAL);
+    ck_assert_int_eq(tamper_dec("{\"v\":1}"), PF_ESCHEMA);
+    ck_assert_int_eq(tamper_dec("{\"v\":1,\"ts\":\"now\"}"), PF_ESCHEMA);
+    ck_assert_int_eq(tamper_dec("{\"v\":1,\"ts\":-5}"), PF_ERANGE);
+    ck_assert_int_eq(tamper_dec("{\"v\":2,\"ts\":5}"), PF_EVERSION);
+    ck_assert_int_eq(tamper_dec("{\"v\":1,\"ts\":5,\"extra\":true}"), 0); /* unknown ignored */
+}
+END_TEST
+
 /* ---- store ------------------------------------------------------------------------ */
 
 static struct pfs_store *open_store(void)
@@ -1528,6 +1556,7 @@ static Suite *suite(void)
     tcase_add_test(pure, rules_merchant_close);
     tcase_add_test(pure, views_print_nulls_and_order);
     tcase_add_test(pure, lock_codecs);
+    tcase_add_test(pure, tamper_event_codec);
     suite_add_tcase(s, pure);
     tcase_add_checked_fixture(store, setup, teardown);
     tcase_set_timeout(store, 110);

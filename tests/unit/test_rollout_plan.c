@@ -31,8 +31,8 @@ static const struct pfs_ro_target fw2 = {PF_KIND_FIRMWARE, "2.0.0", "PX-500,A920
 /* A registered, in-stock PX-500 rev A on firmware 1.0.0 with merchant M1. */
 static struct pfs_ro_candidate base(const char *serial)
 {
-    struct pfs_ro_candidate c = {serial, "PX-500", "A",     "registered",       "",  "1.0.0", "7",
-                                 "M1",   "5411",   "north", "[\"vip\",\"eu\"]", 5000};
+    struct pfs_ro_candidate c = {serial, "PX-500", "A",     "registered",       "",   "1.0.0", "7",
+                                 "M1",   "5411",   "north", "[\"vip\",\"eu\"]", 5000, NULL};
     return c;
 }
 

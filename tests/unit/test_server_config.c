@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "pf/manifest.h"
 #include "testutil.h"
 
 static char dir[256];
@@ -151,6 +152,24 @@ START_TEST(http_limits)
 }
 END_TEST
 
+START_TEST(rollout_approval)
+{
+    struct pfs_config c;
+    struct pf_error err = {0};
+
+    ck_assert_int_eq(load_text(&c, "rollout.tick_ms = 100\n", &err), 0);
+    ck_assert_uint_eq(c.rollout_approval, 0); /* none by default */
+    ck_assert_int_eq(load_text(&c, "rollout.approval = fee_table\n", &err), 0);
+    ck_assert_uint_eq(c.rollout_approval, 1u << PF_KIND_FEETABLE);
+    ck_assert_int_eq(load_text(&c, "rollout.approval = firmware\n", &err), 0);
+    ck_assert_uint_eq(c.rollout_approval, 1u << PF_KIND_FIRMWARE);
+    ck_assert_int_eq(load_text(&c, "rollout.approval = all\n", &err), 0);
+    ck_assert_uint_eq(c.rollout_approval, (1u << PF_KIND_FIRMWARE) | (1u << PF_KIND_FEETABLE));
+    ck_assert_int_eq(load_text(&c, "rollout.approval = some\n", &err), PF_ERANGE);
+    ck_assert_msg(strstr(err.msg, "none, firmware, fee_table or all") != NULL, "%s", err.msg);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
     struct pfs_config c;
@@ -172,6 +191,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_files);
     tcase_add_test(tc, http_limits);
     tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, rollout_approval);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -605,6 +605,7 @@ START_TEST(leaf_table_matches_the_tree)
             {PF_DEV_STATE, PF_LEAF_STATE},         {PF_DEV_EVENT, PF_LEAF_EVENT},
             {PF_DEV_CHUNKREQ, PF_LEAF_CHUNKREQ},   {PF_DEV_DIAG, PF_LEAF_DIAG},
             {PF_DEV_DIAGCHUNK, PF_LEAF_DIAGCHUNK}, {PF_DEV_LOCK, PF_LEAF_LOCK},
+            {PF_DEV_TAMPER, PF_LEAF_TAMPER},
     };
 
     ck_assert_int_eq(sizeof(want) / sizeof(want[0]), PF_LEAF_COUNT);

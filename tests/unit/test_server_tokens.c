@@ -47,6 +47,33 @@ START_TEST(parse_and_auth)
 }
 END_TEST
 
+/* The approver stands apart: it reads and approves, and nobody else approves. */
+START_TEST(approver_role)
+{
+    char a[200];
+    struct pfs_tokens t;
+    const struct pfs_token *who;
+    struct pf_error err = {0};
+
+    line_for(a, sizeof(a), "ann", "approver", "tok-ann");
+    ck_assert_int_eq(pfs_tokens_parse(&t, a, strlen(a), "tokens", &err), 0);
+    ck_assert_int_eq(pfs_tokens_auth(&t, "tok-ann", 7, &who), 0);
+    ck_assert_int_eq(who->role, PFS_ROLE_APPROVER);
+    pfs_tokens_release(&t);
+    ck_assert(pfs_role_may(PFS_ROLE_APPROVER, PFS_ROLE_APPROVER));
+    ck_assert(pfs_role_may(PFS_ROLE_APPROVER, PFS_ROLE_VIEWER));
+    ck_assert(!pfs_role_may(PFS_ROLE_APPROVER, PFS_ROLE_SUPPORT));
+    ck_assert(!pfs_role_may(PFS_ROLE_APPROVER, PFS_ROLE_OPS));
+    ck_assert(!pfs_role_may(PFS_ROLE_OPS, PFS_ROLE_APPROVER));
+    ck_assert(!pfs_role_may(PFS_ROLE_VIEWER, PFS_ROLE_APPROVER));
+    /* the others as before */
+    ck_assert(pfs_role_may(PFS_ROLE_OPS, PFS_ROLE_SUPPORT));
+    ck_assert(pfs_role_may(PFS_ROLE_SUPPORT, PFS_ROLE_VIEWER));
+    ck_assert(!pfs_role_may(PFS_ROLE_SUPPORT, PFS_ROLE_OPS));
+    ck_assert(!pfs_role_may(PFS_ROLE_VIEWER, PFS_ROLE_SUPPORT));
+}
+END_TEST
+
 START_TEST(hash_is_blake2b_256)
 {
     char hex[2 * PFS_TOKEN_HASH_LEN + 1];
@@ -114,6 +141,7 @@ static Suite *suite(void)
 
     tcase_add_test(tc, parse_and_auth);
     tcase_add_test(tc, hash_is_blake2b_256);
+    tcase_add_test(tc, approver_role);
     tcase_add_test(tc, bad_lines);
     tcase_add_test(tc, load_missing_file);
     suite_add_tcase(s, tc);

@@ -109,6 +109,17 @@ void pfa_agent_tick(struct pfa_agent *a);
 void pfa_agent_report_now(struct pfa_agent *a);
 
 /*
+ * Reads the HAL's tamper switch now (the agent also reads it every
+ * tamper_poll_ms). When it has tripped since the last read, publishes a tamper
+ * event on dev/{serial}/tamper at once if connected, and takes a health report
+ * (which carries the tamper flag and waits in the on-disk queue like any
+ * other) at the next tick. A HAL with a tamper interrupt calls this from it.
+ */
+void pfa_agent_tamper_check(struct pfa_agent *a);
+/* True while payments are locked (a lock command applied and answered). */
+bool pfa_agent_locked(const struct pfa_agent *a);
+
+/*
  * Graceful stop: sends DISCONNECT with reason "disconnect with will message"
  * so the server sees the terminal offline, then closes. Keep driving the agent
  * until pfa_agent_stopped() (at most ~2 s).

@@ -33,6 +33,7 @@ struct pfa_config {
     char *hal_dir; /* sim backend: directory of value files; NULL = all defaults */
     int health_interval_s;
     int health_jitter_pct;
+    int tamper_poll_ms; /* tamper switch read this often; 0 = only on pfa_agent_tamper_check() */
     int queue_max;
     int backoff_min_ms;
     int backoff_max_ms;

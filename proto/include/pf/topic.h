@@ -45,6 +45,7 @@ enum pf_dev_leaf {
     PF_LEAF_DIAG,
     PF_LEAF_DIAGCHUNK,
     PF_LEAF_LOCK,
+    PF_LEAF_TAMPER,
     PF_LEAF_COUNT
 };
 extern const char *const pf_dev_leaf_names[];

@@ -135,6 +135,15 @@ done:
     " LEFT JOIN terminals t ON t.serial = d.serial"                                                \
     " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
 
+/* The same with the terminal's time zone (column 12), for previews. */
+#define RO__FULL_SQL_TZ                                                                            \
+    "SELECT d.serial, d.model, coalesce(d.hw_rev,''), d.status, coalesce(t.state,''),"             \
+    " s.fw_version, s.fee_version, m.id, m.mcc, m.region, t.tags, d.created_ms,"                   \
+    " coalesce(t.tz,'') FROM devices d"                                                            \
+    " LEFT JOIN device_state s ON s.serial = d.serial"                                             \
+    " LEFT JOIN terminals t ON t.serial = d.serial"                                                \
+    " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
+
 /* Hands the candidates of s (RO__FULL_SQL's columns) to the rule; resets s. */
 static int ro__cohort_rows(sqlite3 *db, sqlite3_stmt *s, const struct pfs_ro_cohort_rule *r,
                            struct pfs_ro_cohort *co, struct pf_error *err)
@@ -146,6 +155,7 @@ static int ro__cohort_rows(sqlite3 *db, sqlite3_stmt *s, const struct pfs_ro_coh
                 ro__text(s, 0), ro__text(s, 1), ro__text(s, 2),  ro__text(s, 3),
                 ro__text(s, 4), ro__text(s, 5), ro__text(s, 6),  ro__text(s, 7),
                 ro__text(s, 8), ro__text(s, 9), ro__text(s, 10), sqlite3_column_int64(s, 11),
+                NULL,
         };
 
         if ((rc = pfs_ro_cohort_consider(co, r, &c))) {
@@ -346,13 +356,22 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     memset(stats, 0, sizeof(*stats));
     if ((rc = pfs_sqlite_begin(st, now_ms, err)))
         return rc;
+    /* Four eyes: it waits, paused for an approver, and opens nothing. */
     rc = pfs_store_sql_run(db,
                            "INSERT INTO rollouts (name, bundle, kind, version, definition, state,"
-                           " stage, start_ms, deadline_ms, join_ms, created_ms, updated_ms, actor)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?9,?9,?10)",
-                           "SSSSSSiiiS", d->name, b->id, kind, b->version, def_json,
-                           d->start_ms > now_ms ? "scheduled" : "running", d->start_ms,
-                           d->deadline_ms, now_ms, actor && actor->name ? actor->name : "-");
+                           " stage, start_ms, deadline_ms, join_ms, created_ms, updated_ms, actor,"
+                           " pause_reason, pause_detail, pause_by, pause_ms)"
+                           " VALUES (?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?9,?9,?10,?11,?12,"
+                           " CASE WHEN ?11 IS NULL THEN NULL ELSE ?10 END,"
+                           " CASE WHEN ?11 IS NULL THEN NULL ELSE ?9 END)",
+                           "SSSSSSiiiSss", d->name, b->id, kind, b->version, def_json,
+                           d->awaiting_approval   ? "paused"
+                           : d->start_ms > now_ms ? "scheduled"
+                                                  : "running",
+                           d->start_ms, d->deadline_ms, now_ms,
+                           actor && actor->name ? actor->name : "-",
+                           d->awaiting_approval ? PFS_RO_APPROVAL : "",
+                           d->awaiting_approval ? "waits for an approver" : "");
     if (rc) {
         pf_error_set(err, rc, "store: rollout: %s", sqlite3_errmsg(db));
         goto out;
@@ -385,12 +404,13 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
         const struct pfs_ro_stage *sd = &d->stages[k];
         int64_t n = (int64_t)(targets[k] - (k ? targets[k - 1] : 0));
 
-        rc = pfs_store_sql_run(db,
-                               "INSERT INTO rollout_stages (rollout, idx, size, target, soak_s,"
-                               " gate, opened_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                               "iiSiiii", *id, (int64_t)k, sd->size, (int64_t)targets[k],
-                               sd->soak_s, (int64_t)sd->gate,
-                               k == 0 && d->start_ms <= now_ms ? now_ms : (int64_t)0);
+        rc = pfs_store_sql_run(
+                db,
+                "INSERT INTO rollout_stages (rollout, idx, size, target, soak_s,"
+                " gate, opened_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                "iiSiiii", *id, (int64_t)k, sd->size, (int64_t)targets[k], sd->soak_s,
+                (int64_t)sd->gate,
+                k == 0 && d->start_ms <= now_ms && !d->awaiting_approval ? now_ms : (int64_t)0);
         if (!rc)
             rc = pfs_store_ro_count_add(db, *id, (int)k, "pending", n);
         if (tj)
@@ -428,6 +448,86 @@ out:
     pfs_store_ro_rows_free(&c);
     pfs_ro_cohort_release(&co);
     return pfs_sqlite_end(st, rc, err);
+}
+
+/* --- previews and audit rows of the API --- */
+
+int pfs_store_rollout_scan(struct pfs_store *st, pfs_ro_candidate_cb cb, void *ctx)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = pfs_store_ro_prepare(db, RO__FULL_SQL_TZ " ORDER BY d.serial", &s, NULL)))
+        return rc;
+    for (;;) {
+        int step = sqlite3_step(s);
+
+        if (step != SQLITE_ROW) {
+            rc = step == SQLITE_DONE ? 0 : PF_EIO;
+            break;
+        }
+        struct pfs_ro_candidate c = {
+                ro__text(s, 0),  ro__text(s, 1), ro__text(s, 2),  ro__text(s, 3),
+                ro__text(s, 4),  ro__text(s, 5), ro__text(s, 6),  ro__text(s, 7),
+                ro__text(s, 8),  ro__text(s, 9), ro__text(s, 10), sqlite3_column_int64(s, 11),
+                ro__text(s, 12),
+        };
+
+        if ((rc = cb(ctx, &c)) != 0)
+            break;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_rollout_next_id(struct pfs_store *st, int64_t *id)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = pfs_store_ro_prepare(db, "SELECT coalesce(max(id), 0) + 1 FROM rollouts", &s, NULL)))
+        return rc;
+    rc = sqlite3_step(s) == SQLITE_ROW ? 0 : PF_EIO;
+    *id = rc ? 0 : sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int pfs_store_rollout_audit(struct pfs_store *st, int64_t id, const struct pfs_actor *actor,
+                            int64_t now_ms, const char *action, const char *after_json)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    char target[32], act[64];
+    json_t *after = json_loads(after_json, 0, NULL);
+    int rc;
+
+    if (!after)
+        return PF_EINVAL;
+    snprintf(target, sizeof(target), "rollout/%" PRId64, id);
+    snprintf(act, sizeof(act), "rollout.%s", action);
+    if ((rc = pfs_sqlite_begin(st, now_ms, NULL)) == 0)
+        rc = pfs_sqlite_end(st, pfs_store_audit_row(db, actor, now_ms, act, target, after), NULL);
+    json_decref(after);
+    return rc;
+}
+
+int pfs_store_rollout_approval_digest(struct pfs_store *st, int64_t id, const char *digest)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    char detail[PFS_RO_REASON_MAX + 1];
+    int rc;
+
+    snprintf(detail, sizeof(detail), "waits for an approver of plan %s", digest);
+    if ((rc = pfs_sqlite_begin(st, 0, NULL)) == 0)
+        rc = pfs_sqlite_end(st,
+                            pfs_store_sql_run(db,
+                                              "UPDATE rollouts SET pause_detail = ?2 WHERE id = ?1"
+                                              " AND state = 'paused' AND pause_reason = ?3",
+                                              "iSS", id, detail, PFS_RO_APPROVAL),
+                            NULL);
+    return rc;
 }
 
 /* Adds serial to rollout id at stage (pending) unless it is a member of a live
