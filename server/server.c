@@ -212,6 +212,15 @@ static void server__on_hup(uv_signal_t *h, int signum)
     pfs_log_info(&s->log, "SIGHUP: %zu tokens loaded", s->tokens.n);
 }
 
+/* The broker connection as the API reports it (/readyz, /metrics). */
+static bool server__broker(void *ctx, uint64_t *connects)
+{
+    struct pfs_server *s = ctx;
+
+    *connects = s->mqtt ? (uint64_t)s->mqtt->connects : 0;
+    return s->mqtt_open && s->mqtt->connected;
+}
+
 static void server__on_stop(uv_async_t *a)
 {
     server__shutdown(a->data);
@@ -355,6 +364,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api->log = &s->log;
     s->api->body_max = (size_t)cfg->http_body_max;
     s->api->bulk_max = (size_t)cfg->http_import_max;
+    if (opts->mqtt) {
+        s->api->broker = server__broker;
+        s->api->broker_ctx = s;
+    }
     ho.addr = cfg->http_addr;
     ho.port = cfg->http_port;
     ho.max_conns = cfg->http_max_conns;

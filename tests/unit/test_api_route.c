@@ -99,6 +99,8 @@ START_TEST(the_table_is_the_documented_api)
 {
     static const char *const api[] = {
             "GET /metrics",
+            "GET /healthz",
+            "GET /readyz",
             "GET /v1/devices",
             "POST /v1/devices",
             "POST /v1/devices/import",
