@@ -79,6 +79,10 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/v1/bundles", VIEWER, NONE, pfs_api_bundles_list, 0},
         {GET, "/v1/bundles/{bundle}", VIEWER, NONE, pfs_api_bundle_get, 0},
 
+        /* webhooks (api_hooks.c) */
+        {GET, "/v1/hooks", OPS, NONE, pfs_api_hooks_list, 0},
+        {GET, "/v1/hooks/log", OPS, NONE, pfs_api_hooks_log, 0},
+
         /* rollouts (api_rollouts.c) */
         {POST, "/v1/rollouts", OPS, SMALL, pfs_api_rollout_create, 0},
         {GET, "/v1/rollouts", VIEWER, NONE, pfs_api_rollouts_list, 0},

@@ -39,7 +39,10 @@ struct pfs_lifectl;
 struct pfs_diag;
 struct pfs_rollouts;
 
+struct pfs_notify;
+
 struct pfs_api {
+    struct pfs_notify *notify; /* webhooks (repair.state) and the hooks API; may be NULL */
     struct pfs_store *store;
     struct pfs_updates *updates; /* bundles, offers, update history (updates.h); may be NULL */
     struct pfs_ingest *ingest;

@@ -114,6 +114,13 @@ void pfs_api_rollout_members(struct pfs_api *api, const struct pfs_api_call *cal
 void pfs_api_rollout_action(struct pfs_api *api, const struct pfs_api_call *call,
                             struct pfs_http_resp *resp);
 
+/* api_hooks.c: the webhooks (names, receiver origins, events, delivery
+ * counts) and their delivery log, newest first, paged by id. */
+void pfs_api_hooks_list(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+void pfs_api_hooks_log(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+
 /* api_obs.c: probes and the metrics only the API can count. /healthz answers
  * 200 while the loop runs; /readyz 200 when the store answers a read and the
  * broker connection is up (or posfleetd runs without one), else 503 with the

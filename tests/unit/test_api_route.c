@@ -140,6 +140,8 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/bundles",
             "GET /v1/bundles",
             "GET /v1/bundles/{bundle}",
+            "GET /v1/hooks",
+            "GET /v1/hooks/log",
             "POST /v1/rollouts",
             "GET /v1/rollouts",
             "GET /v1/rollouts/{rollout}",
