@@ -6,6 +6,8 @@
 #   1. a repair's state change and a terminal's tamper (tamper, lock) and
 #      silence arrive signed, one POST per event, the kind in the header;
 #   2. a receiver answering 500 gets the same event again, same id, next attempt;
+#      one that never answers holds up nothing (the API answers meanwhile), the
+#      attempt times out and the event is sent again;
 #   3. the receiver down, then back: nothing lost, every retry with the same id;
 #   4. posfleetd restarted with deliveries pending: they are delivered after the
 #      restart, with the ids they were stored with;
@@ -109,6 +111,29 @@ import json, sys
 a = [json.loads(l)["attempt"] for l in open(sys.argv[1]) if json.loads(l)["id"] == sys.argv[2]]
 assert a == [1, 2], a
 PY
+
+pf_kill receiver 5
+receiver_start --hang-first 1
+pf_wait_for 10 "the receiver to listen again" receiver_up
+pf_cli repair open NT-0002 --reason "tamper seal broken" >/dev/null 2>&1 || true
+RID2=$(pf_sql "select id from repairs where serial = 'NT-0002' order by id desc limit 1")
+pf_cli repair update "$RID2" --state received >/dev/null
+evh=$(last_event repair.state "$RID2")
+hung() { grep -q "\"hung\": true" "$RLOG"; }
+pf_wait_for 10 "the receiver to hold the request of $evh" hung
+for _ in 1 2 3; do
+    timeout 1 "$PF_CLI" --server "$POSFLEET_URL" --token-file "$PF_TOKEN_OPS" summary >/dev/null ||
+        pf_fail "the API did not answer within 1 s while a receiver hangs"
+done
+pf_wait_for 20 "event $evh delivered after the hung attempt timed out" delivered_once "$evh"
+python3 - "$RLOG" "$evh" <<'PY' || pf_fail "the attempt after the timeout is not the same event's next"
+import json, sys
+a = [json.loads(l)["attempt"] for l in open(sys.argv[1]) if json.loads(l)["id"] == sys.argv[2]]
+assert a == [1, 2], a
+PY
+(($(pf_sql "select count(*) from notify_attempts a join notify_deliveries d on d.id = a.delivery
+    where d.event = '$evh' and a.status = 0 and (a.error like '%imeout%' or a.error like '%timed out%')") >= 1)) ||
+    pf_fail "the timed-out attempt of $evh is not in the delivery log"
 
 # ---------------------------------------------------------------------------
 pf_log "3. the receiver down, then back: nothing lost, same ids"
