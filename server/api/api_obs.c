@@ -9,8 +9,10 @@
 
 #include "api/api_handlers.h"
 #include "lifecycle/lifecycle.h"
+#include "notify/notify.h"
 #include "rollouts/rollout_member.h"
 #include "store/store_metrics.h"
+#include "store/store_notify.h"
 
 double pfs_api_obs_now(void)
 {
@@ -152,6 +154,34 @@ int pfs_api_obs_metrics(struct pfs_api *api, char **body, size_t *len)
                   "after the first.\n# TYPE posfleet_broker_reconnects_total counter\n"
                   "posfleet_broker_reconnects_total %llu\n",
                   (unsigned long long)(connects > 0 ? connects - 1 : 0));
+    {
+        static const struct pfs_notify_stats none;
+        const struct pfs_notify_stats *ns = api->notify ? &api->notify->stats : &none;
+
+        pfs_mtext_add(&t,
+                      "# HELP posfleet_webhook_events_total Events stored for webhooks (each "
+                      "with one delivery per subscribed hook).\n"
+                      "# TYPE posfleet_webhook_events_total counter\n"
+                      "posfleet_webhook_events_total %llu\n"
+                      "# HELP posfleet_webhook_attempts_total Webhook delivery attempts by "
+                      "outcome: delivered (2xx), retried (failed, tried again later), failed "
+                      "(failed, given up).\n"
+                      "# TYPE posfleet_webhook_attempts_total counter\n"
+                      "posfleet_webhook_attempts_total{result=\"delivered\"} %llu\n"
+                      "posfleet_webhook_attempts_total{result=\"retried\"} %llu\n"
+                      "posfleet_webhook_attempts_total{result=\"failed\"} %llu\n",
+                      (unsigned long long)ns->events, (unsigned long long)ns->delivered,
+                      (unsigned long long)ns->retried, (unsigned long long)ns->failed);
+        pfs_mtext_add(&t, "# HELP posfleet_webhook_pending Deliveries waiting for their next "
+                          "attempt, by hook.\n# TYPE posfleet_webhook_pending gauge\n");
+        for (int i = 0; api->notify && i < api->notify->nhooks; i++) {
+            int64_t counts[PFS_DLV_COUNT];
+
+            if (pfs_store_notify_counts(api->store, api->notify->hooks[i].name, counts) == 0)
+                pfs_mtext_add(&t, "posfleet_webhook_pending{hook=\"%s\"} %lld\n",
+                              api->notify->hooks[i].name, (long long)counts[PFS_DLV_PENDING]);
+        }
+    }
     rc = pfs_store_gauges(api->store, obs__gauge, &g);
     if (!rc) {
         pfs_mtext_add(&t, "# HELP posfleet_terminals Terminals by lifecycle state.\n"

@@ -186,6 +186,12 @@ PY
     pf_fail "the deliveries do not match the stored events one to one"
 (($(pf_sql "select count(*) from notify_deliveries where state != 'delivered'") == 0)) ||
     pf_fail "deliveries left undelivered"
+curl -sf "$POSFLEET_URL/metrics" >"$PF_TMP/metrics.txt"
+grep -q "^posfleet_webhook_pending{hook=\"ops\"} 0$" "$PF_TMP/metrics.txt" ||
+    pf_fail "no posfleet_webhook_pending for ops at 0"
+# Counted since the restart: the one delivery that waited for it.
+grep -q '^posfleet_webhook_attempts_total{result="delivered"} 1$' "$PF_TMP/metrics.txt" ||
+    pf_fail "posfleet_webhook_attempts_total: $(grep webhook_attempts "$PF_TMP/metrics.txt")"
 pf_cli hook list | grep -Eq "^ops +http://127.0.0.1:$HPORT +0 +[0-9]+ +0 " ||
     pf_fail "hook list: $(pf_cli hook list)"
 pf_cli hook log --hook ops --limit 2 | grep -q "more: --before" || pf_fail "hook log does not page"

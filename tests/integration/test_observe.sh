@@ -56,7 +56,7 @@ pf_log "3. /metrics is valid Prometheus text with its counters at zero from the 
 # requests (the harness asked for the summary) and the CPU time.
 metrics >"$PF_TMP/m0.txt" || pf_fail "GET /metrics failed"
 python3 "$CHECK" --zero posfleet_messages posfleet_store_errors posfleet_update posfleet_bundle \
-    posfleet_chunk posfleet_broker_reconnects <"$PF_TMP/m0.txt" ||
+    posfleet_chunk posfleet_broker_reconnects posfleet_webhook <"$PF_TMP/m0.txt" ||
     pf_fail "/metrics at start is not valid (see above)"
 for k in 'posfleet_messages_rejected_total{reason="PARSE"}' \
     'posfleet_http_requests_total{method="POST",route="/v1/bundles",code="201"}' \
