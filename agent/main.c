@@ -126,7 +126,7 @@ static void main__usage(FILE *f)
             "                      (exit 1 if not delivered within 60 s; it stays queued)\n"
             "      --check-config  parse the configuration, print nothing, exit 0 or 2\n"
             "  -h, --help          this help\n"
-            "  -V, --version       print the agent version\n"
+            "  -V, --version       print the release version\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.\n"
             "SIGTERM or SIGINT: disconnect gracefully (the server sees the terminal offline).\n");
@@ -256,8 +256,7 @@ int main(int argc, char **argv)
             main__usage(stdout);
             return 0;
         case 'V':
-            printf("posfleet-agent %s\n", PFA_AGENT_VERSION);
-            return 0;
+            return pf_release_print(stdout, "posfleet-agent");
         default:
             main__usage(stderr);
             return 2;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "pf/release.h"
 
 static const struct {
     const char *name;
@@ -29,11 +30,14 @@ static void usage(FILE *f)
     fprintf(f, "usage: posfleet-keys COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nRun 'posfleet-keys COMMAND --help' for a command's options.\n");
+    fprintf(f, "\nRun 'posfleet-keys COMMAND --help' for a command's options;\n"
+               "'posfleet-keys --version' prints the release version.\n");
 }
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")))
+        return pf_release_print(stdout, "posfleet-keys");
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

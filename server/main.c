@@ -7,14 +7,17 @@
 #include <sys/resource.h>
 
 #include "base/config.h"
+#include "pf/release.h"
 #include "server.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: posfleetd -c FILE [--check-config]\n"
+               "       posfleetd --version\n"
                "  -c, --config FILE   configuration file (docs/server.md)\n"
                "      --check-config  validate the configuration and exit\n"
-               "  -h, --help          this text\n");
+               "  -h, --help          this text\n"
+               "  -V, --version       print the release version\n");
 }
 
 /* Every HTTP connection is a descriptor: raise the soft limit to the hard one
@@ -44,6 +47,7 @@ int main(int argc, char **argv)
             {"config", required_argument, NULL, 'c'},
             {"check-config", no_argument, NULL, 'C'},
             {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
             {NULL, 0, NULL, 0},
     };
     struct pfs_server_opts opts = {.signals = true, .mqtt = true};
@@ -53,7 +57,7 @@ int main(int argc, char **argv)
     const char *path = NULL;
     int check = 0, c, rc;
 
-    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             path = optarg;
@@ -64,6 +68,8 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'V':
+            return pf_release_print(stdout, "posfleetd");
         default:
             usage(stderr);
             return 2;

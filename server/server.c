@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "net/http.h"
 #include "net/mqtt.h"
+#include "net/webhook.h"
 
 #define SERVER_RETENTION_PERIOD_MS (10 * 60 * 1000)
 #define SERVER_RETENTION_CHUNK     5000
@@ -178,6 +179,12 @@ static void server__shutdown(struct pfs_server *s)
         pfs_diag_release(&s->diag);
         s->diag_open = false;
     }
+    if (s->notify_open)
+        pfs_notify_stop(&s->notify);
+    if (s->webhook) {
+        pfs_webhook_free(s->webhook);
+        s->webhook = NULL;
+    }
     if (s->handles_open) {
         uv_close((uv_handle_t *)&s->batch_timer, NULL);
         uv_close((uv_handle_t *)&s->silent_timer, NULL);
@@ -222,6 +229,47 @@ static void server__on_hup(uv_signal_t *h, int signum)
     pfs_log_info(&s->log, "SIGHUP: %zu tokens loaded", s->tokens.n);
 }
 
+static int server__webhook_post(void *ctx, int64_t token, const char *url,
+                                const char *const *headers, size_t nheaders, const char *body,
+                                size_t len)
+{
+    return pfs_webhook_post(ctx, token, url, headers, nheaders, body, len);
+}
+
+/* Webhooks: events are stored from the start; they are sent only with the
+ * loop's other outside connections (opts.mqtt), so tests of the API alone
+ * send nothing. */
+static int server__notify(struct pfs_server *s, struct pf_error *err)
+{
+    int rc = pfs_notify_init(&s->notify, s->opts.mqtt ? &s->loop : NULL, &s->cfg.notify, s->store,
+                             &s->clock, &s->log, err);
+
+    if (rc)
+        return rc;
+    s->notify_open = true;
+    if (s->opts.mqtt && s->notify.nhooks) {
+        struct pfs_notify_transport tr = {server__webhook_post, NULL};
+
+        rc = pfs_webhook_new(&s->loop, s->notify.timeout_ms, pfs_notify_done, &s->notify,
+                             &s->webhook, err);
+        if (rc)
+            return rc;
+        tr.ctx = s->webhook;
+        pfs_notify_start(&s->notify, &tr);
+        pfs_log_info(&s->log, "notify: %d webhooks configured", s->notify.nhooks);
+    }
+    return 0;
+}
+
+/* The broker connection as the API reports it (/readyz, /metrics). */
+static bool server__broker(void *ctx, uint64_t *connects)
+{
+    struct pfs_server *s = ctx;
+
+    *connects = s->mqtt ? (uint64_t)s->mqtt->connects : 0;
+    return s->mqtt_open && s->mqtt->connected;
+}
+
 static void server__on_stop(uv_async_t *a)
 {
     server__shutdown(a->data);
@@ -262,6 +310,9 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     so.backend = cfg->store_backend;
     so.path = cfg->store_path;
     rc = pfs_store_open(&so, &s->store, err);
+    if (rc)
+        goto out_free;
+    rc = server__notify(s, err);
     if (rc)
         goto out_free;
     io.health_keep = cfg->store_health_keep;
@@ -306,6 +357,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->rollouts_open = true;
+    s->lifectl.notify = s->rollouts.notify = s->ingest.notify = &s->notify;
     s->lifectl.swap_hook = pfs_store_rollout_swap; /* a swap moves rollout memberships */
     s->lifectl.swap_hook_ctx = NULL;
 
@@ -354,6 +406,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         s->diag_open = true;
         s->api->diag = &s->diag;
     }
+    s->api->notify = &s->notify;
     s->api->store = s->store;
     s->api->updates = &s->updates;
     s->api->lifectl = &s->lifectl;
@@ -365,6 +418,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api->log = &s->log;
     s->api->body_max = (size_t)cfg->http_body_max;
     s->api->bulk_max = (size_t)cfg->http_import_max;
+    if (opts->mqtt) {
+        s->api->broker = server__broker;
+        s->api->broker_ctx = s;
+    }
     ho.addr = cfg->http_addr;
     ho.port = cfg->http_port;
     ho.max_conns = cfg->http_max_conns;
@@ -420,6 +477,8 @@ void pfs_server_free(struct pfs_server *s)
     }
     if (s->rollouts_open)
         pfs_rollouts_release(&s->rollouts);
+    if (s->notify_open)
+        pfs_notify_release(&s->notify);
     if (s->lifectl_open)
         pfs_lifectl_release(&s->lifectl);
     if (s->updates_open)

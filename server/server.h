@@ -25,6 +25,7 @@
 #include "fleet/inbound.h"
 #include "fleet/ingest.h"
 #include "lifecycle/lifectl.h"
+#include "notify/notify.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "pf/clock.h"
@@ -36,6 +37,7 @@
 struct pfs_api;
 struct pfs_http;
 struct pfs_mqtt;
+struct pfs_webhook;
 
 struct pfs_server_opts {
     bool signals; /* stop on SIGTERM/SIGINT */
@@ -63,6 +65,9 @@ struct pfs_server {
     bool diag_open;
     struct pfs_rollouts rollouts; /* staged rollouts (rollout.h) */
     bool rollouts_open;
+    struct pfs_notify notify; /* webhooks (notify.h) */
+    bool notify_open;
+    struct pfs_webhook *webhook; /* its transport (net/webhook.h); NULL without hooks */
     struct pfs_tokens tokens;
     /* The HTTP API (api.h) and its transport (http.h), on the heap so that
      * this header needs neither. */

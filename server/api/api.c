@@ -22,6 +22,8 @@
 /* Literal segments come before placeholders where both could fit. */
 const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/metrics", PFS_API_PUBLIC, NONE, pfs_api_metrics, 0},
+        {GET, "/healthz", PFS_API_PUBLIC, NONE, pfs_api_healthz, 0},
+        {GET, "/readyz", PFS_API_PUBLIC, NONE, pfs_api_readyz, 0},
 
         /* terminals (api_fleet.c, api_lifecycle.c, api_diag.c, api_updates.c) */
         {GET, "/v1/devices", VIEWER, NONE, pfs_api_devices_list, 0},
@@ -78,6 +80,10 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/v1/bundles", VIEWER, NONE, pfs_api_bundles_list, 0},
         {GET, "/v1/bundles/{bundle}", VIEWER, NONE, pfs_api_bundle_get, 0},
 
+        /* webhooks (api_hooks.c) */
+        {GET, "/v1/hooks", OPS, NONE, pfs_api_hooks_list, 0},
+        {GET, "/v1/hooks/log", OPS, NONE, pfs_api_hooks_log, 0},
+
         /* rollouts (api_rollouts.c) */
         {POST, "/v1/rollouts", OPS, SMALL, pfs_api_rollout_create, 0},
         {GET, "/v1/rollouts", VIEWER, NONE, pfs_api_rollouts_list, 0},
@@ -101,25 +107,37 @@ const struct pfs_api_route pfs_api_routes[] = {
 
 const size_t pfs_api_nroutes = sizeof(pfs_api_routes) / sizeof(pfs_api_routes[0]);
 
+/* A taken request: its call (first, so the handlers' call is the state) and
+ * when its head arrived, for the request metrics. */
+struct api__state {
+    struct pfs_api_call call;
+    double t0;
+};
+
 static bool api__begin(void *ctx, const struct pfs_http_req *req, size_t *body_max, void **state,
                        struct pfs_http_resp *resp)
 {
     struct pfs_api *api = ctx;
-    struct pfs_api_call *call = malloc(sizeof(*call));
+    struct api__state *st = malloc(sizeof(*st));
+    struct pfs_api_call *call = st ? &st->call : NULL;
+    double t0 = pfs_api_obs_now();
     struct pfs_api_refusal no;
 
     if (!call) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        pfs_api_obs_request(api, NULL, resp->status, t0);
         return false;
     }
     if (pfs_api_decide(pfs_api_routes, pfs_api_nroutes, api->tokens, req->method, req->path,
                        pfs_http_header(req, "Authorization"), call, &no) != 0) {
-        free(call);
+        free(st);
         pfs_api_json(resp, no.status,
                      json_pack("{s:s, s:s}", "error", pf_errname(no.code), "message", no.message));
         resp->allow = no.allow;
+        pfs_api_obs_request(api, NULL, resp->status, t0);
         return false;
     }
+    st->t0 = t0;
     switch (call->route->body) {
     case PFS_API_BODY_NONE:
         *body_max = 0;
@@ -131,7 +149,7 @@ static bool api__begin(void *ctx, const struct pfs_http_req *req, size_t *body_m
         *body_max = api->bulk_max > api->body_max ? api->bulk_max : api->body_max;
         break;
     }
-    *state = call;
+    *state = st;
     return true;
 }
 
@@ -151,9 +169,16 @@ static void api__done(void *ctx, void *state)
     free(state);
 }
 
+static void api__sent(void *ctx, void *state, int status)
+{
+    struct api__state *st = state;
+
+    pfs_api_obs_request(ctx, st->call.route, status, st->t0);
+}
+
 struct pfs_http_service pfs_api_service(struct pfs_api *api)
 {
-    struct pfs_http_service svc = {api__begin, api__handle, api__done, api};
+    struct pfs_http_service svc = {api__begin, api__handle, api__done, api, api__sent};
 
     return svc;
 }

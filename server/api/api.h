@@ -39,7 +39,10 @@ struct pfs_lifectl;
 struct pfs_diag;
 struct pfs_rollouts;
 
+struct pfs_notify;
+
 struct pfs_api {
+    struct pfs_notify *notify; /* webhooks (repair.state) and the hooks API; may be NULL */
     struct pfs_store *store;
     struct pfs_updates *updates; /* bundles, offers, update history (updates.h); may be NULL */
     struct pfs_ingest *ingest;
@@ -56,6 +59,10 @@ struct pfs_api {
     struct pfs_diag *diag;
     /* Staged rollouts (rollout.h, api_rollouts.c). May be NULL. */
     struct pfs_rollouts *rollouts;
+    /* The broker connection (/readyz, /metrics): up or not, and how many
+     * times it was established. NULL when posfleetd runs without a broker. */
+    bool (*broker)(void *ctx, uint64_t *connects);
+    void *broker_ctx;
     /* Body limits: http.body_max for every route that takes a body,
      * http.import_max (at least body_max) for the bulk uploads. */
     size_t body_max;

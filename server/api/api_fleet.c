@@ -638,6 +638,8 @@ void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,
     }
     if (api->updates && pfs_api_updates_metrics(api->updates, &resp->body, &resp->len) != 0)
         pfs_log_warn(api->log, "metrics: update counts unavailable");
+    if (pfs_api_obs_metrics(api, &resp->body, &resp->len) != 0)
+        pfs_log_warn(api->log, "metrics: lifecycle and rollout counts unavailable");
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4";
 }

@@ -122,4 +122,27 @@ void pfs_api_rollout_preview(struct pfs_api *api, const struct pfs_api_call *cal
 void pfs_api_rollout_approve(struct pfs_api *api, const struct pfs_api_call *call,
                              struct pfs_http_resp *resp);
 
+/* api_hooks.c: the webhooks (names, receiver origins, events, delivery
+ * counts) and their delivery log, newest first, paged by id. */
+void pfs_api_hooks_list(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+void pfs_api_hooks_log(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+
+/* api_obs.c: probes and the metrics only the API can count. /healthz answers
+ * 200 while the loop runs; /readyz 200 when the store answers a read and the
+ * broker connection is up (or posfleetd runs without one), else 503 with the
+ * reason. */
+void pfs_api_healthz(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp);
+void pfs_api_readyz(struct pfs_api *api, const struct pfs_api_call *call,
+                    struct pfs_http_resp *resp);
+/* A monotonic time in seconds (when a request's head arrived). */
+double pfs_api_obs_now(void);
+/* Counts one answered request of route (NULL: refused on its headers), begun at t0. */
+void pfs_api_obs_request(struct pfs_api *api, const struct pfs_api_route *route, int status,
+                         double t0);
+/* Appends the HTTP, process, broker, lifecycle and rollout metrics to body. */
+int pfs_api_obs_metrics(struct pfs_api *api, char **body, size_t *len) PF_WUR;
+
 #endif

@@ -25,6 +25,7 @@
 #include "pf/jsonv.h"
 #include "pf/text.h"
 #include "pf/topic.h"
+#include "notify/notify.h"
 #include "store/store_lifecycle.h"
 
 #define LAPI_BODY_MAX (64 * 1024)
@@ -700,6 +701,8 @@ static void lapi__repair_change(struct pfs_api *api, const struct pfs_http_req *
     pfs_log_info(api->log, "api: %s (%s) repair %lld of %s%s%s", actor->name, actor->role,
                  (long long)id, serial, c.to >= 0 ? " -> " : " updated",
                  c.to >= 0 ? pfs_repair_state_names[c.to] : "");
+    if (c.to >= 0)
+        pfs_notify_repair(api->notify, id, serial, pfs_repair_state_names[c.to], actor->name);
     if (c.to == PFS_REPAIR_SCRAPPED) {
         if (pfs_ingest_revoked(api->ingest, serial))
             pfs_log_error(api->log, "api: %s: cache update failed", serial);

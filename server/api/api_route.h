@@ -37,7 +37,7 @@
 #include "pf/topic.h"
 #include "store/store.h"
 
-/* The role of a route that needs no token (/metrics). */
+/* The role of a route that needs no token (/metrics, /healthz, /readyz). */
 #define PFS_API_PUBLIC (-1)
 
 /* A route's body limit: none (a body is drained unread), http.body_max, or

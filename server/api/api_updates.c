@@ -392,28 +392,37 @@ int pfs_api_updates_metrics(struct pfs_updates *u, char **body, size_t *len)
     for (int i = 0; i < PF_UPD_STATUS_COUNT; i++)
         api_upd__printf(&b, "posfleet_update_events_total{status=\"%s\"} %" PRIu64 "\n",
                         pf_update_status_names[i], u->stats.events[i]);
-    api_upd__printf(&b,
-                    "# TYPE posfleet_update_events_duplicate_total counter\n"
-                    "posfleet_update_events_duplicate_total %" PRIu64 "\n"
-                    "# TYPE posfleet_update_events_rejected_total counter\n"
-                    "posfleet_update_events_rejected_total %" PRIu64 "\n"
-                    "# TYPE posfleet_update_offers_total counter\n"
-                    "posfleet_update_offers_total %" PRIu64 "\n"
-                    "# TYPE posfleet_bundle_uploads_total counter\n"
-                    "posfleet_bundle_uploads_total{result=\"stored\"} %" PRIu64 "\n"
-                    "posfleet_bundle_uploads_total{result=\"refused\"} %" PRIu64 "\n"
-                    "# HELP posfleet_bundle_uploads_verifying Uploaded bundles being verified "
-                    "now, off the event loop.\n"
-                    "# TYPE posfleet_bundle_uploads_verifying gauge\n"
-                    "posfleet_bundle_uploads_verifying %" PRIu64 "\n"
-                    "# TYPE posfleet_chunks_sent_total counter\n"
-                    "posfleet_chunks_sent_total %" PRIu64 "\n"
-                    "# TYPE posfleet_chunk_bytes_total counter\n"
-                    "posfleet_chunk_bytes_total %" PRIu64 "\n"
-                    "# TYPE posfleet_chunk_errors_total counter\n",
-                    u->stats.events_duplicate, u->stats.events_bad, u->stats.offers,
-                    u->stats.uploads, u->stats.uploads_refused, u->stats.uploads_verifying,
-                    cs->chunks, cs->bytes);
+    api_upd__printf(
+            &b,
+            "# HELP posfleet_update_events_duplicate_total Update outcome events received again "
+            "(same id), acknowledged and not recorded twice.\n"
+            "# TYPE posfleet_update_events_duplicate_total counter\n"
+            "posfleet_update_events_duplicate_total %" PRIu64 "\n"
+            "# HELP posfleet_update_events_rejected_total Update outcome events refused as "
+            "invalid.\n"
+            "# TYPE posfleet_update_events_rejected_total counter\n"
+            "posfleet_update_events_rejected_total %" PRIu64 "\n"
+            "# HELP posfleet_update_offers_total Update offers made.\n"
+            "# TYPE posfleet_update_offers_total counter\n"
+            "posfleet_update_offers_total %" PRIu64 "\n"
+            "# HELP posfleet_bundle_uploads_total Bundle uploads, by result.\n"
+            "# TYPE posfleet_bundle_uploads_total counter\n"
+            "posfleet_bundle_uploads_total{result=\"stored\"} %" PRIu64 "\n"
+            "posfleet_bundle_uploads_total{result=\"refused\"} %" PRIu64 "\n"
+            "# HELP posfleet_bundle_uploads_verifying Uploaded bundles being verified "
+            "now, off the event loop.\n"
+            "# TYPE posfleet_bundle_uploads_verifying gauge\n"
+            "posfleet_bundle_uploads_verifying %" PRIu64 "\n"
+            "# HELP posfleet_chunks_sent_total Payload chunks sent to terminals.\n"
+            "# TYPE posfleet_chunks_sent_total counter\n"
+            "posfleet_chunks_sent_total %" PRIu64 "\n"
+            "# HELP posfleet_chunk_bytes_total Payload bytes sent in chunks.\n"
+            "# TYPE posfleet_chunk_bytes_total counter\n"
+            "posfleet_chunk_bytes_total %" PRIu64 "\n"
+            "# HELP posfleet_chunk_errors_total Chunk requests refused, by error.\n"
+            "# TYPE posfleet_chunk_errors_total counter\n",
+            u->stats.events_duplicate, u->stats.events_bad, u->stats.offers, u->stats.uploads,
+            u->stats.uploads_refused, u->stats.uploads_verifying, cs->chunks, cs->bytes);
     for (int i = 0; pf_chunkerr_names[i]; i++)
         api_upd__printf(&b, "posfleet_chunk_errors_total{error=\"%s\"} %" PRIu64 "\n",
                         pf_chunkerr_names[i], cs->errors[i]);
@@ -424,6 +433,8 @@ int pfs_api_updates_metrics(struct pfs_updates *u, char **body, size_t *len)
         api_upd__printf(&b, "posfleet_chunk_refused_total{reason=\"%s\"} %" PRIu64 "\n",
                         pfs_chunks_refusal_names[i], cs->refused[i]);
     api_upd__printf(&b,
+                    "# HELP posfleet_update_events_not_offered_total Update outcome events "
+                    "about an offer the terminal was never made, dropped.\n"
                     "# TYPE posfleet_update_events_not_offered_total counter\n"
                     "posfleet_update_events_not_offered_total %" PRIu64 "\n",
                     u->stats.events_not_offered);

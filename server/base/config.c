@@ -154,6 +154,8 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
         return pf_error_set(err, PF_ERANGE, "log_level: '%s' is not error, warn, info or debug",
                             value);
     }
+    if (strncmp(key, "hook.", 5) == 0 || strncmp(key, "notify.", 7) == 0)
+        return pfs_config_set_notify(c, key, value, err);
     return pf_error_set(err, PF_EINVAL, "%s: unknown key", key);
 }
 
@@ -215,5 +217,5 @@ int pfs_config_check(const struct pfs_config *c, struct pf_error *err)
                 err, PF_EINVAL,
                 "http.max_conns_per_ip: %d is more than a quarter of http.max_conns (%d)",
                 c->http_max_conns_per_ip, c->http_max_conns);
-    return 0;
+    return pfs_config_check_notify(c, err);
 }

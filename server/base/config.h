@@ -17,6 +17,27 @@
 #define PFS_HOST_MAX      255
 #define PFS_CLIENT_ID_MAX 64
 
+/* Webhooks (config_notify.c, docs/server.md "Notifications"). */
+#define PFS_HOOKS_MAX     8
+#define PFS_HOOK_NAME_MAX 32
+#define PFS_HOOK_URL_MAX  512
+
+struct pfs_hook_conf {
+    char name[PFS_HOOK_NAME_MAX + 1];
+    char url[PFS_HOOK_URL_MAX + 1]; /* http:// or https:// */
+    char secret_file[PATH_MAX];     /* the HMAC key; its contents are never logged */
+    unsigned events;                /* bit per enum pfs_event_kind */
+};
+
+struct pfs_notify_conf {
+    struct pfs_hook_conf hooks[PFS_HOOKS_MAX];
+    int nhooks;
+    int retry_min_ms; /* first retry after this; doubles per attempt */
+    int retry_max_ms; /* up to this */
+    int max_attempts; /* then the delivery is given up (failed) */
+    int timeout_ms;   /* one attempt, connection included */
+};
+
 struct pfs_config {
     char mqtt_host[PFS_HOST_MAX + 1];
     int mqtt_port;          /* 0: 8883 with TLS, 1883 without */
@@ -67,6 +88,7 @@ struct pfs_config {
     unsigned rollout_approval;        /* bundle kinds (1 << enum pf_bundle_kind) whose rollouts wait
                                        * for an approver: rollout.approval none|firmware|fee_table|all */
     enum pfs_log_level log_level;
+    struct pfs_notify_conf notify;
 };
 
 void pfs_config_defaults(struct pfs_config *c);
@@ -75,6 +97,10 @@ int pfs_config_load(struct pfs_config *c, const char *path, struct pf_error *err
 int pfs_config_set(struct pfs_config *c, const char *key, const char *value,
                    struct pf_error *err) PF_WUR;
 int pfs_config_check(const struct pfs_config *c, struct pf_error *err) PF_WUR;
+/* The hook.NAME.* and notify.* keys (config_notify.c); PF_ENOENT: not one of them. */
+int pfs_config_set_notify(struct pfs_config *c, const char *key, const char *value,
+                          struct pf_error *err) PF_WUR;
+int pfs_config_check_notify(const struct pfs_config *c, struct pf_error *err) PF_WUR;
 /* True when TLS files are configured. */
 bool pfs_config_tls(const struct pfs_config *c);
 /* mqtt.port, or its default: 8883 with TLS, 1883 without. */

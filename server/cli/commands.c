@@ -14,6 +14,7 @@
 #include "bundles.h"
 #include "cli.h"
 #include "diag.h"
+#include "commands_hooks.h"
 #include "commands_lifecycle.h"
 #include "commands_rollout.h"
 #include "rollout_preview.h"
@@ -320,6 +321,12 @@ const struct pfc_command pfc_commands[] = {
     {"audit", NULL, pfc_audit_opts, "GET", "/v1/audit", pfc_render_audit, NULL,
      "who changed what: by terminal, merchant or time",
      "posfleet audit --merchant M-SZ-0001 --since 2026-12-01"},
+    /* Webhooks: commands_hooks.c. */
+    {"hook list", NULL, NULL, "GET", "/v1/hooks", pfc_render_hooks, NULL,
+     "the webhooks posfleetd notifies, with their delivery counts (ops)", "posfleet hook list"},
+    {"hook log", NULL, pfc_hook_log_opts, "GET", "/v1/hooks/log", pfc_render_hook_log, NULL,
+     "webhook deliveries, newest first: state, attempts, last result (ops)",
+     "posfleet hook log --hook ops --limit 20"},
     /* Staged rollouts: commands_rollout.c (runs), rollout_render.c (renderers). */
     {"rollout create", pfc_rollout_create_pos, pfc_rollout_create_opts, "POST", "/v1/rollouts",
      pfc_render_rollout, pfc_cmd_rollout_create,

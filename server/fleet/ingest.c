@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "fleet/alerts.h"
+#include "notify/notify.h"
 #include "pf/msg.h"
 
 static int ingest__load_seen(void *ctx, const struct pfs_seen *s)
@@ -318,6 +319,8 @@ int pfs_ingest_silent_check(struct pfs_ingest *ing)
             ing->metrics->store_errors++;
             continue;
         }
+        pfs_notify_emit(ing->notify, PFS_EV_TERMINAL_SILENT, d->serial,
+                        json_pack("{s:s, s:I}", "detail", detail, "last_seen_ms", d->last_seen_ms));
         n++;
     }
     return n;

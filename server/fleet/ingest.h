@@ -34,7 +34,10 @@ struct pfs_ingest_hooks {
     void (*health)(void *ctx, const char *serial, const struct pf_health *h, bool newer);
 };
 
+struct pfs_notify;
+
 struct pfs_ingest {
+    struct pfs_notify *notify; /* webhooks for terminal.silent (notify.h); may be NULL */
     struct pfs_ingest_hooks hooks;
     struct pfs_store *store;
     struct pfs_metrics *metrics;

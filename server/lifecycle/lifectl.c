@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pf/topic.h"
+#include "notify/notify.h"
 #include "store/store_lifecycle.h"
 
 #define LIFECTL_RESEND_MIN_MS 1000
@@ -173,6 +174,8 @@ int pfs_lifectl_send(struct pfs_lifectl *lc, const char *serial, const char *id,
         return rc;
     c = lifectl__cmd(lc, serial);
     lifectl__publish(lc, c);
+    pfs_notify_emit(lc->notify, lock ? PFS_EV_LOCK : PFS_EV_UNLOCK, serial,
+                    json_pack("{s:s, s:s?}", "command", id, "reason", reason));
     return 0;
 }
 
@@ -228,6 +231,7 @@ static int lifectl__tamper(struct pfs_lifectl *lc, const char *serial, int64_t w
     if (!changed)
         return 0;
     pfs_log_warn(lc->log, "lifecycle: %s: tamper (%s): locking, repair opened", serial, source);
+    pfs_notify_emit(lc->notify, PFS_EV_TAMPER, serial, json_pack("{s:s}", "lock", id));
     if (pfs_lifectl_send(lc, serial, id, true, "tamper"))
         pfs_log_error(lc->log, "lifecycle: %s: out of memory", serial);
     return 1;

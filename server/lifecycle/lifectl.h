@@ -49,7 +49,10 @@ struct pfs_lifectl_cmd {
     unsigned sends;
 };
 
+struct pfs_notify;
+
 struct pfs_lifectl {
+    struct pfs_notify *notify; /* webhooks for tamper, lock, unlock (notify.h); may be NULL */
     struct pfs_store *store;
     const struct pfs_publisher *pub; /* NULL: no broker (API-only tests); commands stay pending */
     const struct pf_clock *clock;

@@ -124,6 +124,8 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
     ret = MHD_queue_response(c, (unsigned int)r->status, resp);
     MHD_destroy_response(resp);
     hc->answered = true;
+    if (hc->taken && hc->h->svc.sent)
+        hc->h->svc.sent(hc->h->svc.ctx, hc->state, r->status);
     return ret;
 }
 

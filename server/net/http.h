@@ -79,6 +79,9 @@ struct pfs_http_service {
                    struct pfs_http_resp *resp);
     void (*done)(void *ctx, void *state);
     void *ctx;
+    /* Optional: the answer of a taken request is queued with this status
+     * (also a 413 http gives itself); for request metrics. */
+    void (*sent)(void *ctx, void *state, int status);
 };
 
 struct http__sock;

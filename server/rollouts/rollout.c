@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify/notify.h"
 #include "rollouts/rollout_time.h"
 
 /* Candidates examined per rollout and tick, at least (more when many slots are free). */
@@ -94,6 +95,8 @@ static int ro__change(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r, 
     int rc = pfs_store_rollout_change(ro->store, r->id, &c, &ro__system,
                                       pf_clock_wall_ms(ro->clock), &err);
 
+    if (!rc)
+        pfs_notify_rollout(ro->notify, r->id, pfs_ro_state_names[to], reason, detail);
     if (rc)
         pfs_log_error(ro->log, "rollout %" PRId64 ": %s: %s", r->id, action, err.msg);
     else

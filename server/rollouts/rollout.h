@@ -44,7 +44,10 @@ struct pfs_rollouts_stats {
     uint64_t deferred_out;
 };
 
+struct pfs_notify;
+
 struct pfs_rollouts {
+    struct pfs_notify *notify; /* webhooks for paused/completed/expired (notify.h); may be NULL */
     const struct pfs_config *cfg;
     struct pfs_store *store;
     struct pfs_updates *updates;

@@ -15,6 +15,7 @@
 #include "pfa/log.h"
 #include "sim.h"
 #include "pf/num.h"
+#include "pf/release.h"
 
 #define MAIN_FD_SPARE 64 /* descriptors kept for logs, status, epoll, signals */
 
@@ -75,6 +76,7 @@ static void main__usage(FILE *f)
             "  --log-level L        error, warn, info, debug (default error)\n"
             "  --seed N             seed for faults, models, jitter and backoff\n"
             "  -h, --help\n"
+            "  -V, --version\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 bad usage.\n");
 }
@@ -207,6 +209,7 @@ int main(int argc, char **argv)
             {"tamper-after", required_argument, NULL, OPT_TAMPER_AFTER},
             {"tamper-report-only", no_argument, NULL, OPT_TAMPER_REPORT},
             {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
             {NULL, 0, NULL, 0},
     };
     struct sim_opts o = {
@@ -237,7 +240,7 @@ int main(int argc, char **argv)
     int opt, nmix = 0, status = 1;
     bool seeded = false;
 
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (opt) {
         case OPT_CREDS:
             creds = optarg;
@@ -383,6 +386,8 @@ int main(int argc, char **argv)
         case 'h':
             main__usage(stdout);
             return 0;
+        case 'V':
+            return pf_release_print(stdout, "posfleet-sim");
         default:
             main__usage(stderr);
             return 2;

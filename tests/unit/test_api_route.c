@@ -102,6 +102,8 @@ START_TEST(the_table_is_the_documented_api)
 {
     static const char *const api[] = {
             "GET /metrics",
+            "GET /healthz",
+            "GET /readyz",
             "GET /v1/devices",
             "POST /v1/devices",
             "POST /v1/devices/import",
@@ -141,6 +143,8 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/bundles",
             "GET /v1/bundles",
             "GET /v1/bundles/{bundle}",
+            "GET /v1/hooks",
+            "GET /v1/hooks/log",
             "POST /v1/rollouts",
             "GET /v1/rollouts",
             "GET /v1/rollouts/{rollout}",

@@ -13,7 +13,9 @@
  * nothing.
  *
  * The rollout functions (store_rollouts.h) get their cases in the section
- * "rollouts" at the end, in the same shape.
+ * "rollouts" at the end, in the same shape; webhook notifications
+ * (store_notify.h) and the metric counts (store_metrics.h) theirs in
+ * "notify".
  *
  * Over 800 lines on purpose: it is one contract, read top to bottom by
  * whoever writes the next backend, and each case is short.
@@ -28,6 +30,8 @@
 #include "store/store.h"
 #include "store/store_diag.h"
 #include "store/store_lifecycle.h"
+#include "store/store_metrics.h"
+#include "store/store_notify.h"
 #include "store/store_updates.h"
 #include "testutil.h"
 
@@ -2053,6 +2057,168 @@ START_TEST(repair_snapshot)
 }
 END_TEST
 
+/* --- notifications (store_notify.h) and metric counts (store_metrics.h) --- */
+
+struct dlvs {
+    int n;
+    int64_t id[16];
+    char event[16][PFS_NOTIFY_ID_LEN + 1];
+    char hook[16][PFS_HOOK_NAME_MAX + 1];
+    enum pfs_delivery_state state[16];
+    int attempts[16];
+    char body[16][128];
+};
+
+static int dlvs__cb(void *ctx, const struct pfs_delivery *d)
+{
+    struct dlvs *x = ctx;
+
+    if (x->n < 16) {
+        x->id[x->n] = d->id;
+        snprintf(x->event[x->n], sizeof(x->event[0]), "%s", d->event);
+        snprintf(x->hook[x->n], sizeof(x->hook[0]), "%s", d->hook);
+        x->state[x->n] = d->state;
+        x->attempts[x->n] = d->attempts;
+        snprintf(x->body[x->n], sizeof(x->body[0]), "%s", d->body ? d->body : "");
+    }
+    x->n++;
+    return 0;
+}
+
+static const char *const notify__hooks[] = {"ops", "pager"};
+
+static void crash__notify_add(struct pfs_store *c)
+{
+    struct pfs_notify_event ev = {"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "tamper", "T9",
+                                  "{\"id\":\"eeee\"}", 500};
+    struct pf_error err = {0};
+
+    if (pfs_store_notify_add(c, &ev, notify__hooks, 2, 500, &err) != 0)
+        _exit(3);
+}
+
+START_TEST(notify_queue_and_log)
+{
+    struct pfs_notify_event ev = {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "repair.state", "7",
+                                  "{\"id\":\"aaaa\"}", 1000};
+    struct pfs_attempt refused = {0, "connection refused", 3};
+    struct pfs_attempt ok = {204, "", 5};
+    struct pf_error err = {0};
+    struct dlvs d = {0};
+    int64_t next = 0, counts[PFS_DLV_COUNT];
+    bool any = true;
+
+    up(_i);
+    ck_assert_int_eq(pfs_store_notify_next(st, &next, &any), 0);
+    ck_assert(!any);
+    ck_assert_msg(pfs_store_notify_add(st, &ev, notify__hooks, 2, 1000, &err) == 0, "%s", err.msg);
+    /* One event id is stored once: a second add changes nothing. */
+    ck_assert_int_eq(pfs_store_notify_add(st, &ev, notify__hooks, 1, 1001, &err), PF_EEXIST);
+    ck_assert_int_eq(pfs_store_notify_due(st, 999, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 0);
+    ck_assert_int_eq(pfs_store_notify_due(st, 1000, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 2);
+    ck_assert_str_eq(d.event[0], ev.id);
+    ck_assert_str_eq(d.body[0], ev.body);
+    ck_assert_str_eq(d.hook[0], "ops");
+    ck_assert_str_eq(d.hook[1], "pager");
+    /* ops: refused, retried later; pager: delivered at once. */
+    ck_assert_int_eq(
+            pfs_store_notify_result(st, d.id[0], &refused, PFS_DLV_PENDING, 3000, 1010, &err), 0);
+    ck_assert_int_eq(pfs_store_notify_result(st, d.id[1], &ok, PFS_DLV_DELIVERED, 0, 1010, &err),
+                     0);
+    memset(&d, 0, sizeof(d));
+    ck_assert_int_eq(pfs_store_notify_due(st, 2000, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 0);
+    ck_assert_int_eq(pfs_store_notify_next(st, &next, &any), 0);
+    ck_assert(any);
+    ck_assert_int_eq(next, 3000);
+    /* Survives a reopen, same id and body, one attempt logged. */
+    reopen();
+    ck_assert_int_eq(pfs_store_notify_due(st, 3000, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_str_eq(d.event[0], ev.id);
+    ck_assert_str_eq(d.body[0], ev.body);
+    ck_assert_int_eq(d.attempts[0], 1);
+    ck_assert_int_eq(pfs_store_notify_result(st, d.id[0], &refused, PFS_DLV_FAILED, 0, 3010, &err),
+                     0);
+    ck_assert_int_eq(pfs_store_notify_counts(st, "ops", counts), 0);
+    ck_assert_int_eq(counts[PFS_DLV_FAILED], 1);
+    ck_assert_int_eq(counts[PFS_DLV_PENDING], 0);
+    ck_assert_int_eq(pfs_store_notify_counts(st, "pager", counts), 0);
+    ck_assert_int_eq(counts[PFS_DLV_DELIVERED], 1);
+    /* The log: newest first, by hook, paged by id. */
+    memset(&d, 0, sizeof(d));
+    ck_assert_int_eq(pfs_store_notify_log(st, NULL, 0, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 2);
+    ck_assert_int_gt(d.id[0], d.id[1]);
+    ck_assert_int_eq(d.state[0], PFS_DLV_DELIVERED);
+    ck_assert_int_eq(d.state[1], PFS_DLV_FAILED);
+    ck_assert_int_eq(d.attempts[1], 2);
+    memset(&d, 0, sizeof(d));
+    ck_assert_int_eq(pfs_store_notify_log(st, "ops", 0, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 1);
+    memset(&d, 0, sizeof(d));
+    ck_assert_int_eq(pfs_store_notify_log(st, NULL, 2, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_int_eq(d.id[0], 1);
+    /* An event stored by a process that then dies is there, deliveries due. */
+    crash_after(crash__notify_add);
+    memset(&d, 0, sizeof(d));
+    ck_assert_int_eq(pfs_store_notify_due(st, 500, 10, dlvs__cb, &d), 0);
+    ck_assert_int_eq(d.n, 2);
+    ck_assert_str_eq(d.event[0], "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee");
+    down();
+}
+END_TEST
+
+struct gauges {
+    int64_t terminals[8];
+    int64_t repairs_open;
+    int rollout_rows;
+};
+
+static int gauges__cb(void *ctx, enum pfs_gauge_family family, int64_t id, const char *label,
+                      int64_t n)
+{
+    struct gauges *g = ctx;
+
+    (void)id;
+    if (family == PFS_GAUGE_TERMINALS) {
+        for (int i = 0; pfs_term_state_names[i]; i++) {
+            if (label && strcmp(label, pfs_term_state_names[i]) == 0)
+                g->terminals[i] = n;
+        }
+    } else if (family == PFS_GAUGE_REPAIRS_OPEN) {
+        g->repairs_open = n;
+    } else {
+        g->rollout_rows++;
+    }
+    return 0;
+}
+
+START_TEST(metric_counts)
+{
+    struct pf_error err = {0};
+    struct gauges g = {0};
+    int64_t id = 0;
+
+    up(_i);
+    add("G1", "PX-500");
+    add("G2", "PX-500");
+    add("G3", "PX-500");
+    ck_assert_int_eq(pfs_store_device_revoke(st, "G3", &ops, 1100, &err), 0);
+    ck_assert_msg(pfs_store_repair_open(st, "G1", "printer", NULL, &sup, 1200, &id, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(pfs_store_gauges(st, gauges__cb, &g), 0);
+    /* Registered terminals only; a terminal never bound is in stock. */
+    ck_assert_int_eq(g.terminals[PFS_TERM_IN_STOCK] + g.terminals[PFS_TERM_IN_REPAIR], 2);
+    ck_assert_int_eq(g.repairs_open, 1);
+    ck_assert_int_eq(g.rollout_rows, 0);
+    down();
+}
+END_TEST
+
 /* --- rollouts (store_rollouts.h) ---
  *
  * Their cases come here, in the same shape: a START_TEST that calls up(_i)
@@ -2072,6 +2238,7 @@ static Suite *contract_suite(void)
             {"lifecycle", {merchants, terminals, swap, tamper_lock_and_repair, repairs, NULL}},
             {"updates", {updates, NULL}},
             {"diag", {diagnostics, repair_snapshot, NULL}},
+            {"notify", {notify_queue_and_log, metric_counts, NULL}},
     };
 
     for (size_t i = 0; i < CONTRACT_BACKENDS; i++) {

@@ -32,8 +32,9 @@
 #include "pfa/hal.h"
 #include "pf/clock.h"
 #include "pf/error.h"
+#include "pf/release.h"
 
-#define PFA_AGENT_VERSION "0.1.0"
+#define PFA_AGENT_VERSION PF_RELEASE_VERSION /* the release (CMake project version) */
 #define PFA_DEADLINE_NONE INT64_MAX
 
 struct pfa_agent;
