@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fleet/alerts.h"
+#include "lifecycle/lifectl.h"
 #include "pf/num.h"
 #include "pf/jsonv.h"
 #include "updates/updates.h"
@@ -353,8 +354,10 @@ void pfs_api_device_add(struct pfs_api *api, const struct pfs_api_call *call,
         pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
-    pfs_log_info(api->log, "api: %s (%s) registered %s model %s", actor.name, actor.role, d.serial,
-                 d.model);
+    pfs_log_info(api->log, "api: %s (%s) registered %s model %s%s%s", actor.name, actor.role,
+                 d.serial, d.model, d.merchant_id[0] ? " bound to merchant " : "", d.merchant_id);
+    if (d.merchant_id[0] && api->lifectl && pfs_lifectl_installed(api->lifectl, d.serial))
+        pfs_log_error(api->log, "api: %s: out of memory", d.serial);
     if (pfs_ingest_registered(api->ingest, d.serial))
         pfs_log_error(api->log, "api: %s: cache update failed", d.serial);
     if (api->changed)
@@ -456,7 +459,8 @@ void pfs_api_devices_import(struct pfs_api *api, const struct pfs_api_call *call
     }
     rc = pfs_store_device_import(api->store, api__csv_next, &c, &actor,
                                  pf_clock_wall_ms(api->clock), &count, &err);
-    if (rc == PF_EEXIST)
+    /* The store's refusals of a row (taken serial, merchant to bind) name no line. */
+    if (rc == PF_EEXIST || rc == PF_ENOENT || rc == PF_ESTATE)
         pf_error_prefix(&err, "line %d", c.line);
     if (rc) {
         pfs_api_error(resp, rc, "%s (nothing registered)", err.msg);
@@ -464,6 +468,8 @@ void pfs_api_devices_import(struct pfs_api *api, const struct pfs_api_call *call
     }
     if (pfs_ingest_registry_refresh(api->ingest))
         pfs_log_error(api->log, "api: import: cache refresh failed");
+    if (api->lifectl && pfs_lifectl_installed_reload(api->lifectl))
+        pfs_log_error(api->log, "api: import: lifecycle refresh failed");
     pfs_log_info(api->log, "api: %s (%s) imported %lld terminals", actor.name, actor.role,
                  (long long)count);
     pfs_api_json(resp, 200, json_pack("{s:I}", "added", (json_int_t)count));
