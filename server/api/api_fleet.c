@@ -7,11 +7,14 @@
 #include <limits.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fleet/alerts.h"
+#include "lifecycle/lifectl.h"
 #include "pf/num.h"
 #include "pf/jsonv.h"
+#include "store/store_lifecycle.h"
 #include "updates/updates.h"
 
 /* --- JSON of a terminal --- */
@@ -353,8 +356,10 @@ void pfs_api_device_add(struct pfs_api *api, const struct pfs_api_call *call,
         pfs_api_error(resp, rc, "%s", err.msg);
         return;
     }
-    pfs_log_info(api->log, "api: %s (%s) registered %s model %s", actor.name, actor.role, d.serial,
-                 d.model);
+    pfs_log_info(api->log, "api: %s (%s) registered %s model %s%s%s", actor.name, actor.role,
+                 d.serial, d.model, d.merchant_id[0] ? " bound to merchant " : "", d.merchant_id);
+    if (d.merchant_id[0] && api->lifectl && pfs_lifectl_installed(api->lifectl, d.serial))
+        pfs_log_error(api->log, "api: %s: out of memory", d.serial);
     if (pfs_ingest_registered(api->ingest, d.serial))
         pfs_log_error(api->log, "api: %s: cache update failed", d.serial);
     if (api->changed)
@@ -440,6 +445,107 @@ static int api__csv_next(void *ctx, struct pfs_device *d, struct pf_error *err)
     return 0;
 }
 
+/* The most bad lines one answer names; the rest are counted. */
+#define API__IMPORT_ERRORS_MAX 100
+
+/* A line's refusal: the store's answer for a serial, else what the parser said. */
+static int api__import_row_check(struct pfs_api *api, const struct pfs_device *d, json_t *seen,
+                                 int line, struct pf_error *err)
+{
+    json_t *prev = json_object_get(seen, d->serial);
+    struct pfs_device cur;
+    struct pfs_merchant m;
+    int rc;
+
+    if (prev)
+        return pf_error_set(err, PF_EEXIST, "line %d: serial %s: duplicate of line %d", line,
+                            d->serial, (int)json_integer_value(prev));
+    if (json_object_set_new(seen, d->serial, json_integer(line)))
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    rc = pfs_store_device_get(api->store, d->serial, &cur, NULL);
+    if (rc == 0)
+        return pf_error_set(err, PF_EEXIST, "line %d: serial %s: already registered%s", line,
+                            d->serial, cur.status == PFS_DEV_REVOKED ? " (revoked)" : "");
+    if (rc != PF_EUNKNOWN_SERIAL)
+        return pf_error_set(err, rc, "line %d: store: %s", line, pf_strerror(rc));
+    if (!d->merchant_id[0])
+        return 0;
+    rc = pfs_store_merchant_get(api->store, d->merchant_id, &m);
+    if (rc == PF_ENOENT)
+        return pf_error_set(err, rc, "line %d: merchant %s: no such merchant", line,
+                            d->merchant_id);
+    if (rc)
+        return pf_error_set(err, rc, "line %d: store: %s", line, pf_strerror(rc));
+    if (m.status != PFS_MERCHANT_ACTIVE)
+        return pf_error_set(err, PF_ESTATE,
+                            "line %d: merchant %s is %s: registration binds only to an active"
+                            " merchant",
+                            line, d->merchant_id, pfs_merchant_status_names[m.status]);
+    return 0;
+}
+
+/*
+ * Checks every line before anything is written, so one answer names every bad
+ * line: *answer is NULL if all are good, else the error object (status in
+ * *code: the first bad line's).
+ */
+static int api__import_check(struct pfs_api *api, const struct pfs_http_req *req, json_t **answer,
+                             int *code)
+{
+    struct api__csv c = {req->body, req->body + req->body_len, 0};
+    json_t *seen = json_object(), *lines = json_array();
+    size_t nbad = 0;
+    int rc = 0;
+
+    *answer = NULL;
+    *code = 0;
+    if (!seen || !lines) {
+        rc = PF_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        struct pfs_device d;
+        struct pf_error err = {0};
+        int step;
+
+        memset(&d, 0, sizeof(d));
+        step = api__csv_next(&c, &d, &err);
+        if (step == 0)
+            break;
+        if (step > 0)
+            step = api__import_row_check(api, &d, seen, c.line, &err);
+        if (step == PF_ENOMEM) {
+            rc = step;
+            goto out;
+        }
+        if (step == 0)
+            continue;
+        if (!*code)
+            *code = step;
+        if (nbad++ < API__IMPORT_ERRORS_MAX &&
+            json_array_append_new(lines,
+                                  json_pack("{s:i, s:s}", "line", c.line, "message", err.msg))) {
+            rc = PF_ENOMEM;
+            goto out;
+        }
+    }
+    if (nbad) {
+        char head[128];
+
+        snprintf(head, sizeof(head), "%zu bad line%s (nothing registered)%s", nbad,
+                 nbad == 1 ? "" : "s",
+                 nbad > API__IMPORT_ERRORS_MAX ? "; the first 100 are listed" : "");
+        *answer = json_pack("{s:s, s:s, s:O}", "error", pf_errname(*code), "message", head, "lines",
+                            lines);
+        if (!*answer)
+            rc = PF_ENOMEM;
+    }
+out:
+    json_decref(seen);
+    json_decref(lines);
+    return rc;
+}
+
 void pfs_api_devices_import(struct pfs_api *api, const struct pfs_api_call *call,
                             struct pfs_http_resp *resp)
 {
@@ -454,9 +560,24 @@ void pfs_api_devices_import(struct pfs_api *api, const struct pfs_api_call *call
         pfs_api_error(resp, PF_EPARSE, "body contains a NUL byte");
         return;
     }
+    {
+        json_t *answer = NULL;
+        int code = 0;
+
+        rc = api__import_check(api, req, &answer, &code);
+        if (rc) {
+            pfs_api_error(resp, rc, "import: %s", pf_strerror(rc));
+            return;
+        }
+        if (answer) {
+            pfs_api_json(resp, pfs_api_status(code), answer);
+            return;
+        }
+    }
     rc = pfs_store_device_import(api->store, api__csv_next, &c, &actor,
                                  pf_clock_wall_ms(api->clock), &count, &err);
-    if (rc == PF_EEXIST)
+    /* The store's refusals of a row (taken serial, merchant to bind) name no line. */
+    if (rc == PF_EEXIST || rc == PF_ENOENT || rc == PF_ESTATE)
         pf_error_prefix(&err, "line %d", c.line);
     if (rc) {
         pfs_api_error(resp, rc, "%s (nothing registered)", err.msg);
@@ -464,6 +585,8 @@ void pfs_api_devices_import(struct pfs_api *api, const struct pfs_api_call *call
     }
     if (pfs_ingest_registry_refresh(api->ingest))
         pfs_log_error(api->log, "api: import: cache refresh failed");
+    if (api->lifectl && pfs_lifectl_installed_reload(api->lifectl))
+        pfs_log_error(api->log, "api: import: lifecycle refresh failed");
     pfs_log_info(api->log, "api: %s (%s) imported %lld terminals", actor.name, actor.role,
                  (long long)count);
     pfs_api_json(resp, 200, json_pack("{s:I}", "added", (json_int_t)count));

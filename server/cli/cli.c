@@ -129,6 +129,20 @@ int pfc_call_raw(struct pfc_ctx *ctx, const char *method, const char *path,
     if (resp.len)
         parsed = json_loadb(resp.data, resp.len, 0, &jerr);
     if (resp.status < 200 || resp.status > 299) {
+        /* A refusal that lists its lines (the import): each on a line of its own. */
+        json_t *lines = json_object_get(parsed, "lines"), *l;
+        size_t i;
+
+        json_array_foreach(lines, i, l)
+        {
+            const char *m = json_string_value(json_object_get(l, "message"));
+            char clean[512];
+
+            if (m) {
+                pfc_text_clean(m, clean, sizeof(clean));
+                fprintf(ctx->io->err, "%s\n", clean);
+            }
+        }
         rc = pfc_api_error(resp.status, parsed, subject, ctx->have_token, err);
         goto out_release;
     }

@@ -81,7 +81,7 @@ static const struct pfc_opt device_add_opts[] = {
          .type = PFC_OPT_STR,
          .metavar = "ID",
          .body = "merchant_id",
-         .help = "merchant the terminal is bound to"},
+         .help = "bind the new terminal to this active merchant"},
         {0},
 };
 
@@ -96,7 +96,9 @@ static const struct pfc_opt device_opts[] = {
 };
 
 static const struct pfc_opt import_pos[] = {
-        {.name = "FILE", .type = PFC_OPT_STR, .help = "CSV: serial,model[,hw_rev[,merchant_id]]"},
+        {.name = "FILE",
+         .type = PFC_OPT_STR,
+         .help = "CSV: serial,model[,hw_rev[,merchant_id]] (a merchant binds)"},
         {0},
 };
 

@@ -198,6 +198,11 @@ int pfs_lifectl_installed(struct pfs_lifectl *lc, const char *serial)
     return 0;
 }
 
+int pfs_lifectl_installed_reload(struct pfs_lifectl *lc)
+{
+    return pfs_store_term_installed_each(lc->store, lifectl__installed_load, lc);
+}
+
 static bool lifectl__take_installed(struct pfs_lifectl *lc, const char *serial)
 {
     for (size_t i = 0; i < lc->ninst; i++) {

@@ -89,6 +89,9 @@ int pfs_lifectl_send(struct pfs_lifectl *lc, const char *serial, const char *id,
                      const char *reason) PF_WUR;
 /* A terminal was bound: its next report makes it active. */
 int pfs_lifectl_installed(struct pfs_lifectl *lc, const char *serial) PF_WUR;
+/* Many may have been bound at once (an import with merchants): tracks every
+ * installed terminal of the store. */
+int pfs_lifectl_installed_reload(struct pfs_lifectl *lc) PF_WUR;
 /* A terminal's pending command is gone (retired, scrapped). */
 void pfs_lifectl_forget(struct pfs_lifectl *lc, const char *serial);
 

@@ -82,7 +82,10 @@ struct pfs_actor {
     const char *role;
 };
 
-/* A registry entry. merchant_id and hw_rev are "" when not set. */
+/* A registry entry. hw_rev is "" when not set. merchant_id is the terminal's
+ * binding ("" when unbound; there is no other merchant): read from the
+ * lifecycle, and given to add/import it binds the new terminal to that
+ * merchant, which must exist and be active (the "bind" transition). */
 struct pfs_device {
     char serial[PF_SERIAL_MAX + 1];
     char model[PF_MODEL_MAX + 1];

@@ -1,5 +1,5 @@
 /*
- * store_notify.h - the durable side of webhook notifications (migration 010,
+ * store_notify.h - the durable side of webhook notifications (migration 011,
  * notify/notify.h): events, one delivery per subscribed hook, and the log of
  * every attempt.
  *

@@ -1121,6 +1121,110 @@ START_TEST(merchants)
 }
 END_TEST
 
+/* A merchant given at registration is the terminal's binding, nothing else:
+ * only an existing, active merchant; bound through the "bind" transition with
+ * its audit row; unbinding clears it. */
+START_TEST(registration_binds)
+{
+    struct pfs_merchant m = merchant("M1", "91110000000000001A");
+    struct pfs_device d, got;
+    struct pfs_term t;
+    struct pf_error err = {0};
+    enum pfs_merchant_status approved = PFS_MERCHANT_APPROVED;
+    struct audits a;
+
+    up(_i);
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), 0);
+    memset(&d, 0, sizeof(d));
+    snprintf(d.serial, sizeof(d.serial), "T1");
+    snprintf(d.model, sizeof(d.model), "PX-500");
+    snprintf(d.merchant_id, sizeof(d.merchant_id), "M-NOPE");
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), PF_ENOENT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "M-NOPE"));
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, NULL), PF_EUNKNOWN_SERIAL);
+    /* applied, then approved: not active, refused too */
+    snprintf(d.merchant_id, sizeof(d.merchant_id), "M1");
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), PF_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "M1"));
+    set_status("M1", approved);
+    ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), PF_ESTATE);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, NULL), PF_EUNKNOWN_SERIAL);
+    set_status("M1", PFS_MERCHANT_ACTIVE);
+    ck_assert_msg(pfs_store_device_add(st, &d, &ops, 1000, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "M1");
+    ck_assert_int_eq(pfs_store_term_get(st, "T1", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    a = audit_of("T1");
+    ck_assert_int_eq(a.n, 2);
+    ck_assert_str_eq(a.action[0], "terminal.bind");
+    ck_assert_str_eq(a.action[1], "device.add");
+    /* unbinding clears the one merchant there is */
+    ck_assert_int_eq(pfs_store_term_unbind(st, "T1", &ops, 2000, &err), 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "");
+    ck_assert_int_eq(pfs_store_term_bind(st, "T1", "M1", &ops, 3000, &err), 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "M1");
+    down();
+}
+END_TEST
+
+/* An import row with a merchant binds like add; a row naming a merchant that
+ * does not exist refuses the whole file. */
+struct import_pairs {
+    const char *const *rows; /* serial, merchant ("" none), ..., NULL */
+    int i;
+};
+
+static int import__pairs_next(void *ctx, struct pfs_device *d, struct pf_error *err)
+{
+    struct import_pairs *x = ctx;
+
+    (void)err;
+    if (!x->rows[x->i])
+        return 0;
+    snprintf(d->serial, sizeof(d->serial), "%s", x->rows[x->i]);
+    snprintf(d->merchant_id, sizeof(d->merchant_id), "%s", x->rows[x->i + 1]);
+    snprintf(d->model, sizeof(d->model), "PX-500");
+    x->i += 2;
+    return 1;
+}
+
+START_TEST(import_binds)
+{
+    static const char *const bad[] = {"I1", "M1", "I2", "M-NOPE", NULL};
+    static const char *const ok[] = {"I1", "M1", "I2", "", NULL};
+    struct pfs_merchant m = merchant("M1", "91110000000000001A");
+    struct import_pairs src = {bad, 0};
+    struct pfs_device got;
+    struct pf_error err = {0};
+    int64_t count = -1;
+
+    up(_i);
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m, &ops, 100, &err), 0);
+    set_status("M1", PFS_MERCHANT_ACTIVE);
+    ck_assert_int_eq(
+            pfs_store_device_import(st, import__pairs_next, &src, &ops, 1000, &count, &err),
+            PF_ENOENT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "M-NOPE"));
+    ck_assert_int_eq(count, 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "I1", NULL, NULL), PF_EUNKNOWN_SERIAL);
+    src.rows = ok;
+    src.i = 0;
+    ck_assert_int_eq(
+            pfs_store_device_import(st, import__pairs_next, &src, &ops, 1000, &count, &err), 0);
+    ck_assert_int_eq(count, 2);
+    ck_assert_int_eq(pfs_store_device_get(st, "I1", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "M1");
+    ck_assert_str_eq(audit_of("I1").action[0], "terminal.bind");
+    ck_assert_int_eq(pfs_store_device_get(st, "I2", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "");
+    down();
+}
+END_TEST
+
 /* --- store_lifecycle.h: terminals --- */
 
 static void bound_fleet(void)
@@ -2235,7 +2339,9 @@ static Suite *contract_suite(void)
              {open_and_schema, registry, import_all_or_nothing, admin_change_survives_crash,
               ingest_batch, ingest_crash_loses_batch_whole, alerts_and_summary, prune_and_expire,
               device_list_filters, transactions, NULL}},
-            {"lifecycle", {merchants, terminals, swap, tamper_lock_and_repair, repairs, NULL}},
+            {"lifecycle",
+             {merchants, registration_binds, import_binds, terminals, swap, tamper_lock_and_repair,
+              repairs, NULL}},
             {"updates", {updates, NULL}},
             {"diag", {diagnostics, repair_snapshot, NULL}},
             {"notify", {notify_queue_and_log, metric_counts, NULL}},

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/sqlite/store_migrations.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -117,6 +118,78 @@ START_TEST(newer_schema_refused)
 }
 END_TEST
 
+/* Migration 012: the registry's own merchant column goes. A terminal in stock
+ * whose merchant exists and is active is bound to it (with a history event
+ * and an audit row); every other value is cleared. */
+START_TEST(migration_merchant_becomes_binding)
+{
+    struct pfs_store *st;
+    struct pfs_device got;
+    sqlite3 *db;
+    char *msg = NULL;
+
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                                  " name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (const struct pfs_migration *m = pfs_migrations; m->sql && m->version < 12; m++) {
+        char rec[256];
+
+        ck_assert_msg(sqlite3_exec(db, m->sql, NULL, NULL, &msg) == SQLITE_OK, "%s", msg);
+        snprintf(rec, sizeof(rec), "INSERT INTO schema_migrations VALUES (%d, '%s', 0)", m->version,
+                 m->name);
+        ck_assert_int_eq(sqlite3_exec(db, rec, NULL, NULL, NULL), SQLITE_OK);
+    }
+    ck_assert_msg(
+            sqlite3_exec(db,
+                         "INSERT INTO merchants (id, name, uscc, mcc, address, contact_name,"
+                         " contact_phone, tz, settlement, fee_plan, status, created_ms, updated_ms)"
+                         " VALUES ('M-ACT', 'a', '91110000000000001A', '5411', 'x', 'y', 'z',"
+                         " 'Asia/Shanghai', 'T1', '[\"fees-1\"]', 'active', 1, 1),"
+                         " ('M-APP', 'b', '91110000000000002B', '5411', 'x', 'y', 'z',"
+                         " 'Asia/Urumqi', 'T1', '[]', 'approved', 1, 1);"
+                         "INSERT INTO devices (serial, model, merchant_id, status, created_ms)"
+                         " VALUES ('T1', 'PX', 'M-ACT', 'registered', 1),"
+                         " ('T2', 'PX', 'M-NOPE', 'registered', 1),"
+                         " ('T3', 'PX', 'M-APP', 'registered', 1),"
+                         " ('T4', 'PX', 'M-ACT', 'revoked', 1),"
+                         " ('T5', 'PX', NULL, 'registered', 1);",
+                         NULL, NULL, &msg) == SQLITE_OK,
+            "%s", msg);
+    sqlite3_close(db);
+
+    st = open_store();
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "M-ACT");
+    ck_assert_int_eq(pfs_store_device_get(st, "T2", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "");
+    ck_assert_int_eq(pfs_store_device_get(st, "T3", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "");
+    ck_assert_int_eq(pfs_store_device_get(st, "T4", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "");
+    ck_assert_int_eq(pfs_store_device_get(st, "T5", &got, NULL), 0);
+    ck_assert_str_eq(got.merchant_id, "");
+    pfs_store_close(st);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM terminals WHERE serial='T1' AND"
+                                " state='installed' AND merchant_id='M-ACT' AND"
+                                " tz='Asia/Shanghai' AND fee_plan='[\"fees-1\"]'"),
+                     1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM terminals"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM terminal_events WHERE serial='T1' AND"
+                                " kind='bind' AND merchant_id='M-ACT'"),
+                     1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit a JOIN audit_ref r ON"
+                                " r.audit_id = a.id WHERE a.action='terminal.bind' AND"
+                                " a.target='T1' AND r.merchant_id='M-ACT'"),
+                     1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_table_info('devices')"
+                                " WHERE name='merchant_id'"),
+                     0);
+}
+END_TEST
+
 START_TEST(registry_add_dup_revoke)
 {
     struct pfs_store *st = open_store();
@@ -126,12 +199,11 @@ START_TEST(registry_add_dup_revoke)
     snprintf(d.serial, sizeof(d.serial), "T1");
     snprintf(d.model, sizeof(d.model), "PX-500");
     snprintf(d.hw_rev, sizeof(d.hw_rev), "r2");
-    snprintf(d.merchant_id, sizeof(d.merchant_id), "M-7");
     ck_assert_int_eq(pfs_store_device_add(st, &d, &ops, 1000, &err), 0);
     ck_assert_int_eq(pfs_store_device_get(st, "T1", &got, NULL), 0);
     ck_assert_str_eq(got.model, "PX-500");
     ck_assert_str_eq(got.hw_rev, "r2");
-    ck_assert_str_eq(got.merchant_id, "M-7");
+    ck_assert_str_eq(got.merchant_id, "");
     ck_assert_int_eq(got.status, PFS_DEV_REGISTERED);
     ck_assert_int_eq(got.created_ms, 1000);
 
@@ -622,6 +694,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, migrations_idempotent);
     tcase_add_test(tc, newer_schema_refused);
+    tcase_add_test(tc, migration_merchant_becomes_binding);
     tcase_add_test(tc, registry_add_dup_revoke);
     tcase_add_test(tc, audit_append_only);
     tcase_add_test(tc, latest_state_ignores_late_reports);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/record_json.h"
+#include "store/sqlite/store_lifecycle_internal.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
@@ -60,8 +61,8 @@ int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
     rec.created_ms = now_ms;
     rec.revoked_ms = 0;
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO devices (serial, model, hw_rev, merchant_id, status,"
-                           " created_ms) VALUES (?1,?2,?3,?4,'registered',?5)",
+                           "INSERT INTO devices (serial, model, hw_rev, status, created_ms)"
+                           " VALUES (?1,?2,?3,'registered',?4)",
                            -1, &s, NULL) != SQLITE_OK) {
         rc = pfs_sqlite_fail(st->db, err, "device add");
         goto out_end;
@@ -69,8 +70,7 @@ int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
     sqlite3_bind_text(s, 1, rec.serial, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, rec.model, -1, SQLITE_STATIC);
     pfs_sqlite_bind_text(s, 3, rec.hw_rev);
-    pfs_sqlite_bind_text(s, 4, rec.merchant_id);
-    sqlite3_bind_int64(s, 5, now_ms);
+    sqlite3_bind_int64(s, 4, now_ms);
     rc = sqlite3_step(s) == SQLITE_DONE ? 0 : pfs_sqlite_fail(st->db, err, "device add");
     sqlite3_finalize(s);
     if (rc)
@@ -93,6 +93,9 @@ int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
         if (rc)
             pfs_sqlite_fail(st->db, err, "close alert");
     }
+    /* A merchant given at registration is a binding, nothing else. */
+    if (!rc && rec.merchant_id[0])
+        rc = life__bind(st, rec.serial, rec.merchant_id, true, actor, now_ms, err);
 out_end:
     free(after);
     return pfs_sqlite_end(st, rc, err);
@@ -111,8 +114,8 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
     if (rc)
         return rc;
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO devices (serial, model, hw_rev, merchant_id, status,"
-                           " created_ms) VALUES (?1,?2,?3,?4,'registered',?5)",
+                           "INSERT INTO devices (serial, model, hw_rev, status, created_ms)"
+                           " VALUES (?1,?2,?3,'registered',?4)",
                            -1, &ins, NULL) != SQLITE_OK) {
         rc = pfs_sqlite_fail(st->db, err, "import");
         goto out_end;
@@ -129,8 +132,7 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
         sqlite3_bind_text(ins, 1, d.serial, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 2, d.model, -1, SQLITE_STATIC);
         pfs_sqlite_bind_text(ins, 3, d.hw_rev);
-        pfs_sqlite_bind_text(ins, 4, d.merchant_id);
-        sqlite3_bind_int64(ins, 5, now_ms);
+        sqlite3_bind_int64(ins, 4, now_ms);
         step = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (step == SQLITE_CONSTRAINT) {
@@ -161,6 +163,11 @@ int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void 
         if (pfs_sqlite_step_done(close)) {
             rc = pfs_sqlite_fail(st->db, err, "close alert");
             break;
+        }
+        if (d.merchant_id[0]) {
+            rc = life__bind(st, d.serial, d.merchant_id, true, actor, now_ms, err);
+            if (rc)
+                break;
         }
         (*count)++;
     }

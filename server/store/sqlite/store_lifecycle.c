@@ -404,20 +404,6 @@ int life__lock_put(sqlite3 *db, const char *serial, bool want, const char *cmd, 
     return life__done(db, s, err, "terminal lock");
 }
 
-/* The registry's merchant column follows the binding, so device views show it. */
-int life__registry_merchant(sqlite3 *db, const char *serial, const char *merchant,
-                            struct pf_error *err)
-{
-    sqlite3_stmt *s;
-    int rc = life__prepare(db, "UPDATE devices SET merchant_id = ?2 WHERE serial = ?1", &s, err);
-
-    if (rc)
-        return rc;
-    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-    life__bind_text(s, 2, merchant);
-    return life__done(db, s, err, "registry merchant");
-}
-
 int life__get(struct pfs_store *st, const char *serial, struct pfs_term *t, struct pf_error *err)
 {
     int rc = pfs_store_term_get(st, serial, t);

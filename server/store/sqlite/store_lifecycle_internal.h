@@ -74,9 +74,10 @@ int life__state_put(sqlite3 *db, const char *serial, enum pfs_term_state to, int
                     struct pf_error *err);
 int life__lock_put(sqlite3 *db, const char *serial, bool want, const char *cmd, const char *reason,
                    struct pf_error *err);
-/* The registry's merchant column follows the binding, so device views show it. */
-int life__registry_merchant(sqlite3 *db, const char *serial, const char *merchant,
-                            struct pf_error *err);
+/* The bind transition inside an open transaction (pfs_store_term_bind, and
+ * registration with a merchant: registering accepts only an active one). */
+int life__bind(struct pfs_store *st, const char *serial, const char *merchant_id, bool registering,
+               const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err);
 /* Opens a repair record with the snapshot of its terminal. */
 int life__repair_insert(sqlite3 *db, const char *serial, const char *source, const char *reason,
                         const char *merchant, const char *replaced_by, const char *faults,

@@ -115,8 +115,6 @@ int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_r
 
             rc = life__row_put(db, serial, &r, now_ms, err);
             free(tags);
-            if (!rc && t.merchant_id[0])
-                rc = life__registry_merchant(db, serial, NULL, err);
         } else if (plan.to != t.state) {
             rc = life__state_put(db, serial, plan.to, now_ms, err);
         }

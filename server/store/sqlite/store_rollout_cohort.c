@@ -133,7 +133,7 @@ done:
     " s.fw_version, s.fee_version, m.id, m.mcc, m.region, t.tags, d.created_ms FROM devices d"     \
     " LEFT JOIN device_state s ON s.serial = d.serial"                                             \
     " LEFT JOIN terminals t ON t.serial = d.serial"                                                \
-    " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
+    " LEFT JOIN merchants m ON m.id = t.merchant_id"
 
 /* The same with the terminal's time zone (column 12), for previews. */
 #define RO__FULL_SQL_TZ                                                                            \

@@ -50,7 +50,9 @@ enum {
 
 /* The columns of a device view (store_devices.c reads them in this order). */
 #define PFS_SQLITE_DEV_COLS                                                                        \
-    "d.serial, d.model, d.hw_rev, d.merchant_id, d.status, d.created_ms, d.revoked_ms,"            \
+    "d.serial, d.model, d.hw_rev,"                                                                 \
+    " (SELECT tb.merchant_id FROM terminals tb WHERE tb.serial = d.serial), d.status,"             \
+    " d.created_ms, d.revoked_ms,"                                                                 \
     " s.serial IS NOT NULL, s.online, s.last_seen_ms, s.fw_version, s.fw_slot,"                    \
     " s.fee_version, b.ts_ms, b.model, b.hw_rev, b.boot, b.agent_version, b.selftest,"             \
     " h.seq, h.ts_ms, h.battery_pct, h.charging, h.net_type, h.signal_dbm, h.temp_c,"              \

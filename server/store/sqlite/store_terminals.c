@@ -47,8 +47,8 @@ int pfs_store_term_binding(struct pfs_store *st, const char *serial,
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
 }
 
-int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *merchant_id,
-                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int life__bind(struct pfs_store *st, const char *serial, const char *merchant_id, bool registering,
+               const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_merchant m;
@@ -58,26 +58,27 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     bool activate = false;
     int rc;
 
-    rc = pfs_sqlite_begin(st, now_ms, err);
-    if (rc)
-        return rc;
     rc = life__get(st, serial, &t, err);
     if (!rc)
         rc = pfs_life_bind(&t, &to, err);
     if (rc)
-        goto out_end;
+        goto out;
     rc = pfs_store_merchant_get(st, merchant_id, &m);
     if (rc == PF_ENOENT)
         rc = pf_error_set(err, PF_ENOENT, "merchant %s: no such merchant", merchant_id);
+    if (!rc && registering && m.status != PFS_MERCHANT_ACTIVE)
+        rc = pf_error_set(err, PF_ESTATE,
+                          "merchant %s is %s: registration binds only to an active merchant",
+                          merchant_id, pfs_merchant_status_names[m.status]);
     if (!rc)
         rc = pfs_life_bind_merchant(&m, &activate, err);
     if (rc)
-        goto out_end;
+        goto out;
     before = life__term_text(db, serial);
     fees = pfs_merchant_fee_plan_json(&m);
     if (!before || !fees) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
-        goto out_end;
+        goto out;
     }
     {
         char *tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", serial, 0);
@@ -86,8 +87,6 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
         rc = life__row_put(db, serial, &r, now_ms, err);
         free(tags);
     }
-    if (!rc)
-        rc = life__registry_merchant(db, serial, merchant_id, err);
     if (!rc && activate) {
         struct pfs_merchant act = m;
         char *mb = pfs_rec_merchant_text(&m), *ma;
@@ -109,9 +108,20 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     if (!rc)
         rc = life__audit_term(db, actor, now_ms, "terminal.bind", serial, before, NULL, merchant_id,
                               err);
-out_end:
+out:
     free(before);
     free(fees);
+    return rc;
+}
+
+int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *merchant_id,
+                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    int rc = pfs_sqlite_begin(st, now_ms, err);
+
+    if (rc)
+        return rc;
+    rc = life__bind(st, serial, merchant_id, false, actor, now_ms, err);
     return pfs_sqlite_end(st, rc, err);
 }
 
@@ -144,8 +154,6 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
         rc = life__row_put(db, serial, &r, now_ms, err);
         free(tags);
     }
-    if (!rc)
-        rc = life__registry_merchant(db, serial, NULL, err);
     if (!rc)
         rc = life__event(db, serial, now_ms, "unbind", (int)t.state, (int)to, t.merchant_id, NULL,
                          0, actor, NULL, err);
@@ -289,10 +297,6 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
         if (!rc)
             rc = life__row_put(db, old_serial, &orow, now_ms, err);
     }
-    if (!rc)
-        rc = life__registry_merchant(db, new_serial, o.merchant_id, err);
-    if (!rc)
-        rc = life__registry_merchant(db, old_serial, NULL, err);
     /* Rollout memberships and other per-terminal assignments move here. */
     if (!rc && hook)
         rc = hook(hook_ctx, &st->tx, old_serial, new_serial, err);
