@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config
       libuv1-dev libsqlite3-dev sqlite3 libjansson-dev libsodium-dev libarchive-dev
       libmicrohttpd-dev libcurl4-openssl-dev libssl-dev openssl check
       minisign time procps curl clang-format git
-      u-boot-tools libubootenv-tool grub-common)
+      u-boot-tools libubootenv-tool grub-common
+      help2man debhelper fakeroot lintian dpkg-dev adduser)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,4 +1,4 @@
--- 010_notify: webhook notifications. An event is stored once with the id its
+-- 011_notify: webhook notifications. An event is stored once with the id its
 -- receivers dedupe on; each hook subscribed to its kind gets one delivery row,
 -- retried with backoff until delivered or given up, and every attempt is kept
 -- in the delivery log. Written in the same transaction, so an event survives
