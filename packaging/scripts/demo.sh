@@ -89,6 +89,7 @@ sed -e "s|@ACL_FILE@|$run/broker/posfleet.acl|" -e "s|@USER@|$(id -un)|" \
     -e "s|@CRL_FILE@|$run/broker/crl.pem|" -e "s|@CERT_FILE@|$pki/broker.crt|" \
     -e "s|@KEY_FILE@|$pki/broker.key|" -e "s|@PERSIST_DIR@|$run/broker/data|" \
     -e "s|@ACL_PLUGIN@|$build/packaging/posfleet_acl.so|" \
+    -e "s|@PUB_RATE@|100|" -e "s|@PUB_BURST@|400|" \
     "$src/packaging/mosquitto/posfleet.conf.in" >"$run/broker/mosquitto.conf"
 OPENSSL_CONF="$src/packaging/mosquitto/openssl.cnf" \
     spawn mosquitto mosquitto -c "$run/broker/mosquitto.conf"

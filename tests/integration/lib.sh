@@ -291,6 +291,10 @@ pf_mqtt_sub_spawn() {
 # The ACL plugin (packaging/mosquitto/plugin) built in this build tree.
 PF_ACL_PLUGIN="$PF_BUILD/packaging/posfleet_acl.so"
 
+# The broker's per-terminal publish limit (plugin_opt_publish_rate / _burst).
+# Off (rate 0) unless PF_BROKER_PUB_RATE is set: the tests of posfleetd's own
+# ingest limit need the broker to forward a flood; test_broker_rate.sh and the
+# flood benchmark set it.
 pf__broker_config() {
     local conf="$1" bdir="$2" pki="$3" port="$4"
     [[ -f "$PF_ACL_PLUGIN" ]] ||
@@ -299,6 +303,8 @@ pf__broker_config() {
         -e "s|@ACL_PLUGIN@|$PF_ACL_PLUGIN|" \
         -e "s|@USER@|$(id -un)|" \
         -e "s|@PORT@|$port|" \
+        -e "s|@PUB_RATE@|${PF_BROKER_PUB_RATE:-0}|" \
+        -e "s|@PUB_BURST@|${PF_BROKER_PUB_BURST:-400}|" \
         -e "s|@BIND@|127.0.0.1|" \
         -e "s|@CAPATH@|$bdir/capath|" \
         -e "s|@CRL_FILE@|$bdir/crl.pem|" \

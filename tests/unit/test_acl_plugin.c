@@ -1,7 +1,9 @@
 /*
  * test_acl_plugin.c - the broker ACL plugin's policy: parsing posfleet.acl,
  * filter containment (+, #, $ topics, $share/GROUP/, empty levels, overlong
- * topics) and the read / write / subscribe decisions on the shipped ACL.
+ * topics) and the read / write / subscribe decisions on the shipped ACL; the
+ * per-client publish rate limit (token buckets, chunk requests apart, the
+ * table that forgets disconnected clients) and who it applies to.
  *
  * The policy code is libc-only and not part of any library the suites link,
  * so it is compiled in here; the same file is built into posfleet_acl.so.
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "../../packaging/mosquitto/plugin/acl_policy.c"
+#include "../../packaging/mosquitto/plugin/rate_limit.c"
 #include "pf/topic.h"
 #include "testutil.h"
 
@@ -518,6 +521,104 @@ START_TEST(retained_publish)
 }
 END_TEST
 
+/* A bucket starts full, refuses past its burst, refills at its rate and never
+ * above its burst; rate 0 is no limit; a clock going back refills nothing. */
+START_TEST(rate_bucket)
+{
+    struct pfrl_limit lim = {10, 5}, off = {0, 1};
+    struct pfrl_bucket b;
+    int i;
+
+    pfrl_bucket_init(&b, &lim, 1000);
+    for (i = 0; i < 5; i++)
+        ck_assert(pfrl_take(&b, &lim, 1000));
+    ck_assert(!pfrl_take(&b, &lim, 1000));
+    /* 10/s: one token per 100 ms, not before. */
+    ck_assert(!pfrl_take(&b, &lim, 1099));
+    ck_assert(pfrl_take(&b, &lim, 1100));
+    ck_assert(!pfrl_take(&b, &lim, 1100));
+    /* Refill in small steps loses nothing to rounding. */
+    for (i = 1; i <= 100; i++)
+        ck_assert_msg(!pfrl_take(&b, &lim, 1100 + (uint64_t)i) || i == 100, "token at %d", i);
+    /* ... the 100th millisecond above gave the next token: the bucket is empty again. */
+    ck_assert(!pfrl_take(&b, &lim, 1200));
+    /* A long silence fills it to the burst, not beyond. */
+    for (i = 0; i < 5; i++)
+        ck_assert(pfrl_take(&b, &lim, 1000000));
+    ck_assert(!pfrl_take(&b, &lim, 1000000));
+    /* The clock going back refills nothing. */
+    ck_assert(!pfrl_take(&b, &lim, 5));
+    ck_assert(!pfrl_take(&b, &lim, 1000000));
+    /* Rate 0: no limit. */
+    pfrl_bucket_init(&b, &off, 0);
+    for (i = 0; i < 10000; i++)
+        ck_assert(pfrl_take(&b, &off, 0));
+}
+END_TEST
+
+/* Over its limit a client is refused, another is not; chunk requests have a
+ * bucket of their own; a forgotten (disconnected) client leaves the table. */
+START_TEST(rate_table)
+{
+    struct pfrl_table t = {.report = {100, 3}, .chunk = {1000, 2}};
+    struct pfrl_client *c;
+    char id[32];
+    int i;
+
+    ck_assert(pfrl_is_chunkreq("pf/v1/dev/" A "/chunkreq"));
+    ck_assert(!pfrl_is_chunkreq("pf/v1/dev/" A "/health"));
+    ck_assert(!pfrl_is_chunkreq("pf/v1/dev/chunkreq/health"));
+    ck_assert(pfrl_is_chunkreq("chunkreq"));
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/health", 0, &c), 1);
+    ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/event", 0, &c), 0);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->id, A);
+    /* Another terminal is untouched. */
+    ck_assert_int_eq(pfrl_check(&t, B, "pf/v1/dev/" B "/health", 0, NULL), 1);
+    /* A's chunk requests still pass, up to their own burst. */
+    ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/chunkreq", 0, NULL), 1);
+    ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/chunkreq", 0, NULL), 1);
+    ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/chunkreq", 0, NULL), 0);
+    /* 10 ms later A has one report token. */
+    ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/health", 10, NULL), 1);
+    ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/health", 10, NULL), 0);
+    ck_assert_uint_eq(t.count, 2);
+    /* Disconnected: forgotten, and a reconnect starts full. */
+    pfrl_forget(&t, A);
+    pfrl_forget(&t, "never-seen");
+    ck_assert_uint_eq(t.count, 1);
+    ck_assert_int_eq(pfrl_check(&t, A, "pf/v1/dev/" A "/health", 10, NULL), 1);
+    /* Many clients: the table grows and each keeps its own bucket. */
+    for (i = 0; i < 5000; i++) {
+        snprintf(id, sizeof(id), "T%06d", i);
+        ck_assert_int_eq(pfrl_check(&t, id, "pf/v1/dev/x/health", 10, NULL), 1);
+    }
+    ck_assert_uint_eq(t.count, 5002);
+    for (i = 0; i < 5000; i++) {
+        snprintf(id, sizeof(id), "T%06d", i);
+        pfrl_forget(&t, id);
+    }
+    ck_assert_uint_eq(t.count, 2);
+    ck_assert_int_eq(pfrl_check(&t, B, "pf/v1/dev/" B "/health", 10, NULL), 1);
+    pfrl_table_release(&t);
+    ck_assert_uint_eq(t.count, 0);
+}
+END_TEST
+
+/* Only terminals are limited: posfleetd has a `user` block, terminals do not. */
+START_TEST(rate_who)
+{
+    struct pfacl_policy p = {0};
+
+    load_shipped(&p);
+    ck_assert(pfacl_is_service(&p, SV));
+    ck_assert(!pfacl_is_service(&p, A));
+    ck_assert(!pfacl_is_service(&p, NULL));
+    pfacl_policy_release(&p);
+}
+END_TEST
+
 static Suite *acl_suite(void)
 {
     Suite *s = suite_create("acl_plugin");
@@ -537,6 +638,9 @@ static Suite *acl_suite(void)
     tcase_add_test(tc, parse_rules);
     tcase_add_test(tc, parse_errors);
     tcase_add_test(tc, parse_limits);
+    tcase_add_test(tc, rate_bucket);
+    tcase_add_test(tc, rate_table);
+    tcase_add_test(tc, rate_who);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -409,3 +409,16 @@ bool pfacl_publish_allowed(const struct pfacl_policy *policy, const char *userna
 {
     return policy__decide(policy, username, clientid, PFACL_WRITE, topic, retain);
 }
+
+bool pfacl_is_service(const struct pfacl_policy *policy, const char *username)
+{
+    size_t i;
+
+    if (!username)
+        return false;
+    for (i = 0; i < policy->count; i++) {
+        if (policy->rules[i].user && strcmp(policy->rules[i].user, username) == 0)
+            return true;
+    }
+    return false;
+}

@@ -84,4 +84,9 @@ bool pfacl_allowed(const struct pfacl_policy *policy, const char *username, cons
 bool pfacl_publish_allowed(const struct pfacl_policy *policy, const char *username,
                            const char *clientid, const char *topic, bool retain);
 
+/* True when USERNAME has a `user` block in the policy: posfleetd and other
+ * service identities, never a terminal (terminals have only `pattern` rules).
+ * The plugin's publish rate limit applies to everyone else. */
+bool pfacl_is_service(const struct pfacl_policy *policy, const char *username);
+
 #endif
