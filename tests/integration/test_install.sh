@@ -5,7 +5,7 @@
 # generated pages and completion say what their sources say:
 #   - each binary's page lists every option of its --help;
 #   - posfleetd.conf(5) lists exactly the keys posfleetd's parser accepts
-#     (server/base/config.c);
+#     (server/base/config.c, config_notify.c);
 #   - the completion offers every command word of `posfleet --help`.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -70,16 +70,18 @@ for pair in posfleet-keys posfleet-pack; do
 done
 
 # posfleetd.conf(5): the keys of the page = the keys of the parser.
-conf_src="$PF_SRC/server/base/config.c"
+# config_notify.c parses notify.* and hook.NAME.<leaf> (the leaf after the last dot).
+conf_src=("$PF_SRC/server/base/config.c" "$PF_SRC/server/base/config_notify.c")
 src_keys=$( {
-    grep -oE '(STR|INT)\("[a-z_.]+"' "$conf_src" | sed -E 's/.*"(.*)"/\1/'
-    grep -oE 'strcmp\(key, "[a-z_.]+"\)' "$conf_src" | sed -E 's/.*"(.*)".*/\1/'
+    grep -hoE '(STR|INT)\("[a-z_.]+"' "${conf_src[@]}" | sed -E 's/.*"(.*)"/\1/'
+    grep -hoE 'strcmp\(key, "[a-z_.]+"\)' "${conf_src[@]}" | sed -E 's/.*"(.*)".*/\1/'
+    grep -hoE 'strcmp\(dot, "\.[a-z_]+"\)' "${conf_src[@]}" | sed -E 's/.*"\.(.*)".*/hook.NAME.\1/'
 } | sort -u)
 page_keys=$(man_text "$root/usr/share/man/man5/posfleetd.conf.5" | awk '/^\.TP/{getline; if ($1 == ".B") print $2}' | sort -u)
-[[ $(wc -l <<<"$src_keys") -ge 30 ]] || pf_fail "found only $(wc -l <<<"$src_keys") keys in config.c"
+[[ $(wc -l <<<"$src_keys") -ge 30 ]] || pf_fail "found only $(wc -l <<<"$src_keys") keys in the config parser"
 if [[ "$src_keys" != "$page_keys" ]]; then
     diff <(echo "$src_keys") <(echo "$page_keys") >&2 || true
-    pf_fail "posfleetd.conf.5 and server/base/config.c list different keys (< parser, > page)"
+    pf_fail "posfleetd.conf.5 and server/base/config*.c list different keys (< parser, > page)"
 fi
 pf_log "manual pages: options and $(wc -l <<<"$src_keys") configuration keys in sync"
 
