@@ -142,7 +142,7 @@ done:
     " coalesce(t.tz,'') FROM devices d"                                                            \
     " LEFT JOIN device_state s ON s.serial = d.serial"                                             \
     " LEFT JOIN terminals t ON t.serial = d.serial"                                                \
-    " LEFT JOIN merchants m ON m.id = coalesce(t.merchant_id, nullif(d.merchant_id,''))"
+    " LEFT JOIN merchants m ON m.id = t.merchant_id"
 
 /* Hands the candidates of s (RO__FULL_SQL's columns) to the rule; resets s. */
 static int ro__cohort_rows(sqlite3 *db, sqlite3_stmt *s, const struct pfs_ro_cohort_rule *r,
