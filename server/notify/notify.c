@@ -196,8 +196,9 @@ void pfs_notify_rollout(struct pfs_notify *n, int64_t rollout, const char *state
     if (strcmp(state, "paused") == 0)
         kind = PFS_EV_ROLLOUT_PAUSED;
     else if (strcmp(state, "completed") == 0)
-        kind = reason && strcmp(reason, "deadline") == 0 ? PFS_EV_ROLLOUT_EXPIRED
-                                                         : PFS_EV_ROLLOUT_COMPLETED;
+        kind = PFS_EV_ROLLOUT_COMPLETED;
+    else if (strcmp(state, "expired") == 0)
+        kind = PFS_EV_ROLLOUT_EXPIRED;
     else
         return;
     snprintf(subject, sizeof(subject), "%" PRId64, rollout);

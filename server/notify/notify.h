@@ -99,8 +99,8 @@ void pfs_notify_emit(struct pfs_notify *n, enum pfs_event_kind kind, const char 
                      json_t *data);
 
 /* A rollout's state change by the scheduler: paused, completed, or expired
- * (completed because its deadline passed, reason "deadline"). Other changes
- * are not notified. */
+ * (its deadline passed before the last stage completed). Other changes are
+ * not notified. */
 void pfs_notify_rollout(struct pfs_notify *n, int64_t rollout, const char *state,
                         const char *reason, const char *detail);
 /* A repair record of serial moved to state. */

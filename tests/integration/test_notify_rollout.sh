@@ -5,7 +5,7 @@
 # posfleetd and posfleet-sim:
 #   1. a one-stage rollout that installs everywhere sends rollout.completed;
 #   2. a rollout whose maintenance window never opens before its deadline sends
-#      rollout.expired (completed by the deadline, members skipped);
+#      rollout.expired (the rollout ends expired, members skipped);
 #   the hook subscribed to rollouts only gets nothing else.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -57,7 +57,7 @@ deadline=$(date -u -d '+20 seconds' +%Y-%m-%dT%H:%M:%SZ)
 pf_cli --json rollout create "$fw3" --stages 100% --soak 1s --window "$from-$to" \
     --deadline "$deadline" >"$RO_WORK/c2.json"
 id2=$(pf_json_get '$.id' <"$RO_WORK/c2.json")
-pf_wait_for 60 "rollout $id2 to end at its deadline" ro_state_is "$id2" completed
+pf_wait_for 60 "rollout $id2 to end at its deadline" ro_state_is "$id2" expired
 pf_wait_for 20 "rollout.expired for $id2 delivered" got rollout.expired "$id2"
 got rollout.completed "$id2" && pf_fail "rollout $id2 was notified as completed, not expired"
 python3 - "$RLOG" <<'PY' || pf_fail "the rollout hook got other kinds or unsigned requests"

@@ -171,7 +171,7 @@ START_TEST(events_to_subscribed_hooks)
     pfs_notify_rollout(&n, 4, "paused", "failure_rate", "3 of 10 failed");
     pfs_notify_rollout(&n, 4, "running", NULL, NULL); /* not notified */
     pfs_notify_rollout(&n, 5, "completed", NULL, NULL);
-    pfs_notify_rollout(&n, 6, "completed", "deadline", "members never reached are skipped");
+    pfs_notify_rollout(&n, 6, "expired", "deadline", "members never reached are skipped");
     ck_assert_int_eq(pfs_store_notify_log(st, NULL, 0, 100, seen_cb, &s), 0);
     ck_assert_int_eq(s.n, 4);
     /* newest first */
