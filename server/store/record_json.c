@@ -103,3 +103,53 @@ char *pfs_rec_swap_provision_text(const char *old_serial, const char *fee_plan, 
                                "swap", "since_ms", (json_int_t)now_ms),
                      0);
 }
+
+char *pfs_rec_rollout_create_text(int64_t id, const char *name, const char *bundle,
+                                  const char *kind, const char *version, int64_t members,
+                                  const size_t *targets, size_t ntargets)
+{
+    json_t *tj = json_array();
+
+    for (size_t k = 0; tj && k < ntargets; k++)
+        json_array_append_new(tj, json_integer((json_int_t)targets[k]));
+    return rec__dump(json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o}", "id", (json_int_t)id, "name",
+                               name, "bundle", bundle, "kind", kind, "version", version, "members",
+                               (json_int_t)members, "targets", tj),
+                     JSON_SORT_KEYS);
+}
+
+char *pfs_rec_counts_text(const struct pfs_rec_count *c, size_t n, const char *const *zero,
+                          size_t nzero)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o && i < n; i++)
+        json_object_set_new(o, c[i].status, json_integer((json_int_t)c[i].n));
+    for (size_t k = 0; o && k < nzero; k++) {
+        if (!json_object_get(o, zero[k]))
+            json_object_set_new(o, zero[k], json_integer(0));
+    }
+    return rec__dump(o, JSON_SORT_KEYS);
+}
+
+char *pfs_rec_rollout_change_text(const char *from, const char *to, const char *reason,
+                                  const char *detail, const char *bundle, const char *counts)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s*, s:s*, s:s*}", "from", from, "to", to, "reason", reason,
+                          "detail", detail, "bundle", bundle);
+    json_t *cj = o && counts ? rec__load(counts) : NULL;
+
+    if (cj)
+        json_object_set_new(o, "counts", cj);
+    return rec__dump(o, JSON_SORT_KEYS);
+}
+
+char *pfs_rec_member_before_text(const char *status)
+{
+    return rec__dump(json_pack("{s:s}", "status", status), JSON_SORT_KEYS);
+}
+
+char *pfs_rec_member_after_text(const char *status, const char *reason)
+{
+    return rec__dump(json_pack("{s:s, s:s}", "status", status, "reason", reason), JSON_SORT_KEYS);
+}

@@ -2,7 +2,9 @@
  * record_json.h - the JSON text a store backend writes, built once for every
  * backend: the before/after of audit rows (a terminal, a repair, a merchant,
  * a registry entry, a swap, a diagnostic request, an uploaded bundle, an
- * offer), the snapshot a repair keeps of its terminal and
+ * offer, a rollout's creation and changes, a rollout member's move), the
+ * outcome counts a rollout keeps, the snapshot a repair keeps of its
+ * terminal and
  * the provision a swapped-in terminal gets. A backend loads rows into the
  * records of store.h / store_lifecycle.h and stores the text it gets here,
  * so a second backend prints identical audit rows without copying code and
@@ -16,6 +18,7 @@
 #ifndef PFS_RECORD_JSON_H
 #define PFS_RECORD_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lifecycle/merchant.h"
@@ -45,5 +48,30 @@ char *pfs_rec_swap_after_text(const char *old_term, const char *new_term, const 
 /* The provisioning record of a terminal swapped in for old_serial: where it
  * came from, old's fee plan (JSON array text; NULL: none), why and when. */
 char *pfs_rec_swap_provision_text(const char *old_serial, const char *fee_plan, int64_t now_ms);
+
+/* A rollout's "rollout.create" row: its id, name, bundle (id, kind, version),
+ * members planned and the cumulative member target of each of ntargets
+ * stages, keys sorted. */
+char *pfs_rec_rollout_create_text(int64_t id, const char *name, const char *bundle,
+                                  const char *kind, const char *version, int64_t members,
+                                  const size_t *targets, size_t ntargets);
+/* One status total of a rollout's members. */
+struct pfs_rec_count {
+    const char *status;
+    int64_t n;
+};
+/* Member totals by status {"<status>":n,...}, keys sorted: the n counts, then
+ * each of the nzero statuses in zero that is not among them with 0 (NULL, 0:
+ * none added). */
+char *pfs_rec_counts_text(const struct pfs_rec_count *c, size_t n, const char *const *zero,
+                          size_t nzero);
+/* A "rollout.<action>" row: the state from and to, the reason, detail and
+ * bundle (left out when NULL) and counts (pfs_rec_counts_text; NULL: left
+ * out), keys sorted. */
+char *pfs_rec_rollout_change_text(const char *from, const char *to, const char *reason,
+                                  const char *detail, const char *bundle, const char *counts);
+/* A member's move: before {"status"}, after {"status","reason"}. */
+char *pfs_rec_member_before_text(const char *status);
+char *pfs_rec_member_after_text(const char *status, const char *reason);
 
 #endif

@@ -25,8 +25,8 @@
  *    synchronous=FULL and write an audit row (actor, role, action, target,
  *    before and after as JSON) in the same transaction: committed when the
  *    call returns 0, and nothing at all written when it fails. The JSON is
- *    built from records by store/record_json.h, so every backend writes the
- *    same (the rollout rows are still packed by the SQLite backend itself).
+ *    built from records by store/record_json.h, rollout rows and counts
+ *    included, so every backend writes the same.
  * Reads see the open batch and the open transaction.
  *
  * Transactions: domain code that composes several store calls into one

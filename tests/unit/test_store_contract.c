@@ -26,12 +26,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rollouts/rollout_def.h"
+#include "rollouts/rollout_member.h"
 #include "store/record_json.h"
 #include "store/store.h"
 #include "store/store_diag.h"
 #include "store/store_lifecycle.h"
 #include "store/store_metrics.h"
 #include "store/store_notify.h"
+#include "store/store_rollouts.h"
 #include "store/store_updates.h"
 #include "testutil.h"
 
@@ -2328,6 +2331,66 @@ END_TEST
  * Their cases come here, in the same shape: a START_TEST that calls up(_i)
  * and down(), added to the "rollouts" case of contract_suite() below. */
 
+/* A rollout's creation and an action on it are audited as record_json.h
+ * prints them. */
+START_TEST(rollout_audit)
+{
+    char bid[PF_B2_HEX_LEN + 1], def[256];
+    struct pfs_bundle_rec b;
+    struct pfs_ro_def d;
+    struct pfs_ro_plan_stats stats;
+    struct pfs_ro_change abort = {1u << PFS_RO_RUNNING, PFS_RO_ABORTED, -1,  "abort",
+                                  "bad batch",          NULL,           NULL};
+    struct pfs_rec_count skipped = {"skipped", 3};
+    struct pf_error err = {0};
+    struct audits a;
+    bool created = false;
+    size_t targets[1] = {3};
+    int64_t id = 0;
+    json_t *o;
+    char *want, *counts;
+
+    up(_i);
+    add("T1", "PX-500");
+    add("T2", "PX-500");
+    add("T3", "PX-500");
+    snprintf(bid, sizeof(bid), "%064d", 1);
+    b = bundle(bid);
+    snprintf(b.hw_revs, sizeof(b.hw_revs), "A,B");
+    ck_assert_int_eq(pfs_store_bundle_put(st, &b, &ops, 100, &created, &err), 0);
+    snprintf(def, sizeof(def),
+             "{\"name\":\"r1\",\"bundle\":\"%s\",\"stages\":[\"100%%\"],"
+             "\"cohort\":{\"serials\":[\"T1\",\"T2\",\"T3\"]}}",
+             bid);
+    o = json_loads(def, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(pfs_ro_def_parse(o, 1000, &d, &err), 0);
+    json_decref(o);
+    ck_assert_msg(pfs_store_rollout_create(st, &d, &b, def, &ops, 2000, &id, &stats, &err) == 0,
+                  "%s", err.msg);
+    pfs_ro_def_release(&d);
+    ck_assert_int_eq(pfs_store_rollout_change(st, id, &abort, &ops, 2100, &err), 0);
+    a = audit_of("rollout/1");
+    ck_assert_int_eq(a.n, 2);
+    ck_assert_str_eq(a.action[0], "rollout.abort");
+    ck_assert_str_eq(a.action[1], "rollout.create");
+    want = pfs_rec_rollout_create_text(id, "r1", bid, "firmware", "2.0.0", 3, targets, 1);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_str_eq(a.after_text[1], want);
+    free(want);
+    counts = pfs_rec_counts_text(&skipped, 1, pfs_ro_member_names, PFS_ROM_COUNT);
+    ck_assert_ptr_nonnull(counts);
+    want = pfs_rec_rollout_change_text("running", "aborted", "bad batch", NULL, NULL, counts);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_str_eq(a.after_text[0], want);
+    ck_assert_ptr_nonnull(strstr(want, "\"skipped\":3"));
+    ck_assert_ptr_nonnull(strstr(want, "\"installed\":0"));
+    free(want);
+    free(counts);
+    down();
+}
+END_TEST
+
 static Suite *contract_suite(void)
 {
     Suite *s = suite_create("store_contract");
@@ -2345,6 +2408,7 @@ static Suite *contract_suite(void)
             {"updates", {updates, NULL}},
             {"diag", {diagnostics, repair_snapshot, NULL}},
             {"notify", {notify_queue_and_log, metric_counts, NULL}},
+            {"rollouts", {rollout_audit, NULL}},
     };
 
     for (size_t i = 0; i < CONTRACT_BACKENDS; i++) {

@@ -17,6 +17,7 @@
 
 #include "rollouts/rollout_member.h"
 #include "rollouts/rollout_plan.h"
+#include "store/record_json.h"
 #include "store/sqlite/store_rollouts_internal.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
@@ -350,7 +351,7 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     size_t targets[PFS_RO_STAGES_MAX];
     struct timespec t0;
     const char *kind = pf_bundle_kind_names[b->kind];
-    json_t *after = NULL, *tj;
+    char *after = NULL;
     int rc;
 
     memset(stats, 0, sizeof(*stats));
@@ -399,7 +400,6 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
         (rc = pfs_store_ro_members_insert(db, *id, &c, 0, err)) ||
         (rc = pfs_store_ro_plan_write(db, *id, &c, d->nstages, err)))
         goto out;
-    tj = json_array();
     for (size_t k = 0; !rc && k < d->nstages; k++) {
         const struct pfs_ro_stage *sd = &d->stages[k];
         int64_t n = (int64_t)(targets[k] - (k ? targets[k - 1] : 0));
@@ -413,8 +413,6 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
                 k == 0 && d->start_ms <= now_ms && !d->awaiting_approval ? now_ms : (int64_t)0);
         if (!rc)
             rc = pfs_store_ro_count_add(db, *id, (int)k, "pending", n);
-        if (tj)
-            json_array_append_new(tj, json_integer((json_int_t)targets[k]));
     }
     /* Terminals that already run the version are members from the start,
      * `already`, in the first stage (rollout_plan.h). */
@@ -426,25 +424,23 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     if (!rc && co.nalready)
         rc = pfs_store_ro_count_add(db, *id, 0, "already", (int64_t)co.nalready);
     if (rc) {
-        json_decref(tj);
         pf_error_set(err, rc, "store: stages: %s", sqlite3_errmsg(db));
         goto out;
     }
-    after = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o}", "id", (json_int_t)*id, "name", d->name,
-                      "bundle", b->id, "kind", kind, "version", b->version, "members",
-                      (json_int_t)c.n, "targets", tj ? tj : json_array());
+    after = pfs_rec_rollout_create_text(*id, d->name, b->id, kind, b->version, (int64_t)c.n,
+                                        targets, d->nstages);
     {
         char target[32];
 
         snprintf(target, sizeof(target), "rollout/%" PRId64, *id);
-        rc = after ? pfs_store_audit_row(db, actor, now_ms, "rollout.create", target, after)
+        rc = after ? pfs_store_audit_text(db, actor, now_ms, "rollout.create", target, after)
                    : PF_ENOMEM;
     }
     if (rc)
         pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
     stats->insert_ms = ro__ms_since(&t0);
 out:
-    json_decref(after);
+    free(after);
     pfs_store_ro_rows_free(&c);
     pfs_ro_cohort_release(&co);
     return pfs_sqlite_end(st, rc, err);

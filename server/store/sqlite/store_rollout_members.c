@@ -16,6 +16,7 @@
 
 #include "rollouts/rollout_member.h"
 #include "rollouts/rollout_plan.h"
+#include "store/record_json.h"
 #include "store/sqlite/store_rollouts_internal.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
@@ -364,7 +365,6 @@ int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *s
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char target[32], act[48];
-    json_t *before = NULL, *after = NULL;
     char *btext = NULL, *atext = NULL;
     int rc;
 
@@ -411,10 +411,8 @@ int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *s
     }
     snprintf(target, sizeof(target), "rollout/%" PRId64, id);
     snprintf(act, sizeof(act), "rollout.member.%s", action);
-    before = json_pack("{s:s}", "status", pfs_ro_member_names[*from]);
-    after = json_pack("{s:s, s:s}", "status", pfs_ro_member_names[*to], "reason", reason);
-    btext = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    atext = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    btext = pfs_rec_member_before_text(pfs_ro_member_names[*from]);
+    atext = pfs_rec_member_after_text(pfs_ro_member_names[*to], reason);
     if (!btext || !atext) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out;
@@ -425,8 +423,6 @@ int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *s
         rc = pfs_sqlite_audit_write(db, &a, err);
     }
 out:
-    json_decref(before);
-    json_decref(after);
     free(btext);
     free(atext);
     return pfs_sqlite_end(st, rc, err);

@@ -18,6 +18,7 @@
 
 #include "rollouts/rollout_member.h"
 #include "rollouts/rollout_plan.h"
+#include "store/record_json.h"
 #include "store/sqlite/store_rollouts_internal.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
@@ -202,27 +203,45 @@ int pfs_store_rollout_failures(struct pfs_store *st, int64_t id, pfs_ro_reason_c
     return rc;
 }
 
-/* Outcome totals now, as the JSON object stored in rollouts.base. */
-static char *ro__base_json(sqlite3 *db, int64_t id)
+/* Outcome totals now as JSON text (pfs_rec_counts_text, statuses in zero
+ * that have none at 0): the object stored in rollouts.base. NULL on
+ * failure. */
+static char *ro__base_json(sqlite3 *db, int64_t id, const char *const *zero, size_t nzero)
 {
     sqlite3_stmt *s;
-    json_t *o = json_object();
-    char *text;
+    struct pfs_rec_count *c = NULL, *grown;
+    size_t n = 0, cap = 0;
+    char *text = NULL;
+    bool ok = true;
 
-    if (!o || sqlite3_prepare_v2(db,
-                                 "SELECT status, sum(n) FROM rollout_counts WHERE rollout = ?1"
-                                 " GROUP BY status",
-                                 -1, &s, NULL) != SQLITE_OK) {
-        json_decref(o);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT status, sum(n) FROM rollout_counts WHERE rollout = ?1"
+                           " GROUP BY status",
+                           -1, &s, NULL) != SQLITE_OK)
         return NULL;
-    }
     sqlite3_bind_int64(s, 1, id);
-    while (sqlite3_step(s) == SQLITE_ROW)
-        json_object_set_new(o, (const char *)sqlite3_column_text(s, 0),
-                            json_integer(sqlite3_column_int64(s, 1)));
+    while (ok && sqlite3_step(s) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(s, 0);
+
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            grown = realloc(c, cap * sizeof(*c));
+            if (!grown) {
+                ok = false;
+                break;
+            }
+            c = grown;
+        }
+        c[n].status = status ? strdup(status) : NULL;
+        c[n].n = sqlite3_column_int64(s, 1);
+        ok = c[n++].status != NULL;
+    }
     sqlite3_finalize(s);
-    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
+    if (ok)
+        text = pfs_rec_counts_text(c, n, zero, nzero);
+    for (size_t i = 0; i < n; i++)
+        free((char *)c[i].status);
+    free(c);
     return text;
 }
 
@@ -269,7 +288,7 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
     char *base = NULL;
     int cur, rc;
     bool stops, ends;
-    json_t *after;
+    char *after, *counts;
 
     if ((rc = pfs_sqlite_begin(st, now_ms, err)))
         return rc;
@@ -291,7 +310,8 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
     }
     /* The reason of a stop (pause, abort, expiry) is kept for the card and JSON. */
     stops = c->to == PFS_RO_PAUSED || c->to == PFS_RO_ABORTED || c->to == PFS_RO_EXPIRED;
-    if (c->to == PFS_RO_RUNNING && cur == PFS_RO_PAUSED && !(base = ro__base_json(db, id))) {
+    if (c->to == PFS_RO_RUNNING && cur == PFS_RO_PAUSED &&
+        !(base = ro__base_json(db, id, NULL, 0))) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out;
     }
@@ -353,30 +373,21 @@ int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_
         goto out;
     }
     if (actor) {
-        after = json_pack("{s:s, s:s, s:s*, s:s*, s:s*}", "from", state, "to",
-                          pfs_ro_state_names[c->to], "reason", c->reason, "detail", c->detail,
-                          "bundle", c->override_bundle);
         /* A rollout that ends says how it ended: its exact counts per status. */
-        if (after && ends && c->to != PFS_RO_ROLLING_BACK) {
-            char *counts = ro__base_json(db, id);
-            json_t *cj = counts ? json_loads(counts, 0, NULL) : NULL;
-
-            free(counts);
-            for (int k = 0; cj && k < PFS_ROM_COUNT; k++) {
-                if (!json_object_get(cj, pfs_ro_member_names[k]))
-                    json_object_set_new(cj, pfs_ro_member_names[k], json_integer(0));
-            }
-            if (cj)
-                json_object_set_new(after, "counts", cj);
-        }
+        counts = ends && c->to != PFS_RO_ROLLING_BACK
+                         ? ro__base_json(db, id, pfs_ro_member_names, PFS_ROM_COUNT)
+                         : NULL;
+        after = pfs_rec_rollout_change_text(state, pfs_ro_state_names[c->to], c->reason, c->detail,
+                                            c->override_bundle, counts);
+        free(counts);
         snprintf(target, sizeof(target), "rollout/%" PRId64, id);
         {
             char action[48];
 
             snprintf(action, sizeof(action), "rollout.%s", c->action);
-            rc = after ? pfs_store_audit_row(db, actor, now_ms, action, target, after) : PF_ENOMEM;
+            rc = after ? pfs_store_audit_text(db, actor, now_ms, action, target, after) : PF_ENOMEM;
         }
-        json_decref(after);
+        free(after);
         if (rc)
             pf_error_set(err, rc, "store: audit: %s", sqlite3_errmsg(db));
     }

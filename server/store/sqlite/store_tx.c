@@ -217,14 +217,21 @@ int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_
                         const char *action, const char *target, json_t *after)
 {
     char *text = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    struct pfs_sqlite_audit a = {actor, now_ms, action, target, NULL, text, NULL, NULL, NULL};
     int rc;
 
     if (after && !text)
         return PF_ENOMEM;
-    rc = pfs_sqlite_audit_write(db, &a, NULL);
+    rc = pfs_store_audit_text(db, actor, now_ms, action, target, text);
     free(text);
     return rc;
+}
+
+int pfs_store_audit_text(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
+                         const char *action, const char *target, const char *after)
+{
+    struct pfs_sqlite_audit a = {actor, now_ms, action, target, NULL, after, NULL, NULL, NULL};
+
+    return pfs_sqlite_audit_write(db, &a, NULL);
 }
 
 /* --- rows shared by plain and rollout offers --- */

@@ -61,6 +61,9 @@ int pfs_sqlite_audit_write_cached(sqlite3 *db, const struct pfs_sqlite_audit *a,
 /* An audit row with only an after (a JSON value, dumped with sorted keys). */
 int pfs_store_audit_row(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
                         const char *action, const char *target, json_t *after) PF_WUR;
+/* The same with the after already as JSON text (store/record_json.h). */
+int pfs_store_audit_text(sqlite3 *db, const struct pfs_actor *actor, int64_t now_ms,
+                         const char *action, const char *target, const char *after) PF_WUR;
 
 /* The rows of an offer (update_offers, update_state), inside a transaction:
  * written by a plain offer (store_updates_sqlite.c) and a rollout's. */
