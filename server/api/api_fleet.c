@@ -679,7 +679,6 @@ void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
 
 struct api__audit {
     json_t *arr;
-    int64_t last_id;
 };
 
 static int api__audit_cb(void *ctx, const struct pfs_audit *a)
@@ -694,7 +693,6 @@ static int api__audit_cb(void *ctx, const struct pfs_audit *a)
 
     if (!o || json_array_append_new(l->arr, o))
         return PF_ENOMEM;
-    l->last_id = a->id;
     return 0;
 }
 
@@ -703,8 +701,7 @@ void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct 
     const struct pfs_http_req *req = call->req;
     struct api__audit l = {0};
     const char *target = pfs_http_query(req, "target");
-    const char *v;
-    int64_t limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int64_t limit, before;
     int rc;
 
     /* A search by terminal, merchant or time is lifecycle's (api_lifecycle.c). */
@@ -713,16 +710,8 @@ void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct 
         pfs_api_audit_query(api, call, resp);
         return;
     }
-    v = pfs_http_query(req, "limit");
-    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+    if (pfs_api_page_args(req, resp, "an audit id", &limit, &before))
         return;
-    }
-    v = pfs_http_query(req, "before");
-    if (v && pf_parse_i64(v, 1, INT64_MAX, &before)) {
-        pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
-        return;
-    }
     l.arr = json_array();
     if (!l.arr) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
@@ -735,15 +724,7 @@ void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct 
         pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
         return;
     }
-    if (json_array_size(l.arr) > (size_t)limit) {
-        json_array_remove(l.arr, (size_t)limit);
-        l.last_id =
-                json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
-        pfs_api_json(resp, 200,
-                     json_pack("{s:o, s:I}", "audit", l.arr, "next", (json_int_t)l.last_id));
-    } else {
-        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
-    }
+    pfs_api_page_answer(resp, "audit", l.arr, limit);
 }
 
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,

@@ -61,7 +61,6 @@ void pfs_api_hooks_list(struct pfs_api *api, const struct pfs_api_call *call,
 
 struct hooks__log {
     json_t *arr;
-    int64_t last_id;
 };
 
 static int hooks__log_cb(void *ctx, const struct pfs_delivery *d)
@@ -77,7 +76,6 @@ static int hooks__log_cb(void *ctx, const struct pfs_delivery *d)
 
     if (!o || json_array_append_new(l->arr, o))
         return PF_ENOMEM;
-    l->last_id = d->id;
     return 0;
 }
 
@@ -85,25 +83,17 @@ void pfs_api_hooks_log(struct pfs_api *api, const struct pfs_api_call *call,
                        struct pfs_http_resp *resp)
 {
     const struct pfs_http_req *req = call->req;
-    const char *hook = pfs_http_query(req, "hook"), *v;
+    const char *hook = pfs_http_query(req, "hook");
     struct hooks__log l = {0};
-    int64_t limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int64_t limit, before;
     int rc;
 
     if (hook && (!hook[0] || strlen(hook) > PFS_HOOK_NAME_MAX)) {
         pfs_api_error(resp, PF_EINVAL, "hook: a hook name of 1..%d characters", PFS_HOOK_NAME_MAX);
         return;
     }
-    v = pfs_http_query(req, "limit");
-    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+    if (pfs_api_page_args(req, resp, "a delivery id", &limit, &before))
         return;
-    }
-    v = pfs_http_query(req, "before");
-    if (v && pf_parse_i64(v, 1, INT64_MAX, &before)) {
-        pfs_api_error(resp, PF_EINVAL, "before: must be a delivery id");
-        return;
-    }
     l.arr = json_array();
     if (!l.arr) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
@@ -116,13 +106,5 @@ void pfs_api_hooks_log(struct pfs_api *api, const struct pfs_api_call *call,
         pfs_api_error(resp, rc, "hooks: %s", pf_strerror(rc));
         return;
     }
-    if (json_array_size(l.arr) > (size_t)limit) {
-        json_array_remove(l.arr, (size_t)limit);
-        l.last_id =
-                json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
-        pfs_api_json(resp, 200,
-                     json_pack("{s:o, s:I}", "deliveries", l.arr, "next", (json_int_t)l.last_id));
-    } else {
-        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "deliveries", l.arr, "next"));
-    }
+    pfs_api_page_answer(resp, "deliveries", l.arr, limit);
 }

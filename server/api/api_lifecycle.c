@@ -750,7 +750,7 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
     const char *serial = pfs_http_query(req, "serial");
     const char *merchant = pfs_http_query(req, "merchant");
     const char *v;
-    int64_t limit = PFS_API_LIMIT_DEFAULT, before = 0;
+    int64_t limit, before;
     int64_t since = 0;
     struct lapi__audit l = {0};
     int rc;
@@ -769,16 +769,8 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
                       "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
         return;
     }
-    v = pfs_http_query(req, "limit");
-    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+    if (pfs_api_page_args(req, resp, "an audit id", &limit, &before))
         return;
-    }
-    v = pfs_http_query(req, "before");
-    if (v && pf_parse_i64(v, 1, INT64_MAX, &before)) {
-        pfs_api_error(resp, PF_EINVAL, "before: must be an audit id");
-        return;
-    }
     l.arr = json_array();
     if (!l.arr) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
@@ -791,15 +783,7 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
         pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
         return;
     }
-    if (json_array_size(l.arr) > (size_t)limit) {
-        json_int_t last;
-
-        json_array_remove(l.arr, (size_t)limit);
-        last = json_integer_value(json_object_get(json_array_get(l.arr, (size_t)limit - 1), "id"));
-        pfs_api_json(resp, 200, json_pack("{s:o, s:I}", "audit", l.arr, "next", last));
-    } else {
-        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", "audit", l.arr, "next"));
-    }
+    pfs_api_page_answer(resp, "audit", l.arr, limit);
 }
 
 /* --- the handlers of the route table (api.c) --- */

@@ -4,9 +4,13 @@
 #include "api/api_resp.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "api/api.h"
+#include "pf/num.h"
 
 int pfs_api_status(int code)
 {
@@ -66,4 +70,36 @@ void pfs_api_error(struct pfs_http_resp *resp, int code, const char *fmt, ...)
     va_end(ap);
     pfs_api_json(resp, pfs_api_status(code),
                  json_pack("{s:s, s:s}", "error", pf_errname(code), "message", msg));
+}
+
+int pfs_api_page_args(const struct pfs_http_req *req, struct pfs_http_resp *resp, const char *what,
+                      int64_t *limit, int64_t *before)
+{
+    const char *v = pfs_http_query(req, "limit");
+
+    *limit = PFS_API_LIMIT_DEFAULT;
+    *before = 0;
+    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, limit)) {
+        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
+        return PF_EINVAL;
+    }
+    v = pfs_http_query(req, "before");
+    if (v && pf_parse_i64(v, 1, INT64_MAX, before)) {
+        pfs_api_error(resp, PF_EINVAL, "before: must be %s", what);
+        return PF_EINVAL;
+    }
+    return 0;
+}
+
+void pfs_api_page_answer(struct pfs_http_resp *resp, const char *key, json_t *rows, int64_t limit)
+{
+    if (json_array_size(rows) > (size_t)limit) {
+        json_int_t last;
+
+        json_array_remove(rows, (size_t)limit);
+        last = json_integer_value(json_object_get(json_array_get(rows, (size_t)limit - 1), "id"));
+        pfs_api_json(resp, 200, json_pack("{s:o, s:I}", key, rows, "next", last));
+    } else {
+        pfs_api_json(resp, 200, json_pack("{s:o, s:n}", key, rows, "next"));
+    }
 }
