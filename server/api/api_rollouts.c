@@ -1,8 +1,15 @@
 /*
  * api_rollouts.c - the HTTP endpoints of rollout.h (docs/rollouts.md, "Ops
- * commands and API"): create, list, show, members and the state changes
- * (pause, resume, continue, abort, rollback). The store and the scheduler's
- * runtime are read through plain functions; the JSON is built here.
+ * commands and API"): create (and its dry run), list, show, members, one
+ * member moved by hand, the state changes (pause, resume, continue, abort,
+ * rollback), and four eyes (the stored rollout's preview, its approval). The
+ * store and the scheduler's runtime are read through plain functions; the
+ * JSON is built here.
+ *
+ * About 950 lines in one file because create, its dry run, the preview and
+ * the approval answer with one JSON shape of a plan and share the reading of
+ * a rollout's bundle and cohort; split, those helpers would become a private
+ * header for a single resource.
  */
 #include <inttypes.h>
 #include <jansson.h>

@@ -1,6 +1,10 @@
 /*
  * commands_lifecycle.c - merchants, bind/unbind/retire, swap, repairs,
  * history and audit for people (docs/cli.md, "Lifecycle").
+ *
+ * Just over 800 lines because the cards of a merchant, a terminal's lifecycle
+ * and a repair print the same records with one set of local-time and
+ * text-width helpers; each command itself is short.
  */
 #include "commands_lifecycle.h"
 
