@@ -100,6 +100,16 @@ pf__cleanup() {
     if [[ -n "${PF_BROKER_PID:-}" ]]; then
         pf_stop_pid "$PF_BROKER_PID" 5
     fi
+    # A sanitizer report from any process of the run (posfleetd, agents, sims, the CLI's
+    # logs) fails the test, whatever the process's exit status was: under the test
+    # suite's ASan+UBSan build a leak or a runtime error is a defect.
+    if compgen -G "$PF_TMP/logs/*.log" >/dev/null &&
+        grep -lE '(ERROR|SUMMARY): (Address|Leak|Undefined)Sanitizer|: runtime error: ' \
+            "$PF_TMP"/logs/*.log >"$PF_TMP/sanitizer-hits" 2>/dev/null; then
+        printf '\nFAIL %s: sanitizer reports in %s\n' "$PF_TEST_NAME" \
+            "$(sed "s|$PF_TMP/||" "$PF_TMP/sanitizer-hits" | tr '\n' ' ')" >&2
+        PF_FAILED=1 rc=1
+    fi
     if ((rc != 0)) || [[ "$PF_FAILED" == 1 ]]; then
         pf_show_logs
         if [[ "${PF_KEEP_TMP:-0}" == 1 ]]; then
