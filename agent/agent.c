@@ -320,7 +320,8 @@ static void agent__sample(struct pfa_agent *a, struct pf_health *h)
     h->txn_count = txn.count;
     h->txn_amount_minor = txn.amount_minor;
     memcpy(h->currency, txn.currency, sizeof(h->currency));
-    h->uptime_s = (uint64_t)((now - a->start_mono) / 1000);
+    if (!ops->uptime || ops->uptime(a->hal, &h->uptime_s) != 0)
+        h->uptime_s = (uint64_t)((now - a->start_mono) / 1000);
     memcpy(h->fw_version, a->fw_version, sizeof(h->fw_version));
     h->fw_slot = a->fw_slot;
     memcpy(h->fee_version, a->fee_version, sizeof(h->fee_version));

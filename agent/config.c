@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pfa/hal.h"
 #include "pf/conf.h"
 #include "pf/fileio.h"
 #include "pf/topic.h"
@@ -49,6 +50,9 @@ static const struct config__key config__keys[] = {
         {"state_dir", CFG_PATH, OFF(state_dir), 0, 0, 0, true},
         {"hal", CFG_HAL, OFF(hal), SZ(hal), 0, 0, false},
         {"hal.dir", CFG_PATH, OFF(hal_dir), 0, 0, 0, false},
+        {"hal.root", CFG_PATH, OFF(hal_root), 0, 0, 0, false},
+        {"hal.data_dir", CFG_PATH, OFF(hal_data_dir), 0, 0, 0, false},
+        {"hal.reboot_cmd", CFG_PATH, OFF(hal_reboot_cmd), 0, 0, 0, false},
         {"health_interval_s", CFG_INT, OFF(health_interval_s), 0, 1, 86400, false},
         {"health_jitter_pct", CFG_INT, OFF(health_jitter_pct), 0, 0, 50, false},
         {"tamper_poll_ms", CFG_INT, OFF(tamper_poll_ms), 0, 0, 60000, false},
@@ -133,6 +137,9 @@ void pfa_config_release(struct pfa_config *cfg)
     free(cfg->tls_key);
     free(cfg->state_dir);
     free(cfg->hal_dir);
+    free(cfg->hal_root);
+    free(cfg->hal_data_dir);
+    free(cfg->hal_reboot_cmd);
     free(cfg->upd_slot_a);
     free(cfg->upd_slot_b);
     free(cfg->upd_boot_env);
@@ -146,6 +153,7 @@ void pfa_config_release(struct pfa_config *cfg)
     cfg->upd_trust_root = cfg->upd_keyring = cfg->upd_feetable_dir = NULL;
     cfg->broker_host = cfg->tls_ca = cfg->tls_cert = cfg->tls_key = NULL;
     cfg->state_dir = cfg->hal_dir = NULL;
+    cfg->hal_root = cfg->hal_data_dir = cfg->hal_reboot_cmd = NULL;
 }
 
 void pfa_config_each(const struct pfa_config *cfg, pfa_config_each_cb cb, void *ctx)
@@ -253,8 +261,8 @@ static int config__set(const struct config__key *k, struct pfa_config *cfg, cons
             return pf_error_set(err, PF_EINVAL, "%s: expected error, warn, info or debug", k->name);
         return 0;
     case CFG_HAL:
-        if (strcmp(value, "sim") != 0)
-            return pf_error_set(err, PF_EINVAL, "%s: unknown backend \"%.32s\" (known: sim)",
+        if (strcmp(value, "sim") != 0 && strcmp(value, "linux") != 0)
+            return pf_error_set(err, PF_EINVAL, "%s: unknown backend \"%.32s\" (known: sim, linux)",
                                 k->name, value);
         return pf_conf_str(k->name, value, field, k->size, err);
     case CFG_BOOT:
@@ -308,6 +316,16 @@ static int config__check(const struct config__ctx *ctx, const char *name, struct
             return pf_error_set(err, PF_EINVAL, "%s: update.slot_a and update.slot_b are the same",
                                 name);
     }
+    if ((cfg->hal_root || cfg->hal_data_dir || cfg->hal_reboot_cmd) &&
+        strcmp(cfg->hal, "linux") != 0)
+        return pf_error_set(err, PF_EINVAL,
+                            "%s: hal.root, hal.data_dir, hal.reboot_cmd: only with hal = linux",
+                            name);
+    /* The lock's payment switch (hal.dir/payments) and the linux backend's shared
+     * files live in the directory the payment application reads. */
+    if (strcmp(cfg->hal, "linux") == 0 && !cfg->hal_dir &&
+        !(ctx->cfg->hal_dir = strdup(PFA_HAL_LINUX_DIR)))
+        return pf_error_set(err, PF_ENOMEM, "%s: out of memory", name);
     if (cfg->backoff_min_ms > cfg->backoff_max_ms)
         return pf_error_set(err, PF_ERANGE, "%s: backoff_min_ms: %d is above backoff_max_ms %d",
                             name, cfg->backoff_min_ms, cfg->backoff_max_ms);

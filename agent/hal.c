@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "pfa/config.h"
+
 int pfa_hal_new(const char *backend, const char *dir, struct pfa_hal **out, struct pf_error *err)
 {
     int rc;
@@ -15,7 +17,31 @@ int pfa_hal_new(const char *backend, const char *dir, struct pfa_hal **out, stru
             return pf_error_set(err, rc, "hal sim: %s", pf_strerror(rc));
         return 0;
     }
+    if (strcmp(backend, "linux") == 0) {
+        struct pfa_hal_linux_opts o = {.dir = dir};
+        rc = pfa_hal_linux_new(&o, out);
+        if (rc != 0)
+            return pf_error_set(err, rc, "hal linux: %s", pf_strerror(rc));
+        return 0;
+    }
     return pf_error_set(err, PF_EINVAL, "hal: unknown backend \"%.32s\"", backend);
+}
+
+int pfa_hal_open(const struct pfa_config *cfg, struct pfa_hal **out, struct pf_error *err)
+{
+    struct pfa_hal_linux_opts o;
+    int rc;
+
+    if (strcmp(cfg->hal, "linux") != 0)
+        return pfa_hal_new(cfg->hal, cfg->hal_dir, out, err);
+    o.root = cfg->hal_root;
+    o.dir = cfg->hal_dir;
+    o.data_dir = cfg->hal_data_dir ? cfg->hal_data_dir : cfg->state_dir;
+    o.reboot_cmd = cfg->hal_reboot_cmd;
+    rc = pfa_hal_linux_new(&o, out);
+    if (rc != 0)
+        return pf_error_set(err, rc, "hal linux: %s", pf_strerror(rc));
+    return 0;
 }
 
 void pfa_hal_free(struct pfa_hal *hal)

@@ -29,8 +29,12 @@ struct pfa_config {
     char *tls_cert;
     char *tls_key;
     char *state_dir;
-    char hal[16];  /* backend name: "sim" */
-    char *hal_dir; /* sim backend: directory of value files; NULL = all defaults */
+    char hal[16];         /* backend name: "sim" or "linux" */
+    char *hal_dir;        /* sim: directory of value files (NULL = all defaults); linux: the
+                             directory the payment application shares (default /run/posfleet) */
+    char *hal_root;       /* linux: where sys/ and proc/ are found; NULL = "/" */
+    char *hal_data_dir;   /* linux: free storage is measured here; NULL = state_dir */
+    char *hal_reboot_cmd; /* linux: run to reboot; NULL = /usr/sbin/reboot */
     int health_interval_s;
     int health_jitter_pct;
     int tamper_poll_ms; /* tamper switch read this often; 0 = only on pfa_agent_tamper_check() */

@@ -43,6 +43,9 @@ struct pfa_hal_ops {
     int (*transactions)(struct pfa_hal *hal, struct pfa_hal_txn *txn);
     /* Asks the platform to reboot; returns once the request is recorded. */
     int (*reboot)(struct pfa_hal *hal);
+    /* Seconds since the system booted; NULL when the backend cannot tell (the agent
+     * then reports its own uptime). */
+    int (*uptime)(struct pfa_hal *hal, uint64_t *seconds);
     void (*free)(struct pfa_hal *hal);
 };
 
@@ -64,9 +67,33 @@ int pfa_hal_sim_set(struct pfa_hal *hal, const char *name, const char *value) PF
 /* Number of reboot requests the sim backend has recorded. */
 unsigned pfa_hal_sim_reboots(const struct pfa_hal *hal);
 
-/* Creates the backend named by the config key "hal". */
+/*
+ * Linux backend (agent/hal/linux.c): the kernel's view of the board under
+ * root (sysfs: power_supply, net, thermal; procfs: meminfo, uptime,
+ * net/wireless, net/route), statvfs() of data_dir, and the files the payment
+ * application and the secure-element driver write in dir (busy, tamper,
+ * paper, self-test results; docs/agent.md, "Running on a real board").
+ * Files are read at every probe. A missing or malformed file makes a value
+ * unknown (the probe fails, or the documented neutral value), never a crash,
+ * and never a tamper or busy that nobody wrote. NULL members take the
+ * defaults: root "/", dir "/run/posfleet", data_dir "/", reboot_cmd
+ * "/usr/sbin/reboot" (run with no argument). The backend copies the strings.
+ */
+#define PFA_HAL_LINUX_DIR "/run/posfleet"
+struct pfa_hal_linux_opts {
+    const char *root;
+    const char *dir;
+    const char *data_dir;
+    const char *reboot_cmd;
+};
+int pfa_hal_linux_new(const struct pfa_hal_linux_opts *opts, struct pfa_hal **out) PF_WUR;
+
+/* Creates the backend named by the config key "hal" (dir: sim's value files). */
 int pfa_hal_new(const char *backend, const char *dir, struct pfa_hal **out,
                 struct pf_error *err) PF_WUR;
+struct pfa_config;
+/* Creates the backend the configuration names, with its hal.* keys. */
+int pfa_hal_open(const struct pfa_config *cfg, struct pfa_hal **out, struct pf_error *err) PF_WUR;
 void pfa_hal_free(struct pfa_hal *hal);
 
 /* Runs every component's self-test; a probe error counts as PF_CHECK_FAIL. */
