@@ -20,6 +20,7 @@
 #include "pfa/agent.h"
 #include "pfa/config.h"
 #include "pfa/hal.h"
+#include "pfa/notify.h"
 
 #define MAIN_DEFAULT_CONFIG  "/etc/posfleet/agent.conf"
 #define MAIN_ONCE_TIMEOUT_MS 60000
@@ -141,6 +142,9 @@ static int main__run(struct pfa_agent *a, bool once)
     bool stopping = false, io_since_trim = false;
     uint32_t trimmed_at = 0;
     int64_t last_trim = 0;
+    /* Watchdog pings at half the interval systemd asked for (WatchdogSec), from this
+     * loop: a loop that stops turning stops them, and systemd restarts the agent. */
+    int64_t wd_ms = (pfa_notify_watchdog_ms() + 1) / 2, next_wd = 0;
     int status = 0;
 
     memset(&sa, 0, sizeof(sa));
@@ -165,8 +169,13 @@ static int main__run(struct pfa_agent *a, bool once)
         int64_t wait;
         int n;
 
+        if (wd_ms > 0 && now >= next_wd) {
+            pfa_notify_watchdog();
+            next_wd = now + wd_ms;
+        }
         if (!stopping && main__signalled) {
             stopping = true;
+            pfa_notify_stopping();
             pfa_agent_stop(a);
             continue;
         }
@@ -180,6 +189,8 @@ static int main__run(struct pfa_agent *a, bool once)
             if (deadline > once_deadline)
                 deadline = once_deadline;
         }
+        if (wd_ms > 0 && (deadline == PFA_DEADLINE_NONE || deadline > next_wd))
+            deadline = next_wd;
         if (pfd.fd >= 0 && pfa_agent_want_write(a))
             pfd.events |= POLLOUT;
         wait = deadline == PFA_DEADLINE_NONE ? 1000 : deadline - now;
@@ -281,11 +292,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "posfleet-agent: cannot initialise libmosquitto\n");
         goto out_config;
     }
-    if (pfa_hal_new(cfg.hal, cfg.hal_dir, &hal, &err) != 0 ||
+    if (pfa_hal_open(&cfg, &hal, &err) != 0 ||
         pfa_agent_new(&cfg, hal, &pf_clock_system, NULL, &agent, &err) != 0) {
         fprintf(stderr, "posfleet-agent: %s\n", err.msg);
         goto out_lib;
     }
+    /*
+     * Ready only now: pfa_agent_new() has run the boot step, so on the first boot
+     * of a new slot the self-test has passed and the slot is committed (or the
+     * fallback is written and a reboot requested) before systemd sees the unit
+     * started. An agent that dies or hangs before this point never reaches READY:
+     * systemd restarts it, and the uncommitted slot's boot counter decides at the
+     * next reboot.
+     */
+    pfa_notify_ready("boot step done");
     status = main__run(agent, once);
     pfa_agent_free(agent);
 out_lib:
