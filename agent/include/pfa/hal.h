@@ -88,7 +88,8 @@ struct pfa_hal_linux_opts {
 };
 int pfa_hal_linux_new(const struct pfa_hal_linux_opts *opts, struct pfa_hal **out) PF_WUR;
 
-/* Creates the backend named by the config key "hal" (dir: sim's value files). */
+/* Creates the backend named by the config key "hal"; dir is hal.dir (the other linux
+ * settings at their defaults). */
 int pfa_hal_new(const char *backend, const char *dir, struct pfa_hal **out,
                 struct pf_error *err) PF_WUR;
 struct pfa_config;
