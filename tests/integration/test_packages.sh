@@ -21,7 +21,7 @@ for tool in dpkg-buildpackage dh fakeroot systemd-analyze setpriv; do
 done
 PKGS=(posfleet-server posfleet-broker-config posfleet-agent posfleet-tools)
 for p in "${PKGS[@]}"; do
-    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed; then
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         pf_fail "$p is already installed on this machine; the test would purge it"
     fi
 done
