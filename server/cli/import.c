@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "csv.h"
 #include "pf/fileio.h"
 #include "pf/msg.h"
 #include "pf/topic.h"
@@ -59,48 +60,6 @@ static int import__puts(struct import__buf *b, const char *s)
     return import__put(b, s, strlen(s));
 }
 
-/*
- * Walks the rows the way posfleetd reads them (header, blank lines, CRLF) and
- * calls row() with the fields; stops at the first non-zero return.
- */
-typedef int (*import__row_fn)(void *ctx, const char *f[4], const size_t fl[4], int nf);
-
-static int import__rows(const char *csv, size_t len, import__row_fn row, void *ctx)
-{
-    const char *p = csv, *end = csv + len;
-    int line = 0, rc;
-
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl : end, *f[4] = {0};
-        size_t fl[4] = {0};
-        int nf = 0;
-
-        line++;
-        if (e > p && e[-1] == '\r')
-            e--;
-        if (e == p ||
-            (line == 1 && e - p >= 6 && !memcmp(p, "serial", 6) && (e - p == 6 || p[6] == ','))) {
-            p = nl ? nl + 1 : end;
-            continue;
-        }
-        for (const char *q = p; nf < 4;) {
-            const char *c = memchr(q, ',', (size_t)(e - q));
-
-            f[nf] = q;
-            fl[nf] = (size_t)((c ? c : e) - q);
-            nf++;
-            if (!c)
-                break;
-            q = c + 1;
-        }
-        if ((rc = row(ctx, f, fl, nf)))
-            return rc;
-        p = nl ? nl + 1 : end;
-    }
-    return 0;
-}
-
 struct import__ctx {
     const char *certs; /* absolute */
     struct import__buf creds;
@@ -115,13 +74,15 @@ static bool import__exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int import__row(void *vctx, const char *f[4], const size_t fl[4], int nf)
+static int import__row(void *vctx, int line, const char *f[PFC_CSV_FIELDS],
+                       const size_t fl[PFC_CSV_FIELDS], int nf)
 {
     struct import__ctx *c = vctx;
     char serial[PF_SERIAL_MAX + 1], crt[PATH_MAX], key[PATH_MAX], hw[PF_HWREV_MAX + 1] = "";
     int rc;
 
-    if (nf < 2 || fl[0] > PF_SERIAL_MAX || (nf > 2 && fl[2] > PF_HWREV_MAX))
+    (void)line;
+    if (nf < 2 || nf > PFC_CSV_FIELDS || fl[0] > PF_SERIAL_MAX || (nf > 2 && fl[2] > PF_HWREV_MAX))
         return PF_EINVAL; /* posfleetd accepted it, so the file changed under us */
     memcpy(serial, f[0], fl[0]);
     serial[fl[0]] = '\0';
@@ -235,7 +196,7 @@ static int import__credentials(const char *csv, size_t len, const char *out, con
     rc = import__puts(&c.creds, "# posfleet credentials v1 (posfleet device import)\n"
                                 "serial,model,hw_rev,cert,key\n");
     if (!rc)
-        rc = import__rows(csv, len, import__row, &c);
+        rc = pfc_csv_rows(csv, len, import__row, &c);
     if (rc) {
         pf_error_set(err, rc, "credentials: %s", pf_strerror(rc));
         goto out_bufs;
