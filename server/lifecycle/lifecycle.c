@@ -170,6 +170,44 @@ int pfs_life_swap(const struct pfs_term *old_t, const struct pfs_term *new_t,
     return 0;
 }
 
+int pfs_life_swap_undo(const struct pfs_swap_rec *s, const struct pfs_term *old_t,
+                       const struct pfs_term *new_t, const struct pfs_swap_since *since,
+                       enum pfs_term_state *old_to, enum pfs_term_state *new_to,
+                       struct pf_error *err)
+{
+    if (s->undone_ms)
+        return pf_error_set(err, PF_ESTATE, "swap undo: the swap of %s for %s was undone already",
+                            s->old_serial, s->new_serial);
+    if (since->new_event && strcmp(since->new_event, "activate") == 0)
+        return pf_error_set(err, PF_ESTATE,
+                            "swap undo: %s has reported from the merchant since the swap (it is"
+                            " active and may have taken payments): unbind it or swap it instead",
+                            s->new_serial);
+    if (since->new_event)
+        return pf_error_set(err, PF_ESTATE, "swap undo: %s changed since the swap (%s)",
+                            s->new_serial, since->new_event);
+    if (since->old_event)
+        return pf_error_set(err, PF_ESTATE, "swap undo: %s changed since the swap (%s)",
+                            s->old_serial, since->old_event);
+    if (!since->repair_state || strcmp(since->repair_state, "open") != 0)
+        return pf_error_set(err, PF_ESTATE, "swap undo: repair %lld of %s is %s now",
+                            (long long)s->repair_id, s->old_serial,
+                            since->repair_state ? since->repair_state : "gone");
+    if (since->repair_touched)
+        return pf_error_set(err, PF_ESTATE,
+                            "swap undo: repair %lld of %s was worked on since the swap",
+                            (long long)s->repair_id, s->old_serial);
+    if (old_t->state != PFS_TERM_IN_REPAIR || old_t->revoked)
+        return pf_error_set(err, PF_ESTATE, "swap undo: %s is %s, not in repair", s->old_serial,
+                            pfs_term_state_names[old_t->state]);
+    if (new_t->state != PFS_TERM_INSTALLED || new_t->revoked)
+        return pf_error_set(err, PF_ESTATE, "swap undo: %s is %s, not installed", s->new_serial,
+                            pfs_term_state_names[new_t->state]);
+    *old_to = s->old_from;
+    *new_to = s->new_from;
+    return 0;
+}
+
 bool pfs_life_activates(const struct pfs_term *t, enum pfs_term_state *to)
 {
     return pfs_life_next(t->state, PFS_TEV_ACTIVATE, to, NULL) == 0;

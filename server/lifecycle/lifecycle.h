@@ -11,6 +11,8 @@
  *   in_repair|locked --repair returned_to_stock--> in_stock
  *   in_repair|locked --repair scrapped--> retired
  *   in_stock|in_repair --retire--> retired               (certificate revoked)
+ *   swap undone: old in_repair --> its state before the swap, new installed
+ *                --> its state before (in stock), while nothing else happened
  *
  * pfs_life_next() consults the table in lifecycle.c and explains a refusal.
  * The pfs_life_* decisions below add what else each change requires (a swap
@@ -106,6 +108,39 @@ int pfs_life_tags(const struct pfs_term *t, struct pf_error *err) PF_WUR;
 int pfs_life_swap(const struct pfs_term *old_t, const struct pfs_term *new_t,
                   enum pfs_term_state *old_to, enum pfs_term_state *new_to,
                   struct pf_error *err) PF_WUR;
+/*
+ * A swap as posfleetd recorded it for its undo: the two terminals, their
+ * states before, the repair it opened (opened) or joined (a tamper repair
+ * already open), and whether it was undone already.
+ */
+struct pfs_swap_rec {
+    int64_t id;
+    char old_serial[PF_SERIAL_MAX + 1];
+    char new_serial[PF_SERIAL_MAX + 1];
+    enum pfs_term_state old_from, new_from;
+    int64_t repair_id;
+    bool repair_opened;
+    int64_t ts_ms;
+    int64_t undone_ms; /* 0: not undone */
+};
+/* What happened since a swap, as the store found it. */
+struct pfs_swap_since {
+    const char *old_event;    /* the first history line of OLD after the swap, or NULL */
+    const char *new_event;    /* the same for NEW ("activate": it reported from the shop) */
+    const char *repair_state; /* the repair's state now, NULL if it is gone */
+    bool repair_touched;      /* the repair changed after the swap (notes, faults, diagnostics) */
+};
+/*
+ * Undoing swap s: OLD back to its state before and bound again, NEW back in
+ * stock. Refused (PF_ESTATE, naming what happened) once anything happened to
+ * either terminal or the repair since: NEW reported from the merchant (it may
+ * have taken payments), either was bound, unbound, locked or swapped again,
+ * the repair moved or was worked on; and when s was undone already.
+ */
+int pfs_life_swap_undo(const struct pfs_swap_rec *s, const struct pfs_term *old_t,
+                       const struct pfs_term *new_t, const struct pfs_swap_since *since,
+                       enum pfs_term_state *old_to, enum pfs_term_state *new_to,
+                       struct pf_error *err) PF_WUR;
 /* True (with *to) if the first report after binding makes t active. */
 bool pfs_life_activates(const struct pfs_term *t, enum pfs_term_state *to);
 /* True (with *to) if a tamper report locks t: not yet locked, in repair or

@@ -182,6 +182,48 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
                         const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
                         struct pf_error *err) PF_WUR;
 
+/*
+ * Undoes the newest swap of old_serial for new_serial (docs/support.md), one
+ * transaction: lifecycle.c's pfs_life_swap_undo decides from the swap's row
+ * and what happened since; OLD is bound again in its state before, NEW goes
+ * back to its state, tags and provision before, hook moves what the swap
+ * moved back (new -> old), the repair the swap opened is removed (a tamper
+ * repair it joined stays open, with a note), both histories get a
+ * "swap_undo" line and one audit row "terminal.swap_undo" holds both
+ * terminals and the repair before, and both terminals after. *repair_id: that
+ * repair; *repair_removed tells which. PF_ENOENT when no such swap is
+ * recorded (swaps made before migration 016 have no record).
+ */
+int pfs_store_term_swap_undo(struct pfs_store *st, const char *old_serial, const char *new_serial,
+                             const char *reason, pfs_swap_hook hook, void *hook_ctx,
+                             const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
+                             bool *repair_removed, struct pf_error *err) PF_WUR;
+
+/* --- bulk changes (a CSV file's rows) --- */
+enum pfs_bulk_kind { PFS_BULK_BIND, PFS_BULK_UNBIND, PFS_BULK_TAGS };
+/* One terminal's change in a bulk call. line: where it came from, for its refusal. */
+struct pfs_bulk_op {
+    int line;
+    const char *serial;
+    /* bind: the merchant id; unbind: the reason for the history (NULL: none);
+     * tags: the terminal's tags after, JSON array text. */
+    const char *arg;
+};
+/* A refused op: its line, code and reason (naming the serial). Non-zero stops. */
+typedef int (*pfs_bulk_bad_cb)(void *ctx, int line, int code, const char *msg);
+/*
+ * Applies n ops in one transaction, each as the single call does it (the
+ * same rules, history line and audit row per terminal). Every op is tried and
+ * each refusal goes to bad(); if any was refused, or check is true, the
+ * transaction is rolled back and nothing changes. *nbad: refusals. Returns 0
+ * (committed, or checked clean), the first refusal's code (err: how many), or
+ * a store error.
+ */
+int pfs_store_term_bulk(struct pfs_store *st, enum pfs_bulk_kind kind,
+                        const struct pfs_bulk_op *ops, size_t n, bool check, pfs_bulk_bad_cb bad,
+                        void *ctx, const struct pfs_actor *actor, int64_t now_ms, size_t *nbad,
+                        struct pf_error *err) PF_WUR;
+
 /* --- posfleetd's own transitions (from ingest) --- */
 /* installed -> active on the first report after binding; *changed tells. */
 int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t now_ms,

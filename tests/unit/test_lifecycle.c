@@ -460,6 +460,58 @@ START_TEST(rules_swap)
 }
 END_TEST
 
+/* A swap is undone only while nothing happened since: each refusal names what did. */
+START_TEST(rules_swap_undo)
+{
+    struct pfs_term o = term("OLD", "PX-500", PFS_TERM_IN_REPAIR, "");
+    struct pfs_term n = term("NEW", "PX-500", PFS_TERM_INSTALLED, "M1");
+    struct pfs_swap_rec s = {.old_from = PFS_TERM_ACTIVE,
+                             .new_from = PFS_TERM_IN_STOCK,
+                             .repair_id = 7,
+                             .repair_opened = true};
+    struct pfs_swap_since since = {.repair_state = "open"};
+    struct pf_error err = {0};
+    enum pfs_term_state oto, nto;
+
+    snprintf(s.old_serial, sizeof(s.old_serial), "OLD");
+    snprintf(s.new_serial, sizeof(s.new_serial), "NEW");
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), 0);
+    ck_assert_int_eq(oto, PFS_TERM_ACTIVE);
+    ck_assert_int_eq(nto, PFS_TERM_IN_STOCK);
+    s.old_from = PFS_TERM_LOCKED; /* a tampered terminal goes back to locked */
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), 0);
+    ck_assert_int_eq(oto, PFS_TERM_LOCKED);
+
+    since.new_event = "activate";
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: NEW has reported from the merchant since the swap (it is"
+                              " active and may have taken payments): unbind it or swap it instead");
+    since.new_event = "swap_out";
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: NEW changed since the swap (swap_out)");
+    since.new_event = NULL;
+    since.old_event = "repair_return";
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: OLD changed since the swap (repair_return)");
+    since.old_event = NULL;
+    since.repair_state = "received";
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: repair 7 of OLD is received now");
+    since.repair_state = "open";
+    since.repair_touched = true;
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: repair 7 of OLD was worked on since the swap");
+    since.repair_touched = false;
+    n.state = PFS_TERM_ACTIVE;
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: NEW is active, not installed");
+    n.state = PFS_TERM_INSTALLED;
+    s.undone_ms = 1;
+    ck_assert_int_eq(pfs_life_swap_undo(&s, &o, &n, &since, &oto, &nto, &err), PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: the swap of OLD for NEW was undone already");
+}
+END_TEST
+
 START_TEST(rules_posfleetd_transitions)
 {
     struct pfs_term t = term("T1", "PX-500", PFS_TERM_INSTALLED, "M1");
@@ -1122,6 +1174,115 @@ START_TEST(store_swap_locked)
 }
 END_TEST
 
+/* Undoing a swap that joined a tamper repair: OLD locked again, the repair stays open without
+ * the swap's mark; a second undo is refused and changes nothing. */
+START_TEST(store_swap_undo_locked)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_term t;
+    struct snap s;
+    int64_t rid = 0, urid = 0;
+    bool changed = false, removed = true;
+    char *j = NULL;
+
+    add_device(st, "OLD", "PX-500");
+    add_device(st, "NEW", "PX-500");
+    add_merchant(st, "M1", valid_codes[2]);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "OLD", "M1", &ops, 100, &err), 0);
+    ck_assert_int_eq(pfs_store_term_tamper(st, "OLD", "lock-t", 200, &changed, &err), 0);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "NEW", "tampered", NULL, NULL, &sup, 300, &rid, &err),
+            0);
+    ck_assert_int_eq(pfs_store_term_swap_undo(st, "OLD", "NEW", "wrong one", NULL, NULL, &sup, 400,
+                                              &urid, &removed, &err),
+                     0);
+    ck_assert_int_eq(urid, rid);
+    ck_assert(!removed);
+    ck_assert_int_eq(pfs_store_term_get(st, "OLD", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_LOCKED);
+    ck_assert_str_eq(t.merchant_id, "M1");
+    ck_assert(t.lock_want);
+    ck_assert_int_eq(pfs_store_term_get(st, "NEW", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_IN_STOCK);
+    ck_assert_str_eq(t.merchant_id, "");
+    ck_assert_int_eq(repair_json(st, rid, &j), 0);
+    ck_assert_ptr_nonnull(strstr(j, "\"state\":\"open\""));
+    ck_assert_ptr_null(strstr(j, "\"replaced_by\":\"NEW\""));
+    ck_assert_ptr_nonnull(strstr(j, "swap for NEW undone: wrong one"));
+    free(j);
+    snap_take(st, &s, "OLD", "NEW", NULL);
+    ck_assert_int_eq(pfs_store_term_swap_undo(st, "OLD", "NEW", "again", NULL, NULL, &sup, 500,
+                                              &urid, &removed, &err),
+                     PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: the swap of OLD for NEW was undone already");
+    snap_same(st, &s, "OLD", "NEW", NULL);
+    pfs_store_close(st);
+}
+END_TEST
+
+struct bad_lines {
+    int line[8];
+    int n;
+};
+
+static int bad_cb(void *ctx, int line, int code, const char *msg)
+{
+    struct bad_lines *b = ctx;
+
+    (void)code;
+    (void)msg;
+    if (b->n < 8)
+        b->line[b->n++] = line;
+    return 0;
+}
+
+/* A bulk bind with bad rows is refused whole, naming each; a check changes nothing; a clean
+ * one binds every terminal with its own history line and audit row. */
+START_TEST(store_bulk_all_or_nothing)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct bad_lines b = {0};
+    struct snap s;
+    struct pfs_bulk_op ops3[] = {
+            {2, "B1", "M1"}, {3, "B2", "M-NOPE"}, {4, "B3", "M1"}, {5, "B-NOPE", "M1"}};
+    size_t nbad = 0;
+
+    add_device(st, "B1", "PX-500");
+    add_device(st, "B2", "PX-500");
+    add_device(st, "B3", "PX-500");
+    add_merchant(st, "M1", valid_codes[2]);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    snap_take(st, &s, "B1", "B2", "B3");
+    ck_assert_int_eq(pfs_store_term_bulk(st, PFS_BULK_BIND, ops3, 4, false, bad_cb, &b, &ops, 100,
+                                         &nbad, &err),
+                     PF_ENOENT);
+    ck_assert_uint_eq(nbad, 2);
+    ck_assert_int_eq(b.n, 2);
+    ck_assert_int_eq(b.line[0], 3);
+    ck_assert_int_eq(b.line[1], 5);
+    ck_assert_str_eq(err.msg, "2 bad lines (nothing changed)");
+    snap_same(st, &s, "B1", "B2", "B3");
+    /* check only: good rows, nothing kept */
+    snap_take(st, &s, "B1", "B2", "B3");
+    ck_assert_int_eq(pfs_store_term_bulk(st, PFS_BULK_BIND, ops3, 1, true, bad_cb, &b, &ops, 100,
+                                         &nbad, &err),
+                     0);
+    ck_assert_uint_eq(nbad, 0);
+    snap_same(st, &s, "B1", "B2", "B3");
+    ops3[1].arg = "M1";
+    ck_assert_int_eq(pfs_store_term_bulk(st, PFS_BULK_BIND, ops3, 3, false, bad_cb, &b, &ops, 100,
+                                         &nbad, &err),
+                     0);
+    ck_assert_int_eq(state_of(st, "B1"), PFS_TERM_INSTALLED);
+    ck_assert_int_eq(state_of(st, "B3"), PFS_TERM_INSTALLED);
+    ck_assert_int_eq(count(st, "terminal_events"), 3);
+    pfs_store_close(st);
+}
+END_TEST
+
 /* Puts a new terminal serial into state (merchant M1 approved, in store st). */
 static void make_in_state(struct pfs_store *st, const char *serial, enum pfs_term_state state)
 {
@@ -1551,6 +1712,7 @@ static Suite *suite(void)
     tcase_add_test(pure, rules_state_and_family);
     tcase_add_test(pure, rules_bind_unbind_retire_tags);
     tcase_add_test(pure, rules_swap);
+    tcase_add_test(pure, rules_swap_undo);
     tcase_add_test(pure, rules_posfleetd_transitions);
     tcase_add_test(pure, rules_repairs);
     tcase_add_test(pure, rules_merchant_close);
@@ -1563,6 +1725,8 @@ static Suite *suite(void)
     tcase_add_test(store, store_bind_unbind_retire);
     tcase_add_test(store, store_swap);
     tcase_add_test(store, store_swap_locked);
+    tcase_add_test(store, store_swap_undo_locked);
+    tcase_add_test(store, store_bulk_all_or_nothing);
     tcase_add_test(store, store_every_operation_from_every_state);
     tcase_add_test(store, store_audit_queries);
     tcase_add_test(store, store_tamper_lock_and_repair);

@@ -83,6 +83,27 @@ int life__repair_insert(sqlite3 *db, const char *serial, const char *source, con
                         const char *merchant, const char *replaced_by, const char *faults,
                         int64_t now, int64_t *id, struct pf_error *err);
 
+/* A swap's row (migration 016): the record the rules see and what the
+ * swap overwrote, for its undo (store_swaps.c). Strings are heap. */
+struct life__swap {
+    struct pfs_swap_rec rec;
+    int64_t old_bound_ms; /* 0: none */
+    char *old_provision, *new_tags, *new_provision;
+    int64_t old_event_id, new_event_id;
+};
+/* Fills rec with the two terminals before the swap changes them. */
+int life__swap_before(sqlite3 *db, const struct pfs_term *o, const struct pfs_term *n, int64_t now,
+                      struct life__swap *rec, struct pf_error *err);
+/* Writes the swap's row (rec.repair_id and the event ids set). */
+int life__swap_record(sqlite3 *db, const struct life__swap *rec, struct pf_error *err);
+void life__swap_release(struct life__swap *rec);
+/* The unbind transition inside an open transaction (detail: the reason, or NULL). */
+int life__unbind(struct pfs_store *st, const char *serial, const char *detail,
+                 const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err);
+/* Replaces a terminal's tags inside an open transaction. */
+int life__tags(struct pfs_store *st, const char *serial, const char *tags_json,
+               const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err);
+
 /* --- rows read --- */
 /* pfs_store_term_get with err naming the serial. */
 int life__get(struct pfs_store *st, const char *serial, struct pfs_term *t, struct pf_error *err);

@@ -125,8 +125,8 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
-                          int64_t now_ms, struct pf_error *err)
+int life__unbind(struct pfs_store *st, const char *serial, const char *detail,
+                 const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term t;
@@ -134,19 +134,14 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
     char *before = NULL;
     int rc;
 
-    rc = pfs_sqlite_begin(st, now_ms, err);
-    if (rc)
-        return rc;
     rc = life__get(st, serial, &t, err);
     if (!rc)
         rc = pfs_life_unbind(&t, &to, err);
     if (rc)
-        goto out_end;
+        return rc;
     before = life__term_text(db, serial);
-    if (!before) {
-        rc = life__fail(db, err, "terminal view");
-        goto out_end;
-    }
+    if (!before)
+        return life__fail(db, err, "terminal view");
     {
         char *tags = life__text1(db, "SELECT tags FROM terminals WHERE serial = ?1", serial, 0);
         struct life__row r = {to, NULL, NULL, NULL, tags, 0, NULL};
@@ -156,12 +151,22 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
     }
     if (!rc)
         rc = life__event(db, serial, now_ms, "unbind", (int)t.state, (int)to, t.merchant_id, NULL,
-                         0, actor, NULL, err);
+                         0, actor, detail, err);
     if (!rc)
         rc = life__audit_term(db, actor, now_ms, "terminal.unbind", serial, before, NULL,
                               t.merchant_id, err);
-out_end:
     free(before);
+    return rc;
+}
+
+int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
+                          int64_t now_ms, struct pf_error *err)
+{
+    int rc = pfs_sqlite_begin(st, now_ms, err);
+
+    if (rc)
+        return rc;
+    rc = life__unbind(st, serial, NULL, actor, now_ms, err);
     return pfs_sqlite_end(st, rc, err);
 }
 
@@ -216,8 +221,8 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *tags_json,
-                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int life__tags(struct pfs_store *st, const char *serial, const char *tags_json,
+               const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term t;
@@ -225,14 +230,11 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
     sqlite3_stmt *s;
     int rc;
 
-    rc = pfs_sqlite_begin(st, now_ms, err);
-    if (rc)
-        return rc;
     rc = life__get(st, serial, &t, err);
     if (!rc)
         rc = pfs_life_tags(&t, err);
     if (rc)
-        goto out_end;
+        return rc;
     before = life__term_text(db, serial);
     rc = life__prepare(db,
                        "INSERT INTO terminals (serial, state, tags, updated_ms) VALUES"
@@ -240,7 +242,7 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
                        " updated_ms=excluded.updated_ms",
                        &s, err);
     if (rc)
-        goto out_end;
+        goto out;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, pfs_term_state_names[t.state], -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, tags_json, -1, SQLITE_STATIC);
@@ -249,8 +251,19 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
     if (!rc)
         rc = life__audit_term(db, actor, now_ms, "terminal.tags", serial, before, NULL,
                               t.merchant_id[0] ? t.merchant_id : NULL, err);
-out_end:
+out:
     free(before);
+    return rc;
+}
+
+int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *tags_json,
+                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    int rc = pfs_sqlite_begin(st, now_ms, err);
+
+    if (rc)
+        return rc;
+    rc = life__tags(st, serial, tags_json, actor, now_ms, err);
     return pfs_sqlite_end(st, rc, err);
 }
 
@@ -263,6 +276,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     struct pfs_term o, n;
     enum pfs_term_state oto, nto;
     char *ob = NULL, *nb = NULL, *fees = NULL, *tz = NULL, *tags = NULL, *prov = NULL;
+    struct life__swap rec = {0};
     char detail[300];
     int64_t rid = 0;
     int rc;
@@ -277,6 +291,8 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     if (rc)
         goto out_end;
     rc = pfs_life_swap(&o, &n, &oto, &nto, err);
+    if (!rc)
+        rc = life__swap_before(db, &o, &n, now_ms, &rec, err);
     if (rc)
         goto out_end;
     ob = life__term_text(db, old_serial);
@@ -303,6 +319,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     if (rc)
         goto out_end;
     rc = life__open_repair_id(db, old_serial, &rid);
+    rec.rec.repair_opened = rid == 0;
     if (!rc && rid > 0) {
         /* A tamper repair is already open: it now also records the swap. */
         sqlite3_stmt *s;
@@ -334,9 +351,15 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     snprintf(detail, sizeof(detail), "%s", reason);
     rc = life__event(db, old_serial, now_ms, "swap_out", (int)o.state, (int)oto, o.merchant_id,
                      new_serial, rid, actor, detail, err);
+    rec.old_event_id = sqlite3_last_insert_rowid(db);
     if (!rc)
         rc = life__event(db, new_serial, now_ms, "swap_in", (int)n.state, (int)nto, o.merchant_id,
                          old_serial, 0, actor, detail, err);
+    rec.new_event_id = sqlite3_last_insert_rowid(db);
+    if (!rc) {
+        rec.rec.repair_id = rid;
+        rc = life__swap_record(db, &rec, err);
+    }
     if (!rc) {
         char *oa = life__term_text(db, old_serial), *na = life__term_text(db, new_serial);
         char *rj = life__repair_text(db, rid);
@@ -361,6 +384,7 @@ out_end:
     free(tz);
     free(tags);
     free(prov);
+    life__swap_release(&rec);
     return pfs_sqlite_end(st, rc, err);
 }
 
