@@ -38,11 +38,17 @@ const struct pfs_api_route pfs_api_routes[] = {
         {POST, "/v1/devices/{serial}/retire", OPS, SMALL, pfs_api_term_unbind, 1},
         {POST, "/v1/devices/{serial}/tags", OPS, SMALL, pfs_api_term_tags, 0},
         {POST, "/v1/devices/{serial}/swap", SUPPORT, SMALL, pfs_api_term_swap, 0},
+        {POST, "/v1/devices/{serial}/swap/undo", SUPPORT, SMALL, pfs_api_term_swap_undo, 0},
         {POST, "/v1/devices/{serial}/repair", SUPPORT, SMALL, pfs_api_term_repair, 0},
         {POST, "/v1/devices/{serial}/diag", SUPPORT, SMALL, pfs_api_diag_create, 0},
         {GET, "/v1/devices/{serial}/diag", SUPPORT, NONE, pfs_api_diag_list, 0},
         {POST, "/v1/devices/{serial}/update", OPS, SMALL, pfs_api_update_offer, 0},
         {GET, "/v1/devices/{serial}/updates", VIEWER, NONE, pfs_api_updates_history, 0},
+
+        /* bulk changes from a file's rows (api_bulk.c); arg: enum pfs_bulk_kind */
+        {POST, "/v1/bulk/bind", OPS, BULK, pfs_api_term_bulk, 0},
+        {POST, "/v1/bulk/unbind", OPS, BULK, pfs_api_term_bulk, 1},
+        {POST, "/v1/bulk/tags", OPS, BULK, pfs_api_term_bulk, 2},
 
         /* the fleet (api_fleet.c) */
         {GET, "/v1/summary", VIEWER, NONE, pfs_api_summary, 0},

@@ -68,6 +68,17 @@ void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
                            struct pfs_http_resp *resp);
 void pfs_api_audit_query(struct pfs_api *api, const struct pfs_api_call *call,
                          struct pfs_http_resp *resp);
+/* One terminal tag (field names it): 1..PF_TEXT_TAG_MAX characters of UTF-8
+ * text (pf/text.h) without blanks or commas, which separate tags on the
+ * command line and in rollout cohorts. */
+int pfs_api_tag_check(json_t *v, const char *field, struct pf_error *err) PF_WUR;
+
+/* api_bulk.c: bulk bind, unbind and tags from a file's rows; a swap's undo.
+ * route->arg of the bulk route: an enum pfs_bulk_kind. */
+void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+void pfs_api_term_swap_undo(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
 
 /* api_diag.c: remote diagnostics. */
 void pfs_api_diag_create(struct pfs_api *api, const struct pfs_api_call *call,

@@ -418,18 +418,11 @@ static void lapi__unbind_retire(struct pfs_api *api, struct pfs_http_resp *resp,
     lapi__term_view(api, resp, 200, serial);
 }
 
-/*
- * One terminal tag: 1..PF_TEXT_TAG_MAX characters of UTF-8 text (pf/text.h)
- * without blanks or commas, which separate tags on the command line and in
- * rollout cohorts.
- */
-static int lapi__tag_check(json_t *v, size_t i, struct pf_error *err)
+int pfs_api_tag_check(json_t *v, const char *field, struct pf_error *err)
 {
-    char field[32];
     const char *s = json_string_value(v);
     int rc;
 
-    snprintf(field, sizeof(field), "tags[%zu]", i);
     if (!s)
         return pf_error_set(err, PF_EINVAL, "%s: must be a string", field);
     if ((rc = pf_text_check(field, s, json_string_length(v), PF_TEXT_TAG_MAX, 0, NULL, err)))
@@ -459,7 +452,10 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
     }
     json_array_foreach(tags, i, v)
     {
-        if ((rc = lapi__tag_check(v, i, &err))) {
+        char field[32];
+
+        snprintf(field, sizeof(field), "tags[%zu]", i);
+        if ((rc = pfs_api_tag_check(v, field, &err))) {
             json_decref(body);
             pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
             return;
