@@ -31,6 +31,7 @@
 #define PFC_DEFAULT_TIMEOUT_S         30
 
 struct pfc_io {
+    FILE *in;  /* answers to a confirmation (swap); NULL: none, as not on a terminal */
     FILE *out; /* answers */
     FILE *err; /* errors and notes */
     const struct pf_clock *clock;

@@ -14,6 +14,7 @@
 #include "bundles.h"
 #include "cli.h"
 #include "diag.h"
+#include "commands_bulk.h"
 #include "commands_hooks.h"
 #include "commands_lifecycle.h"
 #include "commands_rollout.h"
@@ -221,6 +222,15 @@ const struct pfc_command pfc_commands[] = {
     {"device import", import_pos, import_opts, "POST", "/v1/devices/import", NULL,
      pfc_cmd_device_import, "register terminals from a CSV file, all or nothing",
      "posfleet device import terminals.csv --pki pki --credentials-out creds.csv"},
+    {"device bind", NULL, pfc_bulk_opts, "POST", "/v1/bulk/bind", NULL, pfc_cmd_bulk_bind,
+     "bind terminals to merchants from a CSV file (serial,merchant), all or nothing",
+     "posfleet device bind --csv shops.csv"},
+    {"device unbind", NULL, pfc_bulk_opts, "POST", "/v1/bulk/unbind", NULL, pfc_cmd_bulk_unbind,
+     "unbind terminals from a CSV file (serial[,reason]), all or nothing",
+     "posfleet device unbind --csv returns.csv"},
+    {"device tag", NULL, pfc_bulk_opts, "POST", "/v1/bulk/tags", NULL, pfc_cmd_bulk_tag,
+     "add (+) or remove (-) tags from a CSV file (serial,tag[,+|-]), all or nothing",
+     "posfleet device tag --csv tags.csv --check"},
     {"device revoke", serial_pos, NULL, "POST", "/v1/devices/{SERIAL}/revoke", pfc_render_revoked,
      NULL, "revoke a terminal: its messages are dropped, nothing is sent to it",
      "posfleet device revoke PF000123"},
@@ -298,9 +308,14 @@ const struct pfc_command pfc_commands[] = {
     {"lifecycle", serial_pos, NULL, "GET", "/v1/devices/{SERIAL}/lifecycle", pfc_render_terminal,
      NULL, "a terminal's state, merchant, fee plan, time zone and lock",
      "posfleet lifecycle PF000123"},
-    {"swap", pfc_swap_pos, pfc_swap_opts, "POST", "/v1/devices/{OLD}/swap", pfc_render_swap,
-     pfc_cmd_lifecycle, "replace a bound terminal with one in stock; the old one goes to repair",
+    {"swap", pfc_swap_pos, pfc_swap_confirm_opts, "POST", "/v1/devices/{OLD}/swap",
+     pfc_render_swap, pfc_cmd_swap,
+     "replace a bound terminal with one in stock (asks first, or --yes); the old one goes to repair",
      "posfleet swap PF000123 PF000456 --reason 屏幕碎裂"},
+    {"swap undo", pfc_swap_pos, pfc_swap_undo_opts, "POST", "/v1/devices/{OLD}/swap/undo",
+     pfc_render_swap_undo, pfc_cmd_lifecycle,
+     "undo a mistaken swap: OLD bound again, NEW back in stock, the swap's repair removed",
+     "posfleet swap undo PF000123 PF000456 --reason 'wrong terminal picked'"},
     {"history", serial_pos, pfc_history_opts, "GET", "/v1/devices/{SERIAL}/history",
      pfc_render_history, NULL, "a terminal's bindings, swaps, locks, repairs and updates",
      "posfleet history PF000123 --limit 20"},

@@ -140,17 +140,6 @@ const struct pfc_opt pfc_swap_pos[] = {
         {0},
 };
 
-const struct pfc_opt pfc_swap_opts[] = {
-        {.name = "reason",
-         .type = PFC_OPT_TEXT,
-         .max = PF_TEXT_REASON_MAX,
-         .metavar = "TEXT",
-         .required = true,
-         .body = "reason",
-         .help = "why (goes into the repair record)"},
-        {0},
-};
-
 const struct pfc_opt pfc_tags_opts[] = {
         {.name = "tags",
          .type = PFC_OPT_TEXT,

@@ -15,7 +15,6 @@ extern const struct pfc_opt pfc_merchant_update_fields[];
 extern const struct pfc_opt pfc_merchants_opts[];
 extern const struct pfc_opt pfc_bind_pos[];
 extern const struct pfc_opt pfc_swap_pos[];
-extern const struct pfc_opt pfc_swap_opts[];
 extern const struct pfc_opt pfc_tags_opts[];
 extern const struct pfc_opt pfc_history_opts[];
 extern const struct pfc_opt pfc_repair_id_pos[];

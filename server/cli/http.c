@@ -16,6 +16,8 @@ struct pfc_http {
     char auth[PFC_TOKEN_MAX + 32]; /* "Authorization: Bearer ..." or "" */
     long connect_timeout_ms;
     long timeout_ms;
+    pfc_http_progress_fn progress; /* NULL: none */
+    void *progress_ctx;
 };
 
 struct http__buf {
@@ -59,6 +61,23 @@ void pfc_http_free(struct pfc_http *h)
     curl_easy_cleanup(h->curl);
     explicit_bzero(h->auth, sizeof(h->auth));
     free(h);
+}
+
+void pfc_http_set_progress(struct pfc_http *h, pfc_http_progress_fn fn, void *ctx)
+{
+    h->progress = fn;
+    h->progress_ctx = ctx;
+}
+
+static int http__xferinfo(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                          curl_off_t ulnow)
+{
+    struct pfc_http *h = ctx;
+
+    (void)dltotal;
+    (void)dlnow;
+    h->progress(h->progress_ctx, (size_t)ulnow, (size_t)ultotal);
+    return 0;
 }
 
 void pfc_http_set_timeout(struct pfc_http *h, long timeout_ms)
@@ -207,6 +226,11 @@ int pfc_http_request_typed(struct pfc_http *h, const char *method, const char *p
     curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, http__write);
     curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &buf);
+    curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, h->progress ? 0L : 1L);
+    if (h->progress) {
+        curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, http__xferinfo);
+        curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, h);
+    }
     if (!strcmp(method, "GET")) {
         curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
     } else {

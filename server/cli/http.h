@@ -50,6 +50,12 @@ int pfc_http_request_typed(struct pfc_http *h, const char *method, const char *p
                            struct pfc_http_resp *resp, struct pf_error *err) PF_WUR;
 void pfc_http_resp_release(struct pfc_http_resp *resp);
 
+/* Called now and then while a request runs (about once a second while it
+ * waits for the answer): bytes of the body sent so far and in all. */
+typedef void (*pfc_http_progress_fn)(void *ctx, size_t sent, size_t total);
+/* Reports the progress of the next requests to fn (NULL: no more). */
+void pfc_http_set_progress(struct pfc_http *h, pfc_http_progress_fn fn, void *ctx);
+
 /* Replaces the whole-request timeout (a long import). */
 void pfc_http_set_timeout(struct pfc_http *h, long timeout_ms);
 

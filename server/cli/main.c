@@ -10,7 +10,7 @@
 
 int main(int argc, char **argv)
 {
-    struct pfc_io io = {.out = stdout, .err = stderr, .clock = &pf_clock_system};
+    struct pfc_io io = {.in = stdin, .out = stdout, .err = stderr, .clock = &pf_clock_system};
     int status;
 
     if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")))

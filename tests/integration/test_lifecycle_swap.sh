@@ -66,16 +66,16 @@ pf_wait_for 30 "SW-NEW reports" reported SW-NEW
 
 # --- refused swaps change nothing --------------------------------------------------------
 before="$(pf_cli --json lifecycle SW-OLD)$(pf_cli --json lifecycle SW-NEW)$(pf_cli --json repair list --state all)"
-expect_fail 1 "family QT" swap SW-OLD SW-ODD --reason "reader dead"
-expect_fail 1 "old SW-NEW" swap SW-NEW SW-OTHER --reason "not bound"
+expect_fail 1 "family QT" swap SW-OLD SW-ODD --yes --reason "reader dead"
+expect_fail 1 "old SW-NEW" swap SW-NEW SW-OTHER --yes --reason "not bound"
 pf_cli bind SW-OTHER M-SW >/dev/null
-expect_fail 1 "new SW-OTHER" swap SW-OLD SW-OTHER --reason "not in stock"
-PF_CLI_TOKEN=$PF_TOKEN_VIEWER expect_fail 5 "permission denied" swap SW-OLD SW-NEW --reason x
+expect_fail 1 "new SW-OTHER" swap SW-OLD SW-OTHER --yes --reason "not in stock"
+PF_CLI_TOKEN=$PF_TOKEN_VIEWER expect_fail 5 "permission denied" swap SW-OLD SW-NEW --yes --reason x
 after="$(pf_cli --json lifecycle SW-OLD)$(pf_cli --json lifecycle SW-NEW)$(pf_cli --json repair list --state all)"
 [[ "$before" == "$after" ]] || pf_fail "a refused swap changed something"
 
 # --- the swap (support) ----------------------------------------------------------------------
-PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli swap SW-OLD SW-NEW --reason "card reader dead" \
+PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli swap SW-OLD SW-NEW --yes --reason "card reader dead" \
     >"$PF_TMP/swap.txt" || pf_fail "swap"
 grep -q "swapped SW-OLD for SW-NEW at merchant M-SW" "$PF_TMP/swap.txt" || pf_fail "swap output"
 [[ "$(life SW-OLD '$.state')" == in_repair ]] || pf_fail "SW-OLD not in repair"

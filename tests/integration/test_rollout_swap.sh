@@ -26,7 +26,7 @@ pf_cli merchant approve M-SW >/dev/null
 pf_cli bind "$OLD" M-SW >/dev/null
 
 pf_wait_for 120 "stage 1 to finish and wait at its gate" ro_state_is "$id" gated
-PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli swap "$OLD" "$NEW" --reason "card reader dead" >/dev/null ||
+PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli swap "$OLD" "$NEW" --yes --reason "card reader dead" >/dev/null ||
     pf_fail "swap"
 member() { pf_sql "select $3 from rollout_members where rollout = $id and serial = '$1'"; }
 [[ $(member "$OLD" x status) == swapped ]] || pf_fail "OLD is $(member "$OLD" x status), not swapped"

@@ -99,7 +99,7 @@ pf_cli --json lifecycle ZH-OLD >"$PF_TMP/life.json"
     pf_fail "tags: $(cat "$PF_TMP/life.json")"
 export PF_CLI_TOKEN=$PF_TOKEN_SUPPORT
 expect_fail 2 "--reason: control character U+0007" swap ZH-OLD ZH-NEW --reason $'屏幕\a'
-pf_cli swap ZH-OLD ZH-NEW --reason "屏幕碎裂" >/dev/null || pf_fail "swap with a Chinese reason"
+pf_cli swap ZH-OLD ZH-NEW --yes --reason "屏幕碎裂" >/dev/null || pf_fail "swap with a Chinese reason"
 rid="$(pf_cli --json lifecycle ZH-OLD | pf_json_get '$.repair_id')"
 pf_cli repair update "$rid" --state received --notes "读卡器排线松动" >/dev/null || pf_fail "notes"
 pf_cli repair close "$rid" --outcome returned_to_stock --parts "触摸屏,读卡器" \
