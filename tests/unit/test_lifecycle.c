@@ -21,6 +21,7 @@
 #include "lifecycle/repair.h"
 #include "lifecycle/views.h"
 #include "store/store.h"
+#include "store/store_diag.h"
 #include "store/store_lifecycle.h"
 #include "testutil.h"
 
@@ -1222,6 +1223,41 @@ START_TEST(store_swap_undo_locked)
 }
 END_TEST
 
+/* A diagnostic run on OLD after the swap is kept with the swap's repair: undo is refused. */
+START_TEST(store_swap_undo_after_diag)
+{
+    struct pfs_store *st = open_store();
+    struct pf_error err = {0};
+    struct pfs_diag_rec d;
+    struct snap s;
+    int64_t rid = 0, urid = 0;
+    bool removed = false;
+
+    add_device(st, "OLD", "PX-500");
+    add_device(st, "NEW", "PX-500");
+    add_merchant(st, "M1", valid_codes[2]);
+    ck_assert_int_eq(merchant_act(st, "M1", PFS_MACT_APPROVE, &err), 0);
+    ck_assert_int_eq(pfs_store_term_bind(st, "OLD", "M1", &ops, 100, &err), 0);
+    ck_assert_int_eq(
+            pfs_store_term_swap(st, "OLD", "NEW", "reader", NULL, NULL, &sup, 300, &rid, &err), 0);
+    memset(&d, 0, sizeof(d));
+    snprintf(d.id, sizeof(d.id), "diag-1");
+    snprintf(d.serial, sizeof(d.serial), "OLD");
+    snprintf(d.command, sizeof(d.command), "selftest");
+    d.created_ms = 350;
+    d.deadline_ms = 9999;
+    ck_assert_int_eq(pfs_store_diag_create(st, &d, &sup, 350, &err), 0);
+    snap_take(st, &s, "OLD", "NEW", NULL);
+    ck_assert_int_eq(pfs_store_term_swap_undo(st, "OLD", "NEW", "oops", NULL, NULL, &sup, 400,
+                                              &urid, &removed, &err),
+                     PF_ESTATE);
+    ck_assert_str_eq(err.msg, "swap undo: repair 1 of OLD was worked on since the swap");
+    snap_same(st, &s, "OLD", "NEW", NULL);
+    (void)rid;
+    pfs_store_close(st);
+}
+END_TEST
+
 struct bad_lines {
     int line[8];
     int n;
@@ -1726,6 +1762,7 @@ static Suite *suite(void)
     tcase_add_test(store, store_swap);
     tcase_add_test(store, store_swap_locked);
     tcase_add_test(store, store_swap_undo_locked);
+    tcase_add_test(store, store_swap_undo_after_diag);
     tcase_add_test(store, store_bulk_all_or_nothing);
     tcase_add_test(store, store_every_operation_from_every_state);
     tcase_add_test(store, store_audit_queries);

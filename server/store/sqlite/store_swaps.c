@@ -152,7 +152,7 @@ int pfs_store_term_swap_undo(struct pfs_store *st, const char *old_serial, const
     enum pfs_term_state oto, nto;
     char *oev = NULL, *nev = NULL, *rstate = NULL, *ob = NULL, *nb = NULL, *rj = NULL;
     char *fees = NULL, *tz = NULL, *tags = NULL;
-    int64_t rupdated = 0;
+    int64_t rupdated = 0, ndiag = 0;
     int rc;
 
     *repair_id = 0;
@@ -186,7 +186,13 @@ int pfs_store_term_swap_undo(struct pfs_store *st, const char *old_serial, const
     since.old_event = oev;
     since.new_event = nev;
     since.repair_state = rstate;
-    since.repair_touched = rupdated > rec.rec.ts_ms;
+    /* A diagnostic run on OLD since the swap is kept with the repair: it was worked on. */
+    if (pfs_store_sql_int(db, "SELECT count(*) FROM diag_requests WHERE repair_id = ?1", &ndiag,
+                          "i", rec.rec.repair_id)) {
+        rc = life__fail(db, err, "diagnostics");
+        goto out_end;
+    }
+    since.repair_touched = rupdated > rec.rec.ts_ms || (rec.rec.repair_opened && ndiag > 0);
     rc = pfs_life_swap_undo(&rec.rec, &o, &n, &since, &oto, &nto, err);
     if (rc)
         goto out_end;
