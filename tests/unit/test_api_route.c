@@ -121,6 +121,10 @@ START_TEST(the_table_is_the_documented_api)
             "GET /v1/devices/{serial}/diag",
             "POST /v1/devices/{serial}/update",
             "GET /v1/devices/{serial}/updates",
+            "POST /v1/devices/{serial}/swap/undo",
+            "POST /v1/bulk/bind",
+            "POST /v1/bulk/unbind",
+            "POST /v1/bulk/tags",
             "GET /v1/summary",
             "GET /v1/alerts",
             "GET /v1/audit",
@@ -233,12 +237,13 @@ START_TEST(body_limits_follow_the_method)
             ck_assert_msg(r->body != PFS_API_BODY_NONE, "POST %s takes no body", r->pattern);
         if (r->body == PFS_API_BODY_BULK) {
             ck_assert_msg(strcmp(r->pattern, "/v1/bundles") == 0 ||
-                                  strcmp(r->pattern, "/v1/devices/import") == 0,
+                                  strcmp(r->pattern, "/v1/devices/import") == 0 ||
+                                  strncmp(r->pattern, "/v1/bulk/", 9) == 0,
                           "%s has the bulk limit", r->pattern);
             bulk++;
         }
     }
-    ck_assert_int_eq(bulk, 2);
+    ck_assert_int_eq(bulk, 5);
 }
 END_TEST
 

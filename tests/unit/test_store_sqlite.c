@@ -93,7 +93,9 @@ START_TEST(migrations_idempotent)
     ck_assert_int_eq(v1, v2);
     ck_assert_int_eq(pfs_store_device_get(st, "A1", NULL, NULL), 0);
     pfs_store_close(st);
-    ck_assert_int_eq(count_rows("SELECT count(*) FROM schema_migrations"), v1);
+    /* Migration numbers are given out per piece of work and may have gaps until the pieces
+     * meet: the highest one applied is the version. */
+    ck_assert_int_eq(count_rows("SELECT max(version) FROM schema_migrations"), v1);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM devices"), 1);
 }
 END_TEST
