@@ -1,15 +1,14 @@
 /*
  * api_lifecycle.c - checks and JSON of the lifecycle API (docs/server.md,
  * "Lifecycle"): merchants and their review, terminal lifecycle (bind, unbind,
- * retire, tags, history), swaps, repairs and the audit search by terminal,
- * merchant or time. The routes and their roles are rows of api.c's table.
+ * retire, tags, history), swaps and repairs (their lists and the audit
+ * search are api_search.c's). The routes and their roles are rows of api.c's table.
  * The store hands back records (store_lifecycle.h); the answers are built
  * from them with jansson by lifecycle/views.c, the same JSON the audit log
- * keeps. About 900 lines in one file because merchants, terminals, repairs
- * and the audit search share its body, time and argument helpers; each can
- * become a file of its own with those helpers in a shared header.
+ * keeps. Merchants, terminals and repairs share its body and argument
+ * helpers; each can become a file of its own with those helpers in a shared
+ * header.
  */
-#define _GNU_SOURCE /* timegm */
 #include "api/api_handlers.h"
 
 #include <jansson.h>
@@ -17,7 +16,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lifecycle/lifectl.h"
 #include "lifecycle/views.h"
@@ -95,33 +93,6 @@ static json_t *lapi__body(const struct pfs_http_req *req, struct pfs_http_resp *
     return body;
 }
 
-/* A time: ms since the epoch, or UTC "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM[:SS]Z". */
-static int lapi__time_arg(const char *v, int64_t *out)
-{
-    struct tm tm;
-    int64_t n;
-    const char *end;
-
-    if (pf_parse_i64(v, 0, 4102444800000LL, &n) == 0) {
-        *out = n;
-        return 0;
-    }
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(v, "%Y-%m-%dT%H:%MZ", &tm);
-    }
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(v, "%Y-%m-%d", &tm);
-    }
-    if (!end || *end)
-        return PF_EINVAL;
-    *out = (int64_t)timegm(&tm) * 1000;
-    return 0;
-}
-
 static int64_t lapi__now(struct pfs_api *api)
 {
     return pf_clock_wall_ms(api->clock);
@@ -134,63 +105,6 @@ static void lapi__changed(struct pfs_api *api)
 }
 
 /* --- merchants --- */
-
-static int lapi__merchant_cb(void *ctx, const struct pfs_merchant *m)
-{
-    json_t *o = pfs_merchant_to_json(m);
-
-    if (!o || json_array_append_new(ctx, o))
-        return PF_ENOMEM;
-    return 0;
-}
-
-static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
-                            struct pfs_http_resp *resp)
-{
-    const char *v = pfs_http_query(req, "status");
-    const char *after = pfs_http_query(req, "after");
-    json_t *arr = json_array();
-    int64_t limit = PFS_API_LIMIT_DEFAULT;
-    int status = -1, rc;
-    bool more = false;
-
-    if (v) {
-        for (status = 0; pfs_merchant_status_names[status]; status++) {
-            if (strcmp(v, pfs_merchant_status_names[status]) == 0)
-                break;
-        }
-        if (!pfs_merchant_status_names[status]) {
-            json_decref(arr);
-            pfs_api_error(resp, PF_EINVAL,
-                          "status: one of applied, approved, rejected, active, suspended, closed");
-            return;
-        }
-    }
-    v = pfs_http_query(req, "limit");
-    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        json_decref(arr);
-        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
-        return;
-    }
-    if (!arr) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    rc = pfs_store_merchant_list(api->store, status, after, (int)limit, lapi__merchant_cb, arr,
-                                 &more);
-    if (rc) {
-        json_decref(arr);
-        pfs_api_error(resp, rc, "merchants: %s", pf_strerror(rc));
-        return;
-    }
-    {
-        size_t n = json_array_size(arr);
-        json_t *next = more && n ? json_incref(json_object_get(json_array_get(arr, n - 1), "id"))
-                                 : json_null();
-
-        pfs_api_json(resp, 200, json_pack("{s:o, s:o}", "merchants", arr, "next", next));
-    }
-}
 
 static void lapi__merchant_add(struct pfs_api *api, const struct pfs_http_req *req,
                                struct pfs_http_resp *resp, const struct pfs_actor *actor)
@@ -719,76 +633,7 @@ out_free:
     free(parts);
 }
 
-/* --- audit --- */
-
-struct lapi__audit {
-    json_t *arr;
-};
-
-static int lapi__audit_cb(void *ctx, const struct pfs_audit *a)
-{
-    struct lapi__audit *l = ctx;
-    json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
-    json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
-    json_t *o =
-            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
-                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
-                      a->action, "target", a->target, "before", before, "after", after);
-
-    if (!o || json_array_append_new(l->arr, o))
-        return PF_ENOMEM;
-    return 0;
-}
-
-static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
-                        struct pfs_http_resp *resp)
-{
-    const char *serial = pfs_http_query(req, "serial");
-    const char *merchant = pfs_http_query(req, "merchant");
-    const char *v;
-    int64_t limit, before;
-    int64_t since = 0;
-    struct lapi__audit l = {0};
-    int rc;
-
-    if (serial && !pf_serial_valid(serial)) {
-        pfs_api_error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
-        return;
-    }
-    if (merchant && (!*merchant || strlen(merchant) > PFS_MERCHANT_ID_MAX)) {
-        pfs_api_error(resp, PF_EINVAL, "merchant: 1-%d characters", PFS_MERCHANT_ID_MAX);
-        return;
-    }
-    v = pfs_http_query(req, "since");
-    if (v && lapi__time_arg(v, &since)) {
-        pfs_api_error(resp, PF_EINVAL,
-                      "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
-        return;
-    }
-    if (pfs_api_page_args(req, resp, "an audit id", &limit, &before))
-        return;
-    l.arr = json_array();
-    if (!l.arr) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    rc = pfs_store_audit_query(api->store, serial, merchant, since, before, (int)limit + 1,
-                               lapi__audit_cb, &l);
-    if (rc) {
-        json_decref(l.arr);
-        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
-        return;
-    }
-    pfs_api_page_answer(resp, "audit", l.arr, limit);
-}
-
 /* --- the handlers of the route table (api.c) --- */
-
-void pfs_api_merchants_list(struct pfs_api *api, const struct pfs_api_call *call,
-                            struct pfs_http_resp *resp)
-{
-    lapi__merchants(api, call->req, resp);
-}
 
 void pfs_api_merchant_add(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp)
@@ -882,10 +727,4 @@ void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
     struct pfs_actor actor = pfs_api_actor(call);
 
     lapi__repair_change(api, call->req, resp, &actor, call->params.id, call->route->arg == 1);
-}
-
-void pfs_api_audit_query(struct pfs_api *api, const struct pfs_api_call *call,
-                         struct pfs_http_resp *resp)
-{
-    lapi__audit(api, call->req, resp);
 }
