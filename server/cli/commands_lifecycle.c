@@ -108,26 +108,6 @@ const struct pfc_opt pfc_merchant_add_pos[] = {
 const struct pfc_opt pfc_merchant_fields[] = {MERCHANT_FIELDS(true)};
 const struct pfc_opt pfc_merchant_update_fields[] = {MERCHANT_FIELDS(false)};
 
-const struct pfc_opt pfc_merchants_opts[] = {
-        {.name = "status",
-         .type = PFC_OPT_ENUM,
-         .choices = "applied|approved|rejected|active|suspended|closed",
-         .query = "status",
-         .help = "only merchants in this status"},
-        {.name = "limit",
-         .type = PFC_OPT_INT,
-         .min = 1,
-         .max = 1000,
-         .query = "limit",
-         .help = "merchants per page"},
-        {.name = "after",
-         .type = PFC_OPT_STR,
-         .metavar = "ID",
-         .query = "after",
-         .help = "start after this merchant id"},
-        {0},
-};
-
 const struct pfc_opt pfc_bind_pos[] = {
         {.name = "SERIAL", .type = PFC_OPT_SERIAL, .help = "terminal serial"},
         {.name = "MERCHANT", .type = PFC_OPT_STR, .body = "merchant_id", .help = "merchant id"},
@@ -248,37 +228,6 @@ const struct pfc_opt pfc_repair_close_opts[] = {
          .metavar = "TEXT",
          .body = "notes",
          .help = "append a technician's note"},
-        {0},
-};
-
-const struct pfc_opt pfc_audit_opts[] = {
-        {.name = "serial",
-         .type = PFC_OPT_SERIAL,
-         .query = "serial",
-         .help = "changes that concern this terminal"},
-        {.name = "merchant",
-         .type = PFC_OPT_STR,
-         .metavar = "ID",
-         .query = "merchant",
-         .help = "changes that concern this merchant"},
-        {.name = "since",
-         .type = PFC_OPT_TIME,
-         .metavar = "TIME",
-         .query = "since",
-         .help = "from this time: ISO 8601 with any offset (2026-12-07T18:30+08:00), or a date "
-                 "or time in the display zone (2026-12-07, 2026-12-07 18:30)"},
-        {.name = "before",
-         .type = PFC_OPT_INT,
-         .min = 1,
-         .max = INT64_MAX,
-         .query = "before",
-         .help = "older than this audit id (the \"next\" of a page)"},
-        {.name = "limit",
-         .type = PFC_OPT_INT,
-         .min = 1,
-         .max = 1000,
-         .query = "limit",
-         .help = "rows to show"},
         {0},
 };
 
