@@ -333,6 +333,7 @@ static int search__term_sql(sqlite3 *db, const struct pfs_search_terminals *q,
     struct search__driver drv[12];
     int nd, best = -1, rc, pa;
     int64_t best_n = SEARCH_DRIVE_MAX, n;
+    bool need_t, need_m, need_s;
 
     if (q->scope)
         return PF_EINVAL;
@@ -350,14 +351,20 @@ static int search__term_sql(sqlite3 *db, const struct pfs_search_terminals *q,
             best = i;
         }
     }
+    need_m = q->merchant_name || q->region;
+    need_t = q->state || q->merchant || q->lock != PFS_SEARCH_LOCK_ANY;
+    need_s = q->conn != PFS_FILTER_ANY || q->fw || q->fee;
     memset(s, 0, sizeof(*s));
     pa = search__text(s, q->after ? q->after : "");
+    /* The page's serials first (only the filters' columns are read for the rows
+     * sorted), then the page's records. */
     search__add(s, "SELECT d.serial, d.model,"
                    " coalesce(t.state, CASE d.status WHEN 'revoked' THEN 'retired'"
                    " ELSE 'in_stock' END), t.merchant_id, m.name, m.region,"
                    " coalesce(t.tags, '[]'), coalesce(t.lock_want, 0), coalesce(t.lock_acked, 1),"
                    " (SELECT group_concat(kind) FROM (SELECT kind FROM alerts a"
-                   " WHERE a.serial = d.serial AND a.closed_ms IS NULL ORDER BY kind))");
+                   " WHERE a.serial = d.serial AND a.closed_ms IS NULL ORDER BY kind))"
+                   " FROM (SELECT d.serial AS serial");
     if (best >= 0) {
         search__add(s, " FROM (");
         search__driver_sql(s, &drv[best], pa);
@@ -365,11 +372,14 @@ static int search__term_sql(sqlite3 *db, const struct pfs_search_terminals *q,
     } else {
         search__add(s, " FROM devices d");
     }
-    search__add(s,
-                " LEFT JOIN terminals t ON t.serial = d.serial"
-                " LEFT JOIN merchants m ON m.id = t.merchant_id"
-                " LEFT JOIN device_state s ON s.serial = d.serial WHERE d.serial > ?%d",
-                pa);
+    /* Only the tables the filters read. */
+    if (need_t || need_m)
+        search__add(s, " LEFT JOIN terminals t ON t.serial = d.serial");
+    if (need_m)
+        search__add(s, " LEFT JOIN merchants m ON m.id = t.merchant_id");
+    if (need_s)
+        search__add(s, " LEFT JOIN device_state s ON s.serial = d.serial");
+    search__add(s, " WHERE d.serial > ?%d", pa);
     search__add(s, "%s", search__conn_sql[q->conn]);
     if (q->model)
         search__add(s, " AND +d.model = ?%d", search__text(s, q->model));
@@ -407,7 +417,11 @@ static int search__term_sql(sqlite3 *db, const struct pfs_search_terminals *q,
         search__add(s, " AND coalesce(t.lock_want, 0) = 0");
     else if (q->lock == PFS_SEARCH_LOCK_PENDING)
         search__add(s, " AND +t.lock_acked = 0");
-    search__add(s, " ORDER BY d.serial LIMIT %d", q->limit + 1);
+    search__add(s,
+                " ORDER BY d.serial LIMIT %d) p CROSS JOIN devices d ON d.serial = p.serial"
+                " LEFT JOIN terminals t ON t.serial = d.serial"
+                " LEFT JOIN merchants m ON m.id = t.merchant_id ORDER BY d.serial",
+                q->limit + 1);
     return 0;
 }
 
