@@ -490,6 +490,18 @@ START_TEST(plans)
     plan_uses(PFS_SEARCH_TERMINALS, T(.alert = "tamper"), "alerts_open_kind_serial");
     plan_uses(PFS_SEARCH_TERMINALS, T(.lock = PFS_SEARCH_LOCK_LOCKED), "terminals_locked");
     plan_uses(PFS_SEARCH_TERMINALS, T(.lock = PFS_SEARCH_LOCK_PENDING), "terminals_lock_pending");
+    /* A driver whose index ends with the serial streams: nothing sorted before the page. */
+    {
+        char plan[4096], *records;
+
+        ck_assert_int_eq(pfs_store_search_explain(st, PFS_SEARCH_TERMINALS, T(.state = "locked"),
+                                                  plan, sizeof(plan)),
+                         0);
+        records = strstr(plan, "SCAN p\n");
+        ck_assert_ptr_nonnull(records);
+        *records = '\0';
+        ck_assert_msg(!strstr(plan, "TEMP B-TREE"), "%s", plan);
+    }
 #undef T
 #define M(...) (&(struct pfs_search_merchants){.limit = 100, .status = -1, __VA_ARGS__})
     plan_uses(PFS_SEARCH_MERCHANTS, M(.name = "面馆"), "g USING PRIMARY KEY (gram=?)");

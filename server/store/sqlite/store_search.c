@@ -417,11 +417,13 @@ static int search__term_sql(sqlite3 *db, const struct pfs_search_terminals *q,
         search__add(s, " AND coalesce(t.lock_want, 0) = 0");
     else if (q->lock == PFS_SEARCH_LOCK_PENDING)
         search__add(s, " AND +t.lock_acked = 0");
+    /* A driver's serials come in order (its index ends with the serial) except
+     * through a list of merchants: ordering by them lets the page stop early. */
     search__add(s,
-                " ORDER BY d.serial LIMIT %d) p CROSS JOIN devices d ON d.serial = p.serial"
+                " ORDER BY %s LIMIT %d) p CROSS JOIN devices d ON d.serial = p.serial"
                 " LEFT JOIN terminals t ON t.serial = d.serial"
                 " LEFT JOIN merchants m ON m.id = t.merchant_id ORDER BY d.serial",
-                q->limit + 1);
+                best >= 0 ? "k.serial" : "d.serial", q->limit + 1);
     return 0;
 }
 
