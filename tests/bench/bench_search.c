@@ -512,7 +512,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%-48s %8.2f ms (%3d rows, %s)   scan %9.2f ms\n", qs[i].name, med,
                 qs[i].rows, drv, base);
         printf("ROW|search first page: %s (median of %d, %d terminals, %d merchants)|%.2f ms|"
-               "linear scan: %.2f ms|%.3f|<= 100 ms|%s\n",
+               "linear scan: %.2f ms|%.3f|≤ 100 ms|%s\n",
                qs[i].name, (int)runs, (int)nterm, (int)nmer, med, base, base > 0 ? med / base : 0.0,
                med <= 100.0 ? "yes" : "no");
     }
