@@ -9,12 +9,14 @@
  * order (model, firmware, fee table, state, merchant, tag, alert, lock; region
  * and merchant name through their merchants) can drive the page: the search
  * counts, through that index only, up to SEARCH_DRIVE_MAX matching terminals
- * past the cursor, and the filter with the fewest drives (its rows are read,
- * the other filters applied, and at most that many sorted). When every filter
- * matches more than that, matches are dense and the page is read walking the
- * registry in serial order, which stops after limit + 1 matches; the filters
- * are then written with a unary + so SQLite cannot pick an index that would
- * make it sort every match.
+ * past the cursor, and the filter with the fewest drives: its index is read in
+ * serial order, the other filters applied, until limit + 1 rows match (a
+ * region or merchant name, a list of merchants, has its terminals' serials
+ * sorted first: at most that many). When every filter matches more than that,
+ * matches are dense and the page is read walking the registry in serial
+ * order, which stops after limit + 1 matches. Filters are written with a
+ * unary + so SQLite cannot pick another index that would make it sort every
+ * match. Only the page's rows then have their records read.
  */
 #include "store/store_search.h"
 
