@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# run-long.sh - every crash state of the whole update story (outside ctest:
+# it takes longer than the normal suite should). Same story and checks as
+# crash_update_smoke, without sampling. Needs a -DPOSFLEET_FAULT=ON build:
+#   POSFLEET_BUILD=build tests/crash/run-long.sh
+set -euo pipefail
+. "$(dirname "$0")/story_update.sh"
+story_bins || exit 1
+base=${TMPDIR:-/tmp}
+[[ -d /dev/shm && -w /dev/shm ]] && base=/dev/shm
+WORK="$(mktemp -d "$base/pf-crash-long.XXXXXX")"
+trap '[[ -n "${PF_KEEP_TMP:-}" ]] && echo "kept $WORK" >&2 || rm -rf "$WORK"' EXIT
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}:verify_asan_link_order=0"
+story_record "$WORK"
+echo "recorded: $STORY_BOOTS boots, $(stat -c %s "$WORK/trace") bytes of trace"
+LANES=$(nproc 2>/dev/null || echo 2)
+((LANES > 8)) && LANES=8
+story_check "$WORK" --lanes "$LANES" || { PF_KEEP_TMP=1; exit 1; }
