@@ -5,7 +5,7 @@
 # update, a firmware update rolled back by its failing self-test, another
 # update) is recorded once through the LD_PRELOAD recorder; pf_crashstates
 # builds every crash state of docs/reliability.md's model at every cut, keeps
-# the distinct ones and checks CRASH_SAMPLE of them (default 1500), evenly
+# the distinct ones and checks CRASH_SAMPLE of them (default 250), evenly
 # spread over the story, with check_update.sh. run-long.sh checks all of them.
 set -euo pipefail
 . "$(dirname "$0")/story_update.sh"
@@ -25,7 +25,7 @@ story_record "$WORK" || exit 1
 echo "recorded: $STORY_BOOTS boots, $(stat -c %s "$WORK/trace") bytes of trace"
 LANES=$(nproc 2>/dev/null || echo 2)
 ((LANES > 4)) && LANES=4
-if ! story_check "$WORK" --lanes "$LANES" --sample "${CRASH_SAMPLE:-1500}"; then
+if ! story_check "$WORK" --lanes "$LANES" --sample "${CRASH_SAMPLE:-250}"; then
     PF_KEEP_TMP=1
     echo "FAIL crash_update_smoke: violations above (states kept under $WORK/states)" >&2
     exit 1
