@@ -31,6 +31,10 @@
  * whole story, are checked; without it every one. Prints one summary line:
  *   crashstates: ops O cuts C candidates N distinct D checked K violations V
  * Exit 0 if no violation, 1 if any, 2 on a usage or trace error.
+ *
+ * Over 800 lines because the trace reader, the file-system model, the
+ * persistence rules and the enumeration of states must agree on one
+ * representation of an operation; split, each part would expose it to the rest.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
