@@ -19,7 +19,7 @@
 
 #define TOKEN_FILE_MAX (4u * 1024 * 1024)
 
-static const char *const token__roles[] = {"ops", "support", "viewer", "approver"};
+static const char *const token__roles[] = {"ops", "support", "viewer", "approver", "admin"};
 
 int pfk_token_role_valid(const char *role)
 {
@@ -118,7 +118,8 @@ int pfk_token_create(const char *file, const char *name, const char *role, char 
         return pf_error_set(err, PF_EINVAL, "%s: token name must be 1..%d of A-Z a-z 0-9 . _ - @",
                             name, PFK_TOKEN_NAME_MAX);
     if (!pfk_token_role_valid(role))
-        return pf_error_set(err, PF_EINVAL, "%s: role must be ops, support or viewer", role);
+        return pf_error_set(err, PF_EINVAL,
+                            "%s: role must be ops, support, viewer, approver or admin", role);
     if (sodium_init() < 0)
         return pf_error_set(err, PF_ECRYPTO, "libsodium initialisation failed");
 

@@ -12,7 +12,7 @@
 #define TOKENS_FILE_MAX (1024 * 1024)
 #define TOKENS_LINE_MAX 512
 
-const char *const pfs_role_names[] = {"viewer", "support", "ops", "approver", NULL};
+const char *const pfs_role_names[] = {"viewer", "support", "ops", "approver", "admin", NULL};
 
 bool pfs_role_may(enum pfs_role have, enum pfs_role need)
 {

@@ -3,7 +3,7 @@
  *
  * The tokens file holds one token per line, "NAME ROLE HEX", with '#'
  * comments and blank lines: NAME is who the token belongs to (recorded in
- * the audit log), ROLE is ops, support, viewer or approver, and HEX is the lowercase hex
+ * the audit log), ROLE is ops, support, viewer, approver or admin, and HEX is the lowercase hex
  * BLAKE2b-256 (libsodium crypto_generichash, 32 bytes, no key) of the token.
  * The file never holds a token itself. A presented token is hashed and
  * compared in constant time with every entry.
@@ -12,6 +12,8 @@
  * diagnostics); ops may do everything but approve. approver stands apart
  * (pfs_role_may): it reads like viewer and approves rollouts that wait for a
  * second pair of eyes (docs/rollouts.md), which no other role may do.
+ * admin may do what ops may and also run the server's own administration
+ * (backups); `posfleetd init` gives the first one.
  */
 #ifndef PFS_TOKENS_H
 #define PFS_TOKENS_H
@@ -25,12 +27,18 @@
 #define PFS_TOKEN_NAME_MAX 64
 #define PFS_TOKEN_HASH_LEN 32
 
-enum pfs_role { PFS_ROLE_VIEWER, PFS_ROLE_SUPPORT, PFS_ROLE_OPS, PFS_ROLE_APPROVER };
-/* "viewer", "support", "ops", "approver", NULL */
+enum pfs_role {
+    PFS_ROLE_VIEWER,
+    PFS_ROLE_SUPPORT,
+    PFS_ROLE_OPS,
+    PFS_ROLE_APPROVER,
+    PFS_ROLE_ADMIN
+};
+/* "viewer", "support", "ops", "approver", "admin", NULL */
 extern const char *const pfs_role_names[];
 
-/* May a token of role have do what needs role need? viewer < support < ops in
- * order; approver may what viewer may, and only approver may approve. */
+/* May a token of role have do what needs role need? viewer < support < ops <
+ * admin in order; approver may what viewer may, and only approver may approve. */
 bool pfs_role_may(enum pfs_role have, enum pfs_role need);
 
 struct pfs_token {
