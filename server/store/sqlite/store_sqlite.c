@@ -204,10 +204,14 @@ static int store__migrate(struct pfs_store *st, struct pf_error *err)
     sqlite3_finalize(s);
     for (const struct pfs_migration *m = pfs_migrations; m->sql; m++)
         highest = m->version;
+    /* A newer posfleetd wrote this store: never run an older one on it (its
+     * queries would miss what the newer schema holds, and nothing migrates down). */
     if (have > highest)
         return pf_error_set(err, PF_EVERSION,
-                            "store: schema version %d is newer than this posfleetd (%d)", have,
-                            highest);
+                            "store: the database has schema version %d, newer than this "
+                            "posfleetd knows (%d): run the posfleetd release that wrote it, or "
+                            "restore a backup taken before the upgrade",
+                            have, highest);
     for (const struct pfs_migration *m = pfs_migrations; m->sql; m++) {
         char rec[256];
         bool applied = false;
