@@ -15,6 +15,7 @@
 #define SUPPORT  PFS_ROLE_SUPPORT
 #define OPS      PFS_ROLE_OPS
 #define APPROVER PFS_ROLE_APPROVER
+#define ADMIN    PFS_ROLE_ADMIN
 #define NONE     PFS_API_BODY_NONE
 #define SMALL    PFS_API_BODY_SMALL
 #define BULK     PFS_API_BODY_BULK
@@ -109,6 +110,9 @@ const struct pfs_api_route pfs_api_routes[] = {
          0},
         {GET, "/v1/rollouts/{rollout}/preview", VIEWER, NONE, pfs_api_rollout_preview, 0},
         {POST, "/v1/rollouts/{rollout}/approve", APPROVER, SMALL, pfs_api_rollout_approve, 0},
+
+        /* the server's administration (api_admin.c) */
+        {POST, "/v1/admin/backup", ADMIN, SMALL, pfs_api_admin_backup, 0},
 };
 
 const size_t pfs_api_nroutes = sizeof(pfs_api_routes) / sizeof(pfs_api_routes[0]);

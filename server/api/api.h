@@ -40,6 +40,7 @@ struct pfs_diag;
 struct pfs_rollouts;
 
 struct pfs_notify;
+struct pfs_backup;
 
 struct pfs_api {
     struct pfs_notify *notify; /* webhooks (repair.state) and the hooks API; may be NULL */
@@ -63,6 +64,8 @@ struct pfs_api {
      * times it was established. NULL when posfleetd runs without a broker. */
     bool (*broker)(void *ctx, uint64_t *connects);
     void *broker_ctx;
+    /* Online backups (admin/backup.h, api_admin.c). May be NULL. */
+    struct pfs_backup *backup;
     /* Body limits: http.body_max for every route that takes a body,
      * http.import_max (at least body_max) for the bulk uploads. */
     size_t body_max;

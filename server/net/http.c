@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "pf/num.h"
 
@@ -104,23 +105,38 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (!r->body) {
-        r->body = strdup("");
-        r->len = 0;
-    }
-    if (!r->body)
-        return MHD_NO;
-    resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
+    if (r->file) {
         free(r->body);
-        return MHD_NO;
+        r->body = NULL;
+        /* MHD reads the file as the socket drains and closes it with the response. */
+        resp = MHD_create_response_from_fd64(r->file_len, r->file_fd);
+        if (!resp) {
+            close(r->file_fd);
+            return MHD_NO;
+        }
+        r->file = false;
+    } else {
+        if (!r->body) {
+            r->body = strdup("");
+            r->len = 0;
+        }
+        if (!r->body)
+            return MHD_NO;
+        resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(r->body);
+            return MHD_NO;
+        }
+        r->body = NULL;
     }
-    r->body = NULL;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    for (int i = 0; i < PFS_HTTP_EXTRA_HEADERS; i++)
+        if (r->extra[i].name)
+            MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value);
     ret = MHD_queue_response(c, (unsigned int)r->status, resp);
     MHD_destroy_response(resp);
     hc->answered = true;
@@ -288,6 +304,8 @@ static void http__completed(void *cls, struct MHD_Connection *c, void **con_cls,
         if (hc->taken && h->svc.done)
             h->svc.done(h->svc.ctx, hc->state);
         free(hc->out.body);
+        if (hc->out.file) /* answered, never sent */
+            close(hc->out.file_fd);
         free(hc->buf);
         free(hc);
         *con_cls = NULL;
@@ -496,6 +514,7 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
         hc->out = *resp;
         hc->ready = true;
         resp->body = NULL;
+        resp->file = false;
         if (hc->deferred) { /* else still inside handle(), which sends it */
             MHD_resume_connection(l->c);
             /* MHD learns of the resumption on its next run: make it now. */
@@ -504,6 +523,9 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
     }
     free(resp->body);
     resp->body = NULL;
+    if (resp->file) /* nobody to send it to */
+        close(resp->file_fd);
+    resp->file = false;
     free(l);
 }
 

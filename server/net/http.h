@@ -20,7 +20,8 @@
  * request begin() took, whatever happened to it. http knows no paths: what a
  * request may do, and how large its body may be, is the service's to decide.
  *
- * The service fills a struct pfs_http_resp; http owns and frees resp->body.
+ * The service fills a struct pfs_http_resp; http owns and frees resp->body
+ * (and closes resp->file_fd of an answer that streams a file).
  *
  * A handler whose answer takes long (verifying an uploaded bundle) defers
  * it: pfs_http_defer() in handle() hands it the body and suspends the
@@ -61,12 +62,25 @@ struct pfs_http_req {
     void *priv; /* http's own: the request's state, for pfs_http_defer() */
 };
 
+#define PFS_HTTP_EXTRA_HEADERS 3
+
 struct pfs_http_resp {
     int status;
     char *body; /* heap; freed by http */
     size_t len;
     const char *content_type; /* static; default application/json */
     const char *allow;        /* static; the Allow header of a 405, else NULL */
+    /* Instead of body: file_len bytes of the open descriptor file_fd, from
+     * offset 0, streamed as the client reads them (a backup of the whole
+     * store); http owns and closes the descriptor. */
+    bool file;
+    int file_fd;
+    uint64_t file_len;
+    /* More headers: name static, NULL for an unused slot. */
+    struct {
+        const char *name;
+        char value[96];
+    } extra[PFS_HTTP_EXTRA_HEADERS];
 };
 
 struct pfs_http_service {

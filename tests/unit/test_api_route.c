@@ -18,15 +18,17 @@ static struct pfs_tokens toks;
 
 static void setup(void)
 {
-    char buf[1024], a[100], s[100], v[100], p[100];
+    char buf[1024], a[100], s[100], v[100], p[100], d[100];
     struct pf_error err = {0};
 
     ck_assert_int_eq(pfs_token_hash_hex("tok-ops", 7, a), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-sup", 7, s), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-view", 8, v), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-appr", 8, p), 0);
-    snprintf(buf, sizeof(buf), "alice ops %s\nsam support %s\nvic viewer %s\nann approver %s\n", a,
-             s, v, p);
+    ck_assert_int_eq(pfs_token_hash_hex("tok-adm", 7, d), 0);
+    snprintf(buf, sizeof(buf),
+             "alice ops %s\nsam support %s\nvic viewer %s\nann approver %s\nada admin %s\n", a, s,
+             v, p, d);
     ck_assert_msg(pfs_tokens_parse(&toks, buf, strlen(buf), "tokens", &err) == 0, "%s", err.msg);
 }
 
@@ -36,7 +38,7 @@ static void teardown(void)
 }
 
 static const char *const role_auth[] = {"Bearer tok-view", "Bearer tok-sup", "Bearer tok-ops",
-                                        "Bearer tok-appr"};
+                                        "Bearer tok-appr", "Bearer tok-adm"};
 
 /* decide() over the real table. */
 static int decide(const char *method, const char *path, const char *auth, struct pfs_api_call *c,
@@ -161,6 +163,7 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/rollouts/{rollout}/members/{serial}",
             "GET /v1/rollouts/{rollout}/preview",
             "POST /v1/rollouts/{rollout}/approve",
+            "POST /v1/admin/backup",
     };
     size_t n = sizeof(api) / sizeof(api[0]);
 
@@ -190,8 +193,10 @@ START_TEST(every_route_resolves_to_itself)
         struct pfs_api_refusal no;
         int rc;
 
-        /* ops passes every route but the approver's own */
-        const char *top = r->role == PFS_ROLE_APPROVER ? "Bearer tok-appr" : "Bearer tok-ops";
+        /* ops passes every route but the approver's and the admin's own */
+        const char *top = r->role == PFS_ROLE_APPROVER ? "Bearer tok-appr"
+                          : r->role == PFS_ROLE_ADMIN  ? "Bearer tok-adm"
+                                                       : "Bearer tok-ops";
 
         concrete(r->pattern, path, sizeof(path));
         rc = decide(r->method, path, top, &c, &no);
@@ -217,8 +222,11 @@ START_TEST(every_route_resolves_to_itself)
         ck_assert_int_eq((int)c.role, r->role);
         if (r->role > PFS_ROLE_VIEWER)
             expect_refused(r->method, path, role_auth[r->role - 1], 403, PF_EPERM, "needs");
-        if (r->role == PFS_ROLE_SUPPORT || r->role == PFS_ROLE_OPS) /* approver only reads */
+        if (r->role == PFS_ROLE_SUPPORT || r->role == PFS_ROLE_OPS ||
+            r->role == PFS_ROLE_ADMIN) /* approver only reads */
             expect_refused(r->method, path, "Bearer tok-appr", 403, PF_EPERM, "needs");
+        if (r->role == PFS_ROLE_ADMIN) /* the server's administration is not ops' */
+            expect_refused(r->method, path, "Bearer tok-ops", 403, PF_EPERM, "needs");
         expect_refused(r->method, path, NULL, 401, PF_EAUTH, "missing bearer token");
     }
 }
