@@ -406,6 +406,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         s->diag_open = true;
         s->api->diag = &s->diag;
     }
+    rc = pfs_backup_init(&s->backup, &s->loop, s->store, cfg->store_path, &s->log, err);
+    if (rc)
+        goto out_free;
+    s->api->backup = &s->backup;
     s->api->notify = &s->notify;
     s->api->store = s->store;
     s->api->updates = &s->updates;

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "commands_bulk.h"
+#include "commands_admin.h"
 #include "commands_hooks.h"
 #include "commands_lifecycle.h"
 #include "commands_rollout.h"
@@ -308,6 +309,10 @@ const struct pfc_command pfc_commands[] = {
     {"audit", NULL, pfc_audit_opts, "GET", "/v1/audit", pfc_render_audit, NULL,
      "who changed what: by actor, action, target, terminal, merchant or time",
      "posfleet audit --action terminal.swap --since 2026-12-01 --until 2026-12-08"},
+    /* The server's administration: commands_admin.c. */
+    {"admin backup", pfc_admin_backup_pos, NULL, NULL, NULL, NULL, pfc_cmd_admin_backup,
+     "a verified copy of posfleetd's whole store, taken while it runs (admin)",
+     "posfleet admin backup /var/backups/posfleetd-2026-12-07.db"},
     /* Webhooks: commands_hooks.c. */
     {"hook list", NULL, NULL, "GET", "/v1/hooks", pfc_render_hooks, NULL,
      "the webhooks posfleetd notifies, with their delivery counts (ops)", "posfleet hook list"},

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -307,4 +308,132 @@ int pfc_url_escape(const char *s, char *buf, size_t len, size_t *off)
     if (*off < len)
         buf[*off] = '\0';
     return 0;
+}
+
+/* Where a download's body goes: the file for a 2xx answer, else memory. */
+struct http__sink {
+    CURL *curl;
+    int fd;
+    bool decided, to_file;
+    int werrno;
+    uint64_t written;
+    struct http__buf buf;
+};
+
+static size_t http__sink_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct http__sink *s = userdata;
+    size_t n = size * nmemb, off = 0;
+
+    if (!s->decided) {
+        long code = 0;
+
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+        s->to_file = code >= 200 && code <= 299;
+        s->decided = true;
+    }
+    if (!s->to_file)
+        return http__write(ptr, size, nmemb, &s->buf);
+    while (off < n) {
+        ssize_t w = write(s->fd, ptr + off, n - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            s->werrno = w < 0 ? errno : EIO;
+            return 0; /* aborts the transfer */
+        }
+        off += (size_t)w;
+    }
+    s->written += n;
+    return n;
+}
+
+int pfc_http_download(struct pfc_http *h, const char *method, const char *path, int fd,
+                      struct pfc_http_header *hdrs, size_t nhdrs, uint64_t *written,
+                      struct pfc_http_resp *resp, struct pf_error *err)
+{
+    char url[PFC_URL_MAX * 2 + 1];
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *headers = NULL, *tmp;
+    struct http__sink sink = {.curl = h->curl, .fd = fd};
+    struct curl_header *hv;
+    CURLcode cc;
+    int rc = 0, n;
+
+    memset(resp, 0, sizeof(*resp));
+    *written = 0;
+    errbuf[0] = '\0';
+    for (size_t i = 0; i < nhdrs; i++)
+        hdrs[i].value[0] = '\0';
+    n = snprintf(url, sizeof(url), "%s%s", h->base, path);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return pf_error_set(err, PF_ETOOBIG, "request URL too long");
+    const char *hl[] = {"Expect:", h->auth[0] ? h->auth : NULL};
+    for (size_t i = 0; i < sizeof(hl) / sizeof(hl[0]); i++) {
+        if (!hl[i])
+            continue;
+        tmp = curl_slist_append(headers, hl[i]);
+        if (!tmp) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+            goto out_headers;
+        }
+        headers = tmp;
+    }
+    curl_easy_reset(h->curl);
+    curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "posfleet-cli");
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, http__sink_write);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
+    if (!strcmp(method, "GET")) {
+        curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    }
+    cc = curl_easy_perform(h->curl);
+    if (cc == CURLE_WRITE_ERROR && sink.werrno) {
+        rc = pf_error_set(err, PF_EIO, "writing the answer: %s", strerror(sink.werrno));
+        goto out_buf;
+    }
+    if (cc == CURLE_WRITE_ERROR && sink.buf.too_big) {
+        rc = pf_error_set(err, PF_ETOOBIG, "answer from posfleetd at %s exceeds %u bytes", h->base,
+                          PFC_RESP_MAX);
+        goto out_buf;
+    }
+    if (cc != CURLE_OK) {
+        rc = http__transport_error(h, cc, errbuf, err);
+        goto out_buf;
+    }
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    for (size_t i = 0; i < nhdrs; i++)
+        if (curl_easy_header(h->curl, hdrs[i].name, 0, CURLH_HEADER, -1, &hv) == CURLHE_OK)
+            snprintf(hdrs[i].value, sizeof(hdrs[i].value), "%s", hv->value);
+    if (!sink.buf.data) {
+        sink.buf.data = calloc(1, 1);
+        if (!sink.buf.data) {
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+            goto out_headers;
+        }
+    }
+    resp->data = sink.buf.data;
+    resp->len = sink.buf.len;
+    sink.buf.data = NULL;
+    *written = sink.written;
+
+out_buf:
+    free(sink.buf.data);
+out_headers:
+    for (tmp = headers; tmp; tmp = tmp->next)
+        explicit_bzero(tmp->data, strlen(tmp->data));
+    curl_slist_free_all(headers);
+    return rc;
 }

@@ -15,6 +15,7 @@
 #define PFC_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pf/error.h"
 
@@ -55,6 +56,22 @@ void pfc_http_resp_release(struct pfc_http_resp *resp);
 typedef void (*pfc_http_progress_fn)(void *ctx, size_t sent, size_t total);
 /* Reports the progress of the next requests to fn (NULL: no more). */
 void pfc_http_set_progress(struct pfc_http *h, pfc_http_progress_fn fn, void *ctx);
+/* A response header to read back from a download: name in, value out ("" when absent). */
+struct pfc_http_header {
+    const char *name;
+    char value[128];
+};
+
+/*
+ * A bodiless request whose 2xx answer is written to the open descriptor fd
+ * as it arrives, whatever its size (*written counts the bytes), with the
+ * values of the headers asked for in hdrs; any other answer is kept in
+ * resp->data as pfc_http_request keeps it. A short or failed write of fd is
+ * PF_EIO naming the reason.
+ */
+int pfc_http_download(struct pfc_http *h, const char *method, const char *path, int fd,
+                      struct pfc_http_header *hdrs, size_t nhdrs, uint64_t *written,
+                      struct pfc_http_resp *resp, struct pf_error *err) PF_WUR;
 
 /* Replaces the whole-request timeout (a long import). */
 void pfc_http_set_timeout(struct pfc_http *h, long timeout_ms);
