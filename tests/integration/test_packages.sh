@@ -6,8 +6,10 @@
 # files with the installed configuration (ports moved to free loopback ones
 # in copies, posfleetd as the posfleet user, as the unit runs it), lets the
 # installed agent report once and checks that the installed CLI sees the
-# terminal; then purges the packages and checks that nothing is left but the
-# documented state (/var/lib/posfleet and the posfleet user).
+# terminal. The first run is `posfleetd init` (PKI, broker material,
+# configuration, admin token), and the admin takes a backup. Then it purges
+# the packages and checks that nothing is left but the documented state
+# (/var/lib/posfleet and the posfleet user).
 # Needs root (dpkg); exits 77 (skipped) otherwise.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -78,22 +80,29 @@ grep -q '^ExecStart=/usr/sbin/posfleetd -c /etc/posfleet/posfleetd.conf$' /lib/s
     pf_fail "posfleetd.service does not run the installed configuration"
 pf_log "installed: user, state directory, conffiles, units verified"
 
-# --- PKI with the installed posfleet-keys, in the documented places
+# --- first run: `posfleetd init` with the installed defaults (docs/operations.md)
 KEYS=/usr/bin/posfleet-keys
 pki=/etc/posfleet/pki
 bdir=/etc/mosquitto/posfleet
 export PF_PKI=$pki
-$KEYS ca-init --dir "$pki" >/dev/null
-$KEYS server-cert --dir "$pki" --cn broker --ip 127.0.0.1 --dns localhost >/dev/null
-$KEYS server-cert --dir "$pki" --cn posfleetd >/dev/null
+/usr/sbin/posfleetd init --broker-host localhost >"$PF_TMP/init.out" 2>"$PF_TMP/logs/init.log" ||
+    pf_fail "posfleetd init failed: $(cat "$PF_TMP/logs/init.log")"
+TOKEN=$(grep -A1 '^first admin token for admin' "$PF_TMP/init.out" | tail -1)
+[[ ${#TOKEN} == 43 ]] || pf_fail "posfleetd init printed no admin token"
+if grep -q "PRIVATE KEY" "$PF_TMP/init.out" "$PF_TMP/logs/init.log"; then
+    pf_fail "posfleetd init printed a private key"
+fi
+for f in "$pki/ca.crt" "$pki/posfleetd.crt" "$pki/posfleetd.key" "$bdir/broker.crt" \
+    "$bdir/broker.key" "$bdir/crl.pem" /etc/posfleet/tokens; do
+    [[ -f "$f" ]] || pf_fail "posfleetd init did not write $f"
+done
+[[ $(stat -c %G:%a "$pki/posfleetd.key") == posfleet:640 ]] ||
+    pf_fail "posfleetd.key is $(stat -c %G:%a "$pki/posfleetd.key"), not posfleet:640"
+[[ $(stat -c %G:%a /etc/posfleet/tokens) == posfleet:640 ]] || pf_fail "tokens not posfleet:640"
+if /usr/sbin/posfleetd init >/dev/null 2>&1; then pf_fail "a second posfleetd init ran"; fi
 $KEYS device-cert --dir "$pki" --serial PKG-0001 >/dev/null
 $KEYS device-cert --dir "$pki" --serial "$PF_PROBE_ID" >/dev/null
-$KEYS crl --dir "$pki" --capath "$bdir/capath" --install-only >/dev/null
-cp "$pki/crl.pem" "$bdir/crl.pem"
-cp "$pki/broker.crt" "$pki/broker.key" "$bdir/"
-chgrp -R posfleet "$pki"
-chmod 0750 "$pki"
-chmod 0640 "$pki/posfleetd.key"
+pf_log "posfleetd init: PKI, broker material, configuration and admin token in place"
 
 # --- broker: the installed configuration, on a free loopback port
 run=$(mktemp -d /tmp/pf-packages-run.XXXXXX)
@@ -115,9 +124,6 @@ pf_wait_for 20 "installed broker to accept TLS" pf__broker_ready
 
 # --- posfleetd: the installed configuration, as the unit runs it
 HTTP_PORT=$(pf_free_port)
-TOKEN=$($KEYS api-token --name pkgtest --role ops --file /etc/posfleet/tokens)
-chgrp posfleet /etc/posfleet/tokens
-chmod 0640 /etc/posfleet/tokens
 printf '%s\n' "$TOKEN" >"$PF_TMP/token"
 sed -e "s|^mqtt.port = 8883$|mqtt.port = $PF_BROKER_PORT|" \
     -e "s|^http.port = 8080$|http.port = $HTTP_PORT|" \
@@ -152,7 +158,10 @@ timeout 90 /usr/sbin/posfleet-agent -c "$run/agent.conf" --once >"$PF_TMP/logs/a
 seen() { cli --json device PKG-0001 | grep -q '"fw_version"'; }
 pf_wait_for 20 "posfleet to show PKG-0001's report" seen
 cli devices | grep -q PKG-0001 || pf_fail "posfleet devices does not list PKG-0001"
-pf_log "installed stack: the agent reported, posfleet sees it"
+cli admin backup "$run/pkg-backup.db" >/dev/null || pf_fail "admin backup of the installed server"
+[[ $(sqlite3 "$run/pkg-backup.db" "select count(*) from devices") == 1 ]] ||
+    pf_fail "the backup does not hold PKG-0001"
+pf_log "installed stack: the agent reported, posfleet sees it, the admin took a backup"
 
 # --- purge: nothing left but the documented state
 pf_kill posfleetd
