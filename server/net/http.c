@@ -110,11 +110,11 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
         r->body = NULL;
         /* MHD reads the file as the socket drains and closes it with the response. */
         resp = MHD_create_response_from_fd64(r->file_len, r->file_fd);
+        r->file = false;
         if (!resp) {
             close(r->file_fd);
             return MHD_NO;
         }
-        r->file = false;
     } else {
         if (!r->body) {
             r->body = strdup("");
