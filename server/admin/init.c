@@ -470,7 +470,7 @@ void pfs_init_usage(FILE *f)
             "                      [--broker-dir DIR] [--ca-cert FILE --ca-key FILE]\n"
             "                      [--broker-host NAME] [--broker-port N] [--admin NAME]\n"
             "                      [--templates DIR] [--acl-plugin FILE] [--force]\n"
-            "  --root DIR          every default path below under DIR (a trial run)\n"
+            "  --root DIR          the default paths below and /var/lib/mosquitto under DIR\n"
             "  --config-dir DIR    configuration, PKI, tokens (/etc/posfleet)\n"
             "  --state-dir DIR     the database's directory (/var/lib/posfleet)\n"
             "  --broker-dir DIR    the broker's configuration (/etc/mosquitto/posfleet)\n"
