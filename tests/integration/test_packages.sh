@@ -29,9 +29,25 @@ for p in "${PKGS[@]}"; do
 done
 [[ ! -e /var/lib/posfleet ]] || pf_fail "/var/lib/posfleet exists already; the test would take it over"
 
+# dpkg waits for nobody: while another installation on this machine holds its lock
+# (apt-get elsewhere), pkg_dpkg fails and pf_wait_for tries again; any other failure
+# ends the test at once.
+pkg_dpkg() {
+    local log="$1"
+    shift
+    dpkg "$@" >"$log" 2>&1 && return 0
+    grep -q "lock" "$log" || pf_fail "dpkg $1 failed: $(tail -3 "$log")"
+    return 1
+}
+
 # On any exit: the packages, and the state this test created, go.
 purge_all() {
-    dpkg --purge "${PKGS[@]}" >/dev/null 2>&1 || true
+    local log="$PF_TMP/logs/dpkg-purge-exit.log" deadline=$((SECONDS + 600))
+    # Polled (an exit hook cannot use pf_fail): until purged, or a failure that is not the lock.
+    until dpkg --purge "${PKGS[@]}" >"$log" 2>&1 || ! grep -q "lock" "$log" ||
+        ((SECONDS >= deadline)); do
+        sleep 1
+    done
     rm -rf /var/lib/posfleet /var/lib/posfleet-agent
     deluser --system --quiet posfleet >/dev/null 2>&1 || true
 }
@@ -55,7 +71,7 @@ for p in "${PKGS[@]}"; do
 done
 
 # --- install
-dpkg -i "${debs[@]}" >"$PF_TMP/logs/dpkg-i.log" 2>&1 || pf_fail "dpkg -i failed"
+pf_wait_for 600 "the dpkg lock, to install" pkg_dpkg "$PF_TMP/logs/dpkg-i.log" -i "${debs[@]}"
 for p in "${PKGS[@]}"; do
     dpkg-query -L "$p" >"$PF_TMP/files.$p"
 done
@@ -166,7 +182,7 @@ pf_log "installed stack: the agent reported, posfleet sees it, the admin took a 
 # --- purge: nothing left but the documented state
 pf_kill posfleetd
 pf_kill mosquitto
-dpkg --purge "${PKGS[@]}" >"$PF_TMP/logs/dpkg-purge.log" 2>&1 || pf_fail "dpkg --purge failed"
+pf_wait_for 600 "the dpkg lock, to purge" pkg_dpkg "$PF_TMP/logs/dpkg-purge.log" --purge "${PKGS[@]}"
 for p in "${PKGS[@]}"; do
     while IFS= read -r f; do
         # Directories may be shared with other packages; the two of ours are checked below.
