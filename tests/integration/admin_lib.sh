@@ -3,7 +3,7 @@
 # admin_lib.sh - what the backup and upgrade tests compare: the records posfleetd
 # must never lose, read through its API (source after lib.sh and stack.sh).
 #
-#   adm_populate PREFIX    merchants (one closed), terminals bound to them, a swap (its
+#   adm_populate PREFIX    merchants (one rejected), terminals bound to them, a swap (its
 #                          repair), a second repair moved on, and a firmware rollout run to
 #                          completion on three terminals; needs ro_stack's fleet running
 #   adm_snapshot OUT       writes OUT: one line per kind (merchants, terminals, rollouts,
@@ -51,7 +51,7 @@ adm_populate() {
     pf_cli bind "${p}00001" "M-${p}1" >/dev/null
     pf_cli bind "${p}00002" "M-${p}1" >/dev/null
     pf_cli bind "${p}00003" "M-${p}2" >/dev/null
-    PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli swap "${p}00002" "${p}00004" --reason "reader dead" \
+    PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli swap "${p}00002" "${p}00004" --reason "reader dead" --yes \
         >/dev/null || pf_fail "swap"
     PF_CLI_TOKEN=$PF_TOKEN_SUPPORT pf_cli repair open "${p}00005" --reason "cracked screen" \
         --faults CARD_READER >/dev/null || pf_fail "repair open"
