@@ -68,7 +68,6 @@ struct pfa_update {
     int64_t progress_at;     /* mono ms of the last progress */
     int64_t next_request_at; /* mono ms: (re)request chunks */
     bool connected;
-    int64_t resend_at;       /* mono ms */
     int64_t reboot_check_at; /* mono ms (SWITCH waiting for the terminal to be idle) */
     size_t fresh;            /* outbox tail not published yet (waits for the persist) */
     bool reboot_pending;
@@ -108,6 +107,28 @@ static void upd__publish_event(struct pfa_update *u, const char *ev)
         u->stats.events_sent++;
 }
 
+/* sent_ms of an event read from the state file: the previous run may have sent it. */
+#define UPD_SENT_BEFORE ((int64_t)-1)
+
+/* Hands outbox[i] to the connection and restarts its resend clock (also when the
+ * publish fails: the next try comes resend_s later, not in a loop). */
+static void upd__send(struct pfa_update *u, size_t i, int64_t now)
+{
+    if (!u->connected)
+        return;
+    upd__publish_event(u, u->st.outbox[i]);
+    u->st.sent_ms[i] = now;
+}
+
+/* When outbox[i] is due again: at once if it never went out on this connection,
+ * else resend_s after it last did. */
+static int64_t upd__due(const struct pfa_update *u, size_t i, int64_t now)
+{
+    int64_t sent = u->st.sent_ms[i];
+
+    return sent > 0 ? sent + (int64_t)u->cfg.resend_s * 1000 : now;
+}
+
 static int upd__persist(struct pfa_update *u)
 {
     char *buf = NULL;
@@ -130,18 +151,10 @@ static int upd__persist(struct pfa_update *u)
      * restart never produces the same outcome under a second id. */
     if (u->fresh > u->st.nout)
         u->fresh = u->st.nout;
+    /* Each event has its own resend clock: one sent now goes out again only after
+     * resend_s without its ack, whatever the rest of the outbox does. */
     for (size_t i = u->st.nout - u->fresh; i < u->st.nout; i++)
-        upd__publish_event(u, u->st.outbox[i]);
-    /* A resend not yet due waits a full resend_s after this publish: the outbox goes
-     * out again only after resend_s without one, never an event just sent (a 10,000-
-     * terminal rollout otherwise drowned posfleetd in duplicates once its acks took
-     * longer than resend_s; docs/benchmarks.md, rollout_fleet). */
-    if (u->fresh && u->connected) {
-        int64_t now = upd__mono(u);
-
-        if (u->resend_at > now)
-            u->resend_at = now + (int64_t)u->cfg.resend_s * 1000;
-    }
+        upd__send(u, i, upd__mono(u));
     u->fresh = 0;
     return 0;
 }
@@ -735,8 +748,10 @@ static void upd__on_offer(struct pfa_update *u, const void *payload, size_t len)
     }
     u->stats.offers++;
     if (u->st.phase != PFA_UPD_IDLE || strcmp(o->id, u->st.last_offer) == 0) {
-        /* The same offer again (the server re-offers until it hears an outcome):
-         * what it needs is in the outbox, sent again now. Another offer waits. */
+        /* The same offer again: posfleetd sends it again while it has recorded no
+         * event of it, so what it needs is in the outbox, which goes out again on
+         * each event's own resend clock; sending the whole outbox at every repeat
+         * made duplicates (docs/benchmarks.md, rollout_fleet). Another offer waits. */
         if (strcmp(o->id, u->st.offer.id) != 0 && strcmp(o->id, u->st.last_offer) != 0 &&
             u->connected) {
             struct pf_offer keep = u->st.offer;
@@ -745,7 +760,6 @@ static void upd__on_offer(struct pfa_update *u, const void *payload, size_t len)
             u->st.offer = keep;
             (void)upd__persist(u);
         }
-        u->resend_at = upd__mono(u);
         goto out_free;
     }
     u->st.offer = *o;
@@ -902,9 +916,13 @@ static int upd__load_state(struct pfa_update *u, struct pf_error *err)
         return pf_error_set(err, rc, "%s: %s", u->state_path, pf_strerror(rc));
     rc = pfa_update_state_decode(buf, len, &u->st, err);
     free(buf);
-    if (rc)
+    if (rc) {
         pf_error_prefix(err, "%s", u->state_path);
-    return rc;
+        return rc;
+    }
+    for (size_t i = 0; i < u->st.nout; i++)
+        u->st.sent_ms[i] = UPD_SENT_BEFORE;
+    return 0;
 }
 
 int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
@@ -977,7 +995,6 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
                                                   : cfg->fw_version);
     }
     upd__identity(u);
-    u->resend_at = upd__mono(u);
     *out = u;
     return 0;
 
@@ -1027,8 +1044,16 @@ void pfa_update_on_ack(struct pfa_update *u, const char *id)
 
 void pfa_update_on_connect(struct pfa_update *u)
 {
+    int64_t now = upd__mono(u);
+
     u->connected = true;
-    u->resend_at = upd__mono(u);
+    /* An event sent before (on the last connection, or by the run before a restart)
+     * may have its ack queued in the persistent session, delivered right after this
+     * connect: it waits resend_s from now. One never sent goes out at once. */
+    for (size_t i = 0; i < u->st.nout; i++) {
+        if (u->st.sent_ms[i] != 0)
+            u->st.sent_ms[i] = now;
+    }
     u->requested = u->st.done;
     u->progress_at = upd__mono(u);
     u->next_request_at = upd__mono(u);
@@ -1076,10 +1101,9 @@ void pfa_update_tick(struct pfa_update *u)
 
     if (u->reboot_pending)
         return;
-    if (u->connected && now >= u->resend_at) {
-        for (size_t i = 0; i < u->st.nout; i++)
-            upd__publish_event(u, u->st.outbox[i]);
-        u->resend_at = now + (int64_t)u->cfg.resend_s * 1000;
+    for (size_t i = 0; u->connected && i < u->st.nout; i++) {
+        if (now >= upd__due(u, i, now))
+            upd__send(u, i, now);
     }
     if (pfa_feestore_pending_at(u->fees) <= wall / 1000 && u->hal->ops->busy(u->hal, &busy) == 0 &&
         !busy) {
@@ -1120,8 +1144,8 @@ int64_t pfa_update_next_deadline_ms(const struct pfa_update *u)
 
     if (u->reboot_pending)
         return INT64_MAX;
-    if (u->connected && u->st.nout)
-        d = u->resend_at;
+    for (size_t i = 0; u->connected && i < u->st.nout; i++)
+        d = upd__min(d, upd__due(u, i, now));
     if (fee != INT64_MAX)
         d = upd__min(d, now + upd__min(UPD_FEE_RECHECK, fee * 1000 - wall));
     switch (u->st.phase) {

@@ -176,8 +176,10 @@ void pfa_update_outbox_push(struct pfa_update_state *s, char *ev)
         }
         free(s->outbox[drop]);
         memmove(&s->outbox[drop], &s->outbox[drop + 1], (s->nout - drop - 1) * sizeof(char *));
+        memmove(&s->sent_ms[drop], &s->sent_ms[drop + 1], (s->nout - drop - 1) * sizeof(int64_t));
         s->nout--;
     }
+    s->sent_ms[s->nout] = 0;
     s->outbox[s->nout++] = ev;
 }
 
@@ -190,6 +192,7 @@ bool pfa_update_outbox_remove(struct pfa_update_state *s, const char *id)
         if (strstr(s->outbox[i], needle)) {
             free(s->outbox[i]);
             memmove(&s->outbox[i], &s->outbox[i + 1], (s->nout - i - 1) * sizeof(char *));
+            memmove(&s->sent_ms[i], &s->sent_ms[i + 1], (s->nout - i - 1) * sizeof(int64_t));
             s->nout--;
             return true;
         }
