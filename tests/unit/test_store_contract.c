@@ -1904,6 +1904,21 @@ START_TEST(updates)
     ck_assert_int_eq(pfs_store_update_current(st, "T1", &cur), 0);
     ck_assert_str_eq(cur.status, "offered");
     ck_assert_int_eq(pfs_store_update_current(st, "NOPE", &cur), PF_ENOENT);
+    /* once the terminal answered (any event, not only a final one) the offer is not
+     * pending any more: the terminal holds it and resends its own events */
+    {
+        struct pfs_offer_rec o2 = o;
+
+        add("T2", "PX-500");
+        snprintf(o2.id, sizeof(o2.id), "o2");
+        snprintf(o2.serial, sizeof(o2.serial), "T2");
+        ck_assert_int_eq(pfs_store_offer_put(st, &o2, &b, "{\"offer\":2}", &ops, &err), 0);
+        ck_assert_int_eq(pfs_store_offer_pending(st, "T2", 2000, &body), 0);
+        free(body);
+        e = event("e0", "o2", PF_UPD_ACCEPTED);
+        ck_assert_int_eq(pfs_store_update_event_put(st, "T2", &e, 4000, &recorded), 0);
+        ck_assert_int_eq(pfs_store_offer_pending(st, "T2", 2000, &body), PF_ENOENT);
+    }
 
     /* an event id is recorded once */
     e = event("e1", "o1", PF_UPD_FAILED);
