@@ -94,9 +94,16 @@ static int64_t upd__min(int64_t a, int64_t b)
 
 static void upd__identity(struct pfa_update *u)
 {
+    struct pf_fee_pending p;
+
+    memset(&p, 0, sizeof(p));
+    if (pfa_feestore_pending_version(u->fees)[0]) {
+        snprintf(p.version, sizeof(p.version), "%s", pfa_feestore_pending_version(u->fees));
+        p.effective_at = pfa_feestore_pending_at(u->fees);
+    }
     if (u->io.identity)
         u->io.identity(u->io.ctx, u->fw_version, u->env.booted,
-                       pfa_feestore_active_version(u->fees));
+                       pfa_feestore_active_version(u->fees), &p);
 }
 
 static void upd__publish_event(struct pfa_update *u, const char *ev)
@@ -672,8 +679,7 @@ static void upd__install(struct pfa_update *u)
             upd__finish(u, PF_UPD_FAILED, pf_errname(rc), err.msg);
             return;
         }
-        if (switched)
-            upd__identity(u);
+        upd__identity(u); /* active now, or pending until its time: reported either way */
         upd__finish(u, PF_UPD_SUCCESS, NULL,
                     pfa_feestore_pending_version(u->fees)[0] ? "pending until effective_at"
                                                              : "active");
