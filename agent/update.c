@@ -68,6 +68,10 @@ struct pfa_update {
     int64_t progress_at;     /* mono ms of the last progress */
     int64_t next_request_at; /* mono ms: (re)request chunks */
     bool connected;
+    /* Retransmission timeout of the outbox (RFC 6298 with Karn's rule): resend_s at
+     * least, more when acks take longer; doubled at each resend until an ack times a
+     * round trip again. srtt/rttvar 0: no round trip timed yet. */
+    int64_t rto_ms, srtt_ms, rttvar_ms;
     int64_t reboot_check_at; /* mono ms (SWITCH waiting for the terminal to be idle) */
     size_t fresh;            /* outbox tail not published yet (waits for the persist) */
     bool reboot_pending;
@@ -117,23 +121,59 @@ static void upd__publish_event(struct pfa_update *u, const char *ev)
 /* sent_ms of an event read from the state file: the previous run may have sent it. */
 #define UPD_SENT_BEFORE ((int64_t)-1)
 
+/* The retransmission timeout's bounds: resend_s, and ten times that. */
+static int64_t upd__rto_min(const struct pfa_update *u)
+{
+    return (int64_t)u->cfg.resend_s * 1000;
+}
+
+static int64_t upd__rto_max(const struct pfa_update *u)
+{
+    return 10 * upd__rto_min(u);
+}
+
 /* Hands outbox[i] to the connection and restarts its resend clock (also when the
- * publish fails: the next try comes resend_s later, not in a loop). */
+ * publish fails: the next try comes a timeout later, not in a loop). */
 static void upd__send(struct pfa_update *u, size_t i, int64_t now)
 {
     if (!u->connected)
         return;
     upd__publish_event(u, u->st.outbox[i]);
     u->st.sent_ms[i] = now;
+    if (u->st.sends[i] < UINT16_MAX)
+        u->st.sends[i]++;
 }
 
 /* When outbox[i] is due again: at once if it never went out on this connection,
- * else resend_s after it last did. */
+ * else the retransmission timeout after it last did. */
 static int64_t upd__due(const struct pfa_update *u, size_t i, int64_t now)
 {
     int64_t sent = u->st.sent_ms[i];
 
-    return sent > 0 ? sent + (int64_t)u->cfg.resend_s * 1000 : now;
+    return sent > 0 ? sent + u->rto_ms : now;
+}
+
+/* An ack of an event sent once times a round trip (r ms): the timeout follows the
+ * acks' pace (srtt + 4 rttvar, RFC 6298), never below resend_s. */
+static void upd__rtt_sample(struct pfa_update *u, int64_t r)
+{
+    int64_t rto;
+
+    if (r < 0)
+        return;
+    if (!u->srtt_ms && !u->rttvar_ms) {
+        u->srtt_ms = r;
+        u->rttvar_ms = r / 2;
+    } else {
+        int64_t d = u->srtt_ms > r ? u->srtt_ms - r : r - u->srtt_ms;
+
+        u->rttvar_ms = (3 * u->rttvar_ms + d) / 4;
+        u->srtt_ms = (7 * u->srtt_ms + r) / 8;
+    }
+    rto = u->srtt_ms + 4 * u->rttvar_ms;
+    u->rto_ms = rto < upd__rto_min(u)   ? upd__rto_min(u)
+                : rto > upd__rto_max(u) ? upd__rto_max(u)
+                                        : rto;
 }
 
 static int upd__persist(struct pfa_update *u)
@@ -1001,6 +1041,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
                                                   : cfg->fw_version);
     }
     upd__identity(u);
+    u->rto_ms = upd__rto_min(u);
     *out = u;
     return 0;
 
@@ -1042,6 +1083,10 @@ bool pfa_update_on_message(struct pfa_update *u, const char *leaf, const void *p
 
 void pfa_update_on_ack(struct pfa_update *u, const char *id)
 {
+    int i = pfa_update_outbox_find(&u->st, id);
+
+    if (i >= 0 && u->st.sends[i] == 1 && u->st.sent_ms[i] > 0)
+        upd__rtt_sample(u, upd__mono(u) - u->st.sent_ms[i]);
     if (pfa_update_outbox_remove(&u->st, id)) {
         u->stats.events_acked++;
         (void)upd__persist(u);
@@ -1057,8 +1102,10 @@ void pfa_update_on_connect(struct pfa_update *u)
      * may have its ack queued in the persistent session, delivered right after this
      * connect: it waits resend_s from now. One never sent goes out at once. */
     for (size_t i = 0; i < u->st.nout; i++) {
-        if (u->st.sent_ms[i] != 0)
+        if (u->st.sent_ms[i] != 0) {
             u->st.sent_ms[i] = now;
+            u->st.sends[i] = 2; /* its ack, if it comes, times nothing */
+        }
     }
     u->requested = u->st.done;
     u->progress_at = upd__mono(u);
@@ -1103,14 +1150,20 @@ void pfa_update_tick(struct pfa_update *u)
 {
     int64_t now = upd__mono(u), wall = upd__wall(u);
     struct pf_error err = {0};
-    bool switched = false, busy = false;
+    bool switched = false, busy = false, resent = false;
 
     if (u->reboot_pending)
         return;
     for (size_t i = 0; u->connected && i < u->st.nout; i++) {
-        if (now >= upd__due(u, i, now))
+        if (now >= upd__due(u, i, now)) {
+            resent = resent || u->st.sends[i] > 0;
             upd__send(u, i, now);
+        }
     }
+    /* No ack within the timeout: wait longer before the next resend (Karn), until an
+     * ack of an event sent once times the round trip again. */
+    if (resent)
+        u->rto_ms = 2 * u->rto_ms > upd__rto_max(u) ? upd__rto_max(u) : 2 * u->rto_ms;
     if (pfa_feestore_pending_at(u->fees) <= wall / 1000 && u->hal->ops->busy(u->hal, &busy) == 0 &&
         !busy) {
         if (pfa_feestore_activate_due(u->fees, wall / 1000, &switched, &err) != 0)

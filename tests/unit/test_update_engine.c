@@ -1547,6 +1547,55 @@ START_TEST(firmware_update_through_reboot_has_no_duplicates)
 }
 END_TEST
 
+/* Holds what is queued for the engine (acks) for ms while it ticks, then delivers it. */
+static void t_hold_acks(struct t_env *t, int64_t ms)
+{
+    struct drv_msg held[DRV_MAX_MSGS];
+    int n = 0;
+
+    t_tick_for(t, ms);
+    for (int i = 0; i < t->d->nto; i++)
+        held[n++] = t->d->to_agent[i];
+    t->d->nto = 0;
+    for (int i = 0; i < n; i++) {
+        drv_push(t->d, held[i].leaf, held[i].data, held[i].len);
+        free(held[i].data);
+    }
+    drv_deliver(t->d);
+}
+
+/*
+ * Acks slower than resend_s (a loaded server or broker): with a fixed resend_s every
+ * event went out twice. The engine times the round trip from acks of events sent once
+ * and waits that long (RFC 6298, Karn's rule): after the first resend, none.
+ */
+START_TEST(slow_acks_stretch_the_resend_timeout)
+{
+    struct t_env t;
+    uint8_t *img = t_image(1000, 9);
+    const char *versions[] = {"0.9.0", "0.9.1", "0.9.2", "0.9.3", "0.9.4"};
+    struct pfa_update_stats st;
+
+    t_setup(&t);
+    for (size_t k = 0; k < 5; k++) /* each refused at once: one event per offer */
+        t_bundle(&t, PF_KIND_FIRMWARE, versions[k], "PX-200", img, 1000, false);
+    t_boot(&t, NULL); /* resend_s 1 */
+    pfa_update_on_connect(t.d->u);
+    for (int k = 0; k < 5; k++) {
+        drv_offer_now(t.d);
+        drv_deliver(t.d); /* the refusal goes out; its ack arrives 1.5 s later */
+        t_hold_acks(&t, 1500);
+        ck_assert_int_eq(t.d->offers[k].final, PF_UPD_REFUSED);
+    }
+    pfa_update_stats(t.d->u, &st);
+    ck_assert_uint_eq(st.outbox, 0);
+    ck_assert_int_eq(t.d->nseen, 5);
+    ck_assert_int_le(t.d->nevents - t.d->nseen, 1); /* the first one, before any timing */
+    free(img);
+    t_teardown(&t);
+}
+END_TEST
+
 START_TEST(staged_bundle_install_and_slot_verify)
 {
     struct fx fx;
@@ -1625,6 +1674,7 @@ static Suite *suite(void)
     tcase_add_test(tc, events_are_resent_until_acked);
     tcase_add_test(tc, repeated_offer_and_reconnect_send_no_event_twice);
     tcase_add_test(tc, firmware_update_through_reboot_has_no_duplicates);
+    tcase_add_test(tc, slow_acks_stretch_the_resend_timeout);
     tcase_add_test(tc, staged_bundle_install_and_slot_verify);
     suite_add_tcase(s, tc);
     return s;

@@ -60,6 +60,9 @@ struct pfa_update_state {
     /* Not persisted: monotonic ms when outbox[i] was last handed to the connection,
      * 0 if never by this process (the engine's resend clock, per event). */
     int64_t sent_ms[PFA_OUTBOX_MAX];
+    /* Not persisted: sends of outbox[i] whose ack may still come (an ack of one sent
+     * more than once does not time the round trip: Karn's rule). */
+    uint16_t sends[PFA_OUTBOX_MAX];
 };
 
 void pfa_update_state_init(struct pfa_update_state *s);
@@ -72,6 +75,8 @@ int pfa_update_state_decode(const char *buf, size_t len, struct pfa_update_state
 /* Appends an encoded event (takes ownership of ev, its sent_ms 0); drops the oldest
  * non-final one when full. */
 void pfa_update_outbox_push(struct pfa_update_state *s, char *ev);
+/* Index of the event with this id, or -1. */
+int pfa_update_outbox_find(const struct pfa_update_state *s, const char *id);
 /* Removes the event with this id; true if found. */
 bool pfa_update_outbox_remove(struct pfa_update_state *s, const char *id);
 
