@@ -24,8 +24,8 @@
 #define HTTP_MAX_CONNS_PER_IP 64
 #define HTTP_HEAD_TIMEOUT_MS  10000
 #define HTTP_PEM_MAX          (1024 * 1024)
-#define HTTP_ZERO_RUNS        4  /* immediate reruns before they wait 1 ms (http__schedule) */
-#define HTTP_ACCEPT_BATCH     64 /* connections accepted per wake-up, then others run */
+#define HTTP_ZERO_RUNS        16  /* immediate reruns without a socket event, then 1 ms apart */
+#define HTTP_ACCEPT_BATCH     256 /* connections accepted per wake-up, then others run */
 /* GnuTLS priorities: its defaults, without anything older than TLS 1.2. */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -86,9 +86,12 @@ static void http__run(struct pfs_http *h)
 
 static void http__on_poll(uv_poll_t *p, int status, int events)
 {
+    struct pfs_http *h = p->data;
+
     (void)status;
     (void)events;
-    http__run(p->data);
+    h->zero_runs = 0; /* a socket event: whatever MHD says next is worth an immediate run */
+    http__run(h);
 }
 
 static void http__on_timer(uv_timer_t *t)
@@ -107,9 +110,9 @@ static void http__schedule(struct pfs_http *h)
         return;
     }
     /* libmicrohttpd 0.9.75 answers 0 ("data pending") for as long as a TLS
-     * handshake waits for the client, which would spin the loop: after a few
-     * runs in a row that found nothing to do, rerun once a millisecond only
-     * (the epoll poll still wakes the loop at once when data arrives). */
+     * handshake waits for the client, which would spin the loop: after
+     * HTTP_ZERO_RUNS immediate runs with no socket event in between, rerun
+     * once a millisecond only (a socket event still runs MHD at once). */
     if (to == 0 && h->zero_runs >= HTTP_ZERO_RUNS)
         to = 1;
     h->zero_runs = to == 0 ? h->zero_runs + 1 : 0;

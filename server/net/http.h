@@ -125,7 +125,7 @@ struct pfs_http {
     uint64_t head_timeout_ms;
     uint64_t heads_timed_out; /* connections closed by the head deadline */
     int handles_open;
-    int zero_runs; /* runs in a row after which MHD said "again at once" */
+    int zero_runs; /* runs since the last socket event after which MHD said "again at once" */
     int port;
     struct pfs_http_service svc;
     const struct pfs_log *log;
