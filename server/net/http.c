@@ -431,8 +431,9 @@ static void http__on_listen(uv_poll_t *p, int status, int events)
         }
         sk = http__sock_add(h, fd);
         if (MHD_add_connection(h->daemon, fd, (struct sockaddr *)&peer, plen) != MHD_YES) {
-            /* Refused (a limit) and closed by MHD. */
-            if (sk)
+            /* Refused (a limit) and closed by MHD; forgotten already if MHD
+             * got as far as its closed notice. */
+            if (sk && (size_t)fd < h->by_fd_len && h->by_fd[fd] == sk)
                 http__sock_forget(h, sk);
             continue;
         }
