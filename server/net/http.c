@@ -24,8 +24,8 @@
 #define HTTP_MAX_CONNS_PER_IP 64
 #define HTTP_HEAD_TIMEOUT_MS  10000
 #define HTTP_PEM_MAX          (1024 * 1024)
-#define HTTP_ZERO_RUNS        16  /* immediate reruns without a socket event, then 1 ms apart */
-#define HTTP_ACCEPT_BATCH     256 /* connections accepted per wake-up, then others run */
+#define HTTP_ZERO_RUNS        16   /* immediate reruns without a socket event, then 1 ms apart */
+#define HTTP_ACCEPT_BATCH     4096 /* accepted per wake-up at most (the backlog, as a rule) */
 /* GnuTLS priorities: its defaults, without anything older than TLS 1.2. */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
