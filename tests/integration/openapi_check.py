@@ -384,6 +384,14 @@ def scenario(d):
     d.do("ops", "POST", "/v1/devices/PF-OA-2/update", 201, {"bundle": v["bundle"]})
     d.do("ops", "POST", "/v1/devices/PF-OA-2/update", 400, {"bundle": 5})
     d.do("ops", "POST", "/v1/devices/PF-OA-NOPE/update", 404, {"bundle": v["bundle"]})
+    # bulk changes from a file's rows
+    d.do("ops", "POST", "/v1/bulk/bind", 200, {"rows": [{"serial": "PF-OA-2", "merchant_id": "M-OA-1"}], "check": True})
+    d.do("ops", "POST", "/v1/bulk/bind", 400, {"rows": [{"serial": "bad serial", "merchant_id": "M-OA-1"}]})
+    d.do("ops", "POST", "/v1/bulk/bind", 200, {"rows": [{"line": 2, "serial": "PF-OA-2", "merchant_id": "M-OA-1"}]})
+    d.do("ops", "POST", "/v1/bulk/tags", 200, {"rows": [{"serial": "PF-OA-2", "tag": "pilot", "op": "+"}]})
+    d.do("ops", "POST", "/v1/bulk/tags", 400, {"rows": [{"serial": "PF-OA-2", "tag": "pilot", "op": "*"}]})
+    d.do("ops", "POST", "/v1/bulk/unbind", 200, {"rows": [{"serial": "PF-OA-2", "reason": "moved"}]})
+    d.do("ops", "POST", "/v1/bulk/unbind", 400, {"rows": [{"serial": "bad serial"}]})
     # hooks
     d.do("ops", "GET", "/v1/hooks", 200)
     d.do("ops", "GET", "/v1/hooks/log", 200)
@@ -418,6 +426,8 @@ def scenario(d):
     # the lifecycle's end: swap, repair, retire
     st, j = d.do("support", "POST", "/v1/devices/PF-OA-1/swap", 200,
                  {"new": "PF-OA-3", "reason": "screen broken", "fault_codes": ["screen"]})
+    d.do("support", "POST", "/v1/devices/PF-OA-1/swap/undo", 400, {"new": "PF-OA-3"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/swap/undo", 404, {"new": "PF-OA-4", "reason": "no such swap"})
     d.do("viewer", "GET", "/v1/repairs", 200)
     st, j = d.do("viewer", "GET", "/v1/repairs", 200)
     repairs = (j or {}).get("repairs") or [{}]
@@ -427,6 +437,7 @@ def scenario(d):
     d.do("support", "POST", "/v1/repairs/{repair}", 200, {"state": "received", "notes": "in the lab"})
     d.do("support", "POST", "/v1/repairs/{repair}", 400, {"state": "melted"})
     d.do("support", "POST", "/v1/repairs/999999", 404, {"state": "received"})
+    d.do("support", "POST", "/v1/devices/PF-OA-1/swap/undo", 409, {"new": "PF-OA-3", "reason": "repair moved on"})
     d.do("support", "POST", "/v1/repairs/{repair}/close", 200, {"outcome": "scrapped"})
     d.do("support", "POST", "/v1/repairs/{repair}/close", 409, {"outcome": "scrapped"})
     d.do("support", "POST", "/v1/repairs/{repair}/close", 400, {"outcome": "received"})
