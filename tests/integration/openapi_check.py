@@ -34,7 +34,8 @@ import urllib.request
 import jsonschema
 import yaml
 
-ROLE_RANK = {"PFS_API_PUBLIC": 0, "VIEWER": 1, "SUPPORT": 2, "OPS": 3, "APPROVER": 3}
+ROLE_RANK = {"PFS_API_PUBLIC": 0, "VIEWER": 1, "SUPPORT": 2, "OPS": 3, "APPROVER": 3, "ADMIN": 4}
+ROLE_TOKEN = {"APPROVER": "approver", "ADMIN": "admin"}  # else ops, who may every other route
 ROUTE_RE = re.compile(r'\{\s*(GET|POST|PUT|DELETE|PATCH)\s*,\s*"([^"]+)"\s*,\s*([A-Z_]+)\s*,\s*([A-Z_]+)')
 
 
@@ -255,17 +256,17 @@ class Driver:
             if ROLE_RANK[role] > ROLE_RANK["VIEWER"]:
                 self.do("viewer", m, concrete, 403, body={} if m == "POST" else None, note="role below")
             if "{serial}" in p:
-                self.do("approver" if role == "APPROVER" else "ops", m, p.replace("{serial}", "bad.serial", 1)
+                self.do(ROLE_TOKEN.get(role, "ops"), m, p.replace("{serial}", "bad.serial", 1)
                         .replace("{rollout}", "1"), 400, body={} if m == "POST" else None,
                         note="malformed serial")
             if "{rollout}" in p:
-                self.do("approver" if role == "APPROVER" else "ops", m,
+                self.do(ROLE_TOKEN.get(role, "ops"), m,
                         p.replace("{rollout}", "x1", 1).replace("{serial}", "PF-OA-1"), 400,
                         body={} if m == "POST" else None, note="malformed rollout id")
             if m == "POST" and body == "SMALL":
                 real = p.replace("{serial}", "PF-OA-1").replace("{rollout}", "1").replace(
                     "{repair}", "1").replace("{merchant}", "M-OA-1")
-                self.do("approver" if role == "APPROVER" else "ops", m, real, 413,
+                self.do(ROLE_TOKEN.get(role, "ops"), m, real, 413,
                         raw=b"{" + b" " * (body_max + 16) + b"}", note="body over http.body_max")
 
     def coverage(self):
@@ -392,6 +393,8 @@ def scenario(d):
     d.do("ops", "POST", "/v1/bulk/tags", 400, {"rows": [{"serial": "PF-OA-2", "tag": "pilot", "op": "*"}]})
     d.do("ops", "POST", "/v1/bulk/unbind", 200, {"rows": [{"serial": "PF-OA-2", "reason": "moved"}]})
     d.do("ops", "POST", "/v1/bulk/unbind", 400, {"rows": [{"serial": "bad serial"}]})
+    # administration
+    d.do("admin", "POST", "/v1/admin/backup", 200, {})
     # hooks
     d.do("ops", "GET", "/v1/hooks", 200)
     d.do("ops", "GET", "/v1/hooks/log", 200)

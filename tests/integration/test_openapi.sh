@@ -36,6 +36,8 @@ pf_broker_start "$PF_PKI"
 PF_HTTP_TLS=1 upd_server_start
 "$PF_KEYS" api-token --name test-approver --role approver --file "$PF_TMP/server/tokens" \
     >"$PF_TMP/server/approver.token" || pf_fail "approver token"
+"$PF_KEYS" api-token --name test-admin --role admin --file "$PF_TMP/server/tokens" \
+    >"$PF_TMP/server/admin.token" || pf_fail "admin token"
 kill -HUP "$(pf_pid_of posfleetd)"
 approver_ok() {
     curl -sS -o /dev/null -w '%{http_code}' --cacert "$PF_PKI/ca.crt" \
@@ -55,6 +57,7 @@ bundle=$(upd_upload "$PF_TMP/fw.tar")
 "${check[@]}" drive --url "$POSFLEET_URL" --cacert "$PF_PKI/ca.crt" \
     --token "ops=$PF_TOKEN_OPS" --token "support=$PF_TOKEN_SUPPORT" \
     --token "viewer=$PF_TOKEN_VIEWER" --token "approver=$PF_TMP/server/approver.token" \
+    --token "admin=$PF_TMP/server/admin.token" \
     --var "bundle=$bundle" --var "broker_pid=$PF_BROKER_PID" ${PF_OPENAPI_INFER:+--infer "$PF_OPENAPI_INFER"} \
     >"$PF_TMP/check.json" 2>"$PF_TMP/check.err" ||
     pf_fail "answers differ from docs/openapi.yaml:
