@@ -8,7 +8,11 @@
  * an answer is PF_ECONN or PF_ETIMEOUT with err reading
  * "cannot reach posfleetd at URL: connection refused".
  *
- * Ownership: pfc_http_new copies the URL and token; pfc_http_free wipes the
+ * An https server's certificate is always verified, chain and host name,
+ * against conf.cacert or else the system's trusted CAs; there is no option
+ * to skip it. A refusal says which of the two failed and how to fix it.
+ *
+ * Ownership: pfc_http_new copies the URL, CA path and token; pfc_http_free wipes the
  * token. A response's data is owned by the caller (pfc_http_resp_release).
  */
 #ifndef PFC_HTTP_H
@@ -26,7 +30,8 @@
 struct pfc_http;
 
 struct pfc_http_conf {
-    const char *base_url; /* "http://host:port", optionally with a path prefix */
+    const char *base_url; /* "https://host:port", optionally with a path prefix */
+    const char *cacert;   /* CA file to verify an https server with; NULL: system store */
     const char *token;    /* NULL: no Authorization header */
     long connect_timeout_ms;
     long timeout_ms;
