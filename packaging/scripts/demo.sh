@@ -193,7 +193,7 @@ head -c 262144 /dev/urandom >"$run/sim/fw-2.4.0.img"
     -o "$run/sim/fw-2.4.0.tar" "$run/sim/fw-2.4.0.img" >/dev/null
 bundle=$("$cli" --json bundle upload "$run/sim/fw-2.4.0.tar" | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p' | head -1)
 rid=$("$cli" --json rollout create "$bundle" --name "firmware 2.4.0" \
-    --cohort "fw-versions=2.3.1" --stages 10%,50%,100% --soak 5s --window 00:00-24:00 \
+    --cohort "fw-versions=2.3.1;models=PX-500;hw-revs=r1" --stages 10%,50%,100% --soak 5s --window 00:00-24:00 \
     --max-concurrent 50 --max-rollback-rate 0.2 | sed -n 's/^ *"id": *\([0-9]*\).*/\1/p' | head -1)
 finished() { "$cli" --json rollout show "$rid" | grep -q '"state": *"\(completed\|paused\)"'; }
 wait_for 300 "rollout $rid to finish" finished
