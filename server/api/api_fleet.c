@@ -14,6 +14,7 @@
 #include "lifecycle/lifectl.h"
 #include "pf/num.h"
 #include "pf/jsonv.h"
+#include "store/store_accounts.h"
 #include "store/store_lifecycle.h"
 #include "updates/updates.h"
 
@@ -131,7 +132,7 @@ void pfs_api_devices_list(struct pfs_api *api, const struct pfs_api_call *call,
 {
     const struct pfs_http_req *req = call->req;
     static const char *const conns[] = {"", "online", "offline", "never", "revoked", NULL};
-    struct pfs_dev_filter f = {.limit = PFS_API_LIMIT_DEFAULT};
+    struct pfs_dev_filter f = {.scope = pfs_api_scope(call), .limit = PFS_API_LIMIT_DEFAULT};
     struct api__list l = {0};
     const char *v;
     bool more = false;
@@ -636,14 +637,13 @@ void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
     json_t *o = json_pack("{s:{}, s:{}, s:{}}", "alerts", "models", "firmware");
     int rc;
 
-    (void)call;
     if (!o) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     for (int k = 0; k < PFS_ALERT_COUNT; k++)
         json_object_set_new(json_object_get(o, "alerts"), pfs_alert_names[k], json_integer(0));
-    rc = pfs_store_summary(api->store, &sum, api__group_cb, o);
+    rc = pfs_store_summary_in(api->store, pfs_api_scope(call), &sum, api__group_cb, o);
     if (rc) {
         json_decref(o);
         pfs_api_error(resp, rc, "summary: %s", pf_strerror(rc));
@@ -663,12 +663,11 @@ void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
     json_t *arr = json_array();
     int rc;
 
-    (void)call;
     if (!arr) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
-    rc = pfs_store_alerts_open(api->store, NULL, api__alert_cb, arr);
+    rc = pfs_store_alerts_in(api->store, pfs_api_scope(call), NULL, api__alert_cb, arr);
     if (rc) {
         json_decref(arr);
         pfs_api_error(resp, rc, "alerts: %s", pf_strerror(rc));
@@ -677,54 +676,11 @@ void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
     pfs_api_json(resp, 200, json_pack("{s:o}", "alerts", arr));
 }
 
-struct api__audit {
-    json_t *arr;
-};
-
-static int api__audit_cb(void *ctx, const struct pfs_audit *a)
-{
-    struct api__audit *l = ctx;
-    json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
-    json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
-    json_t *o =
-            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
-                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
-                      a->action, "target", a->target, "before", before, "after", after);
-
-    if (!o || json_array_append_new(l->arr, o))
-        return PF_ENOMEM;
-    return 0;
-}
-
+/* The audit log: one search for every filter, inside the caller's scope
+ * (api_accounts.c). */
 void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct pfs_http_resp *resp)
 {
-    const struct pfs_http_req *req = call->req;
-    struct api__audit l = {0};
-    const char *target = pfs_http_query(req, "target");
-    int64_t limit, before;
-    int rc;
-
-    /* A search by terminal, merchant or time is lifecycle's (api_lifecycle.c). */
-    if (pfs_http_query(req, "serial") || pfs_http_query(req, "merchant") ||
-        pfs_http_query(req, "since")) {
-        pfs_api_audit_query(api, call, resp);
-        return;
-    }
-    if (pfs_api_page_args(req, resp, "an audit id", &limit, &before))
-        return;
-    l.arr = json_array();
-    if (!l.arr) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    /* One row more than asked tells whether another page follows. */
-    rc = pfs_store_audit_list(api->store, target, before, (int)limit + 1, api__audit_cb, &l);
-    if (rc) {
-        json_decref(l.arr);
-        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
-        return;
-    }
-    pfs_api_page_answer(resp, "audit", l.arr, limit);
+    pfs_api_audit_search(api, call, resp);
 }
 
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,

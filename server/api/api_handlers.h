@@ -28,13 +28,13 @@ void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
 void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
                     struct pfs_http_resp *resp);
-/* ?serial, ?merchant or ?since go to pfs_api_audit_query. */
+/* The audit search (pfs_api_audit_search). */
 void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call,
                    struct pfs_http_resp *resp);
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
 
-/* api_lifecycle.c: merchants, terminal lifecycle, swaps, repairs, audit search. */
+/* api_lifecycle.c: merchants, terminal lifecycle, swaps, repairs. */
 void pfs_api_merchants_list(struct pfs_api *api, const struct pfs_api_call *call,
                             struct pfs_http_resp *resp);
 void pfs_api_merchant_add(struct pfs_api *api, const struct pfs_api_call *call,
@@ -66,8 +66,6 @@ void pfs_api_repair_get(struct pfs_api *api, const struct pfs_api_call *call,
 /* route->arg: 1 closes the repair, 0 changes it. */
 void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
                            struct pfs_http_resp *resp);
-void pfs_api_audit_query(struct pfs_api *api, const struct pfs_api_call *call,
-                         struct pfs_http_resp *resp);
 /* One terminal tag (field names it): 1..PF_TEXT_TAG_MAX characters of UTF-8
  * text (pf/text.h) without blanks or commas, which separate tags on the
  * command line and in rollout cohorts. */
@@ -155,5 +153,41 @@ void pfs_api_obs_request(struct pfs_api *api, const struct pfs_api_route *route,
                          double t0);
 /* Appends the HTTP, process, broker, lifecycle and rollout metrics to body. */
 int pfs_api_obs_metrics(struct pfs_api *api, char **body, size_t *len) PF_WUR;
+
+/* api_accounts.c: login, sessions, API tokens, users, organisations,
+ * support requests and the audit search. */
+void pfs_api_login(struct pfs_api *api, const struct pfs_api_call *call,
+                   struct pfs_http_resp *resp);
+void pfs_api_logout(struct pfs_api *api, const struct pfs_api_call *call,
+                    struct pfs_http_resp *resp);
+void pfs_api_me(struct pfs_api *api, const struct pfs_api_call *call, struct pfs_http_resp *resp);
+void pfs_api_me_password(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_tokens_list(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_token_create(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_token_revoke(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_users_list(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+void pfs_api_user_add(struct pfs_api *api, const struct pfs_api_call *call,
+                      struct pfs_http_resp *resp);
+void pfs_api_orgs_list(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+void pfs_api_org_add(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp);
+void pfs_api_merchant_org(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_support_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_support_open(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+/* ?actor ?org ?action ?target ?serial ?merchant ?since ?until ?limit ?before,
+ * inside the caller's scope. */
+void pfs_api_audit_search(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+/* A time argument: ms since the epoch, or UTC "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM[:SS]Z". */
+int pfs_api_time_arg(const char *v, int64_t *out) PF_WUR;
 
 #endif

@@ -1,13 +1,14 @@
 /*
  * api_lifecycle.c - checks and JSON of the lifecycle API (docs/server.md,
  * "Lifecycle"): merchants and their review, terminal lifecycle (bind, unbind,
- * retire, tags, history), swaps, repairs and the audit search by terminal,
- * merchant or time. The routes and their roles are rows of api.c's table.
+ * retire, tags, history), swaps and repairs; the time arguments the audit
+ * search (api_accounts.c) shares. The routes and their roles are rows of
+ * api.c's table; lists read with the caller's scope (store_accounts.h).
  * The store hands back records (store_lifecycle.h); the answers are built
  * from them with jansson by lifecycle/views.c, the same JSON the audit log
- * keeps. About 900 lines in one file because merchants, terminals, repairs
- * and the audit search share its body, time and argument helpers; each can
- * become a file of its own with those helpers in a shared header.
+ * keeps. About 850 lines in one file because merchants, terminals and
+ * repairs share its body, time and argument helpers; each can become a file
+ * of its own with those helpers in a shared header.
  */
 #define _GNU_SOURCE /* timegm */
 #include "api/api_handlers.h"
@@ -26,6 +27,7 @@
 #include "pf/text.h"
 #include "pf/topic.h"
 #include "notify/notify.h"
+#include "store/store_accounts.h"
 #include "store/store_lifecycle.h"
 
 #define LAPI_BODY_MAX (64 * 1024)
@@ -145,7 +147,7 @@ static int lapi__merchant_cb(void *ctx, const struct pfs_merchant *m)
 }
 
 static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
-                            struct pfs_http_resp *resp)
+                            const struct pfs_scope *scope, struct pfs_http_resp *resp)
 {
     const char *v = pfs_http_query(req, "status");
     const char *after = pfs_http_query(req, "after");
@@ -176,8 +178,8 @@ static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
-    rc = pfs_store_merchant_list(api->store, status, after, (int)limit, lapi__merchant_cb, arr,
-                                 &more);
+    rc = pfs_store_merchant_list_in(api->store, scope, status, after, (int)limit, lapi__merchant_cb,
+                                    arr, &more);
     if (rc) {
         json_decref(arr);
         pfs_api_error(resp, rc, "merchants: %s", pf_strerror(rc));
@@ -477,7 +479,8 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
 }
 
 static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
-                       struct pfs_http_resp *resp, const struct pfs_actor *actor, const char *old)
+                       const struct pfs_scope *scope, struct pfs_http_resp *resp,
+                       const struct pfs_actor *actor, const char *old)
 {
     char new_serial[PF_SERIAL_MAX + 1] = "", reason[PF_TEXT_BYTES(PFS_REPAIR_REASON_MAX)] = "";
     struct pf_error err = {0};
@@ -497,6 +500,11 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
     json_decref(body);
     if (rc) {
         pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        return;
+    }
+    /* The replacement must lie inside the caller's organisation too. */
+    if (scope && pfs_store_scope_serial(api->store, scope, new_serial) != 0) {
+        pfs_api_error(resp, PF_ENOENT, "new: %s: not found", new_serial);
         return;
     }
     rc = pfs_store_term_swap(
@@ -588,7 +596,7 @@ out_free:
 }
 
 static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
-                          struct pfs_http_resp *resp)
+                          const struct pfs_scope *scope, struct pfs_http_resp *resp)
 {
     const char *serial = pfs_http_query(req, "serial"), *v = pfs_http_query(req, "state");
     int64_t limit = PFS_API_LIMIT_DEFAULT;
@@ -621,7 +629,8 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
-    rc = pfs_store_repair_list(api->store, serial, state, (int)limit, lapi__repair_item_cb, arr);
+    rc = pfs_store_repair_list_in(api->store, scope, serial, state, (int)limit,
+                                  lapi__repair_item_cb, arr);
     if (rc) {
         json_decref(arr);
         pfs_api_error(resp, rc, "repairs: %s", pf_strerror(rc));
@@ -719,67 +728,11 @@ out_free:
     free(parts);
 }
 
-/* --- audit --- */
+/* --- time arguments (also the audit search's, api_accounts.c) --- */
 
-struct lapi__audit {
-    json_t *arr;
-};
-
-static int lapi__audit_cb(void *ctx, const struct pfs_audit *a)
+int pfs_api_time_arg(const char *v, int64_t *out)
 {
-    struct lapi__audit *l = ctx;
-    json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
-    json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
-    json_t *o =
-            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
-                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
-                      a->action, "target", a->target, "before", before, "after", after);
-
-    if (!o || json_array_append_new(l->arr, o))
-        return PF_ENOMEM;
-    return 0;
-}
-
-static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
-                        struct pfs_http_resp *resp)
-{
-    const char *serial = pfs_http_query(req, "serial");
-    const char *merchant = pfs_http_query(req, "merchant");
-    const char *v;
-    int64_t limit, before;
-    int64_t since = 0;
-    struct lapi__audit l = {0};
-    int rc;
-
-    if (serial && !pf_serial_valid(serial)) {
-        pfs_api_error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
-        return;
-    }
-    if (merchant && (!*merchant || strlen(merchant) > PFS_MERCHANT_ID_MAX)) {
-        pfs_api_error(resp, PF_EINVAL, "merchant: 1-%d characters", PFS_MERCHANT_ID_MAX);
-        return;
-    }
-    v = pfs_http_query(req, "since");
-    if (v && lapi__time_arg(v, &since)) {
-        pfs_api_error(resp, PF_EINVAL,
-                      "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
-        return;
-    }
-    if (pfs_api_page_args(req, resp, "an audit id", &limit, &before))
-        return;
-    l.arr = json_array();
-    if (!l.arr) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    rc = pfs_store_audit_query(api->store, serial, merchant, since, before, (int)limit + 1,
-                               lapi__audit_cb, &l);
-    if (rc) {
-        json_decref(l.arr);
-        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
-        return;
-    }
-    pfs_api_page_answer(resp, "audit", l.arr, limit);
+    return lapi__time_arg(v, out);
 }
 
 /* --- the handlers of the route table (api.c) --- */
@@ -787,7 +740,7 @@ static void lapi__audit(struct pfs_api *api, const struct pfs_http_req *req,
 void pfs_api_merchants_list(struct pfs_api *api, const struct pfs_api_call *call,
                             struct pfs_http_resp *resp)
 {
-    lapi__merchants(api, call->req, resp);
+    lapi__merchants(api, call->req, pfs_api_scope(call), resp);
 }
 
 void pfs_api_merchant_add(struct pfs_api *api, const struct pfs_api_call *call,
@@ -853,7 +806,7 @@ void pfs_api_term_swap(struct pfs_api *api, const struct pfs_api_call *call,
 {
     struct pfs_actor actor = pfs_api_actor(call);
 
-    lapi__swap(api, call->req, resp, &actor, call->params.serial);
+    lapi__swap(api, call->req, pfs_api_scope(call), resp, &actor, call->params.serial);
 }
 
 void pfs_api_term_repair(struct pfs_api *api, const struct pfs_api_call *call,
@@ -867,7 +820,7 @@ void pfs_api_term_repair(struct pfs_api *api, const struct pfs_api_call *call,
 void pfs_api_repairs_list(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp)
 {
-    lapi__repairs(api, call->req, resp);
+    lapi__repairs(api, call->req, pfs_api_scope(call), resp);
 }
 
 void pfs_api_repair_get(struct pfs_api *api, const struct pfs_api_call *call,
@@ -882,10 +835,4 @@ void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
     struct pfs_actor actor = pfs_api_actor(call);
 
     lapi__repair_change(api, call->req, resp, &actor, call->params.id, call->route->arg == 1);
-}
-
-void pfs_api_audit_query(struct pfs_api *api, const struct pfs_api_call *call,
-                         struct pfs_http_resp *resp)
-{
-    lapi__audit(api, call->req, resp);
 }

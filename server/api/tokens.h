@@ -8,10 +8,16 @@
  * The file never holds a token itself. A presented token is hashed and
  * compared in constant time with every entry.
  *
- * Roles are ordered: viewer reads; support reads (and later runs
- * diagnostics); ops may do everything but approve. approver stands apart
+ * Roles are ordered: viewer reads; support reads and runs diagnostics,
+ * swaps and repairs; ops may do everything but approve; admin may what ops
+ * may and also manage users and organisations. approver stands apart
  * (pfs_role_may): it reads like viewer and approves rollouts that wait for a
  * second pair of eyes (docs/rollouts.md), which no other role may do.
+ * merchant stands apart too: it reads like viewer (what it sees is its own
+ * merchant's, by its scope) and opens support requests.
+ *
+ * The tokens file is the bootstrap: its tokens are headquarters identities
+ * (store_accounts.h); people log in with user accounts (accounts/).
  */
 #ifndef PFS_TOKENS_H
 #define PFS_TOKENS_H
@@ -25,13 +31,25 @@
 #define PFS_TOKEN_NAME_MAX 64
 #define PFS_TOKEN_HASH_LEN 32
 
-enum pfs_role { PFS_ROLE_VIEWER, PFS_ROLE_SUPPORT, PFS_ROLE_OPS, PFS_ROLE_APPROVER };
-/* "viewer", "support", "ops", "approver", NULL */
+enum pfs_role {
+    PFS_ROLE_VIEWER,
+    PFS_ROLE_SUPPORT,
+    PFS_ROLE_OPS,
+    PFS_ROLE_APPROVER,
+    PFS_ROLE_ADMIN,
+    PFS_ROLE_MERCHANT,
+    PFS_ROLE_COUNT
+};
+/* "viewer", "support", "ops", "approver", "admin", "merchant", NULL */
 extern const char *const pfs_role_names[];
 
-/* May a token of role have do what needs role need? viewer < support < ops in
- * order; approver may what viewer may, and only approver may approve. */
+/* May a token of role have do what needs role need? viewer < support < ops <
+ * admin in order; approver may what viewer may, and only approver may
+ * approve; merchant may what viewer may; a route that needs merchant (a
+ * support request) is open to merchant, support, ops and admin. */
 bool pfs_role_may(enum pfs_role have, enum pfs_role need);
+/* The role named s, or -1. */
+int pfs_role_parse(const char *s);
 
 struct pfs_token {
     char name[PFS_TOKEN_NAME_MAX + 1];

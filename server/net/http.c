@@ -108,11 +108,16 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
         r->body = strdup("");
         r->len = 0;
     }
-    if (!r->body)
+    if (!r->body) {
+        free(r->set_cookie);
+        r->set_cookie = NULL;
         return MHD_NO;
+    }
     resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(r->body);
+        free(r->set_cookie);
+        r->set_cookie = NULL;
         return MHD_NO;
     }
     r->body = NULL;
@@ -121,6 +126,10 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->set_cookie)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+    free(r->set_cookie);
+    r->set_cookie = NULL;
     ret = MHD_queue_response(c, (unsigned int)r->status, resp);
     MHD_destroy_response(resp);
     hc->answered = true;
@@ -246,6 +255,7 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
     h->svc.handle(h->svc.ctx, &req, hc->state, &resp);
     if (hc->ready) { /* deferred and answered already, within handle() */
         free(resp.body);
+        free(resp.set_cookie);
         hc->ready = false;
         return http__send(c, hc, &hc->out);
     }
@@ -253,6 +263,7 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
         /* The answer comes from pfs_http_answer(); meanwhile MHD leaves the
          * connection alone and the loop serves everyone else. */
         free(resp.body);
+        free(resp.set_cookie);
         hc->deferred = true;
         MHD_suspend_connection(c);
         return MHD_YES;
@@ -496,6 +507,7 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
         hc->out = *resp;
         hc->ready = true;
         resp->body = NULL;
+        resp->set_cookie = NULL;
         if (hc->deferred) { /* else still inside handle(), which sends it */
             MHD_resume_connection(l->c);
             /* MHD learns of the resumption on its next run: make it now. */
@@ -504,6 +516,8 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
     }
     free(resp->body);
     resp->body = NULL;
+    free(resp->set_cookie);
+    resp->set_cookie = NULL;
     free(l);
 }
 
@@ -515,4 +529,27 @@ const char *pfs_http_query(const struct pfs_http_req *req, const char *key)
 const char *pfs_http_header(const struct pfs_http_req *req, const char *key)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, key);
+}
+
+const char *pfs_http_cookie(const struct pfs_http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+void pfs_http_peer(const struct pfs_http_req *req, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+            req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+                      : NULL;
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    out[0] = '\0';
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
 }

@@ -67,6 +67,7 @@ struct pfs_http_resp {
     size_t len;
     const char *content_type; /* static; default application/json */
     const char *allow;        /* static; the Allow header of a 405, else NULL */
+    char *set_cookie;         /* heap; a Set-Cookie header, freed by http; or NULL */
 };
 
 struct pfs_http_service {
@@ -132,5 +133,9 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp);
 const char *pfs_http_query(const struct pfs_http_req *req, const char *key);
 /* A request header, or NULL. */
 const char *pfs_http_header(const struct pfs_http_req *req, const char *key);
+/* A cookie the request carries, or NULL. */
+const char *pfs_http_cookie(const struct pfs_http_req *req, const char *name);
+/* The client's address as text ("127.0.0.1", "::1"), "" if unknown. */
+void pfs_http_peer(const struct pfs_http_req *req, char *out, size_t size);
 
 #endif

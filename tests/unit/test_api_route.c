@@ -18,15 +18,17 @@ static struct pfs_tokens toks;
 
 static void setup(void)
 {
-    char buf[1024], a[100], s[100], v[100], p[100];
+    char buf[1024], a[100], s[100], v[100], p[100], d[100];
     struct pf_error err = {0};
 
     ck_assert_int_eq(pfs_token_hash_hex("tok-ops", 7, a), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-sup", 7, s), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-view", 8, v), 0);
     ck_assert_int_eq(pfs_token_hash_hex("tok-appr", 8, p), 0);
-    snprintf(buf, sizeof(buf), "alice ops %s\nsam support %s\nvic viewer %s\nann approver %s\n", a,
-             s, v, p);
+    ck_assert_int_eq(pfs_token_hash_hex("tok-adm", 7, d), 0);
+    snprintf(buf, sizeof(buf),
+             "alice ops %s\nsam support %s\nvic viewer %s\nann approver %s\nada admin %s\n", a, s,
+             v, p, d);
     ck_assert_msg(pfs_tokens_parse(&toks, buf, strlen(buf), "tokens", &err) == 0, "%s", err.msg);
 }
 
@@ -35,15 +37,19 @@ static void teardown(void)
     pfs_tokens_release(&toks);
 }
 
+/* By enum pfs_role; a merchant is never a tokens-file identity. */
 static const char *const role_auth[] = {"Bearer tok-view", "Bearer tok-sup", "Bearer tok-ops",
-                                        "Bearer tok-appr"};
+                                        "Bearer tok-appr", "Bearer tok-adm", NULL};
 
 /* decide() over the real table. */
 static int decide(const char *method, const char *path, const char *auth, struct pfs_api_call *c,
                   struct pfs_api_refusal *no)
 {
+    struct pfs_api_authn authn = {&toks, NULL, NULL};
+    struct pfs_api_cred cred = {auth, NULL, NULL};
+
     memset(no, 0, sizeof(*no));
-    return pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &toks, method, path, auth, c, no);
+    return pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &authn, method, path, &cred, c, no);
 }
 
 static void expect_refused(const char *method, const char *path, const char *auth, int status,
@@ -73,6 +79,7 @@ static void concrete(const char *pattern, char *out, size_t size)
             {"{rollout}", "9"},
             {"{diag}", "d1:x.y_z-0"},
             {"{bundle}", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+            {"{token}", "3"},
     };
     size_t n = 0;
 
@@ -161,6 +168,20 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/rollouts/{rollout}/members/{serial}",
             "GET /v1/rollouts/{rollout}/preview",
             "POST /v1/rollouts/{rollout}/approve",
+            "POST /v1/login",
+            "POST /v1/logout",
+            "GET /v1/me",
+            "POST /v1/me/password",
+            "GET /v1/tokens",
+            "POST /v1/tokens",
+            "POST /v1/tokens/{token}/revoke",
+            "GET /v1/users",
+            "POST /v1/users",
+            "GET /v1/orgs",
+            "POST /v1/orgs",
+            "POST /v1/merchants/{merchant}/org",
+            "GET /v1/support-requests",
+            "POST /v1/support-requests",
     };
     size_t n = sizeof(api) / sizeof(api[0]);
 
@@ -190,8 +211,10 @@ START_TEST(every_route_resolves_to_itself)
         struct pfs_api_refusal no;
         int rc;
 
-        /* ops passes every route but the approver's own */
-        const char *top = r->role == PFS_ROLE_APPROVER ? "Bearer tok-appr" : "Bearer tok-ops";
+        /* ops passes every route but the approver's and the admin's own */
+        const char *top = r->role == PFS_ROLE_APPROVER ? "Bearer tok-appr"
+                          : r->role == PFS_ROLE_ADMIN  ? "Bearer tok-adm"
+                                                       : "Bearer tok-ops";
 
         concrete(r->pattern, path, sizeof(path));
         rc = decide(r->method, path, top, &c, &no);
@@ -213,9 +236,17 @@ START_TEST(every_route_resolves_to_itself)
             ck_assert_str_eq(c.name, "");
             continue;
         }
+        if (r->role == PFS_ROLE_MERCHANT) { /* merchant users and the people who help them */
+            ck_assert_int_eq(decide(r->method, path, "Bearer tok-sup", &c, &no), 0);
+            expect_refused(r->method, path, "Bearer tok-view", 403, PF_EPERM, "needs");
+            expect_refused(r->method, path, NULL, 401, PF_EAUTH, "missing bearer token");
+            continue;
+        }
         ck_assert_int_eq(decide(r->method, path, role_auth[r->role], &c, &no), 0);
         ck_assert_int_eq((int)c.role, r->role);
-        if (r->role > PFS_ROLE_VIEWER)
+        if (r->role == PFS_ROLE_ADMIN)
+            expect_refused(r->method, path, "Bearer tok-ops", 403, PF_EPERM, "needs");
+        else if (r->role > PFS_ROLE_VIEWER)
             expect_refused(r->method, path, role_auth[r->role - 1], 403, PF_EPERM, "needs");
         if (r->role == PFS_ROLE_SUPPORT || r->role == PFS_ROLE_OPS) /* approver only reads */
             expect_refused(r->method, path, "Bearer tok-appr", 403, PF_EPERM, "needs");
@@ -316,12 +347,17 @@ START_TEST(missing_or_bad_token_is_401)
     ck_assert_int_eq(decide("GET", "/v1/devices", "bearer   tok-view", &c, &no), 0);
     ck_assert_str_eq(c.name, "vic");
     /* No tokens loaded: everything but /metrics is refused. */
-    ck_assert_int_eq(pfs_api_decide(pfs_api_routes, pfs_api_nroutes, NULL, "GET", "/v1/devices",
-                                    "Bearer tok-ops", &c, &no),
-                     PF_EAUTH);
-    ck_assert_int_eq(
-            pfs_api_decide(pfs_api_routes, pfs_api_nroutes, NULL, "GET", "/metrics", NULL, &c, &no),
-            0);
+    {
+        struct pfs_api_authn none = {NULL, NULL, NULL};
+        struct pfs_api_cred ops = {"Bearer tok-ops", NULL, NULL}, nothing = {NULL, NULL, NULL};
+
+        ck_assert_int_eq(pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &none, "GET",
+                                        "/v1/devices", &ops, &c, &no),
+                         PF_EAUTH);
+        ck_assert_int_eq(pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &none, "GET", "/metrics",
+                                        &nothing, &c, &no),
+                         0);
+    }
 }
 END_TEST
 
@@ -423,18 +459,22 @@ END_TEST
 
 START_TEST(authorize_alone)
 {
-    const struct pfs_token *who = (const void *)1;
+    struct pfs_api_authn authn = {&toks, NULL, NULL};
+    struct pfs_api_cred sup = {"Bearer tok-sup", NULL, NULL}, none = {NULL, NULL, NULL};
+    struct pfs_api_cred bad = {"Bearer x", NULL, NULL};
+    struct pfs_principal who;
     struct pf_error err = {0};
 
-    ck_assert_int_eq(pfs_api_authorize(&toks, "Bearer tok-sup", PFS_ROLE_SUPPORT, &who, &err), 0);
-    ck_assert_str_eq(who->name, "sam");
-    ck_assert_int_eq(pfs_api_authorize(&toks, "Bearer tok-sup", PFS_ROLE_OPS, &who, &err),
-                     PF_EPERM);
-    ck_assert_ptr_null(who);
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &sup, PFS_ROLE_SUPPORT, &who, &err), 0);
+    ck_assert_str_eq(who.name, "sam");
+    ck_assert_str_eq(who.org, "headquarters");
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &sup, PFS_ROLE_OPS, &who, &err), PF_EPERM);
+    ck_assert_str_eq(who.name, "");
     ck_assert_str_eq(err.msg, "role support may not do this (needs ops)");
-    ck_assert_int_eq(pfs_api_authorize(&toks, NULL, PFS_ROLE_VIEWER, &who, &err), PF_EAUTH);
-    ck_assert_ptr_null(who);
-    ck_assert_int_eq(pfs_api_authorize(&toks, "Bearer x", PFS_ROLE_VIEWER, &who, &err), PF_EAUTH);
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &none, PFS_ROLE_VIEWER, &who, &err),
+                     PF_EAUTH);
+    ck_assert_str_eq(who.name, "");
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &bad, PFS_ROLE_VIEWER, &who, &err), PF_EAUTH);
     ck_assert_str_eq(err.msg, "bad token");
 }
 END_TEST
