@@ -421,7 +421,7 @@ out_free:
 
 static int acc__token_cb(void *ctx, const struct pfs_apitoken_rec *t)
 {
-    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I*, s:I*}", "id", (json_int_t)t->id, "name",
+    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:o*, s:o*}", "id", (json_int_t)t->id, "name",
                           t->name, "user", t->user, "created_ms", (json_int_t)t->created_ms,
                           "expires_ms", (json_int_t)t->expires_ms, "revoked_ms",
                           t->revoked_ms ? json_integer(t->revoked_ms) : NULL, "last_used_ms",
@@ -700,7 +700,7 @@ out_free:
 
 static int acc__org_cb(void *ctx, const struct pfs_org *o)
 {
-    json_t *j = json_pack("{s:I, s:s, s:s, s:I*, s:s}", "id", (json_int_t)o->id, "name", o->name,
+    json_t *j = json_pack("{s:I, s:s, s:s, s:o*, s:s}", "id", (json_int_t)o->id, "name", o->name,
                           "kind", pfs_org_kind_names[o->kind], "parent",
                           o->parent ? json_integer(o->parent) : NULL, "path", o->path);
 
