@@ -490,7 +490,8 @@ int pfk_cmd_crl(int argc, char **argv)
 
 /* ---- api-token ---- */
 
-static const char token_usage[] = "--name NAME --role ops|support|viewer|approver --file TOKENS";
+static const char token_usage[] =
+        "--name NAME --role admin|ops|support|viewer|approver --file TOKENS";
 
 int pfk_cmd_api_token(int argc, char **argv)
 {

@@ -19,7 +19,7 @@
 
 #define TOKEN_FILE_MAX (4u * 1024 * 1024)
 
-static const char *const token__roles[] = {"ops", "support", "viewer", "approver"};
+static const char *const token__roles[] = {"ops", "support", "viewer", "approver", "admin"};
 
 int pfk_token_role_valid(const char *role)
 {
