@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api_handlers.h"
 #include "store/store_accounts.h"
@@ -98,24 +99,25 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/v1/hooks/log", OPS, NONE, pfs_api_hooks_log, 0, HQ},
 
         /* rollouts (api_rollouts.c) */
-        {POST, "/v1/rollouts", OPS, SMALL, pfs_api_rollout_create, 0, HQ},
-        {GET, "/v1/rollouts", VIEWER, NONE, pfs_api_rollouts_list, 0, HQ},
-        {GET, "/v1/rollouts/{rollout}", VIEWER, NONE, pfs_api_rollout_get, 0, HQ},
-        {GET, "/v1/rollouts/{rollout}/members", VIEWER, NONE, pfs_api_rollout_members, 0, HQ},
+        {POST, "/v1/rollouts", OPS, SMALL, pfs_api_rollout_create, 0, OWN},
+        {GET, "/v1/rollouts", VIEWER, NONE, pfs_api_rollouts_list, 0, OWN},
+        {GET, "/v1/rollouts/{rollout}", VIEWER, NONE, pfs_api_rollout_get, 0, PARAM},
+        {GET, "/v1/rollouts/{rollout}/members", VIEWER, NONE, pfs_api_rollout_members, 0, PARAM},
         {POST, "/v1/rollouts/{rollout}/pause", OPS, SMALL, pfs_api_rollout_action, PFS_API_RO_PAUSE,
-         HQ},
+         PARAM},
         {POST, "/v1/rollouts/{rollout}/resume", OPS, SMALL, pfs_api_rollout_action,
-         PFS_API_RO_RESUME, HQ},
+         PFS_API_RO_RESUME, PARAM},
         {POST, "/v1/rollouts/{rollout}/continue", OPS, SMALL, pfs_api_rollout_action,
-         PFS_API_RO_CONTINUE, HQ},
+         PFS_API_RO_CONTINUE, PARAM},
         {POST, "/v1/rollouts/{rollout}/abort", OPS, SMALL, pfs_api_rollout_action, PFS_API_RO_ABORT,
-         HQ},
+         PARAM},
         {POST, "/v1/rollouts/{rollout}/rollback", OPS, SMALL, pfs_api_rollout_action,
-         PFS_API_RO_ROLLBACK, HQ},
+         PFS_API_RO_ROLLBACK, PARAM},
         {POST, "/v1/rollouts/{rollout}/members/{serial}", OPS, SMALL, pfs_api_rollout_member_action,
-         0, HQ},
-        {GET, "/v1/rollouts/{rollout}/preview", VIEWER, NONE, pfs_api_rollout_preview, 0, HQ},
-        {POST, "/v1/rollouts/{rollout}/approve", APPROVER, SMALL, pfs_api_rollout_approve, 0, HQ},
+         0, PARAM},
+        {GET, "/v1/rollouts/{rollout}/preview", VIEWER, NONE, pfs_api_rollout_preview, 0, PARAM},
+        {POST, "/v1/rollouts/{rollout}/approve", APPROVER, SMALL, pfs_api_rollout_approve, 0,
+         PARAM},
 
         /* people (api_accounts.c) */
         {POST, "/v1/login", PFS_API_PUBLIC, SMALL, pfs_api_login, 0, OWN},
@@ -164,19 +166,27 @@ static int api__in_scope(struct pfs_api *api, struct pfs_api_call *call, struct 
 
     if (call->route->scope != PFS_API_SCOPE_PARAM || !scope)
         return 0;
-    if (p->serial[0]) {
+    /* Every parameter of the path must lie inside (a rollout's member: both). */
+    if (p->id > 0) {
+        bool ro = strncmp(call->route->pattern, "/v1/rollouts/", 13) == 0;
+
+        rc = ro ? pfs_store_scope_rollout(api->store, scope, p->id)
+                : pfs_store_scope_repair(api->store, scope, p->id);
+        what = ro ? "rollout" : "repair";
+    }
+    if (!rc && p->serial[0]) {
         rc = pfs_store_scope_serial(api->store, scope, p->serial);
         what = p->serial;
-    } else if (p->merchant[0]) {
+    }
+    if (!rc && p->merchant[0]) {
         rc = pfs_store_scope_merchant(api->store, scope, p->merchant);
         what = p->merchant;
-    } else if (p->diag[0]) {
+    }
+    if (!rc && p->diag[0]) {
         rc = pfs_store_scope_diag(api->store, scope, p->diag);
         what = p->diag;
-    } else if (p->id > 0) {
-        rc = pfs_store_scope_repair(api->store, scope, p->id);
-        what = "repair";
-    } else {
+    }
+    if (!what) {
         rc = PF_ENOENT; /* a PARAM route without a parameter: closed */
         what = "?";
     }

@@ -208,6 +208,9 @@ int pfs_store_scope_repair(struct pfs_store *st, const struct pfs_scope *scope,
                            int64_t repair) PF_WUR;
 int pfs_store_scope_diag(struct pfs_store *st, const struct pfs_scope *scope,
                          const char *diag) PF_WUR;
+/* A rollout lies inside a scope when it was made there (never for a merchant's). */
+int pfs_store_scope_rollout(struct pfs_store *st, const struct pfs_scope *scope,
+                            int64_t rollout) PF_WUR;
 
 /* --- the scoped forms of store.h's and store_lifecycle.h's lists ---
  * The unscoped names are these with a NULL scope. */

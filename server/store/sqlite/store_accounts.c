@@ -662,6 +662,14 @@ int pfs_store_scope_diag(struct pfs_store *st, const struct pfs_scope *scope, co
                        diag, 0, scope);
 }
 
+int pfs_store_scope_rollout(struct pfs_store *st, const struct pfs_scope *scope, int64_t rollout)
+{
+    return acc__exists(st,
+                       "SELECT 1 FROM rollouts r WHERE r.id = ?1 AND (?2 IS NULL OR (?3 IS NULL"
+                       " AND r.org_path IS NOT NULL AND substr(r.org_path, 1, length(?2)) = ?2))",
+                       NULL, rollout, scope);
+}
+
 /* --- support requests --- */
 
 int pfs_store_support_add(struct pfs_store *st, const struct pfs_support_req *r,

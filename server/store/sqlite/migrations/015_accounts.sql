@@ -72,3 +72,7 @@ ALTER TABLE audit ADD COLUMN org_path TEXT; -- and its path, for scoped reads
 ALTER TABLE audit ADD COLUMN addr TEXT;     -- the client address of the request
 CREATE INDEX audit_actor ON audit (actor, id);
 CREATE INDEX audit_action ON audit (action, id);
+
+-- A rollout made by someone below headquarters keeps that organisation's
+-- path: its cohort (and every later joiner) lies inside it. NULL: headquarters.
+ALTER TABLE rollouts ADD COLUMN org_path TEXT;
