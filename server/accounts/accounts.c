@@ -180,12 +180,12 @@ static void acc__pw_work(uv_work_t *w)
 
     if (j->verify) {
         if (j->verify_hash[0]) {
-            j->verified = crypto_pwhash_str_verify(j->verify_hash, j->password,
-                                                   strlen(j->password)) == 0;
+            j->verified =
+                    crypto_pwhash_str_verify(j->verify_hash, j->password, strlen(j->password)) == 0;
         } else {
             /* An unknown user: as much work as a check, and no match. */
-            if (crypto_pwhash_str(j->new_hash, j->password, strlen(j->password), j->ops,
-                                  j->mem) != 0)
+            if (crypto_pwhash_str(j->new_hash, j->password, strlen(j->password), j->ops, j->mem) !=
+                0)
                 j->rc = PF_ENOMEM;
             j->new_hash[0] = '\0';
             j->verified = false;

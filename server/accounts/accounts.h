@@ -50,7 +50,7 @@ struct pfs_principal {
     enum pfs_auth_via via;
     char org[PFS_ORG_NAME_MAX + 1];
     struct pfs_scope scope;
-    char csrf[PFS_CSRF_LEN + 1];           /* sessions only */
+    char csrf[PFS_CSRF_LEN + 1];          /* sessions only */
     uint8_t secret_hash[PFS_SECRET_HASH]; /* the session's or token's hash */
 };
 
