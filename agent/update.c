@@ -559,7 +559,11 @@ static void upd__on_chunk(struct pfa_update *u, const void *payload, size_t len)
         if (pct / 25 > u->st.pct / 25 && pct < 100) {
             u->st.pct = pct - pct % 25;
             upd__event(u, PF_UPD_DOWNLOADING, NULL, u->st.pct, NULL);
-            (void)upd__persist(u);
+            /* The state saved with the event holds done: the bytes it counts must be on
+             * disk first, or a power cut leaves a state ahead of the slot (a resume that
+             * re-reads zeros or a short file and fails the update). */
+            if (pfa_slot_sync(&u->w, &err) == 0)
+                (void)upd__persist(u);
         }
     }
     if (u->st.done - u->persisted >= u->cfg.persist_bytes) {

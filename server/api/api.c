@@ -34,7 +34,7 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/readyz", PFS_API_PUBLIC, NONE, pfs_api_readyz, 0, OWN},
 
         /* terminals (api_fleet.c, api_lifecycle.c, api_diag.c, api_updates.c) */
-        {GET, "/v1/devices", VIEWER, NONE, pfs_api_devices_list, 0, OWN},
+        {GET, "/v1/devices", VIEWER, NONE, pfs_api_search_terminals, 0, OWN},
         {POST, "/v1/devices", OPS, SMALL, pfs_api_device_add, 0, HQ},
         {POST, "/v1/devices/import", OPS, BULK, pfs_api_devices_import, 0, HQ},
         {GET, "/v1/devices/{serial}", VIEWER, NONE, pfs_api_device_get, 0, PARAM},
@@ -60,11 +60,11 @@ const struct pfs_api_route pfs_api_routes[] = {
 
         /* the fleet (api_fleet.c) */
         {GET, "/v1/summary", VIEWER, NONE, pfs_api_summary, 0, OWN},
-        {GET, "/v1/alerts", VIEWER, NONE, pfs_api_alerts, 0, OWN},
-        {GET, "/v1/audit", SUPPORT, NONE, pfs_api_audit, 0, OWN},
+        {GET, "/v1/alerts", VIEWER, NONE, pfs_api_search_alerts, 0, OWN},
+        {GET, "/v1/audit", SUPPORT, NONE, pfs_api_search_audit, 0, OWN},
 
         /* merchants and repairs (api_lifecycle.c) */
-        {GET, "/v1/merchants", VIEWER, NONE, pfs_api_merchants_list, 0, OWN},
+        {GET, "/v1/merchants", VIEWER, NONE, pfs_api_search_merchants, 0, OWN},
         {POST, "/v1/merchants", OPS, SMALL, pfs_api_merchant_add, 0, HQ},
         {GET, "/v1/merchants/{merchant}", VIEWER, NONE, pfs_api_merchant_get, 0, PARAM},
         {POST, "/v1/merchants/{merchant}/update", OPS, SMALL, pfs_api_merchant_change, -1, PARAM},

@@ -1,8 +1,8 @@
 /*
  * api_accounts.c - people in the HTTP API: login (the password checked off
  * the loop), logout, me, password change, API tokens, users,
- * organisations, a merchant's organisation, support requests and the audit
- * search. docs/server.md is the reference; accounts/accounts.h says how
+ * organisations, a merchant's organisation and support requests (the audit
+ * search is api_search.c's). docs/server.md is the reference; accounts/accounts.h says how
  * secrets and the throttle work.
  */
 #include <jansson.h>
@@ -887,70 +887,4 @@ void pfs_api_support_open(struct pfs_api *api, const struct pfs_api_call *call,
 out_free:
     free(r);
     json_decref(body);
-}
-
-/* --- the audit search --- */
-
-static int acc__audit_cb(void *ctx, const struct pfs_audit *a)
-{
-    json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
-    json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
-    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o*, s:o*}", "id",
-                          (json_int_t)a->id, "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor,
-                          "role", a->role, "org", a->org[0] ? a->org : NULL, "addr",
-                          a->addr[0] ? a->addr : NULL, "action", a->action, "target", a->target,
-                          "before", before, "after", after);
-
-    return o && json_array_append_new(ctx, o) == 0 ? 0 : PF_ENOMEM;
-}
-
-void pfs_api_audit_search(struct pfs_api *api, const struct pfs_api_call *call,
-                          struct pfs_http_resp *resp)
-{
-    const struct pfs_http_req *req = call->req;
-    struct pfs_audit_filter f = {0};
-    static const char *const keys[] = {"actor", "org", "action", "target", "serial", "merchant"};
-    const char **vals[] = {&f.actor, &f.org, &f.action, &f.target, &f.serial, &f.merchant};
-    const char *v;
-    int64_t limit, before;
-    json_t *arr;
-    int rc;
-
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        v = pfs_http_query(req, keys[i]);
-        if (v && (!*v || strlen(v) > 64)) {
-            pfs_api_error(resp, PF_EINVAL, "%s: 1-64 characters", keys[i]);
-            return;
-        }
-        *vals[i] = v;
-    }
-    if (f.serial && !pf_serial_valid(f.serial)) {
-        pfs_api_error(resp, PF_EINVAL, "serial: 1-%d characters of A-Z a-z 0-9 _ -", PF_SERIAL_MAX);
-        return;
-    }
-    v = pfs_http_query(req, "since");
-    if (v && pfs_api_time_arg(v, &f.since_ms)) {
-        pfs_api_error(resp, PF_EINVAL,
-                      "since: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
-        return;
-    }
-    v = pfs_http_query(req, "until");
-    if (v && pfs_api_time_arg(v, &f.until_ms)) {
-        pfs_api_error(resp, PF_EINVAL,
-                      "until: ms since the epoch, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC)");
-        return;
-    }
-    if (pfs_api_page_args(req, resp, "an audit id", &limit, &before))
-        return;
-    f.scope = pfs_api_scope(call);
-    f.before_id = before;
-    f.limit = (int)limit + 1; /* one more tells whether another page follows */
-    arr = json_array();
-    rc = arr ? pfs_store_audit_search(api->store, &f, acc__audit_cb, arr) : PF_ENOMEM;
-    if (rc) {
-        json_decref(arr);
-        pfs_api_error(resp, rc, "audit: %s", pf_strerror(rc));
-        return;
-    }
-    pfs_api_page_answer(resp, "audit", arr, limit);
 }

@@ -1,6 +1,7 @@
 /*
- * api_fleet.c - the terminals, fleet summary, alerts, audit log and metrics
- * of the HTTP API: registration, import, revocation and their JSON.
+ * api_fleet.c - the terminals, fleet summary and metrics of the HTTP API:
+ * registration, import, revocation and a terminal's JSON (the lists, alerts
+ * and audit log are api_search.c's).
  */
 #include "api/api_handlers.h"
 
@@ -86,6 +87,12 @@ static json_t *api__device(const struct pfs_device *d, const struct pfs_dev_stat
     return o;
 }
 
+json_t *pfs_api_device_json(const struct pfs_device *d, const struct pfs_dev_state *s,
+                            const char *alerts_csv)
+{
+    return api__device(d, s, alerts_csv);
+}
+
 static json_t *api__health_row(const struct pfs_health_row *r)
 {
     const struct pf_health *h = &r->h;
@@ -110,92 +117,9 @@ static json_t *api__health_row(const struct pfs_health_row *r)
 
 /* --- handlers --- */
 
-struct api__list {
-    json_t *arr;
-    char last[PF_SERIAL_MAX + 1];
-};
-
-static int api__list_cb(void *ctx, const struct pfs_device *d, const struct pfs_dev_state *s,
-                        const char *alerts)
-{
-    struct api__list *l = ctx;
-    json_t *o = api__device(d, s, alerts);
-
-    if (!o || json_array_append_new(l->arr, o))
-        return PF_ENOMEM;
-    snprintf(l->last, sizeof(l->last), "%s", d->serial);
-    return 0;
-}
-
-void pfs_api_devices_list(struct pfs_api *api, const struct pfs_api_call *call,
-                          struct pfs_http_resp *resp)
-{
-    const struct pfs_http_req *req = call->req;
-    static const char *const conns[] = {"", "online", "offline", "never", "revoked", NULL};
-    struct pfs_dev_filter f = {.scope = pfs_api_scope(call), .limit = PFS_API_LIMIT_DEFAULT};
-    struct api__list l = {0};
-    const char *v;
-    bool more = false;
-    int64_t n;
-    int rc;
-
-    v = pfs_http_query(req, "status");
-    if (v) {
-        int i;
-
-        for (i = 1; conns[i] && strcmp(conns[i], v) != 0; i++)
-            ;
-        if (!conns[i]) {
-            pfs_api_error(resp, PF_EINVAL, "status: must be online, offline, never or revoked");
-            return;
-        }
-        f.conn = (enum pfs_conn_filter)i;
-    }
-    f.model = pfs_http_query(req, "model");
-    f.fw = pfs_http_query(req, "fw");
-    f.alert = pfs_http_query(req, "alert");
-    if (f.alert && pfs_alert_kind(f.alert) < 0) {
-        pfs_api_error(resp, PF_EINVAL, "alert: unknown kind '%.32s'", f.alert);
-        return;
-    }
-    f.after = pfs_http_query(req, "after");
-    v = pfs_http_query(req, "limit");
-    if (v) {
-        if (pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &n)) {
-            pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
-            return;
-        }
-        f.limit = (int)n;
-    }
-    l.arr = json_array();
-    if (!l.arr) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    rc = pfs_store_device_list(api->store, &f, api__list_cb, &l, &more);
-    if (rc) {
-        json_decref(l.arr);
-        pfs_api_error(resp, rc, "listing devices: %s", pf_strerror(rc));
-        return;
-    }
-    pfs_api_json(resp, 200,
-                 json_pack("{s:o, s:o}", "devices", l.arr, "next",
-                           more ? json_string(l.last) : json_null()));
-}
-
 static int api__health_cb(void *ctx, const struct pfs_health_row *r)
 {
     json_t *o = api__health_row(r);
-
-    if (!o || json_array_append_new(ctx, o))
-        return PF_ENOMEM;
-    return 0;
-}
-
-static int api__alert_cb(void *ctx, const struct pfs_alert *a)
-{
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "serial", a->serial, "kind", a->kind, "opened_ms",
-                          (json_int_t)a->opened_ms, "detail", a->detail);
 
     if (!o || json_array_append_new(ctx, o))
         return PF_ENOMEM;
@@ -655,32 +579,6 @@ void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
     json_object_set_new(o, "never_seen", json_integer(sum.never_seen));
     json_object_set_new(o, "revoked", json_integer(sum.revoked));
     pfs_api_json(resp, 200, o);
-}
-
-void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
-                    struct pfs_http_resp *resp)
-{
-    json_t *arr = json_array();
-    int rc;
-
-    if (!arr) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    rc = pfs_store_alerts_in(api->store, pfs_api_scope(call), NULL, api__alert_cb, arr);
-    if (rc) {
-        json_decref(arr);
-        pfs_api_error(resp, rc, "alerts: %s", pf_strerror(rc));
-        return;
-    }
-    pfs_api_json(resp, 200, json_pack("{s:o}", "alerts", arr));
-}
-
-/* The audit log: one search for every filter, inside the caller's scope
- * (api_accounts.c). */
-void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call, struct pfs_http_resp *resp)
-{
-    pfs_api_audit_search(api, call, resp);
 }
 
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,

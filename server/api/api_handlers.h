@@ -13,9 +13,7 @@
 #include "api/api_resp.h"
 #include "api/api_route.h"
 
-/* api_fleet.c: terminals, the fleet summary, alerts, the audit log, metrics. */
-void pfs_api_devices_list(struct pfs_api *api, const struct pfs_api_call *call,
-                          struct pfs_http_resp *resp);
+/* api_fleet.c: terminals, the fleet summary, metrics. */
 void pfs_api_device_get(struct pfs_api *api, const struct pfs_api_call *call,
                         struct pfs_http_resp *resp);
 void pfs_api_device_add(struct pfs_api *api, const struct pfs_api_call *call,
@@ -26,17 +24,23 @@ void pfs_api_device_revoke(struct pfs_api *api, const struct pfs_api_call *call,
                            struct pfs_http_resp *resp);
 void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
-void pfs_api_alerts(struct pfs_api *api, const struct pfs_api_call *call,
-                    struct pfs_http_resp *resp);
-/* The audit search (pfs_api_audit_search). */
-void pfs_api_audit(struct pfs_api *api, const struct pfs_api_call *call,
-                   struct pfs_http_resp *resp);
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
 
+/* api_search.c: the list routes and their filters (store_search.h). */
+void pfs_api_search_terminals(struct pfs_api *api, const struct pfs_api_call *call,
+                              struct pfs_http_resp *resp);
+void pfs_api_search_merchants(struct pfs_api *api, const struct pfs_api_call *call,
+                              struct pfs_http_resp *resp);
+void pfs_api_search_alerts(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp);
+void pfs_api_search_audit(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+/* The JSON of a terminal in a list (api_fleet.c); alerts_csv: open alert kinds. */
+json_t *pfs_api_device_json(const struct pfs_device *d, const struct pfs_dev_state *s,
+                            const char *alerts_csv);
+
 /* api_lifecycle.c: merchants, terminal lifecycle, swaps, repairs. */
-void pfs_api_merchants_list(struct pfs_api *api, const struct pfs_api_call *call,
-                            struct pfs_http_resp *resp);
 void pfs_api_merchant_add(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp);
 void pfs_api_merchant_get(struct pfs_api *api, const struct pfs_api_call *call,
@@ -183,11 +187,5 @@ void pfs_api_support_list(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp);
 void pfs_api_support_open(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp);
-/* ?actor ?org ?action ?target ?serial ?merchant ?since ?until ?limit ?before,
- * inside the caller's scope. */
-void pfs_api_audit_search(struct pfs_api *api, const struct pfs_api_call *call,
-                          struct pfs_http_resp *resp);
-/* A time argument: ms since the epoch, or UTC "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM[:SS]Z". */
-int pfs_api_time_arg(const char *v, int64_t *out) PF_WUR;
 
 #endif

@@ -1,16 +1,15 @@
 /*
  * api_lifecycle.c - checks and JSON of the lifecycle API (docs/server.md,
  * "Lifecycle"): merchants and their review, terminal lifecycle (bind, unbind,
- * retire, tags, history), swaps and repairs; the time arguments the audit
- * search (api_accounts.c) shares. The routes and their roles are rows of
- * api.c's table; lists read with the caller's scope (store_accounts.h).
+ * retire, tags, history), swaps and repairs (their lists and the audit
+ * search are api_search.c's; the repairs list reads with the caller's scope,
+ * store_accounts.h). The routes and their roles are rows of api.c's table.
  * The store hands back records (store_lifecycle.h); the answers are built
  * from them with jansson by lifecycle/views.c, the same JSON the audit log
- * keeps. About 850 lines in one file because merchants, terminals and
- * repairs share its body, time and argument helpers; each can become a file
- * of its own with those helpers in a shared header.
+ * keeps. Merchants, terminals and repairs share its body and argument
+ * helpers; each can become a file of its own with those helpers in a shared
+ * header.
  */
-#define _GNU_SOURCE /* timegm */
 #include "api/api_handlers.h"
 
 #include <jansson.h>
@@ -18,7 +17,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lifecycle/lifectl.h"
 #include "lifecycle/views.h"
@@ -97,33 +95,6 @@ static json_t *lapi__body(const struct pfs_http_req *req, struct pfs_http_resp *
     return body;
 }
 
-/* A time: ms since the epoch, or UTC "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM[:SS]Z". */
-static int lapi__time_arg(const char *v, int64_t *out)
-{
-    struct tm tm;
-    int64_t n;
-    const char *end;
-
-    if (pf_parse_i64(v, 0, 4102444800000LL, &n) == 0) {
-        *out = n;
-        return 0;
-    }
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(v, "%Y-%m-%dT%H:%MZ", &tm);
-    }
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(v, "%Y-%m-%d", &tm);
-    }
-    if (!end || *end)
-        return PF_EINVAL;
-    *out = (int64_t)timegm(&tm) * 1000;
-    return 0;
-}
-
 static int64_t lapi__now(struct pfs_api *api)
 {
     return pf_clock_wall_ms(api->clock);
@@ -136,63 +107,6 @@ static void lapi__changed(struct pfs_api *api)
 }
 
 /* --- merchants --- */
-
-static int lapi__merchant_cb(void *ctx, const struct pfs_merchant *m)
-{
-    json_t *o = pfs_merchant_to_json(m);
-
-    if (!o || json_array_append_new(ctx, o))
-        return PF_ENOMEM;
-    return 0;
-}
-
-static void lapi__merchants(struct pfs_api *api, const struct pfs_http_req *req,
-                            const struct pfs_scope *scope, struct pfs_http_resp *resp)
-{
-    const char *v = pfs_http_query(req, "status");
-    const char *after = pfs_http_query(req, "after");
-    json_t *arr = json_array();
-    int64_t limit = PFS_API_LIMIT_DEFAULT;
-    int status = -1, rc;
-    bool more = false;
-
-    if (v) {
-        for (status = 0; pfs_merchant_status_names[status]; status++) {
-            if (strcmp(v, pfs_merchant_status_names[status]) == 0)
-                break;
-        }
-        if (!pfs_merchant_status_names[status]) {
-            json_decref(arr);
-            pfs_api_error(resp, PF_EINVAL,
-                          "status: one of applied, approved, rejected, active, suspended, closed");
-            return;
-        }
-    }
-    v = pfs_http_query(req, "limit");
-    if (v && pf_parse_i64(v, 1, PFS_API_LIMIT_MAX, &limit)) {
-        json_decref(arr);
-        pfs_api_error(resp, PF_EINVAL, "limit: must be 1..%d", PFS_API_LIMIT_MAX);
-        return;
-    }
-    if (!arr) {
-        pfs_api_error(resp, PF_ENOMEM, "out of memory");
-        return;
-    }
-    rc = pfs_store_merchant_list_in(api->store, scope, status, after, (int)limit, lapi__merchant_cb,
-                                    arr, &more);
-    if (rc) {
-        json_decref(arr);
-        pfs_api_error(resp, rc, "merchants: %s", pf_strerror(rc));
-        return;
-    }
-    {
-        size_t n = json_array_size(arr);
-        json_t *next = more && n ? json_incref(json_object_get(json_array_get(arr, n - 1), "id"))
-                                 : json_null();
-
-        pfs_api_json(resp, 200, json_pack("{s:o, s:o}", "merchants", arr, "next", next));
-    }
-}
 
 static void lapi__merchant_add(struct pfs_api *api, const struct pfs_http_req *req,
                                struct pfs_http_resp *resp, const struct pfs_actor *actor)
@@ -728,20 +642,7 @@ out_free:
     free(parts);
 }
 
-/* --- time arguments (also the audit search's, api_accounts.c) --- */
-
-int pfs_api_time_arg(const char *v, int64_t *out)
-{
-    return lapi__time_arg(v, out);
-}
-
 /* --- the handlers of the route table (api.c) --- */
-
-void pfs_api_merchants_list(struct pfs_api *api, const struct pfs_api_call *call,
-                            struct pfs_http_resp *resp)
-{
-    lapi__merchants(api, call->req, pfs_api_scope(call), resp);
-}
 
 void pfs_api_merchant_add(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp)

@@ -234,7 +234,8 @@ int pfc_request_path(const struct pfc_args *a, const char *extra_key, const char
         char ms[24];
         int64_t t;
 
-        if (!o->query || !v)
+        /* The extra parameter replaces an option's (`devices --all --after X`). */
+        if (!o->query || !v || (extra_key && !strcmp(o->query, extra_key)))
             continue;
         if (o->type == PFC_OPT_FLAG)
             v = "1";

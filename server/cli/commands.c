@@ -19,6 +19,7 @@
 #include "commands_hooks.h"
 #include "commands_lifecycle.h"
 #include "commands_rollout.h"
+#include "commands_search.h"
 #include "rollout_preview.h"
 #include "import.h"
 #include "render.h"
@@ -33,37 +34,6 @@ static const struct pfc_opt serial_pos[] = {
 /* device add sends the serial in the body rather than the path. */
 static const struct pfc_opt device_add_pos[] = {
         {.name = "SERIAL", .type = PFC_OPT_SERIAL, .body = "serial", .help = "terminal serial"},
-        {0},
-};
-
-static const struct pfc_opt devices_opts[] = {
-        {.name = "status",
-         .type = PFC_OPT_ENUM,
-         .choices = "online|offline|never|revoked",
-         .query = "status",
-         .help = "only terminals in this state"},
-        {.name = "model",
-         .type = PFC_OPT_STR,
-         .metavar = "M",
-         .query = "model",
-         .help = "only this model"},
-        {.name = "fw",
-         .type = PFC_OPT_STR,
-         .metavar = "V",
-         .query = "fw",
-         .help = "only this firmware version"},
-        {.name = "alert",
-         .type = PFC_OPT_STR,
-         .metavar = "KIND",
-         .query = "alert",
-         .help = "only terminals with this open alert (tamper, paper_out, ...)"},
-        {.name = "limit",
-         .type = PFC_OPT_INT,
-         .min = 1,
-         .max = 1000,
-         .query = "limit",
-         .help = "terminals per page, 1..1000 (posfleetd sends 100 otherwise)"},
-        {.name = "all", .type = PFC_OPT_FLAG, .help = "follow the pages to the end of the list"},
         {0},
 };
 
@@ -211,9 +181,9 @@ static int cmd__devices(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf
 
 /* clang-format off */
 const struct pfc_command pfc_commands[] = {
-    {"devices", NULL, devices_opts, "GET", "/v1/devices", pfc_render_devices, cmd__devices,
-     "list terminals (filters; --all follows every page)",
-     "posfleet devices --status offline --all"},
+    {"devices", NULL, pfc_devices_opts, "GET", "/v1/devices", pfc_render_devices, cmd__devices,
+     "find terminals: by merchant, state, lock, tag, region, model, versions, alert",
+     "posfleet devices --merchant-name 面馆 --state active --all"},
     {"device", serial_pos, device_opts, "GET", "/v1/devices/{SERIAL}", pfc_render_device_updates,
      NULL, "show one terminal: identity, versions, health, self-test, alerts, updates",
      "posfleet device PF000123"},
@@ -238,9 +208,9 @@ const struct pfc_command pfc_commands[] = {
     {"summary", NULL, NULL, "GET", "/v1/summary", pfc_render_summary, NULL,
      "fleet counts, alerts by kind, models and firmware versions",
      "posfleet summary"},
-    {"alerts", NULL, NULL, "GET", "/v1/alerts", pfc_render_alerts, NULL,
-     "open alerts across the fleet",
-     "posfleet alerts"},
+    {"alerts", NULL, pfc_alerts_opts, "GET", "/v1/alerts", pfc_render_alerts, NULL,
+     "open alerts across the fleet, newest first (filters)",
+     "posfleet alerts --kind paper_out --older-than 2d"},
     {"diag", diag_pos, diag_opts, "POST", "/v1/devices/{SERIAL}/diag", pfc_render_diag,
      pfc_cmd_diag, "run an allowlisted diagnostic on a terminal and wait for the answer",
      "posfleet diag PF000123 logs --lines 100"},
@@ -261,10 +231,10 @@ const struct pfc_command pfc_commands[] = {
      "posfleet update PF000123 9d41c0e2 --deadline-min 120"},
     /* Merchants, lifecycle, swap, repairs, audit: commands_lifecycle.c. */
     {"merchants", NULL, pfc_merchants_opts, "GET", "/v1/merchants", pfc_render_merchants, NULL,
-     "list merchants",
-     "posfleet merchants --status active"},
+     "find merchants: by name fragment, credit code, phone, contact, region, status",
+     "posfleet merchants --name 幸运面"},
     {"merchant list", NULL, pfc_merchants_opts, "GET", "/v1/merchants", pfc_render_merchants,
-     NULL, "list merchants",
+     NULL, "find merchants, as `posfleet merchants`",
      "posfleet merchant list --status applied"},
     {"merchant add", pfc_merchant_add_pos, pfc_merchant_fields, "POST", "/v1/merchants",
      pfc_render_merchant, pfc_cmd_lifecycle, "enter a merchant's application (status applied)",
@@ -337,8 +307,8 @@ const struct pfc_command pfc_commands[] = {
      "close a repair: back to stock (and unlocked) or scrapped (retired)",
      "posfleet repair close 7 --outcome returned_to_stock --parts reader-cable"},
     {"audit", NULL, pfc_audit_opts, "GET", "/v1/audit", pfc_render_audit, NULL,
-     "who changed what: by terminal, merchant, actor, organisation, action or time",
-     "posfleet audit --merchant M-SZ-0001 --since 2026-12-01"},
+     "who changed what: by actor, organisation, action, target, terminal, merchant or time",
+     "posfleet audit --action terminal.swap --since 2026-12-01 --until 2026-12-08"},
     /* People: commands_accounts.c. */
     {"login", NULL, pfc_login_opts, NULL, NULL, NULL, pfc_cmd_login,
      "log in as a user; later commands use the session (0600 file)",

@@ -12,7 +12,6 @@ extern const struct pfc_opt pfc_merchant_id_pos[];
 extern const struct pfc_opt pfc_merchant_add_pos[];
 extern const struct pfc_opt pfc_merchant_fields[];
 extern const struct pfc_opt pfc_merchant_update_fields[];
-extern const struct pfc_opt pfc_merchants_opts[];
 extern const struct pfc_opt pfc_bind_pos[];
 extern const struct pfc_opt pfc_swap_pos[];
 extern const struct pfc_opt pfc_tags_opts[];
@@ -22,7 +21,6 @@ extern const struct pfc_opt pfc_repair_open_opts[];
 extern const struct pfc_opt pfc_repair_list_opts[];
 extern const struct pfc_opt pfc_repair_update_opts[];
 extern const struct pfc_opt pfc_repair_close_opts[];
-extern const struct pfc_opt pfc_audit_opts[];
 
 /* Template flow, except that list-valued fields (fee_plan, tags, fault_codes,
  * parts) given as "a,b,c" are sent as JSON arrays. */

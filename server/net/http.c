@@ -526,6 +526,34 @@ const char *pfs_http_query(const struct pfs_http_req *req, const char *key)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+struct http__unknown {
+    const char *const *known;
+    const char *found;
+};
+
+static enum MHD_Result http__unknown_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    struct http__unknown *u = cls;
+
+    (void)kind;
+    (void)value;
+    for (size_t i = 0; u->known[i]; i++) {
+        if (!strcmp(u->known[i], key))
+            return MHD_YES;
+    }
+    u->found = key;
+    return MHD_NO;
+}
+
+const char *pfs_http_query_unknown(const struct pfs_http_req *req, const char *const *known)
+{
+    struct http__unknown u = {known, NULL};
+
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, http__unknown_arg, &u);
+    return u.found;
+}
+
 const char *pfs_http_header(const struct pfs_http_req *req, const char *key)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, key);

@@ -131,6 +131,8 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp);
 
 /* A query argument of the request, or NULL. */
 const char *pfs_http_query(const struct pfs_http_req *req, const char *key);
+/* The first query argument whose name is not in known (NULL-terminated), or NULL. */
+const char *pfs_http_query_unknown(const struct pfs_http_req *req, const char *const *known);
 /* A request header, or NULL. */
 const char *pfs_http_header(const struct pfs_http_req *req, const char *key);
 /* A cookie the request carries, or NULL. */

@@ -1,7 +1,7 @@
 /*
  * store_accounts.h - organisations, users, sessions, API tokens, support
- * requests, the scope every read of the fleet is filtered by, and the audit
- * search.
+ * requests and the scope every read of the fleet is filtered by (the list
+ * searches apply it too: store_search.h).
  *
  * Organisations form a tree (headquarters -> agents/resellers); each keeps
  * its path from the root ("/1/", "/1/4/"), so "beneath an organisation" is
@@ -101,16 +101,6 @@ struct pfs_support_req {
     char opened_by[PFS_USER_NAME_MAX + 1];
     char status[8];
     int64_t created_ms;
-};
-
-/* The audit search: NULL or 0 fields do not filter. */
-struct pfs_audit_filter {
-    const struct pfs_scope *scope; /* rows by actors of the subtree or about its things */
-    const char *actor, *org, *action, *target;
-    const char *serial, *merchant; /* rows that concern this terminal / merchant */
-    int64_t since_ms, until_ms;    /* ts_ms >= since, ts_ms < until (0: open) */
-    int64_t before_id;             /* keyset paging: ids below this */
-    int limit;
 };
 
 typedef int (*pfs_org_cb)(void *ctx, const struct pfs_org *o);
@@ -235,11 +225,5 @@ int pfs_store_support_add(struct pfs_store *st, const struct pfs_support_req *r,
 /* Newest first, only those of merchants inside scope. */
 int pfs_store_support_list(struct pfs_store *st, const struct pfs_scope *scope, int limit,
                            pfs_support_cb cb, void *ctx) PF_WUR;
-
-/* --- the audit search --- */
-
-/* Rows carry org and addr (store.h struct pfs_audit). Newest first. */
-int pfs_store_audit_search(struct pfs_store *st, const struct pfs_audit_filter *f, pfs_audit_cb cb,
-                           void *ctx) PF_WUR;
 
 #endif

@@ -676,6 +676,63 @@ START_TEST(merchant_sees_its_own)
 }
 END_TEST
 
+/* The list routes' search filters read inside the caller's scope: naming
+ * another organisation's merchant, terminal, organisation or people finds
+ * nothing, the same filter on one's own finds it. */
+static size_t count_of(const char *path, const char *token, const char *key)
+{
+    struct resp r;
+    size_t n;
+
+    http("GET", path, token, NULL, &r);
+    ck_assert_msg(r.status == 200, "GET %s: %d %s", path, r.status, r.body);
+    n = json_array_size(json_object_get(r.json, key));
+    resp_release(&r);
+    return n;
+}
+
+START_TEST(search_filters_stay_in_scope)
+{
+    struct resp r;
+
+    /* Agent A's ops aiming its filters at agent B. */
+    ck_assert_uint_eq(count_of("/v1/devices?merchant=MB", tok_opsA, "devices"), 0);
+    ck_assert_uint_eq(count_of("/v1/devices?merchant_name=MB", tok_opsA, "devices"), 0);
+    ck_assert_uint_eq(count_of("/v1/merchants?name=MB", tok_opsA, "merchants"), 0);
+    ck_assert_uint_eq(count_of("/v1/alerts?merchant=MB", tok_opsA, "alerts"), 0);
+    ck_assert_uint_eq(count_of("/v1/alerts?serial=TB1", tok_opsA, "alerts"), 0);
+    ck_assert_uint_eq(count_of("/v1/audit?merchant=MB", tok_opsA, "audit"), 0);
+    ck_assert_uint_eq(count_of("/v1/audit?serial=TB1", tok_opsA, "audit"), 0);
+    ck_assert_uint_eq(count_of("/v1/audit?org=agentB", tok_opsA, "audit"), 0);
+    ck_assert_uint_eq(count_of("/v1/audit?actor=admB", tok_opsA, "audit"), 0);
+    /* Agent B's admin aiming them at agent A. */
+    ck_assert_uint_eq(count_of("/v1/devices?merchant=MA", tok_admB, "devices"), 0);
+    ck_assert_uint_eq(count_of("/v1/merchants?name=MA", tok_admB, "merchants"), 0);
+    ck_assert_uint_eq(count_of("/v1/audit?org=agentA", tok_admB, "audit"), 0);
+    ck_assert_uint_eq(count_of("/v1/audit?actor=opsA", tok_admB, "audit"), 0);
+    ck_assert_uint_eq(count_of("/v1/audit?target=MA", tok_admB, "audit"), 0);
+    /* The same filters on one's own find it. */
+    ck_assert_uint_eq(count_of("/v1/devices?merchant=MA", tok_opsA, "devices"), 1);
+    ck_assert_uint_eq(count_of("/v1/devices?merchant=MB", tok_admB, "devices"), 1);
+    ck_assert_uint_eq(count_of("/v1/merchants?name=MA", tok_opsA, "merchants"), 2);
+    ck_assert_uint_ge(count_of("/v1/audit?org=agentA", tok_opsA, "audit"), 1);
+    ck_assert_uint_ge(count_of("/v1/audit?merchant=MA", tok_opsA, "audit"), 1);
+    /* Headquarters sees both sides through the same filters. */
+    ck_assert_uint_eq(count_of("/v1/merchants?name=M", "tok-ops", "merchants"), 4);
+    ck_assert_uint_ge(count_of("/v1/audit?org=agentB", "tok-ops", "audit"), 1);
+    /* A merchant user: its merchant only, even inside its own agent. */
+    ck_assert_uint_eq(count_of("/v1/devices?merchant=MA2", tok_merchA, "devices"), 0);
+    ck_assert_uint_eq(count_of("/v1/merchants?name=MA", tok_merchA, "merchants"), 1);
+    ck_assert_uint_eq(count_of("/v1/alerts?merchant=MA2", tok_merchA, "alerts"), 0);
+    /* Unknown parameters are still refused, naming them. */
+    http("GET", "/v1/audit?colour=red", tok_opsA, NULL, &r);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "colour"));
+    ck_assert_ptr_nonnull(strstr(r.body, "org"));
+    resp_release(&r);
+}
+END_TEST
+
 /* --- the role x organisation matrix (docs/security.md), one test per cell --- */
 
 struct role_cell {
@@ -744,6 +801,7 @@ static Suite *suite(void)
     tcase_add_test(tw, agent_b_reaches_nothing_of_agent_a);
     tcase_add_test(tw, agent_a_reaches_its_own);
     tcase_add_test(tw, merchant_sees_its_own);
+    tcase_add_test(tw, search_filters_stay_in_scope);
     tcase_add_loop_test(tw, role_by_org, 0, (int)(sizeof(role_cells) / sizeof(role_cells[0])));
     suite_add_tcase(s, tw);
     return s;

@@ -70,8 +70,9 @@ CREATE INDEX support_requests_merchant ON support_requests (merchant_id, id);
 ALTER TABLE audit ADD COLUMN org TEXT;      -- the actor's organisation (name)
 ALTER TABLE audit ADD COLUMN org_path TEXT; -- and its path, for scoped reads
 ALTER TABLE audit ADD COLUMN addr TEXT;     -- the client address of the request
-CREATE INDEX audit_actor ON audit (actor, id);
-CREATE INDEX audit_action ON audit (action, id);
+-- Actor, action and target have migration 014's indexes (newest first by
+-- time); the organisation filter of the audit search gets the same shape.
+CREATE INDEX audit_org ON audit (org, ts_ms, id);
 
 -- A rollout made by someone below headquarters keeps that organisation's
 -- path: its cohort (and every later joiner) lies inside it. NULL: headquarters.
