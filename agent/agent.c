@@ -70,6 +70,7 @@ struct pfa_agent {
     char hw_rev[PF_HWREV_MAX + 1];
     char fw_version[PF_VERSION_MAX + 1];
     char fee_version[PF_VERSION_MAX + 1];
+    struct pf_fee_pending fee_pending; /* a fee table waiting for its time, if any */
     enum pf_slot fw_slot;
     enum pf_boot_outcome boot;
     enum pf_check boot_selftest[PF_COMP_COUNT];
@@ -325,6 +326,7 @@ static void agent__sample(struct pfa_agent *a, struct pf_health *h)
     memcpy(h->fw_version, a->fw_version, sizeof(h->fw_version));
     h->fw_slot = a->fw_slot;
     memcpy(h->fee_version, a->fee_version, sizeof(h->fee_version));
+    h->fee_pending = a->fee_pending;
     h->err_reconnects = a->st.reconnects;
     h->err_queue_dropped = a->st.queue_dropped;
 }
@@ -495,6 +497,7 @@ static void agent__on_connect(struct mosquitto *mosq, void *ud, int rc, int flag
     memcpy(birth.fw_version, a->fw_version, sizeof(birth.fw_version));
     birth.fw_slot = a->fw_slot;
     memcpy(birth.fee_version, a->fee_version, sizeof(birth.fee_version));
+    birth.fee_pending = a->fee_pending;
     birth.boot = a->boot;
     memcpy(birth.agent_version, PFA_AGENT_VERSION, sizeof(PFA_AGENT_VERSION));
     memcpy(birth.selftest, a->boot_selftest, sizeof(birth.selftest));
@@ -823,12 +826,21 @@ static void agent__upd_reboot(void *ctx)
         _exit(0); /* simulation: the supervisor starts the agent again ("boot") */
 }
 
-static void agent__upd_identity(void *ctx, const char *fw, enum pf_slot slot, const char *fee)
+static void agent__upd_identity(void *ctx, const char *fw, enum pf_slot slot, const char *fee,
+                                const struct pf_fee_pending *pending)
 {
     struct pfa_agent *a = ctx;
+    bool fee_changed = strcmp(a->fee_version, fee) != 0 ||
+                       strcmp(a->fee_pending.version, pending->version) != 0 ||
+                       a->fee_pending.effective_at != pending->effective_at;
 
     if (pfa_agent_set_firmware(a, fw, slot) != 0 || pfa_agent_set_fee_version(a, fee) != 0)
         pfa_warn(&a->log, "update: cannot report firmware %s / fee table %s", fw, fee);
+    a->fee_pending = *pending;
+    /* A fee table staged or made active is reported at once, not at the next interval:
+     * support reads it on the terminal's card (docs/protocol.md, fee_pending). */
+    if (fee_changed && a->state == AGENT_CONNECTED)
+        a->next_report_at = agent__now(a);
 }
 
 static int agent__upd_setup(struct pfa_agent *a, const struct pfa_config *cfg, struct pf_error *err)

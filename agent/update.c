@@ -68,7 +68,10 @@ struct pfa_update {
     int64_t progress_at;     /* mono ms of the last progress */
     int64_t next_request_at; /* mono ms: (re)request chunks */
     bool connected;
-    int64_t resend_at;       /* mono ms */
+    /* Retransmission timeout of the outbox (RFC 6298 with Karn's rule): resend_s at
+     * least, more when acks take longer; doubled at each resend until an ack times a
+     * round trip again. srtt/rttvar 0: no round trip timed yet. */
+    int64_t rto_ms, srtt_ms, rttvar_ms;
     int64_t reboot_check_at; /* mono ms (SWITCH waiting for the terminal to be idle) */
     size_t fresh;            /* outbox tail not published yet (waits for the persist) */
     bool reboot_pending;
@@ -95,9 +98,16 @@ static int64_t upd__min(int64_t a, int64_t b)
 
 static void upd__identity(struct pfa_update *u)
 {
+    struct pf_fee_pending p;
+
+    memset(&p, 0, sizeof(p));
+    if (pfa_feestore_pending_version(u->fees)[0]) {
+        snprintf(p.version, sizeof(p.version), "%s", pfa_feestore_pending_version(u->fees));
+        p.effective_at = pfa_feestore_pending_at(u->fees);
+    }
     if (u->io.identity)
         u->io.identity(u->io.ctx, u->fw_version, u->env.booted,
-                       pfa_feestore_active_version(u->fees));
+                       pfa_feestore_active_version(u->fees), &p);
 }
 
 static void upd__publish_event(struct pfa_update *u, const char *ev)
@@ -106,6 +116,64 @@ static void upd__publish_event(struct pfa_update *u, const char *ev)
         return;
     if (u->io.publish(u->io.ctx, PF_DEV_EVENT, ev, strlen(ev), 1) == 0)
         u->stats.events_sent++;
+}
+
+/* sent_ms of an event read from the state file: the previous run may have sent it. */
+#define UPD_SENT_BEFORE ((int64_t)-1)
+
+/* The retransmission timeout's bounds: resend_s, and ten times that. */
+static int64_t upd__rto_min(const struct pfa_update *u)
+{
+    return (int64_t)u->cfg.resend_s * 1000;
+}
+
+static int64_t upd__rto_max(const struct pfa_update *u)
+{
+    return 10 * upd__rto_min(u);
+}
+
+/* Hands outbox[i] to the connection and restarts its resend clock (also when the
+ * publish fails: the next try comes a timeout later, not in a loop). */
+static void upd__send(struct pfa_update *u, size_t i, int64_t now)
+{
+    if (!u->connected)
+        return;
+    upd__publish_event(u, u->st.outbox[i]);
+    u->st.sent_ms[i] = now;
+    if (u->st.sends[i] < UINT16_MAX)
+        u->st.sends[i]++;
+}
+
+/* When outbox[i] is due again: at once if it never went out on this connection,
+ * else the retransmission timeout after it last did. */
+static int64_t upd__due(const struct pfa_update *u, size_t i, int64_t now)
+{
+    int64_t sent = u->st.sent_ms[i];
+
+    return sent > 0 ? sent + u->rto_ms : now;
+}
+
+/* An ack of an event sent once times a round trip (r ms): the timeout follows the
+ * acks' pace (srtt + 4 rttvar, RFC 6298), never below resend_s. */
+static void upd__rtt_sample(struct pfa_update *u, int64_t r)
+{
+    int64_t rto;
+
+    if (r < 0)
+        return;
+    if (!u->srtt_ms && !u->rttvar_ms) {
+        u->srtt_ms = r;
+        u->rttvar_ms = r / 2;
+    } else {
+        int64_t d = u->srtt_ms > r ? u->srtt_ms - r : r - u->srtt_ms;
+
+        u->rttvar_ms = (3 * u->rttvar_ms + d) / 4;
+        u->srtt_ms = (7 * u->srtt_ms + r) / 8;
+    }
+    rto = u->srtt_ms + 4 * u->rttvar_ms;
+    u->rto_ms = rto < upd__rto_min(u)   ? upd__rto_min(u)
+                : rto > upd__rto_max(u) ? upd__rto_max(u)
+                                        : rto;
 }
 
 static int upd__persist(struct pfa_update *u)
@@ -130,18 +198,10 @@ static int upd__persist(struct pfa_update *u)
      * restart never produces the same outcome under a second id. */
     if (u->fresh > u->st.nout)
         u->fresh = u->st.nout;
+    /* Each event has its own resend clock: one sent now goes out again only after
+     * resend_s without its ack, whatever the rest of the outbox does. */
     for (size_t i = u->st.nout - u->fresh; i < u->st.nout; i++)
-        upd__publish_event(u, u->st.outbox[i]);
-    /* A resend not yet due waits a full resend_s after this publish: the outbox goes
-     * out again only after resend_s without one, never an event just sent (a 10,000-
-     * terminal rollout otherwise drowned posfleetd in duplicates once its acks took
-     * longer than resend_s; docs/benchmarks.md, rollout_fleet). */
-    if (u->fresh && u->connected) {
-        int64_t now = upd__mono(u);
-
-        if (u->resend_at > now)
-            u->resend_at = now + (int64_t)u->cfg.resend_s * 1000;
-    }
+        upd__send(u, i, upd__mono(u));
     u->fresh = 0;
     return 0;
 }
@@ -659,8 +719,7 @@ static void upd__install(struct pfa_update *u)
             upd__finish(u, PF_UPD_FAILED, pf_errname(rc), err.msg);
             return;
         }
-        if (switched)
-            upd__identity(u);
+        upd__identity(u); /* active now, or pending until its time: reported either way */
         upd__finish(u, PF_UPD_SUCCESS, NULL,
                     pfa_feestore_pending_version(u->fees)[0] ? "pending until effective_at"
                                                              : "active");
@@ -735,8 +794,10 @@ static void upd__on_offer(struct pfa_update *u, const void *payload, size_t len)
     }
     u->stats.offers++;
     if (u->st.phase != PFA_UPD_IDLE || strcmp(o->id, u->st.last_offer) == 0) {
-        /* The same offer again (the server re-offers until it hears an outcome):
-         * what it needs is in the outbox, sent again now. Another offer waits. */
+        /* The same offer again: posfleetd sends it again while it has recorded no
+         * event of it, so what it needs is in the outbox, which goes out again on
+         * each event's own resend clock; sending the whole outbox at every repeat
+         * made duplicates (docs/benchmarks.md, rollout_fleet). Another offer waits. */
         if (strcmp(o->id, u->st.offer.id) != 0 && strcmp(o->id, u->st.last_offer) != 0 &&
             u->connected) {
             struct pf_offer keep = u->st.offer;
@@ -745,7 +806,6 @@ static void upd__on_offer(struct pfa_update *u, const void *payload, size_t len)
             u->st.offer = keep;
             (void)upd__persist(u);
         }
-        u->resend_at = upd__mono(u);
         goto out_free;
     }
     u->st.offer = *o;
@@ -902,9 +962,13 @@ static int upd__load_state(struct pfa_update *u, struct pf_error *err)
         return pf_error_set(err, rc, "%s: %s", u->state_path, pf_strerror(rc));
     rc = pfa_update_state_decode(buf, len, &u->st, err);
     free(buf);
-    if (rc)
+    if (rc) {
         pf_error_prefix(err, "%s", u->state_path);
-    return rc;
+        return rc;
+    }
+    for (size_t i = 0; i < u->st.nout; i++)
+        u->st.sent_ms[i] = UPD_SENT_BEFORE;
+    return 0;
 }
 
 int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
@@ -977,7 +1041,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
                                                   : cfg->fw_version);
     }
     upd__identity(u);
-    u->resend_at = upd__mono(u);
+    u->rto_ms = upd__rto_min(u);
     *out = u;
     return 0;
 
@@ -1019,6 +1083,10 @@ bool pfa_update_on_message(struct pfa_update *u, const char *leaf, const void *p
 
 void pfa_update_on_ack(struct pfa_update *u, const char *id)
 {
+    int i = pfa_update_outbox_find(&u->st, id);
+
+    if (i >= 0 && u->st.sends[i] == 1 && u->st.sent_ms[i] > 0)
+        upd__rtt_sample(u, upd__mono(u) - u->st.sent_ms[i]);
     if (pfa_update_outbox_remove(&u->st, id)) {
         u->stats.events_acked++;
         (void)upd__persist(u);
@@ -1027,8 +1095,18 @@ void pfa_update_on_ack(struct pfa_update *u, const char *id)
 
 void pfa_update_on_connect(struct pfa_update *u)
 {
+    int64_t now = upd__mono(u);
+
     u->connected = true;
-    u->resend_at = upd__mono(u);
+    /* An event sent before (on the last connection, or by the run before a restart)
+     * may have its ack queued in the persistent session, delivered right after this
+     * connect: it waits resend_s from now. One never sent goes out at once. */
+    for (size_t i = 0; i < u->st.nout; i++) {
+        if (u->st.sent_ms[i] != 0) {
+            u->st.sent_ms[i] = now;
+            u->st.sends[i] = 2; /* its ack, if it comes, times nothing */
+        }
+    }
     u->requested = u->st.done;
     u->progress_at = upd__mono(u);
     u->next_request_at = upd__mono(u);
@@ -1072,15 +1150,20 @@ void pfa_update_tick(struct pfa_update *u)
 {
     int64_t now = upd__mono(u), wall = upd__wall(u);
     struct pf_error err = {0};
-    bool switched = false, busy = false;
+    bool switched = false, busy = false, resent = false;
 
     if (u->reboot_pending)
         return;
-    if (u->connected && now >= u->resend_at) {
-        for (size_t i = 0; i < u->st.nout; i++)
-            upd__publish_event(u, u->st.outbox[i]);
-        u->resend_at = now + (int64_t)u->cfg.resend_s * 1000;
+    for (size_t i = 0; u->connected && i < u->st.nout; i++) {
+        if (now >= upd__due(u, i, now)) {
+            resent = resent || u->st.sends[i] > 0;
+            upd__send(u, i, now);
+        }
     }
+    /* No ack within the timeout: wait longer before the next resend (Karn), until an
+     * ack of an event sent once times the round trip again. */
+    if (resent)
+        u->rto_ms = 2 * u->rto_ms > upd__rto_max(u) ? upd__rto_max(u) : 2 * u->rto_ms;
     if (pfa_feestore_pending_at(u->fees) <= wall / 1000 && u->hal->ops->busy(u->hal, &busy) == 0 &&
         !busy) {
         if (pfa_feestore_activate_due(u->fees, wall / 1000, &switched, &err) != 0)
@@ -1120,8 +1203,8 @@ int64_t pfa_update_next_deadline_ms(const struct pfa_update *u)
 
     if (u->reboot_pending)
         return INT64_MAX;
-    if (u->connected && u->st.nout)
-        d = u->resend_at;
+    for (size_t i = 0; u->connected && i < u->st.nout; i++)
+        d = upd__min(d, upd__due(u, i, now));
     if (fee != INT64_MAX)
         d = upd__min(d, now + upd__min(UPD_FEE_RECHECK, fee * 1000 - wall));
     switch (u->st.phase) {

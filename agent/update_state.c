@@ -176,23 +176,40 @@ void pfa_update_outbox_push(struct pfa_update_state *s, char *ev)
         }
         free(s->outbox[drop]);
         memmove(&s->outbox[drop], &s->outbox[drop + 1], (s->nout - drop - 1) * sizeof(char *));
+        memmove(&s->sent_ms[drop], &s->sent_ms[drop + 1], (s->nout - drop - 1) * sizeof(int64_t));
+        memmove(&s->sends[drop], &s->sends[drop + 1], (s->nout - drop - 1) * sizeof(uint16_t));
         s->nout--;
     }
+    s->sent_ms[s->nout] = 0;
+    s->sends[s->nout] = 0;
     s->outbox[s->nout++] = ev;
 }
 
-bool pfa_update_outbox_remove(struct pfa_update_state *s, const char *id)
+int pfa_update_outbox_find(const struct pfa_update_state *s, const char *id)
 {
     char needle[PF_UPDATE_ID_MAX + 16];
 
     snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
     for (size_t i = 0; i < s->nout; i++) {
-        if (strstr(s->outbox[i], needle)) {
-            free(s->outbox[i]);
-            memmove(&s->outbox[i], &s->outbox[i + 1], (s->nout - i - 1) * sizeof(char *));
-            s->nout--;
-            return true;
-        }
+        if (strstr(s->outbox[i], needle))
+            return (int)i;
     }
-    return false;
+    return -1;
+}
+
+bool pfa_update_outbox_remove(struct pfa_update_state *s, const char *id)
+{
+    int k = pfa_update_outbox_find(s, id);
+    size_t i, n;
+
+    if (k < 0)
+        return false;
+    i = (size_t)k;
+    n = s->nout - i - 1;
+    free(s->outbox[i]);
+    memmove(&s->outbox[i], &s->outbox[i + 1], n * sizeof(char *));
+    memmove(&s->sent_ms[i], &s->sent_ms[i + 1], n * sizeof(int64_t));
+    memmove(&s->sends[i], &s->sends[i + 1], n * sizeof(uint16_t));
+    s->nout--;
+    return true;
 }

@@ -105,15 +105,23 @@ int pfk_cmd_ca_init(int argc, char **argv)
 /* ---- server-cert ---- */
 
 static const char server_usage[] =
-        "--dir DIR --cn NAME [--ip ADDR]... [--dns NAME]... [--out DIR] [--days N]";
+        "--dir DIR --cn NAME [--ip ADDR]... [--dns NAME]... [--loopback] [--out DIR] [--days N]";
+
+/* --loopback: the names a client on the same machine reaches a local service by. */
+static const char *const server_loopback_ips[] = {"127.0.0.1", "::1"};
+static const char *const server_loopback_dns[] = {"localhost"};
 
 int pfk_cmd_server_cert(int argc, char **argv)
 {
-    static const struct option opts[] = {
-            {"dir", required_argument, NULL, 'd'}, {"cn", required_argument, NULL, 'c'},
-            {"ip", required_argument, NULL, 'i'},  {"dns", required_argument, NULL, 'n'},
-            {"out", required_argument, NULL, 'o'}, {"days", required_argument, NULL, 'D'},
-            {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
+                                         {"cn", required_argument, NULL, 'c'},
+                                         {"ip", required_argument, NULL, 'i'},
+                                         {"dns", required_argument, NULL, 'n'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"days", required_argument, NULL, 'D'},
+                                         {"loopback", no_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *dir = NULL, *out = NULL, *ips[PKI_MAX_SAN], *dns[PKI_MAX_SAN];
     struct pfk_cert_req req = {.kind = PFK_CERT_SERVER, .days = PKI_DEFAULT_CERT_DAYS};
     struct pf_error err = {0};
@@ -146,12 +154,21 @@ int pfk_cmd_server_cert(int argc, char **argv)
             if (cmd__int(optarg, 1, 36500, &req.days) < 0)
                 return cmd__usage(argv[0], server_usage);
             break;
+        case 'l':
+            if (req.n_ips + 2 > PKI_MAX_SAN || req.n_dns + 1 > PKI_MAX_SAN)
+                return cmd__usage(argv[0], server_usage);
+            ips[req.n_ips++] = server_loopback_ips[0];
+            ips[req.n_ips++] = server_loopback_ips[1];
+            dns[req.n_dns++] = server_loopback_dns[0];
+            break;
         case 'h':
             printf("usage: posfleet-keys %s %s\n"
                    "Issues OUT/NAME.crt and OUT/NAME.key (0600); OUT defaults to DIR.\n"
                    "A reserved service name (posfleetd) gets a client certificate for the\n"
                    "broker; any other name a broker certificate (serverAuth) whose subject\n"
-                   "alternative names are the --ip/--dns given (default DNS:NAME).\n",
+                   "alternative names are the --ip/--dns given (default DNS:NAME);\n"
+                   "--loopback adds DNS:localhost, IP:127.0.0.1 and IP:::1 (posfleetd's\n"
+                   "HTTPS API on one machine, for development).\n",
                    argv[0], server_usage);
             return 0;
         default:
@@ -491,7 +508,7 @@ int pfk_cmd_crl(int argc, char **argv)
 /* ---- api-token ---- */
 
 static const char token_usage[] =
-        "--name NAME --role admin|ops|support|viewer|approver --file TOKENS";
+        "--name NAME --role ops|support|viewer|approver|admin --file TOKENS";
 
 int pfk_cmd_api_token(int argc, char **argv)
 {

@@ -118,7 +118,8 @@ int pfk_token_create(const char *file, const char *name, const char *role, char 
         return pf_error_set(err, PF_EINVAL, "%s: token name must be 1..%d of A-Z a-z 0-9 . _ - @",
                             name, PFK_TOKEN_NAME_MAX);
     if (!pfk_token_role_valid(role))
-        return pf_error_set(err, PF_EINVAL, "%s: role must be ops, support or viewer", role);
+        return pf_error_set(err, PF_EINVAL,
+                            "%s: role must be ops, support, viewer, approver or admin", role);
     if (sodium_init() < 0)
         return pf_error_set(err, PF_ECRYPTO, "libsodium initialisation failed");
 

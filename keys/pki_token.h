@@ -18,7 +18,7 @@
 #define PFK_TOKEN_LEN      43 /* characters, without the NUL */
 #define PFK_TOKEN_NAME_MAX 64
 
-/* True for ops, support, viewer. */
+/* True for ops, support, viewer, approver, admin. */
 int pfk_token_role_valid(const char *role);
 
 /*

@@ -45,6 +45,16 @@ static json_t *msg__selftest_encode(const enum pf_check st[PF_COMP_COUNT])
     return o;
 }
 
+/* "fee_pending": {"version", "effective_at"} only when a table waits. */
+static json_t *msg__fee_pending_add(json_t *root, const struct pf_fee_pending *p)
+{
+    if (root && p->version[0])
+        json_object_set_new(root, "fee_pending",
+                            json_pack("{s:s, s:I}", "version", p->version, "effective_at",
+                                      (json_int_t)p->effective_at));
+    return root;
+}
+
 int pf_birth_encode(const struct pf_birth *m, char *buf, size_t len, size_t *outlen)
 {
     json_t *root = json_pack("{s:i, s:I, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:o}", "v",
@@ -54,7 +64,7 @@ int pf_birth_encode(const struct pf_birth *m, char *buf, size_t len, size_t *out
                              pf_boot_outcome_names[m->boot], "agent_version", m->agent_version,
                              "selftest", msg__selftest_encode(m->selftest));
 
-    return msg__finish(root, buf, len, outlen);
+    return msg__finish(msg__fee_pending_add(root, &m->fee_pending), buf, len, outlen);
 }
 
 int pf_health_encode(const struct pf_health *m, char *buf, size_t len, size_t *outlen)
@@ -79,7 +89,7 @@ int pf_health_encode(const struct pf_health *m, char *buf, size_t len, size_t *o
 
     if (root && m->boot > 0)
         json_object_set_new(root, "boot", json_integer(m->boot));
-    return msg__finish(root, buf, len, outlen);
+    return msg__finish(msg__fee_pending_add(root, &m->fee_pending), buf, len, outlen);
 }
 
 int pf_state_encode(const struct pf_state *m, char *buf, size_t len, size_t *outlen)
@@ -153,6 +163,20 @@ static int msg__selftest(json_t *root, bool required, enum pf_check st[PF_COMP_C
     return 0;
 }
 
+/* Optional: absent (older agents, nothing pending) leaves p zero. */
+static int msg__fee_pending(json_t *root, struct pf_fee_pending *p, struct pf_error *err)
+{
+    json_t *o = NULL;
+    int rc;
+
+    if ((rc = pf_json_obj(root, "fee_pending", false, &o, err)) || !o)
+        return rc;
+    if ((rc = msg__version(o, "version", true, false, p->version, err)) ||
+        (rc = pf_json_int(o, "effective_at", true, 0, MSG_TS_MAX / 1000, &p->effective_at, err)))
+        return pf_error_prefix(err, "fee_pending");
+    return 0;
+}
+
 int pf_birth_decode(const char *buf, size_t len, struct pf_birth *m, struct pf_error *err)
 {
     json_t *root;
@@ -167,6 +191,7 @@ int pf_birth_decode(const char *buf, size_t len, struct pf_birth *m, struct pf_e
         (rc = pf_json_printable(root, "hw_rev", true, 1, PF_HWREV_MAX, m->hw_rev, err)) ||
         (rc = msg__fw(root, m->fw_version, &m->fw_slot, err)) ||
         (rc = msg__version(root, "fee_version", true, true, m->fee_version, err)) ||
+        (rc = msg__fee_pending(root, &m->fee_pending, err)) ||
         (rc = pf_json_enum(root, "boot", true, pf_boot_outcome_names, &boot, err)) ||
         (rc = msg__version(root, "agent_version", true, false, m->agent_version, err)) ||
         (rc = msg__selftest(root, true, m->selftest, err)))
@@ -212,6 +237,7 @@ static int msg__health_fields(json_t *root, struct pf_health *m, struct pf_error
         (rc = pf_json_u53(root, "uptime_s", true, &m->uptime_s, err)) ||
         (rc = msg__fw(root, m->fw_version, &m->fw_slot, err)) ||
         (rc = msg__version(root, "fee_version", true, true, m->fee_version, err)) ||
+        (rc = msg__fee_pending(root, &m->fee_pending, err)) ||
         (rc = pf_json_enum(root, "paper", true, pf_paper_names, &paper, err)) ||
         (rc = pf_json_bool(root, "tamper", true, &m->tamper, err)) ||
         (rc = msg__selftest(root, true, m->selftest, err)))

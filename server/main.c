@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "admin/init.h"
 #include "base/config.h"
 #include "pf/release.h"
 #include "server.h"
@@ -13,11 +14,13 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: posfleetd -c FILE [--check-config]\n"
+               "       posfleetd init [OPTIONS]   first run: PKI, broker, configuration, admin\n"
                "       posfleetd --version\n"
                "  -c, --config FILE   configuration file (docs/server.md)\n"
                "      --check-config  validate the configuration and exit\n"
                "  -h, --help          this text\n"
-               "  -V, --version       print the release version\n");
+               "  -V, --version       print the release version\n\n");
+    pfs_init_usage(f);
 }
 
 /* Every HTTP connection is a descriptor: raise the soft limit to the hard one
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
     const char *path = NULL;
     int check = 0, c, rc;
 
+    if (argc > 1 && strcmp(argv[1], "init") == 0)
+        return pfs_init_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':

@@ -406,6 +406,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         s->diag_open = true;
         s->api->diag = &s->diag;
     }
+    rc = pfs_backup_init(&s->backup, &s->loop, s->store, cfg->store_path, &s->log, err);
+    if (rc)
+        goto out_free;
+    s->api->backup = &s->backup;
     s->api->notify = &s->notify;
     s->api->store = s->store;
     s->api->updates = &s->updates;
@@ -427,6 +431,9 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     }
     ho.addr = cfg->http_addr;
     ho.port = cfg->http_port;
+    ho.tls = cfg->http_tls;
+    ho.cert = cfg->http_cert;
+    ho.key = cfg->http_key;
     ho.max_conns = cfg->http_max_conns;
     ho.max_conns_per_ip = cfg->http_max_conns_per_ip;
     ho.head_timeout_ms = cfg->http_head_timeout_ms;
@@ -438,7 +445,8 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->http_open = true;
-    pfs_log_info(&s->log, "http: listening on %s:%d", cfg->http_addr, s->http->port);
+    pfs_log_info(&s->log, "http: listening on %s:%d (%s)", cfg->http_addr, s->http->port,
+                 cfg->http_tls ? "HTTPS" : "plain HTTP, loopback only");
     server__routes(s);
     if (opts->mqtt) {
         rc = pfs_mqtt_start(s->mqtt, &s->loop, &s->cfg, &s->log, server__on_message, s, err);

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "accounts/accounts.h"
+#include "admin/backup.h"
 #include "base/config.h"
 #include "diag/diag.h"
 #include "fleet/inbound.h"
@@ -72,6 +73,7 @@ struct pfs_server {
     struct pfs_tokens tokens;
     struct pfs_accounts accounts; /* users, sessions, API tokens (accounts.h) */
     bool accounts_open;
+    struct pfs_backup backup; /* online backups (admin/backup.h) */
     /* The HTTP API (api.h) and its transport (http.h), on the heap so that
      * this header needs neither. */
     struct pfs_api *api;

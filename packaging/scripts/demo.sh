@@ -73,11 +73,12 @@ spawn() { # NAME CMD...
     echo $! >"$run/pids/$name"
 }
 
-echo "== development PKI (device CA, broker and posfleetd certificates)" >&2
+echo "== development PKI (device CA, broker, posfleetd and HTTPS API certificates)" >&2
 pki=$run/pki
 "$keys" ca-init --dir "$pki" --name "posfleet demo device CA" >/dev/null
 "$keys" server-cert --dir "$pki" --cn broker --ip 127.0.0.1 --dns localhost >/dev/null
 "$keys" server-cert --dir "$pki" --cn posfleetd >/dev/null
+"$keys" server-cert --dir "$pki" --cn api --loopback >/dev/null
 
 echo "== Mosquitto" >&2
 mport=$(free_port)
@@ -109,6 +110,9 @@ mqtt.key = $pki/posfleetd.key
 store.path = $run/server/posfleetd.db
 http.addr = 127.0.0.1
 http.port = $hport
+http.tls = on
+http.cert = $pki/api.crt
+http.key = $pki/api.key
 http.tokens = $run/server/tokens
 report_interval_s = 10
 silent_after = 3
@@ -118,7 +122,8 @@ CONF
 "$keys" init --dir "$run/keys" >/dev/null
 "$keys" add --dir "$run/keys" --role firmware --name demo-fw >/dev/null
 spawn posfleetd "$build/server/posfleetd" -c "$run/server/posfleetd.conf"
-export POSFLEET_URL=http://127.0.0.1:$hport POSFLEET_TOKEN_FILE=$run/ops.token
+export POSFLEET_URL=https://127.0.0.1:$hport POSFLEET_CACERT=$pki/ca.crt
+export POSFLEET_TOKEN_FILE=$run/ops.token
 wait_for 20 "posfleetd's API" "$cli" summary
 
 echo "== six simulated terminals" >&2
@@ -202,9 +207,10 @@ cat <<EOT
 
 The demo stack is running in the background (logs in $run/logs):
   Mosquitto (MQTT over TLS)  127.0.0.1:$mport   CA $pki/ca.crt
-  posfleetd (HTTP API)       $POSFLEET_URL
+  posfleetd (HTTPS API)      $POSFLEET_URL   CA $pki/ca.crt
 Use the CLI as ops:
-  export POSFLEET_URL=$POSFLEET_URL POSFLEET_TOKEN_FILE=$run/ops.token
+  export POSFLEET_URL=$POSFLEET_URL POSFLEET_CACERT=$pki/ca.crt
+  export POSFLEET_TOKEN_FILE=$run/ops.token
   $cli device PF-DEMO-0003
   echo 0 > $run/agents/PF-DEMO-0003/hal/tamper      # clear the tamper switch, watch the alert close
   $cli rollout list

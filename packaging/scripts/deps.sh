@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config
       libmosquitto-dev mosquitto-dev mosquitto mosquitto-clients
       libuv1-dev libsqlite3-dev sqlite3 libjansson-dev libsodium-dev libarchive-dev
       libmicrohttpd-dev libcurl4-openssl-dev libssl-dev openssl check libsystemd-dev
-      minisign time procps curl clang-format git
+      minisign time procps curl clang-format git python3-yaml python3-jsonschema
       u-boot-tools libubootenv-tool grub-common
       help2man debhelper fakeroot lintian dpkg-dev adduser)
 

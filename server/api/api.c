@@ -18,6 +18,7 @@
 #define SUPPORT  PFS_ROLE_SUPPORT
 #define OPS      PFS_ROLE_OPS
 #define APPROVER PFS_ROLE_APPROVER
+#define ADMIN    PFS_ROLE_ADMIN
 #define NONE     PFS_API_BODY_NONE
 #define SMALL    PFS_API_BODY_SMALL
 #define BULK     PFS_API_BODY_BULK
@@ -134,6 +135,9 @@ const struct pfs_api_route pfs_api_routes[] = {
         {POST, "/v1/merchants/{merchant}/org", ADMIN, SMALL, pfs_api_merchant_org, 0, PARAM},
         {GET, "/v1/support-requests", SUPPORT, NONE, pfs_api_support_list, 0, OWN},
         {POST, "/v1/support-requests", MERCHANT, SMALL, pfs_api_support_open, 0, OWN},
+
+        /* the server's administration (api_admin.c): the whole store, headquarters only */
+        {POST, "/v1/admin/backup", ADMIN, SMALL, pfs_api_admin_backup, 0, HQ},
 };
 
 const size_t pfs_api_nroutes = sizeof(pfs_api_routes) / sizeof(pfs_api_routes[0]);

@@ -49,6 +49,7 @@ struct pfs_accounts;
 
 /* The cookie of a console session (docs/server.md). */
 #define PFS_API_SESSION_COOKIE "pf_session"
+struct pfs_backup;
 
 struct pfs_api {
     struct pfs_notify *notify; /* webhooks (repair.state) and the hooks API; may be NULL */
@@ -74,6 +75,8 @@ struct pfs_api {
      * times it was established. NULL when posfleetd runs without a broker. */
     bool (*broker)(void *ctx, uint64_t *connects);
     void *broker_ctx;
+    /* Online backups (admin/backup.h, api_admin.c). May be NULL. */
+    struct pfs_backup *backup;
     /* Body limits: http.body_max for every route that takes a body,
      * http.import_max (at least body_max) for the bulk uploads. */
     size_t body_max;

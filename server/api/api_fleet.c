@@ -75,6 +75,13 @@ static json_t *api__device(const struct pfs_device *d, const struct pfs_dev_stat
                                                     : json_null());
     json_object_set_new(o, "fee_version",
                         s->seen && s->fw_version[0] ? json_string(s->fee_version) : json_null());
+    /* The table waiting for its effective time on the terminal, as it last said. */
+    json_object_set_new(o, "fee_pending",
+                        s->seen && s->fee_pending.version[0]
+                                ? json_pack("{s:s, s:I}", "version", s->fee_pending.version,
+                                            "effective_ms",
+                                            (json_int_t)s->fee_pending.effective_at * 1000)
+                                : json_null());
     json_object_set_new(o, "battery_pct", hh ? json_integer(h->battery_pct) : json_null());
     json_object_set_new(o, "charging", hh ? json_boolean(h->charging) : json_null());
     json_object_set_new(o, "signal_dbm", hh ? json_integer(h->signal_dbm) : json_null());
@@ -554,6 +561,18 @@ static int api__group_cb(void *ctx, const char *group, const char *key, int64_t 
     return 0;
 }
 
+/* One entry of the summary's "fee_tables": active ones, then pending ones by date. */
+static int api__fee_cb(void *ctx, const char *version, bool pending, int64_t effective_at,
+                       int64_t terminals)
+{
+    json_t *e = json_pack("{s:s, s:s, s:o, s:I}", "version", version, "state",
+                          pending ? "pending" : "active", "effective_ms",
+                          pending ? json_integer(effective_at * 1000) : json_null(), "terminals",
+                          (json_int_t)terminals);
+
+    return e && json_array_append_new(ctx, e) == 0 ? 0 : PF_ENOMEM;
+}
+
 void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp)
 {
@@ -568,6 +587,14 @@ void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
     for (int k = 0; k < PFS_ALERT_COUNT; k++)
         json_object_set_new(json_object_get(o, "alerts"), pfs_alert_names[k], json_integer(0));
     rc = pfs_store_summary_in(api->store, pfs_api_scope(call), &sum, api__group_cb, o);
+    /* The fee tables are counted over the whole fleet: headquarters' only. */
+    if (!rc && !pfs_api_scope(call)) {
+        json_t *fees = json_array();
+
+        rc = fees ? pfs_store_fee_tables(api->store, api__fee_cb, fees) : PF_ENOMEM;
+        if (fees)
+            json_object_set_new(o, "fee_tables", fees);
+    }
     if (rc) {
         json_decref(o);
         pfs_api_error(resp, rc, "summary: %s", pf_strerror(rc));

@@ -142,6 +142,11 @@ void pfs_api_hooks_list(struct pfs_api *api, const struct pfs_api_call *call,
 void pfs_api_hooks_log(struct pfs_api *api, const struct pfs_api_call *call,
                        struct pfs_http_resp *resp);
 
+/* api_admin.c: the server's administration (admin role): POST /v1/admin/backup
+ * answers a verified copy of the whole store (docs/operations.md). */
+void pfs_api_admin_backup(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+
 /* api_obs.c: probes and the metrics only the API can count. /healthz answers
  * 200 while the loop runs; /readyz 200 when the store answers a read and the
  * broker connection is up (or posfleetd runs without one), else 503 with the

@@ -65,9 +65,11 @@ void pfs_api_readyz(struct pfs_api *api, const struct pfs_api_call *call,
     }
     if (reason) {
         pfs_log_warn(api->log, "readyz: not ready: %s", reason);
+        /* The one error shape (error, message) and the probe's own fields. */
         pfs_api_json(resp, 503,
-                     json_pack("{s:s, s:s, s:s, s:s}", "status", "not ready", "reason", reason,
-                               "store", store, "broker", broker));
+                     json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "error", pf_errname(PF_ECONN),
+                               "message", reason, "status", "not ready", "reason", reason, "store",
+                               store, "broker", broker));
         return;
     }
     pfs_api_json(resp, 200,

@@ -369,7 +369,8 @@ static int api_ro__create_flags(json_t *body, bool *dry_run, char *force, struct
     *dry_run = false;
     force[0] = 0;
     if ((rc = pf_json_bool(body, "dry_run", false, dry_run, err)) ||
-        (rc = pf_json_printable(body, "force_reason", false, 1, PFS_RO_REASON_MAX, force, err)))
+        (rc = pfs_ro_json_text(body, "force_reason", false, PF_TEXT_REASON_MAX, force,
+                               PFS_RO_REASON_MAX + 1, err)))
         return rc;
     json_object_del(body, "dry_run");
     json_object_del(body, "force_reason");
@@ -644,7 +645,8 @@ static void api_ro__action(struct pfs_rollouts *ro, const struct pfs_http_req *r
     if (req->body_len) {
         rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
         if (!rc)
-            rc = pf_json_printable(body, "reason", false, 0, PFS_RO_REASON_MAX, reason, &err);
+            rc = pfs_ro_json_text(body, "reason", false, PF_TEXT_REASON_MAX, reason, sizeof(reason),
+                                  &err);
         if (!rc)
             rc = pf_json_str(body, "bundle", false, PF_B2_HEX_LEN, PF_B2_HEX_LEN, bundle, &err);
         json_decref(body);
@@ -747,7 +749,8 @@ static void api_ro__member_act(struct pfs_rollouts *ro, const struct pfs_http_re
     if (!rc)
         rc = pf_json_str(body, "action", true, 1, sizeof(action) - 1, action, &err);
     if (!rc)
-        rc = pf_json_printable(body, "reason", true, 1, PFS_RO_REASON_MAX, reason, &err);
+        rc = pfs_ro_json_text(body, "reason", true, PF_TEXT_REASON_MAX, reason, sizeof(reason),
+                              &err);
     json_decref(body);
     if (rc) {
         pfs_api_error(resp, rc, "body: %s", err.msg);

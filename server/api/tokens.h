@@ -3,7 +3,7 @@
  *
  * The tokens file holds one token per line, "NAME ROLE HEX", with '#'
  * comments and blank lines: NAME is who the token belongs to (recorded in
- * the audit log), ROLE is ops, support, viewer or approver, and HEX is the lowercase hex
+ * the audit log), ROLE is ops, support, viewer, approver or admin, and HEX is the lowercase hex
  * BLAKE2b-256 (libsodium crypto_generichash, 32 bytes, no key) of the token.
  * The file never holds a token itself. A presented token is hashed and
  * compared in constant time with every entry.
@@ -13,8 +13,9 @@
  * may and also manage users and organisations. approver stands apart
  * (pfs_role_may): it reads like viewer and approves rollouts that wait for a
  * second pair of eyes (docs/rollouts.md), which no other role may do.
- * merchant stands apart too: it reads like viewer (what it sees is its own
- * merchant's, by its scope) and opens support requests.
+ * admin also runs the server's own administration (backups); `posfleetd
+ * init` gives the first one. merchant stands apart too: it reads like viewer (what it sees is its
+ * own merchant's, by its scope) and opens support requests.
  *
  * The tokens file is the bootstrap: its tokens are headquarters identities
  * (store_accounts.h); people log in with user accounts (accounts/).

@@ -3,6 +3,8 @@
  */
 #include "base/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,7 @@ void pfs_config_defaults(struct pfs_config *c)
     c->store_batch_max = 2000;
     snprintf(c->http_addr, sizeof(c->http_addr), "127.0.0.1");
     c->http_port = 8080;
+    c->http_tls = true;
     c->http_body_max = 64 * 1024;
     c->http_import_max = 128 * 1024 * 1024;
     c->http_max_conns = 4096;
@@ -97,6 +100,8 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("store.batch_max", store_batch_max, 1, 100000);
     STR("http.addr", http_addr);
     INT("http.port", http_port, 0, 65535);
+    STR("http.cert", http_cert);
+    STR("http.key", http_key);
     STR("http.tokens", http_tokens);
     INT("http.body_max", http_body_max, 1024, 16 * 1024 * 1024);
     INT("http.import_max", http_import_max, 1024, 1024 * 1024 * 1024);
@@ -130,6 +135,13 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
                                 "store.backend: '%s' is not built into this posfleetd (it has: %s)",
                                 value, PFS_STORE_BACKEND_NAME);
         return pf_conf_str(key, value, c->store_backend, sizeof(c->store_backend), err);
+    }
+    if (strcmp(key, "http.tls") == 0) {
+        /* Plain HTTP is a choice someone wrote down, never a default. */
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return pf_error_set(err, PF_EINVAL, "http.tls: '%s' is not on or off", value);
+        c->http_tls = strcmp(value, "on") == 0;
+        return 0;
     }
     if (strcmp(key, "rollout.approval") == 0) {
         static const char *const names[] = {"none", "firmware", "fee_table", "all"};
@@ -185,6 +197,20 @@ int pfs_config_mqtt_port(const struct pfs_config *c)
     return pfs_config_tls(c) ? 8883 : 1883;
 }
 
+bool pfs_config_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) != 1)
+        return false;
+    if (IN6_IS_ADDR_LOOPBACK(&a6))
+        return true;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
 static bool config__id_valid(const char *s)
 {
     for (; *s; s++) {
@@ -211,6 +237,15 @@ int pfs_config_check(const struct pfs_config *c, struct pf_error *err)
         return pf_error_set(err, PF_EINVAL, "store.path: empty");
     if (!c->http_addr[0])
         return pf_error_set(err, PF_EINVAL, "http.addr: empty");
+    if (c->http_tls && !(c->http_cert[0] && c->http_key[0]))
+        return pf_error_set(err, PF_EINVAL,
+                            "http.cert and http.key: both required while http.tls is on "
+                            "(plain HTTP needs http.tls = off and a loopback http.addr)");
+    if (!c->http_tls && !pfs_config_loopback(c->http_addr))
+        return pf_error_set(err, PF_EINVAL,
+                            "http.tls = off: plain HTTP only on a loopback address, and http.addr "
+                            "is %s; give http.cert and http.key and turn http.tls on",
+                            c->http_addr);
     /* One address must not be able to take every connection. */
     if (c->http_max_conns_per_ip * 4 > c->http_max_conns)
         return pf_error_set(

@@ -65,6 +65,9 @@ struct pfs_config {
     int store_batch_max;   /* writes per batch before an immediate commit */
     char http_addr[64];
     int http_port;              /* 0: any free port (tests) */
+    bool http_tls;              /* http.tls on|off; off only on a loopback http.addr */
+    char http_cert[PATH_MAX];   /* PEM certificate chain of the API (http.tls = on) */
+    char http_key[PATH_MAX];    /* its PEM private key; never logged */
     char http_tokens[PATH_MAX]; /* "" = no tokens: every /v1 call is refused */
     int http_body_max;          /* bytes */
     int http_import_max;        /* bytes, for POST /v1/devices/import */
@@ -103,6 +106,9 @@ int pfs_config_set_notify(struct pfs_config *c, const char *key, const char *val
 int pfs_config_check_notify(const struct pfs_config *c, struct pf_error *err) PF_WUR;
 /* True when TLS files are configured. */
 bool pfs_config_tls(const struct pfs_config *c);
+/* True when addr is an IPv4 or IPv6 loopback literal (127.0.0.0/8, ::1,
+ * ::ffff:127.x): the only addresses plain HTTP (http.tls = off) may listen on. */
+bool pfs_config_loopback(const char *addr);
 /* mqtt.port, or its default: 8883 with TLS, 1883 without. */
 int pfs_config_mqtt_port(const struct pfs_config *c);
 

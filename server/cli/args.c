@@ -20,7 +20,12 @@ const struct pfc_opt pfc_global_opts[] = {
         {.name = "server",
          .type = PFC_OPT_STR,
          .metavar = "URL",
-         .help = "posfleetd base URL (env POSFLEET_URL; default http://127.0.0.1:8080)"},
+         .help = "posfleetd base URL (env POSFLEET_URL; default https://127.0.0.1:8080)"},
+        {.name = "cacert",
+         .type = PFC_OPT_STR,
+         .metavar = "FILE",
+         .help = "verify posfleetd's HTTPS certificate with the CA certificates in FILE "
+                 "(env POSFLEET_CACERT; default: the system's trusted CAs)"},
         {.name = "token-file",
          .type = PFC_OPT_STR,
          .metavar = "FILE",
@@ -548,7 +553,8 @@ void pfc_command_usage(FILE *f, const struct pfc_command *table, size_t n,
         args__synopsis(&table[i], syn, sizeof(syn));
         fprintf(f, "  %-26s %s\n", syn, table[i].help);
     }
-    fprintf(f, "\nGlobal options (--server, --token-file, --json, timeouts): 'posfleet --help'.\n");
+    fprintf(f, "\nGlobal options (--server, --cacert, --token-file, --json, timeouts): 'posfleet "
+               "--help'.\n");
 }
 
 void pfc_group_usage(FILE *f, const struct pfc_command *table, size_t n, const char *group)

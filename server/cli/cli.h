@@ -26,7 +26,7 @@
 #include "pf/clock.h"
 #include "pf/error.h"
 
-#define PFC_DEFAULT_URL               "http://127.0.0.1:8080"
+#define PFC_DEFAULT_URL               "https://127.0.0.1:8080"
 #define PFC_DEFAULT_CONNECT_TIMEOUT_S 5
 #define PFC_DEFAULT_TIMEOUT_S         30
 

@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "commands_accounts.h"
 #include "commands_bulk.h"
+#include "commands_admin.h"
 #include "commands_hooks.h"
 #include "commands_lifecycle.h"
 #include "commands_rollout.h"
@@ -325,6 +326,10 @@ const struct pfc_command pfc_commands[] = {
      "posfleet token list"},
     {"token revoke", pfc_token_id_pos, NULL, "POST", "/v1/tokens/{ID}/revoke",
      pfc_render_token_revoked, NULL, "revoke an API token at once", "posfleet token revoke 3"},
+    /* The server's administration: commands_admin.c. */
+    {"admin backup", pfc_admin_backup_pos, NULL, NULL, NULL, NULL, pfc_cmd_admin_backup,
+     "a verified copy of posfleetd's whole store, taken while it runs (admin)",
+     "posfleet admin backup /var/backups/posfleetd-2026-12-07.db"},
     /* Webhooks: commands_hooks.c. */
     {"hook list", NULL, NULL, "GET", "/v1/hooks", pfc_render_hooks, NULL,
      "the webhooks posfleetd notifies, with their delivery counts (ops)", "posfleet hook list"},

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pf/text.h"
 #include "rollout_preview.h"
 
 #define RO_MAX_PAGES 100000
@@ -39,9 +40,10 @@ const struct pfc_opt pfc_rollout_create_pos[] = {
  */
 const struct pfc_opt pfc_rollout_create_opts[] = {
         {.name = "name",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_LABEL_MAX,
          .metavar = "TEXT",
-         .help = "a label for people (64 characters at most)"},
+         .help = "a label for people: UTF-8, 64 characters at most"},
         {.name = "cohort",
          .type = PFC_OPT_STR,
          .metavar = "F=A,B;F=C",
@@ -113,7 +115,8 @@ const struct pfc_opt pfc_rollout_create_opts[] = {
          .help = "show the cohort by stage, model, hardware, MCC, region and version, what "
                  "would be skipped and when windows open; store nothing"},
         {.name = "force-reason",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
          .metavar = "TEXT",
          .help = "create even though the bundle does not cover the cohort (audited)"},
         {0},
@@ -159,7 +162,8 @@ const struct pfc_opt pfc_rollout_members_opts[] = {
 
 const struct pfc_opt pfc_rollout_pause_opts[] = {
         {.name = "reason",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
          .metavar = "TEXT",
          .body = "reason",
          .help = "why (shown with the pause)"},
@@ -168,7 +172,8 @@ const struct pfc_opt pfc_rollout_pause_opts[] = {
 
 const struct pfc_opt pfc_rollout_abort_opts[] = {
         {.name = "reason",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
          .metavar = "TEXT",
          .body = "reason",
          .help = "why (kept with the rollout)"},
@@ -189,7 +194,8 @@ const struct pfc_opt pfc_rollout_member_pos[] = {
 
 const struct pfc_opt pfc_rollout_member_opts[] = {
         {.name = "reason",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
          .metavar = "TEXT",
          .required = true,
          .help = "why (kept in the audit)"},
@@ -198,7 +204,8 @@ const struct pfc_opt pfc_rollout_member_opts[] = {
 
 const struct pfc_opt pfc_rollout_rollback_opts[] = {
         {.name = "reason",
-         .type = PFC_OPT_STR,
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
          .metavar = "TEXT",
          .body = "reason",
          .help = "why (kept with the rollout)"},

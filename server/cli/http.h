@@ -8,13 +8,18 @@
  * an answer is PF_ECONN or PF_ETIMEOUT with err reading
  * "cannot reach posfleetd at URL: connection refused".
  *
- * Ownership: pfc_http_new copies the URL and token; pfc_http_free wipes the
+ * An https server's certificate is always verified, chain and host name,
+ * against conf.cacert or else the system's trusted CAs; there is no option
+ * to skip it. A refusal says which of the two failed and how to fix it.
+ *
+ * Ownership: pfc_http_new copies the URL, CA path and token; pfc_http_free wipes the
  * token. A response's data is owned by the caller (pfc_http_resp_release).
  */
 #ifndef PFC_HTTP_H
 #define PFC_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pf/error.h"
 
@@ -25,7 +30,8 @@
 struct pfc_http;
 
 struct pfc_http_conf {
-    const char *base_url; /* "http://host:port", optionally with a path prefix */
+    const char *base_url; /* "https://host:port", optionally with a path prefix */
+    const char *cacert;   /* CA file to verify an https server with; NULL: system store */
     const char *token;    /* NULL: no Authorization header */
     long connect_timeout_ms;
     long timeout_ms;
@@ -55,6 +61,22 @@ void pfc_http_resp_release(struct pfc_http_resp *resp);
 typedef void (*pfc_http_progress_fn)(void *ctx, size_t sent, size_t total);
 /* Reports the progress of the next requests to fn (NULL: no more). */
 void pfc_http_set_progress(struct pfc_http *h, pfc_http_progress_fn fn, void *ctx);
+/* A response header to read back from a download: name in, value out ("" when absent). */
+struct pfc_http_header {
+    const char *name;
+    char value[128];
+};
+
+/*
+ * A bodiless request whose 2xx answer is written to the open descriptor fd
+ * as it arrives, whatever its size (*written counts the bytes), with the
+ * values of the headers asked for in hdrs; any other answer is kept in
+ * resp->data as pfc_http_request keeps it. A short or failed write of fd is
+ * PF_EIO naming the reason.
+ */
+int pfc_http_download(struct pfc_http *h, const char *method, const char *path, int fd,
+                      struct pfc_http_header *hdrs, size_t nhdrs, uint64_t *written,
+                      struct pfc_http_resp *resp, struct pf_error *err) PF_WUR;
 
 /* Replaces the whole-request timeout (a long import). */
 void pfc_http_set_timeout(struct pfc_http *h, long timeout_ms);

@@ -358,6 +358,44 @@ static const struct pfc_col render__health_cols[] = {
         {NULL},
 };
 
+/* How far ahead ms is: "in 45s", "in 12m", "in 5h", "in 3d"; "due" once it has passed
+ * (the terminal switches at its next idle moment and reports it). */
+static void render__until(int64_t now_ms, int64_t ms, char *buf, size_t len)
+{
+    int64_t s = (ms - now_ms) / 1000;
+
+    if (s <= 0)
+        snprintf(buf, len, "due");
+    else if (s < 120)
+        snprintf(buf, len, "in %" PRId64 "s", s);
+    else if (s < 7200)
+        snprintf(buf, len, "in %" PRId64 "m", s / 60);
+    else if (s < 172800)
+        snprintf(buf, len, "in %" PRId64 "h", s / 3600);
+    else
+        snprintf(buf, len, "in %" PRId64 "d", s / 86400);
+}
+
+/* "2026.12.1 from 2026-12-08 00:00:00 +08:00 (in 5h)": the fee table the terminal holds
+ * for a later date, its effective time in the display zone (when.h). */
+static void render__fee_pending(FILE *out, int64_t now_ms, json_t *fp)
+{
+    char v[64], when[64], rel[32], line[200];
+    int64_t ms = 0;
+
+    if (!json_is_object(fp)) {
+        render__kv(out, "fee pending", "none");
+        return;
+    }
+    render__get(fp, "version", v, sizeof(v));
+    if (!render__int(fp, "effective_ms", &ms))
+        ms = 0;
+    pfc_showtime(ms, when, sizeof(when));
+    render__until(now_ms, ms, rel, sizeof(rel));
+    snprintf(line, sizeof(line), "%s from %s (%s)", v, when, rel);
+    render__kv(out, "fee pending", line);
+}
+
 int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                       struct pf_error *err)
 {
@@ -400,6 +438,7 @@ int pfc_render_device(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
     snprintf(line, sizeof(line), "%s (slot %s)", v, w);
     render__kv(out, "firmware", line);
     render__kv_json(out, "fee table", dev, "fee_version");
+    render__fee_pending(out, now_ms, json_object_get(dev, "fee_pending"));
     render__kv_json(out, "agent", birth, "agent_version");
     render__kv_json(out, "last boot", birth, "boot");
 
@@ -499,6 +538,35 @@ static void render__counts(FILE *out, const char *title, json_t *obj)
         fprintf(out, "  none\n");
 }
 
+/* The fee tables by effective date: those in effect, then each pending one at its
+ * time in the display zone, with the terminals that hold it. */
+static void render__fee_tables(FILE *out, json_t *arr)
+{
+    size_t i;
+    json_t *e;
+    char v[64], when[64], label[96];
+    int64_t ms, n;
+
+    fprintf(out, "\nfee tables by effective date\n");
+    if (!json_is_array(arr) || !json_array_size(arr)) {
+        fprintf(out, "  none\n");
+        return;
+    }
+    json_array_foreach(arr, i, e)
+    {
+        render__get(e, "version", v, sizeof(v));
+        if (!render__int(e, "terminals", &n))
+            n = 0;
+        if (render__int(e, "effective_ms", &ms) && ms > 0) {
+            pfc_showtime(ms, when, sizeof(when));
+            snprintf(label, sizeof(label), "from %s", when);
+        } else {
+            snprintf(label, sizeof(label), "in effect");
+        }
+        fprintf(out, "  %-32s %-16s %" PRId64 "\n", label, v, n);
+    }
+}
+
 int pfc_render_summary(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                        struct pf_error *err)
 {
@@ -515,6 +583,7 @@ int pfc_render_summary(FILE *out, int64_t now_ms, const struct pfc_args *a, json
     render__counts(out, "open alerts by kind", json_object_get(resp, "alerts"));
     render__counts(out, "models", json_object_get(resp, "models"));
     render__counts(out, "firmware", json_object_get(resp, "firmware"));
+    render__fee_tables(out, json_object_get(resp, "fee_tables"));
     return 0;
 }
 

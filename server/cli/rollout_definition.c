@@ -16,10 +16,10 @@
 #include "apierr.h"
 #include "pf/fileio.h"
 #include "pf/num.h"
+#include "pf/text.h"
 #include "pf/topic.h"
 #include "when.h"
 
-#define RO_NAME_MAX        64
 #define RO_VALUE_MAX       128    /* characters of one cohort filter value */
 #define RO_VALUES_MAX      1000   /* values of one filter other than serials */
 #define RO_SERIALS_MAX     100000 /* --cohort serials= */
@@ -561,9 +561,9 @@ static int ro__definition_flags(const struct pfc_args *a, const char *bundle, js
     if ((rc = ro__set(def, "bundle", json_string(bundle), err)))
         return rc;
     if ((v = pfc_args_get(a, "name"))) {
-        if (strlen(v) > RO_NAME_MAX)
-            return pf_error_set(err, PF_EINVAL, "--name: at most %d characters", RO_NAME_MAX);
-        if ((rc = ro__set(def, "name", json_string(v), err)))
+        /* the same check as posfleetd's (pf/text.h): characters, not bytes */
+        if ((rc = pf_text_check("--name", v, strlen(v), PF_TEXT_LABEL_MAX, 0, NULL, err)) ||
+            (rc = ro__set(def, "name", json_string(v), err)))
             return rc;
     }
 

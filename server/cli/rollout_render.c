@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "apierr.h"
+#include "pf/text.h"
 #include "table.h"
 
 /* --- rendering --- */
@@ -313,7 +314,8 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
 {
     json_t *pause = json_object_get(r, "pause"), *stages = json_object_get(r, "stages");
     json_t *ended = json_object_get(r, "ended");
-    char name[PFC_CELL_MAX * 2], state[32], kind[32], version[64], bundle[80], buf[512], when[96];
+    char name[PF_TEXT_BYTES(PF_TEXT_LABEL_MAX)], state[32], kind[32], version[64], bundle[80],
+            buf[512], when[96];
     int rc;
 
     (void)a;
@@ -359,7 +361,7 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
         fprintf(out, "window    opens next %s\n", when);
     }
     if (json_is_object(ended) && json_is_string(json_object_get(ended, "reason"))) {
-        char reason[64], detail[256], by[64];
+        char reason[64], detail[PF_TEXT_BYTES(PF_TEXT_REASON_MAX)], by[64];
 
         ro__str(ended, "reason", "-", reason, sizeof(reason));
         ro__str(ended, "detail", "", detail, sizeof(detail));
@@ -369,7 +371,7 @@ int pfc_render_rollout(FILE *out, int64_t now_ms, const struct pfc_args *a, json
                 when);
     }
     if (json_is_object(pause) && json_is_string(json_object_get(pause, "reason"))) {
-        char reason[64], detail[256], by[64];
+        char reason[64], detail[PF_TEXT_BYTES(PF_TEXT_REASON_MAX)], by[64];
 
         ro__str(pause, "reason", "-", reason, sizeof(reason));
         ro__str(pause, "detail", "", detail, sizeof(detail));

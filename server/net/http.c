@@ -6,18 +6,28 @@
 #include "net/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "base/config.h"
+#include "pf/fileio.h"
 #include "pf/num.h"
 
 #define HTTP_MAX_CONNS        4096
 #define HTTP_MAX_CONNS_PER_IP 64
 #define HTTP_HEAD_TIMEOUT_MS  10000
+#define HTTP_PEM_MAX          (1024 * 1024)
+#define HTTP_ZERO_RUNS        16   /* immediate reruns without a socket event, then 1 ms apart */
+#define HTTP_ACCEPT_BATCH     4096 /* accepted per wake-up at most (the backlog, as a rule) */
+/* GnuTLS priorities: its defaults, without anything older than TLS 1.2. */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* One open connection, from MHD's connection-started to its closed notice;
  * MHD keeps it as the socket context. */
@@ -76,9 +86,12 @@ static void http__run(struct pfs_http *h)
 
 static void http__on_poll(uv_poll_t *p, int status, int events)
 {
+    struct pfs_http *h = p->data;
+
     (void)status;
     (void)events;
-    http__run(p->data);
+    h->zero_runs = 0; /* a socket event: whatever MHD says next is worth an immediate run */
+    http__run(h);
 }
 
 static void http__on_timer(uv_timer_t *t)
@@ -92,10 +105,18 @@ static void http__schedule(struct pfs_http *h)
 
     if (!h->daemon)
         return;
-    if (MHD_get_timeout(h->daemon, &to) == MHD_YES)
-        uv_timer_start(&h->timer, http__on_timer, to, 0);
-    else
+    if (MHD_get_timeout(h->daemon, &to) != MHD_YES) {
         uv_timer_stop(&h->timer);
+        return;
+    }
+    /* libmicrohttpd 0.9.75 answers 0 ("data pending") for as long as a TLS
+     * handshake waits for the client, which would spin the loop: after
+     * HTTP_ZERO_RUNS immediate runs with no socket event in between, rerun
+     * once a millisecond only (a socket event still runs MHD at once). */
+    if (to == 0 && h->zero_runs >= HTTP_ZERO_RUNS)
+        to = 1;
+    h->zero_runs = to == 0 ? h->zero_runs + 1 : 0;
+    uv_timer_start(&h->timer, http__on_timer, to, 0);
 }
 
 static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *hc,
@@ -104,23 +125,37 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (!r->body) {
-        r->body = strdup("");
-        r->len = 0;
-    }
-    if (!r->body) {
-        free(r->set_cookie);
-        r->set_cookie = NULL;
-        return MHD_NO;
-    }
-    resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
+    if (r->file) {
         free(r->body);
-        free(r->set_cookie);
-        r->set_cookie = NULL;
-        return MHD_NO;
+        r->body = NULL;
+        /* MHD reads the file as the socket drains and closes it with the response. */
+        resp = MHD_create_response_from_fd64(r->file_len, r->file_fd);
+        r->file = false;
+        if (!resp) {
+            close(r->file_fd);
+            free(r->set_cookie);
+            r->set_cookie = NULL;
+            return MHD_NO;
+        }
+    } else {
+        if (!r->body) {
+            r->body = strdup("");
+            r->len = 0;
+        }
+        if (!r->body) {
+            free(r->set_cookie);
+            r->set_cookie = NULL;
+            return MHD_NO;
+        }
+        resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(r->body);
+            free(r->set_cookie);
+            r->set_cookie = NULL;
+            return MHD_NO;
+        }
+        r->body = NULL;
     }
-    r->body = NULL;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -130,6 +165,9 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     free(r->set_cookie);
     r->set_cookie = NULL;
+    for (int i = 0; i < PFS_HTTP_EXTRA_HEADERS; i++)
+        if (r->extra[i].name)
+            MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value);
     ret = MHD_queue_response(c, (unsigned int)r->status, resp);
     MHD_destroy_response(resp);
     hc->answered = true;
@@ -299,10 +337,61 @@ static void http__completed(void *cls, struct MHD_Connection *c, void **con_cls,
         if (hc->taken && h->svc.done)
             h->svc.done(h->svc.ctx, hc->state);
         free(hc->out.body);
+        if (hc->out.file) /* answered, never sent */
+            close(hc->out.file_fd);
         free(hc->buf);
         free(hc);
         *con_cls = NULL;
     }
+}
+
+static void http__sock_forget(struct pfs_http *h, struct http__sock *sk)
+{
+    if (sk->prev)
+        sk->prev->next = sk->next;
+    else
+        h->socks = sk->next;
+    if (sk->next)
+        sk->next->prev = sk->prev;
+    if (sk->fd >= 0 && (size_t)sk->fd < h->by_fd_len && h->by_fd[sk->fd] == sk)
+        h->by_fd[sk->fd] = NULL;
+    free(sk);
+}
+
+/* Records a connection just accepted, before MHD has it. NULL without memory:
+ * the connection then simply has no head deadline. */
+static struct http__sock *http__sock_add(struct pfs_http *h, int fd)
+{
+    struct http__sock *sk;
+
+    if ((size_t)fd >= h->by_fd_len) {
+        size_t n = h->by_fd_len ? h->by_fd_len : 256;
+        struct http__sock **nb;
+
+        while (n <= (size_t)fd)
+            n *= 2;
+        nb = realloc(h->by_fd, n * sizeof(*nb));
+        if (!nb)
+            return NULL;
+        memset(nb + h->by_fd_len, 0, (n - h->by_fd_len) * sizeof(*nb));
+        h->by_fd = nb;
+        h->by_fd_len = n;
+    }
+    /* The descriptor was closed without a notice (should not happen): the old
+     * record must not shut down its new owner. */
+    if (h->by_fd[fd])
+        http__sock_forget(h, h->by_fd[fd]);
+    sk = calloc(1, sizeof(*sk));
+    if (!sk)
+        return NULL;
+    sk->fd = fd;
+    sk->head_since = uv_now(h->loop);
+    sk->next = h->socks;
+    if (h->socks)
+        h->socks->prev = sk;
+    h->socks = sk;
+    h->by_fd[fd] = sk;
+    return sk;
 }
 
 static void http__notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -314,30 +403,57 @@ static void http__notify(void *cls, struct MHD_Connection *c, void **socket_cont
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        int fd = ci ? ci->connect_fd : -1;
 
-        /* Without memory the connection simply has no head deadline. */
-        sk = calloc(1, sizeof(*sk));
-        if (!sk)
-            return;
-        sk->fd = ci ? ci->connect_fd : -1;
-        sk->head_since = uv_now(h->loop);
-        sk->next = h->socks;
-        if (h->socks)
-            h->socks->prev = sk;
-        h->socks = sk;
-        *socket_context = sk;
+        /* Recorded at accept (with TLS this notice comes after the handshake). */
+        if (fd >= 0 && (size_t)fd < h->by_fd_len)
+            *socket_context = h->by_fd[fd];
         return;
     }
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED && sk) {
-        if (sk->prev)
-            sk->prev->next = sk->next;
-        else
-            h->socks = sk->next;
-        if (sk->next)
-            sk->next->prev = sk->prev;
-        free(sk);
+        http__sock_forget(h, sk);
         *socket_context = NULL;
     }
+}
+
+/* Accepts what is waiting on the listening socket and hands it to MHD, which
+ * applies the connection limits (and closes what it refuses). */
+static void http__on_listen(uv_poll_t *p, int status, int events)
+{
+    struct pfs_http *h = p->data;
+    int accepted = 0;
+
+    (void)status;
+    (void)events;
+    for (int i = 0; i < HTTP_ACCEPT_BATCH; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        int fd = accept(h->listen_fd, (struct sockaddr *)&peer, &plen);
+        struct http__sock *sk;
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                pfs_log_warn(h->log, "http: accept: %s", strerror(errno));
+            break;
+        }
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+            close(fd);
+            continue;
+        }
+        sk = http__sock_add(h, fd);
+        if (MHD_add_connection(h->daemon, fd, (struct sockaddr *)&peer, plen) != MHD_YES) {
+            /* Refused (a limit) and closed by MHD; forgotten already if MHD
+             * got as far as its closed notice. */
+            if (sk && (size_t)fd < h->by_fd_len && h->by_fd[fd] == sk)
+                http__sock_forget(h, sk);
+            continue;
+        }
+        accepted++;
+    }
+    if (accepted)
+        http__run(h);
 }
 
 /* Shuts down every connection whose request head is overdue. MHD sees the
@@ -375,6 +491,77 @@ static void http__log(void *cls, const char *fmt, va_list ap)
     pfs_log_warn(h->log, "http: %s", line);
 }
 
+/* The listening socket, bound to ss: http accepts itself (see http.h). */
+static int http__listen(struct pfs_http *h, const struct sockaddr_storage *ss,
+                        const struct pfs_http_opts *opts, struct pf_error *err)
+{
+    socklen_t len =
+            ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int one = 1;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return pf_error_set(err, PF_EIO, "http: socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+
+        close(fd);
+        return pf_error_set(err, PF_EIO, "http: cannot listen on %s:%d: %s", opts->addr, opts->port,
+                            strerror(e));
+    }
+    h->listen_fd = fd;
+    return 0;
+}
+
+/* Reads the certificate and key PEM files into h (MHD takes them from memory). */
+static int http__tls_load(struct pfs_http *h, const struct pfs_http_opts *opts,
+                          struct pf_error *err)
+{
+    size_t len = 0;
+    char *buf = NULL;
+    int rc;
+
+    if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+        return pf_error_set(err, PF_EINVAL,
+                            "http.tls: this libmicrohttpd was built without TLS; install one "
+                            "with HTTPS support (Debian's libmicrohttpd12 has it) or, on a "
+                            "loopback address only, set http.tls = off");
+    if (!opts->cert || !opts->cert[0] || !opts->key || !opts->key[0])
+        return pf_error_set(err, PF_EINVAL, "http.cert and http.key: both required with TLS");
+    rc = pf_file_read(opts->cert, HTTP_PEM_MAX, &buf, &len);
+    if (rc)
+        return pf_error_set(err, rc, "http.cert: %s: %s", opts->cert, pf_strerror(rc));
+    if (len == 0 || memchr(buf, '\0', len) || !strstr(buf, "-----BEGIN CERTIFICATE-----")) {
+        free(buf);
+        return pf_error_set(err, PF_EPARSE, "http.cert: %s: not a PEM certificate", opts->cert);
+    }
+    h->tls_cert = buf;
+    buf = NULL;
+    rc = pf_file_read(opts->key, HTTP_PEM_MAX, &buf, &len);
+    if (rc)
+        return pf_error_set(err, rc, "http.key: %s: %s", opts->key, pf_strerror(rc));
+    h->tls_key = buf;
+    h->tls_key_len = len;
+    if (len == 0 || memchr(buf, '\0', len) || !strstr(buf, "PRIVATE KEY-----"))
+        return pf_error_set(err, PF_EPARSE, "http.key: %s: not a PEM private key", opts->key);
+    return 0;
+}
+
+static void http__tls_release(struct pfs_http *h)
+{
+    free(h->tls_cert);
+    h->tls_cert = NULL;
+    if (h->tls_key) {
+        explicit_bzero(h->tls_key, h->tls_key_len);
+        free(h->tls_key);
+    }
+    h->tls_key = NULL;
+    h->tls_key_len = 0;
+}
+
 int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_opts *opts,
                    const struct pfs_http_service *svc, const struct pfs_log *log,
                    struct pf_error *err)
@@ -382,12 +569,19 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     struct sockaddr_storage ss;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-    unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned int flags =
+            MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
+    socklen_t sslen;
+    struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL},
+                                         {MHD_OPTION_END, 0, NULL},
+                                         {MHD_OPTION_END, 0, NULL},
+                                         {MHD_OPTION_END, 0, NULL}};
     const union MHD_DaemonInfo *info;
     int rc;
 
     memset(h, 0, sizeof(*h));
     memset(&ss, 0, sizeof(ss));
+    h->listen_fd = -1;
     h->loop = loop;
     h->head_timeout_ms =
             (uint64_t)(opts->head_timeout_ms > 0 ? opts->head_timeout_ms : HTTP_HEAD_TIMEOUT_MS);
@@ -399,40 +593,68 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
     } else if (inet_pton(AF_INET6, opts->addr, &sin6->sin6_addr) == 1) {
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)opts->port);
-        flags |= MHD_USE_IPv6;
     } else {
         return pf_error_set(err, PF_EINVAL, "http.addr: '%s' is not an IP address", opts->addr);
     }
+    if (!opts->tls && !pfs_config_loopback(opts->addr))
+        return pf_error_set(err, PF_EINVAL,
+                            "http.tls = off: plain HTTP only on a loopback address, and http.addr "
+                            "is %s",
+                            opts->addr);
+    if (opts->tls) {
+        rc = http__tls_load(h, opts, err);
+        if (rc)
+            goto out_tls;
+        flags |= MHD_USE_TLS;
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
+        tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
+        tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                              (void *)HTTP_TLS_PRIORITIES};
+    }
+    rc = http__listen(h, &ss, opts, err);
+    if (rc)
+        goto out_tls;
     h->daemon = MHD_start_daemon(
-            flags, (uint16_t)opts->port, NULL, NULL, http__access, h, MHD_OPTION_EXTERNAL_LOGGER,
-            http__log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-            http__completed, h, MHD_OPTION_NOTIFY_CONNECTION, http__notify, h,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,
+            flags, 0, NULL, NULL, http__access, h, MHD_OPTION_EXTERNAL_LOGGER, http__log, h,
+            MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_NOTIFY_COMPLETED, http__completed, h,
+            MHD_OPTION_NOTIFY_CONNECTION, http__notify, h, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,
             (unsigned int)(opts->max_conns > 0 ? opts->max_conns : HTTP_MAX_CONNS),
             MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             (unsigned int)(opts->max_conns_per_ip > 0 ? opts->max_conns_per_ip
                                                       : HTTP_MAX_CONNS_PER_IP),
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
-    if (!h->daemon)
-        return pf_error_set(err, PF_EIO, "http: cannot listen on %s:%d", opts->addr, opts->port);
-    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info ? info->port : opts->port;
+    if (!h->daemon) {
+        /* MHD's logger said why (a key that does not match the certificate, say). */
+        rc = pf_error_set(err, PF_EIO,
+                          opts->tls ? "http: cannot start HTTPS (http.cert/http.key unusable: see "
+                                      "the warnings above)"
+                                    : "http: cannot start the HTTP daemon");
+        goto out_close;
+    }
+    sslen = sizeof(ss);
+    h->port = getsockname(h->listen_fd, (struct sockaddr *)&ss, &sslen) == 0
+                      ? ntohs(ss.ss_family == AF_INET6 ? sin6->sin6_port : sin->sin_port)
+                      : opts->port;
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info) {
         rc = pf_error_set(err, PF_EIO, "http: no epoll descriptor");
         goto out_stop;
     }
-    if (uv_poll_init(loop, &h->poll, info->epoll_fd) != 0) {
-        rc = pf_error_set(err, PF_EIO, "http: cannot watch the epoll descriptor");
+    if (uv_poll_init(loop, &h->poll, info->epoll_fd) != 0 ||
+        uv_poll_init(loop, &h->listen_poll, h->listen_fd) != 0) {
+        rc = pf_error_set(err, PF_EIO, "http: cannot watch the epoll or listening descriptor");
         goto out_stop;
     }
     h->poll.data = h;
+    h->listen_poll.data = h;
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
     uv_timer_init(loop, &h->head_timer);
     h->head_timer.data = h;
     h->handles_open = 1;
     uv_poll_start(&h->poll, UV_READABLE, http__on_poll);
+    uv_poll_start(&h->listen_poll, UV_READABLE, http__on_listen);
     /* Swept four times per deadline: a slow head lives at most 1.25 deadlines. */
     uv_timer_start(&h->head_timer, http__on_head_timer, h->head_timeout_ms / 4,
                    h->head_timeout_ms / 4);
@@ -442,6 +664,11 @@ int pfs_http_start(struct pfs_http *h, uv_loop_t *loop, const struct pfs_http_op
 out_stop:
     MHD_stop_daemon(h->daemon);
     h->daemon = NULL;
+out_close:
+    close(h->listen_fd);
+    h->listen_fd = -1;
+out_tls:
+    http__tls_release(h);
     return rc;
 }
 
@@ -449,9 +676,11 @@ void pfs_http_stop(struct pfs_http *h)
 {
     if (h->handles_open) {
         uv_poll_stop(&h->poll);
+        uv_poll_stop(&h->listen_poll);
         uv_timer_stop(&h->timer);
         uv_timer_stop(&h->head_timer);
         uv_close((uv_handle_t *)&h->poll, NULL);
+        uv_close((uv_handle_t *)&h->listen_poll, NULL);
         uv_close((uv_handle_t *)&h->timer, NULL);
         uv_close((uv_handle_t *)&h->head_timer, NULL);
         h->handles_open = 0;
@@ -464,6 +693,16 @@ void pfs_http_stop(struct pfs_http *h)
         MHD_stop_daemon(h->daemon);
         h->daemon = NULL;
     }
+    /* uv_close() of listen_poll is done with the descriptor once it returns. */
+    if (h->listen_fd >= 0)
+        close(h->listen_fd);
+    h->listen_fd = -1;
+    while (h->socks) /* connections MHD closed without a notice */
+        http__sock_forget(h, h->socks);
+    free(h->by_fd);
+    h->by_fd = NULL;
+    h->by_fd_len = 0;
+    http__tls_release(h);
 }
 
 struct pfs_http_later *pfs_http_defer(const struct pfs_http_req *req, char **body, size_t *len)
@@ -508,6 +747,7 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
         hc->ready = true;
         resp->body = NULL;
         resp->set_cookie = NULL;
+        resp->file = false;
         if (hc->deferred) { /* else still inside handle(), which sends it */
             MHD_resume_connection(l->c);
             /* MHD learns of the resumption on its next run: make it now. */
@@ -518,6 +758,9 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
     resp->body = NULL;
     free(resp->set_cookie);
     resp->set_cookie = NULL;
+    if (resp->file) /* nobody to send it to */
+        close(resp->file_fd);
+    resp->file = false;
     free(l);
 }
 

@@ -20,7 +20,8 @@
  * request begin() took, whatever happened to it. http knows no paths: what a
  * request may do, and how large its body may be, is the service's to decide.
  *
- * The service fills a struct pfs_http_resp; http owns and frees resp->body.
+ * The service fills a struct pfs_http_resp; http owns and frees resp->body
+ * (and closes resp->file_fd of an answer that streams a file).
  *
  * A handler whose answer takes long (verifying an uploaded bundle) defers
  * it: pfs_http_defer() in handle() hands it the body and suspends the
@@ -37,6 +38,15 @@
  * ending, on a kept-alive connection). MHD's own idle timeout restarts with
  * every byte, so http keeps a list of connections whose head is still
  * arriving and a timer on the loop shuts down those past the deadline.
+ * The deadline counts from accept(): http listens and accepts itself and
+ * hands each connection to MHD (MHD_add_connection), because MHD tells of a
+ * TLS connection only once its handshake ended, so a handshake that never
+ * finishes would otherwise escape the sweep.
+ *
+ * TLS: MHD's HTTPS (GnuTLS underneath) with the certificate and key read
+ * from files at start, TLS 1.2 and 1.3 only. pfs_http_start() refuses to
+ * start when this libmicrohttpd has no TLS, and refuses plain HTTP on any
+ * address but loopback (pfs_config_loopback()).
  */
 #ifndef PFS_HTTP_H
 #define PFS_HTTP_H
@@ -61,6 +71,8 @@ struct pfs_http_req {
     void *priv; /* http's own: the request's state, for pfs_http_defer() */
 };
 
+#define PFS_HTTP_EXTRA_HEADERS 3
+
 struct pfs_http_resp {
     int status;
     char *body; /* heap; freed by http */
@@ -68,6 +80,17 @@ struct pfs_http_resp {
     const char *content_type; /* static; default application/json */
     const char *allow;        /* static; the Allow header of a 405, else NULL */
     char *set_cookie;         /* heap; a Set-Cookie header, freed by http; or NULL */
+    /* Instead of body: file_len bytes of the open descriptor file_fd, from
+     * offset 0, streamed as the client reads them (a backup of the whole
+     * store); http owns and closes the descriptor. */
+    bool file;
+    int file_fd;
+    uint64_t file_len;
+    /* More headers: name static, NULL for an unused slot. */
+    struct {
+        const char *name;
+        char value[96];
+    } extra[PFS_HTTP_EXTRA_HEADERS];
 };
 
 struct pfs_http_service {
@@ -93,19 +116,30 @@ struct pfs_http {
     struct MHD_Daemon *daemon;
     uv_poll_t poll;
     uv_timer_t timer;
-    uv_timer_t head_timer;        /* sweeps socks for heads past the deadline */
-    struct http__sock *socks;     /* every open connection, newest first */
+    uv_timer_t head_timer; /* sweeps socks for heads past the deadline */
+    uv_poll_t listen_poll; /* http's own listening socket (see http.c) */
+    int listen_fd;
+    struct http__sock *socks;  /* every open connection, newest first */
+    struct http__sock **by_fd; /* the same, by descriptor, from accept() on */
+    size_t by_fd_len;
     struct pfs_http_later *later; /* deferred requests not yet answered */
     uint64_t head_timeout_ms;
     uint64_t heads_timed_out; /* connections closed by the head deadline */
     int handles_open;
+    int zero_runs; /* runs since the last socket event after which MHD said "again at once" */
     int port;
     struct pfs_http_service svc;
     const struct pfs_log *log;
+    char *tls_cert; /* PEM text given to MHD; kept until stop */
+    char *tls_key;  /* PEM text of the key; wiped and freed at stop */
+    size_t tls_key_len;
 };
 
 struct pfs_http_opts {
     const char *addr;     /* IPv4 or IPv6 literal */
+    bool tls;             /* HTTPS; false (plain HTTP) only on a loopback addr */
+    const char *cert;     /* PEM certificate (chain) file, with tls */
+    const char *key;      /* PEM private key file, with tls */
     int port;             /* 0: any free port; pfs_http.port tells which */
     int max_conns;        /* 0: 4096 */
     int max_conns_per_ip; /* 0: 64 */

@@ -260,6 +260,17 @@ bad:
     return pf_error_set(err, PF_EINVAL, "window.%s: HH:MM, 00:00..23:59 (end may be 24:00)", key);
 }
 
+int pfs_ro_json_text(json_t *obj, const char *key, bool required, size_t max, char *out,
+                     size_t outsz, struct pf_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    out[0] = '\0';
+    if (!required && json_is_string(v) && json_string_length(v) == 0)
+        return 0;
+    return pf_json_text(obj, key, required, max, 0, out, outsz, err);
+}
+
 int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_error *err)
 {
     bool gate_set[PFS_RO_STAGES_MAX];
@@ -281,7 +292,8 @@ int pfs_ro_def_parse(json_t *o, int64_t now_ms, struct pfs_ro_def *d, struct pf_
     if (!json_is_object(o))
         return pf_error_set(err, PF_EINVAL, "the definition must be a JSON object");
     if ((rc = ro__only_keys(o, ro__keys, "", err)) ||
-        (rc = pf_json_printable(o, "name", false, 0, PFS_RO_NAME_MAX, d->name, err)) ||
+        (rc = pfs_ro_json_text(o, "name", false, PF_TEXT_LABEL_MAX, d->name, sizeof(d->name),
+                               err)) ||
         (rc = pf_json_str(o, "bundle", true, PF_B2_HEX_LEN, PF_B2_HEX_LEN, d->bundle, err)))
         goto fail;
     for (const char *p = d->bundle; *p; p++) {

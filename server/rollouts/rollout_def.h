@@ -18,12 +18,15 @@
 
 #include "pf/b2.h"
 #include "pf/error.h"
+#include "pf/text.h"
 
-#define PFS_RO_NAME_MAX    64
+/* Name and reasons are text a person typed (pf/text.h): limits in characters
+ * there, buffers here in bytes (UTF-8, up to 4 a character). */
+#define PFS_RO_NAME_MAX    (PF_TEXT_BYTES(PF_TEXT_LABEL_MAX) - 1)
 #define PFS_RO_STAGES_MAX  16
 #define PFS_RO_SERIALS_MAX 100000
 #define PFS_RO_VALUES_MAX  1000 /* values of one filter other than serials */
-#define PFS_RO_REASON_MAX  200
+#define PFS_RO_REASON_MAX  (PF_TEXT_BYTES(PF_TEXT_REASON_MAX) - 1)
 
 /* docs/rollouts.md, "Rollout states and the scheduler". */
 enum pfs_ro_state {
@@ -97,6 +100,15 @@ struct pfs_ro_def {
 /* The pause reason of a rollout that waits for an approver (four eyes,
  * docs/rollouts.md); shown as the state "awaiting_approval". */
 #define PFS_RO_APPROVAL "approval"
+
+/*
+ * A rollout's name or a reason given to it, field key of obj: UTF-8 text a person
+ * typed, at most max characters (pf_text_check, the CLI's same check), into
+ * out[outsz]. Absent, null or "" leave out "" unless required ("" is how a
+ * stored definition says "no name").
+ */
+int pfs_ro_json_text(json_t *obj, const char *key, bool required, size_t max, char *out,
+                     size_t outsz, struct pf_error *err) PF_WUR;
 
 /*
  * Reads a definition object (unknown keys refused). now_ms fills start_ms

@@ -109,6 +109,9 @@ struct pfs_dev_state {
     char fw_version[PF_VERSION_MAX + 1];
     enum pf_slot fw_slot;
     char fee_version[PF_VERSION_MAX + 1];
+    /* The fee table waiting for its effective time, as last reported (version ""
+     * when none, or when the agent does not report it). */
+    struct pf_fee_pending fee_pending;
     bool have_birth;
     struct pf_birth birth;
     bool have_health;
@@ -185,6 +188,10 @@ typedef int (*pfs_audit_cb)(void *ctx, const struct pfs_audit *a);
 typedef int (*pfs_seen_cb)(void *ctx, const struct pfs_seen *s);
 /* group is "alerts", "models" or "firmware". */
 typedef int (*pfs_group_cb)(void *ctx, const char *group, const char *key, int64_t count);
+/* One fee table and how many registered terminals hold it: active (effective_at 0)
+ * or pending until effective_at (Unix seconds), as the terminals last reported. */
+typedef int (*pfs_fee_group_cb)(void *ctx, const char *version, bool pending, int64_t effective_at,
+                                int64_t terminals);
 
 /* Opens (creating if needed) and migrates the store. */
 int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out,
@@ -249,6 +256,9 @@ int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb
                           void *ctx) PF_WUR;
 int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_cb cb,
                       void *ctx) PF_WUR;
+/* The fleet's fee tables by effective date: the active ones first (by version), then
+ * the pending ones by effective time, then version. cb's non-zero return stops. */
+int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx) PF_WUR;
 /* Audit rows, newest first; target NULL for all; before_id > 0 returns only
  * rows older than that id (keyset paging). */
 int pfs_store_audit_list(struct pfs_store *st, const char *target, int64_t before_id, int limit,

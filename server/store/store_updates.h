@@ -80,8 +80,9 @@ int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, voi
 int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
                         const struct pfs_bundle_rec *b, const char *body,
                         const struct pfs_actor *actor, struct pf_error *err) PF_WUR;
-/* The encoded body of the terminal's current offer (heap, caller frees) if it
- * has no final outcome yet and its deadline is after now_ms; else PF_ENOENT. */
+/* The encoded body of the terminal's current offer (heap, caller frees) if no
+ * event of it was recorded yet (status offered) and its deadline is after now_ms;
+ * else PF_ENOENT. A terminal that answered holds the offer in its own state. */
 int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms,
                             char **body) PF_WUR;
 

@@ -91,9 +91,11 @@ void pfs_updates_release(struct pfs_updates *u);
  * logged here. */
 int pfs_updates_on_chunkreq(void *ctx, const char *serial, const void *payload, size_t len);
 int pfs_updates_on_event(void *ctx, const char *serial, const void *payload, size_t len);
-/* Publishes the terminal's current offer again (same id) if it has no final
- * outcome and its deadline has not passed; PF_ENOENT when there is none. why
- * goes to the log ("after its birth"). */
+/* Publishes the terminal's current offer again (same id) if the terminal has not
+ * answered it yet (no event recorded) and its deadline has not passed; PF_ENOENT
+ * when there is none. A terminal that answered keeps the offer in its persisted
+ * state and resends its own events until acked: sending the offer again then only
+ * made it resend them early, as duplicates. why goes to the log ("after its birth"). */
 int pfs_updates_resend(struct pfs_updates *u, const char *serial, const char *why);
 /* A message published through the publisher (id mid) was written to the connection. */
 void pfs_updates_published(void *ctx, int mid);

@@ -15,6 +15,10 @@ by itself after --duration seconds and prints one JSON summary line; with
     or closed within 1 s of opening (the per-client limit);
   - no slow connection lived longer than --head-max-ms (the head deadline).
 
+With --tls-ca CAFILE the server speaks HTTPS: the slow client then never
+finishes its TLS handshake (a ClientHello record sent a byte at a time), and
+the probe verifies the server's certificate with CAFILE.
+
 Loopback only; Python 3 standard library only.
 """
 import argparse
@@ -22,6 +26,7 @@ import json
 import resource
 import selectors
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -41,6 +46,8 @@ class Slow:
 
 
 HEAD = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4096
+# A TLS handshake record (ClientHello, 16 KiB long) that never ends.
+TLS_HEAD = b"\x16\x03\x01\x40\x00\x01\x00\x3f\xfc\x03\x03" + b"\x00" * 4096
 
 
 def probe_loop(args, stop, results):
@@ -52,6 +59,9 @@ def probe_loop(args, stop, results):
             s.settimeout(args.probe_timeout)
             s.bind((args.probe_from, 0))
             s.connect((args.host, args.port))
+            if args.tls_ca:
+                ctx = ssl.create_default_context(cafile=args.tls_ca)
+                s = ctx.wrap_socket(s, server_hostname="localhost")
             s.sendall(
                 ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (args.path, args.host)).encode()
             )
@@ -85,7 +95,9 @@ def main():
     ap.add_argument("--per-ip", type=int, default=64)
     ap.add_argument("--head-max-ms", type=float, default=0.0, help="0: not checked")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--tls-ca", default="", help="HTTPS: the CA file to verify posfleetd with")
     args = ap.parse_args()
+    head = TLS_HEAD if args.tls_ca else HEAD
     for a in (args.host, args.slow_from, args.probe_from):
         if not a.startswith("127."):
             sys.exit("slow_http.py: loopback addresses only, not %s" % a)
@@ -138,10 +150,10 @@ def main():
         c.sock = None
 
     def send_byte(c):
-        if c.sent >= len(HEAD):
+        if c.sent >= len(head):
             return
         try:
-            c.sock.send(HEAD[c.sent : c.sent + 1])
+            c.sock.send(head[c.sent : c.sent + 1])
             c.sent += 1
         except (BlockingIOError, InterruptedError):
             pass

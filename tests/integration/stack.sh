@@ -21,6 +21,9 @@ PF_CLI="$PF_BUILD/server/cli/posfleet"
 # posfleetd against the test broker. Exports PF_HTTP_PORT, POSFLEET_URL, PF_STORE and
 # PF_TOKEN_{OPS,SUPPORT,VIEWER} (token files). Waits until the API answers.
 # PF_STORE_BATCH_MS: store.batch_ms (20 unless set; benchmarks use the production default).
+# The API is plain HTTP on loopback (http.tls = off, said explicitly) unless PF_HTTP_TLS=1:
+# then HTTPS with a certificate for localhost/127.0.0.1/::1 issued from the test CA
+# ($PF_PKI/api.crt), POSFLEET_URL is https://127.0.0.1:PORT and POSFLEET_CACERT the CA.
 pf_server_start() {
     local dir="$PF_TMP/server" extra="${1:-}" role
     pf_require_bin "$PF_SERVERD"
@@ -37,7 +40,19 @@ pf_server_start() {
     export PF_TOKEN_VIEWER="$dir/viewer.token"
     export PF_STORE="$dir/posfleetd.db"
     PF_HTTP_PORT="${PF_HTTP_PORT:-$(pf_free_port)}"
-    export PF_HTTP_PORT POSFLEET_URL="http://127.0.0.1:$PF_HTTP_PORT"
+    local tls="http.tls = off"
+    if [[ "${PF_HTTP_TLS:-0}" == 1 ]]; then
+        [[ -f "$PF_PKI/api.crt" ]] ||
+            "$PF_KEYS" server-cert --dir "$PF_PKI" --cn api --loopback >/dev/null ||
+            pf_fail "posfleet-keys server-cert api failed"
+        tls="http.tls = on
+http.cert = $PF_PKI/api.crt
+http.key = $PF_PKI/api.key"
+        export PF_HTTP_PORT POSFLEET_URL="https://127.0.0.1:$PF_HTTP_PORT"
+        export POSFLEET_CACERT="$PF_PKI/ca.crt"
+    else
+        export PF_HTTP_PORT POSFLEET_URL="http://127.0.0.1:$PF_HTTP_PORT"
+    fi
     read -r crt key < <(pf_cert_of posfleetd)
     cat >"$dir/posfleetd.conf" <<CONF
 mqtt.host = 127.0.0.1
@@ -51,6 +66,7 @@ store.path = $PF_STORE
 store.batch_ms = ${PF_STORE_BATCH_MS:-20}
 http.addr = 127.0.0.1
 http.port = $PF_HTTP_PORT
+$tls
 http.tokens = $dir/tokens
 report_interval_s = ${PF_REPORT_INTERVAL:-2}
 silent_after = ${PF_SILENT_AFTER:-3}

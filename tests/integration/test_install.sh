@@ -100,5 +100,5 @@ offered=$(complete_line posfleet "" | sort -u)
 }
 [[ $(complete_line posfleet rollout pa) == pause ]] || pf_fail "'posfleet rollout pa' does not complete to pause"
 [[ $(complete_line posfleet devices --status "") == *offline* ]] || pf_fail "--status choices not completed"
-[[ $(complete_line posfleet devices --st) == --status ]] || pf_fail "devices options not completed"
+[[ $(complete_line posfleet devices --stat | sort | tr "\n" " ") == "--state --status " ]] || pf_fail "devices options not completed"
 pf_log "bash completion: $(wc -l <<<"$firsts") commands"

@@ -6,8 +6,10 @@
 # files with the installed configuration (ports moved to free loopback ones
 # in copies, posfleetd as the posfleet user, as the unit runs it), lets the
 # installed agent report once and checks that the installed CLI sees the
-# terminal; then purges the packages and checks that nothing is left but the
-# documented state (/var/lib/posfleet and the posfleet user).
+# terminal. The first run is `posfleetd init` (PKI, broker material,
+# configuration, admin token), and the admin takes a backup. Then it purges
+# the packages and checks that nothing is left but the documented state
+# (/var/lib/posfleet and the posfleet user).
 # Needs root (dpkg); exits 77 (skipped) otherwise.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -27,9 +29,25 @@ for p in "${PKGS[@]}"; do
 done
 [[ ! -e /var/lib/posfleet ]] || pf_fail "/var/lib/posfleet exists already; the test would take it over"
 
+# dpkg waits for nobody: while another installation on this machine holds its lock
+# (apt-get elsewhere), pkg_dpkg fails and pf_wait_for tries again; any other failure
+# ends the test at once.
+pkg_dpkg() {
+    local log="$1"
+    shift
+    dpkg "$@" >"$log" 2>&1 && return 0
+    grep -q "lock" "$log" || pf_fail "dpkg $1 failed: $(tail -3 "$log")"
+    return 1
+}
+
 # On any exit: the packages, and the state this test created, go.
 purge_all() {
-    dpkg --purge "${PKGS[@]}" >/dev/null 2>&1 || true
+    local log="$PF_TMP/logs/dpkg-purge-exit.log" deadline=$((SECONDS + 600))
+    # Polled (an exit hook cannot use pf_fail): until purged, or a failure that is not the lock.
+    until dpkg --purge "${PKGS[@]}" >"$log" 2>&1 || ! grep -q "lock" "$log" ||
+        ((SECONDS >= deadline)); do
+        sleep 1
+    done
     rm -rf /var/lib/posfleet /var/lib/posfleet-agent
     deluser --system --quiet posfleet >/dev/null 2>&1 || true
 }
@@ -53,7 +71,7 @@ for p in "${PKGS[@]}"; do
 done
 
 # --- install
-dpkg -i "${debs[@]}" >"$PF_TMP/logs/dpkg-i.log" 2>&1 || pf_fail "dpkg -i failed"
+pf_wait_for 600 "the dpkg lock, to install" pkg_dpkg "$PF_TMP/logs/dpkg-i.log" -i "${debs[@]}"
 for p in "${PKGS[@]}"; do
     dpkg-query -L "$p" >"$PF_TMP/files.$p"
 done
@@ -78,22 +96,29 @@ grep -q '^ExecStart=/usr/sbin/posfleetd -c /etc/posfleet/posfleetd.conf$' /lib/s
     pf_fail "posfleetd.service does not run the installed configuration"
 pf_log "installed: user, state directory, conffiles, units verified"
 
-# --- PKI with the installed posfleet-keys, in the documented places
+# --- first run: `posfleetd init` with the installed defaults (docs/operations.md)
 KEYS=/usr/bin/posfleet-keys
 pki=/etc/posfleet/pki
 bdir=/etc/mosquitto/posfleet
 export PF_PKI=$pki
-$KEYS ca-init --dir "$pki" >/dev/null
-$KEYS server-cert --dir "$pki" --cn broker --ip 127.0.0.1 --dns localhost >/dev/null
-$KEYS server-cert --dir "$pki" --cn posfleetd >/dev/null
+/usr/sbin/posfleetd init --broker-host localhost >"$PF_TMP/init.out" 2>"$PF_TMP/logs/init.log" ||
+    pf_fail "posfleetd init failed: $(cat "$PF_TMP/logs/init.log")"
+TOKEN=$(grep -A1 '^first admin token for admin' "$PF_TMP/init.out" | tail -1)
+[[ ${#TOKEN} == 43 ]] || pf_fail "posfleetd init printed no admin token"
+if grep -q "PRIVATE KEY" "$PF_TMP/init.out" "$PF_TMP/logs/init.log"; then
+    pf_fail "posfleetd init printed a private key"
+fi
+for f in "$pki/ca.crt" "$pki/posfleetd.crt" "$pki/posfleetd.key" "$bdir/broker.crt" \
+    "$bdir/broker.key" "$bdir/crl.pem" /etc/posfleet/tokens; do
+    [[ -f "$f" ]] || pf_fail "posfleetd init did not write $f"
+done
+[[ $(stat -c %G:%a "$pki/posfleetd.key") == posfleet:640 ]] ||
+    pf_fail "posfleetd.key is $(stat -c %G:%a "$pki/posfleetd.key"), not posfleet:640"
+[[ $(stat -c %G:%a /etc/posfleet/tokens) == posfleet:640 ]] || pf_fail "tokens not posfleet:640"
+if /usr/sbin/posfleetd init >/dev/null 2>&1; then pf_fail "a second posfleetd init ran"; fi
 $KEYS device-cert --dir "$pki" --serial PKG-0001 >/dev/null
 $KEYS device-cert --dir "$pki" --serial "$PF_PROBE_ID" >/dev/null
-$KEYS crl --dir "$pki" --capath "$bdir/capath" --install-only >/dev/null
-cp "$pki/crl.pem" "$bdir/crl.pem"
-cp "$pki/broker.crt" "$pki/broker.key" "$bdir/"
-chgrp -R posfleet "$pki"
-chmod 0750 "$pki"
-chmod 0640 "$pki/posfleetd.key"
+pf_log "posfleetd init: PKI, broker material, configuration and admin token in place"
 
 # --- broker: the installed configuration, on a free loopback port
 run=$(mktemp -d /tmp/pf-packages-run.XXXXXX)
@@ -115,9 +140,6 @@ pf_wait_for 20 "installed broker to accept TLS" pf__broker_ready
 
 # --- posfleetd: the installed configuration, as the unit runs it
 HTTP_PORT=$(pf_free_port)
-TOKEN=$($KEYS api-token --name pkgtest --role ops --file /etc/posfleet/tokens)
-chgrp posfleet /etc/posfleet/tokens
-chmod 0640 /etc/posfleet/tokens
 printf '%s\n' "$TOKEN" >"$PF_TMP/token"
 sed -e "s|^mqtt.port = 8883$|mqtt.port = $PF_BROKER_PORT|" \
     -e "s|^http.port = 8080$|http.port = $HTTP_PORT|" \
@@ -152,12 +174,15 @@ timeout 90 /usr/sbin/posfleet-agent -c "$run/agent.conf" --once >"$PF_TMP/logs/a
 seen() { cli --json device PKG-0001 | grep -q '"fw_version"'; }
 pf_wait_for 20 "posfleet to show PKG-0001's report" seen
 cli devices | grep -q PKG-0001 || pf_fail "posfleet devices does not list PKG-0001"
-pf_log "installed stack: the agent reported, posfleet sees it"
+cli admin backup "$run/pkg-backup.db" >/dev/null || pf_fail "admin backup of the installed server"
+[[ $(sqlite3 "$run/pkg-backup.db" "select count(*) from devices") == 1 ]] ||
+    pf_fail "the backup does not hold PKG-0001"
+pf_log "installed stack: the agent reported, posfleet sees it, the admin took a backup"
 
 # --- purge: nothing left but the documented state
 pf_kill posfleetd
 pf_kill mosquitto
-dpkg --purge "${PKGS[@]}" >"$PF_TMP/logs/dpkg-purge.log" 2>&1 || pf_fail "dpkg --purge failed"
+pf_wait_for 600 "the dpkg lock, to purge" pkg_dpkg "$PF_TMP/logs/dpkg-purge.log" --purge "${PKGS[@]}"
 for p in "${PKGS[@]}"; do
     while IFS= read -r f; do
         # Directories may be shared with other packages; the two of ours are checked below.

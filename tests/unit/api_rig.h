@@ -55,6 +55,7 @@ static void setup(void)
     snprintf(cfg.http_tokens, sizeof(cfg.http_tokens), "%s", path);
     snprintf(cfg.store_path, sizeof(cfg.store_path), "%s/posfleetd.db", dir);
     cfg.http_port = 0;
+    cfg.http_tls = false; /* plain HTTP on loopback: the rig speaks HTTP */
     cfg.http_body_max = 4096;
     cfg.log_level = PFS_LOG_ERROR;
     cfg.mqtt_reconnect_min_ms = 50;

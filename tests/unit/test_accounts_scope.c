@@ -461,6 +461,7 @@ static const struct cell matrix[] = {
          "{\"action\":\"skip\"}"},
         {"GET", "/v1/rollouts/{rollout}/preview", HIDDEN, "/v1/rollouts/1/preview", NULL},
         {"POST", "/v1/rollouts/{rollout}/approve", DENIED, "/v1/rollouts/1/approve", NULL},
+        {"POST", "/v1/admin/backup", HQ_ONLY, NULL, NULL},
         {"POST", "/v1/login", PUBLIC, NULL, "{\"user\":\"opsA\",\"password\":\"guess guess\"}"},
         {"POST", "/v1/logout", SELF, NULL, NULL},
         {"GET", "/v1/me", SELF, NULL, NULL},

@@ -182,6 +182,7 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/merchants/{merchant}/org",
             "GET /v1/support-requests",
             "POST /v1/support-requests",
+            "POST /v1/admin/backup",
     };
     size_t n = sizeof(api) / sizeof(api[0]);
 
@@ -248,8 +249,11 @@ START_TEST(every_route_resolves_to_itself)
             expect_refused(r->method, path, "Bearer tok-ops", 403, PF_EPERM, "needs");
         else if (r->role > PFS_ROLE_VIEWER)
             expect_refused(r->method, path, role_auth[r->role - 1], 403, PF_EPERM, "needs");
-        if (r->role == PFS_ROLE_SUPPORT || r->role == PFS_ROLE_OPS) /* approver only reads */
+        if (r->role == PFS_ROLE_SUPPORT || r->role == PFS_ROLE_OPS ||
+            r->role == PFS_ROLE_ADMIN) /* approver only reads */
             expect_refused(r->method, path, "Bearer tok-appr", 403, PF_EPERM, "needs");
+        if (r->role == PFS_ROLE_ADMIN) /* the server's administration is not ops' */
+            expect_refused(r->method, path, "Bearer tok-ops", 403, PF_EPERM, "needs");
         expect_refused(r->method, path, NULL, 401, PF_EAUTH, "missing bearer token");
     }
 }

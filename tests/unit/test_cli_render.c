@@ -263,6 +263,7 @@ static const char device_json[] =
         "{\"serial\":\"PF000002\",\"model\":\"A920\",\"hw_rev\":\"B\",\"merchant_id\":\"M-1\","
         "\"status\":\"online\",\"online\":true,\"last_seen_ms\":1799999940000,"
         "\"fw_version\":\"1.4.2\",\"fw_slot\":\"a\",\"fee_version\":\"2026.1\","
+        "\"fee_pending\":{\"version\":\"2026.2\",\"effective_ms\":1800028800000},"
         "\"battery_pct\":4,\"charging\":false,\"signal_dbm\":-80,\"net_type\":\"4g\","
         "\"temp_c\":38,\"paper\":\"low\",\"tamper\":false,\"alerts\":[{\"kind\":\"battery_"
         "critical\",\"opened_ms\":1799999700000,\"detail\":\"battery 4%\"}],"
@@ -295,6 +296,7 @@ START_TEST(test_device_card)
             "  merchant       M-1\n",
             "  last seen      1m ago (2027-01-15 07:59:00 UTC)\n",
             "\nversions\n  firmware       1.4.2 (slot a)\n  fee table      2026.1\n"
+            "  fee pending    2026.2 from 2027-01-15 16:00:00 UTC (in 8h)\n"
             "  agent          0.1.0\n  last boot      normal\n",
             "  battery        4%\n",
             "  temperature    38 C\n",
@@ -341,6 +343,7 @@ START_TEST(test_device_card_sparse)
     ck_assert_ptr_nonnull(strstr(out, "terminal PF9  (never)\n"));
     ck_assert_ptr_nonnull(strstr(out, "  last seen      never\n"));
     ck_assert_ptr_nonnull(strstr(out, "  firmware       - (slot -)\n"));
+    ck_assert_ptr_nonnull(strstr(out, "  fee pending    none\n"));
     ck_assert_ptr_nonnull(strstr(out, "\nself-test\n  not reported\n"));
     ck_assert_ptr_nonnull(strstr(out, "\ncounters\n  none reported\n"));
     ck_assert_ptr_nonnull(strstr(out, "\nopen alerts\n  none\n"));
@@ -361,7 +364,10 @@ START_TEST(test_summary)
 {
     json_t *j = load("{\"total\":12,\"online\":9,\"offline\":2,\"never_seen\":1,\"revoked\":0,"
                      "\"alerts\":{\"paper_out\":1,\"tamper\":1},\"models\":{\"A920\":10,"
-                     "\"V400m\":2},\"firmware\":{\"1.4.2\":11,\"1.3.0\":1}}");
+                     "\"V400m\":2},\"firmware\":{\"1.4.2\":11,\"1.3.0\":1},"
+                     "\"fee_tables\":[{\"version\":\"2026.1\",\"state\":\"active\","
+                     "\"effective_ms\":null,\"terminals\":9},{\"version\":\"2026.2\","
+                     "\"state\":\"pending\",\"effective_ms\":1800028800000,\"terminals\":4}]}");
     json_t *empty = load("{\"total\":0,\"online\":0,\"offline\":0,\"never_seen\":0,"
                          "\"revoked\":0,\"alerts\":{},\"models\":{},\"firmware\":{}}");
     json_t *bad = load("{\"online\":3}");
@@ -384,12 +390,16 @@ START_TEST(test_summary)
                                    "  V400m          2\n"
                                    "\nfirmware\n"
                                    "  1.4.2          11\n"
-                                   "  1.3.0          1\n");
+                                   "  1.3.0          1\n"
+                                   "\nfee tables by effective date\n"
+                                   "  in effect                        2026.1           9\n"
+                                   "  from 2027-01-15 16:00:00 UTC     2026.2           4\n");
     cap_close(&c);
 
     cap_open(&c);
     ck_assert_int_eq(pfc_render_summary(c.f, NOW, NULL, empty, &err), 0);
     ck_assert_ptr_nonnull(strstr(cap_text(&c), "\nopen alerts by kind\n  none\n"));
+    ck_assert_ptr_nonnull(strstr(cap_text(&c), "\nfee tables by effective date\n  none\n"));
     cap_close(&c);
 
     cap_open(&c);

@@ -336,7 +336,7 @@ static const struct bad bads[] = {
          "rollout create: --deadline: 2026-11-28T01:00:00Z is not after --start-at "
          "2026-11-28T01:00:00Z"},
         {{"--name", "0123456789012345678901234567890123456789012345678901234567890123456789"},
-         "rollout create: --name: at most 64 characters"},
+         "rollout create: --name: 70 characters, at most 64"},
         {{"--cohort", "colours=red"},
          "rollout create: --cohort: expected FILTER=A,B with FILTER one of models, hw-revs, "
          "fw-versions, fee-versions, merchants, mccs, regions, tags, serials; got "

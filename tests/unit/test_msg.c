@@ -215,6 +215,56 @@ START_TEST(birth_round_trip_and_rejects)
 }
 END_TEST
 
+/* fee_pending: optional in birth and health (older agents lack it), carried both ways,
+ * and refused with the field named when malformed. */
+START_TEST(fee_pending_optional_round_trip_and_rejects)
+{
+    struct pf_health in, out;
+    struct pf_birth b, bout;
+    struct pf_error err;
+    char buf[PF_MSG_MAX];
+    size_t n;
+
+    health_sample(&in);
+    n = (size_t)health_json(&in, buf, sizeof(buf));
+    ck_assert_ptr_null(strstr(buf, "fee_pending")); /* none waits: not sent */
+    snprintf(in.fee_pending.version, sizeof(in.fee_pending.version), "2026.12.1");
+    in.fee_pending.effective_at = 1796688000;
+    n = (size_t)health_json(&in, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(
+            strstr(buf, "\"fee_pending\":{\"version\":\"2026.12.1\",\"effective_at\":1796688000}"));
+    ck_assert_int_eq(pf_health_decode(buf, n, &out, &err), 0);
+    ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+
+    replace(buf, sizeof(buf), "\"version\":\"2026.12.1\"", "\"version\":\"\"");
+    ck_assert_int_eq(decode_health(buf, &err), PF_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "fee_pending: version"));
+    n = (size_t)health_json(&in, buf, sizeof(buf));
+    replace(buf, sizeof(buf), "1796688000", "-1");
+    ck_assert_int_eq(decode_health(buf, &err), PF_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "fee_pending: effective_at"));
+    n = (size_t)health_json(&in, buf, sizeof(buf));
+    replace(buf, sizeof(buf), "{\"version\":\"2026.12.1\",\"effective_at\":1796688000}",
+            "\"2026.12.1\"");
+    ck_assert_int_ne(decode_health(buf, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "fee_pending"));
+
+    memset(&b, 0, sizeof(b));
+    b.ts_ms = 1764220000123LL;
+    snprintf(b.model, sizeof(b.model), "PX-500");
+    snprintf(b.hw_rev, sizeof(b.hw_rev), "r2");
+    snprintf(b.fw_version, sizeof(b.fw_version), "1.4.2");
+    snprintf(b.agent_version, sizeof(b.agent_version), "0.1.0");
+    snprintf(b.fee_version, sizeof(b.fee_version), "2026.11.1");
+    b.fee_pending = in.fee_pending;
+    ck_assert_int_eq(pf_birth_encode(&b, buf, sizeof(buf), &n), 0);
+    ck_assert_int_eq(pf_birth_decode(buf, n, &bout, &err), 0);
+    ck_assert_int_eq(memcmp(&b, &bout, sizeof(b)), 0);
+    ck_assert_str_eq(bout.fee_pending.version, "2026.12.1");
+    ck_assert_int_eq(bout.fee_pending.effective_at, 1796688000);
+}
+END_TEST
+
 static int decode_state(const char *s, struct pf_state *st, struct pf_error *err)
 {
     return pf_state_decode(s, strlen(s), st, err);
@@ -259,6 +309,7 @@ static Suite *msg_suite(void)
     tcase_add_test(tc, malformed_and_oversized);
     tcase_add_test(tc, birth_round_trip_and_rejects);
     tcase_add_test(tc, state_and_ack);
+    tcase_add_test(tc, fee_pending_optional_round_trip_and_rejects);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,7 +21,8 @@ static void teardown(void)
     pf_test_rmtree(dir);
 }
 
-static int load_text(struct pfs_config *c, const char *text, struct pf_error *err)
+/* The file as given. */
+static int load_raw(struct pfs_config *c, const char *text, struct pf_error *err)
 {
     char path[300];
     FILE *f;
@@ -35,12 +36,36 @@ static int load_text(struct pfs_config *c, const char *text, struct pf_error *er
     return pfs_config_load(c, path, err);
 }
 
+/* The file with the HTTPS certificate and key lines that every valid
+ * configuration needs (http.tls is on by default), unless it sets them. */
+static int load_text(struct pfs_config *c, const char *text, struct pf_error *err)
+{
+    char path[300];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/posfleetd.conf", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f); /* first, so that line numbers in messages are the text's */
+    if (!strstr(text, "http.tls") && !strstr(text, "http.cert"))
+        fputs("http.cert = /etc/posfleet/pki/api.crt\nhttp.key = /etc/posfleet/pki/api.key\n", f);
+    fclose(f);
+    pfs_config_defaults(c);
+    return pfs_config_load(c, path, err);
+}
+
 START_TEST(defaults)
 {
     struct pfs_config c;
     struct pf_error err = {0};
 
     pfs_config_defaults(&c);
+    /* HTTPS by default, and it needs a certificate and key nobody gave yet. */
+    ck_assert(c.http_tls);
+    ck_assert_int_eq(pfs_config_check(&c, &err), PF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "http.cert and http.key: both required") != NULL, "%s", err.msg);
+    snprintf(c.http_cert, sizeof(c.http_cert), "/etc/posfleet/pki/api.crt");
+    snprintf(c.http_key, sizeof(c.http_key), "/etc/posfleet/pki/api.key");
     ck_assert_int_eq(pfs_config_check(&c, &err), 0);
     ck_assert_str_eq(c.mqtt_host, "127.0.0.1");
     ck_assert_str_eq(c.mqtt_client_id, "posfleetd");
@@ -152,6 +177,39 @@ START_TEST(http_limits)
 }
 END_TEST
 
+/* Plain HTTP only when written down, and only on a loopback address. */
+START_TEST(http_tls)
+{
+    static const char *const loopback[] = {"127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"};
+    static const char *const other[] = {"0.0.0.0",         "::",      "192.0.2.10", "10.0.0.1",
+                                        "::ffff:10.0.0.1", "fe80::1", "128.0.0.1"};
+    struct pfs_config c;
+    struct pf_error err = {0};
+    char text[256];
+
+    ck_assert_int_eq(
+            load_raw(&c, "http.addr = 0.0.0.0\nhttp.cert = /a.crt\nhttp.key = /a.key\n", &err), 0);
+    ck_assert(c.http_tls);
+    ck_assert_str_eq(c.http_cert, "/a.crt");
+    ck_assert_str_eq(c.http_key, "/a.key");
+    ck_assert_int_eq(load_raw(&c, "http.cert = /a.crt\n", &err), PF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "http.cert and http.key: both required") != NULL, "%s", err.msg);
+    ck_assert_int_eq(load_raw(&c, "http.tls = yes\n", &err), PF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "http.tls: 'yes' is not on or off") != NULL, "%s", err.msg);
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+        snprintf(text, sizeof(text), "http.addr = %s\nhttp.tls = off\n", loopback[i]);
+        ck_assert_msg(load_raw(&c, text, &err) == 0, "%s: %s", loopback[i], err.msg);
+        ck_assert(!c.http_tls);
+    }
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        snprintf(text, sizeof(text), "http.addr = %s\nhttp.tls = off\n", other[i]);
+        ck_assert_int_eq(load_raw(&c, text, &err), PF_EINVAL);
+        ck_assert_msg(strstr(err.msg, "plain HTTP only on a loopback address") != NULL, "%s: %s",
+                      other[i], err.msg);
+    }
+}
+END_TEST
+
 START_TEST(rollout_approval)
 {
     struct pfs_config c;
@@ -190,6 +248,7 @@ static Suite *suite(void)
     tcase_add_test(tc, full_file);
     tcase_add_test(tc, bad_files);
     tcase_add_test(tc, http_limits);
+    tcase_add_test(tc, http_tls);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, rollout_approval);
     suite_add_tcase(s, tc);

@@ -26,6 +26,7 @@ START_TEST(config_keys)
     struct pf_error err = {0};
 
     pfs_config_defaults(&c);
+    ck_assert_int_eq(set(&c, "http.tls", "off", &err), 0); /* the hooks are what is checked */
     ck_assert_int_eq(set(&c, "hook.ops.url", "https://hooks.example/posfleet", &err), 0);
     ck_assert_int_eq(set(&c, "hook.ops.secret_file", "/etc/posfleet/ops.secret", &err), 0);
     ck_assert_int_eq(set(&c, "hook.ops.events", "tamper, lock,rollout.expired", &err), 0);

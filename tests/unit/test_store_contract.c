@@ -876,6 +876,87 @@ START_TEST(alerts_and_summary)
 }
 END_TEST
 
+struct fee_groups {
+    int n;
+    char line[8][64];
+};
+
+static int fee_groups__cb(void *ctx, const char *version, bool pending, int64_t effective_at,
+                          int64_t terminals)
+{
+    struct fee_groups *g = ctx;
+
+    if (g->n < 8)
+        snprintf(g->line[g->n++], sizeof(g->line[0]), "%s %s %lld %lld", version,
+                 pending ? "pending" : "active", (long long)effective_at, (long long)terminals);
+    return 0;
+}
+
+static void put_fees(const char *serial, uint32_t seq, const char *active, const char *pending,
+                     int64_t at)
+{
+    struct pf_health h = health(seq, 1000 + seq);
+
+    snprintf(h.fee_version, sizeof(h.fee_version), "%s", active);
+    snprintf(h.fee_pending.version, sizeof(h.fee_pending.version), "%s", pending);
+    h.fee_pending.effective_at = at;
+    ck_assert_int_eq(pfs_store_health_put(st, serial, &h, 2000 + seq, NULL), 0);
+}
+
+/* A terminal's pending fee table, from health and birth, and the fleet's tables by date. */
+START_TEST(fee_tables_pending_and_by_date)
+{
+    struct pfs_dev_state s;
+    struct fee_groups g;
+    struct pf_birth b;
+
+    up(_i);
+    add("T1", "PX-500");
+    add("T2", "PX-500");
+    add("T3", "PX-500");
+    add("T4", "PX-500");
+    put_fees("T1", 1, "F1", "F2", 5000);
+    put_fees("T2", 1, "F1", "F2", 5000);
+    put_fees("T3", 1, "", "F3", 4000);
+    put_fees("T4", 1, "F9", "F9", 9000);
+    ck_assert_int_eq(pfs_store_device_revoke(st, "T4", &ops, 200, NULL), 0); /* not counted */
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert_str_eq(s.fee_version, "F1");
+    ck_assert_str_eq(s.fee_pending.version, "F2");
+    ck_assert_int_eq(s.fee_pending.effective_at, 5000);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(pfs_store_fee_tables(st, fee_groups__cb, &g), 0);
+    ck_assert_int_eq(g.n, 3);
+    ck_assert_str_eq(g.line[0], "F1 active 0 2");
+    ck_assert_str_eq(g.line[1], "F3 pending 4000 1");
+    ck_assert_str_eq(g.line[2], "F2 pending 5000 2");
+    /* The table switched: the next report has it active and nothing pending. */
+    put_fees("T1", 2, "F2", "", 0);
+    ck_assert_int_eq(pfs_store_device_get(st, "T1", NULL, &s), 0);
+    ck_assert_str_eq(s.fee_version, "F2");
+    ck_assert_str_eq(s.fee_pending.version, "");
+    ck_assert_int_eq(s.fee_pending.effective_at, 0);
+    /* A birth carries it too. */
+    memset(&b, 0, sizeof(b));
+    b.ts_ms = 3000;
+    snprintf(b.model, sizeof(b.model), "PX-500");
+    snprintf(b.fw_version, sizeof(b.fw_version), "1.0.0");
+    snprintf(b.agent_version, sizeof(b.agent_version), "0.1");
+    snprintf(b.fee_version, sizeof(b.fee_version), "F2");
+    snprintf(b.fee_pending.version, sizeof(b.fee_pending.version), "F3");
+    b.fee_pending.effective_at = 4000;
+    ck_assert_int_eq(pfs_store_birth_put(st, "T1", &b, 3000), 0);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(pfs_store_fee_tables(st, fee_groups__cb, &g), 0);
+    ck_assert_int_eq(g.n, 4);
+    ck_assert_str_eq(g.line[0], "F1 active 0 1");
+    ck_assert_str_eq(g.line[1], "F2 active 0 1");
+    ck_assert_str_eq(g.line[2], "F3 pending 4000 2");
+    ck_assert_str_eq(g.line[3], "F2 pending 5000 1");
+    down();
+}
+END_TEST
+
 START_TEST(prune_and_expire)
 {
     int deleted = -1;
@@ -1904,6 +1985,21 @@ START_TEST(updates)
     ck_assert_int_eq(pfs_store_update_current(st, "T1", &cur), 0);
     ck_assert_str_eq(cur.status, "offered");
     ck_assert_int_eq(pfs_store_update_current(st, "NOPE", &cur), PF_ENOENT);
+    /* once the terminal answered (any event, not only a final one) the offer is not
+     * pending any more: the terminal holds it and resends its own events */
+    {
+        struct pfs_offer_rec o2 = o;
+
+        add("T2", "PX-500");
+        snprintf(o2.id, sizeof(o2.id), "o2");
+        snprintf(o2.serial, sizeof(o2.serial), "T2");
+        ck_assert_int_eq(pfs_store_offer_put(st, &o2, &b, "{\"offer\":2}", &ops, &err), 0);
+        ck_assert_int_eq(pfs_store_offer_pending(st, "T2", 2000, &body), 0);
+        free(body);
+        e = event("e0", "o2", PF_UPD_ACCEPTED);
+        ck_assert_int_eq(pfs_store_update_event_put(st, "T2", &e, 4000, &recorded), 0);
+        ck_assert_int_eq(pfs_store_offer_pending(st, "T2", 2000, &body), PF_ENOENT);
+    }
 
     /* an event id is recorded once */
     e = event("e1", "o1", PF_UPD_FAILED);
@@ -2401,7 +2497,7 @@ static Suite *contract_suite(void)
             {"store",
              {open_and_schema, registry, import_all_or_nothing, admin_change_survives_crash,
               ingest_batch, ingest_crash_loses_batch_whole, alerts_and_summary, prune_and_expire,
-              device_list_filters, transactions, NULL}},
+              device_list_filters, transactions, fee_tables_pending_and_by_date, NULL}},
             {"lifecycle",
              {merchants, registration_binds, import_binds, terminals, swap, tamper_lock_and_repair,
               repairs, NULL}},

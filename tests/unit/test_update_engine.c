@@ -1441,6 +1441,161 @@ START_TEST(events_are_resent_until_acked)
 }
 END_TEST
 
+/* Ticks the engine for ms without delivering anything to it. */
+static void t_tick_for(struct t_env *t, int64_t ms)
+{
+    int64_t end = pf_clock_mono_ms(&pf_clock_system) + ms;
+
+    while (pf_clock_mono_ms(&pf_clock_system) < end) {
+        pfa_update_tick(t->d->u);
+        poll(NULL, 0, 10);
+    }
+}
+
+/*
+ * The causes of duplicate outcome events in a fleet rollout (docs/benchmarks.md,
+ * rollout_fleet): the same offer again and a reconnect used to send the whole outbox
+ * at once, events sent moments before included. Now neither does; an unacknowledged
+ * event still goes out again resend_s after it was last sent.
+ */
+START_TEST(repeated_offer_and_reconnect_send_no_event_twice)
+{
+    struct t_env t;
+    uint8_t *img = t_image(1000, 9);
+    struct pfa_update_stats st;
+
+    t_setup(&t);
+    t_bundle(&t, PF_KIND_FIRMWARE, "0.9.0", "PX-200", img, 1000, false); /* refused */
+    t_boot(&t, NULL);                                                    /* resend_s 1 */
+    pfa_update_on_connect(t.d->u);
+    drv_offer_now(t.d);
+    drv_deliver(t.d); /* the refusal goes out; its ack is queued */
+    ck_assert_int_eq(t.d->nevents, 1);
+    drv_drop_queue(t.d); /* ... and lost */
+    /* posfleetd sends the same offer again, and the terminal reconnects. */
+    drv_offer_now(t.d);
+    drv_deliver(t.d);
+    pfa_update_tick(t.d->u);
+    pfa_update_on_disconnect(t.d->u);
+    pfa_update_on_connect(t.d->u);
+    pfa_update_tick(t.d->u);
+    t_tick_for(&t, 300);
+    ck_assert_int_eq(t.d->nevents, 1); /* nothing sent twice within resend_s */
+    /* At least once: the ack never came, so the event goes out again after resend_s. */
+    t_tick_for(&t, 1000);
+    ck_assert_int_eq(t.d->nevents, 2);
+    ck_assert_int_eq(t.d->nseen, 1);
+    drv_deliver(t.d); /* this time the ack arrives */
+    pfa_update_stats(t.d->u, &st);
+    ck_assert_uint_eq(st.outbox, 0);
+    t_tick_for(&t, 1200);
+    ck_assert_int_eq(t.d->nevents, 2);
+    free(img);
+    t_teardown(&t);
+}
+END_TEST
+
+/*
+ * A whole firmware update through its reboot, as a terminal sees it on a persistent
+ * session: the acks of the events sent just before the reboot wait at the broker and
+ * arrive right after the connect, and posfleetd (an older one, or one that heard
+ * nothing) sends the same offer again after the birth. Every event reaches the
+ * server once.
+ */
+START_TEST(firmware_update_through_reboot_has_no_duplicates)
+{
+    struct t_env t;
+    uint8_t *img = t_image(64 * 1024, 3);
+    struct pfa_update_config c;
+    struct drv_msg kept[DRV_MAX_MSGS];
+    int nkept, rc, reboots = 0;
+
+    pfa_update_config_init(&c);
+    c.chunk_size = 16 * 1024;
+    c.persist_bytes = 16 * 1024;
+    c.retry_s = 1;
+    c.resend_s = 2;
+    t_setup(&t);
+    t_bundle(&t, PF_KIND_FIRMWARE, "2.0.0", "PX-200", img, 64 * 1024, false);
+    t_boot(&t, &c);
+    while ((rc = t.d->rebooted ? 3 : drv_loop(t.d, 20000)) == 3) {
+        ck_assert_int_lt(++reboots, 3);
+        /* The acks not yet delivered stay queued for the session across the reboot. */
+        nkept = 0;
+        for (int i = 0; i < t.d->nto; i++) {
+            if (strcmp(t.d->to_agent[i].leaf, PF_CMD_ACK) == 0) {
+                kept[nkept++] = t.d->to_agent[i];
+                t.d->to_agent[i].data = NULL;
+            }
+        }
+        t_boot(&t, &c);
+        pfa_update_on_connect(t.d->u);
+        pfa_update_tick(t.d->u); /* before anything arrives */
+        for (int i = 0; i < nkept; i++) {
+            drv_push(t.d, PF_CMD_ACK, kept[i].data, kept[i].len);
+            free(kept[i].data);
+        }
+        drv_offer_now(t.d); /* the same offer again after the birth */
+    }
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(reboots, 1);
+    ck_assert_int_eq(t.d->offers[0].final, PF_UPD_SUCCESS);
+    ck_assert_int_ge(t.d->nseen, 5);
+    ck_assert_int_eq(t.d->nevents, t.d->nseen);
+    free(img);
+    t_teardown(&t);
+}
+END_TEST
+
+/* Holds what is queued for the engine (acks) for ms while it ticks, then delivers it. */
+static void t_hold_acks(struct t_env *t, int64_t ms)
+{
+    struct drv_msg held[DRV_MAX_MSGS];
+    int n = 0;
+
+    t_tick_for(t, ms);
+    for (int i = 0; i < t->d->nto; i++)
+        held[n++] = t->d->to_agent[i];
+    t->d->nto = 0;
+    for (int i = 0; i < n; i++) {
+        drv_push(t->d, held[i].leaf, held[i].data, held[i].len);
+        free(held[i].data);
+    }
+    drv_deliver(t->d);
+}
+
+/*
+ * Acks slower than resend_s (a loaded server or broker): with a fixed resend_s every
+ * event went out twice. The engine times the round trip from acks of events sent once
+ * and waits that long (RFC 6298, Karn's rule): after the first resend, none.
+ */
+START_TEST(slow_acks_stretch_the_resend_timeout)
+{
+    struct t_env t;
+    uint8_t *img = t_image(1000, 9);
+    const char *versions[] = {"0.9.0", "0.9.1", "0.9.2", "0.9.3", "0.9.4"};
+    struct pfa_update_stats st;
+
+    t_setup(&t);
+    for (size_t k = 0; k < 5; k++) /* each refused at once: one event per offer */
+        t_bundle(&t, PF_KIND_FIRMWARE, versions[k], "PX-200", img, 1000, false);
+    t_boot(&t, NULL); /* resend_s 1 */
+    pfa_update_on_connect(t.d->u);
+    for (int k = 0; k < 5; k++) {
+        drv_offer_now(t.d);
+        drv_deliver(t.d); /* the refusal goes out; its ack arrives 1.5 s later */
+        t_hold_acks(&t, 1500);
+        ck_assert_int_eq(t.d->offers[k].final, PF_UPD_REFUSED);
+    }
+    pfa_update_stats(t.d->u, &st);
+    ck_assert_uint_eq(st.outbox, 0);
+    ck_assert_int_eq(t.d->nseen, 5);
+    ck_assert_int_le(t.d->nevents - t.d->nseen, 1); /* the first one, before any timing */
+    free(img);
+    t_teardown(&t);
+}
+END_TEST
+
 START_TEST(staged_bundle_install_and_slot_verify)
 {
     struct fx fx;
@@ -1517,6 +1672,9 @@ static Suite *suite(void)
     tcase_add_test(tc, invalid_fee_table_never_becomes_active);
     tcase_add_test(tc, fee_store_rollback_and_refusals);
     tcase_add_test(tc, events_are_resent_until_acked);
+    tcase_add_test(tc, repeated_offer_and_reconnect_send_no_event_twice);
+    tcase_add_test(tc, firmware_update_through_reboot_has_no_duplicates);
+    tcase_add_test(tc, slow_acks_stretch_the_resend_timeout);
     tcase_add_test(tc, staged_bundle_install_and_slot_verify);
     suite_add_tcase(s, tc);
     return s;

@@ -68,8 +68,10 @@ struct pfa_update_io {
     void (*reboot)(void *ctx);
     /* Optional: the post-update self-test; NULL = pfa_hal_selftest_all(). */
     void (*selftest)(void *ctx, const char *fw_version, enum pf_check res[PF_COMP_COUNT]);
-    /* Firmware and fee-table identity changed (for birth and health). */
-    void (*identity)(void *ctx, const char *fw_version, enum pf_slot slot, const char *fee_version);
+    /* Firmware and fee-table identity (for birth and health): at boot, and whenever
+     * it may have changed (a fee table staged for a later date or made active). */
+    void (*identity)(void *ctx, const char *fw_version, enum pf_slot slot, const char *fee_version,
+                     const struct pf_fee_pending *fee_pending);
     void *ctx;
 };
 

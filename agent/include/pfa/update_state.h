@@ -57,6 +57,12 @@ struct pfa_update_state {
     char last_offer[PF_UPDATE_ID_MAX + 1]; /* last offer that ended */
     size_t nout;
     char *outbox[PFA_OUTBOX_MAX]; /* encoded events, oldest first */
+    /* Not persisted: monotonic ms when outbox[i] was last handed to the connection,
+     * 0 if never by this process (the engine's resend clock, per event). */
+    int64_t sent_ms[PFA_OUTBOX_MAX];
+    /* Not persisted: sends of outbox[i] whose ack may still come (an ack of one sent
+     * more than once does not time the round trip: Karn's rule). */
+    uint16_t sends[PFA_OUTBOX_MAX];
 };
 
 void pfa_update_state_init(struct pfa_update_state *s);
@@ -66,8 +72,11 @@ int pfa_update_state_encode(const struct pfa_update_state *s, char **out, size_t
 int pfa_update_state_decode(const char *buf, size_t len, struct pfa_update_state *s,
                             struct pf_error *err) PF_WUR;
 
-/* Appends an encoded event (takes ownership of ev); drops the oldest non-final one when full. */
+/* Appends an encoded event (takes ownership of ev, its sent_ms 0); drops the oldest
+ * non-final one when full. */
 void pfa_update_outbox_push(struct pfa_update_state *s, char *ev);
+/* Index of the event with this id, or -1. */
+int pfa_update_outbox_find(const struct pfa_update_state *s, const char *id);
 /* Removes the event with this id; true if found. */
 bool pfa_update_outbox_remove(struct pfa_update_state *s, const char *id);
 

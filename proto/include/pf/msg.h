@@ -64,6 +64,13 @@ extern const char *const pf_check_names[];
 extern const char *const pf_component_names[];
 extern const char *const pf_conn_state_names[];
 
+/* A verified fee table waiting for its effective time on the terminal (optional in
+ * birth and health; absent from agents before it, and when none waits). */
+struct pf_fee_pending {
+    char version[PF_VERSION_MAX + 1]; /* "" when no table is pending */
+    int64_t effective_at;             /* Unix seconds, when it becomes the active one */
+};
+
 /* Published once per connection, before any health report. */
 struct pf_birth {
     int64_t ts_ms; /* terminal wall clock, ms since epoch */
@@ -72,6 +79,7 @@ struct pf_birth {
     char fw_version[PF_VERSION_MAX + 1];
     enum pf_slot fw_slot;
     char fee_version[PF_VERSION_MAX + 1]; /* "" when no fee table is installed */
+    struct pf_fee_pending fee_pending;
     enum pf_boot_outcome boot;
     char agent_version[PF_VERSION_MAX + 1];
     enum pf_check selftest[PF_COMP_COUNT];
@@ -92,6 +100,7 @@ struct pf_health {
     char fw_version[PF_VERSION_MAX + 1];
     enum pf_slot fw_slot;
     char fee_version[PF_VERSION_MAX + 1];
+    struct pf_fee_pending fee_pending;
     enum pf_paper paper;
     bool tamper;
     enum pf_check selftest[PF_COMP_COUNT];

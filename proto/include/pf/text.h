@@ -36,6 +36,7 @@
 #define PF_TEXT_ADDRESS_MAX 256  /* merchant address */
 #define PF_TEXT_CONTACT_MAX 64   /* merchant contact person */
 #define PF_TEXT_REASON_MAX  200  /* swap, retire, lock and rollout reasons */
+#define PF_TEXT_LABEL_MAX   64   /* rollout name */
 #define PF_TEXT_NOTES_MAX   2000 /* repair notes */
 #define PF_TEXT_PART_MAX    64   /* one replaced part of a repair */
 #define PF_TEXT_TAG_MAX     32   /* one terminal tag */

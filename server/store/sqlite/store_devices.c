@@ -257,6 +257,10 @@ static void devices__dev_read(sqlite3_stmt *s, struct pfs_device *d, struct pfs_
     pfs_sqlite_col_text(s, 10, ds->fw_version, sizeof(ds->fw_version));
     ds->fw_slot = sqlite3_column_int(s, 11) == PF_SLOT_B ? PF_SLOT_B : PF_SLOT_A;
     pfs_sqlite_col_text(s, 12, ds->fee_version, sizeof(ds->fee_version));
+    if (sqlite3_column_type(s, 46) != SQLITE_NULL) {
+        pfs_sqlite_col_text(s, 46, ds->fee_pending.version, sizeof(ds->fee_pending.version));
+        ds->fee_pending.effective_at = sqlite3_column_int64(s, 47);
+    }
     ds->have_birth = sqlite3_column_type(s, 13) != SQLITE_NULL;
     if (ds->have_birth) {
         struct pf_birth *b = &ds->birth;
@@ -614,6 +618,32 @@ static int devices__summary_scoped(struct pfs_store *st, const struct pfs_scope 
                              " AND d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
                                      "d.serial", "?1", "?2") " GROUP BY s.fw_version ORDER BY 1",
                              cb, ctx);
+    return rc;
+}
+
+int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
+{
+    static const char *const sql[2] = {
+            "SELECT s.fee_version, 0, count(*) FROM device_state s CROSS JOIN devices d"
+            " ON d.serial = s.serial WHERE s.fee_version IS NOT NULL AND s.fee_version != ''"
+            " AND d.status = 'registered' GROUP BY 1 ORDER BY 1",
+            "SELECT s.fee_pending, s.fee_pending_at, count(*) FROM device_state s CROSS JOIN"
+            " devices d ON d.serial = s.serial WHERE s.fee_pending IS NOT NULL AND"
+            " d.status = 'registered' GROUP BY 2, 1 ORDER BY 2, 1",
+    };
+    sqlite3_stmt *s;
+    int rc = 0, step = SQLITE_DONE;
+
+    for (int pending = 0; pending < 2 && !rc; pending++) {
+        if (sqlite3_prepare_v2(st->db, sql[pending], -1, &s, NULL) != SQLITE_OK)
+            return PF_EIO;
+        while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
+            rc = cb(ctx, (const char *)sqlite3_column_text(s, 0), pending != 0,
+                    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+        if (!rc && step != SQLITE_DONE)
+            rc = PF_EIO;
+        sqlite3_finalize(s);
+    }
     return rc;
 }
 

@@ -38,15 +38,17 @@ static const char *const store__sql[ST_COUNT] = {
                 "UPDATE device_state SET online=1, last_seen_ms=max(last_seen_ms, ?2),"
                 " health_id=?6, health_seq=?7, health_ts_ms=?8"
                 " WHERE serial=?1 AND fw_version IS ?3 AND fw_slot IS ?4 AND fee_version IS ?5"
-                " AND (?9 = 1 OR health_seq IS NULL OR ?7 > health_seq OR ?8 > health_ts_ms)",
+                " AND fee_pending IS ?10 AND fee_pending_at IS ?11 AND (?9 = 1 OR health_seq IS "
+                "NULL OR ?7 > health_seq OR ?8 > health_ts_ms)",
         [ST_STATE_HEALTH] =
                 "INSERT INTO device_state (serial, online, last_seen_ms, fw_version, fw_slot,"
-                " fee_version, health_id, health_seq, health_ts_ms) VALUES "
-                "(?1,1,?2,?3,?4,?5,?6,?7,?8)"
+                " fee_version, health_id, health_seq, health_ts_ms, fee_pending, fee_pending_at)"
+                " VALUES (?1,1,?2,?3,?4,?5,?6,?7,?8,?10,?11)"
                 " ON CONFLICT (serial) DO UPDATE SET online=1,"
                 " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
                 " fw_version=excluded.fw_version, fw_slot=excluded.fw_slot,"
-                " fee_version=excluded.fee_version, health_id=excluded.health_id,"
+                " fee_version=excluded.fee_version, fee_pending=excluded.fee_pending,"
+                " fee_pending_at=excluded.fee_pending_at, health_id=excluded.health_id,"
                 " health_seq=excluded.health_seq, health_ts_ms=excluded.health_ts_ms"
                 " WHERE ?9 = 1 OR device_state.health_seq IS NULL OR excluded.health_seq > "
                 "device_state.health_seq"
@@ -64,11 +66,12 @@ static const char *const store__sql[ST_COUNT] = {
                 " selftest=excluded.selftest WHERE excluded.ts_ms >= device_birth.ts_ms",
         [ST_STATE_BIRTH] =
                 "INSERT INTO device_state (serial, online, last_seen_ms, fw_version, fw_slot,"
-                " fee_version) VALUES (?1,1,?2,?3,?4,?5)"
+                " fee_version, fee_pending, fee_pending_at) VALUES (?1,1,?2,?3,?4,?5,?6,?7)"
                 " ON CONFLICT (serial) DO UPDATE SET online=1,"
                 " last_seen_ms=max(last_seen_ms, excluded.last_seen_ms),"
                 " fw_version=excluded.fw_version, fw_slot=excluded.fw_slot,"
-                " fee_version=excluded.fee_version",
+                " fee_version=excluded.fee_version, fee_pending=excluded.fee_pending,"
+                " fee_pending_at=excluded.fee_pending_at",
         [ST_STATE_CONN] = "INSERT INTO device_state (serial, online, last_seen_ms, state_ts_ms)"
                           " VALUES (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET"
                           " online=excluded.online,"
@@ -119,6 +122,19 @@ static int store__exec(struct pfs_store *st, const char *sql, struct pf_error *e
 }
 
 /* Runs a prepared statement to completion and resets it. */
+/* A pending fee table as parameters i (version) and i + 1 (effective time): NULL, NULL
+ * when none waits, so "IS" compares an absent one equal to an absent one. */
+static void store__bind_fee_pending(sqlite3_stmt *s, int i, const struct pf_fee_pending *p)
+{
+    if (!p->version[0]) {
+        sqlite3_bind_null(s, i);
+        sqlite3_bind_null(s, i + 1);
+        return;
+    }
+    sqlite3_bind_text(s, i, p->version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, i + 1, p->effective_at);
+}
+
 static int store__step_done(sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
@@ -204,10 +220,14 @@ static int store__migrate(struct pfs_store *st, struct pf_error *err)
     sqlite3_finalize(s);
     for (const struct pfs_migration *m = pfs_migrations; m->sql; m++)
         highest = m->version;
+    /* A newer posfleetd wrote this store: never run an older one on it (its
+     * queries would miss what the newer schema holds, and nothing migrates down). */
     if (have > highest)
         return pf_error_set(err, PF_EVERSION,
-                            "store: schema version %d is newer than this posfleetd (%d)", have,
-                            highest);
+                            "store: the database has schema version %d, newer than this "
+                            "posfleetd knows (%d): run the posfleetd release that wrote it, or "
+                            "restore a backup taken before the upgrade",
+                            have, highest);
     for (const struct pfs_migration *m = pfs_migrations; m->sql; m++) {
         char rec[256];
         bool applied = false;
@@ -448,6 +468,7 @@ int pfs_store_health_record(struct pfs_store *st, const char *serial, const stru
     sqlite3_bind_int64(s, 7, (sqlite3_int64)h->seq);
     sqlite3_bind_int64(s, 8, h->ts_ms);
     sqlite3_bind_int(s, 9, rank == PFS_HEALTH_NEWER);
+    store__bind_fee_pending(s, 10, &h->fee_pending);
     rc = store__step_done(s);
     if (rc)
         return rc;
@@ -466,6 +487,7 @@ int pfs_store_health_record(struct pfs_store *st, const char *serial, const stru
     sqlite3_bind_int64(s, 7, (sqlite3_int64)h->seq);
     sqlite3_bind_int64(s, 8, h->ts_ms);
     sqlite3_bind_int(s, 9, rank == PFS_HEALTH_NEWER);
+    store__bind_fee_pending(s, 10, &h->fee_pending);
     rc = store__step_done(s);
     if (rc)
         return rc;
@@ -513,6 +535,7 @@ int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct p
         sqlite3_bind_text(s, 3, b->fw_version, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 4, (int)b->fw_slot);
         sqlite3_bind_text(s, 5, b->fee_version, -1, SQLITE_STATIC);
+        store__bind_fee_pending(s, 6, &b->fee_pending);
         return store__step_done(s);
     }
     s = st->stmt[ST_STATE_TOUCH];

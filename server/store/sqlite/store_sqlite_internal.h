@@ -61,7 +61,8 @@ enum {
     " h.txn_amount_minor, h.currency,"                                                             \
     " (SELECT group_concat(kind) FROM (SELECT kind FROM alerts a WHERE a.serial = d.serial"        \
     " AND a.closed_ms IS NULL ORDER BY kind)),"                                                    \
-    " b.fw_version, b.fw_slot, b.fee_version, h.fw_version, h.fw_slot, h.fee_version"
+    " b.fw_version, b.fw_slot, b.fee_version, h.fw_version, h.fw_slot, h.fee_version,"             \
+    " s.fee_pending, s.fee_pending_at"
 /* The birth and the newest report of each row. */
 #define PFS_SQLITE_DEV_JOINS                                                                       \
     " LEFT JOIN device_birth b ON b.serial = d.serial LEFT JOIN health h ON h.id = s.health_id"

@@ -181,8 +181,7 @@ int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t no
     if (sqlite3_prepare_v2(
                 pfs_store_sqlite_db(st),
                 "SELECT o.body FROM update_state u JOIN update_offers o ON o.id = u.offer"
-                " WHERE u.serial = ?1 AND u.status NOT IN"
-                " ('success','failed','rolled_back','refused') AND o.deadline_ms > ?2"
+                " WHERE u.serial = ?1 AND u.status = 'offered' AND o.deadline_ms > ?2"
                 " AND o.body IS NOT NULL",
                 -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
