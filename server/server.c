@@ -418,6 +418,9 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api->ingest = &s->ingest;
     s->api->metrics = &s->metrics;
     s->api->tokens = &s->tokens;
+    pfs_accounts_init(&s->accounts, &s->loop, s->store, &s->clock);
+    s->accounts_open = true;
+    s->api->accounts = &s->accounts;
     s->api->clock = &s->clock;
     s->api->log = &s->log;
     s->api->body_max = (size_t)cfg->http_body_max;
@@ -493,6 +496,8 @@ void pfs_server_free(struct pfs_server *s)
         pfs_updates_release(&s->updates);
     if (s->ingest_open)
         pfs_ingest_release(&s->ingest);
+    if (s->accounts_open)
+        pfs_accounts_release(&s->accounts);
     pfs_store_close(s->store);
     pfs_tokens_release(&s->tokens);
     free(s->mqtt);

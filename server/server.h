@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "accounts/accounts.h"
 #include "admin/backup.h"
 #include "base/config.h"
 #include "diag/diag.h"
@@ -70,6 +71,8 @@ struct pfs_server {
     bool notify_open;
     struct pfs_webhook *webhook; /* its transport (net/webhook.h); NULL without hooks */
     struct pfs_tokens tokens;
+    struct pfs_accounts accounts; /* users, sessions, API tokens (accounts.h) */
+    bool accounts_open;
     struct pfs_backup backup; /* online backups (admin/backup.h) */
     /* The HTTP API (api.h) and its transport (http.h), on the heap so that
      * this header needs neither. */

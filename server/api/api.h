@@ -15,6 +15,11 @@
  * 404, 405, 409, 413, 429, 503 or 500. Every state change is audited by the
  * store with the token's name and role.
  *
+ * Who asks is a principal (accounts.h): a tokens-file token, a session (by
+ * bearer token or the pf_session cookie with X-CSRF-Token) or an API token;
+ * what it reaches is its organisation's scope (api_route.h: a route's scope
+ * column, the path parameter checked in api.c, lists read with the scope).
+ *
  * The API borrows everything in struct pfs_api; it runs on the loop thread.
  */
 #ifndef PFS_API_H
@@ -40,6 +45,10 @@ struct pfs_diag;
 struct pfs_rollouts;
 
 struct pfs_notify;
+struct pfs_accounts;
+
+/* The cookie of a console session (docs/server.md). */
+#define PFS_API_SESSION_COOKIE "pf_session"
 struct pfs_backup;
 
 struct pfs_api {
@@ -49,6 +58,8 @@ struct pfs_api {
     struct pfs_ingest *ingest;
     struct pfs_metrics *metrics;
     const struct pfs_tokens *tokens;
+    /* Users, sessions, API tokens (accounts.h); NULL: the tokens file only. */
+    struct pfs_accounts *accounts;
     const struct pf_clock *clock;
     const struct pfs_log *log;
     /* Called after a state change so the server can commit/refresh. May be NULL. */

@@ -15,6 +15,7 @@
 #include "lifecycle/lifectl.h"
 #include "pf/num.h"
 #include "pf/jsonv.h"
+#include "store/store_accounts.h"
 #include "store/store_lifecycle.h"
 #include "updates/updates.h"
 
@@ -579,15 +580,15 @@ void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
     json_t *o = json_pack("{s:{}, s:{}, s:{}}", "alerts", "models", "firmware");
     int rc;
 
-    (void)call;
     if (!o) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
     for (int k = 0; k < PFS_ALERT_COUNT; k++)
         json_object_set_new(json_object_get(o, "alerts"), pfs_alert_names[k], json_integer(0));
-    rc = pfs_store_summary(api->store, &sum, api__group_cb, o);
-    if (!rc) {
+    rc = pfs_store_summary_in(api->store, pfs_api_scope(call), &sum, api__group_cb, o);
+    /* The fee tables are counted over the whole fleet: headquarters' only. */
+    if (!rc && !pfs_api_scope(call)) {
         json_t *fees = json_array();
 
         rc = fees ? pfs_store_fee_tables(api->store, api__fee_cb, fees) : PF_ENOMEM;

@@ -163,4 +163,34 @@ void pfs_api_obs_request(struct pfs_api *api, const struct pfs_api_route *route,
 /* Appends the HTTP, process, broker, lifecycle and rollout metrics to body. */
 int pfs_api_obs_metrics(struct pfs_api *api, char **body, size_t *len) PF_WUR;
 
+/* api_accounts.c: login, sessions, API tokens, users, organisations,
+ * support requests and the audit search. */
+void pfs_api_login(struct pfs_api *api, const struct pfs_api_call *call,
+                   struct pfs_http_resp *resp);
+void pfs_api_logout(struct pfs_api *api, const struct pfs_api_call *call,
+                    struct pfs_http_resp *resp);
+void pfs_api_me(struct pfs_api *api, const struct pfs_api_call *call, struct pfs_http_resp *resp);
+void pfs_api_me_password(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_tokens_list(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_token_create(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_token_revoke(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_users_list(struct pfs_api *api, const struct pfs_api_call *call,
+                        struct pfs_http_resp *resp);
+void pfs_api_user_add(struct pfs_api *api, const struct pfs_api_call *call,
+                      struct pfs_http_resp *resp);
+void pfs_api_orgs_list(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+void pfs_api_org_add(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp);
+void pfs_api_merchant_org(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_support_list(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+void pfs_api_support_open(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
+
 #endif

@@ -2,7 +2,8 @@
  * api_lifecycle.c - checks and JSON of the lifecycle API (docs/server.md,
  * "Lifecycle"): merchants and their review, terminal lifecycle (bind, unbind,
  * retire, tags, history), swaps and repairs (their lists and the audit
- * search are api_search.c's). The routes and their roles are rows of api.c's table.
+ * search are api_search.c's; the repairs list reads with the caller's scope,
+ * store_accounts.h). The routes and their roles are rows of api.c's table.
  * The store hands back records (store_lifecycle.h); the answers are built
  * from them with jansson by lifecycle/views.c, the same JSON the audit log
  * keeps. Merchants, terminals and repairs share its body and argument
@@ -24,6 +25,7 @@
 #include "pf/text.h"
 #include "pf/topic.h"
 #include "notify/notify.h"
+#include "store/store_accounts.h"
 #include "store/store_lifecycle.h"
 
 #define LAPI_BODY_MAX (64 * 1024)
@@ -391,7 +393,8 @@ static void lapi__tags(struct pfs_api *api, const struct pfs_http_req *req,
 }
 
 static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
-                       struct pfs_http_resp *resp, const struct pfs_actor *actor, const char *old)
+                       const struct pfs_scope *scope, struct pfs_http_resp *resp,
+                       const struct pfs_actor *actor, const char *old)
 {
     char new_serial[PF_SERIAL_MAX + 1] = "", reason[PF_TEXT_BYTES(PFS_REPAIR_REASON_MAX)] = "";
     struct pf_error err = {0};
@@ -411,6 +414,11 @@ static void lapi__swap(struct pfs_api *api, const struct pfs_http_req *req,
     json_decref(body);
     if (rc) {
         pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        return;
+    }
+    /* The replacement must lie inside the caller's organisation too. */
+    if (scope && pfs_store_scope_serial(api->store, scope, new_serial) != 0) {
+        pfs_api_error(resp, PF_ENOENT, "new: %s: not found", new_serial);
         return;
     }
     rc = pfs_store_term_swap(
@@ -502,7 +510,7 @@ out_free:
 }
 
 static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
-                          struct pfs_http_resp *resp)
+                          const struct pfs_scope *scope, struct pfs_http_resp *resp)
 {
     const char *serial = pfs_http_query(req, "serial"), *v = pfs_http_query(req, "state");
     int64_t limit = PFS_API_LIMIT_DEFAULT;
@@ -535,7 +543,8 @@ static void lapi__repairs(struct pfs_api *api, const struct pfs_http_req *req,
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         return;
     }
-    rc = pfs_store_repair_list(api->store, serial, state, (int)limit, lapi__repair_item_cb, arr);
+    rc = pfs_store_repair_list_in(api->store, scope, serial, state, (int)limit,
+                                  lapi__repair_item_cb, arr);
     if (rc) {
         json_decref(arr);
         pfs_api_error(resp, rc, "repairs: %s", pf_strerror(rc));
@@ -698,7 +707,7 @@ void pfs_api_term_swap(struct pfs_api *api, const struct pfs_api_call *call,
 {
     struct pfs_actor actor = pfs_api_actor(call);
 
-    lapi__swap(api, call->req, resp, &actor, call->params.serial);
+    lapi__swap(api, call->req, pfs_api_scope(call), resp, &actor, call->params.serial);
 }
 
 void pfs_api_term_repair(struct pfs_api *api, const struct pfs_api_call *call,
@@ -712,7 +721,7 @@ void pfs_api_term_repair(struct pfs_api *api, const struct pfs_api_call *call,
 void pfs_api_repairs_list(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp)
 {
-    lapi__repairs(api, call->req, resp);
+    lapi__repairs(api, call->req, pfs_api_scope(call), resp);
 }
 
 void pfs_api_repair_get(struct pfs_api *api, const struct pfs_api_call *call,

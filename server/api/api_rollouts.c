@@ -22,6 +22,7 @@
 #include "pf/jsonv.h"
 #include "rollouts/rollout.h"
 #include "rollouts/rollout_preview.h"
+#include "store/store_accounts.h"
 
 #define API_RO_LIST_MAX    100
 #define API_RO_MEMBERS_MAX 1000
@@ -276,8 +277,9 @@ static int api_ro__scan_cb(void *ctx, const struct pfs_ro_candidate *c)
  */
 static int api_ro__preview(struct pfs_rollouts *ro, const struct pfs_ro_def *d,
                            const struct pfs_bundle_rec *b, const char *def_json, int64_t id,
-                           bool forced, struct pf_feetable *ft, struct pfs_ro_cover *cover,
-                           struct pfs_ro_preview *p, struct pf_error *err)
+                           const char *org_path, bool forced, struct pf_feetable *ft,
+                           struct pfs_ro_cover *cover, struct pfs_ro_preview *p,
+                           struct pf_error *err)
 {
     struct pfs_ro_target t = {b->kind, b->version, b->models, b->hw_revs};
     int64_t now = pf_clock_wall_ms(ro->clock);
@@ -292,7 +294,8 @@ static int api_ro__preview(struct pfs_rollouts *ro, const struct pfs_ro_def *d,
     if ((rc = pfs_ro_preview_init(p, d, &t, b->kind == PF_KIND_FEETABLE ? cover : NULL, forced,
                                   err)))
         return rc;
-    rc = pfs_store_rollout_scan(ro->store, api_ro__scan_cb, p);
+    /* A rollout of an organisation below headquarters sees only its terminals. */
+    rc = pfs_store_rollout_scan_in(ro->store, org_path, api_ro__scan_cb, p);
     if (rc)
         return pf_error_set(err, rc, "preview: reading the terminals: %s", pf_strerror(rc));
     return pfs_ro_preview_finish(p, d, id, b->id, def_json, ro->cfg->rollout_default_tz, now, err);
@@ -319,7 +322,7 @@ static int api_ro__stored_preview(struct pfs_rollouts *ro, const struct pfs_roll
     json_decref(dj);
     if (!text)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    rc = api_ro__preview(ro, &r->def, b, text, r->id, true, ft, cover, p, err);
+    rc = api_ro__preview(ro, &r->def, b, text, r->id, r->org_path, true, ft, cover, p, err);
     free(text);
     return rc;
 }
@@ -372,6 +375,12 @@ static int api_ro__create_flags(json_t *body, bool *dry_run, char *force, struct
     json_object_del(body, "dry_run");
     json_object_del(body, "force_reason");
     return 0;
+}
+
+/* The organisation an actor below headquarters makes its rollouts in (NULL: headquarters). */
+static const char *api_ro__org(const struct pfs_actor *a)
+{
+    return a->org_path && strcmp(a->org_path, PFS_HQ_ORG_PATH) != 0 ? a->org_path : NULL;
 }
 
 static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *req,
@@ -446,7 +455,8 @@ static void api_ro__create(struct pfs_rollouts *ro, const struct pfs_http_req *r
         }
         rc = pfs_store_rollout_next_id(ro->store, &id);
         if (!rc)
-            rc = api_ro__preview(ro, &d, &b, dd_json, id, force[0] != 0, ft, &cover, &pv, &err);
+            rc = api_ro__preview(ro, &d, &b, dd_json, id, api_ro__org(&actor), force[0] != 0, ft,
+                                 &cover, &pv, &err);
         free(dd_json);
         if (rc) {
             pfs_api_error(resp, rc, "%s", rc == PF_EIO ? pf_strerror(rc) : err.msg);
@@ -530,12 +540,20 @@ static int api_ro__list_cb(void *ctx, const struct pfs_rollout_rec *r)
     return o && json_array_append_new(a[1], o) == 0 ? 0 : PF_ENOMEM;
 }
 
-static void api_ro__list(struct pfs_rollouts *ro, struct pfs_http_resp *resp)
+static void api_ro__list(struct pfs_rollouts *ro, const struct pfs_scope *scope,
+                         struct pfs_http_resp *resp)
 {
     json_t *arr = json_array();
     void *ctx[2] = {ro, arr};
-    int rc = arr ? pfs_store_rollout_list(ro->store, false, API_RO_LIST_MAX, api_ro__list_cb, ctx)
-                 : PF_ENOMEM;
+    int rc;
+
+    if (scope && scope->merchant[0]) { /* a merchant user makes no rollouts */
+        pfs_api_json(resp, 200, json_pack("{s:o}", "rollouts", arr));
+        return;
+    }
+    rc = arr ? pfs_store_rollout_list_in(ro->store, scope ? scope->path : NULL, false,
+                                         API_RO_LIST_MAX, api_ro__list_cb, ctx)
+             : PF_ENOMEM;
 
     if (rc) {
         json_decref(arr);
@@ -902,7 +920,7 @@ void pfs_api_rollouts_list(struct pfs_api *api, const struct pfs_api_call *call,
     struct pfs_rollouts *ro = api_ro__of(api, call, resp);
 
     if (ro)
-        api_ro__list(ro, resp);
+        api_ro__list(ro, pfs_api_scope(call), resp);
 }
 
 void pfs_api_rollout_get(struct pfs_api *api, const struct pfs_api_call *call,

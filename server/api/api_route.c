@@ -10,39 +10,77 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "pf/num.h"
 
 #define ROUTE_GET  1u
 #define ROUTE_POST 2u
 
-int pfs_api_authorize(const struct pfs_tokens *tokens, const char *authorization,
-                      enum pfs_role need, const struct pfs_token **who, struct pf_error *err)
+/* Whether a and b are equal, in time that does not depend on where they differ. */
+static bool route__same(const char *a, const char *b)
 {
-    const char *tok;
+    size_t n = strlen(a);
 
-    *who = NULL;
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+    return n == strlen(b) && n > 0 && sodium_memcmp(a, b, n) == 0;
+}
+
+int pfs_api_authorize(const struct pfs_api_authn *authn, const char *method,
+                      const struct pfs_api_cred *cred, enum pfs_role need,
+                      struct pfs_principal *who, struct pf_error *err)
+{
+    const char *secret = NULL;
+    const struct pfs_token *ft;
+    bool by_cookie = false;
+    int rc;
+
+    memset(who, 0, sizeof(*who));
+    if (cred->authorization) {
+        if (strncasecmp(cred->authorization, "Bearer ", 7) != 0)
+            return pf_error_set(err, PF_EAUTH, "missing bearer token");
+        secret = cred->authorization + 7;
+        while (*secret == ' ')
+            secret++;
+    } else if (cred->cookie && *cred->cookie) {
+        secret = cred->cookie;
+        by_cookie = true;
+    } else {
         return pf_error_set(err, PF_EAUTH, "missing bearer token");
-    tok = authorization + 7;
-    while (*tok == ' ')
-        tok++;
-    if (!tokens || pfs_tokens_auth(tokens, tok, strlen(tok), who) != 0) {
-        *who = NULL;
+    }
+    if (authn->tokens && pfs_tokens_auth(authn->tokens, secret, strlen(secret), &ft) == 0)
+        pfs_accounts_file_principal(ft, who);
+    else if (!authn->fn || authn->fn(authn->ctx, secret, strlen(secret), who) != 0) {
+        memset(who, 0, sizeof(*who));
         return pf_error_set(err, PF_EAUTH, "bad token");
     }
-    if (!pfs_role_may((*who)->role, need)) {
-        int rc = pf_error_set(err, PF_EPERM, "role %s may not do this (needs %s)",
-                              pfs_role_names[(*who)->role], pfs_role_names[need]);
-
-        *who = NULL;
+    /* A browser sends the cookie by itself, also to a page of someone else's
+     * making: a change must prove it comes from the console, which alone
+     * knows the session's CSRF value. */
+    if (by_cookie && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+        (who->via != PFS_VIA_SESSION || !cred->csrf || !route__same(cred->csrf, who->csrf))) {
+        memset(who, 0, sizeof(*who));
+        return pf_error_set(err, PF_EPERM, "missing or wrong X-CSRF-Token");
+    }
+    if (!pfs_role_may(who->role, need)) {
+        rc = pf_error_set(err, PF_EPERM, "role %s may not do this (needs %s)",
+                          pfs_role_names[who->role], pfs_role_names[need]);
+        memset(who, 0, sizeof(*who));
         return rc;
     }
     return 0;
 }
 
+const struct pfs_scope *pfs_api_scope(const struct pfs_api_call *call)
+{
+    return pfs_scope_all(&call->who.scope) ? NULL : &call->who.scope;
+}
+
 struct pfs_actor pfs_api_actor(const struct pfs_api_call *call)
 {
-    struct pfs_actor a = {call->name, pfs_role_names[call->role]};
+    struct pfs_actor a = {call->name, pfs_role_names[call->role],
+                          call->who.org[0] ? call->who.org : NULL,
+                          call->who.scope.path[0] ? call->who.scope.path : NULL,
+                          call->addr[0] ? call->addr : NULL};
 
     return a;
 }
@@ -115,6 +153,8 @@ static int route__param(const char *kind, size_t kn, const char *s, size_t n,
     }
     if (KIND("bundle"))
         return route__copy(p->bundle, sizeof(p->bundle), s, n);
+    if (KIND("token"))
+        return route__id(s, n, &p->id);
 #undef KIND
     return 0;
 }
@@ -173,19 +213,21 @@ static void route__refuse(struct pfs_api_refusal *no, int status, int code, cons
     va_end(ap);
 }
 
-int pfs_api_decide(const struct pfs_api_route *table, size_t n, const struct pfs_tokens *tokens,
-                   const char *method, const char *path, const char *authorization,
+int pfs_api_decide(const struct pfs_api_route *table, size_t n, const struct pfs_api_authn *authn,
+                   const char *method, const char *path, const struct pfs_api_cred *cred,
                    struct pfs_api_call *call, struct pfs_api_refusal *no)
 {
     static const char *const allow[] = {NULL, "GET, HEAD", "POST", "GET, HEAD, POST"};
     unsigned want = route__method(method), seen = 0;
-    size_t plen = strlen(path);
-    const struct pfs_token *who;
+    size_t plen;
     const char *bad = NULL;
     struct pf_error err = {0};
     int rc;
 
     memset(call, 0, sizeof(*call));
+    if (strncmp(path, "/api/v1/", 8) == 0)
+        path += 4; /* the back office's prefix */
+    plen = strlen(path);
     if (plen > 1 && path[plen - 1] == '/')
         plen--; /* "/v1/devices/" is "/v1/devices" */
     for (size_t i = 0; i < n && !call->route; i++) {
@@ -212,14 +254,22 @@ int pfs_api_decide(const struct pfs_api_route *table, size_t n, const struct pfs
         return PF_ENOENT;
     }
     if (call->route->role != PFS_API_PUBLIC) {
-        rc = pfs_api_authorize(tokens, authorization, (enum pfs_role)call->route->role, &who, &err);
+        rc = pfs_api_authorize(authn, method, cred, (enum pfs_role)call->route->role, &call->who,
+                               &err);
         if (rc) {
             route__refuse(no, rc == PF_EPERM ? 403 : 401, rc, "%s", err.msg);
             call->route = NULL;
             return rc;
         }
-        snprintf(call->name, sizeof(call->name), "%s", who->name);
-        call->role = who->role;
+        if (call->route->scope == PFS_API_SCOPE_HQ && !pfs_scope_all(&call->who.scope)) {
+            route__refuse(no, 403, PF_EPERM, "only headquarters may do this (you are of %.64s)",
+                          call->who.org);
+            memset(&call->who, 0, sizeof(call->who));
+            call->route = NULL;
+            return PF_EPERM;
+        }
+        snprintf(call->name, sizeof(call->name), "%s", call->who.name);
+        call->role = call->who.role;
     }
     if (bad) {
         route__refuse(no, 400, PF_EINVAL, "%s", bad);

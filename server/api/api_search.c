@@ -7,6 +7,8 @@
  * 400 naming it, as is a bad value (the message starts with the parameter).
  * Terminals and merchants page with ?after= (the "next" of the previous
  * page), alerts and audit rows with ?before= (pfs_api_page_args/answer).
+ * Every search reads inside the caller's organisation scope (pfs_api_scope,
+ * applied by the store in the same statement as the filters).
  */
 #include "api/api_handlers.h"
 
@@ -181,7 +183,7 @@ void pfs_api_search_terminals(struct pfs_api *api, const struct pfs_api_call *ca
     static const char *const conns[] = {"", "online", "offline", "never", "revoked", NULL};
     static const char *const locks[] = {"", "locked", "unlocked", "pending", NULL};
     const struct pfs_http_req *req = call->req;
-    struct pfs_search_terminals q = {.scope = NULL};
+    struct pfs_search_terminals q = {.scope = pfs_api_scope(call)};
     struct search__terms l = {.api = api};
     const char *v;
     bool more = false;
@@ -273,7 +275,7 @@ void pfs_api_search_merchants(struct pfs_api *api, const struct pfs_api_call *ca
             "name", "uscc", "phone", "contact", "region", "status", "after", "limit", NULL,
     };
     const struct pfs_http_req *req = call->req;
-    struct pfs_search_merchants q = {.scope = NULL, .status = -1};
+    struct pfs_search_merchants q = {.scope = pfs_api_scope(call), .status = -1};
     json_t *arr, *next;
     const char *v;
     bool more = false;
@@ -338,7 +340,7 @@ void pfs_api_search_alerts(struct pfs_api *api, const struct pfs_api_call *call,
             "kind", "merchant", "serial", "older_than", "before", "limit", NULL,
     };
     const struct pfs_http_req *req = call->req;
-    struct pfs_search_alerts q = {.scope = NULL};
+    struct pfs_search_alerts q = {.scope = pfs_api_scope(call)};
     int64_t limit, age;
     json_t *arr;
     const char *v;
@@ -392,10 +394,11 @@ static int search__audit_cb(void *ctx, const struct pfs_audit *a)
 {
     json_t *before = a->before ? json_loads(a->before, 0, NULL) : json_null();
     json_t *after = a->after ? json_loads(a->after, 0, NULL) : json_null();
-    json_t *o =
-            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o*, s:o*}", "id", (json_int_t)a->id,
-                      "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor, "role", a->role, "action",
-                      a->action, "target", a->target, "before", before, "after", after);
+    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o*, s:o*}", "id",
+                          (json_int_t)a->id, "ts_ms", (json_int_t)a->ts_ms, "actor", a->actor,
+                          "role", a->role, "org", a->org[0] ? a->org : NULL, "addr",
+                          a->addr[0] ? a->addr : NULL, "action", a->action, "target", a->target,
+                          "before", before, "after", after);
 
     if (!o || json_array_append_new(ctx, o))
         return PF_ENOMEM;
@@ -406,12 +409,12 @@ void pfs_api_search_audit(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp)
 {
     static const char *const known[] = {
-            "actor", "action", "target", "serial", "merchant",
-            "since", "until",  "before", "limit",  NULL,
+            "actor", "org",   "action", "target", "serial", "merchant",
+            "since", "until", "before", "limit",  NULL,
     };
     static const char *const times[] = {"since", "until"};
     const struct pfs_http_req *req = call->req;
-    struct pfs_search_audit q = {.scope = NULL};
+    struct pfs_search_audit q = {.scope = pfs_api_scope(call)};
     int64_t limit, *bound[] = {&q.since_ms, &q.until_ms};
     json_t *arr;
     const char *v;
@@ -435,6 +438,7 @@ void pfs_api_search_audit(struct pfs_api *api, const struct pfs_api_call *call,
         }
     }
     if (search__text(req, resp, "actor", PFS_ACTOR_MAX, &q.actor) ||
+        search__text(req, resp, "org", PFS_ORG_NAME_MAX, &q.org) ||
         search__text(req, resp, "action", 31, &q.action) ||
         search__text(req, resp, "target", 63, &q.target) ||
         search__text(req, resp, "merchant", PFS_MERCHANT_ID_MAX, &q.merchant) ||

@@ -117,7 +117,7 @@ static void api_upd__uploaded(void *ctx, int rc, const struct pfs_bundle_rec *b,
                               const struct pf_error *err)
 {
     struct api_upd__pending *p = ctx;
-    struct pfs_actor actor = {p->name, p->role};
+    struct pfs_actor actor = {.name = p->name, .role = p->role};
     struct pfs_http_resp resp = {0};
 
     api_upd__upload_answer(p->u, &resp, &actor, rc, b, created, err);

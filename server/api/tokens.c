@@ -12,13 +12,34 @@
 #define TOKENS_FILE_MAX (1024 * 1024)
 #define TOKENS_LINE_MAX 512
 
-const char *const pfs_role_names[] = {"viewer", "support", "ops", "approver", "admin", NULL};
+const char *const pfs_role_names[] = {"viewer", "support",  "ops", "approver",
+                                      "admin",  "merchant", NULL};
+
+/* The rank of the ordered roles (viewer < support < ops < admin). */
+static int tokens__rank(enum pfs_role r)
+{
+    return r == PFS_ROLE_ADMIN ? 3 : (int)r;
+}
 
 bool pfs_role_may(enum pfs_role have, enum pfs_role need)
 {
+    if (need == PFS_ROLE_MERCHANT)
+        return have == PFS_ROLE_MERCHANT || have == PFS_ROLE_SUPPORT || have == PFS_ROLE_OPS ||
+               have == PFS_ROLE_ADMIN;
+    if (have == PFS_ROLE_MERCHANT)
+        return need == PFS_ROLE_VIEWER;
     if (need == PFS_ROLE_APPROVER || have == PFS_ROLE_APPROVER)
         return have == need || (have == PFS_ROLE_APPROVER && need == PFS_ROLE_VIEWER);
-    return have >= need;
+    return tokens__rank(have) >= tokens__rank(need);
+}
+
+int pfs_role_parse(const char *s)
+{
+    for (int i = 0; s && pfs_role_names[i]; i++) {
+        if (strcmp(pfs_role_names[i], s) == 0)
+            return i;
+    }
+    return -1;
 }
 
 static int tokens__hex(const char *s, size_t n, uint8_t *out)
@@ -99,7 +120,14 @@ int pfs_tokens_parse(struct pfs_tokens *t, const char *buf, size_t len, const ch
                 role = i;
         }
         if (role < 0) {
-            rc = pf_error_set(err, PF_EPARSE, "%s:%d: role must be ops, support or viewer", name,
+            rc = pf_error_set(err, PF_EPARSE,
+                              "%s:%d: role must be admin, ops, support, viewer or approver", name,
+                              lineno);
+            goto out_free;
+        }
+        if (role == PFS_ROLE_MERCHANT) { /* a merchant is a user of one merchant only */
+            rc = pf_error_set(err, PF_EPARSE,
+                              "%s:%d: role must be admin, ops, support, viewer or approver", name,
                               lineno);
             goto out_free;
         }

@@ -8,12 +8,17 @@
  * The file never holds a token itself. A presented token is hashed and
  * compared in constant time with every entry.
  *
- * Roles are ordered: viewer reads; support reads (and later runs
- * diagnostics); ops may do everything but approve. approver stands apart
+ * Roles are ordered: viewer reads; support reads and runs diagnostics,
+ * swaps and repairs; ops may do everything but approve; admin may what ops
+ * may and also manage users and organisations. approver stands apart
  * (pfs_role_may): it reads like viewer and approves rollouts that wait for a
  * second pair of eyes (docs/rollouts.md), which no other role may do.
- * admin may do what ops may and also run the server's own administration
- * (backups); `posfleetd init` gives the first one.
+ * admin also runs the server's own administration (backups); `posfleetd
+ * init` gives the first one. merchant stands apart too: it reads like viewer (what it sees is its
+ * own merchant's, by its scope) and opens support requests.
+ *
+ * The tokens file is the bootstrap: its tokens are headquarters identities
+ * (store_accounts.h); people log in with user accounts (accounts/).
  */
 #ifndef PFS_TOKENS_H
 #define PFS_TOKENS_H
@@ -32,14 +37,20 @@ enum pfs_role {
     PFS_ROLE_SUPPORT,
     PFS_ROLE_OPS,
     PFS_ROLE_APPROVER,
-    PFS_ROLE_ADMIN
+    PFS_ROLE_ADMIN,
+    PFS_ROLE_MERCHANT,
+    PFS_ROLE_COUNT
 };
-/* "viewer", "support", "ops", "approver", "admin", NULL */
+/* "viewer", "support", "ops", "approver", "admin", "merchant", NULL */
 extern const char *const pfs_role_names[];
 
 /* May a token of role have do what needs role need? viewer < support < ops <
- * admin in order; approver may what viewer may, and only approver may approve. */
+ * admin in order; approver may what viewer may, and only approver may
+ * approve; merchant may what viewer may; a route that needs merchant (a
+ * support request) is open to merchant, support, ops and admin. */
 bool pfs_role_may(enum pfs_role have, enum pfs_role need);
+/* The role named s, or -1. */
+int pfs_role_parse(const char *s);
 
 struct pfs_token {
     char name[PFS_TOKEN_NAME_MAX + 1];

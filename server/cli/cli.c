@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "commands_accounts.h"
 #include "when.h"
 #include "pf/num.h"
 
@@ -372,7 +373,8 @@ static int cli__cacert(const struct pfc_args *a, const char **file, struct pf_er
     return 0;
 }
 
-/* The token from --token-file, POSFLEET_TOKEN or POSFLEET_TOKEN_FILE; *have false if none. */
+/* The token from --token-file, POSFLEET_TOKEN, POSFLEET_TOKEN_FILE or the
+ * session of `posfleet login` (commands_accounts.h); *have false if none. */
 static int cli__token(const struct pfc_args *a, char *buf, size_t len, bool *have,
                       struct pf_error *err)
 {
@@ -397,8 +399,16 @@ static int cli__token(const struct pfc_args *a, char *buf, size_t len, bool *hav
     }
     if (!file) {
         file = getenv("POSFLEET_TOKEN_FILE");
-        if (!file || !*file)
+        if (!file || !*file) {
+            char session[4096];
+
+            if (pfc_session_path(session, sizeof(session)) != 0 || access(session, F_OK) != 0)
+                return 0;
+            if ((rc = pfc_token_read(session, buf, len, err)))
+                return rc;
+            *have = true;
             return 0;
+        }
     }
     if ((rc = pfc_token_read(file, buf, len, err)))
         return rc;

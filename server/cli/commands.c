@@ -14,6 +14,7 @@
 #include "bundles.h"
 #include "cli.h"
 #include "diag.h"
+#include "commands_accounts.h"
 #include "commands_bulk.h"
 #include "commands_admin.h"
 #include "commands_hooks.h"
@@ -307,8 +308,24 @@ const struct pfc_command pfc_commands[] = {
      "close a repair: back to stock (and unlocked) or scrapped (retired)",
      "posfleet repair close 7 --outcome returned_to_stock --parts reader-cable"},
     {"audit", NULL, pfc_audit_opts, "GET", "/v1/audit", pfc_render_audit, NULL,
-     "who changed what: by actor, action, target, terminal, merchant or time",
+     "who changed what: by actor, organisation, action, target, terminal, merchant or time",
      "posfleet audit --action terminal.swap --since 2026-12-01 --until 2026-12-08"},
+    /* People: commands_accounts.c. */
+    {"login", NULL, pfc_login_opts, NULL, NULL, NULL, pfc_cmd_login,
+     "log in as a user; later commands use the session (0600 file)",
+     "posfleet login --user li.wei"},
+    {"logout", NULL, NULL, NULL, NULL, NULL, pfc_cmd_logout,
+     "end the session and remove its file", "posfleet logout"},
+    {"whoami", NULL, NULL, "GET", "/v1/me", pfc_render_me, NULL,
+     "who posfleetd takes you for: user, role, organisation", "posfleet whoami"},
+    {"token create", pfc_token_create_pos, pfc_token_create_opts, "POST", "/v1/tokens",
+     pfc_render_token_created, NULL, "a named API token of yours for scripts (shown once)",
+     "posfleet token create nightly-report --expires-days 30"},
+    {"token list", NULL, NULL, "GET", "/v1/tokens", pfc_render_tokens, NULL,
+     "your API tokens (an admin: everyone's in the organisation), with their last use",
+     "posfleet token list"},
+    {"token revoke", pfc_token_id_pos, NULL, "POST", "/v1/tokens/{ID}/revoke",
+     pfc_render_token_revoked, NULL, "revoke an API token at once", "posfleet token revoke 3"},
     /* The server's administration: commands_admin.c. */
     {"admin backup", pfc_admin_backup_pos, NULL, NULL, NULL, NULL, pfc_cmd_admin_backup,
      "a verified copy of posfleetd's whole store, taken while it runs (admin)",

@@ -436,6 +436,8 @@ static const struct pfc_col lr__audit_cols[] = {
         {"WHEN", 0, 'l', "ts_ms", pfc_cell_time},
         {"WHO", 0, 'l', "actor", NULL},
         {"ROLE", 0, 'l', "role", NULL},
+        {"ORG", 0, 'l', "org", NULL},
+        {"FROM", 0, 'l', "addr", NULL},
         {"ACTION", 0, 'l', "action", NULL},
         {"TARGET", 0, 'l', "target", NULL},
         {NULL},

@@ -133,6 +133,8 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
         r->file = false;
         if (!resp) {
             close(r->file_fd);
+            free(r->set_cookie);
+            r->set_cookie = NULL;
             return MHD_NO;
         }
     } else {
@@ -140,11 +142,16 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
             r->body = strdup("");
             r->len = 0;
         }
-        if (!r->body)
+        if (!r->body) {
+            free(r->set_cookie);
+            r->set_cookie = NULL;
             return MHD_NO;
+        }
         resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
         if (!resp) {
             free(r->body);
+            free(r->set_cookie);
+            r->set_cookie = NULL;
             return MHD_NO;
         }
         r->body = NULL;
@@ -154,6 +161,10 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->set_cookie)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+    free(r->set_cookie);
+    r->set_cookie = NULL;
     for (int i = 0; i < PFS_HTTP_EXTRA_HEADERS; i++)
         if (r->extra[i].name)
             MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value);
@@ -282,6 +293,7 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
     h->svc.handle(h->svc.ctx, &req, hc->state, &resp);
     if (hc->ready) { /* deferred and answered already, within handle() */
         free(resp.body);
+        free(resp.set_cookie);
         hc->ready = false;
         return http__send(c, hc, &hc->out);
     }
@@ -289,6 +301,7 @@ static enum MHD_Result http__access(void *cls, struct MHD_Connection *c, const c
         /* The answer comes from pfs_http_answer(); meanwhile MHD leaves the
          * connection alone and the loop serves everyone else. */
         free(resp.body);
+        free(resp.set_cookie);
         hc->deferred = true;
         MHD_suspend_connection(c);
         return MHD_YES;
@@ -733,6 +746,7 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
         hc->out = *resp;
         hc->ready = true;
         resp->body = NULL;
+        resp->set_cookie = NULL;
         resp->file = false;
         if (hc->deferred) { /* else still inside handle(), which sends it */
             MHD_resume_connection(l->c);
@@ -742,6 +756,8 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
     }
     free(resp->body);
     resp->body = NULL;
+    free(resp->set_cookie);
+    resp->set_cookie = NULL;
     if (resp->file) /* nobody to send it to */
         close(resp->file_fd);
     resp->file = false;
@@ -784,4 +800,27 @@ const char *pfs_http_query_unknown(const struct pfs_http_req *req, const char *c
 const char *pfs_http_header(const struct pfs_http_req *req, const char *key)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, key);
+}
+
+const char *pfs_http_cookie(const struct pfs_http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+void pfs_http_peer(const struct pfs_http_req *req, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+            req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+                      : NULL;
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    out[0] = '\0';
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
 }

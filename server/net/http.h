@@ -79,6 +79,7 @@ struct pfs_http_resp {
     size_t len;
     const char *content_type; /* static; default application/json */
     const char *allow;        /* static; the Allow header of a 405, else NULL */
+    char *set_cookie;         /* heap; a Set-Cookie header, freed by http; or NULL */
     /* Instead of body: file_len bytes of the open descriptor file_fd, from
      * offset 0, streamed as the client reads them (a backup of the whole
      * store); http owns and closes the descriptor. */
@@ -168,5 +169,9 @@ const char *pfs_http_query(const struct pfs_http_req *req, const char *key);
 const char *pfs_http_query_unknown(const struct pfs_http_req *req, const char *const *known);
 /* A request header, or NULL. */
 const char *pfs_http_header(const struct pfs_http_req *req, const char *key);
+/* A cookie the request carries, or NULL. */
+const char *pfs_http_cookie(const struct pfs_http_req *req, const char *name);
+/* The client's address as text ("127.0.0.1", "::1"), "" if unknown. */
+void pfs_http_peer(const struct pfs_http_req *req, char *out, size_t size);
 
 #endif

@@ -23,7 +23,7 @@
 #define RO_PLAN_ROWS          16384 /* planned members turned into rows per tick */
 #define RO_ZONES_MAX          64    /* zones whose local minute a tick remembers */
 
-static const struct pfs_actor ro__system = {"posfleetd", "system"};
+static const struct pfs_actor ro__system = {.name = "posfleetd", .role = "system"};
 
 struct ro__zone {
     char tz[PFS_TZ_MAX + 1];

@@ -76,10 +76,14 @@ struct pfs_store_opts {
  * store.backend accepts. */
 extern const char pfs_store_backend[];
 
-/* Who makes an administrative change (from the API token). */
+/* Who makes an administrative change (from the API token or session): the
+ * organisation and the client address are NULL for posfleetd itself. */
 struct pfs_actor {
     const char *name;
     const char *role;
+    const char *org;      /* the organisation's name */
+    const char *org_path; /* its path (store_accounts.h), for scoped audit reads */
+    const char *addr;     /* the client's address */
 };
 
 /* A registry entry. hw_rev is "" when not set. merchant_id is the terminal's
@@ -136,6 +140,8 @@ struct pfs_audit {
     char role[16];
     char action[32];
     char target[64];
+    char org[65];       /* the actor's organisation, "" before accounts or for posfleetd */
+    char addr[64];      /* the client's address, "" when not recorded */
     const char *before; /* JSON text or NULL */
     const char *after;  /* JSON text or NULL */
 };
@@ -148,7 +154,9 @@ enum pfs_conn_filter {
     PFS_FILTER_NEVER,   /* registered, never seen */
     PFS_FILTER_REVOKED,
 };
+struct pfs_scope;
 struct pfs_dev_filter {
+    const struct pfs_scope *scope; /* only terminals inside it (store_accounts.h); NULL all */
     enum pfs_conn_filter conn;
     const char *model;
     const char *fw;

@@ -53,6 +53,9 @@ struct pfs_rollout_rec {
     int64_t join_ms;
     int64_t created_ms, updated_ms;
     char actor[64];
+    /* The organisation it was made in (store_accounts.h): its cohort lies
+     * inside it. "" for headquarters. */
+    char org_path[129];
     struct pfs_ro_def def; /* parsed back from the stored definition; release it */
 };
 void pfs_rollout_rec_release(struct pfs_rollout_rec *r);
@@ -82,6 +85,8 @@ struct pfs_ro_plan_stats {
  * PF_EEXIST (a member is in a live rollout of the same kind: err names both).
  * With d->awaiting_approval it is created paused for PFS_RO_APPROVAL, its
  * first stage not opened: planned, holding its terminals, offering nothing.
+ * An actor below headquarters (actor->org_path) makes a rollout of its
+ * organisation: only its terminals are candidates, now and as they join.
  */
 int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
                              const struct pfs_bundle_rec *b, const char *def_json,
@@ -96,6 +101,9 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
  */
 typedef int (*pfs_ro_candidate_cb)(void *ctx, const struct pfs_ro_candidate *c);
 int pfs_store_rollout_scan(struct pfs_store *st, pfs_ro_candidate_cb cb, void *ctx) PF_WUR;
+/* The same for the terminals of one organisation (org_path, "" or NULL: all). */
+int pfs_store_rollout_scan_in(struct pfs_store *st, const char *org_path, pfs_ro_candidate_cb cb,
+                              void *ctx) PF_WUR;
 /* The id the next rollout created will get (a preview's hash order uses it). */
 int pfs_store_rollout_next_id(struct pfs_store *st, int64_t *id) PF_WUR;
 /* An audit row "rollout.ACTION" about rollout id with after (a JSON object
@@ -122,6 +130,9 @@ typedef int (*pfs_rollout_cb)(void *ctx, const struct pfs_rollout_rec *r);
 /* live_only: scheduled, running, paused, gated, rolling_back. Newest first. */
 int pfs_store_rollout_list(struct pfs_store *st, bool live_only, int limit, pfs_rollout_cb cb,
                            void *ctx) PF_WUR;
+/* The rollouts made inside org_path's subtree ("" or NULL: all). */
+int pfs_store_rollout_list_in(struct pfs_store *st, const char *org_path, bool live_only, int limit,
+                              pfs_rollout_cb cb, void *ctx) PF_WUR;
 /* The stages with their counters; *n set to the number filled. */
 int pfs_store_rollout_stages(struct pfs_store *st, int64_t id,
                              struct pfs_ro_stage_rec out[PFS_RO_STAGES_MAX], size_t *n) PF_WUR;

@@ -21,10 +21,11 @@
  * backend's plans are checked by tests/unit/test_store_search.c, and
  * tests/bench/bench_search.sh times them on a million terminals.
  *
- * scope: the organisation the caller may see. Organisations do not exist yet:
- * NULL means everything and is the only value accepted (any other is
- * PF_EINVAL), so a caller that starts passing one cannot be silently
- * unscoped. One thread only, like the store.
+ * scope: what the caller may see (store_accounts.h's struct pfs_scope, the
+ * one scope rule): NULL, or headquarters' scope, is everything; any other
+ * limits terminals, merchants, alerts and audit rows to the organisation's
+ * subtree (a merchant user: its merchant) inside the same statement, so a
+ * filter cannot reach past it. One thread only, like the store.
  */
 #ifndef PFS_STORE_SEARCH_H
 #define PFS_STORE_SEARCH_H
@@ -35,6 +36,7 @@
 
 #include "pf/error.h"
 #include "store/store.h"
+#include "store/store_accounts.h"
 
 /* --- terminals --- */
 
@@ -46,17 +48,17 @@ enum pfs_search_lock {
 };
 
 struct pfs_search_terminals {
-    const char *scope;         /* NULL: everything (see above) */
-    enum pfs_conn_filter conn; /* online, offline, never seen, revoked */
-    const char *model;         /* exact */
-    const char *fw;            /* running firmware version, exact */
-    const char *fee;           /* running fee-table version, exact */
-    const char *state;         /* lifecycle state name (lifecycle.h), exact */
-    const char *merchant;      /* bound to this merchant id */
-    const char *merchant_name; /* bound to a merchant whose name holds this fragment */
-    const char *region;        /* bound to a merchant of this region */
-    const char *tag;           /* carries this tag */
-    const char *alert;         /* has an open alert of this kind */
+    const struct pfs_scope *scope; /* NULL: everything (see above) */
+    enum pfs_conn_filter conn;     /* online, offline, never seen, revoked */
+    const char *model;             /* exact */
+    const char *fw;                /* running firmware version, exact */
+    const char *fee;               /* running fee-table version, exact */
+    const char *state;             /* lifecycle state name (lifecycle.h), exact */
+    const char *merchant;          /* bound to this merchant id */
+    const char *merchant_name;     /* bound to a merchant whose name holds this fragment */
+    const char *region;            /* bound to a merchant of this region */
+    const char *tag;               /* carries this tag */
+    const char *alert;             /* has an open alert of this kind */
     enum pfs_search_lock lock;
     const char *after; /* keyset: serials above this one; NULL from the start */
     int limit;         /* >= 1 */
@@ -81,14 +83,14 @@ int pfs_store_search_terminals(struct pfs_store *st, const struct pfs_search_ter
 /* --- merchants --- */
 
 struct pfs_search_merchants {
-    const char *scope;   /* NULL: everything */
-    const char *name;    /* fragment of the name, any script; ASCII letters in any case */
-    const char *uscc;    /* unified social credit code, exact (letters in any case) */
-    const char *phone;   /* contact phone, exact */
-    const char *contact; /* contact person, exact */
-    const char *region;  /* exact */
-    int status;          /* enum pfs_merchant_status, or -1: any */
-    const char *after;   /* keyset: the last merchant id of the previous page */
+    const struct pfs_scope *scope; /* NULL: everything */
+    const char *name;              /* fragment of the name, any script; ASCII letters in any case */
+    const char *uscc;              /* unified social credit code, exact (letters in any case) */
+    const char *phone;             /* contact phone, exact */
+    const char *contact;           /* contact person, exact */
+    const char *region;            /* exact */
+    int status;                    /* enum pfs_merchant_status, or -1: any */
+    const char *after;             /* keyset: the last merchant id of the previous page */
     int limit;
 };
 /* The merchant record is struct pfs_merchant (lifecycle/merchant.h). */
@@ -101,10 +103,10 @@ int pfs_store_search_merchants(struct pfs_store *st, const struct pfs_search_mer
 /* --- open alerts --- */
 
 struct pfs_search_alerts {
-    const char *scope;     /* NULL: everything */
-    const char *kind;      /* exact */
-    const char *merchant;  /* of terminals bound to this merchant id */
-    const char *serial;    /* of this terminal */
+    const struct pfs_scope *scope; /* NULL: everything */
+    const char *kind;              /* exact */
+    const char *merchant;          /* of terminals bound to this merchant id */
+    const char *serial;            /* of this terminal */
     int64_t opened_before; /* > 0: opened at or before this time (ms), i.e. at least this old */
     int64_t before;        /* keyset: ids below this one; 0 from the newest */
     int limit;
@@ -123,8 +125,10 @@ int pfs_store_search_alerts(struct pfs_store *st, const struct pfs_search_alerts
 /* --- audit log --- */
 
 struct pfs_search_audit {
-    const char *scope;  /* NULL: everything */
+    const struct pfs_scope
+            *scope;     /* NULL: everything; else rows by its people or about its things */
     const char *actor;  /* exact */
+    const char *org;    /* the actor's organisation name, exact */
     const char *action; /* exact ("terminal.bind") */
     const char *target; /* exact: the serial, merchant id, rollout... the row names */
     const char *serial; /* concerns this terminal (target or reference, as a swap's two) */

@@ -313,7 +313,7 @@ static void updates__upload_work(uv_work_t *w)
 static void updates__upload_after(uv_work_t *w, int status)
 {
     struct updates__job *j = w->data;
-    struct pfs_actor actor = {j->name, j->role};
+    struct pfs_actor actor = {.name = j->name, .role = j->role};
     bool created = false;
     int rc = j->rc;
 
@@ -474,7 +474,7 @@ int pfs_updates_offer_member(struct pfs_updates *u, int64_t rollout, const char 
                              struct pf_error *err)
 {
     char name[32];
-    struct pfs_actor actor = {name, "system"};
+    struct pfs_actor actor = {.name = name, .role = "system"};
 
     snprintf(name, sizeof(name), "rollout/%" PRId64, rollout);
     return updates__offer(u, serial, bundle, deadline_ms, &actor, rollout, out, err);

@@ -30,7 +30,7 @@
 #include "store/store.h"
 #include "store/store_lifecycle.h"
 
-static const struct pfs_actor story_actor = {"olga", "ops"};
+static const struct pfs_actor story_actor = {.name = "olga", .role = "ops"};
 
 static int story_open(const char *dir, struct pfs_store **st, struct pf_error *err)
 {

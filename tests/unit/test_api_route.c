@@ -37,15 +37,19 @@ static void teardown(void)
     pfs_tokens_release(&toks);
 }
 
+/* By enum pfs_role; a merchant is never a tokens-file identity. */
 static const char *const role_auth[] = {"Bearer tok-view", "Bearer tok-sup", "Bearer tok-ops",
-                                        "Bearer tok-appr", "Bearer tok-adm"};
+                                        "Bearer tok-appr", "Bearer tok-adm", NULL};
 
 /* decide() over the real table. */
 static int decide(const char *method, const char *path, const char *auth, struct pfs_api_call *c,
                   struct pfs_api_refusal *no)
 {
+    struct pfs_api_authn authn = {&toks, NULL, NULL};
+    struct pfs_api_cred cred = {auth, NULL, NULL};
+
     memset(no, 0, sizeof(*no));
-    return pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &toks, method, path, auth, c, no);
+    return pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &authn, method, path, &cred, c, no);
 }
 
 static void expect_refused(const char *method, const char *path, const char *auth, int status,
@@ -75,6 +79,7 @@ static void concrete(const char *pattern, char *out, size_t size)
             {"{rollout}", "9"},
             {"{diag}", "d1:x.y_z-0"},
             {"{bundle}", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+            {"{token}", "3"},
     };
     size_t n = 0;
 
@@ -163,6 +168,20 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/rollouts/{rollout}/members/{serial}",
             "GET /v1/rollouts/{rollout}/preview",
             "POST /v1/rollouts/{rollout}/approve",
+            "POST /v1/login",
+            "POST /v1/logout",
+            "GET /v1/me",
+            "POST /v1/me/password",
+            "GET /v1/tokens",
+            "POST /v1/tokens",
+            "POST /v1/tokens/{token}/revoke",
+            "GET /v1/users",
+            "POST /v1/users",
+            "GET /v1/orgs",
+            "POST /v1/orgs",
+            "POST /v1/merchants/{merchant}/org",
+            "GET /v1/support-requests",
+            "POST /v1/support-requests",
             "POST /v1/admin/backup",
     };
     size_t n = sizeof(api) / sizeof(api[0]);
@@ -218,9 +237,17 @@ START_TEST(every_route_resolves_to_itself)
             ck_assert_str_eq(c.name, "");
             continue;
         }
+        if (r->role == PFS_ROLE_MERCHANT) { /* merchant users and the people who help them */
+            ck_assert_int_eq(decide(r->method, path, "Bearer tok-sup", &c, &no), 0);
+            expect_refused(r->method, path, "Bearer tok-view", 403, PF_EPERM, "needs");
+            expect_refused(r->method, path, NULL, 401, PF_EAUTH, "missing bearer token");
+            continue;
+        }
         ck_assert_int_eq(decide(r->method, path, role_auth[r->role], &c, &no), 0);
         ck_assert_int_eq((int)c.role, r->role);
-        if (r->role > PFS_ROLE_VIEWER)
+        if (r->role == PFS_ROLE_ADMIN)
+            expect_refused(r->method, path, "Bearer tok-ops", 403, PF_EPERM, "needs");
+        else if (r->role > PFS_ROLE_VIEWER)
             expect_refused(r->method, path, role_auth[r->role - 1], 403, PF_EPERM, "needs");
         if (r->role == PFS_ROLE_SUPPORT || r->role == PFS_ROLE_OPS ||
             r->role == PFS_ROLE_ADMIN) /* approver only reads */
@@ -324,12 +351,17 @@ START_TEST(missing_or_bad_token_is_401)
     ck_assert_int_eq(decide("GET", "/v1/devices", "bearer   tok-view", &c, &no), 0);
     ck_assert_str_eq(c.name, "vic");
     /* No tokens loaded: everything but /metrics is refused. */
-    ck_assert_int_eq(pfs_api_decide(pfs_api_routes, pfs_api_nroutes, NULL, "GET", "/v1/devices",
-                                    "Bearer tok-ops", &c, &no),
-                     PF_EAUTH);
-    ck_assert_int_eq(
-            pfs_api_decide(pfs_api_routes, pfs_api_nroutes, NULL, "GET", "/metrics", NULL, &c, &no),
-            0);
+    {
+        struct pfs_api_authn none = {NULL, NULL, NULL};
+        struct pfs_api_cred ops = {"Bearer tok-ops", NULL, NULL}, nothing = {NULL, NULL, NULL};
+
+        ck_assert_int_eq(pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &none, "GET",
+                                        "/v1/devices", &ops, &c, &no),
+                         PF_EAUTH);
+        ck_assert_int_eq(pfs_api_decide(pfs_api_routes, pfs_api_nroutes, &none, "GET", "/metrics",
+                                        &nothing, &c, &no),
+                         0);
+    }
 }
 END_TEST
 
@@ -431,18 +463,22 @@ END_TEST
 
 START_TEST(authorize_alone)
 {
-    const struct pfs_token *who = (const void *)1;
+    struct pfs_api_authn authn = {&toks, NULL, NULL};
+    struct pfs_api_cred sup = {"Bearer tok-sup", NULL, NULL}, none = {NULL, NULL, NULL};
+    struct pfs_api_cred bad = {"Bearer x", NULL, NULL};
+    struct pfs_principal who;
     struct pf_error err = {0};
 
-    ck_assert_int_eq(pfs_api_authorize(&toks, "Bearer tok-sup", PFS_ROLE_SUPPORT, &who, &err), 0);
-    ck_assert_str_eq(who->name, "sam");
-    ck_assert_int_eq(pfs_api_authorize(&toks, "Bearer tok-sup", PFS_ROLE_OPS, &who, &err),
-                     PF_EPERM);
-    ck_assert_ptr_null(who);
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &sup, PFS_ROLE_SUPPORT, &who, &err), 0);
+    ck_assert_str_eq(who.name, "sam");
+    ck_assert_str_eq(who.org, "headquarters");
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &sup, PFS_ROLE_OPS, &who, &err), PF_EPERM);
+    ck_assert_str_eq(who.name, "");
     ck_assert_str_eq(err.msg, "role support may not do this (needs ops)");
-    ck_assert_int_eq(pfs_api_authorize(&toks, NULL, PFS_ROLE_VIEWER, &who, &err), PF_EAUTH);
-    ck_assert_ptr_null(who);
-    ck_assert_int_eq(pfs_api_authorize(&toks, "Bearer x", PFS_ROLE_VIEWER, &who, &err), PF_EAUTH);
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &none, PFS_ROLE_VIEWER, &who, &err),
+                     PF_EAUTH);
+    ck_assert_str_eq(who.name, "");
+    ck_assert_int_eq(pfs_api_authorize(&authn, "GET", &bad, PFS_ROLE_VIEWER, &who, &err), PF_EAUTH);
     ck_assert_str_eq(err.msg, "bad token");
 }
 END_TEST

@@ -244,11 +244,11 @@ static const struct table_case {
             "history (oldest first):\n"
             "  none\n"},
         {"audit", pfc_render_audit,
-         "{\"audit\":[{\"id\":10,\"ts_ms\":1799999000000,\"actor\":\"alice\",\"role\":\"ops\",\"action\":\"merchant.approve\",\"target\":\"M1\"},{\"id\":9,\"ts_ms\":0},{\"id\":8,\"ts_ms\":1799900000000.0,\"target\":[\"a\"]}],\"next\":9}",
-            "ID  WHEN                     WHO    ROLE  ACTION            TARGET\n"
-            "10  2027-01-15 07:43:20 UTC  alice  ops   merchant.approve  M1\n"
-            " 9  -                        -      -     -                 -\n"
-            " 8  2027-01-14 04:13:20 UTC  -      -     -                 a\n"
+         "{\"audit\":[{\"id\":10,\"ts_ms\":1799999000000,\"actor\":\"alice\",\"role\":\"ops\",\"org\":\"agentA\",\"addr\":\"10.0.0.7\",\"action\":\"merchant.approve\",\"target\":\"M1\"},{\"id\":9,\"ts_ms\":0},{\"id\":8,\"ts_ms\":1799900000000.0,\"target\":[\"a\"]}],\"next\":9}",
+            "ID  WHEN                     WHO    ROLE  ORG     FROM      ACTION            TARGET\n"
+            "10  2027-01-15 07:43:20 UTC  alice  ops   agentA  10.0.0.7  merchant.approve  M1\n"
+            " 9  -                        -      -     -       -         -                 -\n"
+            " 8  2027-01-14 04:13:20 UTC  -      -     -       -         -                 a\n"
             "older rows: --before 9\n"},
         {"audit_empty", pfc_render_audit,
          "{\"audit\":[]}",

@@ -27,8 +27,8 @@
 
 static char dir[256];
 static char dbpath[300];
-static const struct pfs_actor ops = {"alice", "ops"};
-static const struct pfs_actor sup = {"sam", "support"};
+static const struct pfs_actor ops = {.name = "alice", .role = "ops"};
+static const struct pfs_actor sup = {.name = "sam", .role = "support"};
 
 static void setup(void)
 {

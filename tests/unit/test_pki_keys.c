@@ -514,6 +514,10 @@ START_TEST(api_token_line_and_digest)
             1);
     ck_assert_str_eq(token, "");
     ck_assert_int_eq(
+            run_capture(token, "api-token", "--name", "bob", "--role", "merchant", "--file", file),
+            1);
+    ck_assert_str_eq(token, "");
+    ck_assert_int_eq(
             run_capture(token, "api-token", "--name", "bob", "--role", "root", "--file", file), 1);
     ck_assert_str_eq(token, "");
     ck_assert_int_eq(

@@ -22,7 +22,7 @@
 
 static char dir[256];
 static char dbpath[300];
-static const struct pfs_actor ops = {"alice", "ops"};
+static const struct pfs_actor ops = {.name = "alice", .role = "ops"};
 static const char bundle_a[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 static const char bundle_f[] = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 

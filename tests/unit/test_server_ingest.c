@@ -23,7 +23,7 @@
 static char dir[256];
 static char dbpath[300];
 static int64_t now_ms = 1800000000000;
-static const struct pfs_actor ops = {"alice", "ops"};
+static const struct pfs_actor ops = {.name = "alice", .role = "ops"};
 static const struct pfs_log quiet = {PFS_LOG_ERROR};
 
 static int64_t test_wall(void *ctx)

@@ -117,6 +117,10 @@ START_TEST(bad_lines)
         const char *where;
     } cases[] = {
             {"alice ops\n", PF_EPARSE, "t:1:"},
+            /* A merchant is a user of one merchant: never a tokens-file identity. */
+            {"# ok\nalice merchant "
+             "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
+             PF_EPARSE, "t:2:"},
             {"# ok\nalice root 0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8\n",
              PF_EPARSE, "t:2:"},
             {"alice ops 0E5751C026E543B2E8AB2EB06099DAA1D1E5DF47778F7787FAAB45CDF12FE3A8\n",

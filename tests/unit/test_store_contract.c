@@ -81,8 +81,8 @@ static int contract__nbuilt;
 static const struct contract_backend *B; /* the backend of the running case */
 static char where[300];
 static struct pfs_store *st;
-static const struct pfs_actor ops = {"olga", "ops"};
-static const struct pfs_actor sup = {"sam", "support"};
+static const struct pfs_actor ops = {.name = "olga", .role = "ops"};
+static const struct pfs_actor sup = {.name = "sam", .role = "support"};
 
 static void up(int i)
 {

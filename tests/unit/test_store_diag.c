@@ -22,7 +22,7 @@ static void setup(void)
     struct pf_error err = {0};
     char path[300];
     struct pfs_device d;
-    struct pfs_actor ops = {"ops", "ops"};
+    struct pfs_actor ops = {.name = "ops", .role = "ops"};
 
     pf_test_tmpdir(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/s.db", dir);
@@ -43,7 +43,7 @@ static void teardown(void)
 static void create(const char *id, int64_t deadline)
 {
     struct pfs_diag_rec r;
-    struct pfs_actor who = {"alice", "support"};
+    struct pfs_actor who = {.name = "alice", .role = "support"};
     struct pf_error err = {0};
 
     memset(&r, 0, sizeof(r));

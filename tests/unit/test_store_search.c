@@ -2,7 +2,7 @@
  * test_store_search.c - store_search.h on the SQLite backend: every filter
  * finds what it should and nothing else (Chinese merchant names included),
  * pages follow one another without a gap or a repeat, the organisation scope
- * is refused until organisations exist, and every query's first page is read
+ * limits every search, and every query's first page is read
  * through an index (EXPLAIN QUERY PLAN names the index migration 014 made,
  * so dropping one fails here).
  */
@@ -20,7 +20,7 @@
 static char dir[256];
 static char path[320];
 static struct pfs_store *st;
-static const struct pfs_actor ops = {"ops-token", "ops"};
+static const struct pfs_actor ops = {.name = "ops-token", .role = "ops"};
 
 static void up(void)
 {
@@ -444,19 +444,49 @@ START_TEST(alerts_and_audit)
 }
 END_TEST
 
-START_TEST(scope_refused)
+/* The scope rule (store_scope.h) inside each search: an organisation with
+ * nothing beneath it finds nothing whatever the filters; a merchant user's
+ * scope finds that merchant's only; headquarters' scope finds what NULL does. */
+START_TEST(scope_applied)
 {
-    struct pfs_search_terminals t = {.scope = "org-1", .limit = 1};
-    struct pfs_search_merchants m = {.scope = "org-1", .status = -1, .limit = 1};
-    struct pfs_search_alerts a = {.scope = "org-1", .limit = 1};
-    struct pfs_search_audit u = {.scope = "org-1", .limit = 1};
+    struct pfs_scope none = {"/1/99/", ""}, shop = {"/1/", "M-SZ-1"}, hq = {"/1/", ""};
+    struct pfs_search_alerts a = {.scope = &none, .limit = 100};
+    struct pfs_search_audit u = {.scope = &none, .limit = 100};
+    char all[4096];
     bool more;
 
     up();
-    ck_assert_int_eq(pfs_store_search_terminals(st, &t, term_cb, NULL, &more), PF_EINVAL);
-    ck_assert_int_eq(pfs_store_search_merchants(st, &m, merchant_cb, NULL, &more), PF_EINVAL);
-    ck_assert_int_eq(pfs_store_search_alerts(st, &a, alert_cb, NULL, &more), PF_EINVAL);
-    ck_assert_int_eq(pfs_store_search_audit(st, &u, audit_cb, NULL, &more), PF_EINVAL);
+    fleet();
+    ck_assert_str_eq(terms((struct pfs_search_terminals){.scope = &none}), "");
+    ck_assert_str_eq(terms((struct pfs_search_terminals){.scope = &none, .model = "PX-500"}), "");
+    ck_assert_str_eq(merchants((struct pfs_search_merchants){.scope = &none, .status = -1}), "");
+    ck_assert_str_eq(
+            merchants((struct pfs_search_merchants){.scope = &none, .name = "面馆", .status = -1}),
+            "");
+    found[0] = '\0';
+    ck_assert_int_eq(pfs_store_search_alerts(st, &a, alert_cb, NULL, &more), 0);
+    ck_assert_int_eq(pfs_store_search_audit(st, &u, audit_cb, NULL, &more), 0);
+    ck_assert_str_eq(found, "");
+
+    ck_assert_str_eq(terms((struct pfs_search_terminals){.scope = &shop}), "T1,T2");
+    ck_assert_str_eq(terms((struct pfs_search_terminals){.scope = &shop, .merchant = "M-SZ-2"}),
+                     "");
+    ck_assert_str_eq(
+            merchants((struct pfs_search_merchants){.scope = &shop, .name = "面馆", .status = -1}),
+            "M-SZ-1");
+    found[0] = '\0';
+    a.scope = &shop;
+    ck_assert_int_eq(pfs_store_search_alerts(st, &a, alert_cb, NULL, &more), 0);
+    ck_assert_str_eq(found, "T2/paper_out");
+    found[0] = '\0';
+    u = (struct pfs_search_audit){.scope = &shop, .target = "M-XJ-1", .limit = 100};
+    ck_assert_int_eq(pfs_store_search_audit(st, &u, audit_cb, NULL, &more), 0);
+    ck_assert_str_eq(found, "");
+
+    snprintf(all, sizeof(all), "%s", terms((struct pfs_search_terminals){0}));
+    ck_assert_str_eq(terms((struct pfs_search_terminals){.scope = &hq}), all);
+    snprintf(all, sizeof(all), "%s", merchants((struct pfs_search_merchants){.status = -1}));
+    ck_assert_str_eq(merchants((struct pfs_search_merchants){.scope = &hq, .status = -1}), all);
     down();
 }
 END_TEST
@@ -539,7 +569,7 @@ static Suite *suite(void)
     tcase_add_test(tc, terminal_pages);
     tcase_add_test(tc, terminal_dense_walk);
     tcase_add_test(tc, alerts_and_audit);
-    tcase_add_test(tc, scope_refused);
+    tcase_add_test(tc, scope_applied);
     tcase_add_test(tc, plans);
     suite_add_tcase(s, tc);
     return s;

@@ -13,7 +13,7 @@
 
 static char dir[256];
 static char dbpath[300];
-static const struct pfs_actor ops = {"alice", "ops"};
+static const struct pfs_actor ops = {.name = "alice", .role = "ops"};
 
 static void setup(void)
 {

@@ -16,6 +16,7 @@
 
 #include "store/record_json.h"
 #include "store/sqlite/store_lifecycle_internal.h"
+#include "store/sqlite/store_scope.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
@@ -349,7 +350,7 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, 
     char sql[4096];
     size_t n;
     sqlite3_stmt *s;
-    const char *binds[4];
+    const char *binds[6];
     int nb = 0, rows = 0, rc = 0, step;
     bool seen_only, by_alert;
     const char *key, *from;
@@ -410,6 +411,21 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, 
                               " AND a.kind = ?%d AND a.closed_ms IS NULL)",
                               nb + 1);
         binds[nb++] = f->alert;
+    }
+    if (!pfs_scope_all(f->scope)) {
+        char p[8], m[8];
+
+        snprintf(p, sizeof(p), "?%d", nb + 1);
+        snprintf(m, sizeof(m), "?%d", nb + 2);
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+                              " AND EXISTS (SELECT 1 FROM terminals sc_t JOIN merchants sc_m"
+                              " ON sc_m.id = sc_t.merchant_id JOIN orgs sc_o ON sc_o.id ="
+                              " sc_m.org_id WHERE sc_t.serial = d.serial AND"
+                              " substr(sc_o.path, 1, length(%s)) = %s AND (%s IS NULL OR"
+                              " sc_t.merchant_id = %s))",
+                              p, p, m, m);
+        binds[nb++] = f->scope->path;
+        binds[nb++] = f->scope->merchant[0] ? f->scope->merchant : NULL;
     }
     if (f->after) {
         n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND %s.serial > ?%d", key, nb + 1);
@@ -499,16 +515,24 @@ int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs
 
 int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb cb, void *ctx)
 {
+    return pfs_store_alerts_in(st, NULL, serial, cb, ctx);
+}
+
+int pfs_store_alerts_in(struct pfs_store *st, const struct pfs_scope *scope, const char *serial,
+                        pfs_alert_cb cb, void *ctx)
+{
     sqlite3_stmt *s;
     struct pfs_alert a;
     int rc = 0, step;
 
     if (sqlite3_prepare_v2(st->db,
                            "SELECT serial, kind, opened_ms, detail FROM alerts WHERE closed_ms"
-                           " IS NULL AND (?1 IS NULL OR serial = ?1) ORDER BY serial, kind",
+                           " IS NULL AND (?1 IS NULL OR serial = ?1) AND " PFS_SQLITE_SCOPE_TERM(
+                                   "alerts.serial", "?2", "?3") " ORDER BY serial, kind",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     pfs_sqlite_bind_text(s, 1, serial);
+    pfs_sqlite_bind_scope(s, 2, 3, scope);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&a, 0, sizeof(a));
         pfs_sqlite_col_text(s, 0, a.serial, sizeof(a.serial));
@@ -525,14 +549,17 @@ int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb
     return rc;
 }
 
-static int devices__groups(struct pfs_store *st, const char *group, const char *sql,
-                           pfs_group_cb cb, void *ctx)
+/* One group of the summary; the scope (if any) binds at ?1 and ?2. */
+static int devices__groups(struct pfs_store *st, const struct pfs_scope *scope, const char *group,
+                           const char *sql, pfs_group_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0, step;
 
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
+    if (scope)
+        pfs_sqlite_bind_scope(s, 1, 2, scope);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const unsigned char *k = sqlite3_column_text(s, 0);
 
@@ -543,6 +570,54 @@ static int devices__groups(struct pfs_store *st, const char *group, const char *
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         rc = PF_EIO;
     sqlite3_finalize(s);
+    return rc;
+}
+
+/* The summary of the terminals inside a scope: counted row by row, where
+ * headquarters' summary reads the counts kept per model and status. */
+static int devices__summary_scoped(struct pfs_store *st, const struct pfs_scope *scope,
+                                   struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = PF_EIO;
+
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT count(*), coalesce(sum(d.status = 'revoked'), 0),"
+                           " coalesce(sum(d.status = 'registered' AND s.online = 1), 0),"
+                           " coalesce(sum(d.status = 'registered' AND s.online = 0), 0)"
+                           " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial"
+                           " WHERE " PFS_SQLITE_SCOPE_TERM("d.serial", "?1", "?2"),
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    pfs_sqlite_bind_scope(s, 1, 2, scope);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        sum->total = sqlite3_column_int64(s, 0);
+        sum->revoked = sqlite3_column_int64(s, 1);
+        sum->online = sqlite3_column_int64(s, 2);
+        sum->offline = sqlite3_column_int64(s, 3);
+        sum->never_seen = sum->total - sum->revoked - sum->online - sum->offline;
+        rc = 0;
+    }
+    sqlite3_finalize(s);
+    if (rc || !cb)
+        return rc;
+    rc = devices__groups(
+            st, scope, "alerts",
+            "SELECT kind, count(*) FROM alerts WHERE closed_ms IS NULL AND " PFS_SQLITE_SCOPE_TERM(
+                    "alerts.serial", "?1", "?2") " GROUP BY kind ORDER BY kind",
+            cb, ctx);
+    if (!rc)
+        rc = devices__groups(st, scope, "models",
+                             "SELECT model, count(*) FROM devices d WHERE " PFS_SQLITE_SCOPE_TERM(
+                                     "d.serial", "?1", "?2") " GROUP BY model ORDER BY model",
+                             cb, ctx);
+    if (!rc)
+        rc = devices__groups(st, scope, "firmware",
+                             "SELECT s.fw_version, count(*) FROM device_state s CROSS JOIN"
+                             " devices d ON d.serial = s.serial WHERE s.fw_version IS NOT NULL"
+                             " AND d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
+                                     "d.serial", "?1", "?2") " GROUP BY s.fw_version ORDER BY 1",
+                             cb, ctx);
     return rc;
 }
 
@@ -574,10 +649,18 @@ int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
 
 int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
 {
+    return pfs_store_summary_in(st, NULL, sum, cb, ctx);
+}
+
+int pfs_store_summary_in(struct pfs_store *st, const struct pfs_scope *scope,
+                         struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
+{
     sqlite3_stmt *s;
     int rc;
 
     memset(sum, 0, sizeof(*sum));
+    if (!pfs_scope_all(scope))
+        return devices__summary_scoped(st, scope, sum, cb, ctx);
     /* Registry counts from the status index; connection counts from the (much
      * smaller) set of terminals ever seen. */
     if (sqlite3_prepare_v2(st->db, "SELECT status, sum(n) FROM device_counts GROUP BY status", -1,
@@ -609,17 +692,17 @@ int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_c
     sqlite3_finalize(s);
     if (rc || !cb)
         return rc;
-    rc = devices__groups(st, "alerts",
+    rc = devices__groups(st, NULL, "alerts",
                          "SELECT kind, count(*) FROM alerts WHERE closed_ms IS NULL GROUP BY kind"
                          " ORDER BY kind",
                          cb, ctx);
     if (!rc)
         rc = devices__groups(
-                st, "models",
+                st, NULL, "models",
                 "SELECT model, sum(n) FROM device_counts GROUP BY model ORDER BY model", cb, ctx);
     if (!rc)
         rc = devices__groups(
-                st, "firmware",
+                st, NULL, "firmware",
                 "SELECT s.fw_version, count(*) FROM device_state s CROSS JOIN devices d"
                 " ON d.serial = s.serial WHERE s.fw_version IS NOT NULL AND"
                 " d.status = 'registered' GROUP BY s.fw_version ORDER BY 1",

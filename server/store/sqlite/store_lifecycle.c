@@ -21,7 +21,7 @@
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
-const struct pfs_actor life__system = {"posfleetd", "system"};
+const struct pfs_actor life__system = {.name = "posfleetd", .role = "system"};
 
 /* --- plumbing --- */
 

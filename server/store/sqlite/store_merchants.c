@@ -5,6 +5,7 @@
  * store/record_json.h.
  */
 #include "store/sqlite/store_lifecycle_internal.h"
+#include "store/sqlite/store_scope.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,20 +73,30 @@ out_end:
 int pfs_store_merchant_list(struct pfs_store *st, int status, const char *after, int limit,
                             pfs_merchant_cb cb, void *ctx, bool *more)
 {
+    return pfs_store_merchant_list_in(st, NULL, status, after, limit, cb, ctx, more);
+}
+
+int pfs_store_merchant_list_in(struct pfs_store *st, const struct pfs_scope *scope, int status,
+                               const char *after, int limit, pfs_merchant_cb cb, void *ctx,
+                               bool *more)
+{
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_merchant m;
     sqlite3_stmt *s;
     int n = 0, rc = 0, step;
 
     *more = false;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " LIFE_MERCHANT_COLS " FROM merchants WHERE (?1 IS NULL OR"
-                           " status = ?1) AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+                db,
+                "SELECT " LIFE_MERCHANT_COLS " FROM merchants WHERE (?1 IS NULL OR"
+                " status = ?1) AND (?2 IS NULL OR id > ?2) AND " PFS_SQLITE_SCOPE_MERCHANT(
+                        "merchants.id", "?4", "?5") " ORDER BY id LIMIT ?3",
+                -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     life__bind_text(s, 1, status >= 0 ? pfs_merchant_status_names[status] : NULL);
     life__bind_text(s, 2, after);
     sqlite3_bind_int(s, 3, limit + 1);
+    pfs_sqlite_bind_scope(s, 4, 5, scope);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (n == limit) {
             *more = true;

@@ -5,6 +5,7 @@
  * history and the audit search.
  */
 #include "store/sqlite/store_lifecycle_internal.h"
+#include "store/sqlite/store_scope.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,14 +189,27 @@ out_end:
 int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, int limit,
                           pfs_repair_view_cb cb, void *ctx)
 {
+    return pfs_store_repair_list_in(st, NULL, serial, state, limit, cb, ctx);
+}
+
+int pfs_store_repair_list_in(struct pfs_store *st, const struct pfs_scope *scope,
+                             const char *serial, int state, int limit, pfs_repair_view_cb cb,
+                             void *ctx)
+{
     sqlite3 *db = pfs_store_sqlite_db(st);
-    char sql[sizeof(LIFE_REPAIR_VIEW) + 200];
+    char sql[sizeof(LIFE_REPAIR_VIEW) + 1000];
     sqlite3_stmt *s;
     int rc = 0, step;
 
+    /* A repair is its merchant's when it has one (the terminal may have been
+     * swapped out and unbound since), else its terminal's. */
     snprintf(sql, sizeof(sql),
              "%s WHERE (?1 IS NULL OR serial = ?1) AND (?2 IS NULL OR state = ?2) AND"
-             " (?3 = 0 OR closed_ms IS NULL) ORDER BY id DESC LIMIT ?4",
+             " (?3 = 0 OR closed_ms IS NULL) AND (CASE WHEN merchant_id IS NOT NULL "
+             "THEN " PFS_SQLITE_SCOPE_MERCHANT(
+                     "merchant_id", "?5",
+                     "?6") " ELSE " PFS_SQLITE_SCOPE_TERM("serial", "?5",
+                                                          "?6") " END) ORDER BY id DESC LIMIT ?4",
              LIFE_REPAIR_VIEW);
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
@@ -203,6 +217,7 @@ int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, i
     life__bind_text(s, 2, state >= 0 ? pfs_repair_state_names[state] : NULL);
     sqlite3_bind_int(s, 3, state == -2);
     sqlite3_bind_int(s, 4, limit);
+    pfs_sqlite_bind_scope(s, 5, 6, scope);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         struct pfs_repair_view v;
 

@@ -19,6 +19,7 @@
 #include "rollouts/rollout_plan.h"
 #include "store/record_json.h"
 #include "store/sqlite/store_rollouts_internal.h"
+#include "store/sqlite/store_scope.h"
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
@@ -145,6 +146,16 @@ done:
     " LEFT JOIN terminals t ON t.serial = d.serial"                                                \
     " LEFT JOIN merchants m ON m.id = t.merchant_id"
 
+/* A terminal of the organisation whose path is bound at ?8 (NULL: any): the
+ * one scope rule of store_scope.h, without a merchant. */
+#define RO__IN PFS_SQLITE_SCOPE_TERM("d.serial", "?8", "?9")
+
+static void ro__bind_org(sqlite3_stmt *s, const char *org_path)
+{
+    if (org_path && *org_path)
+        sqlite3_bind_text(s, 8, org_path, -1, SQLITE_STATIC);
+}
+
 /* Hands the candidates of s (RO__FULL_SQL's columns) to the rule; resets s. */
 static int ro__cohort_rows(sqlite3 *db, sqlite3_stmt *s, const struct pfs_ro_cohort_rule *r,
                            struct pfs_ro_cohort *co, struct pf_error *err)
@@ -172,18 +183,19 @@ static int ro__cohort_rows(sqlite3 *db, sqlite3_stmt *s, const struct pfs_ro_coh
 
 /* Every field a rule may ask about, one joined row per device (registered
  * after since_ms when it is >= 0), in serial order. */
-static int ro__cohort_full(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
+static int ro__cohort_full(sqlite3 *db, const struct pfs_ro_cohort_rule *r, const char *org_path,
                            struct pfs_ro_cohort *co, struct pf_error *err)
 {
     sqlite3_stmt *s;
     int rc;
 
     if ((rc = pfs_store_ro_prepare(db,
-                                   RO__FULL_SQL " WHERE ?1 < 0 OR d.created_ms > ?1"
+                                   RO__FULL_SQL " WHERE (?1 < 0 OR d.created_ms > ?1) AND " RO__IN
                                                 " ORDER BY d.serial",
                                    &s, err)))
         return rc;
     sqlite3_bind_int64(s, 1, r->since_ms);
+    ro__bind_org(s, org_path);
     rc = ro__cohort_rows(db, s, r, co, err);
     sqlite3_finalize(s);
     return rc;
@@ -191,15 +203,16 @@ static int ro__cohort_full(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
 
 /* The same for an explicit list of serials: one lookup per serial of the
  * (sorted) list rather than a scan of the whole registry. */
-static int ro__cohort_listed(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
+static int ro__cohort_listed(sqlite3 *db, const struct pfs_ro_cohort_rule *r, const char *org_path,
                              struct pfs_ro_cohort *co, struct pf_error *err)
 {
     const struct pfs_ro__values *v = &r->filters[PFS_RO_SERIALS];
     sqlite3_stmt *s;
     int rc = 0;
 
-    if ((rc = pfs_store_ro_prepare(db, RO__FULL_SQL " WHERE d.serial = ?1", &s, err)))
+    if ((rc = pfs_store_ro_prepare(db, RO__FULL_SQL " WHERE d.serial = ?1 AND " RO__IN, &s, err)))
         return rc;
+    ro__bind_org(s, org_path);
     for (size_t i = 0; !rc && i < v->n; i++) {
         if (i && strcmp(v->v[i], v->v[i - 1]) == 0)
             continue; /* listed twice */
@@ -212,7 +225,7 @@ static int ro__cohort_listed(sqlite3 *db, const struct pfs_ro_cohort_rule *r,
 
 /* The cohort of definition d for bundle b (rollout_plan.h decides who). */
 static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
-                             const struct pfs_bundle_rec *b, int64_t since_ms,
+                             const struct pfs_bundle_rec *b, int64_t since_ms, const char *org_path,
                              struct pfs_ro_cohort *co, struct pf_error *err)
 {
     struct pfs_ro_target t = {b->kind, b->version, b->models, b->hw_revs};
@@ -222,11 +235,11 @@ static int ro__cohort_select(sqlite3 *db, const struct pfs_ro_def *d,
     if ((rc = pfs_ro_cohort_rule_init(&r, d, &t, since_ms, err)))
         return rc;
     if (r.filters[PFS_RO_SERIALS].set)
-        rc = ro__cohort_listed(db, &r, co, err);
-    else if (pfs_ro_cohort_rule_light(&r))
+        rc = ro__cohort_listed(db, &r, org_path, co, err);
+    else if (pfs_ro_cohort_rule_light(&r) && !(org_path && *org_path))
         rc = ro__cohort_light(db, &r, co, err);
     else
-        rc = ro__cohort_full(db, &r, co, err);
+        rc = ro__cohort_full(db, &r, org_path, co, err);
     pfs_ro_cohort_rule_release(&r);
     return rc;
 }
@@ -352,6 +365,10 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     struct timespec t0;
     const char *kind = pf_bundle_kind_names[b->kind];
     char *after = NULL;
+    /* An actor below headquarters makes a rollout of its organisation. */
+    const char *org = actor && actor->org_path && strcmp(actor->org_path, PFS_HQ_ORG_PATH) != 0
+                              ? actor->org_path
+                              : NULL;
     int rc;
 
     memset(stats, 0, sizeof(*stats));
@@ -361,25 +378,25 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     rc = pfs_store_sql_run(db,
                            "INSERT INTO rollouts (name, bundle, kind, version, definition, state,"
                            " stage, start_ms, deadline_ms, join_ms, created_ms, updated_ms, actor,"
-                           " pause_reason, pause_detail, pause_by, pause_ms)"
+                           " pause_reason, pause_detail, pause_by, pause_ms, org_path)"
                            " VALUES (?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?9,?9,?10,?11,?12,"
                            " CASE WHEN ?11 IS NULL THEN NULL ELSE ?10 END,"
-                           " CASE WHEN ?11 IS NULL THEN NULL ELSE ?9 END)",
-                           "SSSSSSiiiSss", d->name, b->id, kind, b->version, def_json,
+                           " CASE WHEN ?11 IS NULL THEN NULL ELSE ?9 END, ?13)",
+                           "SSSSSSiiiSsss", d->name, b->id, kind, b->version, def_json,
                            d->awaiting_approval   ? "paused"
                            : d->start_ms > now_ms ? "scheduled"
                                                   : "running",
                            d->start_ms, d->deadline_ms, now_ms,
                            actor && actor->name ? actor->name : "-",
                            d->awaiting_approval ? PFS_RO_APPROVAL : "",
-                           d->awaiting_approval ? "waits for an approver" : "");
+                           d->awaiting_approval ? "waits for an approver" : "", org ? org : "");
     if (rc) {
         pf_error_set(err, rc, "store: rollout: %s", sqlite3_errmsg(db));
         goto out;
     }
     *id = sqlite3_last_insert_rowid(db);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((rc = ro__cohort_select(db, d, b, -1, &co, err)))
+    if ((rc = ro__cohort_select(db, d, b, -1, org, &co, err)))
         goto out;
     stats->cohort = (int64_t)co.n;
     stats->select_ms = ro__ms_since(&t0);
@@ -450,12 +467,20 @@ out:
 
 int pfs_store_rollout_scan(struct pfs_store *st, pfs_ro_candidate_cb cb, void *ctx)
 {
+    return pfs_store_rollout_scan_in(st, NULL, cb, ctx);
+}
+
+int pfs_store_rollout_scan_in(struct pfs_store *st, const char *org_path, pfs_ro_candidate_cb cb,
+                              void *ctx)
+{
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
     int rc;
 
-    if ((rc = pfs_store_ro_prepare(db, RO__FULL_SQL_TZ " ORDER BY d.serial", &s, NULL)))
+    if ((rc = pfs_store_ro_prepare(db, RO__FULL_SQL_TZ " WHERE " RO__IN " ORDER BY d.serial", &s,
+                                   NULL)))
         return rc;
+    ro__bind_org(s, org_path);
     for (;;) {
         int step = sqlite3_step(s);
 
@@ -596,7 +621,7 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
         return rc;
     if ((rc = pfs_sqlite_begin(st, now_ms, NULL)))
         return rc;
-    rc = ro__cohort_select(db, &r->def, &b, r->join_ms, &co, NULL);
+    rc = ro__cohort_select(db, &r->def, &b, r->join_ms, r->org_path, &co, NULL);
     pfs_store_ro_rows_view(&co, &c);
     if (!rc)
         rc = ro__previous(db, r->kind, &co, &c, NULL);

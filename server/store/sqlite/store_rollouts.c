@@ -51,7 +51,7 @@ int pfs_store_ro_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct 
 #define RO__COLS                                                                                   \
     "id, name, bundle, kind, version, definition, state, stage, start_ms, deadline_ms,"            \
     " pause_reason, pause_detail, pause_by, pause_ms, base, join_ms, created_ms, updated_ms,"      \
-    " actor"
+    " actor, coalesce(org_path, '')"
 
 static int ro__read(sqlite3_stmt *s, struct pfs_rollout_rec *r)
 {
@@ -88,6 +88,7 @@ static int ro__read(sqlite3_stmt *s, struct pfs_rollout_rec *r)
     r->created_ms = sqlite3_column_int64(s, 16);
     r->updated_ms = sqlite3_column_int64(s, 17);
     pfs_store_ro_col(s, 18, r->actor, sizeof(r->actor));
+    pfs_store_ro_col(s, 19, r->org_path, sizeof(r->org_path));
     def = json_loads((const char *)sqlite3_column_text(s, 5), 0, NULL);
     rc = def ? pfs_ro_def_parse(def, 0, &r->def, &err) : PF_EPARSE;
     json_decref(def);
@@ -117,18 +118,29 @@ int pfs_store_rollout_get(struct pfs_store *st, int64_t id, struct pfs_rollout_r
 int pfs_store_rollout_list(struct pfs_store *st, bool live_only, int limit, pfs_rollout_cb cb,
                            void *ctx)
 {
+    return pfs_store_rollout_list_in(st, NULL, live_only, limit, cb, ctx);
+}
+
+/* A rollout inside the subtree bound at ?2 (NULL: all); headquarters' have no path. */
+#define RO__IN_ORG "(?2 IS NULL OR (org_path IS NOT NULL AND substr(org_path, 1, length(?2)) = ?2))"
+
+int pfs_store_rollout_list_in(struct pfs_store *st, const char *org_path, bool live_only, int limit,
+                              pfs_rollout_cb cb, void *ctx)
+{
     sqlite3_stmt *s;
     int rc = 0;
 
     if (sqlite3_prepare_v2(pfs_store_sqlite_db(st),
                            live_only ? "SELECT " RO__COLS
                                        " FROM rollouts WHERE state IN " PFS_STORE_RO_LIVE_SQL
-                                       " ORDER BY id DESC LIMIT ?1"
-                                     : "SELECT " RO__COLS
-                                       " FROM rollouts ORDER BY id DESC LIMIT ?1",
+                                       " AND " RO__IN_ORG " ORDER BY id DESC LIMIT ?1"
+                                     : "SELECT " RO__COLS " FROM rollouts WHERE " RO__IN_ORG
+                                       " ORDER BY id DESC LIMIT ?1",
                            -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
     sqlite3_bind_int(s, 1, limit);
+    if (org_path && *org_path)
+        sqlite3_bind_text(s, 2, org_path, -1, SQLITE_STATIC);
     while (!rc && sqlite3_step(s) == SQLITE_ROW) {
         struct pfs_rollout_rec r;
 

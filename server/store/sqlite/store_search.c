@@ -28,6 +28,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/merchant.h"
 #include "store/sqlite/store_lifecycle_internal.h"
+#include "store/sqlite/store_scope.h"
 #include "store/sqlite/store_sqlite_internal.h"
 
 /* Terminals a driving filter may match before the registry walk is cheaper:
@@ -36,6 +37,11 @@
 /* Merchants a region or name may match and still drive a terminal search. */
 #define SEARCH_MERCHANTS_MAX 1000
 #define SEARCH_BINDS         24
+/* The scope's two parameters (store_scope.h), past every filter's. */
+#define SEARCH_SCOPE_P  "?31"
+#define SEARCH_SCOPE_M  "?32"
+#define SEARCH_SCOPE_IP 31
+#define SEARCH_SCOPE_IM 32
 /* LIFE_MERCHANT_COLS of merchants m, in life__merchant_read's order. */
 #define SEARCH_MERCHANT_COLS                                                                       \
     "m.id, m.name, m.uscc, m.mcc, m.address, m.contact_name, m.contact_phone, m.tz,"               \
@@ -46,6 +52,7 @@ struct search__sql {
     size_t n;
     bool overflow;
     int nb;
+    const struct pfs_scope *scope; /* bound at SEARCH_SCOPE_P/M when set */
     struct {
         const char *s; /* NULL: the number */
         int64_t i;
@@ -109,7 +116,20 @@ static int search__prepare(sqlite3 *db, const struct search__sql *q, const char 
         else
             sqlite3_bind_int64(*s, i + 1, q->b[i].i);
     }
+    if (q->scope)
+        pfs_sqlite_bind_scope(*s, SEARCH_SCOPE_IP, SEARCH_SCOPE_IM, q->scope);
     return 0;
+}
+
+/* The scope rule (store_scope.h) for a search: nothing when scope filters
+ * nothing, so headquarters' pages keep their plans; else the rule's text with
+ * its parameters bound by search__prepare. */
+static void search__scope(struct search__sql *q, const struct pfs_scope *scope, const char *rule)
+{
+    if (pfs_scope_all(scope))
+        return;
+    q->scope = scope;
+    search__add(q, " AND %s", rule);
 }
 
 /* The number of UTF-8 characters of s. */
@@ -337,8 +357,6 @@ static int search__term_sql(sqlite3 *db, const struct pfs_search_terminals *q,
     int64_t best_n = SEARCH_DRIVE_MAX, n;
     bool need_t, need_m, need_s;
 
-    if (q->scope)
-        return PF_EINVAL;
     if (q->limit < 1 || (unsigned)q->conn > PFS_FILTER_REVOKED)
         return PF_EINVAL;
     if (q->merchant_name && search__frag(q->merchant_name, frag))
@@ -382,6 +400,7 @@ static int search__term_sql(sqlite3 *db, const struct pfs_search_terminals *q,
     if (need_s)
         search__add(s, " LEFT JOIN device_state s ON s.serial = d.serial");
     search__add(s, " WHERE d.serial > ?%d", pa);
+    search__scope(s, q->scope, PFS_SQLITE_SCOPE_TERM("d.serial", SEARCH_SCOPE_P, SEARCH_SCOPE_M));
     search__add(s, "%s", search__conn_sql[q->conn]);
     if (q->model)
         search__add(s, " AND +d.model = ?%d", search__text(s, q->model));
@@ -486,7 +505,7 @@ static int search__merchant_sql(const struct pfs_search_merchants *q, struct sea
 {
     const char *key;
 
-    if (q->scope || q->limit < 1)
+    if (q->limit < 1)
         return PF_EINVAL;
     memset(s, 0, sizeof(*s));
     if (q->name) {
@@ -515,6 +534,7 @@ static int search__merchant_sql(const struct pfs_search_merchants *q, struct sea
         if (q->after)
             search__add(s, " AND m.id > ?%d", search__text(s, q->after));
     }
+    search__scope(s, q->scope, PFS_SQLITE_SCOPE_MERCHANT("m.id", SEARCH_SCOPE_P, SEARCH_SCOPE_M));
     if (q->uscc)
         search__add(s, " AND m.uscc = upper(?%d)", search__text(s, q->uscc));
     if (q->phone)
@@ -567,12 +587,13 @@ int pfs_store_search_merchants(struct pfs_store *st, const struct pfs_search_mer
 
 static int search__alert_sql(const struct pfs_search_alerts *q, struct search__sql *s)
 {
-    if (q->scope || q->limit < 1)
+    if (q->limit < 1)
         return PF_EINVAL;
     memset(s, 0, sizeof(*s));
     search__add(s, "SELECT a.id, a.serial, a.kind, a.opened_ms, a.detail, t.merchant_id"
                    " FROM alerts a LEFT JOIN terminals t ON t.serial = a.serial"
                    " WHERE a.closed_ms IS NULL");
+    search__scope(s, q->scope, PFS_SQLITE_SCOPE_TERM("a.serial", SEARCH_SCOPE_P, SEARCH_SCOPE_M));
     if (q->kind)
         search__add(s, " AND a.kind = ?%d", search__text(s, q->kind));
     if (q->serial)
@@ -632,13 +653,26 @@ int pfs_store_search_alerts(struct pfs_store *st, const struct pfs_search_alerts
 
 static int search__audit_sql(const struct pfs_search_audit *q, struct search__sql *s)
 {
-    if (q->scope || q->limit < 1)
+    if (q->limit < 1)
         return PF_EINVAL;
     memset(s, 0, sizeof(*s));
-    search__add(s, "SELECT a.id, a.ts_ms, a.actor, a.role, a.action, a.target, a.before, a.after"
-                   " FROM audit a WHERE 1");
+    search__add(s, "SELECT a.id, a.ts_ms, a.actor, a.role, a.action, a.target, a.before, a.after,"
+                   " coalesce(a.org, ''), coalesce(a.addr, '') FROM audit a WHERE 1");
+    /* Inside a scope: rows by its own people (not a merchant user's: those
+     * see only what concerns their merchant), or about its terminals or
+     * merchants (audit_ref). */
+    search__scope(s, q->scope,
+                  "((" SEARCH_SCOPE_M " IS NULL AND a.org_path IS NOT NULL AND"
+                  " substr(a.org_path, 1, length(" SEARCH_SCOPE_P ")) = " SEARCH_SCOPE_P ")"
+                  " OR EXISTS (SELECT 1 FROM audit_ref r WHERE r.audit_id = a.id AND"
+                  " (CASE WHEN r.merchant_id IS NOT NULL THEN " PFS_SQLITE_SCOPE_MERCHANT(
+                          "r.merchant_id", SEARCH_SCOPE_P,
+                          SEARCH_SCOPE_M) " ELSE " PFS_SQLITE_SCOPE_TERM("r.serial", SEARCH_SCOPE_P,
+                                                                         SEARCH_SCOPE_M) " END)))");
     if (q->actor)
         search__add(s, " AND a.actor = ?%d", search__text(s, q->actor));
+    if (q->org)
+        search__add(s, " AND a.org = ?%d", search__text(s, q->org));
     if (q->action)
         search__add(s, " AND a.action = ?%d", search__text(s, q->action));
     if (q->target)
@@ -695,6 +729,8 @@ int pfs_store_search_audit(struct pfs_store *st, const struct pfs_search_audit *
         pfs_sqlite_col_text(stmt, 5, a.target, sizeof(a.target));
         a.before = search__ctext(stmt, 6);
         a.after = search__ctext(stmt, 7);
+        pfs_sqlite_col_text(stmt, 8, a.org, sizeof(a.org));
+        pfs_sqlite_col_text(stmt, 9, a.addr, sizeof(a.addr));
         rc = cb(ctx, &a);
         if (rc)
             break;

@@ -181,7 +181,8 @@ int pfs_sqlite_audit_write_cached(sqlite3 *db, const struct pfs_sqlite_audit *a,
 
     if (!s && sqlite3_prepare_v3(db,
                                  "INSERT INTO audit (ts_ms, actor, role, action, target, before,"
-                                 " after) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                                 " after, org, org_path, addr)"
+                                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
                                  -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
         return pfs_sqlite_fail(db, err, "audit");
     *cache = s;
@@ -192,6 +193,9 @@ int pfs_sqlite_audit_write_cached(sqlite3 *db, const struct pfs_sqlite_audit *a,
     sqlite3_bind_text(s, 5, a->target, -1, SQLITE_STATIC);
     pfs_sqlite_bind_text(s, 6, a->before);
     pfs_sqlite_bind_text(s, 7, a->after);
+    pfs_sqlite_bind_text(s, 8, actor ? actor->org : NULL);
+    pfs_sqlite_bind_text(s, 9, actor ? actor->org_path : NULL);
+    pfs_sqlite_bind_text(s, 10, actor ? actor->addr : NULL);
     if (pfs_sqlite_step_done(s))
         return pfs_sqlite_fail(db, err, "audit");
     if (!a->serial && !a->serial2 && !a->merchant)
