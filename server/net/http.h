@@ -65,9 +65,10 @@ struct pfs_http_resp {
     int status;
     char *body; /* heap; freed by http */
     size_t len;
-    const char *content_type; /* static; default application/json */
-    const char *allow;        /* static; the Allow header of a 405, else NULL */
-    char *set_cookie;         /* heap; a Set-Cookie header, freed by http; or NULL */
+    const char *content_type;   /* static; default application/json */
+    const char *allow;          /* static; the Allow header of a 405, else NULL */
+    char *set_cookie;           /* heap; a Set-Cookie header, freed by http; or NULL */
+    const char *const *headers; /* static name, value pairs, NULL-ended; or NULL */
 };
 
 struct pfs_http_service {
