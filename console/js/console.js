@@ -88,7 +88,7 @@ PF.countRows = function (tableId, counts, label) {
   }
 };
 
-PF.ACTIVE = ["draft", "pending_approval", "scheduled", "running", "paused", "gated"];
+PF.ACTIVE = ["awaiting_approval", "scheduled", "running", "paused", "gated", "rolling_back"];
 
 PF.dashboard = function () {
   PF.show("dashboard");

@@ -23,7 +23,7 @@ def fail(msg):
 def main():
     ap = argparse.ArgumentParser()
     for a in ("url", "user", "password", "nasty", "shots", "chromium", "driver", "profile",
-              "serials"):
+              "serials", "rollout", "rollout-name"):
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--online", type=int, required=True)
     ap.add_argument("--never", type=int, required=True)
@@ -103,7 +103,14 @@ def run(drv, args):
     wait(drv, "the dashboard", lambda d: shown(d, "page-dashboard") and
          text(d, "dash-online") == str(args.online) and text(d, "dash-never") == str(args.never))
     wait(drv, "the firmware table", lambda d: any("1.0.0" in r.text for r in rows(d, "dash-firmware")))
-    wait(drv, "the alerts table", lambda d: len(rows(d, "dash-alerts")) > 0)
+    wait(drv, "the alerts table", lambda d: "paper out" in text(d, "dash-alerts"))
+    # The scheduled rollout: its id, its name as text (not bold), its progress.
+    wait(drv, "the active rollout", lambda d: any(
+        r.find_elements(By.TAG_NAME, "td")[0].text == args.rollout and
+        r.find_elements(By.TAG_NAME, "td")[1].text == args.rollout_name and
+        "scheduled" in r.text and "0 of 4" in r.text for r in rows(d, "dash-rollouts")))
+    if drv.find_elements(By.CSS_SELECTOR, "#dash-rollouts b"):
+        fail("the rollout name became markup")
     if args.user not in text(drv, "who"):
         fail("the header does not name the user: %r" % text(drv, "who"))
     cookies = [c for c in drv.get_cookies() if c["name"] == "pf_session"]
@@ -117,7 +124,8 @@ def run(drv, args):
     # Chinese: every visible text from the zh-CN catalogue, and kept when switching back.
     Select(drv.find_element(By.ID, "lang")).select_by_value("zh-CN")
     wait(drv, "the dashboard in Chinese", lambda d: text(d, "nav-dashboard") == "仪表盘" and
-         "在线" in d.find_element(By.ID, "page-dashboard").text)
+         "在线" in d.find_element(By.ID, "page-dashboard").text and
+         "缺纸" in text(d, "dash-alerts") and "0 / 4" in text(d, "dash-rollouts"))
     if drv.execute_script("return document.documentElement.lang") != "zh-CN":
         fail("html lang is not zh-CN")
     shot("dashboard-zh")

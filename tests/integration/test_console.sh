@@ -9,6 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
+. "$(dirname "$0")/update_lib.sh"
 
 CHROME=$(command -v chromium || true)
 DRIVER=$(command -v chromedriver || true)
@@ -26,6 +27,7 @@ done
 
 PW='correct horse battery'
 NASTY='<img src=x onerror=document.title="owned">'
+upd_keys_init
 pf_pki_init "$(pf_tmpdir pki)"
 pf_broker_start "$PF_PKI"
 mkdir -p "$PF_TMP/server"
@@ -33,7 +35,7 @@ mkdir -p "$PF_TMP/server"
     >"$PF_TMP/server/admin.token" || pf_fail "cannot create the admin token"
 "$PF_KEYS" api-token --name test-ops --role ops --file "$PF_TMP/server/tokens" \
     >"$PF_TMP/server/ops.token" || pf_fail "cannot create the ops token"
-pf_server_start "http.console_dir = $PF_SRC/console"
+upd_server_start "http.console_dir = $PF_SRC/console"
 admin="$PF_TMP/server/admin.token"
 
 # api TOKEN_FILE METHOD PATH [BODY]: the status, the body into $PF_TMP/api.body.
@@ -96,7 +98,14 @@ done
 pf_cli device add CON-4 --model PX-500 --merchant M-XSS >/dev/null || pf_fail "device add CON-4"
 for s in CON-1 CON-2 CON-4; do pf_agent_start "$s"; done
 for s in CON-1 CON-2 CON-4; do pf_wait_for 30 "$s online" pf_device_online "$s"; done
-pf_log "stack: 4 terminals (3 online, 1 never seen), merchant M-XSS"
+# A rollout of the four for next year: active (scheduled), nothing offered.
+head -c 4096 /dev/urandom >"$PF_TMP/fw.img"
+upd_pack_fw 2.0.0 "$PF_TMP/fw.img" "$PF_TMP/fw.tar"
+bundle=$(upd_upload "$PF_TMP/fw.tar")
+ro=$(pf_cli --json rollout create "$bundle" --name "fw 2.0 <b>bold</b>" --stages 100% \
+    --start-at "$(date -u -d '+1 year' +%Y-%m-%dT%H:%M:%SZ)" | pf_json_get '$.id')
+[[ -n "$ro" ]] || pf_fail "rollout create"
+pf_log "stack: 4 terminals (3 online, 1 never seen), merchant M-XSS, rollout $ro scheduled"
 
 # --- the browser ---
 # Screenshots outlive the run: PF_ARTIFACTS (CI sets it), else artifacts/ in the build tree.
@@ -106,7 +115,8 @@ mkdir -p "$shots"
 "$PY" "$PF_SRC/tests/integration/console_test.py" --url "http://localhost:$PF_HTTP_PORT" \
     --user zhang.wei --password "$PW" --nasty "$NASTY" --shots "$shots" \
     --chromium "$CHROME" --driver "$DRIVER" --profile "$(pf_tmpdir chromium)" \
-    --online 3 --never 1 --serials CON-1,CON-2,CON-3,CON-4 >"$PF_TMP/logs/console_test.log" 2>&1 ||
+    --online 3 --never 1 --serials CON-1,CON-2,CON-3,CON-4 --rollout "$ro" \
+    --rollout-name "fw 2.0 <b>bold</b>" >"$PF_TMP/logs/console_test.log" 2>&1 ||
     pf_fail "console_test.py failed: $(tail -n 30 "$PF_TMP/logs/console_test.log")"
 for page in login-error login dashboard dashboard-zh terminals terminals-page2; do
     [[ -s "$shots/$page.png" ]] || pf_fail "no screenshot $page.png"
