@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "net/http.h"
+#include "net/static.h"
 #include "net/mqtt.h"
 #include "net/webhook.h"
 
@@ -393,7 +394,8 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
 
     s->api = calloc(1, sizeof(*s->api));
     s->http = calloc(1, sizeof(*s->http));
-    if (!s->api || !s->http) {
+    s->console = calloc(1, sizeof(*s->console));
+    if (!s->api || !s->http || !s->console) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out_free;
     }
@@ -438,8 +440,12 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     ho.max_conns_per_ip = cfg->http_max_conns_per_ip;
     ho.head_timeout_ms = cfg->http_head_timeout_ms;
     {
-        struct pfs_http_service svc = pfs_api_service(s->api);
+        struct pfs_http_service api = pfs_api_service(s->api);
+        struct pfs_http_service svc;
 
+        snprintf(s->console->dir, sizeof(s->console->dir), "%s", cfg->http_console_dir);
+        snprintf(s->console->js_dir, sizeof(s->console->js_dir), "%s", cfg->http_javascript_dir);
+        svc = pfs_static_service(s->console, &api);
         rc = pfs_http_start(s->http, &s->loop, &ho, &svc, &s->log, err);
     }
     if (rc)
@@ -504,6 +510,7 @@ void pfs_server_free(struct pfs_server *s)
     if (s->loop_open && uv_loop_close(&s->loop) != 0)
         pfs_log_error(&s->log, "event loop: handles still open at exit");
     free(s->http);
+    free(s->console);
     free(s->api);
     free(s);
 }

@@ -38,6 +38,7 @@
 
 struct pfs_api;
 struct pfs_http;
+struct pfs_static;
 struct pfs_mqtt;
 struct pfs_webhook;
 
@@ -78,6 +79,7 @@ struct pfs_server {
      * this header needs neither. */
     struct pfs_api *api;
     struct pfs_http *http;
+    struct pfs_static *console; /* the back office's files in front of api */
     bool http_open;
     struct pfs_mqtt *mqtt; /* heap: only server.c sees the MQTT transport */
     bool mqtt_open;

@@ -9,7 +9,10 @@ PKGS=(build-essential cmake pkg-config
       libmicrohttpd-dev libcurl4-openssl-dev libssl-dev openssl check libsystemd-dev
       minisign time procps curl clang-format git python3-yaml python3-jsonschema
       u-boot-tools libubootenv-tool grub-common
-      help2man debhelper fakeroot lintian dpkg-dev adduser)
+      help2man debhelper fakeroot lintian dpkg-dev adduser
+      # the back office's libraries (served from /usr/share/javascript), and its browser test
+      libjs-jquery libjs-jquery-datatables libjs-dygraphs
+      chromium chromium-driver python3-selenium fonts-wqy-microhei)
 
 missing=()
 for p in "${PKGS[@]}"; do

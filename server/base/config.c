@@ -42,6 +42,8 @@ void pfs_config_defaults(struct pfs_config *c)
     c->http_max_conns = 4096;
     c->http_max_conns_per_ip = 64;
     c->http_head_timeout_ms = 10000;
+    snprintf(c->http_console_dir, sizeof(c->http_console_dir), "%s", PFS_CONSOLE_DIR);
+    snprintf(c->http_javascript_dir, sizeof(c->http_javascript_dir), "/usr/share/javascript");
     c->report_interval_s = 60;
     c->silent_after = 3;
     c->log_level = PFS_LOG_INFO;
@@ -108,6 +110,8 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("http.max_conns", http_max_conns, 16, 65536);
     INT("http.max_conns_per_ip", http_max_conns_per_ip, 1, 65536);
     INT("http.head_timeout_ms", http_head_timeout_ms, 100, 600000);
+    STR("http.console_dir", http_console_dir);
+    STR("http.javascript_dir", http_javascript_dir);
     INT("report_interval_s", report_interval_s, 1, 86400);
     INT("silent_after", silent_after, 1, 1000);
     INT("ingest.rate_per_s", ingest_rate_per_s, 0, 1000000);

@@ -64,16 +64,18 @@ struct pfs_config {
     int store_batch_ms;    /* longest a health report waits for its commit */
     int store_batch_max;   /* writes per batch before an immediate commit */
     char http_addr[64];
-    int http_port;              /* 0: any free port (tests) */
-    bool http_tls;              /* http.tls on|off; off only on a loopback http.addr */
-    char http_cert[PATH_MAX];   /* PEM certificate chain of the API (http.tls = on) */
-    char http_key[PATH_MAX];    /* its PEM private key; never logged */
-    char http_tokens[PATH_MAX]; /* "" = no tokens: every /v1 call is refused */
-    int http_body_max;          /* bytes */
-    int http_import_max;        /* bytes, for POST /v1/devices/import */
-    int http_max_conns;         /* connections open at once, all clients */
-    int http_max_conns_per_ip;  /* connections open at once from one address */
-    int http_head_timeout_ms;   /* a request's whole head must arrive within this */
+    int http_port;                      /* 0: any free port (tests) */
+    bool http_tls;                      /* http.tls on|off; off only on a loopback http.addr */
+    char http_cert[PATH_MAX];           /* PEM certificate chain of the API (http.tls = on) */
+    char http_key[PATH_MAX];            /* its PEM private key; never logged */
+    char http_tokens[PATH_MAX];         /* "" = no tokens: every /v1 call is refused */
+    int http_body_max;                  /* bytes */
+    int http_import_max;                /* bytes, for POST /v1/devices/import */
+    int http_max_conns;                 /* connections open at once, all clients */
+    int http_max_conns_per_ip;          /* connections open at once from one address */
+    int http_head_timeout_ms;           /* a request's whole head must arrive within this */
+    char http_console_dir[PATH_MAX];    /* the back office's files; "" = no console */
+    char http_javascript_dir[PATH_MAX]; /* Debian's libjs-* packages */
     int report_interval_s;
     int silent_after;                 /* intervals */
     char artifacts_dir[PATH_MAX];     /* "" = "artifacts" next to store.path */

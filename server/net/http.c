@@ -163,6 +163,8 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->set_cookie)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+    for (const char *const *hv = r->headers; hv && hv[0] && hv[1]; hv += 2)
+        MHD_add_response_header(resp, hv[0], hv[1]);
     free(r->set_cookie);
     r->set_cookie = NULL;
     for (int i = 0; i < PFS_HTTP_EXTRA_HEADERS; i++)

@@ -77,9 +77,10 @@ struct pfs_http_resp {
     int status;
     char *body; /* heap; freed by http */
     size_t len;
-    const char *content_type; /* static; default application/json */
-    const char *allow;        /* static; the Allow header of a 405, else NULL */
-    char *set_cookie;         /* heap; a Set-Cookie header, freed by http; or NULL */
+    const char *content_type;   /* static; default application/json */
+    const char *allow;          /* static; the Allow header of a 405, else NULL */
+    char *set_cookie;           /* heap; a Set-Cookie header, freed by http; or NULL */
+    const char *const *headers; /* static name, value pairs, NULL-ended; or NULL */
     /* Instead of body: file_len bytes of the open descriptor file_fd, from
      * offset 0, streamed as the client reads them (a backup of the whole
      * store); http owns and closes the descriptor. */

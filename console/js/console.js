@@ -1,0 +1,205 @@
+/* console.js - pages of the back office: login, dashboard, terminals.
+ * Whatever a terminal sent or a person typed is put in the page with
+ * textContent (PF.cell, PF.text), never as HTML. */
+"use strict";
+var PF = window.PF || {};
+window.PF = PF;
+
+PF.PAGE = 50; /* terminals per page */
+PF.FEE_SAMPLE = 1000; /* terminals the fee-table counts are taken over */
+PF.me = null;
+PF.term = { pages: [""], index: 0 };
+
+PF.$ = function (id) { return document.getElementById(id); };
+
+PF.text = function (id, s) { PF.$(id).textContent = s; };
+
+PF.cell = function (row, s) {
+  var td = document.createElement("td");
+  td.textContent = s === null || s === undefined ? "" : String(s);
+  row.appendChild(td);
+  return td;
+};
+
+PF.clearBody = function (tableId) {
+  var tb = PF.$(tableId).tBodies[0];
+  while (tb.firstChild) tb.removeChild(tb.firstChild);
+  return tb;
+};
+
+PF.fail = function (res) {
+  if (res && res.status === 401) { PF.showLogin(); return; }
+  var msg = res && res.body && res.body.message ? res.body.message : (res ? "HTTP " + res.status : "");
+  PF.text("fail", res ? PF.t("error.generic", { msg: msg }) : PF.t("error.network"));
+};
+
+PF.show = function (name) {
+  var pages = document.querySelectorAll(".page");
+  for (var i = 0; i < pages.length; i++) pages[i].hidden = pages[i].id !== "page-" + name;
+  var logged = name !== "login";
+  PF.$("nav").hidden = !logged;
+  PF.$("logout").hidden = !logged;
+  PF.text("fail", "");
+};
+
+PF.showLogin = function () {
+  PF.me = null;
+  PF.setCsrf("");
+  PF.text("who", "");
+  PF.show("login");
+};
+
+PF.showWho = function () {
+  if (!PF.me) return;
+  PF.text("who", PF.t("login.who", { name: PF.me.name, role: PF.me.role, org: PF.me.org || "" }));
+};
+
+PF.login = function (ev) {
+  ev.preventDefault();
+  var user = PF.$("login-user").value, password = PF.$("login-password").value;
+  PF.text("login-error", "");
+  PF.api("POST", "/login", { user: user, password: password }).then(function (res) {
+    PF.$("login-password").value = "";
+    if (res.status !== 200 || !res.body) {
+      PF.text("login-error", PF.t(res.status === 429 ? "login.locked" : "login.failed"));
+      return;
+    }
+    PF.setCsrf(res.body.csrf);
+    PF.me = res.body.user;
+    PF.showWho();
+    if (window.location.hash === "#dashboard") PF.route();
+    else window.location.hash = "#dashboard";
+  }, function () { PF.text("login-error", PF.t("error.network")); });
+};
+
+PF.logout = function () {
+  PF.api("POST", "/logout", {}).then(function () { PF.showLogin(); }, function () { PF.showLogin(); });
+};
+
+/* label: how a key is named (alert kinds from the catalogue), else the key itself. */
+PF.countRows = function (tableId, counts, label) {
+  var tb = PF.clearBody(tableId);
+  var keys = Object.keys(counts).sort();
+  for (var i = 0; i < keys.length; i++) {
+    var tr = document.createElement("tr");
+    PF.cell(tr, keys[i] === "" ? PF.t("dash.none") : label ? label(keys[i]) : keys[i]);
+    PF.cell(tr, counts[keys[i]]);
+    tb.appendChild(tr);
+  }
+};
+
+PF.ACTIVE = ["awaiting_approval", "scheduled", "running", "paused", "gated", "rolling_back"];
+
+PF.dashboard = function () {
+  PF.show("dashboard");
+  PF.api("GET", "/summary").then(function (res) {
+    if (res.status !== 200) return PF.fail(res);
+    var s = res.body;
+    PF.text("dash-online", s.online);
+    PF.text("dash-offline", s.offline);
+    PF.text("dash-never", s.never_seen);
+    PF.countRows("dash-alerts", s.alerts || {}, function (k) { return PF.t("alert." + k); });
+    PF.countRows("dash-firmware", s.firmware || {});
+  }, function () { PF.fail(null); });
+  PF.api("GET", "/devices?limit=" + PF.FEE_SAMPLE).then(function (res) {
+    if (res.status !== 200) return PF.fail(res);
+    var fees = {}, list = res.body.devices || [];
+    for (var i = 0; i < list.length; i++) {
+      var v = list[i].fee_version;
+      if (v === null || v === undefined || list[i].status !== "registered") continue;
+      fees[v] = (fees[v] || 0) + 1;
+    }
+    PF.countRows("dash-fees", fees);
+    PF.text("dash-fees-note", res.body.next ? PF.t("dash.fees_note", { n: PF.FEE_SAMPLE }) : "");
+  }, function () { PF.fail(null); });
+  PF.api("GET", "/rollouts").then(function (res) {
+    if (res.status !== 200) return PF.fail(res);
+    var tb = PF.clearBody("dash-rollouts"), list = res.body.rollouts || [], shown = 0;
+    for (var i = 0; i < list.length; i++) {
+      var r = list[i];
+      if (PF.ACTIVE.indexOf(r.state) < 0) continue;
+      var t = r.totals || {}, done = (t.installed || 0) + (t.already || 0);
+      var tr = document.createElement("tr");
+      PF.cell(tr, r.id);
+      PF.cell(tr, r.name);
+      PF.cell(tr, r.state);
+      var td = PF.cell(tr, PF.t("ro.done", { done: done, members: r.members || 0 }) + " ");
+      var bar = document.createElement("span"), fill = document.createElement("span");
+      bar.className = "bar";
+      fill.style.width = (r.members ? Math.round(100 * done / r.members) : 0) + "%";
+      bar.appendChild(fill);
+      td.appendChild(bar);
+      tb.appendChild(tr);
+      shown++;
+    }
+    PF.$("dash-rollouts-none").hidden = shown > 0;
+  }, function () { PF.fail(null); });
+};
+
+/* Merchant names by id (the first 1000 merchants in scope): the list shows names. */
+PF.merchantNames = function () {
+  return PF.api("GET", "/merchants?limit=1000").then(function (res) {
+    var names = {}, list = res.status === 200 && res.body ? res.body.merchants || [] : [];
+    for (var i = 0; i < list.length; i++) names[list[i].id] = list[i].name;
+    return names;
+  });
+};
+
+PF.terminals = function () {
+  PF.show("terminals");
+  var after = PF.term.pages[PF.term.index], names = {};
+  var seq = PF.term.seq = (PF.term.seq || 0) + 1; /* only the newest request draws */
+  var q = "/devices?limit=" + PF.PAGE + (after ? "&after=" + encodeURIComponent(after) : "");
+  PF.merchantNames().then(function (n) { names = n; return PF.api("GET", q); }).then(function (res) {
+    if (seq !== PF.term.seq) return;
+    if (res.status !== 200) return PF.fail(res);
+    var tb = PF.clearBody("term-table"), list = res.body.devices || [];
+    for (var i = 0; i < list.length; i++) {
+      var d = list[i], tr = document.createElement("tr");
+      PF.cell(tr, d.serial);
+      PF.cell(tr, d.model);
+      PF.cell(tr, d.merchant_id ? names[d.merchant_id] || d.merchant_id : "");
+      PF.cell(tr, PF.t(d.last_seen_ms === null ? "term.never" : d.online ? "term.is_online" : "term.is_offline"));
+      PF.cell(tr, d.fw_version);
+      PF.cell(tr, d.fee_version);
+      PF.cell(tr, (d.alerts || []).map(function (k) { return PF.t("alert." + k); }).join(", "));
+      tb.appendChild(tr);
+    }
+    PF.term.pages.length = PF.term.index + 1;
+    if (res.body.next) PF.term.pages.push(res.body.next);
+    PF.$("term-next").disabled = !res.body.next;
+    PF.$("term-first").disabled = PF.term.index === 0;
+    PF.text("term-page", PF.t("page.n", { n: PF.term.index + 1 }));
+  }, function () { PF.fail(null); });
+};
+
+PF.route = function () {
+  if (!PF.me) return PF.showLogin();
+  if (window.location.hash === "#terminals") return PF.terminals();
+  return PF.dashboard();
+};
+
+PF.start = function () {
+  var sel = PF.$("lang");
+  PF.$("login-form").addEventListener("submit", PF.login);
+  PF.$("logout").addEventListener("click", PF.logout);
+  PF.$("term-next").addEventListener("click", function () { PF.term.index++; PF.terminals(); });
+  PF.$("term-first").addEventListener("click", function () { PF.term.index = 0; PF.terminals(); });
+  sel.addEventListener("change", function () {
+    PF.setLang(sel.value, true).then(function () { PF.showWho(); if (PF.me) PF.route(); });
+  });
+  window.addEventListener("hashchange", PF.route);
+  PF.setLang(PF.pickLang(), false).then(function () {
+    sel.value = PF.lang;
+    /* A session still open in this tab (cookie and CSRF value) goes on. */
+    if (!PF.csrf()) return PF.showLogin();
+    PF.api("GET", "/me").then(function (res) {
+      if (res.status !== 200) return PF.showLogin();
+      PF.me = res.body;
+      PF.showWho();
+      PF.route();
+    }, function () { PF.showLogin(); });
+  }, function () { PF.text("fail", "catalogue unavailable"); });
+};
+
+document.addEventListener("DOMContentLoaded", PF.start);
