@@ -92,7 +92,7 @@ refused "a changed cohort" 1 "cohort changed since it was created" "$APPROVER" \
 pf_cli rollout abort "$id" --reason "cohort changed" >/dev/null || pf_fail "abort"
 
 # --- created again, approved by the approver: it runs ------------------------------------
-id=$(pf_cli --json rollout create "$fees" --stages 100% | pf_json_get '$.id')
+id=$(pf_cli --json rollout create "$fees" --stages 100% --window 00:00-24:00 | pf_json_get '$.id')
 digest=$(PF_CLI_TOKEN="$PF_TOKEN_VIEWER" pf_cli --json rollout preview "$id" |
     pf_json_get '$.digest')
 as "$APPROVER" rollout approve "$id" --digest "$digest" >/dev/null || pf_fail "approve"
