@@ -3,10 +3,10 @@
 # development CA and certificates, starts a local Mosquitto (TLS, client certificates,
 # pattern ACLs), posfleetd on embedded SQLite and six simulated terminals (one with paper
 # out, one tampered, one on a critical battery), waits until they have reported and prints
-# the fleet and its alerts as ops see them; then 200 more terminals in posfleet-sim get a
+# the fleet and its alerts as the user ops sees them (logged in over HTTPS); then 200 more terminals in posfleet-sim get a
 # signed firmware through a staged rollout (two of them fail the new firmware's self-test
 # and roll back), and the rollout's progress is printed. The stack keeps running in the
-# background.
+# background; the last lines give the console's address and the user's password.
 #
 #   packaging/scripts/demo.sh          start (or restart) the demo
 #   packaging/scripts/demo.sh stop     stop everything the demo started
@@ -100,6 +100,9 @@ echo "== posfleetd" >&2
 hport=$(free_port)
 "$keys" api-token --name demo-ops --role ops --file "$run/server/tokens" >"$run/ops.token"
 "$keys" api-token --name demo-support --role support --file "$run/server/tokens" >"$run/support.token"
+# The tokens file bootstraps the first admin (docs/security.md); the admin makes the ops user
+# the demo logs in as.
+"$keys" api-token --name demo-admin --role admin --file "$run/server/tokens" >"$run/admin.token"
 chmod 600 "$run"/*.token
 cat >"$run/server/posfleetd.conf" <<CONF
 mqtt.host = 127.0.0.1
@@ -114,6 +117,7 @@ http.tls = on
 http.cert = $pki/api.crt
 http.key = $pki/api.key
 http.tokens = $run/server/tokens
+http.console_dir = $src/console
 report_interval_s = 10
 silent_after = 3
 update.trust_root = $run/keys/root.pub
@@ -123,8 +127,21 @@ CONF
 "$keys" add --dir "$run/keys" --role firmware --name demo-fw >/dev/null
 spawn posfleetd "$build/server/posfleetd" -c "$run/server/posfleetd.conf"
 export POSFLEET_URL=https://127.0.0.1:$hport POSFLEET_CACERT=$pki/ca.crt
-export POSFLEET_TOKEN_FILE=$run/ops.token
+export POSFLEET_TOKEN_FILE=$run/admin.token
 wait_for 20 "posfleetd's API" "$cli" summary
+# A person logs in: the ops user (made once, its password kept in run/demo), a session for the
+# CLI in run/demo/cli (XDG_CONFIG_HOME), and the same login for the console.
+if [ ! -s "$run/ops.password" ]; then
+    (umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' >"$run/ops.password")
+    printf '{"name":"ops","role":"ops","org":"headquarters","password":"%s"}' \
+        "$(cat "$run/ops.password")" |
+        curl -fsS --cacert "$pki/ca.crt" -H "Authorization: Bearer $(cat "$run/admin.token")" \
+            -H 'Content-Type: application/json' --data-binary @- "$POSFLEET_URL/v1/users" >/dev/null
+fi
+unset POSFLEET_TOKEN_FILE
+export XDG_CONFIG_HOME=$run/cli
+POSFLEET_PASSWORD=$(cat "$run/ops.password") "$cli" login --user ops >/dev/null
+"$cli" whoami
 
 echo "== six simulated terminals" >&2
 #        serial       model    fault
@@ -208,9 +225,11 @@ cat <<EOT
 The demo stack is running in the background (logs in $run/logs):
   Mosquitto (MQTT over TLS)  127.0.0.1:$mport   CA $pki/ca.crt
   posfleetd (HTTPS API)      $POSFLEET_URL   CA $pki/ca.crt
-Use the CLI as ops:
-  export POSFLEET_URL=$POSFLEET_URL POSFLEET_CACERT=$pki/ca.crt
-  export POSFLEET_TOKEN_FILE=$run/ops.token
+The console (back office):   $POSFLEET_URL/   user ops, password $(cat "$run/ops.password")
+  (the browser warns about the development CA: trust $pki/ca.crt or accept it once)
+Use the CLI as ops (logged in as ops; the session lasts 12 hours):
+  export POSFLEET_URL=$POSFLEET_URL POSFLEET_CACERT=$pki/ca.crt XDG_CONFIG_HOME=$run/cli
+  POSFLEET_PASSWORD=\$(cat $run/ops.password) $cli login --user ops    # when it has expired
   $cli device PF-DEMO-0003
   echo 0 > $run/agents/PF-DEMO-0003/hal/tamper      # clear the tamper switch, watch the alert close
   $cli rollout list
