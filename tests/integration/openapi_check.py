@@ -34,7 +34,8 @@ import urllib.request
 import jsonschema
 import yaml
 
-ROLE_RANK = {"PFS_API_PUBLIC": 0, "VIEWER": 1, "SUPPORT": 2, "OPS": 3, "APPROVER": 3, "ADMIN": 4}
+ROLE_RANK = {"PFS_API_PUBLIC": 0, "VIEWER": 1, "SUPPORT": 2, "OPS": 3, "APPROVER": 3, "ADMIN": 4,
+             "MERCHANT": 2}  # a merchant route: merchant users, support, ops and admin, not viewer
 ROLE_TOKEN = {"APPROVER": "approver", "ADMIN": "admin"}  # else ops, who may every other route
 ROUTE_RE = re.compile(r'\{\s*(GET|POST|PUT|DELETE|PATCH)\s*,\s*"([^"]+)"\s*,\s*([A-Z_]+)\s*,\s*([A-Z_]+)')
 
@@ -247,7 +248,7 @@ class Driver:
         """Refusals every route gives, derived from the table."""
         for m, p, role, body in self.table:
             concrete = re.sub(r"\{serial\}", "PF-OA-NOPE", p)
-            concrete = re.sub(r"\{rollout\}|\{repair\}", "999999", concrete)
+            concrete = re.sub(r"\{rollout\}|\{repair\}|\{token\}", "999999", concrete)
             concrete = re.sub(r"\{diag\}", "d-0000000000000000", concrete)
             concrete = re.sub(r"\{merchant\}|\{bundle\}", "nope", concrete)
             if role == "PFS_API_PUBLIC":
@@ -265,7 +266,7 @@ class Driver:
                         body={} if m == "POST" else None, note="malformed rollout id")
             if m == "POST" and body == "SMALL":
                 real = p.replace("{serial}", "PF-OA-1").replace("{rollout}", "1").replace(
-                    "{repair}", "1").replace("{merchant}", "M-OA-1")
+                    "{repair}", "1").replace("{merchant}", "M-OA-1").replace("{token}", "1")
                 self.do(ROLE_TOKEN.get(role, "ops"), m, real, 413,
                         raw=b"{" + b" " * (body_max + 16) + b"}", note="body over http.body_max")
 
@@ -395,6 +396,7 @@ def scenario(d):
     d.do("ops", "POST", "/v1/bulk/unbind", 400, {"rows": [{"serial": "bad serial"}]})
     # administration
     d.do("admin", "POST", "/v1/admin/backup", 200, {})
+    people(d)
     # hooks
     d.do("ops", "GET", "/v1/hooks", 200)
     d.do("ops", "GET", "/v1/hooks/log", 200)
@@ -459,6 +461,80 @@ def scenario(d):
         while d.c.call("GET", "/readyz")[0] != 503 and time.monotonic() < deadline:
             time.sleep(0.1)
         d.do(None, "GET", "/readyz", 503)
+
+
+def people(d):
+    """Organisations, users, sessions, API tokens, support requests; M-OA-1 is
+    active with PF-OA-1 bound. The tokens-file identities are not users."""
+    v = d.vars
+    pw, pw2 = "correct horse battery", "staple battery horse"
+    d.do("admin", "POST", "/v1/orgs", 201, {"name": "agent-oa"})
+    d.do("admin", "POST", "/v1/orgs", 409, {"name": "agent-oa"})
+    d.do("admin", "POST", "/v1/orgs", 400, {"name": "bad name"})
+    d.do("admin", "POST", "/v1/orgs", 404, {"name": "agent-oa-2", "parent": "no-such-org"})
+    d.do("admin", "POST", "/v1/orgs", 201, {"name": "agent-oa-sub", "parent": "agent-oa"})
+    d.do("admin", "GET", "/v1/orgs", 200)
+    d.do("admin", "POST", "/v1/merchants/M-OA-1/org", 200, {"org": "agent-oa"})
+    d.do("admin", "POST", "/v1/merchants/M-OA-1/org", 400, {})
+    d.do("admin", "POST", "/v1/merchants/M-OA-1/org", 404, {"org": "no-such-org"})
+    d.do("admin", "POST", "/v1/merchants/nope/org", 404, {"org": "agent-oa"})
+    user = {"name": "oa.ops", "role": "ops", "org": "agent-oa", "password": pw}
+    d.do("admin", "POST", "/v1/users", 201, user)
+    d.do("admin", "POST", "/v1/users", 409, user)
+    d.do("admin", "POST", "/v1/users", 400, dict(user, name="oa.king", role="king"))
+    d.do("admin", "POST", "/v1/users", 400, dict(user, name="oa.short", password="short"))
+    d.do("admin", "POST", "/v1/users", 404, dict(user, name="oa.lost", org="no-such-org"))
+    d.do("admin", "POST", "/v1/users", 201,
+         {"name": "oa.shop", "role": "merchant", "org": "agent-oa", "merchant": "M-OA-1", "password": pw})
+    d.do("admin", "GET", "/v1/users", 200)
+    # a session: the login answer is the only one that holds its token
+    st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.ops", "password": pw})
+    d.c.tokens["session"] = (j or {}).get("token", "none")
+    d.do(None, "POST", "/v1/login", 400, {"user": "oa.ops"})
+    d.do(None, "POST", "/v1/login", 401, {"user": "oa.ops", "password": "not the password"})
+    d.do("session", "GET", "/v1/me", 200)
+    d.do("viewer", "GET", "/v1/me", 200)
+    d.do("session", "POST", "/v1/me/password", 403, {"current": "not the password", "new": pw2})
+    d.do("session", "POST", "/v1/me/password", 400, {"current": pw, "new": "short"})
+    d.do("viewer", "POST", "/v1/me/password", 409, {"current": pw, "new": pw2})
+    d.do("session", "POST", "/v1/me/password", 200, {"current": pw, "new": pw2})
+    # an API token: shown once, listed without its secret, revoked
+    st, j = d.do("session", "POST", "/v1/tokens", 201, {"name": "oa-script", "expires_days": 7})
+    v["token"] = (j or {}).get("id", 999999)
+    d.c.tokens["apitoken"] = (j or {}).get("token", "none")
+    d.do("session", "POST", "/v1/tokens", 400, {"name": "bad name"})
+    d.do("session", "POST", "/v1/tokens", 400, {"name": "oa-long", "expires_days": 9999})
+    d.do("viewer", "POST", "/v1/tokens", 409, {"name": "oa-file"})
+    d.do("apitoken", "GET", "/v1/me", 200, note="by API token")
+    d.do("session", "GET", "/v1/tokens", 200, note="unrevoked, used")
+    d.do("session", "POST", "/v1/tokens/{token}/revoke", 200, {})
+    d.do("session", "POST", "/v1/tokens/999999/revoke", 404, {})
+    d.do("admin", "GET", "/v1/tokens", 200, note="revoked")
+    d.do("apitoken", "GET", "/v1/me", 401, note="revoked API token")
+    # support requests: a merchant user's is its own merchant's
+    st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.shop", "password": pw})
+    d.c.tokens["shop"] = (j or {}).get("token", "none")
+    d.do("shop", "POST", "/v1/support-requests", 201, {"subject": "paper jam", "body": "the printer jams"})
+    d.do("ops", "POST", "/v1/support-requests", 201,
+         {"merchant": "M-OA-1", "serial": "PF-OA-1", "subject": "screen", "body": "flickers"})
+    d.do("ops", "POST", "/v1/support-requests", 400, {"merchant": "M-OA-1", "body": "no subject"})
+    d.do("ops", "POST", "/v1/support-requests", 404, {"merchant": "nope", "subject": "x", "body": "y"})
+    d.do("ops", "POST", "/v1/support-requests", 404,
+         {"merchant": "M-OA-1", "serial": "PF-OA-4", "subject": "x", "body": "not bound"})
+    d.do("shop", "GET", "/v1/support-requests", 403)
+    d.do("support", "GET", "/v1/support-requests", 200)
+    # the audit names the organisation and the address
+    d.do("support", "GET", "/v1/audit?org=agent-oa", 200)
+    d.do("support", "GET", "/v1/audit?actor=oa.ops&limit=5", 200)
+    d.do("support", "GET", "/v1/audit?nonsense=1", 400)
+    # logout ends a session, and only a session
+    d.do("session", "POST", "/v1/logout", 200, {})
+    d.do("session", "GET", "/v1/me", 401, note="after logout")
+    d.do("ops", "POST", "/v1/logout", 409, {})
+    # five wrong passwords lock the account
+    for _ in range(5):
+        d.do(None, "POST", "/v1/login", 401, {"user": "oa.shop", "password": "not the password"})
+    d.do(None, "POST", "/v1/login", 429, {"user": "oa.shop", "password": pw})
 
 
 def main():
