@@ -298,7 +298,10 @@ static int init__server_conf(const struct pfs_init_opts *o, const struct init__p
             return pf_error_set(err, rc, "%s: %s", p->conf, pf_strerror(rc));
     } else {
         old = strdup("# posfleetd.conf - written by posfleetd init (posfleetd.conf(5)).\n"
-                     "mqtt.host = 127.0.0.1\nhttp.addr = 127.0.0.1\nhttp.port = 8080\n"
+                     "mqtt.host = 127.0.0.1\n"
+                     "# The API: plain HTTP on loopback until a certificate is in place; for\n"
+                     "# HTTPS set http.tls = on, http.cert and http.key (docs/operations.md).\n"
+                     "http.addr = 127.0.0.1\nhttp.port = 8080\nhttp.tls = off\n"
                      "log_level = info\n");
         if (!old)
             return pf_error_set(err, PF_ENOMEM, "out of memory");

@@ -9,7 +9,7 @@
 #   adm_snapshot OUT       writes OUT: one line per kind (merchants, terminals, rollouts,
 #                          repairs, audit) with its row count and the SHA-256 of its
 #                          canonical JSON (keys sorted; a terminal's changing health
-#                          and connection fields left out)
+#                          and connection fields, and the audit's org and addr, left out)
 
 adm__get() {
     curl -fsS --max-time 30 -H "Authorization: Bearer $(cat "${PF_CLI_TOKEN:-$PF_TOKEN_OPS}")" \
@@ -25,7 +25,8 @@ adm_snapshot() {
             >"$dir/terminals"
     adm__get "/v1/rollouts" | jq -S '[.rollouts[] | del(.next_window_ms, .now_ms)]' >"$dir/rollouts"
     adm__get "/v1/repairs?state=all&limit=1000" | jq -S '.repairs' >"$dir/repairs"
-    adm__get "/v1/audit?limit=1000" | jq -S '.audit' >"$dir/audit"
+    # org and addr came after schema 12 (null on the rows written before them).
+    adm__get "/v1/audit?limit=1000" | jq -S '.audit | map(del(.org, .addr))' >"$dir/audit"
     : >"$out"
     for k in merchants terminals rollouts repairs audit; do
         printf '%s %s %s\n' "$k" "$(jq length "$dir/$k")" \
