@@ -1046,5 +1046,7 @@ int main(int argc, char **argv)
     printf("crashstates: ops %d cuts %d candidates %d distinct %d checked %d violations %d\n", nops,
            cuts, nstates, ndistinct, checked, violations);
     free(kids);
+    free(order);
+    free(distinct);
     return violations ? 1 : 0;
 }
