@@ -5,6 +5,7 @@
  * cohort, its preview scan, its list, its id) in the real SQLite store.
  */
 #include <check.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -249,6 +250,29 @@ static int list_cb(void *ctx, const struct pfs_rollout_rec *r)
     return 0;
 }
 
+/* Creates a firmware rollout of bundle bid at 100 %, extra ("KEY:VALUE,")
+ * spliced into the definition, as actor; expects rc. */
+static void create_def(const char *bid, const char *extra, const struct pfs_actor *actor,
+                       int64_t *id, int want, struct pf_error *err)
+{
+    struct pfs_bundle_rec b;
+    struct pfs_ro_plan_stats stats;
+    struct pfs_ro_def d;
+    char def[512];
+    json_t *o;
+
+    ck_assert_int_eq(pfs_store_bundle_get(st, bid, &b), 0);
+    snprintf(def, sizeof(def), "{\"name\":\"x\",%s\"bundle\":\"%s\",\"stages\":[\"100%%\"]}", extra,
+             bid);
+    o = json_loads(def, 0, NULL);
+    ck_assert_msg(pfs_ro_def_parse(o, fake_now, &d, err) == 0, "%s", err->msg);
+    ck_assert_msg(pfs_store_rollout_create(st, &d, &b, def, actor, fake_now, id, &stats, err) ==
+                          want,
+                  "%s", err->msg);
+    pfs_ro_def_release(&d);
+    json_decref(o);
+}
+
 START_TEST(agent_rollout_stays_inside)
 {
     struct pfs_bundle_rec b = {0};
@@ -323,6 +347,25 @@ START_TEST(agent_rollout_stays_inside)
     ck_assert_int_eq(pfs_store_scope_rollout(st, &in_a, id_a), 0);
     ck_assert_int_eq(pfs_store_scope_rollout(st, &in_b, id_a), PF_ENOENT);
     ck_assert_int_eq(pfs_store_scope_rollout(st, NULL, id_a), 0);
+    /* Headquarters takes TB1; agent B's overlapping rollout is refused without
+     * learning headquarters' rollout (id or existence beyond "another
+     * organisation"), while headquarters' own overlap names agent A's. */
+    {
+        struct pfs_actor ops_b = {.name = "opsB", .role = "ops", .org = "agentB"};
+        char idtext[64];
+        int64_t id_b = 0;
+
+        ops_b.org_path = bb.path;
+        create_def(b.id, "\"cohort\":{\"serials\":[\"TB1\"]},", &hq, &id_hq, 0, &err);
+        create_def(b.id, "", &ops_b, &id_b, PF_EEXIST, &err);
+        snprintf(idtext, sizeof(idtext), "rollout %" PRId64, id_hq);
+        ck_assert_ptr_null(strstr(err.msg, idtext));
+        ck_assert_ptr_nonnull(
+                strstr(err.msg, "TB1 is already in a rollout of another organisation"));
+        create_def(b.id, "\"cohort\":{\"serials\":[\"TA1\"]},", &hq, &id_b, PF_EEXIST, &err);
+        snprintf(idtext, sizeof(idtext), "TA1 is already in rollout %" PRId64 " ", id_a);
+        ck_assert_msg(strstr(err.msg, idtext) != NULL, "%s", err.msg);
+    }
 }
 END_TEST
 

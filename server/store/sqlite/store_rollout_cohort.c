@@ -278,18 +278,24 @@ static int ro__previous(sqlite3 *db, int kind, const struct pfs_ro_cohort *co,
  * kind other than self; the error names the lowest such serial. Reads the
  * other rollout's members in serial order, each looked up in the cohort
  * (sorted), unless they far outnumber the cohort: then each terminal of the
- * cohort is looked up among them.
+ * cohort is looked up among them. The other rollout is named only to an
+ * actor who may see it (org: the creator's organisation path, NULL for
+ * headquarters); to others it is "a rollout of another organisation".
  */
 static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct pfs_ro_cohort *c,
-                       struct pf_error *err)
+                       const char *org, struct pf_error *err)
 {
     sqlite3_stmt *r, *m = NULL, *scan = NULL, *cnt = NULL;
+    char name[64];
     int rc = 0;
 
-    if ((rc = pfs_store_ro_prepare(db,
-                                   "SELECT id FROM rollouts WHERE state IN " PFS_STORE_RO_LIVE_SQL
-                                   " AND kind = ?1 AND id <> ?2",
-                                   &r, err)))
+    if ((rc = pfs_store_ro_prepare(
+                 db,
+                 "SELECT id, " PFS_SQLITE_SCOPE_PATH(
+                         "coalesce(org_path, '')",
+                         "?3") " FROM rollouts WHERE state IN " PFS_STORE_RO_LIVE_SQL
+                               " AND kind = ?1 AND id <> ?2",
+                 &r, err)))
         return rc;
     if ((rc = pfs_store_ro_prepare(
                  db,
@@ -309,9 +315,16 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
         goto done;
     sqlite3_bind_text(r, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(r, 2, self);
+    if (org)
+        sqlite3_bind_text(r, 3, org, -1, SQLITE_STATIC);
     while (!rc && sqlite3_step(r) == SQLITE_ROW) {
         int64_t other = sqlite3_column_int64(r, 0), members = 0;
         const char *hit = NULL;
+
+        if (sqlite3_column_int(r, 1))
+            snprintf(name, sizeof(name), "rollout %" PRId64, other);
+        else
+            snprintf(name, sizeof(name), "a rollout of another organisation");
 
         sqlite3_bind_int64(cnt, 1, other);
         if (sqlite3_step(cnt) == SQLITE_ROW)
@@ -327,9 +340,8 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
             }
             if (hit)
                 rc = pf_error_set(err, PF_EEXIST,
-                                  "terminal %s is already in rollout %" PRId64
-                                  " (%s), which is still live",
-                                  hit, other, kind);
+                                  "terminal %s is already in %s (%s), which is still live", hit,
+                                  name, kind);
             sqlite3_reset(scan);
         }
         sqlite3_bind_int64(m, 1, other);
@@ -337,13 +349,12 @@ static int ro__overlap(sqlite3 *db, const char *kind, int64_t self, const struct
             sqlite3_bind_text(m, 2, c->serial[i], -1, SQLITE_STATIC);
             if (sqlite3_step(m) == SQLITE_ROW)
                 rc = pf_error_set(err, PF_EEXIST,
-                                  "terminal %s is already in rollout %" PRId64
-                                  " (%s), which is still live",
-                                  c->serial[i], other, kind);
+                                  "terminal %s is already in %s (%s), which is still live",
+                                  c->serial[i], name, kind);
             sqlite3_reset(m);
         }
         if (!rc) /* members of its stages not opened yet */
-            rc = pfs_store_ro_plan_overlap(db, other, kind, c, err);
+            rc = pfs_store_ro_plan_overlap(db, other, name, kind, c, err);
     }
 done:
     sqlite3_finalize(cnt);
@@ -401,7 +412,7 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     stats->cohort = (int64_t)co.n;
     stats->select_ms = ro__ms_since(&t0);
     if ((rc = pfs_ro_stage_targets(d, co.n, targets, err)) ||
-        (rc = ro__overlap(db, kind, *id, &co, err)))
+        (rc = ro__overlap(db, kind, *id, &co, org, err)))
         goto out;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((rc = pfs_ro_cohort_order(&co, *id, targets, d->nstages))) {

@@ -470,9 +470,9 @@ int pfs_store_ro_plan_pull(sqlite3 *db, const char *kind, const char *serial)
 
 /*
  * PF_EEXIST if a serial of c is in the plan of rollout other; the error names
- * the first one found.
+ * the first one found, and the rollout as name.
  */
-int pfs_store_ro_plan_overlap(sqlite3 *db, int64_t other, const char *kind,
+int pfs_store_ro_plan_overlap(sqlite3 *db, int64_t other, const char *name, const char *kind,
                               const struct pfs_ro_cohort *c, struct pf_error *err)
 {
     sqlite3_stmt *s;
@@ -495,9 +495,8 @@ int pfs_store_ro_plan_overlap(sqlite3 *db, int64_t other, const char *kind,
             snprintf(serial, sizeof(serial), "%.*s", (int)len, p);
             if (pfs_ro_cohort_has(c, serial))
                 rc = pf_error_set(err, PF_EEXIST,
-                                  "terminal %s is already in rollout %" PRId64
-                                  " (%s), which is still live",
-                                  serial, other, kind);
+                                  "terminal %s is already in %s (%s), which is still live", serial,
+                                  name, kind);
             p = strchr(p, '\n');
             p = p ? p + 1 : NULL;
         }

@@ -85,8 +85,8 @@ int pfs_store_ro_plan_find(sqlite3_stmt *s, const char *serial, bool with_rest,
  * member rows. */
 int pfs_store_ro_plan_pull(sqlite3 *db, const char *kind, const char *serial) PF_WUR;
 /* PF_EEXIST (err names the serial) if a member of cohort c is in the plan of
- * rollout other. */
-int pfs_store_ro_plan_overlap(sqlite3 *db, int64_t other, const char *kind,
+ * rollout other (named name in the error). */
+int pfs_store_ro_plan_overlap(sqlite3 *db, int64_t other, const char *name, const char *kind,
                               const struct pfs_ro_cohort *c, struct pf_error *err) PF_WUR;
 
 /* Adds serial to rollout id at stage (pending) unless it is a member of a
