@@ -424,6 +424,11 @@ int pfc_http_download(struct pfc_http *h, const char *method, const char *path, 
     curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+    /* The reset dropped the CA file: verified exactly as the other requests. */
+    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->cacert[0])
+        curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->cacert);
     curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
     curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "posfleet-cli");
