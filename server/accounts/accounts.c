@@ -182,6 +182,12 @@ static void acc__pw_work(uv_work_t *w)
         if (j->verify_hash[0]) {
             j->verified =
                     crypto_pwhash_str_verify(j->verify_hash, j->password, strlen(j->password)) == 0;
+            /* A login with a hash made at other limits: hashed again with today's. */
+            if (j->verified && !j->make &&
+                crypto_pwhash_str_needs_rehash(j->verify_hash, j->ops, j->mem) != 0 &&
+                crypto_pwhash_str(j->new_hash, j->password, strlen(j->password), j->ops, j->mem) !=
+                        0)
+                j->new_hash[0] = '\0'; /* no memory now: the old hash serves until next time */
         } else {
             /* An unknown user: as much work as a check, and no match. */
             if (crypto_pwhash_str(j->new_hash, j->password, strlen(j->password), j->ops, j->mem) !=

@@ -101,6 +101,12 @@ int pfs_accounts_password_ok(const char *pw, struct pf_error *err) PF_WUR;
  * thread (before this returns without a loop) with rc (0, or PF_ECRYPTO /
  * PF_ENOMEM), whether the check passed, and the new hash ("" if none). The
  * passwords are copied and wiped.
+ *
+ * A check alone (new_pw NULL) that passes against a hash made with other
+ * Argon2id limits than a->opslimit/memlimit (crypto_pwhash_str_needs_rehash)
+ * also hashes password again with the current limits and hands that over as
+ * new_hash: the caller stores it (pfs_store_user_rehash), so raising the
+ * limits reaches every account at its next login.
  */
 typedef void (*pfs_accounts_pw_fn)(void *ctx, int rc, bool verified, const char *new_hash);
 int pfs_accounts_pw(struct pfs_accounts *a, const char *password, const char *verify_hash,

@@ -179,10 +179,18 @@ static void acc__login_checked(void *ctx, int rc, bool verified, const char *new
     struct pfs_http_resp resp = {0};
     int64_t now = acc__now(api);
 
-    (void)new_hash;
     if (rc) {
         pfs_api_error(&resp, rc, "login: %s", pf_strerror(rc));
+    } else if (verified && l->known && l->u.disabled_ms) {
+        acc__login_audit(api, l, PFS_LOGIN_REFUSED, 0);
+        pfs_api_error(&resp, PF_EPERM, "account disabled: ask an admin");
     } else if (verified && l->known) {
+        struct pf_error err = {0};
+
+        /* Made with other Argon2id limits: kept from now on with today's. */
+        if (new_hash && new_hash[0] &&
+            pfs_store_user_rehash(api->store, l->u.name, l->u.pwhash, new_hash, now, &err) != 0)
+            pfs_log_warn(api->log, "login: %s: %s", l->u.name, err.msg);
         acc__login_session(api, l, &resp);
     } else {
         bool addr_lock = pfs_accounts_addr_failed(api->accounts, l->addr, now);
@@ -529,12 +537,19 @@ void pfs_api_token_revoke(struct pfs_api *api, const struct pfs_api_call *call,
 
 /* --- users and organisations (admin) --- */
 
+static json_t *acc__user_json(const struct pfs_user_rec *u)
+{
+    return json_pack("{s:s, s:s, s:s, s:I, s:s?, s:I, s:I, s:b, s:I, s:I}", "name", u->name, "role",
+                     u->role, "org", u->org, "org_id", (json_int_t)u->org_id, "merchant",
+                     u->merchant[0] ? u->merchant : NULL, "failed", (json_int_t)u->failed,
+                     "locked_until_ms", (json_int_t)u->locked_until_ms, "disabled",
+                     u->disabled_ms != 0, "disabled_ms", (json_int_t)u->disabled_ms, "created_ms",
+                     (json_int_t)u->created_ms);
+}
+
 static int acc__user_cb(void *ctx, const struct pfs_user_rec *u)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s?, s:I, s:I}", "name", u->name, "role", u->role,
-                          "org", u->org, "org_id", (json_int_t)u->org_id, "merchant",
-                          u->merchant[0] ? u->merchant : NULL, "failed", (json_int_t)u->failed,
-                          "locked_until_ms", (json_int_t)u->locked_until_ms);
+    json_t *o = acc__user_json(u);
 
     return o && json_array_append_new(ctx, o) == 0 ? 0 : PF_ENOMEM;
 }
@@ -602,13 +617,15 @@ static void acc__user_hashed(void *ctx, int rc, bool verified, const char *new_h
         rc = pfs_store_user_add(c->api->store, c->scoped ? &c->scope : NULL, &c->u, &actor,
                                 pf_clock_wall_ms(c->api->clock), &err);
     }
-    if (rc)
+    /* The user as GET /v1/users/{user} shows it. */
+    if (!rc && pfs_store_user_get(c->api->store, NULL, c->u.name, &c->u) != 0)
+        rc = PF_EIO;
+    if (rc) {
         pfs_api_error(&resp, rc, "user: %s", err.msg[0] ? err.msg : pf_strerror(rc));
-    else
-        pfs_api_json(&resp, 201,
-                     json_pack("{s:s, s:s, s:I, s:s?}", "name", c->u.name, "role", c->u.role,
-                               "org_id", (json_int_t)c->u.org_id, "merchant",
-                               c->u.merchant[0] ? c->u.merchant : NULL));
+    } else {
+        sodium_memzero(c->u.pwhash, sizeof(c->u.pwhash));
+        pfs_api_json(&resp, 201, acc__user_json(&c->u));
+    }
     pfs_http_answer(c->later, &resp);
     sodium_memzero(c, sizeof(*c));
     free(c);
@@ -698,6 +715,194 @@ out_free:
     json_decref(body);
 }
 
+void pfs_api_user_get(struct pfs_api *api, const struct pfs_api_call *call,
+                      struct pfs_http_resp *resp)
+{
+    struct pfs_user_rec u;
+
+    /* Someone outside the caller's organisation looks absent. */
+    if (pfs_store_user_get(api->store, pfs_api_scope(call), call->params.user, &u) != 0) {
+        pfs_api_error(resp, PF_ENOENT, "user %.64s: not found", call->params.user);
+        return;
+    }
+    sodium_memzero(u.pwhash, sizeof(u.pwhash));
+    pfs_api_json(resp, 200, acc__user_json(&u));
+}
+
+/* A user's change while a new password is hashed (or at once without one). */
+struct acc__userchange {
+    struct pfs_api *api;
+    struct pfs_http_later *later;
+    struct pfs_scope scope;
+    bool scoped;
+    char user[PFS_USER_NAME_MAX + 1], role_to[16], merchant[PFS_MERCHANT_MAX + 1];
+    bool role_set, merchant_set;
+    int disabled;
+    char name[PFS_USER_NAME_MAX + 1], role[16], org[PFS_ORG_NAME_MAX + 1];
+    char org_path[PFS_ORG_PATH_MAX + 1], addr[64];
+};
+
+static void acc__user_apply(struct acc__userchange *c, const char *pwhash,
+                            struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = {.name = c->name,
+                              .role = c->role,
+                              .org = c->org,
+                              .org_path = c->org_path,
+                              .addr = c->addr[0] ? c->addr : NULL};
+    struct pfs_user_change ch = {.role = c->role_set ? c->role_to : NULL,
+                                 .merchant = c->merchant_set ? c->merchant : NULL,
+                                 .disabled = c->disabled,
+                                 .pwhash = pwhash};
+    struct pfs_user_rec u;
+    struct pf_error err = {0};
+    int rc;
+
+    rc = pfs_store_user_update(c->api->store, c->scoped ? &c->scope : NULL, c->user, &ch, &actor,
+                               pf_clock_wall_ms(c->api->clock), &u, &err);
+    if (rc)
+        pfs_api_error(resp, rc, "%s", err.msg[0] ? err.msg : pf_strerror(rc));
+    else
+        pfs_api_json(resp, 200, acc__user_json(&u));
+}
+
+static void acc__user_rehashed(void *ctx, int rc, bool verified, const char *new_hash)
+{
+    struct acc__userchange *c = ctx;
+    struct pfs_http_resp resp = {0};
+
+    (void)verified;
+    if (rc)
+        pfs_api_error(&resp, rc, "password: %s", pf_strerror(rc));
+    else
+        acc__user_apply(c, new_hash, &resp);
+    pfs_http_answer(c->later, &resp);
+    sodium_memzero(c, sizeof(*c));
+    free(c);
+}
+
+void pfs_api_user_change(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp)
+{
+    static const char *const keys[] = {"role", "merchant", "disabled", "password", NULL};
+    json_t *body = acc__body(call->req, resp), *v;
+    struct acc__userchange *c = NULL;
+    struct pf_error err = {0};
+    const char *role = NULL, *merchant = NULL, *pw = NULL, *key;
+    char *raw = NULL;
+    size_t rawlen = 0;
+    int r = -1, rc;
+
+    if (!body)
+        return;
+    json_object_foreach(body, key, v)
+    {
+        bool known = false;
+
+        for (int i = 0; keys[i]; i++)
+            known = known || strcmp(key, keys[i]) == 0;
+        if (!known) {
+            pfs_api_error(resp, PF_ESCHEMA,
+                          "%.64s: unknown field (role, merchant, disabled,"
+                          " password)",
+                          key);
+            goto out_free;
+        }
+    }
+    if (json_object_size(body) == 0) {
+        pfs_api_error(resp, PF_ESCHEMA, "role, merchant, disabled or password: required");
+        goto out_free;
+    }
+    if (json_object_get(body, "role") && !(role = acc__str(body, "role", 15, true, resp)))
+        goto out_free;
+    if (json_object_get(body, "merchant") &&
+        !(merchant = acc__str(body, "merchant", PFS_MERCHANT_MAX, true, resp)))
+        goto out_free;
+    if (json_object_get(body, "password") &&
+        !(pw = acc__str(body, "password", PFS_PASSWORD_MAX, true, resp)))
+        goto out_free;
+    v = json_object_get(body, "disabled");
+    if (v && !json_is_boolean(v)) {
+        pfs_api_error(resp, PF_ESCHEMA, "disabled: true or false");
+        goto out_free;
+    }
+    if (role && (r = pfs_role_parse(role)) < 0) {
+        pfs_api_error(resp, PF_EINVAL, "role: admin, ops, approver, support, viewer or merchant");
+        goto out_free;
+    }
+    if (pw && pfs_accounts_password_ok(pw, &err) != 0) {
+        pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
+        goto out_free;
+    }
+    /* An admin who locks itself out leaves nobody to undo it. */
+    if (strcmp(call->params.user, call->who.name) == 0 &&
+        ((v && json_is_true(v)) || (role && r != PFS_ROLE_ADMIN))) {
+        pfs_api_error(resp, PF_ESTATE, "you cannot disable yourself or give up your admin role");
+        goto out_free;
+    }
+    if (pw && !api->accounts) {
+        pfs_api_error(resp, PF_ESTATE, "user accounts are not enabled");
+        goto out_free;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    c->api = api;
+    c->scoped = pfs_api_scope(call) != NULL;
+    c->scope = call->who.scope;
+    snprintf(c->user, sizeof(c->user), "%s", call->params.user);
+    c->role_set = role != NULL;
+    snprintf(c->role_to, sizeof(c->role_to), "%s", role ? pfs_role_names[r] : "");
+    c->merchant_set = merchant != NULL;
+    snprintf(c->merchant, sizeof(c->merchant), "%s", merchant ? merchant : "");
+    c->disabled = v ? json_is_true(v) : -1;
+    snprintf(c->name, sizeof(c->name), "%s", call->name);
+    snprintf(c->role, sizeof(c->role), "%s", pfs_role_names[call->role]);
+    snprintf(c->org, sizeof(c->org), "%s", call->who.org);
+    snprintf(c->org_path, sizeof(c->org_path), "%s", call->who.scope.path);
+    snprintf(c->addr, sizeof(c->addr), "%s", call->addr);
+    if (!pw) {
+        acc__user_apply(c, NULL, resp);
+        goto out_free;
+    }
+    /* The user must be there (and in scope) before the slow hash is made. */
+    {
+        struct pfs_user_rec u;
+
+        if (pfs_store_user_get(api->store, pfs_api_scope(call), c->user, &u) != 0) {
+            pfs_api_error(resp, PF_ENOENT, "user %.64s: not found", c->user);
+            goto out_free;
+        }
+        sodium_memzero(&u, sizeof(u));
+    }
+    c->later = pfs_http_defer(call->req, &raw, &rawlen);
+    if (!c->later) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    rc = pfs_accounts_pw(api->accounts, NULL, NULL, pw, acc__user_rehashed, c);
+    if (rc) {
+        struct pfs_http_resp rr = {0};
+
+        pfs_api_error(&rr, rc, "password: %s", pf_strerror(rc));
+        pfs_http_answer(c->later, &rr);
+        goto out_free;
+    }
+    c = NULL;
+out_free:
+    if (c) {
+        sodium_memzero(c, sizeof(*c));
+        free(c);
+    }
+    if (raw) {
+        sodium_memzero(raw, rawlen);
+        free(raw);
+    }
+    json_decref(body);
+}
+
 static int acc__org_cb(void *ctx, const struct pfs_org *o)
 {
     json_t *j = json_pack("{s:I, s:s, s:s, s:o*, s:s}", "id", (json_int_t)o->id, "name", o->name,
@@ -720,6 +925,54 @@ void pfs_api_orgs_list(struct pfs_api *api, const struct pfs_api_call *call,
         return;
     }
     pfs_api_json(resp, 200, json_pack("{s:o}", "orgs", arr));
+}
+
+/* The names of the users of one organisation (ctx: {id, array}). */
+struct acc__org_users {
+    int64_t id;
+    json_t *names;
+};
+
+static int acc__org_user_cb(void *ctx, const struct pfs_user_rec *u)
+{
+    struct acc__org_users *x = ctx;
+
+    if (u->org_id != x->id)
+        return 0;
+    return json_array_append_new(x->names, json_string(u->name)) == 0 ? 0 : PF_ENOMEM;
+}
+
+void pfs_api_org_get(struct pfs_api *api, const struct pfs_api_call *call,
+                     struct pfs_http_resp *resp)
+{
+    struct acc__org_users users = {call->params.id, json_array()};
+    json_t *one = json_array(), *o;
+    struct pfs_org org;
+    int rc;
+
+    if (!users.names || !one) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    /* An organisation outside the caller's looks absent. */
+    if (pfs_store_org_get(api->store, pfs_api_scope(call), call->params.id, NULL, &org) != 0) {
+        pfs_api_error(resp, PF_ENOENT, "organisation %lld: not found", (long long)call->params.id);
+        goto out_free;
+    }
+    rc = acc__org_cb(one, &org);
+    if (!rc)
+        rc = pfs_store_user_list(api->store, pfs_api_scope(call), acc__org_user_cb, &users);
+    o = json_array_get(one, 0);
+    if (rc || !o || json_object_set(o, "users", users.names) != 0) {
+        pfs_api_error(resp, rc ? rc : PF_ENOMEM, "organisation: %s",
+                      pf_strerror(rc ? rc : PF_ENOMEM));
+        goto out_free;
+    }
+    json_object_set_new(o, "created_ms", json_integer(org.created_ms));
+    pfs_api_json(resp, 200, json_incref(o));
+out_free:
+    json_decref(users.names);
+    json_decref(one);
 }
 
 void pfs_api_org_add(struct pfs_api *api, const struct pfs_api_call *call,

@@ -153,8 +153,10 @@ static int route__param(const char *kind, size_t kn, const char *s, size_t n,
     }
     if (KIND("bundle"))
         return route__copy(p->bundle, sizeof(p->bundle), s, n);
-    if (KIND("token"))
+    if (KIND("token") || KIND("org"))
         return route__id(s, n, &p->id);
+    if (KIND("user"))
+        return route__copy(p->user, sizeof(p->user), s, n);
 #undef KIND
     return 0;
 }

@@ -73,7 +73,8 @@ struct pfs_api_params {
     char merchant[PFS_MERCHANT_ID_MAX + 1];
     char diag[PF_DIAG_ID_MAX + 1];
     char bundle[PF_B2_HEX_LEN + 1];
-    int64_t id; /* {repair}, {rollout} or {token} */
+    int64_t id; /* {repair}, {rollout}, {token} or {org} */
+    char user[PFS_USER_NAME_MAX + 1];
 };
 
 struct pfs_api;

@@ -76,6 +76,15 @@ struct pfs_user_rec {
     int64_t failed;                      /* failed logins since the last success */
     int64_t locked_until_ms;
     int64_t created_ms;
+    int64_t disabled_ms; /* 0: enabled */
+};
+
+/* What an admin changes of a user (pfs_store_user_update); NULL / -1 keep. */
+struct pfs_user_change {
+    const char *role;     /* a role name */
+    const char *merchant; /* with role "merchant"; another role drops it */
+    int disabled;         /* 1 disable, 0 enable, -1 keep */
+    const char *pwhash;   /* a new password's hash */
 };
 
 /* A session as its token's hash finds it, with its user. */
@@ -156,12 +165,29 @@ int pfs_store_user_set_password(struct pfs_store *st, const char *name, const ch
                                 const uint8_t *keep, const struct pfs_actor *actor, int64_t now_ms,
                                 struct pf_error *err) PF_WUR;
 
+/* Changes a user inside scope (PF_ENOENT outside) as c says, audited as
+ * user.update with the fields before and after (a new password shows as
+ * "password": "changed", never its hash). Disabling or a new password ends
+ * every session of the user; a disabled user's sessions and API tokens are
+ * refused (pfs_store_session_get, pfs_store_apitoken_use) and logins are too.
+ * PF_EINVAL for a merchant that is not of the user's organisation, or a
+ * merchant role without a merchant. out (may be NULL): the user after. */
+int pfs_store_user_update(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                          const struct pfs_user_change *c, const struct pfs_actor *actor,
+                          int64_t now_ms, struct pfs_user_rec *out, struct pf_error *err) PF_WUR;
+/* The same password hashed again with other Argon2id limits (after a login
+ * checked it against old_hash): stored only while old_hash is still the
+ * user's, so a password changed meanwhile wins. Sessions stay; not audited
+ * (the password is the same; the login's row says who came in). */
+int pfs_store_user_rehash(struct pfs_store *st, const char *name, const char *old_hash,
+                          const char *new_hash, int64_t now_ms, struct pf_error *err) PF_WUR;
+
 /* --- sessions --- */
 
 int pfs_store_session_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
                           const char *user, const char *csrf, int64_t now_ms, int64_t expires_ms,
                           struct pf_error *err) PF_WUR;
-/* A live session (not expired at now_ms): PF_ENOENT otherwise. */
+/* A live session (not expired at now_ms, its user not disabled): PF_ENOENT otherwise. */
 int pfs_store_session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH], int64_t now_ms,
                           struct pfs_session_rec *out) PF_WUR;
 /* Ends a session, audited as logout. PF_ENOENT if none. */
@@ -174,7 +200,7 @@ int pfs_store_session_end(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HA
 int pfs_store_apitoken_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
                            const struct pfs_apitoken_rec *t, const struct pfs_actor *actor,
                            struct pfs_apitoken_rec *out, struct pf_error *err) PF_WUR;
-/* A live token (not revoked, not expired): its record and its user, and
+/* A live token (not revoked, not expired, its user not disabled): its record and its user, and
  * last use set to now_ms. PF_ENOENT otherwise. */
 int pfs_store_apitoken_use(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
                            int64_t now_ms, struct pfs_apitoken_rec *t,

@@ -191,6 +191,52 @@ START_TEST(sessions_and_tokens_expire)
 }
 END_TEST
 
+/* A hash made at lower Argon2id limits is made again, with today's, at a login. */
+START_TEST(login_rehashes_old_limits)
+{
+    struct pfs_accounts a;
+    struct pfs_user_rec u;
+    struct pf_error err = {0};
+    char old[PFS_PWHASH_MAX + 1];
+
+    pfs_accounts_init(&a, NULL, st, &fake_clock);
+    a.opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    a.memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    ck_assert_int_eq(crypto_pwhash_str(old, "correct horse", 13, a.opslimit, a.memlimit), 0);
+    user("olga", "viewer", PFS_HQ_ORG_ID, NULL);
+    ck_assert_int_eq(pfs_store_user_rehash(st, "olga", "$argon2id$v=19$m=8,t=1,p=1$x$y", old,
+                                           fake_now, &err),
+                     0);
+    /* At the same limits: checked, nothing to redo. */
+    pw_hash[0] = 'x';
+    ck_assert_int_eq(pfs_accounts_pw(&a, "correct horse", old, NULL, pw_done, NULL), 0);
+    ck_assert(pw_ok);
+    ck_assert_str_eq(pw_hash, "");
+    /* The limits went up: the same check hands back a hash made with them. */
+    a.opslimit = crypto_pwhash_OPSLIMIT_MIN + 1;
+    a.memlimit = 2 * crypto_pwhash_MEMLIMIT_MIN;
+    ck_assert_int_ne(crypto_pwhash_str_needs_rehash(old, a.opslimit, a.memlimit), 0);
+    ck_assert_int_eq(pfs_accounts_pw(&a, "correct horse", old, NULL, pw_done, NULL), 0);
+    ck_assert(pw_ok);
+    ck_assert_ptr_nonnull(strstr(pw_hash, "$argon2id$"));
+    ck_assert_int_eq(crypto_pwhash_str_needs_rehash(pw_hash, a.opslimit, a.memlimit), 0);
+    ck_assert_int_eq(crypto_pwhash_str_verify(pw_hash, "correct horse", 13), 0);
+    /* A wrong password never yields one; a password change is not a rehash. */
+    ck_assert_int_eq(pfs_accounts_pw(&a, "wrong horse", old, NULL, pw_done, NULL), 0);
+    ck_assert(!pw_ok);
+    ck_assert_str_eq(pw_hash, "");
+    /* The store takes it only over the hash that was checked. */
+    ck_assert_int_eq(crypto_pwhash_str(u.pwhash, "correct horse", 13, a.opslimit, a.memlimit), 0);
+    ck_assert_int_eq(pfs_store_user_rehash(st, "olga", old, pw_hash, fake_now, &err), 0);
+    ck_assert_int_eq(pfs_store_user_get(st, NULL, "olga", &u), 0);
+    ck_assert_str_eq(u.pwhash, pw_hash);
+    ck_assert_int_eq(pfs_store_user_rehash(st, "olga", old, "$argon2id$stale", fake_now, &err), 0);
+    ck_assert_int_eq(pfs_store_user_get(st, NULL, "olga", &u), 0);
+    ck_assert_str_eq(u.pwhash, pw_hash);
+    pfs_accounts_release(&a);
+}
+END_TEST
+
 /* --- a rollout of agent A --- */
 
 static int change_status(void *ctx, struct pfs_merchant *m, struct pf_error *err)
@@ -380,6 +426,7 @@ static Suite *suite(void)
     tcase_add_test(tc, roles);
     tcase_add_test(tc, passwords_and_secrets);
     tcase_add_test(tc, sessions_and_tokens_expire);
+    tcase_add_test(tc, login_rehashes_old_limits);
     tcase_add_test(tc, agent_rollout_stays_inside);
     suite_add_tcase(s, tc);
     return s;

@@ -472,7 +472,10 @@ static const struct cell matrix[] = {
         {"GET", "/v1/users", LIST, NULL, NULL},
         {"POST", "/v1/users", REFUSED, NULL,
          "{\"name\":\"mole\",\"role\":\"ops\",\"org\":\"agentA\",\"password\":\"0123456789ab\"}"},
+        {"GET", "/v1/users/{user}", HIDDEN, "/v1/users/opsA", NULL},
+        {"POST", "/v1/users/{user}", HIDDEN, "/v1/users/opsA", "{\"disabled\":true}"},
         {"GET", "/v1/orgs", LIST, NULL, NULL},
+        {"GET", "/v1/orgs/{org}", HIDDEN, "/v1/orgs/2", NULL}, /* agentA */
         {"POST", "/v1/orgs", REFUSED, NULL, "{\"name\":\"subA\",\"parent\":\"agentA\"}"},
         {"POST", "/v1/merchants/{merchant}/org", HIDDEN, "/v1/merchants/MA/org",
          "{\"org\":\"agentB\"}"},
@@ -734,6 +737,93 @@ START_TEST(search_filters_stay_in_scope)
 }
 END_TEST
 
+/* An admin changes its users: role, password, disabled; never outside its
+ * organisation, never itself out of power; every change audited. */
+START_TEST(admin_changes_users)
+{
+    char *tok, *admA, body[256];
+    struct resp r;
+
+    user("admA", "admin", "agentA", NULL);
+    admA = login("admA", NULL, 0);
+    /* One user and one organisation by name and by id, inside the scope only. */
+    http("GET", "/v1/users/opsA", admA, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jstr(r.json, "role"), "ops");
+    ck_assert_str_eq(jstr(r.json, "org"), "agentA");
+    ck_assert(json_is_false(json_object_get(r.json, "disabled")));
+    ck_assert_ptr_null(strstr(r.body, "argon2"));
+    resp_release(&r);
+    must("GET", "/v1/users/admB", admA, NULL, 404);
+    must("GET", "/v1/users/nobody", admA, NULL, 404);
+    http("GET", "/v1/orgs/2", admA, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jstr(r.json, "name"), "agentA");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"opsA\""));
+    ck_assert_ptr_null(strstr(r.body, "admB"));
+    resp_release(&r);
+    must("GET", "/v1/orgs/3", admA, NULL, 404);
+    must("GET", "/v1/orgs/1", admA, NULL, 404);
+    must("GET", "/v1/orgs/3", "tok-adm", NULL, 200);
+    /* Disabled: the session and the API token stop at once, logins are refused. */
+    http("POST", "/v1/tokens", tok_opsA, "{\"name\":\"ci2\"}", &r);
+    ck_assert_int_eq(r.status, 201);
+    tok = strdup(jstr(r.json, "token"));
+    resp_release(&r);
+    must("GET", "/v1/me", tok, NULL, 200);
+    http("POST", "/v1/users/opsA", admA, "{\"disabled\":true}", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(json_is_true(json_object_get(r.json, "disabled")));
+    resp_release(&r);
+    must("GET", "/v1/me", tok_opsA, NULL, 401);
+    must("GET", "/v1/me", tok, NULL, 401);
+    must("POST", "/v1/login", NULL, "{\"user\":\"opsA\",\"password\":\"" PW "\"}", 403);
+    must("POST", "/v1/users/opsA", admA, "{\"disabled\":false}", 200);
+    must("GET", "/v1/me", tok, NULL, 200); /* the token was never revoked */
+    free(tok);
+    free(tok_opsA);
+    tok_opsA = login("opsA", NULL, 0);
+    /* A role, and a merchant role needs its merchant (of the user's organisation). */
+    must("POST", "/v1/users/opsA", admA, "{\"role\":\"approver\"}", 200);
+    http("GET", "/v1/me", tok_opsA, NULL, &r);
+    ck_assert_str_eq(jstr(r.json, "role"), "approver");
+    resp_release(&r);
+    must("POST", "/v1/users/opsA", admA, "{\"role\":\"merchant\"}", 400);
+    must("POST", "/v1/users/opsA", admA, "{\"role\":\"merchant\",\"merchant\":\"MB\"}", 404);
+    must("POST", "/v1/users/opsA", admA, "{\"role\":\"merchant\",\"merchant\":\"MA2\"}", 200);
+    must("POST", "/v1/users/opsA", admA, "{\"role\":\"ops\"}", 200);
+    /* A new password: the old one and every session end. */
+    must("POST", "/v1/users/opsA", admA, "{\"password\":\"short\"}", 400);
+    must("POST", "/v1/users/opsA", admA, "{\"password\":\"a brand new one\"}", 200);
+    must("GET", "/v1/me", tok_opsA, NULL, 401);
+    must("POST", "/v1/login", NULL, "{\"user\":\"opsA\",\"password\":\"" PW "\"}", 401);
+    must("POST", "/v1/login", NULL, "{\"user\":\"opsA\",\"password\":\"a brand new one\"}", 200);
+    /* Bad bodies, and no admin locks itself out. */
+    http("POST", "/v1/users/opsA", admA, "{\"colour\":\"red\"}", &r);
+    expect_error(&r, 400, "SCHEMA");
+    ck_assert_ptr_nonnull(strstr(r.body, "colour"));
+    resp_release(&r);
+    must("POST", "/v1/users/opsA", admA, "{}", 400);
+    must("POST", "/v1/users/opsA", admA, "{\"disabled\":\"yes\"}", 400);
+    must("POST", "/v1/users/admA", admA, "{\"disabled\":true}", 409);
+    must("POST", "/v1/users/admA", admA, "{\"role\":\"ops\"}", 409);
+    must("POST", "/v1/users/admB", admA, "{\"disabled\":true}", 404);
+    must("POST", "/v1/users/opsA", tok_opsA, "{\"disabled\":true}", 401);
+    /* Each change in the audit with who, from where, before and after; never a hash. */
+    snprintf(body, sizeof(body), "/v1/audit?action=user.update&target=opsA&limit=100");
+    http("GET", body, admA, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "audit")), 6);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"actor\":\"admA\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"addr\":\"127.0.0.1\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"password\":\"changed\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"disabled\":true"));
+    ck_assert_ptr_null(strstr(r.body, "argon2"));
+    resp_release(&r);
+    free(admA);
+}
+END_TEST
+
 /* --- the role x organisation matrix (docs/security.md), one test per cell --- */
 
 struct role_cell {
@@ -803,6 +893,7 @@ static Suite *suite(void)
     tcase_add_test(tw, agent_a_reaches_its_own);
     tcase_add_test(tw, merchant_sees_its_own);
     tcase_add_test(tw, search_filters_stay_in_scope);
+    tcase_add_test(tw, admin_changes_users);
     tcase_add_loop_test(tw, role_by_org, 0, (int)(sizeof(role_cells) / sizeof(role_cells[0])));
     suite_add_tcase(s, tw);
     return s;

@@ -80,6 +80,8 @@ static void concrete(const char *pattern, char *out, size_t size)
             {"{diag}", "d1:x.y_z-0"},
             {"{bundle}", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
             {"{token}", "3"},
+            {"{user}", "li.wei"},
+            {"{org}", "2"},
     };
     size_t n = 0;
 
@@ -177,8 +179,11 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/tokens/{token}/revoke",
             "GET /v1/users",
             "POST /v1/users",
+            "GET /v1/users/{user}",
+            "POST /v1/users/{user}",
             "GET /v1/orgs",
             "POST /v1/orgs",
+            "GET /v1/orgs/{org}",
             "POST /v1/merchants/{merchant}/org",
             "GET /v1/support-requests",
             "POST /v1/support-requests",

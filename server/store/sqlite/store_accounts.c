@@ -221,7 +221,7 @@ int pfs_store_merchant_set_org(struct pfs_store *st, const struct pfs_scope *sco
 
 #define USER_COLS                                                                                  \
     "u.name, u.pwhash, u.role, u.org_id, o.name, o.path, coalesce(u.merchant_id, ''), u.failed,"   \
-    " u.locked_until_ms, u.created_ms"
+    " u.locked_until_ms, u.created_ms, u.disabled_ms"
 #define USER_FROM " FROM users u JOIN orgs o ON o.id = u.org_id"
 
 static void acc__user_read(sqlite3_stmt *s, int c, struct pfs_user_rec *u)
@@ -237,6 +237,7 @@ static void acc__user_read(sqlite3_stmt *s, int c, struct pfs_user_rec *u)
     u->failed = sqlite3_column_int64(s, c + 7);
     u->locked_until_ms = sqlite3_column_int64(s, c + 8);
     u->created_ms = sqlite3_column_int64(s, c + 9);
+    u->disabled_ms = sqlite3_column_int64(s, c + 10);
 }
 
 /* A user lies inside a scope when its organisation does (and, for a
@@ -379,6 +380,84 @@ int pfs_store_user_set_password(struct pfs_store *st, const char *name, const ch
     return pfs_sqlite_end(st, rc, err);
 }
 
+static json_t *acc__user_json(const struct pfs_user_rec *u)
+{
+    return json_pack("{s:s, s:s, s:s?, s:b}", "role", u->role, "org", u->org, "merchant",
+                     u->merchant[0] ? u->merchant : NULL, "disabled", u->disabled_ms != 0);
+}
+
+int pfs_store_user_update(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                          const struct pfs_user_change *c, const struct pfs_actor *actor,
+                          int64_t now_ms, struct pfs_user_rec *out, struct pf_error *err)
+{
+    struct pfs_user_rec was, now;
+    json_t *after;
+    int rc;
+
+    if (pfs_store_user_get(st, scope, name, &was) != 0)
+        return pf_error_set(err, PF_ENOENT, "user %s: not found", name);
+    now = was;
+    if (c->role)
+        snprintf(now.role, sizeof(now.role), "%s", c->role);
+    if (c->merchant)
+        snprintf(now.merchant, sizeof(now.merchant), "%s", c->merchant);
+    else if (c->role && strcmp(c->role, "merchant") != 0)
+        now.merchant[0] = '\0';
+    if (c->disabled >= 0)
+        now.disabled_ms = c->disabled ? (was.disabled_ms ? was.disabled_ms : now_ms) : 0;
+    if ((strcmp(now.role, "merchant") == 0) != (now.merchant[0] != '\0'))
+        return pf_error_set(err, PF_EINVAL, "merchant: given for, and only for, a merchant user");
+    if (now.merchant[0] && strcmp(now.merchant, was.merchant) != 0) {
+        int64_t morg = 0;
+
+        if (pfs_store_scope_merchant(st, scope, now.merchant) != 0 ||
+            pfs_store_merchant_org(st, now.merchant, &morg) != 0)
+            return pf_error_set(err, PF_ENOENT, "merchant %s does not exist", now.merchant);
+        if (morg != now.org_id)
+            return pf_error_set(err, PF_EINVAL,
+                                "merchant %s belongs to another organisation than %s", now.merchant,
+                                now.org);
+    }
+    rc = pfs_sqlite_begin(st, now_ms, err);
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(st->db,
+                           "UPDATE users SET role = ?2, merchant_id = ?3, disabled_ms = ?4,"
+                           " pwhash = coalesce(?5, pwhash) WHERE name = ?1",
+                           "SSsis", name, now.role, now.merchant, now.disabled_ms,
+                           c->pwhash ? c->pwhash : "");
+    /* A new password or a disabled account: every session ends now. */
+    if (!rc && (c->pwhash || (now.disabled_ms && !was.disabled_ms)))
+        rc = pfs_store_sql_run(st->db, "DELETE FROM sessions WHERE user = ?1", "S", name);
+    if (!rc) {
+        after = acc__user_json(&now);
+        if (after && c->pwhash)
+            json_object_set_new(after, "password", json_string("changed"));
+        rc = acc__audit(st, actor, now_ms, "user.update", name, acc__user_json(&was), after,
+                        now.merchant[0] ? now.merchant : NULL, err);
+    }
+    rc = pfs_sqlite_end(st, rc, err);
+    if (!rc && out) {
+        now.pwhash[0] = '\0';
+        *out = now;
+    }
+    return rc;
+}
+
+int pfs_store_user_rehash(struct pfs_store *st, const char *name, const char *old_hash,
+                          const char *new_hash, int64_t now_ms, struct pf_error *err)
+{
+    int rc = pfs_sqlite_begin(st, now_ms, err);
+
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(st->db, "UPDATE users SET pwhash = ?3 WHERE name = ?1 AND pwhash = ?2",
+                           "SSS", name, old_hash, new_hash);
+    if (rc)
+        pf_error_set(err, rc, "store: user %s: rehash: %s", name, pf_strerror(rc));
+    return pfs_sqlite_end(st, rc, err);
+}
+
 /* --- sessions --- */
 
 int pfs_store_session_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
@@ -419,7 +498,7 @@ int pfs_store_session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HA
     if (acc__prepare(st,
                      "SELECT " USER_COLS ", x.csrf, x.expires_ms FROM sessions x JOIN users u ON"
                      " u.name = x.user JOIN orgs o ON o.id = u.org_id WHERE x.hash = ?1 AND"
-                     " x.expires_ms > ?2",
+                     " x.expires_ms > ?2 AND u.disabled_ms = 0",
                      &s))
         return PF_EIO;
     sqlite3_bind_blob(s, 1, hash, PFS_SECRET_HASH, SQLITE_STATIC);
@@ -427,8 +506,8 @@ int pfs_store_session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HA
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         acc__user_read(s, 0, &out->user);
-        pfs_sqlite_col_text(s, 10, out->csrf, sizeof(out->csrf));
-        out->expires_ms = sqlite3_column_int64(s, 11);
+        pfs_sqlite_col_text(s, 11, out->csrf, sizeof(out->csrf));
+        out->expires_ms = sqlite3_column_int64(s, 12);
     }
     sqlite3_finalize(s);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
@@ -522,7 +601,7 @@ int pfs_store_apitoken_use(struct pfs_store *st, const uint8_t hash[PFS_SECRET_H
     if (acc__prepare(st,
                      "SELECT " TOKEN_COLS ", " USER_COLS " FROM api_tokens t JOIN users u ON"
                      " u.name = t.user JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?1 AND"
-                     " t.revoked_ms IS NULL AND t.expires_ms > ?2",
+                     " t.revoked_ms IS NULL AND t.expires_ms > ?2 AND u.disabled_ms = 0",
                      &s))
         return PF_EIO;
     sqlite3_bind_blob(s, 1, hash, PFS_SECRET_HASH, SQLITE_STATIC);
