@@ -1,6 +1,7 @@
 /*
  * commands_accounts.h - posfleet login | logout | whoami | token create |
- * token list | token revoke, and where the CLI keeps its session.
+ * token list | token revoke | user ... | org ..., and where the CLI keeps its
+ * session.
  *
  * `posfleet login --user NAME` asks posfleetd for a session (the password
  * from POSFLEET_PASSWORD, else one line of standard input, not echoed on a
@@ -31,6 +32,31 @@ int pfc_render_tokens(FILE *out, int64_t now_ms, const struct pfc_args *a, json_
                       struct pf_error *err) PF_WUR;
 int pfc_render_token_revoked(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
                              struct pf_error *err) PF_WUR;
+
+/* user add | list | show | disable | enable | passwd | role, org add | list | show
+ * (admin): passwords come as login's does (POSFLEET_PASSWORD, else stdin). */
+extern const struct pfc_opt pfc_user_name_pos[];
+extern const struct pfc_opt pfc_user_add_pos[];
+extern const struct pfc_opt pfc_user_add_opts[];
+extern const struct pfc_opt pfc_user_role_pos[];
+extern const struct pfc_opt pfc_user_role_opts[];
+extern const struct pfc_opt pfc_org_add_pos[];
+extern const struct pfc_opt pfc_org_add_opts[];
+extern const struct pfc_opt pfc_org_pos[];
+int pfc_cmd_user_add(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err) PF_WUR;
+int pfc_cmd_user_passwd(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err) PF_WUR;
+int pfc_cmd_user_disable(struct pfc_ctx *ctx, const struct pfc_args *a,
+                         struct pf_error *err) PF_WUR;
+int pfc_cmd_user_enable(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err) PF_WUR;
+int pfc_cmd_org_show(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err) PF_WUR;
+int pfc_render_users(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                     struct pf_error *err) PF_WUR;
+int pfc_render_user(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                    struct pf_error *err) PF_WUR;
+int pfc_render_orgs(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                    struct pf_error *err) PF_WUR;
+int pfc_render_org(FILE *out, int64_t now_ms, const struct pfc_args *a, json_t *resp,
+                   struct pf_error *err) PF_WUR;
 
 /* The session file's path (above); PF_ENOENT when neither variable is set. */
 int pfc_session_path(char *buf, size_t len) PF_WUR;

@@ -6,6 +6,8 @@
 # scripts until `posfleet token revoke`; `posfleet logout` ends the session
 # and removes the file; wrong passwords are audited (never the password) and
 # lock the account; the audit answers who, from where, what, before and after.
+# The admin's commands: `posfleet org add|list|show`, `posfleet user
+# add|list|show|role|disable|enable|passwd`, each change audited.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -32,9 +34,12 @@ api() {
 me() { XDG_CONFIG_HOME="$PF_TMP/xdg" TZ=UTC "$PF_CLI" --server "$POSFLEET_URL" "$@"; }
 
 admin="$PF_TMP/server/admin.token"
-[[ "$(api "$admin" POST /v1/orgs '{"name":"agent-sz"}')" == 201 ]] || pf_fail "org: $(cat "$PF_TMP/api.body")"
-[[ "$(api "$admin" POST /v1/users "{\"name\":\"li.wei\",\"role\":\"ops\",\"org\":\"agent-sz\",\"password\":\"$PW\"}")" == 201 ]] ||
-    pf_fail "user: $(cat "$PF_TMP/api.body")"
+# The organisation and the user, with the CLI (the password from POSFLEET_PASSWORD, never an option).
+as_admin org add agent-sz >"$PF_TMP/org.out" || pf_fail "org add: $(cat "$PF_TMP/org.out")"
+grep -Eq '^ +2 +agent-sz +agent +1 +/1/2/$' "$PF_TMP/org.out" || pf_fail "org add said: $(cat "$PF_TMP/org.out")"
+POSFLEET_PASSWORD="$PW" as_admin user add li.wei --role ops --org agent-sz >"$PF_TMP/user.out" ||
+    pf_fail "user add: $(cat "$PF_TMP/user.out")"
+grep -Eq '^li.wei +ops +agent-sz +- +active +0 ' "$PF_TMP/user.out" || pf_fail "user add said: $(cat "$PF_TMP/user.out")"
 
 # login: the session file, 0600, and commands that use it.
 POSFLEET_PASSWORD="$PW" me login --user li.wei >"$PF_TMP/login.out" || pf_fail "login failed"
@@ -83,4 +88,41 @@ if grep -q -e "$PW" -e 'not my password' "$(pf_log_of posfleetd)"; then
     pf_fail "a password reached posfleetd's log"
 fi
 pf_log "failures audited, account locked, no password stored or logged"
+
+# Users and organisations with the CLI: list, show, role, disable, enable, passwd.
+POSFLEET_PASSWORD="$PW" as_admin user add shop.1 --role merchant --org agent-sz --merchant NOPE \
+    >"$PF_TMP/m.out" 2>&1 && pf_fail "a merchant user of an unknown merchant was added"
+grep -q 'merchant NOPE does not exist' "$PF_TMP/m.out" || pf_fail "unknown merchant: $(cat "$PF_TMP/m.out")"
+if echo short | as_admin user add zhang.min --role viewer --org agent-sz >"$PF_TMP/short.out" 2>&1; then
+    pf_fail "a short password was taken"
+fi
+echo "$PW" | as_admin user add zhang.min --role viewer --org agent-sz >/dev/null || pf_fail "user add (stdin)"
+as_admin user list >"$PF_TMP/users.out"
+head -n 1 "$PF_TMP/users.out" | grep -Eq '^NAME +ROLE +ORG +MERCHANT +STATE +FAILED +CREATED$' ||
+    pf_fail "user list header: $(cat "$PF_TMP/users.out")"
+grep -Eq '^li.wei +ops +agent-sz +- +locked +5 ' "$PF_TMP/users.out" || pf_fail "user list: $(cat "$PF_TMP/users.out")"
+grep -Eq '^zhang.min +viewer +agent-sz ' "$PF_TMP/users.out" || pf_fail "user list: $(cat "$PF_TMP/users.out")"
+[[ "$(as_admin --json user show zhang.min | pf_json_get '$.disabled')" == 0 ]] || pf_fail "user show --json"
+as_admin user role zhang.min support | grep -Eq '^zhang.min +support ' || pf_fail "user role"
+POSFLEET_PASSWORD="$PW" me login --user zhang.min >/dev/null || pf_fail "zhang.min cannot log in"
+as_admin user disable zhang.min | grep -Eq '^zhang.min +support +agent-sz +- +disabled ' || pf_fail "user disable"
+if me whoami >/dev/null 2>&1; then pf_fail "a disabled user's session still works"; fi
+if POSFLEET_PASSWORD="$PW" me login --user zhang.min >"$PF_TMP/dis.out" 2>&1; then pf_fail "a disabled user logged in"; fi
+grep -q 'account disabled' "$PF_TMP/dis.out" || pf_fail "disabled login said: $(cat "$PF_TMP/dis.out")"
+as_admin user enable zhang.min | grep -q ' active ' || pf_fail "user enable"
+POSFLEET_PASSWORD='a new password 1' as_admin user passwd zhang.min >/dev/null || pf_fail "user passwd"
+if POSFLEET_PASSWORD="$PW" me login --user zhang.min >/dev/null 2>&1; then pf_fail "the old password works"; fi
+POSFLEET_PASSWORD='a new password 1' me login --user zhang.min >/dev/null || pf_fail "the new password fails"
+if as_admin user show nobody >"$PF_TMP/nobody.out" 2>&1; then pf_fail "user show nobody"; fi
+grep -q 'not found' "$PF_TMP/nobody.out" || pf_fail "user show nobody said: $(cat "$PF_TMP/nobody.out")"
+as_admin org list | grep -Eq '^ +1 +headquarters +headquarters ' || pf_fail "org list: $(as_admin org list 2>&1)"
+as_admin org show agent-sz >"$PF_TMP/orgshow.out" || pf_fail "org show"
+grep -q '^users: li.wei, zhang.min$' "$PF_TMP/orgshow.out" || pf_fail "org show: $(cat "$PF_TMP/orgshow.out")"
+[[ "$(as_admin --json org show 2 | pf_json_get '$.name')" == agent-sz ]] || pf_fail "org show by id"
+# A user that is no admin gets none of it.
+if me user list >"$PF_TMP/nonadmin.out" 2>&1; then pf_fail "a support user listed users"; fi
+as_admin audit --action user.update --target zhang.min | grep -c 'user.update' | grep -qx 4 ||
+    pf_fail "user changes not audited: $(as_admin audit --action user.update 2>&1)"
+as_admin user --help | grep -Eq '^  disable NAME +refuse' || pf_fail "user --help"
+pf_log "user add/list/show/role/disable/enable/passwd and org add/list/show"
 pf_log "PASS"
