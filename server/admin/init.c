@@ -38,6 +38,7 @@
 struct init__paths {
     char pki[PATH_MAX], tokens[PATH_MAX], conf[PATH_MAX], db[PATH_MAX];
     char capath[PATH_MAX], bkey[PATH_MAX], bcrt[PATH_MAX], bcrl[PATH_MAX], bconf[PATH_MAX];
+    char cli_ca[PATH_MAX];
 };
 
 static int init__path(char *buf, const char *dir, const char *name, struct pf_error *err)
@@ -141,14 +142,16 @@ static int init__import_ca(const char *dir, const char *cert, const char *key, s
     return rc;
 }
 
-/* The broker's server certificate and posfleetd's client certificate. */
+/* The broker's server certificate, posfleetd's client certificate and
+ * (unless the API is plain HTTP) the API's server certificate. */
 static int init__issue(const struct pfs_init_opts *o, const char *dir, struct pf_error *err)
 {
-    char host[256] = "localhost";
-    const char *ips[] = {"127.0.0.1"};
-    const char *dns[2] = {NULL, "localhost"};
+    char host[256] = "localhost", api_host[256];
+    const char *ips[] = {"127.0.0.1", "::1"};
+    const char *dns[2] = {NULL, "localhost"}, *api_dns[2] = {NULL, "localhost"};
     struct pfk_cert_req broker = {PFK_CERT_SERVER, "broker", ips, 1, dns, 2, INIT_CERT_DAYS};
     struct pfk_cert_req server = {PFK_CERT_CLIENT, "posfleetd", NULL, 0, NULL, 0, INIT_CERT_DAYS};
+    struct pfk_cert_req api = {PFK_CERT_SERVER, "api", ips, 2, api_dns, 2, INIT_CERT_DAYS};
     struct pfk_pki pki;
     int rc;
 
@@ -159,11 +162,17 @@ static int init__issue(const struct pfs_init_opts *o, const char *dir, struct pf
     dns[0] = host;
     if (!strcmp(host, "localhost"))
         broker.n_dns = 1;
+    /* The API answers on this machine's name (and loopback) unless told another. */
+    snprintf(api_host, sizeof(api_host), "%s", o->api_host ? o->api_host : host);
+    api_dns[0] = api_host;
+    if (!strcmp(api_host, "localhost"))
+        api.n_dns = 1;
     rc = pfk_pki_open(&pki, dir, err);
     if (rc)
         return rc;
     if (!(rc = pfk_pki_issue(&pki, &broker, dir, true, err)) &&
-        !(rc = pfk_pki_issue(&pki, &server, dir, true, err)))
+        !(rc = pfk_pki_issue(&pki, &server, dir, true, err)) &&
+        !(rc = o->plain_http ? 0 : pfk_pki_issue(&pki, &api, dir, true, err)))
         rc = pfk_pki_save_index(&pki, err);
     pfk_pki_release(&pki);
     return rc;
@@ -270,7 +279,8 @@ static int init__broker_conf(const struct pfs_init_opts *o, const struct init__p
 static int init__server_conf(const struct pfs_init_opts *o, const struct init__paths *p, FILE *out,
                              struct pf_error *err)
 {
-    char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], port[16];
+    char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], port[16], acrt[PATH_MAX], akey[PATH_MAX];
+    /* HTTPS with the certificate init issued, or plain HTTP on loopback when asked. */
     const char *const set[][2] = {
             {"mqtt.port", port},
             {"mqtt.ca", ca},
@@ -279,9 +289,13 @@ static int init__server_conf(const struct pfs_init_opts *o, const struct init__p
             {"mqtt.client_id", "posfleetd"},
             {"store.path", p->db},
             {"http.tokens", p->tokens},
+            {"http.tls", o->plain_http ? "off" : "on"},
+            {o->plain_http ? "http.addr" : "http.cert", o->plain_http ? "127.0.0.1" : acrt},
+            {o->plain_http ? NULL : "http.key", akey},
     };
-    enum { NSET = sizeof(set) / sizeof(set[0]) };
-    bool done[NSET] = {false};
+    enum { NALL = sizeof(set) / sizeof(set[0]) };
+    const int NSET = o->plain_http ? NALL - 1 : NALL;
+    bool done[NALL] = {false};
     char *old = NULL, *buf = NULL;
     size_t len = 0, cap, off = 0;
     struct pfs_config cfg;
@@ -290,7 +304,9 @@ static int init__server_conf(const struct pfs_init_opts *o, const struct init__p
     snprintf(port, sizeof(port), "%d", o->broker_port);
     if ((rc = init__path(ca, p->pki, "ca.crt", err)) ||
         (rc = init__path(crt, p->pki, "posfleetd.crt", err)) ||
-        (rc = init__path(key, p->pki, "posfleetd.key", err)))
+        (rc = init__path(key, p->pki, "posfleetd.key", err)) ||
+        (rc = init__path(acrt, p->pki, "api.crt", err)) ||
+        (rc = init__path(akey, p->pki, "api.key", err)))
         return rc;
     if (init__exists(p->conf)) {
         rc = pf_file_read(p->conf, INIT_FILE_MAX, &old, &len);
@@ -299,9 +315,10 @@ static int init__server_conf(const struct pfs_init_opts *o, const struct init__p
     } else {
         old = strdup("# posfleetd.conf - written by posfleetd init (posfleetd.conf(5)).\n"
                      "mqtt.host = 127.0.0.1\n"
-                     "# The API: plain HTTP on loopback until a certificate is in place; for\n"
-                     "# HTTPS set http.tls = on, http.cert and http.key (docs/operations.md).\n"
-                     "http.addr = 127.0.0.1\nhttp.port = 8080\nhttp.tls = off\n"
+                     "# The API: HTTPS with the certificate init issued (pki/api.crt); plain\n"
+                     "# HTTP (http.tls = off) only on a loopback address (docs/operations.md).\n"
+                     "# For other hosts to reach it, set http.addr = 0.0.0.0.\n"
+                     "http.addr = 127.0.0.1\nhttp.port = 8080\nhttp.tls = on\n"
                      "log_level = info\n");
         if (!old)
             return pf_error_set(err, PF_ENOMEM, "out of memory");
@@ -370,7 +387,8 @@ static int init__paths(const struct pfs_init_opts *o, struct init__paths *p, str
         (rc = init__path(p->bkey, o->broker_dir, "broker.key", err)) ||
         (rc = init__path(p->bcrt, o->broker_dir, "broker.crt", err)) ||
         (rc = init__path(p->bcrl, o->broker_dir, "crl.pem", err)) ||
-        (rc = init__path(p->bconf, o->broker_dir, "posfleet.conf", err)))
+        (rc = init__path(p->bconf, o->broker_dir, "posfleet.conf", err)) ||
+        (rc = init__path(p->cli_ca, o->config_dir, "api-ca.crt", err)))
         return rc;
     return 0;
 }
@@ -409,6 +427,7 @@ int pfs_init_run(const struct pfs_init_opts *o, FILE *out, struct pf_error *err)
                                     "starts over and keeps the earlier files aside)",
                                     earlier[i]);
     } else if ((rc = init__set_aside(p.pki, now, out, err)) ||
+               (rc = init__set_aside(p.cli_ca, now, out, err)) ||
                (rc = init__set_aside(p.tokens, now, out, err)) ||
                (rc = init__set_aside(p.bkey, now, out, err)) ||
                (rc = init__set_aside(p.capath, now, out, err))) {
@@ -445,11 +464,22 @@ int pfs_init_run(const struct pfs_init_opts *o, FILE *out, struct pf_error *err)
     if (rc)
         return pf_error_prefix(err, "broker");
 
-    /* posfleetd reads its key, the CA and the tokens as its group. */
+    /* posfleetd reads its keys, the CA and the tokens as its group. */
     if ((rc = init__share(p.pki, 0750, o->service_group, err)) ||
         (rc = init__path(src, p.pki, "posfleetd.key", err)) ||
         (rc = init__share(src, 0640, o->service_group, err)))
         return rc;
+    if (!o->plain_http) {
+        /* The CLI verifies the API with the CA: a copy where posfleet looks by default. */
+        if ((rc = init__path(src, p.pki, "api.key", err)) ||
+            (rc = init__share(src, 0640, o->service_group, err)) ||
+            (rc = init__path(src, p.pki, "ca.crt", err)) ||
+            (rc = init__copy(src, p.cli_ca, 0644, err)))
+            return pf_error_prefix(err, "api");
+        fprintf(out, "api: HTTPS with %s/api.crt; the CLI verifies it with %s\n", p.pki, p.cli_ca);
+    } else {
+        fprintf(out, "api: plain HTTP on 127.0.0.1 (--plain-http)\n");
+    }
     rc = init__server_conf(o, &p, out, err);
     if (rc)
         return rc;
@@ -472,6 +502,7 @@ void pfs_init_usage(FILE *f)
             "usage: posfleetd init [--root DIR] [--config-dir DIR] [--state-dir DIR]\n"
             "                      [--broker-dir DIR] [--ca-cert FILE --ca-key FILE]\n"
             "                      [--broker-host NAME] [--broker-port N] [--admin NAME]\n"
+            "                      [--api-host NAME] [--plain-http]\n"
             "                      [--templates DIR] [--acl-plugin FILE] [--force]\n"
             "  --root DIR          the default paths below and /var/lib/mosquitto under DIR\n"
             "  --config-dir DIR    configuration, PKI, tokens (/etc/posfleet)\n"
@@ -481,6 +512,8 @@ void pfs_init_usage(FILE *f)
             "  --ca-key FILE       ...and its private key; else a development CA is made\n"
             "  --broker-host NAME  the broker's DNS name in its certificate (the host name)\n"
             "  --broker-port N     the broker's TLS port (8883)\n"
+            "  --api-host NAME     the API's DNS name in its HTTPS certificate (as the broker's)\n"
+            "  --plain-http        the API on plain HTTP, on 127.0.0.1 only, and no certificate\n"
             "  --admin NAME        name of the first admin token (admin)\n"
             "  --templates DIR     Mosquitto templates (%s/posfleet/mosquitto)\n"
             "  --acl-plugin FILE   the broker's ACL plugin (%s/posfleet/posfleet_acl.so)\n"
@@ -502,6 +535,8 @@ int pfs_init_main(int argc, char **argv)
             {"admin", required_argument, NULL, 'a'},
             {"templates", required_argument, NULL, 't'},
             {"acl-plugin", required_argument, NULL, 'P'},
+            {"api-host", required_argument, NULL, 'A'},
+            {"plain-http", no_argument, NULL, 'T'},
             {"force", no_argument, NULL, 'f'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
@@ -553,6 +588,12 @@ int pfs_init_main(int argc, char **argv)
             break;
         case 'P':
             o.acl_plugin = optarg;
+            break;
+        case 'A':
+            o.api_host = optarg;
+            break;
+        case 'T':
+            o.plain_http = true;
             break;
         case 'f':
             o.force = true;

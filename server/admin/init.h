@@ -4,12 +4,16 @@
  *
  * One command creates what a fresh installation lacks: the device CA (a new
  * development CA, or the operator's own with --ca-cert/--ca-key) in
- * CONFIG/pki with the broker's and posfleetd's certificates and the first
- * CRL; the broker's material in BROKER (certificate, key, CRL, hashed CA
- * directory) and, when the package did not put one there, its configuration
- * rendered from the Mosquitto templates; posfleetd.conf pointing at all of
- * it; and the first administrator, an admin API token appended to
- * CONFIG/tokens and printed once on stdout.
+ * CONFIG/pki with the broker's and posfleetd's certificates, the API's
+ * HTTPS certificate (CONFIG/pki/api.crt, for the host name, localhost,
+ * 127.0.0.1 and ::1) and the first CRL; the CA certificate the CLI verifies
+ * the API with (CONFIG/api-ca.crt, where posfleet looks by default); the
+ * broker's material in BROKER (certificate, key, CRL, hashed CA directory)
+ * and, when the package did not put one there, its configuration rendered
+ * from the Mosquitto templates; posfleetd.conf pointing at all of it, with
+ * http.tls = on (http.tls = off on 127.0.0.1 only with --plain-http); and
+ * the first administrator, an admin API token appended to CONFIG/tokens and
+ * printed once on stdout.
  *
  * It refuses to run over an earlier one (CONFIG/pki, CONFIG/tokens or
  * BROKER/broker.key exists) unless forced, and then moves the earlier files
@@ -38,7 +42,9 @@ struct pfs_init_opts {
     const char *admin;         /* name of the first admin token ("admin") */
     const char *service_group; /* group posfleetd runs as ("posfleet"); unused if absent */
     const char *broker_group;  /* group Mosquitto runs as ("mosquitto"); unused if absent */
+    const char *api_host;      /* the API's DNS name in its certificate (else as broker_host) */
     int broker_port;           /* 8883 */
+    bool plain_http;           /* the API on plain HTTP (loopback only) instead of HTTPS */
     bool force;
 };
 

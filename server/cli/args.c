@@ -25,7 +25,8 @@ const struct pfc_opt pfc_global_opts[] = {
          .type = PFC_OPT_STR,
          .metavar = "FILE",
          .help = "verify posfleetd's HTTPS certificate with the CA certificates in FILE "
-                 "(env POSFLEET_CACERT; default: the system's trusted CAs)"},
+                 "(env POSFLEET_CACERT; default: /etc/posfleet/api-ca.crt if readable, as "
+                 "posfleetd init writes it, else the system's trusted CAs)"},
         {.name = "token-file",
          .type = PFC_OPT_STR,
          .metavar = "FILE",

@@ -13,6 +13,10 @@
 #include "when.h"
 #include "pf/num.h"
 
+#ifndef PFC_DEFAULT_CACERT
+#define PFC_DEFAULT_CACERT "/etc/posfleet/api-ca.crt" /* written by posfleetd init */
+#endif
+
 static bool cli__token_char_ok(char c)
 {
     return c > 0x20 && c < 0x7f;
@@ -352,7 +356,8 @@ static int cli__server_url(const struct pfc_args *a, const char **url, struct pf
     return 0;
 }
 
-/* The CA file from --cacert or POSFLEET_CACERT; NULL: the system's store. */
+/* The CA file from --cacert or POSFLEET_CACERT, else the one `posfleetd init`
+ * writes (PFC_DEFAULT_CACERT) when this user may read it; NULL: the system's store. */
 static int cli__cacert(const struct pfc_args *a, const char **file, struct pf_error *err)
 {
     const char *f = pfc_args_get(a, "cacert");
@@ -363,6 +368,10 @@ static int cli__cacert(const struct pfc_args *a, const char **file, struct pf_er
         origin = "POSFLEET_CACERT";
     }
     *file = NULL;
+    if (!f && access(PFC_DEFAULT_CACERT, R_OK) == 0) {
+        *file = PFC_DEFAULT_CACERT;
+        return 0;
+    }
     if (!f || !*f)
         return 0;
     /* Said now, in words, rather than as a TLS failure after connecting. */

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # test_init.sh - `posfleetd init`, the first run, from the build tree into a private root
 # (--root): it makes the development PKI, the broker's material and configuration (from
-# the Mosquitto templates), posfleetd.conf and the first admin token, printed once and
-# stored only as a digest; no private key reaches its output. Mosquitto and posfleetd then
-# start from exactly those files (only the ports moved to free loopback ones, the broker's
-# user to ours), a terminal with a certificate from that CA reports, and the admin token
-# works (a backup). A second run refuses and changes nothing; --force starts over and
+# the Mosquitto templates), the API's HTTPS certificate and the CLI's copy of the CA,
+# posfleetd.conf (http.tls = on) and the first admin token, printed once and stored only as
+# a digest; no private key reaches its output. Mosquitto and posfleetd then start from
+# exactly those files (only the ports moved to free loopback ones, the broker's user to
+# ours), the CLI verifies the API's certificate, a terminal with a certificate from that CA
+# reports, and the admin token works (a backup). --plain-http writes plain HTTP on
+# 127.0.0.1 and issues no API certificate. A second run refuses and changes nothing; --force starts over and
 # keeps the earlier files aside. With --ca-cert/--ca-key the operator's CA is taken: the
 # broker's certificate chains to it, and a key that does not match it is refused.
 set -euo pipefail
@@ -28,11 +30,20 @@ if grep -q "PRIVATE KEY" "$PF_TMP/init.out" "$PF_TMP/init.err"; then pf_fail "a 
 grep -q "^admin admin [0-9a-f]\{64\}$" "$conf/tokens" || pf_fail "tokens: $(cat "$conf/tokens")"
 if grep -qF "$token" "$conf/tokens"; then pf_fail "the token itself is stored"; fi
 for f in "600 $conf/pki/ca.key" "640 $conf/pki/posfleetd.key" "640 $bdir/broker.key" \
-    "640 $conf/tokens" "640 $conf/posfleetd.conf"; do
+    "640 $conf/tokens" "640 $conf/posfleetd.conf" "640 $conf/pki/api.key" "644 $conf/api-ca.crt"; do
     set -- $f
     [[ $(stat -c %a "$2") == "$1" ]] || pf_fail "$2 is $(stat -c %a "$2"), not $1"
 done
 [[ ! -e "$conf/pki/broker.key" ]] || pf_fail "a second copy of the broker's key is left in the PKI"
+# The API: HTTPS with a certificate from that CA for the host's names and loopback; the CLI's CA.
+for kv in "http.tls = on" "http.cert = $conf/pki/api.crt" "http.key = $conf/pki/api.key"; do
+    grep -qxF "$kv" "$conf/posfleetd.conf" || pf_fail "posfleetd.conf lacks '$kv': $(cat "$conf/posfleetd.conf")"
+done
+openssl verify -CAfile "$conf/api-ca.crt" "$conf/pki/api.crt" >/dev/null || pf_fail "api.crt not from the CA"
+openssl x509 -in "$conf/pki/api.crt" -noout -ext subjectAltName >"$PF_TMP/api.san"
+grep -q "IP Address:127.0.0.1" "$PF_TMP/api.san" && grep -q "DNS:localhost" "$PF_TMP/api.san" ||
+    pf_fail "api.crt names: $(cat "$PF_TMP/api.san")"
+grep -q "the CLI verifies it with $conf/api-ca.crt" "$PF_TMP/init.out" || pf_fail "output: $(cat "$PF_TMP/init.out")"
 "$PF_SERVERD" -c "$conf/posfleetd.conf" --check-config >/dev/null || pf_fail "written posfleetd.conf"
 
 # Idempotent: a second run refuses and changes nothing.
@@ -53,13 +64,16 @@ pf_spawn mosquitto env OPENSSL_CONF="$bdir/openssl.cnf" "$(command -v mosquitto 
 "$PF_KEYS" device-cert --dir "$conf/pki" --serial "$PF_PROBE_ID" >/dev/null
 pf_wait_for 20 "the broker to accept TLS" pf__broker_ready
 PF_HTTP_PORT=$(pf_free_port)
-export POSFLEET_URL="http://127.0.0.1:$PF_HTTP_PORT" PF_STORE="$root/var/lib/posfleet/posfleetd.db"
+export POSFLEET_URL="https://127.0.0.1:$PF_HTTP_PORT" PF_STORE="$root/var/lib/posfleet/posfleetd.db"
+export POSFLEET_CACERT="$conf/api-ca.crt"
 sed -e "s|^http.port = 8080$|http.port = $PF_HTTP_PORT|" "$conf/posfleetd.conf" >"$PF_TMP/posfleetd.conf"
 pf_spawn posfleetd "$PF_SERVERD" -c "$PF_TMP/posfleetd.conf"
 printf '%s\n' "$token" >"$PF_TMP/admin.token"
 export PF_TOKEN_OPS="$PF_TMP/admin.token"
-pf_wait_for 20 "posfleetd to answer with the admin token" pf_cli_quiet summary
-pf_wait_for 20 "posfleetd to reach the broker" eval "curl -fsS '$POSFLEET_URL/readyz' >/dev/null"
+pf_wait_for 20 "posfleetd to answer over HTTPS with the admin token" pf_cli_quiet summary
+pf_wait_for 20 "posfleetd to reach the broker" \
+    eval "curl -fsS --cacert '$POSFLEET_CACERT' '$POSFLEET_URL/readyz' >/dev/null"
+if curl -fsS "http://127.0.0.1:$PF_HTTP_PORT/healthz" >/dev/null 2>&1; then pf_fail "plain HTTP answered"; fi
 pf_cli device add INIT-0001 --model PX-500 --hw-rev B >/dev/null
 "$PF_KEYS" device-cert --dir "$conf/pki" --serial INIT-0001 >/dev/null
 mkdir -p "$PF_TMP/agent"
@@ -104,4 +118,16 @@ if init --root "$PF_TMP/root3" --ca-cert "$PF_TMP/opca/ca.crt" --ca-key "$PF_TMP
     pf_fail "a CA key that does not match the certificate was taken"
 fi
 grep -q "does not match" "$PF_TMP/bad.out" || pf_fail "mismatch refusal: $(cat "$PF_TMP/bad.out")"
-pf_log "init: refused twice, --force kept the old files, the operator's CA taken"
+openssl verify -CAfile "$PF_TMP/opca/ca.crt" "$PF_TMP/root2/etc/posfleet/pki/api.crt" >/dev/null ||
+    pf_fail "the API's certificate is not from the operator's CA"
+cmp -s "$PF_TMP/opca/ca.crt" "$PF_TMP/root2/etc/posfleet/api-ca.crt" || pf_fail "the CLI's CA is not the operator's"
+
+# Plain HTTP only when asked, and then on loopback, with no certificate for it.
+init --root "$PF_TMP/root4" --plain-http >"$PF_TMP/plain.out" 2>&1 || pf_fail "--plain-http: $(cat "$PF_TMP/plain.out")"
+for kv in "http.tls = off" "http.addr = 127.0.0.1"; do
+    grep -qxF "$kv" "$PF_TMP/root4/etc/posfleet/posfleetd.conf" || pf_fail "--plain-http: no '$kv'"
+done
+[[ ! -e "$PF_TMP/root4/etc/posfleet/pki/api.crt" ]] || pf_fail "--plain-http issued an API certificate"
+"$PF_SERVERD" -c "$PF_TMP/root4/etc/posfleet/posfleetd.conf" --check-config >/dev/null ||
+    pf_fail "--plain-http's posfleetd.conf"
+pf_log "init: refused twice, --force kept the old files, the operator's CA taken, plain HTTP only when asked"

@@ -6,8 +6,9 @@
 # files with the installed configuration (ports moved to free loopback ones
 # in copies, posfleetd as the posfleet user, as the unit runs it), lets the
 # installed agent report once and checks that the installed CLI sees the
-# terminal. The first run is `posfleetd init` (PKI, broker material,
-# configuration, admin token), and the admin takes a backup. Then it purges
+# terminal. The first run is `posfleetd init` (PKI, broker material, the API's
+# HTTPS certificate and the CLI's CA file, configuration, admin token), and the
+# admin takes a backup over HTTPS. Then it purges
 # the packages and checks that nothing is left but the documented state
 # (/var/lib/posfleet and the posfleet user).
 # Needs root (dpkg); exits 77 (skipped) otherwise.
@@ -115,6 +116,10 @@ done
 [[ $(stat -c %G:%a "$pki/posfleetd.key") == posfleet:640 ]] ||
     pf_fail "posfleetd.key is $(stat -c %G:%a "$pki/posfleetd.key"), not posfleet:640"
 [[ $(stat -c %G:%a /etc/posfleet/tokens) == posfleet:640 ]] || pf_fail "tokens not posfleet:640"
+[[ $(stat -c %G:%a "$pki/api.key") == posfleet:640 ]] || pf_fail "api.key not posfleet:640"
+grep -q '^http.tls = on$' /etc/posfleet/posfleetd.conf || pf_fail "init did not turn HTTPS on"
+grep -q "^http.cert = $pki/api.crt$" /etc/posfleet/posfleetd.conf || pf_fail "init wrote no http.cert"
+cmp -s "$pki/ca.crt" /etc/posfleet/api-ca.crt || pf_fail "the CLI's CA is not at /etc/posfleet/api-ca.crt"
 if /usr/sbin/posfleetd init >/dev/null 2>&1; then pf_fail "a second posfleetd init ran"; fi
 $KEYS device-cert --dir "$pki" --serial PKG-0001 >/dev/null
 $KEYS device-cert --dir "$pki" --serial "$PF_PROBE_ID" >/dev/null
@@ -150,7 +155,8 @@ setpriv --reuid=posfleet --regid=posfleet --init-groups /usr/sbin/posfleetd -c "
     pf_fail "installed configuration does not pass --check-config"
 pf_spawn posfleetd setpriv --reuid=posfleet --regid=posfleet --init-groups \
     /usr/sbin/posfleetd -c "$run/posfleetd.conf"
-cli() { /usr/bin/posfleet --server "http://127.0.0.1:$HTTP_PORT" --token-file "$PF_TMP/token" "$@"; }
+# HTTPS with init's certificate; the CLI verifies it with /etc/posfleet/api-ca.crt unasked.
+cli() { /usr/bin/posfleet --server "https://127.0.0.1:$HTTP_PORT" --token-file "$PF_TMP/token" "$@"; }
 pf_wait_for 20 "installed posfleetd to answer" cli summary
 [[ -f /var/lib/posfleet/posfleetd.db ]] || pf_fail "database not at /var/lib/posfleet/posfleetd.db"
 [[ $(stat -c %U /var/lib/posfleet/posfleetd.db) == posfleet ]] || pf_fail "database not owned by posfleet"
