@@ -5,7 +5,9 @@
 # terminals only (list, summary, one by serial, history, audit), gets "not
 # found" for B's (guessed serial, filter, swap to B's terminal), is refused
 # the bulk import; a merchant user of A sees its merchant's terminal only and
-# opens a support request that B's people never see.
+# opens a support request that B's people never see. A diagnostic of A's
+# terminal (a real agent answers it) is refused to B's support by its id, on
+# every route that names it, and shown to A's ops.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -100,4 +102,23 @@ grep -q 'Printer jams' "$PF_TMP/api.body" || pf_fail "A's support misses the req
 must 200 "$PF_TMP/supB.token" GET /v1/support-requests
 if grep -q 'Printer jams' "$PF_TMP/api.body"; then pf_fail "B sees A's support request"; fi
 pf_log "the merchant user sees its own; B sees none of it"
+
+# A diagnostic of agent A's terminal, asked by A's ops and answered by the real agent.
+pf_agent_start TA1
+pf_wait_for 30 "TA1 online" pf_device_online TA1
+as opsA diag TA1 versions >"$PF_TMP/diag.out" 2>&1 || pf_fail "A's diag: $(cat "$PF_TMP/diag.out")"
+did=$(as opsA --json diag list TA1 | pf_json_get '$.diag[0].id')
+[[ "$did" == d* ]] || pf_fail "no diagnostic id for TA1: $did"
+as opsA diag show "$did" >/dev/null || pf_fail "A cannot read its own diagnostic $did"
+# Agent B's support, with the id in hand: absent on every route, the answer never shown.
+must 404 "$PF_TMP/supB.token" GET "/v1/diag/$did"
+if grep -q -e TA1 -e firmware "$PF_TMP/api.body"; then pf_fail "B's 404 shows A's diagnostic"; fi
+must 404 "$PF_TMP/supB.token" GET "/v1/diag/$did/archive"
+must 404 "$PF_TMP/supB.token" GET /v1/devices/TA1/diag
+must 404 "$PF_TMP/supB.token" POST /v1/devices/TA1/diag '{"command":"versions"}'
+if as supB diag show "$did" >"$PF_TMP/b.diag" 2>&1; then pf_fail "B read A's diagnostic"; fi
+grep -qi 'not found' "$PF_TMP/b.diag" || pf_fail "A's diagnostic for B: $(cat "$PF_TMP/b.diag")"
+# Headquarters' support reads it.
+must 200 "$PF_TMP/server/support.token" GET "/v1/diag/$did"
+pf_log "A's diagnostic $did: refused to B by id, read by A and headquarters"
 pf_log "PASS"
