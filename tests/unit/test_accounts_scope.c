@@ -5,7 +5,8 @@
  *
  * The world: headquarters; agents A and B; merchants MA and MA2 under A, MB
  * under B, MH under headquarters; terminals TA1 (MA), TB1 (MB), TH1 (MH), TS
- * (stock), and TS2 (MA2) that replaced TA2 (MA2's, in repair 1). The
+ * (stock), and TS2 (MA2) that replaced TA2 (MA2's, in repair 1); agent A's
+ * diagnostic d1 of TA1 and rollout 1, so every id the matrix guesses exists. The
  * route matrix gives every route of api.c's table one entry saying what an
  * admin of agent B (every role check passes: only scope can stop it) gets
  * when it aims at agent A's things; a route without an entry fails the
@@ -29,6 +30,11 @@
 #include "testutil.h"
 #include "api/api.h"
 #include "api/tokens.h"
+#include "rollouts/rollout_def.h"
+#include "store/store.h"
+#include "store/store_diag.h"
+#include "store/store_rollouts.h"
+#include "store/store_updates.h"
 
 static char dir[256];
 static struct pfs_config cfg;
@@ -149,6 +155,57 @@ static char *login(const char *name, char *csrf, size_t csrf_size)
     return tok;
 }
 
+/* Things of agent A that only an id names: diagnostic d1 of TA1 and rollout 1
+ * made by opsA. Written into the store while posfleetd is stopped (a diagnostic
+ * needs a broker, a rollout a signed bundle), then posfleetd starts again; the
+ * sessions live in the store and stay valid. */
+static void seed_by_id(void)
+{
+    const struct pfs_actor ops_a = {
+            .name = "opsA", .role = "ops", .org = "agentA", .org_path = "/1/2/"};
+    struct pfs_store_opts o = {.path = cfg.store_path};
+    struct pfs_diag_rec dr = {0};
+    struct pfs_bundle_rec b = {0};
+    struct pfs_ro_def d;
+    struct pfs_ro_plan_stats stats;
+    struct pfs_store *st = NULL;
+    struct pf_error err = {0};
+    int64_t now = pf_clock_wall_ms(&pf_clock_system), id = 0;
+    char def[256];
+    json_t *j;
+    bool created;
+
+    server_stop();
+    ck_assert_msg(pfs_store_open(&o, &st, &err) == 0, "%s", err.msg);
+    snprintf(dr.id, sizeof(dr.id), "d1");
+    snprintf(dr.serial, sizeof(dr.serial), "TA1");
+    snprintf(dr.command, sizeof(dr.command), "versions");
+    dr.created_ms = now;
+    dr.deadline_ms = now + 3600000;
+    dr.archive_size = -1;
+    ck_assert_msg(pfs_store_diag_create(st, &dr, &ops_a, now, &err) == 0, "%s", err.msg);
+    snprintf(b.id, sizeof(b.id), "%064d", 7);
+    b.kind = PF_KIND_FIRMWARE;
+    snprintf(b.version, sizeof(b.version), "2.0.0");
+    snprintf(b.models, sizeof(b.models), "PX-500");
+    snprintf(b.hw_revs, sizeof(b.hw_revs), "A,B");
+    b.size = 4096;
+    memset(b.manifest, 'e', PF_B2_HEX_LEN);
+    b.expires_s = 4000000000LL;
+    ck_assert_msg(pfs_store_bundle_put(st, &b, NULL, now, &created, &err) == 0, "%s", err.msg);
+    snprintf(def, sizeof(def), "{\"name\":\"a-roll\",\"bundle\":\"%s\",\"stages\":[\"100%%\"]}",
+             b.id);
+    j = json_loads(def, 0, NULL);
+    ck_assert_msg(pfs_ro_def_parse(j, now, &d, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pfs_store_rollout_create(st, &d, &b, def, &ops_a, now, &id, &stats, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(id, 1);
+    pfs_ro_def_release(&d);
+    json_decref(j);
+    pfs_store_close(st);
+    start_cheap();
+}
+
 /* The world of the header comment, with users opsA (ops of A) and admB. */
 static char *tok_admB, *tok_opsA, *tok_merchA;
 
@@ -176,6 +233,7 @@ static void world(void)
     tok_opsA = login("opsA", NULL, 0);
     tok_merchA = login("merchA", NULL, 0);
     must("POST", "/v1/tokens", tok_opsA, "{\"name\":\"a-ci\"}", 201); /* API token 1 */
+    seed_by_id();
 }
 
 static void world_free(void)
@@ -616,6 +674,12 @@ START_TEST(agent_a_reaches_its_own)
     must("GET", "/v1/devices/TA1", tok_opsA, NULL, 200);
     must("POST", "/v1/devices/TA1/tags", tok_opsA, "{\"tags\":[\"front\"]}", 200);
     must("GET", "/v1/repairs/1", tok_opsA, NULL, 200);
+    /* The ids the matrix aims agent B at are real: A reaches them. */
+    must("GET", "/v1/diag/d1", tok_opsA, NULL, 200);
+    must("GET", "/v1/rollouts/1", tok_opsA, NULL, 200);
+    must("GET", "/v1/rollouts/1/members", tok_opsA, NULL, 200);
+    must("GET", "/v1/users/opsA", "tok-adm", NULL, 200);
+    must("GET", "/v1/orgs/2", "tok-adm", NULL, 200);
     must("POST", "/v1/merchants/MA/update", tok_opsA, "{\"name\":\"Shop A renamed\"}", 200);
     /* Swapping for a terminal outside agent A (stock or agent B's) is refused. */
     must("POST", "/v1/devices/TA1/swap", tok_opsA, "{\"new\":\"TS\",\"reason\":\"x\"}", 404);
@@ -839,7 +903,7 @@ static const struct role_cell role_cells[] = {
         {"ops", "headquarters", NULL, 200, 200, 200, 403, 403},
         {"ops", "agentA", NULL, 200, 404, 200, 403, 403},
         {"approver", "headquarters", NULL, 200, 200, 403, 403, 400},
-        {"approver", "agentA", NULL, 200, 404, 403, 403, 404},
+        {"approver", "agentA", NULL, 200, 404, 403, 403, 400},
         {"support", "headquarters", NULL, 200, 200, 403, 403, 403},
         {"support", "agentA", NULL, 200, 404, 403, 403, 403},
         {"viewer", "headquarters", NULL, 200, 200, 403, 403, 403},
@@ -866,9 +930,9 @@ START_TEST(role_by_org)
     snprintf(path, sizeof(path), "/v1/devices/%s/tags", own);
     ck_assert_int_eq(status_of("POST", path, tok, "{\"tags\":[\"t\"]}"), c->tag_own);
     ck_assert_int_eq(status_of("GET", "/v1/users", tok, NULL), c->users);
-    /* No rollout 1 and no body: headquarters' approver gets as far as the body check
-     * (400), an agent's approver finds no rollout 1 of its own (404), every other role
-     * is stopped by its role (403). */
+    /* Rollout 1 is agent A's and no body is sent: an approver of headquarters or of
+     * agent A gets as far as the body check (400), every other role is stopped by its
+     * role (403). */
     ck_assert_int_eq(status_of("POST", "/v1/rollouts/1/approve", tok, NULL), c->approve);
     free(tok);
 }
