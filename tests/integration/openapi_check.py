@@ -13,7 +13,13 @@
       the route's: 403; a malformed path id: 400; a body over the limit: 413),
       validates every JSON answer against the schema documented for its
       operation and status (an undocumented status fails), and fails unless
-      every documented (operation, status) was seen at least once.
+      every documented (operation, status) was seen at least once. Requests
+      too: every JSON body the scenario sends and the server takes (2xx) must
+      fit the documented request schema, and one it refuses with 400 must
+      not (unless only the path was at fault); then, for each operation, its first
+      taken body is sent again without each required field (400 naming the
+      field, nothing done) and, where the document says additionalProperties:
+      false, with one unknown field (400 naming it).
 
   --infer FILE (drive): writes a JSON Schema guessed from each answer seen, a
       starting point for documenting a new route (review it before use).
@@ -183,6 +189,7 @@ class Driver:
         self.errors = []
         self.inferred = {} if infer_out else None
         self.vars = {}
+        self.taken = {}  # (method, pattern) -> (role, path, body): the first JSON body taken
 
     def validator(self, schema):
         """Validates against schema, whose $refs point into the document."""
@@ -203,6 +210,19 @@ class Driver:
         if op is None:
             return status, None  # reported by the route check
         self.seen.add((method, pattern, str(status)))
+        # A body refused 400 for what it holds must not fit the documented schema (a path
+        # refused for a malformed id is not about the body).
+        if isinstance(body, dict) and status == 400 and ctype == "application/json" and \
+                not note.startswith("malformed"):
+            schema = self.request_schema(op)
+            if schema is not None and not list(self.validator(schema).iter_errors(body)):
+                self.errors.append(
+                    "%s: refused 400 (%s) although the body fits the documented request schema of"
+                    " %s %s: say in the schema what the server refuses" % (what, data[:160], method,
+                                                                          pattern))
+        if isinstance(body, dict) and 200 <= status < 300 and ctype == "application/json":
+            self.request_fits(what, method, pattern, op, body)
+            self.taken.setdefault((method, pattern), (role, path, body))
         if self.inferred is not None:
             key = "%s %s %d" % (method, pattern, status)
             try:
@@ -244,13 +264,54 @@ class Driver:
                 self.errors.append("%s: %d answered %s, documented %s" % (what, status, rctype, ct))
         return status, body_json
 
+    def request_schema(self, op):
+        rb = resolve(self.spec, op.get("requestBody") or {})
+        return ((rb.get("content") or {}).get("application/json") or {}).get("schema")
+
+    def request_fits(self, what, method, pattern, op, body):
+        """A body the server took must fit the documented request schema."""
+        schema = self.request_schema(op)
+        if schema is None:
+            self.errors.append("%s: the server took a JSON body, the spec documents none" % what)
+            return
+        for err in sorted(self.validator(schema).iter_errors(body), key=str)[:3]:
+            self.errors.append(
+                "%s: the request body the server took does not fit the documented request schema"
+                " of %s %s at %s: %s"
+                % (what, method, pattern, "/".join(str(x) for x in err.absolute_path) or "(root)",
+                   err.message)
+            )
+
+    def requests(self):
+        """Each required field left out, and an unknown field where the document refuses one:
+        400 naming it. Sent with the role and path of the operation's first taken body."""
+        for (m, pattern), op in sorted(self.ops.items()):
+            schema = self.request_schema(op)
+            if not schema or (m, pattern) not in self.taken:
+                continue
+            schema = resolve(self.spec, schema)
+            role, path, good = self.taken[(m, pattern)]
+            probes = [(k, {x: y for x, y in good.items() if x != k}) for k in schema.get("required", [])]
+            if schema.get("additionalProperties") is False:
+                probes.append(("zz_unknown", dict(good, zz_unknown=1)))
+            for field, body in probes:
+                st, rctype, data = self.c.call(m, path, role, body)
+                what = "%s %s (%s) without %s" % (m, path, role, field) if field != "zz_unknown" \
+                    else "%s %s (%s) with an unknown field" % (m, path, role)
+                if st != 400:
+                    self.errors.append("%s: status %d, want 400: %s" % (what, st, data[:200]))
+                elif field.encode() not in data:
+                    self.errors.append("%s: the 400 does not name %s: %s" % (what, field, data[:200]))
+                self.seen.add((m, pattern, "400"))
+
     def generic(self, body_max):
         """Refusals every route gives, derived from the table."""
         for m, p, role, body in self.table:
             concrete = re.sub(r"\{serial\}", "PF-OA-NOPE", p)
             concrete = re.sub(r"\{rollout\}|\{repair\}|\{token\}", "999999", concrete)
             concrete = re.sub(r"\{diag\}", "d-0000000000000000", concrete)
-            concrete = re.sub(r"\{merchant\}|\{bundle\}", "nope", concrete)
+            concrete = re.sub(r"\{merchant\}|\{bundle\}|\{user\}", "nope", concrete)
+            concrete = re.sub(r"\{org\}", "999999", concrete)
             if role == "PFS_API_PUBLIC":
                 continue
             self.do(None, m, concrete, 401, body={} if m == "POST" else None, note="no token")
@@ -266,7 +327,8 @@ class Driver:
                         body={} if m == "POST" else None, note="malformed rollout id")
             if m == "POST" and body == "SMALL":
                 real = p.replace("{serial}", "PF-OA-1").replace("{rollout}", "1").replace(
-                    "{repair}", "1").replace("{merchant}", "M-OA-1").replace("{token}", "1")
+                    "{repair}", "1").replace("{merchant}", "M-OA-1").replace("{token}", "1").replace(
+                    "{user}", "oa.ops")
                 self.do(ROLE_TOKEN.get(role, "ops"), m, real, 413,
                         raw=b"{" + b" " * (body_max + 16) + b"}", note="body over http.body_max")
 
@@ -487,6 +549,25 @@ def people(d):
     d.do("admin", "POST", "/v1/users", 201,
          {"name": "oa.shop", "role": "merchant", "org": "agent-oa", "merchant": "M-OA-1", "password": pw})
     d.do("admin", "GET", "/v1/users", 200)
+    # one user, one organisation; a role, a password, disabled and back (audited user.update)
+    d.do("admin", "GET", "/v1/users/oa.ops", 200)
+    d.do("admin", "GET", "/v1/users/nobody", 404)
+    st, j = d.do("admin", "GET", "/v1/orgs", 200, note="for agent-oa's id")
+    v["org"] = next((o["id"] for o in (j or {}).get("orgs", []) if o.get("name") == "agent-oa"), 999999)
+    d.do("admin", "GET", "/v1/orgs/{org}", 200)
+    d.do("admin", "GET", "/v1/orgs/999999", 404)
+    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"role": "approver"})
+    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"role": "ops", "password": pw})
+    d.do("admin", "POST", "/v1/users/oa.ops", 400, {"role": "king"})
+    d.do("admin", "POST", "/v1/users/oa.ops", 400, {})
+    d.do("admin", "POST", "/v1/users/nobody", 404, {"disabled": True})
+    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"disabled": True})
+    d.do(None, "POST", "/v1/login", 403, {"user": "oa.ops", "password": pw}, note="disabled")
+    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"disabled": False})
+    d.do("admin", "POST", "/v1/users", 201, {"name": "oa.adm", "role": "admin", "org": "agent-oa", "password": pw})
+    st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.adm", "password": pw})
+    d.c.tokens["oa.adm"] = (j or {}).get("token", "none")
+    d.do("oa.adm", "POST", "/v1/users/oa.adm", 409, {"disabled": True}, note="itself")
     # a session: the login answer is the only one that holds its token
     st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.ops", "password": pw})
     d.c.tokens["session"] = (j or {}).get("token", "none")
@@ -535,6 +616,9 @@ def people(d):
     for _ in range(5):
         d.do(None, "POST", "/v1/login", 401, {"user": "oa.shop", "password": "not the password"})
     d.do(None, "POST", "/v1/login", 429, {"user": "oa.shop", "password": pw})
+    # a live session again for the request checks (Driver.requests) that replay its bodies
+    st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.ops", "password": pw2}, note="again")
+    d.c.tokens["session"] = (j or {}).get("token", "none")
 
 
 def main():
@@ -573,6 +657,7 @@ def main():
             k, val = kv.split("=", 1)
             d.vars[k] = val
         scenario(d)
+        d.requests()
         d.generic(args.body_max)
         d.coverage()
         errors += d.errors

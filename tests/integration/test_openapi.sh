@@ -4,7 +4,10 @@
 #       the other way round, each missing one named;
 #   (b) a real stack (broker, posfleetd over HTTPS, an update-capable agent, a signed
 #       bundle) is driven through every route and every documented status, and every
-#       JSON answer is validated against the schema documented for it.
+#       JSON answer is validated against the schema documented for it; every request body
+#       the server takes fits its documented schema and every one it refuses (400) does
+#       not, each required field left out is refused with 400 naming it, and an unknown
+#       field too where the schema says additionalProperties: false.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
