@@ -409,8 +409,8 @@ void pfs_api_search_audit(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp)
 {
     static const char *const known[] = {
-            "actor", "org",   "action", "target", "serial", "merchant",
-            "since", "until", "before", "limit",  NULL,
+            "actor",    "org",   "addr",  "action", "target", "serial",
+            "merchant", "since", "until", "before", "limit",  NULL,
     };
     static const char *const times[] = {"since", "until"};
     const struct pfs_http_req *req = call->req;
@@ -439,6 +439,7 @@ void pfs_api_search_audit(struct pfs_api *api, const struct pfs_api_call *call,
     }
     if (search__text(req, resp, "actor", PFS_ACTOR_MAX, &q.actor) ||
         search__text(req, resp, "org", PFS_ORG_NAME_MAX, &q.org) ||
+        search__text(req, resp, "addr", 63, &q.addr) ||
         search__text(req, resp, "action", 31, &q.action) ||
         search__text(req, resp, "target", 63, &q.target) ||
         search__text(req, resp, "merchant", PFS_MERCHANT_ID_MAX, &q.merchant) ||

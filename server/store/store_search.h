@@ -129,6 +129,7 @@ struct pfs_search_audit {
             *scope;     /* NULL: everything; else rows by its people or about its things */
     const char *actor;  /* exact */
     const char *org;    /* the actor's organisation name, exact */
+    const char *addr;   /* the client address the change came from, exact */
     const char *action; /* exact ("terminal.bind") */
     const char *target; /* exact: the serial, merchant id, rollout... the row names */
     const char *serial; /* concerns this terminal (target or reference, as a swap's two) */

@@ -606,6 +606,7 @@ def people(d):
     d.do("support", "GET", "/v1/support-requests", 200)
     # the audit names the organisation and the address
     d.do("support", "GET", "/v1/audit?org=agent-oa", 200)
+    d.do("support", "GET", "/v1/audit?addr=127.0.0.1&limit=5", 200)
     d.do("support", "GET", "/v1/audit?actor=oa.ops&limit=5", 200)
     d.do("support", "GET", "/v1/audit?nonsense=1", 400)
     # logout ends a session, and only a session

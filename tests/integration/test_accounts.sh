@@ -77,7 +77,7 @@ done
 if POSFLEET_PASSWORD="$PW" me login --user li.wei >"$PF_TMP/locked.out" 2>&1; then
     pf_fail "a locked account logged in"
 fi
-as_admin audit --actor li.wei --action login.failed | grep -q 'li.wei.*agent-sz.*127.0.0.1.*login.failed' ||
+as_admin audit --actor li.wei --addr 127.0.0.1 --action login.failed | grep -q 'li.wei.*agent-sz.*127.0.0.1.*login.failed' ||
     pf_fail "failed logins not in the audit: $(as_admin audit --actor li.wei 2>&1)"
 as_admin audit --action login.locked | grep -q 'li.wei' || pf_fail "lock-out not audited"
 if pf_sql "SELECT before || after FROM audit WHERE after IS NOT NULL OR before IS NOT NULL" |

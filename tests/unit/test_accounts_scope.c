@@ -344,6 +344,15 @@ START_TEST(login_session_cookie_csrf)
     ck_assert_ptr_nonnull(strstr(r.body, "\"org\":\"agentA\""));
     ck_assert_ptr_null(strstr(r.body, PW));
     resp_release(&r);
+    /* Filterable by the address the change came from. */
+    http("GET", "/v1/audit?actor=opsA&addr=127.0.0.1", "tok-adm", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_ge(json_array_size(json_object_get(r.json, "audit")), 2);
+    resp_release(&r);
+    http("GET", "/v1/audit?actor=opsA&addr=192.0.2.7", "tok-adm", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "audit")), 0);
+    resp_release(&r);
 }
 END_TEST
 

@@ -673,6 +673,8 @@ static int search__audit_sql(const struct pfs_search_audit *q, struct search__sq
         search__add(s, " AND a.actor = ?%d", search__text(s, q->actor));
     if (q->org)
         search__add(s, " AND a.org = ?%d", search__text(s, q->org));
+    if (q->addr)
+        search__add(s, " AND a.addr = ?%d", search__text(s, q->addr));
     if (q->action)
         search__add(s, " AND a.action = ?%d", search__text(s, q->action));
     if (q->target)
