@@ -13,6 +13,7 @@
 # Knobs: FAILOVERS=10 ELECTORS=3 RETRY_MS=500.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=../pg/pg.sh
 . "$PF_SRC/tests/pg/pg.sh"
 
 FAILOVERS=${FAILOVERS:-10}

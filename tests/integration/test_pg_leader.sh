@@ -16,6 +16,7 @@
 #     live elector claims to lead.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=../pg/pg.sh
 . "$PF_SRC/tests/pg/pg.sh"
 
 ELECTOR="$PF_BUILD/tests/pf_pg_elector"
