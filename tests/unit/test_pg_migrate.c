@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pg_harness.h"
 #include "store/postgres/pg_conn.h"
@@ -122,6 +124,49 @@ START_TEST(apply_on_empty_then_idempotent)
     ck_assert_str_eq(before, after);
     free(before);
     free(after);
+    pfs_pg_free(pg);
+}
+END_TEST
+
+/* Instances starting together: each migration applied once, by one of them. */
+START_TEST(concurrent_instances_apply_each_once)
+{
+    struct pfs_pg *pg = fresh_db("mig_race");
+    struct pf_error err = {0};
+    int n = count_migrations(pfs_pg_migrations), applied = -1, status = 0, i;
+    pid_t kids[3];
+    char want[16];
+
+    pfs_pg_free(pg);
+    for (i = 0; i < 3; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0) {
+            struct pfs_pg_opts o = {.dsn = dsn};
+            struct pfs_pg *mine = NULL;
+            int got = -1;
+
+            if (pfs_pg_open(&o, &mine, &err) ||
+                pfs_pg_migrate(mine, pfs_pg_migrations, &got, &err)) {
+                fprintf(stderr, "instance %d: %s\n", i, err.msg);
+                _exit(1);
+            }
+            pfs_pg_free(mine);
+            _exit(0);
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "instance %d failed", i);
+    }
+    {
+        struct pfs_pg_opts o = {.dsn = dsn};
+        ck_assert_int_eq(pfs_pg_open(&o, &pg, &err), 0);
+    }
+    snprintf(want, sizeof(want), "%d", n);
+    expect_scalar(pg, "SELECT count(*) FROM schema_migrations", want);
+    ck_assert_int_eq(pfs_pg_migrate(pg, pfs_pg_migrations, &applied, &err), 0);
+    ck_assert_int_eq(applied, 0);
     pfs_pg_free(pg);
 }
 END_TEST
@@ -351,6 +396,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, server_up, server_down);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, apply_on_empty_then_idempotent);
+    tcase_add_test(tc, concurrent_instances_apply_each_once);
     tcase_add_test(tc, newer_database_refused);
     tcase_add_test(tc, failed_migration_rolled_back_whole);
     tcase_add_test(tc, schema_matches_sqlite);
