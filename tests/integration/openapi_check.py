@@ -91,17 +91,21 @@ class Client:
         self.tokens = tokens
         self.ctx = ssl.create_default_context(cafile=cacert) if url.startswith("https") else None
 
-    def call(self, method, path, role=None, body=None, raw=None, ctype="application/json"):
+    def call(self, method, path, role=None, body=None, raw=None, ctype="application/json", headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", ctype)
         if role:
             req.add_header("Authorization", "Bearer " + self.tokens[role])
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                self.last_headers = r.headers
                 return r.status, r.headers.get("Content-Type", ""), r.read()
         except urllib.error.HTTPError as e:
+            self.last_headers = e.headers
             return e.code, e.headers.get("Content-Type", ""), e.read()
 
 
@@ -189,9 +193,10 @@ class Driver:
         schema = dict(schema, components=self.spec.get("components", {}))
         return jsonschema.Draft202012Validator(schema)
 
-    def do(self, role, method, path, want, body=None, raw=None, ctype="application/json", note=""):
+    def do(self, role, method, path, want, body=None, raw=None, ctype="application/json", note="",
+           headers=None):
         path = path.format(**self.vars)
-        status, rctype, data = self.c.call(method, path, role, body, raw, ctype)
+        status, rctype, data = self.c.call(method, path, role, body, raw, ctype, headers)
         pattern = match_route(self.table, method, path)
         what = "%s %s (%s%s)" % (method, path, role or "no token", ", " + note if note else "")
         if want is not None and status != want:
@@ -410,6 +415,14 @@ def scenario(d):
     d.do("ops", "POST", "/v1/rollouts", 404, dict(ro, bundle="0" * 64))
     d.do("viewer", "GET", "/v1/rollouts", 200)
     d.do("viewer", "GET", "/v1/rollouts/{rollout}", 200)
+    # Polled with its ETag: 304 while unchanged (a tick may change it: try a few times).
+    for _ in range(5):
+        d.c.call("GET", "/v1/rollouts/%s" % v["rollout"], "viewer")
+        etag = d.c.last_headers.get("ETag") or "none"
+        if d.c.call("GET", "/v1/rollouts/%s" % v["rollout"], "viewer",
+                    headers={"If-None-Match": etag})[0] == 304:
+            break
+    d.do("viewer", "GET", "/v1/rollouts/{rollout}", 304, headers={"If-None-Match": etag})
     d.do("viewer", "GET", "/v1/rollouts/999999", 404)
     d.do("viewer", "GET", "/v1/rollouts/{rollout}/members", 200)
     d.do("viewer", "GET", "/v1/rollouts/999999/members", 404)
