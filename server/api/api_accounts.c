@@ -182,6 +182,11 @@ static void acc__login_checked(void *ctx, int rc, bool verified, const char *new
     (void)new_hash;
     if (rc) {
         pfs_api_error(&resp, rc, "login: %s", pf_strerror(rc));
+    } else if (verified && l->known && l->u.disabled_ms) {
+        acc__login_audit(api, l, PFS_LOGIN_REFUSED, 0);
+        pfs_log_warn(api->log, "login: %s is disabled (from %s)", l->name,
+                     l->addr[0] ? l->addr : "-");
+        pfs_api_error(&resp, PF_EAUTH, "account disabled: ask an administrator");
     } else if (verified && l->known) {
         acc__login_session(api, l, &resp);
     } else {
@@ -531,10 +536,11 @@ void pfs_api_token_revoke(struct pfs_api *api, const struct pfs_api_call *call,
 
 static int acc__user_cb(void *ctx, const struct pfs_user_rec *u)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s?, s:I, s:I}", "name", u->name, "role", u->role,
-                          "org", u->org, "org_id", (json_int_t)u->org_id, "merchant",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s?, s:I, s:I, s:I}", "name", u->name, "role",
+                          u->role, "org", u->org, "org_id", (json_int_t)u->org_id, "merchant",
                           u->merchant[0] ? u->merchant : NULL, "failed", (json_int_t)u->failed,
-                          "locked_until_ms", (json_int_t)u->locked_until_ms);
+                          "locked_until_ms", (json_int_t)u->locked_until_ms, "disabled_ms",
+                          (json_int_t)u->disabled_ms);
 
     return o && json_array_append_new(ctx, o) == 0 ? 0 : PF_ENOMEM;
 }
@@ -696,6 +702,85 @@ out_free:
         free(raw);
     }
     json_decref(body);
+}
+
+/* The user of the path after a change: 200 with its list form. */
+static void acc__user_answer(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_user_rec u;
+    json_t *arr = json_array();
+
+    if (arr && pfs_store_user_get(api->store, pfs_api_scope(call), call->params.user, &u) == 0 &&
+        acc__user_cb(arr, &u) == 0)
+        pfs_api_json(resp, 200, json_incref(json_array_get(arr, 0)));
+    else
+        pfs_api_error(resp, PF_EIO, "reading user %s", call->params.user);
+    json_decref(arr);
+}
+
+/* POST /v1/users/{user}/role {"role": ROLE}: never one's own (no admin locks
+ * itself out); a merchant user stays one (the store says so). */
+void pfs_api_user_role(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+    struct pf_error err = {0};
+    json_t *body = acc__body(call->req, resp);
+    const char *role;
+    int rc;
+
+    if (!body)
+        return;
+    if (!(role = acc__str(body, "role", 15, true, resp)))
+        goto out;
+    if (pfs_role_parse(role) < 0) {
+        pfs_api_error(resp, PF_EINVAL, "role: admin, ops, approver, support, viewer or merchant");
+        goto out;
+    }
+    if (strcmp(call->params.user, call->who.name) == 0) {
+        pfs_api_error(resp, PF_ESTATE, "your own role is changed by another administrator");
+        goto out;
+    }
+    rc = pfs_store_user_set_role(api->store, pfs_api_scope(call), call->params.user, role, &actor,
+                                 acc__now(api), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out;
+    }
+    pfs_log_info(api->log, "api: %s (%s) made %s %s", actor.name, actor.role, call->params.user,
+                 role);
+    acc__user_answer(api, call, resp);
+out:
+    json_decref(body);
+}
+
+/* POST /v1/users/{user}/disable and /enable (route arg 1: disable). */
+void pfs_api_user_disable(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+    struct pf_error err = {0};
+    bool disable = call->route->arg == 1;
+    json_t *body = acc__body(call->req, resp);
+    int rc;
+
+    if (!body)
+        return;
+    json_decref(body);
+    if (disable && strcmp(call->params.user, call->who.name) == 0) {
+        pfs_api_error(resp, PF_ESTATE, "you cannot disable yourself");
+        return;
+    }
+    rc = pfs_store_user_set_disabled(api->store, pfs_api_scope(call), call->params.user, disable,
+                                     &actor, acc__now(api), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    pfs_log_info(api->log, "api: %s (%s) %s %s", actor.name, actor.role,
+                 disable ? "disabled" : "enabled", call->params.user);
+    acc__user_answer(api, call, resp);
 }
 
 static int acc__org_cb(void *ctx, const struct pfs_org *o)

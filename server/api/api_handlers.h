@@ -182,6 +182,10 @@ void pfs_api_users_list(struct pfs_api *api, const struct pfs_api_call *call,
                         struct pfs_http_resp *resp);
 void pfs_api_user_add(struct pfs_api *api, const struct pfs_api_call *call,
                       struct pfs_http_resp *resp);
+void pfs_api_user_role(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+void pfs_api_user_disable(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
 void pfs_api_orgs_list(struct pfs_api *api, const struct pfs_api_call *call,
                        struct pfs_http_resp *resp);
 void pfs_api_org_add(struct pfs_api *api, const struct pfs_api_call *call,

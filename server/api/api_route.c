@@ -155,6 +155,8 @@ static int route__param(const char *kind, size_t kn, const char *s, size_t n,
         return route__copy(p->bundle, sizeof(p->bundle), s, n);
     if (KIND("token"))
         return route__id(s, n, &p->id);
+    if (KIND("user"))
+        return route__copy(p->user, sizeof(p->user), s, n);
 #undef KIND
     return 0;
 }

@@ -16,6 +16,8 @@
  *   {bundle}    a bundle id, up to PF_B2_HEX_LEN bytes, else no route
  *
  *   {token}     an API token id, a positive integer, else no route
+ *   {user}      a user name, 1..64 bytes, else no route (its scope is the
+ *               handler's: a user outside the caller's is absent)
  *
  * pfs_api_decide() answers, in this order: 404 NOENT when no route has the
  * path, 405 NOENT (with Allow) when routes have it but not for this method,
@@ -73,7 +75,8 @@ struct pfs_api_params {
     char merchant[PFS_MERCHANT_ID_MAX + 1];
     char diag[PF_DIAG_ID_MAX + 1];
     char bundle[PF_B2_HEX_LEN + 1];
-    int64_t id; /* {repair}, {rollout} or {token} */
+    int64_t id;    /* {repair}, {rollout} or {token} */
+    char user[65]; /* {user}: PFS_USER_NAME_MAX */
 };
 
 struct pfs_api;

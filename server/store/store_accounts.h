@@ -76,6 +76,7 @@ struct pfs_user_rec {
     int64_t failed;                      /* failed logins since the last success */
     int64_t locked_until_ms;
     int64_t created_ms;
+    int64_t disabled_ms; /* when an administrator disabled it; 0: enabled */
 };
 
 /* A session as its token's hash finds it, with its user. */
@@ -155,6 +156,21 @@ int pfs_store_user_login_result(struct pfs_store *st, const char *name,
 int pfs_store_user_set_password(struct pfs_store *st, const char *name, const char *pwhash,
                                 const uint8_t *keep, const struct pfs_actor *actor, int64_t now_ms,
                                 struct pf_error *err) PF_WUR;
+
+/* A new role for a user inside scope (PF_ENOENT outside); a merchant user's
+ * role never changes and no other user becomes one (PF_EINVAL). Audited as
+ * user.role with the roles before and after. Sessions and tokens of the user
+ * answer with the new role from their next request. */
+int pfs_store_user_set_role(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                            const char *role, const struct pfs_actor *actor, int64_t now_ms,
+                            struct pf_error *err) PF_WUR;
+/* Disables (disabled_ms = now_ms, every session ended) or enables a user
+ * inside scope (PF_ENOENT outside). A disabled user's sessions and API tokens
+ * are not found (pfs_store_session_get, pfs_store_apitoken_use) and its login
+ * is refused. Audited as user.disable or user.enable. */
+int pfs_store_user_set_disabled(struct pfs_store *st, const struct pfs_scope *scope,
+                                const char *name, bool disabled, const struct pfs_actor *actor,
+                                int64_t now_ms, struct pf_error *err) PF_WUR;
 
 /* --- sessions --- */
 

@@ -255,7 +255,7 @@ class Driver:
             concrete = re.sub(r"\{serial\}", "PF-OA-NOPE", p)
             concrete = re.sub(r"\{rollout\}|\{repair\}|\{token\}", "999999", concrete)
             concrete = re.sub(r"\{diag\}", "d-0000000000000000", concrete)
-            concrete = re.sub(r"\{merchant\}|\{bundle\}", "nope", concrete)
+            concrete = re.sub(r"\{merchant\}|\{bundle\}|\{user\}", "nope", concrete)
             if role == "PFS_API_PUBLIC":
                 continue
             self.do(None, m, concrete, 401, body={} if m == "POST" else None, note="no token")
@@ -271,7 +271,8 @@ class Driver:
                         body={} if m == "POST" else None, note="malformed rollout id")
             if m == "POST" and body == "SMALL":
                 real = p.replace("{serial}", "PF-OA-1").replace("{rollout}", "1").replace(
-                    "{repair}", "1").replace("{merchant}", "M-OA-1").replace("{token}", "1")
+                    "{repair}", "1").replace("{merchant}", "M-OA-1").replace("{token}", "1").replace(
+                    "{user}", "oa.ops")
                 self.do(ROLE_TOKEN.get(role, "ops"), m, real, 413,
                         raw=b"{" + b" " * (body_max + 16) + b"}", note="body over http.body_max")
 
@@ -500,6 +501,20 @@ def people(d):
     d.do("admin", "POST", "/v1/users", 201,
          {"name": "oa.shop", "role": "merchant", "org": "agent-oa", "merchant": "M-OA-1", "password": pw})
     d.do("admin", "GET", "/v1/users", 200)
+    # a user's role, disabled and enabled again; never one's own
+    d.do("admin", "POST", "/v1/users", 201, {"name": "oa.temp", "role": "viewer", "org": "agent-oa", "password": pw})
+    d.do("admin", "POST", "/v1/users/oa.temp/role", 200, {"role": "support"})
+    d.do("admin", "POST", "/v1/users/oa.temp/role", 400, {"role": "king"})
+    d.do("admin", "POST", "/v1/users/nobody/role", 404, {"role": "ops"})
+    d.do("admin", "POST", "/v1/users/nobody/disable", 404, {})
+    d.do("admin", "POST", "/v1/users/nobody/enable", 404, {})
+    d.do("admin", "POST", "/v1/users/oa.temp/disable", 200, {})
+    d.do("admin", "POST", "/v1/users/oa.temp/enable", 200, {})
+    d.do("admin", "POST", "/v1/users", 201, {"name": "oa.adm", "role": "admin", "org": "headquarters", "password": pw})
+    st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.adm", "password": pw})
+    d.c.tokens["adm-session"] = (j or {}).get("token", "none")
+    d.do("adm-session", "POST", "/v1/users/oa.adm/role", 409, {"role": "ops"})
+    d.do("adm-session", "POST", "/v1/users/oa.adm/disable", 409, {})
     # a session: the login answer is the only one that holds its token
     st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.ops", "password": pw})
     d.c.tokens["session"] = (j or {}).get("token", "none")

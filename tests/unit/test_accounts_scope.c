@@ -332,6 +332,70 @@ START_TEST(api_tokens_and_password)
 }
 END_TEST
 
+/* An admin changes a user's role and disables it: its session and API token
+ * stop answering at once, its login is refused until it is enabled again. */
+START_TEST(admin_changes_role_and_disables)
+{
+    struct resp r;
+    char *tok, *tok2, *api_tok, *adm;
+
+    setup();
+    start_cheap();
+    user("ada", "admin", "headquarters", NULL);
+    user("tom", "viewer", "headquarters", NULL);
+    adm = login("ada", NULL, 0);
+    tok = login("tom", NULL, 0);
+    http("POST", "/v1/tokens", tok, "{\"name\":\"nightly\"}", &r);
+    ck_assert_int_eq(r.status, 201);
+    api_tok = strdup(jstr(r.json, "token"));
+    resp_release(&r);
+    must("POST", "/v1/devices/import", tok, "serial,model\nTZ1,PX-500\n", 403); /* a viewer */
+    /* The role: checked, never one's own, never to or from merchant, not by a non-admin. */
+    must("POST", "/v1/users/tom/role", adm, "{\"role\":\"king\"}", 400);
+    must("POST", "/v1/users/ada/role", adm, "{\"role\":\"viewer\"}", 409);
+    must("POST", "/v1/users/tom/role", adm, "{\"role\":\"merchant\"}", 400);
+    must("POST", "/v1/users/nobody/role", adm, "{\"role\":\"ops\"}", 404);
+    must("POST", "/v1/users/tom/role", "tok-ops", "{\"role\":\"ops\"}", 403);
+    http("POST", "/v1/users/tom/role", adm, "{\"role\":\"ops\"}", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jstr(r.json, "role"), "ops");
+    resp_release(&r);
+    http("GET", "/v1/me", tok, NULL, &r); /* the open session has the new role */
+    ck_assert_str_eq(jstr(r.json, "role"), "ops");
+    resp_release(&r);
+    /* Disabled: session, API token and login refused; the admin cannot disable itself. */
+    must("POST", "/v1/users/ada/disable", adm, NULL, 409);
+    http("POST", "/v1/users/tom/disable", adm, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_gt(json_integer_value(json_object_get(r.json, "disabled_ms")), 0);
+    resp_release(&r);
+    must("GET", "/v1/me", tok, NULL, 401);
+    must("GET", "/v1/devices", api_tok, NULL, 401);
+    http("POST", "/v1/login", NULL, "{\"user\":\"tom\",\"password\":\"" PW "\"}", &r);
+    expect_error(&r, 401, "AUTH");
+    ck_assert_ptr_nonnull(strstr(r.body, "disabled"));
+    resp_release(&r);
+    /* A wrong password says nothing of it. */
+    http("POST", "/v1/login", NULL, "{\"user\":\"tom\",\"password\":\"wrong password\"}", &r);
+    ck_assert_ptr_null(strstr(r.body, "disabled"));
+    resp_release(&r);
+    /* Enabled again: the API token answers again, a new login works. */
+    must("POST", "/v1/users/tom/enable", adm, NULL, 200);
+    must("GET", "/v1/devices", api_tok, NULL, 200);
+    tok2 = login("tom", NULL, 0);
+    must("GET", "/v1/me", tok2, NULL, 200);
+    http("GET", "/v1/audit?target=tom", "tok-adm", NULL, &r);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.role\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.disable\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.enable\""));
+    resp_release(&r);
+    free(tok);
+    free(tok2);
+    free(api_tok);
+    free(adm);
+}
+END_TEST
+
 START_TEST(throttle_locks_account_and_address)
 {
     struct resp r;
@@ -472,6 +536,9 @@ static const struct cell matrix[] = {
         {"GET", "/v1/users", LIST, NULL, NULL},
         {"POST", "/v1/users", REFUSED, NULL,
          "{\"name\":\"mole\",\"role\":\"ops\",\"org\":\"agentA\",\"password\":\"0123456789ab\"}"},
+        {"POST", "/v1/users/{user}/role", HIDDEN, "/v1/users/opsA/role", "{\"role\":\"viewer\"}"},
+        {"POST", "/v1/users/{user}/disable", HIDDEN, "/v1/users/opsA/disable", NULL},
+        {"POST", "/v1/users/{user}/enable", HIDDEN, "/v1/users/opsA/enable", NULL},
         {"GET", "/v1/orgs", LIST, NULL, NULL},
         {"POST", "/v1/orgs", REFUSED, NULL, "{\"name\":\"subA\",\"parent\":\"agentA\"}"},
         {"POST", "/v1/merchants/{merchant}/org", HIDDEN, "/v1/merchants/MA/org",
@@ -795,6 +862,7 @@ static Suite *suite(void)
     tcase_add_test(tc, login_session_cookie_csrf);
     tcase_add_test(tc, api_tokens_and_password);
     tcase_add_test(tc, throttle_locks_account_and_address);
+    tcase_add_test(tc, admin_changes_role_and_disables);
     suite_add_tcase(s, tc);
     tcase_set_timeout(tw, 120);
     tcase_add_checked_fixture(tw, setup_world, teardown_world);

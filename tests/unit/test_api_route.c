@@ -80,6 +80,7 @@ static void concrete(const char *pattern, char *out, size_t size)
             {"{diag}", "d1:x.y_z-0"},
             {"{bundle}", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
             {"{token}", "3"},
+            {"{user}", "li.na"},
     };
     size_t n = 0;
 
@@ -177,6 +178,9 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/tokens/{token}/revoke",
             "GET /v1/users",
             "POST /v1/users",
+            "POST /v1/users/{user}/role",
+            "POST /v1/users/{user}/disable",
+            "POST /v1/users/{user}/enable",
             "GET /v1/orgs",
             "POST /v1/orgs",
             "POST /v1/merchants/{merchant}/org",

@@ -221,7 +221,7 @@ int pfs_store_merchant_set_org(struct pfs_store *st, const struct pfs_scope *sco
 
 #define USER_COLS                                                                                  \
     "u.name, u.pwhash, u.role, u.org_id, o.name, o.path, coalesce(u.merchant_id, ''), u.failed,"   \
-    " u.locked_until_ms, u.created_ms"
+    " u.locked_until_ms, u.created_ms, u.disabled_ms"
 #define USER_FROM " FROM users u JOIN orgs o ON o.id = u.org_id"
 
 static void acc__user_read(sqlite3_stmt *s, int c, struct pfs_user_rec *u)
@@ -237,6 +237,7 @@ static void acc__user_read(sqlite3_stmt *s, int c, struct pfs_user_rec *u)
     u->failed = sqlite3_column_int64(s, c + 7);
     u->locked_until_ms = sqlite3_column_int64(s, c + 8);
     u->created_ms = sqlite3_column_int64(s, c + 9);
+    u->disabled_ms = sqlite3_column_int64(s, c + 10);
 }
 
 /* A user lies inside a scope when its organisation does (and, for a
@@ -379,6 +380,53 @@ int pfs_store_user_set_password(struct pfs_store *st, const char *name, const ch
     return pfs_sqlite_end(st, rc, err);
 }
 
+int pfs_store_user_set_role(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                            const char *role, const struct pfs_actor *actor, int64_t now_ms,
+                            struct pf_error *err)
+{
+    struct pfs_user_rec u;
+    int rc = pfs_store_user_get(st, scope, name, &u);
+
+    if (rc)
+        return pf_error_set(err, rc, "user %s does not exist", name);
+    if ((strcmp(u.role, "merchant") == 0) != (strcmp(role, "merchant") == 0))
+        return pf_error_set(err, PF_EINVAL,
+                            "role: a merchant user stays a merchant user, and no other user"
+                            " becomes one (add a new user)");
+    rc = pfs_sqlite_begin(st, now_ms, err);
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(st->db, "UPDATE users SET role = ?2 WHERE name = ?1", "SS", name, role);
+    if (!rc)
+        rc = acc__audit(st, actor, now_ms, "user.role", name, json_pack("{s:s}", "role", u.role),
+                        json_pack("{s:s}", "role", role), u.merchant[0] ? u.merchant : NULL, err);
+    return pfs_sqlite_end(st, rc, err);
+}
+
+int pfs_store_user_set_disabled(struct pfs_store *st, const struct pfs_scope *scope,
+                                const char *name, bool disabled, const struct pfs_actor *actor,
+                                int64_t now_ms, struct pf_error *err)
+{
+    struct pfs_user_rec u;
+    int rc = pfs_store_user_get(st, scope, name, &u);
+
+    if (rc)
+        return pf_error_set(err, rc, "user %s does not exist", name);
+    rc = pfs_sqlite_begin(st, now_ms, err);
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(st->db, "UPDATE users SET disabled_ms = ?2 WHERE name = ?1", "Si", name,
+                           disabled ? now_ms : (int64_t)0);
+    if (!rc && disabled)
+        rc = pfs_store_sql_run(st->db, "DELETE FROM sessions WHERE user = ?1", "S", name);
+    if (!rc)
+        rc = acc__audit(st, actor, now_ms, disabled ? "user.disable" : "user.enable", name,
+                        json_pack("{s:I}", "disabled_ms", (json_int_t)u.disabled_ms),
+                        json_pack("{s:I}", "disabled_ms", (json_int_t)(disabled ? now_ms : 0)),
+                        u.merchant[0] ? u.merchant : NULL, err);
+    return pfs_sqlite_end(st, rc, err);
+}
+
 /* --- sessions --- */
 
 int pfs_store_session_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
@@ -419,7 +467,7 @@ int pfs_store_session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HA
     if (acc__prepare(st,
                      "SELECT " USER_COLS ", x.csrf, x.expires_ms FROM sessions x JOIN users u ON"
                      " u.name = x.user JOIN orgs o ON o.id = u.org_id WHERE x.hash = ?1 AND"
-                     " x.expires_ms > ?2",
+                     " x.expires_ms > ?2 AND u.disabled_ms = 0",
                      &s))
         return PF_EIO;
     sqlite3_bind_blob(s, 1, hash, PFS_SECRET_HASH, SQLITE_STATIC);
@@ -427,8 +475,8 @@ int pfs_store_session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HA
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         acc__user_read(s, 0, &out->user);
-        pfs_sqlite_col_text(s, 10, out->csrf, sizeof(out->csrf));
-        out->expires_ms = sqlite3_column_int64(s, 11);
+        pfs_sqlite_col_text(s, 11, out->csrf, sizeof(out->csrf));
+        out->expires_ms = sqlite3_column_int64(s, 12);
     }
     sqlite3_finalize(s);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
@@ -522,7 +570,7 @@ int pfs_store_apitoken_use(struct pfs_store *st, const uint8_t hash[PFS_SECRET_H
     if (acc__prepare(st,
                      "SELECT " TOKEN_COLS ", " USER_COLS " FROM api_tokens t JOIN users u ON"
                      " u.name = t.user JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?1 AND"
-                     " t.revoked_ms IS NULL AND t.expires_ms > ?2",
+                     " t.revoked_ms IS NULL AND t.expires_ms > ?2 AND u.disabled_ms = 0",
                      &s))
         return PF_EIO;
     sqlite3_bind_blob(s, 1, hash, PFS_SECRET_HASH, SQLITE_STATIC);
