@@ -175,7 +175,14 @@ PF.terminals = function () {
 
 PF.route = function () {
   if (!PF.me) return PF.showLogin();
-  if (window.location.hash === "#terminals") return PF.terminals();
+  var h = window.location.hash;
+  PF.$("nav-admin").hidden = PF.me.role !== "admin";
+  if (h === "#terminals") return PF.terminals();
+  if (h === "#merchants") return PF.merchants();
+  if (h === "#bundles") return PF.bundles();
+  if (h === "#rollouts") return PF.rollouts();
+  if (/^#rollout\/[0-9]+$/.test(h)) return PF.rollout(h.substring(9));
+  if (h === "#admin") return PF.admin();
   return PF.dashboard();
 };
 
