@@ -98,6 +98,33 @@ code=$(curl -s -o "$PF_TMP/login.body" -w '%{http_code}' -H 'Content-Type: appli
 [[ $code == 401 ]] && grep -q disabled "$PF_TMP/login.body" ||
     pf_fail "a disabled user logged in: $code $(cat "$PF_TMP/login.body")"
 ro_exact "$ro"
+# The page's polls cost no body while a rollout soaks: its answer (waiting "soak until
+# TIME", not a countdown) and so its ETag stay the same for the whole soak.
+must 200 "$admin" POST "/v1/rollouts/$ro/abort" '{"reason":"make room"}'
+ro2=$(pf_cli --json rollout create "$(pf_sql "select id from bundles limit 1")" --stages 2,100% \
+    --soak 1h --window 00:00-24:00 --max-rollback-rate 1 --max-failure-rate 1 --min-sample 1 |
+    pf_json_get '$.id')
+[[ -n "$ro2" ]] || pf_fail "the second rollout"
+# four eyes: the approver's session approves the preview's digest
+curl -s -H 'Content-Type: application/json' --data "{\"user\":\"approver.wang\",\"password\":\"$PW\"}" \
+    "$POSFLEET_URL/v1/login" | pf_json_get '$.token' >"$PF_TMP/approver.session"
+must 200 "$PF_TMP/approver.session" GET "/v1/rollouts/$ro2/preview"
+digest=$(pf_json_get '$.digest' <"$PF_TMP/api.body")
+must 200 "$PF_TMP/approver.session" POST "/v1/rollouts/$ro2/approve" "{\"digest\":\"$digest\"}"
+soaking() { [[ "$(ro_json "$ro2" '$.waiting')" == "soak until "* ]]; }
+pf_wait_for 120 "rollout $ro2 to soak" soaking
+etag=$(curl -s -o /dev/null -D - -H "Authorization: Bearer $(cat "$admin")" "$POSFLEET_URL/v1/rollouts/$ro2" |
+    tr -d '\r' | awk -F': ' 'tolower($1) == "etag" {print $2}')
+[[ -n "$etag" ]] || pf_fail "no ETag on GET /v1/rollouts/$ro2"
+second_passed() { [[ $(date +%s%N) -gt $(($1 + 1500000000)) ]]; }
+t0=$(date +%s%N)
+pf_wait_for 5 "a second and a half" second_passed "$t0"
+rm -f "$PF_TMP/api.body" # curl writes no file for an answer without a body
+code=$(curl -s -o "$PF_TMP/api.body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$admin")" \
+    -H "If-None-Match: $etag" "$POSFLEET_URL/v1/rollouts/$ro2")
+[[ $code == 304 && ! -s "$PF_TMP/api.body" ]] ||
+    pf_fail "a soaking rollout polled with its ETag: $code $(head -c 300 "$PF_TMP/api.body")"
+pf_log "rollout $ro2 soaking: 304 without a body for its ETag"
 for page in merchants-uscc-wrong merchants bundles-verdict bundles-refused rollouts-preview \
     rollout-own rollout-awaiting rollout-paused rollout-paused-zh admin; do
     [[ -s "$shots/$page.png" ]] || pf_fail "no screenshot $page.png"
