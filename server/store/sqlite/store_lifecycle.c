@@ -145,6 +145,7 @@ void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m)
     m->created_ms = sqlite3_column_int64(s, 11);
     m->updated_ms = sqlite3_column_int64(s, 12);
     life__col(s, 13, m->region, sizeof(m->region));
+    life__col(s, 14, m->review_reason, sizeof(m->review_reason));
 }
 
 int pfs_store_merchant_get(struct pfs_store *st, const char *id, struct pfs_merchant *m)
@@ -176,10 +177,11 @@ int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool insert,
     rc = life__prepare(
             db,
             insert ? "INSERT INTO merchants (" LIFE_MERCHANT_COLS
-                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
                    : "UPDATE merchants SET name=?2, uscc=?3, mcc=?4, address=?5,"
                      " contact_name=?6, contact_phone=?7, tz=?8, settlement=?9,"
-                     " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13, region=?14"
+                     " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13, region=?14,"
+                     " review_reason=?15"
                      " WHERE id=?1",
             &s, err);
     if (!rc) {
@@ -197,6 +199,7 @@ int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool insert,
         sqlite3_bind_int64(s, 12, m->created_ms);
         sqlite3_bind_int64(s, 13, m->updated_ms);
         sqlite3_bind_text(s, 14, m->region, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 15, m->review_reason, -1, SQLITE_STATIC);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : life__fail(db, err, "merchant write");
         sqlite3_finalize(s);
     }

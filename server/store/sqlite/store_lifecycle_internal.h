@@ -22,7 +22,7 @@ extern const struct pfs_actor life__system;
 
 #define LIFE_MERCHANT_COLS                                                                         \
     "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"         \
-    " status, created_ms, updated_ms, region"
+    " status, created_ms, updated_ms, region, review_reason"
 
 /* The columns of a repair record's view, in life__repair_read's order. */
 #define LIFE_REPAIR_VIEW                                                                           \
