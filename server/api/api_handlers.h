@@ -75,6 +75,13 @@ void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
  * command line and in rollout cohorts. */
 int pfs_api_tag_check(json_t *v, const char *field, struct pf_error *err) PF_WUR;
 
+/* api_terminal.c: a terminal's health over time (downsampled) and support's
+ * lock and unlock (route->arg: 1 locks, 0 unlocks). */
+void pfs_api_term_health(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_term_lock(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+
 /* api_bulk.c: bulk bind, unbind and tags from a file's rows; a swap's undo.
  * route->arg of the bulk route: an enum pfs_bulk_kind. */
 void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
