@@ -40,6 +40,7 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/v1/devices", VIEWER, NONE, pfs_api_search_terminals, 0, OWN},
         {POST, "/v1/devices", OPS, SMALL, pfs_api_device_add, 0, HQ},
         {POST, "/v1/devices/import", OPS, BULK, pfs_api_devices_import, 0, HQ},
+        {GET, "/v1/devices/export", VIEWER, NONE, pfs_api_devices_export, 0, OWN},
         {GET, "/v1/devices/{serial}", VIEWER, NONE, pfs_api_device_get, 0, PARAM},
         {POST, "/v1/devices/{serial}/revoke", OPS, SMALL, pfs_api_device_revoke, 0, HQ},
         {GET, "/v1/devices/{serial}/lifecycle", VIEWER, NONE, pfs_api_term_lifecycle, 0, PARAM},

@@ -315,6 +315,8 @@ def scenario(d):
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/history", 200)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/history?limit=0", 400)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/updates", 200)
+    d.do("viewer", "GET", "/v1/devices/export?model=PX-500", 200)
+    d.do("viewer", "GET", "/v1/devices/export?limit=5", 400)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/health", 200)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/health?points=0", 400)
     d.do("viewer", "GET", "/v1/devices/PF-OA-NOPE/health", 404)

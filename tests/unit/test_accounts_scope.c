@@ -399,6 +399,7 @@ static const struct cell matrix[] = {
         {"GET", "/v1/devices", LIST, "/v1/devices?limit=1000", NULL},
         {"POST", "/v1/devices", HQ_ONLY, NULL, "{\"serial\":\"TX\",\"model\":\"PX-500\"}"},
         {"POST", "/v1/devices/import", HQ_ONLY, NULL, "serial,model\nTA1,PX-500\n"},
+        {"GET", "/v1/devices/export", LIST, NULL, NULL},
         {"GET", "/v1/devices/{serial}", HIDDEN, "/v1/devices/TA1", NULL},
         {"POST", "/v1/devices/{serial}/revoke", HQ_ONLY, "/v1/devices/TA1/revoke", NULL},
         {"GET", "/v1/devices/{serial}/lifecycle", HIDDEN, "/v1/devices/TA1/lifecycle", NULL},

@@ -422,6 +422,103 @@ START_TEST(lock_and_unlock_by_hand)
 }
 END_TEST
 
+/* The body of a chunked answer, de-chunked in place; the number of chunks. */
+static int dechunk(char *b)
+{
+    char *in = b, *out = b;
+    int chunks = 0;
+
+    for (;;) {
+        unsigned long n = strtoul(in, &in, 16);
+
+        in = strstr(in, "\r\n");
+        ck_assert_ptr_nonnull(in);
+        in += 2;
+        if (n == 0)
+            break;
+        memmove(out, in, n);
+        out += n;
+        in += n + 2;
+        chunks++;
+    }
+    *out = '\0';
+    return chunks;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+
+    for (; (s = strstr(s, "\r\n")) != NULL; s += 2)
+        n++;
+    return n;
+}
+
+START_TEST(export_streams_csv)
+{
+    static char csv[40000];
+    static const char shop[] =
+            "{\"id\":\"M9\",\"name\":\"=cmd, \\\"x\\\"\",\"uscc\":\"9144030071526726XG\","
+            "\"mcc\":\"5812\",\"address\":\"1 Road\",\"contact_name\":\"Li\","
+            "\"contact_phone\":\"13800000000\",\"tz\":\"Asia/Shanghai\",\"settlement\":\"T1\"}";
+    size_t off = 0;
+    struct resp r;
+    char *line;
+
+    server_start(false);
+    /* 1,200 terminals: the export reads them 500 at a time. */
+    off += (size_t)snprintf(csv + off, sizeof(csv) - off, "serial,model\n");
+    for (int i = 0; i < 1200; i++)
+        off += (size_t)snprintf(csv + off, sizeof(csv) - off, "EX-%04d,%s\n", i,
+                                i % 3 ? "PX-500" : "PX-900");
+    http("POST", "/v1/devices/import", "tok-ops", csv, &r);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    resp_release(&r);
+    http("POST", "/v1/merchants", "tok-ops", shop, &r);
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    resp_release(&r);
+    http("POST", "/v1/merchants/M9/approve", "tok-ops", NULL, &r);
+    resp_release(&r);
+    http("POST", "/v1/devices/EX-0001/bind", "tok-ops", "{\"merchant_id\":\"M9\"}", &r);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    resp_release(&r);
+
+    /* A filter: 400 PX-900s, streamed in chunks, with the file's name. */
+    http("GET", "/v1/devices/export?model=PX-900", "tok-view", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.head, "Transfer-Encoding: chunked"));
+    ck_assert_ptr_nonnull(strstr(r.head, "Content-Type: text/csv"));
+    ck_assert_ptr_nonnull(strstr(r.head, "attachment; filename=\"terminals.csv\""));
+    ck_assert_ptr_null(strstr(r.head, "ETag"));
+    ck_assert_int_ge(dechunk(r.body), 1);
+    ck_assert_int_eq(count_lines(r.body), 401);
+    ck_assert(strncmp(r.body, "\xEF\xBB\xBFserial,model,hw_rev,status,state,", 36) == 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "\r\nEX-0000,PX-900,,registered,in_stock,,,,never,"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\r\nEX-1197,PX-900,"));
+    ck_assert_ptr_null(strstr(r.body, "PX-500"));
+    resp_release(&r);
+    /* The bound one: its merchant's formula-like name defused and quoted. */
+    http("GET", "/v1/devices/export?merchant=M9", "tok-view", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    dechunk(r.body);
+    line = strstr(r.body, "\r\nEX-0001,");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_msg(strstr(line, ",installed,M9,\"'=cmd, \"\"x\"\"\",") != NULL, "%s", line + 2);
+    ck_assert_int_eq(count_lines(r.body), 2);
+    resp_release(&r);
+    /* Refusals as for the list. */
+    http("GET", "/v1/devices/export?limit=5", "tok-view", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("GET", "/v1/devices/export?state=nope", "tok-view", NULL, &r);
+    expect_error(&r, 400, "INVAL");
+    resp_release(&r);
+    http("GET", "/v1/devices/export", NULL, NULL, &r);
+    expect_error(&r, 401, "AUTH");
+    resp_release(&r);
+}
+END_TEST
+
 static Suite *api_terminal_suite(void)
 {
     Suite *s = suite_create("api_terminal");
@@ -435,6 +532,7 @@ static Suite *api_terminal_suite(void)
     tcase_add_test(http_tc, health_route);
     tcase_add_test(http_tc, etag_and_not_modified);
     tcase_add_test(http_tc, lock_and_unlock_by_hand);
+    tcase_add_test(http_tc, export_streams_csv);
     suite_add_tcase(s, pure);
     suite_add_tcase(s, http_tc);
     return s;
