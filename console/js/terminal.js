@@ -346,67 +346,20 @@ PF.td.start = function () {
 document.addEventListener("DOMContentLoaded", PF.td.start);
 
 /* --- CSV export of the terminals list ---
- * Every page of the list's current search (PF.term.query(): the list's
- * filters, without limit and after), 1000 rows a request through the API's
- * `after` cursor. Each page becomes one Blob part and the text of the rows is
- * dropped at once, so the page never holds the whole file as a string; the
- * browser keeps large blobs on disk. A cell a spreadsheet would run as a
- * formula (= + - @ at its start) is prefixed with ' (CSV injection). */
-PF.csv = { PAGE: 1000, running: false, rows: 0 };
-
-PF.csv.COLUMNS = ["serial", "model", "hw_rev", "status", "state", "merchant_id", "merchant_name",
-  "region", "online", "last_seen", "fw_version", "fw_slot", "fee_version", "locked", "alerts", "tags"];
-
-PF.csv.field = function (v, text) {
-  var s = v === null || v === undefined ? "" : String(v);
-  if (text && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
-  return /[",\r\n]/.test(s) ? "\"" + s.replace(/"/g, "\"\"") + "\"" : s;
-};
-
-PF.csv.line = function (d) {
-  var f = PF.csv.field;
-  return [f(d.serial), f(d.model, true), f(d.hw_rev, true), f(d.status), f(d.state), f(d.merchant_id, true),
-    f(d.merchant_name, true), f(d.region, true), f(d.last_seen_ms === null ? "never" : d.online ? "online" : "offline"),
-    f(d.last_seen_ms === null ? "" : new Date(d.last_seen_ms).toISOString()), f(d.fw_version, true), f(d.fw_slot),
-    f(d.fee_version, true), f(d.locked ? "yes" : "no"), f((d.alerts || []).join(" ")),
-    f((d.tags || []).join(" "), true)].join(",") + "\r\n";
-};
+ * The list's current search (PF.term.query(): its filters) as
+ * GET /api/v1/devices/export, which posfleetd streams page by page while the
+ * browser writes the file (docs/server.md): the page holds none of it. The
+ * session cookie goes with the download like with any GET. */
+PF.csv = {};
 
 PF.csv.run = function () {
-  if (PF.csv.running) return;
-  var parts = ["\ufeff" + PF.csv.COLUMNS.join(",") + "\r\n"], q = PF.term.query ? PF.term.query() : "";
-  PF.csv.running = true;
-  PF.csv.rows = 0;
-  PF.$("term-export").disabled = true;
-  var step = function (after) {
-    var path = "/devices?limit=" + PF.csv.PAGE + q + (after ? "&after=" + encodeURIComponent(after) : "");
-    return PF.api("GET", path).then(function (res) {
-      if (res.status !== 200) throw res;
-      var list = res.body.devices || [], text = "";
-      for (var i = 0; i < list.length; i++) text += PF.csv.line(list[i]);
-      parts.push(new Blob([text], { type: "text/csv" }));
-      PF.csv.rows += list.length;
-      PF.text("term-export-status", PF.t("term.export_progress", { n: PF.csv.rows }));
-      return res.body.next ? step(res.body.next) : null;
-    });
-  };
-  step("").then(function () {
-    var blob = new Blob(parts, { type: "text/csv;charset=utf-8" }), a = document.createElement("a");
-    parts = null;
-    a.href = URL.createObjectURL(blob);
-    a.download = "terminals-" + new Date().toISOString().slice(0, 10) + ".csv";
-    document.body.appendChild(a);
-    a.click();
-    document.body.removeChild(a);
-    window.setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
-    PF.text("term-export-status", PF.t("term.export_done", { n: PF.csv.rows }));
-  }, function (res) {
-    PF.text("term-export-status", "");
-    PF.fail(res && res.status ? res : null);
-  }).then(function () {
-    PF.csv.running = false;
-    PF.$("term-export").disabled = false;
-  });
+  var q = PF.term.query ? PF.term.query() : "", a = document.createElement("a");
+  a.href = "/api/v1/devices/export" + (q ? "?" + q.slice(1) : "");
+  a.download = "terminals-" + new Date().toISOString().slice(0, 10) + ".csv";
+  document.body.appendChild(a);
+  a.click();
+  document.body.removeChild(a);
+  PF.text("term-export-status", PF.t("term.export_started"));
 };
 
 document.addEventListener("DOMContentLoaded", function () {
