@@ -14,8 +14,8 @@ PF.td = {
   DAY: 86400000,
   serial: "",
   span: 86400000, /* the charts' time range, ms */
-  tags: {},  /* path -> ETag of the last 200 */
-  cache: {}, /* path -> its body */
+  tags: {},  /* route (path without query) -> ETag of its last 200 */
+  cache: {}, /* route -> that answer's body */
   charts: {},
   timer: null,
   polls: 0,
@@ -37,21 +37,23 @@ PF.when = function (ms) {
 /* GET with the ETag of the last answer: {status, body, fresh}; a 304 gives
  * the kept body with fresh false. */
 PF.td.get = function (path) {
-  var headers = { "Accept": "application/json" };
-  if (PF.td.tags[path]) headers["If-None-Match"] = PF.td.tags[path];
+  /* One entry per route, whatever its query: the health window's URL moves
+   * every minute, and a tag sent for another URL just gets a 200. */
+  var key = path.split("?")[0], headers = { "Accept": "application/json" };
+  if (PF.td.tags[key]) headers["If-None-Match"] = PF.td.tags[key];
   PF.td.polls++;
   return fetch("/api/v1" + path, { method: "GET", credentials: "same-origin", headers: headers, cache: "no-store" })
     .then(function (r) {
-      if (r.status === 304 && Object.prototype.hasOwnProperty.call(PF.td.cache, path)) {
+      if (r.status === 304 && Object.prototype.hasOwnProperty.call(PF.td.cache, key)) {
         PF.td.notModified++;
-        return { status: 200, body: PF.td.cache[path], fresh: false };
+        return { status: 200, body: PF.td.cache[key], fresh: false };
       }
       return r.text().then(function (text) {
         var body = null;
         try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
         if (r.status === 200 && r.headers.get("ETag")) {
-          PF.td.tags[path] = r.headers.get("ETag");
-          PF.td.cache[path] = body;
+          PF.td.tags[key] = r.headers.get("ETag");
+          PF.td.cache[key] = body;
         }
         return { status: r.status, body: body, fresh: true };
       });
