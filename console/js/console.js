@@ -145,18 +145,24 @@ PF.merchantNames = function () {
   });
 };
 
+/* The list's search as query parameters ("&k=v..."; none yet): the CSV export takes the same. */
+PF.term.query = function () { return ""; };
+
 PF.terminals = function () {
   PF.show("terminals");
   var after = PF.term.pages[PF.term.index], names = {};
   var seq = PF.term.seq = (PF.term.seq || 0) + 1; /* only the newest request draws */
-  var q = "/devices?limit=" + PF.PAGE + (after ? "&after=" + encodeURIComponent(after) : "");
+  var q = "/devices?limit=" + PF.PAGE + PF.term.query() + (after ? "&after=" + encodeURIComponent(after) : "");
   PF.merchantNames().then(function (n) { names = n; return PF.api("GET", q); }).then(function (res) {
     if (seq !== PF.term.seq) return;
     if (res.status !== 200) return PF.fail(res);
     var tb = PF.clearBody("term-table"), list = res.body.devices || [];
     for (var i = 0; i < list.length; i++) {
       var d = list[i], tr = document.createElement("tr");
-      PF.cell(tr, d.serial);
+      var link = document.createElement("a"); /* the terminal's page (terminal.js) */
+      link.href = "#terminal/" + encodeURIComponent(d.serial);
+      link.textContent = d.serial;
+      PF.cell(tr, "").appendChild(link);
       PF.cell(tr, d.model);
       PF.cell(tr, d.merchant_id ? names[d.merchant_id] || d.merchant_id : "");
       PF.cell(tr, PF.t(d.last_seen_ms === null ? "term.never" : d.online ? "term.is_online" : "term.is_offline"));
@@ -183,6 +189,10 @@ PF.route = function () {
   if (h === "#rollouts") return PF.rollouts();
   if (/^#rollout\/[0-9]+$/.test(h)) return PF.rollout(h.substring(9));
   if (h === "#admin") return PF.admin();
+  if (h.indexOf("#terminal/") === 0) return PF.terminal(decodeURIComponent(h.slice(10)));
+  if (h === "#repairs" || h.indexOf("#repairs/") === 0) return PF.repairs(h.slice(9));
+  if (h === "#audit") return PF.audit();
+  if (h === "#account") return PF.account();
   return PF.dashboard();
 };
 

@@ -251,6 +251,19 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, 
 /* The newest n reports of a terminal, newest first. */
 int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs_health_cb cb,
                             void *ctx) PF_WUR;
+/* The charted values of one stored health report (fleet/health_series.h). */
+struct pfs_health_point {
+    int64_t ts_ms; /* the terminal's clock */
+    int64_t battery_pct;
+    int64_t signal_dbm;
+    int64_t temp_c;
+    int64_t storage_free_kb;
+};
+typedef int (*pfs_health_point_cb)(void *ctx, const struct pfs_health_point *p);
+/* The reports of a terminal whose ts_ms lies in [from_ms, to_ms], in no
+ * particular order; cb's non-zero return stops and is returned. */
+int pfs_store_health_range(struct pfs_store *st, const char *serial, int64_t from_ms, int64_t to_ms,
+                           pfs_health_point_cb cb, void *ctx) PF_WUR;
 /* Open alerts, of one terminal or (serial NULL) all, by serial then kind. */
 int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb cb,
                           void *ctx) PF_WUR;

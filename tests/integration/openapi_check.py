@@ -321,6 +321,19 @@ def scenario(d):
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/history", 200)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/history?limit=0", 400)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/updates", 200)
+    d.do("viewer", "GET", "/v1/devices/export?model=PX-500", 200)
+    d.do("viewer", "GET", "/v1/devices/export?limit=5", 400)
+    d.do("viewer", "GET", "/v1/devices/PF-OA-1/health", 200)
+    d.do("viewer", "GET", "/v1/devices/PF-OA-1/health?points=0", 400)
+    d.do("viewer", "GET", "/v1/devices/PF-OA-NOPE/health", 404)
+    d.do("support", "POST", "/v1/devices/PF-OA-2/lock", 200, {"reason": "reported stolen"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/lock", 409, {"reason": "again"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/lock", 400, {})
+    d.do("support", "POST", "/v1/devices/PF-OA-NOPE/lock", 404, {"reason": "x"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/unlock", 200, {"reason": "found"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/unlock", 409, {"reason": "again"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/unlock", 400, {})
+    d.do("support", "POST", "/v1/devices/PF-OA-NOPE/unlock", 404, {"reason": "x"})
     # merchants
     m = {"id": "M-OA-1", "name": "Shop One", "uscc": uscc("91350100M000100Y4"), "mcc": "5411",
          "region": "north", "tz": "Asia/Shanghai", "contact_name": "Li", "contact_phone": "13800000000",
