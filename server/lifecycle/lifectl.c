@@ -98,9 +98,81 @@ static void lifectl__on_timer(uv_timer_t *t)
     }
 }
 
-static int lifectl__installed_load(void *ctx, const char *serial)
+/*
+ * The installed terminals are kept sorted by serial: a report looks its
+ * terminal up by binary search, and a bulk bind of 100,000 terminals reloads
+ * them in one sort instead of one scan per terminal.
+ */
+static int lifectl__inst_grow(struct pfs_lifectl *lc)
 {
-    return pfs_lifectl_installed(ctx, serial);
+    size_t cap = lc->capinst ? lc->capinst * 2 : 16;
+    void *v;
+
+    if (lc->ninst < lc->capinst)
+        return 0;
+    v = realloc(lc->installed, cap * sizeof(*lc->installed));
+    if (!v)
+        return PF_ENOMEM;
+    lc->installed = v;
+    lc->capinst = cap;
+    return 0;
+}
+
+/* True if serial is installed; *pos is its index, or where it would go. */
+static bool lifectl__inst_find(const struct pfs_lifectl *lc, const char *serial, size_t *pos)
+{
+    size_t lo = 0, hi = lc->ninst;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(lc->installed[mid], serial);
+
+        if (c == 0) {
+            *pos = mid;
+            return true;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *pos = lo;
+    return false;
+}
+
+static int lifectl__inst_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Appends (unsorted); lifectl__inst_load sorts once all are in. */
+static int lifectl__installed_append(void *ctx, const char *serial)
+{
+    struct pfs_lifectl *lc = ctx;
+    int rc = lifectl__inst_grow(lc);
+
+    if (!rc)
+        snprintf(lc->installed[lc->ninst++], PF_SERIAL_MAX + 1, "%s", serial);
+    return rc;
+}
+
+/* Every installed terminal of the store, replacing the list. */
+static int lifectl__inst_load(struct pfs_lifectl *lc)
+{
+    size_t n = 0;
+    int rc;
+
+    lc->ninst = 0;
+    rc = pfs_store_term_installed_each(lc->store, lifectl__installed_append, lc);
+    if (rc || lc->ninst == 0)
+        return rc;
+    qsort(lc->installed, lc->ninst, sizeof(*lc->installed), lifectl__inst_cmp);
+    for (size_t i = 0; i < lc->ninst; i++) {
+        if (n == 0 || strcmp(lc->installed[n - 1], lc->installed[i]) != 0)
+            memmove(lc->installed[n++], lc->installed[i], sizeof(*lc->installed));
+    }
+    lc->ninst = n;
+    return 0;
 }
 
 int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
@@ -117,7 +189,7 @@ int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *
     lc->retry_ms = retry_ms > 0 ? retry_ms : PFS_LIFECTL_RETRY_MS;
     rc = pfs_store_lock_pending_each(store, lifectl__pending_load, lc);
     if (!rc)
-        rc = pfs_store_term_installed_each(store, lifectl__installed_load, lc);
+        rc = lifectl__inst_load(lc);
     if (rc) {
         pfs_lifectl_release(lc);
         return pf_error_set(err, rc, "lifecycle: loading pending lock commands: %s",
@@ -181,37 +253,34 @@ int pfs_lifectl_send(struct pfs_lifectl *lc, const char *serial, const char *id,
 
 int pfs_lifectl_installed(struct pfs_lifectl *lc, const char *serial)
 {
-    for (size_t i = 0; i < lc->ninst; i++) {
-        if (strcmp(lc->installed[i], serial) == 0)
-            return 0;
-    }
-    if (lc->ninst == lc->capinst) {
-        size_t cap = lc->capinst ? lc->capinst * 2 : 16;
-        void *v = realloc(lc->installed, cap * sizeof(*lc->installed));
+    size_t pos;
+    int rc;
 
-        if (!v)
-            return PF_ENOMEM;
-        lc->installed = v;
-        lc->capinst = cap;
-    }
-    snprintf(lc->installed[lc->ninst++], PF_SERIAL_MAX + 1, "%s", serial);
+    if (lifectl__inst_find(lc, serial, &pos))
+        return 0;
+    if ((rc = lifectl__inst_grow(lc)))
+        return rc;
+    memmove(lc->installed[pos + 1], lc->installed[pos], (lc->ninst - pos) * sizeof(*lc->installed));
+    snprintf(lc->installed[pos], PF_SERIAL_MAX + 1, "%s", serial);
+    lc->ninst++;
     return 0;
 }
 
 int pfs_lifectl_installed_reload(struct pfs_lifectl *lc)
 {
-    return pfs_store_term_installed_each(lc->store, lifectl__installed_load, lc);
+    return lifectl__inst_load(lc);
 }
 
 static bool lifectl__take_installed(struct pfs_lifectl *lc, const char *serial)
 {
-    for (size_t i = 0; i < lc->ninst; i++) {
-        if (strcmp(lc->installed[i], serial) == 0) {
-            memcpy(lc->installed[i], lc->installed[--lc->ninst], PF_SERIAL_MAX + 1);
-            return true;
-        }
-    }
-    return false;
+    size_t pos;
+
+    if (!lifectl__inst_find(lc, serial, &pos))
+        return false;
+    memmove(lc->installed[pos], lc->installed[pos + 1],
+            (lc->ninst - pos - 1) * sizeof(*lc->installed));
+    lc->ninst--;
+    return true;
 }
 
 /*
@@ -253,7 +322,10 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
         bool changed = false;
 
         rc = pfs_store_term_activate(lc->store, serial, wall, &changed);
-        if (rc)
+        if (rc == PF_ESTATE && pfs_store_is_held(lc->store))
+            rc = pfs_lifectl_installed(lc,
+                                       serial); /* a bulk change is being written: next report */
+        else if (rc)
             pfs_log_error(lc->log, "lifecycle: %s: activation failed: %s", serial, pf_strerror(rc));
         else if (changed)
             pfs_log_info(lc->log, "lifecycle: %s: active (first report after binding)", serial);
