@@ -83,10 +83,23 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
                  c->lock ? "lock" : "unlock", c->id, c->sends);
 }
 
+static int lifectl__tamper(struct pfs_lifectl *lc, const char *serial, int64_t wall,
+                           const char *source);
+
 static void lifectl__on_timer(uv_timer_t *t)
 {
     struct pfs_lifectl *lc = t->data;
     int64_t now = pf_clock_mono_ms(lc->clock);
+
+    /* Tamper locks a bulk change held back: now that it has ended. */
+    if (lc->ntamper && !pfs_store_is_held(lc->store)) {
+        size_t n = lc->ntamper;
+
+        lc->ntamper = 0;
+        for (size_t i = 0; i < n; i++)
+            (void)lifectl__tamper(lc, lc->tamper_later[i], pf_clock_wall_ms(lc->clock),
+                                  "tamper, after a bulk change");
+    }
 
     for (size_t i = 0; i < lc->ncmds; i++) {
         struct pfs_lifectl_cmd *c = &lc->cmds[i];
@@ -222,8 +235,11 @@ void pfs_lifectl_release(struct pfs_lifectl *lc)
     pfs_lifectl_stop(lc);
     free(lc->cmds);
     free(lc->installed);
+    free(lc->tamper_later);
     lc->cmds = NULL;
     lc->installed = NULL;
+    lc->tamper_later = NULL;
+    lc->ntamper = lc->captamper = 0;
     lc->ncmds = lc->capcmds = lc->ninst = lc->capinst = 0;
 }
 
@@ -283,6 +299,31 @@ static bool lifectl__take_installed(struct pfs_lifectl *lc, const char *serial)
     return true;
 }
 
+/* A bulk change is being written (the store refuses changes meanwhile): the
+ * lock follows from the retry timer as soon as it has ended. */
+static int lifectl__tamper_later(struct pfs_lifectl *lc, const char *serial)
+{
+    for (size_t i = 0; i < lc->ntamper; i++) {
+        if (strcmp(lc->tamper_later[i], serial) == 0)
+            return 0;
+    }
+    if (lc->ntamper == lc->captamper) {
+        size_t cap = lc->captamper ? lc->captamper * 2 : 8;
+        void *v = realloc(lc->tamper_later, cap * sizeof(*lc->tamper_later));
+
+        if (!v) {
+            pfs_log_error(lc->log, "lifecycle: %s: tamper lock lost: out of memory", serial);
+            return PF_ENOMEM;
+        }
+        lc->tamper_later = v;
+        lc->captamper = cap;
+    }
+    snprintf(lc->tamper_later[lc->ntamper++], PF_SERIAL_MAX + 1, "%s", serial);
+    pfs_log_warn(lc->log, "lifecycle: %s: tamper: lock waits for the bulk change being written",
+                 serial);
+    return 0;
+}
+
 /*
  * Locks serial for tamper (store: locked, lock pending, repair opened) and
  * publishes the lock at once: 1 if it was locked now, 0 if it already was (or
@@ -298,6 +339,8 @@ static int lifectl__tamper(struct pfs_lifectl *lc, const char *serial, int64_t w
 
     pfs_lifectl_new_id(lc, true, id);
     rc = pfs_store_term_tamper(lc->store, serial, id, wall, &changed, &err);
+    if (rc == PF_ESTATE && pfs_store_is_held(lc->store))
+        return lifectl__tamper_later(lc, serial);
     if (rc) {
         pfs_log_error(lc->log, "lifecycle: %s: tamper lock failed: %s", serial, err.msg);
         return rc;

@@ -2,8 +2,9 @@
 # test_bulk_loop.sh - a long bulk bind runs off posfleetd's loop (docs/server.md, "Bulk
 # changes off the loop"): while a 20,000-row bind is being written, /healthz answers, a
 # terminal's health report is taken (and stored once the bind has committed, received while
-# it ran), a single bind answers 409 at once instead of waiting, and the bind still commits
-# every row; then a 20,000-row unbind file with one bad row changes nothing.
+# it ran), a single bind answers 409 at once instead of waiting, a tamper event is locked as
+# soon as the bind has ended, and the bind still commits every row; then a 20,000-row unbind
+# file with one bad row changes nothing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -63,6 +64,9 @@ health 1
 pf_wait_for 10 "the report taken while the bind runs" eval '(( $(accepted) > before ))'
 curl -sf -m 2 -H "Authorization: Bearer $(head -1 "$PF_TOKEN_OPS")" "$POSFLEET_URL/v1/devices/$R" >/dev/null ||
     pf_fail "a device read did not answer within 2 s during the bulk bind"
+# A tamper event now: its lock cannot be written yet, and is not forgotten.
+pf_mqtt_pub "$R" -q 1 -t "pf/v1/dev/$R/tamper" -m "{\"v\":1,\"ts\":$(date +%s%3N)}" || pf_fail "publish tamper"
+pf_wait_for 10 "the tamper lock held back" grep -q "$R: tamper: lock waits for the bulk change" "$PF_TMP/logs/posfleetd.log"
 kill -0 "$bind_pid" 2>/dev/null ||
     pf_fail "the bind ended before the checks ran; raise PF_BULK_ROWS ($(cat "$PF_TMP/bind.out"))"
 wait "$bind_pid" || pf_fail "bulk bind failed: $(cat "$PF_TMP/bind.out")"
@@ -73,6 +77,8 @@ pf_wait_for 10 "the report stored" eval "[[ \$(pf_sql \"select count(*) from hea
 recv=$(pf_sql "select recv_ms from health where serial='$R'")
 ((recv >= t_during - 60000 && recv <= $(date +%s%3N))) || pf_fail "report received at $recv, the bind ran from $t_during"
 grep -q "bulk change: loop" "$PF_TMP/logs/posfleetd.log" || pf_fail "no log line of the bulk change"
+pf_wait_for 10 "the tampered terminal locked after the bind" \
+    eval "[[ \$(pf_sql \"select state from terminals where serial='$R'\") == locked ]]"
 # Single changes work again once the bulk has ended.
 pf_cli bind BL-SINGLE M-L >/dev/null || pf_fail "single bind after the bulk"
 
