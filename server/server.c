@@ -412,6 +412,8 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->api->backup = &s->backup;
+    pfs_bulkjob_init(&s->bulkjob, &s->loop, s->store, &s->clock, &s->log);
+    s->api->bulkjob = &s->bulkjob;
     s->api->notify = &s->notify;
     s->api->store = s->store;
     s->api->updates = &s->updates;

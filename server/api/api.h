@@ -50,6 +50,7 @@ struct pfs_accounts;
 /* The cookie of a console session (docs/server.md). */
 #define PFS_API_SESSION_COOKIE "pf_session"
 struct pfs_backup;
+struct pfs_bulkjob;
 
 struct pfs_api {
     struct pfs_notify *notify; /* webhooks (repair.state) and the hooks API; may be NULL */
@@ -77,6 +78,8 @@ struct pfs_api {
     void *broker_ctx;
     /* Online backups (admin/backup.h, api_admin.c). May be NULL. */
     struct pfs_backup *backup;
+    /* Bulk changes off the loop (lifecycle/bulkjob.h, api_bulk.c). May be NULL. */
+    struct pfs_bulkjob *bulkjob;
     /* Body limits: http.body_max for every route that takes a body,
      * http.import_max (at least body_max) for the bulk uploads. */
     size_t body_max;

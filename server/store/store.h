@@ -12,7 +12,10 @@
  * The store persists; the rules (which state may follow which, who may be
  * bound, what a swap moves) are decided by the domain modules in C.
  *
- * Threading: a store is used by one thread only (posfleetd's loop).
+ * Threading: a store is used by one thread only (posfleetd's loop). A long
+ * administrative change (a bulk bind of a whole file) runs on a second handle
+ * of the same storage (pfs_store_open_sibling) on another thread, while the
+ * loop's handle is held (pfs_store_hold): see "Long changes off the loop".
  *
  * Two write paths:
  *  - The ingest path (health, birth, state, alerts) writes into an open batch:
@@ -70,6 +73,9 @@ extern const char *const pfs_dev_status_names[]; /* "registered", "revoked", NUL
 struct pfs_store_opts {
     const char *backend; /* "sqlite" or NULL (the one built in); see pfs_store_backend */
     const char *path;    /* SQLite database file; created with its directory's permissions */
+    /* A second handle on a store open already (pfs_store_sibling_opts): nothing
+     * is created or migrated. */
+    bool sibling;
 };
 
 /* The backend this posfleetd was built with ("sqlite"): the only value
@@ -214,6 +220,44 @@ int pfs_store_tx_begin(struct pfs_store *st, enum pfs_durability durability, int
 int pfs_store_tx_commit(struct pfs_tx *tx, struct pf_error *err) PF_WUR;
 /* Rolls back: nothing written since begin remains. NULL or closed: no-op. */
 void pfs_store_tx_rollback(struct pfs_tx *tx);
+
+/* --- long changes off the loop --- */
+
+/*
+ * What pfs_store_open() needs to open a second handle on st's storage, for
+ * one other thread (libuv's thread pool): its own connection, the same schema
+ * (no migration runs). Filled on st's thread; the strings are heap (free
+ * them with pfs_store_sibling_opts_release). The handle is opened, used and
+ * closed (pfs_store_close) on the other thread; it starts with no batch and no
+ * transaction.
+ */
+int pfs_store_sibling_opts(struct pfs_store *st, struct pfs_store_opts *opts,
+                           struct pf_error *err) PF_WUR;
+void pfs_store_sibling_opts_release(struct pfs_store_opts *opts);
+/*
+ * While a sibling writes one long transaction (it holds the storage's only
+ * write lock until it commits), the loop's handle must not wait for that lock.
+ * pfs_store_hold() commits the open batch (stamped now_ms) and from then on,
+ * until pfs_store_release():
+ *  - the ingest writes (health, birth, state, alerts, prune) are kept in
+ *    memory in arrival order, at most PFS_STORE_HELD_MAX (beyond that they
+ *    are dropped and counted); a health report's *newer is the caller's rank
+ *    (PFS_HEALTH_RANK_STORE counts as newer); pfs_store_batch_pending() is 0
+ *    and pfs_store_flush() does nothing; pfs_store_health_expire() deletes
+ *    nothing (the next retention run does);
+ *  - transactions are refused (PF_ESTATE: "a bulk change is being written"),
+ *    so every administrative call answers at once instead of waiting;
+ *  - a stray write outside both fails at once instead of waiting (SQLite:
+ *    busy timeout 0); reads go on and see what was committed before.
+ * pfs_store_release() writes the held writes in one batch and commits it
+ * (stamped now_ms); *written and *dropped (may be NULL) count them.
+ */
+#define PFS_STORE_HELD_MAX 65536
+int pfs_store_hold(struct pfs_store *st, int64_t now_ms, struct pf_error *err) PF_WUR;
+int pfs_store_release(struct pfs_store *st, int64_t now_ms, size_t *written,
+                      size_t *dropped) PF_WUR;
+/* True between pfs_store_hold() and pfs_store_release(). */
+bool pfs_store_is_held(const struct pfs_store *st);
 
 /* --- registry (administrative: own transaction, FULL sync, audited) --- */
 

@@ -236,18 +236,18 @@ int life__tags(struct pfs_store *st, const char *serial, const char *tags_json,
     if (rc)
         return rc;
     before = life__term_text(db, serial);
-    rc = life__prepare(db,
-                       "INSERT INTO terminals (serial, state, tags, updated_ms) VALUES"
-                       " (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET tags=excluded.tags,"
-                       " updated_ms=excluded.updated_ms",
-                       &s, err);
+    rc = life__cached(db,
+                      "INSERT INTO terminals (serial, state, tags, updated_ms) VALUES"
+                      " (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET tags=excluded.tags,"
+                      " updated_ms=excluded.updated_ms",
+                      &s, err);
     if (rc)
         goto out;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, pfs_term_state_names[t.state], -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, tags_json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, now_ms);
-    rc = life__done(db, s, err, "tags");
+    rc = life__done_cached(db, s, err, "tags");
     if (!rc)
         rc = life__audit_term(db, actor, now_ms, "terminal.tags", serial, before, NULL,
                               t.merchant_id[0] ? t.merchant_id : NULL, err);
