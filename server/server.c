@@ -12,10 +12,12 @@
 #include "net/static.h"
 #include "net/mqtt.h"
 #include "net/webhook.h"
+#include "store/store_online.h"
 
 #define SERVER_RETENTION_PERIOD_MS (10 * 60 * 1000)
 #define SERVER_RETENTION_CHUNK     5000
 #define SERVER_RETENTION_CHUNKS    20
+#define SERVER_ONLINE_KEEP_MS      (25 * 3600 * 1000LL) /* online samples: a day and an hour */
 
 static void server__flush(struct pfs_server *s)
 {
@@ -160,6 +162,19 @@ static void server__on_retention_timer(uv_timer_t *t)
                      s->cfg.store_update_days);
 }
 
+/* The dashboard's online line (store_online.h): the batch is committed first,
+ * so the sample counts the online flags of this instant. */
+static void server__on_online_timer(uv_timer_t *t)
+{
+    struct pfs_server *s = t->data;
+    int64_t now = pf_clock_wall_ms(&s->clock);
+    struct pf_error err = {0};
+
+    server__flush(s);
+    if (pfs_store_online_sample(s->store, now, now - SERVER_ONLINE_KEEP_MS, &err) != 0)
+        pfs_log_error(&s->log, "store: %s", err.msg);
+}
+
 static void server__shutdown(struct pfs_server *s)
 {
     if (s->stopped)
@@ -190,6 +205,7 @@ static void server__shutdown(struct pfs_server *s)
         uv_close((uv_handle_t *)&s->batch_timer, NULL);
         uv_close((uv_handle_t *)&s->silent_timer, NULL);
         uv_close((uv_handle_t *)&s->retention_timer, NULL);
+        uv_close((uv_handle_t *)&s->online_timer, NULL);
         uv_close((uv_handle_t *)&s->stop_async, NULL);
         if (s->lifectl_open)
             pfs_lifectl_stop(&s->lifectl);
@@ -365,6 +381,8 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     uv_timer_init(&s->loop, &s->batch_timer);
     uv_timer_init(&s->loop, &s->silent_timer);
     uv_timer_init(&s->loop, &s->retention_timer);
+    uv_timer_init(&s->loop, &s->online_timer);
+    s->online_timer.data = s;
     uv_async_init(&s->loop, &s->stop_async, server__on_stop);
     s->batch_timer.data = s->silent_timer.data = s->retention_timer.data = s;
     s->stop_async.data = s;
@@ -391,6 +409,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (cfg->store_health_days > 0 || cfg->store_update_days > 0)
         uv_timer_start(&s->retention_timer, server__on_retention_timer, 1000,
                        SERVER_RETENTION_PERIOD_MS);
+    if (cfg->store_online_sample_s > 0)
+        uv_timer_start(&s->online_timer, server__on_online_timer,
+                       (uint64_t)cfg->store_online_sample_s * 1000,
+                       (uint64_t)cfg->store_online_sample_s * 1000);
 
     s->api = calloc(1, sizeof(*s->api));
     s->http = calloc(1, sizeof(*s->http));
@@ -414,6 +436,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api->backup = &s->backup;
     s->api->notify = &s->notify;
     s->api->store = s->store;
+    s->api->online_sample_s = cfg->store_online_sample_s;
     s->api->updates = &s->updates;
     s->api->lifectl = &s->lifectl;
     s->api->rollouts = &s->rollouts;

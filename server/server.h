@@ -86,6 +86,7 @@ struct pfs_server {
     uv_timer_t batch_timer;
     uv_timer_t silent_timer;
     uv_timer_t retention_timer;
+    uv_timer_t online_timer; /* store.online_sample_s */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_signal_t sighup;
