@@ -2,7 +2,8 @@
  * open alerts by kind, firmware and fee-table versions (GET /v1/summary,
  * counted by posfleetd over every terminal in the user's scope), online
  * terminals over the last 24 h (GET /v1/summary/online, drawn with dygraphs)
- * and active rollouts with their progress (GET /v1/rollouts).
+ * and active rollouts (and those ended in the last 24 h) with their progress
+ * (GET /v1/rollouts).
  * When the summary's counts are in the page, the mark "pf-dashboard-data"
  * is set and, at the next frame, "pf-dashboard-painted" (docs/console.md,
  * docs/benchmarks.md). */
@@ -98,7 +99,8 @@ PF.dashboard = function () {
     var tb = PF.clearBody("dash-rollouts"), list = res.body.rollouts || [], shown = 0;
     for (var i = 0; i < list.length; i++) {
       var r = list[i];
-      if (PF.ACTIVE.indexOf(r.state) < 0) continue;
+      /* Active ones, and those that ended in the last 24 h (how the last one went). */
+      if (PF.ACTIVE.indexOf(r.state) < 0 && !(r.updated_ms > Date.now() - 24 * 3600 * 1000)) continue;
       var t = r.totals || {}, done = (t.installed || 0) + (t.already || 0);
       var tr = document.createElement("tr");
       PF.cell(tr, r.id);

@@ -11,10 +11,12 @@
 #   packaging/scripts/demo.sh          start (or restart) the demo
 #   packaging/scripts/demo.sh stop     stop everything the demo started
 #
-# Everything lives in run/demo/ in the source tree; only loopback addresses are used.
+# Everything lives in run/demo/ in the source tree (POSFLEET_DEMO_RUN: elsewhere); only
+# loopback addresses are used. POSFLEET_DEMO_PREBUILT=1 uses the build in POSFLEET_DEMO_BUILD
+# as it is, without installing or building (it_console_demo runs the demo that way).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-run=$src/run/demo
+run=${POSFLEET_DEMO_RUN:-$src/run/demo}
 build=${POSFLEET_DEMO_BUILD:-$src/build}
 
 stop() {
@@ -35,12 +37,14 @@ if [ "${1:-}" = stop ]; then
     exit 0
 fi
 
-"$src/packaging/scripts/deps.sh"
-echo "== building in $build" >&2
-# A release build: no power-cut injection points (POSFLEET_FAULT) in the binaries.
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSFLEET_SANITIZE=OFF \
-    -DPOSFLEET_FAULT=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" >/dev/null
+if [ "${POSFLEET_DEMO_PREBUILT:-0}" != 1 ]; then
+    "$src/packaging/scripts/deps.sh"
+    echo "== building in $build" >&2
+    # A release build: no power-cut injection points (POSFLEET_FAULT) in the binaries.
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSFLEET_SANITIZE=OFF \
+        -DPOSFLEET_FAULT=OFF >/dev/null
+    cmake --build "$build" -j"$(nproc)" >/dev/null
+fi
 
 keys=$build/keys/posfleet-keys
 cli=$build/server/cli/posfleet
