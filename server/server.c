@@ -167,12 +167,19 @@ static void server__on_retention_timer(uv_timer_t *t)
 static void server__on_online_timer(uv_timer_t *t)
 {
     struct pfs_server *s = t->data;
-    int64_t now = pf_clock_wall_ms(&s->clock);
+    int64_t now = pf_clock_wall_ms(&s->clock), t0, ms;
     struct pf_error err = {0};
 
     server__flush(s);
-    if (pfs_store_online_sample(s->store, now, now - SERVER_ONLINE_KEEP_MS, &err) != 0)
+    t0 = pf_clock_mono_ms(&s->clock);
+    if (pfs_store_online_sample(s->store, now, now - SERVER_ONLINE_KEEP_MS, &err) != 0) {
         pfs_log_error(&s->log, "store: %s", err.msg);
+        return;
+    }
+    /* The sample reads every online terminal's row on the loop: say when it is slow. */
+    ms = pf_clock_mono_ms(&s->clock) - t0;
+    pfs_log(&s->log, ms >= 1000 ? PFS_LOG_WARN : PFS_LOG_DEBUG,
+            "store: online terminals sampled in %lld ms", (long long)ms);
 }
 
 static void server__shutdown(struct pfs_server *s)
