@@ -3,6 +3,7 @@
  */
 #include "server.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,24 +163,70 @@ static void server__on_retention_timer(uv_timer_t *t)
                      s->cfg.store_update_days);
 }
 
-/* The dashboard's online line (store_online.h): the batch is committed first,
- * so the sample counts the online flags of this instant. */
+/* The dashboard's online line (store_online.h): the count reads every online
+ * terminal's row, so it runs on the thread pool over a read-only connection
+ * of its own; the loop only commits its batch first and saves the few rows. */
+struct server__online_job {
+    uv_work_t work;
+    struct pfs_server *s;
+    char path[PATH_MAX];
+    int64_t now_ms, took_ms;
+    struct pfs_online_counts counts;
+    struct pf_error err;
+    int rc;
+};
+
+static void server__online_work(uv_work_t *w)
+{
+    struct server__online_job *j = w->data;
+    uint64_t t0 = uv_hrtime(); /* the server's clock belongs to the loop's thread */
+
+    j->rc = pfs_store_online_count_file(j->path, &j->counts, &j->err);
+    j->took_ms = (int64_t)((uv_hrtime() - t0) / 1000000);
+}
+
+static void server__online_after(uv_work_t *w, int status)
+{
+    struct server__online_job *j = w->data;
+    struct pfs_server *s = j->s;
+
+    (void)status; /* never cancelled */
+    s->online_busy = false;
+    if (!j->rc && !s->stopped)
+        j->rc = pfs_store_online_save(s->store, j->now_ms, j->now_ms - SERVER_ONLINE_KEEP_MS,
+                                      &j->counts, &j->err);
+    if (j->rc)
+        pfs_log_error(&s->log, "store: %s", j->err.msg);
+    else
+        pfs_log(&s->log, j->took_ms >= 10000 ? PFS_LOG_WARN : PFS_LOG_DEBUG,
+                "store: online terminals counted in %lld ms (off the loop)", (long long)j->took_ms);
+    pfs_online_counts_release(&j->counts);
+    free(j);
+}
+
 static void server__on_online_timer(uv_timer_t *t)
 {
     struct pfs_server *s = t->data;
-    int64_t now = pf_clock_wall_ms(&s->clock), t0, ms;
-    struct pf_error err = {0};
+    struct server__online_job *j;
 
-    server__flush(s);
-    t0 = pf_clock_mono_ms(&s->clock);
-    if (pfs_store_online_sample(s->store, now, now - SERVER_ONLINE_KEEP_MS, &err) != 0) {
-        pfs_log_error(&s->log, "store: %s", err.msg);
+    if (s->online_busy)
+        return; /* the last count is still running: this sample is skipped */
+    j = calloc(1, sizeof(*j));
+    if (!j) {
+        pfs_log_error(&s->log, "store: online sample: out of memory");
         return;
     }
-    /* The sample reads every online terminal's row on the loop: say when it is slow. */
-    ms = pf_clock_mono_ms(&s->clock) - t0;
-    pfs_log(&s->log, ms >= 1000 ? PFS_LOG_WARN : PFS_LOG_DEBUG,
-            "store: online terminals sampled in %lld ms", (long long)ms);
+    j->work.data = j;
+    j->s = s;
+    server__flush(s);
+    j->now_ms = pf_clock_wall_ms(&s->clock);
+    if (pfs_store_online_source(s->store, j->path, sizeof(j->path)) != 0 ||
+        uv_queue_work(&s->loop, &j->work, server__online_work, server__online_after) != 0) {
+        pfs_log_error(&s->log, "store: online sample: cannot start the count");
+        free(j);
+        return;
+    }
+    s->online_busy = true;
 }
 
 static void server__shutdown(struct pfs_server *s)

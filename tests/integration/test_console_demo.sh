@@ -26,7 +26,7 @@ for b in server/posfleetd agent/posfleet-agent tests/sim/posfleet-sim packaging/
 done
 
 demo=(env POSFLEET_DEMO_RUN="$PF_TMP/demo" POSFLEET_DEMO_BUILD="$PF_BUILD"
-    POSFLEET_DEMO_PREBUILT=1 bash "$PF_SRC/packaging/scripts/demo.sh")
+    POSFLEET_DEMO_PREBUILT=1 POSFLEET_DEMO_ROLLOUT_WAIT_S=1200 bash "$PF_SRC/packaging/scripts/demo.sh")
 pf_at_exit "${demo[*]} stop >/dev/null 2>&1"
 "${demo[@]}" >"$PF_TMP/logs/demo.out" 2>"$PF_TMP/logs/demo.err" ||
     pf_fail "demo.sh failed: $(tail -n 20 "$PF_TMP/logs/demo.err")"
