@@ -30,14 +30,17 @@ for b in "$fill" "$serverd" "$keys"; do
 done
 chrome=$(command -v chromium || true)
 driver=$(command -v chromedriver || true)
-[ -n "$chrome" ] && [ -n "$driver" ] ||
-    { echo "chromium and chromium-driver are needed (packaging/scripts/deps.sh)" >&2; exit 2; }
+if [ -z "$chrome" ] || [ -z "$driver" ]; then
+    echo "chromium and chromium-driver are needed (packaging/scripts/deps.sh)" >&2
+    exit 2
+fi
 py=/usr/bin/python3
 "$py" -c 'import selenium' 2>/dev/null || { echo "python3-selenium is needed" >&2; exit 2; }
 if [ "${SMOKE:-0}" = 1 ]; then big=10000 loads=3; else big=1000000 loads=7; fi
 small=1000
 work=$(mktemp -d "${TMPDIR:-/tmp}/pf-bench-paint.XXXXXX")
-pid= port=
+pid=
+port=
 cleanup() { [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
