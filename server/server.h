@@ -88,6 +88,8 @@ struct pfs_server {
     uv_timer_t batch_timer;
     uv_timer_t silent_timer;
     uv_timer_t retention_timer;
+    uv_timer_t online_timer; /* store.online_sample_s */
+    bool online_busy;        /* an online count runs on the thread pool */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_signal_t sighup;

@@ -67,6 +67,7 @@ const struct pfs_api_route pfs_api_routes[] = {
 
         /* the fleet (api_fleet.c) */
         {GET, "/v1/summary", VIEWER, NONE, pfs_api_summary, 0, OWN},
+        {GET, "/v1/summary/online", VIEWER, NONE, pfs_api_summary_online, 0, OWN},
         {GET, "/v1/alerts", VIEWER, NONE, pfs_api_search_alerts, 0, OWN},
         {GET, "/v1/audit", SUPPORT, NONE, pfs_api_search_audit, 0, OWN},
 

@@ -37,6 +37,7 @@
 #define PFS_API_LIMIT_MAX      1000
 #define PFS_API_HEALTH_DEFAULT 10
 #define PFS_API_HEALTH_MAX     1000
+#define PFS_API_ONLINE_HOURS   24 /* GET /v1/summary/online: the hours it reaches back */
 
 struct pfs_updates;
 
@@ -84,6 +85,8 @@ struct pfs_api {
      * http.import_max (at least body_max) for the bulk uploads. */
     size_t body_max;
     size_t bulk_max;
+    /* store.online_sample_s: how often the online count is sampled (0: never). */
+    int online_sample_s;
 };
 
 /* The route table: every route of the API, in the order they are tried. */

@@ -25,6 +25,9 @@ void pfs_api_device_revoke(struct pfs_api *api, const struct pfs_api_call *call,
                            struct pfs_http_resp *resp);
 void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
+/* GET /v1/summary/online: the online samples of the last hours inside the scope. */
+void pfs_api_summary_online(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
 

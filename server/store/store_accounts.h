@@ -223,6 +223,9 @@ int pfs_store_scope_rollout(struct pfs_store *st, const struct pfs_scope *scope,
 
 int pfs_store_summary_in(struct pfs_store *st, const struct pfs_scope *scope,
                          struct pfs_summary *sum, pfs_group_cb cb, void *ctx) PF_WUR;
+/* store.h's pfs_store_fee_tables over the registered terminals inside scope. */
+int pfs_store_fee_tables_in(struct pfs_store *st, const struct pfs_scope *scope,
+                            pfs_fee_group_cb cb, void *ctx) PF_WUR;
 int pfs_store_alerts_in(struct pfs_store *st, const struct pfs_scope *scope, const char *serial,
                         pfs_alert_cb cb, void *ctx) PF_WUR;
 int pfs_store_merchant_list_in(struct pfs_store *st, const struct pfs_scope *scope, int status,

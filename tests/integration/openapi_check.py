@@ -394,6 +394,8 @@ def scenario(d):
     d.do("support", "GET", "/v1/diag/bad~id/archive", 400)
     # fleet
     d.do("viewer", "GET", "/v1/summary", 200)
+    d.do("viewer", "GET", "/v1/summary/online", 200)
+    d.do("viewer", "GET", "/v1/summary/online?hours=0", 400)
     d.do("viewer", "GET", "/v1/alerts", 200)
     d.do("support", "GET", "/v1/audit", 200)
     d.do("support", "GET", "/v1/audit?limit=0", 400)

@@ -29,6 +29,7 @@
 #include "testutil.h"
 #include "api/api.h"
 #include "api/tokens.h"
+#include "store/store_online.h"
 
 static char dir[256];
 static struct pfs_config cfg;
@@ -492,6 +493,7 @@ static const struct cell matrix[] = {
          "{\"bundle\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}"},
         {"GET", "/v1/devices/{serial}/updates", HIDDEN, "/v1/devices/TA1/updates", NULL},
         {"GET", "/v1/summary", LIST, NULL, NULL},
+        {"GET", "/v1/summary/online", LIST, NULL, NULL},
         {"GET", "/v1/alerts", LIST, NULL, NULL},
         {"GET", "/v1/audit", LIST, "/v1/audit?limit=1000", NULL},
         {"GET", "/v1/merchants", LIST, "/v1/merchants?limit=1000", NULL},
@@ -806,6 +808,133 @@ START_TEST(search_filters_stay_in_scope)
 }
 END_TEST
 
+/* --- the dashboard's counts: fee tables and the online line, per scope --- */
+
+/* A birth of serial with fee table fee: online from recv_ms. */
+static void born(struct pfs_store *st, const char *serial, const char *fee, int64_t recv_ms)
+{
+    struct pf_birth b = {.ts_ms = recv_ms, .fw_slot = PF_SLOT_A};
+
+    snprintf(b.model, sizeof(b.model), "PX-500");
+    snprintf(b.hw_rev, sizeof(b.hw_rev), "r1");
+    snprintf(b.fw_version, sizeof(b.fw_version), "1.0.0");
+    snprintf(b.fee_version, sizeof(b.fee_version), "%s", fee);
+    snprintf(b.agent_version, sizeof(b.agent_version), "1.0.0");
+    ck_assert_int_eq(pfs_store_birth_put(st, serial, &b, recv_ms), 0);
+}
+
+/* fee_tables of GET /v1/summary as "version=n,..." (active ones). */
+static void fees_of(const char *token, char *out, size_t size)
+{
+    struct resp r;
+    json_t *fees, *e;
+    size_t i, len = 0;
+
+    http("GET", "/v1/summary", token, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    fees = json_object_get(r.json, "fee_tables");
+    ck_assert_ptr_nonnull(fees);
+    out[0] = '\0';
+    json_array_foreach(fees, i, e)
+    {
+        len += (size_t)snprintf(out + len, size - len, "%s%s=%lld", i ? "," : "",
+                                jstr(e, "version"),
+                                (long long)json_integer_value(json_object_get(e, "terminals")));
+    }
+    resp_release(&r);
+}
+
+/* The online counts of GET /v1/summary/online as "n,n,...", oldest first. */
+static void online_of(const char *token, char *out, size_t size)
+{
+    struct resp r;
+    json_t *samples, *e;
+    size_t i, len = 0;
+
+    http("GET", "/v1/summary/online", token, NULL, &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "interval_s")), 300);
+    samples = json_object_get(r.json, "samples");
+    out[0] = '\0';
+    json_array_foreach(samples, i, e)
+    {
+        len += (size_t)snprintf(out + len, size - len, "%s%lld", i ? "," : "",
+                                (long long)json_integer_value(json_array_get(e, 1)));
+    }
+    resp_release(&r);
+}
+
+#define DAY_MS (24 * 3600 * 1000LL)
+
+static int count_sample(void *ctx, int64_t ts_ms, int64_t online)
+{
+    (void)ts_ms;
+    (void)online;
+    ++*(int *)ctx;
+    return 0;
+}
+
+START_TEST(dashboard_counts_in_scope)
+{
+    struct pfs_store_opts so = {.path = cfg.store_path};
+    struct pfs_store *st = NULL;
+    struct pf_error err = {0};
+    struct pf_state off = {.state = PF_STATE_OFFLINE};
+    int64_t now = pf_clock_wall_ms(&pf_clock_system);
+    char got[256];
+    int n_samples;
+
+    /* Terminals report (as ingest would store it) while posfleetd is down. */
+    server_stop();
+    ck_assert_msg(pfs_store_open(&so, &st, &err) == 0, "%s", err.msg);
+    born(st, "TA1", "fee-A", now - 120000);
+    born(st, "TB1", "fee-B", now - 120000);
+    born(st, "TH1", "fee-H", now - 120000);
+    born(st, "TS", "fee-H", now - 120000);
+    ck_assert_int_eq(pfs_store_flush(st, now, NULL), 0);
+    ck_assert_msg(pfs_store_online_sample(st, now - DAY_MS - 7200000, 0, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pfs_store_online_sample(st, now - 60000, now - DAY_MS - 3600000, &err) == 0, "%s",
+                  err.msg);
+    off.ts_ms = now - 30000;
+    ck_assert_int_eq(pfs_store_state_put(st, "TB1", &off, now - 30000), 0);
+    ck_assert_int_eq(pfs_store_flush(st, now, NULL), 0);
+    ck_assert_msg(pfs_store_online_sample(st, now - 30000, now - DAY_MS - 3600000, &err) == 0, "%s",
+                  err.msg);
+    /* The same instant twice is refused; the sample older than the kept day and
+     * an hour was deleted by the next one. */
+    ck_assert_int_eq(pfs_store_online_sample(st, now - 30000, now - DAY_MS - 3600000, &err),
+                     PF_EEXIST);
+    n_samples = 0;
+    ck_assert_int_eq(pfs_store_online_series(st, NULL, 0, count_sample, &n_samples), 0);
+    ck_assert_int_eq(n_samples, 2);
+    pfs_store_close(st);
+    start_cheap();
+
+    /* Fee tables over every terminal inside the caller's scope. */
+    fees_of("tok-ops", got, sizeof(got));
+    ck_assert_str_eq(got, "fee-A=1,fee-B=1,fee-H=2");
+    fees_of(tok_opsA, got, sizeof(got));
+    ck_assert_str_eq(got, "fee-A=1");
+    fees_of(tok_admB, got, sizeof(got));
+    ck_assert_str_eq(got, "fee-B=1");
+    fees_of(tok_merchA, got, sizeof(got));
+    ck_assert_str_eq(got, "fee-A=1");
+    /* The online line: headquarters all four then three; A its one; B one then
+     * none; the merchant user its merchant's terminal. */
+    online_of("tok-ops", got, sizeof(got));
+    ck_assert_str_eq(got, "4,3");
+    online_of(tok_opsA, got, sizeof(got));
+    ck_assert_str_eq(got, "1,1");
+    online_of(tok_admB, got, sizeof(got));
+    ck_assert_str_eq(got, "1,0");
+    online_of(tok_merchA, got, sizeof(got));
+    ck_assert_str_eq(got, "1,1");
+    must("GET", "/v1/summary/online?hours=0", "tok-ops", NULL, 400);
+    must("GET", "/v1/summary/online?hours=25", "tok-ops", NULL, 400);
+    must("GET", "/v1/summary/online?hours=1", "tok-ops", NULL, 200);
+}
+END_TEST
+
 /* --- the role x organisation matrix (docs/security.md), one test per cell --- */
 
 struct role_cell {
@@ -876,6 +1005,7 @@ static Suite *suite(void)
     tcase_add_test(tw, agent_a_reaches_its_own);
     tcase_add_test(tw, merchant_sees_its_own);
     tcase_add_test(tw, search_filters_stay_in_scope);
+    tcase_add_test(tw, dashboard_counts_in_scope);
     tcase_add_loop_test(tw, role_by_org, 0, (int)(sizeof(role_cells) / sizeof(role_cells[0])));
     suite_add_tcase(s, tw);
     return s;

@@ -138,6 +138,7 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/bulk/unbind",
             "POST /v1/bulk/tags",
             "GET /v1/summary",
+            "GET /v1/summary/online",
             "GET /v1/alerts",
             "GET /v1/audit",
             "GET /v1/merchants",

@@ -654,13 +654,21 @@ static int devices__summary_scoped(struct pfs_store *st, const struct pfs_scope 
 
 int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
 {
+    return pfs_store_fee_tables_in(st, NULL, cb, ctx);
+}
+
+int pfs_store_fee_tables_in(struct pfs_store *st, const struct pfs_scope *scope,
+                            pfs_fee_group_cb cb, void *ctx)
+{
     static const char *const sql[2] = {
             "SELECT s.fee_version, 0, count(*) FROM device_state s CROSS JOIN devices d"
             " ON d.serial = s.serial WHERE s.fee_version IS NOT NULL AND s.fee_version != ''"
-            " AND d.status = 'registered' GROUP BY 1 ORDER BY 1",
+            " AND d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
+                    "d.serial", "?1", "?2") " GROUP BY 1 ORDER BY 1",
             "SELECT s.fee_pending, s.fee_pending_at, count(*) FROM device_state s CROSS JOIN"
             " devices d ON d.serial = s.serial WHERE s.fee_pending IS NOT NULL AND"
-            " d.status = 'registered' GROUP BY 2, 1 ORDER BY 2, 1",
+            " d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
+                    "d.serial", "?1", "?2") " GROUP BY 2, 1 ORDER BY 2, 1",
     };
     sqlite3_stmt *s;
     int rc = 0, step = SQLITE_DONE;
@@ -668,6 +676,7 @@ int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
     for (int pending = 0; pending < 2 && !rc; pending++) {
         if (sqlite3_prepare_v2(st->db, sql[pending], -1, &s, NULL) != SQLITE_OK)
             return PF_EIO;
+        pfs_sqlite_bind_scope(s, 1, 2, scope);
         while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
             rc = cb(ctx, (const char *)sqlite3_column_text(s, 0), pending != 0,
                     sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
