@@ -164,7 +164,8 @@ int pfk_cmd_server_cert(int argc, char **argv)
         case 'h':
             printf("usage: posfleet-keys %s %s\n"
                    "Issues OUT/NAME.crt and OUT/NAME.key (0600); OUT defaults to DIR.\n"
-                   "A reserved service name (posfleetd) gets a client certificate for the\n"
+                   "A reserved service name (posfleetd, posfleetd-NAME) gets a client certificate "
+                   "for the\n"
                    "broker; any other name a broker certificate (serverAuth) whose subject\n"
                    "alternative names are the --ip/--dns given (default DNS:NAME);\n"
                    "--loopback adds DNS:localhost, IP:127.0.0.1 and IP:::1 (posfleetd's\n"

@@ -39,10 +39,16 @@
 
 static const char *const pki__reserved[] = {"posfleetd"};
 
+/* Service identities: "posfleetd", and "posfleetd-NAME" for each further
+ * posfleetd instance sharing the device topics (each needs its own client id,
+ * which the broker takes from the certificate's CN). */
 bool pfk_name_reserved(const char *cn)
 {
     for (size_t i = 0; i < sizeof(pki__reserved) / sizeof(pki__reserved[0]); i++) {
-        if (!strcmp(cn, pki__reserved[i]))
+        size_t n = strlen(pki__reserved[i]);
+
+        if (!strcmp(cn, pki__reserved[i]) ||
+            (!strncmp(cn, pki__reserved[i], n) && cn[n] == '-' && cn[n + 1]))
             return true;
     }
     return false;

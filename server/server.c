@@ -3,6 +3,7 @@
  */
 #include "server.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,12 @@
 #include "net/static.h"
 #include "net/mqtt.h"
 #include "net/webhook.h"
+#include "store/store_online.h"
 
 #define SERVER_RETENTION_PERIOD_MS (10 * 60 * 1000)
 #define SERVER_RETENTION_CHUNK     5000
 #define SERVER_RETENTION_CHUNKS    20
+#define SERVER_ONLINE_KEEP_MS      (25 * 3600 * 1000LL) /* online samples: a day and an hour */
 
 static void server__flush(struct pfs_server *s)
 {
@@ -160,6 +163,72 @@ static void server__on_retention_timer(uv_timer_t *t)
                      s->cfg.store_update_days);
 }
 
+/* The dashboard's online line (store_online.h): the count reads every online
+ * terminal's row, so it runs on the thread pool over a read-only connection
+ * of its own; the loop only commits its batch first and saves the few rows. */
+struct server__online_job {
+    uv_work_t work;
+    struct pfs_server *s;
+    char path[PATH_MAX];
+    int64_t now_ms, took_ms;
+    struct pfs_online_counts counts;
+    struct pf_error err;
+    int rc;
+};
+
+static void server__online_work(uv_work_t *w)
+{
+    struct server__online_job *j = w->data;
+    uint64_t t0 = uv_hrtime(); /* the server's clock belongs to the loop's thread */
+
+    j->rc = pfs_store_online_count_file(j->path, &j->counts, &j->err);
+    j->took_ms = (int64_t)((uv_hrtime() - t0) / 1000000);
+}
+
+static void server__online_after(uv_work_t *w, int status)
+{
+    struct server__online_job *j = w->data;
+    struct pfs_server *s = j->s;
+
+    (void)status; /* never cancelled */
+    s->online_busy = false;
+    if (!j->rc && !s->stopped)
+        j->rc = pfs_store_online_save(s->store, j->now_ms, j->now_ms - SERVER_ONLINE_KEEP_MS,
+                                      &j->counts, &j->err);
+    if (j->rc)
+        pfs_log_error(&s->log, "store: %s", j->err.msg);
+    else
+        pfs_log(&s->log, j->took_ms >= 10000 ? PFS_LOG_WARN : PFS_LOG_DEBUG,
+                "store: online terminals counted in %lld ms (off the loop)", (long long)j->took_ms);
+    pfs_online_counts_release(&j->counts);
+    free(j);
+}
+
+static void server__on_online_timer(uv_timer_t *t)
+{
+    struct pfs_server *s = t->data;
+    struct server__online_job *j;
+
+    if (s->online_busy)
+        return; /* the last count is still running: this sample is skipped */
+    j = calloc(1, sizeof(*j));
+    if (!j) {
+        pfs_log_error(&s->log, "store: online sample: out of memory");
+        return;
+    }
+    j->work.data = j;
+    j->s = s;
+    server__flush(s);
+    j->now_ms = pf_clock_wall_ms(&s->clock);
+    if (pfs_store_online_source(s->store, j->path, sizeof(j->path)) != 0 ||
+        uv_queue_work(&s->loop, &j->work, server__online_work, server__online_after) != 0) {
+        pfs_log_error(&s->log, "store: online sample: cannot start the count");
+        free(j);
+        return;
+    }
+    s->online_busy = true;
+}
+
 static void server__shutdown(struct pfs_server *s)
 {
     if (s->stopped)
@@ -190,6 +259,7 @@ static void server__shutdown(struct pfs_server *s)
         uv_close((uv_handle_t *)&s->batch_timer, NULL);
         uv_close((uv_handle_t *)&s->silent_timer, NULL);
         uv_close((uv_handle_t *)&s->retention_timer, NULL);
+        uv_close((uv_handle_t *)&s->online_timer, NULL);
         uv_close((uv_handle_t *)&s->stop_async, NULL);
         if (s->lifectl_open)
             pfs_lifectl_stop(&s->lifectl);
@@ -365,6 +435,8 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     uv_timer_init(&s->loop, &s->batch_timer);
     uv_timer_init(&s->loop, &s->silent_timer);
     uv_timer_init(&s->loop, &s->retention_timer);
+    uv_timer_init(&s->loop, &s->online_timer);
+    s->online_timer.data = s;
     uv_async_init(&s->loop, &s->stop_async, server__on_stop);
     s->batch_timer.data = s->silent_timer.data = s->retention_timer.data = s;
     s->stop_async.data = s;
@@ -391,6 +463,10 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (cfg->store_health_days > 0 || cfg->store_update_days > 0)
         uv_timer_start(&s->retention_timer, server__on_retention_timer, 1000,
                        SERVER_RETENTION_PERIOD_MS);
+    if (cfg->store_online_sample_s > 0)
+        uv_timer_start(&s->online_timer, server__on_online_timer,
+                       (uint64_t)cfg->store_online_sample_s * 1000,
+                       (uint64_t)cfg->store_online_sample_s * 1000);
 
     s->api = calloc(1, sizeof(*s->api));
     s->http = calloc(1, sizeof(*s->http));
@@ -412,8 +488,11 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     if (rc)
         goto out_free;
     s->api->backup = &s->backup;
+    pfs_bulkjob_init(&s->bulkjob, &s->loop, s->store, &s->clock, &s->log);
+    s->api->bulkjob = &s->bulkjob;
     s->api->notify = &s->notify;
     s->api->store = s->store;
+    s->api->online_sample_s = cfg->store_online_sample_s;
     s->api->updates = &s->updates;
     s->api->lifectl = &s->lifectl;
     s->api->rollouts = &s->rollouts;

@@ -26,6 +26,7 @@
 #include "diag/diag.h"
 #include "fleet/inbound.h"
 #include "fleet/ingest.h"
+#include "lifecycle/bulkjob.h"
 #include "lifecycle/lifectl.h"
 #include "notify/notify.h"
 #include "base/log.h"
@@ -74,7 +75,8 @@ struct pfs_server {
     struct pfs_tokens tokens;
     struct pfs_accounts accounts; /* users, sessions, API tokens (accounts.h) */
     bool accounts_open;
-    struct pfs_backup backup; /* online backups (admin/backup.h) */
+    struct pfs_backup backup;   /* online backups (admin/backup.h) */
+    struct pfs_bulkjob bulkjob; /* bulk changes off the loop (lifecycle/bulkjob.h) */
     /* The HTTP API (api.h) and its transport (http.h), on the heap so that
      * this header needs neither. */
     struct pfs_api *api;
@@ -86,6 +88,8 @@ struct pfs_server {
     uv_timer_t batch_timer;
     uv_timer_t silent_timer;
     uv_timer_t retention_timer;
+    uv_timer_t online_timer; /* store.online_sample_s */
+    bool online_busy;        /* an online count runs on the thread pool */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_signal_t sighup;

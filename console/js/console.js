@@ -1,4 +1,5 @@
-/* console.js - pages of the back office: login, dashboard, terminals.
+/* console.js - the back office's frame, login and terminals list; the
+ * dashboard is dashboard.js.
  * Whatever a terminal sent or a person typed is put in the page with
  * textContent (PF.cell, PF.text), never as HTML. */
 "use strict";
@@ -6,7 +7,6 @@ var PF = window.PF || {};
 window.PF = PF;
 
 PF.PAGE = 50; /* terminals per page */
-PF.FEE_SAMPLE = 1000; /* terminals the fee-table counts are taken over */
 PF.me = null;
 PF.term = { pages: [""], index: 0 };
 
@@ -76,66 +76,6 @@ PF.logout = function () {
   PF.api("POST", "/logout", {}).then(function () { PF.showLogin(); }, function () { PF.showLogin(); });
 };
 
-/* label: how a key is named (alert kinds from the catalogue), else the key itself. */
-PF.countRows = function (tableId, counts, label) {
-  var tb = PF.clearBody(tableId);
-  var keys = Object.keys(counts).sort();
-  for (var i = 0; i < keys.length; i++) {
-    var tr = document.createElement("tr");
-    PF.cell(tr, keys[i] === "" ? PF.t("dash.none") : label ? label(keys[i]) : keys[i]);
-    PF.cell(tr, counts[keys[i]]);
-    tb.appendChild(tr);
-  }
-};
-
-PF.ACTIVE = ["awaiting_approval", "scheduled", "running", "paused", "gated", "rolling_back"];
-
-PF.dashboard = function () {
-  PF.show("dashboard");
-  PF.api("GET", "/summary").then(function (res) {
-    if (res.status !== 200) return PF.fail(res);
-    var s = res.body;
-    PF.text("dash-online", s.online);
-    PF.text("dash-offline", s.offline);
-    PF.text("dash-never", s.never_seen);
-    PF.countRows("dash-alerts", s.alerts || {}, function (k) { return PF.t("alert." + k); });
-    PF.countRows("dash-firmware", s.firmware || {});
-  }, function () { PF.fail(null); });
-  PF.api("GET", "/devices?limit=" + PF.FEE_SAMPLE).then(function (res) {
-    if (res.status !== 200) return PF.fail(res);
-    var fees = {}, list = res.body.devices || [];
-    for (var i = 0; i < list.length; i++) {
-      var v = list[i].fee_version;
-      if (v === null || v === undefined || list[i].status !== "registered") continue;
-      fees[v] = (fees[v] || 0) + 1;
-    }
-    PF.countRows("dash-fees", fees);
-    PF.text("dash-fees-note", res.body.next ? PF.t("dash.fees_note", { n: PF.FEE_SAMPLE }) : "");
-  }, function () { PF.fail(null); });
-  PF.api("GET", "/rollouts").then(function (res) {
-    if (res.status !== 200) return PF.fail(res);
-    var tb = PF.clearBody("dash-rollouts"), list = res.body.rollouts || [], shown = 0;
-    for (var i = 0; i < list.length; i++) {
-      var r = list[i];
-      if (PF.ACTIVE.indexOf(r.state) < 0) continue;
-      var t = r.totals || {}, done = (t.installed || 0) + (t.already || 0);
-      var tr = document.createElement("tr");
-      PF.cell(tr, r.id);
-      PF.cell(tr, r.name);
-      PF.cell(tr, r.state);
-      var td = PF.cell(tr, PF.t("ro.done", { done: done, members: r.members || 0 }) + " ");
-      var bar = document.createElement("span"), fill = document.createElement("span");
-      bar.className = "bar";
-      fill.style.width = (r.members ? Math.round(100 * done / r.members) : 0) + "%";
-      bar.appendChild(fill);
-      td.appendChild(bar);
-      tb.appendChild(tr);
-      shown++;
-    }
-    PF.$("dash-rollouts-none").hidden = shown > 0;
-  }, function () { PF.fail(null); });
-};
-
 /* Merchant names by id (the first 1000 merchants in scope): the list shows names. */
 PF.merchantNames = function () {
   return PF.api("GET", "/merchants?limit=1000").then(function (res) {
@@ -145,18 +85,24 @@ PF.merchantNames = function () {
   });
 };
 
+/* The list's search as query parameters ("&k=v..."; none yet): the CSV export takes the same. */
+PF.term.query = function () { return ""; };
+
 PF.terminals = function () {
   PF.show("terminals");
   var after = PF.term.pages[PF.term.index], names = {};
   var seq = PF.term.seq = (PF.term.seq || 0) + 1; /* only the newest request draws */
-  var q = "/devices?limit=" + PF.PAGE + (after ? "&after=" + encodeURIComponent(after) : "");
+  var q = "/devices?limit=" + PF.PAGE + PF.term.query() + (after ? "&after=" + encodeURIComponent(after) : "");
   PF.merchantNames().then(function (n) { names = n; return PF.api("GET", q); }).then(function (res) {
     if (seq !== PF.term.seq) return;
     if (res.status !== 200) return PF.fail(res);
     var tb = PF.clearBody("term-table"), list = res.body.devices || [];
     for (var i = 0; i < list.length; i++) {
       var d = list[i], tr = document.createElement("tr");
-      PF.cell(tr, d.serial);
+      var link = document.createElement("a"); /* the terminal's page (terminal.js) */
+      link.href = "#terminal/" + encodeURIComponent(d.serial);
+      link.textContent = d.serial;
+      PF.cell(tr, "").appendChild(link);
       PF.cell(tr, d.model);
       PF.cell(tr, d.merchant_id ? names[d.merchant_id] || d.merchant_id : "");
       PF.cell(tr, PF.t(d.last_seen_ms === null ? "term.never" : d.online ? "term.is_online" : "term.is_offline"));
@@ -170,12 +116,24 @@ PF.terminals = function () {
     PF.$("term-next").disabled = !res.body.next;
     PF.$("term-first").disabled = PF.term.index === 0;
     PF.text("term-page", PF.t("page.n", { n: PF.term.index + 1 }));
+    PF.markPainted("terminals");
   }, function () { PF.fail(null); });
 };
 
 PF.route = function () {
   if (!PF.me) return PF.showLogin();
-  if (window.location.hash === "#terminals") return PF.terminals();
+  var h = window.location.hash;
+  PF.$("nav-admin").hidden = PF.me.role !== "admin";
+  if (h === "#terminals") return PF.terminals();
+  if (h === "#merchants") return PF.merchants();
+  if (h === "#bundles") return PF.bundles();
+  if (h === "#rollouts") return PF.rollouts();
+  if (/^#rollout\/[0-9]+$/.test(h)) return PF.rollout(h.substring(9));
+  if (h === "#admin") return PF.admin();
+  if (h.indexOf("#terminal/") === 0) return PF.terminal(decodeURIComponent(h.slice(10)));
+  if (h === "#repairs" || h.indexOf("#repairs/") === 0) return PF.repairs(h.slice(9));
+  if (h === "#audit") return PF.audit();
+  if (h === "#account") return PF.account();
   return PF.dashboard();
 };
 

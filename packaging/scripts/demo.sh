@@ -11,10 +11,13 @@
 #   packaging/scripts/demo.sh          start (or restart) the demo
 #   packaging/scripts/demo.sh stop     stop everything the demo started
 #
-# Everything lives in run/demo/ in the source tree; only loopback addresses are used.
+# Everything lives in run/demo/ in the source tree (POSFLEET_DEMO_RUN: elsewhere); only
+# loopback addresses are used. POSFLEET_DEMO_PREBUILT=1 uses the build in POSFLEET_DEMO_BUILD
+# as it is, without installing or building (it_console_demo runs the demo that way);
+# POSFLEET_DEMO_ROLLOUT_WAIT_S (default 300) is how long it waits for its rollout to finish.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-run=$src/run/demo
+run=${POSFLEET_DEMO_RUN:-$src/run/demo}
 build=${POSFLEET_DEMO_BUILD:-$src/build}
 
 stop() {
@@ -35,12 +38,14 @@ if [ "${1:-}" = stop ]; then
     exit 0
 fi
 
-"$src/packaging/scripts/deps.sh"
-echo "== building in $build" >&2
-# A release build: no power-cut injection points (POSFLEET_FAULT) in the binaries.
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSFLEET_SANITIZE=OFF \
-    -DPOSFLEET_FAULT=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" >/dev/null
+if [ "${POSFLEET_DEMO_PREBUILT:-0}" != 1 ]; then
+    "$src/packaging/scripts/deps.sh"
+    echo "== building in $build" >&2
+    # A release build: no power-cut injection points (POSFLEET_FAULT) in the binaries.
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSFLEET_SANITIZE=OFF \
+        -DPOSFLEET_FAULT=OFF >/dev/null
+    cmake --build "$build" -j"$(nproc)" >/dev/null
+fi
 
 keys=$build/keys/posfleet-keys
 cli=$build/server/cli/posfleet
@@ -213,7 +218,7 @@ rid=$("$cli" --json rollout create "$bundle" --name "firmware 2.4.0" \
     --cohort "fw-versions=2.3.1;models=PX-500;hw-revs=r1" --stages 10%,50%,100% --soak 5s --window 00:00-24:00 \
     --max-concurrent 50 --max-rollback-rate 0.2 | sed -n 's/^ *"id": *\([0-9]*\).*/\1/p' | head -1)
 finished() { "$cli" --json rollout show "$rid" | grep -q '"state": *"\(completed\|paused\)"'; }
-wait_for 300 "rollout $rid to finish" finished
+wait_for "${POSFLEET_DEMO_ROLLOUT_WAIT_S:-300}" "rollout $rid to finish" finished
 echo
 echo "posfleet rollout show $rid"
 "$cli" rollout show "$rid"

@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libmosquitto-dev mosquitto-dev mosquitto mosquitto-clients
       libuv1-dev libsqlite3-dev sqlite3 libjansson-dev libsodium-dev libarchive-dev
+      # the PostgreSQL backend (libpq) and its tests (a throw-away PostgreSQL 15: tests/pg/)
+      libpq-dev postgresql-15 postgresql-client-15
       libmicrohttpd-dev libcurl4-openssl-dev libssl-dev openssl check libsystemd-dev
       minisign time procps curl clang-format git python3-yaml python3-jsonschema
       u-boot-tools libubootenv-tool grub-common

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/api_handlers.h"
 #include "store/store_accounts.h"
 
@@ -38,10 +40,14 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/v1/devices", VIEWER, NONE, pfs_api_search_terminals, 0, OWN},
         {POST, "/v1/devices", OPS, SMALL, pfs_api_device_add, 0, HQ},
         {POST, "/v1/devices/import", OPS, BULK, pfs_api_devices_import, 0, HQ},
+        {GET, "/v1/devices/export", VIEWER, NONE, pfs_api_devices_export, 0, OWN},
         {GET, "/v1/devices/{serial}", VIEWER, NONE, pfs_api_device_get, 0, PARAM},
         {POST, "/v1/devices/{serial}/revoke", OPS, SMALL, pfs_api_device_revoke, 0, HQ},
         {GET, "/v1/devices/{serial}/lifecycle", VIEWER, NONE, pfs_api_term_lifecycle, 0, PARAM},
         {GET, "/v1/devices/{serial}/history", VIEWER, NONE, pfs_api_term_history, 0, PARAM},
+        {GET, "/v1/devices/{serial}/health", VIEWER, NONE, pfs_api_term_health, 0, PARAM},
+        {POST, "/v1/devices/{serial}/lock", SUPPORT, SMALL, pfs_api_term_lock, 1, PARAM},
+        {POST, "/v1/devices/{serial}/unlock", SUPPORT, SMALL, pfs_api_term_lock, 0, PARAM},
         {POST, "/v1/devices/{serial}/bind", OPS, SMALL, pfs_api_term_bind, 0, HQ},
         {POST, "/v1/devices/{serial}/unbind", OPS, SMALL, pfs_api_term_unbind, 0, HQ},
         {POST, "/v1/devices/{serial}/retire", OPS, SMALL, pfs_api_term_unbind, 1, HQ},
@@ -61,6 +67,7 @@ const struct pfs_api_route pfs_api_routes[] = {
 
         /* the fleet (api_fleet.c) */
         {GET, "/v1/summary", VIEWER, NONE, pfs_api_summary, 0, OWN},
+        {GET, "/v1/summary/online", VIEWER, NONE, pfs_api_summary_online, 0, OWN},
         {GET, "/v1/alerts", VIEWER, NONE, pfs_api_search_alerts, 0, OWN},
         {GET, "/v1/audit", SUPPORT, NONE, pfs_api_search_audit, 0, OWN},
 
@@ -131,7 +138,10 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/v1/users", ADMIN, NONE, pfs_api_users_list, 0, OWN},
         {POST, "/v1/users", ADMIN, SMALL, pfs_api_user_add, 0, OWN},
         {GET, "/v1/users/{user}", ADMIN, NONE, pfs_api_user_get, 0, OWN},
-        {POST, "/v1/users/{user}", ADMIN, SMALL, pfs_api_user_change, 0, OWN},
+        {POST, "/v1/users/{user}", ADMIN, SMALL, pfs_api_user_password, 0, OWN},
+        {POST, "/v1/users/{user}/role", ADMIN, SMALL, pfs_api_user_role, 0, OWN},
+        {POST, "/v1/users/{user}/disable", ADMIN, SMALL, pfs_api_user_disable, 1, OWN},
+        {POST, "/v1/users/{user}/enable", ADMIN, SMALL, pfs_api_user_disable, 0, OWN},
         {GET, "/v1/orgs", ADMIN, NONE, pfs_api_orgs_list, 0, OWN},
         {POST, "/v1/orgs", ADMIN, SMALL, pfs_api_org_add, 0, OWN},
         {GET, "/v1/orgs/{org}", ADMIN, NONE, pfs_api_org_get, 0, OWN},
@@ -253,6 +263,56 @@ static bool api__begin(void *ctx, const struct pfs_http_req *req, size_t *body_m
     return true;
 }
 
+/* Whether an If-None-Match header names etag (or is "*"): a list of
+ * entity tags, weak ones ("W/") compared by their opaque part. */
+static bool api__etag_matches(const char *inm, const char *etag)
+{
+    size_t n = strlen(etag);
+
+    while (inm && *inm) {
+        inm += strspn(inm, " \t,");
+        if (strncmp(inm, "W/", 2) == 0)
+            inm += 2;
+        if (*inm == '*' || (strncmp(inm, etag, n) == 0 && strchr(" \t,", inm[n])))
+            return true;
+        inm = strchr(inm, ',');
+    }
+    return false;
+}
+
+/*
+ * A GET answered 200 gets an ETag: a BLAKE2b-128 digest of its body, so the
+ * tag changes exactly when the answer does. A request whose If-None-Match
+ * names it is answered 304 without the body (docs/server.md, "Polling with
+ * ETags"): pollers such as the console's terminal page transfer and parse
+ * nothing while nothing changed.
+ */
+static void api__etag(const struct pfs_http_req *req, struct pfs_http_resp *resp)
+{
+    unsigned char d[16];
+    char hex[2 * sizeof(d) + 1];
+    int slot = -1;
+
+    if ((strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) ||
+        resp->status != 200 || resp->file || !resp->body)
+        return;
+    for (int i = PFS_HTTP_EXTRA_HEADERS - 1; i >= 0; i--)
+        if (!resp->extra[i].name)
+            slot = i;
+    if (slot < 0)
+        return;
+    crypto_generichash(d, sizeof(d), (const unsigned char *)resp->body, resp->len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
+    resp->extra[slot].name = "ETag";
+    snprintf(resp->extra[slot].value, sizeof(resp->extra[slot].value), "\"%s\"", hex);
+    if (api__etag_matches(pfs_http_header(req, "If-None-Match"), resp->extra[slot].value)) {
+        free(resp->body);
+        resp->body = NULL;
+        resp->len = 0;
+        resp->status = 304;
+    }
+}
+
 static void api__handle(void *ctx, const struct pfs_http_req *req, void *state,
                         struct pfs_http_resp *resp)
 {
@@ -261,6 +321,7 @@ static void api__handle(void *ctx, const struct pfs_http_req *req, void *state,
     call->req = req;
     call->route->fn(ctx, call, resp);
     call->req = NULL;
+    api__etag(req, resp);
 }
 
 static void api__done(void *ctx, void *state)

@@ -37,6 +37,7 @@
 #define PFS_API_LIMIT_MAX      1000
 #define PFS_API_HEALTH_DEFAULT 10
 #define PFS_API_HEALTH_MAX     1000
+#define PFS_API_ONLINE_HOURS   24 /* GET /v1/summary/online: the hours it reaches back */
 
 struct pfs_updates;
 
@@ -50,6 +51,7 @@ struct pfs_accounts;
 /* The cookie of a console session (docs/server.md). */
 #define PFS_API_SESSION_COOKIE "pf_session"
 struct pfs_backup;
+struct pfs_bulkjob;
 
 struct pfs_api {
     struct pfs_notify *notify; /* webhooks (repair.state) and the hooks API; may be NULL */
@@ -77,10 +79,14 @@ struct pfs_api {
     void *broker_ctx;
     /* Online backups (admin/backup.h, api_admin.c). May be NULL. */
     struct pfs_backup *backup;
+    /* Bulk changes off the loop (lifecycle/bulkjob.h, api_bulk.c). May be NULL. */
+    struct pfs_bulkjob *bulkjob;
     /* Body limits: http.body_max for every route that takes a body,
      * http.import_max (at least body_max) for the bulk uploads. */
     size_t body_max;
     size_t bulk_max;
+    /* store.online_sample_s: how often the online count is sampled (0: never). */
+    int online_sample_s;
 };
 
 /* The route table: every route of the API, in the order they are tried. */

@@ -183,7 +183,9 @@ static void acc__login_checked(void *ctx, int rc, bool verified, const char *new
         pfs_api_error(&resp, rc, "login: %s", pf_strerror(rc));
     } else if (verified && l->known && l->u.disabled_ms) {
         acc__login_audit(api, l, PFS_LOGIN_REFUSED, 0);
-        pfs_api_error(&resp, PF_EPERM, "account disabled: ask an admin");
+        pfs_log_warn(api->log, "login: %s is disabled (from %s)", l->name,
+                     l->addr[0] ? l->addr : "-");
+        pfs_api_error(&resp, PF_EAUTH, "account disabled: ask an administrator");
     } else if (verified && l->known) {
         struct pf_error err = {0};
 
@@ -729,120 +731,98 @@ void pfs_api_user_get(struct pfs_api *api, const struct pfs_api_call *call,
     pfs_api_json(resp, 200, acc__user_json(&u));
 }
 
-/* A user's change while a new password is hashed (or at once without one). */
-struct acc__userchange {
+/* An admin's new password for a user while it is hashed off the loop. */
+struct acc__userpw {
     struct pfs_api *api;
     struct pfs_http_later *later;
     struct pfs_scope scope;
     bool scoped;
-    char user[PFS_USER_NAME_MAX + 1], role_to[16], merchant[PFS_MERCHANT_MAX + 1];
-    bool role_set, merchant_set;
-    int disabled;
+    char user[PFS_USER_NAME_MAX + 1];
     char name[PFS_USER_NAME_MAX + 1], role[16], org[PFS_ORG_NAME_MAX + 1];
     char org_path[PFS_ORG_PATH_MAX + 1], addr[64];
 };
 
-static void acc__user_apply(struct acc__userchange *c, const char *pwhash,
-                            struct pfs_http_resp *resp)
+static void acc__userpw_hashed(void *ctx, int rc, bool verified, const char *new_hash)
 {
+    struct acc__userpw *c = ctx;
     struct pfs_actor actor = {.name = c->name,
                               .role = c->role,
                               .org = c->org,
                               .org_path = c->org_path,
                               .addr = c->addr[0] ? c->addr : NULL};
-    struct pfs_user_change ch = {.role = c->role_set ? c->role_to : NULL,
-                                 .merchant = c->merchant_set ? c->merchant : NULL,
-                                 .disabled = c->disabled,
-                                 .pwhash = pwhash};
+    struct pfs_http_resp resp = {0};
     struct pfs_user_rec u;
     struct pf_error err = {0};
-    int rc;
-
-    rc = pfs_store_user_update(c->api->store, c->scoped ? &c->scope : NULL, c->user, &ch, &actor,
-                               pf_clock_wall_ms(c->api->clock), &u, &err);
-    if (rc)
-        pfs_api_error(resp, rc, "%s", err.msg[0] ? err.msg : pf_strerror(rc));
-    else
-        pfs_api_json(resp, 200, acc__user_json(&u));
-}
-
-static void acc__user_rehashed(void *ctx, int rc, bool verified, const char *new_hash)
-{
-    struct acc__userchange *c = ctx;
-    struct pfs_http_resp resp = {0};
 
     (void)verified;
-    if (rc)
-        pfs_api_error(&resp, rc, "password: %s", pf_strerror(rc));
-    else
-        acc__user_apply(c, new_hash, &resp);
+    if (!rc && (!new_hash || !new_hash[0]))
+        rc = PF_ECRYPTO;
+    /* Still there and still inside the caller's scope after the slow hash. */
+    if (!rc && pfs_store_user_get(c->api->store, c->scoped ? &c->scope : NULL, c->user, &u) != 0)
+        rc = pf_error_set(&err, PF_ENOENT, "user %.64s: not found", c->user);
+    if (!rc)
+        rc = pfs_store_user_set_password(c->api->store, c->user, new_hash, NULL, &actor,
+                                         pf_clock_wall_ms(c->api->clock), &err);
+    if (!rc && pfs_store_user_get(c->api->store, NULL, c->user, &u) != 0)
+        rc = pf_error_set(&err, PF_EIO, "reading user %.64s", c->user);
+    if (rc) {
+        pfs_api_error(&resp, rc, "password: %s", err.msg[0] ? err.msg : pf_strerror(rc));
+    } else {
+        sodium_memzero(u.pwhash, sizeof(u.pwhash));
+        pfs_api_json(&resp, 200, acc__user_json(&u));
+    }
     pfs_http_answer(c->later, &resp);
+    sodium_memzero(&u, sizeof(u));
     sodium_memzero(c, sizeof(*c));
     free(c);
 }
 
-void pfs_api_user_change(struct pfs_api *api, const struct pfs_api_call *call,
-                         struct pfs_http_resp *resp)
+/* POST /v1/users/{user} {"password": PW}: an admin sets a user's password
+ * (every session of the user ends; audited as user.password). Its role and
+ * whether it is disabled change through /role, /disable and /enable. */
+void pfs_api_user_password(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp)
 {
-    static const char *const keys[] = {"role", "merchant", "disabled", "password", NULL};
     json_t *body = acc__body(call->req, resp), *v;
-    struct acc__userchange *c = NULL;
+    struct acc__userpw *c = NULL;
     struct pf_error err = {0};
-    const char *role = NULL, *merchant = NULL, *pw = NULL, *key;
+    const char *pw, *key;
     char *raw = NULL;
     size_t rawlen = 0;
-    int r = -1, rc;
+    int rc;
 
     if (!body)
         return;
     json_object_foreach(body, key, v)
     {
-        bool known = false;
-
-        for (int i = 0; keys[i]; i++)
-            known = known || strcmp(key, keys[i]) == 0;
-        if (!known) {
+        if (strcmp(key, "password") != 0) {
             pfs_api_error(resp, PF_ESCHEMA,
-                          "%.64s: unknown field (role, merchant, disabled,"
-                          " password)",
+                          "%.64s: unknown field (password; a role or disabling has its own"
+                          " route)",
                           key);
             goto out_free;
         }
     }
-    if (json_object_size(body) == 0) {
-        pfs_api_error(resp, PF_ESCHEMA, "role, merchant, disabled or password: required");
+    if (!(pw = acc__str(body, "password", PFS_PASSWORD_MAX, true, resp)))
         goto out_free;
-    }
-    if (json_object_get(body, "role") && !(role = acc__str(body, "role", 15, true, resp)))
-        goto out_free;
-    if (json_object_get(body, "merchant") &&
-        !(merchant = acc__str(body, "merchant", PFS_MERCHANT_MAX, true, resp)))
-        goto out_free;
-    if (json_object_get(body, "password") &&
-        !(pw = acc__str(body, "password", PFS_PASSWORD_MAX, true, resp)))
-        goto out_free;
-    v = json_object_get(body, "disabled");
-    if (v && !json_is_boolean(v)) {
-        pfs_api_error(resp, PF_ESCHEMA, "disabled: true or false");
-        goto out_free;
-    }
-    if (role && (r = pfs_role_parse(role)) < 0) {
-        pfs_api_error(resp, PF_EINVAL, "role: admin, ops, approver, support, viewer or merchant");
-        goto out_free;
-    }
-    if (pw && pfs_accounts_password_ok(pw, &err) != 0) {
+    if (pfs_accounts_password_ok(pw, &err) != 0) {
         pfs_api_error(resp, PF_EINVAL, "%s", err.msg);
         goto out_free;
     }
-    /* An admin who locks itself out leaves nobody to undo it. */
-    if (strcmp(call->params.user, call->who.name) == 0 &&
-        ((v && json_is_true(v)) || (role && r != PFS_ROLE_ADMIN))) {
-        pfs_api_error(resp, PF_ESTATE, "you cannot disable yourself or give up your admin role");
-        goto out_free;
-    }
-    if (pw && !api->accounts) {
+    if (!api->accounts) {
         pfs_api_error(resp, PF_ESTATE, "user accounts are not enabled");
         goto out_free;
+    }
+    /* The user must be there (and in scope) before the slow hash is made. */
+    {
+        struct pfs_user_rec u;
+
+        rc = pfs_store_user_get(api->store, pfs_api_scope(call), call->params.user, &u);
+        sodium_memzero(&u, sizeof(u));
+        if (rc != 0) {
+            pfs_api_error(resp, PF_ENOENT, "user %.64s: not found", call->params.user);
+            goto out_free;
+        }
     }
     c = calloc(1, sizeof(*c));
     if (!c) {
@@ -853,36 +833,17 @@ void pfs_api_user_change(struct pfs_api *api, const struct pfs_api_call *call,
     c->scoped = pfs_api_scope(call) != NULL;
     c->scope = call->who.scope;
     snprintf(c->user, sizeof(c->user), "%s", call->params.user);
-    c->role_set = role != NULL;
-    snprintf(c->role_to, sizeof(c->role_to), "%s", role ? pfs_role_names[r] : "");
-    c->merchant_set = merchant != NULL;
-    snprintf(c->merchant, sizeof(c->merchant), "%s", merchant ? merchant : "");
-    c->disabled = v ? json_is_true(v) : -1;
     snprintf(c->name, sizeof(c->name), "%s", call->name);
     snprintf(c->role, sizeof(c->role), "%s", pfs_role_names[call->role]);
     snprintf(c->org, sizeof(c->org), "%s", call->who.org);
     snprintf(c->org_path, sizeof(c->org_path), "%s", call->who.scope.path);
     snprintf(c->addr, sizeof(c->addr), "%s", call->addr);
-    if (!pw) {
-        acc__user_apply(c, NULL, resp);
-        goto out_free;
-    }
-    /* The user must be there (and in scope) before the slow hash is made. */
-    {
-        struct pfs_user_rec u;
-
-        if (pfs_store_user_get(api->store, pfs_api_scope(call), c->user, &u) != 0) {
-            pfs_api_error(resp, PF_ENOENT, "user %.64s: not found", c->user);
-            goto out_free;
-        }
-        sodium_memzero(&u, sizeof(u));
-    }
     c->later = pfs_http_defer(call->req, &raw, &rawlen);
     if (!c->later) {
         pfs_api_error(resp, PF_ENOMEM, "out of memory");
         goto out_free;
     }
-    rc = pfs_accounts_pw(api->accounts, NULL, NULL, pw, acc__user_rehashed, c);
+    rc = pfs_accounts_pw(api->accounts, NULL, NULL, pw, acc__userpw_hashed, c);
     if (rc) {
         struct pfs_http_resp rr = {0};
 
@@ -901,6 +862,85 @@ out_free:
         free(raw);
     }
     json_decref(body);
+}
+
+/* The user of the path after a change: 200 with its list form. */
+static void acc__user_answer(struct pfs_api *api, const struct pfs_api_call *call,
+                             struct pfs_http_resp *resp)
+{
+    struct pfs_user_rec u;
+    json_t *arr = json_array();
+
+    if (arr && pfs_store_user_get(api->store, pfs_api_scope(call), call->params.user, &u) == 0 &&
+        acc__user_cb(arr, &u) == 0)
+        pfs_api_json(resp, 200, json_incref(json_array_get(arr, 0)));
+    else
+        pfs_api_error(resp, PF_EIO, "reading user %s", call->params.user);
+    json_decref(arr);
+}
+
+/* POST /v1/users/{user}/role {"role": ROLE}: never one's own (no admin locks
+ * itself out); a merchant user stays one (the store says so). */
+void pfs_api_user_role(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+    struct pf_error err = {0};
+    json_t *body = acc__body(call->req, resp);
+    const char *role;
+    int rc;
+
+    if (!body)
+        return;
+    if (!(role = acc__str(body, "role", 15, true, resp)))
+        goto out;
+    if (pfs_role_parse(role) < 0) {
+        pfs_api_error(resp, PF_EINVAL, "role: admin, ops, approver, support, viewer or merchant");
+        goto out;
+    }
+    if (strcmp(call->params.user, call->who.name) == 0) {
+        pfs_api_error(resp, PF_ESTATE, "your own role is changed by another administrator");
+        goto out;
+    }
+    rc = pfs_store_user_set_role(api->store, pfs_api_scope(call), call->params.user, role, &actor,
+                                 acc__now(api), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        goto out;
+    }
+    pfs_log_info(api->log, "api: %s (%s) made %s %s", actor.name, actor.role, call->params.user,
+                 role);
+    acc__user_answer(api, call, resp);
+out:
+    json_decref(body);
+}
+
+/* POST /v1/users/{user}/disable and /enable (route arg 1: disable). */
+void pfs_api_user_disable(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp)
+{
+    struct pfs_actor actor = pfs_api_actor(call);
+    struct pf_error err = {0};
+    bool disable = call->route->arg == 1;
+    json_t *body = acc__body(call->req, resp);
+    int rc;
+
+    if (!body)
+        return;
+    json_decref(body);
+    if (disable && strcmp(call->params.user, call->who.name) == 0) {
+        pfs_api_error(resp, PF_ESTATE, "you cannot disable yourself");
+        return;
+    }
+    rc = pfs_store_user_set_disabled(api->store, pfs_api_scope(call), call->params.user, disable,
+                                     &actor, acc__now(api), &err);
+    if (rc) {
+        pfs_api_error(resp, rc, "%s", err.msg);
+        return;
+    }
+    pfs_log_info(api->log, "api: %s (%s) %s %s", actor.name, actor.role,
+                 disable ? "disabled" : "enabled", call->params.user);
+    acc__user_answer(api, call, resp);
 }
 
 static int acc__org_cb(void *ctx, const struct pfs_org *o)

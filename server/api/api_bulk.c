@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifecycle/bulkjob.h"
 #include "lifecycle/lifectl.h"
 #include "lifecycle/views.h"
 #include "pf/jsonv.h"
@@ -152,7 +153,7 @@ static int bulk__tags_cb(void *ctx, const struct pfs_term_view *v)
  * list in per (serial -> {"line", "tags"}), loaded from the store at its
  * first row.
  */
-static int bulk__row(struct pfs_api *api, enum pfs_bulk_kind kind, json_t *row, int line,
+static int bulk__row(struct pfs_store *st, enum pfs_bulk_kind kind, json_t *row, int line,
                      json_t *seen, json_t *per, struct pfs_bulk_op *op, bool *fresh,
                      struct pf_error *err)
 {
@@ -192,7 +193,7 @@ static int bulk__row(struct pfs_api *api, enum pfs_bulk_kind kind, json_t *row, 
             return pf_error_set(err, PF_EINVAL, "op: + (add the tag) or - (remove it)");
         if (!t) {
             tags = NULL;
-            rc = pfs_store_term_view(api->store, serial, bulk__tags_cb, &tags);
+            rc = pfs_store_term_view(st, serial, bulk__tags_cb, &tags);
             if (rc == PF_EUNKNOWN_SERIAL)
                 return pf_error_set(err, rc, "serial %s is not registered", serial);
             if (rc)
@@ -218,12 +219,44 @@ static int bulk__row(struct pfs_api *api, enum pfs_bulk_kind kind, json_t *row, 
     return 0;
 }
 
-void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
-                       struct pfs_http_resp *resp)
+/* A bulk request on its way through the job (lifecycle/bulkjob.h): what the loop
+ * hands over (the body, a copy of the actor, the time), and the answer the work
+ * fills on the thread pool. */
+struct bulk__job {
+    struct pfs_api *api;
+    struct pfs_http_later *later;
+    enum pfs_bulk_kind kind;
+    char *body;
+    size_t len;
+    char *who[5]; /* the actor's name, role, org, org_path, addr (heap or NULL) */
+    struct pfs_actor actor;
+    int64_t now_ms;
+    double t0;
+    /* filled by the work */
+    struct pfs_http_resp resp;
+    size_t nrows, nops;
+    bool check, changed;
+};
+
+static void bulk__job_free(struct bulk__job *j)
 {
-    const struct pfs_http_req *req = call->req;
-    enum pfs_bulk_kind kind = (enum pfs_bulk_kind)call->route->arg;
-    struct pfs_actor actor = pfs_api_actor(call);
+    for (size_t i = 0; i < sizeof(j->who) / sizeof(j->who[0]); i++)
+        free(j->who[i]);
+    free(j->body);
+    free(j->resp.body);
+    free(j);
+}
+
+/*
+ * Thread pool (lifecycle/bulkjob.h): the body read, every row checked, and the
+ * store's one transaction on the sibling connection st; the answer goes into
+ * j->resp. Touches nothing of the loop's but the immutable route data.
+ */
+static void bulk__work(struct pfs_store *st, void *arg)
+{
+    struct bulk__job *j = arg;
+    struct pfs_http_resp *resp = &j->resp;
+    enum pfs_bulk_kind kind = j->kind;
     struct bulk__ctx c = {0};
     struct pf_error err = {0};
     json_t *body = NULL, *rows, *seen = NULL, *per = NULL;
@@ -231,10 +264,9 @@ void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
     char **texts = NULL;
     size_t nops = 0, nrows, nbad = 0, i;
     bool check = false;
-    double t0 = pfs_api_obs_now();
     int rc;
 
-    rc = pf_json_parse_object(req->body, req->body_len, req->body_len + 1, &body, &err);
+    rc = pf_json_parse_object(j->body, j->len, j->len + 1, &body, &err);
     if (rc) {
         pfs_api_error(resp, PF_EPARSE, "%s", err.msg);
         return;
@@ -268,7 +300,7 @@ void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
             pf_json_int(row, "line", false, 1, INT32_MAX, &line, &err)) {
             step = PF_EINVAL;
         } else {
-            step = bulk__row(api, kind, row, (int)line, seen, per, &ops[nops], &fresh, &err);
+            step = bulk__row(st, kind, row, (int)line, seen, per, &ops[nops], &fresh, &err);
             if (fresh)
                 nops++;
         }
@@ -291,8 +323,8 @@ void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
     /* The store checks the rest with the single calls' rules, in one transaction kept only
      * when every line is good. */
     if (nops) {
-        rc = pfs_store_term_bulk(api->store, kind, ops, nops, check || c.nbad, bulk__store_bad, &c,
-                                 &actor, pf_clock_wall_ms(api->clock), &nbad, &err);
+        rc = pfs_store_term_bulk(st, kind, ops, nops, check || c.nbad, bulk__store_bad, &c,
+                                 &j->actor, j->now_ms, &nbad, &err);
         if (rc && !nbad) {
             pfs_api_error(resp, rc, "bulk %s: %s", bulk__names[kind], err.msg);
             goto out;
@@ -302,15 +334,10 @@ void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
         bulk__answer_bad(resp, &c);
         goto out;
     }
-    if (!check) {
-        if (kind == PFS_BULK_BIND && api->lifectl && pfs_lifectl_installed_reload(api->lifectl))
-            pfs_log_error(api->log, "api: bulk bind: lifecycle refresh failed");
-        if (api->changed)
-            api->changed(api->changed_ctx);
-    }
-    pfs_log_info(api->log, "api: %s (%s) bulk %s: %zu rows, %zu terminals %s in %.0f ms",
-                 actor.name, actor.role, bulk__names[kind], nrows, nops,
-                 check ? "checked" : "changed", (pfs_api_obs_now() - t0) * 1000.0);
+    j->nrows = nrows;
+    j->nops = nops;
+    j->check = check;
+    j->changed = !check;
     pfs_api_json(resp, 200,
                  json_pack("{s:s, s:I, s:I, s:b}", "kind", bulk__names[kind], "rows",
                            (json_int_t)nrows, "terminals", (json_int_t)nops, "checked_only",
@@ -326,6 +353,89 @@ out:
     json_decref(per);
     json_decref(body);
     bulk__release(&c);
+}
+
+/* Loop: the transaction has ended and the held ingest writes are in; answer. */
+static void bulk__done(void *arg, int rc, const struct pf_error *err)
+{
+    struct bulk__job *j = arg;
+    struct pfs_api *api = j->api;
+
+    if (rc) {
+        free(j->resp.body);
+        j->resp = (struct pfs_http_resp){0};
+        pfs_api_error(&j->resp, rc, "bulk %s: %s", bulk__names[j->kind], err->msg);
+    }
+
+    if (j->changed) {
+        if (j->kind == PFS_BULK_BIND && api->lifectl && pfs_lifectl_installed_reload(api->lifectl))
+            pfs_log_error(api->log, "api: bulk bind: lifecycle refresh failed");
+        if (api->changed)
+            api->changed(api->changed_ctx);
+    }
+    if (j->resp.status == 200)
+        pfs_log_info(api->log, "api: %s (%s) bulk %s: %zu rows, %zu terminals %s in %.0f ms",
+                     j->actor.name, j->actor.role, bulk__names[j->kind], j->nrows, j->nops,
+                     j->check ? "checked" : "changed", (pfs_api_obs_now() - j->t0) * 1000.0);
+    pfs_http_answer(j->later, &j->resp); /* takes resp.body */
+    j->resp.body = NULL;
+    bulk__job_free(j);
+}
+
+/*
+ * The request is answered once its work has ended (pfs_http_defer): the loop
+ * goes on serving ingest and the API meanwhile, and only the rows' check and
+ * their one transaction run on the thread pool (docs/server.md, "Bulk changes
+ * off the loop").
+ */
+void pfs_api_term_bulk(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp)
+{
+    struct pfs_actor a = pfs_api_actor(call);
+    const char *who[5] = {a.name, a.role, a.org, a.org_path, a.addr};
+    struct pf_error err = {0};
+    struct bulk__job *j;
+    int rc;
+
+    if (!api->bulkjob) {
+        pfs_api_error(resp, PF_ESTATE, "bulk changes are not available in this posfleetd");
+        return;
+    }
+    if (api->bulkjob->busy) {
+        pfs_api_error(resp, PF_ESTATE, "a bulk change is under way; try again when it has ended");
+        return;
+    }
+    j = calloc(1, sizeof(*j));
+    if (!j) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+        if (who[i] && !(j->who[i] = strdup(who[i]))) {
+            bulk__job_free(j);
+            pfs_api_error(resp, PF_ENOMEM, "out of memory");
+            return;
+        }
+    }
+    j->actor = (struct pfs_actor){j->who[0], j->who[1], j->who[2], j->who[3], j->who[4]};
+    j->api = api;
+    j->kind = (enum pfs_bulk_kind)call->route->arg;
+    j->now_ms = pf_clock_wall_ms(api->clock);
+    j->t0 = pfs_api_obs_now();
+    j->later = pfs_http_defer(call->req, &j->body, &j->len);
+    if (!j->later) {
+        bulk__job_free(j);
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    rc = pfs_bulkjob_start(api->bulkjob, bulk__work, bulk__done, j, &err);
+    if (rc) {
+        struct pfs_http_resp r = {0};
+
+        pfs_api_error(&r, rc, "bulk %s: %s", bulk__names[j->kind], err.msg);
+        pfs_http_answer(j->later, &r);
+        bulk__job_free(j);
+    }
 }
 
 /* --- swap undo --- */

@@ -17,6 +17,7 @@
 #include "pf/jsonv.h"
 #include "store/store_accounts.h"
 #include "store/store_lifecycle.h"
+#include "store/store_online.h"
 #include "updates/updates.h"
 
 /* --- JSON of a terminal --- */
@@ -587,11 +588,12 @@ void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
     for (int k = 0; k < PFS_ALERT_COUNT; k++)
         json_object_set_new(json_object_get(o, "alerts"), pfs_alert_names[k], json_integer(0));
     rc = pfs_store_summary_in(api->store, pfs_api_scope(call), &sum, api__group_cb, o);
-    /* The fee tables are counted over the whole fleet: headquarters' only. */
-    if (!rc && !pfs_api_scope(call)) {
+    /* The fee tables of the terminals inside the caller's scope. */
+    if (!rc) {
         json_t *fees = json_array();
 
-        rc = fees ? pfs_store_fee_tables(api->store, api__fee_cb, fees) : PF_ENOMEM;
+        rc = fees ? pfs_store_fee_tables_in(api->store, pfs_api_scope(call), api__fee_cb, fees)
+                  : PF_ENOMEM;
         if (fees)
             json_object_set_new(o, "fee_tables", fees);
     }
@@ -606,6 +608,42 @@ void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
     json_object_set_new(o, "never_seen", json_integer(sum.never_seen));
     json_object_set_new(o, "revoked", json_integer(sum.revoked));
     pfs_api_json(resp, 200, o);
+}
+
+static int api__online_cb(void *ctx, int64_t ts_ms, int64_t online)
+{
+    json_t *e = json_pack("[I, I]", (json_int_t)ts_ms, (json_int_t)online);
+
+    return e && json_array_append_new(ctx, e) == 0 ? 0 : PF_ENOMEM;
+}
+
+void pfs_api_summary_online(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp)
+{
+    const char *v = pfs_http_query(call->req, "hours");
+    int64_t hours = PFS_API_ONLINE_HOURS, since;
+    json_t *samples = json_array();
+    int rc;
+
+    if (!samples) {
+        pfs_api_error(resp, PF_ENOMEM, "out of memory");
+        return;
+    }
+    if (v && pf_parse_i64(v, 1, PFS_API_ONLINE_HOURS, &hours)) {
+        json_decref(samples);
+        pfs_api_error(resp, PF_EINVAL, "hours: must be 1..%d", PFS_API_ONLINE_HOURS);
+        return;
+    }
+    since = pf_clock_wall_ms(api->clock) - hours * 3600000;
+    rc = pfs_store_online_series(api->store, pfs_api_scope(call), since, api__online_cb, samples);
+    if (rc) {
+        json_decref(samples);
+        pfs_api_error(resp, rc, "online samples: %s", pf_strerror(rc));
+        return;
+    }
+    pfs_api_json(resp, 200,
+                 json_pack("{s:i, s:I, s:o}", "interval_s", api->online_sample_s, "since_ms",
+                           (json_int_t)since, "samples", samples));
 }
 
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,

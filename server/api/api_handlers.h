@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/api_resp.h"
 #include "api/api_route.h"
+#include "store/store_search.h"
 
 /* api_fleet.c: terminals, the fleet summary, metrics. */
 void pfs_api_device_get(struct pfs_api *api, const struct pfs_api_call *call,
@@ -24,6 +25,9 @@ void pfs_api_device_revoke(struct pfs_api *api, const struct pfs_api_call *call,
                            struct pfs_http_resp *resp);
 void pfs_api_summary(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
+/* GET /v1/summary/online: the online samples of the last hours inside the scope. */
+void pfs_api_summary_online(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
 void pfs_api_metrics(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
 
@@ -36,6 +40,14 @@ void pfs_api_search_alerts(struct pfs_api *api, const struct pfs_api_call *call,
                            struct pfs_http_resp *resp);
 void pfs_api_search_audit(struct pfs_api *api, const struct pfs_api_call *call,
                           struct pfs_http_resp *resp);
+/* The filters of GET /v1/devices (and its export) into q, borrowing the
+ * request's strings; known: the parameters the route takes. Answers and
+ * returns PF_EINVAL on an unknown parameter or a bad value. */
+int pfs_api_terminal_query(const struct pfs_http_req *req, struct pfs_http_resp *resp,
+                           const char *const *known, struct pfs_search_terminals *q) PF_WUR;
+/* api_export.c: GET /v1/devices/export, the search as CSV, streamed. */
+void pfs_api_devices_export(struct pfs_api *api, const struct pfs_api_call *call,
+                            struct pfs_http_resp *resp);
 /* The JSON of a terminal in a list (api_fleet.c); alerts_csv: open alert kinds. */
 json_t *pfs_api_device_json(const struct pfs_device *d, const struct pfs_dev_state *s,
                             const char *alerts_csv);
@@ -74,6 +86,13 @@ void pfs_api_repair_change(struct pfs_api *api, const struct pfs_api_call *call,
  * text (pf/text.h) without blanks or commas, which separate tags on the
  * command line and in rollout cohorts. */
 int pfs_api_tag_check(json_t *v, const char *field, struct pf_error *err) PF_WUR;
+
+/* api_terminal.c: a terminal's health over time (downsampled) and support's
+ * lock and unlock (route->arg: 1 locks, 0 unlocks). */
+void pfs_api_term_health(struct pfs_api *api, const struct pfs_api_call *call,
+                         struct pfs_http_resp *resp);
+void pfs_api_term_lock(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
 
 /* api_bulk.c: bulk bind, unbind and tags from a file's rows; a swap's undo.
  * route->arg of the bulk route: an enum pfs_bulk_kind. */
@@ -184,10 +203,14 @@ void pfs_api_user_add(struct pfs_api *api, const struct pfs_api_call *call,
                       struct pfs_http_resp *resp);
 void pfs_api_user_get(struct pfs_api *api, const struct pfs_api_call *call,
                       struct pfs_http_resp *resp);
-void pfs_api_user_change(struct pfs_api *api, const struct pfs_api_call *call,
-                         struct pfs_http_resp *resp);
+void pfs_api_user_password(struct pfs_api *api, const struct pfs_api_call *call,
+                           struct pfs_http_resp *resp);
 void pfs_api_org_get(struct pfs_api *api, const struct pfs_api_call *call,
                      struct pfs_http_resp *resp);
+void pfs_api_user_role(struct pfs_api *api, const struct pfs_api_call *call,
+                       struct pfs_http_resp *resp);
+void pfs_api_user_disable(struct pfs_api *api, const struct pfs_api_call *call,
+                          struct pfs_http_resp *resp);
 void pfs_api_orgs_list(struct pfs_api *api, const struct pfs_api_call *call,
                        struct pfs_http_resp *resp);
 void pfs_api_org_add(struct pfs_api *api, const struct pfs_api_call *call,

@@ -190,6 +190,14 @@ static int lapi__mchange_fn(void *ctx, struct pfs_merchant *m, struct pf_error *
     rc = pfs_merchant_next(m->status, (enum pfs_merchant_action)c->act, &to, err);
     if (rc)
         return pf_error_prefix(err, "merchant %s", m->id);
+    /* A review says why: a rejection must, an approval may. */
+    if (c->act == PFS_MACT_REJECT || c->act == PFS_MACT_APPROVE) {
+        m->review_reason[0] = '\0';
+        rc = pf_json_text(c->body, "reason", c->act == PFS_MACT_REJECT, PF_TEXT_REASON_MAX, 0,
+                          m->review_reason, sizeof(m->review_reason), err);
+        if (rc)
+            return rc;
+    }
     m->status = to;
     return 0;
 }

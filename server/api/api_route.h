@@ -16,6 +16,9 @@
  *   {bundle}    a bundle id, up to PF_B2_HEX_LEN bytes, else no route
  *
  *   {token}     an API token id, a positive integer, else no route
+ *   {user}      a user name, 1..64 bytes, else no route (its scope is the
+ *               handler's: a user outside the caller's is absent)
+ *   {org}       an organisation id, a positive integer, else no route
  *
  * pfs_api_decide() answers, in this order: 404 NOENT when no route has the
  * path, 405 NOENT (with Allow) when routes have it but not for this method,

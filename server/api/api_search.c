@@ -173,6 +173,64 @@ static int search__term_cb(void *ctx, const struct pfs_search_terminal *t)
     return 0;
 }
 
+int pfs_api_terminal_query(const struct pfs_http_req *req, struct pfs_http_resp *resp,
+                           const char *const *known, struct pfs_search_terminals *q)
+{
+    static const char *const conns[] = {"", "online", "offline", "never", "revoked", NULL};
+    static const char *const locks[] = {"", "locked", "unlocked", "pending", NULL};
+    const char *v;
+    int i;
+
+    if (search__unknown(req, resp, known))
+        return PF_EINVAL;
+    if ((v = pfs_http_query(req, "status")) != NULL) {
+        if ((i = search__pick(v, conns)) < 1) {
+            pfs_api_error(resp, PF_EINVAL, "status: must be online, offline, never or revoked");
+            return PF_EINVAL;
+        }
+        q->conn = (enum pfs_conn_filter)i;
+    }
+    if ((v = pfs_http_query(req, "state")) != NULL) {
+        if (pfs_term_state_parse(v) < 0) {
+            pfs_api_error(resp, PF_EINVAL,
+                          "state: must be in_stock, installed, active, locked, in_repair or "
+                          "retired");
+            return PF_EINVAL;
+        }
+        q->state = v;
+    }
+    if ((v = pfs_http_query(req, "lock")) != NULL) {
+        if ((i = search__pick(v, locks)) < 1) {
+            pfs_api_error(resp, PF_EINVAL, "lock: must be locked, unlocked or pending");
+            return PF_EINVAL;
+        }
+        q->lock = (enum pfs_search_lock)i;
+    }
+    if ((v = pfs_http_query(req, "alert")) != NULL) {
+        if (pfs_alert_kind(v) < 0) {
+            pfs_api_error(resp, PF_EINVAL, "alert: unknown kind '%.32s'", v);
+            return PF_EINVAL;
+        }
+        q->alert = v;
+    }
+    if ((v = pfs_http_query(req, "after")) != NULL) {
+        if (!pf_serial_valid(v)) {
+            pfs_api_error(resp, PF_EINVAL, "after: a serial (the \"next\" of a page)");
+            return PF_EINVAL;
+        }
+        q->after = v;
+    }
+    if (search__text(req, resp, "model", PF_MODEL_MAX, &q->model) ||
+        search__text(req, resp, "fw", PF_VERSION_MAX, &q->fw) ||
+        search__text(req, resp, "fee", PF_VERSION_MAX, &q->fee) ||
+        search__text(req, resp, "merchant", PFS_MERCHANT_ID_MAX, &q->merchant) ||
+        search__text(req, resp, "merchant_name", PFS_MERCHANT_NAME_MAX, &q->merchant_name) ||
+        search__text(req, resp, "region", PFS_REGION_MAX, &q->region) ||
+        search__text(req, resp, "tag", PF_TEXT_TAG_MAX, &q->tag))
+        return PF_EINVAL;
+    return 0;
+}
+
 void pfs_api_search_terminals(struct pfs_api *api, const struct pfs_api_call *call,
                               struct pfs_http_resp *resp)
 {
@@ -180,62 +238,13 @@ void pfs_api_search_terminals(struct pfs_api *api, const struct pfs_api_call *ca
             "status", "model", "fw",    "fee",  "state", "merchant", "merchant_name",
             "region", "tag",   "alert", "lock", "after", "limit",    NULL,
     };
-    static const char *const conns[] = {"", "online", "offline", "never", "revoked", NULL};
-    static const char *const locks[] = {"", "locked", "unlocked", "pending", NULL};
     const struct pfs_http_req *req = call->req;
     struct pfs_search_terminals q = {.scope = pfs_api_scope(call)};
     struct search__terms l = {.api = api};
-    const char *v;
     bool more = false;
-    int i, rc;
+    int rc;
 
-    if (search__unknown(req, resp, known))
-        return;
-    if ((v = pfs_http_query(req, "status")) != NULL) {
-        if ((i = search__pick(v, conns)) < 1) {
-            pfs_api_error(resp, PF_EINVAL, "status: must be online, offline, never or revoked");
-            return;
-        }
-        q.conn = (enum pfs_conn_filter)i;
-    }
-    if ((v = pfs_http_query(req, "state")) != NULL) {
-        if (pfs_term_state_parse(v) < 0) {
-            pfs_api_error(resp, PF_EINVAL,
-                          "state: must be in_stock, installed, active, locked, in_repair or "
-                          "retired");
-            return;
-        }
-        q.state = v;
-    }
-    if ((v = pfs_http_query(req, "lock")) != NULL) {
-        if ((i = search__pick(v, locks)) < 1) {
-            pfs_api_error(resp, PF_EINVAL, "lock: must be locked, unlocked or pending");
-            return;
-        }
-        q.lock = (enum pfs_search_lock)i;
-    }
-    if ((v = pfs_http_query(req, "alert")) != NULL) {
-        if (pfs_alert_kind(v) < 0) {
-            pfs_api_error(resp, PF_EINVAL, "alert: unknown kind '%.32s'", v);
-            return;
-        }
-        q.alert = v;
-    }
-    if ((v = pfs_http_query(req, "after")) != NULL) {
-        if (!pf_serial_valid(v)) {
-            pfs_api_error(resp, PF_EINVAL, "after: a serial (the \"next\" of a page)");
-            return;
-        }
-        q.after = v;
-    }
-    if (search__text(req, resp, "model", PF_MODEL_MAX, &q.model) ||
-        search__text(req, resp, "fw", PF_VERSION_MAX, &q.fw) ||
-        search__text(req, resp, "fee", PF_VERSION_MAX, &q.fee) ||
-        search__text(req, resp, "merchant", PFS_MERCHANT_ID_MAX, &q.merchant) ||
-        search__text(req, resp, "merchant_name", PFS_MERCHANT_NAME_MAX, &q.merchant_name) ||
-        search__text(req, resp, "region", PFS_REGION_MAX, &q.region) ||
-        search__text(req, resp, "tag", PF_TEXT_TAG_MAX, &q.tag) ||
-        search__limit(req, resp, &q.limit))
+    if (pfs_api_terminal_query(req, resp, known, &q) || search__limit(req, resp, &q.limit))
         return;
     l.arr = json_array();
     l.s = calloc(1, sizeof(*l.s));

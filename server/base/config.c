@@ -25,6 +25,7 @@ void pfs_config_defaults(struct pfs_config *c)
     c->mqtt_keepalive_s = 60;
     c->mqtt_session_expiry_s = 3600;
     c->store_update_days = 400;
+    c->store_online_sample_s = 300;
     c->store_update_keep = 1000;
     c->mqtt_reconnect_min_ms = 500;
     c->mqtt_reconnect_max_ms = 30000;
@@ -98,6 +99,7 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("store.health_days", store_health_days, 0, 3650);
     INT("store.update_days", store_update_days, 0, 3650);
     INT("store.update_keep", store_update_keep, 10, 1000000);
+    INT("store.online_sample_s", store_online_sample_s, 0, 3600);
     INT("store.batch_ms", store_batch_ms, 1, 1000);
     INT("store.batch_max", store_batch_max, 1, 100000);
     STR("http.addr", http_addr);

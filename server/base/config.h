@@ -58,11 +58,12 @@ struct pfs_config {
     int ingest_burst;               /* ... of which at once */
     int ingest_chunkreq_rate_per_s; /* chunk requests per second per terminal (0: no limit) */
     int ingest_chunkreq_burst;
-    int store_health_days; /* 0: no age limit */
-    int store_update_days; /* update events kept this long; 0: no age limit */
-    int store_update_keep; /* update events kept per terminal */
-    int store_batch_ms;    /* longest a health report waits for its commit */
-    int store_batch_max;   /* writes per batch before an immediate commit */
+    int store_health_days;     /* 0: no age limit */
+    int store_update_days;     /* update events kept this long; 0: no age limit */
+    int store_update_keep;     /* update events kept per terminal */
+    int store_online_sample_s; /* online count sampled this often (0: never), kept 25 h */
+    int store_batch_ms;        /* longest a health report waits for its commit */
+    int store_batch_max;       /* writes per batch before an immediate commit */
     char http_addr[64];
     int http_port;                      /* 0: any free port (tests) */
     bool http_tls;                      /* http.tls on|off; off only on a loopback http.addr */

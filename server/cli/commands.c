@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "pf/text.h"
+
 #include "bundles.h"
 #include "cli.h"
 #include "diag.h"
@@ -178,6 +180,27 @@ static const struct pfc_opt diag_list_opts[] = {
         {0},
 };
 
+static const struct pfc_opt merchant_approve_opts[] = {
+        {.name = "reason",
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
+         .metavar = "TEXT",
+         .body = "reason",
+         .help = "a note on the review (shown on the merchant, audited)"},
+        {0},
+};
+
+static const struct pfc_opt merchant_reject_opts[] = {
+        {.name = "reason",
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
+         .metavar = "TEXT",
+         .required = true,
+         .body = "reason",
+         .help = "why the application is rejected (shown on the merchant, audited)"},
+        {0},
+};
+
 static int cmd__devices(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err);
 
 /* clang-format off */
@@ -247,12 +270,14 @@ const struct pfc_command pfc_commands[] = {
      "/v1/merchants/{ID}/update", pfc_render_merchant, pfc_cmd_lifecycle,
      "change a merchant's fields (fee plan and time zone reach its terminals)",
      "posfleet merchant update M-SZ-0001 --fee-plan fee-2026.11 --region south"},
-    {"merchant approve", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/approve",
-     pfc_render_merchant, pfc_cmd_lifecycle, "approve an application",
-     "posfleet merchant approve M-SZ-0001"},
-    {"merchant reject", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/reject",
-     pfc_render_merchant, pfc_cmd_lifecycle, "reject an application",
-     "posfleet merchant reject M-SZ-0001"},
+    {"merchant approve", pfc_merchant_id_pos, merchant_approve_opts, "POST",
+     "/v1/merchants/{ID}/approve", pfc_render_merchant, pfc_cmd_lifecycle,
+     "approve an application (with a note if you like)",
+     "posfleet merchant approve M-SZ-0001 --reason '营业执照已核验'"},
+    {"merchant reject", pfc_merchant_id_pos, merchant_reject_opts, "POST",
+     "/v1/merchants/{ID}/reject", pfc_render_merchant, pfc_cmd_lifecycle,
+     "reject an application, saying why (shown on the merchant, audited)",
+     "posfleet merchant reject M-SZ-0001 --reason '营业执照已过期'"},
     {"merchant activate", pfc_merchant_id_pos, NULL, "POST", "/v1/merchants/{ID}/activate",
      pfc_render_merchant, pfc_cmd_lifecycle, "activate an approved merchant (binding does it too)",
      "posfleet merchant activate M-SZ-0001"},
@@ -334,17 +359,17 @@ const struct pfc_command pfc_commands[] = {
      "posfleet user list"},
     {"user show", pfc_user_name_pos, NULL, "GET", "/v1/users/{NAME}", pfc_render_user, NULL,
      "one user: role, organisation, merchant, state (admin)", "posfleet user show li.wei"},
-    {"user disable", pfc_user_name_pos, NULL, "POST", "/v1/users/{NAME}", pfc_render_user,
+    {"user disable", pfc_user_name_pos, NULL, "POST", "/v1/users/{NAME}/disable", pfc_render_user,
      pfc_cmd_user_disable, "refuse a user's logins; its sessions and API tokens stop at once (admin)",
      "posfleet user disable li.wei"},
-    {"user enable", pfc_user_name_pos, NULL, "POST", "/v1/users/{NAME}", pfc_render_user,
+    {"user enable", pfc_user_name_pos, NULL, "POST", "/v1/users/{NAME}/enable", pfc_render_user,
      pfc_cmd_user_enable, "let a disabled user log in again (admin)",
      "posfleet user enable li.wei"},
     {"user passwd", pfc_user_name_pos, NULL, "POST", "/v1/users/{NAME}", pfc_render_user,
      pfc_cmd_user_passwd, "set a user's password (as for login); its sessions end (admin)",
      "posfleet user passwd li.wei"},
-    {"user role", pfc_user_role_pos, pfc_user_role_opts, "POST", "/v1/users/{NAME}",
-     pfc_render_user, NULL, "give a user another role (a merchant user: with --merchant) (admin)",
+    {"user role", pfc_user_role_pos, NULL, "POST", "/v1/users/{NAME}/role", pfc_render_user, NULL,
+     "give a user another role (a merchant user stays one) (admin)",
      "posfleet user role li.wei approver"},
     {"org add", pfc_org_add_pos, pfc_org_add_opts, "POST", "/v1/orgs", pfc_render_org, NULL,
      "a new agent or reseller beneath your organisation (admin)",

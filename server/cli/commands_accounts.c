@@ -321,15 +321,6 @@ const struct pfc_opt pfc_user_role_pos[] = {
         {0},
 };
 
-const struct pfc_opt pfc_user_role_opts[] = {
-        {.name = "merchant",
-         .type = PFC_OPT_STR,
-         .metavar = "ID",
-         .body = "merchant",
-         .help = "with role merchant: the merchant the user sees"},
-        {0},
-};
-
 const struct pfc_opt pfc_org_add_pos[] = {
         {.name = "NAME",
          .type = PFC_OPT_STR,
@@ -412,12 +403,12 @@ int pfc_cmd_user_passwd(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf
 
 int pfc_cmd_user_disable(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err)
 {
-    return acc__post(ctx, a, "disabled", json_true(), err);
+    return acc__post(ctx, a, NULL, NULL, err);
 }
 
 int pfc_cmd_user_enable(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error *err)
 {
-    return acc__post(ctx, a, "disabled", json_false(), err);
+    return acc__post(ctx, a, NULL, NULL, err);
 }
 
 /* org show takes an id or a name; a name is looked up in `org list`'s answer. */

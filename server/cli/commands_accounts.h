@@ -39,7 +39,6 @@ extern const struct pfc_opt pfc_user_name_pos[];
 extern const struct pfc_opt pfc_user_add_pos[];
 extern const struct pfc_opt pfc_user_add_opts[];
 extern const struct pfc_opt pfc_user_role_pos[];
-extern const struct pfc_opt pfc_user_role_opts[];
 extern const struct pfc_opt pfc_org_add_pos[];
 extern const struct pfc_opt pfc_org_add_opts[];
 extern const struct pfc_opt pfc_org_pos[];

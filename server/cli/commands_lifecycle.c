@@ -454,6 +454,8 @@ int pfc_render_merchant(FILE *out, int64_t now_ms, const struct pfc_args *a, jso
     lr__kv(out, "merchant", resp, "id");
     lr__kv(out, "name", resp, "name");
     lr__kv(out, "status", resp, "status");
+    if (json_is_string(json_object_get(resp, "review_reason")))
+        lr__kv(out, "review", resp, "review_reason");
     lr__kv(out, "credit code", resp, "uscc");
     lr__kv(out, "MCC", resp, "mcc");
     lr__kv(out, "address", resp, "address");

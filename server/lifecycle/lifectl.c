@@ -83,10 +83,23 @@ static void lifectl__publish(struct pfs_lifectl *lc, struct pfs_lifectl_cmd *c)
                  c->lock ? "lock" : "unlock", c->id, c->sends);
 }
 
+static int lifectl__tamper(struct pfs_lifectl *lc, const char *serial, int64_t wall,
+                           const char *source);
+
 static void lifectl__on_timer(uv_timer_t *t)
 {
     struct pfs_lifectl *lc = t->data;
     int64_t now = pf_clock_mono_ms(lc->clock);
+
+    /* Tamper locks a bulk change held back: now that it has ended. */
+    if (lc->ntamper && !pfs_store_is_held(lc->store)) {
+        size_t n = lc->ntamper;
+
+        lc->ntamper = 0;
+        for (size_t i = 0; i < n; i++)
+            (void)lifectl__tamper(lc, lc->tamper_later[i], pf_clock_wall_ms(lc->clock),
+                                  "tamper, after a bulk change");
+    }
 
     for (size_t i = 0; i < lc->ncmds; i++) {
         struct pfs_lifectl_cmd *c = &lc->cmds[i];
@@ -98,9 +111,81 @@ static void lifectl__on_timer(uv_timer_t *t)
     }
 }
 
-static int lifectl__installed_load(void *ctx, const char *serial)
+/*
+ * The installed terminals are kept sorted by serial: a report looks its
+ * terminal up by binary search, and a bulk bind of 100,000 terminals reloads
+ * them in one sort instead of one scan per terminal.
+ */
+static int lifectl__inst_grow(struct pfs_lifectl *lc)
 {
-    return pfs_lifectl_installed(ctx, serial);
+    size_t cap = lc->capinst ? lc->capinst * 2 : 16;
+    void *v;
+
+    if (lc->ninst < lc->capinst)
+        return 0;
+    v = realloc(lc->installed, cap * sizeof(*lc->installed));
+    if (!v)
+        return PF_ENOMEM;
+    lc->installed = v;
+    lc->capinst = cap;
+    return 0;
+}
+
+/* True if serial is installed; *pos is its index, or where it would go. */
+static bool lifectl__inst_find(const struct pfs_lifectl *lc, const char *serial, size_t *pos)
+{
+    size_t lo = 0, hi = lc->ninst;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(lc->installed[mid], serial);
+
+        if (c == 0) {
+            *pos = mid;
+            return true;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *pos = lo;
+    return false;
+}
+
+static int lifectl__inst_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Appends (unsorted); lifectl__inst_load sorts once all are in. */
+static int lifectl__installed_append(void *ctx, const char *serial)
+{
+    struct pfs_lifectl *lc = ctx;
+    int rc = lifectl__inst_grow(lc);
+
+    if (!rc)
+        snprintf(lc->installed[lc->ninst++], PF_SERIAL_MAX + 1, "%s", serial);
+    return rc;
+}
+
+/* Every installed terminal of the store, replacing the list. */
+static int lifectl__inst_load(struct pfs_lifectl *lc)
+{
+    size_t n = 0;
+    int rc;
+
+    lc->ninst = 0;
+    rc = pfs_store_term_installed_each(lc->store, lifectl__installed_append, lc);
+    if (rc || lc->ninst == 0)
+        return rc;
+    qsort(lc->installed, lc->ninst, sizeof(*lc->installed), lifectl__inst_cmp);
+    for (size_t i = 0; i < lc->ninst; i++) {
+        if (n == 0 || strcmp(lc->installed[n - 1], lc->installed[i]) != 0)
+            memmove(lc->installed[n++], lc->installed[i], sizeof(*lc->installed));
+    }
+    lc->ninst = n;
+    return 0;
 }
 
 int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *store,
@@ -117,7 +202,7 @@ int pfs_lifectl_init(struct pfs_lifectl *lc, uv_loop_t *loop, struct pfs_store *
     lc->retry_ms = retry_ms > 0 ? retry_ms : PFS_LIFECTL_RETRY_MS;
     rc = pfs_store_lock_pending_each(store, lifectl__pending_load, lc);
     if (!rc)
-        rc = pfs_store_term_installed_each(store, lifectl__installed_load, lc);
+        rc = lifectl__inst_load(lc);
     if (rc) {
         pfs_lifectl_release(lc);
         return pf_error_set(err, rc, "lifecycle: loading pending lock commands: %s",
@@ -150,8 +235,11 @@ void pfs_lifectl_release(struct pfs_lifectl *lc)
     pfs_lifectl_stop(lc);
     free(lc->cmds);
     free(lc->installed);
+    free(lc->tamper_later);
     lc->cmds = NULL;
     lc->installed = NULL;
+    lc->tamper_later = NULL;
+    lc->ntamper = lc->captamper = 0;
     lc->ncmds = lc->capcmds = lc->ninst = lc->capinst = 0;
 }
 
@@ -181,37 +269,59 @@ int pfs_lifectl_send(struct pfs_lifectl *lc, const char *serial, const char *id,
 
 int pfs_lifectl_installed(struct pfs_lifectl *lc, const char *serial)
 {
-    for (size_t i = 0; i < lc->ninst; i++) {
-        if (strcmp(lc->installed[i], serial) == 0)
-            return 0;
-    }
-    if (lc->ninst == lc->capinst) {
-        size_t cap = lc->capinst ? lc->capinst * 2 : 16;
-        void *v = realloc(lc->installed, cap * sizeof(*lc->installed));
+    size_t pos;
+    int rc;
 
-        if (!v)
-            return PF_ENOMEM;
-        lc->installed = v;
-        lc->capinst = cap;
-    }
-    snprintf(lc->installed[lc->ninst++], PF_SERIAL_MAX + 1, "%s", serial);
+    if (lifectl__inst_find(lc, serial, &pos))
+        return 0;
+    if ((rc = lifectl__inst_grow(lc)))
+        return rc;
+    memmove(lc->installed[pos + 1], lc->installed[pos], (lc->ninst - pos) * sizeof(*lc->installed));
+    snprintf(lc->installed[pos], PF_SERIAL_MAX + 1, "%s", serial);
+    lc->ninst++;
     return 0;
 }
 
 int pfs_lifectl_installed_reload(struct pfs_lifectl *lc)
 {
-    return pfs_store_term_installed_each(lc->store, lifectl__installed_load, lc);
+    return lifectl__inst_load(lc);
 }
 
 static bool lifectl__take_installed(struct pfs_lifectl *lc, const char *serial)
 {
-    for (size_t i = 0; i < lc->ninst; i++) {
-        if (strcmp(lc->installed[i], serial) == 0) {
-            memcpy(lc->installed[i], lc->installed[--lc->ninst], PF_SERIAL_MAX + 1);
-            return true;
-        }
+    size_t pos;
+
+    if (!lifectl__inst_find(lc, serial, &pos))
+        return false;
+    memmove(lc->installed[pos], lc->installed[pos + 1],
+            (lc->ninst - pos - 1) * sizeof(*lc->installed));
+    lc->ninst--;
+    return true;
+}
+
+/* A bulk change is being written (the store refuses changes meanwhile): the
+ * lock follows from the retry timer as soon as it has ended. */
+static int lifectl__tamper_later(struct pfs_lifectl *lc, const char *serial)
+{
+    for (size_t i = 0; i < lc->ntamper; i++) {
+        if (strcmp(lc->tamper_later[i], serial) == 0)
+            return 0;
     }
-    return false;
+    if (lc->ntamper == lc->captamper) {
+        size_t cap = lc->captamper ? lc->captamper * 2 : 8;
+        void *v = realloc(lc->tamper_later, cap * sizeof(*lc->tamper_later));
+
+        if (!v) {
+            pfs_log_error(lc->log, "lifecycle: %s: tamper lock lost: out of memory", serial);
+            return PF_ENOMEM;
+        }
+        lc->tamper_later = v;
+        lc->captamper = cap;
+    }
+    snprintf(lc->tamper_later[lc->ntamper++], PF_SERIAL_MAX + 1, "%s", serial);
+    pfs_log_warn(lc->log, "lifecycle: %s: tamper: lock waits for the bulk change being written",
+                 serial);
+    return 0;
 }
 
 /*
@@ -229,6 +339,8 @@ static int lifectl__tamper(struct pfs_lifectl *lc, const char *serial, int64_t w
 
     pfs_lifectl_new_id(lc, true, id);
     rc = pfs_store_term_tamper(lc->store, serial, id, wall, &changed, &err);
+    if (rc == PF_ESTATE && pfs_store_is_held(lc->store))
+        return lifectl__tamper_later(lc, serial);
     if (rc) {
         pfs_log_error(lc->log, "lifecycle: %s: tamper lock failed: %s", serial, err.msg);
         return rc;
@@ -253,7 +365,10 @@ void pfs_lifectl_on_health(void *ctx, const char *serial, const struct pf_health
         bool changed = false;
 
         rc = pfs_store_term_activate(lc->store, serial, wall, &changed);
-        if (rc)
+        if (rc == PF_ESTATE && pfs_store_is_held(lc->store))
+            rc = pfs_lifectl_installed(lc,
+                                       serial); /* a bulk change is being written: next report */
+        else if (rc)
             pfs_log_error(lc->log, "lifecycle: %s: activation failed: %s", serial, pf_strerror(rc));
         else if (changed)
             pfs_log_info(lc->log, "lifecycle: %s: active (first report after binding)", serial);

@@ -64,6 +64,10 @@ struct pfs_lifectl {
     size_t ncmds, capcmds;
     char (*installed)[PF_SERIAL_MAX + 1]; /* bound, waiting for their first report */
     size_t ninst, capinst;
+    /* Tampered terminals whose lock a bulk change being written refused
+     * (store held): locked by the retry timer once it has ended. */
+    char (*tamper_later)[PF_SERIAL_MAX + 1];
+    size_t ntamper, captamper;
     uint32_t seq;
     uint64_t published; /* lock commands published (for tests and logs) */
     /* Moves rollout memberships in a swap's transaction; set by the rollout

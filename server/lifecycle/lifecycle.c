@@ -215,7 +215,26 @@ bool pfs_life_activates(const struct pfs_term *t, enum pfs_term_state *to)
 
 bool pfs_life_tamper_locks(const struct pfs_term *t, enum pfs_term_state *to)
 {
-    return !t->lock_want && pfs_life_next(t->state, PFS_TEV_TAMPER, to, NULL) == 0;
+    /* A terminal support locked by hand still gets its tamper repair. */
+    return pfs_life_next(t->state, PFS_TEV_TAMPER, to, NULL) == 0;
+}
+
+int pfs_life_lock(const struct pfs_term *t, bool lock, struct pf_error *err)
+{
+    const char *verb = lock ? "lock" : "unlock";
+
+    if (t->revoked || t->state == PFS_TERM_RETIRED)
+        return pf_error_set(err, PF_ESTATE, "%s: %s is retired", verb, t->serial);
+    if (t->state == PFS_TERM_LOCKED || t->state == PFS_TERM_IN_REPAIR)
+        return pf_error_set(err, PF_ESTATE,
+                            "%s: %s is %s: its repair decides (closing it returned_to_stock"
+                            " unlocks it)",
+                            verb, t->serial, pfs_term_state_names[t->state]);
+    if (lock && t->lock_want)
+        return pf_error_set(err, PF_ESTATE, "lock: %s is locked already", t->serial);
+    if (!lock && !t->lock_want)
+        return pf_error_set(err, PF_ESTATE, "unlock: %s is not locked", t->serial);
+    return 0;
 }
 
 bool pfs_life_lock_confirms(const struct pfs_term *t, const char *cmd_id, bool locked)

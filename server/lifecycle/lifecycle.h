@@ -144,8 +144,16 @@ int pfs_life_swap_undo(const struct pfs_swap_rec *s, const struct pfs_term *old_
 /* True (with *to) if the first report after binding makes t active. */
 bool pfs_life_activates(const struct pfs_term *t, enum pfs_term_state *to);
 /* True (with *to) if a tamper report locks t: not yet locked, in repair or
- * retired, and no lock wanted already. */
+ * retired (a lock support set by hand does not stop it: the repair opens). */
 bool pfs_life_tamper_locks(const struct pfs_term *t, enum pfs_term_state *to);
+/*
+ * Support locks (lock) or unlocks a terminal by hand: payments disabled or
+ * enabled again, its lifecycle state unchanged. Only in stock, installed or
+ * active: a terminal locked for tamper or in repair is unlocked by its repair
+ * (returned_to_stock), a retired one is out of the fleet. Locking a locked
+ * terminal or unlocking an unlocked one is refused (PF_ESTATE).
+ */
+int pfs_life_lock(const struct pfs_term *t, bool lock, struct pf_error *err) PF_WUR;
 /* True if a lock report confirms t's pending command: same id, the wanted
  * state, not confirmed yet. */
 bool pfs_life_lock_confirms(const struct pfs_term *t, const char *cmd_id, bool locked);

@@ -294,12 +294,13 @@ json_t *pfs_merchant_to_json(const struct pfs_merchant *m)
 
     for (size_t i = 0; fees && i < m->nfees; i++)
         json_array_append_new(fees, json_string(m->fee_plan[i]));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s}", "id",
-                  m->id, "name", m->name, "uscc", m->uscc, "mcc", m->mcc, "address", m->address,
-                  "contact_name", m->contact_name, "contact_phone", m->contact_phone, "tz", m->tz,
-                  "settlement", pfs_settlement_names[m->settlement], "fee_plan", fees, "status",
-                  pfs_merchant_status_names[m->status], "created_ms", (json_int_t)m->created_ms,
-                  "updated_ms", (json_int_t)m->updated_ms, "region", m->region);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s, s:s*}",
+                  "id", m->id, "name", m->name, "uscc", m->uscc, "mcc", m->mcc, "address",
+                  m->address, "contact_name", m->contact_name, "contact_phone", m->contact_phone,
+                  "tz", m->tz, "settlement", pfs_settlement_names[m->settlement], "fee_plan", fees,
+                  "status", pfs_merchant_status_names[m->status], "created_ms",
+                  (json_int_t)m->created_ms, "updated_ms", (json_int_t)m->updated_ms, "region",
+                  m->region, "review_reason", *m->review_reason ? m->review_reason : NULL);
     return o;
 }
 

@@ -82,6 +82,8 @@ struct pfs_merchant {
     enum pfs_merchant_status status;
     int64_t created_ms;
     int64_t updated_ms;
+    /* Why the last review (approve/reject) decided as it did; "" none. */
+    char review_reason[PF_TEXT_BYTES(PF_TEXT_REASON_MAX)];
 };
 
 /* True if code is an 18-character unified social credit code with a correct

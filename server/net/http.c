@@ -119,13 +119,30 @@ static void http__schedule(struct pfs_http *h)
     uv_timer_start(&h->timer, http__on_timer, to, 0);
 }
 
+_Static_assert(PFS_HTTP_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
+                       PFS_HTTP_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR,
+               "http.h's stream codes are MHD's");
+
 static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *hc,
                                   struct pfs_http_resp *r)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (r->file) {
+    if (r->stream) {
+        free(r->body);
+        r->body = NULL;
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, r->stream,
+                                                 r->stream_ctx, r->stream_free);
+        r->stream = NULL;
+        if (!resp) {
+            if (r->stream_free)
+                r->stream_free(r->stream_ctx);
+            free(r->set_cookie);
+            r->set_cookie = NULL;
+            return MHD_NO;
+        }
+    } else if (r->file) {
         free(r->body);
         r->body = NULL;
         /* MHD reads the file as the socket drains and closes it with the response. */
@@ -341,6 +358,8 @@ static void http__completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(hc->out.body);
         if (hc->out.file) /* answered, never sent */
             close(hc->out.file_fd);
+        if (hc->out.stream && hc->out.stream_free)
+            hc->out.stream_free(hc->out.stream_ctx);
         free(hc->buf);
         free(hc);
         *con_cls = NULL;
@@ -750,6 +769,7 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
         resp->body = NULL;
         resp->set_cookie = NULL;
         resp->file = false;
+        resp->stream = NULL;
         if (hc->deferred) { /* else still inside handle(), which sends it */
             MHD_resume_connection(l->c);
             /* MHD learns of the resumption on its next run: make it now. */
@@ -763,6 +783,9 @@ void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp)
     if (resp->file) /* nobody to send it to */
         close(resp->file_fd);
     resp->file = false;
+    if (resp->stream && resp->stream_free)
+        resp->stream_free(resp->stream_ctx);
+    resp->stream = NULL;
     free(l);
 }
 

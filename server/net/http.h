@@ -54,6 +54,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "base/log.h"
@@ -72,6 +73,8 @@ struct pfs_http_req {
 };
 
 #define PFS_HTTP_EXTRA_HEADERS 3
+#define PFS_HTTP_STREAM_END    ((ssize_t)-1) /* MHD_CONTENT_READER_END_OF_STREAM */
+#define PFS_HTTP_STREAM_ERROR  ((ssize_t)-2) /* MHD_CONTENT_READER_END_WITH_ERROR */
 
 struct pfs_http_resp {
     int status;
@@ -87,6 +90,17 @@ struct pfs_http_resp {
     bool file;
     int file_fd;
     uint64_t file_len;
+    /* Instead of body: an answer of unknown length made while the client
+     * reads it (chunked transfer encoding), for exports too large to build
+     * first. stream(stream_ctx, pos, buf, max) writes up to max bytes at
+     * offset pos and returns how many, PFS_HTTP_STREAM_END after the last
+     * byte or PFS_HTTP_STREAM_ERROR to cut the connection; it runs on the
+     * loop thread whenever the socket can take more, so each call should do
+     * a bounded piece of work. stream_free(stream_ctx) is called once, when
+     * the answer is done or dropped; http owns stream_ctx from the answer on. */
+    ssize_t (*stream)(void *ctx, uint64_t pos, char *buf, size_t max);
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
     /* More headers: name static, NULL for an unused slot. */
     struct {
         const char *name;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "notify/notify.h"
 #include "rollouts/rollout_time.h"
@@ -415,8 +416,15 @@ static void ro__step_running(struct ro__tick *t, const struct pfs_rollout_rec *r
         return;
     }
     if (t->now < open->settled_ms + open->soak_s * 1000) {
-        ro__waiting(rt, "soak: %" PRId64 " s left",
-                    (open->settled_ms + open->soak_s * 1000 - t->now + 999) / 1000);
+        /* When it ends, not how long is left: the text (and the rollout's
+         * answer, its ETag) stays the same for the whole soak. */
+        time_t end = (time_t)((open->settled_ms + open->soak_s * 1000 + 999) / 1000);
+        struct tm tm;
+        char when[32] = "";
+
+        if (gmtime_r(&end, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        ro__waiting(rt, "soak until %s", when);
         return;
     }
     if ((size_t)r->stage + 1 >= nst) {

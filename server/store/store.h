@@ -12,7 +12,10 @@
  * The store persists; the rules (which state may follow which, who may be
  * bound, what a swap moves) are decided by the domain modules in C.
  *
- * Threading: a store is used by one thread only (posfleetd's loop).
+ * Threading: a store is used by one thread only (posfleetd's loop). A long
+ * administrative change (a bulk bind of a whole file) runs on a second handle
+ * of the same storage (pfs_store_open_sibling) on another thread, while the
+ * loop's handle is held (pfs_store_hold): see "Long changes off the loop".
  *
  * Two write paths:
  *  - The ingest path (health, birth, state, alerts) writes into an open batch:
@@ -70,6 +73,9 @@ extern const char *const pfs_dev_status_names[]; /* "registered", "revoked", NUL
 struct pfs_store_opts {
     const char *backend; /* "sqlite" or NULL (the one built in); see pfs_store_backend */
     const char *path;    /* SQLite database file; created with its directory's permissions */
+    /* A second handle on a store open already (pfs_store_sibling_opts): nothing
+     * is created or migrated. */
+    bool sibling;
 };
 
 /* The backend this posfleetd was built with ("sqlite"): the only value
@@ -215,6 +221,44 @@ int pfs_store_tx_commit(struct pfs_tx *tx, struct pf_error *err) PF_WUR;
 /* Rolls back: nothing written since begin remains. NULL or closed: no-op. */
 void pfs_store_tx_rollback(struct pfs_tx *tx);
 
+/* --- long changes off the loop --- */
+
+/*
+ * What pfs_store_open() needs to open a second handle on st's storage, for
+ * one other thread (libuv's thread pool): its own connection, the same schema
+ * (no migration runs). Filled on st's thread; the strings are heap (free
+ * them with pfs_store_sibling_opts_release). The handle is opened, used and
+ * closed (pfs_store_close) on the other thread; it starts with no batch and no
+ * transaction.
+ */
+int pfs_store_sibling_opts(struct pfs_store *st, struct pfs_store_opts *opts,
+                           struct pf_error *err) PF_WUR;
+void pfs_store_sibling_opts_release(struct pfs_store_opts *opts);
+/*
+ * While a sibling writes one long transaction (it holds the storage's only
+ * write lock until it commits), the loop's handle must not wait for that lock.
+ * pfs_store_hold() commits the open batch (stamped now_ms) and from then on,
+ * until pfs_store_release():
+ *  - the ingest writes (health, birth, state, alerts, prune) are kept in
+ *    memory in arrival order, at most PFS_STORE_HELD_MAX (beyond that they
+ *    are dropped and counted); a health report's *newer is the caller's rank
+ *    (PFS_HEALTH_RANK_STORE counts as newer); pfs_store_batch_pending() is 0
+ *    and pfs_store_flush() does nothing; pfs_store_health_expire() deletes
+ *    nothing (the next retention run does);
+ *  - transactions are refused (PF_ESTATE: "a bulk change is being written"),
+ *    so every administrative call answers at once instead of waiting;
+ *  - a stray write outside both fails at once instead of waiting (SQLite:
+ *    busy timeout 0); reads go on and see what was committed before.
+ * pfs_store_release() writes the held writes in one batch and commits it
+ * (stamped now_ms); *written and *dropped (may be NULL) count them.
+ */
+#define PFS_STORE_HELD_MAX 65536
+int pfs_store_hold(struct pfs_store *st, int64_t now_ms, struct pf_error *err) PF_WUR;
+int pfs_store_release(struct pfs_store *st, int64_t now_ms, size_t *written,
+                      size_t *dropped) PF_WUR;
+/* True between pfs_store_hold() and pfs_store_release(). */
+bool pfs_store_is_held(const struct pfs_store *st);
+
 /* --- registry (administrative: own transaction, FULL sync, audited) --- */
 
 /* PF_EEXIST if the serial is registered (or revoked). Closes an open
@@ -251,6 +295,19 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, 
 /* The newest n reports of a terminal, newest first. */
 int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs_health_cb cb,
                             void *ctx) PF_WUR;
+/* The charted values of one stored health report (fleet/health_series.h). */
+struct pfs_health_point {
+    int64_t ts_ms; /* the terminal's clock */
+    int64_t battery_pct;
+    int64_t signal_dbm;
+    int64_t temp_c;
+    int64_t storage_free_kb;
+};
+typedef int (*pfs_health_point_cb)(void *ctx, const struct pfs_health_point *p);
+/* The reports of a terminal whose ts_ms lies in [from_ms, to_ms], in no
+ * particular order; cb's non-zero return stops and is returned. */
+int pfs_store_health_range(struct pfs_store *st, const char *serial, int64_t from_ms, int64_t to_ms,
+                           pfs_health_point_cb cb, void *ctx) PF_WUR;
 /* Open alerts, of one terminal or (serial NULL) all, by serial then kind. */
 int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb cb,
                           void *ctx) PF_WUR;

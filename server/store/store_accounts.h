@@ -76,15 +76,7 @@ struct pfs_user_rec {
     int64_t failed;                      /* failed logins since the last success */
     int64_t locked_until_ms;
     int64_t created_ms;
-    int64_t disabled_ms; /* 0: enabled */
-};
-
-/* What an admin changes of a user (pfs_store_user_update); NULL / -1 keep. */
-struct pfs_user_change {
-    const char *role;     /* a role name */
-    const char *merchant; /* with role "merchant"; another role drops it */
-    int disabled;         /* 1 disable, 0 enable, -1 keep */
-    const char *pwhash;   /* a new password's hash */
+    int64_t disabled_ms; /* when an administrator disabled it; 0: enabled */
 };
 
 /* A session as its token's hash finds it, with its user. */
@@ -165,22 +157,26 @@ int pfs_store_user_set_password(struct pfs_store *st, const char *name, const ch
                                 const uint8_t *keep, const struct pfs_actor *actor, int64_t now_ms,
                                 struct pf_error *err) PF_WUR;
 
-/* Changes a user inside scope (PF_ENOENT outside) as c says, audited as
- * user.update with the fields before and after (a new password shows as
- * "password": "changed", never its hash). Disabling or a new password ends
- * every session of the user; a disabled user's sessions and API tokens are
- * refused (pfs_store_session_get, pfs_store_apitoken_use) and logins are too.
- * PF_EINVAL for a merchant that is not of the user's organisation, or a
- * merchant role without a merchant. out (may be NULL): the user after. */
-int pfs_store_user_update(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
-                          const struct pfs_user_change *c, const struct pfs_actor *actor,
-                          int64_t now_ms, struct pfs_user_rec *out, struct pf_error *err) PF_WUR;
 /* The same password hashed again with other Argon2id limits (after a login
  * checked it against old_hash): stored only while old_hash is still the
  * user's, so a password changed meanwhile wins. Sessions stay; not audited
  * (the password is the same; the login's row says who came in). */
 int pfs_store_user_rehash(struct pfs_store *st, const char *name, const char *old_hash,
                           const char *new_hash, int64_t now_ms, struct pf_error *err) PF_WUR;
+/* A new role for a user inside scope (PF_ENOENT outside); a merchant user's
+ * role never changes and no other user becomes one (PF_EINVAL). Audited as
+ * user.role with the roles before and after. Sessions and tokens of the user
+ * answer with the new role from their next request. */
+int pfs_store_user_set_role(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                            const char *role, const struct pfs_actor *actor, int64_t now_ms,
+                            struct pf_error *err) PF_WUR;
+/* Disables (disabled_ms = now_ms, every session ended) or enables a user
+ * inside scope (PF_ENOENT outside). A disabled user's sessions and API tokens
+ * are not found (pfs_store_session_get, pfs_store_apitoken_use) and its login
+ * is refused. Audited as user.disable or user.enable. */
+int pfs_store_user_set_disabled(struct pfs_store *st, const struct pfs_scope *scope,
+                                const char *name, bool disabled, const struct pfs_actor *actor,
+                                int64_t now_ms, struct pf_error *err) PF_WUR;
 
 /* --- sessions --- */
 
@@ -233,6 +229,9 @@ int pfs_store_scope_rollout(struct pfs_store *st, const struct pfs_scope *scope,
 
 int pfs_store_summary_in(struct pfs_store *st, const struct pfs_scope *scope,
                          struct pfs_summary *sum, pfs_group_cb cb, void *ctx) PF_WUR;
+/* store.h's pfs_store_fee_tables over the registered terminals inside scope. */
+int pfs_store_fee_tables_in(struct pfs_store *st, const struct pfs_scope *scope,
+                            pfs_fee_group_cb cb, void *ctx) PF_WUR;
 int pfs_store_alerts_in(struct pfs_store *st, const struct pfs_scope *scope, const char *serial,
                         pfs_alert_cb cb, void *ctx) PF_WUR;
 int pfs_store_merchant_list_in(struct pfs_store *st, const struct pfs_scope *scope, int status,

@@ -232,6 +232,14 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
  * *changed is false (nothing written) when the state does not allow it. */
 int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *cmd_id,
                           int64_t now_ms, bool *changed, struct pf_error *err) PF_WUR;
+/* Support locks or unlocks a terminal by hand (pfs_life_lock decides): the
+ * command cmd_id pending with the reason PFS_LOCK_BY_SUPPORT (what the
+ * terminal is told), a history line with the person's reason and an audit
+ * row (terminal.lock, terminal.unlock), in one transaction. */
+#define PFS_LOCK_BY_SUPPORT "support"
+int pfs_store_term_lock(struct pfs_store *st, const char *serial, bool lock, const char *cmd_id,
+                        const char *reason, const struct pfs_actor *actor, int64_t now_ms,
+                        struct pf_error *err) PF_WUR;
 /* A lock report: marks the pending command acknowledged when the id matches
  * and locked is the wanted state. *matched tells. */
 int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const char *cmd_id,

@@ -35,7 +35,7 @@ static const struct pfs_actor story_actor = {.name = "olga", .role = "ops"};
 static int story_open(const char *dir, struct pfs_store **st, struct pf_error *err)
 {
     char path[512];
-    struct pfs_store_opts o = {NULL, path};
+    struct pfs_store_opts o = {.path = path};
 
     snprintf(path, sizeof(path), "%s/posfleet.db", dir);
     return pfs_store_open(&o, st, err);

@@ -47,7 +47,7 @@ adm_populate() {
     adm__merchant "M-${p}3" "Closed Bakery" 9144030071526729XK
     pf_cli merchant approve "M-${p}1" >/dev/null
     pf_cli merchant approve "M-${p}2" >/dev/null
-    pf_cli merchant reject "M-${p}3" >/dev/null ||
+    pf_cli merchant reject "M-${p}3" --reason "licence expired" >/dev/null ||
         pf_fail "merchant reject"
     pf_cli bind "${p}00001" "M-${p}1" >/dev/null
     pf_cli bind "${p}00002" "M-${p}1" >/dev/null

@@ -29,22 +29,27 @@ def main():
     ap.add_argument("--never", type=int, required=True)
     args = ap.parse_args()
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = args.chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=en-US",
-                 "--user-data-dir=" + args.profile):
-        opts.add_argument(flag)
-    opts.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(args.driver), options=opts)
+    drv = browser(args.chromium, args.driver, args.profile)
     try:
         run(drv, args)
     finally:
         for entry in drv.get_log("browser"):
             print("browser: %s %s" % (entry.get("level"), entry.get("message")))
         drv.quit()
+
+
+def browser(chromium, driver, profile, height=900):
+    """Headless Debian Chromium in English with a fresh profile, its console log kept."""
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage", "--window-size=1280,%d" % height, "--lang=en-US",
+                 "--user-data-dir=" + profile):
+        opts.add_argument(flag)
+    opts.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=opts)
 
 
 def wait(drv, what, cond):

@@ -97,17 +97,21 @@ class Client:
         self.tokens = tokens
         self.ctx = ssl.create_default_context(cafile=cacert) if url.startswith("https") else None
 
-    def call(self, method, path, role=None, body=None, raw=None, ctype="application/json"):
+    def call(self, method, path, role=None, body=None, raw=None, ctype="application/json", headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", ctype)
         if role:
             req.add_header("Authorization", "Bearer " + self.tokens[role])
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                self.last_headers = r.headers
                 return r.status, r.headers.get("Content-Type", ""), r.read()
         except urllib.error.HTTPError as e:
+            self.last_headers = e.headers
             return e.code, e.headers.get("Content-Type", ""), e.read()
 
 
@@ -196,9 +200,10 @@ class Driver:
         schema = dict(schema, components=self.spec.get("components", {}))
         return jsonschema.Draft202012Validator(schema)
 
-    def do(self, role, method, path, want, body=None, raw=None, ctype="application/json", note=""):
+    def do(self, role, method, path, want, body=None, raw=None, ctype="application/json", note="",
+           headers=None):
         path = path.format(**self.vars)
-        status, rctype, data = self.c.call(method, path, role, body, raw, ctype)
+        status, rctype, data = self.c.call(method, path, role, body, raw, ctype, headers)
         pattern = match_route(self.table, method, path)
         what = "%s %s (%s%s)" % (method, path, role or "no token", ", " + note if note else "")
         if want is not None and status != want:
@@ -377,6 +382,19 @@ def scenario(d):
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/history", 200)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/history?limit=0", 400)
     d.do("viewer", "GET", "/v1/devices/PF-OA-1/updates", 200)
+    d.do("viewer", "GET", "/v1/devices/export?model=PX-500", 200)
+    d.do("viewer", "GET", "/v1/devices/export?limit=5", 400)
+    d.do("viewer", "GET", "/v1/devices/PF-OA-1/health", 200)
+    d.do("viewer", "GET", "/v1/devices/PF-OA-1/health?points=0", 400)
+    d.do("viewer", "GET", "/v1/devices/PF-OA-NOPE/health", 404)
+    d.do("support", "POST", "/v1/devices/PF-OA-2/lock", 200, {"reason": "reported stolen"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/lock", 409, {"reason": "again"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/lock", 400, {})
+    d.do("support", "POST", "/v1/devices/PF-OA-NOPE/lock", 404, {"reason": "x"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/unlock", 200, {"reason": "found"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/unlock", 409, {"reason": "again"})
+    d.do("support", "POST", "/v1/devices/PF-OA-2/unlock", 400, {})
+    d.do("support", "POST", "/v1/devices/PF-OA-NOPE/unlock", 404, {"reason": "x"})
     # merchants
     m = {"id": "M-OA-1", "name": "Shop One", "uscc": uscc("91350100M000100Y4"), "mcc": "5411",
          "region": "north", "tz": "Asia/Shanghai", "contact_name": "Li", "contact_phone": "13800000000",
@@ -437,6 +455,8 @@ def scenario(d):
     d.do("support", "GET", "/v1/diag/bad~id/archive", 400)
     # fleet
     d.do("viewer", "GET", "/v1/summary", 200)
+    d.do("viewer", "GET", "/v1/summary/online", 200)
+    d.do("viewer", "GET", "/v1/summary/online?hours=0", 400)
     d.do("viewer", "GET", "/v1/alerts", 200)
     d.do("support", "GET", "/v1/audit", 200)
     d.do("support", "GET", "/v1/audit?limit=0", 400)
@@ -472,6 +492,14 @@ def scenario(d):
     d.do("ops", "POST", "/v1/rollouts", 404, dict(ro, bundle="0" * 64))
     d.do("viewer", "GET", "/v1/rollouts", 200)
     d.do("viewer", "GET", "/v1/rollouts/{rollout}", 200)
+    # Polled with its ETag: 304 while unchanged (a tick may change it: try a few times).
+    for _ in range(5):
+        d.c.call("GET", "/v1/rollouts/%s" % v["rollout"], "viewer")
+        etag = d.c.last_headers.get("ETag") or "none"
+        if d.c.call("GET", "/v1/rollouts/%s" % v["rollout"], "viewer",
+                    headers={"If-None-Match": etag})[0] == 304:
+            break
+    d.do("viewer", "GET", "/v1/rollouts/{rollout}", 304, headers={"If-None-Match": etag})
     d.do("viewer", "GET", "/v1/rollouts/999999", 404)
     d.do("viewer", "GET", "/v1/rollouts/{rollout}/members", 200)
     d.do("viewer", "GET", "/v1/rollouts/999999/members", 404)
@@ -549,25 +577,33 @@ def people(d):
     d.do("admin", "POST", "/v1/users", 201,
          {"name": "oa.shop", "role": "merchant", "org": "agent-oa", "merchant": "M-OA-1", "password": pw})
     d.do("admin", "GET", "/v1/users", 200)
-    # one user, one organisation; a role, a password, disabled and back (audited user.update)
+    # one user, one organisation; a password set by an admin (audited user.password)
     d.do("admin", "GET", "/v1/users/oa.ops", 200)
     d.do("admin", "GET", "/v1/users/nobody", 404)
     st, j = d.do("admin", "GET", "/v1/orgs", 200, note="for agent-oa's id")
     v["org"] = next((o["id"] for o in (j or {}).get("orgs", []) if o.get("name") == "agent-oa"), 999999)
     d.do("admin", "GET", "/v1/orgs/{org}", 200)
     d.do("admin", "GET", "/v1/orgs/999999", 404)
-    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"role": "approver"})
-    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"role": "ops", "password": pw})
-    d.do("admin", "POST", "/v1/users/oa.ops", 400, {"role": "king"})
+    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"password": pw})
+    d.do("admin", "POST", "/v1/users/oa.ops", 400, {"role": "ops"}, note="a role has its own route")
     d.do("admin", "POST", "/v1/users/oa.ops", 400, {})
-    d.do("admin", "POST", "/v1/users/nobody", 404, {"disabled": True})
-    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"disabled": True})
-    d.do(None, "POST", "/v1/login", 403, {"user": "oa.ops", "password": pw}, note="disabled")
-    d.do("admin", "POST", "/v1/users/oa.ops", 200, {"disabled": False})
-    d.do("admin", "POST", "/v1/users", 201, {"name": "oa.adm", "role": "admin", "org": "agent-oa", "password": pw})
+    d.do("admin", "POST", "/v1/users/nobody", 404, {"password": pw})
+    # a user's role, disabled and enabled again; never one's own
+    d.do("admin", "POST", "/v1/users", 201, {"name": "oa.temp", "role": "viewer", "org": "agent-oa", "password": pw})
+    d.do("admin", "POST", "/v1/users/oa.temp/role", 200, {"role": "support"})
+    d.do("admin", "POST", "/v1/users/oa.temp/role", 400, {"role": "king"})
+    d.do("admin", "POST", "/v1/users/nobody/role", 404, {"role": "ops"})
+    d.do("admin", "POST", "/v1/users/nobody/disable", 404, {})
+    d.do("admin", "POST", "/v1/users/nobody/enable", 404, {})
+    d.do("admin", "POST", "/v1/users/oa.temp/disable", 200, {})
+    d.do(None, "POST", "/v1/login", 401, {"user": "oa.temp", "password": pw}, note="disabled")
+    d.do("admin", "POST", "/v1/users/oa.temp/enable", 200, {})
+    d.do("admin", "POST", "/v1/users", 201, {"name": "oa.adm", "role": "admin", "org": "headquarters", "password": pw})
     st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.adm", "password": pw})
-    d.c.tokens["oa.adm"] = (j or {}).get("token", "none")
-    d.do("oa.adm", "POST", "/v1/users/oa.adm", 409, {"disabled": True}, note="itself")
+    d.c.tokens["adm-session"] = (j or {}).get("token", "none")
+    d.do("adm-session", "POST", "/v1/users/oa.adm/role", 409, {"role": "ops"})
+    d.do("adm-session", "POST", "/v1/users/oa.adm/disable", 409, {})
+    d.do(None, "POST", "/v1/login", 200, {"user": "oa.temp", "password": pw}, note="enabled again")
     # a session: the login answer is the only one that holds its token
     st, j = d.do(None, "POST", "/v1/login", 200, {"user": "oa.ops", "password": pw})
     d.c.tokens["session"] = (j or {}).get("token", "none")

@@ -4,7 +4,8 @@
 # refused with the merchant named and registers nothing; with an active merchant the
 # terminal is registered bound (installed, audited as terminal.bind); the import binds
 # the same way and refuses a whole file for one bad merchant; unbinding clears the
-# merchant `device` shows; a rollout cohort by merchant follows the binding.
+# merchant `device` shows; a rollout cohort by merchant follows the binding. A
+# rejection needs a reason, which the merchant and its audit row keep.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
@@ -88,4 +89,19 @@ got=$(pf_sql "select group_concat(serial) from (select serial from rollout_membe
               where rollout=$id order by serial)")
 [[ "$(members "$id")" == 2 ]] || pf_fail "second cohort has $(members "$id") members, want 2"
 [[ -z "$got" || "$got" == "MB-2,MB-3" ]] || pf_fail "second cohort members: $got, want MB-2,MB-3"
+
+# --- a review says why: a rejection without a reason is refused, with one it is kept ---
+pf_cli merchant add M-REJ --uscc 9144030071526728XJ "${m_args[@]}" >/dev/null || pf_fail "add M-REJ"
+expect_fail 2 "reason" merchant reject M-REJ
+[[ "$(pf_cli --json merchant show M-REJ | pf_json_get '$.status')" == applied ]] ||
+    pf_fail "a refused rejection changed M-REJ"
+pf_cli merchant reject M-REJ --reason "营业执照已过期" >/dev/null || pf_fail "reject M-REJ"
+pf_cli merchant show M-REJ | grep -q "^review  *营业执照已过期$" ||
+    pf_fail "merchant show lacks the rejection's reason: $(pf_cli merchant show M-REJ)"
+[[ "$(pf_cli --json merchant show M-REJ | pf_json_get '$.review_reason')" == "营业执照已过期" ]] ||
+    pf_fail "the API does not return the rejection's reason"
+pf_cli --json audit --target M-REJ --action merchant.reject |
+    python3 -c 'import json, sys; a = json.load(sys.stdin)["audit"]
+sys.exit(0 if len(a) == 1 and "营业执照已过期" in json.dumps(a[0], ensure_ascii=False) else 1)' ||
+    pf_fail "the audit's merchant.reject row lacks the rejection's reason"
 pf_log "merchant is the binding: ok"

@@ -75,8 +75,12 @@ static void teardown(void)
 struct resp {
     int status;
     json_t *json;
+    char head[4096]; /* status line and headers */
     char body[65536];
 };
+
+/* More request headers for the next http() calls ("Name: value\r\n"...), or NULL. */
+static const char *rig_headers;
 
 static void http(const char *method, const char *path, const char *token, const char *body,
                  struct resp *r)
@@ -95,10 +99,10 @@ static void http(const char *method, const char *path, const char *token, const 
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     n = snprintf(req, sizeof(req),
-                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s%s"
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
                  method, path, token ? "Authorization: Bearer " : "", token ? token : "",
-                 token ? "\r\n" : "", body ? strlen(body) : 0);
+                 token ? "\r\n" : "", rig_headers ? rig_headers : "", body ? strlen(body) : 0);
     ck_assert_int_eq(write(fd, req, (size_t)n), n);
     if (body && *body) {
         size_t off = 0, len = strlen(body);
@@ -124,6 +128,7 @@ static void http(const char *method, const char *path, const char *token, const 
     ck_assert_msg(sscanf(raw, "HTTP/1.1 %d", &r->status) == 1, "no status line: %.80s", raw);
     hdr_end = strstr(raw, "\r\n\r\n");
     ck_assert_ptr_nonnull(hdr_end);
+    snprintf(r->head, sizeof(r->head), "%.*s", (int)(hdr_end - raw), raw);
     snprintf(r->body, sizeof(r->body), "%s", hdr_end + 4);
     r->json = json_loads(r->body, 0, NULL);
     free(raw);

@@ -33,6 +33,7 @@
 #include "rollouts/rollout_def.h"
 #include "store/store.h"
 #include "store/store_diag.h"
+#include "store/store_online.h"
 #include "store/store_rollouts.h"
 #include "store/store_updates.h"
 
@@ -399,6 +400,70 @@ START_TEST(api_tokens_and_password)
 }
 END_TEST
 
+/* An admin changes a user's role and disables it: its session and API token
+ * stop answering at once, its login is refused until it is enabled again. */
+START_TEST(admin_changes_role_and_disables)
+{
+    struct resp r;
+    char *tok, *tok2, *api_tok, *adm;
+
+    setup();
+    start_cheap();
+    user("ada", "admin", "headquarters", NULL);
+    user("tom", "viewer", "headquarters", NULL);
+    adm = login("ada", NULL, 0);
+    tok = login("tom", NULL, 0);
+    http("POST", "/v1/tokens", tok, "{\"name\":\"nightly\"}", &r);
+    ck_assert_int_eq(r.status, 201);
+    api_tok = strdup(jstr(r.json, "token"));
+    resp_release(&r);
+    must("POST", "/v1/devices/import", tok, "serial,model\nTZ1,PX-500\n", 403); /* a viewer */
+    /* The role: checked, never one's own, never to or from merchant, not by a non-admin. */
+    must("POST", "/v1/users/tom/role", adm, "{\"role\":\"king\"}", 400);
+    must("POST", "/v1/users/ada/role", adm, "{\"role\":\"viewer\"}", 409);
+    must("POST", "/v1/users/tom/role", adm, "{\"role\":\"merchant\"}", 400);
+    must("POST", "/v1/users/nobody/role", adm, "{\"role\":\"ops\"}", 404);
+    must("POST", "/v1/users/tom/role", "tok-ops", "{\"role\":\"ops\"}", 403);
+    http("POST", "/v1/users/tom/role", adm, "{\"role\":\"ops\"}", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jstr(r.json, "role"), "ops");
+    resp_release(&r);
+    http("GET", "/v1/me", tok, NULL, &r); /* the open session has the new role */
+    ck_assert_str_eq(jstr(r.json, "role"), "ops");
+    resp_release(&r);
+    /* Disabled: session, API token and login refused; the admin cannot disable itself. */
+    must("POST", "/v1/users/ada/disable", adm, NULL, 409);
+    http("POST", "/v1/users/tom/disable", adm, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_gt(json_integer_value(json_object_get(r.json, "disabled_ms")), 0);
+    resp_release(&r);
+    must("GET", "/v1/me", tok, NULL, 401);
+    must("GET", "/v1/devices", api_tok, NULL, 401);
+    http("POST", "/v1/login", NULL, "{\"user\":\"tom\",\"password\":\"" PW "\"}", &r);
+    expect_error(&r, 401, "AUTH");
+    ck_assert_ptr_nonnull(strstr(r.body, "disabled"));
+    resp_release(&r);
+    /* A wrong password says nothing of it. */
+    http("POST", "/v1/login", NULL, "{\"user\":\"tom\",\"password\":\"wrong password\"}", &r);
+    ck_assert_ptr_null(strstr(r.body, "disabled"));
+    resp_release(&r);
+    /* Enabled again: the API token answers again, a new login works. */
+    must("POST", "/v1/users/tom/enable", adm, NULL, 200);
+    must("GET", "/v1/devices", api_tok, NULL, 200);
+    tok2 = login("tom", NULL, 0);
+    must("GET", "/v1/me", tok2, NULL, 200);
+    http("GET", "/v1/audit?target=tom", "tok-adm", NULL, &r);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.role\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.disable\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.enable\""));
+    resp_release(&r);
+    free(tok);
+    free(tok2);
+    free(api_tok);
+    free(adm);
+}
+END_TEST
+
 START_TEST(throttle_locks_account_and_address)
 {
     struct resp r;
@@ -466,10 +531,15 @@ static const struct cell matrix[] = {
         {"GET", "/v1/devices", LIST, "/v1/devices?limit=1000", NULL},
         {"POST", "/v1/devices", HQ_ONLY, NULL, "{\"serial\":\"TX\",\"model\":\"PX-500\"}"},
         {"POST", "/v1/devices/import", HQ_ONLY, NULL, "serial,model\nTA1,PX-500\n"},
+        {"GET", "/v1/devices/export", LIST, NULL, NULL},
         {"GET", "/v1/devices/{serial}", HIDDEN, "/v1/devices/TA1", NULL},
         {"POST", "/v1/devices/{serial}/revoke", HQ_ONLY, "/v1/devices/TA1/revoke", NULL},
         {"GET", "/v1/devices/{serial}/lifecycle", HIDDEN, "/v1/devices/TA1/lifecycle", NULL},
         {"GET", "/v1/devices/{serial}/history", HIDDEN, "/v1/devices/TA1/history", NULL},
+        {"GET", "/v1/devices/{serial}/health", HIDDEN, "/v1/devices/TA1/health", NULL},
+        {"POST", "/v1/devices/{serial}/lock", HIDDEN, "/v1/devices/TA1/lock", "{\"reason\":\"x\"}"},
+        {"POST", "/v1/devices/{serial}/unlock", HIDDEN, "/v1/devices/TA1/unlock",
+         "{\"reason\":\"x\"}"},
         {"POST", "/v1/devices/{serial}/bind", HQ_ONLY, "/v1/devices/TA1/bind",
          "{\"merchant_id\":\"MB\"}"},
         {"POST", "/v1/devices/{serial}/unbind", HQ_ONLY, "/v1/devices/TA1/unbind", NULL},
@@ -490,6 +560,7 @@ static const struct cell matrix[] = {
          "{\"bundle\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}"},
         {"GET", "/v1/devices/{serial}/updates", HIDDEN, "/v1/devices/TA1/updates", NULL},
         {"GET", "/v1/summary", LIST, NULL, NULL},
+        {"GET", "/v1/summary/online", LIST, NULL, NULL},
         {"GET", "/v1/alerts", LIST, NULL, NULL},
         {"GET", "/v1/audit", LIST, "/v1/audit?limit=1000", NULL},
         {"GET", "/v1/merchants", LIST, "/v1/merchants?limit=1000", NULL},
@@ -540,7 +611,10 @@ static const struct cell matrix[] = {
         {"POST", "/v1/users", REFUSED, NULL,
          "{\"name\":\"mole\",\"role\":\"ops\",\"org\":\"agentA\",\"password\":\"0123456789ab\"}"},
         {"GET", "/v1/users/{user}", HIDDEN, "/v1/users/opsA", NULL},
-        {"POST", "/v1/users/{user}", HIDDEN, "/v1/users/opsA", "{\"disabled\":true}"},
+        {"POST", "/v1/users/{user}", HIDDEN, "/v1/users/opsA", "{\"password\":\"0123456789ab\"}"},
+        {"POST", "/v1/users/{user}/role", HIDDEN, "/v1/users/opsA/role", "{\"role\":\"viewer\"}"},
+        {"POST", "/v1/users/{user}/disable", HIDDEN, "/v1/users/opsA/disable", NULL},
+        {"POST", "/v1/users/{user}/enable", HIDDEN, "/v1/users/opsA/enable", NULL},
         {"GET", "/v1/orgs", LIST, NULL, NULL},
         {"GET", "/v1/orgs/{org}", HIDDEN, "/v1/orgs/2", NULL}, /* agentA */
         {"POST", "/v1/orgs", REFUSED, NULL, "{\"name\":\"subA\",\"parent\":\"agentA\"}"},
@@ -810,11 +884,12 @@ START_TEST(search_filters_stay_in_scope)
 }
 END_TEST
 
-/* An admin changes its users: role, password, disabled; never outside its
- * organisation, never itself out of power; every change audited. */
+/* An admin reads and changes its users: role and disabled (their own
+ * routes), a password; never outside its organisation, never itself out of
+ * power; every change audited. */
 START_TEST(admin_changes_users)
 {
-    char *tok, *admA, body[256];
+    char *tok, *admA;
     struct resp r;
 
     user("admA", "admin", "agentA", NULL);
@@ -844,56 +919,188 @@ START_TEST(admin_changes_users)
     tok = strdup(jstr(r.json, "token"));
     resp_release(&r);
     must("GET", "/v1/me", tok, NULL, 200);
-    http("POST", "/v1/users/opsA", admA, "{\"disabled\":true}", &r);
+    http("POST", "/v1/users/opsA/disable", admA, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert(json_is_true(json_object_get(r.json, "disabled")));
     resp_release(&r);
     must("GET", "/v1/me", tok_opsA, NULL, 401);
     must("GET", "/v1/me", tok, NULL, 401);
-    must("POST", "/v1/login", NULL, "{\"user\":\"opsA\",\"password\":\"" PW "\"}", 403);
-    must("POST", "/v1/users/opsA", admA, "{\"disabled\":false}", 200);
+    must("POST", "/v1/login", NULL, "{\"user\":\"opsA\",\"password\":\"" PW "\"}", 401);
+    must("POST", "/v1/users/opsA/enable", admA, NULL, 200);
     must("GET", "/v1/me", tok, NULL, 200); /* the token was never revoked */
     free(tok);
     free(tok_opsA);
     tok_opsA = login("opsA", NULL, 0);
-    /* A role, and a merchant role needs its merchant (of the user's organisation). */
-    must("POST", "/v1/users/opsA", admA, "{\"role\":\"approver\"}", 200);
+    /* A role; a merchant user stays one and no other becomes one. */
+    must("POST", "/v1/users/opsA/role", admA, "{\"role\":\"approver\"}", 200);
     http("GET", "/v1/me", tok_opsA, NULL, &r);
     ck_assert_str_eq(jstr(r.json, "role"), "approver");
     resp_release(&r);
-    must("POST", "/v1/users/opsA", admA, "{\"role\":\"merchant\"}", 400);
-    must("POST", "/v1/users/opsA", admA, "{\"role\":\"merchant\",\"merchant\":\"MB\"}", 404);
-    must("POST", "/v1/users/opsA", admA, "{\"role\":\"merchant\",\"merchant\":\"MA2\"}", 200);
-    must("POST", "/v1/users/opsA", admA, "{\"role\":\"ops\"}", 200);
+    must("POST", "/v1/users/opsA/role", admA, "{\"role\":\"merchant\"}", 400);
+    must("POST", "/v1/users/opsA/role", admA, "{\"role\":\"ops\"}", 200);
     /* A new password: the old one and every session end. */
     must("POST", "/v1/users/opsA", admA, "{\"password\":\"short\"}", 400);
-    must("POST", "/v1/users/opsA", admA, "{\"password\":\"a brand new one\"}", 200);
+    must("POST", "/v1/users/admB", admA, "{\"password\":\"a brand new one\"}", 404);
+    http("POST", "/v1/users/opsA", admA, "{\"password\":\"a brand new one\"}", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(jstr(r.json, "name"), "opsA");
+    ck_assert_ptr_null(strstr(r.body, "argon2"));
+    resp_release(&r);
     must("GET", "/v1/me", tok_opsA, NULL, 401);
     must("POST", "/v1/login", NULL, "{\"user\":\"opsA\",\"password\":\"" PW "\"}", 401);
     must("POST", "/v1/login", NULL, "{\"user\":\"opsA\",\"password\":\"a brand new one\"}", 200);
-    /* Bad bodies, and no admin locks itself out. */
+    /* Bad bodies (a role or disabling has its own route), and no admin locks
+     * itself out. */
     http("POST", "/v1/users/opsA", admA, "{\"colour\":\"red\"}", &r);
     expect_error(&r, 400, "SCHEMA");
     ck_assert_ptr_nonnull(strstr(r.body, "colour"));
     resp_release(&r);
     must("POST", "/v1/users/opsA", admA, "{}", 400);
-    must("POST", "/v1/users/opsA", admA, "{\"disabled\":\"yes\"}", 400);
-    must("POST", "/v1/users/admA", admA, "{\"disabled\":true}", 409);
-    must("POST", "/v1/users/admA", admA, "{\"role\":\"ops\"}", 409);
-    must("POST", "/v1/users/admB", admA, "{\"disabled\":true}", 404);
-    must("POST", "/v1/users/opsA", tok_opsA, "{\"disabled\":true}", 401);
-    /* Each change in the audit with who, from where, before and after; never a hash. */
-    snprintf(body, sizeof(body), "/v1/audit?action=user.update&target=opsA&limit=100");
-    http("GET", body, admA, NULL, &r);
+    must("POST", "/v1/users/opsA", admA, "{\"role\":\"ops\"}", 400);
+    must("POST", "/v1/users/opsA", admA, "{\"disabled\":true}", 400);
+    must("POST", "/v1/users/admA/disable", admA, NULL, 409);
+    must("POST", "/v1/users/admA/role", admA, "{\"role\":\"ops\"}", 409);
+    must("POST", "/v1/users/admB/disable", admA, NULL, 404);
+    must("POST", "/v1/users/opsA/disable", tok_opsA, NULL, 401);
+    /* Each change in the audit with who and from where; never a hash. */
+    http("GET", "/v1/audit?target=opsA&limit=100", admA, NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "audit")), 6);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.disable\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.enable\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.role\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"action\":\"user.password\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"actor\":\"admA\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"addr\":\"127.0.0.1\""));
-    ck_assert_ptr_nonnull(strstr(r.body, "\"password\":\"changed\""));
-    ck_assert_ptr_nonnull(strstr(r.body, "\"disabled\":true"));
     ck_assert_ptr_null(strstr(r.body, "argon2"));
     resp_release(&r);
     free(admA);
+}
+END_TEST
+
+/* --- the dashboard's counts: fee tables and the online line, per scope --- */
+
+/* A birth of serial with fee table fee: online from recv_ms. */
+static void born(struct pfs_store *st, const char *serial, const char *fee, int64_t recv_ms)
+{
+    struct pf_birth b = {.ts_ms = recv_ms, .fw_slot = PF_SLOT_A};
+
+    snprintf(b.model, sizeof(b.model), "PX-500");
+    snprintf(b.hw_rev, sizeof(b.hw_rev), "r1");
+    snprintf(b.fw_version, sizeof(b.fw_version), "1.0.0");
+    snprintf(b.fee_version, sizeof(b.fee_version), "%s", fee);
+    snprintf(b.agent_version, sizeof(b.agent_version), "1.0.0");
+    ck_assert_int_eq(pfs_store_birth_put(st, serial, &b, recv_ms), 0);
+}
+
+/* fee_tables of GET /v1/summary as "version=n,..." (active ones). */
+static void fees_of(const char *token, char *out, size_t size)
+{
+    struct resp r;
+    json_t *fees, *e;
+    size_t i, len = 0;
+
+    http("GET", "/v1/summary", token, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    fees = json_object_get(r.json, "fee_tables");
+    ck_assert_ptr_nonnull(fees);
+    out[0] = '\0';
+    json_array_foreach(fees, i, e)
+    {
+        len += (size_t)snprintf(out + len, size - len, "%s%s=%lld", i ? "," : "",
+                                jstr(e, "version"),
+                                (long long)json_integer_value(json_object_get(e, "terminals")));
+    }
+    resp_release(&r);
+}
+
+/* The online counts of GET /v1/summary/online as "n,n,...", oldest first. */
+static void online_of(const char *token, char *out, size_t size)
+{
+    struct resp r;
+    json_t *samples, *e;
+    size_t i, len = 0;
+
+    http("GET", "/v1/summary/online", token, NULL, &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "interval_s")), 300);
+    samples = json_object_get(r.json, "samples");
+    out[0] = '\0';
+    json_array_foreach(samples, i, e)
+    {
+        len += (size_t)snprintf(out + len, size - len, "%s%lld", i ? "," : "",
+                                (long long)json_integer_value(json_array_get(e, 1)));
+    }
+    resp_release(&r);
+}
+
+#define DAY_MS (24 * 3600 * 1000LL)
+
+static int count_sample(void *ctx, int64_t ts_ms, int64_t online)
+{
+    (void)ts_ms;
+    (void)online;
+    ++*(int *)ctx;
+    return 0;
+}
+
+START_TEST(dashboard_counts_in_scope)
+{
+    struct pfs_store_opts so = {.path = cfg.store_path};
+    struct pfs_store *st = NULL;
+    struct pf_error err = {0};
+    struct pf_state off = {.state = PF_STATE_OFFLINE};
+    int64_t now = pf_clock_wall_ms(&pf_clock_system);
+    char got[256];
+    int n_samples;
+
+    /* Terminals report (as ingest would store it) while posfleetd is down. */
+    server_stop();
+    ck_assert_msg(pfs_store_open(&so, &st, &err) == 0, "%s", err.msg);
+    born(st, "TA1", "fee-A", now - 120000);
+    born(st, "TB1", "fee-B", now - 120000);
+    born(st, "TH1", "fee-H", now - 120000);
+    born(st, "TS", "fee-H", now - 120000);
+    ck_assert_int_eq(pfs_store_flush(st, now, NULL), 0);
+    ck_assert_msg(pfs_store_online_sample(st, now - DAY_MS - 7200000, 0, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pfs_store_online_sample(st, now - 60000, now - DAY_MS - 3600000, &err) == 0, "%s",
+                  err.msg);
+    off.ts_ms = now - 30000;
+    ck_assert_int_eq(pfs_store_state_put(st, "TB1", &off, now - 30000), 0);
+    ck_assert_int_eq(pfs_store_flush(st, now, NULL), 0);
+    ck_assert_msg(pfs_store_online_sample(st, now - 30000, now - DAY_MS - 3600000, &err) == 0, "%s",
+                  err.msg);
+    /* The same instant twice is refused; the sample older than the kept day and
+     * an hour was deleted by the next one. */
+    ck_assert_int_eq(pfs_store_online_sample(st, now - 30000, now - DAY_MS - 3600000, &err),
+                     PF_EEXIST);
+    n_samples = 0;
+    ck_assert_int_eq(pfs_store_online_series(st, NULL, 0, count_sample, &n_samples), 0);
+    ck_assert_int_eq(n_samples, 2);
+    pfs_store_close(st);
+    start_cheap();
+
+    /* Fee tables over every terminal inside the caller's scope. */
+    fees_of("tok-ops", got, sizeof(got));
+    ck_assert_str_eq(got, "fee-A=1,fee-B=1,fee-H=2");
+    fees_of(tok_opsA, got, sizeof(got));
+    ck_assert_str_eq(got, "fee-A=1");
+    fees_of(tok_admB, got, sizeof(got));
+    ck_assert_str_eq(got, "fee-B=1");
+    fees_of(tok_merchA, got, sizeof(got));
+    ck_assert_str_eq(got, "fee-A=1");
+    /* The online line: headquarters all four then three; A its one; B one then
+     * none; the merchant user its merchant's terminal. */
+    online_of("tok-ops", got, sizeof(got));
+    ck_assert_str_eq(got, "4,3");
+    online_of(tok_opsA, got, sizeof(got));
+    ck_assert_str_eq(got, "1,1");
+    online_of(tok_admB, got, sizeof(got));
+    ck_assert_str_eq(got, "1,0");
+    online_of(tok_merchA, got, sizeof(got));
+    ck_assert_str_eq(got, "1,1");
+    must("GET", "/v1/summary/online?hours=0", "tok-ops", NULL, 400);
+    must("GET", "/v1/summary/online?hours=25", "tok-ops", NULL, 400);
+    must("GET", "/v1/summary/online?hours=1", "tok-ops", NULL, 200);
 }
 END_TEST
 
@@ -958,6 +1165,7 @@ static Suite *suite(void)
     tcase_add_test(tc, login_session_cookie_csrf);
     tcase_add_test(tc, api_tokens_and_password);
     tcase_add_test(tc, throttle_locks_account_and_address);
+    tcase_add_test(tc, admin_changes_role_and_disables);
     suite_add_tcase(s, tc);
     tcase_set_timeout(tw, 120);
     tcase_add_checked_fixture(tw, setup_world, teardown_world);
@@ -967,6 +1175,7 @@ static Suite *suite(void)
     tcase_add_test(tw, merchant_sees_its_own);
     tcase_add_test(tw, search_filters_stay_in_scope);
     tcase_add_test(tw, admin_changes_users);
+    tcase_add_test(tw, dashboard_counts_in_scope);
     tcase_add_loop_test(tw, role_by_org, 0, (int)(sizeof(role_cells) / sizeof(role_cells[0])));
     suite_add_tcase(s, tw);
     return s;

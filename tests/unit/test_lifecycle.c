@@ -529,8 +529,9 @@ START_TEST(rules_posfleetd_transitions)
     t.state = PFS_TERM_ACTIVE;
     ck_assert(pfs_life_tamper_locks(&t, &to));
     ck_assert_int_eq(to, PFS_TERM_LOCKED);
-    t.lock_want = true; /* a lock is wanted already: nothing more to do */
-    ck_assert(!pfs_life_tamper_locks(&t, &to));
+    t.lock_want = true; /* locked by support by hand: tamper still locks and opens its repair */
+    ck_assert(pfs_life_tamper_locks(&t, &to));
+    ck_assert_int_eq(to, PFS_TERM_LOCKED);
     snprintf(t.lock_cmd, sizeof(t.lock_cmd), "c1");
     ck_assert(pfs_life_lock_confirms(&t, "c1", true));
     ck_assert(!pfs_life_lock_confirms(&t, "c2", true));

@@ -256,8 +256,13 @@ END_TEST
 
 START_TEST(device_cert_refusals_write_nothing)
 {
-    static const char *bad[] = {
-            "posfleetd", "a/b", "", "x+y", "#", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"}; /* 33 chars */
+    static const char *bad[] = {"posfleetd",
+                                "posfleetd-2",
+                                "a/b",
+                                "",
+                                "x+y",
+                                "#",
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"}; /* 33 chars */
     char devs[1024], *before, *after;
 
     ca_init();

@@ -380,70 +380,6 @@ int pfs_store_user_set_password(struct pfs_store *st, const char *name, const ch
     return pfs_sqlite_end(st, rc, err);
 }
 
-static json_t *acc__user_json(const struct pfs_user_rec *u)
-{
-    return json_pack("{s:s, s:s, s:s?, s:b}", "role", u->role, "org", u->org, "merchant",
-                     u->merchant[0] ? u->merchant : NULL, "disabled", u->disabled_ms != 0);
-}
-
-int pfs_store_user_update(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
-                          const struct pfs_user_change *c, const struct pfs_actor *actor,
-                          int64_t now_ms, struct pfs_user_rec *out, struct pf_error *err)
-{
-    struct pfs_user_rec was, now;
-    json_t *after;
-    int rc;
-
-    if (pfs_store_user_get(st, scope, name, &was) != 0)
-        return pf_error_set(err, PF_ENOENT, "user %s: not found", name);
-    now = was;
-    if (c->role)
-        snprintf(now.role, sizeof(now.role), "%s", c->role);
-    if (c->merchant)
-        snprintf(now.merchant, sizeof(now.merchant), "%s", c->merchant);
-    else if (c->role && strcmp(c->role, "merchant") != 0)
-        now.merchant[0] = '\0';
-    if (c->disabled >= 0)
-        now.disabled_ms = c->disabled ? (was.disabled_ms ? was.disabled_ms : now_ms) : 0;
-    if ((strcmp(now.role, "merchant") == 0) != (now.merchant[0] != '\0'))
-        return pf_error_set(err, PF_EINVAL, "merchant: given for, and only for, a merchant user");
-    if (now.merchant[0] && strcmp(now.merchant, was.merchant) != 0) {
-        int64_t morg = 0;
-
-        if (pfs_store_scope_merchant(st, scope, now.merchant) != 0 ||
-            pfs_store_merchant_org(st, now.merchant, &morg) != 0)
-            return pf_error_set(err, PF_ENOENT, "merchant %s does not exist", now.merchant);
-        if (morg != now.org_id)
-            return pf_error_set(err, PF_EINVAL,
-                                "merchant %s belongs to another organisation than %s", now.merchant,
-                                now.org);
-    }
-    rc = pfs_sqlite_begin(st, now_ms, err);
-    if (rc)
-        return rc;
-    rc = pfs_store_sql_run(st->db,
-                           "UPDATE users SET role = ?2, merchant_id = ?3, disabled_ms = ?4,"
-                           " pwhash = coalesce(?5, pwhash) WHERE name = ?1",
-                           "SSsis", name, now.role, now.merchant, now.disabled_ms,
-                           c->pwhash ? c->pwhash : "");
-    /* A new password or a disabled account: every session ends now. */
-    if (!rc && (c->pwhash || (now.disabled_ms && !was.disabled_ms)))
-        rc = pfs_store_sql_run(st->db, "DELETE FROM sessions WHERE user = ?1", "S", name);
-    if (!rc) {
-        after = acc__user_json(&now);
-        if (after && c->pwhash)
-            json_object_set_new(after, "password", json_string("changed"));
-        rc = acc__audit(st, actor, now_ms, "user.update", name, acc__user_json(&was), after,
-                        now.merchant[0] ? now.merchant : NULL, err);
-    }
-    rc = pfs_sqlite_end(st, rc, err);
-    if (!rc && out) {
-        now.pwhash[0] = '\0';
-        *out = now;
-    }
-    return rc;
-}
-
 int pfs_store_user_rehash(struct pfs_store *st, const char *name, const char *old_hash,
                           const char *new_hash, int64_t now_ms, struct pf_error *err)
 {
@@ -455,6 +391,53 @@ int pfs_store_user_rehash(struct pfs_store *st, const char *name, const char *ol
                            "SSS", name, old_hash, new_hash);
     if (rc)
         pf_error_set(err, rc, "store: user %s: rehash: %s", name, pf_strerror(rc));
+    return pfs_sqlite_end(st, rc, err);
+}
+
+int pfs_store_user_set_role(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                            const char *role, const struct pfs_actor *actor, int64_t now_ms,
+                            struct pf_error *err)
+{
+    struct pfs_user_rec u;
+    int rc = pfs_store_user_get(st, scope, name, &u);
+
+    if (rc)
+        return pf_error_set(err, rc, "user %s does not exist", name);
+    if ((strcmp(u.role, "merchant") == 0) != (strcmp(role, "merchant") == 0))
+        return pf_error_set(err, PF_EINVAL,
+                            "role: a merchant user stays a merchant user, and no other user"
+                            " becomes one (add a new user)");
+    rc = pfs_sqlite_begin(st, now_ms, err);
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(st->db, "UPDATE users SET role = ?2 WHERE name = ?1", "SS", name, role);
+    if (!rc)
+        rc = acc__audit(st, actor, now_ms, "user.role", name, json_pack("{s:s}", "role", u.role),
+                        json_pack("{s:s}", "role", role), u.merchant[0] ? u.merchant : NULL, err);
+    return pfs_sqlite_end(st, rc, err);
+}
+
+int pfs_store_user_set_disabled(struct pfs_store *st, const struct pfs_scope *scope,
+                                const char *name, bool disabled, const struct pfs_actor *actor,
+                                int64_t now_ms, struct pf_error *err)
+{
+    struct pfs_user_rec u;
+    int rc = pfs_store_user_get(st, scope, name, &u);
+
+    if (rc)
+        return pf_error_set(err, rc, "user %s does not exist", name);
+    rc = pfs_sqlite_begin(st, now_ms, err);
+    if (rc)
+        return rc;
+    rc = pfs_store_sql_run(st->db, "UPDATE users SET disabled_ms = ?2 WHERE name = ?1", "Si", name,
+                           disabled ? now_ms : (int64_t)0);
+    if (!rc && disabled)
+        rc = pfs_store_sql_run(st->db, "DELETE FROM sessions WHERE user = ?1", "S", name);
+    if (!rc)
+        rc = acc__audit(st, actor, now_ms, disabled ? "user.disable" : "user.enable", name,
+                        json_pack("{s:I}", "disabled_ms", (json_int_t)u.disabled_ms),
+                        json_pack("{s:I}", "disabled_ms", (json_int_t)(disabled ? now_ms : 0)),
+                        u.merchant[0] ? u.merchant : NULL, err);
     return pfs_sqlite_end(st, rc, err);
 }
 

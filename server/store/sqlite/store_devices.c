@@ -513,6 +513,37 @@ int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs
     return rc;
 }
 
+int pfs_store_health_range(struct pfs_store *st, const char *serial, int64_t from_ms, int64_t to_ms,
+                           pfs_health_point_cb cb, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = 0, step;
+
+    /* The index (serial, id) finds the terminal's rows: at most store.health_keep. */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT ts_ms, battery_pct, signal_dbm, temp_c, storage_free_kb FROM"
+                           " health WHERE serial = ?1 AND ts_ms BETWEEN ?2 AND ?3",
+                           -1, &s, NULL) != SQLITE_OK)
+        return PF_EIO;
+    sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, from_ms);
+    sqlite3_bind_int64(s, 3, to_ms);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct pfs_health_point p = {
+                sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+                sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4),
+        };
+
+        rc = cb(ctx, &p);
+        if (rc)
+            break;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = PF_EIO;
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb cb, void *ctx)
 {
     return pfs_store_alerts_in(st, NULL, serial, cb, ctx);
@@ -623,13 +654,21 @@ static int devices__summary_scoped(struct pfs_store *st, const struct pfs_scope 
 
 int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
 {
+    return pfs_store_fee_tables_in(st, NULL, cb, ctx);
+}
+
+int pfs_store_fee_tables_in(struct pfs_store *st, const struct pfs_scope *scope,
+                            pfs_fee_group_cb cb, void *ctx)
+{
     static const char *const sql[2] = {
             "SELECT s.fee_version, 0, count(*) FROM device_state s CROSS JOIN devices d"
             " ON d.serial = s.serial WHERE s.fee_version IS NOT NULL AND s.fee_version != ''"
-            " AND d.status = 'registered' GROUP BY 1 ORDER BY 1",
+            " AND d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
+                    "d.serial", "?1", "?2") " GROUP BY 1 ORDER BY 1",
             "SELECT s.fee_pending, s.fee_pending_at, count(*) FROM device_state s CROSS JOIN"
             " devices d ON d.serial = s.serial WHERE s.fee_pending IS NOT NULL AND"
-            " d.status = 'registered' GROUP BY 2, 1 ORDER BY 2, 1",
+            " d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
+                    "d.serial", "?1", "?2") " GROUP BY 2, 1 ORDER BY 2, 1",
     };
     sqlite3_stmt *s;
     int rc = 0, step = SQLITE_DONE;
@@ -637,6 +676,7 @@ int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
     for (int pending = 0; pending < 2 && !rc; pending++) {
         if (sqlite3_prepare_v2(st->db, sql[pending], -1, &s, NULL) != SQLITE_OK)
             return PF_EIO;
+        pfs_sqlite_bind_scope(s, 1, 2, scope);
         while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
             rc = cb(ctx, (const char *)sqlite3_column_text(s, 0), pending != 0,
                     sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));

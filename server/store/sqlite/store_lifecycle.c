@@ -54,6 +54,23 @@ void life__col(sqlite3_stmt *s, int col, char *out, size_t size)
     snprintf(out, size, "%s", t ? (const char *)t : "");
 }
 
+int life__cached(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_error *err)
+{
+    if (pfs_sqlite_cached(db, sql, s)) {
+        *s = NULL;
+        return life__fail(db, err, "prepare");
+    }
+    return 0;
+}
+
+int life__done_cached(sqlite3 *db, sqlite3_stmt *s, struct pf_error *err, const char *what)
+{
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : life__fail(db, err, what);
+
+    pfs_sqlite_cached_put(s);
+    return rc;
+}
+
 /* Runs a statement with no result rows and finalizes it. */
 int life__done(sqlite3 *db, sqlite3_stmt *s, struct pf_error *err, const char *what)
 {
@@ -69,13 +86,13 @@ char *life__text1(sqlite3 *db, const char *sql, const char *arg, int64_t iarg)
     sqlite3_stmt *s;
     char *out = NULL;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+    if (pfs_sqlite_cached(db, sql, &s))
         return NULL;
     life__bind_text(s, 1, arg);
     sqlite3_bind_int64(s, 2, iarg);
     if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
         out = strdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
+    pfs_sqlite_cached_put(s);
     return out;
 }
 
@@ -96,11 +113,11 @@ int life__event(sqlite3 *db, const char *serial, int64_t now, const char *kind, 
                 const struct pfs_actor *actor, const char *detail, struct pf_error *err)
 {
     sqlite3_stmt *s;
-    int rc = life__prepare(db,
-                           "INSERT INTO terminal_events (serial, ts_ms, kind, from_state, to_state,"
-                           " merchant_id, other, repair_id, actor, detail)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                           &s, err);
+    int rc = life__cached(db,
+                          "INSERT INTO terminal_events (serial, ts_ms, kind, from_state, to_state,"
+                          " merchant_id, other, repair_id, actor, detail)"
+                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                          &s, err);
 
     if (rc)
         return rc;
@@ -115,7 +132,7 @@ int life__event(sqlite3 *db, const char *serial, int64_t now, const char *kind, 
         sqlite3_bind_int64(s, 8, repair_id);
     sqlite3_bind_text(s, 9, actor && actor->name ? actor->name : "-", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, detail ? detail : "", -1, SQLITE_TRANSIENT);
-    return life__done(db, s, err, "history");
+    return life__done_cached(db, s, err, "history");
 }
 
 /* --- merchants --- */
@@ -145,6 +162,7 @@ void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m)
     m->created_ms = sqlite3_column_int64(s, 11);
     m->updated_ms = sqlite3_column_int64(s, 12);
     life__col(s, 13, m->region, sizeof(m->region));
+    life__col(s, 14, m->review_reason, sizeof(m->review_reason));
 }
 
 int pfs_store_merchant_get(struct pfs_store *st, const char *id, struct pfs_merchant *m)
@@ -153,14 +171,13 @@ int pfs_store_merchant_get(struct pfs_store *st, const char *id, struct pfs_merc
     sqlite3_stmt *s;
     int rc;
 
-    if (sqlite3_prepare_v2(db, "SELECT " LIFE_MERCHANT_COLS " FROM merchants WHERE id = ?1", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (pfs_sqlite_cached(db, "SELECT " LIFE_MERCHANT_COLS " FROM merchants WHERE id = ?1", &s))
         return PF_EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         life__merchant_read(s, m);
-    sqlite3_finalize(s);
+    pfs_sqlite_cached_put(s);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
@@ -176,10 +193,11 @@ int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool insert,
     rc = life__prepare(
             db,
             insert ? "INSERT INTO merchants (" LIFE_MERCHANT_COLS
-                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
                    : "UPDATE merchants SET name=?2, uscc=?3, mcc=?4, address=?5,"
                      " contact_name=?6, contact_phone=?7, tz=?8, settlement=?9,"
-                     " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13, region=?14"
+                     " fee_plan=?10, status=?11, created_ms=?12, updated_ms=?13, region=?14,"
+                     " review_reason=?15"
                      " WHERE id=?1",
             &s, err);
     if (!rc) {
@@ -197,6 +215,7 @@ int life__merchant_write(sqlite3 *db, const struct pfs_merchant *m, bool insert,
         sqlite3_bind_int64(s, 12, m->created_ms);
         sqlite3_bind_int64(s, 13, m->updated_ms);
         sqlite3_bind_text(s, 14, m->region, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 15, m->review_reason, -1, SQLITE_STATIC);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : life__fail(db, err, "merchant write");
         sqlite3_finalize(s);
     }
@@ -209,12 +228,12 @@ int life__count(sqlite3 *db, const char *sql, const char *arg, int64_t *n)
     sqlite3_stmt *s;
     int rc;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+    if (pfs_sqlite_cached(db, sql, &s))
         return PF_EIO;
     sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    pfs_sqlite_cached_put(s);
     return rc == SQLITE_ROW ? 0 : PF_EIO;
 }
 
@@ -228,12 +247,12 @@ int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term
     int rc;
 
     memset(t, 0, sizeof(*t));
-    if (sqlite3_prepare_v2(db,
-                           "SELECT d.serial, d.model, d.status, t.state, t.merchant_id,"
-                           " coalesce(t.lock_want, 0), coalesce(t.lock_acked, 1), t.lock_cmd"
-                           " FROM devices d LEFT JOIN terminals t ON t.serial = d.serial"
-                           " WHERE d.serial = ?1",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (pfs_sqlite_cached(db,
+                          "SELECT d.serial, d.model, d.status, t.state, t.merchant_id,"
+                          " coalesce(t.lock_want, 0), coalesce(t.lock_acked, 1), t.lock_cmd"
+                          " FROM devices d LEFT JOIN terminals t ON t.serial = d.serial"
+                          " WHERE d.serial = ?1",
+                          &s))
         return PF_EIO;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
@@ -249,7 +268,7 @@ int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term
         t->lock_acked = sqlite3_column_int(s, 6) != 0;
         life__col(s, 7, t->lock_cmd, sizeof(t->lock_cmd));
     }
-    sqlite3_finalize(s);
+    pfs_sqlite_cached_put(s);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
 }
 
@@ -305,7 +324,7 @@ int life__term_view(sqlite3 *db, const char *serial, pfs_term_view_cb cb, void *
     sqlite3_stmt *s;
     int rc, step;
 
-    if (sqlite3_prepare_v2(db, life__term_view_sql, -1, &s, NULL) != SQLITE_OK)
+    if (pfs_sqlite_cached(db, life__term_view_sql, &s))
         return PF_EIO;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     step = sqlite3_step(s);
@@ -315,7 +334,7 @@ int life__term_view(sqlite3 *db, const char *serial, pfs_term_view_cb cb, void *
     } else {
         rc = step == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
     }
-    sqlite3_finalize(s);
+    pfs_sqlite_cached_put(s);
     return rc;
 }
 
@@ -342,7 +361,7 @@ int life__row_put(sqlite3 *db, const char *serial, const struct life__row *r, in
                   struct pf_error *err)
 {
     sqlite3_stmt *s;
-    int rc = life__prepare(
+    int rc = life__cached(
             db,
             "INSERT INTO terminals (serial, state, merchant_id, fee_plan, tz, tags, bound_ms,"
             " provision, updated_ms) VALUES (?1,?2,?3,?4,?5,coalesce(?6,'[]'),?7,?8,?9)"
@@ -364,7 +383,7 @@ int life__row_put(sqlite3 *db, const char *serial, const struct life__row *r, in
         sqlite3_bind_int64(s, 7, r->bound_ms);
     life__bind_text(s, 8, r->provision);
     sqlite3_bind_int64(s, 9, now);
-    return life__done(db, s, err, "terminal write");
+    return life__done_cached(db, s, err, "terminal write");
 }
 
 /* Only the state (and updated time) of a terminal. */

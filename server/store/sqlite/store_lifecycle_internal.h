@@ -22,7 +22,7 @@ extern const struct pfs_actor life__system;
 
 #define LIFE_MERCHANT_COLS                                                                         \
     "id, name, uscc, mcc, address, contact_name, contact_phone, tz, settlement, fee_plan,"         \
-    " status, created_ms, updated_ms, region"
+    " status, created_ms, updated_ms, region, review_reason"
 
 /* The columns of a repair record's view, in life__repair_read's order. */
 #define LIFE_REPAIR_VIEW                                                                           \
@@ -48,6 +48,11 @@ int life__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_erro
 /* Binds v, or NULL when v is NULL or "" (copied). */
 void life__bind_text(sqlite3_stmt *s, int i, const char *v);
 void life__col(sqlite3_stmt *s, int col, char *out, size_t size);
+/* The same through the connection's statement cache (store_sqlite_internal.h), for
+ * the statements a bulk change runs per row; life__done_cached runs one with no
+ * result rows and gives it back. */
+int life__cached(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct pf_error *err);
+int life__done_cached(sqlite3 *db, sqlite3_stmt *s, struct pf_error *err, const char *what);
 /* Runs a statement with no result rows and finalizes it. */
 int life__done(sqlite3 *db, sqlite3_stmt *s, struct pf_error *err, const char *what);
 /* The first column of a one-row query (text ?1), heap, or NULL. */

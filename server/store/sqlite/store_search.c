@@ -45,7 +45,7 @@
 /* LIFE_MERCHANT_COLS of merchants m, in life__merchant_read's order. */
 #define SEARCH_MERCHANT_COLS                                                                       \
     "m.id, m.name, m.uscc, m.mcc, m.address, m.contact_name, m.contact_phone, m.tz,"               \
-    " m.settlement, m.fee_plan, m.status, m.created_ms, m.updated_ms, m.region"
+    " m.settlement, m.fee_plan, m.status, m.created_ms, m.updated_ms, m.region, m.review_reason"
 
 struct search__sql {
     char text[6144];

@@ -273,20 +273,25 @@ int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out, st
     if (!st)
         return pf_error_set(err, PF_ENOMEM, "store: out of memory");
     if (sqlite3_open_v2(opts->path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                                (opts->sibling ? 0 : SQLITE_OPEN_CREATE),
                         NULL) != SQLITE_OK) {
         rc = pf_error_set(err, PF_EIO, "store: %s: %s", opts->path,
                           st->db ? sqlite3_errmsg(st->db) : "cannot open");
         goto out_close;
     }
     sqlite3_busy_timeout(st->db, 5000);
+    /* A sibling finds the store in WAL mode already (it persists in the file). */
     rc = store__exec(st,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768",
+                     opts->sibling ? "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                                     " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768"
+                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                     " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                     " PRAGMA cache_size=-32768",
                      err);
     if (rc)
         goto out_close;
-    rc = store__migrate(st, err);
+    rc = opts->sibling ? 0 : store__migrate(st, err);
     if (rc)
         goto out_close;
     for (int i = 0; i < ST_COUNT; i++) {
@@ -316,9 +321,13 @@ void pfs_store_close(struct pfs_store *st)
     if (st->batch_ops)
         if (pfs_store_flush(st, 0, NULL) != 0)
             st->batch_ops = 0; /* rolled back; nothing more to do at close */
+    if (st->held && pfs_store_release(st, 0, NULL, NULL) != 0)
+        st->batch_ops = 0;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    pfs_sqlite_cache_clear(st->db);
     sqlite3_close(st->db);
+    free(st->held_ops);
     free(st);
 }
 
@@ -415,6 +424,8 @@ int pfs_store_health_record(struct pfs_store *st, const char *serial, const stru
 
     if (newer)
         *newer = false;
+    if (st->held)
+        return pfs_sqlite_hold_health(st, serial, h, recv_ms, rank, newer);
     rc = store__batch_write(st);
     if (rc)
         return rc;
@@ -509,8 +520,10 @@ int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct p
 {
     char selftest[PF_COMP_COUNT + 1];
     sqlite3_stmt *s = st->stmt[ST_BIRTH];
-    int rc = store__batch_write(st);
+    int rc = st->held ? 0 : store__batch_write(st);
 
+    if (st->held)
+        return pfs_sqlite_hold_birth(st, serial, b, recv_ms);
     if (rc)
         return rc;
     store__selftest_encode(b->selftest, selftest);
@@ -548,8 +561,10 @@ int pfs_store_state_put(struct pfs_store *st, const char *serial, const struct p
                         int64_t recv_ms)
 {
     sqlite3_stmt *s = st->stmt[ST_STATE_CONN];
-    int rc = store__batch_write(st);
+    int rc = st->held ? 0 : store__batch_write(st);
 
+    if (st->held)
+        return pfs_sqlite_hold_state(st, serial, m, recv_ms);
     if (rc)
         return rc;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
@@ -566,8 +581,10 @@ int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *k
                          const char *detail)
 {
     sqlite3_stmt *s = st->stmt[ST_ALERT_OPEN];
-    int rc = store__batch_write(st);
+    int rc = st->held ? 0 : store__batch_write(st);
 
+    if (st->held)
+        return pfs_sqlite_hold_alert(st, true, serial, kind, now_ms, detail);
     if (rc)
         return rc;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
@@ -584,8 +601,10 @@ int pfs_store_alert_close(struct pfs_store *st, const char *serial, const char *
                           int64_t now_ms)
 {
     sqlite3_stmt *s = st->stmt[ST_ALERT_CLOSE];
-    int rc = store__batch_write(st);
+    int rc = st->held ? 0 : store__batch_write(st);
 
+    if (st->held)
+        return pfs_sqlite_hold_alert(st, false, serial, kind, now_ms, NULL);
     if (rc)
         return rc;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
@@ -600,8 +619,10 @@ int pfs_store_alert_close(struct pfs_store *st, const char *serial, const char *
 int pfs_store_health_prune(struct pfs_store *st, const char *serial, int keep)
 {
     sqlite3_stmt *s = st->stmt[ST_HEALTH_PRUNE];
-    int rc = store__batch_write(st);
+    int rc = st->held ? 0 : store__batch_write(st);
 
+    if (st->held)
+        return pfs_sqlite_hold_prune(st, serial, keep);
     if (rc)
         return rc;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
@@ -612,10 +633,10 @@ int pfs_store_health_prune(struct pfs_store *st, const char *serial, int keep)
 int pfs_store_health_expire(struct pfs_store *st, int64_t before_ms, int max, int *deleted)
 {
     sqlite3_stmt *s = st->stmt[ST_HEALTH_EXPIRE];
-    int rc = store__batch_write(st);
+    int rc = st->held ? 0 : store__batch_write(st);
 
     *deleted = 0;
-    if (rc)
+    if (rc || st->held)
         return rc;
     sqlite3_bind_int64(s, 1, before_ms);
     sqlite3_bind_int(s, 2, max);

@@ -77,6 +77,8 @@ struct pfs_tx {
     bool open;
 };
 
+struct pfs_sqlite_held;
+
 struct pfs_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];
@@ -84,7 +86,24 @@ struct pfs_store {
     int batch_rows;         /* health rows in the open batch */
     int64_t batch_first_id; /* first health id of the batch, 0 if none */
     struct pfs_tx tx;
+    /* Held (pfs_store_hold, store_hold.c): another connection writes a long
+     * transaction; ingest writes wait here, in arrival order. */
+    bool held;
+    struct pfs_sqlite_held *held_ops;
+    size_t nheld, held_cap, held_dropped;
 };
+
+/* The ingest writes while the store is held (store_hold.c): kept in memory,
+ * written by pfs_store_release() through the calls below. */
+int pfs_sqlite_hold_health(struct pfs_store *st, const char *serial, const struct pf_health *h,
+                           int64_t recv_ms, enum pfs_health_rank rank, bool *newer);
+int pfs_sqlite_hold_birth(struct pfs_store *st, const char *serial, const struct pf_birth *b,
+                          int64_t recv_ms);
+int pfs_sqlite_hold_state(struct pfs_store *st, const char *serial, const struct pf_state *m,
+                          int64_t recv_ms);
+int pfs_sqlite_hold_alert(struct pfs_store *st, bool open, const char *serial, const char *kind,
+                          int64_t now_ms, const char *detail);
+int pfs_sqlite_hold_prune(struct pfs_store *st, const char *serial, int keep);
 
 /* The store's connection; borrowed, valid until pfs_store_close(). */
 sqlite3 *pfs_store_sqlite_db(struct pfs_store *st);
@@ -93,6 +112,17 @@ sqlite3 *pfs_store_sqlite_db(struct pfs_store *st);
 int pfs_sqlite_fail(sqlite3 *db, struct pf_error *err, const char *what);
 /* Runs SQL text (no parameters); PF_EIO with the message in err. */
 int pfs_sqlite_exec(sqlite3 *db, const char *sql, struct pf_error *err);
+/*
+ * The connection's statement cache (store_tx.c), for the statements a long
+ * change runs once per row: *out is sql prepared once (persistent) and found
+ * again by its text on later calls, or a fresh one past the cache's size.
+ * Give it back with pfs_sqlite_cached_put() (reset and bindings cleared, or
+ * finalized), never sqlite3_finalize(). pfs_sqlite_cache_clear() finalizes the
+ * cache (before the connection closes).
+ */
+int pfs_sqlite_cached(sqlite3 *db, const char *sql, sqlite3_stmt **out) PF_WUR;
+void pfs_sqlite_cached_put(sqlite3_stmt *s);
+void pfs_sqlite_cache_clear(sqlite3 *db);
 /* Steps a prepared statement to its end, then resets it and clears its bindings. */
 int pfs_sqlite_step_done(sqlite3_stmt *s);
 /* Binds v, or NULL when v is NULL or "" (static: v must outlive the step). */

@@ -236,18 +236,18 @@ int life__tags(struct pfs_store *st, const char *serial, const char *tags_json,
     if (rc)
         return rc;
     before = life__term_text(db, serial);
-    rc = life__prepare(db,
-                       "INSERT INTO terminals (serial, state, tags, updated_ms) VALUES"
-                       " (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET tags=excluded.tags,"
-                       " updated_ms=excluded.updated_ms",
-                       &s, err);
+    rc = life__cached(db,
+                      "INSERT INTO terminals (serial, state, tags, updated_ms) VALUES"
+                      " (?1,?2,?3,?4) ON CONFLICT (serial) DO UPDATE SET tags=excluded.tags,"
+                      " updated_ms=excluded.updated_ms",
+                      &s, err);
     if (rc)
         goto out;
     sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, pfs_term_state_names[t.state], -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, tags_json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, now_ms);
-    rc = life__done(db, s, err, "tags");
+    rc = life__done_cached(db, s, err, "tags");
     if (!rc)
         rc = life__audit_term(db, actor, now_ms, "terminal.tags", serial, before, NULL,
                               t.merchant_id[0] ? t.merchant_id : NULL, err);
@@ -455,6 +455,39 @@ int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *
     rc = pfs_sqlite_end(st, rc, err);
     *changed = rc == 0;
     return rc;
+}
+
+int pfs_store_term_lock(struct pfs_store *st, const char *serial, bool lock, const char *cmd_id,
+                        const char *reason, const struct pfs_actor *actor, int64_t now_ms,
+                        struct pf_error *err)
+{
+    sqlite3 *db = pfs_store_sqlite_db(st);
+    struct pfs_term t;
+    char *before = NULL;
+    int rc;
+
+    rc = life__get(st, serial, &t, err);
+    if (!rc)
+        rc = pfs_life_lock(&t, lock, err);
+    if (rc)
+        return rc;
+    rc = pfs_sqlite_begin(st, now_ms, err);
+    if (rc)
+        return rc;
+    before = life__term_text(db, serial);
+    /* The terminal is told "support" (printable ASCII); the person's reason is
+     * the history's and the audit's. */
+    rc = before ? life__state_put(db, serial, t.state, now_ms, err) : PF_EIO; /* the row exists */
+    if (!rc)
+        rc = life__lock_put(db, serial, lock, cmd_id, PFS_LOCK_BY_SUPPORT, err);
+    if (!rc)
+        rc = life__event(db, serial, now_ms, lock ? "lock" : "unlock", -1, -1,
+                         t.merchant_id[0] ? t.merchant_id : NULL, NULL, 0, actor, reason, err);
+    if (!rc)
+        rc = life__audit_term(db, actor, now_ms, lock ? "terminal.lock" : "terminal.unlock", serial,
+                              before, NULL, t.merchant_id[0] ? t.merchant_id : NULL, err);
+    free(before);
+    return pfs_sqlite_end(st, rc, err);
 }
 
 int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const char *cmd_id,

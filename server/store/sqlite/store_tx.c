@@ -21,6 +21,9 @@ int pfs_store_tx_begin(struct pfs_store *st, enum pfs_durability durability, int
     *out = NULL;
     if (tx->open)
         return pf_error_set(err, PF_ESTATE, "store: a transaction is open already");
+    if (st->held)
+        return pf_error_set(err, PF_ESTATE,
+                            "store: a bulk change is being written; try again when it has ended");
     if (pfs_store_flush(st, now_ms, NULL))
         return pfs_sqlite_fail(st->db, err, "commit batch");
     if (durability == PFS_DURABILITY_FULL &&
@@ -92,14 +95,88 @@ int pfs_sqlite_end(struct pfs_store *st, int rc, struct pf_error *err)
 
 /* --- statements --- */
 
-/* Prepares sql and binds the arguments fmt describes (pfs_store_sql_run). */
+/*
+ * The cache: a statement prepared persistent with its text behind this mark,
+ * so that it is found again among the connection's statements
+ * (sqlite3_next_stmt) and never confused with one a caller prepared and
+ * finalizes itself.
+ */
+#define TX_CACHE_MARK "/* cached */ "
+#define TX_CACHE_MAX  128 /* beyond: prepared and finalized per use */
+
+int pfs_sqlite_cached(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+    const size_t mlen = sizeof(TX_CACHE_MARK) - 1;
+    size_t n = 0, len;
+    char *text;
+    int rc;
+
+    *out = NULL;
+    for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p)) {
+        const char *t = sqlite3_sql(p);
+
+        if (!t || strncmp(t, TX_CACHE_MARK, mlen) != 0)
+            continue;
+        n++;
+        if (!sqlite3_stmt_busy(p) && strcmp(t + mlen, sql) == 0) {
+            *out = p;
+            return 0;
+        }
+    }
+    if (n >= TX_CACHE_MAX)
+        return sqlite3_prepare_v2(db, sql, -1, out, NULL) == SQLITE_OK ? 0 : PF_EIO;
+    len = strlen(sql);
+    text = malloc(mlen + len + 1);
+    if (!text)
+        return PF_ENOMEM;
+    memcpy(text, TX_CACHE_MARK, mlen);
+    memcpy(text + mlen, sql, len + 1);
+    rc = sqlite3_prepare_v3(db, text, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    free(text);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return PF_EIO;
+    }
+    return 0;
+}
+
+void pfs_sqlite_cached_put(sqlite3_stmt *s)
+{
+    const char *t;
+
+    if (!s)
+        return;
+    t = sqlite3_sql(s);
+    if (t && strncmp(t, TX_CACHE_MARK, sizeof(TX_CACHE_MARK) - 1) == 0) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    } else {
+        sqlite3_finalize(s);
+    }
+}
+
+void pfs_sqlite_cache_clear(sqlite3 *db)
+{
+    sqlite3_stmt *p = sqlite3_next_stmt(db, NULL);
+
+    while (p) {
+        sqlite3_stmt *next = sqlite3_next_stmt(db, p);
+        const char *t = sqlite3_sql(p);
+
+        if (t && strncmp(t, TX_CACHE_MARK, sizeof(TX_CACHE_MARK) - 1) == 0)
+            sqlite3_finalize(p);
+        p = next;
+    }
+}
+
+/* Prepares sql (cached) and binds the arguments fmt describes (pfs_store_sql_run). */
 static int tx__prepare_v(sqlite3 *db, const char *sql, sqlite3_stmt **out, const char *fmt,
                          va_list ap)
 {
     sqlite3_stmt *s;
     int i = 1;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+    if (pfs_sqlite_cached(db, sql, &s))
         return PF_EIO;
     for (const char *f = fmt; *f; f++, i++) {
         if (*f == 's' || *f == 'S') {
@@ -134,7 +211,7 @@ int pfs_store_sql_run(sqlite3 *db, const char *sql, const char *fmt, ...)
     if (rc)
         return rc;
     rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    pfs_sqlite_cached_put(s);
     if (rc == SQLITE_DONE)
         return 0;
     return rc == SQLITE_CONSTRAINT ? PF_EEXIST : PF_EIO;
@@ -155,18 +232,25 @@ int pfs_store_sql_int(sqlite3 *db, const char *sql, int64_t *out, const char *fm
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    pfs_sqlite_cached_put(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
 /* --- audit --- */
 
+static const char tx__audit_sql[] = "INSERT INTO audit (ts_ms, actor, role, action, target, before,"
+                                    " after, org, org_path, addr)"
+                                    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
+
 int pfs_sqlite_audit_write(sqlite3 *db, const struct pfs_sqlite_audit *a, struct pf_error *err)
 {
     sqlite3_stmt *s = NULL;
-    int rc = pfs_sqlite_audit_write_cached(db, a, &s, err);
+    int rc;
 
-    sqlite3_finalize(s);
+    if (pfs_sqlite_cached(db, tx__audit_sql, &s))
+        return pfs_sqlite_fail(db, err, "audit");
+    rc = pfs_sqlite_audit_write_cached(db, a, &s, err);
+    pfs_sqlite_cached_put(s);
     return rc;
 }
 
@@ -179,11 +263,8 @@ int pfs_sqlite_audit_write_cached(sqlite3 *db, const struct pfs_sqlite_audit *a,
     int64_t id;
     int rc;
 
-    if (!s && sqlite3_prepare_v3(db,
-                                 "INSERT INTO audit (ts_ms, actor, role, action, target, before,"
-                                 " after, org, org_path, addr)"
-                                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                                 -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+    if (!s &&
+        sqlite3_prepare_v3(db, tx__audit_sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
         return pfs_sqlite_fail(db, err, "audit");
     *cache = s;
     sqlite3_bind_int64(s, 1, a->ts_ms);
