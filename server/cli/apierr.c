@@ -27,6 +27,11 @@ int pfc_api_error(long status, json_t *body, const char *subject, bool have_toke
 
     switch (status) {
     case 401:
+        /* A login's refusal is about the user, not a token: say what posfleetd said
+         * ("bad user or password", "account disabled: ask an administrator"). */
+        if (subject && strcmp(subject, PFC_SUBJECT_LOGIN) == 0)
+            return pf_error_set(err, PF_EAUTH, "login refused: %s",
+                                msg[0] ? msg : "bad user or password");
         if (!have_token)
             return pf_error_set(err, PF_EAUTH,
                                 "authentication failed: no token given (use --token-file or "

@@ -25,10 +25,14 @@ enum pfc_exit {
     PFC_EXIT_FORBIDDEN = 5,   /* 403: the token's role may not do this */
 };
 
+/* The subject of POST /v1/login: its 401 shows posfleetd's reason. */
+#define PFC_SUBJECT_LOGIN "login"
+
 /*
  * Maps a non-2xx answer to a code and err->msg. body may be NULL (not JSON);
- * subject is the serial the request was about (or NULL); have_token says
- * whether a token was sent, for a more useful 401 message.
+ * subject is the serial the request was about, PFC_SUBJECT_LOGIN for a login
+ * (or NULL); have_token says whether a token was sent, for a more useful 401
+ * message.
  */
 int pfc_api_error(long status, json_t *body, const char *subject, bool have_token,
                   struct pf_error *err);

@@ -134,7 +134,7 @@ int pfc_cmd_login(struct pfc_ctx *ctx, const struct pfc_args *a, struct pf_error
     explicit_bzero(pw, sizeof(pw));
     if (!body)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    rc = pfc_call(ctx, "POST", "/v1/login", body, NULL, &resp, err);
+    rc = pfc_call(ctx, "POST", "/v1/login", body, PFC_SUBJECT_LOGIN, &resp, err);
     /* The body held the password: wipe its text before letting it go. */
     json_object_set_new(body, "password", json_string(""));
     json_decref(body);

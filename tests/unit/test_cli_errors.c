@@ -21,6 +21,11 @@ struct errcase {
 static const struct errcase cases[] = {
         {401, "{\"error\":\"AUTH\",\"message\":\"unknown token\"}", NULL, true, PF_EAUTH,
          PFC_EXIT_AUTH, "authentication failed: check the token"},
+        {401, "{\"error\":\"AUTH\",\"message\":\"account disabled: ask an administrator\"}",
+         PFC_SUBJECT_LOGIN, true, PF_EAUTH, PFC_EXIT_AUTH,
+         "login refused: account disabled: ask an administrator"},
+        {401, NULL, PFC_SUBJECT_LOGIN, false, PF_EAUTH, PFC_EXIT_AUTH,
+         "login refused: bad user or password"},
         {401, NULL, "PF1", false, PF_EAUTH, PFC_EXIT_AUTH,
          "authentication failed: no token given (use --token-file or POSFLEET_TOKEN)"},
         {403, "{\"error\":\"PERM\",\"message\":\"role viewer may not register terminals\"}", "PF1",
