@@ -187,10 +187,9 @@ static int lapi__mchange_fn(void *ctx, struct pfs_merchant *m, struct pf_error *
         rc = pfs_merchant_from_json(c->body, false, m, err);
         return rc ? PF_EINVAL : 0;
     }
-    rc = pfs_merchant_next(m->status, (enum pfs_merchant_action)c->act, &to, err);
-    if (rc)
-        return pf_error_prefix(err, "merchant %s", m->id);
-    /* A review says why: a rejection must, an approval may. */
+    /* A review says why: a rejection must, an approval may. The body is
+     * checked before the state, so a bad body is 400 whatever the merchant's
+     * state (nothing is changed either way). */
     if (c->act == PFS_MACT_REJECT || c->act == PFS_MACT_APPROVE) {
         m->review_reason[0] = '\0';
         rc = pf_json_text(c->body, "reason", c->act == PFS_MACT_REJECT, PF_TEXT_REASON_MAX, 0,
@@ -198,6 +197,9 @@ static int lapi__mchange_fn(void *ctx, struct pfs_merchant *m, struct pf_error *
         if (rc)
             return rc;
     }
+    rc = pfs_merchant_next(m->status, (enum pfs_merchant_action)c->act, &to, err);
+    if (rc)
+        return pf_error_prefix(err, "merchant %s", m->id);
     m->status = to;
     return 0;
 }
