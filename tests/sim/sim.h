@@ -185,6 +185,7 @@ struct sim_opts {
     uint64_t seed;
     const char *fw_version;
     const char *update_trust_root; /* run the update engine (NULL: no updates) */
+    int resend_s;                  /* update.resend_s of every engine; 0: the agent's default */
     const char *status_path;       /* JSON status rewritten every second, or NULL */
     FILE *log;                     /* the agents' log lines */
     int log_level;                 /* enum pfa_log_level */
