@@ -33,8 +33,8 @@
 #   stages' soaks (the last stage soaks too before the rollout completes). The rate is
 #   measured in the same run, on the same broker and posfleetd, before the fleet starts:
 #   one real posfleet-agent (PX-500/r2, not a target of the rollout's r1 bundle, so never a
-#   member; the agent's default chunk size and window, as every simulated terminal uses)
-#   downloads a TRANSFER_MIB firmware bundle; rate = payload bytes / (terminal time of its
+#   member; the agent's default chunk size and window, as every simulated terminal uses;
+#   slots and state on /dev/shm like theirs) downloads a TRANSFER_MIB firmware bundle; rate = payload bytes / (terminal time of its
 #   `verifying` event - of its `downloading 0 %` event), as bench_transfer.sh measures it.
 # Checked at the end (a failure fails the bench): completed, every member installed,
 # counters exact (ro_exact), every terminal reporting 2.0.0 to posfleetd; logged: terminals
@@ -109,6 +109,11 @@ RO_WORK=$(pf_tmpdir rollout)
 
 # ---- the floor's transfer rate: one real agent, before the fleet ------------------------------
 pf_cli device add RFX-RATE --model PX-500 --hw-rev r2 >/dev/null
+# Its slots and state on tmpfs, as the simulated terminals' are (not the disk of PF_TMP).
+RATE_DIR=$(mktemp -d "$([[ -w /dev/shm ]] && echo /dev/shm || echo "$PF_TMP")/pf-rorate.XXXXXX")
+pf_at_exit "rm -rf '$RATE_DIR'"
+mkdir -p "$PF_TMP/agents"
+ln -s "$RATE_DIR" "$PF_TMP/agents/RFX-RATE"
 upd_agent_start RFX-RATE "update.storage_margin_kb=0" "update.stall_s=60"
 mkdir -p "$PF_TMP/agents/RFX-RATE/hal"
 pf_hal_set RFX-RATE storage_free_kb $((TRANSFER_MIB * 4096))
