@@ -196,6 +196,14 @@ struct sim_opts {
     bool tamper_report_only; /* trip the switch only: it travels with the next health report */
 };
 
+struct pfa_config;
+
+/* The update engine's part of a terminal's configuration: its files in dir (the
+ * terminal's state directory, which must exist), consent retried every 2 s, and
+ * events resent at o->resend_s, or the agent's default when that is 0. Fills cfg
+ * (initialised by the caller; pfa_config_release() frees what it adds). */
+int sim_update_config(const struct sim_opts *o, const char *dir, struct pfa_config *cfg) PF_WUR;
+
 /* Runs the fleet until the duration ends or a signal arrives; prints the summary. */
 int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,
             const struct sim_faults *faults, struct pf_error *err) PF_WUR;
