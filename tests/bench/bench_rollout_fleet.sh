@@ -51,7 +51,8 @@
 # SAMPLE_MS=200 TICK_MS= (posfleetd's default rollout.tick_ms, 1000, when empty)
 # NO_ANSWER_PCT=0 DEFER_PCT=0 OFFER_TIMEOUT=60 DEFER_LIMIT=60 DEADLINE_S=3600
 # TRANSFER_MIB=32 RESEND= (posfleet-sim --resend; the agent's default, 30 s, when empty)
-# SIM_BIN= (posfleet-sim of this build when empty).
+# SIM_BIN= (posfleet-sim of this build when empty) ONLINE_S= (the wait for the whole fleet
+# online, TERMINALS / RATE × 3 + 180 s when empty; at load 30 TLS handshakes take far longer).
 # 10,000 terminals need 10,064 descriptors in the simulator and ~10,000 in the broker: the
 # soft limit is raised to the hard one (inherited by both), and the bench stops at once
 # when that is too low.
@@ -76,6 +77,7 @@ DEFER_LIMIT=${DEFER_LIMIT:-60}
 DEADLINE_S=${DEADLINE_S:-3600}
 TRANSFER_MIB=${TRANSFER_MIB:-32}
 RESEND=${RESEND:-}
+ONLINE_S=${ONLINE_S:-$((TERMINALS / RATE * 3 + 180))}
 faults=()
 [[ $NO_ANSWER_PCT != 0 ]] && faults+=(--fault "no_answer=$NO_ANSWER_PCT")
 [[ $DEFER_PCT != 0 ]] && faults+=(--fault "battery_low=$DEFER_PCT")
@@ -144,7 +146,7 @@ pf_log "imported $N terminals and issued their certificates in $(($(date +%s) - 
 t0=$(now_ms)
 ro_sim_start --rate "$RATE" --interval "$INTERVAL" ${RESEND:+--resend "$RESEND"} "${faults[@]}"
 online() { pf_cli --json summary | pf_json_get '$.online'; }
-pf_wait_for $((N / RATE * 3 + 180)) "posfleetd to see all $N online" \
+pf_wait_for "$ONLINE_S" "posfleetd to see all $N online" \
     eval "pf_alive sim && [[ \$(online) == $N ]]"
 pf_log "$N terminals online in $(($(now_ms) - t0)) ms; load $(load)"
 # The simulator writes the faults it gave before it connects anything.
