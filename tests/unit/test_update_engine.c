@@ -1660,22 +1660,22 @@ static void t_refusals_with_slow_acks(struct t_env *t, int from, int to, int64_t
  * A terminal's first event goes out before any round trip was timed, so it is sent
  * again after resend_s when its ack takes longer. By Karn's rule alone its ack timed
  * nothing and the backed-off timeout was still short of the round trip for the next
- * event: two duplicates. Untimed, the first send's round trip (too long if anything)
- * gives the first estimate: one.
+ * event: two duplicates in three events. Untimed, the first send's round trip (too
+ * long if anything) gives the first estimate: one.
  */
 START_TEST(first_event_times_the_round_trip_from_its_first_send)
 {
     struct t_env t;
     uint8_t *img = t_image(1000, 9);
-    const char *versions[] = {"0.9.0", "0.9.1", "0.9.2", "0.9.3", "0.9.4"};
+    const char *versions[] = {"0.9.0", "0.9.1", "0.9.2"};
 
     t_setup(&t);
-    for (size_t k = 0; k < 5; k++) /* each refused at once: one event per offer */
+    for (size_t k = 0; k < 3; k++) /* each refused at once: one event per offer */
         t_bundle(&t, PF_KIND_FIRMWARE, versions[k], "PX-200", img, 1000, false);
     t_boot(&t, NULL); /* resend_s 1 */
     pfa_update_on_connect(t.d->u);
-    t_refusals_with_slow_acks(&t, 0, 5, 2500);
-    ck_assert_int_eq(t.d->nseen, 5);
+    t_refusals_with_slow_acks(&t, 0, 3, 2500);
+    ck_assert_int_eq(t.d->nseen, 3);
     ck_assert_int_le(t.d->nevents - t.d->nseen, 1); /* the first one, before any timing */
     free(img);
     t_teardown(&t);
@@ -1684,7 +1684,7 @@ END_TEST
 
 /*
  * The acks' round trip survives a restart (a firmware install's reboot is one): the
- * state file keeps the smoothed round trip, so the first events after it wait what
+ * state file keeps the smoothed round trip, so the first event after it waits what
  * the acks need instead of resend_s. A state file of an agent from before (without
  * the round trip) still loads, and the engine starts untimed.
  */
@@ -1692,7 +1692,7 @@ START_TEST(round_trip_timing_survives_a_restart)
 {
     struct t_env t;
     uint8_t *img = t_image(1000, 9);
-    const char *versions[] = {"0.9.0", "0.9.1", "0.9.2", "0.9.3", "0.9.4"};
+    const char *versions[] = {"0.9.0", "0.9.1"};
     struct pfa_update_state st;
     struct pf_error err = {0};
     char path[512], *buf = NULL, *old;
@@ -1702,11 +1702,11 @@ START_TEST(round_trip_timing_survives_a_restart)
 
     t_setup(&t);
     drv_path(t.d, "state/update/state.json", path, sizeof(path));
-    for (size_t k = 0; k < 5; k++)
+    for (size_t k = 0; k < 2; k++)
         t_bundle(&t, PF_KIND_FIRMWARE, versions[k], "PX-200", img, 1000, false);
     t_boot(&t, NULL); /* resend_s 1 */
     pfa_update_on_connect(t.d->u);
-    t_refusals_with_slow_acks(&t, 0, 3, 2500);
+    t_refusals_with_slow_acks(&t, 0, 1, 2500);
     dups = t.d->nevents - t.d->nseen;
     ck_assert_int_le(dups, 1);
     ck_assert_int_eq(pf_file_read(path, PFA_STATE_MAX, &buf, &len), 0);
@@ -1718,8 +1718,8 @@ START_TEST(round_trip_timing_survives_a_restart)
 
     t_boot(&t, NULL); /* the restart */
     pfa_update_on_connect(t.d->u);
-    t_refusals_with_slow_acks(&t, 3, 5, 2500);
-    ck_assert_int_eq(t.d->nseen, 5);
+    t_refusals_with_slow_acks(&t, 1, 2, 2500);
+    ck_assert_int_eq(t.d->nseen, 2);
     ck_assert_int_eq(t.d->nevents - t.d->nseen, dups); /* none after the restart */
 
     /* The state file as an agent before this change wrote it. */
