@@ -51,7 +51,9 @@ story_record() {
         "$KEYS" add --dir k --role fee-table --name fees >/dev/null
         for v in 1.1.0 1.2.0 1.3.0; do
             # Sizes that are not a multiple of a chunk or a page: torn tails matter.
-            head -c $((40 * 1024 + 1234 * ${v:2:1})) /dev/urandom >"fw-$v.img"
+            # STORY_FW_KB (default 160: ten chunks of 16 KiB, so each story has
+            # about 700 distinct crash states and the three about 2,100).
+            head -c $((${STORY_FW_KB:-160} * 1024 + 1234 * ${v:2:1})) /dev/urandom >"fw-$v.img"
             "$PACK" create --kind firmware --version "$v" --model PX-200 --hw-rev B --keyring k \
                 --key k/signing/fw.key -o "fw-$v.tar" "fw-$v.img" >/dev/null
         done
