@@ -26,11 +26,11 @@ KEYS="$BUILD/keys/posfleet-keys"
 SHIM="$BUILD/tests/crash/pf_crashrec.so"
 GEN="$BUILD/tests/crash/pf_crashstates"
 
-# The server's log, the checker's floor, the crash budget and the simulated
-# hardware are not on the terminal's disk: the generator keeps every write to
-# them (docs/reliability.md).
+# The server's log, the checker's floor, its list of offers whose trial boots the
+# cuts spent (exhausted), the crash budget and the simulated hardware are not on
+# the terminal's disk: the generator keeps every write to them (docs/reliability.md).
 STORY_EXTERNAL=(--external server.log --external floor --external budget --external hal
-    --external offers --external root.pub)
+    --external offers --external root.pub --external exhausted)
 # With uboot and grub the kernel command line and the bootloader's view handed
 # to the driver's check (crashdrv.c) are written at each power-on, not kept.
 STORY_EXTERNAL_BOOT=(--external cmdline --external bootenv)
