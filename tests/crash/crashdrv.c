@@ -258,10 +258,22 @@ static int crashdrv_bootloader(const char *dir, char *why, size_t wlen)
         if (rc)
             return -1;
     } else if (trial) {
-        /* grub.cfg: save_env, in place, as GRUB writes it. */
-        char kv1[64], kv2[64];
-        char *argv[] = {"grub-editenv", "grubenv", "set", kv1, kv2, NULL};
+        /*
+         * grub.cfg: save_env. GRUB writes the block's sectors in place, the file
+         * keeping its size (grub-editenv would truncate it first, which GRUB
+         * never does): the new block is made by grub-editenv on a scratch copy
+         * outside the terminal's directory, then written over grubenv in place.
+         */
+        char kv1[64], kv2[64], tmp[] = "/tmp/pf-crashdrv-grubenv.XXXXXX", path[512];
+        char *argv[] = {"grub-editenv", tmp, "set", kv1, kv2, NULL};
+        char *block = NULL;
+        size_t blen = 0;
+        int fd = mkstemp(tmp), rc = -1;
 
+        if (fd < 0)
+            return -1;
+        close(fd);
+        snprintf(path, sizeof(path), "%s/grubenv", dir);
         if (tries <= 0) {
             snprintf(kv1, sizeof(kv1), "posfleet_slot=%s", good);
             snprintf(kv2, sizeof(kv2), "posfleet_trial=0");
@@ -270,7 +282,23 @@ static int crashdrv_bootloader(const char *dir, char *why, size_t wlen)
             snprintf(kv1, sizeof(kv1), "posfleet_tries=%ld", tries - 1);
             argv[4] = NULL;
         }
-        if (crashdrv_tool(dir, argv, NULL, 0) != 0)
+        if (pf_file_read(path, 65536, &block, &blen) == 0 &&
+            (fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+            rc = write(fd, block, blen) == (ssize_t)blen ? 0 : -1;
+            close(fd);
+        }
+        free(block);
+        block = NULL;
+        if (rc == 0 && (rc = crashdrv_tool(dir, argv, NULL, 0)) == 0 &&
+            (rc = pf_file_read(tmp, 65536, &block, &blen)) == 0) {
+            fd = open(path, O_WRONLY | O_CLOEXEC);
+            rc = fd >= 0 && pwrite(fd, block, blen, 0) == (ssize_t)blen && fsync(fd) == 0 ? 0 : -1;
+            if (fd >= 0)
+                close(fd);
+        }
+        free(block);
+        unlink(tmp);
+        if (rc)
             return -1;
     }
     snprintf(text, sizeof(text), "console=ttyS0 posfleet.slot=%c\n", slot[0]);
