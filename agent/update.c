@@ -69,9 +69,9 @@ struct pfa_update {
     int64_t next_request_at; /* mono ms: (re)request chunks */
     bool connected;
     /* Retransmission timeout of the outbox (RFC 6298 with Karn's rule): resend_s at
-     * least, more when acks take longer; doubled at each resend until an ack times a
-     * round trip again. srtt/rttvar 0: no round trip timed yet. */
-    int64_t rto_ms, srtt_ms, rttvar_ms;
+     * least, more when acks take longer (st.srtt_ms, st.rttvar_ms); doubled at each
+     * resend until an ack times a round trip again. */
+    int64_t rto_ms;
     int64_t reboot_check_at; /* mono ms (SWITCH waiting for the terminal to be idle) */
     size_t fresh;            /* outbox tail not published yet (waits for the persist) */
     bool reboot_pending;
@@ -139,6 +139,8 @@ static void upd__send(struct pfa_update *u, size_t i, int64_t now)
     if (!u->connected)
         return;
     upd__publish_event(u, u->st.outbox[i]);
+    if (u->st.sends[i] == 0)
+        u->st.first_ms[i] = now;
     u->st.sent_ms[i] = now;
     if (u->st.sends[i] < UINT16_MAX)
         u->st.sends[i]++;
@@ -153,27 +155,44 @@ static int64_t upd__due(const struct pfa_update *u, size_t i, int64_t now)
     return sent > 0 ? sent + u->rto_ms : now;
 }
 
-/* An ack of an event sent once times a round trip (r ms): the timeout follows the
- * acks' pace (srtt + 4 rttvar, RFC 6298), never below resend_s. */
+/* True once an ack timed a round trip (in this run or, from the state file, before). */
+static bool upd__timed(const struct pfa_update *u)
+{
+    return u->st.srtt_ms > 0;
+}
+
+/* The timeout from the smoothed round trip (srtt + 4 rttvar, RFC 6298) within its
+ * bounds; resend_s while nothing was timed. */
+static void upd__rto_set(struct pfa_update *u)
+{
+    int64_t rto = u->st.srtt_ms + 4 * u->st.rttvar_ms;
+
+    if (!upd__timed(u) || rto < upd__rto_min(u))
+        rto = upd__rto_min(u);
+    u->rto_ms = rto > upd__rto_max(u) ? upd__rto_max(u) : rto;
+}
+
+/* An ack timed a round trip of r ms: the timeout follows the acks' pace. Kept in
+ * the state (persisted with the ack's removal), so a restart or the install's reboot
+ * starts from it instead of resend_s. */
 static void upd__rtt_sample(struct pfa_update *u, int64_t r)
 {
-    int64_t rto;
-
     if (r < 0)
         return;
-    if (!u->srtt_ms && !u->rttvar_ms) {
-        u->srtt_ms = r;
-        u->rttvar_ms = r / 2;
+    if (r > PFA_RTT_MAX_MS)
+        r = PFA_RTT_MAX_MS;
+    if (r < 1)
+        r = 1; /* srtt 0 means "not timed" */
+    if (!upd__timed(u)) {
+        u->st.srtt_ms = r;
+        u->st.rttvar_ms = r / 2;
     } else {
-        int64_t d = u->srtt_ms > r ? u->srtt_ms - r : r - u->srtt_ms;
+        int64_t d = u->st.srtt_ms > r ? u->st.srtt_ms - r : r - u->st.srtt_ms;
 
-        u->rttvar_ms = (3 * u->rttvar_ms + d) / 4;
-        u->srtt_ms = (7 * u->srtt_ms + r) / 8;
+        u->st.rttvar_ms = (3 * u->st.rttvar_ms + d) / 4;
+        u->st.srtt_ms = (7 * u->st.srtt_ms + r) / 8;
     }
-    rto = u->srtt_ms + 4 * u->rttvar_ms;
-    u->rto_ms = rto < upd__rto_min(u)   ? upd__rto_min(u)
-                : rto > upd__rto_max(u) ? upd__rto_max(u)
-                                        : rto;
+    upd__rto_set(u);
 }
 
 static int upd__persist(struct pfa_update *u)
@@ -1041,7 +1060,7 @@ int pfa_update_new(const struct pfa_update_config *cfg, struct pfa_hal *hal,
                                                   : cfg->fw_version);
     }
     upd__identity(u);
-    u->rto_ms = upd__rto_min(u);
+    upd__rto_set(u);
     *out = u;
     return 0;
 
@@ -1085,8 +1104,15 @@ void pfa_update_on_ack(struct pfa_update *u, const char *id)
 {
     int i = pfa_update_outbox_find(&u->st, id);
 
+    /* Karn's rule: the ack of an event sent twice may be the first send's, so it times
+     * nothing. Except while nothing was ever timed (a terminal's first event): then it
+     * times the round trip from the first send, which can only be too long (the first
+     * send lost), never too short; a first estimate instead of resend_s, whose every
+     * event went out twice while acks took longer. */
     if (i >= 0 && u->st.sends[i] == 1 && u->st.sent_ms[i] > 0)
         upd__rtt_sample(u, upd__mono(u) - u->st.sent_ms[i]);
+    else if (i >= 0 && !upd__timed(u) && u->st.first_ms[i] > 0)
+        upd__rtt_sample(u, upd__mono(u) - u->st.first_ms[i]);
     if (pfa_update_outbox_remove(&u->st, id)) {
         u->stats.events_acked++;
         (void)upd__persist(u);
@@ -1105,6 +1131,7 @@ void pfa_update_on_connect(struct pfa_update *u)
         if (u->st.sent_ms[i] != 0) {
             u->st.sent_ms[i] = now;
             u->st.sends[i] = 2; /* its ack, if it comes, times nothing */
+            u->st.first_ms[i] = 0;
         }
     }
     u->requested = u->st.done;

@@ -44,13 +44,14 @@ int pfa_update_state_encode(const struct pfa_update_state *s, char **out, size_t
     for (size_t i = 0; outbox && i < s->nout; i++)
         json_array_append_new(outbox, json_string(s->outbox[i]));
     root = json_pack("{s:i, s:s, s:I, s:i, s:I, s:I, s:s, s:i, s:s, s:s, s:{s:o, s:o}, s:s, s:s,"
-                     " s:o}",
+                     " s:I, s:I, s:o}",
                      "v", 1, "phase", pfa_update_phase_names[s->phase], "seq", (json_int_t)s->seq,
                      "entry", s->entry, "done", (json_int_t)s->done, "retry_at",
                      (json_int_t)s->retry_at, "reason", s->reason, "pct", s->pct, "target",
                      pf_slot_names[s->target], "code", s->code, "slots", "a",
                      state__slot(&s->slots[0]), "b", state__slot(&s->slots[1]), "fw_floor",
-                     s->fw_floor, "last_offer", s->last_offer, "outbox", outbox);
+                     s->fw_floor, "last_offer", s->last_offer, "srtt_ms", (json_int_t)s->srtt_ms,
+                     "rttvar_ms", (json_int_t)s->rttvar_ms, "outbox", outbox);
     if (!root)
         return PF_ENOMEM;
     if (s->phase != PFA_UPD_IDLE) {
@@ -120,7 +121,10 @@ int pfa_update_state_decode(const char *buf, size_t len, struct pfa_update_state
         (rc = state__slot_decode(slots, "a", &s->slots[0], err)) ||
         (rc = state__slot_decode(slots, "b", &s->slots[1], err)) ||
         (rc = pf_json_str(root, "fw_floor", true, 0, PF_VERSION_MAX, s->fw_floor, err)) ||
-        (rc = pf_json_str(root, "last_offer", true, 0, PF_UPDATE_ID_MAX, s->last_offer, err)))
+        (rc = pf_json_str(root, "last_offer", true, 0, PF_UPDATE_ID_MAX, s->last_offer, err)) ||
+        /* Optional: a state file written before the round trip was kept has neither. */
+        (rc = pf_json_int(root, "srtt_ms", false, 0, PFA_RTT_MAX_MS, &s->srtt_ms, err)) ||
+        (rc = pf_json_int(root, "rttvar_ms", false, 0, PFA_RTT_MAX_MS, &s->rttvar_ms, err)))
         goto out_free;
     s->phase = (enum pfa_update_phase)phase;
     s->seq = (uint64_t)seq;
@@ -178,10 +182,12 @@ void pfa_update_outbox_push(struct pfa_update_state *s, char *ev)
         memmove(&s->outbox[drop], &s->outbox[drop + 1], (s->nout - drop - 1) * sizeof(char *));
         memmove(&s->sent_ms[drop], &s->sent_ms[drop + 1], (s->nout - drop - 1) * sizeof(int64_t));
         memmove(&s->sends[drop], &s->sends[drop + 1], (s->nout - drop - 1) * sizeof(uint16_t));
+        memmove(&s->first_ms[drop], &s->first_ms[drop + 1], (s->nout - drop - 1) * sizeof(int64_t));
         s->nout--;
     }
     s->sent_ms[s->nout] = 0;
     s->sends[s->nout] = 0;
+    s->first_ms[s->nout] = 0;
     s->outbox[s->nout++] = ev;
 }
 
@@ -210,6 +216,7 @@ bool pfa_update_outbox_remove(struct pfa_update_state *s, const char *id)
     memmove(&s->outbox[i], &s->outbox[i + 1], n * sizeof(char *));
     memmove(&s->sent_ms[i], &s->sent_ms[i + 1], n * sizeof(int64_t));
     memmove(&s->sends[i], &s->sends[i + 1], n * sizeof(uint16_t));
+    memmove(&s->first_ms[i], &s->first_ms[i + 1], n * sizeof(int64_t));
     s->nout--;
     return true;
 }

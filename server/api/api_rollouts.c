@@ -13,7 +13,6 @@
  */
 #include <inttypes.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -924,45 +923,13 @@ void pfs_api_rollouts_list(struct pfs_api *api, const struct pfs_api_call *call,
         api_ro__list(ro, pfs_api_scope(call), resp);
 }
 
-/* A rollout's answer is polled by every open console (docs/console.md,
- * "Live"): it carries an ETag (BLAKE2b-128 of the body), and a request whose
- * If-None-Match names it is answered 304 without the body. */
-static void api_ro__etag(const struct pfs_http_req *req, struct pfs_http_resp *resp)
-{
-    unsigned char h[16];
-    const char *inm = pfs_http_header(req, "If-None-Match");
-    char tag[2 * sizeof(h) + 3];
-    size_t slot = 0;
-
-    if (resp->status != 200 || !resp->body)
-        return;
-    while (slot < PFS_HTTP_EXTRA_HEADERS && resp->extra[slot].name)
-        slot++;
-    if (slot == PFS_HTTP_EXTRA_HEADERS ||
-        crypto_generichash(h, sizeof(h), (const unsigned char *)resp->body, resp->len, NULL, 0))
-        return;
-    tag[0] = '"';
-    sodium_bin2hex(tag + 1, sizeof(tag) - 1, h, sizeof(h));
-    tag[sizeof(tag) - 2] = '"';
-    tag[sizeof(tag) - 1] = '\0';
-    resp->extra[slot].name = "ETag";
-    snprintf(resp->extra[slot].value, sizeof(resp->extra[slot].value), "%s", tag);
-    if (inm && (strstr(inm, tag) || strcmp(inm, "*") == 0)) {
-        free(resp->body);
-        resp->body = NULL;
-        resp->len = 0;
-        resp->status = 304;
-    }
-}
-
 void pfs_api_rollout_get(struct pfs_api *api, const struct pfs_api_call *call,
                          struct pfs_http_resp *resp)
 {
     struct pfs_rollouts *ro = api_ro__of(api, call, resp);
 
     if (ro) {
-        api_ro__one(ro, resp, call->params.id, 200);
-        api_ro__etag(call->req, resp);
+        api_ro__one(ro, resp, call->params.id, 200); /* api.c adds the ETag */
     }
 }
 

@@ -29,6 +29,13 @@
 #   chunk frames it published) across the rollout, against the floor members x the bytes a
 #   terminal requests (the four metadata entries and the payload of the bundle's tar); the
 #   terminals' side: the target slot file of every terminal holds the payload (sha256).
+#   Floor (issue 15): the bytes moved at the one-terminal chunk transfer rate, plus the
+#   stages' soaks (the last stage soaks too before the rollout completes). The rate is
+#   measured in the same run, on the same broker and posfleetd, before the fleet starts:
+#   one real posfleet-agent (PX-500/r2, not a target of the rollout's r1 bundle, so never a
+#   member; the agent's default chunk size and window, as every simulated terminal uses;
+#   slots and state on /dev/shm like theirs) downloads a TRANSFER_MIB firmware bundle; rate = payload bytes / (terminal time of its
+#   `verifying` event - of its `downloading 0 %` event), as bench_transfer.sh measures it.
 # Checked at the end (a failure fails the bench): completed, every member installed,
 # counters exact (ro_exact), every terminal reporting 2.0.0 to posfleetd; logged: terminals
 # offered more than once, chunk errors, the sim's reboots.
@@ -42,8 +49,13 @@
 #
 # Knobs: TERMINALS=10000 MAX_CONCURRENT=500 SOAK=5 BUNDLE_KIB=128 RATE=300 INTERVAL=60
 # SAMPLE_MS=200 TICK_MS= (posfleetd's default rollout.tick_ms, 1000, when empty)
-# NO_ANSWER_PCT=0 DEFER_PCT=0 OFFER_TIMEOUT=60 DEFER_LIMIT=60 DEADLINE_S=3600.
-# 10,000 terminals need 10,064 descriptors in the simulator and ~10,000 in the broker.
+# NO_ANSWER_PCT=0 DEFER_PCT=0 OFFER_TIMEOUT=60 DEFER_LIMIT=60 DEADLINE_S=3600
+# TRANSFER_MIB=32 RESEND= (posfleet-sim --resend; the agent's default, 30 s, when empty)
+# SIM_BIN= (posfleet-sim of this build when empty) ONLINE_S= (the wait for the whole fleet
+# online, TERMINALS / RATE × 3 + 180 s when empty; at load 30 TLS handshakes take far longer).
+# 10,000 terminals need 10,064 descriptors in the simulator and ~10,000 in the broker: the
+# soft limit is raised to the hard one (inherited by both), and the bench stops at once
+# when that is too low.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/stack.sh"
@@ -63,10 +75,15 @@ DEFER_PCT=${DEFER_PCT:-0}
 OFFER_TIMEOUT=${OFFER_TIMEOUT:-60}
 DEFER_LIMIT=${DEFER_LIMIT:-60}
 DEADLINE_S=${DEADLINE_S:-3600}
+TRANSFER_MIB=${TRANSFER_MIB:-32}
+RESEND=${RESEND:-}
+ONLINE_S=${ONLINE_S:-$((TERMINALS / RATE * 3 + 180))}
 faults=()
 [[ $NO_ANSWER_PCT != 0 ]] && faults+=(--fault "no_answer=$NO_ANSWER_PCT")
 [[ $DEFER_PCT != 0 ]] && faults+=(--fault "battery_low=$DEFER_PCT")
 STAGES="1%,10%,50%,100%"
+# SIM_BIN: another posfleet-sim (an older build's) for a before/after with the same stack.
+PF_SIM=${SIM_BIN:-$PF_SIM}
 N=$TERMINALS
 pf_require_bin "$PF_SIM"
 pf_require_bin "$PF_PACK"
@@ -78,6 +95,10 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 secs() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
 nf=$(echo "$N" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta')
 pf_log "load before: $(uptime)"
+ulimit -n "$(ulimit -Hn)"
+nofile=$(ulimit -n)
+[[ $nofile == unlimited ]] || ((nofile >= N + 200)) ||
+    pf_fail "$N terminals need $((N + 200)) descriptors in the simulator and the broker; the hard limit is $nofile"
 
 # ---- the stack (ro_stack's, with the report interval and the rate of this bench) --------------
 export PF_REPORT_INTERVAL=$INTERVAL
@@ -87,6 +108,33 @@ pf_broker_start "$PF_PKI"
 upd_server_start "rollout.join_scan_s = 3600${TICK_MS:+
 rollout.tick_ms = $TICK_MS}"
 RO_WORK=$(pf_tmpdir rollout)
+
+# ---- the floor's transfer rate: one real agent, before the fleet ------------------------------
+pf_cli device add RFX-RATE --model PX-500 --hw-rev r2 >/dev/null
+# Its slots and state on tmpfs, as the simulated terminals' are (not the disk of PF_TMP).
+RATE_DIR=$(mktemp -d "$([[ -w /dev/shm ]] && echo /dev/shm || echo "$PF_TMP")/pf-rorate.XXXXXX")
+pf_at_exit "rm -rf '$RATE_DIR'"
+mkdir -p "$PF_TMP/agents"
+ln -s "$RATE_DIR" "$PF_TMP/agents/RFX-RATE"
+upd_agent_start RFX-RATE "update.storage_margin_kb=0" "update.stall_s=60"
+mkdir -p "$PF_TMP/agents/RFX-RATE/hal"
+pf_hal_set RFX-RATE storage_free_kb $((TRANSFER_MIB * 4096))
+pf_wait_for 30 "RFX-RATE online" pf_device_online RFX-RATE
+head -c $((TRANSFER_MIB * 1048576)) /dev/urandom >"$RO_WORK/rate.img"
+upd_pack_fw 9.0.0 "$RO_WORK/rate.img" "$RO_WORK/rate.tar"
+rm -f "$RO_WORK/rate.img"
+upd_offer RFX-RATE "$(upd_upload "$RO_WORK/rate.tar")"
+upd_wait_status RFX-RATE success 600
+# The events sent just before the reboot may come again only after it (the agent's resend).
+pf_wait_for 60 "RFX-RATE's verifying event" eval "(( \$(upd_events RFX-RATE verifying) > 0 ))"
+rate_ms=$(pf_sql "select (select min(ts_ms) from update_events where serial = 'RFX-RATE'
+    and status = 'verifying') - (select min(ts_ms) from update_events where serial = 'RFX-RATE'
+    and status = 'downloading')")
+((rate_ms > 0)) || rate_ms=1
+rate=$(awk -v b=$((TRANSFER_MIB * 1048576)) -v ms="$rate_ms" 'BEGIN { printf "%.1f", b / 1048576 / (ms / 1000) }')
+pf_log "one-terminal chunk transfer: $TRANSFER_MIB MiB in $rate_ms ms = $rate MiB/s; load $(cut -d' ' -f1-3 /proc/loadavg)"
+pf_kill agent-RFX-RATE 10
+pf_wait_for 60 "RFX-RATE offline" eval "! pf_device_online RFX-RATE"
 RO_STATE=$(mktemp -d "$([[ -w /dev/shm ]] && echo /dev/shm || echo "$PF_TMP")/pf-rofleet.XXXXXX")
 pf_at_exit "pf_alive sim && pf_kill sim 60; rm -rf '$RO_STATE'"
 export POSFLEET_KEYS="$PF_KEYS"
@@ -96,9 +144,9 @@ pf_cli device import "$RO_WORK/fleet.csv" --pki "$PF_PKI" \
     --credentials-out "$RO_WORK/creds" >/dev/null
 pf_log "imported $N terminals and issued their certificates in $(($(date +%s) - t)) s"
 t0=$(now_ms)
-ro_sim_start --rate "$RATE" --interval "$INTERVAL" "${faults[@]}"
+ro_sim_start --rate "$RATE" --interval "$INTERVAL" ${RESEND:+--resend "$RESEND"} "${faults[@]}"
 online() { pf_cli --json summary | pf_json_get '$.online'; }
-pf_wait_for $((N / RATE * 3 + 180)) "posfleetd to see all $N online" \
+pf_wait_for "$ONLINE_S" "posfleetd to see all $N online" \
     eval "pf_alive sim && [[ \$(online) == $N ]]"
 pf_log "$N terminals online in $(($(now_ms) - t0)) ms; load $(load)"
 # The simulator writes the faults it gave before it connects anything.
@@ -258,7 +306,13 @@ pf_log "bytes: $bytes chunk data bytes, floor $want x $per_term = $floor; slot f
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 conf="soak $SOAK s, max $MAX_CONCURRENT concurrent, bundle $BUNDLE_KIB KiB"
 ((${#faults[@]})) && conf="$conf; $silent never answer, $deferring always defer: $silent timed out, $deferring deferred out"
-echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; offer → accepted on the terminal p50 $lat50 s, max $latmax s; $events update events + $dups duplicates; $cpus; $ld)|—|—|record|yes"
+nst=$(pf_sql "select count(*) from rollout_stages where rollout = $id")
+floor_ms=$(awk -v b="$bytes" -v r="$rate" -v n="$nst" -v s="$SOAK" \
+    'BEGIN { printf "%d", b / 1048576 / r * 1000 + n * s * 1000 }')
+per_dup=$(awk -v d="$dups" -v e="$events" 'BEGIN { printf "%.3f", (e > 0) ? d / e : 0 }')
+met=$(awk -v w="$wall" -v f="$floor_ms" 'BEGIN { print (w <= 2 * f) ? "yes" : "no" }')
+pf_log "floor: $(mib "$bytes") at $rate MiB/s + $nst × $SOAK s soak = $(secs "$floor_ms") s; create → completed $(secs "$wall") s = $(ratio "$wall" "$floor_ms") × floor; duplicates $per_dup per event"
+echo "ROW|4-stage rollout ($STAGES), $nf sim terminals end to end, create → completed ($conf)|$(secs "$wall") s (stages $stage_times s; offer → accepted on the terminal p50 $lat50 s, max $latmax s; $events update events + $dups duplicates, $per_dup per event; $cpus; $ld)|floor $(secs "$floor_ms") s ($(mib "$bytes") at the one-terminal rate $rate MiB/s measured in the run + $nst × $SOAK s soaks)|$(ratio "$wall" "$floor_ms")|≤ 2 × floor|$met"
 echo "ROW|peak concurrent downloads in that rollout (accepted → verifying, exact from posfleetd's update events)|$dl (sampled every $SAMPLE_MS ms from the rollout's counters: $sp_dl downloading; in progress $prog exact, $sp_prog sampled; $ld)|max_concurrent: $MAX_CONCURRENT|$(ratio "$dl" "$MAX_CONCURRENT")|record|yes"
 echo "ROW|bytes moved in that rollout (posfleetd posfleet_chunk_bytes_total)|$(mib "$bytes") ($bytes B; all $want installed terminals' slot files hold the payload; $ld)|floor $want × $per_term B: $(mib "$floor")|$(ratio "$bytes" "$floor")|record|yes"
 pf_log "load after: $(uptime)"

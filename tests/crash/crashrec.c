@@ -10,9 +10,10 @@
  * (open, write, pwrite, writev, ftruncate, fsync, fdatasync, rename, unlink,
  * mkdir, rmdir, sync, dup, close): the real call runs under one lock and, if it
  * succeeded on a file below the root, its record (with the bytes written) is
- * appended. A stream opened for writing with fopen() below the root is
- * recorded as CR_UNTRACKED, since stdio's writes do not come through these
- * symbols; the generator refuses a trace that holds one.
+ * appended. stdio's own writes do not come through these symbols, so a stream
+ * opened for writing with fopen() below the root is opened through them
+ * instead, as a fopencookie() stream (below); one that cannot be (too many
+ * at once) is recorded as CR_UNTRACKED, and the generator refuses the trace.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -535,21 +536,155 @@ int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned flags
     return cr_rename_common(ofd, from, nfd, to, flags);
 }
 
-/* ---- what cannot be followed ----------------------------------------------------- */
+/* ---- streams ------------------------------------------------------------------------ */
+
+/*
+ * A stream opened for writing below the root (grub-editenv writes its block
+ * with fopen/fwrite/fsync(fileno)) is opened here with open() and handed back
+ * as a fopencookie() stream whose reads, writes, seeks and close go through
+ * the wrappers above, so its writes are recorded like any other; fileno()
+ * answers the real descriptor, so an fsync of it is recorded too.
+ */
+#define CR_MAXSTREAMS 64
+
+static struct {
+    FILE *f;
+    int fd;
+} cr_streams[CR_MAXSTREAMS];
+
+static ssize_t cr_cookie_read(void *c, char *buf, size_t n)
+{
+    return read(*(int *)c, buf, n);
+}
+
+static ssize_t cr_cookie_write(void *c, const char *buf, size_t n)
+{
+    ssize_t w = write(*(int *)c, buf, n);
+    return w < 0 ? 0 : w; /* stdio reads 0 as an error */
+}
+
+static int cr_cookie_seek(void *c, off64_t *off, int whence)
+{
+    off64_t r = lseek64(*(int *)c, *off, whence);
+    if (r < 0)
+        return -1;
+    *off = r;
+    return 0;
+}
+
+static int cr_cookie_close(void *c)
+{
+    int fd = *(int *)c, rc;
+
+    pthread_mutex_lock(&cr_lock);
+    for (int i = 0; i < CR_MAXSTREAMS; i++) {
+        if (cr_streams[i].f && cr_streams[i].fd == fd) {
+            cr_streams[i].f = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cr_lock);
+    free(c);
+    rc = close(fd);
+    return rc;
+}
+
+/* open(2) flags of an fopen mode; -1 for a mode that only reads. */
+static int cr_mode_flags(const char *mode)
+{
+    int flags;
+
+    switch (mode[0]) {
+    case 'w':
+        flags = O_CREAT | O_TRUNC;
+        break;
+    case 'a':
+        flags = O_CREAT | O_APPEND;
+        break;
+    case 'r':
+        flags = 0;
+        break;
+    default:
+        return -1;
+    }
+    if (strchr(mode, '+'))
+        flags |= O_RDWR;
+    else if (mode[0] == 'r')
+        return -1;
+    else
+        flags |= O_WRONLY;
+    if (strchr(mode, 'x'))
+        flags |= O_EXCL;
+    if (strchr(mode, 'e'))
+        flags |= O_CLOEXEC;
+    return flags;
+}
 
 static FILE *cr_fopen_common(const char *path, const char *mode,
                              FILE *(*real)(const char *, const char *))
 {
+    static const cookie_io_functions_t io = {cr_cookie_read, cr_cookie_write, cr_cookie_seek,
+                                             cr_cookie_close};
     char abs[PATH_MAX];
-    FILE *f;
+    FILE *f = NULL;
+    int flags = cr_mode_flags(mode), slot = -1, *c;
 
     pthread_mutex_lock(&cr_lock);
     cr_init();
-    f = real(path, mode);
-    if (f && strpbrk(mode, "wa+") && cr_abs(AT_FDCWD, path, abs, sizeof(abs)) && cr_below(abs))
-        cr_emit(CR_UNTRACKED, -1, -1, 0, 0, 0, abs, NULL, NULL, 0);
+    if (flags < 0 || !cr_abs(AT_FDCWD, path, abs, sizeof(abs)) || !cr_below(abs)) {
+        f = real(path, mode);
+        goto out;
+    }
+    for (int i = 0; i < CR_MAXSTREAMS && slot < 0; i++)
+        slot = cr_streams[i].f ? -1 : i;
+    if (slot < 0) { /* cannot follow it: the generator refuses the trace */
+        f = real(path, mode);
+        if (f)
+            cr_emit(CR_UNTRACKED, -1, -1, 0, 0, 0, abs, NULL, NULL, 0);
+        goto out;
+    }
+    c = malloc(sizeof(*c));
+    if (!c)
+        goto out;
+    *c = open(path, flags, 0666);
+    if (*c < 0) {
+        free(c);
+        goto out;
+    }
+    f = fopencookie(c, mode, io);
+    if (!f) {
+        close(*c);
+        free(c);
+        goto out;
+    }
+    cr_streams[slot].f = f;
+    cr_streams[slot].fd = *c;
+out:
     pthread_mutex_unlock(&cr_lock);
     return f;
+}
+
+static int cr_fileno_common(FILE *f, int (*real)(FILE *))
+{
+    int fd = -2;
+
+    pthread_mutex_lock(&cr_lock);
+    for (int i = 0; i < CR_MAXSTREAMS && fd == -2; i++) {
+        if (f && cr_streams[i].f == f)
+            fd = cr_streams[i].fd;
+    }
+    pthread_mutex_unlock(&cr_lock);
+    return fd != -2 ? fd : real(f);
+}
+
+int fileno(FILE *f)
+{
+    return cr_fileno_common(f, CR_REAL(fileno));
+}
+
+int fileno_unlocked(FILE *f)
+{
+    return cr_fileno_common(f, CR_REAL(fileno_unlocked));
 }
 
 FILE *fopen(const char *path, const char *mode)

@@ -27,9 +27,16 @@
  * written to WORK/laneN/root and CMD is run with every argument "@" replaced
  * by that directory; its exit status is the verdict: 0 fine, anything else a
  * violation (the state is kept as WORK/violation-K and its description
- * printed). With --sample N only N distinct states, evenly spread over the
- * whole story, are checked; without it every one. Prints one summary line:
+ * printed). With --serve CMD is started once per lane instead and judges
+ * state after state: the generator writes the directory's path as a line to
+ * its stdin and reads one line back, "ok" or what was violated (a checker
+ * that pays a long start-up - a sanitizer runtime, a database library - pays
+ * it once per lane, not once per state). With --sample N only N distinct
+ * states, evenly spread over the whole story, are checked; without it every
+ * one. The lanes (--lanes, default 2) share the building and hashing of the
+ * candidates and then the checking. Prints two summary lines:
  *   crashstates: ops O cuts C candidates N distinct D checked K violations V
+ *   crashstates: states built in T s, checked in T s (L lanes...)
  * Exit 0 if no violation, 1 if any, 2 on a usage or trace error.
  *
  * Over 800 lines because the trace reader, the file-system model, the
@@ -51,6 +58,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crashrec.h"
@@ -79,6 +87,9 @@ struct cs_ino {
     uint8_t *buf;
     size_t size, cap;
     bool dir;
+    bool shared; /* buf is the durable base's (a state that did not change it) */
+    bool dig_ok; /* dig is the digest of buf[0..size) (kept for the base only) */
+    uint8_t dig[32];
 };
 
 struct cs_name {
@@ -180,10 +191,29 @@ static void ino_resize(struct cs_ino *in, size_t size)
     in->size = size;
 }
 
+/* A state's own copy of an inode it is about to change. */
+static void ino_own(struct cs_ino *in)
+{
+    if (in->shared) {
+        const uint8_t *b = in->buf;
+        size_t size = in->size;
+        in->buf = NULL;
+        in->size = in->cap = 0;
+        in->shared = false;
+        ino_resize(in, size);
+        if (size)
+            memcpy(in->buf, b, size);
+    }
+    in->dig_ok = false;
+}
+
 static void fs_apply(struct cs_fs *fs, const struct cs_op *o, uint64_t len)
 {
     struct cs_ino *in = o->ino >= 0 ? &fs->inos[o->ino] : NULL;
     int src;
+
+    if (in && (o->type == M_WRITE || o->type == M_TRUNC))
+        ino_own(in);
 
     switch (o->type) {
     case M_CREATE:
@@ -235,12 +265,37 @@ static void fs_copy(struct cs_fs *dst, const struct cs_fs *src)
     }
 }
 
+/*
+ * A state on top of the durable base: its own names, the base's inodes shared
+ * until the state changes one (ino_own), so building a state costs what its
+ * pending operations change, not the size of the disk.
+ */
+static void fs_copy_shared(struct cs_fs *dst, const struct cs_fs *src)
+{
+    dst->nnames = dst->capnames = src->nnames;
+    dst->names = xrealloc(NULL, (size_t)src->nnames * sizeof(*dst->names));
+    for (int i = 0; i < src->nnames; i++) {
+        dst->names[i].path = strdup(src->names[i].path);
+        dst->names[i].ino = src->names[i].ino;
+    }
+    dst->ninos = total_inos;
+    dst->inos = calloc((size_t)total_inos, sizeof(*dst->inos));
+    for (int i = 0; i < src->ninos; i++) {
+        dst->inos[i] = src->inos[i];
+        dst->inos[i].shared = true;
+        dst->inos[i].cap = 0;
+        dst->inos[i].dig_ok = false;
+    }
+}
+
 static void fs_free(struct cs_fs *fs)
 {
     for (int i = 0; i < fs->nnames; i++)
         free(fs->names[i].path);
-    for (int i = 0; i < fs->ninos; i++)
-        free(fs->inos[i].buf);
+    for (int i = 0; i < fs->ninos; i++) {
+        if (!fs->inos[i].shared)
+            free(fs->inos[i].buf);
+    }
     free(fs->names);
     free(fs->inos);
     memset(fs, 0, sizeof(*fs));
@@ -251,20 +306,43 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(((const struct cs_name *)a)->path, ((const struct cs_name *)b)->path);
 }
 
-static void fs_digest(struct cs_fs *fs, uint8_t out[32])
+static void ino_digest(const struct cs_ino *in, uint8_t out[32])
+{
+    crypto_generichash(out, 32, in->size ? in->buf : NULL, in->size, NULL, 0);
+}
+
+/*
+ * The digest of a state's contents: names, sizes and a digest of each file's
+ * bytes. An inode the state shares with the durable base (base) takes the
+ * base's digest, computed once while the base holds it.
+ */
+static void fs_digest(struct cs_fs *fs, struct cs_fs *base, uint8_t out[32])
 {
     crypto_generichash_state h;
 
     qsort(fs->names, (size_t)fs->nnames, sizeof(*fs->names), name_cmp);
     crypto_generichash_init(&h, NULL, 0, 32);
     for (int i = 0; i < fs->nnames; i++) {
-        const struct cs_ino *in = &fs->inos[fs->names[i].ino];
+        int ino = fs->names[i].ino;
+        const struct cs_ino *in = &fs->inos[ino];
         uint64_t sz = in->dir ? UINT64_MAX : in->size;
+        uint8_t d[32];
         crypto_generichash_update(&h, (const uint8_t *)fs->names[i].path,
                                   strlen(fs->names[i].path) + 1);
         crypto_generichash_update(&h, (const uint8_t *)&sz, sizeof(sz));
-        if (!in->dir && in->size)
-            crypto_generichash_update(&h, in->buf, in->size);
+        if (in->dir || !in->size)
+            continue;
+        if (in->shared && base && ino < base->ninos) {
+            struct cs_ino *b = &base->inos[ino];
+            if (!b->dig_ok) {
+                ino_digest(b, b->dig);
+                b->dig_ok = true;
+            }
+            crypto_generichash_update(&h, b->dig, 32);
+        } else {
+            ino_digest(in, d);
+            crypto_generichash_update(&h, d, 32);
+        }
     }
     crypto_generichash_final(&h, out, 32);
 }
@@ -668,7 +746,7 @@ static void state_build(const struct cs_state *s, struct cs_fs *fs)
     int mi = 0, di = 0;
 
     pending_at(s->cut);
-    fs_copy(fs, base_at(s->cut));
+    fs_copy_shared(fs, base_at(s->cut));
     for (int i = 0, m = 0, d = 0; i < npm + npd; i++) {
         /* The pending operations in their order: merge the two lists. */
         int j;
@@ -800,6 +878,81 @@ static int run_check(char **cmd, int argc, const char *dir, const char *log)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * --serve: the check command is started once per lane and judges state after
+ * state. The generator writes the state's directory and a line with its path
+ * to the checker's stdin; the checker answers with one line on its stdout,
+ * "ok" or what was violated. Its stderr goes to the lane's log. A checker that
+ * dies is a violation (the line says so) and is started again.
+ */
+struct cs_server {
+    pid_t pid;
+    FILE *to, *from;
+};
+
+static int serve_start(struct cs_server *sv, char **cmd, int argc, const char *dir, const char *log)
+{
+    int in[2], out[2];
+    char **argv = calloc((size_t)argc + 1, sizeof(*argv));
+
+    if (!argv || pipe(in) != 0 || pipe(out) != 0) {
+        free(argv);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(in[i], F_SETFD, FD_CLOEXEC);
+        fcntl(out[i], F_SETFD, FD_CLOEXEC);
+    }
+    for (int i = 0; i < argc; i++)
+        argv[i] = strcmp(cmd[i], "@") == 0 ? (char *)dir : cmd[i];
+    sv->pid = fork();
+    if (sv->pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        if (fd >= 0)
+            dup2(fd, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    free(argv);
+    close(in[0]);
+    close(out[1]);
+    sv->to = fdopen(in[1], "w");
+    sv->from = fdopen(out[0], "r");
+    return sv->pid > 0 && sv->to && sv->from ? 0 : -1;
+}
+
+static void serve_stop(struct cs_server *sv)
+{
+    int status;
+
+    if (sv->to)
+        fclose(sv->to);
+    if (sv->from)
+        fclose(sv->from);
+    if (sv->pid > 0)
+        waitpid(sv->pid, &status, 0);
+    memset(sv, 0, sizeof(*sv));
+}
+
+/* 0 if the checker answered "ok"; else 1 with its answer (or why none came) in why. */
+static int serve_check(struct cs_server *sv, const char *dir, char *why, size_t len)
+{
+    char line[512];
+
+    if (fprintf(sv->to, "%s\n", dir) < 0 || fflush(sv->to) != 0 ||
+        !fgets(line, sizeof(line), sv->from)) {
+        snprintf(why, len, "the checker died");
+        return 1;
+    }
+    line[strcspn(line, "\n")] = '\0';
+    if (strcmp(line, "ok") == 0)
+        return 0;
+    snprintf(why, len, "%s", line);
+    return 1;
+}
+
 static void keep_violation(const char *lane, const char *work, int32_t n)
 {
     char cmd[3 * PATH_MAX];
@@ -869,6 +1022,48 @@ static int dig_cmp(const void *a, const void *b)
     return memcmp(digests[*(const int *)a], digests[*(const int *)b], 32);
 }
 
+/*
+ * Builds and hashes every candidate, the lanes sharing the work (each takes
+ * every lanes-th candidate, so its cuts still only grow) into memory shared
+ * with the parent.
+ */
+static int digest_all(int lanes)
+{
+    size_t bytes = (size_t)(nstates ? nstates : 1) * 32;
+    pid_t *kids = calloc((size_t)lanes, sizeof(pid_t));
+    int bad = 0;
+
+    digests = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (digests == MAP_FAILED || !kids) {
+        free(kids);
+        return -1;
+    }
+    for (int l = 0; l < lanes; l++) {
+        kids[l] = fork();
+        if (kids[l] < 0) {
+            bad = 1;
+            break;
+        }
+        if (kids[l] != 0)
+            continue;
+        for (int i = l; i < nstates; i += lanes) {
+            struct cs_fs fs;
+            state_build(&states[i], &fs);
+            fs_digest(&fs, &base, digests[i]);
+            fs_free(&fs);
+        }
+        _exit(0);
+    }
+    for (int l = 0; l < lanes; l++) {
+        int status;
+        if (kids[l] > 0 &&
+            (waitpid(kids[l], &status, 0) != kids[l] || !WIFEXITED(status) || WEXITSTATUS(status)))
+            bad = 1;
+    }
+    free(kids);
+    return bad ? -1 : 0;
+}
+
 /* A clean reboot between two boots of the story: the kernel syncs before it restarts. */
 static int trace_reboot(const char *path)
 {
@@ -895,6 +1090,7 @@ int main(int argc, char **argv)
     int ncmd, lanes = 2, sep = -1, *order, ndistinct = 0, *distinct, violations = 0, checked = 0;
     uint64_t sample = 0;
     int64_t t;
+    bool serve = false;
     char laned[PATH_MAX];
 
     if (argc == 3 && strcmp(argv[1], "--reboot") == 0)
@@ -907,8 +1103,8 @@ int main(int argc, char **argv)
     }
     if (sep < 0 || sep + 1 >= argc || sodium_init() < 0) {
         fprintf(stderr,
-                "usage: pf_crashstates [--sample N] [--lanes N] [--external PREFIX]... INIT "
-                "ROOT TRACE WORK -- CMD ARG... (@ = the state's directory)\n");
+                "usage: pf_crashstates [--serve] [--sample N] [--lanes N] [--external PREFIX]... "
+                "INIT ROOT TRACE WORK -- CMD ARG... (@ = the state's directory)\n");
         return 2;
     }
     externals = calloc((size_t)argc, sizeof(*externals));
@@ -923,6 +1119,9 @@ int main(int argc, char **argv)
             if (pf_parse_i64(argv[pos + 1], 1, 16, &t) != 0)
                 return 2;
             lanes = (int)t;
+        } else if (strcmp(argv[pos], "--serve") == 0) {
+            serve = true;
+            pos--; /* a flag: no value */
         } else if (strcmp(argv[pos], "--external") == 0) {
             externals[nexternals++] = argv[pos + 1];
         } else {
@@ -950,20 +1149,20 @@ int main(int argc, char **argv)
     persist_compute();
     pend_meta = calloc((size_t)nops + 1, sizeof(int));
     pend_data = calloc((size_t)nops + 1, sizeof(int));
+    struct timespec t0, t1, t2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int32_t cut = 1; cut <= nops; cut++)
         enumerate(cut);
 
     /* Distinct contents only. */
-    digests = xrealloc(NULL, (size_t)nstates * 32);
     order = xrealloc(NULL, (size_t)nstates * sizeof(int));
     distinct = xrealloc(NULL, (size_t)nstates * sizeof(int));
-    for (int i = 0; i < nstates; i++) {
-        struct cs_fs fs;
-        state_build(&states[i], &fs);
-        fs_digest(&fs, digests[i]);
-        fs_free(&fs);
-        order[i] = i;
+    if (digest_all(lanes) != 0) {
+        fprintf(stderr, "crashstates: building the states failed\n");
+        return 2;
     }
+    for (int i = 0; i < nstates; i++)
+        order[i] = i;
     qsort(order, (size_t)nstates, sizeof(int), dig_cmp);
     for (int i = 0; i < nstates; i++) {
         if (i == 0 || memcmp(digests[order[i]], digests[order[i - 1]], 32) != 0)
@@ -987,6 +1186,7 @@ int main(int argc, char **argv)
         nsel = (int)sample;
     }
 
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     /* Lanes: each a process checking every lanes-th selected state. */
     pid_t *kids = calloc((size_t)lanes, sizeof(pid_t));
     for (int l = 0; l < lanes; l++) {
@@ -1000,23 +1200,34 @@ int main(int argc, char **argv)
             (size_t)snprintf(log, sizeof(log), "%s/check.log", laned) >= sizeof(log))
             _exit(2);
         mkdir(laned, 0700);
+        struct cs_server sv = {0};
+        char why[512] = "";
         for (int i = l; i < nsel; i += lanes) {
             struct cs_fs fs;
             int rc;
             state_build(&states[order[i]], &fs);
             rc = state_write(&fs, dir);
             fs_free(&fs);
-            if (rc == 0)
+            if (rc == 0 && serve) {
+                if (!sv.pid && serve_start(&sv, cmd, ncmd, dir, log) != 0)
+                    _exit(2);
+                rc = serve_check(&sv, dir, why, sizeof(why));
+                if (rc && strcmp(why, "the checker died") == 0)
+                    serve_stop(&sv);
+            } else if (rc == 0) {
                 rc = run_check(cmd, ncmd, dir, log);
+                snprintf(why, sizeof(why), "check exited %d", rc);
+            }
             n++;
             if (rc != 0) {
                 state_describe(&states[order[i]], desc, sizeof(desc));
-                printf("VIOLATION (check exited %d): %s\n", rc, desc);
+                printf("VIOLATION (%s): %s\n", why, desc);
                 keep_violation(laned, work, order[i]);
                 fflush(stdout);
                 bad++;
             }
         }
+        serve_stop(&sv);
         FILE *f = (size_t)snprintf(log, sizeof(log), "%s/result", laned) < sizeof(log)
                           ? fopen(log, "w")
                           : NULL;
@@ -1043,8 +1254,13 @@ int main(int argc, char **argv)
         violations += bad;
     }
     int cuts = nops;
+    clock_gettime(CLOCK_MONOTONIC, &t2);
     printf("crashstates: ops %d cuts %d candidates %d distinct %d checked %d violations %d\n", nops,
            cuts, nstates, ndistinct, checked, violations);
+    printf("crashstates: states built in %.1f s, checked in %.1f s (%d lanes%s)\n",
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+           (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9, lanes,
+           serve ? ", one checker per lane" : "");
     free(kids);
     free(order);
     free(distinct);

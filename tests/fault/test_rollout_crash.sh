@@ -46,7 +46,9 @@ MAXC=100
 pf_log "N=$N kills=$KILLS seed=$SEED (replay: ROLLOUT_CRASH_SEED=$SEED)"
 
 t0=$SECONDS
-ro_stack "$N" RC
+# A kill between posfleetd's receipt of an event and its commit loses the event: the
+# terminal's resend brings it, a few seconds later rather than the agent's 30 s.
+ro_stack "$N" RC --resend 2
 # Hooks run last-registered first: stop the simulator before rollout_lib.sh
 # removes its state directory, or a terminal still writing leaves it behind.
 pf_at_exit "pf_kill sim"

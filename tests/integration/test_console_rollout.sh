@@ -111,9 +111,10 @@ curl -s -H 'Content-Type: application/json' --data "{\"user\":\"approver.wang\",
 must 200 "$PF_TMP/approver.session" GET "/v1/rollouts/$ro2/preview"
 digest=$(pf_json_get '$.digest' <"$PF_TMP/api.body")
 must 200 "$PF_TMP/approver.session" POST "/v1/rollouts/$ro2/approve" "{\"digest\":\"$digest\"}"
-soaking() { [[ "$(ro_json "$ro2" '$.waiting')" == "soak until "* ]]; }
+# (the soak's own text, "soak until 2026-…Z", not "soak until stage 1 settles" before it)
+soaking() { [[ "$(ro_json "$ro2" '$.waiting')" == "soak until "[0-9]* ]]; }
 pf_wait_for 120 "rollout $ro2 to soak" soaking
-etag=$(curl -s -o /dev/null -D - -H "Authorization: Bearer $(cat "$admin")" "$POSFLEET_URL/v1/rollouts/$ro2" |
+etag=$(curl -s -o "$PF_TMP/soak1.body" -D - -H "Authorization: Bearer $(cat "$admin")" "$POSFLEET_URL/v1/rollouts/$ro2" |
     tr -d '\r' | awk -F': ' 'tolower($1) == "etag" {print $2}')
 [[ -n "$etag" ]] || pf_fail "no ETag on GET /v1/rollouts/$ro2"
 second_passed() { [[ $(date +%s%N) -gt $(($1 + 1500000000)) ]]; }
@@ -123,7 +124,8 @@ rm -f "$PF_TMP/api.body" # curl writes no file for an answer without a body
 code=$(curl -s -o "$PF_TMP/api.body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$admin")" \
     -H "If-None-Match: $etag" "$POSFLEET_URL/v1/rollouts/$ro2")
 [[ $code == 304 && ! -s "$PF_TMP/api.body" ]] ||
-    pf_fail "a soaking rollout polled with its ETag: $code $(head -c 300 "$PF_TMP/api.body")"
+    pf_fail "a soaking rollout polled with its ETag: $code; the answer changed:" \
+        "$(diff <(tr ',' '\n' <"$PF_TMP/soak1.body") <(tr ',' '\n' <"$PF_TMP/api.body") | head -20)"
 pf_log "rollout $ro2 soaking: 304 without a body for its ETag"
 for page in merchants-uscc-wrong merchants bundles-verdict bundles-refused rollouts-preview \
     rollout-own rollout-awaiting rollout-paused rollout-paused-zh admin; do

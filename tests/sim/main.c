@@ -53,6 +53,8 @@ static void main__usage(FILE *f)
             "  --update-trust-root FILE   run each terminal's update engine (file-backed A/B\n"
             "                       slots, boot environment and fee tables in its state\n"
             "                       directory; a reboot starts its agent again)\n"
+            "  --resend S           unacknowledged update events sent again after at least\n"
+            "                       S s (update.resend_s; default: the agent's, 30)\n"
             "faults (exact share of the fleet, chosen with --seed):\n"
             "  --fault KIND=PCT     battery_low, paper_out, tamper, selftest_fail, flaky,\n"
             "                       slow_download, power_cut, no_answer (repeatable)\n"
@@ -170,6 +172,7 @@ enum {
     OPT_TAMPER_EVERY,
     OPT_TAMPER_AFTER,
     OPT_TAMPER_REPORT,
+    OPT_RESEND,
 };
 
 int main(int argc, char **argv)
@@ -208,6 +211,7 @@ int main(int argc, char **argv)
             {"tamper-every", required_argument, NULL, OPT_TAMPER_EVERY},
             {"tamper-after", required_argument, NULL, OPT_TAMPER_AFTER},
             {"tamper-report-only", no_argument, NULL, OPT_TAMPER_REPORT},
+            {"resend", required_argument, NULL, OPT_RESEND},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {NULL, 0, NULL, 0},
@@ -310,6 +314,11 @@ int main(int argc, char **argv)
             break;
         case OPT_TRUST:
             o.update_trust_root = optarg;
+            break;
+        case OPT_RESEND:
+            if (main__num("--resend", optarg, 1, 86400, &v))
+                return 2;
+            o.resend_s = (int)v;
             break;
         case OPT_TAMPER:
             if (main__num("--tamper", optarg, 0, 1000000, &v))

@@ -185,6 +185,7 @@ struct sim_opts {
     uint64_t seed;
     const char *fw_version;
     const char *update_trust_root; /* run the update engine (NULL: no updates) */
+    int resend_s;                  /* update.resend_s of every engine; 0: the agent's default */
     const char *status_path;       /* JSON status rewritten every second, or NULL */
     FILE *log;                     /* the agents' log lines */
     int log_level;                 /* enum pfa_log_level */
@@ -194,6 +195,14 @@ struct sim_opts {
     int64_t tamper_every_ms, tamper_after_ms;
     bool tamper_report_only; /* trip the switch only: it travels with the next health report */
 };
+
+struct pfa_config;
+
+/* The update engine's part of a terminal's configuration: its files in dir (the
+ * terminal's state directory, which must exist), consent retried every 2 s, and
+ * events resent at o->resend_s, or the agent's default when that is 0. Fills cfg
+ * (initialised by the caller; pfa_config_release() frees what it adds). */
+int sim_update_config(const struct sim_opts *o, const char *dir, struct pfa_config *cfg) PF_WUR;
 
 /* Runs the fleet until the duration ends or a signal arrives; prints the summary. */
 int sim_run(const struct sim_opts *o, const struct sim_fleet *fleet,

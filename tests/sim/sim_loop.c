@@ -339,8 +339,7 @@ static int sim__apply_faults(struct pfa_hal *hal, uint8_t bits, bool updates)
     return rc;
 }
 
-/* The update engine's files in the terminal's state directory. */
-static int sim__update_cfg(const struct sim_opts *o, const char *dir, struct pfa_config *cfg)
+int sim_update_config(const struct sim_opts *o, const char *dir, struct pfa_config *cfg)
 {
     char path[4096];
 
@@ -360,7 +359,10 @@ static int sim__update_cfg(const struct sim_opts *o, const char *dir, struct pfa
         return PF_EIO;
     cfg->upd_trust_root = strdup(o->update_trust_root);
     cfg->upd_retry_s = 2;
-    cfg->upd_resend_s = 2;
+    /* The agent's own default unless the run asks otherwise: with a resend far below
+     * it, every ack slower than that came with a duplicate event (docs/benchmarks.md). */
+    if (o->resend_s > 0)
+        cfg->upd_resend_s = o->resend_s;
     return cfg->upd_trust_root ? 0 : PF_ENOMEM;
 }
 
@@ -416,7 +418,7 @@ static int sim__create(struct sim_ctx *s, size_t i, struct pf_error *err)
     cfg->keepalive_s = o->keepalive_s;
     cfg->tamper_poll_ms = 0; /* the loop trips switches itself and tells the agent at once */
     cfg->log_level = (enum pfa_log_level)o->log_level;
-    if (updates && (pf_mkdir_p(dir, 0700) != 0 || sim__update_cfg(o, dir, cfg))) {
+    if (updates && (pf_mkdir_p(dir, 0700) != 0 || sim_update_config(o, dir, cfg))) {
         pfa_config_release(cfg);
         free(cfg);
         return pf_error_set(err, PF_EIO, "%s: update engine files", d->serial);

@@ -2,9 +2,11 @@
  * test_agent_notify.c - the service manager notifications reach a real
  * datagram socket named by NOTIFY_SOCKET, as systemd would receive them, and
  * the watchdog interval is read from WATCHDOG_USEC only for this process.
- * A build without libsystemd sends nothing and asks for no watchdog.
+ * A build without libsystemd sends nothing and asks for no watchdog. libsystemd
+ * is loaded only when NOTIFY_SOCKET asks for notifications.
  */
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,55 @@ START_TEST(watchdog_interval)
 }
 END_TEST
 
+/* Is a library whose file name starts with name mapped in this process? */
+static bool mapped(const char *name)
+{
+    char line[512];
+    bool found = false;
+    FILE *f = fopen("/proc/self/maps", "r");
+
+    ck_assert_ptr_nonnull(f);
+    while (!found && fgets(line, sizeof(line), f)) {
+        const char *base = strrchr(line, '/');
+        found = base && strncmp(base + 1, name, strlen(name)) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Not started by a service manager: libsystemd is never loaded, so the agent
+ * does not pay for its memory (docs/agent.md, Footprint); then it is, once a
+ * notification is to be sent. */
+START_TEST(libsystemd_only_under_a_service_manager)
+{
+    char buf[256];
+
+    if (!pfa_notify_supported())
+        return;
+    unsetenv("NOTIFY_SOCKET");
+    pfa_notify_ready("x");
+    pfa_notify_watchdog();
+    ck_assert_int_eq(pfa_notify_watchdog_ms(), 0);
+    pfa_notify_stopping();
+    ck_assert_msg(!mapped("libsystemd.so"), "libsystemd loaded without NOTIFY_SOCKET");
+    next_msg(buf, sizeof(buf));
+    ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+START_TEST(libsystemd_loaded_when_asked)
+{
+    char buf[256];
+
+    if (!pfa_notify_supported())
+        return;
+    pfa_notify_ready("up");
+    next_msg(buf, sizeof(buf));
+    ck_assert_str_eq(buf, "READY=1\nSTATUS=up");
+    ck_assert(mapped("libsystemd.so"));
+}
+END_TEST
+
 static Suite *notify_suite(void)
 {
     Suite *s = suite_create("agent_notify");
@@ -102,6 +153,8 @@ static Suite *notify_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, messages_reach_the_socket);
     tcase_add_test(tc, watchdog_interval);
+    tcase_add_test(tc, libsystemd_only_under_a_service_manager);
+    tcase_add_test(tc, libsystemd_loaded_when_asked);
     suite_add_tcase(s, tc);
     return s;
 }

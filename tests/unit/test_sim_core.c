@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "pfa/config.h"
 #include "pfa/hal.h"
 #include "sim.h"
 #include "testutil.h"
@@ -170,6 +171,32 @@ static void write_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
+/* The simulated terminals resend unacknowledged update events as a real agent does
+ * (update.resend_s 30 s): the 2 s the simulator used to set made every ack slower than
+ * that come with a duplicate (docs/benchmarks.md). --resend still sets it. */
+START_TEST(update_events_resent_at_the_agent_default)
+{
+    char dir[256];
+    struct sim_opts o = {.update_trust_root = "root.pub"};
+    struct pfa_config cfg, agent;
+
+    pf_test_tmpdir(dir, sizeof(dir));
+    pfa_config_init(&agent);
+    pfa_config_init(&cfg);
+    ck_assert_int_eq(sim_update_config(&o, dir, &cfg), 0);
+    ck_assert_int_eq(cfg.upd_resend_s, agent.upd_resend_s);
+    ck_assert_int_eq(cfg.upd_resend_s, 30);
+    pfa_config_release(&cfg);
+    o.resend_s = 5;
+    pfa_config_init(&cfg);
+    ck_assert_int_eq(sim_update_config(&o, dir, &cfg), 0);
+    ck_assert_int_eq(cfg.upd_resend_s, 5);
+    pfa_config_release(&cfg);
+    pfa_config_release(&agent);
+    pf_test_rmtree(dir);
+}
+END_TEST
+
 START_TEST(credentials_file)
 {
     char dir[256], path[300];
@@ -225,6 +252,7 @@ int main(void)
     tcase_add_test(tc, faults_refusals);
     tcase_add_test(tc, models_mix);
     tcase_add_test(tc, credentials_file);
+    tcase_add_test(tc, update_events_resent_at_the_agent_default);
     suite_add_tcase(s, tc);
     return pf_test_run(s);
 }

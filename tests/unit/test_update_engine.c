@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
@@ -1643,6 +1644,105 @@ START_TEST(slow_acks_stretch_the_resend_timeout)
 }
 END_TEST
 
+/* One refused offer per version, each refusal's ack held ack_ms: the driver of the
+ * round-trip tests below. */
+static void t_refusals_with_slow_acks(struct t_env *t, int from, int to, int64_t ack_ms)
+{
+    for (int k = from; k < to; k++) {
+        drv_offer_now(t->d);
+        drv_deliver(t->d); /* the refusal goes out; its ack arrives ack_ms later */
+        t_hold_acks(t, ack_ms);
+        ck_assert_int_eq(t->d->offers[k].final, PF_UPD_REFUSED);
+    }
+}
+
+/*
+ * A terminal's first event goes out before any round trip was timed, so it is sent
+ * again after resend_s when its ack takes longer. By Karn's rule alone its ack timed
+ * nothing and the backed-off timeout was still short of the round trip for the next
+ * event: two duplicates in three events. Untimed, the first send's round trip (too
+ * long if anything) gives the first estimate: one.
+ */
+START_TEST(first_event_times_the_round_trip_from_its_first_send)
+{
+    struct t_env t;
+    uint8_t *img = t_image(1000, 9);
+    const char *versions[] = {"0.9.0", "0.9.1", "0.9.2"};
+
+    t_setup(&t);
+    for (size_t k = 0; k < 3; k++) /* each refused at once: one event per offer */
+        t_bundle(&t, PF_KIND_FIRMWARE, versions[k], "PX-200", img, 1000, false);
+    t_boot(&t, NULL); /* resend_s 1 */
+    pfa_update_on_connect(t.d->u);
+    t_refusals_with_slow_acks(&t, 0, 3, 2500);
+    ck_assert_int_eq(t.d->nseen, 3);
+    ck_assert_int_le(t.d->nevents - t.d->nseen, 1); /* the first one, before any timing */
+    free(img);
+    t_teardown(&t);
+}
+END_TEST
+
+/*
+ * The acks' round trip survives a restart (a firmware install's reboot is one): the
+ * state file keeps the smoothed round trip, so the first event after it waits what
+ * the acks need instead of resend_s. A state file of an agent from before (without
+ * the round trip) still loads, and the engine starts untimed.
+ */
+START_TEST(round_trip_timing_survives_a_restart)
+{
+    struct t_env t;
+    uint8_t *img = t_image(1000, 9);
+    const char *versions[] = {"0.9.0", "0.9.1"};
+    struct pfa_update_state st;
+    struct pf_error err = {0};
+    char path[512], *buf = NULL, *old;
+    size_t len;
+    json_t *o;
+    int dups;
+
+    t_setup(&t);
+    drv_path(t.d, "state/update/state.json", path, sizeof(path));
+    for (size_t k = 0; k < 2; k++)
+        t_bundle(&t, PF_KIND_FIRMWARE, versions[k], "PX-200", img, 1000, false);
+    t_boot(&t, NULL); /* resend_s 1 */
+    pfa_update_on_connect(t.d->u);
+    t_refusals_with_slow_acks(&t, 0, 1, 2500);
+    dups = t.d->nevents - t.d->nseen;
+    ck_assert_int_le(dups, 1);
+    ck_assert_int_eq(pf_file_read(path, PFA_STATE_MAX, &buf, &len), 0);
+    ck_assert_int_eq(pfa_update_state_decode(buf, len, &st, &err), 0);
+    ck_assert_int_ge(st.srtt_ms, 2000); /* the acks' pace is on disk */
+    ck_assert_int_gt(st.rttvar_ms, 0);
+    pfa_update_state_release(&st);
+    free(buf);
+
+    t_boot(&t, NULL); /* the restart */
+    pfa_update_on_connect(t.d->u);
+    t_refusals_with_slow_acks(&t, 1, 2, 2500);
+    ck_assert_int_eq(t.d->nseen, 2);
+    ck_assert_int_eq(t.d->nevents - t.d->nseen, dups); /* none after the restart */
+
+    /* The state file as an agent before this change wrote it. */
+    ck_assert_int_eq(pf_file_read(path, PFA_STATE_MAX, &buf, &len), 0);
+    o = json_loadb(buf, len, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(json_object_del(o, "srtt_ms"), 0);
+    ck_assert_int_eq(json_object_del(o, "rttvar_ms"), 0);
+    old = json_dumps(o, JSON_COMPACT);
+    t_write(path, old, strlen(old));
+    t_boot(&t, NULL); /* loads */
+    ck_assert_int_eq(pfa_update_state_decode(old, strlen(old), &st, &err), 0);
+    ck_assert_int_eq(st.srtt_ms, 0);
+    ck_assert_int_eq(st.rttvar_ms, 0);
+    pfa_update_state_release(&st);
+    free(old);
+    json_decref(o);
+    free(buf);
+    free(img);
+    t_teardown(&t);
+}
+END_TEST
+
 START_TEST(staged_bundle_install_and_slot_verify)
 {
     struct fx fx;
@@ -1722,6 +1822,8 @@ static Suite *suite(void)
     tcase_add_test(tc, repeated_offer_and_reconnect_send_no_event_twice);
     tcase_add_test(tc, firmware_update_through_reboot_has_no_duplicates);
     tcase_add_test(tc, slow_acks_stretch_the_resend_timeout);
+    tcase_add_test(tc, first_event_times_the_round_trip_from_its_first_send);
+    tcase_add_test(tc, round_trip_timing_survives_a_restart);
     tcase_add_test(tc, staged_bundle_install_and_slot_verify);
     suite_add_tcase(s, tc);
     return s;

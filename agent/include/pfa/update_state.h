@@ -20,6 +20,8 @@
 
 #define PFA_OUTBOX_MAX 32
 #define PFA_STATE_MAX  (64 * 1024)
+/* Largest round trip the state file holds: ten times update.resend_s's maximum. */
+#define PFA_RTT_MAX_MS ((int64_t)10 * 86400 * 1000)
 
 enum pfa_update_phase {
     PFA_UPD_IDLE,
@@ -55,6 +57,11 @@ struct pfa_update_state {
     struct pfa_update_slotrec slots[2];
     char fw_floor[PF_VERSION_MAX + 1];     /* newest committed firmware: never goes down */
     char last_offer[PF_UPDATE_ID_MAX + 1]; /* last offer that ended */
+    /* The acks' smoothed round trip and its variation (ms, RFC 6298), kept across
+     * restarts and reboots so that the events after an install's reboot wait the
+     * timeout the acks need; both 0 while none was timed (also in a state file
+     * written before they existed). */
+    int64_t srtt_ms, rttvar_ms;
     size_t nout;
     char *outbox[PFA_OUTBOX_MAX]; /* encoded events, oldest first */
     /* Not persisted: monotonic ms when outbox[i] was last handed to the connection,
@@ -63,6 +70,9 @@ struct pfa_update_state {
     /* Not persisted: sends of outbox[i] whose ack may still come (an ack of one sent
      * more than once does not time the round trip: Karn's rule). */
     uint16_t sends[PFA_OUTBOX_MAX];
+    /* Not persisted: monotonic ms of outbox[i]'s first send on this connection, 0 if
+     * it was carried over a reconnect or restart (an ack of it then times nothing). */
+    int64_t first_ms[PFA_OUTBOX_MAX];
 };
 
 void pfa_update_state_init(struct pfa_update_state *s);

@@ -11,9 +11,10 @@ list(SORT PFS_PG_MIGRATIONS)
 set(PFS_PG_MIGRATIONS_C ${CMAKE_CURRENT_BINARY_DIR}/pg_migrations.c)
 add_custom_command(OUTPUT ${PFS_PG_MIGRATIONS_C}
   COMMAND ${CMAKE_COMMAND} -DOUT=${PFS_PG_MIGRATIONS_C}
+    -DHEADER=store/postgres/pg_migrations.h -DTYPE=pfs_pg_migration -DTABLE=pfs_pg_migrations
     "-DFILES=${PFS_PG_MIGRATIONS}"
-    -P ${CMAKE_CURRENT_LIST_DIR}/embed_pg_migrations.cmake
-  DEPENDS ${PFS_PG_MIGRATIONS} ${CMAKE_CURRENT_LIST_DIR}/embed_pg_migrations.cmake
+    -P ${CMAKE_CURRENT_LIST_DIR}/../embed_migrations.cmake
+  DEPENDS ${PFS_PG_MIGRATIONS} ${CMAKE_CURRENT_LIST_DIR}/../embed_migrations.cmake
   COMMENT "Embedding PostgreSQL store migrations" VERBATIM)
 file(GLOB PFS_PG_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.c)
 add_library(pfs_pg STATIC ${PFS_PG_SOURCES} ${PFS_PG_MIGRATIONS_C})

@@ -1,8 +1,10 @@
 # Writes OUT: a C file holding every migration in FILES (sorted NNN_name.sql)
-# as const data, so the schema travels inside the posfleetd binary.
-# Invoked by library.cmake (next to it) with cmake -P.
-set(body "/* Generated from server/store/postgres/migrations by embed_pg_migrations.cmake; do not edit. */\n")
-string(APPEND body "#include \"store/postgres/pg_migrations.h\"\n\n")
+# as const data, so the schema travels inside the binary. Invoked with cmake -P
+# by each store backend (sqlite/backend.cmake, postgres/library.cmake), which
+# names its header (HEADER), its table's element type (TYPE) and the table
+# (TABLE).
+set(body "/* Generated from ${HEADER}'s migrations by embed_migrations.cmake; do not edit. */\n")
+string(APPEND body "#include \"${HEADER}\"\n\n")
 set(table "")
 set(count 0)
 foreach(f ${FILES})
@@ -24,6 +26,6 @@ foreach(f ${FILES})
   string(APPEND table "    {${num}, \"${name}\", (const char *)mig_${count}},\n")
   math(EXPR count "${count} + 1")
 endforeach()
-string(APPEND body "\nconst struct pfs_pg_migration pfs_pg_migrations[] = {\n${table}    {0, 0, 0},\n};\n")
+string(APPEND body "\nconst struct ${TYPE} ${TABLE}[] = {\n${table}    {0, 0, 0},\n};\n")
 file(WRITE ${OUT}.tmp "${body}")
 file(RENAME ${OUT}.tmp ${OUT})
