@@ -7,19 +7,9 @@
 # installed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/console_lib.sh"
 
-CHROME=$(command -v chromium || true)
-DRIVER=$(command -v chromedriver || true)
-if [[ -z "$CHROME" || -z "$DRIVER" ]]; then
-    echo "SKIP: chromium and chromium-driver are not installed (packaging/scripts/deps.sh)"
-    exit 77
-fi
-PY=
-for py in /usr/bin/python3 "$(command -v python3)"; do
-    if [[ -x "$py" ]] && "$py" -c 'import selenium' 2>/dev/null; then PY=$py && break; fi
-done
-[[ -n "$PY" ]] ||
-    pf_fail "python3-selenium is missing while chromium is installed (packaging/scripts/deps.sh)"
+console_need_browser
 for b in server/posfleetd agent/posfleet-agent tests/sim/posfleet-sim packaging/posfleet_acl.so \
     packaging/posfleet-pack; do
     pf_require_bin "$PF_BUILD/$b"

@@ -10,29 +10,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stack.sh"
 . "$(dirname "$0")/update_lib.sh"
+. "$(dirname "$0")/console_lib.sh"
 
-CHROME=$(command -v chromium || true)
-DRIVER=$(command -v chromedriver || true)
-if [[ -z "$CHROME" || -z "$DRIVER" ]]; then
-    echo "SKIP: chromium and chromium-driver are not installed (packaging/scripts/deps.sh)"
-    exit 77
-fi
-PY=
-for py in /usr/bin/python3 "$(command -v python3)"; do
-    if [[ -x "$py" ]] && "$py" -c 'import selenium' 2>/dev/null; then PY=$py && break; fi
-done
-[[ -n "$PY" ]] ||
-    pf_fail "python3-selenium is missing while chromium is installed (packaging/scripts/deps.sh)"
+console_need_browser
 
 PW='correct horse battery'
-upd_keys_init
-pf_pki_init "$(pf_tmpdir pki)"
-pf_broker_start "$PF_PKI"
-mkdir -p "$PF_TMP/server"
-"$PF_KEYS" api-token --name boot-admin --role admin --file "$PF_TMP/server/tokens" \
-    >"$PF_TMP/server/admin.token" || pf_fail "cannot create the admin token"
-"$PF_KEYS" api-token --name test-ops --role ops --file "$PF_TMP/server/tokens" \
-    >"$PF_TMP/server/ops.token" || pf_fail "cannot create the ops token"
+console_stack_tokens
 # The online count sampled every second, so the dashboard's line has points at once.
 upd_server_start "http.console_dir = $PF_SRC/console
 store.online_sample_s = 1"
