@@ -476,6 +476,11 @@ def scenario(d):
     d.do("ops", "POST", "/v1/bulk/tags", 400, {"rows": [{"serial": "PF-OA-2", "tag": "pilot", "op": "*"}]})
     d.do("ops", "POST", "/v1/bulk/unbind", 200, {"rows": [{"serial": "PF-OA-2", "reason": "moved"}]})
     d.do("ops", "POST", "/v1/bulk/unbind", 400, {"rows": [{"serial": "bad serial"}]})
+    # Rows the lifecycle refuses, nothing changed: already unbound, or a closed merchant (409);
+    # a merchant that does not exist (404).
+    d.do("ops", "POST", "/v1/bulk/unbind", 409, {"rows": [{"serial": "PF-OA-2", "reason": "again"}]})
+    d.do("ops", "POST", "/v1/bulk/bind", 409, {"rows": [{"serial": "PF-OA-2", "merchant_id": "M-OA-3"}]})
+    d.do("ops", "POST", "/v1/bulk/bind", 404, {"rows": [{"serial": "PF-OA-2", "merchant_id": "M-NOPE"}]})
     # administration
     d.do("admin", "POST", "/v1/admin/backup", 200, {})
     people(d)
