@@ -43,7 +43,7 @@ const struct pfc_opt pfc_rollout_create_opts[] = {
          .type = PFC_OPT_TEXT,
          .max = PF_TEXT_LABEL_MAX,
          .metavar = "TEXT",
-         .help = "a label for people: UTF-8, 64 characters at most"},
+         .help = "a label for people"},
         {.name = "cohort",
          .type = PFC_OPT_STR,
          .metavar = "F=A,B;F=C",
