@@ -209,6 +209,29 @@ int pfc_http_request(struct pfc_http *h, const char *method, const char *path, c
                                   body ? strlen(body) : 0, resp, err);
 }
 
+/* Every request's common options after a reset: the URL, http(s) only, no
+ * redirects, the server's certificate verified (against --cacert when given;
+ * libcurl's defaults already verify, said here so no later change drops it),
+ * the timeouts, the headers and the error buffer. */
+static void http__setup(struct pfc_http *h, const char *url, struct curl_slist *headers,
+                        char *errbuf)
+{
+    curl_easy_reset(h->curl);
+    curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->cacert[0])
+        curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->cacert);
+    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "posfleet-cli");
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
+}
+
 /* Bodies above this ask the server before they are sent (see below). */
 #define HTTP__EXPECT_MIN (64 * 1024)
 
@@ -249,21 +272,7 @@ int pfc_http_request_typed(struct pfc_http *h, const char *method, const char *p
         headers = tmp;
     }
 
-    curl_easy_reset(h->curl);
-    curl_easy_setopt(h->curl, CURLOPT_URL, url);
-    curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
-    /* libcurl's defaults already verify; said here so no later change drops it. */
-    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (h->cacert[0])
-        curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->cacert);
-    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "posfleet-cli");
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
+    http__setup(h, url, headers, errbuf);
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, http__write);
     curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &buf);
     curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, h->progress ? 0L : 1L);
@@ -419,21 +428,7 @@ int pfc_http_download(struct pfc_http *h, const char *method, const char *path, 
         }
         headers = tmp;
     }
-    curl_easy_reset(h->curl);
-    curl_easy_setopt(h->curl, CURLOPT_URL, url);
-    curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
-    /* The reset dropped the CA file: verified exactly as the other requests. */
-    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (h->cacert[0])
-        curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->cacert);
-    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "posfleet-cli");
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
+    http__setup(h, url, headers, errbuf);
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, http__sink_write);
     curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
     if (!strcmp(method, "GET")) {
