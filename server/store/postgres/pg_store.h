@@ -1,0 +1,49 @@
+/*
+ * pg_store.h - the PostgreSQL backend's store, shared by its files.
+ *
+ * One struct pfs_pg_store per pfs_store_open(): one libpq session
+ * (pg_conn.h) used by one thread, like the SQLite store. Every function of
+ * store.h is pfs_pg_NAME here (store_NAME without "store_"), with the
+ * signature of store.h and this struct (or struct pfs_pg_tx for the calls
+ * that take a transaction) in place of the generic handle; the backend's ops
+ * table (store_ops.h) points at them.
+ *
+ * Writes: a call that is one transaction runs its body through pfs_pg_tx(),
+ * which may run it again from the start after a lost session (the body reads
+ * and decides inside the transaction and has no effect outside it). Nothing
+ * is acknowledged before COMMIT answered.
+ */
+#ifndef PFS_PG_STORE_H
+#define PFS_PG_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/postgres/pg_conn.h"
+#include "store/store.h"
+#include "store/store_ops.h"
+
+/* A transaction opened by pfs_store_tx_begin() (domain code composing calls). */
+struct pfs_pg_tx {
+    struct pfs_tx base; /* first: the generic handle */
+    enum pfs_durability durability;
+    int64_t now_ms;
+    bool open;
+};
+
+struct pfs_pg_store {
+    struct pfs_store base; /* first: the generic handle */
+    struct pfs_pg *pg;     /* the session */
+    struct pfs_pg_tx tx;   /* the one transaction open at a time */
+};
+
+static inline struct pfs_pg_store *pfs_pg_of(struct pfs_store *st)
+{
+    return (struct pfs_pg_store *)st;
+}
+
+/* Connects to dsn and applies the pending migrations (pg_migrations.h). */
+int pfs_pg_store_open(const char *dsn, struct pfs_pg_store **out, struct pf_error *err) PF_WUR;
+void pfs_pg_store_close(struct pfs_pg_store *st);
+
+#endif
