@@ -17,6 +17,7 @@
 #define PFS_PG_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/postgres/pg_conn.h"
@@ -41,6 +42,28 @@ static inline struct pfs_pg_store *pfs_pg_of(struct pfs_store *st)
 {
     return (struct pfs_pg_store *)st;
 }
+
+/* One audit row (and its references), inside the caller's transaction:
+ * what pfs_sqlite_audit_write() writes, the same columns and rules. */
+struct pfs_pg_audit {
+    const struct pfs_actor *actor; /* NULL: "-" */
+    int64_t ts_ms;
+    const char *action;
+    const char *target;
+    const char *before, *after; /* JSON text or NULL */
+    const char *serial, *serial2, *merchant;
+};
+int pfs_pg_audit_write(struct pfs_pg *pg, const struct pfs_pg_audit *a,
+                       struct pf_error *err) PF_WUR;
+
+/* Text for an integer parameter of pfs_pg_query(): written into buf. */
+#define PFS_PG_I64_LEN 24
+const char *pfs_pg_i64(char buf[PFS_PG_I64_LEN], int64_t v);
+/* A column of row r as an integer (0 when NULL), as a bool ("t"), or copied
+ * into a buffer of len bytes ("" when NULL; PF_ETOOBIG when it does not fit). */
+int64_t pfs_pg_col_i64(const PGresult *res, int r, int c);
+bool pfs_pg_col_bool(const PGresult *res, int r, int c);
+int pfs_pg_col_text(const PGresult *res, int r, int c, char *buf, size_t len) PF_WUR;
 
 /* Connects to dsn and applies the pending migrations (pg_migrations.h). */
 int pfs_pg_store_open(const char *dsn, struct pfs_pg_store **out, struct pf_error *err) PF_WUR;
