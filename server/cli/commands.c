@@ -190,6 +190,17 @@ static const struct pfc_opt merchant_approve_opts[] = {
         {0},
 };
 
+static const struct pfc_opt lock_opts[] = {
+        {.name = "reason",
+         .type = PFC_OPT_TEXT,
+         .max = PF_TEXT_REASON_MAX,
+         .metavar = "TEXT",
+         .required = true,
+         .body = "reason",
+         .help = "why (kept with the lock in the terminal's history, audited)"},
+        {0},
+};
+
 static const struct pfc_opt merchant_reject_opts[] = {
         {.name = "reason",
          .type = PFC_OPT_TEXT,
@@ -299,6 +310,12 @@ const struct pfc_command pfc_commands[] = {
     {"retire", serial_pos, NULL, "POST", "/v1/devices/{SERIAL}/retire", pfc_render_terminal,
      pfc_cmd_lifecycle, "retire a terminal and revoke it in posfleetd",
      "posfleet retire PF000123"},
+    {"lock", serial_pos, lock_opts, "POST", "/v1/devices/{SERIAL}/lock", pfc_render_terminal,
+     pfc_cmd_lifecycle, "lock a terminal: it takes no payment until unlocked (support)",
+     "posfleet lock PF000123 --reason '商户报失'"},
+    {"unlock", serial_pos, lock_opts, "POST", "/v1/devices/{SERIAL}/unlock", pfc_render_terminal,
+     pfc_cmd_lifecycle, "unlock a terminal support locked (a tamper lock ends with its repair) (support)",
+     "posfleet unlock PF000123 --reason '已找回，核对无误'"},
     {"tag", serial_pos, pfc_tags_opts, "POST", "/v1/devices/{SERIAL}/tags", pfc_render_terminal,
      pfc_cmd_lifecycle, "set a terminal's tags (they follow a swap)",
      "posfleet tag PF000123 --tags 华南,flagship"},
