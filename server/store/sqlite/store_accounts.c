@@ -31,7 +31,7 @@ void pfs_sqlite_bind_scope(sqlite3_stmt *s, int ip, int im, const struct pfs_sco
         sqlite3_bind_null(s, im);
 }
 
-static int acc__prepare(struct pfs_store *st, const char *sql, sqlite3_stmt **s)
+static int acc__prepare(struct pfs_sqlite *st, const char *sql, sqlite3_stmt **s)
 {
     return sqlite3_prepare_v2(st->db, sql, -1, s, NULL) == SQLITE_OK ? 0 : PF_EIO;
 }
@@ -48,7 +48,7 @@ static int acc__done(sqlite3_stmt *s)
     return rc == SQLITE_CONSTRAINT ? PF_EEXIST : PF_EIO;
 }
 
-static int acc__audit(struct pfs_store *st, const struct pfs_actor *actor, int64_t now_ms,
+static int acc__audit(struct pfs_sqlite *st, const struct pfs_actor *actor, int64_t now_ms,
                       const char *action, const char *target, json_t *before, json_t *after,
                       const char *merchant, struct pf_error *err)
 {
@@ -81,8 +81,8 @@ static void acc__org_read(sqlite3_stmt *s, struct pfs_org *o)
     o->created_ms = sqlite3_column_int64(s, 5);
 }
 
-int pfs_store_org_get(struct pfs_store *st, const struct pfs_scope *scope, int64_t id,
-                      const char *name, struct pfs_org *out)
+int pfs_sqlite_org_get(struct pfs_sqlite *st, const struct pfs_scope *scope, int64_t id,
+                       const char *name, struct pfs_org *out)
 {
     sqlite3_stmt *s;
     int rc;
@@ -108,8 +108,8 @@ int pfs_store_org_get(struct pfs_store *st, const struct pfs_scope *scope, int64
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
-int pfs_store_org_list(struct pfs_store *st, const struct pfs_scope *scope, pfs_org_cb cb,
-                       void *ctx)
+int pfs_sqlite_org_list(struct pfs_sqlite *st, const struct pfs_scope *scope, pfs_org_cb cb,
+                        void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_org o;
@@ -136,16 +136,16 @@ int pfs_store_org_list(struct pfs_store *st, const struct pfs_scope *scope, pfs_
     return rc;
 }
 
-int pfs_store_org_add(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
-                      int64_t parent, const struct pfs_actor *actor, int64_t now_ms,
-                      struct pfs_org *out, struct pf_error *err)
+int pfs_sqlite_org_add(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *name,
+                       int64_t parent, const struct pfs_actor *actor, int64_t now_ms,
+                       struct pfs_org *out, struct pf_error *err)
 {
     struct pfs_org p;
     char path[PFS_ORG_PATH_MAX + 1];
     int64_t id;
     int rc;
 
-    rc = pfs_store_org_get(st, scope, parent, NULL, &p);
+    rc = pfs_sqlite_org_get(st, scope, parent, NULL, &p);
     if (rc)
         return pf_error_set(err, rc, "parent organisation %lld %s", (long long)parent,
                             rc == PF_ENOENT ? "does not exist" : "unreadable");
@@ -171,11 +171,11 @@ int pfs_store_org_add(struct pfs_store *st, const struct pfs_scope *scope, const
                         NULL, err);
     rc = pfs_sqlite_end(st, rc, err);
     if (!rc)
-        rc = pfs_store_org_get(st, NULL, id, NULL, out);
+        rc = pfs_sqlite_org_get(st, NULL, id, NULL, out);
     return rc;
 }
 
-int pfs_store_merchant_org(struct pfs_store *st, const char *merchant, int64_t *org_id)
+int pfs_sqlite_merchant_org(struct pfs_sqlite *st, const char *merchant, int64_t *org_id)
 {
     sqlite3_stmt *s;
     int rc;
@@ -190,18 +190,18 @@ int pfs_store_merchant_org(struct pfs_store *st, const char *merchant, int64_t *
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
-int pfs_store_merchant_set_org(struct pfs_store *st, const struct pfs_scope *scope,
-                               const char *merchant, int64_t org_id, const struct pfs_actor *actor,
-                               int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_merchant_set_org(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                                const char *merchant, int64_t org_id, const struct pfs_actor *actor,
+                                int64_t now_ms, struct pf_error *err)
 {
     struct pfs_org o;
     int64_t from = 0;
     int rc;
 
-    if (pfs_store_scope_merchant(st, scope, merchant) != 0 ||
-        pfs_store_merchant_org(st, merchant, &from) != 0)
+    if (pfs_sqlite_scope_merchant(st, scope, merchant) != 0 ||
+        pfs_sqlite_merchant_org(st, merchant, &from) != 0)
         return pf_error_set(err, PF_ENOENT, "merchant %s does not exist", merchant);
-    rc = pfs_store_org_get(st, scope, org_id, NULL, &o);
+    rc = pfs_sqlite_org_get(st, scope, org_id, NULL, &o);
     if (rc)
         return pf_error_set(err, PF_ENOENT, "organisation %lld does not exist", (long long)org_id);
     rc = pfs_sqlite_begin(st, now_ms, err);
@@ -245,8 +245,8 @@ static void acc__user_read(sqlite3_stmt *s, int c, struct pfs_user_rec *u)
 #define USER_IN_SCOPE                                                                              \
     " AND " PFS_SQLITE_SCOPE_PATH("o.path", "?8") " AND (?9 IS NULL OR u.merchant_id = ?9)"
 
-int pfs_store_user_get(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
-                       struct pfs_user_rec *out)
+int pfs_sqlite_user_get(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *name,
+                        struct pfs_user_rec *out)
 {
     sqlite3_stmt *s;
     int rc;
@@ -262,8 +262,8 @@ int pfs_store_user_get(struct pfs_store *st, const struct pfs_scope *scope, cons
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
-int pfs_store_user_list(struct pfs_store *st, const struct pfs_scope *scope, pfs_user_cb cb,
-                        void *ctx)
+int pfs_sqlite_user_list(struct pfs_sqlite *st, const struct pfs_scope *scope, pfs_user_cb cb,
+                         void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_user_rec u;
@@ -286,21 +286,21 @@ int pfs_store_user_list(struct pfs_store *st, const struct pfs_scope *scope, pfs
     return rc;
 }
 
-int pfs_store_user_add(struct pfs_store *st, const struct pfs_scope *scope,
-                       const struct pfs_user_rec *u, const struct pfs_actor *actor, int64_t now_ms,
-                       struct pf_error *err)
+int pfs_sqlite_user_add(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                        const struct pfs_user_rec *u, const struct pfs_actor *actor, int64_t now_ms,
+                        struct pf_error *err)
 {
     struct pfs_org o;
     int rc;
 
-    if (pfs_store_org_get(st, scope, u->org_id, NULL, &o) != 0)
+    if (pfs_sqlite_org_get(st, scope, u->org_id, NULL, &o) != 0)
         return pf_error_set(err, PF_ENOENT, "organisation %lld does not exist",
                             (long long)u->org_id);
     if (u->merchant[0]) {
         int64_t morg = 0;
 
-        if (pfs_store_scope_merchant(st, scope, u->merchant) != 0 ||
-            pfs_store_merchant_org(st, u->merchant, &morg) != 0)
+        if (pfs_sqlite_scope_merchant(st, scope, u->merchant) != 0 ||
+            pfs_sqlite_merchant_org(st, u->merchant, &morg) != 0)
             return pf_error_set(err, PF_ENOENT, "merchant %s does not exist", u->merchant);
         if (morg != u->org_id)
             return pf_error_set(err, PF_EINVAL,
@@ -324,9 +324,10 @@ int pfs_store_user_add(struct pfs_store *st, const struct pfs_scope *scope,
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_user_login_result(struct pfs_store *st, const char *name,
-                                enum pfs_login_outcome outcome, int64_t locked_until_ms,
-                                const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_user_login_result(struct pfs_sqlite *st, const char *name,
+                                 enum pfs_login_outcome outcome, int64_t locked_until_ms,
+                                 const struct pfs_actor *actor, int64_t now_ms,
+                                 struct pf_error *err)
 {
     static const char *const actions[] = {"login", "login.failed", "login.locked", "login.refused"};
     const char *action = actions[outcome];
@@ -354,9 +355,9 @@ int pfs_store_user_login_result(struct pfs_store *st, const char *name,
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_user_set_password(struct pfs_store *st, const char *name, const char *pwhash,
-                                const uint8_t *keep, const struct pfs_actor *actor, int64_t now_ms,
-                                struct pf_error *err)
+int pfs_sqlite_user_set_password(struct pfs_sqlite *st, const char *name, const char *pwhash,
+                                 const uint8_t *keep, const struct pfs_actor *actor, int64_t now_ms,
+                                 struct pf_error *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = pfs_sqlite_begin(st, now_ms, err);
@@ -380,8 +381,8 @@ int pfs_store_user_set_password(struct pfs_store *st, const char *name, const ch
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_user_rehash(struct pfs_store *st, const char *name, const char *old_hash,
-                          const char *new_hash, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_user_rehash(struct pfs_sqlite *st, const char *name, const char *old_hash,
+                           const char *new_hash, int64_t now_ms, struct pf_error *err)
 {
     int rc = pfs_sqlite_begin(st, now_ms, err);
 
@@ -394,12 +395,12 @@ int pfs_store_user_rehash(struct pfs_store *st, const char *name, const char *ol
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_user_set_role(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
-                            const char *role, const struct pfs_actor *actor, int64_t now_ms,
-                            struct pf_error *err)
+int pfs_sqlite_user_set_role(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *name,
+                             const char *role, const struct pfs_actor *actor, int64_t now_ms,
+                             struct pf_error *err)
 {
     struct pfs_user_rec u;
-    int rc = pfs_store_user_get(st, scope, name, &u);
+    int rc = pfs_sqlite_user_get(st, scope, name, &u);
 
     if (rc)
         return pf_error_set(err, rc, "user %s does not exist", name);
@@ -417,12 +418,12 @@ int pfs_store_user_set_role(struct pfs_store *st, const struct pfs_scope *scope,
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_user_set_disabled(struct pfs_store *st, const struct pfs_scope *scope,
-                                const char *name, bool disabled, const struct pfs_actor *actor,
-                                int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_user_set_disabled(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                                 const char *name, bool disabled, const struct pfs_actor *actor,
+                                 int64_t now_ms, struct pf_error *err)
 {
     struct pfs_user_rec u;
-    int rc = pfs_store_user_get(st, scope, name, &u);
+    int rc = pfs_sqlite_user_get(st, scope, name, &u);
 
     if (rc)
         return pf_error_set(err, rc, "user %s does not exist", name);
@@ -443,9 +444,9 @@ int pfs_store_user_set_disabled(struct pfs_store *st, const struct pfs_scope *sc
 
 /* --- sessions --- */
 
-int pfs_store_session_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
-                          const char *user, const char *csrf, int64_t now_ms, int64_t expires_ms,
-                          struct pf_error *err)
+int pfs_sqlite_session_add(struct pfs_sqlite *st, const uint8_t hash[PFS_SECRET_HASH],
+                           const char *user, const char *csrf, int64_t now_ms, int64_t expires_ms,
+                           struct pf_error *err)
 {
     sqlite3_stmt *s;
     int rc = pfs_sqlite_begin(st, now_ms, err);
@@ -472,8 +473,8 @@ int pfs_store_session_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HA
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH], int64_t now_ms,
-                          struct pfs_session_rec *out)
+int pfs_sqlite_session_get(struct pfs_sqlite *st, const uint8_t hash[PFS_SECRET_HASH],
+                           int64_t now_ms, struct pfs_session_rec *out)
 {
     sqlite3_stmt *s;
     int rc;
@@ -496,8 +497,8 @@ int pfs_store_session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HA
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
-int pfs_store_session_end(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
-                          const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_session_end(struct pfs_sqlite *st, const uint8_t hash[PFS_SECRET_HASH],
+                           const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3_stmt *s;
     int rc = pfs_sqlite_begin(st, now_ms, err);
@@ -536,9 +537,9 @@ static void acc__token_read(sqlite3_stmt *s, struct pfs_apitoken_rec *t)
     t->last_used_ms = sqlite3_column_int64(s, 6);
 }
 
-int pfs_store_apitoken_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
-                           const struct pfs_apitoken_rec *t, const struct pfs_actor *actor,
-                           struct pfs_apitoken_rec *out, struct pf_error *err)
+int pfs_sqlite_apitoken_add(struct pfs_sqlite *st, const uint8_t hash[PFS_SECRET_HASH],
+                            const struct pfs_apitoken_rec *t, const struct pfs_actor *actor,
+                            struct pfs_apitoken_rec *out, struct pf_error *err)
 {
     sqlite3_stmt *s;
     int64_t id = 0;
@@ -575,8 +576,8 @@ int pfs_store_apitoken_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_H
     return rc;
 }
 
-int pfs_store_apitoken_use(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
-                           int64_t now_ms, struct pfs_apitoken_rec *t, struct pfs_user_rec *user)
+int pfs_sqlite_apitoken_use(struct pfs_sqlite *st, const uint8_t hash[PFS_SECRET_HASH],
+                            int64_t now_ms, struct pfs_apitoken_rec *t, struct pfs_user_rec *user)
 {
     sqlite3_stmt *s;
     int rc;
@@ -604,8 +605,8 @@ int pfs_store_apitoken_use(struct pfs_store *st, const uint8_t hash[PFS_SECRET_H
     return 0;
 }
 
-int pfs_store_apitoken_list(struct pfs_store *st, const struct pfs_scope *scope, const char *user,
-                            pfs_apitoken_cb cb, void *ctx)
+int pfs_sqlite_apitoken_list(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *user,
+                             pfs_apitoken_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_apitoken_rec t;
@@ -632,9 +633,9 @@ int pfs_store_apitoken_list(struct pfs_store *st, const struct pfs_scope *scope,
     return rc;
 }
 
-int pfs_store_apitoken_revoke(struct pfs_store *st, const struct pfs_scope *scope, const char *user,
-                              int64_t id, const struct pfs_actor *actor, int64_t now_ms,
-                              struct pf_error *err)
+int pfs_sqlite_apitoken_revoke(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                               const char *user, int64_t id, const struct pfs_actor *actor,
+                               int64_t now_ms, struct pf_error *err)
 {
     sqlite3_stmt *s;
     char owner[PFS_USER_NAME_MAX + 1] = "";
@@ -671,7 +672,7 @@ int pfs_store_apitoken_revoke(struct pfs_store *st, const struct pfs_scope *scop
 
 /* --- scope checks --- */
 
-static int acc__exists(struct pfs_store *st, const char *sql, const char *key, int64_t id,
+static int acc__exists(struct pfs_sqlite *st, const char *sql, const char *key, int64_t id,
                        const struct pfs_scope *scope)
 {
     sqlite3_stmt *s;
@@ -689,7 +690,8 @@ static int acc__exists(struct pfs_store *st, const char *sql, const char *key, i
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
-int pfs_store_scope_serial(struct pfs_store *st, const struct pfs_scope *scope, const char *serial)
+int pfs_sqlite_scope_serial(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                            const char *serial)
 {
     return acc__exists(st,
                        "SELECT 1 FROM devices d WHERE d.serial = ?1 AND " PFS_SQLITE_SCOPE_TERM(
@@ -697,8 +699,8 @@ int pfs_store_scope_serial(struct pfs_store *st, const struct pfs_scope *scope, 
                        serial, 0, scope);
 }
 
-int pfs_store_scope_merchant(struct pfs_store *st, const struct pfs_scope *scope,
-                             const char *merchant)
+int pfs_sqlite_scope_merchant(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                              const char *merchant)
 {
     return acc__exists(st,
                        "SELECT 1 FROM merchants WHERE id = ?1 AND " PFS_SQLITE_SCOPE_MERCHANT(
@@ -706,7 +708,7 @@ int pfs_store_scope_merchant(struct pfs_store *st, const struct pfs_scope *scope
                        merchant, 0, scope);
 }
 
-int pfs_store_scope_repair(struct pfs_store *st, const struct pfs_scope *scope, int64_t repair)
+int pfs_sqlite_scope_repair(struct pfs_sqlite *st, const struct pfs_scope *scope, int64_t repair)
 {
     return acc__exists(st,
                        "SELECT 1 FROM repairs r WHERE r.id = ?1 AND (CASE WHEN r.merchant_id IS"
@@ -716,7 +718,7 @@ int pfs_store_scope_repair(struct pfs_store *st, const struct pfs_scope *scope, 
                        NULL, repair, scope);
 }
 
-int pfs_store_scope_diag(struct pfs_store *st, const struct pfs_scope *scope, const char *diag)
+int pfs_sqlite_scope_diag(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *diag)
 {
     return acc__exists(st,
                        "SELECT 1 FROM diag_requests g WHERE g.id = ?1 AND " PFS_SQLITE_SCOPE_TERM(
@@ -724,7 +726,7 @@ int pfs_store_scope_diag(struct pfs_store *st, const struct pfs_scope *scope, co
                        diag, 0, scope);
 }
 
-int pfs_store_scope_rollout(struct pfs_store *st, const struct pfs_scope *scope, int64_t rollout)
+int pfs_sqlite_scope_rollout(struct pfs_sqlite *st, const struct pfs_scope *scope, int64_t rollout)
 {
     return acc__exists(st,
                        "SELECT 1 FROM rollouts r WHERE r.id = ?1 AND (?2 IS NULL OR (?3 IS NULL"
@@ -734,8 +736,8 @@ int pfs_store_scope_rollout(struct pfs_store *st, const struct pfs_scope *scope,
 
 /* --- support requests --- */
 
-int pfs_store_support_add(struct pfs_store *st, const struct pfs_support_req *r,
-                          const struct pfs_actor *actor, int64_t *id, struct pf_error *err)
+int pfs_sqlite_support_add(struct pfs_sqlite *st, const struct pfs_support_req *r,
+                           const struct pfs_actor *actor, int64_t *id, struct pf_error *err)
 {
     int rc = pfs_sqlite_begin(st, r->created_ms, err);
 
@@ -757,8 +759,8 @@ int pfs_store_support_add(struct pfs_store *st, const struct pfs_support_req *r,
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_support_list(struct pfs_store *st, const struct pfs_scope *scope, int limit,
-                           pfs_support_cb cb, void *ctx)
+int pfs_sqlite_support_list(struct pfs_sqlite *st, const struct pfs_scope *scope, int limit,
+                            pfs_support_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_support_req r;

@@ -30,16 +30,17 @@
  * holding its lock), 50 ms apart. */
 #define BACKUP_BUSY_TRIES 200
 
-struct pfs_store_backup {
+struct pfs_sqlite_backup {
+    struct pfs_store_backup base; /* first: the generic handle (store_ops.h) */
     char src[PATH_MAX];
     char dest[PATH_MAX];
 };
 
-int pfs_store_backup_new(struct pfs_store *st, const char *dest, struct pfs_store_backup **out,
-                         struct pf_error *err)
+int pfs_sqlite_backup_new(struct pfs_sqlite *st, const char *dest, struct pfs_sqlite_backup **out,
+                          struct pf_error *err)
 {
     const char *src = sqlite3_db_filename(pfs_store_sqlite_db(st), "main");
-    struct pfs_store_backup *b;
+    struct pfs_sqlite_backup *b;
 
     *out = NULL;
     if (!src || !*src)
@@ -57,7 +58,7 @@ int pfs_store_backup_new(struct pfs_store *st, const char *dest, struct pfs_stor
     return 0;
 }
 
-void pfs_store_backup_free(struct pfs_store_backup *b)
+void pfs_sqlite_backup_free(struct pfs_sqlite_backup *b)
 {
     free(b);
 }
@@ -131,8 +132,8 @@ static int backup__sync(const char *path, uint64_t *bytes, struct pf_error *err)
     return rc;
 }
 
-int pfs_store_backup_run(struct pfs_store_backup *b, struct pfs_store_backup_info *info,
-                         struct pf_error *err)
+int pfs_sqlite_backup_run(struct pfs_sqlite_backup *b, struct pfs_store_backup_info *info,
+                          struct pf_error *err)
 {
     sqlite3 *src = NULL, *dst = NULL;
     char journal[PATH_MAX + 16];

@@ -12,10 +12,10 @@
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
-int pfs_store_term_bulk(struct pfs_store *st, enum pfs_bulk_kind kind,
-                        const struct pfs_bulk_op *ops, size_t n, bool check, pfs_bulk_bad_cb bad,
-                        void *ctx, const struct pfs_actor *actor, int64_t now_ms, size_t *nbad,
-                        struct pf_error *err)
+int pfs_sqlite_term_bulk(struct pfs_sqlite *st, enum pfs_bulk_kind kind,
+                         const struct pfs_bulk_op *ops, size_t n, bool check, pfs_bulk_bad_cb bad,
+                         void *ctx, const struct pfs_actor *actor, int64_t now_ms, size_t *nbad,
+                         struct pf_error *err)
 {
     int rc, first = 0;
 
@@ -58,7 +58,7 @@ int pfs_store_term_bulk(struct pfs_store *st, enum pfs_bulk_kind kind,
         rc = pf_error_set(err, first, "%zu bad line%s (nothing changed)", *nbad,
                           *nbad == 1 ? "" : "s");
     if (!rc && check) {
-        pfs_store_tx_rollback(&st->tx);
+        pfs_sqlite_tx_rollback(&st->tx);
         return 0;
     }
     return pfs_sqlite_end(st, rc, err);

@@ -23,7 +23,7 @@
 /* --- registry --- */
 
 /* The registry's audit rows: before and after as JSON text. */
-static int devices__audit(struct pfs_store *st, const struct pfs_actor *actor, int64_t now_ms,
+static int devices__audit(struct pfs_sqlite *st, const struct pfs_actor *actor, int64_t now_ms,
                           const char *action, const char *target, const char *before,
                           const char *after, struct pf_error *err)
 {
@@ -32,15 +32,15 @@ static int devices__audit(struct pfs_store *st, const struct pfs_actor *actor, i
     return pfs_sqlite_audit_write(st->db, &a, err);
 }
 
-static int devices__dev_exists(struct pfs_store *st, const char *serial, struct pfs_device *d)
+static int devices__dev_exists(struct pfs_sqlite *st, const char *serial, struct pfs_device *d)
 {
-    int rc = pfs_store_device_get(st, serial, d, NULL);
+    int rc = pfs_sqlite_device_get(st, serial, d, NULL);
 
     return rc;
 }
 
-int pfs_store_device_add(struct pfs_store *st, const struct pfs_device *d,
-                         const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_device_add(struct pfs_sqlite *st, const struct pfs_device *d,
+                          const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     struct pfs_device cur, rec = *d;
     sqlite3_stmt *s = NULL;
@@ -102,9 +102,9 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_device_import(struct pfs_store *st, pfs_device_next_cb next, void *ctx,
-                            const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
-                            struct pf_error *err)
+int pfs_sqlite_device_import(struct pfs_sqlite *st, pfs_device_next_cb next, void *ctx,
+                             const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
+                             struct pf_error *err)
 {
     sqlite3_stmt *ins = NULL, *aud = NULL, *close = st->stmt[ST_ALERT_CLOSE];
     struct pfs_device d;
@@ -181,8 +181,8 @@ out_end:
     return rc;
 }
 
-int pfs_store_device_revoke(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
-                            int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_device_revoke(struct pfs_sqlite *st, const char *serial,
+                             const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     struct pfs_device cur, rec;
     sqlite3_stmt *s = NULL;
@@ -305,8 +305,8 @@ static void devices__dev_read(sqlite3_stmt *s, struct pfs_device *d, struct pfs_
     }
 }
 
-int pfs_store_device_get(struct pfs_store *st, const char *serial, struct pfs_device *d,
-                         struct pfs_dev_state *s)
+int pfs_sqlite_device_get(struct pfs_sqlite *st, const char *serial, struct pfs_device *d,
+                          struct pfs_dev_state *s)
 {
     sqlite3_stmt *q = st->stmt[ST_DEV_GET];
     int rc;
@@ -324,7 +324,7 @@ int pfs_store_device_get(struct pfs_store *st, const char *serial, struct pfs_de
     return rc;
 }
 
-int pfs_store_device_status(struct pfs_store *st, const char *serial, enum pfs_dev_status *status)
+int pfs_sqlite_device_status(struct pfs_sqlite *st, const char *serial, enum pfs_dev_status *status)
 {
     sqlite3_stmt *q = st->stmt[ST_DEV_STATUS];
     int rc;
@@ -344,8 +344,8 @@ int pfs_store_device_status(struct pfs_store *st, const char *serial, enum pfs_d
     return rc;
 }
 
-int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, pfs_device_cb cb,
-                          void *ctx, bool *more)
+int pfs_sqlite_device_list(struct pfs_sqlite *st, const struct pfs_dev_filter *f, pfs_device_cb cb,
+                           void *ctx, bool *more)
 {
     char sql[4096];
     size_t n;
@@ -453,8 +453,8 @@ int pfs_store_device_list(struct pfs_store *st, const struct pfs_dev_filter *f, 
     return rc;
 }
 
-int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs_health_cb cb,
-                            void *ctx)
+int pfs_sqlite_health_recent(struct pfs_sqlite *st, const char *serial, int n, pfs_health_cb cb,
+                             void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_health_row r;
@@ -513,8 +513,8 @@ int pfs_store_health_recent(struct pfs_store *st, const char *serial, int n, pfs
     return rc;
 }
 
-int pfs_store_health_range(struct pfs_store *st, const char *serial, int64_t from_ms, int64_t to_ms,
-                           pfs_health_point_cb cb, void *ctx)
+int pfs_sqlite_health_range(struct pfs_sqlite *st, const char *serial, int64_t from_ms,
+                            int64_t to_ms, pfs_health_point_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0, step;
@@ -544,13 +544,13 @@ int pfs_store_health_range(struct pfs_store *st, const char *serial, int64_t fro
     return rc;
 }
 
-int pfs_store_alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb cb, void *ctx)
+int pfs_sqlite_alerts_open(struct pfs_sqlite *st, const char *serial, pfs_alert_cb cb, void *ctx)
 {
-    return pfs_store_alerts_in(st, NULL, serial, cb, ctx);
+    return pfs_sqlite_alerts_in(st, NULL, serial, cb, ctx);
 }
 
-int pfs_store_alerts_in(struct pfs_store *st, const struct pfs_scope *scope, const char *serial,
-                        pfs_alert_cb cb, void *ctx)
+int pfs_sqlite_alerts_in(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *serial,
+                         pfs_alert_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_alert a;
@@ -581,7 +581,7 @@ int pfs_store_alerts_in(struct pfs_store *st, const struct pfs_scope *scope, con
 }
 
 /* One group of the summary; the scope (if any) binds at ?1 and ?2. */
-static int devices__groups(struct pfs_store *st, const struct pfs_scope *scope, const char *group,
+static int devices__groups(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *group,
                            const char *sql, pfs_group_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
@@ -606,7 +606,7 @@ static int devices__groups(struct pfs_store *st, const struct pfs_scope *scope, 
 
 /* The summary of the terminals inside a scope: counted row by row, where
  * headquarters' summary reads the counts kept per model and status. */
-static int devices__summary_scoped(struct pfs_store *st, const struct pfs_scope *scope,
+static int devices__summary_scoped(struct pfs_sqlite *st, const struct pfs_scope *scope,
                                    struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
@@ -652,13 +652,13 @@ static int devices__summary_scoped(struct pfs_store *st, const struct pfs_scope 
     return rc;
 }
 
-int pfs_store_fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
+int pfs_sqlite_fee_tables(struct pfs_sqlite *st, pfs_fee_group_cb cb, void *ctx)
 {
-    return pfs_store_fee_tables_in(st, NULL, cb, ctx);
+    return pfs_sqlite_fee_tables_in(st, NULL, cb, ctx);
 }
 
-int pfs_store_fee_tables_in(struct pfs_store *st, const struct pfs_scope *scope,
-                            pfs_fee_group_cb cb, void *ctx)
+int pfs_sqlite_fee_tables_in(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                             pfs_fee_group_cb cb, void *ctx)
 {
     static const char *const sql[2] = {
             "SELECT s.fee_version, 0, count(*) FROM device_state s CROSS JOIN devices d"
@@ -687,13 +687,13 @@ int pfs_store_fee_tables_in(struct pfs_store *st, const struct pfs_scope *scope,
     return rc;
 }
 
-int pfs_store_summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
+int pfs_sqlite_summary(struct pfs_sqlite *st, struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
 {
-    return pfs_store_summary_in(st, NULL, sum, cb, ctx);
+    return pfs_sqlite_summary_in(st, NULL, sum, cb, ctx);
 }
 
-int pfs_store_summary_in(struct pfs_store *st, const struct pfs_scope *scope,
-                         struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
+int pfs_sqlite_summary_in(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                          struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc;
@@ -750,8 +750,8 @@ int pfs_store_summary_in(struct pfs_store *st, const struct pfs_scope *scope,
     return rc;
 }
 
-int pfs_store_audit_list(struct pfs_store *st, const char *target, int64_t before_id, int limit,
-                         pfs_audit_cb cb, void *ctx)
+int pfs_sqlite_audit_list(struct pfs_sqlite *st, const char *target, int64_t before_id, int limit,
+                          pfs_audit_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_audit a;
@@ -786,7 +786,7 @@ int pfs_store_audit_list(struct pfs_store *st, const char *target, int64_t befor
     return rc;
 }
 
-int pfs_store_seen_each(struct pfs_store *st, pfs_seen_cb cb, void *ctx)
+int pfs_sqlite_seen_each(struct pfs_sqlite *st, pfs_seen_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     struct pfs_seen x;
@@ -819,7 +819,7 @@ int pfs_store_seen_each(struct pfs_store *st, pfs_seen_cb cb, void *ctx)
     return rc;
 }
 
-int pfs_store_health_count(struct pfs_store *st, const char *serial, int64_t *n)
+int pfs_sqlite_health_count(struct pfs_sqlite *st, const char *serial, int64_t *n)
 {
     sqlite3_stmt *s;
     int rc = PF_EIO;

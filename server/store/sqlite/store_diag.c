@@ -99,8 +99,8 @@ static int64_t sdiag__open_repair(sqlite3 *db, const char *serial)
     return id;
 }
 
-int pfs_store_diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
-                          const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_diag_create(struct pfs_sqlite *st, const struct pfs_diag_rec *r,
+                           const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s = NULL;
@@ -158,7 +158,7 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_diag_get(struct pfs_store *st, const char *id, pfs_diag_rec_cb cb, void *ctx)
+int pfs_sqlite_diag_get(struct pfs_sqlite *st, const char *id, pfs_diag_rec_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rows = 0, rc;
@@ -173,8 +173,8 @@ int pfs_store_diag_get(struct pfs_store *st, const char *id, pfs_diag_rec_cb cb,
     return rc ? rc : rows ? 0 : PF_ENOENT;
 }
 
-int pfs_store_diag_list(struct pfs_store *st, const char *serial, int limit, pfs_diag_rec_cb cb,
-                        void *ctx)
+int pfs_sqlite_diag_list(struct pfs_sqlite *st, const char *serial, int limit, pfs_diag_rec_cb cb,
+                         void *ctx)
 {
     sqlite3_stmt *s;
     int rc;
@@ -191,9 +191,9 @@ int pfs_store_diag_list(struct pfs_store *st, const char *serial, int limit, pfs
     return rc;
 }
 
-int pfs_store_diag_answer(struct pfs_store *st, const char *serial, const struct pf_diag_resp *r,
-                          int64_t archive_size, const char *archive_digest, int64_t now_ms,
-                          bool *late)
+int pfs_sqlite_diag_answer(struct pfs_sqlite *st, const char *serial, const struct pf_diag_resp *r,
+                           int64_t archive_size, const char *archive_digest, int64_t now_ms,
+                           bool *late)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -201,7 +201,7 @@ int pfs_store_diag_answer(struct pfs_store *st, const char *serial, const struct
     int rc;
 
     *late = false;
-    if (pfs_store_flush(st, now_ms, NULL))
+    if (pfs_sqlite_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db, "SELECT status FROM diag_requests WHERE id = ?1 AND serial = ?2", -1,
                            &s, NULL) != SQLITE_OK)
@@ -240,8 +240,8 @@ int pfs_store_diag_answer(struct pfs_store *st, const char *serial, const struct
     return rc;
 }
 
-int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb cb, void *ctx,
-                          int *n)
+int pfs_sqlite_diag_expire(struct pfs_sqlite *st, int64_t now_ms, pfs_diag_rec_cb cb, void *ctx,
+                           int *n)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -258,7 +258,7 @@ int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb 
     sqlite3_finalize(s);
     if (rc || rows == 0)
         return rc;
-    if (pfs_store_flush(st, now_ms, NULL))
+    if (pfs_sqlite_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db,
                            "UPDATE diag_requests SET status = 'expired', code = 'TIMEOUT'"
@@ -273,16 +273,16 @@ int pfs_store_diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb 
     return rc;
 }
 
-int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset, const void *data,
-                             size_t len, int64_t now_ms, int64_t *received)
+int pfs_sqlite_diag_chunk_put(struct pfs_sqlite *st, const char *id, int64_t offset,
+                              const void *data, size_t len, int64_t now_ms, int64_t *received)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
-    struct pfs_tx *tx;
+    struct pfs_sqlite_tx *tx;
     sqlite3_stmt *s;
     int64_t have = -1, size = -1;
     int rc;
 
-    if (pfs_store_flush(st, now_ms, NULL))
+    if (pfs_sqlite_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db,
                            "SELECT archive_received, archive_size FROM diag_requests WHERE id=?1",
@@ -300,7 +300,7 @@ int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offse
     if (offset != have || size < 0 || offset + (int64_t)len > size || len == 0)
         return PF_ERANGE;
     /* The ingest path's durability: a chunk lost to a power cut is asked again. */
-    if (pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL))
+    if (pfs_sqlite_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL))
         return PF_EIO;
     rc = PF_EIO;
     if (sqlite3_prepare_v2(db, "INSERT INTO diag_chunks (id, offset, data) VALUES (?1,?2,?3)", -1,
@@ -321,22 +321,22 @@ int pfs_store_diag_chunk_put(struct pfs_store *st, const char *id, int64_t offse
         sqlite3_finalize(s);
     }
     if (rc) {
-        pfs_store_tx_rollback(tx);
+        pfs_sqlite_tx_rollback(tx);
         return rc;
     }
-    if (pfs_store_tx_commit(tx, NULL))
+    if (pfs_sqlite_tx_commit(tx, NULL))
         return PF_EIO;
     *received = have + (int64_t)len;
     return 0;
 }
 
-int pfs_store_diag_archive_done(struct pfs_store *st, const char *id, int done, int64_t now_ms)
+int pfs_sqlite_diag_archive_done(struct pfs_sqlite *st, const char *id, int done, int64_t now_ms)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
     int rc;
 
-    if (pfs_store_flush(st, now_ms, NULL))
+    if (pfs_sqlite_flush(st, now_ms, NULL))
         return PF_EIO;
     if (sqlite3_prepare_v2(db, "UPDATE diag_requests SET archive_done=?2 WHERE id=?1", -1, &s,
                            NULL) != SQLITE_OK)
@@ -348,7 +348,7 @@ int pfs_store_diag_archive_done(struct pfs_store *st, const char *id, int done, 
     return rc;
 }
 
-int pfs_store_diag_archive_read(struct pfs_store *st, const char *id, void **buf, size_t *len)
+int pfs_sqlite_diag_archive_read(struct pfs_sqlite *st, const char *id, void **buf, size_t *len)
 {
     sqlite3_stmt *s;
     char *out = NULL;
@@ -387,7 +387,7 @@ int pfs_store_diag_archive_read(struct pfs_store *st, const char *id, void **buf
     return 0;
 }
 
-int pfs_store_diag_transfers(struct pfs_store *st, pfs_diag_rec_cb cb, void *ctx)
+int pfs_sqlite_diag_transfers(struct pfs_sqlite *st, pfs_diag_rec_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc;

@@ -44,7 +44,8 @@ struct pfs_sqlite_held {
     } u;
 };
 
-int pfs_store_sibling_opts(struct pfs_store *st, struct pfs_store_opts *opts, struct pf_error *err)
+int pfs_sqlite_sibling_opts(struct pfs_sqlite *st, struct pfs_store_opts *opts,
+                            struct pf_error *err)
 {
     const char *path = sqlite3_db_filename(st->db, "main");
 
@@ -58,19 +59,19 @@ int pfs_store_sibling_opts(struct pfs_store *st, struct pfs_store_opts *opts, st
     return 0;
 }
 
-void pfs_store_sibling_opts_release(struct pfs_store_opts *opts)
+void pfs_sqlite_sibling_opts_release(struct pfs_store_opts *opts)
 {
     free((char *)opts->path);
     opts->path = NULL;
 }
 
-int pfs_store_hold(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_hold(struct pfs_sqlite *st, int64_t now_ms, struct pf_error *err)
 {
     if (st->held)
         return pf_error_set(err, PF_ESTATE, "store: held already");
     if (st->tx.open)
         return pf_error_set(err, PF_ESTATE, "store: a transaction is open");
-    if (pfs_store_flush(st, now_ms, NULL))
+    if (pfs_sqlite_flush(st, now_ms, NULL))
         return pfs_sqlite_fail(st->db, err, "commit batch");
     sqlite3_busy_timeout(st->db, 0);
     st->held = true;
@@ -79,12 +80,12 @@ int pfs_store_hold(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
     return 0;
 }
 
-bool pfs_store_is_held(const struct pfs_store *st)
+bool pfs_sqlite_is_held(const struct pfs_sqlite *st)
 {
     return st->held;
 }
 
-int pfs_store_release(struct pfs_store *st, int64_t now_ms, size_t *written, size_t *dropped)
+int pfs_sqlite_release(struct pfs_sqlite *st, int64_t now_ms, size_t *written, size_t *dropped)
 {
     size_t n = 0;
     int rc = 0;
@@ -103,25 +104,25 @@ int pfs_store_release(struct pfs_store *st, int64_t now_ms, size_t *written, siz
 
         switch (o->kind) {
         case HOLD_HEALTH:
-            step = pfs_store_health_record(st, o->serial, &o->u.h, o->ms,
-                                           (enum pfs_health_rank)o->arg, NULL);
+            step = pfs_sqlite_health_record(st, o->serial, &o->u.h, o->ms,
+                                            (enum pfs_health_rank)o->arg, NULL);
             break;
         case HOLD_BIRTH:
-            step = pfs_store_birth_put(st, o->serial, &o->u.b, o->ms);
+            step = pfs_sqlite_birth_put(st, o->serial, &o->u.b, o->ms);
             break;
         case HOLD_STATE:
-            step = pfs_store_state_put(st, o->serial, &o->u.s, o->ms);
+            step = pfs_sqlite_state_put(st, o->serial, &o->u.s, o->ms);
             break;
         case HOLD_ALERT_OPEN:
-            step = pfs_store_alert_open(st, o->serial, o->u.a.kind, o->ms, o->u.a.detail);
+            step = pfs_sqlite_alert_open(st, o->serial, o->u.a.kind, o->ms, o->u.a.detail);
             step = step == PF_EEXIST ? 0 : step;
             break;
         case HOLD_ALERT_CLOSE:
-            step = pfs_store_alert_close(st, o->serial, o->u.a.kind, o->ms);
+            step = pfs_sqlite_alert_close(st, o->serial, o->u.a.kind, o->ms);
             step = step == PF_ENOENT ? 0 : step;
             break;
         default:
-            step = pfs_store_health_prune(st, o->serial, o->arg);
+            step = pfs_sqlite_health_prune(st, o->serial, o->arg);
             break;
         }
         if (step && !rc)
@@ -132,7 +133,7 @@ int pfs_store_release(struct pfs_store *st, int64_t now_ms, size_t *written, siz
     free(st->held_ops);
     st->held_ops = NULL;
     st->held_cap = 0;
-    if (pfs_store_flush(st, now_ms, NULL))
+    if (pfs_sqlite_flush(st, now_ms, NULL))
         rc = PF_EIO;
     if (written)
         *written = rc ? 0 : n;
@@ -140,7 +141,7 @@ int pfs_store_release(struct pfs_store *st, int64_t now_ms, size_t *written, siz
 }
 
 /* The next slot of the queue, or NULL when full (the write is dropped and counted). */
-static struct pfs_sqlite_held *hold__slot(struct pfs_store *st, enum hold__kind kind,
+static struct pfs_sqlite_held *hold__slot(struct pfs_sqlite *st, enum hold__kind kind,
                                           const char *serial, int64_t ms)
 {
     struct pfs_sqlite_held *o;
@@ -167,7 +168,7 @@ static struct pfs_sqlite_held *hold__slot(struct pfs_store *st, enum hold__kind 
     return o;
 }
 
-int pfs_sqlite_hold_health(struct pfs_store *st, const char *serial, const struct pf_health *h,
+int pfs_sqlite_hold_health(struct pfs_sqlite *st, const char *serial, const struct pf_health *h,
                            int64_t recv_ms, enum pfs_health_rank rank, bool *newer)
 {
     struct pfs_sqlite_held *o = hold__slot(st, HOLD_HEALTH, serial, recv_ms);
@@ -181,7 +182,7 @@ int pfs_sqlite_hold_health(struct pfs_store *st, const char *serial, const struc
     return 0;
 }
 
-int pfs_sqlite_hold_birth(struct pfs_store *st, const char *serial, const struct pf_birth *b,
+int pfs_sqlite_hold_birth(struct pfs_sqlite *st, const char *serial, const struct pf_birth *b,
                           int64_t recv_ms)
 {
     struct pfs_sqlite_held *o = hold__slot(st, HOLD_BIRTH, serial, recv_ms);
@@ -191,7 +192,7 @@ int pfs_sqlite_hold_birth(struct pfs_store *st, const char *serial, const struct
     return 0;
 }
 
-int pfs_sqlite_hold_state(struct pfs_store *st, const char *serial, const struct pf_state *m,
+int pfs_sqlite_hold_state(struct pfs_sqlite *st, const char *serial, const struct pf_state *m,
                           int64_t recv_ms)
 {
     struct pfs_sqlite_held *o = hold__slot(st, HOLD_STATE, serial, recv_ms);
@@ -201,7 +202,7 @@ int pfs_sqlite_hold_state(struct pfs_store *st, const char *serial, const struct
     return 0;
 }
 
-int pfs_sqlite_hold_alert(struct pfs_store *st, bool open, const char *serial, const char *kind,
+int pfs_sqlite_hold_alert(struct pfs_sqlite *st, bool open, const char *serial, const char *kind,
                           int64_t now_ms, const char *detail)
 {
     struct pfs_sqlite_held *o =
@@ -214,7 +215,7 @@ int pfs_sqlite_hold_alert(struct pfs_store *st, bool open, const char *serial, c
     return 0;
 }
 
-int pfs_sqlite_hold_prune(struct pfs_store *st, const char *serial, int keep)
+int pfs_sqlite_hold_prune(struct pfs_sqlite *st, const char *serial, int keep)
 {
     struct pfs_sqlite_held *o = hold__slot(st, HOLD_PRUNE, serial, 0);
 

@@ -165,7 +165,7 @@ void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m)
     life__col(s, 14, m->review_reason, sizeof(m->review_reason));
 }
 
-int pfs_store_merchant_get(struct pfs_store *st, const char *id, struct pfs_merchant *m)
+int pfs_sqlite_merchant_get(struct pfs_sqlite *st, const char *id, struct pfs_merchant *m)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -239,7 +239,7 @@ int life__count(sqlite3 *db, const char *sql, const char *arg, int64_t *n)
 
 /* --- terminals --- */
 
-int pfs_store_term_get(struct pfs_store *st, const char *serial, struct pfs_term *t)
+int pfs_sqlite_term_get(struct pfs_sqlite *st, const char *serial, struct pfs_term *t)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -423,9 +423,9 @@ int life__lock_put(sqlite3 *db, const char *serial, bool want, const char *cmd, 
     return life__done(db, s, err, "terminal lock");
 }
 
-int life__get(struct pfs_store *st, const char *serial, struct pfs_term *t, struct pf_error *err)
+int life__get(struct pfs_sqlite *st, const char *serial, struct pfs_term *t, struct pf_error *err)
 {
-    int rc = pfs_store_term_get(st, serial, t);
+    int rc = pfs_sqlite_term_get(st, serial, t);
 
     if (rc == PF_EUNKNOWN_SERIAL)
         return pf_error_set(err, rc, "serial %s is not registered", serial);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/store_lifecycle.h"
 
 /* The actor of posfleetd's own changes (activation, tamper lock). */
@@ -79,9 +80,9 @@ int life__state_put(sqlite3 *db, const char *serial, enum pfs_term_state to, int
                     struct pf_error *err);
 int life__lock_put(sqlite3 *db, const char *serial, bool want, const char *cmd, const char *reason,
                    struct pf_error *err);
-/* The bind transition inside an open transaction (pfs_store_term_bind, and
+/* The bind transition inside an open transaction (pfs_sqlite_term_bind, and
  * registration with a merchant: registering accepts only an active one). */
-int life__bind(struct pfs_store *st, const char *serial, const char *merchant_id, bool registering,
+int life__bind(struct pfs_sqlite *st, const char *serial, const char *merchant_id, bool registering,
                const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err);
 /* Opens a repair record with the snapshot of its terminal. */
 int life__repair_insert(sqlite3 *db, const char *serial, const char *source, const char *reason,
@@ -103,15 +104,15 @@ int life__swap_before(sqlite3 *db, const struct pfs_term *o, const struct pfs_te
 int life__swap_record(sqlite3 *db, const struct life__swap *rec, struct pf_error *err);
 void life__swap_release(struct life__swap *rec);
 /* The unbind transition inside an open transaction (detail: the reason, or NULL). */
-int life__unbind(struct pfs_store *st, const char *serial, const char *detail,
+int life__unbind(struct pfs_sqlite *st, const char *serial, const char *detail,
                  const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err);
 /* Replaces a terminal's tags inside an open transaction. */
-int life__tags(struct pfs_store *st, const char *serial, const char *tags_json,
+int life__tags(struct pfs_sqlite *st, const char *serial, const char *tags_json,
                const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err);
 
 /* --- rows read --- */
-/* pfs_store_term_get with err naming the serial. */
-int life__get(struct pfs_store *st, const char *serial, struct pfs_term *t, struct pf_error *err);
+/* pfs_sqlite_term_get with err naming the serial. */
+int life__get(struct pfs_sqlite *st, const char *serial, struct pfs_term *t, struct pf_error *err);
 void life__merchant_read(sqlite3_stmt *s, struct pfs_merchant *m);
 /* The terminal's open repair, 0 if none. */
 int life__open_repair_id(sqlite3 *db, const char *serial, int64_t *id);

@@ -32,8 +32,8 @@ static int life__uscc_taken(sqlite3 *db, const char *uscc, const char *id, bool 
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
-                           const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_merchant_add(struct pfs_sqlite *st, const struct pfs_merchant *m,
+                            const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_merchant cur, rec = *m;
@@ -44,7 +44,7 @@ int pfs_store_merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
     rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
-    rc = pfs_store_merchant_get(st, m->id, &cur);
+    rc = pfs_sqlite_merchant_get(st, m->id, &cur);
     if (rc == 0) {
         rc = pf_error_set(err, PF_EEXIST, "merchant %s: already exists", m->id);
         goto out_end;
@@ -70,15 +70,15 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_merchant_list(struct pfs_store *st, int status, const char *after, int limit,
-                            pfs_merchant_cb cb, void *ctx, bool *more)
+int pfs_sqlite_merchant_list(struct pfs_sqlite *st, int status, const char *after, int limit,
+                             pfs_merchant_cb cb, void *ctx, bool *more)
 {
-    return pfs_store_merchant_list_in(st, NULL, status, after, limit, cb, ctx, more);
+    return pfs_sqlite_merchant_list_in(st, NULL, status, after, limit, cb, ctx, more);
 }
 
-int pfs_store_merchant_list_in(struct pfs_store *st, const struct pfs_scope *scope, int status,
-                               const char *after, int limit, pfs_merchant_cb cb, void *ctx,
-                               bool *more)
+int pfs_sqlite_merchant_list_in(struct pfs_sqlite *st, const struct pfs_scope *scope, int status,
+                                const char *after, int limit, pfs_merchant_cb cb, void *ctx,
+                                bool *more)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_merchant m;
@@ -114,10 +114,10 @@ int pfs_store_merchant_list_in(struct pfs_store *st, const struct pfs_scope *sco
     return rc;
 }
 
-int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *action,
-                              pfs_merchant_change_fn change, void *ctx,
-                              const struct pfs_actor *actor, int64_t now_ms,
-                              struct pfs_merchant *out, struct pf_error *err)
+int pfs_sqlite_merchant_change(struct pfs_sqlite *st, const char *id, const char *action,
+                               pfs_merchant_change_fn change, void *ctx,
+                               const struct pfs_actor *actor, int64_t now_ms,
+                               struct pfs_merchant *out, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_merchant cur, rec;
@@ -129,7 +129,7 @@ int pfs_store_merchant_change(struct pfs_store *st, const char *id, const char *
     rc = pfs_sqlite_begin(st, now_ms, err);
     if (rc)
         return rc;
-    rc = pfs_store_merchant_get(st, id, &cur);
+    rc = pfs_sqlite_merchant_get(st, id, &cur);
     if (rc == PF_ENOENT)
         rc = pf_error_set(err, PF_ENOENT, "merchant %s: no such merchant", id);
     if (rc)
@@ -195,8 +195,8 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_merchant_terminals(struct pfs_store *st, const char *id, pfs_merchant_term_cb cb,
-                                 void *ctx)
+int pfs_sqlite_merchant_terminals(struct pfs_sqlite *st, const char *id, pfs_merchant_term_cb cb,
+                                  void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;

@@ -6,7 +6,7 @@
 #include "store/sqlite/store_rollouts_internal.h"
 #include "store/sqlite/store_sqlite_internal.h"
 
-static int store_metrics__each(struct pfs_store *st, const char *sql, enum pfs_gauge_family family,
+static int store_metrics__each(struct pfs_sqlite *st, const char *sql, enum pfs_gauge_family family,
                                pfs_gauge_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
@@ -26,7 +26,7 @@ static int store_metrics__each(struct pfs_store *st, const char *sql, enum pfs_g
     return rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-int pfs_store_gauges(struct pfs_store *st, pfs_gauge_cb cb, void *ctx)
+int pfs_sqlite_gauges(struct pfs_sqlite *st, pfs_gauge_cb cb, void *ctx)
 {
     int rc;
 

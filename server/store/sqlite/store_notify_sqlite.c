@@ -8,8 +8,8 @@
 
 const char *const pfs_delivery_state_names[] = {"pending", "delivered", "failed", NULL};
 
-int pfs_store_notify_add(struct pfs_store *st, const struct pfs_notify_event *ev,
-                         const char *const *hooks, size_t n, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_notify_add(struct pfs_sqlite *st, const struct pfs_notify_event *ev,
+                          const char *const *hooks, size_t n, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     int rc = pfs_sqlite_begin(st, now_ms, err);
@@ -69,8 +69,8 @@ static int dlv__each(sqlite3_stmt *s, pfs_delivery_cb cb, void *ctx)
     return rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-int pfs_store_notify_due(struct pfs_store *st, int64_t now_ms, int limit, pfs_delivery_cb cb,
-                         void *ctx)
+int pfs_sqlite_notify_due(struct pfs_sqlite *st, int64_t now_ms, int limit, pfs_delivery_cb cb,
+                          void *ctx)
 {
     sqlite3_stmt *s;
 
@@ -85,7 +85,7 @@ int pfs_store_notify_due(struct pfs_store *st, int64_t now_ms, int limit, pfs_de
     return dlv__each(s, cb, ctx);
 }
 
-int pfs_store_notify_next(struct pfs_store *st, int64_t *next_ms, bool *any)
+int pfs_sqlite_notify_next(struct pfs_sqlite *st, int64_t *next_ms, bool *any)
 {
     sqlite3_stmt *s;
     int rc;
@@ -105,9 +105,9 @@ int pfs_store_notify_next(struct pfs_store *st, int64_t *next_ms, bool *any)
     return rc == SQLITE_ROW ? 0 : PF_EIO;
 }
 
-int pfs_store_notify_result(struct pfs_store *st, int64_t delivery, const struct pfs_attempt *a,
-                            enum pfs_delivery_state state, int64_t next_ms, int64_t now_ms,
-                            struct pf_error *err)
+int pfs_sqlite_notify_result(struct pfs_sqlite *st, int64_t delivery, const struct pfs_attempt *a,
+                             enum pfs_delivery_state state, int64_t next_ms, int64_t now_ms,
+                             struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     int rc = pfs_sqlite_begin(st, now_ms, err);
@@ -133,8 +133,8 @@ int pfs_store_notify_result(struct pfs_store *st, int64_t delivery, const struct
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_notify_log(struct pfs_store *st, const char *hook, int64_t before_id, int limit,
-                         pfs_delivery_cb cb, void *ctx)
+int pfs_sqlite_notify_log(struct pfs_sqlite *st, const char *hook, int64_t before_id, int limit,
+                          pfs_delivery_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
 
@@ -151,7 +151,7 @@ int pfs_store_notify_log(struct pfs_store *st, const char *hook, int64_t before_
     return dlv__each(s, cb, ctx);
 }
 
-int pfs_store_notify_counts(struct pfs_store *st, const char *hook, int64_t counts[])
+int pfs_sqlite_notify_counts(struct pfs_sqlite *st, const char *hook, int64_t counts[])
 {
     sqlite3_stmt *s;
     int rc;

@@ -75,7 +75,7 @@ static int online__count(sqlite3 *db, struct pfs_online_counts *c, struct pf_err
     return rc;
 }
 
-int pfs_store_online_source(struct pfs_store *st, char *path, size_t size)
+int pfs_sqlite_online_source(struct pfs_sqlite *st, char *path, size_t size)
 {
     const char *f = sqlite3_db_filename(pfs_store_sqlite_db(st), "main");
     int n;
@@ -86,7 +86,8 @@ int pfs_store_online_source(struct pfs_store *st, char *path, size_t size)
     return n < 0 || (size_t)n >= size ? PF_ETOOBIG : 0;
 }
 
-int pfs_store_online_count_file(const char *path, struct pfs_online_counts *c, struct pf_error *err)
+int pfs_sqlite_online_count_file(const char *path, struct pfs_online_counts *c,
+                                 struct pf_error *err)
 {
     sqlite3 *db = NULL;
     int rc;
@@ -108,8 +109,8 @@ int pfs_store_online_count_file(const char *path, struct pfs_online_counts *c, s
     return rc;
 }
 
-int pfs_store_online_save(struct pfs_store *st, int64_t now_ms, int64_t keep_from_ms,
-                          const struct pfs_online_counts *c, struct pf_error *err)
+int pfs_sqlite_online_save(struct pfs_sqlite *st, int64_t now_ms, int64_t keep_from_ms,
+                           const struct pfs_online_counts *c, struct pf_error *err)
 {
     sqlite3 *db;
     int rc = pfs_sqlite_begin(st, now_ms, err);
@@ -133,21 +134,21 @@ int pfs_store_online_save(struct pfs_store *st, int64_t now_ms, int64_t keep_fro
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_online_sample(struct pfs_store *st, int64_t now_ms, int64_t keep_from_ms,
-                            struct pf_error *err)
+int pfs_sqlite_online_sample(struct pfs_sqlite *st, int64_t now_ms, int64_t keep_from_ms,
+                             struct pf_error *err)
 {
     struct pfs_online_counts c;
     int rc = online__count(pfs_store_sqlite_db(st), &c, err);
 
     if (rc)
         return rc;
-    rc = pfs_store_online_save(st, now_ms, keep_from_ms, &c, err);
+    rc = pfs_sqlite_online_save(st, now_ms, keep_from_ms, &c, err);
     pfs_online_counts_release(&c);
     return rc;
 }
 
-int pfs_store_online_series(struct pfs_store *st, const struct pfs_scope *scope, int64_t since_ms,
-                            pfs_online_cb cb, void *ctx)
+int pfs_sqlite_online_series(struct pfs_sqlite *st, const struct pfs_scope *scope, int64_t since_ms,
+                             pfs_online_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0, step;

@@ -14,14 +14,14 @@
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
-int pfs_store_repair_view(struct pfs_store *st, int64_t id, pfs_repair_view_cb cb, void *ctx)
+int pfs_sqlite_repair_view(struct pfs_sqlite *st, int64_t id, pfs_repair_view_cb cb, void *ctx)
 {
     return life__repair_view(pfs_store_sqlite_db(st), id, cb, ctx);
 }
 
-int pfs_store_repair_open(struct pfs_store *st, const char *serial, const char *reason,
-                          const char *faults_json, const struct pfs_actor *actor, int64_t now_ms,
-                          int64_t *id, struct pf_error *err)
+int pfs_sqlite_repair_open(struct pfs_sqlite *st, const char *serial, const char *reason,
+                           const char *faults_json, const struct pfs_actor *actor, int64_t now_ms,
+                           int64_t *id, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term t;
@@ -61,9 +61,9 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_repair_change(struct pfs_store *st, int64_t id, const struct pfs_repair_change *c,
-                            const struct pfs_actor *actor, int64_t now_ms, bool *unlock,
-                            char *serial_out, struct pf_error *err)
+int pfs_sqlite_repair_change(struct pfs_sqlite *st, int64_t id, const struct pfs_repair_change *c,
+                             const struct pfs_actor *actor, int64_t now_ms, bool *unlock,
+                             char *serial_out, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char serial[PF_SERIAL_MAX + 1] = "", state[32] = "", merchant[PFS_MERCHANT_ID_MAX + 1] = "";
@@ -186,15 +186,15 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_repair_list(struct pfs_store *st, const char *serial, int state, int limit,
-                          pfs_repair_view_cb cb, void *ctx)
+int pfs_sqlite_repair_list(struct pfs_sqlite *st, const char *serial, int state, int limit,
+                           pfs_repair_view_cb cb, void *ctx)
 {
-    return pfs_store_repair_list_in(st, NULL, serial, state, limit, cb, ctx);
+    return pfs_sqlite_repair_list_in(st, NULL, serial, state, limit, cb, ctx);
 }
 
-int pfs_store_repair_list_in(struct pfs_store *st, const struct pfs_scope *scope,
-                             const char *serial, int state, int limit, pfs_repair_view_cb cb,
-                             void *ctx)
+int pfs_sqlite_repair_list_in(struct pfs_sqlite *st, const struct pfs_scope *scope,
+                              const char *serial, int state, int limit, pfs_repair_view_cb cb,
+                              void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char sql[sizeof(LIFE_REPAIR_VIEW) + 1000];
@@ -234,8 +234,8 @@ int pfs_store_repair_list_in(struct pfs_store *st, const struct pfs_scope *scope
 
 /* --- history and audit --- */
 
-int pfs_store_term_events(struct pfs_store *st, const char *serial, int limit, pfs_term_event_cb cb,
-                          void *ctx)
+int pfs_sqlite_term_events(struct pfs_sqlite *st, const char *serial, int limit,
+                           pfs_term_event_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0, step;
@@ -272,8 +272,8 @@ int pfs_store_term_events(struct pfs_store *st, const char *serial, int limit, p
     return rc;
 }
 
-int pfs_store_term_updates(struct pfs_store *st, const char *serial, int limit,
-                           pfs_update_view_cb cb, void *ctx)
+int pfs_sqlite_term_updates(struct pfs_sqlite *st, const char *serial, int limit,
+                            pfs_update_view_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0, step;
@@ -309,9 +309,9 @@ int pfs_store_term_updates(struct pfs_store *st, const char *serial, int limit,
     return rc;
 }
 
-int pfs_store_audit_query(struct pfs_store *st, const char *serial, const char *merchant_id,
-                          int64_t since_ms, int64_t before_id, int limit, pfs_audit_cb cb,
-                          void *ctx)
+int pfs_sqlite_audit_query(struct pfs_sqlite *st, const char *serial, const char *merchant_id,
+                           int64_t since_ms, int64_t before_id, int limit, pfs_audit_cb cb,
+                           void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;

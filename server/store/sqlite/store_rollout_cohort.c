@@ -1,6 +1,6 @@
 /*
  * store_rollout_cohort.c - planning a rollout in the SQLite store
- * (pfs_store_rollout_create, pfs_store_rollout_join): the candidate
+ * (pfs_sqlite_rollout_create, pfs_sqlite_rollout_join): the candidate
  * terminals are scanned in serial order and handed to rollout_plan.h, which
  * decides the cohort, its order and its stages; this file checks overlaps
  * with live rollouts and saves the result (store_rollout_plan.c).
@@ -364,10 +364,10 @@ done:
     return rc;
 }
 
-int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
-                             const struct pfs_bundle_rec *b, const char *def_json,
-                             const struct pfs_actor *actor, int64_t now_ms, int64_t *id,
-                             struct pfs_ro_plan_stats *stats, struct pf_error *err)
+int pfs_sqlite_rollout_create(struct pfs_sqlite *st, const struct pfs_ro_def *d,
+                              const struct pfs_bundle_rec *b, const char *def_json,
+                              const struct pfs_actor *actor, int64_t now_ms, int64_t *id,
+                              struct pfs_ro_plan_stats *stats, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_ro_cohort co = {0};
@@ -423,7 +423,7 @@ int pfs_store_rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
     stats->order_ms = ro__ms_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* The first stage's members as rows, the later stages' as plan chunks: their
-     * rows are written when their stage opens (pfs_store_rollout_plan_open). */
+     * rows are written when their stage opens (pfs_sqlite_rollout_plan_open). */
     if ((rc = ro__previous(db, b->kind, &co, &c, err)) ||
         (rc = pfs_store_ro_members_insert(db, *id, &c, 0, err)) ||
         (rc = pfs_store_ro_plan_write(db, *id, &c, d->nstages, err)))
@@ -476,13 +476,13 @@ out:
 
 /* --- previews and audit rows of the API --- */
 
-int pfs_store_rollout_scan(struct pfs_store *st, pfs_ro_candidate_cb cb, void *ctx)
+int pfs_sqlite_rollout_scan(struct pfs_sqlite *st, pfs_ro_candidate_cb cb, void *ctx)
 {
-    return pfs_store_rollout_scan_in(st, NULL, cb, ctx);
+    return pfs_sqlite_rollout_scan_in(st, NULL, cb, ctx);
 }
 
-int pfs_store_rollout_scan_in(struct pfs_store *st, const char *org_path, pfs_ro_candidate_cb cb,
-                              void *ctx)
+int pfs_sqlite_rollout_scan_in(struct pfs_sqlite *st, const char *org_path, pfs_ro_candidate_cb cb,
+                               void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -513,7 +513,7 @@ int pfs_store_rollout_scan_in(struct pfs_store *st, const char *org_path, pfs_ro
     return rc;
 }
 
-int pfs_store_rollout_next_id(struct pfs_store *st, int64_t *id)
+int pfs_sqlite_rollout_next_id(struct pfs_sqlite *st, int64_t *id)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -527,8 +527,8 @@ int pfs_store_rollout_next_id(struct pfs_store *st, int64_t *id)
     return rc;
 }
 
-int pfs_store_rollout_audit(struct pfs_store *st, int64_t id, const struct pfs_actor *actor,
-                            int64_t now_ms, const char *action, const char *after_json)
+int pfs_sqlite_rollout_audit(struct pfs_sqlite *st, int64_t id, const struct pfs_actor *actor,
+                             int64_t now_ms, const char *action, const char *after_json)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char target[32], act[64];
@@ -545,7 +545,7 @@ int pfs_store_rollout_audit(struct pfs_store *st, int64_t id, const struct pfs_a
     return rc;
 }
 
-int pfs_store_rollout_approval_digest(struct pfs_store *st, int64_t id, const char *digest)
+int pfs_sqlite_rollout_approval_digest(struct pfs_sqlite *st, int64_t id, const char *digest)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char detail[PFS_RO_REASON_MAX + 1];
@@ -617,8 +617,8 @@ int pfs_store_ro_member_join(sqlite3 *db, int64_t id, const char *kind, int stag
     return rc;
 }
 
-int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r, int64_t now_ms,
-                           int64_t *added)
+int pfs_sqlite_rollout_join(struct pfs_sqlite *st, const struct pfs_rollout_rec *r, int64_t now_ms,
+                            int64_t *added)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_ro_cohort co = {0};
@@ -628,7 +628,7 @@ int pfs_store_rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r
     int rc;
 
     *added = 0;
-    if ((rc = pfs_store_bundle_get(st, r->bundle, &b)))
+    if ((rc = pfs_sqlite_bundle_get(st, r->bundle, &b)))
         return rc;
     if ((rc = pfs_sqlite_begin(st, now_ms, NULL)))
         return rc;

@@ -142,9 +142,9 @@ static int ro__plan_page(sqlite3 *db, int64_t id, int stage, const char *after, 
     return rc;
 }
 
-int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int stage,
-                              const char *after, int limit, pfs_ro_member_cb cb, void *ctx,
-                              bool *more)
+int pfs_sqlite_rollout_members(struct pfs_sqlite *st, int64_t id, int status, int stage,
+                               const char *after, int limit, pfs_ro_member_cb cb, void *ctx,
+                               bool *more)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct ro__recs all = {0};
@@ -157,7 +157,7 @@ int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int 
     *more = false;
     if (!after)
         after = "";
-    if ((rc = pfs_store_rollout_get(st, id, &r)))
+    if ((rc = pfs_sqlite_rollout_get(st, id, &r)))
         return rc;
     planned = pfs_ro_state_plans(r.state) ? PFS_ROM_PENDING : PFS_ROM_SKIPPED;
     pfs_rollout_rec_release(&r);
@@ -187,8 +187,8 @@ int pfs_store_rollout_members(struct pfs_store *st, int64_t id, int status, int 
     return rc;
 }
 
-int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *serial,
-                             struct pfs_ro_member_rec *m)
+int pfs_sqlite_rollout_member(struct pfs_sqlite *st, int64_t id, const char *serial,
+                              struct pfs_ro_member_rec *m)
 {
     sqlite3_stmt *s;
     int rc;
@@ -221,7 +221,7 @@ int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *seria
         sqlite3_finalize(s);
         if (rc || !n)
             return rc ? rc : PF_ENOENT;
-        if ((rc = pfs_store_rollout_get(st, id, &r)))
+        if ((rc = pfs_sqlite_rollout_get(st, id, &r)))
             return rc;
         memset(m, 0, sizeof(*m));
         snprintf(m->serial, sizeof(m->serial), "%s", serial);
@@ -234,9 +234,9 @@ int pfs_store_rollout_member(struct pfs_store *st, int64_t id, const char *seria
     return rc == SQLITE_ROW ? 0 : PF_EIO;
 }
 
-int pfs_store_rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_member status,
-                                 int max_stage, int after_stage, const char *after_serial,
-                                 int limit, pfs_ro_member_cb cb, void *ctx, bool *more)
+int pfs_sqlite_rollout_candidates(struct pfs_sqlite *st, int64_t id, enum pfs_ro_member status,
+                                  int max_stage, int after_stage, const char *after_serial,
+                                  int limit, pfs_ro_member_cb cb, void *ctx, bool *more)
 {
     sqlite3_stmt *s;
 
@@ -307,8 +307,8 @@ static int ro__member_apply(sqlite3 *db, int64_t id, const char *serial, enum pf
     return rc ? rc : sqlite3_changes(db) == 1 ? 0 : PF_ESTATE;
 }
 
-int pfs_store_rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_offer_rec *o,
-                            const struct pfs_bundle_rec *b, const char *body, struct pf_error *err)
+int pfs_sqlite_rollout_offer(struct pfs_sqlite *st, int64_t id, const struct pfs_offer_rec *o,
+                             const struct pfs_bundle_rec *b, const char *body, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     enum pfs_ro_member cur, to;
@@ -344,8 +344,8 @@ out:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *serial,
-                                  const char *code, int64_t now_ms)
+int pfs_sqlite_rollout_member_fail(struct pfs_sqlite *st, int64_t id, const char *serial,
+                                   const char *code, int64_t now_ms)
 {
     int rc = pfs_sqlite_begin(st, now_ms, NULL);
 
@@ -357,11 +357,11 @@ int pfs_store_rollout_member_fail(struct pfs_store *st, int64_t id, const char *
     return pfs_sqlite_end(st, rc, NULL);
 }
 
-int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *serial,
-                                 enum pfs_ro_event ev, const char *action, const char *reason,
-                                 const struct pfs_actor *actor, int64_t now_ms,
-                                 enum pfs_ro_member *from, enum pfs_ro_member *to,
-                                 struct pf_error *err)
+int pfs_sqlite_rollout_member_act(struct pfs_sqlite *st, int64_t id, const char *serial,
+                                  enum pfs_ro_event ev, const char *action, const char *reason,
+                                  const struct pfs_actor *actor, int64_t now_ms,
+                                  enum pfs_ro_member *from, enum pfs_ro_member *to,
+                                  struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char target[32], act[48];
@@ -375,7 +375,7 @@ int pfs_store_rollout_member_act(struct pfs_store *st, int64_t id, const char *s
         struct pfs_ro_member_rec m;
 
         /* A member of a stage not opened yet has no row: nothing to act on. */
-        if (pfs_store_rollout_member(st, id, serial, &m) == 0)
+        if (pfs_sqlite_rollout_member(st, id, serial, &m) == 0)
             rc = pf_error_set(err, PF_ESTATE,
                               "%s is in stage %d of rollout %" PRId64 ", not opened yet: nothing"
                               " to %s",
@@ -428,8 +428,8 @@ out:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
-                               const struct pf_update_event *e, int64_t recv_ms)
+int pfs_sqlite_rollout_on_event(struct pfs_sqlite_tx *tx, const char *serial,
+                                const struct pf_update_event *e, int64_t recv_ms)
 {
     sqlite3 *db = pfs_sqlite_tx_db(tx);
     sqlite3_stmt *s;
@@ -526,8 +526,8 @@ int pfs_store_rollout_on_event(struct pfs_tx *tx, const char *serial,
     "EXISTS (SELECT 1 FROM update_state u WHERE u.serial = m.serial AND"                           \
     " u.offer = m.offer AND u.status <> 'offered')"
 
-int pfs_store_rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_mask,
-                             pfs_ro_clock_cb cb, void *ctx)
+int pfs_sqlite_rollout_clocks(struct pfs_sqlite *st, int64_t id, unsigned status_mask,
+                              pfs_ro_clock_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0;
@@ -560,8 +560,8 @@ int pfs_store_rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_m
     return rc;
 }
 
-int pfs_store_rollout_moves(struct pfs_store *st, int64_t id, struct pfs_ro_move *mv, size_t n,
-                            int64_t now_ms, int64_t *moved)
+int pfs_sqlite_rollout_moves(struct pfs_sqlite *st, int64_t id, struct pfs_ro_move *mv, size_t n,
+                             int64_t now_ms, int64_t *moved)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     int rc;
@@ -591,8 +591,8 @@ int pfs_store_rollout_moves(struct pfs_store *st, int64_t id, struct pfs_ro_move
     return pfs_sqlite_end(st, rc, NULL);
 }
 
-int pfs_store_rollout_touch(struct pfs_store *st, int64_t id, const char *serial,
-                            enum pfs_ro_member status, int64_t since_ms)
+int pfs_sqlite_rollout_touch(struct pfs_sqlite *st, int64_t id, const char *serial,
+                             enum pfs_ro_member status, int64_t since_ms)
 {
     return pfs_store_sql_run(pfs_store_sqlite_db(st),
                              "UPDATE rollout_members SET since_ms = ?4 WHERE rollout = ?1 AND"
@@ -601,7 +601,7 @@ int pfs_store_rollout_touch(struct pfs_store *st, int64_t id, const char *serial
 }
 #undef RO__ANSWERED
 
-int pfs_store_rollout_unhealthy(struct pfs_store *st, int64_t id, int max_stage, int64_t *n)
+int pfs_sqlite_rollout_unhealthy(struct pfs_sqlite *st, int64_t id, int max_stage, int64_t *n)
 {
     return pfs_store_sql_int(pfs_store_sqlite_db(st),
                              "SELECT count(*) FROM rollout_members m"
@@ -613,7 +613,7 @@ int pfs_store_rollout_unhealthy(struct pfs_store *st, int64_t id, int max_stage,
                              n, "ii", id, (int64_t)max_stage);
 }
 
-int pfs_store_rollout_pending_online(struct pfs_store *st, int64_t id, int max_stage, bool *any)
+int pfs_sqlite_rollout_pending_online(struct pfs_sqlite *st, int64_t id, int max_stage, bool *any)
 {
     sqlite3_stmt *s;
     int rc;
@@ -633,8 +633,8 @@ int pfs_store_rollout_pending_online(struct pfs_store *st, int64_t id, int max_s
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-int pfs_store_rollout_swap(void *ctx, struct pfs_tx *tx, const char *old_serial,
-                           const char *new_serial, struct pf_error *err)
+int pfs_sqlite_rollout_swap(void *ctx, struct pfs_sqlite_tx *tx, const char *old_serial,
+                            const char *new_serial, struct pf_error *err)
 {
     sqlite3 *db = pfs_sqlite_tx_db(tx);
     sqlite3_stmt *s;

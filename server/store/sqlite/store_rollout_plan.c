@@ -2,7 +2,7 @@
  * store_rollout_plan.c - member rows and plan chunks in the SQLite store
  * (migration 009, docs/rollouts.md "Membership"): the first stage's members
  * are written as rows, the later stages' as chunks of up to 4,096 serials,
- * turned into rows when their stage opens (pfs_store_rollout_plan_open).
+ * turned into rows when their stage opens (pfs_sqlite_rollout_plan_open).
  */
 #include "store/store_rollouts.h"
 
@@ -310,8 +310,8 @@ static int ro__plan_left(sqlite3 *db, int64_t id, int max_stage, int64_t *left)
                              left, "ii", id, (int64_t)max_stage);
 }
 
-int pfs_store_rollout_plan_open(struct pfs_store *st, int64_t id, int max_stage, int64_t max_rows,
-                                int64_t now_ms, int64_t *left)
+int pfs_sqlite_rollout_plan_open(struct pfs_sqlite *st, int64_t id, int max_stage, int64_t max_rows,
+                                 int64_t now_ms, int64_t *left)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s = NULL;

@@ -100,7 +100,7 @@ void pfs_rollout_rec_release(struct pfs_rollout_rec *r)
     pfs_ro_def_release(&r->def);
 }
 
-int pfs_store_rollout_get(struct pfs_store *st, int64_t id, struct pfs_rollout_rec *r)
+int pfs_sqlite_rollout_get(struct pfs_sqlite *st, int64_t id, struct pfs_rollout_rec *r)
 {
     sqlite3_stmt *s;
     int rc;
@@ -115,17 +115,17 @@ int pfs_store_rollout_get(struct pfs_store *st, int64_t id, struct pfs_rollout_r
     return rc;
 }
 
-int pfs_store_rollout_list(struct pfs_store *st, bool live_only, int limit, pfs_rollout_cb cb,
-                           void *ctx)
+int pfs_sqlite_rollout_list(struct pfs_sqlite *st, bool live_only, int limit, pfs_rollout_cb cb,
+                            void *ctx)
 {
-    return pfs_store_rollout_list_in(st, NULL, live_only, limit, cb, ctx);
+    return pfs_sqlite_rollout_list_in(st, NULL, live_only, limit, cb, ctx);
 }
 
 /* A rollout inside the subtree bound at ?2 (NULL: all); headquarters' have no path. */
 #define RO__IN_ORG "(?2 IS NULL OR (org_path IS NOT NULL AND substr(org_path, 1, length(?2)) = ?2))"
 
-int pfs_store_rollout_list_in(struct pfs_store *st, const char *org_path, bool live_only, int limit,
-                              pfs_rollout_cb cb, void *ctx)
+int pfs_sqlite_rollout_list_in(struct pfs_sqlite *st, const char *org_path, bool live_only,
+                               int limit, pfs_rollout_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0;
@@ -153,8 +153,8 @@ int pfs_store_rollout_list_in(struct pfs_store *st, const char *org_path, bool l
     return rc;
 }
 
-int pfs_store_rollout_stages(struct pfs_store *st, int64_t id,
-                             struct pfs_ro_stage_rec out[PFS_RO_STAGES_MAX], size_t *n)
+int pfs_sqlite_rollout_stages(struct pfs_sqlite *st, int64_t id,
+                              struct pfs_ro_stage_rec out[PFS_RO_STAGES_MAX], size_t *n)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -195,7 +195,7 @@ int pfs_store_rollout_stages(struct pfs_store *st, int64_t id,
     return 0;
 }
 
-int pfs_store_rollout_failures(struct pfs_store *st, int64_t id, pfs_ro_reason_cb cb, void *ctx)
+int pfs_sqlite_rollout_failures(struct pfs_sqlite *st, int64_t id, pfs_ro_reason_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc = 0;
@@ -291,8 +291,8 @@ static int ro__members_on(sqlite3 *db, int64_t id, enum pfs_ro_event ev, const c
     return rc;
 }
 
-int pfs_store_rollout_change(struct pfs_store *st, int64_t id, const struct pfs_ro_change *c,
-                             const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_rollout_change(struct pfs_sqlite *st, int64_t id, const struct pfs_ro_change *c,
+                              const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -408,7 +408,7 @@ out:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_rollout_settle(struct pfs_store *st, int64_t id, int idx, int64_t settled_ms)
+int pfs_sqlite_rollout_settle(struct pfs_sqlite *st, int64_t id, int idx, int64_t settled_ms)
 {
     return pfs_store_sql_run(pfs_store_sqlite_db(st),
                              "UPDATE rollout_stages SET settled_ms = ?3 WHERE rollout = ?1 AND"
@@ -416,7 +416,7 @@ int pfs_store_rollout_settle(struct pfs_store *st, int64_t id, int idx, int64_t 
                              "iii", id, (int64_t)idx, settled_ms);
 }
 
-int pfs_store_rollout_check_counts(struct pfs_store *st, int64_t id, bool *exact)
+int pfs_sqlite_rollout_check_counts(struct pfs_sqlite *st, int64_t id, bool *exact)
 {
     int64_t differ = -1;
     int rc = pfs_store_sql_int(pfs_store_sqlite_db(st),

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "rollouts/rollout_plan.h"
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/store_rollouts.h"
 
 /*

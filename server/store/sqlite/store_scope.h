@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/store_accounts.h"
 
 /* True when the terminal whose serial is the SQL expression COL lies inside

@@ -3,7 +3,7 @@
  *
  * Each search builds one SELECT from the filters it was given (struct
  * search__sql: the text and its bound values), so the page and its EXPLAIN
- * QUERY PLAN (pfs_store_search_explain) are the same statement.
+ * QUERY PLAN (pfs_sqlite_search_explain) are the same statement.
  *
  * Terminals are paged by serial. A filter that an index answers in serial
  * order (model, firmware, fee table, state, merchant, tag, alert, lock; region
@@ -453,8 +453,8 @@ static const char *search__ctext(sqlite3_stmt *s, int col)
     return (const char *)sqlite3_column_text(s, col);
 }
 
-int pfs_store_search_terminals(struct pfs_store *st, const struct pfs_search_terminals *q,
-                               pfs_search_terminal_cb cb, void *ctx, bool *more)
+int pfs_sqlite_search_terminals(struct pfs_sqlite *st, const struct pfs_search_terminals *q,
+                                pfs_search_terminal_cb cb, void *ctx, bool *more)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct search__frag frag;
@@ -550,8 +550,8 @@ static int search__merchant_sql(const struct pfs_search_merchants *q, struct sea
     return 0;
 }
 
-int pfs_store_search_merchants(struct pfs_store *st, const struct pfs_search_merchants *q,
-                               pfs_search_merchant_cb cb, void *ctx, bool *more)
+int pfs_sqlite_search_merchants(struct pfs_sqlite *st, const struct pfs_search_merchants *q,
+                                pfs_search_merchant_cb cb, void *ctx, bool *more)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct search__frag frag;
@@ -609,8 +609,8 @@ static int search__alert_sql(const struct pfs_search_alerts *q, struct search__s
     return 0;
 }
 
-int pfs_store_search_alerts(struct pfs_store *st, const struct pfs_search_alerts *q,
-                            pfs_search_alert_cb cb, void *ctx, bool *more)
+int pfs_sqlite_search_alerts(struct pfs_sqlite *st, const struct pfs_search_alerts *q,
+                             pfs_search_alert_cb cb, void *ctx, bool *more)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct search__sql s;
@@ -701,8 +701,8 @@ static int search__audit_sql(const struct pfs_search_audit *q, struct search__sq
     return 0;
 }
 
-int pfs_store_search_audit(struct pfs_store *st, const struct pfs_search_audit *q, pfs_audit_cb cb,
-                           void *ctx, bool *more)
+int pfs_sqlite_search_audit(struct pfs_sqlite *st, const struct pfs_search_audit *q,
+                            pfs_audit_cb cb, void *ctx, bool *more)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct search__sql s;
@@ -746,8 +746,8 @@ int pfs_store_search_audit(struct pfs_store *st, const struct pfs_search_audit *
 
 /* --- plans --- */
 
-int pfs_store_search_explain(struct pfs_store *st, enum pfs_search_kind kind, const void *q,
-                             char *buf, size_t size)
+int pfs_sqlite_search_explain(struct pfs_sqlite *st, enum pfs_search_kind kind, const void *q,
+                              char *buf, size_t size)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct search__frag frag;

@@ -111,12 +111,12 @@ int pfs_sqlite_exec(sqlite3 *db, const char *sql, struct pf_error *err)
     return 0;
 }
 
-static int store__fail(struct pfs_store *st, struct pf_error *err, const char *what)
+static int store__fail(struct pfs_sqlite *st, struct pf_error *err, const char *what)
 {
     return pfs_sqlite_fail(st->db, err, what);
 }
 
-static int store__exec(struct pfs_store *st, const char *sql, struct pf_error *err)
+static int store__exec(struct pfs_sqlite *st, const char *sql, struct pf_error *err)
 {
     return pfs_sqlite_exec(st->db, sql, err);
 }
@@ -184,7 +184,7 @@ void pfs_sqlite_selftest_decode(sqlite3_stmt *s, int col, enum pf_check *c)
 /* --- open, migrate, close --- */
 
 /* True if migration version v is recorded in schema_migrations. */
-static int store__migration_applied(struct pfs_store *st, int v, bool *applied)
+static int store__migration_applied(struct pfs_sqlite *st, int v, bool *applied)
 {
     sqlite3_stmt *s;
     int rc;
@@ -201,7 +201,7 @@ static int store__migration_applied(struct pfs_store *st, int v, bool *applied)
 
 /* Applies, in order, each embedded migration not yet recorded, each in its own
  * transaction. Refuses a store that has a migration newer than this binary. */
-static int store__migrate(struct pfs_store *st, struct pf_error *err)
+static int store__migrate(struct pfs_sqlite *st, struct pf_error *err)
 {
     sqlite3_stmt *s = NULL;
     int have = 0, highest = 0, rc;
@@ -258,9 +258,10 @@ static int store__migrate(struct pfs_store *st, struct pf_error *err)
     return 0;
 }
 
-int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out, struct pf_error *err)
+int pfs_sqlite_open(const struct pfs_store_opts *opts, struct pfs_sqlite **out,
+                    struct pf_error *err)
 {
-    struct pfs_store *st;
+    struct pfs_sqlite *st;
     int rc;
 
     *out = NULL;
@@ -309,19 +310,19 @@ int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out, st
     return 0;
 
 out_close:
-    pfs_store_close(st);
+    pfs_sqlite_close(st);
     return rc;
 }
 
-void pfs_store_close(struct pfs_store *st)
+void pfs_sqlite_close(struct pfs_sqlite *st)
 {
     if (!st)
         return;
-    pfs_store_tx_rollback(&st->tx);
+    pfs_sqlite_tx_rollback(&st->tx);
     if (st->batch_ops)
-        if (pfs_store_flush(st, 0, NULL) != 0)
+        if (pfs_sqlite_flush(st, 0, NULL) != 0)
             st->batch_ops = 0; /* rolled back; nothing more to do at close */
-    if (st->held && pfs_store_release(st, 0, NULL, NULL) != 0)
+    if (st->held && pfs_sqlite_release(st, 0, NULL, NULL) != 0)
         st->batch_ops = 0;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
@@ -331,7 +332,7 @@ void pfs_store_close(struct pfs_store *st)
     free(st);
 }
 
-int pfs_store_schema_version(struct pfs_store *st, int *version)
+int pfs_sqlite_schema_version(struct pfs_sqlite *st, int *version)
 {
     sqlite3_stmt *s;
     int rc = PF_EIO;
@@ -350,7 +351,7 @@ int pfs_store_schema_version(struct pfs_store *st, int *version)
 /* --- batch --- */
 
 /* Runs one of the prepared transaction statements (no parsing per batch). */
-static int store__txn(struct pfs_store *st, int which)
+static int store__txn(struct pfs_sqlite *st, int which)
 {
     sqlite3_stmt *s = st->stmt[which];
     int rc = sqlite3_step(s);
@@ -359,7 +360,7 @@ static int store__txn(struct pfs_store *st, int which)
     return rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-static int store__batch_write(struct pfs_store *st)
+static int store__batch_write(struct pfs_sqlite *st)
 {
     if (st->batch_ops == 0) {
         if (store__txn(st, ST_BEGIN))
@@ -371,12 +372,12 @@ static int store__batch_write(struct pfs_store *st)
     return 0;
 }
 
-int pfs_store_batch_pending(struct pfs_store *st)
+int pfs_sqlite_batch_pending(struct pfs_sqlite *st)
 {
     return st->batch_ops;
 }
 
-int pfs_store_flush(struct pfs_store *st, int64_t stored_ms, int *rows)
+int pfs_sqlite_flush(struct pfs_sqlite *st, int64_t stored_ms, int *rows)
 {
     int rc = 0;
 
@@ -408,14 +409,14 @@ int pfs_store_flush(struct pfs_store *st, int64_t stored_ms, int *rows)
 
 /* --- ingest --- */
 
-int pfs_store_health_put(struct pfs_store *st, const char *serial, const struct pf_health *h,
-                         int64_t recv_ms, bool *newer)
+int pfs_sqlite_health_put(struct pfs_sqlite *st, const char *serial, const struct pf_health *h,
+                          int64_t recv_ms, bool *newer)
 {
-    return pfs_store_health_record(st, serial, h, recv_ms, PFS_HEALTH_RANK_STORE, newer);
+    return pfs_sqlite_health_record(st, serial, h, recv_ms, PFS_HEALTH_RANK_STORE, newer);
 }
 
-int pfs_store_health_record(struct pfs_store *st, const char *serial, const struct pf_health *h,
-                            int64_t recv_ms, enum pfs_health_rank rank, bool *newer)
+int pfs_sqlite_health_record(struct pfs_sqlite *st, const char *serial, const struct pf_health *h,
+                             int64_t recv_ms, enum pfs_health_rank rank, bool *newer)
 {
     char selftest[PF_COMP_COUNT + 1];
     sqlite3_stmt *s = st->stmt[ST_HEALTH_INS];
@@ -515,8 +516,8 @@ out_touch:
     return store__step_done(s);
 }
 
-int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct pf_birth *b,
-                        int64_t recv_ms)
+int pfs_sqlite_birth_put(struct pfs_sqlite *st, const char *serial, const struct pf_birth *b,
+                         int64_t recv_ms)
 {
     char selftest[PF_COMP_COUNT + 1];
     sqlite3_stmt *s = st->stmt[ST_BIRTH];
@@ -557,8 +558,8 @@ int pfs_store_birth_put(struct pfs_store *st, const char *serial, const struct p
     return store__step_done(s);
 }
 
-int pfs_store_state_put(struct pfs_store *st, const char *serial, const struct pf_state *m,
-                        int64_t recv_ms)
+int pfs_sqlite_state_put(struct pfs_sqlite *st, const char *serial, const struct pf_state *m,
+                         int64_t recv_ms)
 {
     sqlite3_stmt *s = st->stmt[ST_STATE_CONN];
     int rc = st->held ? 0 : store__batch_write(st);
@@ -577,8 +578,8 @@ int pfs_store_state_put(struct pfs_store *st, const char *serial, const struct p
     return store__step_done(s);
 }
 
-int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *kind, int64_t now_ms,
-                         const char *detail)
+int pfs_sqlite_alert_open(struct pfs_sqlite *st, const char *serial, const char *kind,
+                          int64_t now_ms, const char *detail)
 {
     sqlite3_stmt *s = st->stmt[ST_ALERT_OPEN];
     int rc = st->held ? 0 : store__batch_write(st);
@@ -597,8 +598,8 @@ int pfs_store_alert_open(struct pfs_store *st, const char *serial, const char *k
     return sqlite3_changes(st->db) > 0 ? 0 : PF_EEXIST;
 }
 
-int pfs_store_alert_close(struct pfs_store *st, const char *serial, const char *kind,
-                          int64_t now_ms)
+int pfs_sqlite_alert_close(struct pfs_sqlite *st, const char *serial, const char *kind,
+                           int64_t now_ms)
 {
     sqlite3_stmt *s = st->stmt[ST_ALERT_CLOSE];
     int rc = st->held ? 0 : store__batch_write(st);
@@ -616,7 +617,7 @@ int pfs_store_alert_close(struct pfs_store *st, const char *serial, const char *
     return sqlite3_changes(st->db) > 0 ? 0 : PF_ENOENT;
 }
 
-int pfs_store_health_prune(struct pfs_store *st, const char *serial, int keep)
+int pfs_sqlite_health_prune(struct pfs_sqlite *st, const char *serial, int keep)
 {
     sqlite3_stmt *s = st->stmt[ST_HEALTH_PRUNE];
     int rc = st->held ? 0 : store__batch_write(st);
@@ -630,7 +631,7 @@ int pfs_store_health_prune(struct pfs_store *st, const char *serial, int keep)
     return store__step_done(s);
 }
 
-int pfs_store_health_expire(struct pfs_store *st, int64_t before_ms, int max, int *deleted)
+int pfs_sqlite_health_expire(struct pfs_sqlite *st, int64_t before_ms, int max, int *deleted)
 {
     sqlite3_stmt *s = st->stmt[ST_HEALTH_EXPIRE];
     int rc = st->held ? 0 : store__batch_write(st);
@@ -646,7 +647,7 @@ int pfs_store_health_expire(struct pfs_store *st, int64_t before_ms, int max, in
     return rc;
 }
 
-sqlite3 *pfs_store_sqlite_db(struct pfs_store *st)
+sqlite3 *pfs_store_sqlite_db(struct pfs_sqlite *st)
 {
     return st->db;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "pf/msg.h"
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/store.h"
 
 /* Statements prepared once at open (store_sqlite.c). */
@@ -70,8 +71,9 @@ enum {
     " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial" PFS_SQLITE_DEV_JOINS
 
 /* The one transaction a store has open at a time (store.h; store_tx.c). */
-struct pfs_tx {
-    struct pfs_store *st;
+struct pfs_sqlite_tx {
+    struct pfs_tx base; /* first: the generic handle (store_ops.h) */
+    struct pfs_sqlite *st;
     sqlite3 *db;
     enum pfs_durability durability;
     bool open;
@@ -79,14 +81,15 @@ struct pfs_tx {
 
 struct pfs_sqlite_held;
 
-struct pfs_store {
+struct pfs_sqlite {
+    struct pfs_store base; /* first: the generic handle (store_ops.h) */
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];
     int batch_ops;          /* writes in the open batch; 0 = no batch open */
     int batch_rows;         /* health rows in the open batch */
     int64_t batch_first_id; /* first health id of the batch, 0 if none */
-    struct pfs_tx tx;
-    /* Held (pfs_store_hold, store_hold.c): another connection writes a long
+    struct pfs_sqlite_tx tx;
+    /* Held (pfs_sqlite_hold, store_hold.c): another connection writes a long
      * transaction; ingest writes wait here, in arrival order. */
     bool held;
     struct pfs_sqlite_held *held_ops;
@@ -94,19 +97,19 @@ struct pfs_store {
 };
 
 /* The ingest writes while the store is held (store_hold.c): kept in memory,
- * written by pfs_store_release() through the calls below. */
-int pfs_sqlite_hold_health(struct pfs_store *st, const char *serial, const struct pf_health *h,
+ * written by pfs_sqlite_release() through the calls below. */
+int pfs_sqlite_hold_health(struct pfs_sqlite *st, const char *serial, const struct pf_health *h,
                            int64_t recv_ms, enum pfs_health_rank rank, bool *newer);
-int pfs_sqlite_hold_birth(struct pfs_store *st, const char *serial, const struct pf_birth *b,
+int pfs_sqlite_hold_birth(struct pfs_sqlite *st, const char *serial, const struct pf_birth *b,
                           int64_t recv_ms);
-int pfs_sqlite_hold_state(struct pfs_store *st, const char *serial, const struct pf_state *m,
+int pfs_sqlite_hold_state(struct pfs_sqlite *st, const char *serial, const struct pf_state *m,
                           int64_t recv_ms);
-int pfs_sqlite_hold_alert(struct pfs_store *st, bool open, const char *serial, const char *kind,
+int pfs_sqlite_hold_alert(struct pfs_sqlite *st, bool open, const char *serial, const char *kind,
                           int64_t now_ms, const char *detail);
-int pfs_sqlite_hold_prune(struct pfs_store *st, const char *serial, int keep);
+int pfs_sqlite_hold_prune(struct pfs_sqlite *st, const char *serial, int keep);
 
-/* The store's connection; borrowed, valid until pfs_store_close(). */
-sqlite3 *pfs_store_sqlite_db(struct pfs_store *st);
+/* The store's connection; borrowed, valid until pfs_sqlite_close(). */
+sqlite3 *pfs_store_sqlite_db(struct pfs_sqlite *st);
 
 /* PF_EIO with "store: WHAT: sqlite's message" in err. */
 int pfs_sqlite_fail(sqlite3 *db, struct pf_error *err, const char *what);

@@ -140,10 +140,10 @@ static int swap__repair_back(sqlite3 *db, const struct life__swap *rec, const ch
     return rc ? life__fail(db, err, "repair update") : 0;
 }
 
-int pfs_store_term_swap_undo(struct pfs_store *st, const char *old_serial, const char *new_serial,
-                             const char *reason, pfs_swap_hook hook, void *hook_ctx,
-                             const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
-                             bool *repair_removed, struct pf_error *err)
+int pfs_sqlite_term_swap_undo(struct pfs_sqlite *st, const char *old_serial, const char *new_serial,
+                              const char *reason, pfs_swap_hook hook, void *hook_ctx,
+                              const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
+                              bool *repair_removed, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct life__swap rec = {0};
@@ -217,7 +217,7 @@ int pfs_store_term_swap_undo(struct pfs_store *st, const char *old_serial, const
     }
     /* Rollout memberships and other per-terminal assignments move back. */
     if (!rc && hook)
-        rc = hook(hook_ctx, &st->tx, new_serial, old_serial, err);
+        rc = hook(hook_ctx, &st->tx.base, new_serial, old_serial, err);
     if (!rc)
         rc = swap__repair_back(db, &rec, reason, now_ms, err);
     if (!rc)

@@ -15,14 +15,14 @@
 #include "store/sqlite/store_sqlite_internal.h"
 #include "store/sqlite/store_tx.h"
 
-int pfs_store_term_view(struct pfs_store *st, const char *serial, pfs_term_view_cb cb, void *ctx)
+int pfs_sqlite_term_view(struct pfs_sqlite *st, const char *serial, pfs_term_view_cb cb, void *ctx)
 {
     return life__term_view(pfs_store_sqlite_db(st), serial, cb, ctx);
 }
 
-int pfs_store_term_binding(struct pfs_store *st, const char *serial,
-                           char merchant_id[PFS_MERCHANT_ID_MAX + 1], char tz[PFS_TZ_MAX + 1],
-                           char *fee_plan, size_t fee_plan_size)
+int pfs_sqlite_term_binding(struct pfs_sqlite *st, const char *serial,
+                            char merchant_id[PFS_MERCHANT_ID_MAX + 1], char tz[PFS_TZ_MAX + 1],
+                            char *fee_plan, size_t fee_plan_size)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -47,7 +47,7 @@ int pfs_store_term_binding(struct pfs_store *st, const char *serial,
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_EUNKNOWN_SERIAL : PF_EIO;
 }
 
-int life__bind(struct pfs_store *st, const char *serial, const char *merchant_id, bool registering,
+int life__bind(struct pfs_sqlite *st, const char *serial, const char *merchant_id, bool registering,
                const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
@@ -63,7 +63,7 @@ int life__bind(struct pfs_store *st, const char *serial, const char *merchant_id
         rc = pfs_life_bind(&t, &to, err);
     if (rc)
         goto out;
-    rc = pfs_store_merchant_get(st, merchant_id, &m);
+    rc = pfs_sqlite_merchant_get(st, merchant_id, &m);
     if (rc == PF_ENOENT)
         rc = pf_error_set(err, PF_ENOENT, "merchant %s: no such merchant", merchant_id);
     if (!rc && registering && m.status != PFS_MERCHANT_ACTIVE)
@@ -114,8 +114,8 @@ out:
     return rc;
 }
 
-int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *merchant_id,
-                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_term_bind(struct pfs_sqlite *st, const char *serial, const char *merchant_id,
+                         const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     int rc = pfs_sqlite_begin(st, now_ms, err);
 
@@ -125,7 +125,7 @@ int pfs_store_term_bind(struct pfs_store *st, const char *serial, const char *me
     return pfs_sqlite_end(st, rc, err);
 }
 
-int life__unbind(struct pfs_store *st, const char *serial, const char *detail,
+int life__unbind(struct pfs_sqlite *st, const char *serial, const char *detail,
                  const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
@@ -159,8 +159,8 @@ int life__unbind(struct pfs_store *st, const char *serial, const char *detail,
     return rc;
 }
 
-int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
-                          int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_term_unbind(struct pfs_sqlite *st, const char *serial, const struct pfs_actor *actor,
+                           int64_t now_ms, struct pf_error *err)
 {
     int rc = pfs_sqlite_begin(st, now_ms, err);
 
@@ -170,8 +170,8 @@ int pfs_store_term_unbind(struct pfs_store *st, const char *serial, const struct
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_term_retire(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
-                          int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_term_retire(struct pfs_sqlite *st, const char *serial, const struct pfs_actor *actor,
+                           int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term t;
@@ -221,7 +221,7 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int life__tags(struct pfs_store *st, const char *serial, const char *tags_json,
+int life__tags(struct pfs_sqlite *st, const char *serial, const char *tags_json,
                const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
@@ -256,8 +256,8 @@ out:
     return rc;
 }
 
-int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *tags_json,
-                        const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_term_tags(struct pfs_sqlite *st, const char *serial, const char *tags_json,
+                         const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
     int rc = pfs_sqlite_begin(st, now_ms, err);
 
@@ -267,10 +267,10 @@ int pfs_store_term_tags(struct pfs_store *st, const char *serial, const char *ta
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char *new_serial,
-                        const char *reason, pfs_swap_hook hook, void *hook_ctx,
-                        const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
-                        struct pf_error *err)
+int pfs_sqlite_term_swap(struct pfs_sqlite *st, const char *old_serial, const char *new_serial,
+                         const char *reason, pfs_swap_hook hook, void *hook_ctx,
+                         const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
+                         struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term o, n;
@@ -315,7 +315,7 @@ int pfs_store_term_swap(struct pfs_store *st, const char *old_serial, const char
     }
     /* Rollout memberships and other per-terminal assignments move here. */
     if (!rc && hook)
-        rc = hook(hook_ctx, &st->tx, old_serial, new_serial, err);
+        rc = hook(hook_ctx, &st->tx.base, old_serial, new_serial, err);
     if (rc)
         goto out_end;
     rc = life__open_repair_id(db, old_serial, &rid);
@@ -388,7 +388,8 @@ out_end:
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t now_ms, bool *changed)
+int pfs_sqlite_term_activate(struct pfs_sqlite *st, const char *serial, int64_t now_ms,
+                             bool *changed)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pf_error err = {0};
@@ -398,7 +399,7 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
     int rc;
 
     *changed = false;
-    rc = pfs_store_term_get(st, serial, &t);
+    rc = pfs_sqlite_term_get(st, serial, &t);
     if (rc || !pfs_life_activates(&t, &to))
         return rc;
     rc = pfs_sqlite_begin(st, now_ms, &err);
@@ -418,8 +419,8 @@ int pfs_store_term_activate(struct pfs_store *st, const char *serial, int64_t no
     return rc;
 }
 
-int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *cmd_id,
-                          int64_t now_ms, bool *changed, struct pf_error *err)
+int pfs_sqlite_term_tamper(struct pfs_sqlite *st, const char *serial, const char *cmd_id,
+                           int64_t now_ms, bool *changed, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term t;
@@ -429,7 +430,7 @@ int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *
     int rc;
 
     *changed = false;
-    rc = pfs_store_term_get(st, serial, &t);
+    rc = pfs_sqlite_term_get(st, serial, &t);
     if (rc)
         return rc;
     if (!pfs_life_tamper_locks(&t, &to))
@@ -457,9 +458,9 @@ int pfs_store_term_tamper(struct pfs_store *st, const char *serial, const char *
     return rc;
 }
 
-int pfs_store_term_lock(struct pfs_store *st, const char *serial, bool lock, const char *cmd_id,
-                        const char *reason, const struct pfs_actor *actor, int64_t now_ms,
-                        struct pf_error *err)
+int pfs_sqlite_term_lock(struct pfs_sqlite *st, const char *serial, bool lock, const char *cmd_id,
+                         const char *reason, const struct pfs_actor *actor, int64_t now_ms,
+                         struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pfs_term t;
@@ -490,8 +491,8 @@ int pfs_store_term_lock(struct pfs_store *st, const char *serial, bool lock, con
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const char *cmd_id,
-                               bool locked, int64_t now_ms, bool *matched)
+int pfs_sqlite_term_lock_report(struct pfs_sqlite *st, const char *serial, const char *cmd_id,
+                                bool locked, int64_t now_ms, bool *matched)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     struct pf_error err = {0};
@@ -500,7 +501,7 @@ int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const c
     int rc;
 
     *matched = false;
-    rc = pfs_store_term_get(st, serial, &t);
+    rc = pfs_sqlite_term_get(st, serial, &t);
     if (rc)
         return rc;
     if (!pfs_life_lock_confirms(&t, cmd_id, locked))
@@ -524,7 +525,7 @@ int pfs_store_term_lock_report(struct pfs_store *st, const char *serial, const c
     return rc;
 }
 
-int pfs_store_lock_pending_each(struct pfs_store *st, pfs_lock_pending_cb cb, void *ctx)
+int pfs_sqlite_lock_pending_each(struct pfs_sqlite *st, pfs_lock_pending_cb cb, void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;
@@ -551,7 +552,7 @@ int pfs_store_lock_pending_each(struct pfs_store *st, pfs_lock_pending_cb cb, vo
     return rc;
 }
 
-int pfs_store_term_installed_each(struct pfs_store *st, pfs_serial_cb cb, void *ctx)
+int pfs_sqlite_term_installed_each(struct pfs_sqlite *st, pfs_serial_cb cb, void *ctx)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     sqlite3_stmt *s;

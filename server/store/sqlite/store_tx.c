@@ -13,10 +13,10 @@
 
 /* --- transactions --- */
 
-int pfs_store_tx_begin(struct pfs_store *st, enum pfs_durability durability, int64_t now_ms,
-                       struct pfs_tx **out, struct pf_error *err)
+int pfs_sqlite_tx_begin(struct pfs_sqlite *st, enum pfs_durability durability, int64_t now_ms,
+                        struct pfs_sqlite_tx **out, struct pf_error *err)
 {
-    struct pfs_tx *tx = &st->tx;
+    struct pfs_sqlite_tx *tx = &st->tx;
 
     *out = NULL;
     if (tx->open)
@@ -24,7 +24,7 @@ int pfs_store_tx_begin(struct pfs_store *st, enum pfs_durability durability, int
     if (st->held)
         return pf_error_set(err, PF_ESTATE,
                             "store: a bulk change is being written; try again when it has ended");
-    if (pfs_store_flush(st, now_ms, NULL))
+    if (pfs_sqlite_flush(st, now_ms, NULL))
         return pfs_sqlite_fail(st->db, err, "commit batch");
     if (durability == PFS_DURABILITY_FULL &&
         pfs_sqlite_exec(st->db, "PRAGMA synchronous=FULL", err))
@@ -43,14 +43,14 @@ int pfs_store_tx_begin(struct pfs_store *st, enum pfs_durability durability, int
 }
 
 /* Back to the ingest path's durability once a FULL transaction ends. */
-static void tx__close(struct pfs_tx *tx)
+static void tx__close(struct pfs_sqlite_tx *tx)
 {
     if (tx->durability == PFS_DURABILITY_FULL)
         (void)pfs_sqlite_exec(tx->db, "PRAGMA synchronous=NORMAL", NULL);
     tx->open = false;
 }
 
-int pfs_store_tx_commit(struct pfs_tx *tx, struct pf_error *err)
+int pfs_sqlite_tx_commit(struct pfs_sqlite_tx *tx, struct pf_error *err)
 {
     int rc = 0;
 
@@ -64,7 +64,7 @@ int pfs_store_tx_commit(struct pfs_tx *tx, struct pf_error *err)
     return rc;
 }
 
-void pfs_store_tx_rollback(struct pfs_tx *tx)
+void pfs_sqlite_tx_rollback(struct pfs_sqlite_tx *tx)
 {
     if (!tx || !tx->open)
         return;
@@ -72,25 +72,25 @@ void pfs_store_tx_rollback(struct pfs_tx *tx)
     tx__close(tx);
 }
 
-sqlite3 *pfs_sqlite_tx_db(struct pfs_tx *tx)
+sqlite3 *pfs_sqlite_tx_db(struct pfs_sqlite_tx *tx)
 {
     return tx->db;
 }
 
-int pfs_sqlite_begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
+int pfs_sqlite_begin(struct pfs_sqlite *st, int64_t now_ms, struct pf_error *err)
 {
-    struct pfs_tx *tx;
+    struct pfs_sqlite_tx *tx;
 
-    return pfs_store_tx_begin(st, PFS_DURABILITY_FULL, now_ms, &tx, err);
+    return pfs_sqlite_tx_begin(st, PFS_DURABILITY_FULL, now_ms, &tx, err);
 }
 
-int pfs_sqlite_end(struct pfs_store *st, int rc, struct pf_error *err)
+int pfs_sqlite_end(struct pfs_sqlite *st, int rc, struct pf_error *err)
 {
     if (rc) {
-        pfs_store_tx_rollback(&st->tx);
+        pfs_sqlite_tx_rollback(&st->tx);
         return rc;
     }
-    return pfs_store_tx_commit(&st->tx, err);
+    return pfs_sqlite_tx_commit(&st->tx, err);
 }
 
 /* --- statements --- */

@@ -7,7 +7,7 @@
  * uses the transaction handle of store.h.
  *
  * Every write of the backend that is not part of the ingest batch runs in a
- * struct pfs_tx: pfs_store_tx_begin() (store.h) commits the open batch, then
+ * struct pfs_sqlite_tx: pfs_sqlite_tx_begin() (store.h) commits the open batch, then
  * BEGIN IMMEDIATE, with synchronous=FULL for PFS_DURABILITY_FULL until the
  * transaction ends. A call that is one transaction of its own uses
  * pfs_sqlite_begin()/pfs_sqlite_end().
@@ -20,16 +20,17 @@
 #include <stdint.h>
 
 #include "store/sqlite/store_sqlite_internal.h"
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/store.h"
 
 /* The connection a transaction runs on (borrowed). */
-sqlite3 *pfs_sqlite_tx_db(struct pfs_tx *tx);
+sqlite3 *pfs_sqlite_tx_db(struct pfs_sqlite_tx *tx);
 
-/* pfs_store_tx_begin() at FULL durability, for a call that is one transaction. */
-int pfs_sqlite_begin(struct pfs_store *st, int64_t now_ms, struct pf_error *err) PF_WUR;
+/* pfs_sqlite_tx_begin() at FULL durability, for a call that is one transaction. */
+int pfs_sqlite_begin(struct pfs_sqlite *st, int64_t now_ms, struct pf_error *err) PF_WUR;
 /* Ends the transaction of pfs_sqlite_begin(): commits if rc is 0, else rolls
  * back; returns rc (or the commit's error). */
-int pfs_sqlite_end(struct pfs_store *st, int rc, struct pf_error *err);
+int pfs_sqlite_end(struct pfs_sqlite *st, int rc, struct pf_error *err);
 
 /* Runs sql with arguments described by fmt: 's' text or NULL if "", 'S' text
  * always, 'i' int64, 'n' int64 or NULL if < 0. PF_EEXIST on a constraint. */
@@ -41,7 +42,7 @@ int pfs_store_sql_int(sqlite3 *db, const char *sql, int64_t *out, const char *fm
 /*
  * An audit row. before and after are JSON text (or NULL); serial, serial2 and
  * merchant, when set, also index the row (audit_ref) so that
- * pfs_store_audit_query() finds it by terminal or merchant.
+ * pfs_sqlite_audit_query() finds it by terminal or merchant.
  */
 struct pfs_sqlite_audit {
     const struct pfs_actor *actor; /* NULL: "-" */

@@ -55,9 +55,9 @@ static void upst__bundle_read(sqlite3_stmt *s, struct pfs_bundle_rec *b)
     b->uploaded_ms = sqlite3_column_int64(s, 9);
 }
 
-int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
-                         const struct pfs_actor *actor, int64_t now_ms, bool *created,
-                         struct pf_error *err)
+int pfs_sqlite_bundle_put(struct pfs_sqlite *st, const struct pfs_bundle_rec *b,
+                          const struct pfs_actor *actor, int64_t now_ms, bool *created,
+                          struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char *after;
@@ -97,7 +97,7 @@ int pfs_store_bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
     return rc;
 }
 
-int pfs_store_bundle_get(struct pfs_store *st, const char *id, struct pfs_bundle_rec *b)
+int pfs_sqlite_bundle_get(struct pfs_sqlite *st, const char *id, struct pfs_bundle_rec *b)
 {
     sqlite3_stmt *s;
     int rc;
@@ -114,7 +114,7 @@ int pfs_store_bundle_get(struct pfs_store *st, const char *id, struct pfs_bundle
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
-int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, void *ctx)
+int pfs_sqlite_bundle_list(struct pfs_sqlite *st, int limit, pfs_bundle_cb cb, void *ctx)
 {
     struct pfs_bundle_rec b;
     sqlite3_stmt *s;
@@ -140,9 +140,9 @@ int pfs_store_bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, voi
 
 /* --- offers --- */
 
-int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
-                        const struct pfs_bundle_rec *b, const char *body,
-                        const struct pfs_actor *actor, struct pf_error *err)
+int pfs_sqlite_offer_put(struct pfs_sqlite *st, const struct pfs_offer_rec *o,
+                         const struct pfs_bundle_rec *b, const char *body,
+                         const struct pfs_actor *actor, struct pf_error *err)
 {
     sqlite3 *db = pfs_store_sqlite_db(st);
     char *after;
@@ -172,7 +172,7 @@ int pfs_store_offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
     return pfs_sqlite_end(st, rc, err);
 }
 
-int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms, char **body)
+int pfs_sqlite_offer_pending(struct pfs_sqlite *st, const char *serial, int64_t now_ms, char **body)
 {
     sqlite3_stmt *s;
     int rc;
@@ -198,7 +198,7 @@ int pfs_store_offer_pending(struct pfs_store *st, const char *serial, int64_t no
     return rc;
 }
 
-int pfs_store_offer_check(struct pfs_store *st, const char *serial, const char *offer)
+int pfs_sqlite_offer_check(struct pfs_sqlite *st, const char *serial, const char *offer)
 {
     int64_t n = 0;
     int rc = pfs_store_sql_int(pfs_store_sqlite_db(st),
@@ -210,8 +210,8 @@ int pfs_store_offer_check(struct pfs_store *st, const char *serial, const char *
     return n > 0 ? 0 : PF_ENOENT;
 }
 
-int pfs_store_offer_current(struct pfs_store *st, const char *serial, int64_t now_ms,
-                            struct pfs_offer_rec *o, uint64_t *bundle_size)
+int pfs_sqlite_offer_current(struct pfs_sqlite *st, const char *serial, int64_t now_ms,
+                             struct pfs_offer_rec *o, uint64_t *bundle_size)
 {
     sqlite3_stmt *s;
     int rc;
@@ -246,15 +246,15 @@ int pfs_store_offer_current(struct pfs_store *st, const char *serial, int64_t no
 
 /* --- events --- */
 
-int pfs_store_update_expire(struct pfs_store *st, int64_t before_ms, int64_t now_ms, int max,
-                            int *deleted)
+int pfs_sqlite_update_expire(struct pfs_sqlite *st, int64_t before_ms, int64_t now_ms, int max,
+                             int *deleted)
 {
-    struct pfs_tx *tx;
+    struct pfs_sqlite_tx *tx;
     sqlite3 *db;
     int rc;
 
     *deleted = 0;
-    rc = pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL);
+    rc = pfs_sqlite_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL);
     if (rc)
         return rc;
     db = pfs_sqlite_tx_db(tx);
@@ -265,26 +265,26 @@ int pfs_store_update_expire(struct pfs_store *st, int64_t before_ms, int64_t now
                            " ORDER BY seq LIMIT ?2) AND recv_ms < ?1",
                            "ii", before_ms, (int64_t)max);
     if (rc) {
-        pfs_store_tx_rollback(tx);
+        pfs_sqlite_tx_rollback(tx);
         return rc;
     }
     *deleted = sqlite3_changes(db);
-    return pfs_store_tx_commit(tx, NULL);
+    return pfs_sqlite_tx_commit(tx, NULL);
 }
 
-int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
-                               const struct pf_update_event *e, int64_t recv_ms, bool *recorded)
+int pfs_sqlite_update_event_put(struct pfs_sqlite *st, const char *serial,
+                                const struct pf_update_event *e, int64_t recv_ms, bool *recorded)
 {
     const char *status = pf_update_status_names[e->status];
     char bundle[PF_B2_HEX_LEN + 1];
     int64_t pct = e->status == PF_UPD_DOWNLOADING ? e->percent : -1;
-    struct pfs_tx *tx;
+    struct pfs_sqlite_tx *tx;
     sqlite3 *db;
     int rc;
 
     *recorded = false;
     pf_b2_hex(e->bundle, bundle);
-    rc = pfs_store_tx_begin(st, PFS_DURABILITY_FULL, recv_ms, &tx, NULL);
+    rc = pfs_sqlite_tx_begin(st, PFS_DURABILITY_FULL, recv_ms, &tx, NULL);
     if (rc)
         return rc;
     db = pfs_sqlite_tx_db(tx);
@@ -304,30 +304,30 @@ int pfs_store_update_event_put(struct pfs_store *st, const char *serial,
                            "SSSnssi", serial, e->offer, status, pct, e->reason, e->code, recv_ms);
     /* The rollout member holding this offer moves in the same transaction. */
     if (!rc)
-        rc = pfs_store_rollout_on_event(tx, serial, e, recv_ms);
+        rc = pfs_sqlite_rollout_on_event(tx, serial, e, recv_ms);
     if (!rc)
         *recorded = true;
 out_end:
     if (rc) {
-        pfs_store_tx_rollback(tx);
+        pfs_sqlite_tx_rollback(tx);
         *recorded = false;
         return rc;
     }
-    rc = pfs_store_tx_commit(tx, NULL);
+    rc = pfs_sqlite_tx_commit(tx, NULL);
     if (rc)
         *recorded = false;
     return rc;
 }
 
-int pfs_store_update_prune(struct pfs_store *st, const char *serial, int keep, int64_t now_ms,
-                           int *deleted)
+int pfs_sqlite_update_prune(struct pfs_sqlite *st, const char *serial, int keep, int64_t now_ms,
+                            int *deleted)
 {
-    struct pfs_tx *tx;
+    struct pfs_sqlite_tx *tx;
     sqlite3 *db;
     int rc;
 
     *deleted = 0;
-    rc = pfs_store_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL);
+    rc = pfs_sqlite_tx_begin(st, PFS_DURABILITY_NORMAL, now_ms, &tx, NULL);
     if (rc)
         return rc;
     db = pfs_sqlite_tx_db(tx);
@@ -338,11 +338,11 @@ int pfs_store_update_prune(struct pfs_store *st, const char *serial, int keep, i
                            " ORDER BY seq DESC LIMIT ?2))",
                            "Si", serial, (int64_t)keep);
     if (rc) {
-        pfs_store_tx_rollback(tx);
+        pfs_sqlite_tx_rollback(tx);
         return rc;
     }
     *deleted = sqlite3_changes(db);
-    return pfs_store_tx_commit(tx, NULL);
+    return pfs_sqlite_tx_commit(tx, NULL);
 }
 
 static void upst__update_read(sqlite3_stmt *s, struct pfs_update_rec *r)
@@ -366,8 +366,8 @@ static void upst__update_read(sqlite3_stmt *s, struct pfs_update_rec *r)
     upst__col(s, 12, r->message, sizeof(r->message));
 }
 
-int pfs_store_update_events(struct pfs_store *st, const char *serial, int limit, pfs_update_cb cb,
-                            void *ctx)
+int pfs_sqlite_update_events(struct pfs_sqlite *st, const char *serial, int limit, pfs_update_cb cb,
+                             void *ctx)
 {
     struct pfs_update_rec r;
     sqlite3_stmt *s;
@@ -393,7 +393,7 @@ int pfs_store_update_events(struct pfs_store *st, const char *serial, int limit,
     return rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-int pfs_store_update_current(struct pfs_store *st, const char *serial, struct pfs_update_rec *r)
+int pfs_sqlite_update_current(struct pfs_sqlite *st, const char *serial, struct pfs_update_rec *r)
 {
     sqlite3_stmt *s;
     int rc;
@@ -412,7 +412,7 @@ int pfs_store_update_current(struct pfs_store *st, const char *serial, struct pf
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? PF_ENOENT : PF_EIO;
 }
 
-int pfs_store_update_counts(struct pfs_store *st, pfs_count_cb cb, void *ctx)
+int pfs_sqlite_update_counts(struct pfs_sqlite *st, pfs_count_cb cb, void *ctx)
 {
     sqlite3_stmt *s;
     int rc, cbrc = 0;
@@ -433,8 +433,8 @@ int pfs_store_update_counts(struct pfs_store *st, pfs_count_cb cb, void *ctx)
     return rc == SQLITE_DONE ? 0 : PF_EIO;
 }
 
-int pfs_store_update_event_count(struct pfs_store *st, const char *serial, const char *id,
-                                 int64_t *n)
+int pfs_sqlite_update_event_count(struct pfs_sqlite *st, const char *serial, const char *id,
+                                  int64_t *n)
 {
     sqlite3_stmt *s;
     int rc;
