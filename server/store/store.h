@@ -5,9 +5,11 @@
  * state, the health history, alerts and the audit log here; lifecycle,
  * updates, diagnostics and rollouts in the store_*.h beside it) goes through
  * these functions; only the backend under server/store/BACKEND/ speaks its
- * storage's language. The backend is chosen at build time (CMake option
- * POSFLEET_STORE_BACKEND, one folder: store/sqlite/ is the embedded default)
- * and named in the configuration (store.backend); callers do not change.
+ * storage's language. Every backend is built in and the configuration chooses
+ * one at start (store.backend: store/sqlite/ is the embedded default,
+ * store/postgres/ the shared one): each pfs_store_NAME calls the chosen
+ * backend's member of its ops table (store_ops.h, generated with store.c by
+ * packaging/scripts/gen-store-ops.py); callers do not change.
  * Every backend passes the contract suite (tests/unit/test_store_contract.c).
  * The store persists; the rules (which state may follow which, who may be
  * bound, what a swap moves) are decided by the domain modules in C.
@@ -59,7 +61,7 @@
 #define PFS_ACTOR_MAX        64
 
 struct pfs_store;
-/* An open transaction (opaque; defined by the backend). */
+/* An open transaction (opaque; its generic head is in store_ops.h). */
 struct pfs_tx;
 
 /* How hard a transaction's commit is. FULL: on disk when commit returns (it
@@ -71,16 +73,17 @@ enum pfs_dev_status { PFS_DEV_REGISTERED, PFS_DEV_REVOKED };
 extern const char *const pfs_dev_status_names[]; /* "registered", "revoked", NULL */
 
 struct pfs_store_opts {
-    const char *backend; /* "sqlite" or NULL (the one built in); see pfs_store_backend */
+    const char *backend; /* one of pfs_store_backends; NULL: "sqlite" */
     const char *path;    /* SQLite database file; created with its directory's permissions */
+    const char *dsn;     /* PostgreSQL connection string (libpq's keyword=value or URI) */
     /* A second handle on a store open already (pfs_store_sibling_opts): nothing
      * is created or migrated. */
     bool sibling;
 };
 
-/* The backend this posfleetd was built with ("sqlite"): the only value
- * store.backend accepts. */
-extern const char pfs_store_backend[];
+/* The backends built in, the values store.backend accepts ("sqlite",
+ * "postgres"), NULL-terminated; the first is the default. */
+extern const char *const pfs_store_backends[];
 
 /* Who makes an administrative change (from the API token or session): the
  * organisation and the client address are NULL for posfleetd itself. */
@@ -199,7 +202,8 @@ typedef int (*pfs_group_cb)(void *ctx, const char *group, const char *key, int64
 typedef int (*pfs_fee_group_cb)(void *ctx, const char *version, bool pending, int64_t effective_at,
                                 int64_t terminals);
 
-/* Opens (creating if needed) and migrates the store. */
+/* Opens (creating if needed) and migrates the store of opts->backend.
+ * PF_EINVAL, naming the ones built in, for a backend that is not. */
 int pfs_store_open(const struct pfs_store_opts *opts, struct pfs_store **out,
                    struct pf_error *err) PF_WUR;
 /* Rolls back an open transaction, commits any open batch and closes. NULL is
@@ -226,8 +230,8 @@ void pfs_store_tx_rollback(struct pfs_tx *tx);
 /*
  * What pfs_store_open() needs to open a second handle on st's storage, for
  * one other thread (libuv's thread pool): its own connection, the same schema
- * (no migration runs). Filled on st's thread; the strings are heap (free
- * them with pfs_store_sibling_opts_release). The handle is opened, used and
+ * (no migration runs). Filled on st's thread; path and dsn are heap (free
+ * them with pfs_store_sibling_opts_release), backend is static. The handle is opened, used and
  * closed (pfs_store_close) on the other thread; it starts with no batch and no
  * transaction.
  */

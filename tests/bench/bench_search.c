@@ -484,7 +484,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "open: %s\n", err.msg);
         return 1;
     }
-    db = pfs_store_sqlite_db(st);
+    db = pfs_store_sqlite_db((struct pfs_sqlite *)st);
     fill(db, (int)nterm, (int)nmer);
     load("after the fill");
     for (int i = 0; i < nq; i++) {

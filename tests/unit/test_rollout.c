@@ -538,7 +538,7 @@ static int64_t member_rows(struct pfs_store *st, int64_t id)
     sqlite3_stmt *s;
     int64_t n = -1;
 
-    ck_assert_int_eq(sqlite3_prepare_v2(pfs_store_sqlite_db(st),
+    ck_assert_int_eq(sqlite3_prepare_v2(pfs_store_sqlite_db((struct pfs_sqlite *)st),
                                         "SELECT count(*) FROM rollout_members WHERE rollout = ?1",
                                         -1, &s, NULL),
                      SQLITE_OK);

@@ -42,13 +42,23 @@
 
 /* A place a backend keeps one test case's store, made empty for the case. */
 struct contract_backend {
-    const char *name; /* as pfs_store_backend and store.backend name it */
+    const char *name; /* as pfs_store_backends and store.backend name it */
     void (*create)(char *where, size_t size);
     void (*destroy)(const char *where);
     int (*open)(const char *where, struct pfs_store **st, struct pf_error *err);
 };
 
 static char contract__dir[256];
+
+/* Whether this posfleetd has the backend (store.backend accepts it). */
+static bool contract__built_in(const char *name)
+{
+    for (int i = 0; pfs_store_backends[i]; i++) {
+        if (strcmp(pfs_store_backends[i], name) == 0)
+            return true;
+    }
+    return false;
+}
 
 static void sqlite__create(char *where, size_t size)
 {
@@ -520,7 +530,7 @@ START_TEST(open_and_schema)
     ck_assert_ptr_null(other);
     ck_assert_ptr_nonnull(strstr(err.msg, "nosuch"));
     ck_assert_int_eq(pfs_store_open(&nopath, &other, &err), PF_EINVAL);
-    ck_assert_str_eq(pfs_store_backend, B->name);
+    ck_assert(contract__built_in(B->name));
     pfs_store_close(NULL);
     down();
 }
@@ -2508,7 +2518,7 @@ static Suite *contract_suite(void)
     };
 
     for (size_t i = 0; i < CONTRACT_BACKENDS; i++) {
-        if (strcmp(contract__backends[i].name, pfs_store_backend) == 0)
+        if (contract__built_in(contract__backends[i].name))
             contract__built[contract__nbuilt++] = &contract__backends[i];
     }
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -2528,7 +2538,7 @@ int main(void)
 
     /* A build whose backend has no row here would pass by running nothing. */
     if (contract__nbuilt == 0) {
-        fprintf(stderr, "store contract: no row for backend %s\n", pfs_store_backend);
+        fprintf(stderr, "store contract: no row for a backend built in\n");
         return EXIT_FAILURE;
     }
     return pf_test_run(s);

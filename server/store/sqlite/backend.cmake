@@ -1,8 +1,7 @@
-# The SQLite store backend (included by server/CMakeLists.txt when
-# POSFLEET_STORE_BACKEND is sqlite). Its sources are this folder's *.c; here it
-# adds the schema migrations (migrations/NNN_name.sql), embedded into a
-# generated C file so an installed posfleetd does not need the source tree,
-# and the library it links.
+# The SQLite store backend, always built (included by server/CMakeLists.txt).
+# Its sources are this folder's *.c; here it adds the schema migrations
+# (migrations/NNN_name.sql), embedded into a generated C file so an installed
+# posfleetd does not need the source tree, and the library it links.
 file(GLOB PFS_STORE_MIGRATIONS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/migrations/*.sql)
 list(SORT PFS_STORE_MIGRATIONS)
 set(PFS_STORE_MIGRATIONS_C ${CMAKE_CURRENT_BINARY_DIR}/store_migrations.c)

@@ -55,14 +55,9 @@ int pfs_sqlite_sibling_opts(struct pfs_sqlite *st, struct pfs_store_opts *opts,
     opts->path = strdup(path);
     if (!opts->path)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
+    opts->backend = "sqlite";
     opts->sibling = true;
     return 0;
-}
-
-void pfs_sqlite_sibling_opts_release(struct pfs_store_opts *opts)
-{
-    free((char *)opts->path);
-    opts->path = NULL;
 }
 
 int pfs_sqlite_hold(struct pfs_sqlite *st, int64_t now_ms, struct pf_error *err)

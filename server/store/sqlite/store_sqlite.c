@@ -22,7 +22,6 @@
 #include "store/sqlite/store_sqlite_internal.h"
 
 const char *const pfs_dev_status_names[] = {"registered", "revoked", NULL};
-const char pfs_store_backend[] = "sqlite";
 
 static const char *const store__sql[ST_COUNT] = {
         [ST_HEALTH_INS] =
@@ -267,12 +266,10 @@ int pfs_sqlite_open(const struct pfs_store_opts *opts, struct pfs_sqlite **out,
     *out = NULL;
     if (!opts || !opts->path || !*opts->path)
         return pf_error_set(err, PF_EINVAL, "store: no path");
-    if (opts->backend && strcmp(opts->backend, pfs_store_backend) != 0)
-        return pf_error_set(err, PF_EINVAL, "store: backend \"%s\": this posfleetd has \"%s\"",
-                            opts->backend, pfs_store_backend);
     st = calloc(1, sizeof(*st));
     if (!st)
         return pf_error_set(err, PF_ENOMEM, "store: out of memory");
+    st->tx.base.st = &st->base;
     if (sqlite3_open_v2(opts->path, &st->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                                 (opts->sibling ? 0 : SQLITE_OPEN_CREATE),
