@@ -83,7 +83,7 @@ static void twin_down(void)
 
 /* What a scenario saw, appended line by line. */
 struct twin_log {
-    char text[65536];
+    char text[1 << 20];
     size_t n;
 };
 

@@ -13,11 +13,15 @@
  * reading a filter's index then sorting, so the statement here is the plain
  * one: the filters, the cursor, ORDER BY the key, LIMIT limit + 1.
  *
- * Merchant names: from three characters on, "lower(name) LIKE '%fragment%'"
- * (the fragment's LIKE characters escaped), answered by the pg_trgm index on
- * lower(name); one or two characters through merchant_grams, which a trigram
- * index cannot narrow. Both page in the order merchants were added
- * (merchant_keys.rid), as SQLite's name index does.
+ * Merchant names: the match is "lower(name) LIKE '%fragment%'" (the
+ * fragment's LIKE characters escaped). An ASCII fragment of three characters
+ * or more is answered by the pg_trgm index on lower(name). pg_trgm takes its
+ * trigrams only from characters the database's LC_CTYPE calls alphanumeric,
+ * and under LC_CTYPE C (what "initdb --no-locale" gives) a Chinese name has
+ * none, so any other fragment is driven by merchant_grams instead: the
+ * merchants holding its first one or two characters, then the LIKE on those.
+ * Both page in the order merchants were added (merchant_keys.rid), as SQLite's
+ * name index does.
  */
 #include "store/postgres/pg_search.h"
 
@@ -40,6 +44,7 @@ struct search__sql {
     const char *p[SEARCH_PARAMS];
     char ints[SEARCH_PARAMS][PFS_PG_I64_LEN];
     char like[PFS_MERCHANT_NAME_MAX * 8 + 3]; /* an escaped LIKE pattern */
+    char gram[16];                            /* the fragment's first two characters */
 };
 
 static void search__add(struct search__sql *q, const char *fmt, ...) PF_PRINTF(2, 3);
@@ -157,14 +162,25 @@ static size_t search__chars(const char *s)
 }
 
 /* A name fragment: PF_EINVAL when empty or too long (SQLite's rule); true
- * in *trigram from three characters on, with its LIKE pattern in q->like. */
+ * in *trigram for an ASCII fragment of three characters or more; its LIKE
+ * pattern in q->like, its first two characters in q->gram. */
 static int search__frag(struct search__sql *q, const char *name, bool *trigram)
 {
-    size_t chars = search__chars(name), j = 0;
+    size_t chars = search__chars(name), j = 0, g = 0;
+    bool ascii = true;
 
     if (!chars || strlen(name) > PFS_MERCHANT_NAME_MAX * 4)
         return PF_EINVAL;
-    *trigram = chars >= 3;
+    for (const char *s = name; *s; s++)
+        ascii = ascii && !((unsigned char)*s & 0x80);
+    *trigram = ascii && chars >= 3;
+    for (size_t n = 0; name[g] && g < sizeof(q->gram) - 1; g++) {
+        n += ((unsigned char)name[g] & 0xC0) != 0x80;
+        if (n > 2)
+            break;
+        q->gram[g] = name[g];
+    }
+    q->gram[g] = '\0';
     q->like[j++] = '%';
     for (const char *s = name; *s; s++) {
         if (*s == '%' || *s == '_' || *s == '\\')
@@ -376,8 +392,8 @@ static int search__merchant_sql(const struct pfs_search_merchants *q, struct sea
             search__add(s,
                         "SELECT " SEARCH_MERCHANT_COLS " FROM merchant_grams g"
                         " JOIN merchant_keys k ON k.rid = g.rid JOIN merchants m ON m.id = k.id"
-                        " WHERE g.gram = lower($%d)",
-                        search__text(s, q->name));
+                        " WHERE g.gram = lower($%d) AND lower(m.name) LIKE lower($%d)",
+                        search__text(s, s->gram), search__text(s, s->like));
         if (q->after)
             search__add(s, " AND k.rid > (SELECT rid FROM merchant_keys WHERE id = $%d)",
                         search__text(s, q->after));
