@@ -16,6 +16,8 @@
 #include "pg_twin.h"
 #include "store/postgres/pg_accounts.h"
 #include "store/postgres/pg_search.h"
+#include "lifecycle/merchant.h"
+#include "lifecycle/repair.h"
 #include "store/store_accounts.h"
 #include "store/store_search.h"
 
@@ -92,6 +94,58 @@ static int audit_cb(void *ctx, const struct pfs_audit *a)
     return 0;
 }
 
+static char last_merchant[128];
+
+static int merchant_cb(void *ctx, const struct pfs_merchant *m)
+{
+    twin_logf(ctx, "  merchant %s %s %s %d %zu %s %d %lld %lld %s [%s]\n", m->id, m->name, m->uscc,
+              (int)m->settlement, m->nfees, m->nfees ? m->fee_plan[0] : "-", (int)m->status,
+              (long long)m->created_ms, (long long)m->updated_ms, m->region, m->review_reason);
+    snprintf(last_merchant, sizeof(last_merchant), "%s", m->id);
+    return 0;
+}
+
+static int repair_cb(void *ctx, const struct pfs_repair_view *v)
+{
+    twin_logf(ctx, "  repair %lld %s %s %s %s %s %s %s %s [%s] %s %lld %lld %lld %lld\n",
+              (long long)v->id, v->serial, v->state, v->source, v->reason,
+              v->merchant_id ? v->merchant_id : "-", v->replaced_by ? v->replaced_by : "-",
+              v->fault_codes, v->parts, v->notes, v->snapshot ? v->snapshot : "-",
+              (long long)v->opened_ms, (long long)v->received_ms, (long long)v->closed_ms,
+              (long long)v->updated_ms);
+    return 0;
+}
+
+static void scoped_lists(bool on_pg, struct twin_log *l)
+{
+    for (int s = 0; s < NSCOPES; s++) {
+        for (int status = -1; status <= PFS_MERCHANT_ACTIVE; status += 1 + (status < 0) * 3) {
+            char after[128] = "";
+            bool more = true;
+            int rc = 0;
+
+            twin_logf(l, "merchant_list_in %s status %d\n", scope_names[s], status);
+            while (more && rc == 0) {
+                last_merchant[0] = '\0';
+                rc = OP(merchant_list_in, scopes[s], status, after[0] ? after : NULL, 2,
+                        merchant_cb, l, &more);
+                twin_logf(l, " page %d more %d\n", rc, more);
+                snprintf(after, sizeof(after), "%s", last_merchant);
+            }
+        }
+        twin_logf(l, "repair_list_in %s: %d\n", scope_names[s],
+                  OP(repair_list_in, scopes[s], NULL, -1, 10, repair_cb, l));
+        twin_logf(l, "repair_list_in %s open: %d\n", scope_names[s],
+                  OP(repair_list_in, scopes[s], NULL, -2, 10, repair_cb, l));
+        twin_logf(l, "repair_list_in %s T4: %d\n", scope_names[s],
+                  OP(repair_list_in, scopes[s], "T4", PFS_REPAIR_OPEN, 10, repair_cb, l));
+        twin_logf(l, "repair_list_in %s received: %d\n", scope_names[s],
+                  OP(repair_list_in, scopes[s], NULL, PFS_REPAIR_RECEIVED, 10, repair_cb, l));
+        twin_logf(l, "repair_list_in %s limit 1: %d\n", scope_names[s],
+                  OP(repair_list_in, scopes[s], NULL, -1, 1, repair_cb, l));
+    }
+}
+
 static void scenario(bool on_pg, struct twin_log *l)
 {
     struct pf_error err = {0};
@@ -106,6 +160,8 @@ static void scenario(bool on_pg, struct twin_log *l)
 
     for (int i = 0; i < 8; i++)
         hash_of(h[i], i + 1);
+
+    scoped_lists(on_pg, l);
 
     /* Organisations: a refused name does not use up an id. */
     rc = OP(org_add, &hq, "north", 1, &root, 1000, &o, &err);
@@ -358,6 +414,14 @@ START_TEST(same_as_sqlite)
 
     twin_up("pg_accounts_twin");
     twin_sql(twin_fleet_sql);
+    /* A repair further along, with fault codes and parts. The parts' keys
+     * are in the order jsonb keeps (shorter first): a jsonb column does not
+     * keep the order a request wrote them in, so {"part":..,"n":..} would come
+     * back as {"n":..,"part":..} (docs/store.md, "Schema"). */
+    twin_sql("UPDATE repairs SET state = 'received', received_ms = 5, fault_codes ="
+             " '[\"E1\",\"E2\"]', parts = '[{\"n\":1,\"part\":\"lcd\"}]', notes = 'n',"
+             " snapshot = '{\"taken_ms\": 1,\"alerts\":[]}' WHERE serial = 'T4';"
+             "UPDATE repairs SET closed_ms = 9, state = 'scrapped' WHERE serial = 'T3';");
     memset(&sq, 0, sizeof(sq));
     memset(&pg, 0, sizeof(pg));
     scenario(false, &sq);
@@ -366,6 +430,8 @@ START_TEST(same_as_sqlite)
     twin_dump(&pg);
     /* The scenario reached what it tests. */
     ck_assert_ptr_nonnull(strstr(pg.text, "org_add taken: -"));
+    ck_assert_ptr_nonnull(strstr(pg.text, "[\"E1\",\"E2\"] [{\"n\":1,\"part\":\"lcd\"}]"));
+    ck_assert_ptr_nonnull(strstr(pg.text, "merchant_list_in east status -1\n  merchant M-EN-1 "));
     ck_assert_ptr_nonnull(strstr(pg.text, "organisation north exists"));
     ck_assert_ptr_nonnull(strstr(pg.text, "  org 7 after 1 5 /1/5/7/ 1004"));
     ck_assert_ptr_nonnull(strstr(pg.text, "  token 3 deploy bob 1903"));

@@ -28,6 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifecycle/merchant.h"
+#include "lifecycle/repair.h"
+
 void pfs_pg_scope_params(const struct pfs_scope *scope, const char **path, const char **merchant)
 {
     if (pfs_scope_all(scope)) {
@@ -113,6 +116,35 @@ static int acc__lock(struct pfs_pg *pg, const char *table, struct pf_error *err)
 
     snprintf(sql, sizeof(sql), "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", table);
     return pfs_pg_exec(pg, sql, 0, NULL, err);
+}
+
+/* --- merchants as the lists read them --- */
+
+void pfs_pg_acc_merchant_read(const PGresult *res, int r, struct pfs_merchant *m)
+{
+    const char *v;
+
+    memset(m, 0, sizeof(*m));
+    pfs_pg_acc_text(res, r, 0, m->id, sizeof(m->id));
+    pfs_pg_acc_text(res, r, 1, m->name, sizeof(m->name));
+    pfs_pg_acc_text(res, r, 2, m->uscc, sizeof(m->uscc));
+    pfs_pg_acc_text(res, r, 3, m->mcc, sizeof(m->mcc));
+    pfs_pg_acc_text(res, r, 4, m->address, sizeof(m->address));
+    pfs_pg_acc_text(res, r, 5, m->contact_name, sizeof(m->contact_name));
+    pfs_pg_acc_text(res, r, 6, m->contact_phone, sizeof(m->contact_phone));
+    pfs_pg_acc_text(res, r, 7, m->tz, sizeof(m->tz));
+    m->settlement = strcmp(PQgetvalue(res, r, 8), "T0") == 0 ? PFS_SETTLE_T0 : PFS_SETTLE_T1;
+    if (pfs_merchant_fee_plan_parse(PQgetvalue(res, r, 9), m) != 0)
+        m->nfees = 0;
+    v = PQgetvalue(res, r, 10);
+    for (int i = 0; pfs_merchant_status_names[i]; i++) {
+        if (strcmp(v, pfs_merchant_status_names[i]) == 0)
+            m->status = (enum pfs_merchant_status)i;
+    }
+    m->created_ms = pfs_pg_col_i64(res, r, 11);
+    m->updated_ms = pfs_pg_col_i64(res, r, 12);
+    pfs_pg_acc_text(res, r, 13, m->region, sizeof(m->region));
+    pfs_pg_acc_text(res, r, 14, m->review_reason, sizeof(m->review_reason));
 }
 
 /* --- organisations --- */
@@ -242,6 +274,125 @@ int pfs_pg_org_add(struct pfs_pg_store *st, const struct pfs_scope *scope, const
     rc = acc__tx(st, org_add_body, &c, err);
     if (!rc)
         rc = pfs_pg_org_get(st, NULL, c.id, NULL, out);
+    return rc;
+}
+
+/* --- the scoped lists --- */
+
+int pfs_pg_merchant_list_in(struct pfs_pg_store *st, const struct pfs_scope *scope, int status,
+                            const char *after, int limit, pfs_merchant_cb cb, void *ctx, bool *more)
+{
+    char bl[PFS_PG_I64_LEN];
+    const char *p[5] = {status >= 0 ? pfs_merchant_status_names[status] : NULL, after,
+                        pfs_pg_i64(bl, (int64_t)limit + 1), NULL, NULL};
+    struct pfs_merchant m;
+    PGresult *res = NULL;
+    int rc;
+
+    *more = false;
+    pfs_pg_scope_params(scope, &p[3], &p[4]);
+    rc = acc__read(st,
+                   "SELECT " PFS_PG_MERCHANT_COLS(
+                           "") " FROM merchants WHERE ($1::text IS NULL OR"
+                               " status = $1::text) AND ($2::text IS NULL OR id > $2::text) "
+                               "AND " PFS_PG_SCOPE_MERCHANT("merchants.id", "$4",
+                                                            "$5") " ORDER BY id LIMIT $3::bigint",
+                   5, p, &res);
+    if (rc)
+        return rc;
+    for (int r = 0; r < PQntuples(res) && !rc; r++) {
+        if (r == limit) {
+            *more = true;
+            break;
+        }
+        pfs_pg_acc_merchant_read(res, r, &m);
+        rc = cb(ctx, &m);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* A nullable column: NULL for SQL NULL, and an integer PFS_VIEW_NULL. */
+static const char *acc__ctext(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+}
+
+static int64_t acc__cint(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? PFS_VIEW_NULL : pfs_pg_col_i64(res, r, c);
+}
+
+/* A jsonb array printed compact, as SQLite keeps what was written (heap;
+ * NULL when it cannot be). */
+static char *acc__compact(const char *text)
+{
+    json_t *j = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    char *out = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+    json_decref(j);
+    return out;
+}
+
+int pfs_pg_repair_list_in(struct pfs_pg_store *st, const struct pfs_scope *scope,
+                          const char *serial, int state, int limit, pfs_repair_view_cb cb,
+                          void *ctx)
+{
+    char bl[PFS_PG_I64_LEN];
+    const char *p[6] = {serial,
+                        state >= 0 ? pfs_repair_state_names[state] : NULL,
+                        state == -2 ? "1" : "0",
+                        pfs_pg_i64(bl, limit),
+                        NULL,
+                        NULL};
+    PGresult *res = NULL;
+    int rc;
+
+    pfs_pg_scope_params(scope, &p[4], &p[5]);
+    /* A repair is its merchant's when it has one (the terminal may have been
+     * swapped out and unbound since), else its terminal's. */
+    rc = acc__read(st,
+                   "SELECT id, serial, state, source, reason, merchant_id, replaced_by,"
+                   " fault_codes::text, parts::text, notes, snapshot, opened_ms, received_ms,"
+                   " diagnosed_ms, repaired_ms, closed_ms, updated_ms FROM repairs WHERE"
+                   " ($1::text IS NULL OR serial = $1::text) AND ($2::text IS NULL OR state ="
+                   " $2::text) AND ($3::int = 0 OR closed_ms IS NULL) AND (CASE WHEN merchant_id"
+                   " IS NOT NULL THEN " PFS_PG_SCOPE_MERCHANT(
+                           "merchant_id", "$5",
+                           "$6") " ELSE " PFS_PG_SCOPE_TERM("serial", "$5",
+                                                            "$6") " END) ORDER BY id DESC LIMIT"
+                                                                  " $4::bigint",
+                   6, p, &res);
+    if (rc)
+        return rc;
+    for (int r = 0; r < PQntuples(res) && !rc; r++) {
+        char *faults = acc__compact(acc__ctext(res, r, 7));
+        char *parts = acc__compact(acc__ctext(res, r, 8));
+        struct pfs_repair_view v = {
+                .id = pfs_pg_col_i64(res, r, 0),
+                .serial = acc__ctext(res, r, 1),
+                .state = acc__ctext(res, r, 2),
+                .source = acc__ctext(res, r, 3),
+                .reason = acc__ctext(res, r, 4),
+                .merchant_id = acc__ctext(res, r, 5),
+                .replaced_by = acc__ctext(res, r, 6),
+                .fault_codes = faults ? faults : acc__ctext(res, r, 7),
+                .parts = parts ? parts : acc__ctext(res, r, 8),
+                .notes = acc__ctext(res, r, 9),
+                .snapshot = acc__ctext(res, r, 10),
+                .opened_ms = pfs_pg_col_i64(res, r, 11),
+                .received_ms = acc__cint(res, r, 12),
+                .diagnosed_ms = acc__cint(res, r, 13),
+                .repaired_ms = acc__cint(res, r, 14),
+                .closed_ms = acc__cint(res, r, 15),
+                .updated_ms = pfs_pg_col_i64(res, r, 16),
+        };
+
+        rc = cb(ctx, &v);
+        free(faults);
+        free(parts);
+    }
+    PQclear(res);
     return rc;
 }
 

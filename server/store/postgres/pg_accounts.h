@@ -46,6 +46,16 @@ const char *pfs_pg_hash_param(char buf[PFS_PG_HASH_LEN], const uint8_t hash[PFS_
  * NULL): the SQLite backend's column reader does the same. */
 void pfs_pg_acc_text(const PGresult *res, int r, int c, char *buf, size_t len);
 
+/* A merchant's columns (of table alias A, e.g. "m.") in the order
+ * pfs_pg_acc_merchant_read takes them, and that reader (lifecycle/merchant.h's
+ * record; the fee plan read back from its JSON). */
+#define PFS_PG_MERCHANT_COLS(A)                                                                    \
+    A "id, " A "name, " A "uscc, " A "mcc, " A "address, " A "contact_name, " A                    \
+      "contact_phone, " A "tz, " A "settlement, " A "fee_plan::text, " A "status, " A              \
+      "created_ms, " A "updated_ms, " A "region, " A "review_reason"
+struct pfs_merchant;
+void pfs_pg_acc_merchant_read(const PGresult *res, int r, struct pfs_merchant *m);
+
 /* --- organisations --- */
 
 int pfs_pg_org_add(struct pfs_pg_store *st, const struct pfs_scope *scope, const char *name,
@@ -123,6 +133,14 @@ int pfs_pg_scope_rollout(struct pfs_pg_store *st, const struct pfs_scope *scope,
 
 /* --- the scoped lists --- */
 
+/* pfs_pg_summary_in, pfs_pg_fee_tables_in and pfs_pg_alerts_in are
+ * pg_devices.h's, with the unscoped forms they serve. */
+int pfs_pg_merchant_list_in(struct pfs_pg_store *st, const struct pfs_scope *scope, int status,
+                            const char *after, int limit, pfs_merchant_cb cb, void *ctx,
+                            bool *more) PF_WUR;
+int pfs_pg_repair_list_in(struct pfs_pg_store *st, const struct pfs_scope *scope,
+                          const char *serial, int state, int limit, pfs_repair_view_cb cb,
+                          void *ctx) PF_WUR;
 int pfs_pg_merchant_org(struct pfs_pg_store *st, const char *merchant, int64_t *org_id) PF_WUR;
 
 /* --- support requests --- */

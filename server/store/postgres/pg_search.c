@@ -339,37 +339,7 @@ int pfs_pg_search_terminals(struct pfs_pg_store *st, const struct pfs_search_ter
 
 /* --- merchants --- */
 
-#define SEARCH_MERCHANT_COLS                                                                       \
-    "m.id, m.name, m.uscc, m.mcc, m.address, m.contact_name, m.contact_phone, m.tz,"               \
-    " m.settlement, m.fee_plan::text, m.status, m.created_ms, m.updated_ms, m.region,"             \
-    " m.review_reason"
-
-static void search__merchant_read(const PGresult *res, int r, struct pfs_merchant *m)
-{
-    const char *v;
-
-    memset(m, 0, sizeof(*m));
-    pfs_pg_acc_text(res, r, 0, m->id, sizeof(m->id));
-    pfs_pg_acc_text(res, r, 1, m->name, sizeof(m->name));
-    pfs_pg_acc_text(res, r, 2, m->uscc, sizeof(m->uscc));
-    pfs_pg_acc_text(res, r, 3, m->mcc, sizeof(m->mcc));
-    pfs_pg_acc_text(res, r, 4, m->address, sizeof(m->address));
-    pfs_pg_acc_text(res, r, 5, m->contact_name, sizeof(m->contact_name));
-    pfs_pg_acc_text(res, r, 6, m->contact_phone, sizeof(m->contact_phone));
-    pfs_pg_acc_text(res, r, 7, m->tz, sizeof(m->tz));
-    m->settlement = strcmp(PQgetvalue(res, r, 8), "T0") == 0 ? PFS_SETTLE_T0 : PFS_SETTLE_T1;
-    if (pfs_merchant_fee_plan_parse(PQgetvalue(res, r, 9), m) != 0)
-        m->nfees = 0;
-    v = PQgetvalue(res, r, 10);
-    for (int i = 0; pfs_merchant_status_names[i]; i++) {
-        if (strcmp(v, pfs_merchant_status_names[i]) == 0)
-            m->status = (enum pfs_merchant_status)i;
-    }
-    m->created_ms = pfs_pg_col_i64(res, r, 11);
-    m->updated_ms = pfs_pg_col_i64(res, r, 12);
-    pfs_pg_acc_text(res, r, 13, m->region, sizeof(m->region));
-    pfs_pg_acc_text(res, r, 14, m->review_reason, sizeof(m->review_reason));
-}
+#define SEARCH_MERCHANT_COLS PFS_PG_MERCHANT_COLS("m.")
 
 static int search__merchant_sql(const struct pfs_search_merchants *q, struct search__sql *s)
 {
@@ -437,7 +407,7 @@ int pfs_pg_search_merchants(struct pfs_pg_store *st, const struct pfs_search_mer
             *more = true;
             break;
         }
-        search__merchant_read(res, r, &m);
+        pfs_pg_acc_merchant_read(res, r, &m);
         rc = cb(ctx, &m);
     }
     PQclear(res);
