@@ -523,6 +523,48 @@ START_TEST(refused_inside_open_transaction)
 }
 END_TEST
 
+/* The store's session ended by the server between two calls (a restart, a
+ * failover, an administrator): the next read and the next write reconnect,
+ * the write is committed once. */
+START_TEST(session_lost_between_calls)
+{
+    struct pfs_pg_store *admin = NULL;
+    struct pf_error err = {0};
+    struct pfs_user_rec u = {.name = "zed", .pwhash = "h", .role = "viewer", .org_id = 1};
+    struct pfs_org o;
+    char pid[16];
+    const char *p[1] = {pid};
+    PGresult *res = NULL;
+
+    twin_up("pg_accounts_lost");
+    ck_assert_msg(pfs_pg_store_open(twin__dsn, &admin, &err) == 0, "%s", err.msg);
+    for (int round = 0; round < 2; round++) {
+        snprintf(pid, sizeof(pid), "%d", pfs_pg_backend_pid(twin_pg->pg));
+        ck_assert_int_eq(
+                pfs_pg_query(admin->pg, "SELECT pg_terminate_backend($1::int)", 1, p, &res, &err),
+                0);
+        PQclear(res);
+        if (round == 0) {
+            ck_assert_int_eq(pfs_pg_org_get(twin_pg, NULL, 1, NULL, &o), 0);
+            ck_assert_str_eq(o.name, "headquarters");
+        } else {
+            ck_assert_msg(pfs_pg_user_add(twin_pg, NULL, &u, &root, 10, &err) == 0, "%s", err.msg);
+        }
+        ck_assert_str_ne(pid, "0");
+    }
+    ck_assert_int_eq(pfs_pg_query(admin->pg,
+                                  "SELECT (SELECT count(*) FROM users WHERE name = 'zed'),"
+                                  " (SELECT count(*) FROM audit WHERE action = 'user.add')",
+                                  0, NULL, &res, &err),
+                     0);
+    ck_assert_int_eq(pfs_pg_col_i64(res, 0, 0), 1);
+    ck_assert_int_eq(pfs_pg_col_i64(res, 0, 1), 1);
+    PQclear(res);
+    pfs_pg_store_close(admin);
+    twin_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pg_accounts");
@@ -533,6 +575,7 @@ static Suite *suite(void)
     tcase_add_test(tc, same_as_sqlite);
     tcase_add_test(tc, concurrent_org_adds);
     tcase_add_test(tc, refused_inside_open_transaction);
+    tcase_add_test(tc, session_lost_between_calls);
     suite_add_tcase(s, tc);
     return s;
 }
