@@ -30,6 +30,7 @@
 #include "rollouts/rollout_member.h"
 #include "store/record_json.h"
 #include "store/store.h"
+#include "store/store_accounts.h"
 #include "store/store_diag.h"
 #include "store/store_lifecycle.h"
 #include "store/store_metrics.h"
@@ -2497,6 +2498,122 @@ START_TEST(rollout_audit)
 }
 END_TEST
 
+/*
+ * Accounts (store_accounts.h), without merchants: organisations numbered
+ * like SQLite's INTEGER PRIMARY KEY (a refused name uses up no id), users in
+ * scopes, logins, sessions ended by a new password but the one kept, API
+ * tokens, disabling, and the audit rows' JSON.
+ */
+static int count__org(void *ctx, const struct pfs_org *o)
+{
+    (void)o;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count__user(void *ctx, const struct pfs_user_rec *u)
+{
+    ck_assert_str_eq(u->pwhash, ""); /* lists never hand out the hash */
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(accounts)
+{
+    static const struct pfs_scope hq = {"/1/", ""}, north = {"/1/2/", ""};
+    struct pfs_user_rec ann = {.name = "ann", .pwhash = "h1", .role = "support", .org_id = 2};
+    struct pfs_apitoken_rec t = {.name = "ci",
+                                 .user = "ann",
+                                 .created_ms = 300,
+                                 .expires_ms = 9000},
+                            out, used;
+    struct pfs_session_rec sess;
+    struct pfs_user_rec u;
+    struct pf_error err = {0};
+    uint8_t h1[PFS_SECRET_HASH], h2[PFS_SECRET_HASH], h3[PFS_SECRET_HASH];
+    struct pfs_org o;
+    struct audits a;
+    int n = 0;
+
+    memset(h1, 1, sizeof(h1));
+    memset(h2, 2, sizeof(h2));
+    memset(h3, 3, sizeof(h3));
+    up(_i);
+    ck_assert_msg(pfs_store_org_add(st, &hq, "north", 1, &ops, 100, &o, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(o.id, 2);
+    ck_assert_str_eq(o.path, "/1/2/");
+    ck_assert_int_eq(pfs_store_org_add(st, &hq, "north", 1, &ops, 101, &o, &err), PF_EEXIST);
+    ck_assert_str_eq(err.msg, "organisation north exists");
+    ck_assert_int_eq(pfs_store_org_add(st, &north, "sub", 2, &ops, 102, &o, &err), 0);
+    ck_assert_int_eq(o.id, 3);
+    ck_assert_str_eq(o.path, "/1/2/3/");
+    ck_assert_int_eq(pfs_store_org_add(st, &north, "x", 1, &ops, 103, &o, &err), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_org_list(st, &north, count__org, &n), 0);
+    ck_assert_int_eq(n, 2);
+    /* users */
+    ck_assert_msg(pfs_store_user_add(st, &north, &ann, &ops, 200, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(pfs_store_user_add(st, &north, &ann, &ops, 201, &err), PF_EEXIST);
+    ck_assert_int_eq(pfs_store_user_get(st, &north, "ann", &u), 0);
+    ck_assert_str_eq(u.org, "north");
+    ck_assert_str_eq(u.pwhash, "h1");
+    n = 0;
+    ck_assert_int_eq(pfs_store_user_list(st, &hq, count__user, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(
+            pfs_store_user_login_result(st, "ann", PFS_LOGIN_LOCKED, 5000, &ops, 202, &err), 0);
+    ck_assert_int_eq(pfs_store_user_get(st, NULL, "ann", &u), 0);
+    ck_assert_int_eq(u.failed, 1);
+    ck_assert_int_eq(u.locked_until_ms, 5000);
+    ck_assert_int_eq(pfs_store_user_login_result(st, "ann", PFS_LOGIN_OK, 0, &ops, 203, &err), 0);
+    /* sessions */
+    ck_assert_int_eq(pfs_store_session_add(st, h1, "ann", "c1", 210, 9000, &err), 0);
+    ck_assert_int_eq(pfs_store_session_add(st, h2, "ann", "c2", 211, 9000, &err), 0);
+    ck_assert_int_eq(pfs_store_session_add(st, h1, "ann", "c3", 212, 9000, &err), PF_EEXIST);
+    ck_assert_int_eq(pfs_store_user_set_password(st, "ann", "h2", h1, &ops, 220, &err), 0);
+    ck_assert_int_eq(pfs_store_session_get(st, h1, 230, &sess), 0);
+    ck_assert_str_eq(sess.csrf, "c1");
+    ck_assert_str_eq(sess.user.pwhash, "h2");
+    ck_assert_int_eq(pfs_store_session_get(st, h2, 230, &sess), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_session_get(st, h1, 9000, &sess), PF_ENOENT); /* expired */
+    /* tokens: a refused name uses up no id */
+    ck_assert_int_eq(pfs_store_apitoken_add(st, h3, &t, &ops, &out, &err), 0);
+    ck_assert_int_eq(out.id, 1);
+    ck_assert_int_eq(pfs_store_apitoken_add(st, h2, &t, &ops, &out, &err), PF_EEXIST);
+    ck_assert_int_eq(pfs_store_apitoken_use(st, h3, 400, &used, &u), 0);
+    ck_assert_int_eq(used.last_used_ms, 400);
+    ck_assert_str_eq(u.name, "ann");
+    /* disabled: no session, no token */
+    ck_assert_int_eq(pfs_store_user_set_disabled(st, &north, "ann", true, &ops, 500, &err), 0);
+    ck_assert_int_eq(pfs_store_session_get(st, h1, 501, &sess), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_apitoken_use(st, h3, 501, &used, &u), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_user_set_disabled(st, &north, "ann", false, &ops, 502, &err), 0);
+    ck_assert_int_eq(pfs_store_apitoken_revoke(st, &hq, "ann", 1, &ops, 503, &err), 0);
+    ck_assert_int_eq(pfs_store_apitoken_revoke(st, &hq, "ann", 1, &ops, 504, &err), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_apitoken_use(st, h3, 505, &used, &u), PF_ENOENT);
+    /* the audit rows */
+    a = audit_of("north");
+    ck_assert_int_eq(a.n, 1);
+    ck_assert_str_eq(a.after_text[0],
+                     "{\"id\":2,\"name\":\"north\",\"parent\":1,\"path\":\"/1/2/\"}");
+    a = audit_of("ann");
+    ck_assert_int_eq(a.n, 8);
+    ck_assert_str_eq(a.action[0], "token.revoke");
+    ck_assert_str_eq(a.after_text[0], "{\"id\":1,\"revoked_ms\":503}");
+    ck_assert_str_eq(a.action[1], "user.enable");
+    ck_assert_str_eq(a.before_text[1], "{\"disabled_ms\":500}");
+    ck_assert_str_eq(a.action[3], "token.create");
+    ck_assert_str_eq(a.after_text[3], "{\"expires_ms\":9000,\"id\":1,\"name\":\"ci\"}");
+    ck_assert_str_eq(a.action[4], "user.password");
+    ck_assert(!a.after[4]);
+    ck_assert_str_eq(a.action[6], "login.locked");
+    ck_assert_str_eq(a.after_text[6], "{\"locked_until_ms\":5000}");
+    ck_assert_str_eq(a.action[7], "user.add");
+    ck_assert_str_eq(a.after_text[7],
+                     "{\"merchant\":null,\"name\":\"ann\",\"org\":\"north\",\"role\":\"support\"}");
+    down();
+}
+END_TEST
+
 static Suite *contract_suite(void)
 {
     Suite *s = suite_create("store_contract");
@@ -2515,6 +2632,7 @@ static Suite *contract_suite(void)
             {"diag", {diagnostics, repair_snapshot, NULL}},
             {"notify", {notify_queue_and_log, metric_counts, NULL}},
             {"rollouts", {rollout_audit, NULL}},
+            {"accounts", {accounts, NULL}},
     };
 
     for (size_t i = 0; i < CONTRACT_BACKENDS; i++) {
