@@ -5,6 +5,8 @@
  * server/store/postgres/pg_*.h; the other members are NULL (the dispatcher answers PF_EIO).
  */
 #include "store/store_ops.h"
+#include "store/postgres/pg_accounts.h"
+#include "store/postgres/pg_search.h"
 #include "store/postgres/pg_store.h"
 
 static int ops__open(const struct pfs_store_opts *opts, struct pfs_store **out,
@@ -24,8 +26,261 @@ static void ops__close(struct pfs_store *st)
     pfs_pg_store_close((struct pfs_pg_store *)st);
 }
 
+static int ops__org_add(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                        int64_t parent, const struct pfs_actor *actor, int64_t now_ms,
+                        struct pfs_org *out, struct pf_error *err)
+{
+    return pfs_pg_org_add((struct pfs_pg_store *)st, scope, name, parent, actor, now_ms, out, err);
+}
+
+static int ops__org_get(struct pfs_store *st, const struct pfs_scope *scope, int64_t id,
+                        const char *name, struct pfs_org *out)
+{
+    return pfs_pg_org_get((struct pfs_pg_store *)st, scope, id, name, out);
+}
+
+static int ops__org_list(struct pfs_store *st, const struct pfs_scope *scope, pfs_org_cb cb,
+                         void *ctx)
+{
+    return pfs_pg_org_list((struct pfs_pg_store *)st, scope, cb, ctx);
+}
+
+static int ops__merchant_set_org(struct pfs_store *st, const struct pfs_scope *scope,
+                                 const char *merchant, int64_t org_id,
+                                 const struct pfs_actor *actor, int64_t now_ms,
+                                 struct pf_error *err)
+{
+    return pfs_pg_merchant_set_org((struct pfs_pg_store *)st, scope, merchant, org_id, actor,
+                                   now_ms, err);
+}
+
+static int ops__user_add(struct pfs_store *st, const struct pfs_scope *scope,
+                         const struct pfs_user_rec *u, const struct pfs_actor *actor,
+                         int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_user_add((struct pfs_pg_store *)st, scope, u, actor, now_ms, err);
+}
+
+static int ops__user_get(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                         struct pfs_user_rec *out)
+{
+    return pfs_pg_user_get((struct pfs_pg_store *)st, scope, name, out);
+}
+
+static int ops__user_list(struct pfs_store *st, const struct pfs_scope *scope, pfs_user_cb cb,
+                          void *ctx)
+{
+    return pfs_pg_user_list((struct pfs_pg_store *)st, scope, cb, ctx);
+}
+
+static int ops__user_login_result(struct pfs_store *st, const char *name,
+                                  enum pfs_login_outcome outcome, int64_t locked_until_ms,
+                                  const struct pfs_actor *actor, int64_t now_ms,
+                                  struct pf_error *err)
+{
+    return pfs_pg_user_login_result((struct pfs_pg_store *)st, name, outcome, locked_until_ms,
+                                    actor, now_ms, err);
+}
+
+static int ops__user_set_password(struct pfs_store *st, const char *name, const char *pwhash,
+                                  const uint8_t *keep, const struct pfs_actor *actor,
+                                  int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_user_set_password((struct pfs_pg_store *)st, name, pwhash, keep, actor, now_ms,
+                                    err);
+}
+
+static int ops__user_rehash(struct pfs_store *st, const char *name, const char *old_hash,
+                            const char *new_hash, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_user_rehash((struct pfs_pg_store *)st, name, old_hash, new_hash, now_ms, err);
+}
+
+static int ops__user_set_role(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
+                              const char *role, const struct pfs_actor *actor, int64_t now_ms,
+                              struct pf_error *err)
+{
+    return pfs_pg_user_set_role((struct pfs_pg_store *)st, scope, name, role, actor, now_ms, err);
+}
+
+static int ops__user_set_disabled(struct pfs_store *st, const struct pfs_scope *scope,
+                                  const char *name, bool disabled, const struct pfs_actor *actor,
+                                  int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_user_set_disabled((struct pfs_pg_store *)st, scope, name, disabled, actor, now_ms,
+                                    err);
+}
+
+static int ops__session_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
+                            const char *user, const char *csrf, int64_t now_ms, int64_t expires_ms,
+                            struct pf_error *err)
+{
+    return pfs_pg_session_add((struct pfs_pg_store *)st, hash, user, csrf, now_ms, expires_ms, err);
+}
+
+static int ops__session_get(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
+                            int64_t now_ms, struct pfs_session_rec *out)
+{
+    return pfs_pg_session_get((struct pfs_pg_store *)st, hash, now_ms, out);
+}
+
+static int ops__session_end(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
+                            const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_session_end((struct pfs_pg_store *)st, hash, actor, now_ms, err);
+}
+
+static int ops__apitoken_add(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
+                             const struct pfs_apitoken_rec *t, const struct pfs_actor *actor,
+                             struct pfs_apitoken_rec *out, struct pf_error *err)
+{
+    return pfs_pg_apitoken_add((struct pfs_pg_store *)st, hash, t, actor, out, err);
+}
+
+static int ops__apitoken_use(struct pfs_store *st, const uint8_t hash[PFS_SECRET_HASH],
+                             int64_t now_ms, struct pfs_apitoken_rec *t, struct pfs_user_rec *user)
+{
+    return pfs_pg_apitoken_use((struct pfs_pg_store *)st, hash, now_ms, t, user);
+}
+
+static int ops__apitoken_list(struct pfs_store *st, const struct pfs_scope *scope, const char *user,
+                              pfs_apitoken_cb cb, void *ctx)
+{
+    return pfs_pg_apitoken_list((struct pfs_pg_store *)st, scope, user, cb, ctx);
+}
+
+static int ops__apitoken_revoke(struct pfs_store *st, const struct pfs_scope *scope,
+                                const char *user, int64_t id, const struct pfs_actor *actor,
+                                int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_apitoken_revoke((struct pfs_pg_store *)st, scope, user, id, actor, now_ms, err);
+}
+
+static int ops__scope_serial(struct pfs_store *st, const struct pfs_scope *scope,
+                             const char *serial)
+{
+    return pfs_pg_scope_serial((struct pfs_pg_store *)st, scope, serial);
+}
+
+static int ops__scope_merchant(struct pfs_store *st, const struct pfs_scope *scope,
+                               const char *merchant)
+{
+    return pfs_pg_scope_merchant((struct pfs_pg_store *)st, scope, merchant);
+}
+
+static int ops__scope_repair(struct pfs_store *st, const struct pfs_scope *scope, int64_t repair)
+{
+    return pfs_pg_scope_repair((struct pfs_pg_store *)st, scope, repair);
+}
+
+static int ops__scope_diag(struct pfs_store *st, const struct pfs_scope *scope, const char *diag)
+{
+    return pfs_pg_scope_diag((struct pfs_pg_store *)st, scope, diag);
+}
+
+static int ops__scope_rollout(struct pfs_store *st, const struct pfs_scope *scope, int64_t rollout)
+{
+    return pfs_pg_scope_rollout((struct pfs_pg_store *)st, scope, rollout);
+}
+
+static int ops__merchant_list_in(struct pfs_store *st, const struct pfs_scope *scope, int status,
+                                 const char *after, int limit, pfs_merchant_cb cb, void *ctx,
+                                 bool *more)
+{
+    return pfs_pg_merchant_list_in((struct pfs_pg_store *)st, scope, status, after, limit, cb, ctx,
+                                   more);
+}
+
+static int ops__repair_list_in(struct pfs_store *st, const struct pfs_scope *scope,
+                               const char *serial, int state, int limit, pfs_repair_view_cb cb,
+                               void *ctx)
+{
+    return pfs_pg_repair_list_in((struct pfs_pg_store *)st, scope, serial, state, limit, cb, ctx);
+}
+
+static int ops__merchant_org(struct pfs_store *st, const char *merchant, int64_t *org_id)
+{
+    return pfs_pg_merchant_org((struct pfs_pg_store *)st, merchant, org_id);
+}
+
+static int ops__support_add(struct pfs_store *st, const struct pfs_support_req *r,
+                            const struct pfs_actor *actor, int64_t *id, struct pf_error *err)
+{
+    return pfs_pg_support_add((struct pfs_pg_store *)st, r, actor, id, err);
+}
+
+static int ops__support_list(struct pfs_store *st, const struct pfs_scope *scope, int limit,
+                             pfs_support_cb cb, void *ctx)
+{
+    return pfs_pg_support_list((struct pfs_pg_store *)st, scope, limit, cb, ctx);
+}
+
+static int ops__search_terminals(struct pfs_store *st, const struct pfs_search_terminals *q,
+                                 pfs_search_terminal_cb cb, void *ctx, bool *more)
+{
+    return pfs_pg_search_terminals((struct pfs_pg_store *)st, q, cb, ctx, more);
+}
+
+static int ops__search_merchants(struct pfs_store *st, const struct pfs_search_merchants *q,
+                                 pfs_search_merchant_cb cb, void *ctx, bool *more)
+{
+    return pfs_pg_search_merchants((struct pfs_pg_store *)st, q, cb, ctx, more);
+}
+
+static int ops__search_alerts(struct pfs_store *st, const struct pfs_search_alerts *q,
+                              pfs_search_alert_cb cb, void *ctx, bool *more)
+{
+    return pfs_pg_search_alerts((struct pfs_pg_store *)st, q, cb, ctx, more);
+}
+
+static int ops__search_audit(struct pfs_store *st, const struct pfs_search_audit *q,
+                             pfs_audit_cb cb, void *ctx, bool *more)
+{
+    return pfs_pg_search_audit((struct pfs_pg_store *)st, q, cb, ctx, more);
+}
+
+static int ops__search_explain(struct pfs_store *st, enum pfs_search_kind kind, const void *q,
+                               char *buf, size_t size)
+{
+    return pfs_pg_search_explain((struct pfs_pg_store *)st, kind, q, buf, size);
+}
+
 const struct pfs_store_ops pfs_store_postgres_ops = {
         .name = "postgres",
         .open = ops__open,
         .close = ops__close,
+        .org_add = ops__org_add,
+        .org_get = ops__org_get,
+        .org_list = ops__org_list,
+        .merchant_set_org = ops__merchant_set_org,
+        .user_add = ops__user_add,
+        .user_get = ops__user_get,
+        .user_list = ops__user_list,
+        .user_login_result = ops__user_login_result,
+        .user_set_password = ops__user_set_password,
+        .user_rehash = ops__user_rehash,
+        .user_set_role = ops__user_set_role,
+        .user_set_disabled = ops__user_set_disabled,
+        .session_add = ops__session_add,
+        .session_get = ops__session_get,
+        .session_end = ops__session_end,
+        .apitoken_add = ops__apitoken_add,
+        .apitoken_use = ops__apitoken_use,
+        .apitoken_list = ops__apitoken_list,
+        .apitoken_revoke = ops__apitoken_revoke,
+        .scope_serial = ops__scope_serial,
+        .scope_merchant = ops__scope_merchant,
+        .scope_repair = ops__scope_repair,
+        .scope_diag = ops__scope_diag,
+        .scope_rollout = ops__scope_rollout,
+        .merchant_list_in = ops__merchant_list_in,
+        .repair_list_in = ops__repair_list_in,
+        .merchant_org = ops__merchant_org,
+        .support_add = ops__support_add,
+        .support_list = ops__support_list,
+        .search_terminals = ops__search_terminals,
+        .search_merchants = ops__search_merchants,
+        .search_alerts = ops__search_alerts,
+        .search_audit = ops__search_audit,
+        .search_explain = ops__search_explain,
 };
