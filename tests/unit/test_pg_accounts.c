@@ -146,6 +146,13 @@ static void scoped_lists(bool on_pg, struct twin_log *l)
     }
 }
 
+static int count_cb(void *ctx, const struct pfs_audit *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
 static void scenario(bool on_pg, struct twin_log *l)
 {
     struct pf_error err = {0};
@@ -565,6 +572,34 @@ START_TEST(session_lost_between_calls)
 }
 END_TEST
 
+/* store.backend = postgres: store_accounts.h and store_search.h reach these
+ * twins through the ops table. */
+START_TEST(reached_through_the_store_interface)
+{
+    struct pfs_store_opts o = {.backend = "postgres"};
+    struct pfs_store *st = NULL;
+    struct pf_error err = {0};
+    struct pfs_search_audit q = {.limit = 10};
+    struct pfs_org org;
+    bool more = true;
+    int n = 0;
+
+    twin_up("pg_accounts_ops");
+    o.dsn = twin__dsn;
+    ck_assert_msg(pfs_store_open(&o, &st, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pfs_store_org_add(st, NULL, "north", 1, &root, 5, &org, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_int_eq(org.id, 2);
+    ck_assert_int_eq(pfs_store_org_get(st, NULL, 0, "north", &org), 0);
+    ck_assert_int_eq(pfs_store_scope_merchant(st, NULL, "nope"), PF_ENOENT);
+    ck_assert_int_eq(pfs_store_search_audit(st, &q, count_cb, &n, &more), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert(!more);
+    pfs_store_close(st);
+    twin_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pg_accounts");
@@ -576,6 +611,7 @@ static Suite *suite(void)
     tcase_add_test(tc, concurrent_org_adds);
     tcase_add_test(tc, refused_inside_open_transaction);
     tcase_add_test(tc, session_lost_between_calls);
+    tcase_add_test(tc, reached_through_the_store_interface);
     suite_add_tcase(s, tc);
     return s;
 }
