@@ -354,9 +354,15 @@ document.addEventListener("DOMContentLoaded", PF.td.start);
  * session cookie goes with the download like with any GET. */
 PF.csv = {};
 
+/* The export's URL: the list's filters, not its page. */
+PF.csv.href = function () {
+  var q = PF.term.query ? PF.term.query() : "";
+  return "/api/v1/devices/export" + (q ? "?" + q.slice(1) : "");
+};
+
 PF.csv.run = function () {
-  var q = PF.term.query ? PF.term.query() : "", a = document.createElement("a");
-  a.href = "/api/v1/devices/export" + (q ? "?" + q.slice(1) : "");
+  var a = document.createElement("a");
+  a.href = PF.csv.href();
   a.download = "terminals-" + new Date().toISOString().slice(0, 10) + ".csv";
   document.body.appendChild(a);
   a.click();
