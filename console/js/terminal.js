@@ -1,9 +1,11 @@
 /* terminal.js - one terminal's page (#terminal/SERIAL): identity, merchant,
  * versions and slot, lock state, health charts (dygraphs), diagnostics,
  * alerts, update and lifecycle history; support's actions (diagnostic,
- * lock/unlock, swap wizard, repair). The page polls its routes every
- * PF.td.EVERY ms with If-None-Match: an unchanged answer is a 304 with no
- * body and nothing is redrawn. Strings from terminals and people go in with
+ * lock/unlock, swap wizard, repair). The page follows GET
+ * /v1/events?serial=SERIAL (live.js) and asks its routes again when told the
+ * terminal changed; while that stream is down it polls them every
+ * PF.td.EVERY ms. Either way each ask carries If-None-Match: an unchanged
+ * answer is a 304 with no body and nothing is redrawn. Strings from terminals and people go in with
  * textContent only. */
 "use strict";
 var PF = window.PF || {};
@@ -207,6 +209,17 @@ PF.td.load = function () {
 PF.td.stop = function () {
   if (PF.td.timer) window.clearInterval(PF.td.timer);
   PF.td.timer = null;
+  PF.live.stop(PF.td.stream);
+  PF.td.stream = null;
+};
+
+/* Polling, while the event stream is down. */
+PF.td.poll = function () {
+  if (PF.td.timer) return;
+  PF.td.timer = window.setInterval(function () {
+    if (PF.$("page-terminal").hidden) return PF.td.stop();
+    PF.td.load();
+  }, PF.td.EVERY);
 };
 
 PF.terminal = function (serial) {
@@ -228,10 +241,13 @@ PF.terminal = function (serial) {
   PF.$("td-repair-form").hidden = true;
   PF.td.stop();
   PF.td.load();
-  PF.td.timer = window.setInterval(function () {
+  PF.td.stream = PF.live.follow("serial=" + encodeURIComponent(serial), function () {
     if (PF.$("page-terminal").hidden) return PF.td.stop();
     PF.td.load();
-  }, PF.td.EVERY);
+  }, PF.td.poll, function () {
+    if (PF.td.timer) window.clearInterval(PF.td.timer);
+    PF.td.timer = null;
+  });
 };
 
 /* --- actions --- */
@@ -329,6 +345,9 @@ PF.td.start = function () {
   if (window.Dygraph && window.Dygraph.Plugins) {
     window.Dygraph.PLUGINS = window.Dygraph.PLUGINS.filter(function (p) { return p !== window.Dygraph.Plugins.Legend; });
   }
+  window.addEventListener("hashchange", function () { /* left the page: no stream, no polls */
+    if (window.location.hash.indexOf("#terminal/") !== 0) PF.td.stop();
+  });
   PF.$("td-lock").addEventListener("click", function () { PF.td.lock(true); });
   PF.$("td-unlock").addEventListener("click", function () { PF.td.lock(false); });
   PF.$("td-diag-run").addEventListener("click", PF.td.diag);

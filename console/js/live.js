@@ -1,0 +1,43 @@
+/* live.js - what changed, told by posfleetd: GET /api/v1/events (server-sent
+ * events, docs/server.md) names the rollout or terminal an open page shows,
+ * and the page refetches it (with If-None-Match) when told. While the stream
+ * is down (posfleetd restarting, a proxy cutting it, the user's stream limit
+ * reached) the page falls back to polling with ETags, and stops polling when
+ * the stream is back (EventSource reconnects by itself; the server's "retry"
+ * says after 3 s). The session cookie goes with the stream like with any GET. */
+"use strict";
+var PF = window.PF || {};
+window.PF = PF;
+
+PF.live = { events: 0, opened: 0 };
+
+/* Follows GET /api/v1/events?QUERY. changed() on each event and each time the
+ * stream opens (what changed while it was down); down() when it is not (or no
+ * longer) open, up() when it opens. Returns the handle for PF.live.stop(). */
+PF.live.follow = function (query, changed, down, up) {
+  var h = { source: null, up: false };
+  if (!window.EventSource) { down(); return h; }
+  h.source = new EventSource("/api/v1/events?" + query);
+  h.source.addEventListener("open", function () {
+    PF.live.opened++;
+    h.up = true;
+    up();
+    changed();
+  });
+  var on = function () { PF.live.events++; changed(); };
+  h.source.addEventListener("rollout", on);
+  h.source.addEventListener("terminal", on);
+  h.source.addEventListener("error", function () {
+    /* CONNECTING: the browser opens it again by itself; CLOSED (refused: not
+     * found, the limit): polling for as long as the page is shown. */
+    if (h.up || h.source.readyState === EventSource.CLOSED || !h.tried) down();
+    h.up = false;
+    h.tried = true;
+  });
+  return h;
+};
+
+PF.live.stop = function (h) {
+  if (h && h.source) h.source.close();
+  if (h) { h.source = null; h.up = false; }
+};
