@@ -169,7 +169,7 @@ PF.rollout = function (id) {
   PF.ro.etag = "";
   PF.text("ra-msg", "");
   PF.roPoll();
-  PF.ro.stream = PF.live.follow("rollout=" + encodeURIComponent(id), function () {
+  PF.ro.stream = PF.live.follow("rollout=" + encodeURIComponent(id), PF.ro.POLL_MS, function () {
     PF.ro.events = (PF.ro.events || 0) + 1;
     PF.roPoll();
   }, function () { /* the stream is down: poll until it is back */

@@ -241,7 +241,7 @@ PF.terminal = function (serial) {
   PF.$("td-repair-form").hidden = true;
   PF.td.stop();
   PF.td.load();
-  PF.td.stream = PF.live.follow("serial=" + encodeURIComponent(serial), function () {
+  PF.td.stream = PF.live.follow("serial=" + encodeURIComponent(serial), 1000, function () {
     if (PF.$("page-terminal").hidden) return PF.td.stop();
     PF.td.load();
   }, PF.td.poll, function () {
