@@ -104,13 +104,21 @@ def start_phase():
 ready = threading.Barrier(n + 1, action=start_phase)  # the phase starts once all are ready
 
 def fetch(conn, etag, count=True):
-    """GET the rollout (with If-None-Match when etag): (conn, etag) after it."""
+    """GET the rollout (with If-None-Match when etag): (conn, etag) after it. A kept-alive
+    connection the server closed while idle (http.head_timeout_ms) is opened again and the
+    request sent once more, as a browser does."""
     h = {"Authorization": "Bearer " + token, "Accept": "application/json"}
     if etag:
         h["If-None-Match"] = etag
     try:
-        conn.request("GET", "/v1/rollouts/" + rid, headers=h)
-        r = conn.getresponse()
+        try:
+            conn.request("GET", "/v1/rollouts/" + rid, headers=h)
+            r = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError, ssl.SSLError, OSError):
+            conn.close()
+            conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30)
+            conn.request("GET", "/v1/rollouts/" + rid, headers=h)
+            r = conn.getresponse()
         body = r.read()
         if r.status == 200:
             etag = r.getheader("ETag")
