@@ -158,7 +158,7 @@ for what in dashboard terminals health terminal30d; do
     dashboard) fig="dashboard first meaningful paint" ;;
     terminals) fig="terminals list first meaningful paint" ;;
     health) fig="terminal health answer (43,200 reports stored, 1,000 returned)" ;;
-    terminal30d) fig="terminal page, 30-day charts drawn (PF0000001: 43,200 reports, 2,000 points)" ;;
+    terminal30d) fig="terminal page, 30-day charts drawn (PF0000001: 43,200 reports drawn as 600 points)" ;;
     esac
     ratio=$(awk -v b="$b" -v s="$s" 'BEGIN {printf "%.2f", (s > 0 ? b / s : 0)}')
     if [ "$what" = terminal30d ]; then # the baseline: 1 day of reports, same store, same run
