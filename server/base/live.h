@@ -56,7 +56,7 @@ struct pfs_live {
     /* Terminals heard since the last commit, while someone watches them. */
     char (*later)[PF_SERIAL_MAX + 1];
     size_t nlater, caplater;
-    uint64_t events_sent, refused; /* for /metrics and the tests */
+    uint64_t events_sent, refused; /* counted for the unit tests; not in /metrics yet */
 };
 
 int pfs_live_init(struct pfs_live *lv, uv_loop_t *loop, int per_user, int keepalive_s) PF_WUR;
