@@ -125,11 +125,12 @@ const struct pfs_api_route pfs_api_routes[] = {
         {POST, "/v1/rollouts/{rollout}/members/{serial}", OPS, SMALL, pfs_api_rollout_member_action,
          0, PARAM},
         {GET, "/v1/rollouts/{rollout}/preview", VIEWER, NONE, pfs_api_rollout_preview, 0, PARAM},
+        {POST, "/v1/rollouts/{rollout}/approve", APPROVER, SMALL, pfs_api_rollout_approve, 0,
+         PARAM},
+
         /* live updates for open console pages (api_events.c); the handler checks the scope
          * of what it is asked to watch */
         {GET, "/v1/events", VIEWER, NONE, pfs_api_events, 0, OWN},
-        {POST, "/v1/rollouts/{rollout}/approve", APPROVER, SMALL, pfs_api_rollout_approve, 0,
-         PARAM},
 
         /* people (api_accounts.c) */
         {POST, "/v1/login", PFS_API_PUBLIC, SMALL, pfs_api_login, 0, OWN},
