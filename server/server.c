@@ -26,6 +26,8 @@ static void server__flush(struct pfs_server *s)
         uv_timer_stop(&s->batch_timer);
     if (s->ingest_open && pfs_ingest_flush(&s->ingest) != 0)
         pfs_log_error(&s->log, "store: batch lost; reports since the last commit are missing");
+    if (s->live_open)
+        pfs_live_commit(&s->live); /* the terminals heard are in the store now */
 }
 
 static void server__on_batch_timer(uv_timer_t *t)
@@ -54,6 +56,9 @@ static void server__on_message(void *ctx, const char *topic, const void *payload
     /* refusals are counted */
     (void)pfs_inbound_deliver(&s->inbound, topic, payload, len, &props);
     server__batch_kick(s);
+    /* Nothing left in the batch: what this message changed is committed. */
+    if (s->live_open && s->live.nlater && pfs_store_batch_pending(s->store) == 0)
+        pfs_live_commit(&s->live);
 }
 
 /* A diagnostic answer is matched with the correlation data it came with. */
@@ -261,6 +266,9 @@ static void server__shutdown(struct pfs_server *s)
         uv_close((uv_handle_t *)&s->retention_timer, NULL);
         uv_close((uv_handle_t *)&s->online_timer, NULL);
         uv_close((uv_handle_t *)&s->stop_async, NULL);
+        if (s->live_open) /* after http: its streams let go of their watchers */
+            pfs_live_release(&s->live);
+        s->live_open = false;
         if (s->lifectl_open)
             pfs_lifectl_stop(&s->lifectl);
         if (s->rollouts_open)
@@ -450,6 +458,13 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
         uv_signal_start(&s->sighup, server__on_hup, SIGHUP);
     }
     s->handles_open = true;
+    rc = pfs_live_init(&s->live, &s->loop, cfg->http_events_per_user, cfg->http_events_keepalive_s);
+    if (rc) {
+        rc = pf_error_set(err, rc, "events: cannot start the keep-alive timer");
+        goto out_free;
+    }
+    s->live_open = true;
+    s->rollouts.live = &s->live;
     {
         /* Check silence a few times per silent period, at most every 5 s. */
         uint64_t every = (uint64_t)io.silent_ms / 4;
@@ -490,6 +505,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     s->api->backup = &s->backup;
     pfs_bulkjob_init(&s->bulkjob, &s->loop, s->store, &s->clock, &s->log);
     s->api->bulkjob = &s->bulkjob;
+    s->api->live = &s->live;
     s->api->notify = &s->notify;
     s->api->store = s->store;
     s->api->online_sample_s = cfg->store_online_sample_s;
@@ -533,6 +549,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     pfs_log_info(&s->log, "http: listening on %s:%d (%s)", cfg->http_addr, s->http->port,
                  cfg->http_tls ? "HTTPS" : "plain HTTP, loopback only");
     server__routes(s);
+    s->inbound.live = &s->live;
     if (opts->mqtt) {
         rc = pfs_mqtt_start(s->mqtt, &s->loop, &s->cfg, &s->log, server__on_message, s, err);
         if (rc)

@@ -23,6 +23,7 @@
 #include "accounts/accounts.h"
 #include "admin/backup.h"
 #include "base/config.h"
+#include "base/live.h"
 #include "diag/diag.h"
 #include "fleet/inbound.h"
 #include "fleet/ingest.h"
@@ -77,6 +78,8 @@ struct pfs_server {
     bool accounts_open;
     struct pfs_backup backup;   /* online backups (admin/backup.h) */
     struct pfs_bulkjob bulkjob; /* bulk changes off the loop (lifecycle/bulkjob.h) */
+    struct pfs_live live;       /* consoles watching for GET /v1/events (base/live.h) */
+    bool live_open;
     /* The HTTP API (api.h) and its transport (http.h), on the heap so that
      * this header needs neither. */
     struct pfs_api *api;

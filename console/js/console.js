@@ -67,8 +67,11 @@ PF.login = function (ev) {
     PF.setCsrf(res.body.csrf);
     PF.me = res.body.user;
     PF.showWho();
-    if (window.location.hash === "#dashboard") PF.route();
-    else window.location.hash = "#dashboard";
+    /* A link opened before logging in (a shared search) is shown once logged in. */
+    var want = PF.wanted || "#dashboard";
+    PF.wanted = "";
+    if (window.location.hash === want) PF.route();
+    else window.location.hash = want;
   }, function () { PF.text("login-error", PF.t("error.network")); });
 };
 
@@ -85,11 +88,9 @@ PF.merchantNames = function () {
   });
 };
 
-/* The list's search as query parameters ("&k=v..."; none yet): the CSV export takes the same. */
-PF.term.query = function () { return ""; };
-
 PF.terminals = function () {
   PF.show("terminals");
+  PF.term.fromHash(); /* the search and page the fragment names (termfilter.js) */
   var after = PF.term.pages[PF.term.index], names = {};
   var seq = PF.term.seq = (PF.term.seq || 0) + 1; /* only the newest request draws */
   var q = "/devices?limit=" + PF.PAGE + PF.term.query() + (after ? "&after=" + encodeURIComponent(after) : "");
@@ -124,7 +125,7 @@ PF.route = function () {
   if (!PF.me) return PF.showLogin();
   var h = window.location.hash;
   PF.$("nav-admin").hidden = PF.me.role !== "admin";
-  if (h === "#terminals") return PF.terminals();
+  if (h === "#terminals" || h.indexOf("#terminals?") === 0) return PF.terminals();
   if (h === "#merchants") return PF.merchants();
   if (h === "#bundles") return PF.bundles();
   if (h === "#rollouts") return PF.rollouts();
@@ -141,8 +142,10 @@ PF.start = function () {
   var sel = PF.$("lang");
   PF.$("login-form").addEventListener("submit", PF.login);
   PF.$("logout").addEventListener("click", PF.logout);
-  PF.$("term-next").addEventListener("click", function () { PF.term.index++; PF.terminals(); });
-  PF.$("term-first").addEventListener("click", function () { PF.term.index = 0; PF.terminals(); });
+  PF.$("term-next").addEventListener("click", function () {
+    PF.term.go(PF.term.filters, PF.term.pages[PF.term.index + 1], PF.term.index + 2);
+  });
+  PF.$("term-first").addEventListener("click", function () { PF.term.go(PF.term.filters, "", 1); });
   sel.addEventListener("change", function () {
     PF.setLang(sel.value, true).then(function () { PF.showWho(); if (PF.me) PF.route(); });
   });
@@ -150,9 +153,12 @@ PF.start = function () {
   PF.setLang(PF.pickLang(), false).then(function () {
     sel.value = PF.lang;
     /* A session still open in this tab (cookie and CSRF value) goes on. */
+    /* The page the address names, shown after a login if one is needed. */
+    PF.wanted = window.location.hash.length > 1 ? window.location.hash : "";
     if (!PF.csrf()) return PF.showLogin();
     PF.api("GET", "/me").then(function (res) {
       if (res.status !== 200) return PF.showLogin();
+      PF.wanted = "";
       PF.me = res.body;
       PF.showWho();
       PF.route();

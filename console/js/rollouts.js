@@ -3,8 +3,10 @@
  * eyes (GET .../preview, POST .../approve with the preview's digest; the
  * creator cannot approve), stage bars, the failure histogram by code, the
  * actions by role, members by status in pages with retry/skip/cancel.
- * Live: the rollout is polled with If-None-Match every PF.ro.POLL_MS; posfleetd
- * answers 304 (no body) while nothing changed (docs/console.md, "Live"). */
+ * Live: the page follows GET /v1/events?rollout=ID (live.js) and refetches the
+ * rollout when told it changed; while that stream is down it polls with
+ * If-None-Match every PF.ro.POLL_MS, and posfleetd answers 304 (no body) while
+ * nothing changed (docs/console.md, "Live"). */
 "use strict";
 var PF = window.PF || {};
 window.PF = PF;
@@ -148,6 +150,9 @@ PF.roCreate = function (ev) {
 PF.roStop = function () {
   if (PF.ro.timer) window.clearTimeout(PF.ro.timer);
   PF.ro.timer = null;
+  PF.live.stop(PF.ro.stream);
+  PF.ro.stream = null;
+  PF.ro.live = false;
 };
 
 PF.rollout = function (id) {
@@ -164,6 +169,23 @@ PF.rollout = function (id) {
   PF.ro.etag = "";
   PF.text("ra-msg", "");
   PF.roPoll();
+  PF.ro.stream = PF.live.follow("rollout=" + encodeURIComponent(id), PF.ro.POLL_MS, function () {
+    PF.ro.events = (PF.ro.events || 0) + 1;
+    PF.roPoll();
+  }, function () { /* the stream is down: poll until it is back */
+    PF.ro.live = false;
+    if (!PF.ro.timer) PF.ro.timer = window.setTimeout(PF.roPoll, PF.ro.POLL_MS);
+  }, function () {
+    PF.ro.live = true;
+    if (PF.ro.timer) window.clearTimeout(PF.ro.timer);
+    PF.ro.timer = null;
+  });
+};
+
+/* The next poll, only while the event stream is down. */
+PF.roAgain = function () {
+  if (PF.ro.timer) window.clearTimeout(PF.ro.timer);
+  PF.ro.timer = PF.ro.live ? null : window.setTimeout(PF.roPoll, PF.ro.POLL_MS);
 };
 
 /* One poll: the rollout if it changed (200 with its ETag), nothing if not (304). */
@@ -192,10 +214,10 @@ PF.roPoll = function () {
       } else if (res.status !== 304) {
         return PF.fail(res);
       }
-      PF.ro.timer = window.setTimeout(PF.roPoll, PF.ro.POLL_MS);
+      PF.roAgain();
     }, function () {
       PF.fail(null);
-      PF.ro.timer = window.setTimeout(PF.roPoll, PF.ro.POLL_MS);
+      PF.roAgain();
     });
 };
 

@@ -1,9 +1,11 @@
 /* terminal.js - one terminal's page (#terminal/SERIAL): identity, merchant,
  * versions and slot, lock state, health charts (dygraphs), diagnostics,
  * alerts, update and lifecycle history; support's actions (diagnostic,
- * lock/unlock, swap wizard, repair). The page polls its routes every
- * PF.td.EVERY ms with If-None-Match: an unchanged answer is a 304 with no
- * body and nothing is redrawn. Strings from terminals and people go in with
+ * lock/unlock, swap wizard, repair). The page follows GET
+ * /v1/events?serial=SERIAL (live.js) and asks its routes again when told the
+ * terminal changed; while that stream is down it polls them every
+ * PF.td.EVERY ms. Either way each ask carries If-None-Match: an unchanged
+ * answer is a 304 with no body and nothing is redrawn. Strings from terminals and people go in with
  * textContent only. */
 "use strict";
 var PF = window.PF || {};
@@ -152,6 +154,7 @@ PF.td.renderHealth = function (h) {
       dateWindow: [h.from_ms, h.to_ms], drawPoints: data.length < 60,
       highlightCallback: PF.td.hover(s.id), unhighlightCallback: PF.td.hover(s.id) };
     if (s.range) opts.valueRange = s.range;
+    opts.drawCallback = PF.td.drawn(s.id);
     if (PF.td.charts[s.id]) {
       opts.file = data;
       PF.td.charts[s.id].updateOptions(opts);
@@ -161,6 +164,21 @@ PF.td.renderHealth = function (h) {
     }
   }
 };
+
+/* Once all four charts have drawn this answer: the charts' container gets
+ * data-drawn (the span drawn, ms) and the Performance API the marks
+ * pf-terminal-data and, in the next animation frame, pf-terminal-painted
+ * (the terminal page's figure, docs/console.md "How fast it paints"). */
+PF.td.drawn = function (id) {
+  return function () {
+    PF.td.drawnSet[id] = true;
+    for (var i = 0; i < PF.td.SERIES.length; i++) if (!PF.td.drawnSet[PF.td.SERIES[i].id]) return;
+    PF.td.drawnSet = {};
+    PF.$("td-charts").setAttribute("data-drawn", String(PF.td.span));
+    if (!PF.td.markedOnce) { PF.td.markedOnce = true; PF.markPainted("terminal"); }
+  };
+};
+PF.td.drawnSet = {};
 
 /* The value under the pointer, as text next to the chart: dygraphs' own
  * legend writes HTML with style attributes, which the CSP refuses, so the
@@ -173,10 +191,15 @@ PF.td.hover = function (id) {
 };
 
 /* The health window: [from, to) on whole minutes, so polls within the same
- * minute ask the same URL and get a 304 until a report arrives. */
+ * minute ask the same URL and get a 304 until a report arrives. At most
+ * PF.td.POINTS points (the server averages): a chart is 420 px wide, so more
+ * only cost the answer's size and dygraphs' drawing (30 days at 60 s are
+ * 43,200 reports). */
+PF.td.POINTS = 600;
 PF.td.healthPath = function () {
   var span = PF.td.span, from = Math.floor((Date.now() - span) / 60000) * 60000;
-  return "/devices/" + encodeURIComponent(PF.td.serial) + "/health?from=" + from + "&to=" + (from + span + 60000);
+  return "/devices/" + encodeURIComponent(PF.td.serial) + "/health?from=" + from + "&to=" + (from + span + 60000) +
+    "&points=" + PF.td.POINTS;
 };
 
 PF.td.load = function () {
@@ -184,6 +207,10 @@ PF.td.load = function () {
   var gets = [PF.td.get("/devices/" + s + "?health=0"), PF.td.get("/devices/" + s + "/history?limit=200"),
     PF.td.get(PF.td.healthPath())];
   if (PF.canSupport()) gets.push(PF.td.get("/devices/" + s + "/diag?limit=10"));
+  /* The charts are drawn as soon as their answer is in, whatever the rest. */
+  gets[2].then(function (h) {
+    if (serial === PF.td.serial && h.status === 200 && h.fresh) PF.td.renderHealth(h.body);
+  }, function () {});
   return Promise.all(gets).then(function (r) {
     if (serial !== PF.td.serial) return;
     for (var i = 0; i < r.length; i++) if (r[i].status !== 200) return PF.fail(r[i]);
@@ -198,7 +225,6 @@ PF.td.load = function () {
       });
     }
     if (identity) PF.td.renderIdent();
-    if (r[2].fresh) PF.td.renderHealth(r[2].body);
     if (r[3] && r[3].fresh) PF.td.renderDiag(r[3].body.diag || []);
     PF.text("td-live", PF.t("tdetail.live", { t: new Date().toLocaleTimeString(PF.lang) }));
   }, function () { PF.fail(null); });
@@ -207,10 +233,31 @@ PF.td.load = function () {
 PF.td.stop = function () {
   if (PF.td.timer) window.clearInterval(PF.td.timer);
   PF.td.timer = null;
+  PF.live.stop(PF.td.stream);
+  PF.td.stream = null;
 };
 
+/* Polling, while the event stream is down. */
+PF.td.poll = function () {
+  if (PF.td.timer) return;
+  PF.td.timer = window.setInterval(function () {
+    if (PF.$("page-terminal").hidden) return PF.td.stop();
+    PF.td.load();
+  }, PF.td.EVERY);
+};
+
+/* The ranges of the charts' buttons ("#terminal/SERIAL?range=30" opens with one). */
+PF.td.RANGES = { h: 3600000, 1: 86400000, 7: 7 * 86400000, 30: 30 * 86400000 };
+
 PF.terminal = function (serial) {
+  var q = serial.indexOf("?"); /* never in a serial */
+  if (q >= 0) {
+    var range = new URLSearchParams(serial.slice(q + 1)).get("range");
+    serial = serial.slice(0, q);
+    if (Object.prototype.hasOwnProperty.call(PF.td.RANGES, range)) PF.td.span = PF.td.RANGES[range];
+  }
   PF.show("terminal");
+  PF.$("td-charts").removeAttribute("data-drawn");
   if (serial !== PF.td.serial) {
     for (var id in PF.td.charts) if (Object.prototype.hasOwnProperty.call(PF.td.charts, id)) PF.td.charts[id].destroy();
     PF.td.charts = {};
@@ -228,10 +275,13 @@ PF.terminal = function (serial) {
   PF.$("td-repair-form").hidden = true;
   PF.td.stop();
   PF.td.load();
-  PF.td.timer = window.setInterval(function () {
+  PF.td.stream = PF.live.follow("serial=" + encodeURIComponent(serial), 1000, function () {
     if (PF.$("page-terminal").hidden) return PF.td.stop();
     PF.td.load();
-  }, PF.td.EVERY);
+  }, PF.td.poll, function () {
+    if (PF.td.timer) window.clearInterval(PF.td.timer);
+    PF.td.timer = null;
+  });
 };
 
 /* --- actions --- */
@@ -329,6 +379,9 @@ PF.td.start = function () {
   if (window.Dygraph && window.Dygraph.Plugins) {
     window.Dygraph.PLUGINS = window.Dygraph.PLUGINS.filter(function (p) { return p !== window.Dygraph.Plugins.Legend; });
   }
+  window.addEventListener("hashchange", function () { /* left the page: no stream, no polls */
+    if (window.location.hash.indexOf("#terminal/") !== 0) PF.td.stop();
+  });
   PF.$("td-lock").addEventListener("click", function () { PF.td.lock(true); });
   PF.$("td-unlock").addEventListener("click", function () { PF.td.lock(false); });
   PF.$("td-diag-run").addEventListener("click", PF.td.diag);
@@ -354,9 +407,15 @@ document.addEventListener("DOMContentLoaded", PF.td.start);
  * session cookie goes with the download like with any GET. */
 PF.csv = {};
 
+/* The export's URL: the list's filters, not its page. */
+PF.csv.href = function () {
+  var q = PF.term.query ? PF.term.query() : "";
+  return "/api/v1/devices/export" + (q ? "?" + q.slice(1) : "");
+};
+
 PF.csv.run = function () {
-  var q = PF.term.query ? PF.term.query() : "", a = document.createElement("a");
-  a.href = "/api/v1/devices/export" + (q ? "?" + q.slice(1) : "");
+  var a = document.createElement("a");
+  a.href = PF.csv.href();
   a.download = "terminals-" + new Date().toISOString().slice(0, 10) + ".csv";
   document.body.appendChild(a);
   a.click();

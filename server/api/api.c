@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "api/api_handlers.h"
+#include "base/live.h"
 #include "store/store_accounts.h"
 
 #define GET      "GET"
@@ -126,6 +127,10 @@ const struct pfs_api_route pfs_api_routes[] = {
         {GET, "/v1/rollouts/{rollout}/preview", VIEWER, NONE, pfs_api_rollout_preview, 0, PARAM},
         {POST, "/v1/rollouts/{rollout}/approve", APPROVER, SMALL, pfs_api_rollout_approve, 0,
          PARAM},
+
+        /* live updates for open console pages (api_events.c); the handler checks the scope
+         * of what it is asked to watch */
+        {GET, "/v1/events", VIEWER, NONE, pfs_api_events, 0, OWN},
 
         /* people (api_accounts.c) */
         {POST, "/v1/login", PFS_API_PUBLIC, SMALL, pfs_api_login, 0, OWN},
@@ -313,6 +318,22 @@ static void api__etag(const struct pfs_http_req *req, struct pfs_http_resp *resp
     }
 }
 
+/* A change made through the API is told at once to the consoles watching
+ * what the route names (base/live.h): the rollout of /v1/rollouts/{rollout}/...
+ * and the terminal of .../{serial}/...; it is committed already. */
+static void api__changed(struct pfs_api *api, const struct pfs_api_call *call,
+                         const struct pfs_http_resp *resp)
+{
+    bool ro;
+
+    if (!api->live || !api->live->nwatch || strcmp(call->route->method, "POST") != 0 ||
+        resp->status < 200 || resp->status > 299)
+        return;
+    ro = strncmp(call->route->pattern, "/v1/rollouts/", 13) == 0;
+    pfs_live_note(api->live, ro ? call->params.id : 0,
+                  call->params.serial[0] ? call->params.serial : NULL);
+}
+
 static void api__handle(void *ctx, const struct pfs_http_req *req, void *state,
                         struct pfs_http_resp *resp)
 {
@@ -321,6 +342,7 @@ static void api__handle(void *ctx, const struct pfs_http_req *req, void *state,
     call->req = req;
     call->route->fn(ctx, call, resp);
     call->req = NULL;
+    api__changed(ctx, call, resp);
     api__etag(req, resp);
 }
 

@@ -42,6 +42,7 @@
 struct pfs_updates;
 
 struct pfs_lifectl;
+struct pfs_live;
 struct pfs_diag;
 struct pfs_rollouts;
 
@@ -81,6 +82,8 @@ struct pfs_api {
     struct pfs_backup *backup;
     /* Bulk changes off the loop (lifecycle/bulkjob.h, api_bulk.c). May be NULL. */
     struct pfs_bulkjob *bulkjob;
+    /* Who watches what for GET /v1/events (base/live.h, api_events.c). May be NULL. */
+    struct pfs_live *live;
     /* Body limits: http.body_max for every route that takes a body,
      * http.import_max (at least body_max) for the bulk uploads. */
     size_t body_max;

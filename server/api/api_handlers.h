@@ -46,6 +46,9 @@ void pfs_api_search_audit(struct pfs_api *api, const struct pfs_api_call *call,
 int pfs_api_terminal_query(const struct pfs_http_req *req, struct pfs_http_resp *resp,
                            const char *const *known, struct pfs_search_terminals *q) PF_WUR;
 /* api_export.c: GET /v1/devices/export, the search as CSV, streamed. */
+/* GET /v1/events (api_events.c): server-sent events for open console pages. */
+void pfs_api_events(struct pfs_api *api, const struct pfs_api_call *call,
+                    struct pfs_http_resp *resp);
 void pfs_api_devices_export(struct pfs_api *api, const struct pfs_api_call *call,
                             struct pfs_http_resp *resp);
 /* The JSON of a terminal in a list (api_fleet.c); alerts_csv: open alert kinds. */

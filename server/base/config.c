@@ -43,6 +43,8 @@ void pfs_config_defaults(struct pfs_config *c)
     c->http_max_conns = 4096;
     c->http_max_conns_per_ip = 64;
     c->http_head_timeout_ms = 10000;
+    c->http_events_per_user = 8;
+    c->http_events_keepalive_s = 15;
     snprintf(c->http_console_dir, sizeof(c->http_console_dir), "%s", PFS_CONSOLE_DIR);
     snprintf(c->http_javascript_dir, sizeof(c->http_javascript_dir), "/usr/share/javascript");
     c->report_interval_s = 60;
@@ -112,6 +114,8 @@ int pfs_config_set(struct pfs_config *c, const char *key, const char *value, str
     INT("http.max_conns", http_max_conns, 16, 65536);
     INT("http.max_conns_per_ip", http_max_conns_per_ip, 1, 65536);
     INT("http.head_timeout_ms", http_head_timeout_ms, 100, 600000);
+    INT("http.events_per_user", http_events_per_user, 1, 1024);
+    INT("http.events_keepalive_s", http_events_keepalive_s, 1, 25);
     STR("http.console_dir", http_console_dir);
     STR("http.javascript_dir", http_javascript_dir);
     INT("report_interval_s", report_interval_s, 1, 86400);

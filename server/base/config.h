@@ -74,6 +74,8 @@ struct pfs_config {
     int http_import_max;                /* bytes, for POST /v1/devices/import */
     int http_max_conns;                 /* connections open at once, all clients */
     int http_max_conns_per_ip;          /* connections open at once from one address */
+    int http_events_per_user;           /* GET /v1/events streams open at once per user */
+    int http_events_keepalive_s;        /* a comment on every idle event stream this often */
     int http_head_timeout_ms;           /* a request's whole head must arrive within this */
     char http_console_dir[PATH_MAX];    /* the back office's files; "" = no console */
     char http_javascript_dir[PATH_MAX]; /* Debian's libjs-* packages */

@@ -121,6 +121,9 @@ int pfs_inbound_deliver(struct pfs_inbound *in, const char *topic, const void *p
     in->cur = NULL;
     if (rc)
         return inbound__refuse(in, rc);
+    /* Open console pages of this terminal refetch once its writes are committed. */
+    if (id != PF_LEAF_CHUNKREQ)
+        pfs_live_note_later(in->live, serial);
     return 0;
 }
 

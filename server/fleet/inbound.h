@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/live.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "fleet/devmap.h"
@@ -66,6 +67,8 @@ struct pfs_inbound {
     const struct pfs_log *log;
     const struct pf_clock *clock;
     struct pfs_reject_log rejects;
+    /* Told of every accepted message but chunk requests (base/live.h); may be NULL. */
+    struct pfs_live *live;
 };
 
 void pfs_inbound_init(struct pfs_inbound *in, struct pfs_devmap *devs, struct pfs_metrics *metrics,

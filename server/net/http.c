@@ -63,7 +63,60 @@ struct pfs_http_later {
     struct http__conn *hc; /* NULL once the connection is gone */
 };
 
+/* A held stream (http.h, stream_hold): the service's reader and the
+ * connection to suspend while it has nothing to say; on h->holds. */
+struct pfs_http_hold {
+    struct pfs_http_hold *prev, *next;
+    struct pfs_http *h;
+    struct MHD_Connection *c;
+    bool suspended;
+    ssize_t (*stream)(void *ctx, uint64_t pos, char *buf, size_t max);
+    void (*stream_free)(void *ctx);
+    void *ctx;
+};
+
 static void http__schedule(struct pfs_http *h);
+static void http__on_timer(uv_timer_t *t);
+
+static ssize_t http__hold_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct pfs_http_hold *hd = cls;
+    ssize_t n = hd->stream(hd->ctx, pos, buf, max);
+
+    /* Nothing now: MHD would ask again at once, forever; suspended, the
+     * connection costs nothing until pfs_http_wake(). */
+    if (n == 0 && !hd->suspended) {
+        hd->suspended = true;
+        MHD_suspend_connection(hd->c);
+    }
+    return n;
+}
+
+static void http__hold_free(void *cls)
+{
+    struct pfs_http_hold *hd = cls;
+    struct pfs_http *h = hd->h;
+
+    if (hd->stream_free)
+        hd->stream_free(hd->ctx);
+    if (hd->prev)
+        hd->prev->next = hd->next;
+    else if (h->holds == hd)
+        h->holds = hd->next;
+    if (hd->next)
+        hd->next->prev = hd->prev;
+    free(hd);
+}
+
+void pfs_http_wake(struct pfs_http_hold *hd)
+{
+    if (!hd->suspended || !hd->h->daemon)
+        return;
+    hd->suspended = false;
+    MHD_resume_connection(hd->c);
+    /* MHD learns of the resumption on its next run: make it now. */
+    uv_timer_start(&hd->h->timer, http__on_timer, 0, 0);
+}
 
 static void http__later_unlink(struct pfs_http *h, struct pfs_http_later *l)
 {
@@ -129,7 +182,36 @@ static enum MHD_Result http__send(struct MHD_Connection *c, struct http__conn *h
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (r->stream) {
+    if (r->stream && r->stream_hold) {
+        struct pfs_http_hold *hd = calloc(1, sizeof(*hd));
+
+        free(r->body);
+        r->body = NULL;
+        resp = hd ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4 * 1024, http__hold_read,
+                                                      hd, http__hold_free)
+                  : NULL;
+        if (!resp) {
+            free(hd);
+            if (r->stream_free)
+                r->stream_free(r->stream_ctx);
+            r->stream = NULL;
+            free(r->set_cookie);
+            r->set_cookie = NULL;
+            return MHD_NO;
+        }
+        hd->h = hc->h;
+        hd->c = c;
+        hd->stream = r->stream;
+        hd->stream_free = r->stream_free;
+        hd->ctx = r->stream_ctx;
+        hd->next = hc->h->holds;
+        if (hd->next)
+            hd->next->prev = hd;
+        hc->h->holds = hd;
+        r->stream_hold(r->stream_ctx, hd);
+        r->stream = NULL;
+        r->stream_hold = NULL;
+    } else if (r->stream) {
         free(r->body);
         r->body = NULL;
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, r->stream,
@@ -711,6 +793,11 @@ void pfs_http_stop(struct pfs_http *h)
          * closed with the rest, and their deferrers' answers dropped. */
         for (struct pfs_http_later *l = h->later; l; l = l->next)
             MHD_resume_connection(l->c);
+        for (struct pfs_http_hold *hd = h->holds; hd; hd = hd->next) {
+            if (hd->suspended)
+                MHD_resume_connection(hd->c);
+            hd->suspended = false;
+        }
         MHD_stop_daemon(h->daemon);
         h->daemon = NULL;
     }

@@ -76,6 +76,8 @@ struct pfs_http_req {
 #define PFS_HTTP_STREAM_END    ((ssize_t)-1) /* MHD_CONTENT_READER_END_OF_STREAM */
 #define PFS_HTTP_STREAM_ERROR  ((ssize_t)-2) /* MHD_CONTENT_READER_END_WITH_ERROR */
 
+struct pfs_http_hold;
+
 struct pfs_http_resp {
     int status;
     char *body; /* heap; freed by http */
@@ -101,6 +103,14 @@ struct pfs_http_resp {
     ssize_t (*stream)(void *ctx, uint64_t pos, char *buf, size_t max);
     void (*stream_free)(void *ctx);
     void *stream_ctx;
+    /* Optional, with stream: a held stream (server-sent events) that has
+     * nothing to send most of the time. stream_hold(stream_ctx, hold) is
+     * called once, when the answer is made; from then on a stream() that
+     * returns 0 suspends the connection (MHD_suspend_connection: no polling,
+     * no timer, nothing on the loop) until pfs_http_wake(hold). hold stays
+     * valid until stream_free(stream_ctx). A client that goes away while
+     * suspended is noticed at the next wake (its write fails). */
+    void (*stream_hold)(void *ctx, struct pfs_http_hold *hold);
     /* More headers: name static, NULL for an unused slot. */
     struct {
         const char *name;
@@ -125,6 +135,7 @@ struct pfs_http_service {
 
 struct http__sock;
 struct pfs_http_later;
+struct pfs_http_hold;
 
 struct pfs_http {
     uv_loop_t *loop;
@@ -138,6 +149,7 @@ struct pfs_http {
     struct http__sock **by_fd; /* the same, by descriptor, from accept() on */
     size_t by_fd_len;
     struct pfs_http_later *later; /* deferred requests not yet answered */
+    struct pfs_http_hold *holds;  /* held streams (pfs_http_resp.stream_hold) */
     uint64_t head_timeout_ms;
     uint64_t heads_timed_out; /* connections closed by the head deadline */
     int handles_open;
@@ -177,6 +189,10 @@ void pfs_http_stop(struct pfs_http *h);
 struct pfs_http_later *pfs_http_defer(const struct pfs_http_req *req, char **body, size_t *len);
 /* Answers a deferred request (loop thread) and frees l; takes resp->body. */
 void pfs_http_answer(struct pfs_http_later *l, struct pfs_http_resp *resp);
+
+/* A held stream has more to send: its connection is resumed if suspended
+ * (loop thread). */
+void pfs_http_wake(struct pfs_http_hold *hold);
 
 /* A query argument of the request, or NULL. */
 const char *pfs_http_query(const struct pfs_http_req *req, const char *key);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "notify/notify.h"
 #include "rollouts/rollout_time.h"
 
@@ -96,8 +98,10 @@ static int ro__change(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r, 
     int rc = pfs_store_rollout_change(ro->store, r->id, &c, &ro__system,
                                       pf_clock_wall_ms(ro->clock), &err);
 
-    if (!rc)
+    if (!rc) {
         pfs_notify_rollout(ro->notify, r->id, pfs_ro_state_names[to], reason, detail);
+        pfs_live_note(ro->live, r->id, NULL); /* open pages of it refetch */
+    }
     if (rc)
         pfs_log_error(ro->log, "rollout %" PRId64 ": %s: %s", r->id, action, err.msg);
     else
@@ -481,16 +485,68 @@ static int ro__resend(void *ctx, const char *serial)
     return 0;
 }
 
+/*
+ * While a console watches rollout r (base/live.h): a digest of what its page
+ * shows — state, stage, stop, waiting, and each stage's times and counters as
+ * stored now — compared with the last tick's, and the watchers told when it
+ * differs. Member outcomes, offers and the API's changes all end up in these,
+ * so one read per watched rollout and tick covers them; unwatched rollouts
+ * cost nothing.
+ */
+static void ro__shown(struct pfs_rollouts *ro, const struct pfs_rollout_rec *r,
+                      struct pfs_ro_runtime *rt)
+{
+    struct pfs_ro_stage_rec st[PFS_RO_STAGES_MAX];
+    crypto_generichash_state h;
+    unsigned char d[sizeof(rt->shown)];
+    int64_t head[4] = {r->state, r->stage, r->updated_ms, r->pause_ms};
+    size_t nst = 0;
+
+    if (!pfs_live_watched(ro->live, r->id)) {
+        rt->shown_set = false;
+        return;
+    }
+    if (pfs_store_rollout_stages(ro->store, r->id, st, &nst) != 0)
+        return;
+    crypto_generichash_init(&h, NULL, 0, sizeof(d));
+    crypto_generichash_update(&h, (const unsigned char *)head, sizeof(head));
+    crypto_generichash_update(&h, (const unsigned char *)rt->waiting, strlen(rt->waiting));
+    for (size_t k = 0; k < nst; k++) {
+        int64_t row[2] = {st[k].opened_ms, st[k].settled_ms};
+
+        crypto_generichash_update(&h, (const unsigned char *)row, sizeof(row));
+        crypto_generichash_update(&h, (const unsigned char *)st[k].counts, sizeof(st[k].counts));
+    }
+    crypto_generichash_final(&h, d, sizeof(d));
+    if (rt->shown_set && memcmp(d, rt->shown, sizeof(d)) != 0)
+        pfs_live_note(ro->live, r->id, NULL);
+    memcpy(rt->shown, d, sizeof(d));
+    rt->shown_set = true;
+}
+
+static int ro__step_one(struct ro__tick *t, const struct pfs_rollout_rec *r,
+                        struct pfs_ro_runtime *rt);
+
 static int ro__step(void *ctx, const struct pfs_rollout_rec *r)
 {
     struct ro__tick *t = ctx;
-    struct pfs_rollouts *ro = t->ro;
-    struct pfs_ro_runtime *rt = ro__rt(ro, r->id);
-    struct pfs_ro_time_rules rules;
-    struct pfs_ro_expired ex;
+    struct pfs_ro_runtime *rt = ro__rt(t->ro, r->id);
+    int rc;
 
     if (!rt)
         return 0;
+    rc = ro__step_one(t, r, rt);
+    ro__shown(t->ro, r, rt);
+    return rc;
+}
+
+static int ro__step_one(struct ro__tick *t, const struct pfs_rollout_rec *r,
+                        struct pfs_ro_runtime *rt)
+{
+    struct pfs_rollouts *ro = t->ro;
+    struct pfs_ro_time_rules rules;
+    struct pfs_ro_expired ex;
+
     rt->seen = true;
     rt->waiting[0] = '\0';
     if (r->state == PFS_RO_SCHEDULED) {

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "base/config.h"
+#include "base/live.h"
 #include "base/log.h"
 #include "pf/clock.h"
 #include "store/store_rollouts.h"
@@ -37,6 +38,11 @@ struct pfs_ro_runtime {
     int64_t unhealthy;
     char waiting[160];
     bool seen; /* still live at the last tick */
+    /* A digest of what its page shows (state, stages, counts, waiting), kept
+     * while a console watches it (base/live.h): a tick that finds it
+     * different tells the watchers. */
+    unsigned char shown[16];
+    bool shown_set;
 };
 
 struct pfs_rollouts_stats {
@@ -58,6 +64,7 @@ struct pfs_rollouts {
     struct pfs_ro_runtime *rt;
     size_t nrt, caprt;
     struct pfs_rollouts_stats stats;
+    struct pfs_live *live; /* consoles watching rollouts (base/live.h); may be NULL */
 };
 
 /* Starts the timer when loop is not NULL (tests may call pfs_rollouts_tick). */

@@ -4,7 +4,9 @@ Chromium (python3-selenium), for bench_console_paint.sh. Logs in once, then load
 --loads times as a new document (the session cookie and the tab's CSRF value kept) and reads
 the Performance API: the mark pf-PAGE-painted (set in the first animation frame after the
 page's data is in the DOM: docs/console.md) and first-contentful-paint. Prints one line per
-page: "PAGE MEDIAN_MS FCP_MEDIAN_MS", each load on stderr."""
+page: "PAGE MEDIAN_MS FCP_MEDIAN_MS", each load on stderr. --page LABEL=MARK=FRAGMENT adds
+a page to load after those two: the terminal page's figure loads "#terminal/SERIAL?range=30"
+and reads the mark pf-terminal-painted, set once dygraphs has drawn its four charts."""
 import argparse
 import statistics
 import sys
@@ -27,6 +29,7 @@ def main():
     for a in ("url", "user", "password", "chromium", "driver", "profile"):
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--loads", type=int, default=7)
+    ap.add_argument("--page", action="append", default=[])
     args = ap.parse_args()
     opts = webdriver.ChromeOptions()
     opts.binary_location = args.chromium
@@ -44,11 +47,13 @@ def main():
         drv.find_element(By.ID, "login-password").send_keys(args.password)
         drv.find_element(By.ID, "login-submit").click()
         wait.until(lambda d: d.execute_script(READ, "dashboard"))
-        for page in ("dashboard", "terminals"):
+        pages = [(p, p, p) for p in ("dashboard", "terminals")]
+        pages += [tuple(p.split("=", 2)) for p in args.page]
+        for page, mark, frag in pages:
             paint, fcp = [], []
             for i in range(args.loads):
-                drv.get("%s/?load=%d#%s" % (args.url, i, page))
-                got = wait.until(lambda d: d.execute_script(READ, page))
+                drv.get("%s/?load=%d#%s" % (args.url, i, frag))
+                got = wait.until(lambda d: d.execute_script(READ, mark))
                 paint.append(got[0])
                 fcp.append(got[1] or 0)
                 print("%s load %d: meaningful %.1f ms, fcp %.1f ms" % (page, i, got[0], fcp[-1]),

@@ -191,12 +191,15 @@ def run(drv, args):
          any("rolled back" in r.text for r in rows(d, "ra-failures")), PAUSE_DEADLINE_S)
     if drv.execute_script("return window.pfNoReload;") != "kept":
         fail("the page was reloaded")
-    # A paused rollout stands still: the page's next polls are answered 304.
-    counts = lambda d: d.execute_script("return [PF.ro.polls || 0, PF.ro.changes || 0];")
-    wait(drv, "a poll of the paused rollout answered 304",
-         lambda d: counts(d)[1] >= 2 and counts(d)[0] > counts(d)[1])
-    polls, changes = counts(drv)
-    print("polls %s changes %s" % (polls, changes))
+    # It was followed through the event stream (GET /v1/events), not by polling: the page
+    # refetched on events and has no poll timer while the stream is open.
+    counts = lambda d: d.execute_script(
+        "return [PF.ro.polls || 0, PF.ro.changes || 0, PF.ro.events || 0, !!PF.ro.live,"
+        " PF.ro.timer === null];")
+    wait(drv, "the rollout followed by its event stream",
+         lambda d: counts(d)[2] >= 2 and counts(d)[3] and counts(d)[4])
+    polls, changes, events, _, _ = counts(drv)
+    print("polls %s changes %s events %s" % (polls, changes, events))
     if "rollback_rate" not in text(drv, "ra-reason"):
         fail("pause reason: %r" % text(drv, "ra-reason"))
     if not drv.find_elements(By.CSS_SELECTOR, "#ra-stages .stage .bar span.failed"):

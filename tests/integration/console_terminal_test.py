@@ -129,6 +129,16 @@ def run(drv, args):
         fail("the merchant's name became markup")
     shot("terminal")
 
+    # A link to a range: "#terminal/SERIAL?range=30" opens on 30 days; the page marks when
+    # dygraphs has drawn all four charts (what bench_console_paint.sh times).
+    js(drv, "window.location.hash = '#terminal/CT-1?range=30';")
+    wait(drv, "the 30-day charts drawn", lambda d: d.find_element(By.ID, "td-charts")
+         .get_attribute("data-drawn") == str(30 * 86400000) and
+         js(d, "return performance.getEntriesByName('pf-terminal-painted').length") == 1 and
+         text(d, "td-serial") == "CT-1")
+    js(drv, "window.location.hash = '#terminal/CT-1';")
+    drv.find_element(By.ID, "td-range-h").click()
+
     # Live: polls get 304 while nothing changes; a change made elsewhere shows without a reload.
     js(drv, "PF.td.EVERY = 1000; PF.terminal('CT-1'); window.pfMark = 1;")
     wait(drv, "a poll answered 304", lambda d: js(d, "return PF.td.notModified") > 0)

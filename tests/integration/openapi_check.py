@@ -349,6 +349,32 @@ class Driver:
                     )
 
 
+def events(d):
+    """GET /v1/events: its refusals through do(); a held stream (200) read only as far as its
+    head, and the user's ninth stream at the default http.events_per_user of 8 refused 429."""
+    import http.client
+    import urllib.parse
+    d.do("viewer", "GET", "/v1/events", 400, note="nothing to watch")
+    d.do("viewer", "GET", "/v1/events?rollout=999999", 404)
+    d.do(None, "GET", "/v1/events?rollout={rollout}", 401)
+    u = urllib.parse.urlparse(d.c.url)
+    path = "/v1/events?rollout={rollout}".format(**d.vars)
+    held = []
+    for _ in range(8):
+        conn = http.client.HTTPSConnection(u.hostname, u.port, context=d.c.ctx, timeout=30) \
+            if d.c.ctx else http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        conn.request("GET", path, headers={"Authorization": "Bearer " + d.c.tokens["viewer"]})
+        r = conn.getresponse()  # the head only: the body is the held stream
+        if r.status != 200 or not r.getheader("Content-Type", "").startswith("text/event-stream"):
+            d.errors.append("GET %s: %d %s, want 200 text/event-stream" % (
+                path, r.status, r.getheader("Content-Type")))
+        held.append(conn)
+    d.seen.add(("GET", "/v1/events", "200"))
+    d.do("viewer", "GET", "/v1/events?rollout={rollout}", 429, note="a ninth stream")
+    for conn in held:
+        conn.close()
+
+
 def uscc(base17):
     """A unified social credit code with its check character (GB 32100-2015)."""
     chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -516,6 +542,7 @@ def scenario(d):
     d.do("ops", "POST", "/v1/rollouts/{rollout}/members/PF-OA-NOPE", 404, {"action": "skip", "reason": "x"})
     d.do("ops", "POST", "/v1/rollouts/{rollout}/members/PF-OA-1", 400, {"action": "explode", "reason": "x"})
     d.do("approver", "POST", "/v1/rollouts/{rollout}/approve", 409, {"digest": "0" * 64})
+    events(d)
     d.do("approver", "POST", "/v1/rollouts/999999/approve", 404, {"digest": "0" * 64})
     d.do("approver", "POST", "/v1/rollouts/{rollout}/approve", 400, {})
     d.do("ops", "POST", "/v1/rollouts/{rollout}/abort", 200, {"reason": "done looking"})

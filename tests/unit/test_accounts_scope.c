@@ -598,6 +598,7 @@ static const struct cell matrix[] = {
         {"POST", "/v1/rollouts/{rollout}/members/{serial}", HIDDEN, "/v1/rollouts/1/members/TA1",
          "{\"action\":\"skip\"}"},
         {"GET", "/v1/rollouts/{rollout}/preview", HIDDEN, "/v1/rollouts/1/preview", NULL},
+        {"GET", "/v1/events", HIDDEN, "/v1/events?rollout=1", NULL},
         {"POST", "/v1/rollouts/{rollout}/approve", DENIED, "/v1/rollouts/1/approve", NULL},
         {"POST", "/v1/admin/backup", HQ_ONLY, NULL, NULL},
         {"POST", "/v1/login", PUBLIC, NULL, "{\"user\":\"opsA\",\"password\":\"guess guess\"}"},

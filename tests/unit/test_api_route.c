@@ -175,6 +175,7 @@ START_TEST(the_table_is_the_documented_api)
             "POST /v1/rollouts/{rollout}/members/{serial}",
             "GET /v1/rollouts/{rollout}/preview",
             "POST /v1/rollouts/{rollout}/approve",
+            "GET /v1/events",
             "POST /v1/login",
             "POST /v1/logout",
             "GET /v1/me",
