@@ -20,3 +20,9 @@ file(GLOB PFS_PG_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.c)
 add_library(pfs_pg STATIC ${PFS_PG_SOURCES} ${PFS_PG_MIGRATIONS_C})
 target_include_directories(pfs_pg PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pfs_pg PRIVATE pf_warnings PUBLIC pf_proto PkgConfig::PQ PkgConfig::SODIUM)
+# The store files (pg_lifecycle.c...) load and save what the domain rules of
+# posfleetd's core decide (lifecycle/) and write its audit text
+# (store/record_json.h).
+if(TARGET pfs_core)
+  target_link_libraries(pfs_pg PUBLIC pfs_core)
+endif()
