@@ -192,6 +192,13 @@ static int dump__view(void *ctx, const struct pfs_term_view *v)
     return 0;
 }
 
+static int count__repair(void *ctx, const struct pfs_repair_view *v)
+{
+    (void)v;
+    (*(int *)ctx)++;
+    return 0;
+}
+
 static int dump__event(void *ctx, const struct pfs_term_event_view *e)
 {
     text_add(ctx, "event %lld %s %s>%s m=%s o=%s r=%lld %s: %s\n", (long long)e->ts_ms, e->kind,
@@ -627,6 +634,80 @@ START_TEST(fleet_life_same_as_sqlite)
 }
 END_TEST
 
+/* The session is lost in the middle of a swap (the hook has its server
+ * process terminated): pfs_pg_tx() runs the swap again from the start on a
+ * new session, and it is made once, told once, audited once. */
+struct killer {
+    struct pfs_pg *other;
+    int calls;
+};
+
+static int hook__kill(void *ctx, struct pfs_tx *tx, const char *o, const char *n,
+                      struct pf_error *err)
+{
+    struct killer *k = ctx;
+    char pid[32];
+    const char *p[1] = {pid};
+    PGresult *res = NULL;
+
+    (void)tx;
+    (void)o;
+    (void)n;
+    if (k->calls++ > 0)
+        return 0;
+    snprintf(pid, sizeof(pid), "%d", pfs_pg_backend_pid(pg->pg));
+    ck_assert_msg(pfs_pg_query(k->other, "SELECT pg_terminate_backend($1::int)", 1, p, &res, err) ==
+                          0,
+                  "%s", err->msg);
+    PQclear(res);
+    return 0;
+}
+
+static int count__audit(void *ctx, const struct pfs_audit *a)
+{
+    if (strcmp(a->action, "terminal.swap") == 0)
+        (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(swap_runs_again_after_a_lost_session)
+{
+    struct pfs_merchant m1 = merchant("M1", "91110000000000001A");
+    enum pfs_merchant_status approved = PFS_MERCHANT_APPROVED;
+    struct pfs_pg_opts o = {0};
+    struct killer k = {0};
+    struct pf_error err = {0};
+    struct pfs_term t;
+    int64_t rid = 0;
+    int swaps = 0, nrep = 0;
+
+    up("pg_lifecycle_retry");
+    device("OLD", "P10-A");
+    device("NEW", "P10-B");
+    ck_assert_int_eq(pfs_pg_merchant_add(pg, &m1, &sup, 1000, &err), 0);
+    ck_assert_int_eq(pfs_pg_merchant_change(pg, "M1", "approve", change__status, &approved, &sup,
+                                            1010, NULL, &err),
+                     0);
+    ck_assert_int_eq(pfs_pg_term_bind(pg, "OLD", "M1", &sup, 1020, &err), 0);
+    o.dsn = dsn;
+    ck_assert_int_eq(pfs_pg_open(&o, &k.other, &err), 0);
+    ck_assert_msg(pfs_pg_term_swap(pg, "OLD", "NEW", "cracked", hook__kill, &k, &sup, 2000, &rid,
+                                   &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(k.calls, 2);
+    ck_assert_int_gt(rid, 0);
+    ck_assert_int_eq(pfs_pg_term_get(pg, "NEW", &t), 0);
+    ck_assert_int_eq(t.state, PFS_TERM_INSTALLED);
+    ck_assert_int_eq(pfs_pg_audit_query(pg, "OLD", NULL, 0, 0, -1, count__audit, &swaps), 0);
+    ck_assert_int_eq(swaps, 1);
+    ck_assert_int_eq(pfs_pg_repair_list(pg, "OLD", -1, -1, count__repair, &nrep), 0);
+    ck_assert_int_eq(nrep, 1);
+    ck_assert_int_eq(pfs_pg_repair_view(pg, rid, count__repair, &nrep), 0);
+    pfs_pg_free(k.other);
+    down();
+}
+END_TEST
+
 /* A change made inside a transaction the caller opened (pfs_store_tx_begin)
  * runs on that transaction: rolled back with it. */
 START_TEST(inside_an_open_transaction)
@@ -654,6 +735,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, server_up, server_down);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, fleet_life_same_as_sqlite);
+    tcase_add_test(tc, swap_runs_again_after_a_lost_session);
     tcase_add_test(tc, inside_an_open_transaction);
     suite_add_tcase(s, tc);
     return s;

@@ -319,7 +319,7 @@ int pfs_pg_merchant_list(struct pfs_pg_store *st, int status, const char *after,
     struct pf_error err = {0};
     char lim[PFS_PG_I64_LEN];
     const char *p[3] = {status >= 0 ? pfs_merchant_status_names[status] : NULL, lc__nz(after),
-                        lc__limit(lim, limit < 0 ? -1 : (int64_t)limit + 1)};
+                        lc__limit(lim, (int64_t)limit + 1)};
     struct pfs_merchant m;
     PGresult *res = NULL;
     int rc = 0, n;
@@ -334,7 +334,7 @@ int pfs_pg_merchant_list(struct pfs_pg_store *st, int status, const char *after,
         return PF_EIO;
     n = PQntuples(res);
     for (int i = 0; i < n; i++) {
-        if (limit >= 0 && i == limit) {
+        if (i == limit) {
             *more = true;
             break;
         }
@@ -1712,9 +1712,8 @@ int pfs_pg_term_bulk(struct pfs_pg_store *st, enum pfs_bulk_kind kind,
             if (rc) {
                 struct pf_error rerr = {0};
 
-                if (pfs_pg_exec(st->pg, "ROLLBACK TO SAVEPOINT bulk", 0, NULL, &rerr) != 0 &&
-                    (c.checked || c.nbad))
-                    rc = pf_error_set(err, rerr.code, "%s", rerr.msg);
+                /* rc tells; a failed rollback leaves the caller's transaction aborted. */
+                (void)!pfs_pg_exec(st->pg, "ROLLBACK TO SAVEPOINT bulk", 0, NULL, &rerr);
             } else {
                 rc = pfs_pg_exec(st->pg, "RELEASE SAVEPOINT bulk", 0, NULL, err);
             }
