@@ -6,6 +6,7 @@
  */
 #include "store/store_ops.h"
 #include "store/postgres/pg_accounts.h"
+#include "store/postgres/pg_lifecycle.h"
 #include "store/postgres/pg_search.h"
 #include "store/postgres/pg_store.h"
 
@@ -215,6 +216,191 @@ static int ops__support_list(struct pfs_store *st, const struct pfs_scope *scope
     return pfs_pg_support_list((struct pfs_pg_store *)st, scope, limit, cb, ctx);
 }
 
+static int ops__merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
+                             const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_merchant_add((struct pfs_pg_store *)st, m, actor, now_ms, err);
+}
+
+static int ops__merchant_get(struct pfs_store *st, const char *id, struct pfs_merchant *m)
+{
+    return pfs_pg_merchant_get((struct pfs_pg_store *)st, id, m);
+}
+
+static int ops__merchant_list(struct pfs_store *st, int status, const char *after, int limit,
+                              pfs_merchant_cb cb, void *ctx, bool *more)
+{
+    return pfs_pg_merchant_list((struct pfs_pg_store *)st, status, after, limit, cb, ctx, more);
+}
+
+static int ops__merchant_change(struct pfs_store *st, const char *id, const char *action,
+                                pfs_merchant_change_fn change, void *ctx,
+                                const struct pfs_actor *actor, int64_t now_ms,
+                                struct pfs_merchant *out, struct pf_error *err)
+{
+    return pfs_pg_merchant_change((struct pfs_pg_store *)st, id, action, change, ctx, actor, now_ms,
+                                  out, err);
+}
+
+static int ops__merchant_terminals(struct pfs_store *st, const char *id, pfs_merchant_term_cb cb,
+                                   void *ctx)
+{
+    return pfs_pg_merchant_terminals((struct pfs_pg_store *)st, id, cb, ctx);
+}
+
+static int ops__term_get(struct pfs_store *st, const char *serial, struct pfs_term *t)
+{
+    return pfs_pg_term_get((struct pfs_pg_store *)st, serial, t);
+}
+
+static int ops__term_view(struct pfs_store *st, const char *serial, pfs_term_view_cb cb, void *ctx)
+{
+    return pfs_pg_term_view((struct pfs_pg_store *)st, serial, cb, ctx);
+}
+
+static int ops__term_binding(struct pfs_store *st, const char *serial,
+                             char merchant_id[PFS_MERCHANT_ID_MAX + 1], char tz[PFS_TZ_MAX + 1],
+                             char *fee_plan, size_t fee_plan_size)
+{
+    return pfs_pg_term_binding((struct pfs_pg_store *)st, serial, merchant_id, tz, fee_plan,
+                               fee_plan_size);
+}
+
+static int ops__term_bind(struct pfs_store *st, const char *serial, const char *merchant_id,
+                          const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_term_bind((struct pfs_pg_store *)st, serial, merchant_id, actor, now_ms, err);
+}
+
+static int ops__term_unbind(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
+                            int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_term_unbind((struct pfs_pg_store *)st, serial, actor, now_ms, err);
+}
+
+static int ops__term_retire(struct pfs_store *st, const char *serial, const struct pfs_actor *actor,
+                            int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_term_retire((struct pfs_pg_store *)st, serial, actor, now_ms, err);
+}
+
+static int ops__term_tags(struct pfs_store *st, const char *serial, const char *tags_json,
+                          const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_term_tags((struct pfs_pg_store *)st, serial, tags_json, actor, now_ms, err);
+}
+
+static int ops__term_swap(struct pfs_store *st, const char *old_serial, const char *new_serial,
+                          const char *reason, pfs_swap_hook hook, void *hook_ctx,
+                          const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
+                          struct pf_error *err)
+{
+    return pfs_pg_term_swap((struct pfs_pg_store *)st, old_serial, new_serial, reason, hook,
+                            hook_ctx, actor, now_ms, repair_id, err);
+}
+
+static int ops__term_swap_undo(struct pfs_store *st, const char *old_serial, const char *new_serial,
+                               const char *reason, pfs_swap_hook hook, void *hook_ctx,
+                               const struct pfs_actor *actor, int64_t now_ms, int64_t *repair_id,
+                               bool *repair_removed, struct pf_error *err)
+{
+    return pfs_pg_term_swap_undo((struct pfs_pg_store *)st, old_serial, new_serial, reason, hook,
+                                 hook_ctx, actor, now_ms, repair_id, repair_removed, err);
+}
+
+static int ops__term_bulk(struct pfs_store *st, enum pfs_bulk_kind kind,
+                          const struct pfs_bulk_op *ops, size_t n, bool check, pfs_bulk_bad_cb bad,
+                          void *ctx, const struct pfs_actor *actor, int64_t now_ms, size_t *nbad,
+                          struct pf_error *err)
+{
+    return pfs_pg_term_bulk((struct pfs_pg_store *)st, kind, ops, n, check, bad, ctx, actor, now_ms,
+                            nbad, err);
+}
+
+static int ops__term_activate(struct pfs_store *st, const char *serial, int64_t now_ms,
+                              bool *changed)
+{
+    return pfs_pg_term_activate((struct pfs_pg_store *)st, serial, now_ms, changed);
+}
+
+static int ops__term_tamper(struct pfs_store *st, const char *serial, const char *cmd_id,
+                            int64_t now_ms, bool *changed, struct pf_error *err)
+{
+    return pfs_pg_term_tamper((struct pfs_pg_store *)st, serial, cmd_id, now_ms, changed, err);
+}
+
+static int ops__term_lock(struct pfs_store *st, const char *serial, bool lock, const char *cmd_id,
+                          const char *reason, const struct pfs_actor *actor, int64_t now_ms,
+                          struct pf_error *err)
+{
+    return pfs_pg_term_lock((struct pfs_pg_store *)st, serial, lock, cmd_id, reason, actor, now_ms,
+                            err);
+}
+
+static int ops__term_lock_report(struct pfs_store *st, const char *serial, const char *cmd_id,
+                                 bool locked, int64_t now_ms, bool *matched)
+{
+    return pfs_pg_term_lock_report((struct pfs_pg_store *)st, serial, cmd_id, locked, now_ms,
+                                   matched);
+}
+
+static int ops__lock_pending_each(struct pfs_store *st, pfs_lock_pending_cb cb, void *ctx)
+{
+    return pfs_pg_lock_pending_each((struct pfs_pg_store *)st, cb, ctx);
+}
+
+static int ops__term_installed_each(struct pfs_store *st, pfs_serial_cb cb, void *ctx)
+{
+    return pfs_pg_term_installed_each((struct pfs_pg_store *)st, cb, ctx);
+}
+
+static int ops__repair_open(struct pfs_store *st, const char *serial, const char *reason,
+                            const char *faults_json, const struct pfs_actor *actor, int64_t now_ms,
+                            int64_t *id, struct pf_error *err)
+{
+    return pfs_pg_repair_open((struct pfs_pg_store *)st, serial, reason, faults_json, actor, now_ms,
+                              id, err);
+}
+
+static int ops__repair_change(struct pfs_store *st, int64_t id, const struct pfs_repair_change *c,
+                              const struct pfs_actor *actor, int64_t now_ms, bool *unlock,
+                              char *serial_out, struct pf_error *err)
+{
+    return pfs_pg_repair_change((struct pfs_pg_store *)st, id, c, actor, now_ms, unlock, serial_out,
+                                err);
+}
+
+static int ops__repair_view(struct pfs_store *st, int64_t id, pfs_repair_view_cb cb, void *ctx)
+{
+    return pfs_pg_repair_view((struct pfs_pg_store *)st, id, cb, ctx);
+}
+
+static int ops__repair_list(struct pfs_store *st, const char *serial, int state, int limit,
+                            pfs_repair_view_cb cb, void *ctx)
+{
+    return pfs_pg_repair_list((struct pfs_pg_store *)st, serial, state, limit, cb, ctx);
+}
+
+static int ops__term_events(struct pfs_store *st, const char *serial, int limit,
+                            pfs_term_event_cb cb, void *ctx)
+{
+    return pfs_pg_term_events((struct pfs_pg_store *)st, serial, limit, cb, ctx);
+}
+
+static int ops__term_updates(struct pfs_store *st, const char *serial, int limit,
+                             pfs_update_view_cb cb, void *ctx)
+{
+    return pfs_pg_term_updates((struct pfs_pg_store *)st, serial, limit, cb, ctx);
+}
+
+static int ops__audit_query(struct pfs_store *st, const char *serial, const char *merchant_id,
+                            int64_t since_ms, int64_t before_id, int limit, pfs_audit_cb cb,
+                            void *ctx)
+{
+    return pfs_pg_audit_query((struct pfs_pg_store *)st, serial, merchant_id, since_ms, before_id,
+                              limit, cb, ctx);
+}
+
 static int ops__search_terminals(struct pfs_store *st, const struct pfs_search_terminals *q,
                                  pfs_search_terminal_cb cb, void *ctx, bool *more)
 {
@@ -278,6 +464,34 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .merchant_org = ops__merchant_org,
         .support_add = ops__support_add,
         .support_list = ops__support_list,
+        .merchant_add = ops__merchant_add,
+        .merchant_get = ops__merchant_get,
+        .merchant_list = ops__merchant_list,
+        .merchant_change = ops__merchant_change,
+        .merchant_terminals = ops__merchant_terminals,
+        .term_get = ops__term_get,
+        .term_view = ops__term_view,
+        .term_binding = ops__term_binding,
+        .term_bind = ops__term_bind,
+        .term_unbind = ops__term_unbind,
+        .term_retire = ops__term_retire,
+        .term_tags = ops__term_tags,
+        .term_swap = ops__term_swap,
+        .term_swap_undo = ops__term_swap_undo,
+        .term_bulk = ops__term_bulk,
+        .term_activate = ops__term_activate,
+        .term_tamper = ops__term_tamper,
+        .term_lock = ops__term_lock,
+        .term_lock_report = ops__term_lock_report,
+        .lock_pending_each = ops__lock_pending_each,
+        .term_installed_each = ops__term_installed_each,
+        .repair_open = ops__repair_open,
+        .repair_change = ops__repair_change,
+        .repair_view = ops__repair_view,
+        .repair_list = ops__repair_list,
+        .term_events = ops__term_events,
+        .term_updates = ops__term_updates,
+        .audit_query = ops__audit_query,
         .search_terminals = ops__search_terminals,
         .search_merchants = ops__search_merchants,
         .search_alerts = ops__search_alerts,
