@@ -6,10 +6,12 @@
  * its undo and the swap again, repairs, bulk changes with refusals and a
  * check, retiring) is made on both stores with the same times, each call
  * must answer the same, and then what each store holds must be the same,
- * text for text: terminal views, history lines, repairs, update outcomes,
+ * text for text: terminal views, history lines, repairs, update outcomes
+ * (none recorded here: only the empty answer is compared),
  * pending locks and the audit log's before/after (the registry's own rows,
  * made differently on each side here, left out). A swap hook that refuses
- * rolls the whole swap back.
+ * rolls the whole swap back; a lost session reruns a swap, made once; and
+ * pfs_store_NAME reaches the twins through the postgres ops table.
  */
 #include <check.h>
 #include <stdarg.h>
@@ -207,6 +209,13 @@ static int dump__event(void *ctx, const struct pfs_term_event_view *e)
     return 0;
 }
 
+static int dump__update(void *ctx, const struct pfs_update_view *u)
+{
+    text_add(ctx, "update %lld %s %s %s\n", (long long)u->ts_ms, S(u->offer), S(u->status),
+             S(u->code));
+    return 0;
+}
+
 static int dump__repair(void *ctx, const struct pfs_repair_view *v)
 {
     char *j = pfs_rec_repair_text(v);
@@ -270,6 +279,7 @@ static char *dump_sqlite(void)
         ck_assert_int_eq(pfs_store_term_events(sq, serials[i], -1, dump__event, &t), 0);
         ck_assert_int_eq(pfs_store_term_events(sq, serials[i], 2, dump__event, &t), 0);
         ck_assert_int_eq(pfs_store_repair_list(sq, serials[i], -1, 10, dump__repair, &t), 0);
+        ck_assert_int_eq(pfs_store_term_updates(sq, serials[i], 10, dump__update, &t), 0);
         ck_assert_int_eq(pfs_store_audit_query(sq, serials[i], NULL, 0, 0, 100, dump__audit, &t),
                          0);
     }
@@ -298,6 +308,7 @@ static char *dump_pg(void)
         ck_assert_int_eq(pfs_pg_term_events(pg, serials[i], -1, dump__event, &t), 0);
         ck_assert_int_eq(pfs_pg_term_events(pg, serials[i], 2, dump__event, &t), 0);
         ck_assert_int_eq(pfs_pg_repair_list(pg, serials[i], -1, 10, dump__repair, &t), 0);
+        ck_assert_int_eq(pfs_pg_term_updates(pg, serials[i], 10, dump__update, &t), 0);
         ck_assert_int_eq(pfs_pg_audit_query(pg, serials[i], NULL, 0, 0, 100, dump__audit, &t), 0);
     }
     ck_assert_int_eq(pfs_pg_repair_list(pg, NULL, -2, -1, dump__repair, &t), 0);
@@ -663,6 +674,13 @@ static int hook__kill(void *ctx, struct pfs_tx *tx, const char *o, const char *n
     return 0;
 }
 
+static int count__audit_any(void *ctx, const struct pfs_audit *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
 static int count__audit(void *ctx, const struct pfs_audit *a)
 {
     if (strcmp(a->action, "terminal.swap") == 0)
@@ -708,6 +726,32 @@ START_TEST(swap_runs_again_after_a_lost_session)
 }
 END_TEST
 
+/* store.backend = postgres: pfs_store_NAME reaches these functions through
+ * the backend's ops table. */
+START_TEST(dispatched_through_the_ops_table)
+{
+    struct pfs_merchant m1 = merchant("M1", "91110000000000001A"), got;
+    struct pfs_store_opts o = {.backend = "postgres"};
+    struct pfs_store *st = NULL;
+    struct pf_error err = {0};
+    int n = 0;
+
+    ck_assert_int_eq(pf_pg_createdb(&server, "pg_lifecycle_ops", dsn, sizeof(dsn)), 0);
+    o.dsn = dsn;
+    ck_assert_msg(pfs_store_open(&o, &st, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pfs_store_merchant_add(st, &m1, &sup, 1000, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(pfs_store_merchant_add(st, &m1, &sup, 1001, &err), PF_EEXIST);
+    ck_assert_str_eq(err.msg, "merchant M1: already exists");
+    ck_assert_int_eq(pfs_store_merchant_get(st, "M1", &got), 0);
+    ck_assert_str_eq(got.uscc, "91110000000000001A");
+    ck_assert_int_eq(pfs_store_term_view(st, "NOPE", dump__view, &(struct text){0}),
+                     PF_EUNKNOWN_SERIAL);
+    ck_assert_int_eq(pfs_store_audit_query(st, NULL, "M1", 0, 0, 10, count__audit_any, &n), 0);
+    ck_assert_int_eq(n, 1);
+    pfs_store_close(st);
+}
+END_TEST
+
 /* A change made inside a transaction the caller opened (pfs_store_tx_begin)
  * runs on that transaction: rolled back with it. */
 START_TEST(inside_an_open_transaction)
@@ -737,6 +781,7 @@ static Suite *suite(void)
     tcase_add_test(tc, fleet_life_same_as_sqlite);
     tcase_add_test(tc, swap_runs_again_after_a_lost_session);
     tcase_add_test(tc, inside_an_open_transaction);
+    tcase_add_test(tc, dispatched_through_the_ops_table);
     suite_add_tcase(s, tc);
     return s;
 }
