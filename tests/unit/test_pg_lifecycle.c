@@ -431,17 +431,19 @@ START_TEST(fleet_life_same_as_sqlite)
     ck_assert_int_eq(out2.status, PFS_MERCHANT_APPROVED);
     ck_assert_int_eq(out2.updated_ms, 1020);
     {
-        int n = 0;
+        struct text one = {0}, applied = {0};
         bool more = false;
 
-        ck_assert_int_eq(
-                pfs_pg_merchant_list(pg, -1, NULL, 1, dump__merchant, &(struct text){0}, &more), 0);
+        ck_assert_int_eq(pfs_pg_merchant_list(pg, -1, NULL, 1, dump__merchant, &one, &more), 0);
         ck_assert(more);
+        ck_assert_ptr_nonnull(strstr(one.buf, "\"id\":\"M1\""));
         ck_assert_int_eq(pfs_pg_merchant_list(pg, PFS_MERCHANT_APPLIED, "M1", 5, dump__merchant,
-                                              &(struct text){0}, &more),
+                                              &applied, &more),
                          0);
         ck_assert(!more);
-        (void)n;
+        ck_assert_ptr_nonnull(strstr(applied.buf, "\"id\":\"M2\""));
+        free(one.buf);
+        free(applied.buf);
     }
 
     /* binding: the approved merchant becomes active; unknown ones refused */
