@@ -384,6 +384,33 @@ START_TEST(triggers_and_constraints)
     must_run(pg, "INSERT INTO orgs (name, kind, parent, path, created_ms)"
                  " VALUES ('agent-a', 'agent', 1, '/1/2/', 1)");
     expect_scalar(pg, "SELECT id FROM orgs WHERE name = 'agent-a'", "2");
+    /* The summary's counts follow the first state (an upsert), its changes, alerts and a
+     * merchant moved to another organisation, and equal their definition recounted. */
+    must_run(pg, "INSERT INTO device_state (serial, online, last_seen_ms, fw_version, fee_version)"
+                 " VALUES ('S1', true, 1, '1.0', 'f1') ON CONFLICT (serial) DO UPDATE"
+                 " SET online = excluded.online");
+    must_run(pg, "UPDATE device_state SET online = false, fw_version = '2.0' WHERE serial = 'S1'");
+    must_run(pg, "UPDATE alerts SET closed_ms = 5 WHERE serial = 'S1'");
+    must_run(pg, "INSERT INTO alerts (serial, kind, opened_ms) VALUES ('S1', 'silent', 6)");
+    must_run(pg, "UPDATE merchants SET org_id = 2 WHERE id = 'm1'");
+    expect_scalar(pg,
+                  "SELECT string_agg(org_id || '/' || dim || '/' || key || '=' || n, ','"
+                  " ORDER BY org_id, dim, key) FROM fleet_counts_org WHERE n != 0",
+                  "0/conn/revoked=1,0/model/M1=1,2/alert/silent=1,2/conn/offline=1,"
+                  "2/fee/f1=1,2/fw/2.0=1,2/model/M1=1");
+    expect_scalar(pg,
+                  "SELECT string_agg(merchant_id || '/' || dim || '/' || key || '=' || n, ','"
+                  " ORDER BY dim, key) FROM fleet_counts_merchant WHERE n != 0",
+                  "m1/alert/silent=1,m1/conn/offline=1,m1/fee/f1=1,m1/fw/2.0=1,m1/model/M1=1");
+    expect_scalar(pg,
+                  "SELECT count(*) FROM ((SELECT org_id, dim, key, at, n FROM fleet_counts_org"
+                  " WHERE n != 0 EXCEPT SELECT coalesce(o.org_id, 0), c.dim, c.key, c.at,"
+                  " count(*) FROM fleet_contrib c LEFT JOIN fleet_owner o USING (serial)"
+                  " GROUP BY 1, 2, 3, 4) UNION ALL (SELECT coalesce(o.org_id, 0), c.dim, c.key,"
+                  " c.at, count(*) FROM fleet_contrib c LEFT JOIN fleet_owner o USING (serial)"
+                  " GROUP BY 1, 2, 3, 4 EXCEPT SELECT org_id, dim, key, at, n"
+                  " FROM fleet_counts_org)) x",
+                  "0");
     pfs_pg_free(pg);
 }
 END_TEST

@@ -580,76 +580,89 @@ int pfs_sqlite_alerts_in(struct pfs_sqlite *st, const struct pfs_scope *scope, c
     return rc;
 }
 
-/* One group of the summary; the scope (if any) binds at ?1 and ?2. */
-static int devices__groups(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *group,
-                           const char *sql, pfs_group_cb cb, void *ctx)
-{
-    sqlite3_stmt *s;
-    int rc = 0, step;
+/* The counts of one dimension (migration 024's fleet_counts_*: kept by triggers in the
+ * transaction of every change) inside a scope, by time then key; rows that fell to 0
+ * are skipped. Headquarters adds every organisation's rows, an agent those of the
+ * organisations under its path, a merchant user reads its merchant's. */
+typedef int (*devices__count_cb)(void *ctx, const char *key, int64_t at, int64_t n);
 
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+static int devices__counts(struct pfs_sqlite *st, const struct pfs_scope *scope, const char *dim,
+                           devices__count_cb cb, void *ctx)
+{
+    static const char *const sql[3] = {
+            "SELECT key, at, sum(n) FROM fleet_counts_org WHERE dim = ?1 GROUP BY key, at"
+            " HAVING sum(n) != 0 ORDER BY at, key",
+            "SELECT c.key, c.at, sum(c.n) FROM orgs o CROSS JOIN fleet_counts_org c"
+            " ON c.org_id = o.id AND c.dim = ?1 WHERE substr(o.path, 1, length(?2)) = ?2"
+            " GROUP BY c.key, c.at HAVING sum(c.n) != 0 ORDER BY c.at, c.key",
+            "SELECT c.key, c.at, c.n FROM fleet_counts_merchant c JOIN merchants m"
+            " ON m.id = c.merchant_id JOIN orgs o ON o.id = m.org_id WHERE c.merchant_id = ?3"
+            " AND c.dim = ?1 AND c.n != 0 AND substr(o.path, 1, length(?2)) = ?2"
+            " ORDER BY c.at, c.key",
+    };
+    int which = pfs_scope_all(scope) ? 0 : scope->merchant[0] ? 2 : 1;
+    sqlite3_stmt *s;
+    int rc = 0, step = SQLITE_DONE;
+
+    if (sqlite3_prepare_v2(st->db, sql[which], -1, &s, NULL) != SQLITE_OK)
         return PF_EIO;
-    if (scope)
-        pfs_sqlite_bind_scope(s, 1, 2, scope);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_bind_text(s, 1, dim, -1, SQLITE_STATIC);
+    if (which > 0)
+        pfs_sqlite_bind_scope(s, 2, 3, scope);
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
         const unsigned char *k = sqlite3_column_text(s, 0);
 
-        rc = cb(ctx, group, k ? (const char *)k : "", sqlite3_column_int64(s, 1));
-        if (rc)
-            break;
+        rc = cb(ctx, k ? (const char *)k : "", sqlite3_column_int64(s, 1),
+                sqlite3_column_int64(s, 2));
     }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    if (!rc && step != SQLITE_DONE)
         rc = PF_EIO;
     sqlite3_finalize(s);
     return rc;
 }
 
-/* The summary of the terminals inside a scope: counted row by row, where
- * headquarters' summary reads the counts kept per model and status. */
-static int devices__summary_scoped(struct pfs_sqlite *st, const struct pfs_scope *scope,
-                                   struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
+static int devices__conn_cb(void *ctx, const char *key, int64_t at, int64_t n)
 {
-    sqlite3_stmt *s;
-    int rc = PF_EIO;
+    struct pfs_summary *sum = ctx;
 
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT count(*), coalesce(sum(d.status = 'revoked'), 0),"
-                           " coalesce(sum(d.status = 'registered' AND s.online = 1), 0),"
-                           " coalesce(sum(d.status = 'registered' AND s.online = 0), 0)"
-                           " FROM devices d LEFT JOIN device_state s ON s.serial = d.serial"
-                           " WHERE " PFS_SQLITE_SCOPE_TERM("d.serial", "?1", "?2"),
-                           -1, &s, NULL) != SQLITE_OK)
-        return PF_EIO;
-    pfs_sqlite_bind_scope(s, 1, 2, scope);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        sum->total = sqlite3_column_int64(s, 0);
-        sum->revoked = sqlite3_column_int64(s, 1);
-        sum->online = sqlite3_column_int64(s, 2);
-        sum->offline = sqlite3_column_int64(s, 3);
-        sum->never_seen = sum->total - sum->revoked - sum->online - sum->offline;
-        rc = 0;
-    }
-    sqlite3_finalize(s);
-    if (rc || !cb)
-        return rc;
-    rc = devices__groups(
-            st, scope, "alerts",
-            "SELECT kind, count(*) FROM alerts WHERE closed_ms IS NULL AND " PFS_SQLITE_SCOPE_TERM(
-                    "alerts.serial", "?1", "?2") " GROUP BY kind ORDER BY kind",
-            cb, ctx);
-    if (!rc)
-        rc = devices__groups(st, scope, "models",
-                             "SELECT model, count(*) FROM devices d WHERE " PFS_SQLITE_SCOPE_TERM(
-                                     "d.serial", "?1", "?2") " GROUP BY model ORDER BY model",
-                             cb, ctx);
-    if (!rc)
-        rc = devices__groups(st, scope, "firmware",
-                             "SELECT s.fw_version, count(*) FROM device_state s CROSS JOIN"
-                             " devices d ON d.serial = s.serial WHERE s.fw_version IS NOT NULL"
-                             " AND d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
-                                     "d.serial", "?1", "?2") " GROUP BY s.fw_version ORDER BY 1",
-                             cb, ctx);
-    return rc;
+    (void)at;
+    sum->total += n;
+    if (strcmp(key, "online") == 0)
+        sum->online += n;
+    else if (strcmp(key, "offline") == 0)
+        sum->offline += n;
+    else if (strcmp(key, "revoked") == 0)
+        sum->revoked += n;
+    else
+        sum->never_seen += n;
+    return 0;
+}
+
+struct devices__group {
+    pfs_group_cb cb;
+    void *ctx;
+    const char *group;
+};
+
+static int devices__group_cb(void *ctx, const char *key, int64_t at, int64_t n)
+{
+    struct devices__group *g = ctx;
+
+    (void)at;
+    return g->cb(g->ctx, g->group, key, n);
+}
+
+struct devices__fees {
+    pfs_fee_group_cb cb;
+    void *ctx;
+    bool pending;
+};
+
+static int devices__fee_cb(void *ctx, const char *key, int64_t at, int64_t n)
+{
+    struct devices__fees *f = ctx;
+
+    return f->cb(f->ctx, key, f->pending, at, n);
 }
 
 int pfs_sqlite_fee_tables(struct pfs_sqlite *st, pfs_fee_group_cb cb, void *ctx)
@@ -660,31 +673,11 @@ int pfs_sqlite_fee_tables(struct pfs_sqlite *st, pfs_fee_group_cb cb, void *ctx)
 int pfs_sqlite_fee_tables_in(struct pfs_sqlite *st, const struct pfs_scope *scope,
                              pfs_fee_group_cb cb, void *ctx)
 {
-    static const char *const sql[2] = {
-            "SELECT s.fee_version, 0, count(*) FROM device_state s CROSS JOIN devices d"
-            " ON d.serial = s.serial WHERE s.fee_version IS NOT NULL AND s.fee_version != ''"
-            " AND d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
-                    "d.serial", "?1", "?2") " GROUP BY 1 ORDER BY 1",
-            "SELECT s.fee_pending, s.fee_pending_at, count(*) FROM device_state s CROSS JOIN"
-            " devices d ON d.serial = s.serial WHERE s.fee_pending IS NOT NULL AND"
-            " d.status = 'registered' AND " PFS_SQLITE_SCOPE_TERM(
-                    "d.serial", "?1", "?2") " GROUP BY 2, 1 ORDER BY 2, 1",
-    };
-    sqlite3_stmt *s;
-    int rc = 0, step = SQLITE_DONE;
+    struct devices__fees f = {cb, ctx, false};
+    int rc = devices__counts(st, scope, "fee", devices__fee_cb, &f);
 
-    for (int pending = 0; pending < 2 && !rc; pending++) {
-        if (sqlite3_prepare_v2(st->db, sql[pending], -1, &s, NULL) != SQLITE_OK)
-            return PF_EIO;
-        pfs_sqlite_bind_scope(s, 1, 2, scope);
-        while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
-            rc = cb(ctx, (const char *)sqlite3_column_text(s, 0), pending != 0,
-                    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
-        if (!rc && step != SQLITE_DONE)
-            rc = PF_EIO;
-        sqlite3_finalize(s);
-    }
-    return rc;
+    f.pending = true;
+    return rc ? rc : devices__counts(st, scope, "feep", devices__fee_cb, &f);
 }
 
 int pfs_sqlite_summary(struct pfs_sqlite *st, struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
@@ -695,58 +688,17 @@ int pfs_sqlite_summary(struct pfs_sqlite *st, struct pfs_summary *sum, pfs_group
 int pfs_sqlite_summary_in(struct pfs_sqlite *st, const struct pfs_scope *scope,
                           struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
 {
-    sqlite3_stmt *s;
+    static const char *const groups[][2] = {
+            {"alerts", "alert"}, {"models", "model"}, {"firmware", "fw"}};
     int rc;
 
     memset(sum, 0, sizeof(*sum));
-    if (!pfs_scope_all(scope))
-        return devices__summary_scoped(st, scope, sum, cb, ctx);
-    /* Registry counts from the status index; connection counts from the (much
-     * smaller) set of terminals ever seen. */
-    if (sqlite3_prepare_v2(st->db, "SELECT status, sum(n) FROM device_counts GROUP BY status", -1,
-                           &s, NULL) != SQLITE_OK)
-        return PF_EIO;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t n = sqlite3_column_int64(s, 1);
+    rc = devices__counts(st, scope, "conn", devices__conn_cb, sum);
+    for (size_t i = 0; !rc && cb && i < sizeof(groups) / sizeof(groups[0]); i++) {
+        struct devices__group g = {cb, ctx, groups[i][0]};
 
-        sum->total += n;
-        if (strcmp((const char *)sqlite3_column_text(s, 0), "revoked") == 0)
-            sum->revoked += n;
+        rc = devices__counts(st, scope, groups[i][1], devices__group_cb, &g);
     }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
-        return PF_EIO;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT coalesce(sum(s.online=1), 0), coalesce(sum(s.online=0), 0)"
-                           " FROM device_state s CROSS JOIN devices d ON d.serial = s.serial"
-                           " WHERE d.status = 'registered'",
-                           -1, &s, NULL) != SQLITE_OK)
-        return PF_EIO;
-    rc = PF_EIO;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        sum->online = sqlite3_column_int64(s, 0);
-        sum->offline = sqlite3_column_int64(s, 1);
-        sum->never_seen = sum->total - sum->revoked - sum->online - sum->offline;
-        rc = 0;
-    }
-    sqlite3_finalize(s);
-    if (rc || !cb)
-        return rc;
-    rc = devices__groups(st, NULL, "alerts",
-                         "SELECT kind, count(*) FROM alerts WHERE closed_ms IS NULL GROUP BY kind"
-                         " ORDER BY kind",
-                         cb, ctx);
-    if (!rc)
-        rc = devices__groups(
-                st, NULL, "models",
-                "SELECT model, sum(n) FROM device_counts GROUP BY model ORDER BY model", cb, ctx);
-    if (!rc)
-        rc = devices__groups(
-                st, NULL, "firmware",
-                "SELECT s.fw_version, count(*) FROM device_state s CROSS JOIN devices d"
-                " ON d.serial = s.serial WHERE s.fw_version IS NOT NULL AND"
-                " d.status = 'registered' GROUP BY s.fw_version ORDER BY 1",
-                cb, ctx);
     return rc;
 }
 
