@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pg_harness.h"
 #include "rollouts/rollout_def.h"
@@ -33,6 +36,7 @@
 static struct pf_pg_server server;
 static char tmp[256];
 static char dbpath[300];
+static char pgdsn[1024];
 static const struct pfs_actor ops = {.name = "olga", .role = "ops"};
 static const char bid[] = "1111111111111111111111111111111111111111111111111111111111111111";
 static const char prev_bid[] = "2222222222222222222222222222222222222222222222222222222222222222";
@@ -139,7 +143,6 @@ static void setup(void)
 {
     struct pfs_store_opts o = {0};
     struct pf_error err = {0};
-    char dsn[1024];
     static int n;
     char name[32];
 
@@ -148,8 +151,8 @@ static void setup(void)
     o.path = dbpath;
     ck_assert_int_eq(pfs_store_open(&o, &sq, &err), 0);
     snprintf(name, sizeof(name), "pg_rollouts_%d", ++n);
-    ck_assert_int_eq(pf_pg_createdb(&server, name, dsn, sizeof(dsn)), 0);
-    ck_assert_msg(pfs_pg_store_open(dsn, &pg, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(pf_pg_createdb(&server, name, pgdsn, sizeof(pgdsn)), 0);
+    ck_assert_msg(pfs_pg_store_open(pgdsn, &pg, &err) == 0, "%s", err.msg);
 }
 
 static void teardown(void)
@@ -760,6 +763,85 @@ START_TEST(join_swap_approval)
 }
 END_TEST
 
+/* The integer of a query on the store under test. */
+static int64_t pg_int(const char *text)
+{
+    struct pf_error err = {0};
+    int64_t v = -1;
+
+    ck_assert_msg(pfs_pgro_int(pg->pg, text, 0, NULL, &v, &err) == 0, "%s: %s", text, err.msg);
+    return v;
+}
+
+/* Two instances planning over the same terminals at the same moment: they
+ * take turns (the advisory lock of the writes that add members), so the
+ * second sees the first's members and is refused; without the turns both
+ * would decide from the same snapshot. */
+START_TEST(instances_plan_in_turn)
+{
+    struct pfs_bundle_rec b = bundle(bid, "2.0.0", 100);
+    struct pf_error err = {0};
+    PGresult *res = NULL;
+    pid_t kids[2];
+    int codes[3] = {0, 0, 0}, status = 0;
+    char serial[16];
+    struct timespec t0, t;
+
+    put_bundle(&b);
+    for (int i = 0; i < 10; i++) {
+        snprintf(serial, sizeof(serial), "C%03d", i);
+        add(serial, NULL, 500);
+    }
+    /* hold the lock so both instances queue behind it */
+    sql("BEGIN");
+    ck_assert_msg(pfs_pg_query(pg->pg, PFS_PGRO_LOCK_SQL, 0, NULL, &res, &err) == 0, "%s", err.msg);
+    PQclear(res);
+    for (int i = 0; i < 2; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0) {
+            struct pfs_pg_store *mine = NULL;
+            struct pfs_ro_def d;
+            struct pfs_ro_plan_stats s;
+            char text[512];
+            int64_t id = 0;
+            int rc;
+
+            snprintf(text, sizeof(text), DEF("k%d", "[\"100%%\"]", "{}"), i);
+            def_of(text, &d);
+            if (pfs_pg_store_open(pgdsn, &mine, &err) != 0)
+                _exit(1);
+            rc = pfs_pg_rollout_create(mine, &d, &b, text, &ops, 2000, &id, &s, &err);
+            pfs_pg_store_close(mine);
+            _exit(rc == 0 ? 0 : rc == PF_EEXIST ? 2 : 1);
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int64_t waiting = pg_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                 " AND NOT granted");
+
+        if (waiting == 2)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        ck_assert_msg(t.tv_sec - t0.tv_sec < 30, "the instances never queued (%lld waiting)",
+                      (long long)waiting);
+        usleep(20000);
+    }
+    sql("COMMIT");
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_le(WEXITSTATUS(status), 2);
+        codes[WEXITSTATUS(status)]++;
+    }
+    ck_assert_int_eq(codes[0], 1);
+    ck_assert_int_eq(codes[2], 1);
+    ck_assert_int_eq(pg_int("SELECT count(*) FROM rollouts"), 1);
+    ck_assert_int_eq(pg_int("SELECT count(*) FROM rollout_members"), 10);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pg_rollouts");
@@ -773,6 +855,7 @@ static Suite *suite(void)
     tcase_add_test(tc, overlap_and_errors);
     tcase_add_test(tc, members_move);
     tcase_add_test(tc, join_swap_approval);
+    tcase_add_test(tc, instances_plan_in_turn);
     suite_add_tcase(s, tc);
     return s;
 }

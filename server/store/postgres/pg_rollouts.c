@@ -119,7 +119,7 @@ int pfs_pgro_buf_elem(struct pfs_pgro_buf *b, const char *s, bool first)
     return rc ? rc : pfs_pgro_buf_add(b, "\"", 1);
 }
 
-#define PGRO__FETCH 4096
+#define PGRO__FETCH 16384
 
 int pfs_pgro_each(struct pfs_pg *pg, const char *sql, int n, const char *const *p,
                   pfs_pgro_row_fn fn, void *ctx, struct pf_error *err)
@@ -131,6 +131,9 @@ int pfs_pgro_each(struct pfs_pg *pg, const char *sql, int n, const char *const *
     int rc;
 
     snprintf(name, sizeof(name), "pfs_ro_cursor%u", ++seq);
+    /* Every row is read: plan for the whole result, not the first 10%. */
+    if ((rc = pfs_pg_exec(pg, "SET LOCAL cursor_tuple_fraction = 1.0", 0, NULL, err)))
+        return rc;
     rc = pfs_pgro_buf_add(&q, "DECLARE ", 8) || pfs_pgro_buf_add(&q, name, strlen(name)) ||
                          pfs_pgro_buf_add(&q, " NO SCROLL CURSOR FOR ", 22) ||
                          pfs_pgro_buf_add(&q, sql, strlen(sql))
