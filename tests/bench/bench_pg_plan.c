@@ -7,7 +7,8 @@
  *   bench_pg_plan postgres DSN N RUNS    an empty PostgreSQL database
  *
  * The fleet is written with one statement (SQLite: a recursive CTE;
- * PostgreSQL: generate_series), then RUNS times: a rollout over the whole
+ * PostgreSQL: generate_series, without the per-row counting trigger), then
+ * RUNS times: a rollout over the whole
  * fleet in three stages (1%, 10%, 100%: the first stage's members as rows,
  * the rest as the plan), timed around the store's create call, then aborted
  * so the next run plans the same terminals again. One line per run on
@@ -151,7 +152,16 @@ static int run_postgres(const char *dsn, int64_t n, int64_t runs)
              " SELECT 'PL' || lpad(i::text, 8, '0'), 'PX-500', 'registered', 1000"
              " FROM generate_series(1, %lld) AS i",
              (long long)n);
-    if (pfs_pg_exec(st->pg, sql, 0, NULL, &err) != 0 ||
+    /* The registry's per-row counting trigger updates one row a million
+     * times in one transaction (each update walks the versions before it):
+     * the fleet is written without triggers, its counts once after. */
+    if (pfs_pg_exec(st->pg, "SET session_replication_role = replica", 0, NULL, &err) != 0 ||
+        pfs_pg_exec(st->pg, sql, 0, NULL, &err) != 0 ||
+        pfs_pg_exec(st->pg, "SET session_replication_role = DEFAULT", 0, NULL, &err) != 0 ||
+        pfs_pg_exec(st->pg,
+                    "INSERT INTO device_counts (model, status, n) SELECT model, status, count(*)"
+                    " FROM devices GROUP BY 1, 2",
+                    0, NULL, &err) != 0 ||
         pfs_pg_exec(st->pg, "ANALYZE", 0, NULL, &err) != 0)
         return die("fleet", err.msg);
     for (int64_t r = 0; r < runs; r++) {
