@@ -7,8 +7,8 @@
  *   bench_pg_plan postgres DSN N RUNS    an empty PostgreSQL database
  *
  * The fleet is written with one statement (SQLite: a recursive CTE;
- * PostgreSQL: generate_series, without the per-row counting trigger), then
- * RUNS times: a rollout over the whole
+ * PostgreSQL: generate_series, without the per-row counting trigger), every
+ * terminal with a reported version and in service, then RUNS times: a rollout over the whole
  * fleet in three stages (1%, 10%, 100%: the first stage's members as rows,
  * the rest as the plan), timed around the store's create call, then aborted
  * so the next run plans the same terminals again. One line per run on
@@ -85,6 +85,13 @@ static int def_of(int run, struct pfs_ro_def *d, char *text, size_t len)
 static const struct pfs_ro_change abort_it = {
         1u << PFS_RO_RUNNING, PFS_RO_ABORTED, -1, "abort", "bench", NULL, NULL};
 
+/* Every terminal has reported a version and is in service (the tables the
+ * cohort's scan joins), in both backends. */
+#define FLEET_STATE_SQL                                                                            \
+    "INSERT INTO device_state (serial, last_seen_ms, fw_version) SELECT serial, 1000, '1.0.0'"     \
+    " FROM devices; INSERT INTO terminals (serial, state, updated_ms) SELECT serial, 'active',"    \
+    " 1000 FROM devices"
+
 static int run_sqlite(const char *path, int64_t n, int64_t runs)
 {
     struct pfs_store_opts o = {.path = path};
@@ -105,7 +112,8 @@ static int run_sqlite(const char *path, int64_t n, int64_t runs)
              " SELECT printf('PL%%08d', i), 'PX-500', 'registered', 1000 FROM s",
              (long long)n);
     if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_busy_timeout(db, 60000) != SQLITE_OK ||
-        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, FLEET_STATE_SQL, NULL, NULL, NULL) != SQLITE_OK)
         return die("fleet", sqlite3_errmsg(db));
     sqlite3_close(db);
     for (int64_t r = 0; r < runs; r++) {
@@ -157,6 +165,7 @@ static int run_postgres(const char *dsn, int64_t n, int64_t runs)
      * the fleet is written without triggers, its counts once after. */
     if (pfs_pg_exec(st->pg, "SET session_replication_role = replica", 0, NULL, &err) != 0 ||
         pfs_pg_exec(st->pg, sql, 0, NULL, &err) != 0 ||
+        pfs_pg_exec(st->pg, FLEET_STATE_SQL, 0, NULL, &err) != 0 ||
         pfs_pg_exec(st->pg, "SET session_replication_role = DEFAULT", 0, NULL, &err) != 0 ||
         pfs_pg_exec(st->pg,
                     "INSERT INTO device_counts (model, status, n) SELECT model, status, count(*)"

@@ -127,13 +127,92 @@ int pfs_pgro_members_insert(struct pfs_pg *pg, int64_t id, const struct pfs_pgro
 }
 
 #define RO__PLAN_CHUNK 4096
+/* Chunks per INSERT (about 3 MB of text a statement). */
+#define RO__PLAN_BATCH 64
+
+/* The chunks gathered for one INSERT ... SELECT FROM unnest(...). */
+struct ro__chunks {
+    struct pfs_pgro_buf stage, seq, n, first, last, prevs, members;
+    int count;
+};
+
+static void ro__chunks_free(struct ro__chunks *b)
+{
+    free(b->stage.p);
+    free(b->seq.p);
+    free(b->n.p);
+    free(b->first.p);
+    free(b->last.p);
+    free(b->prevs.p);
+    free(b->members.p);
+}
+
+static int ro__chunks_add(struct ro__chunks *b, size_t stage, int64_t seq, int64_t n,
+                          const char *first, const char *last, const char *prevs,
+                          const char *members)
+{
+    char num[64];
+    bool one = b->count == 0;
+    int rc;
+
+    if (one) {
+        b->stage.len = b->seq.len = b->n.len = b->first.len = b->last.len = b->prevs.len =
+                b->members.len = 0;
+    }
+    rc = pfs_pgro_buf_add(&b->stage, one ? "{" : ",", 1);
+    snprintf(num, sizeof(num), "%zu", stage);
+    rc = rc || pfs_pgro_buf_add(&b->stage, num, strlen(num));
+    rc = rc || pfs_pgro_buf_add(&b->seq, one ? "{" : ",", 1);
+    snprintf(num, sizeof(num), "%lld", (long long)seq);
+    rc = rc || pfs_pgro_buf_add(&b->seq, num, strlen(num));
+    rc = rc || pfs_pgro_buf_add(&b->n, one ? "{" : ",", 1);
+    snprintf(num, sizeof(num), "%lld", (long long)n);
+    rc = rc || pfs_pgro_buf_add(&b->n, num, strlen(num));
+    rc = rc || (one && pfs_pgro_buf_add(&b->first, "{", 1)) ||
+         pfs_pgro_buf_elem(&b->first, first, one);
+    rc = rc || (one && pfs_pgro_buf_add(&b->last, "{", 1)) ||
+         pfs_pgro_buf_elem(&b->last, last, one);
+    rc = rc || (one && pfs_pgro_buf_add(&b->prevs, "{", 1)) ||
+         pfs_pgro_buf_elem(&b->prevs, prevs, one);
+    rc = rc || (one && pfs_pgro_buf_add(&b->members, "{", 1)) ||
+         pfs_pgro_buf_elem(&b->members, members, one);
+    b->count++;
+    return rc ? PF_ENOMEM : 0;
+}
+
+static int ro__chunks_flush(struct pfs_pg *pg, int64_t id, struct ro__chunks *b,
+                            struct pf_error *err)
+{
+    char a[PFS_PG_I64_LEN];
+    struct pfs_pgro_buf *all[7] = {&b->stage, &b->seq,   &b->n,      &b->first,
+                                   &b->last,  &b->prevs, &b->members};
+    const char *p[8];
+    int rc;
+
+    if (!b->count)
+        return 0;
+    for (int i = 0; i < 7; i++) {
+        if (pfs_pgro_buf_add(all[i], "}", 1))
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        p[i + 1] = all[i]->p;
+    }
+    p[0] = pfs_pg_i64(a, id);
+    b->count = 0;
+    rc = pfs_pg_exec(pg,
+                     "INSERT INTO rollout_plan (rollout, stage, seq, n, first, last, prevs,"
+                     " members) SELECT $1::bigint, u.* FROM unnest($2::int[], $3::int[],"
+                     " $4::int[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u",
+                     8, p, err);
+    return rc ? pf_error_prefix(err, "store: rollout plan"), rc : 0;
+}
 
 /* Writes the members of stages 1.. of c as plan chunks (store_rollout_plan.c
- * says the format): one INSERT per chunk of 4,096 members. */
+ * says the format), RO__PLAN_BATCH chunks an INSERT. */
 int pfs_pgro_plan_write(struct pfs_pg *pg, int64_t id, const struct pfs_pgro_rows *c,
                         size_t nstages, struct pf_error *err)
 {
     struct pfs_pgro_buf lines = {0}, prevs = {0};
+    struct ro__chunks batch = {0};
     uint16_t *local = calloc(c->nver + 1, sizeof(*local));
     int rc = local ? 0 : pf_error_set(err, PF_ENOMEM, "out of memory");
 
@@ -174,30 +253,17 @@ int pfs_pgro_plan_write(struct pfs_pg *pg, int64_t id, const struct pfs_pgro_row
             }
             if (rc || !n)
                 break;
-            {
-                char a[PFS_PG_I64_LEN], b[PFS_PG_I64_LEN], s[PFS_PG_I64_LEN], m[PFS_PG_I64_LEN];
-                const char *p[8] = {pfs_pg_i64(a, id),
-                                    pfs_pg_i64(b, (int64_t)k),
-                                    pfs_pg_i64(s, seq++),
-                                    pfs_pg_i64(m, n),
-                                    first,
-                                    last,
-                                    prevs.p ? prevs.p : "",
-                                    lines.p};
-
-                rc = pfs_pg_exec(pg,
-                                 "INSERT INTO rollout_plan (rollout, stage, seq, n, first, last,"
-                                 " prevs, members) VALUES ($1::bigint,$2::int,$3::int,$4::int,"
-                                 "$5,$6,$7,$8)",
-                                 8, p, err);
-                if (rc)
-                    pf_error_prefix(err, "store: rollout plan");
-            }
+            rc = ro__chunks_add(&batch, k, seq++, n, first, last, prevs.p ? prevs.p : "", lines.p);
+            if (!rc && batch.count == RO__PLAN_BATCH)
+                rc = ro__chunks_flush(pg, id, &batch, err);
             n = 0;
         }
         if (rc == PF_ENOMEM)
             pf_error_set(err, rc, "out of memory");
     }
+    if (!rc)
+        rc = ro__chunks_flush(pg, id, &batch, err);
+    ro__chunks_free(&batch);
     free(lines.p);
     free(prevs.p);
     free(local);

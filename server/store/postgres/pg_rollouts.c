@@ -128,15 +128,32 @@ int pfs_pgro_each(struct pfs_pg *pg, const char *sql, int n, const char *const *
     struct pfs_pgro_buf q = {0};
     char name[32], stmt[64];
     bool db_ok = true;
+    int64_t bytewise = 0;
+    size_t len;
     int rc;
 
     snprintf(name, sizeof(name), "pfs_ro_cursor%u", ++seq);
-    /* Every row is read: plan for the whole result, not the first 10%. */
-    if ((rc = pfs_pg_exec(pg, "SET LOCAL cursor_tuple_fraction = 1.0", 0, NULL, err)))
+    /* Every row is read: plan for the whole result, not the first 10%, sort
+     * in memory, and without the JIT's start-up cost. */
+    if ((rc = pfs_pg_exec(pg,
+                          "SET LOCAL cursor_tuple_fraction = 1.0; SET LOCAL work_mem = '128MB';"
+                          " SET LOCAL jit = off",
+                          0, NULL, err)) ||
+        (rc = pfs_pgro_int(pg,
+                           "SELECT (datcollate IN ('C', 'POSIX'))::int FROM pg_database"
+                           " WHERE datname = current_database()",
+                           0, NULL, &bytewise, err)))
         return rc;
+    /* An order by COLLATE "C" in a database whose collation is C already is
+     * the primary keys' order: without the clause the planner merges the
+     * tables' indexes in that order instead of sorting the fleet. */
+    len = strlen(sql);
+    if (bytewise && len > strlen(PFS_PGRO_C) &&
+        strcmp(sql + len - strlen(PFS_PGRO_C), PFS_PGRO_C) == 0)
+        len -= strlen(PFS_PGRO_C);
     rc = pfs_pgro_buf_add(&q, "DECLARE ", 8) || pfs_pgro_buf_add(&q, name, strlen(name)) ||
                          pfs_pgro_buf_add(&q, " NO SCROLL CURSOR FOR ", 22) ||
-                         pfs_pgro_buf_add(&q, sql, strlen(sql))
+                         pfs_pgro_buf_add(&q, sql, len)
                  ? pf_error_set(err, PF_ENOMEM, "out of memory")
                  : 0;
     if (!rc && (rc = pfs_pg_exec(pg, q.p, n, p, err)))

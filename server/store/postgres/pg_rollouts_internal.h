@@ -66,7 +66,9 @@ int pfs_pgro_buf_elem(struct pfs_pgro_buf *b, const char *s, bool first) PF_WUR;
 /*
  * Runs a query inside the open transaction through a cursor, fetching rows a
  * batch at a time (a scan of the whole fleet never holds it in memory), and
- * hands each row to fn; fn's non-zero return stops and is returned.
+ * hands each row to fn; fn's non-zero return stops and is returned. A query
+ * ending in ORDER BY ... PFS_PGRO_C loses that clause in a database whose
+ * collation is C already (the indexes' order is then the byte order).
  */
 typedef int (*pfs_pgro_row_fn)(void *ctx, const PGresult *res, int row);
 int pfs_pgro_each(struct pfs_pg *pg, const char *sql, int n, const char *const *p,
