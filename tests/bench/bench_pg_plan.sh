@@ -30,7 +30,7 @@ load_before=$(cut -d' ' -f1 /proc/loadavg)
 pf_log "load before: $(uptime)"
 # A private server outside PF_TMP (pg.sh needs a parent the server's account
 # can traverse), as test_pg_leader.sh does.
-pgparent="$(mktemp -d "${TMPDIR:-/tmp}/pf-pg.XXXXXX")"
+pgparent="$(mktemp -d -t pf-pg.XXXXXX)"
 chmod 755 "$pgparent"
 pgdir="$pgparent/pg"
 pf_at_exit "pg_stop '$pgdir'; rmdir '$pgparent'"
