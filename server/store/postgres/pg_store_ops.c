@@ -7,6 +7,9 @@
 #include "store/store_ops.h"
 #include "store/postgres/pg_accounts.h"
 #include "store/postgres/pg_lifecycle.h"
+#include "store/postgres/pg_rollout_members.h"
+#include "store/postgres/pg_rollout_plan.h"
+#include "store/postgres/pg_rollouts.h"
 #include "store/postgres/pg_search.h"
 #include "store/postgres/pg_store.h"
 
@@ -401,6 +404,184 @@ static int ops__audit_query(struct pfs_store *st, const char *serial, const char
                               limit, cb, ctx);
 }
 
+static int ops__rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
+                               const struct pfs_bundle_rec *b, const char *def_json,
+                               const struct pfs_actor *actor, int64_t now_ms, int64_t *id,
+                               struct pfs_ro_plan_stats *stats, struct pf_error *err)
+{
+    return pfs_pg_rollout_create((struct pfs_pg_store *)st, d, b, def_json, actor, now_ms, id,
+                                 stats, err);
+}
+
+static int ops__rollout_scan(struct pfs_store *st, pfs_ro_candidate_cb cb, void *ctx)
+{
+    return pfs_pg_rollout_scan((struct pfs_pg_store *)st, cb, ctx);
+}
+
+static int ops__rollout_scan_in(struct pfs_store *st, const char *org_path, pfs_ro_candidate_cb cb,
+                                void *ctx)
+{
+    return pfs_pg_rollout_scan_in((struct pfs_pg_store *)st, org_path, cb, ctx);
+}
+
+static int ops__rollout_next_id(struct pfs_store *st, int64_t *id)
+{
+    return pfs_pg_rollout_next_id((struct pfs_pg_store *)st, id);
+}
+
+static int ops__rollout_audit(struct pfs_store *st, int64_t id, const struct pfs_actor *actor,
+                              int64_t now_ms, const char *action, const char *after_json)
+{
+    return pfs_pg_rollout_audit((struct pfs_pg_store *)st, id, actor, now_ms, action, after_json);
+}
+
+static int ops__rollout_approval_digest(struct pfs_store *st, int64_t id, const char *digest)
+{
+    return pfs_pg_rollout_approval_digest((struct pfs_pg_store *)st, id, digest);
+}
+
+static int ops__rollout_plan_open(struct pfs_store *st, int64_t id, int max_stage, int64_t max_rows,
+                                  int64_t now_ms, int64_t *left)
+{
+    return pfs_pg_rollout_plan_open((struct pfs_pg_store *)st, id, max_stage, max_rows, now_ms,
+                                    left);
+}
+
+static int ops__rollout_get(struct pfs_store *st, int64_t id, struct pfs_rollout_rec *r)
+{
+    return pfs_pg_rollout_get((struct pfs_pg_store *)st, id, r);
+}
+
+static int ops__rollout_list(struct pfs_store *st, bool live_only, int limit, pfs_rollout_cb cb,
+                             void *ctx)
+{
+    return pfs_pg_rollout_list((struct pfs_pg_store *)st, live_only, limit, cb, ctx);
+}
+
+static int ops__rollout_list_in(struct pfs_store *st, const char *org_path, bool live_only,
+                                int limit, pfs_rollout_cb cb, void *ctx)
+{
+    return pfs_pg_rollout_list_in((struct pfs_pg_store *)st, org_path, live_only, limit, cb, ctx);
+}
+
+static int ops__rollout_stages(struct pfs_store *st, int64_t id,
+                               struct pfs_ro_stage_rec out[PFS_RO_STAGES_MAX], size_t *n)
+{
+    return pfs_pg_rollout_stages((struct pfs_pg_store *)st, id, out, n);
+}
+
+static int ops__rollout_failures(struct pfs_store *st, int64_t id, pfs_ro_reason_cb cb, void *ctx)
+{
+    return pfs_pg_rollout_failures((struct pfs_pg_store *)st, id, cb, ctx);
+}
+
+static int ops__rollout_members(struct pfs_store *st, int64_t id, int status, int stage,
+                                const char *after, int limit, pfs_ro_member_cb cb, void *ctx,
+                                bool *more)
+{
+    return pfs_pg_rollout_members((struct pfs_pg_store *)st, id, status, stage, after, limit, cb,
+                                  ctx, more);
+}
+
+static int ops__rollout_member(struct pfs_store *st, int64_t id, const char *serial,
+                               struct pfs_ro_member_rec *m)
+{
+    return pfs_pg_rollout_member((struct pfs_pg_store *)st, id, serial, m);
+}
+
+static int ops__rollout_candidates(struct pfs_store *st, int64_t id, enum pfs_ro_member status,
+                                   int max_stage, int after_stage, const char *after_serial,
+                                   int limit, pfs_ro_member_cb cb, void *ctx, bool *more)
+{
+    return pfs_pg_rollout_candidates((struct pfs_pg_store *)st, id, status, max_stage, after_stage,
+                                     after_serial, limit, cb, ctx, more);
+}
+
+static int ops__rollout_offer(struct pfs_store *st, int64_t id, const struct pfs_offer_rec *o,
+                              const struct pfs_bundle_rec *b, const char *body,
+                              struct pf_error *err)
+{
+    return pfs_pg_rollout_offer((struct pfs_pg_store *)st, id, o, b, body, err);
+}
+
+static int ops__rollout_member_fail(struct pfs_store *st, int64_t id, const char *serial,
+                                    const char *code, int64_t now_ms)
+{
+    return pfs_pg_rollout_member_fail((struct pfs_pg_store *)st, id, serial, code, now_ms);
+}
+
+static int ops__rollout_member_act(struct pfs_store *st, int64_t id, const char *serial,
+                                   enum pfs_ro_event ev, const char *action, const char *reason,
+                                   const struct pfs_actor *actor, int64_t now_ms,
+                                   enum pfs_ro_member *from, enum pfs_ro_member *to,
+                                   struct pf_error *err)
+{
+    return pfs_pg_rollout_member_act((struct pfs_pg_store *)st, id, serial, ev, action, reason,
+                                     actor, now_ms, from, to, err);
+}
+
+static int ops__rollout_clocks(struct pfs_store *st, int64_t id, unsigned status_mask,
+                               pfs_ro_clock_cb cb, void *ctx)
+{
+    return pfs_pg_rollout_clocks((struct pfs_pg_store *)st, id, status_mask, cb, ctx);
+}
+
+static int ops__rollout_moves(struct pfs_store *st, int64_t id, struct pfs_ro_move *mv, size_t n,
+                              int64_t now_ms, int64_t *moved)
+{
+    return pfs_pg_rollout_moves((struct pfs_pg_store *)st, id, mv, n, now_ms, moved);
+}
+
+static int ops__rollout_touch(struct pfs_store *st, int64_t id, const char *serial,
+                              enum pfs_ro_member status, int64_t since_ms)
+{
+    return pfs_pg_rollout_touch((struct pfs_pg_store *)st, id, serial, status, since_ms);
+}
+
+static int ops__rollout_unhealthy(struct pfs_store *st, int64_t id, int max_stage, int64_t *n)
+{
+    return pfs_pg_rollout_unhealthy((struct pfs_pg_store *)st, id, max_stage, n);
+}
+
+static int ops__rollout_pending_online(struct pfs_store *st, int64_t id, int max_stage, bool *any)
+{
+    return pfs_pg_rollout_pending_online((struct pfs_pg_store *)st, id, max_stage, any);
+}
+
+static int ops__rollout_change(struct pfs_store *st, int64_t id, const struct pfs_ro_change *c,
+                               const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_rollout_change((struct pfs_pg_store *)st, id, c, actor, now_ms, err);
+}
+
+static int ops__rollout_settle(struct pfs_store *st, int64_t id, int idx, int64_t settled_ms)
+{
+    return pfs_pg_rollout_settle((struct pfs_pg_store *)st, id, idx, settled_ms);
+}
+
+static int ops__rollout_join(struct pfs_store *st, const struct pfs_rollout_rec *r, int64_t now_ms,
+                             int64_t *added)
+{
+    return pfs_pg_rollout_join((struct pfs_pg_store *)st, r, now_ms, added);
+}
+
+static int ops__rollout_swap(void *ctx, struct pfs_tx *tx, const char *old_serial,
+                             const char *new_serial, struct pf_error *err)
+{
+    return pfs_pg_rollout_swap(ctx, (struct pfs_pg_tx *)tx, old_serial, new_serial, err);
+}
+
+static int ops__rollout_on_event(struct pfs_tx *tx, const char *serial,
+                                 const struct pf_update_event *e, int64_t recv_ms)
+{
+    return pfs_pg_rollout_on_event((struct pfs_pg_tx *)tx, serial, e, recv_ms);
+}
+
+static int ops__rollout_check_counts(struct pfs_store *st, int64_t id, bool *exact)
+{
+    return pfs_pg_rollout_check_counts((struct pfs_pg_store *)st, id, exact);
+}
+
 static int ops__search_terminals(struct pfs_store *st, const struct pfs_search_terminals *q,
                                  pfs_search_terminal_cb cb, void *ctx, bool *more)
 {
@@ -492,6 +673,35 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .term_events = ops__term_events,
         .term_updates = ops__term_updates,
         .audit_query = ops__audit_query,
+        .rollout_create = ops__rollout_create,
+        .rollout_scan = ops__rollout_scan,
+        .rollout_scan_in = ops__rollout_scan_in,
+        .rollout_next_id = ops__rollout_next_id,
+        .rollout_audit = ops__rollout_audit,
+        .rollout_approval_digest = ops__rollout_approval_digest,
+        .rollout_plan_open = ops__rollout_plan_open,
+        .rollout_get = ops__rollout_get,
+        .rollout_list = ops__rollout_list,
+        .rollout_list_in = ops__rollout_list_in,
+        .rollout_stages = ops__rollout_stages,
+        .rollout_failures = ops__rollout_failures,
+        .rollout_members = ops__rollout_members,
+        .rollout_member = ops__rollout_member,
+        .rollout_candidates = ops__rollout_candidates,
+        .rollout_offer = ops__rollout_offer,
+        .rollout_member_fail = ops__rollout_member_fail,
+        .rollout_member_act = ops__rollout_member_act,
+        .rollout_clocks = ops__rollout_clocks,
+        .rollout_moves = ops__rollout_moves,
+        .rollout_touch = ops__rollout_touch,
+        .rollout_unhealthy = ops__rollout_unhealthy,
+        .rollout_pending_online = ops__rollout_pending_online,
+        .rollout_change = ops__rollout_change,
+        .rollout_settle = ops__rollout_settle,
+        .rollout_join = ops__rollout_join,
+        .rollout_swap = ops__rollout_swap,
+        .rollout_on_event = ops__rollout_on_event,
+        .rollout_check_counts = ops__rollout_check_counts,
         .search_terminals = ops__search_terminals,
         .search_merchants = ops__search_merchants,
         .search_alerts = ops__search_alerts,
