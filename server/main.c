@@ -90,7 +90,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
-        printf("posfleetd: %s: configuration OK\n", path);
+        printf("posfleetd: %s: configuration OK (store.backend = %s)\n", path, cfg.store_backend);
         return 0;
     }
     raise_nofile(&cfg);

@@ -388,6 +388,7 @@ int pfs_server_new(const struct pfs_config *cfg, const struct pfs_server_opts *o
     }
     so.backend = cfg->store_backend;
     so.path = cfg->store_path;
+    so.dsn = cfg->store_dsn;
     rc = pfs_store_open(&so, &s->store, err);
     if (rc)
         goto out_free;

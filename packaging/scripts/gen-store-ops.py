@@ -296,10 +296,14 @@ def gen_store_c(headers, funcs):
  * store_backends.c.
  */
 """)]
-    o.append('#include "store/store_ops.h"\n\n')
-    o.append("""static int store__missing(const struct pfs_store_ops *ops, const char *name,
+    o.append('#include <stdio.h>\n\n#include "store/store_ops.h"\n\n')
+    o.append("""/* A function the backend does not have yet: PF_EIO, named in err or, for the
+ * calls without one, on stderr (the caller sees only the code). */
+static int store__missing(const struct pfs_store_ops *ops, const char *name,
                           struct pf_error *err)
 {
+    if (!err)
+        fprintf(stderr, "store: the %s backend has no %s yet\\n", ops->name, name);
     return pf_error_set(err, PF_EIO, "store: the %s backend has no %s yet", ops->name, name);
 }
 """)

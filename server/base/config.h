@@ -51,7 +51,8 @@ struct pfs_config {
     int mqtt_reconnect_min_ms;
     int mqtt_reconnect_max_ms;
     int mqtt_read_batch_ms; /* 0: read on every wake-up of the socket */
-    char store_backend[32]; /* the store backend built in (POSFLEET_STORE_BACKEND) */
+    char store_backend[32]; /* "sqlite" (default) or "postgres" */
+    char store_dsn[1024];   /* postgres: libpq connection string; may hold a password */
     char store_path[PATH_MAX];
     int store_health_keep;          /* reports kept per terminal */
     int ingest_rate_per_s;          /* messages per second per terminal (0: no limit) */

@@ -5,10 +5,16 @@
  * pfs_store_open and the other functions without a handle are in
  * store_backends.c.
  */
+#include <stdio.h>
+
 #include "store/store_ops.h"
 
+/* A function the backend does not have yet: PF_EIO, named in err or, for the
+ * calls without one, on stderr (the caller sees only the code). */
 static int store__missing(const struct pfs_store_ops *ops, const char *name, struct pf_error *err)
 {
+    if (!err)
+        fprintf(stderr, "store: the %s backend has no %s yet\n", ops->name, name);
     return pf_error_set(err, PF_EIO, "store: the %s backend has no %s yet", ops->name, name);
 }
 

@@ -7,6 +7,7 @@
 
 #include "base/config.h"
 #include "pf/manifest.h"
+#include "store/store.h"
 #include "testutil.h"
 
 static char dir[256];
@@ -141,8 +142,11 @@ START_TEST(bad_files)
             {"mqtt.reconnect_min_ms = 5000\nmqtt.reconnect_max_ms = 100\n", PF_EINVAL,
              "reconnect_min_ms"},
             {"store.path =\n", PF_EINVAL, "store.path"},
+            {"store.backend = oracle\n", PF_EINVAL,
+             "store.backend: 'oracle' is not built into this posfleetd (it has: sqlite, "
+             "postgres)"},
             {"store.backend = postgres\n", PF_EINVAL,
-             "store.backend: 'postgres' is not built into this posfleetd (it has: sqlite)"},
+             "store.dsn: required with store.backend = postgres"},
             {"http.head_timeout_ms = 0\n", PF_ERANGE, "http.head_timeout_ms"},
             {"http.max_conns = 8\n", PF_ERANGE, "http.max_conns"},
             {"http.max_conns_per_ip = 0\n", PF_ERANGE, "http.max_conns_per_ip"},
@@ -228,6 +232,31 @@ START_TEST(rollout_approval)
 }
 END_TEST
 
+/* Every backend the store has built in is a value store.backend takes (the
+ * store is above base/, so config.c keeps its own list), and no other. */
+START_TEST(store_backends)
+{
+    struct pfs_config c;
+    struct pf_error err = {0};
+    char text[200];
+    int n = 0;
+
+    for (; pfs_store_backends[n]; n++) {
+        snprintf(text, sizeof(text), "store.backend = %s\nstore.dsn = dbname=posfleet\n",
+                 pfs_store_backends[n]);
+        ck_assert_msg(load_text(&c, text, &err) == 0, "%s: %s", pfs_store_backends[n], err.msg);
+        ck_assert_str_eq(c.store_backend, pfs_store_backends[n]);
+        ck_assert_str_eq(c.store_dsn, "dbname=posfleet");
+    }
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(load_text(&c, "store.backend = SQLite\n", &err), PF_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "(it has: sqlite, postgres)"));
+    /* The SQLite default needs no store.dsn. */
+    ck_assert_int_eq(load_text(&c, "store.backend = sqlite\n", &err), 0);
+    ck_assert_str_eq(c.store_dsn, "");
+}
+END_TEST
+
 START_TEST(missing_file)
 {
     struct pfs_config c;
@@ -250,6 +279,7 @@ static Suite *suite(void)
     tcase_add_test(tc, http_limits);
     tcase_add_test(tc, http_tls);
     tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, store_backends);
     tcase_add_test(tc, rollout_approval);
     suite_add_tcase(s, tc);
     return s;
