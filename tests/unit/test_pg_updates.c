@@ -482,6 +482,38 @@ START_TEST(offer_id_taken_across_instances)
 }
 END_TEST
 
+/* PostgreSQL restarted between calls (a private server): the next event is
+ * recorded on a new session, and a read after another restart answers
+ * instead of failing with the old session's error. */
+START_TEST(events_and_reads_survive_a_restart)
+{
+    struct pf_pg_server own;
+    struct pfs_pg_store *st = NULL;
+    struct pf_update_event e = event("e1", "o1", PF_UPD_INSTALLING);
+    struct pf_error err = {0};
+    char own_dsn[1024];
+    bool recorded = false;
+    int64_t n = -1;
+
+    ck_assert_int_eq(pf_pg_start(&own, false), 0);
+    ck_assert_int_eq(pf_pg_createdb(&own, "upd_restart", own_dsn, sizeof(own_dsn)), 0);
+    ck_assert_msg(pfs_pg_store_open(own_dsn, &st, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(pfs_pg_update_event_put(st, "T1", &e, 1000, &recorded), 0);
+    ck_assert(recorded);
+    ck_assert_int_eq(pf_pg_restart(&own), 0);
+    e = event("e2", "o1", PF_UPD_SUCCESS);
+    ck_assert_int_eq(pfs_pg_update_event_put(st, "T1", &e, 1001, &recorded), 0);
+    ck_assert(recorded);
+    ck_assert_int_eq(pfs_pg_update_event_put(st, "T1", &e, 1002, &recorded), 0);
+    ck_assert(!recorded);
+    ck_assert_int_eq(pf_pg_restart(&own), 0);
+    ck_assert_int_eq(pfs_pg_update_event_count(st, "T1", "e2", &n), 0);
+    ck_assert_int_eq(n, 1);
+    pfs_pg_store_close(st);
+    pf_pg_stop(&own);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pg_updates");
@@ -494,6 +526,10 @@ static Suite *suite(void)
     tcase_add_test(tc, two_instances_record_an_event_once);
     tcase_add_test(tc, instances_racing_record_each_event_once);
     tcase_add_test(tc, offer_id_taken_across_instances);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("restart");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, events_and_reads_survive_a_restart);
     suite_add_tcase(s, tc);
     return s;
 }
