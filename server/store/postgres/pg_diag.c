@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/postgres/pg_onetx.h"
+#include "store/postgres/onetx.h"
 #include "store/record_json.h"
 
 #define DIAG_COLS                                                                                  \

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/postgres/pg_onetx.h"
+#include "store/postgres/onetx.h"
 
 /* An INSERT ... RETURNING that must insert its one row: PF_EEXIST if not. */
 static int ntf__insert_one(struct pfs_pg *pg, const char *sql, int n, const char *const *p,

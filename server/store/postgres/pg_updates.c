@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/postgres/pg_onetx.h"
+#include "store/postgres/onetx.h"
 #include "store/record_json.h"
 
 /* Moves the rollout member holding this offer (pg_rollout_members.c), inside

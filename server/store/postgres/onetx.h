@@ -1,5 +1,5 @@
 /*
- * pg_onetx.h - how the updates, diagnostics and notification files
+ * onetx.h - how the updates, diagnostics and notification files
  * (pg_updates.c, pg_diag.c, pg_notify.c) run a call that is one transaction,
  * write the open ingest batch first and read outside a transaction, as their
  * SQLite twins do through pfs_sqlite_begin(), pfs_store_flush() and plain
@@ -11,6 +11,11 @@
  * and no hold to respect, and the fallback below is exact: refuse while a
  * transaction of pfs_pg_tx_begin() is open (SQLite's message), then
  * pfs_pg_tx().
+ *
+ * Not named pg_*.h on purpose: packaging/scripts/gen-store-ops.py takes every
+ * pfs_pg_NAME declared in server/store/postgres/pg_*.h as the twin of
+ * pfs_store_NAME, and pfs_pg_flush here is only a weak reference to the twin
+ * that pg_ingest.h declares.
  */
 #ifndef PFS_PG_ONETX_H
 #define PFS_PG_ONETX_H
