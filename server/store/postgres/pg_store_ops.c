@@ -6,12 +6,15 @@
  */
 #include "store/store_ops.h"
 #include "store/postgres/pg_accounts.h"
+#include "store/postgres/pg_diag.h"
 #include "store/postgres/pg_lifecycle.h"
+#include "store/postgres/pg_notify.h"
 #include "store/postgres/pg_rollout_members.h"
 #include "store/postgres/pg_rollout_plan.h"
 #include "store/postgres/pg_rollouts.h"
 #include "store/postgres/pg_search.h"
 #include "store/postgres/pg_store.h"
+#include "store/postgres/pg_updates.h"
 
 static int ops__open(const struct pfs_store_opts *opts, struct pfs_store **out,
                      struct pf_error *err)
@@ -219,6 +222,59 @@ static int ops__support_list(struct pfs_store *st, const struct pfs_scope *scope
     return pfs_pg_support_list((struct pfs_pg_store *)st, scope, limit, cb, ctx);
 }
 
+static int ops__diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
+                            const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_diag_create((struct pfs_pg_store *)st, r, actor, now_ms, err);
+}
+
+static int ops__diag_get(struct pfs_store *st, const char *id, pfs_diag_rec_cb cb, void *ctx)
+{
+    return pfs_pg_diag_get((struct pfs_pg_store *)st, id, cb, ctx);
+}
+
+static int ops__diag_list(struct pfs_store *st, const char *serial, int limit, pfs_diag_rec_cb cb,
+                          void *ctx)
+{
+    return pfs_pg_diag_list((struct pfs_pg_store *)st, serial, limit, cb, ctx);
+}
+
+static int ops__diag_answer(struct pfs_store *st, const char *serial, const struct pf_diag_resp *r,
+                            int64_t archive_size, const char *archive_digest, int64_t now_ms,
+                            bool *late)
+{
+    return pfs_pg_diag_answer((struct pfs_pg_store *)st, serial, r, archive_size, archive_digest,
+                              now_ms, late);
+}
+
+static int ops__diag_expire(struct pfs_store *st, int64_t now_ms, pfs_diag_rec_cb cb, void *ctx,
+                            int *n)
+{
+    return pfs_pg_diag_expire((struct pfs_pg_store *)st, now_ms, cb, ctx, n);
+}
+
+static int ops__diag_chunk_put(struct pfs_store *st, const char *id, int64_t offset,
+                               const void *data, size_t len, int64_t now_ms, int64_t *received)
+{
+    return pfs_pg_diag_chunk_put((struct pfs_pg_store *)st, id, offset, data, len, now_ms,
+                                 received);
+}
+
+static int ops__diag_archive_done(struct pfs_store *st, const char *id, int done, int64_t now_ms)
+{
+    return pfs_pg_diag_archive_done((struct pfs_pg_store *)st, id, done, now_ms);
+}
+
+static int ops__diag_archive_read(struct pfs_store *st, const char *id, void **buf, size_t *len)
+{
+    return pfs_pg_diag_archive_read((struct pfs_pg_store *)st, id, buf, len);
+}
+
+static int ops__diag_transfers(struct pfs_store *st, pfs_diag_rec_cb cb, void *ctx)
+{
+    return pfs_pg_diag_transfers((struct pfs_pg_store *)st, cb, ctx);
+}
+
 static int ops__merchant_add(struct pfs_store *st, const struct pfs_merchant *m,
                              const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
 {
@@ -402,6 +458,42 @@ static int ops__audit_query(struct pfs_store *st, const char *serial, const char
 {
     return pfs_pg_audit_query((struct pfs_pg_store *)st, serial, merchant_id, since_ms, before_id,
                               limit, cb, ctx);
+}
+
+static int ops__notify_add(struct pfs_store *st, const struct pfs_notify_event *ev,
+                           const char *const *hooks, size_t n, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_notify_add((struct pfs_pg_store *)st, ev, hooks, n, now_ms, err);
+}
+
+static int ops__notify_due(struct pfs_store *st, int64_t now_ms, int limit, pfs_delivery_cb cb,
+                           void *ctx)
+{
+    return pfs_pg_notify_due((struct pfs_pg_store *)st, now_ms, limit, cb, ctx);
+}
+
+static int ops__notify_next(struct pfs_store *st, int64_t *next_ms, bool *any)
+{
+    return pfs_pg_notify_next((struct pfs_pg_store *)st, next_ms, any);
+}
+
+static int ops__notify_result(struct pfs_store *st, int64_t delivery, const struct pfs_attempt *a,
+                              enum pfs_delivery_state state, int64_t next_ms, int64_t now_ms,
+                              struct pf_error *err)
+{
+    return pfs_pg_notify_result((struct pfs_pg_store *)st, delivery, a, state, next_ms, now_ms,
+                                err);
+}
+
+static int ops__notify_log(struct pfs_store *st, const char *hook, int64_t before_id, int limit,
+                           pfs_delivery_cb cb, void *ctx)
+{
+    return pfs_pg_notify_log((struct pfs_pg_store *)st, hook, before_id, limit, cb, ctx);
+}
+
+static int ops__notify_counts(struct pfs_store *st, const char *hook, int64_t counts[])
+{
+    return pfs_pg_notify_counts((struct pfs_pg_store *)st, hook, counts);
 }
 
 static int ops__rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
@@ -612,6 +704,86 @@ static int ops__search_explain(struct pfs_store *st, enum pfs_search_kind kind, 
     return pfs_pg_search_explain((struct pfs_pg_store *)st, kind, q, buf, size);
 }
 
+static int ops__bundle_put(struct pfs_store *st, const struct pfs_bundle_rec *b,
+                           const struct pfs_actor *actor, int64_t now_ms, bool *created,
+                           struct pf_error *err)
+{
+    return pfs_pg_bundle_put((struct pfs_pg_store *)st, b, actor, now_ms, created, err);
+}
+
+static int ops__bundle_get(struct pfs_store *st, const char *id, struct pfs_bundle_rec *b)
+{
+    return pfs_pg_bundle_get((struct pfs_pg_store *)st, id, b);
+}
+
+static int ops__bundle_list(struct pfs_store *st, int limit, pfs_bundle_cb cb, void *ctx)
+{
+    return pfs_pg_bundle_list((struct pfs_pg_store *)st, limit, cb, ctx);
+}
+
+static int ops__offer_put(struct pfs_store *st, const struct pfs_offer_rec *o,
+                          const struct pfs_bundle_rec *b, const char *body,
+                          const struct pfs_actor *actor, struct pf_error *err)
+{
+    return pfs_pg_offer_put((struct pfs_pg_store *)st, o, b, body, actor, err);
+}
+
+static int ops__offer_pending(struct pfs_store *st, const char *serial, int64_t now_ms, char **body)
+{
+    return pfs_pg_offer_pending((struct pfs_pg_store *)st, serial, now_ms, body);
+}
+
+static int ops__offer_check(struct pfs_store *st, const char *serial, const char *offer)
+{
+    return pfs_pg_offer_check((struct pfs_pg_store *)st, serial, offer);
+}
+
+static int ops__offer_current(struct pfs_store *st, const char *serial, int64_t now_ms,
+                              struct pfs_offer_rec *o, uint64_t *bundle_size)
+{
+    return pfs_pg_offer_current((struct pfs_pg_store *)st, serial, now_ms, o, bundle_size);
+}
+
+static int ops__update_event_put(struct pfs_store *st, const char *serial,
+                                 const struct pf_update_event *e, int64_t recv_ms, bool *recorded)
+{
+    return pfs_pg_update_event_put((struct pfs_pg_store *)st, serial, e, recv_ms, recorded);
+}
+
+static int ops__update_events(struct pfs_store *st, const char *serial, int limit, pfs_update_cb cb,
+                              void *ctx)
+{
+    return pfs_pg_update_events((struct pfs_pg_store *)st, serial, limit, cb, ctx);
+}
+
+static int ops__update_expire(struct pfs_store *st, int64_t before_ms, int64_t now_ms, int max,
+                              int *deleted)
+{
+    return pfs_pg_update_expire((struct pfs_pg_store *)st, before_ms, now_ms, max, deleted);
+}
+
+static int ops__update_prune(struct pfs_store *st, const char *serial, int keep, int64_t now_ms,
+                             int *deleted)
+{
+    return pfs_pg_update_prune((struct pfs_pg_store *)st, serial, keep, now_ms, deleted);
+}
+
+static int ops__update_current(struct pfs_store *st, const char *serial, struct pfs_update_rec *r)
+{
+    return pfs_pg_update_current((struct pfs_pg_store *)st, serial, r);
+}
+
+static int ops__update_counts(struct pfs_store *st, pfs_count_cb cb, void *ctx)
+{
+    return pfs_pg_update_counts((struct pfs_pg_store *)st, cb, ctx);
+}
+
+static int ops__update_event_count(struct pfs_store *st, const char *serial, const char *id,
+                                   int64_t *n)
+{
+    return pfs_pg_update_event_count((struct pfs_pg_store *)st, serial, id, n);
+}
+
 const struct pfs_store_ops pfs_store_postgres_ops = {
         .name = "postgres",
         .open = ops__open,
@@ -645,6 +817,15 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .merchant_org = ops__merchant_org,
         .support_add = ops__support_add,
         .support_list = ops__support_list,
+        .diag_create = ops__diag_create,
+        .diag_get = ops__diag_get,
+        .diag_list = ops__diag_list,
+        .diag_answer = ops__diag_answer,
+        .diag_expire = ops__diag_expire,
+        .diag_chunk_put = ops__diag_chunk_put,
+        .diag_archive_done = ops__diag_archive_done,
+        .diag_archive_read = ops__diag_archive_read,
+        .diag_transfers = ops__diag_transfers,
         .merchant_add = ops__merchant_add,
         .merchant_get = ops__merchant_get,
         .merchant_list = ops__merchant_list,
@@ -673,6 +854,12 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .term_events = ops__term_events,
         .term_updates = ops__term_updates,
         .audit_query = ops__audit_query,
+        .notify_add = ops__notify_add,
+        .notify_due = ops__notify_due,
+        .notify_next = ops__notify_next,
+        .notify_result = ops__notify_result,
+        .notify_log = ops__notify_log,
+        .notify_counts = ops__notify_counts,
         .rollout_create = ops__rollout_create,
         .rollout_scan = ops__rollout_scan,
         .rollout_scan_in = ops__rollout_scan_in,
@@ -707,4 +894,18 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .search_alerts = ops__search_alerts,
         .search_audit = ops__search_audit,
         .search_explain = ops__search_explain,
+        .bundle_put = ops__bundle_put,
+        .bundle_get = ops__bundle_get,
+        .bundle_list = ops__bundle_list,
+        .offer_put = ops__offer_put,
+        .offer_pending = ops__offer_pending,
+        .offer_check = ops__offer_check,
+        .offer_current = ops__offer_current,
+        .update_event_put = ops__update_event_put,
+        .update_events = ops__update_events,
+        .update_expire = ops__update_expire,
+        .update_prune = ops__update_prune,
+        .update_current = ops__update_current,
+        .update_counts = ops__update_counts,
+        .update_event_count = ops__update_event_count,
 };
