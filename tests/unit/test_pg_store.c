@@ -506,6 +506,19 @@ START_TEST(batch_survives_lost_session)
     put_health(st, "T1", 4, NULL);
     ck_assert_int_eq(pfs_pg_flush(st, 7200, NULL), 0);
     ck_assert_int_eq(health_n("T1"), 4);
+    /* a read of another file reconnected the session while the batch was
+     * open: the next write must not commit on its own (then twice at flush) */
+    put_health(st, "T1", 5, NULL);
+    kill_session(st);
+    {
+        struct pf_error err = {0};
+
+        ck_assert_int_eq(pfs_pg_reconnect(st->pg, &err), 0);
+    }
+    put_health(st, "T1", 6, NULL);
+    ck_assert_int_eq(health_n("T1"), 4); /* nothing written outside the batch */
+    ck_assert_int_eq(pfs_pg_flush(st, 7300, NULL), 0);
+    ck_assert_int_eq(health_n("T1"), 6);
     down();
 }
 END_TEST

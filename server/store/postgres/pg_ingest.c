@@ -442,6 +442,12 @@ static int ingest__eager(struct pfs_pg_store *st, struct ingest__op *o, bool *ne
     }
     if (!b->tx_sound)
         return 0;
+    if (b->tx_open && ingest__connects(st->pg) != b->connects) {
+        /* Someone reconnected the session (a read after a loss): the
+         * transaction is gone, and a write now would commit on its own. */
+        ingest__unsound(st);
+        return 0;
+    }
     if (!b->tx_open) {
         /* NORMAL durability (store.h): atomic, but a power cut may lose the last
          * batches, as SQLite's synchronous=NORMAL. */
