@@ -629,8 +629,8 @@ int pfs_pg_health_range(struct pfs_pg_store *st, const char *serial, int64_t fro
     return rc;
 }
 
-int pfs_pg_devices_alerts(struct pfs_pg_store *st, const struct pfs_scope *scope,
-                          const char *serial, pfs_alert_cb cb, void *ctx)
+int pfs_pg_alerts_in(struct pfs_pg_store *st, const struct pfs_scope *scope, const char *serial,
+                     pfs_alert_cb cb, void *ctx)
 {
     const char *p[3] = {serial && *serial ? serial : NULL, NULL, NULL};
     PGresult *res = NULL;
@@ -659,7 +659,7 @@ int pfs_pg_devices_alerts(struct pfs_pg_store *st, const struct pfs_scope *scope
 
 int pfs_pg_alerts_open(struct pfs_pg_store *st, const char *serial, pfs_alert_cb cb, void *ctx)
 {
-    return pfs_pg_devices_alerts(st, NULL, serial, cb, ctx);
+    return pfs_pg_alerts_in(st, NULL, serial, cb, ctx);
 }
 
 /* One group of the summary; the scope binds at $1 and $2. */
@@ -783,8 +783,8 @@ int pfs_pg_summary_in(struct pfs_pg_store *st, const struct pfs_scope *scope,
     return rc;
 }
 
-int pfs_pg_devices_fee_tables(struct pfs_pg_store *st, const struct pfs_scope *scope,
-                              pfs_fee_group_cb cb, void *ctx)
+int pfs_pg_fee_tables_in(struct pfs_pg_store *st, const struct pfs_scope *scope,
+                         pfs_fee_group_cb cb, void *ctx)
 {
     static const char *const sql[2] = {
             "SELECT s.fee_version, 0, count(*) FROM device_state s JOIN devices d"
@@ -815,7 +815,7 @@ int pfs_pg_devices_fee_tables(struct pfs_pg_store *st, const struct pfs_scope *s
 
 int pfs_pg_fee_tables(struct pfs_pg_store *st, pfs_fee_group_cb cb, void *ctx)
 {
-    return pfs_pg_devices_fee_tables(st, NULL, cb, ctx);
+    return pfs_pg_fee_tables_in(st, NULL, cb, ctx);
 }
 
 int pfs_pg_audit_list(struct pfs_pg_store *st, const char *target, int64_t before_id, int limit,

@@ -46,11 +46,11 @@ int pfs_pg_audit_list(struct pfs_pg_store *st, const char *target, int64_t befor
 int pfs_pg_seen_each(struct pfs_pg_store *st, pfs_seen_cb cb, void *ctx) PF_WUR;
 int pfs_pg_health_count(struct pfs_pg_store *st, const char *serial, int64_t *n) PF_WUR;
 
-/* The scoped reads behind pfs_pg_alerts_open and pfs_pg_fee_tables (scope
- * NULL: everything), for the twins of store_accounts.h. */
-int pfs_pg_devices_alerts(struct pfs_pg_store *st, const struct pfs_scope *scope,
-                          const char *serial, pfs_alert_cb cb, void *ctx) PF_WUR;
-int pfs_pg_devices_fee_tables(struct pfs_pg_store *st, const struct pfs_scope *scope,
-                              pfs_fee_group_cb cb, void *ctx) PF_WUR;
+/* The scoped forms of store_accounts.h (scope NULL: everything), which
+ * pfs_pg_alerts_open and pfs_pg_fee_tables are. */
+int pfs_pg_alerts_in(struct pfs_pg_store *st, const struct pfs_scope *scope, const char *serial,
+                     pfs_alert_cb cb, void *ctx) PF_WUR;
+int pfs_pg_fee_tables_in(struct pfs_pg_store *st, const struct pfs_scope *scope,
+                         pfs_fee_group_cb cb, void *ctx) PF_WUR;
 
 #endif
