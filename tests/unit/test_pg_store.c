@@ -253,6 +253,20 @@ static int import__next(void *ctx, struct pfs_device *d, struct pf_error *err)
     return 1;
 }
 
+/* One terminal whose serial, model and hardware revision need escaping. */
+static int import__odd_next(void *ctx, struct pfs_device *d, struct pf_error *err)
+{
+    struct import_src *x = ctx;
+
+    (void)err;
+    if (x->i++ > 0)
+        return 0;
+    snprintf(d->serial, sizeof(d->serial), "Q\\\"1");
+    snprintf(d->model, sizeof(d->model), "PX \"5\" \\ {a,b}");
+    snprintf(d->hw_rev, sizeof(d->hw_rev), "NULL");
+    return 1;
+}
+
 START_TEST(import_all_or_nothing)
 {
     static const char *const dup[] = {"I1", "I2", "I1", NULL};
@@ -273,6 +287,43 @@ START_TEST(import_all_or_nothing)
     ck_assert_int_eq(count, 3);
     ck_assert_int_eq(pfs_pg_device_get(st, "I3", NULL, NULL), 0);
     ck_assert_str_eq(audit_of("I2").action[0], "device.import");
+    /* one already registered: named, nothing of the file stays */
+    {
+        static const char *const again[] = {"I4", "I2", NULL};
+        static const char *const none[] = {NULL};
+
+        src.serials = again;
+        src.i = 0;
+        ck_assert_int_eq(pfs_pg_device_import(st, import__next, &src, &ops, 1000, &count, &err),
+                         PF_EEXIST);
+        ck_assert_str_eq(err.msg, "serial I2: already registered");
+        ck_assert_int_eq(pfs_pg_device_get(st, "I4", NULL, NULL), PF_EUNKNOWN_SERIAL);
+        src.serials = none;
+        src.i = 0;
+        ck_assert_int_eq(pfs_pg_device_import(st, import__next, &src, &ops, 1000, &count, &err), 0);
+        ck_assert_int_eq(count, 0);
+    }
+    /* text that array literals must escape comes back as written, audit included */
+    {
+        struct pfs_device got;
+        struct audits a;
+        char *text;
+
+        src.serials = NULL;
+        ck_assert_int_eq(pfs_pg_alert_open(st, "Q\\\"1", "unknown_serial", 5, NULL), 0);
+        ck_assert_int_eq(pfs_pg_device_import(st, import__odd_next, &src, &ops, 1000, &count, &err),
+                         0);
+        ck_assert_int_eq(count, 1);
+        ck_assert_int_eq(pfs_pg_device_get(st, "Q\\\"1", &got, NULL), 0);
+        ck_assert_str_eq(got.model, "PX \"5\" \\ {a,b}");
+        ck_assert_str_eq(got.hw_rev, "NULL");
+        a = audit_of("Q\\\"1");
+        ck_assert_int_eq(a.n, 1);
+        text = pfs_rec_device_text(&got);
+        ck_assert_str_eq(a.after_text[0], text);
+        free(text);
+        ck_assert_int_eq(pfs_pg_alert_close(st, "Q\\\"1", "unknown_serial", 6), PF_ENOENT);
+    }
     down();
 }
 END_TEST

@@ -294,35 +294,181 @@ struct devices__import {
     int64_t now_ms;
 };
 
+/* A PostgreSQL array literal of text built element by element ("{...}"):
+ * each element quoted, '"' and '\\' escaped; NULL for a NULL element. */
+struct devices__arr {
+    char *buf;
+    size_t len, cap;
+};
+
+static int devices__arr_add(struct devices__arr *a, const char *v)
+{
+    size_t need = (v ? 2 * strlen(v) + 2 : 4) + 3;
+
+    if (a->len + need > a->cap) {
+        size_t cap = a->cap ? a->cap : 4096;
+        char *more;
+
+        while (cap < a->len + need)
+            cap *= 2;
+        more = realloc(a->buf, cap);
+        if (!more)
+            return PF_ENOMEM;
+        a->buf = more;
+        a->cap = cap;
+    }
+    a->buf[a->len] = a->len == 0 ? '{' : ',';
+    a->len++;
+    if (!v) {
+        memcpy(a->buf + a->len, "NULL", 4);
+        a->len += 4;
+    } else {
+        a->buf[a->len++] = '"';
+        for (const char *c = v; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                a->buf[a->len++] = '\\';
+            a->buf[a->len++] = *c;
+        }
+        a->buf[a->len++] = '"';
+    }
+    a->buf[a->len] = '\0';
+    return 0;
+}
+
+/* The closed array's text ("{}" when empty); NULL out of memory. Every
+ * element added left room for the closing brace. */
+static const char *devices__arr_end(struct devices__arr *a)
+{
+    if (a->len == 0) {
+        free(a->buf);
+        a->buf = strdup("{}");
+        a->len = a->cap = a->buf ? 2 : 0;
+        return a->buf;
+    }
+    a->buf[a->len++] = '}';
+    a->buf[a->len] = '\0';
+    return a->buf;
+}
+
+static int devices__cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/*
+ * The first terminal of the input that was not inserted: taken before, or
+ * twice in the input (its second time). inserted holds the serials the
+ * insert returned.
+ */
+static const char *devices__first_taken(const struct pfs_device *v, size_t n, PGresult *inserted)
+{
+    size_t k = (size_t)PQntuples(inserted);
+    const char **got = calloc(k ? k : 1, sizeof(*got));
+    bool *used = calloc(k ? k : 1, sizeof(*used));
+    const char *taken = NULL;
+
+    if (!got || !used) {
+        taken = v[0].serial;
+        goto out;
+    }
+    for (size_t i = 0; i < k; i++)
+        got[i] = PQgetvalue(inserted, (int)i, 0);
+    qsort(got, k, sizeof(*got), devices__cmp);
+    for (size_t i = 0; i < n && !taken; i++) {
+        const char *key = v[i].serial;
+        const char **hit = bsearch(&key, got, k, sizeof(*got), devices__cmp);
+
+        if (!hit || used[hit - got])
+            taken = v[i].serial;
+        else
+            used[hit - got] = true;
+    }
+out:
+    free(got);
+    free(used);
+    return taken ? taken : v[0].serial;
+}
+
+/* The whole import in three statements (rows, audit rows, alerts), whatever
+ * its size: arrays of the input, unnest()ed in input order. */
 static int devices__import_fn(void *ctx, struct pfs_pg *pg, int attempt, struct pf_error *err)
 {
     struct devices__import *x = ctx;
+    struct devices__arr serials = {0}, models = {0}, hws = {0}, afters = {0};
+    const struct pfs_actor *actor = x->actor;
+    char ms[PFS_PG_I64_LEN];
+    PGresult *res = NULL;
     int rc = 0;
 
     (void)attempt;
     for (size_t i = 0; !rc && i < x->n; i++) {
-        struct pfs_device *d = &x->v[i];
-        struct pfs_pg_audit a = {0};
-        char *after;
+        char *after = pfs_rec_device_text(&x->v[i]);
 
-        rc = devices__insert(pg, d, x->now_ms, err);
-        if (rc == 0)
-            return pf_error_set(err, PF_EEXIST, "serial %s: already registered", d->serial);
-        if (rc < 0)
-            return rc;
-        after = pfs_rec_device_text(d);
-        if (!after)
-            return pf_error_set(err, PF_ENOMEM, "store: out of memory");
-        a.actor = x->actor;
-        a.ts_ms = x->now_ms;
-        a.action = "device.import";
-        a.target = d->serial;
-        a.after = after;
-        rc = pfs_pg_audit_write(pg, &a, err);
-        free(after);
+        rc = after ? 0 : PF_ENOMEM;
         if (!rc)
-            rc = devices__close_unknown(pg, d->serial, x->now_ms, err);
+            rc = devices__arr_add(&serials, x->v[i].serial);
+        if (!rc)
+            rc = devices__arr_add(&models, x->v[i].model);
+        if (!rc)
+            rc = devices__arr_add(&hws, x->v[i].hw_rev[0] ? x->v[i].hw_rev : NULL);
+        if (!rc)
+            rc = devices__arr_add(&afters, after);
+        free(after);
     }
+    if (rc || !devices__arr_end(&serials) || !devices__arr_end(&models) ||
+        !devices__arr_end(&hws) || !devices__arr_end(&afters)) {
+        rc = pf_error_set(err, PF_ENOMEM, "store: out of memory");
+        goto out;
+    }
+    {
+        const char *p[4] = {serials.buf, models.buf, hws.buf, pfs_pg_i64(ms, x->now_ms)};
+
+        rc = pfs_pg_query(pg,
+                          "INSERT INTO devices (serial, model, hw_rev, status, created_ms)"
+                          " SELECT u.s, u.m, u.h, 'registered', $4 FROM unnest($1::text[],"
+                          " $2::text[], $3::text[]) WITH ORDINALITY AS u(s, m, h, i) ORDER BY u.i"
+                          " ON CONFLICT (serial) DO NOTHING RETURNING serial",
+                          4, p, &res, err);
+    }
+    if (rc)
+        goto out;
+    if ((size_t)PQntuples(res) != x->n) {
+        rc = pf_error_set(err, PF_EEXIST, "serial %s: already registered",
+                          devices__first_taken(x->v, x->n, res));
+        goto out;
+    }
+    {
+        const char *p[8] = {pfs_pg_i64(ms, x->now_ms),
+                            actor && actor->name ? actor->name : "-",
+                            actor && actor->role ? actor->role : "-",
+                            actor && actor->org && *actor->org ? actor->org : NULL,
+                            actor && actor->org_path && *actor->org_path ? actor->org_path : NULL,
+                            actor && actor->addr && *actor->addr ? actor->addr : NULL,
+                            serials.buf,
+                            afters.buf};
+
+        /* pfs_pg_audit_write()'s columns, one row per terminal in input order. */
+        rc = pfs_pg_exec(pg,
+                         "INSERT INTO audit (ts_ms, actor, role, action, target, before, after,"
+                         " org, org_path, addr) SELECT $1, $2, $3, 'device.import', u.s, NULL,"
+                         " u.a::json, $4, $5, $6 FROM unnest($7::text[], $8::text[])"
+                         " WITH ORDINALITY AS u(s, a, i) ORDER BY u.i",
+                         8, p, err);
+    }
+    if (!rc) {
+        const char *p[2] = {serials.buf, ms};
+
+        rc = pfs_pg_exec(pg,
+                         "UPDATE alerts SET closed_ms=$2 WHERE serial = ANY($1::text[])"
+                         " AND kind='unknown_serial' AND closed_ms IS NULL",
+                         2, p, err);
+    }
+out:
+    PQclear(res);
+    free(serials.buf);
+    free(models.buf);
+    free(hws.buf);
+    free(afters.buf);
     return rc;
 }
 

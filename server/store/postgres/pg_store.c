@@ -204,21 +204,27 @@ int pfs_pg_col_text(const PGresult *res, int r, int c, char *buf, size_t len)
     return 0;
 }
 
+static const char *store__null_if_empty(const char *v)
+{
+    return v && *v ? v : NULL;
+}
+
 int pfs_pg_audit_write(struct pfs_pg *pg, const struct pfs_pg_audit *a, struct pf_error *err)
 {
     const struct pfs_actor *actor = a->actor;
     const char *refs[2] = {a->serial, a->serial2};
     char ts[PFS_PG_I64_LEN];
+    /* Empty text is NULL, as the SQLite writer binds it (pfs_sqlite_bind_text). */
     const char *p[10] = {pfs_pg_i64(ts, a->ts_ms),
                          actor && actor->name ? actor->name : "-",
                          actor && actor->role ? actor->role : "-",
                          a->action,
                          a->target,
-                         a->before,
-                         a->after,
-                         actor ? actor->org : NULL,
-                         actor ? actor->org_path : NULL,
-                         actor ? actor->addr : NULL};
+                         store__null_if_empty(a->before),
+                         store__null_if_empty(a->after),
+                         actor ? store__null_if_empty(actor->org) : NULL,
+                         actor ? store__null_if_empty(actor->org_path) : NULL,
+                         actor ? store__null_if_empty(actor->addr) : NULL};
     PGresult *res = NULL;
     char id[PFS_PG_I64_LEN];
     int rc;
@@ -238,7 +244,7 @@ int pfs_pg_audit_write(struct pfs_pg *pg, const struct pfs_pg_audit *a, struct p
         return 0;
     /* The first reference carries the merchant (with or without a terminal). */
     for (int i = 0; i < 2; i++) {
-        const char *rp[3] = {id, refs[i], a->merchant};
+        const char *rp[3] = {id, store__null_if_empty(refs[i]), store__null_if_empty(a->merchant)};
 
         if (i == 1 && !refs[1])
             break;
