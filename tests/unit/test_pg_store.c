@@ -952,7 +952,8 @@ START_TEST(online_gauges_backup_sibling)
     put_health(st, "T2", 1, NULL);
     ck_assert_int_eq(pfs_pg_flush(st, 10, NULL), 0);
     ck_assert_int_eq(pfs_pg_online_source(st, src, sizeof(src)), 0);
-    ck_assert_str_eq(src, dsn);
+    ck_assert_int_eq(strncmp(src, "postgres:", 9), 0);
+    ck_assert_str_eq(src + 9, dsn);
     ck_assert_msg(pfs_pg_online_count_file(src, &c, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(c.n, 1);
     ck_assert_str_eq(c.v[0].org_path, "/1/");

@@ -58,17 +58,20 @@ static int online__count(struct pfs_pg *pg, struct pfs_online_counts *c, struct 
 
 int pfs_pg_online_source(struct pfs_pg_store *st, char *path, size_t size)
 {
-    int n = snprintf(path, size, "%s", st->dsn);
+    int n = snprintf(path, size, "%s%s", PFS_PG_ONLINE_SOURCE_PREFIX, st->dsn);
 
     return n < 0 || (size_t)n >= size ? PF_ETOOBIG : 0;
 }
 
 int pfs_pg_online_count_file(const char *path, struct pfs_online_counts *c, struct pf_error *err)
 {
+    size_t plen = strlen(PFS_PG_ONLINE_SOURCE_PREFIX);
     struct pfs_pg_opts o = {.dsn = path};
     struct pfs_pg *pg = NULL;
     int rc;
 
+    if (strncmp(path, PFS_PG_ONLINE_SOURCE_PREFIX, plen) == 0)
+        o.dsn = path + plen;
     memset(c, 0, sizeof(*c));
     rc = pfs_pg_open(&o, &pg, err);
     if (rc)
