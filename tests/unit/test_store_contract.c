@@ -117,7 +117,7 @@ static int pg__open(const char *where, struct pfs_store **st, struct pf_error *e
 /* The contract's cases the PostgreSQL backend implements so far, by name of
  * their TCase; the others are not run on it (said in docs/store.md), never
  * skipped silently: a case added here must pass. */
-static const char *const pg__cases[] = {"store", NULL};
+static const char *const pg__cases[] = {"store", "accounts", NULL};
 
 static const struct contract_backend contract__backends[] = {
         {"sqlite", sqlite__create, sqlite__destroy, sqlite__open, NULL},
