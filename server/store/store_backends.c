@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/postgres/pg_online.h"
 #include "store/sqlite/store_sqlite_api.h"
 #include "store/store_online.h"
 #include "store/store_ops.h"
@@ -39,9 +40,12 @@ void pfs_store_sibling_opts_release(struct pfs_store_opts *opts)
     opts->dsn = NULL;
 }
 
-/* A file's count needs no store handle: only the SQLite backend keeps the
- * store in a file (pfs_store_online_source fails on the others). */
+/* The count has no store handle: the source pfs_store_online_source gave
+ * names the backend, "postgres:DSN" for PostgreSQL (pg_online.h), a bare path
+ * the SQLite file. */
 int pfs_store_online_count_file(const char *path, struct pfs_online_counts *c, struct pf_error *err)
 {
+    if (strncmp(path, PFS_PG_ONLINE_SOURCE_PREFIX, strlen(PFS_PG_ONLINE_SOURCE_PREFIX)) == 0)
+        return pfs_pg_online_count_file(path, c, err);
     return pfs_sqlite_online_count_file(path, c, err);
 }

@@ -21,6 +21,8 @@ PF_CLI="$PF_BUILD/server/cli/posfleet"
 # posfleetd against the test broker. Exports PF_HTTP_PORT, POSFLEET_URL, PF_STORE and
 # PF_TOKEN_{OPS,SUPPORT,VIEWER} (token files). Waits until the API answers.
 # PF_STORE_BATCH_MS: store.batch_ms (20 unless set; benchmarks use the production default).
+# PF_STORE_DSN: a PostgreSQL connection string: store.backend = postgres on it instead of
+# the SQLite file (PF_STORE then names no file).
 # The API is plain HTTP on loopback (http.tls = off, said explicitly) unless PF_HTTP_TLS=1:
 # then HTTPS with a certificate for localhost/127.0.0.1/::1 issued from the test CA
 # ($PF_PKI/api.crt), POSFLEET_URL is https://127.0.0.1:PORT and POSFLEET_CACERT the CA.
@@ -53,6 +55,9 @@ http.key = $PF_PKI/api.key"
     else
         export PF_HTTP_PORT POSFLEET_URL="http://127.0.0.1:$PF_HTTP_PORT"
     fi
+    local store="store.path = $PF_STORE"
+    [[ -z "${PF_STORE_DSN:-}" ]] || store="store.backend = postgres
+store.dsn = $PF_STORE_DSN"
     read -r crt key < <(pf_cert_of posfleetd)
     cat >"$dir/posfleetd.conf" <<CONF
 mqtt.host = 127.0.0.1
@@ -62,7 +67,7 @@ mqtt.cert = $crt
 mqtt.key = $key
 mqtt.reconnect_min_ms = 100
 mqtt.reconnect_max_ms = 1000
-store.path = $PF_STORE
+$store
 store.batch_ms = ${PF_STORE_BATCH_MS:-20}
 http.addr = 127.0.0.1
 http.port = $PF_HTTP_PORT

@@ -103,7 +103,7 @@ START_TEST(apply_on_empty_then_idempotent)
     ck_assert_int_ge(n, 8);
     ck_assert_msg(pfs_pg_migrate(pg, pfs_pg_migrations, &applied, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(applied, n);
-    ck_assert_int_eq(pfs_pg_schema_version(pg, &version, &err), 0);
+    ck_assert_int_eq(pfs_pg_migrated_version(pg, &version, &err), 0);
     ck_assert_int_eq(version, pfs_pg_migrations[n - 1].version);
     before = scalar(pg, "SELECT string_agg(version || ':' || name || ':' || applied_ms, ',' "
                         "ORDER BY version) FROM schema_migrations");
@@ -203,7 +203,7 @@ START_TEST(failed_migration_rolled_back_whole)
 
     ck_assert_int_eq(pfs_pg_migrate(pg, list, &applied, &err), PF_EIO);
     ck_assert_ptr_nonnull(strstr(err.msg, "002_broken"));
-    ck_assert_int_eq(pfs_pg_schema_version(pg, &version, &err), 0);
+    ck_assert_int_eq(pfs_pg_migrated_version(pg, &version, &err), 0);
     ck_assert_int_eq(version, 1);
     expect_scalar(pg, "SELECT count(*) FROM pg_tables WHERE tablename IN ('two', 'three')", "0");
     expect_scalar(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'one'", "1");

@@ -315,6 +315,15 @@ static int pg__commit(struct pfs_pg *pg, struct pf_error *err)
     return PF_ECONN;
 }
 
+int pfs_pg_commit(struct pfs_pg *pg, struct pf_error *err)
+{
+    int rc = pg__commit(pg, err);
+
+    if (rc == 0)
+        pg->stats.tx_commits++;
+    return rc;
+}
+
 int pfs_pg_tx(struct pfs_pg *pg, enum pfs_pg_isolation iso, pfs_pg_tx_fn fn, void *ctx,
               struct pf_error *err)
 {

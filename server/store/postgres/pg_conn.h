@@ -65,6 +65,14 @@ void pfs_pg_free(struct pfs_pg *pg);
 int pfs_pg_tx(struct pfs_pg *pg, enum pfs_pg_isolation iso, pfs_pg_tx_fn fn, void *ctx,
               struct pf_error *err) PF_WUR;
 
+/* COMMITs a transaction the caller opened itself (BEGIN by pfs_pg_exec),
+ * with pfs_pg_tx()'s rule: 0 only when COMMIT answered COMMIT; a COMMIT lost
+ * in flight is resolved by the transaction's id on a new session (committed
+ * -> 0, aborted -> PF_ECONN, unknowable -> PF_EIO). PF_ECONN: nothing was
+ * committed and the session was lost (or the transaction aborted): the
+ * caller may run its transaction again. */
+int pfs_pg_commit(struct pfs_pg *pg, struct pf_error *err) PF_WUR;
+
 /* A statement without rows (params may be NULL when n is 0; text format). */
 int pfs_pg_exec(struct pfs_pg *pg, const char *sql, int n, const char *const *params,
                 struct pf_error *err) PF_WUR;

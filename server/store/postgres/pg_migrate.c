@@ -104,7 +104,7 @@ static int migrate__read(void *ctx, struct pfs_pg *pg, int attempt, struct pf_er
     return migrate__version(pg, ctx, err);
 }
 
-int pfs_pg_schema_version(struct pfs_pg *pg, int *version, struct pf_error *err)
+int pfs_pg_migrated_version(struct pfs_pg *pg, int *version, struct pf_error *err)
 {
     *version = 0;
     return pfs_pg_tx(pg, PFS_PG_READ_COMMITTED, migrate__read, version, err);
@@ -127,7 +127,7 @@ int pfs_pg_migrate(struct pfs_pg *pg, const struct pfs_pg_migration *list, int *
     rc = pfs_pg_tx(pg, PFS_PG_READ_COMMITTED, migrate__table, NULL, err);
     if (rc)
         return rc;
-    rc = pfs_pg_schema_version(pg, &have, err);
+    rc = pfs_pg_migrated_version(pg, &have, err);
     if (rc)
         return rc;
     if (have > newest)

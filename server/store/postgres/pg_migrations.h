@@ -35,6 +35,6 @@ int pfs_pg_migrate(struct pfs_pg *pg, const struct pfs_pg_migration *list, int *
                    struct pf_error *err) PF_WUR;
 
 /* The database's schema version (0: none applied). */
-int pfs_pg_schema_version(struct pfs_pg *pg, int *version, struct pf_error *err) PF_WUR;
+int pfs_pg_migrated_version(struct pfs_pg *pg, int *version, struct pf_error *err) PF_WUR;
 
 #endif

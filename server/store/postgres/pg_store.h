@@ -32,10 +32,15 @@ struct pfs_pg_tx {
     bool open;
 };
 
+/* The ingest batch and the held writes (pg_ingest.c). */
+struct pfs_pg_batch;
+
 struct pfs_pg_store {
-    struct pfs_store base; /* first: the generic handle */
-    struct pfs_pg *pg;     /* the session */
-    struct pfs_pg_tx tx;   /* the one transaction open at a time */
+    struct pfs_store base;      /* first: the generic handle */
+    struct pfs_pg *pg;          /* the session */
+    struct pfs_pg_tx tx;        /* the one transaction open at a time */
+    char *dsn;                  /* store.dsn, for a sibling (heap) */
+    struct pfs_pg_batch *batch; /* never NULL once open */
 };
 
 static inline struct pfs_pg_store *pfs_pg_of(struct pfs_store *st)
@@ -56,6 +61,10 @@ struct pfs_pg_audit {
 int pfs_pg_audit_write(struct pfs_pg *pg, const struct pfs_pg_audit *a,
                        struct pf_error *err) PF_WUR;
 
+/* A statement whose failure changes nothing for the caller (a ROLLBACK on a
+ * session that may be gone). */
+void pfs_pg_exec_quiet(struct pfs_pg *pg, const char *sql);
+
 /* Text for an integer parameter of pfs_pg_query(): written into buf. */
 #define PFS_PG_I64_LEN 24
 const char *pfs_pg_i64(char buf[PFS_PG_I64_LEN], int64_t v);
@@ -67,6 +76,40 @@ int pfs_pg_col_text(const PGresult *res, int r, int c, char *buf, size_t len) PF
 
 /* Connects to dsn and applies the pending migrations (pg_migrations.h). */
 int pfs_pg_store_open(const char *dsn, struct pfs_pg_store **out, struct pf_error *err) PF_WUR;
+/* Rolls back an open transaction, writes the pending batch (or the held
+ * writes) and closes; NULL is a no-op. */
 void pfs_pg_store_close(struct pfs_pg_store *st);
+
+/*
+ * A call that is one transaction of its own (an administrative change): what
+ * the SQLite backend's pfs_sqlite_begin() does before its BEGIN, then
+ * pfs_pg_tx(). Refuses (PF_ESTATE, SQLite's messages) while a transaction of
+ * pfs_pg_tx_begin() is open or the store is held, writes the open ingest
+ * batch (its health rows stamped now_ms; 0 leaves them unstamped), then runs
+ * fn in one retried transaction. Every administrative twin goes through it,
+ * so that it sees the batch written before it, as on SQLite.
+ */
+int pfs_pg_store_tx(struct pfs_pg_store *st, enum pfs_pg_isolation iso, int64_t now_ms,
+                    pfs_pg_tx_fn fn, void *ctx, struct pf_error *err) PF_WUR;
+
+/* --- the twins of store.h (pg_store.c) --- */
+
+void pfs_pg_close(struct pfs_pg_store *st);
+int pfs_pg_schema_version(struct pfs_pg_store *st, int *version) PF_WUR;
+/*
+ * Domain code composing several calls: BEGIN (READ COMMITTED) on the store's
+ * session after writing the open batch. The calls given the handle run their
+ * statements on that session inside it. No automatic rerun: the domain code
+ * holds the steps, so a session lost inside the transaction fails the
+ * commit (PF_ECONN: nothing of it was committed); a COMMIT lost in flight is
+ * resolved by the transaction's id (pfs_pg_commit).
+ */
+int pfs_pg_tx_begin(struct pfs_pg_store *st, enum pfs_durability durability, int64_t now_ms,
+                    struct pfs_tx **tx, struct pf_error *err) PF_WUR;
+int pfs_pg_tx_commit(struct pfs_pg_tx *tx, struct pf_error *err) PF_WUR;
+void pfs_pg_tx_rollback(struct pfs_pg_tx *tx);
+/* A sibling's options: backend "postgres" and the same DSN (heap strings). */
+int pfs_pg_sibling_opts(struct pfs_pg_store *st, struct pfs_store_opts *opts,
+                        struct pf_error *err) PF_WUR;
 
 #endif

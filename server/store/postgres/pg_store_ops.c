@@ -6,9 +6,14 @@
  */
 #include "store/store_ops.h"
 #include "store/postgres/pg_accounts.h"
+#include "store/postgres/pg_backup.h"
+#include "store/postgres/pg_devices.h"
 #include "store/postgres/pg_diag.h"
+#include "store/postgres/pg_ingest.h"
 #include "store/postgres/pg_lifecycle.h"
+#include "store/postgres/pg_metrics.h"
 #include "store/postgres/pg_notify.h"
+#include "store/postgres/pg_online.h"
 #include "store/postgres/pg_rollout_members.h"
 #include "store/postgres/pg_rollout_plan.h"
 #include "store/postgres/pg_rollouts.h"
@@ -31,6 +36,183 @@ static int ops__open(const struct pfs_store_opts *opts, struct pfs_store **out,
 static void ops__close(struct pfs_store *st)
 {
     pfs_pg_store_close((struct pfs_pg_store *)st);
+}
+
+static int ops__schema_version(struct pfs_store *st, int *version)
+{
+    return pfs_pg_schema_version((struct pfs_pg_store *)st, version);
+}
+
+static int ops__tx_begin(struct pfs_store *st, enum pfs_durability durability, int64_t now_ms,
+                         struct pfs_tx **tx, struct pf_error *err)
+{
+    return pfs_pg_tx_begin((struct pfs_pg_store *)st, durability, now_ms, tx, err);
+}
+
+static int ops__tx_commit(struct pfs_tx *tx, struct pf_error *err)
+{
+    return pfs_pg_tx_commit((struct pfs_pg_tx *)tx, err);
+}
+
+static void ops__tx_rollback(struct pfs_tx *tx)
+{
+    pfs_pg_tx_rollback((struct pfs_pg_tx *)tx);
+}
+
+static int ops__sibling_opts(struct pfs_store *st, struct pfs_store_opts *opts,
+                             struct pf_error *err)
+{
+    return pfs_pg_sibling_opts((struct pfs_pg_store *)st, opts, err);
+}
+
+static int ops__hold(struct pfs_store *st, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_hold((struct pfs_pg_store *)st, now_ms, err);
+}
+
+static int ops__release(struct pfs_store *st, int64_t now_ms, size_t *written, size_t *dropped)
+{
+    return pfs_pg_release((struct pfs_pg_store *)st, now_ms, written, dropped);
+}
+
+static bool ops__is_held(const struct pfs_store *st)
+{
+    return pfs_pg_is_held((const struct pfs_pg_store *)st);
+}
+
+static int ops__device_add(struct pfs_store *st, const struct pfs_device *d,
+                           const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_device_add((struct pfs_pg_store *)st, d, actor, now_ms, err);
+}
+
+static int ops__device_import(struct pfs_store *st, pfs_device_next_cb next, void *ctx,
+                              const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
+                              struct pf_error *err)
+{
+    return pfs_pg_device_import((struct pfs_pg_store *)st, next, ctx, actor, now_ms, count, err);
+}
+
+static int ops__device_revoke(struct pfs_store *st, const char *serial,
+                              const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return pfs_pg_device_revoke((struct pfs_pg_store *)st, serial, actor, now_ms, err);
+}
+
+static int ops__device_get(struct pfs_store *st, const char *serial, struct pfs_device *d,
+                           struct pfs_dev_state *s)
+{
+    return pfs_pg_device_get((struct pfs_pg_store *)st, serial, d, s);
+}
+
+static int ops__device_status(struct pfs_store *st, const char *serial, enum pfs_dev_status *status)
+{
+    return pfs_pg_device_status((struct pfs_pg_store *)st, serial, status);
+}
+
+static int ops__device_list(struct pfs_store *st, const struct pfs_dev_filter *f, pfs_device_cb cb,
+                            void *ctx, bool *more)
+{
+    return pfs_pg_device_list((struct pfs_pg_store *)st, f, cb, ctx, more);
+}
+
+static int ops__health_recent(struct pfs_store *st, const char *serial, int n, pfs_health_cb cb,
+                              void *ctx)
+{
+    return pfs_pg_health_recent((struct pfs_pg_store *)st, serial, n, cb, ctx);
+}
+
+static int ops__health_range(struct pfs_store *st, const char *serial, int64_t from_ms,
+                             int64_t to_ms, pfs_health_point_cb cb, void *ctx)
+{
+    return pfs_pg_health_range((struct pfs_pg_store *)st, serial, from_ms, to_ms, cb, ctx);
+}
+
+static int ops__alerts_open(struct pfs_store *st, const char *serial, pfs_alert_cb cb, void *ctx)
+{
+    return pfs_pg_alerts_open((struct pfs_pg_store *)st, serial, cb, ctx);
+}
+
+static int ops__summary(struct pfs_store *st, struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
+{
+    return pfs_pg_summary((struct pfs_pg_store *)st, sum, cb, ctx);
+}
+
+static int ops__fee_tables(struct pfs_store *st, pfs_fee_group_cb cb, void *ctx)
+{
+    return pfs_pg_fee_tables((struct pfs_pg_store *)st, cb, ctx);
+}
+
+static int ops__audit_list(struct pfs_store *st, const char *target, int64_t before_id, int limit,
+                           pfs_audit_cb cb, void *ctx)
+{
+    return pfs_pg_audit_list((struct pfs_pg_store *)st, target, before_id, limit, cb, ctx);
+}
+
+static int ops__seen_each(struct pfs_store *st, pfs_seen_cb cb, void *ctx)
+{
+    return pfs_pg_seen_each((struct pfs_pg_store *)st, cb, ctx);
+}
+
+static int ops__health_count(struct pfs_store *st, const char *serial, int64_t *n)
+{
+    return pfs_pg_health_count((struct pfs_pg_store *)st, serial, n);
+}
+
+static int ops__health_put(struct pfs_store *st, const char *serial, const struct pf_health *h,
+                           int64_t recv_ms, bool *newer)
+{
+    return pfs_pg_health_put((struct pfs_pg_store *)st, serial, h, recv_ms, newer);
+}
+
+static int ops__health_record(struct pfs_store *st, const char *serial, const struct pf_health *h,
+                              int64_t recv_ms, enum pfs_health_rank rank, bool *newer)
+{
+    return pfs_pg_health_record((struct pfs_pg_store *)st, serial, h, recv_ms, rank, newer);
+}
+
+static int ops__birth_put(struct pfs_store *st, const char *serial, const struct pf_birth *b,
+                          int64_t recv_ms)
+{
+    return pfs_pg_birth_put((struct pfs_pg_store *)st, serial, b, recv_ms);
+}
+
+static int ops__state_put(struct pfs_store *st, const char *serial, const struct pf_state *m,
+                          int64_t recv_ms)
+{
+    return pfs_pg_state_put((struct pfs_pg_store *)st, serial, m, recv_ms);
+}
+
+static int ops__alert_open(struct pfs_store *st, const char *serial, const char *kind,
+                           int64_t now_ms, const char *detail)
+{
+    return pfs_pg_alert_open((struct pfs_pg_store *)st, serial, kind, now_ms, detail);
+}
+
+static int ops__alert_close(struct pfs_store *st, const char *serial, const char *kind,
+                            int64_t now_ms)
+{
+    return pfs_pg_alert_close((struct pfs_pg_store *)st, serial, kind, now_ms);
+}
+
+static int ops__health_prune(struct pfs_store *st, const char *serial, int keep)
+{
+    return pfs_pg_health_prune((struct pfs_pg_store *)st, serial, keep);
+}
+
+static int ops__health_expire(struct pfs_store *st, int64_t before_ms, int max, int *deleted)
+{
+    return pfs_pg_health_expire((struct pfs_pg_store *)st, before_ms, max, deleted);
+}
+
+static int ops__batch_pending(struct pfs_store *st)
+{
+    return pfs_pg_batch_pending((struct pfs_pg_store *)st);
+}
+
+static int ops__flush(struct pfs_store *st, int64_t stored_ms, int *rows)
+{
+    return pfs_pg_flush((struct pfs_pg_store *)st, stored_ms, rows);
 }
 
 static int ops__org_add(struct pfs_store *st, const struct pfs_scope *scope, const char *name,
@@ -190,6 +372,24 @@ static int ops__scope_rollout(struct pfs_store *st, const struct pfs_scope *scop
     return pfs_pg_scope_rollout((struct pfs_pg_store *)st, scope, rollout);
 }
 
+static int ops__summary_in(struct pfs_store *st, const struct pfs_scope *scope,
+                           struct pfs_summary *sum, pfs_group_cb cb, void *ctx)
+{
+    return pfs_pg_summary_in((struct pfs_pg_store *)st, scope, sum, cb, ctx);
+}
+
+static int ops__fee_tables_in(struct pfs_store *st, const struct pfs_scope *scope,
+                              pfs_fee_group_cb cb, void *ctx)
+{
+    return pfs_pg_fee_tables_in((struct pfs_pg_store *)st, scope, cb, ctx);
+}
+
+static int ops__alerts_in(struct pfs_store *st, const struct pfs_scope *scope, const char *serial,
+                          pfs_alert_cb cb, void *ctx)
+{
+    return pfs_pg_alerts_in((struct pfs_pg_store *)st, scope, serial, cb, ctx);
+}
+
 static int ops__merchant_list_in(struct pfs_store *st, const struct pfs_scope *scope, int status,
                                  const char *after, int limit, pfs_merchant_cb cb, void *ctx,
                                  bool *more)
@@ -220,6 +420,12 @@ static int ops__support_list(struct pfs_store *st, const struct pfs_scope *scope
                              pfs_support_cb cb, void *ctx)
 {
     return pfs_pg_support_list((struct pfs_pg_store *)st, scope, limit, cb, ctx);
+}
+
+static int ops__backup_new(struct pfs_store *st, const char *dest, struct pfs_store_backup **out,
+                           struct pf_error *err)
+{
+    return pfs_pg_backup_new((struct pfs_pg_store *)st, dest, out, err);
 }
 
 static int ops__diag_create(struct pfs_store *st, const struct pfs_diag_rec *r,
@@ -460,6 +666,11 @@ static int ops__audit_query(struct pfs_store *st, const char *serial, const char
                               limit, cb, ctx);
 }
 
+static int ops__gauges(struct pfs_store *st, pfs_gauge_cb cb, void *ctx)
+{
+    return pfs_pg_gauges((struct pfs_pg_store *)st, cb, ctx);
+}
+
 static int ops__notify_add(struct pfs_store *st, const struct pfs_notify_event *ev,
                            const char *const *hooks, size_t n, int64_t now_ms, struct pf_error *err)
 {
@@ -494,6 +705,29 @@ static int ops__notify_log(struct pfs_store *st, const char *hook, int64_t befor
 static int ops__notify_counts(struct pfs_store *st, const char *hook, int64_t counts[])
 {
     return pfs_pg_notify_counts((struct pfs_pg_store *)st, hook, counts);
+}
+
+static int ops__online_source(struct pfs_store *st, char *path, size_t size)
+{
+    return pfs_pg_online_source((struct pfs_pg_store *)st, path, size);
+}
+
+static int ops__online_save(struct pfs_store *st, int64_t now_ms, int64_t keep_from_ms,
+                            const struct pfs_online_counts *c, struct pf_error *err)
+{
+    return pfs_pg_online_save((struct pfs_pg_store *)st, now_ms, keep_from_ms, c, err);
+}
+
+static int ops__online_sample(struct pfs_store *st, int64_t now_ms, int64_t keep_from_ms,
+                              struct pf_error *err)
+{
+    return pfs_pg_online_sample((struct pfs_pg_store *)st, now_ms, keep_from_ms, err);
+}
+
+static int ops__online_series(struct pfs_store *st, const struct pfs_scope *scope, int64_t since_ms,
+                              pfs_online_cb cb, void *ctx)
+{
+    return pfs_pg_online_series((struct pfs_pg_store *)st, scope, since_ms, cb, ctx);
 }
 
 static int ops__rollout_create(struct pfs_store *st, const struct pfs_ro_def *d,
@@ -788,6 +1022,38 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .name = "postgres",
         .open = ops__open,
         .close = ops__close,
+        .schema_version = ops__schema_version,
+        .tx_begin = ops__tx_begin,
+        .tx_commit = ops__tx_commit,
+        .tx_rollback = ops__tx_rollback,
+        .sibling_opts = ops__sibling_opts,
+        .hold = ops__hold,
+        .release = ops__release,
+        .is_held = ops__is_held,
+        .device_add = ops__device_add,
+        .device_import = ops__device_import,
+        .device_revoke = ops__device_revoke,
+        .device_get = ops__device_get,
+        .device_status = ops__device_status,
+        .device_list = ops__device_list,
+        .health_recent = ops__health_recent,
+        .health_range = ops__health_range,
+        .alerts_open = ops__alerts_open,
+        .summary = ops__summary,
+        .fee_tables = ops__fee_tables,
+        .audit_list = ops__audit_list,
+        .seen_each = ops__seen_each,
+        .health_count = ops__health_count,
+        .health_put = ops__health_put,
+        .health_record = ops__health_record,
+        .birth_put = ops__birth_put,
+        .state_put = ops__state_put,
+        .alert_open = ops__alert_open,
+        .alert_close = ops__alert_close,
+        .health_prune = ops__health_prune,
+        .health_expire = ops__health_expire,
+        .batch_pending = ops__batch_pending,
+        .flush = ops__flush,
         .org_add = ops__org_add,
         .org_get = ops__org_get,
         .org_list = ops__org_list,
@@ -812,11 +1078,15 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .scope_repair = ops__scope_repair,
         .scope_diag = ops__scope_diag,
         .scope_rollout = ops__scope_rollout,
+        .summary_in = ops__summary_in,
+        .fee_tables_in = ops__fee_tables_in,
+        .alerts_in = ops__alerts_in,
         .merchant_list_in = ops__merchant_list_in,
         .repair_list_in = ops__repair_list_in,
         .merchant_org = ops__merchant_org,
         .support_add = ops__support_add,
         .support_list = ops__support_list,
+        .backup_new = ops__backup_new,
         .diag_create = ops__diag_create,
         .diag_get = ops__diag_get,
         .diag_list = ops__diag_list,
@@ -854,12 +1124,17 @@ const struct pfs_store_ops pfs_store_postgres_ops = {
         .term_events = ops__term_events,
         .term_updates = ops__term_updates,
         .audit_query = ops__audit_query,
+        .gauges = ops__gauges,
         .notify_add = ops__notify_add,
         .notify_due = ops__notify_due,
         .notify_next = ops__notify_next,
         .notify_result = ops__notify_result,
         .notify_log = ops__notify_log,
         .notify_counts = ops__notify_counts,
+        .online_source = ops__online_source,
+        .online_save = ops__online_save,
+        .online_sample = ops__online_sample,
+        .online_series = ops__online_series,
         .rollout_create = ops__rollout_create,
         .rollout_scan = ops__rollout_scan,
         .rollout_scan_in = ops__rollout_scan_in,
