@@ -482,22 +482,16 @@ START_TEST(offer_id_taken_across_instances)
 }
 END_TEST
 
-/* pg_rollout_members.c's, linked when present (as in pg_updates.c). */
-int pfs_pg_rollout_on_event(struct pfs_pg_tx *tx, const char *serial,
-                            const struct pf_update_event *e, int64_t recv_ms) __attribute__((weak));
-
 /* An event of a rollout's offer (actor "rollout/ID") moves its member in the
- * same transaction; a build without the rollout twins refuses it whole
- * rather than record it with the member left behind. Another offer's event
- * needs no member and is recorded either way. */
-START_TEST(rollout_offer_event_never_half_recorded)
+ * same transaction (pg_rollout_members.c); another offer's event needs no
+ * member. Both are recorded. */
+START_TEST(rollout_offer_event_recorded)
 {
     struct pfs_pg_store *st = store_on("upd_rollout");
     const struct pfs_actor rollout = {.name = "rollout/1", .role = "ops"};
     char id[PF_B2_HEX_LEN + 1];
     struct pfs_bundle_rec b;
     struct pfs_offer_rec o;
-    struct pfs_update_rec cur;
     struct pf_update_event e;
     struct pf_error err = {0};
     bool created, recorded = true;
@@ -508,16 +502,9 @@ START_TEST(rollout_offer_event_never_half_recorded)
     o = offer("o1", "T1", id);
     ck_assert_int_eq(pfs_pg_offer_put(st, &o, &b, "{}", &rollout, &err), 0);
     e = event("e1", "o1", PF_UPD_SUCCESS);
-    if (pfs_pg_rollout_on_event) {
-        ck_assert_int_eq(pfs_pg_update_event_put(st, "T1", &e, 2000, &recorded), 0);
-        ck_assert(recorded);
-    } else {
-        ck_assert_int_eq(pfs_pg_update_event_put(st, "T1", &e, 2000, &recorded), PF_EIO);
-        ck_assert(!recorded);
-        ck_assert_int_eq(events_of(st, "T1", "e1"), 0);
-        ck_assert_int_eq(pfs_pg_update_current(st, "T1", &cur), 0);
-        ck_assert_str_eq(cur.status, "offered");
-    }
+    ck_assert_int_eq(pfs_pg_update_event_put(st, "T1", &e, 2000, &recorded), 0);
+    ck_assert(recorded);
+    ck_assert_int_eq(events_of(st, "T1", "e1"), 1);
     o = offer("o2", "T2", id);
     ck_assert_int_eq(pfs_pg_offer_put(st, &o, &b, "{}", &ops, &err), 0);
     e = event("e2", "o2", PF_UPD_SUCCESS);
@@ -571,7 +558,7 @@ static Suite *suite(void)
     tcase_add_test(tc, two_instances_record_an_event_once);
     tcase_add_test(tc, instances_racing_record_each_event_once);
     tcase_add_test(tc, offer_id_taken_across_instances);
-    tcase_add_test(tc, rollout_offer_event_never_half_recorded);
+    tcase_add_test(tc, rollout_offer_event_recorded);
     suite_add_tcase(s, tc);
     tc = tcase_create("restart");
     tcase_set_timeout(tc, 120);

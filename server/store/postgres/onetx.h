@@ -6,31 +6,23 @@
  * statements.
  *
  * pfs_pg_store_tx() and pfs_pg_flush() (pg_store.c, pg_ingest.c) own the
- * batch and the hold. They are referenced weakly so that these files build
- * and are tested before those land; without them there is no batch to write
- * and no hold to respect, and the fallback below is exact: refuse while a
- * transaction of pfs_pg_tx_begin() is open (SQLite's message), then
- * pfs_pg_tx().
+ * batch and the hold; the helpers below are how these files reach them.
  *
  * Not named pg_*.h on purpose: packaging/scripts/gen-store-ops.py takes every
  * pfs_pg_NAME declared in server/store/postgres/pg_*.h as the twin of
- * pfs_store_NAME, and pfs_pg_flush here is only a weak reference to the twin
- * that pg_ingest.h declares.
+ * pfs_store_NAME, and these helpers are not twins.
  */
 #ifndef PFS_PG_ONETX_H
 #define PFS_PG_ONETX_H
 
+#include "store/postgres/pg_ingest.h"
 #include "store/postgres/pg_store.h"
-
-int pfs_pg_store_tx(struct pfs_pg_store *st, enum pfs_pg_isolation iso, int64_t now_ms,
-                    pfs_pg_tx_fn fn, void *ctx, struct pf_error *err) __attribute__((weak));
-int pfs_pg_flush(struct pfs_pg_store *st, int64_t stored_ms, int *rows) __attribute__((weak));
 
 /* Writes the open ingest batch (what pfs_store_flush() does before a write
  * of its own statement on SQLite); 0 when there is none. */
 static inline int pgb_flush(struct pfs_pg_store *st, int64_t now_ms)
 {
-    return pfs_pg_flush ? pfs_pg_flush(st, now_ms, NULL) : 0;
+    return pfs_pg_flush(st, now_ms, NULL);
 }
 
 /* An administrative call: one retried transaction of its own, after the open
@@ -38,11 +30,7 @@ static inline int pgb_flush(struct pfs_pg_store *st, int64_t now_ms)
 static inline int pgb_store_tx(struct pfs_pg_store *st, enum pfs_pg_isolation iso, int64_t now_ms,
                                pfs_pg_tx_fn fn, void *ctx, struct pf_error *err)
 {
-    if (pfs_pg_store_tx)
-        return pfs_pg_store_tx(st, iso, now_ms, fn, ctx, err);
-    if (st->tx.open)
-        return pf_error_set(err, PF_ESTATE, "store: a transaction is open already");
-    return pfs_pg_tx(st->pg, iso, fn, ctx, err);
+    return pfs_pg_store_tx(st, iso, now_ms, fn, ctx, err);
 }
 
 /* A write of the ingest path (an answer, a chunk, an expiry): SQLite writes

@@ -74,7 +74,7 @@ static int acc__tx(struct pfs_pg_store *st, pfs_pg_tx_fn fn, void *ctx, struct p
 {
     if (st->tx.open)
         return pf_error_set(err, PF_ESTATE, "store: a transaction is open already");
-    return pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, fn, ctx, err);
+    return pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, 0, fn, ctx, err);
 }
 
 /* The audit row of a change: SQLite's acc__audit (sorted compact JSON; the

@@ -109,7 +109,7 @@ static int lc__run(struct pfs_pg_store *st, pfs_pg_tx_fn fn, void *ctx, struct p
 {
     if (st->tx.open)
         return fn(ctx, st->pg, 1, err);
-    return pfs_pg_tx(st->pg, PFS_PG_SERIALIZABLE, fn, ctx, err);
+    return pfs_pg_store_tx(st, PFS_PG_SERIALIZABLE, 0, fn, ctx, err);
 }
 
 static int lc__oom(struct pf_error *err)
@@ -1719,7 +1719,7 @@ int pfs_pg_term_bulk(struct pfs_pg_store *st, enum pfs_bulk_kind kind,
             }
         }
     } else {
-        rc = pfs_pg_tx(st->pg, PFS_PG_SERIALIZABLE, lc__bulk_tx, &c, err);
+        rc = pfs_pg_store_tx(st, PFS_PG_SERIALIZABLE, now_ms, lc__bulk_tx, &c, err);
     }
     *nbad = c.nbad;
     /* The refusals, in file order, once the transaction is over. */

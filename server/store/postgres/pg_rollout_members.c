@@ -367,7 +367,7 @@ int pfs_pg_rollout_offer(struct pfs_pg_store *st, int64_t id, const struct pfs_o
 {
     struct ro__offer x = {id, o, b, body};
 
-    return pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__offer_body, &x, err);
+    return pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, 0, ro__offer_body, &x, err);
 }
 
 struct ro__fail {
@@ -407,7 +407,7 @@ int pfs_pg_rollout_member_fail(struct pfs_pg_store *st, int64_t id, const char *
 {
     struct ro__fail x = {id, serial, code, now_ms};
 
-    return pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__fail_body, &x, NULL);
+    return pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__fail_body, &x, NULL);
 }
 
 struct ro__act {
@@ -497,7 +497,7 @@ int pfs_pg_rollout_member_act(struct pfs_pg_store *st, int64_t id, const char *s
 {
     struct ro__act x = {st, id, serial, ev, action, reason, actor, now_ms, from, to};
 
-    return pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__act_body, &x, err);
+    return pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__act_body, &x, err);
 }
 
 /* The pfs_pg_tx of the store a domain transaction runs on. */
@@ -692,7 +692,7 @@ int pfs_pg_rollout_moves(struct pfs_pg_store *st, int64_t id, struct pfs_ro_move
     *moved = 0;
     if (!n)
         return 0;
-    rc = pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__moves_body, &x, NULL);
+    rc = pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__moves_body, &x, NULL);
     if (rc) {
         for (size_t i = 0; i < n; i++)
             mv[i].applied = false;

@@ -938,7 +938,7 @@ int pfs_pg_rollout_create(struct pfs_pg_store *st, const struct pfs_ro_def *d,
                           struct pfs_ro_plan_stats *stats, struct pf_error *err)
 {
     struct ro__create x = {d, b, def_json, actor, now_ms, 0, stats};
-    int rc = pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__create_body, &x, err);
+    int rc = pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__create_body, &x, err);
 
     if (!rc)
         *id = x.id;
@@ -993,7 +993,7 @@ int pfs_pg_rollout_scan_in(struct pfs_pg_store *st, const char *org_path, pfs_ro
                            void *ctx)
 {
     struct ro__scan x = {org_path, cb, ctx, 0, 0};
-    int rc = pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__scan_body, &x, NULL);
+    int rc = pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, 0, ro__scan_body, &x, NULL);
 
     /* The callback's own code comes back as it is (it stopped the scan). */
     return x.cb_rc ? x.cb_rc : rc;
@@ -1069,7 +1069,7 @@ int pfs_pg_rollout_join(struct pfs_pg_store *st, const struct pfs_rollout_rec *r
     (void)!pfs_pg_col_text(res, 0, 2, hw_revs, sizeof(hw_revs));
     PQclear(res);
     t.version = version;
-    rc = pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__join_body, &x, NULL);
+    rc = pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__join_body, &x, NULL);
     if (!rc)
         *added = x.added;
     return rc;
@@ -1160,7 +1160,7 @@ int pfs_pg_rollout_plan_open(struct pfs_pg_store *st, int64_t id, int max_stage,
     (void)now_ms;
     if ((rc = ro__plan_left(st->pg, id, max_stage, left, NULL)) || !*left)
         return rc ? PF_EIO : 0;
-    rc = pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__open_body, &x, NULL);
+    rc = pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__open_body, &x, NULL);
     if (!rc)
         *left = x.left;
     return rc;

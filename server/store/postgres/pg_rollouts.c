@@ -562,7 +562,7 @@ int pfs_pg_rollout_change(struct pfs_pg_store *st, int64_t id, const struct pfs_
 {
     struct ro__change x = {id, c, actor, now_ms};
 
-    return pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__change_body, &x, err);
+    return pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__change_body, &x, err);
 }
 
 int pfs_pg_rollout_settle(struct pfs_pg_store *st, int64_t id, int idx, int64_t settled_ms)
@@ -630,7 +630,8 @@ int pfs_pg_rollout_audit(struct pfs_pg_store *st, int64_t id, const struct pfs_a
 
     if (!after)
         return PF_EINVAL;
-    rc = text ? pfs_pg_tx(st->pg, PFS_PG_READ_COMMITTED, ro__audit_body, &x, NULL) : PF_ENOMEM;
+    rc = text ? pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, now_ms, ro__audit_body, &x, NULL)
+              : PF_ENOMEM;
     free(text);
     json_decref(after);
     return rc;

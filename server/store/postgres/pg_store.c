@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pf/clock.h"
 #include "pf/num.h"
 #include "store/postgres/pg_ingest.h"
 #include "store/postgres/pg_migrations.h"
@@ -95,7 +96,7 @@ int pfs_pg_store_tx(struct pfs_pg_store *st, enum pfs_pg_isolation iso, int64_t 
 
     if (rc)
         return rc;
-    if (pfs_pg_flush(st, now_ms, NULL))
+    if (pfs_pg_flush(st, now_ms > 0 ? now_ms : pf_clock_wall_ms(&pf_clock_system), NULL))
         return pf_error_set(err, PF_EIO, "store: commit batch: the batch could not be written");
     return pfs_pg_tx(st->pg, iso, fn, ctx, err);
 }

@@ -85,7 +85,7 @@ void pfs_pg_store_close(struct pfs_pg_store *st);
  * the SQLite backend's pfs_sqlite_begin() does before its BEGIN, then
  * pfs_pg_tx(). Refuses (PF_ESTATE, SQLite's messages) while a transaction of
  * pfs_pg_tx_begin() is open or the store is held, writes the open ingest
- * batch (its health rows stamped now_ms; 0 leaves them unstamped), then runs
+ * batch (its health rows stamped now_ms; 0: the system clock), then runs
  * fn in one retried transaction. Every administrative twin goes through it,
  * so that it sees the batch written before it, as on SQLite.
  */

@@ -20,12 +20,8 @@
 #include <string.h>
 
 #include "store/postgres/onetx.h"
+#include "store/postgres/pg_rollout_members.h"
 #include "store/record_json.h"
-
-/* Moves the rollout member holding this offer (pg_rollout_members.c), inside
- * the event's transaction; weak until that file lands (see upd__event_body). */
-int pfs_pg_rollout_on_event(struct pfs_pg_tx *tx, const char *serial,
-                            const struct pf_update_event *e, int64_t recv_ms) __attribute__((weak));
 
 static int upd__kind(const char *name)
 {
@@ -410,30 +406,6 @@ struct upd__event {
     int64_t recv_ms;
     bool recorded;
 };
-
-/* The rollout member's move without pg_rollout_members.c: only an offer a
- * rollout made (actor "rollout/ID") can have a member to move, so any other
- * offer's event is complete without it; a rollout's is refused rather than
- * recorded with its member left behind. */
-static int upd__rollout_missing(struct pfs_pg *pg, const char *serial,
-                                const struct pf_update_event *e, struct pf_error *err)
-{
-    const char *p[2] = {e->offer, serial};
-    PGresult *res = NULL;
-    int rc, n;
-
-    rc = pfs_pg_query(pg,
-                      "SELECT 1 FROM update_offers WHERE id = $1 AND serial = $2"
-                      " AND actor LIKE 'rollout/%'",
-                      2, p, &res, err);
-    if (rc)
-        return rc;
-    n = PQntuples(res);
-    PQclear(res);
-    return n ? pf_error_set(err, PF_EIO, "store: the postgres backend has no rollout_on_event yet")
-             : 0;
-}
-
 static int upd__event_body(void *ctx, struct pfs_pg *pg, int attempt, struct pf_error *err)
 {
     struct upd__event *c = ctx;
@@ -487,15 +459,11 @@ static int upd__event_body(void *ctx, struct pfs_pg *pg, int attempt, struct pf_
         return rc;
     /* The rollout member holding this offer moves in the same transaction,
      * through the store's transaction handle on this session. */
-    if (!pfs_pg_rollout_on_event) {
-        rc = upd__rollout_missing(pg, c->serial, e, err);
-    } else {
-        st->tx.open = true;
-        st->tx.durability = PFS_DURABILITY_FULL;
-        st->tx.now_ms = c->recv_ms;
-        rc = pfs_pg_rollout_on_event(&st->tx, c->serial, e, c->recv_ms);
-        st->tx.open = false;
-    }
+    st->tx.open = true;
+    st->tx.durability = PFS_DURABILITY_FULL;
+    st->tx.now_ms = c->recv_ms;
+    rc = pfs_pg_rollout_on_event(&st->tx, c->serial, e, c->recv_ms);
+    st->tx.open = false;
     if (rc)
         return rc;
     c->recorded = true;
