@@ -114,13 +114,10 @@ static int pg__open(const char *where, struct pfs_store **st, struct pf_error *e
     return pfs_store_open(&o, st, err);
 }
 
-/* The contract's cases the PostgreSQL backend implements so far, by name of
- * their TCase; the others are not run on it (said in docs/store.md), never
- * skipped silently: a case added here must pass. "lifecycle" is not here: 5 of
- * its 7 cases pass, registration_binds and import_binds do not (a merchant
- * given at registration is not bound on PostgreSQL yet). */
-static const char *const pg__cases[] = {"store",  "accounts", "updates", "diag",
-                                        "notify", "rollouts", NULL};
+/* The contract's cases the PostgreSQL backend implements, by name of their
+ * TCase (docs/store.md), never skipped silently: a case added here must pass. */
+static const char *const pg__cases[] = {"store", "accounts", "lifecycle", "updates",
+                                        "diag",  "notify",   "rollouts",  NULL};
 
 static const struct contract_backend contract__backends[] = {
         {"sqlite", sqlite__create, sqlite__destroy, sqlite__open, NULL},

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "store/postgres/pg_ingest.h"
+#include "store/postgres/pg_lifecycle.h"
 #include "store/record_json.h"
 
 /* The columns of a device view, in the SQLite backend's order
@@ -221,16 +222,6 @@ static int devices__insert(struct pfs_pg *pg, const struct pfs_device *d, int64_
     return n > 0 ? 1 : 0;
 }
 
-/* A merchant given at registration is a binding (the lifecycle's "bind"),
- * which belongs to the lifecycle twins (store_lifecycle.h) not written here. */
-static int devices__bind_refused(const struct pfs_device *d, struct pf_error *err)
-{
-    return pf_error_set(err, PF_EIO,
-                        "store: the postgres backend has no binding at registration yet"
-                        " (serial %s, merchant %s)",
-                        d->serial, d->merchant_id);
-}
-
 struct devices__add {
     const struct pfs_device *d;
     const struct pfs_actor *actor;
@@ -272,6 +263,9 @@ static int devices__add_fn(void *ctx, struct pfs_pg *pg, int attempt, struct pf_
     free(after);
     if (!rc)
         rc = devices__close_unknown(pg, rec.serial, x->now_ms, err);
+    /* A merchant given at registration is a binding, nothing else. */
+    if (!rc && rec.merchant_id[0])
+        rc = pfs_pglife_bind_registering(pg, rec.serial, rec.merchant_id, x->actor, x->now_ms, err);
     return rc;
 }
 
@@ -280,9 +274,10 @@ int pfs_pg_device_add(struct pfs_pg_store *st, const struct pfs_device *d,
 {
     struct devices__add x = {d, actor, now_ms};
 
-    if (d->merchant_id[0])
-        return devices__bind_refused(d, err);
-    return pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, 0, devices__add_fn, &x, err);
+    /* A binding reads and changes the merchant too: serializable, as the
+     * lifecycle's own writes (pg_lifecycle.c). */
+    return pfs_pg_store_tx(st, d->merchant_id[0] ? PFS_PG_SERIALIZABLE : PFS_PG_READ_COMMITTED,
+                           now_ms, devices__add_fn, &x, err);
 }
 
 /* The import's input, read whole before the transaction: a transaction body
@@ -292,6 +287,7 @@ struct devices__import {
     size_t n, cap;
     const struct pfs_actor *actor;
     int64_t now_ms;
+    size_t binds; /* rows naming a merchant */
 };
 
 /* A PostgreSQL array literal of text built element by element ("{...}"):
@@ -463,6 +459,12 @@ static int devices__import_fn(void *ctx, struct pfs_pg *pg, int attempt, struct 
                          " AND kind='unknown_serial' AND closed_ms IS NULL",
                          2, p, err);
     }
+    /* A merchant given at registration is a binding, row by row in input order. */
+    for (size_t i = 0; !rc && x->binds && i < x->n; i++) {
+        if (x->v[i].merchant_id[0])
+            rc = pfs_pglife_bind_registering(pg, x->v[i].serial, x->v[i].merchant_id, actor,
+                                             x->now_ms, err);
+    }
 out:
     PQclear(res);
     free(serials.buf);
@@ -476,7 +478,7 @@ int pfs_pg_device_import(struct pfs_pg_store *st, pfs_device_next_cb next, void 
                          const struct pfs_actor *actor, int64_t now_ms, int64_t *count,
                          struct pf_error *err)
 {
-    struct devices__import x = {NULL, 0, 0, actor, now_ms};
+    struct devices__import x = {NULL, 0, 0, actor, now_ms, 0};
     int rc;
 
     *count = 0;
@@ -487,10 +489,7 @@ int pfs_pg_device_import(struct pfs_pg_store *st, pfs_device_next_cb next, void 
         rc = next(ctx, &d, err);
         if (rc <= 0)
             break;
-        if (d.merchant_id[0]) {
-            rc = devices__bind_refused(&d, err);
-            break;
-        }
+        x.binds += d.merchant_id[0] != 0;
         d.status = PFS_DEV_REGISTERED;
         if (x.n == x.cap) {
             size_t cap = x.cap ? x.cap * 2 : 64;
@@ -506,7 +505,8 @@ int pfs_pg_device_import(struct pfs_pg_store *st, pfs_device_next_cb next, void 
         x.v[x.n++] = d;
     }
     if (rc == 0)
-        rc = pfs_pg_store_tx(st, PFS_PG_READ_COMMITTED, 0, devices__import_fn, &x, err);
+        rc = pfs_pg_store_tx(st, x.binds ? PFS_PG_SERIALIZABLE : PFS_PG_READ_COMMITTED, now_ms,
+                             devices__import_fn, &x, err);
     if (rc == 0)
         *count = (int64_t)x.n;
     free(x.v);

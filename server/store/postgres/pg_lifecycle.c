@@ -977,9 +977,11 @@ int pfs_pg_term_binding(struct pfs_pg_store *st, const char *serial,
     return rc;
 }
 
-/* The bind transition inside the open transaction. */
+/* The bind transition inside the open transaction; registering: a merchant
+ * given at registration, which must be active already. */
 static int lc__bind(struct pfs_pg *pg, const char *serial, const char *merchant_id,
-                    const struct pfs_actor *actor, int64_t now, struct pf_error *err)
+                    bool registering, const struct pfs_actor *actor, int64_t now,
+                    struct pf_error *err)
 {
     struct pfs_merchant m;
     struct pfs_term t;
@@ -998,6 +1000,10 @@ static int lc__bind(struct pfs_pg *pg, const char *serial, const char *merchant_
         rc = pf_error_set(err, PF_ENOENT, "merchant %s: no such merchant", merchant_id);
     else if (rc)
         rc = pf_error_set(err, rc, "merchant %s: %s", merchant_id, pf_strerror(rc));
+    if (!rc && registering && m.status != PFS_MERCHANT_ACTIVE)
+        rc = pf_error_set(err, PF_ESTATE,
+                          "merchant %s is %s: registration binds only to an active merchant",
+                          merchant_id, pfs_merchant_status_names[m.status]);
     if (!rc)
         rc = pfs_life_bind_merchant(&m, &activate, err);
     if (rc)
@@ -1040,6 +1046,12 @@ out:
     free(before);
     free(fees);
     return rc;
+}
+
+int pfs_pglife_bind_registering(struct pfs_pg *pg, const char *serial, const char *merchant_id,
+                                const struct pfs_actor *actor, int64_t now_ms, struct pf_error *err)
+{
+    return lc__bind(pg, serial, merchant_id, true, actor, now_ms, err);
 }
 
 /* The unbind transition inside the open transaction (detail: the reason, or NULL). */
@@ -1122,7 +1134,7 @@ static int lc__single_tx(void *vctx, struct pfs_pg *pg, int attempt, struct pf_e
     (void)attempt;
     switch (c->kind) {
     case PFS_BULK_BIND:
-        return lc__bind(pg, c->serial, c->arg, c->actor, c->now, err);
+        return lc__bind(pg, c->serial, c->arg, false, c->actor, c->now, err);
     case PFS_BULK_UNBIND:
         return lc__unbind(pg, c->serial, c->arg, c->actor, c->now, err);
     case PFS_BULK_TAGS:

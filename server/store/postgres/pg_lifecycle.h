@@ -83,6 +83,13 @@ int pfs_pg_repair_view(struct pfs_pg_store *st, int64_t id, pfs_repair_view_cb c
 int pfs_pg_repair_list(struct pfs_pg_store *st, const char *serial, int state, int limit,
                        pfs_repair_view_cb cb, void *ctx) PF_WUR;
 
+/* A merchant given at registration or import (pg_devices.c): the bind
+ * transition inside the caller's transaction on pg, refused (PF_ESTATE) unless
+ * the merchant is active. Not a twin of a store.h function. */
+int pfs_pglife_bind_registering(struct pfs_pg *pg, const char *serial, const char *merchant_id,
+                                const struct pfs_actor *actor, int64_t now_ms,
+                                struct pf_error *err) PF_WUR;
+
 /* --- history and audit --- */
 int pfs_pg_term_events(struct pfs_pg_store *st, const char *serial, int limit, pfs_term_event_cb cb,
                        void *ctx) PF_WUR;
