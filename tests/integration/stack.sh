@@ -55,8 +55,11 @@ http.key = $PF_PKI/api.key"
     else
         export PF_HTTP_PORT POSFLEET_URL="http://127.0.0.1:$PF_HTTP_PORT"
     fi
+    # store.path stays in the test's directory on PostgreSQL too: it places the
+    # default artifacts directory (never the system's /var/lib/posfleet).
     local store="store.path = $PF_STORE"
-    [[ -z "${PF_STORE_DSN:-}" ]] || store="store.backend = postgres
+    [[ -z "${PF_STORE_DSN:-}" ]] || store="$store
+store.backend = postgres
 store.dsn = $PF_STORE_DSN"
     read -r crt key < <(pf_cert_of posfleetd)
     cat >"$dir/posfleetd.conf" <<CONF

@@ -29,6 +29,9 @@ sql() { PF_PG_DB=pf_stack pg_psql "$PGDIR" "$1"; }
 pf_pki_init "$(pf_tmpdir pki)"
 pf_broker_start "$PF_PKI"
 pf_server_start
+# Everything of posfleetd's stays in the test's directory (its artifacts next to store.path).
+[[ -d "$(dirname "$PF_STORE")/artifacts" ]] ||
+    pf_fail "posfleetd's artifacts directory is not in the test's directory"
 pf_cli device add PGS1 --model PX-500 >/dev/null
 
 pf_agent_start PGS1
