@@ -16,6 +16,7 @@
 #include "rollouts/rollout_member.h"
 #include "store/postgres/pg_rollouts.h"
 #include "store/postgres/pg_rollouts_internal.h"
+#include "store/postgres/pg_updates.h"
 #include "store/record_json.h"
 
 #define RO__MEMBER_COLS                                                                            \
@@ -280,43 +281,6 @@ static int ro__member_status_of(struct pfs_pg *pg, int64_t id, const char *seria
     return 0;
 }
 
-/* The rows of an offer (SQLite's pfs_store_offer_rows): the offer and the
- * terminal's update state, in the caller's transaction. */
-static int ro__offer_rows(struct pfs_pg *pg, const struct pfs_offer_rec *o,
-                          const struct pfs_bundle_rec *b, const char *body, const char *actor,
-                          struct pf_error *err)
-{
-    char c[PFS_PG_I64_LEN], d[PFS_PG_I64_LEN];
-    const char *p[7] = {o->id,
-                        o->serial,
-                        o->bundle,
-                        pfs_pg_i64(c, o->created_ms),
-                        pfs_pg_i64(d, o->deadline_ms),
-                        actor,
-                        body};
-    const char *q[6] = {o->serial,  o->id, o->bundle, pf_bundle_kind_names[b->kind],
-                        b->version, p[3]};
-    int64_t n = 0;
-    int rc;
-
-    if ((rc = pfs_pgro_run(pg,
-                           "INSERT INTO update_offers (id, serial, bundle, created_ms, deadline_ms,"
-                           " actor, body) VALUES ($1,$2,$3,$4::bigint,$5::bigint,$6,$7)"
-                           " ON CONFLICT (id) DO NOTHING RETURNING 1",
-                           7, p, &n, err)))
-        return rc;
-    if (n != 1)
-        return pf_error_set(err, PF_EEXIST, "offer id taken");
-    return pfs_pg_exec(pg,
-                       "INSERT INTO update_state (serial, offer, bundle, kind, version, status,"
-                       " percent, reason, code, updated_ms) VALUES ($1,$2,$3,$4,$5,'offered',"
-                       "NULL,NULL,NULL,$6::bigint) ON CONFLICT (serial) DO UPDATE SET"
-                       " offer=excluded.offer, bundle=excluded.bundle, kind=excluded.kind,"
-                       " version=excluded.version, status='offered', percent=NULL, reason=NULL,"
-                       " code=NULL, updated_ms=excluded.updated_ms",
-                       6, q, err);
-}
-
 struct ro__offer {
     int64_t id;
     const struct pfs_offer_rec *o;
@@ -342,7 +306,7 @@ static int ro__offer_body(void *ctx, struct pfs_pg *pg, int attempt, struct pf_e
         return pf_error_set(err, PF_ESTATE, "member %s of rollout %" PRId64 " is not pending",
                             o->serial, x->id);
     if (!rc)
-        rc = ro__offer_rows(pg, o, x->b, x->body, actor, err);
+        rc = pfs_pg_offer_rows(pg, o, x->b, x->body, actor, err);
     if (!rc) {
         const char *p[6] = {pfs_pg_i64(a, x->id),    o->serial, pfs_ro_member_names[cur],
                             pfs_ro_member_names[to], o->id,     pfs_pg_i64(t, o->created_ms)};
